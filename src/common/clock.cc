@@ -1,0 +1,78 @@
+#include "common/clock.h"
+
+#include <cstdio>
+#include <ctime>
+#include <string_view>
+
+namespace kl {
+namespace {
+
+// Days since 1970-01-01 for a proleptic Gregorian date (H. Hinnant's algorithm).
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+void FormatUtc(int64_t epoch_millis, bool with_millis, char* buf, size_t size) {
+  int64_t secs = epoch_millis >= 0 ? epoch_millis / 1000 : (epoch_millis - 999) / 1000;
+  int millis = static_cast<int>(epoch_millis - secs * 1000);
+  time_t t = static_cast<time_t>(secs);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  if (with_millis) {
+    std::snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  } else {
+    std::snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec);
+  }
+}
+
+}  // namespace
+
+std::string FormatIsoMillis(int64_t epoch_millis) {
+  char buf[96];
+  FormatUtc(epoch_millis, true, buf, sizeof(buf));
+  return buf;
+}
+
+std::string FormatRfc3339(int64_t epoch_millis) {
+  char buf[96];
+  FormatUtc(epoch_millis, false, buf, sizeof(buf));
+  return buf;
+}
+
+int64_t ParseRfc3339Millis(std::string_view text) {
+  int y, mo, d, h, mi, s;
+  if (text.size() < 19) return -1;
+  std::string buf(text);
+  if (std::sscanf(buf.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &s) != 6) return -1;
+  int64_t millis = 0;
+  size_t pos = 19;
+  if (pos < text.size() && text[pos] == '.') {
+    int digits = 0;
+    ++pos;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      if (digits < 3) millis = millis * 10 + (text[pos] - '0');
+      ++digits;
+      ++pos;
+    }
+    for (; digits < 3; ++digits) millis *= 10;
+  }
+  int64_t offset_minutes = 0;
+  if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
+    int oh = 0, om = 0;
+    if (std::sscanf(buf.c_str() + pos + 1, "%2d:%2d", &oh, &om) != 2) return -1;
+    offset_minutes = (oh * 60 + om) * (text[pos] == '-' ? -1 : 1);
+  } else if (pos < text.size() && text[pos] != 'Z' && text[pos] != 'z') {
+    return -1;
+  }
+  int64_t days = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+  return ((days * 24 + h) * 60 + mi - offset_minutes) * 60000 + s * 1000 + millis;
+}
+
+}  // namespace kl

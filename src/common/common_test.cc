@@ -1,0 +1,153 @@
+#include <gtest/gtest.h>
+
+#include "common/clock.h"
+#include "common/coding.h"
+#include "common/file_util.h"
+#include "common/json.h"
+#include "common/random.h"
+#include "common/string_util.h"
+#include "common/test_util.h"
+
+namespace kl {
+namespace {
+
+Result<int> Half(int x) {
+  if (x % 2 != 0) return Status::InvalidArgument("odd: " + std::to_string(x));
+  return x / 2;
+}
+
+Result<int> Quarter(int x) {
+  KL_ASSIGN_OR_RETURN(int h, Half(x));
+  return Half(h);
+}
+
+TEST(StatusTest, CarriesCodeMessageAndContext) {
+  Status s = Status::Corruption("bad magic").WithContext("reading manifest m-1");
+  EXPECT_TRUE(s.IsCorruption());
+  EXPECT_EQ(s.ToString(), "Corruption: reading manifest m-1: bad magic");
+  EXPECT_TRUE(Status::OK().WithContext("x").ok());
+}
+
+TEST(ResultTest, PropagatesErrorsThroughMacros) {
+  EXPECT_EQ(*Quarter(8), 2);
+  Result<int> r = Quarter(6);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "odd: 3");
+}
+
+TEST(CodingTest, VarintAndZigZagRoundTrip) {
+  Random rng(7);
+  std::string buf;
+  std::vector<int64_t> values = {0, 1, -1, INT64_MAX, INT64_MIN, 63, -64, 64};
+  for (int i = 0; i < 1000; ++i) values.push_back(static_cast<int64_t>(rng.Next()));
+  for (int64_t v : values) PutVarint64(&buf, ZigZagEncode(v));
+  ByteReader reader(buf);
+  for (int64_t v : values) EXPECT_EQ(reader.ZigZag(), v);
+  EXPECT_TRUE(reader.ok());
+  EXPECT_EQ(reader.remaining(), 0u);
+  reader.Varint();
+  EXPECT_FALSE(reader.ok()) << "reading past the end must fail";
+}
+
+TEST(CodingTest, TruncatedVarintFails) {
+  std::string buf;
+  PutVarint64(&buf, 1ULL << 40);
+  buf.pop_back();
+  ByteReader reader(buf);
+  reader.Varint();
+  EXPECT_FALSE(reader.ok());
+}
+
+TEST(JsonTest, ParsesAndWritesBack) {
+  auto parsed = ParseJson(R"({"a":1,"b":[true,null,"x\"y"],"c":{"d":2.5},"e":-7})", "test");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  const JsonValue& v = *parsed;
+  EXPECT_EQ(*v.GetInt("a"), 1);
+  EXPECT_EQ(v.Find("b")->items().size(), 3u);
+  EXPECT_EQ(v.Find("b")->items()[2].as_string(), "x\"y");
+  EXPECT_DOUBLE_EQ(v.Find("c")->Find("d")->as_double(), 2.5);
+  EXPECT_EQ(v.ToJson(), R"({"a":1,"b":[true,null,"x\"y"],"c":{"d":2.5},"e":-7})");
+  EXPECT_FALSE(v.GetString("a").ok());
+}
+
+TEST(JsonTest, MalformedInputNamesTheSource) {
+  auto parsed = ParseJson("{\"a\": [1, 2", "snapshot-3");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_TRUE(parsed.status().IsCorruption());
+  EXPECT_NE(parsed.status().message().find("snapshot-3"), std::string::npos);
+}
+
+TEST(JsonTest, WriterEscapesControlCharacters) {
+  JsonWriter w;
+  w.BeginObject().Key("k").String(std::string("a\x01\n", 3)).Key("n").Double(1).EndObject();
+  EXPECT_EQ(w.str(), "{\"k\":\"a\\u0001\\n\",\"n\":1.0}");
+  auto back = ParseJson(w.str());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back->GetString("k"), std::string("a\x01\n", 3));
+}
+
+TEST(FileUtilTest, AtomicAndExclusiveWrites) {
+  testing::TempDir dir;
+  std::string path = dir.Sub("a/b/file");
+  KL_ASSERT_OK(CreateDirs(DirName(path)));
+  KL_ASSERT_OK(WriteFileAtomic(path, "one"));
+  KL_ASSERT_OK(WriteFileAtomic(path, "two"));
+  EXPECT_EQ(*ReadFile(path), "two");
+  Status s = WriteFileIfAbsent(path, "three");
+  EXPECT_TRUE(s.IsAlreadyExists()) << s.ToString();
+  EXPECT_EQ(*ReadFile(path), "two");
+  KL_ASSERT_OK(WriteFileIfAbsent(dir.Sub("a/b/other"), "x"));
+  auto names = ListDir(dir.Sub("a/b"));
+  ASSERT_TRUE(names.ok());
+  EXPECT_EQ(*names, (std::vector<std::string>{"file", "other"})) << "no temp files may remain";
+  auto missing = ReadFile(dir.Sub("nope"));
+  EXPECT_TRUE(missing.status().IsNotFound());
+  EXPECT_NE(missing.status().message().find("nope"), std::string::npos);
+}
+
+TEST(FileUtilTest, MappedAndAppendFiles) {
+  testing::TempDir dir;
+  auto f = AppendFile::Open(dir.Sub("log"), true);
+  ASSERT_TRUE(f.ok());
+  KL_ASSERT_OK((*f)->Append("hello "));
+  KL_ASSERT_OK((*f)->Append("world"));
+  KL_ASSERT_OK((*f)->Truncate(5));
+  KL_ASSERT_OK((*f)->Close());
+  auto m = MappedFile::Open(dir.Sub("log"));
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ((*m)->data(), "hello");
+}
+
+TEST(StringUtilTest, ParsesAndSplits) {
+  EXPECT_EQ(Split("a,,b", ','), (std::vector<std::string>{"a", "", "b"}));
+  EXPECT_EQ(Split("a,,b", ',', true), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(ParseInt64("-42"), -42);
+  EXPECT_FALSE(ParseInt64("42x").has_value());
+  EXPECT_FALSE(ParseInt64("99999999999999999999").has_value());
+  EXPECT_EQ(Trim("  x \n"), "x");
+}
+
+TEST(ClockTest, Rfc3339RoundTrip) {
+  EXPECT_EQ(ParseRfc3339Millis("1970-01-01T00:00:00Z"), 0);
+  EXPECT_EQ(ParseRfc3339Millis("2019-05-31T11:23:14Z"), 1559301794000);
+  EXPECT_EQ(ParseRfc3339Millis("2019-05-31T13:23:14.5+02:00"), 1559301794500);
+  EXPECT_EQ(FormatRfc3339(1559301794000), "2019-05-31T11:23:14Z");
+  EXPECT_EQ(FormatIsoMillis(-1), "1969-12-31T23:59:59.999Z");
+  EXPECT_EQ(ParseRfc3339Millis("garbage"), -1);
+}
+
+TEST(RandomTest, DeterministicForSeed) {
+  Random a(42), b(42), c(43);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(a.Next(), b.Next());
+  EXPECT_NE(Random(42).Next(), c.Next());
+  Random r(1);
+  for (int i = 0; i < 1000; ++i) {
+    int64_t v = r.Range(-3, 3);
+    EXPECT_GE(v, -3);
+    EXPECT_LE(v, 3);
+  }
+  EXPECT_EQ(r.Uuid().size(), 36u);
+}
+
+}  // namespace
+}  // namespace kl

@@ -1,0 +1,252 @@
+#include "format/column.h"
+
+#include <cmath>
+
+namespace kl::format {
+namespace {
+
+template <typename T>
+int Cmp(const T& a, const T& b) {
+  return a < b ? -1 : (b < a ? 1 : 0);
+}
+
+}  // namespace
+
+Column::Column(DataType type) : type_(std::move(type)), kind_(type_.physical()) {
+  if (kind_ == PhysicalKind::kBytes) offsets_.push_back(0);
+}
+
+void Column::Reserve(size_t n) {
+  switch (kind_) {
+    case PhysicalKind::kInt: ints_.reserve(n); break;
+    case PhysicalKind::kDouble: doubles_.reserve(n); break;
+    case PhysicalKind::kBytes: offsets_.reserve(n + 1); break;
+    case PhysicalKind::kDecimal: decimals_.reserve(n); break;
+    case PhysicalKind::kTimestamp: ints_.reserve(n); nanos_.reserve(n); break;
+    case PhysicalKind::kNested: nested_.reserve(n); break;
+  }
+}
+
+void Column::Clear() {
+  size_ = 0;
+  nulls_.clear();
+  ints_.clear();
+  nanos_.clear();
+  doubles_.clear();
+  offsets_.clear();
+  bytes_.clear();
+  decimals_.clear();
+  nested_.clear();
+  if (kind_ == PhysicalKind::kBytes) offsets_.push_back(0);
+}
+
+bool Column::has_nulls() const { return null_count() > 0; }
+
+size_t Column::null_count() const {
+  size_t n = 0;
+  for (uint8_t b : nulls_) n += b;
+  return n;
+}
+
+void Column::MarkValid() {
+  if (!nulls_.empty()) nulls_.push_back(0);
+  ++size_;
+}
+
+void Column::AppendNull() {
+  if (nulls_.empty()) nulls_.assign(size_, 0);
+  nulls_.push_back(1);
+  ++size_;
+  switch (kind_) {
+    case PhysicalKind::kInt: ints_.push_back(0); break;
+    case PhysicalKind::kDouble: doubles_.push_back(0); break;
+    case PhysicalKind::kBytes: offsets_.push_back(bytes_.size()); break;
+    case PhysicalKind::kDecimal: decimals_.push_back(0); break;
+    case PhysicalKind::kTimestamp: ints_.push_back(0); nanos_.push_back(0); break;
+    case PhysicalKind::kNested: nested_.emplace_back(); break;
+  }
+}
+
+void Column::AppendInt(int64_t v) {
+  ints_.push_back(v);
+  MarkValid();
+}
+
+void Column::AppendDouble(double v) {
+  doubles_.push_back(v);
+  MarkValid();
+}
+
+void Column::AppendBytes(std::string_view v) {
+  bytes_.append(v);
+  offsets_.push_back(bytes_.size());
+  MarkValid();
+}
+
+void Column::AppendDecimal(Int128 v) {
+  decimals_.push_back(v);
+  MarkValid();
+}
+
+void Column::AppendTimestamp(Timestamp v) {
+  ints_.push_back(v.millis);
+  nanos_.push_back(v.nanos);
+  MarkValid();
+}
+
+void Column::AppendNested(Datum v) {
+  if (v.is_null()) {
+    AppendNull();
+    return;
+  }
+  nested_.push_back(std::move(v));
+  MarkValid();
+}
+
+void Column::Append(const Datum& d) {
+  if (d.is_null()) {
+    AppendNull();
+    return;
+  }
+  switch (kind_) {
+    case PhysicalKind::kInt: AppendInt(d.as_int()); break;
+    case PhysicalKind::kDouble:
+      AppendDouble(d.kind() == Datum::Kind::kDouble ? d.as_double() : static_cast<double>(d.as_int()));
+      break;
+    case PhysicalKind::kBytes: AppendBytes(d.as_bytes()); break;
+    case PhysicalKind::kDecimal: AppendDecimal(d.as_decimal()); break;
+    case PhysicalKind::kTimestamp: AppendTimestamp(d.as_timestamp()); break;
+    case PhysicalKind::kNested: AppendNested(d); break;
+  }
+}
+
+Datum Column::Get(size_t i) const {
+  if (IsNull(i)) return Datum();
+  switch (kind_) {
+    case PhysicalKind::kInt:
+      return type_.root() == TypeRoot::kBoolean ? Datum::Bool(ints_[i] != 0) : Datum::Int(ints_[i]);
+    case PhysicalKind::kDouble: return Datum::Double(doubles_[i]);
+    case PhysicalKind::kBytes: return Datum::Bytes(std::string(GetBytes(i)));
+    case PhysicalKind::kDecimal: return Datum::Decimal(decimals_[i]);
+    case PhysicalKind::kTimestamp: return Datum::Time(GetTimestamp(i));
+    case PhysicalKind::kNested: return nested_[i];
+  }
+  return Datum();
+}
+
+void Column::AppendFrom(const Column& src, size_t i) {
+  if (src.IsNull(i)) {
+    AppendNull();
+    return;
+  }
+  switch (kind_) {
+    case PhysicalKind::kInt: AppendInt(src.ints_[i]); break;
+    case PhysicalKind::kDouble: AppendDouble(src.doubles_[i]); break;
+    case PhysicalKind::kBytes: AppendBytes(src.GetBytes(i)); break;
+    case PhysicalKind::kDecimal: AppendDecimal(src.decimals_[i]); break;
+    case PhysicalKind::kTimestamp: AppendTimestamp(src.GetTimestamp(i)); break;
+    case PhysicalKind::kNested: AppendNested(src.nested_[i]); break;
+  }
+}
+
+void Column::AppendRange(const Column& src, size_t begin, size_t end) {
+  if (begin >= end) return;
+  size_t n = end - begin;
+  if (!src.nulls_.empty() || !nulls_.empty()) {
+    if (nulls_.empty()) nulls_.assign(size_, 0);
+    if (src.nulls_.empty()) nulls_.insert(nulls_.end(), n, 0);
+    else nulls_.insert(nulls_.end(), src.nulls_.begin() + begin, src.nulls_.begin() + end);
+  }
+  switch (kind_) {
+    case PhysicalKind::kInt: ints_.insert(ints_.end(), src.ints_.begin() + begin, src.ints_.begin() + end); break;
+    case PhysicalKind::kDouble:
+      doubles_.insert(doubles_.end(), src.doubles_.begin() + begin, src.doubles_.begin() + end);
+      break;
+    case PhysicalKind::kBytes: {
+      uint64_t from = src.offsets_[begin], to = src.offsets_[end];
+      uint64_t base = bytes_.size();
+      bytes_.append(src.bytes_.data() + from, to - from);
+      for (size_t k = begin + 1; k <= end; ++k) offsets_.push_back(base + src.offsets_[k] - from);
+      break;
+    }
+    case PhysicalKind::kDecimal:
+      decimals_.insert(decimals_.end(), src.decimals_.begin() + begin, src.decimals_.begin() + end);
+      break;
+    case PhysicalKind::kTimestamp:
+      ints_.insert(ints_.end(), src.ints_.begin() + begin, src.ints_.begin() + end);
+      nanos_.insert(nanos_.end(), src.nanos_.begin() + begin, src.nanos_.begin() + end);
+      break;
+    case PhysicalKind::kNested:
+      nested_.insert(nested_.end(), src.nested_.begin() + begin, src.nested_.begin() + end);
+      break;
+  }
+  size_ += n;
+}
+
+int Column::CompareAt(size_t i, const Column& other, size_t j) const {
+  bool a_null = IsNull(i), b_null = other.IsNull(j);
+  if (a_null || b_null) return Cmp(!a_null, !b_null);
+  switch (kind_) {
+    case PhysicalKind::kInt: return Cmp(ints_[i], other.ints_[j]);
+    case PhysicalKind::kDouble: {
+      double x = doubles_[i], y = other.doubles_[j];
+      if (std::isnan(x) || std::isnan(y)) return Cmp(std::isnan(x), std::isnan(y));
+      return Cmp(x, y);
+    }
+    case PhysicalKind::kBytes: {
+      int c = GetBytes(i).compare(other.GetBytes(j));
+      return c < 0 ? -1 : (c > 0 ? 1 : 0);
+    }
+    case PhysicalKind::kDecimal: return Cmp(decimals_[i], other.decimals_[j]);
+    case PhysicalKind::kTimestamp: return Cmp(GetTimestamp(i), other.GetTimestamp(j));
+    case PhysicalKind::kNested: return CompareDatum(nested_[i], other.nested_[j]);
+  }
+  return 0;
+}
+
+size_t Column::MemoryBytes() const {
+  return nulls_.capacity() + ints_.capacity() * 8 + nanos_.capacity() * 4 + doubles_.capacity() * 8 +
+         offsets_.capacity() * 8 + bytes_.capacity() + decimals_.capacity() * 16 + nested_.capacity() * sizeof(Datum);
+}
+
+ColumnBatch::ColumnBatch(RowType schema) : schema_(std::move(schema)) {
+  columns_.reserve(schema_.size());
+  for (const auto& f : schema_.fields()) columns_.emplace_back(f.type);
+}
+
+void ColumnBatch::Reserve(size_t n) {
+  for (auto& c : columns_) c.Reserve(n);
+}
+
+void ColumnBatch::Clear() {
+  for (auto& c : columns_) c.Clear();
+  num_rows_ = 0;
+}
+
+Row ColumnBatch::GetRow(size_t i) const {
+  Row row;
+  row.reserve(columns_.size());
+  for (const auto& c : columns_) row.push_back(c.Get(i));
+  return row;
+}
+
+void ColumnBatch::AppendRow(const Row& row) {
+  for (size_t c = 0; c < columns_.size(); ++c) {
+    if (c < row.size()) columns_[c].Append(row[c]);
+    else columns_[c].AppendNull();
+  }
+  ++num_rows_;
+}
+
+void ColumnBatch::AppendRowFrom(const ColumnBatch& src, size_t i) {
+  for (size_t c = 0; c < columns_.size(); ++c) columns_[c].AppendFrom(src.columns_[c], i);
+  ++num_rows_;
+}
+
+size_t ColumnBatch::MemoryBytes() const {
+  size_t n = 0;
+  for (const auto& c : columns_) n += c.MemoryBytes();
+  return n;
+}
+
+}  // namespace kl::format

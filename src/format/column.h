@@ -1,0 +1,109 @@
+// Column and ColumnBatch: values of one type stored contiguously (ints,
+// doubles, string bytes + offsets), the unit in which file readers, writers
+// and the merge engine move data. Nested values fall back to Datum per row.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "format/datum.h"
+#include "format/types.h"
+
+namespace kl::format {
+
+class Column {
+ public:
+  explicit Column(DataType type = DataType::Int());
+
+  const DataType& type() const { return type_; }
+  PhysicalKind kind() const { return kind_; }
+  size_t size() const { return size_; }
+  void Reserve(size_t n);
+  void Clear();
+
+  bool IsNull(size_t i) const { return !nulls_.empty() && nulls_[i] != 0; }
+  bool has_nulls() const;
+  size_t null_count() const;
+
+  // Typed access; the caller knows the kind from the type.
+  int64_t GetInt(size_t i) const { return ints_[i]; }
+  double GetDouble(size_t i) const { return doubles_[i]; }
+  std::string_view GetBytes(size_t i) const {
+    return std::string_view(bytes_.data() + offsets_[i], offsets_[i + 1] - offsets_[i]);
+  }
+  Int128 GetDecimal(size_t i) const { return decimals_[i]; }
+  Timestamp GetTimestamp(size_t i) const { return Timestamp{ints_[i], nanos_[i]}; }
+  const Datum& GetNested(size_t i) const { return nested_[i]; }
+  // Any value as a Datum (null-aware).
+  Datum Get(size_t i) const;
+
+  void AppendNull();
+  void AppendInt(int64_t v);
+  void AppendDouble(double v);
+  void AppendBytes(std::string_view v);
+  void AppendDecimal(Int128 v);
+  void AppendTimestamp(Timestamp v);
+  void AppendNested(Datum v);
+  // Appends a Datum of this column's type (or null).
+  void Append(const Datum& d);
+  // Copies row `i` of `src` (same physical kind) to the end.
+  void AppendFrom(const Column& src, size_t i);
+  // Copies rows [begin, end) of `src`.
+  void AppendRange(const Column& src, size_t begin, size_t end);
+
+  // Orders row i of this column against row j of `other` (same kind), null first.
+  int CompareAt(size_t i, const Column& other, size_t j) const;
+  bool EqualAt(size_t i, const Column& other, size_t j) const { return CompareAt(i, other, j) == 0; }
+
+  // Approximate heap bytes held (for write-buffer accounting).
+  size_t MemoryBytes() const;
+
+ private:
+  void MarkValid();
+
+  DataType type_;
+  PhysicalKind kind_;
+  size_t size_ = 0;
+  std::vector<uint8_t> nulls_;  // empty until the first null; then one byte per row
+  std::vector<int64_t> ints_;   // kInt values, kTimestamp millis
+  std::vector<int32_t> nanos_;  // kTimestamp nanos within the millisecond
+  std::vector<double> doubles_;
+  std::vector<uint64_t> offsets_;  // kBytes: size_ + 1 offsets into bytes_
+  std::string bytes_;
+  std::vector<Int128> decimals_;
+  std::vector<Datum> nested_;
+};
+
+// Rows of a RowType held column by column.
+class ColumnBatch {
+ public:
+  ColumnBatch() = default;
+  explicit ColumnBatch(RowType schema);
+
+  const RowType& schema() const { return schema_; }
+  size_t num_rows() const { return num_rows_; }
+  size_t num_columns() const { return columns_.size(); }
+  const Column& column(size_t i) const { return columns_[i]; }
+  Column& mutable_column(size_t i) { return columns_[i]; }
+  std::vector<Column>& mutable_columns() { return columns_; }
+
+  // After filling columns directly, declare the row count (all columns must match).
+  void SetNumRows(size_t n) { num_rows_ = n; }
+  void Reserve(size_t n);
+  void Clear();
+
+  Row GetRow(size_t i) const;
+  void AppendRow(const Row& row);
+  // Copies row `i` of `src` (same column kinds) to the end.
+  void AppendRowFrom(const ColumnBatch& src, size_t i);
+  size_t MemoryBytes() const;
+
+ private:
+  RowType schema_;
+  std::vector<Column> columns_;
+  size_t num_rows_ = 0;
+};
+
+}  // namespace kl::format

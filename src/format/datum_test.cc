@@ -1,0 +1,102 @@
+#include <gtest/gtest.h>
+
+#include "common/random.h"
+#include "format/column.h"
+#include "format/datum.h"
+
+namespace kl::format {
+namespace {
+
+TEST(DatumTest, DecimalTextRoundTrip) {
+  EXPECT_EQ(FormatDecimal(91, 2), "0.91");
+  EXPECT_EQ(FormatDecimal(-5, 3), "-0.005");
+  EXPECT_EQ(FormatDecimal(12300, 2), "123.00");
+  EXPECT_EQ(*ParseDecimal("-0.005", 5, 3), -5);
+  EXPECT_EQ(*ParseDecimal("1.239", 5, 2), 123);
+  EXPECT_FALSE(ParseDecimal("1000", 3, 0).ok());
+  EXPECT_FALSE(ParseDecimal("1.2.3", 5, 2).ok());
+}
+
+TEST(DatumTest, TimestampTextUsesJavaStyleFractions) {
+  EXPECT_EQ(FormatTimestamp({1000, 0}), "1970-01-01T00:00:01");
+  EXPECT_EQ(FormatTimestamp({1, 0}), "1970-01-01T00:00:00.001");
+  EXPECT_EQ(FormatTimestamp(Timestamp::FromMicros(1)), "1970-01-01T00:00:00.000001");
+  EXPECT_EQ(FormatTimestamp(Timestamp::FromNanos(-1)), "1969-12-31T23:59:59.999999999");
+  for (auto ts : {Timestamp{1756267057573, 123456}, Timestamp{-86400001, 5}, Timestamp{0, 0}}) {
+    auto back = ParseTimestamp(FormatTimestamp(ts));
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(*back, ts);
+  }
+}
+
+TEST(DatumTest, JsonRoundTripForEveryType) {
+  RowType schema({{0, "b", DataType::Boolean(), ""},
+                  {1, "i", DataType::Int(), ""},
+                  {2, "d", DataType::Double(), ""},
+                  {3, "s", DataType::String(), ""},
+                  {4, "dec", DataType::Decimal(10, 3), ""},
+                  {5, "ts", DataType::Timestamp(9), ""},
+                  {6, "dt", DataType::Date(), ""},
+                  {7, "arr", DataType::Array(DataType::Int()), ""},
+                  {8, "m", DataType::Map(DataType::String(), DataType::BigInt()), ""},
+                  {9, "r", DataType::Row({{10, "x", DataType::Int(), ""}, {11, "y", DataType::String(), ""}}), ""}});
+  auto json = ParseJson(
+      R"([true, -7, 2.5, "h\u00e9", "-12.345", "2024-02-29T23:59:59.123456789", 19000, [1, null, 3],
+          [["k", 9]], [1, "z"]])");
+  ASSERT_TRUE(json.ok());
+  Row row;
+  for (size_t i = 0; i < schema.size(); ++i) {
+    auto d = DatumFromJson(json->items()[i], schema.type(i));
+    ASSERT_TRUE(d.ok()) << schema.field(i).name << ": " << d.status().ToString();
+    row.push_back(*d);
+  }
+  JsonWriter w;
+  w.BeginArray();
+  for (size_t i = 0; i < schema.size(); ++i) WriteDatumJson(&w, row[i], schema.type(i));
+  w.EndArray();
+  auto reparsed = ParseJson(w.str());
+  ASSERT_TRUE(reparsed.ok());
+  for (size_t i = 0; i < schema.size(); ++i) {
+    auto d = DatumFromJson(reparsed->items()[i], schema.type(i));
+    ASSERT_TRUE(d.ok());
+    EXPECT_EQ(CompareDatum(*d, row[i]), 0) << schema.field(i).name << " " << w.str();
+  }
+  EXPECT_FALSE(DatumFromJson(JsonValue::String("x"), DataType::Int()).ok());
+  EXPECT_FALSE(DatumFromJson(JsonValue::Int(300), DataType::TinyInt()).ok());
+  EXPECT_FALSE(DatumFromJson(JsonValue(), DataType::Int().NotNull()).ok());
+}
+
+TEST(ColumnTest, MatchesRowModelUnderRandomAppends) {
+  Random rng(99);
+  RowType schema({{0, "i", DataType::BigInt(), ""}, {1, "s", DataType::String(), ""},
+                  {2, "d", DataType::Double(), ""}, {3, "t", DataType::Timestamp(6), ""}});
+  ColumnBatch batch(schema);
+  std::vector<Row> model;
+  for (int n = 0; n < 2000; ++n) {
+    Row row;
+    row.push_back(rng.OneIn(5) ? Datum() : Datum::Int(static_cast<int64_t>(rng.Next())));
+    row.push_back(rng.OneIn(5) ? Datum() : Datum::Bytes(rng.Alnum(rng.Uniform(20))));
+    row.push_back(rng.OneIn(5) ? Datum() : Datum::Double(rng.NextDouble()));
+    row.push_back(rng.OneIn(5) ? Datum() : Datum::Time(Timestamp::FromMicros(static_cast<int64_t>(rng.Uniform(1ULL << 50)))));
+    batch.AppendRow(row);
+    model.push_back(row);
+  }
+  ColumnBatch copy(schema);
+  for (size_t c = 0; c < schema.size(); ++c) {
+    copy.mutable_column(c).AppendRange(batch.column(c), 0, 1000);
+    for (size_t i = 1000; i < 2000; ++i) copy.mutable_column(c).AppendFrom(batch.column(c), i);
+  }
+  copy.SetNumRows(2000);
+  ASSERT_EQ(batch.num_rows(), model.size());
+  for (size_t i = 0; i < model.size(); ++i) {
+    EXPECT_EQ(CompareRows(batch.GetRow(i), model[i]), 0) << i;
+    EXPECT_EQ(CompareRows(copy.GetRow(i), model[i]), 0) << i;
+    for (size_t c = 0; c < schema.size(); ++c) {
+      size_t j = (i * 7) % model.size();
+      EXPECT_EQ(batch.column(c).CompareAt(i, batch.column(c), j), CompareDatum(model[i][c], model[j][c]));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kl::format
