@@ -12,6 +12,8 @@ function(kl_add_test name)
   cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main GTest::gmock)
+  target_compile_definitions(${name} PRIVATE KUBELAKE_DEFAULT_SHARED_DIR="${KUBELAKE_SHARED_DIR}"
+    KUBELAKE_DEFAULT_SOURCE_DIR="${CMAKE_SOURCE_DIR}" KUBELAKE_DEFAULT_BINARY_DIR="${CMAKE_BINARY_DIR}")
   add_test(NAME ${name} COMMAND ${name})
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)

@@ -32,19 +32,30 @@ class TempDir {
 // The shared test-data directory, or "" when it is not present.
 inline std::string SharedDir() {
   const char* env = std::getenv("KUBELAKE_SHARED_DIR");
+#ifdef KUBELAKE_DEFAULT_SHARED_DIR
+  std::string dir = env != nullptr ? env : KUBELAKE_DEFAULT_SHARED_DIR;
+#else
   std::string dir = env != nullptr ? env : "";
+#endif
   if (dir.empty() || !IsDirectory(dir)) return "";
   return dir;
 }
 
+#ifndef KUBELAKE_DEFAULT_SOURCE_DIR
+#define KUBELAKE_DEFAULT_SOURCE_DIR "."
+#endif
+#ifndef KUBELAKE_DEFAULT_BINARY_DIR
+#define KUBELAKE_DEFAULT_BINARY_DIR "."
+#endif
+
 inline std::string SourceDir() {
   const char* env = std::getenv("KUBELAKE_SOURCE_DIR");
-  return env != nullptr ? env : ".";
+  return env != nullptr ? env : KUBELAKE_DEFAULT_SOURCE_DIR;
 }
 
 inline std::string BinaryDir() {
   const char* env = std::getenv("KUBELAKE_BINARY_DIR");
-  return env != nullptr ? env : ".";
+  return env != nullptr ? env : KUBELAKE_DEFAULT_BINARY_DIR;
 }
 
 }  // namespace kl::testing
