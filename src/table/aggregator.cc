@@ -1,0 +1,381 @@
+#include "table/aggregator.h"
+
+#include <set>
+
+#include "common/string_util.h"
+
+namespace kl::table {
+
+using format::DataType;
+using format::Datum;
+using format::Int128;
+using format::TypeRoot;
+
+Status FieldAggregator::Retract(Datum*, const Datum&, bool) {
+  return Status::NotSupported("aggregate function " + std::string(name()) +
+                              " does not support retraction; set fields.<name>.ignore-retract = true to drop them");
+}
+
+namespace {
+
+// Integer results wrap to the column width, as Java's narrowing casts do.
+int64_t WrapToType(int64_t v, TypeRoot root) {
+  switch (root) {
+    case TypeRoot::kTinyInt: return static_cast<int8_t>(v);
+    case TypeRoot::kSmallInt: return static_cast<int16_t>(v);
+    case TypeRoot::kInt: return static_cast<int32_t>(v);
+    default: return v;
+  }
+}
+
+enum class Arith { kAdd, kSub, kMul, kDiv };
+
+Result<Datum> Arithmetic(const Datum& a, const Datum& b, const DataType& type, Arith op) {
+  switch (type.physical()) {
+    case format::PhysicalKind::kInt: {
+      int64_t x = a.as_int(), y = b.as_int(), r = 0;
+      switch (op) {
+        case Arith::kAdd: r = static_cast<int64_t>(static_cast<uint64_t>(x) + static_cast<uint64_t>(y)); break;
+        case Arith::kSub: r = static_cast<int64_t>(static_cast<uint64_t>(x) - static_cast<uint64_t>(y)); break;
+        case Arith::kMul: r = static_cast<int64_t>(static_cast<uint64_t>(x) * static_cast<uint64_t>(y)); break;
+        case Arith::kDiv:
+          if (y == 0) return Status::InvalidArgument("division by zero while retracting a product");
+          r = (x == INT64_MIN && y == -1) ? x : x / y;
+          break;
+      }
+      return Datum::Int(WrapToType(r, type.root()));
+    }
+    case format::PhysicalKind::kDouble: {
+      double x = a.as_double(), y = b.as_double(), r = 0;
+      switch (op) {
+        case Arith::kAdd: r = x + y; break;
+        case Arith::kSub: r = x - y; break;
+        case Arith::kMul: r = x * y; break;
+        case Arith::kDiv: r = x / y; break;
+      }
+      if (type.root() == TypeRoot::kFloat) r = static_cast<float>(r);
+      return Datum::Double(r);
+    }
+    case format::PhysicalKind::kDecimal: {
+      Int128 x = a.as_decimal(), y = b.as_decimal();
+      switch (op) {
+        case Arith::kAdd: return Datum::Decimal(x + y);
+        case Arith::kSub: return Datum::Decimal(x - y);
+        case Arith::kMul: {
+          Int128 scale = 1;
+          for (int i = 0; i < type.scale(); ++i) scale *= 10;
+          return Datum::Decimal(x * y / scale);
+        }
+        case Arith::kDiv: {
+          if (y == 0) return Status::InvalidArgument("division by zero while retracting a product");
+          Int128 scale = 1;
+          for (int i = 0; i < type.scale(); ++i) scale *= 10;
+          return Datum::Decimal(x * scale / y);
+        }
+      }
+      break;
+    }
+    default: break;
+  }
+  return Status::InvalidArgument("type " + type.ToString() + " is not numeric");
+}
+
+Datum Negate(const Datum& v, const DataType& type) {
+  switch (type.physical()) {
+    case format::PhysicalKind::kInt:
+      return Datum::Int(WrapToType(static_cast<int64_t>(0 - static_cast<uint64_t>(v.as_int())), type.root()));
+    case format::PhysicalKind::kDouble: return Datum::Double(-v.as_double());
+    case format::PhysicalKind::kDecimal: return Datum::Decimal(-v.as_decimal());
+    default: return v;
+  }
+}
+
+bool IsNumeric(const DataType& t) {
+  return t.is_integer() || t.root() == TypeRoot::kFloat || t.root() == TypeRoot::kDouble ||
+         t.root() == TypeRoot::kDecimal;
+}
+
+class SumAgg : public FieldAggregator {
+ public:
+  explicit SumAgg(DataType type) : type_(std::move(type)) {}
+  std::string_view name() const override { return "sum"; }
+  Status Agg(Datum* acc, const Datum& in, bool) override {
+    if (in.is_null()) return Status::OK();
+    if (acc->is_null()) {
+      *acc = in;
+      return Status::OK();
+    }
+    KL_ASSIGN_OR_RETURN(*acc, Arithmetic(*acc, in, type_, Arith::kAdd));
+    return Status::OK();
+  }
+  Status Retract(Datum* acc, const Datum& in, bool) override {
+    if (in.is_null()) return Status::OK();
+    if (acc->is_null()) {
+      *acc = Negate(in, type_);
+      return Status::OK();
+    }
+    KL_ASSIGN_OR_RETURN(*acc, Arithmetic(*acc, in, type_, Arith::kSub));
+    return Status::OK();
+  }
+
+ private:
+  DataType type_;
+};
+
+class ProductAgg : public FieldAggregator {
+ public:
+  explicit ProductAgg(DataType type) : type_(std::move(type)) {}
+  std::string_view name() const override { return "product"; }
+  Status Agg(Datum* acc, const Datum& in, bool) override {
+    if (in.is_null()) return Status::OK();
+    if (acc->is_null()) {
+      *acc = in;
+      return Status::OK();
+    }
+    KL_ASSIGN_OR_RETURN(*acc, Arithmetic(*acc, in, type_, Arith::kMul));
+    return Status::OK();
+  }
+  Status Retract(Datum* acc, const Datum& in, bool) override {
+    if (in.is_null()) return Status::OK();
+    if (acc->is_null()) return Status::OK();
+    KL_ASSIGN_OR_RETURN(*acc, Arithmetic(*acc, in, type_, Arith::kDiv));
+    return Status::OK();
+  }
+
+ private:
+  DataType type_;
+};
+
+// Counts non-null raw input values. A stored (already merged) value is a
+// count itself and is added, which keeps the count exact across compactions.
+class CountAgg : public FieldAggregator {
+ public:
+  explicit CountAgg(DataType type) : type_(std::move(type)) {}
+  std::string_view name() const override { return "count"; }
+  Status Agg(Datum* acc, const Datum& in, bool merged_input) override { return Add(acc, in, merged_input, 1); }
+  Status Retract(Datum* acc, const Datum& in, bool merged_input) override { return Add(acc, in, merged_input, -1); }
+
+ private:
+  Status Add(Datum* acc, const Datum& in, bool merged_input, int64_t sign) {
+    int64_t contribution = in.is_null() ? 0 : (merged_input ? in.as_int() : 1);
+    int64_t base = acc->is_null() ? 0 : acc->as_int();
+    *acc = Datum::Int(WrapToType(base + sign * contribution, type_.root()));
+    return Status::OK();
+  }
+  DataType type_;
+};
+
+class MinMaxAgg : public FieldAggregator {
+ public:
+  explicit MinMaxAgg(bool is_max) : is_max_(is_max) {}
+  std::string_view name() const override { return is_max_ ? "max" : "min"; }
+  Status Agg(Datum* acc, const Datum& in, bool) override {
+    if (in.is_null()) return Status::OK();
+    int c = acc->is_null() ? 1 : format::CompareDatum(in, *acc);
+    if (acc->is_null() || (is_max_ ? c > 0 : c < 0)) *acc = in;
+    return Status::OK();
+  }
+
+ private:
+  bool is_max_;
+};
+
+class LastValueAgg : public FieldAggregator {
+ public:
+  std::string_view name() const override { return "last_value"; }
+  Status Agg(Datum* acc, const Datum& in, bool) override {
+    *acc = in;
+    return Status::OK();
+  }
+  Status Retract(Datum* acc, const Datum&, bool) override {
+    *acc = Datum();
+    return Status::OK();
+  }
+};
+
+class LastNonNullValueAgg : public FieldAggregator {
+ public:
+  std::string_view name() const override { return "last_non_null_value"; }
+  Status Agg(Datum* acc, const Datum& in, bool) override {
+    if (!in.is_null()) *acc = in;
+    return Status::OK();
+  }
+  Status Retract(Datum* acc, const Datum& in, bool) override {
+    if (!in.is_null()) *acc = Datum();
+    return Status::OK();
+  }
+};
+
+class FirstValueAgg : public FieldAggregator {
+ public:
+  std::string_view name() const override { return "first_value"; }
+  void Reset() override { initialized_ = false; }
+  Status Agg(Datum* acc, const Datum& in, bool) override {
+    if (!initialized_) {
+      *acc = in;
+      initialized_ = true;
+    }
+    return Status::OK();
+  }
+
+ private:
+  bool initialized_ = false;
+};
+
+class FirstNonNullValueAgg : public FieldAggregator {
+ public:
+  std::string_view name() const override { return "first_non_null_value"; }
+  void Reset() override { initialized_ = false; }
+  Status Agg(Datum* acc, const Datum& in, bool) override {
+    if (!initialized_ && !in.is_null()) {
+      *acc = in;
+      initialized_ = true;
+    }
+    return Status::OK();
+  }
+
+ private:
+  bool initialized_ = false;
+};
+
+class ListAggAgg : public FieldAggregator {
+ public:
+  ListAggAgg(std::string delimiter, bool distinct) : delimiter_(std::move(delimiter)), distinct_(distinct) {}
+  std::string_view name() const override { return "listagg"; }
+  Status Agg(Datum* acc, const Datum& in, bool) override {
+    if (in.is_null()) return Status::OK();
+    if (acc->is_null()) {
+      *acc = distinct_ ? Datum::Bytes(Dedup("", in.as_bytes())) : in;
+      return Status::OK();
+    }
+    if (distinct_) {
+      *acc = Datum::Bytes(Dedup(acc->as_bytes(), in.as_bytes()));
+    } else {
+      *acc = Datum::Bytes(acc->as_bytes() + delimiter_ + in.as_bytes());
+    }
+    return Status::OK();
+  }
+
+ private:
+  // Appends the tokens of `in` that `acc` does not hold yet (whole tokens, not substrings).
+  std::string Dedup(const std::string& acc, const std::string& in) const {
+    std::vector<std::string> tokens;
+    std::set<std::string> seen;
+    auto split = [&](const std::string& s) {
+      size_t start = 0;
+      while (start <= s.size()) {
+        size_t pos = delimiter_.empty() ? std::string::npos : s.find(delimiter_, start);
+        std::string token(Trim(s.substr(start, pos == std::string::npos ? std::string::npos : pos - start)));
+        if (!token.empty() && seen.insert(token).second) tokens.push_back(token);
+        if (pos == std::string::npos) break;
+        start = pos + delimiter_.size();
+      }
+    };
+    split(acc);
+    split(in);
+    std::string out;
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      if (i > 0) out += delimiter_;
+      out += tokens[i];
+    }
+    return out;
+  }
+
+  std::string delimiter_;
+  bool distinct_;
+};
+
+class BoolAgg : public FieldAggregator {
+ public:
+  explicit BoolAgg(bool is_and) : is_and_(is_and) {}
+  std::string_view name() const override { return is_and_ ? "bool_and" : "bool_or"; }
+  Status Agg(Datum* acc, const Datum& in, bool) override {
+    if (in.is_null()) return Status::OK();
+    if (acc->is_null()) {
+      *acc = in;
+      return Status::OK();
+    }
+    bool a = acc->as_int() != 0, b = in.as_int() != 0;
+    *acc = Datum::Bool(is_and_ ? (a && b) : (a || b));
+    return Status::OK();
+  }
+
+ private:
+  bool is_and_;
+};
+
+// Primary-key columns: the key is the same for all records of a group.
+class PrimaryKeyAgg : public FieldAggregator {
+ public:
+  std::string_view name() const override { return "primary-key"; }
+  Status Agg(Datum* acc, const Datum& in, bool) override {
+    *acc = in;
+    return Status::OK();
+  }
+  Status Retract(Datum* acc, const Datum& in, bool) override {
+    *acc = in;
+    return Status::OK();
+  }
+};
+
+class IgnoreRetractAgg : public FieldAggregator {
+ public:
+  explicit IgnoreRetractAgg(std::unique_ptr<FieldAggregator> inner) : inner_(std::move(inner)) {}
+  std::string_view name() const override { return inner_->name(); }
+  void Reset() override { inner_->Reset(); }
+  Status Agg(Datum* acc, const Datum& in, bool merged) override { return inner_->Agg(acc, in, merged); }
+  Status Retract(Datum*, const Datum&, bool) override { return Status::OK(); }
+
+ private:
+  std::unique_ptr<FieldAggregator> inner_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<FieldAggregator>> CreateFieldAggregator(const std::string& function, const DataType& type,
+                                                               const std::string& field_name,
+                                                               const TableOptions& options, bool ignore_retract) {
+  std::unique_ptr<FieldAggregator> agg;
+  auto require = [&](bool ok, const char* what) -> Status {
+    if (ok) return Status::OK();
+    return Status::InvalidArgument("aggregate function " + function + " on column " + field_name + " needs " + what +
+                                   ", not " + type.ToString());
+  };
+  if (function == "sum") {
+    KL_RETURN_IF_ERROR(require(IsNumeric(type), "a numeric type"));
+    agg = std::make_unique<SumAgg>(type);
+  } else if (function == "product") {
+    KL_RETURN_IF_ERROR(require(IsNumeric(type), "a numeric type"));
+    agg = std::make_unique<ProductAgg>(type);
+  } else if (function == "count") {
+    KL_RETURN_IF_ERROR(require(type.is_integer(), "an integer type"));
+    agg = std::make_unique<CountAgg>(type);
+  } else if (function == "max" || function == "min") {
+    KL_RETURN_IF_ERROR(require(!type.is_nested(), "a comparable type"));
+    agg = std::make_unique<MinMaxAgg>(function == "max");
+  } else if (function == "last_value") {
+    agg = std::make_unique<LastValueAgg>();
+  } else if (function == "last_non_null_value") {
+    agg = std::make_unique<LastNonNullValueAgg>();
+  } else if (function == "first_value") {
+    agg = std::make_unique<FirstValueAgg>();
+  } else if (function == "first_non_null_value") {
+    agg = std::make_unique<FirstNonNullValueAgg>();
+  } else if (function == "listagg") {
+    KL_RETURN_IF_ERROR(require(type.is_string(), "a string type"));
+    std::string delimiter = options.FieldOption(field_name, "list-agg-delimiter").value_or(",");
+    bool distinct = EqualsIgnoreCase(options.FieldOption(field_name, "distinct").value_or("false"), "true");
+    agg = std::make_unique<ListAggAgg>(delimiter, distinct);
+  } else if (function == "bool_and" || function == "bool_or") {
+    KL_RETURN_IF_ERROR(require(type.root() == TypeRoot::kBoolean, "BOOLEAN"));
+    agg = std::make_unique<BoolAgg>(function == "bool_and");
+  } else if (function == "primary-key") {
+    agg = std::make_unique<PrimaryKeyAgg>();
+  } else {
+    return Status::NotSupported("aggregate function \"" + function + "\" (column " + field_name + ")");
+  }
+  if (ignore_retract) agg = std::make_unique<IgnoreRetractAgg>(std::move(agg));
+  return agg;
+}
+
+}  // namespace kl::table

@@ -1,0 +1,427 @@
+#include "table/data_file.h"
+
+#include <cmath>
+
+#include "common/clock.h"
+#include "common/file_util.h"
+#include "common/string_util.h"
+#include "table/binary_row.h"
+
+namespace kl::table {
+
+using format::Column;
+using format::ColumnBatch;
+using format::DataField;
+using format::DataType;
+using format::Datum;
+using format::Row;
+using format::RowKind;
+using format::RowType;
+
+namespace {
+
+constexpr size_t kStagingRows = 4096;
+
+RowType AppendFileType(const TableSchema& schema) { return schema.fields; }
+
+// Serialized key (BinaryRow with arity) of row `row` of `batch`, from columns `indexes`.
+std::string KeyBytes(const ColumnBatch& batch, const std::vector<int>& indexes, size_t row) {
+  BinaryRowWriter w(indexes.size());
+  for (size_t i = 0; i < indexes.size(); ++i) w.WriteFromColumn(i, batch.column(static_cast<size_t>(indexes[i])), row);
+  std::string out;
+  out.reserve(4 + w.data().size());
+  uint32_t arity = __builtin_bswap32(static_cast<uint32_t>(indexes.size()));
+  out.append(reinterpret_cast<const char*>(&arity), 4);
+  out += w.data();
+  return out;
+}
+
+}  // namespace
+
+RowType KeyValueFileType(const TableSchema& schema) {
+  std::vector<DataField> fields;
+  for (int k : schema.TrimmedKeyIndexes()) {
+    const DataField& f = schema.fields.field(static_cast<size_t>(k));
+    fields.push_back({kKeyFieldIdStart + f.id, std::string(kKeyFieldPrefix) + f.name, f.type, ""});
+  }
+  fields.push_back({kSequenceNumberFieldId, kSequenceNumberField, DataType::BigInt().NotNull(), ""});
+  fields.push_back({kValueKindFieldId, kValueKindField, DataType::TinyInt().NotNull(), ""});
+  for (const auto& f : schema.fields.fields()) fields.push_back(f);
+  return RowType(std::move(fields));
+}
+
+// Running min / max / null count of selected columns of the staged rows.
+class DataFileWriter::Stats {
+ public:
+  Stats(std::vector<int> columns, std::vector<DataType> types)
+      : columns_(std::move(columns)), types_(std::move(types)), mins_(columns_.size()), maxs_(columns_.size()),
+        nulls_(columns_.size(), 0) {}
+
+  void Update(const ColumnBatch& batch) {
+    size_t n = batch.num_rows();
+    for (size_t c = 0; c < columns_.size(); ++c) {
+      const Column& col = batch.column(static_cast<size_t>(columns_[c]));
+      if (col.type().is_nested()) {
+        nulls_[c] += static_cast<int64_t>(col.null_count());
+        continue;
+      }
+      ptrdiff_t lo = -1, hi = -1;
+      for (size_t i = 0; i < n; ++i) {
+        if (col.IsNull(i)) {
+          ++nulls_[c];
+          continue;
+        }
+        if (col.kind() == format::PhysicalKind::kDouble && std::isnan(col.GetDouble(i))) continue;
+        if (lo < 0 || col.CompareAt(i, col, static_cast<size_t>(lo)) < 0) lo = static_cast<ptrdiff_t>(i);
+        if (hi < 0 || col.CompareAt(i, col, static_cast<size_t>(hi)) > 0) hi = static_cast<ptrdiff_t>(i);
+      }
+      if (lo >= 0) {
+        Datum vmin = col.Get(static_cast<size_t>(lo)), vmax = col.Get(static_cast<size_t>(hi));
+        if (mins_[c].is_null() || format::CompareDatum(vmin, mins_[c]) < 0) mins_[c] = vmin;
+        if (maxs_[c].is_null() || format::CompareDatum(vmax, maxs_[c]) > 0) maxs_[c] = vmax;
+      }
+    }
+  }
+
+  SimpleStats Finish(int truncate) const { return ComputeStats(mins_, maxs_, nulls_, types_, truncate); }
+
+ private:
+  std::vector<int> columns_;
+  std::vector<DataType> types_;
+  std::vector<Datum> mins_, maxs_;
+  std::vector<int64_t> nulls_;
+};
+
+DataFileWriter::DataFileWriter(const TableSchema& schema, const FileFormat* format, const PathFactory* paths,
+                               std::string partition, int32_t bucket, DataFileWriterOptions options)
+    : schema_(schema),
+      format_(format),
+      paths_(paths),
+      partition_(std::move(partition)),
+      bucket_(bucket),
+      options_(std::move(options)) {
+  file_type_ = options_.key_value ? KeyValueFileType(schema_) : AppendFileType(schema_);
+  if (options_.key_value) {
+    size_t nkeys = schema_.TrimmedKeyIndexes().size();
+    for (size_t i = 0; i < nkeys; ++i) key_indexes_.push_back(static_cast<int>(i));
+    value_offset_ = nkeys + 2;
+  }
+  staging_ = ColumnBatch(file_type_);
+}
+
+DataFileWriter::~DataFileWriter() = default;
+
+Status DataFileWriter::EnsureOpen() {
+  if (writer_) return Status::OK();
+  current_name_ = paths_->NewFileName(options_.prefix, format_->extension());
+  std::string dir = paths_->BucketDir(partition_, bucket_);
+  KL_RETURN_IF_ERROR(CreateDirs(dir));
+  std::string path = JoinPath(dir, current_name_);
+  KL_ASSIGN_OR_RETURN(writer_, format_->NewWriter(path, file_type_));
+  written_paths_.push_back(path);
+  file_rows_ = 0;
+  file_deletes_ = 0;
+  min_key_.clear();
+  max_key_.clear();
+  std::vector<int> stat_columns;
+  std::vector<DataType> stat_types;
+  for (size_t i = value_offset_; i < file_type_.size(); ++i) {
+    stat_columns.push_back(static_cast<int>(i));
+    stat_types.push_back(file_type_.type(i));
+  }
+  stats_ = std::make_unique<Stats>(stat_columns, stat_types);
+  return Status::OK();
+}
+
+Status DataFileWriter::FlushStaging(bool roll_check) {
+  size_t n = staging_.num_rows();
+  if (n == 0) return Status::OK();
+  if (options_.key_value) {
+    if (file_rows_ == 0) min_key_ = KeyBytes(staging_, key_indexes_, 0);
+    max_key_ = KeyBytes(staging_, key_indexes_, n - 1);
+    const Column& seq = staging_.column(key_indexes_.size());
+    const Column& kind = staging_.column(key_indexes_.size() + 1);
+    for (size_t i = 0; i < n; ++i) {
+      int64_t s = seq.GetInt(i);
+      if (file_rows_ == 0 && i == 0) min_seq_ = max_seq_ = s;
+      min_seq_ = std::min(min_seq_, s);
+      max_seq_ = std::max(max_seq_, s);
+      if (format::IsRetract(static_cast<RowKind>(kind.GetInt(i)))) ++file_deletes_;
+    }
+  }
+  stats_->Update(staging_);
+  KL_RETURN_IF_ERROR(writer_->Write(staging_, 0, n));
+  file_rows_ += static_cast<int64_t>(n);
+  staging_.Clear();
+  if (roll_check && static_cast<int64_t>(writer_->EstimatedSize()) >= options_.target_file_size) return FinishFile();
+  return Status::OK();
+}
+
+Status DataFileWriter::FinishFile() {
+  if (!writer_) return Status::OK();
+  KL_RETURN_IF_ERROR(FlushStaging(false));
+  KL_ASSIGN_OR_RETURN(uint64_t size, writer_->Close());
+  writer_.reset();
+  if (file_rows_ == 0) {
+    // Nothing was written after all: leave no empty file behind.
+    (void)RemoveFile(written_paths_.back());
+    written_paths_.pop_back();
+    return Status::OK();
+  }
+  DataFileMeta meta;
+  meta.file_name = current_name_;
+  meta.file_size = static_cast<int64_t>(size);
+  meta.row_count = file_rows_;
+  SimpleStats value_stats = stats_->Finish(options_.stats_truncate);
+  if (options_.key_value) {
+    meta.min_key = min_key_;
+    meta.max_key = max_key_;
+    // Key statistics are the value statistics of the key columns, never truncated.
+    std::vector<int> key_cols = schema_.TrimmedKeyIndexes();
+    std::vector<DataType> key_types;
+    for (int k : key_cols) key_types.push_back(schema_.fields.type(static_cast<size_t>(k)));
+    auto mins = DeserializeBinaryRow(stats_->Finish(-1).min_values, TypesOf(schema_.fields));
+    auto maxs = DeserializeBinaryRow(stats_->Finish(-1).max_values, TypesOf(schema_.fields));
+    std::vector<Datum> kmin, kmax;
+    std::vector<int64_t> knull(key_cols.size(), 0);
+    for (int k : key_cols) {
+      kmin.push_back(mins.ok() ? (*mins)[static_cast<size_t>(k)] : Datum());
+      kmax.push_back(maxs.ok() ? (*maxs)[static_cast<size_t>(k)] : Datum());
+    }
+    meta.key_stats = ComputeStats(kmin, kmax, knull, key_types, -1);
+    meta.min_sequence_number = min_seq_;
+    meta.max_sequence_number = max_seq_;
+    meta.delete_row_count = file_deletes_;
+  } else {
+    meta.min_key = SerializeBinaryRow({}, {});
+    meta.max_key = meta.min_key;
+    meta.key_stats = SimpleStats::Empty();
+    meta.min_sequence_number = min_seq_;
+    meta.max_sequence_number = max_seq_;
+    meta.delete_row_count = 0;
+  }
+  meta.value_stats = value_stats;
+  meta.schema_id = schema_.id;
+  meta.level = options_.level;
+  meta.creation_time_millis = NowMillis();
+  meta.file_source = static_cast<int32_t>(options_.source);
+  done_.push_back(std::move(meta));
+  return Status::OK();
+}
+
+Status DataFileWriter::Append(const KvBatch& batch, size_t row) {
+  KL_RETURN_IF_ERROR(EnsureOpen());
+  auto& cols = staging_.mutable_columns();
+  std::vector<int> keys = schema_.TrimmedKeyIndexes();
+  for (size_t k = 0; k < keys.size(); ++k) cols[k].AppendFrom(batch.values.column(static_cast<size_t>(keys[k])), row);
+  cols[keys.size()].AppendInt(batch.seq[row]);
+  cols[keys.size() + 1].AppendInt(static_cast<int64_t>(batch.kinds[row]));
+  for (size_t c = 0; c < batch.values.num_columns(); ++c) cols[value_offset_ + c].AppendFrom(batch.values.column(c), row);
+  staging_.SetNumRows(staging_.num_rows() + 1);
+  ++records_;
+  if (staging_.num_rows() >= kStagingRows) return FlushStaging(true);
+  return Status::OK();
+}
+
+Status DataFileWriter::AppendMerged(const Row& values, int64_t seq, RowKind kind) {
+  KL_RETURN_IF_ERROR(EnsureOpen());
+  auto& cols = staging_.mutable_columns();
+  std::vector<int> keys = schema_.TrimmedKeyIndexes();
+  for (size_t k = 0; k < keys.size(); ++k) cols[k].Append(values[static_cast<size_t>(keys[k])]);
+  cols[keys.size()].AppendInt(seq);
+  cols[keys.size() + 1].AppendInt(static_cast<int64_t>(kind));
+  for (size_t c = 0; c < values.size(); ++c) cols[value_offset_ + c].Append(values[c]);
+  staging_.SetNumRows(staging_.num_rows() + 1);
+  ++records_;
+  if (staging_.num_rows() >= kStagingRows) return FlushStaging(true);
+  return Status::OK();
+}
+
+Status DataFileWriter::AppendValues(const ColumnBatch& values, size_t begin, size_t end, int64_t first_seq) {
+  size_t pos = begin;
+  while (pos < end) {
+    KL_RETURN_IF_ERROR(EnsureOpen());
+    size_t take = std::min(end - pos, kStagingRows - staging_.num_rows());
+    if (staging_.num_rows() == 0 && file_rows_ == 0) min_seq_ = first_seq + static_cast<int64_t>(pos - begin);
+    auto& cols = staging_.mutable_columns();
+    for (size_t c = 0; c < values.num_columns(); ++c) cols[c].AppendRange(values.column(c), pos, pos + take);
+    staging_.SetNumRows(staging_.num_rows() + take);
+    pos += take;
+    max_seq_ = first_seq + static_cast<int64_t>(pos - begin) - 1;
+    records_ += static_cast<int64_t>(take);
+    if (staging_.num_rows() >= kStagingRows) KL_RETURN_IF_ERROR(FlushStaging(true));
+  }
+  return Status::OK();
+}
+
+Result<std::vector<DataFileMeta>> DataFileWriter::Close() {
+  KL_RETURN_IF_ERROR(FinishFile());
+  return std::move(done_);
+}
+
+void DataFileWriter::Abort() {
+  writer_.reset();
+  for (const auto& p : written_paths_) (void)RemoveFile(p);
+  written_paths_.clear();
+  done_.clear();
+}
+
+Result<const TableSchema*> SchemaCache::Get(int64_t id) {
+  auto it = schemas_.find(id);
+  if (it != schemas_.end()) return it->second.get();
+  KL_ASSIGN_OR_RETURN(TableSchema s, manager_.Read(id));
+  auto owned = std::make_unique<TableSchema>(std::move(s));
+  const TableSchema* ptr = owned.get();
+  schemas_[id] = std::move(owned);
+  return ptr;
+}
+
+Result<std::unique_ptr<DataFileReader>> DataFileReader::Open(const std::string& path, const DataFileMeta& file,
+                                                             const TableSchema& file_schema, const RowType& read_type,
+                                                             bool key_value, const TableOptions& options) {
+  std::unique_ptr<DataFileReader> r(new DataFileReader());
+  r->path_ = path;
+  r->read_type_ = read_type;
+  r->key_value_ = key_value;
+  r->next_seq_ = file.min_sequence_number;
+  std::vector<DataField> fields;
+  for (const auto& f : read_type.fields()) {
+    int idx = file_schema.fields.IndexOfId(f.id);
+    if (idx < 0) {
+      r->source_.push_back(-1);
+      continue;
+    }
+    r->source_.push_back(static_cast<int>(fields.size()));
+    fields.push_back(file_schema.fields.field(static_cast<size_t>(idx)));
+  }
+  if (key_value) {
+    r->seq_column_ = static_cast<int>(fields.size());
+    fields.push_back({kSequenceNumberFieldId, kSequenceNumberField, DataType::BigInt().NotNull(), ""});
+    r->kind_column_ = static_cast<int>(fields.size());
+    fields.push_back({kValueKindFieldId, kValueKindField, DataType::TinyInt().NotNull(), ""});
+  }
+  r->file_read_type_ = RowType(std::move(fields));
+  KL_ASSIGN_OR_RETURN(r->format_, FileFormatForPath(path, options));
+  KL_ASSIGN_OR_RETURN(r->reader_, r->format_->NewReader(path));
+  return r;
+}
+
+Result<size_t> DataFileReader::Next(size_t max_rows, KvBatch* out) {
+  ColumnBatch raw(file_read_type_);
+  KL_ASSIGN_OR_RETURN(size_t n, reader_->Read(max_rows, &raw));
+  *out = KvBatch(read_type_, /*merged_records=*/true);
+  if (n == 0) return size_t{0};
+  auto& src = raw.mutable_columns();
+  auto& dst = out->values.mutable_columns();
+  for (size_t i = 0; i < read_type_.size(); ++i) {
+    int s = source_[i];
+    const DataType& want = read_type_.type(i);
+    if (s < 0) {
+      Column nulls(want);
+      nulls.Reserve(n);
+      for (size_t k = 0; k < n; ++k) nulls.AppendNull();
+      dst[i] = std::move(nulls);
+    } else if (src[static_cast<size_t>(s)].type().EqualsIgnoreNullable(want)) {
+      dst[i] = std::move(src[static_cast<size_t>(s)]);
+    } else {
+      auto cast = CastColumn(src[static_cast<size_t>(s)], want);
+      if (!cast.ok()) return cast.status().WithContext("reading " + path_ + " column " + read_type_.field(i).name);
+      dst[i] = std::move(cast).value();
+    }
+  }
+  out->values.SetNumRows(n);
+  out->seq.resize(n);
+  out->kinds.resize(n);
+  if (key_value_) {
+    const Column& seq = raw.column(static_cast<size_t>(seq_column_));
+    const Column& kind = raw.column(static_cast<size_t>(kind_column_));
+    for (size_t k = 0; k < n; ++k) {
+      out->seq[k] = seq.GetInt(k);
+      int64_t v = kind.GetInt(k);
+      if (v < 0 || v > 3) return Status::Corruption(path_ + ": row kind " + std::to_string(v) + " out of range");
+      out->kinds[k] = static_cast<RowKind>(v);
+    }
+  } else {
+    for (size_t k = 0; k < n; ++k) {
+      out->seq[k] = next_seq_++;
+      out->kinds[k] = RowKind::kInsert;
+    }
+  }
+  return n;
+}
+
+Result<Column> CastColumn(const Column& src, const DataType& to) {
+  Column out(to);
+  out.Reserve(src.size());
+  const DataType& from = src.type();
+  for (size_t i = 0; i < src.size(); ++i) {
+    if (src.IsNull(i)) {
+      out.AppendNull();
+      continue;
+    }
+    Datum d = src.Get(i);
+    if (to.physical() == from.physical() && !to.is_nested()) {
+      if (to.physical() == format::PhysicalKind::kInt) {
+        int64_t v = d.as_int();
+        switch (to.root()) {
+          case format::TypeRoot::kTinyInt: v = static_cast<int8_t>(v); break;
+          case format::TypeRoot::kSmallInt: v = static_cast<int16_t>(v); break;
+          case format::TypeRoot::kInt: v = static_cast<int32_t>(v); break;
+          default: break;
+        }
+        out.AppendInt(v);
+      } else if (to.physical() == format::PhysicalKind::kDecimal && from.scale() != to.scale()) {
+        format::Int128 v = d.as_decimal();
+        for (int s = from.scale(); s < to.scale(); ++s) v *= 10;
+        for (int s = to.scale(); s < from.scale(); ++s) v /= 10;
+        out.AppendDecimal(v);
+      } else if (to.physical() == format::PhysicalKind::kTimestamp && to.precision() < from.precision()) {
+        format::Timestamp ts = d.as_timestamp();
+        int32_t unit = to.precision() >= 6 ? 1000 : 1000000;
+        if (to.precision() >= 9) unit = 1;
+        ts.nanos = ts.nanos / unit * unit;
+        if (to.precision() < 3) {
+          int64_t div = to.precision() == 0 ? 1000 : (to.precision() == 1 ? 100 : 10);
+          ts.millis = (ts.millis >= 0 ? ts.millis / div : -((-ts.millis + div - 1) / div)) * div;
+        }
+        out.AppendTimestamp(ts);
+      } else {
+        out.Append(d);
+      }
+      continue;
+    }
+    // Cross-kind casts go through text or numbers, as SQL CAST does.
+    if (to.is_string()) {
+      out.AppendBytes(format::DatumToString(d, from));
+    } else if (to.physical() == format::PhysicalKind::kDouble && from.physical() == format::PhysicalKind::kInt) {
+      out.AppendDouble(static_cast<double>(d.as_int()));
+    } else if (to.physical() == format::PhysicalKind::kInt && from.physical() == format::PhysicalKind::kDouble) {
+      out.AppendInt(static_cast<int64_t>(d.as_double()));
+    } else if (to.physical() == format::PhysicalKind::kDecimal && from.physical() == format::PhysicalKind::kInt) {
+      format::Int128 v = d.as_int();
+      for (int s = 0; s < to.scale(); ++s) v *= 10;
+      out.AppendDecimal(v);
+    } else if (to.physical() == format::PhysicalKind::kDouble && from.physical() == format::PhysicalKind::kDecimal) {
+      double v = static_cast<double>(d.as_decimal());
+      for (int s = 0; s < from.scale(); ++s) v /= 10;
+      out.AppendDouble(v);
+    } else if (from.is_string()) {
+      auto json = ParseJson(d.as_bytes());
+      JsonValue value = json.ok() ? *json : JsonValue::String(d.as_bytes());
+      auto parsed = format::DatumFromJson(value, to);
+      if (!parsed.ok()) parsed = format::DatumFromJson(JsonValue::String(d.as_bytes()), to);
+      if (!parsed.ok()) return Status::InvalidArgument("cannot cast \"" + d.as_bytes() + "\" to " + to.ToString());
+      out.Append(*parsed);
+    } else if (to.physical() == format::PhysicalKind::kTimestamp && from.root() == format::TypeRoot::kDate) {
+      out.AppendTimestamp({d.as_int() * 86400000, 0});
+    } else if (to.root() == format::TypeRoot::kDate && from.physical() == format::PhysicalKind::kTimestamp) {
+      int64_t ms = d.as_timestamp().millis;
+      out.AppendInt(ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000));
+    } else {
+      return Status::NotSupported("cast from " + from.ToString() + " to " + to.ToString());
+    }
+  }
+  return out;
+}
+
+}  // namespace kl::table

@@ -1,0 +1,132 @@
+// Data files of a table. Primary-key tables store key-value files: the
+// trimmed primary key as _KEY_<name> columns, _SEQUENCE_NUMBER, _VALUE_KIND,
+// then all value columns; append tables store just the values. Writers roll
+// files at the target size and compute the DataFileMeta (key range, column
+// statistics, sequence range) that manifests record. Readers map columns by
+// field id, so files written under an older schema read in the current one.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "format/column.h"
+#include "table/file_format.h"
+#include "table/kv.h"
+#include "table/manifest.h"
+#include "table/paths.h"
+#include "table/schema.h"
+
+namespace kl::table {
+
+// Paimon's reserved field ids (SpecialFields).
+inline constexpr int32_t kKeyFieldIdStart = 1073741823;
+inline constexpr int32_t kSequenceNumberFieldId = 2147483646;
+inline constexpr int32_t kValueKindFieldId = 2147483645;
+inline constexpr char kKeyFieldPrefix[] = "_KEY_";
+inline constexpr char kSequenceNumberField[] = "_SEQUENCE_NUMBER";
+inline constexpr char kValueKindField[] = "_VALUE_KIND";
+
+// The column layout of a key-value data file for `schema`.
+format::RowType KeyValueFileType(const TableSchema& schema);
+
+struct DataFileWriterOptions {
+  bool key_value = true;  // key-value file (primary-key table) or plain values (append table)
+  int32_t level = 0;
+  FileSource source = FileSource::kAppend;
+  int64_t target_file_size = 128LL << 20;
+  std::string prefix = "data-";
+  int stats_truncate = 16;
+};
+
+class DataFileWriter {
+ public:
+  DataFileWriter(const TableSchema& schema, const FileFormat* format, const PathFactory* paths, std::string partition,
+                 int32_t bucket, DataFileWriterOptions options);
+  ~DataFileWriter();
+
+  // Key-value files: records must come in key order.
+  Status Append(const KvBatch& batch, size_t row);
+  Status AppendMerged(const format::Row& values, int64_t seq, format::RowKind kind);
+  // Append files: rows [begin, end) of `values`, with sequence numbers from `first_seq`.
+  Status AppendValues(const format::ColumnBatch& values, size_t begin, size_t end, int64_t first_seq);
+
+  // Finishes the current file; returns every file written.
+  Result<std::vector<DataFileMeta>> Close();
+  // Deletes the files written so far (after a failure).
+  void Abort();
+
+  int64_t records_written() const { return records_; }
+
+ private:
+  class Stats;
+  Status EnsureOpen();
+  Status FlushStaging(bool roll_check);
+  Status FinishFile();
+
+  const TableSchema& schema_;
+  const FileFormat* format_;
+  const PathFactory* paths_;
+  std::string partition_;
+  int32_t bucket_;
+  DataFileWriterOptions options_;
+  format::RowType file_type_;
+  std::vector<int> key_indexes_;  // trimmed key columns among the values
+  size_t value_offset_ = 0;       // first value column in the file layout
+
+  std::unique_ptr<FormatWriter> writer_;
+  std::string current_name_;
+  format::ColumnBatch staging_;
+  std::unique_ptr<Stats> stats_;
+  int64_t file_rows_ = 0;
+  int64_t file_deletes_ = 0;
+  int64_t min_seq_ = 0, max_seq_ = 0;
+  std::string min_key_, max_key_;
+  std::vector<DataFileMeta> done_;
+  std::vector<std::string> written_paths_;
+  int64_t records_ = 0;
+};
+
+// Reads the schema with a given id (files remember the schema they were written with).
+class SchemaCache {
+ public:
+  explicit SchemaCache(std::string table_path) : manager_(std::move(table_path)) {}
+  Result<const TableSchema*> Get(int64_t id);
+
+ private:
+  SchemaManager manager_;
+  std::map<int64_t, std::unique_ptr<TableSchema>> schemas_;
+};
+
+class DataFileReader {
+ public:
+  // Reads `file` (written under `file_schema`) into records with the columns of
+  // `read_type` (fields of the current schema, matched by id). Columns the file
+  // lacks read as null; changed types are cast.
+  static Result<std::unique_ptr<DataFileReader>> Open(const std::string& path, const DataFileMeta& file,
+                                                      const TableSchema& file_schema, const format::RowType& read_type,
+                                                      bool key_value, const TableOptions& options);
+
+  // Reads up to `max_rows` records into a fresh batch; an empty batch at the end.
+  Result<size_t> Next(size_t max_rows, KvBatch* out);
+
+ private:
+  DataFileReader() = default;
+  std::string path_;
+  std::unique_ptr<FileFormat> format_;
+  std::unique_ptr<FormatReader> reader_;
+  format::RowType read_type_;
+  format::RowType file_read_type_;
+  std::vector<int> source_;  // per read column: column in file_read_type_, or -1
+  bool key_value_ = true;
+  int seq_column_ = -1;
+  int kind_column_ = -1;
+  int64_t next_seq_ = 0;  // append files: synthetic sequence numbers
+};
+
+// Casts a column to another type (schema evolution); errors name the types.
+Result<format::Column> CastColumn(const format::Column& src, const format::DataType& to);
+
+}  // namespace kl::table

@@ -1,0 +1,366 @@
+#include "table/merge_function.h"
+
+#include <algorithm>
+#include <map>
+
+#include "common/string_util.h"
+#include "table/aggregator.h"
+
+namespace kl::table {
+
+using format::Datum;
+using format::Row;
+using format::RowKind;
+using format::RowType;
+
+namespace {
+
+class DeduplicateMerge : public MergeFunction {
+ public:
+  explicit DeduplicateMerge(bool ignore_delete) : ignore_delete_(ignore_delete) {}
+  bool picks_input() const override { return true; }
+  void Reset() override { has_ = false; }
+  Status Add(const KvRef& kv) override {
+    if (ignore_delete_ && format::IsRetract(kv.kind())) return Status::OK();
+    latest_ = kv;
+    has_ = true;
+    return Status::OK();
+  }
+  Status GetResult(MergeResult* out) override {
+    out->present = has_;
+    if (has_) {
+      out->by_ref = true;
+      out->ref = latest_;
+      out->kind = latest_.kind();
+      out->seq = latest_.seq();
+    }
+    return Status::OK();
+  }
+
+ private:
+  bool ignore_delete_;
+  bool has_ = false;
+  KvRef latest_;
+};
+
+class FirstRowMerge : public MergeFunction {
+ public:
+  explicit FirstRowMerge(bool ignore_delete) : ignore_delete_(ignore_delete) {}
+  bool picks_input() const override { return true; }
+  void Reset() override { has_ = false; }
+  Status Add(const KvRef& kv) override {
+    if (format::IsRetract(kv.kind())) {
+      if (ignore_delete_) return Status::OK();
+      return Status::InvalidArgument(
+          "the first-row merge engine does not accept -U/-D records; set ignore-delete = true to drop them");
+    }
+    if (!has_) {
+      first_ = kv;
+      has_ = true;
+    }
+    return Status::OK();
+  }
+  Status GetResult(MergeResult* out) override {
+    out->present = has_;
+    if (has_) {
+      out->by_ref = true;
+      out->ref = first_;
+      out->kind = first_.kind();
+      out->seq = first_.seq();
+    }
+    return Status::OK();
+  }
+
+ private:
+  bool ignore_delete_;
+  bool has_ = false;
+  KvRef first_;
+};
+
+// A sequence group: the columns `members` change only with a newer value of `sequence_columns`.
+struct SequenceGroup {
+  std::vector<int> sequence_columns;
+  std::vector<int> members;
+};
+
+class PartialUpdateMerge : public MergeFunction {
+ public:
+  PartialUpdateMerge(size_t arity, bool ignore_delete, bool remove_record_on_delete, std::vector<SequenceGroup> groups,
+                     std::vector<std::unique_ptr<FieldAggregator>> aggregators)
+      : arity_(arity),
+        ignore_delete_(ignore_delete),
+        remove_on_delete_(remove_record_on_delete),
+        groups_(std::move(groups)),
+        aggregators_(std::move(aggregators)) {
+    group_of_.assign(arity_, -1);
+    is_sequence_column_.assign(arity_, -1);
+    for (size_t g = 0; g < groups_.size(); ++g) {
+      for (int m : groups_[g].members) group_of_[static_cast<size_t>(m)] = static_cast<int>(g);
+      for (int s : groups_[g].sequence_columns) is_sequence_column_[static_cast<size_t>(s)] = static_cast<int>(g);
+    }
+  }
+
+  void Reset() override {
+    row_.assign(arity_, Datum());
+    empty_ = true;
+    deleted_ = false;
+    for (auto& a : aggregators_) {
+      if (a) a->Reset();
+    }
+  }
+
+  Status Add(const KvRef& kv) override {
+    latest_seq_ = kv.seq();
+    if (format::IsRetract(kv.kind())) {
+      if (ignore_delete_) return Status::OK();
+      if (remove_on_delete_) {
+        if (kv.kind() == RowKind::kDelete) {
+          row_.assign(arity_, Datum());
+          deleted_ = true;
+          empty_ = false;
+        }
+        return Status::OK();
+      }
+      if (!groups_.empty()) return RetractWithGroups(kv);
+      return Status::InvalidArgument(
+          "the partial-update merge engine cannot accept -U/-D records by default; set ignore-delete, "
+          "partial-update.remove-record-on-delete or sequence groups (fields.<seq>.sequence-group)");
+    }
+    empty_ = false;
+    deleted_ = false;
+    if (groups_.empty()) {
+      for (size_t i = 0; i < arity_; ++i) {
+        const format::Column& c = kv.column(i);
+        if (!c.IsNull(kv.row)) row_[i] = c.Get(kv.row);
+      }
+      return Status::OK();
+    }
+    return UpdateWithGroups(kv);
+  }
+
+  Status GetResult(MergeResult* out) override {
+    out->present = !empty_;
+    out->by_ref = false;
+    out->row = row_;
+    out->kind = deleted_ ? RowKind::kDelete : RowKind::kInsert;
+    out->seq = latest_seq_;
+    return Status::OK();
+  }
+
+ private:
+  // Compares the group's sequence value in the incoming record against the current row.
+  // Returns nullopt when the incoming record has no sequence value.
+  std::optional<int> CompareGroupSequence(const SequenceGroup& g, const KvRef& kv) const {
+    Row incoming;
+    Row current;
+    for (int s : g.sequence_columns) {
+      incoming.push_back(kv.column(static_cast<size_t>(s)).Get(kv.row));
+      current.push_back(row_[static_cast<size_t>(s)]);
+    }
+    for (const auto& d : incoming) {
+      if (d.is_null()) return std::nullopt;
+    }
+    for (const auto& d : current) {
+      if (d.is_null()) return 1;  // no previous sequence: the incoming one is newer
+    }
+    return format::CompareRows(incoming, current);
+  }
+
+  Status UpdateWithGroups(const KvRef& kv) {
+    std::vector<std::optional<int>> cmp(groups_.size());
+    for (size_t g = 0; g < groups_.size(); ++g) cmp[g] = CompareGroupSequence(groups_[g], kv);
+    for (size_t i = 0; i < arity_; ++i) {
+      Datum field = kv.column(i).Get(kv.row);
+      int seq_group = is_sequence_column_[i];
+      if (seq_group >= 0) {
+        if (cmp[static_cast<size_t>(seq_group)] && *cmp[static_cast<size_t>(seq_group)] > 0) row_[i] = field;
+        continue;
+      }
+      int g = group_of_[i];
+      FieldAggregator* agg = aggregators_[i].get();
+      if (g < 0) {
+        if (agg != nullptr) KL_RETURN_IF_ERROR(agg->Agg(&row_[i], field, kv.batch->merged));
+        else if (!field.is_null()) row_[i] = field;
+        continue;
+      }
+      const auto& c = cmp[static_cast<size_t>(g)];
+      if (!c) continue;
+      if (*c >= 0) {
+        if (agg != nullptr) KL_RETURN_IF_ERROR(agg->Agg(&row_[i], field, kv.batch->merged));
+        else row_[i] = field;
+      } else if (agg != nullptr) {
+        // An older record still contributes to aggregates of its group.
+        KL_RETURN_IF_ERROR(agg->Agg(&row_[i], field, kv.batch->merged));
+      }
+    }
+    return Status::OK();
+  }
+
+  Status RetractWithGroups(const KvRef& kv) {
+    std::vector<std::optional<int>> cmp(groups_.size());
+    for (size_t g = 0; g < groups_.size(); ++g) cmp[g] = CompareGroupSequence(groups_[g], kv);
+    for (size_t i = 0; i < arity_; ++i) {
+      int seq_group = is_sequence_column_[i];
+      if (seq_group >= 0) {
+        if (cmp[static_cast<size_t>(seq_group)] && *cmp[static_cast<size_t>(seq_group)] > 0) {
+          row_[i] = kv.column(i).Get(kv.row);
+        }
+        continue;
+      }
+      int g = group_of_[i];
+      if (g < 0) continue;  // columns outside every group keep their value
+      const auto& c = cmp[static_cast<size_t>(g)];
+      if (!c) continue;
+      FieldAggregator* agg = aggregators_[i].get();
+      if (agg != nullptr) {
+        KL_RETURN_IF_ERROR(agg->Retract(&row_[i], kv.column(i).Get(kv.row), kv.batch->merged));
+      } else if (*c >= 0) {
+        row_[i] = Datum();
+      }
+    }
+    return Status::OK();
+  }
+
+  size_t arity_;
+  bool ignore_delete_;
+  bool remove_on_delete_;
+  std::vector<SequenceGroup> groups_;
+  std::vector<std::unique_ptr<FieldAggregator>> aggregators_;
+  std::vector<int> group_of_;
+  std::vector<int> is_sequence_column_;
+  Row row_;
+  bool empty_ = true;
+  bool deleted_ = false;
+  int64_t latest_seq_ = 0;
+};
+
+class AggregateMerge : public MergeFunction {
+ public:
+  AggregateMerge(std::vector<std::unique_ptr<FieldAggregator>> aggregators, bool remove_record_on_delete,
+                 bool ignore_delete)
+      : aggregators_(std::move(aggregators)), remove_on_delete_(remove_record_on_delete), ignore_delete_(ignore_delete) {}
+
+  void Reset() override {
+    row_.assign(aggregators_.size(), Datum());
+    empty_ = true;
+    deleted_ = false;
+    for (auto& a : aggregators_) a->Reset();
+  }
+
+  Status Add(const KvRef& kv) override {
+    latest_seq_ = kv.seq();
+    bool retract = format::IsRetract(kv.kind());
+    if (retract && ignore_delete_) return Status::OK();
+    empty_ = false;
+    if (kv.kind() == RowKind::kDelete && remove_on_delete_) {
+      row_.assign(aggregators_.size(), Datum());
+      for (auto& a : aggregators_) a->Reset();
+      deleted_ = true;
+      return Status::OK();
+    }
+    deleted_ = false;
+    for (size_t i = 0; i < aggregators_.size(); ++i) {
+      Datum in = kv.column(i).Get(kv.row);
+      Status s = retract ? aggregators_[i]->Retract(&row_[i], in, kv.batch->merged)
+                         : aggregators_[i]->Agg(&row_[i], in, kv.batch->merged);
+      if (!s.ok()) return s.WithContext("column " + kv.batch->values.schema().field(i).name);
+    }
+    return Status::OK();
+  }
+
+  Status GetResult(MergeResult* out) override {
+    out->present = !empty_;
+    out->by_ref = false;
+    out->row = row_;
+    out->kind = deleted_ ? RowKind::kDelete : RowKind::kInsert;
+    out->seq = latest_seq_;
+    return Status::OK();
+  }
+
+ private:
+  std::vector<std::unique_ptr<FieldAggregator>> aggregators_;
+  bool remove_on_delete_;
+  bool ignore_delete_;
+  Row row_;
+  bool empty_ = true;
+  bool deleted_ = false;
+  int64_t latest_seq_ = 0;
+};
+
+Result<std::vector<SequenceGroup>> ParseSequenceGroups(const TableSchema& schema, const RowType& value_type) {
+  std::vector<SequenceGroup> groups;
+  const std::string suffix = ".sequence-group";
+  for (const auto& [key, value] : schema.options) {
+    if (key.rfind("fields.", 0) != 0 || key.size() <= suffix.size() + 7 ||
+        key.compare(key.size() - suffix.size(), suffix.size(), suffix) != 0) {
+      continue;
+    }
+    std::string seq_names = key.substr(7, key.size() - 7 - suffix.size());
+    SequenceGroup g;
+    for (const auto& n : Split(seq_names, ',', true)) {
+      int i = value_type.IndexOf(std::string(Trim(n)));
+      if (i < 0) return Status::InvalidArgument("option " + key + ": no column \"" + std::string(Trim(n)) + "\"");
+      g.sequence_columns.push_back(i);
+    }
+    for (const auto& n : Split(value, ',', true)) {
+      int i = value_type.IndexOf(std::string(Trim(n)));
+      if (i < 0) return Status::InvalidArgument("option " + key + ": no column \"" + std::string(Trim(n)) + "\"");
+      g.members.push_back(i);
+    }
+    groups.push_back(std::move(g));
+  }
+  return groups;
+}
+
+}  // namespace
+
+bool MergeNeedsAllColumns(const TableSchema& schema) {
+  MergeEngine e = schema.table_options().merge_engine();
+  return e == MergeEngine::kPartialUpdate || e == MergeEngine::kAggregation;
+}
+
+Result<std::unique_ptr<MergeFunction>> CreateMergeFunction(const TableSchema& schema, const RowType& value_type) {
+  TableOptions opts = schema.table_options();
+  bool ignore_delete = opts.ignore_delete();
+  auto is_key = [&](const std::string& name) {
+    return std::find(schema.primary_keys.begin(), schema.primary_keys.end(), name) != schema.primary_keys.end();
+  };
+  switch (opts.merge_engine()) {
+    case MergeEngine::kDeduplicate: return std::unique_ptr<MergeFunction>(new DeduplicateMerge(ignore_delete));
+    case MergeEngine::kFirstRow: return std::unique_ptr<MergeFunction>(new FirstRowMerge(ignore_delete));
+    case MergeEngine::kPartialUpdate: {
+      KL_ASSIGN_OR_RETURN(std::vector<SequenceGroup> groups, ParseSequenceGroups(schema, value_type));
+      std::vector<std::unique_ptr<FieldAggregator>> aggs(value_type.size());
+      for (size_t i = 0; i < value_type.size(); ++i) {
+        const auto& f = value_type.field(i);
+        auto fn = opts.FieldOption(f.name, "aggregate-function");
+        if (!fn) continue;
+        bool ignore_retract = EqualsIgnoreCase(opts.FieldOption(f.name, "ignore-retract").value_or("false"), "true");
+        KL_ASSIGN_OR_RETURN(aggs[i], CreateFieldAggregator(*fn, f.type, f.name, opts, ignore_retract));
+      }
+      if (groups.empty()) {
+        for (const auto& a : aggs) {
+          if (a) return Status::InvalidArgument("partial-update aggregate functions need sequence groups");
+        }
+      }
+      return std::unique_ptr<MergeFunction>(new PartialUpdateMerge(
+          value_type.size(), ignore_delete, opts.partial_update_remove_record_on_delete(), std::move(groups),
+          std::move(aggs)));
+    }
+    case MergeEngine::kAggregation: {
+      std::vector<std::unique_ptr<FieldAggregator>> aggs;
+      std::string fallback = opts.GetString("fields.default-aggregate-function", "last_non_null_value");
+      for (const auto& f : value_type.fields()) {
+        bool ignore_retract = EqualsIgnoreCase(opts.FieldOption(f.name, "ignore-retract").value_or("false"), "true");
+        std::string fn = is_key(f.name) ? "primary-key" : opts.FieldOption(f.name, "aggregate-function").value_or(fallback);
+        KL_ASSIGN_OR_RETURN(auto agg, CreateFieldAggregator(fn, f.type, f.name, opts, ignore_retract));
+        aggs.push_back(std::move(agg));
+      }
+      return std::unique_ptr<MergeFunction>(
+          new AggregateMerge(std::move(aggs), opts.aggregation_remove_record_on_delete(), ignore_delete));
+    }
+  }
+  return Status::Internal("unknown merge engine");
+}
+
+}  // namespace kl::table

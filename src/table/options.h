@@ -1,0 +1,89 @@
+// Table options (Paimon's CoreOptions): typed getters over the option map
+// stored in the table schema, with Paimon's names and defaults.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace kl::table {
+
+enum class MergeEngine : unsigned char { kDeduplicate, kPartialUpdate, kAggregation, kFirstRow };
+enum class ChangelogProducer : unsigned char { kNone, kInput, kLookup, kFullCompaction };
+
+class TableOptions {
+ public:
+  TableOptions() = default;
+  explicit TableOptions(std::map<std::string, std::string> options) : options_(std::move(options)) {}
+
+  const std::map<std::string, std::string>& map() const { return options_; }
+  std::optional<std::string> Get(const std::string& key) const;
+  std::string GetString(const std::string& key, const std::string& fallback) const;
+  int64_t GetInt(const std::string& key, int64_t fallback) const;
+  bool GetBool(const std::string& key, bool fallback) const;
+  // "128 mb", "64kb", "1 gb", "1024" (bytes)
+  int64_t GetMemorySize(const std::string& key, int64_t fallback) const;
+  // "1 h", "30 min", "10 s", "500 ms", "2 d"
+  int64_t GetDurationMillis(const std::string& key, int64_t fallback) const;
+
+  // Validates values that have a fixed vocabulary; errors name the option.
+  Status Validate() const;
+
+  int bucket() const { return static_cast<int>(GetInt("bucket", -1)); }
+  std::vector<std::string> bucket_keys() const;
+  MergeEngine merge_engine() const;
+  ChangelogProducer changelog_producer() const;
+  bool changelog_row_deduplicate() const { return GetBool("changelog-producer.row-deduplicate", false); }
+  std::vector<std::string> sequence_fields() const;
+  bool sequence_descending() const { return GetString("sequence.field.sort-order", "ascending") == "descending"; }
+  bool ignore_delete() const;
+  bool partial_update_remove_record_on_delete() const {
+    return GetBool("partial-update.remove-record-on-delete", false);
+  }
+  bool aggregation_remove_record_on_delete() const { return GetBool("aggregation.remove-record-on-delete", false); }
+  // Avro until the Parquet codec joins the table engine (then Parquet, as in Paimon).
+  std::string file_format() const { return GetString("file.format", "avro"); }
+  std::string file_compression() const { return GetString("file.compression", "zstd"); }
+  int file_compression_level() const { return static_cast<int>(GetInt("file.compression.zstd-level", 1)); }
+  std::string manifest_format() const { return GetString("manifest.format", "avro"); }
+  std::string manifest_compression() const { return GetString("manifest.compression", "zstd"); }
+  int64_t target_file_size(bool primary_key_table) const;
+  int64_t write_buffer_size() const { return GetMemorySize("write-buffer-size", 256LL << 20); }
+  int64_t manifest_target_size() const { return GetMemorySize("manifest.target-file-size", 8LL << 20); }
+  int manifest_merge_min_count() const { return static_cast<int>(GetInt("manifest.merge-min-count", 30)); }
+  int num_sorted_run_compaction_trigger() const {
+    return static_cast<int>(GetInt("num-sorted-run.compaction-trigger", 5));
+  }
+  int num_sorted_run_stop_trigger() const;
+  int num_levels() const;
+  int max_size_amplification_percent() const {
+    return static_cast<int>(GetInt("compaction.max-size-amplification-percent", 200));
+  }
+  int size_ratio() const { return static_cast<int>(GetInt("compaction.size-ratio", 1)); }
+  int compaction_min_file_num() const { return static_cast<int>(GetInt("compaction.min.file-num", 5)); }
+  bool write_only() const { return GetBool("write-only", false); }
+  int snapshot_num_retained_min() const { return static_cast<int>(GetInt("snapshot.num-retained.min", 10)); }
+  int snapshot_num_retained_max() const {
+    return static_cast<int>(GetInt("snapshot.num-retained.max", 2147483647));
+  }
+  int64_t snapshot_time_retained_ms() const { return GetDurationMillis("snapshot.time-retained", 3600 * 1000); }
+  std::string partition_default_name() const { return GetString("partition.default-name", "__DEFAULT_PARTITION__"); }
+  bool deletion_vectors_enabled() const { return GetBool("deletion-vectors.enabled", false); }
+  int commit_max_retries() const { return static_cast<int>(GetInt("commit.max-retries", 10)); }
+  // Stats of string columns are cut to this many characters ("truncate(16)"); 0 = none; -1 = full.
+  int stats_truncate_length() const;
+
+  // fields.<name>.<suffix>
+  std::optional<std::string> FieldOption(const std::string& field, const std::string& suffix) const {
+    return Get("fields." + field + "." + suffix);
+  }
+
+ private:
+  std::map<std::string, std::string> options_;
+};
+
+}  // namespace kl::table
