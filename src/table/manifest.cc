@@ -405,13 +405,22 @@ Result<std::vector<ManifestFileMeta>> ManifestIO::ReadManifestList(const std::st
 }
 
 Result<std::vector<ManifestEntry>> MergeEntries(const std::vector<ManifestEntry>& entries) {
-  // Insertion-ordered map from identifier to the live ADD entry.
+  // Identifier -> position of its live ADD in `live`. A DELETE seen before its
+  // ADD (manifests merged out of order by another writer) is remembered and
+  // cancels the ADD when it arrives.
   std::map<std::string, size_t> index;
+  std::map<std::string, int> early_deletes;
   std::vector<std::optional<ManifestEntry>> live;
   for (const auto& e : entries) {
     std::string id = e.Identifier();
     if (e.kind == FileKind::kAdd) {
-      if (index.count(id) != 0 && live[index[id]]) {
+      auto pending = early_deletes.find(id);
+      if (pending != early_deletes.end()) {
+        if (--pending->second == 0) early_deletes.erase(pending);
+        continue;
+      }
+      auto it = index.find(id);
+      if (it != index.end() && live[it->second]) {
         return Status::Corruption("file " + e.file.file_name + " is added twice without being deleted");
       }
       index[id] = live.size();
@@ -419,12 +428,16 @@ Result<std::vector<ManifestEntry>> MergeEntries(const std::vector<ManifestEntry>
     } else {
       auto it = index.find(id);
       if (it == index.end() || !live[it->second]) {
-        // A DELETE for a file added before the manifests we merged (e.g. in a
-        // base list already merged) is kept out; for a full base it must match.
-        return Status::Corruption("file " + e.file.file_name + " is deleted but was never added");
+        ++early_deletes[id];
+        continue;
       }
       live[it->second].reset();
+      index.erase(it);
     }
+  }
+  if (!early_deletes.empty()) {
+    return Status::Corruption("file " + early_deletes.begin()->first.substr(early_deletes.begin()->first.rfind('\x1f') + 1) +
+                              " is deleted but was never added");
   }
   std::vector<ManifestEntry> out;
   for (auto& e : live) {

@@ -1,0 +1,89 @@
+// The writer of one primary-key bucket (Paimon's merge-tree writer): new
+// records go to a sorted in-memory buffer; a flush merges records of the
+// same key and writes a level-0 file; compaction keeps the number of sorted
+// runs bounded. Changelog producers: `input` writes the input records as the
+// changelog; `lookup` compares each key's merged value before and after the
+// flush (kept in a lookup state loaded from the bucket's files) and writes
+// -U/+U, +I or -D records.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "table/compaction.h"
+#include "table/kv.h"
+#include "table/manifest.h"
+#include "table/merge_function.h"
+#include "table/table_context.h"
+
+namespace kl::table {
+
+// What one bucket contributes to a commit.
+struct CommitIncrement {
+  std::string partition;
+  int32_t bucket = 0;
+  int32_t total_buckets = 0;
+  std::vector<DataFileMeta> new_files;
+  std::vector<DataFileMeta> compact_before;
+  std::vector<DataFileMeta> compact_after;
+  std::vector<DataFileMeta> changelog_files;
+
+  bool empty() const {
+    return new_files.empty() && compact_before.empty() && compact_after.empty() && changelog_files.empty();
+  }
+};
+
+// Every key's current merged record in a bucket, for the lookup changelog producer.
+class LookupState {
+ public:
+  explicit LookupState(format::RowType type) : store_(std::move(type)) {}
+  // The key's current record, or nullopt.
+  std::optional<KvRef> Get(const std::string& key) const;
+  void Put(const std::string& key, const KvBatch& batch, size_t row);
+  void PutMerged(const std::string& key, const format::Row& values, int64_t seq, format::RowKind kind);
+  void Erase(const std::string& key);
+  size_t size() const { return index_.size(); }
+
+ private:
+  void MaybeShrink();
+  KvBatch store_;
+  std::unordered_map<std::string, size_t> index_;
+};
+
+class BucketWriter {
+ public:
+  BucketWriter(std::shared_ptr<TableContext> ctx, std::string partition, int32_t bucket, int32_t total_buckets,
+               std::vector<DataFileMeta> existing_files);
+
+  // `row` of `rows` (table columns) with its change kind.
+  Status Write(const format::ColumnBatch& rows, size_t row, format::RowKind kind);
+  size_t buffered_records() const { return buffer_.size(); }
+  size_t buffered_bytes() const { return buffer_.values.MemoryBytes(); }
+
+  Status Flush();
+  // Runs universal compaction if it is due (or a full compaction).
+  Status Compact(bool full);
+  // Flushes, compacts when due, and hands over everything written since the last call.
+  Result<CommitIncrement> PrepareCommit(bool compact);
+  const Levels& levels() const { return levels_; }
+
+ private:
+  Status EnsureLookupState();
+  Status RunCompaction(const CompactUnit& unit, bool drop_delete);
+  std::string KeyOf(const KvBatch& batch, size_t row) const;
+
+  std::shared_ptr<TableContext> ctx_;
+  std::string partition_;
+  int32_t bucket_;
+  int32_t total_buckets_;
+  Levels levels_;
+  int64_t next_seq_ = 0;
+  KvBatch buffer_;
+  std::unique_ptr<MergeFunction> merge_;
+  std::unique_ptr<LookupState> lookup_;
+  CommitIncrement pending_;
+};
+
+}  // namespace kl::table

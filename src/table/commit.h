@@ -1,0 +1,62 @@
+// Committing: turns the files written by writers into the next snapshot.
+// New files become an APPEND snapshot (with their changelog), compaction
+// results a COMPACT snapshot. Snapshot files are created only if absent, so
+// two racing writers cannot both take an id: the loser re-reads the latest
+// snapshot, checks that the files it deletes are still live, and retries.
+// A commit carries (commitUser, commitIdentifier); one already in the
+// table's history is skipped, which makes retries after a crash exact.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "table/bucket_writer.h"
+#include "table/manifest.h"
+#include "table/snapshot.h"
+#include "table/table_context.h"
+
+namespace kl::table {
+
+struct CommitRequest {
+  std::string commit_user;
+  int64_t commit_identifier = 0;
+  std::map<int32_t, int64_t> log_offsets;
+  std::vector<CommitIncrement> increments;
+  // Record a snapshot even when no file changed (to persist log offsets).
+  bool allow_empty = false;
+};
+
+struct CommitResult {
+  bool already_committed = false;         // an earlier attempt of this commit landed
+  std::vector<int64_t> snapshot_ids;      // snapshots created (APPEND and/or COMPACT)
+};
+
+class FileStoreCommit {
+ public:
+  explicit FileStoreCommit(std::shared_ptr<TableContext> ctx);
+
+  Result<CommitResult> Commit(const CommitRequest& request);
+  // The highest commit identifier `commit_user` has in the table, if any.
+  Result<std::optional<int64_t>> LatestCommitIdentifier(const std::string& commit_user) const;
+  // Latest snapshot of `commit_user`, if any (for restoring log offsets).
+  Result<std::optional<Snapshot>> LatestSnapshotOf(const std::string& commit_user) const;
+
+ private:
+  Result<int64_t> CommitOnce(const CommitRequest& request, CommitKind kind, const std::vector<ManifestEntry>& delta,
+                             const std::vector<ManifestEntry>& changelog, int64_t changelog_rows);
+
+  std::shared_ptr<TableContext> ctx_;
+  SnapshotManager snapshots_;
+  ManifestIO manifests_;
+};
+
+// The live files of a snapshot (base + delta manifests merged).
+Result<std::vector<ManifestEntry>> ReadLiveEntries(const ManifestIO& io, const Snapshot& snapshot);
+// The entries of a snapshot's delta (what that commit changed) or changelog.
+Result<std::vector<ManifestEntry>> ReadDeltaEntries(const ManifestIO& io, const Snapshot& snapshot);
+Result<std::vector<ManifestEntry>> ReadChangelogEntries(const ManifestIO& io, const Snapshot& snapshot);
+
+}  // namespace kl::table

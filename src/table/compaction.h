@@ -1,0 +1,63 @@
+// Compaction of a primary-key bucket, with Paimon's universal strategy: runs
+// are compacted when their count passes num-sorted-run.compaction-trigger,
+// when newer runs outgrow older ones (size ratio), or when the data outside
+// the last level exceeds the size-amplification limit.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "table/manifest.h"
+#include "table/options.h"
+
+namespace kl::table {
+
+// The files of one bucket by level. Level 0 holds overlapping files.
+class Levels {
+ public:
+  Levels(int num_levels, std::vector<DataFileMeta> files);
+
+  int num_levels() const { return num_levels_; }
+  int max_level() const { return num_levels_ - 1; }
+  const std::vector<DataFileMeta>& level0() const { return level0_; }
+  const std::vector<DataFileMeta>& level(int i) const { return levels_[static_cast<size_t>(i)]; }
+  std::vector<DataFileMeta> AllFiles() const;
+  // Highest level holding data (-1 when empty).
+  int NonEmptyHighestLevel() const;
+  void AddLevel0(const DataFileMeta& file);
+  void Update(const std::vector<DataFileMeta>& before, const std::vector<DataFileMeta>& after);
+
+  struct Run {
+    int level;
+    std::vector<DataFileMeta> files;
+    int64_t size = 0;
+  };
+  // Level-0 files one run each (newest first), then each non-empty level.
+  std::vector<Run> Runs() const;
+
+ private:
+  int num_levels_;
+  std::vector<DataFileMeta> level0_;
+  std::vector<std::vector<DataFileMeta>> levels_;
+};
+
+struct CompactUnit {
+  int output_level = 0;
+  std::vector<DataFileMeta> files;
+  std::vector<std::vector<DataFileMeta>> runs;  // the picked runs, newest first
+};
+
+struct UniversalCompactionOptions {
+  int max_size_amplification_percent = 200;
+  int size_ratio = 1;
+  int num_run_compaction_trigger = 5;
+
+  static UniversalCompactionOptions From(const TableOptions& options);
+};
+
+std::optional<CompactUnit> PickUniversalCompaction(const UniversalCompactionOptions& options, int num_levels,
+                                                   const std::vector<Levels::Run>& runs);
+// Everything into the last level.
+std::optional<CompactUnit> PickFullCompaction(int num_levels, const std::vector<Levels::Run>& runs);
+
+}  // namespace kl::table

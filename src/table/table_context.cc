@@ -1,0 +1,52 @@
+#include "table/table_context.h"
+
+#include "table/binary_row.h"
+
+namespace kl::table {
+
+Result<std::shared_ptr<TableContext>> TableContext::Create(std::string path, TableSchema schema) {
+  std::shared_ptr<TableContext> ctx(new TableContext());
+  ctx->path_ = std::move(path);
+  ctx->schema_ = std::move(schema);
+  ctx->options_ = ctx->schema_.table_options();
+  KL_ASSIGN_OR_RETURN(ctx->format_, CreateFileFormat(ctx->options_.file_format(), ctx->options_));
+  ctx->paths_ = std::make_unique<PathFactory>(ctx->path_, ctx->schema_.PartitionType(),
+                                               ctx->options_.partition_default_name());
+  ctx->schemas_ = std::make_unique<SchemaCache>(ctx->path_);
+  KL_ASSIGN_OR_RETURN(ctx->comparator_, ctx->ComparatorFor(ctx->schema_.fields));
+  for (int k : ctx->schema_.TrimmedKeyIndexes()) ctx->key_types_.push_back(ctx->schema_.fields.type(static_cast<size_t>(k)));
+  return ctx;
+}
+
+Result<KeyComparator> TableContext::ComparatorFor(const format::RowType& value_type) const {
+  std::vector<int> keys, seqs;
+  for (const auto& name : schema_.TrimmedPrimaryKeys()) {
+    int i = value_type.IndexOf(name);
+    if (i < 0) return Status::Internal("read layout lacks key column " + name);
+    keys.push_back(i);
+  }
+  for (const auto& name : options_.sequence_fields()) {
+    int i = value_type.IndexOf(name);
+    if (i < 0) return Status::Internal("read layout lacks sequence column " + name);
+    seqs.push_back(i);
+  }
+  return KeyComparator(std::move(keys), std::move(seqs), options_.sequence_descending());
+}
+
+Result<const TableSchema*> TableContext::SchemaById(int64_t id) {
+  if (id == schema_.id) return &schema_;
+  std::lock_guard<std::mutex> lock(schemas_mu_);
+  return schemas_->Get(id);
+}
+
+FileOpener TableContext::OpenerFor(const std::string& partition, int32_t bucket, const format::RowType& read_type) {
+  bool key_value = primary_key();
+  return [this, partition, bucket, read_type, key_value](const DataFileMeta& file)
+             -> Result<std::unique_ptr<DataFileReader>> {
+    KL_ASSIGN_OR_RETURN(const TableSchema* file_schema, SchemaById(file.schema_id));
+    return DataFileReader::Open(paths_->DataFilePath(partition, bucket, file), file, *file_schema, read_type,
+                                key_value, options_);
+  };
+}
+
+}  // namespace kl::table

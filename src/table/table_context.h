@@ -1,0 +1,53 @@
+// What every reader and writer of one table shares: its schema and options,
+// the data file format, paths, older schemas (for files written under them)
+// and how keys of the current schema compare.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "table/data_file.h"
+#include "table/file_format.h"
+#include "table/kv.h"
+#include "table/merge_reader.h"
+#include "table/paths.h"
+#include "table/schema.h"
+
+namespace kl::table {
+
+class TableContext {
+ public:
+  static Result<std::shared_ptr<TableContext>> Create(std::string path, TableSchema schema);
+
+  const std::string& path() const { return path_; }
+  const TableSchema& schema() const { return schema_; }
+  const TableOptions& options() const { return options_; }
+  const FileFormat& format() const { return *format_; }
+  const PathFactory& paths() const { return *paths_; }
+  bool primary_key() const { return schema_.has_primary_key(); }
+
+  // Key comparator over rows laid out as `value_type` (a subset of table columns).
+  Result<KeyComparator> ComparatorFor(const format::RowType& value_type) const;
+  // Comparator over full table rows.
+  const KeyComparator& comparator() const { return comparator_; }
+  const std::vector<format::DataType>& key_types() const { return key_types_; }
+
+  // Opens data files of a bucket for reading as `read_type` records.
+  FileOpener OpenerFor(const std::string& partition, int32_t bucket, const format::RowType& read_type);
+  Result<const TableSchema*> SchemaById(int64_t id);
+
+ private:
+  TableContext() = default;
+  std::string path_;
+  TableSchema schema_;
+  TableOptions options_;
+  std::unique_ptr<FileFormat> format_;
+  std::unique_ptr<PathFactory> paths_;
+  std::unique_ptr<SchemaCache> schemas_;
+  std::mutex schemas_mu_;
+  KeyComparator comparator_;
+  std::vector<format::DataType> key_types_;
+};
+
+}  // namespace kl::table

@@ -1,0 +1,52 @@
+// Reading splits into rows. Batch splits of primary-key tables are merged
+// (one row per key, deleted keys dropped); streaming splits and append
+// tables are read as stored, each row with its change kind. Only the
+// projected columns (plus what merging needs) are decoded.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "format/column.h"
+#include "table/merge_reader.h"
+#include "table/scan.h"
+#include "table/table_context.h"
+
+namespace kl::table {
+
+struct RowsWithKinds {
+  format::ColumnBatch rows;
+  std::vector<format::RowKind> kinds;
+
+  size_t size() const { return kinds.size(); }
+};
+
+class SplitReader {
+ public:
+  virtual ~SplitReader() = default;
+  // Appends up to `max_rows` rows; 0 at the end of the split.
+  virtual Result<size_t> Next(size_t max_rows, RowsWithKinds* out) = 0;
+};
+
+class TableRead {
+ public:
+  // `projection`: column names to return, in that order; empty for all columns.
+  static Result<std::unique_ptr<TableRead>> Create(std::shared_ptr<TableContext> ctx,
+                                                   std::vector<std::string> projection = {});
+
+  const format::RowType& output_type() const { return output_type_; }
+  Result<std::unique_ptr<SplitReader>> Open(const DataSplit& split);
+  // Reads every split of a plan into one batch.
+  Result<RowsWithKinds> ReadAll(const ScanPlan& plan);
+  RowsWithKinds NewOutput() const;
+
+ private:
+  TableRead() = default;
+  std::shared_ptr<TableContext> ctx_;
+  format::RowType output_type_;   // projected columns
+  format::RowType read_type_;     // columns decoded (output + key + sequence fields)
+  std::vector<int> output_from_read_;
+};
+
+}  // namespace kl::table

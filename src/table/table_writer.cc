@@ -1,0 +1,308 @@
+#include "table/table_writer.h"
+
+#include <algorithm>
+
+#include "table/binary_row.h"
+#include "table/scan.h"
+
+namespace kl::table {
+
+using format::ColumnBatch;
+using format::Row;
+using format::RowKind;
+
+// Append tables: rows go to files in arrival order; sequence numbers count rows.
+class AppendBucketWriter {
+ public:
+  AppendBucketWriter(std::shared_ptr<TableContext> ctx, std::string partition, int32_t bucket, int32_t total_buckets,
+                     std::vector<DataFileMeta> existing)
+      : ctx_(std::move(ctx)),
+        partition_(std::move(partition)),
+        bucket_(bucket),
+        total_buckets_(total_buckets),
+        files_(std::move(existing)),
+        buffer_(ctx_->schema().fields) {
+    for (const auto& f : files_) next_seq_ = std::max(next_seq_, f.max_sequence_number + 1);
+  }
+
+  Status Write(const ColumnBatch& rows, size_t begin, size_t end) {
+    for (size_t c = 0; c < rows.num_columns(); ++c) buffer_.mutable_column(c).AppendRange(rows.column(c), begin, end);
+    buffer_.SetNumRows(buffer_.num_rows() + (end - begin));
+    if (static_cast<int64_t>(buffer_.MemoryBytes()) >= ctx_->options().write_buffer_size()) return Flush();
+    return Status::OK();
+  }
+
+  Status Flush() {
+    if (buffer_.num_rows() == 0) return Status::OK();
+    DataFileWriterOptions opts;
+    opts.key_value = false;
+    opts.target_file_size = ctx_->options().target_file_size(false);
+    opts.stats_truncate = ctx_->options().stats_truncate_length();
+    DataFileWriter w(ctx_->schema(), &ctx_->format(), &ctx_->paths(), partition_, bucket_, opts);
+    Status s = w.AppendValues(buffer_, 0, buffer_.num_rows(), next_seq_);
+    if (!s.ok()) {
+      w.Abort();
+      return s;
+    }
+    auto files = w.Close();
+    if (!files.ok()) {
+      w.Abort();
+      return files.status();
+    }
+    next_seq_ += static_cast<int64_t>(buffer_.num_rows());
+    for (auto& f : *files) {
+      files_.push_back(f);
+      pending_.new_files.push_back(std::move(f));
+    }
+    buffer_.Clear();
+    return Status::OK();
+  }
+
+  // Rewrites small files (in sequence order) into files of the target size.
+  Status Compact(bool full) {
+    KL_RETURN_IF_ERROR(Flush());
+    int64_t target = ctx_->options().target_file_size(false);
+    std::vector<DataFileMeta> small;
+    for (const auto& f : files_) {
+      if (full || f.file_size < target / 2) small.push_back(f);
+    }
+    if (small.size() < 2 || (!full && small.size() < static_cast<size_t>(ctx_->options().compaction_min_file_num()))) {
+      return Status::OK();
+    }
+    std::sort(small.begin(), small.end(),
+              [](const DataFileMeta& a, const DataFileMeta& b) { return a.min_sequence_number < b.min_sequence_number; });
+    DataFileWriterOptions opts;
+    opts.key_value = false;
+    opts.source = FileSource::kCompact;
+    opts.target_file_size = target;
+    opts.stats_truncate = ctx_->options().stats_truncate_length();
+    DataFileWriter w(ctx_->schema(), &ctx_->format(), &ctx_->paths(), partition_, bucket_, opts);
+    FileOpener opener = ctx_->OpenerFor(partition_, bucket_, ctx_->schema().fields);
+    for (const auto& f : small) {
+      KL_ASSIGN_OR_RETURN(auto reader, opener(f));
+      while (true) {
+        KvBatch chunk;
+        auto n = reader->Next(16384, &chunk);
+        if (!n.ok()) {
+          w.Abort();
+          return n.status();
+        }
+        if (*n == 0) break;
+        Status s = w.AppendValues(chunk.values, 0, *n, chunk.seq[0]);
+        if (!s.ok()) {
+          w.Abort();
+          return s;
+        }
+      }
+    }
+    auto after = w.Close();
+    if (!after.ok()) {
+      w.Abort();
+      return after.status();
+    }
+    files_.erase(std::remove_if(files_.begin(), files_.end(),
+                                [&](const DataFileMeta& f) {
+                                  return std::any_of(small.begin(), small.end(), [&](const DataFileMeta& s) {
+                                    return s.file_name == f.file_name;
+                                  });
+                                }),
+                 files_.end());
+    files_.insert(files_.end(), after->begin(), after->end());
+    pending_.compact_before.insert(pending_.compact_before.end(), small.begin(), small.end());
+    pending_.compact_after.insert(pending_.compact_after.end(), after->begin(), after->end());
+    return Status::OK();
+  }
+
+  Result<CommitIncrement> PrepareCommit() {
+    KL_RETURN_IF_ERROR(Flush());
+    CommitIncrement out = std::move(pending_);
+    pending_ = CommitIncrement();
+    out.partition = partition_;
+    out.bucket = bucket_;
+    out.total_buckets = total_buckets_;
+    return out;
+  }
+
+ private:
+  std::shared_ptr<TableContext> ctx_;
+  std::string partition_;
+  int32_t bucket_;
+  int32_t total_buckets_;
+  std::vector<DataFileMeta> files_;
+  ColumnBatch buffer_;
+  int64_t next_seq_ = 0;
+  CommitIncrement pending_;
+};
+
+TableWriter::TableWriter(std::shared_ptr<TableContext> ctx, std::string commit_user)
+    : ctx_(ctx), commit_user_(std::move(commit_user)), commit_(ctx) {
+  partition_indexes_ = ctx_->schema().PartitionIndexes();
+  bucket_key_indexes_ = ctx_->schema().BucketKeyIndexes();
+  num_buckets_ = ctx_->options().bucket();
+}
+
+TableWriter::~TableWriter() = default;
+
+Status TableWriter::LoadExistingFiles() {
+  if (loaded_) return Status::OK();
+  TableScan scan(ctx_);
+  KL_ASSIGN_OR_RETURN(ScanPlan plan, scan.PlanLatest());
+  for (auto& split : plan.splits) existing_[{split.partition, split.bucket}] = std::move(split.files);
+  loaded_ = true;
+  return Status::OK();
+}
+
+Result<BucketWriter*> TableWriter::PkWriter(const std::string& partition, int32_t bucket) {
+  auto key = std::make_pair(partition, bucket);
+  auto it = pk_writers_.find(key);
+  if (it != pk_writers_.end()) return it->second.get();
+  KL_RETURN_IF_ERROR(LoadExistingFiles());
+  std::vector<DataFileMeta> files;
+  if (auto e = existing_.find(key); e != existing_.end()) files = std::move(e->second);
+  auto w = std::make_unique<BucketWriter>(ctx_, partition, bucket, num_buckets_, std::move(files));
+  BucketWriter* ptr = w.get();
+  pk_writers_[key] = std::move(w);
+  return ptr;
+}
+
+Result<AppendBucketWriter*> TableWriter::AppendWriter(const std::string& partition, int32_t bucket) {
+  auto key = std::make_pair(partition, bucket);
+  auto it = append_writers_.find(key);
+  if (it != append_writers_.end()) return it->second.get();
+  KL_RETURN_IF_ERROR(LoadExistingFiles());
+  std::vector<DataFileMeta> files;
+  if (auto e = existing_.find(key); e != existing_.end()) files = std::move(e->second);
+  auto w = std::make_unique<AppendBucketWriter>(ctx_, partition, bucket, num_buckets_, std::move(files));
+  AppendBucketWriter* ptr = w.get();
+  append_writers_[key] = std::move(w);
+  return ptr;
+}
+
+Result<std::pair<std::string, int32_t>> TableWriter::Route(const ColumnBatch& rows, size_t row) {
+  std::string partition;
+  {
+    BinaryRowWriter w(partition_indexes_.size());
+    for (size_t i = 0; i < partition_indexes_.size(); ++i) {
+      w.WriteFromColumn(i, rows.column(static_cast<size_t>(partition_indexes_[i])), row);
+    }
+    uint32_t arity = __builtin_bswap32(static_cast<uint32_t>(partition_indexes_.size()));
+    partition.assign(reinterpret_cast<const char*>(&arity), 4);
+    partition += w.data();
+  }
+  int32_t bucket = 0;
+  if (num_buckets_ > 1) {
+    BinaryRowWriter w(bucket_key_indexes_.size());
+    for (size_t i = 0; i < bucket_key_indexes_.size(); ++i) {
+      w.WriteFromColumn(i, rows.column(static_cast<size_t>(bucket_key_indexes_[i])), row);
+    }
+    bucket = BucketOf(w.data(), num_buckets_);
+  }
+  return std::make_pair(std::move(partition), bucket);
+}
+
+Status TableWriter::Write(const ColumnBatch& rows, const std::vector<RowKind>* kinds) {
+  const auto& schema = ctx_->schema();
+  if (rows.num_columns() != schema.fields.size()) {
+    return Status::InvalidArgument("rows have " + std::to_string(rows.num_columns()) + " columns, table " +
+                                   ctx_->path() + " has " + std::to_string(schema.fields.size()));
+  }
+  if (ctx_->primary_key() && num_buckets_ <= 0) {
+    return Status::NotSupported("table " + ctx_->path() +
+                                " uses dynamic bucket mode (bucket = -1); kubelake writes fixed buckets only");
+  }
+  if (failed_) return Status::Aborted("table writer of " + ctx_->path() + " must be recreated after a failed commit");
+  // Key columns may not be null: a row with a null key cannot be merged.
+  if (ctx_->primary_key()) {
+    for (const auto& name : schema.primary_keys) {
+      const auto& col = rows.column(static_cast<size_t>(schema.fields.IndexOf(name)));
+      if (col.has_nulls()) return Status::InvalidArgument("primary key column \"" + name + "\" has a null value");
+    }
+  }
+  if (!ctx_->primary_key() && kinds != nullptr) {
+    for (RowKind k : *kinds) {
+      if (k != RowKind::kInsert) return Status::InvalidArgument("append table " + ctx_->path() + " only takes +I rows");
+    }
+  }
+  bool single_target = partition_indexes_.empty() && num_buckets_ <= 1;
+  size_t n = rows.num_rows();
+  if (!ctx_->primary_key()) {
+    if (single_target) {
+      KL_ASSIGN_OR_RETURN(AppendBucketWriter * w, AppendWriter(SerializeBinaryRow({}, {}), 0));
+      return w->Write(rows, 0, n);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      KL_ASSIGN_OR_RETURN(auto target, Route(rows, i));
+      KL_ASSIGN_OR_RETURN(AppendBucketWriter * w, AppendWriter(target.first, target.second));
+      KL_RETURN_IF_ERROR(w->Write(rows, i, i + 1));
+    }
+    return Status::OK();
+  }
+  BucketWriter* only = nullptr;
+  if (single_target) {
+    KL_ASSIGN_OR_RETURN(only, PkWriter(SerializeBinaryRow({}, {}), 0));
+  }
+  for (size_t i = 0; i < n; ++i) {
+    BucketWriter* w = only;
+    if (w == nullptr) {
+      KL_ASSIGN_OR_RETURN(auto target, Route(rows, i));
+      KL_ASSIGN_OR_RETURN(w, PkWriter(target.first, target.second));
+    }
+    KL_RETURN_IF_ERROR(w->Write(rows, i, kinds != nullptr ? (*kinds)[i] : RowKind::kInsert));
+  }
+  return Status::OK();
+}
+
+Status TableWriter::WriteRow(const Row& row, RowKind kind) {
+  ColumnBatch batch(ctx_->schema().fields);
+  batch.AppendRow(row);
+  std::vector<RowKind> kinds{kind};
+  return Write(batch, &kinds);
+}
+
+Status TableWriter::Compact(bool full) {
+  KL_RETURN_IF_ERROR(LoadExistingFiles());
+  // Every bucket that has files takes part, not only those written to.
+  std::vector<std::pair<std::string, int32_t>> targets;
+  for (const auto& [key, files] : existing_) targets.push_back(key);
+  for (const auto& [key, w] : pk_writers_) targets.push_back(key);
+  for (const auto& [key, w] : append_writers_) targets.push_back(key);
+  std::sort(targets.begin(), targets.end());
+  targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
+  for (const auto& [partition, bucket] : targets) {
+    if (ctx_->primary_key()) {
+      KL_ASSIGN_OR_RETURN(BucketWriter * w, PkWriter(partition, bucket));
+      KL_RETURN_IF_ERROR(w->Flush());
+      KL_RETURN_IF_ERROR(w->Compact(full));
+    } else {
+      KL_ASSIGN_OR_RETURN(AppendBucketWriter * w, AppendWriter(partition, bucket));
+      KL_RETURN_IF_ERROR(w->Compact(full));
+    }
+  }
+  return Status::OK();
+}
+
+Result<CommitResult> TableWriter::Commit(int64_t commit_identifier, const std::map<int32_t, int64_t>& log_offsets,
+                                         bool allow_empty) {
+  if (failed_) return Status::Aborted("table writer of " + ctx_->path() + " must be recreated after a failed commit");
+  CommitRequest request;
+  request.commit_user = commit_user_;
+  request.commit_identifier = commit_identifier;
+  request.log_offsets = log_offsets;
+  request.allow_empty = allow_empty;
+  for (auto& [key, w] : pk_writers_) {
+    KL_ASSIGN_OR_RETURN(CommitIncrement inc, w->PrepareCommit(/*compact=*/true));
+    if (!inc.empty()) request.increments.push_back(std::move(inc));
+  }
+  for (auto& [key, w] : append_writers_) {
+    KL_ASSIGN_OR_RETURN(CommitIncrement inc, w->PrepareCommit());
+    if (!inc.empty()) request.increments.push_back(std::move(inc));
+  }
+  if (request.increments.empty() && !allow_empty) return CommitResult{};
+  auto result = commit_.Commit(request);
+  // The increments are gone with a failed commit: the caller restarts from its
+  // last committed state (the log offsets in the table) with a new writer.
+  if (!result.ok()) failed_ = true;
+  return result;
+}
+
+}  // namespace kl::table

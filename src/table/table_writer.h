@@ -1,0 +1,61 @@
+// Writing to a table: rows are routed to a writer per (partition, bucket) —
+// the bucket from Paimon's hash of the bucket key — and a commit flushes
+// them, compacts where due, and publishes a snapshot that records the
+// caller's commit identifier and log offsets.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "format/column.h"
+#include "table/bucket_writer.h"
+#include "table/commit.h"
+#include "table/table_context.h"
+
+namespace kl::table {
+
+class AppendBucketWriter;
+
+class TableWriter {
+ public:
+  TableWriter(std::shared_ptr<TableContext> ctx, std::string commit_user);
+  ~TableWriter();
+
+  const std::string& commit_user() const { return commit_user_; }
+
+  // Rows with the table's columns in order; `kinds` (one per row) defaults to +I.
+  Status Write(const format::ColumnBatch& rows, const std::vector<format::RowKind>* kinds = nullptr);
+  Status WriteRow(const format::Row& row, format::RowKind kind = format::RowKind::kInsert);
+
+  // Flushes all buffers and commits. Returns the snapshots created (none when
+  // nothing changed, unless `allow_empty`); a commit whose identifier this
+  // user already committed is skipped and reported as such. After a failed
+  // commit the writer refuses further use: recreate it and replay from the
+  // last committed log offsets.
+  Result<CommitResult> Commit(int64_t commit_identifier, const std::map<int32_t, int64_t>& log_offsets = {},
+                              bool allow_empty = false);
+  // Compacts every bucket (fully when `full`) in the next commit.
+  Status Compact(bool full);
+
+ private:
+  Status LoadExistingFiles();
+  Result<BucketWriter*> PkWriter(const std::string& partition, int32_t bucket);
+  Result<AppendBucketWriter*> AppendWriter(const std::string& partition, int32_t bucket);
+  Result<std::pair<std::string, int32_t>> Route(const format::ColumnBatch& rows, size_t row);
+
+  std::shared_ptr<TableContext> ctx_;
+  std::string commit_user_;
+  FileStoreCommit commit_;
+  bool loaded_ = false;
+  std::map<std::pair<std::string, int32_t>, std::vector<DataFileMeta>> existing_;
+  std::map<std::pair<std::string, int32_t>, std::unique_ptr<BucketWriter>> pk_writers_;
+  std::map<std::pair<std::string, int32_t>, std::unique_ptr<AppendBucketWriter>> append_writers_;
+  std::vector<int> partition_indexes_;
+  std::vector<int> bucket_key_indexes_;
+  int num_buckets_ = 1;
+  bool failed_ = false;
+};
+
+}  // namespace kl::table
