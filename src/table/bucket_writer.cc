@@ -115,15 +115,16 @@ Status BucketWriter::Flush() {
   bool first_row = ctx_->options().merge_engine() == MergeEngine::kFirstRow;
   bool row_dedup = ctx_->options().changelog_row_deduplicate();
 
+  KL_ASSIGN_OR_RETURN(const FileFormat* fmt, ctx_->WriteFormat());
   DataFileWriterOptions data_opts;
   data_opts.target_file_size = ctx_->options().target_file_size(true);
   data_opts.stats_truncate = ctx_->options().stats_truncate_length();
-  DataFileWriter data(ctx_->schema(), &ctx_->format(), &ctx_->paths(), partition_, bucket_, data_opts);
+  DataFileWriter data(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, data_opts);
   std::unique_ptr<DataFileWriter> changelog;
   if (producer == ChangelogProducer::kInput || lookup) {
     DataFileWriterOptions cl_opts = data_opts;
     cl_opts.prefix = "changelog-";
-    changelog = std::make_unique<DataFileWriter>(ctx_->schema(), &ctx_->format(), &ctx_->paths(), partition_,
+    changelog = std::make_unique<DataFileWriter>(ctx_->schema(), fmt, &ctx_->paths(), partition_,
                                                  bucket_, cl_opts);
   }
   std::unique_ptr<MergeFunction> lookup_merge;
@@ -253,12 +254,13 @@ Status BucketWriter::RunCompaction(const CompactUnit& unit, bool drop_delete) {
   KL_ASSIGN_OR_RETURN(auto merge, CreateMergeFunction(ctx_->schema(), ctx_->schema().fields));
   MergeReader reader(std::move(cursors), ctx_->comparator(), std::move(merge), drop_delete);
   KL_RETURN_IF_ERROR(reader.Init());
+  KL_ASSIGN_OR_RETURN(const FileFormat* fmt, ctx_->WriteFormat());
   DataFileWriterOptions opts;
   opts.level = unit.output_level;
   opts.source = FileSource::kCompact;
   opts.target_file_size = ctx_->options().target_file_size(true);
   opts.stats_truncate = ctx_->options().stats_truncate_length();
-  DataFileWriter writer(ctx_->schema(), &ctx_->format(), &ctx_->paths(), partition_, bucket_, opts);
+  DataFileWriter writer(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, opts);
   while (true) {
     KvBatch chunk(ctx_->schema().fields);
     auto n = reader.Next(kReadChunkRows, &chunk);

@@ -9,13 +9,20 @@ Result<std::shared_ptr<TableContext>> TableContext::Create(std::string path, Tab
   ctx->path_ = std::move(path);
   ctx->schema_ = std::move(schema);
   ctx->options_ = ctx->schema_.table_options();
-  KL_ASSIGN_OR_RETURN(ctx->format_, CreateFileFormat(ctx->options_.file_format(), ctx->options_));
+  auto format = CreateFileFormat(ctx->options_.file_format(), ctx->options_);
+  if (format.ok()) ctx->format_ = std::move(format).value();
+  else ctx->format_status_ = format.status().WithContext("table " + ctx->path_);
   ctx->paths_ = std::make_unique<PathFactory>(ctx->path_, ctx->schema_.PartitionType(),
                                                ctx->options_.partition_default_name());
   ctx->schemas_ = std::make_unique<SchemaCache>(ctx->path_);
   KL_ASSIGN_OR_RETURN(ctx->comparator_, ctx->ComparatorFor(ctx->schema_.fields));
   for (int k : ctx->schema_.TrimmedKeyIndexes()) ctx->key_types_.push_back(ctx->schema_.fields.type(static_cast<size_t>(k)));
   return ctx;
+}
+
+Result<const FileFormat*> TableContext::WriteFormat() const {
+  if (!format_) return format_status_;
+  return format_.get();
 }
 
 Result<KeyComparator> TableContext::ComparatorFor(const format::RowType& value_type) const {

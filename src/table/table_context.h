@@ -23,7 +23,9 @@ class TableContext {
   const std::string& path() const { return path_; }
   const TableSchema& schema() const { return schema_; }
   const TableOptions& options() const { return options_; }
-  const FileFormat& format() const { return *format_; }
+  // The format new data files are written in (file.format); an error when
+  // this build cannot write it, which does not stop reading the table.
+  Result<const FileFormat*> WriteFormat() const;
   const PathFactory& paths() const { return *paths_; }
   bool primary_key() const { return schema_.has_primary_key(); }
 
@@ -43,6 +45,7 @@ class TableContext {
   TableSchema schema_;
   TableOptions options_;
   std::unique_ptr<FileFormat> format_;
+  Status format_status_;
   std::unique_ptr<PathFactory> paths_;
   std::unique_ptr<SchemaCache> schemas_;
   std::mutex schemas_mu_;

@@ -34,11 +34,12 @@ class AppendBucketWriter {
 
   Status Flush() {
     if (buffer_.num_rows() == 0) return Status::OK();
+    KL_ASSIGN_OR_RETURN(const FileFormat* fmt, ctx_->WriteFormat());
     DataFileWriterOptions opts;
     opts.key_value = false;
     opts.target_file_size = ctx_->options().target_file_size(false);
     opts.stats_truncate = ctx_->options().stats_truncate_length();
-    DataFileWriter w(ctx_->schema(), &ctx_->format(), &ctx_->paths(), partition_, bucket_, opts);
+    DataFileWriter w(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, opts);
     Status s = w.AppendValues(buffer_, 0, buffer_.num_rows(), next_seq_);
     if (!s.ok()) {
       w.Abort();
@@ -69,6 +70,7 @@ class AppendBucketWriter {
     if (small.size() < 2 || (!full && small.size() < static_cast<size_t>(ctx_->options().compaction_min_file_num()))) {
       return Status::OK();
     }
+    KL_ASSIGN_OR_RETURN(const FileFormat* fmt, ctx_->WriteFormat());
     std::sort(small.begin(), small.end(),
               [](const DataFileMeta& a, const DataFileMeta& b) { return a.min_sequence_number < b.min_sequence_number; });
     DataFileWriterOptions opts;
@@ -76,7 +78,7 @@ class AppendBucketWriter {
     opts.source = FileSource::kCompact;
     opts.target_file_size = target;
     opts.stats_truncate = ctx_->options().stats_truncate_length();
-    DataFileWriter w(ctx_->schema(), &ctx_->format(), &ctx_->paths(), partition_, bucket_, opts);
+    DataFileWriter w(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, opts);
     FileOpener opener = ctx_->OpenerFor(partition_, bucket_, ctx_->schema().fields);
     for (const auto& f : small) {
       KL_ASSIGN_OR_RETURN(auto reader, opener(f));

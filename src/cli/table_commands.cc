@@ -1,0 +1,355 @@
+// `kubelake table ...`: inspect and operate Paimon tables directly.
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <numeric>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "common/clock.h"
+#include "common/file_util.h"
+#include "common/random.h"
+#include "common/string_util.h"
+#include "table/binary_row.h"
+#include "table/table.h"
+
+namespace kl::cli {
+namespace {
+
+using table::Table;
+
+Status ParseFormat(const std::string& text, OutputFormat* out) {
+  if (!ParseOutputFormat(text, out)) return Status::InvalidArgument("--format must be table or jsonl, not " + text);
+  return Status::OK();
+}
+
+// Row order for output: by primary key for primary-key tables (partition
+// fields first when they are part of the key), else as stored.
+std::vector<size_t> OutputOrder(const Table& t, const format::ColumnBatch& rows) {
+  std::vector<size_t> order(rows.num_rows());
+  std::iota(order.begin(), order.end(), size_t{0});
+  const auto& schema = t.schema();
+  if (!schema.has_primary_key()) return order;
+  std::vector<int> key_cols;
+  for (const auto& k : schema.primary_keys) {
+    int i = rows.schema().IndexOf(k);
+    if (i >= 0) key_cols.push_back(i);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    for (int c : key_cols) {
+      int r = rows.column(static_cast<size_t>(c)).CompareAt(a, rows.column(static_cast<size_t>(c)), b);
+      if (r != 0) return r < 0;
+    }
+    return false;
+  });
+  return order;
+}
+
+Status RunRead(const std::string& dir, int64_t snapshot, const std::string& columns, const std::string& fmt) {
+  OutputFormat format;
+  KL_RETURN_IF_ERROR(ParseFormat(fmt, &format));
+  KL_ASSIGN_OR_RETURN(auto t, Table::Open(dir));
+  std::vector<std::string> projection;
+  for (auto& c : Split(columns, ',', true)) projection.emplace_back(Trim(c));
+  KL_ASSIGN_OR_RETURN(auto rows, t->ReadAll(snapshot >= 0 ? std::optional<int64_t>(snapshot) : std::nullopt, projection));
+  std::vector<size_t> order = OutputOrder(*t, rows.rows);
+  if (format == OutputFormat::kJsonl) PrintRowsJsonl(stdout, rows.rows, order);
+  else PrintRowsTable(stdout, rows.rows, order);
+  return Status::OK();
+}
+
+Status RunSnapshots(const std::string& dir, const std::string& fmt) {
+  OutputFormat format;
+  KL_RETURN_IF_ERROR(ParseFormat(fmt, &format));
+  KL_ASSIGN_OR_RETURN(auto t, Table::Open(dir));
+  auto snapshots = t->snapshots();
+  KL_ASSIGN_OR_RETURN(std::vector<int64_t> ids, snapshots.ListIds());
+  std::vector<std::vector<std::string>> cells;
+  JsonWriter w;
+  for (int64_t id : ids) {
+    KL_ASSIGN_OR_RETURN(table::Snapshot s, snapshots.Read(id));
+    if (format == OutputFormat::kJsonl) {
+      w.Clear();
+      w.BeginObject().Key("id").Int(s.id).Key("commit_kind").String(table::CommitKindName(s.commit_kind));
+      w.Key("time_millis").Int(s.time_millis).Key("time").String(FormatIsoMillis(s.time_millis));
+      w.Key("schema_id").Int(s.schema_id).Key("commit_user").String(s.commit_user);
+      w.Key("commit_identifier").Int(s.commit_identifier);
+      w.Key("total_record_count").Int(s.total_record_count.value_or(0));
+      w.Key("delta_record_count").Int(s.delta_record_count.value_or(0));
+      w.Key("changelog_record_count").Int(s.changelog_record_count.value_or(0));
+      w.Key("log_offsets").BeginObject();
+      for (const auto& [p, o] : s.log_offsets) w.Key(std::to_string(p)).Int(o);
+      w.EndObject().EndObject();
+      std::printf("%s\n", w.str().c_str());
+    } else {
+      cells.push_back({std::to_string(s.id), std::string(table::CommitKindName(s.commit_kind)),
+                       FormatIsoMillis(s.time_millis), std::to_string(s.total_record_count.value_or(0)),
+                       std::to_string(s.delta_record_count.value_or(0)),
+                       std::to_string(s.changelog_record_count.value_or(0)), s.commit_user,
+                       std::to_string(s.commit_identifier)});
+    }
+  }
+  if (format == OutputFormat::kTable) {
+    PrintTextTable(stdout, {"id", "kind", "time", "total", "delta", "changelog", "commit_user", "identifier"}, cells);
+  }
+  return Status::OK();
+}
+
+Status RunFiles(const std::string& dir, int64_t snapshot, const std::string& fmt) {
+  OutputFormat format;
+  KL_RETURN_IF_ERROR(ParseFormat(fmt, &format));
+  KL_ASSIGN_OR_RETURN(auto t, Table::Open(dir));
+  auto scan = t->NewScan();
+  table::ScanPlan plan;
+  if (snapshot >= 0) {
+    KL_ASSIGN_OR_RETURN(plan, scan.PlanSnapshot(snapshot));
+  } else {
+    KL_ASSIGN_OR_RETURN(plan, scan.PlanLatest());
+  }
+  format::RowType part_type = t->schema().PartitionType();
+  std::vector<std::vector<std::string>> cells;
+  JsonWriter w;
+  for (const auto& split : plan.splits) {
+    auto part = table::DeserializeBinaryRow(split.partition, table::TypesOf(part_type));
+    JsonWriter pw;
+    pw.BeginObject();
+    for (size_t i = 0; i < part_type.size() && part.ok(); ++i) {
+      pw.Key(part_type.field(i).name);
+      format::WriteDatumJson(&pw, (*part)[i], part_type.type(i));
+    }
+    pw.EndObject();
+    for (const auto& f : split.files) {
+      if (format == OutputFormat::kJsonl) {
+        w.Clear();
+        w.BeginObject().Key("file").String(f.file_name).Key("partition").Raw(pw.str());
+        w.Key("bucket").Int(split.bucket).Key("level").Int(f.level).Key("row_count").Int(f.row_count);
+        w.Key("delete_row_count").Int(f.delete_row_count.value_or(0)).Key("file_size").Int(f.file_size);
+        w.Key("min_sequence_number").Int(f.min_sequence_number).Key("max_sequence_number").Int(f.max_sequence_number);
+        w.Key("schema_id").Int(f.schema_id).EndObject();
+        std::printf("%s\n", w.str().c_str());
+      } else {
+        cells.push_back({f.file_name, pw.str(), std::to_string(split.bucket), std::to_string(f.level),
+                         std::to_string(f.row_count), HumanBytes(static_cast<double>(f.file_size))});
+      }
+    }
+  }
+  if (format == OutputFormat::kTable) PrintTextTable(stdout, {"file", "partition", "bucket", "level", "rows", "size"}, cells);
+  return Status::OK();
+}
+
+Status RunCreate(const std::string& dir, const std::string& schema_path) {
+  KL_ASSIGN_OR_RETURN(std::string text, ReadFile(schema_path));
+  KL_ASSIGN_OR_RETURN(JsonValue json, ParseJson(text, schema_path));
+  const JsonValue* fields_json = json.Find("fields");
+  if (fields_json == nullptr || !fields_json->is_array()) {
+    return Status::InvalidArgument(schema_path + ": needs a \"fields\" array of {name, type}");
+  }
+  std::vector<format::DataField> fields;
+  for (const auto& f : fields_json->items()) {
+    format::DataField field;
+    auto name = f.GetString("name");
+    if (!name.ok()) return name.status().WithContext(schema_path);
+    field.name = *name;
+    const JsonValue* type = f.Find("type");
+    if (type == nullptr) return Status::InvalidArgument(schema_path + ": field " + field.name + " has no type");
+    auto t = format::DataType::FromJson(*type);
+    if (!t.ok()) return t.status().WithContext(schema_path + ": field " + field.name);
+    field.type = *t;
+    field.description = f.GetStringOr("description", "");
+    fields.push_back(std::move(field));
+  }
+  auto strings = [&](const char* key) {
+    std::vector<std::string> out;
+    if (const JsonValue* v = json.Find(key); v != nullptr) {
+      for (const auto& s : v->items()) out.push_back(s.as_string());
+    }
+    return out;
+  };
+  std::map<std::string, std::string> options;
+  if (const JsonValue* o = json.Find("options"); o != nullptr) {
+    for (const auto& [k, v] : o->members()) options[k] = v.is_string() ? v.as_string() : v.ToJson();
+  }
+  auto schema = table::NewTableSchema(std::move(fields), strings("partitionKeys"), strings("primaryKeys"), options,
+                                      json.GetStringOr("comment", ""));
+  if (!schema.ok()) return schema.status().WithContext(schema_path);
+  KL_ASSIGN_OR_RETURN(auto t, Table::Create(dir, *schema));
+  std::printf("created %s\n", t->path().c_str());
+  return Status::OK();
+}
+
+Status RunWrite(const std::string& dir, std::string commit_user, int64_t identifier) {
+  KL_ASSIGN_OR_RETURN(auto t, Table::Open(dir));
+  const auto& fields = t->schema().fields;
+  format::ColumnBatch batch(fields);
+  std::vector<format::RowKind> kinds;
+  std::string line;
+  int64_t line_no = 0;
+  while (std::getline(std::cin, line)) {
+    ++line_no;
+    if (Trim(line).empty()) continue;
+    std::string where = "stdin line " + std::to_string(line_no);
+    KL_ASSIGN_OR_RETURN(JsonValue json, ParseJson(line, where));
+    if (!json.is_object()) return Status::InvalidArgument(where + ": expected a JSON object");
+    format::RowKind kind = format::RowKind::kInsert;
+    for (const auto& [k, v] : json.members()) {
+      if (k == "_kind") {
+        auto parsed = format::ParseRowKind(v.is_string() ? v.as_string() : v.ToJson());
+        if (!parsed.ok()) return parsed.status().WithContext(where);
+        kind = *parsed;
+      } else if (fields.IndexOf(k) < 0) {
+        return Status::InvalidArgument(where + ": table has no column \"" + k + "\"");
+      }
+    }
+    format::Row row;
+    for (const auto& f : fields.fields()) {
+      const JsonValue* v = json.Find(f.name);
+      auto d = format::DatumFromJson(v != nullptr ? *v : JsonValue(), f.type);
+      if (!d.ok()) return d.status().WithContext(where + ", column " + f.name);
+      row.push_back(std::move(d).value());
+    }
+    batch.AppendRow(row);
+    kinds.push_back(kind);
+  }
+  if (commit_user.empty()) commit_user = "kubelake-cli-" + RandomUuid();
+  auto writer = t->NewWriter(commit_user);
+  KL_RETURN_IF_ERROR(writer->Write(batch, &kinds));
+  KL_ASSIGN_OR_RETURN(table::CommitResult result, writer->Commit(identifier));
+  if (result.already_committed) {
+    std::printf("commit %lld of %s was already in the table; nothing written\n", static_cast<long long>(identifier),
+                commit_user.c_str());
+  } else {
+    std::string ids;
+    for (int64_t id : result.snapshot_ids) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+    std::printf("wrote %zu rows; snapshot %s\n", batch.num_rows(), ids.empty() ? "(none)" : ids.c_str());
+  }
+  return Status::OK();
+}
+
+Status RunCompact(const std::string& dir, bool full) {
+  KL_ASSIGN_OR_RETURN(auto t, Table::Open(dir));
+  auto writer = t->NewWriter("kubelake-compact-" + RandomUuid());
+  KL_RETURN_IF_ERROR(writer->Compact(full));
+  KL_ASSIGN_OR_RETURN(table::CommitResult result, writer->Commit(1));
+  if (result.snapshot_ids.empty()) std::printf("nothing to compact\n");
+  else std::printf("compacted; snapshot %lld\n", static_cast<long long>(result.snapshot_ids.back()));
+  return Status::OK();
+}
+
+Result<int64_t> ParseDurationArg(const std::string& text) {
+  table::TableOptions o({{"d", text}});
+  int64_t v = o.GetDurationMillis("d", -1);
+  if (v < 0) return Status::InvalidArgument("not a duration: \"" + text + "\" (e.g. 30min, 1h, 7d)");
+  return v;
+}
+
+Status RunExpire(const std::string& dir, int retain_min, int retain_max, const std::string& older_than) {
+  KL_ASSIGN_OR_RETURN(auto t, Table::Open(dir));
+  table::ExpireOptions opts = table::ExpireOptions::FromTable(t->schema().table_options());
+  if (retain_min >= 0) opts.retain_min = retain_min;
+  if (retain_max >= 0) opts.retain_max = retain_max;
+  if (!older_than.empty()) {
+    KL_ASSIGN_OR_RETURN(int64_t d, ParseDurationArg(older_than));
+    opts.older_than_millis = NowMillis() - d;
+  }
+  KL_ASSIGN_OR_RETURN(table::ExpireResult r, table::ExpireSnapshots(t->context(), opts));
+  std::printf("expired %zu snapshots, deleted %lld files\n", r.expired_snapshots.size(),
+              static_cast<long long>(r.deleted_files));
+  return Status::OK();
+}
+
+Status RunRemoveOrphans(const std::string& dir, const std::string& older_than, bool dry_run) {
+  KL_ASSIGN_OR_RETURN(auto t, Table::Open(dir));
+  KL_ASSIGN_OR_RETURN(int64_t d, ParseDurationArg(older_than));
+  KL_ASSIGN_OR_RETURN(table::OrphanResult r, table::RemoveOrphanFiles(t->context(), NowMillis() - d, dry_run));
+  for (const auto& f : r.deleted) std::printf("%s%s\n", dry_run ? "would delete " : "deleted ", f.c_str());
+  std::printf("%zu orphan files\n", r.deleted.size());
+  return Status::OK();
+}
+
+}  // namespace
+
+void AddTableCommands(CLI::App* app) {
+  auto* table = app->add_subcommand("table", "Read, write and maintain Paimon tables directly");
+  table->require_subcommand(1);
+
+  {
+    auto* cmd = table->add_subcommand("read", "Print the merged rows of a table (primary-key tables ordered by key)");
+    auto dir = std::make_shared<std::string>();
+    auto snapshot = std::make_shared<int64_t>(-1);
+    auto columns = std::make_shared<std::string>();
+    auto fmt = std::make_shared<std::string>("table");
+    cmd->add_option("table-dir", *dir, "Table directory")->required();
+    cmd->add_option("--snapshot", *snapshot, "Read this snapshot instead of the latest");
+    cmd->add_option("--columns", *columns, "Comma-separated columns to print");
+    cmd->add_option("--format", *fmt, "table or jsonl")->capture_default_str();
+    cmd->callback([=] { Finish(RunRead(*dir, *snapshot, *columns, *fmt)); });
+  }
+  {
+    auto* cmd = table->add_subcommand("snapshots", "List snapshots: id, commit kind, time, record counts");
+    auto dir = std::make_shared<std::string>();
+    auto fmt = std::make_shared<std::string>("table");
+    cmd->add_option("table-dir", *dir, "Table directory")->required();
+    cmd->add_option("--format", *fmt, "table or jsonl")->capture_default_str();
+    cmd->callback([=] { Finish(RunSnapshots(*dir, *fmt)); });
+  }
+  {
+    auto* cmd = table->add_subcommand("files", "List live data files: partition, bucket, level, row count");
+    auto dir = std::make_shared<std::string>();
+    auto snapshot = std::make_shared<int64_t>(-1);
+    auto fmt = std::make_shared<std::string>("table");
+    cmd->add_option("table-dir", *dir, "Table directory")->required();
+    cmd->add_option("--snapshot", *snapshot, "List files of this snapshot instead of the latest");
+    cmd->add_option("--format", *fmt, "table or jsonl")->capture_default_str();
+    cmd->callback([=] { Finish(RunFiles(*dir, *snapshot, *fmt)); });
+  }
+  {
+    auto* cmd = table->add_subcommand("create", "Create a table from a schema file (fields, primaryKeys, partitionKeys, options)");
+    auto dir = std::make_shared<std::string>();
+    auto schema = std::make_shared<std::string>();
+    cmd->add_option("table-dir", *dir, "Table directory")->required();
+    cmd->add_option("--schema", *schema, "Schema JSON file")->required();
+    cmd->callback([=] { Finish(RunCreate(*dir, *schema)); });
+  }
+  {
+    auto* cmd = table->add_subcommand("write", "Write JSON lines from stdin as one commit (optional \"_kind\": +I, -U, +U, -D)");
+    auto dir = std::make_shared<std::string>();
+    auto user = std::make_shared<std::string>();
+    auto identifier = std::make_shared<int64_t>(1);
+    cmd->add_option("table-dir", *dir, "Table directory")->required();
+    cmd->add_option("--commit-user", *user, "Commit user (a retry with the same user and identifier is not applied twice)");
+    cmd->add_option("--commit-identifier", *identifier, "Commit identifier")->capture_default_str();
+    cmd->callback([=] { Finish(RunWrite(*dir, *user, *identifier)); });
+  }
+  {
+    auto* cmd = table->add_subcommand("compact", "Compact the table (universal strategy, or --full into the last level)");
+    auto dir = std::make_shared<std::string>();
+    auto full = std::make_shared<bool>(false);
+    cmd->add_option("table-dir", *dir, "Table directory")->required();
+    cmd->add_flag("--full", *full, "Compact everything into one sorted run per bucket");
+    cmd->callback([=] { Finish(RunCompact(*dir, *full)); });
+  }
+  {
+    auto* cmd = table->add_subcommand("expire", "Expire old snapshots and the files only they needed");
+    auto dir = std::make_shared<std::string>();
+    auto retain_min = std::make_shared<int>(-1);
+    auto retain_max = std::make_shared<int>(-1);
+    auto older = std::make_shared<std::string>();
+    cmd->add_option("table-dir", *dir, "Table directory")->required();
+    cmd->add_option("--retain-min", *retain_min, "Keep at least this many snapshots (default: table option)");
+    cmd->add_option("--retain-max", *retain_max, "Keep at most this many snapshots (default: table option)");
+    cmd->add_option("--older-than", *older, "Expire snapshots older than this (e.g. 1h; default: snapshot.time-retained)");
+    cmd->callback([=] { Finish(RunExpire(*dir, *retain_min, *retain_max, *older)); });
+  }
+  {
+    auto* cmd = table->add_subcommand("remove-orphans", "Delete files no snapshot references (left by failed writes)");
+    auto dir = std::make_shared<std::string>();
+    auto older = std::make_shared<std::string>("1d");
+    auto dry = std::make_shared<bool>(false);
+    cmd->add_option("table-dir", *dir, "Table directory")->required();
+    cmd->add_option("--older-than", *older, "Only files older than this (writes in flight are younger)")->capture_default_str();
+    cmd->add_flag("--dry-run", *dry, "Only list what would be deleted");
+    cmd->callback([=] { Finish(RunRemoveOrphans(*dir, *older, *dry)); });
+  }
+}
+
+}  // namespace kl::cli
