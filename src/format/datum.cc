@@ -443,4 +443,22 @@ std::string DatumToString(const Datum& d, const DataType& type) {
   return "";
 }
 
+std::string DatumDebugString(const Datum& d) {
+  switch (d.kind()) {
+    case Datum::Kind::kNull: return "null";
+    case Datum::Kind::kBool: return d.as_bool() ? "true" : "false";
+    case Datum::Kind::kInt: return std::to_string(d.as_int());
+    case Datum::Kind::kDouble: return FormatDouble(d.as_double());
+    case Datum::Kind::kBytes: return "\"" + d.as_bytes() + "\"";
+    case Datum::Kind::kDecimal: return FormatDecimal(d.as_decimal(), 0) + "e-?";
+    case Datum::Kind::kTimestamp: return FormatTimestamp(d.as_timestamp());
+    case Datum::Kind::kList: {
+      std::string out = "[";
+      for (size_t i = 0; i < d.as_list().size(); ++i) out += (i > 0 ? ", " : "") + DatumDebugString(d.as_list()[i]);
+      return out + "]";
+    }
+  }
+  return "?";
+}
+
 }  // namespace kl::format

@@ -89,6 +89,8 @@ void WriteDatumJson(JsonWriter* w, const Datum& d, const DataType& type);
 Result<Datum> DatumFromJson(const JsonValue& json, const DataType& type);
 // Human-readable text of a value (reports, CSV-like output).
 std::string DatumToString(const Datum& d, const DataType& type);
+// Text of a value from its own kind alone (logs, test messages).
+std::string DatumDebugString(const Datum& d);
 
 std::string FormatDecimal(Int128 unscaled, int scale);
 Result<Int128> ParseDecimal(std::string_view text, int precision, int scale);

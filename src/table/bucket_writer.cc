@@ -21,16 +21,18 @@ std::optional<KvRef> LookupState::Get(const std::string& key) const {
   return KvRef{&store_, it->second};
 }
 
-void LookupState::Put(const std::string& key, const KvBatch& batch, size_t row) {
+KvRef LookupState::Put(const std::string& key, const KvBatch& batch, size_t row) {
+  MaybeShrink();
   store_.Append(batch, row);
   index_[key] = store_.size() - 1;
-  MaybeShrink();
+  return KvRef{&store_, store_.size() - 1};
 }
 
-void LookupState::PutMerged(const std::string& key, const Row& values, int64_t seq, RowKind kind) {
+KvRef LookupState::PutMerged(const std::string& key, const Row& values, int64_t seq, RowKind kind) {
+  MaybeShrink();
   store_.AppendRow(values, seq, kind);
   index_[key] = store_.size() - 1;
-  MaybeShrink();
+  return KvRef{&store_, store_.size() - 1};
 }
 
 void LookupState::Erase(const std::string& key) { index_.erase(key); }
@@ -84,8 +86,10 @@ Status BucketWriter::EnsureLookupState() {
   for (auto& run : SortedRunsOf(levels_.AllFiles(), ctx_->key_types())) {
     cursors.push_back(std::make_unique<RunCursor>(std::move(run), opener, kReadChunkRows));
   }
-  KL_ASSIGN_OR_RETURN(auto merge, CreateMergeFunction(ctx_->schema(), ctx_->schema().fields));
-  MergeReader reader(std::move(cursors), ctx_->comparator(), std::move(merge), /*drop_retracts=*/true);
+  // The state keeps each key's stored form (tombstones and carried
+  // retractions too): later merges need it, and views derive from it.
+  KL_ASSIGN_OR_RETURN(auto merge, CreateMergeFunction(ctx_->schema(), ctx_->schema().fields, MergeMode::kStore));
+  MergeReader reader(std::move(cursors), ctx_->comparator(), std::move(merge), /*drop_retracts=*/false);
   KL_RETURN_IF_ERROR(reader.Init());
   while (true) {
     KvBatch chunk(ctx_->schema().fields);
@@ -97,10 +101,64 @@ Status BucketWriter::EnsureLookupState() {
   return Status::OK();
 }
 
+std::optional<Row> BucketWriter::View(const KvRef& stored, MergeFunction* view_merge) const {
+  view_merge->Reset();
+  if (!view_merge->Add(stored).ok()) return std::nullopt;
+  MergeResult r;
+  if (!view_merge->GetResult(&r).ok() || !r.present || r.is_retract()) return std::nullopt;
+  return r.by_ref ? r.ref.batch->values.GetRow(r.ref.row) : std::move(r.row);
+}
+
+Status BucketWriter::ApplyLookup(size_t begin, size_t end, const std::vector<size_t>& order,
+                                 MergeFunction* store_merge, MergeFunction* view_merge, DataFileWriter* changelog) {
+  const KeyComparator& cmp = ctx_->comparator();
+  std::string key = KeyOf(buffer_, order[begin]);
+  std::optional<KvRef> old = lookup_->Get(key);
+  std::vector<KvRef> group;
+  if (old) group.push_back(*old);
+  int64_t seq = 0;
+  for (size_t i = begin; i < end; ++i) {
+    group.push_back(KvRef{&buffer_, order[i]});
+    seq = std::max(seq, buffer_.seq[order[i]]);
+  }
+  std::stable_sort(group.begin(), group.end(),
+                   [&](const KvRef& a, const KvRef& b) { return cmp.CompareSequence(a, b) < 0; });
+  store_merge->Reset();
+  for (const auto& r : group) KL_RETURN_IF_ERROR(store_merge->Add(r));
+  MergeResult stored;
+  KL_RETURN_IF_ERROR(store_merge->GetResult(&stored));
+
+  std::optional<Row> before = old ? View(*old, view_merge) : std::nullopt;
+  bool unchanged = stored.by_ref && old && stored.ref.batch == old->batch && stored.ref.row == old->row;
+  std::optional<KvRef> now;
+  if (unchanged) {
+    now = old;
+  } else if (!stored.present) {
+    lookup_->Erase(key);
+  } else if (stored.by_ref) {
+    now = lookup_->Put(key, *stored.ref.batch, stored.ref.row);
+  } else {
+    now = lookup_->PutMerged(key, stored.row, stored.seq, stored.kind);
+  }
+  std::optional<Row> after = now ? View(*now, view_merge) : std::nullopt;
+
+  // Changelog records carry the flush's newest sequence number, so changelog
+  // files of successive flushes stay in order.
+  if (!before && after) return changelog->AppendMerged(*after, seq, RowKind::kInsert);
+  if (ctx_->options().merge_engine() == MergeEngine::kFirstRow) return Status::OK();
+  if (before && !after) return changelog->AppendMerged(*before, seq, RowKind::kDelete);
+  if (before && after && !unchanged) {
+    if (ctx_->options().changelog_row_deduplicate() && format::CompareRows(*before, *after) == 0) return Status::OK();
+    KL_RETURN_IF_ERROR(changelog->AppendMerged(*before, seq, RowKind::kUpdateBefore));
+    return changelog->AppendMerged(*after, seq, RowKind::kUpdateAfter);
+  }
+  return Status::OK();
+}
+
 Status BucketWriter::Flush() {
   if (buffer_.size() == 0) return Status::OK();
   if (!merge_) {
-    KL_ASSIGN_OR_RETURN(merge_, CreateMergeFunction(ctx_->schema(), ctx_->schema().fields));
+    KL_ASSIGN_OR_RETURN(merge_, CreateMergeFunction(ctx_->schema(), ctx_->schema().fields, MergeMode::kStore));
   }
   const KeyComparator& cmp = ctx_->comparator();
   std::vector<size_t> order(buffer_.size());
@@ -112,8 +170,6 @@ Status BucketWriter::Flush() {
   ChangelogProducer producer = ctx_->options().changelog_producer();
   bool lookup = producer == ChangelogProducer::kLookup;
   if (lookup) KL_RETURN_IF_ERROR(EnsureLookupState());
-  bool first_row = ctx_->options().merge_engine() == MergeEngine::kFirstRow;
-  bool row_dedup = ctx_->options().changelog_row_deduplicate();
 
   KL_ASSIGN_OR_RETURN(const FileFormat* fmt, ctx_->WriteFormat());
   DataFileWriterOptions data_opts;
@@ -127,9 +183,10 @@ Status BucketWriter::Flush() {
     changelog = std::make_unique<DataFileWriter>(ctx_->schema(), fmt, &ctx_->paths(), partition_,
                                                  bucket_, cl_opts);
   }
-  std::unique_ptr<MergeFunction> lookup_merge;
+  std::unique_ptr<MergeFunction> store_merge, view_merge;
   if (lookup) {
-    KL_ASSIGN_OR_RETURN(lookup_merge, CreateMergeFunction(ctx_->schema(), ctx_->schema().fields));
+    KL_ASSIGN_OR_RETURN(store_merge, CreateMergeFunction(ctx_->schema(), ctx_->schema().fields, MergeMode::kStore));
+    KL_ASSIGN_OR_RETURN(view_merge, CreateMergeFunction(ctx_->schema(), ctx_->schema().fields, MergeMode::kView));
   }
 
   auto fail = [&](const Status& s) {
@@ -139,8 +196,6 @@ Status BucketWriter::Flush() {
   };
 
   MergeResult result;
-  MergeResult merged_view;
-  std::vector<KvRef> group;
   for (size_t begin = 0; begin < order.size();) {
     size_t end = begin + 1;
     while (end < order.size() && cmp.CompareKey(KvRef{&buffer_, order[begin]}, KvRef{&buffer_, order[end]}) == 0) ++end;
@@ -163,58 +218,8 @@ Status BucketWriter::Flush() {
       }
     }
     if (lookup) {
-      std::string key = KeyOf(buffer_, order[begin]);
-      std::optional<KvRef> old = lookup_->Get(key);
-      group.clear();
-      if (old) group.push_back(*old);
-      for (size_t i = begin; i < end; ++i) group.push_back(KvRef{&buffer_, order[i]});
-      std::stable_sort(group.begin(), group.end(),
-                       [&](const KvRef& a, const KvRef& b) { return cmp.CompareSequence(a, b) < 0; });
-      lookup_merge->Reset();
-      for (const auto& r : group) {
-        s = lookup_merge->Add(r);
-        if (!s.ok()) return fail(s);
-      }
-      s = lookup_merge->GetResult(&merged_view);
+      s = ApplyLookup(begin, end, order, store_merge.get(), view_merge.get(), changelog.get());
       if (!s.ok()) return fail(s);
-      bool now = merged_view.present && !merged_view.is_retract();
-      bool unchanged = merged_view.by_ref && old && merged_view.ref.batch == old->batch && merged_view.ref.row == old->row;
-      auto emit_new = [&](RowKind kind) -> Status {
-        if (merged_view.by_ref) {
-          const KvBatch& b = *merged_view.ref.batch;
-          Row values = b.values.GetRow(merged_view.ref.row);
-          return changelog->AppendMerged(values, merged_view.seq, kind);
-        }
-        return changelog->AppendMerged(merged_view.row, merged_view.seq, kind);
-      };
-      auto emit_old = [&](RowKind kind) -> Status {
-        return changelog->AppendMerged(old->batch->values.GetRow(old->row), old->seq(), kind);
-      };
-      if (!old && now) {
-        s = emit_new(RowKind::kInsert);
-      } else if (old && !now) {
-        s = emit_old(RowKind::kDelete);
-      } else if (old && now && !first_row && !unchanged) {
-        bool equal = false;
-        if (row_dedup) {
-          Row before = old->batch->values.GetRow(old->row);
-          Row after = merged_view.by_ref ? merged_view.ref.batch->values.GetRow(merged_view.ref.row) : merged_view.row;
-          equal = format::CompareRows(before, after) == 0;
-        }
-        if (!equal) {
-          s = emit_old(RowKind::kUpdateBefore);
-          if (s.ok()) s = emit_new(RowKind::kUpdateAfter);
-        }
-      } else if (old && now && !first_row && unchanged && !row_dedup) {
-        // A newer input lost to the current value (older sequence): the value is unchanged.
-      }
-      if (!s.ok()) return fail(s);
-      if (!now) {
-        lookup_->Erase(key);
-      } else if (!unchanged) {
-        if (merged_view.by_ref) lookup_->Put(key, *merged_view.ref.batch, merged_view.ref.row);
-        else lookup_->PutMerged(key, merged_view.row, merged_view.seq, RowKind::kInsert);
-      }
     }
     begin = end;
   }
@@ -233,8 +238,19 @@ Status BucketWriter::Flush() {
   return Status::OK();
 }
 
-Status BucketWriter::RunCompaction(const CompactUnit& unit, bool drop_delete) {
+Status BucketWriter::RunCompaction(const CompactUnit& unit) {
   if (unit.files.empty()) return Status::OK();
+  // At the bottom (nothing older below the output) a delete has nothing left
+  // to hide and can go — but only where a retraction means nothing else: not
+  // with a sequence field (a later write may sort before the delete), not
+  // with partial-update sequence groups (retractions carry group order), and
+  // not for aggregation (a stored retraction still subtracts, and first_value
+  // must tell "no value yet" from null).
+  const TableOptions& table_opts = ctx_->options();
+  bool bottom = unit.output_level != 0 && unit.output_level >= levels_.NonEmptyHighestLevel();
+  bool retraction_is_plain_delete = table_opts.sequence_fields().empty() && !HasSequenceGroups(ctx_->schema()) &&
+                                    table_opts.merge_engine() != MergeEngine::kAggregation;
+  bool drop_delete = bottom && retraction_is_plain_delete;
   // A single file moves up a level without a rewrite, unless deletes must be dropped from it.
   if (unit.files.size() == 1) {
     const DataFileMeta& f = unit.files[0];
@@ -251,7 +267,7 @@ Status BucketWriter::RunCompaction(const CompactUnit& unit, bool drop_delete) {
   FileOpener opener = ctx_->OpenerFor(partition_, bucket_, ctx_->schema().fields);
   std::vector<std::unique_ptr<RunCursor>> cursors;
   for (const auto& run : unit.runs) cursors.push_back(std::make_unique<RunCursor>(SortedRun{run}, opener, kReadChunkRows));
-  KL_ASSIGN_OR_RETURN(auto merge, CreateMergeFunction(ctx_->schema(), ctx_->schema().fields));
+  KL_ASSIGN_OR_RETURN(auto merge, CreateMergeFunction(ctx_->schema(), ctx_->schema().fields, MergeMode::kStore));
   MergeReader reader(std::move(cursors), ctx_->comparator(), std::move(merge), drop_delete);
   KL_RETURN_IF_ERROR(reader.Init());
   KL_ASSIGN_OR_RETURN(const FileFormat* fmt, ctx_->WriteFormat());
@@ -294,9 +310,7 @@ Status BucketWriter::Compact(bool full) {
       full ? PickFullCompaction(levels_.num_levels(), runs)
            : PickUniversalCompaction(UniversalCompactionOptions::From(ctx_->options()), levels_.num_levels(), runs);
   if (!unit) return Status::OK();
-  int highest = levels_.NonEmptyHighestLevel();
-  bool drop_delete = unit->output_level != 0 && unit->output_level >= highest;
-  return RunCompaction(*unit, drop_delete);
+  return RunCompaction(*unit);
 }
 
 Result<CommitIncrement> BucketWriter::PrepareCommit(bool compact) {

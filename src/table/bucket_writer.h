@@ -41,8 +41,9 @@ class LookupState {
   explicit LookupState(format::RowType type) : store_(std::move(type)) {}
   // The key's current record, or nullopt.
   std::optional<KvRef> Get(const std::string& key) const;
-  void Put(const std::string& key, const KvBatch& batch, size_t row);
-  void PutMerged(const std::string& key, const format::Row& values, int64_t seq, format::RowKind kind);
+  // Stores the key's record and returns where it now lives.
+  KvRef Put(const std::string& key, const KvBatch& batch, size_t row);
+  KvRef PutMerged(const std::string& key, const format::Row& values, int64_t seq, format::RowKind kind);
   void Erase(const std::string& key);
   size_t size() const { return index_.size(); }
 
@@ -71,7 +72,12 @@ class BucketWriter {
 
  private:
   Status EnsureLookupState();
-  Status RunCompaction(const CompactUnit& unit, bool drop_delete);
+  // Merges a key's buffered records [begin, end) of `order` into the lookup
+  // state and writes the change of the key's view to `changelog`.
+  Status ApplyLookup(size_t begin, size_t end, const std::vector<size_t>& order, MergeFunction* store_merge,
+                     MergeFunction* view_merge, DataFileWriter* changelog);
+  std::optional<format::Row> View(const KvRef& stored, MergeFunction* view_merge) const;
+  Status RunCompaction(const CompactUnit& unit);
   std::string KeyOf(const KvBatch& batch, size_t row) const;
 
   std::shared_ptr<TableContext> ctx_;

@@ -85,9 +85,12 @@ struct SequenceGroup {
 
 class PartialUpdateMerge : public MergeFunction {
  public:
-  PartialUpdateMerge(size_t arity, bool ignore_delete, bool remove_record_on_delete, std::vector<SequenceGroup> groups,
+  PartialUpdateMerge(MergeMode mode, size_t arity, std::vector<int> key_columns, bool ignore_delete,
+                     bool remove_record_on_delete, std::vector<SequenceGroup> groups,
                      std::vector<std::unique_ptr<FieldAggregator>> aggregators)
-      : arity_(arity),
+      : mode_(mode),
+        arity_(arity),
+        key_columns_(std::move(key_columns)),
         ignore_delete_(ignore_delete),
         remove_on_delete_(remove_record_on_delete),
         groups_(std::move(groups)),
@@ -104,6 +107,7 @@ class PartialUpdateMerge : public MergeFunction {
     row_.assign(arity_, Datum());
     empty_ = true;
     deleted_ = false;
+    retracted_ = false;
     for (auto& a : aggregators_) {
       if (a) a->Reset();
     }
@@ -115,13 +119,19 @@ class PartialUpdateMerge : public MergeFunction {
       if (ignore_delete_) return Status::OK();
       if (remove_on_delete_) {
         if (kv.kind() == RowKind::kDelete) {
+          // The row goes, but a stored delete must still name its key.
           row_.assign(arity_, Datum());
+          for (int k : key_columns_) row_[static_cast<size_t>(k)] = kv.column(static_cast<size_t>(k)).Get(kv.row);
           deleted_ = true;
           empty_ = false;
         }
         return Status::OK();
       }
-      if (!groups_.empty()) return RetractWithGroups(kv);
+      if (!groups_.empty()) {
+        retracted_ = true;
+        for (int k : key_columns_) row_[static_cast<size_t>(k)] = kv.column(static_cast<size_t>(k)).Get(kv.row);
+        return RetractWithGroups(kv);
+      }
       return Status::InvalidArgument(
           "the partial-update merge engine cannot accept -U/-D records by default; set ignore-delete, "
           "partial-update.remove-record-on-delete or sequence groups (fields.<seq>.sequence-group)");
@@ -139,11 +149,19 @@ class PartialUpdateMerge : public MergeFunction {
   }
 
   Status GetResult(MergeResult* out) override {
-    out->present = !empty_;
     out->by_ref = false;
     out->row = row_;
-    out->kind = deleted_ ? RowKind::kDelete : RowKind::kInsert;
     out->seq = latest_seq_;
+    if (empty_ && retracted_ && mode_ == MergeMode::kStore) {
+      // Only retractions so far: pass them on as one retraction, so that a
+      // later merge with older records still takes those group values back
+      // (dropping them would resurrect the values).
+      out->present = true;
+      out->kind = RowKind::kUpdateBefore;
+      return Status::OK();
+    }
+    out->present = !empty_;
+    out->kind = deleted_ ? RowKind::kDelete : RowKind::kInsert;
     return Status::OK();
   }
 
@@ -221,7 +239,9 @@ class PartialUpdateMerge : public MergeFunction {
     return Status::OK();
   }
 
+  MergeMode mode_;
   size_t arity_;
+  std::vector<int> key_columns_;
   bool ignore_delete_;
   bool remove_on_delete_;
   std::vector<SequenceGroup> groups_;
@@ -231,19 +251,26 @@ class PartialUpdateMerge : public MergeFunction {
   Row row_;
   bool empty_ = true;
   bool deleted_ = false;
+  bool retracted_ = false;
   int64_t latest_seq_ = 0;
 };
 
 class AggregateMerge : public MergeFunction {
  public:
-  AggregateMerge(std::vector<std::unique_ptr<FieldAggregator>> aggregators, bool remove_record_on_delete,
-                 bool ignore_delete)
-      : aggregators_(std::move(aggregators)), remove_on_delete_(remove_record_on_delete), ignore_delete_(ignore_delete) {}
+  AggregateMerge(MergeMode mode, std::vector<std::unique_ptr<FieldAggregator>> aggregators,
+                 std::vector<int> key_columns, bool remove_record_on_delete, bool ignore_delete)
+      : mode_(mode),
+        aggregators_(std::move(aggregators)),
+        key_columns_(std::move(key_columns)),
+        remove_on_delete_(remove_record_on_delete),
+        ignore_delete_(ignore_delete) {}
 
   void Reset() override {
     row_.assign(aggregators_.size(), Datum());
     empty_ = true;
     deleted_ = false;
+    only_retracts_ = true;
+    retract_kind_ = RowKind::kUpdateBefore;
     for (auto& a : aggregators_) a->Reset();
   }
 
@@ -252,12 +279,32 @@ class AggregateMerge : public MergeFunction {
     bool retract = format::IsRetract(kv.kind());
     if (retract && ignore_delete_) return Status::OK();
     empty_ = false;
-    if (kv.kind() == RowKind::kDelete && remove_on_delete_) {
+    if (mode_ == MergeMode::kStore && only_retracts_) {
+      if (retract) {
+        // A run of retractions is stored as one retraction: fold the
+        // retracted values together (Agg), and retract them all later.
+        retract_kind_ = kv.kind();
+        if (kv.kind() == RowKind::kDelete && remove_on_delete_) return AddDeleteReset(kv);
+        for (size_t i = 0; i < aggregators_.size(); ++i) {
+          Status s = aggregators_[i]->Agg(&row_[i], kv.column(i).Get(kv.row), kv.batch->merged);
+          if (!s.ok()) return s.WithContext("column " + kv.batch->values.schema().field(i).name);
+        }
+        return Status::OK();
+      }
+      // The first addition after retractions: turn the folded retractions into
+      // their effect on an empty accumulator, then go on normally.
+      only_retracts_ = false;
+      Row retracted = std::move(row_);
       row_.assign(aggregators_.size(), Datum());
       for (auto& a : aggregators_) a->Reset();
-      deleted_ = true;
-      return Status::OK();
+      if (!deleted_) {
+        for (size_t i = 0; i < aggregators_.size(); ++i) {
+          KL_RETURN_IF_ERROR(aggregators_[i]->Retract(&row_[i], retracted[i], /*merged_input=*/true));
+        }
+      }
     }
+    only_retracts_ = only_retracts_ && retract;
+    if (kv.kind() == RowKind::kDelete && remove_on_delete_) return AddDeleteReset(kv);
     deleted_ = false;
     for (size_t i = 0; i < aggregators_.size(); ++i) {
       Datum in = kv.column(i).Get(kv.row);
@@ -273,17 +320,31 @@ class AggregateMerge : public MergeFunction {
     out->by_ref = false;
     out->row = row_;
     out->kind = deleted_ ? RowKind::kDelete : RowKind::kInsert;
+    if (!empty_ && !deleted_ && mode_ == MergeMode::kStore && only_retracts_) out->kind = retract_kind_;
     out->seq = latest_seq_;
     return Status::OK();
   }
 
  private:
+  Status AddDeleteReset(const KvRef& kv) {
+    row_.assign(aggregators_.size(), Datum());
+    for (int k : key_columns_) row_[static_cast<size_t>(k)] = kv.column(static_cast<size_t>(k)).Get(kv.row);
+    for (auto& a : aggregators_) a->Reset();
+    deleted_ = true;
+    only_retracts_ = false;
+    return Status::OK();
+  }
+
+  MergeMode mode_;
   std::vector<std::unique_ptr<FieldAggregator>> aggregators_;
+  std::vector<int> key_columns_;
   bool remove_on_delete_;
   bool ignore_delete_;
   Row row_;
   bool empty_ = true;
   bool deleted_ = false;
+  bool only_retracts_ = true;
+  RowKind retract_kind_ = RowKind::kUpdateBefore;
   int64_t latest_seq_ = 0;
 };
 
@@ -314,17 +375,34 @@ Result<std::vector<SequenceGroup>> ParseSequenceGroups(const TableSchema& schema
 
 }  // namespace
 
+bool HasSequenceGroups(const TableSchema& schema) {
+  if (schema.table_options().merge_engine() != MergeEngine::kPartialUpdate) return false;
+  const std::string suffix = ".sequence-group";
+  for (const auto& [key, value] : schema.options) {
+    if (key.rfind("fields.", 0) == 0 && key.size() > suffix.size() &&
+        key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
 bool MergeNeedsAllColumns(const TableSchema& schema) {
   MergeEngine e = schema.table_options().merge_engine();
   return e == MergeEngine::kPartialUpdate || e == MergeEngine::kAggregation;
 }
 
-Result<std::unique_ptr<MergeFunction>> CreateMergeFunction(const TableSchema& schema, const RowType& value_type) {
+Result<std::unique_ptr<MergeFunction>> CreateMergeFunction(const TableSchema& schema, const RowType& value_type,
+                                                           MergeMode mode) {
   TableOptions opts = schema.table_options();
   bool ignore_delete = opts.ignore_delete();
   auto is_key = [&](const std::string& name) {
     return std::find(schema.primary_keys.begin(), schema.primary_keys.end(), name) != schema.primary_keys.end();
   };
+  std::vector<int> key_columns;
+  for (size_t i = 0; i < value_type.size(); ++i) {
+    if (is_key(value_type.field(i).name)) key_columns.push_back(static_cast<int>(i));
+  }
   switch (opts.merge_engine()) {
     case MergeEngine::kDeduplicate: return std::unique_ptr<MergeFunction>(new DeduplicateMerge(ignore_delete));
     case MergeEngine::kFirstRow: return std::unique_ptr<MergeFunction>(new FirstRowMerge(ignore_delete));
@@ -344,7 +422,7 @@ Result<std::unique_ptr<MergeFunction>> CreateMergeFunction(const TableSchema& sc
         }
       }
       return std::unique_ptr<MergeFunction>(new PartialUpdateMerge(
-          value_type.size(), ignore_delete, opts.partial_update_remove_record_on_delete(), std::move(groups),
+          mode, value_type.size(), key_columns, ignore_delete, opts.partial_update_remove_record_on_delete(), std::move(groups),
           std::move(aggs)));
     }
     case MergeEngine::kAggregation: {
@@ -357,7 +435,7 @@ Result<std::unique_ptr<MergeFunction>> CreateMergeFunction(const TableSchema& sc
         aggs.push_back(std::move(agg));
       }
       return std::unique_ptr<MergeFunction>(
-          new AggregateMerge(std::move(aggs), opts.aggregation_remove_record_on_delete(), ignore_delete));
+          new AggregateMerge(mode, std::move(aggs), key_columns, opts.aggregation_remove_record_on_delete(), ignore_delete));
     }
   }
   return Status::Internal("unknown merge engine");

@@ -37,11 +37,22 @@ class MergeFunction {
   virtual bool picks_input() const { return false; }
 };
 
+// What a merge result is for. A view is what readers see. A stored record
+// goes back into a data file and will be merged again with older records:
+// there, a key whose records were all retractions must stay a retraction
+// (folded into one record), or merging it later with older values would
+// lose it.
+enum class MergeMode : unsigned char { kView, kStore };
+
 // Creates the table's merge function over records whose values have the
 // columns of `value_type` (a subset of the table's columns, in table order,
 // that includes the key and sequence fields).
 Result<std::unique_ptr<MergeFunction>> CreateMergeFunction(const TableSchema& schema,
-                                                           const format::RowType& value_type);
+                                                           const format::RowType& value_type,
+                                                           MergeMode mode = MergeMode::kView);
+
+// True when partial-update sequence groups (fields.<seq>.sequence-group) are configured.
+bool HasSequenceGroups(const TableSchema& schema);
 
 // Whether merging needs every column (partial-update, aggregation) or only
 // keys and sequence fields (deduplicate, first-row), for projected reads.

@@ -1,0 +1,547 @@
+// Property tests of primary-key tables: random sequences of writes (inserts,
+// updates, deletes, out-of-order sequence values), commits, compactions and
+// writer restarts, for each merge engine and changelog producer. After every
+// commit the table's reads and changelog must equal what a plain in-memory
+// model, written here from Paimon's documented semantics, computes by
+// folding each key's records in sequence order.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <optional>
+
+#include "common/random.h"
+#include "common/test_util.h"
+#include "table/table.h"
+
+namespace kl::table {
+namespace {
+
+using format::DataType;
+using format::Datum;
+using format::Row;
+using format::RowKind;
+
+// Columns: p (partition), k (key), s, v1, v2, v3, b.
+enum Col { kP = 0, kK, kS, kV1, kV2, kV3, kB, kNumCols };
+
+struct Record {
+  Row values;
+  RowKind kind;
+  int64_t seq;  // global write order
+};
+
+struct ModelValue {
+  Row values;
+  int64_t source_seq = -1;  // for engines that pick one input: which one
+};
+
+using Key = std::pair<std::string, int64_t>;
+
+struct EngineConfig {
+  std::string name;
+  std::map<std::string, std::string> options;
+  bool retracts = true;        // generate -U / -D records
+  bool non_null = false;       // generate values without nulls
+  bool sequence_field = false; // records are ordered by column s first
+  bool picks_input = false;    // changelog "unchanged" is by identity of the winning record
+  bool insert_only_changelog = false;
+  // Folds a key's records (already in merge order) into its value.
+  std::function<std::optional<ModelValue>(const std::vector<Record>&)> fold;
+};
+
+bool Retract(RowKind k) { return k == RowKind::kUpdateBefore || k == RowKind::kDelete; }
+
+// ---- model aggregate functions (Paimon semantics, written independently) ----
+Datum SumAgg(const Datum& acc, const Datum& in) {
+  if (in.is_null()) return acc;
+  if (acc.is_null()) return in;
+  if (in.kind() == Datum::Kind::kDouble) return Datum::Double(acc.as_double() + in.as_double());
+  return Datum::Int(acc.as_int() + in.as_int());
+}
+Datum SumRetract(const Datum& acc, const Datum& in) {
+  if (in.is_null()) return acc;
+  if (in.kind() == Datum::Kind::kDouble) return Datum::Double((acc.is_null() ? 0.0 : acc.as_double()) - in.as_double());
+  return Datum::Int((acc.is_null() ? 0 : acc.as_int()) - in.as_int());
+}
+
+std::optional<ModelValue> FoldDedup(const std::vector<Record>& recs, bool ignore_delete) {
+  const Record* last = nullptr;
+  for (const auto& r : recs) {
+    if (ignore_delete && Retract(r.kind)) continue;
+    last = &r;
+  }
+  if (last == nullptr || Retract(last->kind)) return std::nullopt;
+  return ModelValue{last->values, last->seq};
+}
+
+std::optional<ModelValue> FoldFirstRow(const std::vector<Record>& recs) {
+  for (const auto& r : recs) {
+    if (!Retract(r.kind)) return ModelValue{r.values, r.seq};
+  }
+  return std::nullopt;
+}
+
+std::optional<ModelValue> FoldPartialUpdate(const std::vector<Record>& recs) {
+  Row row(kNumCols);
+  bool any = false;
+  for (const auto& r : recs) {
+    if (Retract(r.kind)) continue;  // ignore-delete
+    any = true;
+    for (int c = 0; c < kNumCols; ++c) {
+      if (!r.values[c].is_null()) row[c] = r.values[c];
+    }
+  }
+  if (!any) return std::nullopt;
+  return ModelValue{row, -1};
+}
+
+std::optional<ModelValue> FoldPartialUpdateRemoveOnDelete(const std::vector<Record>& recs) {
+  Row row(kNumCols);
+  bool any = false, deleted = false;
+  for (const auto& r : recs) {
+    if (r.kind == RowKind::kDelete) {
+      row.assign(kNumCols, Datum());
+      any = true;
+      deleted = true;
+      continue;
+    }
+    if (r.kind == RowKind::kUpdateBefore) continue;
+    any = true;
+    deleted = false;
+    for (int c = 0; c < kNumCols; ++c) {
+      if (!r.values[c].is_null()) row[c] = r.values[c];
+    }
+  }
+  if (!any || deleted) return std::nullopt;
+  return ModelValue{row, -1};
+}
+
+// Sequence group: s orders (v1, v2); v3 and b are plain partial updates.
+std::optional<ModelValue> FoldSequenceGroup(const std::vector<Record>& recs) {
+  Row row(kNumCols);
+  bool any = false;
+  for (const auto& r : recs) {
+    std::optional<int> cmp;
+    if (!r.values[kS].is_null()) {
+      cmp = row[kS].is_null() ? 1 : format::CompareDatum(r.values[kS], row[kS]);
+    }
+    if (Retract(r.kind)) {
+      if (cmp && *cmp > 0) row[kS] = r.values[kS];
+      if (cmp && *cmp >= 0) {
+        row[kV1] = Datum();
+        row[kV2] = Datum();
+      }
+      continue;
+    }
+    any = true;
+    if (cmp && *cmp > 0) row[kS] = r.values[kS];
+    if (cmp && *cmp >= 0) {
+      row[kV1] = r.values[kV1];
+      row[kV2] = r.values[kV2];
+    }
+    for (int c : {kP, kK, kV3, kB}) {
+      if (!r.values[c].is_null()) row[c] = r.values[c];
+    }
+  }
+  if (!any) return std::nullopt;
+  return ModelValue{row, -1};
+}
+
+// s count, v1 sum, v2 listagg, v3 product, b bool_or (the last three ignore retractions: Paimon's
+// product drops a retraction that meets no value, so its result depends on how records were grouped).
+std::optional<ModelValue> FoldAggregationA(const std::vector<Record>& recs) {
+  if (recs.empty()) return std::nullopt;
+  Row row(kNumCols);
+  for (const auto& r : recs) {
+    bool retract = Retract(r.kind);
+    row[kP] = r.values[kP];
+    row[kK] = r.values[kK];
+    int64_t count = row[kS].is_null() ? 0 : row[kS].as_int();
+    if (!r.values[kS].is_null()) count += retract ? -1 : 1;
+    row[kS] = Datum::Int(count);
+    row[kV1] = retract ? SumRetract(row[kV1], r.values[kV1]) : SumAgg(row[kV1], r.values[kV1]);
+    if (!retract && !r.values[kV2].is_null()) {
+      row[kV2] = row[kV2].is_null() ? r.values[kV2] : Datum::Bytes(row[kV2].as_bytes() + "," + r.values[kV2].as_bytes());
+    }
+    const Datum& p = r.values[kV3];
+    if (!p.is_null() && !retract) {
+      row[kV3] = row[kV3].is_null() ? p : Datum::Double(row[kV3].as_double() * p.as_double());
+    }
+    if (!retract && !r.values[kB].is_null()) {
+      row[kB] = row[kB].is_null() ? r.values[kB] : Datum::Bool(row[kB].as_int() != 0 || r.values[kB].as_int() != 0);
+    }
+  }
+  return ModelValue{row, -1};
+}
+
+// s max, v1 min, v2 last_non_null_value, b bool_and (all ignore-retract); v3 last_value (retract -> null).
+std::optional<ModelValue> FoldAggregationB(const std::vector<Record>& recs) {
+  if (recs.empty()) return std::nullopt;
+  Row row(kNumCols);
+  for (const auto& r : recs) {
+    bool retract = Retract(r.kind);
+    row[kP] = r.values[kP];
+    row[kK] = r.values[kK];
+    row[kV3] = retract ? Datum() : r.values[kV3];
+    if (retract) continue;
+    const Datum& s = r.values[kS];
+    if (!s.is_null() && (row[kS].is_null() || s.as_int() > row[kS].as_int())) row[kS] = s;
+    const Datum& v1 = r.values[kV1];
+    if (!v1.is_null() && (row[kV1].is_null() || v1.as_int() < row[kV1].as_int())) row[kV1] = v1;
+    if (!r.values[kV2].is_null()) row[kV2] = r.values[kV2];
+    if (!r.values[kB].is_null()) {
+      row[kB] = row[kB].is_null() ? r.values[kB] : Datum::Bool(row[kB].as_int() != 0 && r.values[kB].as_int() != 0);
+    }
+  }
+  return ModelValue{row, -1};
+}
+
+// s first_value, v1 first_non_null_value, b last_non_null_value (ignore-retract); v2 last_value; v3 sum.
+std::optional<ModelValue> FoldAggregationC(const std::vector<Record>& recs) {
+  if (recs.empty()) return std::nullopt;
+  Row row(kNumCols);
+  bool s_set = false;
+  for (const auto& r : recs) {
+    bool retract = Retract(r.kind);
+    row[kP] = r.values[kP];
+    row[kK] = r.values[kK];
+    row[kV2] = retract ? Datum() : r.values[kV2];
+    row[kV3] = retract ? SumRetract(row[kV3], r.values[kV3]) : SumAgg(row[kV3], r.values[kV3]);
+    if (retract) continue;
+    if (!s_set) {
+      row[kS] = r.values[kS];
+      s_set = true;
+    }
+    if (row[kV1].is_null()) row[kV1] = r.values[kV1];
+    if (!r.values[kB].is_null()) row[kB] = r.values[kB];
+  }
+  return ModelValue{row, -1};
+}
+
+std::vector<EngineConfig> Configs() {
+  std::vector<EngineConfig> out;
+  auto add = [&](EngineConfig c) { out.push_back(std::move(c)); };
+  add({"dedup", {}, true, false, false, true, false, [](auto& r) { return FoldDedup(r, false); }});
+  add({"dedup_ignore_delete", {{"ignore-delete", "true"}}, true, false, false, true, false,
+       [](auto& r) { return FoldDedup(r, true); }});
+  add({"dedup_sequence_field", {{"sequence.field", "s"}}, true, true, true, true, false,
+       [](auto& r) { return FoldDedup(r, false); }});
+  add({"first_row", {{"merge-engine", "first-row"}, {"ignore-delete", "true"}}, true, false, false, true, true,
+       FoldFirstRow});
+  add({"partial_update", {{"merge-engine", "partial-update"}, {"ignore-delete", "true"}}, true, false, false, false,
+       false, FoldPartialUpdate});
+  add({"partial_update_remove_on_delete",
+       {{"merge-engine", "partial-update"}, {"partial-update.remove-record-on-delete", "true"}}, true, true, false,
+       false, false, FoldPartialUpdateRemoveOnDelete});
+  add({"partial_update_sequence_group",
+       {{"merge-engine", "partial-update"}, {"fields.s.sequence-group", "v1,v2"}}, true, false, false, false, false,
+       FoldSequenceGroup});
+  add({"aggregation_a",
+       {{"merge-engine", "aggregation"},
+        {"fields.s.aggregate-function", "count"},
+        {"fields.v1.aggregate-function", "sum"},
+        {"fields.v2.aggregate-function", "listagg"},
+        {"fields.v2.ignore-retract", "true"},
+        {"fields.v3.aggregate-function", "product"},
+        {"fields.v3.ignore-retract", "true"},
+        {"fields.b.aggregate-function", "bool_or"},
+        {"fields.b.ignore-retract", "true"}},
+       true, false, false, false, false, FoldAggregationA});
+  add({"aggregation_b",
+       {{"merge-engine", "aggregation"},
+        {"fields.s.aggregate-function", "max"},
+        {"fields.s.ignore-retract", "true"},
+        {"fields.v1.aggregate-function", "min"},
+        {"fields.v1.ignore-retract", "true"},
+        {"fields.v2.aggregate-function", "last_non_null_value"},
+        {"fields.v2.ignore-retract", "true"},
+        {"fields.v3.aggregate-function", "last_value"},
+        {"fields.b.aggregate-function", "bool_and"},
+        {"fields.b.ignore-retract", "true"}},
+       true, false, false, false, false, FoldAggregationB});
+  add({"aggregation_c",
+       {{"merge-engine", "aggregation"},
+        {"fields.s.aggregate-function", "first_value"},
+        {"fields.s.ignore-retract", "true"},
+        {"fields.v1.aggregate-function", "first_non_null_value"},
+        {"fields.v1.ignore-retract", "true"},
+        {"fields.v2.aggregate-function", "last_value"},
+        {"fields.v3.aggregate-function", "sum"},
+        {"fields.b.aggregate-function", "last_non_null_value"},
+        {"fields.b.ignore-retract", "true"}},
+       true, false, false, false, false, FoldAggregationC});
+  return out;
+}
+
+struct Producer {
+  std::string name;
+  bool large_buffer;  // one flush per commit: the changelog is checked record for record
+};
+
+// "missing: ... extra: ..." between two multisets, for readable failures.
+std::string Diff(const std::multiset<std::string>& got, const std::multiset<std::string>& want) {
+  std::vector<std::string> missing, extra;
+  std::set_difference(want.begin(), want.end(), got.begin(), got.end(), std::back_inserter(missing));
+  std::set_difference(got.begin(), got.end(), want.begin(), want.end(), std::back_inserter(extra));
+  std::string out = "\n  missing:";
+  for (const auto& m : missing) out += "\n    " + m;
+  out += "\n  unexpected:";
+  for (const auto& e : extra) out += "\n    " + e;
+  return out;
+}
+
+#define ASSERT_SAME_ROWS(got, want, what)          \
+  do {                                             \
+    auto g_ = (got);                               \
+    auto w_ = (want);                              \
+    ASSERT_TRUE(g_ == w_) << what << Diff(g_, w_); \
+  } while (0)
+
+std::string RowText(const Row& row) {
+  std::string s;
+  for (const auto& d : row) s += format::DatumDebugString(d) + "|";
+  return s;
+}
+
+class PropertyRun {
+ public:
+  PropertyRun(const EngineConfig& config, const std::string& producer, bool large_buffer, uint64_t seed,
+              const std::string& dir)
+      : config_(config), producer_(producer), large_buffer_(large_buffer), rng_(seed), dir_(dir) {}
+
+  void Run(int steps) {
+    std::map<std::string, std::string> options = config_.options;
+    options["bucket"] = "2";
+    options["file.format"] = "avro";
+    options["changelog-producer"] = producer_;
+    options["write-buffer-size"] = large_buffer_ ? "64mb" : "3kb";
+    options["num-sorted-run.compaction-trigger"] = "3";
+    options["target-file-size"] = "8kb";
+    std::vector<format::DataField> fields = {{0, "p", DataType::String(), ""}, {1, "k", DataType::Int(), ""},
+                                             {2, "s", DataType::BigInt(), ""}, {3, "v1", DataType::BigInt(), ""},
+                                             {4, "v2", DataType::String(), ""}, {5, "v3", DataType::Double(), ""},
+                                             {6, "b", DataType::Boolean(), ""}};
+    auto schema = NewTableSchema(fields, {"p"}, {"p", "k"}, options);
+    ASSERT_TRUE(schema.ok()) << schema.status().ToString();
+    auto table = Table::Create(dir_, *schema);
+    ASSERT_TRUE(table.ok()) << table.status().ToString();
+    table_ = *table;
+    writer_ = table_->NewWriter("property-test");
+    for (int step = 0; step < steps && !::testing::Test::HasFatalFailure(); ++step) {
+      uint64_t op = rng_.Uniform(100);
+      if (op < 60) {
+        WriteRandom(1 + rng_.Uniform(25));
+      } else if (op < 88) {
+        Commit();
+      } else if (op < 94) {
+        KL_ASSERT_OK(writer_->Compact(rng_.OneIn(2)));
+        Commit();
+      } else {
+        // Restart: commit what is pending, then continue with a fresh writer.
+        Commit();
+        writer_ = table_->NewWriter("property-test");
+      }
+    }
+    Commit();
+  }
+
+ private:
+  Datum MaybeNull(Datum d) { return (!config_.non_null && rng_.OneIn(7)) ? Datum() : d; }
+
+  void WriteRandom(size_t n) {
+    format::ColumnBatch batch(table_->schema().fields);
+    std::vector<RowKind> kinds;
+    for (size_t i = 0; i < n; ++i) {
+      Row row(kNumCols);
+      row[kP] = Datum::Bytes(rng_.OneIn(2) ? "east" : "west");
+      row[kK] = Datum::Int(static_cast<int64_t>(rng_.Uniform(12)));
+      row[kS] = MaybeNull(Datum::Int(static_cast<int64_t>(rng_.Uniform(40))));
+      row[kV1] = MaybeNull(Datum::Int(rng_.Range(-100, 100)));
+      row[kV2] = MaybeNull(Datum::Bytes(rng_.Alnum(1 + rng_.Uniform(3))));
+      static const double kFactors[] = {0.5, 1.0, 2.0};
+      row[kV3] = MaybeNull(Datum::Double(kFactors[rng_.Uniform(3)]));
+      row[kB] = MaybeNull(Datum::Bool(rng_.OneIn(2)));
+      if (config_.sequence_field && row[kS].is_null()) row[kS] = Datum::Int(0);
+      RowKind kind = RowKind::kInsert;
+      if (config_.retracts) {
+        uint64_t k = rng_.Uniform(100);
+        kind = k < 55 ? RowKind::kInsert : k < 75 ? RowKind::kUpdateAfter : k < 85 ? RowKind::kUpdateBefore : RowKind::kDelete;
+      } else if (rng_.OneIn(4)) {
+        kind = RowKind::kUpdateAfter;
+      }
+      batch.AppendRow(row);
+      kinds.push_back(kind);
+      pending_.push_back(Record{row, kind, next_seq_++});
+    }
+    KL_ASSERT_OK(writer_->Write(batch, &kinds));
+  }
+
+  std::map<Key, ModelValue> ModelState(const std::vector<Record>& records) const {
+    std::map<Key, std::vector<Record>> by_key;
+    for (const auto& r : records) by_key[{r.values[kP].as_bytes(), r.values[kK].as_int()}].push_back(r);
+    std::map<Key, ModelValue> out;
+    for (auto& [key, recs] : by_key) {
+      std::stable_sort(recs.begin(), recs.end(), [&](const Record& a, const Record& b) {
+        if (config_.sequence_field) {
+          int c = format::CompareDatum(a.values[kS], b.values[kS]);
+          if (c != 0) return c < 0;
+        }
+        return a.seq < b.seq;
+      });
+      auto v = config_.fold(recs);
+      if (v) out[key] = *v;
+    }
+    return out;
+  }
+
+  std::multiset<std::string> TableRows(std::optional<int64_t> snapshot) {
+    auto rows = table_->ReadAll(snapshot);
+    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+    std::multiset<std::string> out;
+    if (!rows.ok()) return out;
+    for (size_t i = 0; i < rows->size(); ++i) out.insert(RowText(rows->rows.GetRow(i)));
+    return out;
+  }
+
+  static std::multiset<std::string> ModelRows(const std::map<Key, ModelValue>& state) {
+    std::multiset<std::string> out;
+    for (const auto& [k, v] : state) out.insert(RowText(v.values));
+    return out;
+  }
+
+  void Commit() {
+    auto before = ModelState(committed_);
+    auto result = writer_->Commit(++commit_id_);
+    ASSERT_TRUE(result.ok()) << config_.name << ": " << result.status().ToString();
+    std::vector<Record> commit_records = std::move(pending_);
+    pending_.clear();
+    committed_.insert(committed_.end(), commit_records.begin(), commit_records.end());
+    auto after = ModelState(committed_);
+    ASSERT_SAME_ROWS(TableRows(std::nullopt), ModelRows(after),
+                     config_.name << " / " << producer_ << " after commit " << commit_id_ << History());
+    for (int64_t id : result->snapshot_ids) history_[id] = ModelRows(after);
+    if (!result->snapshot_ids.empty()) CheckChangelog(result->snapshot_ids.front(), before, after, commit_records);
+    // Time travel: an older snapshot still reads as it was.
+    if (history_.size() > 1 && rng_.OneIn(3)) {
+      auto it = history_.begin();
+      std::advance(it, static_cast<long>(rng_.Uniform(history_.size())));
+      ASSERT_SAME_ROWS(TableRows(it->first), it->second, config_.name << " snapshot " << it->first);
+    }
+  }
+
+  void CheckChangelog(int64_t snapshot_id, const std::map<Key, ModelValue>& before,
+                      const std::map<Key, ModelValue>& after, const std::vector<Record>& records) {
+    if (producer_ == "none") return;
+    auto scan = table_->NewScan();
+    auto plan = scan.PlanChanges(snapshot_id);
+    ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+    auto read = table_->NewRead();
+    ASSERT_TRUE(read.ok());
+    auto changes = (*read)->ReadAll(*plan);
+    ASSERT_TRUE(changes.ok()) << changes.status().ToString();
+    std::multiset<std::string> got;
+    for (size_t i = 0; i < changes->size(); ++i) {
+      got.insert(std::string(format::RowKindShortString(changes->kinds[i])) + RowText(changes->rows.GetRow(i)));
+    }
+    if (producer_ == "input") {
+      std::multiset<std::string> want;
+      for (const auto& r : records) want.insert(std::string(format::RowKindShortString(r.kind)) + RowText(r.values));
+      ASSERT_SAME_ROWS(got, want, config_.name << " input changelog of commit " << commit_id_);
+      return;
+    }
+    // lookup: applying the changelog to the state before must give the state after.
+    std::multiset<std::string> state = ModelRows(before);
+    for (size_t i = 0; i < changes->size(); ++i) {
+      std::string row = RowText(changes->rows.GetRow(i));
+      if (format::IsRetract(changes->kinds[i])) {
+        auto it = state.find(row);
+        ASSERT_NE(it, state.end()) << config_.name << ": changelog retracts a row that is not there: " << row;
+        state.erase(it);
+      } else {
+        state.insert(row);
+      }
+    }
+    ASSERT_SAME_ROWS(state, ModelRows(after), config_.name << " lookup changelog (applied) of commit " << commit_id_);
+    if (!large_buffer_) return;
+    // One flush per commit: the changelog is exactly the per-key transition.
+    std::multiset<std::string> want;
+    std::set<Key> keys;
+    for (const auto& r : records) keys.insert({r.values[kP].as_bytes(), r.values[kK].as_int()});
+    for (const auto& key : keys) {
+      auto b = before.find(key);
+      auto a = after.find(key);
+      bool had = b != before.end(), has = a != after.end();
+      if (!had && has) want.insert("+I" + RowText(a->second.values));
+      if (config_.insert_only_changelog) continue;
+      if (had && !has) want.insert("-D" + RowText(b->second.values));
+      if (had && has) {
+        bool unchanged = config_.picks_input && a->second.source_seq == b->second.source_seq;
+        if (!unchanged) {
+          want.insert("-U" + RowText(b->second.values));
+          want.insert("+U" + RowText(a->second.values));
+        }
+      }
+    }
+    ASSERT_SAME_ROWS(got, want, config_.name << " lookup changelog of commit " << commit_id_);
+  }
+
+  // Every committed record, for failure messages (the diff names the keys).
+  std::string History() const {
+    std::string out = "\n  history:";
+    for (const auto& r : committed_) {
+      out += "\n    seq " + std::to_string(r.seq) + " " + std::string(format::RowKindShortString(r.kind)) + " " +
+             RowText(r.values);
+    }
+    return out;
+  }
+
+  const EngineConfig& config_;
+  std::string producer_;
+  bool large_buffer_;
+  Random rng_;
+  std::string dir_;
+  std::shared_ptr<Table> table_;
+  std::unique_ptr<TableWriter> writer_;
+  std::vector<Record> pending_, committed_;
+  std::map<int64_t, std::multiset<std::string>> history_;
+  int64_t next_seq_ = 0;
+  int64_t commit_id_ = 0;
+};
+
+int SequencesPerConfig() {
+  const char* env = std::getenv("KUBELAKE_PROPERTY_SEQUENCES");
+  return env != nullptr ? std::max(1, std::atoi(env)) : 4;
+}
+
+class MergeEnginePropertyTest : public ::testing::TestWithParam<std::tuple<int, int>> {};
+
+TEST_P(MergeEnginePropertyTest, ReadsAndChangelogMatchModel) {
+  static const std::vector<EngineConfig> configs = Configs();
+  static const std::vector<Producer> producers = {{"none", false}, {"input", false}, {"lookup", true}, {"lookup", false}};
+  const EngineConfig& config = configs[static_cast<size_t>(std::get<0>(GetParam()))];
+  const Producer& producer = producers[static_cast<size_t>(std::get<1>(GetParam()))];
+  int sequences = SequencesPerConfig();
+  for (int i = 0; i < sequences && !HasFatalFailure(); ++i) {
+    testing::TempDir dir;
+    uint64_t seed = 1000003ULL * static_cast<uint64_t>(i + 1) + static_cast<uint64_t>(std::get<0>(GetParam())) * 31 +
+                    static_cast<uint64_t>(std::get<1>(GetParam()));
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    PropertyRun run(config, producer.name, producer.large_buffer, seed, dir.Sub("t"));
+    run.Run(40);
+  }
+}
+
+std::string ParamName(const ::testing::TestParamInfo<std::tuple<int, int>>& info) {
+  static const std::vector<EngineConfig> configs = Configs();
+  static const char* producers[] = {"none", "input", "lookup_one_flush", "lookup_many_flushes"};
+  return configs[static_cast<size_t>(std::get<0>(info.param))].name + "_" + producers[std::get<1>(info.param)];
+}
+
+INSTANTIATE_TEST_SUITE_P(AllEngines, MergeEnginePropertyTest,
+                         ::testing::Combine(::testing::Range(0, 10), ::testing::Range(0, 4)), ParamName);
+
+}  // namespace
+}  // namespace kl::table
