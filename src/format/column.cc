@@ -183,6 +183,49 @@ void Column::AppendRange(const Column& src, size_t begin, size_t end) {
   size_ += n;
 }
 
+void Column::AppendGather(const Column& src, const size_t* rows, size_t n) {
+  if (!src.nulls_.empty() || !nulls_.empty()) {
+    if (nulls_.empty()) nulls_.assign(size_, 0);
+    nulls_.reserve(size_ + n);
+    for (size_t k = 0; k < n; ++k) nulls_.push_back(src.nulls_.empty() ? 0 : src.nulls_[rows[k]]);
+  }
+  switch (kind_) {
+    case PhysicalKind::kInt:
+      ints_.reserve(ints_.size() + n);
+      for (size_t k = 0; k < n; ++k) ints_.push_back(src.ints_[rows[k]]);
+      break;
+    case PhysicalKind::kDouble:
+      doubles_.reserve(doubles_.size() + n);
+      for (size_t k = 0; k < n; ++k) doubles_.push_back(src.doubles_[rows[k]]);
+      break;
+    case PhysicalKind::kBytes: {
+      size_t total = 0;
+      for (size_t k = 0; k < n; ++k) total += src.offsets_[rows[k] + 1] - src.offsets_[rows[k]];
+      bytes_.reserve(bytes_.size() + total);
+      offsets_.reserve(offsets_.size() + n);
+      for (size_t k = 0; k < n; ++k) {
+        uint64_t from = src.offsets_[rows[k]], to = src.offsets_[rows[k] + 1];
+        bytes_.append(src.bytes_.data() + from, to - from);
+        offsets_.push_back(bytes_.size());
+      }
+      break;
+    }
+    case PhysicalKind::kDecimal:
+      for (size_t k = 0; k < n; ++k) decimals_.push_back(src.decimals_[rows[k]]);
+      break;
+    case PhysicalKind::kTimestamp:
+      for (size_t k = 0; k < n; ++k) {
+        ints_.push_back(src.ints_[rows[k]]);
+        nanos_.push_back(src.nanos_[rows[k]]);
+      }
+      break;
+    case PhysicalKind::kNested:
+      for (size_t k = 0; k < n; ++k) nested_.push_back(src.nested_[rows[k]]);
+      break;
+  }
+  size_ += n;
+}
+
 int Column::CompareAt(size_t i, const Column& other, size_t j) const {
   bool a_null = IsNull(i), b_null = other.IsNull(j);
   if (a_null || b_null) return Cmp(!a_null, !b_null);
@@ -207,6 +250,11 @@ int Column::CompareAt(size_t i, const Column& other, size_t j) const {
 size_t Column::MemoryBytes() const {
   return nulls_.capacity() + ints_.capacity() * 8 + nanos_.capacity() * 4 + doubles_.capacity() * 8 +
          offsets_.capacity() * 8 + bytes_.capacity() + decimals_.capacity() * 16 + nested_.capacity() * sizeof(Datum);
+}
+
+size_t Column::UsedBytes() const {
+  return nulls_.size() + ints_.size() * 8 + nanos_.size() * 4 + doubles_.size() * 8 + offsets_.size() * 8 +
+         bytes_.size() + decimals_.size() * 16 + nested_.size() * sizeof(Datum);
 }
 
 ColumnBatch::ColumnBatch(RowType schema) : schema_(std::move(schema)) {
@@ -246,6 +294,12 @@ void ColumnBatch::AppendRowFrom(const ColumnBatch& src, size_t i) {
 size_t ColumnBatch::MemoryBytes() const {
   size_t n = 0;
   for (const auto& c : columns_) n += c.MemoryBytes();
+  return n;
+}
+
+size_t ColumnBatch::UsedBytes() const {
+  size_t n = 0;
+  for (const auto& c : columns_) n += c.UsedBytes();
   return n;
 }
 

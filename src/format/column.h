@@ -52,13 +52,19 @@ class Column {
   void AppendFrom(const Column& src, size_t i);
   // Copies rows [begin, end) of `src`.
   void AppendRange(const Column& src, size_t begin, size_t end);
+  // Copies the rows `rows[0..n)` of `src` in that order. Gathering one column
+  // at a time keeps memory access local (a row-at-a-time gather across many
+  // columns of a large buffer misses the cache once per value).
+  void AppendGather(const Column& src, const size_t* rows, size_t n);
 
   // Orders row i of this column against row j of `other` (same kind), null first.
   int CompareAt(size_t i, const Column& other, size_t j) const;
   bool EqualAt(size_t i, const Column& other, size_t j) const { return CompareAt(i, other, j) == 0; }
 
-  // Approximate heap bytes held (for write-buffer accounting).
+  // Heap bytes reserved (capacity), and bytes holding values (size): write
+  // buffers flush on the latter, since a cleared column keeps its capacity.
   size_t MemoryBytes() const;
+  size_t UsedBytes() const;
 
  private:
   void MarkValid();
@@ -99,6 +105,7 @@ class ColumnBatch {
   // Copies row `i` of `src` (same column kinds) to the end.
   void AppendRowFrom(const ColumnBatch& src, size_t i);
   size_t MemoryBytes() const;
+  size_t UsedBytes() const;
 
  private:
   RowType schema_;

@@ -3,6 +3,7 @@
 #include "common/random.h"
 #include "format/column.h"
 #include "format/datum.h"
+#include "format/row_arena.h"
 
 namespace kl::format {
 namespace {
@@ -96,6 +97,45 @@ TEST(ColumnTest, MatchesRowModelUnderRandomAppends) {
       EXPECT_EQ(batch.column(c).CompareAt(i, batch.column(c), j), CompareDatum(model[i][c], model[j][c]));
     }
   }
+}
+
+}  // namespace
+}  // namespace kl::format
+
+namespace kl::format {
+namespace {
+
+TEST(RowArenaTest, DecodesWhatWasAppended) {
+  Random rng(5);
+  RowType schema({{0, "i", DataType::BigInt(), ""}, {1, "s", DataType::String(), ""}, {2, "d", DataType::Double(), ""},
+                  {3, "t", DataType::Timestamp(9), ""}, {4, "dec", DataType::Decimal(30, 2), ""},
+                  {5, "a", DataType::Array(DataType::Int()), ""}});
+  ColumnBatch in(schema);
+  for (int n = 0; n < 3000; ++n) {
+    Row row;
+    row.push_back(rng.OneIn(5) ? Datum() : Datum::Int(static_cast<int64_t>(rng.Next())));
+    // Some rows far larger than an arena block exercise oversized rows.
+    row.push_back(rng.OneIn(5) ? Datum() : Datum::Bytes(rng.Alnum(n % 1000 == 7 ? (5 << 20) : rng.Uniform(30))));
+    row.push_back(rng.OneIn(5) ? Datum() : Datum::Double(rng.NextDouble()));
+    row.push_back(rng.OneIn(5) ? Datum() : Datum::Time(Timestamp{rng.Range(-100000, 100000), 7}));
+    row.push_back(rng.OneIn(5) ? Datum() : Datum::Decimal(static_cast<Int128>(rng.Range(-1000000, 1000000)) * 1000000007));
+    row.push_back(rng.OneIn(5) ? Datum() : Datum::List({Datum::Int(n), Datum()}));
+    in.AppendRow(row);
+  }
+  RowArena arena(schema);
+  for (size_t i = 0; i < in.num_rows(); ++i) arena.Append(in, i);
+  ColumnBatch out(schema);
+  for (size_t i = in.num_rows(); i-- > 0;) arena.DecodeInto(i, &out);
+  ASSERT_EQ(out.num_rows(), in.num_rows());
+  for (size_t i = 0; i < in.num_rows(); ++i) {
+    ASSERT_EQ(CompareRows(out.GetRow(in.num_rows() - 1 - i), in.GetRow(i)), 0) << i;
+  }
+  arena.Clear();
+  EXPECT_EQ(arena.size(), 0u);
+  arena.Append(in, 3);
+  ColumnBatch again(schema);
+  arena.DecodeInto(0, &again);
+  EXPECT_EQ(CompareRows(again.GetRow(0), in.GetRow(3)), 0);
 }
 
 }  // namespace

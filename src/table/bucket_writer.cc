@@ -59,8 +59,30 @@ BucketWriter::BucketWriter(std::shared_ptr<TableContext> ctx, std::string partit
       bucket_(bucket),
       total_buckets_(total_buckets),
       levels_(ctx_->options().num_levels(), std::move(existing_files)),
-      buffer_(ctx_->schema().fields, /*merged_records=*/false) {
+      rows_(ctx_->schema().fields) {
   for (const auto& f : levels_.AllFiles()) next_seq_ = std::max(next_seq_, f.max_sequence_number + 1);
+  const TableSchema& schema = ctx_->schema();
+  std::vector<bool> in_layout(schema.fields.size(), false);
+  for (int k : schema.TrimmedKeyIndexes()) in_layout[static_cast<size_t>(k)] = true;
+  for (const auto& name : ctx_->options().sequence_fields()) {
+    int i = schema.fields.IndexOf(name);
+    if (i >= 0) in_layout[static_cast<size_t>(i)] = true;
+  }
+  for (size_t i = 0; i < in_layout.size(); ++i) {
+    if (in_layout[i]) key_columns_.push_back(static_cast<int>(i));
+  }
+  key_layout_ = schema.fields.Project(key_columns_);
+  keys_ = KvBatch(key_layout_, /*merged_records=*/false);
+  auto cmp = ctx_->ComparatorFor(key_layout_);
+  if (cmp.ok()) key_cmp_ = *cmp;
+}
+
+void BucketWriter::DecodeRecords(const size_t* rows, size_t n, KvBatch* out) const {
+  for (size_t k = 0; k < n; ++k) {
+    rows_.DecodeInto(rows[k], &out->values);
+    out->seq.push_back(keys_.seq[rows[k]]);
+    out->kinds.push_back(keys_.kinds[rows[k]]);
+  }
 }
 
 std::string BucketWriter::KeyOf(const KvBatch& batch, size_t row) const {
@@ -71,10 +93,13 @@ std::string BucketWriter::KeyOf(const KvBatch& batch, size_t row) const {
 }
 
 Status BucketWriter::Write(const ColumnBatch& rows, size_t row, RowKind kind) {
-  buffer_.values.AppendRowFrom(rows, row);
-  buffer_.seq.push_back(next_seq_++);
-  buffer_.kinds.push_back(kind);
-  if (static_cast<int64_t>(buffer_.values.MemoryBytes()) >= ctx_->options().write_buffer_size()) return Flush();
+  auto& key_cols = keys_.values.mutable_columns();
+  for (size_t i = 0; i < key_columns_.size(); ++i) key_cols[i].AppendFrom(rows.column(static_cast<size_t>(key_columns_[i])), row);
+  keys_.values.SetNumRows(keys_.values.num_rows() + 1);
+  keys_.seq.push_back(next_seq_++);
+  keys_.kinds.push_back(kind);
+  rows_.Append(rows, row);
+  if (static_cast<int64_t>(buffered_bytes()) >= ctx_->options().write_buffer_size()) return Flush();
   return Status::OK();
 }
 
@@ -109,17 +134,17 @@ std::optional<Row> BucketWriter::View(const KvRef& stored, MergeFunction* view_m
   return r.by_ref ? r.ref.batch->values.GetRow(r.ref.row) : std::move(r.row);
 }
 
-Status BucketWriter::ApplyLookup(size_t begin, size_t end, const std::vector<size_t>& order,
-                                 MergeFunction* store_merge, MergeFunction* view_merge, DataFileWriter* changelog) {
+Status BucketWriter::ApplyLookup(const KvBatch& records, MergeFunction* store_merge, MergeFunction* view_merge,
+                                 DataFileWriter* changelog) {
   const KeyComparator& cmp = ctx_->comparator();
-  std::string key = KeyOf(buffer_, order[begin]);
+  std::string key = KeyOf(records, 0);
   std::optional<KvRef> old = lookup_->Get(key);
   std::vector<KvRef> group;
   if (old) group.push_back(*old);
   int64_t seq = 0;
-  for (size_t i = begin; i < end; ++i) {
-    group.push_back(KvRef{&buffer_, order[i]});
-    seq = std::max(seq, buffer_.seq[order[i]]);
+  for (size_t i = 0; i < records.size(); ++i) {
+    group.push_back(KvRef{&records, i});
+    seq = std::max(seq, records.seq[i]);
   }
   std::stable_sort(group.begin(), group.end(),
                    [&](const KvRef& a, const KvRef& b) { return cmp.CompareSequence(a, b) < 0; });
@@ -156,15 +181,11 @@ Status BucketWriter::ApplyLookup(size_t begin, size_t end, const std::vector<siz
 }
 
 Status BucketWriter::Flush() {
-  if (buffer_.size() == 0) return Status::OK();
-  if (!merge_) {
-    KL_ASSIGN_OR_RETURN(merge_, CreateMergeFunction(ctx_->schema(), ctx_->schema().fields, MergeMode::kStore));
-  }
-  const KeyComparator& cmp = ctx_->comparator();
-  std::vector<size_t> order(buffer_.size());
+  if (keys_.size() == 0) return Status::OK();
+  std::vector<size_t> order(keys_.size());
   std::iota(order.begin(), order.end(), size_t{0});
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return cmp.Compare(KvRef{&buffer_, a}, KvRef{&buffer_, b}) < 0;
+    return key_cmp_.Compare(KvRef{&keys_, a}, KvRef{&keys_, b}) < 0;
   });
 
   ChangelogProducer producer = ctx_->options().changelog_producer();
@@ -180,48 +201,76 @@ Status BucketWriter::Flush() {
   if (producer == ChangelogProducer::kInput || lookup) {
     DataFileWriterOptions cl_opts = data_opts;
     cl_opts.prefix = "changelog-";
-    changelog = std::make_unique<DataFileWriter>(ctx_->schema(), fmt, &ctx_->paths(), partition_,
-                                                 bucket_, cl_opts);
+    changelog = std::make_unique<DataFileWriter>(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, cl_opts);
   }
-  std::unique_ptr<MergeFunction> store_merge, view_merge;
-  if (lookup) {
-    KL_ASSIGN_OR_RETURN(store_merge, CreateMergeFunction(ctx_->schema(), ctx_->schema().fields, MergeMode::kStore));
-    KL_ASSIGN_OR_RETURN(view_merge, CreateMergeFunction(ctx_->schema(), ctx_->schema().fields, MergeMode::kView));
-  }
-
   auto fail = [&](const Status& s) {
     data.Abort();
     if (changelog) changelog->Abort();
     return s;
   };
 
+  // Picking engines (deduplicate, first-row) decide on keys and sequence
+  // numbers alone; combining engines merge full rows of each key.
+  const format::RowType& full = ctx_->schema().fields;
+  if (!merge_) {
+    bool picking = ctx_->options().merge_engine() == MergeEngine::kDeduplicate ||
+                   ctx_->options().merge_engine() == MergeEngine::kFirstRow;
+    KL_ASSIGN_OR_RETURN(merge_, CreateMergeFunction(ctx_->schema(), picking ? key_layout_ : full, MergeMode::kStore));
+  }
+  bool picks = merge_->picks_input();
+  std::unique_ptr<MergeFunction> store_merge, view_merge;
+  if (lookup) {
+    KL_ASSIGN_OR_RETURN(store_merge, CreateMergeFunction(ctx_->schema(), full, MergeMode::kStore));
+    KL_ASSIGN_OR_RETURN(view_merge, CreateMergeFunction(ctx_->schema(), full, MergeMode::kView));
+  }
+  std::vector<size_t> picked;
+  if (picks) picked.reserve(order.size());
   MergeResult result;
+  KvBatch group(full, /*merged_records=*/false);
   for (size_t begin = 0; begin < order.size();) {
     size_t end = begin + 1;
-    while (end < order.size() && cmp.CompareKey(KvRef{&buffer_, order[begin]}, KvRef{&buffer_, order[end]}) == 0) ++end;
+    while (end < order.size() && key_cmp_.CompareKey(KvRef{&keys_, order[begin]}, KvRef{&keys_, order[end]}) == 0) {
+      ++end;
+    }
+    bool decoded = false;
+    if (!picks || lookup) {
+      group.Clear();
+      DecodeRecords(order.data() + begin, end - begin, &group);
+      decoded = true;
+    }
     merge_->Reset();
-    for (size_t i = begin; i < end; ++i) {
-      Status s = merge_->Add(KvRef{&buffer_, order[i]});
-      if (!s.ok()) return fail(s);
+    Status s;
+    for (size_t i = begin; i < end && s.ok(); ++i) {
+      s = picks ? merge_->Add(KvRef{&keys_, order[i]}) : merge_->Add(KvRef{&group, i - begin});
     }
-    Status s = merge_->GetResult(&result);
+    if (s.ok()) s = merge_->GetResult(&result);
+    if (s.ok() && result.present) {
+      if (picks) picked.push_back(result.ref.row);
+      else s = data.AppendMerged(result.row, result.seq, result.kind);
+    }
+    if (s.ok() && lookup && decoded) s = ApplyLookup(group, store_merge.get(), view_merge.get(), changelog.get());
     if (!s.ok()) return fail(s);
-    if (result.present) {
-      s = result.by_ref ? data.Append(*result.ref.batch, result.ref.row)
-                        : data.AppendMerged(result.row, result.seq, result.kind);
-      if (!s.ok()) return fail(s);
-    }
-    if (producer == ChangelogProducer::kInput) {
-      for (size_t i = begin; i < end; ++i) {
-        s = changelog->Append(buffer_, order[i]);
-        if (!s.ok()) return fail(s);
-      }
-    }
-    if (lookup) {
-      s = ApplyLookup(begin, end, order, store_merge.get(), view_merge.get(), changelog.get());
-      if (!s.ok()) return fail(s);
-    }
     begin = end;
+  }
+  // Buffered rows leave in key order, decoded from the arena one row at a time.
+  auto write_in_order = [&](DataFileWriter* w, const std::vector<size_t>& rows) -> Status {
+    const size_t kChunk = 16384;
+    KvBatch sorted(full, /*merged_records=*/true);
+    for (size_t start = 0; start < rows.size(); start += kChunk) {
+      size_t n = std::min(kChunk, rows.size() - start);
+      sorted.Clear();
+      DecodeRecords(rows.data() + start, n, &sorted);
+      KL_RETURN_IF_ERROR(w->AppendBatch(sorted, 0, n));
+    }
+    return Status::OK();
+  };
+  if (picks) {
+    Status s = write_in_order(&data, picked);
+    if (!s.ok()) return fail(s);
+  }
+  if (producer == ChangelogProducer::kInput) {
+    Status s = write_in_order(changelog.get(), order);
+    if (!s.ok()) return fail(s);
   }
   auto files = data.Close();
   if (!files.ok()) return fail(files.status());
@@ -234,7 +283,8 @@ Status BucketWriter::Flush() {
     if (!cl_files.ok()) return cl_files.status();
     for (auto& f : *cl_files) pending_.changelog_files.push_back(std::move(f));
   }
-  buffer_.Clear();
+  keys_.Clear();
+  rows_.Clear();
   return Status::OK();
 }
 
@@ -285,12 +335,10 @@ Status BucketWriter::RunCompaction(const CompactUnit& unit) {
       return n.status();
     }
     if (*n == 0) break;
-    for (size_t i = 0; i < *n; ++i) {
-      Status s = writer.Append(chunk, i);
-      if (!s.ok()) {
-        writer.Abort();
-        return s;
-      }
+    Status s = writer.AppendBatch(chunk, 0, *n);
+    if (!s.ok()) {
+      writer.Abort();
+      return s;
     }
   }
   auto after = writer.Close();

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "format/row_arena.h"
 #include "table/compaction.h"
 #include "table/kv.h"
 #include "table/manifest.h"
@@ -60,8 +61,8 @@ class BucketWriter {
 
   // `row` of `rows` (table columns) with its change kind.
   Status Write(const format::ColumnBatch& rows, size_t row, format::RowKind kind);
-  size_t buffered_records() const { return buffer_.size(); }
-  size_t buffered_bytes() const { return buffer_.values.MemoryBytes(); }
+  size_t buffered_records() const { return keys_.size(); }
+  size_t buffered_bytes() const { return rows_.UsedBytes() + keys_.values.UsedBytes() + keys_.size() * 9; }
 
   Status Flush();
   // Runs universal compaction if it is due (or a full compaction).
@@ -72,10 +73,12 @@ class BucketWriter {
 
  private:
   Status EnsureLookupState();
-  // Merges a key's buffered records [begin, end) of `order` into the lookup
-  // state and writes the change of the key's view to `changelog`.
-  Status ApplyLookup(size_t begin, size_t end, const std::vector<size_t>& order, MergeFunction* store_merge,
-                     MergeFunction* view_merge, DataFileWriter* changelog);
+  // Merges a key's buffered records (`group`, in sequence order) into the
+  // lookup state and writes the change of the key's view to `changelog`.
+  Status ApplyLookup(const KvBatch& group, MergeFunction* store_merge, MergeFunction* view_merge,
+                     DataFileWriter* changelog);
+  // Decodes buffered records `rows[0..n)` (full rows) onto the end of `out`.
+  void DecodeRecords(const size_t* rows, size_t n, KvBatch* out) const;
   std::optional<format::Row> View(const KvRef& stored, MergeFunction* view_merge) const;
   Status RunCompaction(const CompactUnit& unit);
   std::string KeyOf(const KvBatch& batch, size_t row) const;
@@ -86,7 +89,13 @@ class BucketWriter {
   int32_t total_buckets_;
   Levels levels_;
   int64_t next_seq_ = 0;
-  KvBatch buffer_;
+  // The write buffer: each row packed in an arena, its key (and sequence
+  // fields), sequence number and kind in a small columnar batch for sorting.
+  format::RowType key_layout_;
+  std::vector<int> key_columns_;  // key_layout_ columns in the table schema
+  KvBatch keys_;
+  format::RowArena rows_;
+  KeyComparator key_cmp_;
   std::unique_ptr<MergeFunction> merge_;
   std::unique_ptr<LookupState> lookup_;
   CommitIncrement pending_;

@@ -102,7 +102,8 @@ DataFileWriter::DataFileWriter(const TableSchema& schema, const FileFormat* form
       options_(std::move(options)) {
   file_type_ = options_.key_value ? KeyValueFileType(schema_) : AppendFileType(schema_);
   if (options_.key_value) {
-    size_t nkeys = schema_.TrimmedKeyIndexes().size();
+    key_value_indexes_ = schema_.TrimmedKeyIndexes();
+    size_t nkeys = key_value_indexes_.size();
     for (size_t i = 0; i < nkeys; ++i) key_indexes_.push_back(static_cast<int>(i));
     value_offset_ = nkeys + 2;
   }
@@ -212,7 +213,7 @@ Status DataFileWriter::FinishFile() {
 Status DataFileWriter::Append(const KvBatch& batch, size_t row) {
   KL_RETURN_IF_ERROR(EnsureOpen());
   auto& cols = staging_.mutable_columns();
-  std::vector<int> keys = schema_.TrimmedKeyIndexes();
+  const std::vector<int>& keys = key_value_indexes_;
   for (size_t k = 0; k < keys.size(); ++k) cols[k].AppendFrom(batch.values.column(static_cast<size_t>(keys[k])), row);
   cols[keys.size()].AppendInt(batch.seq[row]);
   cols[keys.size() + 1].AppendInt(static_cast<int64_t>(batch.kinds[row]));
@@ -226,7 +227,7 @@ Status DataFileWriter::Append(const KvBatch& batch, size_t row) {
 Status DataFileWriter::AppendMerged(const Row& values, int64_t seq, RowKind kind) {
   KL_RETURN_IF_ERROR(EnsureOpen());
   auto& cols = staging_.mutable_columns();
-  std::vector<int> keys = schema_.TrimmedKeyIndexes();
+  const std::vector<int>& keys = key_value_indexes_;
   for (size_t k = 0; k < keys.size(); ++k) cols[k].Append(values[static_cast<size_t>(keys[k])]);
   cols[keys.size()].AppendInt(seq);
   cols[keys.size() + 1].AppendInt(static_cast<int64_t>(kind));
@@ -234,6 +235,33 @@ Status DataFileWriter::AppendMerged(const Row& values, int64_t seq, RowKind kind
   staging_.SetNumRows(staging_.num_rows() + 1);
   ++records_;
   if (staging_.num_rows() >= kStagingRows) return FlushStaging(true);
+  return Status::OK();
+}
+
+Status DataFileWriter::AppendBatch(const KvBatch& batch, size_t begin, size_t end) {
+  const std::vector<int>& keys = key_value_indexes_;
+  size_t pos = begin;
+  while (pos < end) {
+    KL_RETURN_IF_ERROR(EnsureOpen());
+    size_t take = std::min(end - pos, kStagingRows - staging_.num_rows());
+    auto& cols = staging_.mutable_columns();
+    for (size_t k = 0; k < keys.size(); ++k) {
+      cols[k].AppendRange(batch.values.column(static_cast<size_t>(keys[k])), pos, pos + take);
+    }
+    format::Column& seq = cols[keys.size()];
+    format::Column& kind = cols[keys.size() + 1];
+    for (size_t i = pos; i < pos + take; ++i) {
+      seq.AppendInt(batch.seq[i]);
+      kind.AppendInt(static_cast<int64_t>(batch.kinds[i]));
+    }
+    for (size_t c = 0; c < batch.values.num_columns(); ++c) {
+      cols[value_offset_ + c].AppendRange(batch.values.column(c), pos, pos + take);
+    }
+    staging_.SetNumRows(staging_.num_rows() + take);
+    records_ += static_cast<int64_t>(take);
+    pos += take;
+    if (staging_.num_rows() >= kStagingRows) KL_RETURN_IF_ERROR(FlushStaging(true));
+  }
   return Status::OK();
 }
 

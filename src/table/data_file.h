@@ -50,6 +50,8 @@ class DataFileWriter {
   // Key-value files: records must come in key order.
   Status Append(const KvBatch& batch, size_t row);
   Status AppendMerged(const format::Row& values, int64_t seq, format::RowKind kind);
+  // Records [begin, end) of a key-ordered batch, copied in bulk.
+  Status AppendBatch(const KvBatch& batch, size_t begin, size_t end);
   // Append files: rows [begin, end) of `values`, with sequence numbers from `first_seq`.
   Status AppendValues(const format::ColumnBatch& values, size_t begin, size_t end, int64_t first_seq);
 
@@ -73,7 +75,8 @@ class DataFileWriter {
   int32_t bucket_;
   DataFileWriterOptions options_;
   format::RowType file_type_;
-  std::vector<int> key_indexes_;  // trimmed key columns among the values
+  std::vector<int> key_indexes_;  // trimmed key columns in the file layout
+  std::vector<int> key_value_indexes_;  // the same columns among the values
   size_t value_offset_ = 0;       // first value column in the file layout
 
   std::unique_ptr<FormatWriter> writer_;

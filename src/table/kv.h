@@ -32,6 +32,17 @@ struct KvBatch {
     seq.push_back(src.seq[row]);
     kinds.push_back(src.kinds[row]);
   }
+  // Copies records `rows[0..n)` of `src`, column by column.
+  void AppendGather(const KvBatch& src, const size_t* rows, size_t n) {
+    for (size_t c = 0; c < values.num_columns(); ++c) {
+      values.mutable_column(c).AppendGather(src.values.column(c), rows, n);
+    }
+    values.SetNumRows(values.num_rows() + n);
+    for (size_t k = 0; k < n; ++k) {
+      seq.push_back(src.seq[rows[k]]);
+      kinds.push_back(src.kinds[rows[k]]);
+    }
+  }
   void AppendRow(const format::Row& row, int64_t sequence, format::RowKind kind) {
     values.AppendRow(row);
     seq.push_back(sequence);

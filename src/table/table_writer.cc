@@ -28,7 +28,7 @@ class AppendBucketWriter {
   Status Write(const ColumnBatch& rows, size_t begin, size_t end) {
     for (size_t c = 0; c < rows.num_columns(); ++c) buffer_.mutable_column(c).AppendRange(rows.column(c), begin, end);
     buffer_.SetNumRows(buffer_.num_rows() + (end - begin));
-    if (static_cast<int64_t>(buffer_.MemoryBytes()) >= ctx_->options().write_buffer_size()) return Flush();
+    if (static_cast<int64_t>(buffer_.UsedBytes()) >= ctx_->options().write_buffer_size()) return Flush();
     return Status::OK();
   }
 

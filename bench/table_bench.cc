@@ -1,0 +1,142 @@
+// Paimon's own micro-benchmark shape: a primary-key table (INT key + 20
+// STRING columns of 10 characters, 1 bucket, deduplicate) written with N
+// rows in random key order, then read back merged. Prints write rows/s
+// (including flushes, compactions and commits) and merge-on-read rows/s,
+// each on one thread.
+//
+//   build/bench/table_bench [--rows N] [--format avro|parquet] [--dir PATH] [--commit-every N]
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <numeric>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/file_util.h"
+#include "common/random.h"
+#include "table/table.h"
+
+using namespace kl;
+using format::DataType;
+
+namespace {
+
+double Seconds(int64_t since_micros) { return static_cast<double>(MonotonicMicros() - since_micros) / 1e6; }
+
+double CpuSeconds() {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int64_t rows = 3'000'000;
+  int64_t commit_every = 1'000'000;
+  std::string format = "avro";
+  std::string dir = "/tmp/kubelake-table-bench";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--rows") rows = std::atoll(argv[i + 1]);
+    else if (a == "--format") format = argv[i + 1];
+    else if (a == "--dir") dir = argv[i + 1];
+    else if (a == "--commit-every") commit_every = std::atoll(argv[i + 1]);
+  }
+  (void)RemoveAll(dir);
+  std::vector<format::DataField> fields = {{0, "k", DataType::Int(), ""}};
+  for (int c = 1; c <= 20; ++c) fields.push_back({c, "f" + std::to_string(c), DataType::String(), ""});
+  auto schema = table::NewTableSchema(fields, {}, {"k"},
+                                      {{"bucket", "1"}, {"file.format", format}, {"file.compression", "zstd"}});
+  if (!schema.ok()) {
+    std::fprintf(stderr, "%s\n", schema.status().ToString().c_str());
+    return 1;
+  }
+  auto t = table::Table::Create(dir, *schema);
+  if (!t.ok()) {
+    std::fprintf(stderr, "%s\n", t.status().ToString().c_str());
+    return 1;
+  }
+
+  // Keys: a random permutation (each key once, in random order); values: random 10-character strings.
+  std::vector<int32_t> keys(static_cast<size_t>(rows));
+  std::iota(keys.begin(), keys.end(), 0);
+  Random rng(42);
+  for (size_t i = keys.size(); i > 1; --i) std::swap(keys[i - 1], keys[rng.Uniform(i)]);
+  const size_t kBatch = 65536;
+  std::vector<format::ColumnBatch> batches;
+  for (size_t start = 0; start < keys.size(); start += kBatch) {
+    format::ColumnBatch b((*t)->schema().fields);
+    size_t end = std::min(keys.size(), start + kBatch);
+    for (size_t i = start; i < end; ++i) b.mutable_column(0).AppendInt(keys[i]);
+    for (int c = 1; c <= 20; ++c) {
+      for (size_t i = start; i < end; ++i) b.mutable_column(static_cast<size_t>(c)).AppendBytes(rng.Alnum(10));
+    }
+    b.SetNumRows(end - start);
+    batches.push_back(std::move(b));
+  }
+
+  auto writer = (*t)->NewWriter("bench");
+  int64_t start = MonotonicMicros();
+  double cpu0 = CpuSeconds();
+  int64_t written = 0, commit_id = 0, next_commit = commit_every;
+  for (const auto& b : batches) {
+    Status s = writer->Write(b);
+    if (!s.ok()) {
+      std::fprintf(stderr, "write: %s\n", s.ToString().c_str());
+      return 1;
+    }
+    written += static_cast<int64_t>(b.num_rows());
+    if (written >= next_commit) {
+      auto r = writer->Commit(++commit_id);
+      if (!r.ok()) {
+        std::fprintf(stderr, "commit: %s\n", r.status().ToString().c_str());
+        return 1;
+      }
+      next_commit += commit_every;
+    }
+  }
+  auto r = writer->Commit(++commit_id);
+  if (!r.ok()) {
+    std::fprintf(stderr, "commit: %s\n", r.status().ToString().c_str());
+    return 1;
+  }
+  double write_s = Seconds(start);
+  double write_cpu = CpuSeconds() - cpu0;
+
+  auto plan = (*t)->NewScan().PlanLatest();
+  size_t files = 0;
+  std::set<int32_t> levels;
+  for (const auto& split : plan->splits) {
+    for (const auto& f : split.files) {
+      ++files;
+      levels.insert(f.level);
+    }
+  }
+  auto read = (*t)->NewRead();
+  start = MonotonicMicros();
+  cpu0 = CpuSeconds();
+  auto out = (*read)->ReadAll(*plan);
+  if (!out.ok()) {
+    std::fprintf(stderr, "read: %s\n", out.status().ToString().c_str());
+    return 1;
+  }
+  double read_s = Seconds(start);
+  double read_cpu = CpuSeconds() - cpu0;
+  if (static_cast<int64_t>(out->size()) != rows) {
+    std::fprintf(stderr, "read %zu rows, expected %lld\n", out->size(), static_cast<long long>(rows));
+    return 1;
+  }
+  std::printf("table_bench: %lld rows, INT key + 20 STRING(10), 1 bucket, deduplicate, %s/zstd\n",
+              static_cast<long long>(rows), format.c_str());
+  std::printf("  write:         %8.0f rows/s  (%.2f s wall, %.2f s cpu, %lld commits)\n", rows / write_s, write_s,
+              write_cpu, static_cast<long long>(commit_id));
+  std::printf("  merge-on-read: %8.0f rows/s  (%.2f s wall, %.2f s cpu, %zu files in %zu levels)\n", rows / read_s,
+              read_s, read_cpu, files, levels.size());
+  return 0;
+}
