@@ -1,0 +1,126 @@
+#include "pipeline/job.h"
+
+#include <chrono>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "common/clock.h"
+
+namespace kl::pipeline {
+
+Job::Job(std::string name, JobFactory factory, JobOptions options)
+    : name_(std::move(name)), factory_(std::move(factory)), options_(options) {
+  status_.name = name_;
+}
+
+Status Job::Open() {
+  KL_ASSIGN_OR_RETURN(parts_, factory_());
+  if (!parts_.source || !parts_.sink) return Status::InvalidArgument("job " + name_ + " needs a source and a sink");
+  KL_ASSIGN_OR_RETURN(std::optional<SourcePosition> position, parts_.sink->RestorePosition());
+  KL_RETURN_IF_ERROR(parts_.source->Restore(position));
+  opened_ = true;
+  last_commit_us_ = MonotonicMicros();
+  dirty_ = false;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (position) status_.position = *position;
+  return Status::OK();
+}
+
+Status Job::Drain(Changes& changes, size_t from_operator) {
+  for (size_t i = from_operator; i < parts_.operators.size(); ++i) {
+    Changes next;
+    KL_RETURN_IF_ERROR(parts_.operators[i]->Process(changes, &next));
+    changes = std::move(next);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_.changes_out += changes.size();
+  }
+  return parts_.sink->Write(changes);
+}
+
+Result<bool> Job::Step() {
+  if (!opened_) KL_RETURN_IF_ERROR(Open());
+  Changes changes;
+  KL_RETURN_IF_ERROR(parts_.source->Poll(options_.max_batch, options_.poll_timeout_ms, &changes));
+  bool read = !changes.empty();
+  if (read) {
+    dirty_ = true;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      status_.changes_in += changes.size();
+    }
+    KL_RETURN_IF_ERROR(Drain(changes, 0));
+  }
+  int64_t since = (MonotonicMicros() - last_commit_us_) / 1000;
+  bool moved = !(parts_.source->position() == status().position);
+  if ((dirty_ && since >= options_.commit_interval_ms) || (moved && since >= options_.idle_commit_ms)) {
+    KL_RETURN_IF_ERROR(Checkpoint());
+  }
+  return read;
+}
+
+Status Job::Checkpoint() {
+  if (!opened_) return Status::OK();
+  // Operators holding changes back (aggregates) release them, in chain order.
+  for (size_t i = 0; i < parts_.operators.size(); ++i) {
+    Changes held;
+    KL_RETURN_IF_ERROR(parts_.operators[i]->Finish(&held));
+    if (!held.empty()) KL_RETURN_IF_ERROR(Drain(held, i + 1));
+  }
+  SourcePosition position = parts_.source->position();
+  bool moved = !(position == status().position);
+  if (!parts_.sink->has_pending() && !moved) {
+    last_commit_us_ = MonotonicMicros();
+    dirty_ = false;
+    return Status::OK();
+  }
+  KL_ASSIGN_OR_RETURN(table::CommitResult result, parts_.sink->Commit(position, /*allow_empty=*/moved));
+  last_commit_us_ = MonotonicMicros();
+  dirty_ = false;
+  std::lock_guard<std::mutex> lock(mu_);
+  status_.position = position;
+  if (!result.snapshot_ids.empty()) {
+    ++status_.commits;
+    status_.last_snapshot = result.snapshot_ids.back();
+    status_.last_commit_ms = NowMillis();
+  }
+  return Status::OK();
+}
+
+Status Job::Recover(const Status& cause) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++status_.errors;
+    status_.last_error = cause.ToString();
+  }
+  spdlog::warn("job {}: {}; restarting from its last commit", name_, cause.ToString());
+  parts_ = JobParts();
+  opened_ = false;
+  return Open();
+}
+
+void Job::Run(const std::atomic<bool>& stop) {
+  while (!stop.load()) {
+    auto step = Step();
+    if (step.ok()) continue;
+    Status s = step.status();
+    while (!stop.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(options_.retry_backoff_ms));
+      s = Recover(s);
+      if (s.ok()) break;
+    }
+  }
+  if (opened_) {
+    Status s = Checkpoint();
+    if (!s.ok()) spdlog::warn("job {}: final commit failed: {}", name_, s.ToString());
+  }
+}
+
+JobStatus Job::status() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return status_;
+}
+
+}  // namespace kl::pipeline

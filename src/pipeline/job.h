@@ -1,0 +1,83 @@
+// A streaming job: source -> operators -> table sink, with a checkpoint every
+// commit interval. A checkpoint is a table commit that records the source
+// position it covers, so after any crash the job resumes from its sink's
+// last commit and a commit re-sent with the same identifier is a no-op:
+// each change lands exactly once. On an error the job rebuilds its parts
+// from the factory and resumes from the table.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "pipeline/operator.h"
+#include "pipeline/sink.h"
+#include "pipeline/source.h"
+
+namespace kl::pipeline {
+
+struct JobParts {
+  std::unique_ptr<Source> source;
+  std::vector<std::unique_ptr<Operator>> operators;
+  std::unique_ptr<TableSink> sink;
+};
+
+// Builds fresh parts; called at start and again after an error.
+using JobFactory = std::function<Result<JobParts>()>;
+
+struct JobOptions {
+  int64_t commit_interval_ms = 1000;
+  size_t max_batch = 20000;            // changes polled per step
+  int64_t poll_timeout_ms = 50;
+  int64_t idle_commit_ms = 30000;      // record progress even when nothing was written
+  int64_t retry_backoff_ms = 1000;
+};
+
+struct JobStatus {
+  std::string name;
+  uint64_t changes_in = 0;
+  uint64_t changes_out = 0;
+  uint64_t commits = 0;
+  uint64_t errors = 0;
+  int64_t last_commit_ms = 0;
+  int64_t last_snapshot = 0;
+  SourcePosition position;
+  std::string last_error;
+};
+
+class Job {
+ public:
+  Job(std::string name, JobFactory factory, JobOptions options = {});
+
+  const std::string& name() const { return name_; }
+  // Builds the parts and restores the source from the sink's last commit.
+  Status Open();
+  // Polls once, runs the operators, writes to the sink; commits when due.
+  // Returns whether any change was read.
+  Result<bool> Step();
+  // Finishes the operators and commits what was written.
+  Status Checkpoint();
+  // Steps until `stop`, recovering from errors; commits once more on the way out.
+  void Run(const std::atomic<bool>& stop);
+  JobStatus status() const;
+
+ private:
+  Status Recover(const Status& cause);
+  Status Drain(Changes& changes, size_t from_operator);
+
+  std::string name_;
+  JobFactory factory_;
+  JobOptions options_;
+  JobParts parts_;
+  bool opened_ = false;
+  int64_t last_commit_us_ = 0;
+  bool dirty_ = false;  // read anything since the last commit
+  mutable std::mutex mu_;
+  JobStatus status_;
+};
+
+}  // namespace kl::pipeline

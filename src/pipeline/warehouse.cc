@@ -1,0 +1,500 @@
+#include "pipeline/warehouse.h"
+
+#include <chrono>
+#include <map>
+
+#include <spdlog/spdlog.h>
+
+#include "common/clock.h"
+#include "pipeline/k8s_event.h"
+#include "pipeline/log_source.h"
+#include "pipeline/lookup_join.h"
+
+namespace kl::pipeline {
+
+using format::DataField;
+using format::DataType;
+using format::Datum;
+using format::Row;
+using format::RowKind;
+using format::RowType;
+
+namespace {
+
+struct TableDef {
+  const char* name;
+  std::vector<DataField> fields;
+  std::vector<std::string> partition;
+  std::vector<std::string> primary_key;
+  std::map<std::string, std::string> options;
+};
+
+DataField Col(std::string name, DataType type) { return {0, std::move(name), std::move(type), ""}; }
+
+std::vector<DataField> DwdFields() {
+  DataType s = DataType::String(), b = DataType::BigInt();
+  return {Col("cluster", s),           Col("uid", s),
+          Col("kind", s),              Col("api_group", s),
+          Col("api_version", s),       Col("namespace", s),
+          Col("name", s),              Col("resource_version", s),
+          Col("rv", b),                Col("event_type", s),
+          Col("origin", s),            Col("deleted", DataType::Boolean()),
+          Col("deleted_time", b),      Col("event_time", b),
+          Col("collect_time", b),      Col("watch_name", s),
+          Col("watch_setup_time", b),  Col("created_time", b),
+          Col("labels", s),            Col("owner_kind", s),
+          Col("owner_name", s),        Col("node_name", s),
+          Col("phase", s),             Col("unschedulable", DataType::Boolean()),
+          Col("user_id", s),           Col("instance_id", s),
+          Col("cpu_request_milli", b), Col("memory_request_bytes", b),
+          Col("topology_region", s),   Col("topology_zone", s),
+          Col("cluster_id", s),        Col("region_id", s),
+          Col("region", s),            Col("zone", s)};
+}
+constexpr size_t kDwdDimColumns = 4;  // cluster_id, region_id, region, zone come from the dimension
+
+std::vector<TableDef> Definitions(const WarehouseOptions& o) {
+  DataType s = DataType::String(), b = DataType::BigInt();
+  std::string fmt = o.file_format;
+  auto sum = [](std::map<std::string, std::string> opts, std::initializer_list<const char*> cols) {
+    opts["merge-engine"] = "aggregation";
+    opts["changelog-producer"] = "lookup";
+    for (const char* c : cols) opts[std::string("fields.") + c + ".aggregate-function"] = "sum";
+    return opts;
+  };
+  std::map<std::string, std::string> base = {{"file.format", fmt}, {"bucket", "1"},
+                                             {"snapshot.num-retained.min", "30"},
+                                             {"snapshot.time-retained", "2h"}};
+  std::vector<TableDef> defs;
+  if (o.ods) {
+    defs.push_back({kOdsTable,
+                    {Col("ingest_time", b), Col("cluster", s), Col("content", s)},
+                    {"cluster"},
+                    {},
+                    {{"file.format", "avro"},
+                     {"bucket", std::to_string(o.ods_buckets)},
+                     {"bucket-key", "ingest_time"},
+                     {"snapshot.num-retained.min", "30"},
+                     {"snapshot.time-retained", "2h"}}});
+  }
+  auto dwd_opts = base;
+  dwd_opts["bucket"] = std::to_string(o.dwd_buckets);
+  dwd_opts["changelog-producer"] = "lookup";
+  dwd_opts["sequence.field"] = "rv,event_time,deleted";
+  defs.push_back({kDwdTable, DwdFields(), {"cluster"}, {"cluster", "uid"}, dwd_opts});
+  auto dim_opts = base;
+  dim_opts["merge-engine"] = "partial-update";
+  dim_opts["partial-update.remove-record-on-delete"] = "true";
+  defs.push_back({kClusterDimTable,
+                  {Col("cluster", s), Col("cluster_id", s), Col("region_id", s), Col("region", s), Col("zone", s),
+                   Col("node_region", s), Col("node_zone", s)},
+                  {},
+                  {"cluster"},
+                  dim_opts});
+  defs.push_back({kAdsKindCountTable,
+                  {Col("cluster", s), Col("kind", s), Col("live_count", b)},
+                  {},
+                  {"cluster", "kind"},
+                  sum(base, {"live_count"})});
+  defs.push_back({kAdsNamespaceCountTable,
+                  {Col("cluster", s), Col("kind", s), Col("namespace", s), Col("live_count", b)},
+                  {},
+                  {"cluster", "kind", "namespace"},
+                  sum(base, {"live_count"})});
+  defs.push_back({kAdsNodePodsTable,
+                  {Col("cluster", s), Col("node_name", s), Col("pod_count", b), Col("cpu_request_milli", b),
+                   Col("memory_request_bytes", b)},
+                  {},
+                  {"cluster", "node_name"},
+                  sum(base, {"pod_count", "cpu_request_milli", "memory_request_bytes"})});
+  defs.push_back({kAdsUserResourcesTable,
+                  {Col("user_id", s), Col("cluster", s), Col("pod_count", b), Col("cpu_request_milli", b),
+                   Col("memory_request_bytes", b)},
+                  {},
+                  {"user_id", "cluster"},
+                  sum(base, {"pod_count", "cpu_request_milli", "memory_request_bytes"})});
+  auto topo_opts = base;
+  topo_opts["bucket"] = "4";
+  topo_opts["bucket-key"] = "user_id";
+  defs.push_back({kTopologyTable,
+                  {Col("user_id", s), Col("cluster", s), Col("pod_uid", s), Col("instance_id", s),
+                   Col("namespace", s), Col("pod_name", s), Col("node_name", s), Col("phase", s),
+                   Col("cpu_request_milli", b), Col("memory_request_bytes", b), Col("region", s), Col("zone", s),
+                   Col("updated_time", b)},
+                  {},
+                  {"user_id", "cluster", "pod_uid"},
+                  topo_opts});
+  std::map<std::string, std::string> trend_opts = {{"file.format", fmt}, {"bucket", "-1"}};
+  defs.push_back({kTrendKindCountTable,
+                  {Col("minute", b), Col("cluster", s), Col("kind", s), Col("live_count", b)},
+                  {},
+                  {},
+                  trend_opts});
+  defs.push_back({kTrendUserResourcesTable,
+                  {Col("minute", b), Col("user_id", s), Col("cluster", s), Col("pod_count", b),
+                   Col("cpu_request_milli", b), Col("memory_request_bytes", b)},
+                  {},
+                  {},
+                  trend_opts});
+  return defs;
+}
+
+Result<std::shared_ptr<table::Table>> OpenTable(const WarehouseOptions& o, const char* name) {
+  return table::Catalog(o.warehouse).GetTable(o.database, name);
+}
+
+Datum Str(const std::string& s) { return s.empty() ? Datum() : Datum::Bytes(s); }
+const std::string* AsStr(const Datum& d) { return d.is_null() ? nullptr : &d.as_bytes(); }
+
+// ---- ODS: raw events, as they came from the log ----
+JobFactory OdsJob(log::EventLog* log, const WarehouseOptions& o) {
+  return [log, o]() -> Result<JobParts> {
+    JobParts parts;
+    KL_ASSIGN_OR_RETURN(auto source, LogSource::Create(log, "kubelake-ods"));
+    KL_ASSIGN_OR_RETURN(auto table, OpenTable(o, kOdsTable));
+    parts.operators.push_back(MakeMap(table->schema().fields, [](const Change& c, Changes* out) {
+      // (partition, offset, timestamp, key, value) -> (ingest_time, cluster, content)
+      out->push_back({RowKind::kInsert, {c.row[2], c.row[3], c.row[4]}});
+      return Status::OK();
+    }, "to-ods"));
+    parts.sink = std::make_unique<TableSink>(table, "ods");
+    parts.source = std::move(source);
+    return parts;
+  };
+}
+
+// ---- DWD: one row per object ----
+JobFactory DwdJob(log::EventLog* log, const WarehouseOptions& o) {
+  return [log, o]() -> Result<JobParts> {
+    JobParts parts;
+    KL_ASSIGN_OR_RETURN(auto source, LogSource::Create(log, "kubelake-dwd"));
+    KL_ASSIGN_OR_RETURN(auto dwd, OpenTable(o, kDwdTable));
+    KL_ASSIGN_OR_RETURN(auto dim, OpenTable(o, kClusterDimTable));
+    const RowType& dwd_type = dwd->schema().fields;
+    // Without the dimension columns: the lookup join appends them.
+    std::vector<int> base_cols;
+    for (size_t i = 0; i + kDwdDimColumns < dwd_type.size(); ++i) base_cols.push_back(static_cast<int>(i));
+    RowType base_type = dwd_type.Project(base_cols);
+    auto parser = std::make_shared<K8sEventParser>(K8sEventOptions{o.user_label, o.instance_label});
+    parts.operators.push_back(MakeMap(base_type, [parser](const Change& c, Changes* out) {
+      const std::string& content = c.row[4].as_bytes();
+      auto ev = parser->Parse(content);
+      if (!ev.ok()) {
+        // A malformed event is reported and skipped; it stays in ODS for inspection.
+        spdlog::warn("dwd: skipping event at partition {} offset {}: {}", c.row[0].as_int(), c.row[1].as_int(),
+                     ev.status().ToString());
+        return Status::OK();
+      }
+      const K8sEvent& e = *ev;
+      bool deleted = e.type == "DELETED";
+      Row r = {c.row[3],
+               Datum::Bytes(e.uid),
+               Str(e.kind),
+               Str(e.group),
+               Str(e.version),
+               Str(e.namespace_),
+               Str(e.name),
+               Str(e.resource_version),
+               Datum::Int(e.rv),
+               Datum::Bytes(e.type),
+               Str(e.origin),
+               Datum::Bool(deleted),
+               deleted ? Datum::Int(e.event_time_ms) : Datum(),
+               Datum::Int(e.event_time_ms),
+               c.row[2],
+               Str(e.watch_name),
+               Datum::Int(e.watch_setup_ms),
+               e.created_ms > 0 ? Datum::Int(e.created_ms) : Datum(),
+               Datum::Bytes(e.labels_json),
+               Str(e.owner_kind),
+               Str(e.owner_name),
+               Str(e.node_name),
+               Str(e.phase),
+               Datum::Bool(e.unschedulable),
+               Str(e.user_id),
+               Str(e.instance_id),
+               Datum::Int(e.cpu_request_milli),
+               Datum::Int(e.memory_request_bytes),
+               Str(e.topology_region),
+               Str(e.topology_zone)};
+      out->push_back({RowKind::kInsert, std::move(r)});
+      return Status::OK();
+    }, "parse-event"));
+    LookupJoinSpec join;
+    join.table = dim;
+    join.input_keys = {"cluster"};
+    join.table_keys = {"cluster"};
+    join.columns = {"cluster_id", "region_id", "region", "zone", "node_region", "node_zone"};
+    join.output_names = {"dim_cluster_id", "dim_region_id", "dim_region", "dim_zone", "dim_node_region", "dim_node_zone"};
+    KL_ASSIGN_OR_RETURN(auto join_op, MakeLookupJoin(base_type, join));
+    parts.operators.push_back(std::move(join_op));
+    // Region and zone: what users set in dim_cluster, else what node labels say
+    // (persisted by the dim job, or seen in this stream before it caught up).
+    auto learned = std::make_shared<std::map<std::string, std::pair<std::string, std::string>>>();
+    size_t n_base = base_type.size();
+    parts.operators.push_back(MakeMap(dwd_type, [learned, n_base](const Change& c, Changes* out) {
+      const Row& in = c.row;
+      const std::string& cluster = in[0].as_bytes();
+      const std::string* topo_region = AsStr(in[28]);
+      const std::string* topo_zone = AsStr(in[29]);
+      if (topo_region != nullptr) (*learned)[cluster] = {*topo_region, topo_zone != nullptr ? *topo_zone : ""};
+      auto pick = [&](const Datum& user, const Datum& node, bool region) -> Datum {
+        if (!user.is_null()) return user;
+        if (!node.is_null()) return node;
+        auto it = learned->find(cluster);
+        if (it == learned->end()) return Datum();
+        return Str(region ? it->second.first : it->second.second);
+      };
+      Row r(in.begin(), in.begin() + static_cast<long>(n_base));
+      r.push_back(in[n_base]);                              // cluster_id
+      r.push_back(in[n_base + 1].is_null() ? pick(in[n_base + 2], in[n_base + 4], true) : in[n_base + 1]);  // region_id
+      r.push_back(pick(in[n_base + 2], in[n_base + 4], true));   // region
+      r.push_back(pick(in[n_base + 3], in[n_base + 5], false));  // zone
+      out->push_back({c.kind, std::move(r)});
+      return Status::OK();
+    }, "dimensions"));
+    parts.sink = std::make_unique<TableSink>(dwd, "dwd");
+    parts.source = std::move(source);
+    return parts;
+  };
+}
+
+// A job that follows dwd_objects' changelog into `target` through `ops`.
+JobFactory FollowDwd(const WarehouseOptions& o, const char* target, std::string job,
+                     std::function<Result<std::vector<std::unique_ptr<Operator>>>(const RowType& dwd)> ops) {
+  return [o, target, job, ops]() -> Result<JobParts> {
+    JobParts parts;
+    KL_ASSIGN_OR_RETURN(auto dwd, OpenTable(o, kDwdTable));
+    KL_ASSIGN_OR_RETURN(auto out, OpenTable(o, target));
+    KL_ASSIGN_OR_RETURN(auto source, TableChangeSource::Create(dwd));
+    KL_ASSIGN_OR_RETURN(parts.operators, ops(dwd->schema().fields));
+    parts.sink = std::make_unique<TableSink>(out, job);
+    parts.source = std::move(source);
+    return parts;
+  };
+}
+
+int Col(const RowType& t, const char* name) { return t.IndexOf(name); }
+
+// Counts of live objects: +1 for each live row that appears, -1 for each that goes.
+std::vector<std::unique_ptr<Operator>> CountOps(const RowType& dwd, const RowType& out, std::vector<int> keys,
+                                                std::function<bool(const Row&)> only = nullptr,
+                                                std::vector<int> sums = {}) {
+  int deleted = Col(dwd, "deleted");
+  DeltaAggregateSpec spec;
+  spec.output = out;
+  spec.key_columns = keys.size();
+  spec.extract = [keys, deleted, only, sums](const Row& row, Row* key, std::vector<int64_t>* values) {
+    if (!row[static_cast<size_t>(deleted)].is_null() && row[static_cast<size_t>(deleted)].as_int() != 0) return false;
+    if (only && !only(row)) return false;
+    for (int k : keys) {
+      if (row[static_cast<size_t>(k)].is_null()) return false;
+      key->push_back(row[static_cast<size_t>(k)]);
+    }
+    values->push_back(1);
+    for (int s : sums) values->push_back(row[static_cast<size_t>(s)].is_null() ? 0 : row[static_cast<size_t>(s)].as_int());
+    return true;
+  };
+  std::vector<std::unique_ptr<Operator>> ops;
+  ops.push_back(MakeDeltaAggregate(std::move(spec)));
+  return ops;
+}
+
+// ---- Trend: ADS sampled every period ----
+class TrendSource : public Source {
+ public:
+  TrendSource(std::shared_ptr<table::Table> ads, RowType output, int64_t period_ms,
+              std::function<Row(int64_t minute, const Row& ads_row)> shape)
+      : ads_(std::move(ads)), output_(std::move(output)), period_ms_(period_ms), shape_(std::move(shape)) {}
+
+  std::string name() const override { return "trend of " + ads_->path(); }
+  const RowType& output_type() const override { return output_; }
+  Status Restore(const std::optional<SourcePosition>& position) override {
+    last_ = position ? position->table_snapshot : 0;
+    return Status::OK();
+  }
+  // Emits one sample per elapsed period boundary, read from ADS as of that
+  // instant (time travel), so a restart fills the periods it missed (up to 60).
+  Status Poll(size_t max_changes, int64_t timeout_ms, Changes* out) override {
+    int64_t now = NowMillis();
+    int64_t current = now / period_ms_;  // the period in progress
+    int64_t first = last_ == 0 ? current - 1 : last_ + 1;
+    first = std::max(first, current - 60);
+    for (int64_t p = first; p < current && out->size() < max_changes; ++p) {
+      int64_t boundary = (p + 1) * period_ms_;
+      auto plan = ads_->NewScan().PlanAsOfTime(boundary);
+      if (plan.ok()) {
+        KL_ASSIGN_OR_RETURN(auto read, ads_->NewRead());
+        KL_ASSIGN_OR_RETURN(table::RowsWithKinds rows, read->ReadAll(*plan));
+        for (size_t i = 0; i < rows.size(); ++i) out->push_back({RowKind::kInsert, shape_(boundary, rows.rows.GetRow(i))});
+      } else if (!plan.status().IsNotFound()) {
+        return plan.status();
+      }
+      last_ = p;
+    }
+    if (out->empty()) std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(timeout_ms, 200)));
+    return Status::OK();
+  }
+  SourcePosition position() const override {
+    SourcePosition p;
+    p.table_snapshot = last_;
+    return p;
+  }
+
+ private:
+  std::shared_ptr<table::Table> ads_;
+  RowType output_;
+  int64_t period_ms_;
+  std::function<Row(int64_t, const Row&)> shape_;
+  int64_t last_ = 0;
+};
+
+JobFactory TrendJob(const WarehouseOptions& o, const char* ads, const char* trend, std::string job) {
+  return [o, ads, trend, job]() -> Result<JobParts> {
+    JobParts parts;
+    KL_ASSIGN_OR_RETURN(auto ads_table, OpenTable(o, ads));
+    KL_ASSIGN_OR_RETURN(auto trend_table, OpenTable(o, trend));
+    const RowType& out = trend_table->schema().fields;
+    const RowType& in = ads_table->schema().fields;
+    // Trend rows: the period end, then the ADS columns by name.
+    std::vector<int> from;
+    for (size_t i = 1; i < out.size(); ++i) from.push_back(in.IndexOf(out.field(i).name));
+    parts.source = std::make_unique<TrendSource>(ads_table, out, o.trend_interval_ms, [from](int64_t t, const Row& r) {
+      Row row{Datum::Int(t)};
+      for (int f : from) row.push_back(f >= 0 ? r[static_cast<size_t>(f)] : Datum());
+      return row;
+    });
+    parts.sink = std::make_unique<TableSink>(trend_table, job);
+    return parts;
+  };
+}
+
+}  // namespace
+
+Status CreateWarehouseTables(const table::Catalog& catalog, const WarehouseOptions& options) {
+  table::Catalog c = catalog;
+  for (auto& def : Definitions(options)) {
+    auto schema = table::NewTableSchema(def.fields, def.partition, def.primary_key, def.options);
+    if (!schema.ok()) return schema.status().WithContext(std::string("table ") + def.name);
+    auto t = c.CreateTable(options.database, def.name, *schema, /*ignore_if_exists=*/true);
+    if (!t.ok()) return t.status().WithContext(std::string("table ") + def.name);
+  }
+  return Status::OK();
+}
+
+Result<std::vector<std::unique_ptr<Job>>> BuildWarehouseJobs(log::EventLog* log, const WarehouseOptions& o) {
+  KL_RETURN_IF_ERROR(CreateWarehouseTables(table::Catalog(o.warehouse), o));
+  JobOptions log_job;
+  log_job.commit_interval_ms = o.commit_interval_ms;
+  JobOptions follow_job;
+  follow_job.commit_interval_ms = o.follow_interval_ms;
+  JobOptions trend_job;
+  trend_job.commit_interval_ms = 0;
+  trend_job.poll_timeout_ms = 500;
+
+  std::vector<std::unique_ptr<Job>> jobs;
+  if (o.ods) jobs.push_back(std::make_unique<Job>("ods", OdsJob(log, o), log_job));
+  jobs.push_back(std::make_unique<Job>("dwd", DwdJob(log, o), log_job));
+
+  jobs.push_back(std::make_unique<Job>("dim-from-nodes", FollowDwd(o, kClusterDimTable, "dim-from-nodes",
+      [](const RowType& dwd) -> Result<std::vector<std::unique_ptr<Operator>>> {
+        int kind = dwd.IndexOf("kind"), deleted = dwd.IndexOf("deleted"), region = dwd.IndexOf("topology_region"),
+            zone = dwd.IndexOf("topology_zone");
+        RowType out({Col("cluster", DataType::String()), Col("cluster_id", DataType::String()),
+                     Col("region_id", DataType::String()), Col("region", DataType::String()),
+                     Col("zone", DataType::String()), Col("node_region", DataType::String()),
+                     Col("node_zone", DataType::String())});
+        std::vector<std::unique_ptr<Operator>> ops;
+        ops.push_back(MakeMap(out, [=](const Change& c, Changes* o2) {
+          const Row& r = c.row;
+          if (format::IsRetract(c.kind) || r[static_cast<size_t>(kind)].is_null() ||
+              r[static_cast<size_t>(kind)].as_bytes() != "Node" || r[static_cast<size_t>(deleted)].as_int() != 0 ||
+              r[static_cast<size_t>(region)].is_null()) {
+            return Status::OK();
+          }
+          o2->push_back({RowKind::kInsert, {r[0], Datum(), Datum(), Datum(), Datum(), r[static_cast<size_t>(region)],
+                                            r[static_cast<size_t>(zone)]}});
+          return Status::OK();
+        }, "node-topology"));
+        return ops;
+      }), follow_job));
+
+  auto add_count = [&](const char* table, std::string job, std::vector<const char*> keys,
+                       std::function<bool(const RowType&, const Row&)> only, std::vector<const char*> sums) {
+    jobs.push_back(std::make_unique<Job>(job, FollowDwd(o, table, job,
+        [o, table, keys, only, sums](const RowType& dwd) -> Result<std::vector<std::unique_ptr<Operator>>> {
+          KL_ASSIGN_OR_RETURN(auto target, OpenTable(o, table));
+          std::vector<int> key_cols, sum_cols;
+          for (const char* k : keys) key_cols.push_back(dwd.IndexOf(k));
+          for (const char* s : sums) sum_cols.push_back(dwd.IndexOf(s));
+          std::function<bool(const Row&)> filter;
+          if (only) filter = [only, dwd](const Row& r) { return only(dwd, r); };
+          return CountOps(dwd, target->schema().fields, key_cols, filter, sum_cols);
+        }), follow_job));
+  };
+  auto is_pod = [](const RowType& t, const Row& r) {
+    const Datum& k = r[static_cast<size_t>(t.IndexOf("kind"))];
+    return !k.is_null() && k.as_bytes() == "Pod";
+  };
+  add_count(kAdsKindCountTable, "ads-kind-count", {"cluster", "kind"}, nullptr, {});
+  add_count(kAdsNamespaceCountTable, "ads-namespace-count", {"cluster", "kind", "namespace"}, nullptr, {});
+  add_count(kAdsNodePodsTable, "ads-node-pods", {"cluster", "node_name"}, is_pod,
+            {"cpu_request_milli", "memory_request_bytes"});
+  add_count(kAdsUserResourcesTable, "ads-user-resources", {"user_id", "cluster"}, is_pod,
+            {"cpu_request_milli", "memory_request_bytes"});
+
+  jobs.push_back(std::make_unique<Job>("topology", FollowDwd(o, kTopologyTable, "topology",
+      [o](const RowType& dwd) -> Result<std::vector<std::unique_ptr<Operator>>> {
+        KL_ASSIGN_OR_RETURN(auto target, OpenTable(o, kTopologyTable));
+        auto idx = [&](const char* n) { return static_cast<size_t>(dwd.IndexOf(n)); };
+        size_t kind = idx("kind"), deleted = idx("deleted"), user = idx("user_id"), uid = idx("uid"),
+               instance = idx("instance_id"), ns = idx("namespace"), name = idx("name"), node = idx("node_name"),
+               phase = idx("phase"), cpu = idx("cpu_request_milli"), mem = idx("memory_request_bytes"),
+               region = idx("region"), zone = idx("zone"), event_time = idx("event_time");
+        std::vector<std::unique_ptr<Operator>> ops;
+        ops.push_back(MakeMap(target->schema().fields, [=](const Change& c, Changes* out) {
+          const Row& r = c.row;
+          if (r[kind].is_null() || r[kind].as_bytes() != "Pod" || r[user].is_null()) return Status::OK();
+          Row t = {r[user], r[0], r[uid], r[instance], r[ns], r[name], r[node], r[phase], r[cpu], r[mem],
+                   r[region], r[zone], r[event_time]};
+          bool live = !format::IsRetract(c.kind) && r[deleted].as_int() == 0;
+          // A pod that goes (or moves to another user) leaves its old topology row.
+          out->push_back({live ? RowKind::kUpdateAfter : RowKind::kDelete, std::move(t)});
+          return Status::OK();
+        }, "pod-topology"));
+        return ops;
+      }), follow_job));
+
+  jobs.push_back(std::make_unique<Job>("trend-kind-count",
+                                       TrendJob(o, kAdsKindCountTable, kTrendKindCountTable, "trend-kind-count"),
+                                       trend_job));
+  jobs.push_back(std::make_unique<Job>(
+      "trend-user-resources", TrendJob(o, kAdsUserResourcesTable, kTrendUserResourcesTable, "trend-user-resources"),
+      trend_job));
+  for (auto& j : jobs) KL_RETURN_IF_ERROR(j->Open().WithContext("job " + j->name()));
+  return jobs;
+}
+
+void JobRunner::Start() {
+  stop_ = false;
+  for (auto& j : jobs_) {
+    Job* job = j.get();
+    threads_.emplace_back([this, job] { job->Run(stop_); });
+  }
+}
+
+void JobRunner::Stop() {
+  stop_ = true;
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+std::vector<JobStatus> JobRunner::Status() const {
+  std::vector<JobStatus> out;
+  for (const auto& j : jobs_) out.push_back(j->status());
+  return out;
+}
+
+}  // namespace kl::pipeline
