@@ -1,6 +1,7 @@
 #include "format/column.h"
 
 #include <cmath>
+#include <cstring>
 
 namespace kl::format {
 namespace {
@@ -81,6 +82,36 @@ void Column::AppendBytes(std::string_view v) {
   bytes_.append(v);
   offsets_.push_back(bytes_.size());
   MarkValid();
+}
+
+void Column::AppendInts(const int64_t* values, size_t n) {
+  ints_.insert(ints_.end(), values, values + n);
+  if (!nulls_.empty()) nulls_.resize(nulls_.size() + n, 0);
+  size_ += n;
+}
+
+void Column::AppendDoubles(const double* values, size_t n) {
+  doubles_.insert(doubles_.end(), values, values + n);
+  if (!nulls_.empty()) nulls_.resize(nulls_.size() + n, 0);
+  size_ += n;
+}
+
+void Column::AppendBytesBatch(const std::string_view* values, size_t n) {
+  size_t total = 0;
+  for (size_t i = 0; i < n; ++i) total += values[i].size();
+  size_t pos = bytes_.size();
+  bytes_.resize(pos + total);
+  size_t first = offsets_.size();
+  offsets_.resize(first + n);
+  char* dst = bytes_.data();
+  uint64_t* off = offsets_.data() + first;
+  for (size_t i = 0; i < n; ++i) {
+    if (!values[i].empty()) std::memcpy(dst + pos, values[i].data(), values[i].size());
+    pos += values[i].size();
+    off[i] = pos;
+  }
+  if (!nulls_.empty()) nulls_.resize(nulls_.size() + n, 0);
+  size_ += n;
 }
 
 void Column::AppendDecimal(Int128 v) {
