@@ -9,7 +9,7 @@ namespace kl::format::parquet {
 namespace {
 
 // Rows shredded between page-size checks; pages and row groups are cut at these borders.
-constexpr size_t kSliceRows = 1024;
+constexpr size_t kSliceRows = 256;
 
 constexpr const char* kCreatedBy = "kubelake version 0.1.0 (build kubelake)";
 
@@ -89,8 +89,9 @@ class ParquetWriter::Impl {
                                        ", the file expects " + schema_.type(c).ToString());
       }
     }
-    for (size_t begin = 0; begin < batch.num_rows(); begin += kSliceRows) {
-      size_t end = std::min(batch.num_rows(), begin + kSliceRows);
+    size_t slice = std::max<size_t>(1, std::min<size_t>(kSliceRows, static_cast<size_t>(options_.page_rows)));
+    for (size_t begin = 0; begin < batch.num_rows(); begin += slice) {
+      size_t end = std::min(batch.num_rows(), begin + slice);
       for (size_t c = 0; c < schema_.size(); ++c) {
         Status s = WriteColumn(c, batch.column(c), begin, end);
         if (!s.ok()) return s.WithContext("writing column " + schema_.field(c).name);
