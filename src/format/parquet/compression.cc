@@ -67,6 +67,21 @@ bool HadoopLz4Decompress(std::string_view input, size_t size, std::string* out) 
   return produced == size;
 }
 
+// zstd contexts are costly to create; one per thread serves every page.
+struct ZstdContexts {
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  ZSTD_DCtx* d = ZSTD_createDCtx();
+  ~ZstdContexts() {
+    ZSTD_freeCCtx(c);
+    ZSTD_freeDCtx(d);
+  }
+};
+
+ZstdContexts& Zstd() {
+  thread_local ZstdContexts contexts;
+  return contexts;
+}
+
 }  // namespace
 
 bool CodecSupported(Codec codec) {
@@ -96,7 +111,8 @@ Status Compress(Codec codec, int level, std::string_view input, std::string* out
     case Codec::kZstd: {
       size_t base = out->size();
       out->resize(base + ZSTD_compressBound(input.size()));
-      size_t n = ZSTD_compress(out->data() + base, out->size() - base, input.data(), input.size(), level == 0 ? 3 : level);
+      size_t n = ZSTD_compressCCtx(Zstd().c, out->data() + base, out->size() - base, input.data(), input.size(),
+                                   level == 0 ? 3 : level);
       if (ZSTD_isError(n)) return Status::Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
       out->resize(base + n);
       return Status::OK();
@@ -141,7 +157,7 @@ Status Decompress(Codec codec, std::string_view input, size_t size, std::string*
     case Codec::kGzip: return GzipDecompress(input, size, out);
     case Codec::kZstd: {
       out->resize(size);
-      size_t n = ZSTD_decompress(out->data(), size, input.data(), input.size());
+      size_t n = ZSTD_decompressDCtx(Zstd().d, out->data(), size, input.data(), input.size());
       if (ZSTD_isError(n)) return Status::Corruption(std::string("bad zstd data: ") + ZSTD_getErrorName(n));
       if (n != size) return Status::Corruption("zstd data does not match the declared page size");
       return Status::OK();

@@ -12,7 +12,7 @@
 namespace kl::format::parquet {
 namespace {
 
-using testing::RandomData;
+using proptest::RandomData;
 
 struct Combo {
   ValueEncoding encoding;

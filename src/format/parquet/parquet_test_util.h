@@ -13,7 +13,7 @@
 #include "format/datum.h"
 #include "format/types.h"
 
-namespace kl::format::parquet::testing {
+namespace kl::format::parquet::proptest {
 
 class RandomData {
  public:
@@ -167,4 +167,4 @@ class RandomData {
   int next_id_ = 0;
 };
 
-}  // namespace kl::format::parquet::testing
+}  // namespace kl::format::parquet::proptest
