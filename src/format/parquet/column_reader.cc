@@ -18,8 +18,6 @@ namespace {
 constexpr size_t kMaxPageBytes = size_t{1} << 30;
 constexpr int64_t kMaxPageValues = int64_t{1} << 26;
 
-int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-
 int ValueWidth(const LeafInfo& leaf) {
   switch (leaf.physical) {
     case PhysicalType::kInt32:
@@ -290,7 +288,7 @@ Status ColumnChunkReader::DecodePlain(std::string_view data, size_t n, DecodedVa
     case PhysicalType::kInt64: {
       if (n > size / 8) return Corrupt("PLAIN INT64 values overrun the page");
       out->ints.resize(n);
-      std::memcpy(out->ints.data(), p, n * 8);
+      if (n > 0) std::memcpy(out->ints.data(), p, n * 8);
       return Status::OK();
     }
     case PhysicalType::kFloat: {
@@ -306,7 +304,7 @@ Status ColumnChunkReader::DecodePlain(std::string_view data, size_t n, DecodedVa
     case PhysicalType::kDouble: {
       if (n > size / 8) return Corrupt("PLAIN DOUBLE values overrun the page");
       out->doubles.resize(n);
-      std::memcpy(out->doubles.data(), p, n * 8);
+      if (n > 0) std::memcpy(out->doubles.data(), p, n * 8);
       return Status::OK();
     }
     case PhysicalType::kInt96:
@@ -471,8 +469,8 @@ void ColumnChunkReader::AppendValues(size_t from, size_t n, Column* out) const {
       for (size_t i = from; i < from + n; ++i) {
         switch (leaf_.conversion) {
           case LeafConversion::kInt96: out->AppendTimestamp(Int96ToTimestamp(v.views[i].data())); break;
-          case LeafConversion::kTimestampMicros: out->AppendTimestamp(Timestamp::FromMicros(v.ints[i])); break;
-          case LeafConversion::kTimestampNanos: out->AppendTimestamp(Timestamp::FromNanos(v.ints[i])); break;
+          case LeafConversion::kTimestampMicros: out->AppendTimestamp(TimestampFromMicros(v.ints[i])); break;
+          case LeafConversion::kTimestampNanos: out->AppendTimestamp(TimestampFromNanos(v.ints[i])); break;
           default: out->AppendTimestamp(Timestamp{v.ints[i], 0}); break;
         }
       }

@@ -11,9 +11,23 @@ namespace {
 constexpr int64_t kJulianEpochDay = 2440588;  // Julian day number of 1970-01-01
 constexpr int64_t kNanosPerDay = 86400LL * 1000000000LL;
 
-int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-
 }  // namespace
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+Timestamp TimestampFromMicros(int64_t micros) {
+  int64_t millis = FloorDiv(micros, 1000);
+  return Timestamp{millis, static_cast<int32_t>((micros - millis * 1000) * 1000)};
+}
+
+Timestamp TimestampFromNanos(int64_t nanos) {
+  int64_t millis = FloorDiv(nanos, 1000000);
+  return Timestamp{millis, static_cast<int32_t>(nanos - millis * 1000000)};
+}
 
 bool DecimalFromBigEndian(std::string_view bytes, Int128* out) {
   if (bytes.empty() || bytes.size() > 16) return false;
@@ -113,11 +127,11 @@ bool DecodeStatValue(const LeafInfo& leaf, std::string_view bytes, Datum* out) {
       return true;
     case C::kTimestampMicros:
       if (!i64(&v)) return false;
-      *out = Datum::Time(Timestamp::FromMicros(v));
+      *out = Datum::Time(TimestampFromMicros(v));
       return true;
     case C::kTimestampNanos:
       if (!i64(&v)) return false;
-      *out = Datum::Time(Timestamp::FromNanos(v));
+      *out = Datum::Time(TimestampFromNanos(v));
       return true;
     case C::kInt96:
       return false;  // INT96 has no defined sort order

@@ -40,6 +40,12 @@ ColumnStatistics StatisticsFromParquet(const LeafInfo& leaf, const Statistics& s
 bool DecimalFromBigEndian(std::string_view bytes, Int128* out);
 std::string DecimalToBigEndian(Int128 v, int size);
 
+// Floor division and timestamp conversions that stay defined for every int64 a file may
+// hold (INT64_MIN included).
+int64_t FloorDiv(int64_t a, int64_t b);
+Timestamp TimestampFromMicros(int64_t micros);
+Timestamp TimestampFromNanos(int64_t nanos);
+
 // INT96 timestamps: nanoseconds of the day and Julian day, little endian.
 Timestamp Int96ToTimestamp(const char* bytes12);
 void TimestampToInt96(Timestamp ts, char* bytes12);
