@@ -3,7 +3,8 @@
 // Prints write rows/s (zstd and snappy), full read rows/s and projected read
 // (2 of 21 columns) rows/s. Data generation is not timed.
 //
-//   parquet_bench [--rows N] [--dir DIR]
+//   parquet_bench [--rows N] [--dir DIR] [--phase all|write|read]
+// (--phase read re-reads the files a previous "--phase write" left in DIR.)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -116,10 +117,13 @@ double Read(const std::string& path, const std::vector<int>& columns, int64_t* r
 int main(int argc, char** argv) {
   int64_t rows = 3000000;
   std::string dir = "/tmp";
+  std::string phase = "all";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--rows") == 0) rows = std::atoll(argv[i + 1]);
     else if (std::strcmp(argv[i], "--dir") == 0) dir = argv[i + 1];
+    else if (std::strcmp(argv[i], "--phase") == 0) phase = argv[i + 1];
   }
+  bool write = phase != "read", read = phase != "write";
   std::printf("Parquet codec, Paimon micro-benchmark shape: INT key + 20 STRING(10), %lld rows, 1 thread\n",
               static_cast<long long>(rows));
   std::vector<int> all;
@@ -127,9 +131,12 @@ int main(int argc, char** argv) {
   for (Codec codec : {Codec::kZstd, Codec::kSnappy}) {
     std::string path = kl::JoinPath(dir, std::string("kubelake-parquet-bench-") + CodecName(codec) + ".parquet");
     uint64_t size = 0;
-    double w = Write(path, rows, codec, &size);
-    std::printf("%-7s write            %8.3f s  %10.0f rows/s  file %.1f MiB\n", CodecName(codec), w, rows / w,
-                static_cast<double>(size) / (1 << 20));
+    if (write) {
+      double w = Write(path, rows, codec, &size);
+      std::printf("%-7s write            %8.3f s  %10.0f rows/s  file %.1f MiB\n", CodecName(codec), w, rows / w,
+                  static_cast<double>(size) / (1 << 20));
+    }
+    if (!read) continue;
     int64_t read_rows = 0;
     uint64_t checksum = 0;
     double r = Read(path, all, &read_rows, &checksum);
@@ -137,7 +144,7 @@ int main(int argc, char** argv) {
     double p = Read(path, {0, 7}, &read_rows, &checksum);
     std::printf("%-7s read 2 of 21     %8.3f s  %10.0f rows/s  (checksum %llu)\n", CodecName(codec), p, read_rows / p,
                 static_cast<unsigned long long>(checksum));
-    (void)kl::RemoveFile(path);
+    if (write) (void)kl::RemoveFile(path);
   }
   return 0;
 }

@@ -86,7 +86,7 @@ Status ColumnChunkReader::ReadHeader(PageHeader* header, std::string_view* body)
   return Status::OK();
 }
 
-Status ColumnChunkReader::Uncompress(std::string_view input, size_t size, std::string* buffer, std::string_view* out) {
+Status ColumnChunkReader::Uncompress(std::string_view input, size_t size, ByteBuffer* buffer, std::string_view* out) {
   Codec codec = chunk_.meta_data.codec;
   if (codec == Codec::kUncompressed) {
     if (input.size() != size) return Corrupt("uncompressed page size differs from its header");
@@ -105,9 +105,10 @@ Status ColumnChunkReader::Uncompress(std::string_view input, size_t size, std::s
     return Corrupt("implausible page size " + std::to_string(size) + " for " + std::to_string(input.size()) +
                    " compressed bytes");
   }
-  Status s = Decompress(codec, input, size, buffer);
+  char* dst = buffer->Reserve(size);
+  Status s = Decompress(codec, input, dst, size);
   if (!s.ok()) return Corrupt(s.message());
-  *out = *buffer;
+  *out = std::string_view(dst, size);
   return Status::OK();
 }
 
@@ -178,10 +179,7 @@ Status ColumnChunkReader::LoadDictionary(const PageHeader& header, std::string_v
   if (d.num_values < 0 || d.num_values > kMaxPageValues) return Corrupt("bad dictionary size");
   std::string_view data;
   KL_RETURN_IF_ERROR(Uncompress(body, static_cast<size_t>(header.uncompressed_page_size), &dict_buffer_, &data));
-  if (data.data() != dict_buffer_.data()) {
-    dict_buffer_.assign(data);  // keep the dictionary's bytes independent of page buffers
-    data = dict_buffer_;
-  }
+  // Uncompressed dictionaries are views of the mapped file, which outlives this reader.
   KL_RETURN_IF_ERROR(DecodePlain(data, static_cast<size_t>(d.num_values), &dict_));
   ConvertInts(&dict_);
   has_dictionary_ = true;
@@ -264,6 +262,7 @@ Status ColumnChunkReader::DecodeDataPage(const PageHeader& header, std::string_v
     const int16_t max = leaf_.max_def;
     for (size_t i = 0; i < count; ++i) non_null += def_[i] == max;
   }
+  all_defined_ = non_null == count;
   KL_RETURN_IF_ERROR(DecodeValues(encoding, values, non_null, &values_, false));
   return Status::OK();
 }

@@ -11,6 +11,7 @@
 
 #include "common/result.h"
 #include "format/column.h"
+#include "format/parquet/compression.h"
 #include "format/parquet/metadata.h"
 #include "format/parquet/schema.h"
 
@@ -39,7 +40,8 @@ class ColumnChunkReader {
   Result<int64_t> TrySkipPage(int64_t max_rows);
 
   size_t num_levels() const { return num_levels_; }
-  const int16_t* def_levels() const { return leaf_.max_def > 0 ? def_.data() : nullptr; }
+  // nullptr when every value of the page is present (no nulls, no empty lists).
+  const int16_t* def_levels() const { return leaf_.max_def > 0 && !all_defined_ ? def_.data() : nullptr; }
   const int16_t* rep_levels() const { return leaf_.max_rep > 0 ? rep_.data() : nullptr; }
   const DecodedValues& values() const { return values_; }
   const LeafInfo& leaf() const { return leaf_; }
@@ -55,7 +57,7 @@ class ColumnChunkReader {
   Status DecodeLevels(const uint8_t* data, size_t size, int16_t max_level, size_t n, std::vector<int16_t>* out);
   Status DecodeValues(Encoding encoding, std::string_view data, size_t n, DecodedValues* out, bool dictionary_page);
   Status DecodePlain(std::string_view data, size_t n, DecodedValues* out);
-  Status Uncompress(std::string_view input, size_t size, std::string* buffer, std::string_view* out);
+  Status Uncompress(std::string_view input, size_t size, ByteBuffer* buffer, std::string_view* out);
   void ConvertInts(DecodedValues* v) const;
 
   std::string_view file_;
@@ -67,15 +69,16 @@ class ColumnChunkReader {
   int64_t values_seen_ = 0;
 
   bool has_dictionary_ = false;
-  std::string dict_buffer_;
+  ByteBuffer dict_buffer_;
   DecodedValues dict_;
 
-  std::string page_buffer_;
+  ByteBuffer page_buffer_;
   std::string scratch_;  // BYTE_STREAM_SPLIT / DELTA_BYTE_ARRAY output
   std::vector<uint32_t> indices_;
   std::vector<uint32_t> level_scratch_;
   std::vector<int16_t> def_, rep_;
   size_t num_levels_ = 0;
+  bool all_defined_ = false;
   DecodedValues values_;
 };
 

@@ -30,6 +30,25 @@ std::string TruncateMax(const std::string& v) {
   return v;
 }
 
+// Copies a short value without a library call (overlapping fixed-size moves).
+inline void CopyValue(char* dst, const char* src, size_t n) {
+  if (n >= 8 && n <= 16) {
+    std::memcpy(dst, src, 8);
+    std::memcpy(dst + n - 8, src + n - 8, 8);
+  } else if (n >= 4 && n < 8) {
+    std::memcpy(dst, src, 4);
+    std::memcpy(dst + n - 4, src + n - 4, 4);
+  } else if (n > 16) {
+    std::memcpy(dst, src, n);
+  } else {
+    for (size_t i = 0; i < n; ++i) dst[i] = src[i];
+  }
+}
+
+// The first page decides whether a dictionary pays off; when this many values are already
+// nearly all distinct it cannot, and the writer stops hashing early.
+constexpr int64_t kEarlyDictionaryCheck = 2048;
+
 }  // namespace
 
 ColumnChunkWriter::ColumnChunkWriter(const LeafInfo& leaf, std::vector<std::string> path,
@@ -212,12 +231,48 @@ void ColumnChunkWriter::AddBytes(std::string_view v) {
   plain_.append(v);
 }
 
+void ColumnChunkWriter::AddBytesBatch(const std::string_view* v, size_t n) {
+  if (mode_ == Mode::kDictionary || leaf_.physical != PhysicalType::kByteArray) {
+    for (size_t i = 0; i < n; ++i) AddBytes(v[i]);
+    return;
+  }
+  page_values_ += static_cast<int64_t>(n);
+  size_t total = 0;
+  for (size_t i = 0; i < n; ++i) {
+    UpdateStats(v[i]);
+    total += v[i].size();
+  }
+  size_t pos = plain_.size();
+  plain_.resize(pos + total + 4 * n);
+  char* dst = plain_.data();
+  for (size_t i = 0; i < n; ++i) {
+    StoreLE32(dst + pos, static_cast<uint32_t>(v[i].size()));
+    CopyValue(dst + pos + 4, v[i].data(), v[i].size());
+    pos += 4 + v[i].size();
+  }
+}
+
+void ColumnChunkWriter::DropDictionary() {
+  mode_ = Mode::kFallback;
+  dictionary_checked_ = true;
+  indices_.clear();
+  dict_ints_.clear();
+  dict_bytes_.clear();
+  dict_storage_.clear();
+  dict_plain_.clear();
+  dict_size_ = 0;
+}
+
 int64_t ColumnChunkWriter::BufferedBytes() const {
   int64_t page = static_cast<int64_t>(plain_.size() + bools_.size() / 8 + indices_.size() + def_.size() / 4 + rep_.size() / 4);
   return static_cast<int64_t>(chunk_bytes_.size() + dict_plain_.size()) + page;
 }
 
 Status ColumnChunkWriter::MaybeFlushPage() {
+  if (mode_ == Mode::kDictionary && !dictionary_checked_ && page_values_ >= kEarlyDictionaryCheck &&
+      static_cast<int64_t>(dict_size_) * 10 >= page_values_ * 9) {
+    DropDictionary();  // plain_ still holds every value of the page
+  }
   int64_t page_bytes;
   if (mode_ == Mode::kDictionary && dictionary_checked_) {
     page_bytes = static_cast<int64_t>(indices_.size()) * ((BitWidth(dict_size_) + 7) / 8);
@@ -374,15 +429,7 @@ Status ColumnChunkWriter::FlushPage() {
     dictionary_checked_ = true;
     // Keep the dictionary only if it (plus the indices) is smaller than plain values.
     size_t indices = indices_.size() * static_cast<size_t>(BitWidth(dict_size_)) / 8;
-    if (dict_plain_.size() + indices >= plain_.size()) {
-      mode_ = Mode::kFallback;
-      indices_.clear();
-      dict_ints_.clear();
-      dict_bytes_.clear();
-      dict_storage_.clear();
-      dict_plain_.clear();
-      dict_size_ = 0;
-    }
+    if (dict_plain_.size() + indices >= plain_.size()) DropDictionary();
   }
   bool dict_page = mode_ == Mode::kDictionary;
   std::string levels;

@@ -37,8 +37,9 @@ class ColumnChunkWriter {
   void AddInt(int64_t v);
   void AddDouble(double v);
   void AddBytes(std::string_view v);
-  // Flat columns: a run of n non-null rows at once.
+  // Flat columns: n non-null values at once.
   void AddInts(const int64_t* v, size_t n);
+  void AddBytesBatch(const std::string_view* v, size_t n);
 
   // Cuts a page when the current one is full; call between rows only.
   Status MaybeFlushPage();
@@ -67,6 +68,7 @@ class ColumnChunkWriter {
   };
 
   Status FlushPage();
+  void DropDictionary();
   Status WriteDictionaryPage(std::string* out);
   Status EncodeValues(std::string* out, Encoding* encoding);
   void UpdateStats(int64_t v);

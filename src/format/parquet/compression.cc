@@ -5,6 +5,8 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <cstring>
+
 #include "common/coding.h"
 
 namespace kl::format::parquet {
@@ -30,14 +32,13 @@ Status GzipCompress(int level, std::string_view input, std::string* out) {
   return Status::OK();
 }
 
-Status GzipDecompress(std::string_view input, size_t size, std::string* out) {
+Status GzipDecompress(std::string_view input, size_t size, char* out) {
   z_stream s{};
   // 15 + 32: accept zlib or gzip headers (some writers emit zlib streams).
   if (inflateInit2(&s, 15 + 32) != Z_OK) return Status::Internal("gzip: inflateInit2 failed");
-  out->resize(size);
   s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input.data()));
   s.avail_in = static_cast<uInt>(input.size());
-  s.next_out = reinterpret_cast<Bytef*>(out->data());
+  s.next_out = reinterpret_cast<Bytef*>(out);
   s.avail_out = static_cast<uInt>(size);
   int rc = inflate(&s, Z_FINISH);
   size_t produced = s.total_out;
@@ -49,8 +50,7 @@ Status GzipDecompress(std::string_view input, size_t size, std::string* out) {
 }
 
 // Hadoop's Lz4Codec frames data as blocks: [be32 uncompressed][be32 compressed][lz4 block]...
-bool HadoopLz4Decompress(std::string_view input, size_t size, std::string* out) {
-  out->resize(size);
+bool HadoopLz4Decompress(std::string_view input, size_t size, char* out) {
   size_t in = 0, produced = 0;
   while (in < input.size()) {
     if (input.size() - in < 8) return false;
@@ -58,7 +58,7 @@ bool HadoopLz4Decompress(std::string_view input, size_t size, std::string* out) 
     uint32_t block_compressed = LoadBE32(input.data() + in + 4);
     in += 8;
     if (block_compressed > input.size() - in || block_raw > size - produced) return false;
-    int n = LZ4_decompress_safe(input.data() + in, out->data() + produced, static_cast<int>(block_compressed),
+    int n = LZ4_decompress_safe(input.data() + in, out + produced, static_cast<int>(block_compressed),
                                 static_cast<int>(block_raw));
     if (n < 0 || static_cast<uint32_t>(n) != block_raw) return false;
     in += block_compressed;
@@ -139,40 +139,36 @@ Status Compress(Codec codec, int level, std::string_view input, std::string* out
   }
 }
 
-Status Decompress(Codec codec, std::string_view input, size_t size, std::string* out) {
+Status Decompress(Codec codec, std::string_view input, char* out, size_t size) {
   switch (codec) {
     case Codec::kUncompressed:
       if (input.size() != size) return Status::Corruption("uncompressed page size mismatch");
-      out->assign(input);
+      if (size > 0) std::memcpy(out, input.data(), size);
       return Status::OK();
     case Codec::kSnappy: {
       size_t n = 0;
       if (!snappy::GetUncompressedLength(input.data(), input.size(), &n) || n != size) {
         return Status::Corruption("snappy data does not match the declared page size");
       }
-      out->resize(size);
-      if (!snappy::RawUncompress(input.data(), input.size(), out->data())) return Status::Corruption("bad snappy data");
+      if (!snappy::RawUncompress(input.data(), input.size(), out)) return Status::Corruption("bad snappy data");
       return Status::OK();
     }
     case Codec::kGzip: return GzipDecompress(input, size, out);
     case Codec::kZstd: {
-      out->resize(size);
-      size_t n = ZSTD_decompressDCtx(Zstd().d, out->data(), size, input.data(), input.size());
+      size_t n = ZSTD_decompressDCtx(Zstd().d, out, size, input.data(), input.size());
       if (ZSTD_isError(n)) return Status::Corruption(std::string("bad zstd data: ") + ZSTD_getErrorName(n));
       if (n != size) return Status::Corruption("zstd data does not match the declared page size");
       return Status::OK();
     }
     case Codec::kLz4Raw: {
-      out->resize(size);
-      int n = LZ4_decompress_safe(input.data(), out->data(), static_cast<int>(input.size()), static_cast<int>(size));
+      int n = LZ4_decompress_safe(input.data(), out, static_cast<int>(input.size()), static_cast<int>(size));
       if (n < 0 || static_cast<size_t>(n) != size) return Status::Corruption("bad lz4 data");
       return Status::OK();
     }
     case Codec::kLz4Hadoop: {
       // parquet-mr's "LZ4" is Hadoop-framed; some other writers put a raw block there.
       if (HadoopLz4Decompress(input, size, out)) return Status::OK();
-      out->resize(size);
-      int n = LZ4_decompress_safe(input.data(), out->data(), static_cast<int>(input.size()), static_cast<int>(size));
+      int n = LZ4_decompress_safe(input.data(), out, static_cast<int>(input.size()), static_cast<int>(size));
       if (n < 0 || static_cast<size_t>(n) != size) return Status::Corruption("bad lz4 data");
       return Status::OK();
     }

@@ -194,6 +194,24 @@ class ParquetWriter::Impl {
         if (col.IsNull(i)) return Status::InvalidArgument("null in NOT NULL column at row " + std::to_string(i));
       }
     }
+    // The common flat cases go in bulk: levels one by one, values as one run.
+    if (leaf.conversion == LeafConversion::kBytes || leaf.conversion == LeafConversion::kInt) {
+      bool bytes = leaf.conversion == LeafConversion::kBytes;
+      views_.clear();
+      ints_.clear();
+      for (size_t i = begin; i < end; ++i) {
+        if (col.IsNull(i)) {
+          w.AddLevels(0, 0);
+          continue;
+        }
+        w.AddLevels(0, leaf.max_def);
+        if (bytes) views_.push_back(col.GetBytes(i));
+        else ints_.push_back(col.GetInt(i));
+      }
+      if (bytes) w.AddBytesBatch(views_.data(), views_.size());
+      else w.AddInts(ints_.data(), ints_.size());
+      return Status::OK();
+    }
     for (size_t i = begin; i < end; ++i) {
       if (col.IsNull(i)) {
         w.AddLevels(0, 0);
@@ -383,6 +401,8 @@ class ParquetWriter::Impl {
   FileSchema file_schema_;
   std::vector<std::unique_ptr<ColumnChunkWriter>> writers_;
   std::vector<int64_t> top_nulls_;
+  std::vector<std::string_view> views_;  // scratch for bulk flat writes
+  std::vector<int64_t> ints_;
   int64_t rows_in_group_ = 0;
   std::vector<RowGroup> row_groups_;
   std::vector<std::vector<ColumnIndex>> column_indexes_;

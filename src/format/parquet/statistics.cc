@@ -19,14 +19,18 @@ int64_t FloorDiv(int64_t a, int64_t b) {
   return q;
 }
 
+// The non-negative remainder of a / b (b > 0), without forming a * b.
+static int64_t FloorMod(int64_t a, int64_t b) {
+  int64_t r = a % b;
+  return r < 0 ? r + b : r;
+}
+
 Timestamp TimestampFromMicros(int64_t micros) {
-  int64_t millis = FloorDiv(micros, 1000);
-  return Timestamp{millis, static_cast<int32_t>((micros - millis * 1000) * 1000)};
+  return Timestamp{FloorDiv(micros, 1000), static_cast<int32_t>(FloorMod(micros, 1000) * 1000)};
 }
 
 Timestamp TimestampFromNanos(int64_t nanos) {
-  int64_t millis = FloorDiv(nanos, 1000000);
-  return Timestamp{millis, static_cast<int32_t>(nanos - millis * 1000000)};
+  return Timestamp{FloorDiv(nanos, 1000000), static_cast<int32_t>(FloorMod(nanos, 1000000))};
 }
 
 bool DecimalFromBigEndian(std::string_view bytes, Int128* out) {
@@ -52,8 +56,8 @@ Timestamp Int96ToTimestamp(const char* b) {
   int64_t julian = static_cast<int32_t>(LoadLE32(b + 8));
   int64_t days = julian - kJulianEpochDay;
   // millis = days * 86400000 + nanos_of_day / 1e6, nanos-of-milli from the remainder.
-  int64_t millis_of_day = FloorDiv(nanos_of_day, 1000000);
-  return Timestamp{days * 86400000LL + millis_of_day, static_cast<int32_t>(nanos_of_day - millis_of_day * 1000000)};
+  return Timestamp{days * 86400000LL + FloorDiv(nanos_of_day, 1000000),
+                   static_cast<int32_t>(FloorMod(nanos_of_day, 1000000))};
 }
 
 void TimestampToInt96(Timestamp ts, char* b) {
