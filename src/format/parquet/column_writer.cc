@@ -45,6 +45,17 @@ inline void CopyValue(char* dst, const char* src, size_t n) {
   }
 }
 
+// The first 8 bytes as a big-endian number (zero-padded): a < b implies key(a) <= key(b).
+inline uint64_t PrefixKey(std::string_view v) {
+  uint64_t key = 0;
+  if (v.size() >= 8) {
+    std::memcpy(&key, v.data(), 8);
+    return __builtin_bswap64(key);
+  }
+  for (size_t i = 0; i < v.size(); ++i) key |= static_cast<uint64_t>(static_cast<uint8_t>(v[i])) << (56 - 8 * i);
+  return key;
+}
+
 // The first page decides whether a dictionary pays off; when this many values are already
 // nearly all distinct it cannot, and the writer stops hashing early.
 constexpr int64_t kEarlyDictionaryCheck = 2048;
@@ -73,6 +84,7 @@ void ColumnChunkWriter::ResetForRowGroup() {
   dict_plain_.clear();
   dict_size_ = 0;
   chunk_bytes_.clear();
+  dict_page_.clear();
   first_data_page_ = -1;
   has_dictionary_page_ = false;
   total_uncompressed_ = 0;
@@ -120,14 +132,22 @@ void ColumnChunkWriter::UpdateStats(std::string_view v) {
     s.has = true;
     return;
   }
+  uint64_t key = PrefixKey(v);
   if (!s.has) {
     s.has = true;
     s.bmin.assign(v);
     s.bmax.assign(v);
+    s.bmin_key = s.bmax_key = key;
     return;
   }
-  if (v < s.bmin) s.bmin.assign(v);
-  else if (v > s.bmax) s.bmax.assign(v);
+  // Byte strings order like their 8-byte big-endian prefixes unless the prefixes tie.
+  if (key < s.bmin_key || (key == s.bmin_key && v < s.bmin)) {
+    s.bmin.assign(v);
+    s.bmin_key = key;
+  } else if (key > s.bmax_key || (key == s.bmax_key && v > s.bmax)) {
+    s.bmax.assign(v);
+    s.bmax_key = key;
+  }
 }
 
 void ColumnChunkWriter::AddInt96Stats(std::string_view v) {
@@ -336,8 +356,14 @@ void ColumnChunkWriter::MergePageStats() {
   c.imax = std::max(c.imax, p.imax);
   c.dmin = std::min(c.dmin, p.dmin);
   c.dmax = std::max(c.dmax, p.dmax);
-  if (p.bmin < c.bmin) c.bmin = p.bmin;
-  if (p.bmax > c.bmax) c.bmax = p.bmax;
+  if (p.bmin < c.bmin) {
+    c.bmin = p.bmin;
+    c.bmin_key = p.bmin_key;
+  }
+  if (p.bmax > c.bmax) {
+    c.bmax = p.bmax;
+    c.bmax_key = p.bmax_key;
+  }
   c.decmin = std::min(c.decmin, p.decmin);
   c.decmax = std::max(c.decmax, p.decmax);
 }
@@ -542,7 +568,8 @@ Status ColumnChunkWriter::FlushPage() {
 Status ColumnChunkWriter::Finish(int64_t offset, ColumnChunk* chunk, ColumnIndex* column_index,
                                  OffsetIndex* offset_index, bool* has_column_index) {
   KL_RETURN_IF_ERROR(FlushPage());
-  std::string dict;
+  std::string& dict = dict_page_;
+  dict.clear();
   if (has_dictionary_page_) {
     PageHeader header;
     header.type = PageType::kDictionaryPage;
@@ -558,7 +585,6 @@ Status ColumnChunkWriter::Finish(int64_t offset, ColumnChunk* chunk, ColumnIndex
     dict.append(body);
     AddEncoding(header.dictionary.encoding);
     encoding_stats_.insert(encoding_stats_.begin(), {PageType::kDictionaryPage, header.dictionary.encoding, 1});
-    chunk_bytes_.insert(0, dict);
   }
   int64_t data_start = offset + static_cast<int64_t>(dict.size());
   chunk->file_offset = offset;
@@ -570,7 +596,7 @@ Status ColumnChunkWriter::Finish(int64_t offset, ColumnChunk* chunk, ColumnIndex
   m.codec = options_.codec;
   m.num_values = num_values_;
   m.total_uncompressed_size = total_uncompressed_;
-  m.total_compressed_size = static_cast<int64_t>(chunk_bytes_.size());
+  m.total_compressed_size = static_cast<int64_t>(dict.size() + chunk_bytes_.size());
   m.data_page_offset = data_start + std::max<int64_t>(first_data_page_, 0);
   if (has_dictionary_page_) m.dictionary_page_offset = offset;
   m.encoding_stats = encoding_stats_;

@@ -49,6 +49,8 @@ class ColumnChunkWriter {
   // Finishes the chunk: `offset` is where its bytes will start in the file.
   Status Finish(int64_t offset, ColumnChunk* chunk, ColumnIndex* column_index, OffsetIndex* offset_index,
                 bool* has_column_index);
+  // The chunk's bytes, in file order: the dictionary page (if any), then the data pages.
+  const std::string& dictionary_bytes() const { return dict_page_; }
   const std::string& bytes() const { return chunk_bytes_; }
   // Min/max of everything written (kubelake domain; INT96 tracked directly), and nulls.
   const std::optional<Datum>& min() const { return min_; }
@@ -64,6 +66,7 @@ class ColumnChunkWriter {
     int64_t imin = 0, imax = 0;
     double dmin = 0, dmax = 0;
     std::string bmin, bmax;
+    uint64_t bmin_key = 0, bmax_key = 0;  // first 8 bytes of bmin/bmax, big-endian: most compares end here
     Int128 decmin = 0, decmax = 0;  // decimals in bytes compare as numbers
   };
 
@@ -103,7 +106,8 @@ class ColumnChunkWriter {
   uint32_t dict_size_ = 0;
 
   // chunk
-  std::string chunk_bytes_;
+  std::string chunk_bytes_;  // data pages
+  std::string dict_page_;
   std::string scratch_, compressed_;
   int64_t first_data_page_ = -1;
   bool has_dictionary_page_ = false;

@@ -379,6 +379,7 @@ class ParquetWriter::Impl {
       KL_RETURN_IF_ERROR(writers_[c]->Finish(static_cast<int64_t>(sink_->size()), &chunk, &column_indexes[c],
                                              &offset_indexes[c], &has));
       has_ci[c] = has;
+      KL_RETURN_IF_ERROR(sink_->Append(writers_[c]->dictionary_bytes()));
       KL_RETURN_IF_ERROR(sink_->Append(writers_[c]->bytes()));
       group.total_byte_size += chunk.meta_data.total_uncompressed_size;
       compressed += chunk.meta_data.total_compressed_size;
