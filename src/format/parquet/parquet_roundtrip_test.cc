@@ -195,7 +195,7 @@ TEST(ParquetRoundTripTest, NestedFieldIdsFollowPaimon) {
   EXPECT_EQ(ids["/a/list/element/key_value/value"], MapValueFieldId(5, 2));
   EXPECT_EQ(ids["/a/list/element/key_value/value/list/element"], ArrayElementFieldId(5, 3));
   EXPECT_EQ(ids["/r/x"], 7);
-  EXPECT_EQ(ids["/r/x/list/element"], ArrayElementFieldId(7, 2));
+  EXPECT_EQ(ids["/r/x/list/element"], ArrayElementFieldId(7, 1));  // ROW fields keep the row's depth
   EXPECT_EQ(ArrayElementFieldId(9, 2), 536880129);  // as in a parquet-mr file Java Paimon wrote
   EXPECT_EQ(MapKeyFieldId(9, 1), 536861694);
 }

@@ -54,8 +54,8 @@ void Timestamp(SchemaElement* e, TimeUnit unit, bool utc) {
 }
 
 Status AppendType(const std::string& name, const DataType& type, std::optional<int32_t> id, int32_t base_id, int depth,
-                  std::vector<SchemaElement>* out) {
-  if (depth > kMaxSchemaDepth) return Status::NotSupported("type nests deeper than " + std::to_string(kMaxSchemaDepth));
+                  std::vector<SchemaElement>* out, int nesting = 0) {
+  if (nesting > kMaxSchemaDepth) return Status::NotSupported("type nests deeper than " + std::to_string(kMaxSchemaDepth));
   bool nullable = type.nullable();
   Repetition rep = nullable ? Repetition::kOptional : Repetition::kRequired;
   switch (type.root()) {
@@ -135,7 +135,8 @@ Status AppendType(const std::string& name, const DataType& type, std::optional<i
       list.converted_type = ConvertedType::kList;
       out->push_back(list);
       out->push_back(Group("list", Repetition::kRepeated, 1, std::nullopt));
-      return AppendType("element", type.element(), ArrayElementFieldId(base_id, depth + 1), base_id, depth + 1, out);
+      return AppendType("element", type.element(), ArrayElementFieldId(base_id, depth + 1), base_id, depth + 1, out,
+                        nesting + 1);
     }
     case TypeRoot::kMap:
     case TypeRoot::kMultiset: {
@@ -149,14 +150,15 @@ Status AppendType(const std::string& name, const DataType& type, std::optional<i
       bool multiset = type.root() == TypeRoot::kMultiset;
       DataType key = (multiset ? type.element() : type.key()).NotNull();
       DataType value = multiset ? DataType::Int().NotNull() : type.value();
-      KL_RETURN_IF_ERROR(AppendType("key", key, MapKeyFieldId(base_id, depth + 1), base_id, depth + 1, out));
-      return AppendType("value", value, MapValueFieldId(base_id, depth + 1), base_id, depth + 1, out);
+      KL_RETURN_IF_ERROR(AppendType("key", key, MapKeyFieldId(base_id, depth + 1), base_id, depth + 1, out, nesting + 1));
+      return AppendType("value", value, MapValueFieldId(base_id, depth + 1), base_id, depth + 1, out, nesting + 1);
     }
     case TypeRoot::kRow: {
       const auto& fields = type.fields();
       if (fields.empty()) return Status::InvalidArgument("ROW field \"" + name + "\" has no fields; Parquet groups need one");
       out->push_back(Group(name, rep, static_cast<int>(fields.size()), id));
-      for (const auto& f : fields) KL_RETURN_IF_ERROR(AppendType(f.name, f.type, f.id, f.id, depth + 1, out));
+      // ROW fields carry their own ids and stay at the row's depth (as Java Paimon counts).
+      for (const auto& f : fields) KL_RETURN_IF_ERROR(AppendType(f.name, f.type, f.id, f.id, depth, out, nesting + 1));
       return Status::OK();
     }
   }
