@@ -34,6 +34,12 @@ class ColumnChunkWriter {
     if (leaf_.max_def > 0) def_.push_back(static_cast<uint32_t>(def));
     ++page_levels_;
   }
+  // Flat columns: n rows that all hold a value (levels only; the values follow in bulk).
+  void AddDefinedRows(size_t n) {
+    if (leaf_.max_def > 0) def_.resize(def_.size() + n, static_cast<uint32_t>(leaf_.max_def));
+    page_rows_ += static_cast<int64_t>(n);
+    page_levels_ += static_cast<int64_t>(n);
+  }
   void AddInt(int64_t v);
   void AddDouble(double v);
   void AddBytes(std::string_view v);

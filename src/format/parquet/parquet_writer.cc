@@ -189,7 +189,10 @@ class ParquetWriter::Impl {
     ColumnChunkWriter& w = *writers_[static_cast<size_t>(node.leaf)];
     const LeafInfo& leaf = file_schema_.leaves()[static_cast<size_t>(node.leaf)];
     bool nullable = leaf.max_def > 0;
-    if (!nullable && col.has_nulls()) {
+    // Column::has_nulls() counts the whole column; only this slice matters here.
+    bool nulls = false;
+    for (size_t i = begin; i < end && !nulls; ++i) nulls = col.IsNull(i);
+    if (nulls && !nullable) {
       for (size_t i = begin; i < end; ++i) {
         if (col.IsNull(i)) return Status::InvalidArgument("null in NOT NULL column at row " + std::to_string(i));
       }
@@ -199,12 +202,15 @@ class ParquetWriter::Impl {
       bool bytes = leaf.conversion == LeafConversion::kBytes;
       views_.clear();
       ints_.clear();
+      if (!nulls) w.AddDefinedRows(end - begin);
       for (size_t i = begin; i < end; ++i) {
-        if (col.IsNull(i)) {
-          w.AddLevels(0, 0);
-          continue;
+        if (nulls) {
+          if (col.IsNull(i)) {
+            w.AddLevels(0, 0);
+            continue;
+          }
+          w.AddLevels(0, leaf.max_def);
         }
-        w.AddLevels(0, leaf.max_def);
         if (bytes) views_.push_back(col.GetBytes(i));
         else ints_.push_back(col.GetInt(i));
       }
