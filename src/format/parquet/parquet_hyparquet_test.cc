@@ -1,12 +1,16 @@
-// Files kubelake writes, read by an independent reader: hyparquet (JavaScript,
-// from npm, installed into the build directory on first run). Every type
-// kubelake writes, nulls at every level, every codec, page v1 and v2, and every
-// value encoding. Skips when node/npm or the registry are unavailable.
+// Cross-checks with an independent implementation (hyparquet and hyparquet-writer,
+// JavaScript, from npm, installed into the build directory on first run):
+//  * files kubelake writes, read by hyparquet: every type kubelake writes, nulls at every
+//    level, every codec, page v1 and v2, every value encoding;
+//  * files hyparquet-writer writes (DELTA_*, BYTE_STREAM_SPLIT, RLE booleans, dictionary,
+//    page v2, page index), read by kubelake.
+// Skips when node/npm or the registry are unavailable.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 
 #include "common/json.h"
 #include "common/test_util.h"
@@ -126,12 +130,13 @@ std::string EnsureHyparquet() {
   std::string dir = JoinPath(kl::testing::BinaryDir(), "npm-hyparquet");
   std::string modules = JoinPath(dir, "node_modules");
   if (FileExists(JoinPath(modules, "hyparquet/package.json")) &&
-      FileExists(JoinPath(modules, "hyparquet-compressors/package.json"))) {
+      FileExists(JoinPath(modules, "hyparquet-compressors/package.json")) &&
+      FileExists(JoinPath(modules, "hyparquet-writer/package.json"))) {
     return modules;
   }
   (void)CreateDirs(dir);
   std::string cmd = "npm install --prefix '" + dir +
-                    "' --no-audit --no-fund --no-save --loglevel=error hyparquet@1 hyparquet-compressors@1 > '" + dir +
+                    "' --no-audit --no-fund --no-save --loglevel=error hyparquet@1 hyparquet-compressors@1 hyparquet-writer > '" + dir +
                     "/install.log' 2>&1";
   if (std::system(cmd.c_str()) != 0) return "";
   return FileExists(JoinPath(modules, "hyparquet/package.json")) ? modules : "";
@@ -247,6 +252,85 @@ TEST(ParquetHyparquetTest, IndependentReaderReadsEverythingKubelakeWrites) {
             << schema.type(c).ToString() << "): " << why;
       }
     }
+  }
+}
+
+// True when `d` (read by kubelake) equals the JSON value hyparquet_write.mjs recorded.
+bool SameAsJs(const JsonValue& want, const Datum& d, const DataType& type) {
+  if (want.is_null() || d.is_null()) return want.is_null() && d.is_null();
+  switch (type.root()) {
+    case TypeRoot::kBoolean: return want.is_bool() && d.as_int() == want.as_bool();
+    case TypeRoot::kInt: return want.is_int() && d.as_int() == want.as_int();
+    case TypeRoot::kBigInt: return want.is_string() && std::to_string(d.as_int()) == want.as_string();
+    case TypeRoot::kFloat:
+    case TypeRoot::kDouble: return want.is_number() && d.as_double() == want.as_double();
+    case TypeRoot::kVarChar: return want.is_string() && d.as_bytes() == want.as_string();
+    default: return false;
+  }
+}
+
+TEST(ParquetHyparquetTest, FilesFromAnIndependentWriterDecodeExactly) {
+  std::string modules = EnsureHyparquet();
+  if (modules.empty()) GTEST_SKIP() << "node/npm or the npm registry is unavailable; hyparquet-writer not installed";
+  std::string script = JoinPath(kl::testing::SourceDir(), "src/format/parquet/testdata/hyparquet_write.mjs");
+  kl::testing::TempDir dir;
+  std::string cmd = "node '" + script + "' '" + modules + "' '" + dir.path() + "' > '" + dir.Sub("err") + "' 2>&1";
+  int rc = std::system(cmd.c_str());
+  auto err = ReadFile(dir.Sub("err"));
+  ASSERT_EQ(rc, 0) << "node failed: " << (err.ok() ? *err : "");
+  KL_ASSERT_OK_AND_ASSIGN(std::string text, ReadFile(dir.Sub("expected.json")));
+  KL_ASSERT_OK_AND_ASSIGN(JsonValue expected, ParseJson(text, "expected.json"));
+  for (const char* codec : {"SNAPPY", "UNCOMPRESSED"}) {
+    std::string path = dir.Sub(std::string("hyparquet-writer-") + codec + ".parquet");
+    KL_ASSERT_OK_AND_ASSIGN(auto reader, ParquetReader::Open(path));
+    EXPECT_GT(reader->num_row_groups(), 1u);
+    // The encodings asked for are really in the file.
+    std::set<Encoding> used;
+    for (const auto& group : reader->metadata().row_groups) {
+      for (const auto& chunk : group.columns) used.insert(chunk.meta_data.encodings.begin(), chunk.meta_data.encodings.end());
+    }
+    for (Encoding e : {Encoding::kDeltaBinaryPacked, Encoding::kDeltaLengthByteArray, Encoding::kDeltaByteArray,
+                       Encoding::kByteStreamSplit, Encoding::kRle, Encoding::kRleDictionary}) {
+      EXPECT_TRUE(used.count(e)) << codec << " file lacks " << EncodingName(e);
+    }
+    KL_ASSERT_OK_AND_ASSIGN(ColumnBatch batch, reader->ReadAll());
+    ASSERT_EQ(batch.num_rows(), 3000u);
+    for (size_t c = 0; c < batch.num_columns(); ++c) {
+      const std::string& name = batch.schema().field(c).name;
+      const JsonValue* values = expected.Find(name);
+      ASSERT_NE(values, nullptr) << name;
+      for (size_t r = 0; r < batch.num_rows(); ++r) {
+        ASSERT_TRUE(SameAsJs(values->items()[r], batch.column(c).Get(r), batch.schema().type(c)))
+            << codec << " column " << name << " row " << r << ": expected " << values->items()[r].ToJson() << ", read "
+            << DatumToString(batch.column(c).Get(r), batch.schema().type(c));
+      }
+    }
+    // Page skipping with another writer's page index keeps every matching row.
+    int i32 = reader->schema().IndexOf("i32"), plain = reader->schema().IndexOf("plain");
+    ParquetReadOptions options;
+    options.columns = {i32, plain};
+    // `plain` is sorted (row * 3): pages outside [3000, 3600] can go.
+    options.predicate = [plain](const StatsLookup& stats) {
+      const ColumnStatistics* s = stats(plain);
+      return s == nullptr || !s->has_min_max || (s->max.as_int() >= 3000 && s->min.as_int() <= 3600);
+    };
+    KL_ASSERT_OK_AND_ASSIGN(auto batches, reader->NewBatchReader(options));
+    std::set<int64_t> kept;
+    ColumnBatch part;
+    while (true) {
+      KL_ASSERT_OK_AND_ASSIGN(bool more, batches->Next(&part));
+      if (!more) break;
+      for (size_t r = 0; r < part.num_rows(); ++r) kept.insert(part.column(1).GetInt(r));
+    }
+    size_t matching = 0;
+    for (size_t r = 0; r < batch.num_rows(); ++r) {
+      int64_t v = batch.column(static_cast<size_t>(plain)).GetInt(r);
+      if (v < 3000 || v > 3600) continue;
+      ++matching;
+      EXPECT_TRUE(kept.count(batch.column(static_cast<size_t>(plain)).GetInt(r))) << "row " << r << " was skipped";
+    }
+    EXPECT_GT(matching, 0u);
+    EXPECT_LT(kept.size(), batch.num_rows()) << "nothing was skipped";
   }
 }
 

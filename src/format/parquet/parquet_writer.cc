@@ -26,15 +26,19 @@ class Sink {
 
 class FileSink : public Sink {
  public:
-  explicit FileSink(std::unique_ptr<AppendFile> file) : file_(std::move(file)) {}
+  FileSink(std::unique_ptr<AppendFile> file, bool sync) : file_(std::move(file)), sync_(sync) {}
   Status Append(std::string_view data) override {
     size_ += data.size();
     return file_->Append(data);
   }
-  Status Close() override { return file_->Close(); }
+  Status Close() override {
+    if (sync_) KL_RETURN_IF_ERROR(file_->Sync());
+    return file_->Close();
+  }
 
  private:
   std::unique_ptr<AppendFile> file_;
+  bool sync_;
 };
 
 class StringSink : public Sink {
@@ -426,7 +430,8 @@ ParquetWriter::~ParquetWriter() = default;
 Result<std::unique_ptr<ParquetWriter>> ParquetWriter::Open(const std::string& path, RowType schema,
                                                            ParquetWriterOptions options) {
   KL_ASSIGN_OR_RETURN(auto file, AppendFile::Open(path, /*truncate=*/true));
-  auto impl = std::make_unique<Impl>(std::make_unique<FileSink>(std::move(file)), std::move(options));
+  bool sync = options.sync;
+  auto impl = std::make_unique<Impl>(std::make_unique<FileSink>(std::move(file), sync), std::move(options));
   KL_RETURN_IF_ERROR(impl->Init(schema).WithContext("writing " + path));
   return std::unique_ptr<ParquetWriter>(new ParquetWriter(std::move(schema), std::move(impl)));
 }

@@ -37,6 +37,9 @@ struct ParquetWriterOptions {
   ValueEncoding encoding = ValueEncoding::kPlain;
   bool data_page_v2 = false;
   bool write_page_index = true;
+  // fdatasync before Close() returns, so a snapshot never references a file that a crash
+  // could still truncate. Callers that sync in bulk (or write to memory) turn it off.
+  bool sync = true;
   std::vector<KeyValue> key_value_metadata;
 };
 
