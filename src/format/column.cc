@@ -1,5 +1,6 @@
 #include "format/column.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -121,14 +122,13 @@ void Column::AppendBytesBatch(const std::string_view* values, size_t n) {
   for (size_t i = 0; i < n; ++i) total += values[i].size();
   size_t pos = bytes_.size();
   bytes_.resize(pos + total);
-  size_t first = offsets_.size();
-  offsets_.resize(first + n);
+  // push_back below avoids zero-filling the offsets; grow geometrically, as push_back would.
+  if (offsets_.capacity() < offsets_.size() + n) offsets_.reserve(std::max(offsets_.size() + n, 2 * offsets_.capacity()));
   char* dst = bytes_.data();
-  uint64_t* off = offsets_.data() + first;
   for (size_t i = 0; i < n; ++i) {
     CopyValue(dst + pos, values[i].data(), values[i].size());
     pos += values[i].size();
-    off[i] = pos;
+    offsets_.push_back(pos);
   }
   if (!nulls_.empty()) nulls_.resize(nulls_.size() + n, 0);
   size_ += n;
