@@ -256,7 +256,7 @@ void DeltaBinaryEncode(const int64_t* values, size_t n, bool int32, std::string*
   PutVarint64(out, ZigZagEncode(n > 0 ? values[0] : 0));
   std::vector<int64_t> deltas;
   deltas.reserve(kBlock);
-  std::vector<uint32_t> lo(kPerMini), hi(kPerMini);
+  std::vector<uint64_t> rel(kBlock);
   for (size_t start = 1; start < n; start += kBlock) {
     size_t count = std::min(kBlock, n - start);
     deltas.clear();
@@ -268,7 +268,7 @@ void DeltaBinaryEncode(const int64_t* values, size_t n, bool int32, std::string*
     int64_t min_delta = *std::min_element(deltas.begin(), deltas.end());
     PutVarint64(out, ZigZagEncode(min_delta));
     // Deltas relative to the minimum, in the column's width (wrapping, as readers add them back).
-    std::vector<uint64_t> rel(kBlock, 0);
+    std::fill(rel.begin(), rel.end(), 0);
     for (size_t k = 0; k < count; ++k) {
       uint64_t r = static_cast<uint64_t>(deltas[k]) - static_cast<uint64_t>(min_delta);
       rel[k] = int32 ? (r & 0xffffffffULL) : r;
