@@ -288,9 +288,14 @@ TEST(ParquetRoundTripTest, CloseReportsColumnStatistics) {
 }
 
 TEST(ParquetRoundTripTest, PredicateSkipsRowGroupsAndPages) {
-  RowType schema({{0, "k", DataType::Int().NotNull(), ""}, {1, "v", DataType::String(), ""}});
+  RowType schema({{0, "k", DataType::Int().NotNull(), ""},
+                  {1, "v", DataType::String(), ""},
+                  {2, "arr", DataType::Array(DataType::BigInt()), ""}});
   ColumnBatch batch(schema);
-  for (int i = 0; i < 20000; ++i) batch.AppendRow({Datum::Int(i), Datum::Bytes("value-" + std::to_string(i))});
+  for (int i = 0; i < 20000; ++i) {
+    batch.AppendRow({Datum::Int(i), Datum::Bytes("value-" + std::to_string(i)),
+                     i % 3 == 0 ? Datum() : Datum::List({Datum::Int(i), Datum::Int(-i)})});
+  }
   ParquetWriterOptions options;
   options.page_rows = 100;
   options.row_group_bytes = 16 * 1024;
@@ -302,7 +307,7 @@ TEST(ParquetRoundTripTest, PredicateSkipsRowGroupsAndPages) {
   ASSERT_GT(reader->num_row_groups(), 2u);
   // k in [5000, 5250)
   ParquetReadOptions read;
-  read.columns = {1, 0};
+  read.columns = {1, 0, 2};  // the nested column skips by assembling and dropping rows
   int calls = 0;
   read.predicate = [&calls](const StatsLookup& stats) {
     ++calls;
@@ -317,8 +322,11 @@ TEST(ParquetRoundTripTest, PredicateSkipsRowGroupsAndPages) {
     KL_ASSERT_OK_AND_ASSIGN(bool more, batches->Next(&out));
     if (!more) break;
     for (size_t r = 0; r < out.num_rows(); ++r) {
-      keys.push_back(out.column(1).GetInt(r));
-      EXPECT_EQ(out.column(0).GetBytes(r), "value-" + std::to_string(keys.back()));
+      int64_t k = out.column(1).GetInt(r);
+      keys.push_back(k);
+      EXPECT_EQ(out.column(0).GetBytes(r), "value-" + std::to_string(k));
+      Datum arr = out.column(2).Get(r);
+      EXPECT_TRUE(k % 3 == 0 ? arr.is_null() : arr == Datum::List({Datum::Int(k), Datum::Int(-k)})) << k;
     }
   }
   EXPECT_GT(calls, 0);
@@ -329,6 +337,17 @@ TEST(ParquetRoundTripTest, PredicateSkipsRowGroupsAndPages) {
   EXPECT_EQ(keys.front(), 5000);
   EXPECT_EQ(keys.back(), 5299);
   EXPECT_EQ(batches->rows_skipped(), 20000 - 300);
+}
+
+TEST(ParquetRoundTripTest, MissingAndEmptyFilesAreErrors) {
+  kl::testing::TempDir dir;
+  auto missing = ParquetReader::Open(dir.Sub("absent.parquet"));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("absent.parquet"), std::string::npos);
+  KL_ASSERT_OK(WriteFile(dir.Sub("empty.parquet"), ""));
+  auto empty = ParquetReader::Open(dir.Sub("empty.parquet"));
+  ASSERT_FALSE(empty.ok());
+  EXPECT_TRUE(empty.status().IsCorruption()) << empty.status().ToString();
 }
 
 TEST(ParquetRoundTripTest, EmptyFileAndEmptyBatches) {
