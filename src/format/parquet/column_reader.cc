@@ -14,9 +14,10 @@ namespace kl::format::parquet {
 namespace {
 
 // Limits that keep hostile headers from forcing huge allocations. Real pages are about
-// 1 MiB; dictionary pages a few MiB.
+// 1 MiB and 20 000 rows (parquet-mr, Arrow); RLE lets a few bytes claim millions of nulls,
+// so the value count needs its own cap (a page costs up to ~24 bytes per value decoded).
 constexpr size_t kMaxPageBytes = size_t{1} << 30;
-constexpr int64_t kMaxPageValues = int64_t{1} << 26;
+constexpr int64_t kMaxPageValues = int64_t{1} << 24;
 
 int ValueWidth(const LeafInfo& leaf) {
   switch (leaf.physical) {

@@ -106,6 +106,10 @@ class FlatFieldReader : public ParquetBatchReader::FieldReader {
   size_t vpos_ = 0;  // next non-null value of the page
 };
 
+// Nested columns hold a row group's levels in memory; beyond this many per leaf (far above
+// real Paimon data) the reader refuses rather than exhaust memory.
+constexpr size_t kMaxNestedLevels = size_t{1} << 27;
+
 // A column with nested values: loads the levels and values of all its leaves for the row
 // group, then assembles one Datum per row (Dremel record assembly).
 class NestedFieldReader : public ParquetBatchReader::FieldReader {
@@ -156,6 +160,10 @@ class NestedFieldReader : public ParquetBatchReader::FieldReader {
         KL_RETURN_IF_ERROR(chunk.NextPage(&done));
         if (done) break;
         size_t n = chunk.num_levels();
+        if (leaf.def.size() + n > kMaxNestedLevels) {
+          return Status::NotSupported(leaf.where + ": more than " + std::to_string(kMaxNestedLevels) +
+                                      " nested values in one row group");
+        }
         if (chunk.def_levels()) leaf.def.insert(leaf.def.end(), chunk.def_levels(), chunk.def_levels() + n);
         else leaf.def.insert(leaf.def.end(), n, info.max_def);
         if (chunk.rep_levels()) leaf.rep.insert(leaf.rep.end(), chunk.rep_levels(), chunk.rep_levels() + n);
