@@ -33,14 +33,12 @@ void ReadAll(const std::string& file) {
 }
 
 // A footer declaring three columns (optional INT64, optional STRING, LIST<INT32>) whose
-// chunks split `pages` in three; codec and counts come from the input's first bytes.
+// chunks split `pages` in three; the codec and the row count come from the first two bytes.
 std::string WrapPages(const uint8_t* data, size_t size) {
   if (size < 4) return {};
   Codec codec = static_cast<Codec>(data[0] % 8);
   int64_t rows = data[1] % 64;
-  bool v2_hint = data[2] & 1;
-  (void)v2_hint;
-  std::string pages(reinterpret_cast<const char*>(data + 3), size - 3);
+  std::string pages(reinterpret_cast<const char*>(data + 2), size - 2);
   FileMetaData meta;
   SchemaElement root;
   root.name = "schema";

@@ -264,7 +264,7 @@ Status ColumnChunkReader::DecodeDataPage(const PageHeader& header, std::string_v
     for (size_t i = 0; i < count; ++i) non_null += def_[i] == max;
   }
   all_defined_ = non_null == count;
-  KL_RETURN_IF_ERROR(DecodeValues(encoding, values, non_null, &values_, false));
+  KL_RETURN_IF_ERROR(DecodeValues(encoding, values, non_null, &values_));
   return Status::OK();
 }
 
@@ -351,8 +351,7 @@ void ColumnChunkReader::ConvertInts(DecodedValues* v) const {
   }
 }
 
-Status ColumnChunkReader::DecodeValues(Encoding encoding, std::string_view data, size_t n, DecodedValues* out,
-                                       bool dictionary_page) {
+Status ColumnChunkReader::DecodeValues(Encoding encoding, std::string_view data, size_t n, DecodedValues* out) {
   out->size = n;
   const auto* bytes = reinterpret_cast<const uint8_t*>(data.data());
   std::string error;
@@ -441,7 +440,6 @@ Status ColumnChunkReader::DecodeValues(Encoding encoding, std::string_view data,
       return Status::NotSupported(where_ + ": encoding " + EncodingName(encoding) + " (" +
                                   std::to_string(static_cast<int>(encoding)) + ")");
   }
-  (void)dictionary_page;
   if (leaf_.conversion == LeafConversion::kDecimalBytes) {
     for (auto v : out->views) {
       if (v.empty() || v.size() > 16) return Corrupt("decimal of " + std::to_string(v.size()) + " bytes");

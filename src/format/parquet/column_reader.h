@@ -55,7 +55,7 @@ class ColumnChunkReader {
   Status LoadDictionary(const PageHeader& header, std::string_view body);
   Status DecodeDataPage(const PageHeader& header, std::string_view body);
   Status DecodeLevels(const uint8_t* data, size_t size, int16_t max_level, size_t n, std::vector<int16_t>* out);
-  Status DecodeValues(Encoding encoding, std::string_view data, size_t n, DecodedValues* out, bool dictionary_page);
+  Status DecodeValues(Encoding encoding, std::string_view data, size_t n, DecodedValues* out);
   Status DecodePlain(std::string_view data, size_t n, DecodedValues* out);
   Status Uncompress(std::string_view input, size_t size, ByteBuffer* buffer, std::string_view* out);
   void ConvertInts(DecodedValues* v) const;

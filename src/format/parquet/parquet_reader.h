@@ -47,6 +47,8 @@ class ParquetReader {
   const FileSchema& file_schema() const { return schema_; }
   std::string_view data() const { return data_; }
 
+  // The batch reader borrows this reader, which must outlive it. A ParquetReader does not
+  // change after Open, so several batch readers (on several threads) may share it.
   Result<std::unique_ptr<ParquetBatchReader>> NewBatchReader(ParquetReadOptions options) const;
   // All rows of the given columns (empty = all) in one batch: for small files and tests.
   Result<ColumnBatch> ReadAll(const std::vector<int>& columns = {}) const;
