@@ -1,6 +1,8 @@
 #include "format/column.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace kl::format {
 namespace {
@@ -81,6 +83,55 @@ void Column::AppendBytes(std::string_view v) {
   bytes_.append(v);
   offsets_.push_back(bytes_.size());
   MarkValid();
+}
+
+void Column::AppendInts(const int64_t* values, size_t n) {
+  ints_.insert(ints_.end(), values, values + n);
+  if (!nulls_.empty()) nulls_.resize(nulls_.size() + n, 0);
+  size_ += n;
+}
+
+void Column::AppendDoubles(const double* values, size_t n) {
+  doubles_.insert(doubles_.end(), values, values + n);
+  if (!nulls_.empty()) nulls_.resize(nulls_.size() + n, 0);
+  size_ += n;
+}
+
+namespace {
+
+// Copies short values without a library call: overlapping fixed-size moves that stay
+// inside both buffers (most column values are a few to a few dozen bytes).
+inline void CopyValue(char* dst, const char* src, size_t n) {
+  if (n >= 8 && n <= 16) {
+    std::memcpy(dst, src, 8);
+    std::memcpy(dst + n - 8, src + n - 8, 8);
+  } else if (n >= 4 && n < 8) {
+    std::memcpy(dst, src, 4);
+    std::memcpy(dst + n - 4, src + n - 4, 4);
+  } else if (n > 16) {
+    std::memcpy(dst, src, n);
+  } else {
+    for (size_t i = 0; i < n; ++i) dst[i] = src[i];
+  }
+}
+
+}  // namespace
+
+void Column::AppendBytesBatch(const std::string_view* values, size_t n) {
+  size_t total = 0;
+  for (size_t i = 0; i < n; ++i) total += values[i].size();
+  size_t pos = bytes_.size();
+  bytes_.resize(pos + total);
+  // push_back below avoids zero-filling the offsets; grow geometrically, as push_back would.
+  if (offsets_.capacity() < offsets_.size() + n) offsets_.reserve(std::max(offsets_.size() + n, 2 * offsets_.capacity()));
+  char* dst = bytes_.data();
+  for (size_t i = 0; i < n; ++i) {
+    CopyValue(dst + pos, values[i].data(), values[i].size());
+    pos += values[i].size();
+    offsets_.push_back(pos);
+  }
+  if (!nulls_.empty()) nulls_.resize(nulls_.size() + n, 0);
+  size_ += n;
 }
 
 void Column::AppendDecimal(Int128 v) {

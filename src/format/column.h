@@ -46,6 +46,10 @@ class Column {
   void AppendDecimal(Int128 v);
   void AppendTimestamp(Timestamp v);
   void AppendNested(Datum v);
+  // Bulk appends of n non-null values, for file decoders (one resize, no per-value checks).
+  void AppendInts(const int64_t* values, size_t n);
+  void AppendDoubles(const double* values, size_t n);
+  void AppendBytesBatch(const std::string_view* values, size_t n);
   // Appends a Datum of this column's type (or null).
   void Append(const Datum& d);
   // Copies row `i` of `src` (same physical kind) to the end.
