@@ -20,9 +20,12 @@
 #include <vector>
 
 #include "common/result.h"
-#include "log/event_log.h"
 #include "pipeline/job.h"
 #include "table/table.h"
+
+namespace kl::log {
+class EventLog;
+}  // namespace kl::log
 
 namespace kl::pipeline {
 
