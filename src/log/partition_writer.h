@@ -1,0 +1,88 @@
+// The single writer of one partition directory: appends batches of records to
+// the active segment, rolls to a new segment when it is full, keeps the
+// sparse index, and at open cuts a torn tail left by a crash.
+//
+// Failure rule: a failed write (disk full, I/O error) is truncated away, so
+// the file ends at the last record that was written completely and nothing
+// acknowledged earlier is touched; the records not written stay with the
+// caller to retry.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace kl::log {
+
+// Records encoded by a producer (record_format.h) whose offsets the writer
+// fills in when it writes them.
+struct PendingRecords {
+  std::string bytes;
+  size_t count = 0;
+  bool empty() const { return count == 0; }
+};
+
+// Adds one record to `pending` with its offset still unset.
+void AppendPending(PendingRecords* pending, int64_t timestamp_ms, std::string_view key, std::string_view value);
+
+struct PartitionWriterOptions {
+  uint64_t segment_bytes = 128 << 20;
+  uint64_t index_interval_bytes = 64 << 10;
+};
+
+struct SegmentInfo {
+  int64_t base_offset = 0;
+  uint64_t size = 0;  // bytes, header included
+};
+
+class PartitionWriter {
+ public:
+  // Opens (creating if needed) the partition directory. Checks the newest
+  // segment record by record and cuts a torn tail; refuses (Corruption) when
+  // valid records follow the damage, since cutting would lose them.
+  static Result<std::unique_ptr<PartitionWriter>> Open(const std::string& dir, int32_t partition,
+                                                       const PartitionWriterOptions& options);
+  ~PartitionWriter();
+  PartitionWriter(const PartitionWriter&) = delete;
+  PartitionWriter& operator=(const PartitionWriter&) = delete;
+
+  // Writes `pending` and removes from it what was written (all of it on success).
+  Status Write(PendingRecords* pending);
+  // fdatasync of the active segment if anything was written since the last sync.
+  Status Sync();
+
+  int64_t end_offset() const { return next_offset_; }
+  int64_t start_offset() const { return segments_.front().base_offset; }
+  const std::vector<SegmentInfo>& segments() const { return segments_; }
+  std::string SegmentPath(int64_t base) const;
+  // Deletes the oldest segment (never the active one).
+  Status DeleteOldestSegment();
+  // Bytes cut from a torn tail at open (for logs and tests).
+  uint64_t recovered_tail_bytes() const { return recovered_tail_bytes_; }
+
+ private:
+  PartitionWriter(std::string dir, int32_t partition, PartitionWriterOptions options);
+  Status CreateSegment(int64_t base);
+  Status Recover(int64_t base);
+  Status Roll();
+  Status WriteAt(uint64_t position, std::string_view data);
+  void AppendIndex(std::string_view entries);
+  std::string Where() const;
+
+  std::string dir_;
+  int32_t partition_;
+  PartitionWriterOptions options_;
+  std::vector<SegmentInfo> segments_;  // oldest first; back() is active
+  int fd_ = -1;                        // active segment
+  int index_fd_ = -1;                  // its index; -1 when given up after an error
+  uint64_t index_size_ = 0;
+  uint64_t last_indexed_position_ = 0;
+  int64_t next_offset_ = 0;
+  bool dirty_ = false;
+  uint64_t recovered_tail_bytes_ = 0;
+};
+
+}  // namespace kl::log
