@@ -155,8 +155,8 @@ class KafkaConsumer final : public Consumer {
   ~KafkaConsumer() override {
     if (held_ != nullptr) rd_kafka_message_destroy(held_);
     rd_kafka_assign(rk_, nullptr);
-    rd_kafka_consumer_close(rk_);
-    rd_kafka_destroy(rk_);
+    // Manual assignment, no group membership: nothing for close to leave.
+    rd_kafka_destroy_flags(rk_, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
   }
 
   Status Seek(int32_t partition, int64_t offset) override {
@@ -366,8 +366,7 @@ Result<std::map<int32_t, int64_t>> KafkaCommitted(const KafkaLogOptions& options
                                                   const std::string& group) {
   KL_ASSIGN_OR_RETURN(rd_kafka_t * rk, NewConsumerHandle(options, group));
   auto out = Committed(rk, options, partitions);
-  rd_kafka_consumer_close(rk);
-  rd_kafka_destroy(rk);
+  rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
   return out;
 }
 

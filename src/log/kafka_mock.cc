@@ -13,6 +13,8 @@ Result<std::unique_ptr<KafkaMockCluster>> KafkaMockCluster::Start(int brokers) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[512];
   rd_kafka_conf_set(conf, "client.id", "kubelake-mock-cluster", err, sizeof(err));
+  // This handle only hosts the brokers; its "no bootstrap.servers" notice is noise.
+  rd_kafka_conf_set(conf, "log_level", "4", err, sizeof(err));
   KL_ASSIGN_OR_RETURN(mock->handle_, NewKafkaClient(RD_KAFKA_PRODUCER, conf));
   mock->cluster_ = rd_kafka_mock_cluster_new(mock->handle_, brokers);
   if (mock->cluster_ == nullptr) return Status::Internal("librdkafka could not start a mock cluster");

@@ -93,6 +93,8 @@ Status PartitionReader::Locate() {
 
 Result<bool> PartitionReader::MoveToNextSegment() {
   int64_t next_base = cursor_->next_offset();
+  // The writer never rolls an empty segment, so an empty one is the newest.
+  if (next_base == segment_->base_offset()) return false;
   std::string next_path = SegmentPath(next_base);
   if (!FileExists(next_path)) return false;
   // The writer finishes a segment before it creates the next one, so the
