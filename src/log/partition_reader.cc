@@ -149,12 +149,21 @@ Status PartitionReader::CheckBadRecord() {
 }
 
 Result<size_t> PartitionReader::Read(size_t max_records, size_t max_bytes, RecordBatch* batch) {
+  size_t count = 0;
+  Status status = ReadInto(max_records, max_bytes, batch, &count);
+  // Records read before a problem are returned; the problem is met again,
+  // at the same place, on the next Read.
+  if (!status.ok() && count == 0) return status;
+  return count;
+}
+
+Status PartitionReader::ReadInto(size_t max_records, size_t max_bytes, RecordBatch* batch, size_t* read) {
+  size_t& count = *read;
   if (!cursor_) {
     KL_RETURN_IF_ERROR(Locate());
-    if (!cursor_) return size_t{0};
+    if (!cursor_) return Status::OK();
   }
   cursor_->set_chunk_bytes(std::clamp(max_bytes, kMinChunk, kMaxChunk));
-  size_t count = 0;
   size_t bytes = 0;
   const std::string* retained = nullptr;
   // Only the first record of a whole Poll may exceed max_bytes.
@@ -183,9 +192,9 @@ Result<size_t> PartitionReader::Read(size_t max_records, size_t max_bytes, Recor
     bytes += rec.key.size() + rec.value.size();
     ++count;
     cursor_->Advance();
+    next_offset_ = cursor_->next_offset();
   }
-  next_offset_ = cursor_->next_offset();
-  return count;
+  return Status::OK();
 }
 
 Result<int64_t> PartitionReader::ReadToEnd() {

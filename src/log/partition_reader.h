@@ -38,6 +38,7 @@ class PartitionReader {
   Result<int64_t> ReadToEnd();
 
  private:
+  Status ReadInto(size_t max_records, size_t max_bytes, RecordBatch* batch, size_t* read);
   // Opens the segment holding next_offset_ and positions the cursor on it.
   Status Locate();
   // Called at the end of the current segment's data: true when the writer has

@@ -131,7 +131,10 @@ class SegmentConsumer final : public Consumer {
       if (batch->size() >= options.max_records || batch->payload_bytes() >= options.max_bytes) break;
       size_t max_bytes = options.max_bytes - batch->payload_bytes();
       auto read = readers_[partition]->Read(options.max_records - batch->size(), max_bytes, batch);
-      if (!read.ok()) return read.status().WithContext("polling the log at " + state_->dir);
+      if (!read.ok()) {
+        if (!batch->empty()) break;  // return what we have; the error comes back next time
+        return read.status().WithContext("polling the log at " + state_->dir);
+      }
       if (*read > 0) last_served_ = partition;
     }
     return Status::OK();

@@ -112,11 +112,22 @@ Status SegmentCursor::Fill(size_t need) {
   KL_RETURN_IF_ERROR(file_->ReadAt(position_, want, fresh.get()));
   buffer_ = std::move(fresh);
   buffer_position_ = position_;
+  fresh_ = true;
   return Status::OK();
 }
 
 Result<SegmentCursor::State> SegmentCursor::Peek(bool verify_crc) {
+  KL_ASSIGN_OR_RETURN(State state, PeekBuffered(verify_crc));
+  if (state == State::kRecord || fresh_) return state;
+  // Bytes read earlier may be stale: a new writer cuts a torn tail and
+  // writes over it. Judge anything but a record on what the file holds now.
+  buffer_.reset();
+  return PeekBuffered(verify_crc);
+}
+
+Result<SegmentCursor::State> SegmentCursor::PeekBuffered(bool verify_crc) {
   trailing_bytes_ = 0;
+  fresh_ = false;
   KL_RETURN_IF_ERROR(Fill(kRecordPrefixSize));
   size_t need = RecordSizeAt(Available());
   if (need > kRecordPrefixSize && need <= kRecordPrefixSize + kMaxRecordBodySize) {

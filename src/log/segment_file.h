@@ -82,6 +82,7 @@ class SegmentCursor {
   void set_chunk_bytes(size_t n) { chunk_bytes_ = n; }
 
  private:
+  Result<State> PeekBuffered(bool verify_crc);
   // Makes at least `need` bytes from position_ available in the buffer if the file has them.
   Status Fill(size_t need);
   std::string_view Available() const;
@@ -95,6 +96,7 @@ class SegmentCursor {
   DecodedRecord record_;
   std::string problem_;
   uint64_t trailing_bytes_ = 0;
+  bool fresh_ = false;  // the last PeekBuffered read from the file
 };
 
 // Reads a segment's index file and returns the verified entry with the
