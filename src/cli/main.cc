@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   app.parse_complete_callback([&] { kl::InitLogging(log_level); });
 
   kl::cli::AddVersionCommand(&app);
+  kl::cli::AddLogCommands(&app);
 
   std::signal(SIGPIPE, SIG_IGN);
   try {

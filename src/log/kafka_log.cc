@@ -90,7 +90,9 @@ Result<rd_kafka_t*> NewKafkaClient(rd_kafka_type_t type, rd_kafka_conf_t* conf) 
 }
 
 Status ApplyKafkaLogParams(const std::map<std::string, std::string>& params, KafkaLogOptions* o) {
-  for (const auto& [name, value] : params) {
+  for (const auto& param : params) {
+    const std::string& name = param.first;  // named, not bound: clang 14 lambdas cannot capture bindings
+    const std::string& value = param.second;
     auto number = [&](int64_t lo, int64_t hi) -> Result<int64_t> {
       auto n = ParseInt64(value);
       if (!n || *n < lo || *n > hi) return Status::InvalidArgument("kafka log parameter " + name + "='" + value + "'");
