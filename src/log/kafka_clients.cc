@@ -175,6 +175,7 @@ class KafkaConsumer final : public Consumer {
     }
     if (offset < 0) return Status::InvalidArgument("seeking partition " + std::to_string(partition) + " to " + std::to_string(offset));
     positions_[partition] = offset;
+    deferred_ = Status::OK();
     DropHeld(partition);
     assignment_dirty_ = true;
     return Status::OK();
@@ -194,6 +195,11 @@ class KafkaConsumer final : public Consumer {
 
   Result<RecordBatch> Poll(const PollOptions& options) override {
     if (positions_.empty()) return Status::InvalidArgument("poll without assigned partitions: Seek first");
+    if (!deferred_.ok()) {
+      Status s = deferred_;
+      deferred_ = Status::OK();
+      return s;
+    }
     if (assignment_dirty_) KL_RETURN_IF_ERROR(Reassign());
     std::vector<rd_kafka_message_t*> taken;
     size_t bytes = 0;
@@ -222,6 +228,13 @@ class KafkaConsumer final : public Consumer {
       if (pos == positions_.end() || m->offset < pos->second) {
         rd_kafka_message_destroy(m);
         continue;
+      }
+      if (m->offset > pos->second) {
+        // Offsets are dense in a topic kubelake writes: a jump means records
+        // we never saw, which exactly-once cannot paper over.
+        status = GapError(m->partition, pos->second, m->offset);
+        rd_kafka_message_destroy(m);
+        break;
       }
       size_t size = m->len + m->key_len;
       if (!taken.empty() && bytes + size > options.max_bytes) {
@@ -254,7 +267,10 @@ class KafkaConsumer final : public Consumer {
       rd_kafka_message_destroy(m);
     }
     batch.Retain(std::move(buffer));
-    if (!status.ok()) return status;
+    if (!status.ok()) {
+      if (batch.empty()) return status;
+      deferred_ = status;  // return the records first; the error comes with the next Poll
+    }
     return batch;
   }
 
@@ -306,6 +322,19 @@ class KafkaConsumer final : public Consumer {
     }
   }
 
+  Status GapError(int32_t partition, int64_t expected, int64_t got) {
+    std::string where = "reading kafka topic " + options_.topic + " partition " + std::to_string(partition);
+    auto marks = Watermarks(partition);
+    if (marks.ok() && marks->first > expected) {
+      return Status::Expired(where + ": offset " + std::to_string(expected) + " is below the start offset " +
+                             std::to_string(marks->first) + " (deleted by retention)");
+    }
+    return Status::Corruption(where + ": expected offset " + std::to_string(expected) + ", the broker sent " +
+                              std::to_string(got) +
+                              " (offsets with gaps: a compacted or transactional topic, which the event log does "
+                              "not support)");
+  }
+
   // Turns a consumer error event into a Status; OK for the informational ones.
   Status MessageError(const rd_kafka_message_t* m) {
     std::string where = "reading kafka topic " + options_.topic + " partition " + std::to_string(m->partition);
@@ -337,6 +366,7 @@ class KafkaConsumer final : public Consumer {
   std::map<int32_t, int64_t> positions_;
   bool assignment_dirty_ = false;
   rd_kafka_message_t* held_ = nullptr;
+  Status deferred_;  // an error met after records were taken, for the next Poll
 };
 
 }  // namespace

@@ -166,10 +166,12 @@ Status KafkaLog::Connect() {
 }
 
 Result<int32_t> KafkaLog::TopicPartitions() {
-  rd_kafka_topic_t* rkt = rd_kafka_topic_new(admin_, options_.topic.c_str(), nullptr);
+  // Ask for all topics: a metadata request naming the topic lets brokers with
+  // auto.create.topics.enable (and the mock cluster) create it with their
+  // default partition count instead of the one asked for.
   const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(admin_, 0, rkt, &md, static_cast<int>(options_.request_timeout_ms));
-  rd_kafka_topic_destroy(rkt);
+  rd_kafka_resp_err_t err =
+      rd_kafka_metadata(admin_, /*all_topics=*/1, nullptr, &md, static_cast<int>(options_.request_timeout_ms));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return KafkaStatus(err, "reading metadata of kafka topic " + options_.topic + " from " + options_.brokers);
   }

@@ -67,7 +67,7 @@ class Backend {
   virtual ~Backend() = default;
   virtual Result<std::unique_ptr<EventLog>> Open() = 0;
   virtual bool on_disk() const { return false; }
-  static constexpr int32_t kPartitions = 4;
+  static constexpr int32_t kPartitions = 6;  // not 4, the mock broker's default for auto-created topics
 };
 
 class SegmentBackend : public Backend {
@@ -90,17 +90,22 @@ class SegmentBackend : public Backend {
 
 class KafkaBackend : public Backend {
  public:
+  static constexpr const char* kTopic = "kubelake-events";
   KafkaBackend() {
     auto mock = KafkaMockCluster::Start(3);
     EXPECT_TRUE(mock.ok()) << mock.status().ToString();
-    if (mock.ok()) mock_ = std::move(*mock);
+    if (!mock.ok()) return;
+    mock_ = std::move(*mock);
+    // librdkafka 2.0's mock brokers do not serve CreateTopics: make the topic directly.
+    Status created = mock_->CreateTopic(kTopic, kPartitions, 3);
+    EXPECT_TRUE(created.ok()) << created.ToString();
   }
   Result<std::unique_ptr<EventLog>> Open() override {
     if (!mock_) return Status::Unavailable("no mock cluster");
     KafkaLogOptions options;
     options.brokers = mock_->bootstrap_servers();
-    options.topic = "kubelake-events";
-    options.partitions = kPartitions;  // created through the admin API on first open
+    options.topic = kTopic;
+    options.partitions = kPartitions;  // checked against the topic
     KL_ASSIGN_OR_RETURN(auto log, KafkaLog::Open(options));
     return std::unique_ptr<EventLog>(std::move(log));
   }
