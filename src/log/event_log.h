@@ -16,6 +16,9 @@
 //   order per partition, and waits up to the timeout for new data.
 // * Committed consumer-group offsets are the next offset to read. They serve
 //   lag reporting and retention safety; exactly-once lives in the pipeline.
+// * An EventLog may be shared by threads; a Producer or Consumer is used by
+//   one thread at a time (make one per thread). Both may outlive nothing:
+//   destroy them before the EventLog that made them.
 #pragma once
 
 #include <cstdint>

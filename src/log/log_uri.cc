@@ -94,6 +94,8 @@ Status ApplySegmentLogParams(const std::map<std::string, std::string>& params, S
     } else if (name == "segment_bytes") {
       KL_ASSIGN_OR_RETURN(int64_t n, ParseByteSize(value));
       o->segment_bytes = static_cast<uint64_t>(n);
+    } else if (name == "segment_age") {
+      KL_ASSIGN_OR_RETURN(o->segment_max_age_ms, ParseDurationMs(value));
     } else if (name == "fsync") {
       if (value == "batch") {
         o->fsync = FsyncPolicy::kEveryBatch;
@@ -122,7 +124,7 @@ Status ApplySegmentLogParams(const std::map<std::string, std::string>& params, S
       KL_ASSIGN_OR_RETURN(o->reader_poll_interval_ms, ParseDurationMs(value));
     } else {
       return Status::InvalidArgument("unknown dir: log parameter '" + name +
-                                     "' (known: partitions, segment_bytes, fsync, retention, retention_bytes, "
+                                     "' (known: partitions, segment_bytes, segment_age, fsync, retention, retention_bytes, "
                                      "retention_check, required_groups, batch_bytes, max_record_bytes, "
                                      "poll_interval)");
     }

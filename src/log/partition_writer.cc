@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/clock.h"
 #include "common/coding.h"
 #include "common/file_util.h"
 #include "log/record_format.h"
@@ -72,6 +73,7 @@ Status PartitionWriter::Recover(int64_t base) {
   }
   segments_.push_back({base, size});
   next_offset_ = base;
+  active_since_ms_ = NowMillis();  // its real age is unknown: count from now (conservative)
   if (header_state != HeaderState::kOk) {
     // Created just before a crash: nothing but (part of) a header was written.
     recovered_tail_bytes_ = size;
@@ -171,6 +173,7 @@ Status PartitionWriter::CreateSegment(int64_t base) {
   segments_.push_back({base, kSegmentHeaderSize});
   next_offset_ = base;
   dirty_ = false;
+  active_since_ms_ = NowMillis();
   return Status::OK();
 }
 
@@ -225,7 +228,9 @@ Status PartitionWriter::Write(PendingRecords* pending) {
   while (pos < bytes.size()) {
     size_t record_size = RecordSizeAt(std::string_view(bytes).substr(pos));
     SegmentInfo& active = segments_.back();
-    if (active.size > kSegmentHeaderSize && active.size + record_size > options_.segment_bytes) {
+    bool full = active.size + record_size > options_.segment_bytes;
+    bool old = options_.segment_max_age_ms > 0 && NowMillis() - active_since_ms_ >= options_.segment_max_age_ms;
+    if (active.size > kSegmentHeaderSize && (full || old)) {
       status = Roll();
       if (!status.ok()) break;
     }

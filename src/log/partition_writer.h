@@ -31,6 +31,9 @@ void AppendPending(PendingRecords* pending, int64_t timestamp_ms, std::string_vi
 struct PartitionWriterOptions {
   uint64_t segment_bytes = 128 << 20;
   uint64_t index_interval_bytes = 64 << 10;
+  // A non-empty active segment older than this rolls at the next write, so
+  // age retention can reach the records of a quiet partition. 0: never.
+  int64_t segment_max_age_ms = 0;
 };
 
 struct SegmentInfo {
@@ -82,6 +85,7 @@ class PartitionWriter {
   uint64_t last_indexed_position_ = 0;
   int64_t next_offset_ = 0;
   bool dirty_ = false;
+  int64_t active_since_ms_ = 0;  // when the active segment was created (or recovered)
   uint64_t recovered_tail_bytes_ = 0;
 };
 

@@ -166,6 +166,7 @@ TEST(LogUriTest, AppliesSegmentLogParameters) {
   SegmentLogOptions o;
   KL_ASSERT_OK(ApplySegmentLogParams({{"partitions", "12"},
                                       {"segment_bytes", "64M"},
+                                      {"segment_age", "6h"},
                                       {"fsync", "250ms"},
                                       {"retention", "7d"},
                                       {"retention_bytes", "10G"},
@@ -173,6 +174,7 @@ TEST(LogUriTest, AppliesSegmentLogParameters) {
                                      &o));
   EXPECT_EQ(o.partitions, 12);
   EXPECT_EQ(o.segment_bytes, 64u << 20);
+  EXPECT_EQ(o.segment_max_age_ms, 6 * 3'600'000LL);
   EXPECT_EQ(o.fsync, FsyncPolicy::kInterval);
   EXPECT_EQ(o.fsync_interval_ms, 250);
   EXPECT_EQ(o.retention.max_age_ms, 7 * 86'400'000LL);

@@ -89,6 +89,7 @@ Result<std::unique_ptr<LogWriter>> LogWriter::Open(LogState* state) {
   }
   PartitionWriterOptions options;
   options.segment_bytes = state->options.segment_bytes;
+  options.segment_max_age_ms = state->options.segment_max_age_ms;
   options.index_interval_bytes = state->options.index_interval_bytes;
   for (int32_t p = 0; p < state->partitions; ++p) {
     auto slot = std::make_unique<Slot>();

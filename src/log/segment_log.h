@@ -30,6 +30,9 @@ struct SegmentLogOptions {
   // Partitions of a new log; 0 means "whatever the existing log has" (8 for a new one).
   int32_t partitions = 0;
   uint64_t segment_bytes = 128 << 20;
+  // An active segment older than this rolls at the next write (0: only by size),
+  // so that age retention also reaches quiet partitions.
+  int64_t segment_max_age_ms = 86'400'000;
   uint64_t index_interval_bytes = 64 << 10;
   FsyncPolicy fsync = FsyncPolicy::kEveryBatch;
   int64_t fsync_interval_ms = 1000;

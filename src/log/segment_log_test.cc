@@ -319,6 +319,20 @@ TEST(SegmentLogTest, RetentionBySizeNeverPassesARequiredGroup) {
   EXPECT_TRUE(polled.status().IsExpired()) << polled.status().ToString();
 }
 
+TEST(SegmentLogTest, OldActiveSegmentRollsSoAgeRetentionReachesQuietPartitions) {
+  kl::testing::TempDir dir;
+  SegmentLogOptions o = SmallOptions(1);
+  o.segment_bytes = 1 << 20;
+  o.segment_max_age_ms = 20;
+  auto log = OpenLog(dir.path(), o);
+  KL_ASSERT_OK(Append(log.get(), 0, 0, 3));
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  KL_ASSERT_OK(Append(log.get(), 0, 3, 2));
+  KL_ASSERT_OK_AND_ASSIGN(auto bases, ListSegments(dir.path() + "/partition-0"));
+  EXPECT_EQ(bases, (std::vector<int64_t>{0, 3})) << "the aged segment rolled before offset 3";
+  ExpectContent(log.get(), 0, 0, 5);
+}
+
 TEST(SegmentLogTest, RetentionByAgeUsesTheLastAppendTime) {
   kl::testing::TempDir dir;
   SegmentLogOptions o = SmallOptions(1);
