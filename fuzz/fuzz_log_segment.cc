@@ -34,9 +34,12 @@ void CheckDecoder(std::string_view data) {
 }
 
 void CheckRecovery(std::string_view body) {
-  static const std::string dir = [] {
+  // Never destroyed, so the exit handler that removes the directory can still name it.
+  static const std::string& dir = *[] {
     const char* base = std::getenv("TMPDIR");
-    std::string d = std::string(base != nullptr ? base : "/tmp") + "/kubelake-fuzz-log-" + std::to_string(::getpid());
+    auto* d = new std::string(std::string(base != nullptr ? base : "/tmp") + "/kubelake-fuzz-log-" +
+                              std::to_string(::getpid()));
+    std::atexit([] { (void)kl::RemoveAll(dir); });
     return d;
   }();
   (void)kl::RemoveAll(dir);

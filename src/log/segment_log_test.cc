@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <thread>
 
 #include "common/file_util.h"
@@ -333,6 +334,33 @@ TEST(SegmentLogTest, OldActiveSegmentRollsSoAgeRetentionReachesQuietPartitions) 
   ExpectContent(log.get(), 0, 0, 5);
 }
 
+TEST(SegmentLogTest, RetentionAlsoRunsInTheBackground) {
+  kl::testing::TempDir dir;
+  SegmentLogOptions o = SmallOptions(1);
+  o.retention.max_bytes = 16 << 10;
+  o.retention_check_interval_ms = 10;
+  auto log = OpenLog(dir.path(), o);
+  KL_ASSERT_OK(Append(log.get(), 0, 0, 300));
+  int64_t deadline = MonotonicMicros() + 10'000'000;
+  while (*log->StartOffset(0) == 0 && MonotonicMicros() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_GT(*log->StartOffset(0), 0) << "the writer's background thread enforces retention";
+}
+
+TEST(SegmentLogTest, OversizedRecordsAreRefusedUpFront) {
+  kl::testing::TempDir dir;
+  SegmentLogOptions o = SmallOptions(1);
+  o.max_record_bytes = 1000;
+  auto log = OpenLog(dir.path(), o);
+  KL_ASSERT_OK_AND_ASSIGN(auto producer, log->NewProducer());
+  Status s = producer->Send({"k", std::string(1001, 'x'), 0, 0});
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+  KL_ASSERT_OK(producer->Send({"k", std::string(990, 'x'), 0, 0}));
+  KL_ASSERT_OK(producer->Flush());
+  EXPECT_EQ(*log->EndOffset(0), 1);
+}
+
 TEST(SegmentLogTest, RetentionByAgeUsesTheLastAppendTime) {
   kl::testing::TempDir dir;
   SegmentLogOptions o = SmallOptions(1);
@@ -435,6 +463,52 @@ TEST(SegmentLogTest, CommittedOffsetsSurviveReopenAndRejectBadGroups) {
   EXPECT_EQ(groups, std::vector<std::string>{"pipeline"});
   KL_ASSERT_OK(WriteFile(dir.path() + "/consumers/pipeline.offsets.json", "{\"offsets\": {\"0\": \"x\"}}"));
   EXPECT_TRUE(log->CommittedOffsets("pipeline").status().IsCorruption());
+}
+
+TEST(SegmentLogTest, ProducersAndConsumersInManyThreads) {
+  kl::testing::TempDir dir;
+  auto log = OpenLog(dir.path(), SmallOptions(2));
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 1500;
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&, t] {
+      auto producer = log->NewProducer();  // one producer per thread, all on one writer
+      if (!producer.ok()) {
+        failed = true;
+        return;
+      }
+      for (int i = 0; i < kPerThread; ++i) {
+        std::string value = "t" + std::to_string(t) + "-" + std::to_string(i);
+        if (!(*producer)->Send({"k", value, 0, i % 2}).ok()) failed = true;
+        if (i % 100 == 99 && !(*producer)->Flush().ok()) failed = true;
+      }
+      if (!(*producer)->Flush().ok()) failed = true;
+    });
+  }
+  // Meanwhile a consumer follows both partitions.
+  KL_ASSERT_OK_AND_ASSIGN(auto consumer, log->NewConsumer("follower"));
+  KL_ASSERT_OK(consumer->Seek(0, 0));
+  KL_ASSERT_OK(consumer->Seek(1, 0));
+  auto got = PollRecords(consumer.get(), kThreads * kPerThread);
+  for (auto& w : writers) w.join();
+  ASSERT_FALSE(failed);
+  ASSERT_EQ(got.size(), static_cast<size_t>(kThreads * kPerThread));
+  // Each thread's records appear once, in its send order within a partition.
+  std::map<std::pair<int32_t, int>, int> last;  // (partition, thread) -> last sequence
+  std::map<int32_t, int64_t> next_offset;
+  for (const auto& [record, content] : got) {
+    ASSERT_EQ(record.offset, next_offset[record.partition]++);
+    const std::string& v = content.second;
+    int thread = std::stoi(v.substr(1, v.find('-') - 1));
+    int seq = std::stoi(v.substr(v.find('-') + 1));
+    auto key = std::make_pair(record.partition, thread);
+    auto it = last.find(key);
+    ASSERT_TRUE(it == last.end() || it->second < seq) << v;
+    last[key] = seq;
+  }
+  EXPECT_EQ(*log->EndOffset(0) + *log->EndOffset(1), kThreads * kPerThread);
 }
 
 // ---- several processes on one log directory ----
