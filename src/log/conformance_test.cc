@@ -186,6 +186,13 @@ TYPED_TEST(ConformanceTest, SeekBeyondTheEndIsAnError) {
   Status status;
   for (int i = 0; i < 5 && status.ok(); ++i) status = consumer->Poll(options).status();
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << status.ToString();
+  KL_ASSERT_OK_AND_ASSIGN(auto fine, this->log_->NewConsumer("reader"));
+  KL_ASSERT_OK(fine->Seek(0, 0));
+  PollOptions zero;
+  zero.max_records = 0;
+  EXPECT_EQ(fine->Poll(zero).status().code(), StatusCode::kInvalidArgument) << "a poll that may return nothing";
+  KL_ASSERT_OK_AND_ASSIGN(RecordBatch first, fine->Poll(options));
+  EXPECT_FALSE(first.empty()) << "a refused poll leaves the consumer usable";
   EXPECT_FALSE(consumer->Seek(-1, 0).ok());
   EXPECT_FALSE(consumer->Seek(0, -7).ok());
 }

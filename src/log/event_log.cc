@@ -12,6 +12,13 @@ void RecordBatch::Retain(std::shared_ptr<const std::string> buffer) {
   buffers_.push_back(std::move(buffer));
 }
 
+Status CheckPollOptions(const PollOptions& options) {
+  if (options.max_records == 0 || options.max_bytes == 0 || options.timeout_ms < 0) {
+    return Status::InvalidArgument("poll options need max_records >= 1, max_bytes >= 1 and timeout_ms >= 0");
+  }
+  return Status::OK();
+}
+
 int32_t EventLog::PartitionFor(std::string_view key) const { return PartitionForKey(key, NumPartitions()); }
 
 namespace {

@@ -99,6 +99,9 @@ struct PollOptions {
   int64_t timeout_ms = 100;     // how long to wait when nothing is available
 };
 
+// InvalidArgument unless max_records, max_bytes >= 1 and timeout_ms >= 0.
+Status CheckPollOptions(const PollOptions& options);
+
 class Consumer {
  public:
   virtual ~Consumer() = default;

@@ -195,6 +195,7 @@ class KafkaConsumer final : public Consumer {
 
   Result<RecordBatch> Poll(const PollOptions& options) override {
     if (positions_.empty()) return Status::InvalidArgument("poll without assigned partitions: Seek first");
+    KL_RETURN_IF_ERROR(CheckPollOptions(options));
     if (!deferred_.ok()) {
       Status s = deferred_;
       deferred_ = Status::OK();

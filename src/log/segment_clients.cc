@@ -74,6 +74,7 @@ class SegmentConsumer final : public Consumer {
   Result<RecordBatch> Poll(const PollOptions& options) override {
     RecordBatch batch;
     if (readers_.empty()) return Status::InvalidArgument("poll without assigned partitions: Seek first");
+    KL_RETURN_IF_ERROR(CheckPollOptions(options));
     int64_t deadline = MonotonicMicros() + options.timeout_ms * 1000;
     while (true) {
       uint64_t generation;
