@@ -24,8 +24,20 @@ namespace {
 volatile std::sig_atomic_t g_stop = 0;
 void OnSignal(int) { g_stop = 1; }
 
+// Opens a log to look into it: a dir: log must exist already (no new empty log
+// appears because of a typo in a path).
+Result<std::unique_ptr<log::EventLog>> OpenExisting(const std::string& uri) {
+  KL_ASSIGN_OR_RETURN(auto parsed, log::ParseLogUri(uri));
+  if (parsed.kind == log::LogUri::Kind::kKafka) return log::OpenEventLog(uri);
+  log::SegmentLogOptions options;
+  KL_RETURN_IF_ERROR(log::ApplySegmentLogParams(parsed.params, &options));
+  options.create_if_missing = false;
+  KL_ASSIGN_OR_RETURN(auto opened, log::SegmentLog::Open(parsed.path, options));
+  return std::unique_ptr<log::EventLog>(std::move(opened));
+}
+
 Status Info(const std::string& uri, const std::vector<std::string>& groups_asked) {
-  KL_ASSIGN_OR_RETURN(auto log, log::OpenEventLog(uri));
+  KL_ASSIGN_OR_RETURN(auto log, OpenExisting(uri));
   std::vector<std::string> groups = groups_asked;
   if (auto* segment = dynamic_cast<log::SegmentLog*>(log.get()); segment != nullptr && groups.empty()) {
     KL_ASSIGN_OR_RETURN(groups, segment->Groups());
@@ -89,7 +101,7 @@ struct TailArgs {
 };
 
 Status Tail(const TailArgs& args) {
-  KL_ASSIGN_OR_RETURN(auto log, log::OpenEventLog(args.uri));
+  KL_ASSIGN_OR_RETURN(auto log, OpenExisting(args.uri));
   KL_ASSIGN_OR_RETURN(auto consumer, log->NewConsumer(args.group));
   int64_t from = 0;
   if (args.from == "beginning") {

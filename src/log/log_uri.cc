@@ -91,6 +91,9 @@ Status ApplySegmentLogParams(const std::map<std::string, std::string>& params, S
       auto n = ParseInt64(value);
       if (!n || *n < 1 || *n > 4096) return Status::InvalidArgument("partitions must be 1-4096, got '" + value + "'");
       o->partitions = static_cast<int32_t>(*n);
+    } else if (name == "create") {
+      if (value != "true" && value != "false") return Status::InvalidArgument("create must be true or false");
+      o->create_if_missing = value == "true";
     } else if (name == "segment_bytes") {
       KL_ASSIGN_OR_RETURN(int64_t n, ParseByteSize(value));
       o->segment_bytes = static_cast<uint64_t>(n);
@@ -124,7 +127,7 @@ Status ApplySegmentLogParams(const std::map<std::string, std::string>& params, S
       KL_ASSIGN_OR_RETURN(o->reader_poll_interval_ms, ParseDurationMs(value));
     } else {
       return Status::InvalidArgument("unknown dir: log parameter '" + name +
-                                     "' (known: partitions, segment_bytes, segment_age, fsync, retention, retention_bytes, "
+                                     "' (known: partitions, create, segment_bytes, segment_age, fsync, retention, retention_bytes, "
                                      "retention_check, required_groups, batch_bytes, max_record_bytes, "
                                      "poll_interval)");
     }

@@ -39,9 +39,10 @@ Result<int32_t> ReadMeta(const std::string& path) {
 
 // Creates log.json, or reads the one there. Two processes creating the same
 // log at once agree: the loser of WriteFileIfAbsent reads the winner's file.
-Result<int32_t> OpenOrCreateMeta(const std::string& dir, int32_t wanted) {
+Result<int32_t> OpenOrCreateMeta(const std::string& dir, int32_t wanted, bool create) {
   std::string path = JoinPath(dir, "log.json");
   if (!FileExists(path)) {
+    if (!create) return Status::NotFound("no kubelake log at " + dir + " (" + path + " is missing)");
     if (wanted < 0 || wanted > kMaxPartitions) {
       return Status::InvalidArgument("partitions must be 1-" + std::to_string(kMaxPartitions) + ", got " +
                                      std::to_string(wanted));
@@ -261,7 +262,7 @@ Result<std::unique_ptr<SegmentLog>> SegmentLog::Open(const std::string& dir, Seg
   if (dir.empty()) return Status::InvalidArgument("the embedded log needs a directory");
   if (options.segment_bytes < 4096) return Status::InvalidArgument("segment_bytes must be at least 4096");
   for (const auto& group : options.required_groups) KL_RETURN_IF_ERROR(ValidateGroupName(group));
-  KL_ASSIGN_OR_RETURN(int32_t partitions, OpenOrCreateMeta(dir, options.partitions));
+  KL_ASSIGN_OR_RETURN(int32_t partitions, OpenOrCreateMeta(dir, options.partitions, options.create_if_missing));
   for (int32_t p = 0; p < partitions; ++p) KL_RETURN_IF_ERROR(CreateDirs(dir + "/partition-" + std::to_string(p)));
   auto state = std::make_shared<LogState>(dir);
   state->options = std::move(options);

@@ -29,6 +29,8 @@ enum class FsyncPolicy {
 struct SegmentLogOptions {
   // Partitions of a new log; 0 means "whatever the existing log has" (8 for a new one).
   int32_t partitions = 0;
+  // false: opening a directory without a log is NotFound (inspection tools).
+  bool create_if_missing = true;
   uint64_t segment_bytes = 128 << 20;
   // An active segment older than this rolls at the next write (0: only by size),
   // so that age retention also reaches quiet partitions.

@@ -236,6 +236,16 @@ TEST(SegmentLogTest, OnlyOneWriterAtATime) {
   KL_ASSERT_OK(second->NewProducer().status());
 }
 
+TEST(SegmentLogTest, InspectionDoesNotCreateALog) {
+  kl::testing::TempDir dir;
+  SegmentLogOptions o;
+  o.create_if_missing = false;
+  auto missing = SegmentLog::Open(dir.Sub("typo"), o);
+  EXPECT_TRUE(missing.status().IsNotFound()) << missing.status().ToString();
+  EXPECT_FALSE(FileExists(dir.Sub("typo")));
+  EXPECT_TRUE(OpenEventLog("dir:" + dir.Sub("typo") + "?create=false").status().IsNotFound());
+}
+
 TEST(SegmentLogTest, PartitionCountIsFixedAtCreation) {
   kl::testing::TempDir dir;
   OpenLog(dir.path(), SmallOptions(3));

@@ -15,8 +15,9 @@ bool LogReport::ok() const {
 }
 
 Result<LogReport> VerifySegmentLog(const std::string& dir) {
-  if (!FileExists(JoinPath(dir, "log.json"))) return Status::NotFound("no kubelake log at " + dir + " (log.json missing)");
-  KL_ASSIGN_OR_RETURN(auto log, SegmentLog::Open(dir));  // reads log.json; takes no lock
+  SegmentLogOptions options;
+  options.create_if_missing = false;
+  KL_ASSIGN_OR_RETURN(auto log, SegmentLog::Open(dir, options));  // reads log.json; takes no lock
   LogReport report;
   report.partitions = log->NumPartitions();
   for (int32_t p = 0; p < report.partitions; ++p) {
