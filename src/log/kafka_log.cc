@@ -192,6 +192,8 @@ Status KafkaLog::CreateTopic() {
   rd_kafka_NewTopic_t* topic =
       rd_kafka_NewTopic_new(options_.topic.c_str(), options_.partitions, options_.replication, err, sizeof(err));
   if (topic == nullptr) return Status::InvalidArgument("creating kafka topic " + options_.topic + ": " + err);
+  // Kubernetes objects reach 1.5 MB; the broker's default limit is 1 MB per batch.
+  rd_kafka_NewTopic_set_config(topic, "max.message.bytes", "67108864");
   rd_kafka_queue_t* queue = rd_kafka_queue_new(admin_);
   rd_kafka_CreateTopics(admin_, &topic, 1, nullptr, queue);
   rd_kafka_event_t* event = rd_kafka_queue_poll(queue, static_cast<int>(options_.request_timeout_ms));
