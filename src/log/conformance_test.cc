@@ -330,7 +330,8 @@ TYPED_TEST(ConformanceTest, PropertyRandomOperationsMatchTheModel) {
     } else {
       // Crash: the newest segment of a partition loses its tail from a random byte on.
       this->log_.reset();
-      auto* backend = reinterpret_cast<testing::SegmentBackend*>(&this->backend_);
+      auto* backend = dynamic_cast<testing::SegmentBackend*>(static_cast<Backend*>(&this->backend_));
+      ASSERT_NE(backend, nullptr);
       int32_t p = static_cast<int32_t>(rng.Uniform(Backend::kPartitions));
       std::string dir = backend->dir() + "/partition-" + std::to_string(p);
       KL_ASSERT_OK_AND_ASSIGN(auto bases, ListSegments(dir));
