@@ -1,6 +1,7 @@
 // `kubelake log ...`: look into and operate an event log.
 //   info   <uri>               partitions, offsets, consumer groups and their lag
 //   verify <dir>               check every record of an embedded log (exit 1 on damage)
+//   repair <dir> --partition n cut a damaged partition before its first bad record
 //   tail   <uri>               print records as JSON lines, optionally following new ones
 //   produce <uri>              append stdin lines as records (demos, scripts)
 //   mock-kafka                 run librdkafka's mock Kafka cluster until interrupted
@@ -87,6 +88,14 @@ Status Verify(const std::string& dir_or_uri) {
     std::printf("%s%s\n", p.problem.empty() ? ": ok" : ": DAMAGED: ", p.problem.c_str());
   }
   if (!report.ok()) return Status::Corruption("the log at " + uri.path + " is damaged (see above)");
+  return Status::OK();
+}
+
+Status Repair(const std::string& dir_or_uri, int32_t partition) {
+  KL_ASSIGN_OR_RETURN(auto uri, log::ParseLogUri(dir_or_uri));
+  if (uri.kind != log::LogUri::Kind::kDir) return Status::InvalidArgument("repair works on embedded (dir:) logs only");
+  KL_ASSIGN_OR_RETURN(std::string what, log::RepairPartition(uri.path, partition));
+  std::printf("%s\n", what.c_str());
   return Status::OK();
 }
 
@@ -201,6 +210,14 @@ void AddLogCommands(CLI::App* app) {
   auto verify_dir = std::make_shared<std::string>();
   verify->add_option("dir", *verify_dir, "log directory")->required();
   verify->callback([verify_dir] { Finish(Verify(*verify_dir)); });
+
+  auto* repair = log_cmd->add_subcommand(
+      "repair", "Cut a damaged partition before its first bad record (the rest is moved aside, not deleted)");
+  auto repair_dir = std::make_shared<std::string>();
+  auto repair_partition = std::make_shared<int32_t>(-1);
+  repair->add_option("dir", *repair_dir, "log directory")->required();
+  repair->add_option("--partition", *repair_partition, "the damaged partition")->required();
+  repair->callback([=] { Finish(Repair(*repair_dir, *repair_partition)); });
 
   auto* tail = log_cmd->add_subcommand("tail", "Print records as JSON lines");
   auto tail_args = std::make_shared<TailArgs>();

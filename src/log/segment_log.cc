@@ -1,19 +1,14 @@
 #include "log/segment_log.h"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "common/json.h"
-#include "common/string_util.h"
 #include "log/segment_log_internal.h"
+#include "log/writer_lock.h"
 
 namespace kl::log {
 namespace {
@@ -70,24 +65,7 @@ Result<int32_t> OpenOrCreateMeta(const std::string& dir, int32_t wanted, bool cr
 
 Result<std::unique_ptr<LogWriter>> LogWriter::Open(LogState* state) {
   std::unique_ptr<LogWriter> writer(new LogWriter(state));
-  std::string lock_path = JoinPath(state->dir, "LOCK");
-  writer->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (writer->lock_fd_ < 0) return Status::IOError("opening " + lock_path + ": " + std::strerror(errno));
-  if (::flock(writer->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    int err = errno;
-    std::string lock_text = ReadFile(lock_path).value_or("");
-    std::string holder(Trim(lock_text));
-    if (err == EWOULDBLOCK) {
-      return Status::Conflict("the log at " + state->dir + " already has a writer" +
-                              (holder.empty() ? std::string() : " (process " + holder + ")") +
-                              "; one process writes, others may only read");
-    }
-    return Status::IOError("locking " + lock_path + ": " + std::strerror(err));
-  }
-  std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(writer->lock_fd_, 0) != 0 || ::pwrite(writer->lock_fd_, pid.data(), pid.size(), 0) < 0) {
-    spdlog::warn("could not record the writer pid in {}: {}", lock_path, std::strerror(errno));
-  }
+  KL_ASSIGN_OR_RETURN(writer->lock_, WriterLock::Acquire(state->dir));
   PartitionWriterOptions options;
   options.segment_bytes = state->options.segment_bytes;
   options.segment_max_age_ms = state->options.segment_max_age_ms;
@@ -116,7 +94,7 @@ LogWriter::~LogWriter() {
   if (background_.joinable()) background_.join();
   Status s = SyncAll();
   if (!s.ok()) spdlog::warn("closing the log at {}: {}", state_->dir, s.ToString());
-  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+  lock_.reset();  // after the last sync: the next writer sees everything
 }
 
 void LogWriter::BackgroundLoop() {

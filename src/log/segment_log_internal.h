@@ -14,6 +14,7 @@
 #include "log/partition_reader.h"
 #include "log/partition_writer.h"
 #include "log/segment_log.h"
+#include "log/writer_lock.h"
 
 namespace kl::log {
 
@@ -39,7 +40,7 @@ class LogWriter {
     std::unique_ptr<PartitionWriter> writer;
   };
   LogState* state_;
-  int lock_fd_ = -1;
+  std::unique_ptr<WriterLock> lock_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::mutex background_mu_;
   std::condition_variable background_cv_;

@@ -14,6 +14,7 @@
 #include "common/file_util.h"
 #include "log/log_test_util.h"
 #include "log/offset_store.h"
+#include "log/segment_verify.h"
 
 extern char** environ;
 
@@ -219,6 +220,29 @@ TEST(SegmentLogTest, DamageInTheMiddleOfTheNewestSegmentIsNotMistakenForATornTai
   EXPECT_TRUE(producer.status().IsCorruption()) << producer.status().ToString();
   EXPECT_NE(producer.status().message().find("refusing"), std::string::npos);
   EXPECT_EQ(*FileSize(path), size);
+  writer.reset();
+  reader.reset();
+
+  // The operator's way out: cut at the damage, keeping the original aside.
+  KL_ASSERT_OK_AND_ASSIGN(std::string what, RepairPartition(dir.path(), 0));
+  EXPECT_NE(what.find("cut at offset"), std::string::npos) << what;
+  KL_ASSERT_OK_AND_ASSIGN(auto names, ListDir(dir.path() + "/partition-0"));
+  std::string aside;
+  for (const auto& n : names) {
+    if (n.rfind("damaged-", 0) == 0) aside = JoinPath(dir.path() + "/partition-0", n);
+  }
+  ASSERT_FALSE(aside.empty());
+  EXPECT_EQ(*FileSize(JoinPath(aside, SegmentFileName(0))), size) << "the damaged original is kept whole";
+  auto repaired = OpenLog(dir.path(), o);
+  KL_ASSERT_OK_AND_ASSIGN(auto producer2, repaired->NewProducer());
+  KL_ASSERT_OK_AND_ASSIGN(int64_t end, repaired->EndOffset(0));
+  EXPECT_GT(end, 0);
+  EXPECT_LT(end, 30);
+  ExpectContent(repaired.get(), 0, 0, end);
+  KL_ASSERT_OK(Append(repaired.get(), 0, end, 3));
+  ExpectContent(repaired.get(), 0, 0, end + 3);
+  KL_ASSERT_OK_AND_ASSIGN(auto report, VerifySegmentLog(dir.path()));
+  EXPECT_TRUE(report.ok());
 }
 
 TEST(SegmentLogTest, OnlyOneWriterAtATime) {

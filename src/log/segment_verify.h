@@ -31,4 +31,13 @@ struct LogReport {
 
 Result<LogReport> VerifySegmentLog(const std::string& dir);
 
+// For damage the writer refuses to cut (valid records after it): makes the
+// partition end just before the first damaged record. The damaged segment and
+// every later one are moved, untouched, to partition-<n>/damaged-<ms>/ for
+// inspection; the good prefix is written back in place. Records after the
+// damage leave the log, and their offsets will be reused by new records, so
+// a consumer that had read past the damage must be re-positioned.
+// Needs the writer lock (no writer may run). Returns what it did.
+Result<std::string> RepairPartition(const std::string& dir, int32_t partition);
+
 }  // namespace kl::log
