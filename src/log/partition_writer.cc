@@ -185,18 +185,27 @@ Status PartitionWriter::Roll() {
   return CreateSegment(next_offset_);
 }
 
-Status PartitionWriter::WriteAt(uint64_t position, std::string_view data) {
+Status PartitionWriter::WriteAt(uint64_t position, std::string_view data, size_t* kept) {
   size_t done = 0;
   while (done < data.size()) {
     ssize_t n = ::pwrite(fd_, data.data() + done, data.size() - done, static_cast<off_t>(position + done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       int err = n < 0 ? errno : ENOSPC;
-      // Take back the part that made it, so the file ends on a record boundary.
-      bool cut = ::ftruncate(fd_, static_cast<off_t>(position)) == 0;
+      size_t keep = 0;
+      if (kept != nullptr) {
+        // Whole records among the bytes that made it stay.
+        while (keep < done) {
+          size_t size = RecordSizeAt(data.substr(keep));
+          if (size == 0 || keep + size > done) break;
+          keep += size;
+        }
+        *kept = keep;
+      }
+      bool cut = ::ftruncate(fd_, static_cast<off_t>(position + keep)) == 0;
       return Status::IOError("appending " + std::to_string(data.size()) + " bytes to " + Where() + " at byte " +
                              std::to_string(position) + ": " + std::strerror(err) +
-                             (cut ? "; nothing of this write was kept"
+                             (cut ? "; the records not written completely were taken back"
                                   : "; could not cut the partial write (the next open cuts it as a torn tail)"));
     }
     done += static_cast<size_t>(n);
@@ -253,10 +262,20 @@ Status PartitionWriter::Write(PendingRecords* pending) {
       ++chunk_records;
       pos += size;
     }
-    status = WriteAt(segment.size, std::string_view(bytes).substr(chunk_start, pos - chunk_start));
+    size_t kept = 0;
+    status = WriteAt(segment.size, std::string_view(bytes).substr(chunk_start, pos - chunk_start), &kept);
     if (!status.ok()) {
-      pos = chunk_start;
-      last_indexed_position_ = indexed_before;  // the new entries were not written
+      // The whole records that made it are in the log: account for them.
+      size_t kept_records = 0;
+      for (size_t at = 0; at < kept; at += RecordSizeAt(std::string_view(bytes).substr(chunk_start + at))) {
+        ++kept_records;
+      }
+      segment.size += kept;
+      next_offset_ += static_cast<int64_t>(kept_records);
+      written_records += kept_records;
+      if (kept > 0) dirty_ = true;
+      pos = chunk_start + kept;
+      last_indexed_position_ = indexed_before;  // the new entries were not written (the index is a hint)
       break;
     }
     segment.size += pos - chunk_start;

@@ -2,10 +2,11 @@
 // the active segment, rolls to a new segment when it is full, keeps the
 // sparse index, and at open cuts a torn tail left by a crash.
 //
-// Failure rule: a failed write (disk full, I/O error) is truncated away, so
-// the file ends at the last record that was written completely and nothing
-// acknowledged earlier is touched; the records not written stay with the
-// caller to retry.
+// Failure rule: when a write fails part-way (disk full, I/O error) the file
+// is cut back to the end of the last record that made it completely; those
+// records count as written (a reader may already have seen them, so they must
+// not be taken back), nothing written earlier is touched, and the records not
+// written stay with the caller to retry.
 #pragma once
 
 #include <cstdint>
@@ -71,7 +72,9 @@ class PartitionWriter {
   Status CreateSegment(int64_t base);
   Status Recover(int64_t base);
   Status Roll();
-  Status WriteAt(uint64_t position, std::string_view data);
+  // Writes `data` at `position`. On failure, `*kept` (if given) says how many
+  // leading bytes to keep: the file is cut back to position + *kept.
+  Status WriteAt(uint64_t position, std::string_view data, size_t* kept = nullptr);
   void AppendIndex(std::string_view entries);
   std::string Where() const;
 
