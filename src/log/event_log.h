@@ -8,7 +8,11 @@
 //   dense: 0, 1, 2, ... with no gaps; StartOffset..EndOffset-1 are readable.
 // * Producer::Send buffers; after Flush() returns OK every record sent before
 //   it is in the log, in send order per partition, exactly once, visible to
-//   readers, and EndOffset() counts it. If Flush() fails, records sent since
+//   readers, and EndOffset() counts it. (One exception: the embedded log with
+//   an fsync interval shows records to readers, and counts them, once the
+//   next periodic sync has made them durable.)
+// * Readers never see a record that a crash could still take back, so an
+//   offset the pipeline commits always stays valid. If Flush() fails, records sent since
 //   the last successful Flush may or may not be in the log: read the end of
 //   the partition to find out. Records never flushed are lost with the
 //   producer (destroying it does not flush).

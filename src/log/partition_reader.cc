@@ -13,7 +13,7 @@ constexpr size_t kMaxChunk = 8 << 20;
 }  // namespace
 
 PartitionReader::PartitionReader(std::string partition_dir, int32_t partition)
-    : dir_(std::move(partition_dir)), partition_(partition) {}
+    : dir_(std::move(partition_dir)), partition_(partition), watermark_(dir_) {}
 
 std::string PartitionReader::SegmentPath(int64_t base) const { return JoinPath(dir_, SegmentFileName(base)); }
 
@@ -164,11 +164,14 @@ Status PartitionReader::ReadInto(size_t max_records, size_t max_bytes, RecordBat
     if (!cursor_) return Status::OK();
   }
   cursor_->set_chunk_bytes(std::clamp(max_bytes, kMinChunk, kMaxChunk));
+  // Records at or past the watermark exist but are not yet durable enough to hand out.
+  std::optional<int64_t> visible_end = watermark_.Read();
   size_t bytes = 0;
   const std::string* retained = nullptr;
   // Only the first record of a whole Poll may exceed max_bytes.
   bool strict = batch != nullptr && !batch->empty();
   while (count < max_records && (count == 0 || bytes < max_bytes)) {
+    if (visible_end && cursor_->next_offset() >= *visible_end) break;
     KL_ASSIGN_OR_RETURN(auto state, cursor_->Peek());
     if (state == SegmentCursor::State::kBad) {
       KL_RETURN_IF_ERROR(CheckBadRecord());

@@ -18,6 +18,7 @@
 #include "common/result.h"
 #include "log/event_log.h"
 #include "log/segment_file.h"
+#include "log/watermark.h"
 
 namespace kl::log {
 
@@ -57,6 +58,7 @@ class PartitionReader {
   // A damaged tail already searched for following records: its file size, so
   // the search runs again only when the file changes.
   uint64_t checked_bad_tail_size_ = 0;
+  WatermarkReader watermark_;
 };
 
 }  // namespace kl::log

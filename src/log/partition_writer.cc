@@ -45,9 +45,11 @@ Result<std::unique_ptr<PartitionWriter>> PartitionWriter::Open(const std::string
                                                                const PartitionWriterOptions& options) {
   KL_RETURN_IF_ERROR(CreateDirs(dir));
   std::unique_ptr<PartitionWriter> writer(new PartitionWriter(dir, partition, options));
+  KL_ASSIGN_OR_RETURN(writer->watermark_, WatermarkWriter::Open(dir));
   KL_ASSIGN_OR_RETURN(auto bases, ListSegments(dir));
   if (bases.empty()) {
     KL_RETURN_IF_ERROR(writer->CreateSegment(0));
+    KL_RETURN_IF_ERROR(writer->Publish());
     return writer;
   }
   for (size_t i = 0; i + 1 < bases.size(); ++i) {
@@ -55,6 +57,9 @@ Result<std::unique_ptr<PartitionWriter>> PartitionWriter::Open(const std::string
     writer->segments_.push_back({bases[i], size});
   }
   KL_RETURN_IF_ERROR(writer->Recover(bases.back()));
+  // What survived recovery is what readers may see, whatever the previous
+  // writer had published (a power loss can have taken some of it).
+  KL_RETURN_IF_ERROR(writer->Publish());
   return writer;
 }
 
@@ -293,6 +298,13 @@ Status PartitionWriter::Sync() {
   if (!dirty_) return Status::OK();
   if (::fdatasync(fd_) != 0) return Errno("syncing " + SegmentPath(segments_.back().base_offset));
   dirty_ = false;
+  return Status::OK();
+}
+
+Status PartitionWriter::Publish() {
+  if (visible_end_ == next_offset_ && visible_end_ != 0) return Status::OK();
+  KL_RETURN_IF_ERROR(watermark_->Publish(next_offset_));
+  visible_end_ = next_offset_;
   return Status::OK();
 }
 

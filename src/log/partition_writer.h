@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "log/watermark.h"
 
 namespace kl::log {
 
@@ -57,8 +58,12 @@ class PartitionWriter {
   Status Write(PendingRecords* pending);
   // fdatasync of the active segment if anything was written since the last sync.
   Status Sync();
+  // Lets readers see everything written so far (see watermark.h). The caller
+  // decides when, according to the fsync policy.
+  Status Publish();
 
-  int64_t end_offset() const { return next_offset_; }
+  int64_t end_offset() const { return next_offset_; }  // written
+  int64_t visible_end_offset() const { return visible_end_; }  // published to readers
   int64_t start_offset() const { return segments_.front().base_offset; }
   const std::vector<SegmentInfo>& segments() const { return segments_; }
   std::string SegmentPath(int64_t base) const;
@@ -90,6 +95,8 @@ class PartitionWriter {
   bool dirty_ = false;
   int64_t active_since_ms_ = 0;  // when the active segment was created (or recovered)
   uint64_t recovered_tail_bytes_ = 0;
+  std::unique_ptr<WatermarkWriter> watermark_;
+  int64_t visible_end_ = 0;
 };
 
 }  // namespace kl::log

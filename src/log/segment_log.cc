@@ -135,8 +135,18 @@ Status LogWriter::Write(int32_t partition, PendingRecords* pending) {
     std::lock_guard<std::mutex> lock(slot.mu);
     size_t before = pending->count;
     s = slot.writer->Write(pending);
-    if (s.ok() && state_->options.fsync == FsyncPolicy::kEveryBatch) s = slot.writer->Sync();
-    if (pending->count == before && s.ok()) return s;
+    if (pending->count == before) return s;  // nothing written
+    // Records that made it (all, or those before a failure) become visible
+    // once they are as durable as the policy promises; the interval policy
+    // publishes from its periodic sync.
+    Status published;
+    if (state_->options.fsync == FsyncPolicy::kEveryBatch) {
+      published = slot.writer->Sync();
+      if (published.ok()) published = slot.writer->Publish();
+    } else if (state_->options.fsync == FsyncPolicy::kNever) {
+      published = slot.writer->Publish();
+    }
+    if (s.ok()) s = published;
   }
   state_->NotifyAppended();
   return s;
@@ -145,16 +155,21 @@ Status LogWriter::Write(int32_t partition, PendingRecords* pending) {
 Status LogWriter::SyncAll() {
   Status first;
   for (auto& slot : slots_) {
-    std::lock_guard<std::mutex> lock(slot->mu);
-    Status s = slot->writer->Sync();
+    Status s;
+    {
+      std::lock_guard<std::mutex> lock(slot->mu);
+      s = slot->writer->Sync();
+      if (s.ok()) s = slot->writer->Publish();
+    }
     if (first.ok() && !s.ok()) first = s;
   }
+  state_->NotifyAppended();
   return first;
 }
 
 int64_t LogWriter::EndOffset(int32_t partition) {
   std::lock_guard<std::mutex> lock(slots_[partition]->mu);
-  return slots_[partition]->writer->end_offset();
+  return slots_[partition]->writer->visible_end_offset();
 }
 
 int64_t LogWriter::StartOffset(int32_t partition) {

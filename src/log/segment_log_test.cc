@@ -15,6 +15,7 @@
 #include "log/log_test_util.h"
 #include "log/offset_store.h"
 #include "log/segment_verify.h"
+#include "log/watermark.h"
 
 extern char** environ;
 
@@ -123,6 +124,9 @@ TEST(SegmentLogTest, ReaderWaitsForARecordStillBeingWritten) {
   std::string next;
   AppendRecord(&next, 3, 0, "k", ValueFor(0, 3));
   std::string path = NewestSegment(dir.path(), 0);
+  // Publish the watermark ahead of the data (as a power loss under fsync=never
+  // can leave it), so that only the reader's own checks stand in the way.
+  KL_ASSERT_OK(WriteWatermark(dir.path() + "/partition-0", 4));
   for (size_t prefix : {size_t{3}, size_t{20}, next.size() - 1}) {
     KL_ASSERT_OK_AND_ASSIGN(uint64_t size, FileSize(path));
     AppendBytes(path, std::string_view(next).substr(0, prefix));
@@ -138,6 +142,40 @@ TEST(SegmentLogTest, ReaderWaitsForARecordStillBeingWritten) {
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].first.offset, 3);
   EXPECT_EQ(got[0].second.second, ValueFor(0, 3));
+}
+
+TEST(SegmentLogTest, ReadersSeeRecordsOnlyOnceTheyAreAsDurableAsPromised) {
+  kl::testing::TempDir dir;
+  SegmentLogOptions o = SmallOptions(1);
+  o.fsync = FsyncPolicy::kInterval;
+  o.fsync_interval_ms = 3'600'000;  // the periodic sync will not come during the test
+  auto writer = OpenLog(dir.path(), o);
+  auto reader = OpenLog(dir.path(), o);  // like another process
+  KL_ASSERT_OK(Append(writer.get(), 0, 0, 10));
+  KL_ASSERT_OK_AND_ASSIGN(auto consumer, reader->NewConsumer("tail"));
+  KL_ASSERT_OK(consumer->Seek(0, 0));
+  PollOptions quick;
+  quick.timeout_ms = 30;
+  KL_ASSERT_OK_AND_ASSIGN(RecordBatch none, consumer->Poll(quick));
+  EXPECT_TRUE(none.empty()) << "written but not yet synced: a power loss could still take it back";
+  EXPECT_EQ(*reader->EndOffset(0), 0);
+  EXPECT_EQ(*writer->EndOffset(0), 0);
+  KL_ASSERT_OK(writer->SyncAll());  // what the interval syncer does
+  EXPECT_EQ(PollRecords(consumer.get(), 10).size(), 10u);
+  EXPECT_EQ(*reader->EndOffset(0), 10);
+
+  // A watermark behind the data (a power loss after a sync but before the
+  // next publish) bounds readers until a writer opens and publishes again.
+  writer.reset();
+  KL_ASSERT_OK(WriteWatermark(dir.path() + "/partition-0", 4));
+  auto late = OpenLog(dir.path(), o);
+  KL_ASSERT_OK_AND_ASSIGN(auto from_start, late->NewConsumer("late"));
+  KL_ASSERT_OK(from_start->Seek(0, 0));
+  KL_ASSERT_OK_AND_ASSIGN(RecordBatch four, from_start->Poll(quick));
+  EXPECT_EQ(four.size(), 4u);
+  auto next_writer = OpenLog(dir.path(), o);
+  KL_ASSERT_OK(next_writer->NewProducer().status());
+  EXPECT_EQ(PollRecords(from_start.get(), 6).size(), 6u);
 }
 
 TEST(SegmentLogTest, GarbageTailWaitsForReadersAndIsCutByTheNextWriter) {

@@ -106,6 +106,7 @@ Result<std::string> RepairPartition(const std::string& dir, int32_t partition) {
   }
   KL_RETURN_IF_ERROR(WriteFileAtomic(damaged_path, prefix, /*sync=*/true));
   KL_RETURN_IF_ERROR(SyncDir(pdir));
+  KL_RETURN_IF_ERROR(WriteWatermark(pdir, cut));
   return "partition " + std::to_string(partition) + ": cut at offset " + std::to_string(cut) + " (" +
          end.status().message() + "); moved " + std::to_string(bases.size() - first_moved) + " segment(s) to " +
          aside + "; the partition now ends at offset " + std::to_string(cut);
