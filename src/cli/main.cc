@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
 
   kl::cli::AddVersionCommand(&app);
   kl::cli::AddTableCommands(&app);
+  kl::cli::AddLogCommands(&app);
 
   std::signal(SIGPIPE, SIG_IGN);
   try {

@@ -1,0 +1,18 @@
+// CRC-32C (Castagnoli), the checksum of every log record. Uses the SSE 4.2
+// crc32 instruction when the CPU has it (several GB/s, so checking every
+// record on every read costs little) and a table-driven fallback otherwise.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace kl::log {
+
+// Continues a CRC-32C over more bytes: Extend(Extend(0, a), b) == Crc32c(a + b).
+uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t n);
+
+inline uint32_t Crc32c(const void* data, size_t n) { return Crc32cExtend(0, data, n); }
+inline uint32_t Crc32c(std::string_view s) { return Crc32cExtend(0, s.data(), s.size()); }
+
+}  // namespace kl::log

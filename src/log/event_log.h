@@ -1,0 +1,156 @@
+// The event log interface: the durable hand-off between the collector (which
+// appends Kubernetes watch events) and the pipeline (which reads them in
+// batches from offsets it keeps in its own table commits). Two backends
+// implement it: SegmentLog (embedded, files on local disk) and KafkaLog.
+//
+// Contract shared by both (checked by conformance_test.cc):
+// * A log has a fixed number of partitions. Offsets within a partition are
+//   dense: 0, 1, 2, ... with no gaps; StartOffset..EndOffset-1 are readable.
+// * Producer::Send buffers; after Flush() returns OK every record sent before
+//   it is in the log, in send order per partition, exactly once, visible to
+//   readers, and EndOffset() counts it. (One exception: the embedded log with
+//   an fsync interval shows records to readers, and counts them, once the
+//   next periodic sync has made them durable.)
+// * Readers never see a record that a crash could still take back, so an
+//   offset the pipeline commits always stays valid. If Flush() fails, records sent since
+//   the last successful Flush may or may not be in the log: read the end of
+//   the partition to find out. Records never flushed are lost with the
+//   producer (destroying it does not flush).
+// * Consumer::Poll returns records from the positions set by Seek, in offset
+//   order per partition, and waits up to the timeout for new data.
+// * Committed consumer-group offsets are the next offset to read. They serve
+//   lag reporting and retention safety; exactly-once lives in the pipeline.
+// * An EventLog may be shared by threads; a Producer or Consumer is used by
+//   one thread at a time (make one per thread). Both may outlive nothing:
+//   destroy them before the EventLog that made them.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace kl::log {
+
+// Seek targets besides a concrete offset (same values as librdkafka's).
+inline constexpr int64_t kOffsetEnd = -1;
+inline constexpr int64_t kOffsetBeginning = -2;
+inline constexpr int64_t kOffsetCommitted = -1000;  // the group's committed offset, else the beginning
+
+// One record as read back. key/value point into memory owned by the RecordBatch.
+struct Record {
+  int32_t partition = 0;
+  int64_t offset = 0;
+  int64_t timestamp_ms = 0;
+  std::string_view key;
+  std::string_view value;
+};
+
+// Records returned by one Poll, with the buffers their views point into.
+class RecordBatch {
+ public:
+  RecordBatch() = default;
+  RecordBatch(RecordBatch&&) = default;
+  RecordBatch& operator=(RecordBatch&&) = default;
+  RecordBatch(const RecordBatch&) = delete;
+  RecordBatch& operator=(const RecordBatch&) = delete;
+
+  const std::vector<Record>& records() const { return records_; }
+  size_t size() const { return records_.size(); }
+  bool empty() const { return records_.empty(); }
+  const Record& operator[](size_t i) const { return records_[i]; }
+  std::vector<Record>::const_iterator begin() const { return records_.begin(); }
+  std::vector<Record>::const_iterator end() const { return records_.end(); }
+  // Sum of key and value sizes.
+  size_t payload_bytes() const { return payload_bytes_; }
+
+  // For backends: keeps `buffer` alive as long as the batch, then adds records viewing it.
+  void Retain(std::shared_ptr<const std::string> buffer);
+  void Add(const Record& record) {
+    records_.push_back(record);
+    payload_bytes_ += record.key.size() + record.value.size();
+  }
+
+ private:
+  std::vector<std::shared_ptr<const std::string>> buffers_;
+  std::vector<Record> records_;
+  size_t payload_bytes_ = 0;
+};
+
+struct ProducerRecord {
+  std::string_view key;    // the cluster name; picks the partition unless `partition` is set
+  std::string_view value;  // the event JSON
+  int64_t timestamp_ms = 0;  // 0: now
+  int32_t partition = -1;    // -1: PartitionForKey(key)
+};
+
+class Producer {
+ public:
+  virtual ~Producer() = default;
+  // Buffers one record (copies key and value). May write or block when buffers fill.
+  virtual Status Send(const ProducerRecord& record) = 0;
+  // Returns once every record sent before is in the log (see the contract above).
+  virtual Status Flush() = 0;
+};
+
+struct PollOptions {
+  size_t max_records = 10000;
+  size_t max_bytes = 16 << 20;  // soft: a single larger record is still returned
+  int64_t timeout_ms = 100;     // how long to wait when nothing is available
+};
+
+// InvalidArgument unless max_records, max_bytes >= 1 and timeout_ms >= 0.
+Status CheckPollOptions(const PollOptions& options);
+
+class Consumer {
+ public:
+  virtual ~Consumer() = default;
+  // Reads `partition` from `offset` (or kOffsetBeginning / kOffsetEnd /
+  // kOffsetCommitted) on the next Poll; adds the partition if not assigned.
+  virtual Status Seek(int32_t partition, int64_t offset) = 0;
+  // Stops reading `partition`.
+  virtual Status Unassign(int32_t partition) = 0;
+  // The next offset Poll will return for `partition`; NotFound if not assigned.
+  virtual Result<int64_t> Position(int32_t partition) const = 0;
+  // Up to max_records / max_bytes of records from the assigned partitions;
+  // empty after timeout_ms without data. Reading below the start offset
+  // (deleted by retention) fails with Expired; beyond the end with InvalidArgument.
+  virtual Result<RecordBatch> Poll(const PollOptions& options) = 0;
+  // Stores next-offsets-to-read for this consumer's group.
+  virtual Status Commit(const std::map<int32_t, int64_t>& offsets) = 0;
+};
+
+class EventLog {
+ public:
+  virtual ~EventLog() = default;
+  // "dir:/var/lib/kubelake/log (16 partitions)" for messages and status pages.
+  virtual std::string Describe() const = 0;
+  virtual int32_t NumPartitions() const = 0;
+  int32_t PartitionFor(std::string_view key) const;
+  virtual Result<std::unique_ptr<Producer>> NewProducer() = 0;
+  // A consumer whose commits go to `group` (one consumer per group at a time).
+  virtual Result<std::unique_ptr<Consumer>> NewConsumer(const std::string& group) = 0;
+  // First readable offset, and one past the last record (exact, for restart logic).
+  virtual Result<int64_t> StartOffset(int32_t partition) = 0;
+  virtual Result<int64_t> EndOffset(int32_t partition) = 0;
+  // partition -> committed offset; partitions without a commit are absent.
+  virtual Result<std::map<int32_t, int64_t>> CommittedOffsets(const std::string& group) = 0;
+};
+
+// The partition for a key: Kafka's default (Java client) partitioner,
+// murmur2 of the key, positive, modulo the partition count. Stable across
+// versions and backends, so a cluster's events always meet in one partition.
+int32_t PartitionForKey(std::string_view key, int32_t num_partitions);
+
+// Opens a log from its URI:
+//   dir:/var/lib/kubelake/log?partitions=16&fsync=batch&retention=7d&required_groups=pipeline
+//   /var/lib/kubelake/log                      (a plain path is a dir: URI)
+//   kafka://broker1:9092,broker2:9092/topic?partitions=16
+// docs/log.md lists every parameter.
+Result<std::unique_ptr<EventLog>> OpenEventLog(std::string_view uri);
+
+}  // namespace kl::log

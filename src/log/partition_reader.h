@@ -1,0 +1,64 @@
+// Reads one partition directory of the embedded log from any offset, following
+// the active segment as it grows and moving on when the writer rolls to a new
+// segment. Works in any process: it trusts nothing but the files.
+//
+// How it tells an unfinished record from damage: a record whose bytes are not
+// all there yet is "not yet written" (the writer appends whole batches with one
+// write, so the missing part is on its way, or was torn by a crash and will be
+// cut when a writer next opens the log). A record that is all there but does
+// not check out is damage, except at the very tail of the newest segment where
+// a crash can leave garbage: there it is damage only if a valid record follows.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/result.h"
+#include "log/event_log.h"
+#include "log/segment_file.h"
+#include "log/watermark.h"
+
+namespace kl::log {
+
+class PartitionReader {
+ public:
+  PartitionReader(std::string partition_dir, int32_t partition);
+
+  // Sets the next offset to read. Cheap: the segment is located on the next Read.
+  void Seek(int64_t offset);
+  int64_t position() const { return next_offset_; }
+
+  // Appends records from position() on to `batch` (if given; else only moves
+  // past them) until max_records or max_bytes is reached or no complete record
+  // remains. Returns how many it read; 0 means "at the end of what is written".
+  Result<size_t> Read(size_t max_records, size_t max_bytes, RecordBatch* batch);
+
+  // Moves past every complete record and returns the offset after the last one.
+  Result<int64_t> ReadToEnd();
+
+ private:
+  Status ReadInto(size_t max_records, size_t max_bytes, RecordBatch* batch, size_t* read);
+  // Opens the segment holding next_offset_ and positions the cursor on it.
+  Status Locate();
+  // Called at the end of the current segment's data: true when the writer has
+  // moved on to the next segment (and the cursor now points into it).
+  Result<bool> MoveToNextSegment();
+  // Decides what a bad record at the cursor means (see the header comment).
+  Status CheckBadRecord();
+  std::string SegmentPath(int64_t base) const;
+  std::string Where() const;
+
+  std::string dir_;
+  int32_t partition_;
+  int64_t next_offset_ = 0;
+  std::unique_ptr<SegmentFile> segment_;
+  std::optional<SegmentCursor> cursor_;
+  // A damaged tail already searched for following records: its file size, so
+  // the search runs again only when the file changes.
+  uint64_t checked_bad_tail_size_ = 0;
+  WatermarkReader watermark_;
+};
+
+}  // namespace kl::log
