@@ -113,10 +113,14 @@ Status ResourceSync::OnListPage(std::string_view body, size_t padded_capacity, i
   if (page_.kind == "Status") return Status::Corruption("listing " + target_.watch_name + ": got a Status, not a list");
   // Every page of one list is served from the same snapshot; the first page's version names it.
   if (list_rv_.empty()) list_rv_ = page_.resource_version;
+  // Check the whole page first: a page is applied entirely or not at all, so
+  // the tracker never holds what was not emitted.
   for (const ListItem& item : page_.items) {
     if (item.meta.uid.empty()) {
       return Status::Corruption("listing " + target_.watch_name + ": item " + item.meta.name + " has no uid");
     }
+  }
+  for (const ListItem& item : page_.items) {
     auto seen = tracker_.Observe(item.meta.uid, item.meta.namespace_, item.meta.name, item.meta.resource_version);
     if (seen == ObjectTracker::Observation::kStale) continue;
     Emit(seen == ObjectTracker::Observation::kNew ? EventType::kAdded : EventType::kModified, EventOrigin::kList,

@@ -4,7 +4,11 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
@@ -28,6 +32,16 @@ std::string StatusBody(int code, std::string_view reason, std::string_view messa
   w.Key("status").String("Failure").Key("message").String(message).Key("reason").String(reason).Key("code").Int(code);
   w.EndObject();
   return w.Release();
+}
+
+// libmicrohttpd's own messages ("Closing connection ...") go to the debug log:
+// cut watches are a fault the simulator causes on purpose.
+void MhdLog(void*, const char* fmt, va_list ap) {
+  char buf[512];
+  std::vsnprintf(buf, sizeof(buf), fmt, ap);
+  std::string_view msg(buf);
+  while (!msg.empty() && msg.back() == '\n') msg.remove_suffix(1);
+  spdlog::debug("simulator http: {}", msg);
 }
 
 int Respond(MHD_Connection* c, unsigned code, const std::string& body) {
@@ -164,12 +178,14 @@ Status ApiServer::Start() {
   if (options_.tls) {
     daemon_ = MHD_start_daemon(flags, static_cast<uint16_t>(port_), nullptr, nullptr, handler, this,
                                MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+                               MHD_OPTION_EXTERNAL_LOGGER, &MhdLog, nullptr,
                                MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_HTTPS_MEM_KEY,
                                options_.tls_material.server_key_pem.c_str(), MHD_OPTION_HTTPS_MEM_CERT,
                                options_.tls_material.server_cert_pem.c_str(), MHD_OPTION_END);
   } else {
     daemon_ = MHD_start_daemon(flags, static_cast<uint16_t>(port_), nullptr, nullptr, handler, this,
                                MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+                               MHD_OPTION_EXTERNAL_LOGGER, &MhdLog, nullptr,
                                MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_END);
   }
   if (daemon_ == nullptr) {
