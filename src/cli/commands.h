@@ -11,6 +11,8 @@ namespace kl::cli {
 
 // Each Add*Commands registers a subcommand family on the root app.
 void AddVersionCommand(CLI::App* app);
+void AddCollectorCommands(CLI::App* app);
+void AddSimulatorCommands(CLI::App* app);
 
 // Records the outcome of the running command: an error is printed to stderr
 // ("kubelake: <what went wrong>") and main() exits with status 1.

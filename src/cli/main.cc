@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
   app.parse_complete_callback([&] { kl::InitLogging(log_level); });
 
   kl::cli::AddVersionCommand(&app);
+  kl::cli::AddCollectorCommands(&app);
+  kl::cli::AddSimulatorCommands(&app);
 
   std::signal(SIGPIPE, SIG_IGN);
   try {
