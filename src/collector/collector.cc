@@ -404,6 +404,12 @@ bool Collector::CaughtUp(const std::map<std::string, uint64_t>& rv_by_cluster) c
   return true;
 }
 
+int64_t Collector::LoopCpuMicros() const {
+  int64_t total = 0;
+  for (const auto& loop : loops_) total += loop->cpu_micros();
+  return total;
+}
+
 std::map<std::pair<std::string, std::string>, std::string> Collector::ExportCheckpoints() {
   std::map<std::pair<std::string, std::string>, std::string> out;
   for (auto& w : watchers_) {

@@ -86,6 +86,8 @@ class Collector {
   // Checkpoints of every watch: (cluster, watch name) -> checkpoint bytes.
   // Taken on the loop threads, consistent with what was emitted.
   std::map<std::pair<std::string, std::string>, std::string> ExportCheckpoints();
+  // CPU time used by the event-loop threads, in microseconds.
+  int64_t LoopCpuMicros() const;
 
  private:
   class Watcher;

@@ -2,6 +2,8 @@
 
 #include <curl/curl.h>
 
+#include <time.h>
+
 #include <algorithm>
 
 #include "common/clock.h"
@@ -188,6 +190,9 @@ void HttpLoop::Run() {
       timers_.erase(timers_.begin());
       task();
     }
+    timespec cpu{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+    cpu_micros_ = static_cast<int64_t>(cpu.tv_sec) * 1000000 + cpu.tv_nsec / 1000;
   }
 }
 

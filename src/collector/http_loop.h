@@ -67,6 +67,8 @@ class HttpLoop {
   void Cancel(uint64_t id);  // no on_done for a cancelled transfer
   void RunAfter(int64_t delay_ms, std::function<void()> task);
   size_t active_transfers() const { return transfers_.size(); }
+  // CPU time the loop thread has used, in microseconds (any thread may ask).
+  int64_t cpu_micros() const { return cpu_micros_.load(); }
 
  private:
   struct Transfer;
@@ -82,6 +84,7 @@ class HttpLoop {
   std::map<uint64_t, std::unique_ptr<Transfer>> transfers_;
   std::multimap<int64_t, std::function<void()>> timers_;  // by monotonic ms
   uint64_t next_id_ = 1;
+  std::atomic<int64_t> cpu_micros_{0};
 };
 
 }  // namespace kl::collector
