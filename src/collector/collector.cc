@@ -45,6 +45,7 @@ class Collector::Watcher {
 
   void Halt() {
     stopped_ = true;
+    CancelFetches();
     if (transfer_ != 0) loop_->Cancel(transfer_);
     transfer_ = 0;
     SetState(WatchState::kStopped);
@@ -104,31 +105,76 @@ class Collector::Watcher {
   }
 
   // --- list ---
+  // One list page request. While page N is parsed, page N+1 is already on
+  // its way: its continue token sits in the list metadata, which the API
+  // server writes before the items, so the server's work overlaps ours.
+  struct PageFetch {
+    std::string token;
+    std::string body;
+    uint64_t transfer = 0;
+    bool done = false;
+    bool scanned = false;  // looked for the next token already
+    HttpOutcome outcome;
+  };
+
   void StartList() {
     if (stopped_) return;
+    CancelFetches();
     SetState(WatchState::kListing);
     sync_.BeginList(NowMillis());
-    RequestPage("");
+    current_ = Fetch("");
   }
 
-  void RequestPage(const std::string& continue_token) {
-    body_.clear();
+  void CancelFetches() {
+    for (auto* f : {&current_, &next_}) {
+      if (*f != nullptr && (*f)->transfer != 0) loop_->Cancel((*f)->transfer);
+      f->reset();
+    }
+  }
+
+  std::unique_ptr<PageFetch> Fetch(const std::string& continue_token) {
+    auto fetch = std::make_unique<PageFetch>();
+    fetch->token = continue_token;
+    PageFetch* f = fetch.get();
     HttpRequest req;
     req.url = cluster_->server + target().CollectionPath() + "?" + target().ListQuery(options().page_size, continue_token);
     req.headers = Headers();
     req.tls = tls_;
     req.timeout_ms = options().request_timeout_ms;
-    req.on_data = [this](long, std::string_view bytes) {
-      body_.append(bytes);
+    req.on_data = [this, f](long status, std::string_view bytes) {
+      f->body.append(bytes);
+      if (status == 200 && f == current_.get()) MaybePrefetch();
       return true;
     };
-    req.on_done = [this](const HttpOutcome& outcome) { OnPage(outcome); };
-    transfer_ = loop_->Submit(std::move(req));
+    req.on_done = [this, f](const HttpOutcome& outcome) {
+      f->transfer = 0;
+      f->done = true;
+      f->outcome = outcome;
+      if (f == current_.get()) OnPage();
+    };
+    f->transfer = loop_->Submit(std::move(req));
+    return fetch;
   }
 
-  void OnPage(const HttpOutcome& outcome) {
-    transfer_ = 0;
+  void MaybePrefetch() {
+    PageFetch* f = current_.get();
+    if (f->scanned || next_ != nullptr) return;
+    size_t items = f->body.find("\"items\"");
+    if (items == std::string::npos && f->body.size() < 65536) return;  // metadata not complete yet
+    f->scanned = true;
+    std::string_view head = std::string_view(f->body).substr(0, items);
+    size_t key = head.find("\"continue\":\"");
+    if (key == std::string_view::npos) return;
+    size_t start = key + 12;
+    size_t end = head.find('"', start);
+    if (end == std::string_view::npos || head.substr(start, end - start).find('\\') != std::string_view::npos) return;
+    next_ = Fetch(std::string(head.substr(start, end - start)));
+  }
+
+  void OnPage() {
+    std::unique_ptr<PageFetch> page = std::move(current_);
     if (stopped_) return;
+    const HttpOutcome& outcome = page->outcome;
     if (!outcome.transport_ok) return Retry("listing " + target().watch_name + ": " + outcome.error, true);
     if (outcome.http_status == 410) {
       // The continue token expired (the snapshot was compacted): list again from the start.
@@ -140,15 +186,27 @@ class Collector::Watcher {
     }
     if (outcome.http_status != 200) {
       return Retry("listing " + target().watch_name + ": HTTP " + std::to_string(outcome.http_status) + ": " +
-                       body_.substr(0, 300),
+                       page->body.substr(0, 300),
                    true);
     }
-    body_.reserve(body_.size() + kFramerPadding);
+    page->body.reserve(page->body.size() + kFramerPadding);
     std::string continue_token;
-    Status s = sync_.OnListPage(body_, body_.capacity(), NowMillis(), &continue_token, &batch_);
+    Status s = sync_.OnListPage(page->body, page->body.capacity(), NowMillis(), &continue_token, &batch_);
     if (!s.ok()) return Retry(s.ToString(), true);  // a bad page changed nothing
     if (!Emit()) return;
-    if (!continue_token.empty()) return RequestPage(continue_token);
+    if (!continue_token.empty()) {
+      if (next_ != nullptr && next_->token == continue_token) {
+        current_ = std::move(next_);
+        if (current_->outcome.http_status == 200 || !current_->done) MaybePrefetch();
+        // Already complete: handle it from the loop, not by recursion.
+        if (current_->done) loop_->RunAfter(0, [this] { if (current_ != nullptr && current_->done) OnPage(); });
+      } else {
+        CancelFetches();
+        current_ = Fetch(continue_token);
+      }
+      return;
+    }
+    CancelFetches();
     sync_.FinishList(NowMillis(), &batch_);
     if (!Emit()) return;
     {
@@ -243,6 +301,7 @@ class Collector::Watcher {
     delay = delay / 2 + static_cast<int64_t>(rng_.Uniform(static_cast<uint64_t>(delay / 2) + 1));
     ++failures_;
     SetState(WatchState::kBackoff);
+    CancelFetches();
     bool relist = sync_.listing() || sync_.tracker().resume_rv().empty();
     loop_->RunAfter(delay, [this, relist] {
       if (stopped_) return;
@@ -258,7 +317,8 @@ class Collector::Watcher {
   ResourceSync sync_;
   Random rng_;
   JsonStreamFramer framer_;
-  std::string body_;
+  std::unique_ptr<PageFetch> current_;  // the list page being received
+  std::unique_ptr<PageFetch> next_;     // the page after it, requested early
   std::string error_body_;
   std::vector<CollectedEvent> batch_;
   uint64_t transfer_ = 0;

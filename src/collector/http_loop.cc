@@ -24,6 +24,7 @@ struct HttpLoop::Transfer {
   curl_slist* headers = nullptr;
   HttpRequest request;
   bool aborted = false;
+  bool cancelled = false;
   char error[CURL_ERROR_SIZE] = {0};
   ~Transfer() {
     if (easy != nullptr) curl_easy_cleanup(easy);
@@ -54,6 +55,7 @@ void HttpLoop::Stop() {
   stop_ = true;
   curl_multi_wakeup(static_cast<CURLM*>(multi_));
   thread_.join();
+  ApplyDeferred();
   for (auto& [id, t] : transfers_) curl_multi_remove_handle(static_cast<CURLM*>(multi_), t->easy);
   transfers_.clear();
   timers_.clear();
@@ -78,7 +80,11 @@ size_t HttpLoop::OnWrite(char* data, size_t size, size_t n, void* user) {
   size_t bytes = size * n;
   long status = 0;
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-  if (t->request.on_data && !t->request.on_data(status, std::string_view(data, bytes))) {
+  if (t->cancelled) return 0;
+  t->loop->in_callback_ = true;
+  bool keep = !t->request.on_data || t->request.on_data(status, std::string_view(data, bytes));
+  t->loop->in_callback_ = false;
+  if (!keep) {
     t->aborted = true;
     return 0;  // makes libcurl fail the transfer with CURLE_WRITE_ERROR
   }
@@ -133,7 +139,8 @@ uint64_t HttpLoop::Submit(HttpRequest request) {
     }
   }
   uint64_t id = t->id;
-  curl_multi_add_handle(static_cast<CURLM*>(multi_), e);
+  if (in_callback_) deferred_add_.push_back(id);
+  else curl_multi_add_handle(static_cast<CURLM*>(multi_), e);
   transfers_.emplace(id, std::move(t));
   return id;
 }
@@ -141,8 +148,27 @@ uint64_t HttpLoop::Submit(HttpRequest request) {
 void HttpLoop::Cancel(uint64_t id) {
   auto it = transfers_.find(id);
   if (it == transfers_.end()) return;
-  curl_multi_remove_handle(static_cast<CURLM*>(multi_), it->second->easy);
+  auto pending = std::find(deferred_add_.begin(), deferred_add_.end(), id);
+  if (pending != deferred_add_.end()) {
+    deferred_add_.erase(pending);  // never added to the multi handle
+  } else if (in_callback_) {
+    it->second->cancelled = true;  // removed once libcurl returns
+    deferred_remove_.push_back(std::move(it->second));
+  } else {
+    curl_multi_remove_handle(static_cast<CURLM*>(multi_), it->second->easy);
+  }
   transfers_.erase(it);
+}
+
+void HttpLoop::ApplyDeferred() {
+  CURLM* multi = static_cast<CURLM*>(multi_);
+  for (auto& t : deferred_remove_) curl_multi_remove_handle(multi, t->easy);
+  deferred_remove_.clear();
+  for (uint64_t id : deferred_add_) {
+    auto it = transfers_.find(id);
+    if (it != transfers_.end()) curl_multi_add_handle(multi, it->second->easy);
+  }
+  deferred_add_.clear();
 }
 
 void HttpLoop::Finish(Transfer* t, int curl_code) {
@@ -170,6 +196,7 @@ void HttpLoop::Run() {
     if (stop_) break;
     int running = 0;
     curl_multi_perform(multi, &running);
+    ApplyDeferred();
     int queued = 0;
     while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
       if (msg->msg != CURLMSG_DONE) continue;

@@ -84,6 +84,12 @@ class HttpLoop {
   std::map<uint64_t, std::unique_ptr<Transfer>> transfers_;
   std::multimap<int64_t, std::function<void()>> timers_;  // by monotonic ms
   uint64_t next_id_ = 1;
+  // libcurl refuses add/remove calls from inside its callbacks
+  // (CURLM_RECURSIVE_API_CALL); those wait until curl_multi_perform returns.
+  bool in_callback_ = false;
+  std::vector<uint64_t> deferred_add_;
+  std::vector<std::unique_ptr<Transfer>> deferred_remove_;
+  void ApplyDeferred();
   std::atomic<int64_t> cpu_micros_{0};
 };
 
