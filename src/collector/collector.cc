@@ -141,6 +141,8 @@ class Collector::Watcher {
     req.headers = Headers();
     req.tls = tls_;
     req.timeout_ms = options().request_timeout_ms;
+    req.receive_buffer = 256 * 1024;  // fewer, larger callbacks for megabyte pages
+    fetch->body.reserve(last_page_bytes_ + kFramerPadding);
     req.on_data = [this, f](long status, std::string_view bytes) {
       f->body.append(bytes);
       if (status == 200 && f == current_.get()) MaybePrefetch();
@@ -189,6 +191,7 @@ class Collector::Watcher {
                        page->body.substr(0, 300),
                    true);
     }
+    last_page_bytes_ = page->body.size();
     page->body.reserve(page->body.size() + kFramerPadding);
     std::string continue_token;
     Status s = sync_.OnListPage(page->body, page->body.capacity(), NowMillis(), &continue_token, &batch_);
@@ -319,6 +322,7 @@ class Collector::Watcher {
   JsonStreamFramer framer_;
   std::unique_ptr<PageFetch> current_;  // the list page being received
   std::unique_ptr<PageFetch> next_;     // the page after it, requested early
+  size_t last_page_bytes_ = 0;          // to size the next page's buffer
   std::string error_body_;
   std::vector<CollectedEvent> batch_;
   uint64_t transfer_ = 0;

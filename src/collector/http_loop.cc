@@ -112,6 +112,7 @@ uint64_t HttpLoop::Submit(HttpRequest request) {
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(r.low_speed_time_s));
   }
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  if (r.receive_buffer > 0) curl_easy_setopt(e, CURLOPT_BUFFERSIZE, r.receive_buffer);
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
   for (const std::string& h : r.headers) t->headers = curl_slist_append(t->headers, h.c_str());
   t->headers = curl_slist_append(t->headers, "Accept: application/json");

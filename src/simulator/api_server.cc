@@ -44,8 +44,15 @@ void MhdLog(void*, const char* fmt, va_list ap) {
   spdlog::debug("simulator http: {}", msg);
 }
 
-int Respond(MHD_Connection* c, unsigned code, const std::string& body) {
-  MHD_Response* r = MHD_create_response_from_buffer(body.size(), const_cast<char*>(body.data()), MHD_RESPMEM_MUST_COPY);
+int Respond(MHD_Connection* c, unsigned code, std::string body) {
+  // Hand the body to libmicrohttpd without copying it (list pages are megabytes).
+  auto* owned = new std::string(std::move(body));
+  MHD_Response* r = MHD_create_response_from_buffer_with_free_callback_cls(
+      owned->size(), owned->data(), [](void* cls) { delete static_cast<std::string*>(cls); }, owned);
+  if (r == nullptr) {
+    delete owned;
+    return MHD_NO;
+  }
   MHD_add_response_header(r, "Content-Type", "application/json");
   MHD_add_response_header(r, "Cache-Control", "no-cache, private");
   int ret = MHD_queue_response(c, code, r);
@@ -357,7 +364,7 @@ int ApiServer::ServeCollection(MHD_Connection* c, int resource, const std::strin
     body.append(page->items[k]->json);
   }
   body.append("]}");
-  return Respond(c, 200, body);
+  return Respond(c, 200, std::move(body));
 }
 
 int ApiServer::ServeWatch(MHD_Connection* c, Filter filter) {
