@@ -82,6 +82,35 @@ simdjson::error_code ReadStatus(od::object object, ApiStatus* status) {
   return simdjson::SUCCESS;
 }
 
+// An event's object is either an API object or, for ERROR, a Status; read
+// both kinds of fields in the one pass (Status fields leniently: an object
+// may have a field of the same name and another type).
+simdjson::error_code ReadObjectOrStatus(od::object object, ObjectMeta* meta, ApiStatus* status) {
+  for (auto field : object) {
+    std::string_view key;
+    if (auto e = field.unescaped_key().get(key)) return e;
+    od::value v;
+    if (auto e = field.value().get(v)) return e;
+    simdjson::error_code e = simdjson::SUCCESS;
+    if (key == "metadata") {
+      e = ReadMetadata(v, meta);
+    } else if (key == "kind") {
+      e = ReadString(v, &meta->kind);
+    } else if (key == "apiVersion") {
+      e = ReadString(v, &meta->api_version);
+    } else if (key == "code") {
+      int64_t code = 0;
+      if (!v.get_int64().get(code)) status->code = static_cast<int>(code);
+    } else if (key == "reason") {
+      (void)ReadString(v, &status->reason);
+    } else if (key == "message") {
+      (void)ReadString(v, &status->message);
+    }
+    if (e) return e;
+  }
+  return simdjson::SUCCESS;
+}
+
 }  // namespace
 
 std::string_view WatchEventTypeName(WatchEventType type) {
@@ -107,10 +136,8 @@ int64_t NumericResourceVersion(std::string_view rv) {
 
 struct ApiParser::Impl {
   od::parser parser;
-  od::parser inner;        // for objects nested in a document being iterated
   std::string scratch;     // padded copy when the caller's text has no padding
   od::document doc;
-  od::document inner_doc;
 
   // Points `out` at padded bytes holding `text`.
   simdjson::padded_string_view Padded(std::string_view text, size_t capacity) {
@@ -165,14 +192,21 @@ Status ApiParser::ParseWatchEvent(std::string_view text, size_t padded_capacity,
     if (key == "type") {
       if (auto e = ReadString(v, &type)) return JsonError("parsing watch event type", e);
     } else if (key == "object") {
-      od::object object_value;
-      if (auto e = v.get_object().get(object_value)) return JsonError("parsing watch event object", e);
-      std::string_view raw;
-      if (auto e = object_value.raw_json().get(raw)) return JsonError("parsing watch event object", e);
-      // raw_json() may include trailing whitespace; views must map back to the caller's text.
+      // One pass, as for list items: read the fields while iterating, take
+      // the raw text from the object's start to where the iterator stops.
+      const char* begin = nullptr;
+      if (auto e = v.current_location().get(begin)) return JsonError("parsing watch event object", e);
+      od::object object;
+      if (auto e = v.get_object().get(object)) return JsonError("parsing watch event object", e);
+      if (auto e = ReadObjectOrStatus(object, &event->meta, &event->status)) {
+        return JsonError("parsing watch event object", e);
+      }
+      const char* end = nullptr;
+      if (auto e = impl_->doc.current_location().get(end)) return JsonError("parsing watch event object", e);
+      std::string_view raw(begin, static_cast<size_t>(end - begin));
       while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t')) raw.remove_suffix(1);
-      size_t offset = static_cast<size_t>(raw.data() - base);
-      event->object = std::string_view(text.data() + offset, raw.size());
+      if (raw.empty() || raw.front() != '{' || raw.back() != '}') return Status::Corruption("watch event: bad object bounds");
+      event->object = std::string_view(text.data() + (begin - base), raw.size());
       have_object = true;
     }
   }
@@ -182,21 +216,7 @@ Status ApiParser::ParseWatchEvent(std::string_view text, size_t padded_capacity,
   else if (type == "BOOKMARK") event->type = WatchEventType::kBookmark;
   else if (type == "ERROR") event->type = WatchEventType::kError;
   else return Status::Corruption("watch event: unknown type \"" + type + "\"");
-  if (!have_object || event->object.empty() || event->object.front() != '{') {
-    return Status::Corruption("watch event " + type + ": missing object");
-  }
-  // The object lies inside padded bytes (the event's own text or its padded copy).
-  size_t object_offset = static_cast<size_t>(event->object.data() - text.data());
-  size_t object_capacity = padded.capacity() - object_offset;
-  simdjson::padded_string_view object_view(base + object_offset, event->object.size(), object_capacity);
-  if (auto e = impl_->inner.iterate(object_view).get(impl_->inner_doc)) return JsonError("parsing watch event object", e);
-  od::object object;
-  if (auto e = impl_->inner_doc.get_object().get(object)) return JsonError("parsing watch event object", e);
-  if (event->type == WatchEventType::kError) {
-    if (auto e = ReadStatus(object, &event->status)) return JsonError("parsing watch ERROR status", e);
-  } else if (auto e = ReadObjectMeta(object, &event->meta)) {
-    return JsonError("parsing watch event object metadata", e);
-  }
+  if (!have_object) return Status::Corruption("watch event " + type + ": missing object");
   return Status::OK();
 }
 
@@ -239,23 +259,24 @@ Status ApiParser::ParseListPage(std::string_view text, size_t padded_capacity, L
       od::array items;
       if (auto e = v.get_array().get(items)) return JsonError("parsing list items", e);
       for (auto item : items) {
+        // One pass: read the item's metadata while iterating it, and take its
+        // raw text from where it starts to where the iterator stands after it.
         od::value iv;
         if (auto e = item.get(iv)) return JsonError("parsing list item", e);
-        od::object item_object;
-        if (auto e = iv.get_object().get(item_object)) return JsonError("parsing list item", e);
-        std::string_view raw;
-        if (auto e = item_object.raw_json().get(raw)) return JsonError("parsing list item", e);
-        while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t')) raw.remove_suffix(1);
-        size_t offset = static_cast<size_t>(raw.data() - base);
-        ListItem& out = page->items.emplace_back();
-        out.object = std::string_view(text.data() + offset, raw.size());
-        simdjson::padded_string_view item_view(base + offset, raw.size(), padded.capacity() - offset);
-        if (auto e = impl_->inner.iterate(item_view).get(impl_->inner_doc)) return JsonError("parsing list item", e);
+        const char* begin = nullptr;
+        if (auto e = iv.current_location().get(begin)) return JsonError("parsing list item", e);
         od::object object;
-        if (auto e = impl_->inner_doc.get_object().get(object)) return JsonError("parsing list item", e);
+        if (auto e = iv.get_object().get(object)) return JsonError("parsing list item", e);
+        ListItem& out = page->items.emplace_back();
         if (auto e = ReadObjectMeta(object, &out.meta)) {
           return JsonError("parsing list item " + std::to_string(page->items.size() - 1) + " metadata", e);
         }
+        const char* end = nullptr;
+        if (auto e = impl_->doc.current_location().get(end)) return JsonError("parsing list item", e);
+        std::string_view raw(begin, static_cast<size_t>(end - begin));
+        while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t')) raw.remove_suffix(1);
+        if (raw.empty() || raw.front() != '{' || raw.back() != '}') return Status::Corruption("parsing list item: bad bounds");
+        out.object = std::string_view(text.data() + (begin - base), raw.size());
       }
     }
   }
