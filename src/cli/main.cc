@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   kl::cli::AddVersionCommand(&app);
   kl::cli::AddTableCommands(&app);
   kl::cli::AddLogCommands(&app);
+  kl::cli::AddCollectorCommands(&app);
+  kl::cli::AddSimulatorCommands(&app);
 
   std::signal(SIGPIPE, SIG_IGN);
   try {

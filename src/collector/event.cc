@@ -1,0 +1,172 @@
+#include "collector/event.h"
+
+#include <simdjson.h>
+
+#include <cstdio>
+
+#include "common/json.h"
+
+namespace kl::collector {
+
+std::string_view EventTypeName(EventType type) {
+  switch (type) {
+    case EventType::kAdded: return "ADDED";
+    case EventType::kModified: return "MODIFIED";
+    case EventType::kDeleted: return "DELETED";
+  }
+  return "UNKNOWN";
+}
+
+Result<EventType> ParseEventType(std::string_view name) {
+  if (name == "ADDED") return EventType::kAdded;
+  if (name == "MODIFIED") return EventType::kModified;
+  if (name == "DELETED") return EventType::kDeleted;
+  return Status::InvalidArgument("unknown event type \"" + std::string(name) + "\"");
+}
+
+std::string_view EventOriginName(EventOrigin origin) {
+  switch (origin) {
+    case EventOrigin::kWatch: return "watch";
+    case EventOrigin::kList: return "list";
+    case EventOrigin::kInferred: return "relist";
+  }
+  return "unknown";
+}
+
+Result<EventOrigin> ParseEventOrigin(std::string_view name) {
+  if (name == "watch") return EventOrigin::kWatch;
+  if (name == "list") return EventOrigin::kList;
+  if (name == "relist") return EventOrigin::kInferred;
+  return Status::InvalidArgument("unknown event origin \"" + std::string(name) + "\"");
+}
+
+void AppendOdsContent(const OdsFields& f, std::string* out) {
+  out->reserve(out->size() + f.object_json.size() + 320);
+  out->append("{\"type\":\"");
+  out->append(EventTypeName(f.type));
+  out->append("\",\"obj\":");
+  out->append(f.object_json);
+  auto field = [out](std::string_view key, std::string_view value) {
+    out->append(",\"");
+    out->append(key);
+    out->append("\":");
+    AppendJsonString(out, value);
+  };
+  auto int_field = [out](std::string_view key, int64_t value) {
+    out->append(",\"");
+    out->append(key);
+    out->append("\":");
+    out->append(std::to_string(value));
+  };
+  field("group", f.group);
+  field("version", f.version);
+  field("kind", f.kind);
+  field("namespace", f.namespace_);
+  field("name", f.name);
+  field("resourceversion", f.resource_version);
+  field("uid", f.uid);
+  field("watchname", f.watch_name);
+  int_field("watchsetuptimestamp", f.watch_setup_ms);
+  int_field("__time_milli__", f.event_time_ms);
+  field("origin", EventOriginName(f.origin));
+  if (f.origin == EventOrigin::kInferred) out->append(",\"inferred\":true");
+  out->push_back('}');
+}
+
+Result<CollectedEvent> EventFromContent(std::string cluster, int64_t ingest_time_ms, std::string content) {
+  KL_ASSIGN_OR_RETURN(JsonValue doc, ParseJson(content, "event content"));
+  CollectedEvent event;
+  event.cluster = std::move(cluster);
+  event.ingest_time_ms = ingest_time_ms;
+  KL_ASSIGN_OR_RETURN(std::string type, doc.GetString("type"));
+  KL_ASSIGN_OR_RETURN(event.type, ParseEventType(type));
+  KL_ASSIGN_OR_RETURN(event.uid, doc.GetString("uid"));
+  KL_ASSIGN_OR_RETURN(event.resource_version, doc.GetString("resourceversion"));
+  event.kind = doc.GetStringOr("kind", "");
+  event.namespace_ = doc.GetStringOr("namespace", "");
+  event.name = doc.GetStringOr("name", "");
+  std::string origin = doc.GetStringOr("origin", "watch");
+  KL_ASSIGN_OR_RETURN(event.origin, ParseEventOrigin(origin));
+  if (const JsonValue* inferred = doc.Find("inferred"); inferred != nullptr && inferred->as_bool()) {
+    event.origin = EventOrigin::kInferred;
+  }
+  event.content = std::move(content);
+  return event;
+}
+
+Result<std::unique_ptr<JsonlSink>> JsonlSink::Open(const std::string& path) {
+  if (path == "-") return std::unique_ptr<JsonlSink>(new JsonlSink(path, nullptr));
+  KL_ASSIGN_OR_RETURN(auto file, AppendFile::Open(path, /*truncate=*/false));
+  return std::unique_ptr<JsonlSink>(new JsonlSink(path, std::move(file)));
+}
+
+JsonlSink::~JsonlSink() { (void)Flush(); }
+
+Status JsonlSink::Emit(std::vector<CollectedEvent> events) {
+  for (const CollectedEvent& e : events) {
+    buffer_.append("{\"cluster\":");
+    AppendJsonString(&buffer_, e.cluster);
+    buffer_.append(",\"ingest_time\":");
+    buffer_.append(std::to_string(e.ingest_time_ms));
+    buffer_.append(",\"content\":");
+    buffer_.append(e.content);
+    buffer_.append("}\n");
+  }
+  events_written_ += events.size();
+  if (buffer_.size() >= (1u << 20)) return Flush();
+  return Status::OK();
+}
+
+Status JsonlSink::Flush() {
+  if (buffer_.empty()) return Status::OK();
+  if (file_ == nullptr) {
+    if (std::fwrite(buffer_.data(), 1, buffer_.size(), stdout) != buffer_.size() || std::fflush(stdout) != 0) {
+      return Status::IOError("writing events to stdout");
+    }
+  } else {
+    KL_RETURN_IF_ERROR(file_->Append(buffer_).WithContext("writing events to " + path_));
+  }
+  buffer_.clear();
+  return Status::OK();
+}
+
+Result<CollectedEvent> ParseJsonlEvent(std::string_view line) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (auto e = parser.parse(line.data(), line.size()).get(root)) {
+    return Status::Corruption(std::string("event line: ") + simdjson::error_message(e));
+  }
+  std::string_view cluster;
+  int64_t ingest = 0;
+  simdjson::dom::element content;
+  if (root["cluster"].get(cluster) || root["ingest_time"].get(ingest) || root["content"].get(content)) {
+    return Status::Corruption("event line: missing cluster, ingest_time or content");
+  }
+  return EventFromContent(std::string(cluster), ingest, simdjson::minify(content));
+}
+
+Status MemorySink::Emit(std::vector<CollectedEvent> events) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& e : events) events_.push_back(std::move(e));
+  return Status::OK();
+}
+
+std::vector<CollectedEvent> MemorySink::Snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return events_;
+}
+
+size_t MemorySink::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return events_.size();
+}
+
+Status CountingSink::Emit(std::vector<CollectedEvent> events) {
+  uint64_t bytes = 0;
+  for (const auto& e : events) bytes += e.content.size();
+  events_ += events.size();
+  bytes_ += bytes;
+  return Status::OK();
+}
+
+}  // namespace kl::collector

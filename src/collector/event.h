@@ -1,0 +1,132 @@
+// The collector's output: one CollectedEvent per object change, carrying the
+// ODS `content` JSON (the shape the warehouse's raw-event table stores) and
+// the routing fields already parsed out of it, handed in batches to an
+// EventSink (JSON lines now, the event log later).
+#pragma once
+
+#include <cstdint>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/file_util.h"
+#include "common/result.h"
+
+namespace kl::collector {
+
+enum class EventType : uint8_t { kAdded, kModified, kDeleted };
+std::string_view EventTypeName(EventType type);
+Result<EventType> ParseEventType(std::string_view name);
+
+// Where an event came from. Restart recovery treats them differently: only
+// watch events prove that everything before their resourceVersion was seen.
+enum class EventOrigin : uint8_t {
+  kWatch,     // a watch stream event
+  kList,      // an object found (new or changed) by a list/relist
+  kInferred,  // a deletion inferred because a relist no longer returned the object
+};
+std::string_view EventOriginName(EventOrigin origin);
+Result<EventOrigin> ParseEventOrigin(std::string_view name);
+
+struct CollectedEvent {
+  std::string cluster;
+  int64_t ingest_time_ms = 0;
+  // {"type","obj","group","version","kind","namespace","name","resourceversion","uid",
+  //  "watchname","watchsetuptimestamp","__time_milli__","origin"[,"inferred":true]}
+  std::string content;
+
+  // Routing fields (equal to the ones inside `content`).
+  EventType type = EventType::kAdded;
+  EventOrigin origin = EventOrigin::kWatch;
+  std::string uid;
+  std::string resource_version;
+  std::string kind;
+  std::string namespace_;
+  std::string name;
+
+  bool inferred() const { return origin == EventOrigin::kInferred; }
+};
+
+// The fields that make up an ODS content document.
+struct OdsFields {
+  EventType type = EventType::kAdded;
+  EventOrigin origin = EventOrigin::kWatch;
+  std::string_view object_json;  // the object, verbatim
+  std::string_view group;        // "" for the core group
+  std::string_view version;
+  std::string_view kind;
+  std::string_view namespace_;
+  std::string_view name;
+  std::string_view resource_version;
+  std::string_view uid;
+  std::string_view watch_name;
+  int64_t watch_setup_ms = 0;
+  int64_t event_time_ms = 0;
+};
+
+// Appends the content JSON for `fields` to `out`.
+void AppendOdsContent(const OdsFields& fields, std::string* out);
+
+// Rebuilds the routing fields of an event from its content (log replay).
+Result<CollectedEvent> EventFromContent(std::string cluster, int64_t ingest_time_ms, std::string content);
+
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  // Takes a batch in order. An error means the batch was not accepted; the
+  // collector stops rather than drop events.
+  virtual Status Emit(std::vector<CollectedEvent> events) = 0;
+  // Makes everything emitted so far durable (or at least visible).
+  virtual Status Flush() = 0;
+};
+
+// One JSON document per line: {"cluster":..,"ingest_time":..,"content":{...}}.
+class JsonlSink : public EventSink {
+ public:
+  static Result<std::unique_ptr<JsonlSink>> Open(const std::string& path);  // "-" is stdout
+  ~JsonlSink() override;
+  Status Emit(std::vector<CollectedEvent> events) override;
+  Status Flush() override;
+  uint64_t events_written() const { return events_written_; }
+
+ private:
+  JsonlSink(std::string path, std::unique_ptr<AppendFile> file) : path_(std::move(path)), file_(std::move(file)) {}
+  std::string path_;
+  std::unique_ptr<AppendFile> file_;  // null for stdout
+  std::string buffer_;
+  uint64_t events_written_ = 0;
+};
+
+// Parses a JsonlSink line back into an event.
+Result<CollectedEvent> ParseJsonlEvent(std::string_view line);
+
+// Keeps every event in memory (tests, the demo). Thread-safe.
+class MemorySink : public EventSink {
+ public:
+  Status Emit(std::vector<CollectedEvent> events) override;
+  Status Flush() override { return Status::OK(); }
+  std::vector<CollectedEvent> Snapshot() const;
+  size_t size() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<CollectedEvent> events_;
+};
+
+// Counts events and bytes, keeps nothing (benchmarks).
+class CountingSink : public EventSink {
+ public:
+  Status Emit(std::vector<CollectedEvent> events) override;
+  Status Flush() override { return Status::OK(); }
+  uint64_t events() const { return events_; }
+  uint64_t content_bytes() const { return bytes_; }
+
+ private:
+  std::atomic<uint64_t> events_{0};
+  std::atomic<uint64_t> bytes_{0};
+};
+
+}  // namespace kl::collector
