@@ -15,6 +15,7 @@ void AddTableCommands(CLI::App* app);
 void AddLogCommands(CLI::App* app);
 void AddCollectorCommands(CLI::App* app);
 void AddSimulatorCommands(CLI::App* app);
+void AddRunCommands(CLI::App* app);
 
 // Records the outcome of the running command: an error is printed to stderr
 // ("kubelake: <what went wrong>") and main() exits with status 1.

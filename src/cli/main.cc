@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   kl::cli::AddLogCommands(&app);
   kl::cli::AddCollectorCommands(&app);
   kl::cli::AddSimulatorCommands(&app);
+  kl::cli::AddRunCommands(&app);
 
   std::signal(SIGPIPE, SIG_IGN);
   try {

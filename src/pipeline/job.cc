@@ -77,6 +77,8 @@ Status Job::Checkpoint() {
     return Status::OK();
   }
   KL_ASSIGN_OR_RETURN(table::CommitResult result, parts_.sink->Commit(position, /*allow_empty=*/moved));
+  Status noted = parts_.source->Committed(position);
+  if (!noted.ok()) spdlog::warn("job {}: recording the committed position: {}", name_, noted.ToString());
   last_commit_us_ = MonotonicMicros();
   dirty_ = false;
   std::lock_guard<std::mutex> lock(mu_);

@@ -21,6 +21,9 @@ class LogSource : public Source {
   Status Restore(const std::optional<SourcePosition>& position) override;
   Status Poll(size_t max_changes, int64_t timeout_ms, Changes* out) override;
   SourcePosition position() const override { return position_; }
+  // Stores the committed offsets in the consumer group: lag reporting, and
+  // retention never deletes what a required group has not committed.
+  Status Committed(const SourcePosition& position) override { return consumer_->Commit(position.log_offsets); }
 
  private:
   LogSource(log::EventLog* log, std::unique_ptr<log::Consumer> consumer);

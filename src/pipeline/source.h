@@ -25,6 +25,8 @@ class Source {
   virtual Status Poll(size_t max_changes, int64_t timeout_ms, Changes* out) = 0;
   // The position after everything Poll returned so far.
   virtual SourcePosition position() const = 0;
+  // Called after the sink committed `position` (e.g. to record consumer offsets).
+  virtual Status Committed(const SourcePosition& position) { return Status::OK(); }
 };
 
 // Follows a table's changes one snapshot at a time. Fresh start: the full
