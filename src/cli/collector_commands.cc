@@ -8,7 +8,10 @@
 #include <fstream>
 #include <thread>
 
+#include "cli/collector_service.h"
 #include "cli/commands.h"
+#include "common/file_util.h"
+#include "log/event_log.h"
 #include "collector/collector.h"
 
 namespace kl::cli {
@@ -24,6 +27,8 @@ struct CollectArgs {
   std::string spec;
   std::string sink = "jsonl:-";
   bool resume = false;
+  std::string state_dir = "kubelake-collector";
+  double checkpoint_interval_s = 30;
   collector::CollectorOptions options;
   double duration_s = 0;
   double stats_interval_s = 30;
@@ -51,6 +56,48 @@ Result<std::vector<collector::CollectedEvent>> ReadEmitted(const std::string& pa
   return events;
 }
 
+void LogStats(collector::Collector* collector) {
+  uint64_t events = 0, tracked = 0, bytes = 0, relists = 0, errors = 0;
+  size_t watching = 0;
+  for (const auto& s : collector->Stats()) {
+    events += s.events;
+    tracked += s.tracked;
+    bytes += s.tracker_bytes;
+    relists += s.expired;
+    errors += s.errors;
+    watching += s.state == collector::WatchState::kWatching;
+  }
+  spdlog::info("collector: watching {}/{} events={} tracked={} ({} B/object) expired={} errors={}", watching,
+               collector->Stats().size(), events, tracked, tracked ? bytes / tracked : 0, relists, errors);
+}
+
+// Events go to the event log; state is restored from the checkpoint in
+// --state-dir and the log, so a restart repeats nothing and misses nothing.
+Status RunCollectToLog(const CollectArgs& args) {
+  KL_ASSIGN_OR_RETURN(auto log, log::OpenEventLog(args.sink.substr(4)));
+  KL_ASSIGN_OR_RETURN(auto service, CollectorService::Start(log.get(), args.options,
+                                                            JoinPath(args.state_dir, "checkpoint"),
+                                                            args.checkpoint_interval_s));
+  spdlog::info("collector: {} watches on {} clusters, writing to {}", service->collector()->Stats().size(),
+               args.options.clusters.size(), log->Describe());
+  std::signal(SIGINT, [](int) { g_stop = true; });
+  std::signal(SIGTERM, [](int) { g_stop = true; });
+  auto start = std::chrono::steady_clock::now();
+  auto last = start;
+  while (!g_stop && service->collector()->status().ok()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto now = std::chrono::steady_clock::now();
+    if (args.duration_s > 0 && now - start >= std::chrono::duration<double>(args.duration_s)) break;
+    if (args.stats_interval_s > 0 && now - last >= std::chrono::duration<double>(args.stats_interval_s)) {
+      last = now;
+      LogStats(service->collector());
+    }
+  }
+  Status status = service->collector()->status();
+  service->Stop();
+  return status;
+}
+
 Status RunCollect(CollectArgs args) {
   collector::CollectorOptions& o = args.options;
   if (args.in_cluster) {
@@ -69,7 +116,10 @@ Status RunCollect(CollectArgs args) {
   if (!args.spec.empty()) {
     KL_ASSIGN_OR_RETURN(o.watch_sets, collector::LoadWatchSets(args.spec));
   }
-  if (args.sink.rfind("jsonl:", 0) != 0) return Status::InvalidArgument("--sink must be jsonl:PATH (or jsonl:-)");
+  if (args.sink.rfind("log:", 0) == 0) return RunCollectToLog(args);
+  if (args.sink.rfind("jsonl:", 0) != 0) {
+    return Status::InvalidArgument("--sink must be jsonl:PATH, jsonl:- or log:URI");
+  }
   std::string sink_path = args.sink.substr(6);
   KL_ASSIGN_OR_RETURN(auto sink, collector::JsonlSink::Open(sink_path));
   o.sink = sink.get();
@@ -92,18 +142,7 @@ Status RunCollect(CollectArgs args) {
     if (args.duration_s > 0 && now - start >= std::chrono::duration<double>(args.duration_s)) break;
     if (args.stats_interval_s > 0 && now - last >= std::chrono::duration<double>(args.stats_interval_s)) {
       last = now;
-      uint64_t events = 0, tracked = 0, bytes = 0, relists = 0, errors = 0;
-      size_t watching = 0;
-      for (const auto& s : collector->Stats()) {
-        events += s.events;
-        tracked += s.tracked;
-        bytes += s.tracker_bytes;
-        relists += s.expired;
-        errors += s.errors;
-        watching += s.state == collector::WatchState::kWatching;
-      }
-      spdlog::info("collector: watching {}/{} events={} tracked={} ({} B/object) expired={} errors={}", watching,
-                   collector->Stats().size(), events, tracked, tracked ? bytes / tracked : 0, relists, errors);
+      LogStats(collector.get());
     }
   }
   collector->Stop();
@@ -121,8 +160,13 @@ void AddCollectorCommands(CLI::App* app) {
   cmd->add_flag("--in-cluster", args->in_cluster, "use this pod's service account instead of a kubeconfig");
   cmd->add_option("--cluster-name", args->cluster_name, "cluster name for --in-cluster events")->capture_default_str();
   cmd->add_option("--spec", args->spec, "WatchSet file (default: the eight core kinds)");
-  cmd->add_option("--sink", args->sink, "where events go: jsonl:PATH or jsonl:- for stdout")->capture_default_str();
-  cmd->add_flag("--resume", args->resume, "rebuild state from the events already in the sink file before starting");
+  cmd->add_option("--sink", args->sink, "where events go: log:URI (the event log), jsonl:PATH or jsonl:- for stdout")
+      ->capture_default_str();
+  cmd->add_flag("--resume", args->resume, "jsonl sink: rebuild state from the events already in the file");
+  cmd->add_option("--state-dir", args->state_dir, "log sink: where the collector keeps its checkpoint")
+      ->capture_default_str();
+  cmd->add_option("--checkpoint-interval", args->checkpoint_interval_s, "log sink: seconds between checkpoints")
+      ->capture_default_str();
   auto& o = args->options;
   cmd->add_option("--page-size", o.page_size, "items per list page")->capture_default_str();
   cmd->add_option("--stall-timeout", o.stall_timeout_s, "seconds without a byte before a watch is reconnected")

@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "cli/collector_service.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "collector/collector.h"
@@ -77,77 +78,6 @@ void AddWarehouseOptions(CLI::App* cmd, WarehouseArgs* a) {
   cmd->add_option("--duration", a->duration_s, "stop after this many seconds (default: until interrupted)");
   cmd->add_option("--status-interval", a->status_interval_s, "seconds between status lines")->capture_default_str();
 }
-
-// The collector half: a collector writing to the log, restored from its
-// checkpoint and the log on start, checkpointing periodically.
-class CollectorService {
- public:
-  static Result<std::unique_ptr<CollectorService>> Start(log::EventLog* log,
-                                                         std::vector<collector::ClusterCredentials> clusters,
-                                                         std::vector<collector::WatchSet> watch_sets,
-                                                         std::string checkpoint_path, double checkpoint_interval_s) {
-    std::unique_ptr<CollectorService> s(new CollectorService());
-    s->log_ = log;
-    s->checkpoint_path_ = std::move(checkpoint_path);
-    std::set<std::string> names;
-    for (const auto& c : clusters) names.insert(c.name);
-    KL_ASSIGN_OR_RETURN(s->sink_, collector::LogSink::Create(log));
-    collector::CollectorOptions o;
-    o.clusters = std::move(clusters);
-    o.watch_sets = std::move(watch_sets);
-    o.sink = s->sink_.get();
-    KL_ASSIGN_OR_RETURN(s->collector_, collector::Collector::Create(std::move(o)));
-    KL_ASSIGN_OR_RETURN(collector::RecoveryStats stats,
-                        collector::RecoverFromLog(s->collector_.get(), log, s->checkpoint_path_, names));
-    if (stats.from_checkpoint || stats.events_replayed > 0) {
-      spdlog::info("collector: restored ({}checkpoint, {} events replayed from the log)",
-                   stats.from_checkpoint ? "" : "no ", stats.events_replayed);
-    }
-    KL_RETURN_IF_ERROR(s->collector_->Start());
-    s->thread_ = std::thread([svc = s.get(), checkpoint_interval_s] {
-      auto last = std::chrono::steady_clock::now();
-      while (!svc->stop_) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        if (std::chrono::steady_clock::now() - last < std::chrono::duration<double>(checkpoint_interval_s)) continue;
-        last = std::chrono::steady_clock::now();
-        Status st = svc->Checkpoint();
-        if (!st.ok()) spdlog::warn("collector: checkpoint failed: {}", st.ToString());
-      }
-    });
-    return s;
-  }
-
-  ~CollectorService() { Stop(); }
-
-  Status Checkpoint() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return collector::WriteCollectorCheckpoint(collector_.get(), sink_.get(), log_, checkpoint_path_);
-  }
-
-  void Stop() {
-    if (stopped_) return;
-    stopped_ = true;
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-    collector_->Stop();
-    Status st = Checkpoint();
-    if (!st.ok()) spdlog::warn("collector: final checkpoint failed: {}", st.ToString());
-  }
-
-  collector::Collector* collector() { return collector_.get(); }
-  uint64_t events() const { return sink_->events_written(); }
-
- private:
-  CollectorService() = default;
-  log::EventLog* log_ = nullptr;
-  std::string checkpoint_path_;
-  std::unique_ptr<collector::LogSink> sink_;
-  std::unique_ptr<collector::Collector> collector_;
-  std::thread thread_;
-  std::mutex mu_;
-  std::atomic<bool> stop_{false};
-  bool stopped_ = false;
-};
 
 std::string StatusLine(CollectorService* collector, const pipeline::JobRunner& runner) {
   std::string line;
@@ -225,9 +155,12 @@ Status RunEverything(const WarehouseArgs& args, std::vector<collector::ClusterCr
   KL_ASSIGN_OR_RETURN(auto jobs, pipeline::BuildWarehouseJobs(log.get(), o));
   pipeline::JobRunner runner(std::move(jobs));
   runner.Start();
-  KL_ASSIGN_OR_RETURN(auto collector,
-                      CollectorService::Start(log.get(), std::move(clusters), std::move(watch_sets),
-                                              JoinPath(args.data_dir, "collector/checkpoint"), checkpoint_interval_s));
+  collector::CollectorOptions co;
+  co.clusters = std::move(clusters);
+  co.watch_sets = std::move(watch_sets);
+  KL_ASSIGN_OR_RETURN(auto collector, CollectorService::Start(log.get(), std::move(co),
+                                                              JoinPath(args.data_dir, "collector/checkpoint"),
+                                                              checkpoint_interval_s));
   InstallStopHandlers();
   auto start = std::chrono::steady_clock::now();
   auto last = start;

@@ -1,0 +1,56 @@
+#include "cli/collector_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <set>
+
+namespace kl::cli {
+
+Result<std::unique_ptr<CollectorService>> CollectorService::Start(log::EventLog* log, collector::CollectorOptions o,
+                                                                 std::string checkpoint_path,
+                                                                 double checkpoint_interval_s) {
+  std::unique_ptr<CollectorService> s(new CollectorService());
+  s->log_ = log;
+  s->checkpoint_path_ = std::move(checkpoint_path);
+  std::set<std::string> names;
+  for (const auto& c : o.clusters) names.insert(c.name);
+  KL_ASSIGN_OR_RETURN(s->sink_, collector::LogSink::Create(log));
+  o.sink = s->sink_.get();
+  KL_ASSIGN_OR_RETURN(s->collector_, collector::Collector::Create(std::move(o)));
+  KL_ASSIGN_OR_RETURN(collector::RecoveryStats stats,
+                      collector::RecoverFromLog(s->collector_.get(), log, s->checkpoint_path_, names));
+  if (stats.from_checkpoint || stats.events_replayed > 0) {
+    spdlog::info("collector: restored ({}checkpoint, {} events replayed from the log)",
+                 stats.from_checkpoint ? "" : "no ", stats.events_replayed);
+  }
+  KL_RETURN_IF_ERROR(s->collector_->Start());
+  s->thread_ = std::thread([svc = s.get(), checkpoint_interval_s] {
+    auto last = std::chrono::steady_clock::now();
+    while (!svc->stop_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (std::chrono::steady_clock::now() - last < std::chrono::duration<double>(checkpoint_interval_s)) continue;
+      last = std::chrono::steady_clock::now();
+      Status st = svc->Checkpoint();
+      if (!st.ok()) spdlog::warn("collector: checkpoint failed: {}", st.ToString());
+    }
+  });
+  return s;
+}
+
+Status CollectorService::Checkpoint() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return collector::WriteCollectorCheckpoint(collector_.get(), sink_.get(), log_, checkpoint_path_);
+}
+
+void CollectorService::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+  collector_->Stop();
+  Status st = Checkpoint();
+  if (!st.ok()) spdlog::warn("collector: final checkpoint failed: {}", st.ToString());
+}
+
+}  // namespace kl::cli

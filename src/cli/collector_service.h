@@ -1,0 +1,45 @@
+// CollectorService: a collector writing to the event log, restored from its
+// checkpoint and the log when it starts, checkpointing periodically and on
+// stop. Used by `kubelake collect --sink log:URI`, `run` and `demo`.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "collector/collector.h"
+#include "collector/log_sink.h"
+#include "log/event_log.h"
+
+namespace kl::cli {
+
+class CollectorService {
+ public:
+  // `options` names clusters, watch sets and tuning; its sink is replaced by the log.
+  static Result<std::unique_ptr<CollectorService>> Start(log::EventLog* log, collector::CollectorOptions options,
+                                                         std::string checkpoint_path, double checkpoint_interval_s);
+  ~CollectorService() { Stop(); }
+
+  Status Checkpoint();
+  // Stops watching and writes a final checkpoint.
+  void Stop();
+
+  collector::Collector* collector() { return collector_.get(); }
+  uint64_t events() const { return sink_->events_written(); }
+
+ private:
+  CollectorService() = default;
+  log::EventLog* log_ = nullptr;
+  std::string checkpoint_path_;
+  std::unique_ptr<collector::LogSink> sink_;
+  std::unique_ptr<collector::Collector> collector_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::atomic<bool> stop_{false};
+  bool stopped_ = false;
+};
+
+}  // namespace kl::cli
