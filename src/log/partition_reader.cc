@@ -165,7 +165,7 @@ Status PartitionReader::ReadInto(size_t max_records, size_t max_bytes, RecordBat
   }
   cursor_->set_chunk_bytes(std::clamp(max_bytes, kMinChunk, kMaxChunk));
   // Records at or past the watermark exist but are not yet durable enough to hand out.
-  std::optional<int64_t> visible_end = watermark_.Read();
+  std::optional<int64_t> visible_end = ignore_watermark_ ? std::nullopt : watermark_.Read();
   size_t bytes = 0;
   const std::string* retained = nullptr;
   // Only the first record of a whole Poll may exceed max_bytes.

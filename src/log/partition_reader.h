@@ -38,6 +38,9 @@ class PartitionReader {
   // Moves past every complete record and returns the offset after the last one.
   Result<int64_t> ReadToEnd();
 
+  // Reads every record in the files, published or not (verify, repair).
+  void IgnoreWatermark() { ignore_watermark_ = true; }
+
  private:
   Status ReadInto(size_t max_records, size_t max_bytes, RecordBatch* batch, size_t* read);
   // Opens the segment holding next_offset_ and positions the cursor on it.
@@ -59,6 +62,7 @@ class PartitionReader {
   // the search runs again only when the file changes.
   uint64_t checked_bad_tail_size_ = 0;
   WatermarkReader watermark_;
+  bool ignore_watermark_ = false;
 };
 
 }  // namespace kl::log

@@ -160,6 +160,10 @@ TEST(SegmentLogTest, ReadersSeeRecordsOnlyOnceTheyAreAsDurableAsPromised) {
   EXPECT_TRUE(none.empty()) << "written but not yet synced: a power loss could still take it back";
   EXPECT_EQ(*reader->EndOffset(0), 0);
   EXPECT_EQ(*writer->EndOffset(0), 0);
+  KL_ASSERT_OK_AND_ASSIGN(auto report, VerifySegmentLog(dir.path()));
+  EXPECT_EQ(report.partition_reports[0].end_offset, 10) << "verify reads published or not";
+  EXPECT_EQ(report.partition_reports[0].watermark, 0);
+  EXPECT_EQ(report.partition_reports[0].tail_bytes, 0u);
   KL_ASSERT_OK(writer->SyncAll());  // what the interval syncer does
   EXPECT_EQ(PollRecords(consumer.get(), 10).size(), 10u);
   EXPECT_EQ(*reader->EndOffset(0), 10);
