@@ -48,8 +48,9 @@ class PartitionReader {
   // Called at the end of the current segment's data: true when the writer has
   // moved on to the next segment (and the cursor now points into it).
   Result<bool> MoveToNextSegment();
-  // Decides what a bad record at the cursor means (see the header comment).
-  Status CheckBadRecord();
+  // Decides what bytes at the cursor that are not a complete valid record
+  // mean (see the header comment): OK to wait, or Corruption.
+  Status CheckTail();
   std::string SegmentPath(int64_t base) const;
   std::string Where() const;
 
