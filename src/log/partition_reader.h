@@ -2,12 +2,13 @@
 // the active segment as it grows and moving on when the writer rolls to a new
 // segment. Works in any process: it trusts nothing but the files.
 //
-// How it tells an unfinished record from damage: a record whose bytes are not
-// all there yet is "not yet written" (the writer appends whole batches with one
-// write, so the missing part is on its way, or was torn by a crash and will be
-// cut when a writer next opens the log). A record that is all there but does
-// not check out is damage, except at the very tail of the newest segment where
-// a crash can leave garbage: there it is damage only if a valid record follows.
+// How it tells an unfinished record from damage: bytes at the read position
+// that are not a complete, valid record are judged on one read of them. If a
+// later segment exists (created only after this one was finished and synced)
+// or a valid record follows, they are damage (Corruption). Otherwise they are
+// a record still being written (the writer appends a batch with one write) or
+// a torn tail a crash left, which only the next writer cuts: wait.
+// Records at or past the partition's watermark (watermark.h) are not returned.
 #pragma once
 
 #include <cstdint>
