@@ -80,6 +80,9 @@ Status Verify(const std::string& dir_or_uri) {
     std::printf("partition %d: %zu segments, %s, offsets %lld..%lld", p.partition, p.segments,
                 HumanBytes(static_cast<double>(p.bytes)).c_str(), static_cast<long long>(p.start_offset),
                 static_cast<long long>(p.end_offset));
+    if (p.watermark && *p.watermark != p.end_offset) {
+      std::printf(", readers see offsets below %lld", static_cast<long long>(*p.watermark));
+    }
     if (p.tail_bytes > 0) {
       std::printf(", %llu bytes after the last record (torn tail, cut when a writer next opens the log, "
                   "or a write in progress)",

@@ -128,22 +128,35 @@ Result<bool> PartitionReader::MoveToNextSegment() {
   return true;
 }
 
-Status PartitionReader::CheckBadRecord() {
-  std::string damage = "reading " + segment_->name() + " " + cursor_->problem();
+Status PartitionReader::CheckTail() {
+  KL_ASSIGN_OR_RETURN(uint64_t size, segment_->Size());
+  if (size == checked_bad_tail_size_) return Status::OK();  // judged before, nothing changed since
   KL_ASSIGN_OR_RETURN(auto bases, ListSegments(dir_));
   bool newest = !bases.empty() && bases.back() == segment_->base_offset();
-  if (!newest) return Status::Corruption(damage);
-  KL_ASSIGN_OR_RETURN(uint64_t size, segment_->Size());
-  if (size == checked_bad_tail_size_) return Status::OK();
+  // One read of everything after the cursor, and every judgement on those
+  // same bytes: the writer may be completing the record right now, or a new
+  // writer cutting a torn tail and writing over it.
   std::string tail;
   KL_RETURN_IF_ERROR(segment_->ReadAt(cursor_->position(), size - cursor_->position(), &tail));
+  DecodedRecord record;
+  std::string problem;
+  DecodeState state = DecodeRecord(tail, &record, &problem);
+  if (state == DecodeState::kOk && record.offset == cursor_->next_offset()) return Status::OK();  // read it next time
+  std::string damage = "reading " + segment_->name() + " at byte " + std::to_string(cursor_->position()) +
+                       " (expected offset " + std::to_string(cursor_->next_offset()) + "): " +
+                       (state == DecodeState::kIncomplete
+                            ? "incomplete record (" + std::to_string(tail.size()) + " bytes)"
+                            : state == DecodeState::kBad ? problem
+                                                         : "record has offset " + std::to_string(record.offset));
+  // A later segment exists, so this one was finished (and synced) before it.
+  if (!newest) return Status::Corruption(damage);
   size_t found = FindValidRecord(tail, 1, cursor_->next_offset());
   if (found != std::string_view::npos) {
     return Status::Corruption(damage + "; valid records follow at byte " +
                               std::to_string(cursor_->position() + found) + ", so this is not a torn tail");
   }
-  // Garbage at the tail of the newest segment: a crash left it and the
-  // writer will cut it when it opens. Nothing to return until then.
+  // A record being written, or garbage a crash left at the tail of the
+  // newest segment, which the next writer cuts. Nothing to return until then.
   checked_bad_tail_size_ = size;
   return Status::OK();
 }
@@ -165,7 +178,7 @@ Status PartitionReader::ReadInto(size_t max_records, size_t max_bytes, RecordBat
   }
   cursor_->set_chunk_bytes(std::clamp(max_bytes, kMinChunk, kMaxChunk));
   // Records at or past the watermark exist but are not yet durable enough to hand out.
-  std::optional<int64_t> visible_end = watermark_.Read();
+  std::optional<int64_t> visible_end = ignore_watermark_ ? std::nullopt : watermark_.Read();
   size_t bytes = 0;
   const std::string* retained = nullptr;
   // Only the first record of a whole Poll may exceed max_bytes.
@@ -173,12 +186,12 @@ Status PartitionReader::ReadInto(size_t max_records, size_t max_bytes, RecordBat
   while (count < max_records && (count == 0 || bytes < max_bytes)) {
     if (visible_end && cursor_->next_offset() >= *visible_end) break;
     KL_ASSIGN_OR_RETURN(auto state, cursor_->Peek());
-    if (state == SegmentCursor::State::kBad) {
-      KL_RETURN_IF_ERROR(CheckBadRecord());
+    if (state == SegmentCursor::State::kBad ||
+        (state == SegmentCursor::State::kEnd && cursor_->trailing_bytes() > 0)) {
+      KL_RETURN_IF_ERROR(CheckTail());
       break;
     }
     if (state == SegmentCursor::State::kEnd) {
-      if (cursor_->trailing_bytes() > 0) break;  // a record still being written
       KL_ASSIGN_OR_RETURN(bool moved, MoveToNextSegment());
       if (!moved) break;
       continue;

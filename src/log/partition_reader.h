@@ -2,12 +2,13 @@
 // the active segment as it grows and moving on when the writer rolls to a new
 // segment. Works in any process: it trusts nothing but the files.
 //
-// How it tells an unfinished record from damage: a record whose bytes are not
-// all there yet is "not yet written" (the writer appends whole batches with one
-// write, so the missing part is on its way, or was torn by a crash and will be
-// cut when a writer next opens the log). A record that is all there but does
-// not check out is damage, except at the very tail of the newest segment where
-// a crash can leave garbage: there it is damage only if a valid record follows.
+// How it tells an unfinished record from damage: bytes at the read position
+// that are not a complete, valid record are judged on one read of them. If a
+// later segment exists (created only after this one was finished and synced)
+// or a valid record follows, they are damage (Corruption). Otherwise they are
+// a record still being written (the writer appends a batch with one write) or
+// a torn tail a crash left, which only the next writer cuts: wait.
+// Records at or past the partition's watermark (watermark.h) are not returned.
 #pragma once
 
 #include <cstdint>
@@ -38,6 +39,9 @@ class PartitionReader {
   // Moves past every complete record and returns the offset after the last one.
   Result<int64_t> ReadToEnd();
 
+  // Reads every record in the files, published or not (verify, repair).
+  void IgnoreWatermark() { ignore_watermark_ = true; }
+
  private:
   Status ReadInto(size_t max_records, size_t max_bytes, RecordBatch* batch, size_t* read);
   // Opens the segment holding next_offset_ and positions the cursor on it.
@@ -45,8 +49,9 @@ class PartitionReader {
   // Called at the end of the current segment's data: true when the writer has
   // moved on to the next segment (and the cursor now points into it).
   Result<bool> MoveToNextSegment();
-  // Decides what a bad record at the cursor means (see the header comment).
-  Status CheckBadRecord();
+  // Decides what bytes at the cursor that are not a complete valid record
+  // mean (see the header comment): OK to wait, or Corruption.
+  Status CheckTail();
   std::string SegmentPath(int64_t base) const;
   std::string Where() const;
 
@@ -59,6 +64,7 @@ class PartitionReader {
   // the search runs again only when the file changes.
   uint64_t checked_bad_tail_size_ = 0;
   WatermarkReader watermark_;
+  bool ignore_watermark_ = false;
 };
 
 }  // namespace kl::log

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <thread>
 
+#include "common/coding.h"
 #include "common/file_util.h"
 #include "log/log_test_util.h"
 #include "log/offset_store.h"
@@ -160,6 +161,10 @@ TEST(SegmentLogTest, ReadersSeeRecordsOnlyOnceTheyAreAsDurableAsPromised) {
   EXPECT_TRUE(none.empty()) << "written but not yet synced: a power loss could still take it back";
   EXPECT_EQ(*reader->EndOffset(0), 0);
   EXPECT_EQ(*writer->EndOffset(0), 0);
+  KL_ASSERT_OK_AND_ASSIGN(auto report, VerifySegmentLog(dir.path()));
+  EXPECT_EQ(report.partition_reports[0].end_offset, 10) << "verify reads published or not";
+  EXPECT_EQ(report.partition_reports[0].watermark, 0);
+  EXPECT_EQ(report.partition_reports[0].tail_bytes, 0u);
   KL_ASSERT_OK(writer->SyncAll());  // what the interval syncer does
   EXPECT_EQ(PollRecords(consumer.get(), 10).size(), 10u);
   EXPECT_EQ(*reader->EndOffset(0), 10);
@@ -281,6 +286,34 @@ TEST(SegmentLogTest, DamageInTheMiddleOfTheNewestSegmentIsNotMistakenForATornTai
   ExpectContent(repaired.get(), 0, 0, end + 3);
   KL_ASSERT_OK_AND_ASSIGN(auto report, VerifySegmentLog(dir.path()));
   EXPECT_TRUE(report.ok());
+}
+
+TEST(SegmentLogTest, ALengthDamagedToLookUnfinishedIsStillReportedAsDamage) {
+  kl::testing::TempDir dir;
+  SegmentLogOptions o = SmallOptions(1);
+  o.segment_bytes = 1 << 20;
+  { auto log = OpenLog(dir.path(), o); KL_ASSERT_OK(Append(log.get(), 0, 0, 30)); }
+  std::string path = NewestSegment(dir.path(), 0);
+  // The length field of offset 5 now claims 16 MB: the record looks unfinished.
+  uint64_t position = kSegmentHeaderSize;
+  for (int64_t i = 0; i < 5; ++i) position += EncodedRecordSize(1, ValueFor(0, i).size());
+  std::string content = *ReadFile(path);
+  StoreLE32(content.data() + position + 4, 16u << 20);
+  KL_ASSERT_OK(WriteFile(path, content));
+  auto reader = OpenLog(dir.path(), o);
+  KL_ASSERT_OK_AND_ASSIGN(auto consumer, reader->NewConsumer("reader"));
+  KL_ASSERT_OK(consumer->Seek(0, 0));
+  int64_t next = 0;
+  Status status;
+  for (int i = 0; i < 10 && status.ok(); ++i) {
+    auto batch = consumer->Poll({});
+    status = batch.status();
+    if (batch.ok()) next += static_cast<int64_t>(batch->size());
+  }
+  EXPECT_EQ(next, 5);
+  ASSERT_TRUE(status.IsCorruption()) << "not a silent wait: " << status.ToString();
+  EXPECT_NE(status.message().find("incomplete record"), std::string::npos) << status.ToString();
+  EXPECT_NE(status.message().find("valid records follow"), std::string::npos) << status.ToString();
 }
 
 TEST(SegmentLogTest, OnlyOneWriterAtATime) {

@@ -7,6 +7,7 @@
 #include "log/partition_reader.h"
 #include "log/segment_file.h"
 #include "log/segment_log.h"
+#include "log/watermark.h"
 #include "log/writer_lock.h"
 
 namespace kl::log {
@@ -36,7 +37,9 @@ Result<LogReport> VerifySegmentLog(const std::string& dir) {
     }
     pr.start_offset = bases.empty() ? 0 : bases.front();
     PartitionReader reader(pdir, p);
+    reader.IgnoreWatermark();
     reader.Seek(pr.start_offset);
+    if (FileExists(JoinPath(pdir, kWatermarkFileName))) pr.watermark = WatermarkReader(pdir).Read();
     auto end = reader.ReadToEnd();
     pr.end_offset = reader.position();
     if (!end.ok()) {
@@ -72,6 +75,7 @@ Result<std::string> RepairPartition(const std::string& dir, int32_t partition) {
   KL_ASSIGN_OR_RETURN(auto bases, ListSegments(pdir));
   if (bases.empty()) return std::string("partition " + std::to_string(partition) + ": empty, nothing to repair");
   PartitionReader reader(pdir, partition);
+  reader.IgnoreWatermark();
   reader.Seek(bases.front());
   auto end = reader.ReadToEnd();
   if (end.ok() || !end.status().IsCorruption()) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@ struct PartitionReport {
   // Bytes after the last good record of the newest segment: a torn tail that
   // the next writer cuts (or a record being written right now).
   uint64_t tail_bytes = 0;
+  std::optional<int64_t> watermark;  // what readers may see (absent: no writer has opened the log)
   std::string problem;  // empty when the partition is sound
 };
 
