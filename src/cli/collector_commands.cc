@@ -86,9 +86,14 @@ Status RunCollect(CollectArgs args) {
   std::signal(SIGTERM, [](int) { g_stop = true; });
   auto start = std::chrono::steady_clock::now();
   auto last = start;
+  auto last_flush = start;
   while (!g_stop && collector->status().ok()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     auto now = std::chrono::steady_clock::now();
+    if (now - last_flush >= std::chrono::seconds(1)) {  // events reach the file within about a second
+      last_flush = now;
+      KL_RETURN_IF_ERROR(collector->Flush());
+    }
     if (args.duration_s > 0 && now - start >= std::chrono::duration<double>(args.duration_s)) break;
     if (args.stats_interval_s > 0 && now - last >= std::chrono::duration<double>(args.stats_interval_s)) {
       last = now;
