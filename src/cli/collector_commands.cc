@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "collector/collector.h"
+#include "common/file_util.h"
 
 namespace kl::cli {
 namespace {
@@ -74,6 +75,9 @@ Status RunCollect(CollectArgs args) {
   KL_ASSIGN_OR_RETURN(auto sink, collector::JsonlSink::Open(sink_path));
   o.sink = sink.get();
   KL_ASSIGN_OR_RETURN(auto collector, collector::Collector::Create(o));
+  if (!args.resume && sink_path != "-" && FileSize(sink_path).value_or(0) > 0) {
+    spdlog::warn("collector: {} already holds events; without --resume they are emitted again", sink_path);
+  }
   if (args.resume) {
     if (sink_path == "-") return Status::InvalidArgument("--resume needs a file sink");
     KL_ASSIGN_OR_RETURN(auto emitted, ReadEmitted(sink_path));
