@@ -95,9 +95,14 @@ TEST(CollectCliTest, SigkilledCollectorResumesFromItsOwnOutput) {
   testing::TempDir dir;
   std::string kubeconfig = dir.Sub("fleet/kubeconfig");
   std::string events = dir.Sub("events.jsonl");
+  auto t0 = std::chrono::steady_clock::now();
+  auto until = [&](int ms) { std::this_thread::sleep_until(t0 + std::chrono::milliseconds(ms)); };
+  auto elapsed_ms = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  };
   pid_t sim = Spawn({binary, "simulate", "--dir", dir.Sub("fleet"), "--clusters", "2", "--nodes", "4", "--pods", "40",
                      "--pods-per-deployment", "4", "--churn-pods", "20", "--churn-updates", "40", "--churn-scales", "5",
-                     "--churn-for", "5", "--faults", "deletes@1800+300x8", "--history", "400",
+                     "--churn-for", "6", "--faults", "deletes@3000+300x8", "--history", "400",
                      "--bookmark-interval-ms", "100", "--stats-interval", "0", "--seed", "3"},
                     dir.Sub("simulate.log"));
   ASSERT_GT(sim, 0);
@@ -108,13 +113,17 @@ TEST(CollectCliTest, SigkilledCollectorResumesFromItsOwnOutput) {
   std::vector<std::string> resume = collect;
   resume.push_back("--resume");
 
+  // First run: killed after it has written events, before the deletions at 3 s.
   pid_t c1 = Spawn(collect, dir.Sub("collect.log"));
-  Sleep(1500);
-  kill(c1, SIGKILL);  // before the deletions at 1.8 s
+  until(1000);
+  for (int i = 0; i < 100 && FileSize(events).value_or(0) == 0; ++i) Sleep(20);
+  kill(c1, SIGKILL);
   waitpid(c1, nullptr, 0);
-  Sleep(900);
+  ASSERT_LT(elapsed_ms(), 2800) << "the first collector wrote nothing in time (machine overloaded?)";
+  // Second run after the deletions (server down 3.0-3.3 s, history compacted): it must relist.
+  until(3600);
   pid_t c2 = Spawn(resume, dir.Sub("collect.log"));
-  Sleep(1300);
+  until(4800);
   kill(c2, SIGKILL);
   waitpid(c2, nullptr, 0);
   pid_t c3 = Spawn(resume, dir.Sub("collect.log"));
@@ -122,7 +131,7 @@ TEST(CollectCliTest, SigkilledCollectorResumesFromItsOwnOutput) {
   KL_ASSERT_OK_AND_ASSIGN(auto clusters, LoadKubeconfig(kubeconfig));
   std::string diff = "not compared yet";
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  Sleep(3000);  // churn runs until 5 s
+  until(6200);  // churn runs until 6 s
   while (std::chrono::steady_clock::now() < deadline && !(diff = Compare(clusters, events)).empty()) Sleep(300);
   kill(c3, SIGTERM);
   int status = 0;
