@@ -99,6 +99,8 @@ void AddSimulatorCommands(CLI::App* app) {
   cmd->add_option("--base-port", o.base_port, "cluster i listens on base-port + i (default: free ports)");
   cmd->add_option("--bookmark-interval-ms", o.bookmark_interval_ms, "idle watches get a BOOKMARK this often")
       ->capture_default_str();
+  cmd->add_option("--continue-ttl-ms", o.continue_ttl_ms, "continue tokens expire after this long (HTTP 410)")
+      ->capture_default_str();
   cmd->add_option("--history", o.history_limit, "changes kept per cluster for watches (older: 410 Expired)")
       ->capture_default_str();
   cmd->add_option("--duration", args->duration_s, "stop after this many seconds (default: until interrupted)");

@@ -142,6 +142,7 @@ class Collector::Watcher {
     req.tls = tls_;
     req.timeout_ms = options().request_timeout_ms;
     req.receive_buffer = 256 * 1024;  // fewer, larger callbacks for megabyte pages
+    req.accept_compressed = true;     // remote clusters: megabyte pages compress ~10x
     fetch->body.reserve(last_page_bytes_ + kFramerPadding);
     req.on_data = [this, f](long status, std::string_view bytes) {
       f->body.append(bytes);
