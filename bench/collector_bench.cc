@@ -2,11 +2,13 @@
 //  1. resident bytes per tracked object (a tracker filled like a 150k-pod relist);
 //  2. parse-only events/s: list pages through ResourceSync on one thread, no HTTP;
 //  3. a relist of a 150,000-pod cluster served by the simulator running in a
-//     separate process (so the collector's process, one event-loop thread,
-//     is measured alone): events/s wall and per CPU-second, and its RSS growth.
+//     separate process (so the collector's process, pinned to one core with
+//     one event-loop thread, is measured alone):
+//     events/s wall and per CPU-second, and its RSS growth.
 //
 //   build/bench/collector_bench [--pods N] [--tls] [--page-size N]
 #include <malloc.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -207,6 +209,14 @@ int main(int argc, char** argv) {
   if (pipe(ready) != 0 || pipe(stop) != 0) return Fail(Status::IOError("pipe"));
   pid_t child = fork();
   if (child < 0) return Fail(Status::IOError("fork"));
+  // The collector's process runs on one core (CPU 0); the simulator may use any.
+  auto pin = [](int cpu) {
+    if (static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)) <= cpu) return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    (void)sched_setaffinity(0, sizeof(set), &set);
+  };
   if (child == 0) {
     close(ready[0]);
     close(stop[1]);
@@ -214,6 +224,7 @@ int main(int argc, char** argv) {
   }
   close(ready[1]);
   close(stop[0]);
+  pin(0);
 
   TrackerMemory(pods);
   if (Status s = ParseOnly(pods, page_size); !s.ok()) return Fail(s);

@@ -1,11 +1,11 @@
 // `kubelake collect`: lists and watches the clusters of a kubeconfig (or the
 // one this pod runs in) and writes every object change as a JSON line.
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <csignal>
-#include <fstream>
 #include <thread>
 
 #include "cli/collector_service.h"
@@ -13,6 +13,7 @@
 #include "common/file_util.h"
 #include "log/event_log.h"
 #include "collector/collector.h"
+#include "common/file_util.h"
 
 namespace kl::cli {
 namespace {
@@ -35,22 +36,29 @@ struct CollectArgs {
 };
 
 // Rebuilds what an earlier run emitted into the same JSON-lines file, so a
-// restarted collector neither repeats events nor misses deletions.
+// restarted collector neither repeats events nor misses deletions. A last
+// line without its newline was torn by a crash: it is cut off the file (the
+// events in it were never durably emitted, and the watch replays them).
 Result<std::vector<collector::CollectedEvent>> ReadEmitted(const std::string& path) {
   std::vector<collector::CollectedEvent> events;
-  std::ifstream in(path);
-  if (!in) return events;  // first run
-  std::string line;
-  size_t n = 0;
-  while (std::getline(in, line)) {
-    ++n;
+  if (!FileExists(path)) return events;  // first run
+  KL_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  size_t pos = 0, line_no = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) {
+      spdlog::warn("collector: dropping a torn last line ({} bytes) from {}", text.size() - pos, path);
+      if (::truncate(path.c_str(), static_cast<off_t>(pos)) != 0) {
+        return Status::IOError("truncating the torn tail of " + path);
+      }
+      break;
+    }
+    ++line_no;
+    std::string_view line(text.data() + pos, end - pos);
+    pos = end + 1;
     if (line.empty()) continue;
     auto e = collector::ParseJsonlEvent(line);
-    if (!e.ok()) {
-      // A torn last line from a crash is expected; anything else is not.
-      if (in.peek() == EOF) break;
-      return e.status().WithContext(path + " line " + std::to_string(n));
-    }
+    if (!e.ok()) return e.status().WithContext(path + " line " + std::to_string(line_no));
     events.push_back(std::move(*e));
   }
   return events;
@@ -121,12 +129,18 @@ Status RunCollect(CollectArgs args) {
     return Status::InvalidArgument("--sink must be jsonl:PATH, jsonl:- or log:URI");
   }
   std::string sink_path = args.sink.substr(6);
+  if (!args.resume && sink_path != "-" && FileSize(sink_path).value_or(0) > 0) {
+    spdlog::warn("collector: {} already holds events; without --resume they are emitted again", sink_path);
+  }
+  std::vector<collector::CollectedEvent> emitted;
+  if (args.resume) {
+    if (sink_path == "-") return Status::InvalidArgument("--resume needs a file sink");
+    KL_ASSIGN_OR_RETURN(emitted, ReadEmitted(sink_path));
+  }
   KL_ASSIGN_OR_RETURN(auto sink, collector::JsonlSink::Open(sink_path));
   o.sink = sink.get();
   KL_ASSIGN_OR_RETURN(auto collector, collector::Collector::Create(o));
   if (args.resume) {
-    if (sink_path == "-") return Status::InvalidArgument("--resume needs a file sink");
-    KL_ASSIGN_OR_RETURN(auto emitted, ReadEmitted(sink_path));
     collector->RestoreFromEvents(emitted);
     spdlog::info("collector: resumed from {} events in {}", emitted.size(), sink_path);
   }
@@ -136,9 +150,14 @@ Status RunCollect(CollectArgs args) {
   std::signal(SIGTERM, [](int) { g_stop = true; });
   auto start = std::chrono::steady_clock::now();
   auto last = start;
+  auto last_flush = start;
   while (!g_stop && collector->status().ok()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     auto now = std::chrono::steady_clock::now();
+    if (now - last_flush >= std::chrono::seconds(1)) {  // events reach the file within about a second
+      last_flush = now;
+      KL_RETURN_IF_ERROR(collector->Flush());
+    }
     if (args.duration_s > 0 && now - start >= std::chrono::duration<double>(args.duration_s)) break;
     if (args.stats_interval_s > 0 && now - last >= std::chrono::duration<double>(args.stats_interval_s)) {
       last = now;

@@ -24,6 +24,7 @@ struct SimulateArgs {
   bool plain_http = false;
   bool no_auth = false;
   double duration_s = 0;
+  double churn_for_s = 0;
   double stats_interval_s = 10;
 };
 
@@ -56,6 +57,7 @@ Status RunSimulate(SimulateArgs args) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     auto now = std::chrono::steady_clock::now();
     if (args.duration_s > 0 && now - start >= std::chrono::duration<double>(args.duration_s)) break;
+    if (args.churn_for_s > 0 && now - start >= std::chrono::duration<double>(args.churn_for_s)) fleet->SetChurn(false);
     if (args.stats_interval_s > 0 && now - last_stats >= std::chrono::duration<double>(args.stats_interval_s)) {
       last_stats = now;
       for (size_t i = 0; i < fleet->size(); ++i) {
@@ -97,9 +99,12 @@ void AddSimulatorCommands(CLI::App* app) {
   cmd->add_option("--base-port", o.base_port, "cluster i listens on base-port + i (default: free ports)");
   cmd->add_option("--bookmark-interval-ms", o.bookmark_interval_ms, "idle watches get a BOOKMARK this often")
       ->capture_default_str();
+  cmd->add_option("--continue-ttl-ms", o.continue_ttl_ms, "continue tokens expire after this long (HTTP 410)")
+      ->capture_default_str();
   cmd->add_option("--history", o.history_limit, "changes kept per cluster for watches (older: 410 Expired)")
       ->capture_default_str();
   cmd->add_option("--duration", args->duration_s, "stop after this many seconds (default: until interrupted)");
+  cmd->add_option("--churn-for", args->churn_for_s, "stop churning after this many seconds (servers keep running)");
   cmd->add_option("--stats-interval", args->stats_interval_s, "seconds between status lines on stderr")
       ->capture_default_str();
   cmd->callback([args] { Finish(RunSimulate(*args)); });

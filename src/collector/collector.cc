@@ -142,6 +142,7 @@ class Collector::Watcher {
     req.tls = tls_;
     req.timeout_ms = options().request_timeout_ms;
     req.receive_buffer = 256 * 1024;  // fewer, larger callbacks for megabyte pages
+    req.accept_compressed = true;     // remote clusters: megabyte pages compress ~10x
     fetch->body.reserve(last_page_bytes_ + kFramerPadding);
     req.on_data = [this, f](long status, std::string_view bytes) {
       f->body.append(bytes);
@@ -254,6 +255,7 @@ class Collector::Watcher {
       return result == ResourceSync::WatchOutcome::kExpired ? Status::Expired("watch expired") : error;
     });
     if (!Emit()) return false;
+    UpdateProgress();  // bookmarks move the resume version without emitting anything
     if (!s.ok()) {
       if (watch_result_ == ResourceSync::WatchOutcome::kContinue) watch_result_ = ResourceSync::WatchOutcome::kFailed;
       watch_error_ = s;
@@ -377,15 +379,7 @@ void Collector::RestoreFromEvents(const std::vector<CollectedEvent>& events) {
   std::map<std::pair<std::string, std::string>, Watcher*> by_key;
   for (auto& w : watchers_) by_key[{w->target().cluster, w->target().watch_name}] = w.get();
   for (const CollectedEvent& e : events) {
-    // The watch name is in the content; events name it as "watchname".
-    std::string watch_name;
-    size_t pos = e.content.rfind("\"watchname\":\"");
-    if (pos != std::string::npos) {
-      size_t start = pos + 13;
-      size_t end = e.content.find('"', start);
-      if (end != std::string::npos) watch_name = e.content.substr(start, end - start);
-    }
-    auto it = by_key.find({e.cluster, watch_name});
+    auto it = by_key.find({e.cluster, e.watch_name});
     if (it != by_key.end()) it->second->tracker().ApplyEmitted(e);
   }
 }
@@ -429,6 +423,13 @@ void Collector::Stop() {
   Status s = options_.sink->Flush();
   if (!s.ok()) Fail(s);
   started_ = false;
+}
+
+Status Collector::Flush() {
+  std::lock_guard<std::mutex> lock(sink_mu_);
+  Status s = options_.sink->Flush();
+  if (!s.ok()) Fail(s);
+  return s;
 }
 
 Status Collector::EmitBatch(std::vector<CollectedEvent>* batch) {

@@ -78,6 +78,8 @@ class Collector {
   Status Start();
   void Stop();
 
+  // Flushes the sink (serialized with the emitting loop threads).
+  Status Flush();
   // OK while running; the first fatal error (the sink refused events) otherwise.
   Status status() const;
   std::vector<WatchStats> Stats() const;

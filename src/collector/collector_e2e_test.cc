@@ -137,8 +137,8 @@ TEST(CollectorE2eTest, CollectsAChurningFleetAndFoldsToTruth) {
 
 // The property: many seeded fault schedules, each folded against the truth.
 TEST(CollectorE2eTest, FaultSchedulesFoldToTruth) {
-  // KUBELAKE_FAULT_SEEDS=first:count runs other seeds (soak runs); CI runs 1:10.
-  int first = 1, seeds = 10;
+  // KUBELAKE_FAULT_SEEDS=first:count runs other seeds (soak runs); CI runs 1:20.
+  int first = 1, seeds = 20;
   if (const char* env = std::getenv("KUBELAKE_FAULT_SEEDS")) std::sscanf(env, "%d:%d", &first, &seeds);
   uint64_t expired = 0, inferred = 0, reconnects = 0;
   for (int seed = first; seed < first + seeds; ++seed) {

@@ -85,6 +85,7 @@ Result<CollectedEvent> EventFromContent(std::string cluster, int64_t ingest_time
   event.kind = doc.GetStringOr("kind", "");
   event.namespace_ = doc.GetStringOr("namespace", "");
   event.name = doc.GetStringOr("name", "");
+  event.watch_name = doc.GetStringOr("watchname", "");
   std::string origin = doc.GetStringOr("origin", "watch");
   KL_ASSIGN_OR_RETURN(event.origin, ParseEventOrigin(origin));
   if (const JsonValue* inferred = doc.Find("inferred"); inferred != nullptr && inferred->as_bool()) {

@@ -46,6 +46,7 @@ struct CollectedEvent {
   std::string kind;
   std::string namespace_;
   std::string name;
+  std::string watch_name;  // which watch emitted it (routes replayed events at restart)
 
   bool inferred() const { return origin == EventOrigin::kInferred; }
 };

@@ -20,6 +20,12 @@ Status JsonStreamFramer::Fail(std::string what) {
 
 Status JsonStreamFramer::Feed(std::string_view bytes, const ValueCallback& on_value) {
   if (failed_) return Status::Corruption("watch stream: feeding a framer that already failed");
+  // A watch idles most of the time: after a big object do not keep megabytes per watch.
+  if (consumed_ == buf_.size() && buf_.capacity() > (1u << 20)) {
+    stream_offset_ += consumed_;
+    std::string().swap(buf_);
+    consumed_ = scan_ = value_start_ = 0;
+  }
   // Drop what earlier calls consumed before growing the buffer.
   if (consumed_ > 0 && (consumed_ == buf_.size() || consumed_ > (1u << 16))) {
     buf_.erase(0, consumed_);

@@ -40,6 +40,7 @@ class JsonStreamFramer {
   // True when a value has started but not yet ended (a stream cut here lost data).
   bool InValue() const { return depth_ > 0; }
   size_t buffered_bytes() const { return buf_.size() - consumed_; }
+  size_t capacity_bytes() const { return buf_.capacity(); }
   // Stream offset of the next byte to be fed (for error messages).
   uint64_t stream_offset() const { return stream_offset_; }
   void Reset();

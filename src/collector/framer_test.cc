@@ -86,6 +86,11 @@ TEST(FramerTest, EnforcesTheMaximumValueSizeButAcceptsLargeObjects) {
   KL_ASSERT_OK(s);
   ASSERT_EQ(values.size(), 1u);
   EXPECT_EQ(values[0].size(), big.size());
+  // An idle watch does not keep the big object's buffer.
+  values = FrameAll(&framer, {"{}"}, &s);
+  KL_ASSERT_OK(s);
+  ASSERT_EQ(values.size(), 1u);
+  EXPECT_LT(framer.capacity_bytes(), 4096u);
 
   JsonStreamFramer small(1000);
   FrameAll(&small, {std::string("{\"data\":\"") + std::string(2000, 'y')}, &s);

@@ -113,6 +113,7 @@ uint64_t HttpLoop::Submit(HttpRequest request) {
   }
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   if (r.receive_buffer > 0) curl_easy_setopt(e, CURLOPT_BUFFERSIZE, r.receive_buffer);
+  if (r.accept_compressed) curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
   for (const std::string& h : r.headers) t->headers = curl_slist_append(t->headers, h.c_str());
   t->headers = curl_slist_append(t->headers, "Accept: application/json");

@@ -45,6 +45,7 @@ struct HttpRequest {
   int64_t timeout_ms = 0;        // whole transfer; 0: none (watches)
   int64_t low_speed_time_s = 0;  // abort when under 1 byte/s for this long; 0: never
   long receive_buffer = 0;        // libcurl's receive buffer; 0: its default (16 KB). Big for list pages.
+  bool accept_compressed = false; // offer gzip/deflate (API servers compress large list responses)
   // Body bytes as they arrive, with the response status. Return false to abort.
   std::function<bool(long http_status, std::string_view bytes)> on_data;
   std::function<void(const HttpOutcome&)> on_done;

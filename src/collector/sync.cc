@@ -76,6 +76,7 @@ void ResourceSync::Emit(EventType type, EventOrigin origin, std::string_view obj
   e.kind = target_.kind;
   e.namespace_ = meta.namespace_;
   e.name = meta.name;
+  e.watch_name = target_.watch_name;
   OdsFields f;
   f.type = type;
   f.origin = origin;

@@ -277,6 +277,7 @@ TEST(SyncTest, EventsRoundTripThroughJsonLines) {
   EXPECT_EQ(back.resource_version, "2");
   EXPECT_EQ(back.type, EventType::kAdded);
   EXPECT_EQ(back.origin, EventOrigin::kWatch);
+  EXPECT_EQ(back.watch_name, "pods");
   EXPECT_EQ(back.ingest_time_ms, 1000);
 }
 

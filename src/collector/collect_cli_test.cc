@@ -1,0 +1,159 @@
+// `kubelake simulate` and `kubelake collect` as separate processes: the
+// collector is SIGKILLed twice mid-churn (once just before deletions it can
+// only learn by relisting) and restarted with --resume each time. The JSON
+// lines file must fold to the simulator's ground truth, read over HTTPS from
+// /kubelake/truth, with no (uid, resourceVersion) twice.
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "collector/event.h"
+#include "collector/fold.h"
+#include "collector/kubeconfig.h"
+#include "common/json.h"
+#include "common/string_util.h"
+#include "common/test_util.h"
+
+extern char** environ;
+
+namespace kl::collector {
+namespace {
+
+pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid = -1;
+  posix_spawn_file_actions_destroy(&actions);
+  return pid;
+}
+
+void Sleep(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+Result<std::string> Get(const ClusterCredentials& c, const std::string& path) {
+  CURL* curl = curl_easy_init();
+  std::string body;
+  curl_easy_setopt(curl, CURLOPT_URL, (c.server + path).c_str());
+  curl_blob blob{const_cast<char*>(c.ca_pem.data()), c.ca_pem.size(), CURL_BLOB_COPY};
+  curl_easy_setopt(curl, CURLOPT_CAINFO_BLOB, &blob);
+  std::string auth = "Authorization: Bearer " + c.token;
+  curl_slist* headers = curl_slist_append(nullptr, auth.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* ud) {
+    static_cast<std::string*>(ud)->append(p, s * n);
+    return s * n;
+  });
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  CURLcode rc = curl_easy_perform(curl);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  if (rc != CURLE_OK) return Status::Unavailable(curl_easy_strerror(rc));
+  return body;
+}
+
+// Differences between the folded file and the truth of every cluster ("" when equal).
+std::string Compare(const std::vector<ClusterCredentials>& clusters, const std::string& events_path) {
+  auto text = ReadFile(events_path);
+  if (!text.ok()) return text.status().ToString();
+  EventFolder folder;
+  for (const auto& line : Split(*text, '\n', true)) {
+    auto e = ParseJsonlEvent(line);
+    if (!e.ok()) continue;  // a line being written right now
+    folder.Apply(*e);
+  }
+  for (const auto& c : clusters) {
+    auto truth_text = Get(c, "/kubelake/truth");
+    if (!truth_text.ok()) return truth_text.status().ToString();
+    auto truth = ParseJson(*truth_text, "truth");
+    if (!truth.ok()) return truth.status().ToString();
+    std::map<std::string, std::string> want, got;
+    for (const auto& o : truth->Find("objects")->items()) want[o.GetStringOr("uid", "")] = o.GetStringOr("resourceVersion", "");
+    for (const auto& [uid, o] : folder.Live(c.name)) got[uid] = o.resource_version;
+    if (want != got) {
+      return c.name + ": " + std::to_string(want.size()) + " live objects, fold has " + std::to_string(got.size());
+    }
+  }
+  return "";
+}
+
+TEST(CollectCliTest, SigkilledCollectorResumesFromItsOwnOutput) {
+  std::string binary = JoinPath(testing::BinaryDir(), "src/cli/kubelake");
+  if (!FileExists(binary)) GTEST_SKIP() << binary << " not built";
+  testing::TempDir dir;
+  std::string kubeconfig = dir.Sub("fleet/kubeconfig");
+  std::string events = dir.Sub("events.jsonl");
+  auto t0 = std::chrono::steady_clock::now();
+  auto until = [&](int ms) { std::this_thread::sleep_until(t0 + std::chrono::milliseconds(ms)); };
+  auto elapsed_ms = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  };
+  pid_t sim = Spawn({binary, "simulate", "--dir", dir.Sub("fleet"), "--clusters", "2", "--nodes", "4", "--pods", "40",
+                     "--pods-per-deployment", "4", "--churn-pods", "20", "--churn-updates", "40", "--churn-scales", "5",
+                     "--churn-for", "6", "--faults", "deletes@3000+300x8", "--history", "400",
+                     "--bookmark-interval-ms", "100", "--stats-interval", "0", "--seed", "3"},
+                    dir.Sub("simulate.log"));
+  ASSERT_GT(sim, 0);
+  for (int i = 0; i < 100 && !FileExists(kubeconfig); ++i) Sleep(50);
+  ASSERT_TRUE(FileExists(kubeconfig));
+  std::vector<std::string> collect = {binary, "collect", "--kubeconfig", kubeconfig, "--sink", "jsonl:" + events,
+                                      "--stall-timeout", "2", "--stats-interval", "0"};
+  std::vector<std::string> resume = collect;
+  resume.push_back("--resume");
+
+  // First run: killed after it has written events, before the deletions at 3 s.
+  pid_t c1 = Spawn(collect, dir.Sub("collect.log"));
+  until(1000);
+  for (int i = 0; i < 100 && FileSize(events).value_or(0) == 0; ++i) Sleep(20);
+  kill(c1, SIGKILL);
+  waitpid(c1, nullptr, 0);
+  ASSERT_LT(elapsed_ms(), 2800) << "the first collector wrote nothing in time (machine overloaded?)";
+  // Second run after the deletions (server down 3.0-3.3 s, history compacted): it must relist.
+  until(3600);
+  pid_t c2 = Spawn(resume, dir.Sub("collect.log"));
+  until(4800);
+  kill(c2, SIGKILL);
+  waitpid(c2, nullptr, 0);
+  pid_t c3 = Spawn(resume, dir.Sub("collect.log"));
+
+  KL_ASSERT_OK_AND_ASSIGN(auto clusters, LoadKubeconfig(kubeconfig));
+  std::string diff = "not compared yet";
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  until(6200);  // churn runs until 6 s
+  while (std::chrono::steady_clock::now() < deadline && !(diff = Compare(clusters, events)).empty()) Sleep(300);
+  kill(c3, SIGTERM);
+  int status = 0;
+  waitpid(c3, &status, 0);
+  kill(sim, SIGTERM);
+  waitpid(sim, nullptr, 0);
+  EXPECT_EQ(diff, "") << "collector log:\n" << ReadFile(dir.Sub("collect.log")).value_or("");
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+  KL_ASSERT_OK_AND_ASSIGN(std::string text, ReadFile(events));
+  std::set<std::pair<std::string, std::string>> seen;
+  size_t inferred = 0, lines = 0;
+  for (const auto& line : Split(text, '\n', true)) {
+    KL_ASSERT_OK_AND_ASSIGN(CollectedEvent e, ParseJsonlEvent(line));
+    ++lines;
+    inferred += e.inferred();
+    EXPECT_TRUE(seen.insert({e.cluster + "/" + e.uid, e.resource_version}).second)
+        << "(" << e.uid << ", " << e.resource_version << ") twice";
+  }
+  EXPECT_GT(lines, 100u);
+  EXPECT_GT(inferred, 0u) << "the deletions made while the collector was dead must be inferred";
+}
+
+}  // namespace
+}  // namespace kl::collector
