@@ -1,5 +1,7 @@
 #include "pipeline/job.h"
 
+#include <time.h>
+
 #include <chrono>
 #include <thread>
 
@@ -103,9 +105,23 @@ Status Job::Recover(const Status& cause) {
   return Open();
 }
 
+namespace {
+double ThreadCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+}  // namespace
+
 void Job::Run(const std::atomic<bool>& stop) {
+  double cpu_start = ThreadCpuSeconds();
+  auto account = [&] {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_.cpu_seconds = ThreadCpuSeconds() - cpu_start;
+  };
   while (!stop.load()) {
     auto step = Step();
+    account();
     if (step.ok()) continue;
     Status s = step.status();
     while (!stop.load()) {

@@ -45,6 +45,7 @@ struct JobStatus {
   uint64_t errors = 0;
   int64_t last_commit_ms = 0;
   int64_t last_snapshot = 0;
+  double cpu_seconds = 0;  // CPU time of the thread running the job
   SourcePosition position;
   std::string last_error;
 };

@@ -24,13 +24,13 @@ class LookupJoinOp : public Operator {
   std::string name() const override { return "lookup-join " + spec_.table->path(); }
   const RowType& output_type() const override { return output_; }
 
-  Status Process(const Changes& in, Changes* out) override {
+  Status Process(Changes& in, Changes* out) override {
     KL_RETURN_IF_ERROR(MaybeRefresh());
     Row key;
-    for (const auto& c : in) {
+    for (auto& c : in) {
       key.clear();
       for (int k : input_keys_) key.push_back(c.row[static_cast<size_t>(k)]);
-      Change o{c.kind, c.row};
+      Change o{c.kind, std::move(c.row)};
       auto it = rows_.find(key);
       for (size_t i = 0; i < columns_.size(); ++i) o.row.push_back(it == rows_.end() ? Datum() : it->second[i]);
       out->push_back(std::move(o));

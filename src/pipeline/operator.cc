@@ -23,9 +23,9 @@ class FilterOp : public Operator {
       : type_(std::move(type)), pred_(std::move(pred)), name_(std::move(name)) {}
   std::string name() const override { return name_; }
   const RowType& output_type() const override { return type_; }
-  Status Process(const Changes& in, Changes* out) override {
-    for (const auto& c : in) {
-      if (pred_(c)) out->push_back(c);
+  Status Process(Changes& in, Changes* out) override {
+    for (auto& c : in) {
+      if (pred_(c)) out->push_back(std::move(c));
     }
     return Status::OK();
   }
@@ -41,8 +41,8 @@ class MapOp : public Operator {
   MapOp(RowType type, MapFn fn, std::string name) : type_(std::move(type)), fn_(std::move(fn)), name_(std::move(name)) {}
   std::string name() const override { return name_; }
   const RowType& output_type() const override { return type_; }
-  Status Process(const Changes& in, Changes* out) override {
-    for (const auto& c : in) KL_RETURN_IF_ERROR(fn_(c, out));
+  Status Process(Changes& in, Changes* out) override {
+    for (auto& c : in) KL_RETURN_IF_ERROR(fn_(c, out));
     return Status::OK();
   }
 
@@ -101,10 +101,10 @@ class JsonExtractOp : public Operator {
   std::string name() const override { return "json-extract"; }
   const RowType& output_type() const override { return output_; }
 
-  Status Process(const Changes& in, Changes* out) override {
-    for (const auto& c : in) {
-      Change o{c.kind, c.row};
-      const Datum& text = c.row[static_cast<size_t>(json_column_)];
+  Status Process(Changes& in, Changes* out) override {
+    for (auto& c : in) {
+      Change o{c.kind, std::move(c.row)};
+      const Datum& text = o.row[static_cast<size_t>(json_column_)];
       simdjson::dom::element root;
       bool parsed = false;
       if (!text.is_null()) {
@@ -184,7 +184,7 @@ class DeltaAggregateOp : public Operator {
   std::string name() const override { return name_; }
   const RowType& output_type() const override { return spec_.output; }
 
-  Status Process(const Changes& in, Changes* out) override {
+  Status Process(Changes& in, Changes* out) override {
     Row key;
     std::vector<int64_t> values;
     for (const auto& c : in) {
@@ -227,7 +227,7 @@ class DedupLatestOp : public Operator {
   std::string name() const override { return name_; }
   const RowType& output_type() const override { return spec_.type; }
 
-  Status Process(const Changes& in, Changes* out) override {
+  Status Process(Changes& in, Changes* out) override {
     for (const auto& c : in) {
       Row key;
       for (int k : spec_.key_columns) key.push_back(c.row[static_cast<size_t>(k)]);

@@ -1,7 +1,9 @@
 // Operators: the reusable steps of a streaming job (and what SQL queries
 // compile to). Each takes changes in its input row type and appends changes
-// in its output row type; Finish() releases anything held back before a
-// checkpoint, so a commit covers all input read so far.
+// in its output row type; it may move rows out of its input (contents of
+// several kilobytes travel the chain without copies). Finish() releases
+// anything held back before a checkpoint, so a commit covers all input read
+// so far.
 #pragma once
 
 #include <functional>
@@ -21,7 +23,7 @@ class Operator {
   virtual ~Operator() = default;
   virtual std::string name() const = 0;
   virtual const format::RowType& output_type() const = 0;
-  virtual Status Process(const Changes& in, Changes* out) = 0;
+  virtual Status Process(Changes& in, Changes* out) = 0;
   virtual Status Finish(Changes* out) { return Status::OK(); }
 };
 
@@ -30,7 +32,7 @@ std::unique_ptr<Operator> MakeFilter(format::RowType type, std::function<bool(co
                                      std::string name = "filter");
 
 // Maps each change to zero or more output changes (projection, expressions, reshaping).
-using MapFn = std::function<Status(const Change& in, Changes* out)>;
+using MapFn = std::function<Status(Change& in, Changes* out)>;
 std::unique_ptr<Operator> MakeMap(format::RowType output_type, MapFn fn, std::string name = "map");
 
 // JSON extraction: for each row, parses the JSON text in `json_column` once

@@ -90,11 +90,11 @@ TEST(DedupLatestTest, EmitsChangelogOfNewestRowPerKey) {
   DedupSpec spec{type, {0}, [](const Row& a, const Row& b) { return a[1].as_int() > b[1].as_int(); }};
   auto op = MakeDedupLatest(spec);
   Changes out;
-  KL_ASSERT_OK(op->Process({{RowKind::kInsert, {Datum::Bytes("x"), Datum::Int(2)}},
-                            {RowKind::kInsert, {Datum::Bytes("x"), Datum::Int(1)}},
-                            {RowKind::kInsert, {Datum::Bytes("x"), Datum::Int(3)}},
-                            {RowKind::kDelete, {Datum::Bytes("x"), Datum::Int(3)}}},
-                           &out));
+  Changes in = {{RowKind::kInsert, {Datum::Bytes("x"), Datum::Int(2)}},
+                {RowKind::kInsert, {Datum::Bytes("x"), Datum::Int(1)}},
+                {RowKind::kInsert, {Datum::Bytes("x"), Datum::Int(3)}},
+                {RowKind::kDelete, {Datum::Bytes("x"), Datum::Int(3)}}};
+  KL_ASSERT_OK(op->Process(in, &out));
   std::vector<std::string> got;
   for (const auto& c : out) got.push_back(std::string(format::RowKindShortString(c.kind)) + std::to_string(c.row[1].as_int()));
   EXPECT_EQ(got, (std::vector<std::string>{"+I2", "-U2", "+U3", "-D3"}));
@@ -119,15 +119,16 @@ TEST(LookupJoinTest, EnrichesFromTableAndSeesUpdates) {
   auto op = MakeLookupJoin(in, spec);
   ASSERT_TRUE(op.ok()) << op.status().ToString();
   Changes out;
-  KL_ASSERT_OK((*op)->Process({{RowKind::kInsert, {Datum::Bytes("c1"), Datum::Int(1)}},
-                               {RowKind::kInsert, {Datum::Bytes("c2"), Datum::Int(2)}}},
-                              &out));
+  Changes first = {{RowKind::kInsert, {Datum::Bytes("c1"), Datum::Int(1)}},
+                   {RowKind::kInsert, {Datum::Bytes("c2"), Datum::Int(2)}}};
+  KL_ASSERT_OK((*op)->Process(first, &out));
   EXPECT_EQ(out[0].row[2].as_bytes(), "eu");
   EXPECT_TRUE(out[1].row[2].is_null());
   KL_ASSERT_OK(w->WriteRow({Datum::Bytes("c2"), Datum::Bytes("us")}));
   ASSERT_TRUE(w->Commit(2).ok());
   out.clear();
-  KL_ASSERT_OK((*op)->Process({{RowKind::kInsert, {Datum::Bytes("c2"), Datum::Int(3)}}}, &out));
+  Changes second = {{RowKind::kInsert, {Datum::Bytes("c2"), Datum::Int(3)}}};
+  KL_ASSERT_OK((*op)->Process(second, &out));
   EXPECT_EQ(out[0].row[2].as_bytes(), "us") << "a new dimension snapshot is picked up";
 }
 

@@ -1,6 +1,9 @@
 #include "pipeline/warehouse.h"
 
+#include <pthread.h>
+
 #include <chrono>
+#include <algorithm>
 #include <map>
 
 #include <spdlog/spdlog.h>
@@ -152,9 +155,9 @@ JobFactory OdsJob(log::EventLog* log, const WarehouseOptions& o) {
     JobParts parts;
     KL_ASSIGN_OR_RETURN(auto source, LogSource::Create(log, "kubelake-ods"));
     KL_ASSIGN_OR_RETURN(auto table, OpenTable(o, kOdsTable));
-    parts.operators.push_back(MakeMap(table->schema().fields, [](const Change& c, Changes* out) {
+    parts.operators.push_back(MakeMap(table->schema().fields, [](Change& c, Changes* out) {
       // (partition, offset, timestamp, key, value) -> (ingest_time, cluster, content)
-      out->push_back({RowKind::kInsert, {c.row[2], c.row[3], c.row[4]}});
+      out->push_back({RowKind::kInsert, {std::move(c.row[2]), std::move(c.row[3]), std::move(c.row[4])}});
       return Status::OK();
     }, "to-ods"));
     parts.sink = std::make_unique<TableSink>(table, "ods");
@@ -176,7 +179,7 @@ JobFactory DwdJob(log::EventLog* log, const WarehouseOptions& o) {
     for (size_t i = 0; i + kDwdDimColumns < dwd_type.size(); ++i) base_cols.push_back(static_cast<int>(i));
     RowType base_type = dwd_type.Project(base_cols);
     auto parser = std::make_shared<K8sEventParser>(K8sEventOptions{o.user_label, o.instance_label});
-    parts.operators.push_back(MakeMap(base_type, [parser](const Change& c, Changes* out) {
+    parts.operators.push_back(MakeMap(base_type, [parser](Change& c, Changes* out) {
       const std::string& content = c.row[4].as_bytes();
       auto ev = parser->Parse(content);
       if (!ev.ok()) {
@@ -232,9 +235,9 @@ JobFactory DwdJob(log::EventLog* log, const WarehouseOptions& o) {
     // (persisted by the dim job, or seen in this stream before it caught up).
     auto learned = std::make_shared<std::map<std::string, std::pair<std::string, std::string>>>();
     size_t n_base = base_type.size();
-    parts.operators.push_back(MakeMap(dwd_type, [learned, n_base](const Change& c, Changes* out) {
-      const Row& in = c.row;
-      const std::string& cluster = in[0].as_bytes();
+    parts.operators.push_back(MakeMap(dwd_type, [learned, n_base](Change& c, Changes* out) {
+      Row& in = c.row;
+      const std::string cluster = in[0].as_bytes();
       const std::string* topo_region = AsStr(in[28]);
       const std::string* topo_zone = AsStr(in[29]);
       if (topo_region != nullptr) (*learned)[cluster] = {*topo_region, topo_zone != nullptr ? *topo_zone : ""};
@@ -245,11 +248,17 @@ JobFactory DwdJob(log::EventLog* log, const WarehouseOptions& o) {
         if (it == learned->end()) return Datum();
         return Str(region ? it->second.first : it->second.second);
       };
-      Row r(in.begin(), in.begin() + static_cast<long>(n_base));
-      r.push_back(in[n_base]);                              // cluster_id
-      r.push_back(in[n_base + 1].is_null() ? pick(in[n_base + 2], in[n_base + 4], true) : in[n_base + 1]);  // region_id
-      r.push_back(pick(in[n_base + 2], in[n_base + 4], true));   // region
-      r.push_back(pick(in[n_base + 3], in[n_base + 5], false));  // zone
+      Datum cluster_id = in[n_base];
+      Datum region_id = in[n_base + 1].is_null() ? pick(in[n_base + 2], in[n_base + 4], true) : in[n_base + 1];
+      Datum region = pick(in[n_base + 2], in[n_base + 4], true);
+      Datum zone = pick(in[n_base + 3], in[n_base + 5], false);
+      // The event columns move on; the dimension columns replace the joined ones.
+      in.resize(n_base);
+      Row r = std::move(in);
+      r.push_back(std::move(cluster_id));
+      r.push_back(std::move(region_id));
+      r.push_back(std::move(region));
+      r.push_back(std::move(zone));
       out->push_back({c.kind, std::move(r)});
       return Status::OK();
     }, "dimensions"));
@@ -259,15 +268,16 @@ JobFactory DwdJob(log::EventLog* log, const WarehouseOptions& o) {
   };
 }
 
-// A job that follows dwd_objects' changelog into `target` through `ops`.
-JobFactory FollowDwd(const WarehouseOptions& o, const char* target, std::string job,
+// A job that follows dwd_objects' changelog into `target` through `ops`,
+// decoding only `columns` of it.
+JobFactory FollowDwd(const WarehouseOptions& o, const char* target, std::string job, std::vector<std::string> columns,
                      std::function<Result<std::vector<std::unique_ptr<Operator>>>(const RowType& dwd)> ops) {
-  return [o, target, job, ops]() -> Result<JobParts> {
+  return [o, target, job, columns, ops]() -> Result<JobParts> {
     JobParts parts;
     KL_ASSIGN_OR_RETURN(auto dwd, OpenTable(o, kDwdTable));
     KL_ASSIGN_OR_RETURN(auto out, OpenTable(o, target));
-    KL_ASSIGN_OR_RETURN(auto source, TableChangeSource::Create(dwd));
-    KL_ASSIGN_OR_RETURN(parts.operators, ops(dwd->schema().fields));
+    KL_ASSIGN_OR_RETURN(auto source, TableChangeSource::Create(dwd, columns));
+    KL_ASSIGN_OR_RETURN(parts.operators, ops(source->output_type()));
     parts.sink = std::make_unique<TableSink>(out, job);
     parts.source = std::move(source);
     return parts;
@@ -397,7 +407,7 @@ Result<std::vector<std::unique_ptr<Job>>> BuildWarehouseJobs(log::EventLog* log,
   jobs.push_back(std::make_unique<Job>("dwd", DwdJob(log, o), log_job));
 
   jobs.push_back(std::make_unique<Job>("dim-from-nodes", FollowDwd(o, kClusterDimTable, "dim-from-nodes",
-      [](const RowType& dwd) -> Result<std::vector<std::unique_ptr<Operator>>> {
+      {"cluster", "kind", "deleted", "topology_region", "topology_zone"}, [](const RowType& dwd) -> Result<std::vector<std::unique_ptr<Operator>>> {
         int kind = dwd.IndexOf("kind"), deleted = dwd.IndexOf("deleted"), region = dwd.IndexOf("topology_region"),
             zone = dwd.IndexOf("topology_zone");
         RowType out({Col("cluster", DataType::String()), Col("cluster_id", DataType::String()),
@@ -405,7 +415,7 @@ Result<std::vector<std::unique_ptr<Job>>> BuildWarehouseJobs(log::EventLog* log,
                      Col("zone", DataType::String()), Col("node_region", DataType::String()),
                      Col("node_zone", DataType::String())});
         std::vector<std::unique_ptr<Operator>> ops;
-        ops.push_back(MakeMap(out, [=](const Change& c, Changes* o2) {
+        ops.push_back(MakeMap(out, [=](Change& c, Changes* o2) {
           const Row& r = c.row;
           if (format::IsRetract(c.kind) || r[static_cast<size_t>(kind)].is_null() ||
               r[static_cast<size_t>(kind)].as_bytes() != "Node" || r[static_cast<size_t>(deleted)].as_int() != 0 ||
@@ -421,7 +431,13 @@ Result<std::vector<std::unique_ptr<Job>>> BuildWarehouseJobs(log::EventLog* log,
 
   auto add_count = [&](const char* table, std::string job, std::vector<const char*> keys,
                        std::function<bool(const RowType&, const Row&)> only, std::vector<const char*> sums) {
-    jobs.push_back(std::make_unique<Job>(job, FollowDwd(o, table, job,
+    std::vector<std::string> columns = {"deleted"};
+    if (only) columns.push_back("kind");
+    for (const char* k : keys) columns.push_back(k);
+    for (const char* c : sums) columns.push_back(c);
+    std::sort(columns.begin(), columns.end());
+    columns.erase(std::unique(columns.begin(), columns.end()), columns.end());
+    jobs.push_back(std::make_unique<Job>(job, FollowDwd(o, table, job, columns,
         [o, table, keys, only, sums](const RowType& dwd) -> Result<std::vector<std::unique_ptr<Operator>>> {
           KL_ASSIGN_OR_RETURN(auto target, OpenTable(o, table));
           std::vector<int> key_cols, sum_cols;
@@ -444,18 +460,20 @@ Result<std::vector<std::unique_ptr<Job>>> BuildWarehouseJobs(log::EventLog* log,
             {"cpu_request_milli", "memory_request_bytes"});
 
   jobs.push_back(std::make_unique<Job>("topology", FollowDwd(o, kTopologyTable, "topology",
+      {"cluster", "kind", "deleted", "user_id", "uid", "instance_id", "namespace", "name", "node_name", "phase",
+       "cpu_request_milli", "memory_request_bytes", "region", "zone", "event_time"},
       [o](const RowType& dwd) -> Result<std::vector<std::unique_ptr<Operator>>> {
         KL_ASSIGN_OR_RETURN(auto target, OpenTable(o, kTopologyTable));
         auto idx = [&](const char* n) { return static_cast<size_t>(dwd.IndexOf(n)); };
         size_t kind = idx("kind"), deleted = idx("deleted"), user = idx("user_id"), uid = idx("uid"),
                instance = idx("instance_id"), ns = idx("namespace"), name = idx("name"), node = idx("node_name"),
                phase = idx("phase"), cpu = idx("cpu_request_milli"), mem = idx("memory_request_bytes"),
-               region = idx("region"), zone = idx("zone"), event_time = idx("event_time");
+               region = idx("region"), zone = idx("zone"), event_time = idx("event_time"), cluster = idx("cluster");
         std::vector<std::unique_ptr<Operator>> ops;
-        ops.push_back(MakeMap(target->schema().fields, [=](const Change& c, Changes* out) {
+        ops.push_back(MakeMap(target->schema().fields, [=](Change& c, Changes* out) {
           const Row& r = c.row;
           if (r[kind].is_null() || r[kind].as_bytes() != "Pod" || r[user].is_null()) return Status::OK();
-          Row t = {r[user], r[0], r[uid], r[instance], r[ns], r[name], r[node], r[phase], r[cpu], r[mem],
+          Row t = {r[user], r[cluster], r[uid], r[instance], r[ns], r[name], r[node], r[phase], r[cpu], r[mem],
                    r[region], r[zone], r[event_time]};
           bool live = !format::IsRetract(c.kind) && r[deleted].as_int() == 0;
           // A pod that goes (or moves to another user) leaves its old topology row.
@@ -479,7 +497,11 @@ void JobRunner::Start() {
   stop_ = false;
   for (auto& j : jobs_) {
     Job* job = j.get();
-    threads_.emplace_back([this, job] { job->Run(stop_); });
+    threads_.emplace_back([this, job] {
+      // Thread names show in top -H and profilers (at most 15 characters).
+      pthread_setname_np(pthread_self(), job->name().substr(0, 15).c_str());
+      job->Run(stop_);
+    });
   }
 }
 

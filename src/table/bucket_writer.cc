@@ -22,14 +22,12 @@ std::optional<KvRef> LookupState::Get(const std::string& key) const {
 }
 
 KvRef LookupState::Put(const std::string& key, const KvBatch& batch, size_t row) {
-  MaybeShrink();
   store_.Append(batch, row);
   index_[key] = store_.size() - 1;
   return KvRef{&store_, store_.size() - 1};
 }
 
 KvRef LookupState::PutMerged(const std::string& key, const Row& values, int64_t seq, RowKind kind) {
-  MaybeShrink();
   store_.AppendRow(values, seq, kind);
   index_[key] = store_.size() - 1;
   return KvRef{&store_, store_.size() - 1};
@@ -153,29 +151,55 @@ Status BucketWriter::ApplyLookup(const KvBatch& records, MergeFunction* store_me
   MergeResult stored;
   KL_RETURN_IF_ERROR(store_merge->GetResult(&stored));
 
-  std::optional<Row> before = old ? View(*old, view_merge) : std::nullopt;
+  // What the key looked like before and after, as readers see it.
   bool unchanged = stored.by_ref && old && stored.ref.batch == old->batch && stored.ref.row == old->row;
   std::optional<KvRef> now;
   if (unchanged) {
     now = old;
-  } else if (!stored.present) {
-    lookup_->Erase(key);
-  } else if (stored.by_ref) {
-    now = lookup_->Put(key, *stored.ref.batch, stored.ref.row);
-  } else {
-    now = lookup_->PutMerged(key, stored.row, stored.seq, stored.kind);
+  } else if (stored.present) {
+    now = stored.by_ref ? lookup_->Put(key, *stored.ref.batch, stored.ref.row)
+                        : lookup_->PutMerged(key, stored.row, stored.seq, stored.kind);
   }
-  std::optional<Row> after = now ? View(*now, view_merge) : std::nullopt;
+  const MergeEngine engine = ctx_->options().merge_engine();
+  if (store_merge->picks_input()) {
+    // Picking engines: the view of a stored record is the record itself
+    // unless it is a retraction, so changelog rows are copied column by column.
+    std::optional<KvRef> before, after;
+    if (old && !format::IsRetract(old->kind())) before = old;
+    if (now && !format::IsRetract(now->kind())) after = now;
+    Status s = EmitChange(before ? &*before : nullptr, nullptr, after ? &*after : nullptr, nullptr, unchanged, seq,
+                          engine, changelog);
+    if (!now) lookup_->Erase(key);
+    return s;
+  }
+  std::optional<Row> before_row = old ? View(*old, view_merge) : std::nullopt;
+  std::optional<Row> after_row = now ? View(*now, view_merge) : std::nullopt;
+  if (!now) lookup_->Erase(key);
+  return EmitChange(nullptr, before_row ? &*before_row : nullptr, nullptr, after_row ? &*after_row : nullptr, unchanged,
+                    seq, engine, changelog);
+}
 
-  // Changelog records carry the flush's newest sequence number, so changelog
-  // files of successive flushes stay in order.
-  if (!before && after) return changelog->AppendMerged(*after, seq, RowKind::kInsert);
-  if (ctx_->options().merge_engine() == MergeEngine::kFirstRow) return Status::OK();
-  if (before && !after) return changelog->AppendMerged(*before, seq, RowKind::kDelete);
-  if (before && after && !unchanged) {
-    if (ctx_->options().changelog_row_deduplicate() && format::CompareRows(*before, *after) == 0) return Status::OK();
-    KL_RETURN_IF_ERROR(changelog->AppendMerged(*before, seq, RowKind::kUpdateBefore));
-    return changelog->AppendMerged(*after, seq, RowKind::kUpdateAfter);
+Status BucketWriter::EmitChange(const KvRef* before, const Row* before_row, const KvRef* after, const Row* after_row,
+                                bool unchanged, int64_t seq, MergeEngine engine, DataFileWriter* changelog) {
+  bool had = before != nullptr || before_row != nullptr;
+  bool has = after != nullptr || after_row != nullptr;
+  auto emit = [&](const KvRef* ref, const Row* row, RowKind kind) -> Status {
+    // Changelog records carry the flush's newest sequence number, so changelog
+    // files of successive flushes stay in order.
+    return ref != nullptr ? changelog->AppendAs(*ref->batch, ref->row, kind, seq)
+                          : changelog->AppendMerged(*row, seq, kind);
+  };
+  if (!had && has) return emit(after, after_row, RowKind::kInsert);
+  if (engine == MergeEngine::kFirstRow) return Status::OK();
+  if (had && !has) return emit(before, before_row, RowKind::kDelete);
+  if (had && has && !unchanged) {
+    if (ctx_->options().changelog_row_deduplicate()) {
+      Row b = before != nullptr ? before->batch->values.GetRow(before->row) : *before_row;
+      Row a = after != nullptr ? after->batch->values.GetRow(after->row) : *after_row;
+      if (format::CompareRows(b, a) == 0) return Status::OK();
+    }
+    KL_RETURN_IF_ERROR(emit(before, before_row, RowKind::kUpdateBefore));
+    return emit(after, after_row, RowKind::kUpdateAfter);
   }
   return Status::OK();
 }
@@ -190,7 +214,11 @@ Status BucketWriter::Flush() {
 
   ChangelogProducer producer = ctx_->options().changelog_producer();
   bool lookup = producer == ChangelogProducer::kLookup;
-  if (lookup) KL_RETURN_IF_ERROR(EnsureLookupState());
+  if (lookup) {
+    KL_RETURN_IF_ERROR(EnsureLookupState());
+    // Shrinking moves rows, so it happens here, before any reference into the state is taken.
+    lookup_->MaybeShrink();
+  }
 
   KL_ASSIGN_OR_RETURN(const FileFormat* fmt, ctx_->WriteFormat());
   DataFileWriterOptions data_opts;

@@ -47,9 +47,10 @@ class LookupState {
   KvRef PutMerged(const std::string& key, const format::Row& values, int64_t seq, format::RowKind kind);
   void Erase(const std::string& key);
   size_t size() const { return index_.size(); }
+  // Drops replaced rows once they outweigh live ones. Invalidates every KvRef into the state.
+  void MaybeShrink();
 
  private:
-  void MaybeShrink();
   KvBatch store_;
   std::unordered_map<std::string, size_t> index_;
 };
@@ -80,6 +81,11 @@ class BucketWriter {
   // Decodes buffered records `rows[0..n)` (full rows) onto the end of `out`.
   void DecodeRecords(const size_t* rows, size_t n, KvBatch* out) const;
   std::optional<format::Row> View(const KvRef& stored, MergeFunction* view_merge) const;
+  // Writes the changelog of one key going from `before` to `after` (a
+  // stored record or a materialized row each; null when absent).
+  Status EmitChange(const KvRef* before, const format::Row* before_row, const KvRef* after,
+                    const format::Row* after_row, bool unchanged, int64_t seq, MergeEngine engine,
+                    DataFileWriter* changelog);
   Status RunCompaction(const CompactUnit& unit);
   std::string KeyOf(const KvBatch& batch, size_t row) const;
 

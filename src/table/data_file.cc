@@ -211,12 +211,16 @@ Status DataFileWriter::FinishFile() {
 }
 
 Status DataFileWriter::Append(const KvBatch& batch, size_t row) {
+  return AppendAs(batch, row, batch.kinds[row], batch.seq[row]);
+}
+
+Status DataFileWriter::AppendAs(const KvBatch& batch, size_t row, RowKind kind, int64_t seq) {
   KL_RETURN_IF_ERROR(EnsureOpen());
   auto& cols = staging_.mutable_columns();
   const std::vector<int>& keys = key_value_indexes_;
   for (size_t k = 0; k < keys.size(); ++k) cols[k].AppendFrom(batch.values.column(static_cast<size_t>(keys[k])), row);
-  cols[keys.size()].AppendInt(batch.seq[row]);
-  cols[keys.size() + 1].AppendInt(static_cast<int64_t>(batch.kinds[row]));
+  cols[keys.size()].AppendInt(seq);
+  cols[keys.size() + 1].AppendInt(static_cast<int64_t>(kind));
   for (size_t c = 0; c < batch.values.num_columns(); ++c) cols[value_offset_ + c].AppendFrom(batch.values.column(c), row);
   staging_.SetNumRows(staging_.num_rows() + 1);
   ++records_;

@@ -49,6 +49,8 @@ class DataFileWriter {
 
   // Key-value files: records must come in key order.
   Status Append(const KvBatch& batch, size_t row);
+  // The values of `row` of `batch` with another kind and sequence number (changelog records).
+  Status AppendAs(const KvBatch& batch, size_t row, format::RowKind kind, int64_t seq);
   Status AppendMerged(const format::Row& values, int64_t seq, format::RowKind kind);
   // Records [begin, end) of a key-ordered batch, copied in bulk.
   Status AppendBatch(const KvBatch& batch, size_t begin, size_t end);
