@@ -309,7 +309,12 @@ void PrintDemoReport(simulator::Fleet* fleet, CollectorService* col, const pipel
 
 Status RunDemo(DemoArgs args) {
   std::string dir = args.warehouse.data_dir;
+  // Each demo simulates a new fleet: a previous demo's log, checkpoint and
+  // tables describe another one, so they go (only if a demo made them).
+  std::string marker = JoinPath(dir, ".kubelake-demo");
+  if (FileExists(marker)) KL_RETURN_IF_ERROR(RemoveAll(dir));
   KL_RETURN_IF_ERROR(CreateDirs(dir));
+  KL_RETURN_IF_ERROR(WriteFile(marker, "data of the last kubelake demo; removed by the next one\n"));
   simulator::FleetOptions fo;
   fo.clusters = args.clusters;
   fo.shape.nodes = args.nodes;
