@@ -25,4 +25,14 @@ std::string FormatRfc3339(int64_t epoch_millis);
 // Parses RFC 3339 / ISO 8601 UTC timestamps ("...Z" or "+00:00"); -1 on failure.
 int64_t ParseRfc3339Millis(std::string_view text);
 
+// Proleptic Gregorian calendar: days since 1970-01-01 <-> year, month (1-12), day (1-31).
+int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day);
+void CivilFromDays(int64_t days, int64_t* year, unsigned* month, unsigned* day);
+// Division rounding toward negative infinity (b > 0), safe for every int64.
+inline int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if (a % b != 0 && a < 0) --q;
+  return q;
+}
+
 }  // namespace kl

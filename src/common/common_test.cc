@@ -136,6 +136,22 @@ TEST(ClockTest, Rfc3339RoundTrip) {
   EXPECT_EQ(ParseRfc3339Millis("garbage"), -1);
 }
 
+TEST(ClockTest, CalendarArithmetic) {
+  EXPECT_EQ(DaysFromCivil(1970, 1, 1), 0);
+  EXPECT_EQ(DaysFromCivil(2000, 3, 1), 11017);
+  for (int64_t days : {-719468LL, -1LL, 0LL, 59LL, 11016LL, 2932896LL}) {
+    int64_t y;
+    unsigned m, d;
+    CivilFromDays(days, &y, &m, &d);
+    EXPECT_EQ(DaysFromCivil(y, m, d), days);
+  }
+  EXPECT_EQ(FloorDiv(-1, 1000), -1);
+  EXPECT_EQ(FloorDiv(-1000, 1000), -1);
+  EXPECT_EQ(FloorDiv(999, 1000), 0);
+  EXPECT_EQ(FloorDiv(INT64_MIN, 1000), INT64_MIN / 1000 - 1);
+  EXPECT_EQ(FloorDiv(INT64_MAX, 1), INT64_MAX);
+}
+
 TEST(RandomTest, DeterministicForSeed) {
   Random a(42), b(42), c(43);
   for (int i = 0; i < 100; ++i) EXPECT_EQ(a.Next(), b.Next());
