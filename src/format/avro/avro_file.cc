@@ -1,6 +1,7 @@
 #include "format/avro/avro_file.h"
 
 #include <cstring>
+#include <limits>
 
 #include "common/coding.h"
 #include "common/random.h"
@@ -14,6 +15,12 @@ constexpr size_t kSyncSize = 16;
 constexpr size_t kMaxBlockBytes = size_t{1} << 31;
 // Nesting limit for arrays/maps/records inside values.
 constexpr int kMaxDepth = 64;
+
+// A negative block count means "|count| items, then the block's byte size". The most negative
+// long has no positive counterpart; it stays negative so the caller rejects it as corrupt.
+int64_t NegatedBlockCount(int64_t count) {
+  return count == std::numeric_limits<int64_t>::min() ? count : -count;
+}
 
 // Decodes values from one block. Errors set `error` and stop; callers check once per record.
 class ValueDecoder {
@@ -192,10 +199,10 @@ class ValueDecoder {
       int64_t count = ReadLong();
       if (count == 0) return;
       if (count < 0) {
-        count = -count;
+        count = NegatedBlockCount(count);
         ReadLong();  // byte size of the block, not needed
       }
-      if (static_cast<uint64_t>(count) > r_->remaining()) {
+      if (count < 0 || static_cast<uint64_t>(count) > r_->remaining()) {
         Fail("item count " + std::to_string(count) + " exceeds the block");
         return;
       }
@@ -472,10 +479,10 @@ Status AvroReader::Init() {
     int64_t count = r.ZigZag();
     if (count == 0) break;
     if (count < 0) {
-      count = -count;
+      count = NegatedBlockCount(count);
       r.ZigZag();
     }
-    if (static_cast<uint64_t>(count) > r.remaining()) return Fail(Status::Corruption("bad metadata map count"));
+    if (count < 0 || static_cast<uint64_t>(count) > r.remaining()) return Fail(Status::Corruption("bad metadata map count"));
     for (int64_t i = 0; i < count && r.ok(); ++i) {
       int64_t klen = r.ZigZag();
       if (klen < 0) return Fail(Status::Corruption("bad metadata key length"));

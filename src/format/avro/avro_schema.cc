@@ -1,6 +1,7 @@
 #include "format/avro/avro_schema.h"
 
 #include <map>
+#include <set>
 
 namespace kl::format::avro {
 namespace {
@@ -21,6 +22,8 @@ AvroSchemaPtr NullableOf(AvroSchemaPtr inner) {
 
 struct NamedTypes {
   std::map<std::string, AvroSchemaPtr> by_name;
+  // Records whose fields are still being parsed: a reference to one of them is recursion.
+  std::set<std::string> in_progress;
 };
 
 Result<AvroSchemaPtr> Parse(const JsonValue& json, const std::string& enclosing_ns, NamedTypes* named, int depth);
@@ -94,8 +97,10 @@ Result<AvroSchemaPtr> ParseObject(const JsonValue& json, const std::string& encl
     case AvroType::kRecord: {
       const JsonValue* fields = json.Find("fields");
       if (fields == nullptr || !fields->is_array()) return Status::Corruption("record " + s->name + " has no fields");
-      // Register before parsing fields so recursive references resolve.
+      // Registered first so a self-reference is recognised (and refused: Paimon types are finite
+      // trees, and a self-referencing schema would also be a reference cycle in memory).
       named->by_name[s->name] = s;
+      named->in_progress.insert(s->name);
       for (const auto& f : fields->items()) {
         AvroField field;
         KL_ASSIGN_OR_RETURN(field.name, f.GetString("name"));
@@ -108,6 +113,7 @@ Result<AvroSchemaPtr> ParseObject(const JsonValue& json, const std::string& encl
         }
         s->fields.push_back(std::move(field));
       }
+      named->in_progress.erase(s->name);
       break;
     }
     case AvroType::kEnum: {
@@ -160,6 +166,9 @@ Result<AvroSchemaPtr> Parse(const JsonValue& json, const std::string& enclosing_
     auto it = named->by_name.find(FullName(name, enclosing_ns));
     if (it == named->by_name.end()) it = named->by_name.find(name);
     if (it == named->by_name.end()) return Status::Corruption("unknown Avro type name \"" + name + "\"");
+    if (named->in_progress.count(it->first) > 0) {
+      return Status::NotSupported("recursive Avro type \"" + it->first + "\" has no Paimon type");
+    }
     return it->second;
   }
   if (json.is_array()) {

@@ -205,6 +205,28 @@ TEST(AvroTest, SchemaMatchesPaimonNaming) {
   EXPECT_EQ(AvroSchemaToJson(**reparsed), AvroSchemaToJson(*schema));
 }
 
+TEST(AvroTest, RefusesSchemasAndCountsPaimonCannotHold) {
+  // A self-referencing record is legal Avro but no Paimon type; it must be refused, not walked.
+  auto recursive = ParseAvroSchema(
+      R"({"type":"record","name":"node","fields":[{"name":"next","type":["null","node"]}]})");
+  ASSERT_FALSE(recursive.ok());
+  EXPECT_NE(recursive.status().message().find("recursive Avro type \"node\""), std::string::npos)
+      << recursive.status().ToString();
+  // A sibling reference to an already complete record is fine.
+  auto sibling = ParseAvroSchema(
+      R"({"type":"record","name":"pair","fields":[)"
+      R"({"name":"a","type":{"type":"record","name":"leaf","fields":[{"name":"x","type":"int"}]}},)"
+      R"({"name":"b","type":"leaf"}]})");
+  EXPECT_TRUE(sibling.ok()) << sibling.status().ToString();
+
+  // Header metadata map whose block count is the most negative long (zig-zag of all ones).
+  std::string bad("Obj\x01", 4);
+  bad += std::string(9, '\xff') + '\x01';
+  auto reader = AvroReader::FromBuffer("min-count.avro", bad);
+  ASSERT_FALSE(reader.ok());
+  EXPECT_NE(reader.status().message().find("min-count.avro"), std::string::npos) << reader.status().ToString();
+}
+
 // Files written by Java Paimon: manifests (both generations) and data files.
 TEST(AvroTest, ReadsJavaPaimonFiles) {
   KL_REQUIRE_SHARED("paimon-compat/tables/avro", dir);
