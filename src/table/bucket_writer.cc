@@ -354,9 +354,11 @@ Status BucketWriter::RunCompaction(const CompactUnit& unit) {
 
 Status BucketWriter::Compact(bool full) {
   std::vector<Levels::Run> runs = levels_.Runs();
-  std::optional<CompactUnit> unit =
-      full ? PickFullCompaction(levels_.num_levels(), runs)
-           : PickUniversalCompaction(UniversalCompactionOptions::From(ctx_->options()), levels_.num_levels(), runs);
+  UniversalCompactionOptions universal = UniversalCompactionOptions::From(ctx_->options());
+  std::optional<CompactUnit> unit;
+  if (full) unit = PickFullCompaction(levels_.num_levels(), runs);
+  else if (ctx_->options().batch_scan_skips_level0()) unit = PickForceUpLevel0Compaction(universal, levels_.num_levels(), runs);
+  else unit = PickUniversalCompaction(universal, levels_.num_levels(), runs);
   if (!unit) return Status::OK();
   return RunCompaction(*unit);
 }

@@ -83,6 +83,19 @@ class DataFileWriter::Stats {
     }
   }
 
+  // Takes the statistics the file format computed while writing (columns_ index `ranges`).
+  void SetFrom(const std::vector<ValueRange>& ranges) {
+    for (size_t c = 0; c < columns_.size(); ++c) {
+      size_t i = static_cast<size_t>(columns_[c]);
+      if (i >= ranges.size()) continue;
+      const ValueRange& r = ranges[i];
+      nulls_[c] = r.has_null_count ? r.null_count : 0;
+      bool atomic = !types_[c].is_nested();
+      mins_[c] = atomic && r.has_min_max ? r.min : Datum();
+      maxs_[c] = atomic && r.has_min_max ? r.max : Datum();
+    }
+  }
+
   SimpleStats Finish(int truncate) const { return ComputeStats(mins_, maxs_, nulls_, types_, truncate); }
 
  private:
@@ -150,7 +163,8 @@ Status DataFileWriter::FlushStaging(bool roll_check) {
       if (format::IsRetract(static_cast<RowKind>(kind.GetInt(i)))) ++file_deletes_;
     }
   }
-  stats_->Update(staging_);
+  // Formats that compute column statistics themselves (Parquet) hand them over at close.
+  if (!writer_->ComputesStatistics()) stats_->Update(staging_);
   KL_RETURN_IF_ERROR(writer_->Write(staging_, 0, n));
   file_rows_ += static_cast<int64_t>(n);
   staging_.Clear();
@@ -162,6 +176,7 @@ Status DataFileWriter::FinishFile() {
   if (!writer_) return Status::OK();
   KL_RETURN_IF_ERROR(FlushStaging(false));
   KL_ASSIGN_OR_RETURN(uint64_t size, writer_->Close());
+  if (writer_->ComputesStatistics()) stats_->SetFrom(writer_->column_stats());
   writer_.reset();
   if (file_rows_ == 0) {
     // Nothing was written after all: leave no empty file behind.
@@ -306,12 +321,15 @@ Result<const TableSchema*> SchemaCache::Get(int64_t id) {
 
 Result<std::unique_ptr<DataFileReader>> DataFileReader::Open(const std::string& path, const DataFileMeta& file,
                                                              const TableSchema& file_schema, const RowType& read_type,
-                                                             bool key_value, const TableOptions& options) {
+                                                             bool key_value, const TableOptions& options,
+                                                             const DataFileReadExtras& extras) {
   std::unique_ptr<DataFileReader> r(new DataFileReader());
   r->path_ = path;
   r->read_type_ = read_type;
   r->key_value_ = key_value;
   r->next_seq_ = file.min_sequence_number;
+  r->deletion_vector_ = extras.deletion_vector;
+  if (r->deletion_vector_ && r->deletion_vector_->empty()) r->deletion_vector_.reset();
   std::vector<DataField> fields;
   for (const auto& f : read_type.fields()) {
     int idx = file_schema.fields.IndexOfId(f.id);
@@ -329,14 +347,68 @@ Result<std::unique_ptr<DataFileReader>> DataFileReader::Open(const std::string& 
     fields.push_back({kValueKindFieldId, kValueKindField, DataType::TinyInt().NotNull(), ""});
   }
   r->file_read_type_ = RowType(std::move(fields));
+  FormatReadOptions read;
+  // Statistics skipping drops rows, which would shift the positions a deletion vector names.
+  if (!extras.skip_by_stats.empty() && !r->deletion_vector_) {
+    std::vector<std::pair<int, PredicateLeaf>> leaves;  // (column in file_read_type_, leaf)
+    for (const auto& leaf : extras.skip_by_stats) {
+      int i = read_type.IndexOf(leaf.field);
+      if (i < 0) continue;
+      int s = r->source_[static_cast<size_t>(i)];
+      // A column the file lacks reads as null: only IS NULL can match it, which the
+      // statistics cannot tell here, so such leaves are left to the exact filter.
+      if (s < 0) continue;
+      const DataType& stored = r->file_read_type_.type(static_cast<size_t>(s));
+      if (stored.root() != read_type.type(static_cast<size_t>(i)).root()) continue;
+      leaves.emplace_back(s, leaf);
+    }
+    if (!leaves.empty()) {
+      read.may_match = [leaves](const RangeLookup& stats) {
+        for (const auto& [column, leaf] : leaves) {
+          if (!LeafMayMatch(leaf, stats(column))) return false;
+        }
+        return true;
+      };
+    }
+  }
   KL_ASSIGN_OR_RETURN(r->format_, FileFormatForPath(path, options));
-  KL_ASSIGN_OR_RETURN(r->reader_, r->format_->NewReader(path));
+  auto reader = r->format_->NewReader(path, r->file_read_type_, read);
+  if (!reader.ok()) return reader.status().WithContext("opening " + path);
+  r->reader_ = std::move(reader).value();
   return r;
+}
+
+size_t DataFileReader::ApplyDeletionVector(ColumnBatch* raw, size_t n) {
+  int64_t first = position_ - static_cast<int64_t>(n);
+  std::vector<size_t> keep;
+  keep.reserve(n);
+  for (size_t k = 0; k < n; ++k) {
+    if (!deletion_vector_->IsDeleted(first + static_cast<int64_t>(k))) keep.push_back(k);
+  }
+  if (keep.size() == n) return n;
+  rows_deleted_ += static_cast<int64_t>(n - keep.size());
+  for (auto& col : raw->mutable_columns()) {
+    Column kept(col.type());
+    kept.AppendGather(col, keep.data(), keep.size());
+    col = std::move(kept);
+  }
+  raw->SetNumRows(keep.size());
+  return keep.size();
 }
 
 Result<size_t> DataFileReader::Next(size_t max_rows, KvBatch* out) {
   ColumnBatch raw(file_read_type_);
-  KL_ASSIGN_OR_RETURN(size_t n, reader_->Read(max_rows, &raw));
+  size_t n = 0;
+  while (true) {
+    auto read = reader_->Read(max_rows, &raw);
+    if (!read.ok()) return read.status().WithContext("reading " + path_);
+    n = *read;
+    position_ += static_cast<int64_t>(n);
+    if (n == 0 || !deletion_vector_) break;
+    n = ApplyDeletionVector(&raw, n);
+    if (n > 0) break;
+    raw = ColumnBatch(file_read_type_);  // every row of the batch was deleted: read on
+  }
   *out = KvBatch(read_type_, /*merged_records=*/true);
   if (n == 0) return size_t{0};
   auto& src = raw.mutable_columns();

@@ -13,10 +13,12 @@
 
 #include "common/result.h"
 #include "format/column.h"
+#include "table/deletion_vector.h"
 #include "table/file_format.h"
 #include "table/kv.h"
 #include "table/manifest.h"
 #include "table/paths.h"
+#include "table/predicate.h"
 #include "table/schema.h"
 
 namespace kl::table {
@@ -103,6 +105,16 @@ class SchemaCache {
   std::map<int64_t, std::unique_ptr<TableSchema>> schemas_;
 };
 
+// What a read of one data file may use beyond the columns it returns.
+struct DataFileReadExtras {
+  // Positions of rows to drop (Paimon deletion vectors).
+  std::shared_ptr<const DeletionVector> deletion_vector;
+  // Conditions on read columns that rows the caller wants must satisfy; the reader uses
+  // them only to skip row groups and pages by statistics (never as an exact filter), and
+  // only where the file stores the column in the read type (no cast in between).
+  std::vector<PredicateLeaf> skip_by_stats;
+};
+
 class DataFileReader {
  public:
   // Reads `file` (written under `file_schema`) into records with the columns of
@@ -110,13 +122,20 @@ class DataFileReader {
   // lacks read as null; changed types are cast.
   static Result<std::unique_ptr<DataFileReader>> Open(const std::string& path, const DataFileMeta& file,
                                                       const TableSchema& file_schema, const format::RowType& read_type,
-                                                      bool key_value, const TableOptions& options);
+                                                      bool key_value, const TableOptions& options,
+                                                      const DataFileReadExtras& extras = {});
 
   // Reads up to `max_rows` records into a fresh batch; an empty batch at the end.
   Result<size_t> Next(size_t max_rows, KvBatch* out);
+  // Rows passed over by statistics, and rows dropped by the deletion vector, so far.
+  int64_t rows_skipped() const { return reader_ ? reader_->rows_skipped() : 0; }
+  int64_t rows_deleted() const { return rows_deleted_; }
 
  private:
   DataFileReader() = default;
+  // Drops the rows of `raw` (file positions position_ - n .. position_) the deletion vector marks.
+  size_t ApplyDeletionVector(format::ColumnBatch* raw, size_t n);
+
   std::string path_;
   std::unique_ptr<FileFormat> format_;
   std::unique_ptr<FormatReader> reader_;
@@ -127,6 +146,9 @@ class DataFileReader {
   int seq_column_ = -1;
   int kind_column_ = -1;
   int64_t next_seq_ = 0;  // append files: synthetic sequence numbers
+  std::shared_ptr<const DeletionVector> deletion_vector_;
+  int64_t position_ = 0;  // rows of the file read so far (positions are file row numbers)
+  int64_t rows_deleted_ = 0;
 };
 
 // Casts a column to another type (schema evolution); errors name the types.

@@ -351,7 +351,7 @@ TEST(JavaTablesTest, ManifestsDecodeAndCountsAgree) {
     for (int64_t id : *ids) {
       auto s = (*t)->snapshots().Read(id);
       ASSERT_TRUE(s.ok()) << s.status().ToString();
-      auto plan = (*t)->NewScan().PlanSnapshot(id);
+      auto plan = (*t)->NewScan().PlanSnapshotFull(id);
       ASSERT_TRUE(plan.ok()) << path << " snapshot " << id << ": " << plan.status().ToString();
       int64_t rows = 0;
       for (const auto& split : plan->splits) {
