@@ -53,13 +53,15 @@ void LookupState::MaybeShrink() {
 }
 
 BucketWriter::BucketWriter(std::shared_ptr<TableContext> ctx, std::string partition, int32_t bucket,
-                           int32_t total_buckets, std::vector<DataFileMeta> existing_files)
+                           int32_t total_buckets, std::vector<DataFileMeta> existing_files,
+                           std::map<std::string, DeletionFile> deletion_files)
     : ctx_(std::move(ctx)),
       partition_(std::move(partition)),
       bucket_(bucket),
       total_buckets_(total_buckets),
       levels_(ctx_->options().num_levels(), std::move(existing_files)),
-      rows_(ctx_->schema().fields) {
+      rows_(ctx_->schema().fields),
+      deletion_files_(std::move(deletion_files)) {
   for (const auto& f : levels_.AllFiles()) next_seq_ = std::max(next_seq_, f.max_sequence_number + 1);
   const TableSchema& schema = ctx_->schema();
   std::vector<bool> in_layout(schema.fields.size(), false);
@@ -107,7 +109,7 @@ Status BucketWriter::EnsureLookupState() {
   if (lookup_) return Status::OK();
   auto state = std::make_unique<LookupState>(ctx_->schema().fields);
   std::vector<std::unique_ptr<RunCursor>> cursors;
-  FileOpener opener = ctx_->OpenerFor(partition_, bucket_, ctx_->schema().fields);
+  KL_ASSIGN_OR_RETURN(FileOpener opener, Opener());
   for (auto& run : SortedRunsOf(levels_.AllFiles(), ctx_->key_types())) {
     cursors.push_back(std::make_unique<RunCursor>(std::move(run), opener, kReadChunkRows));
   }
@@ -314,7 +316,7 @@ Status BucketWriter::RunCompaction(const CompactUnit& unit) {
       return Status::OK();
     }
   }
-  FileOpener opener = ctx_->OpenerFor(partition_, bucket_, ctx_->schema().fields);
+  KL_ASSIGN_OR_RETURN(FileOpener opener, Opener());
   std::vector<std::unique_ptr<RunCursor>> cursors;
   for (const auto& run : unit.runs) cursors.push_back(std::make_unique<RunCursor>(SortedRun{run}, opener, kReadChunkRows));
   KL_ASSIGN_OR_RETURN(auto merge, CreateMergeFunction(ctx_->schema(), ctx_->schema().fields, MergeMode::kStore));
@@ -350,6 +352,13 @@ Status BucketWriter::RunCompaction(const CompactUnit& unit) {
   pending_.compact_before.insert(pending_.compact_before.end(), unit.files.begin(), unit.files.end());
   pending_.compact_after.insert(pending_.compact_after.end(), after->begin(), after->end());
   return Status::OK();
+}
+
+Result<FileOpener> BucketWriter::Opener() {
+  if (!read_extras_) {
+    KL_ASSIGN_OR_RETURN(read_extras_, LoadDeletionVectors(deletion_files_));
+  }
+  return ctx_->OpenerFor(partition_, bucket_, ctx_->schema().fields, read_extras_);
 }
 
 Status BucketWriter::Compact(bool full) {

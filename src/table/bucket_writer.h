@@ -7,6 +7,7 @@
 // -U/+U, +I or -D records.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -56,8 +57,10 @@ class LookupState {
 
 class BucketWriter {
  public:
+  // `deletion_files`: deletion vectors of existing files (tables Java Paimon wrote with
+  // deletion-vectors.enabled); reads of those files for lookups and compactions apply them.
   BucketWriter(std::shared_ptr<TableContext> ctx, std::string partition, int32_t bucket, int32_t total_buckets,
-               std::vector<DataFileMeta> existing_files);
+               std::vector<DataFileMeta> existing_files, std::map<std::string, DeletionFile> deletion_files = {});
 
   // `row` of `rows` (table columns) with its change kind.
   Status Write(const format::ColumnBatch& rows, size_t row, format::RowKind kind);
@@ -81,6 +84,8 @@ class BucketWriter {
   void DecodeRecords(const size_t* rows, size_t n, KvBatch* out) const;
   std::optional<format::Row> View(const KvRef& stored, MergeFunction* view_merge) const;
   Status RunCompaction(const CompactUnit& unit);
+  // Opens the bucket's files as full table rows, deletion vectors applied.
+  Result<FileOpener> Opener();
   std::string KeyOf(const KvBatch& batch, size_t row) const;
 
   std::shared_ptr<TableContext> ctx_;
@@ -99,6 +104,8 @@ class BucketWriter {
   std::unique_ptr<MergeFunction> merge_;
   std::unique_ptr<LookupState> lookup_;
   CommitIncrement pending_;
+  std::map<std::string, DeletionFile> deletion_files_;
+  std::shared_ptr<const SplitReadExtras> read_extras_;  // loaded on first use
 };
 
 }  // namespace kl::table

@@ -1,9 +1,13 @@
 #include "table/commit.h"
 
+#include <chrono>
+#include <functional>
 #include <set>
+#include <thread>
 
 #include "common/clock.h"
 #include "common/file_util.h"
+#include "common/random.h"
 #include "spdlog/spdlog.h"
 
 namespace kl::table {
@@ -121,6 +125,7 @@ Result<int64_t> FileStoreCommit::CommitOnce(const CommitRequest& request, Commit
     written.clear();
   };
   int max_retries = std::max(1, opts.commit_max_retries());
+  Random retry_rng(std::hash<std::string>()(request.commit_user) ^ static_cast<uint64_t>(NowMillis()));
   for (int attempt = 0; attempt <= max_retries; ++attempt) {
     KL_ASSIGN_OR_RETURN(std::optional<Snapshot> latest, snapshots_.Latest());
     // Base of the new snapshot: everything live in the latest one.
@@ -236,6 +241,12 @@ Result<int64_t> FileStoreCommit::CommitOnce(const CommitRequest& request, Commit
     if (done && *done >= request.commit_identifier && kind == CommitKind::kAppend) {
       return Status::AlreadyExists("commit " + std::to_string(request.commit_identifier) + " already landed");
     }
+    // Writers that lost the same race retry at random moments of a growing window,
+    // so they do not collide again and again (Paimon's commit.min/max-retry-wait).
+    int64_t window = std::min(opts.commit_max_retry_wait_ms(), opts.commit_min_retry_wait_ms() << std::min(attempt, 20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(opts.commit_min_retry_wait_ms() / 2 +
+                                                          static_cast<int64_t>(retry_rng.Uniform(
+                                                              static_cast<uint64_t>(std::max<int64_t>(window, 1))))));
   }
   return Status::Conflict("gave up committing to " + ctx_->path() + " after " + std::to_string(max_retries) +
                           " attempts lost to concurrent writers");

@@ -1,5 +1,11 @@
 #include "table/file_format.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "common/string_util.h"
 #include "format/avro/avro_file.h"
 #include "format/parquet/parquet.h"
@@ -10,17 +16,35 @@ namespace {
 using format::ColumnBatch;
 using format::RowType;
 
+// Flushes a closed file's data to disk (fdatasync through a fresh descriptor).
+Status SyncFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::IOError("opening " + path + " to sync it: " + std::strerror(errno));
+  int rc = ::fdatasync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return Status::IOError("syncing " + path + ": " + std::strerror(err));
+  return Status::OK();
+}
+
 // ---- Avro ----
 
 class AvroFormatWriter : public FormatWriter {
  public:
-  explicit AvroFormatWriter(std::unique_ptr<format::avro::AvroWriter> w) : w_(std::move(w)) {}
+  AvroFormatWriter(std::unique_ptr<format::avro::AvroWriter> w, std::string path, bool sync)
+      : w_(std::move(w)), path_(std::move(path)), sync_(sync) {}
   Status Write(const ColumnBatch& batch, size_t begin, size_t end) override { return w_->WriteRows(batch, begin, end); }
-  Result<uint64_t> Close() override { return w_->Close(); }
+  Result<uint64_t> Close() override {
+    KL_ASSIGN_OR_RETURN(uint64_t size, w_->Close());
+    if (sync_) KL_RETURN_IF_ERROR(SyncFile(path_));
+    return size;
+  }
   uint64_t EstimatedSize() const override { return w_->EstimatedSize(); }
 
  private:
   std::unique_ptr<format::avro::AvroWriter> w_;
+  std::string path_;
+  bool sync_;
 };
 
 class AvroFormatReader : public FormatReader {
@@ -44,12 +68,13 @@ class AvroFormat : public FileFormat {
     auto codec = format::avro::AvroCodecFromName(compression == "none" ? "null" : compression);
     opts_.codec = codec.ok() ? *codec : format::avro::AvroCodec::kZstandard;
     opts_.level = options.file_compression_level();
+    sync_ = options.data_file_sync();
   }
   std::string name() const override { return "avro"; }
   std::string extension() const override { return "avro"; }
   Result<std::unique_ptr<FormatWriter>> NewWriter(const std::string& path, const RowType& type) const override {
     KL_ASSIGN_OR_RETURN(auto w, format::avro::AvroWriter::Open(path, type, opts_));
-    return std::unique_ptr<FormatWriter>(new AvroFormatWriter(std::move(w)));
+    return std::unique_ptr<FormatWriter>(new AvroFormatWriter(std::move(w), path, sync_));
   }
   // Avro files carry no field ids: fields match by name (the names the file was written with).
   Result<std::unique_ptr<FormatReader>> NewReader(const std::string& path, const RowType& read_type,
@@ -60,6 +85,7 @@ class AvroFormat : public FileFormat {
 
  private:
   format::avro::AvroWriterOptions opts_;
+  bool sync_ = true;
 };
 
 // ---- Parquet ----
@@ -243,6 +269,7 @@ class ParquetFormat : public FileFormat {
     f->opts_.dictionary_page_bytes = options.GetMemorySize("parquet.dictionary.page.size", f->opts_.dictionary_page_bytes);
     f->opts_.dictionary = options.GetBool("parquet.enable.dictionary", true);
     f->opts_.data_page_v2 = options.GetString("parquet.writer.version", "v1") == "v2";
+    f->opts_.sync = options.data_file_sync();
     if (f->opts_.data_page_v2) f->opts_.encoding = format::parquet::ValueEncoding::kDelta;
     return std::unique_ptr<FileFormat>(std::move(f));
   }

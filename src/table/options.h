@@ -49,6 +49,10 @@ class TableOptions {
   // writes row by row instead of buffering a row group.
   std::string file_format() const { return GetString("file.format", "parquet"); }
   std::string file_compression() const { return GetString("file.compression", "zstd"); }
+  // Data files reach the disk (fdatasync) before the commit that names them: a
+  // machine crash then cannot leave a snapshot pointing at a truncated file.
+  // kubelake's own option; tests of throwaway tables turn it off.
+  bool data_file_sync() const { return GetBool("kubelake.data-file.sync", true); }
   int file_compression_level() const { return static_cast<int>(GetInt("file.compression.zstd-level", 1)); }
   std::string manifest_format() const { return GetString("manifest.format", "avro"); }
   std::string manifest_compression() const { return GetString("manifest.compression", "zstd"); }
@@ -82,6 +86,8 @@ class TableOptions {
     return deletion_vectors_enabled() || merge_engine() == MergeEngine::kFirstRow;
   }
   int commit_max_retries() const { return static_cast<int>(GetInt("commit.max-retries", 10)); }
+  int64_t commit_min_retry_wait_ms() const { return GetDurationMillis("commit.min-retry-wait", 10); }
+  int64_t commit_max_retry_wait_ms() const { return GetDurationMillis("commit.max-retry-wait", 10000); }
   // Stats of string columns are cut to this many characters ("truncate(16)"); 0 = none; -1 = full.
   int stats_truncate_length() const;
 

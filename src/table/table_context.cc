@@ -4,6 +4,16 @@
 
 namespace kl::table {
 
+Result<std::shared_ptr<SplitReadExtras>> LoadDeletionVectors(const std::map<std::string, DeletionFile>& files) {
+  auto extras = std::make_shared<SplitReadExtras>();
+  for (const auto& [name, file] : files) {
+    auto dv = ReadDeletionVector(file);
+    if (!dv.ok()) return dv.status().WithContext("data file " + name);
+    extras->deletion_vectors[name] = std::make_shared<const DeletionVector>(std::move(dv).value());
+  }
+  return extras;
+}
+
 Result<std::shared_ptr<TableContext>> TableContext::Create(std::string path, TableSchema schema) {
   std::shared_ptr<TableContext> ctx(new TableContext());
   ctx->path_ = std::move(path);

@@ -23,6 +23,9 @@ struct SplitReadExtras {
   std::vector<PredicateLeaf> skip_by_stats;  // see DataFileReadExtras
 };
 
+// Reads the deletion vectors of `files` (data file name -> where its vector is).
+Result<std::shared_ptr<SplitReadExtras>> LoadDeletionVectors(const std::map<std::string, DeletionFile>& files);
+
 class TableContext {
  public:
   static Result<std::shared_ptr<TableContext>> Create(std::string path, TableSchema schema);

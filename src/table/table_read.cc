@@ -164,19 +164,18 @@ RowsWithKinds TableRead::NewOutput() const {
 
 Result<std::unique_ptr<SplitReader>> TableRead::Open(const DataSplit& split) {
   bool raw = !ctx_->primary_key() || split.raw_changes;
-  auto extras = std::make_shared<SplitReadExtras>();
-  // Rows read as stored are filtered one by one afterwards, so any condition may skip
-  // them; merged reads may skip only by key conditions.
-  extras->skip_by_stats = raw ? filter_.leaves() : key_leaves_;
+  // Change reads return rows as stored: deletion vectors belong to merged state.
+  std::map<std::string, DeletionFile> deletion_files;
   if (!split.raw_changes) {
     for (const auto& f : split.files) {
       auto it = split.deletion_files.find(f.file_name);
-      if (it == split.deletion_files.end()) continue;
-      auto dv = ReadDeletionVector(it->second);
-      if (!dv.ok()) return dv.status().WithContext("data file " + f.file_name);
-      extras->deletion_vectors[f.file_name] = std::make_shared<const DeletionVector>(std::move(dv).value());
+      if (it != split.deletion_files.end()) deletion_files.insert(*it);
     }
   }
+  KL_ASSIGN_OR_RETURN(std::shared_ptr<SplitReadExtras> extras, LoadDeletionVectors(deletion_files));
+  // Rows read as stored are filtered one by one afterwards, so any condition may skip
+  // them; merged reads may skip only by key conditions.
+  extras->skip_by_stats = raw ? filter_.leaves() : key_leaves_;
   FileOpener opener = ctx_->OpenerFor(split.partition, split.bucket, read_type_, std::move(extras));
   RowFilter filter{&filter_, &filter_columns_};
   if (raw) {
