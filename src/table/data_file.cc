@@ -329,6 +329,11 @@ Result<std::unique_ptr<DataFileReader>> DataFileReader::Open(const std::string& 
   r->key_value_ = key_value;
   r->next_seq_ = file.min_sequence_number;
   r->deletion_vector_ = extras.deletion_vector;
+  if (auto zone = options.Get("kubelake.local-time-zone")) {
+    auto offset = ParseTimeZoneOffset(*zone);
+    if (!offset.ok()) return offset.status().WithContext("option kubelake.local-time-zone");
+    r->cast_.time_zone_offset_millis = *offset;
+  }
   if (r->deletion_vector_ && r->deletion_vector_->empty()) r->deletion_vector_.reset();
   std::vector<DataField> fields;
   for (const auto& f : read_type.fields()) {
@@ -413,6 +418,17 @@ Result<size_t> DataFileReader::Next(size_t max_rows, KvBatch* out) {
   if (n == 0) return size_t{0};
   auto& src = raw.mutable_columns();
   auto& dst = out->values.mutable_columns();
+  // A format may hand a column back in its own spelling of the stored type (Parquet:
+  // STRING for VARCHAR(n), TIMESTAMP(9) for an INT96 TIMESTAMP_LTZ(9), MAP for MULTISET):
+  // take it as the type the file's schema declares, so casts start from the right type.
+  for (size_t s = 0; s < src.size(); ++s) {
+    const DataType& stored = file_read_type_.type(s);
+    Column& col = src[s];
+    if (col.type().EqualsIgnoreNullable(stored) || col.kind() != stored.physical()) continue;
+    Column retyped(stored);
+    retyped.AppendRange(col, 0, n);
+    col = std::move(retyped);
+  }
   for (size_t i = 0; i < read_type_.size(); ++i) {
     int s = source_[i];
     const DataType& want = read_type_.type(i);
@@ -424,7 +440,7 @@ Result<size_t> DataFileReader::Next(size_t max_rows, KvBatch* out) {
     } else if (src[static_cast<size_t>(s)].type().EqualsIgnoreNullable(want)) {
       dst[i] = std::move(src[static_cast<size_t>(s)]);
     } else {
-      auto cast = CastColumn(src[static_cast<size_t>(s)], want);
+      auto cast = CastColumn(src[static_cast<size_t>(s)], want, cast_);
       if (!cast.ok()) return cast.status().WithContext("reading " + path_ + " column " + read_type_.field(i).name);
       dst[i] = std::move(cast).value();
     }
@@ -448,80 +464,6 @@ Result<size_t> DataFileReader::Next(size_t max_rows, KvBatch* out) {
     }
   }
   return n;
-}
-
-Result<Column> CastColumn(const Column& src, const DataType& to) {
-  Column out(to);
-  out.Reserve(src.size());
-  const DataType& from = src.type();
-  for (size_t i = 0; i < src.size(); ++i) {
-    if (src.IsNull(i)) {
-      out.AppendNull();
-      continue;
-    }
-    Datum d = src.Get(i);
-    if (to.physical() == from.physical() && !to.is_nested()) {
-      if (to.physical() == format::PhysicalKind::kInt) {
-        int64_t v = d.as_int();
-        switch (to.root()) {
-          case format::TypeRoot::kTinyInt: v = static_cast<int8_t>(v); break;
-          case format::TypeRoot::kSmallInt: v = static_cast<int16_t>(v); break;
-          case format::TypeRoot::kInt: v = static_cast<int32_t>(v); break;
-          default: break;
-        }
-        out.AppendInt(v);
-      } else if (to.physical() == format::PhysicalKind::kDecimal && from.scale() != to.scale()) {
-        format::Int128 v = d.as_decimal();
-        for (int s = from.scale(); s < to.scale(); ++s) v *= 10;
-        for (int s = to.scale(); s < from.scale(); ++s) v /= 10;
-        out.AppendDecimal(v);
-      } else if (to.physical() == format::PhysicalKind::kTimestamp && to.precision() < from.precision()) {
-        format::Timestamp ts = d.as_timestamp();
-        int32_t unit = to.precision() >= 6 ? 1000 : 1000000;
-        if (to.precision() >= 9) unit = 1;
-        ts.nanos = ts.nanos / unit * unit;
-        if (to.precision() < 3) {
-          int64_t div = to.precision() == 0 ? 1000 : (to.precision() == 1 ? 100 : 10);
-          ts.millis = (ts.millis >= 0 ? ts.millis / div : -((-ts.millis + div - 1) / div)) * div;
-        }
-        out.AppendTimestamp(ts);
-      } else {
-        out.Append(d);
-      }
-      continue;
-    }
-    // Cross-kind casts go through text or numbers, as SQL CAST does.
-    if (to.is_string()) {
-      out.AppendBytes(format::DatumToString(d, from));
-    } else if (to.physical() == format::PhysicalKind::kDouble && from.physical() == format::PhysicalKind::kInt) {
-      out.AppendDouble(static_cast<double>(d.as_int()));
-    } else if (to.physical() == format::PhysicalKind::kInt && from.physical() == format::PhysicalKind::kDouble) {
-      out.AppendInt(static_cast<int64_t>(d.as_double()));
-    } else if (to.physical() == format::PhysicalKind::kDecimal && from.physical() == format::PhysicalKind::kInt) {
-      format::Int128 v = d.as_int();
-      for (int s = 0; s < to.scale(); ++s) v *= 10;
-      out.AppendDecimal(v);
-    } else if (to.physical() == format::PhysicalKind::kDouble && from.physical() == format::PhysicalKind::kDecimal) {
-      double v = static_cast<double>(d.as_decimal());
-      for (int s = 0; s < from.scale(); ++s) v /= 10;
-      out.AppendDouble(v);
-    } else if (from.is_string()) {
-      auto json = ParseJson(d.as_bytes());
-      JsonValue value = json.ok() ? *json : JsonValue::String(d.as_bytes());
-      auto parsed = format::DatumFromJson(value, to);
-      if (!parsed.ok()) parsed = format::DatumFromJson(JsonValue::String(d.as_bytes()), to);
-      if (!parsed.ok()) return Status::InvalidArgument("cannot cast \"" + d.as_bytes() + "\" to " + to.ToString());
-      out.Append(*parsed);
-    } else if (to.physical() == format::PhysicalKind::kTimestamp && from.root() == format::TypeRoot::kDate) {
-      out.AppendTimestamp({d.as_int() * 86400000, 0});
-    } else if (to.root() == format::TypeRoot::kDate && from.physical() == format::PhysicalKind::kTimestamp) {
-      int64_t ms = d.as_timestamp().millis;
-      out.AppendInt(ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000));
-    } else {
-      return Status::NotSupported("cast from " + from.ToString() + " to " + to.ToString());
-    }
-  }
-  return out;
 }
 
 }  // namespace kl::table

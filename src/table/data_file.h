@@ -13,6 +13,7 @@
 
 #include "common/result.h"
 #include "format/column.h"
+#include "table/cast.h"
 #include "table/deletion_vector.h"
 #include "table/file_format.h"
 #include "table/kv.h"
@@ -149,9 +150,8 @@ class DataFileReader {
   std::shared_ptr<const DeletionVector> deletion_vector_;
   int64_t position_ = 0;  // rows of the file read so far (positions are file row numbers)
   int64_t rows_deleted_ = 0;
+  CastOptions cast_;
 };
 
-// Casts a column to another type (schema evolution); errors name the types.
-Result<format::Column> CastColumn(const format::Column& src, const format::DataType& to);
 
 }  // namespace kl::table

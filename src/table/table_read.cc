@@ -62,6 +62,9 @@ class MergedSplitReader : public SplitReader {
   Result<size_t> Next(size_t max_rows, RowsWithKinds* out) override {
     KvBatch chunk(read_type_);
     KL_ASSIGN_OR_RETURN(size_t n, reader_->Next(max_rows, &chunk));
+    // A merged read returns the table's rows, not changes: every row is an insert,
+    // whichever kind its winning record was stored with (Paimon's batch reads alike).
+    std::fill(chunk.kinds.begin(), chunk.kinds.end(), format::RowKind::kInsert);
     EmitProjected(chunk, output_from_read_, filter_, out);
     return n;
   }
