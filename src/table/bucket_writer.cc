@@ -262,7 +262,7 @@ Status BucketWriter::Flush() {
       size_t n = std::min(kChunk, rows.size() - start);
       sorted.Clear();
       DecodeRecords(rows.data() + start, n, &sorted);
-      KL_RETURN_IF_ERROR(w->AppendBatch(sorted, 0, n));
+      KL_RETURN_IF_ERROR(w->AppendWholeBatch(&sorted));
     }
     return Status::OK();
   };
@@ -337,7 +337,7 @@ Status BucketWriter::RunCompaction(const CompactUnit& unit) {
       return n.status();
     }
     if (*n == 0) break;
-    Status s = writer.AppendBatch(chunk, 0, *n);
+    Status s = writer.AppendWholeBatch(&chunk);
     if (!s.ok()) {
       writer.Abort();
       return s;

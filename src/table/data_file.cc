@@ -148,13 +148,20 @@ Status DataFileWriter::EnsureOpen() {
 }
 
 Status DataFileWriter::FlushStaging(bool roll_check) {
-  size_t n = staging_.num_rows();
+  if (staging_.num_rows() == 0) return Status::OK();
+  Status s = WriteFileBatch(staging_, roll_check);
+  staging_.Clear();
+  return s;
+}
+
+Status DataFileWriter::WriteFileBatch(const ColumnBatch& rows, bool roll_check) {
+  size_t n = rows.num_rows();
   if (n == 0) return Status::OK();
   if (options_.key_value) {
-    if (file_rows_ == 0) min_key_ = KeyBytes(staging_, key_indexes_, 0);
-    max_key_ = KeyBytes(staging_, key_indexes_, n - 1);
-    const Column& seq = staging_.column(key_indexes_.size());
-    const Column& kind = staging_.column(key_indexes_.size() + 1);
+    if (file_rows_ == 0) min_key_ = KeyBytes(rows, key_indexes_, 0);
+    max_key_ = KeyBytes(rows, key_indexes_, n - 1);
+    const Column& seq = rows.column(key_indexes_.size());
+    const Column& kind = rows.column(key_indexes_.size() + 1);
     for (size_t i = 0; i < n; ++i) {
       int64_t s = seq.GetInt(i);
       if (file_rows_ == 0 && i == 0) min_seq_ = max_seq_ = s;
@@ -164,10 +171,9 @@ Status DataFileWriter::FlushStaging(bool roll_check) {
     }
   }
   // Formats that compute column statistics themselves (Parquet) hand them over at close.
-  if (!writer_->ComputesStatistics()) stats_->Update(staging_);
-  KL_RETURN_IF_ERROR(writer_->Write(staging_, 0, n));
+  if (!writer_->ComputesStatistics()) stats_->Update(rows);
+  KL_RETURN_IF_ERROR(writer_->Write(rows, 0, n));
   file_rows_ += static_cast<int64_t>(n);
-  staging_.Clear();
   if (roll_check && static_cast<int64_t>(writer_->EstimatedSize()) >= options_.target_file_size) return FinishFile();
   return Status::OK();
 }
@@ -278,6 +284,27 @@ Status DataFileWriter::AppendBatch(const KvBatch& batch, size_t begin, size_t en
     if (staging_.num_rows() >= kStagingRows) KL_RETURN_IF_ERROR(FlushStaging(true));
   }
   return Status::OK();
+}
+
+Status DataFileWriter::AppendWholeBatch(KvBatch* batch) {
+  size_t n = batch->size();
+  if (!options_.key_value || n < kStagingRows || staging_.num_rows() > 0) return AppendBatch(*batch, 0, n);
+  KL_RETURN_IF_ERROR(EnsureOpen());
+  const std::vector<int>& keys = key_value_indexes_;
+  ColumnBatch file(file_type_);
+  auto& cols = file.mutable_columns();
+  for (size_t k = 0; k < keys.size(); ++k) cols[k].AppendRange(batch->values.column(static_cast<size_t>(keys[k])), 0, n);
+  cols[keys.size()].AppendInts(batch->seq.data(), n);
+  Column& kind = cols[keys.size() + 1];
+  kind.Reserve(n);
+  for (size_t i = 0; i < n; ++i) kind.AppendInt(static_cast<int64_t>(batch->kinds[i]));
+  auto& values = batch->values.mutable_columns();
+  for (size_t c = 0; c < values.size(); ++c) std::swap(cols[value_offset_ + c], values[c]);
+  file.SetNumRows(n);
+  Status s = WriteFileBatch(file, /*roll_check=*/true);
+  for (size_t c = 0; c < values.size(); ++c) std::swap(cols[value_offset_ + c], values[c]);
+  records_ += static_cast<int64_t>(n);
+  return s;
 }
 
 Status DataFileWriter::AppendValues(const ColumnBatch& values, size_t begin, size_t end, int64_t first_seq) {

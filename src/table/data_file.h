@@ -55,6 +55,9 @@ class DataFileWriter {
   Status AppendMerged(const format::Row& values, int64_t seq, format::RowKind kind);
   // Records [begin, end) of a key-ordered batch, copied in bulk.
   Status AppendBatch(const KvBatch& batch, size_t begin, size_t end);
+  // All records of a key-ordered batch. Large batches go to the file without a copy:
+  // the batch lends its value columns for the write and gets them back unchanged.
+  Status AppendWholeBatch(KvBatch* batch);
   // Append files: rows [begin, end) of `values`, with sequence numbers from `first_seq`.
   Status AppendValues(const format::ColumnBatch& values, size_t begin, size_t end, int64_t first_seq);
 
@@ -69,6 +72,8 @@ class DataFileWriter {
   class Stats;
   Status EnsureOpen();
   Status FlushStaging(bool roll_check);
+  // Writes rows of the file layout, updating key range, sequence range and stats.
+  Status WriteFileBatch(const format::ColumnBatch& rows, bool roll_check);
   Status FinishFile();
 
   const TableSchema& schema_;
