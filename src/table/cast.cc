@@ -228,7 +228,11 @@ bool SameRepresentation(const DataType& from, const DataType& to) {
 Result<Datum> CastDatum(const Datum& d, const DataType& from, const DataType& to, const CastOptions& options) {
   if (d.is_null()) return Datum();
   if (SameRepresentation(from, to)) return d;
-  if (from.is_nested() || to.is_nested()) return CastNested(d, from, to, options);
+  if (from.is_nested() && to.is_nested()) return CastNested(d, from, to, options);
+  if (from.is_nested() || to.is_nested()) {
+    if (to.is_string()) return Datum::Bytes(format::DatumToString(d, from));
+    return Unsupported(from, to);
+  }
   int64_t tz = options.time_zone_offset_millis;
   // To and from text.
   if (to.is_string()) return Datum::Bytes(ToText(d, from, options));

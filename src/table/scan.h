@@ -68,7 +68,8 @@ class TableScan {
  private:
   Result<ScanPlan> PlanFrom(const Snapshot& snapshot, const PartitionFilter& filter, bool batch) const;
   Result<Snapshot> ReadSnapshot(int64_t snapshot_id) const;
-  Status CheckManifestFormat() const;
+  // NotSupported for tables kubelake cannot read correctly (ORC manifests, data evolution).
+  Status CheckReadable() const;
   // Attaches the snapshot's deletion vectors to the splits' files.
   Status AttachDeletionVectors(const Snapshot& snapshot, std::vector<DataSplit>* splits) const;
   std::vector<DataSplit> Group(int64_t snapshot_id, std::vector<ManifestEntry> entries, const PartitionFilter& filter,

@@ -344,6 +344,8 @@ TEST(JavaTablesTest, ManifestsDecodeAndCountsAgree) {
       ++skipped_orc;
       continue;
     }
+    // Data-evolution tables are refused by design (their files hold parts of rows).
+    if (schema->table_options().GetBool("data-evolution.enabled", false)) continue;
     auto t = Table::Open(path);
     ASSERT_TRUE(t.ok()) << path << ": " << t.status().ToString();
     auto ids = (*t)->snapshots().ListIds();
