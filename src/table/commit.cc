@@ -77,6 +77,12 @@ Result<std::optional<int64_t>> FileStoreCommit::LatestCommitIdentifier(const std
 }
 
 Result<CommitResult> FileStoreCommit::Commit(const CommitRequest& request) {
+  // Readers of the table take manifest.format to read every manifest: Avro ones among
+  // ORC ones would break them.
+  if (ctx_->options().manifest_format() != "avro") {
+    return Status::NotSupported("committing to " + ctx_->path() + ": its manifests are " +
+                                ctx_->options().manifest_format() + "; kubelake writes Avro manifests only");
+  }
   CommitResult result;
   KL_ASSIGN_OR_RETURN(std::optional<int64_t> done, LatestCommitIdentifier(request.commit_user));
   if (done && *done >= request.commit_identifier) {

@@ -197,8 +197,7 @@ constexpr int kIndexManifestVersion = 1;
 }  // namespace
 
 Result<std::vector<IndexManifestEntry>> ReadIndexManifest(const std::string& path) {
-  KL_ASSIGN_OR_RETURN(auto reader, format::avro::AvroReader::Open(path));
-  KL_ASSIGN_OR_RETURN(format::ColumnBatch batch, reader->ReadAll(IndexManifestType()));
+  KL_ASSIGN_OR_RETURN(format::ColumnBatch batch, ReadMetadataFile(path, IndexManifestType()));
   std::vector<IndexManifestEntry> out;
   for (size_t i = 0; i < batch.num_rows(); ++i) {
     IndexManifestEntry e;

@@ -45,9 +45,8 @@ std::vector<DataSplit> TableScan::Group(int64_t snapshot_id, std::vector<Manifes
 
 Status TableScan::CheckReadable() const {
   std::string format = ctx_->options().manifest_format();
-  if (format != "avro") {
-    return Status::NotSupported("table " + ctx_->path() + " has " + format +
-                                " manifests; kubelake reads Avro manifests (no ORC library is packaged in Debian 12)");
+  if (format != "avro" && format != "orc") {
+    return Status::NotSupported("table " + ctx_->path() + " has " + format + " manifests; kubelake reads Avro and ORC ones");
   }
   // Data-evolution tables split a row's columns over several files joined by row id;
   // reading their files one by one would return partial rows.

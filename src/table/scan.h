@@ -68,7 +68,7 @@ class TableScan {
  private:
   Result<ScanPlan> PlanFrom(const Snapshot& snapshot, const PartitionFilter& filter, bool batch) const;
   Result<Snapshot> ReadSnapshot(int64_t snapshot_id) const;
-  // NotSupported for tables kubelake cannot read correctly (ORC manifests, data evolution).
+  // NotSupported for tables kubelake cannot read correctly (unknown manifest formats, data evolution).
   Status CheckReadable() const;
   // Attaches the snapshot's deletion vectors to the splits' files.
   Status AttachDeletionVectors(const Snapshot& snapshot, std::vector<DataSplit>* splits) const;

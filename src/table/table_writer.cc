@@ -231,6 +231,10 @@ Status TableWriter::Write(const ColumnBatch& rows, const std::vector<RowKind>* k
                                 " uses dynamic bucket mode (bucket = -1); kubelake writes fixed buckets only");
   }
   if (failed_) return Status::Aborted("table writer of " + ctx_->path() + " must be recreated after a failed commit");
+  if (ctx_->options().manifest_format() != "avro") {
+    return Status::NotSupported("writing to " + ctx_->path() + ": its manifests are " +
+                                ctx_->options().manifest_format() + "; kubelake writes Avro manifests only");
+  }
   // Key columns may not be null: a row with a null key cannot be merged.
   if (ctx_->primary_key()) {
     for (const auto& name : schema.primary_keys) {
@@ -304,6 +308,10 @@ Status TableWriter::Compact(bool full) {
 Result<CommitResult> TableWriter::Commit(int64_t commit_identifier, const std::map<int32_t, int64_t>& log_offsets,
                                          bool allow_empty) {
   if (failed_) return Status::Aborted("table writer of " + ctx_->path() + " must be recreated after a failed commit");
+  if (ctx_->options().manifest_format() != "avro") {
+    return Status::NotSupported("writing to " + ctx_->path() + ": its manifests are " +
+                                ctx_->options().manifest_format() + "; kubelake writes Avro manifests only");
+  }
   CommitRequest request;
   request.commit_user = commit_user_;
   request.commit_identifier = commit_identifier;
