@@ -5,10 +5,10 @@
 // read schema, projection, partition/bucket filters and row filters.
 //
 // Expectations marked implementation_specific (they encode one reader's pruning or
-// limit strategy) are listed but not counted. Expectations kubelake cannot run are
-// reported as skipped with the reason (ORC manifests or ORC data files: no ORC
-// library is packaged in Debian 12). Every other expectation must pass. The test
-// prints one line per expectation and the count passed out of the total.
+// limit strategy) are listed but not counted. An expectation kubelake cannot run
+// (a NotSupported read) is reported as skipped with the reason; every other one
+// must pass. The test prints one line per expectation and the count passed out of
+// the total.
 #include <gtest/gtest.h>
 
 #include <algorithm>
