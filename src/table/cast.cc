@@ -87,6 +87,13 @@ Status Unsupported(const DataType& from, const DataType& to) {
 }
 
 Result<Datum> FromText(const std::string& text, const DataType& to, const CastOptions& options) {
+  if (to.root() == TypeRoot::kBoolean) {
+    // Paimon's string-to-boolean: these words in any case, after trimming.
+    std::string t = ToLower(Trim(text));
+    if (t == "t" || t == "true" || t == "y" || t == "yes" || t == "1") return Datum::Bool(true);
+    if (t == "f" || t == "false" || t == "n" || t == "no" || t == "0") return Datum::Bool(false);
+    return Status::InvalidArgument("cannot cast \"" + text + "\" to BOOLEAN");
+  }
   if (IsTimestamp(to)) {
     auto ts = format::ParseTimestamp(text);
     if (!ts.ok()) return Status::InvalidArgument("cannot cast \"" + text + "\" to " + to.ToString());

@@ -141,6 +141,10 @@ TEST(CastTest, NumbersTextAndNestedValues) {
   EXPECT_EQ(Cast(Datum::Int(7), DataType::Int(), DataType::Decimal(5, 2)).as_decimal(), 700);
   EXPECT_EQ(Cast(Datum::Bool(true), DataType::Boolean(), DataType::String()).as_bytes(), "true");
   EXPECT_EQ(Cast(Datum::Bytes("42"), DataType::String(), DataType::BigInt()).as_int(), 42);
+  EXPECT_EQ(Cast(Datum::Bytes("True"), DataType::String(), DataType::Boolean()), Datum::Bool(true));
+  EXPECT_EQ(Cast(Datum::Bytes(" nO "), DataType::String(), DataType::Boolean()), Datum::Bool(false));
+  EXPECT_EQ(Cast(Datum::Bytes("1"), DataType::String(), DataType::Boolean()), Datum::Bool(true));
+  EXPECT_FALSE(CastDatum(Datum::Bytes("maybe"), DataType::String(), DataType::Boolean()).ok());
   EXPECT_FALSE(CastDatum(Datum::Bytes("x"), DataType::String(), DataType::BigInt()).ok());
   EXPECT_TRUE(Cast(Datum(), DataType::Int(), DataType::String()).is_null());
   // ROW fields by id: renamed and reordered fields keep their values, added ones are null.
