@@ -187,6 +187,7 @@ class LastValueAgg : public FieldAggregator {
     *acc = in;
     return Status::OK();
   }
+  Status AggReversed(Datum*, const Datum&, bool) override { return Status::OK(); }  // older: the last stays
   Status Retract(Datum* acc, const Datum&, bool) override {
     *acc = Datum();
     return Status::OK();
@@ -198,6 +199,10 @@ class LastNonNullValueAgg : public FieldAggregator {
   std::string_view name() const override { return "last_non_null_value"; }
   Status Agg(Datum* acc, const Datum& in, bool) override {
     if (!in.is_null()) *acc = in;
+    return Status::OK();
+  }
+  Status AggReversed(Datum* acc, const Datum& in, bool) override {
+    if (acc->is_null()) *acc = in;
     return Status::OK();
   }
   Status Retract(Datum* acc, const Datum& in, bool) override {
@@ -217,6 +222,12 @@ class FirstValueAgg : public FieldAggregator {
     }
     return Status::OK();
   }
+  // An older input comes first.
+  Status AggReversed(Datum* acc, const Datum& in, bool) override {
+    *acc = in;
+    initialized_ = true;
+    return Status::OK();
+  }
 
  private:
   bool initialized_ = false;
@@ -228,6 +239,13 @@ class FirstNonNullValueAgg : public FieldAggregator {
   void Reset() override { initialized_ = false; }
   Status Agg(Datum* acc, const Datum& in, bool) override {
     if (!initialized_ && !in.is_null()) {
+      *acc = in;
+      initialized_ = true;
+    }
+    return Status::OK();
+  }
+  Status AggReversed(Datum* acc, const Datum& in, bool) override {
+    if (!in.is_null()) {
       *acc = in;
       initialized_ = true;
     }
@@ -253,6 +271,14 @@ class ListAggAgg : public FieldAggregator {
     } else {
       *acc = Datum::Bytes(acc->as_bytes() + delimiter_ + in.as_bytes());
     }
+    return Status::OK();
+  }
+  // An older input goes in front.
+  Status AggReversed(Datum* acc, const Datum& in, bool merged) override {
+    if (in.is_null() || acc->is_null()) return Agg(acc, in, merged);
+    Datum older = in;
+    KL_RETURN_IF_ERROR(Agg(&older, *acc, merged));
+    *acc = std::move(older);
     return Status::OK();
   }
 
@@ -324,6 +350,7 @@ class IgnoreRetractAgg : public FieldAggregator {
   std::string_view name() const override { return inner_->name(); }
   void Reset() override { inner_->Reset(); }
   Status Agg(Datum* acc, const Datum& in, bool merged) override { return inner_->Agg(acc, in, merged); }
+  Status AggReversed(Datum* acc, const Datum& in, bool merged) override { return inner_->AggReversed(acc, in, merged); }
   Status Retract(Datum*, const Datum&, bool) override { return Status::OK(); }
 
  private:

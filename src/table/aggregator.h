@@ -22,6 +22,12 @@ class FieldAggregator {
   // Folds `input` into `acc`. `merged_input` is true when the input is itself
   // an aggregate (a stored record), false for a raw input record.
   virtual Status Agg(format::Datum* acc, const format::Datum& input, bool merged_input) = 0;
+  // Folds an `input` that sorts before everything already in `acc` (partial-update
+  // sequence groups meet older records after newer ones): Paimon's aggReversed.
+  // Order-insensitive functions fold it as usual.
+  virtual Status AggReversed(format::Datum* acc, const format::Datum& input, bool merged_input) {
+    return Agg(acc, input, merged_input);
+  }
   // Takes `input` back out of `acc`; NotSupported for functions without retraction.
   virtual Status Retract(format::Datum* acc, const format::Datum& input, bool merged_input);
 };

@@ -51,13 +51,15 @@ void LookupState::MaybeShrink() {
 }
 
 BucketWriter::BucketWriter(std::shared_ptr<TableContext> ctx, std::string partition, int32_t bucket,
-                           int32_t total_buckets, std::vector<DataFileMeta> existing_files)
+                           int32_t total_buckets, std::vector<DataFileMeta> existing_files,
+                           std::map<std::string, DeletionFile> deletion_files)
     : ctx_(std::move(ctx)),
       partition_(std::move(partition)),
       bucket_(bucket),
       total_buckets_(total_buckets),
       levels_(ctx_->options().num_levels(), std::move(existing_files)),
-      rows_(ctx_->schema().fields) {
+      rows_(ctx_->schema().fields),
+      deletion_files_(std::move(deletion_files)) {
   for (const auto& f : levels_.AllFiles()) next_seq_ = std::max(next_seq_, f.max_sequence_number + 1);
   const TableSchema& schema = ctx_->schema();
   std::vector<bool> in_layout(schema.fields.size(), false);
@@ -105,7 +107,7 @@ Status BucketWriter::EnsureLookupState() {
   if (lookup_) return Status::OK();
   auto state = std::make_unique<LookupState>(ctx_->schema().fields);
   std::vector<std::unique_ptr<RunCursor>> cursors;
-  FileOpener opener = ctx_->OpenerFor(partition_, bucket_, ctx_->schema().fields);
+  KL_ASSIGN_OR_RETURN(FileOpener opener, Opener());
   for (auto& run : SortedRunsOf(levels_.AllFiles(), ctx_->key_types())) {
     cursors.push_back(std::make_unique<RunCursor>(std::move(run), opener, kReadChunkRows));
   }
@@ -288,7 +290,7 @@ Status BucketWriter::Flush() {
       size_t n = std::min(kChunk, rows.size() - start);
       sorted.Clear();
       DecodeRecords(rows.data() + start, n, &sorted);
-      KL_RETURN_IF_ERROR(w->AppendBatch(sorted, 0, n));
+      KL_RETURN_IF_ERROR(w->AppendWholeBatch(&sorted));
     }
     return Status::OK();
   };
@@ -342,7 +344,7 @@ Status BucketWriter::RunCompaction(const CompactUnit& unit) {
       return Status::OK();
     }
   }
-  FileOpener opener = ctx_->OpenerFor(partition_, bucket_, ctx_->schema().fields);
+  KL_ASSIGN_OR_RETURN(FileOpener opener, Opener());
   std::vector<std::unique_ptr<RunCursor>> cursors;
   for (const auto& run : unit.runs) cursors.push_back(std::make_unique<RunCursor>(SortedRun{run}, opener, kReadChunkRows));
   KL_ASSIGN_OR_RETURN(auto merge, CreateMergeFunction(ctx_->schema(), ctx_->schema().fields, MergeMode::kStore));
@@ -363,7 +365,7 @@ Status BucketWriter::RunCompaction(const CompactUnit& unit) {
       return n.status();
     }
     if (*n == 0) break;
-    Status s = writer.AppendBatch(chunk, 0, *n);
+    Status s = writer.AppendWholeBatch(&chunk);
     if (!s.ok()) {
       writer.Abort();
       return s;
@@ -380,11 +382,20 @@ Status BucketWriter::RunCompaction(const CompactUnit& unit) {
   return Status::OK();
 }
 
+Result<FileOpener> BucketWriter::Opener() {
+  if (!read_extras_) {
+    KL_ASSIGN_OR_RETURN(read_extras_, LoadDeletionVectors(deletion_files_));
+  }
+  return ctx_->OpenerFor(partition_, bucket_, ctx_->schema().fields, read_extras_);
+}
+
 Status BucketWriter::Compact(bool full) {
   std::vector<Levels::Run> runs = levels_.Runs();
-  std::optional<CompactUnit> unit =
-      full ? PickFullCompaction(levels_.num_levels(), runs)
-           : PickUniversalCompaction(UniversalCompactionOptions::From(ctx_->options()), levels_.num_levels(), runs);
+  UniversalCompactionOptions universal = UniversalCompactionOptions::From(ctx_->options());
+  std::optional<CompactUnit> unit;
+  if (full) unit = PickFullCompaction(levels_.num_levels(), runs);
+  else if (ctx_->options().batch_scan_skips_level0()) unit = PickForceUpLevel0Compaction(universal, levels_.num_levels(), runs);
+  else unit = PickUniversalCompaction(universal, levels_.num_levels(), runs);
   if (!unit) return Status::OK();
   return RunCompaction(*unit);
 }

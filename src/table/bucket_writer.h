@@ -7,6 +7,7 @@
 // -U/+U, +I or -D records.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -57,8 +58,10 @@ class LookupState {
 
 class BucketWriter {
  public:
+  // `deletion_files`: deletion vectors of existing files (tables Java Paimon wrote with
+  // deletion-vectors.enabled); reads of those files for lookups and compactions apply them.
   BucketWriter(std::shared_ptr<TableContext> ctx, std::string partition, int32_t bucket, int32_t total_buckets,
-               std::vector<DataFileMeta> existing_files);
+               std::vector<DataFileMeta> existing_files, std::map<std::string, DeletionFile> deletion_files = {});
 
   // `row` of `rows` (table columns) with its change kind.
   Status Write(const format::ColumnBatch& rows, size_t row, format::RowKind kind);
@@ -87,6 +90,8 @@ class BucketWriter {
                     const format::Row* after_row, bool unchanged, int64_t seq, MergeEngine engine,
                     DataFileWriter* changelog);
   Status RunCompaction(const CompactUnit& unit);
+  // Opens the bucket's files as full table rows, deletion vectors applied.
+  Result<FileOpener> Opener();
   std::string KeyOf(const KvBatch& batch, size_t row) const;
 
   std::shared_ptr<TableContext> ctx_;
@@ -105,6 +110,8 @@ class BucketWriter {
   std::unique_ptr<MergeFunction> merge_;
   std::unique_ptr<LookupState> lookup_;
   CommitIncrement pending_;
+  std::map<std::string, DeletionFile> deletion_files_;
+  std::shared_ptr<const SplitReadExtras> read_extras_;  // loaded on first use
 };
 
 }  // namespace kl::table

@@ -1,9 +1,13 @@
 #include "table/commit.h"
 
+#include <chrono>
+#include <functional>
 #include <set>
+#include <thread>
 
 #include "common/clock.h"
 #include "common/file_util.h"
+#include "common/random.h"
 #include "spdlog/spdlog.h"
 
 namespace kl::table {
@@ -73,6 +77,12 @@ Result<std::optional<int64_t>> FileStoreCommit::LatestCommitIdentifier(const std
 }
 
 Result<CommitResult> FileStoreCommit::Commit(const CommitRequest& request) {
+  // Readers of the table take manifest.format to read every manifest: Avro ones among
+  // ORC ones would break them.
+  if (ctx_->options().manifest_format() != "avro") {
+    return Status::NotSupported("committing to " + ctx_->path() + ": its manifests are " +
+                                ctx_->options().manifest_format() + "; kubelake writes Avro manifests only");
+  }
   CommitResult result;
   KL_ASSIGN_OR_RETURN(std::optional<int64_t> done, LatestCommitIdentifier(request.commit_user));
   if (done && *done >= request.commit_identifier) {
@@ -121,6 +131,7 @@ Result<int64_t> FileStoreCommit::CommitOnce(const CommitRequest& request, Commit
     written.clear();
   };
   int max_retries = std::max(1, opts.commit_max_retries());
+  Random retry_rng(std::hash<std::string>()(request.commit_user) ^ static_cast<uint64_t>(NowMillis()));
   for (int attempt = 0; attempt <= max_retries; ++attempt) {
     KL_ASSIGN_OR_RETURN(std::optional<Snapshot> latest, snapshots_.Latest());
     // Base of the new snapshot: everything live in the latest one.
@@ -236,6 +247,12 @@ Result<int64_t> FileStoreCommit::CommitOnce(const CommitRequest& request, Commit
     if (done && *done >= request.commit_identifier && kind == CommitKind::kAppend) {
       return Status::AlreadyExists("commit " + std::to_string(request.commit_identifier) + " already landed");
     }
+    // Writers that lost the same race retry at random moments of a growing window,
+    // so they do not collide again and again (Paimon's commit.min/max-retry-wait).
+    int64_t window = std::min(opts.commit_max_retry_wait_ms(), opts.commit_min_retry_wait_ms() << std::min(attempt, 20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(opts.commit_min_retry_wait_ms() / 2 +
+                                                          static_cast<int64_t>(retry_rng.Uniform(
+                                                              static_cast<uint64_t>(std::max<int64_t>(window, 1))))));
   }
   return Status::Conflict("gave up committing to " + ctx_->path() + " after " + std::to_string(max_retries) +
                           " attempts lost to concurrent writers");

@@ -145,6 +145,16 @@ std::optional<CompactUnit> PickUniversalCompaction(const UniversalCompactionOpti
   return std::nullopt;
 }
 
+std::optional<CompactUnit> PickForceUpLevel0Compaction(const UniversalCompactionOptions& o, int num_levels,
+                                                       const std::vector<Levels::Run>& runs) {
+  if (auto unit = PickUniversalCompaction(o, num_levels, runs)) return unit;
+  size_t level0_runs = 0;
+  while (level0_runs < runs.size() && runs[level0_runs].level == 0) ++level0_runs;
+  if (level0_runs == 0) return std::nullopt;
+  // CreateUnit moves the output above level 0, taking in the next run if it must.
+  return CreateUnit(runs, num_levels - 1, level0_runs);
+}
+
 std::optional<CompactUnit> PickFullCompaction(int num_levels, const std::vector<Levels::Run>& runs) {
   if (runs.empty()) return std::nullopt;
   // Already one run at the last level: nothing to do.

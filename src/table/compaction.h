@@ -57,6 +57,11 @@ struct UniversalCompactionOptions {
 
 std::optional<CompactUnit> PickUniversalCompaction(const UniversalCompactionOptions& options, int num_levels,
                                                    const std::vector<Levels::Run>& runs);
+// Universal compaction if due, else every level-0 run (with the runs it must take along
+// so the output lands above level 0): Paimon's "force up level 0", used where batch
+// reads see only levels > 0 (deletion-vector and first-row tables).
+std::optional<CompactUnit> PickForceUpLevel0Compaction(const UniversalCompactionOptions& options, int num_levels,
+                                                       const std::vector<Levels::Run>& runs);
 // Everything into the last level.
 std::optional<CompactUnit> PickFullCompaction(int num_levels, const std::vector<Levels::Run>& runs);
 

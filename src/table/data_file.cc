@@ -83,6 +83,19 @@ class DataFileWriter::Stats {
     }
   }
 
+  // Takes the statistics the file format computed while writing (columns_ index `ranges`).
+  void SetFrom(const std::vector<ValueRange>& ranges) {
+    for (size_t c = 0; c < columns_.size(); ++c) {
+      size_t i = static_cast<size_t>(columns_[c]);
+      if (i >= ranges.size()) continue;
+      const ValueRange& r = ranges[i];
+      nulls_[c] = r.has_null_count ? r.null_count : 0;
+      bool atomic = !types_[c].is_nested();
+      mins_[c] = atomic && r.has_min_max ? r.min : Datum();
+      maxs_[c] = atomic && r.has_min_max ? r.max : Datum();
+    }
+  }
+
   SimpleStats Finish(int truncate) const { return ComputeStats(mins_, maxs_, nulls_, types_, truncate); }
 
  private:
@@ -135,13 +148,20 @@ Status DataFileWriter::EnsureOpen() {
 }
 
 Status DataFileWriter::FlushStaging(bool roll_check) {
-  size_t n = staging_.num_rows();
+  if (staging_.num_rows() == 0) return Status::OK();
+  Status s = WriteFileBatch(staging_, roll_check);
+  staging_.Clear();
+  return s;
+}
+
+Status DataFileWriter::WriteFileBatch(const ColumnBatch& rows, bool roll_check) {
+  size_t n = rows.num_rows();
   if (n == 0) return Status::OK();
   if (options_.key_value) {
-    if (file_rows_ == 0) min_key_ = KeyBytes(staging_, key_indexes_, 0);
-    max_key_ = KeyBytes(staging_, key_indexes_, n - 1);
-    const Column& seq = staging_.column(key_indexes_.size());
-    const Column& kind = staging_.column(key_indexes_.size() + 1);
+    if (file_rows_ == 0) min_key_ = KeyBytes(rows, key_indexes_, 0);
+    max_key_ = KeyBytes(rows, key_indexes_, n - 1);
+    const Column& seq = rows.column(key_indexes_.size());
+    const Column& kind = rows.column(key_indexes_.size() + 1);
     for (size_t i = 0; i < n; ++i) {
       int64_t s = seq.GetInt(i);
       if (file_rows_ == 0 && i == 0) min_seq_ = max_seq_ = s;
@@ -150,10 +170,10 @@ Status DataFileWriter::FlushStaging(bool roll_check) {
       if (format::IsRetract(static_cast<RowKind>(kind.GetInt(i)))) ++file_deletes_;
     }
   }
-  stats_->Update(staging_);
-  KL_RETURN_IF_ERROR(writer_->Write(staging_, 0, n));
+  // Formats that compute column statistics themselves (Parquet) hand them over at close.
+  if (!writer_->ComputesStatistics()) stats_->Update(rows);
+  KL_RETURN_IF_ERROR(writer_->Write(rows, 0, n));
   file_rows_ += static_cast<int64_t>(n);
-  staging_.Clear();
   if (roll_check && static_cast<int64_t>(writer_->EstimatedSize()) >= options_.target_file_size) return FinishFile();
   return Status::OK();
 }
@@ -162,6 +182,7 @@ Status DataFileWriter::FinishFile() {
   if (!writer_) return Status::OK();
   KL_RETURN_IF_ERROR(FlushStaging(false));
   KL_ASSIGN_OR_RETURN(uint64_t size, writer_->Close());
+  if (writer_->ComputesStatistics()) stats_->SetFrom(writer_->column_stats());
   writer_.reset();
   if (file_rows_ == 0) {
     // Nothing was written after all: leave no empty file behind.
@@ -269,6 +290,27 @@ Status DataFileWriter::AppendBatch(const KvBatch& batch, size_t begin, size_t en
   return Status::OK();
 }
 
+Status DataFileWriter::AppendWholeBatch(KvBatch* batch) {
+  size_t n = batch->size();
+  if (!options_.key_value || n < kStagingRows || staging_.num_rows() > 0) return AppendBatch(*batch, 0, n);
+  KL_RETURN_IF_ERROR(EnsureOpen());
+  const std::vector<int>& keys = key_value_indexes_;
+  ColumnBatch file(file_type_);
+  auto& cols = file.mutable_columns();
+  for (size_t k = 0; k < keys.size(); ++k) cols[k].AppendRange(batch->values.column(static_cast<size_t>(keys[k])), 0, n);
+  cols[keys.size()].AppendInts(batch->seq.data(), n);
+  Column& kind = cols[keys.size() + 1];
+  kind.Reserve(n);
+  for (size_t i = 0; i < n; ++i) kind.AppendInt(static_cast<int64_t>(batch->kinds[i]));
+  auto& values = batch->values.mutable_columns();
+  for (size_t c = 0; c < values.size(); ++c) std::swap(cols[value_offset_ + c], values[c]);
+  file.SetNumRows(n);
+  Status s = WriteFileBatch(file, /*roll_check=*/true);
+  for (size_t c = 0; c < values.size(); ++c) std::swap(cols[value_offset_ + c], values[c]);
+  records_ += static_cast<int64_t>(n);
+  return s;
+}
+
 Status DataFileWriter::AppendValues(const ColumnBatch& values, size_t begin, size_t end, int64_t first_seq) {
   size_t pos = begin;
   while (pos < end) {
@@ -310,12 +352,20 @@ Result<const TableSchema*> SchemaCache::Get(int64_t id) {
 
 Result<std::unique_ptr<DataFileReader>> DataFileReader::Open(const std::string& path, const DataFileMeta& file,
                                                              const TableSchema& file_schema, const RowType& read_type,
-                                                             bool key_value, const TableOptions& options) {
+                                                             bool key_value, const TableOptions& options,
+                                                             const DataFileReadExtras& extras) {
   std::unique_ptr<DataFileReader> r(new DataFileReader());
   r->path_ = path;
   r->read_type_ = read_type;
   r->key_value_ = key_value;
   r->next_seq_ = file.min_sequence_number;
+  r->deletion_vector_ = extras.deletion_vector;
+  if (auto zone = options.Get("kubelake.local-time-zone")) {
+    auto offset = ParseTimeZoneOffset(*zone);
+    if (!offset.ok()) return offset.status().WithContext("option kubelake.local-time-zone");
+    r->cast_.time_zone_offset_millis = *offset;
+  }
+  if (r->deletion_vector_ && r->deletion_vector_->empty()) r->deletion_vector_.reset();
   std::vector<DataField> fields;
   for (const auto& f : read_type.fields()) {
     int idx = file_schema.fields.IndexOfId(f.id);
@@ -333,18 +383,83 @@ Result<std::unique_ptr<DataFileReader>> DataFileReader::Open(const std::string& 
     fields.push_back({kValueKindFieldId, kValueKindField, DataType::TinyInt().NotNull(), ""});
   }
   r->file_read_type_ = RowType(std::move(fields));
+  FormatReadOptions read;
+  // Statistics skipping drops rows, which would shift the positions a deletion vector names.
+  if (!extras.skip_by_stats.empty() && !r->deletion_vector_) {
+    std::vector<std::pair<int, PredicateLeaf>> leaves;  // (column in file_read_type_, leaf)
+    for (const auto& leaf : extras.skip_by_stats) {
+      int i = read_type.IndexOf(leaf.field);
+      if (i < 0) continue;
+      int s = r->source_[static_cast<size_t>(i)];
+      // A column the file lacks reads as null: only IS NULL can match it, which the
+      // statistics cannot tell here, so such leaves are left to the exact filter.
+      if (s < 0) continue;
+      const DataType& stored = r->file_read_type_.type(static_cast<size_t>(s));
+      if (stored.root() != read_type.type(static_cast<size_t>(i)).root()) continue;
+      leaves.emplace_back(s, leaf);
+    }
+    if (!leaves.empty()) {
+      read.may_match = [leaves](const RangeLookup& stats) {
+        for (const auto& [column, leaf] : leaves) {
+          if (!LeafMayMatch(leaf, stats(column))) return false;
+        }
+        return true;
+      };
+    }
+  }
   KL_ASSIGN_OR_RETURN(r->format_, FileFormatForPath(path, options));
-  KL_ASSIGN_OR_RETURN(r->reader_, r->format_->NewReader(path));
+  auto reader = r->format_->NewReader(path, r->file_read_type_, read);
+  if (!reader.ok()) return reader.status().WithContext("opening " + path);
+  r->reader_ = std::move(reader).value();
   return r;
+}
+
+size_t DataFileReader::ApplyDeletionVector(ColumnBatch* raw, size_t n) {
+  int64_t first = position_ - static_cast<int64_t>(n);
+  std::vector<size_t> keep;
+  keep.reserve(n);
+  for (size_t k = 0; k < n; ++k) {
+    if (!deletion_vector_->IsDeleted(first + static_cast<int64_t>(k))) keep.push_back(k);
+  }
+  if (keep.size() == n) return n;
+  rows_deleted_ += static_cast<int64_t>(n - keep.size());
+  for (auto& col : raw->mutable_columns()) {
+    Column kept(col.type());
+    kept.AppendGather(col, keep.data(), keep.size());
+    col = std::move(kept);
+  }
+  raw->SetNumRows(keep.size());
+  return keep.size();
 }
 
 Result<size_t> DataFileReader::Next(size_t max_rows, KvBatch* out) {
   ColumnBatch raw(file_read_type_);
-  KL_ASSIGN_OR_RETURN(size_t n, reader_->Read(max_rows, &raw));
+  size_t n = 0;
+  while (true) {
+    auto read = reader_->Read(max_rows, &raw);
+    if (!read.ok()) return read.status().WithContext("reading " + path_);
+    n = *read;
+    position_ += static_cast<int64_t>(n);
+    if (n == 0 || !deletion_vector_) break;
+    n = ApplyDeletionVector(&raw, n);
+    if (n > 0) break;
+    raw = ColumnBatch(file_read_type_);  // every row of the batch was deleted: read on
+  }
   *out = KvBatch(read_type_, /*merged_records=*/true);
   if (n == 0) return size_t{0};
   auto& src = raw.mutable_columns();
   auto& dst = out->values.mutable_columns();
+  // A format may hand a column back in its own spelling of the stored type (Parquet:
+  // STRING for VARCHAR(n), TIMESTAMP(9) for an INT96 TIMESTAMP_LTZ(9), MAP for MULTISET):
+  // take it as the type the file's schema declares, so casts start from the right type.
+  for (size_t s = 0; s < src.size(); ++s) {
+    const DataType& stored = file_read_type_.type(s);
+    Column& col = src[s];
+    if (col.type().EqualsIgnoreNullable(stored) || col.kind() != stored.physical()) continue;
+    Column retyped(stored);
+    retyped.AppendRange(col, 0, n);
+    col = std::move(retyped);
+  }
   for (size_t i = 0; i < read_type_.size(); ++i) {
     int s = source_[i];
     const DataType& want = read_type_.type(i);
@@ -356,7 +471,7 @@ Result<size_t> DataFileReader::Next(size_t max_rows, KvBatch* out) {
     } else if (src[static_cast<size_t>(s)].type().EqualsIgnoreNullable(want)) {
       dst[i] = std::move(src[static_cast<size_t>(s)]);
     } else {
-      auto cast = CastColumn(src[static_cast<size_t>(s)], want);
+      auto cast = CastColumn(src[static_cast<size_t>(s)], want, cast_);
       if (!cast.ok()) return cast.status().WithContext("reading " + path_ + " column " + read_type_.field(i).name);
       dst[i] = std::move(cast).value();
     }
@@ -380,80 +495,6 @@ Result<size_t> DataFileReader::Next(size_t max_rows, KvBatch* out) {
     }
   }
   return n;
-}
-
-Result<Column> CastColumn(const Column& src, const DataType& to) {
-  Column out(to);
-  out.Reserve(src.size());
-  const DataType& from = src.type();
-  for (size_t i = 0; i < src.size(); ++i) {
-    if (src.IsNull(i)) {
-      out.AppendNull();
-      continue;
-    }
-    Datum d = src.Get(i);
-    if (to.physical() == from.physical() && !to.is_nested()) {
-      if (to.physical() == format::PhysicalKind::kInt) {
-        int64_t v = d.as_int();
-        switch (to.root()) {
-          case format::TypeRoot::kTinyInt: v = static_cast<int8_t>(v); break;
-          case format::TypeRoot::kSmallInt: v = static_cast<int16_t>(v); break;
-          case format::TypeRoot::kInt: v = static_cast<int32_t>(v); break;
-          default: break;
-        }
-        out.AppendInt(v);
-      } else if (to.physical() == format::PhysicalKind::kDecimal && from.scale() != to.scale()) {
-        format::Int128 v = d.as_decimal();
-        for (int s = from.scale(); s < to.scale(); ++s) v *= 10;
-        for (int s = to.scale(); s < from.scale(); ++s) v /= 10;
-        out.AppendDecimal(v);
-      } else if (to.physical() == format::PhysicalKind::kTimestamp && to.precision() < from.precision()) {
-        format::Timestamp ts = d.as_timestamp();
-        int32_t unit = to.precision() >= 6 ? 1000 : 1000000;
-        if (to.precision() >= 9) unit = 1;
-        ts.nanos = ts.nanos / unit * unit;
-        if (to.precision() < 3) {
-          int64_t div = to.precision() == 0 ? 1000 : (to.precision() == 1 ? 100 : 10);
-          ts.millis = (ts.millis >= 0 ? ts.millis / div : -((-ts.millis + div - 1) / div)) * div;
-        }
-        out.AppendTimestamp(ts);
-      } else {
-        out.Append(d);
-      }
-      continue;
-    }
-    // Cross-kind casts go through text or numbers, as SQL CAST does.
-    if (to.is_string()) {
-      out.AppendBytes(format::DatumToString(d, from));
-    } else if (to.physical() == format::PhysicalKind::kDouble && from.physical() == format::PhysicalKind::kInt) {
-      out.AppendDouble(static_cast<double>(d.as_int()));
-    } else if (to.physical() == format::PhysicalKind::kInt && from.physical() == format::PhysicalKind::kDouble) {
-      out.AppendInt(static_cast<int64_t>(d.as_double()));
-    } else if (to.physical() == format::PhysicalKind::kDecimal && from.physical() == format::PhysicalKind::kInt) {
-      format::Int128 v = d.as_int();
-      for (int s = 0; s < to.scale(); ++s) v *= 10;
-      out.AppendDecimal(v);
-    } else if (to.physical() == format::PhysicalKind::kDouble && from.physical() == format::PhysicalKind::kDecimal) {
-      double v = static_cast<double>(d.as_decimal());
-      for (int s = 0; s < from.scale(); ++s) v /= 10;
-      out.AppendDouble(v);
-    } else if (from.is_string()) {
-      auto json = ParseJson(d.as_bytes());
-      JsonValue value = json.ok() ? *json : JsonValue::String(d.as_bytes());
-      auto parsed = format::DatumFromJson(value, to);
-      if (!parsed.ok()) parsed = format::DatumFromJson(JsonValue::String(d.as_bytes()), to);
-      if (!parsed.ok()) return Status::InvalidArgument("cannot cast \"" + d.as_bytes() + "\" to " + to.ToString());
-      out.Append(*parsed);
-    } else if (to.physical() == format::PhysicalKind::kTimestamp && from.root() == format::TypeRoot::kDate) {
-      out.AppendTimestamp({d.as_int() * 86400000, 0});
-    } else if (to.root() == format::TypeRoot::kDate && from.physical() == format::PhysicalKind::kTimestamp) {
-      int64_t ms = d.as_timestamp().millis;
-      out.AppendInt(ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000));
-    } else {
-      return Status::NotSupported("cast from " + from.ToString() + " to " + to.ToString());
-    }
-  }
-  return out;
 }
 
 }  // namespace kl::table

@@ -13,10 +13,13 @@
 
 #include "common/result.h"
 #include "format/column.h"
+#include "table/cast.h"
+#include "table/deletion_vector.h"
 #include "table/file_format.h"
 #include "table/kv.h"
 #include "table/manifest.h"
 #include "table/paths.h"
+#include "table/predicate.h"
 #include "table/schema.h"
 
 namespace kl::table {
@@ -54,6 +57,9 @@ class DataFileWriter {
   Status AppendMerged(const format::Row& values, int64_t seq, format::RowKind kind);
   // Records [begin, end) of a key-ordered batch, copied in bulk.
   Status AppendBatch(const KvBatch& batch, size_t begin, size_t end);
+  // All records of a key-ordered batch. Large batches go to the file without a copy:
+  // the batch lends its value columns for the write and gets them back unchanged.
+  Status AppendWholeBatch(KvBatch* batch);
   // Append files: rows [begin, end) of `values`, with sequence numbers from `first_seq`.
   Status AppendValues(const format::ColumnBatch& values, size_t begin, size_t end, int64_t first_seq);
 
@@ -68,6 +74,8 @@ class DataFileWriter {
   class Stats;
   Status EnsureOpen();
   Status FlushStaging(bool roll_check);
+  // Writes rows of the file layout, updating key range, sequence range and stats.
+  Status WriteFileBatch(const format::ColumnBatch& rows, bool roll_check);
   Status FinishFile();
 
   const TableSchema& schema_;
@@ -105,6 +113,16 @@ class SchemaCache {
   std::map<int64_t, std::unique_ptr<TableSchema>> schemas_;
 };
 
+// What a read of one data file may use beyond the columns it returns.
+struct DataFileReadExtras {
+  // Positions of rows to drop (Paimon deletion vectors).
+  std::shared_ptr<const DeletionVector> deletion_vector;
+  // Conditions on read columns that rows the caller wants must satisfy; the reader uses
+  // them only to skip row groups and pages by statistics (never as an exact filter), and
+  // only where the file stores the column in the read type (no cast in between).
+  std::vector<PredicateLeaf> skip_by_stats;
+};
+
 class DataFileReader {
  public:
   // Reads `file` (written under `file_schema`) into records with the columns of
@@ -112,13 +130,20 @@ class DataFileReader {
   // lacks read as null; changed types are cast.
   static Result<std::unique_ptr<DataFileReader>> Open(const std::string& path, const DataFileMeta& file,
                                                       const TableSchema& file_schema, const format::RowType& read_type,
-                                                      bool key_value, const TableOptions& options);
+                                                      bool key_value, const TableOptions& options,
+                                                      const DataFileReadExtras& extras = {});
 
   // Reads up to `max_rows` records into a fresh batch; an empty batch at the end.
   Result<size_t> Next(size_t max_rows, KvBatch* out);
+  // Rows passed over by statistics, and rows dropped by the deletion vector, so far.
+  int64_t rows_skipped() const { return reader_ ? reader_->rows_skipped() : 0; }
+  int64_t rows_deleted() const { return rows_deleted_; }
 
  private:
   DataFileReader() = default;
+  // Drops the rows of `raw` (file positions position_ - n .. position_) the deletion vector marks.
+  size_t ApplyDeletionVector(format::ColumnBatch* raw, size_t n);
+
   std::string path_;
   std::unique_ptr<FileFormat> format_;
   std::unique_ptr<FormatReader> reader_;
@@ -129,9 +154,11 @@ class DataFileReader {
   int seq_column_ = -1;
   int kind_column_ = -1;
   int64_t next_seq_ = 0;  // append files: synthetic sequence numbers
+  std::shared_ptr<const DeletionVector> deletion_vector_;
+  int64_t position_ = 0;  // rows of the file read so far (positions are file row numbers)
+  int64_t rows_deleted_ = 0;
+  CastOptions cast_;
 };
 
-// Casts a column to another type (schema evolution); errors name the types.
-Result<format::Column> CastColumn(const format::Column& src, const format::DataType& to);
 
 }  // namespace kl::table

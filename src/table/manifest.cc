@@ -6,6 +6,7 @@
 #include "common/file_util.h"
 #include "common/random.h"
 #include "format/avro/avro_file.h"
+#include "format/orc/orc_reader.h"
 #include "table/binary_row.h"
 
 namespace kl::table {
@@ -210,6 +211,16 @@ std::optional<std::string> TruncateMax(const std::string& s, int n) {
 
 }  // namespace
 
+Result<format::ColumnBatch> ReadMetadataFile(const std::string& path, const RowType& type) {
+  KL_ASSIGN_OR_RETURN(auto mapped, MappedFile::Open(path));
+  if (format::orc::LooksLikeOrc(mapped->data())) {
+    KL_ASSIGN_OR_RETURN(auto reader, format::orc::OrcReader::Open(path));
+    return reader->ReadAll(type);
+  }
+  KL_ASSIGN_OR_RETURN(auto reader, format::avro::AvroReader::Open(path));
+  return reader->ReadAll(type);
+}
+
 SimpleStats SimpleStats::Empty() {
   SimpleStats s;
   s.min_values = SerializeBinaryRow({}, {});
@@ -336,9 +347,7 @@ Result<std::vector<ManifestFileMeta>> ManifestIO::WriteManifests(const std::vect
 
 Result<std::vector<ManifestEntry>> ManifestIO::ReadManifest(const std::string& file_name) const {
   std::string path = JoinPath(dir_, file_name);
-  auto reader = format::avro::AvroReader::Open(path);
-  if (!reader.ok()) return reader.status();
-  auto batch = (*reader)->ReadAll(ManifestEntryType());
+  auto batch = ReadMetadataFile(path, ManifestEntryType());
   if (!batch.ok()) return batch.status();
   std::vector<ManifestEntry> entries;
   entries.reserve(batch->num_rows());
@@ -378,9 +387,7 @@ Result<std::string> ManifestIO::WriteManifestList(const std::vector<ManifestFile
 
 Result<std::vector<ManifestFileMeta>> ManifestIO::ReadManifestList(const std::string& file_name) const {
   std::string path = JoinPath(dir_, file_name);
-  auto reader = format::avro::AvroReader::Open(path);
-  if (!reader.ok()) return reader.status();
-  auto batch = (*reader)->ReadAll(ManifestFileMetaType());
+  auto batch = ReadMetadataFile(path, ManifestFileMetaType());
   if (!batch.ok()) return batch.status();
   std::vector<ManifestFileMeta> out;
   for (size_t i = 0; i < batch->num_rows(); ++i) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "format/column.h"
 #include "format/datum.h"
 #include "format/types.h"
 
@@ -97,6 +98,10 @@ class ManifestIO {
   std::string compression_;
   int64_t schema_id_;
 };
+
+// Reads a manifest, manifest list or index manifest into columns of `type` (fields matched
+// by name): Avro, or ORC for tables Java Paimon wrote with manifest.format = orc.
+Result<format::ColumnBatch> ReadMetadataFile(const std::string& path, const format::RowType& type);
 
 // Merges entry streams in commit order: a DELETE cancels the earlier ADD of
 // the same file. Returns the live files (all ADD).

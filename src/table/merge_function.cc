@@ -207,8 +207,9 @@ class PartialUpdateMerge : public MergeFunction {
         if (agg != nullptr) KL_RETURN_IF_ERROR(agg->Agg(&row_[i], field, kv.batch->merged));
         else row_[i] = field;
       } else if (agg != nullptr) {
-        // An older record still contributes to aggregates of its group.
-        KL_RETURN_IF_ERROR(agg->Agg(&row_[i], field, kv.batch->merged));
+        // An older record still contributes to aggregates of its group, as if it had
+        // come first (first_value takes it, last_value keeps the newer value).
+        KL_RETURN_IF_ERROR(agg->AggReversed(&row_[i], field, kv.batch->merged));
       }
     }
     return Status::OK();

@@ -79,6 +79,13 @@ Status RunCursor::Advance() {
   return LoadNextChunk();
 }
 
+Status RunCursor::AdvanceInChunk(size_t n) {
+  if (n == 0) return Status::OK();
+  pos_ += n;
+  if (pos_ < chunk_->size()) return Status::OK();
+  return LoadNextChunk();
+}
+
 MergeReader::MergeReader(std::vector<std::unique_ptr<RunCursor>> runs, KeyComparator comparator,
                          std::unique_ptr<MergeFunction> merge, bool drop_retracts)
     : runs_(std::move(runs)), cmp_(std::move(comparator)), merge_(std::move(merge)), drop_retracts_(drop_retracts) {}
@@ -119,16 +126,64 @@ Status MergeReader::Init() {
   return Status::OK();
 }
 
+void MergeReader::FlushPicked(KvBatch* out) {
+  size_t n = picked_.size();
+  if (n == 0) return;
+  auto& cols = out->values.mutable_columns();
+  for (size_t c = 0; c < cols.size(); ++c) {
+    format::Column& dst = cols[c];
+    for (size_t i = 0; i < n;) {
+      size_t j = i + 1;
+      while (j < n && picked_[j].batch == picked_[i].batch && picked_[j].row == picked_[j - 1].row + 1) ++j;
+      const format::Column& src = picked_[i].batch->values.column(c);
+      if (j - i == 1) dst.AppendFrom(src, picked_[i].row);
+      else dst.AppendRange(src, picked_[i].row, picked_[i].row + (j - i));
+      i = j;
+    }
+  }
+  out->values.SetNumRows(out->values.num_rows() + n);
+  picked_.clear();
+}
+
+Result<size_t> MergeReader::EmitLastRun(size_t max_records, KvBatch* out) {
+  RunCursor& run = *runs_[heap_[0]];
+  size_t emitted = 0;
+  while (emitted < max_records && run.valid()) {
+    KvRef cur = run.current();
+    size_t n = std::min(run.remaining_in_chunk(), max_records - emitted);
+    size_t taken = 0;
+    // A retraction is the merge function's to judge (dropped, kept, or an error): stop there.
+    while (taken < n && !format::IsRetract(cur.batch->kinds[cur.row + taken])) {
+      picked_.push_back(KvRef{cur.batch, cur.row + taken});
+      out->seq.push_back(cur.batch->seq[cur.row + taken]);
+      out->kinds.push_back(cur.batch->kinds[cur.row + taken]);
+      ++taken;
+    }
+    emitted += taken;
+    KL_RETURN_IF_ERROR(run.AdvanceInChunk(taken));
+    if (taken < n) break;
+  }
+  return emitted;
+}
+
 Result<size_t> MergeReader::Next(size_t max_records, KvBatch* out) {
   size_t emitted = 0;
   MergeResult result;
+  std::vector<size_t> touched;
+  picked_.clear();
   while (emitted < max_records && !heap_.empty()) {
+    if (heap_.size() == 1 && merge_->picks_input()) {
+      touched.push_back(heap_[0]);
+      KL_ASSIGN_OR_RETURN(size_t n, EmitLastRun(max_records - emitted, out));
+      emitted += n;
+      if (!runs_[heap_[0]]->valid()) heap_.clear();
+      if (n > 0) continue;
+    }
     merge_->Reset();
     size_t top = heap_[0];
     KvRef first = runs_[top]->current();
     KvRef key_ref = first;
     // The key's records, in sequence order, from every run that has them.
-    std::vector<size_t> touched;
     while (!heap_.empty()) {
       size_t r = heap_[0];
       KvRef cur = runs_[r]->current();
@@ -149,16 +204,21 @@ Result<size_t> MergeReader::Next(size_t max_records, KvBatch* out) {
     KL_RETURN_IF_ERROR(merge_->GetResult(&result));
     if (result.present && !(drop_retracts_ && result.is_retract())) {
       if (result.by_ref) {
-        out->values.AppendRowFrom(result.ref.batch->values, result.ref.row);
+        // Copied later, column by column: the chunks it points into stay alive until then.
+        picked_.push_back(result.ref);
         out->seq.push_back(result.seq);
         out->kinds.push_back(result.kind);
       } else {
+        FlushPicked(out);
         out->AppendRow(result.row, result.seq, result.kind);
       }
       ++emitted;
     }
-    for (size_t r : touched) runs_[r]->ReleaseRetired();
   }
+  FlushPicked(out);
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  for (size_t r : touched) runs_[r]->ReleaseRetired();
   return emitted;
 }
 

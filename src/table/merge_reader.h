@@ -36,6 +36,10 @@ class RunCursor {
   bool valid() const { return valid_; }
   KvRef current() const { return KvRef{chunk_.get(), pos_}; }
   Status Advance();
+  // Records left in the current chunk (the current one included).
+  size_t remaining_in_chunk() const { return valid_ ? chunk_->size() - pos_ : 0; }
+  // Moves past `n` records of the current chunk (n <= remaining_in_chunk()).
+  Status AdvanceInChunk(size_t n);
   // Chunks already passed, kept alive until the caller has copied what it needs.
   void ReleaseRetired() { retired_.clear(); }
 
@@ -64,12 +68,18 @@ class MergeReader {
   bool Less(size_t a, size_t b) const;
   void SiftDown(size_t i);
   void SiftUp(size_t i);
+  // Copies the picked records column by column (runs of adjacent rows as ranges).
+  void FlushPicked(KvBatch* out);
+  // With one run left its keys are unique: a picking merge keeps each record as it is,
+  // so records go out in bulk, without a merge per key. Returns the number emitted.
+  Result<size_t> EmitLastRun(size_t max_records, KvBatch* out);
 
   std::vector<std::unique_ptr<RunCursor>> runs_;
   KeyComparator cmp_;
   std::unique_ptr<MergeFunction> merge_;
   bool drop_retracts_;
   std::vector<size_t> heap_;  // indexes into runs_, min-heap by (key, sequence)
+  std::vector<KvRef> picked_;  // results that are input records, not yet copied to the output
 };
 
 }  // namespace kl::table

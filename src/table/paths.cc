@@ -69,17 +69,45 @@ std::string PathFactory::NewFileName(const std::string& prefix, const std::strin
   return prefix + uuid_ + "-" + std::to_string(counter_.fetch_add(1)) + (extension.empty() ? "" : "." + extension);
 }
 
-std::string PathFactory::DataFilePath(const std::string& partition, int32_t bucket, const DataFileMeta& file) const {
-  if (file.external_path && !file.external_path->empty()) {
-    // External paths are URIs ("file:/x/y"); only local ones can be opened here.
-    std::string p = *file.external_path;
-    if (p.rfind("file:", 0) == 0) {
-      p = p.substr(5);
-      while (p.rfind("//", 0) == 0) p = p.substr(1);
-    }
-    return p;
+namespace {
+
+// "file:/x", "FILE:///x", "file://x" -> "/x"; other text is taken as a local path.
+std::string StripFileScheme(const std::string& uri) {
+  std::string p = uri;
+  if (p.size() >= 5 && EqualsIgnoreCase(std::string_view(p).substr(0, 5), "file:")) {
+    p = p.substr(5);
+    while (p.rfind("//", 0) == 0) p = p.substr(1);
   }
+  return p;
+}
+
+}  // namespace
+
+void PathFactory::SetExternalPathRewrite(std::string from, std::string to) {
+  rewrite_from_ = StripFileScheme(from);
+  while (rewrite_from_.size() > 1 && rewrite_from_.back() == '/') rewrite_from_.pop_back();
+  rewrite_to_ = std::move(to);
+}
+
+std::string PathFactory::ExternalLocalPath(const std::string& uri) const {
+  std::string p = StripFileScheme(uri);
+  if (!rewrite_from_.empty() && p.rfind(rewrite_from_, 0) == 0 &&
+      (p.size() == rewrite_from_.size() || p[rewrite_from_.size()] == '/')) {
+    p = rewrite_to_ + p.substr(rewrite_from_.size());
+  }
+  return p;
+}
+
+std::string PathFactory::DataFilePath(const std::string& partition, int32_t bucket, const DataFileMeta& file) const {
+  if (file.external_path && !file.external_path->empty()) return ExternalLocalPath(*file.external_path);
   return DataFilePath(partition, bucket, file.file_name);
+}
+
+std::string PathFactory::IndexFilePath(const std::string& partition, int32_t bucket, const IndexFileMeta& file,
+                                       bool in_data_file_dir) const {
+  if (file.external_path && !file.external_path->empty()) return ExternalLocalPath(*file.external_path);
+  if (in_data_file_dir) return JoinPath(BucketDir(partition, bucket), file.file_name);
+  return JoinPath(IndexDir(), file.file_name);
 }
 
 std::string PathFactory::DataFilePath(const std::string& partition, int32_t bucket, const std::string& file_name) const {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "format/types.h"
+#include "table/deletion_vector.h"
 #include "table/manifest.h"
 
 namespace kl::table {
@@ -25,6 +26,16 @@ class PathFactory {
   std::string NewFileName(const std::string& prefix, const std::string& extension) const;
   std::string DataFilePath(const std::string& partition, int32_t bucket, const DataFileMeta& file) const;
   std::string DataFilePath(const std::string& partition, int32_t bucket, const std::string& file_name) const;
+  // A deletion-vector (or other) index file: its external path when it has one, else in
+  // the bucket directory (index-file-in-data-file-dir) or in <table>/index/.
+  std::string IndexFilePath(const std::string& partition, int32_t bucket, const IndexFileMeta& file,
+                            bool in_data_file_dir) const;
+
+  // Files written under external paths (data-file.external-paths) are found at their URI;
+  // a table moved elsewhere maps the old external root `from` to a local directory `to`.
+  void SetExternalPathRewrite(std::string from, std::string to);
+  // The local path of an external path URI ("file:/x", "FILE:///x", "/x"), after the rewrite.
+  std::string ExternalLocalPath(const std::string& uri) const;
 
  private:
   std::string table_path_;
@@ -32,6 +43,7 @@ class PathFactory {
   std::string default_partition_name_;
   std::string uuid_;
   mutable std::atomic<uint64_t> counter_{0};
+  std::string rewrite_from_, rewrite_to_;
 };
 
 // Paimon's partition path escaping (%XX for characters unsafe in paths).

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "common/file_util.h"
 #include "table/binary_row.h"
 #include "table/commit.h"
 
@@ -42,21 +43,60 @@ std::vector<DataSplit> TableScan::Group(int64_t snapshot_id, std::vector<Manifes
   return out;
 }
 
-Result<ScanPlan> TableScan::PlanFrom(const Snapshot& snapshot, const PartitionFilter& filter) const {
+Status TableScan::CheckReadable() const {
+  std::string format = ctx_->options().manifest_format();
+  if (format != "avro" && format != "orc") {
+    return Status::NotSupported("table " + ctx_->path() + " has " + format + " manifests; kubelake reads Avro and ORC ones");
+  }
+  // Data-evolution tables split a row's columns over several files joined by row id;
+  // reading their files one by one would return partial rows.
+  if (ctx_->options().GetBool("data-evolution.enabled", false)) {
+    return Status::NotSupported("table " + ctx_->path() + " uses data evolution (data-evolution.enabled), which kubelake does not read");
+  }
+  return Status::OK();
+}
+
+Result<ScanPlan> TableScan::PlanFrom(const Snapshot& snapshot, const PartitionFilter& filter, bool batch) const {
+  KL_RETURN_IF_ERROR(CheckReadable());
   KL_ASSIGN_OR_RETURN(std::vector<ManifestEntry> live, ReadLiveEntries(manifests_, snapshot));
+  if (batch && ctx_->primary_key() && ctx_->options().batch_scan_skips_level0()) {
+    live.erase(std::remove_if(live.begin(), live.end(), [](const ManifestEntry& e) { return e.file.level == 0; }),
+               live.end());
+  }
   ScanPlan plan;
   plan.snapshot_id = snapshot.id;
   plan.splits = Group(snapshot.id, std::move(live), filter, /*raw=*/false);
+  KL_RETURN_IF_ERROR(AttachDeletionVectors(snapshot, &plan.splits));
   return plan;
+}
+
+Status TableScan::AttachDeletionVectors(const Snapshot& snapshot, std::vector<DataSplit>* splits) const {
+  if (!ctx_->options().deletion_vectors_enabled() || !snapshot.index_manifest || splits->empty()) return Status::OK();
+  std::string path = JoinPath(ctx_->paths().ManifestDir(), *snapshot.index_manifest);
+  auto entries = ReadIndexManifest(path);
+  if (!entries.ok()) return entries.status().WithContext("snapshot " + std::to_string(snapshot.id));
+  bool in_data_dir = ctx_->options().index_file_in_data_file_dir();
+  const PathFactory& paths = ctx_->paths();
+  DeletionVectorIndex index = DeletionVectorIndex::Build(
+      *entries, [&](const std::string& partition, int32_t bucket, const IndexFileMeta& file) {
+        return paths.IndexFilePath(partition, bucket, file, in_data_dir);
+      });
+  if (index.empty()) return Status::OK();
+  for (auto& split : *splits) {
+    for (const auto& f : split.files) {
+      if (auto dv = index.Find(split.partition, split.bucket, f.file_name)) split.deletion_files[f.file_name] = *dv;
+    }
+  }
+  return Status::OK();
 }
 
 Result<ScanPlan> TableScan::PlanLatest(const PartitionFilter& filter) const {
   KL_ASSIGN_OR_RETURN(std::optional<Snapshot> latest, snapshots_.Latest());
   if (!latest) return ScanPlan{};
-  return PlanFrom(*latest, filter);
+  return PlanFrom(*latest, filter, /*batch=*/true);
 }
 
-Result<ScanPlan> TableScan::PlanSnapshot(int64_t snapshot_id, const PartitionFilter& filter) const {
+Result<Snapshot> TableScan::ReadSnapshot(int64_t snapshot_id) const {
   auto s = snapshots_.Read(snapshot_id);
   if (!s.ok()) {
     if (s.status().IsNotFound()) {
@@ -65,13 +105,23 @@ Result<ScanPlan> TableScan::PlanSnapshot(int64_t snapshot_id, const PartitionFil
     }
     return s.status();
   }
-  return PlanFrom(*s, filter);
+  return s;
+}
+
+Result<ScanPlan> TableScan::PlanSnapshot(int64_t snapshot_id, const PartitionFilter& filter) const {
+  KL_ASSIGN_OR_RETURN(Snapshot s, ReadSnapshot(snapshot_id));
+  return PlanFrom(s, filter, /*batch=*/true);
+}
+
+Result<ScanPlan> TableScan::PlanSnapshotFull(int64_t snapshot_id, const PartitionFilter& filter) const {
+  KL_ASSIGN_OR_RETURN(Snapshot s, ReadSnapshot(snapshot_id));
+  return PlanFrom(s, filter, /*batch=*/false);
 }
 
 Result<ScanPlan> TableScan::PlanAsOfTime(int64_t time_millis, const PartitionFilter& filter) const {
   KL_ASSIGN_OR_RETURN(std::optional<Snapshot> s, snapshots_.AtOrBefore(time_millis));
   if (!s) return Status::NotFound("no snapshot of " + ctx_->path() + " at or before the requested time");
-  return PlanFrom(*s, filter);
+  return PlanFrom(*s, filter, /*batch=*/true);
 }
 
 Result<ScanPlan> TableScan::PlanChanges(int64_t snapshot_id, const PartitionFilter& filter) const {
@@ -80,6 +130,7 @@ Result<ScanPlan> TableScan::PlanChanges(int64_t snapshot_id, const PartitionFilt
 }
 
 Result<ScanPlan> TableScan::PlanChanges(const Snapshot& s, const PartitionFilter& filter) const {
+  KL_RETURN_IF_ERROR(CheckReadable());
   ScanPlan plan;
   plan.snapshot_id = s.id;
   bool has_changelog_producer = ctx_->primary_key() && ctx_->options().changelog_producer() != ChangelogProducer::kNone;
@@ -108,7 +159,7 @@ Result<ScanPlan> StreamScan::Next() {
           return ScanPlan{};
         }
         next_ = *latest + 1;
-        return scan_.PlanSnapshot(*latest, filter_);
+        return scan_.PlanSnapshotFull(*latest, filter_);
       }
       case StreamStart::kLatest: {
         KL_ASSIGN_OR_RETURN(std::optional<int64_t> latest, scan_.snapshots().LatestId());
@@ -121,7 +172,7 @@ Result<ScanPlan> StreamScan::Next() {
       case StreamStart::kFromSnapshotFull: {
         int64_t id = start_snapshot_.value_or(1);
         next_ = id + 1;
-        return scan_.PlanSnapshot(id, filter_);
+        return scan_.PlanSnapshotFull(id, filter_);
       }
     }
   }

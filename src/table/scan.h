@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,6 +14,7 @@
 
 #include "common/result.h"
 #include "format/datum.h"
+#include "table/deletion_vector.h"
 #include "table/manifest.h"
 #include "table/snapshot.h"
 #include "table/table_context.h"
@@ -27,6 +29,9 @@ struct DataSplit {
   std::vector<DataFileMeta> files;
   // Streaming splits hold changes to read as they are (no merge with older data).
   bool raw_changes = false;
+  // Deletion vectors of some of the files, by data file name (tables with
+  // deletion-vectors.enabled): their rows at these positions are gone.
+  std::map<std::string, DeletionFile> deletion_files;
 };
 
 struct ScanPlan {
@@ -37,6 +42,12 @@ struct ScanPlan {
 // Keeps only the partitions the predicate accepts (called with the partition values).
 using PartitionFilter = std::function<bool(const format::Row& partition)>;
 
+// Batch plans of primary-key tables with deletion vectors, and of first-row
+// tables, hold only files above level 0 (plus deletion vectors), as Paimon's:
+// those levels never overlap in live keys, and level-0 data becomes visible
+// when compaction lifts it (kubelake's writer compacts level 0 away at every
+// commit for such tables, so a committed write is visible in the snapshot
+// that compaction produces). Full plans for streaming starts hold every level.
 class TableScan {
  public:
   explicit TableScan(std::shared_ptr<TableContext> ctx);
@@ -44,6 +55,9 @@ class TableScan {
   Result<ScanPlan> PlanLatest(const PartitionFilter& filter = nullptr) const;
   Result<ScanPlan> PlanSnapshot(int64_t snapshot_id, const PartitionFilter& filter = nullptr) const;
   Result<ScanPlan> PlanAsOfTime(int64_t time_millis, const PartitionFilter& filter = nullptr) const;
+  // Every live file of the snapshot at every level, with deletion vectors: the
+  // state a streaming read starts from.
+  Result<ScanPlan> PlanSnapshotFull(int64_t snapshot_id, const PartitionFilter& filter = nullptr) const;
   // The changes one snapshot made (delta or changelog files); empty for snapshots without any.
   Result<ScanPlan> PlanChanges(int64_t snapshot_id, const PartitionFilter& filter = nullptr) const;
   Result<ScanPlan> PlanChanges(const Snapshot& snapshot, const PartitionFilter& filter = nullptr) const;
@@ -52,7 +66,12 @@ class TableScan {
   const ManifestIO& manifests() const { return manifests_; }
 
  private:
-  Result<ScanPlan> PlanFrom(const Snapshot& snapshot, const PartitionFilter& filter) const;
+  Result<ScanPlan> PlanFrom(const Snapshot& snapshot, const PartitionFilter& filter, bool batch) const;
+  Result<Snapshot> ReadSnapshot(int64_t snapshot_id) const;
+  // NotSupported for tables kubelake cannot read correctly (unknown manifest formats, data evolution).
+  Status CheckReadable() const;
+  // Attaches the snapshot's deletion vectors to the splits' files.
+  Status AttachDeletionVectors(const Snapshot& snapshot, std::vector<DataSplit>* splits) const;
   std::vector<DataSplit> Group(int64_t snapshot_id, std::vector<ManifestEntry> entries, const PartitionFilter& filter,
                                bool raw) const;
 

@@ -15,6 +15,23 @@ Result<std::shared_ptr<Table>> Table::Open(const std::string& path) {
   return std::shared_ptr<Table>(new Table(std::move(ctx)));
 }
 
+Result<std::shared_ptr<Table>> Table::Open(const std::string& path,
+                                           const std::map<std::string, std::string>& dynamic_options) {
+  SchemaManager schemas(path);
+  auto schema = schemas.Latest();
+  if (!schema.ok()) {
+    if (schema.status().IsNotFound()) return Status::NotFound(path + " is not a table (no schema/ directory)");
+    return schema.status();
+  }
+  for (const auto& [k, v] : dynamic_options) schema->options[k] = v;
+  return OpenWithSchema(path, std::move(schema).value());
+}
+
+Result<std::shared_ptr<Table>> Table::OpenWithSchema(const std::string& path, TableSchema schema) {
+  KL_ASSIGN_OR_RETURN(auto ctx, TableContext::Create(path, std::move(schema)));
+  return std::shared_ptr<Table>(new Table(std::move(ctx)));
+}
+
 Result<std::shared_ptr<Table>> Table::Create(const std::string& path, const TableSchema& schema) {
   KL_RETURN_IF_ERROR(schema.Validate());
   SchemaManager schemas(path);

@@ -8,6 +8,7 @@
 // offsets they cover, which the streaming jobs build exactly-once on.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +29,13 @@ class Table {
  public:
   // Opens the table at `path` with its latest schema.
   static Result<std::shared_ptr<Table>> Open(const std::string& path);
+  // The same, with options that override the table's for this handle only (Paimon's
+  // dynamic options, e.g. {"scan.snapshot-id", ...} or a different merge engine to read with).
+  static Result<std::shared_ptr<Table>> Open(const std::string& path,
+                                             const std::map<std::string, std::string>& dynamic_options);
+  // Opens the table as described by `schema` (an older schema of it, or one with changed
+  // options): reads map every file's columns onto `schema`'s by field id.
+  static Result<std::shared_ptr<Table>> OpenWithSchema(const std::string& path, TableSchema schema);
   // Creates a table (schema-0); AlreadyExists if `path` already holds one.
   static Result<std::shared_ptr<Table>> Create(const std::string& path, const TableSchema& schema);
 
@@ -42,8 +50,8 @@ class Table {
                            PartitionFilter filter = nullptr) const {
     return StreamScan(ctx_, start, snapshot, std::move(filter));
   }
-  Result<std::unique_ptr<TableRead>> NewRead(std::vector<std::string> projection = {}) const {
-    return TableRead::Create(ctx_, std::move(projection));
+  Result<std::unique_ptr<TableRead>> NewRead(std::vector<std::string> projection = {}, Predicate filter = {}) const {
+    return TableRead::Create(ctx_, std::move(projection), std::move(filter));
   }
   // The merged rows of the latest snapshot (or of `snapshot_id`).
   Result<RowsWithKinds> ReadAll(std::optional<int64_t> snapshot_id = std::nullopt,

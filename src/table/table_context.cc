@@ -4,6 +4,16 @@
 
 namespace kl::table {
 
+Result<std::shared_ptr<SplitReadExtras>> LoadDeletionVectors(const std::map<std::string, DeletionFile>& files) {
+  auto extras = std::make_shared<SplitReadExtras>();
+  for (const auto& [name, file] : files) {
+    auto dv = ReadDeletionVector(file);
+    if (!dv.ok()) return dv.status().WithContext("data file " + name);
+    extras->deletion_vectors[name] = std::make_shared<const DeletionVector>(std::move(dv).value());
+  }
+  return extras;
+}
+
 Result<std::shared_ptr<TableContext>> TableContext::Create(std::string path, TableSchema schema) {
   std::shared_ptr<TableContext> ctx(new TableContext());
   ctx->path_ = std::move(path);
@@ -14,6 +24,9 @@ Result<std::shared_ptr<TableContext>> TableContext::Create(std::string path, Tab
   else ctx->format_status_ = format.status().WithContext("table " + ctx->path_);
   ctx->paths_ = std::make_unique<PathFactory>(ctx->path_, ctx->schema_.PartitionType(),
                                                ctx->options_.partition_default_name());
+  if (auto from = ctx->options_.Get("kubelake.external-path.rewrite.from")) {
+    ctx->paths_->SetExternalPathRewrite(*from, ctx->options_.GetString("kubelake.external-path.rewrite.to", ""));
+  }
   ctx->schemas_ = std::make_unique<SchemaCache>(ctx->path_);
   KL_ASSIGN_OR_RETURN(ctx->comparator_, ctx->ComparatorFor(ctx->schema_.fields));
   for (int k : ctx->schema_.TrimmedKeyIndexes()) ctx->key_types_.push_back(ctx->schema_.fields.type(static_cast<size_t>(k)));
@@ -46,13 +59,20 @@ Result<const TableSchema*> TableContext::SchemaById(int64_t id) {
   return schemas_->Get(id);
 }
 
-FileOpener TableContext::OpenerFor(const std::string& partition, int32_t bucket, const format::RowType& read_type) {
+FileOpener TableContext::OpenerFor(const std::string& partition, int32_t bucket, const format::RowType& read_type,
+                                   std::shared_ptr<const SplitReadExtras> extras) {
   bool key_value = primary_key();
-  return [this, partition, bucket, read_type, key_value](const DataFileMeta& file)
+  return [this, partition, bucket, read_type, key_value, extras](const DataFileMeta& file)
              -> Result<std::unique_ptr<DataFileReader>> {
     KL_ASSIGN_OR_RETURN(const TableSchema* file_schema, SchemaById(file.schema_id));
+    DataFileReadExtras file_extras;
+    if (extras) {
+      auto it = extras->deletion_vectors.find(file.file_name);
+      if (it != extras->deletion_vectors.end()) file_extras.deletion_vector = it->second;
+      file_extras.skip_by_stats = extras->skip_by_stats;
+    }
     return DataFileReader::Open(paths_->DataFilePath(partition, bucket, file), file, *file_schema, read_type,
-                                key_value, options_);
+                                key_value, options_, file_extras);
   };
 }
 

@@ -3,6 +3,7 @@
 // and how keys of the current schema compare.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -15,6 +16,15 @@
 #include "table/schema.h"
 
 namespace kl::table {
+
+// What the files of one split are read with beyond their columns.
+struct SplitReadExtras {
+  std::map<std::string, std::shared_ptr<const DeletionVector>> deletion_vectors;  // by data file name
+  std::vector<PredicateLeaf> skip_by_stats;  // see DataFileReadExtras
+};
+
+// Reads the deletion vectors of `files` (data file name -> where its vector is).
+Result<std::shared_ptr<SplitReadExtras>> LoadDeletionVectors(const std::map<std::string, DeletionFile>& files);
 
 class TableContext {
  public:
@@ -35,8 +45,10 @@ class TableContext {
   const KeyComparator& comparator() const { return comparator_; }
   const std::vector<format::DataType>& key_types() const { return key_types_; }
 
-  // Opens data files of a bucket for reading as `read_type` records.
-  FileOpener OpenerFor(const std::string& partition, int32_t bucket, const format::RowType& read_type);
+  // Opens data files of a bucket for reading as `read_type` records, with the
+  // deletion vectors and statistics-skipping conditions of `extras`, if given.
+  FileOpener OpenerFor(const std::string& partition, int32_t bucket, const format::RowType& read_type,
+                       std::shared_ptr<const SplitReadExtras> extras = nullptr);
   Result<const TableSchema*> SchemaById(int64_t id);
 
  private:

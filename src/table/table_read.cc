@@ -10,16 +10,27 @@ namespace {
 
 constexpr size_t kChunkRows = 16384;
 
-// Moves the projected columns of `src` (read layout) to the end of `out`.
-void EmitProjected(const KvBatch& src, const std::vector<int>& output_from_read, bool drop_retracts, RowsWithKinds* out) {
-  size_t n = src.size();
-  bool all_kept = !drop_retracts;
-  if (drop_retracts) {
-    all_kept = true;
-    for (auto k : src.kinds) all_kept &= !format::IsRetract(k);
+// Rows of a read batch that pass the filter (all rows when there is none).
+struct RowFilter {
+  const Predicate* predicate = nullptr;
+  const std::vector<int>* columns = nullptr;  // per leaf: column in the read layout
+
+  bool active() const { return predicate != nullptr && !predicate->empty(); }
+  bool Pass(const KvBatch& src, size_t row) const {
+    const auto& leaves = predicate->leaves();
+    for (size_t l = 0; l < leaves.size(); ++l) {
+      if (!LeafMatches(leaves[l], src.values.column(static_cast<size_t>((*columns)[l])), row)) return false;
+    }
+    return true;
   }
+};
+
+// Moves the projected columns of `src` (read layout) that pass `filter` to the end of `out`.
+void EmitProjected(const KvBatch& src, const std::vector<int>& output_from_read, const RowFilter& filter,
+                   RowsWithKinds* out) {
+  size_t n = src.size();
   auto& cols = out->rows.mutable_columns();
-  if (all_kept) {
+  if (!filter.active()) {
     for (size_t c = 0; c < output_from_read.size(); ++c) {
       cols[c].AppendRange(src.values.column(static_cast<size_t>(output_from_read[c])), 0, n);
     }
@@ -27,24 +38,34 @@ void EmitProjected(const KvBatch& src, const std::vector<int>& output_from_read,
     out->rows.SetNumRows(out->rows.num_rows() + n);
     return;
   }
+  std::vector<size_t> keep;
+  keep.reserve(n);
   for (size_t i = 0; i < n; ++i) {
-    if (format::IsRetract(src.kinds[i])) continue;
-    for (size_t c = 0; c < output_from_read.size(); ++c) {
-      cols[c].AppendFrom(src.values.column(static_cast<size_t>(output_from_read[c])), i);
-    }
-    out->kinds.push_back(src.kinds[i]);
-    out->rows.SetNumRows(out->rows.num_rows() + 1);
+    if (filter.Pass(src, i)) keep.push_back(i);
   }
+  for (size_t c = 0; c < output_from_read.size(); ++c) {
+    cols[c].AppendGather(src.values.column(static_cast<size_t>(output_from_read[c])), keep.data(), keep.size());
+  }
+  for (size_t i : keep) out->kinds.push_back(src.kinds[i]);
+  out->rows.SetNumRows(out->rows.num_rows() + keep.size());
 }
 
 class MergedSplitReader : public SplitReader {
  public:
-  MergedSplitReader(std::unique_ptr<MergeReader> reader, std::vector<int> output_from_read, RowType read_type)
-      : reader_(std::move(reader)), output_from_read_(std::move(output_from_read)), read_type_(std::move(read_type)) {}
+  MergedSplitReader(std::unique_ptr<MergeReader> reader, std::vector<int> output_from_read, RowType read_type,
+                    RowFilter filter)
+      : reader_(std::move(reader)),
+        output_from_read_(std::move(output_from_read)),
+        read_type_(std::move(read_type)),
+        filter_(filter) {}
+  // Returns the merged records consumed (0 at the end), which may exceed the rows the filter let through.
   Result<size_t> Next(size_t max_rows, RowsWithKinds* out) override {
     KvBatch chunk(read_type_);
     KL_ASSIGN_OR_RETURN(size_t n, reader_->Next(max_rows, &chunk));
-    EmitProjected(chunk, output_from_read_, /*drop_retracts=*/false, out);
+    // A merged read returns the table's rows, not changes: every row is an insert,
+    // whichever kind its winning record was stored with (Paimon's batch reads alike).
+    std::fill(chunk.kinds.begin(), chunk.kinds.end(), format::RowKind::kInsert);
+    EmitProjected(chunk, output_from_read_, filter_, out);
     return n;
   }
 
@@ -52,13 +73,17 @@ class MergedSplitReader : public SplitReader {
   std::unique_ptr<MergeReader> reader_;
   std::vector<int> output_from_read_;
   RowType read_type_;
+  RowFilter filter_;
 };
 
 // Files read one after another as stored (append tables, streaming changes).
 class RawSplitReader : public SplitReader {
  public:
-  RawSplitReader(std::vector<DataFileMeta> files, FileOpener opener, std::vector<int> output_from_read)
-      : files_(std::move(files)), opener_(std::move(opener)), output_from_read_(std::move(output_from_read)) {}
+  RawSplitReader(std::vector<DataFileMeta> files, FileOpener opener, std::vector<int> output_from_read, RowFilter filter)
+      : files_(std::move(files)),
+        opener_(std::move(opener)),
+        output_from_read_(std::move(output_from_read)),
+        filter_(filter) {}
   Result<size_t> Next(size_t max_rows, RowsWithKinds* out) override {
     while (true) {
       if (!reader_) {
@@ -72,7 +97,7 @@ class RawSplitReader : public SplitReader {
         reader_.reset();
         continue;
       }
-      EmitProjected(chunk, output_from_read_, /*drop_retracts=*/false, out);
+      EmitProjected(chunk, output_from_read_, filter_, out);
       return n;
     }
   }
@@ -81,6 +106,7 @@ class RawSplitReader : public SplitReader {
   std::vector<DataFileMeta> files_;
   FileOpener opener_;
   std::vector<int> output_from_read_;
+  RowFilter filter_;
   size_t index_ = 0;
   std::unique_ptr<DataFileReader> reader_;
 };
@@ -88,7 +114,7 @@ class RawSplitReader : public SplitReader {
 }  // namespace
 
 Result<std::unique_ptr<TableRead>> TableRead::Create(std::shared_ptr<TableContext> ctx,
-                                                     std::vector<std::string> projection) {
+                                                     std::vector<std::string> projection, Predicate filter) {
   std::unique_ptr<TableRead> r(new TableRead());
   const TableSchema& schema = ctx->schema();
   if (projection.empty()) projection = schema.fields.names();
@@ -98,10 +124,12 @@ Result<std::unique_ptr<TableRead>> TableRead::Create(std::shared_ptr<TableContex
     if (i < 0) return Status::InvalidArgument("table " + ctx->path() + " has no column \"" + name + "\"");
     out_idx.push_back(i);
   }
+  KL_RETURN_IF_ERROR(filter.Validate(schema.fields).WithContext("table " + ctx->path()));
   r->output_type_ = schema.fields.Project(out_idx);
-  // Decoded columns: the projection plus what merging needs, in table order.
+  // Decoded columns: the projection plus what merging and filtering need, in table order.
   std::vector<bool> needed(schema.fields.size(), false);
   for (int i : out_idx) needed[static_cast<size_t>(i)] = true;
+  for (const auto& leaf : filter.leaves()) needed[static_cast<size_t>(schema.fields.IndexOf(leaf.field))] = true;
   if (schema.has_primary_key()) {
     bool all = MergeNeedsAllColumns(schema);
     for (size_t i = 0; i < needed.size(); ++i) needed[i] = needed[i] || all;
@@ -119,6 +147,14 @@ Result<std::unique_ptr<TableRead>> TableRead::Create(std::shared_ptr<TableContex
   for (int i : out_idx) {
     r->output_from_read_.push_back(static_cast<int>(std::find(read_idx.begin(), read_idx.end(), i) - read_idx.begin()));
   }
+  std::vector<std::string> keys = schema.TrimmedPrimaryKeys();
+  for (const auto& leaf : filter.leaves()) {
+    r->filter_columns_.push_back(r->read_type_.IndexOf(leaf.field));
+    // Every record of a key holds the same key value: skipping rows by a key condition
+    // never hides a newer record of a key that matches.
+    if (std::find(keys.begin(), keys.end(), leaf.field) != keys.end()) r->key_leaves_.push_back(leaf);
+  }
+  r->filter_ = std::move(filter);
   r->ctx_ = std::move(ctx);
   return r;
 }
@@ -130,14 +166,28 @@ RowsWithKinds TableRead::NewOutput() const {
 }
 
 Result<std::unique_ptr<SplitReader>> TableRead::Open(const DataSplit& split) {
-  FileOpener opener = ctx_->OpenerFor(split.partition, split.bucket, read_type_);
-  if (!ctx_->primary_key() || split.raw_changes) {
+  bool raw = !ctx_->primary_key() || split.raw_changes;
+  // Change reads return rows as stored: deletion vectors belong to merged state.
+  std::map<std::string, DeletionFile> deletion_files;
+  if (!split.raw_changes) {
+    for (const auto& f : split.files) {
+      auto it = split.deletion_files.find(f.file_name);
+      if (it != split.deletion_files.end()) deletion_files.insert(*it);
+    }
+  }
+  KL_ASSIGN_OR_RETURN(std::shared_ptr<SplitReadExtras> extras, LoadDeletionVectors(deletion_files));
+  // Rows read as stored are filtered one by one afterwards, so any condition may skip
+  // them; merged reads may skip only by key conditions.
+  extras->skip_by_stats = raw ? filter_.leaves() : key_leaves_;
+  FileOpener opener = ctx_->OpenerFor(split.partition, split.bucket, read_type_, std::move(extras));
+  RowFilter filter{&filter_, &filter_columns_};
+  if (raw) {
     std::vector<DataFileMeta> files = split.files;
     std::sort(files.begin(), files.end(), [](const DataFileMeta& a, const DataFileMeta& b) {
       return a.min_sequence_number < b.min_sequence_number ||
              (a.min_sequence_number == b.min_sequence_number && a.file_name < b.file_name);
     });
-    return std::unique_ptr<SplitReader>(new RawSplitReader(std::move(files), std::move(opener), output_from_read_));
+    return std::unique_ptr<SplitReader>(new RawSplitReader(std::move(files), std::move(opener), output_from_read_, filter));
   }
   std::vector<std::unique_ptr<RunCursor>> cursors;
   for (auto& run : SortedRunsOf(split.files, ctx_->key_types())) {
@@ -147,7 +197,7 @@ Result<std::unique_ptr<SplitReader>> TableRead::Open(const DataSplit& split) {
   KL_ASSIGN_OR_RETURN(auto merge, CreateMergeFunction(ctx_->schema(), read_type_));
   auto reader = std::make_unique<MergeReader>(std::move(cursors), cmp, std::move(merge), /*drop_retracts=*/true);
   KL_RETURN_IF_ERROR(reader->Init());
-  return std::unique_ptr<SplitReader>(new MergedSplitReader(std::move(reader), output_from_read_, read_type_));
+  return std::unique_ptr<SplitReader>(new MergedSplitReader(std::move(reader), output_from_read_, read_type_, filter));
 }
 
 Result<RowsWithKinds> TableRead::ReadAll(const ScanPlan& plan) {

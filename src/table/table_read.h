@@ -10,6 +10,7 @@
 
 #include "format/column.h"
 #include "table/merge_reader.h"
+#include "table/predicate.h"
 #include "table/scan.h"
 #include "table/table_context.h"
 
@@ -25,15 +26,21 @@ struct RowsWithKinds {
 class SplitReader {
  public:
   virtual ~SplitReader() = default;
-  // Appends up to `max_rows` rows; 0 at the end of the split.
+  // Reads up to `max_rows` records and appends those that pass the read's filter
+  // (all of them without one); returns the records read, 0 at the end of the split.
   virtual Result<size_t> Next(size_t max_rows, RowsWithKinds* out) = 0;
 };
 
 class TableRead {
  public:
   // `projection`: column names to return, in that order; empty for all columns.
+  // `filter`: only rows that satisfy it are returned (after merging, for primary-key
+  // tables); where that is safe it also skips Parquet row groups and pages by their
+  // statistics: every condition for append tables and change reads, conditions on
+  // primary-key columns for merged reads, none for files with deletion vectors.
   static Result<std::unique_ptr<TableRead>> Create(std::shared_ptr<TableContext> ctx,
-                                                   std::vector<std::string> projection = {});
+                                                   std::vector<std::string> projection = {},
+                                                   Predicate filter = {});
 
   const format::RowType& output_type() const { return output_type_; }
   Result<std::unique_ptr<SplitReader>> Open(const DataSplit& split);
@@ -45,8 +52,11 @@ class TableRead {
   TableRead() = default;
   std::shared_ptr<TableContext> ctx_;
   format::RowType output_type_;   // projected columns
-  format::RowType read_type_;     // columns decoded (output + key + sequence fields)
+  format::RowType read_type_;     // columns decoded (output + key + sequence fields + filter)
   std::vector<int> output_from_read_;
+  Predicate filter_;
+  std::vector<int> filter_columns_;  // per filter leaf: its column in read_type_
+  std::vector<PredicateLeaf> key_leaves_;  // filter leaves on primary-key columns
 };
 
 }  // namespace kl::table

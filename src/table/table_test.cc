@@ -336,14 +336,13 @@ TEST(JavaTablesTest, ManifestsDecodeAndCountsAgree) {
       }
     }
   }
-  int checked = 0, skipped_orc = 0;
+  int checked = 0, orc_tables = 0;
   for (const auto& path : tables) {
     auto schema = SchemaManager(path).Latest();
     if (!schema.ok()) continue;
-    if (schema->table_options().manifest_format() != "avro") {
-      ++skipped_orc;
-      continue;
-    }
+    if (schema->table_options().manifest_format() == "orc") ++orc_tables;
+    // Data-evolution tables are refused by design (their files hold parts of rows).
+    if (schema->table_options().GetBool("data-evolution.enabled", false)) continue;
     auto t = Table::Open(path);
     ASSERT_TRUE(t.ok()) << path << ": " << t.status().ToString();
     auto ids = (*t)->snapshots().ListIds();
@@ -351,7 +350,7 @@ TEST(JavaTablesTest, ManifestsDecodeAndCountsAgree) {
     for (int64_t id : *ids) {
       auto s = (*t)->snapshots().Read(id);
       ASSERT_TRUE(s.ok()) << s.status().ToString();
-      auto plan = (*t)->NewScan().PlanSnapshot(id);
+      auto plan = (*t)->NewScan().PlanSnapshotFull(id);
       ASSERT_TRUE(plan.ok()) << path << " snapshot " << id << ": " << plan.status().ToString();
       int64_t rows = 0;
       for (const auto& split : plan->splits) {
@@ -364,7 +363,8 @@ TEST(JavaTablesTest, ManifestsDecodeAndCountsAgree) {
     }
   }
   EXPECT_GT(checked, 50) << "snapshots checked";
-  std::printf("checked %d snapshots; %d tables have ORC manifests (not supported)\n", checked, skipped_orc);
+  EXPECT_GT(orc_tables, 3) << "tables with ORC manifests";
+  std::printf("checked %d snapshots; %d tables have ORC manifests\n", checked, orc_tables);
 }
 
 }  // namespace

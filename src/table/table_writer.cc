@@ -15,13 +15,14 @@ using format::RowKind;
 class AppendBucketWriter {
  public:
   AppendBucketWriter(std::shared_ptr<TableContext> ctx, std::string partition, int32_t bucket, int32_t total_buckets,
-                     std::vector<DataFileMeta> existing)
+                     std::vector<DataFileMeta> existing, std::map<std::string, DeletionFile> deletion_files)
       : ctx_(std::move(ctx)),
         partition_(std::move(partition)),
         bucket_(bucket),
         total_buckets_(total_buckets),
         files_(std::move(existing)),
-        buffer_(ctx_->schema().fields) {
+        buffer_(ctx_->schema().fields),
+        deletion_files_(std::move(deletion_files)) {
     for (const auto& f : files_) next_seq_ = std::max(next_seq_, f.max_sequence_number + 1);
   }
 
@@ -79,7 +80,9 @@ class AppendBucketWriter {
     opts.target_file_size = target;
     opts.stats_truncate = ctx_->options().stats_truncate_length();
     DataFileWriter w(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, opts);
-    FileOpener opener = ctx_->OpenerFor(partition_, bucket_, ctx_->schema().fields);
+    // Rows a deletion vector removed stay removed in the rewritten file.
+    KL_ASSIGN_OR_RETURN(std::shared_ptr<SplitReadExtras> extras, LoadDeletionVectors(deletion_files_));
+    FileOpener opener = ctx_->OpenerFor(partition_, bucket_, ctx_->schema().fields, std::move(extras));
     for (const auto& f : small) {
       KL_ASSIGN_OR_RETURN(auto reader, opener(f));
       while (true) {
@@ -132,6 +135,7 @@ class AppendBucketWriter {
   int32_t total_buckets_;
   std::vector<DataFileMeta> files_;
   ColumnBatch buffer_;
+  std::map<std::string, DeletionFile> deletion_files_;
   int64_t next_seq_ = 0;
   CommitIncrement pending_;
 };
@@ -148,8 +152,12 @@ TableWriter::~TableWriter() = default;
 Status TableWriter::LoadExistingFiles() {
   if (loaded_) return Status::OK();
   TableScan scan(ctx_);
-  KL_ASSIGN_OR_RETURN(ScanPlan plan, scan.PlanLatest());
-  for (auto& split : plan.splits) existing_[{split.partition, split.bucket}] = std::move(split.files);
+  KL_ASSIGN_OR_RETURN(std::optional<int64_t> latest, scan.snapshots().LatestId());
+  if (latest) {
+    // Every level: batch plans of some tables leave level 0 out, a writer needs it all.
+    KL_ASSIGN_OR_RETURN(ScanPlan plan, scan.PlanSnapshotFull(*latest));
+    for (auto& split : plan.splits) existing_[{split.partition, split.bucket}] = std::move(split);
+  }
   loaded_ = true;
   return Status::OK();
 }
@@ -160,8 +168,13 @@ Result<BucketWriter*> TableWriter::PkWriter(const std::string& partition, int32_
   if (it != pk_writers_.end()) return it->second.get();
   KL_RETURN_IF_ERROR(LoadExistingFiles());
   std::vector<DataFileMeta> files;
-  if (auto e = existing_.find(key); e != existing_.end()) files = std::move(e->second);
-  auto w = std::make_unique<BucketWriter>(ctx_, partition, bucket, num_buckets_, std::move(files));
+  std::map<std::string, DeletionFile> deletion_files;
+  if (auto e = existing_.find(key); e != existing_.end()) {
+    files = std::move(e->second.files);
+    deletion_files = std::move(e->second.deletion_files);
+  }
+  auto w = std::make_unique<BucketWriter>(ctx_, partition, bucket, num_buckets_, std::move(files),
+                                          std::move(deletion_files));
   BucketWriter* ptr = w.get();
   pk_writers_[key] = std::move(w);
   return ptr;
@@ -173,8 +186,13 @@ Result<AppendBucketWriter*> TableWriter::AppendWriter(const std::string& partiti
   if (it != append_writers_.end()) return it->second.get();
   KL_RETURN_IF_ERROR(LoadExistingFiles());
   std::vector<DataFileMeta> files;
-  if (auto e = existing_.find(key); e != existing_.end()) files = std::move(e->second);
-  auto w = std::make_unique<AppendBucketWriter>(ctx_, partition, bucket, num_buckets_, std::move(files));
+  std::map<std::string, DeletionFile> deletion_files;
+  if (auto e = existing_.find(key); e != existing_.end()) {
+    files = std::move(e->second.files);
+    deletion_files = std::move(e->second.deletion_files);
+  }
+  auto w = std::make_unique<AppendBucketWriter>(ctx_, partition, bucket, num_buckets_, std::move(files),
+                                                std::move(deletion_files));
   AppendBucketWriter* ptr = w.get();
   append_writers_[key] = std::move(w);
   return ptr;
@@ -213,6 +231,10 @@ Status TableWriter::Write(const ColumnBatch& rows, const std::vector<RowKind>* k
                                 " uses dynamic bucket mode (bucket = -1); kubelake writes fixed buckets only");
   }
   if (failed_) return Status::Aborted("table writer of " + ctx_->path() + " must be recreated after a failed commit");
+  if (ctx_->options().manifest_format() != "avro") {
+    return Status::NotSupported("writing to " + ctx_->path() + ": its manifests are " +
+                                ctx_->options().manifest_format() + "; kubelake writes Avro manifests only");
+  }
   // Key columns may not be null: a row with a null key cannot be merged.
   if (ctx_->primary_key()) {
     for (const auto& name : schema.primary_keys) {
@@ -286,6 +308,10 @@ Status TableWriter::Compact(bool full) {
 Result<CommitResult> TableWriter::Commit(int64_t commit_identifier, const std::map<int32_t, int64_t>& log_offsets,
                                          bool allow_empty) {
   if (failed_) return Status::Aborted("table writer of " + ctx_->path() + " must be recreated after a failed commit");
+  if (ctx_->options().manifest_format() != "avro") {
+    return Status::NotSupported("writing to " + ctx_->path() + ": its manifests are " +
+                                ctx_->options().manifest_format() + "; kubelake writes Avro manifests only");
+  }
   CommitRequest request;
   request.commit_user = commit_user_;
   request.commit_identifier = commit_identifier;

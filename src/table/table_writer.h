@@ -12,6 +12,7 @@
 #include "format/column.h"
 #include "table/bucket_writer.h"
 #include "table/commit.h"
+#include "table/scan.h"
 #include "table/table_context.h"
 
 namespace kl::table {
@@ -49,7 +50,8 @@ class TableWriter {
   std::string commit_user_;
   FileStoreCommit commit_;
   bool loaded_ = false;
-  std::map<std::pair<std::string, int32_t>, std::vector<DataFileMeta>> existing_;
+  // Live files (every level) and their deletion vectors at the latest snapshot, by bucket.
+  std::map<std::pair<std::string, int32_t>, DataSplit> existing_;
   std::map<std::pair<std::string, int32_t>, std::unique_ptr<BucketWriter>> pk_writers_;
   std::map<std::pair<std::string, int32_t>, std::unique_ptr<AppendBucketWriter>> append_writers_;
   std::vector<int> partition_indexes_;

@@ -106,10 +106,16 @@ class ParquetWriter::Impl {
         KL_RETURN_IF_ERROR(w->MaybeFlushPage());
         buffered += w->BufferedBytes();
       }
-      if (buffered >= options_.row_group_bytes) KL_RETURN_IF_ERROR(FlushRowGroup());
+      buffered_bytes_ = buffered;
+      if (buffered >= options_.row_group_bytes) {
+        KL_RETURN_IF_ERROR(FlushRowGroup());
+        buffered_bytes_ = 0;
+      }
     }
     return Status::OK();
   }
+
+  uint64_t EstimatedSize() const { return sink_->size() + static_cast<uint64_t>(buffered_bytes_); }
 
   Result<ParquetWriteResult> Close() {
     if (closed_) return Status::InvalidArgument("closed twice");
@@ -415,6 +421,7 @@ class ParquetWriter::Impl {
   std::vector<std::string_view> views_;  // scratch for bulk flat writes
   std::vector<int64_t> ints_;
   int64_t rows_in_group_ = 0;
+  int64_t buffered_bytes_ = 0;  // pages (and the open page) of the current row group
   std::vector<RowGroup> row_groups_;
   std::vector<std::vector<ColumnIndex>> column_indexes_;
   std::vector<std::vector<OffsetIndex>> offset_indexes_;
@@ -446,5 +453,7 @@ Result<std::unique_ptr<ParquetWriter>> ParquetWriter::OpenInMemory(std::string* 
 Status ParquetWriter::Write(const ColumnBatch& batch) { return impl_->Write(batch); }
 
 Result<ParquetWriteResult> ParquetWriter::Close() { return impl_->Close(); }
+
+uint64_t ParquetWriter::EstimatedSize() const { return impl_->EstimatedSize(); }
 
 }  // namespace kl::format::parquet

@@ -65,6 +65,9 @@ class ParquetWriter {
   Result<ParquetWriteResult> Close();
 
   const RowType& schema() const { return schema_; }
+  // Bytes written so far plus the buffered pages of the open row group (uncompressed for
+  // the page being filled): what a file rolled at a target size is measured by.
+  uint64_t EstimatedSize() const;
 
  private:
   class Impl;
