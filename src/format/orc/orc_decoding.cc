@@ -2,11 +2,11 @@
 
 #include <lz4.h>
 #include <snappy-c.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include <algorithm>
 #include <cstring>
+
+#include "format/compression.h"
 
 namespace kl::format::orc {
 namespace {
@@ -270,25 +270,6 @@ const char* CompressionName(CompressionKind kind) {
   return "unknown";
 }
 
-namespace {
-
-Status InflateRaw(std::string_view in, char* out, size_t capacity, size_t* produced) {
-  z_stream z;
-  std::memset(&z, 0, sizeof(z));
-  if (inflateInit2(&z, -15) != Z_OK) return Status::Internal("zlib inflateInit2 failed");
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = reinterpret_cast<Bytef*>(out);
-  z.avail_out = static_cast<uInt>(capacity);
-  int rc = inflate(&z, Z_FINISH);
-  *produced = capacity - z.avail_out;
-  inflateEnd(&z);
-  if (rc != Z_STREAM_END) return Status::Corruption("bad zlib chunk");
-  return Status::OK();
-}
-
-}  // namespace
-
 Status Decompress(CompressionKind kind, uint64_t block_size, std::string_view in, std::string* out) {
   out->clear();
   if (kind == CompressionKind::kNone) {
@@ -318,12 +299,10 @@ Status Decompress(CompressionKind kind, uint64_t block_size, std::string_view in
     size_t produced = 0;
     switch (kind) {
       case CompressionKind::kZstd: {
-        size_t rc = ZSTD_decompress(buffer.data(), buffer.size(), chunk.data(), chunk.size());
-        if (ZSTD_isError(rc)) return Status::Corruption(std::string("bad zstd chunk: ") + ZSTD_getErrorName(rc));
-        produced = rc;
+        KL_RETURN_IF_ERROR(ZstdDecompress(chunk, buffer.data(), buffer.size(), &produced));
         break;
       }
-      case CompressionKind::kZlib: KL_RETURN_IF_ERROR(InflateRaw(chunk, buffer.data(), buffer.size(), &produced)); break;
+      case CompressionKind::kZlib: KL_RETURN_IF_ERROR(Inflate(kRawDeflate, chunk, buffer.data(), buffer.size(), &produced)); break;
       case CompressionKind::kSnappy: {
         size_t n = 0;
         if (snappy_uncompressed_length(chunk.data(), chunk.size(), &n) != SNAPPY_OK || n > buffer.size()) {

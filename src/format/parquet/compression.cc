@@ -2,52 +2,14 @@
 
 #include <lz4.h>
 #include <snappy.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include <cstring>
 
 #include "common/coding.h"
+#include "format/compression.h"
 
 namespace kl::format::parquet {
 namespace {
-
-Status GzipCompress(int level, std::string_view input, std::string* out) {
-  z_stream s{};
-  // windowBits 15 + 16: gzip framing, which is what Parquet's GZIP means.
-  if (deflateInit2(&s, level == 0 ? Z_DEFAULT_COMPRESSION : level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return Status::Internal("gzip: deflateInit2 failed");
-  }
-  size_t base = out->size();
-  out->resize(base + deflateBound(&s, input.size()) + 32);
-  s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input.data()));
-  s.avail_in = static_cast<uInt>(input.size());
-  s.next_out = reinterpret_cast<Bytef*>(out->data() + base);
-  s.avail_out = static_cast<uInt>(out->size() - base);
-  int rc = deflate(&s, Z_FINISH);
-  size_t produced = s.total_out;
-  deflateEnd(&s);
-  if (rc != Z_STREAM_END) return Status::Internal("gzip: deflate did not finish");
-  out->resize(base + produced);
-  return Status::OK();
-}
-
-Status GzipDecompress(std::string_view input, size_t size, char* out) {
-  z_stream s{};
-  // 15 + 32: accept zlib or gzip headers (some writers emit zlib streams).
-  if (inflateInit2(&s, 15 + 32) != Z_OK) return Status::Internal("gzip: inflateInit2 failed");
-  s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input.data()));
-  s.avail_in = static_cast<uInt>(input.size());
-  s.next_out = reinterpret_cast<Bytef*>(out);
-  s.avail_out = static_cast<uInt>(size);
-  int rc = inflate(&s, Z_FINISH);
-  size_t produced = s.total_out;
-  inflateEnd(&s);
-  if (rc != Z_STREAM_END || produced != size) {
-    return Status::Corruption("gzip data does not inflate to the " + std::to_string(size) + " bytes the page declares");
-  }
-  return Status::OK();
-}
 
 // Hadoop's Lz4Codec frames data as blocks: [be32 uncompressed][be32 compressed][lz4 block]...
 bool HadoopLz4Decompress(std::string_view input, size_t size, char* out) {
@@ -65,21 +27,6 @@ bool HadoopLz4Decompress(std::string_view input, size_t size, char* out) {
     produced += block_raw;
   }
   return produced == size;
-}
-
-// zstd contexts are costly to create; one per thread serves every page.
-struct ZstdContexts {
-  ZSTD_CCtx* c = ZSTD_createCCtx();
-  ZSTD_DCtx* d = ZSTD_createDCtx();
-  ~ZstdContexts() {
-    ZSTD_freeCCtx(c);
-    ZSTD_freeDCtx(d);
-  }
-};
-
-ZstdContexts& Zstd() {
-  thread_local ZstdContexts contexts;
-  return contexts;
 }
 
 }  // namespace
@@ -107,16 +54,10 @@ Status Compress(Codec codec, int level, std::string_view input, std::string* out
       out->resize(base + n);
       return Status::OK();
     }
-    case Codec::kGzip: return GzipCompress(level, input, out);
-    case Codec::kZstd: {
-      size_t base = out->size();
-      out->resize(base + ZSTD_compressBound(input.size()));
-      size_t n = ZSTD_compressCCtx(Zstd().c, out->data() + base, out->size() - base, input.data(), input.size(),
-                                   level == 0 ? 3 : level);
-      if (ZSTD_isError(n)) return Status::Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
-      out->resize(base + n);
-      return Status::OK();
-    }
+    // Parquet's GZIP is gzip framing; level 0 means zlib's default.
+    case Codec::kGzip: return DeflateCompress(level == 0 ? -1 : level, kGzip, input, out);
+    // parquet-mr's default zstd level is 3.
+    case Codec::kZstd: return ZstdCompress(level == 0 ? 3 : level, input, out);
     case Codec::kLz4Raw:
     case Codec::kLz4Hadoop: {
       size_t base = out->size();
@@ -153,10 +94,18 @@ Status Decompress(Codec codec, std::string_view input, char* out, size_t size) {
       if (!snappy::RawUncompress(input.data(), input.size(), out)) return Status::Corruption("bad snappy data");
       return Status::OK();
     }
-    case Codec::kGzip: return GzipDecompress(input, size, out);
+    case Codec::kGzip: {
+      // Some writers emit zlib streams under the GZIP codec; accept either header.
+      size_t n = 0;
+      Status s = Inflate(kZlibOrGzip, input, out, size, &n);
+      if (!s.ok() || n != size) {
+        return Status::Corruption("gzip data does not inflate to the " + std::to_string(size) + " bytes the page declares");
+      }
+      return Status::OK();
+    }
     case Codec::kZstd: {
-      size_t n = ZSTD_decompressDCtx(Zstd().d, out, size, input.data(), input.size());
-      if (ZSTD_isError(n)) return Status::Corruption(std::string("bad zstd data: ") + ZSTD_getErrorName(n));
+      size_t n = 0;
+      KL_RETURN_IF_ERROR(ZstdDecompress(input, out, size, &n));
       if (n != size) return Status::Corruption("zstd data does not match the declared page size");
       return Status::OK();
     }

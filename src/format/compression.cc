@@ -1,0 +1,154 @@
+#include "format/compression.h"
+
+#include <zlib.h>
+#include <zstd.h>
+
+#include <limits>
+
+namespace kl::format {
+namespace {
+
+// One pair of contexts per thread serves every block that thread compresses or reads.
+struct ZstdContexts {
+  ZSTD_CCtx* compress = ZSTD_createCCtx();
+  ZSTD_DCtx* decompress = ZSTD_createDCtx();
+  ~ZstdContexts() {
+    ZSTD_freeCCtx(compress);
+    ZSTD_freeDCtx(decompress);
+  }
+};
+
+ZstdContexts& Zstd() {
+  thread_local ZstdContexts contexts;
+  return contexts;
+}
+
+Status ZstdError(const char* what, size_t code) {
+  return Status::Corruption(std::string(what) + ": " + ZSTD_getErrorName(code));
+}
+
+// zlib counts in uInt; larger inputs are not produced by any format kubelake reads or writes.
+bool FitsZlib(size_t n) { return n <= std::numeric_limits<uInt>::max(); }
+
+}  // namespace
+
+Status ZstdCompress(int level, std::string_view input, std::string* out) {
+  size_t base = out->size();
+  out->resize(base + ZSTD_compressBound(input.size()));
+  size_t n = ZSTD_compressCCtx(Zstd().compress, out->data() + base, out->size() - base, input.data(), input.size(),
+                               level <= 0 ? 1 : level);
+  if (ZSTD_isError(n)) {
+    out->resize(base);
+    return Status::Internal(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
+  }
+  out->resize(base + n);
+  return Status::OK();
+}
+
+Status ZstdDecompress(std::string_view input, char* out, size_t capacity, size_t* produced) {
+  size_t n = ZSTD_decompressDCtx(Zstd().decompress, out, capacity, input.data(), input.size());
+  if (ZSTD_isError(n)) return ZstdError("zstd data does not decompress", n);
+  *produced = n;
+  return Status::OK();
+}
+
+Status ZstdDecompressStream(std::string_view input, size_t max_output, std::string* out) {
+  ZSTD_DCtx* ds = Zstd().decompress;
+  ZSTD_DCtx_reset(ds, ZSTD_reset_session_only);
+  unsigned long long hint = ZSTD_getFrameContentSize(input.data(), input.size());
+  if (hint != ZSTD_CONTENTSIZE_UNKNOWN && hint != ZSTD_CONTENTSIZE_ERROR && hint <= max_output) {
+    out->reserve(out->size() + hint);
+  }
+  const size_t base = out->size();
+  ZSTD_inBuffer in{input.data(), input.size(), 0};
+  char buf[1 << 16];
+  size_t rc = 1;
+  while (in.pos < in.size || rc != 0) {
+    ZSTD_outBuffer ob{buf, sizeof(buf), 0};
+    rc = ZSTD_decompressStream(ds, &ob, &in);
+    if (ZSTD_isError(rc)) {
+      ZSTD_DCtx_reset(ds, ZSTD_reset_session_only);
+      return ZstdError("zstd data does not decompress", rc);
+    }
+    out->append(buf, ob.pos);
+    if (out->size() - base > max_output) return Status::Corruption("zstd data decompresses beyond the size limit");
+    if (in.pos == in.size && ob.pos == 0 && rc != 0) {
+      ZSTD_DCtx_reset(ds, ZSTD_reset_session_only);
+      return Status::Corruption("zstd data is truncated");
+    }
+  }
+  return Status::OK();
+}
+
+Status DeflateCompress(int level, int window_bits, std::string_view input, std::string* out) {
+  if (!FitsZlib(input.size())) return Status::InvalidArgument("block too large for deflate");
+  z_stream zs{};
+  if (deflateInit2(&zs, level < 0 ? Z_DEFAULT_COMPRESSION : level, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) !=
+      Z_OK) {
+    return Status::Internal("zlib deflateInit2 failed");
+  }
+  size_t base = out->size();
+  out->resize(base + deflateBound(&zs, input.size()) + 32);  // + gzip header and trailer
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input.data()));
+  zs.avail_in = static_cast<uInt>(input.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out->data() + base);
+  zs.avail_out = static_cast<uInt>(out->size() - base);
+  int rc = deflate(&zs, Z_FINISH);
+  size_t n = zs.total_out;
+  deflateEnd(&zs);
+  if (rc != Z_STREAM_END) {
+    out->resize(base);
+    return Status::Internal("zlib deflate did not finish");
+  }
+  out->resize(base + n);
+  return Status::OK();
+}
+
+Status Inflate(int window_bits, std::string_view input, char* out, size_t capacity, size_t* produced) {
+  if (!FitsZlib(input.size()) || !FitsZlib(capacity)) return Status::Corruption("deflate block too large");
+  z_stream zs{};
+  if (inflateInit2(&zs, window_bits) != Z_OK) return Status::Internal("zlib inflateInit2 failed");
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input.data()));
+  zs.avail_in = static_cast<uInt>(input.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out);
+  zs.avail_out = static_cast<uInt>(capacity);
+  int rc = inflate(&zs, Z_FINISH);
+  *produced = capacity - zs.avail_out;
+  inflateEnd(&zs);
+  if (rc != Z_STREAM_END) return Status::Corruption("deflate data does not inflate (corrupt, truncated or too large)");
+  return Status::OK();
+}
+
+Status InflateStream(int window_bits, std::string_view input, size_t max_output, std::string* out) {
+  if (!FitsZlib(input.size())) return Status::Corruption("deflate block too large");
+  z_stream zs{};
+  if (inflateInit2(&zs, window_bits) != Z_OK) return Status::Internal("zlib inflateInit2 failed");
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input.data()));
+  zs.avail_in = static_cast<uInt>(input.size());
+  const size_t base = out->size();
+  char buf[1 << 16];
+  Status status;
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    zs.next_out = reinterpret_cast<Bytef*>(buf);
+    zs.avail_out = sizeof(buf);
+    rc = inflate(&zs, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) {
+      status = Status::Corruption("deflate data does not inflate");
+      break;
+    }
+    out->append(buf, sizeof(buf) - zs.avail_out);
+    if (out->size() - base > max_output) {
+      status = Status::Corruption("deflate data inflates beyond the size limit");
+      break;
+    }
+    if (rc == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) {
+      status = Status::Corruption("deflate data is truncated");
+      break;
+    }
+  }
+  inflateEnd(&zs);
+  return status;
+}
+
+}  // namespace kl::format

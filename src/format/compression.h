@@ -1,0 +1,43 @@
+// Block compression shared by the file codecs (Avro blocks, Parquet pages, ORC chunks). Each
+// format adds its own framing around these; what they share is here: per-thread zstd contexts
+// (creating one costs more than compressing a small block) and output bounds that keep hostile
+// input from allocating without limit. zstd, zlib, snappy and lz4 are Debian's packages.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace kl::format {
+
+// Appends the zstd frame of `input` (level <= 0 means level 1, Paimon's default) to `out`.
+Status ZstdCompress(int level, std::string_view input, std::string* out);
+
+// Decompresses the zstd frames in `input` into out[0, capacity); *produced receives the length.
+// Fails when the data does not fit, so callers that know the exact size also check *produced.
+Status ZstdDecompress(std::string_view input, char* out, size_t capacity, size_t* produced);
+
+// Appends the decompressed zstd frames in `input` to `out`, for frames that need not state their
+// content size (Java's ZstdOutputStream omits it); fails beyond max_output bytes.
+Status ZstdDecompressStream(std::string_view input, size_t max_output, std::string* out);
+
+// zlib's window bits name the framing: -15 raw deflate (Avro, ORC), 15 + 16 gzip (Parquet),
+// 15 + 32 inflate either zlib or gzip.
+inline constexpr int kRawDeflate = -15;
+inline constexpr int kGzip = 15 + 16;
+inline constexpr int kZlibOrGzip = 15 + 32;
+
+// Appends the deflate stream of `input` (level < 0: zlib's default) in the given framing.
+Status DeflateCompress(int level, int window_bits, std::string_view input, std::string* out);
+
+// Inflates `input` into out[0, capacity); *produced receives the length. The stream must end
+// within `input` and fit.
+Status Inflate(int window_bits, std::string_view input, char* out, size_t capacity, size_t* produced);
+
+// Appends the inflated `input` to `out` when its size is not known up front; fails beyond
+// max_output bytes or when the stream is cut short.
+Status InflateStream(int window_bits, std::string_view input, size_t max_output, std::string* out);
+
+}  // namespace kl::format
