@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <numeric>
 
 #include "cli/commands.h"
@@ -11,6 +12,7 @@
 #include "common/random.h"
 #include "common/string_util.h"
 #include "table/binary_row.h"
+#include "table/predicate.h"
 #include "table/table.h"
 
 namespace kl::cli {
@@ -45,13 +47,40 @@ std::vector<size_t> OutputOrder(const Table& t, const format::ColumnBatch& rows)
   return order;
 }
 
-Status RunRead(const std::string& dir, int64_t snapshot, const std::string& columns, const std::string& fmt) {
+// `--option key=value` pairs: table options for this command only (Paimon's dynamic options).
+Result<std::map<std::string, std::string>> ParseDynamicOptions(const std::vector<std::string>& pairs) {
+  std::map<std::string, std::string> options;
+  for (const auto& pair : pairs) {
+    size_t eq = pair.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Status::InvalidArgument("--option takes key=value, not \"" + pair + "\"");
+    }
+    options[std::string(Trim(pair.substr(0, eq)))] = std::string(Trim(pair.substr(eq + 1)));
+  }
+  return options;
+}
+
+Result<std::shared_ptr<Table>> OpenWithOptions(const std::string& dir, const std::vector<std::string>& pairs) {
+  KL_ASSIGN_OR_RETURN(auto options, ParseDynamicOptions(pairs));
+  if (options.empty()) return Table::Open(dir);
+  return Table::Open(dir, options);
+}
+
+Status RunRead(const std::string& dir, int64_t snapshot, const std::string& columns, const std::string& where,
+               const std::vector<std::string>& option_pairs, const std::string& fmt) {
   OutputFormat format;
   KL_RETURN_IF_ERROR(ParseFormat(fmt, &format));
-  KL_ASSIGN_OR_RETURN(auto t, Table::Open(dir));
+  KL_ASSIGN_OR_RETURN(auto t, OpenWithOptions(dir, option_pairs));
   std::vector<std::string> projection;
   for (auto& c : Split(columns, ',', true)) projection.emplace_back(Trim(c));
-  KL_ASSIGN_OR_RETURN(auto rows, t->ReadAll(snapshot >= 0 ? std::optional<int64_t>(snapshot) : std::nullopt, projection));
+  table::Predicate filter;
+  if (!Trim(where).empty()) {
+    auto parsed = table::Predicate::Parse(where, t->schema().fields);
+    if (!parsed.ok()) return parsed.status().WithContext("--where");
+    filter = std::move(*parsed);
+  }
+  KL_ASSIGN_OR_RETURN(auto rows, t->ReadAll(snapshot >= 0 ? std::optional<int64_t>(snapshot) : std::nullopt, projection,
+                                            std::move(filter)));
   std::vector<size_t> order = OutputOrder(*t, rows.rows);
   if (format == OutputFormat::kJsonl) PrintRowsJsonl(stdout, rows.rows, order);
   else PrintRowsTable(stdout, rows.rows, order);
@@ -95,10 +124,11 @@ Status RunSnapshots(const std::string& dir, const std::string& fmt) {
   return Status::OK();
 }
 
-Status RunFiles(const std::string& dir, int64_t snapshot, const std::string& fmt) {
+Status RunFiles(const std::string& dir, int64_t snapshot, const std::vector<std::string>& option_pairs,
+                const std::string& fmt) {
   OutputFormat format;
   KL_RETURN_IF_ERROR(ParseFormat(fmt, &format));
-  KL_ASSIGN_OR_RETURN(auto t, Table::Open(dir));
+  KL_ASSIGN_OR_RETURN(auto t, OpenWithOptions(dir, option_pairs));
   auto scan = t->NewScan();
   table::ScanPlan plan;
   if (snapshot >= 0) {
@@ -277,12 +307,16 @@ void AddTableCommands(CLI::App* app) {
     auto dir = std::make_shared<std::string>();
     auto snapshot = std::make_shared<int64_t>(-1);
     auto columns = std::make_shared<std::string>();
+    auto where = std::make_shared<std::string>();
+    auto options = std::make_shared<std::vector<std::string>>();
     auto fmt = std::make_shared<std::string>("table");
     cmd->add_option("table-dir", *dir, "Table directory")->required();
     cmd->add_option("--snapshot", *snapshot, "Read this snapshot instead of the latest");
     cmd->add_option("--columns", *columns, "Comma-separated columns to print");
+    cmd->add_option("--where", *where, "Only rows passing this filter, e.g. \"kind = 'Pod' AND rv > 100\"");
+    cmd->add_option("--option", *options, "key=value table option for this read (repeatable)");
     cmd->add_option("--format", *fmt, "table or jsonl")->capture_default_str();
-    cmd->callback([=] { Finish(RunRead(*dir, *snapshot, *columns, *fmt)); });
+    cmd->callback([=] { Finish(RunRead(*dir, *snapshot, *columns, *where, *options, *fmt)); });
   }
   {
     auto* cmd = table->add_subcommand("snapshots", "List snapshots: id, commit kind, time, record counts");
@@ -296,11 +330,13 @@ void AddTableCommands(CLI::App* app) {
     auto* cmd = table->add_subcommand("files", "List live data files: partition, bucket, level, row count");
     auto dir = std::make_shared<std::string>();
     auto snapshot = std::make_shared<int64_t>(-1);
+    auto options = std::make_shared<std::vector<std::string>>();
     auto fmt = std::make_shared<std::string>("table");
     cmd->add_option("table-dir", *dir, "Table directory")->required();
     cmd->add_option("--snapshot", *snapshot, "List files of this snapshot instead of the latest");
+    cmd->add_option("--option", *options, "key=value table option for this listing (repeatable)");
     cmd->add_option("--format", *fmt, "table or jsonl")->capture_default_str();
-    cmd->callback([=] { Finish(RunFiles(*dir, *snapshot, *fmt)); });
+    cmd->callback([=] { Finish(RunFiles(*dir, *snapshot, *options, *fmt)); });
   }
   {
     auto* cmd = table->add_subcommand("create", "Create a table from a schema file (fields, primaryKeys, partitionKeys, options)");

@@ -48,7 +48,8 @@ std::unique_ptr<TableWriter> Table::NewWriter(const std::string& commit_user) co
   return std::make_unique<TableWriter>(ctx_, commit_user);
 }
 
-Result<RowsWithKinds> Table::ReadAll(std::optional<int64_t> snapshot_id, std::vector<std::string> projection) const {
+Result<RowsWithKinds> Table::ReadAll(std::optional<int64_t> snapshot_id, std::vector<std::string> projection,
+                                     Predicate filter) const {
   TableScan scan = NewScan();
   ScanPlan plan;
   if (snapshot_id) {
@@ -56,7 +57,7 @@ Result<RowsWithKinds> Table::ReadAll(std::optional<int64_t> snapshot_id, std::ve
   } else {
     KL_ASSIGN_OR_RETURN(plan, scan.PlanLatest());
   }
-  KL_ASSIGN_OR_RETURN(auto read, NewRead(std::move(projection)));
+  KL_ASSIGN_OR_RETURN(auto read, NewRead(std::move(projection), std::move(filter)));
   return read->ReadAll(plan);
 }
 

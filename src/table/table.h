@@ -53,9 +53,9 @@ class Table {
   Result<std::unique_ptr<TableRead>> NewRead(std::vector<std::string> projection = {}, Predicate filter = {}) const {
     return TableRead::Create(ctx_, std::move(projection), std::move(filter));
   }
-  // The merged rows of the latest snapshot (or of `snapshot_id`).
+  // The merged rows of the latest snapshot (or of `snapshot_id`) that pass `filter`.
   Result<RowsWithKinds> ReadAll(std::optional<int64_t> snapshot_id = std::nullopt,
-                                std::vector<std::string> projection = {}) const;
+                                std::vector<std::string> projection = {}, Predicate filter = {}) const;
 
  private:
   explicit Table(std::shared_ptr<TableContext> ctx) : ctx_(std::move(ctx)) {}
