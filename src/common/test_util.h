@@ -1,8 +1,11 @@
-// Helpers for tests: a scratch directory removed at the end, and the location
-// of the shared test data (../shared) with a clean skip when it is absent.
+// Helpers for tests: a scratch directory removed at the end, the location of
+// the shared test data (../shared) with a clean skip when it is absent, and a
+// file size limit that makes writes fail as on a full disk.
 #pragma once
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdlib>
 #include <string>
@@ -57,6 +60,29 @@ inline std::string BinaryDir() {
   const char* env = std::getenv("KUBELAKE_BINARY_DIR");
   return env != nullptr ? env : KUBELAKE_DEFAULT_BINARY_DIR;
 }
+
+// While alive, writes fail (EFBIG) once a file would pass `bytes`, as they fail
+// with ENOSPC on a full disk; SIGXFSZ is ignored so the write returns the error.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    ::getrlimit(RLIMIT_FSIZE, &saved_);
+    old_handler_ = ::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit limit = saved_;
+    limit.rlim_cur = bytes;
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &saved_);
+    ::signal(SIGXFSZ, old_handler_);
+  }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+ private:
+  struct rlimit saved_;
+  sighandler_t old_handler_;
+};
 
 }  // namespace kl::testing
 

@@ -487,26 +487,6 @@ TEST(SegmentLogTest, RetentionByAgeUsesTheLastAppendTime) {
   ExpectContent(log.get(), 0, bases[2], 300);
 }
 
-// Writes fail once a file would pass RLIMIT_FSIZE, like a full disk.
-class FileSizeLimit {
- public:
-  explicit FileSizeLimit(rlim_t bytes) {
-    ::getrlimit(RLIMIT_FSIZE, &saved_);
-    old_handler_ = ::signal(SIGXFSZ, SIG_IGN);
-    struct rlimit limit = saved_;
-    limit.rlim_cur = bytes;
-    ::setrlimit(RLIMIT_FSIZE, &limit);
-  }
-  ~FileSizeLimit() {
-    ::setrlimit(RLIMIT_FSIZE, &saved_);
-    ::signal(SIGXFSZ, old_handler_);
-  }
-
- private:
-  struct rlimit saved_;
-  sighandler_t old_handler_;
-};
-
 TEST(SegmentLogTest, AFullDiskLosesNothingAcknowledgedAndRetriesCleanly) {
   kl::testing::TempDir dir;
   SegmentLogOptions o = SmallOptions(1);
@@ -521,7 +501,7 @@ TEST(SegmentLogTest, AFullDiskLosesNothingAcknowledgedAndRetriesCleanly) {
 
   for (int64_t i = 20; i < 60; ++i) KL_ASSERT_OK(producer->Send({"k", ValueFor(0, i), 0, 0}));
   {
-    FileSizeLimit full(acknowledged_size + 3000);  // room for a few records, not for the batch
+    kl::testing::FileSizeLimit full(acknowledged_size + 3000);  // room for a few records, not for the batch
     Status s = producer->Flush();
     ASSERT_FALSE(s.ok());
     EXPECT_NE(s.message().find("taken back"), std::string::npos) << s.ToString();
