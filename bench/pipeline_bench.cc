@@ -6,7 +6,7 @@
 //  2. freshness under steady churn: probe pods created and deleted in the
 //     simulator's store; time until an ADS read shows the change; p50/p99.
 //
-//   build/bench/pipeline_bench [--pods 150000] [--probes 100] [--commit-interval-ms 250]
+//   build/bench/pipeline_bench [--pods 150000] [--probes 100] [--commit-interval-ms 250] [--file-format avro|parquet]
 #include <curl/curl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -80,6 +80,8 @@ struct Running {
   std::unique_ptr<collector::Collector> collector;
 };
 
+std::string g_file_format = "avro";  // --file-format
+
 Result<Running> StartWarehouse(const std::string& dir, const std::string& kubeconfig, int64_t commit_ms) {
   Running r;
   KL_ASSIGN_OR_RETURN(r.log, log::OpenEventLog("dir:" + dir + "/log?partitions=4&fsync=200ms"));
@@ -87,6 +89,7 @@ Result<Running> StartWarehouse(const std::string& dir, const std::string& kubeco
   o.warehouse = dir + "/warehouse";
   o.commit_interval_ms = commit_ms;
   o.follow_interval_ms = 50;
+  o.file_format = g_file_format;
   KL_ASSIGN_OR_RETURN(auto jobs, pipeline::BuildWarehouseJobs(r.log.get(), o));
   r.runner = std::make_unique<pipeline::JobRunner>(std::move(jobs));
   r.runner->Start();
@@ -158,7 +161,12 @@ int InitialLoad(const std::string& kubelake, size_t pods, int64_t commit_ms) {
   uint64_t events = running->sink->events_written();
   std::string per_job;
   for (const auto& j : running->runner->Status()) {
-    if (j.cpu_seconds >= 0.05) per_job += " " + j.name + " " + std::to_string(j.cpu_seconds).substr(0, 4) + "s";
+    if (j.cpu_seconds < 0.05) continue;
+    char line[256];
+    std::snprintf(line, sizeof(line), "\n    %-20s %5.2fs  (source %.2f, operators %.2f, write %.2f, commit %.2f)",
+                  j.name.c_str(), j.cpu_seconds, j.cpu_poll_seconds, j.cpu_operators_seconds, j.cpu_write_seconds,
+                  j.cpu_commit_seconds);
+    per_job += line;
   }
   double collector_cpu = static_cast<double>(running->collector->LoopCpuMicros()) / 1e6;
   running->collector->Stop();
@@ -174,7 +182,7 @@ int InitialLoad(const std::string& kubelake, size_t pods, int64_t commit_ms) {
               static_cast<long long>(expected_objects), static_cast<unsigned long long>(events));
   std::printf("  %.0f events/s wall (%.1f s), %.0f events per CPU-second of collector+log+jobs (%.1f CPU s)\n",
               static_cast<double>(events) / wall, wall, static_cast<double>(events) / cpu, cpu);
-  std::printf("  CPU: collector %.1fs,%s\n", collector_cpu, per_job.c_str());
+  std::printf("  CPU: collector %.2fs; jobs:%s\n", collector_cpu, per_job.c_str());
   return 0;
 }
 
@@ -272,6 +280,7 @@ int main(int argc, char** argv) {
     if (a == "--pods" && i + 1 < argc) pods = static_cast<size_t>(std::atoll(argv[++i]));
     else if (a == "--probes" && i + 1 < argc) probes = std::atoi(argv[++i]);
     else if (a == "--commit-interval-ms" && i + 1 < argc) commit_ms = std::atoll(argv[++i]);
+    else if (a == "--file-format" && i + 1 < argc) g_file_format = argv[++i];
     else if (a == "--load-only") fresh = false;
     else if (a == "--freshness-only") load = false;
   }

@@ -45,6 +45,7 @@ struct WarehouseArgs {
   std::string user_label = "kubelake.io/user";
   std::string instance_label = "kubelake.io/instance";
   bool no_ods = false;
+  std::string file_format = "avro";
   double duration_s = 0;
   double status_interval_s = 5;
 };
@@ -57,6 +58,7 @@ pipeline::WarehouseOptions WarehouseOptionsFrom(const WarehouseArgs& a) {
   o.commit_interval_ms = a.commit_interval_ms;
   o.trend_interval_ms = a.trend_interval_s * 1000;
   o.ods = !a.no_ods;
+  o.file_format = a.file_format;
   return o;
 }
 
@@ -75,6 +77,10 @@ void AddWarehouseOptions(CLI::App* cmd, WarehouseArgs* a) {
   cmd->add_option("--user-label", a->user_label, "pod label naming the user (tenant)")->capture_default_str();
   cmd->add_option("--instance-label", a->instance_label, "pod label naming the user's instance")->capture_default_str();
   cmd->add_flag("--no-ods", a->no_ods, "do not keep raw events (ods_events)");
+  cmd->add_option("--file-format", a->file_format,
+                  "data files of the DWD, ADS, topology and trend tables when they are created (ODS stays Avro)")
+      ->check(CLI::IsMember({"avro", "parquet"}))
+      ->capture_default_str();
   cmd->add_option("--duration", a->duration_s, "stop after this many seconds (default: until interrupted)");
   cmd->add_option("--status-interval", a->status_interval_s, "seconds between status lines")->capture_default_str();
 }

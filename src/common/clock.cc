@@ -58,11 +58,30 @@ std::string FormatRfc3339(int64_t epoch_millis) {
   return buf;
 }
 
+namespace {
+
+// The number in text[pos, pos + n) when it is all digits, else -1.
+int FixedDigits(std::string_view text, size_t pos, size_t n) {
+  if (pos + n > text.size()) return -1;
+  int v = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (text[i] < '0' || text[i] > '9') return -1;
+    v = v * 10 + (text[i] - '0');
+  }
+  return v;
+}
+
+}  // namespace
+
 int64_t ParseRfc3339Millis(std::string_view text) {
-  int y, mo, d, h, mi, s;
-  if (text.size() < 19) return -1;
-  std::string buf(text);
-  if (std::sscanf(buf.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &s) != 6) return -1;
+  // YYYY-MM-DDTHH:MM:SS[.fraction][Z|+HH:MM|-HH:MM], the form Kubernetes writes.
+  if (text.size() < 19 || text[4] != '-' || text[7] != '-' || text[13] != ':' || text[16] != ':') return -1;
+  if (text[10] != 'T' && text[10] != 't' && text[10] != ' ') return -1;
+  int y = FixedDigits(text, 0, 4), mo = FixedDigits(text, 5, 2), d = FixedDigits(text, 8, 2);
+  int h = FixedDigits(text, 11, 2), mi = FixedDigits(text, 14, 2), s = FixedDigits(text, 17, 2);
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60) {
+    return -1;
+  }
   int64_t millis = 0;
   size_t pos = 19;
   if (pos < text.size() && text[pos] == '.') {
@@ -73,15 +92,16 @@ int64_t ParseRfc3339Millis(std::string_view text) {
       ++digits;
       ++pos;
     }
+    if (digits == 0) return -1;
     for (; digits < 3; ++digits) millis *= 10;
   }
   int64_t offset_minutes = 0;
   if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
-    int oh = 0, om = 0;
-    if (std::sscanf(buf.c_str() + pos + 1, "%2d:%2d", &oh, &om) != 2) return -1;
+    int oh = FixedDigits(text, pos + 1, 2), om = FixedDigits(text, pos + 4, 2);
+    if (oh < 0 || om < 0 || text[pos + 3] != ':' || pos + 6 != text.size()) return -1;
     offset_minutes = (oh * 60 + om) * (text[pos] == '-' ? -1 : 1);
-  } else if (pos < text.size() && text[pos] != 'Z' && text[pos] != 'z') {
-    return -1;
+  } else if (pos < text.size() && (pos + 1 != text.size() || (text[pos] != 'Z' && text[pos] != 'z'))) {
+    return -1;  // no zone at all is read as UTC
   }
   int64_t days = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
   return ((days * 24 + h) * 60 + mi - offset_minutes) * 60000 + s * 1000 + millis;

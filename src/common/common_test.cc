@@ -134,6 +134,14 @@ TEST(ClockTest, Rfc3339RoundTrip) {
   EXPECT_EQ(FormatRfc3339(1559301794000), "2019-05-31T11:23:14Z");
   EXPECT_EQ(FormatIsoMillis(-1), "1969-12-31T23:59:59.999Z");
   EXPECT_EQ(ParseRfc3339Millis("garbage"), -1);
+  EXPECT_EQ(ParseRfc3339Millis("2019-05-31T11:23:14"), 1559301794000);  // no zone: UTC
+  EXPECT_EQ(ParseRfc3339Millis("2019-05-31t11:23:14.123456789z"), 1559301794123);
+  EXPECT_EQ(ParseRfc3339Millis("2019-05-31T04:23:14-07:00"), 1559301794000);
+  for (const char* bad : {"2019-13-31T11:23:14Z", "2019-05-00T11:23:14Z", "2019-05-31T24:00:00Z", "2019-05-31T11:60:00Z",
+                          "2019-05-31T11:23:14.Z", "2019-05-31T11:23:14+0200", "2019-05-31T11:23:14Zjunk",
+                          " 019-05-31T11:23:14Z", "2019-05-31X11:23:14Z", "2019-05-31T11:23:14+02:00:00"}) {
+    EXPECT_EQ(ParseRfc3339Millis(bad), -1) << bad;
+  }
 }
 
 TEST(ClockTest, CalendarArithmetic) {

@@ -10,6 +10,22 @@
 #include "common/clock.h"
 
 namespace kl::pipeline {
+namespace {
+
+double ThreadCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+}  // namespace
+
+void Job::ChargeCpu(double* mark, double JobStatus::*bucket) {
+  double now = ThreadCpuSeconds();
+  std::lock_guard<std::mutex> lock(mu_);
+  status_.*bucket += now - *mark;
+  *mark = now;
+}
 
 Job::Job(std::string name, JobFactory factory, JobOptions options)
     : name_(std::move(name)), factory_(std::move(factory)), options_(options) {
@@ -30,22 +46,28 @@ Status Job::Open() {
 }
 
 Status Job::Drain(Changes& changes, size_t from_operator) {
+  double mark = ThreadCpuSeconds();
   for (size_t i = from_operator; i < parts_.operators.size(); ++i) {
     Changes next;
     KL_RETURN_IF_ERROR(parts_.operators[i]->Process(changes, &next));
     changes = std::move(next);
   }
+  ChargeCpu(&mark, &JobStatus::cpu_operators_seconds);
   {
     std::lock_guard<std::mutex> lock(mu_);
     status_.changes_out += changes.size();
   }
-  return parts_.sink->Write(changes);
+  Status written = parts_.sink->Write(changes);
+  ChargeCpu(&mark, &JobStatus::cpu_write_seconds);
+  return written;
 }
 
 Result<bool> Job::Step() {
   if (!opened_) KL_RETURN_IF_ERROR(Open());
   Changes changes;
+  double mark = ThreadCpuSeconds();
   KL_RETURN_IF_ERROR(parts_.source->Poll(options_.max_batch, options_.poll_timeout_ms, &changes));
+  ChargeCpu(&mark, &JobStatus::cpu_poll_seconds);
   bool read = !changes.empty();
   if (read) {
     dirty_ = true;
@@ -78,7 +100,10 @@ Status Job::Checkpoint() {
     dirty_ = false;
     return Status::OK();
   }
-  KL_ASSIGN_OR_RETURN(table::CommitResult result, parts_.sink->Commit(position, /*allow_empty=*/moved));
+  double mark = ThreadCpuSeconds();
+  auto committed = parts_.sink->Commit(position, /*allow_empty=*/moved);
+  ChargeCpu(&mark, &JobStatus::cpu_commit_seconds);
+  KL_ASSIGN_OR_RETURN(table::CommitResult result, std::move(committed));
   Status noted = parts_.source->Committed(position);
   if (!noted.ok()) spdlog::warn("job {}: recording the committed position: {}", name_, noted.ToString());
   last_commit_us_ = MonotonicMicros();
@@ -104,14 +129,6 @@ Status Job::Recover(const Status& cause) {
   opened_ = false;
   return Open();
 }
-
-namespace {
-double ThreadCpuSeconds() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-}  // namespace
 
 void Job::Run(const std::atomic<bool>& stop) {
   double cpu_start = ThreadCpuSeconds();

@@ -45,7 +45,11 @@ struct JobStatus {
   uint64_t errors = 0;
   int64_t last_commit_ms = 0;
   int64_t last_snapshot = 0;
-  double cpu_seconds = 0;  // CPU time of the thread running the job
+  double cpu_seconds = 0;  // CPU time of the thread running the job, split below
+  double cpu_poll_seconds = 0;       // reading and decoding the source
+  double cpu_operators_seconds = 0;  // the operator chain
+  double cpu_write_seconds = 0;      // handing changes to the table writer (buffering, flushes)
+  double cpu_commit_seconds = 0;     // checkpoints: final flushes, compaction, changelog, commit
   SourcePosition position;
   std::string last_error;
 };
@@ -69,6 +73,8 @@ class Job {
  private:
   Status Recover(const Status& cause);
   Status Drain(Changes& changes, size_t from_operator);
+  // Adds the thread CPU time since `*mark` to `*bucket` and moves the mark.
+  void ChargeCpu(double* mark, double JobStatus::*bucket);
 
   std::string name_;
   JobFactory factory_;
