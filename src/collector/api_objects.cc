@@ -27,78 +27,64 @@ simdjson::error_code ReadString(od::value value, std::string* out) {
   return simdjson::SUCCESS;
 }
 
-simdjson::error_code ReadMetadata(od::value value, ObjectMeta* meta) {
-  od::object metadata;
-  if (auto e = value.get_object().get(metadata)) return e;
-  for (auto field : metadata) {
+// Calls fn(key, value) for each field of `object` in one pass; stops at the first error.
+template <typename Fn>
+simdjson::error_code ForEachField(od::object object, Fn&& fn) {
+  for (auto field : object) {
     std::string_view key;
     if (auto e = field.unescaped_key().get(key)) return e;
     od::value v;
     if (auto e = field.value().get(v)) return e;
-    simdjson::error_code e = simdjson::SUCCESS;
-    if (key == "uid") e = ReadString(v, &meta->uid);
-    else if (key == "name") e = ReadString(v, &meta->name);
-    else if (key == "namespace") e = ReadString(v, &meta->namespace_);
-    else if (key == "resourceVersion") e = ReadString(v, &meta->resource_version);
-    if (e) return e;
+    if (auto e = fn(key, v)) return e;
   }
   return simdjson::SUCCESS;
+}
+
+simdjson::error_code ReadMetadata(od::value value, ObjectMeta* meta) {
+  od::object metadata;
+  if (auto e = value.get_object().get(metadata)) return e;
+  return ForEachField(metadata, [meta](std::string_view key, od::value v) {
+    if (key == "uid") return ReadString(v, &meta->uid);
+    if (key == "name") return ReadString(v, &meta->name);
+    if (key == "namespace") return ReadString(v, &meta->namespace_);
+    if (key == "resourceVersion") return ReadString(v, &meta->resource_version);
+    return simdjson::SUCCESS;
+  });
 }
 
 // Reads kind, apiVersion and metadata of an object, skipping everything else.
 simdjson::error_code ReadObjectMeta(od::object object, ObjectMeta* meta) {
-  for (auto field : object) {
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key)) return e;
-    od::value v;
-    if (auto e = field.value().get(v)) return e;
-    simdjson::error_code e = simdjson::SUCCESS;
-    if (key == "metadata") e = ReadMetadata(v, meta);
-    else if (key == "kind") e = ReadString(v, &meta->kind);
-    else if (key == "apiVersion") e = ReadString(v, &meta->api_version);
-    if (e) return e;
-  }
-  return simdjson::SUCCESS;
+  return ForEachField(object, [meta](std::string_view key, od::value v) {
+    if (key == "metadata") return ReadMetadata(v, meta);
+    if (key == "kind") return ReadString(v, &meta->kind);
+    if (key == "apiVersion") return ReadString(v, &meta->api_version);
+    return simdjson::SUCCESS;
+  });
 }
 
 simdjson::error_code ReadStatus(od::object object, ApiStatus* status) {
-  for (auto field : object) {
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key)) return e;
-    od::value v;
-    if (auto e = field.value().get(v)) return e;
-    simdjson::error_code e = simdjson::SUCCESS;
+  return ForEachField(object, [status](std::string_view key, od::value v) {
     if (key == "code") {
       int64_t code = 0;
-      e = v.get_int64().get(code);
+      simdjson::error_code e = v.get_int64().get(code);
       status->code = static_cast<int>(code);
-    } else if (key == "reason") {
-      e = ReadString(v, &status->reason);
-    } else if (key == "message") {
-      e = ReadString(v, &status->message);
+      return e;
     }
-    if (e) return e;
-  }
-  return simdjson::SUCCESS;
+    if (key == "reason") return ReadString(v, &status->reason);
+    if (key == "message") return ReadString(v, &status->message);
+    return simdjson::SUCCESS;
+  });
 }
 
 // An event's object is either an API object or, for ERROR, a Status; read
 // both kinds of fields in the one pass (Status fields leniently: an object
 // may have a field of the same name and another type).
 simdjson::error_code ReadObjectOrStatus(od::object object, ObjectMeta* meta, ApiStatus* status) {
-  for (auto field : object) {
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key)) return e;
-    od::value v;
-    if (auto e = field.value().get(v)) return e;
-    simdjson::error_code e = simdjson::SUCCESS;
-    if (key == "metadata") {
-      e = ReadMetadata(v, meta);
-    } else if (key == "kind") {
-      e = ReadString(v, &meta->kind);
-    } else if (key == "apiVersion") {
-      e = ReadString(v, &meta->api_version);
-    } else if (key == "code") {
+  return ForEachField(object, [meta, status](std::string_view key, od::value v) {
+    if (key == "metadata") return ReadMetadata(v, meta);
+    if (key == "kind") return ReadString(v, &meta->kind);
+    if (key == "apiVersion") return ReadString(v, &meta->api_version);
+    if (key == "code") {
       int64_t code = 0;
       if (!v.get_int64().get(code)) status->code = static_cast<int>(code);
     } else if (key == "reason") {
@@ -106,9 +92,8 @@ simdjson::error_code ReadObjectOrStatus(od::object object, ObjectMeta* meta, Api
     } else if (key == "message") {
       (void)ReadString(v, &status->message);
     }
-    if (e) return e;
-  }
-  return simdjson::SUCCESS;
+    return simdjson::SUCCESS;
+  });
 }
 
 }  // namespace

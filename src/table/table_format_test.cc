@@ -12,6 +12,7 @@
 #include "format/parquet/parquet.h"
 #include "table/binary_row.h"
 #include "table/table.h"
+#include "table/table_test_util.h"
 
 namespace kl::table {
 namespace {
@@ -24,31 +25,11 @@ using format::RowKind;
 std::shared_ptr<Table> MakeTable(const std::string& path, std::vector<std::string> pk,
                                  std::map<std::string, std::string> options) {
   options.emplace("kubelake.data-file.sync", "false");
-  auto schema = NewTableSchema({{0, "id", DataType::BigInt(), ""},
-                                {1, "region", DataType::String(), ""},
-                                {2, "name", DataType::String(), ""},
-                                {3, "n", DataType::Int(), ""}},
-                               {}, std::move(pk), options);
-  EXPECT_TRUE(schema.ok()) << schema.status().ToString();
-  auto t = Table::Create(path, *schema);
-  EXPECT_TRUE(t.ok()) << t.status().ToString();
-  return *t;
+  return test_util::MakeTestTable(path, std::move(pk), std::move(options), {}, DataType::Int());
 }
 
-Row R(int64_t id, const std::string& region, const std::string& name, int64_t n) {
-  return {Datum::Int(id), Datum::Bytes(region), Datum::Bytes(name), Datum::Int(n)};
-}
-
-std::vector<std::string> Rows(const RowsWithKinds& r) {
-  std::vector<std::string> out;
-  for (size_t i = 0; i < r.size(); ++i) {
-    std::string s = std::string(format::RowKindShortString(r.kinds[i]));
-    for (const auto& d : r.rows.GetRow(i)) s += " " + format::DatumDebugString(d);
-    out.push_back(s);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
+using test_util::R;
+using test_util::Rows;
 
 std::vector<std::string> DataFiles(const Table& t) {
   std::vector<std::string> out;
