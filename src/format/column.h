@@ -71,6 +71,7 @@ class Column {
   size_t UsedBytes() const;
 
  private:
+  friend class RowArena;  // decodes rows straight into the value vectors
   void MarkValid();
 
   DataType type_;

@@ -130,6 +130,22 @@ TEST(RowArenaTest, DecodesWhatWasAppended) {
   for (size_t i = 0; i < in.num_rows(); ++i) {
     ASSERT_EQ(CompareRows(out.GetRow(in.num_rows() - 1 - i), in.GetRow(i)), 0) << i;
   }
+  // Bulk: a range appended at once, decoded in a shuffled order onto a batch that has rows.
+  RowArena bulk(schema);
+  bulk.AppendRange(in, 0, in.num_rows());
+  std::vector<size_t> order(in.num_rows());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.Uniform(i)]);
+  ColumnBatch shuffled(schema);
+  shuffled.AppendRowFrom(in, 11);
+  bulk.DecodeRows(order.data(), 1000, &shuffled);
+  bulk.DecodeRows(order.data() + 1000, order.size() - 1000, &shuffled);
+  ASSERT_EQ(shuffled.num_rows(), in.num_rows() + 1);
+  EXPECT_EQ(CompareRows(shuffled.GetRow(0), in.GetRow(11)), 0);
+  for (size_t i = 0; i < order.size(); ++i) {
+    ASSERT_EQ(CompareRows(shuffled.GetRow(i + 1), in.GetRow(order[i])), 0) << i;
+  }
+  for (size_t c = 0; c < schema.size(); ++c) EXPECT_EQ(shuffled.column(c).size(), in.num_rows() + 1);
   arena.Clear();
   EXPECT_EQ(arena.size(), 0u);
   arena.Append(in, 3);

@@ -1,14 +1,62 @@
 #include "format/row_arena.h"
 
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 namespace kl::format {
 namespace {
+
 constexpr size_t kBlockSize = 4 << 20;
+constexpr size_t kHugePage = 2 << 20;
+
+// Blocks are aligned to huge pages and asked to be backed by them: rows are read back
+// in key order, at random places, and with 4 KiB pages nearly every row costs a TLB miss.
+char* NewBlock(size_t size) {
+  size_t rounded = (size + kHugePage - 1) / kHugePage * kHugePage;
+  void* p = std::aligned_alloc(kHugePage, rounded);
+  if (p == nullptr) throw std::bad_alloc();
+  (void)madvise(p, rounded, MADV_HUGEPAGE);
+  return static_cast<char*>(p);
+}
+constexpr size_t kSlotBytes = 8;
+
+inline void StoreSlot(char* slot, uint32_t offset, uint32_t length) {
+  std::memcpy(slot, &offset, 4);
+  std::memcpy(slot + 4, &length, 4);
+}
+
+inline void LoadSlot(const char* slot, uint32_t* offset, uint32_t* length) {
+  std::memcpy(offset, slot, 4);
+  std::memcpy(length, slot + 4, 4);
+}
+
+// Copies a short value without a library call (overlapping fixed-size moves).
+inline void CopyShort(char* dst, const char* src, size_t n) {
+  if (n >= 8 && n <= 16) {
+    std::memcpy(dst, src, 8);
+    std::memcpy(dst + n - 8, src + n - 8, 8);
+  } else if (n >= 4 && n < 8) {
+    std::memcpy(dst, src, 4);
+    std::memcpy(dst + n - 4, src + n - 4, 4);
+  } else if (n > 16) {
+    std::memcpy(dst, src, n);
+  } else {
+    for (size_t i = 0; i < n; ++i) dst[i] = src[i];
+  }
+}
+
 }  // namespace
+
+void RowArena::BlockDeleter::operator()(char* p) const { std::free(p); }
 
 RowArena::RowArena(RowType type) : type_(std::move(type)), null_bytes_((type_.size() + 7) / 8) {
   for (const auto& f : type_.fields()) kinds_.push_back(f.type.physical());
+  fixed_bytes_ = null_bytes_ + kSlotBytes * kinds_.size();
+  column_nulls_.assign(kinds_.size(), 0);
+  var_bytes_.assign(kinds_.size(), 0);
 }
 
 void RowArena::Clear() {
@@ -19,12 +67,14 @@ void RowArena::Clear() {
   rows_.clear();
   nested_.clear();
   used_bytes_ = 0;
+  std::fill(column_nulls_.begin(), column_nulls_.end(), 0);
+  std::fill(var_bytes_.begin(), var_bytes_.end(), 0);
 }
 
 char* RowArena::Reserve(size_t n) {
   if (block_used_ + n > block_size_) {
     size_t size = std::max(kBlockSize, n);
-    blocks_.push_back(std::unique_ptr<char[]>(new char[size]));
+    blocks_.push_back(std::unique_ptr<char, BlockDeleter>(NewBlock(size)));
     block_used_ = 0;
     block_size_ = size;
     if (size > kBlockSize) {
@@ -39,133 +89,183 @@ char* RowArena::Reserve(size_t n) {
   return p;
 }
 
-void RowArena::Append(const ColumnBatch& batch, size_t row) {
-  size_t n = 0;
+size_t RowArena::RowBytes(const ColumnBatch& batch, size_t row) const {
+  size_t n = fixed_bytes_;
   for (size_t c = 0; c < kinds_.size(); ++c) {
-    const Column& col = batch.column(c);
-    if (col.IsNull(row)) continue;
     switch (kinds_[c]) {
-      case PhysicalKind::kBytes: n += 4 + col.GetBytes(row).size(); break;
+      case PhysicalKind::kBytes: {
+        const Column& col = batch.column(c);
+        if (!col.IsNull(row)) n += col.GetBytes(row).size();
+        break;
+      }
       case PhysicalKind::kDecimal: n += 16; break;
       case PhysicalKind::kTimestamp: n += 12; break;
-      default: n += 8;
+      default: break;
     }
   }
-  n += null_bytes_;
-  char* p = Reserve(n);
-  rows_.push_back(p);
-  used_bytes_ += n + sizeof(char*);
+  return n;
+}
+
+void RowArena::Encode(const ColumnBatch& batch, size_t row, char* p) {
   std::memset(p, 0, null_bytes_);
-  char* out = p + null_bytes_;
+  char* slots = p + null_bytes_;
+  size_t var = fixed_bytes_;
   for (size_t c = 0; c < kinds_.size(); ++c) {
     const Column& col = batch.column(c);
+    char* slot = slots + kSlotBytes * c;
     if (col.IsNull(row)) {
       p[c / 8] = static_cast<char>(p[c / 8] | (1 << (c % 8)));
+      column_nulls_[c] = 1;
       continue;
     }
     switch (kinds_[c]) {
       case PhysicalKind::kInt: {
         int64_t v = col.GetInt(row);
-        std::memcpy(out, &v, 8);
-        out += 8;
+        std::memcpy(slot, &v, 8);
         break;
       }
       case PhysicalKind::kDouble: {
         double v = col.GetDouble(row);
-        std::memcpy(out, &v, 8);
-        out += 8;
+        std::memcpy(slot, &v, 8);
         break;
       }
       case PhysicalKind::kBytes: {
         std::string_view v = col.GetBytes(row);
-        uint32_t len = static_cast<uint32_t>(v.size());
-        std::memcpy(out, &len, 4);
-        std::memcpy(out + 4, v.data(), v.size());
-        out += 4 + v.size();
+        StoreSlot(slot, static_cast<uint32_t>(var), static_cast<uint32_t>(v.size()));
+        CopyShort(p + var, v.data(), v.size());
+        var += v.size();
+        var_bytes_[c] += v.size();
         break;
       }
       case PhysicalKind::kDecimal: {
         Int128 v = col.GetDecimal(row);
-        std::memcpy(out, &v, 16);
-        out += 16;
+        StoreSlot(slot, static_cast<uint32_t>(var), 16);
+        std::memcpy(p + var, &v, 16);
+        var += 16;
         break;
       }
       case PhysicalKind::kTimestamp: {
         Timestamp t = col.GetTimestamp(row);
-        std::memcpy(out, &t.millis, 8);
-        std::memcpy(out + 8, &t.nanos, 4);
-        out += 12;
+        StoreSlot(slot, static_cast<uint32_t>(var), 12);
+        std::memcpy(p + var, &t.millis, 8);
+        std::memcpy(p + var + 8, &t.nanos, 4);
+        var += 12;
         break;
       }
       case PhysicalKind::kNested: {
         uint64_t index = nested_.size();
         nested_.push_back(col.GetNested(row));
         used_bytes_ += sizeof(Datum);
-        std::memcpy(out, &index, 8);
-        out += 8;
+        std::memcpy(slot, &index, 8);
         break;
       }
     }
   }
 }
 
-void RowArena::DecodeInto(size_t index, ColumnBatch* out) const {
-  const char* p = rows_[index];
-  const char* in = p + null_bytes_;
+void RowArena::Append(const ColumnBatch& batch, size_t row) {
+  size_t n = RowBytes(batch, row);
+  char* p = Reserve(n);
+  rows_.push_back(p);
+  used_bytes_ += n + sizeof(char*);
+  Encode(batch, row, p);
+}
+
+void RowArena::AppendRange(const ColumnBatch& batch, size_t begin, size_t end) {
+  rows_.reserve(rows_.size() + (end - begin));
+  for (size_t row = begin; row < end; ++row) Append(batch, row);
+}
+
+void RowArena::DecodeRows(const size_t* indexes, size_t n, ColumnBatch* out) const {
+  if (n == 0) return;
   auto& cols = out->mutable_columns();
-  for (size_t c = 0; c < kinds_.size(); ++c) {
+  const size_t ncols = kinds_.size();
+  // Size every column once; the row loop then stores by index.
+  std::vector<size_t> start(ncols), pos(ncols);
+  for (size_t c = 0; c < ncols; ++c) {
     Column& col = cols[c];
-    if (p[c / 8] & (1 << (c % 8))) {
-      col.AppendNull();
-      continue;
-    }
+    size_t s0 = col.size_;
+    start[c] = s0;
+    if (column_nulls_[c] || !col.nulls_.empty()) col.nulls_.resize(s0 + n, 0);
     switch (kinds_[c]) {
-      case PhysicalKind::kInt: {
-        int64_t v;
-        std::memcpy(&v, in, 8);
-        col.AppendInt(v);
-        in += 8;
-        break;
-      }
-      case PhysicalKind::kDouble: {
-        double v;
-        std::memcpy(&v, in, 8);
-        col.AppendDouble(v);
-        in += 8;
-        break;
-      }
+      case PhysicalKind::kInt: col.ints_.resize(s0 + n); break;
+      case PhysicalKind::kDouble: col.doubles_.resize(s0 + n); break;
       case PhysicalKind::kBytes: {
-        uint32_t len;
-        std::memcpy(&len, in, 4);
-        col.AppendBytes(std::string_view(in + 4, len));
-        in += 4 + len;
+        col.offsets_.resize(s0 + 1 + n);
+        pos[c] = col.bytes_.size();
+        size_t average = rows_.empty() ? 0 : var_bytes_[c] / rows_.size() + 1;
+        col.bytes_.resize(pos[c] + n * average);
         break;
       }
-      case PhysicalKind::kDecimal: {
-        Int128 v;
-        std::memcpy(&v, in, 16);
-        col.AppendDecimal(v);
-        in += 16;
+      case PhysicalKind::kDecimal: col.decimals_.resize(s0 + n); break;
+      case PhysicalKind::kTimestamp:
+        col.ints_.resize(s0 + n);
+        col.nanos_.resize(s0 + n);
         break;
+      case PhysicalKind::kNested: col.nested_.resize(s0 + n); break;
+    }
+  }
+  // Rows sit at random places: fetch the lines of a row some rows ahead, and its
+  // entry in rows_ (random too) further ahead still.
+  constexpr size_t kAhead = 12;
+  for (size_t k = 0; k < n; ++k) {
+    if (k + 2 * kAhead < n) __builtin_prefetch(&rows_[indexes[k + 2 * kAhead]]);
+    if (k + kAhead < n) {
+      const char* next = rows_[indexes[k + kAhead]];
+      for (size_t line = 0; line < fixed_bytes_ + 128; line += 64) __builtin_prefetch(next + line);
+    }
+    const char* p = rows_[indexes[k]];
+    const char* slots = p + null_bytes_;
+    for (size_t c = 0; c < ncols; ++c) {
+      Column& col = cols[c];
+      size_t i = start[c] + k;
+      const char* slot = slots + kSlotBytes * c;
+      if (p[c / 8] & (1 << (c % 8))) {
+        // Null: the value slots keep their zero fill; a string is empty.
+        col.nulls_[i] = 1;
+        if (kinds_[c] == PhysicalKind::kBytes) col.offsets_[i + 1] = pos[c];
+        continue;
       }
-      case PhysicalKind::kTimestamp: {
-        Timestamp t;
-        std::memcpy(&t.millis, in, 8);
-        std::memcpy(&t.nanos, in + 8, 4);
-        col.AppendTimestamp(t);
-        in += 12;
-        break;
-      }
-      case PhysicalKind::kNested: {
-        uint64_t i;
-        std::memcpy(&i, in, 8);
-        col.AppendNested(nested_[i]);
-        in += 8;
-        break;
+      switch (kinds_[c]) {
+        case PhysicalKind::kInt: std::memcpy(&col.ints_[i], slot, 8); break;
+        case PhysicalKind::kDouble: std::memcpy(&col.doubles_[i], slot, 8); break;
+        case PhysicalKind::kBytes: {
+          uint32_t offset, length;
+          LoadSlot(slot, &offset, &length);
+          if (pos[c] + length > col.bytes_.size()) col.bytes_.resize(std::max(2 * col.bytes_.size(), pos[c] + length));
+          CopyShort(col.bytes_.data() + pos[c], p + offset, length);
+          pos[c] += length;
+          col.offsets_[i + 1] = pos[c];
+          break;
+        }
+        case PhysicalKind::kDecimal: {
+          uint32_t offset, length;
+          LoadSlot(slot, &offset, &length);
+          std::memcpy(&col.decimals_[i], p + offset, 16);
+          break;
+        }
+        case PhysicalKind::kTimestamp: {
+          uint32_t offset, length;
+          LoadSlot(slot, &offset, &length);
+          std::memcpy(&col.ints_[i], p + offset, 8);
+          std::memcpy(&col.nanos_[i], p + offset + 8, 4);
+          break;
+        }
+        case PhysicalKind::kNested: {
+          uint64_t index;
+          std::memcpy(&index, slot, 8);
+          col.nested_[i] = nested_[index];
+          break;
+        }
       }
     }
   }
-  out->SetNumRows(out->num_rows() + 1);
+  for (size_t c = 0; c < ncols; ++c) {
+    Column& col = cols[c];
+    col.size_ += n;
+    if (kinds_[c] == PhysicalKind::kBytes) col.bytes_.resize(pos[c]);
+  }
+  out->SetNumRows(out->num_rows() + n);
 }
 
 }  // namespace kl::format

@@ -1,7 +1,11 @@
 // RowArena: rows of one RowType packed back to back in large blocks. Write
-// buffers keep rows here (and only their keys in columns) so that emitting
-// them in sorted key order reads each row from one place instead of
-// touching every column of a large columnar buffer at random.
+// buffers keep rows here so that emitting them in sorted key order reads
+// each row from one place: a permutation gathered from columns would take a
+// cache and TLB miss per value, from rows about one per row.
+//
+// A row is its null bits, one 8-byte slot per field (the value of an integer
+// or double; offset and length in the row of anything longer), then the
+// variable-length part, so any field is found without walking the row.
 #pragma once
 
 #include <cstdint>
@@ -24,16 +28,30 @@ class RowArena {
 
   // Appends row `row` of `batch` (columns of type()).
   void Append(const ColumnBatch& batch, size_t row);
+  // Appends rows [begin, end) of `batch`.
+  void AppendRange(const ColumnBatch& batch, size_t begin, size_t end);
   // Appends the fields of stored row `index` to the columns of `out`.
-  void DecodeInto(size_t index, ColumnBatch* out) const;
+  void DecodeInto(size_t index, ColumnBatch* out) const { DecodeRows(&index, 1, out); }
+  // Appends stored rows `indexes[0..n)`, in that order, to the columns of `out`.
+  void DecodeRows(const size_t* indexes, size_t n, ColumnBatch* out) const;
 
  private:
   char* Reserve(size_t n);
+  // Bytes row `row` of `batch` takes in the arena.
+  size_t RowBytes(const ColumnBatch& batch, size_t row) const;
+  // Writes the fields of row `row` of `batch` into `p` (RowBytes() long).
+  void Encode(const ColumnBatch& batch, size_t row, char* p);
 
   RowType type_;
   std::vector<PhysicalKind> kinds_;
   size_t null_bytes_;
-  std::vector<std::unique_ptr<char[]>> blocks_;
+  size_t fixed_bytes_;                 // null bits + slots
+  std::vector<uint8_t> column_nulls_;  // per field: some stored row has a null there
+  std::vector<uint64_t> var_bytes_;    // per byte-string field: total length stored
+  struct BlockDeleter {
+    void operator()(char* p) const;
+  };
+  std::vector<std::unique_ptr<char, BlockDeleter>> blocks_;
   size_t block_used_ = 0;
   size_t block_size_ = 0;
   std::vector<const char*> rows_;

@@ -1,7 +1,6 @@
 #include "table/bucket_writer.h"
 
 #include <algorithm>
-#include <numeric>
 
 #include "table/binary_row.h"
 
@@ -12,7 +11,30 @@ using format::Row;
 using format::RowKind;
 
 namespace {
+
 constexpr size_t kReadChunkRows = 16384;
+
+// The table columns a write buffer orders records by: the trimmed key and the sequence fields.
+std::vector<int> KeyLayoutColumns(const TableContext& ctx) {
+  const TableSchema& schema = ctx.schema();
+  std::vector<bool> in_layout(schema.fields.size(), false);
+  for (int k : schema.TrimmedKeyIndexes()) in_layout[static_cast<size_t>(k)] = true;
+  for (const auto& name : ctx.options().sequence_fields()) {
+    int i = schema.fields.IndexOf(name);
+    if (i >= 0) in_layout[static_cast<size_t>(i)] = true;
+  }
+  std::vector<int> columns;
+  for (size_t i = 0; i < in_layout.size(); ++i) {
+    if (in_layout[i]) columns.push_back(static_cast<int>(i));
+  }
+  return columns;
+}
+
+KeyComparator KeyLayoutComparator(const TableContext& ctx) {
+  auto cmp = ctx.ComparatorFor(ctx.schema().fields.Project(KeyLayoutColumns(ctx)));
+  return cmp.ok() ? *cmp : KeyComparator();
+}
+
 }  // namespace
 
 std::optional<KvRef> LookupState::Get(const std::string& key) const {
@@ -58,31 +80,20 @@ BucketWriter::BucketWriter(std::shared_ptr<TableContext> ctx, std::string partit
       bucket_(bucket),
       total_buckets_(total_buckets),
       levels_(ctx_->options().num_levels(), std::move(existing_files)),
-      rows_(ctx_->schema().fields),
+      buffer_(ctx_->schema().fields, KeyLayoutColumns(*ctx_), KeyLayoutComparator(*ctx_)),
       deletion_files_(std::move(deletion_files)) {
   for (const auto& f : levels_.AllFiles()) next_seq_ = std::max(next_seq_, f.max_sequence_number + 1);
-  const TableSchema& schema = ctx_->schema();
-  std::vector<bool> in_layout(schema.fields.size(), false);
-  for (int k : schema.TrimmedKeyIndexes()) in_layout[static_cast<size_t>(k)] = true;
-  for (const auto& name : ctx_->options().sequence_fields()) {
-    int i = schema.fields.IndexOf(name);
-    if (i >= 0) in_layout[static_cast<size_t>(i)] = true;
-  }
-  for (size_t i = 0; i < in_layout.size(); ++i) {
-    if (in_layout[i]) key_columns_.push_back(static_cast<int>(i));
-  }
-  key_layout_ = schema.fields.Project(key_columns_);
-  keys_ = KvBatch(key_layout_, /*merged_records=*/false);
-  auto cmp = ctx_->ComparatorFor(key_layout_);
-  if (cmp.ok()) key_cmp_ = *cmp;
 }
 
-void BucketWriter::DecodeRecords(const size_t* rows, size_t n, KvBatch* out) const {
-  for (size_t k = 0; k < n; ++k) {
-    rows_.DecodeInto(rows[k], &out->values);
-    out->seq.push_back(keys_.seq[rows[k]]);
-    out->kinds.push_back(keys_.kinds[rows[k]]);
+Status BucketWriter::WriteInOrder(DataFileWriter* w, const std::vector<size_t>& rows) {
+  KvBatch sorted(ctx_->schema().fields, /*merged_records=*/true);
+  for (size_t start = 0; start < rows.size(); start += kReadChunkRows) {
+    size_t n = std::min(kReadChunkRows, rows.size() - start);
+    sorted.Clear();
+    buffer_.Gather(rows.data() + start, n, &sorted);
+    KL_RETURN_IF_ERROR(w->AppendWholeBatch(&sorted));
   }
+  return Status::OK();
 }
 
 std::string BucketWriter::KeyOf(const KvBatch& batch, size_t row) const {
@@ -93,13 +104,22 @@ std::string BucketWriter::KeyOf(const KvBatch& batch, size_t row) const {
 }
 
 Status BucketWriter::Write(const ColumnBatch& rows, size_t row, RowKind kind) {
-  auto& key_cols = keys_.values.mutable_columns();
-  for (size_t i = 0; i < key_columns_.size(); ++i) key_cols[i].AppendFrom(rows.column(static_cast<size_t>(key_columns_[i])), row);
-  keys_.values.SetNumRows(keys_.values.num_rows() + 1);
-  keys_.seq.push_back(next_seq_++);
-  keys_.kinds.push_back(kind);
-  rows_.Append(rows, row);
+  buffer_.Append(rows, row, next_seq_++, kind);
   if (static_cast<int64_t>(buffered_bytes()) >= ctx_->options().write_buffer_size()) return Flush();
+  return Status::OK();
+}
+
+Status BucketWriter::WriteRange(const ColumnBatch& rows, size_t begin, size_t end, const std::vector<RowKind>* kinds) {
+  // Slices bound how far the buffer may pass write-buffer-size before it flushes.
+  constexpr size_t kSliceRows = 1024;
+  const int64_t limit = ctx_->options().write_buffer_size();
+  while (begin < end) {
+    size_t n = std::min(kSliceRows, end - begin);
+    buffer_.AppendRange(rows, begin, begin + n, next_seq_, kinds);
+    next_seq_ += static_cast<int64_t>(n);
+    begin += n;
+    if (static_cast<int64_t>(buffered_bytes()) >= limit) KL_RETURN_IF_ERROR(Flush());
+  }
   return Status::OK();
 }
 
@@ -207,12 +227,11 @@ Status BucketWriter::EmitChange(const KvRef* before, const Row* before_row, cons
 }
 
 Status BucketWriter::Flush() {
-  if (keys_.size() == 0) return Status::OK();
-  std::vector<size_t> order(keys_.size());
-  std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return key_cmp_.Compare(KvRef{&keys_, a}, KvRef{&keys_, b}) < 0;
-  });
+  if (buffer_.size() == 0) return Status::OK();
+  std::vector<size_t> order;
+  std::vector<uint8_t> same_key;
+  buffer_.Sort(&order, &same_key);
+  const KvBatch& keys = buffer_.keys();
 
   ChangelogProducer producer = ctx_->options().changelog_producer();
   bool lookup = producer == ChangelogProducer::kLookup;
@@ -245,7 +264,8 @@ Status BucketWriter::Flush() {
   if (!merge_) {
     bool picking = ctx_->options().merge_engine() == MergeEngine::kDeduplicate ||
                    ctx_->options().merge_engine() == MergeEngine::kFirstRow;
-    KL_ASSIGN_OR_RETURN(merge_, CreateMergeFunction(ctx_->schema(), picking ? key_layout_ : full, MergeMode::kStore));
+    const format::RowType& layout = picking ? keys.values.schema() : full;
+    KL_ASSIGN_OR_RETURN(merge_, CreateMergeFunction(ctx_->schema(), layout, MergeMode::kStore));
   }
   bool picks = merge_->picks_input();
   std::unique_ptr<MergeFunction> store_merge, view_merge;
@@ -259,47 +279,32 @@ Status BucketWriter::Flush() {
   KvBatch group(full, /*merged_records=*/false);
   for (size_t begin = 0; begin < order.size();) {
     size_t end = begin + 1;
-    while (end < order.size() && key_cmp_.CompareKey(KvRef{&keys_, order[begin]}, KvRef{&keys_, order[end]}) == 0) {
-      ++end;
-    }
-    bool decoded = false;
+    while (end < order.size() && same_key[end]) ++end;
+    // Combining merges and the lookup producer need the key's full records.
     if (!picks || lookup) {
       group.Clear();
-      DecodeRecords(order.data() + begin, end - begin, &group);
-      decoded = true;
+      buffer_.Gather(order.data() + begin, end - begin, &group);
     }
     merge_->Reset();
     Status s;
     for (size_t i = begin; i < end && s.ok(); ++i) {
-      s = picks ? merge_->Add(KvRef{&keys_, order[i]}) : merge_->Add(KvRef{&group, i - begin});
+      s = picks ? merge_->Add(KvRef{&keys, order[i]}) : merge_->Add(KvRef{&group, i - begin});
     }
     if (s.ok()) s = merge_->GetResult(&result);
     if (s.ok() && result.present) {
       if (picks) picked.push_back(result.ref.row);
       else s = data.AppendMerged(result.row, result.seq, result.kind);
     }
-    if (s.ok() && lookup && decoded) s = ApplyLookup(group, store_merge.get(), view_merge.get(), changelog.get());
+    if (s.ok() && lookup) s = ApplyLookup(group, store_merge.get(), view_merge.get(), changelog.get());
     if (!s.ok()) return fail(s);
     begin = end;
   }
-  // Buffered rows leave in key order, decoded from the arena one row at a time.
-  auto write_in_order = [&](DataFileWriter* w, const std::vector<size_t>& rows) -> Status {
-    const size_t kChunk = 16384;
-    KvBatch sorted(full, /*merged_records=*/true);
-    for (size_t start = 0; start < rows.size(); start += kChunk) {
-      size_t n = std::min(kChunk, rows.size() - start);
-      sorted.Clear();
-      DecodeRecords(rows.data() + start, n, &sorted);
-      KL_RETURN_IF_ERROR(w->AppendWholeBatch(&sorted));
-    }
-    return Status::OK();
-  };
   if (picks) {
-    Status s = write_in_order(&data, picked);
+    Status s = WriteInOrder(&data, picked);
     if (!s.ok()) return fail(s);
   }
   if (producer == ChangelogProducer::kInput) {
-    Status s = write_in_order(changelog.get(), order);
+    Status s = WriteInOrder(changelog.get(), order);
     if (!s.ok()) return fail(s);
   }
   auto files = data.Close();
@@ -313,8 +318,7 @@ Status BucketWriter::Flush() {
     if (!cl_files.ok()) return cl_files.status();
     for (auto& f : *cl_files) pending_.changelog_files.push_back(std::move(f));
   }
-  keys_.Clear();
-  rows_.Clear();
+  buffer_.Clear();
   return Status::OK();
 }
 

@@ -13,12 +13,12 @@
 #include <unordered_map>
 #include <vector>
 
-#include "format/row_arena.h"
 #include "table/compaction.h"
 #include "table/kv.h"
 #include "table/manifest.h"
 #include "table/merge_function.h"
 #include "table/table_context.h"
+#include "table/write_buffer.h"
 
 namespace kl::table {
 
@@ -65,8 +65,11 @@ class BucketWriter {
 
   // `row` of `rows` (table columns) with its change kind.
   Status Write(const format::ColumnBatch& rows, size_t row, format::RowKind kind);
-  size_t buffered_records() const { return keys_.size(); }
-  size_t buffered_bytes() const { return rows_.UsedBytes() + keys_.values.UsedBytes() + keys_.size() * 9; }
+  // Rows [begin, end) of `rows`; `kinds` is indexed by row of `rows` (all +I when null).
+  Status WriteRange(const format::ColumnBatch& rows, size_t begin, size_t end,
+                    const std::vector<format::RowKind>* kinds);
+  size_t buffered_records() const { return buffer_.size(); }
+  size_t buffered_bytes() const { return buffer_.UsedBytes(); }
 
   Status Flush();
   // Runs universal compaction if it is due (or a full compaction).
@@ -81,8 +84,8 @@ class BucketWriter {
   // lookup state and writes the change of the key's view to `changelog`.
   Status ApplyLookup(const KvBatch& group, MergeFunction* store_merge, MergeFunction* view_merge,
                      DataFileWriter* changelog);
-  // Decodes buffered records `rows[0..n)` (full rows) onto the end of `out`.
-  void DecodeRecords(const size_t* rows, size_t n, KvBatch* out) const;
+  // Writes buffered records `rows` to `w` in that order, gathered in chunks.
+  Status WriteInOrder(DataFileWriter* w, const std::vector<size_t>& rows);
   std::optional<format::Row> View(const KvRef& stored, MergeFunction* view_merge) const;
   // Writes the changelog of one key going from `before` to `after` (a
   // stored record or a materialized row each; null when absent).
@@ -100,13 +103,7 @@ class BucketWriter {
   int32_t total_buckets_;
   Levels levels_;
   int64_t next_seq_ = 0;
-  // The write buffer: each row packed in an arena, its key (and sequence
-  // fields), sequence number and kind in a small columnar batch for sorting.
-  format::RowType key_layout_;
-  std::vector<int> key_columns_;  // key_layout_ columns in the table schema
-  KvBatch keys_;
-  format::RowArena rows_;
-  KeyComparator key_cmp_;
+  WriteBuffer buffer_;
   std::unique_ptr<MergeFunction> merge_;
   std::unique_ptr<LookupState> lookup_;
   CommitIncrement pending_;

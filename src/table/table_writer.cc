@@ -261,18 +261,22 @@ Status TableWriter::Write(const ColumnBatch& rows, const std::vector<RowKind>* k
     }
     return Status::OK();
   }
-  BucketWriter* only = nullptr;
   if (single_target) {
-    KL_ASSIGN_OR_RETURN(only, PkWriter(SerializeBinaryRow({}, {}), 0));
+    KL_ASSIGN_OR_RETURN(BucketWriter * only, PkWriter(SerializeBinaryRow({}, {}), 0));
+    return only->WriteRange(rows, 0, n, kinds);
   }
+  // Consecutive rows of one bucket go to its writer together.
+  BucketWriter* run_writer = nullptr;
+  size_t run_begin = 0;
   for (size_t i = 0; i < n; ++i) {
-    BucketWriter* w = only;
-    if (w == nullptr) {
-      KL_ASSIGN_OR_RETURN(auto target, Route(rows, i));
-      KL_ASSIGN_OR_RETURN(w, PkWriter(target.first, target.second));
-    }
-    KL_RETURN_IF_ERROR(w->Write(rows, i, kinds != nullptr ? (*kinds)[i] : RowKind::kInsert));
+    KL_ASSIGN_OR_RETURN(auto target, Route(rows, i));
+    KL_ASSIGN_OR_RETURN(BucketWriter * w, PkWriter(target.first, target.second));
+    if (w == run_writer) continue;
+    if (run_writer != nullptr) KL_RETURN_IF_ERROR(run_writer->WriteRange(rows, run_begin, i, kinds));
+    run_writer = w;
+    run_begin = i;
   }
+  if (run_writer != nullptr) return run_writer->WriteRange(rows, run_begin, n, kinds);
   return Status::OK();
 }
 
