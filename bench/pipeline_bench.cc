@@ -6,7 +6,7 @@
 //  2. freshness under steady churn: probe pods created and deleted in the
 //     simulator's store; time until an ADS read shows the change; p50/p99.
 //
-//   build/bench/pipeline_bench [--pods 150000] [--probes 100] [--commit-interval-ms 250] [--file-format avro|parquet]
+//   build/bench/pipeline_bench [--pods 150000] [--probes 100] [--commit-interval-ms 500] [--file-format avro|parquet]
 #include <curl/curl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -273,7 +273,7 @@ int Freshness(int probes, int64_t commit_ms) {
 int main(int argc, char** argv) {
   size_t pods = 150000;
   int probes = 100;
-  int64_t commit_ms = 250;
+  int64_t commit_ms = pipeline::WarehouseOptions{}.commit_interval_ms;
   bool load = true, fresh = true;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];

@@ -40,7 +40,7 @@ struct WarehouseArgs {
   std::string data_dir = "kubelake-data";
   std::string warehouse;  // default <data>/warehouse
   std::string log;        // default dir:<data>/log
-  int64_t commit_interval_ms = 1000;
+  int64_t commit_interval_ms = 500;
   int64_t trend_interval_s = 60;
   std::string user_label = "kubelake.io/user";
   std::string instance_label = "kubelake.io/instance";

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <numeric>
 
@@ -275,6 +276,7 @@ Result<int64_t> ParseDurationArg(const std::string& text) {
 Status RunExpire(const std::string& dir, int retain_min, int retain_max, const std::string& older_than) {
   KL_ASSIGN_OR_RETURN(auto t, Table::Open(dir));
   table::ExpireOptions opts = table::ExpireOptions::FromTable(t->schema().table_options());
+  opts.max_expire = std::numeric_limits<int>::max();  // an explicit run expires everything due
   if (retain_min >= 0) opts.retain_min = retain_min;
   if (retain_max >= 0) opts.retain_max = retain_max;
   if (!older_than.empty()) {

@@ -4,16 +4,20 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "table/consumer.h"
 
 namespace kl::pipeline {
 
-TableChangeSource::TableChangeSource(std::shared_ptr<table::Table> table, std::unique_ptr<table::TableRead> read)
-    : table_(std::move(table)), read_(std::move(read)) {}
+TableChangeSource::TableChangeSource(std::shared_ptr<table::Table> table, std::unique_ptr<table::TableRead> read,
+                                     std::string consumer_id)
+    : table_(std::move(table)), read_(std::move(read)), consumer_id_(std::move(consumer_id)) {}
 
 Result<std::unique_ptr<TableChangeSource>> TableChangeSource::Create(std::shared_ptr<table::Table> table,
-                                                                     std::vector<std::string> projection) {
+                                                                     std::vector<std::string> projection,
+                                                                     std::string consumer_id) {
   KL_ASSIGN_OR_RETURN(auto read, table->NewRead(std::move(projection)));
-  return std::unique_ptr<TableChangeSource>(new TableChangeSource(std::move(table), std::move(read)));
+  return std::unique_ptr<TableChangeSource>(
+      new TableChangeSource(std::move(table), std::move(read), std::move(consumer_id)));
 }
 
 Status TableChangeSource::Restore(const std::optional<SourcePosition>& position) {
@@ -21,6 +25,8 @@ Status TableChangeSource::Restore(const std::optional<SourcePosition>& position)
     scan_.emplace(table_->NewStreamScan(table::StreamStart::kFromSnapshot));
     scan_->RestoreAfter(position->table_snapshot);
     consumed_ = position->table_snapshot;
+    // Re-recorded in case the consumer file was lost: the sink's position is the truth.
+    KL_RETURN_IF_ERROR(Committed(*position));
   } else {
     scan_.emplace(table_->NewStreamScan(table::StreamStart::kLatestFull));
     consumed_ = 0;
@@ -45,6 +51,11 @@ Status TableChangeSource::Poll(size_t max_changes, int64_t timeout_ms, Changes* 
     consumed_ = *plan.snapshot_id;
   }
   return Status::OK();
+}
+
+Status TableChangeSource::Committed(const SourcePosition& position) {
+  if (consumer_id_.empty() || position.table_snapshot <= 0) return Status::OK();
+  return table::ConsumerManager(table_->path()).Record(consumer_id_, position.table_snapshot + 1);
 }
 
 SourcePosition TableChangeSource::position() const {

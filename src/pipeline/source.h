@@ -30,21 +30,27 @@ class Source {
 };
 
 // Follows a table's changes one snapshot at a time. Fresh start: the full
-// latest snapshot as +I rows, then every later snapshot's changes.
+// latest snapshot as +I rows, then every later snapshot's changes. With a
+// consumer id it records, in the followed table, the next snapshot it needs
+// (table/consumer.h), so snapshot expiry waits for it.
 class TableChangeSource : public Source {
  public:
   static Result<std::unique_ptr<TableChangeSource>> Create(std::shared_ptr<table::Table> table,
-                                                           std::vector<std::string> projection = {});
+                                                           std::vector<std::string> projection = {},
+                                                           std::string consumer_id = "");
   std::string name() const override { return "table " + table_->path(); }
   const format::RowType& output_type() const override { return read_->output_type(); }
   Status Restore(const std::optional<SourcePosition>& position) override;
   Status Poll(size_t max_changes, int64_t timeout_ms, Changes* out) override;
   SourcePosition position() const override;
+  Status Committed(const SourcePosition& position) override;
 
  private:
-  TableChangeSource(std::shared_ptr<table::Table> table, std::unique_ptr<table::TableRead> read);
+  TableChangeSource(std::shared_ptr<table::Table> table, std::unique_ptr<table::TableRead> read,
+                    std::string consumer_id);
   std::shared_ptr<table::Table> table_;
   std::unique_ptr<table::TableRead> read_;
+  std::string consumer_id_;
   std::optional<table::StreamScan> scan_;
   int64_t consumed_ = 0;  // last snapshot fully returned
 };

@@ -67,7 +67,7 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
   };
   std::map<std::string, std::string> base = {{"file.format", fmt}, {"bucket", "1"},
                                              {"snapshot.num-retained.min", "30"},
-                                             {"snapshot.time-retained", "2h"}};
+                                             {"snapshot.time-retained", "1h"}};
   std::vector<TableDef> defs;
   if (o.ods) {
     defs.push_back({kOdsTable,
@@ -78,7 +78,7 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
                      {"bucket", std::to_string(o.ods_buckets)},
                      {"bucket-key", "ingest_time"},
                      {"snapshot.num-retained.min", "30"},
-                     {"snapshot.time-retained", "2h"}}});
+                     {"snapshot.time-retained", "1h"}}});
   }
   auto dwd_opts = base;
   dwd_opts["bucket"] = std::to_string(o.dwd_buckets);
@@ -276,7 +276,7 @@ JobFactory FollowDwd(const WarehouseOptions& o, const char* target, std::string 
     JobParts parts;
     KL_ASSIGN_OR_RETURN(auto dwd, OpenTable(o, kDwdTable));
     KL_ASSIGN_OR_RETURN(auto out, OpenTable(o, target));
-    KL_ASSIGN_OR_RETURN(auto source, TableChangeSource::Create(dwd, columns));
+    KL_ASSIGN_OR_RETURN(auto source, TableChangeSource::Create(dwd, columns, /*consumer_id=*/job));
     KL_ASSIGN_OR_RETURN(parts.operators, ops(source->output_type()));
     parts.sink = std::make_unique<TableSink>(out, job);
     parts.source = std::move(source);

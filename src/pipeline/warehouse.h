@@ -46,7 +46,7 @@ struct WarehouseOptions {
   std::string user_label = "kubelake.io/user";
   std::string instance_label = "kubelake.io/instance";
   std::string file_format = "avro";  // data files of DWD, ADS, topology and trend tables
-  int64_t commit_interval_ms = 1000; // jobs reading the log
+  int64_t commit_interval_ms = 500;  // jobs reading the log (two commits lie between an event and ADS)
   int64_t follow_interval_ms = 200;  // jobs following a table's changes
   int64_t trend_interval_ms = 60000; // trend sampling period
   int ods_buckets = 8;

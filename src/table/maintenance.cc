@@ -5,6 +5,7 @@
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "table/commit.h"
+#include "table/consumer.h"
 #include "table/snapshot.h"
 
 namespace kl::table {
@@ -52,7 +53,10 @@ ExpireOptions ExpireOptions::FromTable(const TableOptions& options) {
   ExpireOptions o;
   o.retain_min = options.snapshot_num_retained_min();
   o.retain_max = options.snapshot_num_retained_max();
+  o.max_expire = options.snapshot_expire_limit();
   o.older_than_millis = -1;
+  int64_t consumer_ttl = options.consumer_expiration_ms();
+  if (consumer_ttl >= 0) o.consumer_expire_millis = NowMillis() - consumer_ttl;
   return o;
 }
 
@@ -60,20 +64,28 @@ Result<ExpireResult> ExpireSnapshots(const std::shared_ptr<TableContext>& ctx, c
   SnapshotManager snapshots(ctx->path());
   ManifestIO io(ctx->paths().ManifestDir(), ctx->schema().PartitionType(), ctx->options().manifest_compression(),
                 ctx->schema().id);
-  KL_ASSIGN_OR_RETURN(std::vector<int64_t> ids, snapshots.ListIds());
   ExpireResult result;
+  ConsumerManager consumers(ctx->path());
+  if (options.consumer_expire_millis >= 0) {
+    KL_ASSIGN_OR_RETURN(result.expired_consumers, consumers.ExpireRecordedBefore(options.consumer_expire_millis));
+  }
+  KL_ASSIGN_OR_RETURN(std::vector<int64_t> ids, snapshots.ListIds());
   if (ids.empty()) return result;
+  KL_ASSIGN_OR_RETURN(std::optional<int64_t> consumer_min, consumers.MinNextSnapshot());
   int64_t now = options.now_millis >= 0 ? options.now_millis : NowMillis();
   int64_t cutoff = options.older_than_millis >= 0 ? options.older_than_millis
                                                   : now - ctx->options().snapshot_time_retained_ms();
   size_t retain_min = static_cast<size_t>(std::max(1, options.retain_min));
   size_t retain_max = static_cast<size_t>(std::max(options.retain_min, options.retain_max));
+  size_t limit = static_cast<size_t>(std::max(0, options.max_expire));
   // Expire from the oldest while: more than retain_max remain, or (more than
-  // retain_min remain and the snapshot is older than the cutoff).
+  // retain_min remain and the snapshot is older than the cutoff); never a
+  // snapshot a consumer has yet to read, never more than the limit.
   size_t expire_count = 0;
-  for (size_t i = 0; i < ids.size(); ++i) {
+  for (size_t i = 0; i < ids.size() && expire_count < limit; ++i) {
     size_t remaining = ids.size() - i;
     if (remaining <= retain_min) break;
+    if (consumer_min && ids[i] >= *consumer_min) break;
     if (remaining > retain_max) {
       ++expire_count;
       continue;
@@ -84,29 +96,86 @@ Result<ExpireResult> ExpireSnapshots(const std::shared_ptr<TableContext>& ctx, c
   }
   if (expire_count == 0) return result;
 
-  std::set<std::string> keep, candidates;
-  for (size_t i = expire_count; i < ids.size(); ++i) {
-    KL_ASSIGN_OR_RETURN(Snapshot s, snapshots.Read(ids[i]));
-    KL_RETURN_IF_ERROR(CollectReferences(ctx, io, s, &keep));
+  // What the first retained snapshot still needs: its live data files, its
+  // manifest lists and manifests (later snapshots only ever add to these).
+  KL_ASSIGN_OR_RETURN(Snapshot first_kept, snapshots.Read(ids[expire_count]));
+  std::set<std::string> kept_data, kept_meta;
+  {
+    KL_ASSIGN_OR_RETURN(std::vector<ManifestEntry> live, ReadLiveEntries(io, first_kept));
+    for (const auto& e : live) kept_data.insert(ctx->paths().DataFilePath(e.partition, e.bucket, e.file));
+    for (const auto& list : {first_kept.base_manifest_list, first_kept.delta_manifest_list}) {
+      kept_meta.insert(JoinPath(io.dir(), list));
+      KL_ASSIGN_OR_RETURN(std::vector<ManifestFileMeta> metas, io.ReadManifestList(list));
+      for (const auto& m : metas) kept_meta.insert(JoinPath(io.dir(), m.file_name));
+    }
+    if (first_kept.index_manifest) kept_meta.insert(JoinPath(io.dir(), *first_kept.index_manifest));
   }
+
+  // An interrupted run may have deleted some metadata of the snapshots it was
+  // expiring (never of retained ones): what is gone was dealt with then.
+  auto entries_of_expiring = [](Result<std::vector<ManifestEntry>> r) -> Result<std::vector<ManifestEntry>> {
+    if (!r.ok() && r.status().IsNotFound()) return std::vector<ManifestEntry>();
+    return r;
+  };
+  std::vector<std::string> doomed;
+  // Data files: those the deltas of the snapshots after each expired one
+  // removed (a file moved up a level is removed and added by the same delta).
+  for (size_t i = 1; i <= expire_count; ++i) {
+    std::vector<ManifestEntry> delta;
+    if (i == expire_count) {
+      KL_ASSIGN_OR_RETURN(delta, ReadDeltaEntries(io, first_kept));
+    } else {
+      KL_ASSIGN_OR_RETURN(Snapshot s, snapshots.Read(ids[i]));
+      KL_ASSIGN_OR_RETURN(delta, entries_of_expiring(ReadDeltaEntries(io, s)));
+    }
+    std::set<std::string> removed;
+    for (const auto& e : delta) {
+      if (e.kind == FileKind::kDelete) removed.insert(ctx->paths().DataFilePath(e.partition, e.bucket, e.file));
+    }
+    for (const auto& e : delta) {
+      if (e.kind == FileKind::kAdd) removed.erase(ctx->paths().DataFilePath(e.partition, e.bucket, e.file));
+    }
+    for (const auto& path : removed) {
+      if (kept_data.count(path) == 0) doomed.push_back(path);
+    }
+  }
+  // Changelog files, manifest lists and manifests of the expired snapshots.
   for (size_t i = 0; i < expire_count; ++i) {
     KL_ASSIGN_OR_RETURN(Snapshot s, snapshots.Read(ids[i]));
-    KL_RETURN_IF_ERROR(CollectReferences(ctx, io, s, &candidates));
+    if (s.changelog_manifest_list) {
+      KL_ASSIGN_OR_RETURN(std::vector<ManifestEntry> changelog, entries_of_expiring(ReadChangelogEntries(io, s)));
+      for (const auto& e : changelog) doomed.push_back(ctx->paths().DataFilePath(e.partition, e.bucket, e.file));
+    }
+    std::vector<std::string> lists = {s.base_manifest_list, s.delta_manifest_list};
+    if (s.changelog_manifest_list) lists.push_back(*s.changelog_manifest_list);
+    for (const auto& list : lists) {
+      std::string list_path = JoinPath(io.dir(), list);
+      if (kept_meta.count(list_path) != 0 || !FileExists(list_path)) continue;
+      auto metas = io.ReadManifestList(list);
+      if (!metas.ok() && !metas.status().IsNotFound()) return metas.status();
+      for (const auto& m : metas.ok() ? *metas : std::vector<ManifestFileMeta>()) {
+        std::string path = JoinPath(io.dir(), m.file_name);
+        if (kept_meta.count(path) == 0) doomed.push_back(path);
+      }
+      doomed.push_back(list_path);  // after its manifests: a rerun still finds them through it
+    }
+    if (s.index_manifest) {
+      std::string path = JoinPath(io.dir(), *s.index_manifest);
+      if (kept_meta.count(path) == 0) doomed.push_back(path);
+    }
   }
-  // Snapshot files go first (oldest first): if we stop half way, what is left
-  // behind is unreferenced files, which orphan removal cleans up.
+  std::set<std::string> deleted;
+  for (const auto& path : doomed) {
+    if (!deleted.insert(path).second || !FileExists(path)) continue;
+    KL_RETURN_IF_ERROR(RemoveFile(path));
+    ++result.deleted_files;
+  }
+  // Snapshot files last, oldest first, then the hint.
   for (size_t i = 0; i < expire_count; ++i) {
     KL_RETURN_IF_ERROR(RemoveFile(snapshots.SnapshotPath(ids[i])));
     result.expired_snapshots.push_back(ids[i]);
   }
   KL_RETURN_IF_ERROR(snapshots.WriteEarliestHint(ids[expire_count]));
-  for (const auto& path : candidates) {
-    if (keep.count(path) != 0) continue;
-    if (FileExists(path)) {
-      KL_RETURN_IF_ERROR(RemoveFile(path));
-      ++result.deleted_files;
-    }
-  }
   return result;
 }
 

@@ -16,17 +16,27 @@ namespace kl::table {
 struct ExpireOptions {
   int retain_min = 10;              // always keep at least this many snapshots
   int retain_max = 2147483647;      // never keep more than this many
+  int max_expire = 2147483647;      // expire at most this many snapshots in one call
   int64_t older_than_millis = -1;   // expire snapshots older than this time (-1: from snapshot.time-retained)
+  int64_t consumer_expire_millis = -1;  // drop consumers last recorded before this time (-1: keep all)
   int64_t now_millis = -1;          // clock for tests (-1: now)
 
+  // The table's snapshot.num-retained.*, snapshot.expire.limit and consumer.expiration-time.
   static ExpireOptions FromTable(const TableOptions& options);
 };
 
 struct ExpireResult {
   std::vector<int64_t> expired_snapshots;
   int64_t deleted_files = 0;
+  std::vector<std::string> expired_consumers;
 };
 
+// Expires the oldest snapshots the options let go, never one a consumer
+// (consumer.h) still needs, and deletes the files only they referenced. It
+// works from the snapshots' deltas, as Paimon does, so its cost follows what
+// expires, not how many snapshots are kept: cheap enough to run at every
+// commit. Files go before snapshot files, so an interrupted run is redone by
+// the next one.
 Result<ExpireResult> ExpireSnapshots(const std::shared_ptr<TableContext>& ctx, const ExpireOptions& options);
 
 struct OrphanResult {

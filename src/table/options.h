@@ -76,6 +76,9 @@ class TableOptions {
     return static_cast<int>(GetInt("snapshot.num-retained.max", 2147483647));
   }
   int64_t snapshot_time_retained_ms() const { return GetDurationMillis("snapshot.time-retained", 3600 * 1000); }
+  int snapshot_expire_limit() const { return static_cast<int>(GetInt("snapshot.expire.limit", 50)); }
+  // -1: consumers never expire.
+  int64_t consumer_expiration_ms() const { return GetDurationMillis("consumer.expiration-time", -1); }
   std::string partition_default_name() const { return GetString("partition.default-name", "__DEFAULT_PARTITION__"); }
   bool deletion_vectors_enabled() const { return GetBool("deletion-vectors.enabled", false); }
   // DV index files in the bucket directories instead of <table>/index/.

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "spdlog/spdlog.h"
 #include "table/binary_row.h"
+#include "table/maintenance.h"
 #include "table/scan.h"
 
 namespace kl::table {
@@ -333,7 +335,15 @@ Result<CommitResult> TableWriter::Commit(int64_t commit_identifier, const std::m
   auto result = commit_.Commit(request);
   // The increments are gone with a failed commit: the caller restarts from its
   // last committed state (the log offsets in the table) with a new writer.
-  if (!result.ok()) failed_ = true;
+  if (!result.ok()) {
+    failed_ = true;
+    return result;
+  }
+  if (!ctx_->options().write_only() && !result->snapshot_ids.empty()) {
+    // The commit stands either way; a failed expiry is retried at the next one.
+    auto expired = ExpireSnapshots(ctx_, ExpireOptions::FromTable(ctx_->options()));
+    if (!expired.ok()) spdlog::warn("expiring snapshots of {}: {}", ctx_->path(), expired.status().ToString());
+  }
   return result;
 }
 

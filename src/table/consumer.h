@@ -1,0 +1,40 @@
+// Consumers: named streaming readers of a table that record the next
+// snapshot they need, as Paimon does (`<table>/consumer/consumer-<id>`,
+// JSON {"nextSnapshot": N}). Snapshot expiry keeps every snapshot from the
+// smallest recorded one on, so a reader that falls behind (or is stopped for
+// a while) finds its changelog still there when it resumes.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace kl::table {
+
+class ConsumerManager {
+ public:
+  explicit ConsumerManager(std::string table_path);
+
+  // Records that consumer `id` next reads snapshot `next_snapshot` (atomic replace).
+  Status Record(const std::string& id, int64_t next_snapshot) const;
+  // The consumer's next snapshot; nullopt when it has none recorded.
+  Result<std::optional<int64_t>> Read(const std::string& id) const;
+  // Every consumer's next snapshot, by id.
+  Result<std::map<std::string, int64_t>> ReadAll() const;
+  // Deletes consumers last recorded before `millis` (stale readers must not pin
+  // snapshots forever); returns their ids.
+  Result<std::vector<std::string>> ExpireRecordedBefore(int64_t millis) const;
+  // The smallest next snapshot of all consumers, if there are any.
+  Result<std::optional<int64_t>> MinNextSnapshot() const;
+
+  std::string ConsumerPath(const std::string& id) const;
+
+ private:
+  std::string dir_;
+};
+
+}  // namespace kl::table
