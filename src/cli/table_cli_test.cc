@@ -11,6 +11,7 @@
 #include "common/json.h"
 #include "common/string_util.h"
 #include "common/test_util.h"
+#include "table/consumer.h"
 
 namespace kl::cli {
 namespace {
@@ -124,6 +125,21 @@ TEST_F(TableCliTest, WritesReadsFiltersAndMaintainsATable) {
     EXPECT_EQ(json->GetIntOr("level", -1), 5) << line;  // everything in the last level after --full
   }
   EXPECT_EQ(ReadRows().size(), 2u);
+
+  // A streaming reader that still needs snapshot 2 holds expiry back until it is deleted.
+  KL_ASSERT_OK(table::ConsumerManager(table_).Record("follower", 2));
+  CommandResult held = Run({"table", "expire", table_, "--retain-min", "1", "--retain-max", "1"});
+  ASSERT_EQ(held.exit_code, 0) << held.err;
+  snapshots = Run({"table", "snapshots", table_, "--format", "jsonl"});
+  size_t held_count = Split(snapshots.out, '\n', true).size();
+  EXPECT_GT(held_count, 1u) << snapshots.out;
+  CommandResult consumers = Run({"table", "consumers", table_});
+  ASSERT_EQ(consumers.exit_code, 0) << consumers.err;
+  EXPECT_NE(consumers.out.find("follower"), std::string::npos) << consumers.out;
+  CommandResult unknown = Run({"table", "consumers", table_, "--delete", "nobody"});
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_NE(unknown.err.find("no consumer 'nobody'"), std::string::npos) << unknown.err;
+  ASSERT_EQ(Run({"table", "consumers", table_, "--delete", "follower"}).exit_code, 0);
 
   CommandResult expire = Run({"table", "expire", table_, "--retain-min", "1", "--retain-max", "1"});
   ASSERT_EQ(expire.exit_code, 0) << expire.err;

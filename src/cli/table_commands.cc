@@ -13,6 +13,7 @@
 #include "common/random.h"
 #include "common/string_util.h"
 #include "table/binary_row.h"
+#include "table/consumer.h"
 #include "table/predicate.h"
 #include "table/table.h"
 
@@ -289,6 +290,28 @@ Status RunExpire(const std::string& dir, int retain_min, int retain_max, const s
   return Status::OK();
 }
 
+// Streaming readers that hold snapshots back from expiry; --delete releases an abandoned one.
+Status RunConsumers(const std::string& dir, const std::string& remove) {
+  KL_ASSIGN_OR_RETURN(auto t, Table::Open(dir));
+  table::ConsumerManager consumers(t->path());
+  if (!remove.empty()) {
+    KL_ASSIGN_OR_RETURN(std::optional<int64_t> next, consumers.Read(remove));
+    if (!next) return Status::NotFound("table " + t->path() + " has no consumer '" + remove + "'");
+    KL_RETURN_IF_ERROR(RemoveFile(consumers.ConsumerPath(remove)));
+    std::printf("deleted consumer %s (it was to read snapshot %lld next)\n", remove.c_str(),
+                static_cast<long long>(*next));
+    return Status::OK();
+  }
+  KL_ASSIGN_OR_RETURN(auto all, consumers.ReadAll());
+  std::vector<std::vector<std::string>> cells;
+  for (const auto& [id, next] : all) {
+    auto modified = FileModifiedMillis(consumers.ConsumerPath(id));
+    cells.push_back({id, std::to_string(next), modified.ok() ? FormatIsoMillis(*modified) : "?"});
+  }
+  PrintTextTable(stdout, {"consumer", "next_snapshot", "recorded"}, cells);
+  return Status::OK();
+}
+
 Status RunRemoveOrphans(const std::string& dir, const std::string& older_than, bool dry_run) {
   KL_ASSIGN_OR_RETURN(auto t, Table::Open(dir));
   KL_ASSIGN_OR_RETURN(int64_t d, ParseDurationArg(older_than));
@@ -377,6 +400,14 @@ void AddTableCommands(CLI::App* app) {
     cmd->add_option("--retain-max", *retain_max, "Keep at most this many snapshots (default: table option)");
     cmd->add_option("--older-than", *older, "Expire snapshots older than this (e.g. 1h; default: snapshot.time-retained)");
     cmd->callback([=] { Finish(RunExpire(*dir, *retain_min, *retain_max, *older)); });
+  }
+  {
+    auto* cmd = table->add_subcommand("consumers", "List the streaming readers that hold snapshots back from expiry");
+    auto dir = std::make_shared<std::string>();
+    auto remove = std::make_shared<std::string>();
+    cmd->add_option("table-dir", *dir, "Table directory")->required();
+    cmd->add_option("--delete", *remove, "Delete this consumer (an abandoned reader) so expiry may pass it");
+    cmd->callback([=] { Finish(RunConsumers(*dir, *remove)); });
   }
   {
     auto* cmd = table->add_subcommand("remove-orphans", "Delete files no snapshot references (left by failed writes)");
