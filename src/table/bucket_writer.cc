@@ -154,15 +154,15 @@ std::optional<Row> BucketWriter::View(const KvRef& stored, MergeFunction* view_m
   return r.by_ref ? r.ref.batch->values.GetRow(r.ref.row) : std::move(r.row);
 }
 
-Status BucketWriter::ApplyLookup(const KvBatch& records, MergeFunction* store_merge, MergeFunction* view_merge,
-                                 DataFileWriter* changelog) {
+Status BucketWriter::ApplyLookup(const KvBatch& records, size_t begin, size_t end, MergeFunction* store_merge,
+                                 MergeFunction* view_merge, DataFileWriter* changelog) {
   const KeyComparator& cmp = ctx_->comparator();
-  std::string key = KeyOf(records, 0);
+  std::string key = KeyOf(records, begin);
   std::optional<KvRef> old = lookup_->Get(key);
   std::vector<KvRef> group;
   if (old) group.push_back(*old);
   int64_t seq = 0;
-  for (size_t i = 0; i < records.size(); ++i) {
+  for (size_t i = begin; i < end; ++i) {
     group.push_back(KvRef{&records, i});
     seq = std::max(seq, records.seq[i]);
   }
@@ -276,26 +276,33 @@ Status BucketWriter::Flush() {
   std::vector<size_t> picked;
   if (picks) picked.reserve(order.size());
   MergeResult result;
-  KvBatch group(full, /*merged_records=*/false);
+  // Combining merges and the lookup producer need the keys' full records: they
+  // are decoded a chunk of whole keys at a time, positions [chunk_begin, chunk_end) of `order`.
+  const bool need_records = !picks || lookup;
+  KvBatch chunk(full, /*merged_records=*/false);
+  size_t chunk_begin = 0, chunk_end = 0;
   for (size_t begin = 0; begin < order.size();) {
     size_t end = begin + 1;
     while (end < order.size() && same_key[end]) ++end;
-    // Combining merges and the lookup producer need the key's full records.
-    if (!picks || lookup) {
-      group.Clear();
-      buffer_.Gather(order.data() + begin, end - begin, &group);
+    if (need_records && end > chunk_end) {
+      chunk_begin = begin;
+      chunk_end = std::max(end, std::min(order.size(), begin + kReadChunkRows));
+      while (chunk_end < order.size() && same_key[chunk_end]) ++chunk_end;
+      chunk.Clear();
+      buffer_.Gather(order.data() + chunk_begin, chunk_end - chunk_begin, &chunk);
     }
+    const size_t first = begin - chunk_begin, last = end - chunk_begin;  // the key's records in `chunk`
     merge_->Reset();
     Status s;
     for (size_t i = begin; i < end && s.ok(); ++i) {
-      s = picks ? merge_->Add(KvRef{&keys, order[i]}) : merge_->Add(KvRef{&group, i - begin});
+      s = picks ? merge_->Add(KvRef{&keys, order[i]}) : merge_->Add(KvRef{&chunk, i - chunk_begin});
     }
     if (s.ok()) s = merge_->GetResult(&result);
     if (s.ok() && result.present) {
       if (picks) picked.push_back(result.ref.row);
       else s = data.AppendMerged(result.row, result.seq, result.kind);
     }
-    if (s.ok() && lookup) s = ApplyLookup(group, store_merge.get(), view_merge.get(), changelog.get());
+    if (s.ok() && lookup) s = ApplyLookup(chunk, first, last, store_merge.get(), view_merge.get(), changelog.get());
     if (!s.ok()) return fail(s);
     begin = end;
   }

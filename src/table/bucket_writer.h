@@ -80,10 +80,10 @@ class BucketWriter {
 
  private:
   Status EnsureLookupState();
-  // Merges a key's buffered records (`group`, in sequence order) into the
+  // Merges a key's buffered records (rows [begin, end) of `records`, in sequence order) into the
   // lookup state and writes the change of the key's view to `changelog`.
-  Status ApplyLookup(const KvBatch& group, MergeFunction* store_merge, MergeFunction* view_merge,
-                     DataFileWriter* changelog);
+  Status ApplyLookup(const KvBatch& records, size_t begin, size_t end, MergeFunction* store_merge,
+                     MergeFunction* view_merge, DataFileWriter* changelog);
   // Writes buffered records `rows` to `w` in that order, gathered in chunks.
   Status WriteInOrder(DataFileWriter* w, const std::vector<size_t>& rows);
   std::optional<format::Row> View(const KvRef& stored, MergeFunction* view_merge) const;
