@@ -36,16 +36,19 @@ void InstallStopHandlers() {
   std::signal(SIGTERM, [](int) { g_stop = true; });
 }
 
+// Defaults come from the pipeline's own (one place to change them).
+const pipeline::WarehouseOptions kWarehouseDefaults;
+
 struct WarehouseArgs {
   std::string data_dir = "kubelake-data";
   std::string warehouse;  // default <data>/warehouse
   std::string log;        // default dir:<data>/log
-  int64_t commit_interval_ms = 500;
-  int64_t trend_interval_s = 60;
-  std::string user_label = "kubelake.io/user";
-  std::string instance_label = "kubelake.io/instance";
-  bool no_ods = false;
-  std::string file_format = "avro";
+  int64_t commit_interval_ms = kWarehouseDefaults.commit_interval_ms;
+  int64_t trend_interval_s = kWarehouseDefaults.trend_interval_ms / 1000;
+  std::string user_label = kWarehouseDefaults.user_label;
+  std::string instance_label = kWarehouseDefaults.instance_label;
+  bool no_ods = !kWarehouseDefaults.ods;
+  std::string file_format = kWarehouseDefaults.file_format;
   double duration_s = 0;
   double status_interval_s = 5;
 };

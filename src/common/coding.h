@@ -1,5 +1,6 @@
 // Byte-level encodings shared by the file formats: fixed-width little/big
-// endian integers and (zigzag) varints.
+// endian integers, (zigzag) varints, short-value copies and order-preserving
+// byte-string prefixes.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +22,31 @@ inline uint32_t LoadBE32(const void* p) { return __builtin_bswap32(LoadLE32(p));
 inline uint64_t LoadBE64(const void* p) { return __builtin_bswap64(LoadLE64(p)); }
 inline void StoreLE32(void* p, uint32_t v) { std::memcpy(p, &v, 4); }
 inline void StoreLE64(void* p, uint64_t v) { std::memcpy(p, &v, 8); }
+
+// Copies a short value without a library call: overlapping fixed-size moves that
+// stay inside both buffers (most column values are a few to a few dozen bytes).
+inline void CopyShortValue(char* dst, const char* src, size_t n) {
+  if (n >= 8 && n <= 16) {
+    std::memcpy(dst, src, 8);
+    std::memcpy(dst + n - 8, src + n - 8, 8);
+  } else if (n >= 4 && n < 8) {
+    std::memcpy(dst, src, 4);
+    std::memcpy(dst + n - 4, src + n - 4, 4);
+  } else if (n > 16) {
+    std::memcpy(dst, src, n);
+  } else {
+    for (size_t i = 0; i < n; ++i) dst[i] = src[i];
+  }
+}
+
+// The first 8 bytes as a big-endian number, zero-padded: for byte strings compared
+// as unsigned bytes, a < b implies BytesPrefix(a) <= BytesPrefix(b).
+inline uint64_t BytesPrefix(std::string_view v) {
+  uint64_t key = 0;
+  if (v.size() >= 8) return LoadBE64(v.data());
+  for (size_t i = 0; i < v.size(); ++i) key |= static_cast<uint64_t>(static_cast<uint8_t>(v[i])) << (56 - 8 * i);
+  return key;
+}
 
 inline uint64_t ZigZagEncode(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
 inline int64_t ZigZagDecode(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }

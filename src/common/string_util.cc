@@ -66,6 +66,21 @@ std::optional<int64_t> ParseInt64(std::string_view s) {
   return v;
 }
 
+std::optional<int64_t> ParseScaledInt(std::string_view text, ScaledUnits units) {
+  std::string_view t = Trim(text);
+  size_t digits = 0;
+  while (digits < t.size() && t[digits] >= '0' && t[digits] <= '9') ++digits;
+  auto number = ParseInt64(t.substr(0, digits));
+  if (!number) return std::nullopt;
+  std::string unit = ToLower(Trim(t.substr(digits)));
+  for (const auto& [name, scale] : units) {
+    if (unit != name) continue;
+    if (*number > INT64_MAX / scale) return std::nullopt;
+    return *number * scale;
+  }
+  return std::nullopt;
+}
+
 std::optional<uint64_t> ParseUint64(std::string_view s) {
   uint64_t v = 0;
   if (s.empty()) return std::nullopt;

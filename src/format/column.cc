@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "common/coding.h"
+
 namespace kl::format {
 namespace {
 
@@ -97,26 +99,6 @@ void Column::AppendDoubles(const double* values, size_t n) {
   size_ += n;
 }
 
-namespace {
-
-// Copies short values without a library call: overlapping fixed-size moves that stay
-// inside both buffers (most column values are a few to a few dozen bytes).
-inline void CopyValue(char* dst, const char* src, size_t n) {
-  if (n >= 8 && n <= 16) {
-    std::memcpy(dst, src, 8);
-    std::memcpy(dst + n - 8, src + n - 8, 8);
-  } else if (n >= 4 && n < 8) {
-    std::memcpy(dst, src, 4);
-    std::memcpy(dst + n - 4, src + n - 4, 4);
-  } else if (n > 16) {
-    std::memcpy(dst, src, n);
-  } else {
-    for (size_t i = 0; i < n; ++i) dst[i] = src[i];
-  }
-}
-
-}  // namespace
-
 void Column::AppendBytesBatch(const std::string_view* values, size_t n) {
   size_t total = 0;
   for (size_t i = 0; i < n; ++i) total += values[i].size();
@@ -126,7 +108,7 @@ void Column::AppendBytesBatch(const std::string_view* values, size_t n) {
   if (offsets_.capacity() < offsets_.size() + n) offsets_.reserve(std::max(offsets_.size() + n, 2 * offsets_.capacity()));
   char* dst = bytes_.data();
   for (size_t i = 0; i < n; ++i) {
-    CopyValue(dst + pos, values[i].data(), values[i].size());
+    CopyShortValue(dst + pos, values[i].data(), values[i].size());
     pos += values[i].size();
     offsets_.push_back(pos);
   }
@@ -280,7 +262,7 @@ void Column::AppendGather(const Column& src, const size_t* rows, size_t n) {
         if (k + kAhead / 2 < n) __builtin_prefetch(src_bytes + src_off[rows[k + kAhead / 2]]);
         uint64_t from = src_off[rows[k]], len = src_off[rows[k] + 1] - from;
         if (pos + len > bytes_.size()) bytes_.resize(std::max(2 * bytes_.size(), pos + len));
-        CopyValue(bytes_.data() + pos, src_bytes + from, len);
+        CopyShortValue(bytes_.data() + pos, src_bytes + from, len);
         pos += len;
         out[k] = pos;
       }

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/coding.h"
+
 namespace kl::format {
 namespace {
 
@@ -31,21 +33,6 @@ inline void StoreSlot(char* slot, uint32_t offset, uint32_t length) {
 inline void LoadSlot(const char* slot, uint32_t* offset, uint32_t* length) {
   std::memcpy(offset, slot, 4);
   std::memcpy(length, slot + 4, 4);
-}
-
-// Copies a short value without a library call (overlapping fixed-size moves).
-inline void CopyShort(char* dst, const char* src, size_t n) {
-  if (n >= 8 && n <= 16) {
-    std::memcpy(dst, src, 8);
-    std::memcpy(dst + n - 8, src + n - 8, 8);
-  } else if (n >= 4 && n < 8) {
-    std::memcpy(dst, src, 4);
-    std::memcpy(dst + n - 4, src + n - 4, 4);
-  } else if (n > 16) {
-    std::memcpy(dst, src, n);
-  } else {
-    for (size_t i = 0; i < n; ++i) dst[i] = src[i];
-  }
 }
 
 }  // namespace
@@ -132,7 +119,7 @@ void RowArena::Encode(const ColumnBatch& batch, size_t row, char* p) {
       case PhysicalKind::kBytes: {
         std::string_view v = col.GetBytes(row);
         StoreSlot(slot, static_cast<uint32_t>(var), static_cast<uint32_t>(v.size()));
-        CopyShort(p + var, v.data(), v.size());
+        CopyShortValue(p + var, v.data(), v.size());
         var += v.size();
         var_bytes_[c] += v.size();
         break;
@@ -233,7 +220,7 @@ void RowArena::DecodeRows(const size_t* indexes, size_t n, ColumnBatch* out) con
           uint32_t offset, length;
           LoadSlot(slot, &offset, &length);
           if (pos[c] + length > col.bytes_.size()) col.bytes_.resize(std::max(2 * col.bytes_.size(), pos[c] + length));
-          CopyShort(col.bytes_.data() + pos[c], p + offset, length);
+          CopyShortValue(col.bytes_.data() + pos[c], p + offset, length);
           pos[c] += length;
           col.offsets_[i + 1] = pos[c];
           break;

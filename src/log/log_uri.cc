@@ -15,21 +15,8 @@ Status ParseQuery(std::string_view query, std::map<std::string, std::string>* pa
   return Status::OK();
 }
 
-Result<int64_t> ParseScaled(std::string_view text, std::string_view what,
-                            std::initializer_list<std::pair<std::string_view, int64_t>> units) {
-  std::string_view t = Trim(text);
-  size_t digits = 0;
-  while (digits < t.size() && t[digits] >= '0' && t[digits] <= '9') ++digits;
-  auto number = ParseInt64(t.substr(0, digits));
-  std::string unit = ToLower(Trim(t.substr(digits)));
-  if (number) {
-    for (const auto& [name, scale] : units) {
-      if (unit == name) {
-        if (*number > INT64_MAX / scale) break;
-        return *number * scale;
-      }
-    }
-  }
+Result<int64_t> ParseScaled(std::string_view text, std::string_view what, ScaledUnits units) {
+  if (auto v = ParseScaledInt(text, units)) return *v;
   return Status::InvalidArgument("bad " + std::string(what) + " '" + std::string(text) + "'");
 }
 

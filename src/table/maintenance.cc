@@ -1,5 +1,6 @@
 #include "table/maintenance.h"
 
+#include <map>
 #include <set>
 
 #include "common/clock.h"
@@ -78,6 +79,16 @@ Result<ExpireResult> ExpireSnapshots(const std::shared_ptr<TableContext>& ctx, c
   size_t retain_min = static_cast<size_t>(std::max(1, options.retain_min));
   size_t retain_max = static_cast<size_t>(std::max(options.retain_min, options.retain_max));
   size_t limit = static_cast<size_t>(std::max(0, options.max_expire));
+  // Each snapshot is read once, by its position in `ids`.
+  std::map<size_t, Snapshot> read;
+  auto snapshot_at = [&](size_t i) -> Result<const Snapshot*> {
+    auto it = read.find(i);
+    if (it == read.end()) {
+      KL_ASSIGN_OR_RETURN(Snapshot s, snapshots.Read(ids[i]));
+      it = read.emplace(i, std::move(s)).first;
+    }
+    return &it->second;
+  };
   // Expire from the oldest while: more than retain_max remain, or (more than
   // retain_min remain and the snapshot is older than the cutoff); never a
   // snapshot a consumer has yet to read, never more than the limit.
@@ -90,15 +101,16 @@ Result<ExpireResult> ExpireSnapshots(const std::shared_ptr<TableContext>& ctx, c
       ++expire_count;
       continue;
     }
-    KL_ASSIGN_OR_RETURN(Snapshot s, snapshots.Read(ids[i]));
-    if (s.time_millis >= cutoff) break;
+    KL_ASSIGN_OR_RETURN(const Snapshot* s, snapshot_at(i));
+    if (s->time_millis >= cutoff) break;
     ++expire_count;
   }
   if (expire_count == 0) return result;
 
   // What the first retained snapshot still needs: its live data files, its
   // manifest lists and manifests (later snapshots only ever add to these).
-  KL_ASSIGN_OR_RETURN(Snapshot first_kept, snapshots.Read(ids[expire_count]));
+  KL_ASSIGN_OR_RETURN(const Snapshot* kept, snapshot_at(expire_count));
+  const Snapshot& first_kept = *kept;
   std::set<std::string> kept_data, kept_meta;
   {
     KL_ASSIGN_OR_RETURN(std::vector<ManifestEntry> live, ReadLiveEntries(io, first_kept));
@@ -121,13 +133,10 @@ Result<ExpireResult> ExpireSnapshots(const std::shared_ptr<TableContext>& ctx, c
   // Data files: those the deltas of the snapshots after each expired one
   // removed (a file moved up a level is removed and added by the same delta).
   for (size_t i = 1; i <= expire_count; ++i) {
-    std::vector<ManifestEntry> delta;
-    if (i == expire_count) {
-      KL_ASSIGN_OR_RETURN(delta, ReadDeltaEntries(io, first_kept));
-    } else {
-      KL_ASSIGN_OR_RETURN(Snapshot s, snapshots.Read(ids[i]));
-      KL_ASSIGN_OR_RETURN(delta, entries_of_expiring(ReadDeltaEntries(io, s)));
-    }
+    KL_ASSIGN_OR_RETURN(const Snapshot* s, snapshot_at(i));
+    auto read_delta = ReadDeltaEntries(io, *s);
+    KL_ASSIGN_OR_RETURN(std::vector<ManifestEntry> delta,
+                        i == expire_count ? std::move(read_delta) : entries_of_expiring(std::move(read_delta)));
     std::set<std::string> removed;
     for (const auto& e : delta) {
       if (e.kind == FileKind::kDelete) removed.insert(ctx->paths().DataFilePath(e.partition, e.bucket, e.file));
@@ -141,7 +150,8 @@ Result<ExpireResult> ExpireSnapshots(const std::shared_ptr<TableContext>& ctx, c
   }
   // Changelog files, manifest lists and manifests of the expired snapshots.
   for (size_t i = 0; i < expire_count; ++i) {
-    KL_ASSIGN_OR_RETURN(Snapshot s, snapshots.Read(ids[i]));
+    KL_ASSIGN_OR_RETURN(const Snapshot* expiring, snapshot_at(i));
+    const Snapshot& s = *expiring;
     if (s.changelog_manifest_list) {
       KL_ASSIGN_OR_RETURN(std::vector<ManifestEntry> changelog, entries_of_expiring(ReadChangelogEntries(io, s)));
       for (const auto& e : changelog) doomed.push_back(ctx->paths().DataFilePath(e.partition, e.bucket, e.file));

@@ -15,66 +15,56 @@ using format::RowType;
 
 namespace {
 
-class DeduplicateMerge : public MergeFunction {
+// Engines that keep one of a key's records as it is: the result refers to it.
+class PickOneMerge : public MergeFunction {
  public:
-  explicit DeduplicateMerge(bool ignore_delete) : ignore_delete_(ignore_delete) {}
+  explicit PickOneMerge(bool ignore_delete) : ignore_delete_(ignore_delete) {}
   bool picks_input() const override { return true; }
   void Reset() override { has_ = false; }
-  Status Add(const KvRef& kv) override {
-    if (ignore_delete_ && format::IsRetract(kv.kind())) return Status::OK();
-    latest_ = kv;
-    has_ = true;
-    return Status::OK();
-  }
   Status GetResult(MergeResult* out) override {
     out->present = has_;
     if (has_) {
       out->by_ref = true;
-      out->ref = latest_;
-      out->kind = latest_.kind();
-      out->seq = latest_.seq();
+      out->ref = picked_;
+      out->kind = picked_.kind();
+      out->seq = picked_.seq();
     }
     return Status::OK();
   }
 
- private:
+ protected:
+  void Pick(const KvRef& kv) {
+    picked_ = kv;
+    has_ = true;
+  }
+
   bool ignore_delete_;
   bool has_ = false;
-  KvRef latest_;
+  KvRef picked_;
 };
 
-class FirstRowMerge : public MergeFunction {
+class DeduplicateMerge : public PickOneMerge {
  public:
-  explicit FirstRowMerge(bool ignore_delete) : ignore_delete_(ignore_delete) {}
-  bool picks_input() const override { return true; }
-  void Reset() override { has_ = false; }
+  using PickOneMerge::PickOneMerge;
+  Status Add(const KvRef& kv) override {
+    if (ignore_delete_ && format::IsRetract(kv.kind())) return Status::OK();
+    Pick(kv);
+    return Status::OK();
+  }
+};
+
+class FirstRowMerge : public PickOneMerge {
+ public:
+  using PickOneMerge::PickOneMerge;
   Status Add(const KvRef& kv) override {
     if (format::IsRetract(kv.kind())) {
       if (ignore_delete_) return Status::OK();
       return Status::InvalidArgument(
           "the first-row merge engine does not accept -U/-D records; set ignore-delete = true to drop them");
     }
-    if (!has_) {
-      first_ = kv;
-      has_ = true;
-    }
+    if (!has_) Pick(kv);
     return Status::OK();
   }
-  Status GetResult(MergeResult* out) override {
-    out->present = has_;
-    if (has_) {
-      out->by_ref = true;
-      out->ref = first_;
-      out->kind = first_.kind();
-      out->seq = first_.seq();
-    }
-    return Status::OK();
-  }
-
- private:
-  bool ignore_delete_;
-  bool has_ = false;
-  KvRef first_;
 };
 
 // A sequence group: the columns `members` change only with a newer value of `sequence_columns`.

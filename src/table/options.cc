@@ -30,38 +30,20 @@ bool TableOptions::GetBool(const std::string& key, bool fallback) const {
 
 namespace {
 
+// Paimon's MemorySize and Duration spellings.
 std::optional<int64_t> ParseMemorySize(std::string_view text) {
-  std::string s = ToLower(Trim(text));
-  size_t i = 0;
-  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) != 0)) ++i;
-  auto number = ParseInt64(s.substr(0, i));
-  if (!number) return std::nullopt;
-  std::string unit(Trim(std::string_view(s).substr(i)));
-  int64_t mult = 1;
-  if (unit.empty() || unit == "b" || unit == "bytes") mult = 1;
-  else if (unit == "k" || unit == "kb" || unit == "kibibytes") mult = 1LL << 10;
-  else if (unit == "m" || unit == "mb" || unit == "mebibytes") mult = 1LL << 20;
-  else if (unit == "g" || unit == "gb" || unit == "gibibytes") mult = 1LL << 30;
-  else if (unit == "t" || unit == "tb") mult = 1LL << 40;
-  else return std::nullopt;
-  return *number * mult;
+  constexpr int64_t kKiB = 1LL << 10, kMiB = 1LL << 20, kGiB = 1LL << 30, kTiB = 1LL << 40;
+  return ParseScaledInt(text, {{"", 1}, {"b", 1}, {"bytes", 1}, {"k", kKiB}, {"kb", kKiB}, {"kibibytes", kKiB},
+                               {"m", kMiB}, {"mb", kMiB}, {"mebibytes", kMiB}, {"g", kGiB}, {"gb", kGiB},
+                               {"gibibytes", kGiB}, {"t", kTiB}, {"tb", kTiB}});
 }
 
 std::optional<int64_t> ParseDuration(std::string_view text) {
-  std::string s = ToLower(Trim(text));
-  size_t i = 0;
-  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) != 0)) ++i;
-  auto number = ParseInt64(s.substr(0, i));
-  if (!number) return std::nullopt;
-  std::string unit(Trim(std::string_view(s).substr(i)));
-  int64_t mult;
-  if (unit.empty() || unit == "ms" || unit == "milli" || unit == "millis") mult = 1;
-  else if (unit == "s" || unit == "sec" || unit == "secs" || unit == "second" || unit == "seconds") mult = 1000;
-  else if (unit == "min" || unit == "m" || unit == "minute" || unit == "minutes") mult = 60000;
-  else if (unit == "h" || unit == "hour" || unit == "hours") mult = 3600000;
-  else if (unit == "d" || unit == "day" || unit == "days") mult = 86400000;
-  else return std::nullopt;
-  return *number * mult;
+  return ParseScaledInt(text, {{"", 1},           {"ms", 1},          {"milli", 1},       {"millis", 1},
+                               {"s", 1000},       {"sec", 1000},      {"secs", 1000},     {"second", 1000},
+                               {"seconds", 1000}, {"min", 60000},     {"m", 60000},       {"minute", 60000},
+                               {"minutes", 60000}, {"h", 3600000},    {"hour", 3600000},  {"hours", 3600000},
+                               {"d", 86400000},   {"day", 86400000},  {"days", 86400000}});
 }
 
 }  // namespace

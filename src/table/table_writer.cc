@@ -164,40 +164,33 @@ Status TableWriter::LoadExistingFiles() {
   return Status::OK();
 }
 
+Result<DataSplit> TableWriter::TakeExisting(const std::pair<std::string, int32_t>& bucket) {
+  KL_RETURN_IF_ERROR(LoadExistingFiles());
+  DataSplit existing;
+  if (auto e = existing_.find(bucket); e != existing_.end()) existing = std::move(e->second);
+  return existing;
+}
+
 Result<BucketWriter*> TableWriter::PkWriter(const std::string& partition, int32_t bucket) {
   auto key = std::make_pair(partition, bucket);
   auto it = pk_writers_.find(key);
   if (it != pk_writers_.end()) return it->second.get();
-  KL_RETURN_IF_ERROR(LoadExistingFiles());
-  std::vector<DataFileMeta> files;
-  std::map<std::string, DeletionFile> deletion_files;
-  if (auto e = existing_.find(key); e != existing_.end()) {
-    files = std::move(e->second.files);
-    deletion_files = std::move(e->second.deletion_files);
-  }
-  auto w = std::make_unique<BucketWriter>(ctx_, partition, bucket, num_buckets_, std::move(files),
-                                          std::move(deletion_files));
-  BucketWriter* ptr = w.get();
-  pk_writers_[key] = std::move(w);
-  return ptr;
+  KL_ASSIGN_OR_RETURN(DataSplit existing, TakeExisting(key));
+  auto& w = pk_writers_[key];
+  w = std::make_unique<BucketWriter>(ctx_, partition, bucket, num_buckets_, std::move(existing.files),
+                                     std::move(existing.deletion_files));
+  return w.get();
 }
 
 Result<AppendBucketWriter*> TableWriter::AppendWriter(const std::string& partition, int32_t bucket) {
   auto key = std::make_pair(partition, bucket);
   auto it = append_writers_.find(key);
   if (it != append_writers_.end()) return it->second.get();
-  KL_RETURN_IF_ERROR(LoadExistingFiles());
-  std::vector<DataFileMeta> files;
-  std::map<std::string, DeletionFile> deletion_files;
-  if (auto e = existing_.find(key); e != existing_.end()) {
-    files = std::move(e->second.files);
-    deletion_files = std::move(e->second.deletion_files);
-  }
-  auto w = std::make_unique<AppendBucketWriter>(ctx_, partition, bucket, num_buckets_, std::move(files),
-                                                std::move(deletion_files));
-  AppendBucketWriter* ptr = w.get();
-  append_writers_[key] = std::move(w);
-  return ptr;
+  KL_ASSIGN_OR_RETURN(DataSplit existing, TakeExisting(key));
+  auto& w = append_writers_[key];
+  w = std::make_unique<AppendBucketWriter>(ctx_, partition, bucket, num_buckets_, std::move(existing.files),
+                                           std::move(existing.deletion_files));
+  return w.get();
 }
 
 Result<std::pair<std::string, int32_t>> TableWriter::Route(const ColumnBatch& rows, size_t row) {

@@ -42,6 +42,8 @@ class TableWriter {
 
  private:
   Status LoadExistingFiles();
+  // The bucket's committed files and deletion vectors, handed once to its new writer.
+  Result<DataSplit> TakeExisting(const std::pair<std::string, int32_t>& bucket);
   Result<BucketWriter*> PkWriter(const std::string& partition, int32_t bucket);
   Result<AppendBucketWriter*> AppendWriter(const std::string& partition, int32_t bucket);
   Result<std::pair<std::string, int32_t>> Route(const format::ColumnBatch& rows, size_t row);

@@ -1,7 +1,8 @@
 #include "table/write_buffer.h"
 
 #include <algorithm>
-#include <cstring>
+
+#include "common/coding.h"
 
 namespace kl::table {
 
@@ -12,17 +13,6 @@ using format::RowKind;
 namespace {
 
 constexpr uint64_t kSignBit = uint64_t{1} << 63;
-
-// The first 8 bytes, big-endian, zero-padded: a < b implies prefix(a) <= prefix(b).
-inline uint64_t BytesPrefix(std::string_view v) {
-  uint64_t key = 0;
-  if (v.size() >= 8) {
-    std::memcpy(&key, v.data(), 8);
-    return __builtin_bswap64(key);
-  }
-  for (size_t i = 0; i < v.size(); ++i) key |= static_cast<uint64_t>(static_cast<uint8_t>(v[i])) << (56 - 8 * i);
-  return key;
-}
 
 struct SortEntry {
   uint64_t prefix;

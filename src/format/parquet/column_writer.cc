@@ -30,32 +30,6 @@ std::string TruncateMax(const std::string& v) {
   return v;
 }
 
-// Copies a short value without a library call (overlapping fixed-size moves).
-inline void CopyValue(char* dst, const char* src, size_t n) {
-  if (n >= 8 && n <= 16) {
-    std::memcpy(dst, src, 8);
-    std::memcpy(dst + n - 8, src + n - 8, 8);
-  } else if (n >= 4 && n < 8) {
-    std::memcpy(dst, src, 4);
-    std::memcpy(dst + n - 4, src + n - 4, 4);
-  } else if (n > 16) {
-    std::memcpy(dst, src, n);
-  } else {
-    for (size_t i = 0; i < n; ++i) dst[i] = src[i];
-  }
-}
-
-// The first 8 bytes as a big-endian number (zero-padded): a < b implies key(a) <= key(b).
-inline uint64_t PrefixKey(std::string_view v) {
-  uint64_t key = 0;
-  if (v.size() >= 8) {
-    std::memcpy(&key, v.data(), 8);
-    return __builtin_bswap64(key);
-  }
-  for (size_t i = 0; i < v.size(); ++i) key |= static_cast<uint64_t>(static_cast<uint8_t>(v[i])) << (56 - 8 * i);
-  return key;
-}
-
 // The first page decides whether a dictionary pays off; when this many values are already
 // nearly all distinct it cannot, and the writer stops hashing early.
 constexpr int64_t kEarlyDictionaryCheck = 2048;
@@ -132,7 +106,7 @@ void ColumnChunkWriter::UpdateStats(std::string_view v) {
     s.has = true;
     return;
   }
-  uint64_t key = PrefixKey(v);
+  uint64_t key = BytesPrefix(v);
   if (!s.has) {
     s.has = true;
     s.bmin.assign(v);
@@ -267,7 +241,7 @@ void ColumnChunkWriter::AddBytesBatch(const std::string_view* v, size_t n) {
   char* dst = plain_.data();
   for (size_t i = 0; i < n; ++i) {
     StoreLE32(dst + pos, static_cast<uint32_t>(v[i].size()));
-    CopyValue(dst + pos + 4, v[i].data(), v[i].size());
+    CopyShortValue(dst + pos + 4, v[i].data(), v[i].size());
     pos += 4 + v[i].size();
   }
 }
