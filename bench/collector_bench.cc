@@ -143,11 +143,12 @@ Status ParseOnly(size_t pods, size_t page_size) {
   sync.FinishList(NowMillis(), &batch);
   double seconds = static_cast<double>(MonotonicMicros() - start) / 1e6;
   double cpu = ThreadCpuSeconds() - cpu_start;
-  std::printf("parse only (one thread, no HTTP, %.0f B per pod): %llu events in %.3f s wall = %.0f events/s; "
-              "CPU %.3f s = %.0f events per CPU-second\n",
-              static_cast<double>(json_bytes) / static_cast<double>(sink.events()),
-              static_cast<unsigned long long>(sink.events()), seconds, static_cast<double>(sink.events()) / seconds,
-              cpu, static_cast<double>(sink.events()) / cpu);
+  std::printf(
+      "parse only (one thread, no HTTP, %.0f B per pod): %llu events in %.3f s wall = %.0f events/s; "
+      "CPU %.3f s = %.0f events per CPU-second\n",
+      static_cast<double>(json_bytes) / static_cast<double>(sink.events()),
+      static_cast<unsigned long long>(sink.events()), seconds, static_cast<double>(sink.events()) / seconds, cpu,
+      static_cast<double>(sink.events()) / cpu);
   return Status::OK();
 }
 
@@ -177,15 +178,17 @@ Status Relist(const std::string& kubeconfig, size_t page_size, bool tls) {
   size_t rss_after = ResidentBytes();
   malloc_trim(0);  // hand freed page buffers and events back: what stays is what the collector keeps
   size_t rss_kept = ResidentBytes();
-  std::printf("relist via %s (page size %zu, simulator in another process): %llu events in %.3f s wall = %.0f "
-              "events/s; loop thread CPU %.3f s = %.0f events per CPU-second\n",
-              tls ? "HTTPS" : "HTTP", page_size, static_cast<unsigned long long>(sink.events()), seconds,
-              static_cast<double>(sink.events()) / seconds, cpu, static_cast<double>(sink.events()) / cpu);
-  std::printf("collector process: %zu objects tracked, %.1f B/object accounted; RSS grew %.1f B/object at the end "
-              "of the relist, %.1f B/object kept after malloc_trim\n",
-              stats.tracked, static_cast<double>(stats.tracker_bytes) / static_cast<double>(stats.tracked),
-              static_cast<double>(rss_after - rss_before) / static_cast<double>(stats.tracked),
-              static_cast<double>(rss_kept - rss_before) / static_cast<double>(stats.tracked));
+  std::printf(
+      "relist via %s (page size %zu, simulator in another process): %llu events in %.3f s wall = %.0f "
+      "events/s; loop thread CPU %.3f s = %.0f events per CPU-second\n",
+      tls ? "HTTPS" : "HTTP", page_size, static_cast<unsigned long long>(sink.events()), seconds,
+      static_cast<double>(sink.events()) / seconds, cpu, static_cast<double>(sink.events()) / cpu);
+  std::printf(
+      "collector process: %zu objects tracked, %.1f B/object accounted; RSS grew %.1f B/object at the end "
+      "of the relist, %.1f B/object kept after malloc_trim\n",
+      stats.tracked, static_cast<double>(stats.tracker_bytes) / static_cast<double>(stats.tracked),
+      static_cast<double>(rss_after - rss_before) / static_cast<double>(stats.tracked),
+      static_cast<double>(rss_kept - rss_before) / static_cast<double>(stats.tracked));
   collector->Stop();
   return Status::OK();
 }
@@ -197,9 +200,12 @@ int main(int argc, char** argv) {
   size_t page_size = 500;
   bool tls = false;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--pods") && i + 1 < argc) pods = std::stoul(argv[++i]);
-    else if (!std::strcmp(argv[i], "--page-size") && i + 1 < argc) page_size = std::stoul(argv[++i]);
-    else if (!std::strcmp(argv[i], "--tls")) tls = true;
+    if (!std::strcmp(argv[i], "--pods") && i + 1 < argc)
+      pods = std::stoul(argv[++i]);
+    else if (!std::strcmp(argv[i], "--page-size") && i + 1 < argc)
+      page_size = std::stoul(argv[++i]);
+    else if (!std::strcmp(argv[i], "--tls"))
+      tls = true;
   }
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   std::string dir = "/tmp/kubelake-bench-" + RandomUuid();

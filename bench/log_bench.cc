@@ -60,8 +60,8 @@ std::vector<std::string> Keys() {
 // round_robin: spread records evenly over partitions instead of by key.
 // warm_up: first write (untimed) one record per partition, so that client
 // start-up (Kafka's producer id, connections) is not counted.
-void AppendAll(EventLog* log, uint64_t records, const std::string& value, const char* label,
-               bool round_robin = false, bool warm_up = false) {
+void AppendAll(EventLog* log, uint64_t records, const std::string& value, const char* label, bool round_robin = false,
+               bool warm_up = false) {
   auto producer = log->NewProducer();
   if (!producer.ok()) Die(producer.status());
   auto keys = Keys();
@@ -131,8 +131,8 @@ void SegmentRun(const std::string& base, FsyncPolicy policy, uint64_t records, c
   options.fsync = policy;
   auto log = SegmentLog::Open(dir, options);
   if (!log.ok()) Die(log.status());
-  AppendAll(log->get(), records,
-            value, policy == FsyncPolicy::kEveryBatch ? "embedded append, fsync every batch" : "embedded append, fsync never");
+  AppendAll(log->get(), records, value,
+            policy == FsyncPolicy::kEveryBatch ? "embedded append, fsync every batch" : "embedded append, fsync never");
   if (read_back) ReadAll(log->get(), records, "embedded read (page cache)");
   log->reset();
   (void)RemoveAll(dir);
@@ -147,10 +147,14 @@ int main(int argc, char** argv) {
   uint64_t kafka_records = 8000;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
-    if (flag == "--mb") mb = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (flag == "--record-bytes") record_bytes = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (flag == "--dir") dir = argv[i + 1];
-    else if (flag == "--kafka-records") kafka_records = std::strtoull(argv[i + 1], nullptr, 10);
+    if (flag == "--mb")
+      mb = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (flag == "--record-bytes")
+      record_bytes = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (flag == "--dir")
+      dir = argv[i + 1];
+    else if (flag == "--kafka-records")
+      kafka_records = std::strtoull(argv[i + 1], nullptr, 10);
     else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 2;
@@ -159,8 +163,8 @@ int main(int argc, char** argv) {
   Random rng(1);
   std::string value = rng.Alnum(record_bytes);  // an event-sized value
   uint64_t records = mb * (1 << 20) / record_bytes;
-  std::printf("event log benchmark: %zu-byte records, %llu MB per embedded run, 8 partitions, dir %s\n",
-              record_bytes, static_cast<unsigned long long>(mb), dir.c_str());
+  std::printf("event log benchmark: %zu-byte records, %llu MB per embedded run, 8 partitions, dir %s\n", record_bytes,
+              static_cast<unsigned long long>(mb), dir.c_str());
   SegmentRun(dir, FsyncPolicy::kEveryBatch, records, value, false);
   SegmentRun(dir, FsyncPolicy::kNever, records, value, true);
 

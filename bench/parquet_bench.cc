@@ -119,9 +119,12 @@ int main(int argc, char** argv) {
   std::string dir = "/tmp";
   std::string phase = "all";
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--rows") == 0) rows = std::atoll(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--dir") == 0) dir = argv[i + 1];
-    else if (std::strcmp(argv[i], "--phase") == 0) phase = argv[i + 1];
+    if (std::strcmp(argv[i], "--rows") == 0)
+      rows = std::atoll(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--dir") == 0)
+      dir = argv[i + 1];
+    else if (std::strcmp(argv[i], "--phase") == 0)
+      phase = argv[i + 1];
   }
   bool write = phase != "read", read = phase != "write";
   std::printf("Parquet codec, Paimon micro-benchmark shape: INT key + 20 STRING(10), %lld rows, 1 thread\n",

@@ -261,8 +261,9 @@ int Freshness(int probes, int64_t commit_ms) {
   (*fleet)->Stop();
   std::sort(latencies.begin(), latencies.end());
   auto pct = [&](double q) { return latencies[static_cast<size_t>(q * (latencies.size() - 1))]; };
-  std::printf("freshness: %d probes (create/delete) under churn of %.0f changes/s on 3 clusters, commit interval %lld ms\n",
-              probes, 3 * (fo.churn.pod_replacements * 2 + fo.churn.pod_updates), static_cast<long long>(commit_ms));
+  std::printf(
+      "freshness: %d probes (create/delete) under churn of %.0f changes/s on 3 clusters, commit interval %lld ms\n",
+      probes, 3 * (fo.churn.pod_replacements * 2 + fo.churn.pod_updates), static_cast<long long>(commit_ms));
   std::printf("  simulator write -> visible in ADS: p50 %.0f ms, p99 %.0f ms, max %.0f ms\n", pct(0.5), pct(0.99),
               latencies.back());
   return 0;
@@ -277,12 +278,18 @@ int main(int argc, char** argv) {
   bool load = true, fresh = true;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--pods" && i + 1 < argc) pods = static_cast<size_t>(std::atoll(argv[++i]));
-    else if (a == "--probes" && i + 1 < argc) probes = std::atoi(argv[++i]);
-    else if (a == "--commit-interval-ms" && i + 1 < argc) commit_ms = std::atoll(argv[++i]);
-    else if (a == "--file-format" && i + 1 < argc) g_file_format = argv[++i];
-    else if (a == "--load-only") fresh = false;
-    else if (a == "--freshness-only") load = false;
+    if (a == "--pods" && i + 1 < argc)
+      pods = static_cast<size_t>(std::atoll(argv[++i]));
+    else if (a == "--probes" && i + 1 < argc)
+      probes = std::atoi(argv[++i]);
+    else if (a == "--commit-interval-ms" && i + 1 < argc)
+      commit_ms = std::atoll(argv[++i]);
+    else if (a == "--file-format" && i + 1 < argc)
+      g_file_format = argv[++i];
+    else if (a == "--load-only")
+      fresh = false;
+    else if (a == "--freshness-only")
+      load = false;
   }
   std::string self = argv[0];
   std::string kubelake = JoinPath(DirName(DirName(self)), "src/cli/kubelake");

@@ -60,11 +60,16 @@ int main(int argc, char** argv) {
       return 2;
     }
     std::string v = argv[++i];
-    if (a == "--rows") rows = std::atoll(v.c_str());
-    else if (a == "--format") format = v;
-    else if (a == "--compression") compression = v;
-    else if (a == "--dir") dir = v;
-    else if (a == "--commit-every") commit_every = std::atoll(v.c_str());
+    if (a == "--rows")
+      rows = std::atoll(v.c_str());
+    else if (a == "--format")
+      format = v;
+    else if (a == "--compression")
+      compression = v;
+    else if (a == "--dir")
+      dir = v;
+    else if (a == "--commit-every")
+      commit_every = std::atoll(v.c_str());
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return 2;
@@ -179,7 +184,8 @@ int main(int argc, char** argv) {
     fig->wall = Seconds(t0);
     fig->cpu = CpuSeconds() - c0;
     if (total != rows) {
-      std::fprintf(stderr, "read %lld rows, expected %lld\n", static_cast<long long>(total), static_cast<long long>(rows));
+      std::fprintf(stderr, "read %lld rows, expected %lld\n", static_cast<long long>(total),
+                   static_cast<long long>(rows));
       return false;
     }
     return true;

@@ -10,10 +10,9 @@
 
 #include "cli/collector_service.h"
 #include "cli/commands.h"
-#include "common/file_util.h"
-#include "log/event_log.h"
 #include "collector/collector.h"
 #include "common/file_util.h"
+#include "log/event_log.h"
 
 namespace kl::cli {
 namespace {
@@ -83,9 +82,9 @@ void LogStats(collector::Collector* collector) {
 // --state-dir and the log, so a restart repeats nothing and misses nothing.
 Status RunCollectToLog(const CollectArgs& args) {
   KL_ASSIGN_OR_RETURN(auto log, log::OpenEventLog(args.sink.substr(4)));
-  KL_ASSIGN_OR_RETURN(auto service, CollectorService::Start(log.get(), args.options,
-                                                            JoinPath(args.state_dir, "checkpoint"),
-                                                            args.checkpoint_interval_s));
+  KL_ASSIGN_OR_RETURN(auto service,
+                      CollectorService::Start(log.get(), args.options, JoinPath(args.state_dir, "checkpoint"),
+                                              args.checkpoint_interval_s));
   spdlog::info("collector: {} watches on {} clusters, writing to {}", service->collector()->Stats().size(),
                args.options.clusters.size(), log->Describe());
   std::signal(SIGINT, [](int) { g_stop = true; });

@@ -8,8 +8,8 @@
 namespace kl::cli {
 
 Result<std::unique_ptr<CollectorService>> CollectorService::Start(log::EventLog* log, collector::CollectorOptions o,
-                                                                 std::string checkpoint_path,
-                                                                 double checkpoint_interval_s) {
+                                                                  std::string checkpoint_path,
+                                                                  double checkpoint_interval_s) {
   std::unique_ptr<CollectorService> s(new CollectorService());
   s->log_ = log;
   s->checkpoint_path_ = std::move(checkpoint_path);

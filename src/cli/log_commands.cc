@@ -84,9 +84,10 @@ Status Verify(const std::string& dir_or_uri) {
       std::printf(", readers see offsets below %lld", static_cast<long long>(*p.watermark));
     }
     if (p.tail_bytes > 0) {
-      std::printf(", %llu bytes after the last record (torn tail, cut when a writer next opens the log, "
-                  "or a write in progress)",
-                  static_cast<unsigned long long>(p.tail_bytes));
+      std::printf(
+          ", %llu bytes after the last record (torn tail, cut when a writer next opens the log, "
+          "or a write in progress)",
+          static_cast<unsigned long long>(p.tail_bytes));
     }
     std::printf("%s%s\n", p.problem.empty() ? ": ok" : ": DAMAGED: ", p.problem.c_str());
   }

@@ -61,7 +61,8 @@ void PrintRowsTable(std::FILE* out, const format::ColumnBatch& rows, const std::
   std::vector<std::vector<std::string>> cells;
   for (size_t i : order) {
     std::vector<std::string> r;
-    for (size_t c = 0; c < schema.size(); ++c) r.push_back(format::DatumToString(rows.column(c).Get(i), schema.type(c)));
+    for (size_t c = 0; c < schema.size(); ++c)
+      r.push_back(format::DatumToString(rows.column(c).Get(i), schema.type(c)));
     cells.push_back(std::move(r));
   }
   PrintTextTable(out, schema.names(), cells);

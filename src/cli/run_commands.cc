@@ -167,9 +167,9 @@ Status RunEverything(const WarehouseArgs& args, std::vector<collector::ClusterCr
   collector::CollectorOptions co;
   co.clusters = std::move(clusters);
   co.watch_sets = std::move(watch_sets);
-  KL_ASSIGN_OR_RETURN(auto collector, CollectorService::Start(log.get(), std::move(co),
-                                                              JoinPath(args.data_dir, "collector/checkpoint"),
-                                                              checkpoint_interval_s));
+  KL_ASSIGN_OR_RETURN(auto collector,
+                      CollectorService::Start(log.get(), std::move(co), JoinPath(args.data_dir, "collector/checkpoint"),
+                                              checkpoint_interval_s));
   InstallStopHandlers();
   auto start = std::chrono::steady_clock::now();
   auto last = start;
@@ -199,10 +199,9 @@ Status RunRun(const WarehouseArgs& args, const ClusterArgs& c) {
   if (!c.spec.empty()) {
     KL_ASSIGN_OR_RETURN(sets, collector::LoadWatchSets(c.spec));
   }
-  return RunEverything(args, std::move(clusters), std::move(sets), c.checkpoint_interval_s,
-                       [](CollectorService* col, const pipeline::JobRunner& runner) {
-                         spdlog::info("{}", StatusLine(col, runner));
-                       });
+  return RunEverything(
+      args, std::move(clusters), std::move(sets), c.checkpoint_interval_s,
+      [](CollectorService* col, const pipeline::JobRunner& runner) { spdlog::info("{}", StatusLine(col, runner)); });
 }
 
 void PrintQueryResult(const pipeline::QueryResult& r, OutputFormat format) {
@@ -210,8 +209,10 @@ void PrintQueryResult(const pipeline::QueryResult& r, OutputFormat format) {
   for (const auto& row : r.rows) batch.AppendRow(row);
   std::vector<size_t> order(batch.num_rows());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  if (format == OutputFormat::kJsonl) PrintRowsJsonl(stdout, batch, order);
-  else PrintRowsTable(stdout, batch, order);
+  if (format == OutputFormat::kJsonl)
+    PrintRowsJsonl(stdout, batch, order);
+  else
+    PrintRowsTable(stdout, batch, order);
 }
 
 // ---- demo ----
@@ -366,9 +367,12 @@ Status RunQuery(const std::string& what, const WarehouseArgs& args, const pipeli
   if (!ParseOutputFormat(fmt, &format)) return Status::InvalidArgument("--format must be table or jsonl");
   pipeline::WarehouseOptions o = WarehouseOptionsFrom(args);
   Result<pipeline::QueryResult> r = Status::InvalidArgument("unknown query " + what);
-  if (what == "audit") r = pipeline::QueryAudit(o, audit);
-  else if (what == "topology") r = pipeline::QueryTopology(o, topology);
-  else if (what == "trend") r = pipeline::QueryTrend(o, trend);
+  if (what == "audit")
+    r = pipeline::QueryAudit(o, audit);
+  else if (what == "topology")
+    r = pipeline::QueryTopology(o, topology);
+  else if (what == "trend")
+    r = pipeline::QueryTrend(o, trend);
   if (!r.ok()) return r.status();
   PrintQueryResult(*r, format);
   return Status::OK();
@@ -379,7 +383,8 @@ Status RunQuery(const std::string& what, const WarehouseArgs& args, const pipeli
 void AddRunCommands(CLI::App* app) {
   {
     auto args = std::make_shared<WarehouseArgs>();
-    auto* cmd = app->add_subcommand("pipeline", "Run the warehouse jobs on an event log (ODS, DWD, ADS, topology, trend)");
+    auto* cmd =
+        app->add_subcommand("pipeline", "Run the warehouse jobs on an event log (ODS, DWD, ADS, topology, trend)");
     AddWarehouseOptions(cmd, args.get());
     cmd->callback([args] { Finish(RunPipeline(*args)); });
   }

@@ -3,9 +3,9 @@
 // snapshots and files, compact and expire — and bad input that fails with a clear message and
 // commits nothing.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <cstdlib>
-#include <sys/wait.h>
 
 #include "common/file_util.h"
 #include "common/json.h"
@@ -99,8 +99,8 @@ TEST_F(TableCliTest, WritesReadsFiltersAndMaintainsATable) {
                          "{\"cluster\":\"a\",\"uid\":\"1\",\"_kind\":\"-D\"}\n");
   ASSERT_EQ(w2.exit_code, 0) << w2.err;
 
-  EXPECT_EQ(ReadRows(), (std::vector<std::string>{"cluster=a,uid=2,name=web-2,cpu=250",
-                                                  "cluster=b,uid=3,name=db-0,cpu=1000"}));
+  EXPECT_EQ(ReadRows(),
+            (std::vector<std::string>{"cluster=a,uid=2,name=web-2,cpu=250", "cluster=b,uid=3,name=db-0,cpu=1000"}));
   EXPECT_EQ(ReadRows({"--snapshot", "1"}),
             (std::vector<std::string>{"cluster=a,uid=1,name=web-1,cpu=100", "cluster=a,uid=2,name=web-2,cpu=200",
                                       "cluster=b,uid=3,name=db-0,cpu=1000"}));

@@ -84,8 +84,10 @@ Status RunRead(const std::string& dir, int64_t snapshot, const std::string& colu
   KL_ASSIGN_OR_RETURN(auto rows, t->ReadAll(snapshot >= 0 ? std::optional<int64_t>(snapshot) : std::nullopt, projection,
                                             std::move(filter)));
   std::vector<size_t> order = OutputOrder(*t, rows.rows);
-  if (format == OutputFormat::kJsonl) PrintRowsJsonl(stdout, rows.rows, order);
-  else PrintRowsTable(stdout, rows.rows, order);
+  if (format == OutputFormat::kJsonl)
+    PrintRowsJsonl(stdout, rows.rows, order);
+  else
+    PrintRowsTable(stdout, rows.rows, order);
   return Status::OK();
 }
 
@@ -113,11 +115,10 @@ Status RunSnapshots(const std::string& dir, const std::string& fmt) {
       w.EndObject().EndObject();
       std::printf("%s\n", w.str().c_str());
     } else {
-      cells.push_back({std::to_string(s.id), std::string(table::CommitKindName(s.commit_kind)),
-                       FormatIsoMillis(s.time_millis), std::to_string(s.total_record_count.value_or(0)),
-                       std::to_string(s.delta_record_count.value_or(0)),
-                       std::to_string(s.changelog_record_count.value_or(0)), s.commit_user,
-                       std::to_string(s.commit_identifier)});
+      cells.push_back(
+          {std::to_string(s.id), std::string(table::CommitKindName(s.commit_kind)), FormatIsoMillis(s.time_millis),
+           std::to_string(s.total_record_count.value_or(0)), std::to_string(s.delta_record_count.value_or(0)),
+           std::to_string(s.changelog_record_count.value_or(0)), s.commit_user, std::to_string(s.commit_identifier)});
     }
   }
   if (format == OutputFormat::kTable) {
@@ -165,7 +166,8 @@ Status RunFiles(const std::string& dir, int64_t snapshot, const std::vector<std:
       }
     }
   }
-  if (format == OutputFormat::kTable) PrintTextTable(stdout, {"file", "partition", "bucket", "level", "rows", "size"}, cells);
+  if (format == OutputFormat::kTable)
+    PrintTextTable(stdout, {"file", "partition", "bucket", "level", "rows", "size"}, cells);
   return Status::OK();
 }
 
@@ -262,8 +264,10 @@ Status RunCompact(const std::string& dir, bool full) {
   auto writer = t->NewWriter("kubelake-compact-" + RandomUuid());
   KL_RETURN_IF_ERROR(writer->Compact(full));
   KL_ASSIGN_OR_RETURN(table::CommitResult result, writer->Commit(1));
-  if (result.snapshot_ids.empty()) std::printf("nothing to compact\n");
-  else std::printf("compacted; snapshot %lld\n", static_cast<long long>(result.snapshot_ids.back()));
+  if (result.snapshot_ids.empty())
+    std::printf("nothing to compact\n");
+  else
+    std::printf("compacted; snapshot %lld\n", static_cast<long long>(result.snapshot_ids.back()));
   return Status::OK();
 }
 
@@ -364,7 +368,8 @@ void AddTableCommands(CLI::App* app) {
     cmd->callback([=] { Finish(RunFiles(*dir, *snapshot, *options, *fmt)); });
   }
   {
-    auto* cmd = table->add_subcommand("create", "Create a table from a schema file (fields, primaryKeys, partitionKeys, options)");
+    auto* cmd = table->add_subcommand(
+        "create", "Create a table from a schema file (fields, primaryKeys, partitionKeys, options)");
     auto dir = std::make_shared<std::string>();
     auto schema = std::make_shared<std::string>();
     cmd->add_option("table-dir", *dir, "Table directory")->required();
@@ -372,17 +377,20 @@ void AddTableCommands(CLI::App* app) {
     cmd->callback([=] { Finish(RunCreate(*dir, *schema)); });
   }
   {
-    auto* cmd = table->add_subcommand("write", "Write JSON lines from stdin as one commit (optional \"_kind\": +I, -U, +U, -D)");
+    auto* cmd = table->add_subcommand("write",
+                                      "Write JSON lines from stdin as one commit (optional \"_kind\": +I, -U, +U, -D)");
     auto dir = std::make_shared<std::string>();
     auto user = std::make_shared<std::string>();
     auto identifier = std::make_shared<int64_t>(1);
     cmd->add_option("table-dir", *dir, "Table directory")->required();
-    cmd->add_option("--commit-user", *user, "Commit user (a retry with the same user and identifier is not applied twice)");
+    cmd->add_option("--commit-user", *user,
+                    "Commit user (a retry with the same user and identifier is not applied twice)");
     cmd->add_option("--commit-identifier", *identifier, "Commit identifier")->capture_default_str();
     cmd->callback([=] { Finish(RunWrite(*dir, *user, *identifier)); });
   }
   {
-    auto* cmd = table->add_subcommand("compact", "Compact the table (universal strategy, or --full into the last level)");
+    auto* cmd =
+        table->add_subcommand("compact", "Compact the table (universal strategy, or --full into the last level)");
     auto dir = std::make_shared<std::string>();
     auto full = std::make_shared<bool>(false);
     cmd->add_option("table-dir", *dir, "Table directory")->required();
@@ -398,7 +406,8 @@ void AddTableCommands(CLI::App* app) {
     cmd->add_option("table-dir", *dir, "Table directory")->required();
     cmd->add_option("--retain-min", *retain_min, "Keep at least this many snapshots (default: table option)");
     cmd->add_option("--retain-max", *retain_max, "Keep at most this many snapshots (default: table option)");
-    cmd->add_option("--older-than", *older, "Expire snapshots older than this (e.g. 1h; default: snapshot.time-retained)");
+    cmd->add_option("--older-than", *older,
+                    "Expire snapshots older than this (e.g. 1h; default: snapshot.time-retained)");
     cmd->callback([=] { Finish(RunExpire(*dir, *retain_min, *retain_max, *older)); });
   }
   {
@@ -415,7 +424,8 @@ void AddTableCommands(CLI::App* app) {
     auto older = std::make_shared<std::string>("1d");
     auto dry = std::make_shared<bool>(false);
     cmd->add_option("table-dir", *dir, "Table directory")->required();
-    cmd->add_option("--older-than", *older, "Only files older than this (writes in flight are younger)")->capture_default_str();
+    cmd->add_option("--older-than", *older, "Only files older than this (writes in flight are younger)")
+        ->capture_default_str();
     cmd->add_flag("--dry-run", *dry, "Only list what would be deleted");
     cmd->callback([=] { Finish(RunRemoveOrphans(*dir, *older, *dry)); });
   }

@@ -26,7 +26,10 @@ void Column::Reserve(size_t n) {
     case PhysicalKind::kDouble: doubles_.reserve(n); break;
     case PhysicalKind::kBytes: offsets_.reserve(n + 1); break;
     case PhysicalKind::kDecimal: decimals_.reserve(n); break;
-    case PhysicalKind::kTimestamp: ints_.reserve(n); nanos_.reserve(n); break;
+    case PhysicalKind::kTimestamp:
+      ints_.reserve(n);
+      nanos_.reserve(n);
+      break;
     case PhysicalKind::kNested: nested_.reserve(n); break;
   }
 }
@@ -66,7 +69,10 @@ void Column::AppendNull() {
     case PhysicalKind::kDouble: doubles_.push_back(0); break;
     case PhysicalKind::kBytes: offsets_.push_back(bytes_.size()); break;
     case PhysicalKind::kDecimal: decimals_.push_back(0); break;
-    case PhysicalKind::kTimestamp: ints_.push_back(0); nanos_.push_back(0); break;
+    case PhysicalKind::kTimestamp:
+      ints_.push_back(0);
+      nanos_.push_back(0);
+      break;
     case PhysicalKind::kNested: nested_.emplace_back(); break;
   }
 }
@@ -105,7 +111,8 @@ void Column::AppendBytesBatch(const std::string_view* values, size_t n) {
   size_t pos = bytes_.size();
   bytes_.resize(pos + total);
   // push_back below avoids zero-filling the offsets; grow geometrically, as push_back would.
-  if (offsets_.capacity() < offsets_.size() + n) offsets_.reserve(std::max(offsets_.size() + n, 2 * offsets_.capacity()));
+  if (offsets_.capacity() < offsets_.size() + n)
+    offsets_.reserve(std::max(offsets_.size() + n, 2 * offsets_.capacity()));
   char* dst = bytes_.data();
   for (size_t i = 0; i < n; ++i) {
     CopyShortValue(dst + pos, values[i].data(), values[i].size());
@@ -187,8 +194,10 @@ void Column::AppendRange(const Column& src, size_t begin, size_t end) {
   size_t n = end - begin;
   if (!src.nulls_.empty() || !nulls_.empty()) {
     if (nulls_.empty()) nulls_.assign(size_, 0);
-    if (src.nulls_.empty()) nulls_.insert(nulls_.end(), n, 0);
-    else nulls_.insert(nulls_.end(), src.nulls_.begin() + begin, src.nulls_.begin() + end);
+    if (src.nulls_.empty())
+      nulls_.insert(nulls_.end(), n, 0);
+    else
+      nulls_.insert(nulls_.end(), src.nulls_.begin() + begin, src.nulls_.begin() + end);
   }
   switch (kind_) {
     case PhysicalKind::kInt: ints_.insert(ints_.end(), src.ints_.begin() + begin, src.ints_.begin() + end); break;
@@ -339,8 +348,10 @@ Row ColumnBatch::GetRow(size_t i) const {
 
 void ColumnBatch::AppendRow(const Row& row) {
   for (size_t c = 0; c < columns_.size(); ++c) {
-    if (c < row.size()) columns_[c].Append(row[c]);
-    else columns_[c].AppendNull();
+    if (c < row.size())
+      columns_[c].Append(row[c]);
+    else
+      columns_[c].AppendNull();
   }
   ++num_rows_;
 }

@@ -9,7 +9,8 @@ namespace {
 Status ParseQuery(std::string_view query, std::map<std::string, std::string>* params) {
   for (const auto& item : Split(query, '&', /*skip_empty=*/true)) {
     size_t eq = item.find('=');
-    if (eq == std::string::npos || eq == 0) return Status::InvalidArgument("log URI parameter '" + item + "' needs name=value");
+    if (eq == std::string::npos || eq == 0)
+      return Status::InvalidArgument("log URI parameter '" + item + "' needs name=value");
     (*params)[item.substr(0, eq)] = item.substr(eq + 1);
   }
   return Status::OK();
@@ -24,15 +25,26 @@ Result<int64_t> ParseScaled(std::string_view text, std::string_view what, Scaled
 
 Result<int64_t> ParseByteSize(std::string_view text) {
   return ParseScaled(text, "size",
-                     {{"", 1}, {"b", 1}, {"k", 1 << 10}, {"kb", 1 << 10}, {"kib", 1 << 10}, {"m", 1 << 20},
-                      {"mb", 1 << 20}, {"mib", 1 << 20}, {"g", 1LL << 30}, {"gb", 1LL << 30}, {"gib", 1LL << 30},
-                      {"t", 1LL << 40}, {"tb", 1LL << 40}, {"tib", 1LL << 40}});
+                     {{"", 1},
+                      {"b", 1},
+                      {"k", 1 << 10},
+                      {"kb", 1 << 10},
+                      {"kib", 1 << 10},
+                      {"m", 1 << 20},
+                      {"mb", 1 << 20},
+                      {"mib", 1 << 20},
+                      {"g", 1LL << 30},
+                      {"gb", 1LL << 30},
+                      {"gib", 1LL << 30},
+                      {"t", 1LL << 40},
+                      {"tb", 1LL << 40},
+                      {"tib", 1LL << 40}});
 }
 
 Result<int64_t> ParseDurationMs(std::string_view text) {
-  return ParseScaled(text, "duration",
-                     {{"", 1}, {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"min", 60'000}, {"h", 3'600'000},
-                      {"d", 86'400'000}});
+  return ParseScaled(
+      text, "duration",
+      {{"", 1}, {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"min", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}});
 }
 
 Result<LogUri> ParseLogUri(std::string_view uri) {
@@ -55,8 +67,8 @@ Result<LogUri> ParseLogUri(std::string_view uri) {
     out.brokers = std::string(rest.substr(0, slash));
     out.topic = std::string(rest.substr(slash + 1));
     for (char c : out.topic) {
-      bool legal = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                   c == '_' || c == '-';
+      bool legal = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                   c == '-';
       if (!legal) return Status::InvalidArgument("kafka topic '" + out.topic + "' has an illegal character");
     }
     return out;
@@ -113,10 +125,11 @@ Status ApplySegmentLogParams(const std::map<std::string, std::string>& params, S
     } else if (name == "poll_interval") {
       KL_ASSIGN_OR_RETURN(o->reader_poll_interval_ms, ParseDurationMs(value));
     } else {
-      return Status::InvalidArgument("unknown dir: log parameter '" + name +
-                                     "' (known: partitions, create, segment_bytes, segment_age, fsync, retention, retention_bytes, "
-                                     "retention_check, required_groups, batch_bytes, max_record_bytes, "
-                                     "poll_interval)");
+      return Status::InvalidArgument(
+          "unknown dir: log parameter '" + name +
+          "' (known: partitions, create, segment_bytes, segment_age, fsync, retention, retention_bytes, "
+          "retention_check, required_groups, batch_bytes, max_record_bytes, "
+          "poll_interval)");
     }
   }
   return Status::OK();

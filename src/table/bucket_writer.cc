@@ -299,8 +299,10 @@ Status BucketWriter::Flush() {
     }
     if (s.ok()) s = merge_->GetResult(&result);
     if (s.ok() && result.present) {
-      if (picks) picked.push_back(result.ref.row);
-      else s = data.AppendMerged(result.row, result.seq, result.kind);
+      if (picks)
+        picked.push_back(result.ref.row);
+      else
+        s = data.AppendMerged(result.row, result.seq, result.kind);
     }
     if (s.ok() && lookup) s = ApplyLookup(chunk, first, last, store_merge.get(), view_merge.get(), changelog.get());
     if (!s.ok()) return fail(s);
@@ -357,7 +359,8 @@ Status BucketWriter::RunCompaction(const CompactUnit& unit) {
   }
   KL_ASSIGN_OR_RETURN(FileOpener opener, Opener());
   std::vector<std::unique_ptr<RunCursor>> cursors;
-  for (const auto& run : unit.runs) cursors.push_back(std::make_unique<RunCursor>(SortedRun{run}, opener, kReadChunkRows));
+  for (const auto& run : unit.runs)
+    cursors.push_back(std::make_unique<RunCursor>(SortedRun{run}, opener, kReadChunkRows));
   KL_ASSIGN_OR_RETURN(auto merge, CreateMergeFunction(ctx_->schema(), ctx_->schema().fields, MergeMode::kStore));
   MergeReader reader(std::move(cursors), ctx_->comparator(), std::move(merge), drop_delete);
   KL_RETURN_IF_ERROR(reader.Init());
@@ -404,9 +407,12 @@ Status BucketWriter::Compact(bool full) {
   std::vector<Levels::Run> runs = levels_.Runs();
   UniversalCompactionOptions universal = UniversalCompactionOptions::From(ctx_->options());
   std::optional<CompactUnit> unit;
-  if (full) unit = PickFullCompaction(levels_.num_levels(), runs);
-  else if (ctx_->options().batch_scan_skips_level0()) unit = PickForceUpLevel0Compaction(universal, levels_.num_levels(), runs);
-  else unit = PickUniversalCompaction(universal, levels_.num_levels(), runs);
+  if (full)
+    unit = PickFullCompaction(levels_.num_levels(), runs);
+  else if (ctx_->options().batch_scan_skips_level0())
+    unit = PickForceUpLevel0Compaction(universal, levels_.num_levels(), runs);
+  else
+    unit = PickUniversalCompaction(universal, levels_.num_levels(), runs);
   if (!unit) return Status::OK();
   return RunCompaction(*unit);
 }

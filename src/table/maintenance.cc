@@ -43,8 +43,10 @@ void ListFilesRecursive(const std::string& root, const std::string& rel, std::ve
   if (!names.ok()) return;
   for (const auto& n : *names) {
     std::string child = rel.empty() ? n : JoinPath(rel, n);
-    if (IsDirectory(JoinPath(root, child))) ListFilesRecursive(root, child, out);
-    else out->push_back(child);
+    if (IsDirectory(JoinPath(root, child)))
+      ListFilesRecursive(root, child, out);
+    else
+      out->push_back(child);
   }
 }
 
@@ -74,8 +76,8 @@ Result<ExpireResult> ExpireSnapshots(const std::shared_ptr<TableContext>& ctx, c
   if (ids.empty()) return result;
   KL_ASSIGN_OR_RETURN(std::optional<int64_t> consumer_min, consumers.MinNextSnapshot());
   int64_t now = options.now_millis >= 0 ? options.now_millis : NowMillis();
-  int64_t cutoff = options.older_than_millis >= 0 ? options.older_than_millis
-                                                  : now - ctx->options().snapshot_time_retained_ms();
+  int64_t cutoff =
+      options.older_than_millis >= 0 ? options.older_than_millis : now - ctx->options().snapshot_time_retained_ms();
   size_t retain_min = static_cast<size_t>(std::max(1, options.retain_min));
   size_t retain_max = static_cast<size_t>(std::max(options.retain_min, options.retain_max));
   size_t limit = static_cast<size_t>(std::max(0, options.max_expire));

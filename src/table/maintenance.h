@@ -14,12 +14,12 @@
 namespace kl::table {
 
 struct ExpireOptions {
-  int retain_min = 10;              // always keep at least this many snapshots
-  int retain_max = 2147483647;      // never keep more than this many
-  int max_expire = 2147483647;      // expire at most this many snapshots in one call
-  int64_t older_than_millis = -1;   // expire snapshots older than this time (-1: from snapshot.time-retained)
+  int retain_min = 10;                  // always keep at least this many snapshots
+  int retain_max = 2147483647;          // never keep more than this many
+  int max_expire = 2147483647;          // expire at most this many snapshots in one call
+  int64_t older_than_millis = -1;       // expire snapshots older than this time (-1: from snapshot.time-retained)
   int64_t consumer_expire_millis = -1;  // drop consumers last recorded before this time (-1: keep all)
-  int64_t now_millis = -1;          // clock for tests (-1: now)
+  int64_t now_millis = -1;              // clock for tests (-1: now)
 
   // The table's snapshot.num-retained.*, snapshot.expire.limit and consumer.expiration-time.
   static ExpireOptions FromTable(const TableOptions& options);

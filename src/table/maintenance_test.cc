@@ -76,10 +76,10 @@ void RunExpiringWorkload(const std::shared_ptr<Table>& t, bool primary_key, uint
 }
 
 const std::map<std::string, std::string> kRetainFew = {{"bucket", "2"},
-                                                        {"snapshot.num-retained.min", "3"},
-                                                        {"snapshot.num-retained.max", "5"},
-                                                        {"num-sorted-run.compaction-trigger", "3"},
-                                                        {"manifest.merge-min-count", "3"}};
+                                                       {"snapshot.num-retained.min", "3"},
+                                                       {"snapshot.num-retained.max", "5"},
+                                                       {"num-sorted-run.compaction-trigger", "3"},
+                                                       {"manifest.merge-min-count", "3"}};
 
 TEST(ExpiryTest, EveryCommitExpiresPrimaryKeyTableWithChangelogCleanly) {
   testing::TempDir dir;
@@ -103,7 +103,9 @@ TEST(ExpiryTest, EveryCommitExpiresAppendTableCleanly) {
 TEST(ExpiryTest, AFileMovedUpALevelOutlivesTheSnapshotsThatHadItAtLevelZero) {
   testing::TempDir dir;
   auto t = MakeTestTable(dir.Sub("t"), {"id"},
-                         {{"bucket", "1"}, {"snapshot.num-retained.min", "1"}, {"snapshot.num-retained.max", "1"},
+                         {{"bucket", "1"},
+                          {"snapshot.num-retained.min", "1"},
+                          {"snapshot.num-retained.max", "1"},
                           {"num-sorted-run.compaction-trigger", "1000"}});
   std::map<int64_t, std::vector<std::string>> expected;
   auto w = t->NewWriter("w");

@@ -187,15 +187,19 @@ class PartialUpdateMerge : public MergeFunction {
       int g = group_of_[i];
       FieldAggregator* agg = aggregators_[i].get();
       if (g < 0) {
-        if (agg != nullptr) KL_RETURN_IF_ERROR(agg->Agg(&row_[i], field, kv.batch->merged));
-        else if (!field.is_null()) row_[i] = field;
+        if (agg != nullptr)
+          KL_RETURN_IF_ERROR(agg->Agg(&row_[i], field, kv.batch->merged));
+        else if (!field.is_null())
+          row_[i] = field;
         continue;
       }
       const auto& c = cmp[static_cast<size_t>(g)];
       if (!c) continue;
       if (*c >= 0) {
-        if (agg != nullptr) KL_RETURN_IF_ERROR(agg->Agg(&row_[i], field, kv.batch->merged));
-        else row_[i] = field;
+        if (agg != nullptr)
+          KL_RETURN_IF_ERROR(agg->Agg(&row_[i], field, kv.batch->merged));
+        else
+          row_[i] = field;
       } else if (agg != nullptr) {
         // An older record still contributes to aggregates of its group, as if it had
         // come first (first_value takes it, last_value keeps the newer value).
@@ -412,21 +416,22 @@ Result<std::unique_ptr<MergeFunction>> CreateMergeFunction(const TableSchema& sc
           if (a) return Status::InvalidArgument("partial-update aggregate functions need sequence groups");
         }
       }
-      return std::unique_ptr<MergeFunction>(new PartialUpdateMerge(
-          mode, value_type.size(), key_columns, ignore_delete, opts.partial_update_remove_record_on_delete(), std::move(groups),
-          std::move(aggs)));
+      return std::unique_ptr<MergeFunction>(new PartialUpdateMerge(mode, value_type.size(), key_columns, ignore_delete,
+                                                                   opts.partial_update_remove_record_on_delete(),
+                                                                   std::move(groups), std::move(aggs)));
     }
     case MergeEngine::kAggregation: {
       std::vector<std::unique_ptr<FieldAggregator>> aggs;
       std::string fallback = opts.GetString("fields.default-aggregate-function", "last_non_null_value");
       for (const auto& f : value_type.fields()) {
         bool ignore_retract = EqualsIgnoreCase(opts.FieldOption(f.name, "ignore-retract").value_or("false"), "true");
-        std::string fn = is_key(f.name) ? "primary-key" : opts.FieldOption(f.name, "aggregate-function").value_or(fallback);
+        std::string fn =
+            is_key(f.name) ? "primary-key" : opts.FieldOption(f.name, "aggregate-function").value_or(fallback);
         KL_ASSIGN_OR_RETURN(auto agg, CreateFieldAggregator(fn, f.type, f.name, opts, ignore_retract));
         aggs.push_back(std::move(agg));
       }
-      return std::unique_ptr<MergeFunction>(
-          new AggregateMerge(mode, std::move(aggs), key_columns, opts.aggregation_remove_record_on_delete(), ignore_delete));
+      return std::unique_ptr<MergeFunction>(new AggregateMerge(
+          mode, std::move(aggs), key_columns, opts.aggregation_remove_record_on_delete(), ignore_delete));
     }
   }
   return Status::Internal("unknown merge engine");

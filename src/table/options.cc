@@ -33,17 +33,42 @@ namespace {
 // Paimon's MemorySize and Duration spellings.
 std::optional<int64_t> ParseMemorySize(std::string_view text) {
   constexpr int64_t kKiB = 1LL << 10, kMiB = 1LL << 20, kGiB = 1LL << 30, kTiB = 1LL << 40;
-  return ParseScaledInt(text, {{"", 1}, {"b", 1}, {"bytes", 1}, {"k", kKiB}, {"kb", kKiB}, {"kibibytes", kKiB},
-                               {"m", kMiB}, {"mb", kMiB}, {"mebibytes", kMiB}, {"g", kGiB}, {"gb", kGiB},
-                               {"gibibytes", kGiB}, {"t", kTiB}, {"tb", kTiB}});
+  return ParseScaledInt(text, {{"", 1},
+                               {"b", 1},
+                               {"bytes", 1},
+                               {"k", kKiB},
+                               {"kb", kKiB},
+                               {"kibibytes", kKiB},
+                               {"m", kMiB},
+                               {"mb", kMiB},
+                               {"mebibytes", kMiB},
+                               {"g", kGiB},
+                               {"gb", kGiB},
+                               {"gibibytes", kGiB},
+                               {"t", kTiB},
+                               {"tb", kTiB}});
 }
 
 std::optional<int64_t> ParseDuration(std::string_view text) {
-  return ParseScaledInt(text, {{"", 1},           {"ms", 1},          {"milli", 1},       {"millis", 1},
-                               {"s", 1000},       {"sec", 1000},      {"secs", 1000},     {"second", 1000},
-                               {"seconds", 1000}, {"min", 60000},     {"m", 60000},       {"minute", 60000},
-                               {"minutes", 60000}, {"h", 3600000},    {"hour", 3600000},  {"hours", 3600000},
-                               {"d", 86400000},   {"day", 86400000},  {"days", 86400000}});
+  return ParseScaledInt(text, {{"", 1},
+                               {"ms", 1},
+                               {"milli", 1},
+                               {"millis", 1},
+                               {"s", 1000},
+                               {"sec", 1000},
+                               {"secs", 1000},
+                               {"second", 1000},
+                               {"seconds", 1000},
+                               {"min", 60000},
+                               {"m", 60000},
+                               {"minute", 60000},
+                               {"minutes", 60000},
+                               {"h", 3600000},
+                               {"hour", 3600000},
+                               {"hours", 3600000},
+                               {"d", 86400000},
+                               {"day", 86400000},
+                               {"days", 86400000}});
 }
 
 }  // namespace
@@ -88,7 +113,8 @@ Status TableOptions::Validate() const {
   }
   if (auto v = Get("bucket"); v) {
     auto b = ParseInt64(Trim(*v));
-    if (!b || *b == 0 || *b < -2) return Status::InvalidArgument("option bucket = \"" + *v + "\" must be -1 or positive");
+    if (!b || *b == 0 || *b < -2)
+      return Status::InvalidArgument("option bucket = \"" + *v + "\" must be -1 or positive");
   }
   return Status::OK();
 }

@@ -72,9 +72,7 @@ class TableOptions {
   int compaction_min_file_num() const { return static_cast<int>(GetInt("compaction.min.file-num", 5)); }
   bool write_only() const { return GetBool("write-only", false); }
   int snapshot_num_retained_min() const { return static_cast<int>(GetInt("snapshot.num-retained.min", 10)); }
-  int snapshot_num_retained_max() const {
-    return static_cast<int>(GetInt("snapshot.num-retained.max", 2147483647));
-  }
+  int snapshot_num_retained_max() const { return static_cast<int>(GetInt("snapshot.num-retained.max", 2147483647)); }
   int64_t snapshot_time_retained_ms() const { return GetDurationMillis("snapshot.time-retained", 3600 * 1000); }
   int snapshot_expire_limit() const { return static_cast<int>(GetInt("snapshot.expire.limit", 50)); }
   // -1: consumers never expire.

@@ -1,6 +1,8 @@
 // Table behaviour beyond merging: commits (idempotency, races), time travel,
 // streaming scans, append tables, schema evolution, expiry and orphan
 // cleanup, and errors on corrupt files.
+#include "table/table.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -10,7 +12,6 @@
 #include "common/file_util.h"
 #include "common/test_util.h"
 #include "table/binary_row.h"
-#include "table/table.h"
 #include "table/table_test_util.h"
 
 namespace kl::table {
@@ -33,8 +34,8 @@ using test_util::Rows;
 
 TEST(TableTest, CommitWithSameIdentifierIsNotAppliedTwice) {
   testing::TempDir dir;
-  auto t = MakeTable(dir.Sub("t"), {"id"}, {{"bucket", "1"}, {"merge-engine", "aggregation"},
-                                            {"fields.n.aggregate-function", "sum"}});
+  auto t = MakeTable(dir.Sub("t"), {"id"},
+                     {{"bucket", "1"}, {"merge-engine", "aggregation"}, {"fields.n.aggregate-function", "sum"}});
   for (int attempt = 0; attempt < 3; ++attempt) {
     // A job that crashed after committing replays the same input with the same identifier.
     auto w = t->NewWriter("job-1");
@@ -143,8 +144,11 @@ TEST(TableTest, LookupChangelogOfAFlushLargerThanADecodeChunk) {
   for (const char* engine : {"deduplicate", "aggregation"}) {
     SCOPED_TRACE(engine);
     auto t = MakeTable(dir.Sub(engine), {"id"},
-                       {{"bucket", "1"}, {"merge-engine", engine}, {"changelog-producer", "lookup"},
-                        {"fields.n.aggregate-function", "sum"}, {"fields.name.aggregate-function", "last_value"},
+                       {{"bucket", "1"},
+                        {"merge-engine", engine},
+                        {"changelog-producer", "lookup"},
+                        {"fields.n.aggregate-function", "sum"},
+                        {"fields.name.aggregate-function", "last_value"},
                         {"fields.region.aggregate-function", "last_value"}});
     auto w = t->NewWriter("w");
     auto write_round = [&](int round) {

@@ -74,8 +74,9 @@ class AppendBucketWriter {
       return Status::OK();
     }
     KL_ASSIGN_OR_RETURN(const FileFormat* fmt, ctx_->WriteFormat());
-    std::sort(small.begin(), small.end(),
-              [](const DataFileMeta& a, const DataFileMeta& b) { return a.min_sequence_number < b.min_sequence_number; });
+    std::sort(small.begin(), small.end(), [](const DataFileMeta& a, const DataFileMeta& b) {
+      return a.min_sequence_number < b.min_sequence_number;
+    });
     DataFileWriterOptions opts;
     opts.key_value = false;
     opts.source = FileSource::kCompact;
@@ -109,9 +110,8 @@ class AppendBucketWriter {
     }
     files_.erase(std::remove_if(files_.begin(), files_.end(),
                                 [&](const DataFileMeta& f) {
-                                  return std::any_of(small.begin(), small.end(), [&](const DataFileMeta& s) {
-                                    return s.file_name == f.file_name;
-                                  });
+                                  return std::any_of(small.begin(), small.end(),
+                                                     [&](const DataFileMeta& s) { return s.file_name == f.file_name; });
                                 }),
                  files_.end());
     files_.insert(files_.end(), after->begin(), after->end());

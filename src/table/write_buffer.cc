@@ -56,8 +56,10 @@ void WriteBuffer::AppendRange(const ColumnBatch& rows, size_t begin, size_t end,
   }
   keys_.values.SetNumRows(keys_.values.num_rows() + (end - begin));
   for (size_t i = begin; i < end; ++i) keys_.seq.push_back(first_seq + static_cast<int64_t>(i - begin));
-  if (kinds != nullptr) keys_.kinds.insert(keys_.kinds.end(), kinds->begin() + begin, kinds->begin() + end);
-  else keys_.kinds.insert(keys_.kinds.end(), end - begin, RowKind::kInsert);
+  if (kinds != nullptr)
+    keys_.kinds.insert(keys_.kinds.end(), kinds->begin() + begin, kinds->begin() + end);
+  else
+    keys_.kinds.insert(keys_.kinds.end(), end - begin, RowKind::kInsert);
   rows_.AppendRange(rows, begin, end);
 }
 
@@ -96,9 +98,9 @@ void WriteBuffer::Sort(std::vector<size_t>* order, std::vector<uint8_t>* same_ke
   same_key_as_previous->resize(n);
   for (size_t i = 0; i < n; ++i) {
     (*order)[i] = entries[i].row;
-    bool same = i > 0 && entries[i].prefix == entries[i - 1].prefix &&
-                (prefix_is_key_ ||
-                 cmp_.CompareKey(KvRef{&keys_, entries[i].row}, KvRef{&keys_, entries[i - 1].row}) == 0);
+    bool same =
+        i > 0 && entries[i].prefix == entries[i - 1].prefix &&
+        (prefix_is_key_ || cmp_.CompareKey(KvRef{&keys_, entries[i].row}, KvRef{&keys_, entries[i - 1].row}) == 0);
     (*same_key_as_previous)[i] = same ? 1 : 0;
   }
 }

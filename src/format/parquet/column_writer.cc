@@ -142,14 +142,18 @@ void ColumnChunkWriter::AddInt(int64_t v) {
     auto [it, inserted] = dict_ints_.try_emplace(v, dict_size_);
     if (inserted) {
       ++dict_size_;
-      if (int32) PutFixed32LE(&dict_plain_, static_cast<uint32_t>(v));
-      else PutFixed64LE(&dict_plain_, static_cast<uint64_t>(v));
+      if (int32)
+        PutFixed32LE(&dict_plain_, static_cast<uint32_t>(v));
+      else
+        PutFixed64LE(&dict_plain_, static_cast<uint64_t>(v));
     }
     indices_.push_back(it->second);
     if (dictionary_checked_) return;
   }
-  if (int32) PutFixed32LE(&plain_, static_cast<uint32_t>(v));
-  else PutFixed64LE(&plain_, static_cast<uint64_t>(v));
+  if (int32)
+    PutFixed32LE(&plain_, static_cast<uint32_t>(v));
+  else
+    PutFixed64LE(&plain_, static_cast<uint64_t>(v));
 }
 
 void ColumnChunkWriter::AddInts(const int64_t* v, size_t n) {
@@ -183,13 +187,17 @@ void ColumnChunkWriter::AddDouble(double v) {
   bool is_float = leaf_.physical == PhysicalType::kFloat;
   float f = static_cast<float>(v);
   auto put = [&](std::string* out) {
-    if (is_float) out->append(reinterpret_cast<const char*>(&f), 4);
-    else out->append(reinterpret_cast<const char*>(&v), 8);
+    if (is_float)
+      out->append(reinterpret_cast<const char*>(&f), 4);
+    else
+      out->append(reinterpret_cast<const char*>(&v), 8);
   };
   if (mode_ == Mode::kDictionary) {
     int64_t key = 0;
-    if (is_float) std::memcpy(&key, &f, 4);
-    else std::memcpy(&key, &v, 8);
+    if (is_float)
+      std::memcpy(&key, &f, 4);
+    else
+      std::memcpy(&key, &v, 8);
     auto [it, inserted] = dict_ints_.try_emplace(key, dict_size_);
     if (inserted) {
       ++dict_size_;
@@ -204,8 +212,10 @@ void ColumnChunkWriter::AddDouble(double v) {
 void ColumnChunkWriter::AddBytes(std::string_view v) {
   ++page_values_;
   bool byte_array = leaf_.physical == PhysicalType::kByteArray;
-  if (leaf_.physical == PhysicalType::kInt96) AddInt96Stats(v);
-  else UpdateStats(v);
+  if (leaf_.physical == PhysicalType::kInt96)
+    AddInt96Stats(v);
+  else
+    UpdateStats(v);
   if (mode_ == Mode::kDictionary) {
     auto it = dict_bytes_.find(v);
     uint32_t index;
@@ -258,7 +268,8 @@ void ColumnChunkWriter::DropDictionary() {
 }
 
 int64_t ColumnChunkWriter::BufferedBytes() const {
-  int64_t page = static_cast<int64_t>(plain_.size() + bools_.size() / 8 + indices_.size() + def_.size() / 4 + rep_.size() / 4);
+  int64_t page =
+      static_cast<int64_t>(plain_.size() + bools_.size() / 8 + indices_.size() + def_.size() / 4 + rep_.size() / 4);
   return static_cast<int64_t>(chunk_bytes_.size() + dict_plain_.size()) + page;
 }
 
@@ -273,7 +284,8 @@ Status ColumnChunkWriter::MaybeFlushPage() {
   } else {
     page_bytes = static_cast<int64_t>(plain_.size() + bools_.size() / 8);
   }
-  bool dict_full = mode_ == Mode::kDictionary && static_cast<int64_t>(dict_plain_.size()) >= options_.dictionary_page_bytes;
+  bool dict_full =
+      mode_ == Mode::kDictionary && static_cast<int64_t>(dict_plain_.size()) >= options_.dictionary_page_bytes;
   if (page_rows_ >= options_.page_rows || page_bytes >= options_.page_bytes || dict_full) return FlushPage();
   return Status::OK();
 }
