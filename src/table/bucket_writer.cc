@@ -252,12 +252,6 @@ Status BucketWriter::Flush() {
     cl_opts.prefix = "changelog-";
     changelog = std::make_unique<DataFileWriter>(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, cl_opts);
   }
-  auto fail = [&](const Status& s) {
-    data.Abort();
-    if (changelog) changelog->Abort();
-    return s;
-  };
-
   // Picking engines (deduplicate, first-row) decide on keys and sequence
   // numbers alone; combining engines merge full rows of each key.
   const format::RowType& full = ctx_->schema().fields;
@@ -273,6 +267,7 @@ Status BucketWriter::Flush() {
     KL_ASSIGN_OR_RETURN(store_merge, CreateMergeFunction(ctx_->schema(), full, MergeMode::kStore));
     KL_ASSIGN_OR_RETURN(view_merge, CreateMergeFunction(ctx_->schema(), full, MergeMode::kView));
   }
+  AbortOnExit abort_on_failure({&data, changelog.get()});
   std::vector<size_t> picked;
   if (picks) picked.reserve(order.size());
   MergeResult result;
@@ -305,20 +300,14 @@ Status BucketWriter::Flush() {
         s = data.AppendMerged(result.row, result.seq, result.kind);
     }
     if (s.ok() && lookup) s = ApplyLookup(chunk, first, last, store_merge.get(), view_merge.get(), changelog.get());
-    if (!s.ok()) return fail(s);
+    KL_RETURN_IF_ERROR(s);
     begin = end;
   }
-  if (picks) {
-    Status s = WriteInOrder(&data, picked);
-    if (!s.ok()) return fail(s);
-  }
-  if (producer == ChangelogProducer::kInput) {
-    Status s = WriteInOrder(changelog.get(), order);
-    if (!s.ok()) return fail(s);
-  }
-  auto files = data.Close();
-  if (!files.ok()) return fail(files.status());
-  for (auto& f : *files) {
+  if (picks) KL_RETURN_IF_ERROR(WriteInOrder(&data, picked));
+  if (producer == ChangelogProducer::kInput) KL_RETURN_IF_ERROR(WriteInOrder(changelog.get(), order));
+  KL_ASSIGN_OR_RETURN(std::vector<DataFileMeta> files, data.Close());
+  abort_on_failure.Release();
+  for (auto& f : files) {
     levels_.AddLevel0(f);
     pending_.new_files.push_back(f);
   }
@@ -371,28 +360,18 @@ Status BucketWriter::RunCompaction(const CompactUnit& unit) {
   opts.target_file_size = ctx_->options().target_file_size(true);
   opts.stats_truncate = ctx_->options().stats_truncate_length();
   DataFileWriter writer(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, opts);
+  AbortOnExit abort_on_failure({&writer});
   while (true) {
     KvBatch chunk(ctx_->schema().fields);
-    auto n = reader.Next(kReadChunkRows, &chunk);
-    if (!n.ok()) {
-      writer.Abort();
-      return n.status();
-    }
-    if (*n == 0) break;
-    Status s = writer.AppendWholeBatch(&chunk);
-    if (!s.ok()) {
-      writer.Abort();
-      return s;
-    }
+    KL_ASSIGN_OR_RETURN(size_t n, reader.Next(kReadChunkRows, &chunk));
+    if (n == 0) break;
+    KL_RETURN_IF_ERROR(writer.AppendWholeBatch(&chunk));
   }
-  auto after = writer.Close();
-  if (!after.ok()) {
-    writer.Abort();
-    return after.status();
-  }
-  levels_.Update(unit.files, *after);
+  KL_ASSIGN_OR_RETURN(std::vector<DataFileMeta> after, writer.Close());
+  abort_on_failure.Release();
+  levels_.Update(unit.files, after);
   pending_.compact_before.insert(pending_.compact_before.end(), unit.files.begin(), unit.files.end());
-  pending_.compact_after.insert(pending_.compact_after.end(), after->begin(), after->end());
+  pending_.compact_after.insert(pending_.compact_after.end(), after.begin(), after.end());
   return Status::OK();
 }
 

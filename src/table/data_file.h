@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -85,9 +86,9 @@ class DataFileWriter {
   int32_t bucket_;
   DataFileWriterOptions options_;
   format::RowType file_type_;
-  std::vector<int> key_indexes_;  // trimmed key columns in the file layout
+  std::vector<int> key_indexes_;        // trimmed key columns in the file layout
   std::vector<int> key_value_indexes_;  // the same columns among the values
-  size_t value_offset_ = 0;       // first value column in the file layout
+  size_t value_offset_ = 0;             // first value column in the file layout
 
   std::unique_ptr<FormatWriter> writer_;
   std::string current_name_;
@@ -100,6 +101,25 @@ class DataFileWriter {
   std::vector<DataFileMeta> done_;
   std::vector<std::string> written_paths_;
   int64_t records_ = 0;
+};
+
+// Aborts the writers it holds when it leaves scope unless released: every
+// early return of a failed write removes the files that write left behind.
+class AbortOnExit {
+ public:
+  explicit AbortOnExit(std::initializer_list<DataFileWriter*> writers) : writers_(writers) {}
+  ~AbortOnExit() {
+    for (DataFileWriter* w : writers_) {
+      if (w != nullptr) w->Abort();
+    }
+  }
+  AbortOnExit(const AbortOnExit&) = delete;
+  AbortOnExit& operator=(const AbortOnExit&) = delete;
+  // The writes succeeded: their files are the caller's now.
+  void Release() { writers_.clear(); }
+
+ private:
+  std::vector<DataFileWriter*> writers_;
 };
 
 // Reads the schema with a given id (files remember the schema they were written with).
@@ -159,6 +179,5 @@ class DataFileReader {
   int64_t rows_deleted_ = 0;
   CastOptions cast_;
 };
-
 
 }  // namespace kl::table

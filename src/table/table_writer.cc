@@ -43,18 +43,12 @@ class AppendBucketWriter {
     opts.target_file_size = ctx_->options().target_file_size(false);
     opts.stats_truncate = ctx_->options().stats_truncate_length();
     DataFileWriter w(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, opts);
-    Status s = w.AppendValues(buffer_, 0, buffer_.num_rows(), next_seq_);
-    if (!s.ok()) {
-      w.Abort();
-      return s;
-    }
-    auto files = w.Close();
-    if (!files.ok()) {
-      w.Abort();
-      return files.status();
-    }
+    AbortOnExit abort_on_failure({&w});
+    KL_RETURN_IF_ERROR(w.AppendValues(buffer_, 0, buffer_.num_rows(), next_seq_));
+    KL_ASSIGN_OR_RETURN(std::vector<DataFileMeta> files, w.Close());
+    abort_on_failure.Release();
     next_seq_ += static_cast<int64_t>(buffer_.num_rows());
-    for (auto& f : *files) {
+    for (auto& f : files) {
       files_.push_back(f);
       pending_.new_files.push_back(std::move(f));
     }
@@ -83,6 +77,7 @@ class AppendBucketWriter {
     opts.target_file_size = target;
     opts.stats_truncate = ctx_->options().stats_truncate_length();
     DataFileWriter w(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, opts);
+    AbortOnExit abort_on_failure({&w});
     // Rows a deletion vector removed stay removed in the rewritten file.
     KL_ASSIGN_OR_RETURN(std::shared_ptr<SplitReadExtras> extras, LoadDeletionVectors(deletion_files_));
     FileOpener opener = ctx_->OpenerFor(partition_, bucket_, ctx_->schema().fields, std::move(extras));
@@ -90,33 +85,22 @@ class AppendBucketWriter {
       KL_ASSIGN_OR_RETURN(auto reader, opener(f));
       while (true) {
         KvBatch chunk;
-        auto n = reader->Next(16384, &chunk);
-        if (!n.ok()) {
-          w.Abort();
-          return n.status();
-        }
-        if (*n == 0) break;
-        Status s = w.AppendValues(chunk.values, 0, *n, chunk.seq[0]);
-        if (!s.ok()) {
-          w.Abort();
-          return s;
-        }
+        KL_ASSIGN_OR_RETURN(size_t n, reader->Next(16384, &chunk));
+        if (n == 0) break;
+        KL_RETURN_IF_ERROR(w.AppendValues(chunk.values, 0, n, chunk.seq[0]));
       }
     }
-    auto after = w.Close();
-    if (!after.ok()) {
-      w.Abort();
-      return after.status();
-    }
+    KL_ASSIGN_OR_RETURN(std::vector<DataFileMeta> after, w.Close());
+    abort_on_failure.Release();
     files_.erase(std::remove_if(files_.begin(), files_.end(),
                                 [&](const DataFileMeta& f) {
                                   return std::any_of(small.begin(), small.end(),
                                                      [&](const DataFileMeta& s) { return s.file_name == f.file_name; });
                                 }),
                  files_.end());
-    files_.insert(files_.end(), after->begin(), after->end());
+    files_.insert(files_.end(), after.begin(), after.end());
     pending_.compact_before.insert(pending_.compact_before.end(), small.begin(), small.end());
-    pending_.compact_after.insert(pending_.compact_after.end(), after->begin(), after->end());
+    pending_.compact_after.insert(pending_.compact_after.end(), after.begin(), after.end());
     return Status::OK();
   }
 
