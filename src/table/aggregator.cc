@@ -13,7 +13,8 @@ using format::TypeRoot;
 
 Status FieldAggregator::Retract(Datum*, const Datum&, bool) {
   return Status::NotSupported("aggregate function " + std::string(name()) +
-                              " does not support retraction; set fields.<name>.ignore-retract = true to drop them");
+                              " cannot take back a retracted (-U/-D) value that meets other records of its key;"
+                              " set fields.<column>.ignore-retract = true to drop retractions");
 }
 
 namespace {
@@ -99,6 +100,7 @@ class SumAgg : public FieldAggregator {
  public:
   explicit SumAgg(DataType type) : type_(std::move(type)) {}
   std::string_view name() const override { return "sum"; }
+  bool can_retract() const override { return true; }
   Status Agg(Datum* acc, const Datum& in, bool) override {
     if (in.is_null()) return Status::OK();
     if (acc->is_null()) {
@@ -126,6 +128,7 @@ class ProductAgg : public FieldAggregator {
  public:
   explicit ProductAgg(DataType type) : type_(std::move(type)) {}
   std::string_view name() const override { return "product"; }
+  bool can_retract() const override { return true; }
   Status Agg(Datum* acc, const Datum& in, bool) override {
     if (in.is_null()) return Status::OK();
     if (acc->is_null()) {
@@ -152,6 +155,7 @@ class CountAgg : public FieldAggregator {
  public:
   explicit CountAgg(DataType type) : type_(std::move(type)) {}
   std::string_view name() const override { return "count"; }
+  bool can_retract() const override { return true; }
   Status Agg(Datum* acc, const Datum& in, bool merged_input) override { return Add(acc, in, merged_input, 1); }
   Status Retract(Datum* acc, const Datum& in, bool merged_input) override { return Add(acc, in, merged_input, -1); }
 
@@ -183,6 +187,7 @@ class MinMaxAgg : public FieldAggregator {
 class LastValueAgg : public FieldAggregator {
  public:
   std::string_view name() const override { return "last_value"; }
+  bool can_retract() const override { return true; }
   Status Agg(Datum* acc, const Datum& in, bool) override {
     *acc = in;
     return Status::OK();
@@ -197,6 +202,7 @@ class LastValueAgg : public FieldAggregator {
 class LastNonNullValueAgg : public FieldAggregator {
  public:
   std::string_view name() const override { return "last_non_null_value"; }
+  bool can_retract() const override { return true; }
   Status Agg(Datum* acc, const Datum& in, bool) override {
     if (!in.is_null()) *acc = in;
     return Status::OK();
@@ -256,21 +262,33 @@ class FirstNonNullValueAgg : public FieldAggregator {
   bool initialized_ = false;
 };
 
+// Paimon's listagg: blank inputs add nothing, a blank accumulator is replaced; with
+// `distinct`, an input's tokens that the accumulator already holds (or that are blank)
+// are skipped. Tokens are compared as they are, not trimmed.
 class ListAggAgg : public FieldAggregator {
  public:
-  ListAggAgg(std::string delimiter, bool distinct) : delimiter_(std::move(delimiter)), distinct_(distinct) {}
+  ListAggAgg(std::string delimiter, bool distinct)
+      : delimiter_(delimiter.empty() ? " " : std::move(delimiter)), distinct_(distinct) {}
   std::string_view name() const override { return "listagg"; }
   Status Agg(Datum* acc, const Datum& in, bool) override {
-    if (in.is_null()) return Status::OK();
-    if (acc->is_null()) {
-      *acc = distinct_ ? Datum::Bytes(Dedup("", in.as_bytes())) : in;
+    if (in.is_null() || IsBlank(in.as_bytes())) return Status::OK();
+    if (acc->is_null() || IsBlank(acc->as_bytes())) {
+      *acc = in;
       return Status::OK();
     }
-    if (distinct_) {
-      *acc = Datum::Bytes(Dedup(acc->as_bytes(), in.as_bytes()));
-    } else {
+    if (!distinct_) {
       *acc = Datum::Bytes(acc->as_bytes() + delimiter_ + in.as_bytes());
+      return Status::OK();
     }
+    std::vector<std::string_view> held = SplitTokens(acc->as_bytes());
+    std::set<std::string_view> seen(held.begin(), held.end());
+    std::string out = acc->as_bytes();
+    for (std::string_view token : SplitTokens(in.as_bytes())) {
+      if (IsBlank(token) || !seen.insert(token).second) continue;
+      out += delimiter_;
+      out += token;
+    }
+    *acc = Datum::Bytes(std::move(out));
     return Status::OK();
   }
   // An older input goes in front.
@@ -283,28 +301,27 @@ class ListAggAgg : public FieldAggregator {
   }
 
  private:
-  // Appends the tokens of `in` that `acc` does not hold yet (whole tokens, not substrings).
-  std::string Dedup(const std::string& acc, const std::string& in) const {
-    std::vector<std::string> tokens;
-    std::set<std::string> seen;
-    auto split = [&](const std::string& s) {
-      size_t start = 0;
-      while (start <= s.size()) {
-        size_t pos = delimiter_.empty() ? std::string::npos : s.find(delimiter_, start);
-        std::string token(Trim(s.substr(start, pos == std::string::npos ? std::string::npos : pos - start)));
-        if (!token.empty() && seen.insert(token).second) tokens.push_back(token);
-        if (pos == std::string::npos) break;
-        start = pos + delimiter_.size();
-      }
-    };
-    split(acc);
-    split(in);
-    std::string out;
-    for (size_t i = 0; i < tokens.size(); ++i) {
-      if (i > 0) out += delimiter_;
-      out += tokens[i];
+  // Java's Character.isWhitespace over ASCII, as StringUtils.isBlank uses it.
+  static bool IsBlank(std::string_view s) {
+    for (unsigned char c : s) {
+      if (!(c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f))) return false;
     }
-    return out;
+    return true;
+  }
+  // Splits at every whole delimiter, keeping empty tokens (they are skipped as blank).
+  std::vector<std::string_view> SplitTokens(std::string_view s) const {
+    std::vector<std::string_view> tokens;
+    size_t start = 0;
+    while (start < s.size()) {
+      size_t pos = s.find(delimiter_, start);
+      if (pos == std::string_view::npos) {
+        tokens.push_back(s.substr(start));
+        break;
+      }
+      tokens.push_back(s.substr(start, pos - start));
+      start = pos + delimiter_.size();
+    }
+    return tokens;
   }
 
   std::string delimiter_;
@@ -334,6 +351,7 @@ class BoolAgg : public FieldAggregator {
 class PrimaryKeyAgg : public FieldAggregator {
  public:
   std::string_view name() const override { return "primary-key"; }
+  bool can_retract() const override { return true; }
   Status Agg(Datum* acc, const Datum& in, bool) override {
     *acc = in;
     return Status::OK();
@@ -348,6 +366,7 @@ class IgnoreRetractAgg : public FieldAggregator {
  public:
   explicit IgnoreRetractAgg(std::unique_ptr<FieldAggregator> inner) : inner_(std::move(inner)) {}
   std::string_view name() const override { return inner_->name(); }
+  bool can_retract() const override { return true; }
   void Reset() override { inner_->Reset(); }
   Status Agg(Datum* acc, const Datum& in, bool merged) override { return inner_->Agg(acc, in, merged); }
   Status AggReversed(Datum* acc, const Datum& in, bool merged) override { return inner_->AggReversed(acc, in, merged); }
@@ -386,7 +405,8 @@ Result<std::unique_ptr<FieldAggregator>> CreateFieldAggregator(const std::string
     agg = std::make_unique<LastNonNullValueAgg>();
   } else if (function == "first_value") {
     agg = std::make_unique<FirstValueAgg>();
-  } else if (function == "first_non_null_value") {
+  } else if (function == "first_non_null_value" ||
+             function == "first_not_null_value") {  // the latter: Paimon's old name
     agg = std::make_unique<FirstNonNullValueAgg>();
   } else if (function == "listagg") {
     KL_RETURN_IF_ERROR(require(type.is_string(), "a string type"));

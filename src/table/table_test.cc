@@ -57,6 +57,80 @@ TEST(TableTest, CommitWithSameIdentifierIsNotAppliedTwice) {
   EXPECT_EQ(*last, 7);
 }
 
+// max, min, first_value… have no retraction. As in Paimon, inserts-only streams (the
+// usual case: max of a timestamp) always write, and a retraction fails only once a
+// merge meets it with another record of its key.
+TEST(TableTest, AggregateFunctionsWithoutRetractionTakeInserts) {
+  testing::TempDir dir;
+  auto t = MakeTable(dir.Sub("t"), {"id"},
+                     {{"bucket", "1"},
+                      {"merge-engine", "aggregation"},
+                      {"fields.n.aggregate-function", "max"},
+                      {"fields.name.aggregate-function", "first_value"}});
+  for (int64_t i = 0; i < 3; ++i) {
+    auto w = t->NewWriter("job");
+    KL_ASSERT_OK(w->WriteRow(R(1, "eu", "n" + std::to_string(i), 10 - 3 * (i % 2))));
+    KL_ASSERT_OK(w->WriteRow(R(2, "us", "m" + std::to_string(i), i)));
+    auto r = w->Commit(i + 1);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  auto rows = t->ReadAll();
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_EQ(Rows(*rows), (std::vector<std::string>{"+I 1 \"eu\" \"n0\" 10", "+I 2 \"us\" \"m0\" 2"}));
+
+  // A lone retraction (the key's only record) merges with nothing: no error.
+  auto w = t->NewWriter("job");
+  KL_ASSERT_OK(w->WriteRow(R(3, "eu", "x", 4), RowKind::kDelete));
+  ASSERT_TRUE(w->Commit(10).ok());
+  ASSERT_TRUE(t->ReadAll().ok());
+  // A retraction of a key that has values: the first merge that meets them (here the
+  // commit's compaction, else a read) fails, naming why.
+  w = t->NewWriter("job");
+  KL_ASSERT_OK(w->WriteRow(R(1, "eu", "n0", 10), RowKind::kUpdateBefore));
+  auto committed = w->Commit(11);
+  Status failed = committed.ok() ? t->ReadAll().status() : committed.status();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.ToString().find("column name: aggregate function first_value cannot take back a retracted"),
+            std::string::npos)
+      << failed.ToString();
+  EXPECT_NE(failed.ToString().find("fields.name.ignore-retract"), std::string::npos) << failed.ToString();
+}
+
+// listagg as Paimon defines it: blank inputs add nothing, distinct skips tokens the
+// value already holds (whole tokens, untrimmed), an empty delimiter means a space.
+TEST(TableTest, ListaggFollowsPaimonOnBlanksAndDistinct) {
+  struct Case {
+    std::map<std::string, std::string> options;
+    std::vector<std::string> inputs;
+    std::string want;
+  };
+  std::vector<Case> cases = {
+      {{}, {"a", " ", "", "b", "a"}, "a,b,a"},
+      {{}, {"  ", "a"}, "a"},
+      {{{"fields.name.distinct", "true"}}, {"a,b", "b,c", "c,,d", " a"}, "a,b,c,d, a"},
+      {{{"fields.name.distinct", "true"}, {"fields.name.list-agg-delimiter", ";"}}, {"x;x", "x;y"}, "x;x;y"},
+      {{{"fields.name.list-agg-delimiter", ""}}, {"p", "q"}, "p q"},
+  };
+  for (size_t c = 0; c < cases.size(); ++c) {
+    testing::TempDir dir;
+    std::map<std::string, std::string> options = {
+        {"bucket", "1"}, {"merge-engine", "aggregation"}, {"fields.name.aggregate-function", "listagg"}};
+    options.insert(cases[c].options.begin(), cases[c].options.end());
+    auto t = MakeTable(dir.Sub("t"), {"id"}, options);
+    // One commit per input: the values meet in compactions and reads, not only in one flush.
+    for (size_t i = 0; i < cases[c].inputs.size(); ++i) {
+      auto w = t->NewWriter("job");
+      KL_ASSERT_OK(w->WriteRow(R(1, "eu", cases[c].inputs[i], 0)));
+      ASSERT_TRUE(w->Commit(static_cast<int64_t>(i) + 1).ok());
+    }
+    auto rows = t->ReadAll();
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    ASSERT_EQ(rows->size(), 1u);
+    EXPECT_EQ(rows->rows.GetRow(0)[2], Datum::Bytes(cases[c].want))
+        << "case " << c << ": got " << format::DatumDebugString(rows->rows.GetRow(0)[2]);
+  }
+}
+
 TEST(TableTest, RacingWritersNeverLoseACommit) {
   testing::TempDir dir;
   // Concurrent writers append only (write-only), as with Paimon; compaction
