@@ -1,7 +1,7 @@
 // `kubelake table ...` as a user runs it: create a table from a schema file, write JSON lines
 // (with row kinds), read back merged rows with projections, filters and dynamic options, list
 // snapshots and files, compact and expire — and bad input that fails with a clear message and
-// commits nothing.
+// commits nothing. Also the warehouse queries on a directory that holds no warehouse.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -181,6 +181,50 @@ TEST_F(TableCliTest, ReadsAMovedJavaTableWithRewrittenExternalPath) {
                                             "kubelake.external-path.rewrite.from=FILE:///tmp/external", "--option",
                                             "kubelake.external-path.rewrite.to=" + JoinPath(db, "external")});
   EXPECT_EQ(rows, (std::vector<std::string>{"f0=Lucy,f1=20", "f0=Paul,f1=20"}));
+}
+
+// Every query on an empty, missing or unrelated directory says there is no warehouse there and how
+// to make one, instead of naming a file deep inside it; once a warehouse exists, it answers.
+TEST_F(TableCliTest, QueriesWithoutAWarehouseSaySoAndHowToMakeOne) {
+  std::string empty = dir_.Sub("empty");
+  ASSERT_TRUE(CreateDirs(empty).ok());
+  ASSERT_TRUE(CreateDirs(dir_.Sub("other/warehouse/kubelake.db")).ok());
+  const std::vector<std::vector<std::string>> queries = {{"query", "audit"},
+                                                         {"query", "audit", "--by-namespace"},
+                                                         {"query", "topology", "--user", "u1"},
+                                                         {"query", "topology", "--cluster", "c", "--node", "n"},
+                                                         {"query", "trend"},
+                                                         {"query", "trend", "--user", "u1"}};
+  const std::vector<std::vector<std::string>> places = {{"--data-dir", empty},
+                                                        {"--data-dir", dir_.Sub("missing")},
+                                                        {"--data-dir", dir_.Sub("other")},
+                                                        {"--warehouse", dir_.Sub("db")}};
+  for (const auto& q : queries) {
+    for (const auto& place : places) {
+      std::vector<std::string> args = q;
+      args.insert(args.end(), place.begin(), place.end());
+      CommandResult r = Run(args);
+      EXPECT_EQ(r.exit_code, 1) << Join(args, " ");
+      EXPECT_NE(r.err.find("no kubelake warehouse at "), std::string::npos) << Join(args, " ") << ": " << r.err;
+      EXPECT_NE(r.err.find("`kubelake run`"), std::string::npos) << r.err;
+      EXPECT_EQ(r.err.find("schema/"), std::string::npos) << r.err;
+    }
+  }
+  // A warehouse made by `kubelake pipeline` answers (no objects yet: no rows, exit 0).
+  std::string data = dir_.Sub("data");
+  CommandResult made = Run({"pipeline", "--data-dir", data, "--duration", "0.3", "--status-interval", "0"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  for (const auto& q : queries) {
+    std::vector<std::string> args = q;
+    args.insert(args.end(), {"--data-dir", data});
+    CommandResult r = Run(args);
+    EXPECT_EQ(r.exit_code, 0) << Join(args, " ") << ": " << r.err;
+  }
+  // A warehouse missing one table names it.
+  ASSERT_TRUE(RemoveAll(JoinPath(data, "warehouse/kubelake.db/dws_topology")).ok());
+  CommandResult r = Run({"query", "topology", "--user", "u1", "--data-dir", data});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("has no table dws_topology"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
+#include "common/file_util.h"
 #include "pipeline/k8s_event.h"
 #include "pipeline/log_source.h"
 #include "pipeline/lookup_join.h"
@@ -390,6 +391,29 @@ Status CreateWarehouseTables(const table::Catalog& catalog, const WarehouseOptio
     if (!t.ok()) return t.status().WithContext(std::string("table ") + def.name);
   }
   return Status::OK();
+}
+
+Result<std::shared_ptr<table::Table>> OpenWarehouseTable(const WarehouseOptions& o, const std::string& name) {
+  table::Catalog catalog(o.warehouse);
+  const std::string make_one =
+      "`kubelake run` (or `kubelake pipeline`, `kubelake demo`) creates one: --data-dir DIR keeps it in "
+      "DIR/warehouse, --warehouse names the directory itself";
+  std::string db = catalog.DatabasePath(o.database);
+  if (!IsDirectory(db)) {
+    std::string what = !IsDirectory(o.warehouse) ? "the directory does not exist"
+                                                 : "it has no " + o.database + ".db/ database directory";
+    return Status::NotFound("no kubelake warehouse at " + o.warehouse + " (" + what + "); " + make_one);
+  }
+  if (!IsDirectory(catalog.TablePath(o.database, name))) {
+    auto tables = catalog.ListTables(o.database);
+    if (!tables.ok() || tables->empty()) {
+      return Status::NotFound("no kubelake warehouse at " + o.warehouse + " (" + db + " holds no tables); " + make_one);
+    }
+    return Status::NotFound("the warehouse at " + o.warehouse + " has no table " + name +
+                            " (made by another program or an older kubelake?); `kubelake run` or `kubelake pipeline` "
+                            "on it creates the missing tables");
+  }
+  return catalog.GetTable(o.database, name);
 }
 
 Result<std::vector<std::unique_ptr<Job>>> BuildWarehouseJobs(log::EventLog* log, const WarehouseOptions& o) {

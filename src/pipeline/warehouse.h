@@ -57,6 +57,11 @@ struct WarehouseOptions {
 // Creates the database and every table (idempotent).
 Status CreateWarehouseTables(const table::Catalog& catalog, const WarehouseOptions& options);
 
+// Opens one of the warehouse's tables for reading. A directory without a
+// warehouse (empty, mistyped, or another program's) is NotFound with a message
+// that says so and how to make one, not a missing file deep inside it.
+Result<std::shared_ptr<table::Table>> OpenWarehouseTable(const WarehouseOptions& options, const std::string& name);
+
 // Every job of the warehouse, reading `log` (not owned; must outlive the jobs).
 Result<std::vector<std::unique_ptr<Job>>> BuildWarehouseJobs(log::EventLog* log, const WarehouseOptions& options);
 
