@@ -109,9 +109,9 @@ class PartialUpdateMerge : public MergeFunction {
       if (ignore_delete_) return Status::OK();
       if (remove_on_delete_) {
         if (kv.kind() == RowKind::kDelete) {
-          // The row goes, but a stored delete must still name its key.
-          row_.assign(arity_, Datum());
-          for (int k : key_columns_) row_[static_cast<size_t>(k)] = kv.column(static_cast<size_t>(k)).Get(kv.row);
+          // As Paimon: the row goes, and restarts from the values the delete record
+          // carries (a later insert of the key updates its non-null fields on top).
+          for (size_t i = 0; i < arity_; ++i) row_[i] = kv.column(i).Get(kv.row);
           deleted_ = true;
           empty_ = false;
         }
