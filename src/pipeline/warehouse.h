@@ -2,7 +2,8 @@
 // keep them, in one Paimon database.
 //
 //   log ──ods──────────────▶ ods_events          raw events, append, Avro
-//   log ──dwd──▶ lookup dim_cluster ─▶ dwd_objects   one row per object (newest by rv, time; deletes win)
+//   log ──dwd──▶ cluster dimension ─▶ dwd_objects   one row per object (newest by rv, time; deletes win);
+//                (dim_cluster, nodes)               rows re-emitted when their cluster's dimension changes
 //   dwd_objects changelog ─▶ dim_cluster            region/zone learned from node labels
 //                          ─▶ ads_kind_count, ads_namespace_count, ads_node_pods, ads_user_resources
 //                          ─▶ dws_topology           user → instance → pod → node → cluster
