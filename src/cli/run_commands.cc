@@ -99,7 +99,11 @@ std::string StatusLine(CollectorService* collector, const pipeline::JobRunner& r
       expired += s.expired;
     }
     line += "collector " + std::to_string(watching) + "/" + std::to_string(total) + " watching, " +
-            std::to_string(collector->events()) + " events, " + std::to_string(expired) + " relists | ";
+            std::to_string(collector->events()) + " events, " + std::to_string(expired) + " relists";
+    for (const auto& c : collector::DescribeFailingClusters(collector->collector()->Stats(), /*brief=*/true)) {
+      line += "; " + c;
+    }
+    line += " | ";
   }
   int64_t now = NowMillis();
   for (const auto& s : runner.Status()) {
