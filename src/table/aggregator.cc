@@ -1,5 +1,8 @@
 #include "table/aggregator.h"
 
+#include <roaring/roaring.h>
+
+#include <algorithm>
 #include <set>
 
 #include "common/string_util.h"
@@ -347,6 +350,134 @@ class BoolAgg : public FieldAggregator {
   bool is_and_;
 };
 
+// Paimon's collect: the elements of every input, in one array (distinct: each once).
+// Paimon keeps distinct elements in a hash set, so its order is unspecified; here the
+// first occurrence's. Retraction removes one element per retracted one.
+class CollectAgg : public FieldAggregator {
+ public:
+  explicit CollectAgg(bool distinct) : distinct_(distinct) {}
+  std::string_view name() const override { return "collect"; }
+  bool can_retract() const override { return true; }
+  Status Agg(Datum* acc, const Datum& in, bool) override {
+    if (acc->is_null() && in.is_null()) return Status::OK();
+    if ((acc->is_null() || in.is_null()) && !distinct_) {
+      if (acc->is_null()) *acc = in;
+      return Status::OK();
+    }
+    format::DatumList out = acc->is_null() ? format::DatumList{} : acc->as_list();
+    if (!in.is_null()) {
+      for (const Datum& e : in.as_list()) {
+        if (distinct_ && std::find(out.begin(), out.end(), e) != out.end()) continue;
+        out.push_back(e);
+      }
+    }
+    *acc = Datum::List(std::move(out));
+    return Status::OK();
+  }
+  // As Paimon: an older input is appended like a newer one.
+  Status AggReversed(Datum* acc, const Datum& in, bool merged) override { return Agg(acc, in, merged); }
+  Status Retract(Datum* acc, const Datum& in, bool) override {
+    if (acc->is_null() || in.is_null() || in.as_list().empty()) return Status::OK();
+    format::DatumList retracted = in.as_list();
+    format::DatumList out;
+    for (const Datum& e : acc->as_list()) {
+      auto it = std::find(retracted.begin(), retracted.end(), e);
+      if (it != retracted.end()) {
+        retracted.erase(it);
+      } else {
+        out.push_back(e);
+      }
+    }
+    *acc = Datum::List(std::move(out));
+    return Status::OK();
+  }
+
+ private:
+  bool distinct_;
+};
+
+// Paimon's merge_map: the union of the maps, a newer value winning for the same key;
+// retraction removes the retracted keys. Entries keep their first position (Paimon's
+// hash map leaves the order unspecified).
+class MergeMapAgg : public FieldAggregator {
+ public:
+  std::string_view name() const override { return "merge_map"; }
+  bool can_retract() const override { return true; }
+  Status Agg(Datum* acc, const Datum& in, bool) override {
+    if (acc->is_null() || in.is_null()) {
+      if (acc->is_null()) *acc = in;
+      return Status::OK();
+    }
+    format::DatumList out = acc->as_list();  // k0, v0, k1, v1, ...
+    const format::DatumList& add = in.as_list();
+    for (size_t i = 0; i + 1 < add.size(); i += 2) {
+      size_t j = 0;
+      while (j + 1 < out.size() && !(out[j] == add[i])) j += 2;
+      if (j + 1 < out.size()) {
+        out[j + 1] = add[i + 1];
+      } else {
+        out.push_back(add[i]);
+        out.push_back(add[i + 1]);
+      }
+    }
+    *acc = Datum::List(std::move(out));
+    return Status::OK();
+  }
+  Status Retract(Datum* acc, const Datum& in, bool) override {
+    if (acc->is_null() || in.is_null() || in.as_list().empty()) return Status::OK();
+    const format::DatumList& gone = in.as_list();
+    format::DatumList out;
+    const format::DatumList& held = acc->as_list();
+    for (size_t i = 0; i + 1 < held.size(); i += 2) {
+      bool retracted = false;
+      for (size_t j = 0; j + 1 < gone.size() && !retracted; j += 2) retracted = gone[j] == held[i];
+      if (retracted) continue;
+      out.push_back(held[i]);
+      out.push_back(held[i + 1]);
+    }
+    *acc = Datum::List(std::move(out));
+    return Status::OK();
+  }
+};
+
+// Paimon's rbm32: the union of 32-bit Roaring bitmaps in the portable format (Java
+// RoaringBitmap's serialize). No retraction.
+class RoaringBitmap32Agg : public FieldAggregator {
+ public:
+  std::string_view name() const override { return "rbm32"; }
+  Status Agg(Datum* acc, const Datum& in, bool) override {
+    if (acc->is_null() || in.is_null()) {
+      if (acc->is_null()) *acc = in;
+      return Status::OK();
+    }
+    KL_ASSIGN_OR_RETURN(roaring_bitmap_t * a, Read(acc->as_bytes()));
+    auto b = Read(in.as_bytes());
+    if (!b.ok()) {
+      roaring_bitmap_free(a);
+      return b.status();
+    }
+    roaring_bitmap_or_inplace(a, *b);
+    roaring_bitmap_free(*b);
+    std::string out(roaring_bitmap_portable_size_in_bytes(a), '\0');
+    roaring_bitmap_portable_serialize(a, out.data());
+    roaring_bitmap_free(a);
+    *acc = Datum::Bytes(std::move(out));
+    return Status::OK();
+  }
+
+ private:
+  static Result<roaring_bitmap_t*> Read(const std::string& bytes) {
+    size_t size = roaring_bitmap_portable_deserialize_size(bytes.data(), bytes.size());
+    roaring_bitmap_t* bitmap =
+        size == 0 || size != bytes.size() ? nullptr : roaring_bitmap_portable_deserialize_safe(bytes.data(), size);
+    if (bitmap == nullptr) {
+      return Status::InvalidArgument("rbm32: a value of " + std::to_string(bytes.size()) +
+                                     " bytes is not a portable 32-bit Roaring bitmap");
+    }
+    return bitmap;
+  }
+};
+
 // Primary-key columns: the key is the same for all records of a group.
 class PrimaryKeyAgg : public FieldAggregator {
  public:
@@ -416,8 +547,23 @@ Result<std::unique_ptr<FieldAggregator>> CreateFieldAggregator(const std::string
   } else if (function == "bool_and" || function == "bool_or") {
     KL_RETURN_IF_ERROR(require(type.root() == TypeRoot::kBoolean, "BOOLEAN"));
     agg = std::make_unique<BoolAgg>(function == "bool_and");
+  } else if (function == "collect") {
+    KL_RETURN_IF_ERROR(require(type.root() == TypeRoot::kArray, "ARRAY"));
+    agg = std::make_unique<CollectAgg>(
+        EqualsIgnoreCase(options.FieldOption(field_name, "distinct").value_or("false"), "true"));
+  } else if (function == "merge_map") {
+    KL_RETURN_IF_ERROR(require(type.root() == TypeRoot::kMap, "MAP"));
+    agg = std::make_unique<MergeMapAgg>();
+  } else if (function == "rbm32") {
+    KL_RETURN_IF_ERROR(require(type.is_binary(), "VARBINARY"));
+    agg = std::make_unique<RoaringBitmap32Agg>();
   } else if (function == "primary-key") {
     agg = std::make_unique<PrimaryKeyAgg>();
+  } else if (function == "rbm64" || function == "hll_sketch" || function == "theta_sketch" ||
+             function == "nested_update" || function == "nested_partial_update" ||
+             function == "merge_map_with_keytime") {
+    return Status::NotSupported("Paimon's aggregate function " + function + " (column " + field_name +
+                                ") is not implemented by kubelake");
   } else {
     return Status::NotSupported("aggregate function \"" + function + "\" (column " + field_name + ")");
   }

@@ -5,6 +5,7 @@
 // model, written here from Paimon's documented semantics, computes by
 // folding each key's records in sequence order.
 #include <gtest/gtest.h>
+#include <roaring/roaring.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -805,6 +806,213 @@ INSTANTIATE_TEST_SUITE_P(AllEngines, MergeEnginePropertyTest,
                          ::testing::Combine(::testing::Range(0, 15), ::testing::Range(0, 4),
                                             ::testing::Values("parquet", "avro")),
                          ParamName);
+
+// Paimon's aggregate functions over nested and binary values — collect, collect with
+// distinct, merge_map, rbm32 — on inserts, merged in whatever grouping flushes, compactions and
+// restarts produce, against a model that folds each key's records in write order.
+class NestedAggregatesPropertyTest : public ::testing::TestWithParam<std::tuple<const char*, const char*>> {};
+
+std::string BitmapBytes(const std::set<uint32_t>& values) {
+  roaring_bitmap_t* b = roaring_bitmap_create();
+  for (uint32_t v : values) roaring_bitmap_add(b, v);
+  std::string out(roaring_bitmap_portable_size_in_bytes(b), '\0');
+  roaring_bitmap_portable_serialize(b, out.data());
+  roaring_bitmap_free(b);
+  return out;
+}
+
+std::string BitmapText(const Datum& d) {
+  if (d.is_null()) return "null";
+  roaring_bitmap_t* b = roaring_bitmap_portable_deserialize_safe(d.as_bytes().data(), d.as_bytes().size());
+  if (b == nullptr) return "<not a bitmap>";
+  std::string out = "{";
+  roaring_uint32_iterator_t* it = roaring_create_iterator(b);
+  for (bool first = true; it->has_value; roaring_advance_uint32_iterator(it), first = false) {
+    out += (first ? "" : ",") + std::to_string(it->current_value);
+  }
+  roaring_free_uint32_iterator(it);
+  roaring_bitmap_free(b);
+  return out + "}";
+}
+
+TEST_P(NestedAggregatesPropertyTest, InsertsMatchModel) {
+  const char* format = std::get<0>(GetParam());
+  const char* producer = std::get<1>(GetParam());
+  for (int seq = 0; seq < SequencesPerConfig() && !HasFatalFailure(); ++seq) {
+    testing::TempDir dir;
+    Random rng(77 + 1000 * static_cast<uint64_t>(seq));
+    std::vector<format::DataField> fields = {
+        {0, "k", DataType::Int().WithNullable(false), ""},
+        {1, "a", DataType::Array(DataType::Int()), ""},
+        {2, "d", DataType::Array(DataType::Int()), ""},
+        {3, "m", DataType::Map(DataType::Int().WithNullable(false), DataType::String()), ""},
+        {4, "r", DataType::Bytes(), ""}};
+    std::map<std::string, std::string> options = {{"bucket", "1"},
+                                                  {"file.format", format},
+                                                  {"changelog-producer", producer},
+                                                  {"kubelake.data-file.sync", "false"},
+                                                  {"write-buffer-size", "2kb"},
+                                                  {"target-file-size", "4kb"},
+                                                  {"num-sorted-run.compaction-trigger", "3"},
+                                                  {"merge-engine", "aggregation"},
+                                                  {"fields.a.aggregate-function", "collect"},
+                                                  {"fields.d.aggregate-function", "collect"},
+                                                  {"fields.d.distinct", "true"},
+                                                  {"fields.m.aggregate-function", "merge_map"},
+                                                  {"fields.r.aggregate-function", "rbm32"}};
+    auto schema = NewTableSchema(fields, {}, {"k"}, options);
+    ASSERT_TRUE(schema.ok()) << schema.status().ToString();
+    auto table = Table::Create(dir.Sub("t"), *schema);
+    ASSERT_TRUE(table.ok()) << table.status().ToString();
+    auto writer = (*table)->NewWriter("nested");
+    // The model: per key, the folded row (rbm32 as the set it holds).
+    struct ModelRow {
+      Datum a, d, m;
+      std::optional<std::set<uint32_t>> r;
+    };
+    std::map<int64_t, ModelRow> model;
+    auto render = [](int64_t k, const Datum& a, const Datum& d, const Datum& m, const std::string& r) {
+      return std::to_string(k) + "|" + format::DatumDebugString(a) + "|" + format::DatumDebugString(d) + "|" +
+             format::DatumDebugString(m) + "|" + r;
+    };
+    int64_t commit = 0;
+    for (int step = 0; step < 40 && !HasFatalFailure(); ++step) {
+      uint64_t op = rng.Uniform(100);
+      if (op < 60) {
+        format::ColumnBatch batch((*table)->schema().fields);
+        for (uint64_t i = 0, n = 1 + rng.Uniform(20); i < n; ++i) {
+          int64_t k = static_cast<int64_t>(rng.Uniform(8));
+          auto list = [&](uint64_t max_len) {
+            if (rng.OneIn(5)) return Datum();
+            format::DatumList items;
+            for (uint64_t j = 0, len = rng.Uniform(max_len + 1); j < len; ++j) {
+              items.push_back(Datum::Int(static_cast<int64_t>(rng.Uniform(6))));
+            }
+            return Datum::List(std::move(items));
+          };
+          Datum a = list(3), d = list(3), m;
+          if (!rng.OneIn(5)) {
+            format::DatumList entries;
+            std::set<int64_t> keys;
+            for (uint64_t j = 0, len = rng.Uniform(3); j < len; ++j) {
+              int64_t key = static_cast<int64_t>(rng.Uniform(5));
+              if (!keys.insert(key).second) continue;
+              entries.push_back(Datum::Int(key));
+              entries.push_back(rng.OneIn(6) ? Datum() : Datum::Bytes(rng.Alnum(2)));
+            }
+            m = Datum::List(std::move(entries));
+          }
+          std::optional<std::set<uint32_t>> bits;
+          if (!rng.OneIn(5)) {
+            bits.emplace();
+            for (uint64_t j = 0, len = rng.Uniform(4); j < len; ++j) bits->insert(static_cast<uint32_t>(rng.Uniform(100000)));
+          }
+          batch.AppendRow({Datum::Int(k), a, d, m, bits ? Datum::Bytes(BitmapBytes(*bits)) : Datum()});
+          // Model, from Paimon's FieldCollectAgg, FieldMergeMapAgg and FieldRoaringBitmap32Agg.
+          auto [it, fresh] = model.try_emplace(k);
+          ModelRow& row = it->second;
+          if (fresh) {
+            row.a = a;
+            row.m = m;
+            row.r = bits;
+            format::DatumList distinct;
+            if (!d.is_null()) {
+              for (const auto& e : d.as_list()) {
+                if (std::find(distinct.begin(), distinct.end(), e) == distinct.end()) distinct.push_back(e);
+              }
+              row.d = Datum::List(distinct);
+            }
+            continue;
+          }
+          if (row.a.is_null()) {
+            row.a = a;
+          } else if (!a.is_null()) {
+            format::DatumList all = row.a.as_list();
+            all.insert(all.end(), a.as_list().begin(), a.as_list().end());
+            row.a = Datum::List(all);
+          }
+          if (!d.is_null()) {
+            format::DatumList all = row.d.is_null() ? format::DatumList{} : row.d.as_list();
+            for (const auto& e : d.as_list()) {
+              if (std::find(all.begin(), all.end(), e) == all.end()) all.push_back(e);
+            }
+            row.d = Datum::List(all);
+          }
+          if (row.m.is_null()) {
+            row.m = m;
+          } else if (!m.is_null()) {
+            format::DatumList all = row.m.as_list();
+            for (size_t j = 0; j + 1 < m.as_list().size(); j += 2) {
+              size_t at = 0;
+              while (at < all.size() && !(all[at] == m.as_list()[j])) at += 2;
+              if (at < all.size()) {
+                all[at + 1] = m.as_list()[j + 1];
+              } else {
+                all.push_back(m.as_list()[j]);
+                all.push_back(m.as_list()[j + 1]);
+              }
+            }
+            row.m = Datum::List(all);
+          }
+          if (!row.r) {
+            row.r = bits;
+          } else if (bits) {
+            row.r->insert(bits->begin(), bits->end());
+          }
+        }
+        KL_ASSERT_OK(writer->Write(batch));
+      } else if (op < 85) {
+        auto r = writer->Commit(++commit);
+        ASSERT_TRUE(r.ok()) << r.status().ToString();
+        auto rows = (*table)->ReadAll();
+        ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+        std::multiset<std::string> got, want;
+        for (size_t i = 0; i < rows->size(); ++i) {
+          Row r = rows->rows.GetRow(i);
+          got.insert(render(r[0].as_int(), r[1], r[2], r[3], BitmapText(r[4])));
+        }
+        for (const auto& [k, row] : model) {
+          std::string bits = "null";
+          if (row.r) bits = BitmapText(Datum::Bytes(BitmapBytes(*row.r)));
+          want.insert(render(k, row.a, row.d, row.m, bits));
+        }
+        ASSERT_SAME_ROWS(got, want, format << " / " << producer << " after commit " << commit);
+      } else if (op < 93) {
+        KL_ASSERT_OK(writer->Compact(rng.OneIn(2)));
+        auto r = writer->Commit(++commit);
+        ASSERT_TRUE(r.ok()) << r.status().ToString();
+      } else {
+        auto r = writer->Commit(++commit);
+        ASSERT_TRUE(r.ok()) << r.status().ToString();
+        writer = (*table)->NewWriter("nested");
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, NestedAggregatesPropertyTest,
+                         ::testing::Combine(::testing::Values("parquet", "avro"), ::testing::Values("none", "lookup")));
+
+TEST(AggregateFunctionsTest, PaimonFunctionsNotImplementedAreRefusedByName) {
+  for (const char* fn : {"rbm64", "hll_sketch", "theta_sketch", "nested_update", "nested_partial_update",
+                         "merge_map_with_keytime"}) {
+    testing::TempDir dir;
+    auto schema = NewTableSchema({{0, "k", DataType::Int().WithNullable(false), ""}, {1, "v", DataType::Bytes(), ""}}, {},
+                                 {"k"}, {{"bucket", "1"}, {"merge-engine", "aggregation"}, {"fields.v.aggregate-function", fn}});
+    ASSERT_TRUE(schema.ok());
+    auto table = Table::Create(dir.Sub("t"), *schema);
+    ASSERT_TRUE(table.ok()) << table.status().ToString();
+    // Two records of one key: the merge needs the function.
+    auto writer = (*table)->NewWriter("w");
+    Status s = writer->WriteRow({Datum::Int(1), Datum::Bytes("x")});
+    if (s.ok()) s = writer->WriteRow({Datum::Int(1), Datum::Bytes("y")});
+    if (s.ok()) s = writer->Commit(1).status();
+    if (s.ok()) s = (*table)->ReadAll().status();
+    ASSERT_FALSE(s.ok()) << fn;
+    EXPECT_NE(s.ToString().find(std::string("aggregate function ") + fn), std::string::npos) << s.ToString();
+    EXPECT_NE(s.ToString().find("not implemented"), std::string::npos) << s.ToString();
+  }
+}
 
 }  // namespace
 }  // namespace kl::table
