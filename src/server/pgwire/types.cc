@@ -197,6 +197,42 @@ Result<format::Int128> DecodeNumericBinary(std::string_view b, int scale) {
 
 Status EncodeText(const Datum& v, const DataType& type, std::string* out);
 
+// MAP with string keys and ROW as JSON objects (what a json column reader
+// expects); other maps as [[key, value], ...].
+void WriteNestedJson(JsonWriter* w, const Datum& v, const DataType& type) {
+  if (v.is_null()) {
+    w->Null();
+    return;
+  }
+  if (type.root() == TypeRoot::kMap && type.key().is_string()) {
+    const auto& items = v.as_list();
+    w->BeginObject();
+    for (size_t i = 0; i + 1 < items.size(); i += 2) {
+      w->Key(items[i].is_null() ? "" : items[i].as_bytes());
+      WriteNestedJson(w, items[i + 1], type.value());
+    }
+    w->EndObject();
+    return;
+  }
+  if (type.root() == TypeRoot::kRow) {
+    const auto& items = v.as_list();
+    w->BeginObject();
+    for (size_t i = 0; i < type.fields().size() && i < items.size(); ++i) {
+      w->Key(type.fields()[i].name);
+      WriteNestedJson(w, items[i], type.fields()[i].type);
+    }
+    w->EndObject();
+    return;
+  }
+  if (type.root() == TypeRoot::kArray || type.root() == TypeRoot::kMultiset) {
+    w->BeginArray();
+    for (const auto& item : v.as_list()) WriteNestedJson(w, item, type.element());
+    w->EndArray();
+    return;
+  }
+  format::WriteDatumJson(w, v, type);
+}
+
 Status EncodeArrayText(const Datum& v, const DataType& type, std::string* out) {
   out->push_back('{');
   bool first = true;
@@ -255,7 +291,7 @@ Status EncodeText(const Datum& v, const DataType& type, std::string* out) {
     case TypeRoot::kMultiset:
     case TypeRoot::kRow: {
       JsonWriter w;
-      format::WriteDatumJson(&w, v, type);
+      WriteNestedJson(&w, v, type);
       out->append(w.str());
       return Status::OK();
     }

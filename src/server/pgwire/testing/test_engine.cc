@@ -198,7 +198,7 @@ class TestSession : public QuerySession {
     if (t.empty() || !EqualsIgnoreCase(t[0], "select")) {
       return Syntax("syntax error at or near \"" + (t.empty() ? std::string() : t[0]) + "\"");
     }
-    if (t.size() >= 5 && t[1] == "*" && EqualsIgnoreCase(t[2], "from")) {
+    if (t.size() >= 4 && t[1] == "*" && EqualsIgnoreCase(t[2], "from")) {
       if (EqualsIgnoreCase(t[3], "generate_series") && t.size() >= 7 && t[4] == "(" && t[6] == ")") {
         auto n = ParseInt64(t[5]);
         if (!n) return Syntax("generate_series needs a number");
