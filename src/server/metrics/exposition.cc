@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "common/json.h"
+
 namespace kl::server {
 namespace {
 
@@ -42,9 +44,7 @@ std::string FormatMetricValue(double v) {
     std::snprintf(buf, sizeof(buf), "%lld", static_cast<long long>(v));
     return buf;
   }
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "%.17g", v);
-  return buf;
+  return FormatDouble(v);  // shortest text that reads back exactly
 }
 
 void MetricsWriter::Declare(const std::string& name, Type type, std::string_view help) {
