@@ -474,6 +474,7 @@ void AddRunCommands(CLI::App* app) {
     args->warehouse.data_dir = "kubelake-demo";
     args->warehouse.trend_interval_s = 10;
     args->warehouse.status_interval_s = 10;
+    args->warehouse.serve.any_port_if_busy = true;  // a second demo still gets a dashboard
     auto* cmd = app->add_subcommand("demo", "Run everything on a simulated fleet and print live reports");
     AddWarehouseOptions(cmd, &args->warehouse);
     cmd->add_option("--clusters", args->clusters, "simulated clusters")->capture_default_str();

@@ -39,6 +39,7 @@ Result<std::unique_ptr<server::Server>> StartServers(const ServeArgs& a, const p
   o.pg.max_rows = a.pg_max_rows;
   o.pg.max_connections = a.pg_max_connections;
   o.ready_max_age_ms = static_cast<int64_t>(a.ready_max_age_s * 1000);
+  o.any_port_if_busy = a.any_port_if_busy;
   return server::Server::Start(std::move(o), std::move(live), /*engine=*/nullptr);
 }
 

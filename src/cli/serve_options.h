@@ -23,6 +23,7 @@ struct ServeArgs {
   size_t pg_max_rows = 1000000;
   int pg_max_connections = 256;
   double ready_max_age_s = 60;
+  bool any_port_if_busy = false;  // set by the demo
 };
 
 void AddServeOptions(CLI::App* cmd, ServeArgs* args);

@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include <netinet/in.h>
 #include <spdlog/spdlog.h>
 
 #include "server/dashboard/dashboard.h"
@@ -27,11 +28,29 @@ Result<std::unique_ptr<Server>> Server::Start(ServeOptions options, LiveSources 
     routes["/metrics"] = [self](const HttpRequest&) {
       return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", self->MetricsText(), {}};
     };
-    KL_ASSIGN_OR_RETURN(s->http_, HttpServer::Start(*http_address, std::move(routes), nullptr));
+    auto http = HttpServer::Start(*http_address, routes, nullptr);
+    if (!http.ok() && s->options_.any_port_if_busy && http_address->port != 0) {
+      spdlog::warn("{}; using a free port instead", http.status().message());
+      ListenAddress any = *http_address;
+      reinterpret_cast<sockaddr_in*>(&any.addr)->sin_port = 0;  // same offset for IPv6's sin6_port
+      any.port = 0;
+      http = HttpServer::Start(any, routes, nullptr);
+    }
+    KL_RETURN_IF_ERROR(http.status());
+    s->http_ = std::move(*http);
     if (!http_address->loopback) spdlog::warn("HTTP server listens on {}, beyond this machine", s->http_->url());
   }
   if (pg_address) {
-    KL_ASSIGN_OR_RETURN(s->pg_, PgServer::Start(*pg_address, s->options_.pg, engine));
+    auto pg = PgServer::Start(*pg_address, s->options_.pg, engine);
+    if (!pg.ok() && s->options_.any_port_if_busy && pg_address->port != 0 &&
+        pg.status().code() == StatusCode::kIOError) {
+      spdlog::warn("{}; using a free port instead", pg.status().message());
+      reinterpret_cast<sockaddr_in*>(&pg_address->addr)->sin_port = 0;
+      pg_address->port = 0;
+      pg = PgServer::Start(*pg_address, s->options_.pg, engine);
+    }
+    KL_RETURN_IF_ERROR(pg.status());
+    s->pg_ = std::move(*pg);
     s->pg_address_ = pg_address->ToString(s->pg_->port());
   }
   return s;

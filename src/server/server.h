@@ -27,6 +27,7 @@ struct ServeOptions {
   std::string listen_pg = "127.0.0.1:5433";    // "off" disables
   PgServerOptions pg;
   int64_t ready_max_age_ms = 60000;  // /readyz: every job committed (or was caught up) this recently
+  bool any_port_if_busy = false;     // the demo: a taken port falls back to a free one
 };
 
 class Server {
