@@ -2,10 +2,9 @@
 // (--listen-http, --listen-pg, --pg-*), and starting the servers from them.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "server/server.h"
 

@@ -11,8 +11,7 @@ namespace kl {
 class DurationHistogram {
  public:
   // Upper bounds in seconds, Prometheus's default buckets; +Inf is implicit.
-  static constexpr std::array<double, 11> kBounds = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                                     0.5,   1,    2.5,   5,    10};
+  static constexpr std::array<double, 11> kBounds = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
   void Observe(double seconds) {
     for (size_t i = 0; i < kBounds.size(); ++i) {

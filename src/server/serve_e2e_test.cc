@@ -70,7 +70,8 @@ class ServeE2eTest : public ::testing::Test {
       _exit(127);
     }
     // The demo prints the servers' addresses when it starts them.
-    std::regex http_re("dashboard (http://127\\.0\\.0\\.1:[0-9]+)/"), pg_re("PostgreSQL protocol 127\\.0\\.0\\.1:([0-9]+)");
+    std::regex http_re("dashboard (http://127\\.0\\.0\\.1:[0-9]+)/"),
+        pg_re("PostgreSQL protocol 127\\.0\\.0\\.1:([0-9]+)");
     for (int i = 0; i < 600 && (base_.empty() || pg_port_.empty()); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       auto text = ReadFile(out);
@@ -113,13 +114,14 @@ std::string ServeE2eTest::pg_port_;
 TEST_F(ServeE2eTest, MetricsPassPromtool) {
   auto [code, body] = Get(base_ + "/metrics");
   ASSERT_EQ(code, 200);
-  for (const char* want : {"kubelake_objects{cluster=\"sim-1\",region=", "kind=\"Pod\"}", "kubelake_namespace_objects{",
-                           "kubelake_node_pods{cluster=", "kubelake_node_cpu_requests_cores{",
-                           "kubelake_job_commit_duration_seconds_bucket{job=\"dwd\",le=\"0.005\"}",
-                           "kubelake_job_log_lag_records{job=\"dwd\"}", "kubelake_job_freshness_seconds{job=\"ods\"}",
-                           "kubelake_collector_watch_state{cluster=\"sim-1\",watch=", "kubelake_collector_relists_total{",
-                           "kubelake_log_size_bytes ", "kubelake_table_snapshots{table=\"dwd_objects\"}",
-                           "kubelake_warehouse_freshness_seconds ", "kubelake_pg_connections "}) {
+  for (const char* want :
+       {"kubelake_objects{cluster=\"sim-1\",region=", "kind=\"Pod\"}", "kubelake_namespace_objects{",
+        "kubelake_node_pods{cluster=", "kubelake_node_cpu_requests_cores{",
+        "kubelake_job_commit_duration_seconds_bucket{job=\"dwd\",le=\"0.005\"}",
+        "kubelake_job_log_lag_records{job=\"dwd\"}", "kubelake_job_freshness_seconds{job=\"ods\"}",
+        "kubelake_collector_watch_state{cluster=\"sim-1\",watch=", "kubelake_collector_relists_total{",
+        "kubelake_log_size_bytes ", "kubelake_table_snapshots{table=\"dwd_objects\"}",
+        "kubelake_warehouse_freshness_seconds ", "kubelake_pg_connections "}) {
     EXPECT_NE(body.find(want), std::string::npos) << want;
   }
   EXPECT_EQ(body.find("pod=\""), std::string::npos);
@@ -159,9 +161,8 @@ TEST_F(ServeE2eTest, ApiEqualsQueryCommands) {
   ASSERT_FALSE(users->Find("rows")->items().empty());
   std::string user = users->Find("rows")->items()[0].items()[0].as_string();
   auto topo = ParseJson(Get(base_ + "/api/v1/topology?user=" + user).second);
-  std::string cli_topo = RunCommand(bin + " query topology --format jsonl --user " + user + " --data-dir '" +
-                                 dir_->Sub("data") + "'",
-                             &rc);
+  std::string cli_topo = RunCommand(
+      bin + " query topology --format jsonl --user " + user + " --data-dir '" + dir_->Sub("data") + "'", &rc);
   EXPECT_EQ(topo->Find("rows")->items().size(), Split(cli_topo, '\n', true).size());
   // As of a minute ago there was nothing (the fleet is younger): an honest empty answer or "no snapshot".
   auto past = Get(base_ + "/api/v1/topology?user=" + user + "&at=2001-01-01T00:00:00Z");
@@ -192,7 +193,8 @@ TEST_F(ServeE2eTest, ProbesAndErrors) {
 TEST_F(ServeE2eTest, PsqlOnThePostgresPort) {
   if (std::system("psql --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "psql is not installed";
   int rc = 0;
-  std::string out = RunCommand("psql -X -A -t -h 127.0.0.1 -p " + pg_port_ + " -U ops -c 'SHOW server_version' 2>&1", &rc);
+  std::string out =
+      RunCommand("psql -X -A -t -h 127.0.0.1 -p " + pg_port_ + " -U ops -c 'SHOW server_version' 2>&1", &rc);
   EXPECT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("kubelake"), std::string::npos) << out;
   out = RunCommand("psql -X -h 127.0.0.1 -p " + pg_port_ + " -U ops -c 'SELECT 1' 2>&1", &rc);
@@ -223,9 +225,8 @@ TEST_F(ServeE2eTest, DashboardInHeadlessChromium) {
   ASSERT_TRUE(CreateDirs(artifacts).ok());
   std::string script = JoinPath(kl::testing::SourceDir(), "src/server/dashboard/testing/dashboard_check.js");
   int rc = 0;
-  std::string out = RunCommand("node '" + script + "' '" + modules + "' '" + base_ + "' " + chromium + " '" + artifacts +
-                            "' 2>&1",
-                        &rc);
+  std::string out = RunCommand(
+      "node '" + script + "' '" + modules + "' '" + base_ + "' " + chromium + " '" + artifacts + "' 2>&1", &rc);
   EXPECT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("dashboard ok"), std::string::npos) << out;
   EXPECT_TRUE(FileExists(JoinPath(artifacts, "dashboard-overview.png")));

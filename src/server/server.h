@@ -38,8 +38,8 @@ class Server {
   ~Server();
   void Stop();
 
-  std::string http_url() const;     // "http://127.0.0.1:8080", "" when off
-  std::string pg_address() const;   // "127.0.0.1:5433", "" when off
+  std::string http_url() const;    // "http://127.0.0.1:8080", "" when off
+  std::string pg_address() const;  // "127.0.0.1:5433", "" when off
   int http_port() const;
   int pg_port() const;
   // The /metrics text as it would be served now.

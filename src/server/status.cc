@@ -12,11 +12,16 @@
 namespace kl::server {
 namespace {
 
-const char* const kWarehouseTables[] = {
-    pipeline::kOdsTable,           pipeline::kDwdTable,          pipeline::kClusterDimTable,
-    pipeline::kAdsKindCountTable,  pipeline::kAdsNamespaceCountTable, pipeline::kAdsNodePodsTable,
-    pipeline::kAdsUserResourcesTable, pipeline::kTopologyTable,   pipeline::kTrendKindCountTable,
-    pipeline::kTrendUserResourcesTable};
+const char* const kWarehouseTables[] = {pipeline::kOdsTable,
+                                        pipeline::kDwdTable,
+                                        pipeline::kClusterDimTable,
+                                        pipeline::kAdsKindCountTable,
+                                        pipeline::kAdsNamespaceCountTable,
+                                        pipeline::kAdsNodePodsTable,
+                                        pipeline::kAdsUserResourcesTable,
+                                        pipeline::kTopologyTable,
+                                        pipeline::kTrendKindCountTable,
+                                        pipeline::kTrendUserResourcesTable};
 
 // The consumer groups of the warehouse's log jobs, by job name.
 const std::pair<const char*, const char*> kLogJobs[] = {{"ods", "kubelake-ods"}, {"dwd", "kubelake-dwd"}};
@@ -158,10 +163,10 @@ Readiness CheckReady(const SystemStatus& s, int64_t max_age_ms) {
       auto lag = s.log.group_lag.find("kubelake-dwd");
       bool caught_up = s.log.available && lag != s.log.group_lag.end() && lag->second == 0;
       if (!caught_up && s.now_ms - dwd->last_commit_ms > max_age_ms) {
-        r.problems.push_back("DWD last committed " + std::to_string((s.now_ms - dwd->last_commit_ms) / 1000) +
-                             " s ago" +
-                             (lag != s.log.group_lag.end() ? ", " + std::to_string(lag->second) + " records behind the log"
-                                                            : std::string()));
+        r.problems.push_back(
+            "DWD last committed " + std::to_string((s.now_ms - dwd->last_commit_ms) / 1000) + " s ago" +
+            (lag != s.log.group_lag.end() ? ", " + std::to_string(lag->second) + " records behind the log"
+                                          : std::string()));
       }
     }
   }

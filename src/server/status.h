@@ -35,8 +35,8 @@ struct TableStatus {
   bool exists = false;
   int64_t earliest_snapshot = 0;
   int64_t latest_snapshot = 0;
-  int64_t last_commit_ms = 0;               // time of the latest snapshot
-  std::map<int32_t, int64_t> log_offsets;   // of the latest snapshot (tables fed by the log)
+  int64_t last_commit_ms = 0;              // time of the latest snapshot
+  std::map<int32_t, int64_t> log_offsets;  // of the latest snapshot (tables fed by the log)
   std::string error;
 };
 
@@ -44,9 +44,9 @@ struct LogStatus {
   bool available = false;
   std::string description;
   int32_t partitions = 0;
-  int64_t end_offsets = 0;       // sum over partitions
-  int64_t retained_records = 0;  // sum of end - start
-  int64_t bytes_on_disk = -1;    // -1: not a local log
+  int64_t end_offsets = 0;                   // sum over partitions
+  int64_t retained_records = 0;              // sum of end - start
+  int64_t bytes_on_disk = -1;                // -1: not a local log
   std::map<std::string, int64_t> group_lag;  // consumer group -> records behind the end
   std::map<int32_t, int64_t> end_by_partition;
   std::string error;

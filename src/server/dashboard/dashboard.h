@@ -13,7 +13,7 @@
 namespace kl::server {
 
 struct EmbeddedAsset {
-  std::string_view path;          // URL path: "/", "/assets/app.js"
+  std::string_view path;  // URL path: "/", "/assets/app.js"
   std::string_view data;
 };
 

@@ -71,7 +71,8 @@ HttpResponse JsonError(int status, const std::string& message) {
 namespace {
 MhdResult DispatchRequest(void* cls, MHD_Connection* c, const char* url, const char* method, const char*, const char*,
                           size_t* upload_data_size, void** con_cls) {
-  return static_cast<MhdResult>(static_cast<HttpServer*>(cls)->HandleRequest(c, url, method, upload_data_size, con_cls));
+  return static_cast<MhdResult>(
+      static_cast<HttpServer*>(cls)->HandleRequest(c, url, method, upload_data_size, con_cls));
 }
 }  // namespace
 
@@ -106,19 +107,18 @@ int HttpServer::HandleRequest(MHD_Connection* c, const char* url, const char* me
 }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(const ListenAddress& address,
-                                                      std::map<std::string, HttpHandler> routes,
-                                                      HttpHandler fallback, HttpServerOptions options) {
+                                                      std::map<std::string, HttpHandler> routes, HttpHandler fallback,
+                                                      HttpServerOptions options) {
   std::unique_ptr<HttpServer> s(new HttpServer());
   s->address_ = address;
   s->routes_ = std::move(routes);
   s->fallback_ = std::move(fallback);
   unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
   if (address.ipv6) flags |= MHD_USE_IPv6;
-  s->daemon_ = MHD_start_daemon(
-      flags, static_cast<uint16_t>(address.port), nullptr, nullptr,
-      &DispatchRequest, s.get(), MHD_OPTION_SOCK_ADDR,
-      &address.addr, MHD_OPTION_EXTERNAL_LOGGER, &MhdLog, nullptr, MHD_OPTION_CONNECTION_LIMIT,
-      options.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, options.idle_timeout_s, MHD_OPTION_END);
+  s->daemon_ = MHD_start_daemon(flags, static_cast<uint16_t>(address.port), nullptr, nullptr, &DispatchRequest, s.get(),
+                                MHD_OPTION_SOCK_ADDR, &address.addr, MHD_OPTION_EXTERNAL_LOGGER, &MhdLog, nullptr,
+                                MHD_OPTION_CONNECTION_LIMIT, options.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+                                options.idle_timeout_s, MHD_OPTION_END);
   if (s->daemon_ == nullptr) {
     return Status::IOError("HTTP server: cannot listen on " + address.ToString(address.port) +
                            " (address in use or not available)");

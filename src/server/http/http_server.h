@@ -62,7 +62,6 @@ class HttpServer {
   int HandleRequest(MHD_Connection* c, const char* url, const char* method, size_t* upload_data_size, void** con_cls);
 
  private:
-
   ListenAddress address_;
   int port_ = 0;
   MHD_Daemon* daemon_ = nullptr;

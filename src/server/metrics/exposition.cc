@@ -24,12 +24,9 @@ void AppendEscaped(std::string* out, std::string_view s, bool quote) {
 
 const char* TypeName(MetricsWriter::Type t) {
   switch (t) {
-    case MetricsWriter::Type::kGauge:
-      return "gauge";
-    case MetricsWriter::Type::kCounter:
-      return "counter";
-    case MetricsWriter::Type::kHistogram:
-      return "histogram";
+    case MetricsWriter::Type::kGauge: return "gauge";
+    case MetricsWriter::Type::kCounter: return "counter";
+    case MetricsWriter::Type::kHistogram: return "histogram";
   }
   return "untyped";
 }

@@ -80,10 +80,12 @@ void WriteSystemMetrics(const SystemStatus& s, MetricsWriter* out) {
     out->Add("kubelake_collector_events_total", {}, static_cast<double>(s.collector_events));
     out->Declare("kubelake_collector_watch_state", Type::kGauge,
                  "1 for the state each watch is in (idle, listing, watching, backoff, stopped).");
-    out->Declare("kubelake_collector_lists_total", Type::kCounter, "Completed lists per watch (first list and relists).");
+    out->Declare("kubelake_collector_lists_total", Type::kCounter,
+                 "Completed lists per watch (first list and relists).");
     out->Declare("kubelake_collector_relists_total", Type::kCounter,
                  "Relists after an expired resourceVersion (HTTP 410) per watch.");
-    out->Declare("kubelake_collector_reconnects_total", Type::kCounter, "Watches re-established after a drop or stall.");
+    out->Declare("kubelake_collector_reconnects_total", Type::kCounter,
+                 "Watches re-established after a drop or stall.");
     out->Declare("kubelake_collector_errors_total", Type::kCounter, "Errors per watch.");
     out->Declare("kubelake_collector_watch_events_total", Type::kCounter, "Events per watch.");
     out->Declare("kubelake_collector_tracked_objects", Type::kGauge, "Objects each watch tracks for relists.");
@@ -112,7 +114,8 @@ void WriteSystemMetrics(const SystemStatus& s, MetricsWriter* out) {
   if (s.log.available) {
     out->Declare("kubelake_log_partitions", Type::kGauge, "Partitions of the event log.");
     out->Add("kubelake_log_partitions", {}, s.log.partitions);
-    out->Declare("kubelake_log_end_offset", Type::kGauge, "Records ever appended to the event log (sum of end offsets).");
+    out->Declare("kubelake_log_end_offset", Type::kGauge,
+                 "Records ever appended to the event log (sum of end offsets).");
     out->Add("kubelake_log_end_offset", {}, static_cast<double>(s.log.end_offsets));
     out->Declare("kubelake_log_retained_records", Type::kGauge, "Records the event log still holds.");
     out->Add("kubelake_log_retained_records", {}, static_cast<double>(s.log.retained_records));

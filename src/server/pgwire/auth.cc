@@ -1,9 +1,9 @@
 #include "server/pgwire/auth.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <openssl/crypto.h>
 
 #include "common/file_util.h"
 #include "common/string_util.h"
@@ -158,8 +158,9 @@ Result<UserEntry> ParseUserLine(std::string_view line) {
   } else if (verifier.substr(0, 14) == "SCRAM-SHA-256$") {
     KL_ASSIGN_OR_RETURN(u.scram, ParseScramVerifier(verifier));
   } else {
-    return Status::InvalidArgument("unknown verifier (plain passwords are not accepted; write md5... or SCRAM-SHA-256$...,"
-                                   " e.g. with `kubelake pg-password`)");
+    return Status::InvalidArgument(
+        "unknown verifier (plain passwords are not accepted; write md5... or SCRAM-SHA-256$...,"
+        " e.g. with `kubelake pg-password`)");
   }
   return u;
 }

@@ -22,7 +22,7 @@ struct ScramVerifier {
 
 struct UserEntry {
   std::string name;
-  std::optional<std::string> md5;       // "md5" + hex(md5(password + user))
+  std::optional<std::string> md5;  // "md5" + hex(md5(password + user))
   std::optional<ScramVerifier> scram;
 };
 

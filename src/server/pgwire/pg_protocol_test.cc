@@ -42,7 +42,9 @@ class Client {
     fd_ = -1;
   }
   bool connected() const { return connected_; }
-  void Send(const std::string& bytes) { ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size())); }
+  void Send(const std::string& bytes) {
+    ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
+  }
   // Reads one backend message: type and body; type 0 when the server closed.
   std::pair<char, std::string> Read() {
     std::string header = ReadN(5);
@@ -135,7 +137,7 @@ class PgProtocolTest : public ::testing::Test {
 
 TEST_F(PgProtocolTest, BadStartupPackets) {
   for (std::string bytes : {std::string("\x00\x00\x00\x02", 4), std::string("\x7f\xff\xff\xff", 4),
-                            std::string("\x00\x00\x00\x08\x00\x02\x00\x00", 8),       // protocol 2.0
+                            std::string("\x00\x00\x00\x08\x00\x02\x00\x00", 8),          // protocol 2.0
                             std::string("\x00\x00\x00\x0a\x00\x03\x00\x00user", 12)}) {  // unterminated
     Client c(server_->port());
     c.Send(bytes);
@@ -240,7 +242,8 @@ TEST(PgStatementSplit, QuotesCommentsAndDollars) {
             (std::vector<std::string>{"SELECT ';' AS a", "-- c;d\nSELECT \"x;y\""}));
   EXPECT_EQ(SplitStatements("SELECT $$a;b$$; SELECT $t$;$t$; SELECT $1"),
             (std::vector<std::string>{"SELECT $$a;b$$", "SELECT $t$;$t$", "SELECT $1"}));
-  EXPECT_EQ(SplitStatements("/* a; /* nested; */ b; */ SELECT 1"), (std::vector<std::string>{"/* a; /* nested; */ b; */ SELECT 1"}));
+  EXPECT_EQ(SplitStatements("/* a; /* nested; */ b; */ SELECT 1"),
+            (std::vector<std::string>{"/* a; /* nested; */ b; */ SELECT 1"}));
   EXPECT_TRUE(SplitStatements("  ;; -- ping\n").empty());
   EXPECT_TRUE(pg::IsEmptyStatement("-- ping"));
   EXPECT_FALSE(pg::IsEmptyStatement("-- ping\nSELECT 1"));

@@ -7,10 +7,9 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -277,7 +276,9 @@ void PgServer::Serve(std::shared_ptr<Connection> c) {
       // Answer the startup with the error PostgreSQL gives, then close.
       pg::MessageWriter w;
       w.Begin('E');
-      for (auto [k, v] : {std::pair<char, const char*>{'S', "FATAL"}, {'V', "FATAL"}, {'C', sqlstate::kTooManyConnections},
+      for (auto [k, v] : {std::pair<char, const char*>{'S', "FATAL"},
+                          {'V', "FATAL"},
+                          {'C', sqlstate::kTooManyConnections},
                           {'M', "sorry, too many clients already"}}) {
         w.Byte(static_cast<uint8_t>(k));
         w.CString(v);

@@ -23,10 +23,10 @@ namespace kl::server {
 using QueryEngine = ::kl::server::QueryEngine;
 
 struct PgServerOptions {
-  std::string tls_cert;       // PEM files; both set: TLS offered (SSLRequest answered 'S')
+  std::string tls_cert;  // PEM files; both set: TLS offered (SSLRequest answered 'S')
   std::string tls_key;
-  bool require_tls = false;   // with TLS: refuse clients that do not use it
-  std::string users_file;     // "": trust loopback clients, refuse others
+  bool require_tls = false;          // with TLS: refuse clients that do not use it
+  std::string users_file;            // "": trust loopback clients, refuse others
   bool cleartext_passwords = false;  // ask for the password itself instead of md5/SCRAM
   int64_t statement_timeout_ms = 60000;
   size_t max_rows = 1000000;

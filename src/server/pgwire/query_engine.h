@@ -71,7 +71,7 @@ SqlError SqlErrorFromStatus(const Status& status);
 template <typename T>
 class SqlResult {
  public:
-  SqlResult(T value) : v_(std::move(value)) {}  // NOLINT: implicit like Result<T>
+  SqlResult(T value) : v_(std::move(value)) {}         // NOLINT: implicit like Result<T>
   SqlResult(SqlError error) : v_(std::move(error)) {}  // NOLINT
   bool ok() const { return v_.index() == 0; }
   T& value() { return std::get<0>(v_); }
@@ -87,7 +87,7 @@ class SqlResult {
 // Limits a running statement: the engine checks Interrupted() between
 // batches (and inside long loops) and stops with the error it names.
 struct QueryContext {
-  int64_t deadline_us = 0;                   // MonotonicMicros(); 0 = no timeout
+  int64_t deadline_us = 0;                    // MonotonicMicros(); 0 = no timeout
   const std::atomic<bool>* cancel = nullptr;  // set by a CancelRequest
   // nullopt while the statement may go on; else why it must stop (57014).
   std::optional<SqlError> Interrupted() const {
@@ -104,7 +104,7 @@ struct QueryContext {
 struct StatementDescription {
   std::vector<format::DataType> parameters;  // types of $1..$n
   bool returns_rows = false;
-  format::RowType columns;                   // when it returns rows
+  format::RowType columns;  // when it returns rows
 };
 
 // Rows of a running statement, pulled by the server as it sends them.
@@ -135,9 +135,9 @@ class VectorRowStream : public RowStream {
 
 struct StatementResult {
   bool returns_rows = false;
-  format::RowType columns;           // when it returns rows
-  std::unique_ptr<RowStream> rows;   // when it returns rows
-  std::string command_tag;           // otherwise: "CREATE TABLE", "SET", "USE"…
+  format::RowType columns;          // when it returns rows
+  std::unique_ptr<RowStream> rows;  // when it returns rows
+  std::string command_tag;          // otherwise: "CREATE TABLE", "SET", "USE"…
 };
 
 struct SessionInfo {

@@ -90,8 +90,8 @@ Result<std::optional<std::pair<char, std::string>>> Session::ReadMessage() {
   KL_ASSIGN_OR_RETURN(int32_t len, r.Int32());
   if (len < 4) return Status::InvalidArgument("invalid message length " + std::to_string(len));
   if (static_cast<size_t>(len) - 4 > kMaxMessageBytes) {
-    return Status::InvalidArgument("message of " + std::to_string(len) + " bytes is larger than the server's limit of " +
-                                   std::to_string(kMaxMessageBytes));
+    return Status::InvalidArgument("message of " + std::to_string(len) +
+                                   " bytes is larger than the server's limit of " + std::to_string(kMaxMessageBytes));
   }
   KL_ASSIGN_OR_RETURN(std::string body, ReadExact(static_cast<size_t>(len) - 4));
   return std::optional<std::pair<char, std::string>>(std::make_pair(type, std::move(body)));
@@ -219,8 +219,8 @@ bool Session::Startup() {
     if (!packet.ok()) {
       counters_->protocol_errors++;
       SendError(FromStatus(packet.status(), packet.status().code() == StatusCode::kNotSupported
-                                                 ? sqlstate::kFeatureNotSupported
-                                                 : sqlstate::kProtocolViolation),
+                                                ? sqlstate::kFeatureNotSupported
+                                                : sqlstate::kProtocolViolation),
                 true);
       return false;
     }
@@ -269,8 +269,8 @@ bool Session::Startup() {
       out_.End();
     }
     if (config_.require_tls && !transport_->tls()) {
-      SendError({sqlstate::kInvalidAuthorization, "this server accepts only TLS connections",
-                 "", "Connect with sslmode=require.", 0},
+      SendError({sqlstate::kInvalidAuthorization, "this server accepts only TLS connections", "",
+                 "Connect with sslmode=require.", 0},
                 true);
       return false;
     }
@@ -301,9 +301,12 @@ bool Session::Startup() {
       auto words = Split(params["options"], ' ', true);
       for (size_t i = 0; i < words.size(); ++i) {
         std::string w = words[i];
-        if (w == "-c" && i + 1 < words.size()) w = words[++i];
-        else if (w.rfind("-c", 0) == 0) w = w.substr(2);
-        else if (w.rfind("--", 0) == 0) w = w.substr(2);
+        if (w == "-c" && i + 1 < words.size())
+          w = words[++i];
+        else if (w.rfind("-c", 0) == 0)
+          w = w.substr(2);
+        else if (w.rfind("--", 0) == 0)
+          w = w.substr(2);
         size_t eq = w.find('=');
         if (eq == std::string::npos) continue;
         std::string name = ToLower(w.substr(0, eq));
@@ -347,8 +350,9 @@ bool Session::Authenticate() {
     if (transport_->peer_is_loopback()) return true;  // trust on loopback
     counters_->auth_failures++;
     SendError({sqlstate::kInvalidAuthorization,
-               "connection from " + transport_->peer() + " refused: without a users file (--pg-users) only "
-               "loopback connections are accepted",
+               "connection from " + transport_->peer() +
+                   " refused: without a users file (--pg-users) only "
+                   "loopback connections are accepted",
                "", "", 0},
               true);
     return false;
@@ -465,32 +469,17 @@ bool Session::Handle(char type, const std::string& body) {
       SendReadyForQuery();
       return Flush();
     }
-    case 'P':
-      HandleParse(body);
-      return !broken_;
-    case 'B':
-      HandleBind(body);
-      return !broken_;
-    case 'D':
-      HandleDescribe(body);
-      return !broken_;
-    case 'E':
-      HandleExecute(body);
-      return !broken_;
-    case 'C':
-      HandleClose(body);
-      return !broken_;
-    case 'H':
-      return Flush();
-    case 'S':
-      HandleSync();
-      return Flush();
-    case 'X':
-      return false;
+    case 'P': HandleParse(body); return !broken_;
+    case 'B': HandleBind(body); return !broken_;
+    case 'D': HandleDescribe(body); return !broken_;
+    case 'E': HandleExecute(body); return !broken_;
+    case 'C': HandleClose(body); return !broken_;
+    case 'H': return Flush();
+    case 'S': HandleSync(); return Flush();
+    case 'X': return false;
     case 'd':
     case 'c':
-    case 'f':
-      return true;  // COPY messages outside COPY are ignored, as PostgreSQL does
+    case 'f': return true;  // COPY messages outside COPY are ignored, as PostgreSQL does
     case 'F':
       SendError({sqlstate::kFeatureNotSupported, "the function call protocol is not supported", "", "", 0});
       SendReadyForQuery();
@@ -532,9 +521,7 @@ SqlResult<StatementResult> Session::RunSessionCommand(const SessionCommand& cmd)
       r.command_tag = "ROLLBACK";
       tx_ = 'I';
       return r;
-    case Kind::kSetNoop:
-      r.command_tag = "SET";
-      return r;
+    case Kind::kSetNoop: r.command_tag = "SET"; return r;
     case Kind::kSet: {
       auto set = settings_->Set(cmd.name, cmd.value);
       if (!set.ok()) return set.error();
@@ -588,8 +575,7 @@ SqlResult<StatementResult> Session::RunSessionCommand(const SessionCommand& cmd)
       }
       r.command_tag = "DEALLOCATE";
       return r;
-    case Kind::kEngine:
-      break;
+    case Kind::kEngine: break;
   }
   return SqlError{sqlstate::kInternalError, "not a session command", "", "", 0};
 }
@@ -769,7 +755,8 @@ void Session::HandleParse(const std::string& body) {
   }
   std::vector<std::string> parts = SplitStatements(m->query);
   if (parts.size() > 1) {
-    return ExtendedError({sqlstate::kSyntaxError, "cannot insert multiple commands into a prepared statement", "", "", 0});
+    return ExtendedError(
+        {sqlstate::kSyntaxError, "cannot insert multiple commands into a prepared statement", "", "", 0});
   }
   auto prepared = std::make_shared<Prepared>();
   prepared->query = parts.empty() ? "" : parts[0];
@@ -779,7 +766,8 @@ void Session::HandleParse(const std::string& body) {
                  prepared->command.kind == SessionCommand::Kind::kRollback;
   if (tx_ == 'E' && !ends_tx) {
     return ExtendedError({sqlstate::kInFailedSqlTransaction,
-                          "current transaction is aborted, commands ignored until end of transaction block", "", "", 0});
+                          "current transaction is aborted, commands ignored until end of transaction block", "", "",
+                          0});
   }
   if (!prepared->query.empty()) {
     auto d = Describe(prepared->query, prepared->command, prepared->declared);
@@ -812,7 +800,8 @@ void Session::HandleBind(const std::string& body) {
                  prepared.command.kind == SessionCommand::Kind::kRollback;
   if (tx_ == 'E' && !ends_tx) {
     return ExtendedError({sqlstate::kInFailedSqlTransaction,
-                          "current transaction is aborted, commands ignored until end of transaction block", "", "", 0});
+                          "current transaction is aborted, commands ignored until end of transaction block", "", "",
+                          0});
   }
   size_t expected = std::max(prepared.description.parameters.size(), prepared.declared.size());
   if (m->params.size() != expected) {
@@ -827,13 +816,12 @@ void Session::HandleBind(const std::string& body) {
       portal->params.emplace_back();
       continue;
     }
-    bool binary = m->param_formats.empty() ? false
+    bool binary = m->param_formats.empty()       ? false
                   : m->param_formats.size() == 1 ? m->param_formats[0] == 1
                                                  : m->param_formats[i] == 1;
     uint32_t wire = i < prepared.declared.size() ? prepared.declared[i] : 0;
-    DataType type = i < prepared.description.parameters.size()
-                        ? prepared.description.parameters[i]
-                        : DataTypeOfOid(wire).value_or(DataType::String());
+    DataType type = i < prepared.description.parameters.size() ? prepared.description.parameters[i]
+                                                               : DataTypeOfOid(wire).value_or(DataType::String());
     auto v = DecodeValue(*m->params[i], type, wire, binary);
     if (!v.ok()) {
       return ExtendedError({binary ? sqlstate::kInvalidBinaryRepresentation : sqlstate::kInvalidTextRepresentation,
@@ -865,8 +853,8 @@ void Session::HandleDescribe(const std::string& body) {
   if (m->kind == 'S') {
     auto st = statements_.find(m->name);
     if (st == statements_.end()) {
-      return ExtendedError({sqlstate::kInvalidSqlStatementName,
-                            "prepared statement \"" + m->name + "\" does not exist", "", "", 0});
+      return ExtendedError(
+          {sqlstate::kInvalidSqlStatementName, "prepared statement \"" + m->name + "\" does not exist", "", "", 0});
     }
     const Prepared& p = *st->second;
     size_t n = std::max(p.description.parameters.size(), p.declared.size());
@@ -874,8 +862,8 @@ void Session::HandleDescribe(const std::string& body) {
     out_.Int16(static_cast<int16_t>(n));
     for (size_t i = 0; i < n; ++i) {
       uint32_t o = i < p.declared.size() && p.declared[i] != 0 ? p.declared[i]
-                   : i < p.description.parameters.size()        ? PgTypeOf(p.description.parameters[i]).oid
-                                                                : oid::kText;
+                   : i < p.description.parameters.size()       ? PgTypeOf(p.description.parameters[i]).oid
+                                                               : oid::kText;
       out_.Int32(static_cast<int32_t>(o));
     }
     out_.End();
@@ -936,8 +924,8 @@ void Session::HandleExecute(const std::string& body) {
     }
     p->result = std::move(r.value());
     if (p->result.columns.size() != prepared.description.columns.size()) {
-      return ExtendedError({sqlstate::kInternalError,
-                            "the statement's columns changed between Describe and Execute", "", "", 0});
+      return ExtendedError(
+          {sqlstate::kInternalError, "the statement's columns changed between Describe and Execute", "", "", 0});
     }
   }
   Outcome o = SendRows(p, static_cast<size_t>(m->max_rows));

@@ -44,10 +44,10 @@ struct SessionConfig {
   // nullptr: no users file; loopback clients are trusted, others refused.
   const std::map<std::string, UserEntry>* users = nullptr;
   PasswordMethod password_method = PasswordMethod::kScramOrMd5;
-  bool require_tls = false;           // refuse clients that do not negotiate TLS (when TLS is configured)
-  int64_t max_statement_ms = 60000;   // a statement's longest run (the session may ask less)
-  size_t max_rows = 1000000;          // a statement's largest result
-  size_t batch_rows = 1024;           // rows pulled from the engine at a time
+  bool require_tls = false;          // refuse clients that do not negotiate TLS (when TLS is configured)
+  int64_t max_statement_ms = 60000;  // a statement's longest run (the session may ask less)
+  size_t max_rows = 1000000;         // a statement's largest result
+  size_t batch_rows = 1024;          // rows pulled from the engine at a time
 };
 
 // Cancel keys of live sessions (the server's), so a CancelRequest arriving

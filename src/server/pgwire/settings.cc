@@ -6,16 +6,17 @@ namespace kl::server::pg {
 namespace {
 
 struct SettingDef {
-  const char* name;          // lower case
-  const char* display;       // as PostgreSQL spells it
+  const char* name;     // lower case
+  const char* display;  // as PostgreSQL spells it
   const char* default_value;
-  bool reported;             // GUC_REPORT: sent as ParameterStatus
+  bool reported;  // GUC_REPORT: sent as ParameterStatus
   bool read_only;
   const char* description;
 };
 
 const SettingDef kSettings[] = {
-    {"application_name", "application_name", "", true, false, "Sets the application name reported in statistics and logs."},
+    {"application_name", "application_name", "", true, false,
+     "Sets the application name reported in statistics and logs."},
     {"bytea_output", "bytea_output", "hex", false, false, "Output format for bytea (hex only)."},
     {"client_encoding", "client_encoding", "UTF8", true, false, "The client's character set (UTF8 only)."},
     {"client_min_messages", "client_min_messages", "notice", false, false, "Lowest message level sent to the client."},
@@ -56,8 +57,8 @@ const SettingDef* Find(std::string_view name) {
 }
 
 SqlError Invalid(const std::string& name, const std::string& value, const std::string& why) {
-  return SqlError{sqlstate::kInvalidParameterValue,
-                  "invalid value for parameter \"" + name + "\": \"" + value + "\"", why, "", 0};
+  return SqlError{sqlstate::kInvalidParameterValue, "invalid value for parameter \"" + name + "\": \"" + value + "\"",
+                  why, "", 0};
 }
 
 }  // namespace
@@ -123,7 +124,9 @@ SqlResult<std::string> Settings::Set(const std::string& name, const std::string&
         lower.find("german") != std::string::npos) {
       return Invalid(name, value, "only the ISO date style is supported.");
     }
-    std::string order = lower.find("dmy") != std::string::npos ? "DMY" : lower.find("ymd") != std::string::npos ? "YMD" : "MDY";
+    std::string order = lower.find("dmy") != std::string::npos   ? "DMY"
+                        : lower.find("ymd") != std::string::npos ? "YMD"
+                                                                 : "MDY";
     value = "ISO, " + order;
   } else if (name == "intervalstyle") {
     if (lower != "postgres") return Invalid(name, value, "only the postgres interval style is supported.");

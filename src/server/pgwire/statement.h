@@ -21,20 +21,20 @@ bool IsEmptyStatement(std::string_view sql);
 
 struct SessionCommand {
   enum class Kind {
-    kEngine,       // not a session command: the SQL engine's
-    kBegin,        // BEGIN / START TRANSACTION
-    kCommit,       // COMMIT / END
-    kRollback,     // ROLLBACK / ABORT
-    kSet,          // SET name {TO|=} value
-    kSetNoop,      // SET TRANSACTION / SESSION CHARACTERISTICS (accepted, nothing to change)
-    kReset,        // RESET name / RESET ALL
-    kShow,         // SHOW name / SHOW ALL
-    kDiscardAll,   // DISCARD ALL
-    kDeallocate,   // DEALLOCATE [PREPARE] name / ALL
+    kEngine,      // not a session command: the SQL engine's
+    kBegin,       // BEGIN / START TRANSACTION
+    kCommit,      // COMMIT / END
+    kRollback,    // ROLLBACK / ABORT
+    kSet,         // SET name {TO|=} value
+    kSetNoop,     // SET TRANSACTION / SESSION CHARACTERISTICS (accepted, nothing to change)
+    kReset,       // RESET name / RESET ALL
+    kShow,        // SHOW name / SHOW ALL
+    kDiscardAll,  // DISCARD ALL
+    kDeallocate,  // DEALLOCATE [PREPARE] name / ALL
   };
   Kind kind = Kind::kEngine;
-  std::string name;   // setting (lower case) or statement name; "all"
-  std::string value;  // SET's value, unquoted; "default" for DEFAULT
+  std::string name;         // setting (lower case) or statement name; "all"
+  std::string value;        // SET's value, unquoted; "default" for DEFAULT
   bool read_write = false;  // BEGIN/SET TRANSACTION READ WRITE
 };
 

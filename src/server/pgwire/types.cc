@@ -104,8 +104,7 @@ void AppendArrayElement(std::string* out, const std::string& text, bool is_null)
   }
   bool quote = text.empty() || EqualsIgnoreCase(text, "NULL");
   for (char c : text) {
-    if (c == '"' || c == '\\' || c == '{' || c == '}' || c == ',' || c == ' ' || c == '\t' || c == '\n' ||
-        c == '\r') {
+    if (c == '"' || c == '\\' || c == '{' || c == '}' || c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r') {
       quote = true;
     }
   }
@@ -139,9 +138,11 @@ void EncodeNumericBinary(format::Int128 unscaled, int scale, std::string* out) {
   while (int_part.size() % 4 != 0) int_part.insert(int_part.begin(), '0');
   while (frac_part.size() % 4 != 0) frac_part.push_back('0');
   std::vector<int16_t> groups;
-  for (size_t i = 0; i < int_part.size(); i += 4) groups.push_back(static_cast<int16_t>(std::stoi(int_part.substr(i, 4))));
+  for (size_t i = 0; i < int_part.size(); i += 4)
+    groups.push_back(static_cast<int16_t>(std::stoi(int_part.substr(i, 4))));
   int weight = static_cast<int>(int_part.size() / 4) - 1;
-  for (size_t i = 0; i < frac_part.size(); i += 4) groups.push_back(static_cast<int16_t>(std::stoi(frac_part.substr(i, 4))));
+  for (size_t i = 0; i < frac_part.size(); i += 4)
+    groups.push_back(static_cast<int16_t>(std::stoi(frac_part.substr(i, 4))));
   // Strip leading and trailing zero groups (PostgreSQL's canonical form).
   size_t first = 0;
   while (first < groups.size() && groups[first] == 0) {
@@ -249,44 +250,25 @@ Status EncodeArrayText(const Datum& v, const DataType& type, std::string* out) {
 
 Status EncodeText(const Datum& v, const DataType& type, std::string* out) {
   switch (type.root()) {
-    case TypeRoot::kBoolean:
-      out->append(v.as_bool() ? "t" : "f");
-      return Status::OK();
+    case TypeRoot::kBoolean: out->append(v.as_bool() ? "t" : "f"); return Status::OK();
     case TypeRoot::kTinyInt:
     case TypeRoot::kSmallInt:
     case TypeRoot::kInt:
-    case TypeRoot::kBigInt:
-      out->append(std::to_string(v.as_int()));
-      return Status::OK();
-    case TypeRoot::kFloat:
-      out->append(FormatFloat(v.as_double(), true));
-      return Status::OK();
-    case TypeRoot::kDouble:
-      out->append(FormatFloat(v.as_double(), false));
-      return Status::OK();
-    case TypeRoot::kDecimal:
-      out->append(format::FormatDecimal(v.as_decimal(), type.scale()));
-      return Status::OK();
+    case TypeRoot::kBigInt: out->append(std::to_string(v.as_int())); return Status::OK();
+    case TypeRoot::kFloat: out->append(FormatFloat(v.as_double(), true)); return Status::OK();
+    case TypeRoot::kDouble: out->append(FormatFloat(v.as_double(), false)); return Status::OK();
+    case TypeRoot::kDecimal: out->append(format::FormatDecimal(v.as_decimal(), type.scale())); return Status::OK();
     case TypeRoot::kChar:
-    case TypeRoot::kVarChar:
-      out->append(v.as_bytes());
-      return Status::OK();
+    case TypeRoot::kVarChar: out->append(v.as_bytes()); return Status::OK();
     case TypeRoot::kBinary:
-    case TypeRoot::kVarBinary:
-      out->append(Hex(v.as_bytes()));
-      return Status::OK();
-    case TypeRoot::kDate:
-      out->append(FormatDate(v.as_int()));
-      return Status::OK();
-    case TypeRoot::kTime:
-      out->append(FormatTimeOfDay(v.as_int() * 1000));
-      return Status::OK();
+    case TypeRoot::kVarBinary: out->append(Hex(v.as_bytes())); return Status::OK();
+    case TypeRoot::kDate: out->append(FormatDate(v.as_int())); return Status::OK();
+    case TypeRoot::kTime: out->append(FormatTimeOfDay(v.as_int() * 1000)); return Status::OK();
     case TypeRoot::kTimestamp:
     case TypeRoot::kTimestampLtz:
       out->append(FormatTimestamp(v.as_timestamp().ToMicros(), type.root() == TypeRoot::kTimestampLtz));
       return Status::OK();
-    case TypeRoot::kArray:
-      return EncodeArrayText(v, type, out);
+    case TypeRoot::kArray: return EncodeArrayText(v, type, out);
     case TypeRoot::kMap:
     case TypeRoot::kMultiset:
     case TypeRoot::kRow: {
@@ -301,19 +283,11 @@ Status EncodeText(const Datum& v, const DataType& type, std::string* out) {
 
 Status EncodeBinary(const Datum& v, const DataType& type, std::string* out) {
   switch (type.root()) {
-    case TypeRoot::kBoolean:
-      out->push_back(v.as_bool() ? 1 : 0);
-      return Status::OK();
+    case TypeRoot::kBoolean: out->push_back(v.as_bool() ? 1 : 0); return Status::OK();
     case TypeRoot::kTinyInt:
-    case TypeRoot::kSmallInt:
-      PutBE(out, static_cast<uint16_t>(v.as_int()), 2);
-      return Status::OK();
-    case TypeRoot::kInt:
-      PutBE(out, static_cast<uint32_t>(v.as_int()), 4);
-      return Status::OK();
-    case TypeRoot::kBigInt:
-      PutBE(out, static_cast<uint64_t>(v.as_int()), 8);
-      return Status::OK();
+    case TypeRoot::kSmallInt: PutBE(out, static_cast<uint16_t>(v.as_int()), 2); return Status::OK();
+    case TypeRoot::kInt: PutBE(out, static_cast<uint32_t>(v.as_int()), 4); return Status::OK();
+    case TypeRoot::kBigInt: PutBE(out, static_cast<uint64_t>(v.as_int()), 8); return Status::OK();
     case TypeRoot::kFloat: {
       float f = static_cast<float>(v.as_double());
       uint32_t bits;
@@ -328,21 +302,15 @@ Status EncodeBinary(const Datum& v, const DataType& type, std::string* out) {
       PutBE(out, bits, 8);
       return Status::OK();
     }
-    case TypeRoot::kDecimal:
-      EncodeNumericBinary(v.as_decimal(), type.scale(), out);
-      return Status::OK();
+    case TypeRoot::kDecimal: EncodeNumericBinary(v.as_decimal(), type.scale(), out); return Status::OK();
     case TypeRoot::kChar:
     case TypeRoot::kVarChar:
     case TypeRoot::kBinary:
-    case TypeRoot::kVarBinary:
-      out->append(v.as_bytes());
-      return Status::OK();
+    case TypeRoot::kVarBinary: out->append(v.as_bytes()); return Status::OK();
     case TypeRoot::kDate:
       PutBE(out, static_cast<uint32_t>(static_cast<int32_t>(v.as_int() - kPgEpochDays)), 4);
       return Status::OK();
-    case TypeRoot::kTime:
-      PutBE(out, static_cast<uint64_t>(v.as_int() * 1000), 8);
-      return Status::OK();
+    case TypeRoot::kTime: PutBE(out, static_cast<uint64_t>(v.as_int() * 1000), 8); return Status::OK();
     case TypeRoot::kTimestamp:
     case TypeRoot::kTimestampLtz:
       PutBE(out, static_cast<uint64_t>(v.as_timestamp().ToMicros() - kPgEpochMicros), 8);
@@ -371,16 +339,18 @@ Status EncodeBinary(const Datum& v, const DataType& type, std::string* out) {
     }
     case TypeRoot::kMap:
     case TypeRoot::kMultiset:
-    case TypeRoot::kRow:
-      return EncodeText(v, type, out);  // json's binary form is its text
+    case TypeRoot::kRow: return EncodeText(v, type, out);  // json's binary form is its text
   }
   return Status::NotSupported("no PostgreSQL binary form for " + type.ToString());
 }
 
 Result<int64_t> ParseIntText(std::string_view s, int64_t lo, int64_t hi, const char* what) {
   auto n = ParseInt64(Trim(s));
-  if (!n) return Status::InvalidArgument(std::string("invalid input syntax for type ") + what + ": \"" + std::string(s) + "\"");
-  if (*n < lo || *n > hi) return Status::InvalidArgument(std::string("value \"") + std::string(s) + "\" is out of range for type " + what);
+  if (!n)
+    return Status::InvalidArgument(std::string("invalid input syntax for type ") + what + ": \"" + std::string(s) +
+                                   "\"");
+  if (*n < lo || *n > hi)
+    return Status::InvalidArgument(std::string("value \"") + std::string(s) + "\" is out of range for type " + what);
   return *n;
 }
 
@@ -495,7 +465,8 @@ Result<Datum> DecodeText(std::string_view s, const DataType& type) {
       if (t == "infinity" || t == "inf" || t == "+infinity") return Datum::Double(INFINITY);
       if (t == "-infinity" || t == "-inf") return Datum::Double(-INFINITY);
       auto d = ParseDouble(t);
-      if (!d) return Status::InvalidArgument("invalid input syntax for type double precision: \"" + std::string(s) + "\"");
+      if (!d)
+        return Status::InvalidArgument("invalid input syntax for type double precision: \"" + std::string(s) + "\"");
       return Datum::Double(*d);
     }
     case TypeRoot::kDecimal: {
@@ -504,8 +475,7 @@ Result<Datum> DecodeText(std::string_view s, const DataType& type) {
       return Datum::Decimal(*d);
     }
     case TypeRoot::kChar:
-    case TypeRoot::kVarChar:
-      return Datum::Bytes(std::string(s));
+    case TypeRoot::kVarChar: return Datum::Bytes(std::string(s));
     case TypeRoot::kBinary:
     case TypeRoot::kVarBinary: {
       KL_ASSIGN_OR_RETURN(std::string b, ParseByteaText(s));
@@ -524,8 +494,7 @@ Result<Datum> DecodeText(std::string_view s, const DataType& type) {
       KL_ASSIGN_OR_RETURN(int64_t us, ParseTimestampText(s));
       return Datum::Time(format::Timestamp::FromMicros(us));
     }
-    default:
-      return Status::NotSupported("parameters of type " + type.ToString() + " are not supported");
+    default: return Status::NotSupported("parameters of type " + type.ToString() + " are not supported");
   }
 }
 
@@ -540,18 +509,10 @@ Result<Datum> DecodeBinary(std::string_view b, const DataType& type, uint32_t wi
   // Integer width follows the declared wire type when there is one.
   uint32_t wire = wire_oid != 0 ? wire_oid : PgTypeOf(type).oid;
   switch (wire) {
-    case oid::kBool:
-      KL_RETURN_IF_ERROR(need(1, "boolean"));
-      return Datum::Bool(b[0] != 0);
-    case oid::kInt2:
-      KL_RETURN_IF_ERROR(need(2, "smallint"));
-      return Datum::Int(static_cast<int16_t>(GetBE(b)));
-    case oid::kInt4:
-      KL_RETURN_IF_ERROR(need(4, "integer"));
-      return Datum::Int(static_cast<int32_t>(GetBE(b)));
-    case oid::kInt8:
-      KL_RETURN_IF_ERROR(need(8, "bigint"));
-      return Datum::Int(static_cast<int64_t>(GetBE(b)));
+    case oid::kBool: KL_RETURN_IF_ERROR(need(1, "boolean")); return Datum::Bool(b[0] != 0);
+    case oid::kInt2: KL_RETURN_IF_ERROR(need(2, "smallint")); return Datum::Int(static_cast<int16_t>(GetBE(b)));
+    case oid::kInt4: KL_RETURN_IF_ERROR(need(4, "integer")); return Datum::Int(static_cast<int32_t>(GetBE(b)));
+    case oid::kInt8: KL_RETURN_IF_ERROR(need(8, "bigint")); return Datum::Int(static_cast<int64_t>(GetBE(b)));
     case oid::kFloat4: {
       KL_RETURN_IF_ERROR(need(4, "real"));
       uint32_t bits = static_cast<uint32_t>(GetBE(b));
@@ -577,20 +538,16 @@ Result<Datum> DecodeBinary(std::string_view b, const DataType& type, uint32_t wi
     case oid::kName:
     case oid::kUnknown:
     case oid::kBytea:
-    case oid::kJson:
-      return Datum::Bytes(std::string(b));
+    case oid::kJson: return Datum::Bytes(std::string(b));
     case oid::kDate:
       KL_RETURN_IF_ERROR(need(4, "date"));
       return Datum::Int(static_cast<int32_t>(GetBE(b)) + kPgEpochDays);
-    case oid::kTime:
-      KL_RETURN_IF_ERROR(need(8, "time"));
-      return Datum::Int(static_cast<int64_t>(GetBE(b)) / 1000);
+    case oid::kTime: KL_RETURN_IF_ERROR(need(8, "time")); return Datum::Int(static_cast<int64_t>(GetBE(b)) / 1000);
     case oid::kTimestamp:
     case oid::kTimestamptz:
       KL_RETURN_IF_ERROR(need(8, "timestamp"));
       return Datum::Time(format::Timestamp::FromMicros(static_cast<int64_t>(GetBE(b)) + kPgEpochMicros));
-    default:
-      return Status::NotSupported("binary parameters of type " + PgTypeName(wire) + " are not supported");
+    default: return Status::NotSupported("binary parameters of type " + PgTypeName(wire) + " are not supported");
   }
 }
 
@@ -598,37 +555,24 @@ Result<Datum> DecodeBinary(std::string_view b, const DataType& type, uint32_t wi
 
 PgType PgTypeOf(const DataType& type) {
   switch (type.root()) {
-    case TypeRoot::kBoolean:
-      return {oid::kBool, 1, -1};
+    case TypeRoot::kBoolean: return {oid::kBool, 1, -1};
     case TypeRoot::kTinyInt:
-    case TypeRoot::kSmallInt:
-      return {oid::kInt2, 2, -1};
-    case TypeRoot::kInt:
-      return {oid::kInt4, 4, -1};
-    case TypeRoot::kBigInt:
-      return {oid::kInt8, 8, -1};
-    case TypeRoot::kFloat:
-      return {oid::kFloat4, 4, -1};
-    case TypeRoot::kDouble:
-      return {oid::kFloat8, 8, -1};
-    case TypeRoot::kDecimal:
-      return {oid::kNumeric, -1, ((type.precision() << 16) | type.scale()) + 4};
-    case TypeRoot::kChar:
-      return {oid::kBpchar, -1, type.length() + 4};
+    case TypeRoot::kSmallInt: return {oid::kInt2, 2, -1};
+    case TypeRoot::kInt: return {oid::kInt4, 4, -1};
+    case TypeRoot::kBigInt: return {oid::kInt8, 8, -1};
+    case TypeRoot::kFloat: return {oid::kFloat4, 4, -1};
+    case TypeRoot::kDouble: return {oid::kFloat8, 8, -1};
+    case TypeRoot::kDecimal: return {oid::kNumeric, -1, ((type.precision() << 16) | type.scale()) + 4};
+    case TypeRoot::kChar: return {oid::kBpchar, -1, type.length() + 4};
     case TypeRoot::kVarChar:
       if (type.length() == DataType::kMaxLength) return {oid::kText, -1, -1};
       return {oid::kVarchar, -1, type.length() + 4};
     case TypeRoot::kBinary:
-    case TypeRoot::kVarBinary:
-      return {oid::kBytea, -1, -1};
-    case TypeRoot::kDate:
-      return {oid::kDate, 4, -1};
-    case TypeRoot::kTime:
-      return {oid::kTime, 8, type.precision()};
-    case TypeRoot::kTimestamp:
-      return {oid::kTimestamp, 8, type.precision()};
-    case TypeRoot::kTimestampLtz:
-      return {oid::kTimestamptz, 8, type.precision()};
+    case TypeRoot::kVarBinary: return {oid::kBytea, -1, -1};
+    case TypeRoot::kDate: return {oid::kDate, 4, -1};
+    case TypeRoot::kTime: return {oid::kTime, 8, type.precision()};
+    case TypeRoot::kTimestamp: return {oid::kTimestamp, 8, type.precision()};
+    case TypeRoot::kTimestampLtz: return {oid::kTimestamptz, 8, type.precision()};
     case TypeRoot::kArray: {
       uint32_t a = ArrayOidOf(PgTypeOf(type.element()).oid);
       if (a != 0) return {a, -1, -1};
@@ -636,48 +580,33 @@ PgType PgTypeOf(const DataType& type) {
     }
     case TypeRoot::kMap:
     case TypeRoot::kMultiset:
-    case TypeRoot::kRow:
-      return {oid::kJson, -1, -1};
+    case TypeRoot::kRow: return {oid::kJson, -1, -1};
   }
   return {oid::kText, -1, -1};
 }
 
 std::optional<DataType> DataTypeOfOid(uint32_t o) {
   switch (o) {
-    case oid::kBool:
-      return DataType::Boolean();
-    case oid::kInt2:
-      return DataType::SmallInt();
+    case oid::kBool: return DataType::Boolean();
+    case oid::kInt2: return DataType::SmallInt();
     case oid::kInt4:
-    case oid::kOid:
-      return DataType::Int();
-    case oid::kInt8:
-      return DataType::BigInt();
-    case oid::kFloat4:
-      return DataType::Float();
-    case oid::kFloat8:
-      return DataType::Double();
-    case oid::kNumeric:
-      return DataType::Decimal(38, 18);
+    case oid::kOid: return DataType::Int();
+    case oid::kInt8: return DataType::BigInt();
+    case oid::kFloat4: return DataType::Float();
+    case oid::kFloat8: return DataType::Double();
+    case oid::kNumeric: return DataType::Decimal(38, 18);
     case oid::kText:
     case oid::kVarchar:
     case oid::kBpchar:
     case oid::kName:
     case oid::kChar:
-    case oid::kJson:
-      return DataType::String();
-    case oid::kBytea:
-      return DataType::Bytes();
-    case oid::kDate:
-      return DataType::Date();
-    case oid::kTime:
-      return DataType::Time(6);
-    case oid::kTimestamp:
-      return DataType::Timestamp(6);
-    case oid::kTimestamptz:
-      return DataType::TimestampLtz(6);
-    default:
-      return std::nullopt;
+    case oid::kJson: return DataType::String();
+    case oid::kBytea: return DataType::Bytes();
+    case oid::kDate: return DataType::Date();
+    case oid::kTime: return DataType::Time(6);
+    case oid::kTimestamp: return DataType::Timestamp(6);
+    case oid::kTimestamptz: return DataType::TimestampLtz(6);
+    default: return std::nullopt;
   }
 }
 

@@ -40,7 +40,7 @@ inline constexpr uint32_t kNumeric = 1700;
 
 struct PgType {
   uint32_t oid = oid::kText;
-  int16_t size = -1;     // typlen: -1 variable
+  int16_t size = -1;  // typlen: -1 variable
   int32_t typmod = -1;
 };
 
@@ -58,7 +58,6 @@ Status EncodeValue(const format::Datum& value, const format::DataType& type, boo
 
 // A parameter value from its wire bytes. `wire_oid` is the type the client
 // declared (0 = none; then `type` decides the binary layout).
-Result<format::Datum> DecodeValue(std::string_view bytes, const format::DataType& type, uint32_t wire_oid,
-                                  bool binary);
+Result<format::Datum> DecodeValue(std::string_view bytes, const format::DataType& type, uint32_t wire_oid, bool binary);
 
 }  // namespace kl::server::pg

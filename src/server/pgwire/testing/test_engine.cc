@@ -221,10 +221,13 @@ class TestSession : public QuerySession {
         if (!hints[0]) hints[0] = DataType::BigInt();
         auto v = ParseValue(t, &i, hints);
         if (!v.ok()) return v.error();
-        if (v->param > 0) p.description.parameters.resize(std::max<size_t>(v->param, p.description.parameters.size()), DataType::BigInt());
+        if (v->param > 0)
+          p.description.parameters.resize(std::max<size_t>(v->param, p.description.parameters.size()),
+                                          DataType::BigInt());
         if (params != nullptr) {
-          Datum key = v->param > 0 ? (static_cast<size_t>(v->param) <= params->size() ? (*params)[v->param - 1] : Datum())
-                                   : v->datum;
+          Datum key = v->param > 0
+                          ? (static_cast<size_t>(v->param) <= params->size() ? (*params)[v->param - 1] : Datum())
+                          : v->datum;
           std::vector<Row> kept;
           for (auto& r : rows) {
             if (!key.is_null() && key.kind() == Datum::Kind::kInt && r[0].as_int() == key.as_int()) kept.push_back(r);
