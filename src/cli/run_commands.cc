@@ -9,9 +9,9 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <iostream>
 #include <map>
 #include <set>
-#include <iostream>
 #include <thread>
 
 #include "cli/collector_service.h"
@@ -26,6 +26,7 @@
 #include "log/event_log.h"
 #include "pipeline/queries.h"
 #include "pipeline/warehouse.h"
+#include "server/metrics/metrics.h"
 #include "server/pgwire/auth.h"
 #include "simulator/fleet.h"
 
@@ -107,8 +108,8 @@ std::string LogDir(const std::string& uri) {
 }
 
 // What the servers read from this process: its jobs, its collector (if any), its log.
-server::LiveSources LiveSourcesOf(const pipeline::JobRunner* runner, CollectorService* collector,
-                                  log::EventLog* log, const std::string& log_uri) {
+server::LiveSources LiveSourcesOf(const pipeline::JobRunner* runner, CollectorService* collector, log::EventLog* log,
+                                  const std::string& log_uri) {
   server::LiveSources live;
   if (runner != nullptr) live.jobs = [runner] { return runner->Status(); };
   if (collector != nullptr) {
@@ -157,7 +158,8 @@ Status RunPipeline(const WarehouseArgs& args) {
   InstallStopHandlers();
   runner.Start();
   spdlog::info("pipeline: {} jobs reading {} into {}", runner.jobs().size(), log->Describe(), o.warehouse);
-  KL_ASSIGN_OR_RETURN(auto servers, StartServers(args.serve, o, LiveSourcesOf(&runner, nullptr, log.get(), LogUri(args))));
+  KL_ASSIGN_OR_RETURN(auto servers,
+                      StartServers(args.serve, o, LiveSourcesOf(&runner, nullptr, log.get(), LogUri(args))));
   spdlog::info("serving: {}", DescribeServers(*servers));
   auto start = std::chrono::steady_clock::now();
   auto last = start;
@@ -278,11 +280,6 @@ struct DemoArgs {
   uint64_t seed = 7;
   bool quiet_logs = false;  // no --log-level given: only errors are logged
 };
-
-std::string Pad(std::string s, size_t w) {
-  if (s.size() < w) s.append(w - s.size(), ' ');
-  return s;
-}
 
 // The audit next to the simulator's truth: live objects per (cluster, kind) and each cluster's region.
 struct AuditVsTruth {
@@ -538,14 +535,20 @@ Status RunServe(const WarehouseArgs& args) {
       spdlog::warn("serve: not reading the event log {}: {}", uri, opened.status().ToString());
     }
   }
-  if (!IsDirectory(o.warehouse)) spdlog::warn("serve: {} holds no warehouse yet; answers will say so", o.warehouse);
+  if (!server::IsWarehouseCreated(o)) {
+    spdlog::warn(
+        "serve: no kubelake warehouse at {} yet; answers say so until `kubelake run` or `kubelake "
+        "pipeline` creates one there",
+        o.warehouse);
+  }
   KL_ASSIGN_OR_RETURN(auto servers, StartServers(args.serve, o, LiveSourcesOf(nullptr, nullptr, log.get(), uri)));
   spdlog::info("serving {}: {}", o.warehouse, DescribeServers(*servers));
   InstallStopHandlers();
   auto start = std::chrono::steady_clock::now();
   while (!g_stop) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (args.duration_s > 0 && std::chrono::steady_clock::now() - start >= std::chrono::duration<double>(args.duration_s)) {
+    if (args.duration_s > 0 &&
+        std::chrono::steady_clock::now() - start >= std::chrono::duration<double>(args.duration_s)) {
       break;
     }
   }
@@ -642,9 +645,9 @@ void AddRunCommands(CLI::App* app) {
         return;
       }
       if (!password.empty() && password.back() == '\r') password.pop_back();
-      std::printf("%s:%s\n", name->c_str(),
-                  *md5 ? server::pg::Md5Verifier(*name, password).c_str()
-                       : server::pg::ScramVerifierString(password).c_str());
+      std::printf(
+          "%s:%s\n", name->c_str(),
+          *md5 ? server::pg::Md5Verifier(*name, password).c_str() : server::pg::ScramVerifierString(password).c_str());
     });
   }
   {
