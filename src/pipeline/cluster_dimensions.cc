@@ -87,10 +87,14 @@ class ClusterDimensionOp : public Operator {
       }
     }
     // The held rows go last: a replayed version of a re-emitted row still wins as it would have.
+    // (Resolve walks the cluster's nodes: once per cluster, not per row.)
+    std::map<std::string, Dimension> resolved;
     for (auto& c : held_) {
-      Dimension dim = Resolve(c.row[0].as_bytes());
+      const std::string& cluster = c.row[0].as_bytes();
+      auto it = resolved.find(cluster);
+      if (it == resolved.end()) it = resolved.emplace(cluster, Resolve(cluster)).first;
       c.row.resize(base_columns_);
-      for (auto& d : dim) c.row.push_back(std::move(d));
+      for (const auto& d : it->second) c.row.push_back(d);
       out->push_back(std::move(c));
     }
     held_.clear();
