@@ -737,7 +737,7 @@ class Runner {
       ddl += " AS\n" + obj.view_query + "\n";
     } else if (obj.paimon) {
       const table::TableSchema& s = obj.paimon->schema();
-      ddl = "CREATE TABLE " + obj.FullName() + " (\n";
+      ddl = "CREATE TABLE `" + obj.catalog + "`.`" + obj.database + "`.`" + obj.name + "` (\n";
       std::vector<std::string> lines;
       for (const auto& f : s.fields.fields()) {
         std::string line = "  `" + f.name + "` " + f.type.ToString();

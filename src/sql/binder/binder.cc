@@ -1617,7 +1617,7 @@ class Binder {
     auto plan = b.Query_(*e.subquery);
     if (!plan.ok()) {
       std::string msg = plan.status().message();
-      if (msg.find("unknown column") != std::string::npos) {
+      if (msg.find("unknown column") != std::string::npos || msg.find("unknown table") != std::string::npos) {
         msg += " (subqueries cannot refer to columns of the outer query: correlated subqueries are not supported)";
       }
       return Status(plan.status().code(), msg);

@@ -89,6 +89,7 @@ class TopNOp : public Operator {
  private:
   struct Partition {
     std::vector<uint32_t> rows;  // indexes into store_
+    bool sorted = false;         // rows are in order (right after a cut, before new rows)
   };
 
   bool Less(uint32_t a, uint32_t b) {
@@ -100,6 +101,7 @@ class TopNOp : public Operator {
   void Cut(Partition* p) {
     std::sort(p->rows.begin(), p->rows.end(), [&](uint32_t a, uint32_t b) { return Less(a, b); });
     if (p->rows.size() > keep_) p->rows.resize(keep_);
+    p->sorted = true;
   }
 
   Status Consume() {
@@ -137,7 +139,7 @@ class TopNOp : public Operator {
         }
         Partition& p = partitions_[pid];
         // Full partition: only a row better than the current n-th may enter.
-        if (p.rows.size() >= keep_ && keep_ > 0 && p.rows.size() == keep_) {
+        if (p.sorted && keep_ > 0 && p.rows.size() == keep_) {
           uint32_t worst = p.rows.back();
           if (CompareBy(in_keys, i, store_keys_ptr_, worst, op_.sort_keys) >= 0) continue;
         }
@@ -148,6 +150,7 @@ class TopNOp : public Operator {
         for (auto& k : store_keys_) store_keys_ptr_.push_back(&k);
         uint32_t idx = static_cast<uint32_t>(store_rows_++);
         p.rows.push_back(idx);
+        p.sorted = false;
         ++live;
         if (p.rows.size() >= 2 * keep_ || (keep_ == 1 && p.rows.size() == 2)) {
           live -= p.rows.size();

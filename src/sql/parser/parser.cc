@@ -589,11 +589,12 @@ class Parser {
       t = DataType::String();
     } else if (w == "VARCHAR" || (w == "CHARACTER" && Peek().IsKeyword("VARYING"))) {
       if (w == "CHARACTER") Advance();
-      KL_ASSIGN_OR_RETURN(int n, opt_len(1));
+      // VARCHAR without a length is STRING in Flink's DDL.
+      KL_ASSIGN_OR_RETURN(int n, opt_len(DataType::kMaxLength));
       t = DataType::VarChar(n);
     } else if (w == "CHAR" || w == "CHARACTER") {
       if (AcceptKeyword("VARYING")) {
-        KL_ASSIGN_OR_RETURN(int n, opt_len(1));
+        KL_ASSIGN_OR_RETURN(int n, opt_len(DataType::kMaxLength));
         t = DataType::VarChar(n);
       } else {
         KL_ASSIGN_OR_RETURN(int n, opt_len(1));
