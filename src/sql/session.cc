@@ -360,12 +360,32 @@ struct Prepared {
 
 }  // namespace
 
+namespace {
+
+// The engine reports errors as values; an exception escaping a library call
+// (allocation failure, a broken invariant) still must not take the process down.
+template <typename F>
+auto Guarded(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const std::bad_alloc&) {
+    return Status::Aborted("out of memory while running the statement; lower 'sql.memory-limit' or narrow the query");
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("unexpected failure inside the SQL engine: ") + e.what());
+  }
+}
+
+}  // namespace
+
 class QueryStream : public ResultStream {
  public:
   QueryStream(LogicalOpPtr plan, std::unique_ptr<ExecContext> ctx, std::unique_ptr<Operator> root, int64_t row_limit)
       : plan_(std::move(plan)), ctx_(std::move(ctx)), root_(std::move(root)), row_limit_(row_limit) {}
   const RowType& columns() const override { return plan_->schema; }
   Result<bool> Next(ColumnBatch* out) override {
+    return Guarded([&]() -> Result<bool> { return NextInner(out); });
+  }
+  Result<bool> NextInner(ColumnBatch* out) {
     if (row_limit_ >= 0 && rows_ >= row_limit_) {
       truncated_ = true;
       return false;
@@ -981,10 +1001,13 @@ class Runner {
 
 }  // namespace
 
+
 Result<StatementResult> SqlSession::Execute(std::string_view statement, const std::vector<Datum>& params) {
-  KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement));
-  Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
-  return r.Run(*st, &params, row_limit_);
+  return Guarded([&]() -> Result<StatementResult> {
+    KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement));
+    Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
+    return r.Run(*st, &params, row_limit_);
+  });
 }
 
 Status SqlSession::ExecuteScript(std::string_view script,
@@ -993,7 +1016,7 @@ Status SqlSession::ExecuteScript(std::string_view script,
     auto st = ParseStatement(piece.text, piece.pos);
     if (!st.ok()) return st.status();
     Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
-    auto result = r.Run(**st, nullptr, row_limit_);
+    auto result = Guarded([&]() -> Result<StatementResult> { return r.Run(**st, nullptr, row_limit_); });
     if (!result.ok()) return result.status();
     KL_RETURN_IF_ERROR(on_result(piece, *result));
   }
@@ -1001,6 +1024,11 @@ Status SqlSession::ExecuteScript(std::string_view script,
 }
 
 Result<std::unique_ptr<ResultStream>> SqlSession::Query(std::string_view statement, const std::vector<Datum>& params) {
+  return Guarded([&]() { return QueryInner(statement, params); });
+}
+
+Result<std::unique_ptr<ResultStream>> SqlSession::QueryInner(std::string_view statement,
+                                                              const std::vector<Datum>& params) {
   KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement));
   Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
   if (st->kind != StatementKind::kQuery) {

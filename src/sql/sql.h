@@ -117,6 +117,7 @@ class SqlSession {
  private:
   friend class SqlEngine;
   explicit SqlSession(std::shared_ptr<SqlEngine> engine);
+  Result<std::unique_ptr<ResultStream>> QueryInner(std::string_view statement, const std::vector<format::Datum>& params);
 
   std::shared_ptr<SqlEngine> engine_;
   std::unique_ptr<Impl> impl_;

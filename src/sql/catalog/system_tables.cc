@@ -176,7 +176,8 @@ Result<std::shared_ptr<CatalogObject>> OpenSystemTable(const std::shared_ptr<tab
       ColumnBatch out(schema);
       KL_ASSIGN_OR_RETURN(auto latest, t->snapshots().Latest());
       if (!latest) return out;
-      const table::ManifestIO& io = t->NewScan().manifests();
+      table::TableScan scan = t->NewScan();
+      const table::ManifestIO& io = scan.manifests();
       for (const std::string& list : {latest->base_manifest_list, latest->delta_manifest_list}) {
         if (list.empty()) continue;
         KL_ASSIGN_OR_RETURN(auto metas, io.ReadManifestList(list));

@@ -414,13 +414,20 @@ Result<Datum> CastOne(ExecContext& ctx, const Datum& d, const DataType& from, co
         return Datum::Double(tr == TypeRoot::kFloat ? static_cast<float>(*v) : *v);
       }
       case TypeRoot::kDecimal: {
-        auto v = format::ParseDecimal(t, 38, to.scale());
+        // Parse with extra fraction digits, then round half up to the target scale.
+        int extra = std::min(38 - to.scale(), 18);
+        auto v = format::ParseDecimal(t, 38, to.scale() + extra);
+        if (!v.ok()) {
+          v = format::ParseDecimal(t, 38, to.scale());
+          extra = 0;
+        }
         if (!v.ok()) {
           *why = "not a decimal number";
           break;
         }
-        if (!FitsPrecision(*v, to.precision())) return Datum();  // overflow: NULL, as Flink
-        return Datum::Decimal(*v);
+        Int128 r = Rescale(*v, to.scale() + extra, to.scale());
+        if (!FitsPrecision(r, to.precision())) return Datum();  // overflow: NULL, as Flink
+        return Datum::Decimal(r);
       }
       case TypeRoot::kDate: {
         auto v = ParseDateText(t);

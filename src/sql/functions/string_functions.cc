@@ -315,7 +315,7 @@ void RegisterStringFunctions(FunctionRegistry* r) {
     *o = Datum::Int(f == std::string::npos ? 0 : static_cast<int64_t>(Utf8Length(hay.substr(0, f))) + 1);
     return Status::OK();
   };
-  r->AddScalar("POSITION", FixedBinder("ss", 2, I, locate), "POSITION(needle IN s): 1-based, 0 when absent");
+  r->AddScalar("POSITION", FixedBinder("ssi", 2, I, locate), "POSITION(needle IN s): 1-based, 0 when absent");
   r->AddScalar("LOCATE", FixedBinder("ssi", 2, I, locate), "LOCATE(needle, s[, start])");
   r->AddScalar("INSTR", FixedBinder("ss", 2, I, [locate](ExecContext& c, const Datum* a, Datum* o) {
                  Datum swapped[3] = {a[1], a[0], Datum()};

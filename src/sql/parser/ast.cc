@@ -7,11 +7,6 @@
 namespace kl::sql {
 
 std::string QuoteIdentifier(const std::string& name) {
-  bool plain = !name.empty() && (std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_');
-  for (char c : name) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) plain = false;
-  }
-  if (plain) return name;
   std::string out = "`";
   for (char c : name) {
     if (c == '`') out.push_back('`');

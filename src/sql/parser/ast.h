@@ -281,7 +281,7 @@ struct Statement {
 
 using StatementPtr = std::shared_ptr<Statement>;
 
-// Quotes an identifier with backticks when it is not a plain lower-case word.
+// Quotes an identifier with backticks (doubling backticks inside).
 std::string QuoteIdentifier(const std::string& name);
 
 }  // namespace kl::sql

@@ -1,5 +1,6 @@
 #include "sql/parser/parser.h"
 
+#include <cctype>
 #include <set>
 
 #include "common/string_util.h"
@@ -1423,10 +1424,15 @@ class Parser {
       e->type = DataType::Date().NotNull();
     } else if (word == "TIME") {
       e->type = DataType::Time(0).NotNull();
-    } else if (word == "TIMESTAMP") {
-      e->type = DataType::Timestamp(6).NotNull();
     } else {
-      e->type = DataType::TimestampLtz(6).NotNull();
+      // The literal's precision is the number of fraction digits written, as in Flink.
+      int precision = 0;
+      size_t dot = text.find('.', text.find(':') == std::string::npos ? text.size() : text.find(':'));
+      if (dot != std::string::npos) {
+        for (size_t i = dot + 1; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i) ++precision;
+      }
+      precision = std::min(precision, 9);
+      e->type = word == "TIMESTAMP" ? DataType::Timestamp(precision).NotNull() : DataType::TimestampLtz(precision).NotNull();
     }
     return e;
   }
