@@ -33,7 +33,7 @@ std::string EnsureDuckDb() {
   if (FileExists(JoinPath(modules, "@duckdb/node-api/package.json"))) return modules;
   (void)CreateDirs(dir);
   std::string cmd = "npm install --prefix '" + dir +
-                    "' --no-audit --no-fund --no-save --loglevel=error @duckdb/node-api@1 > '" + dir +
+                    "' --no-audit --no-fund --no-save --loglevel=error @duckdb/node-api > '" + dir +
                     "/install.log' 2>&1";
   if (std::system(cmd.c_str()) != 0) return "";
   return FileExists(JoinPath(modules, "@duckdb/node-api/package.json")) ? modules : "";
