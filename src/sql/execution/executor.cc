@@ -25,58 +25,79 @@ inline uint64_t Mix(uint64_t x) {
 }
 
 inline uint64_t HashBytes(std::string_view s) {
-  // FNV-1a over 8-byte words, mixed at the end.
-  uint64_t h = 0xcbf29ce484222325ULL ^ s.size();
+  // Short keys (names, kinds, clusters) dominate: read them with fixed-size loads.
+  const char* p = s.data();
+  size_t n = s.size();
+  uint64_t a = 0, b = 0;
+  if (n <= 16) {
+    if (n >= 8) {
+      std::memcpy(&a, p, 8);
+      std::memcpy(&b, p + n - 8, 8);
+    } else if (n >= 4) {
+      uint32_t x, y;
+      std::memcpy(&x, p, 4);
+      std::memcpy(&y, p + n - 4, 4);
+      a = x;
+      b = y;
+    } else if (n > 0) {
+      a = static_cast<uint8_t>(p[0]) | (static_cast<uint64_t>(static_cast<uint8_t>(p[n / 2])) << 8) |
+          (static_cast<uint64_t>(static_cast<uint8_t>(p[n - 1])) << 16);
+    }
+    return Mix(a ^ Mix(b + n) ^ 0x9e3779b97f4a7c15ULL);
+  }
+  uint64_t h = 0xcbf29ce484222325ULL ^ n;
   size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
+  for (; i + 8 <= n; i += 8) {
     uint64_t w;
-    std::memcpy(&w, s.data() + i, 8);
+    std::memcpy(&w, p + i, 8);
     h = (h ^ w) * 0x100000001b3ULL;
     h ^= h >> 29;
   }
-  uint64_t tail = 0;
-  std::memcpy(&tail, s.data() + i, s.size() - i);
-  h = (h ^ tail) * 0x100000001b3ULL;
-  return Mix(h);
+  std::memcpy(&b, p + n - 8, 8);  // the last 8 bytes (overlapping)
+  return Mix(h ^ b);
 }
 
 }  // namespace
 
 void HashRows(const std::vector<const Column*>& columns, size_t n, std::vector<uint64_t>* hashes) {
   hashes->assign(n, 0x9e3779b97f4a7c15ULL);
+  uint64_t* h = hashes->data();
+  auto combine = [](uint64_t acc, uint64_t x) { return (acc ^ x) * 0x9e3779b97f4a7c15ULL + (acc >> 7); };
+  constexpr uint64_t kNull = 0x5bd1e995ULL;
   for (const Column* c : columns) {
-    uint64_t* h = hashes->data();
     bool nulls = c->has_nulls();
-    for (size_t i = 0; i < n; ++i) {
-      uint64_t x;
-      if (nulls && c->IsNull(i)) {
-        x = 0x5bd1e995ULL;
-      } else {
-        switch (c->kind()) {
-          case format::PhysicalKind::kInt: x = Mix(static_cast<uint64_t>(c->GetInt(i))); break;
-          case format::PhysicalKind::kDouble: {
+    // One loop per physical kind, so the row loop has no switch.
+    switch (c->kind()) {
+      case format::PhysicalKind::kInt:
+        for (size_t i = 0; i < n; ++i) {
+          h[i] = combine(h[i], nulls && c->IsNull(i) ? kNull : Mix(static_cast<uint64_t>(c->GetInt(i))));
+        }
+        break;
+      case format::PhysicalKind::kBytes:
+        for (size_t i = 0; i < n; ++i) h[i] = combine(h[i], nulls && c->IsNull(i) ? kNull : HashBytes(c->GetBytes(i)));
+        break;
+      default:
+        for (size_t i = 0; i < n; ++i) {
+          uint64_t x;
+          if (nulls && c->IsNull(i)) {
+            x = kNull;
+          } else if (c->kind() == format::PhysicalKind::kDouble) {
             double d = c->GetDouble(i);
             if (d == 0) d = 0;
             uint64_t bits;
             std::memcpy(&bits, &d, 8);
             x = Mix(bits);
-            break;
-          }
-          case format::PhysicalKind::kBytes: x = HashBytes(c->GetBytes(i)); break;
-          case format::PhysicalKind::kDecimal: {
+          } else if (c->kind() == format::PhysicalKind::kDecimal) {
             format::Int128 v = c->GetDecimal(i);
             x = Mix(static_cast<uint64_t>(v) ^ Mix(static_cast<uint64_t>(static_cast<unsigned __int128>(v) >> 64)));
-            break;
-          }
-          case format::PhysicalKind::kTimestamp: {
+          } else if (c->kind() == format::PhysicalKind::kTimestamp) {
             format::Timestamp t = c->GetTimestamp(i);
             x = Mix(static_cast<uint64_t>(t.millis) ^ Mix(static_cast<uint64_t>(t.nanos)));
-            break;
+          } else {
+            x = HashBytes(format::DatumDebugString(c->GetNested(i)));
           }
-          default: x = HashBytes(format::DatumDebugString(c->GetNested(i))); break;
+          h[i] = combine(h[i], x);
         }
-      }
-      h[i] = (h[i] ^ x) * 0x9e3779b97f4a7c15ULL + (h[i] >> 7);
     }
   }
 }

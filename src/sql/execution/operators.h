@@ -1,6 +1,7 @@
 // The physical operators (internal to execution/): one factory per operator.
 #pragma once
 
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -19,11 +20,32 @@ OperatorPtr NewWindow(const LogicalOp& op, OperatorPtr child, ExecContext& ctx);
 
 // 64-bit hashes of rows [0, n) over `columns`, combined column by column.
 void HashRows(const std::vector<const format::Column*>& columns, size_t n, std::vector<uint64_t>* hashes);
+// Values equal for grouping (NULL equals NULL).
+inline bool ValueEqual(const format::Column& a, size_t i, const format::Column& b, size_t j) {
+  bool an = a.IsNull(i), bn = b.IsNull(j);
+  if (an || bn) return an && bn;
+  switch (a.kind()) {
+    case format::PhysicalKind::kInt: return a.GetInt(i) == b.GetInt(j);
+    case format::PhysicalKind::kBytes: {
+      std::string_view x = a.GetBytes(i), y = b.GetBytes(j);
+      if (x.size() != y.size()) return false;
+      if (x.size() <= 8) {
+        for (size_t k = 0; k < x.size(); ++k) {
+          if (x[k] != y[k]) return false;
+        }
+        return true;
+      }
+      return std::memcmp(x.data(), y.data(), x.size()) == 0;
+    }
+    default: return a.CompareAt(i, b, j) == 0;
+  }
+}
+
 // Rows equal on every key column (NULL equals NULL: grouping semantics).
 inline bool KeysEqual(const std::vector<const format::Column*>& a, size_t i,
                       const std::vector<const format::Column*>& b, size_t j) {
   for (size_t k = 0; k < a.size(); ++k) {
-    if (a[k]->CompareAt(i, *b[k], j) != 0) return false;
+    if (!ValueEqual(*a[k], i, *b[k], j)) return false;
   }
   return true;
 }
