@@ -65,12 +65,13 @@ std::string TopologySql(const pipeline::WarehouseOptions& o, const TopologyQuery
     where = "t.node_name = " + Lit(q.node);
     if (!q.cluster.empty()) where += " AND t.cluster = " + Lit(q.cluster);
   }
+  std::string as_of = q.as_of_ms > 0 ? " FOR SYSTEM_TIME AS OF " + std::to_string(q.as_of_ms) : "";
   return "SELECT t.user_id, t.instance_id, t.namespace, t.pod_name AS pod, t.node_name AS node,\n"
          "  COALESCE(z.zone, '') AS node_zone, t.cluster, t.region, t.phase,\n"
          "  t.cpu_request_milli AS cpu_milli, t.memory_request_bytes AS memory_bytes\n"
-         "FROM " + Table(o, pipeline::kTopologyTable) + " t\n"
+         "FROM " + Table(o, pipeline::kTopologyTable) + as_of + " t\n"
          "LEFT JOIN (SELECT cluster, name, MAX(COALESCE(topology_zone, '')) AS zone FROM " +
-         Table(o, pipeline::kDwdTable) + "\n"
+         Table(o, pipeline::kDwdTable) + as_of + "\n"
          "           WHERE kind = 'Node' AND COALESCE(deleted, FALSE) = FALSE GROUP BY cluster, name) z\n"
          "  ON t.cluster = z.cluster AND t.node_name = z.name\n"
          "WHERE " + where + "\nORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11";

@@ -31,6 +31,7 @@ struct TopologyQuery {
   std::string user_id;  // either a user
   std::string cluster;  // or a node: cluster + node name
   std::string node;
+  int64_t as_of_ms = 0;  // 0: now; else as of the snapshots at or before this time (time travel)
 };
 Result<QueryResult> QueryTopology(const pipeline::WarehouseOptions& warehouse, const TopologyQuery& query);
 
