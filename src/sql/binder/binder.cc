@@ -1853,7 +1853,7 @@ class Binder {
       case WindowFunctionKind::kNtile: {
         KL_RETURN_IF_ERROR(need_order());
         KL_ASSIGN_OR_RETURN(w.offset, int_arg(0, "bucket count"));
-        if (w.offset < 1) return ErrorAt(e.pos, "NTILE needs a positive number of buckets");
+        if (w.offset < 1 || w.offset > (int64_t{1} << 40)) return ErrorAt(e.pos, "NTILE needs a positive number of buckets");
         w.type = DataType::BigInt().NotNull();
         args.clear();
         break;
@@ -1864,6 +1864,7 @@ class Binder {
         if (args.empty() || args.size() > 3) return ErrorAt(e.pos, n + "(value[, offset[, default]])");
         if (args.size() >= 2) {
           KL_ASSIGN_OR_RETURN(w.offset, int_arg(1, "offset"));
+          if (w.offset < 0 || w.offset > (int64_t{1} << 40)) return ErrorAt(e.pos, "the offset of " + n + " must be between 0 and 2^40");
         }
         w.type = args[0]->type.WithNullable(true);
         if (args.size() == 3) {
@@ -1875,7 +1876,7 @@ class Binder {
       case WindowFunctionKind::kNthValue: {
         if (args.size() != 2) return ErrorAt(e.pos, "NTH_VALUE(value, n)");
         KL_ASSIGN_OR_RETURN(w.offset, int_arg(1, "position"));
-        if (w.offset < 1) return ErrorAt(e.pos, "NTH_VALUE counts from 1");
+        if (w.offset < 1 || w.offset > (int64_t{1} << 40)) return ErrorAt(e.pos, "NTH_VALUE counts from 1 (up to 2^40)");
         w.type = args[0]->type.WithNullable(true);
         args.resize(1);
         break;

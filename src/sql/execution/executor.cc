@@ -279,7 +279,7 @@ class LimitOp : public Operator {
         skipped_ += begin;
       }
       int64_t end = n;
-      if (limit_ >= 0) end = std::min(n, begin + (limit_ - emitted_));
+      if (limit_ >= 0 && limit_ - emitted_ < n - begin) end = begin + (limit_ - emitted_);
       if (end <= begin) continue;
       if (begin == 0 && end == n) {
         *out = std::move(in);

@@ -69,7 +69,7 @@ class SumState : public AggregateState {
           if (c.IsNull(i)) continue;
           uint32_t g = groups[i];
           ints_[g] = static_cast<int64_t>(static_cast<uint64_t>(ints_[g]) + static_cast<uint64_t>(c.GetInt(i)));
-          decimals_[g] += c.GetInt(i);  // exact sum for AVG
+          decimals_[g] += c.GetInt(i);  // exact sum for AVG (2^64 rows of int64 fit in 128 bits)
           ++counts_[g];
         }
         break;
@@ -83,7 +83,10 @@ class SumState : public AggregateState {
       case PhysicalKind::kDecimal:
         for (size_t i = 0; i < n; ++i) {
           if (c.IsNull(i)) continue;
-          decimals_[groups[i]] += c.GetDecimal(i);
+          if (__builtin_add_overflow(decimals_[groups[i]], c.GetDecimal(i), &decimals_[groups[i]])) {
+            overflow_.resize(counts_.size(), 0);
+            overflow_[groups[i]] = 1;
+          }
           ++counts_[groups[i]];
         }
         break;
@@ -92,8 +95,8 @@ class SumState : public AggregateState {
     return Status::OK();
   }
   Status Finish(size_t g, Column* out) override {
-    if (counts_[g] == 0) {
-      out->AppendNull();
+    if (counts_[g] == 0 || (g < overflow_.size() && overflow_[g])) {
+      out->AppendNull();  // no values, or a DECIMAL sum beyond 38 digits (NULL, as Flink)
       return Status::OK();
     }
     if (!average_) {
@@ -115,7 +118,12 @@ class SumState : public AggregateState {
       default: {
         // decimal avg: scale from input scale to result scale, half-up division.
         Int128 num = decimals_[g];
-        for (int i = input_.scale(); i < result_.scale(); ++i) num *= 10;
+        for (int i = input_.scale(); i < result_.scale(); ++i) {
+          if (__builtin_mul_overflow(num, static_cast<Int128>(10), &num)) {
+            out->AppendNull();
+            return Status::OK();
+          }
+        }
         Int128 q = num / counts_[g], r = num % counts_[g];
         if (r < 0) r = -r;
         if (r * 2 >= counts_[g]) q += num < 0 ? -1 : 1;
@@ -133,6 +141,7 @@ class SumState : public AggregateState {
   std::vector<double> doubles_;
   std::vector<Int128> decimals_;
   std::vector<int64_t> counts_;
+  std::vector<uint8_t> overflow_;
 };
 
 class MinMaxState : public AggregateState {

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 
 #include "common/clock.h"
 #include "common/string_util.h"
@@ -18,6 +19,13 @@ using format::TypeRoot;
 
 namespace {
 
+// double -> float without undefined behaviour for values beyond float's range.
+float ToFloat(double v) {
+  if (v > 3.4028234663852886e38) return std::numeric_limits<float>::infinity();
+  if (v < -3.4028234663852886e38) return -std::numeric_limits<float>::infinity();
+  return static_cast<float>(v);
+}
+
 Int128 Pow10(int n) {
   Int128 v = 1;
   for (int i = 0; i < n; ++i) v *= 10;
@@ -29,13 +37,20 @@ bool FitsPrecision(Int128 v, int precision) {
   return v < limit && v > -limit;
 }
 
-// Rescales an unscaled decimal, rounding half away from zero.
+// Rescales an unscaled decimal, rounding half away from zero; on overflow the
+// result is out of every precision (callers turn it into NULL).
+constexpr Int128 kOverflow = static_cast<Int128>(1) << 126;
 Int128 Rescale(Int128 v, int from_scale, int to_scale) {
-  if (to_scale >= from_scale) return v * Pow10(to_scale - from_scale);
+  if (to_scale >= from_scale) {
+    Int128 r;
+    if (to_scale - from_scale > 38 || __builtin_mul_overflow(v, Pow10(to_scale - from_scale), &r)) return kOverflow;
+    return r;
+  }
+  if (from_scale - to_scale > 38) return 0;
   Int128 div = Pow10(from_scale - to_scale);
   Int128 q = v / div, r = v % div;
   if (r < 0) r = -r;
-  if (r * 2 >= div) q += v < 0 ? -1 : 1;
+  if (r >= div - r) q += v < 0 ? -1 : 1;
   return q;
 }
 
@@ -411,7 +426,7 @@ Result<Datum> CastOne(ExecContext& ctx, const Datum& d, const DataType& from, co
           *why = "not a number";
           break;
         }
-        return Datum::Double(tr == TypeRoot::kFloat ? static_cast<float>(*v) : *v);
+        return Datum::Double(tr == TypeRoot::kFloat ? ToFloat(*v) : *v);
       }
       case TypeRoot::kDecimal: {
         // Parse with extra fraction digits, then round half up to the target scale.
@@ -481,8 +496,10 @@ Result<Datum> CastOne(ExecContext& ctx, const Datum& d, const DataType& from, co
       case TypeRoot::kFloat: return Datum::Double(static_cast<float>(v));
       case TypeRoot::kDouble: return Datum::Double(static_cast<double>(v));
       case TypeRoot::kDecimal: {
-        Int128 u = static_cast<Int128>(v) * Pow10(to.scale());
-        if (!FitsPrecision(u, to.precision())) return Datum();
+        Int128 u;
+        if (__builtin_mul_overflow(static_cast<Int128>(v), Pow10(to.scale()), &u) || !FitsPrecision(u, to.precision())) {
+          return Datum();
+        }
         return Datum::Decimal(u);
       }
       case TypeRoot::kTimestampLtz: return Datum::Time(Timestamp{v * 1000, 0});
@@ -497,7 +514,7 @@ Result<Datum> CastOne(ExecContext& ctx, const Datum& d, const DataType& from, co
       case TypeRoot::kSmallInt:
       case TypeRoot::kInt:
       case TypeRoot::kBigInt: return Datum::Int(JavaDoubleToInt(v, tr));
-      case TypeRoot::kFloat: return Datum::Double(static_cast<float>(v));
+      case TypeRoot::kFloat: return Datum::Double(ToFloat(v));
       case TypeRoot::kDouble: return Datum::Double(v);
       case TypeRoot::kDecimal: {
         if (std::isnan(v) || std::isinf(v)) return Datum();
@@ -528,7 +545,7 @@ Result<Datum> CastOne(ExecContext& ctx, const Datum& d, const DataType& from, co
       case TypeRoot::kFloat:
       case TypeRoot::kDouble: {
         double x = std::strtod(format::FormatDecimal(v, s).c_str(), nullptr);
-        return Datum::Double(tr == TypeRoot::kFloat ? static_cast<float>(x) : x);
+        return Datum::Double(tr == TypeRoot::kFloat ? ToFloat(x) : x);
       }
       case TypeRoot::kDecimal: {
         Int128 r = Rescale(v, s, to.scale());

@@ -595,6 +595,10 @@ void RegisterDateTimeFunctions(FunctionRegistry* r) {
           int64_t n = a[1].as_int();
           Timestamp ts = t.root() == TypeRoot::kDate ? Timestamp{a[2].as_int() * 86400000, 0} : a[2].as_timestamp();
           if (months) {
+            if (n > 1200000 || n < -1200000) {
+              *o = Datum();
+              return Status::OK();
+            }
             Civil c = ToCivil(ts);
             int64_t total = c.year * 12 + (c.month - 1) + n * month_factor;
             c.year = FloorDiv(total, 12);
@@ -605,7 +609,11 @@ void RegisterDateTimeFunctions(FunctionRegistry* r) {
             if (c.day > maxd) c.day = maxd;
             ts = FromCivil(c);
           } else {
-            ts.millis += n * unit_ms;
+            int64_t delta;
+            if (__builtin_mul_overflow(n, unit_ms, &delta) || __builtin_add_overflow(ts.millis, delta, &ts.millis)) {
+              *o = Datum();  // beyond the representable range
+              return Status::OK();
+            }
           }
           if (ret.root() == TypeRoot::kDate) {
             *o = Datum::Int(FloorDiv(ts.millis, 86400000));

@@ -77,7 +77,7 @@ Result<BoundFunction> BindRound(const CallSite& site, bool truncate) {
           Int128 div = Pow10(drop);
           Int128 q = v / div, r = v % div;
           if (r < 0) r = -r;
-          if (!truncate && r * 2 >= div) q += v < 0 ? -1 : 1;
+          if (!truncate && r >= div - r) q += v < 0 ? -1 : 1;
           // q has scale s - drop = digits; express in new_scale.
           int q_scale = s - drop;
           if (q_scale < new_scale) {
@@ -103,7 +103,7 @@ Result<BoundFunction> BindRound(const CallSite& site, bool truncate) {
             Int128 div = Pow10(drop);
             Int128 q = v / div, r = v % div;
             if (r < 0) r = -r;
-            if (!truncate && r * 2 >= div) q += v < 0 ? -1 : 1;
+            if (!truncate && r >= div - r) q += v < 0 ? -1 : 1;
             *o = Datum::Decimal(q * Pow10(static_cast<int>(-digits)));
             return Status::OK();
           },
@@ -129,7 +129,8 @@ Result<BoundFunction> BindRound(const CallSite& site, bool truncate) {
           for (int64_t i = 0; i < -d; ++i) div *= 10;
           int64_t q = v / div, r = v % div;
           if (!truncate && (r < 0 ? -r : r) * 2 >= div) q += v < 0 ? -1 : 1;
-          *o = Datum::Int(q * div);
+          int64_t out;
+          *o = __builtin_mul_overflow(q, div, &out) ? Datum() : Datum::Int(out);
           return Status::OK();
         },
         false, 2);
@@ -197,7 +198,7 @@ void RegisterMathFunctions(FunctionRegistry* r) {
         if (t.root() == TypeRoot::kFloat) f.return_type = DataType::Float();
         f.kernel = RowKernel([](ExecContext&, const Datum* a, Datum* o) {
           switch (a[0].kind()) {
-            case Datum::Kind::kInt: *o = Datum::Int(a[0].as_int() < 0 ? -a[0].as_int() : a[0].as_int()); break;
+            case Datum::Kind::kInt: *o = Datum::Int(static_cast<int64_t>(a[0].as_int() < 0 ? 0 - static_cast<uint64_t>(a[0].as_int()) : static_cast<uint64_t>(a[0].as_int()))); break;
             case Datum::Kind::kDouble: *o = Datum::Double(std::fabs(a[0].as_double())); break;
             default: *o = Datum::Decimal(a[0].as_decimal() < 0 ? -a[0].as_decimal() : a[0].as_decimal());
           }

@@ -86,7 +86,7 @@ Int128 DivRound(Int128 a, Int128 b) {
   Int128 q = a / b, r = a % b;
   if (r < 0) r = -r;
   Int128 ab = b < 0 ? -b : b;
-  if (r * 2 >= ab) q += ((a < 0) != (b < 0)) ? -1 : 1;
+  if (r >= ab - r) q += ((a < 0) != (b < 0)) ? -1 : 1;
   return q;
 }
 
@@ -138,7 +138,7 @@ Result<BoundFunction> BindArithmetic(const std::string& op, const DataType& a, c
           case '/': r = p / q; break;
           default: r = std::fmod(p, q); break;
         }
-        out->AppendDouble(is_float ? static_cast<float>(r) : r);
+        out->AppendDouble(is_float && std::fabs(r) <= 3.4028234663852886e38 ? static_cast<float>(r) : r);
       }
       return Status::OK();
     };
@@ -219,7 +219,9 @@ Result<BoundFunction> BindArithmetic(const std::string& op, const DataType& a, c
             ok = ScaleUp(u, shift, &num);
             if (ok) r = DivRound(num, v);
           } else {
-            r = DivRound(u, v * Pow10(-shift));
+            Int128 den;
+            ok = -shift <= 38 && !__builtin_mul_overflow(v, Pow10(-shift), &den);
+            if (ok) r = DivRound(u, den);
           }
           break;
         }
@@ -281,11 +283,15 @@ BoundFunction BindIntervalAdd(const DataType& temporal, bool months, bool subtra
         out->AppendNull();
         continue;
       }
-      int64_t amount = n.GetInt(i) * (subtract ? -1 : 1);
+      int64_t amount = n.GetInt(i);
+      if (subtract) amount = amount == INT64_MIN ? INT64_MAX : -amount;
+      if (months && (amount > 1200000 || amount < -1200000)) {
+        return Status::InvalidArgument("interval of more than 100000 years");
+      }
       if (is_date || is_time) {
         int64_t v = t.GetInt(i);
         if (is_time) {
-          out->AppendInt(((v + amount) % 86400000 + 86400000) % 86400000);
+          out->AppendInt(((v + amount % 86400000) % 86400000 + 86400000) % 86400000);
         } else if (months) {
           int64_t y;
           unsigned m, d;
@@ -297,7 +303,7 @@ BoundFunction BindIntervalAdd(const DataType& temporal, bool months, bool subtra
           unsigned maxd = kDays[nm - 1] + ((nm == 2 && ((ny % 4 == 0 && ny % 100 != 0) || ny % 400 == 0)) ? 1 : 0);
           out->AppendInt(DaysFromCivil(ny, nm, std::min(d, maxd)));
         } else {
-          out->AppendInt(v + FloorDiv(amount, 86400000));
+          out->AppendInt(v + FloorDiv(amount, 86400000));  // |v| < 2^40 days, amount/day < 2^37
         }
         continue;
       }
@@ -314,8 +320,8 @@ BoundFunction BindIntervalAdd(const DataType& temporal, bool months, bool subtra
         static const unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
         unsigned maxd = kDays[nm - 1] + ((nm == 2 && ((ny % 4 == 0 && ny % 100 != 0) || ny % 400 == 0)) ? 1 : 0);
         ts.millis = DaysFromCivil(ny, nm, std::min(d, maxd)) * 86400000 + ms;
-      } else {
-        ts.millis += amount;
+      } else if (__builtin_add_overflow(ts.millis, amount, &ts.millis)) {
+        return Status::InvalidArgument("timestamp out of range after adding an interval");
       }
       out->AppendTimestamp(ts);
     }

@@ -1,6 +1,7 @@
 #include "sql/parser/parser.h"
 
 #include <cctype>
+#include <cmath>
 #include <set>
 
 #include "common/string_util.h"
@@ -1483,6 +1484,7 @@ class Parser {
     if (!num || t.empty()) return ErrorAt(pos, "bad interval value '" + text + "' (a number was expected)");
     double v = *num * ((negative != neg_text) ? -1 : 1);
     if (unit == "YEAR" || unit == "MONTH" || unit == "QUARTER") {
+      if (std::fabs(v) > 1.2e6) return ErrorAt(pos, "interval out of range (at most 100000 years)");
       if (v != static_cast<double>(static_cast<int64_t>(v))) return ErrorAt(pos, "a month interval must be whole");
       e->interval_months = true;
       int64_t m = static_cast<int64_t>(v) * (unit == "YEAR" ? 12 : unit == "QUARTER" ? 3 : 1);
@@ -1638,6 +1640,7 @@ class Parser {
     }
     if (Peek().IsKeyword("INTERVAL")) return ErrorAt(Peek().pos, "RANGE frames with INTERVAL offsets are not supported");
     KL_ASSIGN_OR_RETURN(b.offset, IntegerLiteral("UNBOUNDED, CURRENT ROW or a number of rows"));
+    if (b.offset > (int64_t{1} << 40)) return ErrorAt(toks_[i_ - 1].pos, "frame offset too large");
     if (AcceptKeyword("PRECEDING")) {
       b.kind = FrameBoundKind::kPreceding;
     } else {

@@ -370,7 +370,7 @@ LogicalOpPtr TopN(LogicalOpPtr op) {
   for (auto& c : copy->children) c = TopN(c);
   // ORDER BY ... LIMIT n
   if (copy->kind == OpKind::kLimit && copy->limit >= 0 && copy->children[0]->kind == OpKind::kSort &&
-      copy->limit + copy->offset <= (1 << 20)) {
+      copy->limit <= (1 << 20) && copy->offset <= (1 << 20)) {
     auto top = Copy(copy->children[0]);
     top->kind = OpKind::kTopN;
     top->limit = copy->limit;
@@ -441,7 +441,8 @@ LogicalOpPtr LimitScans(LogicalOpPtr op) {
     while ((*p)->kind == OpKind::kProject) p = &(*p)->children[0];
     if ((*p)->kind == OpKind::kScan) {
       auto s = Copy(*p);
-      s->scan_limit = copy->limit + copy->offset;
+      int64_t total;
+      if (!__builtin_add_overflow(copy->limit, copy->offset, &total)) s->scan_limit = total;
       *p = s;
     }
   }
