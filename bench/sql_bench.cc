@@ -46,7 +46,9 @@ double CpuSeconds() {
 }
 
 std::map<std::string, std::string> Options() {
-  return {{"file.format", "parquet"}, {"bucket", "-1"}, {"kubelake.data-file.sync", "false"},
+  return {{"file.format", "parquet"},
+          {"bucket", "-1"},
+          {"kubelake.data-file.sync", "false"},
           {"target-file-size", "256 mb"}};
 }
 
@@ -78,10 +80,16 @@ Status Build(const std::string& warehouse, int64_t rows, int64_t topo_rows) {
   const char* kinds[] = {"Pod", "Pod", "Pod", "Pod", "Node", "Service", "Deployment", "ReplicaSet"};
   const char* phases[] = {"Running", "Running", "Running", "Pending", "Succeeded", "Failed"};
   Random r(1);
-  std::vector<DataField> dwd = {{0, "cluster", S, ""},   {1, "kind", S, ""},      {2, "namespace", S, ""},
-                                {3, "name", S, ""},      {4, "uid", S, ""},       {5, "phase", S, ""},
-                                {6, "node_name", S, ""}, {7, "cpu_request_milli", B, ""},
-                                {8, "memory_request_bytes", B, ""}, {9, "event_time", B, ""},
+  std::vector<DataField> dwd = {{0, "cluster", S, ""},
+                                {1, "kind", S, ""},
+                                {2, "namespace", S, ""},
+                                {3, "name", S, ""},
+                                {4, "uid", S, ""},
+                                {5, "phase", S, ""},
+                                {6, "node_name", S, ""},
+                                {7, "cpu_request_milli", B, ""},
+                                {8, "memory_request_bytes", B, ""},
+                                {9, "event_time", B, ""},
                                 {10, "deleted", DataType::Boolean(), ""}};
   KL_RETURN_IF_ERROR(WriteTable(&catalog, "dwd", dwd, rows, [&](ColumnBatch* b, int64_t i) {
     b->mutable_column(0).AppendBytes("cluster-" + std::to_string(r.Uniform(20)));
@@ -96,8 +104,11 @@ Status Build(const std::string& warehouse, int64_t rows, int64_t topo_rows) {
     b->mutable_column(9).AppendInt(1700000000000LL + i);
     b->mutable_column(10).AppendInt(r.OneIn(20) ? 1 : 0);
   }));
-  std::vector<DataField> topo = {{0, "user_id", S, ""}, {1, "cluster", S, ""}, {2, "pod", S, ""},
-                                 {3, "node_name", S, ""}, {4, "cpu_request_milli", B, ""}};
+  std::vector<DataField> topo = {{0, "user_id", S, ""},
+                                 {1, "cluster", S, ""},
+                                 {2, "pod", S, ""},
+                                 {3, "node_name", S, ""},
+                                 {4, "cpu_request_milli", B, ""}};
   KL_RETURN_IF_ERROR(WriteTable(&catalog, "topology", topo, topo_rows, [&](ColumnBatch* b, int64_t i) {
     b->mutable_column(0).AppendBytes("u" + std::to_string(r.Uniform(5000)));
     b->mutable_column(1).AppendBytes("cluster-" + std::to_string(r.Uniform(20)));
@@ -124,8 +135,9 @@ std::string EnsureDuckDb(const std::string& dir) {
   std::string modules = JoinPath(dir, "node_modules");
   if (FileExists(JoinPath(modules, "@duckdb/node-api/package.json"))) return modules;
   (void)CreateDirs(dir);
-  std::string cmd = "npm install --prefix '" + dir + "' --no-audit --no-fund --no-save --loglevel=error @duckdb/node-api > '" +
-                    dir + "/install.log' 2>&1";
+  std::string cmd = "npm install --prefix '" + dir +
+                    "' --no-audit --no-fund --no-save --loglevel=error @duckdb/node-api > '" + dir +
+                    "/install.log' 2>&1";
   if (std::system(cmd.c_str()) != 0) return "";
   return FileExists(JoinPath(modules, "@duckdb/node-api/package.json")) ? modules : "";
 }
@@ -235,8 +247,9 @@ int main(int argc, char** argv) {
        "SELECT name, cpu_request_milli * 1000 + memory_request_bytes / 1048576 AS score FROM dwd ORDER BY score DESC, "
        "name LIMIT 100",
        "dwd"},
-      {"(4) join 1M x 10K", "SELECT n.zone, COUNT(*) AS pods, SUM(t.cpu_request_milli) AS cpu FROM topology t JOIN nodes n "
-                            "ON t.cluster = n.cluster AND t.node_name = n.node_name GROUP BY n.zone",
+      {"(4) join 1M x 10K",
+       "SELECT n.zone, COUNT(*) AS pods, SUM(t.cpu_request_milli) AS cpu FROM topology t JOIN nodes n "
+       "ON t.cluster = n.cluster AND t.node_name = n.node_name GROUP BY n.zone",
        "topology"},
   };
   sql::EngineOptions o;
@@ -276,7 +289,8 @@ int main(int argc, char** argv) {
   }
   std::printf("\nsql_bench: %lld DWD rows (Parquet, zstd), %lld topology rows, 10000 nodes; best of %d, one thread\n",
               static_cast<long long>(rows), static_cast<long long>(topo_rows), repeat);
-  std::printf("%-30s %12s %12s %8s %14s %10s\n", "query", "kubelake s", "duckdb s", "ratio", "kubelake Mrow/s", "rows out");
+  std::printf("%-30s %12s %12s %8s %14s %10s\n", "query", "kubelake s", "duckdb s", "ratio", "kubelake Mrow/s",
+              "rows out");
   for (size_t i = 0; i < queries.size(); ++i) {
     int64_t in_rows = std::string(queries[i].table) == "dwd" ? rows : topo_rows;
     std::string d = i < theirs.size() ? FormatDouble(theirs[i]) : "-";

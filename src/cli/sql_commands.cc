@@ -172,8 +172,8 @@ Status Interactive(sql::SqlSession* session, Printer* printer) {
     std::string text(line);
     std::free(line);
     std::string trimmed(Trim(text));
-    if (buffer.empty() && (trimmed == "\\q" || trimmed == "quit" || trimmed == "exit" || trimmed == "quit;" ||
-                           trimmed == "exit;")) {
+    if (buffer.empty() &&
+        (trimmed == "\\q" || trimmed == "quit" || trimmed == "exit" || trimmed == "quit;" || trimmed == "exit;")) {
       break;
     }
     if (buffer.empty() && trimmed.empty()) continue;

@@ -315,7 +315,8 @@ std::optional<std::string> SqlSession::Get(const std::string& key) const {
 Status SqlSession::Set(const std::string& key, const std::string& value) {
   if (key == kMemoryLimit) {
     int64_t v = table::TableOptions({{"m", value}}).GetMemorySize("m", -1);
-    if (v <= 0) return Status::InvalidArgument("'" + key + "' = '" + value + "': expected a size such as '512mb' or '4gb'");
+    if (v <= 0)
+      return Status::InvalidArgument("'" + key + "' = '" + value + "': expected a size such as '512mb' or '4gb'");
   } else if (key == kQueryTimeout) {
     table::TableOptions o({{"t", value}});
     if (o.GetDurationMillis("t", -7) == -7) {
@@ -405,7 +406,8 @@ class QueryStream : public ResultStream {
     rows_ += static_cast<int64_t>(b.num_rows());
     // Results carry the plan's column names.
     ColumnBatch named(plan_->schema);
-    for (size_t c = 0; c < b.num_columns() && c < named.num_columns(); ++c) named.mutable_column(c) = std::move(b.mutable_column(c));
+    for (size_t c = 0; c < b.num_columns() && c < named.num_columns(); ++c)
+      named.mutable_column(c) = std::move(b.mutable_column(c));
     named.SetNumRows(b.num_rows());
     *out = std::move(named);
     return true;
@@ -427,7 +429,12 @@ class Runner {
  public:
   Runner(SqlSession* s, SqlSession::Impl* impl, std::map<std::string, std::string>* settings, std::string* catalog,
          std::string* database, const std::atomic<bool>* cancel, int64_t timeout_ms)
-      : s_(s), impl_(impl), settings_(settings), catalog_(catalog), database_(database), cancel_(cancel),
+      : s_(s),
+        impl_(impl),
+        settings_(settings),
+        catalog_(catalog),
+        database_(database),
+        cancel_(cancel),
         timeout_ms_(timeout_ms) {}
 
   std::unique_ptr<ExecContext> NewContext() {
@@ -560,7 +567,8 @@ class Runner {
         for (const auto& [n, _] : sh->catalogs) rows.push_back({n});
         return RowsResult(StringRows({"catalog name"}, rows), "SHOW");
       }
-      case StatementKind::kShowCurrentCatalog: return RowsResult(StringRows({"current catalog name"}, {{*catalog_}}), "SHOW");
+      case StatementKind::kShowCurrentCatalog:
+        return RowsResult(StringRows({"current catalog name"}, {{*catalog_}}), "SHOW");
       case StatementKind::kShowCurrentDatabase:
         return RowsResult(StringRows({"current database name"}, {{*database_}}), "SHOW");
       case StatementKind::kShowDatabases: {
@@ -686,7 +694,8 @@ class Runner {
         return Message("OK", "RESET");
       case StatementKind::kIgnoredSessionLine: {
         StatementResult r = Message("OK", "SET");
-        r.warnings.push_back("ignored MaxCompute session setting " + st.key + " (line " + std::to_string(st.pos.line) + ")");
+        r.warnings.push_back("ignored MaxCompute session setting " + st.key + " (line " + std::to_string(st.pos.line) +
+                             ")");
         return r;
       }
     }
@@ -721,21 +730,22 @@ class Runner {
     std::vector<std::string> parts = (*obj)->paimon && (*obj)->kind == ObjectKind::kTable
                                          ? (*obj)->paimon->schema().partition_keys
                                          : std::vector<std::string>{};
-    std::vector<DataField> fields = {{0, "name", DataType::String().NotNull(), ""},
-                                     {1, "type", DataType::String().NotNull(), ""},
-                                     {2, "null", DataType::Boolean().NotNull(), ""},
-                                     {3, "key", DataType::String(), ""},
-                                     {4, "extras", DataType::String(), ""},
-                                     {5, "watermark", DataType::String(), ""}};
+    std::vector<DataField> fields = {
+        {0, "name", DataType::String().NotNull(), ""},  {1, "type", DataType::String().NotNull(), ""},
+        {2, "null", DataType::Boolean().NotNull(), ""}, {3, "key", DataType::String(), ""},
+        {4, "extras", DataType::String(), ""},          {5, "watermark", DataType::String(), ""}};
     if (st.extended) fields.push_back({6, "comment", DataType::String(), ""});
     ColumnBatch b{RowType(fields)};
     for (const auto& f : schema.fields()) {
       bool is_pk = std::find(pk.begin(), pk.end(), f.name) != pk.end();
       bool is_part = std::find(parts.begin(), parts.end(), f.name) != parts.end();
       std::string key = is_pk ? "PRI(" + Join(pk, ", ") + ")" : "";
-      format::Row row = {Datum::Bytes(f.name), Datum::Bytes(FlinkTypeName(f.type.WithNullable(true))),
-                         Datum::Bool(f.type.nullable()), key.empty() ? Datum() : Datum::Bytes(key),
-                         is_part ? Datum::Bytes("PARTITION KEY") : Datum(), Datum()};
+      format::Row row = {Datum::Bytes(f.name),
+                         Datum::Bytes(FlinkTypeName(f.type.WithNullable(true))),
+                         Datum::Bool(f.type.nullable()),
+                         key.empty() ? Datum() : Datum::Bytes(key),
+                         is_part ? Datum::Bytes("PARTITION KEY") : Datum(),
+                         Datum()};
       if (st.extended) row.push_back(f.description.empty() ? Datum() : Datum::Bytes(f.description));
       b.AppendRow(row);
     }
@@ -790,8 +800,9 @@ class Runner {
 
   Result<StatementResult> CreateTable(const Statement& st, const std::vector<Datum>* params) {
     if (st.temporary) {
-      return ErrorAt(st.pos, "CREATE TEMPORARY TABLE defines a connector table ('connector' = ...), which kubelake "
-                             "does not support yet; create a Paimon table without TEMPORARY");
+      return ErrorAt(st.pos,
+                     "CREATE TEMPORARY TABLE defines a connector table ('connector' = ...), which kubelake "
+                     "does not support yet; create a Paimon table without TEMPORARY");
     }
     if (st.options.count("connector") && st.options.at("connector") != "paimon") {
       return ErrorAt(st.pos, "'connector' = '" + st.options.at("connector") +
@@ -829,7 +840,8 @@ class Runner {
       KL_ASSIGN_OR_RETURN(Prepared p, Plan(*st.query, params));
       for (const auto& f : p.plan->schema.fields()) {
         if (f.name.rfind("EXPR$", 0) == 0) {
-          return ErrorAt(st.query->pos, "CREATE TABLE ... AS SELECT: name every computed column with AS (" + f.name + ")");
+          return ErrorAt(st.query->pos,
+                         "CREATE TABLE ... AS SELECT: name every computed column with AS (" + f.name + ")");
         }
         fields.push_back({0, f.name, f.type, ""});
       }
@@ -872,7 +884,8 @@ class Runner {
   Result<StatementResult> Alter(const Statement& st) {
     KL_ASSIGN_OR_RETURN(auto t, impl_->Split(st.name));
     if (st.kind == StatementKind::kAlterTableRename) {
-      if (st.like_name.parts.size() > 1) return ErrorAt(st.like_name.pos, "RENAME TO takes a table name in the same database");
+      if (st.like_name.parts.size() > 1)
+        return ErrorAt(st.like_name.pos, "RENAME TO takes a table name in the same database");
       Status s = t.cat->RenameTable(t.database, t.name, st.like_name.last());
       if (s.IsNotFound() && st.if_exists) return Message("OK", "ALTER TABLE");
       KL_RETURN_IF_ERROR(Positioned(s, st.name.pos));
@@ -895,7 +908,8 @@ class Runner {
             return ErrorAt(c.pos, "column " + QuoteIdentifier(c.name) + " already exists");
           }
           if (!c.type.nullable()) {
-            return ErrorAt(c.pos, "a column added to a table must be nullable (old rows have no value for " + c.name + ")");
+            return ErrorAt(c.pos,
+                           "a column added to a table must be nullable (old rows have no value for " + c.name + ")");
           }
           next.highest_field_id += 1;
           next.fields.mutable_fields().push_back({next.highest_field_id, c.name, c.type, c.comment});
@@ -922,7 +936,9 @@ class Runner {
     } else {
       for (const auto& c : columns) {
         int idx = target.IndexOf(c);
-        if (idx < 0) return ErrorAt(pos, "table " + obj.name + " has no column " + QuoteIdentifier(c) + DidYouMean(c, target.names()));
+        if (idx < 0)
+          return ErrorAt(pos,
+                         "table " + obj.name + " has no column " + QuoteIdentifier(c) + DidYouMean(c, target.names()));
         into.push_back(idx);
       }
     }
@@ -935,7 +951,8 @@ class Runner {
       const DataType& to = target.type(into[i]);
       if (!CastSupported(from, to)) {
         return ErrorAt(pos, "column " + QuoteIdentifier(target.field(into[i]).name) + " of " + obj.name + " is " +
-                                TypeName(to.WithNullable(true)) + " but the query gives " + TypeName(from.WithNullable(true)));
+                                TypeName(to.WithNullable(true)) + " but the query gives " +
+                                TypeName(from.WithNullable(true)));
       }
     }
     KL_ASSIGN_OR_RETURN(auto root, BuildOperators(p.plan, *p.ctx));
@@ -951,7 +968,8 @@ class Runner {
       for (size_t i = 0; i < into.size(); ++i) {
         const DataType& to = target.type(into[i]);
         format::Column& dst = out.mutable_column(into[i]);
-        KL_RETURN_IF_ERROR(CastColumn(*p.ctx, in.column(i), n, to, false, "column " + target.field(into[i]).name, &dst));
+        KL_RETURN_IF_ERROR(
+            CastColumn(*p.ctx, in.column(i), n, to, false, "column " + target.field(into[i]).name, &dst));
         filled[into[i]] = true;
       }
       for (size_t c = 0; c < target.size(); ++c) {
@@ -984,7 +1002,8 @@ class Runner {
     StatementResult r = Message("OK", "INSERT");
     r.rows_affected = written;
     if (auto m = settings_->find(kRuntimeMode); m == settings_->end() || ToLower(m->second) == "streaming") {
-      r.warnings.push_back("INSERT ran as a batch job over the current data (streaming INSERT jobs are not supported yet)");
+      r.warnings.push_back(
+          "INSERT ran as a batch job over the current data (streaming INSERT jobs are not supported yet)");
     }
     return r;
   }
@@ -1001,7 +1020,6 @@ class Runner {
 
 }  // namespace
 
-
 Result<StatementResult> SqlSession::Execute(std::string_view statement, const std::vector<Datum>& params) {
   return Guarded([&]() -> Result<StatementResult> {
     KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement));
@@ -1010,8 +1028,8 @@ Result<StatementResult> SqlSession::Execute(std::string_view statement, const st
   });
 }
 
-Status SqlSession::ExecuteScript(std::string_view script,
-                                 const std::function<Status(const ScriptStatement&, const StatementResult&)>& on_result) {
+Status SqlSession::ExecuteScript(
+    std::string_view script, const std::function<Status(const ScriptStatement&, const StatementResult&)>& on_result) {
   for (const auto& piece : SplitStatements(script)) {
     auto st = ParseStatement(piece.text, piece.pos);
     if (!st.ok()) return st.status();
@@ -1028,7 +1046,7 @@ Result<std::unique_ptr<ResultStream>> SqlSession::Query(std::string_view stateme
 }
 
 Result<std::unique_ptr<ResultStream>> SqlSession::QueryInner(std::string_view statement,
-                                                              const std::vector<Datum>& params) {
+                                                             const std::vector<Datum>& params) {
   KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement));
   Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
   if (st->kind != StatementKind::kQuery) {

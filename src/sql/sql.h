@@ -25,7 +25,7 @@
 namespace kl::sql {
 
 struct EngineOptions {
-  std::string warehouse;                             // the default catalog's warehouse
+  std::string warehouse;  // the default catalog's warehouse
   std::string default_catalog = "default_catalog";
   std::string default_database = "kubelake";
 };
@@ -68,8 +68,8 @@ class SqlEngine : public std::enable_shared_from_this<SqlEngine> {
   // (and, when `searched`, by bare table names after the current database's own);
   // and scalar functions.
   Status RegisterCatalog(const std::string& name, std::shared_ptr<Catalog> catalog);
-  void RegisterGlobalDatabase(const std::string& name, std::shared_ptr<Catalog> catalog, std::string database_in_catalog,
-                              bool searched);
+  void RegisterGlobalDatabase(const std::string& name, std::shared_ptr<Catalog> catalog,
+                              std::string database_in_catalog, bool searched);
   void RegisterScalarFunction(const std::string& name, ScalarBinder binder, std::string signature);
 
   // Internal to the sessions.
@@ -93,7 +93,8 @@ class SqlSession {
   Status ExecuteScript(std::string_view script,
                        const std::function<Status(const ScriptStatement&, const StatementResult&)>& on_result);
   // Plans a query (SELECT, VALUES, WITH, SHOW, DESCRIBE, EXPLAIN) and returns a stream of its rows.
-  Result<std::unique_ptr<ResultStream>> Query(std::string_view statement, const std::vector<format::Datum>& params = {});
+  Result<std::unique_ptr<ResultStream>> Query(std::string_view statement,
+                                              const std::vector<format::Datum>& params = {});
   // The result columns of a query without running it (for a server's Describe).
   Result<format::RowType> Describe(std::string_view statement, const std::vector<format::Datum>& params = {});
 
@@ -117,7 +118,8 @@ class SqlSession {
  private:
   friend class SqlEngine;
   explicit SqlSession(std::shared_ptr<SqlEngine> engine);
-  Result<std::unique_ptr<ResultStream>> QueryInner(std::string_view statement, const std::vector<format::Datum>& params);
+  Result<std::unique_ptr<ResultStream>> QueryInner(std::string_view statement,
+                                                   const std::vector<format::Datum>& params);
 
   std::shared_ptr<SqlEngine> engine_;
   std::unique_ptr<Impl> impl_;

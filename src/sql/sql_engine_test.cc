@@ -29,9 +29,11 @@ class SqlEngineTest : public ::testing::Test {
     engine_ = *e;
     session_ = engine_->NewSession();
     Run("CREATE DATABASE kubelake");
-    Run("CREATE TABLE t (id BIGINT, s STRING) WITH ('bucket' = '4', 'bucket-key' = 'id', 'kubelake.data-file.sync' = 'false')");
+    Run("CREATE TABLE t (id BIGINT, s STRING) WITH ('bucket' = '4', 'bucket-key' = 'id', 'kubelake.data-file.sync' = "
+        "'false')");
     std::string values;
-    for (int i = 0; i < 400; ++i) values += (i ? ", (" : "(") + std::to_string(i) + ", 'v" + std::to_string(i % 7) + "')";
+    for (int i = 0; i < 400; ++i)
+      values += (i ? ", (" : "(") + std::to_string(i) + ", 'v" + std::to_string(i % 7) + "')";
     Run("INSERT INTO t VALUES " + values);
   }
   StatementResult Run(const std::string& sql) {
@@ -93,7 +95,8 @@ TEST_F(SqlEngineTest, RowLimitCancellationAndTimeout) {
 
 TEST_F(SqlEngineTest, ExtraDatabasesCatalogsAndFunctions) {
   auto virt = std::make_shared<VirtualCatalog>();
-  RowType schema({DataField{0, "relname", format::DataType::String(), ""}, DataField{1, "oid", format::DataType::BigInt(), ""}});
+  RowType schema(
+      {DataField{0, "relname", format::DataType::String(), ""}, DataField{1, "oid", format::DataType::BigInt(), ""}});
   virt->AddTable("pg_catalog", "pg_class", schema, [schema](ExecContext&) -> Result<format::ColumnBatch> {
     format::ColumnBatch b(schema);
     b.AppendRow({Datum::Bytes("t"), Datum::Int(16384)});
@@ -101,12 +104,13 @@ TEST_F(SqlEngineTest, ExtraDatabasesCatalogsAndFunctions) {
     return b;
   });
   engine_->RegisterGlobalDatabase("pg_catalog", virt, "pg_catalog", /*searched=*/true);
-  engine_->RegisterScalarFunction(
-      "version", FixedBinder("", 0, format::DataType::String(), [](ExecContext&, const Datum*, Datum* o) {
-        *o = Datum::Bytes("PostgreSQL 15.0 (kubelake)");
-        return Status::OK();
-      }),
-      "VERSION()");
+  engine_->RegisterScalarFunction("version",
+                                  FixedBinder("", 0, format::DataType::String(),
+                                              [](ExecContext&, const Datum*, Datum* o) {
+                                                *o = Datum::Bytes("PostgreSQL 15.0 (kubelake)");
+                                                return Status::OK();
+                                              }),
+                                  "VERSION()");
   auto session = engine_->NewSession();
   auto r = session->Execute("SELECT c.relname, version() FROM pg_catalog.pg_class c WHERE c.oid > 16384");
   ASSERT_TRUE(r.ok()) << r.status().ToString();

@@ -36,8 +36,7 @@ Result<QueryResult> Run(const pipeline::WarehouseOptions& o, const std::string& 
 }
 
 // A cluster's region: the dimension's region, else the region its nodes report, else ''.
-constexpr char kRegion[] =
-    "CASE WHEN COALESCE(d.region, '') = '' THEN COALESCE(d.node_region, '') ELSE d.region END";
+constexpr char kRegion[] = "CASE WHEN COALESCE(d.region, '') = '' THEN COALESCE(d.node_region, '') ELSE d.region END";
 
 }  // namespace
 
@@ -46,15 +45,27 @@ std::string AuditSql(const pipeline::WarehouseOptions& o, const AuditQuery& q) {
   if (!q.cluster.empty()) where += " AND a.cluster = " + Lit(q.cluster);
   if (!q.kind.empty()) where += " AND a.kind = " + Lit(q.kind);
   if (q.by_namespace) {
-    return "SELECT a.cluster, " + std::string(kRegion) + " AS region, a.kind, a.namespace, a.live_count AS live\n"
-           "FROM " + Table(o, pipeline::kAdsNamespaceCountTable) + " a\n"
-           "LEFT JOIN " + Table(o, pipeline::kClusterDimTable) + " d ON a.cluster = d.cluster\n"
-           "WHERE " + where + "\nORDER BY 1, 2, 3, 4, 5";
+    return "SELECT a.cluster, " + std::string(kRegion) +
+           " AS region, a.kind, a.namespace, a.live_count AS live\n"
+           "FROM " +
+           Table(o, pipeline::kAdsNamespaceCountTable) +
+           " a\n"
+           "LEFT JOIN " +
+           Table(o, pipeline::kClusterDimTable) +
+           " d ON a.cluster = d.cluster\n"
+           "WHERE " +
+           where + "\nORDER BY 1, 2, 3, 4, 5";
   }
-  return "SELECT a.cluster, " + std::string(kRegion) + " AS region, a.kind, a.live_count AS live\n"
-         "FROM " + Table(o, pipeline::kAdsKindCountTable) + " a\n"
-         "LEFT JOIN " + Table(o, pipeline::kClusterDimTable) + " d ON a.cluster = d.cluster\n"
-         "WHERE " + where + "\nORDER BY 1, 2, 3, 4";
+  return "SELECT a.cluster, " + std::string(kRegion) +
+         " AS region, a.kind, a.live_count AS live\n"
+         "FROM " +
+         Table(o, pipeline::kAdsKindCountTable) +
+         " a\n"
+         "LEFT JOIN " +
+         Table(o, pipeline::kClusterDimTable) +
+         " d ON a.cluster = d.cluster\n"
+         "WHERE " +
+         where + "\nORDER BY 1, 2, 3, 4";
 }
 
 std::string TopologySql(const pipeline::WarehouseOptions& o, const TopologyQuery& q) {
@@ -69,12 +80,16 @@ std::string TopologySql(const pipeline::WarehouseOptions& o, const TopologyQuery
   return "SELECT t.user_id, t.instance_id, t.namespace, t.pod_name AS pod, t.node_name AS node,\n"
          "  COALESCE(z.zone, '') AS node_zone, t.cluster, t.region, t.phase,\n"
          "  t.cpu_request_milli AS cpu_milli, t.memory_request_bytes AS memory_bytes\n"
-         "FROM " + Table(o, pipeline::kTopologyTable) + as_of + " t\n"
+         "FROM " +
+         Table(o, pipeline::kTopologyTable) + as_of +
+         " t\n"
          "LEFT JOIN (SELECT cluster, name, MAX(COALESCE(topology_zone, '')) AS zone FROM " +
-         Table(o, pipeline::kDwdTable) + as_of + "\n"
+         Table(o, pipeline::kDwdTable) + as_of +
+         "\n"
          "           WHERE kind = 'Node' AND COALESCE(deleted, FALSE) = FALSE GROUP BY cluster, name) z\n"
          "  ON t.cluster = z.cluster AND t.node_name = z.name\n"
-         "WHERE " + where + "\nORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11";
+         "WHERE " +
+         where + "\nORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11";
 }
 
 std::string TrendSql(const pipeline::WarehouseOptions& o, const TrendQuery& q) {
@@ -85,16 +100,22 @@ std::string TrendSql(const pipeline::WarehouseOptions& o, const TrendQuery& q) {
   if (!q.cluster.empty()) where += " AND cluster = " + Lit(q.cluster);
   if (!q.user_id.empty()) {
     where += " AND user_id = " + Lit(q.user_id);
-    return "SELECT " + time + ", cluster, pod_count AS pods, cpu_request_milli AS cpu_milli,\n"
+    return "SELECT " + time +
+           ", cluster, pod_count AS pods, cpu_request_milli AS cpu_milli,\n"
            "  memory_request_bytes AS memory_bytes\n"
-           "FROM " + Table(o, pipeline::kTrendUserResourcesTable) + "\nWHERE " + where + "\nORDER BY 1, 2, 3, 4, 5";
+           "FROM " +
+           Table(o, pipeline::kTrendUserResourcesTable) + "\nWHERE " + where + "\nORDER BY 1, 2, 3, 4, 5";
   }
   if (!q.kind.empty()) where += " AND kind = " + Lit(q.kind);
-  return "SELECT " + time + ", cluster, kind, live_count AS live\n"
-         "FROM " + Table(o, pipeline::kTrendKindCountTable) + "\nWHERE " + where + "\nORDER BY 1, 2, 3, 4";
+  return "SELECT " + time +
+         ", cluster, kind, live_count AS live\n"
+         "FROM " +
+         Table(o, pipeline::kTrendKindCountTable) + "\nWHERE " + where + "\nORDER BY 1, 2, 3, 4";
 }
 
-Result<QueryResult> QueryAudit(const pipeline::WarehouseOptions& o, const AuditQuery& q) { return Run(o, AuditSql(o, q)); }
+Result<QueryResult> QueryAudit(const pipeline::WarehouseOptions& o, const AuditQuery& q) {
+  return Run(o, AuditSql(o, q));
+}
 
 Result<QueryResult> QueryTopology(const pipeline::WarehouseOptions& o, const TopologyQuery& q) {
   if (q.user_id.empty() == q.node.empty()) {
@@ -103,6 +124,8 @@ Result<QueryResult> QueryTopology(const pipeline::WarehouseOptions& o, const Top
   return Run(o, TopologySql(o, q));
 }
 
-Result<QueryResult> QueryTrend(const pipeline::WarehouseOptions& o, const TrendQuery& q) { return Run(o, TrendSql(o, q)); }
+Result<QueryResult> QueryTrend(const pipeline::WarehouseOptions& o, const TrendQuery& q) {
+  return Run(o, TrendSql(o, q));
+}
 
 }  // namespace kl::sql

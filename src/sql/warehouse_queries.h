@@ -39,7 +39,7 @@ struct TrendQuery {
   int minutes = 15;
   std::string cluster;
   std::string kind = "Pod";
-  std::string user_id;  // set: the user's resource trend instead of counts
+  std::string user_id;     // set: the user's resource trend instead of counts
   int64_t now_millis = 0;  // 0: the current time
 };
 Result<QueryResult> QueryTrend(const pipeline::WarehouseOptions& warehouse, const TrendQuery& query);

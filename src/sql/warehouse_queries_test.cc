@@ -1,6 +1,8 @@
 // `kubelake query audit|topology|trend` are SQL now: the hand-written C++ they
 // replaced (pipeline/queries.h, still serving the HTTP API) and the SQL must
 // answer alike on the same warehouse, for every variant of each question.
+#include "sql/warehouse_queries.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,7 +12,6 @@
 #include "common/random.h"
 #include "common/test_util.h"
 #include "pipeline/queries.h"
-#include "sql/warehouse_queries.h"
 #include "table/binary_row.h"
 #include "table/table.h"
 
@@ -21,7 +22,6 @@ using format::DataType;
 using format::Datum;
 using format::Row;
 using format::RowType;
-using pipeline::WarehouseOptions;
 using pipeline::kAdsKindCountTable;
 using pipeline::kAdsNamespaceCountTable;
 using pipeline::kClusterDimTable;
@@ -29,6 +29,7 @@ using pipeline::kDwdTable;
 using pipeline::kTopologyTable;
 using pipeline::kTrendKindCountTable;
 using pipeline::kTrendUserResourcesTable;
+using pipeline::WarehouseOptions;
 
 // ---- the test ----
 
@@ -71,17 +72,17 @@ Status Fill(const WarehouseOptions& o, uint64_t seed, int64_t now) {
   }));
   KL_RETURN_IF_ERROR(write(kClusterDimTable, [&](table::TableWriter* w) {
     for (size_t i = 0; i + 1 < clusters.size(); ++i) {  // the last cluster has no dimension row
-      s = w->WriteRow({Datum::Bytes(clusters[i]), S(&r, {"id1", "id2"}), S(&r, {"r1"}), S(&r, regions), S(&r, {"z1", ""}),
-                       S(&r, regions), S(&r, {"nz1", "nz2"})});
+      s = w->WriteRow({Datum::Bytes(clusters[i]), S(&r, {"id1", "id2"}), S(&r, {"r1"}), S(&r, regions),
+                       S(&r, {"z1", ""}), S(&r, regions), S(&r, {"nz1", "nz2"})});
     }
   }));
   KL_RETURN_IF_ERROR(write(kTopologyTable, [&](table::TableWriter* w) {
     for (int i = 0; i < 60; ++i) {
       s = w->WriteRow({Datum::Bytes(users[r.Uniform(users.size())]), Datum::Bytes(clusters[r.Uniform(clusters.size())]),
                        Datum::Bytes("pod-uid-" + std::to_string(i)), S(&r, {"i1", "i2"}), S(&r, nss),
-                       Datum::Bytes("pod-" + std::to_string(r.Uniform(10))), S(&r, nodes), S(&r, {"Running", "Pending"}),
-                       r.OneIn(6) ? Datum() : Datum::Int(r.Range(0, 4000)), Datum::Int(r.Range(0, 1 << 20)),
-                       S(&r, regions), S(&r, {"z1", "z2"}), Datum::Int(now)});
+                       Datum::Bytes("pod-" + std::to_string(r.Uniform(10))), S(&r, nodes),
+                       S(&r, {"Running", "Pending"}), r.OneIn(6) ? Datum() : Datum::Int(r.Range(0, 4000)),
+                       Datum::Int(r.Range(0, 1 << 20)), S(&r, regions), S(&r, {"z1", "z2"}), Datum::Int(now)});
     }
   }));
   KL_RETURN_IF_ERROR(write(kDwdTable, [&](table::TableWriter* w) {
@@ -111,7 +112,8 @@ Status Fill(const WarehouseOptions& o, uint64_t seed, int64_t now) {
   KL_RETURN_IF_ERROR(write(kTrendKindCountTable, [&](table::TableWriter* w) {
     for (int m = 0; m < 40; ++m) {
       for (const auto& c : clusters) {
-        s = w->WriteRow({Datum::Int(now - m * 60000 - 30000), Datum::Bytes(c), S(&r, kinds), Datum::Int(r.Range(0, 99))});
+        s = w->WriteRow(
+            {Datum::Int(now - m * 60000 - 30000), Datum::Bytes(c), S(&r, kinds), Datum::Int(r.Range(0, 99))});
       }
     }
   }));
@@ -130,7 +132,8 @@ std::string Text(const R& r) {
   for (const auto& f : r.columns.fields()) out += f.name + ":" + f.type.ToString() + " ";
   out += "\n";
   for (const auto& row : r.rows) {
-    for (size_t i = 0; i < row.size(); ++i) out += format::DatumToString(row[i], r.columns.type(i)) + (row[i].is_null() ? "<null>" : "") + "|";
+    for (size_t i = 0; i < row.size(); ++i)
+      out += format::DatumToString(row[i], r.columns.type(i)) + (row[i].is_null() ? "<null>" : "") + "|";
     out += "\n";
   }
   return out;
@@ -168,9 +171,9 @@ TEST_F(WarehouseQueriesTest, AuditMatchesTheHandWrittenQuery) {
 
 TEST_F(WarehouseQueriesTest, TopologyMatchesTheHandWrittenQuery) {
   int compared = 0;
-  std::vector<TopologyQuery> queries = {{"u1", "", ""},        {"u2", "", ""},          {"nobody", "", ""},
-                                        {"", "c1", "n1"},      {"", "", "n2"},          {"", "c'4", "n3"},
-                                        {"", "c2", "missing"}, {"u3", "", "", now_ + 60000}};
+  std::vector<TopologyQuery> queries = {
+      {"u1", "", ""}, {"u2", "", ""},    {"nobody", "", ""},    {"", "c1", "n1"},
+      {"", "", "n2"}, {"", "c'4", "n3"}, {"", "c2", "missing"}, {"u3", "", "", now_ + 60000}};
   for (const auto& q : queries) {
     pipeline::TopologyQuery pq;
     pq.user_id = q.user_id;

@@ -60,7 +60,7 @@ std::string DidYouMean(const std::string& name, const std::vector<std::string>& 
 namespace {
 
 struct ScopeColumn {
-  std::string table;  // alias or table name ("" for derived columns without one)
+  std::string table;              // alias or table name ("" for derived columns without one)
   std::vector<std::string> path;  // catalog, db, table of a base table (for 2- and 3-part qualifiers)
   std::string name;
   DataType type;
@@ -82,7 +82,7 @@ struct ExprMode {
   const char* clause = "";
   bool allow_aggregates = false;
   bool allow_windows = false;
-  bool aggregated = false;  // expressions are over the aggregate's output
+  bool aggregated = false;                            // expressions are over the aggregate's output
   std::map<std::string, int>* group_index = nullptr;  // bound group expression text -> output column
   size_t num_groups = 0;
   std::vector<AggregateCall>* aggregates = nullptr;
@@ -142,7 +142,9 @@ class Binder {
     }
     KL_ASSIGN_OR_RETURN(LogicalOpPtr left, Body(*body.left));
     KL_ASSIGN_OR_RETURN(LogicalOpPtr right, Body(*body.right));
-    const char* name = body.op == SetOpKind::kUnion ? "UNION" : body.op == SetOpKind::kIntersect ? "INTERSECT" : "EXCEPT";
+    const char* name = body.op == SetOpKind::kUnion       ? "UNION"
+                       : body.op == SetOpKind::kIntersect ? "INTERSECT"
+                                                          : "EXCEPT";
     if (left->schema.size() != right->schema.size()) {
       return ErrorAt(body.pos, std::string(name) + ": the two sides have " + std::to_string(left->schema.size()) +
                                    " and " + std::to_string(right->schema.size()) + " columns");
@@ -181,8 +183,9 @@ class Binder {
     p->children = {plan};
     std::vector<DataField> fields;
     for (size_t i = 0; i < types.size(); ++i) {
-      KL_ASSIGN_OR_RETURN(auto e, CastTo(MakeColumn(static_cast<int>(i), plan->schema.type(i), plan->schema.field(i).name),
-                                         types[i], {}));
+      KL_ASSIGN_OR_RETURN(
+          auto e,
+          CastTo(MakeColumn(static_cast<int>(i), plan->schema.type(i), plan->schema.field(i).name), types[i], {}));
       p->exprs.push_back(e);
       fields.push_back({static_cast<int32_t>(i), plan->schema.field(i).name, types[i], ""});
     }
@@ -284,7 +287,9 @@ class Binder {
           t = r[c]->type;
         } else {
           auto common = CommonType(*t, r[c]->type);
-          if (!common.ok()) return ErrorAt(rows[0][c]->pos, "VALUES column " + std::to_string(c + 1) + ": " + common.status().message());
+          if (!common.ok())
+            return ErrorAt(rows[0][c]->pos,
+                           "VALUES column " + std::to_string(c + 1) + ": " + common.status().message());
           t = *common;
         }
       }
@@ -554,8 +559,10 @@ class Binder {
           if (cols.empty()) return 0;
           bool all_left = true, all_right = true;
           for (int x : cols) {
-            if (x < static_cast<int>(left_width)) all_right = false;
-            else all_left = false;
+            if (x < static_cast<int>(left_width))
+              all_right = false;
+            else
+              all_left = false;
           }
           return all_left ? 1 : all_right ? 2 : 3;
         };
@@ -579,7 +586,8 @@ class Binder {
 
   // ---- SELECT ----
   static bool ContainsAggregate(const ParsedExpr& e, const FunctionRegistry& f) {
-    if (e.kind == ExprKind::kFunction && !e.over && e.over_name.empty() && f.FindAggregate(e.op) != nullptr) return true;
+    if (e.kind == ExprKind::kFunction && !e.over && e.over_name.empty() && f.FindAggregate(e.op) != nullptr)
+      return true;
     if (e.kind == ExprKind::kScalarSubquery || e.kind == ExprKind::kExists || e.kind == ExprKind::kInSubquery) {
       return !e.args.empty() && ContainsAggregate(*e.args[0], f);
     }
@@ -681,7 +689,8 @@ class Binder {
         continue;
       }
       KL_ASSIGN_OR_RETURN(auto e, Expr(*item.expr, sel));
-      if (IsInterval(e)) return ErrorAt(item.pos, "an INTERVAL is not a value to select; add it to a date or timestamp");
+      if (IsInterval(e))
+        return ErrorAt(item.pos, "an INTERVAL is not a value to select; add it to a date or timestamp");
       items.push_back(e);
       std::string name = item.alias;
       if (name.empty()) {
@@ -788,7 +797,8 @@ class Binder {
       win->windows = windows;
       std::vector<DataField> fields = plan->schema.fields();
       for (size_t w = 0; w < windows.size(); ++w) {
-        fields.push_back({static_cast<int32_t>(fields.size()), windows[w].name + "$" + std::to_string(w), windows[w].type, ""});
+        fields.push_back(
+            {static_cast<int32_t>(fields.size()), windows[w].name + "$" + std::to_string(w), windows[w].type, ""});
       }
       win->schema = RowType(fields);
       plan = win;
@@ -873,7 +883,7 @@ class Binder {
   }
 
   Result<std::vector<std::pair<BoundExprPtr, std::string>>> Star(const ParsedExpr& e, const Scope& scope,
-                                                                  ExprMode& mode) {
+                                                                 ExprMode& mode) {
     std::vector<std::pair<BoundExprPtr, std::string>> out;
     bool any_table = false;
     for (size_t i = 0; i < scope.columns.size(); ++i) {
@@ -952,8 +962,8 @@ class Binder {
     if (matches.size() > 1) {
       std::vector<std::string> tables;
       for (int m : matches) tables.push_back(scope.columns[m].table.empty() ? "?" : scope.columns[m].table);
-      return ErrorAt(e.pos, "column " + QuoteIdentifier(e.name) + " is ambiguous: it is in " + kl::Join(tables, " and ") +
-                                "; qualify it (" + tables[0] + "." + e.name + ")");
+      return ErrorAt(e.pos, "column " + QuoteIdentifier(e.name) + " is ambiguous: it is in " +
+                                kl::Join(tables, " and ") + "; qualify it (" + tables[0] + "." + e.name + ")");
     }
     if (matches.empty()) {
       std::vector<std::string> names;
@@ -1039,7 +1049,8 @@ class Binder {
     if (IsUntypedNull(e)) return MakeLiteral(format::Datum(), to.WithNullable(true));
     if (e->type == to || (!explicit_cast && e->type.EqualsIgnoreNullable(to))) return e;
     if (!CastSupported(e->type, to)) {
-      return ErrorAt(pos, "cannot cast " + TypeName(e->type.WithNullable(true)) + " to " + TypeName(to.WithNullable(true)));
+      return ErrorAt(pos,
+                     "cannot cast " + TypeName(e->type.WithNullable(true)) + " to " + TypeName(to.WithNullable(true)));
     }
     auto c = std::make_shared<BoundExpr>();
     c->kind = BoundKind::kCast;
@@ -1200,7 +1211,9 @@ class Binder {
     return Call(name, pos, std::move(args), std::move(f));
   }
 
-  static BoundExprPtr StringLiteral(const std::string& s) { return MakeLiteral(format::Datum::Bytes(s), DataType::String().NotNull()); }
+  static BoundExprPtr StringLiteral(const std::string& s) {
+    return MakeLiteral(format::Datum::Bytes(s), DataType::String().NotNull());
+  }
 
   Result<BoundExprPtr> Expr(const ParsedExpr& e, ExprMode& mode) {
     if (++expr_depth_ > 400) {
@@ -1237,8 +1250,7 @@ class Binder {
         return MakeLiteral(e.value, e.type);
       }
       case ExprKind::kColumn: return Column(e, mode);
-      case ExprKind::kStar:
-        return ErrorAt(e.pos, "* is allowed only in the select list and in COUNT(*)");
+      case ExprKind::kStar: return ErrorAt(e.pos, "* is allowed only in the select list and in COUNT(*)");
       case ExprKind::kParameter: {
         if (o_.params == nullptr || e.param_index > static_cast<int>(o_.params->size())) {
           return ErrorAt(e.pos, "no value given for parameter $" + std::to_string(e.param_index));
@@ -1332,7 +1344,9 @@ class Binder {
         KL_ASSIGN_OR_RETURN(auto all, Args(e.args, mode));
         std::optional<DataType> t;
         for (auto& a : all) {
-          if (IsUntypedNull(a) || (a->kind == BoundKind::kLiteral && IsStringType(a->type) && !IsStringType(all[0]->type))) continue;
+          if (IsUntypedNull(a) ||
+              (a->kind == BoundKind::kLiteral && IsStringType(a->type) && !IsStringType(all[0]->type)))
+            continue;
           if (!t) {
             t = a->type;
           } else {
@@ -1494,8 +1508,8 @@ class Binder {
       for (auto* x : {&a, &b}) {
         if (IsUntypedNull(*x)) *x = MakeLiteral(format::Datum(), DataType::String());
         if (!IsStringType((*x)->type)) {
-          return ErrorAt(e.pos, "|| needs strings, not " + TypeName((*x)->type.WithNullable(true)) +
-                                    " (use CAST(x AS STRING))");
+          return ErrorAt(
+              e.pos, "|| needs strings, not " + TypeName((*x)->type.WithNullable(true)) + " (use CAST(x AS STRING))");
         }
       }
       BoundFunction f = BindConcat(2);
@@ -1561,8 +1575,10 @@ class Binder {
       for (size_t i = 0; i < args.size(); ++i) {
         bool is_key = map && i % 2 == 0;
         bool nullable = IsUntypedNull(args[i]) || args[i]->type.nullable();
-        if (is_key) k = k.WithNullable(k.nullable() || nullable);
-        else v = v.WithNullable(v.nullable() || nullable);
+        if (is_key)
+          k = k.WithNullable(k.nullable() || nullable);
+        else
+          v = v.WithNullable(v.nullable() || nullable);
       }
       for (size_t i = 0; i < args.size(); ++i) {
         KL_ASSIGN_OR_RETURN(args[i], CastTo(args[i], (map && i % 2 == 0) ? k : v, e.pos));
@@ -1575,7 +1591,10 @@ class Binder {
           return Status::OK();
         },
         true);
-    auto r = Call(e.kind == ExprKind::kRowCtor ? "ROW" : e.kind == ExprKind::kMapCtor ? "MAP" : "ARRAY", e.pos, args, f);
+    auto r = Call(e.kind == ExprKind::kRowCtor   ? "ROW"
+                  : e.kind == ExprKind::kMapCtor ? "MAP"
+                                                 : "ARRAY",
+                  e.pos, args, f);
     if (r.ok()) (*r)->type = f.return_type;
     return r;
   }
@@ -1586,7 +1605,7 @@ class Binder {
       if (IsUntypedNull(a)) a = MakeLiteral(format::Datum(), DataType::String());
     }
     JsonCallOptions o;
-    o.kind = e.kind == ExprKind::kJsonValue ? JsonFunctionKind::kValue
+    o.kind = e.kind == ExprKind::kJsonValue   ? JsonFunctionKind::kValue
              : e.kind == ExprKind::kJsonQuery ? JsonFunctionKind::kQuery
                                               : JsonFunctionKind::kExists;
     if (e.has_type) o.returning = e.type;
@@ -1644,7 +1663,8 @@ class Binder {
     KL_ASSIGN_OR_RETURN(auto v, Expr(*e.args[0], mode));
     auto common = CommonType(v->type, t);
     if (IsUntypedNull(v)) common = t;
-    if (!common.ok()) return ErrorAt(e.pos, "IN (subquery): cannot compare " + TypeName(v->type) + " with " + TypeName(t));
+    if (!common.ok())
+      return ErrorAt(e.pos, "IN (subquery): cannot compare " + TypeName(v->type) + " with " + TypeName(t));
     KL_ASSIGN_OR_RETURN(v, CastTo(v, common->WithNullable(true), e.pos));
     if (!(*plan)->schema.type(0).EqualsIgnoreNullable(*common)) {
       KL_ASSIGN_OR_RETURN(n->subquery, CastColumns(*plan, {common->WithNullable(true)}));
@@ -1786,7 +1806,8 @@ class Binder {
   }
 
   Result<BoundExprPtr> Window(const ParsedExpr& e, ExprMode& mode) {
-    if (!mode.allow_windows) return ErrorAt(e.pos, "window functions (OVER) are not allowed in " + std::string(mode.clause));
+    if (!mode.allow_windows)
+      return ErrorAt(e.pos, "window functions (OVER) are not allowed in " + std::string(mode.clause));
     std::shared_ptr<WindowSpec> spec = e.over;
     if (!spec) return ErrorAt(e.pos, "named windows (OVER " + e.over_name + ") are not supported; write OVER (...)");
     // Arguments, partitions and order are over the input of the window (the aggregate's output when grouped).
@@ -1797,19 +1818,32 @@ class Binder {
     WindowCall w;
     w.name = e.op;
     const std::string& n = e.op;
-    if (n == "ROW_NUMBER") w.kind = WindowFunctionKind::kRowNumber;
-    else if (n == "RANK") w.kind = WindowFunctionKind::kRank;
-    else if (n == "DENSE_RANK") w.kind = WindowFunctionKind::kDenseRank;
-    else if (n == "PERCENT_RANK") w.kind = WindowFunctionKind::kPercentRank;
-    else if (n == "CUME_DIST") w.kind = WindowFunctionKind::kCumeDist;
-    else if (n == "NTILE") w.kind = WindowFunctionKind::kNtile;
-    else if (n == "LAG") w.kind = WindowFunctionKind::kLag;
-    else if (n == "LEAD") w.kind = WindowFunctionKind::kLead;
-    else if (n == "NTH_VALUE") w.kind = WindowFunctionKind::kNthValue;
-    else if (n == "FIRST_VALUE") w.kind = WindowFunctionKind::kFirstValue;
-    else if (n == "LAST_VALUE") w.kind = WindowFunctionKind::kLastValue;
-    else if (o_.functions->FindAggregate(n) != nullptr) w.kind = WindowFunctionKind::kAggregate;
-    else return ErrorAt(e.pos, "unknown window function " + n + DidYouMean(n, o_.functions->Names()));
+    if (n == "ROW_NUMBER")
+      w.kind = WindowFunctionKind::kRowNumber;
+    else if (n == "RANK")
+      w.kind = WindowFunctionKind::kRank;
+    else if (n == "DENSE_RANK")
+      w.kind = WindowFunctionKind::kDenseRank;
+    else if (n == "PERCENT_RANK")
+      w.kind = WindowFunctionKind::kPercentRank;
+    else if (n == "CUME_DIST")
+      w.kind = WindowFunctionKind::kCumeDist;
+    else if (n == "NTILE")
+      w.kind = WindowFunctionKind::kNtile;
+    else if (n == "LAG")
+      w.kind = WindowFunctionKind::kLag;
+    else if (n == "LEAD")
+      w.kind = WindowFunctionKind::kLead;
+    else if (n == "NTH_VALUE")
+      w.kind = WindowFunctionKind::kNthValue;
+    else if (n == "FIRST_VALUE")
+      w.kind = WindowFunctionKind::kFirstValue;
+    else if (n == "LAST_VALUE")
+      w.kind = WindowFunctionKind::kLastValue;
+    else if (o_.functions->FindAggregate(n) != nullptr)
+      w.kind = WindowFunctionKind::kAggregate;
+    else
+      return ErrorAt(e.pos, "unknown window function " + n + DidYouMean(n, o_.functions->Names()));
     for (const auto& p : spec->partition_by) {
       KL_ASSIGN_OR_RETURN(auto b, Expr(*p, inner));
       w.partition_by.push_back(b);
@@ -1832,7 +1866,8 @@ class Binder {
       return Status::OK();
     };
     auto int_arg = [&](size_t i, const char* what) -> Result<int64_t> {
-      if (i >= args.size() || args[i]->kind != BoundKind::kLiteral || !IsIntegral(args[i]->type) || args[i]->value.is_null()) {
+      if (i >= args.size() || args[i]->kind != BoundKind::kLiteral || !IsIntegral(args[i]->type) ||
+          args[i]->value.is_null()) {
         return ErrorAt(e.pos, std::string("the ") + what + " of " + n + " must be a constant integer");
       }
       return args[i]->value.as_int();
@@ -1853,7 +1888,8 @@ class Binder {
       case WindowFunctionKind::kNtile: {
         KL_RETURN_IF_ERROR(need_order());
         KL_ASSIGN_OR_RETURN(w.offset, int_arg(0, "bucket count"));
-        if (w.offset < 1 || w.offset > (int64_t{1} << 40)) return ErrorAt(e.pos, "NTILE needs a positive number of buckets");
+        if (w.offset < 1 || w.offset > (int64_t{1} << 40))
+          return ErrorAt(e.pos, "NTILE needs a positive number of buckets");
         w.type = DataType::BigInt().NotNull();
         args.clear();
         break;
@@ -1864,7 +1900,8 @@ class Binder {
         if (args.empty() || args.size() > 3) return ErrorAt(e.pos, n + "(value[, offset[, default]])");
         if (args.size() >= 2) {
           KL_ASSIGN_OR_RETURN(w.offset, int_arg(1, "offset"));
-          if (w.offset < 0 || w.offset > (int64_t{1} << 40)) return ErrorAt(e.pos, "the offset of " + n + " must be between 0 and 2^40");
+          if (w.offset < 0 || w.offset > (int64_t{1} << 40))
+            return ErrorAt(e.pos, "the offset of " + n + " must be between 0 and 2^40");
         }
         w.type = args[0]->type.WithNullable(true);
         if (args.size() == 3) {
@@ -1876,7 +1913,8 @@ class Binder {
       case WindowFunctionKind::kNthValue: {
         if (args.size() != 2) return ErrorAt(e.pos, "NTH_VALUE(value, n)");
         KL_ASSIGN_OR_RETURN(w.offset, int_arg(1, "position"));
-        if (w.offset < 1 || w.offset > (int64_t{1} << 40)) return ErrorAt(e.pos, "NTH_VALUE counts from 1 (up to 2^40)");
+        if (w.offset < 1 || w.offset > (int64_t{1} << 40))
+          return ErrorAt(e.pos, "NTH_VALUE counts from 1 (up to 2^40)");
         w.type = args[0]->type.WithNullable(true);
         args.resize(1);
         break;
@@ -1912,9 +1950,11 @@ class Binder {
         return ErrorAt(spec->pos, "RANGE frames with offsets are not supported; use ROWS");
       }
     } else if (w.has_order) {
-      w.frame = WindowFrame{FrameUnit::kRange, {FrameBoundKind::kUnboundedPreceding, 0}, {FrameBoundKind::kCurrentRow, 0}};
+      w.frame =
+          WindowFrame{FrameUnit::kRange, {FrameBoundKind::kUnboundedPreceding, 0}, {FrameBoundKind::kCurrentRow, 0}};
     } else {
-      w.frame = WindowFrame{FrameUnit::kRows, {FrameBoundKind::kUnboundedPreceding, 0}, {FrameBoundKind::kUnboundedFollowing, 0}};
+      w.frame = WindowFrame{
+          FrameUnit::kRows, {FrameBoundKind::kUnboundedPreceding, 0}, {FrameBoundKind::kUnboundedFollowing, 0}};
     }
     mode.windows->push_back(w);
     return MakeColumn(kWindowBase + static_cast<int>(mode.windows->size() - 1), w.type, n);

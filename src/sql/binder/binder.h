@@ -28,9 +28,9 @@ class NameResolver {
 struct BindOptions {
   const FunctionRegistry* functions = nullptr;
   NameResolver* resolver = nullptr;
-  ExecContext* exec = nullptr;                 // constant folding, time zone
+  ExecContext* exec = nullptr;                         // constant folding, time zone
   const std::vector<format::Datum>* params = nullptr;  // values of $1, $2, ...
-  int view_depth = 0;                          // views expanding views (bounded)
+  int view_depth = 0;                                  // views expanding views (bounded)
 };
 
 // Binds a query to a logical plan; the plan's schema names the result columns.

@@ -19,17 +19,17 @@ namespace kl::sql {
 struct LogicalOp;
 
 enum class BoundKind : unsigned char {
-  kColumn,    // input column `column`
-  kLiteral,   // `value`
-  kCall,      // scalar function `function` over args
-  kCast,      // args[0] cast to `type` (try_cast: NULL on failure)
-  kCase,      // args: when, then, ..., else (else always present, NULL if not written)
-  kAnd,       // n-ary, three-valued
+  kColumn,   // input column `column`
+  kLiteral,  // `value`
+  kCall,     // scalar function `function` over args
+  kCast,     // args[0] cast to `type` (try_cast: NULL on failure)
+  kCase,     // args: when, then, ..., else (else always present, NULL if not written)
+  kAnd,      // n-ary, three-valued
   kOr,
   kNot,
-  kIsNull,    // args[0] IS NULL
-  kInList,    // args[0] IN (args[1..]) ; or against `value_set` once a subquery ran
-  kSubquery,  // uncorrelated subquery, replaced by a literal or value set before execution
+  kIsNull,        // args[0] IS NULL
+  kInList,        // args[0] IN (args[1..]) ; or against `value_set` once a subquery ran
+  kSubquery,      // uncorrelated subquery, replaced by a literal or value set before execution
   kDistinctFrom,  // args[0] IS DISTINCT FROM args[1] (NULL-safe inequality)
 };
 
@@ -54,7 +54,7 @@ struct BoundExpr {
   std::vector<BoundExprPtr> args;
   BoundFunction function;  // kCall
   bool try_cast = false;
-  bool negated = false;    // kInList: NOT IN
+  bool negated = false;  // kInList: NOT IN
   std::shared_ptr<ValueSet> value_set;
   // kSubquery
   SubqueryKind subquery_kind = SubqueryKind::kScalar;

@@ -90,7 +90,8 @@ Result<DataType> CommonType(const DataType& a, const DataType& b) {
     }
     return DataType::VarChar(std::max(a.length(), b.length())).WithNullable(nullable);
   }
-  if (a.is_binary() && b.is_binary()) return DataType::VarBinary(std::max(a.length(), b.length())).WithNullable(nullable);
+  if (a.is_binary() && b.is_binary())
+    return DataType::VarBinary(std::max(a.length(), b.length())).WithNullable(nullable);
   if (IsTemporal(a) && IsTemporal(b)) {
     if (a.root() == TypeRoot::kTime || b.root() == TypeRoot::kTime) {
       if (a.root() == b.root()) return DataType::Time(std::max(a.precision(), b.precision())).WithNullable(nullable);

@@ -13,7 +13,7 @@ using format::DataType;
 using format::TypeRoot;
 
 bool IsNumeric(const DataType& t);
-bool IsIntegral(const DataType& t);  // TINYINT..BIGINT
+bool IsIntegral(const DataType& t);     // TINYINT..BIGINT
 bool IsApproximate(const DataType& t);  // FLOAT, DOUBLE
 bool IsStringType(const DataType& t);
 bool IsTemporal(const DataType& t);  // DATE, TIME, TIMESTAMP, TIMESTAMP_LTZ

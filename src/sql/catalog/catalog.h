@@ -29,9 +29,9 @@ struct ScanFilter {
 };
 
 struct ScanRequest {
-  std::vector<int> columns;           // indexes into the table's schema, in output order
-  std::vector<ScanFilter> filters;    // rows returned satisfy all of them
-  std::optional<int64_t> limit;       // the reader may stop after this many rows
+  std::vector<int> columns;         // indexes into the table's schema, in output order
+  std::vector<ScanFilter> filters;  // rows returned satisfy all of them
+  std::optional<int64_t> limit;     // the reader may stop after this many rows
 };
 
 // Batches of a scan, each holding the requested columns.

@@ -164,8 +164,8 @@ class PaimonSource : public TableSource {
     table::Predicate predicate;
     for (const auto& f : request.filters) predicate.And({fields.field(f.column).name, f.op, f.literal});
     KL_ASSIGN_OR_RETURN(auto read, table_->NewRead(names, predicate));
-    return std::unique_ptr<RowReader>(new PaimonReader(std::move(read), std::move(plan), request.limit,
-                                                      request.columns.size()));
+    return std::unique_ptr<RowReader>(
+        new PaimonReader(std::move(read), std::move(plan), request.limit, request.columns.size()));
   }
 
   std::string Describe(const ScanRequest& request) const override {

@@ -5,8 +5,8 @@
 #include "common/string_util.h"
 #include "sql/catalog/catalog.h"
 #include "table/binary_row.h"
-#include "table/consumer.h"
 #include "table/commit.h"
+#include "table/consumer.h"
 
 namespace kl::sql {
 
@@ -200,7 +200,8 @@ Result<std::shared_ptr<CatalogObject>> OpenSystemTable(const std::shared_ptr<tab
   }
   if (n == "audit_log") {
     std::vector<DataField> fields = {{0, "rowkind", DataType::String().NotNull(), ""}};
-    for (const auto& f : t->schema().fields.fields()) fields.push_back({static_cast<int32_t>(fields.size()), f.name, f.type, ""});
+    for (const auto& f : t->schema().fields.fields())
+      fields.push_back({static_cast<int32_t>(fields.size()), f.name, f.type, ""});
     RowType schema(fields);
     return Make(t, "audit_log", schema, [t, schema](ExecContext& ctx) -> Result<ColumnBatch> {
       ColumnBatch out(schema);

@@ -14,8 +14,9 @@ Status ExecContext::CheckInterrupt() const {
 }
 
 Status ExecContext::MemoryExceeded(const std::string& what, int64_t bytes) const {
-  return Status::Aborted(what + " needs more than the memory limit of " + HumanBytes(static_cast<double>(memory_limit_bytes)) +
-                         " (it holds " + HumanBytes(static_cast<double>(bytes)) +
+  return Status::Aborted(what + " needs more than the memory limit of " +
+                         HumanBytes(static_cast<double>(memory_limit_bytes)) + " (it holds " +
+                         HumanBytes(static_cast<double>(bytes)) +
                          "); raise it with SET 'sql.memory-limit' = '4gb', or narrow the query");
 }
 

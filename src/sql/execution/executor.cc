@@ -125,7 +125,8 @@ Result<ColumnBatch> Drain(Operator* child, ExecContext& ctx, const char* what) {
     KL_RETURN_IF_ERROR(ctx.CheckInterrupt());
     KL_ASSIGN_OR_RETURN(bool more, child->Next(&batch));
     if (!more) break;
-    for (size_t c = 0; c < all.num_columns(); ++c) all.mutable_column(c).AppendRange(batch.column(c), 0, batch.num_rows());
+    for (size_t c = 0; c < all.num_columns(); ++c)
+      all.mutable_column(c).AppendRange(batch.column(c), 0, batch.num_rows());
     rows += batch.num_rows();
     all.SetNumRows(rows);
     if (static_cast<int64_t>(all.MemoryBytes()) > ctx.memory_limit_bytes) {
@@ -301,7 +302,8 @@ class LimitOp : public Operator {
 
 class UnionOp : public Operator {
  public:
-  UnionOp(const LogicalOp& op, std::vector<OperatorPtr> children) : Operator(op.schema), children_(std::move(children)) {}
+  UnionOp(const LogicalOp& op, std::vector<OperatorPtr> children)
+      : Operator(op.schema), children_(std::move(children)) {}
   Result<bool> Next(ColumnBatch* out) override {
     while (current_ < children_.size()) {
       KL_ASSIGN_OR_RETURN(bool more, children_[current_]->Next(out));
@@ -327,8 +329,12 @@ class UnionOp : public Operator {
 class SetOpOp : public Operator {
  public:
   SetOpOp(const LogicalOp& op, OperatorPtr left, OperatorPtr right, ExecContext& ctx)
-      : Operator(op.schema), intersect_(op.set_op == SetOpKind::kIntersect), all_(op.all), left_(std::move(left)),
-        right_(std::move(right)), ctx_(ctx) {}
+      : Operator(op.schema),
+        intersect_(op.set_op == SetOpKind::kIntersect),
+        all_(op.all),
+        left_(std::move(left)),
+        right_(std::move(right)),
+        ctx_(ctx) {}
   Result<bool> Next(ColumnBatch* out) override {
     if (!built_) {
       ColumnBatch b;
@@ -393,8 +399,12 @@ class SetOpOp : public Operator {
 class UnnestOp : public Operator {
  public:
   UnnestOp(const LogicalOp& op, OperatorPtr child, ExecContext& ctx)
-      : Operator(op.schema), expr_(op.unnest_expr), ordinality_(op.with_ordinality), outer_(op.unnest_outer),
-        child_(std::move(child)), ctx_(ctx) {}
+      : Operator(op.schema),
+        expr_(op.unnest_expr),
+        ordinality_(op.with_ordinality),
+        outer_(op.unnest_outer),
+        child_(std::move(child)),
+        ctx_(ctx) {}
   Result<bool> Next(ColumnBatch* out) override {
     while (true) {
       ColumnBatch in;
@@ -442,7 +452,8 @@ class UnnestOp : public Operator {
         }
         const auto& items = arr.GetNested(r).as_list();
         if (map) {
-          for (size_t i = 0; i + 1 < items.size(); i += 2) emit(r, &items[i], &items[i + 1], static_cast<int64_t>(i / 2 + 1));
+          for (size_t i = 0; i + 1 < items.size(); i += 2)
+            emit(r, &items[i], &items[i + 1], static_cast<int64_t>(i / 2 + 1));
         } else {
           for (size_t i = 0; i < items.size(); ++i) emit(r, &items[i], nullptr, static_cast<int64_t>(i + 1));
         }

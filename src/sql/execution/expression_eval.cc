@@ -29,8 +29,8 @@ inline int Truth(const Column& c, size_t i) { return c.IsNull(i) ? -1 : (c.GetIn
 
 // Evaluates `e` on the subset `rows` of input, scattering results into `out` positions.
 // Returns a column of size rows.size() in subset order.
-Status EvaluateSubset(const BoundExpr& e, const ColumnBatch& input, const std::vector<uint32_t>& rows,
-                      ExecContext& ctx, Column* out_subset) {
+Status EvaluateSubset(const BoundExpr& e, const ColumnBatch& input, const std::vector<uint32_t>& rows, ExecContext& ctx,
+                      Column* out_subset) {
   // Only the columns the expression reads are gathered.
   std::vector<int> cols;
   CollectColumns(e, &cols);

@@ -36,8 +36,7 @@ class ColumnValue {
 };
 
 // Evaluates `e` over the first `rows` rows of `input`.
-Status Evaluate(const BoundExpr& e, const format::ColumnBatch& input, size_t rows, ExecContext& ctx,
-                ColumnValue* out);
+Status Evaluate(const BoundExpr& e, const format::ColumnBatch& input, size_t rows, ExecContext& ctx, ColumnValue* out);
 // The rows of `input` for which `predicate` is TRUE (not FALSE, not NULL).
 Status EvaluateFilter(const BoundExpr& predicate, const format::ColumnBatch& input, ExecContext& ctx,
                       std::vector<uint32_t>* selected);

@@ -148,7 +148,8 @@ class HashJoinOp : public Operator {
     for (size_t i = 0; i < n; ++i) {
       if (probe_matched[i]) {
         while (next_pass < pass.size() && probe_rows[pass[next_pass]] == i) {
-          for (size_t c = 0; c < schema_.size(); ++c) out->mutable_column(c).AppendFrom(pairs.column(c), pass[next_pass]);
+          for (size_t c = 0; c < schema_.size(); ++c)
+            out->mutable_column(c).AppendFrom(pairs.column(c), pass[next_pass]);
           ++next_pass;
           ++rows;
         }

@@ -117,7 +117,8 @@ class WindowOp : public Operator {
       }
       case WindowFunctionKind::kPercentRank:
         for (size_t i = 0; i < m; ++i) {
-          (*values)[row(i)] = Datum::Double(m <= 1 ? 0.0 : static_cast<double>(peer_start[i]) / static_cast<double>(m - 1));
+          (*values)[row(i)] =
+              Datum::Double(m <= 1 ? 0.0 : static_cast<double>(peer_start[i]) / static_cast<double>(m - 1));
         }
         return Status::OK();
       case WindowFunctionKind::kCumeDist:

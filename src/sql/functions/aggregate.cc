@@ -207,9 +207,7 @@ class MinMaxState : public AggregateState {
     }
     return Status::OK();
   }
-  int64_t MemoryBytes() const override {
-    return static_cast<int64_t>(has_.capacity() * 40 + bytes_);
-  }
+  int64_t MemoryBytes() const override { return static_cast<int64_t>(has_.capacity() * 40 + bytes_); }
 
  private:
   DataType type_;

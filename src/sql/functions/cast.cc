@@ -497,7 +497,8 @@ Result<Datum> CastOne(ExecContext& ctx, const Datum& d, const DataType& from, co
       case TypeRoot::kDouble: return Datum::Double(static_cast<double>(v));
       case TypeRoot::kDecimal: {
         Int128 u;
-        if (__builtin_mul_overflow(static_cast<Int128>(v), Pow10(to.scale()), &u) || !FitsPrecision(u, to.precision())) {
+        if (__builtin_mul_overflow(static_cast<Int128>(v), Pow10(to.scale()), &u) ||
+            !FitsPrecision(u, to.precision())) {
           return Datum();
         }
         return Datum::Decimal(u);
@@ -518,10 +519,8 @@ Result<Datum> CastOne(ExecContext& ctx, const Datum& d, const DataType& from, co
       case TypeRoot::kDouble: return Datum::Double(v);
       case TypeRoot::kDecimal: {
         if (std::isnan(v) || std::isinf(v)) return Datum();
-        auto parsed = format::ParseDecimal(JavaDoubleText(v).find('E') == std::string::npos
-                                               ? JavaDoubleText(v)
-                                               : std::to_string(v),
-                                           38, to.scale());
+        auto parsed = format::ParseDecimal(
+            JavaDoubleText(v).find('E') == std::string::npos ? JavaDoubleText(v) : std::to_string(v), 38, to.scale());
         if (!parsed.ok() || !FitsPrecision(*parsed, to.precision())) return Datum();
         return Datum::Decimal(*parsed);
       }
@@ -622,7 +621,8 @@ Status CastColumn(ExecContext& ctx, const Column& src, size_t rows, const DataTy
     out->AppendRange(src, 0, rows);
     return Status::OK();
   }
-  if (IsIntegral(from) && (to.root() == TypeRoot::kBigInt || (IsIntegral(to) && IntegerDigits(to) >= IntegerDigits(from)))) {
+  if (IsIntegral(from) &&
+      (to.root() == TypeRoot::kBigInt || (IsIntegral(to) && IntegerDigits(to) >= IntegerDigits(from)))) {
     out->AppendRange(src, 0, rows);  // both held as int64, value unchanged
     return Status::OK();
   }

@@ -131,7 +131,11 @@ Result<std::string> FormatJava(Timestamp ts, std::string_view pattern, int64_t o
         }
         break;
       }
-      case 'z': out += offset_millis == 0 ? "UTC" : "GMT" + std::string(offset_millis < 0 ? "-" : "+") + TimeText(std::llabs(offset_millis), 0).substr(0, 5); break;
+      case 'z':
+        out += offset_millis == 0 ? "UTC"
+                                  : "GMT" + std::string(offset_millis < 0 ? "-" : "+") +
+                                        TimeText(std::llabs(offset_millis), 0).substr(0, 5);
+        break;
       default:
         return Status::InvalidArgument("date format letter '" + std::string(1, ch) + "' is not supported in '" +
                                        std::string(pattern) + "'");
@@ -240,7 +244,7 @@ Result<int64_t> ExtractField(const std::string& unit, Timestamp ts) {
   if (unit == "MILLISECOND") return c.second * 1000 + c.nanos / 1000000;
   if (unit == "MICROSECOND") return c.second * 1000000LL + c.nanos / 1000;
   if (unit == "NANOSECOND") return c.second * 1000000000LL + c.nanos;
-  if (unit == "DOW") return ((days + 4) % 7 + 7) % 7 + 1;  // 1 = Sunday
+  if (unit == "DOW") return ((days + 4) % 7 + 7) % 7 + 1;     // 1 = Sunday
   if (unit == "ISODOW") return ((days + 3) % 7 + 7) % 7 + 1;  // 1 = Monday
   if (unit == "DOY") return days - DaysFromCivil(c.year, 1, 1) + 1;
   if (unit == "EPOCH") return FloorDiv(ts.millis, 1000);
@@ -265,7 +269,8 @@ int64_t MonthsBetween(Timestamp a, Timestamp b) {
   int64_t months = (y.year - x.year) * 12 + (static_cast<int64_t>(y.month) - x.month);
   // Not a full month yet when b's day/time is before a's.
   auto rest = [](const Civil& c) {
-    return ((static_cast<int64_t>(c.day) * 24 + c.hour) * 60 + c.minute) * 60000000000LL + c.second * 1000000000LL + c.nanos;
+    return ((static_cast<int64_t>(c.day) * 24 + c.hour) * 60 + c.minute) * 60000000000LL + c.second * 1000000000LL +
+           c.nanos;
   };
   if (months > 0 && rest(y) < rest(x)) --months;
   if (months < 0 && rest(y) > rest(x)) ++months;
@@ -419,32 +424,43 @@ void RegisterDateTimeFunctions(FunctionRegistry* r) {
         })(site);
       },
       "UNIX_TIMESTAMP() | UNIX_TIMESTAMP(text[, format]): seconds since 1970 (BIGINT)");
-  r->AddScalar("FROM_UNIXTIME", FixedBinder("is", 1, DataType::String(), [](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
-                 int64_t secs = a[0].as_int();
-                 if (secs > 253402300799LL || secs < -62135596800LL) {
-                   *o = Datum();
-                   return Status::OK();
-                 }
-                 std::string fmt = a[1].is_null() ? kDefaultFormat : a[1].as_bytes();
-                 KL_ASSIGN_OR_RETURN(std::string text,
-                                     FormatJava(Timestamp{secs * 1000 + ctx.time_zone_offset_millis, 0}, fmt,
-                                                ctx.time_zone_offset_millis));
-                 *o = Datum::Bytes(std::move(text));
-                 return Status::OK();
-               }), "FROM_UNIXTIME(seconds[, format]): text in the session time zone");
-  r->AddScalar("TO_TIMESTAMP", FixedBinder("ss", 1, DataType::Timestamp(3), [](ExecContext&, const Datum* a, Datum* o) -> Status {
-                 std::string_view text = Trim(a[0].as_bytes());
-                 Result<Timestamp> ts = a[1].is_null() ? ParseTimestampText(text) : ParseJava(text, a[1].as_bytes());
-                 if (!ts.ok() && a[1].is_null()) ts = ParseJava(text, kDefaultFormat);
-                 *o = ts.ok() ? Datum::Time(Timestamp{ts->millis, 0}) : Datum();
-                 return Status::OK();
-               }), "TO_TIMESTAMP(text[, format]): TIMESTAMP(3), NULL when the text does not parse");
-  r->AddScalar("TO_DATE", FixedBinder("ss", 1, DataType::Date(), [](ExecContext&, const Datum* a, Datum* o) -> Status {
-                 std::string_view text = Trim(a[0].as_bytes());
-                 Result<Timestamp> ts = a[1].is_null() ? ParseTimestampText(text) : ParseJava(text, a[1].as_bytes());
-                 *o = ts.ok() ? Datum::Int(FloorDiv(ts->millis, 86400000)) : Datum();
-                 return Status::OK();
-               }), "TO_DATE(text[, format])");
+  r->AddScalar("FROM_UNIXTIME",
+               FixedBinder("is", 1, DataType::String(),
+                           [](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
+                             int64_t secs = a[0].as_int();
+                             if (secs > 253402300799LL || secs < -62135596800LL) {
+                               *o = Datum();
+                               return Status::OK();
+                             }
+                             std::string fmt = a[1].is_null() ? kDefaultFormat : a[1].as_bytes();
+                             KL_ASSIGN_OR_RETURN(std::string text,
+                                                 FormatJava(Timestamp{secs * 1000 + ctx.time_zone_offset_millis, 0},
+                                                            fmt, ctx.time_zone_offset_millis));
+                             *o = Datum::Bytes(std::move(text));
+                             return Status::OK();
+                           }),
+               "FROM_UNIXTIME(seconds[, format]): text in the session time zone");
+  r->AddScalar("TO_TIMESTAMP",
+               FixedBinder("ss", 1, DataType::Timestamp(3),
+                           [](ExecContext&, const Datum* a, Datum* o) -> Status {
+                             std::string_view text = Trim(a[0].as_bytes());
+                             Result<Timestamp> ts =
+                                 a[1].is_null() ? ParseTimestampText(text) : ParseJava(text, a[1].as_bytes());
+                             if (!ts.ok() && a[1].is_null()) ts = ParseJava(text, kDefaultFormat);
+                             *o = ts.ok() ? Datum::Time(Timestamp{ts->millis, 0}) : Datum();
+                             return Status::OK();
+                           }),
+               "TO_TIMESTAMP(text[, format]): TIMESTAMP(3), NULL when the text does not parse");
+  r->AddScalar("TO_DATE",
+               FixedBinder("ss", 1, DataType::Date(),
+                           [](ExecContext&, const Datum* a, Datum* o) -> Status {
+                             std::string_view text = Trim(a[0].as_bytes());
+                             Result<Timestamp> ts =
+                                 a[1].is_null() ? ParseTimestampText(text) : ParseJava(text, a[1].as_bytes());
+                             *o = ts.ok() ? Datum::Int(FloorDiv(ts->millis, 86400000)) : Datum();
+                             return Status::OK();
+                           }),
+               "TO_DATE(text[, format])");
   r->AddScalar(
       "TO_TIMESTAMP_LTZ",
       [](const CallSite& site) -> Result<BoundFunction> {
@@ -452,19 +468,22 @@ void RegisterDateTimeFunctions(FunctionRegistry* r) {
         if (!IsNumeric(site.arg_types[0])) return site.Error(site.Arg(0) + " must be a number (epoch seconds or ms)");
         int64_t precision = 3;
         if (site.arg_types.size() == 2) {
-          if (!site.constants[1] || site.constants[1]->is_null()) return site.Error("the precision of TO_TIMESTAMP_LTZ must be a constant 0 or 3");
+          if (!site.constants[1] || site.constants[1]->is_null())
+            return site.Error("the precision of TO_TIMESTAMP_LTZ must be a constant 0 or 3");
           precision = site.constants[1]->as_int();
-          if (precision != 0 && precision != 3) return site.Error("the precision of TO_TIMESTAMP_LTZ must be 0 (seconds) or 3 (milliseconds)");
+          if (precision != 0 && precision != 3)
+            return site.Error("the precision of TO_TIMESTAMP_LTZ must be 0 (seconds) or 3 (milliseconds)");
         }
-        BoundFunction f = *FixedBinder("ni", 1, DataType::TimestampLtz(3), [precision](ExecContext&, const Datum* a, Datum* o) {
-          double v = a[0].as_double() * (precision == 0 ? 1000.0 : 1.0);
-          if (std::isnan(v) || std::fabs(v) > 9.0e15) {
-            *o = Datum();
-          } else {
-            *o = Datum::Time(Timestamp{static_cast<int64_t>(std::floor(v)), 0});
-          }
-          return Status::OK();
-        })(site);
+        BoundFunction f =
+            *FixedBinder("ni", 1, DataType::TimestampLtz(3), [precision](ExecContext&, const Datum* a, Datum* o) {
+              double v = a[0].as_double() * (precision == 0 ? 1000.0 : 1.0);
+              if (std::isnan(v) || std::fabs(v) > 9.0e15) {
+                *o = Datum();
+              } else {
+                *o = Datum::Time(Timestamp{static_cast<int64_t>(std::floor(v)), 0});
+              }
+              return Status::OK();
+            })(site);
         return f;
       },
       "TO_TIMESTAMP_LTZ(epoch[, 0 | 3]): seconds (0) or milliseconds (3, default)");
@@ -479,8 +498,8 @@ void RegisterDateTimeFunctions(FunctionRegistry* r) {
         f.return_type = DataType::String();
         f.arg_types = {t, DataType::String()};
         f.kernel = RowKernel([t](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
-          KL_ASSIGN_OR_RETURN(std::string text, FormatJava(WallClock(ctx, a[0], t), a[1].as_bytes(),
-                                                           ctx.time_zone_offset_millis));
+          KL_ASSIGN_OR_RETURN(std::string text,
+                              FormatJava(WallClock(ctx, a[0], t), a[1].as_bytes(), ctx.time_zone_offset_millis));
           *o = Datum::Bytes(std::move(text));
           return Status::OK();
         });
@@ -588,7 +607,8 @@ void RegisterDateTimeFunctions(FunctionRegistry* r) {
         }
         int64_t month_factor = unit == "YEAR" ? 12 : unit == "QUARTER" ? 3 : 1;
         BoundFunction f;
-        f.return_type = t.root() == TypeRoot::kDate && !months && unit_ms % 86400000 != 0 ? DataType::Timestamp(3) : t.WithNullable(true);
+        f.return_type = t.root() == TypeRoot::kDate && !months && unit_ms % 86400000 != 0 ? DataType::Timestamp(3)
+                                                                                          : t.WithNullable(true);
         f.arg_types = {DataType::String(), DataType::BigInt(), t};
         DataType ret = f.return_type;
         f.kernel = RowKernel([months, unit_ms, month_factor, t, ret](ExecContext&, const Datum* a, Datum* o) {
@@ -630,7 +650,8 @@ void RegisterDateTimeFunctions(FunctionRegistry* r) {
       KL_RETURN_IF_ERROR(CheckArgCount(site, 2, 2));
       std::string unit = ConstantUnit(site, 0);
       KL_RETURN_IF_ERROR(NeedTemporal(site, 1));
-      static const char* kUnits[] = {"YEAR", "QUARTER", "MONTH", "WEEK", "DAY", "HOUR", "MINUTE", "SECOND", "MILLISECOND"};
+      static const char* kUnits[] = {"YEAR", "QUARTER", "MONTH",  "WEEK",       "DAY",
+                                     "HOUR", "MINUTE",  "SECOND", "MILLISECOND"};
       bool known = false;
       for (const char* u : kUnits) known = known || unit == u;
       if (!known) return site.Error("unknown unit " + unit + " for " + site.name);
@@ -656,21 +677,24 @@ void RegisterDateTimeFunctions(FunctionRegistry* r) {
   };
   r->AddScalar("DATE_TRUNC", trunc(false), "DATE_TRUNC(unit, t) (FLOOR(t TO unit))");
   r->AddScalar("__CEIL_TIME", trunc(true), "CEIL(t TO unit)");
-  r->AddScalar("CONVERT_TZ", FixedBinder("sss", 3, DataType::String(), [](ExecContext&, const Datum* a, Datum* o) -> Status {
-                 auto ts = ParseTimestampText(a[0].as_bytes());
-                 auto from = table::ParseTimeZoneOffset(a[1].as_bytes());
-                 auto to = table::ParseTimeZoneOffset(a[2].as_bytes());
-                 if (!from.ok()) return from.status();
-                 if (!to.ok()) return to.status();
-                 if (!ts.ok()) {
-                   *o = Datum();
-                   return Status::OK();
-                 }
-                 Timestamp t = *ts;
-                 t.millis += *to - *from;
-                 *o = Datum::Bytes(TimestampText(t, 0));
-                 return Status::OK();
-               }), "CONVERT_TZ(text, from zone, to zone)");
+  r->AddScalar("CONVERT_TZ",
+               FixedBinder("sss", 3, DataType::String(),
+                           [](ExecContext&, const Datum* a, Datum* o) -> Status {
+                             auto ts = ParseTimestampText(a[0].as_bytes());
+                             auto from = table::ParseTimeZoneOffset(a[1].as_bytes());
+                             auto to = table::ParseTimeZoneOffset(a[2].as_bytes());
+                             if (!from.ok()) return from.status();
+                             if (!to.ok()) return to.status();
+                             if (!ts.ok()) {
+                               *o = Datum();
+                               return Status::OK();
+                             }
+                             Timestamp t = *ts;
+                             t.millis += *to - *from;
+                             *o = Datum::Bytes(TimestampText(t, 0));
+                             return Status::OK();
+                           }),
+               "CONVERT_TZ(text, from zone, to zone)");
 }
 
 }  // namespace kl::sql

@@ -271,9 +271,12 @@ Result<BoundFunction> BindJsonFunction(const CallSite& site, const JsonCallOptio
           result = Datum::Bool(false);
         } else {
           switch (b) {
-            case JsonOnBehavior::kNull: result = o.kind == JsonFunctionKind::kExists && !error ? Datum::Bool(false) : Datum(); break;
+            case JsonOnBehavior::kNull:
+              result = o.kind == JsonFunctionKind::kExists && !error ? Datum::Bool(false) : Datum();
+              break;
             case JsonOnBehavior::kError:
-              return Status::InvalidArgument(fname + ": " + (empty ? std::string("no value at the path (ON EMPTY ERROR)") : why));
+              return Status::InvalidArgument(fname + ": " +
+                                             (empty ? std::string("no value at the path (ON EMPTY ERROR)") : why));
             case JsonOnBehavior::kDefault: result = def; break;
             case JsonOnBehavior::kEmptyArray: result = Datum::Bytes("[]"); break;
             case JsonOnBehavior::kEmptyObject: result = Datum::Bytes("{}"); break;
@@ -323,12 +326,15 @@ void RegisterJsonFunctions(FunctionRegistry* r) {
         return f;
       },
       "JSON_STRING(x): x as JSON text");
-  r->AddScalar("IS_JSON", FixedBinder("s", 1, DataType::Boolean(), [](ExecContext&, const Datum* a, Datum* o) {
-                 simdjson::dom::parser p;
-                 Element e;
-                 *o = Datum::Bool(p.parse(a[0].as_bytes()).get(e) == simdjson::SUCCESS);
-                 return Status::OK();
-               }), "IS_JSON(s)");
+  r->AddScalar("IS_JSON",
+               FixedBinder("s", 1, DataType::Boolean(),
+                           [](ExecContext&, const Datum* a, Datum* o) {
+                             simdjson::dom::parser p;
+                             Element e;
+                             *o = Datum::Bool(p.parse(a[0].as_bytes()).get(e) == simdjson::SUCCESS);
+                             return Status::OK();
+                           }),
+               "IS_JSON(s)");
 }
 
 }  // namespace kl::sql

@@ -10,7 +10,16 @@
 namespace kl::sql {
 
 enum class JsonFunctionKind : unsigned char { kValue, kQuery, kExists };
-enum class JsonOnBehavior : unsigned char { kNull, kError, kDefault, kEmptyArray, kEmptyObject, kTrue, kFalse, kUnknown };
+enum class JsonOnBehavior : unsigned char {
+  kNull,
+  kError,
+  kDefault,
+  kEmptyArray,
+  kEmptyObject,
+  kTrue,
+  kFalse,
+  kUnknown
+};
 enum class JsonWrapperKind : unsigned char { kWithout, kConditional, kUnconditional };
 
 struct JsonCallOptions {

@@ -50,7 +50,8 @@ Result<BoundFunction> BindRound(const CallSite& site, bool truncate) {
   KL_RETURN_IF_ERROR(CheckArgCount(site, 1, 2));
   const DataType& t = site.arg_types[0];
   if (!IsNumeric(t)) return site.Error(site.Arg(0) + " must be a number, not " + TypeName(t.WithNullable(true)));
-  if (site.arg_types.size() == 2 && !IsIntegral(site.arg_types[1])) return site.Error(site.Arg(1) + " must be an integer");
+  if (site.arg_types.size() == 2 && !IsIntegral(site.arg_types[1]))
+    return site.Error(site.Arg(1) + " must be an integer");
   int64_t digits = 0;
   bool constant_digits = site.arg_types.size() < 2 || (site.constants[1] && !site.constants[1]->is_null());
   if (site.arg_types.size() == 2 && constant_digits) digits = site.constants[1]->as_int();
@@ -180,7 +181,8 @@ Result<BoundFunction> BindFloorCeil(const CallSite& site, bool ceil) {
     });
     return f;
   }
-  return site.Error(site.Arg(0) + " must be a number (or FLOOR(timestamp TO unit)), not " + TypeName(t.WithNullable(true)));
+  return site.Error(site.Arg(0) + " must be a number (or FLOOR(timestamp TO unit)), not " +
+                    TypeName(t.WithNullable(true)));
 }
 
 }  // namespace
@@ -198,7 +200,10 @@ void RegisterMathFunctions(FunctionRegistry* r) {
         if (t.root() == TypeRoot::kFloat) f.return_type = DataType::Float();
         f.kernel = RowKernel([](ExecContext&, const Datum* a, Datum* o) {
           switch (a[0].kind()) {
-            case Datum::Kind::kInt: *o = Datum::Int(static_cast<int64_t>(a[0].as_int() < 0 ? 0 - static_cast<uint64_t>(a[0].as_int()) : static_cast<uint64_t>(a[0].as_int()))); break;
+            case Datum::Kind::kInt:
+              *o = Datum::Int(static_cast<int64_t>(a[0].as_int() < 0 ? 0 - static_cast<uint64_t>(a[0].as_int())
+                                                                     : static_cast<uint64_t>(a[0].as_int())));
+              break;
             case Datum::Kind::kDouble: *o = Datum::Double(std::fabs(a[0].as_double())); break;
             default: *o = Datum::Decimal(a[0].as_decimal() < 0 ? -a[0].as_decimal() : a[0].as_decimal());
           }
@@ -207,11 +212,16 @@ void RegisterMathFunctions(FunctionRegistry* r) {
         return f;
       },
       "ABS(x)");
-  r->AddScalar("ROUND", [](const CallSite& s) { return BindRound(s, false); }, "ROUND(x[, digits]): half away from zero");
-  r->AddScalar("TRUNCATE", [](const CallSite& s) { return BindRound(s, true); }, "TRUNCATE(x[, digits])");
-  r->AddScalar("FLOOR", [](const CallSite& s) { return BindFloorCeil(s, false); }, "FLOOR(x) | FLOOR(t TO unit)");
-  r->AddScalar("CEIL", [](const CallSite& s) { return BindFloorCeil(s, true); }, "CEIL(x) | CEIL(t TO unit)");
-  r->AddScalar("CEILING", [](const CallSite& s) { return BindFloorCeil(s, true); }, "CEILING(x)");
+  r->AddScalar(
+      "ROUND", [](const CallSite& s) { return BindRound(s, false); }, "ROUND(x[, digits]): half away from zero");
+  r->AddScalar(
+      "TRUNCATE", [](const CallSite& s) { return BindRound(s, true); }, "TRUNCATE(x[, digits])");
+  r->AddScalar(
+      "FLOOR", [](const CallSite& s) { return BindFloorCeil(s, false); }, "FLOOR(x) | FLOOR(t TO unit)");
+  r->AddScalar(
+      "CEIL", [](const CallSite& s) { return BindFloorCeil(s, true); }, "CEIL(x) | CEIL(t TO unit)");
+  r->AddScalar(
+      "CEILING", [](const CallSite& s) { return BindFloorCeil(s, true); }, "CEILING(x)");
   r->AddScalar("SQRT", NumericUnary("SQRT", [](double x) { return std::sqrt(x); }), "SQRT(x)");
   r->AddScalar("EXP", NumericUnary("EXP", [](double x) { return std::exp(x); }), "EXP(x)");
   r->AddScalar("LN", NumericUnary("LN", [](double x) { return std::log(x); }), "LN(x)");
@@ -225,18 +235,24 @@ void RegisterMathFunctions(FunctionRegistry* r) {
   r->AddScalar("ATAN", NumericUnary("ATAN", [](double x) { return std::atan(x); }), "ATAN(x)");
   r->AddScalar("DEGREES", NumericUnary("DEGREES", [](double x) { return x * 180.0 / M_PI; }), "DEGREES(x)");
   r->AddScalar("RADIANS", NumericUnary("RADIANS", [](double x) { return x * M_PI / 180.0; }), "RADIANS(x)");
-  r->AddScalar("ATAN2", FixedBinder("nn", 2, D, [](ExecContext&, const Datum* a, Datum* o) {
-                 *o = Datum::Double(std::atan2(a[0].as_double(), a[1].as_double()));
-                 return Status::OK();
-               }), "ATAN2(y, x)");
-  r->AddScalar("LOG", FixedBinder("nn", 1, D, [](ExecContext&, const Datum* a, Datum* o) {
-                 if (a[1].is_null()) {
-                   *o = Datum::Double(std::log(a[0].as_double()));
-                 } else {
-                   *o = Datum::Double(std::log(a[1].as_double()) / std::log(a[0].as_double()));
-                 }
-                 return Status::OK();
-               }), "LOG(x) | LOG(base, x)");
+  r->AddScalar("ATAN2",
+               FixedBinder("nn", 2, D,
+                           [](ExecContext&, const Datum* a, Datum* o) {
+                             *o = Datum::Double(std::atan2(a[0].as_double(), a[1].as_double()));
+                             return Status::OK();
+                           }),
+               "ATAN2(y, x)");
+  r->AddScalar("LOG",
+               FixedBinder("nn", 1, D,
+                           [](ExecContext&, const Datum* a, Datum* o) {
+                             if (a[1].is_null()) {
+                               *o = Datum::Double(std::log(a[0].as_double()));
+                             } else {
+                               *o = Datum::Double(std::log(a[1].as_double()) / std::log(a[0].as_double()));
+                             }
+                             return Status::OK();
+                           }),
+               "LOG(x) | LOG(base, x)");
   auto power = FixedBinder("nn", 2, D, [](ExecContext&, const Datum* a, Datum* o) {
     *o = Datum::Double(std::pow(a[0].as_double(), a[1].as_double()));
     return Status::OK();
@@ -271,14 +287,20 @@ void RegisterMathFunctions(FunctionRegistry* r) {
         return f;
       },
       "SIGN(x)");
-  r->AddScalar("PI", FixedBinder("", 0, D.NotNull(), [](ExecContext&, const Datum*, Datum* o) {
-                 *o = Datum::Double(M_PI);
-                 return Status::OK();
-               }), "PI()");
-  r->AddScalar("E", FixedBinder("", 0, D.NotNull(), [](ExecContext&, const Datum*, Datum* o) {
-                 *o = Datum::Double(M_E);
-                 return Status::OK();
-               }), "E()");
+  r->AddScalar("PI",
+               FixedBinder("", 0, D.NotNull(),
+                           [](ExecContext&, const Datum*, Datum* o) {
+                             *o = Datum::Double(M_PI);
+                             return Status::OK();
+                           }),
+               "PI()");
+  r->AddScalar("E",
+               FixedBinder("", 0, D.NotNull(),
+                           [](ExecContext&, const Datum*, Datum* o) {
+                             *o = Datum::Double(M_E);
+                             return Status::OK();
+                           }),
+               "E()");
   r->AddScalar(
       "RAND",
       [](const CallSite& site) -> Result<BoundFunction> {
@@ -286,10 +308,13 @@ void RegisterMathFunctions(FunctionRegistry* r) {
         auto rng = std::make_shared<Random>(site.arg_types.empty() || !site.constants[0] || site.constants[0]->is_null()
                                                 ? static_cast<uint64_t>(std::hash<std::string>{}(RandomUuid()))
                                                 : static_cast<uint64_t>(site.constants[0]->as_int()));
-        BoundFunction f = *FixedBinder("i", 0, DataType::Double().NotNull(), [rng](ExecContext&, const Datum*, Datum* o) {
-          *o = Datum::Double(rng->NextDouble());
-          return Status::OK();
-        }, true)(site);
+        BoundFunction f = *FixedBinder(
+            "i", 0, DataType::Double().NotNull(),
+            [rng](ExecContext&, const Datum*, Datum* o) {
+              *o = Datum::Double(rng->NextDouble());
+              return Status::OK();
+            },
+            true)(site);
         f.deterministic = false;
         return f;
       },
@@ -308,37 +333,43 @@ void RegisterMathFunctions(FunctionRegistry* r) {
         return f;
       },
       "RAND_INTEGER([seed,] bound)");
-  r->AddScalar("HEX", FixedBinder("x", 1, DataType::String(), [](ExecContext&, const Datum* a, Datum* o) {
-                 static const char* kDigits = "0123456789ABCDEF";
-                 std::string out;
-                 if (a[0].kind() == Datum::Kind::kBytes) {
-                   for (unsigned char c : a[0].as_bytes()) {
-                     out.push_back(kDigits[c >> 4]);
-                     out.push_back(kDigits[c & 15]);
-                   }
-                 } else if (a[0].kind() == Datum::Kind::kInt) {
-                   uint64_t v = static_cast<uint64_t>(a[0].as_int());
-                   do {
-                     out.insert(out.begin(), kDigits[v & 15]);
-                     v >>= 4;
-                   } while (v != 0);
-                 } else {
-                   *o = Datum();
-                   return Status::OK();
-                 }
-                 *o = Datum::Bytes(out);
-                 return Status::OK();
-               }), "HEX(x)");
-  r->AddScalar("BIN", FixedBinder("i", 1, DataType::String(), [](ExecContext&, const Datum* a, Datum* o) {
-                 uint64_t v = static_cast<uint64_t>(a[0].as_int());
-                 std::string out;
-                 do {
-                   out.insert(out.begin(), static_cast<char>('0' + (v & 1)));
-                   v >>= 1;
-                 } while (v != 0);
-                 *o = Datum::Bytes(out);
-                 return Status::OK();
-               }), "BIN(x)");
+  r->AddScalar("HEX",
+               FixedBinder("x", 1, DataType::String(),
+                           [](ExecContext&, const Datum* a, Datum* o) {
+                             static const char* kDigits = "0123456789ABCDEF";
+                             std::string out;
+                             if (a[0].kind() == Datum::Kind::kBytes) {
+                               for (unsigned char c : a[0].as_bytes()) {
+                                 out.push_back(kDigits[c >> 4]);
+                                 out.push_back(kDigits[c & 15]);
+                               }
+                             } else if (a[0].kind() == Datum::Kind::kInt) {
+                               uint64_t v = static_cast<uint64_t>(a[0].as_int());
+                               do {
+                                 out.insert(out.begin(), kDigits[v & 15]);
+                                 v >>= 4;
+                               } while (v != 0);
+                             } else {
+                               *o = Datum();
+                               return Status::OK();
+                             }
+                             *o = Datum::Bytes(out);
+                             return Status::OK();
+                           }),
+               "HEX(x)");
+  r->AddScalar("BIN",
+               FixedBinder("i", 1, DataType::String(),
+                           [](ExecContext&, const Datum* a, Datum* o) {
+                             uint64_t v = static_cast<uint64_t>(a[0].as_int());
+                             std::string out;
+                             do {
+                               out.insert(out.begin(), static_cast<char>('0' + (v & 1)));
+                               v >>= 1;
+                             } while (v != 0);
+                             *o = Datum::Bytes(out);
+                             return Status::OK();
+                           }),
+               "BIN(x)");
 }
 
 }  // namespace kl::sql

@@ -50,8 +50,10 @@ const char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 }  // namespace
 
 void RegisterMiscFunctions(FunctionRegistry* r) {
-  r->AddScalar("GREATEST", [](const CallSite& s) { return BindGreatest(s, true); }, "GREATEST(a, b, ...)");
-  r->AddScalar("LEAST", [](const CallSite& s) { return BindGreatest(s, false); }, "LEAST(a, b, ...)");
+  r->AddScalar(
+      "GREATEST", [](const CallSite& s) { return BindGreatest(s, true); }, "GREATEST(a, b, ...)");
+  r->AddScalar(
+      "LEAST", [](const CallSite& s) { return BindGreatest(s, false); }, "LEAST(a, b, ...)");
   r->AddScalar(
       "CARDINALITY",
       [](const CallSite& site) -> Result<BoundFunction> {
@@ -152,52 +154,58 @@ void RegisterMiscFunctions(FunctionRegistry* r) {
   };
   r->AddScalar("CURRENT_DATABASE", session_value(false), "CURRENT_DATABASE()");
   r->AddScalar("CURRENT_CATALOG", session_value(true), "CURRENT_CATALOG");
-  r->AddScalar("TO_BASE64", FixedBinder("x", 1, DataType::String(), [](ExecContext&, const Datum* a, Datum* o) {
-                 if (a[0].kind() != Datum::Kind::kBytes) {
-                   *o = Datum();
-                   return Status::OK();
-                 }
-                 const std::string& in = a[0].as_bytes();
-                 std::string out;
-                 size_t i = 0;
-                 for (; i + 2 < in.size(); i += 3) {
-                   uint32_t v = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8) |
-                                static_cast<uint8_t>(in[i + 2]);
-                   for (int k = 3; k >= 0; --k) out.push_back(kBase64[(v >> (6 * k)) & 63]);
-                 }
-                 if (i < in.size()) {
-                   uint32_t v = static_cast<uint8_t>(in[i]) << 16;
-                   if (i + 1 < in.size()) v |= static_cast<uint8_t>(in[i + 1]) << 8;
-                   out.push_back(kBase64[(v >> 18) & 63]);
-                   out.push_back(kBase64[(v >> 12) & 63]);
-                   out.push_back(i + 1 < in.size() ? kBase64[(v >> 6) & 63] : '=');
-                   out.push_back('=');
-                 }
-                 *o = Datum::Bytes(out);
-                 return Status::OK();
-               }), "TO_BASE64(s)");
-  r->AddScalar("FROM_BASE64", FixedBinder("s", 1, DataType::String(), [](ExecContext&, const Datum* a, Datum* o) {
-                 const std::string& in = a[0].as_bytes();
-                 std::string out;
-                 uint32_t buf = 0;
-                 int bits = 0;
-                 for (char c : in) {
-                   const char* p = std::strchr(kBase64, c);
-                   if (c == '=' || c == '\0') break;
-                   if (p == nullptr) {
-                     *o = Datum();
-                     return Status::OK();
-                   }
-                   buf = (buf << 6) | static_cast<uint32_t>(p - kBase64);
-                   bits += 6;
-                   if (bits >= 8) {
-                     bits -= 8;
-                     out.push_back(static_cast<char>((buf >> bits) & 0xFF));
-                   }
-                 }
-                 *o = Datum::Bytes(out);
-                 return Status::OK();
-               }), "FROM_BASE64(s)");
+  r->AddScalar("TO_BASE64",
+               FixedBinder("x", 1, DataType::String(),
+                           [](ExecContext&, const Datum* a, Datum* o) {
+                             if (a[0].kind() != Datum::Kind::kBytes) {
+                               *o = Datum();
+                               return Status::OK();
+                             }
+                             const std::string& in = a[0].as_bytes();
+                             std::string out;
+                             size_t i = 0;
+                             for (; i + 2 < in.size(); i += 3) {
+                               uint32_t v = (static_cast<uint8_t>(in[i]) << 16) |
+                                            (static_cast<uint8_t>(in[i + 1]) << 8) | static_cast<uint8_t>(in[i + 2]);
+                               for (int k = 3; k >= 0; --k) out.push_back(kBase64[(v >> (6 * k)) & 63]);
+                             }
+                             if (i < in.size()) {
+                               uint32_t v = static_cast<uint8_t>(in[i]) << 16;
+                               if (i + 1 < in.size()) v |= static_cast<uint8_t>(in[i + 1]) << 8;
+                               out.push_back(kBase64[(v >> 18) & 63]);
+                               out.push_back(kBase64[(v >> 12) & 63]);
+                               out.push_back(i + 1 < in.size() ? kBase64[(v >> 6) & 63] : '=');
+                               out.push_back('=');
+                             }
+                             *o = Datum::Bytes(out);
+                             return Status::OK();
+                           }),
+               "TO_BASE64(s)");
+  r->AddScalar("FROM_BASE64",
+               FixedBinder("s", 1, DataType::String(),
+                           [](ExecContext&, const Datum* a, Datum* o) {
+                             const std::string& in = a[0].as_bytes();
+                             std::string out;
+                             uint32_t buf = 0;
+                             int bits = 0;
+                             for (char c : in) {
+                               const char* p = std::strchr(kBase64, c);
+                               if (c == '=' || c == '\0') break;
+                               if (p == nullptr) {
+                                 *o = Datum();
+                                 return Status::OK();
+                               }
+                               buf = (buf << 6) | static_cast<uint32_t>(p - kBase64);
+                               bits += 6;
+                               if (bits >= 8) {
+                                 bits -= 8;
+                                 out.push_back(static_cast<char>((buf >> bits) & 0xFF));
+                               }
+                             }
+                             *o = Datum::Bytes(out);
+                             return Status::OK();
+                           }),
+               "FROM_BASE64(s)");
 }
 
 }  // namespace kl::sql

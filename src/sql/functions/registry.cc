@@ -12,8 +12,9 @@ Status CallSite::Error(const std::string& message) const { return ErrorAt(pos, m
 Status CheckArgCount(const CallSite& site, size_t lo, size_t hi) {
   size_t n = site.arg_types.size();
   if (n >= lo && n <= hi) return Status::OK();
-  std::string want = lo == hi ? std::to_string(lo) : hi == SIZE_MAX ? "at least " + std::to_string(lo)
-                                                                    : std::to_string(lo) + " to " + std::to_string(hi);
+  std::string want = lo == hi         ? std::to_string(lo)
+                     : hi == SIZE_MAX ? "at least " + std::to_string(lo)
+                                      : std::to_string(lo) + " to " + std::to_string(hi);
   return site.Error(site.name + " takes " + want + " argument" + (lo == 1 && hi == 1 ? "" : "s") + ", not " +
                     std::to_string(n));
 }
@@ -46,9 +47,10 @@ bool FunctionRegistry::IsWindowOnly(const std::string& n) const {
 std::vector<std::string> FunctionRegistry::Names() const {
   std::vector<std::string> out;
   for (const auto& [n, _] : signatures_) out.push_back(n);
-  for (const char* w : {"ROW_NUMBER", "RANK", "DENSE_RANK", "PERCENT_RANK", "CUME_DIST", "NTILE", "LAG", "LEAD",
-                        "NTH_VALUE", "CAST", "TRY_CAST", "CASE", "EXTRACT", "TIMESTAMPDIFF", "TIMESTAMPADD",
-                        "JSON_VALUE", "JSON_QUERY", "JSON_EXISTS", "TRIM", "POSITION", "SUBSTRING"}) {
+  for (const char* w :
+       {"ROW_NUMBER",   "RANK",       "DENSE_RANK", "PERCENT_RANK", "CUME_DIST", "NTILE",    "LAG",
+        "LEAD",         "NTH_VALUE",  "CAST",       "TRY_CAST",     "CASE",      "EXTRACT",  "TIMESTAMPDIFF",
+        "TIMESTAMPADD", "JSON_VALUE", "JSON_QUERY", "JSON_EXISTS",  "TRIM",      "POSITION", "SUBSTRING"}) {
     if (!signatures_.count(w)) out.push_back(w);
   }
   std::sort(out.begin(), out.end());
@@ -56,8 +58,8 @@ std::vector<std::string> FunctionRegistry::Names() const {
 }
 
 ScalarKernel RowKernel(RowFunction f, bool null_handling, size_t arity) {
-  return [f = std::move(f), null_handling, arity](ExecContext& ctx, const std::vector<const Column*>& args,
-                                                  size_t rows, Column* out) -> Status {
+  return [f = std::move(f), null_handling, arity](ExecContext& ctx, const std::vector<const Column*>& args, size_t rows,
+                                                  Column* out) -> Status {
     std::vector<Datum> values(std::max(args.size(), arity));
     Datum result;
     for (size_t i = 0; i < rows; ++i) {

@@ -152,14 +152,20 @@ void RegisterStringFunctions(FunctionRegistry* r) {
         return f;
       },
       "CONCAT_WS(separator, s1, s2, ...): skips NULL values");
-  r->AddScalar("LOWER", FixedBinder("s", 1, S, [](ExecContext&, const Datum* a, Datum* o) {
-                 *o = Str(Lower(a[0].as_bytes()));
-                 return Status::OK();
-               }), "LOWER(s)");
-  r->AddScalar("UPPER", FixedBinder("s", 1, S, [](ExecContext&, const Datum* a, Datum* o) {
-                 *o = Str(Upper(a[0].as_bytes()));
-                 return Status::OK();
-               }), "UPPER(s)");
+  r->AddScalar("LOWER",
+               FixedBinder("s", 1, S,
+                           [](ExecContext&, const Datum* a, Datum* o) {
+                             *o = Str(Lower(a[0].as_bytes()));
+                             return Status::OK();
+                           }),
+               "LOWER(s)");
+  r->AddScalar("UPPER",
+               FixedBinder("s", 1, S,
+                           [](ExecContext&, const Datum* a, Datum* o) {
+                             *o = Str(Upper(a[0].as_bytes()));
+                             return Status::OK();
+                           }),
+               "UPPER(s)");
   auto trim = [](bool left, bool right) {
     return [left, right](ExecContext&, const Datum* a, Datum* o) -> Status {
       std::string_view s = a[0].as_bytes();
@@ -180,34 +186,40 @@ void RegisterStringFunctions(FunctionRegistry* r) {
   r->AddScalar("BTRIM", FixedBinder("ss", 1, S, trim(true, true)), "BTRIM(s[, chars])");
   r->AddScalar("LTRIM", FixedBinder("ss", 1, S, trim(true, false)), "LTRIM(s[, chars])");
   r->AddScalar("RTRIM", FixedBinder("ss", 1, S, trim(false, true)), "RTRIM(s[, chars])");
-  r->AddScalar("SUBSTRING", FixedBinder("sii", 2, S, [](ExecContext&, const Datum* a, Datum* o) -> Status {
-                 std::optional<int64_t> len;
-                 if (!a[2].is_null()) len = a[2].as_int();
-                 KL_ASSIGN_OR_RETURN(*o, Substring(a[0].as_bytes(), a[1].as_int(), len));
-                 return Status::OK();
-               }), "SUBSTRING(s FROM start [FOR length]) | SUBSTRING(s, start[, length])");
+  r->AddScalar("SUBSTRING",
+               FixedBinder("sii", 2, S,
+                           [](ExecContext&, const Datum* a, Datum* o) -> Status {
+                             std::optional<int64_t> len;
+                             if (!a[2].is_null()) len = a[2].as_int();
+                             KL_ASSIGN_OR_RETURN(*o, Substring(a[0].as_bytes(), a[1].as_int(), len));
+                             return Status::OK();
+                           }),
+               "SUBSTRING(s FROM start [FOR length]) | SUBSTRING(s, start[, length])");
   r->AddScalar("SUBSTR", *r->FindScalar("SUBSTRING"), "SUBSTR(s, start[, length])");
-  r->AddScalar("REPLACE", FixedBinder("sss", 3, S, [](ExecContext&, const Datum* a, Datum* o) {
-                 std::string s = a[0].as_bytes();
-                 const std::string& from = a[1].as_bytes();
-                 const std::string& to = a[2].as_bytes();
-                 if (from.empty()) {
-                   *o = Str(s);
-                   return Status::OK();
-                 }
-                 std::string out;
-                 size_t pos = 0;
-                 while (true) {
-                   size_t f = s.find(from, pos);
-                   if (f == std::string::npos) break;
-                   out.append(s, pos, f - pos);
-                   out += to;
-                   pos = f + from.size();
-                 }
-                 out.append(s, pos, std::string::npos);
-                 *o = Str(std::move(out));
-                 return Status::OK();
-               }), "REPLACE(s, from, to)");
+  r->AddScalar("REPLACE",
+               FixedBinder("sss", 3, S,
+                           [](ExecContext&, const Datum* a, Datum* o) {
+                             std::string s = a[0].as_bytes();
+                             const std::string& from = a[1].as_bytes();
+                             const std::string& to = a[2].as_bytes();
+                             if (from.empty()) {
+                               *o = Str(s);
+                               return Status::OK();
+                             }
+                             std::string out;
+                             size_t pos = 0;
+                             while (true) {
+                               size_t f = s.find(from, pos);
+                               if (f == std::string::npos) break;
+                               out.append(s, pos, f - pos);
+                               out += to;
+                               pos = f + from.size();
+                             }
+                             out.append(s, pos, std::string::npos);
+                             *o = Str(std::move(out));
+                             return Status::OK();
+                           }),
+               "REPLACE(s, from, to)");
   r->AddScalar(
       "REGEXP_EXTRACT",
       [](const CallSite& site) -> Result<BoundFunction> {
@@ -252,45 +264,52 @@ void RegisterStringFunctions(FunctionRegistry* r) {
         })(site);
       },
       "REGEXP(s, regex): TRUE when some part of s matches");
-  r->AddScalar("SPLIT_INDEX", FixedBinder("ssi", 3, S, [](ExecContext&, const Datum* a, Datum* o) {
-                 const std::string& s = a[0].as_bytes();
-                 const std::string& sep = a[1].as_bytes();
-                 int64_t idx = a[2].as_int();
-                 *o = Datum();
-                 if (idx < 0 || sep.empty()) return Status::OK();
-                 size_t pos = 0;
-                 for (int64_t k = 0;; ++k) {
-                   size_t f = s.find(sep, pos);
-                   if (k == idx) {
-                     *o = Str(s.substr(pos, f == std::string::npos ? std::string::npos : f - pos));
-                     return Status::OK();
-                   }
-                   if (f == std::string::npos) return Status::OK();
-                   pos = f + sep.size();
-                 }
-               }), "SPLIT_INDEX(s, separator, index): the index-th piece (from 0), NULL past the end");
-  r->AddScalar("SPLIT", FixedBinder("ss", 2, DataType::Array(DataType::String()), [](ExecContext&, const Datum* a, Datum* o) {
-                 const std::string& s = a[0].as_bytes();
-                 const std::string& sep = a[1].as_bytes();
-                 format::DatumList items;
-                 if (sep.empty()) {
-                   for (size_t i = 0; i < s.size();) {
-                     size_t n = Utf8Offset(std::string_view(s).substr(i), 1);
-                     items.push_back(Str(s.substr(i, n)));
-                     i += std::max<size_t>(n, 1);
-                   }
-                 } else {
-                   size_t pos = 0;
-                   while (true) {
-                     size_t f = s.find(sep, pos);
-                     items.push_back(Str(s.substr(pos, f == std::string::npos ? std::string::npos : f - pos)));
-                     if (f == std::string::npos) break;
-                     pos = f + sep.size();
-                   }
-                 }
-                 *o = Datum::List(std::move(items));
-                 return Status::OK();
-               }), "SPLIT(s, separator): ARRAY<STRING>");
+  r->AddScalar("SPLIT_INDEX",
+               FixedBinder("ssi", 3, S,
+                           [](ExecContext&, const Datum* a, Datum* o) {
+                             const std::string& s = a[0].as_bytes();
+                             const std::string& sep = a[1].as_bytes();
+                             int64_t idx = a[2].as_int();
+                             *o = Datum();
+                             if (idx < 0 || sep.empty()) return Status::OK();
+                             size_t pos = 0;
+                             for (int64_t k = 0;; ++k) {
+                               size_t f = s.find(sep, pos);
+                               if (k == idx) {
+                                 *o = Str(s.substr(pos, f == std::string::npos ? std::string::npos : f - pos));
+                                 return Status::OK();
+                               }
+                               if (f == std::string::npos) return Status::OK();
+                               pos = f + sep.size();
+                             }
+                           }),
+               "SPLIT_INDEX(s, separator, index): the index-th piece (from 0), NULL past the end");
+  r->AddScalar(
+      "SPLIT",
+      FixedBinder("ss", 2, DataType::Array(DataType::String()),
+                  [](ExecContext&, const Datum* a, Datum* o) {
+                    const std::string& s = a[0].as_bytes();
+                    const std::string& sep = a[1].as_bytes();
+                    format::DatumList items;
+                    if (sep.empty()) {
+                      for (size_t i = 0; i < s.size();) {
+                        size_t n = Utf8Offset(std::string_view(s).substr(i), 1);
+                        items.push_back(Str(s.substr(i, n)));
+                        i += std::max<size_t>(n, 1);
+                      }
+                    } else {
+                      size_t pos = 0;
+                      while (true) {
+                        size_t f = s.find(sep, pos);
+                        items.push_back(Str(s.substr(pos, f == std::string::npos ? std::string::npos : f - pos)));
+                        if (f == std::string::npos) break;
+                        pos = f + sep.size();
+                      }
+                    }
+                    *o = Datum::List(std::move(items));
+                    return Status::OK();
+                  }),
+      "SPLIT(s, separator): ARRAY<STRING>");
   auto char_length = FixedBinder("s", 1, I, [](ExecContext&, const Datum* a, Datum* o) {
     *o = Datum::Int(static_cast<int64_t>(Utf8Length(a[0].as_bytes())));
     return Status::OK();
@@ -298,10 +317,14 @@ void RegisterStringFunctions(FunctionRegistry* r) {
   r->AddScalar("CHAR_LENGTH", char_length, "CHAR_LENGTH(s): characters");
   r->AddScalar("CHARACTER_LENGTH", char_length, "CHARACTER_LENGTH(s)");
   r->AddScalar("LENGTH", char_length, "LENGTH(s): characters");
-  r->AddScalar("OCTET_LENGTH", FixedBinder("x", 1, I, [](ExecContext&, const Datum* a, Datum* o) {
-                 *o = Datum::Int(a[0].kind() == Datum::Kind::kBytes ? static_cast<int64_t>(a[0].as_bytes().size()) : 0);
-                 return Status::OK();
-               }), "OCTET_LENGTH(s): bytes");
+  r->AddScalar("OCTET_LENGTH",
+               FixedBinder("x", 1, I,
+                           [](ExecContext&, const Datum* a, Datum* o) {
+                             *o = Datum::Int(
+                                 a[0].kind() == Datum::Kind::kBytes ? static_cast<int64_t>(a[0].as_bytes().size()) : 0);
+                             return Status::OK();
+                           }),
+               "OCTET_LENGTH(s): bytes");
   auto locate = [](ExecContext&, const Datum* a, Datum* o) {
     // a[0] needle, a[1] haystack, a[2] start (1-based)
     std::string_view hay = a[1].as_bytes();
@@ -317,110 +340,140 @@ void RegisterStringFunctions(FunctionRegistry* r) {
   };
   r->AddScalar("POSITION", FixedBinder("ssi", 2, I, locate), "POSITION(needle IN s): 1-based, 0 when absent");
   r->AddScalar("LOCATE", FixedBinder("ssi", 2, I, locate), "LOCATE(needle, s[, start])");
-  r->AddScalar("INSTR", FixedBinder("ss", 2, I, [locate](ExecContext& c, const Datum* a, Datum* o) {
-                 Datum swapped[3] = {a[1], a[0], Datum()};
-                 return locate(c, swapped, o);
-               }), "INSTR(s, needle)");
-  r->AddScalar("LPAD", FixedBinder("sis", 3, S, [](ExecContext&, const Datum* a, Datum* o) {
-                 if (a[1].as_int() < 0) {
-                   *o = Datum();
-                 } else {
-                   *o = Str(Pad(a[0].as_bytes(), a[1].as_int(), a[2].as_bytes(), true));
-                 }
-                 return Status::OK();
-               }), "LPAD(s, length, pad)");
-  r->AddScalar("RPAD", FixedBinder("sis", 3, S, [](ExecContext&, const Datum* a, Datum* o) {
-                 if (a[1].as_int() < 0) {
-                   *o = Datum();
-                 } else {
-                   *o = Str(Pad(a[0].as_bytes(), a[1].as_int(), a[2].as_bytes(), false));
-                 }
-                 return Status::OK();
-               }), "RPAD(s, length, pad)");
-  r->AddScalar("REPEAT", FixedBinder("si", 2, S, [](ExecContext&, const Datum* a, Datum* o) -> Status {
-                 int64_t n = a[1].as_int();
-                 const std::string& s = a[0].as_bytes();
-                 if (n <= 0) {
-                   *o = Str("");
-                   return Status::OK();
-                 }
-                 if (static_cast<double>(n) * static_cast<double>(s.size()) > 256.0 * 1024 * 1024) {
-                   return Status::InvalidArgument("REPEAT would build a string over 256 MB");
-                 }
-                 std::string out;
-                 out.reserve(s.size() * n);
-                 for (int64_t i = 0; i < n; ++i) out += s;
-                 *o = Str(std::move(out));
-                 return Status::OK();
-               }), "REPEAT(s, n)");
-  r->AddScalar("REVERSE", FixedBinder("s", 1, S, [](ExecContext&, const Datum* a, Datum* o) {
-                 std::string_view s = a[0].as_bytes();
-                 std::string out;
-                 size_t i = s.size();
-                 while (i > 0) {
-                   size_t start = i - 1;
-                   while (start > 0 && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
-                   out.append(s.substr(start, i - start));
-                   i = start;
-                 }
-                 *o = Str(std::move(out));
-                 return Status::OK();
-               }), "REVERSE(s)");
-  r->AddScalar("INITCAP", FixedBinder("s", 1, S, [](ExecContext&, const Datum* a, Datum* o) {
-                 std::string s = a[0].as_bytes();
-                 bool start = true;
-                 for (auto& c : s) {
-                   unsigned char u = static_cast<unsigned char>(c);
-                   if (std::isalnum(u)) {
-                     c = static_cast<char>(start ? std::toupper(u) : std::tolower(u));
-                     start = false;
-                   } else {
-                     start = true;
-                   }
-                 }
-                 *o = Str(std::move(s));
-                 return Status::OK();
-               }), "INITCAP(s)");
-  r->AddScalar("LEFT", FixedBinder("si", 2, S, [](ExecContext&, const Datum* a, Datum* o) {
-                 int64_t n = a[1].as_int();
-                 std::string_view s = a[0].as_bytes();
-                 *o = Str(n <= 0 ? "" : std::string(s.substr(0, Utf8Offset(s, static_cast<size_t>(n)))));
-                 return Status::OK();
-               }), "LEFT(s, n)");
-  r->AddScalar("RIGHT", FixedBinder("si", 2, S, [](ExecContext&, const Datum* a, Datum* o) {
-                 int64_t n = a[1].as_int();
-                 std::string_view s = a[0].as_bytes();
-                 int64_t len = static_cast<int64_t>(Utf8Length(s));
-                 if (n <= 0) {
-                   *o = Str("");
-                 } else if (n >= len) {
-                   *o = Str(std::string(s));
-                 } else {
-                   *o = Str(std::string(s.substr(Utf8Offset(s, static_cast<size_t>(len - n)))));
-                 }
-                 return Status::OK();
-               }), "RIGHT(s, n)");
-  r->AddScalar("ASCII", FixedBinder("s", 1, I, [](ExecContext&, const Datum* a, Datum* o) {
-                 const std::string& s = a[0].as_bytes();
-                 *o = s.empty() ? Datum::Int(0) : Datum::Int(static_cast<unsigned char>(s[0]));
-                 return Status::OK();
-               }), "ASCII(s)");
-  r->AddScalar("CHR", FixedBinder("i", 1, S, [](ExecContext&, const Datum* a, Datum* o) {
-                 int64_t c = a[0].as_int();
-                 if (c < 0 || c > 255) {
-                   *o = Datum();
-                 } else {
-                   std::string s;
-                   if (c < 128) {
-                     s.push_back(static_cast<char>(c));
-                   } else {
-                     s.push_back(static_cast<char>(0xC0 | (c >> 6)));
-                     s.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-                   }
-                   *o = Str(s);
-                 }
-                 return Status::OK();
-               }), "CHR(code)");
+  r->AddScalar("INSTR",
+               FixedBinder("ss", 2, I,
+                           [locate](ExecContext& c, const Datum* a, Datum* o) {
+                             Datum swapped[3] = {a[1], a[0], Datum()};
+                             return locate(c, swapped, o);
+                           }),
+               "INSTR(s, needle)");
+  r->AddScalar("LPAD",
+               FixedBinder("sis", 3, S,
+                           [](ExecContext&, const Datum* a, Datum* o) {
+                             if (a[1].as_int() < 0) {
+                               *o = Datum();
+                             } else {
+                               *o = Str(Pad(a[0].as_bytes(), a[1].as_int(), a[2].as_bytes(), true));
+                             }
+                             return Status::OK();
+                           }),
+               "LPAD(s, length, pad)");
+  r->AddScalar("RPAD",
+               FixedBinder("sis", 3, S,
+                           [](ExecContext&, const Datum* a, Datum* o) {
+                             if (a[1].as_int() < 0) {
+                               *o = Datum();
+                             } else {
+                               *o = Str(Pad(a[0].as_bytes(), a[1].as_int(), a[2].as_bytes(), false));
+                             }
+                             return Status::OK();
+                           }),
+               "RPAD(s, length, pad)");
+  r->AddScalar("REPEAT",
+               FixedBinder("si", 2, S,
+                           [](ExecContext&, const Datum* a, Datum* o) -> Status {
+                             int64_t n = a[1].as_int();
+                             const std::string& s = a[0].as_bytes();
+                             if (n <= 0) {
+                               *o = Str("");
+                               return Status::OK();
+                             }
+                             if (static_cast<double>(n) * static_cast<double>(s.size()) > 256.0 * 1024 * 1024) {
+                               return Status::InvalidArgument("REPEAT would build a string over 256 MB");
+                             }
+                             std::string out;
+                             out.reserve(s.size() * n);
+                             for (int64_t i = 0; i < n; ++i) out += s;
+                             *o = Str(std::move(out));
+                             return Status::OK();
+                           }),
+               "REPEAT(s, n)");
+  r->AddScalar("REVERSE",
+               FixedBinder("s", 1, S,
+                           [](ExecContext&, const Datum* a, Datum* o) {
+                             std::string_view s = a[0].as_bytes();
+                             std::string out;
+                             size_t i = s.size();
+                             while (i > 0) {
+                               size_t start = i - 1;
+                               while (start > 0 && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
+                               out.append(s.substr(start, i - start));
+                               i = start;
+                             }
+                             *o = Str(std::move(out));
+                             return Status::OK();
+                           }),
+               "REVERSE(s)");
+  r->AddScalar("INITCAP",
+               FixedBinder("s", 1, S,
+                           [](ExecContext&, const Datum* a, Datum* o) {
+                             std::string s = a[0].as_bytes();
+                             bool start = true;
+                             for (auto& c : s) {
+                               unsigned char u = static_cast<unsigned char>(c);
+                               if (std::isalnum(u)) {
+                                 c = static_cast<char>(start ? std::toupper(u) : std::tolower(u));
+                                 start = false;
+                               } else {
+                                 start = true;
+                               }
+                             }
+                             *o = Str(std::move(s));
+                             return Status::OK();
+                           }),
+               "INITCAP(s)");
+  r->AddScalar("LEFT",
+               FixedBinder("si", 2, S,
+                           [](ExecContext&, const Datum* a, Datum* o) {
+                             int64_t n = a[1].as_int();
+                             std::string_view s = a[0].as_bytes();
+                             *o = Str(n <= 0 ? "" : std::string(s.substr(0, Utf8Offset(s, static_cast<size_t>(n)))));
+                             return Status::OK();
+                           }),
+               "LEFT(s, n)");
+  r->AddScalar("RIGHT",
+               FixedBinder("si", 2, S,
+                           [](ExecContext&, const Datum* a, Datum* o) {
+                             int64_t n = a[1].as_int();
+                             std::string_view s = a[0].as_bytes();
+                             int64_t len = static_cast<int64_t>(Utf8Length(s));
+                             if (n <= 0) {
+                               *o = Str("");
+                             } else if (n >= len) {
+                               *o = Str(std::string(s));
+                             } else {
+                               *o = Str(std::string(s.substr(Utf8Offset(s, static_cast<size_t>(len - n)))));
+                             }
+                             return Status::OK();
+                           }),
+               "RIGHT(s, n)");
+  r->AddScalar("ASCII",
+               FixedBinder("s", 1, I,
+                           [](ExecContext&, const Datum* a, Datum* o) {
+                             const std::string& s = a[0].as_bytes();
+                             *o = s.empty() ? Datum::Int(0) : Datum::Int(static_cast<unsigned char>(s[0]));
+                             return Status::OK();
+                           }),
+               "ASCII(s)");
+  r->AddScalar("CHR",
+               FixedBinder("i", 1, S,
+                           [](ExecContext&, const Datum* a, Datum* o) {
+                             int64_t c = a[0].as_int();
+                             if (c < 0 || c > 255) {
+                               *o = Datum();
+                             } else {
+                               std::string s;
+                               if (c < 128) {
+                                 s.push_back(static_cast<char>(c));
+                               } else {
+                                 s.push_back(static_cast<char>(0xC0 | (c >> 6)));
+                                 s.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+                               }
+                               *o = Str(s);
+                             }
+                             return Status::OK();
+                           }),
+               "CHR(code)");
   r->AddScalar(
       "STR_TO_MAP",
       FixedBinder("sss", 1, DataType::Map(DataType::String(), DataType::String()),

@@ -99,8 +99,9 @@ std::string ParsedExpr::ToString() const {
       }
       return std::string(try_cast ? "TRY_CAST(" : "CAST(") + args[0]->ToString() + " AS " + type.ToString() + ")";
     case ExprKind::kFunction: {
-      if (args.empty() && !star && (op == "CURRENT_TIMESTAMP" || op == "CURRENT_DATE" || op == "CURRENT_TIME" ||
-                                    op == "LOCALTIMESTAMP" || op == "LOCALTIME")) {
+      if (args.empty() && !star &&
+          (op == "CURRENT_TIMESTAMP" || op == "CURRENT_DATE" || op == "CURRENT_TIME" || op == "LOCALTIMESTAMP" ||
+           op == "LOCALTIME")) {
         return op;
       }
       std::string out = op + "(";

@@ -29,38 +29,38 @@ struct QualifiedName {
 };
 
 enum class ExprKind : unsigned char {
-  kLiteral,      // value + type
-  kColumn,       // name (qualifier in `qualifier`)
-  kStar,         // * or t.*
-  kParameter,    // ? or $n (index in `param_index`)
-  kUnary,        // op: "-", "+", "NOT"
-  kBinary,       // op: + - * / % || = <> < <= > >= AND OR
-  kIsNull,       // negated: IS NOT NULL
-  kIsBool,       // IS [NOT] TRUE/FALSE/UNKNOWN (value = TRUE/FALSE/NULL)
-  kIsDistinct,   // IS [NOT] DISTINCT FROM
-  kBetween,      // args: value, low, high; negated
-  kInList,       // args: value, list...; negated
-  kInSubquery,   // args: value; subquery; negated
-  kExists,       // subquery; negated
+  kLiteral,     // value + type
+  kColumn,      // name (qualifier in `qualifier`)
+  kStar,        // * or t.*
+  kParameter,   // ? or $n (index in `param_index`)
+  kUnary,       // op: "-", "+", "NOT"
+  kBinary,      // op: + - * / % || = <> < <= > >= AND OR
+  kIsNull,      // negated: IS NOT NULL
+  kIsBool,      // IS [NOT] TRUE/FALSE/UNKNOWN (value = TRUE/FALSE/NULL)
+  kIsDistinct,  // IS [NOT] DISTINCT FROM
+  kBetween,     // args: value, low, high; negated
+  kInList,      // args: value, list...; negated
+  kInSubquery,  // args: value; subquery; negated
+  kExists,      // subquery; negated
   kScalarSubquery,
-  kLike,         // args: value, pattern[, escape]; negated; op "LIKE" or "SIMILAR TO"
-  kCase,         // args: [operand], when, then, when, then, ..., [else]; has_operand, has_else
-  kCast,         // args: value; type; try_cast
-  kFunction,     // name; args; distinct; star (COUNT(*)); over; filter
-  kInterval,     // value (the number, as BIGINT ms or months), unit
-  kArrayCtor,    // ARRAY[a, b]
-  kMapCtor,      // MAP[k, v, ...]
-  kRowCtor,      // ROW(a, b) or (a, b)
-  kSubscript,    // args: base, index  (a[1], m['k'])
-  kField,        // args: base; name   (r.f on a ROW value)
-  kExtract,      // name: unit; args: value
+  kLike,           // args: value, pattern[, escape]; negated; op "LIKE" or "SIMILAR TO"
+  kCase,           // args: [operand], when, then, when, then, ..., [else]; has_operand, has_else
+  kCast,           // args: value; type; try_cast
+  kFunction,       // name; args; distinct; star (COUNT(*)); over; filter
+  kInterval,       // value (the number, as BIGINT ms or months), unit
+  kArrayCtor,      // ARRAY[a, b]
+  kMapCtor,        // MAP[k, v, ...]
+  kRowCtor,        // ROW(a, b) or (a, b)
+  kSubscript,      // args: base, index  (a[1], m['k'])
+  kField,          // args: base; name   (r.f on a ROW value)
+  kExtract,        // name: unit; args: value
   kTimestampDiff,  // name: unit; args: a, b   (TIMESTAMPDIFF / TIMESTAMPADD use name2)
-  kJsonValue,    // args: doc, path; json_* options below
+  kJsonValue,      // args: doc, path; json_* options below
   kJsonQuery,
   kJsonExists,
-  kTrim,         // name: BOTH/LEADING/TRAILING; args: [chars], value
-  kPosition,     // args: needle, haystack
-  kSubstring,    // args: value, from[, len]
+  kTrim,       // name: BOTH/LEADING/TRAILING; args: [chars], value
+  kPosition,   // args: needle, haystack
+  kSubstring,  // args: value, from[, len]
   kOverlay,
 };
 
@@ -71,7 +71,13 @@ struct OrderItem {
 };
 
 enum class FrameUnit : unsigned char { kRows, kRange };
-enum class FrameBoundKind : unsigned char { kUnboundedPreceding, kPreceding, kCurrentRow, kFollowing, kUnboundedFollowing };
+enum class FrameBoundKind : unsigned char {
+  kUnboundedPreceding,
+  kPreceding,
+  kCurrentRow,
+  kFollowing,
+  kUnboundedFollowing
+};
 struct FrameBound {
   FrameBoundKind kind = FrameBoundKind::kUnboundedPreceding;
   int64_t offset = 0;
@@ -97,8 +103,8 @@ enum class JsonWrapper : unsigned char { kWithout, kConditional, kUnconditional 
 struct ParsedExpr {
   ExprKind kind = ExprKind::kLiteral;
   SourcePos pos;
-  std::string op;    // operator / function name / unit / trim mode
-  std::string name;  // column name, field name, second unit
+  std::string op;                      // operator / function name / unit / trim mode
+  std::string name;                    // column name, field name, second unit
   std::vector<std::string> qualifier;  // kColumn, kStar: table or db.table
   format::Datum value;                 // kLiteral
   format::DataType type;               // kLiteral, kCast, RETURNING type
@@ -107,7 +113,7 @@ struct ParsedExpr {
   QueryPtr subquery;
   bool negated = false;
   bool distinct = false;
-  bool star = false;        // COUNT(*)
+  bool star = false;  // COUNT(*)
   bool try_cast = false;
   bool has_operand = false;  // CASE x WHEN ...
   bool has_else = false;
@@ -138,10 +144,10 @@ using TableRefPtr = std::shared_ptr<ParsedTableRef>;
 struct ParsedTableRef {
   TableRefKind kind = TableRefKind::kBase;
   SourcePos pos;
-  QualifiedName name;                          // kBase
-  std::map<std::string, std::string> hints;    // /*+ OPTIONS('k'='v') */
-  ExprPtr as_of;                               // FOR SYSTEM_TIME AS OF <expr>
-  QueryPtr subquery;                           // kSubquery
+  QualifiedName name;                        // kBase
+  std::map<std::string, std::string> hints;  // /*+ OPTIONS('k'='v') */
+  ExprPtr as_of;                             // FOR SYSTEM_TIME AS OF <expr>
+  QueryPtr subquery;                         // kSubquery
   std::string alias;
   std::vector<std::string> column_aliases;
   // kJoin
@@ -182,9 +188,9 @@ enum class SetOpKind : unsigned char { kNone, kUnion, kIntersect, kExcept };
 struct QueryBody {
   SetOpKind op = SetOpKind::kNone;
   bool all = false;
-  std::shared_ptr<SelectCore> select;         // op == kNone, no nested query
-  QueryPtr nested;                            // op == kNone: a parenthesised query / VALUES
-  std::shared_ptr<QueryBody> left, right;     // set operations
+  std::shared_ptr<SelectCore> select;      // op == kNone, no nested query
+  QueryPtr nested;                         // op == kNone: a parenthesised query / VALUES
+  std::shared_ptr<QueryBody> left, right;  // set operations
   SourcePos pos;
 };
 
@@ -200,7 +206,7 @@ struct Query {
   std::vector<CommonTableExpr> ctes;
   std::shared_ptr<QueryBody> body;
   std::vector<OrderItem> order_by;
-  ExprPtr limit;   // null: none
+  ExprPtr limit;  // null: none
   ExprPtr offset;
   // VALUES (...), (...) as a query
   std::vector<std::vector<ExprPtr>> values;
@@ -263,7 +269,7 @@ struct Statement {
   bool if_not_exists = false;
   bool if_exists = false;
   bool temporary = false;
-  bool extended = false;  // DESCRIBE EXTENDED, EXPLAIN ...
+  bool extended = false;   // DESCRIBE EXTENDED, EXPLAIN ...
   bool overwrite = false;  // INSERT OVERWRITE
   // kCreateTable, kAlterTableAddColumns
   std::vector<ColumnDef> columns;
@@ -273,8 +279,8 @@ struct Statement {
   std::map<std::string, std::string> options;  // WITH (...) / SET (...) / hints of INSERT target
   std::vector<std::string> reset_keys;         // ALTER TABLE RESET / RESET 'k'
   std::vector<std::string> insert_columns;
-  std::string key, value;                      // SET 'k' = 'v'
-  std::string like_pattern;                    // SHOW TABLES LIKE '...'
+  std::string key, value;    // SET 'k' = 'v'
+  std::string like_pattern;  // SHOW TABLES LIKE '...'
   std::vector<std::string> view_columns;
   std::vector<std::shared_ptr<Statement>> statements;  // (reserved for STATEMENT SET)
 };

@@ -8,8 +8,8 @@ namespace kl::sql {
 
 Status ErrorAt(SourcePos pos, std::string_view message) {
   if (pos.line <= 0) return Status::InvalidArgument(std::string(message));
-  return Status::InvalidArgument("line " + std::to_string(pos.line) + ", column " + std::to_string(pos.column) +
-                                 ": " + std::string(message));
+  return Status::InvalidArgument("line " + std::to_string(pos.line) + ", column " + std::to_string(pos.column) + ": " +
+                                 std::string(message));
 }
 
 bool Token::IsKeyword(std::string_view kw) const {
@@ -108,7 +108,8 @@ Result<std::vector<Token>> Tokenize(std::string_view text, SourcePos base) {
       }
       if (c.done()) return ErrorAt(t.pos, "unterminated binary string literal");
       c.advance();
-      if (t.text.size() % 2 != 0) return ErrorAt(t.pos, "binary string literal X'...' needs an even number of hex digits");
+      if (t.text.size() % 2 != 0)
+        return ErrorAt(t.pos, "binary string literal X'...' needs an even number of hex digits");
     } else if (IsIdentStart(uch)) {
       size_t start = c.offset();
       while (!c.done() && IsIdentPart(static_cast<unsigned char>(c.peek()))) c.advance();
@@ -121,7 +122,8 @@ Result<std::vector<Token>> Tokenize(std::string_view text, SourcePos base) {
       c.advance();
       t.kind = TokenKind::kQuotedIdentifier;
       while (true) {
-        if (c.done()) return ErrorAt(t.pos, std::string("unterminated quoted identifier: ") + q + " without closing " + q);
+        if (c.done())
+          return ErrorAt(t.pos, std::string("unterminated quoted identifier: ") + q + " without closing " + q);
         if (c.peek() == q) {
           if (c.peek(1) == q) {
             t.text.push_back(q);
@@ -172,7 +174,8 @@ Result<std::vector<Token>> Tokenize(std::string_view text, SourcePos base) {
         }
       }
       if (!c.done() && IsIdentStart(static_cast<unsigned char>(c.peek()))) {
-        return ErrorAt(c.pos(), "a number runs into a name: '" + std::string(text.substr(start, c.offset() - start + 1)) +
+        return ErrorAt(c.pos(), "a number runs into a name: '" +
+                                    std::string(text.substr(start, c.offset() - start + 1)) +
                                     "' (put a space between them)");
       }
       t.kind = exp ? TokenKind::kFloat : dot ? TokenKind::kDecimal : TokenKind::kInteger;

@@ -17,15 +17,19 @@ namespace {
 // Words that end an expression or a FROM item, so they are never taken as an
 // implicit alias, and never as a bare column name.
 const std::set<std::string>& Reserved() {
-  static const std::set<std::string> kWords = {
-      "ALL",     "AND",    "ANY",     "AS",       "ASC",     "BETWEEN", "BY",       "CASE",     "CROSS",
-      "DESC",    "DISTINCT", "ELSE",  "END",      "EXCEPT",  "EXISTS",  "FALSE",    "FETCH",    "FILTER",
-      "FOR",     "FROM",   "FULL",    "GROUP",    "HAVING",  "IN",      "INNER",    "INTERSECT", "INTO",
-      "IS",      "JOIN",   "LATERAL", "LEFT",     "LIKE",    "LIMIT",   "MINUS",    "NATURAL",  "NOT",
-      "NULL",    "OFFSET", "ON",      "OR",       "ORDER",   "OUTER",   "OVER",     "QUALIFY",  "RIGHT",
-      "SELECT",  "SIMILAR", "THEN",   "TRUE",     "UNION",   "UNKNOWN", "USING",    "VALUES",   "WHEN",
-      "WHERE",   "WINDOW", "WITH",    "ROWS",     "RANGE",   "NULLS",   "PARTITION", "ESCAPE",  "UNNEST",
-      "TABLESAMPLE", "MATCH_RECOGNIZE"};
+  static const std::set<std::string> kWords = {"ALL",       "AND",     "ANY",    "AS",          "ASC",
+                                               "BETWEEN",   "BY",      "CASE",   "CROSS",       "DESC",
+                                               "DISTINCT",  "ELSE",    "END",    "EXCEPT",      "EXISTS",
+                                               "FALSE",     "FETCH",   "FILTER", "FOR",         "FROM",
+                                               "FULL",      "GROUP",   "HAVING", "IN",          "INNER",
+                                               "INTERSECT", "INTO",    "IS",     "JOIN",        "LATERAL",
+                                               "LEFT",      "LIKE",    "LIMIT",  "MINUS",       "NATURAL",
+                                               "NOT",       "NULL",    "OFFSET", "ON",          "OR",
+                                               "ORDER",     "OUTER",   "OVER",   "QUALIFY",     "RIGHT",
+                                               "SELECT",    "SIMILAR", "THEN",   "TRUE",        "UNION",
+                                               "UNKNOWN",   "USING",   "VALUES", "WHEN",        "WHERE",
+                                               "WINDOW",    "WITH",    "ROWS",   "RANGE",       "NULLS",
+                                               "PARTITION", "ESCAPE",  "UNNEST", "TABLESAMPLE", "MATCH_RECOGNIZE"};
   return kWords;
 }
 
@@ -127,7 +131,8 @@ class Parser {
       KL_ASSIGN_OR_RETURN(std::string part, Identifier("a name after '.'"));
       n.parts.push_back(std::move(part));
     }
-    if (n.parts.size() > 3) return ErrorAt(n.pos, "a name has at most three parts (catalog.database.object): " + n.ToString());
+    if (n.parts.size() > 3)
+      return ErrorAt(n.pos, "a name has at most three parts (catalog.database.object): " + n.ToString());
     return n;
   }
   Result<std::string> StringLiteral(std::string_view what) {
@@ -162,8 +167,8 @@ class Parser {
     if (AcceptKeyword("EXPLAIN")) {
       st->kind = StatementKind::kExplain;
       if (AcceptKeyword("PLAN")) KL_RETURN_IF_ERROR(ExpectKeyword("FOR"));
-      while (AcceptKeyword("ESTIMATED_COST") || AcceptKeyword("CHANGELOG_MODE") || AcceptKeyword("JSON_EXECUTION_PLAN") ||
-             AcceptKeyword("PLAN_ADVICE")) {
+      while (AcceptKeyword("ESTIMATED_COST") || AcceptKeyword("CHANGELOG_MODE") ||
+             AcceptKeyword("JSON_EXECUTION_PLAN") || AcceptKeyword("PLAN_ADVICE")) {
         AcceptSymbol(",");
       }
       if (Peek().IsKeyword("INSERT")) {
@@ -273,7 +278,8 @@ class Parser {
       st->kind = StatementKind::kShowCreateTable;
       KL_ASSIGN_OR_RETURN(st->name, Name("a table name"));
     } else {
-      return Expected("CATALOGS, DATABASES, TABLES, VIEWS, FUNCTIONS, CURRENT CATALOG, CURRENT DATABASE or CREATE TABLE");
+      return Expected(
+          "CATALOGS, DATABASES, TABLES, VIEWS, FUNCTIONS, CURRENT CATALOG, CURRENT DATABASE or CREATE TABLE");
     }
     return st;
   }
@@ -411,7 +417,8 @@ class Parser {
       }
     } else if (AcceptKeyword("AS")) {
       if (!st->columns.empty()) {
-        return ErrorAt(toks_[i_ - 1].pos, "CREATE TABLE ... AS SELECT takes its columns from the query, not a column list");
+        return ErrorAt(toks_[i_ - 1].pos,
+                       "CREATE TABLE ... AS SELECT takes its columns from the query, not a column list");
       }
       size_t first = i_;
       KL_ASSIGN_OR_RETURN(st->query, Query_());
@@ -530,7 +537,8 @@ class Parser {
       KL_ASSIGN_OR_RETURN(st->options, HintOptions());
     }
     if (Peek().IsKeyword("PARTITION")) {
-      return ErrorAt(Peek().pos, "INSERT ... PARTITION (...) is not supported: give the partition columns in the query");
+      return ErrorAt(Peek().pos,
+                     "INSERT ... PARTITION (...) is not supported: give the partition columns in the query");
     }
     if (Peek().IsSymbol("(") && !(Peek(1).IsKeyword("SELECT") || Peek(1).IsKeyword("WITH") ||
                                   Peek(1).IsKeyword("VALUES") || Peek(1).IsSymbol("("))) {
@@ -627,7 +635,8 @@ class Parser {
         KL_RETURN_IF_ERROR(ExpectSymbol(")"));
       }
       if (p < 1 || p > 38) return ErrorAt(pos, "DECIMAL precision must be between 1 and 38, not " + std::to_string(p));
-      if (s > p) return ErrorAt(pos, "DECIMAL scale " + std::to_string(s) + " exceeds its precision " + std::to_string(p));
+      if (s > p)
+        return ErrorAt(pos, "DECIMAL scale " + std::to_string(s) + " exceeds its precision " + std::to_string(p));
       t = DataType::Decimal(p, s);
     } else if (w == "DATE") {
       t = DataType::Date();
@@ -653,7 +662,8 @@ class Parser {
       bool ltz = w == "TIMESTAMP_LTZ";
       if (!ltz && AcceptKeyword("WITH")) {
         if (!AcceptKeyword("LOCAL")) {
-          return ErrorAt(Peek().pos, "TIMESTAMP WITH TIME ZONE is not a Flink type; use TIMESTAMP WITH LOCAL TIME ZONE");
+          return ErrorAt(Peek().pos,
+                         "TIMESTAMP WITH TIME ZONE is not a Flink type; use TIMESTAMP WITH LOCAL TIME ZONE");
         }
         KL_RETURN_IF_ERROR(ExpectKeyword("TIME"));
         KL_RETURN_IF_ERROR(ExpectKeyword("ZONE"));
@@ -884,7 +894,7 @@ class Parser {
 
   Result<std::shared_ptr<SelectCore>> Select() {
     auto s = std::make_shared<SelectCore>();
-    s->pos = Advance().pos;  // SELECT
+    s->pos = Advance().pos;                             // SELECT
     while (Peek().kind == TokenKind::kHint) Advance();  // query hints other than table OPTIONS are ignored
     if (AcceptKeyword("DISTINCT")) {
       s->distinct = true;
@@ -1140,9 +1150,8 @@ class Parser {
     while (true) {
       const Token& t = Peek();
       SourcePos pos = t.pos;
-      if (t.kind == TokenKind::kSymbol &&
-          (t.text == "=" || t.text == "<>" || t.text == "!=" || t.text == "<" || t.text == "<=" || t.text == ">" ||
-           t.text == ">=")) {
+      if (t.kind == TokenKind::kSymbol && (t.text == "=" || t.text == "<>" || t.text == "!=" || t.text == "<" ||
+                                           t.text == "<=" || t.text == ">" || t.text == ">=")) {
         std::string op = t.text == "!=" ? "<>" : t.text;
         Advance();
         if (Peek().IsKeyword("ANY") || Peek().IsKeyword("SOME") || Peek().IsKeyword("ALL")) {
@@ -1179,9 +1188,8 @@ class Parser {
         continue;
       }
       bool neg = false;
-      if (t.IsKeyword("NOT") && (Peek(1).IsKeyword("IN") || Peek(1).IsKeyword("BETWEEN") ||
-                                 Peek(1).IsKeyword("LIKE") || Peek(1).IsKeyword("SIMILAR") ||
-                                 Peek(1).IsKeyword("ILIKE"))) {
+      if (t.IsKeyword("NOT") && (Peek(1).IsKeyword("IN") || Peek(1).IsKeyword("BETWEEN") || Peek(1).IsKeyword("LIKE") ||
+                                 Peek(1).IsKeyword("SIMILAR") || Peek(1).IsKeyword("ILIKE"))) {
         Advance();
         neg = true;
       }
@@ -1433,18 +1441,48 @@ class Parser {
         for (size_t i = dot + 1; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i) ++precision;
       }
       precision = std::min(precision, 9);
-      e->type = word == "TIMESTAMP" ? DataType::Timestamp(precision).NotNull() : DataType::TimestampLtz(precision).NotNull();
+      e->type =
+          word == "TIMESTAMP" ? DataType::Timestamp(precision).NotNull() : DataType::TimestampLtz(precision).NotNull();
     }
     return e;
   }
 
   static bool IsTimeUnit(const std::string& u) {
-    static const std::set<std::string> kUnits = {
-        "YEAR",  "YEARS",  "QUARTER", "MONTH",  "MONTHS",  "WEEK",   "WEEKS",       "DAY",         "DAYS",
-        "HOUR",  "HOURS",  "MINUTE",  "MINUTES", "SECOND", "SECONDS", "MILLISECOND", "MICROSECOND", "NANOSECOND",
-        "DOW",   "DOY",    "EPOCH",   "DECADE", "CENTURY", "MILLENNIUM", "ISODOW", "ISOYEAR", "SQL_TSI_DAY",
-        "SQL_TSI_HOUR", "SQL_TSI_MINUTE", "SQL_TSI_SECOND", "SQL_TSI_MONTH", "SQL_TSI_YEAR", "SQL_TSI_WEEK",
-        "SQL_TSI_QUARTER", "FRAC_SECOND"};
+    static const std::set<std::string> kUnits = {"YEAR",
+                                                 "YEARS",
+                                                 "QUARTER",
+                                                 "MONTH",
+                                                 "MONTHS",
+                                                 "WEEK",
+                                                 "WEEKS",
+                                                 "DAY",
+                                                 "DAYS",
+                                                 "HOUR",
+                                                 "HOURS",
+                                                 "MINUTE",
+                                                 "MINUTES",
+                                                 "SECOND",
+                                                 "SECONDS",
+                                                 "MILLISECOND",
+                                                 "MICROSECOND",
+                                                 "NANOSECOND",
+                                                 "DOW",
+                                                 "DOY",
+                                                 "EPOCH",
+                                                 "DECADE",
+                                                 "CENTURY",
+                                                 "MILLENNIUM",
+                                                 "ISODOW",
+                                                 "ISOYEAR",
+                                                 "SQL_TSI_DAY",
+                                                 "SQL_TSI_HOUR",
+                                                 "SQL_TSI_MINUTE",
+                                                 "SQL_TSI_SECOND",
+                                                 "SQL_TSI_MONTH",
+                                                 "SQL_TSI_YEAR",
+                                                 "SQL_TSI_WEEK",
+                                                 "SQL_TSI_QUARTER",
+                                                 "FRAC_SECOND"};
     return kUnits.count(u) > 0;
   }
 
@@ -1490,11 +1528,11 @@ class Parser {
       int64_t m = static_cast<int64_t>(v) * (unit == "YEAR" ? 12 : unit == "QUARTER" ? 3 : 1);
       e->value = Datum::Int(m);
     } else {
-      double ms_per = unit == "WEEK"     ? 7 * 86400000.0
-                      : unit == "DAY"    ? 86400000.0
-                      : unit == "HOUR"   ? 3600000.0
-                      : unit == "MINUTE" ? 60000.0
-                      : unit == "SECOND" ? 1000.0
+      double ms_per = unit == "WEEK"          ? 7 * 86400000.0
+                      : unit == "DAY"         ? 86400000.0
+                      : unit == "HOUR"        ? 3600000.0
+                      : unit == "MINUTE"      ? 60000.0
+                      : unit == "SECOND"      ? 1000.0
                       : unit == "MILLISECOND" ? 1.0
                                               : -1;
       if (ms_per < 0) return ErrorAt(pos, "interval unit " + unit + " is not supported");
@@ -1537,7 +1575,7 @@ class Parser {
   }
 
   Result<ExprPtr> JsonFunction(const std::string& name, SourcePos pos) {
-    ExprKind kind = name == "JSON_VALUE" ? ExprKind::kJsonValue
+    ExprKind kind = name == "JSON_VALUE"   ? ExprKind::kJsonValue
                     : name == "JSON_QUERY" ? ExprKind::kJsonQuery
                                            : ExprKind::kJsonExists;
     auto e = Make(kind, pos);
@@ -1638,7 +1676,8 @@ class Parser {
       b.kind = FrameBoundKind::kCurrentRow;
       return b;
     }
-    if (Peek().IsKeyword("INTERVAL")) return ErrorAt(Peek().pos, "RANGE frames with INTERVAL offsets are not supported");
+    if (Peek().IsKeyword("INTERVAL"))
+      return ErrorAt(Peek().pos, "RANGE frames with INTERVAL offsets are not supported");
     KL_ASSIGN_OR_RETURN(b.offset, IntegerLiteral("UNBOUNDED, CURRENT ROW or a number of rows"));
     if (b.offset > (int64_t{1} << 40)) return ErrorAt(toks_[i_ - 1].pos, "frame offset too large");
     if (AcceptKeyword("PRECEDING")) {
@@ -1733,7 +1772,8 @@ class Parser {
         Token tok = Advance();
         auto e = Make(ExprKind::kParameter, pos);
         e->param_index = tok.text.empty() ? ++positional_params_ : static_cast<int>(ParseInt64(tok.text).value_or(0));
-        if (e->param_index < 1 || e->param_index > 65535) return ErrorAt(pos, "parameter numbers run from $1 to $65535");
+        if (e->param_index < 1 || e->param_index > 65535)
+          return ErrorAt(pos, "parameter numbers run from $1 to $65535");
         return e;
       }
       case TokenKind::kSymbol: {
@@ -1943,8 +1983,8 @@ class Parser {
       return e;
     }
     if (w == "CURRENT_TIMESTAMP" || w == "CURRENT_DATE" || w == "CURRENT_TIME" || w == "LOCALTIMESTAMP" ||
-        w == "LOCALTIME" || w == "CURRENT_ROW_TIMESTAMP" || w == "CURRENT_USER" || w == "SESSION_USER" ||
-        w == "USER" || w == "CURRENT_CATALOG" || w == "CURRENT_SCHEMA") {
+        w == "LOCALTIME" || w == "CURRENT_ROW_TIMESTAMP" || w == "CURRENT_USER" || w == "SESSION_USER" || w == "USER" ||
+        w == "CURRENT_CATALOG" || w == "CURRENT_SCHEMA") {
       if (!Peek(1).IsSymbol("(") || w == "CURRENT_ROW_TIMESTAMP") {
         Advance();
         if (w == "CURRENT_ROW_TIMESTAMP") {

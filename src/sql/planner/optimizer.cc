@@ -16,7 +16,8 @@ LogicalOpPtr Copy(const LogicalOpPtr& op) { return std::make_shared<LogicalOp>(*
 // A conjunct "column op literal" (or IS [NOT] NULL) a scan can apply itself.
 bool ToScanFilter(const BoundExpr& e, const LogicalOp& scan, ScanFilter* out) {
   auto column_of = [&](const BoundExpr& c) -> int {
-    if (c.kind != BoundKind::kColumn || c.column < 0 || static_cast<size_t>(c.column) >= scan.scan_columns.size()) return -1;
+    if (c.kind != BoundKind::kColumn || c.column < 0 || static_cast<size_t>(c.column) >= scan.scan_columns.size())
+      return -1;
     return scan.scan_columns[c.column];
   };
   if (e.kind == BoundKind::kIsNull) {
@@ -33,8 +34,8 @@ bool ToScanFilter(const BoundExpr& e, const LogicalOp& scan, ScanFilter* out) {
   }
   if (e.kind != BoundKind::kCall || e.args.size() != 2) return false;
   static const std::map<std::string, table::CompareOp> kOps = {
-      {"=", table::CompareOp::kEq}, {"<>", table::CompareOp::kNe}, {"<", table::CompareOp::kLt},
-      {"<=", table::CompareOp::kLe}, {">", table::CompareOp::kGt}, {">=", table::CompareOp::kGe}};
+      {"=", table::CompareOp::kEq},  {"<>", table::CompareOp::kNe}, {"<", table::CompareOp::kLt},
+      {"<=", table::CompareOp::kLe}, {">", table::CompareOp::kGt},  {">=", table::CompareOp::kGe}};
   auto op = kOps.find(e.name);
   if (op == kOps.end()) return false;
   const BoundExpr* col = e.args[0].get();
@@ -123,7 +124,7 @@ LogicalOpPtr PushInto(LogicalOpPtr op, std::vector<BoundExprPtr> terms) {
         bool simple = Deterministic(*t);
         for (int c : cols) {
           const BoundExpr& src = *op->exprs[c];
-          if (!(src.kind == BoundKind::kColumn || src.kind == BoundKind::kLiteral) ) simple = false;
+          if (!(src.kind == BoundKind::kColumn || src.kind == BoundKind::kLiteral)) simple = false;
         }
         if (simple) {
           down.push_back(Substitute(t, op->exprs));
@@ -144,8 +145,10 @@ LogicalOpPtr PushInto(LogicalOpPtr op, std::vector<BoundExprPtr> terms) {
         CollectColumns(*t, &cols);
         bool all_left = !cols.empty(), all_right = !cols.empty();
         for (int c : cols) {
-          if (static_cast<size_t>(c) < lw) all_right = false;
-          else all_left = false;
+          if (static_cast<size_t>(c) < lw)
+            all_right = false;
+          else
+            all_left = false;
         }
         if (!Deterministic(*t)) {
           keep.push_back(t);
@@ -335,8 +338,10 @@ Pruned Prune(const LogicalOpPtr& op, const std::set<int>& needed) {
       AddColumns(op->join_condition, &cond);
       for (int c : needed) cond.insert(c);
       for (int c : cond) {
-        if (static_cast<size_t>(c) < lw) lw_need.insert(c);
-        else rw_need.insert(c - static_cast<int>(lw));
+        if (static_cast<size_t>(c) < lw)
+          lw_need.insert(c);
+        else
+          rw_need.insert(c - static_cast<int>(lw));
       }
       for (const auto& k : op->left_keys) AddColumns(k, &lw_need);
       for (const auto& k : op->right_keys) AddColumns(k, &rw_need);

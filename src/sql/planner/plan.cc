@@ -15,7 +15,8 @@ std::string Exprs(const std::vector<BoundExprPtr>& es) {
 std::string Keys(const std::vector<SortKey>& keys) {
   std::vector<std::string> parts;
   for (const auto& k : keys) {
-    parts.push_back(k.expr->ToString() + (k.descending ? " DESC" : " ASC") + (k.nulls_first ? " NULLS FIRST" : " NULLS LAST"));
+    parts.push_back(k.expr->ToString() + (k.descending ? " DESC" : " ASC") +
+                    (k.nulls_first ? " NULLS FIRST" : " NULLS LAST"));
   }
   return Join(parts, ", ");
 }
@@ -44,7 +45,8 @@ std::string LogicalOp::Explain(int depth) const {
       r.columns = scan_columns;
       r.filters = scan_pushed;
       r.limit = scan_limit;
-      line = "Scan " + (table ? table->FullName() : "?") + ": " + (table && table->source ? table->source->Describe(r) : "");
+      line = "Scan " + (table ? table->FullName() : "?") + ": " +
+             (table && table->source ? table->source->Describe(r) : "");
       break;
     }
     case OpKind::kValues: line = "Values rows=" + std::to_string(rows.size()); break;
@@ -69,8 +71,8 @@ std::string LogicalOp::Explain(int depth) const {
       break;
     }
     case OpKind::kJoin:
-      line = std::string("HashJoin ") + JoinName(join_type) + " keys=[" + Exprs(left_keys) + "] = [" + Exprs(right_keys) +
-             "]" + (join_condition ? " condition=" + join_condition->ToString() : "");
+      line = std::string("HashJoin ") + JoinName(join_type) + " keys=[" + Exprs(left_keys) + "] = [" +
+             Exprs(right_keys) + "]" + (join_condition ? " condition=" + join_condition->ToString() : "");
       break;
     case OpKind::kSort: line = "Sort " + Keys(sort_keys); break;
     case OpKind::kLimit:
@@ -85,7 +87,9 @@ std::string LogicalOp::Explain(int depth) const {
     case OpKind::kSetOp:
       line = std::string(set_op == SetOpKind::kIntersect ? "Intersect" : "Except") + (all ? " ALL" : "");
       break;
-    case OpKind::kUnnest: line = "Unnest " + unnest_expr->ToString() + (with_ordinality ? " WITH ORDINALITY" : ""); break;
+    case OpKind::kUnnest:
+      line = "Unnest " + unnest_expr->ToString() + (with_ordinality ? " WITH ORDINALITY" : "");
+      break;
   }
   std::string out = pad + line + "\n";
   for (const auto& c : children) out += c->Explain(depth + 1);

@@ -49,20 +49,33 @@ struct AggregateCall {
   DataType type;
 };
 
-enum class WindowFunctionKind : unsigned char { kRowNumber, kRank, kDenseRank, kPercentRank, kCumeDist, kNtile, kLag, kLead, kFirstValue, kLastValue, kNthValue, kAggregate };
+enum class WindowFunctionKind : unsigned char {
+  kRowNumber,
+  kRank,
+  kDenseRank,
+  kPercentRank,
+  kCumeDist,
+  kNtile,
+  kLag,
+  kLead,
+  kFirstValue,
+  kLastValue,
+  kNthValue,
+  kAggregate
+};
 
 struct WindowCall {
   std::string name;
   WindowFunctionKind kind = WindowFunctionKind::kAggregate;
-  BoundAggregate aggregate;       // kAggregate
+  BoundAggregate aggregate;  // kAggregate
   std::vector<BoundExprPtr> args;
   bool distinct = false;
-  int64_t offset = 1;             // LAG/LEAD offset, NTILE buckets, NTH_VALUE n
-  BoundExprPtr default_value;     // LAG/LEAD default
+  int64_t offset = 1;          // LAG/LEAD offset, NTILE buckets, NTH_VALUE n
+  BoundExprPtr default_value;  // LAG/LEAD default
   bool ignore_nulls = false;
   std::vector<BoundExprPtr> partition_by;
   std::vector<SortKey> order_by;
-  WindowFrame frame;              // resolved (defaults applied)
+  WindowFrame frame;  // resolved (defaults applied)
   bool has_order = false;
   DataType type;
 };
@@ -77,9 +90,9 @@ struct LogicalOp {
 
   // kScan
   std::shared_ptr<CatalogObject> table;
-  std::vector<int> scan_columns;              // table columns read, in output order
-  std::vector<BoundExprPtr> scan_filters;     // over the table's columns (all of them), for EXPLAIN
-  std::vector<ScanFilter> scan_pushed;        // the same, as the scan applies them
+  std::vector<int> scan_columns;           // table columns read, in output order
+  std::vector<BoundExprPtr> scan_filters;  // over the table's columns (all of them), for EXPLAIN
+  std::vector<ScanFilter> scan_pushed;     // the same, as the scan applies them
   std::optional<int64_t> scan_limit;
   // kValues
   std::vector<format::Row> rows;

@@ -91,8 +91,11 @@ class Generator {
       case 0: return NumCol(t) + " " + Pick({"=", "<>", "<", "<=", ">", ">="}) + " " + Int();
       case 1: return t + ".g " + Pick({"=", "<>", "<", ">="}) + " " + Quote(Pick({"a", "b", "c", "z"}));
       case 2: return NumCol(t) + " IS " + Pick({"", "NOT "}) + "NULL";
-      case 3: return NumCol(t) + Pick({" IN ", " NOT IN "}) + "(" + Int() + ", " + Int() + (r_.OneIn(3) ? ", NULL" : "") + ")";
-      case 4: return NumCol(t) + Pick({" BETWEEN ", " NOT BETWEEN "}) + Int() + " AND " + std::to_string(r_.Range(2, 30));
+      case 3:
+        return NumCol(t) + Pick({" IN ", " NOT IN "}) + "(" + Int() + ", " + Int() + (r_.OneIn(3) ? ", NULL" : "") +
+               ")";
+      case 4:
+        return NumCol(t) + Pick({" BETWEEN ", " NOT BETWEEN "}) + Int() + " AND " + std::to_string(r_.Range(2, 30));
       case 5: return t + ".g LIKE " + Quote(Pick({"a%", "%b", "_", "%"}));
       case 6: return "(" + Pred(t, depth + 1) + " AND " + Pred(t, depth + 1) + ")";
       case 7: return "(" + Pred(t, depth + 1) + " OR " + Pred(t, depth + 1) + ")";
@@ -121,9 +124,7 @@ class Generator {
       default: return "COUNT(DISTINCT " + t + "." + Pick({"k", "g"}) + ")";
     }
   }
-  std::string Filter() {
-    return "SELECT t1.id, " + Scalar("t1") + ", t1.g FROM t1 WHERE " + Pred("t1");
-  }
+  std::string Filter() { return "SELECT t1.id, " + Scalar("t1") + ", t1.g FROM t1 WHERE " + Pred("t1"); }
   std::string GroupBy() {
     std::string keys = Pick({"t1.g", "t1.k", "t1.g, t1.k"});
     std::string q = "SELECT " + keys + ", " + Agg("t1") + ", " + Agg("t1") + " FROM t1";
@@ -149,12 +150,13 @@ class Generator {
     switch (r_.Uniform(5)) {
       case 0: return "SELECT t1.id, ROW_NUMBER() OVER (PARTITION BY " + part + " ORDER BY t1.id) FROM t1";
       case 1:
-        return "SELECT t1.id, RANK() OVER (PARTITION BY " + part + " ORDER BY t1.v NULLS FIRST), DENSE_RANK() OVER (PARTITION BY " +
-               part + " ORDER BY t1.v DESC NULLS LAST) FROM t1";
+        return "SELECT t1.id, RANK() OVER (PARTITION BY " + part +
+               " ORDER BY t1.v NULLS FIRST), DENSE_RANK() OVER (PARTITION BY " + part +
+               " ORDER BY t1.v DESC NULLS LAST) FROM t1";
       case 2: return "SELECT t1.id, SUM(t1.v) OVER (PARTITION BY " + part + " ORDER BY t1.id) FROM t1";
       case 3:
-        return "SELECT t1.id, LAG(t1.v) OVER (PARTITION BY " + part + " ORDER BY t1.id), LEAD(t1.k, 2) OVER (PARTITION BY " +
-               part + " ORDER BY t1.id) FROM t1";
+        return "SELECT t1.id, LAG(t1.v) OVER (PARTITION BY " + part +
+               " ORDER BY t1.id), LEAD(t1.k, 2) OVER (PARTITION BY " + part + " ORDER BY t1.id) FROM t1";
       default:
         return "SELECT t1.id, COUNT(*) OVER (PARTITION BY " + part + "), MAX(t1.v) OVER (PARTITION BY " + part +
                " ORDER BY t1.id ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) FROM t1";
@@ -182,8 +184,7 @@ class Generator {
       case 0: return "SELECT t1.id FROM t1 WHERE t1.k IN (SELECT t2.k FROM t2 WHERE " + Pred("t2") + ")";
       case 1: return "SELECT t1.id FROM t1 WHERE t1.k NOT IN (SELECT t2.k FROM t2 WHERE t2.k IS NOT NULL)";
       case 2: return "SELECT t1.id, t1.v - (SELECT MAX(t2.v) FROM t2) FROM t1 WHERE " + Pred("t1");
-      default:
-        return "SELECT t1.k FROM t1 WHERE " + Pred("t1") + " UNION ALL SELECT t2.k FROM t2 WHERE " + Pred("t2");
+      default: return "SELECT t1.k FROM t1 WHERE " + Pred("t1") + " UNION ALL SELECT t2.k FROM t2 WHERE " + Pred("t2");
     }
   }
 
@@ -262,8 +263,8 @@ TEST(SqlDuckDbTest, RandomQueriesAgree) {
   }
   ASSERT_TRUE(WriteFile(dir.Sub("queries.jsonl"), lines).ok());
   std::string script = JoinPath(kl::testing::SourceDir(), "src/sql/test/duckdb_run.mjs");
-  std::string cmd = "node '" + script + "' '" + modules + "' '" + dir.Sub("setup.sql") + "' '" + dir.Sub("queries.jsonl") +
-                    "' '" + dir.Sub("out.jsonl") + "' 2> '" + dir.Sub("err") + "'";
+  std::string cmd = "node '" + script + "' '" + modules + "' '" + dir.Sub("setup.sql") + "' '" +
+                    dir.Sub("queries.jsonl") + "' '" + dir.Sub("out.jsonl") + "' 2> '" + dir.Sub("err") + "'";
   int rc = std::system(cmd.c_str());
   auto err = ReadFile(dir.Sub("err"));
   ASSERT_EQ(rc, 0) << "node failed: " << (err.ok() ? *err : "");
@@ -298,7 +299,8 @@ TEST(SqlDuckDbTest, RandomQueriesAgree) {
       std::sort(a.begin(), a.end());
       std::sort(b.begin(), b.end());
       if (a != b) {
-        why = "results differ: kubelake " + std::to_string(a.size()) + " rows, duckdb " + std::to_string(b.size()) + " rows";
+        why = "results differ: kubelake " + std::to_string(a.size()) + " rows, duckdb " + std::to_string(b.size()) +
+              " rows";
         for (size_t k = 0; k < std::max(a.size(), b.size()) && k < 200; ++k) {
           std::string x = k < a.size() ? a[k] : "-", y = k < b.size() ? b[k] : "-";
           if (x != y) {
