@@ -95,13 +95,15 @@ bool Apply(const JsonPath& path, Element root, std::vector<Element>* out) {
       // Lax mode: a key step on an array applies to each element.
       if (!path.strict && e.type() == simdjson::dom::element_type::ARRAY &&
           (step.kind == PathStep::kKey || step.kind == PathStep::kAnyKey)) {
-        for (Element item : e.get_array().value_unsafe()) {
+        simdjson::dom::array items = e.get_array().value_unsafe();
+        for (Element item : items) {
           if (item.type() != simdjson::dom::element_type::OBJECT) continue;
+          simdjson::dom::object obj = item.get_object().value_unsafe();
           if (step.kind == PathStep::kAnyKey) {
-            for (auto field : item.get_object().value_unsafe()) next.push_back(field.value);
+            for (auto field : obj) next.push_back(field.value);
           } else {
             Element v;
-            if (item.get_object().value_unsafe().at_key(step.key).get(v) == simdjson::SUCCESS) next.push_back(v);
+            if (obj.at_key(step.key).get(v) == simdjson::SUCCESS) next.push_back(v);
           }
         }
         continue;
@@ -113,7 +115,8 @@ bool Apply(const JsonPath& path, Element root, std::vector<Element>* out) {
             continue;
           }
           Element v;
-          if (e.get_object().value_unsafe().at_key(step.key).get(v) == simdjson::SUCCESS) {
+          simdjson::dom::object obj = e.get_object().value_unsafe();
+          if (obj.at_key(step.key).get(v) == simdjson::SUCCESS) {
             next.push_back(v);
           } else if (path.strict) {
             return false;
@@ -125,7 +128,10 @@ bool Apply(const JsonPath& path, Element root, std::vector<Element>* out) {
             if (path.strict) return false;
             continue;
           }
-          for (auto field : e.get_object().value_unsafe()) next.push_back(field.value);
+          {
+            simdjson::dom::object obj = e.get_object().value_unsafe();
+            for (auto field : obj) next.push_back(field.value);
+          }
           break;
         case PathStep::kIndex:
         case PathStep::kLast:
