@@ -279,6 +279,10 @@ TEST_F(TableCliTest, QueriesWithoutAWarehouseSaySoAndHowToMakeOne) {
       EXPECT_EQ(r.err.find("schema/"), std::string::npos) << r.err;
     }
   }
+  // kubelake sql says so too before the engine's "database does not exist".
+  CommandResult sql = Run({"sql", "--data-dir", empty, "-e", "SELECT * FROM ads_kind_count"});
+  EXPECT_NE(sql.exit_code, 0);
+  EXPECT_NE(sql.err.find("no kubelake warehouse at " + JoinPath(empty, "warehouse")), std::string::npos) << sql.err;
   // A warehouse made by `kubelake pipeline` answers (no objects yet: no rows, exit 0).
   std::string data = dir_.Sub("data");
   CommandResult made = Run({"pipeline", "--data-dir", data, "--duration", "0.3", "--status-interval", "0"});
