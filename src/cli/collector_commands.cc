@@ -12,7 +12,9 @@
 #include "cli/commands.h"
 #include "collector/collector.h"
 #include "collector/remote_sink.h"
+#include "collector/watchset_controller.h"
 #include "common/file_util.h"
+#include "common/json.h"
 #include "common/string_util.h"
 #include "log/event_log.h"
 
@@ -41,7 +43,41 @@ struct CollectArgs {
   std::string spool_dir;  // default <state-dir>/spool
   std::string spool_max = "1G";
   std::string sink_compression = "zstd";
+  // WatchSets: from the cluster (default in cluster) or a file.
+  bool watchsets_from_cluster = false;
+  bool no_watchsets_from_cluster = false;
+  double status_interval_s = 5;
 };
+
+// Follows the cluster's WatchSet resources when asked (or by default in
+// cluster without --spec): the collector starts from the WatchSets listed now
+// and follows changes; each WatchSet gets its status written back.
+struct WatchSetFollowing {
+  std::unique_ptr<collector::WatchSetController> controller;
+  std::vector<collector::WatchTarget> initial;
+};
+
+Result<WatchSetFollowing> PrepareWatchSets(const CollectArgs& args, collector::CollectorOptions* o,
+                                          std::function<void(JsonWriter*)> extra_status) {
+  WatchSetFollowing f;
+  bool from_cluster = args.watchsets_from_cluster || (args.in_cluster && args.spec.empty());
+  if (args.no_watchsets_from_cluster) from_cluster = false;
+  if (!from_cluster) return f;
+  if (!args.spec.empty()) return Status::InvalidArgument("--spec and --watchsets-from-cluster exclude each other");
+  if (o->clusters.size() != 1) {
+    return Status::InvalidArgument("--watchsets-from-cluster follows the WatchSets of one cluster; this configuration has " +
+                                   std::to_string(o->clusters.size()) + " (choose one with --context)");
+  }
+  collector::WatchSetControllerOptions wo;
+  wo.status_interval_ms = static_cast<int64_t>(args.status_interval_s * 1000);
+  wo.extra_status = std::move(extra_status);
+  f.controller = std::make_unique<collector::WatchSetController>(o->clusters[0], wo);
+  KL_ASSIGN_OR_RETURN(f.initial, f.controller->LoadInitial());
+  o->dynamic_targets = true;
+  o->watch_sets.clear();
+  spdlog::info("collector: following the WatchSets of {} ({} watches now)", o->clusters[0].name, f.initial.size());
+  return f;
+}
 
 // Rebuilds what an earlier run emitted into the same JSON-lines file, so a
 // restarted collector neither repeats events nor misses deletions. A last
@@ -90,10 +126,17 @@ void LogStats(collector::Collector* collector) {
 // Events go to the event log; state is restored from the checkpoint in
 // --state-dir and the log, so a restart repeats nothing and misses nothing.
 Status RunCollectToLog(const CollectArgs& args) {
+  collector::CollectorOptions options = args.options;
+  KL_ASSIGN_OR_RETURN(WatchSetFollowing ws, PrepareWatchSets(args, &options, nullptr));
   KL_ASSIGN_OR_RETURN(auto log, log::OpenEventLog(args.sink.substr(4)));
+  CollectorServiceExtras extras;
+  if (ws.controller) {
+    extras.before_start = [&ws](collector::Collector* c) { return c->SetTargets(ws.initial); };
+  }
   KL_ASSIGN_OR_RETURN(auto service,
-                      CollectorService::Start(log.get(), args.options, JoinPath(args.state_dir, "checkpoint"),
-                                              args.checkpoint_interval_s));
+                      CollectorService::Start(log.get(), options, JoinPath(args.state_dir, "checkpoint"),
+                                              args.checkpoint_interval_s, extras));
+  if (ws.controller) KL_RETURN_IF_ERROR(ws.controller->Start(service->collector()));
   spdlog::info("collector: {} watches on {} clusters, writing to {}", service->collector()->Stats().size(),
                args.options.clusters.size(), log->Describe());
   std::signal(SIGINT, [](int) { g_stop = true; });
@@ -110,6 +153,7 @@ Status RunCollectToLog(const CollectArgs& args) {
     }
   }
   Status status = service->collector()->status();
+  if (ws.controller) ws.controller->Stop();
   service->Stop();
   return status;
 }
@@ -160,7 +204,22 @@ Status RunCollectRemote(CollectArgs args) {
   KL_ASSIGN_OR_RETURN(auto spool, collector::OpenSpool(spool_dir));
   KL_ASSIGN_OR_RETURN(std::string stream, collector::SpoolStreamId(spool_dir));
   KL_ASSIGN_OR_RETURN(auto shipper, collector::Shipper::Start(spool.get(), spool_dir, stream, r));
+  collector::Shipper* stats_source = shipper.get();
+  auto ws_or = PrepareWatchSets(args, &args.options, [stats_source](JsonWriter* w) {
+    collector::ShipperStats s = stats_source->Stats();
+    w->Key("shipping").BeginObject().Key("connected").Bool(s.connected).Key("acknowledged").Uint(s.acked);
+    w->Key("pendingEvents").Uint(s.pending_events).Key("pendingBytes").Uint(s.pending_bytes);
+    w->Key("spoolBytes").Uint(s.spool_bytes).Key("lastError").String(s.last_error).EndObject();
+  });
+  if (!ws_or.ok()) {
+    shipper->Stop();
+    return ws_or.status();
+  }
+  WatchSetFollowing ws = std::move(*ws_or);
   CollectorServiceExtras extras;
+  if (ws.controller) {
+    extras.before_start = [&ws](collector::Collector* c) { return c->SetTargets(ws.initial); };
+  }
   collector::Shipper* gate = shipper.get();
   extras.wrap_sink = [gate](collector::EventSink* inner) -> std::unique_ptr<collector::EventSink> {
     return std::make_unique<collector::SpoolGate>(inner, gate);
@@ -173,6 +232,13 @@ Status RunCollectRemote(CollectArgs args) {
     return service_or.status();
   }
   auto service = std::move(*service_or);
+  if (ws.controller) {
+    Status st = ws.controller->Start(service->collector());
+    if (!st.ok()) {
+      shipper->Stop();
+      return st;
+    }
+  }
   spdlog::info("collector: {} watches on cluster {}, shipping to {} through the spool in {}",
                service->collector()->Stats().size(), r.cluster, r.url, spool_dir);
   std::signal(SIGINT, [](int) { g_stop = true; });
@@ -191,6 +257,7 @@ Status RunCollectRemote(CollectArgs args) {
   }
   Status status = service->collector()->status();
   shipper->Stop();  // first: releases a collector held by a full spool
+  if (ws.controller) ws.controller->Stop();
   service->Stop();
   return status;
 }
@@ -227,14 +294,17 @@ Status RunCollect(CollectArgs args) {
     if (sink_path == "-") return Status::InvalidArgument("--resume needs a file sink");
     KL_ASSIGN_OR_RETURN(emitted, ReadEmitted(sink_path));
   }
+  KL_ASSIGN_OR_RETURN(WatchSetFollowing ws, PrepareWatchSets(args, &o, nullptr));
   KL_ASSIGN_OR_RETURN(auto sink, collector::JsonlSink::Open(sink_path));
   o.sink = sink.get();
   KL_ASSIGN_OR_RETURN(auto collector, collector::Collector::Create(o));
+  if (ws.controller) KL_RETURN_IF_ERROR(collector->SetTargets(ws.initial));
   if (args.resume) {
     collector->RestoreFromEvents(emitted);
     spdlog::info("collector: resumed from {} events in {}", emitted.size(), sink_path);
   }
   KL_RETURN_IF_ERROR(collector->Start());
+  if (ws.controller) KL_RETURN_IF_ERROR(ws.controller->Start(collector.get()));
   spdlog::info("collector: {} watches on {} clusters", collector->Stats().size(), o.clusters.size());
   std::signal(SIGINT, [](int) { g_stop = true; });
   std::signal(SIGTERM, [](int) { g_stop = true; });
@@ -254,6 +324,7 @@ Status RunCollect(CollectArgs args) {
       LogStats(collector.get());
     }
   }
+  if (ws.controller) ws.controller->Stop();
   collector->Stop();
   KL_RETURN_IF_ERROR(collector->status());
   return sink->Flush();
@@ -268,7 +339,15 @@ void AddCollectorCommands(CLI::App* app) {
   cmd->add_option("--context", args->contexts, "context to collect (repeatable; default: every context)");
   cmd->add_flag("--in-cluster", args->in_cluster, "use this pod's service account instead of a kubeconfig");
   cmd->add_option("--cluster-name", args->cluster_name, "cluster name for --in-cluster events")->capture_default_str();
-  cmd->add_option("--spec", args->spec, "WatchSet file (default: the eight core kinds)");
+  cmd->add_option("--spec", args->spec, "WatchSet file (default: the eight core kinds, or the cluster's WatchSets in cluster)");
+  cmd->add_flag("--watchsets-from-cluster", args->watchsets_from_cluster,
+                "follow the cluster's WatchSet resources (watchsets.kubelake.io) live and write their status "
+                "(default with --in-cluster and no --spec)");
+  cmd->add_flag("--no-watchsets-from-cluster", args->no_watchsets_from_cluster,
+                "in cluster: watch the eight core kinds (or --spec) instead of the WatchSet resources");
+  cmd->add_option("--status-interval", args->status_interval_s,
+                  "seconds between WatchSet status updates (written when something changed)")
+      ->capture_default_str();
   cmd->add_option("--sink", args->sink,
                   "where events go: https://HOST:PORT (a central kubelake's --listen-ingest), log:URI (an event log), "
                   "jsonl:PATH or jsonl:- for stdout")

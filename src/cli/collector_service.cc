@@ -24,6 +24,7 @@ Result<std::unique_ptr<CollectorService>> CollectorService::Start(log::EventLog*
   }
   s->checkpoint_group_ = extras.checkpoint_group;
   KL_ASSIGN_OR_RETURN(s->collector_, collector::Collector::Create(std::move(o)));
+  if (extras.before_start) KL_RETURN_IF_ERROR(extras.before_start(s->collector_.get()));
   KL_ASSIGN_OR_RETURN(collector::RecoveryStats stats,
                       collector::RecoverFromLog(s->collector_.get(), log, s->checkpoint_path_, names));
   if (stats.from_checkpoint || stats.events_replayed > 0) {

@@ -23,6 +23,9 @@ namespace kl::cli {
 struct CollectorServiceExtras {
   std::function<std::unique_ptr<collector::EventSink>(collector::EventSink* log_sink)> wrap_sink;
   std::string checkpoint_group;
+  // Runs after the collector is made and before it is restored and started
+  // (WatchSets read from the cluster set its first targets here).
+  std::function<Status(collector::Collector*)> before_start;
 };
 
 class CollectorService {
