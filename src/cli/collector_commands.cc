@@ -6,11 +6,13 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <thread>
 
 #include "cli/collector_service.h"
 #include "cli/commands.h"
 #include "collector/collector.h"
+#include "collector/rbac.h"
 #include "collector/remote_sink.h"
 #include "collector/watchset_controller.h"
 #include "common/file_util.h"
@@ -46,6 +48,7 @@ struct CollectArgs {
   // WatchSets: from the cluster (default in cluster) or a file.
   bool watchsets_from_cluster = false;
   bool no_watchsets_from_cluster = false;
+  bool print_clusterrole = false;
   double status_interval_s = 5;
 };
 
@@ -264,6 +267,14 @@ Status RunCollectRemote(CollectArgs args) {
 
 Status RunCollect(CollectArgs args) {
   collector::CollectorOptions& o = args.options;
+  if (args.print_clusterrole) {
+    std::vector<collector::WatchSet> sets = {collector::DefaultWatchSet()};
+    if (!args.spec.empty()) {
+      KL_ASSIGN_OR_RETURN(sets, collector::LoadWatchSets(args.spec));
+    }
+    std::fputs(collector::ReadClusterRoleYaml(sets).c_str(), stdout);
+    return Status::OK();
+  }
   if (args.in_cluster) {
     KL_ASSIGN_OR_RETURN(auto cred, collector::InClusterCredentials(args.cluster_name));
     o.clusters.push_back(std::move(cred));
@@ -343,6 +354,8 @@ void AddCollectorCommands(CLI::App* app) {
   cmd->add_flag("--watchsets-from-cluster", args->watchsets_from_cluster,
                 "follow the cluster's WatchSet resources (watchsets.kubelake.io) live and write their status "
                 "(default with --in-cluster and no --spec)");
+  cmd->add_flag("--print-clusterrole", args->print_clusterrole,
+                "print the read-only ClusterRole the WatchSets of --spec (or the default kinds) need, and exit");
   cmd->add_flag("--no-watchsets-from-cluster", args->no_watchsets_from_cluster,
                 "in cluster: watch the eight core kinds (or --spec) instead of the WatchSet resources");
   cmd->add_option("--status-interval", args->status_interval_s,
