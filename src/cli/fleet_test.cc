@@ -33,6 +33,7 @@
 #include "common/test_util.h"
 #include "ingest/clusters.h"
 #include "ingest/wire.h"
+#include "log/event_log.h"
 #include "pipeline/warehouse.h"
 #include "simulator/tls.h"
 #include "table/table.h"
@@ -160,6 +161,38 @@ Result<std::vector<OdsEvent>> ReadOds(const std::string& warehouse) {
                    content.GetStringOr("kind", ""), r[0].as_int()});
   }
   return out;
+}
+
+// (key, uid, resourceversion) triples that a log holds more than once: tells
+// whether a duplicate in ODS came from the collectors and ingest (then the
+// central log has it too) or from the pipeline (then it does not).
+std::string LogDuplicates(const std::string& uri) {
+  auto log = log::OpenEventLog(uri + (uri.find('?') == std::string::npos ? "?create=false" : "&create=false"));
+  if (!log.ok()) return log.status().ToString();
+  std::set<std::tuple<std::string, std::string, std::string>> seen;
+  size_t records = 0, dups = 0;
+  std::string example;
+  for (int32_t p = 0; p < (*log)->NumPartitions(); ++p) {
+    auto consumer = (*log)->NewConsumer("fleet-test-check");
+    if (!consumer.ok()) return consumer.status().ToString();
+    if (!(*consumer)->Seek(p, log::kOffsetBeginning).ok()) continue;
+    int64_t end = (*log)->EndOffset(p).value_or(0), pos = (*log)->StartOffset(p).value_or(0);
+    while (pos < end) {
+      auto batch = (*consumer)->Poll({});
+      if (!batch.ok()) return batch.status().ToString();
+      for (const auto& r : *batch) {
+        pos = r.offset + 1;
+        ++records;
+        auto v = ParseJson(r.value, "record");
+        if (!v.ok()) continue;
+        if (!seen.insert({std::string(r.key), v->GetStringOr("uid", ""), v->GetStringOr("resourceversion", "")}).second) {
+          if (++dups == 1) example = std::string(r.key) + " " + v->GetStringOr("uid", "") + "@" + v->GetStringOr("resourceversion", "") +
+                                     " at " + std::to_string(p) + ":" + std::to_string(r.offset);
+        }
+      }
+    }
+  }
+  return std::to_string(records) + " records, " + std::to_string(dups) + " duplicates" + (dups ? " (" + example + ")" : "");
 }
 
 // cluster -> uid -> "Kind@rv" of the live DWD rows of `kinds`.
@@ -411,6 +444,13 @@ TEST_F(FleetTest, FourClustersShipExactlyOnceThroughKillsCutsAndWatchSetEdits) {
     services += e.kind == "Service";
     // The collectors pick the edit up within a second (their watch of WatchSets).
     if (e.kind == "ReplicaSet" && e.ingest_time > edit_wall_ms + 2000) ++late_replicasets;
+  }
+  if (dups > 0) {
+    std::string where = "central log: " + LogDuplicates("dir:" + dir_.Sub("central/log"));
+    for (const auto& c : clusters_) {
+      where += "; spool of " + c.name + ": " + LogDuplicates("dir:" + dir_.Sub("collector-" + c.name + "/spool/log"));
+    }
+    ADD_FAILURE() << "where the duplicates are: " << where;
   }
   EXPECT_EQ(dups, 0u) << ods.size() << " ODS events";
   EXPECT_GT(services, 0u);
