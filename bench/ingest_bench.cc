@@ -12,7 +12,7 @@
 //                 (LogSink on an embedded log each) and 16 Shippers read the
 //                 spools and ship to the IngestServer until all is acknowledged
 //
-//   build/bench/ingest_bench [--collectors 16] [--events 8000] [--batch 500] [--dir /tmp] [--no-compress]
+//   build/bench/ingest_bench [--collectors 16] [--events 8000] [--batch 500] [--dir /tmp] [--no-compress] [--skip-spool]
 //
 // Events are simulator pods (~2.4 KB of JSON) wrapped as collector events.
 // CPU is process CPU (clients and server run in this process), so "CPU per
@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
   int batch = 500;
   std::string base_dir = "/tmp";
   bool compress = true;
+  bool skip_spool = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -89,6 +90,7 @@ int main(int argc, char** argv) {
     else if (a == "--batch") batch = std::atoi(next().c_str());
     else if (a == "--dir") base_dir = next();
     else if (a == "--no-compress") compress = false;
+    else if (a == "--skip-spool") skip_spool = true;
     else Die("unknown argument " + a);
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -251,7 +253,7 @@ int main(int argc, char** argv) {
   }
 
   // --- spool+https: the collectors' real path ---
-  {
+  if (!skip_spool) {
     std::unique_ptr<log::EventLog> central_log;
     auto central = start_central("central-spool", &central_log);
     std::vector<std::unique_ptr<log::EventLog>> spools(collectors);

@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include <cstring>
+
 #include "common/coding.h"
 #include "common/json.h"
 #include "log/crc32c.h"
@@ -17,27 +19,24 @@ void PutBytes(std::string* out, std::string_view s) {
 }  // namespace
 
 void BatchEncoder::Begin(std::string_view cluster, std::string_view stream, uint64_t first_sequence) {
-  head_.clear();
-  events_.clear();
+  body_.clear();
   count_ = 0;
-  head_.append(kBatchMagic);
-  PutBytes(&head_, cluster);
-  PutBytes(&head_, stream);
-  PutVarint64(&head_, first_sequence);
+  body_.append(kBatchMagic);
+  PutBytes(&body_, cluster);
+  PutBytes(&body_, stream);
+  PutVarint64(&body_, first_sequence);
+  count_at_ = body_.size();
+  PutFixed32LE(&body_, 0);
 }
 
 void BatchEncoder::Add(int64_t timestamp_ms, std::string_view content) {
-  PutVarint64(&events_, static_cast<uint64_t>(timestamp_ms < 0 ? 0 : timestamp_ms));
-  PutBytes(&events_, content);
+  PutVarint64(&body_, static_cast<uint64_t>(timestamp_ms < 0 ? 0 : timestamp_ms));
+  PutBytes(&body_, content);
   ++count_;
 }
 
 std::string& BatchEncoder::Finish() {
-  body_.clear();
-  body_.reserve(head_.size() + 10 + events_.size() + 4);
-  body_.append(head_);
-  PutVarint64(&body_, count_);
-  body_.append(events_);
+  std::memcpy(&body_[count_at_], &count_, 4);
   PutFixed32LE(&body_, log::Crc32c(body_));
   return body_;
 }
@@ -54,7 +53,7 @@ Result<DecodedBatch> DecodeBatch(std::string_view body) {
   batch.header.cluster = std::string(r.Bytes(r.Varint()));
   batch.header.stream = std::string(r.Bytes(r.Varint()));
   batch.header.first_sequence = r.Varint();
-  batch.header.count = r.Varint();
+  batch.header.count = r.Fixed32LE();
   if (!r.ok()) return bad("truncated header");
   if (batch.header.cluster.empty()) return bad("no cluster name");
   if (batch.header.stream.empty()) return bad("no stream id");
@@ -75,13 +74,18 @@ Result<DecodedBatch> DecodeBatch(std::string_view body) {
   return batch;
 }
 
-Status ValidateEventContent(std::string_view content) {
+Status ValidateEventContent(std::string_view content, size_t readable_after) {
   namespace od = simdjson::ondemand;
   thread_local od::parser parser;
   thread_local std::string scratch;
-  scratch.assign(content);
-  scratch.resize(content.size() + simdjson::SIMDJSON_PADDING);
-  simdjson::padded_string_view padded(scratch.data(), content.size(), scratch.size());
+  simdjson::padded_string_view padded;
+  if (readable_after >= simdjson::SIMDJSON_PADDING) {
+    padded = simdjson::padded_string_view(content.data(), content.size(), content.size() + readable_after);
+  } else {
+    scratch.assign(content);
+    scratch.resize(content.size() + simdjson::SIMDJSON_PADDING);
+    padded = simdjson::padded_string_view(scratch.data(), content.size(), scratch.size());
+  }
   od::document doc;
   auto fail = [](std::string_view what) { return Status::InvalidArgument(std::string(what)); };
   if (parser.iterate(padded).get(doc) != simdjson::SUCCESS) return fail("not JSON");

@@ -10,7 +10,7 @@
 //   Content-Encoding: zstd                (optional)
 //
 //   body  "KLBATCH1" | varint len, cluster | varint len, stream id
-//         | varint first sequence | varint count
+//         | varint first sequence | u32 LE count
 //         | count x (varint timestamp ms | varint len, event JSON)
 //         | crc32c u32 LE of everything before it
 //
@@ -53,13 +53,12 @@ class BatchEncoder {
   // Finishes the body and returns it; the encoder can Begin again afterwards.
   std::string& Finish();
   uint64_t count() const { return count_; }
-  size_t bytes() const { return events_.size(); }
+  size_t bytes() const { return body_.size(); }
 
  private:
-  std::string head_;
-  std::string events_;
-  std::string body_;
-  uint64_t count_ = 0;
+  std::string body_;      // built in place: one copy of each event
+  size_t count_at_ = 0;   // where the fixed-width count goes
+  uint32_t count_ = 0;
 };
 
 // A decoded batch; event contents view into the body it was decoded from.
@@ -74,8 +73,9 @@ Result<DecodedBatch> DecodeBatch(std::string_view body);
 
 // Checks that `content` is an event document the pipeline can read: a JSON
 // object with string fields type (ADDED/MODIFIED/DELETED), uid, kind and
-// resourceversion, and an object `obj`.
-Status ValidateEventContent(std::string_view content);
+// resourceversion, and an object `obj`. When `readable_after` bytes after
+// the content may be read (64 or more), it is parsed in place, else copied.
+Status ValidateEventContent(std::string_view content, size_t readable_after = 0);
 
 // The JSON answers.
 std::string AckJson(std::string_view cluster, std::string_view stream, uint64_t next, uint64_t appended,
