@@ -60,6 +60,15 @@ struct WatchSetFollowing {
   std::vector<collector::WatchTarget> initial;
 };
 
+// Stops the controller before the collector it feeds goes away, on every
+// way out of a function (declare it after the collector).
+struct StopControllerOnExit {
+  collector::WatchSetController* controller;
+  ~StopControllerOnExit() {
+    if (controller != nullptr) controller->Stop();
+  }
+};
+
 Result<WatchSetFollowing> PrepareWatchSets(const CollectArgs& args, collector::CollectorOptions* o,
                                           std::function<void(JsonWriter*)> extra_status) {
   WatchSetFollowing f;
@@ -139,6 +148,7 @@ Status RunCollectToLog(const CollectArgs& args) {
   KL_ASSIGN_OR_RETURN(auto service,
                       CollectorService::Start(log.get(), options, JoinPath(args.state_dir, "checkpoint"),
                                               args.checkpoint_interval_s, extras));
+  StopControllerOnExit stop_controller{ws.controller.get()};
   if (ws.controller) KL_RETURN_IF_ERROR(ws.controller->Start(service->collector()));
   spdlog::info("collector: {} watches on {} clusters, writing to {}", service->collector()->Stats().size(),
                args.options.clusters.size(), log->Describe());
@@ -235,6 +245,12 @@ Status RunCollectRemote(CollectArgs args) {
     return service_or.status();
   }
   auto service = std::move(*service_or);
+  StopControllerOnExit stop_controller{ws.controller.get()};
+  // And the shipper before both: it releases watch loops held by a full spool.
+  struct StopShipperOnExit {
+    collector::Shipper* shipper;
+    ~StopShipperOnExit() { shipper->Stop(); }
+  } stop_shipper{shipper.get()};
   if (ws.controller) {
     Status st = ws.controller->Start(service->collector());
     if (!st.ok()) {
@@ -309,6 +325,7 @@ Status RunCollect(CollectArgs args) {
   KL_ASSIGN_OR_RETURN(auto sink, collector::JsonlSink::Open(sink_path));
   o.sink = sink.get();
   KL_ASSIGN_OR_RETURN(auto collector, collector::Collector::Create(o));
+  StopControllerOnExit stop_controller{ws.controller.get()};
   if (ws.controller) KL_RETURN_IF_ERROR(collector->SetTargets(ws.initial));
   if (args.resume) {
     collector->RestoreFromEvents(emitted);

@@ -64,7 +64,7 @@ Result<std::unique_ptr<Shipper>> Shipper::Start(log::EventLog* spool, std::strin
   std::unique_ptr<Shipper> s(new Shipper(spool, std::move(spool_dir), std::move(stream), std::move(options)));
   s->curl_ = curl_easy_init();
   if (s->curl_ == nullptr) return Status::Internal("remote sink: curl_easy_init failed");
-  s->MeasureSpool();
+  s->EstimatePending();
   Shipper* self = s.get();
   s->thread_ = std::thread([self] { self->Run(); });
   return s;
@@ -80,11 +80,6 @@ void Shipper::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-ShipperStats Shipper::Stats() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return stats_;
-}
-
 void Shipper::SetError(const std::string& error) {
   std::lock_guard<std::mutex> lock(mu_);
   if (stats_.last_error != error) spdlog::warn("collector: shipping to {}: {}", options_.url, error);
@@ -98,50 +93,60 @@ bool Shipper::Sleep(int64_t ms) {
 }
 
 void Shipper::MeasureSpool() {
-  uint64_t acked;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    acked = stats_.acked;
-  }
-  // Segment files are named by their first offset; a segment holds pending
-  // events when the next one starts after the acknowledged position.
-  std::vector<std::pair<uint64_t, uint64_t>> segments;  // (base, bytes)
   uint64_t bytes = 0;
   std::string dir = JoinPath(JoinPath(spool_dir_, "log"), "partition-0");
   if (auto files = ListDir(dir); files.ok()) {
     for (const std::string& f : *files) {
-      if (f.size() <= 4 || f.compare(f.size() - 4, 4, ".log") != 0) continue;
-      uint64_t size = FileSize(JoinPath(dir, f)).value_or(0);
-      bytes += size;
-      segments.emplace_back(ParseUint64(f.substr(0, f.size() - 4)).value_or(0), size);
+      if (f.size() > 4 && f.compare(f.size() - 4, 4, ".log") == 0) bytes += FileSize(JoinPath(dir, f)).value_or(0);
     }
   }
-  std::sort(segments.begin(), segments.end());
-  uint64_t pending_bytes = 0;
-  for (size_t i = 0; i < segments.size(); ++i) {
-    bool has_pending = i + 1 == segments.size() || segments[i + 1].first > acked;
-    if (has_pending) pending_bytes += segments[i].second;
-  }
   uint64_t end = static_cast<uint64_t>(spool_->EndOffset(0).value_or(0));
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.spool_bytes = bytes;
+  spool_end_ = std::max(spool_end_, end);
+  stats_.pending_events = spool_end_ > stats_.acked ? spool_end_ - stats_.acked : 0;
+}
+
+// From the files: the unacknowledged share of the spool at its average
+// record size (at start, and when the central side moves the position).
+void Shipper::EstimatePending() {
+  MeasureSpool();
+  uint64_t start = static_cast<uint64_t>(spool_->StartOffset(0).value_or(0));
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stats_.spool_bytes = bytes;
-    stats_.pending_bytes = pending_bytes;
-    spool_end_ = std::max(spool_end_, end);
-    stats_.pending_events = spool_end_ > stats_.acked ? spool_end_ - stats_.acked : 0;
-    if (stats_.pending_events == 0) stats_.pending_bytes = 0;
+    uint64_t records = spool_end_ > start ? spool_end_ - start : 0;
+    double share = records == 0 ? 0.0 : static_cast<double>(stats_.pending_events) / static_cast<double>(records);
+    pending_bytes_ = static_cast<int64_t>(static_cast<double>(stats_.spool_bytes) * share);
   }
   cv_.notify_all();
 }
 
+void Shipper::NoteSpooled(uint64_t bytes) { pending_bytes_ += static_cast<int64_t>(bytes); }
+
+void Shipper::NoteAcked(uint64_t bytes) {
+  int64_t now = pending_bytes_ -= static_cast<int64_t>(bytes);
+  if (now < 0) pending_bytes_ = 0;
+  cv_.notify_all();
+}
+
 void Shipper::WaitForRoom() {
+  auto full = [&] { return pending_bytes_.load() >= static_cast<int64_t>(options_.spool_max_bytes) && !stop_; };
+  if (!full()) return;
   std::unique_lock<std::mutex> lock(mu_);
-  if (stats_.pending_bytes < options_.spool_max_bytes || stop_) return;
+  if (!full()) return;
   int64_t start = MonotonicMicros();
-  spdlog::warn("collector: spool full ({} bytes, {} events not acknowledged by {}); holding the watches", stats_.pending_bytes,
-               stats_.pending_events, options_.url);
-  cv_.wait(lock, [&] { return stats_.pending_bytes < options_.spool_max_bytes || stop_; });
+  spdlog::warn("collector: spool full ({} bytes not acknowledged by {}); holding the watches", pending_bytes_.load(),
+               options_.url);
+  cv_.wait(lock, [&] { return !full(); });
   stats_.blocked_ms += static_cast<uint64_t>((MonotonicMicros() - start) / 1000);
+}
+
+ShipperStats Shipper::Stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  ShipperStats s = stats_;
+  s.pending_bytes = static_cast<uint64_t>(std::max<int64_t>(0, pending_bytes_.load()));
+  if (s.pending_events == 0 && s.pending_bytes > 0 && s.acked >= spool_end_) s.pending_bytes = 0;
+  return s;
 }
 
 Shipper::Answer Shipper::Post(const std::string& body) {
@@ -238,7 +243,7 @@ void Shipper::Run() {
   uint64_t last_commit = position;
   int64_t last_commit_us = 0, last_measure_us = 0;
   std::string body;        // the batch being sent (kept for retries)
-  uint64_t body_first = 0, body_count = 0;
+  uint64_t body_first = 0, body_count = 0, body_record_bytes = 0;
   bool have_body = false;
 
   while (!stop_) {
@@ -252,6 +257,7 @@ void Shipper::Run() {
         encoder.Begin(options_.cluster, stream_, position);
         body_first = position;
         body_count = 0;
+        body_record_bytes = 0;
       } else {
         if (!positioned) {
           int64_t start = spool_->StartOffset(0).value_or(0);
@@ -290,7 +296,11 @@ void Shipper::Run() {
         if (polled->empty()) continue;
         encoder.Begin(options_.cluster, stream_, static_cast<uint64_t>((*polled)[0].offset));
         body_first = static_cast<uint64_t>((*polled)[0].offset);
-        for (const log::Record& r : *polled) encoder.Add(r.timestamp_ms, r.value);
+        body_record_bytes = 0;
+        for (const log::Record& r : *polled) {
+          encoder.Add(r.timestamp_ms, r.value);
+          body_record_bytes += r.key.size() + r.value.size() + 28;
+        }
         body_count = polled->size();
       }
       std::string& raw = encoder.Finish();
@@ -341,10 +351,13 @@ void Shipper::Run() {
         stats_.pending_events = spool_end_ > next ? spool_end_ - next : 0;
       }
       if (!synced) spdlog::info("collector: central kubelake {} continues stream {} at {}", options_.url, stream_, next);
+      if (synced && expected) NoteAcked(body_record_bytes);
+      bool reestimate = !synced || !expected;
       // The consumer stands after the batch just sent; anything else needs a seek.
       positioned = synced && positioned && expected;
       synced = true;
       position = next;
+      if (reestimate) EstimatePending();
       // Record the acknowledged position now and then (retention of the
       // spool follows it; after a restart the handshake corrects it anyway).
       if (position != last_commit && MonotonicMicros() - last_commit_us > 1000 * 1000) {
@@ -363,6 +376,7 @@ void Shipper::Run() {
         std::lock_guard<std::mutex> lock(mu_);
         stats_.acked = position;
       }
+      EstimatePending();
       continue;
     }
     std::string why = "HTTP " + std::to_string(a.status) + ": " + (answer.error.empty() ? a.body.substr(0, 300) : answer.error);

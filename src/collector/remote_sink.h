@@ -58,7 +58,7 @@ struct ShipperStats {
   std::string stream;
   bool connected = false;       // the last request got an answer from the central side
   uint64_t spool_bytes = 0;     // on disk (acknowledged segments stay until the checkpoint passes them)
-  uint64_t pending_bytes = 0;   // in segments holding unacknowledged events: what spool_max_bytes bounds
+  uint64_t pending_bytes = 0;   // unacknowledged events' share of the spool: what spool_max_bytes bounds
   uint64_t pending_events = 0;  // in the spool, not acknowledged yet
   uint64_t acked = 0;           // sequence: every event before it is in the central log
   uint64_t batches = 0;
@@ -86,6 +86,8 @@ class Shipper {
 
   // Blocks while the spool holds more than spool_max_bytes (returns at Stop).
   void WaitForRoom();
+  // The gate tells what it appended, so the bound holds between measurements.
+  void NoteSpooled(uint64_t bytes);
   ShipperStats Stats() const;
 
  private:
@@ -100,6 +102,8 @@ class Shipper {
   Answer Post(const std::string& body);
   void SetError(const std::string& error);
   void MeasureSpool();
+  void EstimatePending();
+  void NoteAcked(uint64_t bytes);
   bool Sleep(int64_t ms);  // false when stopping
 
   log::EventLog* spool_;
@@ -113,6 +117,9 @@ class Shipper {
   std::condition_variable cv_;  // stop, room in the spool
   ShipperStats stats_;
   uint64_t spool_end_ = 0;
+  // Unacknowledged bytes: estimated from the files at start, then counted
+  // exactly (the gate adds what it appends, acknowledgements subtract).
+  std::atomic<int64_t> pending_bytes_{0};
 };
 
 // An EventSink that waits for room in the spool before handing events on.
@@ -121,7 +128,11 @@ class SpoolGate : public EventSink {
   SpoolGate(EventSink* inner, Shipper* shipper) : inner_(inner), shipper_(shipper) {}
   Status Emit(std::vector<CollectedEvent> events) override {
     shipper_->WaitForRoom();
-    return inner_->Emit(std::move(events));
+    uint64_t bytes = 0;
+    for (const auto& e : events) bytes += e.content.size() + e.cluster.size() + 28;  // the log's record framing
+    Status s = inner_->Emit(std::move(events));
+    shipper_->NoteSpooled(bytes);
+    return s;
   }
   Status Flush() override { return inner_->Flush(); }
 
