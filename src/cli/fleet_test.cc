@@ -442,8 +442,8 @@ TEST_F(FleetTest, FourClustersShipExactlyOnceThroughKillsCutsAndWatchSetEdits) {
       ADD_FAILURE() << e.cluster << " " << e.kind << " " << e.uid << "@" << e.rv << " twice in ODS";
     }
     services += e.kind == "Service";
-    // The collectors pick the edit up within a second (their watch of WatchSets).
-    if (e.kind == "ReplicaSet" && e.ingest_time > edit_wall_ms + 2000) ++late_replicasets;
+    // The collectors pick the edit up at once (their watch of WatchSets); 3 s of slack for loaded machines.
+    if (e.kind == "ReplicaSet" && e.ingest_time > edit_wall_ms + 3000) ++late_replicasets;
   }
   if (dups > 0) {
     std::string where = "central log: " + LogDuplicates("dir:" + dir_.Sub("central/log"));
