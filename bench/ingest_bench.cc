@@ -12,7 +12,8 @@
 //                 (LogSink on an embedded log each) and 16 Shippers read the
 //                 spools and ship to the IngestServer until all is acknowledged
 //
-//   build/bench/ingest_bench [--collectors 16] [--events 8000] [--batch 500] [--dir /tmp] [--no-compress] [--skip-spool]
+//   build/bench/ingest_bench [--collectors 16] [--events 8000] [--batch 500] [--dir /tmp] [--no-compress]
+//   [--skip-spool]
 //
 // Events are simulator pods (~2.4 KB of JSON) wrapped as collector events.
 // CPU is process CPU (clients and server run in this process), so "CPU per
@@ -65,8 +66,8 @@ Figures Report(const char* what, uint64_t events, uint64_t bytes, int64_t wall0,
   f.wall = static_cast<double>(MonotonicMicros() - wall0) / 1e6;
   f.cpu = CpuSeconds() - cpu0;
   double per_event_us = f.cpu / static_cast<double>(events) * 1e6;
-  std::printf("%-12s %9.0f events/s %7.1f MB/s  CPU %6.2f s = %5.2f us/event", what, static_cast<double>(events) / f.wall,
-              static_cast<double>(bytes) / f.wall / 1e6, f.cpu, per_event_us);
+  std::printf("%-12s %9.0f events/s %7.1f MB/s  CPU %6.2f s = %5.2f us/event", what,
+              static_cast<double>(events) / f.wall, static_cast<double>(bytes) / f.wall / 1e6, f.cpu, per_event_us);
   if (base != nullptr) std::printf("  (%.2fx the local CPU per event)", f.cpu / base->cpu);
   std::printf("\n");
   std::fflush(stdout);
@@ -85,13 +86,20 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
-    if (a == "--collectors") collectors = std::atoi(next().c_str());
-    else if (a == "--events") events_per = std::atoi(next().c_str());
-    else if (a == "--batch") batch = std::atoi(next().c_str());
-    else if (a == "--dir") base_dir = next();
-    else if (a == "--no-compress") compress = false;
-    else if (a == "--skip-spool") skip_spool = true;
-    else Die("unknown argument " + a);
+    if (a == "--collectors")
+      collectors = std::atoi(next().c_str());
+    else if (a == "--events")
+      events_per = std::atoi(next().c_str());
+    else if (a == "--batch")
+      batch = std::atoi(next().c_str());
+    else if (a == "--dir")
+      base_dir = next();
+    else if (a == "--no-compress")
+      compress = false;
+    else if (a == "--skip-spool")
+      skip_spool = true;
+    else
+      Die("unknown argument " + a);
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
   std::string dir = JoinPath(base_dir, "kubelake-ingest-bench-" + RandomUuid());
@@ -143,9 +151,11 @@ int main(int argc, char** argv) {
     }
   }
   uint64_t total = static_cast<uint64_t>(collectors) * static_cast<uint64_t>(events_per);
-  std::printf("ingest_bench: %d collectors x %d events = %llu events, %.1f MB of JSON (%.0f B/event), batches of %d, %s bodies\n",
-              collectors, events_per, static_cast<unsigned long long>(total), static_cast<double>(total_bytes) / 1e6,
-              static_cast<double>(total_bytes) / static_cast<double>(total), batch, compress ? "zstd" : "uncompressed");
+  std::printf(
+      "ingest_bench: %d collectors x %d events = %llu events, %.1f MB of JSON (%.0f B/event), batches of %d, %s "
+      "bodies\n",
+      collectors, events_per, static_cast<unsigned long long>(total), static_cast<double>(total_bytes) / 1e6,
+      static_cast<double>(total_bytes) / static_cast<double>(total), batch, compress ? "zstd" : "uncompressed");
 
   // --- local: the embedded log directly ---
   Figures local;
@@ -176,7 +186,8 @@ int main(int argc, char** argv) {
   auto tls = simulator::GenerateTlsMaterial("bench-ca");
   if (!tls.ok()) Die(tls.status().ToString());
   std::string clusters_yaml = "clusters:\n";
-  for (int c = 0; c < collectors; ++c) clusters_yaml += "- name: bench-" + std::to_string(c) + "\n  token: t" + std::to_string(c) + "\n";
+  for (int c = 0; c < collectors; ++c)
+    clusters_yaml += "- name: bench-" + std::to_string(c) + "\n  token: t" + std::to_string(c) + "\n";
   if (!WriteFile(JoinPath(dir, "clusters.yaml"), clusters_yaml).ok()) Die("writing clusters.yaml");
   auto start_central = [&](const std::string& name, std::unique_ptr<log::EventLog>* log) {
     auto l = log::OpenEventLog("dir:" + JoinPath(dir, name) + "?partitions=8&fsync=batch");
@@ -219,8 +230,10 @@ int main(int argc, char** argv) {
           for (size_t k = i; k < end; ++k) enc.Add(events[c][k].ingest_time_ms, events[c][k].content);
           std::string& raw = enc.Finish();
           body.clear();
-          if (compress) (void)format::ZstdCompress(1, raw, &body);
-          else body = raw;
+          if (compress)
+            (void)format::ZstdCompress(1, raw, &body);
+          else
+            body = raw;
           answer.clear();
           curl_easy_setopt(e, CURLOPT_URL, url.c_str());
           curl_blob blob{const_cast<char*>(tls->ca_cert_pem.data()), tls->ca_cert_pem.size(), CURL_BLOB_COPY};
@@ -228,10 +241,11 @@ int main(int argc, char** argv) {
           curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
           curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.data());
           curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-          curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* ud) {
-            static_cast<std::string*>(ud)->append(p, s * n);
-            return s * n;
-          });
+          curl_easy_setopt(
+              e, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* ud) {
+                static_cast<std::string*>(ud)->append(p, s * n);
+                return s * n;
+              });
           curl_easy_setopt(e, CURLOPT_WRITEDATA, &answer);
           long status = 0;
           if (curl_easy_perform(e) == CURLE_OK) curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);

@@ -70,15 +70,16 @@ struct StopControllerOnExit {
 };
 
 Result<WatchSetFollowing> PrepareWatchSets(const CollectArgs& args, collector::CollectorOptions* o,
-                                          std::function<void(JsonWriter*)> extra_status) {
+                                           std::function<void(JsonWriter*)> extra_status) {
   WatchSetFollowing f;
   bool from_cluster = args.watchsets_from_cluster || (args.in_cluster && args.spec.empty());
   if (args.no_watchsets_from_cluster) from_cluster = false;
   if (!from_cluster) return f;
   if (!args.spec.empty()) return Status::InvalidArgument("--spec and --watchsets-from-cluster exclude each other");
   if (o->clusters.size() != 1) {
-    return Status::InvalidArgument("--watchsets-from-cluster follows the WatchSets of one cluster; this configuration has " +
-                                   std::to_string(o->clusters.size()) + " (choose one with --context)");
+    return Status::InvalidArgument(
+        "--watchsets-from-cluster follows the WatchSets of one cluster; this configuration has " +
+        std::to_string(o->clusters.size()) + " (choose one with --context)");
   }
   collector::WatchSetControllerOptions wo;
   wo.status_interval_ms = static_cast<int64_t>(args.status_interval_s * 1000);
@@ -145,9 +146,8 @@ Status RunCollectToLog(const CollectArgs& args) {
   if (ws.controller) {
     extras.before_start = [&ws](collector::Collector* c) { return c->SetTargets(ws.initial); };
   }
-  KL_ASSIGN_OR_RETURN(auto service,
-                      CollectorService::Start(log.get(), options, JoinPath(args.state_dir, "checkpoint"),
-                                              args.checkpoint_interval_s, extras));
+  KL_ASSIGN_OR_RETURN(auto service, CollectorService::Start(log.get(), options, JoinPath(args.state_dir, "checkpoint"),
+                                                            args.checkpoint_interval_s, extras));
   StopControllerOnExit stop_controller{ws.controller.get()};
   if (ws.controller) KL_RETURN_IF_ERROR(ws.controller->Start(service->collector()));
   spdlog::info("collector: {} watches on {} clusters, writing to {}", service->collector()->Stats().size(),
@@ -174,8 +174,8 @@ Status RunCollectToLog(const CollectArgs& args) {
 std::string RemoteStatusLine(const collector::ShipperStats& s) {
   return "shipping: " + std::string(s.connected ? "connected" : "not connected") + ", acknowledged " +
          std::to_string(s.acked) + ", pending " + std::to_string(s.pending_events) + " events (" +
-         HumanBytes(static_cast<double>(s.pending_bytes)) + "), spool " + HumanBytes(static_cast<double>(s.spool_bytes)) +
-         (s.last_error.empty() ? "" : ", last error: " + s.last_error);
+         HumanBytes(static_cast<double>(s.pending_bytes)) + "), spool " +
+         HumanBytes(static_cast<double>(s.spool_bytes)) + (s.last_error.empty() ? "" : ", last error: " + s.last_error);
 }
 
 // Events go to a local spool (an embedded log) and from there, in numbered
@@ -203,10 +203,12 @@ Status RunCollectRemote(CollectArgs args) {
     KL_ASSIGN_OR_RETURN(r.client_key_pem, ReadFile(args.sink_key));
   }
   if (r.token.empty() && r.token_file.empty() && r.client_cert_pem.empty()) {
-    return Status::InvalidArgument("--sink " + args.sink +
-                                   " needs credentials: --sink-token-file, $KUBELAKE_SINK_TOKEN, or --sink-cert/--sink-key");
+    return Status::InvalidArgument(
+        "--sink " + args.sink +
+        " needs credentials: --sink-token-file, $KUBELAKE_SINK_TOKEN, or --sink-cert/--sink-key");
   }
-  auto max = ParseScaledInt(args.spool_max, {{"", 1}, {"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30}, {"t", int64_t{1} << 40}});
+  auto max = ParseScaledInt(args.spool_max,
+                            {{"", 1}, {"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30}, {"t", int64_t{1} << 40}});
   if (!max || *max <= 0) return Status::InvalidArgument("--spool-max-bytes: not a size: " + args.spool_max);
   r.spool_max_bytes = static_cast<uint64_t>(*max);
   if (args.sink_compression != "zstd" && args.sink_compression != "none") {
@@ -310,7 +312,8 @@ Status RunCollect(CollectArgs args) {
   if (args.sink.rfind("log:", 0) == 0) return RunCollectToLog(args);
   if (args.sink.rfind("https://", 0) == 0 || args.sink.rfind("http://", 0) == 0) return RunCollectRemote(args);
   if (args.sink.rfind("jsonl:", 0) != 0) {
-    return Status::InvalidArgument("--sink must be https://HOST:PORT (a central kubelake), log:URI, jsonl:PATH or jsonl:-");
+    return Status::InvalidArgument(
+        "--sink must be https://HOST:PORT (a central kubelake), log:URI, jsonl:PATH or jsonl:-");
   }
   std::string sink_path = args.sink.substr(6);
   if (!args.resume && sink_path != "-" && FileSize(sink_path).value_or(0) > 0) {
@@ -367,7 +370,8 @@ void AddCollectorCommands(CLI::App* app) {
   cmd->add_option("--context", args->contexts, "context to collect (repeatable; default: every context)");
   cmd->add_flag("--in-cluster", args->in_cluster, "use this pod's service account instead of a kubeconfig");
   cmd->add_option("--cluster-name", args->cluster_name, "cluster name for --in-cluster events")->capture_default_str();
-  cmd->add_option("--spec", args->spec, "WatchSet file (default: the eight core kinds, or the cluster's WatchSets in cluster)");
+  cmd->add_option("--spec", args->spec,
+                  "WatchSet file (default: the eight core kinds, or the cluster's WatchSets in cluster)");
   cmd->add_flag("--watchsets-from-cluster", args->watchsets_from_cluster,
                 "follow the cluster's WatchSet resources (watchsets.kubelake.io) live and write their status "
                 "(default with --in-cluster and no --spec)");
@@ -382,12 +386,14 @@ void AddCollectorCommands(CLI::App* app) {
                   "where events go: https://HOST:PORT (a central kubelake's --listen-ingest), log:URI (an event log), "
                   "jsonl:PATH or jsonl:- for stdout")
       ->capture_default_str();
-  cmd->add_option("--sink-token-file", args->sink_token_file,
-                  "https sink: file holding this cluster's bearer token (re-read per request; or $KUBELAKE_SINK_TOKEN)");
+  cmd->add_option(
+      "--sink-token-file", args->sink_token_file,
+      "https sink: file holding this cluster's bearer token (re-read per request; or $KUBELAKE_SINK_TOKEN)");
   cmd->add_option("--sink-ca", args->sink_ca, "https sink: CA certificate (PEM) of the central kubelake");
   cmd->add_option("--sink-cert", args->sink_cert, "https sink: client certificate (PEM) instead of a token");
   cmd->add_option("--sink-key", args->sink_key, "https sink: key of the client certificate (PEM)");
-  cmd->add_flag("--sink-insecure", args->remote.insecure_skip_verify, "https sink: do not verify the server certificate");
+  cmd->add_flag("--sink-insecure", args->remote.insecure_skip_verify,
+                "https sink: do not verify the server certificate");
   cmd->add_option("--sink-compression", args->sink_compression, "https sink: zstd or none")->capture_default_str();
   cmd->add_option("--spool-dir", args->spool_dir, "https sink: the on-disk spool (default: <state-dir>/spool)");
   cmd->add_option("--spool-max-bytes", args->spool_max,

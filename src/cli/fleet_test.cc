@@ -106,10 +106,11 @@ Result<std::string> Get(const ClusterCredentials& c, const std::string& path) {
   curl_slist* headers = curl_slist_append(nullptr, auth.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* ud) {
-    static_cast<std::string*>(ud)->append(p, s * n);
-    return s * n;
-  });
+  curl_easy_setopt(
+      curl, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* ud) {
+        static_cast<std::string*>(ud)->append(p, s * n);
+        return s * n;
+      });
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
   CURLcode rc = curl_easy_perform(curl);
   curl_slist_free_all(headers);
@@ -131,10 +132,11 @@ long PostBatch(const std::string& url, const std::string& ca_pem, const std::str
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
   curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* ud) {
-    static_cast<std::string*>(ud)->append(p, s * n);
-    return s * n;
-  });
+  curl_easy_setopt(
+      curl, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* ud) {
+        static_cast<std::string*>(ud)->append(p, s * n);
+        return s * n;
+      });
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, answer);
   long status = 0;
   if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
@@ -185,19 +187,23 @@ std::string LogDuplicates(const std::string& uri) {
         ++records;
         auto v = ParseJson(r.value, "record");
         if (!v.ok()) continue;
-        if (!seen.insert({std::string(r.key), v->GetStringOr("uid", ""), v->GetStringOr("resourceversion", "")}).second) {
-          if (++dups == 1) example = std::string(r.key) + " " + v->GetStringOr("uid", "") + "@" + v->GetStringOr("resourceversion", "") +
-                                     " at " + std::to_string(p) + ":" + std::to_string(r.offset);
+        if (!seen.insert({std::string(r.key), v->GetStringOr("uid", ""), v->GetStringOr("resourceversion", "")})
+                 .second) {
+          if (++dups == 1)
+            example = std::string(r.key) + " " + v->GetStringOr("uid", "") + "@" +
+                      v->GetStringOr("resourceversion", "") + " at " + std::to_string(p) + ":" +
+                      std::to_string(r.offset);
         }
       }
     }
   }
-  return std::to_string(records) + " records, " + std::to_string(dups) + " duplicates" + (dups ? " (" + example + ")" : "");
+  return std::to_string(records) + " records, " + std::to_string(dups) + " duplicates" +
+         (dups ? " (" + example + ")" : "");
 }
 
 // cluster -> uid -> "Kind@rv" of the live DWD rows of `kinds`.
 Result<std::map<std::string, std::map<std::string, std::string>>> ReadDwd(const std::string& warehouse,
-                                                                           const std::set<std::string>& kinds) {
+                                                                          const std::set<std::string>& kinds) {
   table::Catalog catalog(warehouse);
   KL_ASSIGN_OR_RETURN(auto dwd, catalog.GetTable("kubelake", pipeline::kDwdTable));
   KL_ASSIGN_OR_RETURN(auto rows, dwd->ReadAll(std::nullopt, {"cluster", "uid", "rv", "kind", "deleted"}));
@@ -210,8 +216,8 @@ Result<std::map<std::string, std::map<std::string, std::string>>> ReadDwd(const 
   return out;
 }
 
-Result<std::map<std::string, std::map<std::string, std::string>>> ReadTruth(const std::vector<ClusterCredentials>& clusters,
-                                                                            const std::set<std::string>& kinds) {
+Result<std::map<std::string, std::map<std::string, std::string>>> ReadTruth(
+    const std::vector<ClusterCredentials>& clusters, const std::set<std::string>& kinds) {
   std::map<std::string, std::map<std::string, std::string>> out;
   for (const auto& c : clusters) {
     KL_ASSIGN_OR_RETURN(std::string text, Get(c, "/kubelake/truth"));
@@ -290,10 +296,30 @@ class FleetTest : public ::testing::Test {
   }
 
   void StartSimulator(int clusters, int churn_for_s) {
-    simulator_ = Spawn({Kubelake(), "simulate", "--clusters", std::to_string(clusters), "--nodes", "3", "--pods", "30",
-                        "--pods-per-deployment", "3", "--churn-pods", "4", "--churn-updates", "8", "--churn-scales", "2",
-                        "--churn-for", std::to_string(churn_for_s), "--bookmark-interval-ms", "200", "--seed", "11",
-                        "--dir", dir_.Sub("sim")},
+    simulator_ = Spawn({Kubelake(),
+                        "simulate",
+                        "--clusters",
+                        std::to_string(clusters),
+                        "--nodes",
+                        "3",
+                        "--pods",
+                        "30",
+                        "--pods-per-deployment",
+                        "3",
+                        "--churn-pods",
+                        "4",
+                        "--churn-updates",
+                        "8",
+                        "--churn-scales",
+                        "2",
+                        "--churn-for",
+                        std::to_string(churn_for_s),
+                        "--bookmark-interval-ms",
+                        "200",
+                        "--seed",
+                        "11",
+                        "--dir",
+                        dir_.Sub("sim")},
                        dir_.Sub("simulate.log"));
     ASSERT_GT(simulator_, 0);
     std::string kubeconfig = dir_.Sub("sim/kubeconfig");
@@ -305,19 +331,34 @@ class FleetTest : public ::testing::Test {
   void WriteClusters(const std::string& yaml) { KL_ASSERT_OK(WriteFile(dir_.Sub("clusters.yaml"), yaml)); }
 
   void StartCentral() {
-    central_ = Spawn({Kubelake(), "run", "--data-dir", dir_.Sub("central"), "--listen-ingest",
-                      "127.0.0.1:" + std::to_string(port_), "--ingest-tls-cert", dir_.Sub("ingest.crt"),
-                      "--ingest-tls-key", dir_.Sub("ingest.key"), "--ingest-clusters", dir_.Sub("clusters.yaml"),
-                      "--commit-interval-ms", "200", "--status-interval", "2"},
-                     dir_.Sub("central.log"));
+    central_ = Spawn(
+        {Kubelake(), "run", "--data-dir", dir_.Sub("central"), "--listen-ingest", "127.0.0.1:" + std::to_string(port_),
+         "--ingest-tls-cert", dir_.Sub("ingest.crt"), "--ingest-tls-key", dir_.Sub("ingest.key"), "--ingest-clusters",
+         dir_.Sub("clusters.yaml"), "--commit-interval-ms", "200", "--status-interval", "2"},
+        dir_.Sub("central.log"));
     ASSERT_GT(central_, 0);
   }
 
   pid_t StartCollector(const std::string& context, const std::vector<std::string>& credentials) {
-    std::vector<std::string> args = {Kubelake(), "collect", "--kubeconfig", dir_.Sub("sim/kubeconfig"), "--context",
-                                     context, "--watchsets-from-cluster", "--sink", url_, "--sink-ca", dir_.Sub("ca.crt"),
-                                     "--state-dir", dir_.Sub("collector-" + context), "--checkpoint-interval", "1",
-                                     "--status-interval", "0.5", "--stats-interval", "2"};
+    std::vector<std::string> args = {Kubelake(),
+                                     "collect",
+                                     "--kubeconfig",
+                                     dir_.Sub("sim/kubeconfig"),
+                                     "--context",
+                                     context,
+                                     "--watchsets-from-cluster",
+                                     "--sink",
+                                     url_,
+                                     "--sink-ca",
+                                     dir_.Sub("ca.crt"),
+                                     "--state-dir",
+                                     dir_.Sub("collector-" + context),
+                                     "--checkpoint-interval",
+                                     "1",
+                                     "--status-interval",
+                                     "0.5",
+                                     "--stats-interval",
+                                     "2"};
     args.insert(args.end(), credentials.begin(), credentials.end());
     return Spawn(args, dir_.Sub("collector-" + context + ".log"));
   }
@@ -430,7 +471,9 @@ TEST_F(FleetTest, FourClustersShipExactlyOnceThroughKillsCutsAndWatchSetEdits) {
     diff = Diff(*truth, *dwd);
     if (diff.empty()) break;
   }
-  EXPECT_EQ(diff, "") << "central log tail:\n" << Log("central.log").substr(Log("central.log").size() > 3000 ? Log("central.log").size() - 3000 : 0);
+  EXPECT_EQ(diff, "")
+      << "central log tail:\n"
+      << Log("central.log").substr(Log("central.log").size() > 3000 ? Log("central.log").size() - 3000 : 0);
 
   // ODS: no (cluster, uid, resourceVersion) twice; services arrived; replica
   // sets stopped at the edit although churn kept changing them.
@@ -485,24 +528,31 @@ TEST_F(FleetTest, WrongTokensUnknownClustersAndBadBatchesAreRefusedAndAppendNoth
   WriteClusters("clusters:\n- name: " + clusters_[0].name + "\n  token: right-token\n- name: " + clusters_[2].name +
                 "\n  certificateCommonName: " + clusters_[2].name + "\n");
   // The central side asks for client certificates signed by this CA.
-  central_ = Spawn({Kubelake(), "run", "--data-dir", dir_.Sub("central"), "--listen-ingest",
-                    "127.0.0.1:" + std::to_string(port_), "--ingest-tls-cert", dir_.Sub("ingest.crt"), "--ingest-tls-key",
-                    dir_.Sub("ingest.key"), "--ingest-client-ca", dir_.Sub("ca.crt"), "--ingest-clusters",
-                    dir_.Sub("clusters.yaml"), "--commit-interval-ms", "200", "--status-interval", "1"},
-                   dir_.Sub("central.log"));
+  central_ =
+      Spawn({Kubelake(), "run", "--data-dir", dir_.Sub("central"), "--listen-ingest",
+             "127.0.0.1:" + std::to_string(port_), "--ingest-tls-cert", dir_.Sub("ingest.crt"), "--ingest-tls-key",
+             dir_.Sub("ingest.key"), "--ingest-client-ca", dir_.Sub("ca.crt"), "--ingest-clusters",
+             dir_.Sub("clusters.yaml"), "--commit-interval-ms", "200", "--status-interval", "1"},
+            dir_.Sub("central.log"));
   KL_ASSERT_OK(WriteFile(dir_.Sub("wrong-token"), "not-the-token\n"));
   KL_ASSERT_OK(WriteFile(dir_.Sub("right-token"), "right-token\n"));
   auto collect = [&](const std::string& context, const std::string& state, std::vector<std::string> creds) {
-    std::vector<std::string> args = {Kubelake(), "collect", "--kubeconfig", dir_.Sub("sim/kubeconfig"), "--context", context,
-                                     "--sink", url_, "--sink-ca", dir_.Sub("ca.crt"), "--state-dir", dir_.Sub("state-" + state),
+    std::vector<std::string> args = {Kubelake(),         "collect",
+                                     "--kubeconfig",     dir_.Sub("sim/kubeconfig"),
+                                     "--context",        context,
+                                     "--sink",           url_,
+                                     "--sink-ca",        dir_.Sub("ca.crt"),
+                                     "--state-dir",      dir_.Sub("state-" + state),
                                      "--stats-interval", "1"};
     args.insert(args.end(), creds.begin(), creds.end());
     return Spawn(args, dir_.Sub(state + ".log"));
   };
   collectors_.push_back(collect(clusters_[0].name, "wrong-token", {"--sink-token-file", dir_.Sub("wrong-token")}));
   collectors_.push_back(collect(clusters_[1].name, "unknown", {"--sink-token-file", dir_.Sub("right-token")}));
-  collectors_.push_back(collect(clusters_[2].name, "cert-ok", {"--sink-cert", dir_.Sub("client.crt"), "--sink-key", dir_.Sub("client.key")}));
-  collectors_.push_back(collect(clusters_[2].name, "cert-other", {"--sink-cert", dir_.Sub("other.crt"), "--sink-key", dir_.Sub("other.key")}));
+  collectors_.push_back(collect(clusters_[2].name, "cert-ok",
+                                {"--sink-cert", dir_.Sub("client.crt"), "--sink-key", dir_.Sub("client.key")}));
+  collectors_.push_back(collect(clusters_[2].name, "cert-other",
+                                {"--sink-cert", dir_.Sub("other.crt"), "--sink-key", dir_.Sub("other.key")}));
 
   auto wait_for = [&](const std::string& log, const std::string& text) {
     for (int i = 0; i < 200; ++i) {
@@ -512,9 +562,12 @@ TEST_F(FleetTest, WrongTokensUnknownClustersAndBadBatchesAreRefusedAndAppendNoth
     return false;
   };
   // Clear errors on both sides.
-  EXPECT_TRUE(wait_for("wrong-token.log", "HTTP 401: wrong token for cluster \"" + clusters_[0].name + "\"")) << Log("wrong-token.log");
-  EXPECT_TRUE(wait_for("unknown.log", "HTTP 403: cluster \"" + clusters_[1].name + "\" is not accepted")) << Log("unknown.log");
-  EXPECT_TRUE(wait_for("cert-other.log", "HTTP 403: client certificate (CN \"someone-else\")")) << Log("cert-other.log");
+  EXPECT_TRUE(wait_for("wrong-token.log", "HTTP 401: wrong token for cluster \"" + clusters_[0].name + "\""))
+      << Log("wrong-token.log");
+  EXPECT_TRUE(wait_for("unknown.log", "HTTP 403: cluster \"" + clusters_[1].name + "\" is not accepted"))
+      << Log("unknown.log");
+  EXPECT_TRUE(wait_for("cert-other.log", "HTTP 403: client certificate (CN \"someone-else\")"))
+      << Log("cert-other.log");
   EXPECT_TRUE(wait_for("central.log", "wrong token for cluster")) << Log("central.log");
   EXPECT_TRUE(wait_for("central.log", "is not accepted by this kubelake")) << Log("central.log");
   // The certificate of sim-3 gets its events in.

@@ -51,14 +51,15 @@ TEST(ImageDepsTest, RuntimeStageInstallsEveryLinkedLibrary) {
     path = std::string(Trim(path));
     ASSERT_FALSE(path.empty()) << lib << " not found by ldconfig";
     // By file name: with merged /usr, dpkg may know the file under /lib or /usr/lib.
-    std::string owner = Capture("r=$(readlink -f " + path + "); dpkg -S \"*/$(basename $(dirname $r))/$(basename $r)\" "
+    std::string owner = Capture("r=$(readlink -f " + path +
+                                "); dpkg -S \"*/$(basename $(dirname $r))/$(basename $r)\" "
                                 "2>/dev/null | head -1 | cut -d: -f1");
     owner = std::string(Trim(owner));
     ASSERT_FALSE(owner.empty()) << lib << " (" << path << ") belongs to no package";
     ++checked;
     if (base.count(owner) != 0) continue;
-    EXPECT_EQ(installed.count(owner), 1u) << lib << " comes from " << owner
-                                          << ", which the Containerfile's runtime stage does not install";
+    EXPECT_EQ(installed.count(owner), 1u)
+        << lib << " comes from " << owner << ", which the Containerfile's runtime stage does not install";
   }
   EXPECT_GE(checked, 10u);
 }

@@ -45,7 +45,8 @@ Result<std::unique_ptr<ingest::IngestServer>> StartIngest(const IngestArgs& a, l
     KL_ASSIGN_OR_RETURN(o.http.client_ca_pem, ReadFile(a.client_ca));
   }
   if (a.clusters_file.empty()) {
-    return Status::InvalidArgument("--listen-ingest needs --ingest-clusters FILE (the clusters accepted, and their credentials)");
+    return Status::InvalidArgument(
+        "--listen-ingest needs --ingest-clusters FILE (the clusters accepted, and their credentials)");
   }
   o.clusters_file = a.clusters_file;
   o.state_path = a.state_path.empty() ? JoinPath(data_dir, "ingest/state.json") : a.state_path;

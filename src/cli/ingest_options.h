@@ -3,11 +3,10 @@
 // HOST:PORT with TLS, client CA, accepted clusters and state file.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <memory>
 #include <set>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "ingest/ingest_server.h"
 #include "log/event_log.h"

@@ -26,11 +26,15 @@ std::string_view WatchStateName(WatchState state) {
 // pages, then a watch, then again on drops, stalls, timeouts and 410s.
 class Collector::Watcher {
  public:
-  Watcher(Collector* owner, HttpLoop* loop, const ClusterCredentials* cluster,
-          std::shared_ptr<const TlsSettings> tls, WatchTarget target, uint64_t seed,
-          ObjectTracker tracker = ObjectTracker(), bool relist = false)
-      : owner_(owner), loop_(loop), cluster_(cluster), tls_(std::move(tls)),
-        sync_(std::move(target), std::move(tracker)), rng_(seed), force_list_(relist) {
+  Watcher(Collector* owner, HttpLoop* loop, const ClusterCredentials* cluster, std::shared_ptr<const TlsSettings> tls,
+          WatchTarget target, uint64_t seed, ObjectTracker tracker = ObjectTracker(), bool relist = false)
+      : owner_(owner),
+        loop_(loop),
+        cluster_(cluster),
+        tls_(std::move(tls)),
+        sync_(std::move(target), std::move(tracker)),
+        rng_(seed),
+        force_list_(relist) {
     stats_.cluster = sync_.target().cluster;
     stats_.watch_name = sync_.target().watch_name;
   }
@@ -41,7 +45,8 @@ class Collector::Watcher {
   // Loop thread.
   void Begin() {
     // A restored tracker knows where to resume; a 410 there leads to a relist.
-    if (!sync_.tracker().resume_rv().empty() && !force_list_) StartWatch();
+    if (!sync_.tracker().resume_rv().empty() && !force_list_)
+      StartWatch();
     else StartList();
   }
 

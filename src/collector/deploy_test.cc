@@ -34,7 +34,8 @@ std::vector<YAML::Node> LoadBase(const std::string& dir) {
 
 const YAML::Node* FindKind(const std::vector<YAML::Node>& docs, const std::string& kind, const std::string& name = "") {
   for (const YAML::Node& d : docs) {
-    if (d["kind"].as<std::string>() == kind && (name.empty() || d["metadata"]["name"].as<std::string>() == name)) return &d;
+    if (d["kind"].as<std::string>() == kind && (name.empty() || d["metadata"]["name"].as<std::string>() == name))
+      return &d;
   }
   return nullptr;
 }
@@ -116,7 +117,9 @@ TEST(DeployTest, CollectorBaseIsReadOnlyOneReplicaAndFollowsWatchSets) {
     EXPECT_NE(args.find(want), std::string::npos) << want << " in " << args;
   }
   bool pvc = false;
-  for (const YAML::Node& v : pod["volumes"]) pvc = pvc || (v["persistentVolumeClaim"] && v["persistentVolumeClaim"]["claimName"].as<std::string>() == "kubelake-collector-state");
+  for (const YAML::Node& v : pod["volumes"])
+    pvc = pvc || (v["persistentVolumeClaim"] &&
+                  v["persistentVolumeClaim"]["claimName"].as<std::string>() == "kubelake-collector-state");
   EXPECT_TRUE(pvc);
   EXPECT_NE(FindKind(docs, "PersistentVolumeClaim", "kubelake-collector-state"), nullptr);
 
@@ -141,7 +144,8 @@ TEST(DeployTest, CentralBaseKeepsItsDataAndExposesOnlyItsPorts) {
   YAML::Node pod = (*sts)["spec"]["template"]["spec"];
   ExpectHardenedPod(pod, "central");
   std::map<std::string, int> ports;
-  for (const YAML::Node& p : pod["containers"][0]["ports"]) ports[p["name"].as<std::string>()] = p["containerPort"].as<int>();
+  for (const YAML::Node& p : pod["containers"][0]["ports"])
+    ports[p["name"].as<std::string>()] = p["containerPort"].as<int>();
   EXPECT_EQ(ports, (std::map<std::string, int>{{"ingest", 9443}, {"postgres", 5433}, {"http", 8080}}));
   std::string args;
   for (const YAML::Node& a : pod["containers"][0]["args"]) args += a.as<std::string>() + " ";

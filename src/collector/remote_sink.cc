@@ -32,7 +32,8 @@ Result<std::unique_ptr<log::EventLog>> OpenSpool(const std::string& dir) {
   // checkpoint no longer needs) go at the next retention check.
   return log::OpenEventLog("dir:" + JoinPath(dir, "log") +
                            "?partitions=1&fsync=200ms&segment_bytes=16M&retention_bytes=0&retention_check=2s"
-                           "&required_groups=" + std::string(kShipperGroup) + "," + kCheckpointGroup);
+                           "&required_groups=" +
+                           std::string(kShipperGroup) + "," + kCheckpointGroup);
 }
 
 Result<std::string> SpoolStreamId(const std::string& dir) {
@@ -192,8 +193,10 @@ Shipper::Answer Shipper::Post(const std::string& body) {
   std::string token = options_.token;
   if (!options_.token_file.empty()) {
     auto t = ReadFile(options_.token_file);
-    if (t.ok()) token = std::string(Trim(*t));
-    else a.error = "reading the token file: " + t.status().ToString();
+    if (t.ok())
+      token = std::string(Trim(*t));
+    else
+      a.error = "reading the token file: " + t.status().ToString();
   }
   if (!token.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + token).c_str());
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
@@ -242,7 +245,7 @@ void Shipper::Run() {
   bool positioned = false;  // the consumer reads from `position`
   uint64_t last_commit = position;
   int64_t last_commit_us = 0, last_measure_us = 0;
-  std::string body;        // the batch being sent (kept for retries)
+  std::string body;  // the batch being sent (kept for retries)
   uint64_t body_first = 0, body_count = 0, body_record_bytes = 0;
   bool have_body = false;
 
@@ -263,7 +266,8 @@ void Shipper::Run() {
           int64_t start = spool_->StartOffset(0).value_or(0);
           if (position < static_cast<uint64_t>(start)) {
             SetError("the central side expects sequence " + std::to_string(position) + " but the spool starts at " +
-                     std::to_string(start) + ": those events were deleted after an acknowledgement; starting a new stream");
+                     std::to_string(start) +
+                     ": those events were deleted after an acknowledgement; starting a new stream");
             stream_ = RandomUuid();
             (void)WriteFileAtomic(JoinPath(spool_dir_, "stream-id"), stream_ + "\n");
             {
@@ -350,7 +354,8 @@ void Shipper::Run() {
         stats_.last_error.clear();
         stats_.pending_events = spool_end_ > next ? spool_end_ - next : 0;
       }
-      if (!synced) spdlog::info("collector: central kubelake {} continues stream {} at {}", options_.url, stream_, next);
+      if (!synced)
+        spdlog::info("collector: central kubelake {} continues stream {} at {}", options_.url, stream_, next);
       if (synced && expected) NoteAcked(body_record_bytes);
       bool reestimate = !synced || !expected;
       // The consumer stands after the batch just sent; anything else needs a seek.
@@ -379,7 +384,8 @@ void Shipper::Run() {
       EstimatePending();
       continue;
     }
-    std::string why = "HTTP " + std::to_string(a.status) + ": " + (answer.error.empty() ? a.body.substr(0, 300) : answer.error);
+    std::string why =
+        "HTTP " + std::to_string(a.status) + ": " + (answer.error.empty() ? a.body.substr(0, 300) : answer.error);
     if (a.status == 409) {  // another stream took over: start again with a handshake
       have_body = false;
       synced = false;

@@ -34,15 +34,15 @@
 namespace kl::collector {
 
 struct RemoteSinkOptions {
-  std::string url;      // https://host:port of the central ingest endpoint
-  std::string cluster;  // the cluster name this collector ships as
-  std::string token;    // bearer token, or
+  std::string url;         // https://host:port of the central ingest endpoint
+  std::string cluster;     // the cluster name this collector ships as
+  std::string token;       // bearer token, or
   std::string token_file;  // re-read for every request (mounted secrets rotate)
-  std::string ca_pem;   // empty: the system trust store
+  std::string ca_pem;      // empty: the system trust store
   std::string client_cert_pem;
   std::string client_key_pem;
   bool insecure_skip_verify = false;
-  bool compress = true;               // zstd request bodies (events compress several-fold)
+  bool compress = true;                   // zstd request bodies (events compress several-fold)
   uint64_t spool_max_bytes = 1ull << 30;  // unacknowledged bytes before the collector is held
   size_t batch_max_bytes = 4 << 20;
   size_t batch_max_events = 10000;
@@ -62,9 +62,9 @@ struct ShipperStats {
   uint64_t pending_events = 0;  // in the spool, not acknowledged yet
   uint64_t acked = 0;           // sequence: every event before it is in the central log
   uint64_t batches = 0;
-  uint64_t events = 0;          // shipped and acknowledged
+  uint64_t events = 0;  // shipped and acknowledged
   uint64_t retries = 0;
-  uint64_t blocked_ms = 0;      // time the collector waited for room in the spool
+  uint64_t blocked_ms = 0;  // time the collector waited for room in the spool
   int64_t last_ack_ms = 0;
   std::string last_error;
 };

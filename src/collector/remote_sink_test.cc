@@ -2,6 +2,8 @@
 // unreachable events wait in the spool, and a full spool holds the emitting
 // collector (backpressure) instead of dropping anything; once the endpoint
 // listens, everything is shipped and acknowledged, each event once.
+#include "collector/remote_sink.h"
+
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -13,7 +15,6 @@
 #include <thread>
 
 #include "collector/log_sink.h"
-#include "collector/remote_sink.h"
 #include "common/test_util.h"
 #include "ingest/ingest_server.h"
 
@@ -87,7 +88,8 @@ TEST(RemoteSinkTest, SpoolsWhileUnreachableHoldsWhenFullAndShipsEachEventOnce) {
 
   // The central side comes up: everything is shipped, the collector goes on.
   KL_ASSERT_OK(WriteFile(dir.Sub("clusters.yaml"), "clusters:\n- name: edge-1\n  token: tok\n"));
-  KL_ASSERT_OK_AND_ASSIGN(auto central_log, log::OpenEventLog("dir:" + dir.Sub("central") + "?partitions=2&fsync=never"));
+  KL_ASSERT_OK_AND_ASSIGN(auto central_log,
+                          log::OpenEventLog("dir:" + dir.Sub("central") + "?partitions=2&fsync=never"));
   ingest::IngestOptions io;
   io.http.port = port;
   io.clusters_file = dir.Sub("clusters.yaml");

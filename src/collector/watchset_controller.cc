@@ -61,8 +61,10 @@ void WatchSetController::Fail(const std::string& error, bool relist) {
     last_error_ = error;
   }
   loop_.RunAfter(options_.retry_ms, [this, relist] {
-    if (relist || resource_version_.empty()) List();
-    else Watch();
+    if (relist || resource_version_.empty())
+      List();
+    else
+      Watch();
   });
 }
 
@@ -130,8 +132,10 @@ Status WatchSetController::Start(Collector* collector) {
   started_ = true;
   loop_.Post([this] {
     Apply();
-    if (resource_version_.empty()) List();
-    else Watch();
+    if (resource_version_.empty())
+      List();
+    else
+      Watch();
   });
   std::function<void()> tick;
   auto status_tick = std::make_shared<std::function<void()>>();
@@ -205,8 +209,8 @@ void WatchSetController::Watch() {
   framer_->Reset();
   body_.clear();
   HttpRequest req;
-  req.url = CollectionUrl() + "?watch=true&allowWatchBookmarks=true&timeoutSeconds=300&resourceVersion=" +
-            UrlEncode(resource_version_);
+  req.url = CollectionUrl() +
+            "?watch=true&allowWatchBookmarks=true&timeoutSeconds=300&resourceVersion=" + UrlEncode(resource_version_);
   req.headers = Headers();
   req.tls = tls_;
   req.low_speed_time_s = 90;
@@ -229,8 +233,9 @@ void WatchSetController::Watch() {
       if (resource_version_.empty()) return List();
       return Watch();  // a clean end at timeoutSeconds
     }
-    Fail("watching WatchSets: " + (outcome.transport_ok ? "HTTP " + std::to_string(outcome.http_status) + ": " + body_.substr(0, 300)
-                                                        : outcome.error),
+    Fail("watching WatchSets: " + (outcome.transport_ok
+                                       ? "HTTP " + std::to_string(outcome.http_status) + ": " + body_.substr(0, 300)
+                                       : outcome.error),
          false);
   };
   watch_transfer_ = loop_.Submit(std::move(req));
@@ -312,7 +317,8 @@ void WatchSetController::Upsert(const JsonValue& object) {
     return;
   }
   WatchSet set = (*parsed)[0];
-  if (!set.clusters.empty() && std::find(set.clusters.begin(), set.clusters.end(), cluster_.name) == set.clusters.end()) {
+  if (!set.clusters.empty() &&
+      std::find(set.clusters.begin(), set.clusters.end(), cluster_.name) == set.clusters.end()) {
     s.error = "names clusters other than this one (" + cluster_.name + ")";
     s.targets.clear();
     return;
@@ -352,7 +358,8 @@ std::string WatchSetController::StatusFor(SetState* set, const std::vector<Watch
   resources.BeginArray();
   size_t watching = 0, total = 0;
   auto worse = [&](const std::string& r, const std::string& m) {
-    static const std::vector<std::string> order = {"Watching", "Listing", "WatchFailing", "ResourceNotFound", "Forbidden"};
+    static const std::vector<std::string> order = {"Watching", "Listing", "WatchFailing", "ResourceNotFound",
+                                                   "Forbidden"};
     auto rank = [&](const std::string& x) { return std::find(order.begin(), order.end(), x) - order.begin(); };
     if (rank(r) > rank(reason)) {
       reason = r;
@@ -383,7 +390,8 @@ std::string WatchSetController::StatusFor(SetState* set, const std::vector<Watch
     if (healthy) {
       ++watching;
     } else if (w->last_http_status == 403) {
-      worse("Forbidden", ResourceLabel(t) + ": the collector's service account may not list/watch it (RBAC): " + w->last_error);
+      worse("Forbidden",
+            ResourceLabel(t) + ": the collector's service account may not list/watch it (RBAC): " + w->last_error);
     } else if (w->last_http_status == 404) {
       worse("ResourceNotFound", ResourceLabel(t) + ": the API server does not serve this resource: " + w->last_error);
     } else if (w->state == WatchState::kListing || w->state == WatchState::kIdle) {
@@ -398,8 +406,10 @@ std::string WatchSetController::StatusFor(SetState* set, const std::vector<Watch
     message = set->error;
     last_error = set->error;
   }
-  if (reason != "Watching") status = "False";
-  else message = "watching " + std::to_string(watching) + " of " + std::to_string(total) + " resources";
+  if (reason != "Watching")
+    status = "False";
+  else
+    message = "watching " + std::to_string(watching) + " of " + std::to_string(total) + " resources";
   std::string key = status + "/" + reason;
   if (key != set->condition_key) {
     set->condition_key = key;
@@ -454,9 +464,10 @@ void WatchSetController::WriteStatuses() {
         return;
       }
       std::lock_guard<std::mutex> lock(mu_);
-      std::string error = "writing the status of WatchSet " + set_name + ": " +
-                          (outcome.transport_ok ? "HTTP " + std::to_string(outcome.http_status) + ": " + answer->substr(0, 300)
-                                                : outcome.error);
+      std::string error =
+          "writing the status of WatchSet " + set_name + ": " +
+          (outcome.transport_ok ? "HTTP " + std::to_string(outcome.http_status) + ": " + answer->substr(0, 300)
+                                : outcome.error);
       if (error != last_error_) spdlog::warn("collector: {}", error);
       last_error_ = error;
     };

@@ -60,7 +60,7 @@ class WatchSetController {
     bool valid = false;
     std::string error;  // why it cannot be used
     std::vector<WatchTarget> targets;
-    std::string last_status;  // the status last written (to write only changes)
+    std::string last_status;    // the status last written (to write only changes)
     std::string condition_key;  // status/reason of the Ready condition, for lastTransitionTime
     int64_t transition_ms = 0;
   };

@@ -66,7 +66,8 @@ class WatchSetE2eTest : public ::testing::Test {
   }
 
   simulator::WriteResponse Write(const std::string& method, int resource, const std::string& name,
-                                 const std::string& body, const std::string& content_type = "application/merge-patch+json") {
+                                 const std::string& body,
+                                 const std::string& content_type = "application/merge-patch+json") {
     simulator::WriteRequest r;
     r.method = method;
     r.resource = resource;
@@ -132,7 +133,9 @@ class WatchSetE2eTest : public ::testing::Test {
 
 TEST_F(WatchSetE2eTest, FollowsEditsWithoutLosingOrRepeatingEvents) {
   ASSERT_EQ(Write("POST", simulator::kWatchSets, "",
-                  WatchSetJson("core", R"({"version":"v1","resource":"pods"},{"group":"apps","version":"v1","resource":"replicasets"})"))
+                  WatchSetJson(
+                      "core",
+                      R"({"version":"v1","resource":"pods"},{"group":"apps","version":"v1","resource":"replicasets"})"))
                 .code,
             201);
   StartCollector();
@@ -142,8 +145,9 @@ TEST_F(WatchSetE2eTest, FollowsEditsWithoutLosingOrRepeatingEvents) {
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
 
   // Add services, drop replicasets (what `kubectl apply` of the edited WatchSet does).
-  auto r = Write("PATCH", simulator::kWatchSets, "core",
-                 R"({"spec":{"resources":[{"version":"v1","resource":"pods"},{"version":"v1","resource":"services"}]}})");
+  auto r =
+      Write("PATCH", simulator::kWatchSets, "core",
+            R"({"spec":{"resources":[{"version":"v1","resource":"pods"},{"version":"v1","resource":"services"}]}})");
   ASSERT_EQ(r.code, 200) << r.body;
   ASSERT_TRUE(WaitUntil([&] { return WatchNames() == std::set<std::string>{"core/pods", "core/services"}; }, 10000));
   size_t replicasets_at_drop = Count("ReplicaSet");
@@ -188,16 +192,24 @@ TEST_F(WatchSetE2eTest, FollowsEditsWithoutLosingOrRepeatingEvents) {
 
 TEST_F(WatchSetE2eTest, StatusReportsRefusalsUnknownResourcesAndBadEdits) {
   fleet_->server(0)->Forbid("nodes", true);
-  ASSERT_EQ(Write("POST", simulator::kWatchSets, "", WatchSetJson("infra", R"({"version":"v1","resource":"nodes"})")).code, 201);
+  ASSERT_EQ(
+      Write("POST", simulator::kWatchSets, "", WatchSetJson("infra", R"({"version":"v1","resource":"nodes"})")).code,
+      201);
+  ASSERT_EQ(
+      Write("POST", simulator::kWatchSets, "",
+            WatchSetJson(
+                "widgets",
+                R"({"group":"example.com","version":"v1","resource":"widgets","kind":"Widget","namespaced":false})"))
+          .code,
+      201);
   ASSERT_EQ(Write("POST", simulator::kWatchSets, "",
-                  WatchSetJson("widgets", R"({"group":"example.com","version":"v1","resource":"widgets","kind":"Widget","namespaced":false})"))
+                  WatchSetJson("apps", R"({"group":"apps","version":"v1","resource":"deployments"})"))
                 .code,
-            201);
-  ASSERT_EQ(Write("POST", simulator::kWatchSets, "", WatchSetJson("apps", R"({"group":"apps","version":"v1","resource":"deployments"})")).code,
             201);
   StartCollector();
   ASSERT_TRUE(WaitUntil([&] { return Reason("infra") == "Forbidden"; }, 10000)) << Status("infra").ToJson();
-  EXPECT_NE(Status("infra").GetStringOr("lastError", "").find("forbidden"), std::string::npos) << Status("infra").ToJson();
+  EXPECT_NE(Status("infra").GetStringOr("lastError", "").find("forbidden"), std::string::npos)
+      << Status("infra").ToJson();
   ASSERT_TRUE(WaitUntil([&] { return Reason("widgets") == "ResourceNotFound"; }, 10000)) << Status("widgets").ToJson();
   ASSERT_TRUE(WaitUntil([&] { return Reason("apps") == "Watching"; }, 10000)) << Status("apps").ToJson();
 
@@ -207,7 +219,8 @@ TEST_F(WatchSetE2eTest, StatusReportsRefusalsUnknownResourcesAndBadEdits) {
   EXPECT_GT(Count("Node"), 0u);
 
   // An edit the collector cannot use keeps the last good watches and says why.
-  auto r = Write("PATCH", simulator::kWatchSets, "apps", R"({"spec":{"resources":[{"group":"x.io","version":"v1","resource":"things"}]}})");
+  auto r = Write("PATCH", simulator::kWatchSets, "apps",
+                 R"({"spec":{"resources":[{"group":"x.io","version":"v1","resource":"things"}]}})");
   ASSERT_EQ(r.code, 200) << r.body;
   ASSERT_TRUE(WaitUntil([&] { return Reason("apps") == "InvalidSpec"; }, 10000)) << Status("apps").ToJson();
   EXPECT_NE(Status("apps").GetStringOr("lastError", "").find("needs a kind"), std::string::npos);

@@ -27,7 +27,8 @@ Result<AcceptedClusters> AcceptedClusters::Parse(const std::string& yaml, const 
   try {
     YAML::Node root = YAML::Load(yaml);
     YAML::Node list = root ? root["clusters"] : YAML::Node();
-    if (!list || !list.IsSequence()) return Status::InvalidArgument("accepted clusters: expected a list under \"clusters:\"");
+    if (!list || !list.IsSequence())
+      return Status::InvalidArgument("accepted clusters: expected a list under \"clusters:\"");
     size_t i = 0;
     for (const YAML::Node& n : list) {
       ++i;
@@ -53,12 +54,14 @@ Result<AcceptedClusters> AcceptedClusters::Parse(const std::string& yaml, const 
         token = std::string(Trim(*text));
       }
       if (!token.empty()) {
-        if (!c.token_sha256.empty()) return Status::InvalidArgument(where + ": give one of token, tokenFile, tokenSha256");
+        if (!c.token_sha256.empty())
+          return Status::InvalidArgument(where + ": give one of token, tokenFile, tokenSha256");
         c.token_sha256 = Sha256Hex(token);
       }
       if (n["certificateCommonName"]) c.certificate_cn = n["certificateCommonName"].as<std::string>();
       if (c.token_sha256.empty() && c.certificate_cn.empty()) {
-        return Status::InvalidArgument(where + ": needs a token (token, tokenFile or tokenSha256) or certificateCommonName");
+        return Status::InvalidArgument(where +
+                                       ": needs a token (token, tokenFile or tokenSha256) or certificateCommonName");
       }
       if (!out.clusters_.emplace(c.name, c).second) return Status::InvalidArgument(where + ": listed twice");
     }

@@ -23,7 +23,7 @@ namespace kl::ingest {
 
 struct AcceptedCluster {
   std::string name;
-  std::string token_sha256;  // lower-case hex; empty: no token accepted
+  std::string token_sha256;    // lower-case hex; empty: no token accepted
   std::string certificate_cn;  // empty: no certificate accepted
 };
 

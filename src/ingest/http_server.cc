@@ -123,8 +123,8 @@ thread_local std::string t_body_buffer;
 struct HttpServerCallbacks {
   static MhdResult Handle(void* cls, MHD_Connection* connection, const char* url, const char* method, const char*,
                           const char* upload_data, size_t* upload_data_size, void** con_cls) {
-    return static_cast<MhdResult>(static_cast<HttpServer*>(cls)->OnRequest(connection, url, method, upload_data,
-                                                                            upload_data_size, con_cls));
+    return static_cast<MhdResult>(
+        static_cast<HttpServer*>(cls)->OnRequest(connection, url, method, upload_data, upload_data_size, con_cls));
   }
   static void Completed(void*, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) {
     auto* conn = static_cast<HttpServer::Connection*>(*con_cls);
@@ -218,8 +218,10 @@ int HttpServer::OnRequest(MHD_Connection* connection, const char* url, const cha
     conn->request.path = url;
     MHD_get_connection_values(connection, MHD_HEADER_KIND, &CollectHeader, &conn->request.headers);
     if (auto len = ParseUint64(conn->request.Header("content-length"))) {
-      if (*len > options_.max_body_bytes) conn->too_large = true;
-      else conn->request.body.reserve(*len + kBodyPadding);
+      if (*len > options_.max_body_bytes)
+        conn->too_large = true;
+      else
+        conn->request.body.reserve(*len + kBodyPadding);
     }
     return MHD_YES;
   }
@@ -245,7 +247,8 @@ int HttpServer::OnRequest(MHD_Connection* connection, const char* url, const cha
   HttpRequest& req = conn->request;
   req.body.reserve(req.body.size() + kBodyPadding);
   req.peer = Peer(connection);
-  if (tls() && !options_.client_ca_pem.empty()) ClientCertificate(connection, &req.client_cert_cn, &req.client_cert_error);
+  if (tls() && !options_.client_ca_pem.empty())
+    ClientCertificate(connection, &req.client_cert_cn, &req.client_cert_error);
   response = handler_(req);
   return Send(connection, response);
 }

@@ -27,7 +27,7 @@ struct HttpServerOptions {
   int port = 0;                    // 0: any free port
   std::string tls_cert_pem;        // empty: plain HTTP
   std::string tls_key_pem;
-  std::string client_ca_pem;       // non-empty: ask for client certificates signed by this CA
+  std::string client_ca_pem;  // non-empty: ask for client certificates signed by this CA
   size_t max_body_bytes = 64 << 20;
   unsigned max_connections = 512;
   unsigned connection_timeout_s = 120;  // idle keep-alive connections are closed after this

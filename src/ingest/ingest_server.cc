@@ -39,8 +39,8 @@ struct IngestServer::ClusterState {
   std::string stream;
   uint64_t next = 0;
   bool has_last = false;
-  uint64_t last_hash = 0;  // of the last event of this cluster appended to the log
-  int64_t scan_from = 0;   // recovery: the log offset below which everything was counted
+  uint64_t last_hash = 0;          // of the last event of this cluster appended to the log
+  int64_t scan_from = 0;           // recovery: the log offset below which everything was counted
   std::atomic<bool> dirty{false};  // changed since the state file was written
   IngestClusterStats stats;
 };
@@ -56,7 +56,8 @@ IngestServer::~IngestServer() { Stop(); }
 Result<std::unique_ptr<IngestServer>> IngestServer::Start(log::EventLog* log, IngestOptions options) {
   if (options.state_path.empty()) return Status::InvalidArgument("ingest: no state file path");
   if (options.clusters_file.empty()) {
-    return Status::InvalidArgument("ingest: no accepted clusters (--ingest-clusters FILE); refusing to accept any cluster");
+    return Status::InvalidArgument(
+        "ingest: no accepted clusters (--ingest-clusters FILE); refusing to accept any cluster");
   }
   if (options.max_concurrent_appends < 1) options.max_concurrent_appends = 1;
   std::unique_ptr<IngestServer> s(new IngestServer(log, std::move(options)));
@@ -232,7 +233,8 @@ HttpResponse IngestServer::Handle(const HttpRequest& request) {
 
 IngestServer::ProducerSlot* IngestServer::AcquireSlot() {
   std::unique_lock<std::mutex> lock(slots_mu_);
-  if (!slot_free_.wait_for(lock, std::chrono::milliseconds(options_.busy_wait_ms), [&] { return !free_slots_.empty(); })) {
+  if (!slot_free_.wait_for(lock, std::chrono::milliseconds(options_.busy_wait_ms),
+                           [&] { return !free_slots_.empty(); })) {
     return nullptr;
   }
   ProducerSlot* slot = free_slots_.back();
@@ -363,7 +365,8 @@ HttpResponse IngestServer::HandleBatch(const HttpRequest& request) {
     ProducerSlot* slot = AcquireSlot();
     if (slot == nullptr) {
       ++busy_;
-      HttpResponse r = Answer(503, ErrorJson("busy: too many batches being appended; retry", static_cast<int64_t>(c->next)));
+      HttpResponse r =
+          Answer(503, ErrorJson("busy: too many batches being appended; retry", static_cast<int64_t>(c->next)));
       r.headers.emplace_back("Retry-After", "1");
       return r;
     }
@@ -383,7 +386,8 @@ HttpResponse IngestServer::HandleBatch(const HttpRequest& request) {
       auto fresh = log_->NewProducer();
       if (fresh.ok()) slot->producer = std::move(*fresh);
       Status recount = RecountCluster(c);
-      if (!recount.ok()) spdlog::error("ingest: cluster {}: recount after a failed append: {}", claimed, recount.ToString());
+      if (!recount.ok())
+        spdlog::error("ingest: cluster {}: recount after a failed append: {}", claimed, recount.ToString());
       ReleaseSlot(slot);
       spdlog::error("ingest: cluster {}: appending to the log failed: {}", claimed, s.ToString());
       return Answer(500, ErrorJson("appending to the event log failed: " + s.message(), static_cast<int64_t>(c->next)));
@@ -421,7 +425,8 @@ void IngestServer::ReloadClusters(bool initial) {
   std::lock_guard<std::mutex> lock(clusters_mu_);
   accepted_ = std::make_shared<AcceptedClusters>(std::move(*fresh));
   clusters_mtime_ = *mtime;
-  if (!initial) spdlog::info("ingest: reloaded {} accepted clusters from {}", accepted_->size(), options_.clusters_file);
+  if (!initial)
+    spdlog::info("ingest: reloaded {} accepted clusters from {}", accepted_->size(), options_.clusters_file);
 }
 
 void IngestServer::Background() {

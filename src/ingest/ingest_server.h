@@ -37,8 +37,8 @@ namespace kl::ingest {
 
 struct IngestOptions {
   HttpServerOptions http;
-  std::string clusters_file;       // accepted clusters (YAML); re-read when it changes
-  std::string state_path;          // acknowledged positions (required)
+  std::string clusters_file;             // accepted clusters (YAML); re-read when it changes
+  std::string state_path;                // acknowledged positions (required)
   std::set<std::string> local_clusters;  // collected by this process itself: refused remotely
   int max_concurrent_appends = 4;
   int64_t busy_wait_ms = 2000;
@@ -49,7 +49,7 @@ struct IngestOptions {
 struct IngestClusterStats {
   std::string cluster;
   std::string stream;
-  uint64_t next = 0;          // next sequence expected (everything before is in the log)
+  uint64_t next = 0;  // next sequence expected (everything before is in the log)
   uint64_t batches = 0;
   uint64_t events = 0;        // appended
   uint64_t duplicates = 0;    // events of retried batches already in the log

@@ -1,9 +1,10 @@
+#include "ingest/ingest.h"
+
 #include <gtest/gtest.h>
 
 #include "common/file_util.h"
 #include "common/random.h"
 #include "common/test_util.h"
-#include "ingest/ingest.h"
 #include "log/event_log.h"
 
 namespace kl::ingest {
@@ -11,8 +12,8 @@ namespace {
 
 std::string Event(int i, std::string_view type = "ADDED") {
   return "{\"type\":\"" + std::string(type) + "\",\"obj\":{\"metadata\":{\"name\":\"p" + std::to_string(i) +
-         "\"}},\"kind\":\"Pod\",\"uid\":\"u" + std::to_string(i) + "\",\"resourceversion\":\"" + std::to_string(100 + i) +
-         "\",\"__time_milli__\":1}";
+         "\"}},\"kind\":\"Pod\",\"uid\":\"u" + std::to_string(i) + "\",\"resourceversion\":\"" +
+         std::to_string(100 + i) + "\",\"__time_milli__\":1}";
 }
 
 std::string Body(const std::string& cluster, const std::string& stream, uint64_t first, int from, int to) {
@@ -67,7 +68,9 @@ TEST(ClustersTest, ParseAndAuthenticate) {
   std::string yaml =
       "clusters:\n"
       "- name: a\n  token: secret-a\n"
-      "- name: b\n  tokenSha256: " + Sha256Hex("secret-b") + "\n"
+      "- name: b\n  tokenSha256: " +
+      Sha256Hex("secret-b") +
+      "\n"
       "- name: c\n  certificateCommonName: cluster-c\n";
   KL_ASSERT_OK_AND_ASSIGN(AcceptedClusters list, AcceptedClusters::Parse(yaml));
   EXPECT_EQ(list.size(), 3u);
@@ -92,8 +95,8 @@ TEST(ClustersTest, ParseAndAuthenticate) {
 class IngestServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    KL_ASSERT_OK(WriteFile(dir_.Sub("clusters.yaml"),
-                           "clusters:\n- name: a\n  token: tok-a\n- name: b\n  token: tok-b\n"));
+    KL_ASSERT_OK(
+        WriteFile(dir_.Sub("clusters.yaml"), "clusters:\n- name: a\n  token: tok-a\n- name: b\n  token: tok-b\n"));
     KL_ASSERT_OK_AND_ASSIGN(log_, log::OpenEventLog("dir:" + dir_.Sub("log") + "?partitions=4&fsync=never"));
     options_.clusters_file = dir_.Sub("clusters.yaml");
     options_.state_path = dir_.Sub("ingest/state.json");

@@ -58,8 +58,8 @@ Result<DecodedBatch> DecodeBatch(std::string_view body) {
   if (batch.header.cluster.empty()) return bad("no cluster name");
   if (batch.header.stream.empty()) return bad("no stream id");
   // Every event takes at least two bytes: a count beyond that is a lie.
-  if (batch.header.count > r.remaining() / 2 + 1) return bad("event count " + std::to_string(batch.header.count) +
-                                                             " exceeds the body");
+  if (batch.header.count > r.remaining() / 2 + 1)
+    return bad("event count " + std::to_string(batch.header.count) + " exceeds the body");
   batch.events.reserve(batch.header.count);
   for (uint64_t i = 0; i < batch.header.count; ++i) {
     BatchEvent e;
@@ -117,7 +117,8 @@ Status ValidateEventContent(std::string_view content, size_t readable_after) {
     }
   }
   std::string_view trimmed = content;
-  while (!trimmed.empty() && (trimmed.back() == ' ' || trimmed.back() == '\n' || trimmed.back() == '\r' || trimmed.back() == '\t')) {
+  while (!trimmed.empty() &&
+         (trimmed.back() == ' ' || trimmed.back() == '\n' || trimmed.back() == '\r' || trimmed.back() == '\t')) {
     trimmed.remove_suffix(1);
   }
   if (trimmed.empty() || trimmed.back() != '}') return fail("trailing content after the JSON object");

@@ -56,8 +56,8 @@ class BatchEncoder {
   size_t bytes() const { return body_.size(); }
 
  private:
-  std::string body_;      // built in place: one copy of each event
-  size_t count_at_ = 0;   // where the fixed-width count goes
+  std::string body_;     // built in place: one copy of each event
+  size_t count_at_ = 0;  // where the fixed-width count goes
   uint32_t count_ = 0;
 };
 

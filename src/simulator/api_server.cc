@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -252,19 +251,17 @@ Status ApiServer::Start() {
   addr.sin_port = htons(static_cast<uint16_t>(port_));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (options_.tls) {
-    daemon_ = MHD_start_daemon(flags, static_cast<uint16_t>(port_), nullptr, nullptr, handler, this,
-                               MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-                               MHD_OPTION_EXTERNAL_LOGGER, &MhdLog, nullptr,
-                               MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_NOTIFY_COMPLETED,
-                               &RequestHandler::Completed, nullptr, MHD_OPTION_HTTPS_MEM_KEY,
-                               options_.tls_material.server_key_pem.c_str(), MHD_OPTION_HTTPS_MEM_CERT,
-                               options_.tls_material.server_cert_pem.c_str(), MHD_OPTION_END);
+    daemon_ =
+        MHD_start_daemon(flags, static_cast<uint16_t>(port_), nullptr, nullptr, handler, this, MHD_OPTION_SOCK_ADDR,
+                         &addr, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_EXTERNAL_LOGGER, &MhdLog, nullptr,
+                         MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_NOTIFY_COMPLETED, &RequestHandler::Completed,
+                         nullptr, MHD_OPTION_HTTPS_MEM_KEY, options_.tls_material.server_key_pem.c_str(),
+                         MHD_OPTION_HTTPS_MEM_CERT, options_.tls_material.server_cert_pem.c_str(), MHD_OPTION_END);
   } else {
     daemon_ = MHD_start_daemon(flags, static_cast<uint16_t>(port_), nullptr, nullptr, handler, this,
                                MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-                               MHD_OPTION_EXTERNAL_LOGGER, &MhdLog, nullptr,
-                               MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_NOTIFY_COMPLETED,
-                               &RequestHandler::Completed, nullptr, MHD_OPTION_END);
+                               MHD_OPTION_EXTERNAL_LOGGER, &MhdLog, nullptr, MHD_OPTION_CONNECTION_TIMEOUT, 0u,
+                               MHD_OPTION_NOTIFY_COMPLETED, &RequestHandler::Completed, nullptr, MHD_OPTION_END);
   }
   if (daemon_ == nullptr) {
     return Status::IOError("simulated API server for " + identity_.name + ": cannot listen on 127.0.0.1:" +
@@ -293,9 +290,12 @@ void ApiServer::StallWatches(int64_t duration_ms) { stall_until_us_ = MonotonicM
 
 void ApiServer::Forbid(const std::string& resource, bool forbidden) {
   std::lock_guard<std::mutex> lock(forbidden_mu_);
-  if (resource.empty()) forbidden_.clear();
-  else if (forbidden) forbidden_.insert(resource);
-  else forbidden_.erase(resource);
+  if (resource.empty())
+    forbidden_.clear();
+  else if (forbidden)
+    forbidden_.insert(resource);
+  else
+    forbidden_.erase(resource);
 }
 
 bool ApiServer::Forbidden(int resource) {
@@ -303,8 +303,8 @@ bool ApiServer::Forbidden(int resource) {
   return forbidden_.count(std::string(Resource(resource).resource)) != 0;
 }
 
-int ApiServer::HandleRequest(MHD_Connection* connection, const char* url, const char* method,
-                             const char* upload_data, size_t* upload_data_size, void** con_cls) {
+int ApiServer::HandleRequest(MHD_Connection* connection, const char* url, const char* method, const char* upload_data,
+                             size_t* upload_data_size, void** con_cls) {
   ApiServer* self = this;
   if (*con_cls == nullptr) {
     // First call: headers only; the body (if any) follows.
@@ -327,7 +327,8 @@ int ApiServer::HandleRequest(MHD_Connection* connection, const char* url, const 
   return self->Dispatch(connection, url, method, body->data);
 }
 
-int ApiServer::Dispatch(MHD_Connection* c, const std::string& path, const std::string& method, const std::string& body) {
+int ApiServer::Dispatch(MHD_Connection* c, const std::string& path, const std::string& method,
+                        const std::string& body) {
   if (path == "/healthz" || path == "/readyz" || path == "/livez") {
     MHD_Response* r = MHD_create_response_from_buffer(2, const_cast<char*>("ok"), MHD_RESPMEM_PERSISTENT);
     int ret = MHD_queue_response(c, 200, r);
@@ -372,7 +373,8 @@ int ApiServer::Dispatch(MHD_Connection* c, const std::string& path, const std::s
     return Respond(c, 200, w.Release());
   }
   if (path == "/openapi/v3" || path.rfind("/openapi/v3/", 0) == 0) return Respond(c, 200, OpenApiV3(path, crd));
-  for (auto [g, v] : {std::pair<std::string_view, std::string_view>{"apiextensions.k8s.io", "v1"}, {"kubelake.io", "v1alpha1"}}) {
+  for (auto [g, v] :
+       {std::pair<std::string_view, std::string_view>{"apiextensions.k8s.io", "v1"}, {"kubelake.io", "v1alpha1"}}) {
     if (g == "kubelake.io" && !crd) continue;
     std::string prefix = "/apis/" + std::string(g);
     if (path == prefix) {
@@ -382,7 +384,8 @@ int ApiServer::Dispatch(MHD_Connection* c, const std::string& path, const std::s
       out.insert(1, "\"kind\":\"APIGroup\",\"apiVersion\":\"v1\",");
       return Respond(c, 200, out);
     }
-    if (path == prefix + "/" + std::string(v)) return Respond(c, 200, ResourceListJson(std::string(g) + "/" + std::string(v), g));
+    if (path == prefix + "/" + std::string(v))
+      return Respond(c, 200, ResourceListJson(std::string(g) + "/" + std::string(v), g));
   }
   if (path == "/apis/apps") {
     JsonWriter w;

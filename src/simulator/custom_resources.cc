@@ -167,8 +167,8 @@ WriteResponse HandleWrite(ClusterStore* store, const WriteRequest& req) {
   std::string kind(info.kind);
   ObjectPtr current = req.name.empty() ? nullptr : store->Get(req.resource, "", req.name);
   auto not_found = [&] {
-    return Fail(404, "NotFound", std::string(info.resource) + "." + std::string(info.group) + " \"" + req.name +
-                                     "\" not found");
+    return Fail(404, "NotFound",
+                std::string(info.resource) + "." + std::string(info.group) + " \"" + req.name + "\" not found");
   };
 
   if (req.method == "DELETE") {
@@ -198,16 +198,18 @@ WriteResponse HandleWrite(ClusterStore* store, const WriteRequest& req) {
   if (req.method == "POST") {
     if (!req.name.empty()) return Fail(405, "MethodNotAllowed", "POST to a collection, not to an object");
     if (body.GetStringOr("kind", "") != kind || body.GetStringOr("apiVersion", "") != ApiVersionOf(req.resource)) {
-      return Fail(400, "BadRequest", "the body is a " + body.GetStringOr("apiVersion", "?") + " " +
-                                         body.GetStringOr("kind", "?") + ", not a " + ApiVersionOf(req.resource) + " " + kind);
+      return Fail(400, "BadRequest",
+                  "the body is a " + body.GetStringOr("apiVersion", "?") + " " + body.GetStringOr("kind", "?") +
+                      ", not a " + ApiVersionOf(req.resource) + " " + kind);
     }
     obj = std::move(body);
     JsonValue* meta = EnsureObject(&obj, "metadata");
     std::string name = meta->GetStringOr("name", "");
-    if (name.empty()) return Fail(422, "Invalid", kind + " is invalid: metadata.name: Required value: name is required");
+    if (name.empty())
+      return Fail(422, "Invalid", kind + " is invalid: metadata.name: Required value: name is required");
     if (store->Get(req.resource, "", name) != nullptr) {
-      return Fail(409, "AlreadyExists", std::string(info.resource) + "." + std::string(info.group) + " \"" + name +
-                                            "\" already exists");
+      return Fail(409, "AlreadyExists",
+                  std::string(info.resource) + "." + std::string(info.group) + " \"" + name + "\" already exists");
     }
     if (req.resource == kWatchSets) Remove(&obj, "status");  // status is written through /status only
     meta->Set("uid", JsonValue::String(RandomUuid()));
@@ -230,10 +232,11 @@ WriteResponse HandleWrite(ClusterStore* store, const WriteRequest& req) {
     const JsonValue* meta = body.Find("metadata");
     std::string rv = meta != nullptr ? meta->GetStringOr("resourceVersion", "") : "";
     if (!rv.empty() && rv != std::to_string(current->rv)) {
-      return Fail(409, "Conflict", "Operation cannot be fulfilled on " + std::string(info.resource) + "." +
-                                       std::string(info.group) + " \"" + req.name +
-                                       "\": the object has been modified; please apply your changes to the latest "
-                                       "version and try again");
+      return Fail(409, "Conflict",
+                  "Operation cannot be fulfilled on " + std::string(info.resource) + "." + std::string(info.group) +
+                      " \"" + req.name +
+                      "\": the object has been modified; please apply your changes to the latest "
+                      "version and try again");
     }
     incoming = std::move(body);
   } else if (req.method == "PATCH") {
@@ -256,8 +259,10 @@ WriteResponse HandleWrite(ClusterStore* store, const WriteRequest& req) {
   obj = before;
   if (req.status_subresource) {
     const JsonValue* status = incoming.Find("status");
-    if (status != nullptr) obj.Set("status", *status);
-    else Remove(&obj, "status");
+    if (status != nullptr)
+      obj.Set("status", *status);
+    else
+      Remove(&obj, "status");
   } else {
     for (const auto& [key, value] : incoming.members()) {
       if (key == "status" && req.resource == kWatchSets) continue;
@@ -265,7 +270,8 @@ WriteResponse HandleWrite(ClusterStore* store, const WriteRequest& req) {
       obj.Set(key, value);
     }
     for (const auto& [key, value] : before.members()) {
-      if (key != "status" && key != "metadata" && key != "apiVersion" && key != "kind" && incoming.Find(key) == nullptr) {
+      if (key != "status" && key != "metadata" && key != "apiVersion" && key != "kind" &&
+          incoming.Find(key) == nullptr) {
         Remove(&obj, key);
       }
     }
@@ -274,8 +280,10 @@ WriteResponse HandleWrite(ClusterStore* store, const WriteRequest& req) {
     const JsonValue* in_meta = incoming.Find("metadata");
     for (const char* key : {"labels", "annotations"}) {
       const JsonValue* v = in_meta != nullptr ? in_meta->Find(key) : nullptr;
-      if (v != nullptr) meta->Set(key, *v);
-      else Remove(meta, key);
+      if (v != nullptr)
+        meta->Set(key, *v);
+      else
+        Remove(meta, key);
     }
     if (SpecDiffers(before, obj)) {
       const JsonValue* b = before.Find("metadata");

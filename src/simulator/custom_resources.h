@@ -15,9 +15,9 @@
 namespace kl::simulator {
 
 struct WriteRequest {
-  std::string method;        // POST, PUT, PATCH, DELETE
-  int resource = 0;          // kCustomResourceDefinitions or kWatchSets
-  std::string name;          // empty for POST
+  std::string method;  // POST, PUT, PATCH, DELETE
+  int resource = 0;    // kCustomResourceDefinitions or kWatchSets
+  std::string name;    // empty for POST
   bool status_subresource = false;
   std::string content_type;  // for PATCH
   std::string body;

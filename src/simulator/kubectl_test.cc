@@ -117,18 +117,20 @@ TEST_F(KubectlTest, AppliesEditsAndDeletesWatchSets) {
   EXPECT_NE(RunShell(kubectl_ + "--context sim-1 get watchsets 2>&1", &out), 0) << out;
   ASSERT_EQ(RunShell(kubectl_ + "--context sim-1 apply -f " + crd + " 2>&1", &out), 0) << out;
   std::string ws = dir_.Sub("ws.yaml");
-  KL_ASSERT_OK(WriteFile(ws,
-                         "apiVersion: kubelake.io/v1alpha1\nkind: WatchSet\nmetadata: {name: core}\nspec:\n  resources:\n"
-                         "  - {version: v1, resource: pods}\n  - {group: apps, version: v1, resource: replicasets}\n"));
+  KL_ASSERT_OK(
+      WriteFile(ws,
+                "apiVersion: kubelake.io/v1alpha1\nkind: WatchSet\nmetadata: {name: core}\nspec:\n  resources:\n"
+                "  - {version: v1, resource: pods}\n  - {group: apps, version: v1, resource: replicasets}\n"));
   // A server-side dry run changes nothing.
   ASSERT_EQ(RunShell(kubectl_ + "--context sim-1 apply --dry-run=server -f " + ws + " 2>&1", &out), 0) << out;
   EXPECT_EQ(fleet_->store(0)->Get(kWatchSets, "", "core"), nullptr);
   ASSERT_EQ(RunShell(kubectl_ + "--context sim-1 apply -f " + ws + " 2>&1", &out), 0) << out;
   EXPECT_NE(out.find("watchset.kubelake.io/core created"), std::string::npos) << out;
   // Edit: drop replicasets, add services; generation moves.
-  KL_ASSERT_OK(WriteFile(ws,
-                         "apiVersion: kubelake.io/v1alpha1\nkind: WatchSet\nmetadata: {name: core}\nspec:\n  resources:\n"
-                         "  - {version: v1, resource: pods}\n  - {version: v1, resource: services}\n"));
+  KL_ASSERT_OK(
+      WriteFile(ws,
+                "apiVersion: kubelake.io/v1alpha1\nkind: WatchSet\nmetadata: {name: core}\nspec:\n  resources:\n"
+                "  - {version: v1, resource: pods}\n  - {version: v1, resource: services}\n"));
   ASSERT_EQ(RunShell(kubectl_ + "--context sim-1 apply -f " + ws + " 2>&1", &out), 0) << out;
   EXPECT_NE(out.find("configured"), std::string::npos) << out;
   ASSERT_EQ(RunShell(kubectl_ + "--context sim-1 get ws core -o json 2>&1", &out), 0) << out;
@@ -143,11 +145,15 @@ TEST_F(KubectlTest, AppliesEditsAndDeletesWatchSets) {
                      &out),
             0)
       << out;
-  ASSERT_EQ(RunShell(kubectl_ + "--context sim-1 get ws core -o jsonpath='{.status.lastError}/{.metadata.generation}' 2>&1", &out), 0);
+  ASSERT_EQ(
+      RunShell(kubectl_ + "--context sim-1 get ws core -o jsonpath='{.status.lastError}/{.metadata.generation}' 2>&1",
+               &out),
+      0);
   EXPECT_EQ(out, "x/2");
   // The CRD's schema is enforced, also for server-side dry runs.
   std::string bad = dir_.Sub("bad.yaml");
-  KL_ASSERT_OK(WriteFile(bad, "apiVersion: kubelake.io/v1alpha1\nkind: WatchSet\nmetadata: {name: bad}\nspec:\n  resources: []\n"));
+  KL_ASSERT_OK(WriteFile(
+      bad, "apiVersion: kubelake.io/v1alpha1\nkind: WatchSet\nmetadata: {name: bad}\nspec:\n  resources: []\n"));
   EXPECT_NE(RunShell(kubectl_ + "--context sim-1 apply --dry-run=server -f " + bad + " 2>&1", &out), 0);
   EXPECT_NE(out.find("at least 1 items"), std::string::npos) << out;
   ASSERT_EQ(RunShell(kubectl_ + "--context sim-1 delete ws core 2>&1", &out), 0) << out;
@@ -183,7 +189,8 @@ TEST_F(KubectlTest, DeployOverlaysRenderAndTheirWatchSetsPassServerDryRun) {
   KL_ASSERT_OK(WriteFile(dir_.Sub("crd.yaml"), crd));
   KL_ASSERT_OK(WriteFile(dir_.Sub("watchsets.yaml"), watchsets));
   ASSERT_EQ(RunShell(kubectl_ + "--context sim-1 apply -f " + dir_.Sub("crd.yaml") + " 2>&1", &out), 0) << out;
-  ASSERT_EQ(RunShell(kubectl_ + "--context sim-1 apply --dry-run=server -f " + dir_.Sub("watchsets.yaml") + " 2>&1", &out), 0)
+  ASSERT_EQ(
+      RunShell(kubectl_ + "--context sim-1 apply --dry-run=server -f " + dir_.Sub("watchsets.yaml") + " 2>&1", &out), 0)
       << out;
   EXPECT_NE(out.find("watchset.kubelake.io/core created (server dry run)"), std::string::npos) << out;
   EXPECT_EQ(fleet_->store(0)->Get(kWatchSets, "", "core"), nullptr);

@@ -123,7 +123,8 @@ Result<ClientCertificate> GenerateClientCertificate(const TlsMaterial& ca, const
   if (!ca_key) return OpenSslError("reading the CA key");
   KL_ASSIGN_OR_RETURN(PkeyPtr key, NewKey());
   static std::atomic<long> serial{1000};
-  KL_ASSIGN_OR_RETURN(X509Ptr cert, NewCert(common_name, key.get(), ca_cert.get(), ca_key.get(), serial++, false, true));
+  KL_ASSIGN_OR_RETURN(X509Ptr cert,
+                      NewCert(common_name, key.get(), ca_cert.get(), ca_key.get(), serial++, false, true));
   ClientCertificate out;
   KL_ASSIGN_OR_RETURN(out.cert_pem, CertPem(cert.get()));
   KL_ASSIGN_OR_RETURN(out.key_pem, KeyPem(key.get()));
