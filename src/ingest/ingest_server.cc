@@ -115,30 +115,51 @@ IngestServer::ClusterState* IngestServer::GetCluster(const std::string& name) {
 // ---- state file ----
 // {"clusters":{"<name>":{"stream":..,"next":N,"partition":P,"scan_from":X,"last_hash":"hex"|""}}}
 
+// One cluster's entry, with its appends held (caller holds c->mu): every
+// event of this cluster below the visible end is counted in `next`, and the
+// last one counted is `last_hash`, wherever it lies.
+Result<std::string> IngestServer::EntryLocked(ClusterState* c) {
+  KL_ASSIGN_OR_RETURN(int64_t end, log_->EndOffset(c->partition));
+  c->scan_from = end;
+  c->dirty = false;
+  JsonWriter w;
+  w.BeginObject().Key("stream").String(c->stream).Key("next").Uint(c->next);
+  w.Key("partition").Int(c->partition).Key("scan_from").Int(end);
+  w.Key("last_hash").String(c->has_last ? std::to_string(c->last_hash) : "").EndObject();
+  return w.Release();
+}
+
+// Writes the cached entries. An entry stays valid however old it is (it
+// only makes recovery read more), so clusters are never held for another's.
+Status IngestServer::PersistEntries() {
+  std::lock_guard<std::mutex> lock(state_file_mu_);
+  JsonWriter w(true);
+  w.BeginObject().Key("format").String("kubelake-ingest-state").Key("version").Int(1).Key("clusters").BeginObject();
+  for (const auto& [name, entry] : entries_) w.Key(name).Raw(entry);
+  w.EndObject().EndObject();
+  return WriteFileAtomic(options_.state_path, w.Release());
+}
+
 Status IngestServer::WriteState() {
-  std::lock_guard<std::mutex> file_lock(state_file_mu_);
   std::vector<ClusterState*> all;
   {
     std::lock_guard<std::mutex> lock(clusters_mu_);
     for (auto& [name, c] : clusters_) all.push_back(c.get());
   }
-  JsonWriter w(true);
-  w.BeginObject().Key("format").String("kubelake-ingest-state").Key("version").Int(1).Key("clusters").BeginObject();
   for (ClusterState* c : all) {
     std::lock_guard<std::mutex> lock(c->mu);
     if (c->stream.empty()) continue;
-    // Taken with the cluster's appends excluded: every event of this cluster
-    // below the visible end is counted in `next`, and the last one counted is
-    // `last_hash`, wherever it lies.
-    KL_ASSIGN_OR_RETURN(int64_t end, log_->EndOffset(c->partition));
-    c->scan_from = end;
-    c->dirty = false;
-    w.Key(c->name).BeginObject().Key("stream").String(c->stream).Key("next").Uint(c->next);
-    w.Key("partition").Int(c->partition).Key("scan_from").Int(end);
-    w.Key("last_hash").String(c->has_last ? std::to_string(c->last_hash) : "").EndObject();
+    bool cached;
+    {
+      std::lock_guard<std::mutex> l(state_file_mu_);
+      cached = entries_.count(c->name) != 0;
+    }
+    if (cached && !c->dirty) continue;
+    KL_ASSIGN_OR_RETURN(std::string entry, EntryLocked(c));
+    std::lock_guard<std::mutex> l(state_file_mu_);
+    entries_[c->name] = std::move(entry);
   }
-  w.EndObject().EndObject();
-  return WriteFileAtomic(options_.state_path, w.Release());
+  return PersistEntries();
 }
 
 Status IngestServer::Recover() {
@@ -343,14 +364,20 @@ HttpResponse IngestServer::HandleBatch(const HttpRequest& request) {
     c->stats.stream = c->stream;
     c->stats.next = c->next;
     c->dirty = true;
-    lock.unlock();
-    Status s = WriteState();
-    lock.lock();
+    auto entry = EntryLocked(c);
+    Status s = entry.status();
+    if (s.ok()) {
+      {
+        std::lock_guard<std::mutex> l(state_file_mu_);
+        entries_[c->name] = std::move(*entry);
+      }
+      s = PersistEntries();
+    }
     if (!s.ok()) {
       ++append_errors_;
+      c->dirty = true;
       return Answer(500, ErrorJson("writing the ingest state: " + s.message()));
     }
-    if (c->stream != batch.header.stream) return Answer(409, ErrorJson("another collector stream took over; retry"));
   }
   uint64_t first = batch.header.first_sequence;
   if (first > c->next) {

@@ -91,6 +91,8 @@ class IngestServer {
   IngestServer(log::EventLog* log, IngestOptions options);
   Status Recover();
   Status WriteState();
+  Result<std::string> EntryLocked(ClusterState* cluster);
+  Status PersistEntries();
   ClusterState* GetCluster(const std::string& name);
   HttpResponse HandleBatch(const HttpRequest& request);
   ProducerSlot* AcquireSlot();
@@ -108,7 +110,8 @@ class IngestServer {
   std::shared_ptr<const AcceptedClusters> accepted_;
   int64_t clusters_mtime_ = 0;
 
-  std::mutex state_file_mu_;
+  std::mutex state_file_mu_;  // the file and entries_ (taken after a cluster's lock, never before)
+  std::map<std::string, std::string> entries_;  // cluster -> its last state entry (JSON)
 
   std::mutex slots_mu_;
   std::condition_variable slot_free_;

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "common/file_util.h"
 #include "common/random.h"
 #include "common/test_util.h"
@@ -230,6 +233,80 @@ TEST_F(IngestServerTest, ANewStreamContinuesWhereItSays) {
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(ParseBatchAnswer(r.body).next, 2u);
   EXPECT_EQ(Logged("a"), Uids(0, 5));
+}
+
+// An event log whose producers take their time to flush: a central side
+// slower than its collectors.
+class SlowLog : public log::EventLog {
+ public:
+  SlowLog(log::EventLog* inner, int64_t flush_ms) : inner_(inner), flush_ms_(flush_ms) {}
+  std::string Describe() const override { return "slow " + inner_->Describe(); }
+  int32_t NumPartitions() const override { return inner_->NumPartitions(); }
+  Result<std::unique_ptr<log::Producer>> NewProducer() override {
+    KL_ASSIGN_OR_RETURN(auto p, inner_->NewProducer());
+    return std::unique_ptr<log::Producer>(new SlowProducer(std::move(p), flush_ms_));
+  }
+  Result<std::unique_ptr<log::Consumer>> NewConsumer(const std::string& group) override {
+    return inner_->NewConsumer(group);
+  }
+  Result<int64_t> StartOffset(int32_t p) override { return inner_->StartOffset(p); }
+  Result<int64_t> EndOffset(int32_t p) override { return inner_->EndOffset(p); }
+  Result<std::map<int32_t, int64_t>> CommittedOffsets(const std::string& g) override { return inner_->CommittedOffsets(g); }
+
+ private:
+  class SlowProducer : public log::Producer {
+   public:
+    SlowProducer(std::unique_ptr<log::Producer> inner, int64_t ms) : inner_(std::move(inner)), ms_(ms) {}
+    Status Send(const log::ProducerRecord& r) override { return inner_->Send(r); }
+    Status Flush() override {
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms_));
+      return inner_->Flush();
+    }
+
+   private:
+    std::unique_ptr<log::Producer> inner_;
+    int64_t ms_;
+  };
+  log::EventLog* inner_;
+  int64_t flush_ms_;
+};
+
+TEST(IngestBackpressureTest, BatchesBeyondTheAppendSlotsGet503AndGoInWhenRetried) {
+  testing::TempDir dir;
+  KL_ASSERT_OK(WriteFile(dir.Sub("clusters.yaml"), "clusters:\n- name: a\n  token: tok-a\n- name: b\n  token: tok-b\n"));
+  KL_ASSERT_OK_AND_ASSIGN(auto inner, log::OpenEventLog("dir:" + dir.Sub("log") + "?partitions=2&fsync=never"));
+  SlowLog slow(inner.get(), 400);
+  IngestOptions o;
+  o.clusters_file = dir.Sub("clusters.yaml");
+  o.state_path = dir.Sub("state.json");
+  o.max_concurrent_appends = 1;
+  o.busy_wait_ms = 50;
+  KL_ASSERT_OK_AND_ASSIGN(auto server, IngestServer::Start(&slow, o));
+  auto post = [&](const std::string& cluster, const std::string& body) {
+    HttpRequest r;
+    r.method = "POST";
+    r.path = std::string(kBatchPath);
+    r.headers["x-kubelake-cluster"] = cluster;
+    r.headers["authorization"] = "Bearer tok-" + cluster;
+    r.body = body;
+    return server->Handle(r);
+  };
+  HttpResponse first;
+  std::thread slow_append([&] { first = post("a", Body("a", "s", 0, 0, 5)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  HttpResponse busy = post("b", Body("b", "t", 0, 0, 5));  // the only slot is taken
+  slow_append.join();
+  EXPECT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(busy.status, 503) << busy.body;
+  bool retry_after = false;
+  for (const auto& [k, v] : busy.headers) retry_after = retry_after || (k == "Retry-After" && v == "1");
+  EXPECT_TRUE(retry_after);
+  EXPECT_EQ(server->Stats().busy, 1u);
+  EXPECT_EQ(server->Stats().events, 5u);  // nothing of the refused batch
+  HttpResponse retried = post("b", Body("b", "t", 0, 0, 5));
+  EXPECT_EQ(retried.status, 200) << retried.body;
+  EXPECT_EQ(server->Stats().events, 10u);
+  server->Stop();
 }
 
 }  // namespace
