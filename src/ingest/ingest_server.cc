@@ -70,13 +70,17 @@ Result<std::unique_ptr<IngestServer>> IngestServer::Start(log::EventLog* log, In
     }
   }
   KL_RETURN_IF_ERROR(CreateDirs(DirName(s->options_.state_path)));
-  KL_RETURN_IF_ERROR(s->Recover());
+  // Producers first: opening the log's writer recovers its files and makes
+  // everything a killed predecessor wrote visible. Counting before that
+  // could stop at a stale visible end and miss appended events, which the
+  // collector would then send, and we append, again.
   for (int i = 0; i < s->options_.max_concurrent_appends; ++i) {
     auto slot = std::make_unique<ProducerSlot>();
     KL_ASSIGN_OR_RETURN(slot->producer, log->NewProducer());
     s->free_slots_.push_back(slot.get());
     s->slots_.push_back(std::move(slot));
   }
+  KL_RETURN_IF_ERROR(s->Recover());
   IngestServer* self = s.get();
   s->http_ = std::make_unique<HttpServer>(s->options_.http, [self](const HttpRequest& r) { return self->Handle(r); });
   KL_RETURN_IF_ERROR(s->http_->Start().WithContext("ingest endpoint"));
