@@ -410,7 +410,8 @@ TEST_F(FleetTest, FourClustersShipExactlyOnceThroughKillsCutsAndWatchSetEdits) {
   };
   for (int i = 0; i < kClusters; ++i) collectors_.push_back(StartCollector(clusters_[i].name, credentials(i)));
 
-  // Chaos: a random action every 0.6-1.8 s; the WatchSet edit half way.
+  // Chaos: a random kill every 0.6-1.8 s; a cut at 30%, the WatchSet edit at
+  // 50%, a freeze at 75% of the time.
   auto start = std::chrono::steady_clock::now();
   auto elapsed_ms = [&] {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
@@ -426,32 +427,41 @@ TEST_F(FleetTest, FourClustersShipExactlyOnceThroughKillsCutsAndWatchSetEdits) {
       edited = true;
       continue;
     }
-    uint64_t action = rng.Uniform(10);
-    if (action < 6) {  // a collector dies and comes back
-      int i = static_cast<int>(rng.Uniform(kClusters));
-      Kill(&collectors_[i], SIGKILL);
-      ++kills;
-      Sleep(100 + static_cast<int>(rng.Uniform(700)));
-      collectors_[i] = StartCollector(clusters_[i].name, credentials(i));
-    } else if (action < 8) {  // the central process dies and comes back
-      Kill(&central_, SIGKILL);
-      ++central_kills;
-      Sleep(100 + static_cast<int>(rng.Uniform(500)));
-      StartCentral();
-    } else if (!cut) {  // network cut: the central side is unreachable for a while
+    if (!cut && elapsed_ms() >= chaos_s * 300) {  // network cut: the central side is unreachable for a while
       Kill(&central_, SIGKILL);
       ++central_kills;
       Sleep(3000);
       StartCentral();
       cut = true;
-    } else if (!frozen) {  // the central side hangs (slow), then goes on
+      continue;
+    }
+    if (!frozen && elapsed_ms() >= chaos_s * 750) {  // the central side hangs (slow), then goes on
       ::kill(central_, SIGSTOP);
       Sleep(1500);
       ::kill(central_, SIGCONT);
       frozen = true;
+      continue;
+    }
+    if (rng.Uniform(10) < 6) {  // a collector dies and comes back
+      int i = static_cast<int>(rng.Uniform(kClusters));
+      Kill(&collectors_[i], SIGKILL);
+      ++kills;
+      Sleep(100 + static_cast<int>(rng.Uniform(700)));
+      collectors_[i] = StartCollector(clusters_[i].name, credentials(i));
+    } else {  // the central process dies and comes back
+      Kill(&central_, SIGKILL);
+      ++central_kills;
+      Sleep(100 + static_cast<int>(rng.Uniform(500)));
+      StartCentral();
     }
   }
-  ASSERT_TRUE(edited);
+  if (!frozen) {  // the last actions ran long: freeze once now
+    ::kill(central_, SIGSTOP);
+    Sleep(1500);
+    ::kill(central_, SIGCONT);
+    frozen = true;
+  }
+  ASSERT_TRUE(edited && cut && frozen);
   std::printf("chaos: %d collector kills, %d central kills, cut %d, frozen %d over %d s\n", kills, central_kills, cut,
               frozen, chaos_s);
 
