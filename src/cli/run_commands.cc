@@ -11,12 +11,14 @@
 #include <cstdio>
 #include <map>
 #include <set>
+#include <iostream>
 #include <thread>
 
 #include "cli/collector_service.h"
 #include "cli/commands.h"
 #include "cli/ingest_options.h"
 #include "cli/output.h"
+#include "cli/serve_options.h"
 #include "collector/collector.h"
 #include "collector/log_sink.h"
 #include "common/clock.h"
@@ -25,6 +27,7 @@
 #include "log/event_log.h"
 #include "pipeline/queries.h"
 #include "pipeline/warehouse.h"
+#include "server/pgwire/auth.h"
 #include "simulator/fleet.h"
 
 namespace kl::cli {
@@ -52,6 +55,7 @@ struct WarehouseArgs {
   std::string file_format = kWarehouseDefaults.file_format;
   double duration_s = 0;
   double status_interval_s = 5;
+  ServeArgs serve;
 };
 
 pipeline::WarehouseOptions WarehouseOptionsFrom(const WarehouseArgs& a) {
@@ -90,6 +94,27 @@ void AddWarehouseOptions(CLI::App* cmd, WarehouseArgs* a) {
       ->capture_default_str();
   cmd->add_option("--duration", a->duration_s, "stop after this many seconds (default: until interrupted)");
   cmd->add_option("--status-interval", a->status_interval_s, "seconds between status lines")->capture_default_str();
+  AddServeOptions(cmd, &a->serve);
+}
+
+// The directory of an embedded log URI ("dir:PATH?..."), or "".
+std::string LogDir(const std::string& uri) {
+  if (uri.rfind("dir:", 0) != 0) return "";
+  return uri.substr(4, uri.find('?') == std::string::npos ? std::string::npos : uri.find('?') - 4);
+}
+
+// What the servers read from this process: its jobs, its collector (if any), its log.
+server::LiveSources LiveSourcesOf(const pipeline::JobRunner* runner, CollectorService* collector,
+                                  log::EventLog* log, const std::string& log_uri) {
+  server::LiveSources live;
+  if (runner != nullptr) live.jobs = [runner] { return runner->Status(); };
+  if (collector != nullptr) {
+    live.watches = [collector] { return collector->collector()->Stats(); };
+    live.collector_events = [collector] { return collector->events(); };
+  }
+  live.log = log;
+  live.log_dir = LogDir(log_uri);
+  return live;
 }
 
 std::string StatusLine(CollectorService* collector, const pipeline::JobRunner& runner) {
@@ -131,6 +156,8 @@ Status RunPipeline(const WarehouseArgs& args, const IngestArgs& ingest_args) {
   }
   std::unique_ptr<ingest::IngestServer> ingest = std::move(*ingest_or);
   spdlog::info("pipeline: {} jobs reading {} into {}", runner.jobs().size(), log->Describe(), o.warehouse);
+  KL_ASSIGN_OR_RETURN(auto servers, StartServers(args.serve, o, LiveSourcesOf(&runner, nullptr, log.get(), LogUri(args, ingest_args.enabled()))));
+  spdlog::info("serving: {}", DescribeServers(*servers));
   auto start = std::chrono::steady_clock::now();
   auto last = start;
   while (!g_stop) {
@@ -143,6 +170,7 @@ Status RunPipeline(const WarehouseArgs& args, const IngestArgs& ingest_args) {
     }
   }
   if (ingest) ingest->Stop();
+  servers->Stop();
   runner.Stop();
   return Status::OK();
 }
@@ -170,6 +198,7 @@ Result<std::vector<collector::ClusterCredentials>> LoadClusters(const ClusterArg
 Status RunEverything(const WarehouseArgs& args, std::vector<collector::ClusterCredentials> clusters,
                      std::vector<collector::WatchSet> watch_sets, double checkpoint_interval_s,
                      const std::function<void(CollectorService*, const pipeline::JobRunner&)>& tick,
+                     const std::function<void(const server::Server&)>& announce,
                      const IngestArgs& ingest_args = {}) {
   pipeline::WarehouseOptions o = WarehouseOptionsFrom(args);
   KL_ASSIGN_OR_RETURN(auto log, log::OpenEventLog(LogUri(args, ingest_args.enabled())));
@@ -198,6 +227,9 @@ Status RunEverything(const WarehouseArgs& args, std::vector<collector::ClusterCr
     return ingest_or.status();
   }
   std::unique_ptr<ingest::IngestServer> ingest = std::move(*ingest_or);
+  KL_ASSIGN_OR_RETURN(auto servers,
+                      StartServers(args.serve, o, LiveSourcesOf(&runner, collector.get(), log.get(), LogUri(args, ingest_args.enabled()))));
+  announce(*servers);
   InstallStopHandlers();
   auto start = std::chrono::steady_clock::now();
   auto last = start;
@@ -217,6 +249,7 @@ Status RunEverything(const WarehouseArgs& args, std::vector<collector::ClusterCr
     }
   }
   if (ingest) ingest->Stop();
+  servers->Stop();
   if (collector) collector->Stop();
   runner.Stop();
   tick(collector.get(), runner);
@@ -237,7 +270,7 @@ Status RunRun(const WarehouseArgs& args, const ClusterArgs& c, const IngestArgs&
   return RunEverything(
       args, std::move(clusters), std::move(sets), c.checkpoint_interval_s,
       [](CollectorService* col, const pipeline::JobRunner& runner) { spdlog::info("{}", StatusLine(col, runner)); },
-      ingest_args);
+      [](const server::Server& servers) { spdlog::info("serving: {}", DescribeServers(servers)); }, ingest_args);
 }
 
 void PrintQueryResult(const pipeline::QueryResult& r, OutputFormat format) {
@@ -390,11 +423,46 @@ Status RunDemo(DemoArgs args) {
   Status s = RunEverything(args.warehouse, std::move(clusters), {}, 15,
                            [&](CollectorService* col, const pipeline::JobRunner& runner) {
                              PrintDemoReport(fleet.get(), col, runner, o, started);
+                           },
+                           [](const server::Server& servers) {
+                             std::printf("serving: %s\n", DescribeServers(servers).c_str());
+                             std::fflush(stdout);
                            });
   fleet->Stop();
   std::printf("\nWarehouse in %s (Paimon tables: kubelake table read %s/kubelake.db/ads_kind_count)\n",
               o.warehouse.c_str(), o.warehouse.c_str());
   return s;
+}
+
+// `kubelake serve`: the servers alone, over the tables of --data-dir (the
+// jobs run in another process, or not at all).
+Status RunServe(const WarehouseArgs& args) {
+  pipeline::WarehouseOptions o = WarehouseOptionsFrom(args);
+  // The log, when there is one to read: it gives lag and size on /metrics and readiness.
+  std::unique_ptr<log::EventLog> log;
+  std::string uri = args.log;
+  if (uri.empty() && IsDirectory(JoinPath(args.data_dir, "log"))) uri = "dir:" + JoinPath(args.data_dir, "log");
+  if (!uri.empty()) {
+    auto opened = log::OpenEventLog(uri);
+    if (opened.ok()) {
+      log = std::move(*opened);
+    } else {
+      spdlog::warn("serve: not reading the event log {}: {}", uri, opened.status().ToString());
+    }
+  }
+  if (!IsDirectory(o.warehouse)) spdlog::warn("serve: {} holds no warehouse yet; answers will say so", o.warehouse);
+  KL_ASSIGN_OR_RETURN(auto servers, StartServers(args.serve, o, LiveSourcesOf(nullptr, nullptr, log.get(), uri)));
+  spdlog::info("serving {}: {}", o.warehouse, DescribeServers(*servers));
+  InstallStopHandlers();
+  auto start = std::chrono::steady_clock::now();
+  while (!g_stop) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (args.duration_s > 0 && std::chrono::steady_clock::now() - start >= std::chrono::duration<double>(args.duration_s)) {
+      break;
+    }
+  }
+  servers->Stop();
+  return Status::OK();
 }
 
 Status RunQuery(const std::string& what, const WarehouseArgs& args, const pipeline::AuditQuery& audit,
@@ -446,6 +514,7 @@ void AddRunCommands(CLI::App* app) {
     args->warehouse.data_dir = "kubelake-demo";
     args->warehouse.trend_interval_s = 10;
     args->warehouse.status_interval_s = 10;
+    args->warehouse.serve.any_port_if_busy = true;  // a second demo still gets a dashboard
     auto* cmd = app->add_subcommand("demo", "Run everything on a simulated fleet and print live reports");
     AddWarehouseOptions(cmd, &args->warehouse);
     cmd->add_option("--clusters", args->clusters, "simulated clusters")->capture_default_str();
@@ -455,6 +524,37 @@ void AddRunCommands(CLI::App* app) {
     cmd->add_option("--seed", args->seed, "simulation seed")->capture_default_str();
     cmd->add_flag("!--no-faults", args->faults, "no dropped watches, expired versions or downtime");
     cmd->callback([args] { Finish(RunDemo(*args)); });
+  }
+  {
+    auto args = std::make_shared<WarehouseArgs>();
+    auto* cmd = app->add_subcommand(
+        "serve", "Serve a warehouse: dashboard, Prometheus /metrics, JSON API and the PostgreSQL protocol");
+    cmd->add_option("--data-dir", args->data_dir, "data directory of kubelake run/demo")->capture_default_str();
+    cmd->add_option("--warehouse", args->warehouse, "Paimon warehouse directory (default: <data-dir>/warehouse)");
+    cmd->add_option("--log", args->log, "event log to report lag and size from (default: <data-dir>/log if present)");
+    cmd->add_option("--duration", args->duration_s, "stop after this many seconds (default: until interrupted)");
+    AddServeOptions(cmd, &args->serve);
+    cmd->callback([args] { Finish(RunServe(*args)); });
+  }
+  {
+    auto name = std::make_shared<std::string>();
+    auto md5 = std::make_shared<bool>(false);
+    auto* cmd = app->add_subcommand("pg-password",
+                                    "Print a users-file line (NAME:SCRAM-SHA-256$...) for --pg-users; reads the "
+                                    "password from standard input");
+    cmd->add_option("user", *name, "user name")->required();
+    cmd->add_flag("--md5", *md5, "an md5 verifier instead (for clients without SCRAM)");
+    cmd->callback([name, md5] {
+      std::string password;
+      if (!std::getline(std::cin, password) || password.empty()) {
+        Finish(Status::InvalidArgument("no password on standard input"));
+        return;
+      }
+      if (!password.empty() && password.back() == '\r') password.pop_back();
+      std::printf("%s:%s\n", name->c_str(),
+                  *md5 ? server::pg::Md5Verifier(*name, password).c_str()
+                       : server::pg::ScramVerifierString(password).c_str());
+    });
   }
   {
     auto* cmd = app->add_subcommand("query", "Ask the warehouse: audit, topology or trend");

@@ -42,6 +42,7 @@ Status Job::Open() {
   dirty_ = false;
   std::lock_guard<std::mutex> lock(mu_);
   if (position) status_.position = *position;
+  status_.running = true;
   return Status::OK();
 }
 
@@ -77,6 +78,10 @@ Result<bool> Job::Step() {
     }
     KL_RETURN_IF_ERROR(Drain(changes, 0));
   }
+  if (!read && !dirty_) {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_.last_caught_up_ms = NowMillis();
+  }
   int64_t since = (MonotonicMicros() - last_commit_us_) / 1000;
   bool moved = !(parts_.source->position() == status().position);
   if ((dirty_ && since >= options_.commit_interval_ms) || (moved && since >= options_.idle_commit_ms)) {
@@ -101,8 +106,13 @@ Status Job::Checkpoint() {
     return Status::OK();
   }
   double mark = ThreadCpuSeconds();
+  int64_t commit_start_us = MonotonicMicros();
   auto committed = parts_.sink->Commit(position, /*allow_empty=*/moved);
   ChargeCpu(&mark, &JobStatus::cpu_commit_seconds);
+  if (committed.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_.commit_seconds.Observe(static_cast<double>(MonotonicMicros() - commit_start_us) / 1e6);
+  }
   KL_ASSIGN_OR_RETURN(table::CommitResult result, std::move(committed));
   Status noted = parts_.source->Committed(position);
   if (!noted.ok()) spdlog::warn("job {}: recording the committed position: {}", name_, noted.ToString());
@@ -123,6 +133,7 @@ Status Job::Recover(const Status& cause) {
     std::lock_guard<std::mutex> lock(mu_);
     ++status_.errors;
     status_.last_error = cause.ToString();
+    status_.running = false;
   }
   spdlog::warn("job {}: {}; restarting from its last commit", name_, cause.ToString());
   parts_ = JobParts();

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/histogram.h"
 #include "common/result.h"
 #include "pipeline/operator.h"
 #include "pipeline/sink.h"
@@ -45,6 +46,11 @@ struct JobStatus {
   uint64_t errors = 0;
   int64_t last_commit_ms = 0;
   int64_t last_snapshot = 0;
+  // Last time a poll found nothing new with everything read committed: an
+  // idle job that is caught up commits nothing, yet is healthy.
+  int64_t last_caught_up_ms = 0;
+  bool running = false;  // opened and stepping (false while recovering from an error)
+  DurationHistogram commit_seconds;  // wall time of each table commit
   double cpu_seconds = 0;  // CPU time of the thread running the job, split below
   double cpu_poll_seconds = 0;       // reading and decoding the source
   double cpu_operators_seconds = 0;  // the operator chain

@@ -168,7 +168,7 @@ TEST_P(PipelineE2ETest, KilledProcessesStillGiveExactWarehouse) {
   auto start_pipeline = [&](Child* c) {
     ASSERT_TRUE(c->Start({Kubelake(), "--log-level", "warn", "pipeline", "--log", log_uri, "--warehouse",
                           wo.warehouse, "--commit-interval-ms", "300", "--trend-interval", "5", "--status-interval",
-                          "0"},
+                          "0", "--listen-http", "off", "--listen-pg", "off"},
                          dir.Sub("pipeline.out")));
   };
   Child collector, pipeline;
