@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   kl::cli::AddCollectorCommands(&app);
   kl::cli::AddSimulatorCommands(&app);
   kl::cli::AddRunCommands(&app);
+  kl::cli::AddSqlCommands(&app);
 
   std::signal(SIGPIPE, SIG_IGN);
   try {

@@ -25,7 +25,7 @@
 #include "common/file_util.h"
 #include "common/string_util.h"
 #include "log/event_log.h"
-#include "pipeline/queries.h"
+#include "sql/warehouse_queries.h"
 #include "pipeline/warehouse.h"
 #include "server/pgwire/auth.h"
 #include "simulator/fleet.h"
@@ -273,7 +273,7 @@ Status RunRun(const WarehouseArgs& args, const ClusterArgs& c, const IngestArgs&
       [](const server::Server& servers) { spdlog::info("serving: {}", DescribeServers(servers)); }, ingest_args);
 }
 
-void PrintQueryResult(const pipeline::QueryResult& r, OutputFormat format) {
+void PrintQueryResult(const sql::QueryResult& r, OutputFormat format) {
   format::ColumnBatch batch(r.columns);
   for (const auto& row : r.rows) batch.AppendRow(row);
   std::vector<size_t> order(batch.num_rows());
@@ -306,7 +306,7 @@ void PrintDemoReport(simulator::Fleet* fleet, CollectorService* col, const pipel
   std::printf("\n== kubelake demo: %zu clusters, %lld s, %s ==\n", fleet->size(),
               static_cast<long long>((NowMillis() - started_ms) / 1000), StatusLine(col, runner).c_str());
   // Audit: live objects per cluster and kind from ADS, next to the simulator's truth.
-  auto audit = pipeline::QueryAudit(o, {});
+  auto audit = sql::QueryAudit(o, {});
   if (!audit.ok()) {
     std::printf("audit: %s\n", audit.status().ToString().c_str());
     return;
@@ -340,7 +340,7 @@ void PrintDemoReport(simulator::Fleet* fleet, CollectorService* col, const pipel
     std::printf("%s\n", line.c_str());
   }
   // Topology of the user with the most pods right now.
-  auto users = pipeline::QueryTrend(o, {});
+  auto users = sql::QueryTrend(o, {});
   (void)users;
   std::map<std::string, int> pods_by_user;
   auto topology_all = table::Catalog(o.warehouse).GetTable(o.database, pipeline::kAdsUserResourcesTable);
@@ -362,24 +362,24 @@ void PrintDemoReport(simulator::Fleet* fleet, CollectorService* col, const pipel
     }
   }
   if (!user.empty()) {
-    pipeline::TopologyQuery q;
+    sql::TopologyQuery q;
     q.user_id = user;
-    auto topo = pipeline::QueryTopology(o, q);
+    auto topo = sql::QueryTopology(o, q);
     if (topo.ok()) {
       std::printf("\nTopology of user %s (user -> instance -> pod -> node -> cluster), %zu pods:\n", user.c_str(),
                   topo->rows.size());
-      pipeline::QueryResult shown = *topo;
+      sql::QueryResult shown = *topo;
       if (shown.rows.size() > 8) shown.rows.resize(8);
       PrintQueryResult(shown, OutputFormat::kTable);
       if (topo->rows.size() > 8) std::printf("... %zu more\n", topo->rows.size() - 8);
     }
   }
-  pipeline::TrendQuery tq;
+  sql::TrendQuery tq;
   tq.minutes = 10;
-  auto trend = pipeline::QueryTrend(o, tq);
+  auto trend = sql::QueryTrend(o, tq);
   if (trend.ok() && !trend->rows.empty()) {
     std::printf("\nTrend: live pods per cluster at each sample\n");
-    pipeline::QueryResult shown = *trend;
+    sql::QueryResult shown = *trend;
     if (shown.rows.size() > 12) shown.rows.erase(shown.rows.begin(), shown.rows.end() - 12);
     PrintQueryResult(shown, OutputFormat::kTable);
   }
@@ -465,18 +465,18 @@ Status RunServe(const WarehouseArgs& args) {
   return Status::OK();
 }
 
-Status RunQuery(const std::string& what, const WarehouseArgs& args, const pipeline::AuditQuery& audit,
-                const pipeline::TopologyQuery& topology, const pipeline::TrendQuery& trend, const std::string& fmt) {
+Status RunQuery(const std::string& what, const WarehouseArgs& args, const sql::AuditQuery& audit,
+                const sql::TopologyQuery& topology, const sql::TrendQuery& trend, const std::string& fmt) {
   OutputFormat format;
   if (!ParseOutputFormat(fmt, &format)) return Status::InvalidArgument("--format must be table or jsonl");
   pipeline::WarehouseOptions o = WarehouseOptionsFrom(args);
-  Result<pipeline::QueryResult> r = Status::InvalidArgument("unknown query " + what);
+  Result<sql::QueryResult> r = Status::InvalidArgument("unknown query " + what);
   if (what == "audit")
-    r = pipeline::QueryAudit(o, audit);
+    r = sql::QueryAudit(o, audit);
   else if (what == "topology")
-    r = pipeline::QueryTopology(o, topology);
+    r = sql::QueryTopology(o, topology);
   else if (what == "trend")
-    r = pipeline::QueryTrend(o, trend);
+    r = sql::QueryTrend(o, trend);
   if (!r.ok()) return r.status();
   PrintQueryResult(*r, format);
   return Status::OK();
@@ -561,9 +561,9 @@ void AddRunCommands(CLI::App* app) {
     cmd->require_subcommand(1);
     auto args = std::make_shared<WarehouseArgs>();
     auto fmt = std::make_shared<std::string>("table");
-    auto audit = std::make_shared<pipeline::AuditQuery>();
-    auto topo = std::make_shared<pipeline::TopologyQuery>();
-    auto trend = std::make_shared<pipeline::TrendQuery>();
+    auto audit = std::make_shared<sql::AuditQuery>();
+    auto topo = std::make_shared<sql::TopologyQuery>();
+    auto trend = std::make_shared<sql::TrendQuery>();
     auto common = [&](CLI::App* sub) {
       sub->add_option("--data-dir", args->data_dir, "data directory of kubelake run/demo")->capture_default_str();
       sub->add_option("--warehouse", args->warehouse, "Paimon warehouse directory (default: <data-dir>/warehouse)");

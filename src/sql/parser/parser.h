@@ -1,0 +1,20 @@
+// The parser: tokens to statements (ast.h), by recursive descent. One
+// statement per call; scripts are split first (lexer.h: SplitStatements).
+// Errors name the line and column and what was expected there.
+#pragma once
+
+#include <string_view>
+
+#include "common/result.h"
+#include "sql/parser/ast.h"
+
+namespace kl::sql {
+
+// Parses exactly one statement (a trailing `;` is allowed). `base` is where the
+// text starts in a larger script, so positions in errors refer to the script.
+Result<StatementPtr> ParseStatement(std::string_view text, SourcePos base = {1, 1});
+
+// Parses a data type ("DECIMAL(10, 2)", "ARRAY<STRING>", "TIMESTAMP_LTZ(3)").
+Result<format::DataType> ParseDataType(std::string_view text);
+
+}  // namespace kl::sql
