@@ -13,7 +13,9 @@
 // kubelake's rows per second. DuckDB is skipped, and said so, when node or the
 // npm package is unavailable.
 //
-//   build/bench/sql_bench [--rows N (10000000)] [--dir PATH] [--repeat N (3)] [--no-duckdb]
+//   build/bench/sql_bench [--rows N (10000000)] [--dir PATH] [--repeat N (3)] [--no-duckdb] [--query N]
+//
+// --query N runs only query N (1-4), for profiling one query (perf record ... --query 1).
 #include <sys/resource.h>
 
 #include <cstdio>
@@ -203,6 +205,7 @@ int main(int argc, char** argv) {
   int64_t rows = 10000000;
   int repeat = 3;
   bool duckdb = true;
+  int only = 0;
   std::string dir;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -214,8 +217,10 @@ int main(int argc, char** argv) {
       repeat = std::max(1, std::atoi(argv[++i]));
     } else if (a == "--no-duckdb") {
       duckdb = false;
+    } else if (a == "--query" && i + 1 < argc) {
+      only = std::atoi(argv[++i]);
     } else {
-      std::fprintf(stderr, "usage: sql_bench [--rows N] [--dir PATH] [--repeat N] [--no-duckdb]\n");
+      std::fprintf(stderr, "usage: sql_bench [--rows N] [--dir PATH] [--repeat N] [--no-duckdb] [--query N]\n");
       return 2;
     }
   }
@@ -252,6 +257,13 @@ int main(int argc, char** argv) {
        "ON t.cluster = n.cluster AND t.node_name = n.node_name GROUP BY n.zone",
        "topology"},
   };
+  if (only > 0) {
+    if (only > static_cast<int>(queries.size())) {
+      std::fprintf(stderr, "sql_bench: --query takes 1 to %zu\n", queries.size());
+      return 2;
+    }
+    queries = {queries[static_cast<size_t>(only - 1)]};
+  }
   sql::EngineOptions o;
   o.warehouse = warehouse;
   o.default_database = "bench";
