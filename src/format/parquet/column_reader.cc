@@ -183,6 +183,9 @@ Status ColumnChunkReader::LoadDictionary(const PageHeader& header, std::string_v
   // Uncompressed dictionaries are views of the mapped file, which outlives this reader.
   KL_RETURN_IF_ERROR(DecodePlain(data, static_cast<size_t>(d.num_values), &dict_));
   ConvertInts(&dict_);
+  if (leaf_.conversion == LeafConversion::kBytes) {
+    dict_column_ = Column::MakeDictionary(leaf_.type, dict_.views.data(), dict_.size);
+  }
   has_dictionary_ = true;
   return Status::OK();
 }
@@ -353,6 +356,7 @@ void ColumnChunkReader::ConvertInts(DecodedValues* v) const {
 
 Status ColumnChunkReader::DecodeValues(Encoding encoding, std::string_view data, size_t n, DecodedValues* out) {
   out->size = n;
+  page_codes_ = false;
   const auto* bytes = reinterpret_cast<const uint8_t*>(data.data());
   std::string error;
   switch (encoding) {
@@ -377,6 +381,10 @@ Status ColumnChunkReader::DecodeValues(Encoding encoding, std::string_view data,
                        std::to_string(dict_size));
       }
       const uint32_t* idx = indices_.data();
+      if (dict_column_) {
+        page_codes_ = true;  // bytes stay in the dictionary
+        return Status::OK();
+      }
       if (!dict_.views.empty() || leaf_.physical == PhysicalType::kByteArray ||
           leaf_.physical == PhysicalType::kFixedLenByteArray || leaf_.physical == PhysicalType::kInt96) {
         out->views.resize(n);
@@ -454,7 +462,10 @@ void ColumnChunkReader::AppendValues(size_t from, size_t n, Column* out) const {
   switch (out->kind()) {
     case PhysicalKind::kInt: out->AppendInts(v.ints.data() + from, n); return;
     case PhysicalKind::kDouble: out->AppendDoubles(v.doubles.data() + from, n); return;
-    case PhysicalKind::kBytes: out->AppendBytesBatch(v.views.data() + from, n); return;
+    case PhysicalKind::kBytes:
+      if (page_codes_) out->AppendCodes(dict_column_, indices_.data() + from, n);
+      else out->AppendBytesBatch(v.views.data() + from, n);
+      return;
     case PhysicalKind::kDecimal:
       for (size_t i = from; i < from + n; ++i) {
         Int128 d = 0;
