@@ -74,6 +74,15 @@ void HashRows(const std::vector<const Column*>& columns, size_t n, std::vector<u
         }
         break;
       case format::PhysicalKind::kBytes:
+        if (c->is_dictionary() && c->dictionary().size() <= n) {
+          // A small dictionary: hash each entry once, then look rows up by code.
+          const format::Column& dict = c->dictionary();
+          std::vector<uint64_t> entry(dict.size());
+          for (size_t d = 0; d < entry.size(); ++d) entry[d] = HashBytes(dict.GetBytes(d));
+          const uint32_t* codes = c->codes();
+          for (size_t i = 0; i < n; ++i) h[i] = combine(h[i], nulls && c->IsNull(i) ? kNull : entry[codes[i]]);
+          break;
+        }
         for (size_t i = 0; i < n; ++i) h[i] = combine(h[i], nulls && c->IsNull(i) ? kNull : HashBytes(c->GetBytes(i)));
         break;
       default:
