@@ -256,10 +256,34 @@ class ProjectOp : public Operator {
     if (!more) return false;
     ColumnBatch result(schema_);
     size_t n = in.num_rows();
+    // Computed columns first; then plain column references move out of the input batch
+    // (which this operator owns), the last reference to a column taking it.
+    std::vector<int> last_ref(in.num_columns(), -1);
     for (size_t i = 0; i < exprs_.size(); ++i) {
+      const BoundExpr& e = *exprs_[i];
+      if (e.kind == BoundKind::kColumn && e.column >= 0 && static_cast<size_t>(e.column) < in.num_columns() &&
+          in.column(static_cast<size_t>(e.column)).size() == n) {
+        last_ref[static_cast<size_t>(e.column)] = static_cast<int>(i);
+        continue;
+      }
       ColumnValue v;
-      KL_RETURN_IF_ERROR(Evaluate(*exprs_[i], in, n, ctx_, &v));
+      KL_RETURN_IF_ERROR(Evaluate(e, in, n, ctx_, &v));
       result.mutable_column(i) = v.Take(n);
+    }
+    for (size_t i = 0; i < exprs_.size(); ++i) {
+      const BoundExpr& e = *exprs_[i];
+      if (e.kind != BoundKind::kColumn || e.column < 0 || static_cast<size_t>(e.column) >= last_ref.size() ||
+          last_ref[static_cast<size_t>(e.column)] < 0) {
+        continue;
+      }
+      Column& src = in.mutable_column(static_cast<size_t>(e.column));
+      if (last_ref[static_cast<size_t>(e.column)] == static_cast<int>(i)) {
+        result.mutable_column(i) = std::move(src);
+      } else {
+        Column copy(src.type());
+        copy.AppendRange(src, 0, n);
+        result.mutable_column(i) = std::move(copy);
+      }
     }
     result.SetNumRows(n);
     *out = std::move(result);
