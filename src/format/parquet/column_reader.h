@@ -57,7 +57,10 @@ class ColumnChunkReader {
   Status ReadHeader(PageHeader* header, std::string_view* body);
   Status LoadDictionary(const PageHeader& header, std::string_view body);
   Status DecodeDataPage(const PageHeader& header, std::string_view body);
-  Status DecodeLevels(const uint8_t* data, size_t size, int16_t max_level, size_t n, std::vector<int16_t>* out);
+  // Decodes n levels into *out; when `all_max` is given and every level is max_level (one
+  // RLE run: a page without nulls), sets it instead and leaves *out alone.
+  Status DecodeLevels(const uint8_t* data, size_t size, int16_t max_level, size_t n, std::vector<int16_t>* out,
+                      bool* all_max = nullptr);
   Status DecodeValues(Encoding encoding, std::string_view data, size_t n, DecodedValues* out);
   Status DecodePlain(std::string_view data, size_t n, DecodedValues* out);
   Status Uncompress(std::string_view input, size_t size, ByteBuffer* buffer, std::string_view* out);
