@@ -56,13 +56,22 @@ struct RowFilter {
 };
 
 // Moves the projected columns of `src` (read layout) that pass `filter` to the end of `out`.
-void EmitProjected(const KvBatch& src, const std::vector<int>& output_from_read, RowFilter& filter,
+void EmitProjected(KvBatch& src, const std::vector<int>& output_from_read, RowFilter& filter,
                    RowsWithKinds* out) {
   size_t n = src.size();
   auto& cols = out->rows.mutable_columns();
   if (!filter.active()) {
+    // Into an empty output, a column read once moves over instead of being copied.
+    bool empty = out->rows.num_rows() == 0;
     for (size_t c = 0; c < output_from_read.size(); ++c) {
-      cols[c].AppendRange(src.values.column(static_cast<size_t>(output_from_read[c])), 0, n);
+      size_t from = static_cast<size_t>(output_from_read[c]);
+      format::Column& col = src.values.mutable_column(from);
+      bool once = std::count(output_from_read.begin(), output_from_read.end(), output_from_read[c]) == 1;
+      if (empty && once && col.size() == n && col.type() == cols[c].type()) {
+        cols[c] = std::move(col);
+      } else {
+        cols[c].AppendRange(col, 0, n);
+      }
     }
     out->kinds.insert(out->kinds.end(), src.kinds.begin(), src.kinds.end());
     out->rows.SetNumRows(out->rows.num_rows() + n);
