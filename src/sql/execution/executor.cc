@@ -158,6 +158,18 @@ Status EvaluateAll(const std::vector<BoundExprPtr>& exprs, const ColumnBatch& in
   return Status::OK();
 }
 
+Status EvaluateAllBorrowed(const std::vector<BoundExprPtr>& exprs, const ColumnBatch& in, ExecContext& ctx,
+                           std::vector<ColumnValue>* values, std::vector<const Column*>* ptrs) {
+  values->clear();
+  values->resize(exprs.size());
+  ptrs->clear();
+  for (size_t i = 0; i < exprs.size(); ++i) {
+    KL_RETURN_IF_ERROR(Evaluate(*exprs[i], in, in.num_rows(), ctx, &(*values)[i]));
+    ptrs->push_back(&(*values)[i].get());
+  }
+  return Status::OK();
+}
+
 namespace {
 
 // ---- simple operators ----
