@@ -90,6 +90,17 @@ const char kQueryTimeout[] = "sql.query-timeout";
 const char kTimeZone[] = "table.local-time-zone";
 const char kRuntimeMode[] = "execution.runtime-mode";
 
+bool IsPostgres(const std::map<std::string, std::string>& settings) {
+  auto it = settings.find(kDialectSetting);
+  return it != settings.end() && (EqualsIgnoreCase(it->second, "postgresql") || EqualsIgnoreCase(it->second, "postgres"));
+}
+
+ParseOptions ParseOptionsOf(const std::map<std::string, std::string>& settings) {
+  ParseOptions o;
+  o.dialect = IsPostgres(settings) ? Dialect::kPostgres : Dialect::kFlink;
+  return o;
+}
+
 ColumnBatch StringRows(const std::vector<std::string>& names, const std::vector<std::vector<std::string>>& rows,
                        const std::vector<bool>& nullable_cols = {}) {
   std::vector<DataField> fields;
@@ -331,6 +342,11 @@ Status SqlSession::Set(const std::string& key, const std::string& value) {
                                        "such as 'Asia/Shanghai' are not supported yet)");
       }
     }
+  } else if (key == kDialectSetting) {
+    std::string v = ToLower(value);
+    if (v != "flink" && v != "postgresql" && v != "postgres") {
+      return Status::InvalidArgument("'" + key + "' must be 'flink' or 'postgresql', not '" + value + "'");
+    }
   } else if (key == kRuntimeMode) {
     if (value != "batch" && value != "streaming" && value != "BATCH" && value != "STREAMING") {
       return Status::InvalidArgument("'" + key + "' must be 'batch' or 'streaming', not '" + value + "'");
@@ -443,6 +459,7 @@ class Runner {
     ctx->cancel = cancel_;
     ctx->current_catalog = *catalog_;
     ctx->current_database = *database_;
+    ctx->variables = s_->variables();
     auto get = [&](const char* k) -> std::optional<std::string> {
       auto it = settings_->find(k);
       if (it == settings_->end()) return std::nullopt;
@@ -477,8 +494,18 @@ class Runner {
     o.resolver = impl_;
     o.exec = ctx;
     o.params = params;
+    o.postgres = IsPostgres(*settings_);
+    o.parameter_types = &param_types_;
+    o.describe = describe_;
     return o;
   }
+
+  // Types of the statement's parameters ($1, ...); `describe`: their values are not known.
+  void SetParameters(const std::vector<std::optional<DataType>>& types, bool describe) {
+    param_types_ = types;
+    describe_ = describe;
+  }
+  const std::vector<std::optional<DataType>>& parameter_types() const { return param_types_; }
 
   Result<Prepared> Plan(const Query& q, const std::vector<Datum>* params) {
     Prepared p;
@@ -718,7 +745,7 @@ class Runner {
     if ((*obj)->kind == ObjectKind::kView) {
       auto ctx = NewContext();
       Query q;
-      auto parsed = ParseStatement((*obj)->view_query);
+      auto parsed = ParseStatement((*obj)->view_query, {1, 1}, ParseOptionsOf(*settings_));
       if (!parsed.ok()) return Positioned(parsed.status(), st.name.pos);
       KL_ASSIGN_OR_RETURN(LogicalOpPtr plan, BindQuery(*(*parsed)->query, Bind(ctx.get(), nullptr)));
       schema = plan->schema;
@@ -1016,14 +1043,18 @@ class Runner {
   std::string* database_;
   const std::atomic<bool>* cancel_;
   int64_t timeout_ms_;
+  std::vector<std::optional<DataType>> param_types_;
+  bool describe_ = false;
 };
 
 }  // namespace
 
-Result<StatementResult> SqlSession::Execute(std::string_view statement, const std::vector<Datum>& params) {
+Result<StatementResult> SqlSession::Execute(std::string_view statement, const std::vector<Datum>& params,
+                                            const std::vector<std::optional<DataType>>& param_types) {
   return Guarded([&]() -> Result<StatementResult> {
-    KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement));
+    KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement, {1, 1}, ParseOptionsOf(settings_)));
     Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
+    r.SetParameters(param_types, false);
     return r.Run(*st, &params, row_limit_);
   });
 }
@@ -1031,7 +1062,7 @@ Result<StatementResult> SqlSession::Execute(std::string_view statement, const st
 Status SqlSession::ExecuteScript(
     std::string_view script, const std::function<Status(const ScriptStatement&, const StatementResult&)>& on_result) {
   for (const auto& piece : SplitStatements(script)) {
-    auto st = ParseStatement(piece.text, piece.pos);
+    auto st = ParseStatement(piece.text, piece.pos, ParseOptionsOf(settings_));
     if (!st.ok()) return st.status();
     Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
     auto result = Guarded([&]() -> Result<StatementResult> { return r.Run(**st, nullptr, row_limit_); });
@@ -1041,14 +1072,17 @@ Status SqlSession::ExecuteScript(
   return Status::OK();
 }
 
-Result<std::unique_ptr<ResultStream>> SqlSession::Query(std::string_view statement, const std::vector<Datum>& params) {
-  return Guarded([&]() { return QueryInner(statement, params); });
+Result<std::unique_ptr<ResultStream>> SqlSession::Query(std::string_view statement, const std::vector<Datum>& params,
+                                                        const std::vector<std::optional<DataType>>& param_types) {
+  return Guarded([&]() { return QueryInner(statement, params, param_types); });
 }
 
 Result<std::unique_ptr<ResultStream>> SqlSession::QueryInner(std::string_view statement,
-                                                             const std::vector<Datum>& params) {
-  KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement));
+                                                             const std::vector<Datum>& params,
+                                                             const std::vector<std::optional<DataType>>& param_types) {
+  KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement, {1, 1}, ParseOptionsOf(settings_)));
   Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
+  r.SetParameters(param_types, false);
   if (st->kind != StatementKind::kQuery) {
     // Other statements that return rows run now; their rows are replayed.
     KL_ASSIGN_OR_RETURN(StatementResult res, r.Run(*st, &params, row_limit_));
@@ -1074,11 +1108,63 @@ Result<std::unique_ptr<ResultStream>> SqlSession::QueryInner(std::string_view st
 }
 
 Result<RowType> SqlSession::Describe(std::string_view statement, const std::vector<Datum>& params) {
-  KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement));
+  KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement, {1, 1}, ParseOptionsOf(settings_)));
   if (st->kind != StatementKind::kQuery) return RowType();
   Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
   KL_ASSIGN_OR_RETURN(Prepared p, r.Plan(*st->query, &params));
   return p.plan->schema;
+}
+
+Result<StatementDescription> SqlSession::DescribeStatement(std::string_view statement,
+                                                           const std::vector<std::optional<DataType>>& declared) {
+  return Guarded([&]() -> Result<StatementDescription> {
+    KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement, {1, 1}, ParseOptionsOf(settings_)));
+    Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
+    r.SetParameters(declared, true);
+    StatementDescription d;
+    switch (st->kind) {
+      case StatementKind::kQuery: {
+        KL_ASSIGN_OR_RETURN(Prepared p, r.Plan(*st->query, nullptr));
+        d.returns_rows = true;
+        d.columns = p.plan->schema;
+        d.statement_kind = "SELECT";
+        break;
+      }
+      case StatementKind::kExplain:
+      case StatementKind::kShowCatalogs:
+      case StatementKind::kShowCurrentCatalog:
+      case StatementKind::kShowCurrentDatabase:
+      case StatementKind::kShowDatabases:
+      case StatementKind::kShowTables:
+      case StatementKind::kShowViews:
+      case StatementKind::kShowCreateTable:
+      case StatementKind::kShowFunctions:
+      case StatementKind::kDescribe: {
+        // Reading statements: their columns are what running them gives (cheap, no side effects).
+        KL_ASSIGN_OR_RETURN(StatementResult res, r.Run(*st, nullptr, 0));
+        d.returns_rows = res.has_rows;
+        d.columns = res.columns;
+        d.statement_kind = res.statement_kind;
+        break;
+      }
+      case StatementKind::kSet:
+        d.returns_rows = st->key.empty();
+        if (d.returns_rows) {
+          d.columns = RowType({{0, "key", DataType::String(), ""}, {1, "value", DataType::String(), ""}});
+        }
+        d.statement_kind = "SET";
+        break;
+      case StatementKind::kInsert: {
+        // The query's parameters get their types; the rows are not written.
+        KL_RETURN_IF_ERROR(r.Plan(*st->query, nullptr).status());
+        d.statement_kind = "INSERT";
+        break;
+      }
+      default: d.statement_kind = "OK"; break;
+    }
+    for (const auto& t : r.parameter_types()) d.parameters.push_back(t ? t->WithNullable(true) : DataType::String());
+    return d;
+  });
 }
 
 }  // namespace kl::sql

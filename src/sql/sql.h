@@ -54,6 +54,17 @@ class ResultStream {
   virtual Result<bool> Next(format::ColumnBatch* out) = 0;
 };
 
+// What a statement would return, without running it (a server's Describe).
+struct StatementDescription {
+  bool returns_rows = false;
+  format::RowType columns;
+  std::vector<format::DataType> parameters;  // types of $1, $2, ... (declared, else from their use; text)
+  std::string statement_kind;                // "SELECT", "SHOW", "CREATE TABLE", ...
+};
+
+// The setting that picks the dialect a session parses: 'flink' (the default) or 'postgresql'.
+inline constexpr char kDialectSetting[] = "sql.dialect";
+
 class SqlSession;
 
 class SqlEngine : public std::enable_shared_from_this<SqlEngine> {
@@ -86,17 +97,25 @@ class SqlSession {
  public:
   ~SqlSession();
 
-  // Runs one statement (a trailing ';' is fine). `params` are the values of $1, $2, ...
-  Result<StatementResult> Execute(std::string_view statement, const std::vector<format::Datum>& params = {});
+  // Runs one statement (a trailing ';' is fine). `params` are the values of $1, $2, ...;
+  // `param_types`, where given, their types (as DescribeStatement reported them).
+  Result<StatementResult> Execute(std::string_view statement, const std::vector<format::Datum>& params = {},
+                                  const std::vector<std::optional<format::DataType>>& param_types = {});
   // Runs a script's statements in order and stops at the first error, which names
   // the line and column in the script. `on_result` sees each statement's result.
   Status ExecuteScript(std::string_view script,
                        const std::function<Status(const ScriptStatement&, const StatementResult&)>& on_result);
   // Plans a query (SELECT, VALUES, WITH, SHOW, DESCRIBE, EXPLAIN) and returns a stream of its rows.
   Result<std::unique_ptr<ResultStream>> Query(std::string_view statement,
-                                              const std::vector<format::Datum>& params = {});
+                                              const std::vector<format::Datum>& params = {},
+                                              const std::vector<std::optional<format::DataType>>& param_types = {});
   // The result columns of a query without running it (for a server's Describe).
   Result<format::RowType> Describe(std::string_view statement, const std::vector<format::Datum>& params = {});
+  // Describes any statement without running it: whether it returns rows, their columns, and
+  // the types of its parameters — `declared` where a client gave them, else inferred from
+  // where each $n is used (`x = $1` takes x's type, `LIMIT $1` BIGINT; text when nothing says).
+  Result<StatementDescription> DescribeStatement(std::string_view statement,
+                                                 const std::vector<std::optional<format::DataType>>& declared = {});
 
   // SET 'key' = 'value' from code; errors for invalid values of known keys.
   Status Set(const std::string& key, const std::string& value);
@@ -110,6 +129,9 @@ class SqlSession {
   void set_cancel_flag(const std::atomic<bool>* flag) { cancel_ = flag; }
   void set_timeout_millis(int64_t ms) { timeout_ms_ = ms; }
   void set_row_limit(int64_t rows) { row_limit_ = rows; }
+  // A server's per-session variables and user, readable by functions (not owned; may be null).
+  void set_variables(const SessionVariables* variables) { variables_ = variables; }
+  const SessionVariables* variables() const { return variables_; }
 
   SqlEngine& engine() { return *engine_; }
 
@@ -118,8 +140,8 @@ class SqlSession {
  private:
   friend class SqlEngine;
   explicit SqlSession(std::shared_ptr<SqlEngine> engine);
-  Result<std::unique_ptr<ResultStream>> QueryInner(std::string_view statement,
-                                                   const std::vector<format::Datum>& params);
+  Result<std::unique_ptr<ResultStream>> QueryInner(std::string_view statement, const std::vector<format::Datum>& params,
+                                                   const std::vector<std::optional<format::DataType>>& param_types);
 
   std::shared_ptr<SqlEngine> engine_;
   std::unique_ptr<Impl> impl_;
@@ -128,6 +150,7 @@ class SqlSession {
   const std::atomic<bool>* cancel_ = nullptr;
   int64_t timeout_ms_ = 0;
   int64_t row_limit_ = -1;
+  const SessionVariables* variables_ = nullptr;
 };
 
 }  // namespace kl::sql

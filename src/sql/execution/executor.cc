@@ -403,6 +403,7 @@ class UnnestOp : public Operator {
         expr_(op.unnest_expr),
         ordinality_(op.with_ordinality),
         outer_(op.unnest_outer),
+        row_as_value_(op.unnest_row_as_value),
         child_(std::move(child)),
         ctx_(ctx) {}
   Result<bool> Next(ColumnBatch* out) override {
@@ -414,7 +415,7 @@ class UnnestOp : public Operator {
       KL_RETURN_IF_ERROR(Evaluate(*expr_, in, in.num_rows(), ctx_, &v));
       const Column& arr = v.get();
       bool map = arr.type().root() == format::TypeRoot::kMap;
-      bool row_elems = !map && arr.type().element().root() == format::TypeRoot::kRow;
+      bool row_elems = !map && !row_as_value_ && arr.type().element().root() == format::TypeRoot::kRow;
       size_t child_cols = in.num_columns();
       ColumnBatch result(schema_);
       size_t n = 0;
@@ -467,7 +468,7 @@ class UnnestOp : public Operator {
 
  private:
   BoundExprPtr expr_;
-  bool ordinality_, outer_;
+  bool ordinality_, outer_, row_as_value_;
   OperatorPtr child_;
   ExecContext& ctx_;
 };
@@ -503,6 +504,7 @@ Status ResolveIn(const LogicalOp& op, ExecContext& ctx) {
 Status ResolveSubqueries(const BoundExprPtr& e, ExecContext& ctx) {
   for (const auto& a : e->args) KL_RETURN_IF_ERROR(ResolveSubqueries(a, ctx));
   if (e->kind != BoundKind::kSubquery) return Status::OK();
+  if (e->correlation_id >= 0) return Status::OK();  // runs per outer row (EvalCorrelated)
   int64_t cap = e->subquery_kind == SubqueryKind::kScalar ? 2 : e->subquery_kind == SubqueryKind::kExists ? 1 : -1;
   KL_ASSIGN_OR_RETURN(auto batches, RunPlan(e->subquery, ctx, cap));
   size_t rows = 0;
@@ -521,6 +523,16 @@ Status ResolveSubqueries(const BoundExprPtr& e, ExecContext& ctx) {
       }
       e->kind = BoundKind::kLiteral;
       e->value = v;
+      e->args.clear();
+      break;
+    }
+    case SubqueryKind::kArray: {
+      format::DatumList items;
+      for (const auto& b : batches) {
+        for (size_t i = 0; i < b.num_rows(); ++i) items.push_back(b.column(0).Get(i));
+      }
+      e->kind = BoundKind::kLiteral;
+      e->value = format::Datum::List(std::move(items));
       e->args.clear();
       break;
     }

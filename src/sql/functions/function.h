@@ -32,6 +32,7 @@ struct CallSite {
   SourcePos pos;
   std::vector<DataType> arg_types;
   std::vector<std::optional<Datum>> constants;  // per argument: its value when constant
+  bool postgres = false;                        // a PostgreSQL session (PostgreSQL's result types)
   // Names the argument for error messages ("argument 2 of DATE_FORMAT").
   std::string Arg(size_t i) const;
   Status Error(const std::string& message) const;  // at the call's position
@@ -114,5 +115,6 @@ void RegisterDateTimeFunctions(FunctionRegistry* r);
 void RegisterJsonFunctions(FunctionRegistry* r);
 void RegisterMiscFunctions(FunctionRegistry* r);
 void RegisterAggregateFunctions(FunctionRegistry* r);
+void RegisterPostgresFunctions(FunctionRegistry* r);
 
 }  // namespace kl::sql

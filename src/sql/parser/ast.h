@@ -62,6 +62,8 @@ enum class ExprKind : unsigned char {
   kPosition,   // args: needle, haystack
   kSubstring,  // args: value, from[, len]
   kOverlay,
+  kQuantified,      // x op ANY|ALL (array or subquery): op; name "ANY"/"ALL"; args: value[, array]; subquery
+  kArraySubquery,   // ARRAY(subquery)
 };
 
 struct OrderItem {
@@ -103,7 +105,8 @@ enum class JsonWrapper : unsigned char { kWithout, kConditional, kUnconditional 
 struct ParsedExpr {
   ExprKind kind = ExprKind::kLiteral;
   SourcePos pos;
-  std::string op;                      // operator / function name / unit / trim mode
+  std::string op;                      // operator / function name / unit / trim mode; kCast: a PostgreSQL
+                                       // conversion such as "regclass" (postgres_types.h)
   std::string name;                    // column name, field name, second unit
   std::vector<std::string> qualifier;  // kColumn, kStar: table or db.table
   format::Datum value;                 // kLiteral
@@ -157,7 +160,7 @@ struct ParsedTableRef {
   std::vector<std::string> using_columns;
   bool natural = false;
   bool lateral = false;
-  // kUnnest: args; kValues: rows
+  // kUnnest: args; kValues: rows; kTableFunction: name(args)
   std::vector<ExprPtr> args;
   bool with_ordinality = false;
   std::vector<std::vector<ExprPtr>> rows;

@@ -122,6 +122,7 @@ struct LogicalOp {
   BoundExprPtr unnest_expr;
   bool with_ordinality = false;
   bool unnest_outer = false;
+  bool unnest_row_as_value = false;  // ROW elements stay one column (else one column per field)
 
   // EXPLAIN text, indented by depth.
   std::string Explain(int depth = 0) const;
