@@ -7,6 +7,8 @@
 #include "server/http/api.h"
 #include "server/http/http_server.h"
 #include "server/metrics/metrics.h"
+#include "server/pgwire/engine/sql_engine.h"
+#include "sql/sql.h"
 
 namespace kl::server {
 
@@ -16,6 +18,14 @@ Result<std::unique_ptr<Server>> Server::Start(ServeOptions options, LiveSources 
   s->live_ = std::move(live);
   KL_ASSIGN_OR_RETURN(auto http_address, ParseListenAddress(s->options_.listen_http, "--listen-http"));
   KL_ASSIGN_OR_RETURN(auto pg_address, ParseListenAddress(s->options_.listen_pg, "--listen-pg"));
+  if (engine == nullptr && s->options_.sql) {
+    pg::PgEngineOptions eo;
+    eo.warehouse = s->options_.warehouse.warehouse;
+    eo.database = s->options_.warehouse.database;
+    eo.allow_writes = s->options_.pg_allow_writes;
+    KL_ASSIGN_OR_RETURN(s->sql_, pg::PgSqlEngine::Create(eo));
+    engine = s->sql_.get();
+  }
   if (http_address) {
     std::map<std::string, HttpHandler> routes;
     Server* self = s.get();
@@ -56,7 +66,11 @@ Result<std::unique_ptr<Server>> Server::Start(ServeOptions options, LiveSources 
   return s;
 }
 
-Server::~Server() { Stop(); }
+Server::~Server() {
+  Stop();
+  http_.reset();
+  pg_.reset();
+}
 
 void Server::Stop() {
   if (http_) http_->Stop();

@@ -78,6 +78,11 @@ void SqlEngine::RegisterScalarFunction(const std::string& name, ScalarBinder bin
   shared_->functions = copy;
 }
 
+std::shared_ptr<const FunctionRegistry> SqlEngine::functions() const {
+  std::lock_guard<std::mutex> l(shared_->mu);
+  return shared_->functions;
+}
+
 std::unique_ptr<SqlSession> SqlEngine::NewSession() {
   return std::unique_ptr<SqlSession>(new SqlSession(shared_from_this()));
 }
@@ -534,6 +539,9 @@ class Runner {
   }
 
   Result<StatementResult> Run(const Statement& st, const std::vector<Datum>* params, int64_t row_limit) {
+    if (s_->read_only() && Writes(st)) {
+      return ErrorAt(st.pos, "cannot execute " + WriteName(st) + " in a read-only session");
+    }
     switch (st.kind) {
       case StatementKind::kQuery: return RunQuery(*st.query, params, row_limit);
       case StatementKind::kExplain: {
@@ -727,6 +735,32 @@ class Runner {
       }
     }
     return ErrorAt(st.pos, "statement not supported");
+  }
+
+  static bool Writes(const Statement& st) {
+    switch (st.kind) {
+      case StatementKind::kInsert:
+      case StatementKind::kCreateCatalog:
+      case StatementKind::kCreateDatabase:
+      case StatementKind::kDropDatabase:
+      case StatementKind::kCreateTable:
+      case StatementKind::kCreateTableLike:
+      case StatementKind::kDropTable:
+      case StatementKind::kAlterTableSet:
+      case StatementKind::kAlterTableReset:
+      case StatementKind::kAlterTableAddColumns:
+      case StatementKind::kAlterTableRename: return true;
+      case StatementKind::kCreateView:
+      case StatementKind::kDropView: return !st.temporary;
+      default: return false;
+    }
+  }
+  static std::string WriteName(const Statement& st) {
+    std::string text = Trim(st.text).empty() ? "this statement" : std::string(Trim(st.text));
+    auto words = Split(text, ' ', true);
+    std::string out;
+    for (size_t i = 0; i < words.size() && i < 2; ++i) out += (i ? " " : "") + ToUpper(words[i]);
+    return out;
   }
 
   StatementResult ExplainResult(const std::string& text) {
@@ -1070,6 +1104,24 @@ Status SqlSession::ExecuteScript(
     KL_RETURN_IF_ERROR(on_result(piece, *result));
   }
   return Status::OK();
+}
+
+Result<SqlSession::Execution> SqlSession::Run(std::string_view statement, const std::vector<Datum>& params,
+                                              const std::vector<std::optional<DataType>>& param_types) {
+  return Guarded([&]() -> Result<Execution> {
+    KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement, {1, 1}, ParseOptionsOf(settings_)));
+    Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
+    r.SetParameters(param_types, false);
+    Execution e;
+    if (st->kind == StatementKind::kQuery) {
+      KL_ASSIGN_OR_RETURN(Prepared p, r.Plan(*st->query, &params));
+      KL_ASSIGN_OR_RETURN(auto root, BuildOperators(p.plan, *p.ctx));
+      e.stream.reset(new QueryStream(p.plan, std::move(p.ctx), std::move(root), row_limit_));
+      return e;
+    }
+    KL_ASSIGN_OR_RETURN(e.result, r.Run(*st, &params, row_limit_));
+    return e;
+  });
 }
 
 Result<std::unique_ptr<ResultStream>> SqlSession::Query(std::string_view statement, const std::vector<Datum>& params,

@@ -82,6 +82,8 @@ class SqlEngine : public std::enable_shared_from_this<SqlEngine> {
   void RegisterGlobalDatabase(const std::string& name, std::shared_ptr<Catalog> catalog,
                               std::string database_in_catalog, bool searched);
   void RegisterScalarFunction(const std::string& name, ScalarBinder binder, std::string signature);
+  // The functions sessions may call (built-in and registered), as of now.
+  std::shared_ptr<const FunctionRegistry> functions() const;
 
   // Internal to the sessions.
   struct Shared;
@@ -105,6 +107,14 @@ class SqlSession {
   // the line and column in the script. `on_result` sees each statement's result.
   Status ExecuteScript(std::string_view script,
                        const std::function<Status(const ScriptStatement&, const StatementResult&)>& on_result);
+  // Runs one statement: a query's rows come as a stream, pulled as they are computed; any other
+  // statement runs now and its whole result (rows included) comes back.
+  struct Execution {
+    std::unique_ptr<ResultStream> stream;  // queries
+    StatementResult result;                // other statements
+  };
+  Result<Execution> Run(std::string_view statement, const std::vector<format::Datum>& params = {},
+                        const std::vector<std::optional<format::DataType>>& param_types = {});
   // Plans a query (SELECT, VALUES, WITH, SHOW, DESCRIBE, EXPLAIN) and returns a stream of its rows.
   Result<std::unique_ptr<ResultStream>> Query(std::string_view statement,
                                               const std::vector<format::Datum>& params = {},
@@ -129,9 +139,13 @@ class SqlSession {
   void set_cancel_flag(const std::atomic<bool>* flag) { cancel_ = flag; }
   void set_timeout_millis(int64_t ms) { timeout_ms_ = ms; }
   void set_row_limit(int64_t rows) { row_limit_ = rows; }
+  // A read-only session refuses statements that write (INSERT, CREATE, DROP, ALTER, CREATE
+  // CATALOG) with an error saying so.
+  void set_read_only(bool read_only) { read_only_ = read_only; }
+  bool read_only() const { return read_only_; }
   // A server's per-session variables and user, readable by functions (not owned; may be null).
-  void set_variables(const SessionVariables* variables) { variables_ = variables; }
-  const SessionVariables* variables() const { return variables_; }
+  void set_variables(SessionVariables* variables) { variables_ = variables; }
+  SessionVariables* variables() const { return variables_; }
 
   SqlEngine& engine() { return *engine_; }
 
@@ -150,7 +164,8 @@ class SqlSession {
   const std::atomic<bool>* cancel_ = nullptr;
   int64_t timeout_ms_ = 0;
   int64_t row_limit_ = -1;
-  const SessionVariables* variables_ = nullptr;
+  SessionVariables* variables_ = nullptr;
+  bool read_only_ = false;
 };
 
 }  // namespace kl::sql

@@ -1024,7 +1024,9 @@ class Binder {
       auto outer = outer_->binder->Column(e, *outer_->mode);
       if (outer.ok()) return CaptureOuter(*outer);
       bool qualifier_here = false;
-      for (const auto& c : scope.columns) qualifier_here = qualifier_here || QualifierMatches(c, e.qualifier);
+      for (const auto& c : scope.columns) {
+        qualifier_here = qualifier_here || (!e.qualifier.empty() && QualifierMatches(c, e.qualifier));
+      }
       // t.c where t is an outer query's table: the outer query knows what is wrong.
       if (!e.qualifier.empty() && !qualifier_here &&
           outer.status().message().find("unknown table") == std::string::npos) {

@@ -24,6 +24,8 @@ class SessionVariables {
  public:
   virtual ~SessionVariables() = default;
   virtual std::optional<std::string> Get(const std::string& name) const = 0;
+  // Changes a variable (set_config()); an error when it cannot take the value.
+  virtual Status Set(const std::string& name, const std::string& value) = 0;
   // Every variable: (name, value, description).
   virtual std::vector<std::vector<std::string>> All() const = 0;
   virtual std::string user() const = 0;
@@ -45,7 +47,7 @@ struct ExecContext {
   const std::atomic<bool>* cancel = nullptr;
   int64_t deadline_micros = 0;
   std::string current_catalog, current_database;
-  const SessionVariables* variables = nullptr;  // set by servers; may be null
+  SessionVariables* variables = nullptr;  // set by servers; may be null
   // Values of the outer row a correlated subquery runs for, by correlation id.
   std::map<int, std::vector<format::Datum>> correlated_values;
 
