@@ -2360,6 +2360,7 @@ class Binder {
       }
       return CastTo(a, t.WithNullable(true), e.pos, true, e.try_cast);
     }
+    if (IsUntypedNull(a) && a->param > 0) a = TypedNull(a, DataType::String());  // $1::regclass takes a name
     if (IsUntypedNull(a)) return TypedNull(a, DataType::BigInt());
     std::string upper = ToUpper(conv);
     bool to_oid = IsStringType(a->type);

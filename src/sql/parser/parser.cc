@@ -922,6 +922,8 @@ class Parser {
       if (AcceptKeyword("AS")) {
         if (Peek().kind == TokenKind::kString) {
           item.alias = Advance().text;
+        } else if (pg_ && Peek().kind == TokenKind::kIdentifier) {
+          item.alias = NameText(Advance());  // PostgreSQL: any word may follow AS (AS select, AS table)
         } else {
           KL_ASSIGN_OR_RETURN(item.alias, Identifier("a column alias"));
         }

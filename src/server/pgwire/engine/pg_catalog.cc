@@ -34,7 +34,7 @@ struct ColumnSpec {
 
 DataType KubelakeTypeOf(const std::string& pg) {
   if (pg == "oid" || pg == "xid" || pg == "int8") return DataType::BigInt();
-  if (pg == "int4") return DataType::Int();
+  if (pg == "int4" || pg == "cardinal_number") return DataType::Int();
   if (pg == "int2") return DataType::SmallInt();
   if (pg == "bool") return DataType::Boolean();
   if (pg == "float4") return DataType::Float();

@@ -24,6 +24,9 @@ const char* SqlStateOf(const Status& s, const std::string& m) {
       if (Contains(m, "configuration parameter")) return sqlstate::kUndefinedObject;
       if (Contains(m, "type \"") || Contains(m, "role \"") || Contains(m, "operator \"")) return sqlstate::kUndefinedObject;
       if (Contains(m, "function \"")) return sqlstate::kUndefinedFunction;
+      if (m.rfind("table ", 0) == 0 || m.rfind("relation ", 0) == 0 || m.rfind("view ", 0) == 0) {
+        return sqlstate::kUndefinedTable;
+      }
       if (Contains(m, "schema \"") || (Contains(m, "database") && !Contains(m, "table"))) return "3F000";
       if (Contains(m, "catalog")) return sqlstate::kInvalidCatalogName;
       return sqlstate::kUndefinedTable;
@@ -49,7 +52,7 @@ const char* SqlStateOf(const Status& s, const std::string& m) {
   }
   if (m.rfind("unknown table", 0) == 0 || m.rfind("no table ", 0) == 0) return sqlstate::kUndefinedTable;
   if (m.rfind("unknown function", 0) == 0 || m.rfind("unknown window function", 0) == 0 ||
-      m.rfind("operator does not exist", 0) == 0) {
+      m.rfind("operator", 0) == 0) {
     return sqlstate::kUndefinedFunction;
   }
   if (Contains(m, "is ambiguous")) return "42702";
