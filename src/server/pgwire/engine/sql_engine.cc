@@ -344,7 +344,10 @@ PgSqlEngine::~PgSqlEngine() = default;
 std::string PgSqlEngine::DatabaseFor(const std::string& requested, const std::string& user) const {
   auto exists = catalog_->warehouse().DatabaseExists(requested);
   if (exists.ok() && *exists) return requested;
-  if (requested.empty() || requested == "postgres" || requested == user) return options_.database;
+  // The default database is there even before the pipeline has created it.
+  if (requested.empty() || requested == options_.database || requested == "postgres" || requested == user) {
+    return options_.database;
+  }
   return "";
 }
 
