@@ -37,6 +37,7 @@ class PgSqlEngine : public QueryEngine {
   bool HasDatabase(const std::string& name, const std::string& user) const override;
 
   sql::SqlEngine& sql_engine() { return *engine_; }
+  std::shared_ptr<sql::SqlEngine> shared_sql_engine() { return engine_; }
 
  private:
   PgSqlEngine() = default;
