@@ -18,6 +18,8 @@
 
 #include "common/result.h"
 #include "format/column.h"
+#include "log/event_log.h"
+#include "pipeline/job.h"
 #include "sql/catalog/catalog.h"
 #include "sql/functions/function.h"
 #include "sql/parser/lexer.h"
@@ -56,6 +58,15 @@ class ResultStream {
 
 class SqlSession;
 
+// A streaming job started by an INSERT (streaming runtime mode).
+struct SqlJobInfo {
+  std::string name;
+  std::string statement;
+  std::string explain;  // its operators, one per line
+  pipeline::JobStatus status;
+  bool running = false;  // false once stopped or failed (status.failed, status.last_error)
+};
+
 class SqlEngine : public std::enable_shared_from_this<SqlEngine> {
  public:
   static Result<std::shared_ptr<SqlEngine>> Create(EngineOptions options);
@@ -71,6 +82,17 @@ class SqlEngine : public std::enable_shared_from_this<SqlEngine> {
   void RegisterGlobalDatabase(const std::string& name, std::shared_ptr<Catalog> catalog,
                               std::string database_in_catalog, bool searched);
   void RegisterScalarFunction(const std::string& name, ScalarBinder binder, std::string signature);
+  // An event log this process has open (not owned; must outlive the engine's
+  // jobs): 'kubelake-log' tables naming its URI read it instead of opening it again.
+  void RegisterLog(const std::string& uri, log::EventLog* log);
+  // The log of `uri`: a registered one, or opened now and kept.
+  Result<std::shared_ptr<log::EventLog>> OpenLog(const std::string& uri);
+
+  // Streaming jobs: each streaming INSERT runs as a job until stopped.
+  std::vector<SqlJobInfo> Jobs() const;
+  Status StopJob(const std::string& name);  // commits once more, then stops
+  void StopJobs();
+  ~SqlEngine();
 
   // Internal to the sessions.
   struct Shared;

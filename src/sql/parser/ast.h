@@ -245,6 +245,11 @@ enum class StatementKind : unsigned char {
   kReset,
   kIgnoredSessionLine,  // MaxCompute SET odps.x=y (ignored with a warning)
   kShowJobs,
+  // Streaming jobs (docs/sql.md, "Streaming"):
+  kStatementSet,       // EXECUTE STATEMENT SET BEGIN INSERT ...; ... END (statements)
+  kBeginStatementSet,  // BEGIN STATEMENT SET (SQL client form; INSERTs follow, then END)
+  kEndStatementSet,    // END
+  kStopJob,            // STOP JOB 'name' (value)
 };
 
 struct ColumnDef {
@@ -253,6 +258,12 @@ struct ColumnDef {
   bool primary_key = false;  // inline PRIMARY KEY NOT ENFORCED
   std::string comment;
   SourcePos pos;
+  // Connector tables: `name AS expr` (computed) and `name type METADATA [FROM 'key'] [VIRTUAL]`.
+  ExprPtr computed;
+  std::string computed_text;
+  bool metadata = false;
+  std::string metadata_key;  // empty: the column's name
+  bool is_virtual = false;
 };
 
 struct Statement {
@@ -282,7 +293,7 @@ struct Statement {
   std::string key, value;    // SET 'k' = 'v'
   std::string like_pattern;  // SHOW TABLES LIKE '...'
   std::vector<std::string> view_columns;
-  std::vector<std::shared_ptr<Statement>> statements;  // (reserved for STATEMENT SET)
+  std::vector<std::shared_ptr<Statement>> statements;  // EXECUTE STATEMENT SET's INSERTs; EXPLAIN's statement
 };
 
 using StatementPtr = std::shared_ptr<Statement>;

@@ -59,6 +59,12 @@ class Parser {
     return st;
   }
 
+  Result<ExprPtr> ExprOnly() {
+    KL_ASSIGN_OR_RETURN(ExprPtr e, Expr());
+    if (Peek().kind != TokenKind::kEnd) return Expected("end of expression");
+    return e;
+  }
+
   Result<DataType> TypeOnly() {
     KL_ASSIGN_OR_RETURN(DataType t, Type());
     if (Peek().kind != TokenKind::kEnd) return Expected("end of type");
@@ -180,6 +186,9 @@ class Parser {
       return st;
     }
     if (t.IsKeyword("INSERT")) return Insert(st);
+    if (t.IsKeyword("EXECUTE") || t.IsKeyword("BEGIN") || t.IsKeyword("END") || t.IsKeyword("STOP")) {
+      return StreamingStatement(st);
+    }
     if (AcceptKeyword("CREATE")) return Create(st);
     if (AcceptKeyword("DROP")) return Drop(st);
     if (AcceptKeyword("ALTER")) return Alter(st);
@@ -371,13 +380,13 @@ class Parser {
           ColumnDef c;
           c.pos = Peek().pos;
           KL_ASSIGN_OR_RETURN(c.name, Identifier("a column name"));
-          if (Peek().IsKeyword("AS")) {
-            return ErrorAt(c.pos, "computed columns (" + c.name + " AS ...) are not supported in CREATE TABLE");
+          if (AcceptKeyword("AS")) {
+            KL_RETURN_IF_ERROR(ComputedColumn(&c));
+            st->columns.push_back(std::move(c));
+            continue;
           }
           KL_ASSIGN_OR_RETURN(c.type, Type());
-          if (Peek().IsKeyword("METADATA")) {
-            return ErrorAt(Peek().pos, "METADATA columns belong to connector tables, which kubelake does not have yet");
-          }
+          if (Peek().IsKeyword("METADATA")) KL_RETURN_IF_ERROR(MetadataColumn(&c));
           if (AcceptKeyword("PRIMARY")) {
             KL_RETURN_IF_ERROR(ExpectKeyword("KEY"));
             KL_RETURN_IF_ERROR(NotEnforced());
@@ -2037,6 +2046,75 @@ class Parser {
     return e;
   }
 
+  // ---- streaming statements and connector columns (SQL part 2) ----
+
+  // EXECUTE STATEMENT SET BEGIN INSERT ...; ...; END | EXECUTE INSERT ... |
+  // BEGIN STATEMENT SET | END | STOP JOB 'name'
+  Result<StatementPtr> StreamingStatement(StatementPtr st) {
+    if (AcceptKeyword("EXECUTE")) {
+      if (Peek().IsKeyword("INSERT")) return Insert(st);
+      KL_RETURN_IF_ERROR(ExpectKeyword("STATEMENT"));
+      KL_RETURN_IF_ERROR(ExpectKeyword("SET"));
+      KL_RETURN_IF_ERROR(ExpectKeyword("BEGIN"));
+      st->kind = StatementKind::kStatementSet;
+      while (!Peek().IsKeyword("END")) {
+        if (!Peek().IsKeyword("INSERT")) return Expected("INSERT or END in a statement set");
+        auto inner = std::make_shared<Statement>();
+        inner->pos = Peek().pos;
+        size_t first = i_;
+        KL_ASSIGN_OR_RETURN(inner, Insert(inner));
+        inner->text = TextFrom(first);
+        st->statements.push_back(inner);
+        if (!AcceptSymbol(";")) {
+          if (!Peek().IsKeyword("END")) return Expected("';' after the INSERT");
+        }
+      }
+      Advance();  // END
+      if (st->statements.empty()) return ErrorAt(st->pos, "a statement set needs at least one INSERT");
+      return st;
+    }
+    if (AcceptKeyword("BEGIN")) {
+      KL_RETURN_IF_ERROR(ExpectKeyword("STATEMENT"));
+      KL_RETURN_IF_ERROR(ExpectKeyword("SET"));
+      st->kind = StatementKind::kBeginStatementSet;
+      return st;
+    }
+    if (AcceptKeyword("END")) {
+      st->kind = StatementKind::kEndStatementSet;
+      return st;
+    }
+    Advance();  // STOP
+    KL_RETURN_IF_ERROR(ExpectKeyword("JOB"));
+    st->kind = StatementKind::kStopJob;
+    KL_ASSIGN_OR_RETURN(st->value, StringLiteral("a quoted job name: STOP JOB 'name'"));
+    if (AcceptKeyword("WITH")) {
+      if (!AcceptKeyword("SAVEPOINT") && !AcceptKeyword("DRAIN")) return Expected("SAVEPOINT or DRAIN");
+    }
+    return st;
+  }
+
+  // After `name AS`: the expression, kept as text for the binder.
+  Status ComputedColumn(ColumnDef* c) {
+    size_t first = i_;
+    KL_ASSIGN_OR_RETURN(c->computed, Expr());
+    c->computed_text = TextFrom(first);
+    if (AcceptKeyword("COMMENT")) {
+      KL_ASSIGN_OR_RETURN(c->comment, StringLiteral("a comment"));
+    }
+    return Status::OK();
+  }
+
+  // At METADATA: [FROM 'key'] [VIRTUAL].
+  Status MetadataColumn(ColumnDef* c) {
+    Advance();  // METADATA
+    c->metadata = true;
+    if (AcceptKeyword("FROM")) {
+      KL_ASSIGN_OR_RETURN(c->metadata_key, StringLiteral("a quoted metadata key"));
+    }
+    if (AcceptKeyword("VIRTUAL")) c->is_virtual = true;
+    return Status::OK();
+  }
+
   std::vector<Token> toks_;
   std::string_view text_;
   size_t i_ = 0;
@@ -2050,6 +2128,12 @@ Result<StatementPtr> ParseStatement(std::string_view text, SourcePos base) {
   KL_ASSIGN_OR_RETURN(auto toks, Tokenize(text, base));
   Parser p(std::move(toks), text);
   return p.ParseOne();
+}
+
+Result<ExprPtr> ParseExpression(std::string_view text) {
+  KL_ASSIGN_OR_RETURN(auto toks, Tokenize(text));
+  Parser p(std::move(toks), text);
+  return p.ExprOnly();
 }
 
 Result<DataType> ParseDataType(std::string_view text) {

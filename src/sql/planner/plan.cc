@@ -47,6 +47,7 @@ std::string LogicalOp::Explain(int depth) const {
       r.limit = scan_limit;
       line = "Scan " + (table ? table->FullName() : "?") + ": " +
              (table && table->source ? table->source->Describe(r) : "");
+      if (scan_lookup) line += " lookup as of " + scan_lookup_time;
       break;
     }
     case OpKind::kValues: line = "Values rows=" + std::to_string(rows.size()); break;
