@@ -102,5 +102,287 @@ TEST_F(StreamingTest, FollowsAnAppendTableIntoAPrimaryKeyTable) {
   EXPECT_NE(jobs[0].find("copy|RUNNING"), std::string::npos) << jobs[0];
 }
 
+
+// Appends records to the log at `uri` (key, value) and flushes.
+void Produce(SqlEngine* engine, const std::string& uri, const std::vector<std::pair<std::string, std::string>>& records) {
+  auto log = engine->OpenLog(uri);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  auto producer = (*log)->NewProducer();
+  ASSERT_TRUE(producer.ok()) << producer.status().ToString();
+  for (const auto& [k, v] : records) {
+    log::ProducerRecord r;
+    r.key = k;
+    r.value = v;
+    KL_ASSERT_OK((*producer)->Send(r));
+  }
+  KL_ASSERT_OK((*producer)->Flush());
+}
+
+TEST_F(StreamingTest, ReadsTheEventLogAsATable) {
+  std::string uri = "dir:" + dir_.Sub("log") + "?partitions=2&fsync=never";
+  Exec("CREATE TEMPORARY TABLE k8s_events (ingest_time BIGINT METADATA FROM 'timestamp', cluster STRING METADATA "
+       "FROM 'key', content STRING, part INT METADATA FROM 'partition' VIRTUAL, off BIGINT METADATA FROM 'offset' "
+       "VIRTUAL) WITH ('connector' = 'kubelake-log', 'uri' = '" + uri + "', 'scan.startup.mode' = 'earliest-offset')");
+  Exec("CREATE TABLE ods (ingest_time BIGINT, cluster STRING, content STRING) PARTITIONED BY (cluster) WITH "
+       "('bucket' = '2', 'bucket-key' = 'ingest_time', 'file.format' = 'avro')");
+  Produce(engine_.get(), uri, {{"c1", "{\"a\":1}"}, {"c2", "{\"a\":2}"}, {"c1", "{\"a\":3}"}});
+  Exec("SET 'pipeline.name' = 'ods'");
+  Exec("INSERT INTO ods SELECT ingest_time, cluster, content FROM k8s_events");
+  WaitCaughtUp("ods");
+  EXPECT_EQ(Rows("SELECT cluster, content FROM ods"),
+            (std::vector<std::string>{"c1|{\"a\":1}", "c1|{\"a\":3}", "c2|{\"a\":2}"}));
+  Produce(engine_.get(), uri, {{"c2", "{\"a\":4}"}});
+  WaitCaughtUp("ods");
+  EXPECT_EQ(Rows("SELECT COUNT(*) FROM ods"), std::vector<std::string>{"4"});
+  // The log read in batch: the same records, with their metadata.
+  EXPECT_EQ(Rows("SELECT COUNT(*), MIN(part) >= 0 AND MAX(part) < 2, MIN(off) FROM k8s_events"),
+            std::vector<std::string>{"4|TRUE|0"});
+  EXPECT_EQ(Rows("SELECT JSON_VALUE(content, '$.a') FROM k8s_events WHERE cluster = 'c2'"),
+            (std::vector<std::string>{"2", "4"}));
+  // ingest_time is the append time.
+  auto t = Rows("SELECT MIN(ingest_time) > 1600000000000 FROM ods");
+  EXPECT_EQ(t, std::vector<std::string>{"TRUE"});
+}
+
+TEST_F(StreamingTest, GroupByRetractsAndMatchesTheBatchQuery) {
+  Exec("CREATE TABLE objs (uid STRING PRIMARY KEY NOT ENFORCED, kind STRING, live BOOLEAN) WITH "
+       "('changelog-producer' = 'lookup')");
+  Exec("CREATE TABLE counts (kind STRING PRIMARY KEY NOT ENFORCED, n BIGINT, m INT)");
+  Exec("INSERT INTO objs VALUES ('a', 'Pod', true), ('b', 'Pod', true), ('c', 'Node', true)");
+  Exec("SET 'pipeline.name' = 'counts'");
+  Exec("INSERT INTO counts SELECT kind, COUNT(*), MAX(CHAR_LENGTH(uid)) FROM objs WHERE live GROUP BY kind");
+  WaitCaughtUp("counts");
+  EXPECT_EQ(Rows("SELECT * FROM counts"), (std::vector<std::string>{"Node|1|1", "Pod|2|1"}));
+  // An object changes kind, one goes, one dies: -U/+U and -D reach the sink.
+  Exec("INSERT INTO objs VALUES ('a', 'Node', true), ('c', 'Node', false), ('dd', 'Pod', true)");
+  WaitCaughtUp("counts");
+  std::string batch = "SELECT kind, COUNT(*), MAX(CHAR_LENGTH(uid)) FROM objs WHERE live GROUP BY kind";
+  EXPECT_EQ(Rows("SELECT * FROM counts"), Rows(batch));
+  EXPECT_EQ(Rows("SELECT * FROM counts"), (std::vector<std::string>{"Node|1|1", "Pod|2|2"}));
+  Exec("INSERT INTO objs VALUES ('a', 'Node', false)");
+  WaitCaughtUp("counts");
+  EXPECT_EQ(Rows("SELECT * FROM counts"), (std::vector<std::string>{"Pod|2|2"})) << "the emptied group is deleted";
+}
+
+TEST_F(StreamingTest, Top1DedupOverTheLogKeepsTheNewestVersion) {
+  std::string uri = "dir:" + dir_.Sub("log") + "?partitions=1&fsync=never";
+  Exec("CREATE TEMPORARY TABLE ev (content STRING) WITH ('connector' = 'kubelake-log', 'uri' = '" + uri +
+       "', 'scan.startup.mode' = 'earliest-offset')");
+  Exec("CREATE TABLE latest (uid STRING PRIMARY KEY NOT ENFORCED, rv BIGINT, type STRING)");
+  auto ev = [](const std::string& uid, int rv, const std::string& type) {
+    return std::pair<std::string, std::string>{"c", "{\"uid\":\"" + uid + "\",\"rv\":\"" + std::to_string(rv) +
+                                                         "\",\"type\":\"" + type + "\"}"};
+  };
+  Produce(engine_.get(), uri, {ev("a", 1, "ADDED"), ev("a", 3, "MODIFIED"), ev("a", 2, "MODIFIED"), ev("b", 5, "ADDED")});
+  Exec("SET 'pipeline.name' = 'dedup'");
+  Exec("INSERT INTO latest SELECT uid, rv, type FROM (SELECT uid, rv, type, ROW_NUMBER() OVER (PARTITION BY uid "
+       "ORDER BY rv DESC) AS rn FROM (SELECT JSON_VALUE(content, '$.uid') AS uid, CAST(JSON_VALUE(content, '$.rv') "
+       "AS BIGINT) AS rv, JSON_VALUE(content, '$.type') AS type FROM ev)) WHERE rn = 1");
+  WaitCaughtUp("dedup");
+  EXPECT_EQ(Rows("SELECT * FROM latest"), (std::vector<std::string>{"a|3|MODIFIED", "b|5|ADDED"}));
+  Produce(engine_.get(), uri, {ev("b", 4, "MODIFIED"), ev("b", 6, "DELETED"), ev("a", 3, "ADDED")});
+  WaitCaughtUp("dedup");
+  EXPECT_EQ(Rows("SELECT * FROM latest"), (std::vector<std::string>{"a|3|MODIFIED", "b|6|DELETED"}))
+      << "lower or equal versions change nothing";
+}
+
+TEST_F(StreamingTest, JoinsTwoStreamsWithState) {
+  Exec("CREATE TABLE pods (pod STRING, node STRING)");
+  Exec("CREATE TABLE nodes (node STRING PRIMARY KEY NOT ENFORCED, zone STRING) WITH ('changelog-producer' = 'lookup')");
+  Exec("CREATE TABLE placed (pod STRING PRIMARY KEY NOT ENFORCED, node STRING, zone STRING)");
+  Exec("INSERT INTO pods VALUES ('p1', 'n1'), ('p2', 'n2'), ('p3', NULL)");
+  Exec("INSERT INTO nodes VALUES ('n1', 'z1')");
+  Exec("SET 'pipeline.name' = 'placed'");
+  Exec("INSERT INTO placed SELECT p.pod, p.node, n.zone FROM pods p LEFT JOIN nodes n ON p.node = n.node");
+  WaitCaughtUp("placed");
+  std::string batch = "SELECT p.pod, p.node, n.zone FROM pods p LEFT JOIN nodes n ON p.node = n.node";
+  EXPECT_EQ(Rows("SELECT * FROM placed"), (std::vector<std::string>{"p1|n1|z1", "p2|n2|NULL", "p3|NULL|NULL"}));
+  // A node that arrives later fills the padded row; a node's zone changes.
+  Exec("INSERT INTO nodes VALUES ('n2', 'z2'), ('n1', 'z9')");
+  WaitCaughtUp("placed");
+  EXPECT_EQ(Rows("SELECT * FROM placed"), Rows(batch));
+  EXPECT_EQ(Rows("SELECT * FROM placed"), (std::vector<std::string>{"p1|n1|z9", "p2|n2|z2", "p3|NULL|NULL"}));
+}
+
+TEST_F(StreamingTest, LookupJoinReadsTheDimensionAsOfProcessingTime) {
+  std::string uri = "dir:" + dir_.Sub("log") + "?partitions=1&fsync=never";
+  Exec("CREATE TEMPORARY TABLE ev (cluster STRING METADATA FROM 'key', content STRING, proc_time AS PROCTIME()) WITH "
+       "('connector' = 'kubelake-log', 'uri' = '" + uri + "', 'scan.startup.mode' = 'earliest-offset')");
+  Exec("CREATE TABLE dim (cluster STRING PRIMARY KEY NOT ENFORCED, region STRING)");
+  Exec("CREATE TABLE out1 (content STRING PRIMARY KEY NOT ENFORCED, cluster STRING, region STRING)");
+  Exec("CREATE TABLE out2 (content STRING PRIMARY KEY NOT ENFORCED, region STRING)");
+  Exec("INSERT INTO dim VALUES ('c1', 'eu')");
+  Produce(engine_.get(), uri, {{"c1", "x"}, {"c2", "y"}});
+  Exec("SET 'pipeline.name' = 'left'");
+  Exec("INSERT INTO out1 SELECT e.content, e.cluster, d.region FROM ev AS e LEFT JOIN dim FOR SYSTEM_TIME AS OF "
+       "e.proc_time AS d ON e.cluster = d.cluster");
+  Exec("SET 'pipeline.name' = 'inner'");
+  Exec("INSERT INTO out2 SELECT e.content, UPPER(d.region) FROM ev AS e JOIN dim FOR SYSTEM_TIME AS OF e.proc_time "
+       "AS d ON e.cluster = d.cluster WHERE d.region <> 'xx'");
+  WaitCaughtUp("left");
+  WaitCaughtUp("inner");
+  EXPECT_EQ(Rows("SELECT * FROM out1"), (std::vector<std::string>{"x|c1|eu", "y|c2|NULL"}));
+  EXPECT_EQ(Rows("SELECT * FROM out2"), (std::vector<std::string>{"x|EU"}));
+  auto plan = Rows("EXPLAIN INSERT INTO out1 SELECT e.content, e.cluster, d.region FROM ev AS e LEFT JOIN dim FOR "
+                   "SYSTEM_TIME AS OF e.proc_time AS d ON e.cluster = d.cluster");
+  bool lookup = false;
+  for (const auto& l : plan) lookup = lookup || l.find("LookupJoin left") != std::string::npos;
+  EXPECT_TRUE(lookup) << Join(plan, "\n");
+}
+
+TEST_F(StreamingTest, SinksFollowTheirMergeEngine) {
+  Exec("CREATE TABLE src (k STRING PRIMARY KEY NOT ENFORCED, g STRING, v INT) WITH ('changelog-producer' = 'lookup')");
+  // aggregation: -U retracts; the sum equals the batch sum.
+  Exec("CREATE TABLE agg (g STRING PRIMARY KEY NOT ENFORCED, total INT) WITH ('merge-engine' = 'aggregation', "
+       "'fields.total.aggregate-function' = 'sum')");
+  // ignore-delete (an older name): the row stays when its source row goes.
+  Exec("CREATE TABLE keep (k STRING PRIMARY KEY NOT ENFORCED, v INT) WITH ('partial-update.ignore-delete' = 'true', "
+       "'merge-engine' = 'partial-update')");
+  // deduplicate: an upsert sink.
+  Exec("CREATE TABLE dedup (k STRING PRIMARY KEY NOT ENFORCED, v INT)");
+  Exec("INSERT INTO src VALUES ('a', 'x', 1), ('b', 'x', 2), ('c', 'y', 5)");
+  Exec("SET 'pipeline.name' = 'agg'");
+  Exec("INSERT INTO agg SELECT g, v FROM src");
+  Exec("SET 'pipeline.name' = 'keep'");
+  Exec("INSERT INTO keep SELECT k, v FROM src WHERE v < 10");
+  Exec("SET 'pipeline.name' = 'dedup'");
+  Exec("INSERT INTO dedup SELECT k, v FROM src WHERE v < 10");
+  for (const char* j : {"agg", "keep", "dedup"}) WaitCaughtUp(j);
+  Exec("INSERT INTO src VALUES ('a', 'x', 7), ('b', 'x', 20)");
+  for (const char* j : {"agg", "keep", "dedup"}) WaitCaughtUp(j);
+  EXPECT_EQ(Rows("SELECT * FROM agg"), (std::vector<std::string>{"x|27", "y|5"}));
+  EXPECT_EQ(Rows("SELECT * FROM keep"), (std::vector<std::string>{"a|7", "b|2", "c|5"}))
+      << "b left the filter: its -U is dropped by ignore-delete";
+  EXPECT_EQ(Rows("SELECT * FROM dedup"), (std::vector<std::string>{"a|7", "c|5"}))
+      << "b left the filter: a -U whose key does not come back deletes the row";
+}
+
+TEST_F(StreamingTest, NotNullEnforcerFailsOrDrops) {
+  Exec("CREATE TABLE src (k STRING, v INT)");
+  Exec("CREATE TABLE strict1 (k STRING PRIMARY KEY NOT ENFORCED, v INT NOT NULL)");
+  Exec("CREATE TABLE strict2 (k STRING PRIMARY KEY NOT ENFORCED, v INT NOT NULL)");
+  Exec("INSERT INTO src VALUES ('a', 1), ('b', NULL)");
+  Exec("SET 'pipeline.name' = 'fails'");
+  Exec("INSERT INTO strict1 SELECT k, v FROM src");
+  std::string err = JobError("fails");
+  EXPECT_NE(err.find("column `v` of strict1 is NOT NULL"), std::string::npos) << err;
+  EXPECT_EQ(Rows("SELECT COUNT(*) FROM strict1"), std::vector<std::string>{"0"}) << "nothing of the failed batch";
+  Exec("SET 'table.exec.sink.not-null-enforcer' = 'DROP'");
+  Exec("SET 'pipeline.name' = 'drops'");
+  Exec("INSERT INTO strict2 SELECT k, v FROM src");
+  WaitCaughtUp("drops");
+  EXPECT_EQ(Rows("SELECT * FROM strict2"), std::vector<std::string>{"a|1"});
+  EXPECT_FALSE(Try("SET 'table.exec.sink.not-null-enforcer' = 'MAYBE'").ok());
+  Exec("SET 'table.exec.sink.upsert-materialize' = 'NONE'");
+}
+
+TEST_F(StreamingTest, RestartsResumeExactlyWithTheirState) {
+  Exec("CREATE TABLE src (k STRING, v INT)");
+  Exec("CREATE TABLE sums (k STRING PRIMARY KEY NOT ENFORCED, n BIGINT, s INT)");
+  Exec("INSERT INTO src VALUES ('a', 1), ('b', 2), ('a', 3)");
+  std::string insert = "INSERT INTO sums SELECT k, COUNT(*), SUM(v) FROM src GROUP BY k";
+  Exec("SET 'pipeline.name' = 'sums'");
+  Exec(insert);
+  WaitCaughtUp("sums");
+  Exec("STOP JOB 'sums'");
+  Exec("INSERT INTO src VALUES ('a', 10), ('c', 1)");
+  // Restarted with the same name: from its last commit, with its groups' state.
+  Exec(insert);
+  WaitCaughtUp("sums");
+  EXPECT_EQ(Rows("SELECT * FROM sums"), Rows("SELECT k, COUNT(*), SUM(v) FROM src GROUP BY k"));
+  EXPECT_EQ(Rows("SELECT * FROM sums"), (std::vector<std::string>{"a|3|14", "b|1|2", "c|1|1"}));
+  Exec("STOP JOB 'sums'");
+  // Another query under the same name does not load state saved for this one.
+  auto other = Try("INSERT INTO sums SELECT k, COUNT(*), MAX(v) FROM src GROUP BY k");
+  EXPECT_FALSE(other.ok());
+  EXPECT_NE(other.message().find("is not the one its state"), std::string::npos) << other.ToString();
+}
+
+TEST_F(StreamingTest, CountsIntoASummingTableAsDeltas) {
+  Exec("CREATE TABLE objs (uid STRING PRIMARY KEY NOT ENFORCED, kind STRING) WITH ('changelog-producer' = 'lookup')");
+  Exec("CREATE TABLE n (kind STRING PRIMARY KEY NOT ENFORCED, cnt BIGINT) WITH ('merge-engine' = 'aggregation', "
+       "'fields.cnt.aggregate-function' = 'sum')");
+  Exec("INSERT INTO objs VALUES ('a', 'Pod'), ('b', 'Pod')");
+  Exec("SET 'pipeline.name' = 'n'");
+  auto plan = Rows("EXPLAIN INSERT INTO n SELECT kind, COUNT(*) FROM objs GROUP BY kind");
+  bool delta = false;
+  for (const auto& l : plan) delta = delta || l.find("DeltaAggregate") != std::string::npos;
+  EXPECT_TRUE(delta) << Join(plan, "\n");
+  Exec("INSERT INTO n SELECT kind, COUNT(*) FROM objs GROUP BY kind");
+  WaitCaughtUp("n");
+  Exec("INSERT INTO objs VALUES ('a', 'Node'), ('c', 'Pod')");
+  WaitCaughtUp("n");
+  EXPECT_EQ(Rows("SELECT * FROM n"), (std::vector<std::string>{"Node|1", "Pod|2"}));
+}
+
+TEST_F(StreamingTest, ScanModesAndConsumers) {
+  Exec("CREATE TABLE src (k INT)");
+  Exec("CREATE TABLE a1 (k INT PRIMARY KEY NOT ENFORCED)");
+  Exec("CREATE TABLE a2 (k INT PRIMARY KEY NOT ENFORCED)");
+  Exec("CREATE TABLE a3 (k INT PRIMARY KEY NOT ENFORCED)");
+  Exec("INSERT INTO src VALUES (1)");
+  Exec("INSERT INTO src VALUES (2)");
+  Exec("SET 'pipeline.name' = 'latest'");
+  Exec("INSERT INTO a1 SELECT k FROM src /*+ OPTIONS('scan.mode' = 'latest') */");
+  Exec("SET 'pipeline.name' = 'from2'");
+  Exec("INSERT INTO a2 SELECT k FROM src /*+ OPTIONS('scan.snapshot-id' = '2', 'consumer-id' = 'c2') */");
+  WaitCaughtUp("latest");
+  WaitCaughtUp("from2");
+  Exec("INSERT INTO src VALUES (3)");
+  WaitCaughtUp("latest");
+  WaitCaughtUp("from2");
+  EXPECT_EQ(Rows("SELECT * FROM a1"), std::vector<std::string>{"3"});
+  EXPECT_EQ(Rows("SELECT * FROM a2"), (std::vector<std::string>{"2", "3"}));
+  EXPECT_EQ(Rows("SELECT consumer_id FROM `src$consumers`"), std::vector<std::string>{"c2"});
+  // A new job with that consumer id starts where the consumer is.
+  Exec("STOP JOB 'from2'");
+  Exec("INSERT INTO src VALUES (4)");
+  Exec("SET 'pipeline.name' = 'consumer'");
+  Exec("INSERT INTO a3 SELECT k FROM src /*+ OPTIONS('consumer-id' = 'c2') */");
+  WaitCaughtUp("consumer");
+  EXPECT_EQ(Rows("SELECT * FROM a3"), std::vector<std::string>{"4"});
+  EXPECT_FALSE(Try("INSERT INTO a3 SELECT k FROM src /*+ OPTIONS('scan.mode' = 'sideways') */").ok());
+}
+
+TEST_F(StreamingTest, ProcessingTimeFunctionsTakeTheTimeOfProcessing) {
+  Exec("CREATE TABLE src (k INT)");
+  Exec("CREATE TABLE t (k INT PRIMARY KEY NOT ENFORCED, secs BIGINT, ts TIMESTAMP_LTZ(3))");
+  Exec("INSERT INTO src VALUES (1)");
+  Exec("SET 'pipeline.name' = 't'");
+  Exec("INSERT INTO t SELECT k, UNIX_TIMESTAMP(), NOW() FROM src");
+  WaitCaughtUp("t");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  Exec("INSERT INTO src VALUES (2)");
+  WaitCaughtUp("t");
+  auto rows = Rows("SELECT k, secs, UNIX_TIMESTAMP(CAST(ts AS STRING)) FROM t ORDER BY k");
+  ASSERT_EQ(rows.size(), 2u);
+  auto secs = [](const std::string& r) { return std::stoll(Split(r, '|')[1]); };
+  EXPECT_GT(secs(rows[1]), secs(rows[0])) << "the second row was processed later: " << rows[0] << " " << rows[1];
+  EXPECT_GT(secs(rows[0]), NowMillis() / 1000 - 60);
+}
+
+TEST_F(StreamingTest, StatementSetsAndErrors) {
+  Exec("CREATE TABLE src (k INT)");
+  Exec("CREATE TABLE o1 (k INT PRIMARY KEY NOT ENFORCED)");
+  Exec("CREATE TABLE o2 (k INT)");
+  Exec("INSERT INTO src VALUES (1), (2)");
+  Exec("EXECUTE STATEMENT SET BEGIN INSERT INTO o1 SELECT k FROM src; INSERT INTO o2 SELECT k * 2 FROM src; END");
+  WaitCaughtUp("insert-into-o1");
+  WaitCaughtUp("insert-into-o2");
+  EXPECT_EQ(Rows("SELECT * FROM o2"), (std::vector<std::string>{"2", "4"}));
+  auto err = Try("INSERT INTO o2 SELECT k, COUNT(*) FROM src GROUP BY k");
+  EXPECT_FALSE(err.ok());
+  Exec("CREATE TABLE o3 (k INT, n BIGINT)");
+  err = Try("INSERT INTO o3 SELECT k, COUNT(*) FROM src GROUP BY k");
+  EXPECT_NE(err.message().find("no primary key"), std::string::npos) << err.ToString();
+  err = Try("INSERT INTO o1 SELECT k FROM src ORDER BY k");
+  EXPECT_NE(err.message().find("ORDER BY without LIMIT"), std::string::npos) << err.ToString();
+  // Batch mode runs to completion.
+  Exec("SET 'execution.runtime-mode' = 'batch'");
+  auto r = Exec("INSERT INTO o3 SELECT k, COUNT(*) FROM src GROUP BY k");
+  EXPECT_EQ(r.rows_affected, 2);
+  EXPECT_EQ(Rows("SELECT * FROM o3"), (std::vector<std::string>{"1|1", "2|1"}));
+}
+
 }  // namespace
 }  // namespace kl::sql
