@@ -15,6 +15,7 @@
 #include "sql/streaming/connectors.h"
 #include "sql/streaming/jdbc_sink.h"
 #include "sql/streaming/jobs.h"
+#include "sql/streaming/print_sink.h"
 #include "sql/streaming/streaming.h"
 #include "common/file_util.h"
 #include "table/cast.h"
@@ -1169,8 +1170,9 @@ class Runner {
     if (!obj.ok()) return Positioned(obj.status(), st.name.pos);
     const CatalogObject& o = **obj;
     bool paimon = o.paimon && o.kind == ObjectKind::kTable;
-    if (!paimon && o.connector() != "jdbc") {
-      return ErrorAt(st.name.pos, o.FullName() + " cannot be written: INSERT writes Paimon tables and 'jdbc' tables");
+    if (!paimon && o.connector() != "jdbc" && o.connector() != "print") {
+      return ErrorAt(st.name.pos,
+                     o.FullName() + " cannot be written: INSERT writes Paimon tables, 'jdbc' and 'print' tables");
     }
     return obj;
   }
@@ -1195,15 +1197,15 @@ class Runner {
     if (obj->paimon) {
       KL_ASSIGN_OR_RETURN(written, Write(*obj, p, st.insert_columns, st.name.pos));
     } else {
-      KL_ASSIGN_OR_RETURN(written, WriteJdbc(*obj, p, st));
+      KL_ASSIGN_OR_RETURN(written, WriteConnector(*obj, p, st));
     }
     StatementResult r = Message("OK", "INSERT");
     r.rows_affected = written;
     return r;
   }
 
-  // A batch INSERT into a PostgreSQL table: one transaction.
-  Result<int64_t> WriteJdbc(const CatalogObject& obj, Prepared& p, const Statement& st) {
+  // A batch INSERT into a connector table (PostgreSQL: one transaction).
+  Result<int64_t> WriteConnector(const CatalogObject& obj, Prepared& p, const Statement& st) {
     std::vector<int> into;
     if (st.insert_columns.empty()) {
       for (size_t i = 0; i < obj.schema.size(); ++i) into.push_back(static_cast<int>(i));
@@ -1219,7 +1221,12 @@ class Runner {
                                       std::to_string(p.plan->schema.size()) + " columns but " +
                                       std::to_string(into.size()) + " are written");
     }
-    KL_ASSIGN_OR_RETURN(auto sink, streaming::MakeJdbcSink(obj, "kubelake-sql-batch"));
+    std::unique_ptr<pipeline::Sink> sink;
+    if (obj.connector() == "jdbc") {
+      KL_ASSIGN_OR_RETURN(sink, streaming::MakeJdbcSink(obj, "kubelake-sql-batch"));
+    } else {
+      KL_ASSIGN_OR_RETURN(sink, streaming::MakePrintSink(obj));
+    }
     KL_RETURN_IF_ERROR(sink->RestorePosition().status());
     KL_ASSIGN_OR_RETURN(auto root, BuildOperators(p.plan, *p.ctx));
     int64_t written = 0;

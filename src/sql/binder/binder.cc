@@ -442,6 +442,7 @@ class Binder {
     scan->schema = table->schema;
     for (size_t i = 0; i < table->schema.size(); ++i) scan->scan_columns.push_back(static_cast<int>(i));
     scan->table_hints = ref.hints;
+    scan->scan_time_travel = read.as_of_millis.has_value();
     if (lookup) {
       scan->scan_lookup = true;
       scan->scan_lookup_time = ref.as_of->ToString();

@@ -424,13 +424,8 @@ LogicalOpPtr TopN(LogicalOpPtr op) {
           p2->children = {top};
           result = p2;
         }
-        if (p.name == "=") {
-          // rn = 1: every kept row has rn = 1, so no filter remains.
-          return result;
-        }
-        auto f = Copy(copy);
-        f->children = {result};
-        return f;
+        // rn = 1, rn <= n, rn < n + 1: every row the Top-N keeps passes, so no filter remains.
+        return result;
       }
     }
   }

@@ -98,7 +98,8 @@ struct LogicalOp {
   // FOR SYSTEM_TIME AS OF <column of the other side>: the right side of a lookup
   // join (read as of processing time in streaming jobs, as a plain scan in batch).
   bool scan_lookup = false;
-  std::map<std::string, std::string> table_hints;  // /*+ OPTIONS(...) */ on the table (streaming sources read them)
+  std::map<std::string, std::string> table_hints;
+  bool scan_time_travel = false;  // FOR SYSTEM_TIME AS OF <time>: one snapshot, read in batch  // /*+ OPTIONS(...) */ on the table (streaming sources read them)
   std::string scan_lookup_time;  // the time attribute named, for EXPLAIN
   // kValues
   std::vector<format::Row> rows;

@@ -136,6 +136,17 @@ class GroupAggregateOp : public pipeline::Operator {
     return Status::OK();
   }
 
+  // A global aggregate (no GROUP BY) has a result over no rows at all, as in
+  // batch: it is emitted at the first checkpoint if no input came before.
+  bool WantsCheckpoint() override { return op_.groups.empty() && groups_.size() == 0; }
+  Status Finish(Changes* out) override {
+    if (!op_.groups.empty() || groups_.size() > 0) return Status::OK();
+    std::string k = pipeline::EncodeRow(Row{});
+    GroupState& g = groups_.Touch(k);
+    g.accs.resize(kinds_.size());
+    return Emit(k, out);
+  }
+
   Status SaveState(bool full, pipeline::StateWriter* out) override {
     groups_.Save(full, out, [this](const GroupState& g) { return Encode(g); });
     return Status::OK();

@@ -363,11 +363,20 @@ Result<std::shared_ptr<CatalogObject>> MakeConnectorTable(const Statement& st, c
     obj->source = std::make_shared<SinkOnlySource>(obj->schema, "jdbc table " + obj->name);
     return obj;
   }
-  if (connector.empty()) {
-    return ErrorAt(st.pos, "CREATE TEMPORARY TABLE needs 'connector' ('kubelake-log' or 'jdbc'); Paimon tables are "
-                           "created without TEMPORARY");
+  if (connector == "print") {
+    for (const auto& c : st.columns) {
+      if (c.metadata || c.computed) {
+        return ErrorAt(c.pos, "a 'print' table has physical columns only (" + c.name + " is not)");
+      }
+    }
+    obj->source = std::make_shared<SinkOnlySource>(obj->schema, "print table " + obj->name);
+    return obj;
   }
-  return ErrorAt(st.pos, "'connector' = '" + connector + "' is not one kubelake has ('kubelake-log', 'jdbc')");
+  if (connector.empty()) {
+    return ErrorAt(st.pos, "CREATE TEMPORARY TABLE needs 'connector' ('kubelake-log', 'jdbc' or 'print'); Paimon "
+                           "tables are created without TEMPORARY");
+  }
+  return ErrorAt(st.pos, "'connector' = '" + connector + "' is not one kubelake has ('kubelake-log', 'jdbc', 'print')");
 }
 
 std::shared_ptr<TableSource> MakeLogBatchSource(const CatalogObject& table, LogOpener opener) {

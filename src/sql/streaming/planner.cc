@@ -10,6 +10,7 @@
 #include "sql/functions/cast.h"
 #include "sql/streaming/jdbc_sink.h"
 #include "sql/streaming/operators.h"
+#include "sql/streaming/print_sink.h"
 #include "sql/streaming/streaming.h"
 #include "table/options.h"
 
@@ -45,9 +46,48 @@ struct Built {
   bool insert_only = true;
 };
 
+// Whether each Top-N's row number is read by anything above it (through
+// projections and filters): Top-N emits per rank only when it is.
+void AnalyzeRankUse(const LogicalOpPtr& op, const std::set<int>& used, std::map<const LogicalOp*, bool>* out) {
+  auto all = [](const LogicalOp& o) {
+    std::set<int> s;
+    for (size_t i = 0; i < o.schema.size(); ++i) s.insert(static_cast<int>(i));
+    return s;
+  };
+  auto cols = [](const BoundExprPtr& e, std::set<int>* s) {
+    if (!e) return;
+    std::vector<int> c;
+    CollectColumns(*e, &c);
+    s->insert(c.begin(), c.end());
+  };
+  switch (op->kind) {
+    case OpKind::kProject: {
+      std::set<int> child;
+      for (int i : used) {
+        if (i >= 0 && static_cast<size_t>(i) < op->exprs.size()) cols(op->exprs[static_cast<size_t>(i)], &child);
+      }
+      AnalyzeRankUse(op->children[0], child, out);
+      return;
+    }
+    case OpKind::kFilter: {
+      std::set<int> child = used;
+      cols(op->predicate, &child);
+      AnalyzeRankUse(op->children[0], child, out);
+      return;
+    }
+    case OpKind::kTopN:
+      if (op->rank_column) (*out)[op.get()] = used.count(static_cast<int>(op->schema.size()) - 1) > 0;
+      break;
+    default: break;
+  }
+  for (const auto& c : op->children) AnalyzeRankUse(c, all(*c), out);
+}
+
 class Planner {
  public:
   explicit Planner(const JobSettings& s) : s_(s) {}
+
+  std::map<const LogicalOp*, bool> rank_used;  // AnalyzeRankUse
 
   std::vector<TreeNode> nodes;
   std::vector<std::string> labels;
@@ -63,7 +103,7 @@ class Planner {
     return static_cast<int>(nodes.size()) - 1;
   }
 
-  Result<Built> Build(const LogicalOpPtr& op, bool rank_used = true) {
+  Result<Built> Build(const LogicalOpPtr& op) {
     switch (op->kind) {
       case OpKind::kScan: return Scan(*op);
       case OpKind::kValues: {
@@ -91,7 +131,8 @@ class Planner {
         KL_ASSIGN_OR_RETURN(Built child, Build(op->children[0]));
         RankOptions ro;
         ro.insert_only = child.insert_only;
-        ro.output_rank = op->rank_column && rank_used;
+        auto used = rank_used.find(op.get());
+        ro.output_rank = op->rank_column && (used == rank_used.end() || used->second);
         KL_ASSIGN_OR_RETURN(auto rank, MakeRank(*op, ro, s_.exec));
         std::string label = "Rank partition=[" + Exprs(op->partition_keys) + "] limit=" + std::to_string(op->limit) +
                             (ro.output_rank ? " with row number" : "") +
@@ -179,15 +220,7 @@ class Planner {
     }
     KL_RETURN_IF_ERROR(CheckExprs(exprs));
     if (HasSubquery(predicate)) return Unsupported("subqueries");
-    bool rank_used = true;
-    if (child->kind == OpKind::kTopN && child->rank_column) {
-      int rn = static_cast<int>(child->schema.size()) - 1;
-      std::vector<int> cols;
-      for (const auto& e : exprs) CollectColumns(*e, &cols);
-      if (predicate) CollectColumns(*predicate, &cols);
-      rank_used = std::find(cols.begin(), cols.end(), rn) != cols.end();
-    }
-    KL_ASSIGN_OR_RETURN(Built in, Build(child, rank_used));
+    KL_ASSIGN_OR_RETURN(Built in, Build(child));
     std::string label = "Calc";
     if (predicate) label += " where " + predicate->ToString();
     label += " select " + Exprs(exprs);
@@ -200,6 +233,11 @@ class Planner {
     if (op.scan_lookup) {
       return Status::NotSupported("FOR SYSTEM_TIME AS OF " + op.scan_lookup_time + " (" + t.name +
                                   ") belongs on the right side of a JOIN ... ON equality with the left side");
+    }
+    if (op.scan_time_travel || op.table_hints.count("scan.tag-name") || op.table_hints.count("scan.timestamp")) {
+      return Status::NotSupported("FOR SYSTEM_TIME AS OF a time, 'scan.timestamp' and tags read one snapshot of " +
+                                  t.name + ", which is a batch read; a streaming job starts at a snapshot with "
+                                  "'scan.snapshot-id' or 'scan.timestamp-millis'");
     }
     // The source reads the scan's columns plus those of its pushed-down conditions.
     std::vector<int> read = op.scan_columns;
@@ -606,6 +644,11 @@ Result<Assembled> Assemble(const LogicalOpPtr& plan, const InsertTarget& target,
     }
   }
   Planner p(s);
+  {
+    std::set<int> all;
+    for (size_t i = 0; i < plan->schema.size(); ++i) all.insert(static_cast<int>(i));
+    AnalyzeRankUse(plan, all, &p.rank_used);
+  }
   Assembled out;
   SinkAdapterSpec adapter;
   adapter.target = target_type;
@@ -628,8 +671,12 @@ Result<Assembled> Assemble(const LogicalOpPtr& plan, const InsertTarget& target,
     adapter.mode = obj.primary_key.empty() ? SinkMode::kAppend : SinkMode::kUpsert;
     for (const auto& k : obj.primary_key) adapter.key_columns.push_back(obj.schema.IndexOf(k));
     sink_label = "Sink: " + sink->name() + (obj.primary_key.empty() ? " (append)" : " (upsert by primary key)");
+  } else if (obj.connector() == "print") {
+    KL_ASSIGN_OR_RETURN(sink, MakePrintSink(obj));
+    adapter.mode = SinkMode::kRetract;
+    sink_label = "Sink: " + sink->name() + " (every change)";
   } else {
-    return Status::NotSupported(obj.FullName() + " cannot be written (INSERT writes Paimon tables and 'jdbc' tables)");
+    return Status::NotSupported(obj.FullName() + " cannot be written (INSERT writes Paimon, 'jdbc' and 'print' tables)");
   }
   int root;
   if (delta) {

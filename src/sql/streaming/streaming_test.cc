@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "common/file_util.h"
 #include "common/string_util.h"
 #include "common/test_util.h"
 #include "log/event_log.h"
@@ -382,6 +383,104 @@ TEST_F(StreamingTest, StatementSetsAndErrors) {
   auto r = Exec("INSERT INTO o3 SELECT k, COUNT(*) FROM src GROUP BY k");
   EXPECT_EQ(r.rows_affected, 2);
   EXPECT_EQ(Rows("SELECT * FROM o3"), (std::vector<std::string>{"1|1", "2|1"}));
+}
+
+
+// The changelog a 'print' table received (kind and values, one line per change).
+std::vector<std::string> Changelog(const std::string& path) {
+  auto text = ReadFile(path);
+  std::vector<std::string> out;
+  if (!text.ok()) return out;
+  for (auto& l : Split(*text, '\n', true)) {
+    for (auto& c : l) {
+      if (c == '\t') c = ' ';
+    }
+    out.push_back(l);
+  }
+  return out;
+}
+
+class ChangelogTest : public StreamingTest {
+ protected:
+  // Starts `select` into a print table of `columns`; returns the file it prints to.
+  std::string Start(const std::string& name, const std::string& columns, const std::string& select) {
+    std::string path = dir_.Sub(name + ".changelog");
+    Exec("CREATE TEMPORARY TABLE " + name + " (" + columns + ") WITH ('connector' = 'print', 'kubelake.path' = '" +
+         path + "')");
+    Exec("SET 'pipeline.name' = '" + name + "'");
+    Exec("INSERT INTO " + name + " " + select);
+    WaitCaughtUp(name);
+    return path;
+  }
+  // Runs `insert` on the source and waits for the job to see it.
+  void Step(const std::string& insert, const std::string& job) {
+    Exec(insert);
+    WaitCaughtUp(job);
+  }
+};
+
+TEST_F(ChangelogTest, Top1EmitsInsertThenUpdatePairsForStrictlyBetterRows) {
+  Exec("CREATE TABLE src (k STRING, v INT)");
+  std::string path = Start("top1", "k STRING, v INT",
+                           "SELECT k, v FROM (SELECT k, v, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v DESC) AS rn "
+                           "FROM src) WHERE rn = 1");
+  Step("INSERT INTO src VALUES ('a', 1)", "top1");
+  Step("INSERT INTO src VALUES ('a', 3)", "top1");
+  Step("INSERT INTO src VALUES ('a', 2)", "top1");  // worse: nothing
+  Step("INSERT INTO src VALUES ('a', 3)", "top1");  // equal: nothing
+  Step("INSERT INTO src VALUES ('b', 7)", "top1");
+  EXPECT_EQ(Changelog(path), (std::vector<std::string>{"+I a 1", "-U a 1", "+U a 3", "+I b 7"}));
+}
+
+TEST_F(ChangelogTest, TopNWithoutRowNumberInsertsAndDeletes) {
+  Exec("CREATE TABLE src (k STRING, v INT)");
+  std::string path = Start("top2", "k STRING, v INT",
+                           "SELECT k, v FROM (SELECT k, v, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v DESC) AS rn "
+                           "FROM src) WHERE rn <= 2");
+  Step("INSERT INTO src VALUES ('a', 1)", "top2");
+  Step("INSERT INTO src VALUES ('a', 5)", "top2");
+  Step("INSERT INTO src VALUES ('a', 3)", "top2");
+  Step("INSERT INTO src VALUES ('a', 0)", "top2");
+  EXPECT_EQ(Changelog(path), (std::vector<std::string>{"+I a 1", "+I a 5", "-D a 1", "+I a 3"}));
+}
+
+TEST_F(ChangelogTest, TopNWithRowNumberUpdatesEachRank) {
+  Exec("CREATE TABLE src (k STRING, v INT)");
+  std::string path = Start("top2rn", "k STRING, v INT, rn BIGINT",
+                           "SELECT k, v, rn FROM (SELECT k, v, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v DESC) AS "
+                           "rn FROM src) WHERE rn <= 2");
+  Step("INSERT INTO src VALUES ('a', 1)", "top2rn");
+  Step("INSERT INTO src VALUES ('a', 5)", "top2rn");
+  Step("INSERT INTO src VALUES ('a', 3)", "top2rn");
+  EXPECT_EQ(Changelog(path), (std::vector<std::string>{"+I a 1 1", "-U a 1 1", "+U a 5 1", "+I a 1 2", "-U a 1 2",
+                                                        "+U a 3 2"}));
+}
+
+TEST_F(ChangelogTest, Top1OverAChangelogRetracts) {
+  Exec("CREATE TABLE src (id STRING PRIMARY KEY NOT ENFORCED, k STRING, v INT) WITH ('changelog-producer' = 'lookup')");
+  std::string path = Start("top1r", "k STRING, id STRING",
+                           "SELECT k, id FROM (SELECT k, id, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v DESC) AS rn "
+                           "FROM src) WHERE rn = 1");
+  Step("INSERT INTO src VALUES ('x', 'a', 5), ('y', 'a', 3)", "top1r");
+  // The best row drops below the other: the other takes its place.
+  Step("INSERT INTO src VALUES ('x', 'a', 1)", "top1r");
+  // The top row moves to another partition, then the last one does too.
+  Step("INSERT INTO src VALUES ('y', 'b', 3)", "top1r");
+  Step("INSERT INTO src VALUES ('x', 'b', 1)", "top1r");
+  EXPECT_EQ(Changelog(path), (std::vector<std::string>{"+I a x", "-U a x", "+U a y", "-U a y", "+U a x", "+I b y",
+                                                        "-D a x"}))
+      << "x joins b's partition below y: nothing changes there";
+}
+
+TEST_F(ChangelogTest, GroupByEmitsRetractions) {
+  Exec("CREATE TABLE src (id STRING PRIMARY KEY NOT ENFORCED, g STRING) WITH ('changelog-producer' = 'lookup')");
+  std::string path = Start("counts", "g STRING, n BIGINT", "SELECT g, COUNT(*) FROM src GROUP BY g");
+  Step("INSERT INTO src VALUES ('a', 'x')", "counts");
+  Step("INSERT INTO src VALUES ('b', 'x')", "counts");
+  Step("INSERT INTO src VALUES ('a', 'y')", "counts");
+  Step("INSERT INTO src VALUES ('b', 'y')", "counts");
+  EXPECT_EQ(Changelog(path), (std::vector<std::string>{"+I x 1", "-U x 1", "+U x 2", "-U x 2", "+U x 1", "+I y 1",
+                                                        "-D x 1", "-U y 1", "+U y 2"}));
 }
 
 }  // namespace
