@@ -18,6 +18,7 @@
 #include "sql/binder/types.h"
 #include "sql/functions/cast.h"
 #include "sql/sql.h"
+#include "sql/warehouse/warehouse.h"
 #include "table/cast.h"
 
 namespace kl::cli {
@@ -33,6 +34,7 @@ struct SqlArgs {
   std::string format = "table";
   int64_t max_rows = -1;
   double duration_s = 0;  // with streaming jobs: stop them after this long (0: until SIGTERM / Ctrl-C)
+  bool print_warehouse_sql = false;
 };
 
 std::atomic<bool> g_sql_stop{false};
@@ -248,6 +250,10 @@ Status RunJobs(sql::SqlEngine* engine, double duration_s) {
 }
 
 Status RunSql(const SqlArgs& a) {
+  if (a.print_warehouse_sql) {
+    std::fputs(sql::WarehouseSqlTemplate().c_str(), stdout);
+    return Status::OK();
+  }
   if (a.format != "table" && a.format != "jsonl" && a.format != "csv") {
     return Status::InvalidArgument("--format must be table, jsonl or csv");
   }
@@ -290,6 +296,8 @@ void AddSqlCommands(CLI::App* app) {
   cmd->add_option("--format", args->format, "table, jsonl or csv")->capture_default_str();
   cmd->add_option("--max-rows", args->max_rows, "print at most this many rows of a query (-1: all)")
       ->capture_default_str();
+  cmd->add_flag("--print-warehouse-sql", args->print_warehouse_sql,
+               "print the warehouse's SQL as kubelake run/pipeline/demo run it (with its ${...} placeholders)");
   cmd->add_option("--duration", args->duration_s,
                   "streaming INSERT jobs run until SIGTERM / Ctrl-C, or for this many seconds");
   cmd->callback([args] { Finish(RunSql(*args)); });

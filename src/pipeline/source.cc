@@ -151,6 +151,69 @@ bool MultiSource::exhausted() const {
   return true;
 }
 
+Result<std::unique_ptr<TableSamplesSource>> TableSamplesSource::Create(std::shared_ptr<table::Table> table,
+                                                                       std::vector<std::string> columns,
+                                                                       int64_t period_ms) {
+  if (period_ms <= 0) return Status::InvalidArgument("sampling " + table->path() + ": the period must be positive");
+  const format::RowType& t = table->schema().fields;
+  std::vector<int> from;
+  std::vector<format::DataField> fields;
+  for (const auto& c : columns) {
+    if (c.empty()) {
+      from.push_back(-1);
+      fields.push_back({static_cast<int32_t>(fields.size()), "snapshot_time", format::DataType::BigInt().NotNull(), ""});
+      continue;
+    }
+    int i = t.IndexOf(c);
+    if (i < 0) return Status::InvalidArgument("sampling " + table->path() + ": no column " + c);
+    from.push_back(i);
+    fields.push_back({static_cast<int32_t>(fields.size()), c, t.type(static_cast<size_t>(i)), ""});
+  }
+  return std::unique_ptr<TableSamplesSource>(
+      new TableSamplesSource(std::move(table), std::move(from), format::RowType(std::move(fields)), period_ms));
+}
+
+Status TableSamplesSource::Restore(const std::optional<SourcePosition>& position) {
+  last_ = position ? position->table_snapshot : 0;
+  return Status::OK();
+}
+
+Status TableSamplesSource::Poll(size_t max_changes, int64_t timeout_ms, Changes* out) {
+  int64_t now = NowMillis();
+  int64_t current = now / period_ms_;  // the period in progress
+  int64_t first = last_ == 0 ? current - 1 : last_ + 1;
+  first = std::max(first, current - 60);
+  size_t before = out->size();
+  for (int64_t p = first; p < current && out->size() - before < max_changes; ++p) {
+    int64_t boundary = (p + 1) * period_ms_;
+    auto plan = table_->NewScan().PlanAsOfTime(boundary);
+    if (plan.ok()) {
+      KL_ASSIGN_OR_RETURN(auto read, table_->NewRead());
+      KL_ASSIGN_OR_RETURN(table::RowsWithKinds rows, read->ReadAll(*plan));
+      for (size_t i = 0; i < rows.size(); ++i) {
+        format::Row all = rows.rows.GetRow(i);
+        format::Row row;
+        row.reserve(from_.size());
+        for (int f : from_) row.push_back(f < 0 ? format::Datum::Int(boundary) : all[static_cast<size_t>(f)]);
+        out->push_back({format::RowKind::kInsert, std::move(row)});
+      }
+    } else if (!plan.status().IsNotFound()) {
+      return plan.status();
+    }
+    last_ = p;
+  }
+  if (out->size() == before && timeout_ms > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(timeout_ms, 200)));
+  }
+  return Status::OK();
+}
+
+SourcePosition TableSamplesSource::position() const {
+  SourcePosition p;
+  p.table_snapshot = last_;
+  return p;
+}
+
 Status ValuesSource::Restore(const std::optional<SourcePosition>& position) {
   done_ = position && position->table_snapshot > 0;
   return Status::OK();

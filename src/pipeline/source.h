@@ -74,6 +74,32 @@ class TableChangeSource : public Source {
   int64_t consumed_ = 0;  // last snapshot fully returned
 };
 
+// Samples a table every `period_ms`: at the end of each period, the table's
+// rows as of that instant (time travel). `columns` names the table columns of
+// each row; an empty name stands for the period's end (epoch milliseconds).
+// The position is the last period sampled, so a restarted job fills the
+// periods it missed (up to 60); a fresh start samples the last period ended.
+class TableSamplesSource : public Source {
+ public:
+  static Result<std::unique_ptr<TableSamplesSource>> Create(std::shared_ptr<table::Table> table,
+                                                            std::vector<std::string> columns, int64_t period_ms);
+  std::string name() const override { return "samples of " + table_->path(); }
+  const format::RowType& output_type() const override { return output_; }
+  Status Restore(const std::optional<SourcePosition>& position) override;
+  Status Poll(size_t max_changes, int64_t timeout_ms, Changes* out) override;
+  SourcePosition position() const override;
+
+ private:
+  TableSamplesSource(std::shared_ptr<table::Table> table, std::vector<int> from, format::RowType output,
+                     int64_t period_ms)
+      : table_(std::move(table)), from_(std::move(from)), output_(std::move(output)), period_ms_(period_ms) {}
+  std::shared_ptr<table::Table> table_;
+  std::vector<int> from_;  // per output column: the table column, or -1 for the period end
+  format::RowType output_;
+  int64_t period_ms_;
+  int64_t last_ = 0;  // last period sampled (index since the epoch)
+};
+
 // Reads several sources as one: each change carries the index of the source
 // it came from (Change::input), the position holds one position per source.
 class MultiSource : public Source {

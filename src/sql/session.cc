@@ -373,6 +373,12 @@ class SqlSession::Impl : public NameResolver {
                             DidYouMean(t.name, names));
   }
 
+  // Opens logs through the engine, holding it: for jobs the engine does not own.
+  streaming::LogOpener StrongLogOpener() {
+    std::shared_ptr<SqlEngine> engine = s_->engine().shared_from_this();
+    return [engine](const std::string& uri) { return engine->OpenLog(uri); };
+  }
+
   // Opens logs through the engine (weakly: jobs the engine owns hold this).
   streaming::LogOpener LogOpener() {
     std::weak_ptr<SqlEngine> weak = s_->engine().shared_from_this();
@@ -1282,7 +1288,7 @@ class Runner {
     std::string db_dir = target.paimon ? DirName(target.paimon->path())
                                        : table::Catalog(s_->engine().options().warehouse).DatabasePath(*database_);
     js.state_dir = JoinPath(JoinPath(db_dir, ".kubelake-jobs"), js.name);
-    js.log_opener = impl_->LogOpener();
+    js.log_opener = s_->job_handler() ? impl_->StrongLogOpener() : impl_->LogOpener();
     js.exec = *NewContext();
     js.exec.cancel = nullptr;
     js.exec.deadline_micros = 0;
@@ -1305,6 +1311,12 @@ class Runner {
                                                Prepared& p) {
     KL_ASSIGN_OR_RETURN(streaming::PlannedJob planned, PlanStreaming(st, obj, p));
     std::string name = planned.job->name();
+    if (s_->job_handler()) {
+      Status opened = planned.job->Open();
+      if (!opened.ok()) return Positioned(opened.WithContext("starting job '" + name + "'"), st.pos);
+      KL_RETURN_IF_ERROR(s_->job_handler()(std::move(planned.job)));
+      return Message("Job '" + name + "' planned", "INSERT");
+    }
     if (impl_->shared()->jobs.Running(name)) {
       return ErrorAt(st.pos, "a job named '" + name + "' is running; SET 'pipeline.name' to another name");
     }

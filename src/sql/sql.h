@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -132,6 +133,13 @@ class SqlSession {
   void set_cancel_flag(const std::atomic<bool>* flag) { cancel_ = flag; }
   void set_timeout_millis(int64_t ms) { timeout_ms_ = ms; }
   void set_row_limit(int64_t rows) { row_limit_ = rows; }
+  // Streaming INSERTs hand their jobs (opened, not started) to `handler`
+  // instead of starting them on the engine: a program that runs jobs itself
+  // (the warehouse's runner) collects them. The jobs keep the engine alive.
+  void set_job_handler(std::function<Status(std::unique_ptr<pipeline::Job>)> handler) {
+    job_handler_ = std::move(handler);
+  }
+  const std::function<Status(std::unique_ptr<pipeline::Job>)>& job_handler() const { return job_handler_; }
 
   SqlEngine& engine() { return *engine_; }
 
@@ -150,6 +158,7 @@ class SqlSession {
   const std::atomic<bool>* cancel_ = nullptr;
   int64_t timeout_ms_ = 0;
   int64_t row_limit_ = -1;
+  std::function<Status(std::unique_ptr<pipeline::Job>)> job_handler_;
 };
 
 }  // namespace kl::sql

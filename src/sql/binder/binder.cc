@@ -351,7 +351,7 @@ class Binder {
         return Unnest(base, ref, false);
       }
       case TableRefKind::kJoin: return Join(ref);
-      case TableRefKind::kTableFunction: break;
+      case TableRefKind::kTableFunction: return TableFunction(ref);
     }
     return ErrorAt(ref.pos, "unsupported FROM item");
   }
@@ -453,6 +453,40 @@ class Binder {
     FromResult r{plan, ScopeOf(*plan, qualifier)};
     for (auto& c : r.scope.columns) c.path = {table->catalog, table->database, table->name};
     return r;
+  }
+
+  // TABLE(SNAPSHOTS(TABLE t, INTERVAL 'n' unit)): t's rows as of the end of every
+  // interval, each with that instant (epoch milliseconds) as `snapshot_time`.
+  Result<FromResult> TableFunction(const ParsedTableRef& ref) {
+    if (ref.function != "SNAPSHOTS") {
+      return ErrorAt(ref.pos, "unknown table function " + ref.function + " (kubelake has SNAPSHOTS(TABLE t, INTERVAL ...))");
+    }
+    if (ref.tables.size() != 1 || ref.args.size() != 1) {
+      return ErrorAt(ref.pos, "SNAPSHOTS takes a table and an interval: SNAPSHOTS(TABLE t, INTERVAL '1' MINUTE)");
+    }
+    format::DataType t;
+    KL_ASSIGN_OR_RETURN(format::Datum v, BindConstant(*ref.args[0], o_, &t));
+    if (v.is_null() || v.as_int() <= 0 || ref.args[0]->kind != ExprKind::kInterval || ref.args[0]->interval_months) {
+      return ErrorAt(ref.args[0]->pos, "SNAPSHOTS needs a positive day-time INTERVAL such as INTERVAL '1' MINUTE");
+    }
+    ParsedTableRef base;
+    base.kind = TableRefKind::kBase;
+    base.pos = ref.pos;
+    base.name = ref.tables[0];
+    KL_ASSIGN_OR_RETURN(FromResult inner, BaseTable(base));
+    if (inner.plan->kind != OpKind::kScan || !inner.plan->table->paimon) {
+      return ErrorAt(ref.pos, "SNAPSHOTS reads a Paimon table; " + ref.tables[0].ToString() + " is not one");
+    }
+    auto scan = std::make_shared<LogicalOp>(*inner.plan);
+    scan->scan_sample_ms = v.as_int();
+    std::vector<DataField> fields = scan->schema.fields();
+    fields.push_back({static_cast<int32_t>(fields.size()), "snapshot_time", DataType::BigInt().NotNull(), ""});
+    scan->schema = RowType(fields);
+    scan->scan_columns.push_back(static_cast<int>(scan->table->schema.size()));  // the sample time
+    LogicalOpPtr plan = scan;
+    KL_ASSIGN_OR_RETURN(plan, Rename(plan, ref.column_aliases, ref.pos));
+    std::string qualifier = ref.alias.empty() ? scan->table->name : ref.alias;
+    return FromResult{plan, ScopeOf(*plan, qualifier)};
   }
 
   // A connector table's declared columns over its scan (physical and metadata

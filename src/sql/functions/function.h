@@ -118,5 +118,6 @@ void RegisterDateTimeFunctions(FunctionRegistry* r);
 void RegisterJsonFunctions(FunctionRegistry* r);
 void RegisterMiscFunctions(FunctionRegistry* r);
 void RegisterAggregateFunctions(FunctionRegistry* r);
+void RegisterK8sFunctions(FunctionRegistry* r);
 
 }  // namespace kl::sql

@@ -93,6 +93,7 @@ std::shared_ptr<FunctionRegistry> FunctionRegistry::Builtins() {
     RegisterJsonFunctions(r.get());
     RegisterMiscFunctions(r.get());
     RegisterAggregateFunctions(r.get());
+    RegisterK8sFunctions(r.get());
     return r;
   }();
   return kBuiltins;

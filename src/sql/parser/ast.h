@@ -157,8 +157,10 @@ struct ParsedTableRef {
   std::vector<std::string> using_columns;
   bool natural = false;
   bool lateral = false;
-  // kUnnest: args; kValues: rows
+  // kUnnest: args; kValues: rows; kTableFunction: TABLE(function(TABLE t, args...))
   std::vector<ExprPtr> args;
+  std::string function;              // kTableFunction: its name, upper-cased
+  std::vector<QualifiedName> tables;  // kTableFunction: its TABLE arguments
   bool with_ordinality = false;
   std::vector<std::vector<ExprPtr>> rows;
 };

@@ -1052,9 +1052,7 @@ class Parser {
       KL_RETURN_IF_ERROR(Alias(ref.get()));
       return ref;
     }
-    if (Peek().IsKeyword("TABLE") && Peek(1).IsSymbol("(")) {
-      return ErrorAt(Peek().pos, "table functions (LATERAL TABLE(...)) are not supported; use CROSS JOIN UNNEST(...)");
-    }
+    if (Peek().IsKeyword("TABLE") && Peek(1).IsSymbol("(")) return TableFunction(ref);
     if (AcceptSymbol("(")) {
       if (Peek().IsKeyword("SELECT") || Peek().IsKeyword("WITH") || Peek().IsKeyword("VALUES") ||
           (Peek().IsSymbol("(") && LooksLikeQuery())) {
@@ -2091,6 +2089,32 @@ class Parser {
       if (!AcceptKeyword("SAVEPOINT") && !AcceptKeyword("DRAIN")) return Expected("SAVEPOINT or DRAIN");
     }
     return st;
+  }
+
+  // TABLE(name(TABLE t, arg, ...)) [alias]: a table-valued function (SNAPSHOTS).
+  Result<TableRefPtr> TableFunction(TableRefPtr ref) {
+    Advance();  // TABLE
+    Advance();  // (
+    ref->kind = TableRefKind::kTableFunction;
+    KL_ASSIGN_OR_RETURN(std::string name, Identifier("a table function name"));
+    ref->function = ToUpper(name);
+    KL_RETURN_IF_ERROR(ExpectSymbol("("));
+    if (!Peek().IsSymbol(")")) {
+      do {
+        if (Peek().IsKeyword("TABLE")) {
+          Advance();
+          KL_ASSIGN_OR_RETURN(QualifiedName t, Name("a table name"));
+          ref->tables.push_back(std::move(t));
+        } else {
+          KL_ASSIGN_OR_RETURN(auto e, Expr());
+          ref->args.push_back(e);
+        }
+      } while (AcceptSymbol(","));
+    }
+    KL_RETURN_IF_ERROR(ExpectSymbol(")"));
+    KL_RETURN_IF_ERROR(ExpectSymbol(")"));
+    KL_RETURN_IF_ERROR(Alias(ref.get()));
+    return ref;
   }
 
   // After `name AS`: the expression, kept as text for the binder.

@@ -96,6 +96,7 @@ LogicalOpPtr PushInto(LogicalOpPtr op, std::vector<BoundExprPtr> terms) {
   switch (op->kind) {
     case OpKind::kScan: {
       auto scan = Copy(op);
+      if (scan->scan_sample_ms > 0) return MakeFilter(scan, terms);  // its extra column is not the table's
       std::vector<BoundExprPtr> rest;
       for (auto& t : terms) {
         ScanFilter f;

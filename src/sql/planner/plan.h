@@ -99,7 +99,10 @@ struct LogicalOp {
   // join (read as of processing time in streaming jobs, as a plain scan in batch).
   bool scan_lookup = false;
   std::map<std::string, std::string> table_hints;
-  bool scan_time_travel = false;  // FOR SYSTEM_TIME AS OF <time>: one snapshot, read in batch  // /*+ OPTIONS(...) */ on the table (streaming sources read them)
+  bool scan_time_travel = false;
+  // TABLE(SNAPSHOTS(TABLE t, INTERVAL ...)): the table as of every interval's end,
+  // with that time as an extra last column (`snapshot_time`); streaming jobs only.
+  int64_t scan_sample_ms = 0;  // FOR SYSTEM_TIME AS OF <time>: one snapshot, read in batch  // /*+ OPTIONS(...) */ on the table (streaming sources read them)
   std::string scan_lookup_time;  // the time attribute named, for EXPLAIN
   // kValues
   std::vector<format::Row> rows;

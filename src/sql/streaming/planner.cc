@@ -3,6 +3,8 @@
 #include <set>
 
 #include "common/string_util.h"
+#include "common/file_util.h"
+#include "pipeline/cluster_dimensions.h"
 #include "pipeline/lookup_join.h"
 #include "sql/binder/binder.h"
 #include "sql/binder/types.h"
@@ -238,6 +240,18 @@ class Planner {
       return Status::NotSupported("FOR SYSTEM_TIME AS OF a time, 'scan.timestamp' and tags read one snapshot of " +
                                   t.name + ", which is a batch read; a streaming job starts at a snapshot with "
                                   "'scan.snapshot-id' or 'scan.timestamp-millis'");
+    }
+    if (op.scan_sample_ms > 0) {
+      KL_ASSIGN_OR_RETURN(auto table, table::Table::Open(t.paimon->path(), op.table_hints));
+      std::vector<std::string> columns;
+      for (int c : op.scan_columns) {
+        columns.push_back(static_cast<size_t>(c) < t.schema.size() ? t.schema.field(static_cast<size_t>(c)).name : "");
+      }
+      KL_ASSIGN_OR_RETURN(auto source, pipeline::TableSamplesSource::Create(table, columns, op.scan_sample_ms));
+      int src = AddSource(std::move(source));
+      return Built{Add(nullptr, {}, "Source: snapshots of " + t.name + " every " + std::to_string(op.scan_sample_ms) +
+                                        " ms", src),
+                   true};
     }
     // The source reads the scan's columns plus those of its pushed-down conditions.
     std::vector<int> read = op.scan_columns;
@@ -657,10 +671,19 @@ Result<Assembled> Assemble(const LogicalOpPtr& plan, const InsertTarget& target,
   std::unique_ptr<pipeline::Sink> sink;
   std::string sink_label;
   std::optional<DeltaPlan> delta;
+  std::string cluster_dims;  // 'kubelake.cluster-dimensions': the dimension table the sink's last four columns come from
+  std::map<std::string, std::string> table_hints;
+  for (const auto& [k, v] : target.hints) {
+    if (k == "kubelake.cluster-dimensions") {
+      cluster_dims = v;
+    } else {
+      table_hints[k] = v;
+    }
+  }
   if (obj.paimon) {
-    KL_ASSIGN_OR_RETURN(auto table, table::Table::Open(obj.paimon->path(), target.hints));
+    KL_ASSIGN_OR_RETURN(auto table, table::Table::Open(obj.paimon->path(), table_hints));
     table::TableSchema schema = table->schema();
-    for (const auto& [k, v] : target.hints) schema.options[k] = v;
+    for (const auto& [k, v] : table_hints) schema.options[k] = v;
     adapter.mode = SinkModeFor(schema);
     for (const auto& k : schema.primary_keys) adapter.key_columns.push_back(schema.fields.IndexOf(k));
     delta = FindDeltaAggregate(plan, into, schema);
@@ -694,7 +717,35 @@ Result<Assembled> Assemble(const LogicalOpPtr& plan, const InsertTarget& target,
     adapter.query = plan->schema;
     adapter.into = into;
   }
-  root = p.Add(MakeSinkAdapter(adapter, s.exec), {root}, sink_label);
+  root = p.Add(MakeSinkAdapter(adapter, s.exec), {root}, "SinkAdapter");
+  if (!cluster_dims.empty()) {
+    // The last four columns are the cluster dimension, kept by the sink itself.
+    const RowType& t = adapter.target;
+    size_t n = t.size();
+    if (!obj.paimon || n < 5 || t.field(0).name != "cluster" || t.field(n - 4).name != "cluster_id" ||
+        t.field(n - 3).name != "region_id" || t.field(n - 2).name != "region" || t.field(n - 1).name != "zone") {
+      return Status::InvalidArgument("'kubelake.cluster-dimensions' needs a Paimon table whose first column is cluster "
+                                     "and whose last four are cluster_id, region_id, region, zone");
+    }
+    std::vector<int> keep;
+    for (size_t i = 0; i + 4 < n; ++i) keep.push_back(static_cast<int>(i));
+    RowType base = t.Project(keep);
+    size_t width = base.size();
+    root = p.Add(pipeline::MakeMap(base,
+                                   [width](pipeline::Change& c, pipeline::Changes* out) {
+                                     c.row.resize(width);
+                                     out->push_back(std::move(c));
+                                     return Status::OK();
+                                   },
+                                   "drop-dimensions"),
+                 {root}, "Calc without the dimension columns");
+    pipeline::ClusterDimensionSpec spec;
+    KL_ASSIGN_OR_RETURN(spec.dimension, table::Table::Open(JoinPath(DirName(obj.paimon->path()), cluster_dims)));
+    KL_ASSIGN_OR_RETURN(spec.target, table::Table::Open(obj.paimon->path()));
+    KL_ASSIGN_OR_RETURN(auto dims, pipeline::MakeClusterDimensions(base, spec));
+    root = p.Add(std::move(dims), {root}, "ClusterDimensions from " + cluster_dims);
+  }
+  root = p.Add(nullptr, {root}, sink_label);
   out.explain = Render(p, root, 0);
   // One source and a chain: the job's own operator list; otherwise one operator tree.
   bool chain = p.sources.size() == 1;
@@ -713,7 +764,7 @@ Result<Assembled> Assemble(const LogicalOpPtr& plan, const InsertTarget& target,
     }
     out.parts.source = std::move(p.sources[0]);
   } else {
-    RowType output = p.nodes[static_cast<size_t>(root)].op->output_type();
+    RowType output = adapter.target;
     out.parts.operators.push_back(MakeOperatorTree(std::move(p.nodes), root, std::move(output)));
     out.parts.source = std::make_unique<pipeline::MultiSource>(std::move(p.sources));
   }
