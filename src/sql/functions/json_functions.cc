@@ -21,6 +21,7 @@ struct JsonPathStep {
 struct JsonPath {
   bool strict = false;
   std::vector<JsonPathStep> steps;
+  bool simple = false;  // keys and indexes only: at most one element is selected
 };
 
 namespace {
@@ -83,6 +84,8 @@ Result<JsonPath> CompilePath(std::string_view text) {
       return bad("unexpected '" + std::string(1, s[i]) + "'");
     }
   }
+  p.simple = !p.strict;  // strict paths raise errors the simple walk does not
+  for (const auto& st : p.steps) p.simple = p.simple && (st.kind == PathStep::kKey || st.kind == PathStep::kIndex);
   return p;
 }
 
@@ -187,6 +190,34 @@ std::optional<std::string> ScalarText(Element e) {
   }
 }
 
+// A path of keys and indexes, walked without the general machinery; false when a
+// step meets what only the general walk handles (a key step on an array in lax mode).
+bool WalkSimple(const JsonPath& path, Element root, std::vector<Element>* found) {
+  found->clear();
+  Element e = root;
+  for (const auto& step : path.steps) {
+    auto type = e.type();
+    if (step.kind == PathStep::kKey) {
+      if (type == simdjson::dom::element_type::ARRAY) return false;
+      if (type != simdjson::dom::element_type::OBJECT) return true;  // nothing selected (lax)
+      Element next;
+      if (e.get_object().value_unsafe().at_key(step.key).get(next) != simdjson::SUCCESS) return true;
+      e = next;
+    } else {
+      if (type != simdjson::dom::element_type::ARRAY) {
+        if (step.index != 0) return true;  // lax: a non-array is an array of one
+        continue;
+      }
+      auto arr = e.get_array().value_unsafe();
+      Element next;
+      if (step.index < 0 || arr.at(static_cast<size_t>(step.index)).get(next) != simdjson::SUCCESS) return true;
+      e = next;
+    }
+  }
+  found->push_back(e);
+  return true;
+}
+
 // One JSON call over a parsed document (`parsed` false: the text was not JSON).
 Status EvaluateOne(ExecContext& ctx, const JsonCall& call, bool parsed, Element root, std::vector<Element>* found,
                    Datum* out) {
@@ -194,10 +225,12 @@ Status EvaluateOne(ExecContext& ctx, const JsonCall& call, bool parsed, Element 
   bool error = false, empty = false;
   std::string why;
   Datum result;
+  bool walked = false;
+  if (parsed && call.path->simple) walked = WalkSimple(*call.path, root, found);
   if (!parsed) {
     error = true;
     why = "the document is not valid JSON";
-  } else if (!Apply(*call.path, root, found)) {
+  } else if (!walked && !Apply(*call.path, root, found)) {
     error = true;
     why = "the strict path does not match the document";
   } else if (found->empty()) {

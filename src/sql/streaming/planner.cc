@@ -197,6 +197,14 @@ class Planner {
     return s;
   }
 
+  // `e` with its column references replaced by the expressions they name.
+  static BoundExprPtr Inline(const BoundExprPtr& e, const std::vector<BoundExprPtr>& below) {
+    if (e->kind == BoundKind::kColumn) return below[static_cast<size_t>(e->column)];
+    auto copy = std::make_shared<BoundExpr>(*e);
+    for (auto& a : copy->args) a = Inline(a, below);
+    return copy;
+  }
+
   int AddSource(std::unique_ptr<pipeline::Source> src) {
     sources.push_back(std::move(src));
     return static_cast<int>(sources.size()) - 1;
@@ -222,6 +230,22 @@ class Planner {
     }
     KL_RETURN_IF_ERROR(CheckExprs(exprs));
     if (HasSubquery(predicate)) return Unsupported("subqueries");
+    // Projections (and filters) below fold into this Calc: one pass over each row, and
+    // JSON calls repeated by the folding still parse each document once.
+    while (child->kind == OpKind::kProject || child->kind == OpKind::kFilter) {
+      if (child->kind == OpKind::kProject) {
+        bool simple = true;
+        for (const auto& e : child->exprs) simple = simple && !HasSubquery(e);
+        if (!simple) break;
+        for (auto& e : exprs) e = Inline(e, child->exprs);
+        if (predicate) predicate = Inline(predicate, child->exprs);
+      } else {
+        if (HasSubquery(child->predicate)) break;
+        // The lower filter first: AND evaluates the upper one only where it holds.
+        predicate = predicate ? MakeAnd({child->predicate, predicate}) : child->predicate;
+      }
+      child = child->children[0];
+    }
     KL_ASSIGN_OR_RETURN(Built in, Build(child));
     std::string label = "Calc";
     if (predicate) label += " where " + predicate->ToString();
