@@ -4,6 +4,7 @@
 
 #include "spdlog/spdlog.h"
 #include "table/binary_row.h"
+#include "table/bucket_assigner.h"
 #include "table/maintenance.h"
 #include "table/scan.h"
 
@@ -131,6 +132,11 @@ TableWriter::TableWriter(std::shared_ptr<TableContext> ctx, std::string commit_u
   partition_indexes_ = ctx_->schema().PartitionIndexes();
   bucket_key_indexes_ = ctx_->schema().BucketKeyIndexes();
   num_buckets_ = ctx_->options().bucket();
+  if (ctx_->primary_key() && num_buckets_ == -1 && !ctx_->schema().CrossPartitionUpdate()) {
+    // The key hash is over the trimmed primary key, as Paimon's assigner computes it.
+    bucket_key_indexes_ = ctx_->schema().TrimmedKeyIndexes();
+    dynamic_ = std::make_unique<DynamicBucketAssigner>(ctx_);
+  }
 }
 
 TableWriter::~TableWriter() = default;
@@ -143,6 +149,15 @@ Status TableWriter::LoadExistingFiles() {
     // Every level: batch plans of some tables leave level 0 out, a writer needs it all.
     KL_ASSIGN_OR_RETURN(ScanPlan plan, scan.PlanSnapshotFull(*latest));
     for (auto& split : plan.splits) existing_[{split.partition, split.bucket}] = std::move(split);
+  }
+  if (dynamic_) {
+    std::optional<Snapshot> snapshot;
+    if (latest) {
+      KL_ASSIGN_OR_RETURN(snapshot, scan.snapshots().Read(*latest));
+    }
+    std::set<std::pair<std::string, int32_t>> buckets;
+    for (const auto& [key, split] : existing_) buckets.insert(key);
+    KL_RETURN_IF_ERROR(dynamic_->Restore(snapshot, buckets));
   }
   loaded_ = true;
   return Status::OK();
@@ -189,12 +204,16 @@ Result<std::pair<std::string, int32_t>> TableWriter::Route(const ColumnBatch& ro
     partition += w.data();
   }
   int32_t bucket = 0;
-  if (num_buckets_ > 1) {
+  if (num_buckets_ > 1 || dynamic_) {
     BinaryRowWriter w(bucket_key_indexes_.size());
     for (size_t i = 0; i < bucket_key_indexes_.size(); ++i) {
       w.WriteFromColumn(i, rows.column(static_cast<size_t>(bucket_key_indexes_[i])), row);
     }
-    bucket = BucketOf(w.data(), num_buckets_);
+    if (dynamic_) {
+      KL_ASSIGN_OR_RETURN(bucket, dynamic_->Assign(partition, HashBytesByWords(w.data())));
+    } else {
+      bucket = BucketOf(w.data(), num_buckets_);
+    }
   }
   return std::make_pair(std::move(partition), bucket);
 }
@@ -205,9 +224,15 @@ Status TableWriter::Write(const ColumnBatch& rows, const std::vector<RowKind>* k
     return Status::InvalidArgument("rows have " + std::to_string(rows.num_columns()) + " columns, table " +
                                    ctx_->path() + " has " + std::to_string(schema.fields.size()));
   }
-  if (ctx_->primary_key() && num_buckets_ <= 0) {
-    return Status::NotSupported("table " + ctx_->path() +
-                                " uses dynamic bucket mode (bucket = -1); kubelake writes fixed buckets only");
+  if (ctx_->primary_key() && num_buckets_ <= 0 && !dynamic_) {
+    if (num_buckets_ == -1) {
+      return Status::NotSupported(
+          "table " + ctx_->path() +
+          " has a primary key without all partition columns (cross-partition upsert), which kubelake does not "
+          "write; put the partition columns into the primary key or use a fixed 'bucket'");
+    }
+    return Status::NotSupported("table " + ctx_->path() + " has bucket = " + std::to_string(num_buckets_) +
+                                ", a bucket mode kubelake does not write");
   }
   if (failed_) return Status::Aborted("table writer of " + ctx_->path() + " must be recreated after a failed commit");
   if (ctx_->options().manifest_format() != "avro") {
@@ -226,7 +251,8 @@ Status TableWriter::Write(const ColumnBatch& rows, const std::vector<RowKind>* k
       if (k != RowKind::kInsert) return Status::InvalidArgument("append table " + ctx_->path() + " only takes +I rows");
     }
   }
-  bool single_target = partition_indexes_.empty() && num_buckets_ <= 1;
+  if (dynamic_) KL_RETURN_IF_ERROR(LoadExistingFiles());
+  bool single_target = partition_indexes_.empty() && num_buckets_ <= 1 && !dynamic_;
   size_t n = rows.num_rows();
   if (!ctx_->primary_key()) {
     if (single_target) {
@@ -308,8 +334,17 @@ Result<CommitResult> TableWriter::Commit(int64_t commit_identifier, const std::m
     KL_ASSIGN_OR_RETURN(CommitIncrement inc, w->PrepareCommit());
     if (!inc.empty()) request.increments.push_back(std::move(inc));
   }
-  if (request.increments.empty() && !allow_empty) return CommitResult{};
+  if (dynamic_) {
+    auto index_changes = dynamic_->PrepareCommit();
+    if (!index_changes.ok()) {
+      failed_ = true;  // the increments above are gone with it
+      return index_changes.status();
+    }
+    request.index_changes = std::move(index_changes).value();
+  }
+  if (request.increments.empty() && request.index_changes.empty() && !allow_empty) return CommitResult{};
   auto result = commit_.Commit(request);
+  if (dynamic_ && result.ok()) dynamic_->Committed(!result->already_committed);
   // The increments are gone with a failed commit: the caller restarts from its
   // last committed state (the log offsets in the table) with a new writer.
   if (!result.ok()) {

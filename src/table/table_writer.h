@@ -18,6 +18,7 @@
 namespace kl::table {
 
 class AppendBucketWriter;
+class DynamicBucketAssigner;
 
 class TableWriter {
  public:
@@ -59,6 +60,8 @@ class TableWriter {
   std::vector<int> partition_indexes_;
   std::vector<int> bucket_key_indexes_;
   int num_buckets_ = 1;
+  // Dynamic bucket mode (primary key, bucket = -1): buckets come from the key index.
+  std::unique_ptr<DynamicBucketAssigner> dynamic_;
   bool failed_ = false;
 };
 
