@@ -192,30 +192,25 @@ Result<AppendBucketWriter*> TableWriter::AppendWriter(const std::string& partiti
   return w.get();
 }
 
-Result<std::pair<std::string, int32_t>> TableWriter::Route(const ColumnBatch& rows, size_t row) {
-  std::string partition;
-  {
-    BinaryRowWriter w(partition_indexes_.size());
-    for (size_t i = 0; i < partition_indexes_.size(); ++i) {
-      w.WriteFromColumn(i, rows.column(static_cast<size_t>(partition_indexes_[i])), row);
-    }
-    uint32_t arity = __builtin_bswap32(static_cast<uint32_t>(partition_indexes_.size()));
-    partition.assign(reinterpret_cast<const char*>(&arity), 4);
-    partition += w.data();
+void TableWriter::PartitionOf(const ColumnBatch& rows, size_t row, std::string* partition) const {
+  BinaryRowWriter w(partition_indexes_.size());
+  for (size_t i = 0; i < partition_indexes_.size(); ++i) {
+    w.WriteFromColumn(i, rows.column(static_cast<size_t>(partition_indexes_[i])), row);
   }
-  int32_t bucket = 0;
-  if (num_buckets_ > 1 || dynamic_) {
-    BinaryRowWriter w(bucket_key_indexes_.size());
-    for (size_t i = 0; i < bucket_key_indexes_.size(); ++i) {
-      w.WriteFromColumn(i, rows.column(static_cast<size_t>(bucket_key_indexes_[i])), row);
-    }
-    if (dynamic_) {
-      KL_ASSIGN_OR_RETURN(bucket, dynamic_->Assign(partition, HashBytesByWords(w.data())));
-    } else {
-      bucket = BucketOf(w.data(), num_buckets_);
-    }
+  uint32_t arity = __builtin_bswap32(static_cast<uint32_t>(partition_indexes_.size()));
+  partition->assign(reinterpret_cast<const char*>(&arity), 4);
+  *partition += w.data();
+}
+
+Result<int32_t> TableWriter::BucketFor(const std::string& partition, const ColumnBatch& rows, size_t row,
+                                       BinaryRowWriter* key) {
+  if (num_buckets_ <= 1 && !dynamic_) return 0;
+  key->Reset();
+  for (size_t i = 0; i < bucket_key_indexes_.size(); ++i) {
+    key->WriteFromColumn(i, rows.column(static_cast<size_t>(bucket_key_indexes_[i])), row);
   }
-  return std::make_pair(std::move(partition), bucket);
+  if (dynamic_) return dynamic_->Assign(partition, HashBytesByWords(key->data()));
+  return BucketOf(key->data(), num_buckets_);
 }
 
 Status TableWriter::Write(const ColumnBatch& rows, const std::vector<RowKind>* kinds) {
@@ -254,35 +249,40 @@ Status TableWriter::Write(const ColumnBatch& rows, const std::vector<RowKind>* k
   if (dynamic_) KL_RETURN_IF_ERROR(LoadExistingFiles());
   bool single_target = partition_indexes_.empty() && num_buckets_ <= 1 && !dynamic_;
   size_t n = rows.num_rows();
-  if (!ctx_->primary_key()) {
-    if (single_target) {
+  if (single_target) {
+    if (!ctx_->primary_key()) {
       KL_ASSIGN_OR_RETURN(AppendBucketWriter * w, AppendWriter(SerializeBinaryRow({}, {}), 0));
       return w->Write(rows, 0, n);
     }
-    for (size_t i = 0; i < n; ++i) {
-      KL_ASSIGN_OR_RETURN(auto target, Route(rows, i));
-      KL_ASSIGN_OR_RETURN(AppendBucketWriter * w, AppendWriter(target.first, target.second));
-      KL_RETURN_IF_ERROR(w->Write(rows, i, i + 1));
-    }
-    return Status::OK();
-  }
-  if (single_target) {
     KL_ASSIGN_OR_RETURN(BucketWriter * only, PkWriter(SerializeBinaryRow({}, {}), 0));
     return only->WriteRange(rows, 0, n, kinds);
   }
-  // Consecutive rows of one bucket go to its writer together.
-  BucketWriter* run_writer = nullptr;
+  // Consecutive rows of one (partition, bucket) go to its writer together; the writer
+  // map is consulted only where the target changes.
+  BinaryRowWriter key(bucket_key_indexes_.size());
+  std::string partition = SerializeBinaryRow({}, {});
+  std::string run_partition;
+  int32_t run_bucket = -1;
   size_t run_begin = 0;
+  auto flush_run = [&](size_t end) -> Status {
+    if (run_bucket < 0) return Status::OK();
+    if (ctx_->primary_key()) {
+      KL_ASSIGN_OR_RETURN(BucketWriter * w, PkWriter(run_partition, run_bucket));
+      return w->WriteRange(rows, run_begin, end, kinds);
+    }
+    KL_ASSIGN_OR_RETURN(AppendBucketWriter * w, AppendWriter(run_partition, run_bucket));
+    return w->Write(rows, run_begin, end);
+  };
   for (size_t i = 0; i < n; ++i) {
-    KL_ASSIGN_OR_RETURN(auto target, Route(rows, i));
-    KL_ASSIGN_OR_RETURN(BucketWriter * w, PkWriter(target.first, target.second));
-    if (w == run_writer) continue;
-    if (run_writer != nullptr) KL_RETURN_IF_ERROR(run_writer->WriteRange(rows, run_begin, i, kinds));
-    run_writer = w;
+    if (!partition_indexes_.empty()) PartitionOf(rows, i, &partition);
+    KL_ASSIGN_OR_RETURN(int32_t bucket, BucketFor(partition, rows, i, &key));
+    if (bucket == run_bucket && partition == run_partition) continue;
+    KL_RETURN_IF_ERROR(flush_run(i));
+    run_partition = partition;
+    run_bucket = bucket;
     run_begin = i;
   }
-  if (run_writer != nullptr) return run_writer->WriteRange(rows, run_begin, n, kinds);
-  return Status::OK();
+  return flush_run(n);
 }
 
 Status TableWriter::WriteRow(const Row& row, RowKind kind) {

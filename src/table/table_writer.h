@@ -18,6 +18,7 @@
 namespace kl::table {
 
 class AppendBucketWriter;
+class BinaryRowWriter;
 class DynamicBucketAssigner;
 
 class TableWriter {
@@ -47,7 +48,12 @@ class TableWriter {
   Result<DataSplit> TakeExisting(const std::pair<std::string, int32_t>& bucket);
   Result<BucketWriter*> PkWriter(const std::string& partition, int32_t bucket);
   Result<AppendBucketWriter*> AppendWriter(const std::string& partition, int32_t bucket);
-  Result<std::pair<std::string, int32_t>> Route(const format::ColumnBatch& rows, size_t row);
+  // The serialized partition row of `row`.
+  void PartitionOf(const format::ColumnBatch& rows, size_t row, std::string* partition) const;
+  // The bucket of `row` in `partition` (fixed: hash of the bucket key; dynamic: the assigner's);
+  // `key` is scratch space.
+  Result<int32_t> BucketFor(const std::string& partition, const format::ColumnBatch& rows, size_t row,
+                            BinaryRowWriter* key);
 
   std::shared_ptr<TableContext> ctx_;
   std::string commit_user_;
