@@ -16,6 +16,7 @@
 
 #include "cli/collector_service.h"
 #include "cli/commands.h"
+#include "cli/ingest_options.h"
 #include "cli/output.h"
 #include "cli/serve_options.h"
 #include "collector/collector.h"
@@ -69,9 +70,12 @@ pipeline::WarehouseOptions WarehouseOptionsFrom(const WarehouseArgs& a) {
   return o;
 }
 
-std::string LogUri(const WarehouseArgs& a) {
+std::string LogUri(const WarehouseArgs& a, bool ingest = false) {
   // The pipeline is a required consumer group: retention never deletes what it has not committed.
-  return a.log.empty() ? "dir:" + JoinPath(a.data_dir, "log") + "?fsync=200ms&required_groups=kubelake-dwd" : a.log;
+  // Ingest acknowledges batches after a Flush: with fsync=batch that Flush is on disk.
+  if (!a.log.empty()) return a.log;
+  return "dir:" + JoinPath(a.data_dir, "log") + "?" + (ingest ? kIngestLogFsync : "fsync=200ms") +
+         "&required_groups=kubelake-dwd";
 }
 
 void AddWarehouseOptions(CLI::App* cmd, WarehouseArgs* a) {
@@ -138,15 +142,21 @@ std::string StatusLine(CollectorService* collector, const pipeline::JobRunner& r
   return line;
 }
 
-Status RunPipeline(const WarehouseArgs& args) {
+Status RunPipeline(const WarehouseArgs& args, const IngestArgs& ingest_args) {
   pipeline::WarehouseOptions o = WarehouseOptionsFrom(args);
-  KL_ASSIGN_OR_RETURN(auto log, log::OpenEventLog(LogUri(args)));
+  KL_ASSIGN_OR_RETURN(auto log, log::OpenEventLog(LogUri(args, ingest_args.enabled())));
   KL_ASSIGN_OR_RETURN(auto jobs, pipeline::BuildWarehouseJobs(log.get(), o));
   pipeline::JobRunner runner(std::move(jobs));
   InstallStopHandlers();
   runner.Start();
+  auto ingest_or = StartIngest(ingest_args, log.get(), args.data_dir, {});
+  if (!ingest_or.ok()) {
+    runner.Stop();
+    return ingest_or.status();
+  }
+  std::unique_ptr<ingest::IngestServer> ingest = std::move(*ingest_or);
   spdlog::info("pipeline: {} jobs reading {} into {}", runner.jobs().size(), log->Describe(), o.warehouse);
-  KL_ASSIGN_OR_RETURN(auto servers, StartServers(args.serve, o, LiveSourcesOf(&runner, nullptr, log.get(), LogUri(args))));
+  KL_ASSIGN_OR_RETURN(auto servers, StartServers(args.serve, o, LiveSourcesOf(&runner, nullptr, log.get(), LogUri(args, ingest_args.enabled()))));
   spdlog::info("serving: {}", DescribeServers(*servers));
   auto start = std::chrono::steady_clock::now();
   auto last = start;
@@ -156,9 +166,10 @@ Status RunPipeline(const WarehouseArgs& args) {
     if (args.duration_s > 0 && now - start >= std::chrono::duration<double>(args.duration_s)) break;
     if (args.status_interval_s > 0 && now - last >= std::chrono::duration<double>(args.status_interval_s)) {
       last = now;
-      spdlog::info("{}", StatusLine(nullptr, runner));
+      spdlog::info("{}{}", ingest ? IngestStatusLine(*ingest) + " | " : "", StatusLine(nullptr, runner));
     }
   }
+  if (ingest) ingest->Stop();
   servers->Stop();
   runner.Stop();
   return Status::OK();
@@ -187,20 +198,37 @@ Result<std::vector<collector::ClusterCredentials>> LoadClusters(const ClusterArg
 Status RunEverything(const WarehouseArgs& args, std::vector<collector::ClusterCredentials> clusters,
                      std::vector<collector::WatchSet> watch_sets, double checkpoint_interval_s,
                      const std::function<void(CollectorService*, const pipeline::JobRunner&)>& tick,
-                     const std::function<void(const server::Server&)>& announce) {
+                     const std::function<void(const server::Server&)>& announce,
+                     const IngestArgs& ingest_args = {}) {
   pipeline::WarehouseOptions o = WarehouseOptionsFrom(args);
-  KL_ASSIGN_OR_RETURN(auto log, log::OpenEventLog(LogUri(args)));
+  KL_ASSIGN_OR_RETURN(auto log, log::OpenEventLog(LogUri(args, ingest_args.enabled())));
   KL_ASSIGN_OR_RETURN(auto jobs, pipeline::BuildWarehouseJobs(log.get(), o));
   pipeline::JobRunner runner(std::move(jobs));
   runner.Start();
-  collector::CollectorOptions co;
-  co.clusters = std::move(clusters);
-  co.watch_sets = std::move(watch_sets);
-  KL_ASSIGN_OR_RETURN(auto collector,
-                      CollectorService::Start(log.get(), std::move(co), JoinPath(args.data_dir, "collector/checkpoint"),
-                                              checkpoint_interval_s));
+  std::set<std::string> local;
+  for (const auto& c : clusters) local.insert(c.name);
+  std::unique_ptr<CollectorService> collector;
+  if (!clusters.empty()) {  // a central kubelake may only ingest
+    collector::CollectorOptions co;
+    co.clusters = std::move(clusters);
+    co.watch_sets = std::move(watch_sets);
+    auto service = CollectorService::Start(log.get(), std::move(co), JoinPath(args.data_dir, "collector/checkpoint"),
+                                           checkpoint_interval_s);
+    if (!service.ok()) {
+      runner.Stop();
+      return service.status();
+    }
+    collector = std::move(*service);
+  }
+  auto ingest_or = StartIngest(ingest_args, log.get(), args.data_dir, local);
+  if (!ingest_or.ok()) {
+    if (collector) collector->Stop();
+    runner.Stop();
+    return ingest_or.status();
+  }
+  std::unique_ptr<ingest::IngestServer> ingest = std::move(*ingest_or);
   KL_ASSIGN_OR_RETURN(auto servers,
-                      StartServers(args.serve, o, LiveSourcesOf(&runner, collector.get(), log.get(), LogUri(args))));
+                      StartServers(args.serve, o, LiveSourcesOf(&runner, collector.get(), log.get(), LogUri(args, ingest_args.enabled()))));
   announce(*servers);
   InstallStopHandlers();
   auto start = std::chrono::steady_clock::now();
@@ -208,7 +236,7 @@ Status RunEverything(const WarehouseArgs& args, std::vector<collector::ClusterCr
   Status result;
   while (!g_stop) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (!collector->collector()->status().ok()) {
+    if (collector && !collector->collector()->status().ok()) {
       result = collector->collector()->status();
       break;
     }
@@ -216,18 +244,25 @@ Status RunEverything(const WarehouseArgs& args, std::vector<collector::ClusterCr
     if (args.duration_s > 0 && now - start >= std::chrono::duration<double>(args.duration_s)) break;
     if (args.status_interval_s > 0 && now - last >= std::chrono::duration<double>(args.status_interval_s)) {
       last = now;
+      if (ingest) spdlog::info("{}", IngestStatusLine(*ingest));
       tick(collector.get(), runner);
     }
   }
+  if (ingest) ingest->Stop();
   servers->Stop();
-  collector->Stop();
+  if (collector) collector->Stop();
   runner.Stop();
   tick(collector.get(), runner);
   return result;
 }
 
-Status RunRun(const WarehouseArgs& args, const ClusterArgs& c) {
-  KL_ASSIGN_OR_RETURN(auto clusters, LoadClusters(c));
+Status RunRun(const WarehouseArgs& args, const ClusterArgs& c, const IngestArgs& ingest_args) {
+  std::vector<collector::ClusterCredentials> clusters;
+  // A central kubelake that only receives from in-cluster collectors needs no kubeconfig.
+  bool ingest_only = ingest_args.enabled() && c.kubeconfig.empty() && c.contexts.empty();
+  if (!ingest_only) {
+    KL_ASSIGN_OR_RETURN(clusters, LoadClusters(c));
+  }
   std::vector<collector::WatchSet> sets;
   if (!c.spec.empty()) {
     KL_ASSIGN_OR_RETURN(sets, collector::LoadWatchSets(c.spec));
@@ -235,7 +270,7 @@ Status RunRun(const WarehouseArgs& args, const ClusterArgs& c) {
   return RunEverything(
       args, std::move(clusters), std::move(sets), c.checkpoint_interval_s,
       [](CollectorService* col, const pipeline::JobRunner& runner) { spdlog::info("{}", StatusLine(col, runner)); },
-      [](const server::Server& servers) { spdlog::info("serving: {}", DescribeServers(servers)); });
+      [](const server::Server& servers) { spdlog::info("serving: {}", DescribeServers(servers)); }, ingest_args);
 }
 
 void PrintQueryResult(const sql::QueryResult& r, OutputFormat format) {
@@ -455,19 +490,24 @@ void AddRunCommands(CLI::App* app) {
     auto* cmd =
         app->add_subcommand("pipeline", "Run the warehouse jobs on an event log (ODS, DWD, ADS, topology, trend)");
     AddWarehouseOptions(cmd, args.get());
-    cmd->callback([args] { Finish(RunPipeline(*args)); });
+    auto ingest_args = std::make_shared<IngestArgs>();
+    AddIngestOptions(cmd, ingest_args.get());
+    cmd->callback([args, ingest_args] { Finish(RunPipeline(*args, *ingest_args)); });
   }
   {
     auto args = std::make_shared<WarehouseArgs>();
     auto c = std::make_shared<ClusterArgs>();
     auto* cmd = app->add_subcommand("run", "Collector, embedded event log and warehouse jobs in one process");
     AddWarehouseOptions(cmd, args.get());
-    cmd->add_option("--kubeconfig", c->kubeconfig, "kubeconfig file (default: $KUBECONFIG, ~/.kube/config)");
+    cmd->add_option("--kubeconfig", c->kubeconfig,
+                    "kubeconfig file (default: $KUBECONFIG, ~/.kube/config; none with --listen-ingest: ingest only)");
     cmd->add_option("--context", c->contexts, "context to collect (repeatable; default: every context)");
     cmd->add_option("--spec", c->spec, "WatchSet file (default: the eight core kinds)");
     cmd->add_option("--checkpoint-interval", c->checkpoint_interval_s, "seconds between collector checkpoints")
         ->capture_default_str();
-    cmd->callback([args, c] { Finish(RunRun(*args, *c)); });
+    auto ingest_args = std::make_shared<IngestArgs>();
+    AddIngestOptions(cmd, ingest_args.get());
+    cmd->callback([args, c, ingest_args] { Finish(RunRun(*args, *c, *ingest_args)); });
   }
   {
     auto args = std::make_shared<DemoArgs>();

@@ -44,6 +44,9 @@ struct CollectorOptions {
   int64_t request_timeout_ms = 60000;  // one list page
   int loop_threads = 1;
   uint64_t seed = 0;  // jitter; 0 = from the clock
+  // Watches follow SetTargets() (WatchSets read from the cluster): an empty
+  // watch_sets then means "nothing yet", not the default kinds.
+  bool dynamic_targets = false;
 };
 
 enum class WatchState : uint8_t { kIdle, kListing, kWatching, kBackoff, kStopped };
@@ -62,6 +65,7 @@ struct WatchStats {
   uint64_t reconnects = 0;   // watches re-established after a drop, stall or timeout
   uint64_t errors = 0;
   std::string last_error;
+  long last_http_status = 0;  // of the last failed request (403: RBAC refusal, 404: unknown resource)
 };
 
 class Collector {
@@ -91,6 +95,14 @@ class Collector {
   // CPU time used by the event-loop threads, in microseconds.
   int64_t LoopCpuMicros() const;
 
+  // Changes what is watched while running: watches
+  // not in `targets` stop (their tracker is kept, so a kind that comes back
+  // relists and emits only differences), new ones start, and a watch whose
+  // definition changed (selectors, namespace) relists with its tracker.
+  // Watches that stay are not touched: no event lost or repeated.
+  Status SetTargets(std::vector<WatchTarget> targets);
+  std::vector<WatchTarget> Targets() const;
+
  private:
   class Watcher;
   explicit Collector(CollectorOptions options);
@@ -98,8 +110,14 @@ class Collector {
   void Fail(const Status& status);
 
   CollectorOptions options_;
+  std::unique_ptr<Watcher> NewWatcher(WatchTarget target, ObjectTracker tracker, bool relist);
   std::vector<std::unique_ptr<HttpLoop>> loops_;
+  mutable std::mutex watchers_mu_;  // the list (SetTargets against Stats and friends)
   std::vector<std::unique_ptr<Watcher>> watchers_;
+  std::vector<std::unique_ptr<Watcher>> retired_;  // halted; kept for their trackers and pending timers
+  std::map<std::string, std::shared_ptr<const TlsSettings>> tls_by_cluster_;
+  size_t next_loop_ = 0;
+  uint64_t seed_ = 0;
   std::mutex sink_mu_;
   mutable std::mutex status_mu_;
   Status status_;

@@ -101,6 +101,11 @@ uint64_t HttpLoop::Submit(HttpRequest request) {
   const HttpRequest& r = t->request;
   curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  if (!r.method.empty()) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+  if (!r.body.empty() || r.method == "POST" || r.method == "PATCH" || r.method == "PUT") {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+  }
   curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &HttpLoop::OnWrite);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());

@@ -39,6 +39,8 @@ struct HttpOutcome {
 
 struct HttpRequest {
   std::string url;
+  std::string method;                // empty: GET (or POST when body is set)
+  std::string body;                  // request body (writes: PATCH of a WatchSet's status)
   std::vector<std::string> headers;  // "Name: value"
   std::shared_ptr<const TlsSettings> tls;
   int64_t connect_timeout_ms = 10000;
