@@ -8,7 +8,7 @@
 //
 //   build/bench/table_bench [--rows N] [--format parquet|avro] [--compression zstd|snappy|lz4|none]
 //                           [--dir PATH] [--commit-every N] [--write-only] [--keep]
-//                           [--dynamic-bucket [--target-row-num N]]
+//                           [--batch-rows N] [--dynamic-bucket [--target-row-num N]]
 //
 // --write-only skips compaction, so the read merges every flush's overlapping run.
 // --dynamic-bucket writes the table in dynamic bucket mode (bucket = -1): every key
@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   bool write_only = false;
   bool dynamic_bucket = false;
   int64_t target_row_num = 2'000'000;
+  int64_t batch_rows = 65536;  // rows per Write() call
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--keep" || a == "--write-only" || a == "--dynamic-bucket") {
@@ -77,6 +78,8 @@ int main(int argc, char** argv) {
       dir = v;
     else if (a == "--commit-every")
       commit_every = std::atoll(v.c_str());
+    else if (a == "--batch-rows")
+      batch_rows = std::atoll(v.c_str());
     else if (a == "--target-row-num")
       target_row_num = std::atoll(v.c_str());
     else {
@@ -111,7 +114,7 @@ int main(int argc, char** argv) {
   std::iota(keys.begin(), keys.end(), 0);
   Random rng(42);
   for (size_t i = keys.size(); i > 1; --i) std::swap(keys[i - 1], keys[rng.Uniform(i)]);
-  const size_t kBatch = 65536;
+  const size_t kBatch = static_cast<size_t>(std::max<int64_t>(1, batch_rows));
   std::vector<format::ColumnBatch> batches;
   for (size_t start = 0; start < keys.size(); start += kBatch) {
     format::ColumnBatch b((*t)->schema().fields);
