@@ -13,11 +13,13 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <unordered_map>
 
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "common/random.h"
 #include "common/test_util.h"
+#include "fmt/format.h"
 #include "format/avro/avro_file.h"
 #include "table/binary_row.h"
 #include "table/hash_index.h"
@@ -207,6 +209,46 @@ TEST(DynamicBucketTest, PartitionsHaveTheirOwnBuckets) {
   EXPECT_FALSE(IsDirectory(JoinPath(t->path(), "p=b/bucket-1")));
 }
 
+TEST(DynamicBucketTest, APartitionLeftIdleIsReloadedFromTheIndex) {
+  testing::TempDir dir;
+  auto t = MakeTable(dir.Sub("t"), {{"dynamic-bucket.target-row-num", "4"}});
+  auto w = t->NewWriter("u");
+  for (int64_t k = 0; k < 10; ++k) KL_ASSERT_OK(w->WriteRow(R("a", k, k)));
+  KL_ASSERT_OK(w->Commit(1).status());
+  // Partition a goes unwritten for more commits than the writer keeps an idle partition.
+  for (int64_t c = 2; c < 40; ++c) {
+    KL_ASSERT_OK(w->WriteRow(R("b", c, c)));
+    KL_ASSERT_OK(w->Commit(c).status());
+  }
+  for (int64_t k = 0; k < 14; ++k) KL_ASSERT_OK(w->WriteRow(R("a", k, 100 + k)));
+  KL_ASSERT_OK(w->Commit(40).status());
+  for (const auto& [key, buckets] : StoredBuckets(*t)) EXPECT_EQ(buckets.size(), 1u) << key.first << "/" << key.second;
+  std::vector<size_t> sizes;
+  for (const auto& [key, hashes] : LiveHashIndex(*t)) {
+    if (key.first == PartitionRow("a")) sizes.push_back(hashes.size());
+  }
+  EXPECT_EQ(sizes, (std::vector<size_t>{4, 4, 4, 2}));  // bucket 2 filled up, then bucket 3
+}
+
+TEST(DynamicBucketTest, HashToBucketAgreesWithAStandardMap) {
+  HashToBucket map;
+  std::unordered_map<int32_t, int16_t> model;
+  Random rng(5);
+  for (int i = 0; i < 300000; ++i) {
+    int32_t h = i % 7 == 0 ? static_cast<int32_t>(rng.Uniform(64)) - 32 : static_cast<int32_t>(rng.Next());
+    if (i == 1) h = INT32_MIN;
+    auto b = static_cast<int16_t>(rng.Uniform(32767));
+    bool added = model.emplace(h, b).second;
+    ASSERT_EQ(map.Insert(h, b), added);
+  }
+  ASSERT_EQ(map.size(), model.size());
+  for (const auto& [h, b] : model) ASSERT_EQ(map.Find(h), b);
+  for (int i = 0; i < 1000; ++i) {
+    auto h = static_cast<int32_t>(rng.Next());
+    ASSERT_EQ(map.Find(h), model.count(h) ? model[h] : -1);
+  }
+}
+
 TEST(DynamicBucketTest, IndexManifestIsPaimonsAvroRecord) {
   testing::TempDir dir;
   auto t = MakeTable(dir.Sub("t"), {});
@@ -246,6 +288,43 @@ TEST(DynamicBucketTest, IndexManifestIsPaimonsAvroRecord) {
   EXPECT_EQ(*bytes, EncodeHashIndex({HashOfKey(1)}));
   auto h = static_cast<uint32_t>(HashOfKey(1));
   EXPECT_EQ(static_cast<unsigned char>((*bytes)[0]), h >> 24);
+}
+
+// Independent readers (Debian's python3-avro, Python's struct) see Paimon's records and hashes.
+TEST(DynamicBucketTest, IndependentReadersDecodeTheIndex) {
+  if (std::system("/usr/bin/python3 -c 'import avro, zstandard' >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "python3-avro / python3-zstandard not installed";
+  }
+  testing::TempDir dir;
+  auto t = MakeTable(dir.Sub("t"), {{"dynamic-bucket.target-row-num", "2"}});
+  auto w = t->NewWriter("u");
+  for (int64_t k = 0; k < 3; ++k) KL_ASSERT_OK(w->WriteRow(R("a", k, k)));
+  KL_ASSERT_OK(w->Commit(1).status());
+  auto latest = t->snapshots().Latest();
+  KL_ASSERT_OK(latest.status());
+  std::string script = dir.Sub("dump.py");
+  KL_ASSERT_OK(WriteFile(script,
+                         "import avro.datafile, avro.io, struct, sys\n"
+                         "r = avro.datafile.DataFileReader(open(sys.argv[1], 'rb'), avro.io.DatumReader())\n"
+                         "for e in sorted(r, key=lambda e: e['_BUCKET']):\n"
+                         "    data = open(sys.argv[2] + '/' + e['_FILE_NAME'], 'rb').read()\n"
+                         "    assert len(data) == e['_FILE_SIZE'] == 4 * e['_ROW_COUNT']\n"
+                         "    hashes = sorted(struct.unpack('>%di' % e['_ROW_COUNT'], data))\n"
+                         "    print(e['_VERSION'], e['_KIND'], e['_PARTITION'].hex(), e['_BUCKET'], e['_INDEX_TYPE'],\n"
+                         "          e['_DELETIONS_VECTORS_RANGES'], e['_EXTERNAL_PATH'], *hashes)\n"));
+  std::string out_path = dir.Sub("out.txt");
+  std::string cmd = "/usr/bin/python3 " + script + " " +
+                    JoinPath(t->context()->paths().ManifestDir(), *(*latest)->index_manifest) + " " +
+                    JoinPath(t->path(), "index") + " > " + out_path + " 2>&1";
+  int rc = std::system(cmd.c_str());
+  auto out = ReadFile(out_path);
+  ASSERT_EQ(rc, 0) << (out.ok() ? *out : "");
+  std::string hex;
+  for (unsigned char ch : PartitionRow("a")) hex += fmt::format("{:02x}", ch);
+  std::vector<int32_t> first = {HashOfKey(0), HashOfKey(1)};
+  std::sort(first.begin(), first.end());
+  EXPECT_EQ(*out, fmt::format("1 0 {} 0 HASH None None {} {}\n1 0 {} 1 HASH None None {}\n", hex, first[0], first[1],
+                              hex, HashOfKey(2)));
 }
 
 TEST(DynamicBucketTest, CorruptOrTruncatedIndexFilesNameTheFile) {
