@@ -84,6 +84,9 @@ Result<bool> Job::Step() {
   }
   int64_t since = (MonotonicMicros() - last_commit_us_) / 1000;
   bool moved = !(parts_.source->position() == status().position);
+  if (!dirty_ && since >= options_.commit_interval_ms) {
+    for (auto& op : parts_.operators) dirty_ = op->WantsCheckpoint() || dirty_;
+  }
   if ((dirty_ && since >= options_.commit_interval_ms) || (moved && since >= options_.idle_commit_ms)) {
     KL_RETURN_IF_ERROR(Checkpoint());
   }

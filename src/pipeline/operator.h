@@ -25,6 +25,9 @@ class Operator {
   virtual const format::RowType& output_type() const = 0;
   virtual Status Process(Changes& in, Changes* out) = 0;
   virtual Status Finish(Changes* out) { return Status::OK(); }
+  // True when the operator has output for a checkpoint although no input came
+  // (a dimension table it joins changed); asked once per step.
+  virtual bool WantsCheckpoint() { return false; }
 };
 
 // Keeps the changes `predicate` accepts.

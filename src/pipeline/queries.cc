@@ -21,7 +21,7 @@ namespace {
 
 Result<std::vector<Row>> ReadRows(const WarehouseOptions& o, const char* table_name,
                                   std::vector<std::string> projection = {}) {
-  KL_ASSIGN_OR_RETURN(auto t, table::Catalog(o.warehouse).GetTable(o.database, table_name));
+  KL_ASSIGN_OR_RETURN(auto t, OpenWarehouseTable(o, table_name));
   KL_ASSIGN_OR_RETURN(table::RowsWithKinds rows, t->ReadAll(std::nullopt, std::move(projection)));
   std::vector<Row> out;
   out.reserve(rows.size());
@@ -85,7 +85,7 @@ Result<QueryResult> QueryTopology(const WarehouseOptions& o, const TopologyQuery
                             F(6, "cluster", DataType::String()), F(7, "region", DataType::String()),
                             F(8, "phase", DataType::String()), F(9, "cpu_milli", DataType::BigInt()),
                             F(10, "memory_bytes", DataType::BigInt())});
-  KL_ASSIGN_OR_RETURN(auto t, table::Catalog(o.warehouse).GetTable(o.database, kTopologyTable));
+  KL_ASSIGN_OR_RETURN(auto t, OpenWarehouseTable(o, kTopologyTable));
   // A user's rows live in one bucket (bucket key user_id): read only that one.
   table::ScanPlan plan;
   std::optional<int64_t> dwd_snapshot;
@@ -115,7 +115,7 @@ Result<QueryResult> QueryTopology(const WarehouseOptions& o, const TopologyQuery
   KL_ASSIGN_OR_RETURN(table::RowsWithKinds rows, read->ReadAll(plan));
   // Node zones come from the nodes' own topology labels in DWD.
   std::map<std::pair<std::string, std::string>, std::string> node_zone;
-  KL_ASSIGN_OR_RETURN(auto dwd, table::Catalog(o.warehouse).GetTable(o.database, kDwdTable));
+  KL_ASSIGN_OR_RETURN(auto dwd, OpenWarehouseTable(o, kDwdTable));
   KL_ASSIGN_OR_RETURN(table::RowsWithKinds nodes,
                       dwd->ReadAll(dwd_snapshot, {"cluster", "kind", "name", "deleted", "topology_zone"}));
   for (size_t i = 0; i < nodes.size(); ++i) {

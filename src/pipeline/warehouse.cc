@@ -9,9 +9,10 @@
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
+#include "common/file_util.h"
 #include "pipeline/k8s_event.h"
 #include "pipeline/log_source.h"
-#include "pipeline/lookup_join.h"
+#include "pipeline/cluster_dimensions.h"
 
 namespace kl::pipeline {
 
@@ -147,7 +148,6 @@ Result<std::shared_ptr<table::Table>> OpenTable(const WarehouseOptions& o, const
 }
 
 Datum Str(const std::string& s) { return s.empty() ? Datum() : Datum::Bytes(s); }
-const std::string* AsStr(const Datum& d) { return d.is_null() ? nullptr : &d.as_bytes(); }
 
 // ---- ODS: raw events, as they came from the log ----
 JobFactory OdsJob(log::EventLog* log, const WarehouseOptions& o) {
@@ -223,45 +223,14 @@ JobFactory DwdJob(log::EventLog* log, const WarehouseOptions& o) {
       out->push_back({RowKind::kInsert, std::move(r)});
       return Status::OK();
     }, "parse-event"));
-    LookupJoinSpec join;
-    join.table = dim;
-    join.input_keys = {"cluster"};
-    join.table_keys = {"cluster"};
-    join.columns = {"cluster_id", "region_id", "region", "zone", "node_region", "node_zone"};
-    join.output_names = {"dim_cluster_id", "dim_region_id", "dim_region", "dim_zone", "dim_node_region", "dim_node_zone"};
-    KL_ASSIGN_OR_RETURN(auto join_op, MakeLookupJoin(base_type, join));
-    parts.operators.push_back(std::move(join_op));
-    // Region and zone: what users set in dim_cluster, else what node labels say
-    // (persisted by the dim job, or seen in this stream before it caught up).
-    auto learned = std::make_shared<std::map<std::string, std::pair<std::string, std::string>>>();
-    size_t n_base = base_type.size();
-    parts.operators.push_back(MakeMap(dwd_type, [learned, n_base](Change& c, Changes* out) {
-      Row& in = c.row;
-      const std::string cluster = in[0].as_bytes();
-      const std::string* topo_region = AsStr(in[28]);
-      const std::string* topo_zone = AsStr(in[29]);
-      if (topo_region != nullptr) (*learned)[cluster] = {*topo_region, topo_zone != nullptr ? *topo_zone : ""};
-      auto pick = [&](const Datum& user, const Datum& node, bool region) -> Datum {
-        if (!user.is_null()) return user;
-        if (!node.is_null()) return node;
-        auto it = learned->find(cluster);
-        if (it == learned->end()) return Datum();
-        return Str(region ? it->second.first : it->second.second);
-      };
-      Datum cluster_id = in[n_base];
-      Datum region_id = in[n_base + 1].is_null() ? pick(in[n_base + 2], in[n_base + 4], true) : in[n_base + 1];
-      Datum region = pick(in[n_base + 2], in[n_base + 4], true);
-      Datum zone = pick(in[n_base + 3], in[n_base + 5], false);
-      // The event columns move on; the dimension columns replace the joined ones.
-      in.resize(n_base);
-      Row r = std::move(in);
-      r.push_back(std::move(cluster_id));
-      r.push_back(std::move(region_id));
-      r.push_back(std::move(region));
-      r.push_back(std::move(zone));
-      out->push_back({c.kind, std::move(r)});
-      return Status::OK();
-    }, "dimensions"));
+    // The cluster dimension (cluster_id, region_id, region, zone): what users set in
+    // dim_cluster, else what the cluster's node labels say; rows written before it was
+    // known are re-emitted when it becomes known (cluster_dimensions.h).
+    ClusterDimensionSpec dims;
+    dims.dimension = dim;
+    dims.target = dwd;
+    KL_ASSIGN_OR_RETURN(auto dims_op, MakeClusterDimensions(base_type, dims));
+    parts.operators.push_back(std::move(dims_op));
     parts.sink = std::make_unique<TableSink>(dwd, "dwd");
     parts.source = std::move(source);
     return parts;
@@ -390,6 +359,29 @@ Status CreateWarehouseTables(const table::Catalog& catalog, const WarehouseOptio
     if (!t.ok()) return t.status().WithContext(std::string("table ") + def.name);
   }
   return Status::OK();
+}
+
+Result<std::shared_ptr<table::Table>> OpenWarehouseTable(const WarehouseOptions& o, const std::string& name) {
+  table::Catalog catalog(o.warehouse);
+  const std::string make_one =
+      "`kubelake run` (or `kubelake pipeline`, `kubelake demo`) creates one: --data-dir DIR keeps it in "
+      "DIR/warehouse, --warehouse names the directory itself";
+  std::string db = catalog.DatabasePath(o.database);
+  if (!IsDirectory(db)) {
+    std::string what = !IsDirectory(o.warehouse) ? "the directory does not exist"
+                                                 : "it has no " + o.database + ".db/ database directory";
+    return Status::NotFound("no kubelake warehouse at " + o.warehouse + " (" + what + "); " + make_one);
+  }
+  if (!IsDirectory(catalog.TablePath(o.database, name))) {
+    auto tables = catalog.ListTables(o.database);
+    if (!tables.ok() || tables->empty()) {
+      return Status::NotFound("no kubelake warehouse at " + o.warehouse + " (" + db + " holds no tables); " + make_one);
+    }
+    return Status::NotFound("the warehouse at " + o.warehouse + " has no table " + name +
+                            " (made by another program or an older kubelake?); `kubelake run` or `kubelake pipeline` "
+                            "on it creates the missing tables");
+  }
+  return catalog.GetTable(o.database, name);
 }
 
 Result<std::vector<std::unique_ptr<Job>>> BuildWarehouseJobs(log::EventLog* log, const WarehouseOptions& o) {
