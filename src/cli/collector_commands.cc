@@ -132,8 +132,10 @@ void LogStats(collector::Collector* collector) {
     errors += s.errors;
     watching += s.state == collector::WatchState::kWatching;
   }
-  spdlog::info("collector: watching {}/{} events={} tracked={} ({} B/object) expired={} errors={}", watching,
-               collector->Stats().size(), events, tracked, tracked ? bytes / tracked : 0, relists, errors);
+  std::string failing;
+  for (const auto& c : collector::DescribeFailingClusters(collector->Stats())) failing += "; " + c;
+  spdlog::info("collector: watching {}/{} events={} tracked={} ({} B/object) expired={} errors={}{}", watching,
+               collector->Stats().size(), events, tracked, tracked ? bytes / tracked : 0, relists, errors, failing);
 }
 
 // Events go to the event log; state is restored from the checkpoint in

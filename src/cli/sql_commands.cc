@@ -20,6 +20,7 @@
 #include "sql/sql.h"
 #include "sql/warehouse/warehouse.h"
 #include "table/cast.h"
+#include "table/table.h"
 
 namespace kl::cli {
 
@@ -260,6 +261,13 @@ Status RunSql(const SqlArgs& a) {
   sql::EngineOptions o;
   o.warehouse = a.warehouse.empty() ? JoinPath(a.data_dir, "warehouse") : a.warehouse;
   o.default_database = a.database;
+  if (a.database == "kubelake" && !IsDirectory(table::Catalog(o.warehouse).DatabasePath(a.database))) {
+    // SQL may create its own tables; the warehouse's are not there.
+    std::fprintf(stderr,
+                 "kubelake sql: no kubelake warehouse at %s (no kubelake.db/); `kubelake run` (or `kubelake pipeline`, "
+                 "`kubelake demo`) creates one: --data-dir DIR keeps it in DIR/warehouse\n",
+                 o.warehouse.c_str());
+  }
   KL_ASSIGN_OR_RETURN(auto engine, sql::SqlEngine::Create(o));
   auto session = engine->NewSession();
   session->set_row_limit(a.max_rows);

@@ -6,6 +6,7 @@
 #include <future>
 
 #include "collector/framer.h"
+#include "collector/watch_errors.h"
 #include "common/clock.h"
 #include "common/random.h"
 
@@ -20,6 +21,36 @@ std::string_view WatchStateName(WatchState state) {
     case WatchState::kStopped: return "stopped";
   }
   return "unknown";
+}
+
+std::vector<std::string> DescribeFailingClusters(const std::vector<WatchStats>& stats, bool brief) {
+  struct Cluster {
+    const WatchStats* newest = nullptr;
+    size_t watches = 0, failing = 0;
+    uint64_t errors = 0;
+  };
+  std::map<std::string, Cluster> clusters;
+  for (const auto& s : stats) {
+    Cluster& c = clusters[s.cluster];
+    ++c.watches;
+    if (s.consecutive_failures == 0) continue;
+    ++c.failing;
+    c.errors += s.consecutive_failures;
+    if (c.newest == nullptr || s.last_error_ms > c.newest->last_error_ms) c.newest = &s;
+  }
+  std::vector<std::string> out;
+  for (const auto& [name, c] : clusters) {
+    if (c.newest == nullptr) continue;
+    if (brief) {
+      out.push_back(name + ": " + c.newest->last_error_cause + " (" + std::to_string(c.failing) + "/" +
+                    std::to_string(c.watches) + ")");
+      continue;
+    }
+    out.push_back(name + ": " + c.newest->last_error_cause + " (" + c.newest->last_error_url + "; " +
+                  std::to_string(c.failing) + "/" + std::to_string(c.watches) + " watches failing, " +
+                  std::to_string(c.errors) + " errors in a row)");
+  }
+  return out;
 }
 
 // One (cluster, resource[, namespace]) watch driven on an HttpLoop: list
@@ -82,10 +113,36 @@ class Collector::Watcher {
     stats_.events = sync_.events_emitted();
   }
 
-  void NoteError(const std::string& error) {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++stats_.errors;
-    stats_.last_error = error;
+  // A failure of this watch: counted, kept for status and metrics, and logged when it is
+  // the first or its cause changed (FailureLog).
+  void NoteError(const std::string& error, const std::string& cause) {
+    std::string url = cluster_->server + target().CollectionPath();
+    int64_t now = NowMillis();
+    std::optional<std::string> line = failure_log_.OnFailure(cause, now);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.errors;
+      stats_.last_error = error;
+      stats_.last_error_cause = cause;
+      stats_.last_error_url = url;
+      stats_.last_error_ms = now;
+      stats_.consecutive_failures = failure_log_.consecutive_failures();
+    }
+    if (line) {
+      spdlog::warn("collector: cluster {} watch {} {}: {} at {} ({})", target().cluster, target().watch_name, *line,
+                   cause, url, error);
+    }
+  }
+
+  // The watch got a good response: failures in a row end.
+  void NoteHealthy() {
+    if (failure_log_.consecutive_failures() == 0) return;
+    std::optional<std::string> line = failure_log_.OnSuccess();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stats_.consecutive_failures = 0;
+    }
+    if (line) spdlog::info("collector: cluster {} watch {} {}", target().cluster, target().watch_name, *line);
   }
 
   void NoteHttpStatus(long status) {
@@ -97,7 +154,7 @@ class Collector::Watcher {
     std::vector<std::string> headers;
     auto token = CurrentToken(*cluster_);
     if (!token.ok()) {
-      NoteError(token.status().ToString());
+      NoteError(token.status().ToString(), "credentials: cannot get a token");
     } else if (!token->empty()) {
       headers.push_back("Authorization: Bearer " + *token);
     }
@@ -190,7 +247,9 @@ class Collector::Watcher {
     std::unique_ptr<PageFetch> page = std::move(current_);
     if (stopped_) return;
     const HttpOutcome& outcome = page->outcome;
-    if (!outcome.transport_ok) return Retry("listing " + target().watch_name + ": " + outcome.error, true);
+    if (!outcome.transport_ok) {
+      return Retry("listing " + target().watch_name + ": " + outcome.error, TransferFailureCause(outcome));
+    }
     if (outcome.http_status == 410) {
       // The continue token expired (the snapshot was compacted): list again from the start.
       {
@@ -203,13 +262,14 @@ class Collector::Watcher {
       NoteHttpStatus(outcome.http_status);
       return Retry("listing " + target().watch_name + ": HTTP " + std::to_string(outcome.http_status) + ": " +
                        page->body.substr(0, 300),
-                   true);
+                   HttpStatusCause(outcome.http_status));
     }
     last_page_bytes_ = page->body.size();
     page->body.reserve(page->body.size() + kFramerPadding);
     std::string continue_token;
     Status s = sync_.OnListPage(page->body, page->body.capacity(), NowMillis(), &continue_token, &batch_);
-    if (!s.ok()) return Retry(s.ToString(), true);  // a bad page changed nothing
+    if (!s.ok()) return Retry(s.ToString(), "bad list response");  // a bad page changed nothing
+    NoteHealthy();
     if (!Emit()) return;
     if (!continue_token.empty()) {
       if (next_ != nullptr && next_->token == continue_token) {
@@ -242,6 +302,7 @@ class Collector::Watcher {
     error_body_.clear();
     watch_result_ = ResourceSync::WatchOutcome::kContinue;
     watch_error_ = Status::OK();
+    watch_answered_ = false;
     sync_.BeginWatch(NowMillis());
     int64_t span = std::max<int64_t>(0, options().watch_timeout_max_s - options().watch_timeout_min_s);
     int64_t timeout_s = options().watch_timeout_min_s + static_cast<int64_t>(rng_.Uniform(static_cast<uint64_t>(span) + 1));
@@ -259,6 +320,10 @@ class Collector::Watcher {
     if (status != 200) {
       error_body_.append(bytes.substr(0, 4096));
       return true;
+    }
+    if (!watch_answered_) {
+      watch_answered_ = true;
+      NoteHealthy();
     }
     Status s = framer_.Feed(bytes, [this](std::string_view event) {
       Status error;
@@ -290,13 +355,13 @@ class Collector::Watcher {
       return StartList();
     }
     if (watch_result_ == ResourceSync::WatchOutcome::kFailed) {
-      return Retry(watch_error_.ToString(), true);
+      return Retry(watch_error_.ToString(), "bad watch event");
     }
     if (outcome.http_status != 0 && outcome.http_status != 200) {
       NoteHttpStatus(outcome.http_status);
       return Retry("watch " + target().watch_name + ": HTTP " + std::to_string(outcome.http_status) + ": " +
                        error_body_.substr(0, 300),
-                   true);
+                   HttpStatusCause(outcome.http_status));
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -308,12 +373,16 @@ class Collector::Watcher {
       return StartWatch();
     }
     // Dropped or stalled: resume from the last bookmark/event after a short, jittered pause.
-    Retry("watch " + target().watch_name + ": " + outcome.error, false);
+    // A watch that never got an answer (refused, DNS, TLS) is a failure, not a drop.
+    std::string error = "watch " + target().watch_name + ": " + outcome.error;
+    if (watch_answered_ || outcome.http_status == 200) return Retry(error, std::nullopt);
+    Retry(error, TransferFailureCause(outcome));
   }
 
-  // Waits (exponential backoff with jitter), then lists or watches again.
-  void Retry(const std::string& error, bool is_error) {
-    if (is_error) NoteError(error);
+  // Waits (exponential backoff with jitter), then lists or watches again. `cause`: a
+  // failure (noted and maybe logged); none: an expected drop (a reconnect).
+  void Retry(const std::string& error, const std::optional<std::string>& cause) {
+    if (cause) NoteError(error, *cause);
     spdlog::debug("collector: {} {}: {}", target().cluster, target().watch_name, error);
     int64_t delay = options().backoff_base_ms << std::min(failures_, 16);
     delay = std::min(delay, options().backoff_max_ms);
@@ -347,6 +416,8 @@ class Collector::Watcher {
   bool force_list_ = false;  // begin with a list even with a resume version (the definition changed)
   ResourceSync::WatchOutcome watch_result_ = ResourceSync::WatchOutcome::kContinue;
   Status watch_error_;
+  bool watch_answered_ = false;  // the current watch got a 200 response
+  FailureLog failure_log_;
   mutable std::mutex mu_;
   WatchStats stats_;
 

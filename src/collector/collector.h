@@ -64,9 +64,22 @@ struct WatchStats {
   uint64_t expired = 0;      // 410s seen (watch or continue)
   uint64_t reconnects = 0;   // watches re-established after a drop, stall or timeout
   uint64_t errors = 0;
-  std::string last_error;
+  std::string last_error;        // the full text of the last failure
+  // Why the watch fails, for status lines and metrics: the cause ("connection refused",
+  // "TLS: ...", "HTTP 403 Forbidden: ..."), the URL, when, and how many failures in a
+  // row (0 once the watch works again).
+  std::string last_error_cause;
+  std::string last_error_url;
+  int64_t last_error_ms = 0;
+  uint64_t consecutive_failures = 0;
   long last_http_status = 0;  // of the last failed request (403: RBAC refusal, 404: unknown resource)
 };
+
+// What is wrong with each cluster that has failing watches (its newest failure):
+// "prod-1: connection refused (https://10.0.0.1:6443/api/v1/pods; 8/8 watches
+// failing, 41 errors in a row)", or with `brief` "prod-1: connection refused (8/8)".
+// Empty when every watch works.
+std::vector<std::string> DescribeFailingClusters(const std::vector<WatchStats>& stats, bool brief = false);
 
 class Collector {
  public:

@@ -183,6 +183,8 @@ void HttpLoop::Finish(Transfer* t, int curl_code) {
   auto code = static_cast<CURLcode>(curl_code);
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &outcome.http_status);
   outcome.transport_ok = code == CURLE_OK;
+  outcome.curl_code = curl_code;
+  if (code != CURLE_OK) curl_easy_getinfo(t->easy, CURLINFO_OS_ERRNO, &outcome.os_errno);
   outcome.aborted = t->aborted;
   outcome.timed_out = code == CURLE_OPERATION_TIMEDOUT;
   if (!outcome.transport_ok) {

@@ -35,6 +35,8 @@ struct HttpOutcome {
   bool aborted = false;       // a data callback asked to stop
   bool timed_out = false;     // total or low-speed timeout
   std::string error;          // libcurl's explanation when !transport_ok
+  int curl_code = 0;          // libcurl's CURLcode (0 when transport_ok)
+  long os_errno = 0;          // the system error behind a failed connect (ECONNREFUSED...)
 };
 
 struct HttpRequest {

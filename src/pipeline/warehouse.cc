@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
+#include "common/file_util.h"
 #include "pipeline/k8s_event.h"
 #include "pipeline/log_source.h"
 #include "pipeline/cluster_dimensions.h"
@@ -223,7 +224,9 @@ JobFactory DwdJob(log::EventLog* log, const WarehouseOptions& o) {
       out->push_back({RowKind::kInsert, std::move(r)});
       return Status::OK();
     }, "parse-event"));
-    // The cluster dimension (cluster_id, region_id, region, zone) (cluster_dimensions.h).
+    // The cluster dimension (cluster_id, region_id, region, zone): what users set in
+    // dim_cluster, else what the cluster's node labels say; rows written before it was
+    // known are re-emitted when it becomes known (cluster_dimensions.h).
     ClusterDimensionSpec dims;
     dims.dimension = dim;
     dims.target = dwd;
@@ -305,6 +308,29 @@ Status CreateWarehouseTables(const table::Catalog& catalog, const WarehouseOptio
     if (!t.ok()) return t.status().WithContext(std::string("table ") + def.name);
   }
   return Status::OK();
+}
+
+Result<std::shared_ptr<table::Table>> OpenWarehouseTable(const WarehouseOptions& o, const std::string& name) {
+  table::Catalog catalog(o.warehouse);
+  const std::string make_one =
+      "`kubelake run` (or `kubelake pipeline`, `kubelake demo`) creates one: --data-dir DIR keeps it in "
+      "DIR/warehouse, --warehouse names the directory itself";
+  std::string db = catalog.DatabasePath(o.database);
+  if (!IsDirectory(db)) {
+    std::string what = !IsDirectory(o.warehouse) ? "the directory does not exist"
+                                                 : "it has no " + o.database + ".db/ database directory";
+    return Status::NotFound("no kubelake warehouse at " + o.warehouse + " (" + what + "); " + make_one);
+  }
+  if (!IsDirectory(catalog.TablePath(o.database, name))) {
+    auto tables = catalog.ListTables(o.database);
+    if (!tables.ok() || tables->empty()) {
+      return Status::NotFound("no kubelake warehouse at " + o.warehouse + " (" + db + " holds no tables); " + make_one);
+    }
+    return Status::NotFound("the warehouse at " + o.warehouse + " has no table " + name +
+                            " (made by another program or an older kubelake?); `kubelake run` or `kubelake pipeline` "
+                            "on it creates the missing tables");
+  }
+  return catalog.GetTable(o.database, name);
 }
 
 Result<std::vector<std::unique_ptr<Job>>> BuildWarehouseJobs(log::EventLog* log, const WarehouseOptions& o) {

@@ -1029,11 +1029,6 @@ class Runner {
     };
     KL_RETURN_IF_ERROR(check(pk, "PRIMARY KEY"));
     KL_RETURN_IF_ERROR(check(parts, "PARTITIONED BY"));
-    if (!pk.empty() && !options.count("bucket")) {
-      // Paimon's default for a primary-key table is dynamic bucket mode (bucket = -1), which this
-      // build cannot write yet: a fixed single bucket keeps the table readable by every engine.
-      options["bucket"] = "1";
-    }
     auto schema = table::NewTableSchema(fields, parts, pk, options, comment);
     if (!schema.ok()) return ErrorAt(st.pos, schema.status().message());
     Status s = t.cat->CreateTable(t.database, t.name, *schema, st.if_not_exists);
@@ -1060,9 +1055,6 @@ class Runner {
       table::TableSchema next = cur;
       if (st.kind == StatementKind::kAlterTableSet) {
         for (const auto& [k, v] : st.options) {
-          if (k == "bucket" && cur.options.count("bucket") && cur.options.at("bucket") != v) {
-            return ErrorAt(st.pos, "changing 'bucket' needs the data rewritten (rescale), which kubelake does not do");
-          }
           next.options[k] = v;
         }
       } else if (st.kind == StatementKind::kAlterTableReset) {
@@ -1079,6 +1071,10 @@ class Runner {
           next.highest_field_id += 1;
           next.fields.mutable_fields().push_back({next.highest_field_id, c.name, c.type, c.comment});
         }
+      }
+      // Absent means Paimon's default, -1 (dynamic or unaware bucket mode).
+      if (cur.table_options().bucket() != next.table_options().bucket()) {
+        return ErrorAt(st.pos, "changing 'bucket' needs the data rewritten (rescale), which kubelake does not do");
       }
       KL_RETURN_IF_ERROR(table::TableOptions(next.options).Validate());
       return next;
