@@ -21,7 +21,7 @@ namespace {
 
 Result<std::vector<Row>> ReadRows(const WarehouseOptions& o, const char* table_name,
                                   std::vector<std::string> projection = {}) {
-  KL_ASSIGN_OR_RETURN(auto t, table::Catalog(o.warehouse).GetTable(o.database, table_name));
+  KL_ASSIGN_OR_RETURN(auto t, OpenWarehouseTable(o, table_name));
   KL_ASSIGN_OR_RETURN(table::RowsWithKinds rows, t->ReadAll(std::nullopt, std::move(projection)));
   std::vector<Row> out;
   out.reserve(rows.size());
@@ -85,7 +85,7 @@ Result<QueryResult> QueryTopology(const WarehouseOptions& o, const TopologyQuery
                             F(6, "cluster", DataType::String()), F(7, "region", DataType::String()),
                             F(8, "phase", DataType::String()), F(9, "cpu_milli", DataType::BigInt()),
                             F(10, "memory_bytes", DataType::BigInt())});
-  KL_ASSIGN_OR_RETURN(auto t, table::Catalog(o.warehouse).GetTable(o.database, kTopologyTable));
+  KL_ASSIGN_OR_RETURN(auto t, OpenWarehouseTable(o, kTopologyTable));
   // A user's rows live in one bucket (bucket key user_id): read only that one.
   table::ScanPlan plan;
   std::optional<int64_t> dwd_snapshot;
@@ -102,10 +102,11 @@ Result<QueryResult> QueryTopology(const WarehouseOptions& o, const TopologyQuery
   } else {
     KL_ASSIGN_OR_RETURN(plan, t->NewScan().PlanLatest());
   }
-  if (!q.user_id.empty()) {
-    int buckets = t->schema().table_options().bucket();
+  int buckets = t->schema().table_options().bucket();
+  // In dynamic bucket mode (bucket = -1) a key's bucket is not a function of the key.
+  if (!q.user_id.empty() && buckets > 0) {
     std::string key = table::EncodeBinaryRow({Datum::Bytes(q.user_id)}, {DataType::String().NotNull()});
-    int bucket = table::BucketOf(key, std::max(1, buckets));
+    int bucket = table::BucketOf(key, buckets);
     plan.splits.erase(std::remove_if(plan.splits.begin(), plan.splits.end(),
                                      [&](const table::DataSplit& s) { return s.bucket != bucket; }),
                       plan.splits.end());
@@ -114,7 +115,7 @@ Result<QueryResult> QueryTopology(const WarehouseOptions& o, const TopologyQuery
   KL_ASSIGN_OR_RETURN(table::RowsWithKinds rows, read->ReadAll(plan));
   // Node zones come from the nodes' own topology labels in DWD.
   std::map<std::pair<std::string, std::string>, std::string> node_zone;
-  KL_ASSIGN_OR_RETURN(auto dwd, table::Catalog(o.warehouse).GetTable(o.database, kDwdTable));
+  KL_ASSIGN_OR_RETURN(auto dwd, OpenWarehouseTable(o, kDwdTable));
   KL_ASSIGN_OR_RETURN(table::RowsWithKinds nodes,
                       dwd->ReadAll(dwd_snapshot, {"cluster", "kind", "name", "deleted", "topology_zone"}));
   for (size_t i = 0; i < nodes.size(); ++i) {

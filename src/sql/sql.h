@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -18,6 +19,8 @@
 
 #include "common/result.h"
 #include "format/column.h"
+#include "log/event_log.h"
+#include "pipeline/job.h"
 #include "sql/catalog/catalog.h"
 #include "sql/functions/function.h"
 #include "sql/parser/lexer.h"
@@ -67,6 +70,15 @@ inline constexpr char kDialectSetting[] = "sql.dialect";
 
 class SqlSession;
 
+// A streaming job started by an INSERT (streaming runtime mode).
+struct SqlJobInfo {
+  std::string name;
+  std::string statement;
+  std::string explain;  // its operators, one per line
+  pipeline::JobStatus status;
+  bool running = false;  // false once stopped or failed (status.failed, status.last_error)
+};
+
 class SqlEngine : public std::enable_shared_from_this<SqlEngine> {
  public:
   static Result<std::shared_ptr<SqlEngine>> Create(EngineOptions options);
@@ -84,6 +96,17 @@ class SqlEngine : public std::enable_shared_from_this<SqlEngine> {
   void RegisterScalarFunction(const std::string& name, ScalarBinder binder, std::string signature);
   // The functions sessions may call (built-in and registered), as of now.
   std::shared_ptr<const FunctionRegistry> functions() const;
+  // An event log this process has open (not owned; must outlive the engine's
+  // jobs): 'kubelake-log' tables naming its URI read it instead of opening it again.
+  void RegisterLog(const std::string& uri, log::EventLog* log);
+  // The log of `uri`: a registered one, or opened now and kept.
+  Result<std::shared_ptr<log::EventLog>> OpenLog(const std::string& uri);
+
+  // Streaming jobs: each streaming INSERT runs as a job until stopped.
+  std::vector<SqlJobInfo> Jobs() const;
+  Status StopJob(const std::string& name);  // commits once more, then stops
+  void StopJobs();
+  ~SqlEngine();
 
   // Internal to the sessions.
   struct Shared;
@@ -146,6 +169,13 @@ class SqlSession {
   // A server's per-session variables and user, readable by functions (not owned; may be null).
   void set_variables(SessionVariables* variables) { variables_ = variables; }
   SessionVariables* variables() const { return variables_; }
+  // Streaming INSERTs hand their jobs (opened, not started) to `handler`
+  // instead of starting them on the engine: a program that runs jobs itself
+  // (the warehouse's runner) collects them. The jobs keep the engine alive.
+  void set_job_handler(std::function<Status(std::unique_ptr<pipeline::Job>)> handler) {
+    job_handler_ = std::move(handler);
+  }
+  const std::function<Status(std::unique_ptr<pipeline::Job>)>& job_handler() const { return job_handler_; }
 
   SqlEngine& engine() { return *engine_; }
 
@@ -166,6 +196,7 @@ class SqlSession {
   int64_t row_limit_ = -1;
   SessionVariables* variables_ = nullptr;
   bool read_only_ = false;
+  std::function<Status(std::unique_ptr<pipeline::Job>)> job_handler_;
 };
 
 }  // namespace kl::sql

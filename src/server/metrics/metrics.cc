@@ -90,6 +90,12 @@ void WriteSystemMetrics(const SystemStatus& s, MetricsWriter* out) {
     out->Declare("kubelake_collector_watch_events_total", Type::kCounter, "Events per watch.");
     out->Declare("kubelake_collector_tracked_objects", Type::kGauge, "Objects each watch tracks for relists.");
     out->Declare("kubelake_collector_tracker_bytes", Type::kGauge, "Memory of each watch's tracker.");
+    out->Declare("kubelake_collector_watch_failures", Type::kGauge,
+                 "Failures in a row per watch (0 once it works again).");
+    out->Declare("kubelake_collector_watch_last_error", Type::kGauge,
+                 "1 per failing watch, labelled with the cause of its last failure and the URL.");
+    out->Declare("kubelake_collector_watch_last_error_timestamp_seconds", Type::kGauge,
+                 "When each failing watch last failed (Unix time).");
     static const collector::WatchState kStates[] = {collector::WatchState::kIdle, collector::WatchState::kListing,
                                                     collector::WatchState::kWatching, collector::WatchState::kBackoff,
                                                     collector::WatchState::kStopped};
@@ -107,6 +113,15 @@ void WriteSystemMetrics(const SystemStatus& s, MetricsWriter* out) {
       out->Add("kubelake_collector_watch_events_total", l, static_cast<double>(w.events));
       out->Add("kubelake_collector_tracked_objects", l, static_cast<double>(w.tracked));
       out->Add("kubelake_collector_tracker_bytes", l, static_cast<double>(w.tracker_bytes));
+      out->Add("kubelake_collector_watch_failures", l, static_cast<double>(w.consecutive_failures));
+      if (w.consecutive_failures > 0) {
+        Labels le = l;
+        le.emplace_back("cause", w.last_error_cause);
+        le.emplace_back("url", w.last_error_url);
+        out->Add("kubelake_collector_watch_last_error", le, 1);
+        out->Add("kubelake_collector_watch_last_error_timestamp_seconds", l,
+                 static_cast<double>(w.last_error_ms) / 1000.0);
+      }
     }
   }
 

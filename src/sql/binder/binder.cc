@@ -361,7 +361,7 @@ class Binder {
         return Unnest(base, ref, false);
       }
       case TableRefKind::kJoin: return Join(ref);
-      case TableRefKind::kTableFunction: return TableFunctionRef(ref);
+      case TableRefKind::kTableFunction: return ref.function.empty() ? TableFunctionRef(ref) : TableFunction(ref);
     }
     return ErrorAt(ref.pos, "unsupported FROM item");
   }
@@ -397,7 +397,9 @@ class Binder {
     }
     ReadOptions read;
     read.dynamic_options = ref.hints;
-    if (ref.as_of) {
+    // FOR SYSTEM_TIME AS OF s.proc_time: a lookup join's dimension side.
+    bool lookup = ref.as_of && ref.as_of->kind == ExprKind::kColumn;
+    if (ref.as_of && !lookup) {
       format::DataType t;
       KL_ASSIGN_OR_RETURN(format::Datum v, BindConstant(*ref.as_of, o_, &t));
       if (v.is_null()) return ErrorAt(ref.as_of->pos, "FOR SYSTEM_TIME AS OF needs a time, not NULL");
@@ -457,11 +459,88 @@ class Binder {
     scan->table = table;
     scan->schema = table->schema;
     for (size_t i = 0; i < table->schema.size(); ++i) scan->scan_columns.push_back(static_cast<int>(i));
+    scan->table_hints = ref.hints;
+    scan->scan_time_travel = read.as_of_millis.has_value();
+    if (lookup) {
+      scan->scan_lookup = true;
+      scan->scan_lookup_time = ref.as_of->ToString();
+    }
     LogicalOpPtr plan = scan;
+    KL_ASSIGN_OR_RETURN(plan, ConnectorColumns(plan, *table, ref.pos));
     KL_ASSIGN_OR_RETURN(plan, Rename(plan, ref.column_aliases, ref.pos));
     FromResult r{plan, ScopeOf(*plan, qualifier)};
     for (auto& c : r.scope.columns) c.path = {table->catalog, table->database, table->name};
     return r;
+  }
+
+  // TABLE(SNAPSHOTS(TABLE t, INTERVAL 'n' unit)): t's rows as of the end of every
+  // interval, each with that instant (epoch milliseconds) as `snapshot_time`.
+  Result<FromResult> TableFunction(const ParsedTableRef& ref) {
+    if (ref.function != "SNAPSHOTS") {
+      return ErrorAt(ref.pos, "unknown table function " + ref.function + " (kubelake has SNAPSHOTS(TABLE t, INTERVAL ...))");
+    }
+    if (ref.tables.size() != 1 || ref.args.size() != 1) {
+      return ErrorAt(ref.pos, "SNAPSHOTS takes a table and an interval: SNAPSHOTS(TABLE t, INTERVAL '1' MINUTE)");
+    }
+    format::DataType t;
+    KL_ASSIGN_OR_RETURN(format::Datum v, BindConstant(*ref.args[0], o_, &t));
+    if (v.is_null() || v.as_int() <= 0 || ref.args[0]->kind != ExprKind::kInterval || ref.args[0]->interval_months) {
+      return ErrorAt(ref.args[0]->pos, "SNAPSHOTS needs a positive day-time INTERVAL such as INTERVAL '1' MINUTE");
+    }
+    ParsedTableRef base;
+    base.kind = TableRefKind::kBase;
+    base.pos = ref.pos;
+    base.name = ref.tables[0];
+    KL_ASSIGN_OR_RETURN(FromResult inner, BaseTable(base));
+    if (inner.plan->kind != OpKind::kScan || !inner.plan->table->paimon) {
+      return ErrorAt(ref.pos, "SNAPSHOTS reads a Paimon table; " + ref.tables[0].ToString() + " is not one");
+    }
+    auto scan = std::make_shared<LogicalOp>(*inner.plan);
+    scan->scan_sample_ms = v.as_int();
+    std::vector<DataField> fields = scan->schema.fields();
+    fields.push_back({static_cast<int32_t>(fields.size()), "snapshot_time", DataType::BigInt().NotNull(), ""});
+    scan->schema = RowType(fields);
+    scan->scan_columns.push_back(static_cast<int>(scan->table->schema.size()));  // the sample time
+    LogicalOpPtr plan = scan;
+    KL_ASSIGN_OR_RETURN(plan, Rename(plan, ref.column_aliases, ref.pos));
+    std::string qualifier = ref.alias.empty() ? scan->table->name : ref.alias;
+    return FromResult{plan, ScopeOf(*plan, qualifier)};
+  }
+
+  // A connector table's declared columns over its scan (physical and metadata
+  // columns): computed columns are evaluated from the others, in declared order.
+  Result<LogicalOpPtr> ConnectorColumns(LogicalOpPtr scan, const CatalogObject& table, SourcePos pos) {
+    bool computed = false;
+    for (const auto& c : table.connector_columns) computed = computed || c.kind == ConnectorColumn::Kind::kComputed;
+    if (!computed) return scan;
+    Scope scope = ScopeOf(*scan, table.name);
+    ExprMode mode;
+    mode.scope = &scope;
+    mode.clause = "a computed column";
+    auto project = std::make_shared<LogicalOp>();
+    project->kind = OpKind::kProject;
+    project->children = {scan};
+    std::vector<DataField> fields;
+    for (const auto& c : table.connector_columns) {
+      BoundExprPtr e;
+      if (c.kind == ConnectorColumn::Kind::kComputed) {
+        auto parsed = ParseExpression(c.expr_text);
+        if (!parsed.ok()) return ErrorAt(pos, "computed column " + QuoteIdentifier(c.name) + " of " + table.name + ": " +
+                                                  parsed.status().message());
+        auto bound = Expr(**parsed, mode);
+        if (!bound.ok()) return ErrorAt(pos, "computed column " + QuoteIdentifier(c.name) + " of " + table.name + ": " +
+                                                 bound.status().message());
+        e = *bound;
+      } else {
+        int idx = scan->schema.IndexOf(c.name);
+        if (idx < 0) return Status::Internal("connector column " + c.name + " missing from its scan");
+        e = MakeColumn(idx, scan->schema.type(static_cast<size_t>(idx)), c.name);
+      }
+      fields.push_back({static_cast<int32_t>(fields.size()), c.name, e->type, ""});
+      project->exprs.push_back(e);
+    }
+    project->schema = RowType(fields);
+    return LogicalOpPtr(project);
   }
 
   Result<FromResult> Unnest(FromResult left, const ParsedTableRef& ref, bool outer, BoundExprPtr bound = nullptr,

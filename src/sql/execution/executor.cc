@@ -568,7 +568,12 @@ Result<OperatorPtr> Build(const LogicalOp& op, ExecContext& ctx) {
     kids.push_back(std::move(k));
   }
   switch (op.kind) {
-    case OpKind::kScan: return OperatorPtr(new ScanOp(op, ctx));
+    case OpKind::kScan:
+      if (op.scan_sample_ms > 0) {
+        return Status::NotSupported("SNAPSHOTS(...) samples a table while it changes: streaming INSERT jobs read it, "
+                                    "batch queries do not (read the table FOR SYSTEM_TIME AS OF a time instead)");
+      }
+      return OperatorPtr(new ScanOp(op, ctx));
     case OpKind::kValues: return OperatorPtr(new ValuesOp(op));
     case OpKind::kFilter: return OperatorPtr(new FilterOp(op, std::move(kids[0]), ctx));
     case OpKind::kProject: return OperatorPtr(new ProjectOp(op, std::move(kids[0]), ctx));

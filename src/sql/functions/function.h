@@ -38,6 +38,8 @@ struct CallSite {
   Status Error(const std::string& message) const;  // at the call's position
 };
 
+struct JsonCall;
+
 struct BoundFunction {
   DataType return_type;
   // Types the arguments are cast to before the kernel sees them (empty: as given).
@@ -46,6 +48,8 @@ struct BoundFunction {
   // False for NOW()-like functions whose value is not a function of the arguments alone
   // (they are constant within a statement all the same).
   bool deterministic = true;
+  // JSON_VALUE / JSON_QUERY / JSON_EXISTS: the call, so several over one document share a parse.
+  std::shared_ptr<const JsonCall> json;
 };
 
 using ScalarBinder = std::function<Result<BoundFunction>(const CallSite&)>;
@@ -116,5 +120,6 @@ void RegisterJsonFunctions(FunctionRegistry* r);
 void RegisterMiscFunctions(FunctionRegistry* r);
 void RegisterAggregateFunctions(FunctionRegistry* r);
 void RegisterPostgresFunctions(FunctionRegistry* r);
+void RegisterK8sFunctions(FunctionRegistry* r);
 
 }  // namespace kl::sql

@@ -94,6 +94,7 @@ std::shared_ptr<FunctionRegistry> FunctionRegistry::Builtins() {
     RegisterMiscFunctions(r.get());
     RegisterAggregateFunctions(r.get());
     RegisterPostgresFunctions(r.get());
+    RegisterK8sFunctions(r.get());
     return r;
   }();
   return kBuiltins;

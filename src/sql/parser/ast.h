@@ -160,8 +160,11 @@ struct ParsedTableRef {
   std::vector<std::string> using_columns;
   bool natural = false;
   bool lateral = false;
-  // kUnnest: args; kValues: rows; kTableFunction: name(args)
+  // kUnnest: args; kValues: rows; kTableFunction: name(args) (PostgreSQL) or
+  // TABLE(function(TABLE t, args...)) (Flink: `function` and `tables` set)
   std::vector<ExprPtr> args;
+  std::string function;              // kTableFunction: its name, upper-cased
+  std::vector<QualifiedName> tables;  // kTableFunction: its TABLE arguments
   bool with_ordinality = false;
   std::vector<std::vector<ExprPtr>> rows;
 };
@@ -248,6 +251,11 @@ enum class StatementKind : unsigned char {
   kReset,
   kIgnoredSessionLine,  // MaxCompute SET odps.x=y (ignored with a warning)
   kShowJobs,
+  // Streaming jobs (docs/sql.md, "Streaming"):
+  kStatementSet,       // EXECUTE STATEMENT SET BEGIN INSERT ...; ... END (statements)
+  kBeginStatementSet,  // BEGIN STATEMENT SET (SQL client form; INSERTs follow, then END)
+  kEndStatementSet,    // END
+  kStopJob,            // STOP JOB 'name' (value)
 };
 
 struct ColumnDef {
@@ -256,6 +264,12 @@ struct ColumnDef {
   bool primary_key = false;  // inline PRIMARY KEY NOT ENFORCED
   std::string comment;
   SourcePos pos;
+  // Connector tables: `name AS expr` (computed) and `name type METADATA [FROM 'key'] [VIRTUAL]`.
+  ExprPtr computed;
+  std::string computed_text;
+  bool metadata = false;
+  std::string metadata_key;  // empty: the column's name
+  bool is_virtual = false;
 };
 
 struct Statement {
@@ -285,7 +299,7 @@ struct Statement {
   std::string key, value;    // SET 'k' = 'v'
   std::string like_pattern;  // SHOW TABLES LIKE '...'
   std::vector<std::string> view_columns;
-  std::vector<std::shared_ptr<Statement>> statements;  // (reserved for STATEMENT SET)
+  std::vector<std::shared_ptr<Statement>> statements;  // EXECUTE STATEMENT SET's INSERTs; EXPLAIN's statement
 };
 
 using StatementPtr = std::shared_ptr<Statement>;

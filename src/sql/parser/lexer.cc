@@ -1,6 +1,7 @@
 #include "sql/parser/lexer.h"
 
 #include <cctype>
+#include <optional>
 
 #include "common/string_util.h"
 
@@ -380,12 +381,50 @@ SourcePos PosOf(std::string_view s, size_t offset) {
 
 }  // namespace
 
+namespace {
+
+// The first `n` words of a piece (comments and blanks skipped), upper-cased.
+std::vector<std::string> LeadingWords(std::string_view piece, size_t n) {
+  std::vector<std::string> words;
+  auto toks = Tokenize(piece);
+  if (!toks.ok()) return words;
+  for (const auto& t : *toks) {
+    if (words.size() >= n || t.kind != TokenKind::kIdentifier) break;
+    std::string w = t.text;
+    for (auto& ch : w) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    words.push_back(std::move(w));
+  }
+  return words;
+}
+
+}  // namespace
+
 std::vector<ScriptStatement> SplitStatements(std::string_view script) {
   std::vector<ScriptStatement> out;
   size_t start = 0;
+  // EXECUTE STATEMENT SET BEGIN ...; ...; END is one statement despite its ';'s.
+  std::optional<size_t> set_start;
   auto emit = [&](size_t end) {
     std::string_view piece = script.substr(start, end - start);
     if (!OnlyBlanksAndComments(piece)) {
+      if (!set_start) {
+        auto words = LeadingWords(piece, 4);
+        if (words.size() == 4 && words[0] == "EXECUTE" && words[1] == "STATEMENT" && words[2] == "SET" &&
+            words[3] == "BEGIN") {
+          set_start = start;
+        }
+      }
+      if (set_start) {
+        auto words = LeadingWords(piece, 2);
+        bool ends = words.size() == 1 && words[0] == "END";
+        if (!ends && end < script.size()) {
+          start = end + 1;
+          return;
+        }
+        piece = script.substr(*set_start, end - *set_start);
+        start = *set_start;
+        set_start.reset();
+      }
       // Start at the first character that is not blank (comments stay: they may hold hints).
       size_t skip = 0;
       while (skip < piece.size() && std::isspace(static_cast<unsigned char>(piece[skip]))) ++skip;
@@ -395,6 +434,13 @@ std::vector<ScriptStatement> SplitStatements(std::string_view script) {
   };
   ScanSemicolons(script, emit);
   if (start < script.size()) emit(script.size());
+  if (set_start) {
+    // A statement set without END: its parse reports what is missing.
+    std::string_view piece = script.substr(*set_start);
+    size_t skip = 0;
+    while (skip < piece.size() && std::isspace(static_cast<unsigned char>(piece[skip]))) ++skip;
+    out.push_back({std::string(piece.substr(skip)), PosOf(script, *set_start + skip)});
+  }
   return out;
 }
 

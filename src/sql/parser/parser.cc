@@ -61,6 +61,12 @@ class Parser {
     return st;
   }
 
+  Result<ExprPtr> ExprOnly() {
+    KL_ASSIGN_OR_RETURN(ExprPtr e, Expr());
+    if (Peek().kind != TokenKind::kEnd) return Expected("end of expression");
+    return e;
+  }
+
   Result<DataType> TypeOnly() {
     KL_ASSIGN_OR_RETURN(DataType t, Type());
     if (Peek().kind != TokenKind::kEnd) return Expected("end of type");
@@ -186,6 +192,9 @@ class Parser {
       return st;
     }
     if (t.IsKeyword("INSERT")) return Insert(st);
+    if (t.IsKeyword("EXECUTE") || t.IsKeyword("BEGIN") || t.IsKeyword("END") || t.IsKeyword("STOP")) {
+      return StreamingStatement(st);
+    }
     if (AcceptKeyword("CREATE")) return Create(st);
     if (AcceptKeyword("DROP")) return Drop(st);
     if (AcceptKeyword("ALTER")) return Alter(st);
@@ -377,13 +386,13 @@ class Parser {
           ColumnDef c;
           c.pos = Peek().pos;
           KL_ASSIGN_OR_RETURN(c.name, Identifier("a column name"));
-          if (Peek().IsKeyword("AS")) {
-            return ErrorAt(c.pos, "computed columns (" + c.name + " AS ...) are not supported in CREATE TABLE");
+          if (AcceptKeyword("AS")) {
+            KL_RETURN_IF_ERROR(ComputedColumn(&c));
+            st->columns.push_back(std::move(c));
+            continue;
           }
           KL_ASSIGN_OR_RETURN(c.type, Type());
-          if (Peek().IsKeyword("METADATA")) {
-            return ErrorAt(Peek().pos, "METADATA columns belong to connector tables, which kubelake does not have yet");
-          }
+          if (Peek().IsKeyword("METADATA")) KL_RETURN_IF_ERROR(MetadataColumn(&c));
           if (AcceptKeyword("PRIMARY")) {
             KL_RETURN_IF_ERROR(ExpectKeyword("KEY"));
             KL_RETURN_IF_ERROR(NotEnforced());
@@ -1059,9 +1068,7 @@ class Parser {
       KL_RETURN_IF_ERROR(Alias(ref.get()));
       return ref;
     }
-    if (Peek().IsKeyword("TABLE") && Peek(1).IsSymbol("(")) {
-      return ErrorAt(Peek().pos, "table functions (LATERAL TABLE(...)) are not supported; use CROSS JOIN UNNEST(...)");
-    }
+    if (Peek().IsKeyword("TABLE") && Peek(1).IsSymbol("(")) return TableFunction(ref);
     if (AcceptSymbol("(")) {
       if (Peek().IsKeyword("SELECT") || Peek().IsKeyword("WITH") || Peek().IsKeyword("VALUES") ||
           (Peek().IsSymbol("(") && LooksLikeQuery())) {
@@ -1082,7 +1089,7 @@ class Parser {
       KL_RETURN_IF_ERROR(Alias(ref.get()));
       return ref;
     }
-    if (pg_ && LooksLikeTableFunction()) return TableFunction(ref);
+    if (pg_ && LooksLikeTableFunction()) return PostgresTableFunction(ref);
     ref->kind = TableRefKind::kBase;
     KL_ASSIGN_OR_RETURN(ref->name, Name("a table name"));
     if (Peek().kind == TokenKind::kHint) {
@@ -2231,7 +2238,7 @@ class Parser {
            IsBuiltinSchema(Peek().text);
   }
 
-  Result<TableRefPtr> TableFunction(TableRefPtr ref) {
+  Result<TableRefPtr> PostgresTableFunction(TableRefPtr ref) {
     if (Peek(1).IsSymbol(".")) {
       Advance();
       Advance();
@@ -2245,6 +2252,79 @@ class Parser {
       KL_RETURN_IF_ERROR(ExpectKeyword("ORDINALITY"));
       ref->with_ordinality = true;
     }
+    KL_RETURN_IF_ERROR(Alias(ref.get()));
+    return ref;
+  }
+
+  // ---- streaming statements and connector columns (SQL part 2) ----
+
+  // EXECUTE STATEMENT SET BEGIN INSERT ...; ...; END | EXECUTE INSERT ... |
+  // BEGIN STATEMENT SET | END | STOP JOB 'name'
+  Result<StatementPtr> StreamingStatement(StatementPtr st) {
+    if (AcceptKeyword("EXECUTE")) {
+      if (Peek().IsKeyword("INSERT")) return Insert(st);
+      KL_RETURN_IF_ERROR(ExpectKeyword("STATEMENT"));
+      KL_RETURN_IF_ERROR(ExpectKeyword("SET"));
+      KL_RETURN_IF_ERROR(ExpectKeyword("BEGIN"));
+      st->kind = StatementKind::kStatementSet;
+      while (!Peek().IsKeyword("END")) {
+        if (!Peek().IsKeyword("INSERT")) return Expected("INSERT or END in a statement set");
+        auto inner = std::make_shared<Statement>();
+        inner->pos = Peek().pos;
+        size_t first = i_;
+        KL_ASSIGN_OR_RETURN(inner, Insert(inner));
+        inner->text = TextFrom(first);
+        st->statements.push_back(inner);
+        if (!AcceptSymbol(";")) {
+          if (!Peek().IsKeyword("END")) return Expected("';' after the INSERT");
+        }
+      }
+      Advance();  // END
+      if (st->statements.empty()) return ErrorAt(st->pos, "a statement set needs at least one INSERT");
+      return st;
+    }
+    if (AcceptKeyword("BEGIN")) {
+      KL_RETURN_IF_ERROR(ExpectKeyword("STATEMENT"));
+      KL_RETURN_IF_ERROR(ExpectKeyword("SET"));
+      st->kind = StatementKind::kBeginStatementSet;
+      return st;
+    }
+    if (AcceptKeyword("END")) {
+      st->kind = StatementKind::kEndStatementSet;
+      return st;
+    }
+    Advance();  // STOP
+    KL_RETURN_IF_ERROR(ExpectKeyword("JOB"));
+    st->kind = StatementKind::kStopJob;
+    KL_ASSIGN_OR_RETURN(st->value, StringLiteral("a quoted job name: STOP JOB 'name'"));
+    if (AcceptKeyword("WITH")) {
+      if (!AcceptKeyword("SAVEPOINT") && !AcceptKeyword("DRAIN")) return Expected("SAVEPOINT or DRAIN");
+    }
+    return st;
+  }
+
+  // TABLE(name(TABLE t, arg, ...)) [alias]: a table-valued function (SNAPSHOTS).
+  Result<TableRefPtr> TableFunction(TableRefPtr ref) {
+    Advance();  // TABLE
+    Advance();  // (
+    ref->kind = TableRefKind::kTableFunction;
+    KL_ASSIGN_OR_RETURN(std::string name, Identifier("a table function name"));
+    ref->function = ToUpper(name);
+    KL_RETURN_IF_ERROR(ExpectSymbol("("));
+    if (!Peek().IsSymbol(")")) {
+      do {
+        if (Peek().IsKeyword("TABLE")) {
+          Advance();
+          KL_ASSIGN_OR_RETURN(QualifiedName t, Name("a table name"));
+          ref->tables.push_back(std::move(t));
+        } else {
+          KL_ASSIGN_OR_RETURN(auto e, Expr());
+          ref->args.push_back(e);
+        }
+      } while (AcceptSymbol(","));
+    }
+    KL_RETURN_IF_ERROR(ExpectSymbol(")"));
+    KL_RETURN_IF_ERROR(ExpectSymbol(")"));
     KL_RETURN_IF_ERROR(Alias(ref.get()));
     return ref;
   }
@@ -2314,6 +2394,28 @@ class Parser {
     return e;
   }
 
+  // After `name AS`: the expression, kept as text for the binder.
+  Status ComputedColumn(ColumnDef* c) {
+    size_t first = i_;
+    KL_ASSIGN_OR_RETURN(c->computed, Expr());
+    c->computed_text = TextFrom(first);
+    if (AcceptKeyword("COMMENT")) {
+      KL_ASSIGN_OR_RETURN(c->comment, StringLiteral("a comment"));
+    }
+    return Status::OK();
+  }
+
+  // At METADATA: [FROM 'key'] [VIRTUAL].
+  Status MetadataColumn(ColumnDef* c) {
+    Advance();  // METADATA
+    c->metadata = true;
+    if (AcceptKeyword("FROM")) {
+      KL_ASSIGN_OR_RETURN(c->metadata_key, StringLiteral("a quoted metadata key"));
+    }
+    if (AcceptKeyword("VIRTUAL")) c->is_virtual = true;
+    return Status::OK();
+  }
+
   std::vector<Token> toks_;
   std::string_view text_;
   bool pg_ = false;
@@ -2328,6 +2430,12 @@ Result<StatementPtr> ParseStatement(std::string_view text, SourcePos base, const
   KL_ASSIGN_OR_RETURN(auto toks, Tokenize(text, base));
   Parser p(std::move(toks), text, options.dialect == Dialect::kPostgres);
   return p.ParseOne();
+}
+
+Result<ExprPtr> ParseExpression(std::string_view text) {
+  KL_ASSIGN_OR_RETURN(auto toks, Tokenize(text));
+  Parser p(std::move(toks), text);
+  return p.ExprOnly();
 }
 
 Result<DataType> ParseDataType(std::string_view text) {

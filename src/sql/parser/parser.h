@@ -25,6 +25,9 @@ struct ParseOptions {
 // text starts in a larger script, so positions in errors refer to the script.
 Result<StatementPtr> ParseStatement(std::string_view text, SourcePos base = {1, 1}, const ParseOptions& options = {});
 
+// Parses one expression (a computed column's definition).
+Result<ExprPtr> ParseExpression(std::string_view text);
+
 // Parses a data type ("DECIMAL(10, 2)", "ARRAY<STRING>", "TIMESTAMP_LTZ(3)").
 Result<format::DataType> ParseDataType(std::string_view text);
 
