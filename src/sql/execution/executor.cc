@@ -540,6 +540,7 @@ class UnnestOp : public Operator {
         expr_(op.unnest_expr),
         ordinality_(op.with_ordinality),
         outer_(op.unnest_outer),
+        row_as_value_(op.unnest_row_as_value),
         child_(std::move(child)),
         ctx_(ctx) {}
   Result<bool> Next(ColumnBatch* out) override {
@@ -551,7 +552,7 @@ class UnnestOp : public Operator {
       KL_RETURN_IF_ERROR(Evaluate(*expr_, in, in.num_rows(), ctx_, &v));
       const Column& arr = v.get();
       bool map = arr.type().root() == format::TypeRoot::kMap;
-      bool row_elems = !map && arr.type().element().root() == format::TypeRoot::kRow;
+      bool row_elems = !map && !row_as_value_ && arr.type().element().root() == format::TypeRoot::kRow;
       size_t child_cols = in.num_columns();
       ColumnBatch result(schema_);
       size_t n = 0;
@@ -604,7 +605,7 @@ class UnnestOp : public Operator {
 
  private:
   BoundExprPtr expr_;
-  bool ordinality_, outer_;
+  bool ordinality_, outer_, row_as_value_;
   OperatorPtr child_;
   ExecContext& ctx_;
 };
@@ -640,6 +641,7 @@ Status ResolveIn(const LogicalOp& op, ExecContext& ctx) {
 Status ResolveSubqueries(const BoundExprPtr& e, ExecContext& ctx) {
   for (const auto& a : e->args) KL_RETURN_IF_ERROR(ResolveSubqueries(a, ctx));
   if (e->kind != BoundKind::kSubquery) return Status::OK();
+  if (e->correlation_id >= 0) return Status::OK();  // runs per outer row (EvalCorrelated)
   int64_t cap = e->subquery_kind == SubqueryKind::kScalar ? 2 : e->subquery_kind == SubqueryKind::kExists ? 1 : -1;
   KL_ASSIGN_OR_RETURN(auto batches, RunPlan(e->subquery, ctx, cap));
   size_t rows = 0;
@@ -658,6 +660,16 @@ Status ResolveSubqueries(const BoundExprPtr& e, ExecContext& ctx) {
       }
       e->kind = BoundKind::kLiteral;
       e->value = v;
+      e->args.clear();
+      break;
+    }
+    case SubqueryKind::kArray: {
+      format::DatumList items;
+      for (const auto& b : batches) {
+        for (size_t i = 0; i < b.num_rows(); ++i) items.push_back(b.column(0).Get(i));
+      }
+      e->kind = BoundKind::kLiteral;
+      e->value = format::Datum::List(std::move(items));
       e->args.clear();
       break;
     }
@@ -693,7 +705,12 @@ Result<OperatorPtr> Build(const LogicalOp& op, ExecContext& ctx) {
     kids.push_back(std::move(k));
   }
   switch (op.kind) {
-    case OpKind::kScan: return OperatorPtr(new ScanOp(op, ctx));
+    case OpKind::kScan:
+      if (op.scan_sample_ms > 0) {
+        return Status::NotSupported("SNAPSHOTS(...) samples a table while it changes: streaming INSERT jobs read it, "
+                                    "batch queries do not (read the table FOR SYSTEM_TIME AS OF a time instead)");
+      }
+      return OperatorPtr(new ScanOp(op, ctx));
     case OpKind::kValues: return OperatorPtr(new ValuesOp(op));
     case OpKind::kFilter: return OperatorPtr(new FilterOp(op, std::move(kids[0]), ctx));
     case OpKind::kProject: return OperatorPtr(new ProjectOp(op, std::move(kids[0]), ctx));
