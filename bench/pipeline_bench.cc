@@ -6,7 +6,12 @@
 //  2. freshness under steady churn: probe pods created and deleted in the
 //     simulator's store; time until an ADS read shows the change; p50/p99.
 //
+// Both run the warehouse `kubelake run` runs — its SQL (sql/warehouse/warehouse.sql)
+// — and, for comparison, the hand-wired jobs of pipeline/warehouse.cc, side by
+// side in one run (--jobs sql|hand|both).
+//
 //   build/bench/pipeline_bench [--pods 150000] [--probes 100] [--commit-interval-ms 500] [--file-format avro|parquet]
+//                              [--jobs both]
 #include <curl/curl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -27,6 +32,7 @@
 #include "common/random.h"
 #include "log/event_log.h"
 #include "pipeline/warehouse.h"
+#include "sql/warehouse/warehouse.h"
 #include "simulator/fleet.h"
 #include "simulator/models.h"
 #include "simulator/resources.h"
@@ -82,15 +88,22 @@ struct Running {
 
 std::string g_file_format = "avro";  // --file-format
 
-Result<Running> StartWarehouse(const std::string& dir, const std::string& kubeconfig, int64_t commit_ms) {
+// The warehouse from its SQL (what kubelake run runs), or the hand-wired jobs.
+Result<Running> StartWarehouse(const std::string& dir, const std::string& kubeconfig, int64_t commit_ms, bool sql) {
   Running r;
-  KL_ASSIGN_OR_RETURN(r.log, log::OpenEventLog("dir:" + dir + "/log?partitions=4&fsync=200ms"));
+  std::string log_uri = "dir:" + dir + "/log?partitions=4&fsync=200ms";
+  KL_ASSIGN_OR_RETURN(r.log, log::OpenEventLog(log_uri));
   pipeline::WarehouseOptions o;
   o.warehouse = dir + "/warehouse";
   o.commit_interval_ms = commit_ms;
   o.follow_interval_ms = 50;
   o.file_format = g_file_format;
-  KL_ASSIGN_OR_RETURN(auto jobs, pipeline::BuildWarehouseJobs(r.log.get(), o));
+  std::vector<std::unique_ptr<pipeline::Job>> jobs;
+  if (sql) {
+    KL_ASSIGN_OR_RETURN(jobs, sql::BuildWarehouseJobs(r.log.get(), o, log_uri));
+  } else {
+    KL_ASSIGN_OR_RETURN(jobs, pipeline::BuildWarehouseJobs(r.log.get(), o));
+  }
   r.runner = std::make_unique<pipeline::JobRunner>(std::move(jobs));
   r.runner->Start();
   KL_ASSIGN_OR_RETURN(r.sink, collector::LogSink::Create(r.log.get()));
@@ -102,7 +115,9 @@ Result<Running> StartWarehouse(const std::string& dir, const std::string& kubeco
   return r;
 }
 
-int InitialLoad(const std::string& kubelake, size_t pods, int64_t commit_ms) {
+const char* Label(bool sql) { return sql ? "SQL warehouse (kubelake run)" : "hand-wired jobs"; }
+
+int InitialLoad(const std::string& kubelake, size_t pods, int64_t commit_ms, bool sql) {
   std::string dir = "/tmp/kubelake-pipeline-bench-load";
   (void)RemoveAll(dir);
   (void)CreateDirs(dir);
@@ -142,7 +157,7 @@ int InitialLoad(const std::string& kubelake, size_t pods, int64_t commit_ms) {
   }
   double cpu0 = CpuSeconds();
   int64_t t0 = MonotonicMicros();
-  auto running = StartWarehouse(dir, kubeconfig, commit_ms);
+  auto running = StartWarehouse(dir, kubeconfig, commit_ms, sql);
   if (!running.ok()) {
     std::fprintf(stderr, "%s\n", running.status().ToString().c_str());
     kill(sim, SIGKILL);
@@ -178,15 +193,15 @@ int InitialLoad(const std::string& kubelake, size_t pods, int64_t commit_ms) {
                  static_cast<long long>(expected_pods));
     return 1;
   }
-  std::printf("initial load: %zu workload pods (%lld objects, %llu events) from simulator to ADS\n", pods,
-              static_cast<long long>(expected_objects), static_cast<unsigned long long>(events));
+  std::printf("initial load, %s: %zu workload pods (%lld objects, %llu events) from simulator to ADS\n", Label(sql),
+              pods, static_cast<long long>(expected_objects), static_cast<unsigned long long>(events));
   std::printf("  %.0f events/s wall (%.1f s), %.0f events per CPU-second of collector+log+jobs (%.1f CPU s)\n",
               static_cast<double>(events) / wall, wall, static_cast<double>(events) / cpu, cpu);
   std::printf("  CPU: collector %.2fs; jobs:%s\n", collector_cpu, per_job.c_str());
   return 0;
 }
 
-int Freshness(int probes, int64_t commit_ms) {
+int Freshness(int probes, int64_t commit_ms, bool sql) {
   std::string dir = "/tmp/kubelake-pipeline-bench-fresh";
   (void)RemoveAll(dir);
   simulator::FleetOptions fo;
@@ -204,7 +219,7 @@ int Freshness(int probes, int64_t commit_ms) {
     std::fprintf(stderr, "fleet did not start\n");
     return 1;
   }
-  auto running = StartWarehouse(dir, (*fleet)->kubeconfig_path(), commit_ms);
+  auto running = StartWarehouse(dir, (*fleet)->kubeconfig_path(), commit_ms, sql);
   if (!running.ok()) {
     std::fprintf(stderr, "%s\n", running.status().ToString().c_str());
     return 1;
@@ -262,8 +277,9 @@ int Freshness(int probes, int64_t commit_ms) {
   std::sort(latencies.begin(), latencies.end());
   auto pct = [&](double q) { return latencies[static_cast<size_t>(q * (latencies.size() - 1))]; };
   std::printf(
-      "freshness: %d probes (create/delete) under churn of %.0f changes/s on 3 clusters, commit interval %lld ms\n",
-      probes, 3 * (fo.churn.pod_replacements * 2 + fo.churn.pod_updates), static_cast<long long>(commit_ms));
+      "freshness, %s: %d probes (create/delete) under churn of %.0f changes/s on 3 clusters, commit interval %lld "
+      "ms\n",
+      Label(sql), probes, 3 * (fo.churn.pod_replacements * 2 + fo.churn.pod_updates), static_cast<long long>(commit_ms));
   std::printf("  simulator write -> visible in ADS: p50 %.0f ms, p99 %.0f ms, max %.0f ms\n", pct(0.5), pct(0.99),
               latencies.back());
   return 0;
@@ -276,6 +292,7 @@ int main(int argc, char** argv) {
   int probes = 100;
   int64_t commit_ms = pipeline::WarehouseOptions{}.commit_interval_ms;
   bool load = true, fresh = true;
+  std::string which = "both";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--pods" && i + 1 < argc)
@@ -286,6 +303,8 @@ int main(int argc, char** argv) {
       commit_ms = std::atoll(argv[++i]);
     else if (a == "--file-format" && i + 1 < argc)
       g_file_format = argv[++i];
+    else if (a == "--jobs" && i + 1 < argc)
+      which = argv[++i];
     else if (a == "--load-only")
       fresh = false;
     else if (a == "--freshness-only")
@@ -295,7 +314,14 @@ int main(int argc, char** argv) {
   std::string kubelake = JoinPath(DirName(DirName(self)), "src/cli/kubelake");
   curl_global_init(CURL_GLOBAL_DEFAULT);
   int rc = 0;
-  if (load) rc |= InitialLoad(kubelake, pods, commit_ms);
-  if (fresh) rc |= Freshness(probes, commit_ms);
+  std::vector<bool> runs;
+  if (which == "sql" || which == "both") runs.push_back(true);
+  if (which == "hand" || which == "both") runs.push_back(false);
+  if (load) {
+    for (bool sql : runs) rc |= InitialLoad(kubelake, pods, commit_ms, sql);
+  }
+  if (fresh) {
+    for (bool sql : runs) rc |= Freshness(probes, commit_ms, sql);
+  }
   return rc;
 }

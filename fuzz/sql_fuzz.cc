@@ -1,7 +1,8 @@
 // libFuzzer target for the SQL front end and engine: the lexer, the script
-// splitter and the parser on any bytes, then binding, planning and running
-// the queries among them against small in-memory tables (no files are
-// written: the default catalog points at a directory that does not exist).
+// splitter and the parser (Flink's dialect and PostgreSQL's) on any bytes,
+// then describing (parameter types inferred) and binding, planning and
+// running the queries among them against small in-memory tables (no files
+// are written: the default catalog points at a directory that does not exist).
 // Every input must end in a result or an error, never a crash or a hang.
 #include <cstddef>
 #include <cstdint>
@@ -48,20 +49,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)kl::sql::Tokenize(text);
   (void)kl::sql::EndsStatement(text);
   for (const auto& piece : kl::sql::SplitStatements(text)) {
-    auto st = kl::sql::ParseStatement(piece.text, piece.pos);
-    if (!st.ok() || engine == nullptr) continue;
-    auto kind = (*st)->kind;
-    // Only statements that read: queries, EXPLAIN, DESCRIBE, SHOW.
-    if (kind != kl::sql::StatementKind::kQuery && kind != kl::sql::StatementKind::kExplain &&
-        kind != kl::sql::StatementKind::kDescribe && kind != kl::sql::StatementKind::kShowTables &&
-        kind != kl::sql::StatementKind::kShowFunctions) {
-      continue;
+    for (auto dialect : {kl::sql::Dialect::kFlink, kl::sql::Dialect::kPostgres}) {
+      kl::sql::ParseOptions po;
+      po.dialect = dialect;
+      auto st = kl::sql::ParseStatement(piece.text, piece.pos, po);
+      if (!st.ok() || engine == nullptr) continue;
+      auto kind = (*st)->kind;
+      // Only statements that read: queries, EXPLAIN, DESCRIBE, SHOW.
+      if (kind != kl::sql::StatementKind::kQuery && kind != kl::sql::StatementKind::kExplain &&
+          kind != kl::sql::StatementKind::kDescribe && kind != kl::sql::StatementKind::kShowTables &&
+          kind != kl::sql::StatementKind::kShowFunctions) {
+        continue;
+      }
+      auto session = engine->NewSession();
+      (void)session->Set("sql.memory-limit", "64mb");
+      if (dialect == kl::sql::Dialect::kPostgres) (void)session->Set(kl::sql::kDialectSetting, "postgresql");
+      session->set_timeout_millis(2000);
+      session->set_row_limit(1000);
+      session->set_read_only(true);
+      (void)session->DescribeStatement(piece.text);
+      (void)session->Execute(piece.text);
     }
-    auto session = engine->NewSession();
-    (void)session->Set("sql.memory-limit", "64mb");
-    session->set_timeout_millis(2000);
-    session->set_row_limit(1000);
-    (void)session->Execute(piece.text);
   }
   return 0;
 }

@@ -25,6 +25,7 @@
 #include "common/file_util.h"
 #include "common/string_util.h"
 #include "log/event_log.h"
+#include "sql/warehouse/warehouse.h"
 #include "sql/warehouse_queries.h"
 #include "pipeline/warehouse.h"
 #include "server/metrics/metrics.h"
@@ -63,6 +64,8 @@ struct WarehouseArgs {
   std::string file_format = kWarehouseDefaults.file_format;
   double duration_s = 0;
   double status_interval_s = 5;
+  std::string warehouse_sql;          // a warehouse file of one's own instead of the shipped one
+  std::vector<std::string> sql_files;  // teams' statements run beside the warehouse
   ServeArgs serve;
 };
 
@@ -101,6 +104,11 @@ void AddWarehouseOptions(CLI::App* cmd, WarehouseArgs* a) {
       ->check(CLI::IsMember({"avro", "parquet"}))
       ->capture_default_str();
   cmd->add_option("--duration", a->duration_s, "stop after this many seconds (default: until interrupted)");
+  cmd->add_option("--sql", a->sql_files,
+                  "a file of SQL statements (CREATE TABLE, INSERT INTO ... SELECT) whose streaming jobs run beside "
+                  "the warehouse's (repeatable)");
+  cmd->add_option("--warehouse-sql", a->warehouse_sql,
+                  "run this warehouse SQL file instead of the shipped one (kubelake sql --print-warehouse-sql)");
   cmd->add_option("--status-interval", a->status_interval_s, "seconds between status lines")->capture_default_str();
   AddServeOptions(cmd, &a->serve);
 }
@@ -157,7 +165,8 @@ std::string StatusLine(CollectorService* collector, const pipeline::JobRunner& r
 Status RunPipeline(const WarehouseArgs& args, const IngestArgs& ingest_args) {
   pipeline::WarehouseOptions o = WarehouseOptionsFrom(args);
   KL_ASSIGN_OR_RETURN(auto log, log::OpenEventLog(LogUri(args, ingest_args.enabled())));
-  KL_ASSIGN_OR_RETURN(auto jobs, pipeline::BuildWarehouseJobs(log.get(), o));
+  KL_ASSIGN_OR_RETURN(auto jobs, sql::BuildWarehouseJobs(log.get(), o, LogUri(args, ingest_args.enabled()),
+                                                         args.warehouse_sql, args.sql_files));
   pipeline::JobRunner runner(std::move(jobs));
   InstallStopHandlers();
   runner.Start();
@@ -218,7 +227,8 @@ Status RunEverything(const WarehouseArgs& args, std::vector<collector::ClusterCr
                      const EndPhase& finish = nullptr) {
   pipeline::WarehouseOptions o = WarehouseOptionsFrom(args);
   KL_ASSIGN_OR_RETURN(auto log, log::OpenEventLog(LogUri(args, ingest_args.enabled())));
-  KL_ASSIGN_OR_RETURN(auto jobs, pipeline::BuildWarehouseJobs(log.get(), o));
+  KL_ASSIGN_OR_RETURN(auto jobs, sql::BuildWarehouseJobs(log.get(), o, LogUri(args, ingest_args.enabled()),
+                                                         args.warehouse_sql, args.sql_files));
   pipeline::JobRunner runner(std::move(jobs));
   runner.Start();
   std::set<std::string> local;

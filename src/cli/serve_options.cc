@@ -19,6 +19,8 @@ void AddServeOptions(CLI::App* cmd, ServeArgs* a) {
   cmd->add_option("--pg-max-rows", a->pg_max_rows, "largest result of one statement, in rows")->capture_default_str();
   cmd->add_option("--pg-max-connections", a->pg_max_connections, "PostgreSQL connections served at once")
       ->capture_default_str();
+  cmd->add_flag("--pg-allow-writes", a->pg_allow_writes,
+                "let PostgreSQL clients run statements that write (CREATE, INSERT, DROP, ALTER); off: read-only");
   cmd->add_option("--ready-max-age", a->ready_max_age_s,
                   "/readyz fails when a job has neither committed nor been caught up for this many seconds")
       ->capture_default_str();
@@ -40,7 +42,8 @@ Result<std::unique_ptr<server::Server>> StartServers(const ServeArgs& a, const p
   o.pg.max_connections = a.pg_max_connections;
   o.ready_max_age_ms = static_cast<int64_t>(a.ready_max_age_s * 1000);
   o.any_port_if_busy = a.any_port_if_busy;
-  return server::Server::Start(std::move(o), std::move(live), /*engine=*/nullptr);
+  o.pg_allow_writes = a.pg_allow_writes;
+  return server::Server::Start(std::move(o), std::move(live));
 }
 
 std::string DescribeServers(const server::Server& s) {

@@ -22,13 +22,14 @@ struct ServeArgs {
   size_t pg_max_rows = 1000000;
   int pg_max_connections = 256;
   double ready_max_age_s = 60;
+  bool pg_allow_writes = false;
   bool any_port_if_busy = false;  // set by the demo
 };
 
 void AddServeOptions(CLI::App* cmd, ServeArgs* args);
 
-// Starts the servers the flags ask for. No SQL engine is built in yet: the
-// PostgreSQL server answers session statements and refuses queries with 0A000.
+// Starts the servers the flags ask for; SQL (the PostgreSQL port, /api/v1/sql) runs on
+// kubelake's SQL engine over the warehouse.
 Result<std::unique_ptr<server::Server>> StartServers(const ServeArgs& args, const pipeline::WarehouseOptions& warehouse,
                                                      server::LiveSources live);
 

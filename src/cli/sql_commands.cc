@@ -3,8 +3,12 @@
 #include <editline/readline.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 
 #include "cli/commands.h"
 #include "common/clock.h"
@@ -14,6 +18,7 @@
 #include "sql/binder/types.h"
 #include "sql/functions/cast.h"
 #include "sql/sql.h"
+#include "sql/warehouse/warehouse.h"
 #include "table/cast.h"
 #include "table/table.h"
 
@@ -29,7 +34,11 @@ struct SqlArgs {
   std::vector<std::string> files;       // -f
   std::string format = "table";
   int64_t max_rows = -1;
+  double duration_s = 0;  // with streaming jobs: stop them after this long (0: until SIGTERM / Ctrl-C)
+  bool print_warehouse_sql = false;
 };
+
+std::atomic<bool> g_sql_stop{false};
 
 class Printer {
  public:
@@ -142,6 +151,7 @@ class Printer {
 Status RunScript(sql::SqlSession* session, Printer* printer, const std::string& script, const std::string& source) {
   Status s = session->ExecuteScript(script, [&](const sql::ScriptStatement&, const sql::StatementResult& r) {
     for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+    if (r.statement_kind == "INSERT" && r.message.rfind("Job ", 0) == 0) std::fprintf(stderr, "%s\n", r.message.c_str());
     if (r.has_rows) printer->Print(r);
     if (r.truncated) std::fprintf(stderr, "warning: result cut at --max-rows\n");
     std::fflush(stdout);
@@ -212,7 +222,39 @@ Status Interactive(sql::SqlSession* session, Printer* printer) {
   return Status::OK();
 }
 
+// With streaming jobs started, the process runs them until --duration passes or
+// SIGTERM / SIGINT comes; every job then commits once more. A job that fails
+// stops the others and the process, with its error.
+Status RunJobs(sql::SqlEngine* engine, double duration_s) {
+  if (engine->Jobs().empty()) return Status::OK();
+  std::signal(SIGINT, [](int) { g_sql_stop = true; });
+  std::signal(SIGTERM, [](int) { g_sql_stop = true; });
+  int64_t start = MonotonicMicros();
+  Status failed;
+  while (!g_sql_stop.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (duration_s > 0 && static_cast<double>(MonotonicMicros() - start) / 1e6 >= duration_s) break;
+    bool any_running = false;
+    for (const auto& j : engine->Jobs()) {
+      if (j.status.failed) failed = Status::Aborted("job '" + j.name + "' failed: " + j.status.last_error);
+      any_running = any_running || j.running;
+    }
+    if (!failed.ok() || !any_running) break;
+  }
+  engine->StopJobs();
+  for (const auto& j : engine->Jobs()) {
+    std::fprintf(stderr, "job '%s': %llu changes in, %llu out, %llu commits%s\n", j.name.c_str(),
+                 static_cast<unsigned long long>(j.status.changes_in), static_cast<unsigned long long>(j.status.changes_out),
+                 static_cast<unsigned long long>(j.status.commits), j.status.failed ? ", FAILED" : "");
+  }
+  return failed;
+}
+
 Status RunSql(const SqlArgs& a) {
+  if (a.print_warehouse_sql) {
+    std::fputs(sql::WarehouseSqlTemplate().c_str(), stdout);
+    return Status::OK();
+  }
   if (a.format != "table" && a.format != "jsonl" && a.format != "csv") {
     return Status::InvalidArgument("--format must be table, jsonl or csv");
   }
@@ -246,7 +288,7 @@ Status RunSql(const SqlArgs& a) {
     KL_ASSIGN_OR_RETURN(std::string script, ReadFile(f));
     KL_RETURN_IF_ERROR(RunScript(session.get(), &printer, script, f));
   }
-  return Status::OK();
+  return RunJobs(engine.get(), a.duration_s);
 }
 
 }  // namespace
@@ -262,6 +304,10 @@ void AddSqlCommands(CLI::App* app) {
   cmd->add_option("--format", args->format, "table, jsonl or csv")->capture_default_str();
   cmd->add_option("--max-rows", args->max_rows, "print at most this many rows of a query (-1: all)")
       ->capture_default_str();
+  cmd->add_flag("--print-warehouse-sql", args->print_warehouse_sql,
+               "print the warehouse's SQL as kubelake run/pipeline/demo run it (with its ${...} placeholders)");
+  cmd->add_option("--duration", args->duration_s,
+                  "streaming INSERT jobs run until SIGTERM / Ctrl-C, or for this many seconds");
   cmd->callback([args] { Finish(RunSql(*args)); });
 }
 

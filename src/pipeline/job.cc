@@ -36,6 +36,28 @@ Status Job::Open() {
   KL_ASSIGN_OR_RETURN(parts_, factory_());
   if (!parts_.source || !parts_.sink) return Status::InvalidArgument("job " + name_ + " needs a source and a sink");
   KL_ASSIGN_OR_RETURN(std::optional<SourcePosition> position, parts_.sink->RestorePosition());
+  uses_state_ = parts_.source->position_in_state();
+  for (const auto& op : parts_.operators) uses_state_ = uses_state_ || op->stateful();
+  state_.reset();
+  if (uses_state_) {
+    if (options_.state_dir.empty()) {
+      return Status::InvalidArgument("job " + name_ + " keeps state but has no state directory");
+    }
+    state_ = std::make_unique<StateStore>(options_.state_dir, options_.state_fingerprint);
+    if (position) {
+      // The checkpoint of the sink's last commit: positions and operator state as of it.
+      auto restored = state_->Load(parts_.sink->last_identifier(), parts_.operators.size());
+      if (!restored.ok()) return restored.status().WithContext("job " + name_);
+      position = restored->position;
+      for (size_t i = 0; i < parts_.operators.size(); ++i) {
+        if (!parts_.operators[i]->stateful()) continue;
+        KL_RETURN_IF_ERROR(parts_.operators[i]->LoadState(restored->operators[i]).WithContext(
+            "job " + name_ + ": restoring " + parts_.operators[i]->name()));
+      }
+    } else {
+      KL_RETURN_IF_ERROR(state_->Clear());
+    }
+  }
   KL_RETURN_IF_ERROR(parts_.source->Restore(position));
   opened_ = true;
   last_commit_us_ = MonotonicMicros();
@@ -108,6 +130,24 @@ Status Job::Checkpoint() {
     dirty_ = false;
     return Status::OK();
   }
+  int64_t identifier = parts_.sink->NextIdentifier(position);
+  if (uses_state_) {
+    // Nothing newer than the last commit to record (a table source that has not moved on).
+    if (identifier <= parts_.sink->last_identifier()) {
+      last_commit_us_ = MonotonicMicros();
+      dirty_ = false;
+      return Status::OK();
+    }
+    bool full = state_->WantFull();
+    std::vector<StateWriter> writers(parts_.operators.size());
+    std::vector<const StateWriter*> states(parts_.operators.size(), nullptr);
+    for (size_t i = 0; i < parts_.operators.size(); ++i) {
+      if (!parts_.operators[i]->stateful()) continue;
+      KL_RETURN_IF_ERROR(parts_.operators[i]->SaveState(full, &writers[i]));
+      states[i] = &writers[i];
+    }
+    KL_RETURN_IF_ERROR(state_->Save(identifier, position, full, states).WithContext("job " + name_));
+  }
   double mark = ThreadCpuSeconds();
   int64_t commit_start_us = MonotonicMicros();
   auto committed = parts_.sink->Commit(position, /*allow_empty=*/moved);
@@ -116,7 +156,16 @@ Status Job::Checkpoint() {
     std::lock_guard<std::mutex> lock(mu_);
     status_.commit_seconds.Observe(static_cast<double>(MonotonicMicros() - commit_start_us) / 1e6);
   }
+  // A failed commit may still have landed: its checkpoint stays (a restart decides).
   KL_ASSIGN_OR_RETURN(table::CommitResult result, std::move(committed));
+  if (uses_state_) {
+    if (!result.snapshot_ids.empty() || result.already_committed) {
+      state_->Committed(identifier);
+      for (auto& op : parts_.operators) op->StateCommitted();
+    } else {
+      state_->Abandon(identifier);
+    }
+  }
   Status noted = parts_.source->Committed(position);
   if (!noted.ok()) spdlog::warn("job {}: recording the committed position: {}", name_, noted.ToString());
   last_commit_us_ = MonotonicMicros();
@@ -150,21 +199,38 @@ void Job::Run(const std::atomic<bool>& stop) {
     std::lock_guard<std::mutex> lock(mu_);
     status_.cpu_seconds = ThreadCpuSeconds() - cpu_start;
   };
+  auto fatal = [&](const Status& s) {
+    if (!options_.is_fatal || !options_.is_fatal(s)) return false;
+    spdlog::error("job {} failed: {}", name_, s.ToString());
+    std::lock_guard<std::mutex> lock(mu_);
+    ++status_.errors;
+    status_.last_error = s.ToString();
+    status_.failed = true;
+    status_.running = false;
+    return true;
+  };
   while (!stop.load()) {
     auto step = Step();
     account();
     if (step.ok()) continue;
     Status s = step.status();
+    if (fatal(s)) return;
     while (!stop.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(options_.retry_backoff_ms));
       s = Recover(s);
       if (s.ok()) break;
+      if (fatal(s)) return;
     }
   }
   if (opened_) {
     Status s = Checkpoint();
     if (!s.ok()) spdlog::warn("job {}: final commit failed: {}", name_, s.ToString());
   }
+}
+
+bool Job::finished() const {
+  if (!opened_ || !parts_.source->bounded() || !parts_.source->exhausted() || dirty_) return false;
+  return parts_.source->position() == status().position && !parts_.sink->has_pending();
 }
 
 JobStatus Job::status() const {

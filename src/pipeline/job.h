@@ -24,7 +24,7 @@ namespace kl::pipeline {
 struct JobParts {
   std::unique_ptr<Source> source;
   std::vector<std::unique_ptr<Operator>> operators;
-  std::unique_ptr<TableSink> sink;
+  std::unique_ptr<Sink> sink;
 };
 
 // Builds fresh parts; called at start and again after an error.
@@ -36,6 +36,14 @@ struct JobOptions {
   int64_t poll_timeout_ms = 50;
   int64_t idle_commit_ms = 30000;      // record progress even when nothing was written
   int64_t retry_backoff_ms = 1000;
+  // Where the job keeps its state checkpoints (state.h); needed when an
+  // operator is stateful or the source has several inputs. The fingerprint
+  // names the job's plan: state saved for another plan is not loaded.
+  std::string state_dir;
+  std::string state_fingerprint;
+  // Errors that restarting cannot cure (a NULL for a NOT NULL column): the job
+  // stops and reports failed instead of retrying. Default: every error is retried.
+  std::function<bool(const Status&)> is_fatal;
 };
 
 struct JobStatus {
@@ -50,6 +58,7 @@ struct JobStatus {
   // idle job that is caught up commits nothing, yet is healthy.
   int64_t last_caught_up_ms = 0;
   bool running = false;  // opened and stepping (false while recovering from an error)
+  bool failed = false;   // stopped by a fatal error (last_error says which)
   DurationHistogram commit_seconds;  // wall time of each table commit
   double cpu_seconds = 0;  // CPU time of the thread running the job, split below
   double cpu_poll_seconds = 0;       // reading and decoding the source
@@ -73,7 +82,10 @@ class Job {
   // Finishes the operators and commits what was written.
   Status Checkpoint();
   // Steps until `stop`, recovering from errors; commits once more on the way out.
+  // Returns early when a fatal error stops the job.
   void Run(const std::atomic<bool>& stop);
+  // True when the source is bounded and everything it had is committed.
+  bool finished() const;
   JobStatus status() const;
 
  private:
@@ -89,6 +101,8 @@ class Job {
   bool opened_ = false;
   int64_t last_commit_us_ = 0;
   bool dirty_ = false;  // read anything since the last commit
+  bool uses_state_ = false;
+  std::unique_ptr<StateStore> state_;
   mutable std::mutex mu_;
   JobStatus status_;
 };

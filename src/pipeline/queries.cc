@@ -102,10 +102,11 @@ Result<QueryResult> QueryTopology(const WarehouseOptions& o, const TopologyQuery
   } else {
     KL_ASSIGN_OR_RETURN(plan, t->NewScan().PlanLatest());
   }
-  if (!q.user_id.empty()) {
-    int buckets = t->schema().table_options().bucket();
+  int buckets = t->schema().table_options().bucket();
+  // In dynamic bucket mode (bucket = -1) a key's bucket is not a function of the key.
+  if (!q.user_id.empty() && buckets > 0) {
     std::string key = table::EncodeBinaryRow({Datum::Bytes(q.user_id)}, {DataType::String().NotNull()});
-    int bucket = table::BucketOf(key, std::max(1, buckets));
+    int bucket = table::BucketOf(key, buckets);
     plan.splits.erase(std::remove_if(plan.splits.begin(), plan.splits.end(),
                                      [&](const table::DataSplit& s) { return s.bucket != bucket; }),
                       plan.splits.end());

@@ -13,6 +13,7 @@
 #include "pipeline/k8s_event.h"
 #include "pipeline/log_source.h"
 #include "pipeline/cluster_dimensions.h"
+#include "pipeline/lookup_join.h"
 
 namespace kl::pipeline {
 
@@ -279,54 +280,7 @@ std::vector<std::unique_ptr<Operator>> CountOps(const RowType& dwd, const RowTyp
   return ops;
 }
 
-// ---- Trend: ADS sampled every period ----
-class TrendSource : public Source {
- public:
-  TrendSource(std::shared_ptr<table::Table> ads, RowType output, int64_t period_ms,
-              std::function<Row(int64_t minute, const Row& ads_row)> shape)
-      : ads_(std::move(ads)), output_(std::move(output)), period_ms_(period_ms), shape_(std::move(shape)) {}
-
-  std::string name() const override { return "trend of " + ads_->path(); }
-  const RowType& output_type() const override { return output_; }
-  Status Restore(const std::optional<SourcePosition>& position) override {
-    last_ = position ? position->table_snapshot : 0;
-    return Status::OK();
-  }
-  // Emits one sample per elapsed period boundary, read from ADS as of that
-  // instant (time travel), so a restart fills the periods it missed (up to 60).
-  Status Poll(size_t max_changes, int64_t timeout_ms, Changes* out) override {
-    int64_t now = NowMillis();
-    int64_t current = now / period_ms_;  // the period in progress
-    int64_t first = last_ == 0 ? current - 1 : last_ + 1;
-    first = std::max(first, current - 60);
-    for (int64_t p = first; p < current && out->size() < max_changes; ++p) {
-      int64_t boundary = (p + 1) * period_ms_;
-      auto plan = ads_->NewScan().PlanAsOfTime(boundary);
-      if (plan.ok()) {
-        KL_ASSIGN_OR_RETURN(auto read, ads_->NewRead());
-        KL_ASSIGN_OR_RETURN(table::RowsWithKinds rows, read->ReadAll(*plan));
-        for (size_t i = 0; i < rows.size(); ++i) out->push_back({RowKind::kInsert, shape_(boundary, rows.rows.GetRow(i))});
-      } else if (!plan.status().IsNotFound()) {
-        return plan.status();
-      }
-      last_ = p;
-    }
-    if (out->empty()) std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(timeout_ms, 200)));
-    return Status::OK();
-  }
-  SourcePosition position() const override {
-    SourcePosition p;
-    p.table_snapshot = last_;
-    return p;
-  }
-
- private:
-  std::shared_ptr<table::Table> ads_;
-  RowType output_;
-  int64_t period_ms_;
-  std::function<Row(int64_t, const Row&)> shape_;
-  int64_t last_ = 0;
-};
+// ---- Trend: ADS sampled every period (TableSamplesSource) ----
 
 JobFactory TrendJob(const WarehouseOptions& o, const char* ads, const char* trend, std::string job) {
   return [o, ads, trend, job]() -> Result<JobParts> {
@@ -334,15 +288,10 @@ JobFactory TrendJob(const WarehouseOptions& o, const char* ads, const char* tren
     KL_ASSIGN_OR_RETURN(auto ads_table, OpenTable(o, ads));
     KL_ASSIGN_OR_RETURN(auto trend_table, OpenTable(o, trend));
     const RowType& out = trend_table->schema().fields;
-    const RowType& in = ads_table->schema().fields;
     // Trend rows: the period end, then the ADS columns by name.
-    std::vector<int> from;
-    for (size_t i = 1; i < out.size(); ++i) from.push_back(in.IndexOf(out.field(i).name));
-    parts.source = std::make_unique<TrendSource>(ads_table, out, o.trend_interval_ms, [from](int64_t t, const Row& r) {
-      Row row{Datum::Int(t)};
-      for (int f : from) row.push_back(f >= 0 ? r[static_cast<size_t>(f)] : Datum());
-      return row;
-    });
+    std::vector<std::string> columns = {""};
+    for (size_t i = 1; i < out.size(); ++i) columns.push_back(out.field(i).name);
+    KL_ASSIGN_OR_RETURN(parts.source, TableSamplesSource::Create(ads_table, columns, o.trend_interval_ms));
     parts.sink = std::make_unique<TableSink>(trend_table, job);
     return parts;
   };

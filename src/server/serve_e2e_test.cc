@@ -39,19 +39,29 @@ size_t Collect(char* data, size_t size, size_t n, void* out) {
   return size * n;
 }
 
-// GET url -> (status, body).
-std::pair<long, std::string> Get(const std::string& url) {
+// GET url (POST `post` when given) -> (status, body).
+std::pair<long, std::string> Get(const std::string& url, const std::string* post = nullptr) {
   CURL* curl = curl_easy_init();
   std::string body;
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_slist* headers = nullptr;
+  if (post != nullptr) {
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, post->c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(post->size()));
+  }
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Collect);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
   long code = 0;
   if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
   curl_easy_cleanup(curl);
+  curl_slist_free_all(headers);
   return {code, body};
 }
+
+std::pair<long, std::string> Post(const std::string& url, const std::string& body) { return Get(url, &body); }
 
 class ServeE2eTest : public ::testing::Test {
  protected:
@@ -177,7 +187,7 @@ TEST_F(ServeE2eTest, ProbesAndErrors) {
   EXPECT_EQ(bad.first, 400);
   EXPECT_NE(bad.second.find("minutes"), std::string::npos);
   EXPECT_EQ(Get(base_ + "/api/v1/topology").first, 400);
-  EXPECT_EQ(Get(base_ + "/api/v1/sql").first, 404);  // arrives with the SQL engine
+  EXPECT_EQ(Get(base_ + "/api/v1/sql").first, 405);  // statements are POSTed
   auto status = ParseJson(Get(base_ + "/api/v1/status").second);
   ASSERT_TRUE(status.ok());
   EXPECT_TRUE(status->Find("ready")->as_bool());
@@ -190,6 +200,41 @@ TEST_F(ServeE2eTest, ProbesAndErrors) {
   EXPECT_GT(lib.second.size(), 20000u);
 }
 
+TEST_F(ServeE2eTest, SqlOverHttp) {
+  // The audit API and the same question over /api/v1/sql agree.
+  auto audit = ParseJson(Get(base_ + "/api/v1/audit").second);
+  ASSERT_TRUE(audit.ok());
+  auto [code, body] = Post(base_ + "/api/v1/sql",
+                           R"({"sql": "SELECT cluster, kind, live_count FROM ads_kind_count WHERE live_count <> 0 )"
+                           R"(ORDER BY cluster, kind", "max_rows": 1000})");
+  ASSERT_EQ(code, 200) << body;
+  auto sql = ParseJson(body);
+  ASSERT_TRUE(sql.ok()) << body;
+  ASSERT_EQ(sql->Find("rows")->items().size(), audit->Find("rows")->items().size()) << body;
+  for (size_t i = 0; i < audit->Find("rows")->items().size(); ++i) {
+    const auto& a = audit->Find("rows")->items()[i].items();
+    const auto& s = sql->Find("rows")->items()[i].items();
+    EXPECT_EQ(s[0].as_string(), a[0].as_string());
+    EXPECT_EQ(s[1].as_string(), a[2].as_string());
+    EXPECT_EQ(s[2].as_int(), a[3].as_int());
+  }
+  EXPECT_EQ(sql->GetStringOr("statement_kind", ""), "SELECT");
+  // Row limit, errors with their place, read-only.
+  auto limited = ParseJson(Post(base_ + "/api/v1/sql", R"({"sql": "SELECT * FROM dwd_objects", "max_rows": 2})").second);
+  ASSERT_TRUE(limited.ok());
+  EXPECT_EQ(limited->Find("rows")->items().size(), 2u);
+  EXPECT_TRUE(limited->Find("truncated")->as_bool());
+  auto bad = Post(base_ + "/api/v1/sql", R"({"sql": "SELECT kind\nFROM dwd_objects\nWHERE nope = 1"})");
+  EXPECT_EQ(bad.first, 400) << bad.second;
+  auto err = ParseJson(bad.second);
+  ASSERT_TRUE(err.ok());
+  EXPECT_EQ(err->GetIntOr("line", 0), 3) << bad.second;
+  EXPECT_EQ(err->GetIntOr("column", 0), 7);
+  EXPECT_NE(err->GetStringOr("error", "").find("nope"), std::string::npos);
+  EXPECT_EQ(Post(base_ + "/api/v1/sql", R"({"sql": "DROP TABLE dwd_objects"})").first, 400);
+  EXPECT_EQ(Post(base_ + "/api/v1/sql", "{not json").first, 400);
+}
+
 TEST_F(ServeE2eTest, PsqlOnThePostgresPort) {
   if (std::system("psql --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "psql is not installed";
   int rc = 0;
@@ -197,9 +242,19 @@ TEST_F(ServeE2eTest, PsqlOnThePostgresPort) {
       RunCommand("psql -X -A -t -h 127.0.0.1 -p " + pg_port_ + " -U ops -c 'SHOW server_version' 2>&1", &rc);
   EXPECT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("kubelake"), std::string::npos) << out;
-  out = RunCommand("psql -X -h 127.0.0.1 -p " + pg_port_ + " -U ops -c 'SELECT 1' 2>&1", &rc);
-  EXPECT_NE(rc, 0);
-  EXPECT_NE(out.find("no SQL engine"), std::string::npos) << out;
+  // The warehouse's counts over the PostgreSQL protocol equal the audit API's.
+  auto audit = ParseJson(Get(base_ + "/api/v1/audit").second);
+  ASSERT_TRUE(audit.ok());
+  int64_t want = 0;
+  for (const auto& r : audit->Find("rows")->items()) want += r.items()[3].as_int();
+  out = RunCommand("psql -X -A -t -h 127.0.0.1 -p " + pg_port_ + " -U ops -d kubelake -c "
+                   "'SELECT sum(live_count) FROM ads_kind_count' 2>&1",
+                   &rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(Trim(out), std::to_string(want)) << out;
+  out = RunCommand("psql -X -h 127.0.0.1 -p " + pg_port_ + " -U ops -c '\\dt' 2>&1", &rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("dwd_objects"), std::string::npos) << out;
 }
 
 // Installs puppeteer-core into the build directory once; "" when npm cannot.

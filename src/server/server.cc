@@ -6,7 +6,10 @@
 #include "server/dashboard/dashboard.h"
 #include "server/http/api.h"
 #include "server/http/http_server.h"
+#include "server/http/sql_api.h"
 #include "server/metrics/metrics.h"
+#include "server/pgwire/engine/sql_engine.h"
+#include "sql/sql.h"
 
 namespace kl::server {
 
@@ -16,6 +19,14 @@ Result<std::unique_ptr<Server>> Server::Start(ServeOptions options, LiveSources 
   s->live_ = std::move(live);
   KL_ASSIGN_OR_RETURN(auto http_address, ParseListenAddress(s->options_.listen_http, "--listen-http"));
   KL_ASSIGN_OR_RETURN(auto pg_address, ParseListenAddress(s->options_.listen_pg, "--listen-pg"));
+  if (engine == nullptr && s->options_.sql) {
+    pg::PgEngineOptions eo;
+    eo.warehouse = s->options_.warehouse.warehouse;
+    eo.database = s->options_.warehouse.database;
+    eo.allow_writes = s->options_.pg_allow_writes;
+    KL_ASSIGN_OR_RETURN(s->sql_, pg::PgSqlEngine::Create(eo));
+    engine = s->sql_.get();
+  }
   if (http_address) {
     std::map<std::string, HttpHandler> routes;
     Server* self = s.get();
@@ -25,16 +36,23 @@ Result<std::unique_ptr<Server>> Server::Start(ServeOptions options, LiveSources 
     api.status = [self] { return GatherStatus(self->options_.warehouse, self->live_); };
     AddApiRoutes(api, &routes);
     AddDashboardRoutes(&routes);
+    HttpServerOptions http_options;
+    if (s->sql_) {
+      SqlApiOptions sql_options;
+      sql_options.max_rows = s->options_.http_sql_max_rows;
+      sql_options.timeout_ms = s->options_.http_sql_timeout_ms;
+      AddSqlApiRoute(s->sql_->shared_sql_engine(), sql_options, &routes, &http_options);
+    }
     routes["/metrics"] = [self](const HttpRequest&) {
       return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", self->MetricsText(), {}};
     };
-    auto http = HttpServer::Start(*http_address, routes, nullptr);
+    auto http = HttpServer::Start(*http_address, routes, nullptr, http_options);
     if (!http.ok() && s->options_.any_port_if_busy && http_address->port != 0) {
       spdlog::warn("{}; using a free port instead", http.status().message());
       ListenAddress any = *http_address;
       reinterpret_cast<sockaddr_in*>(&any.addr)->sin_port = 0;  // same offset for IPv6's sin6_port
       any.port = 0;
-      http = HttpServer::Start(any, routes, nullptr);
+      http = HttpServer::Start(any, routes, nullptr, http_options);
     }
     KL_RETURN_IF_ERROR(http.status());
     s->http_ = std::move(*http);
@@ -56,7 +74,11 @@ Result<std::unique_ptr<Server>> Server::Start(ServeOptions options, LiveSources 
   return s;
 }
 
-Server::~Server() { Stop(); }
+Server::~Server() {
+  Stop();
+  http_.reset();
+  pg_.reset();
+}
 
 void Server::Stop() {
   if (http_) http_->Stop();

@@ -18,23 +18,31 @@
 namespace kl::server {
 
 class HttpServer;
+namespace pg {
+class PgSqlEngine;
+}
 
 inline constexpr char kKubelakeVersion[] = "0.1.0";
 
 struct ServeOptions {
   pipeline::WarehouseOptions warehouse;
+  bool sql = true;  // answer SQL (PostgreSQL protocol, /api/v1/sql) with kubelake's SQL engine
   std::string listen_http = "127.0.0.1:8080";  // "off" disables
   std::string listen_pg = "127.0.0.1:5433";    // "off" disables
   PgServerOptions pg;
   int64_t ready_max_age_ms = 60000;  // /readyz: every job committed (or was caught up) this recently
+  bool pg_allow_writes = false;      // CREATE / INSERT / DROP through the PostgreSQL port
+  int64_t http_sql_timeout_ms = 30000;
+  size_t http_sql_max_rows = 10000;
   bool any_port_if_busy = false;     // the demo: a taken port falls back to a free one
 };
 
 class Server {
  public:
-  // Starts the enabled servers. `engine` runs SQL for the PostgreSQL server
-  // (not owned, may be null: then only session statements are answered).
-  static Result<std::unique_ptr<Server>> Start(ServeOptions options, LiveSources live, QueryEngine* engine);
+  // Starts the enabled servers. `engine` runs SQL for the PostgreSQL server (not owned); when
+  // null, the server builds kubelake's SQL engine over the warehouse (unless options.sql is
+  // off: then only session statements are answered).
+  static Result<std::unique_ptr<Server>> Start(ServeOptions options, LiveSources live, QueryEngine* engine = nullptr);
   ~Server();
   void Stop();
 
@@ -49,6 +57,7 @@ class Server {
   Server() = default;
   ServeOptions options_;
   LiveSources live_;
+  std::unique_ptr<pg::PgSqlEngine> sql_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<PgServer> pg_;
   std::string pg_address_;

@@ -12,6 +12,12 @@
 #include "sql/parser/parser.h"
 #include "sql/planner/optimizer.h"
 #include "sql/sql.h"
+#include "sql/streaming/connectors.h"
+#include "sql/streaming/jdbc_sink.h"
+#include "sql/streaming/jobs.h"
+#include "sql/streaming/print_sink.h"
+#include "sql/streaming/streaming.h"
+#include "common/file_util.h"
 #include "table/cast.h"
 #include "table/options.h"
 
@@ -47,7 +53,58 @@ struct SqlEngine::Shared {
   std::map<std::string, std::shared_ptr<Catalog>> catalogs;
   std::map<std::string, GlobalDatabase> globals;
   std::shared_ptr<FunctionRegistry> functions;
+  // Event logs opened by connector tables (or registered by the process), by URI.
+  std::mutex logs_mu;
+  std::map<std::string, std::shared_ptr<log::EventLog>> logs;
+  // Streaming INSERT jobs.
+  streaming::JobHost jobs;
 };
+
+namespace {
+
+// The key under which a log URI is registered: dir: logs by their directory.
+std::string LogKey(const std::string& uri) {
+  std::string u = uri;
+  if (u.rfind("dir:", 0) == 0) u = u.substr(4);
+  if (u.find("://") == std::string::npos) {
+    u = u.substr(0, u.find('?'));
+    while (u.size() > 1 && u.back() == '/') u.pop_back();
+    return "dir:" + u;
+  }
+  return u;
+}
+
+}  // namespace
+
+void SqlEngine::RegisterLog(const std::string& uri, log::EventLog* log) {
+  std::lock_guard<std::mutex> l(shared_->logs_mu);
+  shared_->logs[LogKey(uri)] = std::shared_ptr<log::EventLog>(log, [](log::EventLog*) {});
+}
+
+Result<std::shared_ptr<log::EventLog>> SqlEngine::OpenLog(const std::string& uri) {
+  std::lock_guard<std::mutex> l(shared_->logs_mu);
+  auto it = shared_->logs.find(LogKey(uri));
+  if (it != shared_->logs.end()) return it->second;
+  auto opened = log::OpenEventLog(uri);
+  if (!opened.ok()) return opened.status().WithContext("opening the log " + uri);
+  std::shared_ptr<log::EventLog> log(std::move(*opened));
+  shared_->logs[LogKey(uri)] = log;
+  return log;
+}
+
+std::vector<SqlJobInfo> SqlEngine::Jobs() const {
+  std::vector<SqlJobInfo> out;
+  for (auto& j : shared_->jobs.List()) {
+    out.push_back({j.name, j.statement, j.explain, std::move(j.status), j.running});
+  }
+  return out;
+}
+
+Status SqlEngine::StopJob(const std::string& name) { return shared_->jobs.Stop(name); }
+
+void SqlEngine::StopJobs() { shared_->jobs.StopAll(); }
+
+SqlEngine::~SqlEngine() { shared_->jobs.StopAll(); }
 
 SqlEngine::SqlEngine(EngineOptions options) : options_(std::move(options)), shared_(std::make_shared<Shared>()) {}
 
@@ -78,6 +135,11 @@ void SqlEngine::RegisterScalarFunction(const std::string& name, ScalarBinder bin
   shared_->functions = copy;
 }
 
+std::shared_ptr<const FunctionRegistry> SqlEngine::functions() const {
+  std::lock_guard<std::mutex> l(shared_->mu);
+  return shared_->functions;
+}
+
 std::unique_ptr<SqlSession> SqlEngine::NewSession() {
   return std::unique_ptr<SqlSession>(new SqlSession(shared_from_this()));
 }
@@ -89,6 +151,21 @@ const char kMemoryLimit[] = "sql.memory-limit";
 const char kQueryTimeout[] = "sql.query-timeout";
 const char kTimeZone[] = "table.local-time-zone";
 const char kRuntimeMode[] = "execution.runtime-mode";
+const char kPipelineName[] = "pipeline.name";
+const char kCheckpointInterval[] = "execution.checkpointing.interval";
+const char kNotNullEnforcer[] = "table.exec.sink.not-null-enforcer";
+const char kUpsertMaterialize[] = "table.exec.sink.upsert-materialize";
+
+bool IsPostgres(const std::map<std::string, std::string>& settings) {
+  auto it = settings.find(kDialectSetting);
+  return it != settings.end() && (EqualsIgnoreCase(it->second, "postgresql") || EqualsIgnoreCase(it->second, "postgres"));
+}
+
+ParseOptions ParseOptionsOf(const std::map<std::string, std::string>& settings) {
+  ParseOptions o;
+  o.dialect = IsPostgres(settings) ? Dialect::kPostgres : Dialect::kFlink;
+  return o;
+}
 
 ColumnBatch StringRows(const std::vector<std::string>& names, const std::vector<std::vector<std::string>>& rows,
                        const std::vector<bool>& nullable_cols = {}) {
@@ -166,6 +243,11 @@ class SqlSession::Impl : public NameResolver {
     std::vector<std::string> columns;
   };
   std::map<std::string, TempView> temp_views;  // key: catalog.db.name
+  // Connector tables (CREATE TEMPORARY TABLE ... WITH ('connector' = ...)), key: catalog.db.name.
+  std::map<std::string, std::shared_ptr<CatalogObject>> temp_tables;
+  // BEGIN STATEMENT SET ... END: the INSERTs collected so far.
+  bool in_statement_set = false;
+  std::vector<std::shared_ptr<Statement>> statement_set;
 
   std::shared_ptr<SqlEngine::Shared> shared() { return s_->engine_->shared(); }
 
@@ -232,6 +314,18 @@ class SqlSession::Impl : public NameResolver {
   Result<std::shared_ptr<CatalogObject>> ResolveTable(const QualifiedName& name, const ReadOptions& read) override {
     KL_ASSIGN_OR_RETURN(Target t, Split(name));
     std::string key = t.catalog + "." + t.database + "." + t.name;
+    if (auto tt = temp_tables.find(key); tt != temp_tables.end() && !t.global) {
+      if (!read.dynamic_options.empty() && tt->second->connector() != "kubelake-log") {
+        return Status::InvalidArgument("hints apply to Paimon and log tables, not to " + t.name);
+      }
+      if (read.as_of_millis) return Status::InvalidArgument("FOR SYSTEM_TIME AS OF a time reads Paimon tables, not " + t.name);
+      if (read.dynamic_options.empty()) return tt->second;
+      // Hints on a log table override its options for this read.
+      auto copy = std::make_shared<CatalogObject>(*tt->second);
+      for (const auto& [k, v] : read.dynamic_options) copy->connector_options[k] = v;
+      copy->source = streaming::MakeLogBatchSource(*copy, LogOpener());
+      return copy;
+    }
     auto tv = temp_views.find(key);
     if (tv != temp_views.end() && !t.global) {
       auto obj = std::make_shared<CatalogObject>();
@@ -295,6 +389,22 @@ class SqlSession::Impl : public NameResolver {
                             DidYouMean(t.name, names));
   }
 
+  // Opens logs through the engine, holding it: for jobs the engine does not own.
+  streaming::LogOpener StrongLogOpener() {
+    std::shared_ptr<SqlEngine> engine = s_->engine().shared_from_this();
+    return [engine](const std::string& uri) { return engine->OpenLog(uri); };
+  }
+
+  // Opens logs through the engine (weakly: jobs the engine owns hold this).
+  streaming::LogOpener LogOpener() {
+    std::weak_ptr<SqlEngine> weak = s_->engine().shared_from_this();
+    return [weak](const std::string& uri) -> Result<std::shared_ptr<log::EventLog>> {
+      auto engine = weak.lock();
+      if (!engine) return Status::Aborted("the SQL engine is gone");
+      return engine->OpenLog(uri);
+    };
+  }
+
   SqlSession* s_;
 };
 
@@ -331,9 +441,28 @@ Status SqlSession::Set(const std::string& key, const std::string& value) {
                                        "such as 'Asia/Shanghai' are not supported yet)");
       }
     }
+  } else if (key == kDialectSetting) {
+    std::string v = ToLower(value);
+    if (v != "flink" && v != "postgresql" && v != "postgres") {
+      return Status::InvalidArgument("'" + key + "' must be 'flink' or 'postgresql', not '" + value + "'");
+    }
   } else if (key == kRuntimeMode) {
     if (value != "batch" && value != "streaming" && value != "BATCH" && value != "STREAMING") {
       return Status::InvalidArgument("'" + key + "' must be 'batch' or 'streaming', not '" + value + "'");
+    }
+  } else if (key == kCheckpointInterval) {
+    table::TableOptions o({{"i", value}});
+    if (o.GetDurationMillis("i", -7) <= 0) {
+      return Status::InvalidArgument("'" + key + "' = '" + value + "': expected a duration such as '500 ms' or '10 s'");
+    }
+  } else if (key == kNotNullEnforcer) {
+    if (!EqualsIgnoreCase(value, "ERROR") && !EqualsIgnoreCase(value, "DROP")) {
+      return Status::InvalidArgument("'" + key + "' must be 'ERROR' or 'DROP', not '" + value + "'");
+    }
+  } else if (key == kUpsertMaterialize) {
+    // kubelake's upsert sinks never need Flink's materializer; the values are accepted as Flink's.
+    if (!EqualsIgnoreCase(value, "NONE") && !EqualsIgnoreCase(value, "AUTO") && !EqualsIgnoreCase(value, "FORCE")) {
+      return Status::InvalidArgument("'" + key + "' must be 'NONE', 'AUTO' or 'FORCE', not '" + value + "'");
     }
   }
   settings_[key] = value;
@@ -443,6 +572,7 @@ class Runner {
     ctx->cancel = cancel_;
     ctx->current_catalog = *catalog_;
     ctx->current_database = *database_;
+    ctx->variables = s_->variables();
     auto get = [&](const char* k) -> std::optional<std::string> {
       auto it = settings_->find(k);
       if (it == settings_->end()) return std::nullopt;
@@ -477,8 +607,18 @@ class Runner {
     o.resolver = impl_;
     o.exec = ctx;
     o.params = params;
+    o.postgres = IsPostgres(*settings_);
+    o.parameter_types = &param_types_;
+    o.describe = describe_;
     return o;
   }
+
+  // Types of the statement's parameters ($1, ...); `describe`: their values are not known.
+  void SetParameters(const std::vector<std::optional<DataType>>& types, bool describe) {
+    param_types_ = types;
+    describe_ = describe;
+  }
+  const std::vector<std::optional<DataType>>& parameter_types() const { return param_types_; }
 
   Result<Prepared> Plan(const Query& q, const std::vector<Datum>* params) {
     Prepared p;
@@ -507,12 +647,20 @@ class Runner {
   }
 
   Result<StatementResult> Run(const Statement& st, const std::vector<Datum>* params, int64_t row_limit) {
+    if (s_->read_only() && Writes(st)) {
+      return ErrorAt(st.pos, "cannot execute " + WriteName(st) + " in a read-only session");
+    }
     switch (st.kind) {
       case StatementKind::kQuery: return RunQuery(*st.query, params, row_limit);
       case StatementKind::kExplain: {
         if (!st.statements.empty()) {
           const Statement& inner = *st.statements[0];
           KL_ASSIGN_OR_RETURN(Prepared p, Plan(*inner.query, params));
+          if (!BatchMode() && ReadsTables(*p.plan)) {
+            KL_ASSIGN_OR_RETURN(auto obj, InsertTarget(inner));
+            KL_ASSIGN_OR_RETURN(streaming::PlannedJob planned, PlanStreaming(inner, obj, p));
+            return ExplainResult("Streaming job '" + planned.job->name() + "'\n" + planned.explain);
+          }
           std::string text = "Insert into " + inner.name.ToString() + "\n" + p.plan->Explain(1);
           return ExplainResult(text);
         }
@@ -615,8 +763,25 @@ class Runner {
         }
         return RowsResult(StringRows({"function name"}, rows), "SHOW");
       }
-      case StatementKind::kShowJobs:
-        return ErrorAt(st.pos, "SHOW JOBS: this build runs no SQL jobs (streaming INSERT jobs are not supported yet)");
+      case StatementKind::kShowJobs: return ShowJobs();
+      case StatementKind::kStatementSet: return StatementSet(st.statements, params);
+      case StatementKind::kBeginStatementSet:
+        if (impl_->in_statement_set) return ErrorAt(st.pos, "a statement set is already open (END it first)");
+        impl_->in_statement_set = true;
+        impl_->statement_set.clear();
+        return Message("OK", "BEGIN");
+      case StatementKind::kEndStatementSet: {
+        if (!impl_->in_statement_set) return ErrorAt(st.pos, "END without BEGIN STATEMENT SET");
+        impl_->in_statement_set = false;
+        auto inserts = std::move(impl_->statement_set);
+        impl_->statement_set.clear();
+        return StatementSet(inserts, params);
+      }
+      case StatementKind::kStopJob: {
+        Status stopped = s_->engine().StopJob(st.value);
+        if (!stopped.ok()) return ErrorAt(st.pos, stopped.message());
+        return Message("Job '" + st.value + "' stopped", "STOP JOB");
+      }
       case StatementKind::kDescribe: return Describe(st);
       case StatementKind::kShowCreateTable: return ShowCreate(st);
       case StatementKind::kCreateDatabase: {
@@ -636,7 +801,12 @@ class Runner {
       case StatementKind::kCreateTableLike: return CreateTable(st, params);
       case StatementKind::kDropTable: {
         KL_ASSIGN_OR_RETURN(auto t, impl_->Split(st.name));
-        if (st.temporary) return ErrorAt(st.pos, "there are no temporary tables to drop");
+        std::string key = t.catalog + "." + t.database + "." + t.name;
+        if (impl_->temp_tables.erase(key) > 0) return Message("OK", "DROP TABLE");
+        if (st.temporary) {
+          if (st.if_exists) return Message("OK", "DROP TABLE");
+          return ErrorAt(st.name.pos, "temporary table " + st.name.ToString() + " does not exist");
+        }
         KL_RETURN_IF_ERROR(Positioned(t.cat->DropTable(t.database, t.name, st.if_exists), st.name.pos));
         return Message("OK", "DROP TABLE");
       }
@@ -702,6 +872,32 @@ class Runner {
     return ErrorAt(st.pos, "statement not supported");
   }
 
+  static bool Writes(const Statement& st) {
+    switch (st.kind) {
+      case StatementKind::kInsert:
+      case StatementKind::kCreateCatalog:
+      case StatementKind::kCreateDatabase:
+      case StatementKind::kDropDatabase:
+      case StatementKind::kCreateTable:
+      case StatementKind::kCreateTableLike:
+      case StatementKind::kDropTable:
+      case StatementKind::kAlterTableSet:
+      case StatementKind::kAlterTableReset:
+      case StatementKind::kAlterTableAddColumns:
+      case StatementKind::kAlterTableRename: return true;
+      case StatementKind::kCreateView:
+      case StatementKind::kDropView: return !st.temporary;
+      default: return false;
+    }
+  }
+  static std::string WriteName(const Statement& st) {
+    std::string text = Trim(st.text).empty() ? "this statement" : std::string(Trim(st.text));
+    auto words = Split(text, ' ', true);
+    std::string out;
+    for (size_t i = 0; i < words.size() && i < 2; ++i) out += (i ? " " : "") + ToUpper(words[i]);
+    return out;
+  }
+
   StatementResult ExplainResult(const std::string& text) {
     std::vector<std::vector<std::string>> rows;
     for (const auto& line : Split(text, '\n', true)) rows.push_back({line});
@@ -718,7 +914,7 @@ class Runner {
     if ((*obj)->kind == ObjectKind::kView) {
       auto ctx = NewContext();
       Query q;
-      auto parsed = ParseStatement((*obj)->view_query);
+      auto parsed = ParseStatement((*obj)->view_query, {1, 1}, ParseOptionsOf(*settings_));
       if (!parsed.ok()) return Positioned(parsed.status(), st.name.pos);
       KL_ASSIGN_OR_RETURN(LogicalOpPtr plan, BindQuery(*(*parsed)->query, Bind(ctx.get(), nullptr)));
       schema = plan->schema;
@@ -798,15 +994,45 @@ class Runner {
     return RowsResult(StringRows({"result"}, {{ddl}}), "SHOW");
   }
 
-  Result<StatementResult> CreateTable(const Statement& st, const std::vector<Datum>* params) {
-    if (st.temporary) {
-      return ErrorAt(st.pos,
-                     "CREATE TEMPORARY TABLE defines a connector table ('connector' = ...), which kubelake "
-                     "does not support yet; create a Paimon table without TEMPORARY");
+  Result<StatementResult> CreateConnectorTable(const Statement& st) {
+    if (st.kind == StatementKind::kCreateTableLike || st.query) {
+      return ErrorAt(st.pos, "a connector table (CREATE TEMPORARY TABLE) is defined by its columns and WITH options");
     }
+    KL_ASSIGN_OR_RETURN(auto t, impl_->Split(st.name));
+    std::string key = t.catalog + "." + t.database + "." + t.name;
+    if (impl_->temp_tables.count(key)) {
+      if (st.if_not_exists) return Message("OK", "CREATE TABLE");
+      return ErrorAt(st.name.pos, "temporary table " + st.name.ToString() + " already exists");
+    }
+    KL_ASSIGN_OR_RETURN(auto obj, streaming::MakeConnectorTable(st, t.catalog, t.database, impl_->LogOpener()));
+    impl_->temp_tables[key] = obj;
+    // Computed columns must bind now, so a broken definition is refused when it is created.
+    auto ctx = NewContext();
+    auto probe = ParseStatement("SELECT * FROM " + QuoteIdentifier(t.catalog) + "." + QuoteIdentifier(t.database) +
+                                "." + QuoteIdentifier(t.name));
+    if (probe.ok()) {
+      auto bound = BindQuery(*(*probe)->query, Bind(ctx.get(), nullptr));
+      if (!bound.ok()) {
+        impl_->temp_tables.erase(key);
+        return bound.status();
+      }
+    }
+    return Message("OK", "CREATE TABLE");
+  }
+
+  Result<StatementResult> CreateTable(const Statement& st, const std::vector<Datum>* params) {
+    if (st.temporary) return CreateConnectorTable(st);
     if (st.options.count("connector") && st.options.at("connector") != "paimon") {
       return ErrorAt(st.pos, "'connector' = '" + st.options.at("connector") +
-                                 "': tables in a Paimon catalog are Paimon tables (no connector option)");
+                                 "': tables in a Paimon catalog are Paimon tables; a connector table is created "
+                                 "with CREATE TEMPORARY TABLE");
+    }
+    for (const auto& c : st.columns) {
+      if (c.metadata || c.computed) {
+        return ErrorAt(c.pos, "column " + QuoteIdentifier(c.name) +
+                                  ": METADATA and computed columns belong to connector tables (CREATE TEMPORARY "
+                                  "TABLE ... WITH ('connector' = ...))");
+      }
     }
     KL_ASSIGN_OR_RETURN(auto t, impl_->Split(st.name));
     std::vector<DataField> fields;
@@ -864,11 +1090,6 @@ class Runner {
     };
     KL_RETURN_IF_ERROR(check(pk, "PRIMARY KEY"));
     KL_RETURN_IF_ERROR(check(parts, "PARTITIONED BY"));
-    if (!pk.empty() && !options.count("bucket")) {
-      // Paimon's default for a primary-key table is dynamic bucket mode (bucket = -1), which this
-      // build cannot write yet: a fixed single bucket keeps the table readable by every engine.
-      options["bucket"] = "1";
-    }
     auto schema = table::NewTableSchema(fields, parts, pk, options, comment);
     if (!schema.ok()) return ErrorAt(st.pos, schema.status().message());
     Status s = t.cat->CreateTable(t.database, t.name, *schema, st.if_not_exists);
@@ -895,9 +1116,6 @@ class Runner {
       table::TableSchema next = cur;
       if (st.kind == StatementKind::kAlterTableSet) {
         for (const auto& [k, v] : st.options) {
-          if (k == "bucket" && cur.options.count("bucket") && cur.options.at("bucket") != v) {
-            return ErrorAt(st.pos, "changing 'bucket' needs the data rewritten (rescale), which kubelake does not do");
-          }
           next.options[k] = v;
         }
       } else if (st.kind == StatementKind::kAlterTableReset) {
@@ -914,6 +1132,10 @@ class Runner {
           next.highest_field_id += 1;
           next.fields.mutable_fields().push_back({next.highest_field_id, c.name, c.type, c.comment});
         }
+      }
+      // Absent means Paimon's default, -1 (dynamic or unaware bucket mode).
+      if (cur.table_options().bucket() != next.table_options().bucket()) {
+        return ErrorAt(st.pos, "changing 'bucket' needs the data rewritten (rescale), which kubelake does not do");
       }
       KL_RETURN_IF_ERROR(table::TableOptions(next.options).Validate());
       return next;
@@ -989,23 +1211,204 @@ class Runner {
     return written;
   }
 
-  Result<StatementResult> Insert(const Statement& st, const std::vector<Datum>* params) {
-    if (st.overwrite) {
-      return ErrorAt(st.pos, "INSERT OVERWRITE is not supported yet; DELETE the rows' partitions or write a new table");
-    }
-    auto mode = settings_->find(kRuntimeMode);
-    (void)mode;  // batch is the only mode until streaming jobs exist
+  static bool ReadsTables(const LogicalOp& op) {
+    bool reads = op.kind == OpKind::kScan;
+    auto check = [&](const BoundExprPtr& e) {
+      if (!e) return;
+      VisitExpr(*e, [&](const BoundExpr& x) { reads = reads || x.kind == BoundKind::kSubquery; });
+    };
+    check(op.predicate);
+    for (const auto& e : op.exprs) check(e);
+    for (const auto& c : op.children) reads = reads || ReadsTables(*c);
+    return reads;
+  }
+
+  bool BatchMode() const {
+    auto m = settings_->find(kRuntimeMode);
+    return m != settings_->end() && ToLower(m->second) == "batch";
+  }
+
+  Result<std::shared_ptr<CatalogObject>> InsertTarget(const Statement& st) {
     auto obj = impl_->ResolveTable(st.name, {});
     if (!obj.ok()) return Positioned(obj.status(), st.name.pos);
+    const CatalogObject& o = **obj;
+    bool paimon = o.paimon && o.kind == ObjectKind::kTable;
+    if (!paimon && o.connector() != "jdbc" && o.connector() != "print") {
+      return ErrorAt(st.name.pos,
+                     o.FullName() + " cannot be written: INSERT writes Paimon tables, 'jdbc' and 'print' tables");
+    }
+    return obj;
+  }
+
+  Result<StatementResult> Insert(const Statement& st, const std::vector<Datum>* params) {
+    if (impl_->in_statement_set) {
+      impl_->statement_set.push_back(std::make_shared<Statement>(st));
+      return Message("added to the statement set (runs at END)", "INSERT");
+    }
+    if (st.overwrite) {
+      return ErrorAt(st.pos, BatchMode() ? "INSERT OVERWRITE is not supported yet; DELETE the rows' partitions or "
+                                           "write a new table"
+                                         : "INSERT OVERWRITE runs in batch mode only (SET 'execution.runtime-mode' "
+                                           "= 'batch')");
+    }
+    KL_ASSIGN_OR_RETURN(auto obj, InsertTarget(st));
     KL_ASSIGN_OR_RETURN(Prepared p, Plan(*st.query, params));
-    KL_ASSIGN_OR_RETURN(int64_t written, Write(**obj, p, st.insert_columns, st.name.pos));
+    // A query over constants (VALUES, SELECT without FROM) is bounded: it runs to
+    // completion now in either mode, as the job it would be finishes at once.
+    if (!BatchMode() && ReadsTables(*p.plan)) return StartStreamingInsert(st, obj, p);
+    int64_t written = 0;
+    if (obj->paimon) {
+      KL_ASSIGN_OR_RETURN(written, Write(*obj, p, st.insert_columns, st.name.pos));
+    } else {
+      KL_ASSIGN_OR_RETURN(written, WriteConnector(*obj, p, st));
+    }
     StatementResult r = Message("OK", "INSERT");
     r.rows_affected = written;
-    if (auto m = settings_->find(kRuntimeMode); m == settings_->end() || ToLower(m->second) == "streaming") {
-      r.warnings.push_back(
-          "INSERT ran as a batch job over the current data (streaming INSERT jobs are not supported yet)");
-    }
     return r;
+  }
+
+  // A batch INSERT into a connector table (PostgreSQL: one transaction).
+  Result<int64_t> WriteConnector(const CatalogObject& obj, Prepared& p, const Statement& st) {
+    std::vector<int> into;
+    if (st.insert_columns.empty()) {
+      for (size_t i = 0; i < obj.schema.size(); ++i) into.push_back(static_cast<int>(i));
+    } else {
+      for (const auto& c : st.insert_columns) {
+        int idx = obj.schema.IndexOf(c);
+        if (idx < 0) return ErrorAt(st.name.pos, "table " + obj.name + " has no column " + QuoteIdentifier(c));
+        into.push_back(idx);
+      }
+    }
+    if (p.plan->schema.size() != into.size()) {
+      return ErrorAt(st.name.pos, "INSERT into " + obj.name + ": the query gives " +
+                                      std::to_string(p.plan->schema.size()) + " columns but " +
+                                      std::to_string(into.size()) + " are written");
+    }
+    std::unique_ptr<pipeline::Sink> sink;
+    if (obj.connector() == "jdbc") {
+      KL_ASSIGN_OR_RETURN(sink, streaming::MakeJdbcSink(obj, "kubelake-sql-batch"));
+    } else {
+      KL_ASSIGN_OR_RETURN(sink, streaming::MakePrintSink(obj));
+    }
+    KL_RETURN_IF_ERROR(sink->RestorePosition().status());
+    KL_ASSIGN_OR_RETURN(auto root, BuildOperators(p.plan, *p.ctx));
+    int64_t written = 0;
+    while (true) {
+      ColumnBatch in;
+      KL_ASSIGN_OR_RETURN(bool more, root->Next(&in));
+      if (!more) break;
+      pipeline::Changes changes;
+      for (size_t r = 0; r < in.num_rows(); ++r) {
+        format::Row row(obj.schema.size());
+        for (size_t i = 0; i < into.size(); ++i) {
+          const DataType& to = obj.schema.type(static_cast<size_t>(into[i]));
+          KL_ASSIGN_OR_RETURN(row[static_cast<size_t>(into[i])],
+                              CastValue(*p.ctx, in.column(i).Get(r), p.plan->schema.type(i), to,
+                                        "column " + obj.schema.field(static_cast<size_t>(into[i])).name));
+        }
+        for (size_t c = 0; c < row.size(); ++c) {
+          if (row[c].is_null() && !obj.schema.type(c).nullable()) {
+            return ErrorAt(st.name.pos, "column " + QuoteIdentifier(obj.schema.field(c).name) + " of " + obj.name +
+                                            " is NOT NULL but the query gives NULL for it (nothing was written)");
+          }
+        }
+        changes.push_back({format::RowKind::kInsert, std::move(row)});
+      }
+      written += static_cast<int64_t>(changes.size());
+      KL_RETURN_IF_ERROR(sink->Write(changes));
+    }
+    if (written > 0) KL_RETURN_IF_ERROR(sink->Commit(pipeline::SourcePosition(), true).status());
+    return written;
+  }
+
+  Result<streaming::JobSettings> JobSettingsFor(const Statement& st, const CatalogObject& target) {
+    streaming::JobSettings js;
+    auto get = [&](const char* k) -> std::optional<std::string> {
+      auto it = settings_->find(k);
+      if (it == settings_->end()) return std::nullopt;
+      return it->second;
+    };
+    if (auto n = get(kPipelineName); n && !n->empty()) {
+      js.name = *n;
+    } else {
+      std::string base = "insert-into-" + target.name;
+      js.name = base;
+      for (int i = 2; impl_->shared()->jobs.Running(js.name); ++i) js.name = base + "-" + std::to_string(i);
+    }
+    for (char c : js.name) {
+      if (c == '/' || c == '\\' || c == 0) return ErrorAt(st.pos, "'pipeline.name' cannot hold '/'");
+    }
+    if (auto i = get(kCheckpointInterval)) {
+      js.checkpoint_interval_ms = table::TableOptions({{"i", *i}}).GetDurationMillis("i", 1000);
+    }
+    if (auto e = get(kNotNullEnforcer)) js.drop_null_violations = EqualsIgnoreCase(*e, "DROP");
+    std::string db_dir = target.paimon ? DirName(target.paimon->path())
+                                       : table::Catalog(s_->engine().options().warehouse).DatabasePath(*database_);
+    js.state_dir = JoinPath(JoinPath(db_dir, ".kubelake-jobs"), js.name);
+    js.log_opener = s_->job_handler() ? impl_->StrongLogOpener() : impl_->LogOpener();
+    js.exec = *NewContext();
+    js.exec.cancel = nullptr;
+    js.exec.deadline_micros = 0;
+    return js;
+  }
+
+  Result<streaming::PlannedJob> PlanStreaming(const Statement& st, const std::shared_ptr<CatalogObject>& obj,
+                                              Prepared& p) {
+    KL_ASSIGN_OR_RETURN(streaming::JobSettings js, JobSettingsFor(st, *obj));
+    streaming::InsertTarget target;
+    target.table = obj;
+    target.columns = st.insert_columns;
+    target.hints = st.options;
+    auto planned = streaming::PlanInsertJob(p.plan, target, js);
+    if (!planned.ok()) return Positioned(planned.status(), st.pos);
+    return planned;
+  }
+
+  Result<StatementResult> StartStreamingInsert(const Statement& st, const std::shared_ptr<CatalogObject>& obj,
+                                               Prepared& p) {
+    KL_ASSIGN_OR_RETURN(streaming::PlannedJob planned, PlanStreaming(st, obj, p));
+    std::string name = planned.job->name();
+    if (s_->job_handler()) {
+      Status opened = planned.job->Open();
+      if (!opened.ok()) return Positioned(opened.WithContext("starting job '" + name + "'"), st.pos);
+      KL_RETURN_IF_ERROR(s_->job_handler()(std::move(planned.job)));
+      return Message("Job '" + name + "' planned", "INSERT");
+    }
+    if (impl_->shared()->jobs.Running(name)) {
+      return ErrorAt(st.pos, "a job named '" + name + "' is running; SET 'pipeline.name' to another name");
+    }
+    // Opened here so that a job that cannot start says why at its INSERT.
+    Status opened = planned.job->Open();
+    if (!opened.ok()) return Positioned(opened.WithContext("starting job '" + name + "'"), st.pos);
+    KL_RETURN_IF_ERROR(impl_->shared()->jobs.Start(std::move(planned.job), st.text, planned.explain));
+    StatementResult r = Message("Job '" + name + "' started", "INSERT");
+    return r;
+  }
+
+  Result<StatementResult> StatementSet(const std::vector<std::shared_ptr<Statement>>& inserts,
+                                       const std::vector<Datum>* params) {
+    StatementResult all = Message("", "INSERT");
+    int64_t rows = 0;
+    for (const auto& ins : inserts) {
+      KL_ASSIGN_OR_RETURN(StatementResult r, Insert(*ins, params));
+      all.message += (all.message.empty() ? "" : "\n") + r.message;
+      if (r.rows_affected >= 0) rows += r.rows_affected;
+      for (auto& w : r.warnings) all.warnings.push_back(std::move(w));
+    }
+    if (BatchMode()) all.rows_affected = rows;
+    return all;
+  }
+
+  Result<StatementResult> ShowJobs() {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& j : s_->engine().Jobs()) {
+      std::string state = j.running ? (j.status.running ? "RUNNING" : "RESTARTING") : j.status.failed ? "FAILED" : "STOPPED";
+      rows.push_back({j.name, state, std::to_string(j.status.changes_in), std::to_string(j.status.changes_out),
+                      std::to_string(j.status.commits), j.status.last_error, j.statement});
+    }
+    return RowsResult(StringRows({"job name", "status", "changes in", "changes out", "commits", "last error", "statement"},
+                                 rows),
+                      "SHOW");
   }
 
  private:
@@ -1016,14 +1419,18 @@ class Runner {
   std::string* database_;
   const std::atomic<bool>* cancel_;
   int64_t timeout_ms_;
+  std::vector<std::optional<DataType>> param_types_;
+  bool describe_ = false;
 };
 
 }  // namespace
 
-Result<StatementResult> SqlSession::Execute(std::string_view statement, const std::vector<Datum>& params) {
+Result<StatementResult> SqlSession::Execute(std::string_view statement, const std::vector<Datum>& params,
+                                            const std::vector<std::optional<DataType>>& param_types) {
   return Guarded([&]() -> Result<StatementResult> {
-    KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement));
+    KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement, {1, 1}, ParseOptionsOf(settings_)));
     Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
+    r.SetParameters(param_types, false);
     return r.Run(*st, &params, row_limit_);
   });
 }
@@ -1031,7 +1438,7 @@ Result<StatementResult> SqlSession::Execute(std::string_view statement, const st
 Status SqlSession::ExecuteScript(
     std::string_view script, const std::function<Status(const ScriptStatement&, const StatementResult&)>& on_result) {
   for (const auto& piece : SplitStatements(script)) {
-    auto st = ParseStatement(piece.text, piece.pos);
+    auto st = ParseStatement(piece.text, piece.pos, ParseOptionsOf(settings_));
     if (!st.ok()) return st.status();
     Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
     auto result = Guarded([&]() -> Result<StatementResult> { return r.Run(**st, nullptr, row_limit_); });
@@ -1041,14 +1448,35 @@ Status SqlSession::ExecuteScript(
   return Status::OK();
 }
 
-Result<std::unique_ptr<ResultStream>> SqlSession::Query(std::string_view statement, const std::vector<Datum>& params) {
-  return Guarded([&]() { return QueryInner(statement, params); });
+Result<SqlSession::Execution> SqlSession::Run(std::string_view statement, const std::vector<Datum>& params,
+                                              const std::vector<std::optional<DataType>>& param_types) {
+  return Guarded([&]() -> Result<Execution> {
+    KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement, {1, 1}, ParseOptionsOf(settings_)));
+    Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
+    r.SetParameters(param_types, false);
+    Execution e;
+    if (st->kind == StatementKind::kQuery) {
+      KL_ASSIGN_OR_RETURN(Prepared p, r.Plan(*st->query, &params));
+      KL_ASSIGN_OR_RETURN(auto root, BuildOperators(p.plan, *p.ctx));
+      e.stream.reset(new QueryStream(p.plan, std::move(p.ctx), std::move(root), row_limit_));
+      return e;
+    }
+    KL_ASSIGN_OR_RETURN(e.result, r.Run(*st, &params, row_limit_));
+    return e;
+  });
+}
+
+Result<std::unique_ptr<ResultStream>> SqlSession::Query(std::string_view statement, const std::vector<Datum>& params,
+                                                        const std::vector<std::optional<DataType>>& param_types) {
+  return Guarded([&]() { return QueryInner(statement, params, param_types); });
 }
 
 Result<std::unique_ptr<ResultStream>> SqlSession::QueryInner(std::string_view statement,
-                                                             const std::vector<Datum>& params) {
-  KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement));
+                                                             const std::vector<Datum>& params,
+                                                             const std::vector<std::optional<DataType>>& param_types) {
+  KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement, {1, 1}, ParseOptionsOf(settings_)));
   Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
+  r.SetParameters(param_types, false);
   if (st->kind != StatementKind::kQuery) {
     // Other statements that return rows run now; their rows are replayed.
     KL_ASSIGN_OR_RETURN(StatementResult res, r.Run(*st, &params, row_limit_));
@@ -1074,11 +1502,63 @@ Result<std::unique_ptr<ResultStream>> SqlSession::QueryInner(std::string_view st
 }
 
 Result<RowType> SqlSession::Describe(std::string_view statement, const std::vector<Datum>& params) {
-  KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement));
+  KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement, {1, 1}, ParseOptionsOf(settings_)));
   if (st->kind != StatementKind::kQuery) return RowType();
   Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
   KL_ASSIGN_OR_RETURN(Prepared p, r.Plan(*st->query, &params));
   return p.plan->schema;
+}
+
+Result<StatementDescription> SqlSession::DescribeStatement(std::string_view statement,
+                                                           const std::vector<std::optional<DataType>>& declared) {
+  return Guarded([&]() -> Result<StatementDescription> {
+    KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement, {1, 1}, ParseOptionsOf(settings_)));
+    Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
+    r.SetParameters(declared, true);
+    StatementDescription d;
+    switch (st->kind) {
+      case StatementKind::kQuery: {
+        KL_ASSIGN_OR_RETURN(Prepared p, r.Plan(*st->query, nullptr));
+        d.returns_rows = true;
+        d.columns = p.plan->schema;
+        d.statement_kind = "SELECT";
+        break;
+      }
+      case StatementKind::kExplain:
+      case StatementKind::kShowCatalogs:
+      case StatementKind::kShowCurrentCatalog:
+      case StatementKind::kShowCurrentDatabase:
+      case StatementKind::kShowDatabases:
+      case StatementKind::kShowTables:
+      case StatementKind::kShowViews:
+      case StatementKind::kShowCreateTable:
+      case StatementKind::kShowFunctions:
+      case StatementKind::kDescribe: {
+        // Reading statements: their columns are what running them gives (cheap, no side effects).
+        KL_ASSIGN_OR_RETURN(StatementResult res, r.Run(*st, nullptr, 0));
+        d.returns_rows = res.has_rows;
+        d.columns = res.columns;
+        d.statement_kind = res.statement_kind;
+        break;
+      }
+      case StatementKind::kSet:
+        d.returns_rows = st->key.empty();
+        if (d.returns_rows) {
+          d.columns = RowType({{0, "key", DataType::String(), ""}, {1, "value", DataType::String(), ""}});
+        }
+        d.statement_kind = "SET";
+        break;
+      case StatementKind::kInsert: {
+        // The query's parameters get their types; the rows are not written.
+        KL_RETURN_IF_ERROR(r.Plan(*st->query, nullptr).status());
+        d.statement_kind = "INSERT";
+        break;
+      }
+      default: d.statement_kind = "OK"; break;
+    }
+    for (const auto& t : r.parameter_types()) d.parameters.push_back(t ? t->WithNullable(true) : DataType::String());
+    return d;
+  });
 }
 
 }  // namespace kl::sql

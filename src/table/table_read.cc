@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "table/binary_row.h"
+
 namespace kl::table {
 
 using format::RowType;
@@ -16,32 +18,73 @@ struct RowFilter {
   const std::vector<int>* columns = nullptr;  // per leaf: column in the read layout
 
   bool active() const { return predicate != nullptr && !predicate->empty(); }
-  bool Pass(const KvBatch& src, size_t row) const {
+
+  // Sets pass[i] to whether row i of `src` satisfies every leaf. A leaf on a
+  // dictionary-encoded column is decided once per dictionary entry (the answers are
+  // kept while the dictionary, a Parquet row group's, stays the same).
+  void Evaluate(const KvBatch& src, std::vector<uint8_t>* pass) {
+    size_t n = src.size();
+    pass->assign(n, 1);
+    uint8_t* p = pass->data();
     const auto& leaves = predicate->leaves();
+    dict_matches_.resize(leaves.size());
     for (size_t l = 0; l < leaves.size(); ++l) {
-      if (!LeafMatches(leaves[l], src.values.column(static_cast<size_t>((*columns)[l])), row)) return false;
+      const format::Column& col = src.values.column(static_cast<size_t>((*columns)[l]));
+      if (col.is_dictionary()) {
+        DictMatches& m = dict_matches_[l];
+        if (m.dict != col.shared_dictionary()) {
+          const format::Column& dict = col.dictionary();
+          m.dict = col.shared_dictionary();
+          m.match.resize(dict.size());
+          for (size_t d = 0; d + 1 < dict.size(); ++d) m.match[d] = LeafMatches(leaves[l], dict, d) ? 1 : 0;
+          m.match[col.null_code()] = leaves[l].op == CompareOp::kIsNull ? 1 : 0;  // the null rows
+        }
+        const uint32_t* codes = col.codes();
+        const uint8_t* match = m.match.data();
+        for (size_t i = 0; i < n; ++i) p[i] &= match[codes[i]];
+      } else {
+        for (size_t i = 0; i < n; ++i) {
+          if (p[i]) p[i] = LeafMatches(leaves[l], col, i) ? 1 : 0;
+        }
+      }
     }
-    return true;
   }
+
+  struct DictMatches {
+    std::shared_ptr<const format::Column> dict;  // held so that the pointer stays unique
+    std::vector<uint8_t> match;                  // per code
+  };
+  std::vector<DictMatches> dict_matches_;  // per leaf
 };
 
 // Moves the projected columns of `src` (read layout) that pass `filter` to the end of `out`.
-void EmitProjected(const KvBatch& src, const std::vector<int>& output_from_read, const RowFilter& filter,
+void EmitProjected(KvBatch& src, const std::vector<int>& output_from_read, RowFilter& filter,
                    RowsWithKinds* out) {
   size_t n = src.size();
   auto& cols = out->rows.mutable_columns();
   if (!filter.active()) {
+    // Into an empty output, a column read once moves over instead of being copied.
+    bool empty = out->rows.num_rows() == 0;
     for (size_t c = 0; c < output_from_read.size(); ++c) {
-      cols[c].AppendRange(src.values.column(static_cast<size_t>(output_from_read[c])), 0, n);
+      size_t from = static_cast<size_t>(output_from_read[c]);
+      format::Column& col = src.values.mutable_column(from);
+      bool once = std::count(output_from_read.begin(), output_from_read.end(), output_from_read[c]) == 1;
+      if (empty && once && col.size() == n && col.type() == cols[c].type()) {
+        cols[c] = std::move(col);
+      } else {
+        cols[c].AppendRange(col, 0, n);
+      }
     }
     out->kinds.insert(out->kinds.end(), src.kinds.begin(), src.kinds.end());
     out->rows.SetNumRows(out->rows.num_rows() + n);
     return;
   }
+  std::vector<uint8_t> pass;
+  filter.Evaluate(src, &pass);
   std::vector<size_t> keep;
   keep.reserve(n);
   for (size_t i = 0; i < n; ++i) {
-    if (filter.Pass(src, i)) keep.push_back(i);
+    if (pass[i]) keep.push_back(i);
   }
   for (size_t c = 0; c < output_from_read.size(); ++c) {
     cols[c].AppendGather(src.values.column(static_cast<size_t>(output_from_read[c])), keep.data(), keep.size());
@@ -176,13 +219,14 @@ Result<std::unique_ptr<SplitReader>> TableRead::Open(const DataSplit& split) {
     }
   }
   KL_ASSIGN_OR_RETURN(std::shared_ptr<SplitReadExtras> extras, LoadDeletionVectors(deletion_files));
+  std::vector<DataFileMeta> files = split.files;
+  if (!raw) DropFilesOutsideKeyRange(&files);
   // Rows read as stored are filtered one by one afterwards, so any condition may skip
   // them; merged reads may skip only by key conditions.
   extras->skip_by_stats = raw ? filter_.leaves() : key_leaves_;
   FileOpener opener = ctx_->OpenerFor(split.partition, split.bucket, read_type_, std::move(extras));
   RowFilter filter{&filter_, &filter_columns_};
   if (raw) {
-    std::vector<DataFileMeta> files = split.files;
     std::sort(files.begin(), files.end(), [](const DataFileMeta& a, const DataFileMeta& b) {
       return a.min_sequence_number < b.min_sequence_number ||
              (a.min_sequence_number == b.min_sequence_number && a.file_name < b.file_name);
@@ -190,7 +234,7 @@ Result<std::unique_ptr<SplitReader>> TableRead::Open(const DataSplit& split) {
     return std::unique_ptr<SplitReader>(new RawSplitReader(std::move(files), std::move(opener), output_from_read_, filter));
   }
   std::vector<std::unique_ptr<RunCursor>> cursors;
-  for (auto& run : SortedRunsOf(split.files, ctx_->key_types())) {
+  for (auto& run : SortedRunsOf(files, ctx_->key_types())) {
     cursors.push_back(std::make_unique<RunCursor>(std::move(run), opener, kChunkRows));
   }
   KL_ASSIGN_OR_RETURN(KeyComparator cmp, ctx_->ComparatorFor(read_type_));
@@ -198,6 +242,36 @@ Result<std::unique_ptr<SplitReader>> TableRead::Open(const DataSplit& split) {
   auto reader = std::make_unique<MergeReader>(std::move(cursors), cmp, std::move(merge), /*drop_retracts=*/true);
   KL_RETURN_IF_ERROR(reader->Init());
   return std::unique_ptr<SplitReader>(new MergedSplitReader(std::move(reader), output_from_read_, read_type_, filter));
+}
+
+void TableRead::DropFilesOutsideKeyRange(std::vector<DataFileMeta>* files) const {
+  // A file's keys lie between its min and max key, so its first key column lies between
+  // theirs: a condition on that column that no value there meets rules the file out (every
+  // record of a key has the same key, so no newer record of a matching key is lost).
+  std::vector<std::string> keys = ctx_->schema().TrimmedPrimaryKeys();
+  if (keys.empty()) return;
+  std::vector<PredicateLeaf> leading;
+  for (const auto& leaf : key_leaves_) {
+    if (leaf.field == keys[0]) leading.push_back(leaf);
+  }
+  if (leading.empty()) return;
+  const std::vector<format::DataType>& types = ctx_->key_types();
+  files->erase(std::remove_if(files->begin(), files->end(),
+                              [&](const DataFileMeta& f) {
+                                auto lo = DeserializeBinaryRow(f.min_key, types);
+                                auto hi = DeserializeBinaryRow(f.max_key, types);
+                                if (!lo.ok() || !hi.ok() || lo->empty() || hi->empty()) return false;
+                                if ((*lo)[0].is_null() || (*hi)[0].is_null()) return false;
+                                ValueRange range;
+                                range.has_min_max = true;
+                                range.min = (*lo)[0];
+                                range.max = (*hi)[0];
+                                for (const auto& leaf : leading) {
+                                  if (!LeafMayMatch(leaf, &range)) return true;
+                                }
+                                return false;
+                              }),
+               files->end());
 }
 
 Result<RowsWithKinds> TableRead::ReadAll(const ScanPlan& plan) {

@@ -35,7 +35,8 @@ HttpResponse QueryError(const Status& s) {
   return JsonError(500, s.ToString());
 }
 
-HttpResponse Answer(const Result<pipeline::QueryResult>& r, const std::function<void(JsonWriter*)>& extra = {}) {
+template <typename R>
+HttpResponse Answer(const Result<R>& r, const std::function<void(JsonWriter*)>& extra = {}) {
   if (!r.ok()) return QueryError(r.status());
   std::string body = QueryResultJson(*r);
   if (extra) {
@@ -139,7 +140,10 @@ void WriteStatus(JsonWriter* w, const SystemStatus& s, const Readiness& ready) {
 
 }  // namespace
 
-std::string QueryResultJson(const pipeline::QueryResult& r) {
+namespace {
+
+template <typename R>
+std::string ResultJson(const R& r) {
   JsonWriter w;
   w.BeginObject().Key("columns").BeginArray();
   for (const auto& f : r.columns.fields()) {
@@ -154,6 +158,11 @@ std::string QueryResultJson(const pipeline::QueryResult& r) {
   w.EndArray().EndObject();
   return w.Release();
 }
+
+}  // namespace
+
+std::string QueryResultJson(const pipeline::QueryResult& r) { return ResultJson(r); }
+std::string QueryResultJson(const sql::QueryResult& r) { return ResultJson(r); }
 
 void AddApiRoutes(const ApiContext& ctx, std::map<std::string, HttpHandler>* routes) {
   auto& r = *routes;
@@ -172,17 +181,17 @@ void AddApiRoutes(const ApiContext& ctx, std::map<std::string, HttpHandler>* rou
     return Json(w.Release());
   };
   r["/api/v1/audit"] = [ctx](const HttpRequest& req) {
-    pipeline::AuditQuery q;
+    sql::AuditQuery q;
     std::string by = req.Arg("by", "kind");
     if (by != "kind" && by != "namespace") return JsonError(400, "argument by=" + by + ": expected kind or namespace");
     q.by_namespace = by == "namespace";
     q.cluster = req.Arg("cluster");
     q.kind = req.Arg("kind");
     if (!IsWarehouseCreated(ctx.warehouse)) return JsonError(503, "the warehouse has no tables yet");
-    return Answer(pipeline::QueryAudit(ctx.warehouse, q));
+    return Answer(sql::QueryAudit(ctx.warehouse, q));
   };
   r["/api/v1/topology"] = [ctx](const HttpRequest& req) {
-    pipeline::TopologyQuery q;
+    sql::TopologyQuery q;
     q.user_id = req.Arg("user");
     q.node = req.Arg("node");
     q.cluster = req.Arg("cluster");
@@ -193,12 +202,12 @@ void AddApiRoutes(const ApiContext& ctx, std::map<std::string, HttpHandler>* rou
     if (!at.ok()) return JsonError(400, at.status().message());
     q.as_of_ms = *at;
     if (!IsWarehouseCreated(ctx.warehouse)) return JsonError(503, "the warehouse has no tables yet");
-    return Answer(pipeline::QueryTopology(ctx.warehouse, q), [&](JsonWriter* w) {
+    return Answer(sql::QueryTopology(ctx.warehouse, q), [&](JsonWriter* w) {
       if (q.as_of_ms > 0) w->Key("as_of").String(FormatRfc3339(q.as_of_ms));
     });
   };
   r["/api/v1/trend"] = [ctx](const HttpRequest& req) {
-    pipeline::TrendQuery q;
+    sql::TrendQuery q;
     auto minutes = IntArg(req, "minutes", 60, 1, 60 * 24 * 31);
     if (!minutes.ok()) return JsonError(400, minutes.status().message());
     q.minutes = static_cast<int>(*minutes);
@@ -206,7 +215,7 @@ void AddApiRoutes(const ApiContext& ctx, std::map<std::string, HttpHandler>* rou
     q.kind = req.Arg("kind", "Pod");
     q.user_id = req.Arg("user");
     if (!IsWarehouseCreated(ctx.warehouse)) return JsonError(503, "the warehouse has no tables yet");
-    return Answer(pipeline::QueryTrend(ctx.warehouse, q));
+    return Answer(sql::QueryTrend(ctx.warehouse, q));
   };
   r["/api/v1/deleted"] = [ctx](const HttpRequest& req) {
     pipeline::DeletedQuery q;

@@ -1,6 +1,8 @@
 // The JSON API under /api/v1/ and the probes /healthz and /readyz: thin
-// handlers over the warehouse's queries (pipeline/queries.h) and the system
-// status. Every answer is JSON; bad arguments are 400s that say which.
+// handlers over the warehouse's queries — audit, topology and trend in SQL
+// (sql/warehouse_queries.h, the same as `kubelake query`), deleted objects,
+// users and nodes from pipeline/queries.h — and the system status. Every
+// answer is JSON; bad arguments are 400s that say which.
 #pragma once
 
 #include <functional>
@@ -8,6 +10,7 @@
 #include <string>
 
 #include "pipeline/queries.h"
+#include "sql/warehouse_queries.h"
 #include "server/http/http_server.h"
 #include "server/status.h"
 
@@ -24,5 +27,6 @@ void AddApiRoutes(const ApiContext& context, std::map<std::string, HttpHandler>*
 
 // A query result as {"columns":[{"name","type"}...],"rows":[[...]...]}.
 std::string QueryResultJson(const pipeline::QueryResult& result);
+std::string QueryResultJson(const sql::QueryResult& result);
 
 }  // namespace kl::server

@@ -55,6 +55,17 @@ int Send(MHD_Connection* c, const HttpResponse& response, bool head) {
 MhdResult DispatchRequest(void* cls, MHD_Connection* c, const char* url, const char* method, const char* version,
                           const char* upload_data, size_t* upload_data_size, void** con_cls);
 
+// What a request carries between libmicrohttpd's calls: the POST body read so far.
+struct RequestState {
+  std::string body;
+  bool too_large = false;
+};
+
+void RequestCompleted(void*, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) {
+  delete static_cast<RequestState*>(*con_cls);
+  *con_cls = nullptr;
+}
+
 }  // namespace
 
 std::string HttpRequest::Arg(const std::string& name, const std::string& fallback) const {
@@ -69,31 +80,51 @@ HttpResponse JsonError(int status, const std::string& message) {
 }
 
 namespace {
-MhdResult DispatchRequest(void* cls, MHD_Connection* c, const char* url, const char* method, const char*, const char*,
-                          size_t* upload_data_size, void** con_cls) {
+MhdResult DispatchRequest(void* cls, MHD_Connection* c, const char* url, const char* method, const char*,
+                          const char* upload_data, size_t* upload_data_size, void** con_cls) {
   return static_cast<MhdResult>(
-      static_cast<HttpServer*>(cls)->HandleRequest(c, url, method, upload_data_size, con_cls));
+      static_cast<HttpServer*>(cls)->HandleRequest(c, url, method, upload_data, upload_data_size, con_cls));
 }
 }  // namespace
 
-int HttpServer::HandleRequest(MHD_Connection* c, const char* url, const char* method, size_t* upload_data_size,
-                              void** con_cls) {
+int HttpServer::HandleRequest(MHD_Connection* c, const char* url, const char* method, const char* upload_data,
+                              size_t* upload_data_size, void** con_cls) {
   HttpServer* self = this;
   std::string m = method != nullptr ? method : "";
-  if (m != "GET" && m != "HEAD") {
+  std::string path = url != nullptr ? url : "/";
+  bool post = m == "POST" && options_.post_paths.count(path) != 0;
+  if (m != "GET" && m != "HEAD" && !post) {
     // Answer before any body is read: MHD discards it and closes.
-    HttpResponse r = JsonError(405, "method " + m + " not allowed; this server answers GET and HEAD");
-    r.headers.emplace_back("Allow", "GET, HEAD");
+    bool takes_post = options_.post_paths.count(path) != 0;
+    HttpResponse r = JsonError(405, "method " + m + " not allowed; " + path + " answers GET and HEAD" +
+                                        (takes_post ? " and POST" : ""));
+    r.headers.emplace_back("Allow", takes_post ? "GET, HEAD, POST" : "GET, HEAD");
     return Send(c, r, false);
   }
   if (*con_cls == nullptr) {  // first call: headers only
-    *con_cls = self;
+    *con_cls = new RequestState();
     return MHD_YES;
   }
-  *upload_data_size = 0;
+  auto* state = static_cast<RequestState*>(*con_cls);
+  if (*upload_data_size > 0) {  // more of the body
+    if (state->body.size() + *upload_data_size > options_.max_body_bytes) {
+      state->too_large = true;
+    } else {
+      state->body.append(upload_data, *upload_data_size);
+    }
+    *upload_data_size = 0;
+    return MHD_YES;
+  }
+  if (state->too_large) {
+    return Send(c, JsonError(413, "the request body is larger than " + std::to_string(options_.max_body_bytes) + " bytes"),
+                false);
+  }
   HttpRequest req;
   req.method = m;
-  req.path = url != nullptr ? url : "/";
+  req.path = path;
+  req.body = std::move(state->body);
+  const char* content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+  if (content_type != nullptr) req.content_type = content_type;
   MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, &CollectArg, &req.query);
   HttpResponse response;
   auto it = self->routes_.find(req.path);
@@ -113,12 +144,14 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const ListenAddress& addre
   s->address_ = address;
   s->routes_ = std::move(routes);
   s->fallback_ = std::move(fallback);
+  s->options_ = options;
   unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
   if (address.ipv6) flags |= MHD_USE_IPv6;
   s->daemon_ = MHD_start_daemon(flags, static_cast<uint16_t>(address.port), nullptr, nullptr, &DispatchRequest, s.get(),
                                 MHD_OPTION_SOCK_ADDR, &address.addr, MHD_OPTION_EXTERNAL_LOGGER, &MhdLog, nullptr,
                                 MHD_OPTION_CONNECTION_LIMIT, options.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-                                options.idle_timeout_s, MHD_OPTION_END);
+                                options.idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, &RequestCompleted, nullptr,
+                                MHD_OPTION_END);
   if (s->daemon_ == nullptr) {
     return Status::IOError("HTTP server: cannot listen on " + address.ToString(address.port) +
                            " (address in use or not available)");

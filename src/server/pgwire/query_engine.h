@@ -89,6 +89,8 @@ class SqlResult {
 struct QueryContext {
   int64_t deadline_us = 0;                    // MonotonicMicros(); 0 = no timeout
   const std::atomic<bool>* cancel = nullptr;  // set by a CancelRequest
+  // Execute: the types of the parameters' values, as Describe gave them (may be null).
+  const std::vector<format::DataType>* parameter_types = nullptr;
   // nullopt while the statement may go on; else why it must stop (57014).
   std::optional<SqlError> Interrupted() const {
     if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) {
@@ -140,10 +142,25 @@ struct StatementResult {
   std::string command_tag;          // otherwise: "CREATE TABLE", "SET", "USE"…
 };
 
+// The server's per-session settings (search_path, application_name, ...), as
+// SQL reads and changes them (current_setting, set_config, pg_settings).
+class SessionSettings {
+ public:
+  virtual ~SessionSettings() = default;
+  virtual std::optional<std::string> Get(const std::string& name) const = 0;
+  virtual SqlResult<std::string> Set(const std::string& name, const std::string& value) = 0;
+  // Every setting: (name, value, description).
+  virtual std::vector<std::vector<std::string>> All() const = 0;
+  // A setting's starting value for this session (what RESET returns to).
+  virtual void SetDefault(const std::string& name, const std::string& value) = 0;
+};
+
 struct SessionInfo {
   std::string user;
   std::string database;
   std::string application_name;
+  SessionSettings* settings = nullptr;  // the connection's; outlives the session
+  int32_t backend_pid = 0;
 };
 
 // One client connection's view of the engine (its current catalog and
@@ -164,8 +181,8 @@ class QueryEngine {
  public:
   virtual ~QueryEngine() = default;
   virtual std::unique_ptr<QuerySession> NewSession(const SessionInfo& info) = 0;
-  // Databases a client may name in its StartupMessage ("" = any).
-  virtual bool HasDatabase(const std::string& name) const { return true; }
+  // Databases a client (`user`) may name in its StartupMessage.
+  virtual bool HasDatabase(const std::string& name, const std::string& user) const { return true; }
 };
 
 }  // namespace kl::server

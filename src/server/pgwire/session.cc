@@ -286,7 +286,7 @@ bool Session::Startup() {
       return false;
     }
     if (!Authenticate()) return false;
-    if (engine_ != nullptr && !engine_->HasDatabase(database_)) {
+    if (engine_ != nullptr && !engine_->HasDatabase(database_, user_)) {
       SendError({sqlstate::kInvalidCatalogName, "database \"" + database_ + "\" does not exist", "", "", 0}, true);
       return false;
     }
@@ -325,7 +325,12 @@ bool Session::Startup() {
       }
     }
     if (engine_ != nullptr) {
-      engine_session_ = engine_->NewSession({user_, database_, settings_->Get("application_name").value_or("")});
+      SessionInfo info{user_, database_, settings_->Get("application_name").value_or(""), settings_.get(), pid_};
+      engine_session_ = engine_->NewSession(info);
+      if (engine_session_ == nullptr) {
+        SendError({sqlstate::kInvalidCatalogName, "database \"" + database_ + "\" does not exist", "", "", 0}, true);
+        return false;
+      }
     }
     out_.Begin('R');
     out_.Int32(0);  // AuthenticationOk
@@ -581,7 +586,8 @@ SqlResult<StatementResult> Session::RunSessionCommand(const SessionCommand& cmd)
 }
 
 SqlResult<StatementResult> Session::Execute(const std::string& sql, const SessionCommand& cmd,
-                                            const std::vector<Datum>& params) {
+                                            const std::vector<Datum>& params,
+                                            const std::vector<DataType>* param_types) {
   if (cmd.kind != SessionCommand::Kind::kEngine) {
     // Reported settings go to the client again after a change.
     std::vector<std::pair<std::string, std::string>> before = settings_->Reported();
@@ -600,7 +606,17 @@ SqlResult<StatementResult> Session::Execute(const std::string& sql, const Sessio
                     "this server has no SQL engine: it answers only SET, SHOW, RESET, BEGIN, COMMIT and ROLLBACK", "",
                     "", 0};
   }
-  return engine_session_->Execute(sql, params, MakeContext());
+  // Functions may change reported settings too (set_config): they go to the client again.
+  std::vector<std::pair<std::string, std::string>> before = settings_->Reported();
+  QueryContext context = MakeContext();
+  context.parameter_types = param_types;
+  auto r = engine_session_->Execute(sql, params, context);
+  std::vector<std::pair<std::string, std::string>> after = settings_->Reported();
+  pending_status_.clear();
+  for (size_t i = 0; i < after.size(); ++i) {
+    if (i >= before.size() || before[i].second != after[i].second) pending_status_.push_back(after[i]);
+  }
+  return r;
 }
 
 SqlResult<StatementDescription> Session::Describe(const std::string& sql, const SessionCommand& cmd,
@@ -710,7 +726,16 @@ void Session::SimpleQuery(const std::string& sql) {
     out_.End();
     return;
   }
+  size_t search_from = 0;
   for (const std::string& statement : statements) {
+    // Where the statement starts in the query string: error positions count from there.
+    size_t offset = sql.find(statement, search_from);
+    if (offset == std::string::npos) offset = search_from;
+    search_from = offset + statement.size();
+    int chars_before = 0;
+    for (size_t i = 0; i < offset && i < sql.size(); ++i) {
+      if ((static_cast<unsigned char>(sql[i]) & 0xC0) != 0x80) ++chars_before;
+    }
     SessionCommand cmd = ClassifyStatement(statement, &IsKnownSetting);
     bool ends_tx = cmd.kind == SessionCommand::Kind::kCommit || cmd.kind == SessionCommand::Kind::kRollback;
     if (tx_ == 'E' && !ends_tx) {
@@ -722,7 +747,9 @@ void Session::SimpleQuery(const std::string& sql) {
     cancel_ = false;
     auto r = Execute(statement, cmd, {});
     if (!r.ok()) {
-      ExtendedError(r.error());
+      SqlError error = r.error();
+      if (error.position > 0) error.position += chars_before;
+      ExtendedError(error);
       skip_until_sync_ = false;
       return;
     }
@@ -912,7 +939,7 @@ void Session::HandleExecute(const std::string& body) {
   if (!p->started) {
     counters_->queries++;
     cancel_ = false;
-    auto r = Execute(prepared.query, prepared.command, p->params);
+    auto r = Execute(prepared.query, prepared.command, p->params, &prepared.description.parameters);
     if (!r.ok()) return ExtendedError(r.error());
     p->started = true;
     if (!r->returns_rows) {

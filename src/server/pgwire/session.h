@@ -117,7 +117,8 @@ class Session {
   SqlResult<StatementDescription> Describe(const std::string& sql, const SessionCommand& command,
                                            const std::vector<uint32_t>& declared);
   SqlResult<StatementResult> Execute(const std::string& sql, const SessionCommand& command,
-                                     const std::vector<format::Datum>& params);
+                                     const std::vector<format::Datum>& params,
+                                     const std::vector<format::DataType>* param_types = nullptr);
   SqlResult<StatementResult> RunSessionCommand(const SessionCommand& command);
   // Sends up to `max_rows` rows of a started portal (0 = all).
   Outcome SendRows(Portal* portal, size_t max_rows);

@@ -99,6 +99,11 @@ Settings::Settings(const std::string& user) {
 
 SqlResult<std::string> Settings::Set(const std::string& name, const std::string& raw) {
   const SettingDef* def = Find(name);
+  if (def == nullptr && name.find('.') != std::string::npos && name.front() != '.' && name.back() != '.') {
+    // A custom setting ("myapp.tenant"), as PostgreSQL keeps them.
+    values_[name] = EqualsIgnoreCase(raw, "default") ? "" : raw;
+    return values_[name];
+  }
   if (def == nullptr) {
     return SqlError{sqlstate::kUndefinedObject, "unrecognized configuration parameter \"" + name + "\"", "", "", 0};
   }
@@ -159,12 +164,21 @@ SqlResult<std::string> Settings::Set(const std::string& name, const std::string&
 void Settings::Reset(const std::string& name) {
   const SettingDef* def = Find(name);
   if (def != nullptr && !def->read_only) values_[name] = defaults_[name];
+  if (def == nullptr) values_.erase(name);
 }
 
 void Settings::ResetAll() {
   for (const auto& s : kSettings) {
     if (!s.read_only) values_[s.name] = defaults_[s.name];
   }
+  for (auto it = values_.begin(); it != values_.end();) {
+    it = Find(it->first) == nullptr ? values_.erase(it) : std::next(it);
+  }
+}
+
+void Settings::SetDefault(const std::string& name, const std::string& value) {
+  defaults_[name] = value;
+  values_[name] = value;
 }
 
 std::optional<std::string> Settings::Get(const std::string& name) const {
@@ -176,6 +190,9 @@ std::optional<std::string> Settings::Get(const std::string& name) const {
 std::vector<std::vector<std::string>> Settings::All() const {
   std::vector<std::vector<std::string>> out;
   for (const auto& s : kSettings) out.push_back({s.display, values_.at(s.name), s.description});
+  for (const auto& [name, value] : values_) {
+    if (Find(name) == nullptr) out.push_back({name, value, "A custom setting."});
+  }
   return out;
 }
 

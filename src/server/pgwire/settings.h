@@ -19,18 +19,21 @@ inline constexpr char kServerVersion[] = "15.0 (kubelake 0.1.0)";
 
 bool IsKnownSetting(std::string_view name);
 
-class Settings {
+class Settings : public SessionSettings {
  public:
   explicit Settings(const std::string& user);
 
   // Sets `name` (lower case) to `value` ("default" resets). Returns the
   // canonical value, or the error PostgreSQL would give (22023, 55P02, 42704).
-  SqlResult<std::string> Set(const std::string& name, const std::string& value);
+  // Names with a dot ("myapp.tenant") are custom settings, kept as given.
+  SqlResult<std::string> Set(const std::string& name, const std::string& value) override;
   void Reset(const std::string& name);
   void ResetAll();
-  std::optional<std::string> Get(const std::string& name) const;
+  std::optional<std::string> Get(const std::string& name) const override;
   // Every setting in name order: (display name, value, description).
-  std::vector<std::vector<std::string>> All() const;
+  std::vector<std::vector<std::string>> All() const override;
+  // A setting's starting value for this session (the engine's default search_path, ...).
+  void SetDefault(const std::string& name, const std::string& value) override;
 
   // Reported parameters: display name -> value.
   std::vector<std::pair<std::string, std::string>> Reported() const;

@@ -210,8 +210,10 @@ SessionCommand ClassifyStatement(std::string_view sql, bool (*is_known_setting)(
     }
     if (i >= t.size() || t[i].empty() || t[i][0] == '\'' || t[i][0] == '`') return cmd;
     std::string name = ToLower(Unquote(t[i]));
-    if (!is_known_setting(name)) return cmd;
     if (!(Is(t, i + 1, "to") || Is(t, i + 1, "="))) return cmd;
+    // Unquoted names are PostgreSQL settings (unknown ones are refused, or kept when custom:
+    // "myapp.tenant"); Flink's quoted keys (SET 'k' = 'v') go to the engine.
+    (void)is_known_setting;
     cmd.kind = Kind::kSet;
     cmd.name = name;
     std::string value;

@@ -436,8 +436,58 @@ Result<std::string> ParseByteaText(std::string_view s) {
   return std::string(s);  // escape format: taken as the bytes given
 }
 
+Result<Datum> DecodeText(std::string_view s, const DataType& type);
+
+// A one-dimensional array in PostgreSQL's text form: {a,"b c",NULL}.
+Result<Datum> DecodeArrayText(std::string_view s, const DataType& type) {
+  std::string_view t = Trim(s);
+  if (t.size() < 2 || t.front() != '{' || t.back() != '}') {
+    return Status::InvalidArgument("malformed array literal: \"" + std::string(s) + "\"");
+  }
+  format::DatumList items;
+  std::string item;
+  bool quoted = false, was_quoted = false, any = false;
+  auto flush = [&]() -> Status {
+    std::string_view v = was_quoted ? std::string_view(item) : Trim(item);
+    if (!was_quoted && EqualsIgnoreCase(v, "NULL")) {
+      items.emplace_back();
+    } else {
+      KL_ASSIGN_OR_RETURN(Datum d, DecodeText(v, type.element()));
+      items.push_back(std::move(d));
+    }
+    item.clear();
+    was_quoted = false;
+    return Status::OK();
+  };
+  for (size_t i = 1; i + 1 < t.size(); ++i) {
+    char c = t[i];
+    if (quoted) {
+      if (c == '\\' && i + 2 < t.size()) {
+        item.push_back(t[++i]);
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        item.push_back(c);
+      }
+    } else if (c == '"') {
+      quoted = was_quoted = any = true;
+    } else if (c == ',') {
+      KL_RETURN_IF_ERROR(flush());
+    } else if (c == '{' || c == '}') {
+      return Status::NotSupported("multidimensional array parameters are not supported");
+    } else {
+      item.push_back(c);
+      if (!std::isspace(static_cast<unsigned char>(c))) any = true;
+    }
+  }
+  if (quoted) return Status::InvalidArgument("malformed array literal: \"" + std::string(s) + "\"");
+  if (any || !items.empty()) KL_RETURN_IF_ERROR(flush());
+  return Datum::List(std::move(items));
+}
+
 Result<Datum> DecodeText(std::string_view s, const DataType& type) {
   switch (type.root()) {
+    case TypeRoot::kArray: return DecodeArrayText(s, type);
     case TypeRoot::kBoolean: {
       KL_ASSIGN_OR_RETURN(bool b, ParseBoolText(s));
       return Datum::Bool(b);
@@ -498,7 +548,42 @@ Result<Datum> DecodeText(std::string_view s, const DataType& type) {
   }
 }
 
+Result<Datum> DecodeBinary(std::string_view b, const DataType& type, uint32_t wire_oid);
+
+// A one-dimensional array in PostgreSQL's binary form: dimensions, has-null flag, element
+// type, (size, lower bound) per dimension, then each element's length (-1 NULL) and bytes.
+Result<Datum> DecodeArrayBinary(std::string_view b, const DataType& type) {
+  auto int32 = [&](size_t at) -> Result<int32_t> {
+    if (at + 4 > b.size()) return Status::InvalidArgument("insufficient data left in message: binary array");
+    return static_cast<int32_t>(GetBE(b.substr(at, 4)));
+  };
+  KL_ASSIGN_OR_RETURN(int32_t ndim, int32(0));
+  KL_ASSIGN_OR_RETURN(int32_t elem_oid, int32(8));
+  if (ndim == 0) return Datum::List({});
+  if (ndim != 1) return Status::NotSupported("multidimensional array parameters are not supported");
+  KL_ASSIGN_OR_RETURN(int32_t count, int32(12));
+  if (count < 0 || static_cast<size_t>(count) > b.size()) return Status::InvalidArgument("invalid array length");
+  size_t at = 20;
+  format::DatumList items;
+  for (int32_t i = 0; i < count; ++i) {
+    KL_ASSIGN_OR_RETURN(int32_t len, int32(at));
+    at += 4;
+    if (len < 0) {
+      items.emplace_back();
+      continue;
+    }
+    if (at + static_cast<size_t>(len) > b.size()) return Status::InvalidArgument("insufficient data left in message: array element");
+    KL_ASSIGN_OR_RETURN(Datum d, DecodeBinary(b.substr(at, static_cast<size_t>(len)), type.element(),
+                                              static_cast<uint32_t>(elem_oid)));
+    items.push_back(std::move(d));
+    at += static_cast<size_t>(len);
+  }
+  if (at != b.size()) return Status::InvalidArgument("invalid binary array: trailing bytes");
+  return Datum::List(std::move(items));
+}
+
 Result<Datum> DecodeBinary(std::string_view b, const DataType& type, uint32_t wire_oid) {
+  if (type.root() == TypeRoot::kArray) return DecodeArrayBinary(b, type);
   auto need = [&](size_t n, const char* what) -> Status {
     if (b.size() != n) {
       return Status::InvalidArgument(std::string("insufficient data left in message: binary ") + what + " needs " +
@@ -513,6 +598,7 @@ Result<Datum> DecodeBinary(std::string_view b, const DataType& type, uint32_t wi
     case oid::kInt2: KL_RETURN_IF_ERROR(need(2, "smallint")); return Datum::Int(static_cast<int16_t>(GetBE(b)));
     case oid::kInt4: KL_RETURN_IF_ERROR(need(4, "integer")); return Datum::Int(static_cast<int32_t>(GetBE(b)));
     case oid::kInt8: KL_RETURN_IF_ERROR(need(8, "bigint")); return Datum::Int(static_cast<int64_t>(GetBE(b)));
+    case oid::kOid: KL_RETURN_IF_ERROR(need(4, "oid")); return Datum::Int(static_cast<int64_t>(GetBE(b)));
     case oid::kFloat4: {
       KL_RETURN_IF_ERROR(need(4, "real"));
       uint32_t bits = static_cast<uint32_t>(GetBE(b));
@@ -589,8 +675,8 @@ std::optional<DataType> DataTypeOfOid(uint32_t o) {
   switch (o) {
     case oid::kBool: return DataType::Boolean();
     case oid::kInt2: return DataType::SmallInt();
-    case oid::kInt4:
-    case oid::kOid: return DataType::Int();
+    case oid::kInt4: return DataType::Int();
+    case oid::kOid:
     case oid::kInt8: return DataType::BigInt();
     case oid::kFloat4: return DataType::Float();
     case oid::kFloat8: return DataType::Double();
@@ -606,6 +692,22 @@ std::optional<DataType> DataTypeOfOid(uint32_t o) {
     case oid::kTime: return DataType::Time(6);
     case oid::kTimestamp: return DataType::Timestamp(6);
     case oid::kTimestamptz: return DataType::TimestampLtz(6);
+    default: break;
+  }
+  // Arrays of those.
+  static const std::pair<uint32_t, uint32_t> kArrays[] = {{1000, oid::kBool},   {1005, oid::kInt2},  {1007, oid::kInt4},
+                                                          {1016, oid::kInt8},   {1021, oid::kFloat4}, {1022, oid::kFloat8},
+                                                          {1009, oid::kText},   {1015, oid::kVarchar}, {1014, oid::kBpchar},
+                                                          {1003, oid::kName},   {1028, oid::kOid},   {1231, oid::kNumeric},
+                                                          {1182, oid::kDate},   {1115, oid::kTimestamp},
+                                                          {1185, oid::kTimestamptz}, {1001, oid::kBytea}};
+  for (const auto& [array, element] : kArrays) {
+    if (o == array) {
+      auto e = DataTypeOfOid(element);
+      if (e) return DataType::Array(*e);
+    }
+  }
+  switch (o) {
     default: return std::nullopt;
   }
 }

@@ -11,6 +11,7 @@
 #include "sql/functions/json_functions.h"
 #include "sql/functions/operators.h"
 #include "sql/parser/parser.h"
+#include "sql/parser/postgres_types.h"
 
 namespace kl::sql {
 
@@ -96,7 +97,9 @@ bool IsInterval(const BoundExprPtr& e) { return e->name == "interval-ms" || e->n
 
 class Binder {
  public:
-  explicit Binder(const BindOptions& o) : o_(o) {}
+  explicit Binder(const BindOptions& o) : o_(o) {
+    if (!o_.next_correlation_id) o_.next_correlation_id = std::make_shared<int>(0);
+  }
 
   Result<LogicalOpPtr> Query_(const Query& q) {
     if (++depth_ > 64) return ErrorAt(q.pos, "query nested too deeply (more than 64 levels)");
@@ -226,7 +229,7 @@ class Binder {
           mode.clause = "ORDER BY";
           KL_ASSIGN_OR_RETURN(e, Expr(*item.expr, mode));
         }
-        sort->sort_keys.push_back({e, item.descending, item.nulls_first.value_or(!item.descending)});
+        sort->sort_keys.push_back({e, item.descending, item.nulls_first.value_or(NullsFirst(item.descending))});
       }
       plan = sort;
     }
@@ -250,6 +253,11 @@ class Binder {
 
   Result<int64_t> CountValue(const ParsedExpr& e, const char* what) {
     KL_ASSIGN_OR_RETURN(auto b, Constant(e));
+    if (b->param > 0 && o_.describe) {
+      NoteParameter(b->param, DataType::BigInt());
+      return int64_t{-1};
+    }
+    if (b->param > 0 && IsUntypedNull(b)) b = TypedNull(b, DataType::BigInt());
     if (!IsIntegral(b->type)) return ErrorAt(e.pos, std::string(what) + " needs an integer, not " + TypeName(b->type));
     KL_ASSIGN_OR_RETURN(format::Datum v, EvaluateConstant(*b, *o_.exec));
     if (v.is_null() || v.as_int() < 0) return ErrorAt(e.pos, std::string(what) + " must be zero or more");
@@ -302,7 +310,9 @@ class Binder {
     op->kind = OpKind::kValues;
     std::vector<DataField> fields;
     for (size_t c = 0; c < n; ++c) {
-      std::string name = c < col_names.size() ? col_names[c] : "EXPR$" + std::to_string(c);
+      std::string name = c < col_names.size() ? col_names[c]
+                         : o_.postgres          ? "column" + std::to_string(c + 1)
+                                                : "EXPR$" + std::to_string(c);
       fields.push_back({static_cast<int32_t>(c), name, types[c], ""});
     }
     op->schema = RowType(fields);
@@ -351,7 +361,7 @@ class Binder {
         return Unnest(base, ref, false);
       }
       case TableRefKind::kJoin: return Join(ref);
-      case TableRefKind::kTableFunction: break;
+      case TableRefKind::kTableFunction: return ref.function.empty() ? TableFunctionRef(ref) : TableFunction(ref);
     }
     return ErrorAt(ref.pos, "unsupported FROM item");
   }
@@ -387,7 +397,9 @@ class Binder {
     }
     ReadOptions read;
     read.dynamic_options = ref.hints;
-    if (ref.as_of) {
+    // FOR SYSTEM_TIME AS OF s.proc_time: a lookup join's dimension side.
+    bool lookup = ref.as_of && ref.as_of->kind == ExprKind::kColumn;
+    if (ref.as_of && !lookup) {
       format::DataType t;
       KL_ASSIGN_OR_RETURN(format::Datum v, BindConstant(*ref.as_of, o_, &t));
       if (v.is_null()) return ErrorAt(ref.as_of->pos, "FOR SYSTEM_TIME AS OF needs a time, not NULL");
@@ -418,7 +430,15 @@ class Binder {
         return ErrorAt(ref.pos, "hints and FOR SYSTEM_TIME AS OF apply to tables, not to the view " + table->name);
       }
       if (o_.view_depth > 16) return ErrorAt(ref.pos, "views nest more than 16 deep (a view that reads itself?)");
-      auto parsed = ParseStatement(table->view_query);
+      // A view is read in the session's dialect, else in the other one (it may have been created there).
+      ParseOptions view_dialect;
+      view_dialect.dialect = o_.postgres ? Dialect::kPostgres : Dialect::kFlink;
+      auto parsed = ParseStatement(table->view_query, {1, 1}, view_dialect);
+      if (!parsed.ok()) {
+        view_dialect.dialect = o_.postgres ? Dialect::kFlink : Dialect::kPostgres;
+        auto other = ParseStatement(table->view_query, {1, 1}, view_dialect);
+        if (other.ok()) parsed = other;
+      }
       if (!parsed.ok()) {
         return ErrorAt(ref.pos, "view " + table->FullName() + " no longer parses: " + parsed.status().message());
       }
@@ -439,22 +459,107 @@ class Binder {
     scan->table = table;
     scan->schema = table->schema;
     for (size_t i = 0; i < table->schema.size(); ++i) scan->scan_columns.push_back(static_cast<int>(i));
+    scan->table_hints = ref.hints;
+    scan->scan_time_travel = read.as_of_millis.has_value();
+    if (lookup) {
+      scan->scan_lookup = true;
+      scan->scan_lookup_time = ref.as_of->ToString();
+    }
     LogicalOpPtr plan = scan;
+    KL_ASSIGN_OR_RETURN(plan, ConnectorColumns(plan, *table, ref.pos));
     KL_ASSIGN_OR_RETURN(plan, Rename(plan, ref.column_aliases, ref.pos));
     FromResult r{plan, ScopeOf(*plan, qualifier)};
     for (auto& c : r.scope.columns) c.path = {table->catalog, table->database, table->name};
     return r;
   }
 
-  Result<FromResult> Unnest(FromResult left, const ParsedTableRef& ref, bool outer) {
-    if (ref.args.size() != 1) return ErrorAt(ref.pos, "UNNEST takes one ARRAY, MAP or MULTISET");
+  // TABLE(SNAPSHOTS(TABLE t, INTERVAL 'n' unit)): t's rows as of the end of every
+  // interval, each with that instant (epoch milliseconds) as `snapshot_time`.
+  Result<FromResult> TableFunction(const ParsedTableRef& ref) {
+    if (ref.function != "SNAPSHOTS") {
+      return ErrorAt(ref.pos, "unknown table function " + ref.function + " (kubelake has SNAPSHOTS(TABLE t, INTERVAL ...))");
+    }
+    if (ref.tables.size() != 1 || ref.args.size() != 1) {
+      return ErrorAt(ref.pos, "SNAPSHOTS takes a table and an interval: SNAPSHOTS(TABLE t, INTERVAL '1' MINUTE)");
+    }
+    format::DataType t;
+    KL_ASSIGN_OR_RETURN(format::Datum v, BindConstant(*ref.args[0], o_, &t));
+    if (v.is_null() || v.as_int() <= 0 || ref.args[0]->kind != ExprKind::kInterval || ref.args[0]->interval_months) {
+      return ErrorAt(ref.args[0]->pos, "SNAPSHOTS needs a positive day-time INTERVAL such as INTERVAL '1' MINUTE");
+    }
+    ParsedTableRef base;
+    base.kind = TableRefKind::kBase;
+    base.pos = ref.pos;
+    base.name = ref.tables[0];
+    KL_ASSIGN_OR_RETURN(FromResult inner, BaseTable(base));
+    if (inner.plan->kind != OpKind::kScan || !inner.plan->table->paimon) {
+      return ErrorAt(ref.pos, "SNAPSHOTS reads a Paimon table; " + ref.tables[0].ToString() + " is not one");
+    }
+    auto scan = std::make_shared<LogicalOp>(*inner.plan);
+    scan->scan_sample_ms = v.as_int();
+    std::vector<DataField> fields = scan->schema.fields();
+    fields.push_back({static_cast<int32_t>(fields.size()), "snapshot_time", DataType::BigInt().NotNull(), ""});
+    scan->schema = RowType(fields);
+    scan->scan_columns.push_back(static_cast<int>(scan->table->schema.size()));  // the sample time
+    LogicalOpPtr plan = scan;
+    KL_ASSIGN_OR_RETURN(plan, Rename(plan, ref.column_aliases, ref.pos));
+    std::string qualifier = ref.alias.empty() ? scan->table->name : ref.alias;
+    return FromResult{plan, ScopeOf(*plan, qualifier)};
+  }
+
+  // A connector table's declared columns over its scan (physical and metadata
+  // columns): computed columns are evaluated from the others, in declared order.
+  Result<LogicalOpPtr> ConnectorColumns(LogicalOpPtr scan, const CatalogObject& table, SourcePos pos) {
+    bool computed = false;
+    for (const auto& c : table.connector_columns) computed = computed || c.kind == ConnectorColumn::Kind::kComputed;
+    if (!computed) return scan;
+    Scope scope = ScopeOf(*scan, table.name);
+    ExprMode mode;
+    mode.scope = &scope;
+    mode.clause = "a computed column";
+    auto project = std::make_shared<LogicalOp>();
+    project->kind = OpKind::kProject;
+    project->children = {scan};
+    std::vector<DataField> fields;
+    for (const auto& c : table.connector_columns) {
+      BoundExprPtr e;
+      if (c.kind == ConnectorColumn::Kind::kComputed) {
+        auto parsed = ParseExpression(c.expr_text);
+        if (!parsed.ok()) return ErrorAt(pos, "computed column " + QuoteIdentifier(c.name) + " of " + table.name + ": " +
+                                                  parsed.status().message());
+        auto bound = Expr(**parsed, mode);
+        if (!bound.ok()) return ErrorAt(pos, "computed column " + QuoteIdentifier(c.name) + " of " + table.name + ": " +
+                                                 bound.status().message());
+        e = *bound;
+      } else {
+        int idx = scan->schema.IndexOf(c.name);
+        if (idx < 0) return Status::Internal("connector column " + c.name + " missing from its scan");
+        e = MakeColumn(idx, scan->schema.type(static_cast<size_t>(idx)), c.name);
+      }
+      fields.push_back({static_cast<int32_t>(fields.size()), c.name, e->type, ""});
+      project->exprs.push_back(e);
+    }
+    project->schema = RowType(fields);
+    return LogicalOpPtr(project);
+  }
+
+  Result<FromResult> Unnest(FromResult left, const ParsedTableRef& ref, bool outer, BoundExprPtr bound = nullptr,
+                            std::vector<std::string> names = {}) {
+    if (!bound && ref.args.size() != 1) return ErrorAt(ref.pos, "UNNEST takes one ARRAY, MAP or MULTISET");
     ExprMode mode;
     mode.scope = &left.scope;
     mode.clause = "UNNEST";
-    KL_ASSIGN_OR_RETURN(auto e, Expr(*ref.args[0], mode));
+    BoundExprPtr e = bound;
+    if (!e) {
+      KL_ASSIGN_OR_RETURN(e, Expr(*ref.args[0], mode));
+      if (o_.postgres && IsStringType(e->type) && e->kind == BoundKind::kLiteral) {
+        KL_ASSIGN_OR_RETURN(e, ArrayLiteral(e, DataType::Array(DataType::String()), ref.pos));
+      }
+    }
+    SourcePos arg_pos = bound ? ref.pos : ref.args[0]->pos;
     TypeRoot r = e->type.root();
     if (r != TypeRoot::kArray && r != TypeRoot::kMap && r != TypeRoot::kMultiset) {
-      return ErrorAt(ref.args[0]->pos, "UNNEST needs an ARRAY, MAP or MULTISET, not " + TypeName(e->type));
+      return ErrorAt(arg_pos, "UNNEST needs an ARRAY, MAP or MULTISET, not " + TypeName(e->type));
     }
     auto op = std::make_shared<LogicalOp>();
     op->kind = OpKind::kUnnest;
@@ -472,6 +577,12 @@ class Binder {
       added = {{"f0", e->type.element().WithNullable(true)}};
     }
     if (ref.with_ordinality) added.push_back({"ordinality", DataType::Int().NotNull()});
+    if (o_.postgres && ref.column_aliases.empty() && r == TypeRoot::kArray &&
+        e->type.element().root() != TypeRoot::kRow) {
+      // PostgreSQL names a function's one column after the function's alias, else after the function.
+      added[0].first = !names.empty() ? names[0] : !ref.alias.empty() ? ref.alias : "unnest";
+      for (size_t i = 1; i < names.size() && i < added.size(); ++i) added[i].first = names[i];
+    }
     if (!ref.column_aliases.empty()) {
       if (ref.column_aliases.size() != added.size()) {
         return ErrorAt(ref.pos, "UNNEST produces " + std::to_string(added.size()) + " columns but the alias names " +
@@ -617,7 +728,7 @@ class Binder {
       from.plan = one;
     }
     LogicalOpPtr plan = from.plan;
-    const Scope& scope = from.scope;
+    Scope scope = from.scope;
     if (s.where) {
       ExprMode mode;
       mode.scope = &scope;
@@ -632,6 +743,23 @@ class Binder {
     if (q != nullptr) {
       for (const auto& o : q->order_by) aggregated = aggregated || ContainsAggregate(*o.expr, fns);
     }
+    // PostgreSQL's set-returning functions in the select list (unnest(a), generate_series(...)):
+    // one row per element, planned as an UNNEST of the rows so far.
+    SrfState srf;
+    SrfState* saved_srf = srf_;
+    struct RestoreSrf {
+      SrfState** slot;
+      SrfState* saved;
+      ~RestoreSrf() { *slot = saved; }
+    } restore_srf{&srf_, saved_srf};
+    srf_ = nullptr;
+    if (o_.postgres) {
+      KL_ASSIGN_OR_RETURN(bool has_srf, PlanSelectListSrf(s, &plan, &scope, &srf));
+      if (has_srf) {
+        if (aggregated) return ErrorAt(s.pos, "set-returning functions and aggregates in one select list are not supported");
+        srf_ = &srf;
+      }
+    }
     std::vector<AggregateCall> aggregates;
     std::vector<WindowCall> windows;
     std::map<std::string, int> group_index;
@@ -642,7 +770,9 @@ class Binder {
       gm.scope = &scope;
       gm.clause = "GROUP BY";
       for (const auto& g : s.group_by) {
-        auto b = Expr(*g, gm);
+        auto b = o_.postgres && g->kind == ExprKind::kLiteral && g->type.is_integer() && !g->value.is_null()
+                     ? Result<BoundExprPtr>(Status::InvalidArgument("a position"))
+                     : Expr(*g, gm);
         if (!b.ok() && g->kind == ExprKind::kColumn && g->qualifier.empty()) {
           // GROUP BY a select alias.
           for (const auto& item : s.items) {
@@ -651,6 +781,13 @@ class Binder {
               break;
             }
           }
+        }
+        if (!b.ok() && g->kind == ExprKind::kLiteral && g->type.is_integer() && o_.postgres) {
+          int64_t k = g->value.is_null() ? 0 : g->value.as_int();
+          if (k < 1 || k > static_cast<int64_t>(s.items.size())) {
+            return ErrorAt(g->pos, "GROUP BY position " + std::to_string(k) + " is not in select list");
+          }
+          b = Expr(*s.items[k - 1].expr, gm);
         }
         if (!b.ok() && g->kind == ExprKind::kLiteral && g->type.is_integer()) {
           return ErrorAt(g->pos, "GROUP BY a position is not supported: name the column or expression");
@@ -693,6 +830,7 @@ class Binder {
         return ErrorAt(item.pos, "an INTERVAL is not a value to select; add it to a date or timestamp");
       items.push_back(e);
       std::string name = item.alias;
+      if (name.empty() && o_.postgres) name = PostgresColumnName(*item.expr);
       if (name.empty()) {
         if (item.expr->kind == ExprKind::kColumn) {
           name = item.expr->name;
@@ -730,7 +868,7 @@ class Binder {
     std::vector<BoundExprPtr> hidden;
     if (q != nullptr) {
       for (const auto& o : q->order_by) {
-        OrderRef ref{-1, o.descending, o.nulls_first.value_or(!o.descending)};
+        OrderRef ref{-1, o.descending, o.nulls_first.value_or(NullsFirst(o.descending))};
         const ParsedExpr& e = *o.expr;
         if (e.kind == ExprKind::kLiteral && e.type.is_integer() && !e.value.is_null()) {
           int64_t k = e.value.as_int();
@@ -810,6 +948,7 @@ class Binder {
     // Output names: Flink makes duplicates unique by appending a number.
     std::set<std::string> seen;
     for (auto& n : names) {
+      if (o_.postgres) break;  // PostgreSQL keeps duplicate names ("?column?", "?column?")
       std::string base = n;
       int k = 0;
       while (seen.count(n)) n = base + std::to_string(k++);
@@ -959,6 +1098,20 @@ class Binder {
       auto b = Column(base, mode);
       if (b.ok() && (*b)->type.root() == TypeRoot::kRow) return FieldOf(*b, e.name, e.pos);
     }
+    if (matches.empty() && outer_ != nullptr) {
+      // Not here: a column of an enclosing query makes this a correlated subquery.
+      auto outer = outer_->binder->Column(e, *outer_->mode);
+      if (outer.ok()) return CaptureOuter(*outer);
+      bool qualifier_here = false;
+      for (const auto& c : scope.columns) {
+        qualifier_here = qualifier_here || (!e.qualifier.empty() && QualifierMatches(c, e.qualifier));
+      }
+      // t.c where t is an outer query's table: the outer query knows what is wrong.
+      if (!e.qualifier.empty() && !qualifier_here &&
+          outer.status().message().find("unknown table") == std::string::npos) {
+        return outer.status();
+      }
+    }
     if (matches.size() > 1) {
       std::vector<std::string> tables;
       for (int m : matches) tables.push_back(scope.columns[m].table.empty() ? "?" : scope.columns[m].table);
@@ -1046,7 +1199,7 @@ class Binder {
 
   Result<BoundExprPtr> CastTo(BoundExprPtr e, const DataType& to, SourcePos pos, bool explicit_cast = false,
                               bool try_cast = false) {
-    if (IsUntypedNull(e)) return MakeLiteral(format::Datum(), to.WithNullable(true));
+    if (IsUntypedNull(e)) return TypedNull(e, to);
     if (e->type == to || (!explicit_cast && e->type.EqualsIgnoreNullable(to))) return e;
     if (!CastSupported(e->type, to)) {
       return ErrorAt(pos,
@@ -1075,13 +1228,14 @@ class Binder {
   Status Unify(BoundExprPtr* a, BoundExprPtr* b, SourcePos pos, const std::string& what) {
     if (IsUntypedNull(*a) && IsUntypedNull(*b)) return Status::OK();
     if (IsUntypedNull(*a)) {
-      *a = MakeLiteral(format::Datum(), (*b)->type.WithNullable(true));
+      *a = TypedNull(*a, (*b)->type);
       return Status::OK();
     }
     if (IsUntypedNull(*b)) {
-      *b = MakeLiteral(format::Datum(), (*a)->type.WithNullable(true));
+      *b = TypedNull(*b, (*a)->type);
       return Status::OK();
     }
+    if (o_.postgres) KL_RETURN_IF_ERROR(PostgresLiteralCoercion(a, b, pos));
     auto literal_string = [](const BoundExprPtr& e) { return e->kind == BoundKind::kLiteral && IsStringType(e->type); };
     if (literal_string(*a) && !IsStringType((*b)->type) && !(*b)->type.is_nested()) {
       KL_ASSIGN_OR_RETURN(*a, CastTo(*a, (*b)->type.WithNullable(true), pos));
@@ -1192,6 +1346,7 @@ class Binder {
     CallSite site;
     site.name = name;
     site.pos = pos;
+    site.postgres = o_.postgres;
     for (const auto& a : args) {
       site.arg_types.push_back(IsUntypedNull(a) ? DataType::String() : a->type);
       if (a->kind == BoundKind::kLiteral) {
@@ -1252,10 +1407,26 @@ class Binder {
       case ExprKind::kColumn: return Column(e, mode);
       case ExprKind::kStar: return ErrorAt(e.pos, "* is allowed only in the select list and in COUNT(*)");
       case ExprKind::kParameter: {
-        if (o_.params == nullptr || e.param_index > static_cast<int>(o_.params->size())) {
-          return ErrorAt(e.pos, "no value given for parameter $" + std::to_string(e.param_index));
+        size_t index = static_cast<size_t>(e.param_index - 1);
+        std::optional<DataType> known;
+        if (o_.parameter_types != nullptr) {
+          if (o_.describe && o_.parameter_types->size() <= index) o_.parameter_types->resize(index + 1);
+          if (index < o_.parameter_types->size()) known = (*o_.parameter_types)[index];
         }
-        const format::Datum& v = (*o_.params)[e.param_index - 1];
+        if (o_.params == nullptr || index >= o_.params->size()) {
+          if (!o_.describe) return ErrorAt(e.pos, "no value given for parameter $" + std::to_string(e.param_index));
+          // Its value comes later: a NULL that takes its type from where it is used.
+          auto n = MakeLiteral(format::Datum(), known ? known->WithNullable(true) : DataType::String());
+          if (!known) n->name = "NULL";
+          n->param = e.param_index;
+          return n;
+        }
+        const format::Datum& v = (*o_.params)[index];
+        if (known) {
+          auto lit = MakeLiteral(v, v.is_null() ? known->WithNullable(true) : known->NotNull());
+          lit->param = e.param_index;
+          return lit;
+        }
         DataType t;
         switch (v.kind()) {
           case format::Datum::Kind::kNull: {
@@ -1374,7 +1545,7 @@ class Binder {
       case ExprKind::kLike: {
         KL_ASSIGN_OR_RETURN(auto args, Args(e.args, mode));
         for (auto& a : args) {
-          if (IsUntypedNull(a)) a = MakeLiteral(format::Datum(), DataType::String());
+          if (IsUntypedNull(a)) a = TypedNull(a, DataType::String());
         }
         CallSite site = Site(e.op, e.pos, args);
         KL_ASSIGN_OR_RETURN(BoundFunction f, BindLike(site, e.op == "ILIKE", e.op == "SIMILAR TO"));
@@ -1410,6 +1581,11 @@ class Binder {
       case ExprKind::kCast: {
         KL_ASSIGN_OR_RETURN(auto a, Expr(*e.args[0], mode));
         if (IsInterval(a)) return ErrorAt(e.pos, "an INTERVAL cannot be cast");
+        if (!e.op.empty()) return PostgresConversion(e, a);
+        if (o_.postgres && !e.try_cast && IsStringType(a->type) && a->kind == BoundKind::kLiteral &&
+            e.type.root() == TypeRoot::kArray) {
+          return ArrayLiteral(a, e.type, e.pos);
+        }
         if (a->kind == BoundKind::kColumn) a->name = a->name;
         return CastTo(a, e.type.nullable() ? e.type : e.type.WithNullable(e.name != "typed-literal" ? true : false),
                       e.pos, true, e.try_cast);
@@ -1487,6 +1663,8 @@ class Binder {
         return ScalarCall("SUBSTRING", e.pos, args);
       }
       case ExprKind::kOverlay: break;
+      case ExprKind::kQuantified: return Quantified(e, mode);
+      case ExprKind::kArraySubquery: return Subquery(e, mode);
     }
     return ErrorAt(e.pos, "unsupported expression " + e.ToString());
   }
@@ -1504,9 +1682,11 @@ class Binder {
       if (IsInterval(a) || IsInterval(b)) return ErrorAt(e.pos, "an INTERVAL cannot be compared");
       return Compare(op, a, b, e.pos);
     }
+    if (op == "~" || op == "!~" || op == "~*" || op == "!~*") return RegexMatch(op, a, b, e.pos);
     if (op == "||") {
+      if (o_.postgres) return PostgresConcat(a, b, e.pos);
       for (auto* x : {&a, &b}) {
-        if (IsUntypedNull(*x)) *x = MakeLiteral(format::Datum(), DataType::String());
+        if (IsUntypedNull(*x)) *x = TypedNull(*x, DataType::String());
         if (!IsStringType((*x)->type)) {
           return ErrorAt(
               e.pos, "|| needs strings, not " + TypeName((*x)->type.WithNullable(true)) + " (use CAST(x AS STRING))");
@@ -1535,8 +1715,8 @@ class Binder {
       return Call(op, e.pos, {a, plain_b}, BindIntervalAdd(result, months, op == "-"));
     }
     if (IsUntypedNull(a) && IsUntypedNull(b)) return MakeLiteral(format::Datum(), DataType::Int());
-    if (IsUntypedNull(a)) a = MakeLiteral(format::Datum(), b->type.WithNullable(true));
-    if (IsUntypedNull(b)) b = MakeLiteral(format::Datum(), a->type.WithNullable(true));
+    if (IsUntypedNull(a)) a = TypedNull(a, b->type);
+    if (IsUntypedNull(b)) b = TypedNull(b, a->type);
     if (IsTemporal(a->type) && IsTemporal(b->type) && op == "-") {
       return ErrorAt(e.pos, "subtracting dates or timestamps gives an interval; use TIMESTAMPDIFF(unit, a, b)");
     }
@@ -1629,25 +1809,27 @@ class Binder {
   }
 
   Result<BoundExprPtr> Subquery(const ParsedExpr& e, ExprMode& mode) {
-    BindOptions inner = o_;
-    Binder b(inner);
+    OuterFrame frame;
+    frame.binder = this;
+    frame.mode = &mode;
+    Binder b(o_);
     b.ctes_ = ctes_;
     b.depth_ = depth_;
+    b.outer_ = &frame;
     auto plan = b.Query_(*e.subquery);
-    if (!plan.ok()) {
-      std::string msg = plan.status().message();
-      if (msg.find("unknown column") != std::string::npos || msg.find("unknown table") != std::string::npos) {
-        msg += " (subqueries cannot refer to columns of the outer query: correlated subqueries are not supported)";
-      }
-      return Status(plan.status().code(), msg);
-    }
+    if (!plan.ok()) return plan.status();
     auto n = std::make_shared<BoundExpr>();
     n->kind = BoundKind::kSubquery;
     n->pos = e.pos;
     n->subquery = *plan;
+    if (!frame.captured.empty()) {
+      n->correlation_id = frame.id;
+      n->correlated_cache = NewCorrelatedCache();
+    }
     if (e.kind == ExprKind::kExists) {
       n->subquery_kind = SubqueryKind::kExists;
       n->type = DataType::Boolean().NotNull();
+      n->args = frame.captured;
       if (e.negated) return Not(n);
       return BoundExprPtr(n);
     }
@@ -1655,9 +1837,11 @@ class Binder {
       return ErrorAt(e.pos, "the subquery must return one column, not " + std::to_string((*plan)->schema.size()));
     }
     DataType t = (*plan)->schema.type(0);
-    if (e.kind == ExprKind::kScalarSubquery) {
-      n->subquery_kind = SubqueryKind::kScalar;
-      n->type = t.WithNullable(true);
+    if (e.kind == ExprKind::kScalarSubquery || e.kind == ExprKind::kArraySubquery) {
+      bool array = e.kind == ExprKind::kArraySubquery;
+      n->subquery_kind = array ? SubqueryKind::kArray : SubqueryKind::kScalar;
+      n->type = array ? DataType::Array(t.WithNullable(true)).NotNull() : t.WithNullable(true);
+      n->args = frame.captured;
       return BoundExprPtr(n);
     }
     KL_ASSIGN_OR_RETURN(auto v, Expr(*e.args[0], mode));
@@ -1673,13 +1857,43 @@ class Binder {
     n->negated = e.negated;
     n->type = DataType::Boolean();
     n->args = {v};
+    for (auto& c : frame.captured) n->args.push_back(c);
     return BoundExprPtr(n);
+  }
+
+  // An expression of the enclosing query read inside this subquery: a slot of the outer row.
+  BoundExprPtr CaptureOuter(const BoundExprPtr& outer) {
+    if (outer_->id < 0) outer_->id = NextCorrelationId();
+    std::string key = outer->ToString();
+    int slot = -1;
+    for (size_t i = 0; i < outer_->keys.size(); ++i) {
+      if (outer_->keys[i] == key) slot = static_cast<int>(i);
+    }
+    if (slot < 0) {
+      slot = static_cast<int>(outer_->captured.size());
+      outer_->captured.push_back(outer);
+      outer_->keys.push_back(key);
+    }
+    auto r = std::make_shared<BoundExpr>();
+    r->kind = BoundKind::kOuterRef;
+    r->column = slot;
+    r->correlation_id = outer_->id;
+    r->type = outer->type;
+    r->name = outer->name;
+    r->pos = outer->pos;
+    return r;
+  }
+
+  int NextCorrelationId() {
+    if (!o_.next_correlation_id) o_.next_correlation_id = std::make_shared<int>(0);
+    return (*o_.next_correlation_id)++;
   }
 
   Result<BoundExprPtr> Function(const ParsedExpr& e, ExprMode& mode) {
     const std::string& name = e.op;
     bool windowed = e.over || !e.over_name.empty();
     if (windowed) return Window(e, mode);
+    if (o_.postgres && IsSetReturning(e)) return SetReturningCall(e, mode);
     // Rewrites into CASE (common type, lazy evaluation).
     if (name == "COALESCE" || name == "IFNULL" || name == "NVL") {
       if (e.args.empty() || (name != "COALESCE" && e.args.size() != 2)) {
@@ -1850,7 +2064,7 @@ class Binder {
     }
     for (const auto& o : spec->order_by) {
       KL_ASSIGN_OR_RETURN(auto b, Expr(*o.expr, inner));
-      w.order_by.push_back({b, o.descending, o.nulls_first.value_or(!o.descending)});
+      w.order_by.push_back({b, o.descending, o.nulls_first.value_or(NullsFirst(o.descending))});
     }
     w.has_order = !w.order_by.empty();
     std::vector<BoundExprPtr> args;
@@ -1960,7 +2174,517 @@ class Binder {
     return MakeColumn(kWindowBase + static_cast<int>(mode.windows->size() - 1), w.type, n);
   }
 
+  // ---- PostgreSQL sessions ----
+
+  // PostgreSQL orders NULLs as larger than every value (last ascending, first descending);
+  // Flink as smaller.
+  bool NullsFirst(bool descending) const { return o_.postgres ? descending : !descending; }
+
+  // An untyped NULL (or parameter whose type is still open) given type `t` by where it is used.
+  BoundExprPtr TypedNull(const BoundExprPtr& e, const DataType& t) {
+    if (e->param > 0) NoteParameter(e->param, t);
+    auto n = MakeLiteral(format::Datum(), t.WithNullable(true));
+    n->param = e->param;
+    n->pos = e->pos;
+    return n;
+  }
+
+  void NoteParameter(int param, const DataType& t) {
+    if (o_.parameter_types == nullptr || param < 1) return;
+    auto& types = *o_.parameter_types;
+    if (types.size() < static_cast<size_t>(param)) types.resize(param);
+    if (!types[param - 1]) types[param - 1] = t.WithNullable(true);
+  }
+
+  // A string literal where PostgreSQL reads it as the other side's type: an array ('{1,2}').
+  Status PostgresLiteralCoercion(BoundExprPtr* a, BoundExprPtr* b, SourcePos pos) {
+    auto text_literal = [](const BoundExprPtr& e) { return e->kind == BoundKind::kLiteral && IsStringType(e->type); };
+    if (text_literal(*a) && (*b)->type.root() == TypeRoot::kArray) {
+      KL_ASSIGN_OR_RETURN(*a, ArrayLiteral(*a, (*b)->type, pos));
+    } else if (text_literal(*b) && (*a)->type.root() == TypeRoot::kArray) {
+      KL_ASSIGN_OR_RETURN(*b, ArrayLiteral(*b, (*a)->type, pos));
+    }
+    return Status::OK();
+  }
+
+  // PostgreSQL's array text ('{a,"b c",NULL}') as an array literal of `type`.
+  Result<BoundExprPtr> ArrayLiteral(const BoundExprPtr& text, const DataType& type, SourcePos pos) {
+    if (text->value.is_null()) return MakeLiteral(format::Datum(), type.WithNullable(true));
+    const std::string& s = text->value.as_bytes();
+    std::string_view t = Trim(s);
+    if (t.size() < 2 || t.front() != '{' || t.back() != '}') {
+      return ErrorAt(pos, "malformed array literal: \"" + s + "\" (an array is written '{a,b,c}')");
+    }
+    format::DatumList items;
+    std::string item;
+    bool quoted = false, any = false, was_quoted = false;
+    auto flush = [&]() -> Status {
+      std::string_view v = was_quoted ? std::string_view(item) : Trim(item);
+      if (!was_quoted && EqualsIgnoreCase(v, "NULL")) {
+        items.emplace_back();
+      } else {
+        auto d = CastValue(*o_.exec, format::Datum::Bytes(std::string(v)), DataType::String(), type.element());
+        if (!d.ok()) return ErrorAt(pos, "malformed array literal: \"" + s + "\": " + d.status().message());
+        items.push_back(*d);
+      }
+      item.clear();
+      was_quoted = false;
+      return Status::OK();
+    };
+    for (size_t i = 1; i + 1 < t.size(); ++i) {
+      char c = t[i];
+      if (quoted) {
+        if (c == '\\' && i + 2 < t.size()) {
+          item.push_back(t[++i]);
+        } else if (c == '"') {
+          quoted = false;
+        } else {
+          item.push_back(c);
+        }
+      } else if (c == '"') {
+        quoted = true;
+        was_quoted = true;
+        any = true;
+      } else if (c == ',') {
+        KL_RETURN_IF_ERROR(flush());
+      } else if (c == '{' || c == '}') {
+        return ErrorAt(pos, "multidimensional array literals are not supported: \"" + s + "\"");
+      } else {
+        item.push_back(c);
+        if (!std::isspace(static_cast<unsigned char>(c))) any = true;
+      }
+    }
+    if (quoted) return ErrorAt(pos, "malformed array literal: \"" + s + "\" (unterminated quote)");
+    if (any || !items.empty()) KL_RETURN_IF_ERROR(flush());
+    auto lit = MakeLiteral(format::Datum::List(std::move(items)), type.NotNull());
+    lit->pos = pos;
+    return lit;
+  }
+
+  // a || b: text with any value, or arrays with arrays and elements.
+  Result<BoundExprPtr> PostgresConcat(BoundExprPtr a, BoundExprPtr b, SourcePos pos) {
+    bool aa = a->type.root() == TypeRoot::kArray, ba = b->type.root() == TypeRoot::kArray;
+    if (aa || ba) {
+      if (IsUntypedNull(a)) a = TypedNull(a, b->type);
+      if (IsUntypedNull(b)) b = TypedNull(b, a->type);
+      aa = a->type.root() == TypeRoot::kArray;
+      ba = b->type.root() == TypeRoot::kArray;
+      DataType ea = aa ? a->type.element() : a->type, eb = ba ? b->type.element() : b->type;
+      if (!aa && a->kind == BoundKind::kLiteral && IsStringType(a->type)) {
+        KL_ASSIGN_OR_RETURN(a, ArrayLiteral(a, b->type, pos));
+        aa = true;
+        ea = b->type.element();
+      }
+      if (!ba && b->kind == BoundKind::kLiteral && IsStringType(b->type)) {
+        KL_ASSIGN_OR_RETURN(b, ArrayLiteral(b, a->type, pos));
+        ba = true;
+        eb = a->type.element();
+      }
+      auto common = CommonType(ea, eb);
+      if (!common.ok()) return ErrorAt(pos, "||: " + common.status().message());
+      DataType elem = common->WithNullable(true);
+      KL_ASSIGN_OR_RETURN(a, CastTo(a, aa ? DataType::Array(elem) : elem, pos));
+      KL_ASSIGN_OR_RETURN(b, CastTo(b, ba ? DataType::Array(elem) : elem, pos));
+      BoundFunction f;
+      f.return_type = DataType::Array(elem);
+      f.kernel = RowKernel(
+          [aa, ba](ExecContext&, const format::Datum* v, format::Datum* o) {
+            if ((aa && v[0].is_null()) && (ba && v[1].is_null())) {
+              *o = format::Datum();
+              return Status::OK();
+            }
+            format::DatumList out;
+            if (aa) {
+              if (!v[0].is_null()) out = v[0].as_list();
+            } else {
+              out.push_back(v[0]);
+            }
+            if (ba) {
+              if (!v[1].is_null()) out.insert(out.end(), v[1].as_list().begin(), v[1].as_list().end());
+            } else {
+              out.push_back(v[1]);
+            }
+            *o = format::Datum::List(std::move(out));
+            return Status::OK();
+          },
+          true);
+      return Call("||", pos, {a, b}, f);
+    }
+    for (auto* x : {&a, &b}) {
+      if (IsUntypedNull(*x)) *x = TypedNull(*x, DataType::String());
+      if (!IsStringType((*x)->type)) {
+        KL_ASSIGN_OR_RETURN(*x, CastTo(*x, DataType::String(), pos, true));
+      }
+    }
+    return Call("||", pos, {a, b}, BindConcat(2));
+  }
+
+  // a ~ b, a ~* b (case-insensitive), a !~ b, a !~* b: regular-expression matches.
+  Result<BoundExprPtr> RegexMatch(const std::string& op, BoundExprPtr a, BoundExprPtr b, SourcePos pos) {
+    for (auto* x : {&a, &b}) {
+      if (IsUntypedNull(*x)) *x = TypedNull(*x, DataType::String());
+      if (!IsStringType((*x)->type)) {
+        return ErrorAt(pos, "operator does not exist: " + TypeName((*x)->type.WithNullable(true)) + " " + op +
+                                " (regular expressions match text)");
+      }
+    }
+    std::vector<BoundExprPtr> args = {a, b};
+    if (op.back() == '*') args.push_back(StringLiteral("i"));
+    KL_ASSIGN_OR_RETURN(auto match, ScalarCall("REGEXP_LIKE", pos, args));
+    if (op[0] == '!') return Not(match);
+    return match;
+  }
+
+  // x op ANY|ALL (array) and = ANY / <> ALL (subquery).
+  Result<BoundExprPtr> Quantified(const ParsedExpr& e, ExprMode& mode) {
+    bool any = e.name == "ANY";
+    if (e.subquery) {
+      if (!((e.op == "=" && any) || (e.op == "<>" && !any))) {
+        return ErrorAt(e.pos, e.op + " " + e.name + " (subquery) is not supported; = ANY (subquery) and <> ALL (subquery) are");
+      }
+      ParsedExpr in = e;
+      in.kind = ExprKind::kInSubquery;
+      in.negated = !any;
+      return Subquery(in, mode);
+    }
+    KL_ASSIGN_OR_RETURN(auto v, Expr(*e.args[0], mode));
+    KL_ASSIGN_OR_RETURN(auto arr, Expr(*e.args[1], mode));
+    if (IsUntypedNull(arr)) {
+      if (IsUntypedNull(v)) return MakeLiteral(format::Datum(), DataType::Boolean());
+      arr = TypedNull(arr, DataType::Array(v->type));
+    }
+    if (arr->kind == BoundKind::kLiteral && IsStringType(arr->type)) {
+      DataType elem = IsUntypedNull(v) ? DataType::String() : v->type;
+      KL_ASSIGN_OR_RETURN(arr, ArrayLiteral(arr, DataType::Array(elem), e.args[1]->pos));
+    }
+    if (arr->type.root() != TypeRoot::kArray) {
+      return ErrorAt(e.args[1]->pos, e.op + " " + e.name + "(...) needs an array, not " + TypeName(arr->type));
+    }
+    DataType elem = arr->type.element();
+    if (IsUntypedNull(v)) v = TypedNull(v, elem);
+    DataType common = elem;
+    if (!v->type.EqualsIgnoreNullable(elem)) {
+      auto c = CommonType(v->type, elem);
+      if (!c.ok()) {
+        return ErrorAt(e.pos, e.op + " " + e.name + ": cannot compare " + TypeName(v->type.WithNullable(true)) +
+                                  " with elements of " + TypeName(arr->type.WithNullable(true)));
+      }
+      common = *c;
+    }
+    KL_ASSIGN_OR_RETURN(v, CastTo(v, common.WithNullable(true), e.pos));
+    KL_ASSIGN_OR_RETURN(BoundFunction cmp, BindComparison(e.op, common.WithNullable(true)));
+    (void)cmp;  // validates the operator for the type
+    std::string op = e.op;
+    DataType elem_type = elem.WithNullable(true), target = common.WithNullable(true);
+    bool convert = !elem.EqualsIgnoreNullable(common);
+    BoundFunction f;
+    f.return_type = DataType::Boolean();
+    f.kernel = RowKernel(
+        [any, op, elem_type, target, convert](ExecContext& ctx, const format::Datum* a, format::Datum* o) -> Status {
+          if (a[1].is_null()) {
+            *o = format::Datum();
+            return Status::OK();
+          }
+          const auto& items = a[1].as_list();
+          bool saw_null = a[0].is_null() && !items.empty();
+          for (const auto& item : items) {
+            if (item.is_null() || a[0].is_null()) {
+              saw_null = true;
+              continue;
+            }
+            format::Datum x = item;
+            if (convert) {
+              KL_ASSIGN_OR_RETURN(x, CastValue(ctx, item, elem_type, target));
+            }
+            int c = format::CompareDatum(a[0], x);
+            bool t = op == "="    ? c == 0
+                     : op == "<>" ? c != 0
+                     : op == "<"  ? c < 0
+                     : op == "<=" ? c <= 0
+                     : op == ">"  ? c > 0
+                                  : c >= 0;
+            if (any && t) {
+              *o = format::Datum::Bool(true);
+              return Status::OK();
+            }
+            if (!any && !t) {
+              *o = format::Datum::Bool(false);
+              return Status::OK();
+            }
+          }
+          *o = saw_null ? format::Datum() : format::Datum::Bool(!any);
+          return Status::OK();
+        },
+        true);
+    return Call(e.op + " " + e.name, e.pos, {v, arr}, f);
+  }
+
+  // x::regclass, x::regtype, ... (catalog look-ups the server provides) and x::numeric.
+  Result<BoundExprPtr> PostgresConversion(const ParsedExpr& e, BoundExprPtr a) {
+    const std::string& conv = e.op;
+    if (conv == "numeric") {
+      DataType t = DataType::Decimal(38, 10);
+      if (IsIntegral(a->type)) {
+        t = DataType::Decimal(38, 0);
+      } else if (a->type.root() == TypeRoot::kDecimal) {
+        t = DataType::Decimal(38, a->type.scale());
+      } else if (a->kind == BoundKind::kLiteral && IsStringType(a->type) && !a->value.is_null()) {
+        std::string_view v = Trim(a->value.as_bytes());
+        size_t dot = v.find('.');
+        size_t digits = 0;
+        if (dot != std::string_view::npos) {
+          while (dot + 1 + digits < v.size() && std::isdigit(static_cast<unsigned char>(v[dot + 1 + digits]))) ++digits;
+        }
+        t = DataType::Decimal(38, static_cast<int>(std::min<size_t>(digits, 30)));
+      }
+      return CastTo(a, t.WithNullable(true), e.pos, true, e.try_cast);
+    }
+    if (IsUntypedNull(a) && a->param > 0) a = TypedNull(a, DataType::String());  // $1::regclass takes a name
+    if (IsUntypedNull(a)) return TypedNull(a, DataType::BigInt());
+    std::string upper = ToUpper(conv);
+    bool to_oid = IsStringType(a->type);
+    if (!to_oid && !IsIntegral(a->type)) {
+      return ErrorAt(e.pos, "cannot cast " + TypeName(a->type.WithNullable(true)) + " to " + conv);
+    }
+    std::string fn = "__PG_" + upper + (to_oid ? "_IN" : "_OUT");
+    if (o_.functions->FindScalar(fn) == nullptr) {
+      return ErrorAt(e.pos, "type " + conv + " is known only to sessions of the PostgreSQL server");
+    }
+    return ScalarCall(fn, e.pos, {a});
+  }
+
+  // The result column name PostgreSQL gives an expression without an alias.
+  static std::string PostgresColumnName(const ParsedExpr& e) {
+    switch (e.kind) {
+      case ExprKind::kColumn:
+      case ExprKind::kField: return e.name;
+      case ExprKind::kFunction: return ToLower(e.op);
+      case ExprKind::kCast:
+        if (e.name == "typed-literal" || !e.op.empty()) {
+          if (!e.op.empty()) return e.op;
+        }
+        if (e.args[0]->kind == ExprKind::kColumn || e.args[0]->kind == ExprKind::kFunction ||
+            e.args[0]->kind == ExprKind::kCast || e.args[0]->kind == ExprKind::kField) {
+          return PostgresColumnName(*e.args[0]);
+        }
+        return PostgresTypeNameOf(e.type);
+      case ExprKind::kCase: return "case";
+      case ExprKind::kArrayCtor:
+      case ExprKind::kArraySubquery: return "array";
+      case ExprKind::kExists: return "exists";
+      case ExprKind::kRowCtor: return "row";
+      case ExprKind::kTrim: return e.op == "LEADING" ? "ltrim" : e.op == "TRAILING" ? "rtrim" : "btrim";
+      case ExprKind::kSubstring: return "substring";
+      case ExprKind::kPosition: return "position";
+      case ExprKind::kExtract: return "extract";
+      case ExprKind::kScalarSubquery: {
+        const Query& q = *e.subquery;
+        if (q.body && q.body->select && q.body->select->items.size() == 1) {
+          const SelectItem& item = q.body->select->items[0];
+          return item.alias.empty() ? PostgresColumnName(*item.expr) : item.alias;
+        }
+        return "?column?";
+      }
+      default: return "?column?";
+    }
+  }
+
+  static std::string PostgresTypeNameOf(const DataType& t) {
+    switch (t.root()) {
+      case TypeRoot::kBoolean: return "bool";
+      case TypeRoot::kTinyInt:
+      case TypeRoot::kSmallInt: return "int2";
+      case TypeRoot::kInt: return "int4";
+      case TypeRoot::kBigInt: return "int8";
+      case TypeRoot::kFloat: return "float4";
+      case TypeRoot::kDouble: return "float8";
+      case TypeRoot::kDecimal: return "numeric";
+      case TypeRoot::kDate: return "date";
+      case TypeRoot::kTime: return "time";
+      case TypeRoot::kTimestamp: return "timestamp";
+      case TypeRoot::kTimestampLtz: return "timestamptz";
+      case TypeRoot::kChar: return "bpchar";
+      case TypeRoot::kVarChar: return t.length() == DataType::kMaxLength ? "text" : "varchar";
+      case TypeRoot::kBinary:
+      case TypeRoot::kVarBinary: return "bytea";
+      default: return "?column?";
+    }
+  }
+
+  // ---- functions in FROM and set-returning functions in the select list ----
+
+  static bool IsSetReturningName(const std::string& upper) {
+    return upper == "UNNEST" || upper == "GENERATE_SERIES" || upper == "GENERATE_SUBSCRIPTS" ||
+           upper == "_PG_EXPANDARRAY";
+  }
+  static bool IsSetReturning(const ParsedExpr& e) {
+    return e.kind == ExprKind::kFunction && !e.over && e.over_name.empty() && IsSetReturningName(e.op);
+  }
+
+  // The array a set-returning call walks: unnest(a) / generate_subscripts(a, 1) / _pg_expandarray(a)
+  // walk a; generate_series(start, stop[, step]) walks the series as an array.
+  Result<BoundExprPtr> SetReturningArray(const ParsedExpr& e, ExprMode& mode) {
+    if (e.op == "GENERATE_SERIES") {
+      if (e.args.size() < 2 || e.args.size() > 3) {
+        return ErrorAt(e.pos, "generate_series(start, stop[, step]) takes two or three arguments");
+      }
+      KL_ASSIGN_OR_RETURN(auto args, Args(e.args, mode));
+      return ScalarCall("__SERIES", e.pos, args);
+    }
+    size_t want = e.op == "GENERATE_SUBSCRIPTS" ? 2 : 1;
+    if (e.args.size() != want) {
+      return ErrorAt(e.pos, ToLower(e.op) + " takes " + std::to_string(want) + " argument" + (want == 1 ? "" : "s"));
+    }
+    KL_ASSIGN_OR_RETURN(auto a, Expr(*e.args[0], mode));
+    if (IsUntypedNull(a)) a = TypedNull(a, DataType::Array(DataType::String()));
+    if (a->kind == BoundKind::kLiteral && IsStringType(a->type)) {
+      KL_ASSIGN_OR_RETURN(a, ArrayLiteral(a, DataType::Array(DataType::String()), e.pos));
+    }
+    if (a->type.root() != TypeRoot::kArray) {
+      return ErrorAt(e.pos, ToLower(e.op) + " needs an array, not " + TypeName(a->type.WithNullable(true)));
+    }
+    return a;
+  }
+
+  struct SrfState {
+    std::string key;  // the walked array's bound text
+    int value_column = -1, ordinality_column = -1;
+    DataType element;
+  };
+
+  // Plans the select list's set-returning calls (all over one array) as an UNNEST of the rows
+  // so far; false when there are none.
+  Result<bool> PlanSelectListSrf(const struct SelectCore& s, LogicalOpPtr* plan, Scope* scope, SrfState* srf) {
+    std::vector<const ParsedExpr*> calls;
+    std::function<void(const ParsedExpr&)> find = [&](const ParsedExpr& e) {
+      if (IsSetReturning(e)) {
+        calls.push_back(&e);
+        return;
+      }
+      for (const auto& a : e.args) {
+        if (a) find(*a);
+      }
+    };
+    for (const auto& item : s.items) find(*item.expr);
+    if (calls.empty()) return false;
+    ExprMode plain;
+    plain.scope = scope;
+    plain.clause = "a set-returning function";
+    BoundExprPtr array;
+    for (const ParsedExpr* c : calls) {
+      KL_ASSIGN_OR_RETURN(auto a, SetReturningArray(*c, plain));
+      if (!array) {
+        array = a;
+      } else if (a->ToString() != array->ToString()) {
+        return ErrorAt(c->pos, "set-returning functions over different arrays in one select list are not supported");
+      }
+    }
+    auto op = std::make_shared<LogicalOp>();
+    op->kind = OpKind::kUnnest;
+    op->children = {*plan};
+    op->unnest_expr = array;
+    op->with_ordinality = true;
+    op->unnest_row_as_value = true;
+    std::vector<DataField> fields = (*plan)->schema.fields();
+    srf->element = array->type.element().WithNullable(true);
+    srf->key = array->ToString();
+    srf->value_column = static_cast<int>(fields.size());
+    fields.push_back({static_cast<int32_t>(fields.size()), "$srf", srf->element, ""});
+    srf->ordinality_column = static_cast<int>(fields.size());
+    fields.push_back({static_cast<int32_t>(fields.size()), "$srf_ordinality", DataType::Int().NotNull(), ""});
+    op->schema = RowType(fields);
+    scope->columns.push_back({"$srf", {}, "$srf", srf->element, true});
+    scope->columns.push_back({"$srf", {}, "$srf_ordinality", DataType::Int().NotNull(), true});
+    *plan = op;
+    return true;
+  }
+
+  // A set-returning call in the select list: the element (or its position) of the row's walk.
+  Result<BoundExprPtr> SetReturningCall(const ParsedExpr& e, ExprMode& mode) {
+    if (srf_ == nullptr) {
+      return ErrorAt(e.pos, ToLower(e.op) + " returns a set: call it in the select list or in FROM");
+    }
+    ExprMode plain;
+    plain.scope = mode.scope;
+    plain.clause = mode.clause;
+    KL_ASSIGN_OR_RETURN(auto a, SetReturningArray(e, plain));
+    if (a->ToString() != srf_->key) {
+      return ErrorAt(e.pos, "set-returning functions over different arrays in one select list are not supported");
+    }
+    auto value = MakeColumn(srf_->value_column, srf_->element, "unnest");
+    auto ordinality = MakeColumn(srf_->ordinality_column, DataType::Int().NotNull(), "ordinality");
+    if (e.op == "UNNEST" || e.op == "GENERATE_SERIES") return value;
+    if (e.op == "GENERATE_SUBSCRIPTS") return ordinality;
+    // _pg_expandarray: ROW(x, n)
+    BoundFunction f;
+    f.return_type = DataType::Row({{0, "x", srf_->element, ""}, {1, "n", DataType::Int(), ""}}).NotNull();
+    f.kernel = RowKernel(
+        [](ExecContext&, const format::Datum* a, format::Datum* o) {
+          *o = format::Datum::List(format::DatumList(a, a + 2));
+          return Status::OK();
+        },
+        true);
+    auto r = Call("_pg_expandarray", e.pos, {value, ordinality}, f);
+    if (r.ok()) (*r)->type = f.return_type;
+    return r;
+  }
+
+  // FROM generate_series(...) / generate_subscripts(...) / _pg_expandarray(...) / any scalar
+  // function (one row), named by the alias as PostgreSQL names them.
+  Result<FromResult> TableFunctionRef(const ParsedTableRef& ref) {
+    std::string name = ToUpper(ref.name.parts.empty() ? "" : ref.name.parts.back());
+    auto one = std::make_shared<LogicalOp>();
+    one->kind = OpKind::kValues;
+    one->rows = {format::Row{}};
+    FromResult base{one, Scope{}};
+    ExprMode mode;
+    mode.scope = &base.scope;
+    mode.clause = "FROM";
+    ParsedExpr call;
+    call.kind = ExprKind::kFunction;
+    call.op = name;
+    call.name = name;
+    call.pos = ref.pos;
+    call.args = ref.args;
+    if (name == "GENERATE_SERIES" || name == "GENERATE_SUBSCRIPTS" || name == "_PG_EXPANDARRAY") {
+      KL_ASSIGN_OR_RETURN(auto array, SetReturningArray(call, mode));
+      if (name == "GENERATE_SUBSCRIPTS") {
+        KL_ASSIGN_OR_RETURN(array, ScalarCall("__SUBSCRIPTS", ref.pos, {array}));
+      }
+      ParsedTableRef u = ref;
+      std::vector<std::string> names;
+      if (name == "_PG_EXPANDARRAY") {
+        u.with_ordinality = true;
+        names = {"x", "n"};
+      } else {
+        names = {ref.alias.empty() ? ToLower(name) : ref.alias, "ordinality"};
+      }
+      return Unnest(base, u, false, array, names);
+    }
+    KL_ASSIGN_OR_RETURN(auto e, Function(call, mode));
+    auto proj = std::make_shared<LogicalOp>();
+    proj->kind = OpKind::kProject;
+    proj->children = {one};
+    proj->exprs = {e};
+    std::string column = !ref.column_aliases.empty() ? ref.column_aliases[0]
+                         : !ref.alias.empty()        ? ref.alias
+                                                     : ToLower(name);
+    proj->schema = RowType({{0, column, e->type, ""}});
+    return FromResult{proj, ScopeOf(*proj, ref.alias.empty() ? ToLower(name) : ref.alias)};
+  }
+
+  // A query enclosing a subquery being bound: where the subquery's outer references resolve.
+  struct OuterFrame {
+    Binder* binder = nullptr;
+    ExprMode* mode = nullptr;  // the mode of the expression that holds the subquery
+    int id = -1;               // correlation id, given on the first outer reference
+    std::vector<BoundExprPtr> captured;
+    std::vector<std::string> keys;
+  };
+
   BindOptions o_;
+  OuterFrame* outer_ = nullptr;
+  SrfState* srf_ = nullptr;  // the select list's set-returning walk being bound
   std::vector<std::pair<std::string, const CommonTableExpr*>> ctes_;
   std::map<const void*, std::vector<std::string>> agg_keys_;
   int depth_ = 0;

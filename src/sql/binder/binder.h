@@ -31,6 +31,15 @@ struct BindOptions {
   ExecContext* exec = nullptr;                         // constant folding, time zone
   const std::vector<format::Datum>* params = nullptr;  // values of $1, $2, ...
   int view_depth = 0;                                  // views expanding views (bounded)
+  // PostgreSQL sessions: PostgreSQL's default NULL order, result column names, SUM/AVG types,
+  // regex operators, ANY/ALL, set-returning functions, GROUP BY positions.
+  bool postgres = false;
+  // Types of $1, $2, ...: those known (declared by a client, or described earlier) are the
+  // parameters' types; when `describe` (values unknown), the binder fills in the others from
+  // where they are used (`x = $1` takes x's type; text when nothing says).
+  std::vector<std::optional<format::DataType>>* parameter_types = nullptr;
+  bool describe = false;
+  std::shared_ptr<int> next_correlation_id;  // shared by the binders of one statement
 };
 
 // Binds a query to a logical plan; the plan's schema names the result columns.

@@ -10,7 +10,9 @@ namespace kl::sql {
 bool BoundExpr::IsConstant() const {
   bool constant = true;
   VisitExpr(*this, [&](const BoundExpr& e) {
-    if (e.kind == BoundKind::kColumn || e.kind == BoundKind::kSubquery) constant = false;
+    if (e.kind == BoundKind::kColumn || e.kind == BoundKind::kSubquery || e.kind == BoundKind::kOuterRef) {
+      constant = false;
+    }
     if (e.kind == BoundKind::kCall && !e.function.deterministic) constant = false;
   });
   return constant;
@@ -49,10 +51,15 @@ std::string BoundExpr::ToString() const {
     case BoundKind::kInList:
       if (value_set) return args[0]->ToString() + (negated ? " NOT IN " : " IN ") + "(subquery values)";
       return args[0]->ToString() + (negated ? " NOT IN (" : " IN (") + list(1, ", ") + ")";
-    case BoundKind::kSubquery:
-      return subquery_kind == SubqueryKind::kExists ? "EXISTS(subquery)"
-             : subquery_kind == SubqueryKind::kIn   ? args[0]->ToString() + " IN (subquery)"
-                                                    : "(scalar subquery)";
+    case BoundKind::kSubquery: {
+      std::string tag = correlation_id >= 0 ? "#" + std::to_string(correlation_id) : "";
+      return subquery_kind == SubqueryKind::kExists  ? "EXISTS(subquery" + tag + ")"
+             : subquery_kind == SubqueryKind::kIn    ? args[0]->ToString() + " IN (subquery" + tag + ")"
+             : subquery_kind == SubqueryKind::kArray ? "ARRAY(subquery" + tag + ")"
+                                                     : "(scalar subquery" + tag + ")";
+    }
+    case BoundKind::kOuterRef:
+      return "outer#" + std::to_string(correlation_id) + "." + std::to_string(column) + (name.empty() ? "" : ":" + name);
   }
   return "?";
 }

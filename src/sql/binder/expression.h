@@ -31,9 +31,13 @@ enum class BoundKind : unsigned char {
   kInList,        // args[0] IN (args[1..]) ; or against `value_set` once a subquery ran
   kSubquery,      // uncorrelated subquery, replaced by a literal or value set before execution
   kDistinctFrom,  // args[0] IS DISTINCT FROM args[1] (NULL-safe inequality)
+  kOuterRef,      // inside a correlated subquery: value `column` of the outer row (correlation `correlation_id`)
 };
 
-enum class SubqueryKind : unsigned char { kScalar, kExists, kIn };
+// kArray: ARRAY(subquery), the first column's values as an array.
+enum class SubqueryKind : unsigned char { kScalar, kExists, kIn, kArray };
+
+struct CorrelatedCache;
 
 // Values of an IN (subquery), keyed by their text encoding (see EncodeKey).
 struct ValueSet {
@@ -59,6 +63,13 @@ struct BoundExpr {
   // kSubquery
   SubqueryKind subquery_kind = SubqueryKind::kScalar;
   std::shared_ptr<LogicalOp> subquery;
+  // Correlated subqueries (and kOuterRef): which outer row's values they read. A correlated
+  // kSubquery's args (after the tested value of kIn) are the outer expressions it reads, and it
+  // runs once per distinct set of their values (cached in `correlated_cache`).
+  int correlation_id = -1;
+  std::shared_ptr<CorrelatedCache> correlated_cache;
+  // A parameter $n (n >= 1) as bound while its value is unknown (describing a statement).
+  int param = 0;
 
   bool IsConstant() const;  // no column reference, deterministic, no subquery
   std::string ToString() const;

@@ -4,6 +4,11 @@
 
 namespace kl::sql {
 
+std::string CatalogObject::connector() const {
+  auto it = connector_options.find("connector");
+  return it == connector_options.end() ? "" : it->second;
+}
+
 std::string CatalogObject::FullName() const {
   return QuoteIdentifier(catalog) + "." + QuoteIdentifier(database) + "." + QuoteIdentifier(name);
 }

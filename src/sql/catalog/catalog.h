@@ -73,6 +73,18 @@ class MaterializedSource : public TableSource {
 
 enum class ObjectKind : unsigned char { kTable, kView, kSystemTable, kVirtualTable };
 
+// A column of a connector table as declared: physical (from the record's value),
+// metadata (`type METADATA [FROM 'key'] [VIRTUAL]`) or computed (`name AS expr`).
+struct ConnectorColumn {
+  enum class Kind : unsigned char { kPhysical, kMetadata, kComputed };
+  std::string name;
+  format::DataType type;  // computed columns: filled in by the binder
+  Kind kind = Kind::kPhysical;
+  std::string metadata_key;  // kMetadata: the key read (the column name when not given)
+  std::string expr_text;     // kComputed
+  bool is_virtual = false;   // kMetadata VIRTUAL: read-only
+};
+
 // A table or view a name resolved to.
 struct CatalogObject {
   ObjectKind kind = ObjectKind::kTable;
@@ -83,8 +95,16 @@ struct CatalogObject {
   std::string view_query;                 // views: the query text
   std::vector<std::string> view_columns;  // views: column names given in CREATE VIEW
   std::string comment;
+  // Connector tables (CREATE TEMPORARY TABLE ... WITH ('connector' = ...)):
+  // their options and columns as declared. `schema` holds the physical and
+  // metadata columns, which the source produces; the binder adds computed ones.
+  std::map<std::string, std::string> connector_options;
+  std::vector<ConnectorColumn> connector_columns;
+  std::vector<std::string> primary_key;
 
-  std::string FullName() const;  // catalog.database.name, quoted where needed
+  bool is_connector() const { return !connector_options.empty(); }
+  std::string connector() const;  // the 'connector' option, or ""
+  std::string FullName() const;   // catalog.database.name, quoted where needed
 };
 
 // Options of a table read given in SQL (hints, FOR SYSTEM_TIME AS OF).

@@ -152,6 +152,7 @@ class PaimonSource : public TableSource {
       };
     }
     KL_ASSIGN_OR_RETURN(table::ScanPlan plan, PlanFor(*table_, read_, pfilter));
+    PruneBuckets(request, &plan);
     std::vector<std::string> names;
     for (int c : request.columns) names.push_back(fields.field(c).name);
     if (names.empty() && fields.size() > 0) {
@@ -192,6 +193,32 @@ class PaimonSource : public TableSource {
   }
 
  private:
+  // With a fixed number of buckets, equality on every bucket-key column names the one
+  // bucket that can hold the rows (the bucket the writer put them in).
+  void PruneBuckets(const ScanRequest& request, table::ScanPlan* plan) const {
+    const table::TableSchema& schema = table_->schema();
+    int buckets = schema.table_options().bucket();
+    if (buckets <= 1) return;
+    std::vector<int> keys = schema.BucketKeyIndexes();
+    if (keys.empty()) return;
+    format::Row values;
+    std::vector<format::DataType> types;
+    for (int k : keys) {
+      const ScanFilter* eq = nullptr;
+      for (const auto& f : request.filters) {
+        if (f.column == k && f.op == table::CompareOp::kEq && !f.literal.is_null()) eq = &f;
+      }
+      if (eq == nullptr) return;
+      values.push_back(eq->literal);
+      types.push_back(schema.fields.type(static_cast<size_t>(k)).NotNull());
+    }
+    int bucket = table::BucketOf(table::EncodeBinaryRow(values, types), buckets);
+    auto& splits = plan->splits;
+    splits.erase(std::remove_if(splits.begin(), splits.end(),
+                                [bucket](const table::DataSplit& s) { return s.bucket != bucket; }),
+                 splits.end());
+  }
+
   std::shared_ptr<table::Table> table_;
   ReadOptions read_;
 };

@@ -6,11 +6,30 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/result.h"
+#include "format/datum.h"
 
 namespace kl::sql {
+
+// Variables a server keeps per session and lets SQL read (the PostgreSQL
+// server's settings: current_setting('search_path'), pg_settings), and who the
+// session's user is.
+class SessionVariables {
+ public:
+  virtual ~SessionVariables() = default;
+  virtual std::optional<std::string> Get(const std::string& name) const = 0;
+  // Changes a variable (set_config()); an error when it cannot take the value.
+  virtual Status Set(const std::string& name, const std::string& value) = 0;
+  // Every variable: (name, value, description).
+  virtual std::vector<std::vector<std::string>> All() const = 0;
+  virtual std::string user() const = 0;
+};
 
 // Rows per batch that operators produce.
 inline constexpr size_t kBatchSize = 2048;
@@ -28,6 +47,9 @@ struct ExecContext {
   const std::atomic<bool>* cancel = nullptr;
   int64_t deadline_micros = 0;
   std::string current_catalog, current_database;
+  SessionVariables* variables = nullptr;  // set by servers; may be null
+  // Values of the outer row a correlated subquery runs for, by correlation id.
+  std::map<int, std::vector<format::Datum>> correlated_values;
 
   // Aborted when the query was cancelled or ran past its deadline.
   Status CheckInterrupt() const;

@@ -1,5 +1,6 @@
 #include "sql/execution/expression_eval.h"
 
+#include "sql/execution/executor.h"
 #include "sql/functions/cast.h"
 
 namespace kl::sql {
@@ -221,6 +222,10 @@ Status Evaluate(const BoundExpr& e, const ColumnBatch& input, size_t rows, ExecC
       c->Reserve(rows);
       if (e.value.is_null()) {
         for (size_t i = 0; i < rows; ++i) c->AppendNull();
+      } else if (c->kind() == format::PhysicalKind::kInt &&
+                 (e.value.kind() == format::Datum::Kind::kInt || e.value.kind() == format::Datum::Kind::kBool)) {
+        std::vector<int64_t> values(rows, e.value.as_int());
+        c->AppendInts(values.data(), rows);
       } else {
         for (size_t i = 0; i < rows; ++i) c->Append(e.value);
       }
@@ -290,9 +295,129 @@ Status Evaluate(const BoundExpr& e, const ColumnBatch& input, size_t rows, ExecC
       return Status::OK();
     }
     case BoundKind::kInList: return EvalInList(e, input, rows, ctx, out);
-    case BoundKind::kSubquery: return Status::Internal("subquery evaluated before it ran");
+    case BoundKind::kSubquery:
+      if (e.correlation_id < 0) return Status::Internal("subquery evaluated before it ran");
+      return EvalCorrelated(e, input, rows, ctx, out);
+    case BoundKind::kOuterRef: {
+      auto it = ctx.correlated_values.find(e.correlation_id);
+      if (it == ctx.correlated_values.end() || static_cast<size_t>(e.column) >= it->second.size()) {
+        return Status::Internal("outer reference " + e.ToString() + " read outside its subquery");
+      }
+      Column* c = out->Own(e.type);
+      c->Reserve(rows);
+      for (size_t i = 0; i < rows; ++i) c->Append(it->second[e.column]);
+      return Status::OK();
+    }
   }
   return Status::Internal("unknown expression kind");
+}
+
+std::shared_ptr<CorrelatedCache> NewCorrelatedCache() { return std::make_shared<CorrelatedCache>(); }
+
+namespace {
+
+// Runs a correlated subquery for the outer values now in ctx.correlated_values.
+Result<Datum> RunCorrelated(const BoundExpr& e, ExecContext& ctx, std::shared_ptr<ValueSet>* set) {
+  int64_t cap = e.subquery_kind == SubqueryKind::kScalar ? 2 : e.subquery_kind == SubqueryKind::kExists ? 1 : -1;
+  KL_ASSIGN_OR_RETURN(auto batches, RunPlan(e.subquery, ctx, cap));
+  size_t rows = 0;
+  for (const auto& b : batches) rows += b.num_rows();
+  switch (e.subquery_kind) {
+    case SubqueryKind::kExists: return Datum::Bool(rows > 0);
+    case SubqueryKind::kScalar: {
+      if (rows > 1) return ErrorAt(e.pos, "a scalar subquery returned more than one row");
+      for (const auto& b : batches) {
+        if (b.num_rows() > 0) return b.column(0).Get(0);
+      }
+      return Datum();
+    }
+    case SubqueryKind::kArray: {
+      format::DatumList items;
+      for (const auto& b : batches) {
+        for (size_t i = 0; i < b.num_rows(); ++i) items.push_back(b.column(0).Get(i));
+      }
+      return Datum::List(std::move(items));
+    }
+    case SubqueryKind::kIn: {
+      auto values = std::make_shared<ValueSet>();
+      for (const auto& b : batches) {
+        for (size_t i = 0; i < b.num_rows(); ++i) {
+          if (b.column(0).IsNull(i)) {
+            values->has_null = true;
+            continue;
+          }
+          std::string k;
+          EncodeKey(b.column(0), i, &k);
+          values->values.insert(std::move(k));
+        }
+      }
+      *set = values;
+      return Datum();
+    }
+  }
+  return Status::Internal("unknown subquery kind");
+}
+
+}  // namespace
+
+Status EvalCorrelated(const BoundExpr& e, const ColumnBatch& input, size_t rows, ExecContext& ctx, ColumnValue* out) {
+  size_t first = e.subquery_kind == SubqueryKind::kIn ? 1 : 0;
+  std::vector<ColumnValue> outer(e.args.size());
+  for (size_t i = 0; i < e.args.size(); ++i) KL_RETURN_IF_ERROR(Evaluate(*e.args[i], input, rows, ctx, &outer[i]));
+  CorrelatedCache& cache = *e.correlated_cache;
+  Column* c = out->Own(e.type);
+  c->Reserve(rows);
+  std::string key;
+  auto saved = ctx.correlated_values.find(e.correlation_id) == ctx.correlated_values.end()
+                   ? std::optional<std::vector<Datum>>()
+                   : std::optional<std::vector<Datum>>(ctx.correlated_values[e.correlation_id]);
+  for (size_t r = 0; r < rows; ++r) {
+    key.clear();
+    for (size_t i = first; i < e.args.size(); ++i) {
+      key.push_back(outer[i].get().IsNull(r) ? 'N' : 'V');
+      if (!outer[i].get().IsNull(r)) EncodeKey(outer[i].get(), r, &key);
+    }
+    auto hit = cache.results.find(key);
+    if (hit == cache.results.end()) {
+      KL_RETURN_IF_ERROR(ctx.CheckInterrupt());
+      std::vector<Datum> values;
+      for (size_t i = first; i < e.args.size(); ++i) values.push_back(outer[i].get().Get(r));
+      ctx.correlated_values[e.correlation_id] = std::move(values);
+      CorrelatedCache::Entry entry;
+      KL_ASSIGN_OR_RETURN(entry.value, RunCorrelated(e, ctx, &entry.set));
+      if (cache.results.size() > 100000) cache.results.clear();  // bounded: many distinct outer rows
+      hit = cache.results.emplace(key, std::move(entry)).first;
+    }
+    const CorrelatedCache::Entry& got = hit->second;
+    if (e.subquery_kind != SubqueryKind::kIn) {
+      c->Append(got.value);
+      continue;
+    }
+    // x [NOT] IN (correlated subquery), three-valued.
+    const Column& x = outer[0].get();
+    if (got.set->values.empty() && !got.set->has_null) {
+      c->AppendInt(e.negated ? 1 : 0);
+    } else if (x.IsNull(r)) {
+      c->AppendNull();
+    } else {
+      std::string k;
+      EncodeKey(x, r, &k);
+      bool found = got.set->values.count(k) > 0;
+      if (found) {
+        c->AppendInt(e.negated ? 0 : 1);
+      } else if (got.set->has_null) {
+        c->AppendNull();
+      } else {
+        c->AppendInt(e.negated ? 1 : 0);
+      }
+    }
+  }
+  if (saved) {
+    ctx.correlated_values[e.correlation_id] = *saved;
+  } else {
+    ctx.correlated_values.erase(e.correlation_id);
+  }
+  return Status::OK();
 }
 
 Status EvaluateFilter(const BoundExpr& predicate, const ColumnBatch& input, ExecContext& ctx,

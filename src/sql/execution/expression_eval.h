@@ -5,6 +5,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "format/column.h"
@@ -42,6 +44,19 @@ Status EvaluateFilter(const BoundExpr& predicate, const format::ColumnBatch& inp
                       std::vector<uint32_t>* selected);
 // A constant expression's value (no input).
 Result<format::Datum> EvaluateConstant(const BoundExpr& e, ExecContext& ctx);
+
+// Results of a correlated subquery by the outer values it ran for.
+struct CorrelatedCache {
+  struct Entry {
+    format::Datum value;             // scalar, EXISTS, ARRAY
+    std::shared_ptr<ValueSet> set;   // IN
+  };
+  std::unordered_map<std::string, Entry> results;
+};
+std::shared_ptr<CorrelatedCache> NewCorrelatedCache();
+// A correlated subquery over `rows` outer rows (runs it once per distinct outer values).
+Status EvalCorrelated(const BoundExpr& e, const format::ColumnBatch& input, size_t rows, ExecContext& ctx,
+                      ColumnValue* out);
 
 // Copies the rows `rows[0..n)` of `src` into `out` (which takes `src`'s schema).
 void GatherBatch(const format::ColumnBatch& src, const uint32_t* rows, size_t n, format::ColumnBatch* out);

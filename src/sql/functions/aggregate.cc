@@ -463,7 +463,13 @@ void RegisterAggregateFunctions(FunctionRegistry* r) {
       DataType input = t;
       if (t.root() == TypeRoot::kFloat) input = DataType::Double();
       a.arg_types = {input};
-      if (t.root() == TypeRoot::kDecimal) {
+      if (site.postgres && IsIntegral(t)) {
+        // PostgreSQL: SUM of smallint/int is bigint, of bigint numeric; AVG of integers numeric.
+        bool wide = average || t.root() == TypeRoot::kBigInt;
+        input = wide ? DataType::Decimal(38, 0) : DataType::BigInt();
+        a.arg_types = {input};
+        a.return_type = !wide ? DataType::BigInt() : average ? DataType::Decimal(38, 6) : DataType::Decimal(38, 0);
+      } else if (t.root() == TypeRoot::kDecimal) {
         a.return_type = average ? DataType::Decimal(38, std::max(6, t.scale())) : DataType::Decimal(38, t.scale());
       } else if (IsApproximate(t)) {
         a.return_type = DataType::Double();

@@ -32,10 +32,13 @@ struct CallSite {
   SourcePos pos;
   std::vector<DataType> arg_types;
   std::vector<std::optional<Datum>> constants;  // per argument: its value when constant
+  bool postgres = false;                        // a PostgreSQL session (PostgreSQL's result types)
   // Names the argument for error messages ("argument 2 of DATE_FORMAT").
   std::string Arg(size_t i) const;
   Status Error(const std::string& message) const;  // at the call's position
 };
+
+struct JsonCall;
 
 struct BoundFunction {
   DataType return_type;
@@ -45,6 +48,8 @@ struct BoundFunction {
   // False for NOW()-like functions whose value is not a function of the arguments alone
   // (they are constant within a statement all the same).
   bool deterministic = true;
+  // JSON_VALUE / JSON_QUERY / JSON_EXISTS: the call, so several over one document share a parse.
+  std::shared_ptr<const JsonCall> json;
 };
 
 using ScalarBinder = std::function<Result<BoundFunction>(const CallSite&)>;
@@ -114,5 +119,7 @@ void RegisterDateTimeFunctions(FunctionRegistry* r);
 void RegisterJsonFunctions(FunctionRegistry* r);
 void RegisterMiscFunctions(FunctionRegistry* r);
 void RegisterAggregateFunctions(FunctionRegistry* r);
+void RegisterPostgresFunctions(FunctionRegistry* r);
+void RegisterK8sFunctions(FunctionRegistry* r);
 
 }  // namespace kl::sql

@@ -12,9 +12,7 @@
 
 namespace kl::sql {
 
-namespace {
-
-struct PathStep {
+struct JsonPathStep {
   enum Kind : unsigned char { kKey, kAnyKey, kIndex, kAnyIndex, kLast } kind;
   std::string key;
   int64_t index = 0;
@@ -22,8 +20,13 @@ struct PathStep {
 
 struct JsonPath {
   bool strict = false;
-  std::vector<PathStep> steps;
+  std::vector<JsonPathStep> steps;
+  bool simple = false;  // keys and indexes only: at most one element is selected
 };
+
+namespace {
+
+using PathStep = JsonPathStep;
 
 Result<JsonPath> CompilePath(std::string_view text) {
   JsonPath p;
@@ -81,6 +84,8 @@ Result<JsonPath> CompilePath(std::string_view text) {
       return bad("unexpected '" + std::string(1, s[i]) + "'");
     }
   }
+  p.simple = !p.strict;  // strict paths raise errors the simple walk does not
+  for (const auto& st : p.steps) p.simple = p.simple && (st.kind == PathStep::kKey || st.kind == PathStep::kIndex);
   return p;
 }
 
@@ -185,7 +190,143 @@ std::optional<std::string> ScalarText(Element e) {
   }
 }
 
+// A path of keys and indexes, walked without the general machinery; false when a
+// step meets what only the general walk handles (a key step on an array in lax mode).
+bool WalkSimple(const JsonPath& path, Element root, std::vector<Element>* found) {
+  found->clear();
+  Element e = root;
+  for (const auto& step : path.steps) {
+    auto type = e.type();
+    if (step.kind == PathStep::kKey) {
+      if (type == simdjson::dom::element_type::ARRAY) return false;
+      if (type != simdjson::dom::element_type::OBJECT) return true;  // nothing selected (lax)
+      Element next;
+      if (e.get_object().value_unsafe().at_key(step.key).get(next) != simdjson::SUCCESS) return true;
+      e = next;
+    } else {
+      if (type != simdjson::dom::element_type::ARRAY) {
+        if (step.index != 0) return true;  // lax: a non-array is an array of one
+        continue;
+      }
+      auto arr = e.get_array().value_unsafe();
+      Element next;
+      if (step.index < 0 || arr.at(static_cast<size_t>(step.index)).get(next) != simdjson::SUCCESS) return true;
+      e = next;
+    }
+  }
+  found->push_back(e);
+  return true;
+}
+
+// One JSON call over a parsed document (`parsed` false: the text was not JSON).
+Status EvaluateOne(ExecContext& ctx, const JsonCall& call, bool parsed, Element root, std::vector<Element>* found,
+                   Datum* out) {
+  const JsonCallOptions& o = call.options;
+  bool error = false, empty = false;
+  std::string why;
+  Datum result;
+  bool walked = false;
+  if (parsed && call.path->simple) walked = WalkSimple(*call.path, root, found);
+  if (!parsed) {
+    error = true;
+    why = "the document is not valid JSON";
+  } else if (!walked && !Apply(*call.path, root, found)) {
+    error = true;
+    why = "the strict path does not match the document";
+  } else if (found->empty()) {
+    empty = true;
+  } else {
+    switch (o.kind) {
+      case JsonFunctionKind::kExists: result = Datum::Bool(true); break;
+      case JsonFunctionKind::kValue: {
+        if (found->size() > 1 || !IsScalar((*found)[0])) {
+          error = true;
+          why = "the path selects an object or array, not a scalar";
+          break;
+        }
+        auto t = ScalarText((*found)[0]);
+        if (!t) break;  // JSON null -> SQL NULL
+        if (IsStringType(o.returning)) {
+          result = Datum::Bytes(*t);
+        } else {
+          auto v = CastValue(ctx, Datum::Bytes(*t), DataType::String(), o.returning);
+          if (!v.ok()) {
+            error = true;
+            why = v.status().message();
+          } else {
+            result = *v;
+          }
+        }
+        break;
+      }
+      case JsonFunctionKind::kQuery: {
+        bool wrap = o.wrapper == JsonWrapperKind::kUnconditional ||
+                    (o.wrapper == JsonWrapperKind::kConditional && (found->size() > 1 || IsScalar((*found)[0])));
+        if (wrap) {
+          std::string s = "[";
+          for (size_t k = 0; k < found->size(); ++k) {
+            if (k > 0) s += ",";
+            s += simdjson::minify((*found)[k]);
+          }
+          result = Datum::Bytes(s + "]");
+        } else if (found->size() > 1 || IsScalar((*found)[0])) {
+          error = true;
+          why = "the path selects a scalar or several values (use WITH ARRAY WRAPPER)";
+        } else {
+          result = Datum::Bytes(simdjson::minify((*found)[0]));
+        }
+        break;
+      }
+    }
+  }
+  if (empty || error) {
+    JsonOnBehavior b = empty ? o.on_empty : o.on_error;
+    const Datum& def = empty ? o.empty_default : o.error_default;
+    if (o.kind == JsonFunctionKind::kExists && empty) {
+      result = Datum::Bool(false);
+    } else {
+      switch (b) {
+        case JsonOnBehavior::kNull:
+          result = o.kind == JsonFunctionKind::kExists && !error ? Datum::Bool(false) : Datum();
+          break;
+        case JsonOnBehavior::kError:
+          return Status::InvalidArgument(call.name + ": " +
+                                         (empty ? std::string("no value at the path (ON EMPTY ERROR)") : why));
+        case JsonOnBehavior::kDefault: result = def; break;
+        case JsonOnBehavior::kEmptyArray: result = Datum::Bytes("[]"); break;
+        case JsonOnBehavior::kEmptyObject: result = Datum::Bytes("{}"); break;
+        case JsonOnBehavior::kTrue: result = Datum::Bool(true); break;
+        case JsonOnBehavior::kFalse: result = Datum::Bool(false); break;
+        case JsonOnBehavior::kUnknown: result = Datum(); break;
+      }
+      if (o.kind == JsonFunctionKind::kExists && error && b == JsonOnBehavior::kNull) result = Datum::Bool(false);
+    }
+  }
+  *out = std::move(result);
+  return Status::OK();
+}
+
 }  // namespace
+
+Status EvaluateJsonCalls(ExecContext& ctx, const std::vector<const std::string*>& docs,
+                         const std::vector<const JsonCall*>& calls, std::vector<Column>* outs) {
+  simdjson::dom::parser parser;
+  std::vector<Element> found;
+  for (const std::string* doc : docs) {
+    if (doc == nullptr) {
+      for (auto& c : *outs) c.AppendNull();
+      continue;
+    }
+    Element root;
+    bool parsed = parser.parse(doc->data(), doc->size(), true).get(root) == simdjson::SUCCESS;
+    for (size_t k = 0; k < calls.size(); ++k) {
+      Datum result;
+      KL_RETURN_IF_ERROR(EvaluateOne(ctx, *calls[k], parsed, root, &found, &result));
+      (*outs)[k].Append(result);
+    }
+  }
+  return Status::OK();
+}
 
 Result<BoundFunction> BindJsonFunction(const CallSite& site, const JsonCallOptions& o) {
   if (site.arg_types.size() != 2) return site.Error(site.name + " takes a JSON document and a path");
@@ -201,13 +342,16 @@ Result<BoundFunction> BindJsonFunction(const CallSite& site, const JsonCallOptio
   BoundFunction f;
   f.arg_types = {DataType::String(), DataType::String()};
   f.return_type = o.kind == JsonFunctionKind::kExists ? DataType::Boolean() : o.returning.WithNullable(true);
+  auto call = std::make_shared<JsonCall>();
+  call->path = path;
+  call->options = o;
+  call->name = site.name;
+  f.json = call;
   auto parser = std::make_shared<simdjson::dom::parser>();
-  std::string fname = site.name;
-  f.kernel = [path, parser, o, fname](ExecContext& ctx, const std::vector<const Column*>& args, size_t rows,
-                                      Column* out) -> Status {
+  f.kernel = [call, parser](ExecContext& ctx, const std::vector<const Column*>& args, size_t rows,
+                            Column* out) -> Status {
     const Column& docs = *args[0];
     std::vector<Element> found;
-    simdjson::padded_string buffer;
     for (size_t i = 0; i < rows; ++i) {
       if (docs.IsNull(i)) {
         out->AppendNull();
@@ -215,84 +359,9 @@ Result<BoundFunction> BindJsonFunction(const CallSite& site, const JsonCallOptio
       }
       std::string_view text = docs.GetBytes(i);
       Element root;
-      bool error = false, empty = false;
-      std::string why;
+      bool parsed = parser->parse(text.data(), text.size(), true).get(root) == simdjson::SUCCESS;
       Datum result;
-      if (parser->parse(text.data(), text.size(), true).get(root) != simdjson::SUCCESS) {
-        error = true;
-        why = "the document is not valid JSON";
-      } else if (!Apply(*path, root, &found)) {
-        error = true;
-        why = "the strict path does not match the document";
-      } else if (found.empty()) {
-        empty = true;
-      } else {
-        switch (o.kind) {
-          case JsonFunctionKind::kExists: result = Datum::Bool(true); break;
-          case JsonFunctionKind::kValue: {
-            if (found.size() > 1 || !IsScalar(found[0])) {
-              error = true;
-              why = "the path selects an object or array, not a scalar";
-              break;
-            }
-            auto t = ScalarText(found[0]);
-            if (!t) break;  // JSON null -> SQL NULL
-            if (IsStringType(o.returning)) {
-              result = Datum::Bytes(*t);
-            } else {
-              auto v = CastValue(ctx, Datum::Bytes(*t), DataType::String(), o.returning);
-              if (!v.ok()) {
-                error = true;
-                why = v.status().message();
-              } else {
-                result = *v;
-              }
-            }
-            break;
-          }
-          case JsonFunctionKind::kQuery: {
-            bool wrap = o.wrapper == JsonWrapperKind::kUnconditional ||
-                        (o.wrapper == JsonWrapperKind::kConditional && (found.size() > 1 || IsScalar(found[0])));
-            if (wrap) {
-              std::string s = "[";
-              for (size_t k = 0; k < found.size(); ++k) {
-                if (k > 0) s += ",";
-                s += simdjson::minify(found[k]);
-              }
-              result = Datum::Bytes(s + "]");
-            } else if (found.size() > 1 || IsScalar(found[0])) {
-              error = true;
-              why = "the path selects a scalar or several values (use WITH ARRAY WRAPPER)";
-            } else {
-              result = Datum::Bytes(simdjson::minify(found[0]));
-            }
-            break;
-          }
-        }
-      }
-      if (empty || error) {
-        JsonOnBehavior b = empty ? o.on_empty : o.on_error;
-        const Datum& def = empty ? o.empty_default : o.error_default;
-        if (o.kind == JsonFunctionKind::kExists && empty) {
-          result = Datum::Bool(false);
-        } else {
-          switch (b) {
-            case JsonOnBehavior::kNull:
-              result = o.kind == JsonFunctionKind::kExists && !error ? Datum::Bool(false) : Datum();
-              break;
-            case JsonOnBehavior::kError:
-              return Status::InvalidArgument(fname + ": " +
-                                             (empty ? std::string("no value at the path (ON EMPTY ERROR)") : why));
-            case JsonOnBehavior::kDefault: result = def; break;
-            case JsonOnBehavior::kEmptyArray: result = Datum::Bytes("[]"); break;
-            case JsonOnBehavior::kEmptyObject: result = Datum::Bytes("{}"); break;
-            case JsonOnBehavior::kTrue: result = Datum::Bool(true); break;
-            case JsonOnBehavior::kFalse: result = Datum::Bool(false); break;
-            case JsonOnBehavior::kUnknown: result = Datum(); break;
-          }
-          if (o.kind == JsonFunctionKind::kExists && error && b == JsonOnBehavior::kNull) result = Datum::Bool(false);
-        }
-      }
+      KL_RETURN_IF_ERROR(EvaluateOne(ctx, *call, parsed, root, &found, &result));
       out->Append(result);
     }
     return Status::OK();

@@ -35,4 +35,20 @@ struct JsonCallOptions {
 // Binds a call whose arguments are (document, path); the path must be a constant.
 Result<BoundFunction> BindJsonFunction(const CallSite& site, const JsonCallOptions& options);
 
+struct JsonPath;  // a compiled path (json_functions.cc)
+
+// A bound JSON call (BoundFunction::json): what it computes, so that several
+// calls over one document can share a single parse.
+struct JsonCall {
+  std::shared_ptr<const JsonPath> path;
+  JsonCallOptions options;
+  std::string name;
+};
+
+// Evaluates `calls` over each document (nullptr: NULL) with one parse per
+// document, appending one value per document to each of `outs` (one per call,
+// of the call's return type).
+Status EvaluateJsonCalls(ExecContext& ctx, const std::vector<const std::string*>& docs,
+                         const std::vector<const JsonCall*>& calls, std::vector<Column>* outs);
+
 }  // namespace kl::sql

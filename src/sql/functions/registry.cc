@@ -93,6 +93,8 @@ std::shared_ptr<FunctionRegistry> FunctionRegistry::Builtins() {
     RegisterJsonFunctions(r.get());
     RegisterMiscFunctions(r.get());
     RegisterAggregateFunctions(r.get());
+    RegisterPostgresFunctions(r.get());
+    RegisterK8sFunctions(r.get());
     return r;
   }();
   return kBuiltins;

@@ -128,6 +128,9 @@ std::string ParsedExpr::ToString() const {
     case ExprKind::kPosition: return "POSITION(" + args[0]->ToString() + " IN " + args[1]->ToString() + ")";
     case ExprKind::kSubstring: return "SUBSTRING(" + Args(args) + ")";
     case ExprKind::kOverlay: return "OVERLAY(" + Args(args) + ")";
+    case ExprKind::kQuantified:
+      return args[0]->ToString() + " " + op + " " + name + " (" + (subquery ? "subquery" : args[1]->ToString()) + ")";
+    case ExprKind::kArraySubquery: return "ARRAY(subquery)";
   }
   return "?";
 }

@@ -62,6 +62,8 @@ enum class ExprKind : unsigned char {
   kPosition,   // args: needle, haystack
   kSubstring,  // args: value, from[, len]
   kOverlay,
+  kQuantified,      // x op ANY|ALL (array or subquery): op; name "ANY"/"ALL"; args: value[, array]; subquery
+  kArraySubquery,   // ARRAY(subquery)
 };
 
 struct OrderItem {
@@ -103,7 +105,8 @@ enum class JsonWrapper : unsigned char { kWithout, kConditional, kUnconditional 
 struct ParsedExpr {
   ExprKind kind = ExprKind::kLiteral;
   SourcePos pos;
-  std::string op;                      // operator / function name / unit / trim mode
+  std::string op;                      // operator / function name / unit / trim mode; kCast: a PostgreSQL
+                                       // conversion such as "regclass" (postgres_types.h)
   std::string name;                    // column name, field name, second unit
   std::vector<std::string> qualifier;  // kColumn, kStar: table or db.table
   format::Datum value;                 // kLiteral
@@ -157,8 +160,11 @@ struct ParsedTableRef {
   std::vector<std::string> using_columns;
   bool natural = false;
   bool lateral = false;
-  // kUnnest: args; kValues: rows
+  // kUnnest: args; kValues: rows; kTableFunction: name(args) (PostgreSQL) or
+  // TABLE(function(TABLE t, args...)) (Flink: `function` and `tables` set)
   std::vector<ExprPtr> args;
+  std::string function;              // kTableFunction: its name, upper-cased
+  std::vector<QualifiedName> tables;  // kTableFunction: its TABLE arguments
   bool with_ordinality = false;
   std::vector<std::vector<ExprPtr>> rows;
 };
@@ -245,6 +251,11 @@ enum class StatementKind : unsigned char {
   kReset,
   kIgnoredSessionLine,  // MaxCompute SET odps.x=y (ignored with a warning)
   kShowJobs,
+  // Streaming jobs (docs/sql.md, "Streaming"):
+  kStatementSet,       // EXECUTE STATEMENT SET BEGIN INSERT ...; ... END (statements)
+  kBeginStatementSet,  // BEGIN STATEMENT SET (SQL client form; INSERTs follow, then END)
+  kEndStatementSet,    // END
+  kStopJob,            // STOP JOB 'name' (value)
 };
 
 struct ColumnDef {
@@ -253,6 +264,12 @@ struct ColumnDef {
   bool primary_key = false;  // inline PRIMARY KEY NOT ENFORCED
   std::string comment;
   SourcePos pos;
+  // Connector tables: `name AS expr` (computed) and `name type METADATA [FROM 'key'] [VIRTUAL]`.
+  ExprPtr computed;
+  std::string computed_text;
+  bool metadata = false;
+  std::string metadata_key;  // empty: the column's name
+  bool is_virtual = false;
 };
 
 struct Statement {
@@ -282,7 +299,7 @@ struct Statement {
   std::string key, value;    // SET 'k' = 'v'
   std::string like_pattern;  // SHOW TABLES LIKE '...'
   std::vector<std::string> view_columns;
-  std::vector<std::shared_ptr<Statement>> statements;  // (reserved for STATEMENT SET)
+  std::vector<std::shared_ptr<Statement>> statements;  // EXECUTE STATEMENT SET's INSERTs; EXPLAIN's statement
 };
 
 using StatementPtr = std::shared_ptr<Statement>;

@@ -1,6 +1,7 @@
 #include "sql/parser/lexer.h"
 
 #include <cctype>
+#include <optional>
 
 #include "common/string_util.h"
 
@@ -70,6 +71,69 @@ Status SkipBlanks(Cursor* c) {
   return Status::OK();
 }
 
+// E'...' after the E: backslash escapes as PostgreSQL reads them; '' is a quote too.
+Status LexEscapeString(Cursor* c, Token* t) {
+  c->advance(2);
+  t->kind = TokenKind::kString;
+  auto hex = [](char h) -> int {
+    if (h >= '0' && h <= '9') return h - '0';
+    if (h >= 'a' && h <= 'f') return h - 'a' + 10;
+    if (h >= 'A' && h <= 'F') return h - 'A' + 10;
+    return -1;
+  };
+  while (true) {
+    if (c->done()) return ErrorAt(t->pos, "unterminated string: E' without closing '");
+    char ch = c->peek();
+    if (ch == '\'') {
+      if (c->peek(1) == '\'') {
+        t->text.push_back('\'');
+        c->advance(2);
+        continue;
+      }
+      c->advance();
+      return Status::OK();
+    }
+    if (ch != '\\') {
+      t->text.push_back(ch);
+      c->advance();
+      continue;
+    }
+    char e = c->peek(1);
+    c->advance(2);
+    switch (e) {
+      case 'n': t->text.push_back('\n'); break;
+      case 't': t->text.push_back('\t'); break;
+      case 'r': t->text.push_back('\r'); break;
+      case 'b': t->text.push_back('\b'); break;
+      case 'f': t->text.push_back('\f'); break;
+      case 'x': {
+        int v = 0, n = 0;
+        while (n < 2 && hex(c->peek()) >= 0) {
+          v = v * 16 + hex(c->peek());
+          c->advance();
+          ++n;
+        }
+        if (n == 0) return ErrorAt(c->pos(), "\\x in an E'...' string needs hex digits");
+        t->text.push_back(static_cast<char>(v));
+        break;
+      }
+      case '\0': return ErrorAt(t->pos, "unterminated string: E' without closing '");
+      default:
+        if (e >= '0' && e <= '7') {
+          int v = e - '0', n = 1;
+          while (n < 3 && c->peek() >= '0' && c->peek() <= '7') {
+            v = v * 8 + (c->peek() - '0');
+            c->advance();
+            ++n;
+          }
+          t->text.push_back(static_cast<char>(v & 0xFF));
+        } else {
+          t->text.push_back(e);  // \\, \', and any other character stands for itself
+        }
+    }
+  }
+}
+
 }  // namespace
 
 Result<std::vector<Token>> Tokenize(std::string_view text, SourcePos base) {
@@ -96,6 +160,24 @@ Result<std::vector<Token>> Tokenize(std::string_view text, SourcePos base) {
       t.kind = TokenKind::kHint;
       t.text = std::string(text.substr(start, c.offset() - start));
       c.advance(2);
+    } else if ((ch == 'E' || ch == 'e') && c.peek(1) == '\'' &&
+               (t.offset == 0 || !IsIdentPart(static_cast<unsigned char>(text[t.offset - 1])))) {
+      // PostgreSQL's escape string E'...': backslash escapes (\n, \t, \\, \', \xHH, octal).
+      KL_RETURN_IF_ERROR(LexEscapeString(&c, &t));
+    } else if (ch == '$' && (c.peek(1) == '$' || IsIdentStart(static_cast<unsigned char>(c.peek(1))))) {
+      // PostgreSQL's dollar quoting: $$...$$ or $tag$...$tag$.
+      size_t start = c.offset();
+      size_t close = text.find('$', start + 1);
+      std::string_view tag = close == std::string_view::npos ? "" : text.substr(start, close - start + 1);
+      bool tag_ok = !tag.empty();
+      for (size_t k = 1; tag_ok && k + 1 < tag.size(); ++k) tag_ok = IsIdentPart(static_cast<unsigned char>(tag[k])) && tag[k] != '$';
+      if (!tag_ok) return ErrorAt(t.pos, "unexpected character '$'");
+      size_t body = start + tag.size();
+      size_t end = text.find(tag, body);
+      if (end == std::string_view::npos) return ErrorAt(t.pos, "unterminated dollar-quoted string: " + std::string(tag) + " without closing " + std::string(tag));
+      t.kind = TokenKind::kString;
+      t.text = std::string(text.substr(body, end - body));
+      c.advance(end + tag.size() - start);
     } else if ((ch == 'X' || ch == 'x') && c.peek(1) == '\'') {
       c.advance(2);
       t.kind = TokenKind::kBinaryString;
@@ -190,10 +272,20 @@ Result<std::vector<Token>> Tokenize(std::string_view text, SourcePos base) {
       t.kind = TokenKind::kParameter;
       t.text = std::string(text.substr(start, c.offset() - start));
     } else {
-      static const char* kTwo[] = {"||", "<>", "!=", "<=", ">=", "::"};
+      static const char* kThree[] = {"!~*", "!~~"};
+      static const char* kTwo[] = {"||", "<>", "!=", "<=", ">=", "::", "!~", "~*", "~~"};
       t.kind = TokenKind::kSymbol;
       bool matched = false;
+      for (const char* three : kThree) {
+        if (ch == three[0] && c.peek(1) == three[1] && c.peek(2) == three[2]) {
+          t.text = three;
+          c.advance(3);
+          matched = true;
+          break;
+        }
+      }
       for (const char* two : kTwo) {
+        if (matched) break;
         if (ch == two[0] && c.peek(1) == two[1]) {
           t.text = two;
           c.advance(2);
@@ -202,7 +294,7 @@ Result<std::vector<Token>> Tokenize(std::string_view text, SourcePos base) {
         }
       }
       if (!matched) {
-        static const std::string_view kOne = "(),.;+-*/%=<>[]:{}";
+        static const std::string_view kOne = "(),.;+-*/%=<>[]:{}~";
         if (kOne.find(ch) == std::string_view::npos) {
           std::string shown = uch < 0x20 ? "byte " + std::to_string(uch) : "'" + std::string(1, ch) + "'";
           return ErrorAt(t.pos, "unexpected character " + shown);
@@ -224,9 +316,28 @@ void ScanSemicolons(std::string_view s, F&& on_semicolon) {
   size_t i = 0;
   while (i < s.size()) {
     char ch = s[i];
+    if (ch == '$' && i + 1 < s.size() && (s[i + 1] == '$' || IsIdentStart(static_cast<unsigned char>(s[i + 1]))) &&
+        (i == 0 || !IsIdentPart(static_cast<unsigned char>(s[i - 1])))) {
+      // $tag$ ... $tag$
+      size_t close = s.find('$', i + 1);
+      bool tag_ok = close != std::string_view::npos;
+      for (size_t k = i + 1; tag_ok && k < close; ++k) tag_ok = IsIdentPart(static_cast<unsigned char>(s[k]));
+      if (tag_ok) {
+        std::string_view tag = s.substr(i, close - i + 1);
+        size_t end = s.find(tag, close + 1);
+        i = end == std::string_view::npos ? s.size() : end + tag.size();
+        continue;
+      }
+    }
+    bool escapes = ch == '\'' && i > 0 && (s[i - 1] == 'E' || s[i - 1] == 'e') &&
+                   (i == 1 || !IsIdentPart(static_cast<unsigned char>(s[i - 2])));
     if (ch == '\'' || ch == '`' || ch == '"') {
       ++i;
       while (i < s.size()) {
+        if (escapes && s[i] == '\\') {
+          i += 2;
+          continue;
+        }
         if (s[i] == ch) {
           if (i + 1 < s.size() && s[i + 1] == ch) {
             i += 2;
@@ -270,12 +381,50 @@ SourcePos PosOf(std::string_view s, size_t offset) {
 
 }  // namespace
 
+namespace {
+
+// The first `n` words of a piece (comments and blanks skipped), upper-cased.
+std::vector<std::string> LeadingWords(std::string_view piece, size_t n) {
+  std::vector<std::string> words;
+  auto toks = Tokenize(piece);
+  if (!toks.ok()) return words;
+  for (const auto& t : *toks) {
+    if (words.size() >= n || t.kind != TokenKind::kIdentifier) break;
+    std::string w = t.text;
+    for (auto& ch : w) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    words.push_back(std::move(w));
+  }
+  return words;
+}
+
+}  // namespace
+
 std::vector<ScriptStatement> SplitStatements(std::string_view script) {
   std::vector<ScriptStatement> out;
   size_t start = 0;
+  // EXECUTE STATEMENT SET BEGIN ...; ...; END is one statement despite its ';'s.
+  std::optional<size_t> set_start;
   auto emit = [&](size_t end) {
     std::string_view piece = script.substr(start, end - start);
     if (!OnlyBlanksAndComments(piece)) {
+      if (!set_start) {
+        auto words = LeadingWords(piece, 4);
+        if (words.size() == 4 && words[0] == "EXECUTE" && words[1] == "STATEMENT" && words[2] == "SET" &&
+            words[3] == "BEGIN") {
+          set_start = start;
+        }
+      }
+      if (set_start) {
+        auto words = LeadingWords(piece, 2);
+        bool ends = words.size() == 1 && words[0] == "END";
+        if (!ends && end < script.size()) {
+          start = end + 1;
+          return;
+        }
+        piece = script.substr(*set_start, end - *set_start);
+        start = *set_start;
+        set_start.reset();
+      }
       // Start at the first character that is not blank (comments stay: they may hold hints).
       size_t skip = 0;
       while (skip < piece.size() && std::isspace(static_cast<unsigned char>(piece[skip]))) ++skip;
@@ -285,6 +434,13 @@ std::vector<ScriptStatement> SplitStatements(std::string_view script) {
   };
   ScanSemicolons(script, emit);
   if (start < script.size()) emit(script.size());
+  if (set_start) {
+    // A statement set without END: its parse reports what is missing.
+    std::string_view piece = script.substr(*set_start);
+    size_t skip = 0;
+    while (skip < piece.size() && std::isspace(static_cast<unsigned char>(piece[skip]))) ++skip;
+    out.push_back({std::string(piece.substr(skip)), PosOf(script, *set_start + skip)});
+  }
   return out;
 }
 

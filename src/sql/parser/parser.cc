@@ -5,6 +5,7 @@
 #include <set>
 
 #include "common/string_util.h"
+#include "sql/parser/postgres_types.h"
 
 namespace kl::sql {
 
@@ -48,7 +49,8 @@ std::string Describe(const Token& t) {
 
 class Parser {
  public:
-  Parser(std::vector<Token> tokens, std::string_view text) : toks_(std::move(tokens)), text_(text) {}
+  Parser(std::vector<Token> tokens, std::string_view text, bool postgres = false)
+      : toks_(std::move(tokens)), text_(text), pg_(postgres) {}
 
   Result<StatementPtr> ParseOne() {
     KL_ASSIGN_OR_RETURN(auto st, Statement_());
@@ -57,6 +59,12 @@ class Parser {
       return Expected("end of statement (a ';' before the next statement?)");
     }
     return st;
+  }
+
+  Result<ExprPtr> ExprOnly() {
+    KL_ASSIGN_OR_RETURN(ExprPtr e, Expr());
+    if (Peek().kind != TokenKind::kEnd) return Expected("end of expression");
+    return e;
   }
 
   Result<DataType> TypeOnly() {
@@ -117,9 +125,13 @@ class Parser {
     const Token& t = Peek();
     if (t.kind == TokenKind::kQuotedIdentifier || (t.kind == TokenKind::kIdentifier && !IsReserved(t))) {
       Advance();
-      return t.text;
+      return NameText(t);
     }
     return Expected(what);
+  }
+  // A name token's text: PostgreSQL folds unquoted names to lower case.
+  std::string NameText(const Token& t) const {
+    return pg_ && t.kind == TokenKind::kIdentifier ? ToLower(t.text) : t.text;
   }
   Result<QualifiedName> Name(std::string_view what = "a name") {
     QualifiedName n;
@@ -180,6 +192,9 @@ class Parser {
       return st;
     }
     if (t.IsKeyword("INSERT")) return Insert(st);
+    if (t.IsKeyword("EXECUTE") || t.IsKeyword("BEGIN") || t.IsKeyword("END") || t.IsKeyword("STOP")) {
+      return StreamingStatement(st);
+    }
     if (AcceptKeyword("CREATE")) return Create(st);
     if (AcceptKeyword("DROP")) return Drop(st);
     if (AcceptKeyword("ALTER")) return Alter(st);
@@ -371,13 +386,13 @@ class Parser {
           ColumnDef c;
           c.pos = Peek().pos;
           KL_ASSIGN_OR_RETURN(c.name, Identifier("a column name"));
-          if (Peek().IsKeyword("AS")) {
-            return ErrorAt(c.pos, "computed columns (" + c.name + " AS ...) are not supported in CREATE TABLE");
+          if (AcceptKeyword("AS")) {
+            KL_RETURN_IF_ERROR(ComputedColumn(&c));
+            st->columns.push_back(std::move(c));
+            continue;
           }
           KL_ASSIGN_OR_RETURN(c.type, Type());
-          if (Peek().IsKeyword("METADATA")) {
-            return ErrorAt(Peek().pos, "METADATA columns belong to connector tables, which kubelake does not have yet");
-          }
+          if (Peek().IsKeyword("METADATA")) KL_RETURN_IF_ERROR(MetadataColumn(&c));
           if (AcceptKeyword("PRIMARY")) {
             KL_RETURN_IF_ERROR(ExpectKeyword("KEY"));
             KL_RETURN_IF_ERROR(NotEnforced());
@@ -581,9 +596,13 @@ class Parser {
     return static_cast<int>(v);
   }
 
-  Result<DataType> Type() {
+  Result<DataType> Type(std::string* pg_conversion = nullptr) {
     DepthGuard guard(this);
     KL_RETURN_IF_ERROR(CheckDepth());
+    if (pg_) {
+      KL_ASSIGN_OR_RETURN(auto pg_type, PostgresType(pg_conversion));
+      if (pg_type) return TypeSuffix(*pg_type);
+    }
     SourcePos pos = Peek().pos;
     if (Peek().kind != TokenKind::kIdentifier) return Expected("a data type");
     std::string w = ToUpper(Advance().text);
@@ -715,13 +734,17 @@ class Parser {
                               "FLOAT, DOUBLE, DECIMAL(p, s), DATE, TIME, TIMESTAMP(p), TIMESTAMP_LTZ(p), BYTES, "
                               "BINARY(n), VARBINARY(n), ARRAY<t>, MAP<k, v>, MULTISET<t>, ROW<...>)");
     }
+    return TypeSuffix(t);
+  }
+
+  // [NOT] NULL and postfix ARRAY (INT ARRAY) after a type.
+  Result<DataType> TypeSuffix(DataType t) {
     if (AcceptKeyword("NOT")) {
       KL_RETURN_IF_ERROR(ExpectKeyword("NULL"));
       t = t.NotNull();
     } else {
       AcceptKeyword("NULL");
     }
-    // Postfix ARRAY: INT ARRAY
     while (AcceptKeyword("ARRAY")) t = DataType::Array(t);
     return t;
   }
@@ -908,12 +931,14 @@ class Parser {
       if (AcceptKeyword("AS")) {
         if (Peek().kind == TokenKind::kString) {
           item.alias = Advance().text;
+        } else if (pg_ && Peek().kind == TokenKind::kIdentifier) {
+          item.alias = NameText(Advance());  // PostgreSQL: any word may follow AS (AS select, AS table)
         } else {
           KL_ASSIGN_OR_RETURN(item.alias, Identifier("a column alias"));
         }
       } else if ((Peek().kind == TokenKind::kIdentifier && !IsReserved(Peek())) ||
                  Peek().kind == TokenKind::kQuotedIdentifier) {
-        item.alias = Advance().text;
+        item.alias = NameText(Advance());
       }
       s->items.push_back(std::move(item));
     } while (AcceptSymbol(","));
@@ -1043,9 +1068,7 @@ class Parser {
       KL_RETURN_IF_ERROR(Alias(ref.get()));
       return ref;
     }
-    if (Peek().IsKeyword("TABLE") && Peek(1).IsSymbol("(")) {
-      return ErrorAt(Peek().pos, "table functions (LATERAL TABLE(...)) are not supported; use CROSS JOIN UNNEST(...)");
-    }
+    if (Peek().IsKeyword("TABLE") && Peek(1).IsSymbol("(")) return TableFunction(ref);
     if (AcceptSymbol("(")) {
       if (Peek().IsKeyword("SELECT") || Peek().IsKeyword("WITH") || Peek().IsKeyword("VALUES") ||
           (Peek().IsSymbol("(") && LooksLikeQuery())) {
@@ -1066,6 +1089,7 @@ class Parser {
       KL_RETURN_IF_ERROR(Alias(ref.get()));
       return ref;
     }
+    if (pg_ && LooksLikeTableFunction()) return PostgresTableFunction(ref);
     ref->kind = TableRefKind::kBase;
     KL_ASSIGN_OR_RETURN(ref->name, Name("a table name"));
     if (Peek().kind == TokenKind::kHint) {
@@ -1155,10 +1179,33 @@ class Parser {
         std::string op = t.text == "!=" ? "<>" : t.text;
         Advance();
         if (Peek().IsKeyword("ANY") || Peek().IsKeyword("SOME") || Peek().IsKeyword("ALL")) {
-          return ErrorAt(Peek().pos, "comparisons with ANY/SOME/ALL (subquery) are not supported; use IN or EXISTS");
+          if (!pg_ || !Peek(1).IsSymbol("(")) {
+            return ErrorAt(Peek().pos,
+                           "comparisons with ANY/SOME/ALL (subquery) are not supported; use IN or EXISTS");
+          }
+          KL_ASSIGN_OR_RETURN(left, Quantified(op, left, pos));
+          continue;
         }
         KL_ASSIGN_OR_RETURN(auto right, Concat());
         left = Binary(op, left, right, pos);
+        continue;
+      }
+      if (pg_ && (IsRegexSymbol(t) || (t.IsKeyword("OPERATOR") && Peek(1).IsSymbol("(")))) {
+        KL_ASSIGN_OR_RETURN(std::string op, OperatorName());
+        if (op == "=" || op == "<>" || op == "<" || op == "<=" || op == ">" || op == ">=") {
+          KL_ASSIGN_OR_RETURN(auto right, Concat());
+          left = Binary(op, left, right, pos);
+        } else if (op == "~~" || op == "!~~" || op == "~~*" || op == "!~~*") {
+          KL_ASSIGN_OR_RETURN(auto pattern, Concat());
+          auto e = Make(ExprKind::kLike, pos);
+          e->negated = op[0] == '!';
+          e->op = op.back() == '*' ? "ILIKE" : "LIKE";
+          e->args = {left, pattern};
+          left = e;
+        } else {
+          KL_ASSIGN_OR_RETURN(auto right, Concat());
+          left = Binary(op, left, right, pos);
+        }
         continue;
       }
       if (t.IsKeyword("IS")) {
@@ -1334,11 +1381,15 @@ class Parser {
         base = e;
       } else if (Peek().IsSymbol("::")) {
         SourcePos pos = Advance().pos;
-        KL_ASSIGN_OR_RETURN(DataType t, Type());
         auto e = Make(ExprKind::kCast, pos);
-        e->type = t;
+        KL_ASSIGN_OR_RETURN(e->type, Type(&e->op));
         e->args = {base};
         base = e;
+      } else if (pg_ && Peek().IsKeyword("COLLATE")) {
+        // Collations change ordering and comparison of text in PostgreSQL; kubelake compares
+        // bytes (PostgreSQL's "C" collation) and accepts the clause.
+        Advance();
+        KL_RETURN_IF_ERROR(Name("a collation name").status());
       } else if (Peek().IsSymbol(".") && base->kind != ExprKind::kColumn) {
         SourcePos pos = Advance().pos;
         auto e = Make(ExprKind::kField, pos);
@@ -1500,6 +1551,7 @@ class Parser {
   }
 
   Result<ExprPtr> Interval(SourcePos pos) {
+    if (pg_ && Peek().kind == TokenKind::kString && !IsTimeUnitToken(Peek(1))) return PostgresInterval(pos);
     bool negative = AcceptSymbol("-");
     std::string text;
     if (Peek().kind == TokenKind::kString) {
@@ -1798,6 +1850,14 @@ class Parser {
             return row;
           }
           KL_RETURN_IF_ERROR(ExpectSymbol(")"));
+          if (Peek().IsSymbol(".") && Peek(1).kind != TokenKind::kSymbol) {
+            // (composite).field: the parentheses make it a field access, not a qualified name.
+            SourcePos fpos = Advance().pos;
+            auto f = Make(ExprKind::kField, fpos);
+            KL_ASSIGN_OR_RETURN(f->name, Identifier("a field name"));
+            f->args = {inner};
+            return f;
+          }
           return inner;
         }
         if (t.IsSymbol("*")) {
@@ -1865,7 +1925,7 @@ class Parser {
       e->try_cast = w == "TRY_CAST";
       KL_ASSIGN_OR_RETURN(auto v, Expr());
       KL_RETURN_IF_ERROR(ExpectKeyword("AS"));
-      KL_ASSIGN_OR_RETURN(e->type, Type());
+      KL_ASSIGN_OR_RETURN(e->type, Type(&e->op));
       KL_RETURN_IF_ERROR(ExpectSymbol(")"));
       e->args = {v};
       return e;
@@ -1961,6 +2021,14 @@ class Parser {
       KL_RETURN_IF_ERROR(ExpectSymbol(")"));
       return e;
     }
+    if (pg_ && w == "ARRAY" && Peek(1).IsSymbol("(")) {
+      Advance();
+      Advance();
+      auto e = Make(ExprKind::kArraySubquery, pos);
+      KL_ASSIGN_OR_RETURN(e->subquery, Query_());
+      KL_RETURN_IF_ERROR(ExpectSymbol(")"));
+      return e;
+    }
     if ((w == "ARRAY" || w == "MAP") && Peek(1).IsSymbol("[")) {
       Advance();
       Advance();
@@ -1984,7 +2052,7 @@ class Parser {
     }
     if (w == "CURRENT_TIMESTAMP" || w == "CURRENT_DATE" || w == "CURRENT_TIME" || w == "LOCALTIMESTAMP" ||
         w == "LOCALTIME" || w == "CURRENT_ROW_TIMESTAMP" || w == "CURRENT_USER" || w == "SESSION_USER" || w == "USER" ||
-        w == "CURRENT_CATALOG" || w == "CURRENT_SCHEMA") {
+        w == "CURRENT_CATALOG" || w == "CURRENT_SCHEMA" || (pg_ && w == "CURRENT_ROLE")) {
       if (!Peek(1).IsSymbol("(") || w == "CURRENT_ROW_TIMESTAMP") {
         Advance();
         if (w == "CURRENT_ROW_TIMESTAMP") {
@@ -1997,7 +2065,7 @@ class Parser {
         return e;
       }
     }
-    if (IsReserved(t) && !(Peek(1).IsSymbol("(") && (w == "LEFT" || w == "RIGHT"))) {
+    if (IsReserved(t) && !(Peek(1).IsSymbol("(") && (w == "LEFT" || w == "RIGHT" || (pg_ && w == "UNNEST")))) {
       return Expected("an expression");
     }
     // name, name.name, name(...)
@@ -2026,8 +2094,13 @@ class Parser {
       KL_ASSIGN_OR_RETURN(std::string part, Identifier("a name after '.'"));
       parts.push_back(part);
     }
-    // a.b(...) : a qualified function name (catalog functions) is not supported.
+    // a.b(...) : a qualified function name (catalog functions) is not supported, except
+    // PostgreSQL's built-in schemas, whose functions are the engine's own.
     if (parts.size() > 1 && Peek().IsSymbol("(")) {
+      if (pg_ && parts.size() == 2 && IsBuiltinSchema(parts[0])) {
+        Advance();
+        return FunctionCall(parts[1], pos);
+      }
       return ErrorAt(pos, "qualified function names are not supported: " + Join(parts, "."));
     }
     auto e = Make(ExprKind::kColumn, pos);
@@ -2037,8 +2110,315 @@ class Parser {
     return e;
   }
 
+  // ---- PostgreSQL syntax (sessions of the PostgreSQL wire protocol) ----
+
+  static bool IsBuiltinSchema(const std::string& schema) {
+    return EqualsIgnoreCase(schema, "pg_catalog") || EqualsIgnoreCase(schema, "information_schema");
+  }
+
+  static bool IsRegexSymbol(const Token& t) {
+    return t.IsSymbol("~") || t.IsSymbol("!~") || t.IsSymbol("~*") || t.IsSymbol("!~*") || t.IsSymbol("~~") ||
+           t.IsSymbol("!~~");
+  }
+
+  bool IsTimeUnitToken(const Token& t) const { return t.kind == TokenKind::kIdentifier && IsTimeUnit(ToUpper(t.text)); }
+
+  // An operator symbol, or OPERATOR([schema.]symbol) as psql writes it.
+  Result<std::string> OperatorName() {
+    if (!AcceptKeyword("OPERATOR")) return Advance().text;
+    KL_RETURN_IF_ERROR(ExpectSymbol("("));
+    if (Peek().kind == TokenKind::kIdentifier && Peek(1).IsSymbol(".")) {
+      if (!IsBuiltinSchema(Peek().text)) return Expected("an operator of pg_catalog");
+      Advance();
+      Advance();
+    }
+    const Token& op = Peek();
+    if (op.kind != TokenKind::kSymbol || op.IsSymbol(")")) return Expected("an operator such as ~ or =");
+    std::string text = Advance().text;
+    if (text == "!=") text = "<>";
+    KL_RETURN_IF_ERROR(ExpectSymbol(")"));
+    return text;
+  }
+
+  // x op ANY|SOME|ALL (array expression | subquery), after the operator.
+  Result<ExprPtr> Quantified(const std::string& op, ExprPtr left, SourcePos pos) {
+    auto e = Make(ExprKind::kQuantified, pos);
+    e->op = op;
+    e->name = Peek().IsKeyword("ALL") ? "ALL" : "ANY";
+    Advance();
+    KL_RETURN_IF_ERROR(ExpectSymbol("("));
+    if (Peek().IsKeyword("SELECT") || Peek().IsKeyword("WITH") || Peek().IsKeyword("VALUES")) {
+      KL_ASSIGN_OR_RETURN(e->subquery, Query_());
+      e->args = {left};
+    } else {
+      KL_ASSIGN_OR_RETURN(auto array, Expr());
+      e->args = {left, array};
+    }
+    KL_RETURN_IF_ERROR(ExpectSymbol(")"));
+    return e;
+  }
+
+  // A PostgreSQL type name: `int4`, `pg_catalog.int4`, `character varying(10)`, `"char"`,
+  // `timestamp with time zone`, `double precision`, `int2[]`. nullopt (nothing consumed) when the
+  // next tokens are no PostgreSQL type, so Flink's names get their turn.
+  Result<std::optional<DataType>> PostgresType(std::string* conversion) {
+    size_t start = i_;
+    SourcePos pos = Peek().pos;
+    size_t k = 0;
+    if (Peek().kind == TokenKind::kIdentifier && Peek(1).IsSymbol(".") && IsBuiltinSchema(Peek().text)) k = 2;
+    const Token& first = Peek(k);
+    if (first.kind != TokenKind::kIdentifier && first.kind != TokenKind::kQuotedIdentifier) {
+      return std::optional<DataType>();
+    }
+    std::string name = first.kind == TokenKind::kQuotedIdentifier ? first.text : ToLower(first.text);
+    if (first.kind == TokenKind::kQuotedIdentifier && name == "char") name = "\"char\"";
+    std::string two = Peek(k + 1).kind == TokenKind::kIdentifier ? ToLower(Peek(k + 1).text) : "";
+    size_t words = 1;
+    if (name == "double" && two == "precision") {
+      name = "float8";
+      words = 2;
+    } else if ((name == "character" || name == "char") && two == "varying") {
+      name = "varchar";
+      words = 2;
+    } else if (name == "\"char\"") {
+      name = "text";  // PostgreSQL's one-byte internal type
+    }
+    auto found = LookupPostgresType(name);
+    if (!found) return std::optional<DataType>();
+    i_ = start + k + words;
+    DataType t = found->type;
+    if (found->modifiers != 0 && AcceptSymbol("(")) {
+      KL_ASSIGN_OR_RETURN(int a, TypeParam("a type modifier"));
+      int b = -1;
+      if (AcceptSymbol(",")) {
+        KL_ASSIGN_OR_RETURN(b, TypeParam("a type modifier"));
+      }
+      KL_RETURN_IF_ERROR(ExpectSymbol(")"));
+      if (found->modifiers == 'l') {
+        if (a < 1) return ErrorAt(pos, "length must be at least 1");
+        t = t.root() == format::TypeRoot::kChar ? DataType::Char(a) : DataType::VarChar(a);
+      } else if (found->modifiers == 'p') {
+        int scale = b < 0 ? 0 : b;
+        if (a < 1 || a > 38) return ErrorAt(pos, "NUMERIC precision must be between 1 and 38, not " + std::to_string(a));
+        if (scale > a) return ErrorAt(pos, "NUMERIC scale " + std::to_string(scale) + " exceeds its precision");
+        t = DataType::Decimal(a, scale);
+        found->conversion.clear();
+      } else if (found->modifiers == 't') {
+        if (a > 9) return ErrorAt(pos, "precision must be between 0 and 9");
+        t = t.root() == format::TypeRoot::kTime        ? DataType::Time(a)
+            : t.root() == format::TypeRoot::kTimestampLtz ? DataType::TimestampLtz(a)
+                                                         : DataType::Timestamp(a);
+      }
+    }
+    if (t.root() == format::TypeRoot::kTimestamp || t.root() == format::TypeRoot::kTime) {
+      if (AcceptKeyword("WITH")) {
+        KL_RETURN_IF_ERROR(ExpectKeyword("TIME"));
+        KL_RETURN_IF_ERROR(ExpectKeyword("ZONE"));
+        if (t.root() == format::TypeRoot::kTimestamp) t = DataType::TimestampLtz(t.precision());
+      } else if (AcceptKeyword("WITHOUT")) {
+        KL_RETURN_IF_ERROR(ExpectKeyword("TIME"));
+        KL_RETURN_IF_ERROR(ExpectKeyword("ZONE"));
+      }
+    }
+    while (Peek().IsSymbol("[") && Peek(1).IsSymbol("]")) {
+      Advance();
+      Advance();
+      t = DataType::Array(t);
+      found->conversion.clear();
+    }
+    if (conversion != nullptr) *conversion = found->conversion;
+    return std::optional<DataType>(t);
+  }
+
+  // In FROM: name(...) or schema.name(...) is a function (generate_series, unnest, ...).
+  bool LooksLikeTableFunction() const {
+    if (Peek().kind != TokenKind::kIdentifier) return false;
+    if (Peek(1).IsSymbol("(")) return true;
+    return Peek(1).IsSymbol(".") && Peek(2).kind == TokenKind::kIdentifier && Peek(3).IsSymbol("(") &&
+           IsBuiltinSchema(Peek().text);
+  }
+
+  Result<TableRefPtr> PostgresTableFunction(TableRefPtr ref) {
+    if (Peek(1).IsSymbol(".")) {
+      Advance();
+      Advance();
+    }
+    ref->name.pos = Peek().pos;
+    ref->name.parts = {ToLower(Advance().text)};
+    Advance();  // (
+    KL_ASSIGN_OR_RETURN(ref->args, ArgList());
+    ref->kind = EqualsIgnoreCase(ref->name.parts[0], "unnest") ? TableRefKind::kUnnest : TableRefKind::kTableFunction;
+    if (AcceptKeyword("WITH")) {
+      KL_RETURN_IF_ERROR(ExpectKeyword("ORDINALITY"));
+      ref->with_ordinality = true;
+    }
+    KL_RETURN_IF_ERROR(Alias(ref.get()));
+    return ref;
+  }
+
+  // ---- streaming statements and connector columns (SQL part 2) ----
+
+  // EXECUTE STATEMENT SET BEGIN INSERT ...; ...; END | EXECUTE INSERT ... |
+  // BEGIN STATEMENT SET | END | STOP JOB 'name'
+  Result<StatementPtr> StreamingStatement(StatementPtr st) {
+    if (AcceptKeyword("EXECUTE")) {
+      if (Peek().IsKeyword("INSERT")) return Insert(st);
+      KL_RETURN_IF_ERROR(ExpectKeyword("STATEMENT"));
+      KL_RETURN_IF_ERROR(ExpectKeyword("SET"));
+      KL_RETURN_IF_ERROR(ExpectKeyword("BEGIN"));
+      st->kind = StatementKind::kStatementSet;
+      while (!Peek().IsKeyword("END")) {
+        if (!Peek().IsKeyword("INSERT")) return Expected("INSERT or END in a statement set");
+        auto inner = std::make_shared<Statement>();
+        inner->pos = Peek().pos;
+        size_t first = i_;
+        KL_ASSIGN_OR_RETURN(inner, Insert(inner));
+        inner->text = TextFrom(first);
+        st->statements.push_back(inner);
+        if (!AcceptSymbol(";")) {
+          if (!Peek().IsKeyword("END")) return Expected("';' after the INSERT");
+        }
+      }
+      Advance();  // END
+      if (st->statements.empty()) return ErrorAt(st->pos, "a statement set needs at least one INSERT");
+      return st;
+    }
+    if (AcceptKeyword("BEGIN")) {
+      KL_RETURN_IF_ERROR(ExpectKeyword("STATEMENT"));
+      KL_RETURN_IF_ERROR(ExpectKeyword("SET"));
+      st->kind = StatementKind::kBeginStatementSet;
+      return st;
+    }
+    if (AcceptKeyword("END")) {
+      st->kind = StatementKind::kEndStatementSet;
+      return st;
+    }
+    Advance();  // STOP
+    KL_RETURN_IF_ERROR(ExpectKeyword("JOB"));
+    st->kind = StatementKind::kStopJob;
+    KL_ASSIGN_OR_RETURN(st->value, StringLiteral("a quoted job name: STOP JOB 'name'"));
+    if (AcceptKeyword("WITH")) {
+      if (!AcceptKeyword("SAVEPOINT") && !AcceptKeyword("DRAIN")) return Expected("SAVEPOINT or DRAIN");
+    }
+    return st;
+  }
+
+  // TABLE(name(TABLE t, arg, ...)) [alias]: a table-valued function (SNAPSHOTS).
+  Result<TableRefPtr> TableFunction(TableRefPtr ref) {
+    Advance();  // TABLE
+    Advance();  // (
+    ref->kind = TableRefKind::kTableFunction;
+    KL_ASSIGN_OR_RETURN(std::string name, Identifier("a table function name"));
+    ref->function = ToUpper(name);
+    KL_RETURN_IF_ERROR(ExpectSymbol("("));
+    if (!Peek().IsSymbol(")")) {
+      do {
+        if (Peek().IsKeyword("TABLE")) {
+          Advance();
+          KL_ASSIGN_OR_RETURN(QualifiedName t, Name("a table name"));
+          ref->tables.push_back(std::move(t));
+        } else {
+          KL_ASSIGN_OR_RETURN(auto e, Expr());
+          ref->args.push_back(e);
+        }
+      } while (AcceptSymbol(","));
+    }
+    KL_RETURN_IF_ERROR(ExpectSymbol(")"));
+    KL_RETURN_IF_ERROR(ExpectSymbol(")"));
+    KL_RETURN_IF_ERROR(Alias(ref.get()));
+    return ref;
+  }
+
+  // INTERVAL '2 days 3 hours' (units inside the string, as PostgreSQL writes them).
+  Result<ExprPtr> PostgresInterval(SourcePos pos) {
+    std::string text = Advance().text;
+    std::vector<std::string> words;
+    for (const auto& w : Split(text, ' ', true)) {
+      if (!w.empty()) words.push_back(w);
+    }
+    // "5" alone, or "5 minutes", "1 day 2 hours": number/unit pairs; a unit may stick to its number ("5min").
+    int64_t months = 0;
+    double ms = 0;
+    bool any = false;
+    for (size_t i = 0; i < words.size(); ++i) {
+      std::string num = words[i], unit;
+      size_t cut = 0;
+      while (cut < num.size() && (std::isdigit(static_cast<unsigned char>(num[cut])) || num[cut] == '.' ||
+                                  num[cut] == '-' || num[cut] == '+')) {
+        ++cut;
+      }
+      if (cut < num.size()) {
+        unit = num.substr(cut);
+        num = num.substr(0, cut);
+      } else if (i + 1 < words.size()) {
+        unit = words[++i];
+      }
+      auto v = ParseDouble(num);
+      if (!v || num.empty()) return ErrorAt(pos, "invalid input syntax for type interval: \"" + text + "\"");
+      std::string u = ToUpper(unit);
+      if (u.empty()) u = "SECOND";  // PostgreSQL reads a bare number as seconds
+      if (u.size() > 1 && u.back() == 'S') u.pop_back();
+      if (u == "MIN" || u == "M") u = "MINUTE";
+      if (u == "SEC" || u == "S") u = "SECOND";
+      if (u == "H" || u == "HR") u = "HOUR";
+      if (u == "D") u = "DAY";
+      if (u == "MS" || u == "MSEC") u = "MILLISECOND";
+      if (u == "MON") u = "MONTH";
+      if (u == "Y" || u == "YR") u = "YEAR";
+      if (u == "YEAR" || u == "MONTH" || u == "QUARTER") {
+        if (*v != static_cast<double>(static_cast<int64_t>(*v))) return ErrorAt(pos, "a month interval must be whole");
+        months += static_cast<int64_t>(*v) * (u == "YEAR" ? 12 : u == "QUARTER" ? 3 : 1);
+      } else {
+        double per = u == "WEEK"          ? 7 * 86400000.0
+                     : u == "DAY"         ? 86400000.0
+                     : u == "HOUR"        ? 3600000.0
+                     : u == "MINUTE"      ? 60000.0
+                     : u == "SECOND"      ? 1000.0
+                     : u == "MILLISECOND" ? 1.0
+                                          : -1;
+        if (per < 0) return ErrorAt(pos, "invalid input syntax for type interval: \"" + text + "\"");
+        ms += *v * per;
+      }
+      any = true;
+    }
+    if (!any) return ErrorAt(pos, "invalid input syntax for type interval: \"" + text + "\"");
+    if (months != 0 && ms != 0) {
+      return ErrorAt(pos, "intervals mixing months and days are not supported; add two intervals instead");
+    }
+    if (ms > 9.2e18 || ms < -9.2e18 || months > 1200000 || months < -1200000) return ErrorAt(pos, "interval out of range");
+    auto e = Make(ExprKind::kInterval, pos);
+    e->interval_months = months != 0;
+    e->op = months != 0 ? "MONTH" : "MILLISECOND";
+    e->value = Datum::Int(months != 0 ? months : static_cast<int64_t>(ms));
+    e->type = DataType::BigInt().NotNull();
+    return e;
+  }
+
+  // After `name AS`: the expression, kept as text for the binder.
+  Status ComputedColumn(ColumnDef* c) {
+    size_t first = i_;
+    KL_ASSIGN_OR_RETURN(c->computed, Expr());
+    c->computed_text = TextFrom(first);
+    if (AcceptKeyword("COMMENT")) {
+      KL_ASSIGN_OR_RETURN(c->comment, StringLiteral("a comment"));
+    }
+    return Status::OK();
+  }
+
+  // At METADATA: [FROM 'key'] [VIRTUAL].
+  Status MetadataColumn(ColumnDef* c) {
+    Advance();  // METADATA
+    c->metadata = true;
+    if (AcceptKeyword("FROM")) {
+      KL_ASSIGN_OR_RETURN(c->metadata_key, StringLiteral("a quoted metadata key"));
+    }
+    if (AcceptKeyword("VIRTUAL")) c->is_virtual = true;
+    return Status::OK();
+  }
+
   std::vector<Token> toks_;
   std::string_view text_;
+  bool pg_ = false;
   size_t i_ = 0;
   int depth_ = 0;
   int positional_params_ = 0;
@@ -2046,10 +2426,16 @@ class Parser {
 
 }  // namespace
 
-Result<StatementPtr> ParseStatement(std::string_view text, SourcePos base) {
+Result<StatementPtr> ParseStatement(std::string_view text, SourcePos base, const ParseOptions& options) {
   KL_ASSIGN_OR_RETURN(auto toks, Tokenize(text, base));
-  Parser p(std::move(toks), text);
+  Parser p(std::move(toks), text, options.dialect == Dialect::kPostgres);
   return p.ParseOne();
+}
+
+Result<ExprPtr> ParseExpression(std::string_view text) {
+  KL_ASSIGN_OR_RETURN(auto toks, Tokenize(text));
+  Parser p(std::move(toks), text);
+  return p.ExprOnly();
 }
 
 Result<DataType> ParseDataType(std::string_view text) {

@@ -96,6 +96,7 @@ LogicalOpPtr PushInto(LogicalOpPtr op, std::vector<BoundExprPtr> terms) {
   switch (op->kind) {
     case OpKind::kScan: {
       auto scan = Copy(op);
+      if (scan->scan_sample_ms > 0) return MakeFilter(scan, terms);  // its extra column is not the table's
       std::vector<BoundExprPtr> rest;
       for (auto& t : terms) {
         ScanFilter f;
@@ -424,13 +425,8 @@ LogicalOpPtr TopN(LogicalOpPtr op) {
           p2->children = {top};
           result = p2;
         }
-        if (p.name == "=") {
-          // rn = 1: every kept row has rn = 1, so no filter remains.
-          return result;
-        }
-        auto f = Copy(copy);
-        f->children = {result};
-        return f;
+        // rn = 1, rn <= n, rn < n + 1: every row the Top-N keeps passes, so no filter remains.
+        return result;
       }
     }
   }

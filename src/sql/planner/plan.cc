@@ -42,11 +42,15 @@ std::string LogicalOp::Explain(int depth) const {
   switch (kind) {
     case OpKind::kScan: {
       ScanRequest r;
-      r.columns = scan_columns;
+      for (int c : scan_columns) {
+        if (!table || c < static_cast<int>(table->schema.size())) r.columns.push_back(c);
+      }
       r.filters = scan_pushed;
       r.limit = scan_limit;
       line = "Scan " + (table ? table->FullName() : "?") + ": " +
              (table && table->source ? table->source->Describe(r) : "");
+      if (scan_lookup) line += " lookup as of " + scan_lookup_time;
+      if (scan_sample_ms > 0) line += " snapshots every " + std::to_string(scan_sample_ms) + " ms";
       break;
     }
     case OpKind::kValues: line = "Values rows=" + std::to_string(rows.size()); break;

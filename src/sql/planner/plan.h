@@ -6,6 +6,7 @@
 // the left columns, then the right ones).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -94,6 +95,15 @@ struct LogicalOp {
   std::vector<BoundExprPtr> scan_filters;  // over the table's columns (all of them), for EXPLAIN
   std::vector<ScanFilter> scan_pushed;     // the same, as the scan applies them
   std::optional<int64_t> scan_limit;
+  // FOR SYSTEM_TIME AS OF <column of the other side>: the right side of a lookup
+  // join (read as of processing time in streaming jobs, as a plain scan in batch).
+  bool scan_lookup = false;
+  std::map<std::string, std::string> table_hints;
+  bool scan_time_travel = false;
+  // TABLE(SNAPSHOTS(TABLE t, INTERVAL ...)): the table as of every interval's end,
+  // with that time as an extra last column (`snapshot_time`); streaming jobs only.
+  int64_t scan_sample_ms = 0;  // FOR SYSTEM_TIME AS OF <time>: one snapshot, read in batch  // /*+ OPTIONS(...) */ on the table (streaming sources read them)
+  std::string scan_lookup_time;  // the time attribute named, for EXPLAIN
   // kValues
   std::vector<format::Row> rows;
   // kFilter
@@ -122,6 +132,7 @@ struct LogicalOp {
   BoundExprPtr unnest_expr;
   bool with_ordinality = false;
   bool unnest_outer = false;
+  bool unnest_row_as_value = false;  // ROW elements stay one column (else one column per field)
 
   // EXPLAIN text, indented by depth.
   std::string Explain(int depth = 0) const;

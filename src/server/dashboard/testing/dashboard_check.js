@@ -1,6 +1,8 @@
 // Drives the dashboard in headless Chromium (puppeteer-core): no console
 // errors, inventory cells equal /api/v1/audit, the trend chart has points,
-// a topology look-up by user and by node; screenshots as test artifacts.
+// a topology look-up by user and by node, the SQL console's rows equal the
+// audit and its error points at the line and column; screenshots as test
+// artifacts.
 // Usage: node dashboard_check.js NODE_MODULES BASE_URL CHROMIUM ARTIFACT_DIR
 "use strict";
 const [modules, base, chromium, artifacts] = process.argv.slice(2);
@@ -20,10 +22,14 @@ function fail(message) {
   try {
     const page = await browser.newPage();
     await page.setViewport({ width: 1440, height: 900 });
-    page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()}`); });
+    // The SQL console's deliberate error answers 400; nothing else may fail.
+    const expected = (url) => (url || "").endsWith("/api/v1/sql");
+    page.on("console", (m) => {
+      if (m.type() === "error" && !expected(m.location() && m.location().url)) problems.push(`console: ${m.text()}`);
+    });
     page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
     page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()}`));
-    page.on("response", (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+    page.on("response", (r) => { if (r.status() >= 400 && !expected(r.url())) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
     await page.goto(base + "/", { waitUntil: "networkidle0" });
     await page.waitForSelector("body[data-loaded=true]", { timeout: 20000 });
 
@@ -71,6 +77,43 @@ function fail(message) {
     console.log(`node ${cluster}/${node}: ${nodePods} pods`);
     await page.setViewport({ width: 1366, height: 768 });
     await page.screenshot({ path: `${artifacts}/dashboard-laptop.png` });
+
+    // SQL console: the audit question, then a statement with an error pointing at its place.
+    await page.$eval("#sql", (e) => e.scrollIntoView());
+    await page.$eval("#sql-text", (e) => {
+      e.value = "SELECT cluster, kind, live_count\nFROM ads_kind_count\nWHERE live_count <> 0\nORDER BY cluster, kind";
+    });
+    await page.click("#sql-run");
+    await page.waitForFunction(() => {
+      const r = document.querySelector("#sql-result");
+      return r && !r.hidden && r.dataset.rows !== undefined;
+    }, { timeout: 15000 });
+    const sqlRows = await page.$$eval("#sql-table tbody tr", (trs) =>
+      trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
+    if (sqlRows.length !== audit.rows.length) fail(`SQL console: ${sqlRows.length} rows, audit ${audit.rows.length}`);
+    for (let i = 0; i < Math.min(sqlRows.length, audit.rows.length); i++) {
+      const [cluster, , kind, live] = audit.rows[i];
+      const got = sqlRows[i];
+      if (got[0] !== cluster || got[1] !== kind || Number(got[2].replace(/,/g, "")) !== live) {
+        fail(`SQL console row ${i}: ${got.join("|")} vs audit ${cluster}|${kind}|${live}`);
+      }
+    }
+    console.log(`SQL console rows: ${sqlRows.length}`);
+    await (await page.$("#sql")).screenshot({ path: `${artifacts}/dashboard-sql.png` });
+    await page.$eval("#sql-text", (e) => { e.value = "SELECT kind\nFROM dwd_objects\nWHERE nope = 1"; });
+    await page.keyboard.down("Control");
+    await page.focus("#sql-text");
+    await page.keyboard.press("Enter");
+    await page.keyboard.up("Control");
+    await page.waitForSelector("#sql-error:not([hidden])", { timeout: 15000 });
+    const err = await page.$eval("#sql-error", (e) => ({ line: e.dataset.line, column: e.dataset.column,
+      message: e.querySelector("#sql-error-message").textContent, context: e.querySelector("#sql-error-context").textContent }));
+    if (err.line !== "3" || err.column !== "7" || !err.message.includes("nope")) fail(`SQL error: ${JSON.stringify(err)}`);
+    if (!err.context.endsWith("\n      ^")) fail(`SQL error caret: ${JSON.stringify(err.context)}`);
+    const marked = await page.$eval("#sql-gutter .err", (e) => e.textContent.trim()).catch(() => "");
+    if (marked !== "3") fail(`the gutter marks line ${marked}, not 3`);
+    console.log(`SQL error at line ${err.line}, column ${err.column}: ${err.message}`);
+    await (await page.$("#sql")).screenshot({ path: `${artifacts}/dashboard-sql-error.png` });
   } finally {
     await browser.close();
   }

@@ -325,6 +325,107 @@ async function refreshDeleted() {
   $("#deleted-empty").hidden = rows.length > 0;
 }
 
+// ---- SQL console ----
+
+const SQL_EXAMPLES = {
+  audit: "SELECT cluster, kind, live_count\nFROM ads_kind_count\nWHERE live_count <> 0\nORDER BY cluster, kind",
+  namespaces: "SELECT cluster, namespace, SUM(live_count) AS objects\nFROM ads_namespace_count\nGROUP BY cluster, namespace\nORDER BY objects DESC\nLIMIT 20",
+  deleted: "SELECT cluster, kind, namespace, name,\n  TO_TIMESTAMP_LTZ(deleted_time, 3) AS deleted_at, origin\nFROM dwd_objects\nWHERE deleted = TRUE\nORDER BY deleted_time DESC\nLIMIT 50",
+  nodes: "SELECT cluster, node_name, pod_count,\n  cpu_request_milli / 1000.0 AS cpu_cores,\n  memory_request_bytes / 1073741824.0 AS memory_gib\nFROM ads_node_pods\nWHERE pod_count > 0\nORDER BY pod_count DESC\nLIMIT 50",
+  snapshots: "SELECT snapshot_id, commit_kind, commit_time, total_record_count\nFROM `dwd_objects$snapshots`\nORDER BY snapshot_id DESC\nLIMIT 20",
+};
+
+function sqlGutter(errorLine = 0) {
+  const lines = $("#sql-text").value.split("\n").length;
+  const g = $("#sql-gutter");
+  g.replaceChildren(...Array.from({ length: lines }, (_, i) =>
+    el("span", { class: i + 1 === errorLine ? "err" : "" }, `${i + 1}\n`)));
+  g.scrollTop = $("#sql-text").scrollTop;
+}
+
+// The error's place: the line of the statement and a caret under the column.
+function showSqlError(body) {
+  $("#sql-result").hidden = true;
+  const box = $("#sql-error");
+  box.hidden = false;
+  const where = body.line ? `line ${body.line}, column ${body.column}: ` : "";
+  $("#sql-error-message").textContent = where + (body.error || "the statement failed");
+  box.dataset.line = body.line || "";
+  box.dataset.column = body.column || "";
+  const text = $("#sql-text").value;
+  if (body.line) {
+    const line = text.split("\n")[body.line - 1] ?? "";
+    $("#sql-error-context").textContent = `${line}\n${" ".repeat(Math.max(0, body.column - 1))}^`;
+    // Put the cursor on the place.
+    const lines = text.split("\n");
+    let offset = 0;
+    for (let i = 0; i < body.line - 1 && i < lines.length; i++) offset += lines[i].length + 1;
+    offset += Math.max(0, body.column - 1);
+    const t = $("#sql-text");
+    t.focus();
+    t.setSelectionRange(offset, Math.min(text.length, offset + 1));
+  } else {
+    $("#sql-error-context").textContent = "";
+  }
+  sqlGutter(body.line || 0);
+}
+
+function cellText(v) {
+  if (v === null) return "NULL";
+  if (typeof v === "object") return JSON.stringify(v);
+  if (typeof v === "number") return Number.isInteger(v) ? fmt.format(v) : String(v);
+  return String(v);
+}
+
+async function runSql() {
+  const status = $("#sql-status");
+  const sql = $("#sql-text").value;
+  if (!sql.trim()) return;
+  status.textContent = "running…";
+  $("#sql-run").disabled = true;
+  try {
+    const r = await fetch("/api/v1/sql", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ sql, max_rows: Number($("#sql-max-rows").value) }),
+    });
+    const body = await r.json().catch(() => ({ error: r.statusText }));
+    if (!r.ok) {
+      status.textContent = `failed (${r.status})`;
+      showSqlError(body);
+      return;
+    }
+    $("#sql-error").hidden = true;
+    sqlGutter(0);
+    const result = $("#sql-result");
+    result.hidden = false;
+    const t = $("#sql-table");
+    if (!body.columns) {
+      t.tHead.replaceChildren();
+      t.tBodies[0].replaceChildren();
+      $("#sql-empty").hidden = false;
+      $("#sql-empty").textContent = body.message || "Done.";
+    } else {
+      const numeric = body.columns.map((c) => /^(TINYINT|SMALLINT|INT|BIGINT|FLOAT|DOUBLE|DECIMAL)/.test(c.type));
+      setHead(t, body.columns.map((c, i) => ({ label: c.name, num: numeric[i] })));
+      for (const [i, th] of [...t.tHead.rows[0].cells].entries()) th.title = body.columns[i].type;
+      t.tBodies[0].replaceChildren(...body.rows.map((row) => el("tr", {}, ...row.map((v, i) =>
+        el("td", { class: v === null ? "null" : numeric[i] ? "num" : "" }, cellText(v))))));
+      $("#sql-empty").hidden = body.rows.length > 0;
+      $("#sql-empty").textContent = "No rows.";
+    }
+    result.dataset.rows = String(body.row_count ?? 0);
+    const n = body.row_count ?? 0;
+    status.textContent = (body.columns ? `${fmt.format(n)} row${n === 1 ? "" : "s"}${body.truncated ? " (cut at the row limit)" : ""}` : body.message || "") +
+      ` · ${body.elapsed_ms.toFixed(1)} ms` + (body.statements > 1 ? ` · ${body.statements} statements` : "");
+  } catch (e) {
+    status.textContent = "failed";
+    showSqlError({ error: e.message });
+  } finally {
+    $("#sql-run").disabled = false;
+  }
+}
+
 // ---- wiring ----
 
 async function guarded(f) {
@@ -349,6 +450,26 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("#trend-minutes").addEventListener("change", () => guarded(refreshTrend));
   $("#del-kind").addEventListener("change", () => guarded(refreshDeleted));
   $("#del-name").addEventListener("input", () => guarded(refreshDeleted));
+  $("#sql-run").addEventListener("click", runSql);
+  $("#sql-text").addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); runSql(); }
+    if (ev.key === "Tab") {
+      ev.preventDefault();
+      const t = ev.target, at = t.selectionStart;
+      t.setRangeText("  ", at, t.selectionEnd, "end");
+      sqlGutter();
+    }
+  });
+  $("#sql-text").addEventListener("input", () => sqlGutter());
+  $("#sql-text").addEventListener("scroll", () => { $("#sql-gutter").scrollTop = $("#sql-text").scrollTop; });
+  $("#sql-examples").addEventListener("change", (ev) => {
+    if (!SQL_EXAMPLES[ev.target.value]) return;
+    $("#sql-text").value = SQL_EXAMPLES[ev.target.value];
+    ev.target.value = "";
+    sqlGutter();
+    runSql();
+  });
+  sqlGutter();
   window.addEventListener("resize", () => { if (chart) chart.setSize({ width: $("#trend-chart").clientWidth, height: 320 }); });
   await refreshAll();
   await guarded(refreshTrend);

@@ -16,7 +16,7 @@ namespace kl::server::testing {
 class TestEngine : public QueryEngine {
  public:
   std::unique_ptr<QuerySession> NewSession(const SessionInfo& info) override;
-  bool HasDatabase(const std::string& name) const override { return name != "nosuchdb"; }
+  bool HasDatabase(const std::string& name, const std::string&) const override { return name != "nosuchdb"; }
   // The rows of `items`, as the engine returns them.
   static std::vector<format::Row> Items();
   static format::RowType ItemsType();
