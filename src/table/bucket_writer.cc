@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/file_util.h"
 #include "table/binary_row.h"
 
 namespace kl::table {
@@ -9,6 +10,28 @@ namespace kl::table {
 using format::ColumnBatch;
 using format::Row;
 using format::RowKind;
+
+std::vector<DataFileMeta> CommitIncrement::AddCompaction(const std::vector<DataFileMeta>& before,
+                                                         const std::vector<DataFileMeta>& after) {
+  auto named = [](const std::vector<DataFileMeta>& files, const std::string& name) {
+    return std::find_if(files.begin(), files.end(), [&](const DataFileMeta& f) { return f.file_name == name; });
+  };
+  std::vector<DataFileMeta> obsolete;
+  for (const auto& f : before) {
+    auto produced = named(compact_after, f.file_name);
+    if (produced != compact_after.end()) {
+      compact_after.erase(produced);
+      // Still referenced when a committed file of that name is deleted (it was moved up a
+      // level) or when this compaction moves it up again.
+      if (named(compact_before, f.file_name) == compact_before.end() && named(after, f.file_name) == after.end())
+        obsolete.push_back(f);
+    } else if (named(compact_before, f.file_name) == compact_before.end()) {
+      compact_before.push_back(f);
+    }
+  }
+  compact_after.insert(compact_after.end(), after.begin(), after.end());
+  return obsolete;
+}
 
 namespace {
 
@@ -341,8 +364,7 @@ Status BucketWriter::RunCompaction(const CompactUnit& unit) {
       DataFileMeta upgraded = f;
       upgraded.level = unit.output_level;
       levels_.Update({f}, {upgraded});
-      pending_.compact_before.push_back(f);
-      pending_.compact_after.push_back(upgraded);
+      pending_.AddCompaction({f}, {upgraded});
       return Status::OK();
     }
   }
@@ -370,8 +392,8 @@ Status BucketWriter::RunCompaction(const CompactUnit& unit) {
   KL_ASSIGN_OR_RETURN(std::vector<DataFileMeta> after, writer.Close());
   abort_on_failure.Release();
   levels_.Update(unit.files, after);
-  pending_.compact_before.insert(pending_.compact_before.end(), unit.files.begin(), unit.files.end());
-  pending_.compact_after.insert(pending_.compact_after.end(), after.begin(), after.end());
+  for (const auto& f : pending_.AddCompaction(unit.files, after))
+    (void)RemoveFile(ctx_->paths().DataFilePath(partition_, bucket_, f));  // else orphan cleanup takes it
   return Status::OK();
 }
 

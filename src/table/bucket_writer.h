@@ -35,6 +35,13 @@ struct CommitIncrement {
   bool empty() const {
     return new_files.empty() && compact_before.empty() && compact_after.empty() && changelog_files.empty();
   }
+  // Adds one compaction's inputs and outputs. Compactions run again before a commit take
+  // earlier outputs as inputs: those leave compact_after instead of joining compact_before,
+  // so the commit deletes only committed files, each once (Paimon's MergeTreeWriter does the
+  // same). Returns the intermediate files nothing refers to any more, for the caller to remove
+  // (a file moved up a level keeps its name and is never among them).
+  std::vector<DataFileMeta> AddCompaction(const std::vector<DataFileMeta>& before,
+                                          const std::vector<DataFileMeta>& after);
 };
 
 // Every key's current merged record in a bucket, for the lookup changelog producer.

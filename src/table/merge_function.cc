@@ -15,6 +15,15 @@ using format::RowType;
 
 namespace {
 
+// Paimon calls a function's retract only when a merge combines a retraction with another
+// record of the key (a lone record passes unmerged); a function without retraction fails
+// there, and only there.
+Status UnretractableError(const std::string& column, std::string_view function) {
+  return Status::NotSupported("column " + column + ": aggregate function " + std::string(function) +
+                              " cannot take back a retracted (-U/-D) value that meets other records of its key; set "
+                              "fields." + column + ".ignore-retract = true to drop retractions");
+}
+
 // Engines that keep one of a key's records as it is: the result refers to it.
 class PickOneMerge : public MergeFunction {
  public:
@@ -98,6 +107,8 @@ class PartialUpdateMerge : public MergeFunction {
     empty_ = true;
     deleted_ = false;
     retracted_ = false;
+    records_ = 0;
+    unretractable_ = -1;
     for (auto& a : aggregators_) {
       if (a) a->Reset();
     }
@@ -105,8 +116,36 @@ class PartialUpdateMerge : public MergeFunction {
 
   Status Add(const KvRef& kv) override {
     latest_seq_ = kv.seq();
+    if (format::IsRetract(kv.kind()) && ignore_delete_) return Status::OK();
+    ++records_;
+    KL_RETURN_IF_ERROR(AddRecord(kv));
+    if (unretractable_ >= 0 && records_ > 1) {
+      return UnretractableError(kv.batch->values.schema().field(static_cast<size_t>(unretractable_)).name,
+                                aggregators_[static_cast<size_t>(unretractable_)]->name());
+    }
+    return Status::OK();
+  }
+
+  Status GetResult(MergeResult* out) override {
+    out->by_ref = false;
+    out->row = row_;
+    out->seq = latest_seq_;
+    if (empty_ && retracted_ && mode_ == MergeMode::kStore) {
+      // Only retractions so far: pass them on as one retraction, so that a
+      // later merge with older records still takes those group values back
+      // (dropping them would resurrect the values).
+      out->present = true;
+      out->kind = RowKind::kUpdateBefore;
+      return Status::OK();
+    }
+    out->present = !empty_;
+    out->kind = deleted_ ? RowKind::kDelete : RowKind::kInsert;
+    return Status::OK();
+  }
+
+ private:
+  Status AddRecord(const KvRef& kv) {
     if (format::IsRetract(kv.kind())) {
-      if (ignore_delete_) return Status::OK();
       if (remove_on_delete_) {
         if (kv.kind() == RowKind::kDelete) {
           // As Paimon: the row goes, and restarts from the values the delete record
@@ -138,24 +177,6 @@ class PartialUpdateMerge : public MergeFunction {
     return UpdateWithGroups(kv);
   }
 
-  Status GetResult(MergeResult* out) override {
-    out->by_ref = false;
-    out->row = row_;
-    out->seq = latest_seq_;
-    if (empty_ && retracted_ && mode_ == MergeMode::kStore) {
-      // Only retractions so far: pass them on as one retraction, so that a
-      // later merge with older records still takes those group values back
-      // (dropping them would resurrect the values).
-      out->present = true;
-      out->kind = RowKind::kUpdateBefore;
-      return Status::OK();
-    }
-    out->present = !empty_;
-    out->kind = deleted_ ? RowKind::kDelete : RowKind::kInsert;
-    return Status::OK();
-  }
-
- private:
   // Compares the group's sequence value in the incoming record against the current row.
   // Returns nullopt when the incoming record has no sequence value.
   std::optional<int> CompareGroupSequence(const SequenceGroup& g, const KvRef& kv) const {
@@ -225,7 +246,11 @@ class PartialUpdateMerge : public MergeFunction {
       const auto& c = cmp[static_cast<size_t>(g)];
       if (!c) continue;
       FieldAggregator* agg = aggregators_[i].get();
-      if (agg != nullptr) {
+      if (agg != nullptr && !agg->can_retract()) {
+        // A lone retraction leaves the column empty; one that meets another record of
+        // the key fails in Add, as in Paimon.
+        if (unretractable_ < 0) unretractable_ = static_cast<int>(i);
+      } else if (agg != nullptr) {
         KL_RETURN_IF_ERROR(agg->Retract(&row_[i], kv.column(i).Get(kv.row), kv.batch->merged));
       } else if (*c >= 0) {
         row_[i] = Datum();
@@ -247,6 +272,8 @@ class PartialUpdateMerge : public MergeFunction {
   bool empty_ = true;
   bool deleted_ = false;
   bool retracted_ = false;
+  int64_t records_ = 0;
+  int unretractable_ = -1;  // a column whose function has no retraction that a retraction reached, or -1
   int64_t latest_seq_ = 0;
 };
 
@@ -283,16 +310,9 @@ class AggregateMerge : public MergeFunction {
     bool retraction_before = retraction_seen_;
     ++records_;
     retraction_seen_ = retraction_seen_ || (retract && !delete_resets);
-    // Paimon calls a function's retract only when a merge combines a retraction
-    // with another record of the key (a lone record passes unmerged); a function
-    // without retraction fails there, and only there.
     if (retraction_seen_ && records_ > 1 && first_unretractable_ >= 0) {
-      const auto& column = kv.batch->values.schema().field(static_cast<size_t>(first_unretractable_)).name;
-      return Status::NotSupported(
-          "column " + column + ": aggregate function " +
-          std::string(aggregators_[static_cast<size_t>(first_unretractable_)]->name()) +
-          " cannot take back a retracted (-U/-D) value that meets other records of its key; set fields." + column +
-          ".ignore-retract = true to drop retractions");
+      return UnretractableError(kv.batch->values.schema().field(static_cast<size_t>(first_unretractable_)).name,
+                                aggregators_[static_cast<size_t>(first_unretractable_)]->name());
     }
     empty_ = false;
     if (mode_ == MergeMode::kStore && only_retracts_) {
@@ -446,6 +466,21 @@ Result<std::unique_ptr<MergeFunction>> CreateMergeFunction(const TableSchema& sc
         for (const auto& a : aggs) {
           if (a) return Status::InvalidArgument("partial-update aggregate functions need sequence groups");
         }
+      }
+      // Refused as Paimon refuses them: the options contradict each other, or (the last) kubelake
+      // does not implement it and ignoring it would keep rows its users expect gone.
+      bool remove_on_delete = opts.partial_update_remove_record_on_delete();
+      if (remove_on_delete && ignore_delete) {
+        return Status::InvalidArgument(
+            "ignore-delete and partial-update.remove-record-on-delete conflict; set only one");
+      }
+      if (remove_on_delete && !groups.empty()) {
+        return Status::InvalidArgument(
+            "sequence groups and partial-update.remove-record-on-delete conflict; sequence groups retract their "
+            "columns on -U/-D");
+      }
+      if (!opts.GetString("partial-update.remove-record-on-sequence-group", "").empty()) {
+        return Status::NotSupported("partial-update.remove-record-on-sequence-group is not supported");
       }
       return std::unique_ptr<MergeFunction>(new PartialUpdateMerge(mode, value_type.size(), key_columns, ignore_delete,
                                                                    opts.partial_update_remove_record_on_delete(),

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/file_util.h"
 #include "spdlog/spdlog.h"
 #include "table/binary_row.h"
 #include "table/bucket_assigner.h"
@@ -100,8 +101,8 @@ class AppendBucketWriter {
                                 }),
                  files_.end());
     files_.insert(files_.end(), after.begin(), after.end());
-    pending_.compact_before.insert(pending_.compact_before.end(), small.begin(), small.end());
-    pending_.compact_after.insert(pending_.compact_after.end(), after.begin(), after.end());
+    for (const auto& f : pending_.AddCompaction(small, after))
+      (void)RemoveFile(ctx_->paths().DataFilePath(partition_, bucket_, f));  // else orphan cleanup takes it
     return Status::OK();
   }
 
