@@ -38,7 +38,7 @@ Status Job::Open() {
   KL_ASSIGN_OR_RETURN(std::optional<SourcePosition> position, parts_.sink->RestorePosition());
   KL_RETURN_IF_ERROR(parts_.source->Restore(position));
   opened_ = true;
-  last_commit_us_ = MonotonicMicros();
+  last_checkpoint_us_ = last_commit_us_ = MonotonicMicros();
   dirty_ = false;
   std::lock_guard<std::mutex> lock(mu_);
   if (position) status_.position = *position;
@@ -77,15 +77,15 @@ Result<bool> Job::Step() {
     }
     KL_RETURN_IF_ERROR(Drain(changes, 0));
   }
-  int64_t since = (MonotonicMicros() - last_commit_us_) / 1000;
-  bool moved = !(parts_.source->position() == status().position);
-  if ((dirty_ && since >= options_.commit_interval_ms) || (moved && since >= options_.idle_commit_ms)) {
-    KL_RETURN_IF_ERROR(Checkpoint());
-  }
+  int64_t now = MonotonicMicros();
+  bool due = dirty_ && (now - last_checkpoint_us_) / 1000 >= options_.commit_interval_ms;
+  bool idle_due = (now - last_commit_us_) / 1000 >= options_.idle_commit_ms &&
+                  !(parts_.source->position() == status().position);
+  if (due || idle_due) KL_RETURN_IF_ERROR(Checkpoint(idle_due));
   return read;
 }
 
-Status Job::Checkpoint() {
+Status Job::Checkpoint(bool record_progress) {
   if (!opened_) return Status::OK();
   // Operators holding changes back (aggregates) release them, in chain order.
   for (size_t i = 0; i < parts_.operators.size(); ++i) {
@@ -95,11 +95,11 @@ Status Job::Checkpoint() {
   }
   SourcePosition position = parts_.source->position();
   bool moved = !(position == status().position);
-  if (!parts_.sink->has_pending() && !moved) {
-    last_commit_us_ = MonotonicMicros();
-    dirty_ = false;
-    return Status::OK();
-  }
+  last_checkpoint_us_ = MonotonicMicros();
+  dirty_ = false;
+  // Nothing to write: no snapshot (idle tables cost nothing), unless the
+  // position is to be recorded.
+  if (!parts_.sink->has_pending() && !(moved && record_progress)) return Status::OK();
   double mark = ThreadCpuSeconds();
   auto committed = parts_.sink->Commit(position, /*allow_empty=*/moved);
   ChargeCpu(&mark, &JobStatus::cpu_commit_seconds);
@@ -107,7 +107,6 @@ Status Job::Checkpoint() {
   Status noted = parts_.source->Committed(position);
   if (!noted.ok()) spdlog::warn("job {}: recording the committed position: {}", name_, noted.ToString());
   last_commit_us_ = MonotonicMicros();
-  dirty_ = false;
   std::lock_guard<std::mutex> lock(mu_);
   status_.position = position;
   if (!result.snapshot_ids.empty()) {
@@ -148,7 +147,7 @@ void Job::Run(const std::atomic<bool>& stop) {
     }
   }
   if (opened_) {
-    Status s = Checkpoint();
+    Status s = Checkpoint(/*record_progress=*/true);
     if (!s.ok()) spdlog::warn("job {}: final commit failed: {}", name_, s.ToString());
   }
 }

@@ -33,7 +33,10 @@ struct JobOptions {
   int64_t commit_interval_ms = 1000;
   size_t max_batch = 20000;            // changes polled per step
   int64_t poll_timeout_ms = 50;
-  int64_t idle_commit_ms = 30000;      // record progress even when nothing was written
+  // A checkpoint that has nothing to write commits no snapshot; the source
+  // position is still recorded this often (an empty commit), so a restart
+  // does not re-read much and followed tables can expire their snapshots.
+  int64_t idle_commit_ms = 30000;
   int64_t retry_backoff_ms = 1000;
 };
 
@@ -64,8 +67,11 @@ class Job {
   // Polls once, runs the operators, writes to the sink; commits when due.
   // Returns whether any change was read.
   Result<bool> Step();
-  // Finishes the operators and commits what was written.
-  Status Checkpoint();
+  // Finishes the operators and commits what was written. Without anything to
+  // write it commits nothing, unless `record_progress` (or the idle commit
+  // interval has passed and the source moved): then an empty snapshot
+  // records the source position.
+  Status Checkpoint(bool record_progress = false);
   // Steps until `stop`, recovering from errors; commits once more on the way out.
   void Run(const std::atomic<bool>& stop);
   JobStatus status() const;
@@ -81,8 +87,9 @@ class Job {
   JobOptions options_;
   JobParts parts_;
   bool opened_ = false;
-  int64_t last_commit_us_ = 0;
-  bool dirty_ = false;  // read anything since the last commit
+  int64_t last_checkpoint_us_ = 0;
+  int64_t last_commit_us_ = 0;  // last snapshot committed (or open)
+  bool dirty_ = false;          // read anything since the last checkpoint
   mutable std::mutex mu_;
   JobStatus status_;
 };
