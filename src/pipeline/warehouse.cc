@@ -12,6 +12,7 @@
 #include "pipeline/k8s_event.h"
 #include "pipeline/log_source.h"
 #include "pipeline/lookup_join.h"
+#include "table/consumer.h"
 
 namespace kl::pipeline {
 
@@ -65,8 +66,13 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
     for (const char* c : cols) opts[std::string("fields.") + c + ".aggregate-function"] = "sum";
     return opts;
   };
+  // Retention by count as well as time: at sub-second commits an hour of
+  // snapshots is thousands of them (and their manifests and changelog
+  // files). History users need lives in the trend tables, not in snapshots.
+  const std::string retained_max = std::to_string(std::max(o.snapshots_retained, 10));
   std::map<std::string, std::string> base = {{"file.format", fmt}, {"bucket", "1"},
-                                             {"snapshot.num-retained.min", "30"},
+                                             {"snapshot.num-retained.min", "10"},
+                                             {"snapshot.num-retained.max", retained_max},
                                              {"snapshot.time-retained", "1h"}};
   std::vector<TableDef> defs;
   if (o.ods) {
@@ -77,7 +83,8 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
                     {{"file.format", "avro"},
                      {"bucket", std::to_string(o.ods_buckets)},
                      {"bucket-key", "ingest_time"},
-                     {"snapshot.num-retained.min", "30"},
+                     {"snapshot.num-retained.min", "10"},
+                     {"snapshot.num-retained.max", retained_max},
                      {"snapshot.time-retained", "1h"}}});
   }
   auto dwd_opts = base;
@@ -311,11 +318,17 @@ std::vector<std::unique_ptr<Operator>> CountOps(const RowType& dwd, const RowTyp
 }
 
 // ---- Trend: ADS sampled every period ----
+// The job records itself as a consumer of the ADS table at the snapshot of its
+// last sample, so snapshot expiry keeps what the next samples need.
 class TrendSource : public Source {
  public:
   TrendSource(std::shared_ptr<table::Table> ads, RowType output, int64_t period_ms,
-              std::function<Row(int64_t minute, const Row& ads_row)> shape)
-      : ads_(std::move(ads)), output_(std::move(output)), period_ms_(period_ms), shape_(std::move(shape)) {}
+              std::function<Row(int64_t minute, const Row& ads_row)> shape, std::string consumer_id)
+      : ads_(std::move(ads)),
+        output_(std::move(output)),
+        period_ms_(period_ms),
+        shape_(std::move(shape)),
+        consumer_id_(std::move(consumer_id)) {}
 
   std::string name() const override { return "trend of " + ads_->path(); }
   const RowType& output_type() const override { return output_; }
@@ -337,6 +350,7 @@ class TrendSource : public Source {
         KL_ASSIGN_OR_RETURN(auto read, ads_->NewRead());
         KL_ASSIGN_OR_RETURN(table::RowsWithKinds rows, read->ReadAll(*plan));
         for (size_t i = 0; i < rows.size(); ++i) out->push_back({RowKind::kInsert, shape_(boundary, rows.rows.GetRow(i))});
+        sampled_snapshot_ = plan->snapshot_id.value_or(sampled_snapshot_);
       } else if (!plan.status().IsNotFound()) {
         return plan.status();
       }
@@ -350,13 +364,19 @@ class TrendSource : public Source {
     p.table_snapshot = last_;
     return p;
   }
+  Status Committed(const SourcePosition&) override {
+    if (sampled_snapshot_ <= 0) return Status::OK();
+    return table::ConsumerManager(ads_->path()).Record(consumer_id_, sampled_snapshot_);
+  }
 
  private:
   std::shared_ptr<table::Table> ads_;
   RowType output_;
   int64_t period_ms_;
   std::function<Row(int64_t, const Row&)> shape_;
+  std::string consumer_id_;
   int64_t last_ = 0;
+  int64_t sampled_snapshot_ = 0;
 };
 
 JobFactory TrendJob(const WarehouseOptions& o, const char* ads, const char* trend, std::string job) {
@@ -373,7 +393,7 @@ JobFactory TrendJob(const WarehouseOptions& o, const char* ads, const char* tren
       Row row{Datum::Int(t)};
       for (int f : from) row.push_back(f >= 0 ? r[static_cast<size_t>(f)] : Datum());
       return row;
-    });
+    }, job);
     parts.sink = std::make_unique<TableSink>(trend_table, job);
     return parts;
   };

@@ -49,6 +49,7 @@ struct WarehouseOptions {
   int64_t commit_interval_ms = 500;  // jobs reading the log (two commits lie between an event and ADS)
   int64_t follow_interval_ms = 200;  // jobs following a table's changes
   int64_t trend_interval_ms = 60000; // trend sampling period
+  int snapshots_retained = 100;      // snapshot.num-retained.max of every table (at least 10)
   int ods_buckets = 8;
   int dwd_buckets = 2;
   bool ods = true;                   // keep raw events

@@ -72,8 +72,14 @@ Result<ExpireResult> ExpireSnapshots(const std::shared_ptr<TableContext>& ctx, c
   if (options.consumer_expire_millis >= 0) {
     KL_ASSIGN_OR_RETURN(result.expired_consumers, consumers.ExpireRecordedBefore(options.consumer_expire_millis));
   }
-  KL_ASSIGN_OR_RETURN(std::vector<int64_t> ids, snapshots.ListIds());
-  if (ids.empty()) return result;
+  // Snapshot ids run without gaps from the earliest to the latest, so the hints
+  // (checked against the files) give them without listing the directory, whose
+  // size would make every commit's expiry cost grow with the snapshots kept.
+  KL_ASSIGN_OR_RETURN(std::optional<int64_t> earliest, snapshots.EarliestId());
+  KL_ASSIGN_OR_RETURN(std::optional<int64_t> latest, snapshots.LatestId());
+  if (!earliest || !latest) return result;
+  std::vector<int64_t> ids;
+  for (int64_t id = *earliest; id <= *latest; ++id) ids.push_back(id);
   KL_ASSIGN_OR_RETURN(std::optional<int64_t> consumer_min, consumers.MinNextSnapshot());
   int64_t now = options.now_millis >= 0 ? options.now_millis : NowMillis();
   int64_t cutoff =
@@ -109,14 +115,15 @@ Result<ExpireResult> ExpireSnapshots(const std::shared_ptr<TableContext>& ctx, c
   }
   if (expire_count == 0) return result;
 
-  // What the first retained snapshot still needs: its live data files, its
-  // manifest lists and manifests (later snapshots only ever add to these).
+  // What the first retained snapshot still needs of the metadata: its manifest
+  // lists and manifests (later snapshots only ever add to these). Its live data
+  // files are not read (that would cost as much as the table is large): a data
+  // file a delta removes is never live again, unless the same delta adds it back
+  // (a file moved up a level), which is checked below.
   KL_ASSIGN_OR_RETURN(const Snapshot* kept, snapshot_at(expire_count));
   const Snapshot& first_kept = *kept;
-  std::set<std::string> kept_data, kept_meta;
+  std::set<std::string> kept_meta;
   {
-    KL_ASSIGN_OR_RETURN(std::vector<ManifestEntry> live, ReadLiveEntries(io, first_kept));
-    for (const auto& e : live) kept_data.insert(ctx->paths().DataFilePath(e.partition, e.bucket, e.file));
     for (const auto& list : {first_kept.base_manifest_list, first_kept.delta_manifest_list}) {
       kept_meta.insert(JoinPath(io.dir(), list));
       KL_ASSIGN_OR_RETURN(std::vector<ManifestFileMeta> metas, io.ReadManifestList(list));
@@ -146,9 +153,7 @@ Result<ExpireResult> ExpireSnapshots(const std::shared_ptr<TableContext>& ctx, c
     for (const auto& e : delta) {
       if (e.kind == FileKind::kAdd) removed.erase(ctx->paths().DataFilePath(e.partition, e.bucket, e.file));
     }
-    for (const auto& path : removed) {
-      if (kept_data.count(path) == 0) doomed.push_back(path);
-    }
+    for (const auto& path : removed) doomed.push_back(path);
   }
   // Changelog files, manifest lists and manifests of the expired snapshots.
   for (size_t i = 0; i < expire_count; ++i) {

@@ -136,6 +136,34 @@ TEST(TableTest, TimeTravelBySnapshotAndTime) {
   EXPECT_TRUE(missing.status().IsNotFound()) << missing.status().ToString();
 }
 
+// Time travel finds the newest snapshot at or before a time by binary search over
+// the snapshots kept: check it against a linear scan at every commit instant.
+TEST(TableTest, TimeTravelPicksTheNewestSnapshotAtOrBeforeATime) {
+  testing::TempDir dir;
+  auto t = MakeTable(dir.Sub("t"), {"id"}, {{"bucket", "1"}, {"snapshot.num-retained.max", "12"}});
+  auto w = t->NewWriter("w");
+  for (int c = 1; c <= 30; ++c) {
+    KL_ASSERT_OK(w->WriteRow(R(c, "eu", "x", c)));
+    ASSERT_TRUE(w->Commit(c).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(c % 3 == 0 ? 3 : 0));
+  }
+  auto ids = t->snapshots().ListIds();
+  ASSERT_TRUE(ids.ok());
+  ASSERT_LE(ids->size(), 12u);
+  std::vector<std::pair<int64_t, int64_t>> times;  // (time, id)
+  for (int64_t id : *ids) times.emplace_back(t->snapshots().Read(id)->time_millis, id);
+  for (int64_t probe = times.front().first - 1; probe <= times.back().first + 1; ++probe) {
+    std::optional<int64_t> expected;
+    for (const auto& [time, id] : times) {
+      if (time <= probe) expected = id;
+    }
+    auto got = t->snapshots().AtOrBefore(probe);
+    ASSERT_TRUE(got.ok());
+    ASSERT_EQ(got->has_value(), expected.has_value()) << "at " << probe;
+    if (expected) EXPECT_EQ((*got)->id, *expected) << "at " << probe;
+  }
+}
+
 // A flush larger than the chunk the write buffer decodes records in, with each key's
 // records (three, so keys straddle chunk ends) merged into the lookup changelog.
 TEST(TableTest, LookupChangelogOfAFlushLargerThanADecodeChunk) {
