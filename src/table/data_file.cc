@@ -5,6 +5,7 @@
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "common/string_util.h"
+#include "format/avro/avro_file.h"
 #include "table/binary_row.h"
 
 namespace kl::table {
@@ -338,6 +339,104 @@ void DataFileWriter::Abort() {
   for (const auto& p : written_paths_) (void)RemoveFile(p);
   written_paths_.clear();
   done_.clear();
+}
+
+Result<DataFileMeta> ConcatAvroDataFiles(const TableSchema& schema, const PathFactory& paths,
+                                         const std::string& partition, int32_t bucket,
+                                         const std::vector<DataFileMeta>& files, int stats_truncate, bool sync) {
+  if (files.empty()) return Status::InvalidArgument("nothing to concatenate");
+  const std::vector<DataType> types = TypesOf(schema.fields);
+  for (const auto& f : files) {
+    if (f.schema_id != schema.id || f.external_path || f.value_stats_cols || !f.value_stats.null_counts ||
+        f.file_name.size() < 5 || f.file_name.compare(f.file_name.size() - 5, 5, ".avro") != 0) {
+      return Status::NotSupported("file " + f.file_name + " cannot be concatenated");
+    }
+  }
+  std::vector<std::unique_ptr<format::avro::AvroReader>> readers;
+  for (const auto& f : files) {
+    KL_ASSIGN_OR_RETURN(auto r, format::avro::AvroReader::Open(paths.DataFilePath(partition, bucket, f)));
+    if (!readers.empty() && (r->codec() != readers[0]->codec() ||
+                             r->metadata().at("avro.schema") != readers[0]->metadata().at("avro.schema"))) {
+      return Status::NotSupported("file " + f.file_name + " differs in schema or codec");
+    }
+    readers.push_back(std::move(r));
+  }
+  // Combined statistics: min of the minimums, max of the maximums, summed null counts.
+  size_t n = types.size();
+  std::vector<Datum> mins(n), maxs(n);
+  std::vector<int64_t> nulls(n, 0);
+  int64_t rows = 0;
+  for (const auto& f : files) {
+    KL_ASSIGN_OR_RETURN(Row lo, DeserializeBinaryRow(f.value_stats.min_values, types));
+    KL_ASSIGN_OR_RETURN(Row hi, DeserializeBinaryRow(f.value_stats.max_values, types));
+    if (lo.size() != n || hi.size() != n || f.value_stats.null_counts->size() != n) {
+      return Status::NotSupported("file " + f.file_name + " has statistics of another arity");
+    }
+    for (size_t c = 0; c < n; ++c) {
+      const auto& nc = (*f.value_stats.null_counts)[c];
+      if (!nc) return Status::NotSupported("file " + f.file_name + " lacks a null count");
+      nulls[c] += *nc;
+      if (!lo[c].is_null() && (mins[c].is_null() || format::CompareDatum(lo[c], mins[c]) < 0)) mins[c] = lo[c];
+      if (!hi[c].is_null() && (maxs[c].is_null() || format::CompareDatum(hi[c], maxs[c]) > 0)) maxs[c] = hi[c];
+    }
+    rows += f.row_count;
+  }
+  std::string name = paths.NewFileName("data-", "avro");
+  std::string dir = paths.BucketDir(partition, bucket);
+  std::string path = JoinPath(dir, name);
+  format::avro::AvroWriterOptions opts;
+  opts.codec = readers[0]->codec();
+  KL_ASSIGN_OR_RETURN(auto writer, format::avro::AvroWriter::Open(path, schema.fields, opts));
+  auto fail = [&](const Status& st) {
+    writer.reset();
+    (void)RemoveFile(path);
+    return st;
+  };
+  if (format::avro::AvroSchemaToJson(writer->schema()) != readers[0]->metadata().at("avro.schema")) {
+    return fail(Status::NotSupported("files were written with another Avro schema"));
+  }
+  for (auto& r : readers) {
+    while (true) {
+      int64_t count = 0;
+      std::string_view block;
+      auto more = r->NextRawBlock(&count, &block);
+      if (!more.ok()) return fail(more.status());
+      if (!*more) break;
+      Status st = writer->AppendRawBlock(count, block);
+      if (!st.ok()) return fail(st);
+    }
+  }
+  if (static_cast<int64_t>(writer->rows_written()) != rows) {
+    return fail(Status::Corruption("concatenating " + std::to_string(files.size()) + " files into " + name + ": " +
+                                   std::to_string(writer->rows_written()) + " records, the manifest says " +
+                                   std::to_string(rows)));
+  }
+  auto size = writer->Close();
+  if (!size.ok()) return fail(size.status());
+  if (sync) {
+    Status st = SyncFile(path);
+    if (!st.ok()) return fail(st);
+  }
+  DataFileMeta meta;
+  meta.file_name = name;
+  meta.file_size = static_cast<int64_t>(*size);
+  meta.row_count = rows;
+  meta.min_key = SerializeBinaryRow({}, {});
+  meta.max_key = meta.min_key;
+  meta.key_stats = SimpleStats::Empty();
+  meta.value_stats = ComputeStats(mins, maxs, nulls, types, stats_truncate);
+  meta.min_sequence_number = files.front().min_sequence_number;
+  meta.max_sequence_number = files.back().max_sequence_number;
+  for (const auto& f : files) {
+    meta.min_sequence_number = std::min(meta.min_sequence_number, f.min_sequence_number);
+    meta.max_sequence_number = std::max(meta.max_sequence_number, f.max_sequence_number);
+  }
+  meta.delete_row_count = 0;
+  meta.schema_id = schema.id;
+  meta.level = 0;
+  meta.creation_time_millis = NowMillis();
+  meta.file_source = static_cast<int32_t>(FileSource::kCompact);
+  return meta;
 }
 
 Result<const TableSchema*> SchemaCache::Get(int64_t id) {

@@ -103,6 +103,15 @@ class DataFileWriter {
   int64_t records_ = 0;
 };
 
+// Append tables: concatenates Avro data files (in sequence order) into one by
+// copying their compressed blocks, without decoding a record; the new file's
+// statistics combine the inputs'. NotSupported when that cannot be done
+// exactly (files of another format, schema or codec, external paths, no null
+// counts): the caller then rewrites the rows.
+Result<DataFileMeta> ConcatAvroDataFiles(const TableSchema& schema, const PathFactory& paths,
+                                         const std::string& partition, int32_t bucket,
+                                         const std::vector<DataFileMeta>& files, int stats_truncate, bool sync);
+
 // Aborts the writers it holds when it leaves scope unless released: every
 // early return of a failed write removes the files that write left behind.
 class AbortOnExit {

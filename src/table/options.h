@@ -70,6 +70,7 @@ class TableOptions {
   }
   int size_ratio() const { return static_cast<int>(GetInt("compaction.size-ratio", 1)); }
   int compaction_min_file_num() const { return static_cast<int>(GetInt("compaction.min.file-num", 5)); }
+  int compaction_max_file_num() const { return static_cast<int>(GetInt("compaction.max.file-num", 50)); }
   bool write_only() const { return GetBool("write-only", false); }
   int snapshot_num_retained_min() const { return static_cast<int>(GetInt("snapshot.num-retained.min", 10)); }
   int snapshot_num_retained_max() const { return static_cast<int>(GetInt("snapshot.num-retained.max", 2147483647)); }

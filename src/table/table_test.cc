@@ -12,6 +12,7 @@
 #include "common/file_util.h"
 #include "common/test_util.h"
 #include "table/binary_row.h"
+#include "table/compaction.h"
 #include "table/table_test_util.h"
 
 namespace kl::table {
@@ -276,6 +277,79 @@ TEST(TableTest, AppendTablesKeepEveryRowInOrder) {
   auto read = t->NewRead({"id"});
   EXPECT_EQ((*read)->ReadAll(*delta)->size(), 200u);
   EXPECT_FALSE(w->WriteRow(R(1, "eu", "x", 1), RowKind::kDelete).ok()) << "append tables take +I only";
+}
+
+// Append tables compact small files at commit (Avro by copying blocks, Parquet
+// by rewriting rows): the file count stays bounded over many commits, rows
+// stay in write order, statistics of merged files stay exact enough for filters.
+TEST(TableTest, AppendTablesCompactSmallFilesAtCommit) {
+  for (const char* format : {"avro", "parquet"}) {
+    SCOPED_TRACE(format);
+    testing::TempDir dir;
+    auto t = test_util::MakeTestTable(dir.Sub("t"), {},
+                                      {{"bucket", "1"}, {"bucket-key", "id"}, {"file.format", format},
+                                       {"kubelake.data-file.sync", "false"}, {"snapshot.num-retained.max", "5"}});
+    auto w = t->NewWriter("w");
+    int64_t next = 0;
+    size_t most_files = 0;
+    const int commits = 120;
+    for (int c = 1; c <= commits; ++c) {
+      // Commits of varying size, so tiers see files of different sizes.
+      int rows = 5 + (c * 7) % 40;
+      for (int i = 0; i < rows; ++i, ++next) KL_ASSERT_OK(w->WriteRow(R(next, "eu", c % 2 ? "odd" : "even", c)));
+      auto r = w->Commit(c);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      auto plan = t->NewScan().PlanLatest();
+      ASSERT_TRUE(plan.ok());
+      size_t files = 0;
+      for (const auto& split : plan->splits) files += split.files.size();
+      most_files = std::max(most_files, files);
+    }
+    EXPECT_LT(most_files, 25u) << "files of " << commits << " commits should be merged in tiers";
+    auto rows = t->ReadAll();
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    ASSERT_EQ(static_cast<int64_t>(rows->size()), next);
+    for (size_t i = 0; i < rows->size(); ++i) ASSERT_EQ(rows->rows.column(0).GetInt(i), static_cast<int64_t>(i));
+    // Filters use the merged files' statistics and stay exact.
+    auto filter = Predicate::Parse("n >= 100 AND name = 'odd'", t->schema().fields);
+    ASSERT_TRUE(filter.ok()) << filter.status().ToString();
+    auto filtered = t->ReadAll(std::nullopt, {}, *filter);
+    ASSERT_TRUE(filtered.ok()) << filtered.status().ToString();
+    size_t expected = 0;
+    for (int c = 100; c <= commits; ++c) expected += c % 2 ? static_cast<size_t>(5 + (c * 7) % 40) : 0;
+    EXPECT_EQ(filtered->size(), expected);
+  }
+}
+
+TEST(CompactionTest, AppendCompactionMergesTiersOfSimilarSize) {
+  auto files = [](std::vector<int64_t> sizes) {
+    std::vector<DataFileMeta> out;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      DataFileMeta f;
+      f.file_name = "f" + std::to_string(i);
+      f.file_size = sizes[i];
+      f.row_count = sizes[i];
+      f.min_sequence_number = f.max_sequence_number = static_cast<int64_t>(i);
+      out.push_back(f);
+    }
+    return out;
+  };
+  using Range = std::optional<std::pair<size_t, size_t>>;
+  const int64_t target = 1000000;
+  EXPECT_EQ(PickAppendCompaction(files({10, 10, 10, 10}), target, 5, 50), Range());
+  EXPECT_EQ(PickAppendCompaction(files({10, 12, 9, 10, 11}), target, 5, 50), Range(std::make_pair(0, 4)));
+  // Done files (half the target or more) end tiers and are never picked.
+  EXPECT_EQ(PickAppendCompaction(files({600000, 10, 10, 10, 10, 10}), target, 5, 50), Range(std::make_pair(1, 5)));
+  EXPECT_EQ(PickAppendCompaction(files({10, 10, 10, 600000, 10, 10}), target, 5, 50), Range());
+  // The newest tier of enough files first; a bigger older file starts another tier.
+  EXPECT_EQ(PickAppendCompaction(files({500, 50, 50, 50, 50, 10, 10, 10, 10, 10}), target, 5, 50),
+            Range(std::make_pair(5, 9)));
+  EXPECT_EQ(PickAppendCompaction(files({500, 50, 50, 50, 50, 50, 10, 10}), target, 5, 50),
+            Range(std::make_pair(1, 5)));
+  // At most max_file_num files, the newest.
+  EXPECT_EQ(PickAppendCompaction(files(std::vector<int64_t>(60, 10)), target, 5, 50), Range(std::make_pair(10, 59)));
+  // Never past the target size.
+  EXPECT_EQ(PickAppendCompaction(files({400000, 400000, 400000, 400000, 400000}), target, 5, 50), Range());
 }
 
 TEST(TableTest, FixedBucketsRouteByKeyHash) {

@@ -542,6 +542,23 @@ Status AvroReader::NextBlock() {
   return Status::OK();
 }
 
+Result<bool> AvroReader::NextRawBlock(int64_t* count, std::string_view* payload) {
+  if (pos_ >= data_.size()) return false;
+  ByteReader r(data_.substr(pos_));
+  int64_t n = r.ZigZag();
+  int64_t size = r.ZigZag();
+  ++block_index_;
+  std::string where = "block " + std::to_string(block_index_) + " at offset " + std::to_string(pos_);
+  if (!r.ok() || n < 0 || size < 0 || static_cast<uint64_t>(size) + kSyncSize > r.remaining()) {
+    return Fail(Status::Corruption(where + ": truncated or bad block header"));
+  }
+  *payload = r.Bytes(static_cast<size_t>(size));
+  if (r.Bytes(kSyncSize) != sync_) return Fail(Status::Corruption(where + ": sync marker mismatch"));
+  *count = n;
+  pos_ = data_.size() - r.remaining();
+  return true;
+}
+
 Status AvroReader::BuildPlan(const RowType& read_type) {
   auto plan = std::make_unique<Plan>();
   plan->top_level_union = schema_->type == AvroType::kUnion;
@@ -705,6 +722,18 @@ Status AvroWriter::WriteRow(const Row& row) {
   ++rows_;
   if (block_.size() >= options_.block_bytes) return FlushBlock();
   return Status::OK();
+}
+
+Status AvroWriter::AppendRawBlock(int64_t count, std::string_view payload) {
+  if (closed_) return Status::InvalidArgument("write after close");
+  KL_RETURN_IF_ERROR(FlushBlock());
+  compressed_.clear();
+  PutVarint64(&compressed_, ZigZagEncode(count));
+  PutVarint64(&compressed_, ZigZagEncode(static_cast<int64_t>(payload.size())));
+  compressed_.append(payload);
+  compressed_ += sync_;
+  rows_ += static_cast<uint64_t>(count);
+  return Emit(compressed_);
 }
 
 Result<uint64_t> AvroWriter::Close() {
