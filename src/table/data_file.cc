@@ -150,8 +150,13 @@ Status DataFileWriter::EnsureOpen() {
 
 Status DataFileWriter::FlushStaging(bool roll_check) {
   if (staging_.num_rows() == 0) return Status::OK();
-  Status s = WriteFileBatch(staging_, roll_check);
-  staging_.Clear();
+  // The staged rows leave staging_ before they are written: a write that rolls
+  // the file finishes it, which flushes staging_ again (they were written twice).
+  ColumnBatch rows(file_type_);
+  std::swap(rows, staging_);
+  Status s = WriteFileBatch(rows, roll_check);
+  rows.Clear();
+  if (staging_.num_rows() == 0) std::swap(rows, staging_);  // keep the capacity
   return s;
 }
 

@@ -352,6 +352,31 @@ TEST(CompactionTest, AppendCompactionMergesTiersOfSimilarSize) {
   EXPECT_EQ(PickAppendCompaction(files({400000, 400000, 400000, 400000, 400000}), target, 5, 50), Range());
 }
 
+// A file that reaches the target size mid-write rolls to the next one; every
+// row lands in exactly one file (rolling used to write the staged rows twice).
+TEST(TableTest, RollingFilesKeepEachRowOnce) {
+  for (bool pk : {false, true}) {
+    testing::TempDir dir;
+    auto t = MakeTable(dir.Sub("t"), pk ? std::vector<std::string>{"id"} : std::vector<std::string>{},
+                       {{"bucket", "1"}, {"bucket-key", "id"}, {"target-file-size", "1kb"},
+                        {"kubelake.data-file.sync", "false"}});
+    auto w = t->NewWriter("w");
+    for (int i = 0; i < 10000; ++i) KL_ASSERT_OK(w->WriteRow(R(i, "eu", "x", i)));
+    ASSERT_TRUE(w->Commit(1).ok());
+    auto plan = t->NewScan().PlanLatest();
+    size_t files = 0;
+    for (const auto& split : plan->splits) files += split.files.size();
+    if (!pk) EXPECT_GT(files, 1u) << "files should have rolled";
+    for (int commit = 1; commit <= 2; ++commit) {
+      auto rows = t->ReadAll();
+      ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+      EXPECT_EQ(rows->size(), 10000u) << (pk ? "primary-key table" : "append table") << ", commit " << commit;
+      KL_ASSERT_OK(w->Compact(/*full=*/true));
+      ASSERT_TRUE(w->Commit(commit + 1).ok());
+    }
+  }
+}
+
 TEST(TableTest, FixedBucketsRouteByKeyHash) {
   testing::TempDir dir;
   auto t = MakeTable(dir.Sub("t"), {"id"}, {{"bucket", "4"}});
