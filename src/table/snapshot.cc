@@ -209,12 +209,17 @@ Status SnapshotManager::Commit(const Snapshot& snapshot) const {
   return s;
 }
 
+// Hints are rewritten in place, not through a new file renamed over the old
+// one: a new inode per commit made file creation itself a cost (ext4 searches
+// past recently freed inodes). A reader that catches a hint mid-write reads
+// nothing or a wrong id, and every reader checks hints against the snapshot
+// files (LatestId, EarliestId) and falls back to listing them.
 Status SnapshotManager::WriteLatestHint(int64_t id) const {
-  return WriteFileAtomic(JoinPath(SnapshotDir(), "LATEST"), std::to_string(id), /*sync=*/false);
+  return WriteFile(JoinPath(SnapshotDir(), "LATEST"), std::to_string(id), /*sync=*/false);
 }
 
 Status SnapshotManager::WriteEarliestHint(int64_t id) const {
-  return WriteFileAtomic(JoinPath(SnapshotDir(), "EARLIEST"), std::to_string(id), /*sync=*/false);
+  return WriteFile(JoinPath(SnapshotDir(), "EARLIEST"), std::to_string(id), /*sync=*/false);
 }
 
 }  // namespace kl::table

@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "common/test_util.h"
+#include "format/avro/avro_file.h"
 #include "table/binary_row.h"
 #include "table/compaction.h"
 #include "table/table_test_util.h"
@@ -350,6 +351,71 @@ TEST(CompactionTest, AppendCompactionMergesTiersOfSimilarSize) {
   EXPECT_EQ(PickAppendCompaction(files(std::vector<int64_t>(60, 10)), target, 5, 50), Range(std::make_pair(10, 59)));
   // Never past the target size.
   EXPECT_EQ(PickAppendCompaction(files({400000, 400000, 400000, 400000, 400000}), target, 5, 50), Range());
+}
+
+std::string Describe(const SimpleStats& s) {
+  std::string out = s.min_values + "|" + s.max_values + "|";
+  if (s.null_counts) {
+    for (const auto& c : *s.null_counts) out += c ? std::to_string(*c) + "," : "null,";
+  } else {
+    out += "none";
+  }
+  return out;
+}
+
+std::string Describe(const ManifestEntry& e) {
+  const DataFileMeta& f = e.file;
+  std::string out = std::to_string(static_cast<int>(e.kind)) + " " + e.partition + " " + std::to_string(e.bucket) +
+                    " " + std::to_string(e.total_buckets) + " " + f.file_name + " " + std::to_string(f.file_size) +
+                    " " + std::to_string(f.row_count) + " " + f.min_key + " " + f.max_key + " " + Describe(f.key_stats) +
+                    " " + Describe(f.value_stats) + " " + std::to_string(f.min_sequence_number) + " " +
+                    std::to_string(f.max_sequence_number) + " " + std::to_string(f.schema_id) + " " +
+                    std::to_string(f.level) + " " + std::to_string(f.creation_time_millis.value_or(-1)) + " " +
+                    std::to_string(f.delete_row_count.value_or(-1)) + " " + std::to_string(f.file_source.value_or(-1)) +
+                    " " + std::to_string(f.extra_files.size());
+  return out;
+}
+
+// Manifests are cached as written; what a fresh decode of the file gives must be the same.
+TEST(TableTest, ManifestsCachedAsWrittenEqualTheirDecodedFiles) {
+  testing::TempDir dir;
+  for (bool pk : {true, false}) {
+    auto t = MakeTable(dir.Sub(pk ? "pk" : "append"), pk ? std::vector<std::string>{"id", "region"} : std::vector<std::string>{},
+                       {{"bucket", "2"}, {"bucket-key", "id"}, {"changelog-producer", pk ? "lookup" : "none"}},
+                       {"region"});
+    auto w = t->NewWriter("w");
+    for (int c = 1; c <= 8; ++c) {
+      for (int i = 0; i < 30; ++i) KL_ASSERT_OK(w->WriteRow(R(i * c, i % 3 ? "eu" : "us", "v" + std::to_string(c), c)));
+      ASSERT_TRUE(w->Commit(c).ok());
+    }
+    TableScan scan = t->NewScan();
+    const ManifestIO& io = scan.manifests();
+    auto latest = t->snapshots().Latest();
+    ASSERT_TRUE(latest.ok() && latest->has_value());
+    std::vector<std::string> lists = {(*latest)->base_manifest_list, (*latest)->delta_manifest_list};
+    if ((*latest)->changelog_manifest_list) lists.push_back(*(*latest)->changelog_manifest_list);
+    int compared = 0;
+    for (const auto& list : lists) {
+      auto metas = io.ReadManifestList(list);
+      auto fresh_metas = io.ReadManifestListUncached(JoinPath(io.dir(), list));
+      ASSERT_TRUE(metas.ok() && fresh_metas.ok());
+      ASSERT_EQ(metas->size(), fresh_metas->size());
+      for (size_t m = 0; m < metas->size(); ++m) {
+        EXPECT_EQ((*metas)[m].file_name, (*fresh_metas)[m].file_name);
+        EXPECT_EQ((*metas)[m].num_added_files, (*fresh_metas)[m].num_added_files);
+        EXPECT_EQ(Describe((*metas)[m].partition_stats), Describe((*fresh_metas)[m].partition_stats));
+        EXPECT_EQ((*metas)[m].max_level, (*fresh_metas)[m].max_level);
+        auto entries = io.ReadManifest((*metas)[m].file_name);
+        auto fresh = io.ReadManifestUncached(JoinPath(io.dir(), (*metas)[m].file_name));
+        ASSERT_TRUE(entries.ok() && fresh.ok());
+        ASSERT_EQ(entries->size(), fresh->size());
+        for (size_t i = 0; i < entries->size(); ++i, ++compared) {
+          EXPECT_EQ(Describe((*entries)[i]), Describe((*fresh)[i]));
+        }
+      }
+    }
+    EXPECT_GT(compared, 4);
+  }
 }
 
 // A file that reaches the target size mid-write rolls to the next one; every

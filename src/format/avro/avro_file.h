@@ -110,6 +110,7 @@ class AvroWriter {
   RowType type_;
   AvroWriterOptions options_;
   AvroSchemaPtr schema_;
+  std::string schema_json_;
   std::unique_ptr<AppendFile> file_;
   std::string out_;  // in-memory target, or staging for the file
   std::string block_;
