@@ -140,9 +140,17 @@ Status DataFileWriter::EnsureOpen() {
   max_key_.clear();
   std::vector<int> stat_columns;
   std::vector<DataType> stat_types;
-  for (size_t i = value_offset_; i < file_type_.size(); ++i) {
-    stat_columns.push_back(static_cast<int>(i));
-    stat_types.push_back(file_type_.type(i));
+  if (options_.no_value_stats) {
+    // Only the key columns (among the values), for the key statistics.
+    for (int k : key_value_indexes_) {
+      stat_columns.push_back(static_cast<int>(value_offset_) + k);
+      stat_types.push_back(file_type_.type(value_offset_ + static_cast<size_t>(k)));
+    }
+  } else {
+    for (size_t i = value_offset_; i < file_type_.size(); ++i) {
+      stat_columns.push_back(static_cast<int>(i));
+      stat_types.push_back(file_type_.type(i));
+    }
   }
   stats_ = std::make_unique<Stats>(stat_columns, stat_types);
   return Status::OK();
@@ -200,7 +208,17 @@ Status DataFileWriter::FinishFile() {
   meta.file_name = current_name_;
   meta.file_size = static_cast<int64_t>(size);
   meta.row_count = file_rows_;
-  SimpleStats value_stats = stats_->Finish(options_.stats_truncate);
+  const std::vector<DataType> value_types = TypesOf(schema_.fields);
+  SimpleStats value_stats;
+  if (options_.no_value_stats) {
+    // Paimon's "none": null minimums and maximums, unknown null counts.
+    std::vector<Datum> nulls(value_types.size());
+    value_stats.min_values = SerializeBinaryRow(nulls, value_types);
+    value_stats.max_values = value_stats.min_values;
+    value_stats.null_counts = std::vector<std::optional<int64_t>>(value_types.size());
+  } else {
+    value_stats = stats_->Finish(options_.stats_truncate);
+  }
   if (options_.key_value) {
     meta.min_key = min_key_;
     meta.max_key = max_key_;
@@ -208,13 +226,17 @@ Status DataFileWriter::FinishFile() {
     std::vector<int> key_cols = schema_.TrimmedKeyIndexes();
     std::vector<DataType> key_types;
     for (int k : key_cols) key_types.push_back(schema_.fields.type(static_cast<size_t>(k)));
-    auto mins = DeserializeBinaryRow(stats_->Finish(-1).min_values, TypesOf(schema_.fields));
-    auto maxs = DeserializeBinaryRow(stats_->Finish(-1).max_values, TypesOf(schema_.fields));
+    SimpleStats full = stats_->Finish(-1);
+    // The collector covers every value column, or (no value statistics) just the keys.
+    const std::vector<DataType>& collected = options_.no_value_stats ? key_types : value_types;
+    auto mins = DeserializeBinaryRow(full.min_values, collected);
+    auto maxs = DeserializeBinaryRow(full.max_values, collected);
     std::vector<Datum> kmin, kmax;
     std::vector<int64_t> knull(key_cols.size(), 0);
-    for (int k : key_cols) {
-      kmin.push_back(mins.ok() ? (*mins)[static_cast<size_t>(k)] : Datum());
-      kmax.push_back(maxs.ok() ? (*maxs)[static_cast<size_t>(k)] : Datum());
+    for (size_t i = 0; i < key_cols.size(); ++i) {
+      size_t at = options_.no_value_stats ? i : static_cast<size_t>(key_cols[i]);
+      kmin.push_back(mins.ok() ? (*mins)[at] : Datum());
+      kmax.push_back(maxs.ok() ? (*maxs)[at] : Datum());
     }
     meta.key_stats = ComputeStats(kmin, kmax, knull, key_types, -1);
     meta.min_sequence_number = min_seq_;

@@ -43,6 +43,8 @@ struct DataFileWriterOptions {
   int64_t target_file_size = 128LL << 20;
   std::string prefix = "data-";
   int stats_truncate = 16;
+  // Stats mode "none": no value statistics (key statistics of key-value files still are).
+  bool no_value_stats = false;
 };
 
 class DataFileWriter {

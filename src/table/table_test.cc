@@ -443,6 +443,52 @@ TEST(TableTest, RollingFilesKeepEachRowOnce) {
   }
 }
 
+// changelog-file.compression and changelog-file.stats-mode (Paimon's options)
+// apply to changelog files only; data files keep the table's.
+TEST(TableTest, ChangelogFilesTakeTheirOwnCompressionAndStatsMode) {
+  testing::TempDir dir;
+  auto t = MakeTable(dir.Sub("t"), {"id"},
+                     {{"bucket", "1"},
+                      {"changelog-producer", "lookup"},
+                      {"changelog-file.compression", "none"},
+                      {"changelog-file.stats-mode", "none"}});
+  auto w = t->NewWriter("w");
+  for (int i = 0; i < 20; ++i) KL_ASSERT_OK(w->WriteRow(R(i, "eu", "a", i)));
+  ASSERT_TRUE(w->Commit(1).ok());
+  for (int i = 0; i < 5; ++i) KL_ASSERT_OK(w->WriteRow(R(i, "us", "b", i + 100)));
+  ASSERT_TRUE(w->Commit(2).ok());
+  auto stream = t->NewStreamScan(StreamStart::kFromSnapshot, 1);
+  ASSERT_TRUE(stream.Next().ok());
+  auto first = stream.Next();
+  auto second = stream.Next();
+  ASSERT_TRUE(first.ok() && second.ok());
+  auto read = t->NewRead();
+  ASSERT_TRUE(read.ok());
+  auto changes = (*read)->ReadAll(*second);
+  ASSERT_TRUE(changes.ok()) << changes.status().ToString();
+  ASSERT_EQ(changes->size(), 10u);
+  EXPECT_EQ(Rows(*changes)[0], "+U 0 \"us\" \"b\" 100");
+  for (const auto& split : second->splits) {
+    for (const auto& f : split.files) {
+      auto reader = format::avro::AvroReader::Open(t->context()->paths().DataFilePath(split.partition, split.bucket, f));
+      ASSERT_TRUE(reader.ok());
+      EXPECT_EQ((*reader)->codec(), format::avro::AvroCodec::kNull) << f.file_name;
+      ASSERT_TRUE(f.value_stats.null_counts.has_value());
+      for (const auto& c : *f.value_stats.null_counts) EXPECT_FALSE(c.has_value()) << "stats mode none";
+      EXPECT_FALSE(f.key_stats.min_values.empty()) << "key statistics stay";
+    }
+  }
+  auto plan = t->NewScan().PlanLatest();
+  ASSERT_TRUE(plan.ok());
+  for (const auto& split : plan->splits) {
+    for (const auto& f : split.files) {
+      auto reader = format::avro::AvroReader::Open(t->context()->paths().DataFilePath(split.partition, split.bucket, f));
+      ASSERT_TRUE(reader.ok());
+      EXPECT_EQ((*reader)->codec(), format::avro::AvroCodec::kZstandard) << f.file_name;
+    }
+  }
+}
+
 TEST(TableTest, FixedBucketsRouteByKeyHash) {
   testing::TempDir dir;
   auto t = MakeTable(dir.Sub("t"), {"id"}, {{"bucket", "4"}});

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/clock.h"
 #include "spdlog/spdlog.h"
 #include "table/binary_row.h"
 #include "table/maintenance.h"
@@ -42,6 +43,7 @@ class AppendBucketWriter {
     opts.key_value = false;
     opts.target_file_size = ctx_->options().target_file_size(false);
     opts.stats_truncate = ctx_->options().stats_truncate_length();
+    opts.no_value_stats = ctx_->options().value_stats_none(/*changelog=*/false);
     DataFileWriter w(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, opts);
     AbortOnExit abort_on_failure({&w});
     KL_RETURN_IF_ERROR(w.AppendValues(buffer_, 0, buffer_.num_rows(), next_seq_));
@@ -122,6 +124,7 @@ class AppendBucketWriter {
     opts.source = FileSource::kCompact;
     opts.target_file_size = target;
     opts.stats_truncate = ctx_->options().stats_truncate_length();
+    opts.no_value_stats = ctx_->options().value_stats_none(/*changelog=*/false);
     DataFileWriter w(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, opts);
     AbortOnExit abort_on_failure({&w});
     // Rows a deletion vector removed stay removed in the rewritten file.
@@ -141,7 +144,6 @@ class AppendBucketWriter {
     return after;
   }
 
- public:
  private:
   std::shared_ptr<TableContext> ctx_;
   std::string partition_;
@@ -328,6 +330,15 @@ Result<CommitResult> TableWriter::Commit(int64_t commit_identifier, const std::m
   request.commit_identifier = commit_identifier;
   request.log_offsets = log_offsets;
   request.allow_empty = allow_empty;
+  double mark = ThreadCpuSeconds();
+  auto charge = [&](double* bucket) {
+    double now = ThreadCpuSeconds();
+    *bucket += now - mark;
+    mark = now;
+  };
+  for (auto& [key, w] : pk_writers_) KL_RETURN_IF_ERROR(w->Flush());
+  for (auto& [key, w] : append_writers_) KL_RETURN_IF_ERROR(w->Flush());
+  charge(&cpu_.flush);
   for (auto& [key, w] : pk_writers_) {
     KL_ASSIGN_OR_RETURN(CommitIncrement inc, w->PrepareCommit(/*compact=*/true));
     if (!inc.empty()) request.increments.push_back(std::move(inc));
@@ -336,8 +347,10 @@ Result<CommitResult> TableWriter::Commit(int64_t commit_identifier, const std::m
     KL_ASSIGN_OR_RETURN(CommitIncrement inc, w->PrepareCommit(/*compact=*/true));
     if (!inc.empty()) request.increments.push_back(std::move(inc));
   }
+  charge(&cpu_.compact);
   if (request.increments.empty() && !allow_empty) return CommitResult{};
   auto result = commit_.Commit(request);
+  charge(&cpu_.commit);
   // The increments are gone with a failed commit: the caller restarts from its
   // last committed state (the log offsets in the table) with a new writer.
   if (!result.ok()) {
@@ -348,6 +361,7 @@ Result<CommitResult> TableWriter::Commit(int64_t commit_identifier, const std::m
     // The commit stands either way; a failed expiry is retried at the next one.
     auto expired = ExpireSnapshots(ctx_, ExpireOptions::FromTable(ctx_->options()));
     if (!expired.ok()) spdlog::warn("expiring snapshots of {}: {}", ctx_->path(), expired.status().ToString());
+    charge(&cpu_.expire);
   }
   return result;
 }

@@ -19,6 +19,14 @@ namespace kl::table {
 
 class AppendBucketWriter;
 
+// Where a writer's commits spend the CPU of the committing thread, in seconds.
+struct WriterCpu {
+  double flush = 0;    // the last flushes: sort, merge, lookup changelog, data and changelog files
+  double compact = 0;  // compactions
+  double commit = 0;   // manifests, snapshot
+  double expire = 0;   // snapshot expiry
+};
+
 class TableWriter {
  public:
   TableWriter(std::shared_ptr<TableContext> ctx, std::string commit_user);
@@ -39,6 +47,7 @@ class TableWriter {
                               bool allow_empty = false);
   // Compacts every bucket (fully when `full`) in the next commit.
   Status Compact(bool full);
+  const WriterCpu& cpu() const { return cpu_; }
 
  private:
   Status LoadExistingFiles();
@@ -60,6 +69,7 @@ class TableWriter {
   std::vector<int> bucket_key_indexes_;
   int num_buckets_ = 1;
   bool failed_ = false;
+  WriterCpu cpu_;
 };
 
 }  // namespace kl::table
