@@ -81,7 +81,8 @@ void Report(const char* title, const Sample& a, const Sample& b) {
               "RSS %.0f MB\n",
               title, b.wall, wall, events, events / wall, cpu / wall, cpu, events / std::max(cpu, 1e-9),
               static_cast<double>(b.rss) / 1e6);
-  std::printf("  %-22s %7s %9s %10s %9s\n", "thread", "CPU s", "commits/s", "ms/commit", "us/event");
+  std::printf("  %-22s %7s %9s %10s %9s   %s\n", "thread", "CPU s", "commits/s", "ms/commit", "us/event",
+              "ms/commit: flush, compact, commit, expire");
   double collector = b.collector_cpu - a.collector_cpu;
   std::printf("  %-22s %7.2f %9s %10s %9.1f\n", "collector", collector, "", "", collector / events * 1e6);
   double jobs_cpu = 0;
@@ -91,8 +92,11 @@ void Report(const char* title, const Sample& a, const Sample& b) {
     double c = y.cpu_seconds - x.cpu_seconds;
     jobs_cpu += c;
     double commits = static_cast<double>(y.commits - x.commits);
-    std::printf("  %-22s %7.2f %9.2f %10.1f %9.1f\n", y.name.c_str(), c, commits / wall,
-                commits > 0 ? c / commits * 1e3 : 0.0, c / events * 1e6);
+    auto per = [&](double a, double b) { return commits > 0 ? (b - a) / commits * 1e3 : 0.0; };
+    std::printf("  %-22s %7.2f %9.2f %10.1f %9.1f   %.1f, %.1f, %.1f, %.1f\n", y.name.c_str(), c, commits / wall,
+                commits > 0 ? c / commits * 1e3 : 0.0, c / events * 1e6, per(x.table_cpu.flush, y.table_cpu.flush),
+                per(x.table_cpu.compact, y.table_cpu.compact), per(x.table_cpu.commit, y.table_cpu.commit),
+                per(x.table_cpu.expire, y.table_cpu.expire));
   }
   std::printf("  %-22s %7.2f\n", "other (log, main)", cpu - collector - jobs_cpu);
   std::printf("  %-22s %7s %9s %9s\n", "table", "files", "MB", "snapshots");

@@ -53,6 +53,7 @@ struct JobStatus {
   double cpu_operators_seconds = 0;  // the operator chain
   double cpu_write_seconds = 0;      // handing changes to the table writer (buffering, flushes)
   double cpu_commit_seconds = 0;     // checkpoints: final flushes, compaction, changelog, commit
+  table::WriterCpu table_cpu;        // the table writers' CPU by phase (in write and commit above)
   SourcePosition position;
   std::string last_error;
 };
@@ -90,6 +91,8 @@ class Job {
   int64_t last_checkpoint_us_ = 0;
   int64_t last_commit_us_ = 0;  // last snapshot committed (or open)
   bool dirty_ = false;          // read anything since the last checkpoint
+  bool last_poll_full_ = false;  // the last poll returned max_batch changes: more are waiting
+  table::WriterCpu retired_table_cpu_;  // of sinks replaced after errors
   mutable std::mutex mu_;
   JobStatus status_;
 };

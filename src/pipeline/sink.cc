@@ -43,7 +43,7 @@ Result<table::CommitResult> TableSink::Commit(const SourcePosition& position, bo
   if (identifier <= last_identifier_ && position.log_offsets.empty()) return table::CommitResult{};
   auto result = writer_->Commit(identifier, position.log_offsets, allow_empty);
   if (!result.ok()) {
-    writer_.reset();
+    Reset();
     return result.status();
   }
   if (!result->snapshot_ids.empty() || result->already_committed) last_identifier_ = identifier;
@@ -52,8 +52,26 @@ Result<table::CommitResult> TableSink::Commit(const SourcePosition& position, bo
 }
 
 void TableSink::Reset() {
+  if (writer_) {
+    const table::WriterCpu& c = writer_->cpu();
+    retired_cpu_.flush += c.flush;
+    retired_cpu_.compact += c.compact;
+    retired_cpu_.commit += c.commit;
+    retired_cpu_.expire += c.expire;
+  }
   writer_.reset();
   pending_rows_ = 0;
+}
+
+table::WriterCpu TableSink::writer_cpu() const {
+  table::WriterCpu c = retired_cpu_;
+  if (writer_) {
+    c.flush += writer_->cpu().flush;
+    c.compact += writer_->cpu().compact;
+    c.commit += writer_->cpu().commit;
+    c.expire += writer_->cpu().expire;
+  }
+  return c;
 }
 
 }  // namespace kl::pipeline

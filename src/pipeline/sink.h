@@ -30,6 +30,8 @@ class TableSink {
   Result<table::CommitResult> Commit(const SourcePosition& position, bool allow_empty = false);
   // Drops the writer after a failed commit (the job then restarts from the table).
   void Reset();
+  // CPU the table writers of this sink spent in commits, by phase (over writers since created).
+  table::WriterCpu writer_cpu() const;
 
  private:
   std::shared_ptr<table::Table> table_;
@@ -37,6 +39,7 @@ class TableSink {
   std::unique_ptr<table::TableWriter> writer_;
   int64_t last_identifier_ = 0;
   size_t pending_rows_ = 0;
+  table::WriterCpu retired_cpu_;  // of writers dropped after failures
 };
 
 }  // namespace kl::pipeline

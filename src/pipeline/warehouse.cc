@@ -63,6 +63,7 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
   auto sum = [](std::map<std::string, std::string> opts, std::initializer_list<const char*> cols) {
     opts["merge-engine"] = "aggregation";
     opts["changelog-producer"] = "lookup";
+    opts["changelog-file.stats-mode"] = "none";
     for (const char* c : cols) opts[std::string("fields.") + c + ".aggregate-function"] = "sum";
     return opts;
   };
@@ -70,10 +71,14 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
   // snapshots is thousands of them (and their manifests and changelog
   // files). History users need lives in the trend tables, not in snapshots.
   const std::string retained_max = std::to_string(std::max(o.snapshots_retained, 10));
+  // Primary-key tables compact every fourth flush of a bucket, not every one:
+  // a streaming commit twice a second would otherwise add a compaction (its
+  // files and a COMPACT snapshot) to nearly every commit.
   std::map<std::string, std::string> base = {{"file.format", fmt}, {"bucket", "1"},
                                              {"snapshot.num-retained.min", "10"},
                                              {"snapshot.num-retained.max", retained_max},
-                                             {"snapshot.time-retained", "1h"}};
+                                             {"snapshot.time-retained", "1h"},
+                                             {"kubelake.compaction.level0-file-num", "4"}};
   std::vector<TableDef> defs;
   if (o.ods) {
     defs.push_back({kOdsTable,
@@ -90,6 +95,11 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
   auto dwd_opts = base;
   dwd_opts["bucket"] = std::to_string(o.dwd_buckets);
   dwd_opts["changelog-producer"] = "lookup";
+  // The changelog is read once by each follower job, soon after it is
+  // written, and expires with its snapshot: neither compression nor value
+  // statistics pay for themselves there (Paimon's changelog-file.* options).
+  dwd_opts["changelog-file.compression"] = "none";
+  dwd_opts["changelog-file.stats-mode"] = "none";
   dwd_opts["sequence.field"] = "rv,event_time,deleted";
   defs.push_back({kDwdTable, DwdFields(), {"cluster"}, {"cluster", "uid"}, dwd_opts});
   auto dim_opts = base;
@@ -423,7 +433,9 @@ Result<std::vector<std::unique_ptr<Job>>> BuildWarehouseJobs(log::EventLog* log,
   trend_job.poll_timeout_ms = 500;
 
   std::vector<std::unique_ptr<Job>> jobs;
-  if (o.ods) jobs.push_back(std::make_unique<Job>("ods", OdsJob(log, o), log_job));
+  JobOptions ods_job = log_job;
+  ods_job.commit_interval_ms = std::max(o.commit_interval_ms, o.ods_commit_interval_ms);
+  if (o.ods) jobs.push_back(std::make_unique<Job>("ods", OdsJob(log, o), ods_job));
   jobs.push_back(std::make_unique<Job>("dwd", DwdJob(log, o), log_job));
 
   jobs.push_back(std::make_unique<Job>("dim-from-nodes", FollowDwd(o, kClusterDimTable, "dim-from-nodes",
