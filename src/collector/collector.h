@@ -101,6 +101,9 @@ class Collector {
   std::vector<std::unique_ptr<HttpLoop>> loops_;
   std::vector<std::unique_ptr<Watcher>> watchers_;
   std::mutex sink_mu_;
+  bool unflushed_ = false;  // emitted since the last Flush (guarded by sink_mu_)
+  int64_t last_flush_ms_ = 0;  // monotonic (guarded by sink_mu_)
+  static constexpr int64_t kFlushIntervalMs = 5;
   mutable std::mutex status_mu_;
   Status status_;
   bool started_ = false;
