@@ -254,6 +254,7 @@ Status BucketWriter::Flush() {
     cl_opts.prefix = "changelog-";
     cl_opts.stats_truncate = ctx_->options().changelog_stats_truncate_length();
     cl_opts.no_value_stats = ctx_->options().value_stats_none(/*changelog=*/true);
+    cl_opts.keep_rows = true;  // followers in this process read it next
     changelog = std::make_unique<DataFileWriter>(ctx_->schema(), cl_fmt, &ctx_->paths(), partition_, bucket_, cl_opts);
   }
   // Picking engines (deduplicate, first-row) decide on keys and sequence

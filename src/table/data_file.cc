@@ -7,6 +7,7 @@
 #include "common/string_util.h"
 #include "format/avro/avro_file.h"
 #include "table/binary_row.h"
+#include "table/recent_files.h"
 
 namespace kl::table {
 
@@ -36,6 +37,48 @@ std::string KeyBytes(const ColumnBatch& batch, const std::vector<int>& indexes, 
   out += w.data();
   return out;
 }
+
+// Reads a file's rows kept in memory (RecentFiles) as a format reader would
+// read the file: the requested columns, matched by name, in file order.
+class KeptRowsReader : public FormatReader {
+ public:
+  // Null when a requested column is not among the kept ones in its type.
+  static std::unique_ptr<KeptRowsReader> Create(std::shared_ptr<const FileRows> rows, const RowType& read_type) {
+    std::vector<int> source;
+    for (const auto& f : read_type.fields()) {
+      int i = rows->type.IndexOf(f.name);
+      if (i < 0 || rows->type.type(static_cast<size_t>(i)).physical() != f.type.physical()) return nullptr;
+      source.push_back(i);
+    }
+    return std::unique_ptr<KeptRowsReader>(new KeptRowsReader(std::move(rows), std::move(source)));
+  }
+
+  Result<size_t> Read(size_t max_rows, ColumnBatch* out) override {
+    size_t n = 0;
+    while (n < max_rows && chunk_ < rows_->chunks.size()) {
+      const ColumnBatch& c = rows_->chunks[chunk_];
+      size_t take = std::min(max_rows - n, c.num_rows() - row_);
+      for (size_t i = 0; i < source_.size(); ++i) {
+        out->mutable_column(i).AppendRange(c.column(static_cast<size_t>(source_[i])), row_, row_ + take);
+      }
+      n += take;
+      row_ += take;
+      if (row_ == c.num_rows()) {
+        ++chunk_;
+        row_ = 0;
+      }
+    }
+    out->SetNumRows(out->num_rows() + n);
+    return n;
+  }
+
+ private:
+  KeptRowsReader(std::shared_ptr<const FileRows> rows, std::vector<int> source)
+      : rows_(std::move(rows)), source_(std::move(source)) {}
+  std::shared_ptr<const FileRows> rows_;
+  std::vector<int> source_;
+  size_t chunk_ = 0, row_ = 0;
+};
 
 }  // namespace
 
@@ -162,13 +205,14 @@ Status DataFileWriter::FlushStaging(bool roll_check) {
   // the file finishes it, which flushes staging_ again (they were written twice).
   ColumnBatch rows(file_type_);
   std::swap(rows, staging_);
-  Status s = WriteFileBatch(rows, roll_check);
+  Status s = WriteFileBatch(rows, roll_check, &rows);
+  if (options_.keep_rows) return s;  // the rows were kept
   rows.Clear();
   if (staging_.num_rows() == 0) std::swap(rows, staging_);  // keep the capacity
   return s;
 }
 
-Status DataFileWriter::WriteFileBatch(const ColumnBatch& rows, bool roll_check) {
+Status DataFileWriter::WriteFileBatch(const ColumnBatch& rows, bool roll_check, ColumnBatch* movable) {
   size_t n = rows.num_rows();
   if (n == 0) return Status::OK();
   if (options_.key_value) {
@@ -188,6 +232,16 @@ Status DataFileWriter::WriteFileBatch(const ColumnBatch& rows, bool roll_check) 
   if (!writer_->ComputesStatistics()) stats_->Update(rows);
   KL_RETURN_IF_ERROR(writer_->Write(rows, 0, n));
   file_rows_ += static_cast<int64_t>(n);
+  if (options_.keep_rows) {
+    if (movable != nullptr) {
+      kept_.push_back(std::move(*movable));
+    } else {
+      ColumnBatch copy(file_type_);
+      for (size_t c = 0; c < rows.num_columns(); ++c) copy.mutable_column(c).AppendRange(rows.column(c), 0, n);
+      copy.SetNumRows(n);
+      kept_.push_back(std::move(copy));
+    }
+  }
   if (roll_check && static_cast<int64_t>(writer_->EstimatedSize()) >= options_.target_file_size) return FinishFile();
   return Status::OK();
 }
@@ -202,7 +256,16 @@ Status DataFileWriter::FinishFile() {
     // Nothing was written after all: leave no empty file behind.
     (void)RemoveFile(written_paths_.back());
     written_paths_.pop_back();
+    kept_.clear();
     return Status::OK();
+  }
+  if (options_.keep_rows) {
+    auto rows = std::make_shared<FileRows>();
+    rows->type = file_type_;
+    rows->chunks = std::move(kept_);
+    rows->rows = file_rows_;
+    kept_.clear();
+    RecentFiles::Get().Put(written_paths_.back(), std::move(rows));
   }
   DataFileMeta meta;
   meta.file_name = current_name_;
@@ -363,6 +426,7 @@ Result<std::vector<DataFileMeta>> DataFileWriter::Close() {
 
 void DataFileWriter::Abort() {
   writer_.reset();
+  kept_.clear();
   for (const auto& p : written_paths_) (void)RemoveFile(p);
   written_paths_.clear();
   done_.clear();
@@ -531,6 +595,13 @@ Result<std::unique_ptr<DataFileReader>> DataFileReader::Open(const std::string& 
         }
         return true;
       };
+    }
+  }
+  if (auto kept = RecentFiles::Get().Find(path)) {
+    // Written by this process moments ago (a changelog file): its rows, not its bytes.
+    if (auto reader = KeptRowsReader::Create(std::move(kept), r->file_read_type_)) {
+      r->reader_ = std::move(reader);
+      return r;
     }
   }
   KL_ASSIGN_OR_RETURN(r->format_, FileFormatForPath(path, options));

@@ -45,6 +45,8 @@ struct DataFileWriterOptions {
   int stats_truncate = 16;
   // Stats mode "none": no value statistics (key statistics of key-value files still are).
   bool no_value_stats = false;
+  // Keep each finished file's rows in RecentFiles for readers in this process (changelog files).
+  bool keep_rows = false;
 };
 
 class DataFileWriter {
@@ -78,7 +80,9 @@ class DataFileWriter {
   Status EnsureOpen();
   Status FlushStaging(bool roll_check);
   // Writes rows of the file layout, updating key range, sequence range and stats.
-  Status WriteFileBatch(const format::ColumnBatch& rows, bool roll_check);
+  // With keep_rows, `movable` (the same rows, when the caller can give them up) is
+  // kept instead of a copy.
+  Status WriteFileBatch(const format::ColumnBatch& rows, bool roll_check, format::ColumnBatch* movable = nullptr);
   Status FinishFile();
 
   const TableSchema& schema_;
@@ -102,6 +106,7 @@ class DataFileWriter {
   std::string min_key_, max_key_;
   std::vector<DataFileMeta> done_;
   std::vector<std::string> written_paths_;
+  std::vector<format::ColumnBatch> kept_;  // keep_rows: the current file's rows
   int64_t records_ = 0;
 };
 
