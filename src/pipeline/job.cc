@@ -100,6 +100,8 @@ Status Job::Checkpoint(bool record_progress) {
   // position is to be recorded.
   if (!parts_.sink->has_pending() && !(moved && record_progress)) return Status::OK();
   double mark = ThreadCpuSeconds();
+  // With a backlog still waiting in the source, compactions wait until it is read.
+  parts_.sink->SetCatchingUp(last_poll_full_);
   auto committed = parts_.sink->Commit(position, /*allow_empty=*/moved);
   ChargeCpu(&mark, &JobStatus::cpu_commit_seconds);
   {

@@ -18,7 +18,10 @@ Result<std::optional<SourcePosition>> TableSink::RestorePosition() {
 
 Status TableSink::Write(const Changes& changes) {
   if (changes.empty()) return Status::OK();
-  if (!writer_) writer_ = table_->NewWriter(commit_user_);
+  if (!writer_) {
+    writer_ = table_->NewWriter(commit_user_);
+    writer_->DeferCompaction(catching_up_);
+  }
   const auto& type = table_->schema().fields;
   format::ColumnBatch batch(type);
   std::vector<format::RowKind> kinds;
@@ -36,7 +39,10 @@ Status TableSink::Write(const Changes& changes) {
 }
 
 Result<table::CommitResult> TableSink::Commit(const SourcePosition& position, bool allow_empty) {
-  if (!writer_) writer_ = table_->NewWriter(commit_user_);
+  if (!writer_) {
+    writer_ = table_->NewWriter(commit_user_);
+    writer_->DeferCompaction(catching_up_);
+  }
   // Log-sourced: offsets go in the snapshot, the identifier counts commits.
   // Table-sourced: the identifier is the upstream snapshot (no offsets).
   int64_t identifier = position.log_offsets.empty() ? position.table_snapshot : last_identifier_ + 1;

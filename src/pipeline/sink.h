@@ -30,6 +30,11 @@ class TableSink {
   Result<table::CommitResult> Commit(const SourcePosition& position, bool allow_empty = false);
   // Drops the writer after a failed commit (the job then restarts from the table).
   void Reset();
+  // The job has a backlog to catch up with: defer compactions (TableWriter::DeferCompaction).
+  void SetCatchingUp(bool catching_up) {
+    catching_up_ = catching_up;
+    if (writer_) writer_->DeferCompaction(catching_up);
+  }
   // CPU the table writers of this sink spent in commits, by phase (over writers since created).
   table::WriterCpu writer_cpu() const;
 
@@ -40,6 +45,7 @@ class TableSink {
   int64_t last_identifier_ = 0;
   size_t pending_rows_ = 0;
   table::WriterCpu retired_cpu_;  // of writers dropped after failures
+  bool catching_up_ = false;
 };
 
 }  // namespace kl::pipeline

@@ -100,6 +100,10 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
   // statistics pay for themselves there (Paimon's changelog-file.* options).
   dwd_opts["changelog-file.compression"] = "none";
   dwd_opts["changelog-file.stats-mode"] = "none";
+  // A job catching up with a backlog (a relist of a large fleet) leaves up to
+  // this many sorted runs per bucket uncompacted until it has caught up, so the
+  // rows of a bulk load are written once, not merged again every few commits.
+  dwd_opts["num-sorted-run.stop-trigger"] = "24";
   dwd_opts["sequence.field"] = "rv,event_time,deleted";
   defs.push_back({kDwdTable, DwdFields(), {"cluster"}, {"cluster", "uid"}, dwd_opts});
   auto dim_opts = base;
@@ -136,6 +140,7 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
   auto topo_opts = base;
   topo_opts["bucket"] = "4";
   topo_opts["bucket-key"] = "user_id";
+  topo_opts["num-sorted-run.stop-trigger"] = "24";
   defs.push_back({kTopologyTable,
                   {Col("user_id", s), Col("cluster", s), Col("pod_uid", s), Col("instance_id", s),
                    Col("namespace", s), Col("pod_name", s), Col("node_name", s), Col("phase", s),

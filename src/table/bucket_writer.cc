@@ -402,6 +402,12 @@ Status BucketWriter::Compact(bool full) {
   return RunCompaction(*unit);
 }
 
+size_t BucketWriter::sorted_runs() const {
+  size_t runs = levels_.level0().size();
+  for (int i = 1; i < levels_.num_levels(); ++i) runs += levels_.level(i).empty() ? 0 : 1;
+  return runs;
+}
+
 Result<CommitIncrement> BucketWriter::PrepareCommit(bool compact) {
   KL_RETURN_IF_ERROR(Flush());
   if (compact && !ctx_->options().write_only()) KL_RETURN_IF_ERROR(Compact(false));

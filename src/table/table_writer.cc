@@ -339,8 +339,10 @@ Result<CommitResult> TableWriter::Commit(int64_t commit_identifier, const std::m
   for (auto& [key, w] : pk_writers_) KL_RETURN_IF_ERROR(w->Flush());
   for (auto& [key, w] : append_writers_) KL_RETURN_IF_ERROR(w->Flush());
   charge(&cpu_.flush);
+  const size_t stop_trigger = static_cast<size_t>(std::max(1, ctx_->options().num_sorted_run_stop_trigger()));
   for (auto& [key, w] : pk_writers_) {
-    KL_ASSIGN_OR_RETURN(CommitIncrement inc, w->PrepareCommit(/*compact=*/true));
+    bool compact = !defer_compaction_ || w->sorted_runs() > stop_trigger;
+    KL_ASSIGN_OR_RETURN(CommitIncrement inc, w->PrepareCommit(compact));
     if (!inc.empty()) request.increments.push_back(std::move(inc));
   }
   for (auto& [key, w] : append_writers_) {

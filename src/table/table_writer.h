@@ -47,6 +47,12 @@ class TableWriter {
                               bool allow_empty = false);
   // Compacts every bucket (fully when `full`) in the next commit.
   Status Compact(bool full);
+  // While deferred, commits skip compactions of primary-key buckets unless a
+  // bucket has more sorted runs than num-sorted-run.stop-trigger: a job that is
+  // catching up with a backlog writes each row once instead of merging every
+  // few flushes again (the rows of a bulk load would be rewritten two or
+  // three times before the load ends).
+  void DeferCompaction(bool defer) { defer_compaction_ = defer; }
   const WriterCpu& cpu() const { return cpu_; }
 
  private:
@@ -69,6 +75,7 @@ class TableWriter {
   std::vector<int> bucket_key_indexes_;
   int num_buckets_ = 1;
   bool failed_ = false;
+  bool defer_compaction_ = false;
   WriterCpu cpu_;
 };
 
