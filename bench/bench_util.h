@@ -28,6 +28,7 @@
 #include "common/json.h"
 #include "log/event_log.h"
 #include "pipeline/warehouse.h"
+#include "sql/warehouse/warehouse.h"
 
 namespace kl::bench {
 
@@ -176,13 +177,20 @@ struct Warehouse {
   }
 };
 
+// `sql`: the warehouse's SQL jobs (what `kubelake run` runs); else the hand-wired jobs.
 inline Result<std::unique_ptr<Warehouse>> StartWarehouse(const std::string& dir, const std::string& kubeconfig,
-                                                         pipeline::WarehouseOptions o) {
+                                                         pipeline::WarehouseOptions o, bool sql = true) {
   auto w = std::make_unique<Warehouse>();
-  KL_ASSIGN_OR_RETURN(w->log, log::OpenEventLog("dir:" + dir + "/log?partitions=4&fsync=200ms"));
+  std::string log_uri = "dir:" + dir + "/log?partitions=4&fsync=200ms";
+  KL_ASSIGN_OR_RETURN(w->log, log::OpenEventLog(log_uri));
   o.warehouse = dir + "/warehouse";
   w->options = o;
-  KL_ASSIGN_OR_RETURN(auto jobs, pipeline::BuildWarehouseJobs(w->log.get(), o));
+  std::vector<std::unique_ptr<pipeline::Job>> jobs;
+  if (sql) {
+    KL_ASSIGN_OR_RETURN(jobs, sql::BuildWarehouseJobs(w->log.get(), o, log_uri));
+  } else {
+    KL_ASSIGN_OR_RETURN(jobs, pipeline::BuildWarehouseJobs(w->log.get(), o));
+  }
   w->runner = std::make_unique<pipeline::JobRunner>(std::move(jobs));
   w->runner->Start();
   KL_ASSIGN_OR_RETURN(w->sink, collector::LogSink::Create(w->log.get()));

@@ -13,8 +13,12 @@
 //  3. freshness under steady churn: probe pods created and deleted in the
 //     simulator's store; time until an ADS read shows the change; p50/p99.
 //
+// Each runs the warehouse `kubelake run` runs — its SQL (sql/warehouse/warehouse.sql)
+// — and, for comparison, the hand-wired jobs of pipeline/warehouse.cc, one
+// after the other in one run (--jobs sql|hand|both).
+//
 //   build/bench/pipeline_bench [--pods 150000] [--clusters 1] [--probes 100] [--commit-interval-ms 500]
-//       [--file-format avro|parquet] [--load-only | --staged-only | --freshness-only]
+//       [--file-format avro|parquet] [--jobs sql|hand|both] [--load-only | --staged-only | --freshness-only]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -24,6 +28,7 @@
 #include "bench_util.h"
 #include "common/clock.h"
 #include "common/random.h"
+#include "sql/warehouse/warehouse.h"
 #include "simulator/fleet.h"
 #include "simulator/models.h"
 #include "simulator/resources.h"
@@ -38,7 +43,10 @@ struct Args {
   int probes = 100;
   int64_t commit_ms = pipeline::WarehouseOptions{}.commit_interval_ms;
   std::string file_format = pipeline::WarehouseOptions{}.file_format;
+  std::string jobs = "both";  // sql, hand or both
 };
+
+const char* Label(bool sql) { return sql ? "SQL warehouse (kubelake run)" : "hand-wired jobs"; }
 
 Result<int64_t> AdsCount(const pipeline::WarehouseOptions& o, const std::string& kind, const std::string& ns) {
   const char* name = ns.empty() ? pipeline::kAdsKindCountTable : pipeline::kAdsNamespaceCountTable;
@@ -108,7 +116,7 @@ void PrintMemory(const Fleet& f) {
               static_cast<double>(rss) / 1e6, static_cast<double>(rss) / static_cast<double>(f.objects));
 }
 
-int LiveLoad(const std::string& kubelake, const Args& a) {
+int LiveLoad(const std::string& kubelake, const Args& a, bool sql) {
   std::string dir = "/tmp/kubelake-pipeline-bench-load";
   (void)RemoveAll(dir);
   (void)CreateDirs(dir);
@@ -119,7 +127,7 @@ int LiveLoad(const std::string& kubelake, const Args& a) {
   }
   double cpu0 = bench::CpuSeconds();
   int64_t t0 = MonotonicMicros();
-  auto w = bench::StartWarehouse(dir, fleet->sim->kubeconfig, Options(a));
+  auto w = bench::StartWarehouse(dir, fleet->sim->kubeconfig, Options(a), sql);
   if (!w.ok()) {
     std::fprintf(stderr, "%s\n", w.status().ToString().c_str());
     return 1;
@@ -142,9 +150,9 @@ int LiveLoad(const std::string& kubelake, const Args& a) {
                  static_cast<long long>(fleet->pods));
     return 1;
   }
-  std::printf("initial load, live: %d cluster(s) x %zu workload pods (%lld objects, %.0f events) from simulator to "
-              "ADS\n",
-              a.clusters, a.pods, static_cast<long long>(fleet->objects), events);
+  std::printf("initial load, live, %s: %d cluster(s) x %zu workload pods (%lld objects, %.0f events) from "
+              "simulator to ADS\n",
+              Label(sql), a.clusters, a.pods, static_cast<long long>(fleet->objects), events);
   std::printf("  visible in ADS after %.1f s wall: %.0f events/s; %.0f events per CPU-second of collector+log+jobs "
               "(%.1f CPU s, jobs still behind not counted)\n",
               wall, events / wall, events / cpu, cpu);
@@ -174,7 +182,7 @@ bool CaughtUp(bench::Warehouse* w, int64_t logged, int64_t pods, std::vector<uin
   return c.ok() && *c == pods && *still >= 10;
 }
 
-int StagedLoad(const std::string& kubelake, const Args& a) {
+int StagedLoad(const std::string& kubelake, const Args& a, bool sql) {
   std::string dir = "/tmp/kubelake-pipeline-bench-staged";
   (void)RemoveAll(dir);
   (void)CreateDirs(dir);
@@ -217,7 +225,7 @@ int StagedLoad(const std::string& kubelake, const Args& a) {
   w->options = o;
   double cpu1 = bench::CpuSeconds();
   int64_t t1 = MonotonicMicros();
-  auto jobs = pipeline::BuildWarehouseJobs(w->log.get(), o);
+  auto jobs = sql ? sql::BuildWarehouseJobs(w->log.get(), o) : pipeline::BuildWarehouseJobs(w->log.get(), o);
   if (!jobs.ok()) {
     std::fprintf(stderr, "%s\n", jobs.status().ToString().c_str());
     return 1;
@@ -250,7 +258,8 @@ int StagedLoad(const std::string& kubelake, const Args& a) {
   double jobs_cpu = bench::CpuSeconds() - cpu1;
   auto status = w->runner->Status();
   w->Stop();
-  std::printf("initial load, staged: %d cluster(s) x %zu workload pods (%lld objects, %.0f events)\n", a.clusters,
+  std::printf("initial load, staged, %s: %d cluster(s) x %zu workload pods (%lld objects, %.0f events)\n",
+              Label(sql), a.clusters,
               a.pods, static_cast<long long>(fleet->objects), events);
   std::printf("  collector into the log: %.1f s wall, %.2f CPU s = %.1f us/event\n", collect_wall, collect_cpu,
               collect_cpu / events * 1e6);
@@ -263,7 +272,7 @@ int StagedLoad(const std::string& kubelake, const Args& a) {
   return 0;
 }
 
-int Freshness(const Args& a) {
+int Freshness(const Args& a, bool sql) {
   std::string dir = "/tmp/kubelake-pipeline-bench-fresh";
   (void)RemoveAll(dir);
   simulator::FleetOptions fo;
@@ -281,7 +290,7 @@ int Freshness(const Args& a) {
     std::fprintf(stderr, "fleet did not start\n");
     return 1;
   }
-  auto running = bench::StartWarehouse(dir, (*fleet)->kubeconfig_path(), Options(a));
+  auto running = bench::StartWarehouse(dir, (*fleet)->kubeconfig_path(), Options(a), sql);
   if (!running.ok()) {
     std::fprintf(stderr, "%s\n", running.status().ToString().c_str());
     return 1;
@@ -337,8 +346,9 @@ int Freshness(const Args& a) {
   std::sort(latencies.begin(), latencies.end());
   auto pct = [&](double q) { return latencies[static_cast<size_t>(q * (latencies.size() - 1))]; };
   std::printf(
-      "freshness: %d probes (create/delete) under churn of %.0f changes/s on 3 clusters, commit interval %lld ms\n",
-      a.probes, 3 * (fo.churn.pod_replacements * 2 + fo.churn.pod_updates), static_cast<long long>(a.commit_ms));
+      "freshness, %s: %d probes (create/delete) under churn of %.0f changes/s on 3 clusters, commit interval %lld "
+      "ms\n",
+      Label(sql), a.probes, 3 * (fo.churn.pod_replacements * 2 + fo.churn.pod_updates), static_cast<long long>(a.commit_ms));
   std::printf("  simulator write -> visible in ADS: p50 %.0f ms, p99 %.0f ms, max %.0f ms\n", pct(0.5), pct(0.99),
               latencies.back());
   return 0;
@@ -362,6 +372,8 @@ int main(int argc, char** argv) {
       a.commit_ms = std::atoll(argv[++i]);
     else if (f == "--file-format" && has_value)
       a.file_format = argv[++i];
+    else if (f == "--jobs" && has_value)
+      a.jobs = argv[++i];
     else if (f == "--load-only")
       staged = fresh = false;
     else if (f == "--staged-only")
@@ -376,8 +388,17 @@ int main(int argc, char** argv) {
   std::string kubelake = bench::KubelakeBinary(argv[0]);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   int rc = 0;
-  if (live) rc |= LiveLoad(kubelake, a);
-  if (staged) rc |= StagedLoad(kubelake, a);
-  if (fresh) rc |= Freshness(a);
+  std::vector<bool> runs;
+  if (a.jobs == "sql" || a.jobs == "both") runs.push_back(true);
+  if (a.jobs == "hand" || a.jobs == "both") runs.push_back(false);
+  if (runs.empty()) {
+    std::fprintf(stderr, "--jobs takes sql, hand or both\n");
+    return 2;
+  }
+  for (bool sql : runs) {
+    if (live) rc |= LiveLoad(kubelake, a, sql);
+    if (staged) rc |= StagedLoad(kubelake, a, sql);
+    if (fresh) rc |= Freshness(a, sql);
+  }
   return rc;
 }

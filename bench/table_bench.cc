@@ -8,13 +8,18 @@
 //
 //   build/bench/table_bench [--rows N] [--format parquet|avro] [--compression zstd|snappy|lz4|none]
 //                           [--dir PATH] [--commit-every N] [--write-only] [--keep]
+//                           [--batch-rows N] [--dynamic-bucket [--target-row-num N]]
 //
 // --write-only skips compaction, so the read merges every flush's overlapping run.
+// --dynamic-bucket writes the table in dynamic bucket mode (bucket = -1): every key
+// goes through the bucket assigner and its hash into the HASH index, which each
+// commit writes; dynamic-bucket.target-row-num is Paimon's 2,000,000 unless given.
 #include <sys/resource.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <numeric>
 #include <set>
 #include <string>
@@ -49,10 +54,13 @@ int main(int argc, char** argv) {
   std::string dir = "/tmp/kubelake-table-bench";
   bool keep = false;
   bool write_only = false;
+  bool dynamic_bucket = false;
+  int64_t target_row_num = 2'000'000;
+  int64_t batch_rows = 65536;  // rows per Write() call
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--keep" || a == "--write-only") {
-      (a == "--keep" ? keep : write_only) = true;
+    if (a == "--keep" || a == "--write-only" || a == "--dynamic-bucket") {
+      (a == "--keep" ? keep : a == "--write-only" ? write_only : dynamic_bucket) = true;
       continue;
     }
     if (i + 1 >= argc) {
@@ -70,6 +78,10 @@ int main(int argc, char** argv) {
       dir = v;
     else if (a == "--commit-every")
       commit_every = std::atoll(v.c_str());
+    else if (a == "--batch-rows")
+      batch_rows = std::atoll(v.c_str());
+    else if (a == "--target-row-num")
+      target_row_num = std::atoll(v.c_str());
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return 2;
@@ -78,11 +90,15 @@ int main(int argc, char** argv) {
   (void)RemoveAll(dir);
   std::vector<format::DataField> fields = {{0, "k", DataType::Int(), ""}};
   for (int c = 1; c <= 20; ++c) fields.push_back({c, "f" + std::to_string(c), DataType::String(), ""});
-  auto schema = table::NewTableSchema(fields, {}, {"k"},
-                                      {{"bucket", "1"},
-                                       {"file.format", format},
-                                       {"file.compression", compression},
-                                       {"write-only", write_only ? "true" : "false"}});
+  std::map<std::string, std::string> options = {{"bucket", "1"},
+                                                {"file.format", format},
+                                                {"file.compression", compression},
+                                                {"write-only", write_only ? "true" : "false"}};
+  if (dynamic_bucket) {
+    options["bucket"] = "-1";
+    options["dynamic-bucket.target-row-num"] = std::to_string(target_row_num);
+  }
+  auto schema = table::NewTableSchema(fields, {}, {"k"}, options);
   if (!schema.ok()) {
     std::fprintf(stderr, "%s\n", schema.status().ToString().c_str());
     return 1;
@@ -98,7 +114,7 @@ int main(int argc, char** argv) {
   std::iota(keys.begin(), keys.end(), 0);
   Random rng(42);
   for (size_t i = keys.size(); i > 1; --i) std::swap(keys[i - 1], keys[rng.Uniform(i)]);
-  const size_t kBatch = 65536;
+  const size_t kBatch = static_cast<size_t>(std::max<int64_t>(1, batch_rows));
   std::vector<format::ColumnBatch> batches;
   for (size_t start = 0; start < keys.size(); start += kBatch) {
     format::ColumnBatch b((*t)->schema().fields);
@@ -142,7 +158,9 @@ int main(int argc, char** argv) {
   auto plan = (*t)->NewScan().PlanLatest();
   size_t files = 0;
   std::set<int32_t> levels;
+  std::set<int32_t> buckets;
   for (const auto& split : plan->splits) {
+    buckets.insert(split.bucket);
     for (const auto& f : split.files) {
       ++files;
       levels.insert(f.level);
@@ -192,8 +210,11 @@ int main(int argc, char** argv) {
   };
   ReadFigure full, projected;
   if (!timed_read({}, &full) || !timed_read({"k", "f1"}, &projected)) return 1;
-  std::printf("table_bench: %lld rows, INT key + 20 STRING(10), 1 bucket, deduplicate, %s/%s\n",
-              static_cast<long long>(rows), format.c_str(), compression.c_str());
+  std::string bucket_mode = dynamic_bucket ? "dynamic bucket mode (target " + std::to_string(target_row_num) +
+                                                 " rows): " + std::to_string(buckets.size()) + " buckets"
+                                           : "1 bucket";
+  std::printf("table_bench: %lld rows, INT key + 20 STRING(10), %s, deduplicate, %s/%s\n", static_cast<long long>(rows),
+              bucket_mode.c_str(), format.c_str(), compression.c_str());
   std::printf("  write:                %10.0f rows/s  (%.2f s wall, %.2f s cpu, %lld commits)\n", rows / write_s,
               write_s, write_cpu, static_cast<long long>(commit_id));
   std::printf("  merge-on-read:        %10.0f rows/s  (%.2f s wall, %.2f s cpu, %zu files in %zu levels)\n",

@@ -9,7 +9,8 @@ namespace kl::cli {
 
 Result<std::unique_ptr<CollectorService>> CollectorService::Start(log::EventLog* log, collector::CollectorOptions o,
                                                                   std::string checkpoint_path,
-                                                                  double checkpoint_interval_s) {
+                                                                  double checkpoint_interval_s,
+                                                                  CollectorServiceExtras extras) {
   std::unique_ptr<CollectorService> s(new CollectorService());
   s->log_ = log;
   s->checkpoint_path_ = std::move(checkpoint_path);
@@ -17,7 +18,13 @@ Result<std::unique_ptr<CollectorService>> CollectorService::Start(log::EventLog*
   for (const auto& c : o.clusters) names.insert(c.name);
   KL_ASSIGN_OR_RETURN(s->sink_, collector::LogSink::Create(log));
   o.sink = s->sink_.get();
+  if (extras.wrap_sink) {
+    s->wrapped_sink_ = extras.wrap_sink(s->sink_.get());
+    o.sink = s->wrapped_sink_.get();
+  }
+  s->checkpoint_group_ = extras.checkpoint_group;
   KL_ASSIGN_OR_RETURN(s->collector_, collector::Collector::Create(std::move(o)));
+  if (extras.before_start) KL_RETURN_IF_ERROR(extras.before_start(s->collector_.get()));
   KL_ASSIGN_OR_RETURN(collector::RecoveryStats stats,
                       collector::RecoverFromLog(s->collector_.get(), log, s->checkpoint_path_, names));
   if (stats.from_checkpoint || stats.events_replayed > 0) {
@@ -40,7 +47,18 @@ Result<std::unique_ptr<CollectorService>> CollectorService::Start(log::EventLog*
 
 Status CollectorService::Checkpoint() {
   std::lock_guard<std::mutex> lock(mu_);
-  return collector::WriteCollectorCheckpoint(collector_.get(), sink_.get(), log_, checkpoint_path_);
+  std::map<int32_t, int64_t> before;
+  if (!checkpoint_group_.empty()) {
+    // At or below the offsets the checkpoint records (it takes them later).
+    KL_RETURN_IF_ERROR(sink_->Flush());
+    for (int32_t p = 0; p < log_->NumPartitions(); ++p) {
+      KL_ASSIGN_OR_RETURN(before[p], log_->EndOffset(p));
+    }
+  }
+  KL_RETURN_IF_ERROR(collector::WriteCollectorCheckpoint(collector_.get(), sink_.get(), log_, checkpoint_path_));
+  if (checkpoint_group_.empty()) return Status::OK();
+  KL_ASSIGN_OR_RETURN(auto consumer, log_->NewConsumer(checkpoint_group_));
+  return consumer->Commit(before);
 }
 
 void CollectorService::Stop() {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -16,11 +17,23 @@
 
 namespace kl::cli {
 
+// What a remote sink adds: a gate in front of the log sink (the bounded
+// spool), and a consumer group that records each checkpoint's log position
+// (the spool's retention keeps what recovery needs).
+struct CollectorServiceExtras {
+  std::function<std::unique_ptr<collector::EventSink>(collector::EventSink* log_sink)> wrap_sink;
+  std::string checkpoint_group;
+  // Runs after the collector is made and before it is restored and started
+  // (WatchSets read from the cluster set its first targets here).
+  std::function<Status(collector::Collector*)> before_start;
+};
+
 class CollectorService {
  public:
   // `options` names clusters, watch sets and tuning; its sink is replaced by the log.
   static Result<std::unique_ptr<CollectorService>> Start(log::EventLog* log, collector::CollectorOptions options,
-                                                         std::string checkpoint_path, double checkpoint_interval_s);
+                                                         std::string checkpoint_path, double checkpoint_interval_s,
+                                                         CollectorServiceExtras extras = {});
   ~CollectorService() { Stop(); }
 
   Status Checkpoint();
@@ -35,6 +48,8 @@ class CollectorService {
   log::EventLog* log_ = nullptr;
   std::string checkpoint_path_;
   std::unique_ptr<collector::LogSink> sink_;
+  std::unique_ptr<collector::EventSink> wrapped_sink_;
+  std::string checkpoint_group_;
   std::unique_ptr<collector::Collector> collector_;
   std::thread thread_;
   std::mutex mu_;

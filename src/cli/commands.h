@@ -16,6 +16,7 @@ void AddLogCommands(CLI::App* app);
 void AddCollectorCommands(CLI::App* app);
 void AddSimulatorCommands(CLI::App* app);
 void AddRunCommands(CLI::App* app);
+void AddSqlCommands(CLI::App* app);
 
 // Records the outcome of the running command: an error is printed to stderr
 // ("kubelake: <what went wrong>") and main() exits with status 1.

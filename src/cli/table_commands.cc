@@ -133,14 +133,25 @@ Status RunFiles(const std::string& dir, int64_t snapshot, const std::vector<std:
   KL_RETURN_IF_ERROR(ParseFormat(fmt, &format));
   KL_ASSIGN_OR_RETURN(auto t, OpenWithOptions(dir, option_pairs));
   auto scan = t->NewScan();
-  table::ScanPlan plan;
+  std::optional<int64_t> snapshot_id;
   if (snapshot >= 0) {
-    KL_ASSIGN_OR_RETURN(plan, scan.PlanSnapshot(snapshot));
+    snapshot_id = snapshot;
   } else {
-    KL_ASSIGN_OR_RETURN(plan, scan.PlanLatest());
+    KL_ASSIGN_OR_RETURN(snapshot_id, scan.snapshots().LatestId());
   }
+  if (!snapshot_id) {
+    if (format == OutputFormat::kTable) std::printf("%s has no snapshot yet\n", t->path().c_str());
+    return Status::OK();
+  }
+  KL_ASSIGN_OR_RETURN(table::Snapshot snap, scan.snapshots().Read(*snapshot_id));
+  // Every live file of the snapshot, at every level. A batch read of a deletion-vector or
+  // first-row table leaves level 0 out (its keys may repeat; compaction lifts them), so those
+  // files are listed with batch_read = false rather than hidden.
+  KL_ASSIGN_OR_RETURN(table::ScanPlan plan, scan.PlanSnapshotFull(*snapshot_id));
+  bool batch_skips_level0 = t->context()->primary_key() && t->context()->options().batch_scan_skips_level0();
   format::RowType part_type = t->schema().PartitionType();
   std::vector<std::vector<std::string>> cells;
+  int64_t files = 0, rows = 0, skipped = 0;
   JsonWriter w;
   for (const auto& split : plan.splits) {
     auto part = table::DeserializeBinaryRow(split.partition, table::TypesOf(part_type));
@@ -152,22 +163,33 @@ Status RunFiles(const std::string& dir, int64_t snapshot, const std::vector<std:
     }
     pw.EndObject();
     for (const auto& f : split.files) {
+      bool batch_read = !(batch_skips_level0 && f.level == 0);
+      ++files;
+      rows += f.row_count;
+      skipped += !batch_read;
       if (format == OutputFormat::kJsonl) {
         w.Clear();
         w.BeginObject().Key("file").String(f.file_name).Key("partition").Raw(pw.str());
         w.Key("bucket").Int(split.bucket).Key("level").Int(f.level).Key("row_count").Int(f.row_count);
         w.Key("delete_row_count").Int(f.delete_row_count.value_or(0)).Key("file_size").Int(f.file_size);
         w.Key("min_sequence_number").Int(f.min_sequence_number).Key("max_sequence_number").Int(f.max_sequence_number);
-        w.Key("schema_id").Int(f.schema_id).EndObject();
+        w.Key("schema_id").Int(f.schema_id).Key("batch_read").Bool(batch_read).EndObject();
         std::printf("%s\n", w.str().c_str());
       } else {
         cells.push_back({f.file_name, pw.str(), std::to_string(split.bucket), std::to_string(f.level),
-                         std::to_string(f.row_count), HumanBytes(static_cast<double>(f.file_size))});
+                         std::to_string(f.row_count), HumanBytes(static_cast<double>(f.file_size)),
+                         batch_read ? "yes" : "no (level 0)"});
       }
     }
   }
-  if (format == OutputFormat::kTable)
-    PrintTextTable(stdout, {"file", "partition", "bucket", "level", "rows", "size"}, cells);
+  if (format == OutputFormat::kTable) {
+    PrintTextTable(stdout, {"file", "partition", "bucket", "level", "rows", "size", "batch read"}, cells);
+    std::string total = snap.total_record_count ? std::to_string(*snap.total_record_count) : "not recorded";
+    std::printf("snapshot %lld: %lld files, %lld rows (totalRecordCount %s)", static_cast<long long>(*snapshot_id),
+                static_cast<long long>(files), static_cast<long long>(rows), total.c_str());
+    if (skipped > 0) std::printf("; a batch read skips %lld of them (level 0)", static_cast<long long>(skipped));
+    std::printf("\n");
+  }
   return Status::OK();
 }
 
@@ -356,7 +378,9 @@ void AddTableCommands(CLI::App* app) {
     cmd->callback([=] { Finish(RunSnapshots(*dir, *fmt)); });
   }
   {
-    auto* cmd = table->add_subcommand("files", "List live data files: partition, bucket, level, row count");
+    auto* cmd = table->add_subcommand(
+        "files",
+        "List every live data file of a snapshot: partition, bucket, level, rows, and whether a batch read uses it");
     auto dir = std::make_shared<std::string>();
     auto snapshot = std::make_shared<int64_t>(-1);
     auto options = std::make_shared<std::vector<std::string>>();

@@ -2,13 +2,17 @@
 // collector is SIGKILLed twice mid-churn (once just before deletions it can
 // only learn by relisting) and restarted with --resume each time. The JSON
 // lines file must fold to the simulator's ground truth, read over HTTPS from
-// /kubelake/truth, with no (uid, resourceVersion) twice.
+// /kubelake/truth, with no (uid, resourceVersion) twice. And a collector pointed at a server that
+// refuses connections says so: cause and URL in its log and status line.
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <set>
@@ -52,10 +56,11 @@ Result<std::string> Get(const ClusterCredentials& c, const std::string& path) {
   curl_slist* headers = curl_slist_append(nullptr, auth.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* ud) {
-    static_cast<std::string*>(ud)->append(p, s * n);
-    return s * n;
-  });
+  curl_easy_setopt(
+      curl, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* ud) {
+        static_cast<std::string*>(ud)->append(p, s * n);
+        return s * n;
+      });
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
   CURLcode rc = curl_easy_perform(curl);
   curl_slist_free_all(headers);
@@ -80,7 +85,8 @@ std::string Compare(const std::vector<ClusterCredentials>& clusters, const std::
     auto truth = ParseJson(*truth_text, "truth");
     if (!truth.ok()) return truth.status().ToString();
     std::map<std::string, std::string> want, got;
-    for (const auto& o : truth->Find("objects")->items()) want[o.GetStringOr("uid", "")] = o.GetStringOr("resourceVersion", "");
+    for (const auto& o : truth->Find("objects")->items())
+      want[o.GetStringOr("uid", "")] = o.GetStringOr("resourceVersion", "");
     for (const auto& [uid, o] : folder.Live(c.name)) got[uid] = o.resource_version;
     if (want != got) {
       return c.name + ": " + std::to_string(want.size()) + " live objects, fold has " + std::to_string(got.size());
@@ -100,16 +106,50 @@ TEST(CollectCliTest, SigkilledCollectorResumesFromItsOwnOutput) {
   auto elapsed_ms = [&] {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
   };
-  pid_t sim = Spawn({binary, "simulate", "--dir", dir.Sub("fleet"), "--clusters", "2", "--nodes", "4", "--pods", "40",
-                     "--pods-per-deployment", "4", "--churn-pods", "20", "--churn-updates", "40", "--churn-scales", "5",
-                     "--churn-for", "6", "--faults", "deletes@3000+300x8", "--history", "400",
-                     "--bookmark-interval-ms", "100", "--stats-interval", "0", "--seed", "3"},
+  pid_t sim = Spawn({binary,
+                     "simulate",
+                     "--dir",
+                     dir.Sub("fleet"),
+                     "--clusters",
+                     "2",
+                     "--nodes",
+                     "4",
+                     "--pods",
+                     "40",
+                     "--pods-per-deployment",
+                     "4",
+                     "--churn-pods",
+                     "20",
+                     "--churn-updates",
+                     "40",
+                     "--churn-scales",
+                     "5",
+                     "--churn-for",
+                     "6",
+                     "--faults",
+                     "deletes@3000+300x8",
+                     "--history",
+                     "400",
+                     "--bookmark-interval-ms",
+                     "100",
+                     "--stats-interval",
+                     "0",
+                     "--seed",
+                     "3"},
                     dir.Sub("simulate.log"));
   ASSERT_GT(sim, 0);
   for (int i = 0; i < 100 && !FileExists(kubeconfig); ++i) Sleep(50);
   ASSERT_TRUE(FileExists(kubeconfig));
-  std::vector<std::string> collect = {binary, "collect", "--kubeconfig", kubeconfig, "--sink", "jsonl:" + events,
-                                      "--stall-timeout", "2", "--stats-interval", "0"};
+  std::vector<std::string> collect = {binary,
+                                      "collect",
+                                      "--kubeconfig",
+                                      kubeconfig,
+                                      "--sink",
+                                      "jsonl:" + events,
+                                      "--stall-timeout",
+                                      "2",
+                                      "--stats-interval",
+                                      "0"};
   std::vector<std::string> resume = collect;
   resume.push_back("--resume");
 
@@ -153,6 +193,46 @@ TEST(CollectCliTest, SigkilledCollectorResumesFromItsOwnOutput) {
   }
   EXPECT_GT(lines, 100u);
   EXPECT_GT(inferred, 0u) << "the deletions made while the collector was dead must be inferred";
+}
+
+TEST(CollectCliTest, AnUnreachableClusterSaysWhy) {
+  std::string binary = JoinPath(testing::BinaryDir(), "src/cli/kubelake");
+  if (!FileExists(binary)) GTEST_SKIP() << binary << " not built";
+  testing::TempDir dir;
+  // A port nothing listens on.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  std::string server = "https://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  ::close(fd);
+  std::string kubeconfig = dir.Sub("kubeconfig");
+  ASSERT_TRUE(
+      WriteFile(kubeconfig, "apiVersion: v1\nkind: Config\nclusters:\n- name: gone\n  cluster:\n    server: " + server +
+                                "\ncontexts:\n- name: gone\n  context:\n    cluster: gone\n"
+                                "    user: u\nusers:\n- name: u\n  user:\n    token: t\n"
+                                "current-context: gone\n")
+          .ok());
+  std::string log = dir.Sub("log");
+  pid_t pid = Spawn({binary, "collect", "--kubeconfig", kubeconfig, "--sink", "jsonl:" + dir.Sub("events.jsonl"),
+                     "--duration", "3", "--stats-interval", "1"},
+                    log);
+  ASSERT_GT(pid, 0);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  std::string text = ReadFile(log).value_or("");
+  // The first failure of each of the eight watches, with the cause and the URL; not one line per retry.
+  size_t failing = 0;
+  for (const auto& line : Split(text, '\n', true)) {
+    if (line.find("failing: connection refused at " + server + "/api") != std::string::npos) ++failing;
+  }
+  EXPECT_EQ(failing, 8u) << text;
+  // The status line names the cluster's last error.
+  EXPECT_NE(text.find("gone: connection refused (" + server), std::string::npos) << text;
+  EXPECT_NE(text.find("8/8 watches failing"), std::string::npos) << text;
 }
 
 }  // namespace

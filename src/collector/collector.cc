@@ -6,6 +6,7 @@
 #include <future>
 
 #include "collector/framer.h"
+#include "collector/watch_errors.h"
 #include "common/clock.h"
 #include "common/random.h"
 
@@ -22,13 +23,49 @@ std::string_view WatchStateName(WatchState state) {
   return "unknown";
 }
 
+std::vector<std::string> DescribeFailingClusters(const std::vector<WatchStats>& stats, bool brief) {
+  struct Cluster {
+    const WatchStats* newest = nullptr;
+    size_t watches = 0, failing = 0;
+    uint64_t errors = 0;
+  };
+  std::map<std::string, Cluster> clusters;
+  for (const auto& s : stats) {
+    Cluster& c = clusters[s.cluster];
+    ++c.watches;
+    if (s.consecutive_failures == 0) continue;
+    ++c.failing;
+    c.errors += s.consecutive_failures;
+    if (c.newest == nullptr || s.last_error_ms > c.newest->last_error_ms) c.newest = &s;
+  }
+  std::vector<std::string> out;
+  for (const auto& [name, c] : clusters) {
+    if (c.newest == nullptr) continue;
+    if (brief) {
+      out.push_back(name + ": " + c.newest->last_error_cause + " (" + std::to_string(c.failing) + "/" +
+                    std::to_string(c.watches) + ")");
+      continue;
+    }
+    out.push_back(name + ": " + c.newest->last_error_cause + " (" + c.newest->last_error_url + "; " +
+                  std::to_string(c.failing) + "/" + std::to_string(c.watches) + " watches failing, " +
+                  std::to_string(c.errors) + " errors in a row)");
+  }
+  return out;
+}
+
 // One (cluster, resource[, namespace]) watch driven on an HttpLoop: list
 // pages, then a watch, then again on drops, stalls, timeouts and 410s.
 class Collector::Watcher {
  public:
-  Watcher(Collector* owner, HttpLoop* loop, const ClusterCredentials* cluster,
-          std::shared_ptr<const TlsSettings> tls, WatchTarget target, uint64_t seed)
-      : owner_(owner), loop_(loop), cluster_(cluster), tls_(std::move(tls)), sync_(std::move(target)), rng_(seed) {
+  Watcher(Collector* owner, HttpLoop* loop, const ClusterCredentials* cluster, std::shared_ptr<const TlsSettings> tls,
+          WatchTarget target, uint64_t seed, ObjectTracker tracker = ObjectTracker(), bool relist = false)
+      : owner_(owner),
+        loop_(loop),
+        cluster_(cluster),
+        tls_(std::move(tls)),
+        sync_(std::move(target), std::move(tracker)),
+        rng_(seed),
+        force_list_(relist) {
     stats_.cluster = sync_.target().cluster;
     stats_.watch_name = sync_.target().watch_name;
   }
@@ -39,7 +76,8 @@ class Collector::Watcher {
   // Loop thread.
   void Begin() {
     // A restored tracker knows where to resume; a 410 there leads to a relist.
-    if (!sync_.tracker().resume_rv().empty()) StartWatch();
+    if (!sync_.tracker().resume_rv().empty() && !force_list_)
+      StartWatch();
     else StartList();
   }
 
@@ -75,17 +113,48 @@ class Collector::Watcher {
     stats_.events = sync_.events_emitted();
   }
 
-  void NoteError(const std::string& error) {
+  // A failure of this watch: counted, kept for status and metrics, and logged when it is
+  // the first or its cause changed (FailureLog).
+  void NoteError(const std::string& error, const std::string& cause) {
+    std::string url = cluster_->server + target().CollectionPath();
+    int64_t now = NowMillis();
+    std::optional<std::string> line = failure_log_.OnFailure(cause, now);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.errors;
+      stats_.last_error = error;
+      stats_.last_error_cause = cause;
+      stats_.last_error_url = url;
+      stats_.last_error_ms = now;
+      stats_.consecutive_failures = failure_log_.consecutive_failures();
+    }
+    if (line) {
+      spdlog::warn("collector: cluster {} watch {} {}: {} at {} ({})", target().cluster, target().watch_name, *line,
+                   cause, url, error);
+    }
+  }
+
+  // The watch got a good response: failures in a row end.
+  void NoteHealthy() {
+    if (failure_log_.consecutive_failures() == 0) return;
+    std::optional<std::string> line = failure_log_.OnSuccess();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stats_.consecutive_failures = 0;
+    }
+    if (line) spdlog::info("collector: cluster {} watch {} {}", target().cluster, target().watch_name, *line);
+  }
+
+  void NoteHttpStatus(long status) {
     std::lock_guard<std::mutex> lock(mu_);
-    ++stats_.errors;
-    stats_.last_error = error;
+    stats_.last_http_status = status;
   }
 
   std::vector<std::string> Headers() {
     std::vector<std::string> headers;
     auto token = CurrentToken(*cluster_);
     if (!token.ok()) {
-      NoteError(token.status().ToString());
+      NoteError(token.status().ToString(), "credentials: cannot get a token");
     } else if (!token->empty()) {
       headers.push_back("Authorization: Bearer " + *token);
     }
@@ -178,7 +247,9 @@ class Collector::Watcher {
     std::unique_ptr<PageFetch> page = std::move(current_);
     if (stopped_) return;
     const HttpOutcome& outcome = page->outcome;
-    if (!outcome.transport_ok) return Retry("listing " + target().watch_name + ": " + outcome.error, true);
+    if (!outcome.transport_ok) {
+      return Retry("listing " + target().watch_name + ": " + outcome.error, TransferFailureCause(outcome));
+    }
     if (outcome.http_status == 410) {
       // The continue token expired (the snapshot was compacted): list again from the start.
       {
@@ -188,15 +259,17 @@ class Collector::Watcher {
       return StartList();
     }
     if (outcome.http_status != 200) {
+      NoteHttpStatus(outcome.http_status);
       return Retry("listing " + target().watch_name + ": HTTP " + std::to_string(outcome.http_status) + ": " +
                        page->body.substr(0, 300),
-                   true);
+                   HttpStatusCause(outcome.http_status));
     }
     last_page_bytes_ = page->body.size();
     page->body.reserve(page->body.size() + kFramerPadding);
     std::string continue_token;
     Status s = sync_.OnListPage(page->body, page->body.capacity(), NowMillis(), &continue_token, &batch_);
-    if (!s.ok()) return Retry(s.ToString(), true);  // a bad page changed nothing
+    if (!s.ok()) return Retry(s.ToString(), "bad list response");  // a bad page changed nothing
+    NoteHealthy();
     if (!Emit()) return;
     if (!continue_token.empty()) {
       if (next_ != nullptr && next_->token == continue_token) {
@@ -229,6 +302,7 @@ class Collector::Watcher {
     error_body_.clear();
     watch_result_ = ResourceSync::WatchOutcome::kContinue;
     watch_error_ = Status::OK();
+    watch_answered_ = false;
     sync_.BeginWatch(NowMillis());
     int64_t span = std::max<int64_t>(0, options().watch_timeout_max_s - options().watch_timeout_min_s);
     int64_t timeout_s = options().watch_timeout_min_s + static_cast<int64_t>(rng_.Uniform(static_cast<uint64_t>(span) + 1));
@@ -246,6 +320,10 @@ class Collector::Watcher {
     if (status != 200) {
       error_body_.append(bytes.substr(0, 4096));
       return true;
+    }
+    if (!watch_answered_) {
+      watch_answered_ = true;
+      NoteHealthy();
     }
     Status s = framer_.Feed(bytes, [this](std::string_view event) {
       Status error;
@@ -277,12 +355,13 @@ class Collector::Watcher {
       return StartList();
     }
     if (watch_result_ == ResourceSync::WatchOutcome::kFailed) {
-      return Retry(watch_error_.ToString(), true);
+      return Retry(watch_error_.ToString(), "bad watch event");
     }
     if (outcome.http_status != 0 && outcome.http_status != 200) {
+      NoteHttpStatus(outcome.http_status);
       return Retry("watch " + target().watch_name + ": HTTP " + std::to_string(outcome.http_status) + ": " +
                        error_body_.substr(0, 300),
-                   true);
+                   HttpStatusCause(outcome.http_status));
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -294,12 +373,16 @@ class Collector::Watcher {
       return StartWatch();
     }
     // Dropped or stalled: resume from the last bookmark/event after a short, jittered pause.
-    Retry("watch " + target().watch_name + ": " + outcome.error, false);
+    // A watch that never got an answer (refused, DNS, TLS) is a failure, not a drop.
+    std::string error = "watch " + target().watch_name + ": " + outcome.error;
+    if (watch_answered_ || outcome.http_status == 200) return Retry(error, std::nullopt);
+    Retry(error, TransferFailureCause(outcome));
   }
 
-  // Waits (exponential backoff with jitter), then lists or watches again.
-  void Retry(const std::string& error, bool is_error) {
-    if (is_error) NoteError(error);
+  // Waits (exponential backoff with jitter), then lists or watches again. `cause`: a
+  // failure (noted and maybe logged); none: an expected drop (a reconnect).
+  void Retry(const std::string& error, const std::optional<std::string>& cause) {
+    if (cause) NoteError(error, *cause);
     spdlog::debug("collector: {} {}: {}", target().cluster, target().watch_name, error);
     int64_t delay = options().backoff_base_ms << std::min(failures_, 16);
     delay = std::min(delay, options().backoff_max_ms);
@@ -330,8 +413,11 @@ class Collector::Watcher {
   uint64_t transfer_ = 0;
   int failures_ = 0;
   bool stopped_ = false;
+  bool force_list_ = false;  // begin with a list even with a resume version (the definition changed)
   ResourceSync::WatchOutcome watch_result_ = ResourceSync::WatchOutcome::kContinue;
   Status watch_error_;
+  bool watch_answered_ = false;  // the current watch got a 200 response
+  FailureLog failure_log_;
   mutable std::mutex mu_;
   WatchStats stats_;
 
@@ -343,7 +429,7 @@ Collector::Collector(CollectorOptions options) : options_(std::move(options)) {}
 Result<std::unique_ptr<Collector>> Collector::Create(CollectorOptions options) {
   if (options.sink == nullptr) return Status::InvalidArgument("collector: no event sink");
   if (options.clusters.empty()) return Status::InvalidArgument("collector: no clusters");
-  if (options.watch_sets.empty()) options.watch_sets.push_back(DefaultWatchSet());
+  if (options.watch_sets.empty() && !options.dynamic_targets) options.watch_sets.push_back(DefaultWatchSet());
   if (options.loop_threads < 1) options.loop_threads = 1;
   if (options.page_size == 0) options.page_size = 500;
   KL_ASSIGN_OR_RETURN(std::vector<WatchTarget> targets, ExpandTargets(options.watch_sets, options.clusters));
@@ -381,33 +467,35 @@ Result<std::unique_ptr<Collector>> Collector::Create(CollectorOptions options) {
     loop->SetRoundHook([flush_if_due] { (*flush_if_due)(); });
     loop->SetRoundPacing(/*min_round_ms=*/kFlushIntervalMs, /*light_bytes=*/64 * 1024);
   }
-  std::map<std::string, std::shared_ptr<const TlsSettings>> tls_by_cluster;
   for (const ClusterCredentials& cred : c->options_.clusters) {
     auto tls = std::make_shared<TlsSettings>();
     tls->ca_pem = cred.ca_pem;
     tls->client_cert_pem = cred.client_cert_pem;
     tls->client_key_pem = cred.client_key_pem;
     tls->insecure_skip_verify = cred.insecure_skip_tls_verify;
-    tls_by_cluster[cred.name] = tls;
+    c->tls_by_cluster_[cred.name] = tls;
   }
-  uint64_t seed = c->options_.seed != 0 ? c->options_.seed : static_cast<uint64_t>(MonotonicMicros());
-  size_t i = 0;
-  for (WatchTarget& t : targets) {
-    const ClusterCredentials* cred = nullptr;
-    for (const auto& cc : c->options_.clusters) {
-      if (cc.name == t.cluster) cred = &cc;
-    }
-    HttpLoop* loop = c->loops_[i % c->loops_.size()].get();
-    auto tls = tls_by_cluster[t.cluster];
-    c->watchers_.push_back(std::make_unique<Watcher>(c.get(), loop, cred, tls, std::move(t), seed + i * 7919));
-    ++i;
-  }
+  c->seed_ = c->options_.seed != 0 ? c->options_.seed : static_cast<uint64_t>(MonotonicMicros());
+  for (WatchTarget& t : targets) c->watchers_.push_back(c->NewWatcher(std::move(t), ObjectTracker(), false));
   return c;
+}
+
+std::unique_ptr<Collector::Watcher> Collector::NewWatcher(WatchTarget target, ObjectTracker tracker, bool relist) {
+  const ClusterCredentials* cred = nullptr;
+  for (const auto& cc : options_.clusters) {
+    if (cc.name == target.cluster) cred = &cc;
+  }
+  size_t i = next_loop_++;
+  HttpLoop* loop = loops_[i % loops_.size()].get();
+  auto tls = tls_by_cluster_[target.cluster];
+  return std::make_unique<Watcher>(this, loop, cred, tls, std::move(target), seed_ + i * 7919, std::move(tracker),
+                                   relist);
 }
 
 Collector::~Collector() { Stop(); }
 
 void Collector::RestoreFromEvents(const std::vector<CollectedEvent>& events) {
+  std::lock_guard<std::mutex> lock(watchers_mu_);
   std::map<std::pair<std::string, std::string>, Watcher*> by_key;
   for (auto& w : watchers_) by_key[{w->target().cluster, w->target().watch_name}] = w.get();
   for (const CollectedEvent& e : events) {
@@ -418,6 +506,7 @@ void Collector::RestoreFromEvents(const std::vector<CollectedEvent>& events) {
 
 Status Collector::RestoreCheckpoint(const std::string& cluster, const std::string& watch_name,
                                     std::string_view checkpoint) {
+  std::lock_guard<std::mutex> lock(watchers_mu_);
   for (auto& w : watchers_) {
     if (w->target().cluster == cluster && w->target().watch_name == watch_name) {
       KL_ASSIGN_OR_RETURN(ObjectTracker tracker, ObjectTracker::RestoreCheckpoint(checkpoint));
@@ -430,6 +519,7 @@ Status Collector::RestoreCheckpoint(const std::string& cluster, const std::strin
 
 Status Collector::Start() {
   if (started_) return Status::OK();
+  std::lock_guard<std::mutex> lock(watchers_mu_);
   for (auto& loop : loops_) KL_RETURN_IF_ERROR(loop->Start());
   for (auto& w : watchers_) {
     Watcher* watcher = w.get();
@@ -440,6 +530,7 @@ Status Collector::Start() {
 }
 
 void Collector::Stop() {
+  std::unique_lock<std::mutex> watchers_lock(watchers_mu_);
   if (!started_) return;
   for (auto& w : watchers_) {
     Watcher* watcher = w.get();
@@ -451,6 +542,7 @@ void Collector::Stop() {
     done.get_future().wait();
   }
   for (auto& loop : loops_) loop->Stop();
+  watchers_lock.unlock();
   std::lock_guard<std::mutex> lock(sink_mu_);
   Status s = options_.sink->Flush();
   if (!s.ok()) Fail(s);
@@ -487,12 +579,14 @@ Status Collector::status() const {
 }
 
 std::vector<WatchStats> Collector::Stats() const {
+  std::lock_guard<std::mutex> lock(watchers_mu_);
   std::vector<WatchStats> out;
   for (const auto& w : watchers_) out.push_back(w->Stats());
   return out;
 }
 
 bool Collector::CaughtUp(const std::map<std::string, uint64_t>& rv_by_cluster) const {
+  std::lock_guard<std::mutex> lock(watchers_mu_);
   for (const auto& w : watchers_) {
     WatchStats s = w->Stats();
     if (s.state != WatchState::kWatching) return false;
@@ -511,6 +605,7 @@ int64_t Collector::LoopCpuMicros() const {
 }
 
 std::map<std::pair<std::string, std::string>, std::string> Collector::ExportCheckpoints() {
+  std::lock_guard<std::mutex> lock(watchers_mu_);
   std::map<std::pair<std::string, std::string>, std::string> out;
   for (auto& w : watchers_) {
     Watcher* watcher = w.get();
@@ -528,6 +623,100 @@ std::map<std::pair<std::string, std::string>, std::string> Collector::ExportChec
     out[{watcher->target().cluster, watcher->target().watch_name}] = std::move(checkpoint);
   }
   return out;
+}
+
+// ---- changing targets while running ----
+
+namespace {
+bool SameDefinition(const WatchTarget& a, const WatchTarget& b) {
+  return a.group == b.group && a.version == b.version && a.resource == b.resource && a.kind == b.kind &&
+         a.namespaced == b.namespaced && a.namespace_ == b.namespace_ && a.label_selector == b.label_selector &&
+         a.field_selector == b.field_selector;
+}
+}  // namespace
+
+std::vector<WatchTarget> Collector::Targets() const {
+  std::lock_guard<std::mutex> lock(watchers_mu_);
+  std::vector<WatchTarget> out;
+  for (const auto& w : watchers_) out.push_back(w->target());
+  return out;
+}
+
+Status Collector::SetTargets(std::vector<WatchTarget> targets) {
+  std::lock_guard<std::mutex> lock(watchers_mu_);
+  std::map<std::pair<std::string, std::string>, WatchTarget*> wanted;
+  for (WatchTarget& t : targets) {
+    bool known = false;
+    for (const auto& c : options_.clusters) known = known || c.name == t.cluster;
+    if (!known) return Status::NotFound("watch " + t.watch_name + ": no cluster named " + t.cluster);
+    if (!wanted.emplace(std::make_pair(t.cluster, t.watch_name), &t).second) {
+      return Status::InvalidArgument("watch " + t.watch_name + " appears twice for cluster " + t.cluster);
+    }
+  }
+  // Halts a watcher on its loop thread (callbacks and timers check stopped_)
+  // and keeps it: timers it armed may still fire.
+  auto halt = [&](std::unique_ptr<Watcher> w) {
+    if (started_) {
+      Watcher* watcher = w.get();
+      std::promise<void> done;
+      watcher->loop_->Post([watcher, &done] {
+        watcher->Halt();
+        done.set_value();
+      });
+      done.get_future().wait();
+    }
+    retired_.push_back(std::move(w));
+  };
+  auto take_retired_tracker = [&](const WatchTarget& t, ObjectTracker* tracker) {
+    for (auto it = retired_.rbegin(); it != retired_.rend(); ++it) {  // the newest holds the tracker
+      auto& r = *it;
+      if (r->target().cluster == t.cluster && r->target().watch_name == t.watch_name) {
+        *tracker = std::move(r->tracker());
+        r->tracker() = ObjectTracker();
+        return true;
+      }
+    }
+    return false;
+  };
+  std::vector<std::unique_ptr<Watcher>> keep;
+  std::vector<Watcher*> to_begin;
+  for (auto& w : watchers_) {
+    auto it = wanted.find({w->target().cluster, w->target().watch_name});
+    if (it == wanted.end()) {
+      spdlog::info("collector: {} stops watching {}", w->target().cluster, w->target().watch_name);
+      halt(std::move(w));
+      continue;
+    }
+    if (SameDefinition(w->target(), *it->second)) {
+      keep.push_back(std::move(w));
+      wanted.erase(it);
+      continue;
+    }
+    // Changed selection: relist with what was tracked, so objects that left
+    // it are inferred deleted and the others are not emitted again.
+    spdlog::info("collector: {} relists {} (its definition changed)", w->target().cluster, w->target().watch_name);
+    WatchTarget target = *it->second;
+    wanted.erase(it);
+    Watcher* old = w.get();
+    halt(std::move(w));
+    ObjectTracker tracker = std::move(old->tracker());
+    old->tracker() = ObjectTracker();
+    keep.push_back(NewWatcher(std::move(target), std::move(tracker), true));
+    to_begin.push_back(keep.back().get());
+  }
+  for (auto& [key, target] : wanted) {
+    ObjectTracker tracker;
+    bool reused = take_retired_tracker(*target, &tracker);
+    spdlog::info("collector: {} starts watching {}{}", target->cluster, target->watch_name,
+                 reused ? " (relisting against what it tracked before)" : "");
+    keep.push_back(NewWatcher(std::move(*target), std::move(tracker), reused));
+    to_begin.push_back(keep.back().get());
+  }
+  watchers_ = std::move(keep);
+  if (started_) {
+    for (Watcher* watcher : to_begin) watcher->loop_->Post([watcher] { watcher->Begin(); });
+  }
+  return Status::OK();
 }
 
 }  // namespace kl::collector

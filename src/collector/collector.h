@@ -44,6 +44,9 @@ struct CollectorOptions {
   int64_t request_timeout_ms = 60000;  // one list page
   int loop_threads = 1;
   uint64_t seed = 0;  // jitter; 0 = from the clock
+  // Watches follow SetTargets() (WatchSets read from the cluster): an empty
+  // watch_sets then means "nothing yet", not the default kinds.
+  bool dynamic_targets = false;
 };
 
 enum class WatchState : uint8_t { kIdle, kListing, kWatching, kBackoff, kStopped };
@@ -61,8 +64,22 @@ struct WatchStats {
   uint64_t expired = 0;      // 410s seen (watch or continue)
   uint64_t reconnects = 0;   // watches re-established after a drop, stall or timeout
   uint64_t errors = 0;
-  std::string last_error;
+  std::string last_error;        // the full text of the last failure
+  // Why the watch fails, for status lines and metrics: the cause ("connection refused",
+  // "TLS: ...", "HTTP 403 Forbidden: ..."), the URL, when, and how many failures in a
+  // row (0 once the watch works again).
+  std::string last_error_cause;
+  std::string last_error_url;
+  int64_t last_error_ms = 0;
+  uint64_t consecutive_failures = 0;
+  long last_http_status = 0;  // of the last failed request (403: RBAC refusal, 404: unknown resource)
 };
+
+// What is wrong with each cluster that has failing watches (its newest failure):
+// "prod-1: connection refused (https://10.0.0.1:6443/api/v1/pods; 8/8 watches
+// failing, 41 errors in a row)", or with `brief` "prod-1: connection refused (8/8)".
+// Empty when every watch works.
+std::vector<std::string> DescribeFailingClusters(const std::vector<WatchStats>& stats, bool brief = false);
 
 class Collector {
  public:
@@ -91,6 +108,14 @@ class Collector {
   // CPU time used by the event-loop threads, in microseconds.
   int64_t LoopCpuMicros() const;
 
+  // Changes what is watched while running: watches
+  // not in `targets` stop (their tracker is kept, so a kind that comes back
+  // relists and emits only differences), new ones start, and a watch whose
+  // definition changed (selectors, namespace) relists with its tracker.
+  // Watches that stay are not touched: no event lost or repeated.
+  Status SetTargets(std::vector<WatchTarget> targets);
+  std::vector<WatchTarget> Targets() const;
+
  private:
   class Watcher;
   explicit Collector(CollectorOptions options);
@@ -98,8 +123,14 @@ class Collector {
   void Fail(const Status& status);
 
   CollectorOptions options_;
+  std::unique_ptr<Watcher> NewWatcher(WatchTarget target, ObjectTracker tracker, bool relist);
   std::vector<std::unique_ptr<HttpLoop>> loops_;
+  mutable std::mutex watchers_mu_;  // the list (SetTargets against Stats and friends)
   std::vector<std::unique_ptr<Watcher>> watchers_;
+  std::vector<std::unique_ptr<Watcher>> retired_;  // halted; kept for their trackers and pending timers
+  std::map<std::string, std::shared_ptr<const TlsSettings>> tls_by_cluster_;
+  size_t next_loop_ = 0;
+  uint64_t seed_ = 0;
   std::mutex sink_mu_;
   bool unflushed_ = false;  // emitted since the last Flush (guarded by sink_mu_)
   int64_t last_flush_ms_ = 0;  // monotonic (guarded by sink_mu_)

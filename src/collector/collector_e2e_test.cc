@@ -14,6 +14,12 @@
 #include "common/test_util.h"
 #include "simulator/fleet.h"
 
+#include <netinet/in.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 namespace kl::collector {
 namespace {
 
@@ -284,6 +290,105 @@ TEST(CollectorE2eTest, ManyWatchesOnOneLoopThread) {
   auto events = sink.Snapshot();
   collector->Stop();
   ExpectFoldEqualsTruth(*fleet, events, "96 watches");
+}
+
+// An unreachable or refusing cluster says why: each watch logs its first failure with the
+// cause and URL (once, not at every retry), the watch stats carry the cause for status lines
+// and metrics, and DescribeFailingClusters names it per cluster. Connection refused (a port
+// nothing listens on), TLS (a CA that did not sign the server) and 401 (a wrong token) against
+// the simulator's real HTTPS servers. (Changes of cause and recovery: watch_errors_test.)
+TEST(CollectorE2eTest, FailingClustersSayWhy) {
+  testing::TempDir dir;
+  FleetOptions fo = SmallFleet(5, 2);
+  fo.dir = dir.Sub("fleet");
+  KL_ASSERT_OK_AND_ASSIGN(auto fleet, Fleet::Create(fo));
+  KL_ASSERT_OK(fleet->Start());
+  // A port that refuses: bound, never listened on, closed.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  int refused_port = ntohs(addr.sin_port);
+  ::close(fd);
+
+  MemorySink sink;
+  CollectorOptions o = FastCollector(*fleet, &sink, 3);
+  ASSERT_EQ(o.clusters.size(), 2u);
+  ClusterCredentials refused = o.clusters[0];
+  refused.name = "refused";
+  refused.server = "https://127.0.0.1:" + std::to_string(refused_port);
+  ClusterCredentials untrusted = o.clusters[0];
+  untrusted.name = "untrusted";
+  untrusted.ca_pem.clear();  // the system trust store does not know the simulator's CA
+  ClusterCredentials unauthorized = o.clusters[1];
+  unauthorized.name = "unauthorized";
+  unauthorized.token = "wrong-token";
+  unauthorized.token_file.clear();
+  o.clusters = {refused, untrusted, unauthorized};
+  o.watch_sets = {DefaultWatchSet()};
+  o.backoff_base_ms = 10;
+  o.backoff_max_ms = 50;
+
+  auto ring = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(2000);
+  spdlog::default_logger()->sinks().push_back(ring);
+  KL_ASSERT_OK_AND_ASSIGN(auto collector, Collector::Create(o));
+  KL_ASSERT_OK(collector->Start());
+  const std::map<std::string, std::string> want = {
+      {"refused", "connection refused"},
+      {"untrusted", "TLS: "},
+      {"unauthorized", "HTTP 401 Unauthorized"}};
+  auto all_failing = [&] {
+    for (const auto& s : collector->Stats()) {
+      if (s.consecutive_failures < 5) return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(WaitUntil(all_failing, 20000));
+  std::vector<WatchStats> stats = collector->Stats();
+  size_t watches_per_cluster = stats.size() / 3;
+  for (const auto& s : stats) {
+    EXPECT_EQ(s.last_error_cause.rfind(want.at(s.cluster), 0), 0u) << s.cluster << ": " << s.last_error_cause;
+    EXPECT_NE(s.last_error_url.find("/api"), std::string::npos) << s.last_error_url;
+    EXPECT_GT(s.last_error_ms, 0);
+  }
+  std::vector<std::string> described = DescribeFailingClusters(stats);
+  ASSERT_EQ(described.size(), 3u);
+  for (const auto& line : described) {
+    std::string cluster = line.substr(0, line.find(':'));
+    EXPECT_NE(line.find(want.at(cluster)), std::string::npos) << line;
+    EXPECT_NE(line.find(std::to_string(watches_per_cluster) + "/" + std::to_string(watches_per_cluster) +
+                        " watches failing"),
+              std::string::npos)
+        << line;
+  }
+  // The log: one line per watch for its first failure (not one per retry), naming cause and URL.
+  auto lines = ring->last_formatted();
+  std::map<std::string, int> failing_lines;
+  for (const auto& l : lines) {
+    if (l.find("collector: cluster ") == std::string::npos || l.find(" failing: ") == std::string::npos) continue;
+    std::string cluster = l.substr(l.find("collector: cluster ") + 19);
+    cluster = cluster.substr(0, cluster.find(' '));
+    ++failing_lines[cluster];
+    EXPECT_NE(l.find(want.at(cluster)), std::string::npos) << l;
+    EXPECT_NE(l.find(" at https://"), std::string::npos) << l;
+  }
+  for (const auto& [cluster, cause] : want) {
+    EXPECT_EQ(failing_lines[cluster], static_cast<int>(watches_per_cluster)) << cluster;
+  }
+  collector->Stop();
+
+  // With good credentials nothing is described as failing.
+  fleet->SetChurn(false);
+  CollectorOptions good = FastCollector(*fleet, &sink, 4);
+  KL_ASSERT_OK_AND_ASSIGN(auto healthy, Collector::Create(good));
+  KL_ASSERT_OK(healthy->Start());
+  ASSERT_TRUE(WaitUntil([&] { return healthy->CaughtUp(TruthVersions(*fleet)); }, 20000));
+  EXPECT_TRUE(DescribeFailingClusters(healthy->Stats()).empty());
+  healthy->Stop();
+  spdlog::default_logger()->sinks().pop_back();
 }
 
 }  // namespace

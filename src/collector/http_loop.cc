@@ -104,6 +104,11 @@ uint64_t HttpLoop::Submit(HttpRequest request) {
   const HttpRequest& r = t->request;
   curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  if (!r.method.empty()) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+  if (!r.body.empty() || r.method == "POST" || r.method == "PATCH" || r.method == "PUT") {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+  }
   curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &HttpLoop::OnWrite);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
@@ -181,6 +186,8 @@ void HttpLoop::Finish(Transfer* t, int curl_code) {
   auto code = static_cast<CURLcode>(curl_code);
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &outcome.http_status);
   outcome.transport_ok = code == CURLE_OK;
+  outcome.curl_code = curl_code;
+  if (code != CURLE_OK) curl_easy_getinfo(t->easy, CURLINFO_OS_ERRNO, &outcome.os_errno);
   outcome.aborted = t->aborted;
   outcome.timed_out = code == CURLE_OPERATION_TIMEDOUT;
   if (!outcome.transport_ok) {

@@ -35,10 +35,14 @@ struct HttpOutcome {
   bool aborted = false;       // a data callback asked to stop
   bool timed_out = false;     // total or low-speed timeout
   std::string error;          // libcurl's explanation when !transport_ok
+  int curl_code = 0;          // libcurl's CURLcode (0 when transport_ok)
+  long os_errno = 0;          // the system error behind a failed connect (ECONNREFUSED...)
 };
 
 struct HttpRequest {
   std::string url;
+  std::string method;                // empty: GET (or POST when body is set)
+  std::string body;                  // request body (writes: PATCH of a WatchSet's status)
   std::vector<std::string> headers;  // "Name: value"
   std::shared_ptr<const TlsSettings> tls;
   int64_t connect_timeout_ms = 10000;

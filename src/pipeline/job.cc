@@ -24,12 +24,35 @@ Status Job::Open() {
   KL_ASSIGN_OR_RETURN(parts_, factory_());
   if (!parts_.source || !parts_.sink) return Status::InvalidArgument("job " + name_ + " needs a source and a sink");
   KL_ASSIGN_OR_RETURN(std::optional<SourcePosition> position, parts_.sink->RestorePosition());
+  uses_state_ = parts_.source->position_in_state();
+  for (const auto& op : parts_.operators) uses_state_ = uses_state_ || op->stateful();
+  state_.reset();
+  if (uses_state_) {
+    if (options_.state_dir.empty()) {
+      return Status::InvalidArgument("job " + name_ + " keeps state but has no state directory");
+    }
+    state_ = std::make_unique<StateStore>(options_.state_dir, options_.state_fingerprint);
+    if (position) {
+      // The checkpoint of the sink's last commit: positions and operator state as of it.
+      auto restored = state_->Load(parts_.sink->last_identifier(), parts_.operators.size());
+      if (!restored.ok()) return restored.status().WithContext("job " + name_);
+      position = restored->position;
+      for (size_t i = 0; i < parts_.operators.size(); ++i) {
+        if (!parts_.operators[i]->stateful()) continue;
+        KL_RETURN_IF_ERROR(parts_.operators[i]->LoadState(restored->operators[i]).WithContext(
+            "job " + name_ + ": restoring " + parts_.operators[i]->name()));
+      }
+    } else {
+      KL_RETURN_IF_ERROR(state_->Clear());
+    }
+  }
   KL_RETURN_IF_ERROR(parts_.source->Restore(position));
   opened_ = true;
   last_checkpoint_us_ = last_commit_us_ = MonotonicMicros();
   dirty_ = false;
   std::lock_guard<std::mutex> lock(mu_);
   if (position) status_.position = *position;
+  status_.running = true;
   return Status::OK();
 }
 
@@ -76,8 +99,16 @@ Result<bool> Job::Step() {
     }
     KL_RETURN_IF_ERROR(Drain(changes, 0));
   }
+  if (!read && !dirty_) {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_.last_caught_up_ms = NowMillis();
+  }
   int64_t now = MonotonicMicros();
-  bool due = dirty_ && (now - last_checkpoint_us_) / 1000 >= options_.commit_interval_ms;
+  int64_t since_checkpoint_ms = (now - last_checkpoint_us_) / 1000;
+  if (!dirty_ && since_checkpoint_ms >= options_.commit_interval_ms) {
+    for (auto& op : parts_.operators) dirty_ = op->WantsCheckpoint() || dirty_;
+  }
+  bool due = dirty_ && since_checkpoint_ms >= options_.commit_interval_ms;
   bool idle_due = (now - last_commit_us_) / 1000 >= options_.idle_commit_ms &&
                   !(parts_.source->position() == status().position);
   if (due || idle_due) KL_RETURN_IF_ERROR(Checkpoint(idle_due));
@@ -97,9 +128,29 @@ Status Job::Checkpoint(bool record_progress) {
   last_checkpoint_us_ = MonotonicMicros();
   dirty_ = false;
   // Nothing to write: no snapshot (idle tables cost nothing), unless the
-  // position is to be recorded.
-  if (!parts_.sink->has_pending() && !(moved && record_progress)) return Status::OK();
+  // position is to be recorded (periodically, on the way out, or at the end of
+  // a bounded source, which is then finished).
+  bool record = record_progress || (parts_.source->bounded() && parts_.source->exhausted());
+  if (!parts_.sink->has_pending() && !(moved && record)) return Status::OK();
+  int64_t identifier = parts_.sink->NextIdentifier(position);
+  if (uses_state_) {
+    // Nothing newer than the last commit to record (a table source that has not moved on).
+    if (identifier <= parts_.sink->last_identifier()) {
+      last_commit_us_ = MonotonicMicros();
+      return Status::OK();
+    }
+    bool full = state_->WantFull();
+    std::vector<StateWriter> writers(parts_.operators.size());
+    std::vector<const StateWriter*> states(parts_.operators.size(), nullptr);
+    for (size_t i = 0; i < parts_.operators.size(); ++i) {
+      if (!parts_.operators[i]->stateful()) continue;
+      KL_RETURN_IF_ERROR(parts_.operators[i]->SaveState(full, &writers[i]));
+      states[i] = &writers[i];
+    }
+    KL_RETURN_IF_ERROR(state_->Save(identifier, position, full, states).WithContext("job " + name_));
+  }
   double mark = ThreadCpuSeconds();
+  int64_t commit_start_us = MonotonicMicros();
   // With a backlog still waiting in the source, compactions wait until it is read.
   parts_.sink->SetCatchingUp(last_poll_full_);
   auto committed = parts_.sink->Commit(position, /*allow_empty=*/moved);
@@ -107,10 +158,22 @@ Status Job::Checkpoint(bool record_progress) {
   {
     table::WriterCpu c = parts_.sink->writer_cpu();
     std::lock_guard<std::mutex> lock(mu_);
+    if (committed.ok()) {
+      status_.commit_seconds.Observe(static_cast<double>(MonotonicMicros() - commit_start_us) / 1e6);
+    }
     status_.table_cpu = {retired_table_cpu_.flush + c.flush, retired_table_cpu_.compact + c.compact,
                          retired_table_cpu_.commit + c.commit, retired_table_cpu_.expire + c.expire};
   }
+  // A failed commit may still have landed: its checkpoint stays (a restart decides).
   KL_ASSIGN_OR_RETURN(table::CommitResult result, std::move(committed));
+  if (uses_state_) {
+    if (!result.snapshot_ids.empty() || result.already_committed) {
+      state_->Committed(identifier);
+      for (auto& op : parts_.operators) op->StateCommitted();
+    } else {
+      state_->Abandon(identifier);
+    }
+  }
   Status noted = parts_.source->Committed(position);
   if (!noted.ok()) spdlog::warn("job {}: recording the committed position: {}", name_, noted.ToString());
   last_commit_us_ = MonotonicMicros();
@@ -129,6 +192,7 @@ Status Job::Recover(const Status& cause) {
     std::lock_guard<std::mutex> lock(mu_);
     ++status_.errors;
     status_.last_error = cause.ToString();
+    status_.running = false;
   }
   spdlog::warn("job {}: {}; restarting from its last commit", name_, cause.ToString());
   if (parts_.sink) {
@@ -149,15 +213,27 @@ void Job::Run(const std::atomic<bool>& stop) {
     std::lock_guard<std::mutex> lock(mu_);
     status_.cpu_seconds = ThreadCpuSeconds() - cpu_start;
   };
+  auto fatal = [&](const Status& s) {
+    if (!options_.is_fatal || !options_.is_fatal(s)) return false;
+    spdlog::error("job {} failed: {}", name_, s.ToString());
+    std::lock_guard<std::mutex> lock(mu_);
+    ++status_.errors;
+    status_.last_error = s.ToString();
+    status_.failed = true;
+    status_.running = false;
+    return true;
+  };
   while (!stop.load()) {
     auto step = Step();
     account();
     if (step.ok()) continue;
     Status s = step.status();
+    if (fatal(s)) return;
     while (!stop.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(options_.retry_backoff_ms));
       s = Recover(s);
       if (s.ok()) break;
+      if (fatal(s)) return;
     }
   }
   if (opened_) {
@@ -180,6 +256,11 @@ void Job::Run(const std::atomic<bool>& stop) {
     if (s.ok()) s = Checkpoint(/*record_progress=*/true);
     if (!s.ok()) spdlog::warn("job {}: final commit failed: {}", name_, s.ToString());
   }
+}
+
+bool Job::finished() const {
+  if (!opened_ || !parts_.source->bounded() || !parts_.source->exhausted() || dirty_) return false;
+  return parts_.source->position() == status().position && !parts_.sink->has_pending();
 }
 
 JobStatus Job::status() const {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/histogram.h"
 #include "common/result.h"
 #include "pipeline/operator.h"
 #include "pipeline/sink.h"
@@ -23,7 +24,7 @@ namespace kl::pipeline {
 struct JobParts {
   std::unique_ptr<Source> source;
   std::vector<std::unique_ptr<Operator>> operators;
-  std::unique_ptr<TableSink> sink;
+  std::unique_ptr<Sink> sink;
 };
 
 // Builds fresh parts; called at start and again after an error.
@@ -38,6 +39,14 @@ struct JobOptions {
   // does not re-read much and followed tables can expire their snapshots.
   int64_t idle_commit_ms = 30000;
   int64_t retry_backoff_ms = 1000;
+  // Where the job keeps its state checkpoints (state.h); needed when an
+  // operator is stateful or the source has several inputs. The fingerprint
+  // names the job's plan: state saved for another plan is not loaded.
+  std::string state_dir;
+  std::string state_fingerprint;
+  // Errors that restarting cannot cure (a NULL for a NOT NULL column): the job
+  // stops and reports failed instead of retrying. Default: every error is retried.
+  std::function<bool(const Status&)> is_fatal;
 };
 
 struct JobStatus {
@@ -48,6 +57,12 @@ struct JobStatus {
   uint64_t errors = 0;
   int64_t last_commit_ms = 0;
   int64_t last_snapshot = 0;
+  // Last time a poll found nothing new with everything read committed: an
+  // idle job that is caught up commits nothing, yet is healthy.
+  int64_t last_caught_up_ms = 0;
+  bool running = false;  // opened and stepping (false while recovering from an error)
+  bool failed = false;   // stopped by a fatal error (last_error says which)
+  DurationHistogram commit_seconds;  // wall time of each table commit
   double cpu_seconds = 0;  // CPU time of the thread running the job, split below
   double cpu_poll_seconds = 0;       // reading and decoding the source
   double cpu_operators_seconds = 0;  // the operator chain
@@ -74,7 +89,10 @@ class Job {
   // records the source position.
   Status Checkpoint(bool record_progress = false);
   // Steps until `stop`, recovering from errors; commits once more on the way out.
+  // Returns early when a fatal error stops the job.
   void Run(const std::atomic<bool>& stop);
+  // True when the source is bounded and everything it had is committed.
+  bool finished() const;
   JobStatus status() const;
 
  private:
@@ -93,6 +111,8 @@ class Job {
   bool dirty_ = false;          // read anything since the last checkpoint
   bool last_poll_full_ = false;  // the last poll returned max_batch changes: more are waiting
   table::WriterCpu retired_table_cpu_;  // of sinks replaced after errors
+  bool uses_state_ = false;
+  std::unique_ptr<StateStore> state_;
   mutable std::mutex mu_;
   JobStatus status_;
 };

@@ -39,6 +39,11 @@ std::optional<double> ParseQuantity(std::string_view q, bool* had_milli) {
 
 }  // namespace
 
+std::optional<double> ParseQuantity(std::string_view quantity) {
+  bool milli = false;
+  return ParseQuantity(quantity, &milli);
+}
+
 std::optional<int64_t> ParseCpuMillis(std::string_view quantity) {
   bool milli = false;
   auto v = ParseQuantity(quantity, &milli);

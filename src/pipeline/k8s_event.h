@@ -57,6 +57,8 @@ class K8sEventParser {
 // Kubernetes resource quantities: "250m" cpu -> 250 millicores, "2" -> 2000;
 // "128Mi" -> 134217728 bytes, "1G" -> 1e9, "1.5Gi", "1e3". nullopt if malformed.
 std::optional<int64_t> ParseCpuMillis(std::string_view quantity);
+// The quantity in base units ("250m" -> 0.25, "1Ki" -> 1024).
+std::optional<double> ParseQuantity(std::string_view quantity);
 std::optional<int64_t> ParseMemoryBytes(std::string_view quantity);
 
 }  // namespace kl::pipeline

@@ -13,18 +13,20 @@ format::RowType LogSource::RecordType() {
                           {4, "value", DataType::String(), ""}});
 }
 
-LogSource::LogSource(log::EventLog* log, std::unique_ptr<log::Consumer> consumer)
-    : log_(log), consumer_(std::move(consumer)), type_(RecordType()) {}
+LogSource::LogSource(log::EventLog* log, std::unique_ptr<log::Consumer> consumer, int64_t start_offset)
+    : log_(log), start_offset_(start_offset), consumer_(std::move(consumer)), type_(RecordType()) {}
 
-Result<std::unique_ptr<LogSource>> LogSource::Create(log::EventLog* log, const std::string& group) {
+Result<std::unique_ptr<LogSource>> LogSource::Create(log::EventLog* log, const std::string& group,
+                                                     int64_t start_offset) {
   KL_ASSIGN_OR_RETURN(auto consumer, log->NewConsumer(group));
-  return std::unique_ptr<LogSource>(new LogSource(log, std::move(consumer)));
+  return std::unique_ptr<LogSource>(new LogSource(log, std::move(consumer), start_offset));
 }
 
 Status LogSource::Restore(const std::optional<SourcePosition>& position) {
   position_ = SourcePosition();
   for (int32_t p = 0; p < log_->NumPartitions(); ++p) {
-    int64_t offset = log::kOffsetBeginning;
+    // A partition the committed position lacks (added since) is read from its start.
+    int64_t offset = position ? log::kOffsetBeginning : start_offset_;
     if (position) {
       auto it = position->log_offsets.find(p);
       if (it != position->log_offsets.end()) offset = it->second;

@@ -13,7 +13,10 @@ namespace kl::pipeline {
 class LogSource : public Source {
  public:
   // `group` names the consumer group (for lag reporting and retention safety).
-  static Result<std::unique_ptr<LogSource>> Create(log::EventLog* log, const std::string& group);
+  // `start_offset`: where each partition starts without a committed position:
+  // log::kOffsetBeginning, kOffsetEnd or kOffsetCommitted (the group's offsets).
+  static Result<std::unique_ptr<LogSource>> Create(log::EventLog* log, const std::string& group,
+                                                   int64_t start_offset = log::kOffsetBeginning);
   static format::RowType RecordType();
 
   std::string name() const override { return "log " + log_->Describe(); }
@@ -26,8 +29,9 @@ class LogSource : public Source {
   Status Committed(const SourcePosition& position) override { return consumer_->Commit(position.log_offsets); }
 
  private:
-  LogSource(log::EventLog* log, std::unique_ptr<log::Consumer> consumer);
+  LogSource(log::EventLog* log, std::unique_ptr<log::Consumer> consumer, int64_t start_offset);
   log::EventLog* log_;
+  int64_t start_offset_;
   std::unique_ptr<log::Consumer> consumer_;
   format::RowType type_;
   SourcePosition position_;

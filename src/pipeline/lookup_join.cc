@@ -31,7 +31,10 @@ class LookupJoinOp : public Operator {
       key.clear();
       for (int k : input_keys_) key.push_back(c.row[static_cast<size_t>(k)]);
       Change o{c.kind, std::move(c.row)};
-      auto it = rows_.find(key);
+      bool null_key = false;
+      for (const auto& k : key) null_key = null_key || k.is_null();
+      auto it = null_key ? rows_.end() : rows_.find(key);  // NULL equals nothing
+      if (it == rows_.end() && spec_.inner) continue;
       for (size_t i = 0; i < columns_.size(); ++i) o.row.push_back(it == rows_.end() ? Datum() : it->second[i]);
       out->push_back(std::move(o));
     }
@@ -50,6 +53,7 @@ class LookupJoinOp : public Operator {
       KL_ASSIGN_OR_RETURN(table::RowsWithKinds rows, spec_.table->ReadAll(*latest));
       for (size_t i = 0; i < rows.size(); ++i) {
         Row all = rows.rows.GetRow(i);
+        if (spec_.table_filter && !spec_.table_filter(all)) continue;
         Row key, values;
         for (int k : table_keys_) key.push_back(all[static_cast<size_t>(k)]);
         for (int c : columns_) values.push_back(all[static_cast<size_t>(c)]);
@@ -77,12 +81,17 @@ class LookupJoinOp : public Operator {
 }  // namespace
 
 Result<std::unique_ptr<Operator>> MakeLookupJoin(const RowType& input, LookupJoinSpec spec) {
-  if (spec.input_keys.size() != spec.table_keys.size() || spec.input_keys.empty()) {
+  size_t num_input_keys = spec.input_key_indexes.empty() ? spec.input_keys.size() : spec.input_key_indexes.size();
+  if (num_input_keys != spec.table_keys.size() || num_input_keys == 0) {
     return Status::InvalidArgument("lookup join needs matching, non-empty key lists");
   }
   const RowType& table_type = spec.table->schema().fields;
-  std::vector<int> in_keys, tab_keys, cols;
+  std::vector<int> in_keys = spec.input_key_indexes, tab_keys, cols;
+  for (int i : in_keys) {
+    if (i < 0 || static_cast<size_t>(i) >= input.size()) return Status::InvalidArgument("lookup join: bad input key");
+  }
   for (const auto& k : spec.input_keys) {
+    if (!spec.input_key_indexes.empty()) break;
     int i = input.IndexOf(k);
     if (i < 0) return Status::InvalidArgument("lookup join: no input column \"" + k + "\"");
     in_keys.push_back(i);

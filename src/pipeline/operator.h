@@ -15,6 +15,7 @@
 #include "common/result.h"
 #include "format/types.h"
 #include "pipeline/change.h"
+#include "pipeline/state.h"
 
 namespace kl::pipeline {
 
@@ -25,6 +26,18 @@ class Operator {
   virtual const format::RowType& output_type() const = 0;
   virtual Status Process(Changes& in, Changes* out) = 0;
   virtual Status Finish(Changes* out) { return Status::OK(); }
+  // True when the operator has output for a checkpoint although no input came
+  // (a dimension table it joins changed); asked once per step.
+  virtual bool WantsCheckpoint() { return false; }
+
+  // State kept across checkpoints (state.h). A stateful operator writes, at a
+  // checkpoint, what changed since the last committed one (everything when
+  // `full`); StateCommitted() tells it that checkpoint's commit landed. After a
+  // restart LoadState() gets the restored entries before any input.
+  virtual bool stateful() const { return false; }
+  virtual Status SaveState(bool full, StateWriter* out) { return Status::OK(); }
+  virtual void StateCommitted() {}
+  virtual Status LoadState(const OperatorState& state) { return Status::OK(); }
 };
 
 // Keeps the changes `predicate` accepts.

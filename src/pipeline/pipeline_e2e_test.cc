@@ -116,6 +116,26 @@ Result<std::map<std::pair<std::string, std::string>, int64_t>> AdsCounts(const W
   return out;
 }
 
+// Rows of DWD and of the topology whose region is not their cluster's (the simulator's truth):
+// "table cluster uid region" lines, empty when every row is right. Rows joined before the
+// cluster's region was known must have been updated since.
+Result<std::vector<std::string>> WrongRegions(const WarehouseOptions& o, simulator::Fleet* fleet) {
+  std::map<std::string, std::string> region;
+  for (size_t i = 0; i < fleet->size(); ++i) region[fleet->Truth(i).cluster] = fleet->region(i);
+  std::vector<std::string> wrong;
+  table::Catalog catalog(o.warehouse);
+  for (auto [table, uid] : {std::pair{kDwdTable, "uid"}, std::pair{kTopologyTable, "pod_uid"}}) {
+    KL_ASSIGN_OR_RETURN(auto t, catalog.GetTable(o.database, table));
+    KL_ASSIGN_OR_RETURN(auto rows, t->ReadAll(std::nullopt, {"cluster", uid, "region"}));
+    for (size_t i = 0; i < rows.size(); ++i) {
+      format::Row r = rows.rows.GetRow(i);
+      std::string got = r[2].is_null() ? "NULL" : r[2].as_bytes();
+      if (got != region[r[0].as_bytes()]) wrong.push_back(std::string(table) + " " + r[0].as_bytes() + " " + r[1].as_bytes() + " " + got);
+    }
+  }
+  return wrong;
+}
+
 class PipelineE2ETest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(PipelineE2ETest, KilledProcessesStillGiveExactWarehouse) {
@@ -168,7 +188,7 @@ TEST_P(PipelineE2ETest, KilledProcessesStillGiveExactWarehouse) {
   auto start_pipeline = [&](Child* c) {
     ASSERT_TRUE(c->Start({Kubelake(), "--log-level", "warn", "pipeline", "--log", log_uri, "--warehouse",
                           wo.warehouse, "--commit-interval-ms", "300", "--trend-interval", "5", "--status-interval",
-                          "0"},
+                          "0", "--listen-http", "off", "--listen-pg", "off"},
                          dir.Sub("pipeline.out")));
   };
   Child collector, pipeline;
@@ -197,8 +217,11 @@ TEST_P(PipelineE2ETest, KilledProcessesStillGiveExactWarehouse) {
     std::this_thread::sleep_for(milliseconds(500));
     auto w = WarehouseCounts(wo);
     auto ads = AdsCounts(wo);
-    equal = w.ok() && ads.ok() && w->objects == truth.objects && *ads == truth.by_cluster_kind;
+    auto regions = WrongRegions(wo, fleet->get());
+    equal = w.ok() && ads.ok() && w->objects == truth.objects && *ads == truth.by_cluster_kind && regions.ok() &&
+            regions->empty();
   }
+  auto wrong_regions = WrongRegions(wo, fleet->get());
   collector.Terminate();
   pipeline.Terminate();
   (*fleet)->Stop();
@@ -215,6 +238,10 @@ TEST_P(PipelineE2ETest, KilledProcessesStillGiveExactWarehouse) {
   EXPECT_TRUE(missing.empty() && extra.empty()) << missing.size() << " objects missing from DWD, " << extra.size()
                                                 << " extra (first missing: "
                                                 << (missing.empty() ? "-" : std::get<1>(missing[0])) << ")";
+  // DWD and topology: every row carries its cluster's region.
+  ASSERT_TRUE(wrong_regions.ok()) << wrong_regions.status().ToString();
+  EXPECT_TRUE(wrong_regions->empty()) << wrong_regions->size() << " rows without their cluster's region, first: "
+                                      << wrong_regions->front();
   // ADS: exact counts, none negative.
   auto ads = AdsCounts(wo);
   ASSERT_TRUE(ads.ok()) << ads.status().ToString();

@@ -1,10 +1,14 @@
 #include "pipeline/queries.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
 
 #include "common/clock.h"
 #include "table/binary_row.h"
+#include "table/predicate.h"
+#include "table/scan.h"
+#include "table/snapshot.h"
 
 namespace kl::pipeline {
 
@@ -17,7 +21,7 @@ namespace {
 
 Result<std::vector<Row>> ReadRows(const WarehouseOptions& o, const char* table_name,
                                   std::vector<std::string> projection = {}) {
-  KL_ASSIGN_OR_RETURN(auto t, table::Catalog(o.warehouse).GetTable(o.database, table_name));
+  KL_ASSIGN_OR_RETURN(auto t, OpenWarehouseTable(o, table_name));
   KL_ASSIGN_OR_RETURN(table::RowsWithKinds rows, t->ReadAll(std::nullopt, std::move(projection)));
   std::vector<Row> out;
   out.reserve(rows.size());
@@ -81,14 +85,28 @@ Result<QueryResult> QueryTopology(const WarehouseOptions& o, const TopologyQuery
                             F(6, "cluster", DataType::String()), F(7, "region", DataType::String()),
                             F(8, "phase", DataType::String()), F(9, "cpu_milli", DataType::BigInt()),
                             F(10, "memory_bytes", DataType::BigInt())});
-  KL_ASSIGN_OR_RETURN(auto t, table::Catalog(o.warehouse).GetTable(o.database, kTopologyTable));
+  KL_ASSIGN_OR_RETURN(auto t, OpenWarehouseTable(o, kTopologyTable));
   // A user's rows live in one bucket (bucket key user_id): read only that one.
   table::ScanPlan plan;
-  KL_ASSIGN_OR_RETURN(plan, t->NewScan().PlanLatest());
-  if (!q.user_id.empty()) {
-    int buckets = t->schema().table_options().bucket();
+  std::optional<int64_t> dwd_snapshot;
+  if (q.as_of_ms > 0) {
+    auto planned = t->NewScan().PlanAsOfTime(q.as_of_ms);
+    if (!planned.ok()) {
+      return planned.status().WithContext("topology as of " + FormatRfc3339(q.as_of_ms) +
+                                          " (snapshots are kept for snapshot.time-retained, 1 h by default)");
+    }
+    plan = std::move(*planned);
+    KL_ASSIGN_OR_RETURN(auto dwd_table, table::Catalog(o.warehouse).GetTable(o.database, kDwdTable));
+    KL_ASSIGN_OR_RETURN(auto dwd_at, table::SnapshotManager(dwd_table->path()).AtOrBefore(q.as_of_ms));
+    if (dwd_at) dwd_snapshot = dwd_at->id;
+  } else {
+    KL_ASSIGN_OR_RETURN(plan, t->NewScan().PlanLatest());
+  }
+  int buckets = t->schema().table_options().bucket();
+  // In dynamic bucket mode (bucket = -1) a key's bucket is not a function of the key.
+  if (!q.user_id.empty() && buckets > 0) {
     std::string key = table::EncodeBinaryRow({Datum::Bytes(q.user_id)}, {DataType::String().NotNull()});
-    int bucket = table::BucketOf(key, std::max(1, buckets));
+    int bucket = table::BucketOf(key, buckets);
     plan.splits.erase(std::remove_if(plan.splits.begin(), plan.splits.end(),
                                      [&](const table::DataSplit& s) { return s.bucket != bucket; }),
                       plan.splits.end());
@@ -97,9 +115,9 @@ Result<QueryResult> QueryTopology(const WarehouseOptions& o, const TopologyQuery
   KL_ASSIGN_OR_RETURN(table::RowsWithKinds rows, read->ReadAll(plan));
   // Node zones come from the nodes' own topology labels in DWD.
   std::map<std::pair<std::string, std::string>, std::string> node_zone;
-  KL_ASSIGN_OR_RETURN(auto dwd, table::Catalog(o.warehouse).GetTable(o.database, kDwdTable));
+  KL_ASSIGN_OR_RETURN(auto dwd, OpenWarehouseTable(o, kDwdTable));
   KL_ASSIGN_OR_RETURN(table::RowsWithKinds nodes,
-                      dwd->ReadAll(std::nullopt, {"cluster", "kind", "name", "deleted", "topology_zone"}));
+                      dwd->ReadAll(dwd_snapshot, {"cluster", "kind", "name", "deleted", "topology_zone"}));
   for (size_t i = 0; i < nodes.size(); ++i) {
     Row n = nodes.rows.GetRow(i);
     if (S(n[1]) == "Node" && I(n[3]) == 0) node_zone[{S(n[0]), S(n[2])}] = S(n[4]);
@@ -138,6 +156,84 @@ Result<QueryResult> QueryTrend(const WarehouseOptions& o, const TrendQuery& q) {
       }
       result.rows.push_back({Datum::Bytes(FormatRfc3339(I(r[0]))), r[1], r[2], r[3]});
     }
+  }
+  std::sort(result.rows.begin(), result.rows.end(), [](const Row& a, const Row& b) { return format::CompareRows(a, b) < 0; });
+  return result;
+}
+
+Result<QueryResult> QueryDeleted(const WarehouseOptions& o, const DeletedQuery& q) {
+  QueryResult result;
+  result.columns = RowType({F(0, "deleted_time", DataType::String()), F(1, "cluster", DataType::String()),
+                            F(2, "kind", DataType::String()), F(3, "namespace", DataType::String()),
+                            F(4, "name", DataType::String()), F(5, "uid", DataType::String()),
+                            F(6, "created_time", DataType::String()), F(7, "owner", DataType::String()),
+                            F(8, "node", DataType::String()), F(9, "user_id", DataType::String()),
+                            F(10, "origin", DataType::String())});
+  KL_ASSIGN_OR_RETURN(auto t, table::Catalog(o.warehouse).GetTable(o.database, kDwdTable));
+  KL_ASSIGN_OR_RETURN(auto filter, table::Predicate::Parse("deleted = true", t->schema().fields));
+  KL_ASSIGN_OR_RETURN(table::RowsWithKinds rows,
+                      t->ReadAll(std::nullopt,
+                                 {"deleted_time", "cluster", "kind", "namespace", "name", "uid", "created_time",
+                                  "owner_kind", "owner_name", "node_name", "user_id", "origin", "deleted"},
+                                 filter));
+  std::vector<Row> picked;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    Row r = rows.rows.GetRow(i);
+    if (r[12].is_null() || !r[12].as_bool()) continue;
+    if (!q.cluster.empty() && S(r[1]) != q.cluster) continue;
+    if (!q.kind.empty() && S(r[2]) != q.kind) continue;
+    if (!q.name.empty() && (S(r[3]) + "/" + S(r[4])).find(q.name) == std::string::npos) continue;
+    picked.push_back(std::move(r));
+  }
+  std::sort(picked.begin(), picked.end(), [](const Row& a, const Row& b) {
+    if (I(a[0]) != I(b[0])) return I(a[0]) > I(b[0]);
+    return format::CompareRows(a, b) < 0;
+  });
+  if (picked.size() > q.limit) picked.resize(q.limit);
+  for (const auto& r : picked) {
+    std::string owner = S(r[7]).empty() ? "" : S(r[7]) + "/" + S(r[8]);
+    result.rows.push_back({Datum::Bytes(FormatRfc3339(I(r[0]))), r[1], r[2], r[3], r[4], r[5],
+                           I(r[6]) > 0 ? Datum::Bytes(FormatRfc3339(I(r[6]))) : Datum(),
+                           owner.empty() ? Datum() : Datum::Bytes(owner), r[9], r[10], r[11]});
+  }
+  return result;
+}
+
+Result<QueryResult> QueryUsers(const WarehouseOptions& o, const std::string& prefix, size_t limit) {
+  QueryResult result;
+  result.columns = RowType({F(0, "user_id", DataType::String()), F(1, "clusters", DataType::BigInt()),
+                            F(2, "pods", DataType::BigInt()), F(3, "cpu_milli", DataType::BigInt()),
+                            F(4, "memory_bytes", DataType::BigInt())});
+  KL_ASSIGN_OR_RETURN(auto rows, ReadRows(o, kAdsUserResourcesTable));
+  std::map<std::string, std::array<int64_t, 4>> users;
+  for (const auto& r : rows) {
+    if (I(r[2]) <= 0 || S(r[0]).compare(0, prefix.size(), prefix) != 0) continue;
+    auto& u = users[S(r[0])];
+    u[0] += 1;
+    u[1] += I(r[2]);
+    u[2] += I(r[3]);
+    u[3] += I(r[4]);
+  }
+  for (const auto& [user, v] : users) {
+    result.rows.push_back({Datum::Bytes(user), Datum::Int(v[0]), Datum::Int(v[1]), Datum::Int(v[2]), Datum::Int(v[3])});
+  }
+  std::sort(result.rows.begin(), result.rows.end(), [](const Row& a, const Row& b) {
+    if (a[2].as_int() != b[2].as_int()) return a[2].as_int() > b[2].as_int();
+    return a[0].as_bytes() < b[0].as_bytes();
+  });
+  if (result.rows.size() > limit) result.rows.resize(limit);
+  return result;
+}
+
+Result<QueryResult> QueryNodes(const WarehouseOptions& o, const std::string& cluster) {
+  QueryResult result;
+  result.columns = RowType({F(0, "cluster", DataType::String()), F(1, "node", DataType::String()),
+                            F(2, "pods", DataType::BigInt()), F(3, "cpu_milli", DataType::BigInt()),
+                            F(4, "memory_bytes", DataType::BigInt())});
+  KL_ASSIGN_OR_RETURN(auto rows, ReadRows(o, kAdsNodePodsTable));
+  for (const auto& r : rows) {
+    if (S(r[1]).empty() || (!cluster.empty() && S(r[0]) != cluster)) continue;
+    result.rows.push_back({r[0], r[1], Datum::Int(I(r[2])), Datum::Int(I(r[3])), Datum::Int(I(r[4]))});
   }
   std::sort(result.rows.begin(), result.rows.end(), [](const Row& a, const Row& b) { return format::CompareRows(a, b) < 0; });
   return result;

@@ -30,6 +30,7 @@ struct TopologyQuery {
   std::string user_id;  // either a user
   std::string cluster;  // or a node: cluster + node name
   std::string node;
+  int64_t as_of_ms = 0;  // 0: now; else as of the snapshots at or before this time (time travel)
 };
 Result<QueryResult> QueryTopology(const WarehouseOptions& warehouse, const TopologyQuery& query);
 
@@ -40,5 +41,20 @@ struct TrendQuery {
   std::string user_id;  // set: the user's resource trend instead of counts
 };
 Result<QueryResult> QueryTrend(const WarehouseOptions& warehouse, const TrendQuery& query);
+
+// Deleted objects, newest deletion first (DWD keeps them as rows marked deleted).
+struct DeletedQuery {
+  std::string cluster;  // "" = all
+  std::string kind;     // "" = all
+  std::string name;     // substring of namespace/name; "" = all
+  size_t limit = 100;
+};
+Result<QueryResult> QueryDeleted(const WarehouseOptions& warehouse, const DeletedQuery& query);
+
+// Users by live pods (summed over clusters), most first; `prefix` filters ids.
+Result<QueryResult> QueryUsers(const WarehouseOptions& warehouse, const std::string& prefix, size_t limit);
+
+// Nodes with their pods and requests (ADS), by cluster and name.
+Result<QueryResult> QueryNodes(const WarehouseOptions& warehouse, const std::string& cluster);
 
 }  // namespace kl::pipeline

@@ -38,15 +38,20 @@ Status TableSink::Write(const Changes& changes) {
   return writer_->Write(batch, &kinds);
 }
 
+int64_t TableSink::NextIdentifier(const SourcePosition& position) const {
+  // Log-sourced: offsets go in the snapshot, the identifier counts commits.
+  // Table-sourced: the identifier is the upstream snapshot (no offsets).
+  bool by_snapshot = position.log_offsets.empty() && position.inputs.empty();
+  return by_snapshot ? position.table_snapshot : last_identifier_ + 1;
+}
+
 Result<table::CommitResult> TableSink::Commit(const SourcePosition& position, bool allow_empty) {
   if (!writer_) {
     writer_ = table_->NewWriter(commit_user_);
     writer_->DeferCompaction(catching_up_);
   }
-  // Log-sourced: offsets go in the snapshot, the identifier counts commits.
-  // Table-sourced: the identifier is the upstream snapshot (no offsets).
-  int64_t identifier = position.log_offsets.empty() ? position.table_snapshot : last_identifier_ + 1;
-  if (identifier <= last_identifier_ && position.log_offsets.empty()) return table::CommitResult{};
+  int64_t identifier = NextIdentifier(position);
+  if (identifier <= last_identifier_) return table::CommitResult{};
   auto result = writer_->Commit(identifier, position.log_offsets, allow_empty);
   if (!result.ok()) {
     Reset();

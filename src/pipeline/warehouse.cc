@@ -9,10 +9,11 @@
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
+#include "common/file_util.h"
 #include "pipeline/k8s_event.h"
 #include "pipeline/log_source.h"
+#include "pipeline/cluster_dimensions.h"
 #include "pipeline/lookup_join.h"
-#include "table/consumer.h"
 
 namespace kl::pipeline {
 
@@ -169,7 +170,6 @@ Result<std::shared_ptr<table::Table>> OpenTable(const WarehouseOptions& o, const
 }
 
 Datum Str(const std::string& s) { return s.empty() ? Datum() : Datum::Bytes(s); }
-const std::string* AsStr(const Datum& d) { return d.is_null() ? nullptr : &d.as_bytes(); }
 
 // ---- ODS: raw events, as they came from the log ----
 JobFactory OdsJob(log::EventLog* log, const WarehouseOptions& o) {
@@ -245,45 +245,14 @@ JobFactory DwdJob(log::EventLog* log, const WarehouseOptions& o) {
       out->push_back({RowKind::kInsert, std::move(r)});
       return Status::OK();
     }, "parse-event"));
-    LookupJoinSpec join;
-    join.table = dim;
-    join.input_keys = {"cluster"};
-    join.table_keys = {"cluster"};
-    join.columns = {"cluster_id", "region_id", "region", "zone", "node_region", "node_zone"};
-    join.output_names = {"dim_cluster_id", "dim_region_id", "dim_region", "dim_zone", "dim_node_region", "dim_node_zone"};
-    KL_ASSIGN_OR_RETURN(auto join_op, MakeLookupJoin(base_type, join));
-    parts.operators.push_back(std::move(join_op));
-    // Region and zone: what users set in dim_cluster, else what node labels say
-    // (persisted by the dim job, or seen in this stream before it caught up).
-    auto learned = std::make_shared<std::map<std::string, std::pair<std::string, std::string>>>();
-    size_t n_base = base_type.size();
-    parts.operators.push_back(MakeMap(dwd_type, [learned, n_base](Change& c, Changes* out) {
-      Row& in = c.row;
-      const std::string cluster = in[0].as_bytes();
-      const std::string* topo_region = AsStr(in[28]);
-      const std::string* topo_zone = AsStr(in[29]);
-      if (topo_region != nullptr) (*learned)[cluster] = {*topo_region, topo_zone != nullptr ? *topo_zone : ""};
-      auto pick = [&](const Datum& user, const Datum& node, bool region) -> Datum {
-        if (!user.is_null()) return user;
-        if (!node.is_null()) return node;
-        auto it = learned->find(cluster);
-        if (it == learned->end()) return Datum();
-        return Str(region ? it->second.first : it->second.second);
-      };
-      Datum cluster_id = in[n_base];
-      Datum region_id = in[n_base + 1].is_null() ? pick(in[n_base + 2], in[n_base + 4], true) : in[n_base + 1];
-      Datum region = pick(in[n_base + 2], in[n_base + 4], true);
-      Datum zone = pick(in[n_base + 3], in[n_base + 5], false);
-      // The event columns move on; the dimension columns replace the joined ones.
-      in.resize(n_base);
-      Row r = std::move(in);
-      r.push_back(std::move(cluster_id));
-      r.push_back(std::move(region_id));
-      r.push_back(std::move(region));
-      r.push_back(std::move(zone));
-      out->push_back({c.kind, std::move(r)});
-      return Status::OK();
-    }, "dimensions"));
+    // The cluster dimension (cluster_id, region_id, region, zone): what users set in
+    // dim_cluster, else what the cluster's node labels say; rows written before it was
+    // known are re-emitted when it becomes known (cluster_dimensions.h).
+    ClusterDimensionSpec dims;
+    dims.dimension = dim;
+    dims.target = dwd;
+    KL_ASSIGN_OR_RETURN(auto dims_op, MakeClusterDimensions(base_type, dims));
+    parts.operators.push_back(std::move(dims_op));
     parts.sink = std::make_unique<TableSink>(dwd, "dwd");
     parts.source = std::move(source);
     return parts;
@@ -332,67 +301,9 @@ std::vector<std::unique_ptr<Operator>> CountOps(const RowType& dwd, const RowTyp
   return ops;
 }
 
-// ---- Trend: ADS sampled every period ----
+// ---- Trend: ADS sampled every period (TableSamplesSource) ----
 // The job records itself as a consumer of the ADS table at the snapshot of its
 // last sample, so snapshot expiry keeps what the next samples need.
-class TrendSource : public Source {
- public:
-  TrendSource(std::shared_ptr<table::Table> ads, RowType output, int64_t period_ms,
-              std::function<Row(int64_t minute, const Row& ads_row)> shape, std::string consumer_id)
-      : ads_(std::move(ads)),
-        output_(std::move(output)),
-        period_ms_(period_ms),
-        shape_(std::move(shape)),
-        consumer_id_(std::move(consumer_id)) {}
-
-  std::string name() const override { return "trend of " + ads_->path(); }
-  const RowType& output_type() const override { return output_; }
-  Status Restore(const std::optional<SourcePosition>& position) override {
-    last_ = position ? position->table_snapshot : 0;
-    return Status::OK();
-  }
-  // Emits one sample per elapsed period boundary, read from ADS as of that
-  // instant (time travel), so a restart fills the periods it missed (up to 60).
-  Status Poll(size_t max_changes, int64_t timeout_ms, Changes* out) override {
-    int64_t now = NowMillis();
-    int64_t current = now / period_ms_;  // the period in progress
-    int64_t first = last_ == 0 ? current - 1 : last_ + 1;
-    first = std::max(first, current - 60);
-    for (int64_t p = first; p < current && out->size() < max_changes; ++p) {
-      int64_t boundary = (p + 1) * period_ms_;
-      auto plan = ads_->NewScan().PlanAsOfTime(boundary);
-      if (plan.ok()) {
-        KL_ASSIGN_OR_RETURN(auto read, ads_->NewRead());
-        KL_ASSIGN_OR_RETURN(table::RowsWithKinds rows, read->ReadAll(*plan));
-        for (size_t i = 0; i < rows.size(); ++i) out->push_back({RowKind::kInsert, shape_(boundary, rows.rows.GetRow(i))});
-        sampled_snapshot_ = plan->snapshot_id.value_or(sampled_snapshot_);
-      } else if (!plan.status().IsNotFound()) {
-        return plan.status();
-      }
-      last_ = p;
-    }
-    if (out->empty()) std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(timeout_ms, 200)));
-    return Status::OK();
-  }
-  SourcePosition position() const override {
-    SourcePosition p;
-    p.table_snapshot = last_;
-    return p;
-  }
-  Status Committed(const SourcePosition&) override {
-    if (sampled_snapshot_ <= 0) return Status::OK();
-    return table::ConsumerManager(ads_->path()).Record(consumer_id_, sampled_snapshot_);
-  }
-
- private:
-  std::shared_ptr<table::Table> ads_;
-  RowType output_;
-  int64_t period_ms_;
-  std::function<Row(int64_t, const Row&)> shape_;
-  std::string consumer_id_;
-  int64_t last_ = 0;
-  int64_t sampled_snapshot_ = 0;
-};
 
 JobFactory TrendJob(const WarehouseOptions& o, const char* ads, const char* trend, std::string job) {
   return [o, ads, trend, job]() -> Result<JobParts> {
@@ -400,15 +311,10 @@ JobFactory TrendJob(const WarehouseOptions& o, const char* ads, const char* tren
     KL_ASSIGN_OR_RETURN(auto ads_table, OpenTable(o, ads));
     KL_ASSIGN_OR_RETURN(auto trend_table, OpenTable(o, trend));
     const RowType& out = trend_table->schema().fields;
-    const RowType& in = ads_table->schema().fields;
     // Trend rows: the period end, then the ADS columns by name.
-    std::vector<int> from;
-    for (size_t i = 1; i < out.size(); ++i) from.push_back(in.IndexOf(out.field(i).name));
-    parts.source = std::make_unique<TrendSource>(ads_table, out, o.trend_interval_ms, [from](int64_t t, const Row& r) {
-      Row row{Datum::Int(t)};
-      for (int f : from) row.push_back(f >= 0 ? r[static_cast<size_t>(f)] : Datum());
-      return row;
-    }, job);
+    std::vector<std::string> columns = {""};
+    for (size_t i = 1; i < out.size(); ++i) columns.push_back(out.field(i).name);
+    KL_ASSIGN_OR_RETURN(parts.source, TableSamplesSource::Create(ads_table, columns, o.trend_interval_ms, job));
     parts.sink = std::make_unique<TableSink>(trend_table, job);
     return parts;
   };
@@ -425,6 +331,29 @@ Status CreateWarehouseTables(const table::Catalog& catalog, const WarehouseOptio
     if (!t.ok()) return t.status().WithContext(std::string("table ") + def.name);
   }
   return Status::OK();
+}
+
+Result<std::shared_ptr<table::Table>> OpenWarehouseTable(const WarehouseOptions& o, const std::string& name) {
+  table::Catalog catalog(o.warehouse);
+  const std::string make_one =
+      "`kubelake run` (or `kubelake pipeline`, `kubelake demo`) creates one: --data-dir DIR keeps it in "
+      "DIR/warehouse, --warehouse names the directory itself";
+  std::string db = catalog.DatabasePath(o.database);
+  if (!IsDirectory(db)) {
+    std::string what = !IsDirectory(o.warehouse) ? "the directory does not exist"
+                                                 : "it has no " + o.database + ".db/ database directory";
+    return Status::NotFound("no kubelake warehouse at " + o.warehouse + " (" + what + "); " + make_one);
+  }
+  if (!IsDirectory(catalog.TablePath(o.database, name))) {
+    auto tables = catalog.ListTables(o.database);
+    if (!tables.ok() || tables->empty()) {
+      return Status::NotFound("no kubelake warehouse at " + o.warehouse + " (" + db + " holds no tables); " + make_one);
+    }
+    return Status::NotFound("the warehouse at " + o.warehouse + " has no table " + name +
+                            " (made by another program or an older kubelake?); `kubelake run` or `kubelake pipeline` "
+                            "on it creates the missing tables");
+  }
+  return catalog.GetTable(o.database, name);
 }
 
 Result<std::vector<std::unique_ptr<Job>>> BuildWarehouseJobs(log::EventLog* log, const WarehouseOptions& o) {

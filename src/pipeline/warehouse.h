@@ -2,7 +2,8 @@
 // keep them, in one Paimon database.
 //
 //   log ──ods──────────────▶ ods_events          raw events, append, Avro
-//   log ──dwd──▶ lookup dim_cluster ─▶ dwd_objects   one row per object (newest by rv, time; deletes win)
+//   log ──dwd──▶ cluster dimension ─▶ dwd_objects   one row per object (newest by rv, time; deletes win);
+//                (dim_cluster, nodes)               rows re-emitted when their cluster's dimension changes
 //   dwd_objects changelog ─▶ dim_cluster            region/zone learned from node labels
 //                          ─▶ ads_kind_count, ads_namespace_count, ads_node_pods, ads_user_resources
 //                          ─▶ dws_topology           user → instance → pod → node → cluster
@@ -60,6 +61,11 @@ struct WarehouseOptions {
 
 // Creates the database and every table (idempotent).
 Status CreateWarehouseTables(const table::Catalog& catalog, const WarehouseOptions& options);
+
+// Opens one of the warehouse's tables for reading. A directory without a
+// warehouse (empty, mistyped, or another program's) is NotFound with a message
+// that says so and how to make one, not a missing file deep inside it.
+Result<std::shared_ptr<table::Table>> OpenWarehouseTable(const WarehouseOptions& options, const std::string& name);
 
 // Every job of the warehouse, reading `log` (not owned; must outlive the jobs).
 Result<std::vector<std::unique_ptr<Job>>> BuildWarehouseJobs(log::EventLog* log, const WarehouseOptions& options);

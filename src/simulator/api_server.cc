@@ -3,18 +3,19 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <set>
 #include <thread>
 
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/string_util.h"
+#include "simulator/custom_resources.h"
 
 namespace kl::simulator {
 namespace {
@@ -78,11 +79,69 @@ std::string ResourceListJson(std::string_view group_version, std::string_view gr
     if (r.group != group) continue;
     w.BeginObject().Key("name").String(r.resource).Key("singularName").String(r.singular);
     w.Key("namespaced").Bool(r.namespaced).Key("kind").String(r.kind);
-    w.Key("verbs").BeginArray().String("get").String("list").String("watch").EndArray();
+    if (r.writable) {
+      w.Key("verbs").BeginArray().String("create").String("delete").String("get").String("list").String("patch");
+      w.String("update").String("watch").EndArray();
+    } else {
+      w.Key("verbs").BeginArray().String("get").String("list").String("watch").EndArray();
+    }
     w.Key("shortNames").Raw("[" + std::string(r.short_names) + "]");
     w.EndObject();
+    if (i == kWatchSets) {
+      w.BeginObject().Key("name").String("watchsets/status").Key("singularName").String("");
+      w.Key("namespaced").Bool(false).Key("kind").String(r.kind);
+      w.Key("verbs").BeginArray().String("get").String("patch").String("update").EndArray().EndObject();
+    }
   }
   w.EndArray().EndObject();
+  return w.Release();
+}
+
+// OpenAPI v3 as far as kubectl needs it: the index of group versions, and
+// per group version the write operations of each kind with the
+// `fieldValidation` parameter (kubectl then validates on the server instead
+// of downloading schemas).
+std::string OpenApiV3(const std::string& path, bool crd) {
+  auto gv_path = [](const ResourceInfo& r) {
+    return r.group.empty() ? "api/" + std::string(r.version)
+                           : "apis/" + std::string(r.group) + "/" + std::string(r.version);
+  };
+  JsonWriter w;
+  if (path == "/openapi/v3") {
+    std::set<std::string> gvs;
+    for (int i = 0; i < kNumResources; ++i) {
+      if (i == kWatchSets && !crd) continue;
+      gvs.insert(gv_path(Resource(i)));
+    }
+    w.BeginObject().Key("paths").BeginObject();
+    for (const std::string& gv : gvs) {
+      w.Key(gv).BeginObject().Key("serverRelativeURL").String("/openapi/v3/" + gv).EndObject();
+    }
+    w.EndObject().EndObject();
+    return w.Release();
+  }
+  std::string want = path.substr(std::string("/openapi/v3/").size());
+  w.BeginObject().Key("openapi").String("3.0.0").Key("info").BeginObject().Key("title").String("Kubernetes");
+  w.Key("version").String("v1.29.4").EndObject().Key("paths").BeginObject();
+  for (int i = 0; i < kNumResources; ++i) {
+    const ResourceInfo& r = Resource(i);
+    if (gv_path(r) != want || (i == kWatchSets && !crd)) continue;
+    auto op = [&](JsonWriter& o, const char* verb) {
+      o.Key(verb).BeginObject().Key("x-kubernetes-group-version-kind").BeginObject().Key("group").String(r.group);
+      o.Key("version").String(r.version).Key("kind").String(r.kind).EndObject();
+      o.Key("parameters").BeginArray().BeginObject().Key("name").String("fieldValidation").Key("in").String("query");
+      o.Key("schema").BeginObject().Key("type").String("string").EndObject().EndObject().EndArray().EndObject();
+    };
+    std::string base = "/" + want + (r.namespaced ? "/namespaces/{namespace}/" : "/") + std::string(r.resource);
+    w.Key(base).BeginObject();
+    op(w, "post");
+    w.EndObject();
+    w.Key(base + "/{name}").BeginObject();
+    op(w, "put");
+    op(w, "patch");
+    w.EndObject();
+  }
+  w.EndObject().EndObject();
   return w.Release();
 }
 
@@ -154,11 +213,20 @@ struct WatchStream {
   }
 };
 
+// A request's body as it arrives (writes of configuration objects).
+struct RequestBody {
+  std::string data;
+};
+
 struct RequestHandler {
   static MhdResult Handle(void* cls, MHD_Connection* connection, const char* url, const char* method, const char*,
-                          const char*, size_t* upload_data_size, void** con_cls) {
+                          const char* upload_data, size_t* upload_data_size, void** con_cls) {
     return static_cast<MhdResult>(
-        static_cast<ApiServer*>(cls)->HandleRequest(connection, url, method, upload_data_size, con_cls));
+        static_cast<ApiServer*>(cls)->HandleRequest(connection, url, method, upload_data, upload_data_size, con_cls));
+  }
+  static void Completed(void*, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) {
+    delete static_cast<RequestBody*>(*con_cls);
+    *con_cls = nullptr;
   }
 };
 
@@ -183,17 +251,17 @@ Status ApiServer::Start() {
   addr.sin_port = htons(static_cast<uint16_t>(port_));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (options_.tls) {
-    daemon_ = MHD_start_daemon(flags, static_cast<uint16_t>(port_), nullptr, nullptr, handler, this,
-                               MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-                               MHD_OPTION_EXTERNAL_LOGGER, &MhdLog, nullptr,
-                               MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_HTTPS_MEM_KEY,
-                               options_.tls_material.server_key_pem.c_str(), MHD_OPTION_HTTPS_MEM_CERT,
-                               options_.tls_material.server_cert_pem.c_str(), MHD_OPTION_END);
+    daemon_ =
+        MHD_start_daemon(flags, static_cast<uint16_t>(port_), nullptr, nullptr, handler, this, MHD_OPTION_SOCK_ADDR,
+                         &addr, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_EXTERNAL_LOGGER, &MhdLog, nullptr,
+                         MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_NOTIFY_COMPLETED, &RequestHandler::Completed,
+                         nullptr, MHD_OPTION_HTTPS_MEM_KEY, options_.tls_material.server_key_pem.c_str(),
+                         MHD_OPTION_HTTPS_MEM_CERT, options_.tls_material.server_cert_pem.c_str(), MHD_OPTION_END);
   } else {
     daemon_ = MHD_start_daemon(flags, static_cast<uint16_t>(port_), nullptr, nullptr, handler, this,
                                MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-                               MHD_OPTION_EXTERNAL_LOGGER, &MhdLog, nullptr,
-                               MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_END);
+                               MHD_OPTION_EXTERNAL_LOGGER, &MhdLog, nullptr, MHD_OPTION_CONNECTION_TIMEOUT, 0u,
+                               MHD_OPTION_NOTIFY_COMPLETED, &RequestHandler::Completed, nullptr, MHD_OPTION_END);
   }
   if (daemon_ == nullptr) {
     return Status::IOError("simulated API server for " + identity_.name + ": cannot listen on 127.0.0.1:" +
@@ -220,18 +288,33 @@ void ApiServer::DropWatches() {
 
 void ApiServer::StallWatches(int64_t duration_ms) { stall_until_us_ = MonotonicMicros() + duration_ms * 1000; }
 
-int ApiServer::HandleRequest(MHD_Connection* connection, const char* url, const char* method,
+void ApiServer::Forbid(const std::string& resource, bool forbidden) {
+  std::lock_guard<std::mutex> lock(forbidden_mu_);
+  if (resource.empty())
+    forbidden_.clear();
+  else if (forbidden)
+    forbidden_.insert(resource);
+  else
+    forbidden_.erase(resource);
+}
+
+bool ApiServer::Forbidden(int resource) {
+  std::lock_guard<std::mutex> lock(forbidden_mu_);
+  return forbidden_.count(std::string(Resource(resource).resource)) != 0;
+}
+
+int ApiServer::HandleRequest(MHD_Connection* connection, const char* url, const char* method, const char* upload_data,
                              size_t* upload_data_size, void** con_cls) {
   ApiServer* self = this;
   if (*con_cls == nullptr) {
-    // First call: headers only. GET has no body, but answer on the second call
-    // as MHD expects for requests that might carry one.
-    static int marker;
-    *con_cls = &marker;
+    // First call: headers only; the body (if any) follows.
+    *con_cls = new RequestBody();
     return MHD_YES;
   }
+  auto* body = static_cast<RequestBody*>(*con_cls);
   if (*upload_data_size != 0) {
-    *upload_data_size = 0;  // ignore request bodies
+    if (body->data.size() < (3 << 20)) body->data.append(upload_data, *upload_data_size);
+    *upload_data_size = 0;
     return MHD_YES;
   }
   ++self->requests_;
@@ -241,11 +324,11 @@ int ApiServer::HandleRequest(MHD_Connection* connection, const char* url, const 
       return RespondStatus(connection, 401, "Unauthorized", "Unauthorized");
     }
   }
-  return self->Dispatch(connection, url, method);
+  return self->Dispatch(connection, url, method, body->data);
 }
 
-int ApiServer::Dispatch(MHD_Connection* c, const std::string& path, const std::string& method) {
-  if (method != "GET") return RespondStatus(c, 405, "MethodNotAllowed", "the simulated API server is read-only");
+int ApiServer::Dispatch(MHD_Connection* c, const std::string& path, const std::string& method,
+                        const std::string& body) {
   if (path == "/healthz" || path == "/readyz" || path == "/livez") {
     MHD_Response* r = MHD_create_response_from_buffer(2, const_cast<char*>("ok"), MHD_RESPMEM_PERSISTENT);
     int ret = MHD_queue_response(c, 200, r);
@@ -272,12 +355,37 @@ int ApiServer::Dispatch(MHD_Connection* c, const std::string& path, const std::s
     w.Key("preferredVersion").BeginObject().Key("groupVersion").String("apps/v1").Key("version").String("v1").EndObject();
     w.EndObject();
   };
+  bool crd = store_->Get(kCustomResourceDefinitions, "", std::string(kWatchSetCrdName)) != nullptr;
+  auto group_doc = [](JsonWriter& w, std::string_view name, std::string_view version) {
+    std::string gv = std::string(name) + "/" + std::string(version);
+    w.BeginObject().Key("name").String(name).Key("versions").BeginArray();
+    w.BeginObject().Key("groupVersion").String(gv).Key("version").String(version).EndObject().EndArray();
+    w.Key("preferredVersion").BeginObject().Key("groupVersion").String(gv).Key("version").String(version).EndObject();
+    w.EndObject();
+  };
   if (path == "/apis") {
     JsonWriter w;
     w.BeginObject().Key("kind").String("APIGroupList").Key("apiVersion").String("v1").Key("groups").BeginArray();
     apps_group(w);
+    group_doc(w, "apiextensions.k8s.io", "v1");
+    if (crd) group_doc(w, "kubelake.io", "v1alpha1");
     w.EndArray().EndObject();
     return Respond(c, 200, w.Release());
+  }
+  if (path == "/openapi/v3" || path.rfind("/openapi/v3/", 0) == 0) return Respond(c, 200, OpenApiV3(path, crd));
+  for (auto [g, v] :
+       {std::pair<std::string_view, std::string_view>{"apiextensions.k8s.io", "v1"}, {"kubelake.io", "v1alpha1"}}) {
+    if (g == "kubelake.io" && !crd) continue;
+    std::string prefix = "/apis/" + std::string(g);
+    if (path == prefix) {
+      JsonWriter w;
+      group_doc(w, g, v);
+      std::string out = w.Release();
+      out.insert(1, "\"kind\":\"APIGroup\",\"apiVersion\":\"v1\",");
+      return Respond(c, 200, out);
+    }
+    if (path == prefix + "/" + std::string(v))
+      return Respond(c, 200, ResourceListJson(std::string(g) + "/" + std::string(v), g));
   }
   if (path == "/apis/apps") {
     JsonWriter w;
@@ -306,6 +414,14 @@ int ApiServer::Dispatch(MHD_Connection* c, const std::string& path, const std::s
   std::vector<std::string> rest(parts.begin() + static_cast<ptrdiff_t>(i), parts.end());
   std::string ns, name;
   int resource = -1;
+  bool status_subresource = false;
+  if (rest.size() == 3 && rest[2] == "status") {  // cluster-scoped object's status subresource
+    int r = FindResource(group, version, rest[0]);
+    if (r == kWatchSets) {
+      status_subresource = true;
+      rest.pop_back();
+    }
+  }
   if (rest.size() >= 3 && rest[0] == "namespaces") {
     ns = rest[1];
     resource = FindResource(group, version, rest[2]);
@@ -315,7 +431,32 @@ int ApiServer::Dispatch(MHD_Connection* c, const std::string& path, const std::s
     resource = FindResource(group, version, rest[0]);
     if (rest.size() == 2) name = rest[1];
   }
+  if (resource == kWatchSets && !crd) resource = -1;  // not served until its CRD exists
   if (resource < 0) return RespondStatus(c, 404, "NotFound", "the server could not find the requested resource");
+  if (Forbidden(resource)) {
+    const ResourceInfo& r = Resource(resource);
+    return RespondStatus(c, 403, "Forbidden",
+                         std::string(r.resource) + (r.group.empty() ? "" : "." + std::string(r.group)) +
+                             " is forbidden: User \"system:serviceaccount:kubelake:kubelake-collector\" cannot " +
+                             (method == "GET" ? "list" : "write") + " resource \"" + std::string(r.resource) +
+                             "\" in API group \"" + std::string(r.group) + "\" at the cluster scope");
+  }
+  if (method != "GET") {
+    if (!Resource(resource).writable) {
+      return RespondStatus(c, 405, "MethodNotAllowed", "the simulated API server writes only CRDs and WatchSets");
+    }
+    WriteRequest w;
+    w.method = method;
+    w.resource = resource;
+    w.name = name;
+    w.status_subresource = status_subresource;
+    const char* ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+    w.content_type = ct != nullptr ? ct : "";
+    w.body = body;
+    w.dry_run = Arg(c, "dryRun") == "All";
+    WriteResponse out = HandleWrite(store_, w);
+    return Respond(c, static_cast<unsigned>(out.code), std::move(out.body));
+  }
   return ServeCollection(c, resource, ns, name);
 }
 

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "common/result.h"
@@ -50,6 +51,11 @@ class ApiServer {
   int port() const { return port_; }
   std::string url() const;
 
+  // Answers list and watch of `resource` (plural, e.g. "services") with 403
+  // Forbidden, as the API server does for a service account without RBAC
+  // permission; an empty name lifts every refusal.
+  void Forbid(const std::string& resource, bool forbidden);
+
   void DropWatches();
   // Open and new watches send nothing (no events, no bookmarks) for `duration_ms`.
   void StallWatches(int64_t duration_ms);
@@ -61,9 +67,10 @@ class ApiServer {
  private:
   friend struct WatchStream;
   friend struct RequestHandler;
-  int HandleRequest(MHD_Connection* connection, const char* url, const char* method, size_t* upload_data_size,
-                    void** con_cls);
-  int Dispatch(MHD_Connection* connection, const std::string& path, const std::string& method);
+  int HandleRequest(MHD_Connection* connection, const char* url, const char* method, const char* upload_data,
+                    size_t* upload_data_size, void** con_cls);
+  int Dispatch(MHD_Connection* connection, const std::string& path, const std::string& method, const std::string& body);
+  bool Forbidden(int resource);
   int ServeCollection(MHD_Connection* connection, int resource, const std::string& ns, const std::string& name);
   int ServeWatch(MHD_Connection* connection, Filter filter);
 
@@ -79,6 +86,8 @@ class ApiServer {
   std::atomic<uint64_t> requests_{0};
   std::atomic<uint64_t> watches_started_{0};
   std::atomic<int> open_watches_{0};
+  std::mutex forbidden_mu_;
+  std::set<std::string> forbidden_;
 };
 
 }  // namespace kl::simulator

@@ -1,6 +1,7 @@
 #include "simulator/faults.h"
 
 #include <algorithm>
+#include <map>
 
 #include "common/random.h"
 #include "common/string_util.h"
@@ -22,19 +23,23 @@ Result<FaultSchedule> FaultSchedule::Parse(const std::string& text) {
   FaultSchedule schedule;
   for (const std::string& raw : Split(text, ',', /*skip_empty=*/true)) {
     std::string item(Trim(raw));
-    auto bad = [&](const std::string& why) {
-      return Status::InvalidArgument("fault \"" + item + "\": " + why);
-    };
+    auto bad = [&](const std::string& why) { return Status::InvalidArgument("fault \"" + item + "\": " + why); };
     size_t at = item.find('@');
     if (at == std::string::npos) return bad("expected kind@time_ms");
     std::string kind = item.substr(0, at);
     Fault f;
-    if (kind == "drop") f.kind = FaultKind::kDropWatches;
-    else if (kind == "stall") f.kind = FaultKind::kStall;
-    else if (kind == "compact") f.kind = FaultKind::kCompact;
-    else if (kind == "down") f.kind = FaultKind::kDown;
-    else if (kind == "deletes") f.kind = FaultKind::kDeleteWhileAway;
-    else return bad("unknown kind (drop, stall, compact, down, deletes)");
+    if (kind == "drop")
+      f.kind = FaultKind::kDropWatches;
+    else if (kind == "stall")
+      f.kind = FaultKind::kStall;
+    else if (kind == "compact")
+      f.kind = FaultKind::kCompact;
+    else if (kind == "down")
+      f.kind = FaultKind::kDown;
+    else if (kind == "deletes")
+      f.kind = FaultKind::kDeleteWhileAway;
+    else
+      return bad("unknown kind (drop, stall, compact, down, deletes)");
     std::string rest = item.substr(at + 1);
     auto take = [&](char marker, int64_t* out) -> bool {
       size_t pos = rest.find(marker);
@@ -85,7 +90,8 @@ FaultSchedule FaultSchedule::Random(uint64_t seed, int clusters, int64_t span_ms
         default: break;
       }
       schedule.faults.push_back(f);
-      t += mean_interval_ms / 2 + static_cast<int64_t>(rng.Uniform(static_cast<uint64_t>(std::max<int64_t>(1, mean_interval_ms))));
+      t += mean_interval_ms / 2 +
+           static_cast<int64_t>(rng.Uniform(static_cast<uint64_t>(std::max<int64_t>(1, mean_interval_ms))));
       t += f.duration_ms;
     }
   }
@@ -104,6 +110,21 @@ std::string FaultSchedule::ToString() const {
     if (f.cluster >= 0) out += "#" + std::to_string(f.cluster);
   }
   return out;
+}
+
+std::string FaultSchedule::Summary() const {
+  std::map<FaultKind, int> counts;
+  for (const Fault& f : faults) counts[f.kind]++;
+  if (faults.empty()) return "no faults";
+  std::string out = std::to_string(faults.size()) + (faults.size() == 1 ? " fault" : " faults");
+  const char* sep = " (";
+  for (FaultKind k : {FaultKind::kDropWatches, FaultKind::kStall, FaultKind::kCompact, FaultKind::kDown,
+                      FaultKind::kDeleteWhileAway}) {
+    if (counts[k] == 0) continue;
+    out += sep + std::to_string(counts[k]) + " " + FaultKindName(k);
+    sep = ", ";
+  }
+  return out + ")";
 }
 
 }  // namespace kl::simulator

@@ -37,6 +37,8 @@ struct FaultSchedule {
   // About one fault per `mean_interval_ms` per cluster over [0, span_ms).
   static FaultSchedule Random(uint64_t seed, int clusters, int64_t span_ms, int64_t mean_interval_ms);
   std::string ToString() const;
+  // One line of counts per kind: "8 faults (2 drop, 1 stall, 2 compact, 2 down, 1 deletes)", or "no faults".
+  std::string Summary() const;
 };
 
 std::string FaultKindName(FaultKind kind);

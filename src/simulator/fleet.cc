@@ -67,8 +67,8 @@ std::string Fleet::KubeconfigYaml() const {
   }
   y += "contexts:\n";
   for (const auto& c : clusters_) {
-    y += "- name: " + c->identity.name + "\n  context:\n    cluster: " + c->identity.name + "\n    user: " +
-         c->identity.name + "-reader\n";
+    y += "- name: " + c->identity.name + "\n  context:\n    cluster: " + c->identity.name +
+         "\n    user: " + c->identity.name + "-reader\n";
   }
   return y;
 }
@@ -103,6 +103,11 @@ void Fleet::Stop() {
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
   for (auto& c : clusters_) c->server->Stop();
+}
+
+void Fleet::StopFaults() {
+  std::lock_guard<std::mutex> lock(mu_);
+  next_fault_ = options_.faults.faults.size();
 }
 
 int64_t Fleet::ElapsedMs() const { return (MonotonicMicros() - started_us_) / 1000; }
@@ -141,7 +146,8 @@ void Fleet::Loop() {
   while (running_) {
     int64_t now_ms = ElapsedMs();
     const auto& faults = options_.faults.faults;
-    while (next_fault_ < faults.size() && faults[next_fault_].at_ms <= now_ms) ApplyFault(faults[next_fault_++], now_ms);
+    while (next_fault_ < faults.size() && faults[next_fault_].at_ms <= now_ms)
+      ApplyFault(faults[next_fault_++], now_ms);
     bool any_down = false;
     for (auto& c : clusters_) {
       if (c->restart_at_ms >= 0 && now_ms >= c->restart_at_ms) {
@@ -162,8 +168,10 @@ void Fleet::Loop() {
     ++ticks_;
     next_tick_us += options_.tick_ms * 1000;
     int64_t sleep_us = next_tick_us - MonotonicMicros();
-    if (sleep_us < 0) next_tick_us = MonotonicMicros();  // fell behind: do not burst
-    else wake_.wait_for(lock, std::chrono::microseconds(sleep_us));
+    if (sleep_us < 0)
+      next_tick_us = MonotonicMicros();  // fell behind: do not burst
+    else
+      wake_.wait_for(lock, std::chrono::microseconds(sleep_us));
   }
 }
 

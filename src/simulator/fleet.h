@@ -74,6 +74,8 @@ class Fleet {
   // Applies one fault now (also what the schedule does). Blocks for the
   // fault's duration only for down/deletes when `wait` is set.
   void InjectFault(const Fault& fault);
+  // Skips the faults not fired yet (those under way end as scheduled).
+  void StopFaults();
   // True once every scheduled fault has fired and every downtime has ended.
   bool FaultsDone() const { return faults_done_.load(); }
   // Milliseconds since Start().

@@ -11,6 +11,9 @@ const ResourceInfo kResources[kNumResources] = {
     {"apps", "v1", "replicasets", "replicaset", "ReplicaSet", "ReplicaSetList", "\"rs\"", true},
     {"apps", "v1", "statefulsets", "statefulset", "StatefulSet", "StatefulSetList", "\"sts\"", true},
     {"apps", "v1", "daemonsets", "daemonset", "DaemonSet", "DaemonSetList", "\"ds\"", true},
+    {"apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition", "CustomResourceDefinition",
+     "CustomResourceDefinitionList", "\"crd\",\"crds\"", false, true},
+    {"kubelake.io", "v1alpha1", "watchsets", "watchset", "WatchSet", "WatchSetList", "\"ws\"", false, true},
 };
 }  // namespace
 

@@ -220,6 +220,7 @@ GroundTruth ClusterStore::Truth() const {
   truth.cluster = cluster_;
   truth.resource_version = rv_;
   for (int r = 0; r < kNumResources; ++r) {
+    if (Resource(r).writable) continue;  // configuration, not workload truth
     for (const auto& [key, obj] : objects_[r]) {
       truth.objects.push_back(TruthObject{obj->uid, std::string(Resource(r).kind), obj->namespace_, obj->name, obj->rv});
     }

@@ -228,6 +228,8 @@ TEST(FaultScheduleTest, ParsesAndPrintsBack) {
   EXPECT_EQ(s.faults[1].duration_ms, 1000);
   EXPECT_EQ(s.faults[2].count, 20);
   EXPECT_EQ(s.ToString(), "drop@1500,down@3000+1000#1,deletes@4000+500x20");
+  EXPECT_EQ(s.Summary(), "3 faults (1 drop, 1 down, 1 deletes)");
+  EXPECT_EQ(FaultSchedule().Summary(), "no faults");
   EXPECT_FALSE(FaultSchedule::Parse("down@100").ok()) << "downtime needs a duration";
   EXPECT_FALSE(FaultSchedule::Parse("explode@1").ok());
   FaultSchedule r = FaultSchedule::Random(9, 2, 10000, 1000);

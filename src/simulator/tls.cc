@@ -7,6 +7,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <atomic>
 #include <memory>
 
 namespace kl::simulator {
@@ -45,7 +46,7 @@ Status AddExtension(X509* cert, X509* issuer, int nid, const char* value) {
 }
 
 Result<X509Ptr> NewCert(const std::string& cn, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key, long serial,
-                        bool is_ca) {
+                        bool is_ca, bool client = false) {
   X509Ptr cert(X509_new());
   if (!cert) return OpenSslError("X509_new");
   X509_set_version(cert.get(), 2);
@@ -62,6 +63,11 @@ Result<X509Ptr> NewCert(const std::string& cn, EVP_PKEY* key, X509* issuer, EVP_
     KL_RETURN_IF_ERROR(AddExtension(cert.get(), signer, NID_basic_constraints, "critical,CA:TRUE"));
     KL_RETURN_IF_ERROR(AddExtension(cert.get(), signer, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature"));
     KL_RETURN_IF_ERROR(AddExtension(cert.get(), signer, NID_subject_key_identifier, "hash"));
+  } else if (client) {
+    KL_RETURN_IF_ERROR(AddExtension(cert.get(), signer, NID_basic_constraints, "critical,CA:FALSE"));
+    KL_RETURN_IF_ERROR(AddExtension(cert.get(), signer, NID_key_usage, "critical,digitalSignature"));
+    KL_RETURN_IF_ERROR(AddExtension(cert.get(), signer, NID_ext_key_usage, "clientAuth"));
+    KL_RETURN_IF_ERROR(AddExtension(cert.get(), signer, NID_authority_key_identifier, "keyid:always"));
   } else {
     KL_RETURN_IF_ERROR(AddExtension(cert.get(), signer, NID_basic_constraints, "critical,CA:FALSE"));
     KL_RETURN_IF_ERROR(AddExtension(cert.get(), signer, NID_key_usage, "critical,digitalSignature,keyEncipherment"));
@@ -104,6 +110,24 @@ Result<TlsMaterial> GenerateTlsMaterial(const std::string& common_name) {
   KL_ASSIGN_OR_RETURN(out.ca_cert_pem, CertPem(ca.get()));
   KL_ASSIGN_OR_RETURN(out.server_cert_pem, CertPem(server.get()));
   KL_ASSIGN_OR_RETURN(out.server_key_pem, KeyPem(server_key.get()));
+  KL_ASSIGN_OR_RETURN(out.ca_key_pem, KeyPem(ca_key.get()));
+  return out;
+}
+
+Result<ClientCertificate> GenerateClientCertificate(const TlsMaterial& ca, const std::string& common_name) {
+  BioPtr cert_bio(BIO_new_mem_buf(ca.ca_cert_pem.data(), static_cast<int>(ca.ca_cert_pem.size())));
+  X509Ptr ca_cert(PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
+  if (!ca_cert) return OpenSslError("reading the CA certificate");
+  BioPtr key_bio(BIO_new_mem_buf(ca.ca_key_pem.data(), static_cast<int>(ca.ca_key_pem.size())));
+  PkeyPtr ca_key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
+  if (!ca_key) return OpenSslError("reading the CA key");
+  KL_ASSIGN_OR_RETURN(PkeyPtr key, NewKey());
+  static std::atomic<long> serial{1000};
+  KL_ASSIGN_OR_RETURN(X509Ptr cert,
+                      NewCert(common_name, key.get(), ca_cert.get(), ca_key.get(), serial++, false, true));
+  ClientCertificate out;
+  KL_ASSIGN_OR_RETURN(out.cert_pem, CertPem(cert.get()));
+  KL_ASSIGN_OR_RETURN(out.key_pem, KeyPem(key.get()));
   return out;
 }
 

@@ -13,7 +13,15 @@ struct TlsMaterial {
   std::string ca_cert_pem;
   std::string server_cert_pem;
   std::string server_key_pem;
+  std::string ca_key_pem;  // signs client certificates (GenerateClientCertificate)
 };
+
+struct ClientCertificate {
+  std::string cert_pem;
+  std::string key_pem;
+};
+// A client certificate (extendedKeyUsage clientAuth) for `common_name`, signed by the CA of `ca`.
+Result<ClientCertificate> GenerateClientCertificate(const TlsMaterial& ca, const std::string& common_name);
 
 // `common_name` names the CA ("kubelake-sim-ca"). Valid for ten years from now.
 Result<TlsMaterial> GenerateTlsMaterial(const std::string& common_name);

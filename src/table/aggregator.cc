@@ -1,5 +1,8 @@
 #include "table/aggregator.h"
 
+#include <roaring/roaring.h>
+
+#include <algorithm>
 #include <set>
 
 #include "common/string_util.h"
@@ -13,7 +16,8 @@ using format::TypeRoot;
 
 Status FieldAggregator::Retract(Datum*, const Datum&, bool) {
   return Status::NotSupported("aggregate function " + std::string(name()) +
-                              " does not support retraction; set fields.<name>.ignore-retract = true to drop them");
+                              " cannot take back a retracted (-U/-D) value that meets other records of its key;"
+                              " set fields.<column>.ignore-retract = true to drop retractions");
 }
 
 namespace {
@@ -99,6 +103,7 @@ class SumAgg : public FieldAggregator {
  public:
   explicit SumAgg(DataType type) : type_(std::move(type)) {}
   std::string_view name() const override { return "sum"; }
+  bool can_retract() const override { return true; }
   Status Agg(Datum* acc, const Datum& in, bool) override {
     if (in.is_null()) return Status::OK();
     if (acc->is_null()) {
@@ -126,6 +131,7 @@ class ProductAgg : public FieldAggregator {
  public:
   explicit ProductAgg(DataType type) : type_(std::move(type)) {}
   std::string_view name() const override { return "product"; }
+  bool can_retract() const override { return true; }
   Status Agg(Datum* acc, const Datum& in, bool) override {
     if (in.is_null()) return Status::OK();
     if (acc->is_null()) {
@@ -152,6 +158,7 @@ class CountAgg : public FieldAggregator {
  public:
   explicit CountAgg(DataType type) : type_(std::move(type)) {}
   std::string_view name() const override { return "count"; }
+  bool can_retract() const override { return true; }
   Status Agg(Datum* acc, const Datum& in, bool merged_input) override { return Add(acc, in, merged_input, 1); }
   Status Retract(Datum* acc, const Datum& in, bool merged_input) override { return Add(acc, in, merged_input, -1); }
 
@@ -183,6 +190,7 @@ class MinMaxAgg : public FieldAggregator {
 class LastValueAgg : public FieldAggregator {
  public:
   std::string_view name() const override { return "last_value"; }
+  bool can_retract() const override { return true; }
   Status Agg(Datum* acc, const Datum& in, bool) override {
     *acc = in;
     return Status::OK();
@@ -197,6 +205,7 @@ class LastValueAgg : public FieldAggregator {
 class LastNonNullValueAgg : public FieldAggregator {
  public:
   std::string_view name() const override { return "last_non_null_value"; }
+  bool can_retract() const override { return true; }
   Status Agg(Datum* acc, const Datum& in, bool) override {
     if (!in.is_null()) *acc = in;
     return Status::OK();
@@ -256,21 +265,33 @@ class FirstNonNullValueAgg : public FieldAggregator {
   bool initialized_ = false;
 };
 
+// Paimon's listagg: blank inputs add nothing, a blank accumulator is replaced; with
+// `distinct`, an input's tokens that the accumulator already holds (or that are blank)
+// are skipped. Tokens are compared as they are, not trimmed.
 class ListAggAgg : public FieldAggregator {
  public:
-  ListAggAgg(std::string delimiter, bool distinct) : delimiter_(std::move(delimiter)), distinct_(distinct) {}
+  ListAggAgg(std::string delimiter, bool distinct)
+      : delimiter_(delimiter.empty() ? " " : std::move(delimiter)), distinct_(distinct) {}
   std::string_view name() const override { return "listagg"; }
   Status Agg(Datum* acc, const Datum& in, bool) override {
-    if (in.is_null()) return Status::OK();
-    if (acc->is_null()) {
-      *acc = distinct_ ? Datum::Bytes(Dedup("", in.as_bytes())) : in;
+    if (in.is_null() || IsBlank(in.as_bytes())) return Status::OK();
+    if (acc->is_null() || IsBlank(acc->as_bytes())) {
+      *acc = in;
       return Status::OK();
     }
-    if (distinct_) {
-      *acc = Datum::Bytes(Dedup(acc->as_bytes(), in.as_bytes()));
-    } else {
+    if (!distinct_) {
       *acc = Datum::Bytes(acc->as_bytes() + delimiter_ + in.as_bytes());
+      return Status::OK();
     }
+    std::vector<std::string_view> held = SplitTokens(acc->as_bytes());
+    std::set<std::string_view> seen(held.begin(), held.end());
+    std::string out = acc->as_bytes();
+    for (std::string_view token : SplitTokens(in.as_bytes())) {
+      if (IsBlank(token) || !seen.insert(token).second) continue;
+      out += delimiter_;
+      out += token;
+    }
+    *acc = Datum::Bytes(std::move(out));
     return Status::OK();
   }
   // An older input goes in front.
@@ -283,28 +304,27 @@ class ListAggAgg : public FieldAggregator {
   }
 
  private:
-  // Appends the tokens of `in` that `acc` does not hold yet (whole tokens, not substrings).
-  std::string Dedup(const std::string& acc, const std::string& in) const {
-    std::vector<std::string> tokens;
-    std::set<std::string> seen;
-    auto split = [&](const std::string& s) {
-      size_t start = 0;
-      while (start <= s.size()) {
-        size_t pos = delimiter_.empty() ? std::string::npos : s.find(delimiter_, start);
-        std::string token(Trim(s.substr(start, pos == std::string::npos ? std::string::npos : pos - start)));
-        if (!token.empty() && seen.insert(token).second) tokens.push_back(token);
-        if (pos == std::string::npos) break;
-        start = pos + delimiter_.size();
-      }
-    };
-    split(acc);
-    split(in);
-    std::string out;
-    for (size_t i = 0; i < tokens.size(); ++i) {
-      if (i > 0) out += delimiter_;
-      out += tokens[i];
+  // Java's Character.isWhitespace over ASCII, as StringUtils.isBlank uses it.
+  static bool IsBlank(std::string_view s) {
+    for (unsigned char c : s) {
+      if (!(c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f))) return false;
     }
-    return out;
+    return true;
+  }
+  // Splits at every whole delimiter, keeping empty tokens (they are skipped as blank).
+  std::vector<std::string_view> SplitTokens(std::string_view s) const {
+    std::vector<std::string_view> tokens;
+    size_t start = 0;
+    while (start < s.size()) {
+      size_t pos = s.find(delimiter_, start);
+      if (pos == std::string_view::npos) {
+        tokens.push_back(s.substr(start));
+        break;
+      }
+      tokens.push_back(s.substr(start, pos - start));
+      start = pos + delimiter_.size();
+    }
+    return tokens;
   }
 
   std::string delimiter_;
@@ -330,10 +350,139 @@ class BoolAgg : public FieldAggregator {
   bool is_and_;
 };
 
+// Paimon's collect: the elements of every input, in one array (distinct: each once).
+// Paimon keeps distinct elements in a hash set, so its order is unspecified; here the
+// first occurrence's. Retraction removes one element per retracted one.
+class CollectAgg : public FieldAggregator {
+ public:
+  explicit CollectAgg(bool distinct) : distinct_(distinct) {}
+  std::string_view name() const override { return "collect"; }
+  bool can_retract() const override { return true; }
+  Status Agg(Datum* acc, const Datum& in, bool) override {
+    if (acc->is_null() && in.is_null()) return Status::OK();
+    if ((acc->is_null() || in.is_null()) && !distinct_) {
+      if (acc->is_null()) *acc = in;
+      return Status::OK();
+    }
+    format::DatumList out = acc->is_null() ? format::DatumList{} : acc->as_list();
+    if (!in.is_null()) {
+      for (const Datum& e : in.as_list()) {
+        if (distinct_ && std::find(out.begin(), out.end(), e) != out.end()) continue;
+        out.push_back(e);
+      }
+    }
+    *acc = Datum::List(std::move(out));
+    return Status::OK();
+  }
+  // As Paimon: an older input is appended like a newer one.
+  Status AggReversed(Datum* acc, const Datum& in, bool merged) override { return Agg(acc, in, merged); }
+  Status Retract(Datum* acc, const Datum& in, bool) override {
+    if (acc->is_null() || in.is_null() || in.as_list().empty()) return Status::OK();
+    format::DatumList retracted = in.as_list();
+    format::DatumList out;
+    for (const Datum& e : acc->as_list()) {
+      auto it = std::find(retracted.begin(), retracted.end(), e);
+      if (it != retracted.end()) {
+        retracted.erase(it);
+      } else {
+        out.push_back(e);
+      }
+    }
+    *acc = Datum::List(std::move(out));
+    return Status::OK();
+  }
+
+ private:
+  bool distinct_;
+};
+
+// Paimon's merge_map: the union of the maps, a newer value winning for the same key;
+// retraction removes the retracted keys. Entries keep their first position (Paimon's
+// hash map leaves the order unspecified).
+class MergeMapAgg : public FieldAggregator {
+ public:
+  std::string_view name() const override { return "merge_map"; }
+  bool can_retract() const override { return true; }
+  Status Agg(Datum* acc, const Datum& in, bool) override {
+    if (acc->is_null() || in.is_null()) {
+      if (acc->is_null()) *acc = in;
+      return Status::OK();
+    }
+    format::DatumList out = acc->as_list();  // k0, v0, k1, v1, ...
+    const format::DatumList& add = in.as_list();
+    for (size_t i = 0; i + 1 < add.size(); i += 2) {
+      size_t j = 0;
+      while (j + 1 < out.size() && !(out[j] == add[i])) j += 2;
+      if (j + 1 < out.size()) {
+        out[j + 1] = add[i + 1];
+      } else {
+        out.push_back(add[i]);
+        out.push_back(add[i + 1]);
+      }
+    }
+    *acc = Datum::List(std::move(out));
+    return Status::OK();
+  }
+  Status Retract(Datum* acc, const Datum& in, bool) override {
+    if (acc->is_null() || in.is_null() || in.as_list().empty()) return Status::OK();
+    const format::DatumList& gone = in.as_list();
+    format::DatumList out;
+    const format::DatumList& held = acc->as_list();
+    for (size_t i = 0; i + 1 < held.size(); i += 2) {
+      bool retracted = false;
+      for (size_t j = 0; j + 1 < gone.size() && !retracted; j += 2) retracted = gone[j] == held[i];
+      if (retracted) continue;
+      out.push_back(held[i]);
+      out.push_back(held[i + 1]);
+    }
+    *acc = Datum::List(std::move(out));
+    return Status::OK();
+  }
+};
+
+// Paimon's rbm32: the union of 32-bit Roaring bitmaps in the portable format (Java
+// RoaringBitmap's serialize). No retraction.
+class RoaringBitmap32Agg : public FieldAggregator {
+ public:
+  std::string_view name() const override { return "rbm32"; }
+  Status Agg(Datum* acc, const Datum& in, bool) override {
+    if (acc->is_null() || in.is_null()) {
+      if (acc->is_null()) *acc = in;
+      return Status::OK();
+    }
+    KL_ASSIGN_OR_RETURN(roaring_bitmap_t * a, Read(acc->as_bytes()));
+    auto b = Read(in.as_bytes());
+    if (!b.ok()) {
+      roaring_bitmap_free(a);
+      return b.status();
+    }
+    roaring_bitmap_or_inplace(a, *b);
+    roaring_bitmap_free(*b);
+    std::string out(roaring_bitmap_portable_size_in_bytes(a), '\0');
+    roaring_bitmap_portable_serialize(a, out.data());
+    roaring_bitmap_free(a);
+    *acc = Datum::Bytes(std::move(out));
+    return Status::OK();
+  }
+
+ private:
+  static Result<roaring_bitmap_t*> Read(const std::string& bytes) {
+    size_t size = roaring_bitmap_portable_deserialize_size(bytes.data(), bytes.size());
+    roaring_bitmap_t* bitmap =
+        size == 0 || size != bytes.size() ? nullptr : roaring_bitmap_portable_deserialize_safe(bytes.data(), size);
+    if (bitmap == nullptr) {
+      return Status::InvalidArgument("rbm32: a value of " + std::to_string(bytes.size()) +
+                                     " bytes is not a portable 32-bit Roaring bitmap");
+    }
+    return bitmap;
+  }
+};
+
 // Primary-key columns: the key is the same for all records of a group.
 class PrimaryKeyAgg : public FieldAggregator {
  public:
   std::string_view name() const override { return "primary-key"; }
+  bool can_retract() const override { return true; }
   Status Agg(Datum* acc, const Datum& in, bool) override {
     *acc = in;
     return Status::OK();
@@ -348,6 +497,7 @@ class IgnoreRetractAgg : public FieldAggregator {
  public:
   explicit IgnoreRetractAgg(std::unique_ptr<FieldAggregator> inner) : inner_(std::move(inner)) {}
   std::string_view name() const override { return inner_->name(); }
+  bool can_retract() const override { return true; }
   void Reset() override { inner_->Reset(); }
   Status Agg(Datum* acc, const Datum& in, bool merged) override { return inner_->Agg(acc, in, merged); }
   Status AggReversed(Datum* acc, const Datum& in, bool merged) override { return inner_->AggReversed(acc, in, merged); }
@@ -386,7 +536,8 @@ Result<std::unique_ptr<FieldAggregator>> CreateFieldAggregator(const std::string
     agg = std::make_unique<LastNonNullValueAgg>();
   } else if (function == "first_value") {
     agg = std::make_unique<FirstValueAgg>();
-  } else if (function == "first_non_null_value") {
+  } else if (function == "first_non_null_value" ||
+             function == "first_not_null_value") {  // the latter: Paimon's old name
     agg = std::make_unique<FirstNonNullValueAgg>();
   } else if (function == "listagg") {
     KL_RETURN_IF_ERROR(require(type.is_string(), "a string type"));
@@ -396,8 +547,23 @@ Result<std::unique_ptr<FieldAggregator>> CreateFieldAggregator(const std::string
   } else if (function == "bool_and" || function == "bool_or") {
     KL_RETURN_IF_ERROR(require(type.root() == TypeRoot::kBoolean, "BOOLEAN"));
     agg = std::make_unique<BoolAgg>(function == "bool_and");
+  } else if (function == "collect") {
+    KL_RETURN_IF_ERROR(require(type.root() == TypeRoot::kArray, "ARRAY"));
+    agg = std::make_unique<CollectAgg>(
+        EqualsIgnoreCase(options.FieldOption(field_name, "distinct").value_or("false"), "true"));
+  } else if (function == "merge_map") {
+    KL_RETURN_IF_ERROR(require(type.root() == TypeRoot::kMap, "MAP"));
+    agg = std::make_unique<MergeMapAgg>();
+  } else if (function == "rbm32") {
+    KL_RETURN_IF_ERROR(require(type.is_binary(), "VARBINARY"));
+    agg = std::make_unique<RoaringBitmap32Agg>();
   } else if (function == "primary-key") {
     agg = std::make_unique<PrimaryKeyAgg>();
+  } else if (function == "rbm64" || function == "hll_sketch" || function == "theta_sketch" ||
+             function == "nested_update" || function == "nested_partial_update" ||
+             function == "merge_map_with_keytime") {
+    return Status::NotSupported("Paimon's aggregate function " + function + " (column " + field_name +
+                                ") is not implemented by kubelake");
   } else {
     return Status::NotSupported("aggregate function \"" + function + "\" (column " + field_name + ")");
   }

@@ -30,6 +30,10 @@ class FieldAggregator {
   }
   // Takes `input` back out of `acc`; NotSupported for functions without retraction.
   virtual Status Retract(format::Datum* acc, const format::Datum& input, bool merged_input);
+  // True when Retract works (or drops retractions, with ignore-retract). For the
+  // others, as in Paimon, a retraction is an error only once a merge brings it
+  // together with another record of its key.
+  virtual bool can_retract() const { return false; }
 };
 
 // Creates the aggregator named `function` (sum, product, count, min, max,

@@ -109,7 +109,7 @@ Result<CommitResult> FileStoreCommit::Commit(const CommitRequest& request) {
     for (const auto& f : inc.compact_before) compact_delta.push_back(entry(FileKind::kDelete, f));
     for (const auto& f : inc.compact_after) compact_delta.push_back(entry(FileKind::kAdd, f));
   }
-  bool has_append = !append_delta.empty() || !changelog.empty();
+  bool has_append = !append_delta.empty() || !changelog.empty() || !request.index_changes.empty();
   if (has_append || (request.allow_empty && compact_delta.empty())) {
     KL_ASSIGN_OR_RETURN(int64_t id, CommitOnce(request, CommitKind::kAppend, append_delta, changelog, changelog_rows));
     result.snapshot_ids.push_back(id);
@@ -119,6 +119,21 @@ Result<CommitResult> FileStoreCommit::Commit(const CommitRequest& request) {
     result.snapshot_ids.push_back(id);
   }
   return result;
+}
+
+Result<std::string> FileStoreCommit::WriteNextIndexManifest(const std::optional<std::string>& previous,
+                                                            const std::vector<IndexManifestEntry>& changes) const {
+  std::vector<IndexManifestEntry> entries;
+  if (previous) {
+    auto read = ReadIndexManifest(JoinPath(manifests_.dir(), *previous));
+    if (!read.ok()) return read.status().WithContext("reading the latest index manifest");
+    entries = std::move(read).value();
+  }
+  KL_ASSIGN_OR_RETURN(entries, CombineIndexEntries(entries, changes));
+  std::string name = "index-manifest-" + RandomUuid() + "-0";
+  KL_RETURN_IF_ERROR(
+      WriteIndexManifest(JoinPath(manifests_.dir(), name), entries, ctx_->options().manifest_compression()).status());
+  return name;
 }
 
 Result<int64_t> FileStoreCommit::CommitOnce(const CommitRequest& request, CommitKind kind,
@@ -224,6 +239,16 @@ Result<int64_t> FileStoreCommit::CommitOnce(const CommitRequest& request, Commit
       s.changelog_manifest_list_size = changelog_size;
     }
     if (latest && latest->index_manifest) s.index_manifest = latest->index_manifest;
+    if (kind == CommitKind::kAppend && !request.index_changes.empty()) {
+      auto index_manifest = WriteNextIndexManifest(latest ? latest->index_manifest : std::nullopt,
+                                                   request.index_changes);
+      if (!index_manifest.ok()) {
+        cleanup();
+        return index_manifest.status();
+      }
+      written.push_back(*index_manifest);
+      s.index_manifest = *index_manifest;
+    }
     s.commit_user = request.commit_user;
     s.commit_identifier = request.commit_identifier;
     s.commit_kind = kind;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "table/bucket_writer.h"
+#include "table/index_manifest.h"
 #include "table/manifest.h"
 #include "table/snapshot.h"
 #include "table/table_context.h"
@@ -25,6 +26,9 @@ struct CommitRequest {
   int64_t commit_identifier = 0;
   std::map<int32_t, int64_t> log_offsets;
   std::vector<CommitIncrement> increments;
+  // Index files this commit replaces and adds (dynamic bucket mode's HASH files): the APPEND
+  // snapshot gets a new index manifest, the previous one combined with these.
+  std::vector<IndexManifestEntry> index_changes;
   // Record a snapshot even when no file changed (to persist log offsets).
   bool allow_empty = false;
 };
@@ -47,6 +51,10 @@ class FileStoreCommit {
  private:
   Result<int64_t> CommitOnce(const CommitRequest& request, CommitKind kind, const std::vector<ManifestEntry>& delta,
                              const std::vector<ManifestEntry>& changelog, int64_t changelog_rows);
+
+  // Writes the index manifest that follows `previous` with `changes`; returns its name.
+  Result<std::string> WriteNextIndexManifest(const std::optional<std::string>& previous,
+                                             const std::vector<IndexManifestEntry>& changes) const;
 
   std::shared_ptr<TableContext> ctx_;
   SnapshotManager snapshots_;

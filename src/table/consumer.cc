@@ -43,7 +43,9 @@ Result<std::map<std::string, int64_t>> ConsumerManager::ReadAll() const {
   if (!IsDirectory(dir_)) return out;
   KL_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(dir_));
   for (const auto& name : names) {
-    if (name.rfind(kPrefix, 0) != 0) continue;  // temp files of a replace in flight
+    if (name.rfind(kPrefix, 0) != 0) continue;
+    // A replace in flight writes consumer-<id>.tmp.<pid>.<n> first: not a consumer.
+    if (name.find(".tmp.") != std::string::npos) continue;
     std::string id = name.substr(kPrefix.size());
     KL_ASSIGN_OR_RETURN(std::optional<int64_t> next, Read(id));
     if (next) out[id] = *next;
@@ -56,7 +58,7 @@ Result<std::vector<std::string>> ConsumerManager::ExpireRecordedBefore(int64_t m
   if (!IsDirectory(dir_)) return expired;
   KL_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(dir_));
   for (const auto& name : names) {
-    if (name.rfind(kPrefix, 0) != 0) continue;
+    if (name.rfind(kPrefix, 0) != 0 || name.find(".tmp.") != std::string::npos) continue;
     std::string path = JoinPath(dir_, name);
     auto modified = FileModifiedMillis(path);
     if (!modified.ok() || *modified >= millis) continue;

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "table/index_manifest.h"
 #include "table/manifest.h"
 
 namespace kl::table {
@@ -68,38 +69,6 @@ Result<DeletionVector> ReadDeletionVector(const DeletionFile& file);
 // (offset, length). For tests and tools: kubelake's writers do not produce deletion vectors.
 std::string BuildDeletionVectorIndexFile(const std::vector<std::string>& vector_data,
                                          std::vector<std::pair<int64_t, int64_t>>* ranges);
-
-// ---- Index manifests (snapshot "indexManifest") ----
-
-struct DeletionVectorRange {
-  std::string data_file;
-  int32_t offset = 0;
-  int32_t length = 0;
-  std::optional<int64_t> cardinality;
-};
-
-struct IndexFileMeta {
-  std::string index_type;  // "DELETION_VECTORS", "HASH", ...
-  std::string file_name;
-  int64_t file_size = 0;
-  int64_t row_count = 0;
-  std::vector<DeletionVectorRange> dv_ranges;
-  std::optional<std::string> external_path;
-};
-
-struct IndexManifestEntry {
-  FileKind kind = FileKind::kAdd;
-  std::string partition;  // serialized BinaryRow
-  int32_t bucket = 0;
-  IndexFileMeta file;
-};
-
-inline constexpr char kDeletionVectorsIndex[] = "DELETION_VECTORS";
-
-// Reads an index manifest (Avro, Paimon's IndexManifestEntry records).
-Result<std::vector<IndexManifestEntry>> ReadIndexManifest(const std::string& path);
-// Writes one (for tests and tools); returns its size in bytes.
-Result<int64_t> WriteIndexManifest(const std::string& path, const std::vector<IndexManifestEntry>& entries);
 
 // The live deletion files of a snapshot, by partition, bucket and data file name.
 class DeletionVectorIndex {

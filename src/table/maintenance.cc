@@ -7,13 +7,25 @@
 #include "common/file_util.h"
 #include "table/commit.h"
 #include "table/consumer.h"
+#include "table/index_manifest.h"
 #include "table/snapshot.h"
 
 namespace kl::table {
 namespace {
 
+// The paths of the index files (deletion vectors, dynamic-bucket HASH files) an index manifest lists.
+Result<std::vector<std::string>> IndexFilesOf(const std::shared_ptr<TableContext>& ctx, const std::string& dir,
+                                              const std::string& index_manifest) {
+  KL_ASSIGN_OR_RETURN(std::vector<IndexManifestEntry> entries, ReadIndexManifest(JoinPath(dir, index_manifest)));
+  bool in_data_dir = ctx->options().index_file_in_data_file_dir();
+  std::vector<std::string> out;
+  out.reserve(entries.size());
+  for (const auto& e : entries) out.push_back(ctx->paths().IndexFilePath(e.partition, e.bucket, e.file, in_data_dir));
+  return out;
+}
+
 // Every file path (absolute) a snapshot needs: its manifest lists, manifests,
-// live data files and changelog files.
+// live data files, changelog files, index manifest and index files.
 Status CollectReferences(const std::shared_ptr<TableContext>& ctx, const ManifestIO& io, const Snapshot& s,
                          std::set<std::string>* out) {
   const std::string& dir = io.dir();
@@ -33,7 +45,11 @@ Status CollectReferences(const std::shared_ptr<TableContext>& ctx, const Manifes
   // Files a snapshot's delta deletes are still needed by the snapshot before it;
   // listing them here keeps them until that snapshot goes too.
   for (const auto& e : delta) out->insert(ctx->paths().DataFilePath(e.partition, e.bucket, e.file));
-  if (s.index_manifest) out->insert(JoinPath(dir, *s.index_manifest));
+  if (s.index_manifest) {
+    out->insert(JoinPath(dir, *s.index_manifest));
+    KL_ASSIGN_OR_RETURN(std::vector<std::string> index_files, IndexFilesOf(ctx, dir, *s.index_manifest));
+    out->insert(index_files.begin(), index_files.end());
+  }
   return Status::OK();
 }
 
@@ -123,13 +139,19 @@ Result<ExpireResult> ExpireSnapshots(const std::shared_ptr<TableContext>& ctx, c
   KL_ASSIGN_OR_RETURN(const Snapshot* kept, snapshot_at(expire_count));
   const Snapshot& first_kept = *kept;
   std::set<std::string> kept_meta;
+  std::set<std::string> kept_index;  // index files the first retained snapshot lists
   {
     for (const auto& list : {first_kept.base_manifest_list, first_kept.delta_manifest_list}) {
       kept_meta.insert(JoinPath(io.dir(), list));
       KL_ASSIGN_OR_RETURN(std::vector<ManifestFileMeta> metas, io.ReadManifestList(list));
       for (const auto& m : metas) kept_meta.insert(JoinPath(io.dir(), m.file_name));
     }
-    if (first_kept.index_manifest) kept_meta.insert(JoinPath(io.dir(), *first_kept.index_manifest));
+    if (first_kept.index_manifest) {
+      kept_meta.insert(JoinPath(io.dir(), *first_kept.index_manifest));
+      KL_ASSIGN_OR_RETURN(std::vector<std::string> index_files,
+                          IndexFilesOf(ctx, io.dir(), *first_kept.index_manifest));
+      kept_index.insert(index_files.begin(), index_files.end());
+    }
   }
 
   // An interrupted run may have deleted some metadata of the snapshots it was
@@ -156,6 +178,7 @@ Result<ExpireResult> ExpireSnapshots(const std::shared_ptr<TableContext>& ctx, c
     for (const auto& path : removed) doomed.push_back(path);
   }
   // Changelog files, manifest lists and manifests of the expired snapshots.
+  std::set<std::string> expired_index_manifests;
   for (size_t i = 0; i < expire_count; ++i) {
     KL_ASSIGN_OR_RETURN(const Snapshot* expiring, snapshot_at(i));
     const Snapshot& s = *expiring;
@@ -176,9 +199,19 @@ Result<ExpireResult> ExpireSnapshots(const std::shared_ptr<TableContext>& ctx, c
       }
       doomed.push_back(list_path);  // after its manifests: a rerun still finds them through it
     }
+    // Index manifests are whole lists, shared by the snapshots between two index changes:
+    // each expired one is read once, and its index files go unless the first kept
+    // snapshot still lists them (index files, like data files, never come back).
     if (s.index_manifest) {
       std::string path = JoinPath(io.dir(), *s.index_manifest);
-      if (kept_meta.count(path) == 0) doomed.push_back(path);
+      if (kept_meta.count(path) == 0 && expired_index_manifests.insert(path).second && FileExists(path)) {
+        auto index_files = IndexFilesOf(ctx, io.dir(), *s.index_manifest);
+        if (!index_files.ok() && !index_files.status().IsNotFound()) return index_files.status();
+        for (const auto& f : index_files.ok() ? *index_files : std::vector<std::string>()) {
+          if (kept_index.count(f) == 0) doomed.push_back(f);
+        }
+        doomed.push_back(path);  // after its index files, for the same reason as manifest lists
+      }
     }
   }
   std::set<std::string> deleted;

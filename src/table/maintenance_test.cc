@@ -164,6 +164,8 @@ TEST(ExpiryTest, ConsumersHoldSnapshotsUntilTheyMoveOnOrExpire) {
 
   KL_ASSERT_OK(consumers.Record("ads", 7));
   KL_ASSERT_OK(consumers.Record("trend", 9));
+  // A replace in flight (its temp file, still empty) is no consumer.
+  KL_ASSERT_OK(WriteFile(consumers.ConsumerPath("ads") + ".tmp.123.4", ""));
   auto min = consumers.MinNextSnapshot();
   ASSERT_TRUE(min.ok());
   EXPECT_EQ(**min, 7);

@@ -109,9 +109,9 @@ class PartialUpdateMerge : public MergeFunction {
       if (ignore_delete_) return Status::OK();
       if (remove_on_delete_) {
         if (kv.kind() == RowKind::kDelete) {
-          // The row goes, but a stored delete must still name its key.
-          row_.assign(arity_, Datum());
-          for (int k : key_columns_) row_[static_cast<size_t>(k)] = kv.column(static_cast<size_t>(k)).Get(kv.row);
+          // As Paimon: the row goes, and restarts from the values the delete record
+          // carries (a later insert of the key updates its non-null fields on top).
+          for (size_t i = 0; i < arity_; ++i) row_[i] = kv.column(i).Get(kv.row);
           deleted_ = true;
           empty_ = false;
         }
@@ -258,7 +258,11 @@ class AggregateMerge : public MergeFunction {
         aggregators_(std::move(aggregators)),
         key_columns_(std::move(key_columns)),
         remove_on_delete_(remove_record_on_delete),
-        ignore_delete_(ignore_delete) {}
+        ignore_delete_(ignore_delete) {
+    for (size_t i = 0; i < aggregators_.size(); ++i) {
+      if (!aggregators_[i]->can_retract() && first_unretractable_ < 0) first_unretractable_ = static_cast<int>(i);
+    }
+  }
 
   void Reset() override {
     row_.assign(aggregators_.size(), Datum());
@@ -266,6 +270,8 @@ class AggregateMerge : public MergeFunction {
     deleted_ = false;
     only_retracts_ = true;
     retract_kind_ = RowKind::kUpdateBefore;
+    records_ = 0;
+    retraction_seen_ = false;
     for (auto& a : aggregators_) a->Reset();
   }
 
@@ -273,38 +279,60 @@ class AggregateMerge : public MergeFunction {
     latest_seq_ = kv.seq();
     bool retract = format::IsRetract(kv.kind());
     if (retract && ignore_delete_) return Status::OK();
+    bool delete_resets = kv.kind() == RowKind::kDelete && remove_on_delete_;
+    bool retraction_before = retraction_seen_;
+    ++records_;
+    retraction_seen_ = retraction_seen_ || (retract && !delete_resets);
+    // Paimon calls a function's retract only when a merge combines a retraction
+    // with another record of the key (a lone record passes unmerged); a function
+    // without retraction fails there, and only there.
+    if (retraction_seen_ && records_ > 1 && first_unretractable_ >= 0) {
+      const auto& column = kv.batch->values.schema().field(static_cast<size_t>(first_unretractable_)).name;
+      return Status::NotSupported(
+          "column " + column + ": aggregate function " +
+          std::string(aggregators_[static_cast<size_t>(first_unretractable_)]->name()) +
+          " cannot take back a retracted (-U/-D) value that meets other records of its key; set fields." + column +
+          ".ignore-retract = true to drop retractions");
+    }
     empty_ = false;
     if (mode_ == MergeMode::kStore && only_retracts_) {
       if (retract) {
         // A run of retractions is stored as one retraction: fold the
         // retracted values together (Agg), and retract them all later.
         retract_kind_ = kv.kind();
-        if (kv.kind() == RowKind::kDelete && remove_on_delete_) return AddDeleteReset(kv);
+        if (delete_resets) return AddDeleteReset(kv);
         for (size_t i = 0; i < aggregators_.size(); ++i) {
           Status s = aggregators_[i]->Agg(&row_[i], kv.column(i).Get(kv.row), kv.batch->merged);
           if (!s.ok()) return s.WithContext("column " + kv.batch->values.schema().field(i).name);
         }
         return Status::OK();
       }
-      // The first addition after retractions: turn the folded retractions into
-      // their effect on an empty accumulator, then go on normally.
       only_retracts_ = false;
-      Row retracted = std::move(row_);
-      row_.assign(aggregators_.size(), Datum());
-      for (auto& a : aggregators_) a->Reset();
-      if (!deleted_) {
-        for (size_t i = 0; i < aggregators_.size(); ++i) {
-          KL_RETURN_IF_ERROR(aggregators_[i]->Retract(&row_[i], retracted[i], /*merged_input=*/true));
+      if (retraction_before) {
+        // The first addition after retractions: turn the folded retractions into
+        // their effect on an empty accumulator, then go on normally.
+        Row retracted = std::move(row_);
+        row_.assign(aggregators_.size(), Datum());
+        for (auto& a : aggregators_) a->Reset();
+        if (!deleted_) {
+          for (size_t i = 0; i < aggregators_.size(); ++i) {
+            KL_RETURN_IF_ERROR(aggregators_[i]->Retract(&row_[i], retracted[i], /*merged_input=*/true));
+          }
         }
       }
     }
     only_retracts_ = only_retracts_ && retract;
-    if (kv.kind() == RowKind::kDelete && remove_on_delete_) return AddDeleteReset(kv);
+    if (delete_resets) return AddDeleteReset(kv);
     deleted_ = false;
     for (size_t i = 0; i < aggregators_.size(); ++i) {
       Datum in = kv.column(i).Get(kv.row);
-      Status s = retract ? aggregators_[i]->Retract(&row_[i], in, kv.batch->merged)
-                         : aggregators_[i]->Agg(&row_[i], in, kv.batch->merged);
+      Status s;
+      if (!retract) {
+        s = aggregators_[i]->Agg(&row_[i], in, kv.batch->merged);
+      } else if (aggregators_[i]->can_retract()) {
+        s = aggregators_[i]->Retract(&row_[i], in, kv.batch->merged);
+      }
+      // else: a lone retraction (the key's only record) leaves the column empty.
       if (!s.ok()) return s.WithContext("column " + kv.batch->values.schema().field(i).name);
     }
     return Status::OK();
@@ -335,11 +363,14 @@ class AggregateMerge : public MergeFunction {
   std::vector<int> key_columns_;
   bool remove_on_delete_;
   bool ignore_delete_;
+  int first_unretractable_ = -1;  // a column whose function has no retraction, or -1
   Row row_;
   bool empty_ = true;
   bool deleted_ = false;
   bool only_retracts_ = true;
   RowKind retract_kind_ = RowKind::kUpdateBefore;
+  int64_t records_ = 0;
+  bool retraction_seen_ = false;
   int64_t latest_seq_ = 0;
 };
 

@@ -111,6 +111,18 @@ Status TableOptions::Validate() const {
   if (auto v = Get("snapshot.time-retained"); v && !ParseDuration(*v)) {
     return Status::InvalidArgument("option snapshot.time-retained = \"" + *v + "\" is not a duration");
   }
+  for (const char* key : {"dynamic-bucket.target-row-num", "dynamic-bucket.initial-buckets"}) {
+    if (auto v = Get(key); v) {
+      auto n = ParseInt64(Trim(*v));
+      if (!n || *n <= 0) return Status::InvalidArgument("option " + std::string(key) + " = \"" + *v + "\" must be positive");
+    }
+  }
+  if (auto v = Get("dynamic-bucket.max-buckets"); v) {
+    auto n = ParseInt64(Trim(*v));
+    if (!n || *n == 0 || *n < -1) {
+      return Status::InvalidArgument("option dynamic-bucket.max-buckets = \"" + *v + "\" must be -1 (no limit) or positive");
+    }
+  }
   if (auto v = Get("bucket"); v) {
     auto b = ParseInt64(Trim(*v));
     if (!b || *b == 0 || *b < -2)

@@ -172,6 +172,15 @@ bool LeafMatches(const PredicateLeaf& leaf, const format::Column& column, size_t
   if (leaf.op == CompareOp::kIsNull) return null;
   if (leaf.op == CompareOp::kIsNotNull) return !null;
   if (null) return false;
+  // Strings and integers compare in place (no Datum copy): these are most filters.
+  if (column.kind() == format::PhysicalKind::kBytes && leaf.literal.kind() == Datum::Kind::kBytes) {
+    int c = column.GetBytes(row).compare(leaf.literal.as_bytes());
+    return TestOrder(leaf.op, c < 0 ? -1 : c > 0 ? 1 : 0);
+  }
+  if (column.kind() == format::PhysicalKind::kInt && leaf.literal.kind() == Datum::Kind::kInt) {
+    int64_t x = column.GetInt(row), y = leaf.literal.as_int();
+    return TestOrder(leaf.op, x < y ? -1 : x > y ? 1 : 0);
+  }
   Datum v = column.Get(row);
   if (v.kind() == Datum::Kind::kDouble && std::isnan(v.as_double())) {
     // NaN compares unequal to everything (and is not ordered).

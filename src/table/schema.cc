@@ -46,12 +46,17 @@ std::vector<int> TableSchema::BucketKeyIndexes() const {
     auto r = IndexesOf(keys);
     if (r.ok()) return *r;
   }
-  std::vector<int> all;
-  std::vector<int> parts = PartitionIndexes();
-  for (size_t i = 0; i < fields.size(); ++i) {
-    if (std::find(parts.begin(), parts.end(), static_cast<int>(i)) == parts.end()) all.push_back(static_cast<int>(i));
-  }
+  std::vector<int> all(fields.size());
+  for (size_t i = 0; i < fields.size(); ++i) all[i] = static_cast<int>(i);
   return all;
+}
+
+bool TableSchema::CrossPartitionUpdate() const {
+  if (primary_keys.empty()) return false;
+  for (const auto& k : partition_keys) {
+    if (std::find(primary_keys.begin(), primary_keys.end(), k) == primary_keys.end()) return true;
+  }
+  return false;
 }
 
 format::RowType TableSchema::PartitionType() const { return fields.Project(PartitionIndexes()); }
@@ -123,7 +128,9 @@ Status TableSchema::Validate() const {
   }
   for (const auto& k : partition_keys) {
     if (!primary_keys.empty() && std::find(primary_keys.begin(), primary_keys.end(), k) == primary_keys.end()) {
-      return Status::InvalidArgument("partition column \"" + k + "\" must be part of the primary key");
+      return Status::InvalidArgument("partition column \"" + k +
+                                     "\" must be part of the primary key: without it a key could move between "
+                                     "partitions (Paimon's cross-partition upsert), which kubelake does not write");
     }
   }
   std::vector<std::string> names = fields.names();
@@ -133,6 +140,11 @@ Status TableSchema::Validate() const {
   }
   TableOptions opts = table_options();
   KL_RETURN_IF_ERROR(opts.Validate());
+  if (opts.bucket() == -1 && !opts.bucket_keys().empty()) {
+    return Status::InvalidArgument("'bucket-key' needs a fixed number of buckets; with 'bucket' = '-1' (" +
+                                   std::string(primary_keys.empty() ? "unaware" : "dynamic") +
+                                   " bucket mode, the default) remove it or set 'bucket'");
+  }
   for (const auto& k : opts.bucket_keys()) {
     if (fields.IndexOf(k) < 0) return Status::InvalidArgument("bucket-key column \"" + k + "\" is not a column");
     if (!primary_keys.empty() && std::find(primary_keys.begin(), primary_keys.end(), k) == primary_keys.end()) {

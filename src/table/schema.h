@@ -34,8 +34,13 @@ struct TableSchema {
   Result<std::vector<int>> IndexesOf(const std::vector<std::string>& names) const;
   std::vector<int> PartitionIndexes() const;
   std::vector<int> TrimmedKeyIndexes() const;
-  // Bucket key: the bucket-key option, else the trimmed primary key, else all fields.
+  // Bucket key: the bucket-key option, else the trimmed primary key, else the whole row —
+  // every field, partition fields included, as Paimon before 0.8 hashed bucketed append
+  // tables without a bucket-key (later versions refuse to create such tables).
   std::vector<int> BucketKeyIndexes() const;
+  // A primary key that lacks a partition field: a key may move between partitions
+  // (Paimon's cross-partition upsert, which needs bucket = -1).
+  bool CrossPartitionUpdate() const;
   format::RowType PartitionType() const;
 
   std::string ToJson() const;

@@ -1,7 +1,8 @@
 // table — Apache Paimon tables in C++. A table is a directory of snapshots,
 // schemas, manifests and data files in Paimon's layout, so Flink, Spark,
 // StarRocks and Trino read what kubelake writes and kubelake reads what they
-// wrote. Primary-key tables are LSM trees merged on read (merge engines:
+// wrote. Primary-key tables are LSM trees merged on read, in fixed buckets
+// or in dynamic bucket mode (a key index assigns buckets; merge engines:
 // deduplicate, partial-update, aggregation, first-row; changelog producers:
 // none, input, lookup); append tables hold rows as written. Commits are
 // atomic and idempotent per (commit user, identifier), and record the log

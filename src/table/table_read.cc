@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "table/binary_row.h"
+
 namespace kl::table {
 
 using format::RowType;
@@ -176,13 +178,14 @@ Result<std::unique_ptr<SplitReader>> TableRead::Open(const DataSplit& split) {
     }
   }
   KL_ASSIGN_OR_RETURN(std::shared_ptr<SplitReadExtras> extras, LoadDeletionVectors(deletion_files));
+  std::vector<DataFileMeta> files = split.files;
+  if (!raw) DropFilesOutsideKeyRange(&files);
   // Rows read as stored are filtered one by one afterwards, so any condition may skip
   // them; merged reads may skip only by key conditions.
   extras->skip_by_stats = raw ? filter_.leaves() : key_leaves_;
   FileOpener opener = ctx_->OpenerFor(split.partition, split.bucket, read_type_, std::move(extras));
   RowFilter filter{&filter_, &filter_columns_};
   if (raw) {
-    std::vector<DataFileMeta> files = split.files;
     std::sort(files.begin(), files.end(), [](const DataFileMeta& a, const DataFileMeta& b) {
       return a.min_sequence_number < b.min_sequence_number ||
              (a.min_sequence_number == b.min_sequence_number && a.file_name < b.file_name);
@@ -190,7 +193,7 @@ Result<std::unique_ptr<SplitReader>> TableRead::Open(const DataSplit& split) {
     return std::unique_ptr<SplitReader>(new RawSplitReader(std::move(files), std::move(opener), output_from_read_, filter));
   }
   std::vector<std::unique_ptr<RunCursor>> cursors;
-  for (auto& run : SortedRunsOf(split.files, ctx_->key_types())) {
+  for (auto& run : SortedRunsOf(files, ctx_->key_types())) {
     cursors.push_back(std::make_unique<RunCursor>(std::move(run), opener, kChunkRows));
   }
   KL_ASSIGN_OR_RETURN(KeyComparator cmp, ctx_->ComparatorFor(read_type_));
@@ -198,6 +201,36 @@ Result<std::unique_ptr<SplitReader>> TableRead::Open(const DataSplit& split) {
   auto reader = std::make_unique<MergeReader>(std::move(cursors), cmp, std::move(merge), /*drop_retracts=*/true);
   KL_RETURN_IF_ERROR(reader->Init());
   return std::unique_ptr<SplitReader>(new MergedSplitReader(std::move(reader), output_from_read_, read_type_, filter));
+}
+
+void TableRead::DropFilesOutsideKeyRange(std::vector<DataFileMeta>* files) const {
+  // A file's keys lie between its min and max key, so its first key column lies between
+  // theirs: a condition on that column that no value there meets rules the file out (every
+  // record of a key has the same key, so no newer record of a matching key is lost).
+  std::vector<std::string> keys = ctx_->schema().TrimmedPrimaryKeys();
+  if (keys.empty()) return;
+  std::vector<PredicateLeaf> leading;
+  for (const auto& leaf : key_leaves_) {
+    if (leaf.field == keys[0]) leading.push_back(leaf);
+  }
+  if (leading.empty()) return;
+  const std::vector<format::DataType>& types = ctx_->key_types();
+  files->erase(std::remove_if(files->begin(), files->end(),
+                              [&](const DataFileMeta& f) {
+                                auto lo = DeserializeBinaryRow(f.min_key, types);
+                                auto hi = DeserializeBinaryRow(f.max_key, types);
+                                if (!lo.ok() || !hi.ok() || lo->empty() || hi->empty()) return false;
+                                if ((*lo)[0].is_null() || (*hi)[0].is_null()) return false;
+                                ValueRange range;
+                                range.has_min_max = true;
+                                range.min = (*lo)[0];
+                                range.max = (*hi)[0];
+                                for (const auto& leaf : leading) {
+                                  if (!LeafMayMatch(leaf, &range)) return true;
+                                }
+                                return false;
+                              }),
+               files->end());
 }
 
 Result<RowsWithKinds> TableRead::ReadAll(const ScanPlan& plan) {

@@ -49,6 +49,8 @@ class TableRead {
   RowsWithKinds NewOutput() const;
 
  private:
+  // Merged reads: the files whose key range cannot hold a key the filter's key conditions accept.
+  void DropFilesOutsideKeyRange(std::vector<DataFileMeta>* files) const;
   TableRead() = default;
   std::shared_ptr<TableContext> ctx_;
   format::RowType output_type_;   // projected columns

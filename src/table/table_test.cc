@@ -61,6 +61,168 @@ TEST(TableTest, CommitWithSameIdentifierIsNotAppliedTwice) {
   EXPECT_EQ(*last, 7);
 }
 
+// max, min, first_value… have no retraction. As in Paimon, inserts-only streams (the
+// usual case: max of a timestamp) always write, and a retraction fails only once a
+// merge meets it with another record of its key.
+TEST(TableTest, AggregateFunctionsWithoutRetractionTakeInserts) {
+  testing::TempDir dir;
+  auto t = MakeTable(dir.Sub("t"), {"id"},
+                     {{"bucket", "1"},
+                      {"merge-engine", "aggregation"},
+                      {"fields.n.aggregate-function", "max"},
+                      {"fields.name.aggregate-function", "first_value"}});
+  for (int64_t i = 0; i < 3; ++i) {
+    auto w = t->NewWriter("job");
+    KL_ASSERT_OK(w->WriteRow(R(1, "eu", "n" + std::to_string(i), 10 - 3 * (i % 2))));
+    KL_ASSERT_OK(w->WriteRow(R(2, "us", "m" + std::to_string(i), i)));
+    auto r = w->Commit(i + 1);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  auto rows = t->ReadAll();
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_EQ(Rows(*rows), (std::vector<std::string>{"+I 1 \"eu\" \"n0\" 10", "+I 2 \"us\" \"m0\" 2"}));
+
+  // A lone retraction (the key's only record) merges with nothing: no error.
+  auto w = t->NewWriter("job");
+  KL_ASSERT_OK(w->WriteRow(R(3, "eu", "x", 4), RowKind::kDelete));
+  ASSERT_TRUE(w->Commit(10).ok());
+  ASSERT_TRUE(t->ReadAll().ok());
+  // A retraction of a key that has values: the first merge that meets them (here the
+  // commit's compaction, else a read) fails, naming why.
+  w = t->NewWriter("job");
+  KL_ASSERT_OK(w->WriteRow(R(1, "eu", "n0", 10), RowKind::kUpdateBefore));
+  auto committed = w->Commit(11);
+  Status failed = committed.ok() ? t->ReadAll().status() : committed.status();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.ToString().find("column name: aggregate function first_value cannot take back a retracted"),
+            std::string::npos)
+      << failed.ToString();
+  EXPECT_NE(failed.ToString().find("fields.name.ignore-retract"), std::string::npos) << failed.ToString();
+}
+
+// collect and merge_map take values back as Paimon's retract does: one element per retracted
+// element, every retracted key — from what the merge that meets the retraction holds (records of
+// one write buffer here; a retraction flushed apart from the values it names applies to what its
+// own flush holds, as in Paimon, so results then depend on grouping).
+TEST(TableTest, CollectAndMergeMapRetractAsPaimon) {
+  testing::TempDir dir;
+  auto schema = NewTableSchema({{0, "k", DataType::Int().NotNull(), ""},
+                                {1, "a", DataType::Array(DataType::Int()), ""},
+                                {2, "m", DataType::Map(DataType::Int().NotNull(), DataType::String()), ""}},
+                               {}, {"k"},
+                               {{"bucket", "1"},
+                                {"merge-engine", "aggregation"},
+                                {"fields.a.aggregate-function", "collect"},
+                                {"fields.m.aggregate-function", "merge_map"}});
+  ASSERT_TRUE(schema.ok());
+  auto t = Table::Create(dir.Sub("t"), *schema);
+  ASSERT_TRUE(t.ok());
+  auto list = [](std::vector<int64_t> v) {
+    format::DatumList items;
+    for (int64_t x : v) items.push_back(Datum::Int(x));
+    return Datum::List(std::move(items));
+  };
+  auto map = [](std::vector<std::pair<int64_t, std::string>> v) {
+    format::DatumList items;
+    for (auto& [k, s] : v) {
+      items.push_back(Datum::Int(k));
+      items.push_back(Datum::Bytes(s));
+    }
+    return Datum::List(std::move(items));
+  };
+  auto w = (*t)->NewWriter("job");
+  KL_ASSERT_OK(w->WriteRow({Datum::Int(1), list({1, 2, 2}), map({{1, "a"}, {2, "b"}})}));
+  KL_ASSERT_OK(w->WriteRow({Datum::Int(1), list({3, 1}), map({{2, "c"}, {3, "d"}})}));
+  KL_ASSERT_OK(w->WriteRow({Datum::Int(1), list({2, 9}), map({{1, "x"}})}, RowKind::kUpdateBefore));
+  ASSERT_TRUE(w->Commit(2).ok());
+  auto rows = (*t)->ReadAll();
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_EQ(Rows(*rows), (std::vector<std::string>{"+I 1 [1, 2, 3, 1] [2, \"c\", 3, \"d\"]"}));
+}
+
+// listagg as Paimon defines it: blank inputs add nothing, distinct skips tokens the
+// value already holds (whole tokens, untrimmed), an empty delimiter means a space.
+TEST(TableTest, ListaggFollowsPaimonOnBlanksAndDistinct) {
+  struct Case {
+    std::map<std::string, std::string> options;
+    std::vector<std::string> inputs;
+    std::string want;
+  };
+  std::vector<Case> cases = {
+      {{}, {"a", " ", "", "b", "a"}, "a,b,a"},
+      {{}, {"  ", "a"}, "a"},
+      {{{"fields.name.distinct", "true"}}, {"a,b", "b,c", "c,,d", " a"}, "a,b,c,d, a"},
+      {{{"fields.name.distinct", "true"}, {"fields.name.list-agg-delimiter", ";"}}, {"x;x", "x;y"}, "x;x;y"},
+      {{{"fields.name.list-agg-delimiter", ""}}, {"p", "q"}, "p q"},
+  };
+  for (size_t c = 0; c < cases.size(); ++c) {
+    testing::TempDir dir;
+    std::map<std::string, std::string> options = {
+        {"bucket", "1"}, {"merge-engine", "aggregation"}, {"fields.name.aggregate-function", "listagg"}};
+    options.insert(cases[c].options.begin(), cases[c].options.end());
+    auto t = MakeTable(dir.Sub("t"), {"id"}, options);
+    // One commit per input: the values meet in compactions and reads, not only in one flush.
+    for (size_t i = 0; i < cases[c].inputs.size(); ++i) {
+      auto w = t->NewWriter("job");
+      KL_ASSERT_OK(w->WriteRow(R(1, "eu", cases[c].inputs[i], 0)));
+      ASSERT_TRUE(w->Commit(static_cast<int64_t>(i) + 1).ok());
+    }
+    auto rows = t->ReadAll();
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    ASSERT_EQ(rows->size(), 1u);
+    EXPECT_EQ(rows->rows.GetRow(0)[2], Datum::Bytes(cases[c].want))
+        << "case " << c << ": got " << format::DatumDebugString(rows->rows.GetRow(0)[2]);
+  }
+}
+
+// partial-update with remove-record-on-delete, as Paimon's PartialUpdateMergeFunction: a -D
+// resets the row to the values the delete record carries, and a later insert updates its
+// non-null fields on top of them. A delete and an insert of the key in one write buffer fold
+// into one insert that partial-updates older values: columns that both leave null come back
+// (as in Paimon); deletes carrying the row (Flink's changelog) give one result in every grouping.
+TEST(TableTest, PartialUpdateDeleteThenInsertMatchesPaimon) {
+  std::map<std::string, std::string> options = {
+      {"bucket", "1"}, {"merge-engine", "partial-update"}, {"partial-update.remove-record-on-delete", "true"}};
+  Row old_row = {Datum::Int(1), Datum::Bytes("eu"), Datum::Bytes("a"), Datum::Int(10)};
+  Row key_only = {Datum::Int(1), Datum(), Datum(), Datum()};
+  Row partial = {Datum::Int(1), Datum(), Datum::Bytes("b"), Datum()};
+  struct Case {
+    const char* what;
+    Row deleted;
+    bool one_commit;  // delete and insert in one write buffer
+    const char* want;
+  };
+  std::vector<Case> cases = {
+      {"delete carrying the row, apart", old_row, false, "+I 1 \"eu\" \"b\" 10"},
+      {"delete carrying the row, one buffer", old_row, true, "+I 1 \"eu\" \"b\" 10"},
+      {"key-only delete, apart", key_only, false, "+I 1 null \"b\" null"},
+      {"key-only delete, one buffer", key_only, true, "+I 1 \"eu\" \"b\" 10"},
+  };
+  for (const auto& c : cases) {
+    testing::TempDir dir;
+    // Compaction only on demand, so the groupings are the ones the case names.
+    auto opts = options;
+    opts["num-sorted-run.compaction-trigger"] = "100";
+    auto t = MakeTable(dir.Sub("t"), {"id"}, opts);
+    auto w = t->NewWriter("job");
+    KL_ASSERT_OK(w->WriteRow(old_row));
+    ASSERT_TRUE(w->Commit(1).ok());
+    KL_ASSERT_OK(w->WriteRow(c.deleted, RowKind::kDelete));
+    if (!c.one_commit) ASSERT_TRUE(w->Commit(2).ok());
+    KL_ASSERT_OK(w->WriteRow(partial));
+    ASSERT_TRUE(w->Commit(3).ok());
+    auto rows = t->ReadAll();
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    EXPECT_EQ(Rows(*rows), (std::vector<std::string>{c.want})) << c.what;
+    // A full compaction keeps the answer.
+    KL_ASSERT_OK(w->Compact(true));
+    ASSERT_TRUE(w->Commit(4).ok());
+    rows = t->ReadAll();
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    EXPECT_EQ(Rows(*rows), (std::vector<std::string>{c.want})) << c.what << ", compacted";
+  }
+}
+
 TEST(TableTest, RacingWritersNeverLoseACommit) {
   testing::TempDir dir;
   // Concurrent writers append only (write-only), as with Paimon; compaction

@@ -5,6 +5,7 @@
 #include "common/clock.h"
 #include "spdlog/spdlog.h"
 #include "table/binary_row.h"
+#include "table/bucket_assigner.h"
 #include "table/maintenance.h"
 #include "table/scan.h"
 
@@ -161,6 +162,11 @@ TableWriter::TableWriter(std::shared_ptr<TableContext> ctx, std::string commit_u
   partition_indexes_ = ctx_->schema().PartitionIndexes();
   bucket_key_indexes_ = ctx_->schema().BucketKeyIndexes();
   num_buckets_ = ctx_->options().bucket();
+  if (ctx_->primary_key() && num_buckets_ == -1 && !ctx_->schema().CrossPartitionUpdate()) {
+    // The key hash is over the trimmed primary key, as Paimon's assigner computes it.
+    bucket_key_indexes_ = ctx_->schema().TrimmedKeyIndexes();
+    dynamic_ = std::make_unique<DynamicBucketAssigner>(ctx_);
+  }
 }
 
 TableWriter::~TableWriter() = default;
@@ -173,6 +179,15 @@ Status TableWriter::LoadExistingFiles() {
     // Every level: batch plans of some tables leave level 0 out, a writer needs it all.
     KL_ASSIGN_OR_RETURN(ScanPlan plan, scan.PlanSnapshotFull(*latest));
     for (auto& split : plan.splits) existing_[{split.partition, split.bucket}] = std::move(split);
+  }
+  if (dynamic_) {
+    std::optional<Snapshot> snapshot;
+    if (latest) {
+      KL_ASSIGN_OR_RETURN(snapshot, scan.snapshots().Read(*latest));
+    }
+    std::set<std::pair<std::string, int32_t>> buckets;
+    for (const auto& [key, split] : existing_) buckets.insert(key);
+    KL_RETURN_IF_ERROR(dynamic_->Restore(snapshot, buckets));
   }
   loaded_ = true;
   return Status::OK();
@@ -207,26 +222,25 @@ Result<AppendBucketWriter*> TableWriter::AppendWriter(const std::string& partiti
   return w.get();
 }
 
-Result<std::pair<std::string, int32_t>> TableWriter::Route(const ColumnBatch& rows, size_t row) {
-  std::string partition;
-  {
-    BinaryRowWriter w(partition_indexes_.size());
-    for (size_t i = 0; i < partition_indexes_.size(); ++i) {
-      w.WriteFromColumn(i, rows.column(static_cast<size_t>(partition_indexes_[i])), row);
-    }
-    uint32_t arity = __builtin_bswap32(static_cast<uint32_t>(partition_indexes_.size()));
-    partition.assign(reinterpret_cast<const char*>(&arity), 4);
-    partition += w.data();
+void TableWriter::PartitionOf(const ColumnBatch& rows, size_t row, std::string* partition) const {
+  BinaryRowWriter w(partition_indexes_.size());
+  for (size_t i = 0; i < partition_indexes_.size(); ++i) {
+    w.WriteFromColumn(i, rows.column(static_cast<size_t>(partition_indexes_[i])), row);
   }
-  int32_t bucket = 0;
-  if (num_buckets_ > 1) {
-    BinaryRowWriter w(bucket_key_indexes_.size());
-    for (size_t i = 0; i < bucket_key_indexes_.size(); ++i) {
-      w.WriteFromColumn(i, rows.column(static_cast<size_t>(bucket_key_indexes_[i])), row);
-    }
-    bucket = BucketOf(w.data(), num_buckets_);
+  uint32_t arity = __builtin_bswap32(static_cast<uint32_t>(partition_indexes_.size()));
+  partition->assign(reinterpret_cast<const char*>(&arity), 4);
+  *partition += w.data();
+}
+
+Result<int32_t> TableWriter::BucketFor(const std::string& partition, const ColumnBatch& rows, size_t row,
+                                       BinaryRowWriter* key) {
+  if (num_buckets_ <= 1 && !dynamic_) return 0;
+  key->Reset();
+  for (size_t i = 0; i < bucket_key_indexes_.size(); ++i) {
+    key->WriteFromColumn(i, rows.column(static_cast<size_t>(bucket_key_indexes_[i])), row);
   }
-  return std::make_pair(std::move(partition), bucket);
+  if (dynamic_) return dynamic_->Assign(partition, HashBytesByWords(key->data()));
+  return BucketOf(key->data(), num_buckets_);
 }
 
 Status TableWriter::Write(const ColumnBatch& rows, const std::vector<RowKind>* kinds) {
@@ -235,9 +249,15 @@ Status TableWriter::Write(const ColumnBatch& rows, const std::vector<RowKind>* k
     return Status::InvalidArgument("rows have " + std::to_string(rows.num_columns()) + " columns, table " +
                                    ctx_->path() + " has " + std::to_string(schema.fields.size()));
   }
-  if (ctx_->primary_key() && num_buckets_ <= 0) {
-    return Status::NotSupported("table " + ctx_->path() +
-                                " uses dynamic bucket mode (bucket = -1); kubelake writes fixed buckets only");
+  if (ctx_->primary_key() && num_buckets_ <= 0 && !dynamic_) {
+    if (num_buckets_ == -1) {
+      return Status::NotSupported(
+          "table " + ctx_->path() +
+          " has a primary key without all partition columns (cross-partition upsert), which kubelake does not "
+          "write; put the partition columns into the primary key or use a fixed 'bucket'");
+    }
+    return Status::NotSupported("table " + ctx_->path() + " has bucket = " + std::to_string(num_buckets_) +
+                                ", a bucket mode kubelake does not write");
   }
   if (failed_) return Status::Aborted("table writer of " + ctx_->path() + " must be recreated after a failed commit");
   if (ctx_->options().manifest_format() != "avro") {
@@ -256,37 +276,43 @@ Status TableWriter::Write(const ColumnBatch& rows, const std::vector<RowKind>* k
       if (k != RowKind::kInsert) return Status::InvalidArgument("append table " + ctx_->path() + " only takes +I rows");
     }
   }
-  bool single_target = partition_indexes_.empty() && num_buckets_ <= 1;
+  if (dynamic_) KL_RETURN_IF_ERROR(LoadExistingFiles());
+  bool single_target = partition_indexes_.empty() && num_buckets_ <= 1 && !dynamic_;
   size_t n = rows.num_rows();
-  if (!ctx_->primary_key()) {
-    if (single_target) {
+  if (single_target) {
+    if (!ctx_->primary_key()) {
       KL_ASSIGN_OR_RETURN(AppendBucketWriter * w, AppendWriter(SerializeBinaryRow({}, {}), 0));
       return w->Write(rows, 0, n);
     }
-    for (size_t i = 0; i < n; ++i) {
-      KL_ASSIGN_OR_RETURN(auto target, Route(rows, i));
-      KL_ASSIGN_OR_RETURN(AppendBucketWriter * w, AppendWriter(target.first, target.second));
-      KL_RETURN_IF_ERROR(w->Write(rows, i, i + 1));
-    }
-    return Status::OK();
-  }
-  if (single_target) {
     KL_ASSIGN_OR_RETURN(BucketWriter * only, PkWriter(SerializeBinaryRow({}, {}), 0));
     return only->WriteRange(rows, 0, n, kinds);
   }
-  // Consecutive rows of one bucket go to its writer together.
-  BucketWriter* run_writer = nullptr;
+  // Consecutive rows of one (partition, bucket) go to its writer together; the writer
+  // map is consulted only where the target changes.
+  BinaryRowWriter key(bucket_key_indexes_.size());
+  std::string partition = SerializeBinaryRow({}, {});
+  std::string run_partition;
+  int32_t run_bucket = -1;
   size_t run_begin = 0;
+  auto flush_run = [&](size_t end) -> Status {
+    if (run_bucket < 0) return Status::OK();
+    if (ctx_->primary_key()) {
+      KL_ASSIGN_OR_RETURN(BucketWriter * w, PkWriter(run_partition, run_bucket));
+      return w->WriteRange(rows, run_begin, end, kinds);
+    }
+    KL_ASSIGN_OR_RETURN(AppendBucketWriter * w, AppendWriter(run_partition, run_bucket));
+    return w->Write(rows, run_begin, end);
+  };
   for (size_t i = 0; i < n; ++i) {
-    KL_ASSIGN_OR_RETURN(auto target, Route(rows, i));
-    KL_ASSIGN_OR_RETURN(BucketWriter * w, PkWriter(target.first, target.second));
-    if (w == run_writer) continue;
-    if (run_writer != nullptr) KL_RETURN_IF_ERROR(run_writer->WriteRange(rows, run_begin, i, kinds));
-    run_writer = w;
+    if (!partition_indexes_.empty()) PartitionOf(rows, i, &partition);
+    KL_ASSIGN_OR_RETURN(int32_t bucket, BucketFor(partition, rows, i, &key));
+    if (bucket == run_bucket && partition == run_partition) continue;
+    KL_RETURN_IF_ERROR(flush_run(i));
+    run_partition = partition;
+    run_bucket = bucket;
     run_begin = i;
   }
-  if (run_writer != nullptr) return run_writer->WriteRange(rows, run_begin, n, kinds);
-  return Status::OK();
+  return flush_run(n);
 }
 
 Status TableWriter::WriteRow(const Row& row, RowKind kind) {
@@ -350,9 +376,18 @@ Result<CommitResult> TableWriter::Commit(int64_t commit_identifier, const std::m
     if (!inc.empty()) request.increments.push_back(std::move(inc));
   }
   charge(&cpu_.compact);
-  if (request.increments.empty() && !allow_empty) return CommitResult{};
+  if (dynamic_) {
+    auto index_changes = dynamic_->PrepareCommit();
+    if (!index_changes.ok()) {
+      failed_ = true;  // the increments above are gone with it
+      return index_changes.status();
+    }
+    request.index_changes = std::move(index_changes).value();
+  }
+  if (request.increments.empty() && request.index_changes.empty() && !allow_empty) return CommitResult{};
   auto result = commit_.Commit(request);
   charge(&cpu_.commit);
+  if (dynamic_ && result.ok()) dynamic_->Committed(!result->already_committed);
   // The increments are gone with a failed commit: the caller restarts from its
   // last committed state (the log offsets in the table) with a new writer.
   if (!result.ok()) {

@@ -18,6 +18,8 @@
 namespace kl::table {
 
 class AppendBucketWriter;
+class BinaryRowWriter;
+class DynamicBucketAssigner;
 
 // Where a writer's commits spend the CPU of the committing thread, in seconds.
 struct WriterCpu {
@@ -61,7 +63,12 @@ class TableWriter {
   Result<DataSplit> TakeExisting(const std::pair<std::string, int32_t>& bucket);
   Result<BucketWriter*> PkWriter(const std::string& partition, int32_t bucket);
   Result<AppendBucketWriter*> AppendWriter(const std::string& partition, int32_t bucket);
-  Result<std::pair<std::string, int32_t>> Route(const format::ColumnBatch& rows, size_t row);
+  // The serialized partition row of `row`.
+  void PartitionOf(const format::ColumnBatch& rows, size_t row, std::string* partition) const;
+  // The bucket of `row` in `partition` (fixed: hash of the bucket key; dynamic: the assigner's);
+  // `key` is scratch space.
+  Result<int32_t> BucketFor(const std::string& partition, const format::ColumnBatch& rows, size_t row,
+                            BinaryRowWriter* key);
 
   std::shared_ptr<TableContext> ctx_;
   std::string commit_user_;
@@ -74,6 +81,8 @@ class TableWriter {
   std::vector<int> partition_indexes_;
   std::vector<int> bucket_key_indexes_;
   int num_buckets_ = 1;
+  // Dynamic bucket mode (primary key, bucket = -1): buckets come from the key index.
+  std::unique_ptr<DynamicBucketAssigner> dynamic_;
   bool failed_ = false;
   bool defer_compaction_ = false;
   WriterCpu cpu_;

@@ -4,12 +4,14 @@
 // (inferred at relist) — through kubelake's jobs and through that formula,
 // applied both to the raw events and to the DWD changelog as the reference
 // jobs do. kubelake's counts equal the truth after every event; the formula
-// drifts, and on the changelog goes negative.
+// drifts, and on the changelog goes negative. The jobs are the warehouse's SQL
+// (sql/warehouse/warehouse.sql).
 #include <gtest/gtest.h>
 
 #include "common/test_util.h"
 #include "log/event_log.h"
 #include "pipeline/warehouse.h"
+#include "sql/warehouse/warehouse.h"
 #include "table/consumer.h"
 #include "table/table.h"
 
@@ -43,7 +45,7 @@ TEST(AdsExactnessTest, ReferenceFormulaDriftsAndGoesNegativeWhileOursHolds) {
   o.warehouse = dir.Sub("warehouse");
   o.commit_interval_ms = 0;
   o.follow_interval_ms = 0;
-  auto jobs = BuildWarehouseJobs(log->get(), o);
+  auto jobs = sql::BuildWarehouseJobs(log->get(), o);
   ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
   Job* dwd = nullptr;
   Job* ads = nullptr;

@@ -1,0 +1,1 @@
+WITH w AS (SELECT a FROM t) SELECT x.a FROM w x JOIN t y ON x.a = y.a AND y.d > 1 UNION ALL SELECT 1

@@ -1,0 +1,1 @@
+CREATE TABLE x (`k` VARCHAR PRIMARY KEY NOT ENFORCED, m MAP<STRING, ARRAY<ROW<a INT, b DECIMAL(10, 2)>>>) PARTITIONED BY (k) WITH ('bucket' = '2'); SET 'a' = 'b'; SET odps.x=y;

@@ -1,0 +1,8 @@
+CREATE TEMPORARY TABLE ev (ingest_time BIGINT METADATA FROM 'timestamp', cluster STRING METADATA FROM 'key' VIRTUAL, content STRING, proc_time AS PROCTIME()) WITH ('connector' = 'kubelake-log', 'uri' = 'dir:/nonexistent/log');
+EXECUTE STATEMENT SET BEGIN INSERT INTO a SELECT * FROM b; INSERT INTO c /*+ OPTIONS('ignore-delete' = 'true') */ (x, y) SELECT x, y FROM d; END;
+BEGIN STATEMENT SET;
+END;
+STOP JOB 'x' WITH SAVEPOINT;
+EXPLAIN INSERT INTO fz.t SELECT * FROM TABLE(SNAPSHOTS(TABLE fz.t, INTERVAL '1' MINUTE));
+SELECT e.a, d.s FROM fz.t AS e LEFT JOIN fz.t FOR SYSTEM_TIME AS OF e.ts AS d ON e.a = d.a;
+SELECT K8S_SUM_CPU_MILLIS('["250m", 3, "1"]'), K8S_QUANTITY('1.5Gi'), K8S_TIME_MILLIS('2024-05-01T10:00:00Z');

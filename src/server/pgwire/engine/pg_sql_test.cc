@@ -1,0 +1,416 @@
+// The PostgreSQL server on kubelake's SQL engine, over a warehouse built by
+// the pipeline's own table definitions: libpq from C++ (simple and extended
+// queries, parameter types inferred by Describe, binary results, SQLSTATEs
+// and positions, read-only refusals, search_path), psql's \dt, \d, \l, \dn,
+// \df against the text a real PostgreSQL 15 prints for an equivalent table
+// (and, when the Debian postgresql server can be started here, against that
+// server live), and Python clients (testing/engine_clients.py: psycopg2,
+// psycopg 3, SQLAlchemy reflection, Grafana's, Metabase's and pgjdbc's
+// catalog queries).
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <pwd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <regex>
+
+#include "common/file_util.h"
+#include "common/string_util.h"
+#include "common/test_util.h"
+#include "pipeline/warehouse.h"
+#include "server/listen.h"
+#include "server/pgwire/engine/sql_engine.h"
+#include "server/pgwire/pg_server.h"
+#include "sql/sql.h"
+#include "table/table.h"
+
+namespace kl::server {
+namespace {
+
+struct Conn {
+  PGconn* c = nullptr;
+  explicit Conn(const std::string& conninfo) : c(PQconnectdb(conninfo.c_str())) {}
+  ~Conn() { PQfinish(c); }
+  bool ok() const { return PQstatus(c) == CONNECTION_OK; }
+  std::string error() const { return PQerrorMessage(c); }
+};
+
+struct Res {
+  PGresult* r;
+  explicit Res(PGresult* r) : r(r) {}
+  ~Res() { PQclear(r); }
+  ExecStatusType status() const { return PQresultStatus(r); }
+  std::string field(int code) const {
+    const char* s = PQresultErrorField(r, code);
+    return s != nullptr ? s : "";
+  }
+  std::string sqlstate() const { return field(PG_DIAG_SQLSTATE); }
+  std::string error() const { return PQresultErrorMessage(r); }
+  std::string get(int row, int col) const { return PQgetvalue(r, row, col); }
+  bool null(int row, int col) const { return PQgetisnull(r, row, col) != 0; }
+  int rows() const { return PQntuples(r); }
+};
+
+std::string RunCommand(const std::string& cmd, int* rc) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  int status = pclose(p);
+  *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+const char kUnicode[] = "h\xc3\xa9llo w\xc3\xb6rld \xe2\x9c\x93 \xe6\x97\xa5\xe6\x9c\xac";
+
+class PgSqlTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new kl::testing::TempDir();
+    pipeline::WarehouseOptions wo;
+    wo.warehouse = dir_->Sub("warehouse");
+    ASSERT_TRUE(pipeline::CreateWarehouseTables(table::Catalog(wo.warehouse), wo).ok());
+    // Rows through the Flink dialect, as `kubelake sql` writes them.
+    sql::EngineOptions eo;
+    eo.warehouse = wo.warehouse;
+    auto engine = sql::SqlEngine::Create(eo);
+    ASSERT_TRUE(engine.ok());
+    auto s = (*engine)->NewSession();
+    for (const std::string& statement : std::vector<std::string>{
+             "INSERT INTO ads_kind_count VALUES ('prod-1', 'Pod', 120), ('prod-1', 'Node', 12), ('prod-2', 'Pod', 80), "
+             "('prod-2', 'Node', CAST(NULL AS BIGINT))",
+             "INSERT INTO dwd_objects (cluster, uid, kind, namespace, name, resource_version, rv, deleted, event_time) "
+             "VALUES ('prod-1', 'u-1', 'Pod', 'team-a', '" + std::string(kUnicode) + "', '10', 10, FALSE, 1700000000000), "
+             "('prod-1', 'u-2', 'Pod', CAST(NULL AS STRING), 'plain', '11', 11, TRUE, 1700000001000), "
+             "('prod-2', 'u-3', 'Node', CAST(NULL AS STRING), 'node-7', '12', 12, FALSE, 1700000002000)",
+             "CREATE DATABASE other",
+             "CREATE TABLE other.notes (id BIGINT COMMENT 'the id', body VARCHAR(200), price DECIMAL(10, 2), "
+             "at TIMESTAMP(3), PRIMARY KEY (id) NOT ENFORCED) COMMENT 'free text'",
+             "INSERT INTO other.notes VALUES (1, 'first', 1.50, TIMESTAMP '2024-01-02 03:04:05.678')",
+             "CREATE VIEW other.expensive AS SELECT id, price FROM other.notes WHERE price > 1"}) {
+      auto r = s->Execute(statement);
+      ASSERT_TRUE(r.ok()) << statement << ": " << r.status().ToString();
+    }
+    pg::PgEngineOptions po;
+    po.warehouse = wo.warehouse;
+    auto pg_engine = pg::PgSqlEngine::Create(po);
+    ASSERT_TRUE(pg_engine.ok()) << pg_engine.status().ToString();
+    engine_ = pg_engine->release();
+    auto addr = ParseListenAddress("127.0.0.1:0", "test");
+    auto server = PgServer::Start(**addr, PgServerOptions{}, engine_);
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = server->release();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    delete engine_;
+    delete dir_;
+  }
+  void SetUp() override { ASSERT_NE(server_, nullptr); }
+  static std::string Conninfo(const std::string& db = "kubelake") {
+    return "host=127.0.0.1 port=" + std::to_string(server_->port()) + " user=ops dbname=" + db;
+  }
+  static std::string Psql(const std::string& args, int* rc) {
+    return RunCommand("PGCONNECT_TIMEOUT=10 psql -X -v ON_ERROR_STOP=1 -h 127.0.0.1 -p " +
+                          std::to_string(server_->port()) + " -U ops -d kubelake " + args + " 2>&1",
+                      rc);
+  }
+
+  static kl::testing::TempDir* dir_;
+  static pg::PgSqlEngine* engine_;
+  static PgServer* server_;
+};
+kl::testing::TempDir* PgSqlTest::dir_ = nullptr;
+pg::PgSqlEngine* PgSqlTest::engine_ = nullptr;
+PgServer* PgSqlTest::server_ = nullptr;
+
+TEST_F(PgSqlTest, QueriesWithNullsAndUnicode) {
+  Conn c(Conninfo());
+  ASSERT_TRUE(c.ok()) << c.error();
+  Res r(PQexec(c.c, "SELECT name, namespace, deleted, rv FROM dwd_objects ORDER BY namespace, rv"));
+  ASSERT_EQ(r.status(), PGRES_TUPLES_OK) << r.error();
+  ASSERT_EQ(r.rows(), 3);
+  // PostgreSQL orders NULLs last when ascending.
+  EXPECT_EQ(r.get(0, 0), kUnicode);
+  EXPECT_EQ(r.get(0, 1), "team-a");
+  EXPECT_TRUE(r.null(1, 1));
+  EXPECT_TRUE(r.null(2, 1));
+  EXPECT_EQ(r.get(1, 2), "t");
+  EXPECT_EQ(PQftype(r.r, 3), 20u);  // int8
+  EXPECT_EQ(PQftype(r.r, 2), 16u);  // bool
+  Res agg(PQexec(c.c, "SELECT cluster, sum(live_count), count(live_count), avg(live_count) FROM ads_kind_count "
+                      "GROUP BY 1 ORDER BY 1"));
+  ASSERT_EQ(agg.status(), PGRES_TUPLES_OK) << agg.error();
+  EXPECT_EQ(agg.get(0, 1), "132");
+  EXPECT_EQ(agg.get(1, 1), "80");
+  EXPECT_EQ(agg.get(1, 2), "1");
+  EXPECT_EQ(PQftype(agg.r, 1), 1700u);  // sum(bigint) is numeric, as in PostgreSQL
+  EXPECT_EQ(std::string(PQfname(agg.r, 1)), "sum");
+  EXPECT_EQ(agg.get(0, 3), "66.000000");
+  // Session functions without FROM, and the version clients parse.
+  Res fns(PQexec(c.c, "SELECT current_schema(), current_database(), current_user, version(), "
+                      "current_setting('server_version_num')::int / 100"));
+  ASSERT_EQ(fns.status(), PGRES_TUPLES_OK) << fns.error();
+  EXPECT_EQ(fns.get(0, 0), "kubelake");
+  EXPECT_EQ(fns.get(0, 1), "kubelake");
+  EXPECT_EQ(fns.get(0, 2), "ops");
+  EXPECT_EQ(fns.get(0, 3).rfind("PostgreSQL 15.", 0), 0u) << fns.get(0, 3);
+  EXPECT_NE(fns.get(0, 3).find("kubelake"), std::string::npos);
+  EXPECT_EQ(fns.get(0, 4), "1500");
+}
+
+TEST_F(PgSqlTest, DescribeInfersParameterTypes) {
+  Conn c(Conninfo());
+  ASSERT_TRUE(c.ok()) << c.error();
+  Res prep(PQprepare(c.c, "q", "SELECT name, rv FROM dwd_objects WHERE kind = $1 AND rv > $2 ORDER BY rv LIMIT $3", 0,
+                     nullptr));
+  ASSERT_EQ(prep.status(), PGRES_COMMAND_OK) << prep.error();
+  Res desc(PQdescribePrepared(c.c, "q"));
+  ASSERT_EQ(PQnparams(desc.r), 3);
+  EXPECT_EQ(PQparamtype(desc.r, 0), 25u);  // text, from kind
+  EXPECT_EQ(PQparamtype(desc.r, 1), 20u);  // int8, from rv
+  EXPECT_EQ(PQparamtype(desc.r, 2), 20u);  // LIMIT
+  EXPECT_EQ(PQnfields(desc.r), 2);
+  EXPECT_EQ(PQftype(desc.r, 1), 20u);
+  const char* text_values[] = {"Pod", "10", "5"};
+  Res t(PQexecPrepared(c.c, "q", 3, text_values, nullptr, nullptr, 0));
+  ASSERT_EQ(t.status(), PGRES_TUPLES_OK) << t.error();
+  ASSERT_EQ(t.rows(), 1);
+  EXPECT_EQ(t.get(0, 0), "plain");
+  // Binary parameters and results.
+  uint64_t rv = htobe64(9), limit = htobe64(1);
+  const char* bin_values[] = {"Pod", reinterpret_cast<const char*>(&rv), reinterpret_cast<const char*>(&limit)};
+  int lengths[] = {3, 8, 8};
+  int formats[] = {0, 1, 1};
+  Res b(PQexecPrepared(c.c, "q", 3, bin_values, lengths, formats, 1));
+  ASSERT_EQ(b.status(), PGRES_TUPLES_OK) << b.error();
+  ASSERT_EQ(b.rows(), 1);
+  EXPECT_EQ(std::string(PQgetvalue(b.r, 0, 0), PQgetlength(b.r, 0, 0)), kUnicode);
+  uint64_t got;
+  std::memcpy(&got, PQgetvalue(b.r, 0, 1), 8);
+  EXPECT_EQ(be64toh(got), 10u);
+  // Declared types win; a cast names the type; a comparison with a column of another type.
+  Oid declared[] = {23};
+  Res d2(PQprepare(c.c, "q2", "SELECT $1 + 1, $2::date, $3 IS NULL", 1, declared));
+  ASSERT_EQ(d2.status(), PGRES_COMMAND_OK) << d2.error();
+  Res desc2(PQdescribePrepared(c.c, "q2"));
+  ASSERT_EQ(PQnparams(desc2.r), 3);
+  EXPECT_EQ(PQparamtype(desc2.r, 0), 23u);
+  EXPECT_EQ(PQparamtype(desc2.r, 1), 1082u);
+  EXPECT_EQ(PQparamtype(desc2.r, 2), 25u);  // nothing says: text
+  EXPECT_EQ(PQftype(desc2.r, 0), 23u);
+  const char* v2[] = {"41", "2024-02-29", nullptr};
+  Res r2(PQexecPrepared(c.c, "q2", 3, v2, nullptr, nullptr, 0));
+  ASSERT_EQ(r2.status(), PGRES_TUPLES_OK) << r2.error();
+  EXPECT_EQ(r2.get(0, 0), "42");
+  EXPECT_EQ(r2.get(0, 1), "2024-02-29");
+  EXPECT_EQ(r2.get(0, 2), "t");
+}
+
+TEST_F(PgSqlTest, ErrorsCarrySqlstateAndPosition) {
+  Conn c(Conninfo());
+  ASSERT_TRUE(c.ok()) << c.error();
+  struct Case {
+    const char* sql;
+    const char* sqlstate;
+    int position;  // 0: none expected
+  } cases[] = {
+      {"SELECT name FROM dwd_objects WHERE", "42601", 35},
+      {"SELEKT 1", "42601", 1},
+      {"SELECT nope FROM dwd_objects", "42703", 8},
+      {"SELECT * FROM nowhere", "42P01", 15},
+      {"SELECT no_such_function(1)", "42883", 8},
+      {"SELECT 1 WHERE 'a'", "42804", 0},
+      {"SELECT 1 + 'a'::text", "42883", 0},
+      {"SELECT 1 / 0", "22012", 0},
+      {"SELECT 'x'::int", "22P02", 0},
+      {"CREATE TABLE t (a INT)", "25006", 0},
+      {"INSERT INTO ads_kind_count VALUES ('a', 'b', 1)", "25006", 0},
+  };
+  for (const auto& k : cases) {
+    Res r(PQexec(c.c, k.sql));
+    EXPECT_EQ(r.status(), PGRES_FATAL_ERROR) << k.sql;
+    EXPECT_EQ(r.sqlstate(), k.sqlstate) << k.sql << ": " << r.error();
+    if (k.position > 0) EXPECT_EQ(r.field(PG_DIAG_STATEMENT_POSITION), std::to_string(k.position)) << k.sql;
+  }
+  // Positions count from the start of the whole query string, in characters.
+  Res second(PQexec(c.c, "SELECT 1; SELECT ✓nope FROM dwd_objects"));
+  EXPECT_EQ(second.sqlstate(), "42703");
+  EXPECT_EQ(second.field(PG_DIAG_STATEMENT_POSITION), "18") << second.error();
+  // The session goes on.
+  Res ok(PQexec(c.c, "SELECT count(*) FROM dwd_objects"));
+  EXPECT_EQ(ok.get(0, 0), "3");
+}
+
+TEST_F(PgSqlTest, SchemasSearchPathAndCatalog) {
+  Conn c(Conninfo());
+  ASSERT_TRUE(c.ok()) << c.error();
+  EXPECT_EQ(Res(PQexec(c.c, "SELECT * FROM notes")).sqlstate(), "42P01");
+  Res qualified(PQexec(c.c, "SELECT body, price, at FROM other.notes"));
+  ASSERT_EQ(qualified.status(), PGRES_TUPLES_OK) << qualified.error();
+  EXPECT_EQ(qualified.get(0, 1), "1.50");
+  EXPECT_EQ(qualified.get(0, 2), "2024-01-02 03:04:05.678");
+  ASSERT_EQ(Res(PQexec(c.c, "SET search_path TO other, kubelake")).status(), PGRES_COMMAND_OK);
+  Res found(PQexec(c.c, "SELECT id, current_schema() FROM notes"));
+  ASSERT_EQ(found.status(), PGRES_TUPLES_OK) << found.error();
+  EXPECT_EQ(found.get(0, 1), "other");
+  // The catalog as clients read it: relations with stable oids, visibility, primary keys.
+  Res rel(PQexec(c.c, "SELECT c.relname, c.relkind, pg_table_is_visible(c.oid), c.oid = 'notes'::regclass, "
+                      "obj_description(c.oid, 'pg_class') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                      "WHERE n.nspname = 'other' ORDER BY 1"));
+  ASSERT_EQ(rel.status(), PGRES_TUPLES_OK) << rel.error();
+  ASSERT_EQ(rel.rows(), 3);
+  EXPECT_EQ(rel.get(0, 0), "expensive");
+  EXPECT_EQ(rel.get(0, 1), "v");
+  EXPECT_EQ(rel.get(1, 0), "notes");
+  EXPECT_EQ(rel.get(1, 2), "t");
+  EXPECT_EQ(rel.get(1, 3), "t");
+  EXPECT_EQ(rel.get(1, 4), "free text");
+  EXPECT_EQ(rel.get(2, 0), "notes_pkey");
+  EXPECT_EQ(rel.get(2, 1), "i");
+  Res cols(PQexec(c.c, "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
+                       "col_description(a.attrelid, a.attnum) FROM pg_attribute a WHERE a.attrelid = "
+                       "'other.notes'::regclass AND a.attnum > 0 ORDER BY a.attnum"));
+  ASSERT_EQ(cols.status(), PGRES_TUPLES_OK) << cols.error();
+  ASSERT_EQ(cols.rows(), 4);
+  EXPECT_EQ(cols.get(0, 1), "bigint");
+  EXPECT_EQ(cols.get(0, 2), "t");
+  EXPECT_EQ(cols.get(0, 3), "the id");
+  EXPECT_EQ(cols.get(1, 1), "character varying(200)");
+  EXPECT_EQ(cols.get(2, 1), "numeric(10,2)");
+  EXPECT_EQ(cols.get(3, 1), "timestamp(3) without time zone");
+  Res pk(PQexec(c.c, "SELECT pg_get_indexdef(i.indexrelid), pg_get_constraintdef(k.oid), i.indkey FROM pg_index i "
+                     "JOIN pg_constraint k ON k.conindid = i.indexrelid WHERE i.indrelid = 'other.notes'::regclass"));
+  ASSERT_EQ(pk.status(), PGRES_TUPLES_OK) << pk.error();
+  EXPECT_EQ(pk.get(0, 0), "CREATE UNIQUE INDEX notes_pkey ON other.notes USING btree (id)");
+  EXPECT_EQ(pk.get(0, 1), "PRIMARY KEY (id)");
+  // The same oids from a second connection.
+  Conn c2(Conninfo("other"));
+  ASSERT_TRUE(c2.ok()) << c2.error();
+  Res again(PQexec(c2.c, "SELECT 'notes'::regclass::oid = (SELECT oid FROM pg_class WHERE relname = 'notes')"));
+  EXPECT_EQ(again.get(0, 0), "t") << again.error();
+  Conn missing(Conninfo("nosuchdb"));
+  EXPECT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().find("does not exist"), std::string::npos) << missing.error();
+}
+
+// What PostgreSQL 15.20 prints for `\d kubelake.ads_kind_count` after
+// CREATE TABLE kubelake.ads_kind_count (cluster text NOT NULL, kind text NOT NULL,
+// live_count bigint, PRIMARY KEY (cluster, kind)).
+const char kPostgresDescribe[] =
+    "           Table \"kubelake.ads_kind_count\"\n"
+    "   Column   |  Type  | Collation | Nullable | Default \n"
+    "------------+--------+-----------+----------+---------\n"
+    " cluster    | text   |           | not null | \n"
+    " kind       | text   |           | not null | \n"
+    " live_count | bigint |           |          | \n"
+    "Indexes:\n"
+    "    \"ads_kind_count_pkey\" PRIMARY KEY, btree (cluster, kind)\n"
+    "\n";
+
+TEST_F(PgSqlTest, PsqlDescribesLikePostgres) {
+  if (std::system("psql --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "psql is not installed";
+  int rc = 0;
+  std::string d = Psql("-c '\\d kubelake.ads_kind_count'", &rc);
+  ASSERT_EQ(rc, 0) << d;
+  EXPECT_EQ(d, kPostgresDescribe);
+  std::string dt = Psql("-c '\\dt'", &rc);
+  ASSERT_EQ(rc, 0) << dt;
+  for (const char* t : {"ads_kind_count", "dwd_objects", "dws_topology", "trend_kind_count"}) {
+    EXPECT_NE(dt.find(std::string(" kubelake | ") + t), std::string::npos) << t << "\n" << dt;
+  }
+  EXPECT_EQ(dt.find("notes"), std::string::npos) << "other.notes is not on the search path\n" << dt;
+  std::string dtp = Psql("-c '\\dt+ other.*'", &rc);
+  ASSERT_EQ(rc, 0) << dtp;
+  EXPECT_NE(dtp.find("notes | table | kubelake | permanent   | paimon"), std::string::npos) << dtp;
+  EXPECT_NE(dtp.find("free text"), std::string::npos) << dtp;
+  std::string dplus = Psql("-c '\\d+ other.notes'", &rc);
+  ASSERT_EQ(rc, 0) << dplus;
+  EXPECT_NE(dplus.find(" id     | bigint                         |           | not null |"), std::string::npos) << dplus;
+  EXPECT_NE(dplus.find("the id"), std::string::npos) << dplus;
+  EXPECT_NE(dplus.find("Access method: paimon"), std::string::npos) << dplus;
+  std::string l = Psql("-c '\\l'", &rc);
+  ASSERT_EQ(rc, 0) << l;
+  EXPECT_NE(l.find(" kubelake | kubelake | UTF8"), std::string::npos) << l;
+  EXPECT_NE(l.find(" other    | kubelake | UTF8"), std::string::npos) << l;
+  std::string dn = Psql("-c '\\dn'", &rc);
+  ASSERT_EQ(rc, 0) << dn;
+  EXPECT_NE(dn.find(" other"), std::string::npos) << dn;
+  std::string df = Psql("-c '\\df'", &rc);
+  EXPECT_EQ(rc, 0) << df;
+  EXPECT_NE(df.find("(0 rows)"), std::string::npos) << df;
+  std::string dv = Psql("-c '\\dv other.*' -c '\\d other.expensive'", &rc);
+  ASSERT_EQ(rc, 0) << dv;
+  EXPECT_NE(dv.find("expensive | view"), std::string::npos) << dv;
+  EXPECT_NE(dv.find("View \"other.expensive\""), std::string::npos) << dv;
+  std::string q = Psql("-A -F '|' -c 'SELECT name, namespace, deleted FROM dwd_objects ORDER BY rv'", &rc);
+  ASSERT_EQ(rc, 0) << q;
+  EXPECT_NE(q.find(std::string(kUnicode) + "|team-a|f"), std::string::npos) << q;
+  EXPECT_NE(q.find("plain||t"), std::string::npos) << q;
+  EXPECT_NE(q.find("(3 rows)"), std::string::npos) << q;
+  std::string err = Psql("-c 'SELECT nope FROM dwd_objects'", &rc);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(err.find("LINE 1: SELECT nope FROM dwd_objects"), std::string::npos) << err;
+  EXPECT_NE(err.find("       ^"), std::string::npos) << err;
+}
+
+// Starts the Debian postgresql server in a scratch directory (as the postgres user when run
+// as root) and compares psql's \d of the same table on both servers.
+TEST_F(PgSqlTest, PsqlDescribeMatchesARealPostgres) {
+  std::string bin;
+  for (const char* v : {"17", "16", "15"}) {
+    std::string p = std::string("/usr/lib/postgresql/") + v + "/bin";
+    if (FileExists(p + "/initdb") && FileExists(p + "/pg_ctl")) {
+      bin = p;
+      break;
+    }
+  }
+  if (bin.empty()) GTEST_SKIP() << "the Debian postgresql server is not installed";
+  std::string as_user;
+  if (getuid() == 0) {
+    if (getpwnam("postgres") == nullptr) GTEST_SKIP() << "running as root without a postgres user";
+    as_user = "runuser -u postgres -- ";
+  }
+  kl::testing::TempDir pgdir;
+  if (!as_user.empty()) (void)std::system(("chown postgres '" + pgdir.path() + "'").c_str());
+  int rc = 0;
+  std::string data = pgdir.Sub("data");
+  std::string out = RunCommand(as_user + bin + "/initdb -D '" + data + "' -A trust -U postgres", &rc);
+  if (rc != 0) GTEST_SKIP() << "initdb failed: " << out;
+  int port = 20000 + static_cast<int>(getpid() % 20000);
+  out = RunCommand(as_user + bin + "/pg_ctl -D '" + data + "' -o \"-p " + std::to_string(port) + " -k '" +
+                       pgdir.path() + "' -c listen_addresses=127.0.0.1\" -l '" + pgdir.Sub("log") + "' -w start",
+                   &rc);
+  if (rc != 0) GTEST_SKIP() << "the postgresql server did not start: " << out;
+  std::string psql = "psql -X -h 127.0.0.1 -p " + std::to_string(port) + " -U postgres -d postgres ";
+  out = RunCommand(psql +
+                       "-c 'CREATE SCHEMA kubelake' -c 'CREATE TABLE kubelake.ads_kind_count (cluster text NOT NULL, "
+                       "kind text NOT NULL, live_count bigint, PRIMARY KEY (cluster, kind))' 2>&1",
+                   &rc);
+  std::string real = rc == 0 ? RunCommand(psql + "-c '\\d kubelake.ads_kind_count' 2>&1", &rc) : out;
+  (void)RunCommand(as_user + bin + "/pg_ctl -D '" + data + "' -m immediate stop", &rc);
+  ASSERT_NE(real.find("Table \"kubelake.ads_kind_count\""), std::string::npos) << real;
+  std::string ours = Psql("-c '\\d kubelake.ads_kind_count'", &rc);
+  EXPECT_EQ(ours, real);
+}
+
+TEST_F(PgSqlTest, PythonClients) {
+  if (std::system("/usr/bin/python3 -c 'import psycopg2, psycopg, sqlalchemy' > /dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "python3-psycopg2 / python3-psycopg / python3-sqlalchemy are not installed";
+  }
+  std::string script = JoinPath(kl::testing::SourceDir(), "src/server/pgwire/engine/testing/engine_clients.py");
+  int rc = 0;
+  std::string out = RunCommand("/usr/bin/python3 '" + script + "' " + std::to_string(server_->port()) + " 2>&1", &rc);
+  EXPECT_EQ(rc, 0) << out;
+  for (const char* want : {"psycopg2 ok", "psycopg3 ok", "sqlalchemy ok", "grafana ok", "metabase ok", "pgjdbc ok"}) {
+    EXPECT_NE(out.find(want), std::string::npos) << want << "\n" << out;
+  }
+}
+
+}  // namespace
+}  // namespace kl::server

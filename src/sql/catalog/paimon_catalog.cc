@@ -1,0 +1,428 @@
+// The 'paimon' catalog over a filesystem warehouse, and scans of Paimon tables.
+#include <algorithm>
+
+#include "common/clock.h"
+#include "common/file_util.h"
+#include "common/json.h"
+#include "common/string_util.h"
+#include "sql/catalog/catalog.h"
+#include "sql/functions/cast.h"
+#include "table/binary_row.h"
+
+namespace kl::sql {
+
+namespace {
+
+constexpr char kViewDir[] = ".kubelake-views";
+
+// Snapshot a read sees: scan.snapshot-id, scan.timestamp-millis, scan.timestamp, AS OF; latest otherwise.
+Result<table::ScanPlan> PlanFor(const table::Table& t, const ReadOptions& read, const table::PartitionFilter& filter) {
+  table::TableScan scan = t.NewScan();
+  const auto& o = read.dynamic_options;
+  auto get = [&](const char* k) -> std::optional<std::string> {
+    auto it = o.find(k);
+    if (it == o.end()) return std::nullopt;
+    return it->second;
+  };
+  if (auto tag = get("scan.tag-name")) {
+    return Status::NotSupported("'scan.tag-name': kubelake reads no tags yet; use 'scan.snapshot-id'");
+  }
+  if (auto id = get("scan.snapshot-id")) {
+    auto v = ParseInt64(Trim(*id));
+    if (!v) return Status::InvalidArgument("'scan.snapshot-id' = '" + *id + "' is not a snapshot number");
+    return scan.PlanSnapshot(*v, filter);
+  }
+  std::optional<int64_t> at = read.as_of_millis;
+  if (auto ms = get("scan.timestamp-millis")) {
+    auto v = ParseInt64(Trim(*ms));
+    if (!v) return Status::InvalidArgument("'scan.timestamp-millis' = '" + *ms + "' is not a number of milliseconds");
+    at = *v;
+  }
+  if (auto ts = get("scan.timestamp")) {
+    auto v = ParseTimestampText(*ts);
+    if (!v.ok()) return Status::InvalidArgument("'scan.timestamp' = '" + *ts + "': " + v.status().message());
+    at = v->millis;
+  }
+  if (at) {
+    auto plan = scan.PlanAsOfTime(*at, filter);
+    if (!plan.ok() && plan.status().IsNotFound()) {
+      return Status::NotFound("table " + t.path() + " has no snapshot at or before " + TimestampText({*at, 0}, 3) +
+                              " UTC (the oldest may have expired)");
+    }
+    return plan;
+  }
+  return scan.PlanLatest(filter);
+}
+
+class PaimonReader : public RowReader {
+ public:
+  PaimonReader(std::unique_ptr<table::TableRead> read, table::ScanPlan plan, std::optional<int64_t> limit,
+               size_t num_columns)
+      : read_(std::move(read)), plan_(std::move(plan)), limit_(limit), num_columns_(num_columns) {}
+
+  Result<bool> Next(format::ColumnBatch* out) override {
+    while (true) {
+      if (limit_ && emitted_ >= *limit_) return false;
+      if (!split_) {
+        if (next_split_ >= plan_.splits.size()) return false;
+        KL_ASSIGN_OR_RETURN(split_, read_->Open(plan_.splits[next_split_]));
+        ++next_split_;
+      }
+      table::RowsWithKinds rows = read_->NewOutput();
+      KL_ASSIGN_OR_RETURN(size_t n, split_->Next(kBatchSize, &rows));
+      if (n == 0) {
+        split_.reset();
+        continue;
+      }
+      if (rows.size() == 0) continue;
+      // Merged and append reads hold only inserts; retractions never reach a batch query.
+      bool all_adds = true;
+      for (auto k : rows.kinds) all_adds = all_adds && format::IsAdd(k);
+      format::ColumnBatch batch;
+      if (all_adds) {
+        batch = std::move(rows.rows);
+      } else {
+        batch = format::ColumnBatch(rows.rows.schema());
+        for (size_t i = 0; i < rows.size(); ++i) {
+          if (format::IsAdd(rows.kinds[i])) batch.AppendRowFrom(rows.rows, i);
+        }
+      }
+      size_t count = batch.num_rows();
+      if (num_columns_ == 0) {
+        // No column needed (COUNT(*)): rows without columns.
+        batch = format::ColumnBatch();
+        batch.SetNumRows(count);
+      }
+      if (count == 0) continue;
+      emitted_ += static_cast<int64_t>(count);
+      *out = std::move(batch);
+      return true;
+    }
+  }
+
+ private:
+  std::unique_ptr<table::TableRead> read_;
+  table::ScanPlan plan_;
+  std::optional<int64_t> limit_;
+  size_t num_columns_;
+  size_t next_split_ = 0;
+  std::unique_ptr<table::SplitReader> split_;
+  int64_t emitted_ = 0;
+};
+
+bool DatumPasses(const format::Datum& v, const ScanFilter& f) {
+  if (f.op == table::CompareOp::kIsNull) return v.is_null();
+  if (f.op == table::CompareOp::kIsNotNull) return !v.is_null();
+  if (v.is_null() || f.literal.is_null()) return false;
+  int c = format::CompareDatum(v, f.literal);
+  switch (f.op) {
+    case table::CompareOp::kEq: return c == 0;
+    case table::CompareOp::kNe: return c != 0;
+    case table::CompareOp::kLt: return c < 0;
+    case table::CompareOp::kLe: return c <= 0;
+    case table::CompareOp::kGt: return c > 0;
+    case table::CompareOp::kGe: return c >= 0;
+    default: return true;
+  }
+}
+
+class PaimonSource : public TableSource {
+ public:
+  PaimonSource(std::shared_ptr<table::Table> table, ReadOptions read)
+      : table_(std::move(table)), read_(std::move(read)) {}
+  const format::RowType& schema() const override { return table_->schema().fields; }
+  bool AppliesFilters() const override { return true; }
+
+  Result<std::unique_ptr<RowReader>> Open(const ScanRequest& request, ExecContext& ctx) override {
+    const auto& fields = schema();
+    // Partition pruning: conditions on partition columns decide which partitions to list.
+    std::vector<int> part_idx = table_->schema().PartitionIndexes();
+    std::vector<std::pair<size_t, ScanFilter>> part_filters;
+    for (const auto& f : request.filters) {
+      auto it = std::find(part_idx.begin(), part_idx.end(), f.column);
+      if (it != part_idx.end()) part_filters.push_back({static_cast<size_t>(it - part_idx.begin()), f});
+    }
+    table::PartitionFilter pfilter;
+    if (!part_filters.empty()) {
+      pfilter = [part_filters](const format::Row& partition) {
+        for (const auto& [i, f] : part_filters) {
+          if (i >= partition.size() || !DatumPasses(partition[i], f)) return false;
+        }
+        return true;
+      };
+    }
+    KL_ASSIGN_OR_RETURN(table::ScanPlan plan, PlanFor(*table_, read_, pfilter));
+    PruneBuckets(request, &plan);
+    std::vector<std::string> names;
+    for (int c : request.columns) names.push_back(fields.field(c).name);
+    if (names.empty() && fields.size() > 0) {
+      // COUNT(*): read the narrowest column (a key column when there is one).
+      int pick = 0;
+      auto keys = table_->schema().TrimmedKeyIndexes();
+      if (!keys.empty()) pick = keys[0];
+      names.push_back(fields.field(pick).name);
+    }
+    table::Predicate predicate;
+    for (const auto& f : request.filters) predicate.And({fields.field(f.column).name, f.op, f.literal});
+    KL_ASSIGN_OR_RETURN(auto read, table_->NewRead(names, predicate));
+    return std::unique_ptr<RowReader>(
+        new PaimonReader(std::move(read), std::move(plan), request.limit, request.columns.size()));
+  }
+
+  std::string Describe(const ScanRequest& request) const override {
+    const auto& fields = schema();
+    std::string s = "paimon " + table_->path().substr(table_->path().find_last_of('/') + 1);
+    std::vector<std::string> cols;
+    for (int c : request.columns) cols.push_back(fields.field(c).name);
+    s += " columns=[" + Join(cols, ", ") + "]";
+    if (!request.filters.empty()) {
+      std::vector<std::string> fs;
+      auto parts = table_->schema().partition_keys;
+      for (const auto& f : request.filters) {
+        const std::string& n = fields.field(f.column).name;
+        bool is_part = std::find(parts.begin(), parts.end(), n) != parts.end();
+        std::string lit = f.literal.is_null() ? "" : " " + format::DatumDebugString(f.literal);
+        fs.push_back(n + " " + std::string(table::CompareOpText(f.op)) + lit + (is_part ? " (partition)" : ""));
+      }
+      s += " filters=[" + Join(fs, ", ") + "]";
+    }
+    if (request.limit) s += " limit=" + std::to_string(*request.limit);
+    for (const auto& [k, v] : read_.dynamic_options) s += " " + k + "=" + v;
+    if (read_.as_of_millis) s += " as-of=" + TimestampText({*read_.as_of_millis, 0}, 3);
+    return s;
+  }
+
+ private:
+  // With a fixed number of buckets, equality on every bucket-key column names the one
+  // bucket that can hold the rows (the bucket the writer put them in).
+  void PruneBuckets(const ScanRequest& request, table::ScanPlan* plan) const {
+    const table::TableSchema& schema = table_->schema();
+    int buckets = schema.table_options().bucket();
+    if (buckets <= 1) return;
+    std::vector<int> keys = schema.BucketKeyIndexes();
+    if (keys.empty()) return;
+    format::Row values;
+    std::vector<format::DataType> types;
+    for (int k : keys) {
+      const ScanFilter* eq = nullptr;
+      for (const auto& f : request.filters) {
+        if (f.column == k && f.op == table::CompareOp::kEq && !f.literal.is_null()) eq = &f;
+      }
+      if (eq == nullptr) return;
+      values.push_back(eq->literal);
+      types.push_back(schema.fields.type(static_cast<size_t>(k)).NotNull());
+    }
+    int bucket = table::BucketOf(table::EncodeBinaryRow(values, types), buckets);
+    auto& splits = plan->splits;
+    splits.erase(std::remove_if(splits.begin(), splits.end(),
+                                [bucket](const table::DataSplit& s) { return s.bucket != bucket; }),
+                 splits.end());
+  }
+
+  std::shared_ptr<table::Table> table_;
+  ReadOptions read_;
+};
+
+class PaimonCatalog : public Catalog {
+ public:
+  explicit PaimonCatalog(std::string warehouse) : catalog_(std::move(warehouse)) {}
+  std::string type() const override { return "paimon"; }
+  std::map<std::string, std::string> options() const override {
+    return {{"type", "paimon"}, {"warehouse", catalog_.warehouse()}};
+  }
+
+  Result<std::vector<std::string>> ListDatabases() override {
+    if (!IsDirectory(catalog_.warehouse())) return std::vector<std::string>{};
+    KL_ASSIGN_OR_RETURN(auto dbs, catalog_.ListDatabases());
+    std::sort(dbs.begin(), dbs.end());
+    return dbs;
+  }
+  Result<bool> DatabaseExists(const std::string& db) override { return IsDirectory(catalog_.DatabasePath(db)); }
+  Result<std::vector<std::string>> ListTables(const std::string& db) override {
+    KL_RETURN_IF_ERROR(NeedDatabase(db));
+    KL_ASSIGN_OR_RETURN(auto tables, catalog_.ListTables(db));
+    std::sort(tables.begin(), tables.end());
+    return tables;
+  }
+  Result<std::vector<std::string>> ListViews(const std::string& db) override {
+    KL_RETURN_IF_ERROR(NeedDatabase(db));
+    std::string dir = JoinPath(catalog_.DatabasePath(db), kViewDir);
+    std::vector<std::string> out;
+    if (!IsDirectory(dir)) return out;
+    KL_ASSIGN_OR_RETURN(auto names, ListDir(dir));
+    for (const auto& n : names) {
+      if (n.size() > 5 && n.substr(n.size() - 5) == ".json") out.push_back(n.substr(0, n.size() - 5));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  Result<std::shared_ptr<CatalogObject>> GetObject(const std::string& db, const std::string& name,
+                                                   const ReadOptions& read) override {
+    KL_RETURN_IF_ERROR(NeedDatabase(db));
+    size_t dollar = name.find('$');
+    std::string base = dollar == std::string::npos ? name : name.substr(0, dollar);
+    std::string path = catalog_.TablePath(db, base);
+    if (!IsDirectory(JoinPath(path, "schema"))) {
+      if (dollar == std::string::npos) {
+        std::string view = ViewPath(db, name);
+        if (FileExists(view)) return LoadView(db, name, view);
+      }
+      return Status::NotFound("table " + db + "." + base + " does not exist");
+    }
+    Result<std::shared_ptr<table::Table>> t = read.dynamic_options.empty()
+                                                  ? table::Table::Open(path)
+                                                  : table::Table::Open(path, ScanIndependentOptions(read));
+    if (!t.ok()) return t.status();
+    if (dollar != std::string::npos) {
+      KL_ASSIGN_OR_RETURN(auto obj, OpenSystemTable(*t, name.substr(dollar + 1)));
+      obj->database = db;
+      obj->name = name;
+      return obj;
+    }
+    auto obj = std::make_shared<CatalogObject>();
+    obj->kind = ObjectKind::kTable;
+    obj->database = db;
+    obj->name = name;
+    obj->schema = (*t)->schema().fields;
+    obj->paimon = *t;
+    obj->comment = (*t)->schema().comment;
+    obj->source = NewPaimonSource(*t, read);
+    return obj;
+  }
+
+  Status CreateDatabase(const std::string& db, bool ignore_if_exists) override {
+    if (IsDirectory(catalog_.DatabasePath(db))) {
+      if (ignore_if_exists) return Status::OK();
+      return Status::AlreadyExists("database " + db + " already exists");
+    }
+    return catalog_.CreateDatabase(db, ignore_if_exists);
+  }
+  Status DropDatabase(const std::string& db, bool ignore_if_missing, bool cascade) override {
+    std::string path = catalog_.DatabasePath(db);
+    if (!IsDirectory(path)) {
+      return ignore_if_missing ? Status::OK() : Status::NotFound("database " + db + " does not exist");
+    }
+    KL_ASSIGN_OR_RETURN(auto tables, catalog_.ListTables(db));
+    KL_ASSIGN_OR_RETURN(auto views, ListViews(db));
+    if (!cascade && (!tables.empty() || !views.empty())) {
+      return Status::InvalidArgument("database " + db + " is not empty (" + std::to_string(tables.size()) +
+                                     " tables); DROP DATABASE ... CASCADE drops them too");
+    }
+    return RemoveAll(path);
+  }
+  Status CreateTable(const std::string& db, const std::string& name, const table::TableSchema& schema,
+                     bool ignore_if_exists) override {
+    KL_RETURN_IF_ERROR(NeedDatabase(db));
+    if (FileExists(ViewPath(db, name))) return Status::AlreadyExists("a view named " + db + "." + name + " exists");
+    std::string path = catalog_.TablePath(db, name);
+    if (IsDirectory(JoinPath(path, "schema"))) {
+      if (ignore_if_exists) return Status::OK();
+      return Status::AlreadyExists("table " + db + "." + name + " already exists");
+    }
+    return table::Table::Create(path, schema).status();
+  }
+  Status DropTable(const std::string& db, const std::string& name, bool ignore_if_missing) override {
+    KL_RETURN_IF_ERROR(NeedDatabase(db));
+    std::string path = catalog_.TablePath(db, name);
+    if (!IsDirectory(JoinPath(path, "schema"))) {
+      if (ignore_if_missing) return Status::OK();
+      return Status::NotFound("table " + db + "." + name + " does not exist");
+    }
+    return RemoveAll(path);
+  }
+  Status RenameTable(const std::string& db, const std::string& from, const std::string& to) override {
+    KL_RETURN_IF_ERROR(NeedDatabase(db));
+    std::string a = catalog_.TablePath(db, from), b = catalog_.TablePath(db, to);
+    if (!IsDirectory(JoinPath(a, "schema"))) return Status::NotFound("table " + db + "." + from + " does not exist");
+    if (FileExists(b)) return Status::AlreadyExists("table " + db + "." + to + " already exists");
+    return RenameFile(a, b);
+  }
+  Status AlterTable(const std::string& db, const std::string& name,
+                    const std::function<Result<table::TableSchema>(const table::TableSchema&)>& change) override {
+    KL_RETURN_IF_ERROR(NeedDatabase(db));
+    std::string path = catalog_.TablePath(db, name);
+    if (!IsDirectory(JoinPath(path, "schema"))) return Status::NotFound("table " + db + "." + name + " does not exist");
+    table::SchemaManager schemas(path);
+    KL_ASSIGN_OR_RETURN(table::TableSchema current, schemas.Latest());
+    KL_ASSIGN_OR_RETURN(table::TableSchema next, change(current));
+    next.id = current.id + 1;
+    next.time_millis = NowMillisForSchema();
+    KL_RETURN_IF_ERROR(next.Validate());
+    Status s = schemas.Commit(next);
+    if (s.IsAlreadyExists()) return Status::Conflict("table " + db + "." + name + " changed meanwhile; run it again");
+    return s;
+  }
+  Status CreateView(const std::string& db, const std::string& name, const std::string& query,
+                    const std::vector<std::string>& columns, bool ignore_if_exists) override {
+    KL_RETURN_IF_ERROR(NeedDatabase(db));
+    if (IsDirectory(JoinPath(catalog_.TablePath(db, name), "schema"))) {
+      return Status::AlreadyExists("a table named " + db + "." + name + " exists");
+    }
+    std::string path = ViewPath(db, name);
+    if (FileExists(path)) {
+      if (ignore_if_exists) return Status::OK();
+      return Status::AlreadyExists("view " + db + "." + name + " already exists");
+    }
+    KL_RETURN_IF_ERROR(CreateDirs(DirName(path)));
+    JsonWriter w(true);
+    w.BeginObject().Key("query").String(query).Key("columns").BeginArray();
+    for (const auto& c : columns) w.String(c);
+    w.EndArray().EndObject();
+    return WriteFileIfAbsent(path, w.str());
+  }
+  Status DropView(const std::string& db, const std::string& name, bool ignore_if_missing) override {
+    KL_RETURN_IF_ERROR(NeedDatabase(db));
+    std::string path = ViewPath(db, name);
+    if (!FileExists(path)) {
+      return ignore_if_missing ? Status::OK() : Status::NotFound("view " + db + "." + name + " does not exist");
+    }
+    return RemoveFile(path);
+  }
+
+ private:
+  static int64_t NowMillisForSchema() { return NowMillis(); }
+  // Options of a hint that change how the table reads, not which snapshot (those PlanFor handles).
+  static std::map<std::string, std::string> ScanIndependentOptions(const ReadOptions& read) {
+    std::map<std::string, std::string> out;
+    for (const auto& [k, v] : read.dynamic_options) {
+      if (k.rfind("scan.", 0) != 0) out[k] = v;
+    }
+    return out;
+  }
+  Status NeedDatabase(const std::string& db) const {
+    if (!IsDirectory(catalog_.DatabasePath(db))) return Status::NotFound("database " + db + " does not exist");
+    return Status::OK();
+  }
+  std::string ViewPath(const std::string& db, const std::string& name) const {
+    return JoinPath(JoinPath(catalog_.DatabasePath(db), kViewDir), name + ".json");
+  }
+  Result<std::shared_ptr<CatalogObject>> LoadView(const std::string& db, const std::string& name,
+                                                  const std::string& path) {
+    KL_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+    KL_ASSIGN_OR_RETURN(JsonValue json, ParseJson(text, path));
+    auto obj = std::make_shared<CatalogObject>();
+    obj->kind = ObjectKind::kView;
+    obj->database = db;
+    obj->name = name;
+    KL_ASSIGN_OR_RETURN(obj->view_query, json.GetString("query"));
+    if (const JsonValue* cols = json.Find("columns"); cols != nullptr && cols->is_array()) {
+      for (const auto& c : cols->items()) obj->view_columns.push_back(c.as_string());
+    }
+    return obj;
+  }
+
+  table::Catalog catalog_;
+};
+
+}  // namespace
+
+std::shared_ptr<Catalog> NewPaimonCatalog(const std::string& warehouse) {
+  return std::make_shared<PaimonCatalog>(warehouse);
+}
+
+std::shared_ptr<TableSource> NewPaimonSource(std::shared_ptr<table::Table> table, ReadOptions read) {
+  return std::make_shared<PaimonSource>(std::move(table), std::move(read));
+}
+
+}  // namespace kl::sql

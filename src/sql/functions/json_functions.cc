@@ -1,0 +1,415 @@
+#include "sql/functions/json_functions.h"
+
+#include <simdjson.h>
+
+#include <cctype>
+
+#include "common/json.h"
+#include "common/string_util.h"
+#include "sql/binder/types.h"
+#include "sql/functions/cast.h"
+#include "sql/functions/helpers.h"
+
+namespace kl::sql {
+
+struct JsonPathStep {
+  enum Kind : unsigned char { kKey, kAnyKey, kIndex, kAnyIndex, kLast } kind;
+  std::string key;
+  int64_t index = 0;
+};
+
+struct JsonPath {
+  bool strict = false;
+  std::vector<JsonPathStep> steps;
+  bool simple = false;  // keys and indexes only: at most one element is selected
+};
+
+namespace {
+
+using PathStep = JsonPathStep;
+
+Result<JsonPath> CompilePath(std::string_view text) {
+  JsonPath p;
+  std::string_view s = Trim(text);
+  if (s.size() >= 4 && EqualsIgnoreCase(s.substr(0, 4), "lax ")) {
+    s = Trim(s.substr(4));
+  } else if (s.size() >= 7 && EqualsIgnoreCase(s.substr(0, 7), "strict ")) {
+    p.strict = true;
+    s = Trim(s.substr(7));
+  }
+  auto bad = [&](const std::string& why) {
+    return Status::InvalidArgument("bad JSON path '" + std::string(text) + "': " + why);
+  };
+  if (s.empty() || s[0] != '$') return bad("it must start with $");
+  size_t i = 1;
+  while (i < s.size()) {
+    if (s[i] == '.') {
+      ++i;
+      if (i < s.size() && s[i] == '*') {
+        p.steps.push_back({PathStep::kAnyKey, "", 0});
+        ++i;
+        continue;
+      }
+      if (i < s.size() && s[i] == '"') {
+        size_t end = s.find('"', i + 1);
+        if (end == std::string_view::npos) return bad("unterminated quoted key");
+        p.steps.push_back({PathStep::kKey, std::string(s.substr(i + 1, end - i - 1)), 0});
+        i = end + 1;
+        continue;
+      }
+      size_t start = i;
+      while (i < s.size() && s[i] != '.' && s[i] != '[') ++i;
+      if (i == start) return bad("a key is missing after '.'");
+      p.steps.push_back({PathStep::kKey, std::string(Trim(s.substr(start, i - start))), 0});
+    } else if (s[i] == '[') {
+      size_t end = s.find(']', i);
+      if (end == std::string_view::npos) return bad("unterminated [");
+      std::string_view inside = Trim(s.substr(i + 1, end - i - 1));
+      if (inside == "*") {
+        p.steps.push_back({PathStep::kAnyIndex, "", 0});
+      } else if (!inside.empty() && (inside[0] == '\'' || inside[0] == '"')) {
+        if (inside.size() < 2 || inside.back() != inside[0]) return bad("unterminated quoted key");
+        p.steps.push_back({PathStep::kKey, std::string(inside.substr(1, inside.size() - 2)), 0});
+      } else if (EqualsIgnoreCase(inside, "last")) {
+        p.steps.push_back({PathStep::kLast, "", 0});
+      } else {
+        auto n = ParseInt64(inside);
+        if (!n || *n < 0) return bad("array index '" + std::string(inside) + "' is not a non-negative number");
+        p.steps.push_back({PathStep::kIndex, "", *n});
+      }
+      i = end + 1;
+    } else if (std::isspace(static_cast<unsigned char>(s[i]))) {
+      ++i;
+    } else {
+      return bad("unexpected '" + std::string(1, s[i]) + "'");
+    }
+  }
+  p.simple = !p.strict;  // strict paths raise errors the simple walk does not
+  for (const auto& st : p.steps) p.simple = p.simple && (st.kind == PathStep::kKey || st.kind == PathStep::kIndex);
+  return p;
+}
+
+using Element = simdjson::dom::element;
+
+// Applies the path; false on a strict-mode structural error.
+bool Apply(const JsonPath& path, Element root, std::vector<Element>* out) {
+  std::vector<Element> cur{root}, next;
+  for (const auto& step : path.steps) {
+    next.clear();
+    for (Element e : cur) {
+      // Lax mode: a key step on an array applies to each element.
+      if (!path.strict && e.type() == simdjson::dom::element_type::ARRAY &&
+          (step.kind == PathStep::kKey || step.kind == PathStep::kAnyKey)) {
+        simdjson::dom::array items = e.get_array().value_unsafe();
+        for (Element item : items) {
+          if (item.type() != simdjson::dom::element_type::OBJECT) continue;
+          simdjson::dom::object obj = item.get_object().value_unsafe();
+          if (step.kind == PathStep::kAnyKey) {
+            for (auto field : obj) next.push_back(field.value);
+          } else {
+            Element v;
+            if (obj.at_key(step.key).get(v) == simdjson::SUCCESS) next.push_back(v);
+          }
+        }
+        continue;
+      }
+      switch (step.kind) {
+        case PathStep::kKey: {
+          if (e.type() != simdjson::dom::element_type::OBJECT) {
+            if (path.strict) return false;
+            continue;
+          }
+          Element v;
+          simdjson::dom::object obj = e.get_object().value_unsafe();
+          if (obj.at_key(step.key).get(v) == simdjson::SUCCESS) {
+            next.push_back(v);
+          } else if (path.strict) {
+            return false;
+          }
+          break;
+        }
+        case PathStep::kAnyKey:
+          if (e.type() != simdjson::dom::element_type::OBJECT) {
+            if (path.strict) return false;
+            continue;
+          }
+          {
+            simdjson::dom::object obj = e.get_object().value_unsafe();
+            for (auto field : obj) next.push_back(field.value);
+          }
+          break;
+        case PathStep::kIndex:
+        case PathStep::kLast:
+        case PathStep::kAnyIndex: {
+          if (e.type() != simdjson::dom::element_type::ARRAY) {
+            // Lax: a non-array is treated as an array of one.
+            if (path.strict) return false;
+            if (step.kind == PathStep::kAnyIndex || (step.kind == PathStep::kIndex && step.index == 0) ||
+                step.kind == PathStep::kLast) {
+              next.push_back(e);
+            }
+            continue;
+          }
+          auto arr = e.get_array().value_unsafe();
+          size_t n = arr.size();
+          if (step.kind == PathStep::kAnyIndex) {
+            for (Element item : arr) next.push_back(item);
+          } else {
+            size_t idx = step.kind == PathStep::kLast ? (n == 0 ? SIZE_MAX : n - 1) : static_cast<size_t>(step.index);
+            if (idx < n) {
+              next.push_back(arr.at(idx).value_unsafe());
+            } else if (path.strict) {
+              return false;
+            }
+          }
+          break;
+        }
+      }
+    }
+    cur.swap(next);
+  }
+  *out = std::move(cur);
+  return true;
+}
+
+bool IsScalar(Element e) {
+  auto t = e.type();
+  return t != simdjson::dom::element_type::ARRAY && t != simdjson::dom::element_type::OBJECT;
+}
+
+// Text of a scalar as JSON_VALUE returns it; nullopt for JSON null.
+std::optional<std::string> ScalarText(Element e) {
+  switch (e.type()) {
+    case simdjson::dom::element_type::STRING: return std::string(e.get_string().value_unsafe());
+    case simdjson::dom::element_type::BOOL: return e.get_bool().value_unsafe() ? "true" : "false";
+    case simdjson::dom::element_type::NULL_VALUE: return std::nullopt;
+    case simdjson::dom::element_type::INT64: return std::to_string(e.get_int64().value_unsafe());
+    case simdjson::dom::element_type::UINT64: return std::to_string(e.get_uint64().value_unsafe());
+    case simdjson::dom::element_type::DOUBLE: return JavaDoubleText(e.get_double().value_unsafe());
+    default: return simdjson::minify(e);
+  }
+}
+
+// A path of keys and indexes, walked without the general machinery; false when a
+// step meets what only the general walk handles (a key step on an array in lax mode).
+bool WalkSimple(const JsonPath& path, Element root, std::vector<Element>* found) {
+  found->clear();
+  Element e = root;
+  for (const auto& step : path.steps) {
+    auto type = e.type();
+    if (step.kind == PathStep::kKey) {
+      if (type == simdjson::dom::element_type::ARRAY) return false;
+      if (type != simdjson::dom::element_type::OBJECT) return true;  // nothing selected (lax)
+      Element next;
+      if (e.get_object().value_unsafe().at_key(step.key).get(next) != simdjson::SUCCESS) return true;
+      e = next;
+    } else {
+      if (type != simdjson::dom::element_type::ARRAY) {
+        if (step.index != 0) return true;  // lax: a non-array is an array of one
+        continue;
+      }
+      auto arr = e.get_array().value_unsafe();
+      Element next;
+      if (step.index < 0 || arr.at(static_cast<size_t>(step.index)).get(next) != simdjson::SUCCESS) return true;
+      e = next;
+    }
+  }
+  found->push_back(e);
+  return true;
+}
+
+// One JSON call over a parsed document (`parsed` false: the text was not JSON).
+Status EvaluateOne(ExecContext& ctx, const JsonCall& call, bool parsed, Element root, std::vector<Element>* found,
+                   Datum* out) {
+  const JsonCallOptions& o = call.options;
+  bool error = false, empty = false;
+  std::string why;
+  Datum result;
+  bool walked = false;
+  if (parsed && call.path->simple) walked = WalkSimple(*call.path, root, found);
+  if (!parsed) {
+    error = true;
+    why = "the document is not valid JSON";
+  } else if (!walked && !Apply(*call.path, root, found)) {
+    error = true;
+    why = "the strict path does not match the document";
+  } else if (found->empty()) {
+    empty = true;
+  } else {
+    switch (o.kind) {
+      case JsonFunctionKind::kExists: result = Datum::Bool(true); break;
+      case JsonFunctionKind::kValue: {
+        if (found->size() > 1 || !IsScalar((*found)[0])) {
+          error = true;
+          why = "the path selects an object or array, not a scalar";
+          break;
+        }
+        auto t = ScalarText((*found)[0]);
+        if (!t) break;  // JSON null -> SQL NULL
+        if (IsStringType(o.returning)) {
+          result = Datum::Bytes(*t);
+        } else {
+          auto v = CastValue(ctx, Datum::Bytes(*t), DataType::String(), o.returning);
+          if (!v.ok()) {
+            error = true;
+            why = v.status().message();
+          } else {
+            result = *v;
+          }
+        }
+        break;
+      }
+      case JsonFunctionKind::kQuery: {
+        bool wrap = o.wrapper == JsonWrapperKind::kUnconditional ||
+                    (o.wrapper == JsonWrapperKind::kConditional && (found->size() > 1 || IsScalar((*found)[0])));
+        if (wrap) {
+          std::string s = "[";
+          for (size_t k = 0; k < found->size(); ++k) {
+            if (k > 0) s += ",";
+            s += simdjson::minify((*found)[k]);
+          }
+          result = Datum::Bytes(s + "]");
+        } else if (found->size() > 1 || IsScalar((*found)[0])) {
+          error = true;
+          why = "the path selects a scalar or several values (use WITH ARRAY WRAPPER)";
+        } else {
+          result = Datum::Bytes(simdjson::minify((*found)[0]));
+        }
+        break;
+      }
+    }
+  }
+  if (empty || error) {
+    JsonOnBehavior b = empty ? o.on_empty : o.on_error;
+    const Datum& def = empty ? o.empty_default : o.error_default;
+    if (o.kind == JsonFunctionKind::kExists && empty) {
+      result = Datum::Bool(false);
+    } else {
+      switch (b) {
+        case JsonOnBehavior::kNull:
+          result = o.kind == JsonFunctionKind::kExists && !error ? Datum::Bool(false) : Datum();
+          break;
+        case JsonOnBehavior::kError:
+          return Status::InvalidArgument(call.name + ": " +
+                                         (empty ? std::string("no value at the path (ON EMPTY ERROR)") : why));
+        case JsonOnBehavior::kDefault: result = def; break;
+        case JsonOnBehavior::kEmptyArray: result = Datum::Bytes("[]"); break;
+        case JsonOnBehavior::kEmptyObject: result = Datum::Bytes("{}"); break;
+        case JsonOnBehavior::kTrue: result = Datum::Bool(true); break;
+        case JsonOnBehavior::kFalse: result = Datum::Bool(false); break;
+        case JsonOnBehavior::kUnknown: result = Datum(); break;
+      }
+      if (o.kind == JsonFunctionKind::kExists && error && b == JsonOnBehavior::kNull) result = Datum::Bool(false);
+    }
+  }
+  *out = std::move(result);
+  return Status::OK();
+}
+
+}  // namespace
+
+Status EvaluateJsonCalls(ExecContext& ctx, const std::vector<const std::string*>& docs,
+                         const std::vector<const JsonCall*>& calls, std::vector<Column>* outs) {
+  simdjson::dom::parser parser;
+  std::vector<Element> found;
+  for (const std::string* doc : docs) {
+    if (doc == nullptr) {
+      for (auto& c : *outs) c.AppendNull();
+      continue;
+    }
+    Element root;
+    bool parsed = parser.parse(doc->data(), doc->size(), true).get(root) == simdjson::SUCCESS;
+    for (size_t k = 0; k < calls.size(); ++k) {
+      Datum result;
+      KL_RETURN_IF_ERROR(EvaluateOne(ctx, *calls[k], parsed, root, &found, &result));
+      (*outs)[k].Append(result);
+    }
+  }
+  return Status::OK();
+}
+
+Result<BoundFunction> BindJsonFunction(const CallSite& site, const JsonCallOptions& o) {
+  if (site.arg_types.size() != 2) return site.Error(site.name + " takes a JSON document and a path");
+  if (!IsStringType(site.arg_types[0])) {
+    return site.Error("the document of " + site.name + " must be a string, not " + TypeName(site.arg_types[0]));
+  }
+  if (!IsStringType(site.arg_types[1]) || !site.constants[1] || site.constants[1]->is_null()) {
+    return site.Error("the path of " + site.name + " must be a constant string such as '$.a.b'");
+  }
+  auto compiled = CompilePath(site.constants[1]->as_bytes());
+  if (!compiled.ok()) return site.Error(compiled.status().message());
+  auto path = std::make_shared<JsonPath>(std::move(*compiled));
+  BoundFunction f;
+  f.arg_types = {DataType::String(), DataType::String()};
+  f.return_type = o.kind == JsonFunctionKind::kExists ? DataType::Boolean() : o.returning.WithNullable(true);
+  auto call = std::make_shared<JsonCall>();
+  call->path = path;
+  call->options = o;
+  call->name = site.name;
+  f.json = call;
+  auto parser = std::make_shared<simdjson::dom::parser>();
+  f.kernel = [call, parser](ExecContext& ctx, const std::vector<const Column*>& args, size_t rows,
+                            Column* out) -> Status {
+    const Column& docs = *args[0];
+    std::vector<Element> found;
+    for (size_t i = 0; i < rows; ++i) {
+      if (docs.IsNull(i)) {
+        out->AppendNull();
+        continue;
+      }
+      std::string_view text = docs.GetBytes(i);
+      Element root;
+      bool parsed = parser->parse(text.data(), text.size(), true).get(root) == simdjson::SUCCESS;
+      Datum result;
+      KL_RETURN_IF_ERROR(EvaluateOne(ctx, *call, parsed, root, &found, &result));
+      out->Append(result);
+    }
+    return Status::OK();
+  };
+  return f;
+}
+
+void RegisterJsonFunctions(FunctionRegistry* r) {
+  // JSON_STRING needs the argument type: bound by a custom binder.
+  r->AddScalar(
+      "JSON_STRING",
+      [](const CallSite& site) -> Result<BoundFunction> {
+        KL_RETURN_IF_ERROR(CheckArgCount(site, 1, 1));
+        DataType t = site.arg_types[0];
+        BoundFunction f;
+        f.return_type = DataType::String();
+        f.kernel = RowKernel(
+            [t](ExecContext& ctx, const Datum* a, Datum* o) {
+              if (a[0].is_null()) {
+                *o = Datum();
+                return Status::OK();
+              }
+              std::string out;
+              if (IsStringType(t)) {
+                AppendJsonString(&out, a[0].as_bytes());
+              } else if (IsNumeric(t) || t.root() == TypeRoot::kBoolean) {
+                out = t.root() == TypeRoot::kBoolean ? (a[0].as_int() ? "true" : "false") : ValueToText(ctx, a[0], t);
+              } else {
+                JsonWriter w;
+                format::WriteDatumJson(&w, a[0], t);
+                out = w.str();
+              }
+              *o = Datum::Bytes(std::move(out));
+              return Status::OK();
+            },
+            true);
+        return f;
+      },
+      "JSON_STRING(x): x as JSON text");
+  r->AddScalar("IS_JSON",
+               FixedBinder("s", 1, DataType::Boolean(),
+                           [](ExecContext&, const Datum* a, Datum* o) {
+                             simdjson::dom::parser p;
+                             Element e;
+                             *o = Datum::Bool(p.parse(a[0].as_bytes()).get(e) == simdjson::SUCCESS);
+                             return Status::OK();
+                           }),
+               "IS_JSON(s)");
+}
+
+}  // namespace kl::sql

@@ -1,0 +1,54 @@
+// JSON_VALUE, JSON_QUERY and JSON_EXISTS with Flink's semantics over SQL/JSON
+// paths ($.a.b[0], $['k'], [*], .*; lax by default, `strict $...` on request).
+// Defaults: a missing path or an error (bad JSON, an object or array where a
+// scalar is wanted, a value that does not cast) gives NULL (FALSE for
+// JSON_EXISTS); ON EMPTY / ON ERROR choose NULL, ERROR or DEFAULT <value>.
+#pragma once
+
+#include "sql/functions/function.h"
+
+namespace kl::sql {
+
+enum class JsonFunctionKind : unsigned char { kValue, kQuery, kExists };
+enum class JsonOnBehavior : unsigned char {
+  kNull,
+  kError,
+  kDefault,
+  kEmptyArray,
+  kEmptyObject,
+  kTrue,
+  kFalse,
+  kUnknown
+};
+enum class JsonWrapperKind : unsigned char { kWithout, kConditional, kUnconditional };
+
+struct JsonCallOptions {
+  JsonFunctionKind kind = JsonFunctionKind::kValue;
+  DataType returning = DataType::String();
+  JsonOnBehavior on_empty = JsonOnBehavior::kNull;
+  JsonOnBehavior on_error = JsonOnBehavior::kNull;
+  JsonWrapperKind wrapper = JsonWrapperKind::kWithout;
+  // DEFAULT values (already of the returning type) when constant.
+  Datum empty_default, error_default;
+};
+
+// Binds a call whose arguments are (document, path); the path must be a constant.
+Result<BoundFunction> BindJsonFunction(const CallSite& site, const JsonCallOptions& options);
+
+struct JsonPath;  // a compiled path (json_functions.cc)
+
+// A bound JSON call (BoundFunction::json): what it computes, so that several
+// calls over one document can share a single parse.
+struct JsonCall {
+  std::shared_ptr<const JsonPath> path;
+  JsonCallOptions options;
+  std::string name;
+};
+
+// Evaluates `calls` over each document (nullptr: NULL) with one parse per
+// document, appending one value per document to each of `outs` (one per call,
+// of the call's return type).
+Status EvaluateJsonCalls(ExecContext& ctx, const std::vector<const std::string*>& docs,
+                         const std::vector<const JsonCall*>& calls, std::vector<Column>* outs);
+
+}  // namespace kl::sql

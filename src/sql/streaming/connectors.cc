@@ -1,0 +1,399 @@
+#include "sql/streaming/connectors.h"
+
+#include <set>
+
+#include "common/json.h"
+#include "common/random.h"
+#include "common/string_util.h"
+#include "pipeline/log_source.h"
+#include "sql/binder/types.h"
+
+namespace kl::sql::streaming {
+
+using format::ColumnBatch;
+using format::DataField;
+using format::DataType;
+using format::Datum;
+using format::Row;
+using format::RowType;
+using format::TypeRoot;
+
+namespace {
+
+const std::set<std::string> kLogMetadata = {"timestamp", "key", "partition", "offset"};
+
+std::string Opt(const std::map<std::string, std::string>& o, const std::string& k, const std::string& fallback = "") {
+  auto it = o.find(k);
+  return it == o.end() ? fallback : it->second;
+}
+
+// How one column of a log table is made from a record.
+struct LogColumn {
+  enum Source : unsigned char { kTimestamp, kKey, kPartition, kOffset, kValue, kJsonField } source;
+  DataType type;
+  std::string field;  // kJsonField
+};
+
+Result<std::vector<LogColumn>> LogColumns(const CatalogObject& t) {
+  std::string format = Opt(t.connector_options, "format", Opt(t.connector_options, "value.format", "raw"));
+  std::vector<LogColumn> out;
+  for (const auto& c : t.connector_columns) {
+    if (c.kind == ConnectorColumn::Kind::kComputed) continue;
+    LogColumn lc;
+    lc.type = c.type;
+    if (c.kind == ConnectorColumn::Kind::kMetadata) {
+      const std::string& k = c.metadata_key.empty() ? c.name : c.metadata_key;
+      lc.source = k == "timestamp"   ? LogColumn::kTimestamp
+                  : k == "key"       ? LogColumn::kKey
+                  : k == "partition" ? LogColumn::kPartition
+                                     : LogColumn::kOffset;
+    } else if (format == "json") {
+      lc.source = LogColumn::kJsonField;
+      lc.field = c.name;
+    } else {
+      lc.source = LogColumn::kValue;
+    }
+    out.push_back(std::move(lc));
+  }
+  return out;
+}
+
+// Maps log records (partition, offset, timestamp, key, value) to rows of chosen columns.
+class RecordMapper {
+ public:
+  RecordMapper(std::vector<LogColumn> columns, std::string table) : columns_(std::move(columns)), table_(std::move(table)) {
+    for (const auto& c : columns_) json_ = json_ || c.source == LogColumn::kJsonField;
+  }
+
+  Result<Row> Map(int32_t partition, int64_t offset, int64_t timestamp, std::string_view key, Datum value) {
+    Row row;
+    row.reserve(columns_.size());
+    std::optional<JsonValue> doc;
+    if (json_) {
+      auto parsed = ParseJson(value.is_null() ? std::string_view() : std::string_view(value.as_bytes()), "record value");
+      if (!parsed.ok() || !parsed->is_object()) {
+        return Status::InvalidArgument("reading " + table_ + ": the record at partition " + std::to_string(partition) +
+                                       " offset " + std::to_string(offset) + " is not a JSON object ('format' = 'json')");
+      }
+      doc = std::move(*parsed);
+    }
+    size_t value_uses = 0;
+    for (const auto& c : columns_) value_uses += c.source == LogColumn::kValue;
+    for (const auto& c : columns_) {
+      switch (c.source) {
+        case LogColumn::kTimestamp:
+          if (c.type.root() == TypeRoot::kTimestamp || c.type.root() == TypeRoot::kTimestampLtz) {
+            row.push_back(Datum::Time({timestamp, 0}));
+          } else {
+            row.push_back(Datum::Int(timestamp));
+          }
+          break;
+        case LogColumn::kKey: row.push_back(key.empty() ? Datum() : Datum::Bytes(std::string(key))); break;
+        case LogColumn::kPartition: row.push_back(Datum::Int(partition)); break;
+        case LogColumn::kOffset: row.push_back(Datum::Int(offset)); break;
+        case LogColumn::kValue:
+          row.push_back(--value_uses == 0 ? std::move(value) : value);
+          break;
+        case LogColumn::kJsonField: {
+          const JsonValue* f = doc->Find(c.field);
+          if (f == nullptr || f->is_null()) {
+            row.push_back(Datum());
+            break;
+          }
+          auto d = format::DatumFromJson(*f, c.type);
+          if (!d.ok()) {
+            return Status::InvalidArgument("reading " + table_ + ": field \"" + c.field + "\" of the record at partition " +
+                                           std::to_string(partition) + " offset " + std::to_string(offset) + ": " +
+                                           d.status().message());
+          }
+          row.push_back(std::move(*d));
+          break;
+        }
+      }
+    }
+    return row;
+  }
+
+ private:
+  std::vector<LogColumn> columns_;
+  std::string table_;
+  bool json_ = false;
+};
+
+std::vector<LogColumn> Select(const std::vector<LogColumn>& all, const std::vector<int>& columns) {
+  std::vector<LogColumn> out;
+  for (int c : columns) out.push_back(all[static_cast<size_t>(c)]);
+  return out;
+}
+
+// Batch reads: every partition from the startup position to its end when the read starts.
+class LogBatchReader : public RowReader {
+ public:
+  LogBatchReader(std::shared_ptr<log::EventLog> log, std::unique_ptr<log::Consumer> consumer, RowType type,
+                 RecordMapper mapper, std::map<int32_t, int64_t> ends)
+      : log_(std::move(log)), consumer_(std::move(consumer)), type_(std::move(type)), mapper_(std::move(mapper)),
+        ends_(std::move(ends)) {}
+
+  Result<bool> Next(ColumnBatch* out) override {
+    *out = ColumnBatch(type_);
+    while (!ends_.empty()) {
+      log::PollOptions po;
+      po.max_records = 2048;
+      po.timeout_ms = 100;
+      KL_ASSIGN_OR_RETURN(log::RecordBatch batch, consumer_->Poll(po));
+      for (const auto& r : batch) {
+        auto end = ends_.find(r.partition);
+        if (end == ends_.end() || r.offset >= end->second) continue;
+        KL_ASSIGN_OR_RETURN(Row row, mapper_.Map(r.partition, r.offset, r.timestamp_ms, r.key, Datum::Bytes(std::string(r.value))));
+        out->AppendRow(row);
+        if (r.offset + 1 >= end->second) {
+          KL_RETURN_IF_ERROR(consumer_->Unassign(r.partition));
+          ends_.erase(end);
+        }
+      }
+      if (out->num_rows() > 0) return true;
+    }
+    return out->num_rows() > 0;
+  }
+
+ private:
+  std::shared_ptr<log::EventLog> log_;
+  std::unique_ptr<log::Consumer> consumer_;
+  RowType type_;
+  RecordMapper mapper_;
+  std::map<int32_t, int64_t> ends_;  // partitions not yet read to their end
+};
+
+class LogTableSource : public TableSource {
+ public:
+  // Keeps a copy of the table's definition (without its source: no cycle).
+  LogTableSource(const CatalogObject& table, LogOpener opener)
+      : schema_(table.schema), table_(std::make_shared<CatalogObject>(table)), opener_(std::move(opener)) {
+    table_->source.reset();
+  }
+  const RowType& schema() const override { return schema_; }
+
+  Result<std::unique_ptr<RowReader>> Open(const ScanRequest& request, ExecContext& ctx) override {
+    const std::string uri = Opt(table_->connector_options, "uri");
+    KL_ASSIGN_OR_RETURN(auto log, opener_(uri));
+    KL_ASSIGN_OR_RETURN(int64_t start, LogStartOffset(table_->connector_options));
+    std::string group = Opt(table_->connector_options, "properties.group.id", "kubelake-sql-read-" + RandomUuid());
+    KL_ASSIGN_OR_RETURN(auto consumer, log->NewConsumer(group));
+    std::map<int32_t, int64_t> ends;
+    for (int32_t p = 0; p < log->NumPartitions(); ++p) {
+      KL_ASSIGN_OR_RETURN(int64_t end, log->EndOffset(p));
+      KL_RETURN_IF_ERROR(consumer->Seek(p, start));
+      KL_ASSIGN_OR_RETURN(int64_t at, consumer->Position(p));
+      if (at < end) {
+        ends[p] = end;
+      } else {
+        KL_RETURN_IF_ERROR(consumer->Unassign(p));
+      }
+    }
+    KL_ASSIGN_OR_RETURN(auto all, LogColumns(*table_));
+    std::vector<DataField> fields;
+    for (int c : request.columns) fields.push_back(schema_.field(static_cast<size_t>(c)));
+    RecordMapper mapper(Select(all, request.columns), table_->name);
+    return std::unique_ptr<RowReader>(
+        new LogBatchReader(std::move(log), std::move(consumer), RowType(fields), std::move(mapper), std::move(ends)));
+  }
+
+  std::string Describe(const ScanRequest& request) const override {
+    std::vector<std::string> cols;
+    for (int c : request.columns) cols.push_back(schema_.field(static_cast<size_t>(c)).name);
+    return "kubelake-log " + Opt(table_->connector_options, "uri") + " columns=[" + Join(cols, ", ") + "]";
+  }
+
+ private:
+  RowType schema_;
+  std::shared_ptr<CatalogObject> table_;
+  LogOpener opener_;
+};
+
+class SinkOnlySource : public TableSource {
+ public:
+  SinkOnlySource(RowType schema, std::string what) : schema_(std::move(schema)), what_(std::move(what)) {}
+  const RowType& schema() const override { return schema_; }
+  Result<std::unique_ptr<RowReader>> Open(const ScanRequest&, ExecContext&) override {
+    return Status::NotSupported(what_ + " is a sink: kubelake writes it and does not read it");
+  }
+  std::string Describe(const ScanRequest&) const override { return what_; }
+
+ private:
+  RowType schema_;
+  std::string what_;
+};
+
+// A log table's streaming source: the log source, mapped to the table's columns.
+class LogTableStreamSource : public pipeline::Source {
+ public:
+  LogTableStreamSource(std::shared_ptr<log::EventLog> log, std::unique_ptr<pipeline::LogSource> inner, RowType type,
+                       RecordMapper mapper)
+      : log_(std::move(log)), inner_(std::move(inner)), type_(std::move(type)), mapper_(std::move(mapper)) {}
+  std::string name() const override { return inner_->name(); }
+  const RowType& output_type() const override { return type_; }
+  Status Restore(const std::optional<pipeline::SourcePosition>& position) override { return inner_->Restore(position); }
+  Status Poll(size_t max_changes, int64_t timeout_ms, pipeline::Changes* out) override {
+    pipeline::Changes raw;
+    KL_RETURN_IF_ERROR(inner_->Poll(max_changes, timeout_ms, &raw));
+    out->reserve(out->size() + raw.size());
+    for (auto& c : raw) {
+      Row& r = c.row;
+      KL_ASSIGN_OR_RETURN(Row row, mapper_.Map(static_cast<int32_t>(r[0].as_int()), r[1].as_int(), r[2].as_int(),
+                                               r[3].is_null() ? std::string_view() : std::string_view(r[3].as_bytes()),
+                                               std::move(r[4])));
+      out->push_back({c.kind, std::move(row)});
+    }
+    return Status::OK();
+  }
+  pipeline::SourcePosition position() const override { return inner_->position(); }
+  Status Committed(const pipeline::SourcePosition& position) override { return inner_->Committed(position); }
+
+ private:
+  std::shared_ptr<log::EventLog> log_;  // outlives the source's consumer
+  std::unique_ptr<pipeline::LogSource> inner_;
+  RowType type_;
+  RecordMapper mapper_;
+};
+
+}  // namespace
+
+Result<int64_t> LogStartOffset(const std::map<std::string, std::string>& options) {
+  std::string mode = Opt(options, "scan.startup.mode", "group-offsets");
+  if (mode == "earliest-offset") return log::kOffsetBeginning;
+  if (mode == "latest-offset") return log::kOffsetEnd;
+  if (mode == "group-offsets") return log::kOffsetCommitted;
+  return Status::InvalidArgument("'scan.startup.mode' = '" + mode +
+                                 "': kubelake-log tables take 'earliest-offset', 'latest-offset' or 'group-offsets'");
+}
+
+Result<std::shared_ptr<CatalogObject>> MakeConnectorTable(const Statement& st, const std::string& catalog,
+                                                          const std::string& database, LogOpener opener) {
+  auto obj = std::make_shared<CatalogObject>();
+  obj->kind = ObjectKind::kTable;
+  obj->catalog = catalog;
+  obj->database = database;
+  obj->name = st.name.last();
+  obj->connector_options = st.options;
+  obj->primary_key = st.primary_key;
+  obj->comment = st.comment;
+  std::string connector = Opt(st.options, "connector");
+  std::vector<DataField> fields;
+  std::set<std::string> names;
+  for (const auto& c : st.columns) {
+    if (!names.insert(c.name).second) return ErrorAt(c.pos, "column " + QuoteIdentifier(c.name) + " is defined twice");
+    ConnectorColumn cc;
+    cc.name = c.name;
+    cc.type = c.type;
+    if (c.computed) {
+      cc.kind = ConnectorColumn::Kind::kComputed;
+      cc.expr_text = c.computed_text;
+    } else if (c.metadata) {
+      cc.kind = ConnectorColumn::Kind::kMetadata;
+      cc.metadata_key = c.metadata_key;
+      cc.is_virtual = c.is_virtual;
+    }
+    if (cc.kind != ConnectorColumn::Kind::kComputed) {
+      fields.push_back({static_cast<int32_t>(fields.size()), c.name, c.type, c.comment});
+    }
+    obj->connector_columns.push_back(std::move(cc));
+  }
+  for (const auto& k : st.primary_key) {
+    if (!names.count(k)) return ErrorAt(st.pos, "PRIMARY KEY column " + QuoteIdentifier(k) + " is not a column");
+  }
+  obj->schema = RowType(fields);
+  if (connector == "kubelake-log") {
+    if (Opt(st.options, "uri").empty()) {
+      return ErrorAt(st.pos, "a 'kubelake-log' table needs 'uri' (dir:/path/to/log or kafka://brokers/topic)");
+    }
+    auto start = LogStartOffset(st.options);
+    if (!start.ok()) return ErrorAt(st.pos, start.status().message());
+    std::string format = Opt(st.options, "format", Opt(st.options, "value.format", "raw"));
+    if (format != "raw" && format != "json") {
+      return ErrorAt(st.pos, "'format' = '" + format + "': kubelake-log tables read values as 'raw' or 'json'");
+    }
+    size_t physical = 0;
+    for (const auto& c : st.columns) {
+      if (c.computed) continue;
+      if (c.metadata) {
+        std::string key = c.metadata_key.empty() ? c.name : c.metadata_key;
+        if (!kLogMetadata.count(key)) {
+          return ErrorAt(c.pos, "METADATA FROM '" + key +
+                                    "': a kubelake-log table offers 'timestamp', 'key', 'partition' and 'offset'");
+        }
+        TypeRoot r = c.type.root();
+        bool ok = key == "key"         ? IsStringType(c.type)
+                  : key == "timestamp" ? (IsIntegral(c.type) && r == TypeRoot::kBigInt) || r == TypeRoot::kTimestamp ||
+                                             r == TypeRoot::kTimestampLtz
+                  : key == "partition" ? r == TypeRoot::kInt || r == TypeRoot::kBigInt
+                                       : r == TypeRoot::kBigInt;
+        if (!ok) {
+          return ErrorAt(c.pos, "METADATA FROM '" + key + "' cannot be " + TypeName(c.type) +
+                                    " (timestamp: BIGINT milliseconds or TIMESTAMP_LTZ(3); key: STRING; partition: "
+                                    "INT; offset: BIGINT)");
+        }
+        continue;
+      }
+      ++physical;
+      if (format == "raw" && !IsStringType(c.type) && c.type.root() != TypeRoot::kVarBinary &&
+          c.type.root() != TypeRoot::kBinary) {
+        return ErrorAt(c.pos, "with 'format' = 'raw' the record's value is a STRING or BYTES column, not " +
+                                  TypeName(c.type));
+      }
+    }
+    if (format == "raw" && physical != 1) {
+      return ErrorAt(st.pos, "a kubelake-log table with 'format' = 'raw' has exactly one physical column (the value); "
+                             "declare the others METADATA or use 'format' = 'json'");
+    }
+    obj->source = std::make_shared<LogTableSource>(*obj, std::move(opener));
+    return obj;
+  }
+  if (connector == "jdbc") {
+    std::string url = Opt(st.options, "url");
+    if (url.rfind("jdbc:postgresql://", 0) != 0) {
+      return ErrorAt(st.pos, "a 'jdbc' table needs 'url' = 'jdbc:postgresql://host:port/database' (kubelake writes "
+                             "PostgreSQL)");
+    }
+    if (Opt(st.options, "table-name").empty()) return ErrorAt(st.pos, "a 'jdbc' table needs 'table-name'");
+    for (const auto& c : st.columns) {
+      if (c.metadata || c.computed) {
+        return ErrorAt(c.pos, "a 'jdbc' table has physical columns only (" + c.name + " is not)");
+      }
+    }
+    obj->source = std::make_shared<SinkOnlySource>(obj->schema, "jdbc table " + obj->name);
+    return obj;
+  }
+  if (connector == "print") {
+    for (const auto& c : st.columns) {
+      if (c.metadata || c.computed) {
+        return ErrorAt(c.pos, "a 'print' table has physical columns only (" + c.name + " is not)");
+      }
+    }
+    obj->source = std::make_shared<SinkOnlySource>(obj->schema, "print table " + obj->name);
+    return obj;
+  }
+  if (connector.empty()) {
+    return ErrorAt(st.pos, "CREATE TEMPORARY TABLE needs 'connector' ('kubelake-log', 'jdbc' or 'print'); Paimon "
+                           "tables are created without TEMPORARY");
+  }
+  return ErrorAt(st.pos, "'connector' = '" + connector + "' is not one kubelake has ('kubelake-log', 'jdbc', 'print')");
+}
+
+std::shared_ptr<TableSource> MakeLogBatchSource(const CatalogObject& table, LogOpener opener) {
+  return std::make_shared<LogTableSource>(table, std::move(opener));
+}
+
+Result<std::unique_ptr<pipeline::Source>> MakeLogTableSource(const CatalogObject& table, const std::vector<int>& columns,
+                                                             const std::string& job, const LogOpener& opener) {
+  KL_ASSIGN_OR_RETURN(auto log, opener(Opt(table.connector_options, "uri")));
+  KL_ASSIGN_OR_RETURN(int64_t start, LogStartOffset(table.connector_options));
+  std::string group = Opt(table.connector_options, "properties.group.id", "kubelake-sql-" + job);
+  KL_ASSIGN_OR_RETURN(auto inner, pipeline::LogSource::Create(log.get(), group, start));
+  KL_ASSIGN_OR_RETURN(auto all, LogColumns(table));
+  std::vector<DataField> fields;
+  for (int c : columns) fields.push_back(table.schema.field(static_cast<size_t>(c)));
+  return std::unique_ptr<pipeline::Source>(new LogTableStreamSource(std::move(log), std::move(inner), RowType(fields),
+                                                                    RecordMapper(Select(all, columns), table.name)));
+}
+
+}  // namespace kl::sql::streaming

@@ -1,0 +1,321 @@
+// Operator trees over several sources, streaming LIMIT and the sink adapter.
+#include <unordered_map>
+
+#include "common/coding.h"
+#include "sql/binder/types.h"
+#include "sql/functions/cast.h"
+#include "sql/streaming/operators.h"
+#include "table/options.h"
+
+namespace kl::sql::streaming {
+
+using format::Datum;
+using format::Row;
+using format::RowKind;
+using format::RowType;
+
+namespace {
+
+class TreeOp : public pipeline::Operator {
+ public:
+  TreeOp(std::vector<TreeNode> nodes, int root, RowType output)
+      : nodes_(std::move(nodes)), root_(root), output_(std::move(output)) {}
+
+  std::string name() const override {
+    std::string s = "tree(";
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      if (i > 0) s += ", ";
+      s += nodes_[i].op ? nodes_[i].op->name() : "union";
+    }
+    return s + ")";
+  }
+  const RowType& output_type() const override { return output_; }
+
+  Status Process(Changes& in, Changes* out) override {
+    std::unordered_map<int, Changes> by_source;
+    for (auto& c : in) by_source[c.input].push_back(std::move(c));
+    Changes result;
+    KL_RETURN_IF_ERROR(Run(root_, &by_source, &result, false));
+    for (auto& c : result) out->push_back(std::move(c));
+    return Status::OK();
+  }
+
+  Status Finish(Changes* out) override {
+    std::unordered_map<int, Changes> none;
+    Changes result;
+    KL_RETURN_IF_ERROR(Run(root_, &none, &result, true));
+    for (auto& c : result) out->push_back(std::move(c));
+    return Status::OK();
+  }
+
+  bool WantsCheckpoint() override {
+    bool want = false;
+    for (auto& n : nodes_) {
+      if (n.op) want = n.op->WantsCheckpoint() || want;
+    }
+    return want;
+  }
+
+  bool stateful() const override {
+    for (const auto& n : nodes_) {
+      if (n.op && n.op->stateful()) return true;
+    }
+    return false;
+  }
+
+  // Each node's entries go under a prefix naming the node.
+  Status SaveState(bool full, pipeline::StateWriter* out) override {
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      if (!nodes_[i].op || !nodes_[i].op->stateful()) continue;
+      pipeline::StateWriter w;
+      KL_RETURN_IF_ERROR(nodes_[i].op->SaveState(full, &w));
+      // Re-read the node's entries and put them under its prefix.
+      ByteReader r(w.data());
+      std::string prefix;
+      PutVarint64(&prefix, i);
+      while (r.ok() && r.remaining() > 0) {
+        uint8_t tag = r.Byte();
+        std::string_view key = r.Bytes(r.Varint());
+        if (tag == 1) {
+          std::string_view value = r.Bytes(r.Varint());
+          out->Put(prefix + std::string(key), value);
+        } else {
+          out->Erase(prefix + std::string(key));
+        }
+      }
+    }
+    return Status::OK();
+  }
+  void StateCommitted() override {
+    for (auto& n : nodes_) {
+      if (n.op) n.op->StateCommitted();
+    }
+  }
+  Status LoadState(const pipeline::OperatorState& state) override {
+    std::vector<pipeline::OperatorState> per(nodes_.size());
+    for (const auto& [k, v] : state) {
+      ByteReader r(k);
+      uint64_t node = r.Varint();
+      if (!r.ok() || node >= nodes_.size()) return Status::Corruption("operator tree state: bad key");
+      per[node][std::string(k.substr(k.size() - r.remaining()))] = v;
+    }
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      if (nodes_[i].op && nodes_[i].op->stateful()) KL_RETURN_IF_ERROR(nodes_[i].op->LoadState(per[i]));
+    }
+    return Status::OK();
+  }
+
+ private:
+  // The output of node `n` for this batch (or, `finish`, what its operators release).
+  Status Run(int n, std::unordered_map<int, Changes>* by_source, Changes* out, bool finish) {
+    TreeNode& node = nodes_[static_cast<size_t>(n)];
+    Changes input;
+    if (node.source >= 0) {
+      auto it = by_source->find(node.source);
+      if (it != by_source->end()) input = std::move(it->second);
+      for (auto& c : input) c.input = 0;
+    } else {
+      for (size_t k = 0; k < node.children.size(); ++k) {
+        Changes part;
+        KL_RETURN_IF_ERROR(Run(node.children[k], by_source, &part, finish));
+        for (auto& c : part) {
+          c.input = static_cast<uint8_t>(k);
+          input.push_back(std::move(c));
+        }
+      }
+    }
+    if (!node.op) {
+      for (auto& c : input) out->push_back(std::move(c));
+      return Status::OK();
+    }
+    if (!input.empty()) KL_RETURN_IF_ERROR(node.op->Process(input, out));
+    if (finish) KL_RETURN_IF_ERROR(node.op->Finish(out));
+    return Status::OK();
+  }
+
+  std::vector<TreeNode> nodes_;
+  int root_;
+  RowType output_;
+};
+
+class LimitOp : public pipeline::Operator {
+ public:
+  LimitOp(RowType type, int64_t limit, int64_t offset) : type_(std::move(type)), limit_(limit), offset_(offset) {}
+  std::string name() const override { return "limit"; }
+  const RowType& output_type() const override { return type_; }
+  bool stateful() const override { return true; }
+  Status Process(Changes& in, Changes* out) override {
+    for (auto& c : in) {
+      if (format::IsRetract(c.kind)) return Status::NotSupported("LIMIT over a stream with retractions");
+      int64_t i = seen_++;
+      if (i >= offset_ && (limit_ < 0 || i < offset_ + limit_)) out->push_back(std::move(c));
+    }
+    return Status::OK();
+  }
+  Status SaveState(bool, pipeline::StateWriter* out) override {
+    std::string v;
+    PutVarint64(&v, static_cast<uint64_t>(seen_));
+    out->Put("seen", v);
+    return Status::OK();
+  }
+  Status LoadState(const pipeline::OperatorState& state) override {
+    auto it = state.find("seen");
+    if (it != state.end()) {
+      ByteReader r(it->second);
+      seen_ = static_cast<int64_t>(r.Varint());
+    }
+    return Status::OK();
+  }
+
+ private:
+  RowType type_;
+  int64_t limit_, offset_;
+  int64_t seen_ = 0;
+};
+
+class SinkAdapterOp : public pipeline::Operator {
+ public:
+  SinkAdapterOp(SinkAdapterSpec spec, const ExecContext& ctx) : spec_(std::move(spec)), ctx_(ctx) {}
+  std::string name() const override { return std::string("sink (") + std::string(SinkModeName(spec_.mode)) + ")"; }
+  const RowType& output_type() const override { return spec_.target; }
+
+  Status Process(Changes& in, Changes* out) override {
+    const RowType& t = spec_.target;
+    std::vector<std::optional<Row>> keys;
+    Changes rows;
+    rows.reserve(in.size());
+    for (auto& c : in) {
+      Row r(t.size());
+      for (size_t i = 0; i < spec_.into.size(); ++i) {
+        size_t to = static_cast<size_t>(spec_.into[i]);
+        Datum& v = c.row[i];
+        if (v.is_null() || TypesAgree(spec_.query.type(i), t.type(to))) {
+          r[to] = std::move(v);
+        } else {
+          auto cast = CastValue(ctx_, v, spec_.query.type(i), t.type(to), "column " + t.field(to).name);
+          if (!cast.ok()) {
+            return Status::InvalidArgument("writing " + spec_.target_name + ": " + cast.status().message());
+          }
+          r[to] = std::move(*cast);
+        }
+      }
+      bool violates = false;
+      for (size_t col = 0; col < t.size(); ++col) {
+        if (t.type(col).nullable() || !r[col].is_null()) continue;
+        if (!spec_.drop_null_violations) {
+          return Status::InvalidArgument(
+              "column " + QuoteIdentifier(t.field(col).name) + " of " + spec_.target_name +
+              " is NOT NULL but the query gives NULL for it; set 'table.exec.sink.not-null-enforcer' = 'DROP' to drop "
+              "such rows");
+        }
+        violates = true;
+      }
+      if (violates) continue;
+      rows.push_back({c.kind, std::move(r)});
+    }
+    switch (spec_.mode) {
+      case SinkMode::kAppend:
+        for (auto& c : rows) {
+          if (c.kind != RowKind::kInsert) {
+            return Status::InvalidArgument(spec_.target_name + " is an append table and cannot take the " +
+                                           std::string(format::RowKindShortString(c.kind)) +
+                                           " changes of this query; give it a primary key");
+          }
+          out->push_back(std::move(c));
+        }
+        return Status::OK();
+      case SinkMode::kRetract:
+        for (auto& c : rows) out->push_back(std::move(c));
+        return Status::OK();
+      case SinkMode::kIgnoreDelete:
+        for (auto& c : rows) {
+          if (!format::IsRetract(c.kind)) out->push_back(std::move(c));
+        }
+        return Status::OK();
+      case SinkMode::kUpsertDropUpdateBefore:
+        for (auto& c : rows) {
+          if (c.kind != RowKind::kUpdateBefore) out->push_back(std::move(c));
+        }
+        return Status::OK();
+      case SinkMode::kUpsert: {
+        // -U is dropped when an insertion of its key follows in the batch (the +U of the
+        // pair replaces the row); a -U whose key does not come back retracts the row.
+        std::vector<Row> key_of(rows.size());
+        for (size_t i = 0; i < rows.size(); ++i) {
+          for (int k : spec_.key_columns) key_of[i].push_back(rows[i].row[static_cast<size_t>(k)]);
+        }
+        std::unordered_map<std::string, size_t> last_add;
+        for (size_t i = 0; i < rows.size(); ++i) {
+          if (format::IsAdd(rows[i].kind)) last_add[pipeline::EncodeRow(key_of[i])] = i;
+        }
+        for (size_t i = 0; i < rows.size(); ++i) {
+          Change& c = rows[i];
+          if (c.kind == RowKind::kUpdateBefore) {
+            auto it = last_add.find(pipeline::EncodeRow(key_of[i]));
+            if (it != last_add.end() && it->second > i) continue;
+            c.kind = RowKind::kDelete;
+          }
+          out->push_back(std::move(c));
+        }
+        return Status::OK();
+      }
+    }
+    return Status::OK();
+  }
+
+ private:
+  static bool TypesAgree(const format::DataType& a, const format::DataType& b) {
+    return a.WithNullable(true) == b.WithNullable(true);
+  }
+  SinkAdapterSpec spec_;
+  ExecContext ctx_;
+};
+
+}  // namespace
+
+std::unique_ptr<pipeline::Operator> MakeOperatorTree(std::vector<TreeNode> nodes, int root, RowType output) {
+  return std::make_unique<TreeOp>(std::move(nodes), root, std::move(output));
+}
+
+std::unique_ptr<pipeline::Operator> MakeStreamLimit(RowType type, int64_t limit, int64_t offset) {
+  return std::make_unique<LimitOp>(std::move(type), limit, offset);
+}
+
+SinkMode SinkModeFor(const table::TableSchema& schema) {
+  if (schema.primary_keys.empty()) return SinkMode::kAppend;
+  table::TableOptions o(schema.options);
+  if (o.ignore_delete()) return SinkMode::kIgnoreDelete;
+  if (o.changelog_producer() == table::ChangelogProducer::kInput) return SinkMode::kRetract;
+  switch (o.merge_engine()) {
+    case table::MergeEngine::kAggregation: return SinkMode::kRetract;
+    case table::MergeEngine::kPartialUpdate: {
+      // Partial-update with aggregate functions takes retractions, as Paimon's sink does.
+      for (const auto& [k, v] : schema.options) {
+        if (k.rfind("fields.", 0) == 0 && k.size() > 19 && k.compare(k.size() - 19, 19, ".aggregate-function") == 0) {
+          return SinkMode::kRetract;
+        }
+      }
+      return SinkMode::kUpsertDropUpdateBefore;
+    }
+    case table::MergeEngine::kFirstRow: return SinkMode::kUpsertDropUpdateBefore;
+    case table::MergeEngine::kDeduplicate: return SinkMode::kUpsert;
+  }
+  return SinkMode::kUpsert;
+}
+
+std::string_view SinkModeName(SinkMode mode) {
+  switch (mode) {
+    case SinkMode::kAppend: return "append";
+    case SinkMode::kRetract: return "retract";
+    case SinkMode::kUpsert: return "upsert";
+    case SinkMode::kUpsertDropUpdateBefore: return "upsert, -U dropped";
+    case SinkMode::kIgnoreDelete: return "ignore-delete";
+  }
+  return "?";
+}
+
+std::unique_ptr<pipeline::Operator> MakeSinkAdapter(SinkAdapterSpec spec, const ExecContext& ctx) {
+  return std::make_unique<SinkAdapterOp>(std::move(spec), ctx);
+}
+
+}  // namespace kl::sql::streaming

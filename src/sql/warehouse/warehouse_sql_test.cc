@@ -1,0 +1,74 @@
+// The warehouse's SQL creates the tables pipeline/warehouse.cc defines — the
+// same columns, types, keys, partitions and options — so a warehouse written
+// by the hand-wired jobs and one written by the SQL are one and the same, and
+// the SQL jobs resume where hand-wired ones stopped (same job names).
+#include <gtest/gtest.h>
+
+#include "common/test_util.h"
+#include "log/event_log.h"
+#include "pipeline/warehouse.h"
+#include "sql/warehouse/warehouse.h"
+#include "table/table.h"
+
+namespace kl::sql {
+namespace {
+
+const char* kTables[] = {pipeline::kOdsTable,           pipeline::kDwdTable,
+                         pipeline::kClusterDimTable,    pipeline::kAdsKindCountTable,
+                         pipeline::kAdsNamespaceCountTable, pipeline::kAdsNodePodsTable,
+                         pipeline::kAdsUserResourcesTable,  pipeline::kTopologyTable,
+                         pipeline::kTrendKindCountTable,    pipeline::kTrendUserResourcesTable};
+
+TEST(WarehouseSqlTest, CreatesTheTablesTheHandWiredJobsDefine) {
+  kl::testing::TempDir dir;
+  for (std::string format : {"avro", "parquet"}) {
+    pipeline::WarehouseOptions hand, sql;
+    hand.warehouse = dir.Sub("hand-" + format);
+    sql.warehouse = dir.Sub("sql-" + format);
+    hand.file_format = sql.file_format = format;
+    KL_ASSERT_OK(pipeline::CreateWarehouseTables(table::Catalog(hand.warehouse), hand));
+    auto log = log::OpenEventLog("dir:" + dir.Sub("log-" + format) + "?partitions=2&fsync=never");
+    ASSERT_TRUE(log.ok());
+    auto jobs = sql::BuildWarehouseJobs(log->get(), sql);
+    ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
+    std::vector<std::string> names;
+    for (const auto& j : *jobs) names.push_back(j->name());
+    EXPECT_EQ(names, (std::vector<std::string>{"ods", "dwd", "dim-from-nodes", "ads-kind-count",
+                                               "ads-namespace-count", "ads-node-pods", "ads-user-resources",
+                                               "topology", "trend-kind-count", "trend-user-resources"}));
+    for (const char* name : kTables) {
+      auto a = table::Catalog(hand.warehouse).GetTable(hand.database, name);
+      auto b = table::Catalog(sql.warehouse).GetTable(sql.database, name);
+      ASSERT_TRUE(a.ok() && b.ok()) << name;
+      const auto& x = (*a)->schema();
+      const auto& y = (*b)->schema();
+      ASSERT_EQ(x.fields.size(), y.fields.size()) << name;
+      for (size_t i = 0; i < x.fields.size(); ++i) {
+        EXPECT_EQ(x.fields.field(i).id, y.fields.field(i).id) << name << "." << x.fields.field(i).name;
+        EXPECT_EQ(x.fields.field(i).name, y.fields.field(i).name) << name;
+        EXPECT_EQ(x.fields.type(i).ToString(), y.fields.type(i).ToString()) << name << "." << x.fields.field(i).name;
+      }
+      EXPECT_EQ(x.primary_keys, y.primary_keys) << name;
+      EXPECT_EQ(x.partition_keys, y.partition_keys) << name;
+      EXPECT_EQ(x.options, y.options) << name;
+    }
+  }
+}
+
+TEST(WarehouseSqlTest, PlaceholdersAndWithoutRawEvents) {
+  pipeline::WarehouseOptions o;
+  o.ods = false;
+  o.user_label = "team.example.com/owner";
+  auto text = WarehouseSql(o, "dir:/var/lib/kubelake/log");
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(text->find("ods_events"), std::string::npos);
+  EXPECT_EQ(text->find("${"), std::string::npos);
+  EXPECT_NE(text->find("labels[''team.example.com/owner'']"), std::string::npos);
+  EXPECT_NE(text->find("'uri' = 'dir:/var/lib/kubelake/log'"), std::string::npos);
+  auto bad = WarehouseSql(o, "x", "SELECT ${nope}");
+  EXPECT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("${nope}"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace kl::sql

@@ -1,0 +1,139 @@
+#include "sql/warehouse_queries.h"
+
+#include "common/clock.h"
+#include "sql/sql.h"
+
+namespace kl::sql {
+
+namespace {
+
+std::string Lit(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'";
+    out.push_back(c);
+  }
+  return out + "'";
+}
+
+std::string Table(const pipeline::WarehouseOptions& o, const char* name) {
+  return "`default_catalog`.`" + o.database + "`.`" + name + "`";
+}
+
+Result<QueryResult> Run(const pipeline::WarehouseOptions& o, const std::string& sql) {
+  // A directory without a warehouse (or without a table the query reads) says so and how to
+  // make one, rather than the engine's "no such table".
+  for (const char* table : {pipeline::kDwdTable, pipeline::kClusterDimTable, pipeline::kAdsKindCountTable,
+                            pipeline::kAdsNamespaceCountTable, pipeline::kAdsNodePodsTable,
+                            pipeline::kAdsUserResourcesTable, pipeline::kTopologyTable, pipeline::kTrendKindCountTable,
+                            pipeline::kTrendUserResourcesTable}) {
+    if (sql.find(table) != std::string::npos) KL_RETURN_IF_ERROR(pipeline::OpenWarehouseTable(o, table).status());
+  }
+  EngineOptions eo;
+  eo.warehouse = o.warehouse;
+  eo.default_database = o.database;
+  KL_ASSIGN_OR_RETURN(auto engine, SqlEngine::Create(eo));
+  auto session = engine->NewSession();
+  KL_ASSIGN_OR_RETURN(StatementResult r, session->Execute(sql));
+  QueryResult out;
+  out.columns = r.columns;
+  // The result columns are nullable, as the tables' are.
+  for (auto& f : out.columns.mutable_fields()) f.type = f.type.WithNullable(true);
+  out.rows = r.Rows();
+  return out;
+}
+
+// A cluster's region: the dimension's region, else the region its nodes report, else ''.
+constexpr char kRegion[] = "CASE WHEN COALESCE(d.region, '') = '' THEN COALESCE(d.node_region, '') ELSE d.region END";
+
+}  // namespace
+
+std::string AuditSql(const pipeline::WarehouseOptions& o, const AuditQuery& q) {
+  std::string where = "COALESCE(a.live_count, 0) <> 0";
+  if (!q.cluster.empty()) where += " AND a.cluster = " + Lit(q.cluster);
+  if (!q.kind.empty()) where += " AND a.kind = " + Lit(q.kind);
+  if (q.by_namespace) {
+    return "SELECT a.cluster, " + std::string(kRegion) +
+           " AS region, a.kind, a.namespace, a.live_count AS live\n"
+           "FROM " +
+           Table(o, pipeline::kAdsNamespaceCountTable) +
+           " a\n"
+           "LEFT JOIN " +
+           Table(o, pipeline::kClusterDimTable) +
+           " d ON a.cluster = d.cluster\n"
+           "WHERE " +
+           where + "\nORDER BY 1, 2, 3, 4, 5";
+  }
+  return "SELECT a.cluster, " + std::string(kRegion) +
+         " AS region, a.kind, a.live_count AS live\n"
+         "FROM " +
+         Table(o, pipeline::kAdsKindCountTable) +
+         " a\n"
+         "LEFT JOIN " +
+         Table(o, pipeline::kClusterDimTable) +
+         " d ON a.cluster = d.cluster\n"
+         "WHERE " +
+         where + "\nORDER BY 1, 2, 3, 4";
+}
+
+std::string TopologySql(const pipeline::WarehouseOptions& o, const TopologyQuery& q) {
+  std::string where;
+  if (!q.user_id.empty()) {
+    where = "t.user_id = " + Lit(q.user_id);
+  } else {
+    where = "t.node_name = " + Lit(q.node);
+    if (!q.cluster.empty()) where += " AND t.cluster = " + Lit(q.cluster);
+  }
+  std::string as_of = q.as_of_ms > 0 ? " FOR SYSTEM_TIME AS OF " + std::to_string(q.as_of_ms) : "";
+  return "SELECT t.user_id, t.instance_id, t.namespace, t.pod_name AS pod, t.node_name AS node,\n"
+         "  COALESCE(z.zone, '') AS node_zone, t.cluster, t.region, t.phase,\n"
+         "  t.cpu_request_milli AS cpu_milli, t.memory_request_bytes AS memory_bytes\n"
+         "FROM " +
+         Table(o, pipeline::kTopologyTable) + as_of +
+         " t\n"
+         "LEFT JOIN (SELECT cluster, name, MAX(COALESCE(topology_zone, '')) AS zone FROM " +
+         Table(o, pipeline::kDwdTable) + as_of +
+         "\n"
+         "           WHERE kind = 'Node' AND COALESCE(deleted, FALSE) = FALSE GROUP BY cluster, name) z\n"
+         "  ON t.cluster = z.cluster AND t.node_name = z.name\n"
+         "WHERE " +
+         where + "\nORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11";
+}
+
+std::string TrendSql(const pipeline::WarehouseOptions& o, const TrendQuery& q) {
+  int64_t now = q.now_millis > 0 ? q.now_millis : NowMillis();
+  int64_t since = now - static_cast<int64_t>(q.minutes) * 60000;
+  std::string time = "DATE_FORMAT(TO_TIMESTAMP_LTZ(minute, 3), 'yyyy-MM-dd''T''HH:mm:ss''Z''') AS `time`";
+  std::string where = "minute >= " + std::to_string(since);
+  if (!q.cluster.empty()) where += " AND cluster = " + Lit(q.cluster);
+  if (!q.user_id.empty()) {
+    where += " AND user_id = " + Lit(q.user_id);
+    return "SELECT " + time +
+           ", cluster, pod_count AS pods, cpu_request_milli AS cpu_milli,\n"
+           "  memory_request_bytes AS memory_bytes\n"
+           "FROM " +
+           Table(o, pipeline::kTrendUserResourcesTable) + "\nWHERE " + where + "\nORDER BY 1, 2, 3, 4, 5";
+  }
+  if (!q.kind.empty()) where += " AND kind = " + Lit(q.kind);
+  return "SELECT " + time +
+         ", cluster, kind, live_count AS live\n"
+         "FROM " +
+         Table(o, pipeline::kTrendKindCountTable) + "\nWHERE " + where + "\nORDER BY 1, 2, 3, 4";
+}
+
+Result<QueryResult> QueryAudit(const pipeline::WarehouseOptions& o, const AuditQuery& q) {
+  return Run(o, AuditSql(o, q));
+}
+
+Result<QueryResult> QueryTopology(const pipeline::WarehouseOptions& o, const TopologyQuery& q) {
+  if (q.user_id.empty() == q.node.empty()) {
+    return Status::InvalidArgument("topology: give either a user id or a node (with its cluster)");
+  }
+  return Run(o, TopologySql(o, q));
+}
+
+Result<QueryResult> QueryTrend(const pipeline::WarehouseOptions& o, const TrendQuery& q) {
+  return Run(o, TrendSql(o, q));
+}
+
+}  // namespace kl::sql

@@ -1,0 +1,227 @@
+// `kubelake query audit|topology|trend` are SQL now: the hand-written C++ they
+// replaced (pipeline/queries.h, still serving the HTTP API) and the SQL must
+// answer alike on the same warehouse, for every variant of each question.
+#include "sql/warehouse_queries.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+
+#include "common/clock.h"
+#include "common/random.h"
+#include "common/test_util.h"
+#include "pipeline/queries.h"
+#include "table/binary_row.h"
+#include "table/table.h"
+
+namespace kl::sql {
+namespace {
+
+using format::DataType;
+using format::Datum;
+using format::Row;
+using format::RowType;
+using pipeline::kAdsKindCountTable;
+using pipeline::kAdsNamespaceCountTable;
+using pipeline::kClusterDimTable;
+using pipeline::kDwdTable;
+using pipeline::kTopologyTable;
+using pipeline::kTrendKindCountTable;
+using pipeline::kTrendUserResourcesTable;
+using pipeline::WarehouseOptions;
+
+// ---- the test ----
+
+Datum S(Random* r, std::vector<std::string> choices, bool maybe_null = true) {
+  if (maybe_null && r->OneIn(8)) return Datum();
+  return Datum::Bytes(choices[r->Uniform(choices.size())]);
+}
+
+Status Fill(const WarehouseOptions& o, uint64_t seed, int64_t now) {
+  table::Catalog catalog(o.warehouse);
+  KL_RETURN_IF_ERROR(pipeline::CreateWarehouseTables(catalog, o));
+  Random r(seed);
+  std::vector<std::string> clusters = {"c1", "c2", "c3", "c'4"}, kinds = {"Pod", "Node", "Service"},
+                           nss = {"default", "prod", "kube-system"}, users = {"u1", "u2", "u3"},
+                           nodes = {"n1", "n2", "n3"}, regions = {"", "eu", "us"};
+  auto write = [&](const char* name, const std::function<void(table::TableWriter*)>& rows) -> Status {
+    KL_ASSIGN_OR_RETURN(auto t, catalog.GetTable(o.database, name));
+    auto w = t->NewWriter("test");
+    rows(w.get());
+    return w->Commit(1).status();
+  };
+  Status s;
+  KL_RETURN_IF_ERROR(write(kAdsKindCountTable, [&](table::TableWriter* w) {
+    for (const auto& c : clusters) {
+      for (const auto& k : kinds) {
+        if (r.OneIn(4)) continue;
+        s = w->WriteRow({Datum::Bytes(c), Datum::Bytes(k), r.OneIn(5) ? Datum::Int(0) : Datum::Int(r.Range(-1, 50))});
+      }
+    }
+  }));
+  KL_RETURN_IF_ERROR(write(kAdsNamespaceCountTable, [&](table::TableWriter* w) {
+    for (const auto& c : clusters) {
+      for (const auto& k : kinds) {
+        for (const auto& n : nss) {
+          if (r.OneIn(3)) continue;
+          s = w->WriteRow({Datum::Bytes(c), Datum::Bytes(k), Datum::Bytes(n), Datum::Int(r.Range(0, 9))});
+        }
+      }
+    }
+  }));
+  KL_RETURN_IF_ERROR(write(kClusterDimTable, [&](table::TableWriter* w) {
+    for (size_t i = 0; i + 1 < clusters.size(); ++i) {  // the last cluster has no dimension row
+      s = w->WriteRow({Datum::Bytes(clusters[i]), S(&r, {"id1", "id2"}), S(&r, {"r1"}), S(&r, regions),
+                       S(&r, {"z1", ""}), S(&r, regions), S(&r, {"nz1", "nz2"})});
+    }
+  }));
+  KL_RETURN_IF_ERROR(write(kTopologyTable, [&](table::TableWriter* w) {
+    for (int i = 0; i < 60; ++i) {
+      s = w->WriteRow({Datum::Bytes(users[r.Uniform(users.size())]), Datum::Bytes(clusters[r.Uniform(clusters.size())]),
+                       Datum::Bytes("pod-uid-" + std::to_string(i)), S(&r, {"i1", "i2"}), S(&r, nss),
+                       Datum::Bytes("pod-" + std::to_string(r.Uniform(10))), S(&r, nodes),
+                       S(&r, {"Running", "Pending"}), r.OneIn(6) ? Datum() : Datum::Int(r.Range(0, 4000)),
+                       Datum::Int(r.Range(0, 1 << 20)), S(&r, regions), S(&r, {"z1", "z2"}), Datum::Int(now)});
+    }
+  }));
+  KL_RETURN_IF_ERROR(write(kDwdTable, [&](table::TableWriter* w) {
+    // Node rows of DWD (the only ones topology reads), some deleted, some without a zone.
+    auto dwd = catalog.GetTable(o.database, kDwdTable);
+    if (!dwd.ok()) {
+      s = dwd.status();
+      return;
+    }
+    const RowType type = (*dwd)->schema().fields;
+    int i = 0;
+    for (const auto& c : clusters) {
+      for (const auto& n : nodes) {
+        Row row(type.size());
+        row[type.IndexOf("cluster")] = Datum::Bytes(c);
+        row[type.IndexOf("uid")] = Datum::Bytes("node-uid-" + std::to_string(i++));
+        row[type.IndexOf("kind")] = Datum::Bytes("Node");
+        row[type.IndexOf("name")] = Datum::Bytes(n);
+        row[type.IndexOf("rv")] = Datum::Int(1);
+        row[type.IndexOf("event_time")] = Datum::Int(1);
+        row[type.IndexOf("deleted")] = r.OneIn(5) ? Datum::Bool(true) : Datum::Bool(false);
+        row[type.IndexOf("topology_zone")] = r.OneIn(4) ? Datum() : Datum::Bytes("zone-" + n);
+        s = w->WriteRow(row);
+      }
+    }
+  }));
+  KL_RETURN_IF_ERROR(write(kTrendKindCountTable, [&](table::TableWriter* w) {
+    for (int m = 0; m < 40; ++m) {
+      for (const auto& c : clusters) {
+        s = w->WriteRow(
+            {Datum::Int(now - m * 60000 - 30000), Datum::Bytes(c), S(&r, kinds), Datum::Int(r.Range(0, 99))});
+      }
+    }
+  }));
+  KL_RETURN_IF_ERROR(write(kTrendUserResourcesTable, [&](table::TableWriter* w) {
+    for (int m = 0; m < 40; ++m) {
+      s = w->WriteRow({Datum::Int(now - m * 60000 - 30000), S(&r, users), S(&r, clusters), Datum::Int(r.Range(0, 9)),
+                       Datum::Int(r.Range(0, 900)), Datum::Int(r.Range(0, 1 << 30))});
+    }
+  }));
+  return s;
+}
+
+template <typename R>
+std::string Text(const R& r) {
+  std::string out;
+  for (const auto& f : r.columns.fields()) out += f.name + ":" + f.type.ToString() + " ";
+  out += "\n";
+  for (const auto& row : r.rows) {
+    for (size_t i = 0; i < row.size(); ++i)
+      out += format::DatumToString(row[i], r.columns.type(i)) + (row[i].is_null() ? "<null>" : "") + "|";
+    out += "\n";
+  }
+  return out;
+}
+
+class WarehouseQueriesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    o_.warehouse = dir_.Sub("warehouse");
+    now_ = NowMillis();
+    ASSERT_TRUE(Fill(o_, 42, now_).ok());
+  }
+  kl::testing::TempDir dir_;
+  WarehouseOptions o_;
+  int64_t now_ = 0;
+};
+
+TEST_F(WarehouseQueriesTest, AuditMatchesTheHandWrittenQuery) {
+  int compared = 0;
+  for (bool by_ns : {false, true}) {
+    for (std::string cluster : {"", "c1", "c'4", "none"}) {
+      for (std::string kind : {"", "Pod", "Node"}) {
+        AuditQuery q{by_ns, cluster, kind};
+        auto want = pipeline::QueryAudit(o_, {by_ns, cluster, kind});
+        auto got = QueryAudit(o_, q);
+        ASSERT_TRUE(want.ok()) << want.status().ToString();
+        ASSERT_TRUE(got.ok()) << got.status().ToString() << "\n" << AuditSql(o_, q);
+        EXPECT_EQ(Text(*got), Text(*want)) << AuditSql(o_, q);
+        compared += want->rows.empty() ? 0 : 1;
+      }
+    }
+  }
+  EXPECT_GT(compared, 10);
+}
+
+TEST_F(WarehouseQueriesTest, TopologyMatchesTheHandWrittenQuery) {
+  int compared = 0;
+  std::vector<TopologyQuery> queries = {
+      {"u1", "", ""}, {"u2", "", ""},    {"nobody", "", ""},    {"", "c1", "n1"},
+      {"", "", "n2"}, {"", "c'4", "n3"}, {"", "c2", "missing"}, {"u3", "", "", now_ + 60000}};
+  for (const auto& q : queries) {
+    pipeline::TopologyQuery pq;
+    pq.user_id = q.user_id;
+    pq.cluster = q.cluster;
+    pq.node = q.node;
+    pq.as_of_ms = q.as_of_ms;
+    auto want = pipeline::QueryTopology(o_, pq);
+    auto got = QueryTopology(o_, q);
+    ASSERT_TRUE(want.ok()) << want.status().ToString();
+    ASSERT_TRUE(got.ok()) << got.status().ToString() << "\n" << TopologySql(o_, q);
+    EXPECT_EQ(Text(*got), Text(*want)) << TopologySql(o_, q);
+    compared += want->rows.empty() ? 0 : 1;
+  }
+  EXPECT_GT(compared, 3);
+  EXPECT_FALSE(sql::QueryTopology(o_, TopologyQuery{"u1", "c1", "n1"}).ok());
+  EXPECT_FALSE(sql::QueryTopology(o_, TopologyQuery{}).ok());
+}
+
+TEST_F(WarehouseQueriesTest, TrendMatchesTheHandWrittenQuery) {
+  int compared = 0;
+  for (int minutes : {5, 15, 60}) {
+    for (std::string cluster : {"", "c2"}) {
+      for (std::string kind : {"Pod", ""}) {
+        for (std::string user : {"", "u1"}) {
+          TrendQuery q;
+          q.minutes = minutes;
+          q.cluster = cluster;
+          q.kind = kind;
+          q.user_id = user;
+          q.now_millis = now_;
+          // Rows sit 30 s away from minute boundaries: the reference takes its own clock.
+          pipeline::TrendQuery pq;
+          pq.minutes = minutes;
+          pq.cluster = cluster;
+          pq.kind = kind;
+          pq.user_id = user;
+          auto want = pipeline::QueryTrend(o_, pq);
+          auto got = QueryTrend(o_, q);
+          ASSERT_TRUE(want.ok()) << want.status().ToString();
+          ASSERT_TRUE(got.ok()) << got.status().ToString() << "\n" << TrendSql(o_, q);
+          EXPECT_EQ(Text(*got), Text(*want)) << TrendSql(o_, q);
+          compared += want->rows.empty() ? 0 : 1;
+        }
+      }
+    }
+  }
+  EXPECT_GT(compared, 10);
+}
+
+}  // namespace
+}  // namespace kl::sql
