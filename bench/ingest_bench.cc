@@ -2,29 +2,38 @@
 // appending the same events to the embedded log directly (what `kubelake run`
 // does with its own collector):
 //
-//   local         16 collector threads append to one embedded log (LogSink:
-//                 Send + Flush per batch of 500 events, fsync=batch)
-//   https         16 clients send the same batches over HTTPS (one TLS
-//                 connection each, zstd bodies) to one IngestServer that
-//                 decodes, validates, deduplicates and appends them to its log
-//                 (fsync=batch), acknowledging each after the flush
-//   spool+https   the whole remote path: 16 collectors write their spools
-//                 (LogSink on an embedded log each) and 16 Shippers read the
+//   local         16 collector threads append to one embedded log through the
+//                 collector's LogSink (Emit + Flush per batch of 500 events,
+//                 fsync=batch): what a collector pays when the warehouse is local
+//   https         the ingest path alone: 16 clients encode the same batches,
+//                 send them over HTTPS (one TLS connection each) to one
+//                 IngestServer that decodes, checks, deduplicates and appends
+//                 them to its log (fsync=batch), acknowledging each after the
+//                 flush; nothing is spooled on the collector's side
+//   spool+https   the whole remote path of a collector: 16 LogSinks write their
+//                 spools (an embedded log each, fsync=200ms, what makes the
+//                 collector survive restarts and outages), 16 Shippers read the
 //                 spools and ship to the IngestServer until all is acknowledged
 //
-//   build/bench/ingest_bench [--collectors 16] [--events 8000] [--batch 500] [--dir /tmp] [--no-compress]
-//   [--skip-spool]
+//   build/bench/ingest_bench [--collectors 16] [--events 8000] [--batch 500] [--dir /tmp]
+//       [--no-compress] [--only local,https,spool] [--rounds 1]
 //
-// Events are simulator pods (~2.4 KB of JSON) wrapped as collector events.
-// CPU is process CPU (clients and server run in this process), so "CPU per
-// event" counts both sides of the remote paths.
+// Events are simulator pods (~2.5 KB of JSON) wrapped as collector events.
+// Each phase starts from batches built beforehand (untimed) and owns them:
+// every path frees its events as a collector does. CPU is process CPU
+// (clients and server run in this process), so "CPU per event" counts both
+// sides of the remote paths. With --rounds N the phases run N times in turn
+// and a summary gives the median and the lowest CPU per event of each.
 #include <curl/curl.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,6 +44,7 @@
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "common/random.h"
+#include "common/string_util.h"
 #include "format/compression.h"
 #include "ingest/ingest_server.h"
 #include "ingest/wire.h"
@@ -44,16 +54,20 @@
 namespace {
 
 using namespace kl;
+using Batches = std::vector<std::vector<std::vector<collector::CollectedEvent>>>;  // [collector][batch]
 
-double CpuSeconds(bool system_only = false) {
+struct Cpu {
+  double user = 0, sys = 0;
+};
+
+Cpu CpuNow() {
   struct rusage ru;
   ::getrusage(RUSAGE_SELF, &ru);
-  double sys = static_cast<double>(ru.ru_stime.tv_sec) + static_cast<double>(ru.ru_stime.tv_usec) / 1e6;
-  if (system_only) return sys;
-  return sys + static_cast<double>(ru.ru_utime.tv_sec) + static_cast<double>(ru.ru_utime.tv_usec) / 1e6;
+  Cpu c;
+  c.user = static_cast<double>(ru.ru_utime.tv_sec) + static_cast<double>(ru.ru_utime.tv_usec) / 1e6;
+  c.sys = static_cast<double>(ru.ru_stime.tv_sec) + static_cast<double>(ru.ru_stime.tv_usec) / 1e6;
+  return c;
 }
-
-thread_local double g_sys0 = 0;  // system CPU at the start of the measured phase
 
 void Die(const std::string& what) {
   std::fprintf(stderr, "ingest_bench: %s\n", what.c_str());
@@ -61,22 +75,32 @@ void Die(const std::string& what) {
 }
 
 struct Figures {
-  double wall = 0, cpu = 0;
+  double wall = 0, user = 0, sys = 0;
+  double cpu() const { return user + sys; }
 };
 
-Figures Report(const char* what, uint64_t events, uint64_t bytes, int64_t wall0, double cpu0, const Figures* base) {
+// Measures what `run` costs this process.
+template <typename F>
+Figures Measure(F&& run) {
+  int64_t wall0 = MonotonicMicros();
+  Cpu cpu0 = CpuNow();
+  run();
+  Cpu cpu1 = CpuNow();
   Figures f;
   f.wall = static_cast<double>(MonotonicMicros() - wall0) / 1e6;
-  f.cpu = CpuSeconds() - cpu0;
-  double per_event_us = f.cpu / static_cast<double>(events) * 1e6;
-  double sys = CpuSeconds(true) - g_sys0;
-  std::printf("%-12s %9.0f events/s %7.1f MB/s  CPU %6.2f s (%3.0f%% in the kernel) = %5.2f us/event", what,
-              static_cast<double>(events) / f.wall, static_cast<double>(bytes) / f.wall / 1e6, f.cpu,
-              100.0 * sys / f.cpu, per_event_us);
-  if (base != nullptr) std::printf("  (%.2fx the local CPU per event)", f.cpu / base->cpu);
+  f.user = cpu1.user - cpu0.user;
+  f.sys = cpu1.sys - cpu0.sys;
+  return f;
+}
+
+void Print(const std::string& what, const Figures& f, uint64_t events, uint64_t bytes, const Figures* local) {
+  double n = static_cast<double>(events);
+  std::printf("%-12s %9.0f events/s %7.1f MB/s  CPU %6.2f s (user %5.2f us, kernel %5.2f us) = %5.2f us/event",
+              what.c_str(), n / f.wall, static_cast<double>(bytes) / f.wall / 1e6, f.cpu(), f.user / n * 1e6,
+              f.sys / n * 1e6, f.cpu() / n * 1e6);
+  if (local != nullptr) std::printf("  (%.2fx the local CPU per event)", f.cpu() / local->cpu());
   std::printf("\n");
   std::fflush(stdout);
-  return f;
 }
 
 }  // namespace
@@ -85,9 +109,10 @@ int main(int argc, char** argv) {
   int collectors = 16;
   int events_per = 8000;
   int batch = 500;
+  int rounds = 1;
   std::string base_dir = "/tmp";
   bool compress = true;
-  bool skip_spool = false;
+  std::vector<std::string> only = {"local", "https", "spool"};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -97,15 +122,24 @@ int main(int argc, char** argv) {
       events_per = std::atoi(next().c_str());
     else if (a == "--batch")
       batch = std::atoi(next().c_str());
+    else if (a == "--rounds")
+      rounds = std::max(1, std::atoi(next().c_str()));
     else if (a == "--dir")
       base_dir = next();
     else if (a == "--no-compress")
       compress = false;
     else if (a == "--skip-spool")
-      skip_spool = true;
+      only.erase(std::remove(only.begin(), only.end(), "spool"), only.end());
+    else if (a == "--only")
+      only = Split(next(), ',');
     else
-      Die("unknown argument " + a);
+      Die("unknown argument " + a + " (see the comment at the top of bench/ingest_bench.cc)");
   }
+  for (const std::string& path : only) {
+    if (path != "local" && path != "https" && path != "spool") Die("--only takes local, https and spool");
+  }
+  if (collectors < 1 || events_per < 1 || batch < 1) Die("--collectors, --events and --batch must be positive");
+  spdlog::set_level(spdlog::level::warn);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   std::string dir = JoinPath(base_dir, "kubelake-ingest-bench-" + RandomUuid());
   if (!CreateDirs(dir).ok()) Die("cannot create " + dir);
@@ -158,37 +192,24 @@ int main(int argc, char** argv) {
   uint64_t total = static_cast<uint64_t>(collectors) * static_cast<uint64_t>(events_per);
   std::printf(
       "ingest_bench: %d collectors x %d events = %llu events, %.1f MB of JSON (%.0f B/event), batches of %d, %s "
-      "bodies\n",
+      "bodies, %d round(s) of %s\n",
       collectors, events_per, static_cast<unsigned long long>(total), static_cast<double>(total_bytes) / 1e6,
-      static_cast<double>(total_bytes) / static_cast<double>(total), batch, compress ? "zstd" : "uncompressed");
+      static_cast<double>(total_bytes) / static_cast<double>(total), batch, compress ? "zstd" : "uncompressed", rounds,
+      Join(only, ", ").c_str());
 
-  // --- local: the embedded log directly ---
-  Figures local;
-  {
-    auto log = log::OpenEventLog("dir:" + JoinPath(dir, "local") + "?partitions=8&fsync=batch");
-    if (!log.ok()) Die(log.status().ToString());
-    int64_t wall0 = MonotonicMicros();
-    double cpu0 = CpuSeconds();
-    g_sys0 = CpuSeconds(true);
-    std::vector<std::thread> threads;
+  // Each phase gets its own copies of the batches, made before it is timed.
+  auto make_batches = [&] {
+    Batches b(collectors);
     for (int c = 0; c < collectors; ++c) {
-      threads.emplace_back([&, c] {
-        auto sink = collector::LogSink::Create(log->get());
-        if (!sink.ok()) Die(sink.status().ToString());
-        for (size_t i = 0; i < events[c].size(); i += static_cast<size_t>(batch)) {
-          size_t end = std::min(events[c].size(), i + static_cast<size_t>(batch));
-          std::vector<collector::CollectedEvent> b(events[c].begin() + static_cast<ptrdiff_t>(i),
-                                                   events[c].begin() + static_cast<ptrdiff_t>(end));
-          Status s = (*sink)->Emit(std::move(b));
-          if (!s.ok()) Die(s.ToString());
-        }
-      });
+      for (size_t i = 0; i < events[c].size(); i += static_cast<size_t>(batch)) {
+        size_t end = std::min(events[c].size(), i + static_cast<size_t>(batch));
+        b[c].emplace_back(events[c].begin() + static_cast<ptrdiff_t>(i), events[c].begin() + static_cast<ptrdiff_t>(end));
+      }
     }
-    for (auto& t : threads) t.join();
-    local = Report("local", total, total_bytes, wall0, cpu0, nullptr);
-  }
+    return b;
+  };
 
-  // The central side for both remote runs.
+  // The central side of the remote paths.
   auto tls = simulator::GenerateTlsMaterial("bench-ca");
   if (!tls.ok()) Die(tls.status().ToString());
   std::string clusters_yaml = "clusters:\n";
@@ -210,117 +231,184 @@ int main(int argc, char** argv) {
     return std::move(*s);
   };
 
-  // --- https: batches straight to the ingest endpoint ---
-  {
+  // local: the embedded log directly, through the collector's sink.
+  auto run_local = [&](Batches batches) {
+    auto log = log::OpenEventLog("dir:" + JoinPath(dir, "local") + "?partitions=8&fsync=batch");
+    if (!log.ok()) Die(log.status().ToString());
+    Figures f = Measure([&] {
+      std::vector<std::thread> threads;
+      for (int c = 0; c < collectors; ++c) {
+        threads.emplace_back([&, c] {
+          auto sink = collector::LogSink::Create(log->get());
+          if (!sink.ok()) Die(sink.status().ToString());
+          for (auto& b : batches[c]) {
+            Status s = (*sink)->Emit(std::move(b));
+            if (s.ok()) s = (*sink)->Flush();
+            if (!s.ok()) Die(s.ToString());
+          }
+        });
+      }
+      for (auto& t : threads) t.join();
+    });
+    log->reset();
+    (void)RemoveAll(JoinPath(dir, "local"));
+    return f;
+  };
+
+  // https: batches straight to the ingest endpoint.
+  auto run_https = [&](Batches batches) {
     std::unique_ptr<log::EventLog> central_log;
     auto central = start_central("central-https", &central_log);
     std::string url = central->url() + std::string(ingest::kBatchPath);
-    int64_t wall0 = MonotonicMicros();
-    double cpu0 = CpuSeconds();
-    g_sys0 = CpuSeconds(true);
-    std::vector<std::thread> threads;
     std::atomic<int> failures{0};
-    for (int c = 0; c < collectors; ++c) {
-      threads.emplace_back([&, c] {
-        CURL* e = curl_easy_init();
-        std::string cluster = "bench-" + std::to_string(c);
-        curl_slist* headers = nullptr;
-        headers = curl_slist_append(headers, ("Authorization: Bearer t" + std::to_string(c)).c_str());
-        headers = curl_slist_append(headers, ("X-Kubelake-Cluster: " + cluster).c_str());
-        headers = curl_slist_append(headers, "Expect:");
-        if (compress) headers = curl_slist_append(headers, "Content-Encoding: zstd");
-        ingest::BatchEncoder enc;
-        std::string body, answer;
-        for (size_t i = 0; i < events[c].size(); i += static_cast<size_t>(batch)) {
-          size_t end = std::min(events[c].size(), i + static_cast<size_t>(batch));
-          enc.Begin(cluster, "stream-" + cluster, i);
-          for (size_t k = i; k < end; ++k) enc.Add(events[c][k].ingest_time_ms, events[c][k].content);
-          std::string& raw = enc.Finish();
-          body.clear();
-          if (compress)
-            (void)format::ZstdCompress(1, raw, &body);
-          else
-            body = raw;
-          answer.clear();
-          curl_easy_setopt(e, CURLOPT_URL, url.c_str());
-          curl_blob blob{const_cast<char*>(tls->ca_cert_pem.data()), tls->ca_cert_pem.size(), CURL_BLOB_COPY};
-          curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
-          curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
-          curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.data());
-          curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-          curl_easy_setopt(
-              e, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* ud) {
-                static_cast<std::string*>(ud)->append(p, s * n);
-                return s * n;
-              });
-          curl_easy_setopt(e, CURLOPT_WRITEDATA, &answer);
-          long status = 0;
-          if (curl_easy_perform(e) == CURLE_OK) curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-          if (status != 200) {
-            ++failures;
-            std::fprintf(stderr, "batch refused: HTTP %ld %s\n", status, answer.c_str());
-            break;
+    Figures f = Measure([&] {
+      std::vector<std::thread> threads;
+      for (int c = 0; c < collectors; ++c) {
+        threads.emplace_back([&, c] {
+          CURL* e = curl_easy_init();
+          std::string cluster = "bench-" + std::to_string(c);
+          curl_slist* headers = nullptr;
+          headers = curl_slist_append(headers, ("Authorization: Bearer t" + std::to_string(c)).c_str());
+          headers = curl_slist_append(headers, ("X-Kubelake-Cluster: " + cluster).c_str());
+          headers = curl_slist_append(headers, ("Content-Type: " + std::string(ingest::kBatchContentType)).c_str());
+          headers = curl_slist_append(headers, "Expect:");
+          if (compress) headers = curl_slist_append(headers, "Content-Encoding: zstd");
+          ingest::BatchEncoder enc;
+          std::string body, answer;
+          uint64_t sequence = 0;
+          for (auto& b : batches[c]) {
+            enc.Begin(cluster, "stream-" + cluster, sequence);
+            for (const auto& ev : b) enc.Add(ev.ingest_time_ms, ev.content);
+            sequence += b.size();
+            std::vector<collector::CollectedEvent>().swap(b);  // sent: a collector frees them
+            std::string& raw = enc.Finish();
+            body.clear();
+            if (compress)
+              (void)format::ZstdCompress(1, raw, &body);
+            else
+              body = raw;
+            answer.clear();
+            curl_easy_setopt(e, CURLOPT_URL, url.c_str());
+            curl_blob blob{const_cast<char*>(tls->ca_cert_pem.data()), tls->ca_cert_pem.size(), CURL_BLOB_COPY};
+            curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+            curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+            curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.data());
+            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+            curl_easy_setopt(
+                e, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* ud) {
+                  static_cast<std::string*>(ud)->append(p, s * n);
+                  return s * n;
+                });
+            curl_easy_setopt(e, CURLOPT_WRITEDATA, &answer);
+            long status = 0;
+            if (curl_easy_perform(e) == CURLE_OK) curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+            if (status != 200) {
+              ++failures;
+              std::fprintf(stderr, "batch refused: HTTP %ld %s\n", status, answer.c_str());
+              break;
+            }
           }
-        }
-        curl_slist_free_all(headers);
-        curl_easy_cleanup(e);
-      });
-    }
-    for (auto& t : threads) t.join();
+          curl_slist_free_all(headers);
+          curl_easy_cleanup(e);
+        });
+      }
+      for (auto& t : threads) t.join();
+    });
     if (failures > 0) Die("batches failed");
-    Report("https", total, total_bytes, wall0, cpu0, &local);
     if (central->Stats().events != total) Die("the central side appended " + std::to_string(central->Stats().events));
     central->Stop();
-  }
+    central.reset();
+    central_log.reset();
+    (void)RemoveAll(JoinPath(dir, "central-https"));
+    (void)RemoveAll(JoinPath(dir, "central-https-state.json"));
+    return f;
+  };
 
-  // --- spool+https: the collectors' real path ---
-  if (!skip_spool) {
+  // spool+https: the collectors' real path.
+  auto run_spool = [&](Batches batches) {
     std::unique_ptr<log::EventLog> central_log;
     auto central = start_central("central-spool", &central_log);
     std::vector<std::unique_ptr<log::EventLog>> spools(collectors);
     std::vector<std::unique_ptr<collector::Shipper>> shippers(collectors);
-    int64_t wall0 = MonotonicMicros();
-    double cpu0 = CpuSeconds();
-    g_sys0 = CpuSeconds(true);
-    for (int c = 0; c < collectors; ++c) {
-      std::string spool_dir = JoinPath(dir, "spool-" + std::to_string(c));
-      auto spool = collector::OpenSpool(spool_dir);
-      if (!spool.ok()) Die(spool.status().ToString());
-      spools[c] = std::move(*spool);
-      collector::RemoteSinkOptions r;
-      r.url = central->url();
-      r.cluster = "bench-" + std::to_string(c);
-      r.token = "t" + std::to_string(c);
-      r.ca_pem = tls->ca_cert_pem;
-      r.compress = compress;
-      auto shipper = collector::Shipper::Start(spools[c].get(), spool_dir, "spool-stream-" + std::to_string(c), r);
-      if (!shipper.ok()) Die(shipper.status().ToString());
-      shippers[c] = std::move(*shipper);
-    }
-    std::vector<std::thread> threads;
-    for (int c = 0; c < collectors; ++c) {
-      threads.emplace_back([&, c] {
-        auto sink = collector::LogSink::Create(spools[c].get());
-        if (!sink.ok()) Die(sink.status().ToString());
-        for (size_t i = 0; i < events[c].size(); i += static_cast<size_t>(batch)) {
-          size_t end = std::min(events[c].size(), i + static_cast<size_t>(batch));
-          std::vector<collector::CollectedEvent> b(events[c].begin() + static_cast<ptrdiff_t>(i),
-                                                   events[c].begin() + static_cast<ptrdiff_t>(end));
-          Status s = (*sink)->Emit(std::move(b));
-          if (!s.ok()) Die(s.ToString());
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
-    for (int c = 0; c < collectors; ++c) {
-      while (shippers[c]->Stats().acked < static_cast<uint64_t>(events_per)) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    Figures f = Measure([&] {
+      for (int c = 0; c < collectors; ++c) {
+        std::string spool_dir = JoinPath(dir, "spool-" + std::to_string(c));
+        auto spool = collector::OpenSpool(spool_dir);
+        if (!spool.ok()) Die(spool.status().ToString());
+        spools[c] = std::move(*spool);
+        collector::RemoteSinkOptions r;
+        r.url = central->url();
+        r.cluster = "bench-" + std::to_string(c);
+        r.token = "t" + std::to_string(c);
+        r.ca_pem = tls->ca_cert_pem;
+        r.compress = compress;
+        auto shipper = collector::Shipper::Start(spools[c].get(), spool_dir, "spool-stream-" + std::to_string(c), r);
+        if (!shipper.ok()) Die(shipper.status().ToString());
+        shippers[c] = std::move(*shipper);
       }
-    }
-    Report("spool+https", total, total_bytes, wall0, cpu0, &local);
+      std::vector<std::thread> threads;
+      for (int c = 0; c < collectors; ++c) {
+        threads.emplace_back([&, c] {
+          auto sink = collector::LogSink::Create(spools[c].get());
+          if (!sink.ok()) Die(sink.status().ToString());
+          for (auto& b : batches[c]) {
+            Status s = (*sink)->Emit(std::move(b));
+            if (s.ok()) s = (*sink)->Flush();
+            if (!s.ok()) Die(s.ToString());
+          }
+        });
+      }
+      for (auto& t : threads) t.join();
+      for (int c = 0; c < collectors; ++c) {
+        while (shippers[c]->Stats().acked < static_cast<uint64_t>(events_per)) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+      }
+    });
     if (central->Stats().events != total) Die("the central side appended " + std::to_string(central->Stats().events));
     for (auto& s : shippers) s->Stop();
+    shippers.clear();
+    spools.clear();
     central->Stop();
+    central.reset();
+    central_log.reset();
+    (void)RemoveAll(JoinPath(dir, "central-spool"));
+    (void)RemoveAll(JoinPath(dir, "central-spool-state.json"));
+    for (int c = 0; c < collectors; ++c) (void)RemoveAll(JoinPath(dir, "spool-" + std::to_string(c)));
+    return f;
+  };
+
+  const std::map<std::string, std::string> label = {{"local", "local"}, {"https", "https"}, {"spool", "spool+https"}};
+  std::map<std::string, std::vector<Figures>> results;
+  for (int round = 0; round < rounds; ++round) {
+    const Figures* local = nullptr;
+    for (const std::string& path : only) {
+      Batches batches = make_batches();
+      Figures f = path == "local"   ? run_local(std::move(batches))
+                  : path == "https" ? run_https(std::move(batches))
+                                    : run_spool(std::move(batches));
+      results[path].push_back(f);
+      Print(label.at(path), f, total, total_bytes, local);
+      if (path == "local") local = &results[path].back();
+    }
+  }
+  if (rounds > 1) {
+    std::printf("over %d rounds: CPU per event, median (lowest)\n", rounds);
+    auto cpu_us = [&](const std::vector<Figures>& v, bool lowest) {
+      std::vector<double> x;
+      for (const Figures& f : v) x.push_back(f.cpu() / static_cast<double>(total) * 1e6);
+      std::sort(x.begin(), x.end());
+      return lowest ? x.front() : x[x.size() / 2];
+    };
+    for (const std::string& path : only) {
+      double med = cpu_us(results[path], false), low = cpu_us(results[path], true);
+      std::printf("%-12s %5.2f us (%5.2f us)", label.at(path).c_str(), med, low);
+      if (path != "local" && results.count("local") != 0) {
+        std::printf("  = %.2fx (%.2fx) the local path", med / cpu_us(results["local"], false),
+                    low / cpu_us(results["local"], true));
+      }
+      std::printf("\n");
+    }
   }
   (void)RemoveAll(dir);
   return 0;

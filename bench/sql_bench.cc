@@ -7,13 +7,20 @@
 //   (2) a filter on string columns plus GROUP BY namespace
 //   (3) top-100 by a computed value
 //   (4) a join of the topology rows with the nodes, grouped by zone
-// with kubelake (this process, one thread; CPU seconds) and DuckDB (node + npm
-// @duckdb/node-api, SET threads = 1; wall seconds of one thread) side by side,
-// best of --repeat runs each, and prints seconds, the kubelake/DuckDB ratio and
-// kubelake's rows per second. DuckDB is skipped, and said so, when node or the
+// with kubelake (this process, one thread) and DuckDB (node + npm
+// @duckdb/node-api, SET threads = 1) side by side, both warm (files in the page
+// cache, each query run --repeat times, best kept), and prints for each CPU
+// seconds (user + system of the whole process, so a busy machine does not
+// inflate them) and wall seconds, the kubelake/DuckDB ratio of CPU seconds and
+// kubelake's rows per CPU second. kubelake's time is the whole statement as a
+// user waits for it: parse, plan, snapshot and manifest reads, scan, result
+// batches; DuckDB's is runAndReadAll of the same SQL over read_parquet views of
+// the table's data files, rows converted to JavaScript. DuckDB is skipped, and said so, when node or the
 // npm package is unavailable.
 //
-//   build/bench/sql_bench [--rows N (10000000)] [--dir PATH] [--repeat N (3)] [--no-duckdb]
+//   build/bench/sql_bench [--rows N (10000000)] [--dir PATH] [--repeat N (3)] [--no-duckdb] [--query N]
+//
+// --query N runs only query N (1-4), for profiling one query (perf record ... --query 1).
 #include <sys/resource.h>
 
 #include <cstdio>
@@ -142,9 +149,13 @@ std::string EnsureDuckDb(const std::string& dir) {
   return FileExists(JoinPath(modules, "@duckdb/node-api/package.json")) ? modules : "";
 }
 
+struct Times {
+  double cpu = 0, wall = 0;  // best of the runs, each
+};
+
 // DuckDB's best times per query (seconds), by a node script written next to the data.
-std::vector<double> RunDuckDb(const std::string& modules, const std::string& dir, const std::string& warehouse,
-                              const std::vector<Query>& queries, int repeat, std::vector<int64_t>* rows) {
+std::vector<Times> RunDuckDb(const std::string& modules, const std::string& dir, const std::string& warehouse,
+                             const std::vector<Query>& queries, int repeat, std::vector<int64_t>* rows) {
   std::string script = R"JS(
 import path from 'node:path'
 import { readFileSync } from 'node:fs'
@@ -159,14 +170,17 @@ for (const t of ['dwd', 'topology', 'nodes']) {
 }
 const out = []
 for (const sql of JSON.parse(readFileSync(queriesFile, 'utf8'))) {
-  let best = Infinity, rows = 0
+  let best = Infinity, best_cpu = Infinity, rows = 0
   for (let i = 0; i < Number(repeat); ++i) {
+    const c0 = process.cpuUsage()
     const t0 = process.hrtime.bigint()
     const r = await conn.runAndReadAll(sql)
     rows = r.getRows().length
     best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e9)
+    const c = process.cpuUsage(c0)
+    best_cpu = Math.min(best_cpu, (c.user + c.system) / 1e6)
   }
-  out.push({ best, rows })
+  out.push({ best, best_cpu, rows })
 }
 console.log(JSON.stringify(out))
 )JS";
@@ -181,7 +195,7 @@ console.log(JSON.stringify(out))
   std::string out = JoinPath(dir, "duckdb_out.json");
   std::string cmd = "node '" + js + "' '" + modules + "' '" + JoinPath(warehouse, "bench.db") + "' '" + qf + "' " +
                     std::to_string(repeat) + " > '" + out + "' 2>&1";
-  std::vector<double> times;
+  std::vector<Times> times;
   if (std::system(cmd.c_str()) != 0) {
     auto text = ReadFile(out);
     std::fprintf(stderr, "duckdb failed: %s\n", text.ok() ? text->c_str() : "");
@@ -191,7 +205,7 @@ console.log(JSON.stringify(out))
   auto json = ParseJson(text.ok() ? *text : "", "duckdb output");
   if (!json.ok() || !json->is_array()) return times;
   for (const auto& item : json->items()) {
-    times.push_back(item.Find("best")->as_double());
+    times.push_back({item.Find("best_cpu")->as_double(), item.Find("best")->as_double()});
     rows->push_back(item.Find("rows")->as_int());
   }
   return times;
@@ -203,6 +217,7 @@ int main(int argc, char** argv) {
   int64_t rows = 10000000;
   int repeat = 3;
   bool duckdb = true;
+  int only = 0;
   std::string dir;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -214,8 +229,10 @@ int main(int argc, char** argv) {
       repeat = std::max(1, std::atoi(argv[++i]));
     } else if (a == "--no-duckdb") {
       duckdb = false;
+    } else if (a == "--query" && i + 1 < argc) {
+      only = std::atoi(argv[++i]);
     } else {
-      std::fprintf(stderr, "usage: sql_bench [--rows N] [--dir PATH] [--repeat N] [--no-duckdb]\n");
+      std::fprintf(stderr, "usage: sql_bench [--rows N] [--dir PATH] [--repeat N] [--no-duckdb] [--query N]\n");
       return 2;
     }
   }
@@ -252,32 +269,42 @@ int main(int argc, char** argv) {
        "ON t.cluster = n.cluster AND t.node_name = n.node_name GROUP BY n.zone",
        "topology"},
   };
+  if (only > 0) {
+    if (only > static_cast<int>(queries.size())) {
+      std::fprintf(stderr, "sql_bench: --query takes 1 to %zu\n", queries.size());
+      return 2;
+    }
+    queries = {queries[static_cast<size_t>(only - 1)]};
+  }
   sql::EngineOptions o;
   o.warehouse = warehouse;
   o.default_database = "bench";
   auto engine = sql::SqlEngine::Create(o);
   if (!engine.ok()) return 1;
   auto session = (*engine)->NewSession();
-  std::vector<double> mine;
+  std::vector<Times> mine;
   std::vector<int64_t> my_rows;
   for (const auto& q : queries) {
-    double best = 1e9;
+    Times best{1e9, 1e9};
     int64_t n = 0;
     for (int i = 0; i < repeat; ++i) {
       double c0 = CpuSeconds();
+      int64_t w0 = MonotonicMicros();
       auto r = session->Execute(q.sql);
       double c = CpuSeconds() - c0;
+      double w = static_cast<double>(MonotonicMicros() - w0) / 1e6;
       if (!r.ok()) {
         std::fprintf(stderr, "%s: %s\n", q.name, r.status().ToString().c_str());
         return 1;
       }
       n = static_cast<int64_t>(r->num_rows());
-      best = std::min(best, c);
+      best.cpu = std::min(best.cpu, c);
+      best.wall = std::min(best.wall, w);
     }
     mine.push_back(best);
     my_rows.push_back(n);
   }
-  std::vector<double> theirs;
+  std::vector<Times> theirs;
   std::vector<int64_t> their_rows;
   if (duckdb) {
     std::string modules = EnsureDuckDb(JoinPath(dir, "npm"));
@@ -289,19 +316,20 @@ int main(int argc, char** argv) {
   }
   std::printf("\nsql_bench: %lld DWD rows (Parquet, zstd), %lld topology rows, 10000 nodes; best of %d, one thread\n",
               static_cast<long long>(rows), static_cast<long long>(topo_rows), repeat);
-  std::printf("%-30s %12s %12s %8s %14s %10s\n", "query", "kubelake s", "duckdb s", "ratio", "kubelake Mrow/s",
-              "rows out");
+  std::printf("%-28s %9s %9s %9s %9s %8s %10s %8s\n", "query", "kl cpu s", "kl wall s", "duck cpu", "duck wall",
+              "ratio", "kl Mrow/s", "rows out");
   for (size_t i = 0; i < queries.size(); ++i) {
     int64_t in_rows = std::string(queries[i].table) == "dwd" ? rows : topo_rows;
-    std::string d = i < theirs.size() ? FormatDouble(theirs[i]) : "-";
-    char ratio[32] = "-";
-    if (i < theirs.size() && theirs[i] > 0) std::snprintf(ratio, sizeof(ratio), "%.2fx", mine[i] / theirs[i]);
-    char ds[32] = "-";
-    if (i < theirs.size()) std::snprintf(ds, sizeof(ds), "%.3f", theirs[i]);
-    std::printf("%-30s %12.3f %12s %8s %14.1f %10lld%s\n", queries[i].name, mine[i], ds, ratio,
-                static_cast<double>(in_rows) / mine[i] / 1e6, static_cast<long long>(my_rows[i]),
+    char ratio[32] = "-", dc[32] = "-", dw[32] = "-";
+    if (i < theirs.size()) {
+      std::snprintf(dc, sizeof(dc), "%.3f", theirs[i].cpu);
+      std::snprintf(dw, sizeof(dw), "%.3f", theirs[i].wall);
+      if (theirs[i].cpu > 0) std::snprintf(ratio, sizeof(ratio), "%.2fx", mine[i].cpu / theirs[i].cpu);
+    }
+    std::printf("%-28s %9.3f %9.3f %9s %9s %8s %10.1f %8lld%s\n", queries[i].name, mine[i].cpu, mine[i].wall, dc, dw,
+                ratio, static_cast<double>(in_rows) / mine[i].cpu / 1e6, static_cast<long long>(my_rows[i]),
                 (i < their_rows.size() && their_rows[i] != my_rows[i]) ? " (DuckDB returned a different count!)" : "");
-    (void)d;
   }
+  std::printf("ratio: kubelake CPU s / DuckDB CPU s (each process's user + system time, best of %d)\n", repeat);
   return 0;
 }

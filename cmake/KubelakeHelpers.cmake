@@ -6,6 +6,12 @@ function(kl_add_library name)
   target_link_libraries(kl_${name} PUBLIC ${ARG_DEPS})
 endfunction()
 
+# `unit_tests`: every test labelled unit (and, with KUBELAKE_FUZZ, every fuzzer) —
+# what CI's sanitizer pass builds, without the programs only end-to-end tests use.
+if(NOT TARGET unit_tests)
+  add_custom_target(unit_tests)
+endif()
+
 # kl_add_test(<name> SOURCES ... DEPS ... [LABELS ...] [TIMEOUT s]): one GoogleTest binary, run by ctest.
 # Tests live beside the code they test (foo.cc / foo_test.cc).
 function(kl_add_test name)
@@ -20,6 +26,9 @@ function(kl_add_test name)
   endif()
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 600)
+  endif()
+  if("unit" IN_LIST ARG_LABELS)
+    add_dependencies(unit_tests ${name})
   endif()
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
     ENVIRONMENT "KUBELAKE_SHARED_DIR=${KUBELAKE_SHARED_DIR};KUBELAKE_SOURCE_DIR=${CMAKE_SOURCE_DIR};KUBELAKE_BINARY_DIR=${CMAKE_BINARY_DIR}")

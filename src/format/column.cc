@@ -24,7 +24,10 @@ void Column::Reserve(size_t n) {
   switch (kind_) {
     case PhysicalKind::kInt: ints_.reserve(n); break;
     case PhysicalKind::kDouble: doubles_.reserve(n); break;
-    case PhysicalKind::kBytes: offsets_.reserve(n + 1); break;
+    case PhysicalKind::kBytes:
+      if (dict_) codes_.reserve(n);
+      else offsets_.reserve(n + 1);
+      break;
     case PhysicalKind::kDecimal: decimals_.reserve(n); break;
     case PhysicalKind::kTimestamp:
       ints_.reserve(n);
@@ -44,7 +47,63 @@ void Column::Clear() {
   bytes_.clear();
   decimals_.clear();
   nested_.clear();
+  dict_.reset();
+  codes_.clear();
   if (kind_ == PhysicalKind::kBytes) offsets_.push_back(0);
+}
+
+std::shared_ptr<const Column> Column::MakeDictionary(const DataType& type, const std::string_view* values, size_t n) {
+  auto dict = std::make_shared<Column>(type);
+  dict->AppendBytesBatch(values, n);
+  dict->AppendBytes("");  // the code of null rows
+  return dict;
+}
+
+void Column::AdoptDictionary(const std::shared_ptr<const Column>& dict) {
+  dict_ = dict;
+  codes_.assign(size_, null_code());
+  offsets_.assign(1, 0);
+}
+
+void Column::AppendCodes(const std::shared_ptr<const Column>& dict, const uint32_t* codes, size_t n) {
+  if (dict_ != dict && !CanAdoptDictionary()) {
+    Flatten();
+    size_t total = 0;
+    for (size_t i = 0; i < n; ++i) total += dict->offsets_[codes[i] + 1] - dict->offsets_[codes[i]];
+    bytes_.reserve(bytes_.size() + total);
+    offsets_.reserve(offsets_.size() + n);
+    for (size_t i = 0; i < n; ++i) {
+      bytes_.append(dict->PlainBytes(codes[i]));
+      offsets_.push_back(bytes_.size());
+    }
+  } else {
+    if (!dict_) AdoptDictionary(dict);
+    codes_.insert(codes_.end(), codes, codes + n);
+  }
+  if (!nulls_.empty()) nulls_.resize(nulls_.size() + n, 0);
+  size_ += n;
+}
+
+void Column::Flatten() {
+  if (!dict_) return;
+  std::shared_ptr<const Column> dict = std::move(dict_);
+  dict_.reset();
+  const uint32_t* codes = codes_.data();
+  size_t total = 0;
+  for (size_t i = 0; i < codes_.size(); ++i) total += dict->offsets_[codes[i] + 1] - dict->offsets_[codes[i]];
+  offsets_.assign(1, 0);
+  offsets_.reserve(codes_.size() + 1);
+  bytes_.clear();
+  bytes_.resize(total);
+  size_t pos = 0;
+  for (size_t i = 0; i < codes_.size(); ++i) {
+    std::string_view v = dict->PlainBytes(codes[i]);
+    CopyShortValue(bytes_.data() + pos, v.data(), v.size());
+    pos += v.size();
+    offsets_.push_back(pos);
+  }
+  codes_.clear();
+  codes_.shrink_to_fit();
 }
 
 bool Column::has_nulls() const { return null_count() > 0; }
@@ -67,7 +126,10 @@ void Column::AppendNull() {
   switch (kind_) {
     case PhysicalKind::kInt: ints_.push_back(0); break;
     case PhysicalKind::kDouble: doubles_.push_back(0); break;
-    case PhysicalKind::kBytes: offsets_.push_back(bytes_.size()); break;
+    case PhysicalKind::kBytes:
+      if (dict_) codes_.push_back(null_code());
+      else offsets_.push_back(bytes_.size());
+      break;
     case PhysicalKind::kDecimal: decimals_.push_back(0); break;
     case PhysicalKind::kTimestamp:
       ints_.push_back(0);
@@ -88,6 +150,7 @@ void Column::AppendDouble(double v) {
 }
 
 void Column::AppendBytes(std::string_view v) {
+  if (dict_) [[unlikely]] Flatten();
   bytes_.append(v);
   offsets_.push_back(bytes_.size());
   MarkValid();
@@ -106,6 +169,7 @@ void Column::AppendDoubles(const double* values, size_t n) {
 }
 
 void Column::AppendBytesBatch(const std::string_view* values, size_t n) {
+  if (dict_) [[unlikely]] Flatten();
   size_t total = 0;
   for (size_t i = 0; i < n; ++i) total += values[i].size();
   size_t pos = bytes_.size();
@@ -182,7 +246,14 @@ void Column::AppendFrom(const Column& src, size_t i) {
   switch (kind_) {
     case PhysicalKind::kInt: AppendInt(src.ints_[i]); break;
     case PhysicalKind::kDouble: AppendDouble(src.doubles_[i]); break;
-    case PhysicalKind::kBytes: AppendBytes(src.GetBytes(i)); break;
+    case PhysicalKind::kBytes:
+      if (dict_ && dict_ == src.dict_) {
+        codes_.push_back(src.codes_[i]);
+        MarkValid();
+      } else {
+        AppendBytes(src.GetBytes(i));
+      }
+      break;
     case PhysicalKind::kDecimal: AppendDecimal(src.decimals_[i]); break;
     case PhysicalKind::kTimestamp: AppendTimestamp(src.GetTimestamp(i)); break;
     case PhysicalKind::kNested: AppendNested(src.nested_[i]); break;
@@ -205,6 +276,28 @@ void Column::AppendRange(const Column& src, size_t begin, size_t end) {
       doubles_.insert(doubles_.end(), src.doubles_.begin() + begin, src.doubles_.begin() + end);
       break;
     case PhysicalKind::kBytes: {
+      if (CanShareDictionary(src)) {
+        if (!dict_) AdoptDictionary(src.dict_);
+        codes_.insert(codes_.end(), src.codes_.begin() + begin, src.codes_.begin() + end);
+        break;
+      }
+      if (dict_) Flatten();
+      if (src.dict_) {
+        const Column& dict = *src.dict_;
+        const uint32_t* codes = src.codes_.data();
+        size_t total = 0;
+        for (size_t k = begin; k < end; ++k) total += dict.offsets_[codes[k] + 1] - dict.offsets_[codes[k]];
+        size_t pos = bytes_.size();
+        bytes_.resize(pos + total);
+        offsets_.reserve(offsets_.size() + n);
+        for (size_t k = begin; k < end; ++k) {
+          std::string_view v = dict.PlainBytes(codes[k]);
+          CopyShortValue(bytes_.data() + pos, v.data(), v.size());
+          pos += v.size();
+          offsets_.push_back(pos);
+        }
+        break;
+      }
       uint64_t from = src.offsets_[begin], to = src.offsets_[end];
       uint64_t base = bytes_.size();
       bytes_.append(src.bytes_.data() + from, to - from);
@@ -253,6 +346,25 @@ void Column::AppendGather(const Column& src, const size_t* rows, size_t n) {
       for (size_t k = 0; k < n; ++k) doubles_.push_back(src.doubles_[rows[k]]);
       break;
     case PhysicalKind::kBytes: {
+      // Codes of a small dictionary are kept (4 bytes a row); a large dictionary is not
+      // held on for a few rows.
+      if (CanShareDictionary(src) && (dict_ || src.dict_->size() <= 8 * n + 1024)) {
+        if (!dict_) AdoptDictionary(src.dict_);
+        size_t at = codes_.size();
+        codes_.resize(at + n);
+        const uint32_t* in = src.codes_.data();
+        for (size_t k = 0; k < n; ++k) codes_[at + k] = in[rows[k]];
+        break;
+      }
+      if (dict_) Flatten();
+      if (src.dict_) {
+        for (size_t k = 0; k < n; ++k) {
+          std::string_view v = src.GetBytes(rows[k]);
+          bytes_.append(v);
+          offsets_.push_back(bytes_.size());
+        }
+        break;
+      }
       // Rows come in any order (a sort's permutation): each value is a likely cache miss
       // in both offsets_ and bytes_ of the source, so both are prefetched a few rows ahead,
       // and values are copied inline into a buffer sized from the source's average length.
@@ -305,6 +417,7 @@ int Column::CompareAt(size_t i, const Column& other, size_t j) const {
       return Cmp(x, y);
     }
     case PhysicalKind::kBytes: {
+      if (dict_ && dict_ == other.dict_ && codes_[i] == other.codes_[j]) return 0;
       int c = GetBytes(i).compare(other.GetBytes(j));
       return c < 0 ? -1 : (c > 0 ? 1 : 0);
     }
@@ -317,12 +430,14 @@ int Column::CompareAt(size_t i, const Column& other, size_t j) const {
 
 size_t Column::MemoryBytes() const {
   return nulls_.capacity() + ints_.capacity() * 8 + nanos_.capacity() * 4 + doubles_.capacity() * 8 +
-         offsets_.capacity() * 8 + bytes_.capacity() + decimals_.capacity() * 16 + nested_.capacity() * sizeof(Datum);
+         offsets_.capacity() * 8 + bytes_.capacity() + decimals_.capacity() * 16 + nested_.capacity() * sizeof(Datum) +
+         codes_.capacity() * 4 + (dict_ ? dict_->MemoryBytes() : 0);
 }
 
 size_t Column::UsedBytes() const {
   return nulls_.size() + ints_.size() * 8 + nanos_.size() * 4 + doubles_.size() * 8 + offsets_.size() * 8 +
-         bytes_.size() + decimals_.size() * 16 + nested_.size() * sizeof(Datum);
+         bytes_.size() + decimals_.size() * 16 + nested_.size() * sizeof(Datum) + codes_.size() * 4 +
+         (dict_ ? dict_->UsedBytes() : 0);
 }
 
 ColumnBatch::ColumnBatch(RowType schema) : schema_(std::move(schema)) {

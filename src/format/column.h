@@ -1,9 +1,17 @@
 // Column and ColumnBatch: values of one type stored contiguously (ints,
 // doubles, string bytes + offsets), the unit in which file readers, writers
 // and the merge engine move data. Nested values fall back to Datum per row.
+//
+// A string/bytes column may instead be dictionary-encoded: a shared dictionary
+// (a plain bytes column, built once per Parquet column chunk) and one 32-bit
+// code per row. Readers (GetBytes, Get, CompareAt, the Append* sources) see
+// the values either way; operators that understand codes (grouping, filters,
+// hashing) work on the codes and evaluate once per dictionary entry. Any
+// mutation that cannot stay in codes first turns the column plain.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,7 +39,8 @@ class Column {
   int64_t GetInt(size_t i) const { return ints_[i]; }
   double GetDouble(size_t i) const { return doubles_[i]; }
   std::string_view GetBytes(size_t i) const {
-    return std::string_view(bytes_.data() + offsets_[i], offsets_[i + 1] - offsets_[i]);
+    if (dict_) [[unlikely]] return dict_->PlainBytes(codes_[i]);
+    return PlainBytes(i);
   }
   Int128 GetDecimal(size_t i) const { return decimals_[i]; }
   Timestamp GetTimestamp(size_t i) const { return Timestamp{ints_[i], nanos_[i]}; }
@@ -61,6 +70,21 @@ class Column {
   // columns of a large buffer misses the cache once per value).
   void AppendGather(const Column& src, const size_t* rows, size_t n);
 
+  // Dictionary form. A dictionary is a plain bytes column without nulls whose last
+  // entry is the empty string: the code of null rows (so a code alone tells a null).
+  static std::shared_ptr<const Column> MakeDictionary(const DataType& type, const std::string_view* values, size_t n);
+  bool is_dictionary() const { return dict_ != nullptr; }
+  const Column& dictionary() const { return *dict_; }
+  const std::shared_ptr<const Column>& shared_dictionary() const { return dict_; }
+  const uint32_t* codes() const { return codes_.data(); }
+  uint32_t null_code() const { return static_cast<uint32_t>(dict_->size() - 1); }
+  // Appends n non-null rows by their codes in `dict` (each < dict->size() - 1). An empty
+  // column takes the dictionary on; a column with another dictionary (or plain values)
+  // gets the values.
+  void AppendCodes(const std::shared_ptr<const Column>& dict, const uint32_t* codes, size_t n);
+  // Turns a dictionary-encoded column into plain values (no-op when plain).
+  void Flatten();
+
   // Orders row i of this column against row j of `other` (same kind), null first.
   int CompareAt(size_t i, const Column& other, size_t j) const;
   bool EqualAt(size_t i, const Column& other, size_t j) const { return CompareAt(i, other, j) == 0; }
@@ -73,6 +97,18 @@ class Column {
  private:
   friend class RowArena;  // decodes rows straight into the value vectors
   void MarkValid();
+  std::string_view PlainBytes(size_t i) const {
+    return std::string_view(bytes_.data() + offsets_[i], offsets_[i + 1] - offsets_[i]);
+  }
+  // Whether appending n rows of `src` (dictionary-encoded) can keep codes: this column is
+  // empty or already holds codes of the same dictionary.
+  bool CanShareDictionary(const Column& src) const {
+    return src.dict_ && (dict_ == src.dict_ || CanAdoptDictionary());
+  }
+  // Plain and holding no value yet: empty, or a few nulls (a chunk starting with nulls).
+  bool CanAdoptDictionary() const { return !dict_ && (size_ == 0 || (size_ <= 256 && bytes_.empty() && null_count() == size_)); }
+  // Takes `dict` on; rows so far (all null) get its null code.
+  void AdoptDictionary(const std::shared_ptr<const Column>& dict);
 
   DataType type_;
   PhysicalKind kind_;
@@ -85,6 +121,8 @@ class Column {
   std::string bytes_;
   std::vector<Int128> decimals_;
   std::vector<Datum> nested_;
+  std::shared_ptr<const Column> dict_;  // set in dictionary form (then offsets_/bytes_ unused)
+  std::vector<uint32_t> codes_;
 };
 
 // Rows of a RowType held column by column.

@@ -171,6 +171,7 @@ void RowArena::DecodeRows(const size_t* indexes, size_t n, ColumnBatch* out) con
   std::vector<size_t> start(ncols), pos(ncols);
   for (size_t c = 0; c < ncols; ++c) {
     Column& col = cols[c];
+    col.Flatten();  // rows are decoded as plain values
     size_t s0 = col.size_;
     start[c] = s0;
     if (column_nulls_[c] || !col.nulls_.empty()) col.nulls_.resize(s0 + n, 0);

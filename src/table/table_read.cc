@@ -18,32 +18,73 @@ struct RowFilter {
   const std::vector<int>* columns = nullptr;  // per leaf: column in the read layout
 
   bool active() const { return predicate != nullptr && !predicate->empty(); }
-  bool Pass(const KvBatch& src, size_t row) const {
+
+  // Sets pass[i] to whether row i of `src` satisfies every leaf. A leaf on a
+  // dictionary-encoded column is decided once per dictionary entry (the answers are
+  // kept while the dictionary, a Parquet row group's, stays the same).
+  void Evaluate(const KvBatch& src, std::vector<uint8_t>* pass) {
+    size_t n = src.size();
+    pass->assign(n, 1);
+    uint8_t* p = pass->data();
     const auto& leaves = predicate->leaves();
+    dict_matches_.resize(leaves.size());
     for (size_t l = 0; l < leaves.size(); ++l) {
-      if (!LeafMatches(leaves[l], src.values.column(static_cast<size_t>((*columns)[l])), row)) return false;
+      const format::Column& col = src.values.column(static_cast<size_t>((*columns)[l]));
+      if (col.is_dictionary()) {
+        DictMatches& m = dict_matches_[l];
+        if (m.dict != col.shared_dictionary()) {
+          const format::Column& dict = col.dictionary();
+          m.dict = col.shared_dictionary();
+          m.match.resize(dict.size());
+          for (size_t d = 0; d + 1 < dict.size(); ++d) m.match[d] = LeafMatches(leaves[l], dict, d) ? 1 : 0;
+          m.match[col.null_code()] = leaves[l].op == CompareOp::kIsNull ? 1 : 0;  // the null rows
+        }
+        const uint32_t* codes = col.codes();
+        const uint8_t* match = m.match.data();
+        for (size_t i = 0; i < n; ++i) p[i] &= match[codes[i]];
+      } else {
+        for (size_t i = 0; i < n; ++i) {
+          if (p[i]) p[i] = LeafMatches(leaves[l], col, i) ? 1 : 0;
+        }
+      }
     }
-    return true;
   }
+
+  struct DictMatches {
+    std::shared_ptr<const format::Column> dict;  // held so that the pointer stays unique
+    std::vector<uint8_t> match;                  // per code
+  };
+  std::vector<DictMatches> dict_matches_;  // per leaf
 };
 
 // Moves the projected columns of `src` (read layout) that pass `filter` to the end of `out`.
-void EmitProjected(const KvBatch& src, const std::vector<int>& output_from_read, const RowFilter& filter,
+void EmitProjected(KvBatch& src, const std::vector<int>& output_from_read, RowFilter& filter,
                    RowsWithKinds* out) {
   size_t n = src.size();
   auto& cols = out->rows.mutable_columns();
   if (!filter.active()) {
+    // Into an empty output, a column read once moves over instead of being copied.
+    bool empty = out->rows.num_rows() == 0;
     for (size_t c = 0; c < output_from_read.size(); ++c) {
-      cols[c].AppendRange(src.values.column(static_cast<size_t>(output_from_read[c])), 0, n);
+      size_t from = static_cast<size_t>(output_from_read[c]);
+      format::Column& col = src.values.mutable_column(from);
+      bool once = std::count(output_from_read.begin(), output_from_read.end(), output_from_read[c]) == 1;
+      if (empty && once && col.size() == n && col.type() == cols[c].type()) {
+        cols[c] = std::move(col);
+      } else {
+        cols[c].AppendRange(col, 0, n);
+      }
     }
     out->kinds.insert(out->kinds.end(), src.kinds.begin(), src.kinds.end());
     out->rows.SetNumRows(out->rows.num_rows() + n);
     return;
   }
+  std::vector<uint8_t> pass;
+  filter.Evaluate(src, &pass);
   std::vector<size_t> keep;
   keep.reserve(n);
   for (size_t i = 0; i < n; ++i) {
-    if (filter.Pass(src, i)) keep.push_back(i);
+    if (pass[i]) keep.push_back(i);
   }
   for (size_t c = 0; c < output_from_read.size(); ++c) {
     cols[c].AppendGather(src.values.column(static_cast<size_t>(output_from_read[c])), keep.data(), keep.size());

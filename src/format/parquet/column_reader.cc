@@ -183,13 +183,21 @@ Status ColumnChunkReader::LoadDictionary(const PageHeader& header, std::string_v
   // Uncompressed dictionaries are views of the mapped file, which outlives this reader.
   KL_RETURN_IF_ERROR(DecodePlain(data, static_cast<size_t>(d.num_values), &dict_));
   ConvertInts(&dict_);
+  if (leaf_.conversion == LeafConversion::kBytes) {
+    dict_column_ = Column::MakeDictionary(leaf_.type, dict_.views.data(), dict_.size);
+  }
   has_dictionary_ = true;
   return Status::OK();
 }
 
 Status ColumnChunkReader::DecodeLevels(const uint8_t* data, size_t size, int16_t max_level, size_t n,
-                                       std::vector<int16_t>* out) {
+                                       std::vector<int16_t>* out, bool* all_max) {
   RleDecoder decoder(data, size, BitWidth(static_cast<uint64_t>(max_level)));
+  if (all_max != nullptr) {
+    uint32_t v = 0;
+    *all_max = n > 0 && decoder.IsOneRun(n, &v) && v == static_cast<uint32_t>(max_level);
+    if (*all_max) return Status::OK();
+  }
   level_scratch_.resize(n);
   if (!decoder.Get(level_scratch_.data(), n)) return Corrupt("levels: " + decoder.error());
   out->resize(n);
@@ -213,6 +221,7 @@ Status ColumnChunkReader::DecodeDataPage(const PageHeader& header, std::string_v
   size_t count = static_cast<size_t>(n);
   num_levels_ = count;
   std::string_view values;
+  bool def_all_max = false;  // no nulls in the page: def_ is not filled
   if (v2) {
     const DataPageHeaderV2& h = header.data_v2;
     if (h.repetition_levels_byte_length < 0 || h.definition_levels_byte_length < 0 ||
@@ -224,7 +233,9 @@ Status ColumnChunkReader::DecodeDataPage(const PageHeader& header, std::string_v
     size_t def_len = static_cast<size_t>(h.definition_levels_byte_length);
     const auto* levels = reinterpret_cast<const uint8_t*>(body.data());
     if (leaf_.max_rep > 0) KL_RETURN_IF_ERROR(DecodeLevels(levels, rep_len, leaf_.max_rep, count, &rep_));
-    if (leaf_.max_def > 0) KL_RETURN_IF_ERROR(DecodeLevels(levels + rep_len, def_len, leaf_.max_def, count, &def_));
+    if (leaf_.max_def > 0) {
+      KL_RETURN_IF_ERROR(DecodeLevels(levels + rep_len, def_len, leaf_.max_def, count, &def_, &def_all_max));
+    }
     std::string_view rest = body.substr(rep_len + def_len);
     size_t raw_size = static_cast<size_t>(header.uncompressed_page_size);
     if (raw_size < rep_len + def_len) return Corrupt("uncompressed size smaller than the levels");
@@ -238,7 +249,7 @@ Status ColumnChunkReader::DecodeDataPage(const PageHeader& header, std::string_v
     std::string_view page;
     KL_RETURN_IF_ERROR(Uncompress(body, static_cast<size_t>(header.uncompressed_page_size), &page_buffer_, &page));
     // v1 levels: each is a 4-byte length followed by RLE data.
-    auto read_levels = [&](int16_t max_level, Encoding enc, std::vector<int16_t>* out) -> Status {
+    auto read_levels = [&](int16_t max_level, Encoding enc, std::vector<int16_t>* out, bool* all_max) -> Status {
       if (max_level == 0) return Status::OK();
       if (enc != Encoding::kRle) {
         return Status::NotSupported(where_ + ": levels encoded as " + EncodingName(enc));
@@ -246,19 +257,20 @@ Status ColumnChunkReader::DecodeDataPage(const PageHeader& header, std::string_v
       if (page.size() < 4) return Corrupt("truncated level length");
       uint32_t len = LoadLE32(page.data());
       if (len > page.size() - 4) return Corrupt("levels overrun the page");
-      KL_RETURN_IF_ERROR(DecodeLevels(reinterpret_cast<const uint8_t*>(page.data() + 4), len, max_level, count, out));
+      KL_RETURN_IF_ERROR(
+          DecodeLevels(reinterpret_cast<const uint8_t*>(page.data() + 4), len, max_level, count, out, all_max));
       page.remove_prefix(4 + len);
       return Status::OK();
     };
-    KL_RETURN_IF_ERROR(read_levels(leaf_.max_rep, header.data.repetition_level_encoding, &rep_));
-    KL_RETURN_IF_ERROR(read_levels(leaf_.max_def, header.data.definition_level_encoding, &def_));
+    KL_RETURN_IF_ERROR(read_levels(leaf_.max_rep, header.data.repetition_level_encoding, &rep_, nullptr));
+    KL_RETURN_IF_ERROR(read_levels(leaf_.max_def, header.data.definition_level_encoding, &def_, &def_all_max));
     values = page;
   }
   if (leaf_.max_rep > 0 && count > 0 && rep_[0] != 0 && page_index_ == 0) {
     return Corrupt("first value of the column chunk continues a previous row");
   }
   size_t non_null = count;
-  if (leaf_.max_def > 0) {
+  if (leaf_.max_def > 0 && !def_all_max) {
     non_null = 0;
     const int16_t max = leaf_.max_def;
     for (size_t i = 0; i < count; ++i) non_null += def_[i] == max;
@@ -353,6 +365,7 @@ void ColumnChunkReader::ConvertInts(DecodedValues* v) const {
 
 Status ColumnChunkReader::DecodeValues(Encoding encoding, std::string_view data, size_t n, DecodedValues* out) {
   out->size = n;
+  page_codes_ = false;
   const auto* bytes = reinterpret_cast<const uint8_t*>(data.data());
   std::string error;
   switch (encoding) {
@@ -377,6 +390,10 @@ Status ColumnChunkReader::DecodeValues(Encoding encoding, std::string_view data,
                        std::to_string(dict_size));
       }
       const uint32_t* idx = indices_.data();
+      if (dict_column_) {
+        page_codes_ = true;  // bytes stay in the dictionary
+        return Status::OK();
+      }
       if (!dict_.views.empty() || leaf_.physical == PhysicalType::kByteArray ||
           leaf_.physical == PhysicalType::kFixedLenByteArray || leaf_.physical == PhysicalType::kInt96) {
         out->views.resize(n);
@@ -454,7 +471,10 @@ void ColumnChunkReader::AppendValues(size_t from, size_t n, Column* out) const {
   switch (out->kind()) {
     case PhysicalKind::kInt: out->AppendInts(v.ints.data() + from, n); return;
     case PhysicalKind::kDouble: out->AppendDoubles(v.doubles.data() + from, n); return;
-    case PhysicalKind::kBytes: out->AppendBytesBatch(v.views.data() + from, n); return;
+    case PhysicalKind::kBytes:
+      if (page_codes_) out->AppendCodes(dict_column_, indices_.data() + from, n);
+      else out->AppendBytesBatch(v.views.data() + from, n);
+      return;
     case PhysicalKind::kDecimal:
       for (size_t i = from; i < from + n; ++i) {
         Int128 d = 0;

@@ -43,7 +43,10 @@ class ColumnChunkReader {
   // nullptr when every value of the page is present (no nulls, no empty lists).
   const int16_t* def_levels() const { return leaf_.max_def > 0 && !all_defined_ ? def_.data() : nullptr; }
   const int16_t* rep_levels() const { return leaf_.max_rep > 0 ? rep_.data() : nullptr; }
+  // Values of the page. A dictionary-encoded page of a bytes leaf keeps its codes
+  // instead (page_codes()), which AppendValues hands on as a dictionary-encoded column.
   const DecodedValues& values() const { return values_; }
+  const uint32_t* page_codes() const { return page_codes_ ? indices_.data() : nullptr; }
   const LeafInfo& leaf() const { return leaf_; }
   const std::string& where() const { return where_; }
   // Values [from, from + n) of the current page appended to a column of the leaf's type.
@@ -54,7 +57,10 @@ class ColumnChunkReader {
   Status ReadHeader(PageHeader* header, std::string_view* body);
   Status LoadDictionary(const PageHeader& header, std::string_view body);
   Status DecodeDataPage(const PageHeader& header, std::string_view body);
-  Status DecodeLevels(const uint8_t* data, size_t size, int16_t max_level, size_t n, std::vector<int16_t>* out);
+  // Decodes n levels into *out; when `all_max` is given and every level is max_level (one
+  // RLE run: a page without nulls), sets it instead and leaves *out alone.
+  Status DecodeLevels(const uint8_t* data, size_t size, int16_t max_level, size_t n, std::vector<int16_t>* out,
+                      bool* all_max = nullptr);
   Status DecodeValues(Encoding encoding, std::string_view data, size_t n, DecodedValues* out);
   Status DecodePlain(std::string_view data, size_t n, DecodedValues* out);
   Status Uncompress(std::string_view input, size_t size, ByteBuffer* buffer, std::string_view* out);
@@ -71,6 +77,8 @@ class ColumnChunkReader {
   bool has_dictionary_ = false;
   ByteBuffer dict_buffer_;
   DecodedValues dict_;
+  std::shared_ptr<const Column> dict_column_;  // bytes leaves: the dictionary as a column
+  bool page_codes_ = false;                    // the current page's values are indices_
 
   ByteBuffer page_buffer_;
   std::string scratch_;  // BYTE_STREAM_SPLIT / DELTA_BYTE_ARRAY output

@@ -113,6 +113,20 @@ bool RleDecoder::NextRun() {
   return remaining_ > 0 || NextRun();
 }
 
+bool RleDecoder::IsOneRun(size_t n, uint32_t* value) {
+  if (bit_width_ < 0 || bit_width_ > 32) return false;
+  const uint8_t* saved = p_;
+  if (remaining_ == 0 && (p_ == end_ || !NextRun())) {
+    p_ = saved;  // Get reads the run again and reports the error
+    remaining_ = 0;
+    error_.clear();
+    return false;
+  }
+  if (!repeat_ || remaining_ < n) return false;
+  *value = repeat_value_;
+  return true;
+}
+
 bool RleDecoder::Get(uint32_t* out, size_t n) {
   if (bit_width_ < 0 || bit_width_ > 32) {
     error_ = "bit width " + std::to_string(bit_width_) + " out of range";
@@ -127,8 +141,16 @@ bool RleDecoder::Get(uint32_t* out, size_t n) {
       std::fill(out, out + take, 0u);
     } else {
       const uint32_t mask = bit_width_ == 32 ? ~0u : (1u << bit_width_) - 1;
-      size_t bit = literal_index_ * static_cast<size_t>(bit_width_);
-      for (size_t i = 0; i < take; ++i, bit += static_cast<size_t>(bit_width_)) {
+      const size_t width = static_cast<size_t>(bit_width_);
+      size_t bit = literal_index_ * width;
+      size_t i = 0;
+      // Values whose 8-byte window lies inside the run load it unchecked (a value spans at
+      // most 39 bits of it); the last few go through the bounds-checked load.
+      const size_t safe_bits = literal_bytes_ >= 8 ? (literal_bytes_ - 7) * 8 : 0;
+      for (; i < take && bit < safe_bits; ++i, bit += width) {
+        out[i] = static_cast<uint32_t>(LoadLE64(literal_ + (bit >> 3)) >> (bit & 7)) & mask;
+      }
+      for (; i < take; ++i, bit += width) {
         out[i] = static_cast<uint32_t>(LoadWord(literal_, literal_bytes_, bit >> 3) >> (bit & 7)) & mask;
       }
       literal_index_ += take;

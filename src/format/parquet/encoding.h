@@ -25,6 +25,9 @@ class RleDecoder {
 
   // Decodes exactly n values into out; false when the data ends early or is malformed.
   bool Get(uint32_t* out, size_t n);
+  // Whether the next n values are one repeated run (then *value is its value); consumes
+  // nothing that Get would not.
+  bool IsOneRun(size_t n, uint32_t* value);
   const std::string& error() const { return error_; }
 
  private:

@@ -96,6 +96,31 @@ TEST(RleTest, RoundTripsEveryBitWidthAndRunShape) {
   }
 }
 
+TEST(RleTest, IsOneRunSeesARepeatedRunAndConsumesNothing) {
+  std::vector<uint32_t> same(1000, 3), mixed(1000, 3);
+  mixed[500] = 1;
+  for (const auto* values : {&same, &mixed}) {
+    std::string encoded;
+    RleEncode(values->data(), values->size(), 2, &encoded);
+    RleDecoder dec(reinterpret_cast<const uint8_t*>(encoded.data()), encoded.size(), 2);
+    uint32_t v = 0;
+    bool one = dec.IsOneRun(values->size(), &v);
+    EXPECT_EQ(one, values == &same);
+    if (one) EXPECT_EQ(v, 3u);
+    std::vector<uint32_t> decoded(values->size());
+    ASSERT_TRUE(dec.Get(decoded.data(), decoded.size())) << dec.error();
+    EXPECT_EQ(decoded, *values);
+  }
+  // A truncated header is no run, and Get still reports it.
+  const uint8_t bad[] = {0x80};
+  RleDecoder dec(bad, sizeof(bad), 2);
+  uint32_t v = 0;
+  EXPECT_FALSE(dec.IsOneRun(4, &v));
+  uint32_t out[4];
+  EXPECT_FALSE(dec.Get(out, 4));
+  EXPECT_FALSE(dec.error().empty());
+}
+
 TEST(RleTest, RepeatedRunsStayCompact) {
   std::vector<uint32_t> values(100000, 1);
   std::string encoded;

@@ -540,6 +540,8 @@ Result<bool> ParquetBatchReader::Next(ColumnBatch* out) {
     row_ += take;
     produced += static_cast<size_t>(take);
     if (row_ >= range.end) ++range_index_;
+    // A batch ends with its row group: string columns stay in the row group's dictionary.
+    if (range_index_ >= ranges_.size()) break;
   }
   out->SetNumRows(produced);
   return produced > 0;

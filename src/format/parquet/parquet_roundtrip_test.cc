@@ -152,6 +152,15 @@ TEST(ParquetRoundTripTest, DictionaryIsKeptForFewValuesAndFallsBackWhenItGrows) 
     }
     KL_ASSERT_OK_AND_ASSIGN(ColumnBatch read, ReadInBatches(file, 777));
     ExpectSameValues(batch, read, v2 ? "dictionary v2" : "dictionary v1");
+    // The string column's first batch (dictionary pages only) arrives as dictionary codes.
+    ParquetReadOptions first;
+    first.batch_rows = 400;
+    KL_ASSERT_OK_AND_ASSIGN(auto batches, reader->NewBatchReader(first));
+    ColumnBatch head;
+    KL_ASSERT_OK_AND_ASSIGN(bool more, batches->Next(&head));
+    ASSERT_TRUE(more);
+    EXPECT_TRUE(head.column(0).is_dictionary());
+    EXPECT_FALSE(head.column(1).is_dictionary());
   }
 }
 

@@ -1,5 +1,6 @@
 #include "sql/execution/executor.h"
 
+#include <algorithm>
 #include <cstring>
 #include <unordered_map>
 #include <unordered_set>
@@ -74,6 +75,15 @@ void HashRows(const std::vector<const Column*>& columns, size_t n, std::vector<u
         }
         break;
       case format::PhysicalKind::kBytes:
+        if (c->is_dictionary() && c->dictionary().size() <= n) {
+          // A small dictionary: hash each entry once, then look rows up by code.
+          const format::Column& dict = c->dictionary();
+          std::vector<uint64_t> entry(dict.size());
+          for (size_t d = 0; d < entry.size(); ++d) entry[d] = HashBytes(dict.GetBytes(d));
+          const uint32_t* codes = c->codes();
+          for (size_t i = 0; i < n; ++i) h[i] = combine(h[i], nulls && c->IsNull(i) ? kNull : entry[codes[i]]);
+          break;
+        }
         for (size_t i = 0; i < n; ++i) h[i] = combine(h[i], nulls && c->IsNull(i) ? kNull : HashBytes(c->GetBytes(i)));
         break;
       default:
@@ -148,6 +158,18 @@ Status EvaluateAll(const std::vector<BoundExprPtr>& exprs, const ColumnBatch& in
   return Status::OK();
 }
 
+Status EvaluateAllBorrowed(const std::vector<BoundExprPtr>& exprs, const ColumnBatch& in, ExecContext& ctx,
+                           std::vector<ColumnValue>* values, std::vector<const Column*>* ptrs) {
+  values->clear();
+  values->resize(exprs.size());
+  ptrs->clear();
+  for (size_t i = 0; i < exprs.size(); ++i) {
+    KL_RETURN_IF_ERROR(Evaluate(*exprs[i], in, in.num_rows(), ctx, &(*values)[i]));
+    ptrs->push_back(&(*values)[i].get());
+  }
+  return Status::OK();
+}
+
 namespace {
 
 // ---- simple operators ----
@@ -210,16 +232,52 @@ class ValuesOp : public Operator {
   size_t pos_ = 0;
 };
 
+// Filters rows. Conditions that read a single column are decided once per dictionary entry
+// when that column arrives dictionary-encoded (a Parquet row group's strings): the
+// condition runs over the dictionary (its null code as NULL) and rows are picked by code;
+// the other conditions then run, in their order, on the rows left. A condition that fails
+// on some dictionary entry (say a CAST of a value no remaining row holds) is evaluated
+// row by row instead, so errors come only from rows, as without dictionaries.
 class FilterOp : public Operator {
  public:
   FilterOp(const LogicalOp& op, OperatorPtr child, ExecContext& ctx)
-      : Operator(op.schema), pred_(op.predicate), child_(std::move(child)), ctx_(ctx) {}
+      : Operator(op.schema), pred_(op.predicate), child_(std::move(child)), ctx_(ctx) {
+    std::vector<BoundExprPtr> terms, rest;
+    SplitConjunction(pred_, &terms);
+    for (const auto& t : terms) {
+      std::vector<int> cols;
+      CollectColumns(*t, &cols);
+      std::sort(cols.begin(), cols.end());
+      cols.erase(std::unique(cols.begin(), cols.end()), cols.end());
+      bool pure = true;
+      VisitExpr(*t, [&](const BoundExpr& x) {
+        if (x.kind == BoundKind::kSubquery || (x.kind == BoundKind::kCall && !x.function.deterministic)) pure = false;
+      });
+      if (pure && cols.size() == 1 && cols[0] >= 0) {
+        dict_terms_.push_back({t, cols[0], nullptr, {}, false});
+      } else {
+        rest.push_back(t);
+      }
+    }
+    if (!dict_terms_.empty()) rest_ = rest.empty() ? nullptr : MakeAnd(std::move(rest));
+  }
+
   Result<bool> Next(ColumnBatch* out) override {
     ColumnBatch in;
     while (true) {
       KL_ASSIGN_OR_RETURN(bool more, child_->Next(&in));
       if (!more) return false;
-      KL_RETURN_IF_ERROR(EvaluateFilter(*pred_, in, ctx_, &selected_));
+      KL_ASSIGN_OR_RETURN(bool by_codes, SelectByCodes(in));
+      if (!by_codes) {
+        KL_RETURN_IF_ERROR(EvaluateFilter(*pred_, in, ctx_, &selected_));
+      } else if (rest_ != nullptr && !selected_.empty()) {
+        ColumnBatch left;
+        GatherBatch(in, selected_.data(), selected_.size(), &left);
+        std::vector<uint32_t> kept;
+        KL_RETURN_IF_ERROR(EvaluateFilter(*rest_, left, ctx_, &kept));
+        for (auto& k : kept) k = selected_[k];
+        selected_ = std::move(kept);
+      }
       if (selected_.empty()) continue;
       if (selected_.size() == in.num_rows()) {
         *out = std::move(in);
@@ -231,9 +289,64 @@ class FilterOp : public Operator {
   }
 
  private:
+  struct DictTerm {
+    BoundExprPtr expr;
+    int column;
+    std::shared_ptr<const Column> dict;  // the dictionary `match` is for (held: pointers stay unique)
+    std::vector<uint8_t> match;          // per code: the condition is TRUE
+    bool failed = false;                 // evaluating over the dictionary failed
+  };
+
+  // Fills selected_ from the single-column conditions when every one of them reads a
+  // dictionary-encoded column of this batch; false (selected_ untouched) otherwise.
+  Result<bool> SelectByCodes(const ColumnBatch& in) {
+    constexpr size_t kMaxEntries = size_t{1} << 16;
+    if (dict_terms_.empty()) return false;
+    for (auto& t : dict_terms_) {
+      if (static_cast<size_t>(t.column) >= in.num_columns()) return false;
+      const Column& col = in.column(static_cast<size_t>(t.column));
+      if (!col.is_dictionary() || col.dictionary().size() > kMaxEntries) return false;
+      if (t.dict != col.shared_dictionary()) {
+        t.dict = col.shared_dictionary();
+        t.failed = false;
+        // A batch holding the dictionary in the column's place, its null code as NULL.
+        const Column& dict = col.dictionary();
+        ColumnBatch entries(in.schema());
+        Column& values = entries.mutable_column(static_cast<size_t>(t.column));
+        values.AppendRange(dict, 0, dict.size() - 1);
+        values.AppendNull();
+        entries.SetNumRows(dict.size());
+        std::vector<uint32_t> sel;
+        Status s = EvaluateFilter(*t.expr, entries, ctx_, &sel);
+        if (!s.ok()) {
+          t.failed = true;
+        } else {
+          t.match.assign(dict.size(), 0);
+          for (uint32_t code : sel) t.match[code] = 1;
+        }
+      }
+      if (t.failed) return false;
+    }
+    size_t n = in.num_rows();
+    pass_.assign(n, 1);
+    for (const auto& t : dict_terms_) {
+      const uint32_t* codes = in.column(static_cast<size_t>(t.column)).codes();
+      const uint8_t* match = t.match.data();
+      for (size_t i = 0; i < n; ++i) pass_[i] &= match[codes[i]];
+    }
+    selected_.clear();
+    for (size_t i = 0; i < n; ++i) {
+      if (pass_[i]) selected_.push_back(static_cast<uint32_t>(i));
+    }
+    return true;
+  }
+
   BoundExprPtr pred_;
   OperatorPtr child_;
   ExecContext& ctx_;
+  std::vector<DictTerm> dict_terms_;
+  BoundExprPtr rest_;  // the other conditions, in order (nullptr: none)
+  std::vector<uint8_t> pass_;
   std::vector<uint32_t> selected_;
 };
 
@@ -247,10 +360,34 @@ class ProjectOp : public Operator {
     if (!more) return false;
     ColumnBatch result(schema_);
     size_t n = in.num_rows();
+    // Computed columns first; then plain column references move out of the input batch
+    // (which this operator owns), the last reference to a column taking it.
+    std::vector<int> last_ref(in.num_columns(), -1);
     for (size_t i = 0; i < exprs_.size(); ++i) {
+      const BoundExpr& e = *exprs_[i];
+      if (e.kind == BoundKind::kColumn && e.column >= 0 && static_cast<size_t>(e.column) < in.num_columns() &&
+          in.column(static_cast<size_t>(e.column)).size() == n) {
+        last_ref[static_cast<size_t>(e.column)] = static_cast<int>(i);
+        continue;
+      }
       ColumnValue v;
-      KL_RETURN_IF_ERROR(Evaluate(*exprs_[i], in, n, ctx_, &v));
+      KL_RETURN_IF_ERROR(Evaluate(e, in, n, ctx_, &v));
       result.mutable_column(i) = v.Take(n);
+    }
+    for (size_t i = 0; i < exprs_.size(); ++i) {
+      const BoundExpr& e = *exprs_[i];
+      if (e.kind != BoundKind::kColumn || e.column < 0 || static_cast<size_t>(e.column) >= last_ref.size() ||
+          last_ref[static_cast<size_t>(e.column)] < 0) {
+        continue;
+      }
+      Column& src = in.mutable_column(static_cast<size_t>(e.column));
+      if (last_ref[static_cast<size_t>(e.column)] == static_cast<int>(i)) {
+        result.mutable_column(i) = std::move(src);
+      } else {
+        Column copy(src.type());
+        copy.AppendRange(src, 0, n);
+        result.mutable_column(i) = std::move(copy);
+      }
     }
     result.SetNumRows(n);
     *out = std::move(result);

@@ -222,6 +222,10 @@ Status Evaluate(const BoundExpr& e, const ColumnBatch& input, size_t rows, ExecC
       c->Reserve(rows);
       if (e.value.is_null()) {
         for (size_t i = 0; i < rows; ++i) c->AppendNull();
+      } else if (c->kind() == format::PhysicalKind::kInt &&
+                 (e.value.kind() == format::Datum::Kind::kInt || e.value.kind() == format::Datum::Kind::kBool)) {
+        std::vector<int64_t> values(rows, e.value.as_int());
+        c->AppendInts(values.data(), rows);
       } else {
         for (size_t i = 0; i < rows; ++i) c->Append(e.value);
       }

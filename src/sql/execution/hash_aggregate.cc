@@ -1,6 +1,8 @@
 // Hash aggregation: group keys hashed a batch at a time into an
 // open-addressing table of group ids; aggregate states live in flat vectors
-// indexed by group id.
+// indexed by group id. When every key is a dictionary-encoded column with few
+// entries (a Parquet row group's strings), a direct-mapped table from the
+// combination of codes to the group id answers most rows without hashing.
 #include "sql/execution/operators.h"
 
 namespace kl::sql {
@@ -66,10 +68,12 @@ class HashAggregateOp : public Operator {
           KL_RETURN_IF_ERROR(Evaluate(*op_.groups[k], in, n, ctx_, &values[k]));
           key_ptrs.push_back(&values[k].get());
         }
-        HashRows(key_ptrs, n, &hashes);
         stored_ptrs.clear();
         for (auto& k : keys_) stored_ptrs.push_back(&k);
-        for (size_t i = 0; i < n; ++i) group_of[i] = FindOrInsert(key_ptrs, i, hashes[i], stored_ptrs);
+        if (!GroupByCodes(key_ptrs, n, stored_ptrs, &hashes, group_of.data())) {
+          HashRows(key_ptrs, n, &hashes);
+          for (size_t i = 0; i < n; ++i) group_of[i] = FindOrInsert(key_ptrs, i, hashes[i], stored_ptrs);
+        }
         for (auto& s : states_) s->Resize(num_groups_);
       }
       for (size_t a = 0; a < states_.size(); ++a) {
@@ -103,8 +107,53 @@ class HashAggregateOp : public Operator {
     return CheckMemory();
   }
 
+  // Groups of rows whose keys are all dictionary-encoded with few entries in all: the
+  // codes index code_groups_, which caches group ids while the dictionaries stay the same
+  // (a row group). Misses go through the hash table. False when the keys do not qualify.
+  bool GroupByCodes(const std::vector<const Column*>& keys, size_t n, const std::vector<const Column*>& stored,
+                    std::vector<uint64_t>* hashes, uint32_t* group_of) {
+    constexpr size_t kMaxCombinations = size_t{1} << 16;
+    size_t combinations = 1;
+    for (const Column* k : keys) {
+      if (!k->is_dictionary()) return false;
+      combinations *= k->dictionary().size();
+      if (combinations > kMaxCombinations) return false;
+    }
+    bool same = code_dicts_.size() == keys.size();
+    for (size_t k = 0; same && k < keys.size(); ++k) same = code_dicts_[k] == keys[k]->shared_dictionary();
+    if (!same) {
+      code_dicts_.clear();
+      for (const Column* k : keys) code_dicts_.push_back(k->shared_dictionary());  // kept alive: pointers stay unique
+      code_groups_.assign(combinations, -1);
+    }
+    // Null rows carry the dictionary's null code, so a code combination identifies the key.
+    combo_.assign(n, 0);
+    uint32_t* combo = combo_.data();
+    uint32_t stride = 1;
+    for (const Column* k : keys) {
+      const uint32_t* codes = k->codes();
+      for (size_t i = 0; i < n; ++i) combo[i] += codes[i] * stride;
+      stride *= static_cast<uint32_t>(k->dictionary().size());
+    }
+    bool hashed = false;
+    int32_t* cache = code_groups_.data();
+    for (size_t i = 0; i < n; ++i) {
+      int32_t g = cache[combo[i]];
+      if (g < 0) [[unlikely]] {
+        if (!hashed) {
+          HashRows(keys, n, hashes);
+          hashed = true;
+        }
+        g = static_cast<int32_t>(FindOrInsert(keys, i, (*hashes)[i], stored));
+        cache[combo[i]] = g;
+      }
+      group_of[i] = static_cast<uint32_t>(g);
+    }
+    return true;
+  }
+
   Status CheckMemory() {
-    int64_t bytes = static_cast<int64_t>(slots_.capacity() * 4 + hashes_.capacity() * 8);
+    int64_t bytes = static_cast<int64_t>(slots_.capacity() * 4 + hashes_.capacity() * 8 + code_groups_.capacity() * 4);
     for (const auto& k : keys_) bytes += static_cast<int64_t>(k.MemoryBytes());
     for (const auto& s : states_) bytes += s->MemoryBytes();
     if (bytes > ctx_.memory_limit_bytes) {
@@ -150,6 +199,9 @@ class HashAggregateOp : public Operator {
   std::vector<Column> keys_;  // one column per group key, one row per group
   std::vector<uint64_t> hashes_;
   std::vector<int32_t> slots_;
+  std::vector<std::shared_ptr<const Column>> code_dicts_;  // dictionaries code_groups_ is for
+  std::vector<int32_t> code_groups_;                       // code combination -> group id, or -1
+  std::vector<uint32_t> combo_;
   size_t num_groups_ = 0;
   size_t emitted_ = 0;
 };

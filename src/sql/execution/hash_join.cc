@@ -87,10 +87,9 @@ class HashJoinOp : public Operator {
 
   Status Probe(const ColumnBatch& in, ColumnBatch* out) {
     size_t n = in.num_rows();
-    std::vector<Column> keys;
-    KL_RETURN_IF_ERROR(EvaluateAll(op_.left_keys, in, ctx_, &keys));
+    std::vector<ColumnValue> keys;
     std::vector<const Column*> key_ptrs;
-    for (auto& k : keys) key_ptrs.push_back(&k);
+    KL_RETURN_IF_ERROR(EvaluateAllBorrowed(op_.left_keys, in, ctx_, &keys, &key_ptrs));
     std::vector<uint64_t> hashes;
     HashRows(key_ptrs, n, &hashes);
     std::vector<uint32_t> probe_rows, build_rows;

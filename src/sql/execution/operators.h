@@ -60,5 +60,9 @@ Result<format::ColumnBatch> Drain(Operator* child, ExecContext& ctx, const char*
 // Evaluates expressions over a batch into owned columns.
 Status EvaluateAll(const std::vector<BoundExprPtr>& exprs, const format::ColumnBatch& in, ExecContext& ctx,
                    std::vector<format::Column>* out);
+// Evaluates expressions over a batch; column references borrow the input's columns (valid
+// while `in` is). `ptrs` gets one column per expression.
+Status EvaluateAllBorrowed(const std::vector<BoundExprPtr>& exprs, const format::ColumnBatch& in, ExecContext& ctx,
+                           std::vector<ColumnValue>* values, std::vector<const format::Column*>* ptrs);
 
 }  // namespace kl::sql

@@ -118,16 +118,14 @@ class TopNOp : public Operator {
       KL_ASSIGN_OR_RETURN(bool more, child_->Next(&in));
       if (!more) break;
       size_t n = in.num_rows();
-      std::vector<Column> keys, parts;
-      KL_RETURN_IF_ERROR(EvaluateAll(KeyExprs(op_.sort_keys), in, ctx_, &keys));
-      std::vector<const Column*> part_ptrs;
+      // Keys that are plain columns borrow the input's (no copy of every row's strings).
+      std::vector<ColumnValue> keys, parts;
+      std::vector<const Column*> in_keys, part_ptrs;
+      KL_RETURN_IF_ERROR(EvaluateAllBorrowed(KeyExprs(op_.sort_keys), in, ctx_, &keys, &in_keys));
       if (partitioned) {
-        KL_RETURN_IF_ERROR(EvaluateAll(op_.partition_keys, in, ctx_, &parts));
-        for (auto& p : parts) part_ptrs.push_back(&p);
+        KL_RETURN_IF_ERROR(EvaluateAllBorrowed(op_.partition_keys, in, ctx_, &parts, &part_ptrs));
         HashRows(part_ptrs, n, &hashes);
       }
-      std::vector<const Column*> in_keys;
-      for (auto& k : keys) in_keys.push_back(&k);
       for (size_t i = 0; i < n; ++i) {
         size_t pid = 0;
         if (partitioned) {
@@ -145,7 +143,7 @@ class TopNOp : public Operator {
         }
         if (keep_ == 0) continue;
         for (size_t c = 0; c < width; ++c) store_.mutable_column(c).AppendFrom(in.column(c), i);
-        for (size_t k = 0; k < keys.size(); ++k) store_keys_[k].AppendFrom(keys[k], i);
+        for (size_t k = 0; k < in_keys.size(); ++k) store_keys_[k].AppendFrom(*in_keys[k], i);
         store_keys_ptr_.clear();
         for (auto& k : store_keys_) store_keys_ptr_.push_back(&k);
         uint32_t idx = static_cast<uint32_t>(store_rows_++);

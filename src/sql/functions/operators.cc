@@ -150,6 +150,28 @@ Result<BoundFunction> BindArithmetic(const std::string& op, const DataType& a, c
       const Column& x = *args[0];
       const Column& y = *args[1];
       bool nulls = x.has_nulls() || y.has_nulls();
+      if (!nulls) {
+        // No NULLs: values straight into a buffer, one loop per operator.
+        std::vector<int64_t> r(rows);
+        if (o == '+' || o == '-' || o == '*') {
+          for (size_t i = 0; i < rows; ++i) {
+            uint64_t p = static_cast<uint64_t>(x.GetInt(i)), q = static_cast<uint64_t>(y.GetInt(i));
+            r[i] = static_cast<int64_t>(o == '+' ? p + q : o == '-' ? p - q : p * q);
+          }
+        } else {
+          for (size_t i = 0; i < rows; ++i) {
+            int64_t p = x.GetInt(i), q = y.GetInt(i);
+            if (q == 0) return Status::InvalidArgument(o == '/' ? "division by zero" : "modulo by zero (MOD / %)");
+            if (q == -1) r[i] = o == '/' ? static_cast<int64_t>(0 - static_cast<uint64_t>(p)) : 0;
+            else r[i] = o == '/' ? p / q : p % q;
+          }
+        }
+        if (root != TypeRoot::kBigInt) {
+          for (auto& v : r) v = Wrap(v, root);
+        }
+        out->AppendInts(r.data(), rows);
+        return Status::OK();
+      }
       for (size_t i = 0; i < rows; ++i) {
         if (nulls && (x.IsNull(i) || y.IsNull(i))) {
           out->AppendNull();
