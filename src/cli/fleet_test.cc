@@ -13,10 +13,8 @@
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,6 +28,7 @@
 #include "common/json.h"
 #include "common/random.h"
 #include "common/string_util.h"
+#include "common/test_system_util.h"
 #include "common/test_util.h"
 #include "ingest/clusters.h"
 #include "ingest/wire.h"
@@ -73,18 +72,7 @@ void Kill(pid_t* pid, int sig) {
   }
 }
 
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  int port = ntohs(a.sin_port);
-  ::close(fd);
-  return port;
-}
+using kl::testing::FreePort;
 
 int Shell(const std::string& command, std::string* out) {
   out->clear();
@@ -542,7 +530,8 @@ TEST_F(FleetTest, WrongTokensUnknownClustersAndBadBatchesAreRefusedAndAppendNoth
       Spawn({Kubelake(), "run", "--data-dir", dir_.Sub("central"), "--listen-ingest",
              "127.0.0.1:" + std::to_string(port_), "--ingest-tls-cert", dir_.Sub("ingest.crt"), "--ingest-tls-key",
              dir_.Sub("ingest.key"), "--ingest-client-ca", dir_.Sub("ca.crt"), "--ingest-clusters",
-             dir_.Sub("clusters.yaml"), "--commit-interval-ms", "200", "--status-interval", "1", "--listen-http", "off",
+             dir_.Sub("clusters.yaml"), "--commit-interval-ms", "200", "--ods-commit-interval-ms", "200",
+             "--status-interval", "1", "--listen-http", "off",
                     "--listen-pg", "off"},
             dir_.Sub("central.log"));
   KL_ASSERT_OK(WriteFile(dir_.Sub("wrong-token"), "not-the-token\n"));
