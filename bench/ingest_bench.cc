@@ -16,7 +16,7 @@
 //                 spools and ship to the IngestServer until all is acknowledged
 //
 //   build/bench/ingest_bench [--collectors 16] [--events 8000] [--batch 500] [--dir /tmp]
-//       [--no-compress] [--only local,https,spool] [--rounds 1]
+//       [--no-compress | --level N] [--only local,https,spool] [--rounds 1]
 //
 // Events are simulator pods (~2.5 KB of JSON) wrapped as collector events.
 // Each phase starts from batches built beforehand (untimed) and owns them:
@@ -112,6 +112,7 @@ int main(int argc, char** argv) {
   int rounds = 1;
   std::string base_dir = "/tmp";
   bool compress = true;
+  int level = collector::RemoteSinkOptions().compression_level;
   std::vector<std::string> only = {"local", "https", "spool"};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -126,6 +127,8 @@ int main(int argc, char** argv) {
       rounds = std::max(1, std::atoi(next().c_str()));
     else if (a == "--dir")
       base_dir = next();
+    else if (a == "--level")
+      level = std::atoi(next().c_str());
     else if (a == "--no-compress")
       compress = false;
     else if (a == "--skip-spool")
@@ -194,7 +197,8 @@ int main(int argc, char** argv) {
       "ingest_bench: %d collectors x %d events = %llu events, %.1f MB of JSON (%.0f B/event), batches of %d, %s "
       "bodies, %d round(s) of %s\n",
       collectors, events_per, static_cast<unsigned long long>(total), static_cast<double>(total_bytes) / 1e6,
-      static_cast<double>(total_bytes) / static_cast<double>(total), batch, compress ? "zstd" : "uncompressed", rounds,
+      static_cast<double>(total_bytes) / static_cast<double>(total), batch,
+      compress ? ("zstd level " + std::to_string(level)).c_str() : "uncompressed", rounds,
       Join(only, ", ").c_str());
 
   // Each phase gets its own copies of the batches, made before it is timed.
@@ -274,7 +278,7 @@ int main(int argc, char** argv) {
           headers = curl_slist_append(headers, "Expect:");
           if (compress) headers = curl_slist_append(headers, "Content-Encoding: zstd");
           ingest::BatchEncoder enc;
-          std::string body, answer;
+          std::string compressed, answer;
           uint64_t sequence = 0;
           for (auto& b : batches[c]) {
             enc.Begin(cluster, "stream-" + cluster, sequence);
@@ -282,11 +286,8 @@ int main(int argc, char** argv) {
             sequence += b.size();
             std::vector<collector::CollectedEvent>().swap(b);  // sent: a collector frees them
             std::string& raw = enc.Finish();
-            body.clear();
-            if (compress)
-              (void)format::ZstdCompress(1, raw, &body);
-            else
-              body = raw;
+            std::string_view body = raw;
+            if (compress) (void)format::ZstdCompressInto(level, raw, &compressed, &body);
             answer.clear();
             curl_easy_setopt(e, CURLOPT_URL, url.c_str());
             curl_blob blob{const_cast<char*>(tls->ca_cert_pem.data()), tls->ca_cert_pem.size(), CURL_BLOB_COPY};
@@ -342,6 +343,7 @@ int main(int argc, char** argv) {
         r.token = "t" + std::to_string(c);
         r.ca_pem = tls->ca_cert_pem;
         r.compress = compress;
+        r.compression_level = level;
         auto shipper = collector::Shipper::Start(spools[c].get(), spool_dir, "spool-stream-" + std::to_string(c), r);
         if (!shipper.ok()) Die(shipper.status().ToString());
         shippers[c] = std::move(*shipper);
