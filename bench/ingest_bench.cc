@@ -211,8 +211,7 @@ int main(int argc, char** argv) {
       "bodies, %d round(s) of %s\n",
       collectors, events_per, static_cast<unsigned long long>(total), static_cast<double>(total_bytes) / 1e6,
       static_cast<double>(total_bytes) / static_cast<double>(total), batch,
-      compress ? ("zstd level " + std::to_string(level)).c_str() : "uncompressed", rounds,
-      Join(only, ", ").c_str());
+      compress ? ("zstd level " + std::to_string(level)).c_str() : "uncompressed", rounds, Join(only, ", ").c_str());
 
   // Each phase gets its own copies of the batches, made before it is timed.
   auto make_batches = [&] {
@@ -220,7 +219,8 @@ int main(int argc, char** argv) {
     for (int c = 0; c < collectors; ++c) {
       for (size_t i = 0; i < events[c].size(); i += static_cast<size_t>(batch)) {
         size_t end = std::min(events[c].size(), i + static_cast<size_t>(batch));
-        b[c].emplace_back(events[c].begin() + static_cast<ptrdiff_t>(i), events[c].begin() + static_cast<ptrdiff_t>(end));
+        b[c].emplace_back(events[c].begin() + static_cast<ptrdiff_t>(i),
+                          events[c].begin() + static_cast<ptrdiff_t>(end));
       }
     }
     return b;
@@ -414,10 +414,11 @@ int main(int argc, char** argv) {
   auto run_floor = [&](Batches batches) {
     // TLS 1.3's record protection is an AEAD over records of at most 16 KB.
     std::string cipher_name = negotiated_cipher.empty() ? "TLS_AES_256_GCM_SHA384" : negotiated_cipher;
-    const EVP_CIPHER* aead = cipher_name.find("CHACHA20") != std::string::npos ? EVP_chacha20_poly1305()
-                             : cipher_name.find("AES_128") != std::string::npos || cipher_name.find("AES128") != std::string::npos
-                                 ? EVP_aes_128_gcm()
-                                 : EVP_aes_256_gcm();
+    const EVP_CIPHER* aead =
+        cipher_name.find("CHACHA20") != std::string::npos ? EVP_chacha20_poly1305()
+        : cipher_name.find("AES_128") != std::string::npos || cipher_name.find("AES128") != std::string::npos
+            ? EVP_aes_128_gcm()
+            : EVP_aes_256_gcm();
     unsigned char key[32] = {1, 2, 3}, iv[12] = {4, 5, 6}, tag[16];
     EVP_CIPHER_CTX* seal = EVP_CIPHER_CTX_new();
     EVP_CIPHER_CTX* open = EVP_CIPHER_CTX_new();
@@ -490,11 +491,12 @@ int main(int argc, char** argv) {
     EVP_CIPHER_CTX_free(open);
     double n = static_cast<double>(total) / 1e6;
     double sum = encode + compress_s + tls_s + inflate + decode + validate;
-    std::printf("floor        per event, one thread: encode %.2f us (copy + CRC), zstd %.2f us (%.1fx smaller), %s %.2f us,"
-                " inflate %.2f us, decode %.2f us (CRC), validate %.2f us = %.2f us added"
-                " (a CRC-32C of one event alone: %.2f us)\n",
-                encode / n, compress_s / n, static_cast<double>(raw_bytes) / static_cast<double>(wire_bytes),
-                cipher_name.c_str(), tls_s / n, inflate / n, decode / n, validate / n, sum / n, crc_only / n);
+    std::printf(
+        "floor        per event, one thread: encode %.2f us (copy + CRC), zstd %.2f us (%.1fx smaller), %s %.2f us,"
+        " inflate %.2f us, decode %.2f us (CRC), validate %.2f us = %.2f us added"
+        " (a CRC-32C of one event alone: %.2f us)\n",
+        encode / n, compress_s / n, static_cast<double>(raw_bytes) / static_cast<double>(wire_bytes),
+        cipher_name.c_str(), tls_s / n, inflate / n, decode / n, validate / n, sum / n, crc_only / n);
     std::fflush(stdout);
     Figures f;
     f.user = sum;
@@ -529,8 +531,8 @@ int main(int argc, char** argv) {
       double med = cpu_us(results[path], false), low = cpu_us(results[path], true);
       std::printf("%-12s %5.2f us (%5.2f us)", label.at(path).c_str(), med, low);
       if (path == "floor" && results.count("local") != 0) {
-        std::printf("  added to the local path: %.2fx (%.2fx) its CPU per event", 1 + med / cpu_us(results["local"], false),
-                    1 + low / cpu_us(results["local"], true));
+        std::printf("  added to the local path: %.2fx (%.2fx) its CPU per event",
+                    1 + med / cpu_us(results["local"], false), 1 + low / cpu_us(results["local"], true));
       } else if (path != "local" && results.count("local") != 0) {
         std::printf("  = %.2fx (%.2fx) the local path", med / cpu_us(results["local"], false),
                     low / cpu_us(results["local"], true));
