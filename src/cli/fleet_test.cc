@@ -13,10 +13,8 @@
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,6 +28,7 @@
 #include "common/json.h"
 #include "common/random.h"
 #include "common/string_util.h"
+#include "common/test_system_util.h"
 #include "common/test_util.h"
 #include "ingest/clusters.h"
 #include "ingest/wire.h"
@@ -73,18 +72,7 @@ void Kill(pid_t* pid, int sig) {
   }
 }
 
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  int port = ntohs(a.sin_port);
-  ::close(fd);
-  return port;
-}
+using kl::testing::FreePort;
 
 int Shell(const std::string& command, std::string* out) {
   out->clear();

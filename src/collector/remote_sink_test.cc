@@ -5,9 +5,6 @@
 #include "collector/remote_sink.h"
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -15,24 +12,14 @@
 #include <thread>
 
 #include "collector/log_sink.h"
+#include "common/test_system_util.h"
 #include "common/test_util.h"
 #include "ingest/ingest_server.h"
 
 namespace kl::collector {
 namespace {
 
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  int port = ntohs(a.sin_port);
-  ::close(fd);
-  return port;
-}
+using kl::testing::FreePort;
 
 CollectedEvent MakeEvent(int i) {
   CollectedEvent e;

@@ -17,22 +17,13 @@
 #include "common/file_util.h"
 #include "common/json.h"
 #include "common/string_util.h"
+#include "common/test_system_util.h"
 #include "common/test_util.h"
 
 namespace kl::server {
 namespace {
 
-std::string RunCommand(const std::string& cmd, int* rc) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  int status = pclose(p);
-  *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
+using kl::testing::RunCommand;
 
 size_t Collect(char* data, size_t size, size_t n, void* out) {
   static_cast<std::string*>(out)->append(data, size * n);

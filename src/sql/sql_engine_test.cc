@@ -11,6 +11,7 @@
 #include "common/test_util.h"
 #include "sql/functions/helpers.h"
 #include "sql/sql.h"
+#include "sql/sql_test_util.h"
 
 namespace kl::sql {
 namespace {
@@ -19,16 +20,11 @@ using format::DataField;
 using format::Datum;
 using format::RowType;
 
-class SqlEngineTest : public ::testing::Test {
+class SqlEngineTest : public SqlEngineFixture {
  protected:
   void SetUp() override {
-    EngineOptions o;
-    o.warehouse = dir_.Sub("warehouse");
-    auto e = SqlEngine::Create(o);
-    ASSERT_TRUE(e.ok());
-    engine_ = *e;
-    session_ = engine_->NewSession();
-    Run("CREATE DATABASE kubelake");
+    SqlEngineFixture::SetUp();
+    if (HasFatalFailure()) return;
     Run("CREATE TABLE t (id BIGINT, s STRING) WITH ('bucket' = '4', 'bucket-key' = 'id', 'kubelake.data-file.sync' = "
         "'false')");
     std::string values;
@@ -41,9 +37,6 @@ class SqlEngineTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << sql << ": " << r.status().ToString();
     return r.ok() ? *r : StatementResult{};
   }
-  kl::testing::TempDir dir_;
-  std::shared_ptr<SqlEngine> engine_;
-  std::unique_ptr<SqlSession> session_;
 };
 
 TEST_F(SqlEngineTest, StreamsBatchesAndDescribes) {

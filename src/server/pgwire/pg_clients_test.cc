@@ -14,36 +14,20 @@
 #include <thread>
 
 #include "common/file_util.h"
+#include "common/test_system_util.h"
 #include "common/test_util.h"
 #include "server/listen.h"
 #include "server/pgwire/auth.h"
 #include "server/pgwire/pg_server.h"
+#include "server/pgwire/testing/libpq_test_util.h"
 #include "server/pgwire/testing/test_engine.h"
 #include "simulator/tls.h"
 
 namespace kl::server {
 namespace {
 
-struct Conn {
-  PGconn* c = nullptr;
-  explicit Conn(const std::string& conninfo) : c(PQconnectdb(conninfo.c_str())) {}
-  ~Conn() { PQfinish(c); }
-  bool ok() const { return PQstatus(c) == CONNECTION_OK; }
-  std::string error() const { return PQerrorMessage(c); }
-};
-
-struct Res {
-  PGresult* r;
-  explicit Res(PGresult* r) : r(r) {}
-  ~Res() { PQclear(r); }
-  ExecStatusType status() const { return PQresultStatus(r); }
-  std::string sqlstate() const {
-    const char* s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-    return s != nullptr ? s : "";
-  }
-  std::string get(int row, int col) const { return PQgetvalue(r, row, col); }
-  bool null(int row, int col) const { return PQgetisnull(r, row, col) != 0; }
-};
+using testing::Conn;
+using testing::Res;
 
 std::unique_ptr<PgServer> StartServer(const PgServerOptions& options, QueryEngine* engine) {
   auto addr = ParseListenAddress("127.0.0.1:0", "test");
@@ -382,16 +366,7 @@ TEST_F(PgClientsTest, TwoHundredConcurrentConnections) {
   EXPECT_EQ(good.load(), kClients);
 }
 
-std::string RunCommand(const std::string& cmd, int* rc) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  *rc = pclose(p);
-  return out;
-}
+using kl::testing::RunCommand;
 
 TEST_F(PgClientsTest, Psql) {
   if (std::system("psql --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "psql is not installed";

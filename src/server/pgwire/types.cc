@@ -3,10 +3,12 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <optional>
 
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/string_util.h"
+#include "sql/functions/postgres_text.h"
 
 namespace kl::server::pg {
 namespace {
@@ -84,16 +86,6 @@ std::string FormatFloat(double v, bool single) {
     return buf;
   }
   return FormatDouble(v);
-}
-
-std::string Hex(std::string_view bytes) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out = "\\x";
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
 }
 
 // An array element in the text array syntax: quoted when it must be.
@@ -261,7 +253,7 @@ Status EncodeText(const Datum& v, const DataType& type, std::string* out) {
     case TypeRoot::kChar:
     case TypeRoot::kVarChar: out->append(v.as_bytes()); return Status::OK();
     case TypeRoot::kBinary:
-    case TypeRoot::kVarBinary: out->append(Hex(v.as_bytes())); return Status::OK();
+    case TypeRoot::kVarBinary: out->append(kl::sql::PostgresByteaHex(v.as_bytes())); return Status::OK();
     case TypeRoot::kDate: out->append(FormatDate(v.as_int())); return Status::OK();
     case TypeRoot::kTime: out->append(FormatTimeOfDay(v.as_int() * 1000)); return Status::OK();
     case TypeRoot::kTimestamp:
@@ -440,48 +432,24 @@ Result<Datum> DecodeText(std::string_view s, const DataType& type);
 
 // A one-dimensional array in PostgreSQL's text form: {a,"b c",NULL}.
 Result<Datum> DecodeArrayText(std::string_view s, const DataType& type) {
-  std::string_view t = Trim(s);
-  if (t.size() < 2 || t.front() != '{' || t.back() != '}') {
-    return Status::InvalidArgument("malformed array literal: \"" + std::string(s) + "\"");
-  }
   format::DatumList items;
-  std::string item;
-  bool quoted = false, was_quoted = false, any = false;
-  auto flush = [&]() -> Status {
-    std::string_view v = was_quoted ? std::string_view(item) : Trim(item);
-    if (!was_quoted && EqualsIgnoreCase(v, "NULL")) {
-      items.emplace_back();
-    } else {
-      KL_ASSIGN_OR_RETURN(Datum d, DecodeText(v, type.element()));
-      items.push_back(std::move(d));
-    }
-    item.clear();
-    was_quoted = false;
-    return Status::OK();
-  };
-  for (size_t i = 1; i + 1 < t.size(); ++i) {
-    char c = t[i];
-    if (quoted) {
-      if (c == '\\' && i + 2 < t.size()) {
-        item.push_back(t[++i]);
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        item.push_back(c);
-      }
-    } else if (c == '"') {
-      quoted = was_quoted = any = true;
-    } else if (c == ',') {
-      KL_RETURN_IF_ERROR(flush());
-    } else if (c == '{' || c == '}') {
-      return Status::NotSupported("multidimensional array parameters are not supported");
-    } else {
-      item.push_back(c);
-      if (!std::isspace(static_cast<unsigned char>(c))) any = true;
-    }
-  }
-  if (quoted) return Status::InvalidArgument("malformed array literal: \"" + std::string(s) + "\"");
-  if (any || !items.empty()) KL_RETURN_IF_ERROR(flush());
+  KL_RETURN_IF_ERROR(kl::sql::ForEachArrayTextElement(
+      s,
+      [&](std::optional<std::string_view> element) -> Status {
+        if (!element) {
+          items.emplace_back();
+          return Status::OK();
+        }
+        KL_ASSIGN_OR_RETURN(Datum d, DecodeText(*element, type.element()));
+        items.push_back(std::move(d));
+        return Status::OK();
+      },
+      [&](kl::sql::ArrayTextError error) {
+        if (error == kl::sql::ArrayTextError::kNested) {
+          return Status::NotSupported("multidimensional array parameters are not supported");
+        }
+        return Status::InvalidArgument("malformed array literal: \"" + std::string(s) + "\"");
+      }));
   return Datum::List(std::move(items));
 }
 

@@ -10,6 +10,7 @@
 #include "sql/functions/cast.h"
 #include "sql/functions/json_functions.h"
 #include "sql/functions/operators.h"
+#include "sql/functions/postgres_text.h"
 #include "sql/parser/parser.h"
 #include "sql/parser/postgres_types.h"
 
@@ -2211,51 +2212,29 @@ class Binder {
   Result<BoundExprPtr> ArrayLiteral(const BoundExprPtr& text, const DataType& type, SourcePos pos) {
     if (text->value.is_null()) return MakeLiteral(format::Datum(), type.WithNullable(true));
     const std::string& s = text->value.as_bytes();
-    std::string_view t = Trim(s);
-    if (t.size() < 2 || t.front() != '{' || t.back() != '}') {
-      return ErrorAt(pos, "malformed array literal: \"" + s + "\" (an array is written '{a,b,c}')");
-    }
     format::DatumList items;
-    std::string item;
-    bool quoted = false, any = false, was_quoted = false;
-    auto flush = [&]() -> Status {
-      std::string_view v = was_quoted ? std::string_view(item) : Trim(item);
-      if (!was_quoted && EqualsIgnoreCase(v, "NULL")) {
-        items.emplace_back();
-      } else {
-        auto d = CastValue(*o_.exec, format::Datum::Bytes(std::string(v)), DataType::String(), type.element());
-        if (!d.ok()) return ErrorAt(pos, "malformed array literal: \"" + s + "\": " + d.status().message());
-        items.push_back(*d);
-      }
-      item.clear();
-      was_quoted = false;
-      return Status::OK();
-    };
-    for (size_t i = 1; i + 1 < t.size(); ++i) {
-      char c = t[i];
-      if (quoted) {
-        if (c == '\\' && i + 2 < t.size()) {
-          item.push_back(t[++i]);
-        } else if (c == '"') {
-          quoted = false;
-        } else {
-          item.push_back(c);
-        }
-      } else if (c == '"') {
-        quoted = true;
-        was_quoted = true;
-        any = true;
-      } else if (c == ',') {
-        KL_RETURN_IF_ERROR(flush());
-      } else if (c == '{' || c == '}') {
-        return ErrorAt(pos, "multidimensional array literals are not supported: \"" + s + "\"");
-      } else {
-        item.push_back(c);
-        if (!std::isspace(static_cast<unsigned char>(c))) any = true;
-      }
-    }
-    if (quoted) return ErrorAt(pos, "malformed array literal: \"" + s + "\" (unterminated quote)");
-    if (any || !items.empty()) KL_RETURN_IF_ERROR(flush());
+    KL_RETURN_IF_ERROR(ForEachArrayTextElement(
+        s,
+        [&](std::optional<std::string_view> element) -> Status {
+          if (!element) {
+            items.emplace_back();
+            return Status::OK();
+          }
+          auto d = CastValue(*o_.exec, format::Datum::Bytes(std::string(*element)), DataType::String(), type.element());
+          if (!d.ok()) return ErrorAt(pos, "malformed array literal: \"" + s + "\": " + d.status().message());
+          items.push_back(*d);
+          return Status::OK();
+        },
+        [&](ArrayTextError error) {
+          switch (error) {
+            case ArrayTextError::kNotBraced:
+              return ErrorAt(pos, "malformed array literal: \"" + s + "\" (an array is written '{a,b,c}')");
+            case ArrayTextError::kNested:
+              return ErrorAt(pos, "multidimensional array literals are not supported: \"" + s + "\"");
+            case ArrayTextError::kUnterminatedQuote: break;
+          }
+          return ErrorAt(pos, "malformed array literal: \"" + s + "\" (unterminated quote)");
+        }));
     auto lit = MakeLiteral(format::Datum::List(std::move(items)), type.NotNull());
     lit->pos = pos;
     return lit;

@@ -2,6 +2,7 @@
 // implicit casts the binder may insert.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "common/result.h"
@@ -33,5 +34,17 @@ bool ImplicitlyCastable(const DataType& from, const DataType& to);
 // The type's name as Flink prints it ("INT", "VARCHAR(10)", "STRING").
 std::string TypeName(const DataType& t);
 DataType WithNullable(const DataType& t, bool nullable);
+
+// `v` narrowed to the integral type `root` the way Java narrows (two's-complement
+// wrap-around): integer arithmetic, SUM and casts overflow like Flink's. BIGINT and
+// non-integral roots keep `v`. Inline: it runs once a value in vectorised loops.
+inline int64_t WrapToIntegral(int64_t v, TypeRoot root) {
+  switch (root) {
+    case TypeRoot::kTinyInt: return static_cast<int8_t>(v);
+    case TypeRoot::kSmallInt: return static_cast<int16_t>(v);
+    case TypeRoot::kInt: return static_cast<int32_t>(v);
+    default: return v;
+  }
+}
 
 }  // namespace kl::sql

@@ -15,15 +15,6 @@ using format::TypeRoot;
 
 namespace {
 
-int64_t WrapTo(int64_t v, TypeRoot root) {
-  switch (root) {
-    case TypeRoot::kTinyInt: return static_cast<int8_t>(v);
-    case TypeRoot::kSmallInt: return static_cast<int16_t>(v);
-    case TypeRoot::kInt: return static_cast<int32_t>(v);
-    default: return v;
-  }
-}
-
 class CountState : public AggregateState {
  public:
   explicit CountState(bool star) : star_(star) {}
@@ -101,7 +92,7 @@ class SumState : public AggregateState {
     }
     if (!average_) {
       switch (result_.physical()) {
-        case PhysicalKind::kInt: out->AppendInt(WrapTo(ints_[g], result_.root())); break;
+        case PhysicalKind::kInt: out->AppendInt(WrapToIntegral(ints_[g], result_.root())); break;
         case PhysicalKind::kDouble: out->AppendDouble(doubles_[g]); break;
         default: out->AppendDecimal(decimals_[g]); break;
       }
@@ -109,7 +100,7 @@ class SumState : public AggregateState {
     }
     switch (result_.physical()) {
       case PhysicalKind::kInt:
-        out->AppendInt(WrapTo(static_cast<int64_t>(decimals_[g] / counts_[g]), result_.root()));
+        out->AppendInt(WrapToIntegral(static_cast<int64_t>(decimals_[g] / counts_[g]), result_.root()));
         break;
       case PhysicalKind::kDouble:
         out->AppendDouble(input_.physical() == PhysicalKind::kDouble ? doubles_[g] / counts_[g]

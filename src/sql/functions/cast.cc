@@ -54,15 +54,6 @@ Int128 Rescale(Int128 v, int from_scale, int to_scale) {
   return q;
 }
 
-int64_t WrapInt(int64_t v, TypeRoot root) {
-  switch (root) {
-    case TypeRoot::kTinyInt: return static_cast<int8_t>(v);
-    case TypeRoot::kSmallInt: return static_cast<int16_t>(v);
-    case TypeRoot::kInt: return static_cast<int32_t>(v);
-    default: return v;
-  }
-}
-
 // Java's (long) / (int) cast of a double: truncation, NaN -> 0, saturating.
 int64_t JavaDoubleToInt(double d, TypeRoot root) {
   if (std::isnan(d)) return 0;
@@ -79,7 +70,7 @@ int64_t JavaDoubleToInt(double d, TypeRoot root) {
   } else {
     i32 = static_cast<int64_t>(d);
   }
-  return WrapInt(i32, root);  // Java narrows int to byte/short by wrapping
+  return WrapToIntegral(i32, root);  // Java narrows int to byte/short by wrapping
 }
 
 Status CastError(const std::string& what, const std::string& value_text, const DataType& to, const std::string& why) {
@@ -409,7 +400,7 @@ Result<Datum> CastOne(ExecContext& ctx, const Datum& d, const DataType& from, co
           *why = "not an integer";
           break;
         }
-        if (WrapInt(*v, tr) != *v) {
+        if (WrapToIntegral(*v, tr) != *v) {
           *why = "out of range";
           break;
         }
@@ -492,7 +483,7 @@ Result<Datum> CastOne(ExecContext& ctx, const Datum& d, const DataType& from, co
       case TypeRoot::kTinyInt:
       case TypeRoot::kSmallInt:
       case TypeRoot::kInt:
-      case TypeRoot::kBigInt: return Datum::Int(WrapInt(v, tr));
+      case TypeRoot::kBigInt: return Datum::Int(WrapToIntegral(v, tr));
       case TypeRoot::kFloat: return Datum::Double(static_cast<float>(v));
       case TypeRoot::kDouble: return Datum::Double(static_cast<double>(v));
       case TypeRoot::kDecimal: {
@@ -540,7 +531,7 @@ Result<Datum> CastOne(ExecContext& ctx, const Datum& d, const DataType& from, co
       case TypeRoot::kTinyInt:
       case TypeRoot::kSmallInt:
       case TypeRoot::kInt:
-      case TypeRoot::kBigInt: return Datum::Int(WrapInt(static_cast<int64_t>(v / Pow10(s)), tr));
+      case TypeRoot::kBigInt: return Datum::Int(WrapToIntegral(static_cast<int64_t>(v / Pow10(s)), tr));
       case TypeRoot::kFloat:
       case TypeRoot::kDouble: {
         double x = std::strtod(format::FormatDecimal(v, s).c_str(), nullptr);
@@ -591,7 +582,7 @@ Result<Datum> CastOne(ExecContext& ctx, const Datum& d, const DataType& from, co
   }
   if (IsTimestamp(from) && IsIntegral(to)) {
     Timestamp ts = d.as_timestamp();
-    return Datum::Int(WrapInt(FloorDiv(ts.millis, 1000), tr));
+    return Datum::Int(WrapToIntegral(FloorDiv(ts.millis, 1000), tr));
   }
   table::CastOptions opts{ctx.time_zone_offset_millis};
   auto r = table::CastDatum(d, from, to, opts);

@@ -52,15 +52,6 @@ ScalarKernel ComparisonKernel(PhysicalKind kind, Cmp cmp) {
   };
 }
 
-int64_t Wrap(int64_t v, TypeRoot root) {
-  switch (root) {
-    case TypeRoot::kTinyInt: return static_cast<int8_t>(v);
-    case TypeRoot::kSmallInt: return static_cast<int16_t>(v);
-    case TypeRoot::kInt: return static_cast<int32_t>(v);
-    default: return v;
-  }
-}
-
 Int128 Pow10(int n) {
   Int128 v = 1;
   for (int i = 0; i < n; ++i) v *= 10;
@@ -167,7 +158,7 @@ Result<BoundFunction> BindArithmetic(const std::string& op, const DataType& a, c
           }
         }
         if (root != TypeRoot::kBigInt) {
-          for (auto& v : r) v = Wrap(v, root);
+          for (auto& v : r) v = WrapToIntegral(v, root);
         }
         out->AppendInts(r.data(), rows);
         return Status::OK();
@@ -193,7 +184,7 @@ Result<BoundFunction> BindArithmetic(const std::string& op, const DataType& a, c
             }
           }
         }
-        out->AppendInt(Wrap(r, root));
+        out->AppendInt(WrapToIntegral(r, root));
       }
       return Status::OK();
     };
@@ -279,7 +270,7 @@ BoundFunction BindNegate(const DataType& type) {
       if (x.IsNull(i)) {
         out->AppendNull();
       } else if (k == PhysicalKind::kInt) {
-        out->AppendInt(Wrap(static_cast<int64_t>(0 - static_cast<uint64_t>(x.GetInt(i))), root));
+        out->AppendInt(WrapToIntegral(static_cast<int64_t>(0 - static_cast<uint64_t>(x.GetInt(i))), root));
       } else if (k == PhysicalKind::kDouble) {
         out->AppendDouble(-x.GetDouble(i));
       } else {

@@ -21,15 +21,6 @@ using format::TypeRoot;
 
 namespace {
 
-int64_t WrapTo(int64_t v, TypeRoot root) {
-  switch (root) {
-    case TypeRoot::kTinyInt: return static_cast<int8_t>(v);
-    case TypeRoot::kSmallInt: return static_cast<int16_t>(v);
-    case TypeRoot::kInt: return static_cast<int32_t>(v);
-    default: return v;
-  }
-}
-
 struct DatumLess {
   bool operator()(const Datum& a, const Datum& b) const { return format::CompareDatum(a, b) < 0; }
 };
@@ -218,13 +209,13 @@ class GroupAggregateOp : public pipeline::Operator {
       case AccKind::kSum:
         if (acc.count <= 0) return Datum();
         switch (t.physical()) {
-          case PhysicalKind::kInt: return Datum::Int(WrapTo(acc.isum, t.root()));
+          case PhysicalKind::kInt: return Datum::Int(WrapToIntegral(acc.isum, t.root()));
           case PhysicalKind::kDouble: return Datum::Double(acc.fsum);
           default: return Datum::Decimal(acc.dsum);
         }
       case AccKind::kAvg:
         if (acc.count <= 0) return Datum();
-        if (t.physical() == PhysicalKind::kInt) return Datum::Int(WrapTo(static_cast<int64_t>(acc.dsum / acc.count), t.root()));
+        if (t.physical() == PhysicalKind::kInt) return Datum::Int(WrapToIntegral(static_cast<int64_t>(acc.dsum / acc.count), t.root()));
         if (call.args[0]->type.physical() == PhysicalKind::kDouble) return Datum::Double(acc.fsum / acc.count);
         return Datum::Double(static_cast<double>(acc.dsum) / acc.count);
       case AccKind::kMinMax:

@@ -9,6 +9,7 @@
 #include "pipeline/state.h"
 #include "sql/binder/types.h"
 #include "sql/functions/cast.h"
+#include "sql/functions/postgres_text.h"
 
 namespace kl::sql::streaming {
 
@@ -50,16 +51,6 @@ std::string QuoteQualified(const std::string& name) {
 }
 
 std::string QuoteIdent(const std::string& name) { return QuoteQualified(name); }
-
-std::string Hex(std::string_view bytes) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out = "\\x";
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
 
 class Connection {
  public:
@@ -248,7 +239,7 @@ class JdbcSink : public pipeline::Sink {
     switch (type.root()) {
       case TypeRoot::kBoolean: return std::string(d.as_bool() ? "true" : "false");
       case TypeRoot::kBinary:
-      case TypeRoot::kVarBinary: return Hex(d.as_bytes());
+      case TypeRoot::kVarBinary: return PostgresByteaHex(d.as_bytes());
       default: return ValueToText(ctx_, d, type);
     }
   }
@@ -328,7 +319,7 @@ class JdbcSink : public pipeline::Sink {
     }
     std::string encoded;
     pipeline::EncodePosition(position, &encoded);
-    std::string id_text = std::to_string(identifier), pos_text = Hex(encoded);
+    std::string id_text = std::to_string(identifier), pos_text = PostgresByteaHex(encoded);
     KL_RETURN_IF_ERROR(conn_.Exec("INSERT INTO " + QuoteQualified(position_table_) +
                                       " (job, identifier, position) VALUES ($1, $2, $3) ON CONFLICT (job) DO UPDATE SET "
                                       "identifier = EXCLUDED.identifier, position = EXCLUDED.position, committed_at = now()",

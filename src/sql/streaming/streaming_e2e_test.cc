@@ -21,6 +21,7 @@
 #include "log/event_log.h"
 #include "sql/functions/cast.h"
 #include "sql/sql.h"
+#include "sql/sql_test_util.h"
 #include "sql/streaming/postgres_test_util.h"
 
 namespace kl::sql {
@@ -59,23 +60,6 @@ class Child {
  private:
   pid_t pid_ = -1;
 };
-
-std::vector<std::string> Rows(SqlSession* s, const std::string& sql) {
-  auto r = s->Execute(sql);
-  EXPECT_TRUE(r.ok()) << sql << "\n" << r.status().ToString();
-  std::vector<std::string> out;
-  if (!r.ok()) return out;
-  ExecContext ctx;
-  for (const auto& row : r->Rows()) {
-    std::vector<std::string> cells;
-    for (size_t c = 0; c < row.size(); ++c) {
-      cells.push_back(row[c].is_null() ? "NULL" : ValueToText(ctx, row[c], r->columns.type(c)));
-    }
-    out.push_back(Join(cells, "|"));
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 TEST(StreamingE2eTest, SinksEqualBatchAfterKillNineRestarts) {
   kl::testing::TempDir dir;
@@ -176,9 +160,9 @@ INSERT INTO joined SELECT e.id, e.k, d.label FROM ev e LEFT JOIN dims d ON e.k =
   ASSERT_TRUE(last.Start(args, child_log));
   int64_t deadline = NowMillis() + 120000;
   auto caught_up = [&] {
-    auto raw = Rows(batch.get(), "SELECT COUNT(*) FROM raw");
-    auto counts = Rows(batch.get(), "SELECT SUM(n) FROM counts");
-    auto joined = Rows(batch.get(), "SELECT COUNT(*) FROM joined");
+    auto raw = SortedRows(batch.get(), "SELECT COUNT(*) FROM raw");
+    auto counts = SortedRows(batch.get(), "SELECT SUM(n) FROM counts");
+    auto joined = SortedRows(batch.get(), "SELECT COUNT(*) FROM joined");
     std::string want = std::to_string(produced);
     bool pg_done = !with_pg || (pg.Query("SELECT COUNT(*) FROM pg_raw") == std::vector<std::string>{want} &&
                                 pg.Query("SELECT SUM(n) FROM pg_counts") == std::vector<std::string>{want});
@@ -193,19 +177,21 @@ INSERT INTO joined SELECT e.id, e.k, d.label FROM ev e LEFT JOIN dims d ON e.k =
   std::string last_lines = text.substr(text.size() > 3000 ? text.size() - 3000 : 0);
 
   std::string n = std::to_string(produced);
-  EXPECT_EQ(Rows(batch.get(), "SELECT COUNT(*), COUNT(DISTINCT id) FROM raw"), std::vector<std::string>{n + "|" + n})
+  EXPECT_EQ(SortedRows(batch.get(), "SELECT COUNT(*), COUNT(DISTINCT id) FROM raw"),
+            std::vector<std::string>{n + "|" + n})
       << last_lines;
-  EXPECT_EQ(Rows(batch.get(), "SELECT COUNT(*) FROM ev"), std::vector<std::string>{n});
-  EXPECT_EQ(Rows(batch.get(), "SELECT * FROM counts"),
-            Rows(batch.get(), "SELECT k, COUNT(*), SUM(v), MAX(v) FROM ev GROUP BY k"));
-  EXPECT_EQ(Rows(batch.get(), "SELECT * FROM best"),
-            Rows(batch.get(), "SELECT k, id, v FROM (SELECT k, id, v, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v "
-                              "DESC, id) AS rn FROM ev) WHERE rn = 1"));
-  EXPECT_EQ(Rows(batch.get(), "SELECT * FROM joined"),
-            Rows(batch.get(), "SELECT e.id, e.k, d.label FROM ev e LEFT JOIN dims d ON e.k = d.k"));
+  EXPECT_EQ(SortedRows(batch.get(), "SELECT COUNT(*) FROM ev"), std::vector<std::string>{n});
+  EXPECT_EQ(SortedRows(batch.get(), "SELECT * FROM counts"),
+            SortedRows(batch.get(), "SELECT k, COUNT(*), SUM(v), MAX(v) FROM ev GROUP BY k"));
+  EXPECT_EQ(SortedRows(batch.get(), "SELECT * FROM best"),
+            SortedRows(batch.get(),
+                       "SELECT k, id, v FROM (SELECT k, id, v, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v "
+                       "DESC, id) AS rn FROM ev) WHERE rn = 1"));
+  EXPECT_EQ(SortedRows(batch.get(), "SELECT * FROM joined"),
+            SortedRows(batch.get(), "SELECT e.id, e.k, d.label FROM ev e LEFT JOIN dims d ON e.k = d.k"));
   if (with_pg) {
     EXPECT_EQ(pg.Query("SELECT COUNT(*), COUNT(DISTINCT id) FROM pg_raw"), std::vector<std::string>{n + "|" + n});
-    auto want = Rows(batch.get(), "SELECT k, COUNT(*), SUM(v) FROM ev GROUP BY k");
+    auto want = SortedRows(batch.get(), "SELECT k, COUNT(*), SUM(v) FROM ev GROUP BY k");
     auto got = pg.Query("SELECT k, n, s FROM pg_counts");
     std::sort(got.begin(), got.end());
     EXPECT_EQ(got, want);

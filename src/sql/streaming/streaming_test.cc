@@ -12,21 +12,17 @@
 #include "log/event_log.h"
 #include "sql/functions/cast.h"
 #include "sql/sql.h"
+#include "sql/sql_test_util.h"
 #include "sql/streaming/postgres_test_util.h"
 
 namespace kl::sql {
 namespace {
 
-class StreamingTest : public ::testing::Test {
+class StreamingTest : public SqlEngineFixture {
  protected:
   void SetUp() override {
-    EngineOptions o;
-    o.warehouse = dir_.Sub("warehouse");
-    auto e = SqlEngine::Create(o);
-    ASSERT_TRUE(e.ok());
-    engine_ = *e;
-    session_ = engine_->NewSession();
-    Exec("CREATE DATABASE kubelake");
+    SqlEngineFixture::SetUp();
+    if (HasFatalFailure()) return;
     Exec("SET 'execution.checkpointing.interval' = '100 ms'");
   }
   void TearDown() override { engine_->StopJobs(); }
@@ -39,22 +35,7 @@ class StreamingTest : public ::testing::Test {
   Status Try(const std::string& sql) { return session_->Execute(sql).status(); }
 
   // Rows of a query as sorted text lines.
-  std::vector<std::string> Rows(const std::string& sql) {
-    auto r = session_->Execute(sql);
-    EXPECT_TRUE(r.ok()) << sql << "\n" << r.status().ToString();
-    std::vector<std::string> out;
-    if (!r.ok()) return out;
-    ExecContext ctx;
-    for (const auto& row : r->Rows()) {
-      std::vector<std::string> cells;
-      for (size_t c = 0; c < row.size(); ++c) {
-        cells.push_back(row[c].is_null() ? "NULL" : ValueToText(ctx, row[c], r->columns.type(c)));
-      }
-      out.push_back(Join(cells, "|"));
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-  }
+  std::vector<std::string> Rows(const std::string& sql) { return SortedRows(session_.get(), sql); }
 
   // Waits until job `name` has read and committed everything available since now.
   void WaitCaughtUp(const std::string& name, int64_t timeout_ms = 20000) {
@@ -81,10 +62,6 @@ class StreamingTest : public ::testing::Test {
     }
     return "";
   }
-
-  kl::testing::TempDir dir_;
-  std::shared_ptr<SqlEngine> engine_;
-  std::unique_ptr<SqlSession> session_;
 };
 
 TEST_F(StreamingTest, FollowsAnAppendTableIntoAPrimaryKeyTable) {

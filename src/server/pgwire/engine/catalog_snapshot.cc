@@ -129,6 +129,16 @@ Result<std::shared_ptr<const CatalogSnapshot>> WarehouseCatalog::Build() {
     }
     s->relations.push_back(std::move(rel));
   }
+  // A table, index or view of a user schema, its oid drawn in the order of the calls.
+  auto user_relation = [&](const PgSchema& schema, const std::string& name, char kind) {
+    PgRelation rel;
+    rel.schema = schema.name;
+    rel.schema_oid = schema.oid;
+    rel.name = name;
+    rel.kind = kind;
+    rel.oid = oid_for("relation", schema.name + "." + name);
+    return rel;
+  };
   for (const auto& schema : s->schemas) {
     if (schema.system) continue;
     const std::string& db = schema.name;
@@ -139,12 +149,7 @@ Result<std::shared_ptr<const CatalogSnapshot>> WarehouseCatalog::Build() {
     for (const auto& name : names) {
       auto obj = warehouse_->GetObject(db, name, {});
       if (!obj.ok()) continue;  // dropped, or unreadable: not listed
-      PgRelation rel;
-      rel.schema = db;
-      rel.schema_oid = schema.oid;
-      rel.name = name;
-      rel.kind = 'r';
-      rel.oid = oid_for("relation", db + "." + name);
+      PgRelation rel = user_relation(schema, name, 'r');
       std::vector<std::string> pk;
       if ((*obj)->paimon) {
         const table::TableSchema& ts = (*obj)->paimon->schema();
@@ -165,13 +170,9 @@ Result<std::shared_ptr<const CatalogSnapshot>> WarehouseCatalog::Build() {
       }
       PgRelation index;
       if (!rel.key_columns.empty()) {
-        rel.index_oid = oid_for("relation", db + "." + name + "_pkey");
+        index = user_relation(schema, name + "_pkey", 'i');
+        rel.index_oid = index.oid;
         rel.constraint_oid = oid_for("constraint", db + "." + name + "_pkey");
-        index.oid = rel.index_oid;
-        index.schema = db;
-        index.schema_oid = schema.oid;
-        index.name = name + "_pkey";
-        index.kind = 'i';
         index.table_oid = rel.oid;
         index.key_columns = rel.key_columns;
         for (int16_t k : rel.key_columns) index.columns.push_back(rel.columns[k - 1]);
@@ -186,12 +187,7 @@ Result<std::shared_ptr<const CatalogSnapshot>> WarehouseCatalog::Build() {
       for (const auto& name : vnames) {
         auto obj = warehouse_->GetObject(db, name, {});
         if (!obj.ok()) continue;
-        PgRelation rel;
-        rel.schema = db;
-        rel.schema_oid = schema.oid;
-        rel.name = name;
-        rel.kind = 'v';
-        rel.oid = oid_for("relation", db + "." + name);
+        PgRelation rel = user_relation(schema, name, 'v');
         rel.view_definition = (*obj)->view_query;
         rel.comment = (*obj)->comment;
         if (view_columns_) {

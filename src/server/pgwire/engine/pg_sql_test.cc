@@ -19,52 +19,23 @@
 
 #include "common/file_util.h"
 #include "common/string_util.h"
+#include "common/test_system_util.h"
 #include "common/test_util.h"
 #include "pipeline/warehouse.h"
 #include "server/listen.h"
 #include "server/pgwire/engine/sql_engine.h"
 #include "server/pgwire/pg_server.h"
+#include "server/pgwire/testing/libpq_test_util.h"
 #include "sql/sql.h"
 #include "table/table.h"
 
 namespace kl::server {
 namespace {
 
-struct Conn {
-  PGconn* c = nullptr;
-  explicit Conn(const std::string& conninfo) : c(PQconnectdb(conninfo.c_str())) {}
-  ~Conn() { PQfinish(c); }
-  bool ok() const { return PQstatus(c) == CONNECTION_OK; }
-  std::string error() const { return PQerrorMessage(c); }
-};
+using testing::Conn;
+using testing::Res;
 
-struct Res {
-  PGresult* r;
-  explicit Res(PGresult* r) : r(r) {}
-  ~Res() { PQclear(r); }
-  ExecStatusType status() const { return PQresultStatus(r); }
-  std::string field(int code) const {
-    const char* s = PQresultErrorField(r, code);
-    return s != nullptr ? s : "";
-  }
-  std::string sqlstate() const { return field(PG_DIAG_SQLSTATE); }
-  std::string error() const { return PQresultErrorMessage(r); }
-  std::string get(int row, int col) const { return PQgetvalue(r, row, col); }
-  bool null(int row, int col) const { return PQgetisnull(r, row, col) != 0; }
-  int rows() const { return PQntuples(r); }
-};
-
-std::string RunCommand(const std::string& cmd, int* rc) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  int status = pclose(p);
-  *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
+using kl::testing::RunCommand;
 
 const char kUnicode[] = "h\xc3\xa9llo w\xc3\xb6rld \xe2\x9c\x93 \xe6\x97\xa5\xe6\x9c\xac";
 
