@@ -87,6 +87,10 @@ class Shipper {
 
   // Blocks while the spool holds more than spool_max_bytes (returns at Stop).
   void WaitForRoom();
+  // Whether WaitForRoom would block now.
+  bool SpoolFull() const {
+    return pending_bytes_.load() >= static_cast<int64_t>(options_.spool_max_bytes) && !stop_;
+  }
   // The gate tells what it appended, so the bound holds between measurements.
   void NoteSpooled(uint64_t bytes);
   ShipperStats Stats() const;
@@ -128,6 +132,10 @@ class SpoolGate : public EventSink {
  public:
   SpoolGate(EventSink* inner, Shipper* shipper) : inner_(inner), shipper_(shipper) {}
   Status Emit(std::vector<CollectedEvent> events) override {
+    // The inner sink may buffer until the collector's next flush; events
+    // counted as spooled but not yet written could never be acknowledged, so
+    // they are written before waiting for room.
+    if (shipper_->SpoolFull()) KL_RETURN_IF_ERROR(inner_->Flush());
     shipper_->WaitForRoom();
     uint64_t bytes = 0;
     for (const auto& e : events) bytes += e.content.size() + e.cluster.size() + 28;  // the log's record framing
