@@ -14,7 +14,8 @@ namespace kl::sql {
 namespace {
 
 const char* kTables[] = {pipeline::kOdsTable,           pipeline::kDwdTable,
-                         pipeline::kClusterDimTable,    pipeline::kAdsKindCountTable,
+                         pipeline::kClusterDimTable,    pipeline::kNodeDimTable,
+                         pipeline::kAdsKindCountTable,
                          pipeline::kAdsNamespaceCountTable, pipeline::kAdsNodePodsTable,
                          pipeline::kAdsUserResourcesTable,  pipeline::kTopologyTable,
                          pipeline::kTrendKindCountTable,    pipeline::kTrendUserResourcesTable};
@@ -33,7 +34,7 @@ TEST(WarehouseSqlTest, CreatesTheTablesTheHandWiredJobsDefine) {
     ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
     std::vector<std::string> names;
     for (const auto& j : *jobs) names.push_back(j->name());
-    EXPECT_EQ(names, (std::vector<std::string>{"ods", "dwd", "dim-from-nodes", "ads-kind-count",
+    EXPECT_EQ(names, (std::vector<std::string>{"ods", "dwd", "dim-from-nodes", "dim-node", "ads-kind-count",
                                                "ads-namespace-count", "ads-node-pods", "ads-user-resources",
                                                "topology", "trend-kind-count", "trend-user-resources"}));
     for (const char* name : kTables) {
