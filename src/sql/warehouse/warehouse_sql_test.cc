@@ -62,7 +62,10 @@ TEST(WarehouseSqlTest, PlaceholdersAndWithoutRawEvents) {
   o.user_label = "team.example.com/owner";
   auto text = WarehouseSql(o, "dir:/var/lib/kubelake/log");
   ASSERT_TRUE(text.ok());
-  EXPECT_EQ(text->find("ods_events"), std::string::npos);
+  EXPECT_EQ(text->find("CREATE TABLE IF NOT EXISTS ods_events"), std::string::npos);
+  EXPECT_EQ(text->find("INSERT INTO ods_events"), std::string::npos);
+  // The opening comment names ods_events; the statement it belongs to stays.
+  EXPECT_NE(text->find("CREATE DATABASE IF NOT EXISTS"), std::string::npos);
   EXPECT_EQ(text->find("${"), std::string::npos);
   EXPECT_NE(text->find("labels[''team.example.com/owner'']"), std::string::npos);
   EXPECT_NE(text->find("'uri' = 'dir:/var/lib/kubelake/log'"), std::string::npos);
