@@ -43,6 +43,7 @@ struct RemoteSinkOptions {
   std::string client_key_pem;
   bool insecure_skip_verify = false;
   bool compress = true;                   // zstd request bodies (events compress several-fold)
+  int compression_level = 1;              // zstd's level (negative: its fast levels)
   uint64_t spool_max_bytes = 1ull << 30;  // unacknowledged bytes before the collector is held
   size_t batch_max_bytes = 4 << 20;
   size_t batch_max_events = 10000;
@@ -103,7 +104,7 @@ class Shipper {
     std::string body;
     std::string error;
   };
-  Answer Post(const std::string& body);
+  Answer Post(std::string_view body);
   void SetError(const std::string& error);
   void MeasureSpool();
   void EstimatePending();
