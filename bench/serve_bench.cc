@@ -90,7 +90,8 @@ Status Build(const pipeline::WarehouseOptions& o, int64_t objects, int64_t users
     bool is_node = i < static_cast<int64_t>(kClusters) * kNodesPerCluster;
     std::string kind = is_node ? "Node" : kinds[r.Uniform(10)];
     std::string uid = r.Uuid();
-    std::string node = "node-" + std::to_string(is_node ? i / kClusters : static_cast<int64_t>(r.Uniform(static_cast<uint64_t>(kNodesPerCluster))));
+    int64_t node_index = is_node ? i / kClusters : static_cast<int64_t>(r.Uniform(uint64_t{kNodesPerCluster}));
+    std::string node = "node-" + std::to_string(node_index);
     bool pod = kind == "Pod";
     std::string user = User(static_cast<int64_t>(r.Uniform(static_cast<uint64_t>(users))));
     std::string ns = pod ? "team-" + user : "ns-" + std::to_string(r.Uniform(100));

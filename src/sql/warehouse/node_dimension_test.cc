@@ -36,8 +36,8 @@ std::string PodEvent(const std::string& name, const std::string& node, int64_t r
   return R"({"type":"ADDED","obj":{"apiVersion":"v1","kind":"Pod","metadata":{"name":")" + name +
          R"(","namespace":"ns","uid":"uid-)" + name + R"(","resourceVersion":")" + std::to_string(rv) +
          R"(","labels":{"kubelake.io/user":"u1"}},"spec":{"nodeName":")" + node +
-         R"("},"status":{"phase":"Running"}},"group":"","version":"v1","kind":"Pod","namespace":"ns","name":")" +
-         name + R"(","resourceversion":")" + std::to_string(rv) + R"(","uid":"uid-)" + name +
+         R"("},"status":{"phase":"Running"}},"group":"","version":"v1","kind":"Pod","namespace":"ns","name":")" + name +
+         R"(","resourceversion":")" + std::to_string(rv) + R"(","uid":"uid-)" + name +
          R"(","watchname":"core/v1/pods","watchsetuptimestamp":1,"__time_milli__":)" + std::to_string(time_ms) +
          R"(,"origin":"watch"})";
 }
@@ -89,7 +89,8 @@ TEST_P(NodeDimensionTest, FollowsNodesAndFeedsTheTopologyAnswer) {
   o.commit_interval_ms = 0;
   o.follow_interval_ms = 0;
   o.ods = false;
-  auto jobs = GetParam() == "sql" ? sql::BuildWarehouseJobs(log->get(), o) : pipeline::BuildWarehouseJobs(log->get(), o);
+  auto jobs =
+      GetParam() == "sql" ? sql::BuildWarehouseJobs(log->get(), o) : pipeline::BuildWarehouseJobs(log->get(), o);
   ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
   std::vector<pipeline::Job*> steps;  // dwd first, then its followers
   for (const std::string name : {"dwd", "dim-node", "topology"}) {
