@@ -319,11 +319,27 @@ class FleetTest : public ::testing::Test {
   void WriteClusters(const std::string& yaml) { KL_ASSERT_OK(WriteFile(dir_.Sub("clusters.yaml"), yaml)); }
 
   void StartCentral() {
-    central_ = Spawn(
-        {Kubelake(), "run", "--data-dir", dir_.Sub("central"), "--listen-ingest", "127.0.0.1:" + std::to_string(port_),
-         "--ingest-tls-cert", dir_.Sub("ingest.crt"), "--ingest-tls-key", dir_.Sub("ingest.key"), "--ingest-clusters",
-         dir_.Sub("clusters.yaml"), "--commit-interval-ms", "200", "--status-interval", "2", "--listen-http", "off", "--listen-pg", "off"},
-        dir_.Sub("central.log"));
+    central_ = Spawn({Kubelake(),
+                      "run",
+                      "--data-dir",
+                      dir_.Sub("central"),
+                      "--listen-ingest",
+                      "127.0.0.1:" + std::to_string(port_),
+                      "--ingest-tls-cert",
+                      dir_.Sub("ingest.crt"),
+                      "--ingest-tls-key",
+                      dir_.Sub("ingest.key"),
+                      "--ingest-clusters",
+                      dir_.Sub("clusters.yaml"),
+                      "--commit-interval-ms",
+                      "200",
+                      "--status-interval",
+                      "2",
+                      "--listen-http",
+                      "off",
+                      "--listen-pg",
+                      "off"},
+                     dir_.Sub("central.log"));
     ASSERT_GT(central_, 0);
   }
 
@@ -526,14 +542,31 @@ TEST_F(FleetTest, WrongTokensUnknownClustersAndBadBatchesAreRefusedAndAppendNoth
   WriteClusters("clusters:\n- name: " + clusters_[0].name + "\n  token: right-token\n- name: " + clusters_[2].name +
                 "\n  certificateCommonName: " + clusters_[2].name + "\n");
   // The central side asks for client certificates signed by this CA.
-  central_ =
-      Spawn({Kubelake(), "run", "--data-dir", dir_.Sub("central"), "--listen-ingest",
-             "127.0.0.1:" + std::to_string(port_), "--ingest-tls-cert", dir_.Sub("ingest.crt"), "--ingest-tls-key",
-             dir_.Sub("ingest.key"), "--ingest-client-ca", dir_.Sub("ca.crt"), "--ingest-clusters",
-             dir_.Sub("clusters.yaml"), "--commit-interval-ms", "200", "--ods-commit-interval-ms", "200",
-             "--status-interval", "1", "--listen-http", "off",
-                    "--listen-pg", "off"},
-            dir_.Sub("central.log"));
+  central_ = Spawn({Kubelake(),
+                    "run",
+                    "--data-dir",
+                    dir_.Sub("central"),
+                    "--listen-ingest",
+                    "127.0.0.1:" + std::to_string(port_),
+                    "--ingest-tls-cert",
+                    dir_.Sub("ingest.crt"),
+                    "--ingest-tls-key",
+                    dir_.Sub("ingest.key"),
+                    "--ingest-client-ca",
+                    dir_.Sub("ca.crt"),
+                    "--ingest-clusters",
+                    dir_.Sub("clusters.yaml"),
+                    "--commit-interval-ms",
+                    "200",
+                    "--ods-commit-interval-ms",
+                    "200",
+                    "--status-interval",
+                    "1",
+                    "--listen-http",
+                    "off",
+                    "--listen-pg",
+                    "off"},
+                   dir_.Sub("central.log"));
   KL_ASSERT_OK(WriteFile(dir_.Sub("wrong-token"), "not-the-token\n"));
   KL_ASSERT_OK(WriteFile(dir_.Sub("right-token"), "right-token\n"));
   auto collect = [&](const std::string& context, const std::string& state, std::vector<std::string> creds) {
