@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "collector/collector.h"
-#include "collector/kubeconfig.h"
-#include "collector/log_sink.h"
+#include "collector/sink/log_sink.h"
+#include "collector/watchset/kubeconfig.h"
 #include "common/file_util.h"
 #include "common/json.h"
 #include "log/event_log.h"

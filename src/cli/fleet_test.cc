@@ -24,7 +24,7 @@
 #include <thread>
 
 #include "collector/api_get_test_util.h"
-#include "collector/kubeconfig.h"
+#include "collector/watchset/kubeconfig.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/random.h"

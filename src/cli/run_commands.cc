@@ -20,7 +20,7 @@
 #include "cli/output.h"
 #include "cli/serve_options.h"
 #include "collector/collector.h"
-#include "collector/log_sink.h"
+#include "collector/sink/log_sink.h"
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "common/string_util.h"

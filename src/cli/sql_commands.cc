@@ -19,7 +19,7 @@
 #include "sql/functions/cast.h"
 #include "sql/sql.h"
 #include "sql/warehouse/warehouse.h"
-#include "table/cast.h"
+#include "table/schema/cast.h"
 #include "table/table.h"
 
 namespace kl::cli {

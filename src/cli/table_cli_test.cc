@@ -12,7 +12,7 @@
 #include "common/json.h"
 #include "common/string_util.h"
 #include "common/test_util.h"
-#include "table/consumer.h"
+#include "table/operation/consumer.h"
 
 namespace kl::cli {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "collector/kubeconfig.h"
+#include "collector/watchset/kubeconfig.h"
 #include "common/result.h"
 
 namespace kl::testing {

@@ -21,7 +21,7 @@
 #include "collector/api_get_test_util.h"
 #include "collector/event.h"
 #include "collector/fold.h"
-#include "collector/kubeconfig.h"
+#include "collector/watchset/kubeconfig.h"
 #include "common/json.h"
 #include "common/string_util.h"
 #include "common/test_util.h"

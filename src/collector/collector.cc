@@ -5,8 +5,8 @@
 #include <condition_variable>
 #include <future>
 
-#include "collector/framer.h"
-#include "collector/watch_errors.h"
+#include "collector/watch/framer.h"
+#include "collector/watch/watch_errors.h"
 #include "common/clock.h"
 #include "common/random.h"
 

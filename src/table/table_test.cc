@@ -13,10 +13,10 @@
 #include "common/random.h"
 #include "common/test_util.h"
 #include "format/avro/avro_file.h"
-#include "table/binary_row.h"
-#include "table/compaction.h"
-#include "table/maintenance.h"
-#include "table/recent_files.h"
+#include "table/data/binary_row.h"
+#include "table/mergetree/compaction.h"
+#include "table/operation/maintenance.h"
+#include "table/operation/recent_files.h"
 #include "table/table_test_util.h"
 
 namespace kl::table {
