@@ -587,6 +587,9 @@ Result<std::unique_ptr<DataFileReader>> DataFileReader::Open(const std::string& 
       const DataType& stored = r->file_read_type_.type(static_cast<size_t>(s));
       if (stored.root() != read_type.type(static_cast<size_t>(i)).root()) continue;
       leaves.emplace_back(s, leaf);
+      if (std::find(read.may_match_columns.begin(), read.may_match_columns.end(), s) == read.may_match_columns.end()) {
+        read.may_match_columns.push_back(s);
+      }
     }
     if (!leaves.empty()) {
       read.may_match = [leaves](const RangeLookup& stats) {
