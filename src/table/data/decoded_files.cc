@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <iterator>
+#include <optional>
 
 #include "common/clock.h"
 
@@ -36,13 +38,29 @@ int CompareCell(const Column& column, size_t row, const Datum& literal) {
   return c < 0 ? -1 : c > 0 ? 1 : 0;
 }
 
-// The first row of [begin, end) whose value is not below `v` (upper: above `v`).
+// The first row of [begin, end) whose value is not below `v` (upper: above `v`). It
+// gallops from `begin` (1, 2, 4, ... rows ahead) before bisecting: the rows sought
+// usually lie close to `begin` (the next value of a sorted list, the end of a short run
+// of equal values).
 size_t Bound(const DecodedFile& file, int column, size_t begin, size_t end, const Datum& v, bool upper) {
+  auto before = [&](size_t row) {  // does `row` lie before the bound?
+    auto [c, i] = file.Locate(row);
+    int cmp = CompareCell(file.chunks[c].column(static_cast<size_t>(column)), i, v);
+    return upper ? cmp <= 0 : cmp < 0;
+  };
+  size_t step = 1;
+  while (begin < end) {
+    size_t probe = begin + step - 1;
+    if (probe >= end || !before(probe)) {
+      end = std::min(end, probe);
+      break;
+    }
+    begin = probe + 1;
+    step *= 2;
+  }
   while (begin < end) {
     size_t mid = begin + (end - begin) / 2;
-    auto [c, i] = file.Locate(mid);
-    int cmp = CompareCell(file.chunks[c].column(static_cast<size_t>(column)), i, v);
-    if (upper ? cmp <= 0 : cmp < 0) {
+    if (before(mid)) {
       begin = mid + 1;
     } else {
       end = mid;
@@ -64,21 +82,35 @@ std::vector<std::pair<size_t, size_t>> KeyRowRanges(const DecodedFile& file, con
     for (size_t l = 0; l < leaves.size(); ++l) {
       if (leaf_columns[l] != column) continue;
       const Column& sample = file.chunks[0].column(static_cast<size_t>(column));
-      if (Searchable(sample, leaves[l].literal)) on.push_back(&leaves[l]);
+      bool searchable = leaves[l].op == CompareOp::kIn ? true : Searchable(sample, leaves[l].literal);
+      for (const auto& v : leaves[l].literals) searchable = searchable && Searchable(sample, v);
+      if (searchable) on.push_back(&leaves[l]);
     }
-    const PredicateLeaf* eq = nullptr;
+    // The values equality and IN allow on this column (sorted), when any of them is there.
+    std::optional<std::vector<Datum>> points;
+    auto less = [](const Datum& a, const Datum& b) { return format::CompareDatum(a, b) < 0; };
     for (const PredicateLeaf* l : on) {
-      if (l->op != CompareOp::kEq) continue;
-      if (eq != nullptr && format::CompareDatum(eq->literal, l->literal) != 0) return {};  // x = a AND x = b
-      eq = l;
+      if (l->op != CompareOp::kEq && l->op != CompareOp::kIn) continue;
+      std::vector<Datum> allowed = l->op == CompareOp::kEq ? std::vector<Datum>{l->literal} : l->literals;
+      if (!points) {
+        points = std::move(allowed);
+      } else {
+        std::vector<Datum> both;
+        std::set_intersection(points->begin(), points->end(), allowed.begin(), allowed.end(),
+                              std::back_inserter(both), less);
+        points = std::move(both);
+      }
     }
-    if (eq != nullptr) {
+    if (points) {
       // Within each range the key columns before this one are constant, so this one is sorted.
       std::vector<std::pair<size_t, size_t>> next;
       for (auto [b, e] : ranges) {
-        size_t lo = Bound(file, column, b, e, eq->literal, false);
-        size_t hi = Bound(file, column, lo, e, eq->literal, true);
-        if (lo < hi) next.push_back({lo, hi});
+        for (const Datum& v : *points) {
+          size_t lo = Bound(file, column, b, e, v, false);
+          size_t hi = Bound(file, column, lo, e, v, true);
+          if (lo < hi) next.push_back({lo, hi});
+          b = hi;  // the values are sorted: the next one's rows come after
+        }
       }
       ranges = std::move(next);
       if (ranges.empty()) return ranges;

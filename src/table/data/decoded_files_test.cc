@@ -60,16 +60,25 @@ TEST(KeyRowRangesTest, HoldEveryMatchingRowAndNarrowByThePrefix) {
     // Random conditions on a, b and the non-key c.
     std::vector<PredicateLeaf> leaves;
     std::vector<int> columns;
-    const CompareOp ops[] = {CompareOp::kEq, CompareOp::kLt, CompareOp::kLe, CompareOp::kGt, CompareOp::kGe,
-                             CompareOp::kNe};
+    const CompareOp ops[] = {CompareOp::kEq, CompareOp::kLt, CompareOp::kLe, CompareOp::kGt,
+                             CompareOp::kGe, CompareOp::kNe, CompareOp::kIn};
     int count = static_cast<int>(rnd.Uniform(4));
     for (int l = 0; l < count; ++l) {
       int col = static_cast<int>(rnd.Uniform(3));
+      auto value = [&] {
+        return col == 1 ? Datum::Int(static_cast<int64_t>(rnd.Uniform(20)) - 5)
+                        : Datum::Bytes((col == 0 ? "k" : "v") + std::to_string(rnd.Uniform(8)));
+      };
       PredicateLeaf leaf;
       leaf.field = type.field(static_cast<size_t>(col)).name;
-      leaf.op = ops[rnd.Uniform(6)];
-      leaf.literal = col == 1 ? Datum::Int(static_cast<int64_t>(rnd.Uniform(20)) - 5)
-                              : Datum::Bytes((col == 0 ? "k" : "v") + std::to_string(rnd.Uniform(8)));
+      leaf.op = ops[rnd.Uniform(7)];
+      if (leaf.op == CompareOp::kIn) {
+        std::vector<Datum> values;
+        for (int v = static_cast<int>(rnd.Uniform(4)); v > 0; --v) values.push_back(value());
+        leaf = InLeaf(leaf.field, values);
+      } else {
+        leaf.literal = value();
+      }
       leaves.push_back(leaf);
       columns.push_back(col);
     }
@@ -84,17 +93,18 @@ TEST(KeyRowRangesTest, HoldEveryMatchingRowAndNarrowByThePrefix) {
       for (size_t r = b; r < e; ++r) covered[r] = true;
     }
     bool eq_on_a = false;
-    for (size_t l = 0; l < leaves.size(); ++l) eq_on_a = eq_on_a || (columns[l] == 0 && leaves[l].op == CompareOp::kEq);
+    auto point = [](CompareOp op) { return op == CompareOp::kEq || op == CompareOp::kIn; };
+    for (size_t l = 0; l < leaves.size(); ++l) eq_on_a = eq_on_a || (columns[l] == 0 && point(leaves[l].op));
     for (size_t r = 0; r < file.rows; ++r) {
       auto [c, i] = file.Locate(r);
       bool all = true, key_eqs = true;
       for (size_t l = 0; l < leaves.size(); ++l) {
         bool m = Matches(leaves[l], file.chunks[c], i, columns[l]);
         all = all && m;
-        if (columns[l] == 0 && leaves[l].op == CompareOp::kEq) key_eqs = key_eqs && m;
+        if (columns[l] == 0 && point(leaves[l].op)) key_eqs = key_eqs && m;
       }
       if (all) EXPECT_TRUE(covered[r]) << "round " << round << " row " << r << " matches but lies outside";
-      // Equality on the leading key column is exact: no row of another a is kept.
+      // Equality (or IN) on the leading key column is exact: no row of another a is kept.
       if (eq_on_a && !key_eqs) EXPECT_FALSE(covered[r]) << "round " << round << " row " << r;
     }
   }
