@@ -35,6 +35,8 @@
 #include "server/pgwire/engine/sql_engine.h"
 #include "server/pgwire/pg_server.h"
 #include "sql/warehouse_queries.h"
+#include "format/parquet/file_cache.h"
+#include "table/data/decoded_files.h"
 #include "table/table.h"
 
 using namespace kl;
@@ -324,6 +326,12 @@ int main(int argc, char** argv) {
   }
   if (only.empty() || only == "point") Run("point", port, clients, seconds, topology, true, users);
   if (only.empty() || only == "audit") Run("audit", port, clients, seconds, audit, false, users);
+  // What the look-ups kept in memory: decoded data files and open Parquet files.
+  auto decoded = table::DecodedFiles::Global().stats();
+  auto open_files = format::parquet::ParquetFileCache::Global().stats();
+  std::printf("decoded files kept: %zu (%.1f MiB, %lld hits, %lld decoded); open Parquet files: %zu (%lld hits)\n",
+              decoded.files, static_cast<double>(decoded.bytes) / (1 << 20), static_cast<long long>(decoded.hits),
+              static_cast<long long>(decoded.decoded), open_files.files, static_cast<long long>(open_files.hits));
   (*srv)->Stop();
   return 0;
 }

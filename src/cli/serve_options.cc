@@ -1,5 +1,7 @@
 #include "cli/serve_options.h"
 
+#include "table/data/decoded_files.h"
+
 namespace kl::cli {
 
 void AddServeOptions(CLI::App* cmd, ServeArgs* a) {
@@ -21,6 +23,10 @@ void AddServeOptions(CLI::App* cmd, ServeArgs* a) {
       ->capture_default_str();
   cmd->add_flag("--pg-allow-writes", a->pg_allow_writes,
                 "let PostgreSQL clients run statements that write (CREATE, INSERT, DROP, ALTER); off: read-only");
+  cmd->add_option("--read-cache-mb", a->read_cache_mb,
+                  "MiB of decoded data files kept for reads by key that come back to them (the topology look-up "
+                  "by user and its node dimension); 0 = off")
+      ->capture_default_str();
   cmd->add_option("--ready-max-age", a->ready_max_age_s,
                   "/readyz fails when a job has neither committed nor been caught up for this many seconds")
       ->capture_default_str();
@@ -28,6 +34,9 @@ void AddServeOptions(CLI::App* cmd, ServeArgs* a) {
 
 Result<std::unique_ptr<server::Server>> StartServers(const ServeArgs& a, const pipeline::WarehouseOptions& warehouse,
                                                      server::LiveSources live) {
+  table::DecodedFiles::Limits cache = table::DecodedFiles::Global().limits();
+  cache.max_bytes = a.read_cache_mb << 20;
+  table::DecodedFiles::Global().SetLimits(cache);
   server::ServeOptions o;
   o.warehouse = warehouse;
   o.listen_http = a.listen_http;

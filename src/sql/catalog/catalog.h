@@ -33,6 +33,11 @@ struct ScanRequest {
   std::vector<int> columns;         // indexes into the table's schema, in output order
   std::vector<ScanFilter> filters;  // rows returned satisfy all of them
   std::optional<int64_t> limit;     // the reader may stop after this many rows
+  // A hint: the caller keeps only rows whose values in key_columns (table columns) equal
+  // one of key_rows, so a source may skip key ranges holding none (the filters on each
+  // column still decide which rows are returned).
+  std::vector<int> key_columns;
+  std::vector<format::Row> key_rows;
 };
 
 // Batches of a scan, each holding the requested columns.

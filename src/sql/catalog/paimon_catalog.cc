@@ -173,6 +173,11 @@ class PaimonSource : public TableSource {
     table::Predicate predicate;
     for (const auto& f : request.filters) predicate.And({fields.field(f.column).name, f.op, f.literal, f.literals});
     KL_ASSIGN_OR_RETURN(auto read, table_->NewRead(names, predicate));
+    if (!request.key_columns.empty()) {
+      std::vector<std::string> key_fields;
+      for (int c : request.key_columns) key_fields.push_back(fields.field(c).name);
+      read->NarrowToKeys(std::move(key_fields), request.key_rows);
+    }
     return std::unique_ptr<RowReader>(
         new PaimonReader(std::move(read), std::move(plan), request.limit, request.columns.size()));
   }

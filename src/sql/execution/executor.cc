@@ -170,6 +170,36 @@ Status EvaluateAllBorrowed(const std::vector<BoundExprPtr>& exprs, const ColumnB
   return Status::OK();
 }
 
+KeySet KeySet::Map(const std::vector<int>& to) const {
+  KeySet out;
+  std::vector<size_t> kept;
+  for (size_t i = 0; i < columns.size() && i < to.size(); ++i) {
+    if (to[i] < 0 || std::find(out.columns.begin(), out.columns.end(), to[i]) != out.columns.end()) continue;
+    out.columns.push_back(to[i]);
+    kept.push_back(i);
+  }
+  if (out.columns.empty()) return out;
+  for (const auto& row : rows) {
+    format::Row r;
+    for (size_t i : kept) r.push_back(row[i]);
+    out.rows.push_back(std::move(r));
+  }
+  std::sort(out.rows.begin(), out.rows.end(), [](const format::Row& a, const format::Row& b) {
+    return format::CompareRows(a, b) < 0;
+  });
+  out.rows.erase(std::unique(out.rows.begin(), out.rows.end(),
+                             [](const format::Row& a, const format::Row& b) { return format::CompareRows(a, b) == 0; }),
+                 out.rows.end());
+  return out;
+}
+
+std::vector<format::Datum> KeySet::Values(size_t i) const {
+  std::vector<format::Datum> values;
+  values.reserve(rows.size());
+  for (const auto& r : rows) values.push_back(r[i]);
+  return table::InLeaf("", std::move(values)).literals;
+}
+
 namespace {
 
 // ---- simple operators ----
@@ -184,6 +214,8 @@ class ScanOp : public Operator {
       r.columns = op_.scan_columns;
       r.filters = op_.scan_pushed;
       r.filters.insert(r.filters.end(), narrowed_.begin(), narrowed_.end());
+      r.key_columns = key_columns_;
+      r.key_rows = key_rows_;
       r.limit = op_.scan_limit;
       KL_ASSIGN_OR_RETURN(reader_, op_.table->source->Open(r, ctx_));
     }
@@ -209,18 +241,34 @@ class ScanOp : public Operator {
   }
 
  private:
-  bool NarrowTo(int column, const std::vector<format::Datum>& values) override {
+  // Each key column becomes an IN filter (exact, applied by the source), and keys of
+  // several columns are also handed over whole: a source may then read only the key
+  // ranges of the key rows (not of every combination of the columns' values).
+  bool NarrowTo(const KeySet& keys) override {
     // Only sources that apply filters themselves (exactly) take one more; a scan's
     // columns are table columns, and its sample column (SNAPSHOTS) is not.
-    if (reader_ || !op_.table || !op_.table->source || !op_.table->source->AppliesFilters() || column < 0 ||
-        static_cast<size_t>(column) >= op_.scan_columns.size() || op_.scan_sample_ms > 0) {
+    if (reader_ || !op_.table || !op_.table->source || !op_.table->source->AppliesFilters() ||
+        op_.scan_sample_ms > 0) {
       return false;
     }
-    ScanFilter f;
-    f.column = op_.scan_columns[static_cast<size_t>(column)];
-    f.op = table::CompareOp::kIn;
-    f.literals = values;
-    narrowed_.push_back(std::move(f));
+    std::vector<int> to;
+    for (int c : keys.columns) {
+      to.push_back(c >= 0 && static_cast<size_t>(c) < op_.scan_columns.size() ? op_.scan_columns[static_cast<size_t>(c)]
+                                                                              : -1);
+    }
+    KeySet table_keys = keys.Map(to);
+    if (table_keys.columns.empty()) return false;
+    for (size_t i = 0; i < table_keys.columns.size(); ++i) {
+      ScanFilter f;
+      f.column = table_keys.columns[i];
+      f.op = table::CompareOp::kIn;
+      f.literals = table_keys.Values(i);
+      narrowed_.push_back(std::move(f));
+    }
+    if (table_keys.columns.size() > 1 && key_columns_.empty()) {
+      key_columns_ = table_keys.columns;
+      key_rows_ = std::move(table_keys.rows);
+    }
     return true;
   }
 
@@ -229,6 +277,8 @@ class ScanOp : public Operator {
   ExecContext& ctx_;
   std::unique_ptr<RowReader> reader_;
   std::vector<ScanFilter> narrowed_;  // from NarrowTo
+  std::vector<int> key_columns_;      // from NarrowTo: keys of several columns
+  std::vector<format::Row> key_rows_;
 };
 
 class ValuesOp : public Operator {
@@ -361,9 +411,7 @@ class FilterOp : public Operator {
 
 
  public:
-  bool NarrowTo(int column, const std::vector<format::Datum>& values) override {
-    return child_->NarrowTo(column, values);
-  }
+  bool NarrowTo(const KeySet& keys) override { return child_->NarrowTo(keys); }
 
  private:
   BoundExprPtr pred_;
@@ -419,11 +467,14 @@ class ProjectOp : public Operator {
     return true;
   }
 
-  bool NarrowTo(int column, const std::vector<format::Datum>& values) override {
-    if (column < 0 || static_cast<size_t>(column) >= exprs_.size()) return false;
-    const BoundExpr& e = *exprs_[static_cast<size_t>(column)];
-    if (e.kind != BoundKind::kColumn) return false;
-    return child_->NarrowTo(e.column, values);
+  bool NarrowTo(const KeySet& keys) override {
+    std::vector<int> to;  // plain column references map to the input's columns
+    for (int c : keys.columns) {
+      const BoundExpr* e = c >= 0 && static_cast<size_t>(c) < exprs_.size() ? exprs_[static_cast<size_t>(c)].get() : nullptr;
+      to.push_back(e != nullptr && e->kind == BoundKind::kColumn ? e->column : -1);
+    }
+    KeySet below = keys.Map(to);
+    return !below.columns.empty() && child_->NarrowTo(below);
   }
 
  private:

@@ -14,6 +14,19 @@
 
 namespace kl::sql {
 
+// Key values a consumer keeps (Operator::NarrowTo): distinct rows of non-null values,
+// one per column.
+struct KeySet {
+  std::vector<int> columns;
+  std::vector<format::Row> rows;
+
+  // The same keys over the columns `to[i]` maps them to, dropping those mapped to -1
+  // (their rows projected and made distinct again); empty when none is left.
+  KeySet Map(const std::vector<int>& to) const;
+  // Column i's distinct values, sorted.
+  std::vector<format::Datum> Values(size_t i) const;
+};
+
 class Operator {
  public:
   explicit Operator(format::RowType schema) : schema_(std::move(schema)) {}
@@ -21,14 +34,12 @@ class Operator {
   const format::RowType& schema() const { return schema_; }
   // The next non-empty batch into `out`; false at the end.
   virtual Result<bool> Next(format::ColumnBatch* out) = 0;
-  // Before the first Next(): the consumer keeps only rows whose output column `column`
-  // equals one of `values` (non-null, sorted, distinct; of the column's type). An operator
-  // that can drop other rows early passes this on (a scan then reads only what can hold
-  // them: buckets, files, pages, key ranges); returns whether some operator took it. It is
-  // a hint: rows outside `values` may still come.
-  virtual bool NarrowTo(int column, const std::vector<format::Datum>& values) {
-    (void)column;
-    (void)values;
+  // Before the first Next(): the consumer keeps only rows whose values in output columns
+  // `keys.columns` equal one of `keys.rows`. An operator that can drop other rows early
+  // passes this on (a scan then reads only what can hold them: buckets, files, pages, key
+  // ranges); returns whether some operator took it. It is a hint: other rows may still come.
+  virtual bool NarrowTo(const KeySet& keys) {
+    (void)keys;
     return false;
   }
 

@@ -39,11 +39,16 @@ class HashAggregateOp : public Operator {
 
   // A consumer that keeps some values of a grouping column needs only their groups, and
   // a group is aggregated from its own input rows alone: the narrowing goes below.
-  bool NarrowTo(int column, const std::vector<format::Datum>& values) override {
-    if (done_ || column < 0 || static_cast<size_t>(column) >= op_.groups.size()) return false;
-    const BoundExpr& g = *op_.groups[static_cast<size_t>(column)];
-    if (g.kind != BoundKind::kColumn) return false;
-    return child_->NarrowTo(g.column, values);
+  bool NarrowTo(const KeySet& keys) override {
+    if (done_) return false;
+    std::vector<int> to;  // grouping columns that are plain input columns
+    for (int c : keys.columns) {
+      const BoundExpr* g =
+          c >= 0 && static_cast<size_t>(c) < op_.groups.size() ? op_.groups[static_cast<size_t>(c)].get() : nullptr;
+      to.push_back(g != nullptr && g->kind == BoundKind::kColumn ? g->column : -1);
+    }
+    KeySet below = keys.Map(to);
+    return !below.columns.empty() && child_->NarrowTo(below);
   }
 
  private:

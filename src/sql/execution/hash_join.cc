@@ -104,20 +104,25 @@ class HashJoinOp : public Operator {
       ahead_.push_back(std::move(in));
     }
     if (!left_ended_) return Status::OK();
-    for (size_t k : keys) {
-      std::vector<format::Datum> values;
-      for (const auto& batch : ahead_) {
-        ColumnValue v;
-        KL_RETURN_IF_ERROR(Evaluate(*op_.left_keys[k], batch, batch.num_rows(), ctx_, &v));
-        const format::Column& col = v.get();
-        for (size_t i = 0; i < batch.num_rows(); ++i) {
-          if (!col.IsNull(i)) values.push_back(col.Get(i));
-        }
+    // The left rows' keys (a row with a NULL key matches nothing, so it adds none).
+    KeySet set;
+    for (size_t k : keys) set.columns.push_back(op_.right_keys[k]->column);
+    for (const auto& batch : ahead_) {
+      std::vector<ColumnValue> values(keys.size());
+      for (size_t j = 0; j < keys.size(); ++j) {
+        KL_RETURN_IF_ERROR(Evaluate(*op_.left_keys[keys[j]], batch, batch.num_rows(), ctx_, &values[j]));
       }
-      std::vector<format::Datum> distinct = table::InLeaf("", std::move(values)).literals;
-      if (distinct.size() > kMaxNarrowValues) continue;
-      right_->NarrowTo(op_.right_keys[k]->column, distinct);
+      for (size_t i = 0; i < batch.num_rows(); ++i) {
+        format::Row row;
+        for (size_t j = 0; j < keys.size() && row.size() == j; ++j) {
+          if (!values[j].get().IsNull(i)) row.push_back(values[j].get().Get(i));
+        }
+        if (row.size() == keys.size()) set.rows.push_back(std::move(row));
+      }
     }
+    std::vector<int> same(set.columns.begin(), set.columns.end());
+    set = set.Map(same);  // distinct
+    if (set.rows.size() <= kMaxNarrowValues) right_->NarrowTo(set);
     return Status::OK();
   }
 

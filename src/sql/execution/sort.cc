@@ -49,9 +49,7 @@ class SortOp : public Operator {
     return true;
   }
   // Sorting keeps the set of rows: a narrowing passes through.
-  bool NarrowTo(int column, const std::vector<format::Datum>& values) override {
-    return child_->NarrowTo(column, values);
-  }
+  bool NarrowTo(const KeySet& keys) override { return child_->NarrowTo(keys); }
 
  private:
   const LogicalOp& op_;

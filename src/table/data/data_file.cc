@@ -140,7 +140,12 @@ Result<std::shared_ptr<const DecodedFile>> DecodedForKeyRead(const std::string& 
   DecodedFiles& cache = DecodedFiles::Global();
   if (cache.limits().max_bytes == 0) return std::shared_ptr<const DecodedFile>();
   if (auto kept = cache.Find(path)) return kept;
-  RowType type = KeyValueFileType(file_schema);
+  // The values (which hold the key fields too), sequence numbers and kinds: reads never
+  // ask for the _KEY_ copies.
+  std::vector<DataField> fields = file_schema.fields.fields();
+  fields.push_back({kSequenceNumberFieldId, kSequenceNumberField, DataType::BigInt().NotNull(), ""});
+  fields.push_back({kValueKindFieldId, kValueKindField, DataType::TinyInt().NotNull(), ""});
+  RowType type(std::move(fields));
   // Decoded columns take about 8 bytes a value (dictionary codes, numbers, string views).
   uint64_t estimate = static_cast<uint64_t>(std::max<int64_t>(file.row_count, 0)) * type.size() * 8;
   estimate = std::max<uint64_t>(estimate, static_cast<uint64_t>(std::max<int64_t>(file.file_size, 0)) * 2);
@@ -706,7 +711,31 @@ Result<std::unique_ptr<DataFileReader>> DataFileReader::Open(const std::string& 
         leaf_columns.push_back(c);
       }
       if (std::find(key_columns.begin(), key_columns.end(), -1) == key_columns.end()) {
+        std::vector<std::pair<size_t, size_t>> by_rows;
+        size_t prefix = 0;
+        if (extras.key_rows) {
+          // Whole key rows first; leaves on the columns they cover add nothing then (the
+          // IN lists of those columns are what the rows are made of).
+          std::vector<int> row_columns;
+          for (const auto& name : extras.key_rows->fields) {
+            int i = read_type.IndexOf(name);
+            int c = i < 0 ? -1 : decoded->type.IndexOfId(read_type.field(static_cast<size_t>(i)).id);
+            if (c >= 0 &&
+                decoded->type.type(static_cast<size_t>(c)).root() != read_type.type(static_cast<size_t>(i)).root()) {
+              c = -1;
+            }
+            row_columns.push_back(c);
+          }
+          by_rows = KeyRowsRanges(*decoded, key_columns, row_columns, extras.key_rows->rows, &prefix);
+          for (size_t l = 0; l < leaf_columns.size(); ++l) {
+            if (std::find(key_columns.begin(), key_columns.begin() + static_cast<long>(prefix), leaf_columns[l]) !=
+                key_columns.begin() + static_cast<long>(prefix)) {
+              leaf_columns[l] = -1;
+            }
+          }
+        }
         auto ranges = KeyRowRanges(*decoded, key_columns, extras.key_leaves, leaf_columns);
+        if (prefix > 0) ranges = IntersectRanges(ranges, by_rows);
         if (auto reader = DecodedRangesReader::Create(decoded, r->file_read_type_, std::move(ranges))) {
           r->reader_ = std::move(reader);
           return r;

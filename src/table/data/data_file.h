@@ -149,6 +149,12 @@ class SchemaCache {
   std::map<int64_t, std::unique_ptr<TableSchema>> schemas_;
 };
 
+// Values of some columns of a table (by name), one row per combination wanted.
+struct KeyRows {
+  std::vector<std::string> fields;
+  std::vector<format::Row> rows;
+};
+
 // What a read of one data file may use beyond the columns it returns.
 struct DataFileReadExtras {
   // Positions of rows to drop (Paimon deletion vectors).
@@ -161,6 +167,9 @@ struct DataFileReadExtras {
   // with a decoded copy of the file (DecodedFiles), only the key ranges they allow are
   // read. Like skip_by_stats, never an exact filter.
   std::vector<PredicateLeaf> key_leaves;
+  // Merged reads: a hint that only rows whose key columns hold one of these rows are
+  // wanted; a decoded copy of the file is then read only within their key ranges.
+  std::shared_ptr<const KeyRows> key_rows;
 };
 
 class DataFileReader {

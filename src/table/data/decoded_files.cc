@@ -136,6 +136,77 @@ std::vector<std::pair<size_t, size_t>> KeyRowRanges(const DecodedFile& file, con
   return ranges;
 }
 
+std::vector<std::pair<size_t, size_t>> KeyRowsRanges(const DecodedFile& file, const std::vector<int>& key_columns,
+                                                     const std::vector<int>& row_columns,
+                                                     const std::vector<format::Row>& rows, size_t* prefix) {
+  *prefix = 0;
+  std::vector<std::pair<size_t, size_t>> all;
+  if (file.rows == 0) return all;
+  all.push_back({0, file.rows});
+  // The key prefix the rows cover: per key column, which value of a row is for it.
+  std::vector<size_t> value_of;
+  for (int column : key_columns) {
+    auto it = std::find(row_columns.begin(), row_columns.end(), column);
+    if (it == row_columns.end()) break;
+    size_t j = static_cast<size_t>(it - row_columns.begin());
+    const Column& sample = file.chunks[0].column(static_cast<size_t>(column));
+    bool searchable = true;
+    for (const auto& r : rows) searchable = searchable && j < r.size() && Searchable(sample, r[j]);
+    if (!searchable) break;
+    value_of.push_back(j);
+  }
+  if (value_of.empty()) return all;
+  *prefix = value_of.size();
+  // The rows' prefixes in key order, each once; consecutive ones search from where the
+  // previous one's range began.
+  std::vector<format::Row> keys;
+  for (const auto& r : rows) {
+    format::Row k;
+    for (size_t j : value_of) k.push_back(r[j]);
+    keys.push_back(std::move(k));
+  }
+  std::sort(keys.begin(), keys.end(), [](const format::Row& a, const format::Row& b) { return format::CompareRows(a, b) < 0; });
+  keys.erase(std::unique(keys.begin(), keys.end(),
+                         [](const format::Row& a, const format::Row& b) { return format::CompareRows(a, b) == 0; }),
+             keys.end());
+  std::vector<std::pair<size_t, size_t>> ranges;
+  size_t from = 0;
+  for (const auto& k : keys) {
+    size_t b = from, e = file.rows;
+    for (size_t c = 0; c < k.size() && b < e; ++c) {
+      int column = key_columns[c];
+      size_t lo = Bound(file, column, b, e, k[c], false);
+      if (c == 0) from = lo;
+      e = Bound(file, column, lo, e, k[c], true);
+      b = lo;
+    }
+    if (b < e) {
+      if (!ranges.empty() && ranges.back().second >= b) {
+        ranges.back().second = std::max(ranges.back().second, e);
+      } else {
+        ranges.push_back({b, e});
+      }
+    }
+  }
+  return ranges;
+}
+
+std::vector<std::pair<size_t, size_t>> IntersectRanges(const std::vector<std::pair<size_t, size_t>>& a,
+                                                       const std::vector<std::pair<size_t, size_t>>& b) {
+  std::vector<std::pair<size_t, size_t>> out;
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    size_t lo = std::max(a[i].first, b[j].first), hi = std::min(a[i].second, b[j].second);
+    if (lo < hi) out.push_back({lo, hi});
+    if (a[i].second < b[j].second) {
+      ++i;
+    } else {
+      ++j;
+    }
+  }
+  return out;
+}
+
 DecodedFiles& DecodedFiles::Global() {
   static DecodedFiles* files = new DecodedFiles(Limits{});
   return *files;

@@ -48,6 +48,18 @@ std::vector<std::pair<size_t, size_t>> KeyRowRanges(const DecodedFile& file, con
                                                     const std::vector<PredicateLeaf>& leaves,
                                                     const std::vector<int>& leaf_columns);
 
+// Row ranges of `file` outside which no row's leading key columns equal those of one of
+// `rows`: `row_columns[j]` is the column of file.type value j of each row is for. Uses
+// the longest prefix of `key_columns` whose every column the rows give (and can be
+// searched); `*prefix` gets its length, 0 when there is none (then: the whole file).
+std::vector<std::pair<size_t, size_t>> KeyRowsRanges(const DecodedFile& file, const std::vector<int>& key_columns,
+                                                     const std::vector<int>& row_columns,
+                                                     const std::vector<format::Row>& rows, size_t* prefix);
+
+// The rows two sorted lists of disjoint ranges have in common.
+std::vector<std::pair<size_t, size_t>> IntersectRanges(const std::vector<std::pair<size_t, size_t>>& a,
+                                                       const std::vector<std::pair<size_t, size_t>>& b);
+
 class DecodedFiles {
  public:
   struct Limits {

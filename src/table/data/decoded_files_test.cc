@@ -110,6 +110,81 @@ TEST(KeyRowRangesTest, HoldEveryMatchingRowAndNarrowByThePrefix) {
   }
 }
 
+TEST(KeyRowRangesTest, KeyRowsNarrowToTheirKeysExactly) {
+  Random rnd(9);
+  RowType type({{0, "a", DataType::String().NotNull(), ""}, {1, "b", DataType::BigInt().NotNull(), ""}});
+  for (int round = 0; round < 200; ++round) {
+    std::set<std::pair<std::string, int64_t>> keys;
+    for (int i = static_cast<int>(rnd.Uniform(300)); i > 0; --i) {
+      keys.insert({"k" + std::to_string(rnd.Uniform(6)), static_cast<int64_t>(rnd.Uniform(30))});
+    }
+    DecodedFile file;
+    file.type = type;
+    ColumnBatch chunk(type);
+    size_t chunk_rows = 1 + rnd.Uniform(40);
+    auto flush = [&] {
+      file.chunk_start.push_back(file.rows);
+      file.rows += chunk.num_rows();
+      file.chunks.push_back(std::move(chunk));
+      chunk = ColumnBatch(type);
+    };
+    for (const auto& [a, b] : keys) {
+      chunk.AppendRow({Datum::Bytes(a), Datum::Int(b)});
+      if (chunk.num_rows() == chunk_rows) flush();
+    }
+    if (chunk.num_rows() > 0 || file.chunks.empty()) flush();
+    // Key rows over (b, a) or just a, in random order with repeats.
+    bool both = rnd.Uniform(2) == 0;
+    std::set<std::pair<std::string, int64_t>> wanted;
+    std::vector<format::Row> rows;
+    for (int i = static_cast<int>(rnd.Uniform(12)); i > 0; --i) {
+      std::string a = "k" + std::to_string(rnd.Uniform(7));
+      int64_t b = static_cast<int64_t>(rnd.Uniform(32));
+      wanted.insert({a, both ? b : -1});
+      rows.push_back(both ? format::Row{Datum::Int(b), Datum::Bytes(a)} : format::Row{Datum::Bytes(a)});
+    }
+    size_t prefix = 0;
+    auto ranges = KeyRowsRanges(file, {0, 1}, both ? std::vector<int>{1, 0} : std::vector<int>{0}, rows, &prefix);
+    if (file.rows > 0) EXPECT_EQ(prefix, both ? 2u : 1u);
+    std::vector<bool> covered(file.rows, false);
+    size_t prev_end = 0;
+    for (auto [b, e] : ranges) {
+      ASSERT_LT(b, e);
+      ASSERT_GE(b, prev_end);
+      ASSERT_LE(e, file.rows);
+      prev_end = e;
+      for (size_t r = b; r < e; ++r) covered[r] = true;
+    }
+    for (size_t r = 0; r < file.rows; ++r) {
+      auto [c, i] = file.Locate(r);
+      std::string a(file.chunks[c].column(0).GetBytes(i));
+      int64_t b = both ? file.chunks[c].column(1).GetInt(i) : -1;
+      EXPECT_EQ(covered[r], wanted.count({a, b}) == 1) << "round " << round << " row " << r;
+    }
+    // Intersecting with ranges of another condition keeps the rows both hold.
+    std::vector<std::pair<size_t, size_t>> other = {{0, file.rows / 3}, {file.rows / 2, file.rows}};
+    auto both_ranges = IntersectRanges(ranges, other);
+    for (size_t r = 0; r < file.rows; ++r) {
+      bool in_other = r < file.rows / 3 || r >= file.rows / 2;
+      bool in = false;
+      for (auto [b, e] : both_ranges) in = in || (r >= b && r < e);
+      EXPECT_EQ(in, covered[r] && in_other) << r;
+    }
+  }
+  // Rows that give no leading key column narrow nothing.
+  DecodedFile file;
+  file.type = type;
+  ColumnBatch one(type);
+  one.AppendRow({Datum::Bytes("a"), Datum::Int(1)});
+  file.chunks.push_back(std::move(one));
+  file.chunk_start = {0};
+  file.rows = 1;
+  size_t prefix = 9;
+  auto all = KeyRowsRanges(file, {0, 1}, {1}, {{Datum::Int(5)}}, &prefix);
+  EXPECT_EQ(prefix, 0u);
+  EXPECT_EQ(all, (std::vector<std::pair<size_t, size_t>>{{0, 1}}));
+}
+
 std::shared_ptr<DecodedFile> SmallFile(size_t rows) {
   auto f = std::make_shared<DecodedFile>();
   f->type = RowType({{0, "k", DataType::BigInt().NotNull(), ""}});

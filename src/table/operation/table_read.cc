@@ -202,6 +202,13 @@ Result<std::unique_ptr<TableRead>> TableRead::Create(std::shared_ptr<TableContex
   return r;
 }
 
+void TableRead::NarrowToKeys(std::vector<std::string> fields, std::vector<format::Row> rows) {
+  auto keys = std::make_shared<KeyRows>();
+  keys->fields = std::move(fields);
+  keys->rows = std::move(rows);
+  key_rows_ = std::move(keys);
+}
+
 RowsWithKinds TableRead::NewOutput() const {
   RowsWithKinds out;
   out.rows = format::ColumnBatch(output_type_);
@@ -224,7 +231,10 @@ Result<std::unique_ptr<SplitReader>> TableRead::Open(const DataSplit& split) {
   // Rows read as stored are filtered one by one afterwards, so any condition may skip
   // them; merged reads may skip only by key conditions.
   extras->skip_by_stats = raw ? filter_.leaves() : key_leaves_;
-  if (!raw) extras->key_leaves = key_leaves_;
+  if (!raw) {
+    extras->key_leaves = key_leaves_;
+    extras->key_rows = key_rows_;
+  }
   FileOpener opener = ctx_->OpenerFor(split.partition, split.bucket, read_type_, std::move(extras));
   RowFilter filter{&filter_, &filter_columns_};
   if (raw) {

@@ -42,6 +42,11 @@ class TableRead {
                                                    std::vector<std::string> projection = {},
                                                    Predicate filter = {});
 
+  // A hint for merged reads of primary-key tables: the caller keeps only rows whose
+  // `fields` hold one of `rows`; files kept decoded are read only within their key ranges.
+  // (The filter alone decides which rows are returned.)
+  void NarrowToKeys(std::vector<std::string> fields, std::vector<format::Row> rows);
+
   const format::RowType& output_type() const { return output_type_; }
   Result<std::unique_ptr<SplitReader>> Open(const DataSplit& split);
   // Reads every split of a plan into one batch.
@@ -59,6 +64,7 @@ class TableRead {
   Predicate filter_;
   std::vector<int> filter_columns_;  // per filter leaf: its column in read_type_
   std::vector<PredicateLeaf> key_leaves_;  // filter leaves on primary-key columns
+  std::shared_ptr<const KeyRows> key_rows_;  // NarrowToKeys
 };
 
 }  // namespace kl::table
