@@ -60,7 +60,9 @@ class Table {
   Result<std::unique_ptr<TableRead>> NewRead(std::vector<std::string> projection = {}, Predicate filter = {}) const {
     return TableRead::Create(ctx_, std::move(projection), std::move(filter));
   }
-  // The merged rows of the latest snapshot (or of `snapshot_id`) that pass `filter`.
+  // The merged rows that pass `filter` of `snapshot_id`, else of where the handle's options
+  // travel ('scan.snapshot-id', 'scan.tag-name', 'scan.version', 'scan.timestamp-millis'),
+  // else of the latest snapshot.
   Result<RowsWithKinds> ReadAll(std::optional<int64_t> snapshot_id = std::nullopt,
                                 std::vector<std::string> projection = {}, Predicate filter = {}) const;
 
