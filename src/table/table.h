@@ -10,9 +10,10 @@
 //
 // Layout, by Paimon concept: schema/ (schemas, options, casts), data/ (rows,
 // keys, data files and their formats, predicates), mergetree/ (write buffer,
-// merge functions, merge-on-read, compaction), manifest/ (snapshots and
-// manifests), index/ (dynamic bucket index, deletion vectors), operation/
-// (commit, scan, read, write, expiry, consumers).
+// merge functions, merge-on-read, compaction), manifest/ (snapshots,
+// manifests and their merging), index/ (dynamic bucket index, deletion
+// vectors), tag/ (tags and their automatic creation), operation/ (commit,
+// scan, read, write, expiry, consumers).
 #pragma once
 
 #include <map>
