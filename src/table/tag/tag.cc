@@ -1,9 +1,12 @@
 #include "table/tag/tag.h"
 
+#include <sys/stat.h>
 #include <time.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <mutex>
+#include <unordered_map>
 
 #include "common/clock.h"
 #include "common/file_util.h"
@@ -180,15 +183,59 @@ Status TagManager::CheckName(const std::string& name) {
 
 bool TagManager::Exists(const std::string& name) const { return FileExists(TagPath(name)); }
 
+namespace {
+
+// Snapshot expiry at every commit reads every tag of the table; tag files are
+// written once (and rarely replaced), so parsed copies are kept while the
+// file's size and modification time stay the same.
+class TagCache {
+ public:
+  static TagCache& Get() {
+    static TagCache* cache = new TagCache();
+    return *cache;
+  }
+  std::optional<Tag> Find(const std::string& path, const std::pair<int64_t, int64_t>& stamp) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = map_.find(path);
+    if (it == map_.end() || it->second.first != stamp) return std::nullopt;
+    return it->second.second;
+  }
+  void Put(const std::string& path, const std::pair<int64_t, int64_t>& stamp, const Tag& tag) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (map_.size() >= 4096) map_.clear();
+    map_[path] = {stamp, tag};
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<std::string, std::pair<std::pair<int64_t, int64_t>, Tag>> map_;
+};
+
+// Size and modification time (ns); size -1 when the file is not there.
+std::pair<int64_t, int64_t> Stamp(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return {-1, 0};
+  return {static_cast<int64_t>(st.st_size),
+          static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+}
+
+}  // namespace
+
 Result<Tag> TagManager::Read(const std::string& name) const {
   KL_RETURN_IF_ERROR(CheckName(name));
   std::string path = TagPath(name);
+  auto stamp = Stamp(path);
+  if (stamp.first >= 0) {
+    if (auto cached = TagCache::Get().Find(path, stamp)) return std::move(*cached);
+  }
   auto text = ReadFile(path);
   if (!text.ok()) {
     if (text.status().IsNotFound()) return Status::NotFound("table " + table_path_ + " has no tag '" + name + "'");
     return text.status();
   }
-  return Tag::FromJson(name, *text, path);
+  KL_ASSIGN_OR_RETURN(Tag tag, Tag::FromJson(name, *text, path));
+  if (stamp.first == static_cast<int64_t>(text->size())) TagCache::Get().Put(path, stamp, tag);
+  return tag;
 }
 
 Result<std::vector<std::string>> TagManager::ListNames() const {
