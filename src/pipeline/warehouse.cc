@@ -30,6 +30,10 @@ using format::Row;
 using format::RowKind;
 using format::RowType;
 
+std::string OdsRetainedMax(const WarehouseOptions& o) {
+  return std::to_string(std::max(10, std::min(o.ods_snapshots_retained, std::max(o.snapshots_retained, 10))));
+}
+
 namespace {
 
 struct TableDef {
@@ -105,7 +109,7 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
                      {"bucket", std::to_string(o.ods_buckets)},
                      {"bucket-key", "ingest_time"},
                      {"snapshot.num-retained.min", "10"},
-                     {"snapshot.num-retained.max", retained_max},
+                     {"snapshot.num-retained.max", OdsRetainedMax(o)},
                      {"snapshot.time-retained", "1h"}}});
   }
   auto dwd_opts = base;

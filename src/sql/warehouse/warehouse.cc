@@ -40,6 +40,7 @@ Result<std::string> WarehouseSql(const pipeline::WarehouseOptions& o, const std:
       {"follow_interval_ms", std::to_string(std::max<int64_t>(1, o.follow_interval_ms))},
       {"ods_commit_interval_ms", std::to_string(std::max<int64_t>(1, std::max(o.commit_interval_ms, o.ods_commit_interval_ms)))},
       {"snapshots_retained_max", std::to_string(std::max(o.snapshots_retained, 10))},
+      {"ods_snapshots_retained_max", pipeline::OdsRetainedMax(o)},
       {"ads_tag_period_key", pipeline::AdsTagPeriodOption(o).first},
       {"ads_tag_period", pipeline::AdsTagPeriodOption(o).second},
       {"ads_tags_retained", std::to_string(std::max(1, o.ads_tags_retained))},

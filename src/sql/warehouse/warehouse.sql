@@ -37,8 +37,9 @@ CREATE TABLE IF NOT EXISTS ods_events (
   'file.format' = 'avro',
   'bucket' = '${ods_buckets}',
   'bucket-key' = 'ingest_time',
+  -- no job follows it: few snapshots, each adding a file per cluster and bucket
   'snapshot.num-retained.min' = '10',
-  'snapshot.num-retained.max' = '${snapshots_retained_max}',
+  'snapshot.num-retained.max' = '${ods_snapshots_retained_max}',
   'snapshot.time-retained' = '1h'
 );
 
