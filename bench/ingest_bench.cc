@@ -15,8 +15,16 @@
 //                 collector survive restarts and outages), 16 Shippers read the
 //                 spools and ship to the IngestServer until all is acknowledged
 //
+//   floor         (only when asked: --only local,https,floor) the CPU per event of
+//                 each step the remote path adds to a local append, one thread,
+//                 no sockets: encoding a batch (a copy and a CRC-32C), zstd,
+//                 TLS's record cipher (the suite the https phase negotiated,
+//                 sealed by OpenSSL and opened again), inflating, decoding (a
+//                 CRC-32C) and validating every event (simdjson). Their sum
+//                 is what no implementation of this design avoids.
+//
 //   build/bench/ingest_bench [--collectors 16] [--events 8000] [--batch 500] [--dir /tmp]
-//       [--no-compress] [--only local,https,spool] [--rounds 1]
+//       [--no-compress | --level N] [--only local,https,spool,floor] [--rounds 1]
 //
 // Events are simulator pods (~2.5 KB of JSON) wrapped as collector events.
 // Each phase starts from batches built beforehand (untimed) and owns them:
@@ -25,8 +33,11 @@
 // sides of the remote paths. With --rounds N the phases run N times in turn
 // and a summary gives the median and the lowest CPU per event of each.
 #include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <atomic>
@@ -48,6 +59,7 @@
 #include "format/compression.h"
 #include "ingest/ingest_server.h"
 #include "ingest/wire.h"
+#include "log/crc32c.h"
 #include "simulator/models.h"
 #include "simulator/tls.h"
 
@@ -112,6 +124,7 @@ int main(int argc, char** argv) {
   int rounds = 1;
   std::string base_dir = "/tmp";
   bool compress = true;
+  int level = collector::RemoteSinkOptions().compression_level;
   std::vector<std::string> only = {"local", "https", "spool"};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -126,6 +139,8 @@ int main(int argc, char** argv) {
       rounds = std::max(1, std::atoi(next().c_str()));
     else if (a == "--dir")
       base_dir = next();
+    else if (a == "--level")
+      level = std::atoi(next().c_str());
     else if (a == "--no-compress")
       compress = false;
     else if (a == "--skip-spool")
@@ -136,7 +151,8 @@ int main(int argc, char** argv) {
       Die("unknown argument " + a + " (see the comment at the top of bench/ingest_bench.cc)");
   }
   for (const std::string& path : only) {
-    if (path != "local" && path != "https" && path != "spool") Die("--only takes local, https and spool");
+    if (path != "local" && path != "https" && path != "spool" && path != "floor")
+      Die("--only takes local, https, spool and floor");
   }
   if (collectors < 1 || events_per < 1 || batch < 1) Die("--collectors, --events and --batch must be positive");
   spdlog::set_level(spdlog::level::warn);
@@ -194,8 +210,8 @@ int main(int argc, char** argv) {
       "ingest_bench: %d collectors x %d events = %llu events, %.1f MB of JSON (%.0f B/event), batches of %d, %s "
       "bodies, %d round(s) of %s\n",
       collectors, events_per, static_cast<unsigned long long>(total), static_cast<double>(total_bytes) / 1e6,
-      static_cast<double>(total_bytes) / static_cast<double>(total), batch, compress ? "zstd" : "uncompressed", rounds,
-      Join(only, ", ").c_str());
+      static_cast<double>(total_bytes) / static_cast<double>(total), batch,
+      compress ? ("zstd level " + std::to_string(level)).c_str() : "uncompressed", rounds, Join(only, ", ").c_str());
 
   // Each phase gets its own copies of the batches, made before it is timed.
   auto make_batches = [&] {
@@ -203,7 +219,8 @@ int main(int argc, char** argv) {
     for (int c = 0; c < collectors; ++c) {
       for (size_t i = 0; i < events[c].size(); i += static_cast<size_t>(batch)) {
         size_t end = std::min(events[c].size(), i + static_cast<size_t>(batch));
-        b[c].emplace_back(events[c].begin() + static_cast<ptrdiff_t>(i), events[c].begin() + static_cast<ptrdiff_t>(end));
+        b[c].emplace_back(events[c].begin() + static_cast<ptrdiff_t>(i),
+                          events[c].begin() + static_cast<ptrdiff_t>(end));
       }
     }
     return b;
@@ -255,6 +272,8 @@ int main(int argc, char** argv) {
     return f;
   };
 
+  std::string negotiated_cipher;  // set by the https phase
+
   // https: batches straight to the ingest endpoint.
   auto run_https = [&](Batches batches) {
     std::unique_ptr<log::EventLog> central_log;
@@ -274,19 +293,17 @@ int main(int argc, char** argv) {
           headers = curl_slist_append(headers, "Expect:");
           if (compress) headers = curl_slist_append(headers, "Content-Encoding: zstd");
           ingest::BatchEncoder enc;
-          std::string body, answer;
+          std::string compressed, answer;
           uint64_t sequence = 0;
+          bool first_request = true;
           for (auto& b : batches[c]) {
             enc.Begin(cluster, "stream-" + cluster, sequence);
             for (const auto& ev : b) enc.Add(ev.ingest_time_ms, ev.content);
             sequence += b.size();
             std::vector<collector::CollectedEvent>().swap(b);  // sent: a collector frees them
             std::string& raw = enc.Finish();
-            body.clear();
-            if (compress)
-              (void)format::ZstdCompress(1, raw, &body);
-            else
-              body = raw;
+            std::string_view body = raw;
+            if (compress) (void)format::ZstdCompressInto(level, raw, &compressed, &body);
             answer.clear();
             curl_easy_setopt(e, CURLOPT_URL, url.c_str());
             curl_blob blob{const_cast<char*>(tls->ca_cert_pem.data()), tls->ca_cert_pem.size(), CURL_BLOB_COPY};
@@ -302,6 +319,15 @@ int main(int argc, char** argv) {
             curl_easy_setopt(e, CURLOPT_WRITEDATA, &answer);
             long status = 0;
             if (curl_easy_perform(e) == CURLE_OK) curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+            if (c == 0 && first_request) {  // the first answer: which cipher suite TLS chose
+              first_request = false;
+              curl_tlssessioninfo* info = nullptr;
+              if (curl_easy_getinfo(e, CURLINFO_TLS_SSL_PTR, &info) == CURLE_OK && info != nullptr &&
+                  info->backend == CURLSSLBACKEND_OPENSSL && info->internals != nullptr) {
+                const SSL_CIPHER* cipher = SSL_get_current_cipher(static_cast<SSL*>(info->internals));
+                if (cipher != nullptr) negotiated_cipher = SSL_CIPHER_get_name(cipher);
+              }
+            }
             if (status != 200) {
               ++failures;
               std::fprintf(stderr, "batch refused: HTTP %ld %s\n", status, answer.c_str());
@@ -342,6 +368,7 @@ int main(int argc, char** argv) {
         r.token = "t" + std::to_string(c);
         r.ca_pem = tls->ca_cert_pem;
         r.compress = compress;
+        r.compression_level = level;
         auto shipper = collector::Shipper::Start(spools[c].get(), spool_dir, "spool-stream-" + std::to_string(c), r);
         if (!shipper.ok()) Die(shipper.status().ToString());
         shippers[c] = std::move(*shipper);
@@ -378,7 +405,106 @@ int main(int argc, char** argv) {
     return f;
   };
 
-  const std::map<std::string, std::string> label = {{"local", "local"}, {"https", "https"}, {"spool", "spool+https"}};
+  // floor: the steps the remote path adds, each timed on its own (thread CPU).
+  auto thread_cpu = [] {
+    timespec ts{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+  };
+  auto run_floor = [&](Batches batches) {
+    // TLS 1.3's record protection is an AEAD over records of at most 16 KB.
+    std::string cipher_name = negotiated_cipher.empty() ? "TLS_AES_256_GCM_SHA384" : negotiated_cipher;
+    const EVP_CIPHER* aead =
+        cipher_name.find("CHACHA20") != std::string::npos ? EVP_chacha20_poly1305()
+        : cipher_name.find("AES_128") != std::string::npos || cipher_name.find("AES128") != std::string::npos
+            ? EVP_aes_128_gcm()
+            : EVP_aes_256_gcm();
+    unsigned char key[32] = {1, 2, 3}, iv[12] = {4, 5, 6}, tag[16];
+    EVP_CIPHER_CTX* seal = EVP_CIPHER_CTX_new();
+    EVP_CIPHER_CTX* open = EVP_CIPHER_CTX_new();
+    std::string sealed(16384 + 64, '\0'), opened(16384 + 64, '\0');
+    auto tls_round_trip = [&](std::string_view body) {
+      for (size_t at = 0; at < body.size(); at += 16384) {
+        size_t n = std::min<size_t>(16384, body.size() - at);
+        int len = 0;
+        EVP_EncryptInit_ex(seal, aead, nullptr, key, iv);
+        EVP_EncryptUpdate(seal, reinterpret_cast<unsigned char*>(sealed.data()), &len,
+                          reinterpret_cast<const unsigned char*>(body.data() + at), static_cast<int>(n));
+        EVP_EncryptFinal_ex(seal, reinterpret_cast<unsigned char*>(sealed.data()) + len, &len);
+        EVP_CIPHER_CTX_ctrl(seal, EVP_CTRL_AEAD_GET_TAG, 16, tag);
+        EVP_DecryptInit_ex(open, aead, nullptr, key, iv);
+        EVP_DecryptUpdate(open, reinterpret_cast<unsigned char*>(opened.data()), &len,
+                          reinterpret_cast<const unsigned char*>(sealed.data()), static_cast<int>(n));
+        EVP_CIPHER_CTX_ctrl(open, EVP_CTRL_AEAD_SET_TAG, 16, tag);
+        if (EVP_DecryptFinal_ex(open, reinterpret_cast<unsigned char*>(opened.data()) + len, &len) != 1)
+          Die("the TLS record cipher did not round-trip");
+      }
+    };
+    double encode = 0, compress_s = 0, tls_s = 0, inflate = 0, decode = 0, validate = 0, crc_only = 0;
+    uint64_t raw_bytes = 0, wire_bytes = 0;
+    ingest::BatchEncoder enc;
+    std::string compressed, inflated_buffer;
+    for (int c = 0; c < collectors; ++c) {
+      uint64_t sequence = 0;
+      for (auto& b : batches[c]) {
+        double t0 = thread_cpu();
+        enc.Begin(b.front().cluster, "stream", sequence);
+        for (const auto& ev : b) enc.Add(ev.ingest_time_ms, ev.content);
+        std::string& raw = enc.Finish();
+        double t1 = thread_cpu();
+        std::string_view body = raw;
+        if (compress) (void)format::ZstdCompressInto(level, raw, &compressed, &body);
+        double t2 = thread_cpu();
+        tls_round_trip(body);
+        double t3 = thread_cpu();
+        std::string_view plain = body;
+        if (compress) {
+          if (!format::ZstdInflateInto(body, raw.size(), 64, &inflated_buffer, &plain).ok()) Die("inflate failed");
+        }
+        double t4 = thread_cpu();
+        auto decoded = ingest::DecodeBatch(plain);
+        if (!decoded.ok()) Die(decoded.status().ToString());
+        double t5 = thread_cpu();
+        for (const auto& ev : decoded->events) {
+          const char* end = ev.content.data() + ev.content.size();
+          size_t after = compress ? static_cast<size_t>(inflated_buffer.data() + inflated_buffer.size() - end) : 0;
+          if (!ingest::ValidateEventContent(ev.content, after).ok()) Die("an event does not validate");
+        }
+        double t6 = thread_cpu();
+        uint32_t sink = 0;
+        for (const auto& ev : b) sink ^= log::Crc32c(ev.content);
+        double t7 = thread_cpu();
+        if (sink == 0x12345678u) std::printf(" ");  // keeps the loop
+        encode += t1 - t0;
+        compress_s += t2 - t1;
+        tls_s += t3 - t2;
+        inflate += t4 - t3;
+        decode += t5 - t4;
+        validate += t6 - t5;
+        crc_only += t7 - t6;
+        raw_bytes += raw.size();
+        wire_bytes += body.size();
+        sequence += b.size();
+      }
+    }
+    EVP_CIPHER_CTX_free(seal);
+    EVP_CIPHER_CTX_free(open);
+    double n = static_cast<double>(total) / 1e6;
+    double sum = encode + compress_s + tls_s + inflate + decode + validate;
+    std::printf(
+        "floor        per event, one thread: encode %.2f us (copy + CRC), zstd %.2f us (%.1fx smaller), %s %.2f us,"
+        " inflate %.2f us, decode %.2f us (CRC), validate %.2f us = %.2f us added"
+        " (a CRC-32C of one event alone: %.2f us)\n",
+        encode / n, compress_s / n, static_cast<double>(raw_bytes) / static_cast<double>(wire_bytes),
+        cipher_name.c_str(), tls_s / n, inflate / n, decode / n, validate / n, sum / n, crc_only / n);
+    std::fflush(stdout);
+    Figures f;
+    f.user = sum;
+    return f;
+  };
+
+  const std::map<std::string, std::string> label = {
+      {"local", "local"}, {"https", "https"}, {"spool", "spool+https"}, {"floor", "floor"}};
   std::map<std::string, std::vector<Figures>> results;
   for (int round = 0; round < rounds; ++round) {
     const Figures* local = nullptr;
@@ -386,9 +512,10 @@ int main(int argc, char** argv) {
       Batches batches = make_batches();
       Figures f = path == "local"   ? run_local(std::move(batches))
                   : path == "https" ? run_https(std::move(batches))
-                                    : run_spool(std::move(batches));
+                  : path == "spool" ? run_spool(std::move(batches))
+                                    : run_floor(std::move(batches));
       results[path].push_back(f);
-      Print(label.at(path), f, total, total_bytes, local);
+      if (path != "floor") Print(label.at(path), f, total, total_bytes, local);
       if (path == "local") local = &results[path].back();
     }
   }
@@ -403,7 +530,10 @@ int main(int argc, char** argv) {
     for (const std::string& path : only) {
       double med = cpu_us(results[path], false), low = cpu_us(results[path], true);
       std::printf("%-12s %5.2f us (%5.2f us)", label.at(path).c_str(), med, low);
-      if (path != "local" && results.count("local") != 0) {
+      if (path == "floor" && results.count("local") != 0) {
+        std::printf("  added to the local path: %.2fx (%.2fx) its CPU per event",
+                    1 + med / cpu_us(results["local"], false), 1 + low / cpu_us(results["local"], true));
+      } else if (path != "local" && results.count("local") != 0) {
         std::printf("  = %.2fx (%.2fx) the local path", med / cpu_us(results["local"], false),
                     low / cpu_us(results["local"], true));
       }

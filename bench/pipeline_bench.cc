@@ -1,37 +1,33 @@
-// End-to-end figures of the warehouse on one machine:
-//  1. initial load: a simulated cluster of N real-size pods (simulator in a
-//     child process) collected, logged and processed until ADS shows every
+// End-to-end figures of the warehouse on one machine (the simulator runs in a
+// child process, so only kubelake's CPU counts):
+//
+//  1. initial load, live: a simulated fleet of --clusters clusters of --pods
+//     real-size pods collected, logged and processed until ADS shows every
 //     pod; events/s of wall time and per CPU-second of this process
-//     (collector + log + all jobs);
-//  2. freshness under steady churn: probe pods created and deleted in the
+//     (collector + log + all jobs), per job CPU, peak RSS and bytes per object;
+//  2. initial load, staged: the collector alone fills the log, then the jobs
+//     process the whole backlog (a relist of a fleet arriving faster than the
+//     jobs keep up), each stage timed on its own: CPU per event of the
+//     collector and of every job, and end to end, independent of which side
+//     happened to be the bottleneck of a live run;
+//  3. freshness under steady churn: probe pods created and deleted in the
 //     simulator's store; time until an ADS read shows the change; p50/p99.
 //
-// Both run the warehouse `kubelake run` runs — its SQL (sql/warehouse/warehouse.sql)
-// — and, for comparison, the hand-wired jobs of pipeline/warehouse.cc, side by
-// side in one run (--jobs sql|hand|both).
+// Each runs the warehouse `kubelake run` runs — its SQL (sql/warehouse/warehouse.sql)
+// — and, for comparison, the hand-wired jobs of pipeline/warehouse.cc, one
+// after the other in one run (--jobs sql|hand|both).
 //
-//   build/bench/pipeline_bench [--pods 150000] [--probes 100] [--commit-interval-ms 500] [--file-format avro|parquet]
-//                              [--jobs both]
-#include <curl/curl.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
+//   build/bench/pipeline_bench [--pods 150000] [--clusters 1] [--probes 100] [--commit-interval-ms 500]
+//       [--file-format avro|parquet] [--jobs sql|hand|both] [--load-only | --staged-only | --freshness-only]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
 #include <thread>
 
-#include "collector/collector.h"
-#include "collector/kubeconfig.h"
-#include "collector/log_sink.h"
+#include "bench_util.h"
 #include "common/clock.h"
-#include "common/file_util.h"
-#include "common/json.h"
 #include "common/random.h"
-#include "log/event_log.h"
-#include "pipeline/warehouse.h"
 #include "sql/warehouse/warehouse.h"
 #include "simulator/fleet.h"
 #include "simulator/models.h"
@@ -41,29 +37,16 @@ using namespace kl;
 
 namespace {
 
-double CpuSeconds() {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
+struct Args {
+  size_t pods = 150000;
+  int clusters = 1;
+  int probes = 100;
+  int64_t commit_ms = pipeline::WarehouseOptions{}.commit_interval_ms;
+  std::string file_format = pipeline::WarehouseOptions{}.file_format;
+  std::string jobs = "both";  // sql, hand or both
+};
 
-size_t Collect(char* ptr, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(ptr, size * n);
-  return size * n;
-}
-
-Result<std::string> HttpGet(const std::string& url) {
-  CURL* curl = curl_easy_init();
-  std::string body;
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Collect);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  CURLcode rc = curl_easy_perform(curl);
-  curl_easy_cleanup(curl);
-  if (rc != CURLE_OK) return Status::Unavailable(url + ": " + curl_easy_strerror(rc));
-  return body;
-}
+const char* Label(bool sql) { return sql ? "SQL warehouse (kubelake run)" : "hand-wired jobs"; }
 
 Result<int64_t> AdsCount(const pipeline::WarehouseOptions& o, const std::string& kind, const std::string& ns) {
   const char* name = ns.empty() ? pipeline::kAdsKindCountTable : pipeline::kAdsNamespaceCountTable;
@@ -79,129 +62,217 @@ Result<int64_t> AdsCount(const pipeline::WarehouseOptions& o, const std::string&
   return total;
 }
 
-struct Running {
-  std::unique_ptr<log::EventLog> log;
-  std::unique_ptr<pipeline::JobRunner> runner;
-  std::unique_ptr<collector::LogSink> sink;
-  std::unique_ptr<collector::Collector> collector;
-};
-
-std::string g_file_format = "avro";  // --file-format
-
-// The warehouse from its SQL (what kubelake run runs), or the hand-wired jobs.
-Result<Running> StartWarehouse(const std::string& dir, const std::string& kubeconfig, int64_t commit_ms, bool sql) {
-  Running r;
-  std::string log_uri = "dir:" + dir + "/log?partitions=4&fsync=200ms";
-  KL_ASSIGN_OR_RETURN(r.log, log::OpenEventLog(log_uri));
+pipeline::WarehouseOptions Options(const Args& a) {
   pipeline::WarehouseOptions o;
-  o.warehouse = dir + "/warehouse";
-  o.commit_interval_ms = commit_ms;
+  o.commit_interval_ms = a.commit_ms;
   o.follow_interval_ms = 50;
-  o.file_format = g_file_format;
-  std::vector<std::unique_ptr<pipeline::Job>> jobs;
-  if (sql) {
-    KL_ASSIGN_OR_RETURN(jobs, sql::BuildWarehouseJobs(r.log.get(), o, log_uri));
-  } else {
-    KL_ASSIGN_OR_RETURN(jobs, pipeline::BuildWarehouseJobs(r.log.get(), o));
-  }
-  r.runner = std::make_unique<pipeline::JobRunner>(std::move(jobs));
-  r.runner->Start();
-  KL_ASSIGN_OR_RETURN(r.sink, collector::LogSink::Create(r.log.get()));
-  collector::CollectorOptions co;
-  KL_ASSIGN_OR_RETURN(co.clusters, collector::LoadKubeconfig(kubeconfig, {}));
-  co.sink = r.sink.get();
-  KL_ASSIGN_OR_RETURN(r.collector, collector::Collector::Create(co));
-  KL_RETURN_IF_ERROR(r.collector->Start());
-  return r;
+  o.file_format = a.file_format;
+  return o;
 }
 
-const char* Label(bool sql) { return sql ? "SQL warehouse (kubelake run)" : "hand-wired jobs"; }
+struct Fleet {
+  std::unique_ptr<bench::SimulatorProcess> sim;
+  int64_t pods = 0, objects = 0;
+};
 
-int InitialLoad(const std::string& kubelake, size_t pods, int64_t commit_ms, bool sql) {
+Result<Fleet> StartFleet(const std::string& kubelake, const std::string& dir, const Args& a) {
+  Fleet f;
+  KL_ASSIGN_OR_RETURN(f.sim, bench::StartSimulator(kubelake, dir,
+                                                   {"--clusters", std::to_string(a.clusters), "--pods",
+                                                    std::to_string(a.pods), "--nodes",
+                                                    std::to_string(std::max<size_t>(3, a.pods / 100)), "--duration",
+                                                    "1800"}));
+  for (const auto& c : f.sim->clusters) {
+    auto counts = bench::TruthCounts(c);
+    for (const auto& [kind, n] : counts) {
+      f.objects += n;
+      if (kind == "Pod") f.pods += n;
+    }
+  }
+  if (f.objects == 0) return Status::Unavailable("the simulator's truth is empty");
+  return f;
+}
+
+std::string JobLines(const std::vector<pipeline::JobStatus>& jobs, double events) {
+  std::string out;
+  for (const auto& j : jobs) {
+    if (j.cpu_seconds < 0.005) continue;
+    char line[320];
+    std::snprintf(line, sizeof(line),
+                  "\n    %-20s %5.2fs %5.1f us/event (source %.2f, operators %.2f, write %.2f, commit %.2f; writer: "
+                  "flush %.2f, compact %.2f)",
+                  j.name.c_str(), j.cpu_seconds, j.cpu_seconds / events * 1e6, j.cpu_poll_seconds,
+                  j.cpu_operators_seconds, j.cpu_write_seconds, j.cpu_commit_seconds, j.table_cpu.flush,
+                  j.table_cpu.compact);
+    out += line;
+  }
+  return out;
+}
+
+void PrintMemory(const Fleet& f) {
+  int64_t peak = bench::PeakRssBytes(), rss = bench::RssBytes();
+  std::printf("  memory: peak RSS %.0f MB = %.0f B per object; RSS at the end %.0f MB = %.0f B per object\n",
+              static_cast<double>(peak) / 1e6, static_cast<double>(peak) / static_cast<double>(f.objects),
+              static_cast<double>(rss) / 1e6, static_cast<double>(rss) / static_cast<double>(f.objects));
+}
+
+int LiveLoad(const std::string& kubelake, const Args& a, bool sql) {
   std::string dir = "/tmp/kubelake-pipeline-bench-load";
   (void)RemoveAll(dir);
   (void)CreateDirs(dir);
-  pid_t sim = fork();
-  if (sim == 0) {
-    FILE* out = std::fopen((dir + "/simulator.log").c_str(), "w");
-    if (out != nullptr) {
-      dup2(fileno(out), 1);
-      dup2(fileno(out), 2);
-    }
-    std::string pods_arg = std::to_string(pods);
-    std::string nodes_arg = std::to_string(std::max<size_t>(3, pods / 100));
-    std::string fleet_dir = dir + "/fleet";
-    execl(kubelake.c_str(), kubelake.c_str(), "simulate", "--clusters", "1", "--pods", pods_arg.c_str(), "--nodes",
-          nodes_arg.c_str(), "--plain-http", "--no-auth", "--dir", fleet_dir.c_str(), "--duration", "900",
-          "--stats-interval", "0", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  std::string kubeconfig = dir + "/fleet/kubeconfig";
-  for (int i = 0; i < 1200 && !FileExists(kubeconfig); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  auto clusters = collector::LoadKubeconfig(kubeconfig, {});
-  if (!clusters.ok()) {
-    std::fprintf(stderr, "simulator did not start: %s\n", clusters.status().ToString().c_str());
-    kill(sim, SIGKILL);
+  auto fleet = StartFleet(kubelake, dir, a);
+  if (!fleet.ok()) {
+    std::fprintf(stderr, "%s\n", fleet.status().ToString().c_str());
     return 1;
   }
-  auto truth = HttpGet((*clusters)[0].server + "/kubelake/truth");
-  int64_t expected_pods = 0, expected_objects = 0;
-  if (truth.ok()) {
-    auto json = ParseJson(*truth);
-    if (json.ok() && json->Find("objects") != nullptr) {
-      for (const auto& o : json->Find("objects")->items()) {
-        ++expected_objects;
-        if (o.GetStringOr("kind", "") == "Pod") ++expected_pods;
-      }
-    }
-  }
-  double cpu0 = CpuSeconds();
+  double cpu0 = bench::CpuSeconds();
   int64_t t0 = MonotonicMicros();
-  auto running = StartWarehouse(dir, kubeconfig, commit_ms, sql);
-  if (!running.ok()) {
-    std::fprintf(stderr, "%s\n", running.status().ToString().c_str());
-    kill(sim, SIGKILL);
+  auto w = bench::StartWarehouse(dir, fleet->sim->kubeconfig, Options(a), sql);
+  if (!w.ok()) {
+    std::fprintf(stderr, "%s\n", w.status().ToString().c_str());
     return 1;
   }
-  pipeline::WarehouseOptions o;
-  o.warehouse = dir + "/warehouse";
   int64_t seen = 0;
-  while (seen != expected_pods && (MonotonicMicros() - t0) < 600'000'000) {
+  while (seen != fleet->pods && (MonotonicMicros() - t0) < 900'000'000) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    auto c = AdsCount(o, "Pod", "");
+    auto c = bench::AdsLiveCount((*w)->options, "Pod");
     if (c.ok()) seen = *c;
   }
   double wall = static_cast<double>(MonotonicMicros() - t0) / 1e6;
-  double cpu = CpuSeconds() - cpu0;
-  uint64_t events = running->sink->events_written();
-  std::string per_job;
-  for (const auto& j : running->runner->Status()) {
-    if (j.cpu_seconds < 0.05) continue;
-    char line[256];
-    std::snprintf(line, sizeof(line), "\n    %-20s %5.2fs  (source %.2f, operators %.2f, write %.2f, commit %.2f)",
-                  j.name.c_str(), j.cpu_seconds, j.cpu_poll_seconds, j.cpu_operators_seconds, j.cpu_write_seconds,
-                  j.cpu_commit_seconds);
-    per_job += line;
-  }
-  double collector_cpu = static_cast<double>(running->collector->LoopCpuMicros()) / 1e6;
-  running->collector->Stop();
-  running->runner->Stop();
-  kill(sim, SIGTERM);
-  waitpid(sim, nullptr, 0);
-  if (seen != expected_pods) {
+  double cpu = bench::CpuSeconds() - cpu0;
+  double events = static_cast<double>((*w)->sink->events_written());
+  auto jobs = (*w)->runner->Status();
+  double collector_cpu = static_cast<double>((*w)->collector->LoopCpuMicros()) / 1e6;
+  (*w)->Stop();
+  fleet->sim->Stop();
+  if (seen != fleet->pods) {
     std::fprintf(stderr, "ADS shows %lld pods, expected %lld\n", static_cast<long long>(seen),
-                 static_cast<long long>(expected_pods));
+                 static_cast<long long>(fleet->pods));
     return 1;
   }
-  std::printf("initial load, %s: %zu workload pods (%lld objects, %llu events) from simulator to ADS\n", Label(sql),
-              pods, static_cast<long long>(expected_objects), static_cast<unsigned long long>(events));
-  std::printf("  %.0f events/s wall (%.1f s), %.0f events per CPU-second of collector+log+jobs (%.1f CPU s)\n",
-              static_cast<double>(events) / wall, wall, static_cast<double>(events) / cpu, cpu);
-  std::printf("  CPU: collector %.2fs; jobs:%s\n", collector_cpu, per_job.c_str());
+  std::printf("initial load, live, %s: %d cluster(s) x %zu workload pods (%lld objects, %.0f events) from "
+              "simulator to ADS\n",
+              Label(sql), a.clusters, a.pods, static_cast<long long>(fleet->objects), events);
+  std::printf("  visible in ADS after %.1f s wall: %.0f events/s; %.0f events per CPU-second of collector+log+jobs "
+              "(%.1f CPU s, jobs still behind not counted)\n",
+              wall, events / wall, events / cpu, cpu);
+  std::printf("  CPU: collector %.2fs %.1f us/event; jobs:%s\n", collector_cpu, collector_cpu / events * 1e6,
+              JobLines(jobs, events).c_str());
+  PrintMemory(*fleet);
   return 0;
 }
 
-int Freshness(int probes, int64_t commit_ms, bool sql) {
+// Every job caught up: DWD and ODS committed every logged event, ADS shows
+// every pod, and no job has read anything for a second.
+bool CaughtUp(bench::Warehouse* w, int64_t logged, int64_t pods, std::vector<uint64_t>* last_in, int* still) {
+  int64_t committed_dwd = -1, committed_ods = -1;
+  std::vector<uint64_t> in;
+  for (const auto& j : w->runner->Status()) {
+    int64_t sum = 0;
+    for (const auto& [p, o] : j.position.log_offsets) sum += o;
+    if (j.name == "dwd") committed_dwd = sum;
+    if (j.name == "ods") committed_ods = sum;
+    in.push_back(j.changes_in);
+  }
+  bool moved = in != *last_in;
+  *last_in = in;
+  *still = moved ? 0 : *still + 1;
+  if (committed_dwd != logged || (committed_ods >= 0 && committed_ods != logged)) return false;
+  auto c = bench::AdsLiveCount(w->options, "Pod");
+  return c.ok() && *c == pods && *still >= 10;
+}
+
+int StagedLoad(const std::string& kubelake, const Args& a, bool sql) {
+  std::string dir = "/tmp/kubelake-pipeline-bench-staged";
+  (void)RemoveAll(dir);
+  (void)CreateDirs(dir);
+  auto fleet = StartFleet(kubelake, dir, a);
+  if (!fleet.ok()) {
+    std::fprintf(stderr, "%s\n", fleet.status().ToString().c_str());
+    return 1;
+  }
+  // Stage 1: the collector fills the log.
+  auto w = std::make_unique<bench::Warehouse>();
+  auto log = log::OpenEventLog("dir:" + dir + "/log?partitions=4&fsync=200ms");
+  if (!log.ok()) return 1;
+  w->log = std::move(log).value();
+  double cpu0 = bench::CpuSeconds();
+  int64_t t0 = MonotonicMicros();
+  auto sink = collector::LogSink::Create(w->log.get());
+  collector::CollectorOptions co;
+  co.clusters = fleet->sim->clusters;
+  co.sink = sink->get();
+  auto coll = collector::Collector::Create(co);
+  if (!sink.ok() || !coll.ok() || !(*coll)->Start().ok()) return 1;
+  while ((*sink)->events_written() < static_cast<uint64_t>(fleet->objects) && MonotonicMicros() - t0 < 900'000'000) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  (*coll)->Stop();
+  double collect_wall = static_cast<double>(MonotonicMicros() - t0) / 1e6;
+  double collect_cpu = bench::CpuSeconds() - cpu0;
+  double events = static_cast<double>((*sink)->events_written());
+  // The log shows records once they are synced (fsync=200ms): wait for the last ones.
+  int64_t logged = 0;
+  for (int i = 0; i < 100 && logged < static_cast<int64_t>(events); ++i) {
+    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    logged = 0;
+    for (int32_t p = 0; p < w->log->NumPartitions(); ++p) logged += w->log->EndOffset(p).value_or(0);
+  }
+  fleet->sim->Stop();
+  // Stage 2: the jobs on the backlog.
+  pipeline::WarehouseOptions o = Options(a);
+  o.warehouse = dir + "/warehouse";
+  w->options = o;
+  double cpu1 = bench::CpuSeconds();
+  int64_t t1 = MonotonicMicros();
+  auto jobs = sql ? sql::BuildWarehouseJobs(w->log.get(), o) : pipeline::BuildWarehouseJobs(w->log.get(), o);
+  if (!jobs.ok()) {
+    std::fprintf(stderr, "%s\n", jobs.status().ToString().c_str());
+    return 1;
+  }
+  w->runner = std::make_unique<pipeline::JobRunner>(std::move(jobs).value());
+  w->runner->Start();
+  std::vector<uint64_t> last_in;
+  int still = 0;
+  double visible = 0;
+  int64_t report_at = t1 + 30'000'000;
+  while (!CaughtUp(w.get(), logged, fleet->pods, &last_in, &still) && MonotonicMicros() - t1 < 900'000'000) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (MonotonicMicros() > report_at) {
+      report_at += 30'000'000;
+      std::string state;
+      for (const auto& j : w->runner->Status()) {
+        int64_t sum = 0;
+        for (const auto& [p, o] : j.position.log_offsets) sum += o;
+        state += " " + j.name + "=" + std::to_string(j.changes_in) + "/" + std::to_string(sum);
+      }
+      std::fprintf(stderr, "still waiting for the jobs (%lld logged):%s\n", static_cast<long long>(logged),
+                   state.c_str());
+    }
+    if (visible == 0) {
+      auto c = bench::AdsLiveCount(o, "Pod");
+      if (c.ok() && *c == fleet->pods) visible = static_cast<double>(MonotonicMicros() - t1) / 1e6;
+    }
+  }
+  double jobs_wall = static_cast<double>(MonotonicMicros() - t1) / 1e6 - 1.0;  // the quiet second waited out
+  double jobs_cpu = bench::CpuSeconds() - cpu1;
+  auto status = w->runner->Status();
+  w->Stop();
+  std::printf("initial load, staged, %s: %d cluster(s) x %zu workload pods (%lld objects, %.0f events)\n",
+              Label(sql), a.clusters,
+              a.pods, static_cast<long long>(fleet->objects), events);
+  std::printf("  collector into the log: %.1f s wall, %.2f CPU s = %.1f us/event\n", collect_wall, collect_cpu,
+              collect_cpu / events * 1e6);
+  std::printf("  jobs on the backlog: ADS complete after %.1f s, all jobs after %.1f s wall; %.2f CPU s = %.1f "
+              "us/event:%s\n",
+              visible, jobs_wall, jobs_cpu, jobs_cpu / events * 1e6, JobLines(status, events).c_str());
+  std::printf("  end to end: %.2f CPU s = %.0f events per CPU-second\n", collect_cpu + jobs_cpu,
+              events / (collect_cpu + jobs_cpu));
+  PrintMemory(*fleet);
+  return 0;
+}
+
+int Freshness(const Args& a, bool sql) {
   std::string dir = "/tmp/kubelake-pipeline-bench-fresh";
   (void)RemoveAll(dir);
   simulator::FleetOptions fo;
@@ -219,13 +290,12 @@ int Freshness(int probes, int64_t commit_ms, bool sql) {
     std::fprintf(stderr, "fleet did not start\n");
     return 1;
   }
-  auto running = StartWarehouse(dir, (*fleet)->kubeconfig_path(), commit_ms, sql);
+  auto running = bench::StartWarehouse(dir, (*fleet)->kubeconfig_path(), Options(a), sql);
   if (!running.ok()) {
     std::fprintf(stderr, "%s\n", running.status().ToString().c_str());
     return 1;
   }
-  pipeline::WarehouseOptions o;
-  o.warehouse = dir + "/warehouse";
+  const pipeline::WarehouseOptions& o = (*running)->options;
   // Let the initial load finish before probing.
   for (int i = 0; i < 600; ++i) {
     auto c = AdsCount(o, "Pod", "");
@@ -238,7 +308,7 @@ int Freshness(int probes, int64_t commit_ms, bool sql) {
   std::vector<double> latencies;
   Random rng(3);
   simulator::PodModel pod;
-  for (int p = 0; p < probes; ++p) {
+  for (int p = 0; p < a.probes; ++p) {
     bool create = p % 2 == 0;
     if (create) {
       pod = simulator::PodModel();
@@ -271,15 +341,14 @@ int Freshness(int probes, int64_t commit_ms, bool sql) {
     latencies.push_back(static_cast<double>(MonotonicMicros() - t0) / 1000.0);
     std::this_thread::sleep_for(std::chrono::milliseconds(rng.Range(100, 400)));
   }
-  running->collector->Stop();
-  running->runner->Stop();
+  (*running)->Stop();
   (*fleet)->Stop();
   std::sort(latencies.begin(), latencies.end());
   auto pct = [&](double q) { return latencies[static_cast<size_t>(q * (latencies.size() - 1))]; };
   std::printf(
       "freshness, %s: %d probes (create/delete) under churn of %.0f changes/s on 3 clusters, commit interval %lld "
       "ms\n",
-      Label(sql), probes, 3 * (fo.churn.pod_replacements * 2 + fo.churn.pod_updates), static_cast<long long>(commit_ms));
+      Label(sql), a.probes, 3 * (fo.churn.pod_replacements * 2 + fo.churn.pod_updates), static_cast<long long>(a.commit_ms));
   std::printf("  simulator write -> visible in ADS: p50 %.0f ms, p99 %.0f ms, max %.0f ms\n", pct(0.5), pct(0.99),
               latencies.back());
   return 0;
@@ -288,40 +357,48 @@ int Freshness(int probes, int64_t commit_ms, bool sql) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  size_t pods = 150000;
-  int probes = 100;
-  int64_t commit_ms = pipeline::WarehouseOptions{}.commit_interval_ms;
-  bool load = true, fresh = true;
-  std::string which = "both";
+  Args a;
+  bool live = true, staged = true, fresh = true;
   for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--pods" && i + 1 < argc)
-      pods = static_cast<size_t>(std::atoll(argv[++i]));
-    else if (a == "--probes" && i + 1 < argc)
-      probes = std::atoi(argv[++i]);
-    else if (a == "--commit-interval-ms" && i + 1 < argc)
-      commit_ms = std::atoll(argv[++i]);
-    else if (a == "--file-format" && i + 1 < argc)
-      g_file_format = argv[++i];
-    else if (a == "--jobs" && i + 1 < argc)
-      which = argv[++i];
-    else if (a == "--load-only")
-      fresh = false;
-    else if (a == "--freshness-only")
-      load = false;
+    std::string f = argv[i];
+    bool has_value = i + 1 < argc;
+    if (f == "--pods" && has_value)
+      a.pods = static_cast<size_t>(std::atoll(argv[++i]));
+    else if (f == "--clusters" && has_value)
+      a.clusters = std::atoi(argv[++i]);
+    else if (f == "--probes" && has_value)
+      a.probes = std::atoi(argv[++i]);
+    else if (f == "--commit-interval-ms" && has_value)
+      a.commit_ms = std::atoll(argv[++i]);
+    else if (f == "--file-format" && has_value)
+      a.file_format = argv[++i];
+    else if (f == "--jobs" && has_value)
+      a.jobs = argv[++i];
+    else if (f == "--load-only")
+      staged = fresh = false;
+    else if (f == "--staged-only")
+      live = fresh = false;
+    else if (f == "--freshness-only")
+      live = staged = false;
+    else {
+      std::fprintf(stderr, "unknown argument %s (see the header of bench/pipeline_bench.cc)\n", f.c_str());
+      return 2;
+    }
   }
-  std::string self = argv[0];
-  std::string kubelake = JoinPath(DirName(DirName(self)), "src/cli/kubelake");
+  std::string kubelake = bench::KubelakeBinary(argv[0]);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   int rc = 0;
   std::vector<bool> runs;
-  if (which == "sql" || which == "both") runs.push_back(true);
-  if (which == "hand" || which == "both") runs.push_back(false);
-  if (load) {
-    for (bool sql : runs) rc |= InitialLoad(kubelake, pods, commit_ms, sql);
+  if (a.jobs == "sql" || a.jobs == "both") runs.push_back(true);
+  if (a.jobs == "hand" || a.jobs == "both") runs.push_back(false);
+  if (runs.empty()) {
+    std::fprintf(stderr, "--jobs takes sql, hand or both\n");
+    return 2;
   }
-  if (fresh) {
-    for (bool sql : runs) rc |= Freshness(probes, commit_ms, sql);
+  for (bool sql : runs) {
+    if (live) rc |= LiveLoad(kubelake, a, sql);
+    if (staged) rc |= StagedLoad(kubelake, a, sql);
+    if (fresh) rc |= Freshness(a, sql);
   }
   return rc;
 }

@@ -530,7 +530,8 @@ TEST_F(FleetTest, WrongTokensUnknownClustersAndBadBatchesAreRefusedAndAppendNoth
       Spawn({Kubelake(), "run", "--data-dir", dir_.Sub("central"), "--listen-ingest",
              "127.0.0.1:" + std::to_string(port_), "--ingest-tls-cert", dir_.Sub("ingest.crt"), "--ingest-tls-key",
              dir_.Sub("ingest.key"), "--ingest-client-ca", dir_.Sub("ca.crt"), "--ingest-clusters",
-             dir_.Sub("clusters.yaml"), "--commit-interval-ms", "200", "--status-interval", "1", "--listen-http", "off",
+             dir_.Sub("clusters.yaml"), "--commit-interval-ms", "200", "--ods-commit-interval-ms", "200",
+             "--status-interval", "1", "--listen-http", "off",
                     "--listen-pg", "off"},
             dir_.Sub("central.log"));
   KL_ASSERT_OK(WriteFile(dir_.Sub("wrong-token"), "not-the-token\n"));

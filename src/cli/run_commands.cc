@@ -57,6 +57,7 @@ struct WarehouseArgs {
   std::string warehouse;  // default <data>/warehouse
   std::string log;        // default dir:<data>/log
   int64_t commit_interval_ms = kWarehouseDefaults.commit_interval_ms;
+  int64_t ods_commit_interval_ms = kWarehouseDefaults.ods_commit_interval_ms;
   int64_t trend_interval_s = kWarehouseDefaults.trend_interval_ms / 1000;
   std::string user_label = kWarehouseDefaults.user_label;
   std::string instance_label = kWarehouseDefaults.instance_label;
@@ -75,6 +76,7 @@ pipeline::WarehouseOptions WarehouseOptionsFrom(const WarehouseArgs& a) {
   o.user_label = a.user_label;
   o.instance_label = a.instance_label;
   o.commit_interval_ms = a.commit_interval_ms;
+  o.ods_commit_interval_ms = a.ods_commit_interval_ms;
   o.trend_interval_ms = a.trend_interval_s * 1000;
   o.ods = !a.no_ods;
   o.file_format = a.file_format;
@@ -94,6 +96,9 @@ void AddWarehouseOptions(CLI::App* cmd, WarehouseArgs* a) {
   cmd->add_option("--warehouse", a->warehouse, "Paimon warehouse directory (default: <data-dir>/warehouse)");
   cmd->add_option("--log", a->log, "event log URI: dir:PATH or kafka://brokers/topic (default: dir:<data-dir>/log)");
   cmd->add_option("--commit-interval-ms", a->commit_interval_ms, "checkpoint (table commit) interval of log jobs")
+      ->capture_default_str();
+  cmd->add_option("--ods-commit-interval-ms", a->ods_commit_interval_ms,
+                  "commit interval of the ODS job (raw events; never shorter than --commit-interval-ms)")
       ->capture_default_str();
   cmd->add_option("--trend-interval", a->trend_interval_s, "seconds between trend samples")->capture_default_str();
   cmd->add_option("--user-label", a->user_label, "pod label naming the user (tenant)")->capture_default_str();

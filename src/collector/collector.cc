@@ -434,7 +434,39 @@ Result<std::unique_ptr<Collector>> Collector::Create(CollectorOptions options) {
   if (options.page_size == 0) options.page_size = 500;
   KL_ASSIGN_OR_RETURN(std::vector<WatchTarget> targets, ExpandTargets(options.watch_sets, options.clusters));
   std::unique_ptr<Collector> c(new Collector(std::move(options)));
-  for (int i = 0; i < c->options_.loop_threads; ++i) c->loops_.push_back(std::make_unique<HttpLoop>());
+  for (int i = 0; i < c->options_.loop_threads; ++i) {
+    c->loops_.push_back(std::make_unique<HttpLoop>());
+    // What a round of the loop emitted reaches the sink's storage in one flush
+    // (watch events arrive a few at a time; a write per event cost more than
+    // the event's parsing).
+    // Flushes are at least kFlushIntervalMs apart: under steady churn each
+    // round holds about one event, and a write per event cost more than
+    // parsing it; the few milliseconds are small next to a commit interval.
+    Collector* self = c.get();
+    HttpLoop* loop = c->loops_.back().get();
+    auto flush_if_due = std::make_shared<std::function<void()>>();
+    auto timer_set = std::make_shared<bool>(false);
+    *flush_if_due = [self, loop, flush_if_due, timer_set] {
+      int64_t wait_ms = 0;
+      {
+        std::lock_guard<std::mutex> lock(self->sink_mu_);
+        if (!self->unflushed_) return;
+        wait_ms = self->last_flush_ms_ + kFlushIntervalMs - MonotonicMicros() / 1000;
+      }
+      if (wait_ms <= 0) {
+        (void)self->Flush();
+      } else if (!*timer_set) {
+        *timer_set = true;
+        std::weak_ptr<std::function<void()>> weak = flush_if_due;
+        loop->RunAfter(wait_ms, [weak, timer_set] {
+          *timer_set = false;
+          if (auto f = weak.lock()) (*f)();
+        });
+      }
+    };
+    loop->SetRoundHook([flush_if_due] { (*flush_if_due)(); });
+    loop->SetRoundPacing(/*min_round_ms=*/kFlushIntervalMs, /*light_bytes=*/64 * 1024);
+  }
   for (const ClusterCredentials& cred : c->options_.clusters) {
     auto tls = std::make_shared<TlsSettings>();
     tls->ca_pem = cred.ca_pem;
@@ -519,6 +551,8 @@ void Collector::Stop() {
 
 Status Collector::Flush() {
   std::lock_guard<std::mutex> lock(sink_mu_);
+  unflushed_ = false;
+  last_flush_ms_ = MonotonicMicros() / 1000;
   Status s = options_.sink->Flush();
   if (!s.ok()) Fail(s);
   return s;
@@ -527,6 +561,7 @@ Status Collector::Flush() {
 Status Collector::EmitBatch(std::vector<CollectedEvent>* batch) {
   std::lock_guard<std::mutex> lock(sink_mu_);
   if (!status().ok()) return status();
+  unflushed_ = true;
   return options_.sink->Emit(std::move(*batch));
 }
 

@@ -132,6 +132,9 @@ class Collector {
   size_t next_loop_ = 0;
   uint64_t seed_ = 0;
   std::mutex sink_mu_;
+  bool unflushed_ = false;  // emitted since the last Flush (guarded by sink_mu_)
+  int64_t last_flush_ms_ = 0;  // monotonic (guarded by sink_mu_)
+  static constexpr int64_t kFlushIntervalMs = 5;
   mutable std::mutex status_mu_;
   Status status_;
   bool started_ = false;

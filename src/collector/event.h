@@ -80,7 +80,8 @@ class EventSink {
   // Takes a batch in order. An error means the batch was not accepted; the
   // collector stops rather than drop events.
   virtual Status Emit(std::vector<CollectedEvent> events) = 0;
-  // Makes everything emitted so far durable (or at least visible).
+  // Makes everything emitted so far durable (or at least visible). The
+  // collector calls it after each round of its event loop that emitted.
   virtual Status Flush() = 0;
 };
 

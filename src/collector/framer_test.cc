@@ -50,6 +50,44 @@ TEST(FramerTest, SplitsNewlineDelimitedEventsAcrossArbitraryChunks) {
   }
 }
 
+// Long strings (scanned 16 bytes at a time) with escaped quotes, runs of
+// backslashes and brackets at every offset, cut into chunks anywhere.
+TEST(FramerTest, LongStringsWithEscapesAtEveryOffset) {
+  Random rng(7);
+  const char alphabet[] = "ab {}[]:,\\\"x";
+  std::vector<std::string> expected;
+  std::string stream;
+  for (int v = 0; v < 60; ++v) {
+    std::string value = "{\"k\":[";
+    for (int f = 0; f < 4; ++f) {
+      std::string str;
+      size_t len = rng.Uniform(70);
+      while (str.size() < len) {
+        char c = alphabet[rng.Uniform(sizeof(alphabet) - 1)];
+        if (c == '\\' || c == '"') str += '\\';  // escaped backslash or quote
+        str += c;
+      }
+      value += (f > 0 ? ",\"" : "\"") + str + "\"";
+    }
+    value += "]}";
+    expected.push_back(value);
+    stream += value + (v % 3 == 0 ? "\n" : "\r\n ");
+  }
+  for (int trial = 0; trial < 100; ++trial) {
+    std::vector<std::string> chunks;
+    for (size_t pos = 0; pos < stream.size();) {
+      size_t n = 1 + rng.Uniform(trial % 2 == 0 ? 17 : 300);
+      chunks.push_back(stream.substr(pos, n));
+      pos += n;
+    }
+    JsonStreamFramer framer;
+    Status s;
+    auto values = FrameAll(&framer, chunks, &s);
+    KL_ASSERT_OK(s);
+    ASSERT_EQ(values, expected) << "trial " << trial;
+  }
+}
+
 TEST(FramerTest, ReportsAValueCutOffMidway) {
   JsonStreamFramer framer;
   Status s;

@@ -5,6 +5,8 @@
 #include <time.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "common/clock.h"
 
@@ -78,6 +80,7 @@ void HttpLoop::RunAfter(int64_t delay_ms, std::function<void()> task) {
 size_t HttpLoop::OnWrite(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   size_t bytes = size * n;
+  t->loop->round_bytes_ += bytes;
   long status = 0;
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
   if (t->cancelled) return 0;
@@ -203,6 +206,8 @@ void HttpLoop::Run() {
     if (!timers_.empty()) wait_ms = std::clamp<int64_t>(timers_.begin()->first - NowMs(), 0, 1000);
     curl_multi_poll(multi, nullptr, 0, static_cast<int>(wait_ms), nullptr);
     if (stop_) break;
+    int64_t round_start = NowMs();
+    round_bytes_ = 0;
     int running = 0;
     curl_multi_perform(multi, &running);
     ApplyDeferred();
@@ -225,6 +230,12 @@ void HttpLoop::Run() {
       auto task = std::move(timers_.begin()->second);
       timers_.erase(timers_.begin());
       task();
+    }
+    if (round_hook_) round_hook_();
+    if (min_round_ms_ > 0 && round_bytes_ > 0 && round_bytes_ < light_round_bytes_) {
+      int64_t rest = round_start + min_round_ms_ - NowMs();
+      if (!timers_.empty()) rest = std::min(rest, timers_.begin()->first - NowMs());
+      if (rest > 0 && !stop_) std::this_thread::sleep_for(std::chrono::milliseconds(rest));
     }
     timespec cpu{};
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);

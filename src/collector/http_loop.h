@@ -72,6 +72,19 @@ class HttpLoop {
   uint64_t Submit(HttpRequest request);
   void Cancel(uint64_t id);  // no on_done for a cancelled transfer
   void RunAfter(int64_t delay_ms, std::function<void()> task);
+  // Before Start(): runs on the loop thread after each round of transfers,
+  // timers and posted tasks, before the loop waits again (e.g. to flush what
+  // that round emitted in one write).
+  void SetRoundHook(std::function<void()> hook) { round_hook_ = std::move(hook); }
+  // Before Start(): after a round that received fewer than `light_bytes`, the
+  // loop waits until `min_round_ms` have passed since the round began before
+  // it polls again, so a trickle of small messages (watch events under steady
+  // churn) is handled a few at a time instead of a wake-up each; heavy rounds
+  // (lists) run back to back. Adds at most `min_round_ms` of latency.
+  void SetRoundPacing(int64_t min_round_ms, size_t light_bytes) {
+    min_round_ms_ = min_round_ms;
+    light_round_bytes_ = light_bytes;
+  }
   size_t active_transfers() const { return transfers_.size(); }
   // CPU time the loop thread has used, in microseconds (any thread may ask).
   int64_t cpu_micros() const { return cpu_micros_.load(); }
@@ -89,6 +102,10 @@ class HttpLoop {
   std::vector<std::function<void()>> posted_;
   std::map<uint64_t, std::unique_ptr<Transfer>> transfers_;
   std::multimap<int64_t, std::function<void()>> timers_;  // by monotonic ms
+  std::function<void()> round_hook_;
+  int64_t min_round_ms_ = 0;
+  size_t light_round_bytes_ = 0;
+  size_t round_bytes_ = 0;  // received in the current round
   uint64_t next_id_ = 1;
   // libcurl refuses add/remove calls from inside its callbacks
   // (CURLM_RECURSIVE_API_CALL); those wait until curl_multi_perform returns.

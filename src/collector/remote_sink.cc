@@ -150,7 +150,7 @@ ShipperStats Shipper::Stats() const {
   return s;
 }
 
-Shipper::Answer Shipper::Post(const std::string& body) {
+Shipper::Answer Shipper::Post(std::string_view body) {
   Answer a;
   CURL* e = static_cast<CURL*>(curl_);
   curl_easy_reset(e);
@@ -245,7 +245,7 @@ void Shipper::Run() {
   bool positioned = false;  // the consumer reads from `position`
   uint64_t last_commit = position;
   int64_t last_commit_us = 0, last_measure_us = 0;
-  std::string body;  // the batch being sent (kept for retries)
+  std::string_view body;  // the batch being sent, in `compressed` or the encoder (kept for retries)
   uint64_t body_first = 0, body_count = 0, body_record_bytes = 0;
   bool have_body = false;
 
@@ -309,16 +309,14 @@ void Shipper::Run() {
       }
       std::string& raw = encoder.Finish();
       if (options_.compress) {
-        compressed.clear();
-        Status s = format::ZstdCompress(1, raw, &compressed);
+        Status s = format::ZstdCompressInto(options_.compression_level, raw, &compressed, &body);
         if (!s.ok()) {
           SetError("compressing a batch: " + s.ToString());
           if (!Sleep(1000)) break;
           continue;
         }
-        body.swap(compressed);
       } else {
-        body = raw;
+        body = raw;  // the encoder keeps it until the next batch begins
       }
       have_body = true;
     }

@@ -43,6 +43,7 @@ struct RemoteSinkOptions {
   std::string client_key_pem;
   bool insecure_skip_verify = false;
   bool compress = true;                   // zstd request bodies (events compress several-fold)
+  int compression_level = 1;              // zstd's level (negative: its fast levels)
   uint64_t spool_max_bytes = 1ull << 30;  // unacknowledged bytes before the collector is held
   size_t batch_max_bytes = 4 << 20;
   size_t batch_max_events = 10000;
@@ -86,6 +87,10 @@ class Shipper {
 
   // Blocks while the spool holds more than spool_max_bytes (returns at Stop).
   void WaitForRoom();
+  // Whether WaitForRoom would block now.
+  bool SpoolFull() const {
+    return pending_bytes_.load() >= static_cast<int64_t>(options_.spool_max_bytes) && !stop_;
+  }
   // The gate tells what it appended, so the bound holds between measurements.
   void NoteSpooled(uint64_t bytes);
   ShipperStats Stats() const;
@@ -99,7 +104,7 @@ class Shipper {
     std::string body;
     std::string error;
   };
-  Answer Post(const std::string& body);
+  Answer Post(std::string_view body);
   void SetError(const std::string& error);
   void MeasureSpool();
   void EstimatePending();
@@ -127,6 +132,10 @@ class SpoolGate : public EventSink {
  public:
   SpoolGate(EventSink* inner, Shipper* shipper) : inner_(inner), shipper_(shipper) {}
   Status Emit(std::vector<CollectedEvent> events) override {
+    // The inner sink may buffer until the collector's next flush; events
+    // counted as spooled but not yet written could never be acknowledged, so
+    // they are written before waiting for room.
+    if (shipper_->SpoolFull()) KL_RETURN_IF_ERROR(inner_->Flush());
     shipper_->WaitForRoom();
     uint64_t bytes = 0;
     for (const auto& e : events) bytes += e.content.size() + e.cluster.size() + 28;  // the log's record framing

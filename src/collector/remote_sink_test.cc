@@ -60,6 +60,7 @@ TEST(RemoteSinkTest, SpoolsWhileUnreachableHoldsWhenFullAndShipsEachEventOnce) {
       std::vector<CollectedEvent> batch;
       for (int k = i; k < i + 10; ++k) batch.push_back(MakeEvent(k));
       ASSERT_TRUE(gate.Emit(std::move(batch)).ok());
+      ASSERT_TRUE(gate.Flush().ok());  // as the collector does after each round of its event loop
       emitted = i + 10;
     }
   });

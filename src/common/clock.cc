@@ -1,10 +1,19 @@
 #include "common/clock.h"
 
+#include <time.h>
+
 #include <cstdio>
 #include <ctime>
 #include <string_view>
 
 namespace kl {
+
+double ThreadCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
 namespace {
 
 void FormatUtc(int64_t epoch_millis, bool with_millis, char* buf, size_t size) {

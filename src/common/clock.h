@@ -18,6 +18,9 @@ inline int64_t MonotonicMicros() {
       .count();
 }
 
+// CPU time of the calling thread, in seconds.
+double ThreadCpuSeconds();
+
 // "2026-11-24T10:15:30.123Z"
 std::string FormatIsoMillis(int64_t epoch_millis);
 // "2026-11-24T10:15:30Z" (RFC 3339 seconds, as Kubernetes timestamps are written)

@@ -80,6 +80,38 @@ Status ZstdDecompressStream(std::string_view input, size_t max_output, std::stri
   return Status::OK();
 }
 
+Status ZstdCompressInto(int level, std::string_view input, std::string* buffer, std::string_view* out) {
+  size_t bound = ZSTD_compressBound(input.size());
+  if (buffer->size() < bound) buffer->resize(bound);
+  size_t n = ZSTD_compressCCtx(Zstd().compress, buffer->data(), bound, input.data(), input.size(), level);
+  if (ZSTD_isError(n)) return Status::Internal(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
+  *out = std::string_view(buffer->data(), n);
+  return Status::OK();
+}
+
+Status ZstdInflateInto(std::string_view input, size_t max_output, size_t padding, std::string* buffer,
+                       std::string_view* out) {
+  // One frame that states its size (what ZstdCompress writes) inflates in one call, in place.
+  unsigned long long size = ZSTD_getFrameContentSize(input.data(), input.size());
+  if (size != ZSTD_CONTENTSIZE_UNKNOWN && size != ZSTD_CONTENTSIZE_ERROR &&
+      ZSTD_findFrameCompressedSize(input.data(), input.size()) == input.size()) {
+    if (size > max_output) return Status::Corruption("zstd data decompresses beyond the size limit");
+    if (buffer->size() < size + padding) buffer->resize(size + padding);
+    size_t n = ZSTD_decompressDCtx(Zstd().decompress, buffer->data(), size, input.data(), input.size());
+    if (ZSTD_isError(n)) return ZstdError("zstd data does not decompress", n);
+    if (n != size) return Status::Corruption("zstd data inflates to fewer bytes than its frames state");
+    *out = std::string_view(buffer->data(), n);
+    return Status::OK();
+  }
+  std::string inflated;
+  KL_RETURN_IF_ERROR(ZstdDecompressStream(input, max_output, &inflated));
+  size_t n = inflated.size();
+  inflated.resize(n + padding);
+  buffer->swap(inflated);
+  *out = std::string_view(buffer->data(), n);
+  return Status::OK();
+}
+
 Status DeflateCompress(int level, int window_bits, std::string_view input, std::string* out) {
   if (!FitsZlib(input.size())) return Status::InvalidArgument("block too large for deflate");
   z_stream zs{};

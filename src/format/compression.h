@@ -23,6 +23,15 @@ Status ZstdDecompress(std::string_view input, char* out, size_t capacity, size_t
 // content size (Java's ZstdOutputStream omits it); fails beyond max_output bytes.
 Status ZstdDecompressStream(std::string_view input, size_t max_output, std::string* out);
 
+// For request bodies compressed or inflated again and again by one thread (the remote sink, the
+// ingest endpoint): `buffer` is kept by the caller and only grows, so a call neither zero-fills
+// nor faults in fresh pages for the megabyte it writes. *out views the result inside `buffer`.
+// ZstdCompressInto passes `level` to zstd as it is (negative levels are zstd's fast ones).
+Status ZstdCompressInto(int level, std::string_view input, std::string* buffer, std::string_view* out);
+// At least `padding` bytes of `buffer` follow *out (for parsers that read past the end).
+Status ZstdInflateInto(std::string_view input, size_t max_output, size_t padding, std::string* buffer,
+                       std::string_view* out);
+
 // zlib's window bits name the framing: -15 raw deflate (Avro, ORC), 15 + 16 gzip (Parquet),
 // 15 + 32 inflate either zlib or gzip.
 inline constexpr int kRawDeflate = -15;

@@ -1,6 +1,7 @@
 #include "format/compression.h"
 
 #include <gtest/gtest.h>
+#include <zstd.h>
 
 #include "common/random.h"
 #include "common/test_util.h"
@@ -59,6 +60,64 @@ TEST(CompressionTest, ZstdRefusesCorruptTruncatedAndOversizedData) {
   out.clear();
   KL_ASSERT_OK(ZstdDecompressStream(packed, text.size(), &out));
   EXPECT_EQ(out, text);
+}
+
+TEST(CompressionTest, ZstdIntoReusedBuffersRoundTripsEveryShapeOfInput) {
+  Random rng(5);
+  std::string packed_buffer, inflated_buffer;
+  // Large, small, empty, then large again: the buffers keep their size and stale bytes.
+  for (size_t n : {size_t{300000}, size_t{1000}, size_t{0}, size_t{200000}, size_t{1}}) {
+    for (int level : {1, -1, 3}) {
+      std::string text = SampleText(rng, n);
+      std::string_view packed, inflated;
+      KL_ASSERT_OK(ZstdCompressInto(level, text, &packed_buffer, &packed));
+      ASSERT_EQ(packed.data(), packed_buffer.data());
+      KL_ASSERT_OK(ZstdInflateInto(packed, n, 64, &inflated_buffer, &inflated));
+      ASSERT_EQ(inflated, text) << n << " bytes at level " << level;
+      ASSERT_GE(inflated_buffer.size(), inflated.size() + 64);  // the padding is readable
+      std::string streamed;
+      KL_ASSERT_OK(ZstdDecompressStream(packed, n, &streamed));  // a plain zstd frame
+      ASSERT_EQ(streamed, text);
+    }
+  }
+  // Two frames one after the other, and a frame that does not state its size, take the slow way.
+  std::string a = SampleText(rng, 5000), b = SampleText(rng, 7000);
+  std::string two;
+  KL_ASSERT_OK(ZstdCompress(1, a, &two));
+  KL_ASSERT_OK(ZstdCompress(1, b, &two));
+  std::string_view inflated;
+  KL_ASSERT_OK(ZstdInflateInto(two, 20000, 64, &inflated_buffer, &inflated));
+  EXPECT_EQ(inflated, a + b);
+  EXPECT_TRUE(ZstdInflateInto(two, 11999, 64, &inflated_buffer, &inflated).IsCorruption());
+
+  ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  ASSERT_FALSE(ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 0)));
+  std::string unsized(ZSTD_compressBound(a.size()), '\0');
+  size_t n = ZSTD_compress2(cctx, unsized.data(), unsized.size(), a.data(), a.size());
+  ZSTD_freeCCtx(cctx);
+  ASSERT_FALSE(ZSTD_isError(n));
+  unsized.resize(n);
+  ASSERT_EQ(ZSTD_getFrameContentSize(unsized.data(), unsized.size()), ZSTD_CONTENTSIZE_UNKNOWN);
+  KL_ASSERT_OK(ZstdInflateInto(unsized, a.size(), 64, &inflated_buffer, &inflated));
+  EXPECT_EQ(inflated, a);
+  EXPECT_GE(inflated_buffer.size(), a.size() + 64);
+
+  // Bad input: cut, damaged, too large, not zstd.
+  std::string packed_text;
+  KL_ASSERT_OK(ZstdCompress(1, a, &packed_text));
+  EXPECT_FALSE(ZstdInflateInto(std::string_view(packed_text).substr(0, packed_text.size() / 2), a.size(), 64,
+                               &inflated_buffer, &inflated)
+                   .ok());
+  std::string damaged = packed_text;
+  damaged[damaged.size() / 2] ^= 0x5a;
+  damaged[damaged.size() / 2 + 1] ^= 0x3c;
+  Status s = ZstdInflateInto(damaged, a.size(), 64, &inflated_buffer, &inflated);
+  EXPECT_TRUE(!s.ok() || inflated.size() == a.size());  // zstd frames carry no checksum here; never overruns
+  EXPECT_TRUE(ZstdInflateInto(packed_text, a.size() - 1, 64, &inflated_buffer, &inflated).IsCorruption());
+  EXPECT_FALSE(ZstdInflateInto("not zstd at all", 1000, 64, &inflated_buffer, &inflated).ok());
+  // And the thread's context still works.
+  KL_ASSERT_OK(ZstdInflateInto(packed_text, a.size(), 64, &inflated_buffer, &inflated));
+  EXPECT_EQ(inflated, a);
 }
 
 TEST(CompressionTest, DeflateFramingsRoundTrip) {

@@ -42,12 +42,71 @@ uint32_t ExtendPortable(uint32_t crc, const uint8_t* p, size_t n) {
 }
 
 #if defined(__x86_64__)
+// Advancing a CRC register over n zero bytes is linear in the register:
+// four byte-indexed tables apply it. It joins CRCs of adjacent pieces:
+// Register(c, a + b) == AdvanceOverZeros(Register(c, a), |b|) ^ Register(0, b).
+struct ZerosOperator {
+  std::array<std::array<uint32_t, 256>, 4> table{};
+
+  explicit ZerosOperator(size_t zero_bytes) {
+    uint32_t basis[32];
+    for (int bit = 0; bit < 32; ++bit) {
+      uint32_t crc = 1u << bit;
+      for (size_t i = 0; i < zero_bytes; ++i) crc = (crc >> 8) ^ kTables[0][crc & 0xff];
+      basis[bit] = crc;
+    }
+    for (int k = 0; k < 4; ++k) {
+      for (uint32_t b = 0; b < 256; ++b) {
+        uint32_t v = 0;
+        for (int i = 0; i < 8; ++i) {
+          if (b & (1u << i)) v ^= basis[8 * k + i];
+        }
+        table[k][b] = v;
+      }
+    }
+  }
+  uint32_t Apply(uint32_t crc) const {
+    return table[0][crc & 0xff] ^ table[1][(crc >> 8) & 0xff] ^ table[2][(crc >> 16) & 0xff] ^ table[3][crc >> 24];
+  }
+};
+
+// The crc32 instruction has a latency of three cycles and a throughput of
+// one: three independent streams over thirds of a block keep it busy
+// (about three times the speed of one stream), then their CRCs are joined.
+constexpr size_t kLongStream = 8192;  // bytes per stream in blocks of 24 KB
+constexpr size_t kShortStream = 256;  // and in blocks of 768 B (a typical event)
+
+__attribute__((target("sse4.2"))) inline uint64_t Crc32Word(uint64_t crc, const uint8_t* p) {
+  uint64_t word;
+  std::memcpy(&word, p, 8);
+  return __builtin_ia32_crc32di(crc, word);
+}
+
+template <size_t kStream>
+__attribute__((target("sse4.2"))) uint32_t ThreeStreams(uint32_t crc, const uint8_t*& p, size_t& n,
+                                                        const ZerosOperator& shift) {
+  while (n >= 3 * kStream) {
+    uint64_t c0 = crc, c1 = 0, c2 = 0;
+    for (size_t i = 0; i < kStream; i += 8) {
+      c0 = Crc32Word(c0, p + i);
+      c1 = Crc32Word(c1, p + kStream + i);
+      c2 = Crc32Word(c2, p + 2 * kStream + i);
+    }
+    crc = shift.Apply(shift.Apply(static_cast<uint32_t>(c0)) ^ static_cast<uint32_t>(c1)) ^ static_cast<uint32_t>(c2);
+    p += 3 * kStream;
+    n -= 3 * kStream;
+  }
+  return crc;
+}
+
 __attribute__((target("sse4.2"))) uint32_t ExtendHardware(uint32_t crc, const uint8_t* p, size_t n) {
+  static const ZerosOperator kLongShift(kLongStream);
+  static const ZerosOperator kShortShift(kShortStream);
+  crc = ThreeStreams<kLongStream>(crc, p, n, kLongShift);
+  crc = ThreeStreams<kShortStream>(crc, p, n, kShortShift);
   uint64_t c = crc;
   while (n >= 8) {
-    uint64_t word;
-    std::memcpy(&word, p, 8);
-    c = __builtin_ia32_crc32di(c, word);
+    c = Crc32Word(c, p);
     p += 8;
     n -= 8;
   }

@@ -103,14 +103,27 @@ Status SegmentCursor::Fill(size_t need) {
   if (Available().size() >= need) return Status::OK();
   KL_ASSIGN_OR_RETURN(uint64_t size, file_->Size());
   if (size <= position_) {
-    buffer_.reset();
+    spare_ = std::move(buffer_);
     return Status::OK();
   }
   size_t want = static_cast<size_t>(std::min<uint64_t>(size - position_, std::max(need, chunk_bytes_)));
-  // A fresh buffer every time: records handed out earlier may still view the old one.
-  auto fresh = std::make_shared<std::string>();
-  KL_RETURN_IF_ERROR(file_->ReadAt(position_, want, fresh.get()));
-  buffer_ = std::move(fresh);
+  // Records handed out earlier may still view the current buffer: it is read
+  // into again only when no batch holds it any more, else a fresh one is used.
+  std::shared_ptr<std::string> next;
+  if (buffer_ != nullptr && buffer_.use_count() == 1) {
+    next = std::move(buffer_);
+  } else if (spare_ != nullptr && spare_.use_count() == 1) {
+    next = std::move(spare_);
+  } else {
+    next = std::make_shared<std::string>();
+  }
+  buffer_.reset();
+  Status read = file_->ReadAt(position_, want, next.get());
+  if (!read.ok()) {
+    spare_ = std::move(next);
+    return read;
+  }
+  buffer_ = std::move(next);
   buffer_position_ = position_;
   fresh_ = true;
   return Status::OK();
@@ -121,7 +134,7 @@ Result<SegmentCursor::State> SegmentCursor::Peek(bool verify_crc) {
   if (state == State::kRecord || fresh_) return state;
   // Bytes read earlier may be stale: a new writer cuts a torn tail and
   // writes over it. Judge anything but a record on what the file holds now.
-  buffer_.reset();
+  spare_ = std::move(buffer_);
   return PeekBuffered(verify_crc);
 }
 

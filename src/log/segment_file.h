@@ -73,7 +73,7 @@ class SegmentCursor {
   void Advance();
 
   const DecodedRecord& record() const { return record_; }
-  const std::shared_ptr<const std::string>& buffer() const { return buffer_; }
+  std::shared_ptr<const std::string> buffer() const { return buffer_; }
   uint64_t position() const { return position_; }
   int64_t next_offset() const { return next_offset_; }
   const std::string& problem() const { return problem_; }
@@ -91,8 +91,11 @@ class SegmentCursor {
   uint64_t position_;
   int64_t next_offset_;
   size_t chunk_bytes_;
-  std::shared_ptr<const std::string> buffer_;
-  uint64_t buffer_position_ = 0;  // file position of buffer_[0]
+  // Batches keep the buffers their records view alive; one that nothing
+  // else holds any more is read into again (no fresh pages to fault in).
+  std::shared_ptr<std::string> buffer_;
+  std::shared_ptr<std::string> spare_;
+  uint64_t buffer_position_ = 0;  // file position of (*buffer_)[0]
   DecodedRecord record_;
   std::string problem_;
   uint64_t trailing_bytes_ = 0;

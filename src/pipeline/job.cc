@@ -1,7 +1,5 @@
 #include "pipeline/job.h"
 
-#include <time.h>
-
 #include <chrono>
 #include <thread>
 
@@ -10,16 +8,6 @@
 #include "common/clock.h"
 
 namespace kl::pipeline {
-namespace {
-
-double ThreadCpuSeconds() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
-}  // namespace
-
 void Job::ChargeCpu(double* mark, double JobStatus::*bucket) {
   double now = ThreadCpuSeconds();
   std::lock_guard<std::mutex> lock(mu_);
@@ -60,7 +48,7 @@ Status Job::Open() {
   }
   KL_RETURN_IF_ERROR(parts_.source->Restore(position));
   opened_ = true;
-  last_commit_us_ = MonotonicMicros();
+  last_checkpoint_us_ = last_commit_us_ = MonotonicMicros();
   dirty_ = false;
   std::lock_guard<std::mutex> lock(mu_);
   if (position) status_.position = *position;
@@ -87,11 +75,22 @@ Status Job::Drain(Changes& changes, size_t from_operator) {
 
 Result<bool> Job::Step() {
   if (!opened_) KL_RETURN_IF_ERROR(Open());
+  int64_t since_ms = (MonotonicMicros() - last_checkpoint_us_) / 1000;
+  if (dirty_ && !last_poll_full_ && since_ms < options_.commit_interval_ms) {
+    // Caught up with the source and a checkpoint is coming: what arrives until
+    // then is read and processed in one batch, so the per-batch costs of the
+    // source, the operators and the sink are paid about once per commit instead
+    // of once per arriving event. Commits (and freshness) keep their interval.
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::min(options_.commit_interval_ms - since_ms, options_.poll_timeout_ms)));
+    return false;
+  }
   Changes changes;
   double mark = ThreadCpuSeconds();
-  KL_RETURN_IF_ERROR(parts_.source->Poll(options_.max_batch, options_.poll_timeout_ms, &changes));
+  KL_RETURN_IF_ERROR(parts_.source->Poll(options_.max_batch, dirty_ ? 0 : options_.poll_timeout_ms, &changes));
   ChargeCpu(&mark, &JobStatus::cpu_poll_seconds);
   bool read = !changes.empty();
+  last_poll_full_ = changes.size() >= options_.max_batch;
   if (read) {
     dirty_ = true;
     {
@@ -104,18 +103,19 @@ Result<bool> Job::Step() {
     std::lock_guard<std::mutex> lock(mu_);
     status_.last_caught_up_ms = NowMillis();
   }
-  int64_t since = (MonotonicMicros() - last_commit_us_) / 1000;
-  bool moved = !(parts_.source->position() == status().position);
-  if (!dirty_ && since >= options_.commit_interval_ms) {
+  int64_t now = MonotonicMicros();
+  int64_t since_checkpoint_ms = (now - last_checkpoint_us_) / 1000;
+  if (!dirty_ && since_checkpoint_ms >= options_.commit_interval_ms) {
     for (auto& op : parts_.operators) dirty_ = op->WantsCheckpoint() || dirty_;
   }
-  if ((dirty_ && since >= options_.commit_interval_ms) || (moved && since >= options_.idle_commit_ms)) {
-    KL_RETURN_IF_ERROR(Checkpoint());
-  }
+  bool due = dirty_ && since_checkpoint_ms >= options_.commit_interval_ms;
+  bool idle_due = (now - last_commit_us_) / 1000 >= options_.idle_commit_ms &&
+                  !(parts_.source->position() == status().position);
+  if (due || idle_due) KL_RETURN_IF_ERROR(Checkpoint(idle_due));
   return read;
 }
 
-Status Job::Checkpoint() {
+Status Job::Checkpoint(bool record_progress) {
   if (!opened_) return Status::OK();
   // Operators holding changes back (aggregates) release them, in chain order.
   for (size_t i = 0; i < parts_.operators.size(); ++i) {
@@ -125,17 +125,18 @@ Status Job::Checkpoint() {
   }
   SourcePosition position = parts_.source->position();
   bool moved = !(position == status().position);
-  if (!parts_.sink->has_pending() && !moved) {
-    last_commit_us_ = MonotonicMicros();
-    dirty_ = false;
-    return Status::OK();
-  }
+  last_checkpoint_us_ = MonotonicMicros();
+  dirty_ = false;
+  // Nothing to write: no snapshot (idle tables cost nothing), unless the
+  // position is to be recorded (periodically, on the way out, or at the end of
+  // a bounded source, which is then finished).
+  bool record = record_progress || (parts_.source->bounded() && parts_.source->exhausted());
+  if (!parts_.sink->has_pending() && !(moved && record)) return Status::OK();
   int64_t identifier = parts_.sink->NextIdentifier(position);
   if (uses_state_) {
     // Nothing newer than the last commit to record (a table source that has not moved on).
     if (identifier <= parts_.sink->last_identifier()) {
       last_commit_us_ = MonotonicMicros();
-      dirty_ = false;
       return Status::OK();
     }
     bool full = state_->WantFull();
@@ -150,11 +151,18 @@ Status Job::Checkpoint() {
   }
   double mark = ThreadCpuSeconds();
   int64_t commit_start_us = MonotonicMicros();
+  // With a backlog still waiting in the source, compactions wait until it is read.
+  parts_.sink->SetCatchingUp(last_poll_full_);
   auto committed = parts_.sink->Commit(position, /*allow_empty=*/moved);
   ChargeCpu(&mark, &JobStatus::cpu_commit_seconds);
-  if (committed.ok()) {
+  {
+    table::WriterCpu c = parts_.sink->writer_cpu();
     std::lock_guard<std::mutex> lock(mu_);
-    status_.commit_seconds.Observe(static_cast<double>(MonotonicMicros() - commit_start_us) / 1e6);
+    if (committed.ok()) {
+      status_.commit_seconds.Observe(static_cast<double>(MonotonicMicros() - commit_start_us) / 1e6);
+    }
+    status_.table_cpu = {retired_table_cpu_.flush + c.flush, retired_table_cpu_.compact + c.compact,
+                         retired_table_cpu_.commit + c.commit, retired_table_cpu_.expire + c.expire};
   }
   // A failed commit may still have landed: its checkpoint stays (a restart decides).
   KL_ASSIGN_OR_RETURN(table::CommitResult result, std::move(committed));
@@ -169,7 +177,6 @@ Status Job::Checkpoint() {
   Status noted = parts_.source->Committed(position);
   if (!noted.ok()) spdlog::warn("job {}: recording the committed position: {}", name_, noted.ToString());
   last_commit_us_ = MonotonicMicros();
-  dirty_ = false;
   std::lock_guard<std::mutex> lock(mu_);
   status_.position = position;
   if (!result.snapshot_ids.empty()) {
@@ -188,6 +195,13 @@ Status Job::Recover(const Status& cause) {
     status_.running = false;
   }
   spdlog::warn("job {}: {}; restarting from its last commit", name_, cause.ToString());
+  if (parts_.sink) {
+    table::WriterCpu c = parts_.sink->writer_cpu();
+    retired_table_cpu_.flush += c.flush;
+    retired_table_cpu_.compact += c.compact;
+    retired_table_cpu_.commit += c.commit;
+    retired_table_cpu_.expire += c.expire;
+  }
   parts_ = JobParts();
   opened_ = false;
   return Open();
@@ -223,7 +237,23 @@ void Job::Run(const std::atomic<bool>& stop) {
     }
   }
   if (opened_) {
-    Status s = Checkpoint();
+    // Jobs wait out their commit interval before reading what arrived
+    // meanwhile: read what is there now (for up to a second), so a stop leaves
+    // the tables as current as the source.
+    Status s;
+    int64_t deadline = MonotonicMicros() + 1'000'000;
+    while (s.ok() && MonotonicMicros() < deadline) {
+      Changes changes;
+      s = parts_.source->Poll(options_.max_batch, options_.poll_timeout_ms, &changes);
+      if (!s.ok() || changes.empty()) break;
+      dirty_ = true;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        status_.changes_in += changes.size();
+      }
+      s = Drain(changes, 0);
+    }
+    if (s.ok()) s = Checkpoint(/*record_progress=*/true);
     if (!s.ok()) spdlog::warn("job {}: final commit failed: {}", name_, s.ToString());
   }
 }

@@ -34,7 +34,10 @@ struct JobOptions {
   int64_t commit_interval_ms = 1000;
   size_t max_batch = 20000;            // changes polled per step
   int64_t poll_timeout_ms = 50;
-  int64_t idle_commit_ms = 30000;      // record progress even when nothing was written
+  // A checkpoint that has nothing to write commits no snapshot; the source
+  // position is still recorded this often (an empty commit), so a restart
+  // does not re-read much and followed tables can expire their snapshots.
+  int64_t idle_commit_ms = 30000;
   int64_t retry_backoff_ms = 1000;
   // Where the job keeps its state checkpoints (state.h); needed when an
   // operator is stateful or the source has several inputs. The fingerprint
@@ -65,6 +68,7 @@ struct JobStatus {
   double cpu_operators_seconds = 0;  // the operator chain
   double cpu_write_seconds = 0;      // handing changes to the table writer (buffering, flushes)
   double cpu_commit_seconds = 0;     // checkpoints: final flushes, compaction, changelog, commit
+  table::WriterCpu table_cpu;        // the table writers' CPU by phase (in write and commit above)
   SourcePosition position;
   std::string last_error;
 };
@@ -79,8 +83,11 @@ class Job {
   // Polls once, runs the operators, writes to the sink; commits when due.
   // Returns whether any change was read.
   Result<bool> Step();
-  // Finishes the operators and commits what was written.
-  Status Checkpoint();
+  // Finishes the operators and commits what was written. Without anything to
+  // write it commits nothing, unless `record_progress` (or the idle commit
+  // interval has passed and the source moved): then an empty snapshot
+  // records the source position.
+  Status Checkpoint(bool record_progress = false);
   // Steps until `stop`, recovering from errors; commits once more on the way out.
   // Returns early when a fatal error stops the job.
   void Run(const std::atomic<bool>& stop);
@@ -99,8 +106,11 @@ class Job {
   JobOptions options_;
   JobParts parts_;
   bool opened_ = false;
-  int64_t last_commit_us_ = 0;
-  bool dirty_ = false;  // read anything since the last commit
+  int64_t last_checkpoint_us_ = 0;
+  int64_t last_commit_us_ = 0;  // last snapshot committed (or open)
+  bool dirty_ = false;          // read anything since the last checkpoint
+  bool last_poll_full_ = false;  // the last poll returned max_batch changes: more are waiting
+  table::WriterCpu retired_table_cpu_;  // of sinks replaced after errors
   bool uses_state_ = false;
   std::unique_ptr<StateStore> state_;
   mutable std::mutex mu_;

@@ -4,6 +4,7 @@
 #include "common/test_util.h"
 #include "pipeline/k8s_event.h"
 #include "pipeline/lookup_join.h"
+#include "pipeline/job.h"
 #include "pipeline/operator.h"
 
 namespace kl::pipeline {
@@ -130,6 +131,82 @@ TEST(LookupJoinTest, EnrichesFromTableAndSeesUpdates) {
   Changes second = {{RowKind::kInsert, {Datum::Bytes("c2"), Datum::Int(3)}}};
   KL_ASSERT_OK((*op)->Process(second, &out));
   EXPECT_EQ(out[0].row[2].as_bytes(), "us") << "a new dimension snapshot is picked up";
+}
+
+// A source of prepared batches; its position counts the batches read.
+class ListSource : public Source {
+ public:
+  explicit ListSource(std::vector<Changes> batches) : batches_(std::move(batches)), type_(Type()) {}
+  static RowType Type() { return RowType({{0, "k", DataType::BigInt().NotNull(), ""}, {1, "v", DataType::BigInt(), ""}}); }
+  std::string name() const override { return "list"; }
+  const RowType& output_type() const override { return type_; }
+  Status Restore(const std::optional<SourcePosition>& position) override {
+    next_ = position ? static_cast<size_t>(position->table_snapshot) : 0;
+    return Status::OK();
+  }
+  Status Poll(size_t, int64_t, Changes* out) override {
+    if (next_ < batches_.size()) *out = batches_[next_++];
+    return Status::OK();
+  }
+  SourcePosition position() const override {
+    SourcePosition p;
+    p.table_snapshot = static_cast<int64_t>(next_);
+    return p;
+  }
+
+ private:
+  std::vector<Changes> batches_;
+  RowType type_;
+  size_t next_ = 0;
+};
+
+// A checkpoint with nothing to write commits no snapshot (idle tables cost
+// nothing); the position is still recorded after the idle commit interval and
+// when the job stops.
+TEST(JobTest, CommitsOnlyWhatItWritesAndRecordsProgressWhenIdle) {
+  testing::TempDir dir;
+  auto schema = table::NewTableSchema(ListSource::Type().fields(), {}, {"k"},
+                                      {{"bucket", "1"}, {"file.format", "avro"}, {"kubelake.data-file.sync", "false"}});
+  auto t = table::Table::Create(dir.Sub("t"), *schema);
+  ASSERT_TRUE(t.ok());
+  auto row = [](int64_t k) { return Change{RowKind::kInsert, {Datum::Int(k), Datum::Int(k)}}; };
+  // Batches 1-3 are filtered away entirely; batch 4 writes a row.
+  std::vector<Changes> batches = {{row(-1)}, {row(-2)}, {row(-3)}, {row(4)}, {row(-5)}};
+  JobOptions options;
+  options.commit_interval_ms = 0;
+  options.idle_commit_ms = 1000000;
+  auto factory = [&]() -> Result<JobParts> {
+    JobParts parts;
+    parts.source = std::make_unique<ListSource>(batches);
+    parts.operators.push_back(
+        MakeFilter(ListSource::Type(), [](const Change& c) { return c.row[0].as_int() >= 0; }));
+    parts.sink = std::make_unique<TableSink>(*t, "job");
+    return parts;
+  };
+  auto snapshots = [&] { return (*t)->snapshots().LatestId()->value_or(0); };
+  Job job("job", factory, options);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(job.Step().ok());
+  EXPECT_EQ(snapshots(), 0) << "nothing was written: no snapshot";
+  ASSERT_TRUE(job.Step().ok());
+  EXPECT_EQ(snapshots(), 1);
+  EXPECT_EQ(job.status().position.table_snapshot, 4);
+  ASSERT_TRUE(job.Step().ok());
+  EXPECT_EQ(snapshots(), 1);
+  EXPECT_EQ(job.status().position.table_snapshot, 4) << "the position is recorded with commits only";
+  // Stopping records the position in an empty snapshot, so a restart does not re-read.
+  std::atomic<bool> stop{true};
+  job.Run(stop);
+  EXPECT_EQ(snapshots(), 2);
+  Job restarted("job", factory, options);
+  KL_ASSERT_OK(restarted.Open());
+  EXPECT_EQ(restarted.status().position.table_snapshot, 5);
+  // With an idle commit interval of zero, progress is recorded at every step that moved.
+  options.idle_commit_ms = 0;
+  batches.push_back({row(-6)});
+  Job idle("job", factory, options);
+  ASSERT_TRUE(idle.Step().ok());
+  EXPECT_EQ(snapshots(), 3);
+  EXPECT_EQ(idle.status().position.table_snapshot, 6);
 }
 
 TEST(K8sEventTest, QuantitiesParseLikeKubernetes) {

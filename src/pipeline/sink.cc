@@ -18,7 +18,10 @@ Result<std::optional<SourcePosition>> TableSink::RestorePosition() {
 
 Status TableSink::Write(const Changes& changes) {
   if (changes.empty()) return Status::OK();
-  if (!writer_) writer_ = table_->NewWriter(commit_user_);
+  if (!writer_) {
+    writer_ = table_->NewWriter(commit_user_);
+    writer_->DeferCompaction(catching_up_);
+  }
   const auto& type = table_->schema().fields;
   format::ColumnBatch batch(type);
   std::vector<format::RowKind> kinds;
@@ -43,12 +46,15 @@ int64_t TableSink::NextIdentifier(const SourcePosition& position) const {
 }
 
 Result<table::CommitResult> TableSink::Commit(const SourcePosition& position, bool allow_empty) {
-  if (!writer_) writer_ = table_->NewWriter(commit_user_);
+  if (!writer_) {
+    writer_ = table_->NewWriter(commit_user_);
+    writer_->DeferCompaction(catching_up_);
+  }
   int64_t identifier = NextIdentifier(position);
   if (identifier <= last_identifier_) return table::CommitResult{};
   auto result = writer_->Commit(identifier, position.log_offsets, allow_empty);
   if (!result.ok()) {
-    writer_.reset();
+    Reset();
     return result.status();
   }
   if (!result->snapshot_ids.empty() || result->already_committed) last_identifier_ = identifier;
@@ -57,8 +63,26 @@ Result<table::CommitResult> TableSink::Commit(const SourcePosition& position, bo
 }
 
 void TableSink::Reset() {
+  if (writer_) {
+    const table::WriterCpu& c = writer_->cpu();
+    retired_cpu_.flush += c.flush;
+    retired_cpu_.compact += c.compact;
+    retired_cpu_.commit += c.commit;
+    retired_cpu_.expire += c.expire;
+  }
   writer_.reset();
   pending_rows_ = 0;
+}
+
+table::WriterCpu TableSink::writer_cpu() const {
+  table::WriterCpu c = retired_cpu_;
+  if (writer_) {
+    c.flush += writer_->cpu().flush;
+    c.compact += writer_->cpu().compact;
+    c.commit += writer_->cpu().commit;
+    c.expire += writer_->cpu().expire;
+  }
+  return c;
 }
 
 }  // namespace kl::pipeline

@@ -34,6 +34,11 @@ class Sink {
   virtual int64_t last_identifier() const = 0;
   // Drops what was written and not committed (the job then restarts from the sink).
   virtual void Reset() = 0;
+  // The job has a backlog to catch up with: a sink may put off work that the
+  // rest of the backlog would make again (compactions).
+  virtual void SetCatchingUp(bool /*catching_up*/) {}
+  // CPU the sink's table writers spent in commits, by phase (since the sink was created).
+  virtual table::WriterCpu writer_cpu() const { return {}; }
 };
 
 class TableSink : public Sink {
@@ -53,6 +58,12 @@ class TableSink : public Sink {
   Result<table::CommitResult> Commit(const SourcePosition& position, bool allow_empty = false) override;
   int64_t last_identifier() const override { return last_identifier_; }
   void Reset() override;
+  // Defers compactions while catching up (TableWriter::DeferCompaction).
+  void SetCatchingUp(bool catching_up) override {
+    catching_up_ = catching_up;
+    if (writer_) writer_->DeferCompaction(catching_up);
+  }
+  table::WriterCpu writer_cpu() const override;
 
  private:
   std::shared_ptr<table::Table> table_;
@@ -60,6 +71,8 @@ class TableSink : public Sink {
   std::unique_ptr<table::TableWriter> writer_;
   int64_t last_identifier_ = 0;
   size_t pending_rows_ = 0;
+  table::WriterCpu retired_cpu_;  // of writers dropped after failures
+  bool catching_up_ = false;
 };
 
 }  // namespace kl::pipeline

@@ -153,7 +153,8 @@ bool MultiSource::exhausted() const {
 
 Result<std::unique_ptr<TableSamplesSource>> TableSamplesSource::Create(std::shared_ptr<table::Table> table,
                                                                        std::vector<std::string> columns,
-                                                                       int64_t period_ms) {
+                                                                       int64_t period_ms,
+                                                                       std::string consumer_id) {
   if (period_ms <= 0) return Status::InvalidArgument("sampling " + table->path() + ": the period must be positive");
   const format::RowType& t = table->schema().fields;
   std::vector<int> from;
@@ -170,7 +171,8 @@ Result<std::unique_ptr<TableSamplesSource>> TableSamplesSource::Create(std::shar
     fields.push_back({static_cast<int32_t>(fields.size()), c, t.type(static_cast<size_t>(i)), ""});
   }
   return std::unique_ptr<TableSamplesSource>(
-      new TableSamplesSource(std::move(table), std::move(from), format::RowType(std::move(fields)), period_ms));
+      new TableSamplesSource(std::move(table), std::move(from), format::RowType(std::move(fields)), period_ms,
+                             std::move(consumer_id)));
 }
 
 Status TableSamplesSource::Restore(const std::optional<SourcePosition>& position) {
@@ -197,6 +199,7 @@ Status TableSamplesSource::Poll(size_t max_changes, int64_t timeout_ms, Changes*
         for (int f : from_) row.push_back(f < 0 ? format::Datum::Int(boundary) : all[static_cast<size_t>(f)]);
         out->push_back({format::RowKind::kInsert, std::move(row)});
       }
+      sampled_snapshot_ = plan->snapshot_id.value_or(sampled_snapshot_);
     } else if (!plan.status().IsNotFound()) {
       return plan.status();
     }
@@ -212,6 +215,11 @@ SourcePosition TableSamplesSource::position() const {
   SourcePosition p;
   p.table_snapshot = last_;
   return p;
+}
+
+Status TableSamplesSource::Committed(const SourcePosition&) {
+  if (consumer_id_.empty() || sampled_snapshot_ <= 0) return Status::OK();
+  return table::ConsumerManager(table_->path()).Record(consumer_id_, sampled_snapshot_);
 }
 
 Status ValuesSource::Restore(const std::optional<SourcePosition>& position) {

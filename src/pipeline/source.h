@@ -81,23 +81,34 @@ class TableChangeSource : public Source {
 // periods it missed (up to 60); a fresh start samples the last period ended.
 class TableSamplesSource : public Source {
  public:
+  // With a `consumer_id`, each commit records the snapshot of the last sample
+  // as that consumer of the table, so snapshot expiry (retained by count)
+  // keeps what the next samples read.
   static Result<std::unique_ptr<TableSamplesSource>> Create(std::shared_ptr<table::Table> table,
-                                                            std::vector<std::string> columns, int64_t period_ms);
+                                                            std::vector<std::string> columns, int64_t period_ms,
+                                                            std::string consumer_id = "");
   std::string name() const override { return "samples of " + table_->path(); }
   const format::RowType& output_type() const override { return output_; }
   Status Restore(const std::optional<SourcePosition>& position) override;
   Status Poll(size_t max_changes, int64_t timeout_ms, Changes* out) override;
   SourcePosition position() const override;
+  Status Committed(const SourcePosition& position) override;
 
  private:
   TableSamplesSource(std::shared_ptr<table::Table> table, std::vector<int> from, format::RowType output,
-                     int64_t period_ms)
-      : table_(std::move(table)), from_(std::move(from)), output_(std::move(output)), period_ms_(period_ms) {}
+                     int64_t period_ms, std::string consumer_id)
+      : table_(std::move(table)),
+        from_(std::move(from)),
+        output_(std::move(output)),
+        period_ms_(period_ms),
+        consumer_id_(std::move(consumer_id)) {}
   std::shared_ptr<table::Table> table_;
   std::vector<int> from_;  // per output column: the table column, or -1 for the period end
   format::RowType output_;
   int64_t period_ms_;
-  int64_t last_ = 0;  // last period sampled (index since the epoch)
+  std::string consumer_id_;
+  int64_t last_ = 0;              // last period sampled (index since the epoch)
+  int64_t sampled_snapshot_ = 0;  // the snapshot the last sample read
 };
 
 // Reads several sources as one: each change carries the index of the source

@@ -64,12 +64,22 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
   auto sum = [](std::map<std::string, std::string> opts, std::initializer_list<const char*> cols) {
     opts["merge-engine"] = "aggregation";
     opts["changelog-producer"] = "lookup";
+    opts["changelog-file.stats-mode"] = "none";
     for (const char* c : cols) opts[std::string("fields.") + c + ".aggregate-function"] = "sum";
     return opts;
   };
+  // Retention by count as well as time: at sub-second commits an hour of
+  // snapshots is thousands of them (and their manifests and changelog
+  // files). History users need lives in the trend tables, not in snapshots.
+  const std::string retained_max = std::to_string(std::max(o.snapshots_retained, 10));
+  // Primary-key tables compact every fourth flush of a bucket, not every one:
+  // a streaming commit twice a second would otherwise add a compaction (its
+  // files and a COMPACT snapshot) to nearly every commit.
   std::map<std::string, std::string> base = {{"file.format", fmt}, {"bucket", "1"},
-                                             {"snapshot.num-retained.min", "30"},
-                                             {"snapshot.time-retained", "1h"}};
+                                             {"snapshot.num-retained.min", "10"},
+                                             {"snapshot.num-retained.max", retained_max},
+                                             {"snapshot.time-retained", "1h"},
+                                             {"kubelake.compaction.level0-file-num", "4"}};
   std::vector<TableDef> defs;
   if (o.ods) {
     defs.push_back({kOdsTable,
@@ -79,12 +89,22 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
                     {{"file.format", "avro"},
                      {"bucket", std::to_string(o.ods_buckets)},
                      {"bucket-key", "ingest_time"},
-                     {"snapshot.num-retained.min", "30"},
+                     {"snapshot.num-retained.min", "10"},
+                     {"snapshot.num-retained.max", retained_max},
                      {"snapshot.time-retained", "1h"}}});
   }
   auto dwd_opts = base;
   dwd_opts["bucket"] = std::to_string(o.dwd_buckets);
   dwd_opts["changelog-producer"] = "lookup";
+  // The changelog is read once by each follower job, soon after it is
+  // written, and expires with its snapshot: neither compression nor value
+  // statistics pay for themselves there (Paimon's changelog-file.* options).
+  dwd_opts["changelog-file.compression"] = "none";
+  dwd_opts["changelog-file.stats-mode"] = "none";
+  // A job catching up with a backlog (a relist of a large fleet) leaves up to
+  // this many sorted runs per bucket uncompacted until it has caught up, so the
+  // rows of a bulk load are written once, not merged again every few commits.
+  dwd_opts["num-sorted-run.stop-trigger"] = "24";
   dwd_opts["sequence.field"] = "rv,event_time,deleted";
   defs.push_back({kDwdTable, DwdFields(), {"cluster"}, {"cluster", "uid"}, dwd_opts});
   auto dim_opts = base;
@@ -121,6 +141,7 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
   auto topo_opts = base;
   topo_opts["bucket"] = "4";
   topo_opts["bucket-key"] = "user_id";
+  topo_opts["num-sorted-run.stop-trigger"] = "24";
   defs.push_back({kTopologyTable,
                   {Col("user_id", s), Col("cluster", s), Col("pod_uid", s), Col("instance_id", s),
                    Col("namespace", s), Col("pod_name", s), Col("node_name", s), Col("phase", s),
@@ -281,6 +302,8 @@ std::vector<std::unique_ptr<Operator>> CountOps(const RowType& dwd, const RowTyp
 }
 
 // ---- Trend: ADS sampled every period (TableSamplesSource) ----
+// The job records itself as a consumer of the ADS table at the snapshot of its
+// last sample, so snapshot expiry keeps what the next samples need.
 
 JobFactory TrendJob(const WarehouseOptions& o, const char* ads, const char* trend, std::string job) {
   return [o, ads, trend, job]() -> Result<JobParts> {
@@ -291,7 +314,7 @@ JobFactory TrendJob(const WarehouseOptions& o, const char* ads, const char* tren
     // Trend rows: the period end, then the ADS columns by name.
     std::vector<std::string> columns = {""};
     for (size_t i = 1; i < out.size(); ++i) columns.push_back(out.field(i).name);
-    KL_ASSIGN_OR_RETURN(parts.source, TableSamplesSource::Create(ads_table, columns, o.trend_interval_ms));
+    KL_ASSIGN_OR_RETURN(parts.source, TableSamplesSource::Create(ads_table, columns, o.trend_interval_ms, job));
     parts.sink = std::make_unique<TableSink>(trend_table, job);
     return parts;
   };
@@ -344,7 +367,9 @@ Result<std::vector<std::unique_ptr<Job>>> BuildWarehouseJobs(log::EventLog* log,
   trend_job.poll_timeout_ms = 500;
 
   std::vector<std::unique_ptr<Job>> jobs;
-  if (o.ods) jobs.push_back(std::make_unique<Job>("ods", OdsJob(log, o), log_job));
+  JobOptions ods_job = log_job;
+  ods_job.commit_interval_ms = std::max(o.commit_interval_ms, o.ods_commit_interval_ms);
+  if (o.ods) jobs.push_back(std::make_unique<Job>("ods", OdsJob(log, o), ods_job));
   jobs.push_back(std::make_unique<Job>("dwd", DwdJob(log, o), log_job));
 
   jobs.push_back(std::make_unique<Job>("dim-from-nodes", FollowDwd(o, kClusterDimTable, "dim-from-nodes",

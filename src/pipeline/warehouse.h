@@ -48,8 +48,12 @@ struct WarehouseOptions {
   std::string instance_label = "kubelake.io/instance";
   std::string file_format = "avro";  // data files of DWD, ADS, topology and trend tables
   int64_t commit_interval_ms = 500;  // jobs reading the log (two commits lie between an event and ADS)
+  // The ODS job: raw events are durable in the log already and no job follows
+  // ods_events, so it commits less often (fewer, larger files and commits).
+  int64_t ods_commit_interval_ms = 5000;
   int64_t follow_interval_ms = 200;  // jobs following a table's changes
   int64_t trend_interval_ms = 60000; // trend sampling period
+  int snapshots_retained = 100;      // snapshot.num-retained.max of every table (at least 10)
   int ods_buckets = 8;
   int dwd_buckets = 2;
   bool ods = true;                   // keep raw events

@@ -245,12 +245,17 @@ Status BucketWriter::Flush() {
   DataFileWriterOptions data_opts;
   data_opts.target_file_size = ctx_->options().target_file_size(true);
   data_opts.stats_truncate = ctx_->options().stats_truncate_length();
+  data_opts.no_value_stats = ctx_->options().value_stats_none(/*changelog=*/false);
   DataFileWriter data(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, data_opts);
   std::unique_ptr<DataFileWriter> changelog;
   if (producer == ChangelogProducer::kInput || lookup) {
+    KL_ASSIGN_OR_RETURN(const FileFormat* cl_fmt, ctx_->ChangelogWriteFormat());
     DataFileWriterOptions cl_opts = data_opts;
     cl_opts.prefix = "changelog-";
-    changelog = std::make_unique<DataFileWriter>(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, cl_opts);
+    cl_opts.stats_truncate = ctx_->options().changelog_stats_truncate_length();
+    cl_opts.no_value_stats = ctx_->options().value_stats_none(/*changelog=*/true);
+    cl_opts.keep_rows = true;  // followers in this process read it next
+    changelog = std::make_unique<DataFileWriter>(ctx_->schema(), cl_fmt, &ctx_->paths(), partition_, bucket_, cl_opts);
   }
   // Picking engines (deduplicate, first-row) decide on keys and sequence
   // numbers alone; combining engines merge full rows of each key.
@@ -359,6 +364,7 @@ Status BucketWriter::RunCompaction(const CompactUnit& unit) {
   opts.source = FileSource::kCompact;
   opts.target_file_size = ctx_->options().target_file_size(true);
   opts.stats_truncate = ctx_->options().stats_truncate_length();
+    opts.no_value_stats = ctx_->options().value_stats_none(/*changelog=*/false);
   DataFileWriter writer(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, opts);
   AbortOnExit abort_on_failure({&writer});
   while (true) {
@@ -390,10 +396,16 @@ Status BucketWriter::Compact(bool full) {
     unit = PickFullCompaction(levels_.num_levels(), runs);
   else if (ctx_->options().batch_scan_skips_level0())
     unit = PickForceUpLevel0Compaction(universal, levels_.num_levels(), runs);
-  else
+  else if (levels_.level0().size() >= static_cast<size_t>(ctx_->options().compaction_level0_file_num()))
     unit = PickUniversalCompaction(universal, levels_.num_levels(), runs);
   if (!unit) return Status::OK();
   return RunCompaction(*unit);
+}
+
+size_t BucketWriter::sorted_runs() const {
+  size_t runs = levels_.level0().size();
+  for (int i = 1; i < levels_.num_levels(); ++i) runs += levels_.level(i).empty() ? 0 : 1;
+  return runs;
 }
 
 Result<CommitIncrement> BucketWriter::PrepareCommit(bool compact) {

@@ -77,6 +77,8 @@ class BucketWriter {
   // Flushes, compacts when due, and hands over everything written since the last call.
   Result<CommitIncrement> PrepareCommit(bool compact);
   const Levels& levels() const { return levels_; }
+  // Level-0 files plus non-empty higher levels.
+  size_t sorted_runs() const;
 
  private:
   Status EnsureLookupState();

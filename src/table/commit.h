@@ -92,6 +92,7 @@ class FileStoreCommit {
   std::shared_ptr<TableContext> ctx_;
   SnapshotManager snapshots_;
   ManifestIO manifests_;
+  std::optional<int64_t> last_committed_;  // the last snapshot this object committed
 };
 
 // The live files of a snapshot (base + delta manifests merged).

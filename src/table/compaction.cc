@@ -162,4 +162,51 @@ std::optional<CompactUnit> PickFullCompaction(int num_levels, const std::vector<
   return MakeUnit(num_levels - 1, runs, runs.size());
 }
 
+std::optional<std::pair<size_t, size_t>> PickAppendCompaction(const std::vector<DataFileMeta>& files,
+                                                              int64_t target_file_size, int min_file_num,
+                                                              int max_file_num) {
+  const size_t min_files = static_cast<size_t>(std::max(2, min_file_num));
+  const size_t max_files = std::max(min_files, static_cast<size_t>(std::max(2, max_file_num)));
+  auto small = [&](size_t i) { return files[i].file_size < target_file_size / 2; };
+  // Tiers from the newest file back; a done file ends the tier.
+  size_t small_count = 0;
+  std::optional<std::pair<size_t, size_t>> newest_small_run;  // for the cap on small files
+  size_t i = files.size();
+  while (i > 0) {
+    if (!small(i - 1)) {
+      --i;
+      continue;
+    }
+    // Tiers compare row counts: they add up exactly when files merge, where
+    // compressed sizes may barely grow (a merged file then kept matching the
+    // newest files' tier and was rewritten at every merge).
+    auto weight = [&](size_t k) { return std::max<int64_t>(1, files[k].row_count); };
+    size_t last = i - 1, first = last;
+    int64_t total = weight(last), bytes = files[last].file_size;
+    while (first > 0 && small(first - 1) && last - first + 1 < max_files) {
+      int64_t w = weight(first - 1);
+      size_t count = last - first + 1;
+      if (w > 2 * total / static_cast<int64_t>(count) || bytes + files[first - 1].file_size > target_file_size) break;
+      total += w;
+      bytes += files[first - 1].file_size;
+      --first;
+    }
+    if (last - first + 1 >= min_files) return std::make_pair(first, last);
+    // The whole run of consecutive small files this tier belongs to, for the cap.
+    size_t run_first = first;
+    while (run_first > 0 && small(run_first - 1)) --run_first;
+    if (!newest_small_run) newest_small_run = std::make_pair(run_first, last);
+    for (size_t k = first; k <= last; ++k) ++small_count;
+    i = first;
+  }
+  if (small_count > max_files && newest_small_run) {
+    auto [first, last] = *newest_small_run;
+    if (last - first + 1 >= 2) {
+      if (last - first + 1 > max_files) first = last + 1 - max_files;
+      return std::make_pair(first, last);
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace kl::table

@@ -65,4 +65,17 @@ std::optional<CompactUnit> PickForceUpLevel0Compaction(const UniversalCompaction
 // Everything into the last level.
 std::optional<CompactUnit> PickFullCompaction(int num_levels, const std::vector<Levels::Run>& runs);
 
+// Append tables: which files of a bucket (in sequence order) to merge next, as
+// a range [first, last] of consecutive files, so merged files keep covering
+// consecutive sequence numbers. Files of at least half the target size are
+// done. The others form tiers of similar size (in rows): walking from the newest,
+// a file joins the tier of the newer ones unless it has more than twice their
+// average row count. The newest tier of `min_file_num` files (at most `max_file_num`, and
+// no more than the target size) is merged, so each byte is rewritten about
+// log(min_file_num) of (target / commit size) times, not once per commit; a bucket
+// with more than `max_file_num` small files merges its newest ones regardless.
+std::optional<std::pair<size_t, size_t>> PickAppendCompaction(const std::vector<DataFileMeta>& files_in_sequence_order,
+                                                              int64_t target_file_size, int min_file_num,
+                                                              int max_file_num);
+
 }  // namespace kl::table

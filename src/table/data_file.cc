@@ -5,7 +5,9 @@
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "common/string_util.h"
+#include "format/avro/avro_file.h"
 #include "table/binary_row.h"
+#include "table/recent_files.h"
 
 namespace kl::table {
 
@@ -35,6 +37,48 @@ std::string KeyBytes(const ColumnBatch& batch, const std::vector<int>& indexes, 
   out += w.data();
   return out;
 }
+
+// Reads a file's rows kept in memory (RecentFiles) as a format reader would
+// read the file: the requested columns, matched by name, in file order.
+class KeptRowsReader : public FormatReader {
+ public:
+  // Null when a requested column is not among the kept ones in its type.
+  static std::unique_ptr<KeptRowsReader> Create(std::shared_ptr<const FileRows> rows, const RowType& read_type) {
+    std::vector<int> source;
+    for (const auto& f : read_type.fields()) {
+      int i = rows->type.IndexOf(f.name);
+      if (i < 0 || rows->type.type(static_cast<size_t>(i)).physical() != f.type.physical()) return nullptr;
+      source.push_back(i);
+    }
+    return std::unique_ptr<KeptRowsReader>(new KeptRowsReader(std::move(rows), std::move(source)));
+  }
+
+  Result<size_t> Read(size_t max_rows, ColumnBatch* out) override {
+    size_t n = 0;
+    while (n < max_rows && chunk_ < rows_->chunks.size()) {
+      const ColumnBatch& c = rows_->chunks[chunk_];
+      size_t take = std::min(max_rows - n, c.num_rows() - row_);
+      for (size_t i = 0; i < source_.size(); ++i) {
+        out->mutable_column(i).AppendRange(c.column(static_cast<size_t>(source_[i])), row_, row_ + take);
+      }
+      n += take;
+      row_ += take;
+      if (row_ == c.num_rows()) {
+        ++chunk_;
+        row_ = 0;
+      }
+    }
+    out->SetNumRows(out->num_rows() + n);
+    return n;
+  }
+
+ private:
+  KeptRowsReader(std::shared_ptr<const FileRows> rows, std::vector<int> source)
+      : rows_(std::move(rows)), source_(std::move(source)) {}
+  std::shared_ptr<const FileRows> rows_;
+  std::vector<int> source_;
+  size_t chunk_ = 0, row_ = 0;
+};
 
 }  // namespace
 
@@ -139,9 +183,17 @@ Status DataFileWriter::EnsureOpen() {
   max_key_.clear();
   std::vector<int> stat_columns;
   std::vector<DataType> stat_types;
-  for (size_t i = value_offset_; i < file_type_.size(); ++i) {
-    stat_columns.push_back(static_cast<int>(i));
-    stat_types.push_back(file_type_.type(i));
+  if (options_.no_value_stats) {
+    // Only the key columns (among the values), for the key statistics.
+    for (int k : key_value_indexes_) {
+      stat_columns.push_back(static_cast<int>(value_offset_) + k);
+      stat_types.push_back(file_type_.type(value_offset_ + static_cast<size_t>(k)));
+    }
+  } else {
+    for (size_t i = value_offset_; i < file_type_.size(); ++i) {
+      stat_columns.push_back(static_cast<int>(i));
+      stat_types.push_back(file_type_.type(i));
+    }
   }
   stats_ = std::make_unique<Stats>(stat_columns, stat_types);
   return Status::OK();
@@ -149,12 +201,18 @@ Status DataFileWriter::EnsureOpen() {
 
 Status DataFileWriter::FlushStaging(bool roll_check) {
   if (staging_.num_rows() == 0) return Status::OK();
-  Status s = WriteFileBatch(staging_, roll_check);
-  staging_.Clear();
+  // The staged rows leave staging_ before they are written: a write that rolls
+  // the file finishes it, which flushes staging_ again (they were written twice).
+  ColumnBatch rows(file_type_);
+  std::swap(rows, staging_);
+  Status s = WriteFileBatch(rows, roll_check, &rows);
+  if (options_.keep_rows) return s;  // the rows were kept
+  rows.Clear();
+  if (staging_.num_rows() == 0) std::swap(rows, staging_);  // keep the capacity
   return s;
 }
 
-Status DataFileWriter::WriteFileBatch(const ColumnBatch& rows, bool roll_check) {
+Status DataFileWriter::WriteFileBatch(const ColumnBatch& rows, bool roll_check, ColumnBatch* movable) {
   size_t n = rows.num_rows();
   if (n == 0) return Status::OK();
   if (options_.key_value) {
@@ -174,6 +232,16 @@ Status DataFileWriter::WriteFileBatch(const ColumnBatch& rows, bool roll_check) 
   if (!writer_->ComputesStatistics()) stats_->Update(rows);
   KL_RETURN_IF_ERROR(writer_->Write(rows, 0, n));
   file_rows_ += static_cast<int64_t>(n);
+  if (options_.keep_rows) {
+    if (movable != nullptr) {
+      kept_.push_back(std::move(*movable));
+    } else {
+      ColumnBatch copy(file_type_);
+      for (size_t c = 0; c < rows.num_columns(); ++c) copy.mutable_column(c).AppendRange(rows.column(c), 0, n);
+      copy.SetNumRows(n);
+      kept_.push_back(std::move(copy));
+    }
+  }
   if (roll_check && static_cast<int64_t>(writer_->EstimatedSize()) >= options_.target_file_size) return FinishFile();
   return Status::OK();
 }
@@ -188,13 +256,32 @@ Status DataFileWriter::FinishFile() {
     // Nothing was written after all: leave no empty file behind.
     (void)RemoveFile(written_paths_.back());
     written_paths_.pop_back();
+    kept_.clear();
     return Status::OK();
+  }
+  if (options_.keep_rows) {
+    auto rows = std::make_shared<FileRows>();
+    rows->type = file_type_;
+    rows->chunks = std::move(kept_);
+    rows->rows = file_rows_;
+    kept_.clear();
+    RecentFiles::Get().Put(written_paths_.back(), std::move(rows));
   }
   DataFileMeta meta;
   meta.file_name = current_name_;
   meta.file_size = static_cast<int64_t>(size);
   meta.row_count = file_rows_;
-  SimpleStats value_stats = stats_->Finish(options_.stats_truncate);
+  const std::vector<DataType> value_types = TypesOf(schema_.fields);
+  SimpleStats value_stats;
+  if (options_.no_value_stats) {
+    // Paimon's "none": null minimums and maximums, unknown null counts.
+    std::vector<Datum> nulls(value_types.size());
+    value_stats.min_values = SerializeBinaryRow(nulls, value_types);
+    value_stats.max_values = value_stats.min_values;
+    value_stats.null_counts = std::vector<std::optional<int64_t>>(value_types.size());
+  } else {
+    value_stats = stats_->Finish(options_.stats_truncate);
+  }
   if (options_.key_value) {
     meta.min_key = min_key_;
     meta.max_key = max_key_;
@@ -202,13 +289,17 @@ Status DataFileWriter::FinishFile() {
     std::vector<int> key_cols = schema_.TrimmedKeyIndexes();
     std::vector<DataType> key_types;
     for (int k : key_cols) key_types.push_back(schema_.fields.type(static_cast<size_t>(k)));
-    auto mins = DeserializeBinaryRow(stats_->Finish(-1).min_values, TypesOf(schema_.fields));
-    auto maxs = DeserializeBinaryRow(stats_->Finish(-1).max_values, TypesOf(schema_.fields));
+    SimpleStats full = stats_->Finish(-1);
+    // The collector covers every value column, or (no value statistics) just the keys.
+    const std::vector<DataType>& collected = options_.no_value_stats ? key_types : value_types;
+    auto mins = DeserializeBinaryRow(full.min_values, collected);
+    auto maxs = DeserializeBinaryRow(full.max_values, collected);
     std::vector<Datum> kmin, kmax;
     std::vector<int64_t> knull(key_cols.size(), 0);
-    for (int k : key_cols) {
-      kmin.push_back(mins.ok() ? (*mins)[static_cast<size_t>(k)] : Datum());
-      kmax.push_back(maxs.ok() ? (*maxs)[static_cast<size_t>(k)] : Datum());
+    for (size_t i = 0; i < key_cols.size(); ++i) {
+      size_t at = options_.no_value_stats ? i : static_cast<size_t>(key_cols[i]);
+      kmin.push_back(mins.ok() ? (*mins)[at] : Datum());
+      kmax.push_back(maxs.ok() ? (*maxs)[at] : Datum());
     }
     meta.key_stats = ComputeStats(kmin, kmax, knull, key_types, -1);
     meta.min_sequence_number = min_seq_;
@@ -335,9 +426,108 @@ Result<std::vector<DataFileMeta>> DataFileWriter::Close() {
 
 void DataFileWriter::Abort() {
   writer_.reset();
+  kept_.clear();
   for (const auto& p : written_paths_) (void)RemoveFile(p);
   written_paths_.clear();
   done_.clear();
+}
+
+Result<DataFileMeta> ConcatAvroDataFiles(const TableSchema& schema, const PathFactory& paths,
+                                         const std::string& partition, int32_t bucket,
+                                         const std::vector<DataFileMeta>& files, int stats_truncate, bool sync) {
+  if (files.empty()) return Status::InvalidArgument("nothing to concatenate");
+  const std::vector<DataType> types = TypesOf(schema.fields);
+  for (const auto& f : files) {
+    if (f.schema_id != schema.id || f.external_path || f.value_stats_cols || !f.value_stats.null_counts ||
+        f.file_name.size() < 5 || f.file_name.compare(f.file_name.size() - 5, 5, ".avro") != 0) {
+      return Status::NotSupported("file " + f.file_name + " cannot be concatenated");
+    }
+  }
+  std::vector<std::unique_ptr<format::avro::AvroReader>> readers;
+  for (const auto& f : files) {
+    KL_ASSIGN_OR_RETURN(auto r, format::avro::AvroReader::Open(paths.DataFilePath(partition, bucket, f)));
+    if (!readers.empty() && (r->codec() != readers[0]->codec() ||
+                             r->metadata().at("avro.schema") != readers[0]->metadata().at("avro.schema"))) {
+      return Status::NotSupported("file " + f.file_name + " differs in schema or codec");
+    }
+    readers.push_back(std::move(r));
+  }
+  // Combined statistics: min of the minimums, max of the maximums, summed null counts.
+  size_t n = types.size();
+  std::vector<Datum> mins(n), maxs(n);
+  std::vector<int64_t> nulls(n, 0);
+  int64_t rows = 0;
+  for (const auto& f : files) {
+    KL_ASSIGN_OR_RETURN(Row lo, DeserializeBinaryRow(f.value_stats.min_values, types));
+    KL_ASSIGN_OR_RETURN(Row hi, DeserializeBinaryRow(f.value_stats.max_values, types));
+    if (lo.size() != n || hi.size() != n || f.value_stats.null_counts->size() != n) {
+      return Status::NotSupported("file " + f.file_name + " has statistics of another arity");
+    }
+    for (size_t c = 0; c < n; ++c) {
+      const auto& nc = (*f.value_stats.null_counts)[c];
+      if (!nc) return Status::NotSupported("file " + f.file_name + " lacks a null count");
+      nulls[c] += *nc;
+      if (!lo[c].is_null() && (mins[c].is_null() || format::CompareDatum(lo[c], mins[c]) < 0)) mins[c] = lo[c];
+      if (!hi[c].is_null() && (maxs[c].is_null() || format::CompareDatum(hi[c], maxs[c]) > 0)) maxs[c] = hi[c];
+    }
+    rows += f.row_count;
+  }
+  std::string name = paths.NewFileName("data-", "avro");
+  std::string dir = paths.BucketDir(partition, bucket);
+  std::string path = JoinPath(dir, name);
+  format::avro::AvroWriterOptions opts;
+  opts.codec = readers[0]->codec();
+  KL_ASSIGN_OR_RETURN(auto writer, format::avro::AvroWriter::Open(path, schema.fields, opts));
+  auto fail = [&](const Status& st) {
+    writer.reset();
+    (void)RemoveFile(path);
+    return st;
+  };
+  if (format::avro::AvroSchemaToJson(writer->schema()) != readers[0]->metadata().at("avro.schema")) {
+    return fail(Status::NotSupported("files were written with another Avro schema"));
+  }
+  for (auto& r : readers) {
+    while (true) {
+      int64_t count = 0;
+      std::string_view block;
+      auto more = r->NextRawBlock(&count, &block);
+      if (!more.ok()) return fail(more.status());
+      if (!*more) break;
+      Status st = writer->AppendRawBlock(count, block);
+      if (!st.ok()) return fail(st);
+    }
+  }
+  if (static_cast<int64_t>(writer->rows_written()) != rows) {
+    return fail(Status::Corruption("concatenating " + std::to_string(files.size()) + " files into " + name + ": " +
+                                   std::to_string(writer->rows_written()) + " records, the manifest says " +
+                                   std::to_string(rows)));
+  }
+  auto size = writer->Close();
+  if (!size.ok()) return fail(size.status());
+  if (sync) {
+    Status st = SyncFile(path);
+    if (!st.ok()) return fail(st);
+  }
+  DataFileMeta meta;
+  meta.file_name = name;
+  meta.file_size = static_cast<int64_t>(*size);
+  meta.row_count = rows;
+  meta.min_key = SerializeBinaryRow({}, {});
+  meta.max_key = meta.min_key;
+  meta.key_stats = SimpleStats::Empty();
+  meta.value_stats = ComputeStats(mins, maxs, nulls, types, stats_truncate);
+  meta.min_sequence_number = files.front().min_sequence_number;
+  meta.max_sequence_number = files.back().max_sequence_number;
+  for (const auto& f : files) {
+    meta.min_sequence_number = std::min(meta.min_sequence_number, f.min_sequence_number);
+    meta.max_sequence_number = std::max(meta.max_sequence_number, f.max_sequence_number);
+  }
+  meta.delete_row_count = 0;
+  meta.schema_id = schema.id;
+  meta.level = 0;
+  meta.creation_time_millis = NowMillis();
+  meta.file_source = static_cast<int32_t>(FileSource::kCompact);
+  return meta;
 }
 
 Result<const TableSchema*> SchemaCache::Get(int64_t id) {
@@ -405,6 +595,13 @@ Result<std::unique_ptr<DataFileReader>> DataFileReader::Open(const std::string& 
         }
         return true;
       };
+    }
+  }
+  if (auto kept = RecentFiles::Get().Find(path)) {
+    // Written by this process moments ago (a changelog file): its rows, not its bytes.
+    if (auto reader = KeptRowsReader::Create(std::move(kept), r->file_read_type_)) {
+      r->reader_ = std::move(reader);
+      return r;
     }
   }
   KL_ASSIGN_OR_RETURN(r->format_, FileFormatForPath(path, options));

@@ -43,6 +43,10 @@ struct DataFileWriterOptions {
   int64_t target_file_size = 128LL << 20;
   std::string prefix = "data-";
   int stats_truncate = 16;
+  // Stats mode "none": no value statistics (key statistics of key-value files still are).
+  bool no_value_stats = false;
+  // Keep each finished file's rows in RecentFiles for readers in this process (changelog files).
+  bool keep_rows = false;
 };
 
 class DataFileWriter {
@@ -76,7 +80,9 @@ class DataFileWriter {
   Status EnsureOpen();
   Status FlushStaging(bool roll_check);
   // Writes rows of the file layout, updating key range, sequence range and stats.
-  Status WriteFileBatch(const format::ColumnBatch& rows, bool roll_check);
+  // With keep_rows, `movable` (the same rows, when the caller can give them up) is
+  // kept instead of a copy.
+  Status WriteFileBatch(const format::ColumnBatch& rows, bool roll_check, format::ColumnBatch* movable = nullptr);
   Status FinishFile();
 
   const TableSchema& schema_;
@@ -100,8 +106,18 @@ class DataFileWriter {
   std::string min_key_, max_key_;
   std::vector<DataFileMeta> done_;
   std::vector<std::string> written_paths_;
+  std::vector<format::ColumnBatch> kept_;  // keep_rows: the current file's rows
   int64_t records_ = 0;
 };
+
+// Append tables: concatenates Avro data files (in sequence order) into one by
+// copying their compressed blocks, without decoding a record; the new file's
+// statistics combine the inputs'. NotSupported when that cannot be done
+// exactly (files of another format, schema or codec, external paths, no null
+// counts): the caller then rewrites the rows.
+Result<DataFileMeta> ConcatAvroDataFiles(const TableSchema& schema, const PathFactory& paths,
+                                         const std::string& partition, int32_t bucket,
+                                         const std::vector<DataFileMeta>& files, int stats_truncate, bool sync);
 
 // Aborts the writers it holds when it leaves scope unless released: every
 // early return of a failed write removes the files that write left behind.

@@ -12,12 +12,6 @@
 #include "format/parquet/parquet.h"
 
 namespace kl::table {
-namespace {
-
-using format::ColumnBatch;
-using format::RowType;
-
-// Flushes a closed file's data to disk (fdatasync through a fresh descriptor).
 Status SyncFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::IOError("opening " + path + " to sync it: " + std::strerror(errno));
@@ -27,6 +21,11 @@ Status SyncFile(const std::string& path) {
   if (rc != 0) return Status::IOError("syncing " + path + ": " + std::strerror(err));
   return Status::OK();
 }
+
+namespace {
+
+using format::ColumnBatch;
+using format::RowType;
 
 // ---- Avro ----
 

@@ -17,6 +17,9 @@
 
 namespace kl::table {
 
+// Flushes a closed file's data to disk (fdatasync through a fresh descriptor).
+Status SyncFile(const std::string& path);
+
 class FormatWriter {
  public:
   virtual ~FormatWriter() = default;

@@ -88,8 +88,14 @@ Result<ExpireResult> ExpireSnapshots(const std::shared_ptr<TableContext>& ctx, c
   if (options.consumer_expire_millis >= 0) {
     KL_ASSIGN_OR_RETURN(result.expired_consumers, consumers.ExpireRecordedBefore(options.consumer_expire_millis));
   }
-  KL_ASSIGN_OR_RETURN(std::vector<int64_t> ids, snapshots.ListIds());
-  if (ids.empty()) return result;
+  // Snapshot ids run without gaps from the earliest to the latest, so the hints
+  // (checked against the files) give them without listing the directory, whose
+  // size would make every commit's expiry cost grow with the snapshots kept.
+  KL_ASSIGN_OR_RETURN(std::optional<int64_t> earliest, snapshots.EarliestId());
+  KL_ASSIGN_OR_RETURN(std::optional<int64_t> latest, snapshots.LatestId());
+  if (!earliest || !latest) return result;
+  std::vector<int64_t> ids;
+  for (int64_t id = *earliest; id <= *latest; ++id) ids.push_back(id);
   KL_ASSIGN_OR_RETURN(std::optional<int64_t> consumer_min, consumers.MinNextSnapshot());
   int64_t now = options.now_millis >= 0 ? options.now_millis : NowMillis();
   int64_t cutoff =
@@ -125,14 +131,16 @@ Result<ExpireResult> ExpireSnapshots(const std::shared_ptr<TableContext>& ctx, c
   }
   if (expire_count == 0) return result;
 
-  // What the first retained snapshot still needs: its live data files, its
-  // manifest lists and manifests (later snapshots only ever add to these).
+  // What the first retained snapshot still needs of the metadata: its manifest
+  // lists and manifests (later snapshots only ever add to these). Its live data
+  // files are not read (that would cost as much as the table is large): a data
+  // file a delta removes is never live again, unless the same delta adds it back
+  // (a file moved up a level), which is checked below.
   KL_ASSIGN_OR_RETURN(const Snapshot* kept, snapshot_at(expire_count));
   const Snapshot& first_kept = *kept;
-  std::set<std::string> kept_data, kept_meta;
+  std::set<std::string> kept_meta;
+  std::set<std::string> kept_index;  // index files the first retained snapshot lists
   {
-    KL_ASSIGN_OR_RETURN(std::vector<ManifestEntry> live, ReadLiveEntries(io, first_kept));
-    for (const auto& e : live) kept_data.insert(ctx->paths().DataFilePath(e.partition, e.bucket, e.file));
     for (const auto& list : {first_kept.base_manifest_list, first_kept.delta_manifest_list}) {
       kept_meta.insert(JoinPath(io.dir(), list));
       KL_ASSIGN_OR_RETURN(std::vector<ManifestFileMeta> metas, io.ReadManifestList(list));
@@ -142,7 +150,7 @@ Result<ExpireResult> ExpireSnapshots(const std::shared_ptr<TableContext>& ctx, c
       kept_meta.insert(JoinPath(io.dir(), *first_kept.index_manifest));
       KL_ASSIGN_OR_RETURN(std::vector<std::string> index_files,
                           IndexFilesOf(ctx, io.dir(), *first_kept.index_manifest));
-      kept_data.insert(index_files.begin(), index_files.end());
+      kept_index.insert(index_files.begin(), index_files.end());
     }
   }
 
@@ -167,9 +175,7 @@ Result<ExpireResult> ExpireSnapshots(const std::shared_ptr<TableContext>& ctx, c
     for (const auto& e : delta) {
       if (e.kind == FileKind::kAdd) removed.erase(ctx->paths().DataFilePath(e.partition, e.bucket, e.file));
     }
-    for (const auto& path : removed) {
-      if (kept_data.count(path) == 0) doomed.push_back(path);
-    }
+    for (const auto& path : removed) doomed.push_back(path);
   }
   // Changelog files, manifest lists and manifests of the expired snapshots.
   std::set<std::string> expired_index_manifests;
@@ -202,7 +208,7 @@ Result<ExpireResult> ExpireSnapshots(const std::shared_ptr<TableContext>& ctx, c
         auto index_files = IndexFilesOf(ctx, io.dir(), *s.index_manifest);
         if (!index_files.ok() && !index_files.status().IsNotFound()) return index_files.status();
         for (const auto& f : index_files.ok() ? *index_files : std::vector<std::string>()) {
-          if (kept_data.count(f) == 0) doomed.push_back(f);
+          if (kept_index.count(f) == 0) doomed.push_back(f);
         }
         doomed.push_back(path);  // after its index files, for the same reason as manifest lists
       }

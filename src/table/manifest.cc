@@ -1,6 +1,12 @@
 #include "table/manifest.h"
 
+#include <sys/stat.h>
+
+#include <list>
 #include <map>
+#include <mutex>
+#include <unordered_map>
+#include <variant>
 
 #include "common/clock.h"
 #include "common/file_util.h"
@@ -303,6 +309,105 @@ SimpleStats ManifestIO::PartitionStats(const std::vector<ManifestEntry>& entries
   return ComputeStats(mins, maxs, nulls, types, -1);
 }
 
+namespace {
+
+// Manifests and manifest lists are immutable and named uniquely (a UUID), so a
+// decoded copy stays valid for as long as anyone asks: the jobs following a
+// table read the same changelog manifests one after the other, and every
+// commit reads the manifest lists the previous one wrote. Process-wide, LRU,
+// bounded by an estimate of the decoded size.
+class MetadataCache {
+ public:
+  using Entries = std::vector<ManifestEntry>;
+  using Metas = std::vector<ManifestFileMeta>;
+
+  static MetadataCache& Get() {
+    static MetadataCache* cache = new MetadataCache();
+    return *cache;
+  }
+
+  // The cached copy, if the file is still the one that was cached (same size
+  // and modification time: a file damaged or replaced since is decoded again).
+  template <typename T>
+  std::shared_ptr<const T> Find(const std::string& path) {
+    FileStamp stamp = Stamp(path);
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = map_.find(path);
+    if (it == map_.end()) return nullptr;
+    if (!(it->second.stamp == stamp)) {
+      used_ -= it->second.bytes;
+      lru_.erase(it->second.lru);
+      map_.erase(it);
+      return nullptr;
+    }
+    lru_.splice(lru_.begin(), lru_, it->second.lru);
+    auto* value = std::get_if<std::shared_ptr<const T>>(&it->second.value);
+    return value != nullptr ? *value : nullptr;
+  }
+
+  template <typename T>
+  void Put(const std::string& path, std::shared_ptr<const T> value, size_t bytes) {
+    if (bytes > kBudget / 8) return;
+    FileStamp stamp = Stamp(path);
+    if (stamp.size < 0) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (map_.count(path) != 0) return;
+    lru_.push_front(path);
+    map_.emplace(path, Slot{std::move(value), bytes, lru_.begin(), stamp});
+    used_ += bytes;
+    while (used_ > kBudget && !lru_.empty()) {
+      auto victim = map_.find(lru_.back());
+      used_ -= victim->second.bytes;
+      map_.erase(victim);
+      lru_.pop_back();
+    }
+  }
+
+ private:
+  static constexpr size_t kBudget = 64u << 20;
+  struct FileStamp {
+    int64_t size = -1;
+    int64_t mtime_ns = 0;
+    bool operator==(const FileStamp& o) const { return size == o.size && mtime_ns == o.mtime_ns; }
+  };
+  static FileStamp Stamp(const std::string& path) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return {};
+    return {static_cast<int64_t>(st.st_size), static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+  }
+  struct Slot {
+    std::variant<std::shared_ptr<const Entries>, std::shared_ptr<const Metas>> value;
+    size_t bytes;
+    std::list<std::string>::iterator lru;
+    FileStamp stamp;
+  };
+  std::mutex mu_;
+  std::list<std::string> lru_;
+  std::unordered_map<std::string, Slot> map_;
+  size_t used_ = 0;
+};
+
+size_t StatsBytes(const SimpleStats& s) {
+  return s.min_values.size() + s.max_values.size() + (s.null_counts ? s.null_counts->size() * 16 : 0);
+}
+
+size_t EntryBytes(const std::vector<ManifestEntry>& entries) {
+  size_t bytes = sizeof(entries);
+  for (const auto& e : entries) {
+    bytes += sizeof(ManifestEntry) + e.partition.size() + e.file.file_name.size() + e.file.min_key.size() +
+             e.file.max_key.size() + StatsBytes(e.file.key_stats) + StatsBytes(e.file.value_stats);
+  }
+  return bytes;
+}
+
+size_t MetaBytes(const std::vector<ManifestFileMeta>& metas) {
+  size_t bytes = sizeof(metas);
+  for (const auto& m : metas) bytes += sizeof(ManifestFileMeta) + m.file_name.size() + StatsBytes(m.partition_stats);
+  return bytes;
+}
+
+}  // namespace
+
 Result<ManifestFileMeta> ManifestIO::WriteOneManifest(const std::vector<ManifestEntry>& entries, size_t begin,
                                                       size_t end) const {
   std::string name = "manifest-" + RandomUuid() + "-0";
@@ -327,6 +432,9 @@ Result<ManifestFileMeta> ManifestIO::WriteOneManifest(const std::vector<Manifest
   KL_ASSIGN_OR_RETURN(uint64_t size, (*writer)->Close());
   meta.file_size = static_cast<int64_t>(size);
   meta.partition_stats = PartitionStats(entries, begin, end);
+  auto written = std::make_shared<const std::vector<ManifestEntry>>(entries.begin() + static_cast<ptrdiff_t>(begin),
+                                                                    entries.begin() + static_cast<ptrdiff_t>(end));
+  MetadataCache::Get().Put(path, written, EntryBytes(*written));
   return meta;
 }
 
@@ -347,6 +455,14 @@ Result<std::vector<ManifestFileMeta>> ManifestIO::WriteManifests(const std::vect
 
 Result<std::vector<ManifestEntry>> ManifestIO::ReadManifest(const std::string& file_name) const {
   std::string path = JoinPath(dir_, file_name);
+  if (auto cached = MetadataCache::Get().Find<MetadataCache::Entries>(path)) return *cached;
+  KL_ASSIGN_OR_RETURN(std::vector<ManifestEntry> entries, ReadManifestUncached(path));
+  auto shared = std::make_shared<const std::vector<ManifestEntry>>(entries);
+  MetadataCache::Get().Put(path, shared, EntryBytes(entries));
+  return entries;
+}
+
+Result<std::vector<ManifestEntry>> ManifestIO::ReadManifestUncached(const std::string& path) const {
   auto batch = ReadMetadataFile(path, ManifestEntryType());
   if (!batch.ok()) return batch.status();
   std::vector<ManifestEntry> entries;
@@ -382,11 +498,21 @@ Result<std::string> ManifestIO::WriteManifestList(const std::vector<ManifestFile
   }
   KL_ASSIGN_OR_RETURN(uint64_t bytes, (*writer)->Close());
   if (size != nullptr) *size = static_cast<int64_t>(bytes);
+  auto written = std::make_shared<const std::vector<ManifestFileMeta>>(metas);
+  MetadataCache::Get().Put(JoinPath(dir_, name), written, MetaBytes(metas));
   return name;
 }
 
 Result<std::vector<ManifestFileMeta>> ManifestIO::ReadManifestList(const std::string& file_name) const {
   std::string path = JoinPath(dir_, file_name);
+  if (auto cached = MetadataCache::Get().Find<MetadataCache::Metas>(path)) return *cached;
+  KL_ASSIGN_OR_RETURN(std::vector<ManifestFileMeta> metas, ReadManifestListUncached(path));
+  auto shared = std::make_shared<const std::vector<ManifestFileMeta>>(metas);
+  MetadataCache::Get().Put(path, shared, MetaBytes(metas));
+  return metas;
+}
+
+Result<std::vector<ManifestFileMeta>> ManifestIO::ReadManifestListUncached(const std::string& path) const {
   auto batch = ReadMetadataFile(path, ManifestFileMetaType());
   if (!batch.ok()) return batch.status();
   std::vector<ManifestFileMeta> out;

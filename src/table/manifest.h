@@ -83,9 +83,14 @@ class ManifestIO {
   // Writes `entries` into one or more manifest files of about `target_size` bytes.
   Result<std::vector<ManifestFileMeta>> WriteManifests(const std::vector<ManifestEntry>& entries,
                                                        int64_t target_size) const;
+  // Reads go through a process-wide cache of decoded manifests and manifest
+  // lists (immutable files with unique names); what a writer wrote is cached
+  // as written. The *Uncached variants decode the file (path) every time.
   Result<std::vector<ManifestEntry>> ReadManifest(const std::string& file_name) const;
   Result<std::string> WriteManifestList(const std::vector<ManifestFileMeta>& metas, int64_t* size) const;
   Result<std::vector<ManifestFileMeta>> ReadManifestList(const std::string& file_name) const;
+  Result<std::vector<ManifestEntry>> ReadManifestUncached(const std::string& path) const;
+  Result<std::vector<ManifestFileMeta>> ReadManifestListUncached(const std::string& path) const;
 
   const std::string& dir() const { return dir_; }
 

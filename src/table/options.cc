@@ -178,8 +178,9 @@ int TableOptions::num_levels() const {
   return v > 0 ? static_cast<int>(v) : num_sorted_run_compaction_trigger() + 1;
 }
 
-int TableOptions::stats_truncate_length() const {
-  std::string mode = GetString("metadata.stats-mode", "truncate(16)");
+namespace {
+
+int TruncateLengthOf(const std::string& mode) {
   if (mode == "full") return -1;
   if (mode == "none" || mode == "counts") return 0;
   if (mode.rfind("truncate(", 0) == 0 && mode.back() == ')') {
@@ -187,6 +188,22 @@ int TableOptions::stats_truncate_length() const {
     if (n && *n > 0) return static_cast<int>(*n);
   }
   return 16;
+}
+
+}  // namespace
+
+int TableOptions::stats_truncate_length() const {
+  return TruncateLengthOf(GetString("metadata.stats-mode", "truncate(16)"));
+}
+
+int TableOptions::changelog_stats_truncate_length() const {
+  return TruncateLengthOf(GetString("changelog-file.stats-mode", GetString("metadata.stats-mode", "truncate(16)")));
+}
+
+bool TableOptions::value_stats_none(bool changelog) const {
+  std::string mode = GetString("metadata.stats-mode", "truncate(16)");
+  if (changelog) mode = GetString("changelog-file.stats-mode", mode);
+  return mode == "none";
 }
 
 }  // namespace kl::table

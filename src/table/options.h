@@ -70,6 +70,14 @@ class TableOptions {
   }
   int size_ratio() const { return static_cast<int>(GetInt("compaction.size-ratio", 1)); }
   int compaction_min_file_num() const { return static_cast<int>(GetInt("compaction.min.file-num", 5)); }
+  int compaction_max_file_num() const { return static_cast<int>(GetInt("compaction.max.file-num", 50)); }
+  // kubelake's option: universal compaction of a primary-key bucket waits until level 0
+  // holds this many files (1: after every flush, as Paimon). Streaming tables that commit
+  // several times a second batch the compactions (and their COMPACT snapshots and files)
+  // of several commits; batch reads merge those level-0 files meanwhile.
+  int compaction_level0_file_num() const {
+    return static_cast<int>(GetInt("kubelake.compaction.level0-file-num", 1));
+  }
   bool write_only() const { return GetBool("write-only", false); }
   int snapshot_num_retained_min() const { return static_cast<int>(GetInt("snapshot.num-retained.min", 10)); }
   int snapshot_num_retained_max() const { return static_cast<int>(GetInt("snapshot.num-retained.max", 2147483647)); }
@@ -91,6 +99,10 @@ class TableOptions {
   int64_t commit_max_retry_wait_ms() const { return GetDurationMillis("commit.max-retry-wait", 10000); }
   // Stats of string columns are cut to this many characters ("truncate(16)"); 0 = none; -1 = full.
   int stats_truncate_length() const;
+  // metadata.stats-mode (or changelog-file.stats-mode for changelog files) is "none":
+  // no value statistics are collected at all.
+  bool value_stats_none(bool changelog) const;
+  int changelog_stats_truncate_length() const;
 
   // fields.<name>.<suffix>
   std::optional<std::string> FieldOption(const std::string& field, const std::string& suffix) const {

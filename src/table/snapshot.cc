@@ -176,17 +176,26 @@ Result<std::optional<Snapshot>> SnapshotManager::Latest() const {
 }
 
 Result<std::optional<Snapshot>> SnapshotManager::AtOrBefore(int64_t time_millis) const {
-  KL_ASSIGN_OR_RETURN(std::vector<int64_t> ids, ListIds());
-  // Snapshot times increase with ids, so a binary search would do; tables keep few snapshots.
+  // Snapshot times increase with ids: a binary search reads O(log n) snapshots.
+  KL_ASSIGN_OR_RETURN(std::optional<int64_t> earliest, EarliestId());
+  KL_ASSIGN_OR_RETURN(std::optional<int64_t> latest, LatestId());
+  if (!earliest || !latest) return std::optional<Snapshot>();
+  int64_t lo = *earliest, hi = *latest;
   std::optional<Snapshot> best;
-  for (int64_t id : ids) {
-    auto s = Read(id);
+  while (lo <= hi) {
+    int64_t mid = lo + (hi - lo) / 2;
+    auto s = Read(mid);
     if (!s.ok()) {
-      if (s.status().IsNotFound()) continue;  // expired meanwhile
-      return s.status();
+      if (!s.status().IsNotFound()) return s.status();
+      lo = mid + 1;  // expired meanwhile: only later ones can qualify
+      continue;
     }
-    if (s->time_millis <= time_millis) best = std::move(s).value();
-    else break;
+    if (s->time_millis <= time_millis) {
+      best = std::move(s).value();
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
   }
   return best;
 }
@@ -200,12 +209,17 @@ Status SnapshotManager::Commit(const Snapshot& snapshot) const {
   return s;
 }
 
+// Hints are rewritten in place, not through a new file renamed over the old
+// one: a new inode per commit made file creation itself a cost (ext4 searches
+// past recently freed inodes). A reader that catches a hint mid-write reads
+// nothing or a wrong id, and every reader checks hints against the snapshot
+// files (LatestId, EarliestId) and falls back to listing them.
 Status SnapshotManager::WriteLatestHint(int64_t id) const {
-  return WriteFileAtomic(JoinPath(SnapshotDir(), "LATEST"), std::to_string(id), /*sync=*/false);
+  return WriteFile(JoinPath(SnapshotDir(), "LATEST"), std::to_string(id), /*sync=*/false);
 }
 
 Status SnapshotManager::WriteEarliestHint(int64_t id) const {
-  return WriteFileAtomic(JoinPath(SnapshotDir(), "EARLIEST"), std::to_string(id), /*sync=*/false);
+  return WriteFile(JoinPath(SnapshotDir(), "EARLIEST"), std::to_string(id), /*sync=*/false);
 }
 
 }  // namespace kl::table

@@ -22,6 +22,17 @@ Result<std::shared_ptr<TableContext>> TableContext::Create(std::string path, Tab
   auto format = CreateFileFormat(ctx->options_.file_format(), ctx->options_);
   if (format.ok()) ctx->format_ = std::move(format).value();
   else ctx->format_status_ = format.status().WithContext("table " + ctx->path_);
+  auto changelog_format = ctx->options_.Get("changelog-file.format");
+  auto changelog_compression = ctx->options_.Get("changelog-file.compression");
+  if (changelog_format || changelog_compression) {
+    std::map<std::string, std::string> opts = ctx->options_.map();
+    if (changelog_format) opts["file.format"] = *changelog_format;
+    if (changelog_compression) opts["file.compression"] = *changelog_compression;
+    TableOptions changelog_options(std::move(opts));
+    auto f = CreateFileFormat(changelog_options.file_format(), changelog_options);
+    if (f.ok()) ctx->changelog_format_ = std::move(f).value();
+    else ctx->changelog_format_status_ = f.status().WithContext("table " + ctx->path_ + ", changelog files");
+  }
   ctx->paths_ = std::make_unique<PathFactory>(ctx->path_, ctx->schema_.PartitionType(),
                                                ctx->options_.partition_default_name());
   if (auto from = ctx->options_.Get("kubelake.external-path.rewrite.from")) {
@@ -36,6 +47,12 @@ Result<std::shared_ptr<TableContext>> TableContext::Create(std::string path, Tab
 Result<const FileFormat*> TableContext::WriteFormat() const {
   if (!format_) return format_status_;
   return format_.get();
+}
+
+Result<const FileFormat*> TableContext::ChangelogWriteFormat() const {
+  if (!changelog_format_status_.ok()) return changelog_format_status_;
+  if (changelog_format_) return changelog_format_.get();
+  return WriteFormat();
 }
 
 Result<KeyComparator> TableContext::ComparatorFor(const format::RowType& value_type) const {

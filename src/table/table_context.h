@@ -36,6 +36,9 @@ class TableContext {
   // The format new data files are written in (file.format); an error when
   // this build cannot write it, which does not stop reading the table.
   Result<const FileFormat*> WriteFormat() const;
+  // The format changelog files are written in: changelog-file.format and
+  // changelog-file.compression where set (Paimon's options), else WriteFormat().
+  Result<const FileFormat*> ChangelogWriteFormat() const;
   const PathFactory& paths() const { return *paths_; }
   bool primary_key() const { return schema_.has_primary_key(); }
 
@@ -58,6 +61,8 @@ class TableContext {
   TableOptions options_;
   std::unique_ptr<FileFormat> format_;
   Status format_status_;
+  std::unique_ptr<FileFormat> changelog_format_;  // null: the same as format_
+  Status changelog_format_status_;
   std::unique_ptr<PathFactory> paths_;
   std::unique_ptr<SchemaCache> schemas_;
   std::mutex schemas_mu_;

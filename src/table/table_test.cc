@@ -10,8 +10,12 @@
 
 #include "common/clock.h"
 #include "common/file_util.h"
+#include "common/random.h"
 #include "common/test_util.h"
+#include "format/avro/avro_file.h"
 #include "table/binary_row.h"
+#include "table/compaction.h"
+#include "table/recent_files.h"
 #include "table/table_test_util.h"
 
 namespace kl::table {
@@ -298,6 +302,34 @@ TEST(TableTest, TimeTravelBySnapshotAndTime) {
   EXPECT_TRUE(missing.status().IsNotFound()) << missing.status().ToString();
 }
 
+// Time travel finds the newest snapshot at or before a time by binary search over
+// the snapshots kept: check it against a linear scan at every commit instant.
+TEST(TableTest, TimeTravelPicksTheNewestSnapshotAtOrBeforeATime) {
+  testing::TempDir dir;
+  auto t = MakeTable(dir.Sub("t"), {"id"}, {{"bucket", "1"}, {"snapshot.num-retained.max", "12"}});
+  auto w = t->NewWriter("w");
+  for (int c = 1; c <= 30; ++c) {
+    KL_ASSERT_OK(w->WriteRow(R(c, "eu", "x", c)));
+    ASSERT_TRUE(w->Commit(c).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(c % 3 == 0 ? 3 : 0));
+  }
+  auto ids = t->snapshots().ListIds();
+  ASSERT_TRUE(ids.ok());
+  ASSERT_LE(ids->size(), 12u);
+  std::vector<std::pair<int64_t, int64_t>> times;  // (time, id)
+  for (int64_t id : *ids) times.emplace_back(t->snapshots().Read(id)->time_millis, id);
+  for (int64_t probe = times.front().first - 1; probe <= times.back().first + 1; ++probe) {
+    std::optional<int64_t> expected;
+    for (const auto& [time, id] : times) {
+      if (time <= probe) expected = id;
+    }
+    auto got = t->snapshots().AtOrBefore(probe);
+    ASSERT_TRUE(got.ok());
+    ASSERT_EQ(got->has_value(), expected.has_value()) << "at " << probe;
+    if (expected) EXPECT_EQ((*got)->id, *expected) << "at " << probe;
+  }
+}
+
 // A flush larger than the chunk the write buffer decodes records in, with each key's
 // records (three, so keys straddle chunk ends) merged into the lookup changelog.
 TEST(TableTest, LookupChangelogOfAFlushLargerThanADecodeChunk) {
@@ -410,6 +442,262 @@ TEST(TableTest, AppendTablesKeepEveryRowInOrder) {
   auto read = t->NewRead({"id"});
   EXPECT_EQ((*read)->ReadAll(*delta)->size(), 200u);
   EXPECT_FALSE(w->WriteRow(R(1, "eu", "x", 1), RowKind::kDelete).ok()) << "append tables take +I only";
+}
+
+// Append tables compact small files at commit (Avro by copying blocks, Parquet
+// by rewriting rows): the file count stays bounded over many commits, rows
+// stay in write order, statistics of merged files stay exact enough for filters.
+TEST(TableTest, AppendTablesCompactSmallFilesAtCommit) {
+  for (const char* format : {"avro", "parquet"}) {
+    SCOPED_TRACE(format);
+    testing::TempDir dir;
+    auto t = test_util::MakeTestTable(dir.Sub("t"), {},
+                                      {{"bucket", "1"}, {"bucket-key", "id"}, {"file.format", format},
+                                       {"kubelake.data-file.sync", "false"}, {"snapshot.num-retained.max", "5"}});
+    auto w = t->NewWriter("w");
+    int64_t next = 0;
+    size_t most_files = 0;
+    const int commits = 120;
+    for (int c = 1; c <= commits; ++c) {
+      // Commits of varying size, so tiers see files of different sizes.
+      int rows = 5 + (c * 7) % 40;
+      for (int i = 0; i < rows; ++i, ++next) KL_ASSERT_OK(w->WriteRow(R(next, "eu", c % 2 ? "odd" : "even", c)));
+      auto r = w->Commit(c);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      auto plan = t->NewScan().PlanLatest();
+      ASSERT_TRUE(plan.ok());
+      size_t files = 0;
+      for (const auto& split : plan->splits) files += split.files.size();
+      most_files = std::max(most_files, files);
+    }
+    EXPECT_LT(most_files, 25u) << "files of " << commits << " commits should be merged in tiers";
+    auto rows = t->ReadAll();
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    ASSERT_EQ(static_cast<int64_t>(rows->size()), next);
+    for (size_t i = 0; i < rows->size(); ++i) ASSERT_EQ(rows->rows.column(0).GetInt(i), static_cast<int64_t>(i));
+    // Filters use the merged files' statistics and stay exact.
+    auto filter = Predicate::Parse("n >= 100 AND name = 'odd'", t->schema().fields);
+    ASSERT_TRUE(filter.ok()) << filter.status().ToString();
+    auto filtered = t->ReadAll(std::nullopt, {}, *filter);
+    ASSERT_TRUE(filtered.ok()) << filtered.status().ToString();
+    size_t expected = 0;
+    for (int c = 100; c <= commits; ++c) expected += c % 2 ? static_cast<size_t>(5 + (c * 7) % 40) : 0;
+    EXPECT_EQ(filtered->size(), expected);
+  }
+}
+
+TEST(CompactionTest, AppendCompactionMergesTiersOfSimilarSize) {
+  auto files = [](std::vector<int64_t> sizes) {
+    std::vector<DataFileMeta> out;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      DataFileMeta f;
+      f.file_name = "f" + std::to_string(i);
+      f.file_size = sizes[i];
+      f.row_count = sizes[i];
+      f.min_sequence_number = f.max_sequence_number = static_cast<int64_t>(i);
+      out.push_back(f);
+    }
+    return out;
+  };
+  using Range = std::optional<std::pair<size_t, size_t>>;
+  const int64_t target = 1000000;
+  EXPECT_EQ(PickAppendCompaction(files({10, 10, 10, 10}), target, 5, 50), Range());
+  EXPECT_EQ(PickAppendCompaction(files({10, 12, 9, 10, 11}), target, 5, 50), Range(std::make_pair(0, 4)));
+  // Done files (half the target or more) end tiers and are never picked.
+  EXPECT_EQ(PickAppendCompaction(files({600000, 10, 10, 10, 10, 10}), target, 5, 50), Range(std::make_pair(1, 5)));
+  EXPECT_EQ(PickAppendCompaction(files({10, 10, 10, 600000, 10, 10}), target, 5, 50), Range());
+  // The newest tier of enough files first; a bigger older file starts another tier.
+  EXPECT_EQ(PickAppendCompaction(files({500, 50, 50, 50, 50, 10, 10, 10, 10, 10}), target, 5, 50),
+            Range(std::make_pair(5, 9)));
+  EXPECT_EQ(PickAppendCompaction(files({500, 50, 50, 50, 50, 50, 10, 10}), target, 5, 50),
+            Range(std::make_pair(1, 5)));
+  // At most max_file_num files, the newest.
+  EXPECT_EQ(PickAppendCompaction(files(std::vector<int64_t>(60, 10)), target, 5, 50), Range(std::make_pair(10, 59)));
+  // Never past the target size.
+  EXPECT_EQ(PickAppendCompaction(files({400000, 400000, 400000, 400000, 400000}), target, 5, 50), Range());
+}
+
+std::string Describe(const SimpleStats& s) {
+  std::string out = s.min_values + "|" + s.max_values + "|";
+  if (s.null_counts) {
+    for (const auto& c : *s.null_counts) out += c ? std::to_string(*c) + "," : "null,";
+  } else {
+    out += "none";
+  }
+  return out;
+}
+
+std::string Describe(const ManifestEntry& e) {
+  const DataFileMeta& f = e.file;
+  std::string out = std::to_string(static_cast<int>(e.kind)) + " " + e.partition + " " + std::to_string(e.bucket) +
+                    " " + std::to_string(e.total_buckets) + " " + f.file_name + " " + std::to_string(f.file_size) +
+                    " " + std::to_string(f.row_count) + " " + f.min_key + " " + f.max_key + " " + Describe(f.key_stats) +
+                    " " + Describe(f.value_stats) + " " + std::to_string(f.min_sequence_number) + " " +
+                    std::to_string(f.max_sequence_number) + " " + std::to_string(f.schema_id) + " " +
+                    std::to_string(f.level) + " " + std::to_string(f.creation_time_millis.value_or(-1)) + " " +
+                    std::to_string(f.delete_row_count.value_or(-1)) + " " + std::to_string(f.file_source.value_or(-1)) +
+                    " " + std::to_string(f.extra_files.size());
+  return out;
+}
+
+// Manifests are cached as written; what a fresh decode of the file gives must be the same.
+TEST(TableTest, ManifestsCachedAsWrittenEqualTheirDecodedFiles) {
+  testing::TempDir dir;
+  for (bool pk : {true, false}) {
+    auto t = MakeTable(dir.Sub(pk ? "pk" : "append"), pk ? std::vector<std::string>{"id", "region"} : std::vector<std::string>{},
+                       {{"bucket", "2"}, {"bucket-key", "id"}, {"changelog-producer", pk ? "lookup" : "none"}},
+                       {"region"});
+    auto w = t->NewWriter("w");
+    for (int c = 1; c <= 8; ++c) {
+      for (int i = 0; i < 30; ++i) KL_ASSERT_OK(w->WriteRow(R(i * c, i % 3 ? "eu" : "us", "v" + std::to_string(c), c)));
+      ASSERT_TRUE(w->Commit(c).ok());
+    }
+    TableScan scan = t->NewScan();
+    const ManifestIO& io = scan.manifests();
+    auto latest = t->snapshots().Latest();
+    ASSERT_TRUE(latest.ok() && latest->has_value());
+    std::vector<std::string> lists = {(*latest)->base_manifest_list, (*latest)->delta_manifest_list};
+    if ((*latest)->changelog_manifest_list) lists.push_back(*(*latest)->changelog_manifest_list);
+    int compared = 0;
+    for (const auto& list : lists) {
+      auto metas = io.ReadManifestList(list);
+      auto fresh_metas = io.ReadManifestListUncached(JoinPath(io.dir(), list));
+      ASSERT_TRUE(metas.ok() && fresh_metas.ok());
+      ASSERT_EQ(metas->size(), fresh_metas->size());
+      for (size_t m = 0; m < metas->size(); ++m) {
+        EXPECT_EQ((*metas)[m].file_name, (*fresh_metas)[m].file_name);
+        EXPECT_EQ((*metas)[m].num_added_files, (*fresh_metas)[m].num_added_files);
+        EXPECT_EQ(Describe((*metas)[m].partition_stats), Describe((*fresh_metas)[m].partition_stats));
+        EXPECT_EQ((*metas)[m].max_level, (*fresh_metas)[m].max_level);
+        auto entries = io.ReadManifest((*metas)[m].file_name);
+        auto fresh = io.ReadManifestUncached(JoinPath(io.dir(), (*metas)[m].file_name));
+        ASSERT_TRUE(entries.ok() && fresh.ok());
+        ASSERT_EQ(entries->size(), fresh->size());
+        for (size_t i = 0; i < entries->size(); ++i, ++compared) {
+          EXPECT_EQ(Describe((*entries)[i]), Describe((*fresh)[i]));
+        }
+      }
+    }
+    EXPECT_GT(compared, 4);
+  }
+}
+
+// A file that reaches the target size mid-write rolls to the next one; every
+// row lands in exactly one file (rolling used to write the staged rows twice).
+TEST(TableTest, RollingFilesKeepEachRowOnce) {
+  for (bool pk : {false, true}) {
+    testing::TempDir dir;
+    auto t = MakeTable(dir.Sub("t"), pk ? std::vector<std::string>{"id"} : std::vector<std::string>{},
+                       {{"bucket", "1"}, {"bucket-key", "id"}, {"target-file-size", "1kb"},
+                        {"kubelake.data-file.sync", "false"}});
+    auto w = t->NewWriter("w");
+    for (int i = 0; i < 10000; ++i) KL_ASSERT_OK(w->WriteRow(R(i, "eu", "x", i)));
+    ASSERT_TRUE(w->Commit(1).ok());
+    auto plan = t->NewScan().PlanLatest();
+    size_t files = 0;
+    for (const auto& split : plan->splits) files += split.files.size();
+    if (!pk) EXPECT_GT(files, 1u) << "files should have rolled";
+    for (int commit = 1; commit <= 2; ++commit) {
+      auto rows = t->ReadAll();
+      ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+      EXPECT_EQ(rows->size(), 10000u) << (pk ? "primary-key table" : "append table") << ", commit " << commit;
+      KL_ASSERT_OK(w->Compact(/*full=*/true));
+      ASSERT_TRUE(w->Commit(commit + 1).ok());
+    }
+  }
+}
+
+// changelog-file.compression and changelog-file.stats-mode (Paimon's options)
+// apply to changelog files only; data files keep the table's.
+TEST(TableTest, ChangelogFilesTakeTheirOwnCompressionAndStatsMode) {
+  testing::TempDir dir;
+  auto t = MakeTable(dir.Sub("t"), {"id"},
+                     {{"bucket", "1"},
+                      {"changelog-producer", "lookup"},
+                      {"changelog-file.compression", "none"},
+                      {"changelog-file.stats-mode", "none"}});
+  auto w = t->NewWriter("w");
+  for (int i = 0; i < 20; ++i) KL_ASSERT_OK(w->WriteRow(R(i, "eu", "a", i)));
+  ASSERT_TRUE(w->Commit(1).ok());
+  for (int i = 0; i < 5; ++i) KL_ASSERT_OK(w->WriteRow(R(i, "us", "b", i + 100)));
+  ASSERT_TRUE(w->Commit(2).ok());
+  auto stream = t->NewStreamScan(StreamStart::kFromSnapshot, 1);
+  ASSERT_TRUE(stream.Next().ok());
+  auto first = stream.Next();
+  auto second = stream.Next();
+  ASSERT_TRUE(first.ok() && second.ok());
+  auto read = t->NewRead();
+  ASSERT_TRUE(read.ok());
+  auto changes = (*read)->ReadAll(*second);
+  ASSERT_TRUE(changes.ok()) << changes.status().ToString();
+  ASSERT_EQ(changes->size(), 10u);
+  EXPECT_EQ(Rows(*changes)[0], "+U 0 \"us\" \"b\" 100");
+  for (const auto& split : second->splits) {
+    for (const auto& f : split.files) {
+      auto reader = format::avro::AvroReader::Open(t->context()->paths().DataFilePath(split.partition, split.bucket, f));
+      ASSERT_TRUE(reader.ok());
+      EXPECT_EQ((*reader)->codec(), format::avro::AvroCodec::kNull) << f.file_name;
+      ASSERT_TRUE(f.value_stats.null_counts.has_value());
+      for (const auto& c : *f.value_stats.null_counts) EXPECT_FALSE(c.has_value()) << "stats mode none";
+      EXPECT_FALSE(f.key_stats.min_values.empty()) << "key statistics stay";
+    }
+  }
+  auto plan = t->NewScan().PlanLatest();
+  ASSERT_TRUE(plan.ok());
+  for (const auto& split : plan->splits) {
+    for (const auto& f : split.files) {
+      auto reader = format::avro::AvroReader::Open(t->context()->paths().DataFilePath(split.partition, split.bucket, f));
+      ASSERT_TRUE(reader.ok());
+      EXPECT_EQ((*reader)->codec(), format::avro::AvroCodec::kZstandard) << f.file_name;
+    }
+  }
+}
+
+// Changelog files are read back from the rows the writer kept in memory; the
+// same reads from the files themselves (nothing kept) give the same changes.
+TEST(TableTest, ChangelogReadFromKeptRowsEqualsReadFromFiles) {
+  for (const char* format : {"avro", "parquet"}) {
+    SCOPED_TRACE(format);
+    testing::TempDir dir;
+    auto t = test_util::MakeTestTable(dir.Sub("t"), {"id"},
+                                      {{"bucket", "2"}, {"file.format", format}, {"changelog-producer", "lookup"},
+                                       {"kubelake.data-file.sync", "false"}});
+    auto w = t->NewWriter("w");
+    Random rng(11);
+    for (int c = 1; c <= 6; ++c) {
+      for (int i = 0; i < 300; ++i) {
+        int64_t id = static_cast<int64_t>(rng.Uniform(200));
+        KL_ASSERT_OK(w->WriteRow(R(id, rng.Uniform(2) ? "eu" : "us", "v" + std::to_string(c), c),
+                                 rng.Uniform(10) == 0 ? RowKind::kDelete : RowKind::kInsert));
+      }
+      ASSERT_TRUE(w->Commit(c).ok());
+    }
+    auto changes = [&](const std::vector<std::string>& projection) {
+      std::vector<std::string> all;
+      auto stream = t->NewStreamScan(StreamStart::kFromSnapshot, 1);
+      EXPECT_TRUE(stream.Next().ok());
+      auto read = t->NewRead(projection);
+      EXPECT_TRUE(read.ok());
+      while (true) {
+        auto plan = stream.Next();
+        EXPECT_TRUE(plan.ok());
+        if (!plan.ok() || !plan->snapshot_id) break;
+        auto rows = (*read)->ReadAll(*plan);
+        EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+        for (const auto& r : Rows(*rows)) all.push_back(std::to_string(*plan->snapshot_id) + ": " + r);
+      }
+      return all;
+    };
+    auto kept = changes({});
+    auto kept_projected = changes({"n", "id"});
+    RecentFiles::Get().SetBudget(0);  // nothing kept: every read decodes the files
+    auto decoded = changes({});
+    auto decoded_projected = changes({"n", "id"});
+    RecentFiles::Get().SetBudget(256u << 20);
+    EXPECT_GT(kept.size(), 600u);
+    EXPECT_EQ(kept, decoded);
+    EXPECT_EQ(kept_projected, decoded_projected);
+  }
 }
 
 TEST(TableTest, FixedBucketsRouteByKeyHash) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/clock.h"
 #include "spdlog/spdlog.h"
 #include "table/binary_row.h"
 #include "table/bucket_assigner.h"
@@ -43,6 +44,7 @@ class AppendBucketWriter {
     opts.key_value = false;
     opts.target_file_size = ctx_->options().target_file_size(false);
     opts.stats_truncate = ctx_->options().stats_truncate_length();
+    opts.no_value_stats = ctx_->options().value_stats_none(/*changelog=*/false);
     DataFileWriter w(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, opts);
     AbortOnExit abort_on_failure({&w});
     KL_RETURN_IF_ERROR(w.AppendValues(buffer_, 0, buffer_.num_rows(), next_seq_));
@@ -57,32 +59,79 @@ class AppendBucketWriter {
     return Status::OK();
   }
 
-  // Rewrites small files (in sequence order) into files of the target size.
+  // Merges small files: all of them when `full`, else the tier PickAppendCompaction picks.
   Status Compact(bool full) {
     KL_RETURN_IF_ERROR(Flush());
     int64_t target = ctx_->options().target_file_size(false);
-    std::vector<DataFileMeta> small;
-    for (const auto& f : files_) {
-      if (full || f.file_size < target / 2) small.push_back(f);
-    }
-    if (small.size() < 2 || (!full && small.size() < static_cast<size_t>(ctx_->options().compaction_min_file_num()))) {
-      return Status::OK();
-    }
-    KL_ASSIGN_OR_RETURN(const FileFormat* fmt, ctx_->WriteFormat());
-    std::sort(small.begin(), small.end(), [](const DataFileMeta& a, const DataFileMeta& b) {
+    std::sort(files_.begin(), files_.end(), [](const DataFileMeta& a, const DataFileMeta& b) {
       return a.min_sequence_number < b.min_sequence_number;
     });
+    std::vector<DataFileMeta> picked;
+    if (full) {
+      for (const auto& f : files_) {
+        if (f.file_size < target / 2) picked.push_back(f);
+      }
+      if (picked.size() < 2) return Status::OK();
+    } else {
+      auto range = PickAppendCompaction(files_, target, ctx_->options().compaction_min_file_num(),
+                                        ctx_->options().compaction_max_file_num());
+      if (!range) return Status::OK();
+      picked.assign(files_.begin() + static_cast<ptrdiff_t>(range->first),
+                    files_.begin() + static_cast<ptrdiff_t>(range->second) + 1);
+    }
+    KL_ASSIGN_OR_RETURN(std::vector<DataFileMeta> after, Merge(picked, target));
+    files_.erase(std::remove_if(files_.begin(), files_.end(),
+                                [&](const DataFileMeta& f) {
+                                  return std::any_of(picked.begin(), picked.end(),
+                                                     [&](const DataFileMeta& s) { return s.file_name == f.file_name; });
+                                }),
+                 files_.end());
+    files_.insert(files_.end(), after.begin(), after.end());
+    pending_.compact_before.insert(pending_.compact_before.end(), picked.begin(), picked.end());
+    pending_.compact_after.insert(pending_.compact_after.end(), after.begin(), after.end());
+    return Status::OK();
+  }
+
+  // Flushes, compacts when `compact` (and the table is not write-only), and hands over the changes.
+  Result<CommitIncrement> PrepareCommit(bool compact) {
+    KL_RETURN_IF_ERROR(Flush());
+    if (compact && !ctx_->options().write_only()) KL_RETURN_IF_ERROR(Compact(false));
+    CommitIncrement out = std::move(pending_);
+    pending_ = CommitIncrement();
+    out.partition = partition_;
+    out.bucket = bucket_;
+    out.total_buckets = total_buckets_;
+    return out;
+  }
+
+ private:
+  // `files` (in sequence order) as fewer files: Avro files by copying their
+  // compressed blocks; otherwise (and where a deletion vector drops rows) by
+  // rewriting the rows.
+  Result<std::vector<DataFileMeta>> Merge(const std::vector<DataFileMeta>& files, int64_t target) {
+    bool has_deletions = std::any_of(files.begin(), files.end(), [&](const DataFileMeta& f) {
+      return deletion_files_.count(f.file_name) != 0;
+    });
+    if (!has_deletions) {
+      auto concatenated =
+          ConcatAvroDataFiles(ctx_->schema(), ctx_->paths(), partition_, bucket_, files,
+                              ctx_->options().stats_truncate_length(), ctx_->options().data_file_sync());
+      if (concatenated.ok()) return std::vector<DataFileMeta>{std::move(concatenated).value()};
+      if (concatenated.status().code() != StatusCode::kNotSupported) return concatenated.status();
+    }
+    KL_ASSIGN_OR_RETURN(const FileFormat* fmt, ctx_->WriteFormat());
     DataFileWriterOptions opts;
     opts.key_value = false;
     opts.source = FileSource::kCompact;
     opts.target_file_size = target;
     opts.stats_truncate = ctx_->options().stats_truncate_length();
+    opts.no_value_stats = ctx_->options().value_stats_none(/*changelog=*/false);
     DataFileWriter w(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, opts);
     AbortOnExit abort_on_failure({&w});
     // Rows a deletion vector removed stay removed in the rewritten file.
     KL_ASSIGN_OR_RETURN(std::shared_ptr<SplitReadExtras> extras, LoadDeletionVectors(deletion_files_));
     FileOpener opener = ctx_->OpenerFor(partition_, bucket_, ctx_->schema().fields, std::move(extras));
-    for (const auto& f : small) {
+    for (const auto& f : files) {
       KL_ASSIGN_OR_RETURN(auto reader, opener(f));
       while (true) {
         KvBatch chunk;
@@ -93,26 +142,7 @@ class AppendBucketWriter {
     }
     KL_ASSIGN_OR_RETURN(std::vector<DataFileMeta> after, w.Close());
     abort_on_failure.Release();
-    files_.erase(std::remove_if(files_.begin(), files_.end(),
-                                [&](const DataFileMeta& f) {
-                                  return std::any_of(small.begin(), small.end(),
-                                                     [&](const DataFileMeta& s) { return s.file_name == f.file_name; });
-                                }),
-                 files_.end());
-    files_.insert(files_.end(), after.begin(), after.end());
-    pending_.compact_before.insert(pending_.compact_before.end(), small.begin(), small.end());
-    pending_.compact_after.insert(pending_.compact_after.end(), after.begin(), after.end());
-    return Status::OK();
-  }
-
-  Result<CommitIncrement> PrepareCommit() {
-    KL_RETURN_IF_ERROR(Flush());
-    CommitIncrement out = std::move(pending_);
-    pending_ = CommitIncrement();
-    out.partition = partition_;
-    out.bucket = bucket_;
-    out.total_buckets = total_buckets_;
-    return out;
+    return after;
   }
 
  private:
@@ -354,14 +384,26 @@ Result<CommitResult> TableWriter::Commit(int64_t commit_identifier, const std::m
   request.commit_identifier = commit_identifier;
   request.log_offsets = log_offsets;
   request.allow_empty = allow_empty;
+  double mark = ThreadCpuSeconds();
+  auto charge = [&](double* bucket) {
+    double now = ThreadCpuSeconds();
+    *bucket += now - mark;
+    mark = now;
+  };
+  for (auto& [key, w] : pk_writers_) KL_RETURN_IF_ERROR(w->Flush());
+  for (auto& [key, w] : append_writers_) KL_RETURN_IF_ERROR(w->Flush());
+  charge(&cpu_.flush);
+  const size_t stop_trigger = static_cast<size_t>(std::max(1, ctx_->options().num_sorted_run_stop_trigger()));
   for (auto& [key, w] : pk_writers_) {
-    KL_ASSIGN_OR_RETURN(CommitIncrement inc, w->PrepareCommit(/*compact=*/true));
+    bool compact = !defer_compaction_ || w->sorted_runs() > stop_trigger;
+    KL_ASSIGN_OR_RETURN(CommitIncrement inc, w->PrepareCommit(compact));
     if (!inc.empty()) request.increments.push_back(std::move(inc));
   }
   for (auto& [key, w] : append_writers_) {
-    KL_ASSIGN_OR_RETURN(CommitIncrement inc, w->PrepareCommit());
+    KL_ASSIGN_OR_RETURN(CommitIncrement inc, w->PrepareCommit(/*compact=*/true));
     if (!inc.empty()) request.increments.push_back(std::move(inc));
   }
+  charge(&cpu_.compact);
   if (dynamic_) {
     auto index_changes = dynamic_->PrepareCommit();
     if (!index_changes.ok()) {
@@ -377,6 +419,7 @@ Result<CommitResult> TableWriter::Commit(int64_t commit_identifier, const std::m
     return CommitResult{};
   }
   auto result = commit_.Commit(request);
+  charge(&cpu_.commit);
   if (dynamic_ && result.ok()) dynamic_->Committed(!result->already_committed);
   // The increments are gone with a failed commit: the caller restarts from its
   // last committed state (the log offsets in the table) with a new writer.
@@ -388,6 +431,7 @@ Result<CommitResult> TableWriter::Commit(int64_t commit_identifier, const std::m
     // The commit stands either way; a failed expiry is retried at the next one.
     auto expired = ExpireSnapshots(ctx_, ExpireOptions::FromTable(ctx_->options()));
     if (!expired.ok()) spdlog::warn("expiring snapshots of {}: {}", ctx_->path(), expired.status().ToString());
+    charge(&cpu_.expire);
   }
   return result;
 }

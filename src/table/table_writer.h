@@ -22,6 +22,14 @@ class AppendBucketWriter;
 class BinaryRowWriter;
 class DynamicBucketAssigner;
 
+// Where a writer's commits spend the CPU of the committing thread, in seconds.
+struct WriterCpu {
+  double flush = 0;    // the last flushes: sort, merge, lookup changelog, data and changelog files
+  double compact = 0;  // compactions
+  double commit = 0;   // manifests, snapshot
+  double expire = 0;   // snapshot expiry
+};
+
 class TableWriter {
  public:
   TableWriter(std::shared_ptr<TableContext> ctx, std::string commit_user);
@@ -47,6 +55,13 @@ class TableWriter {
   // written, in an OVERWRITE snapshot (even when nothing was written, unless the scope is
   // the written partitions). The writer takes no further writes after that commit.
   Status Overwrite(OverwriteScope scope);
+  // While deferred, commits skip compactions of primary-key buckets unless a
+  // bucket has more sorted runs than num-sorted-run.stop-trigger: a job that is
+  // catching up with a backlog writes each row once instead of merging every
+  // few flushes again (the rows of a bulk load would be rewritten two or
+  // three times before the load ends).
+  void DeferCompaction(bool defer) { defer_compaction_ = defer; }
+  const WriterCpu& cpu() const { return cpu_; }
 
  private:
   Status LoadExistingFiles();
@@ -77,6 +92,8 @@ class TableWriter {
   bool failed_ = false;
   std::optional<OverwriteScope> overwrite_;
   bool overwrite_committed_ = false;
+  bool defer_compaction_ = false;
+  WriterCpu cpu_;
 };
 
 }  // namespace kl::table

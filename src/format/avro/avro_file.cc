@@ -2,6 +2,8 @@
 
 #include <cstring>
 #include <limits>
+#include <mutex>
+#include <unordered_map>
 
 #include "common/coding.h"
 #include "common/random.h"
@@ -447,6 +449,60 @@ struct AvroReader::Plan {
   std::vector<int> missing;  // output columns the file does not have (filled with null)
 };
 
+namespace {
+
+// Files of a table share a few schemas: parsing a reader's schema and building a
+// writer's (tree and JSON) once per schema, not once per file, takes a visible
+// share of the small commits of a streaming warehouse. Bounded: cleared when full.
+constexpr size_t kSchemaCacheEntries = 512;
+
+AvroSchemaPtr CachedParse(const std::string& json, Status* error) {
+  static std::mutex mu;
+  static std::unordered_map<std::string, AvroSchemaPtr> cache;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = cache.find(json);
+    if (it != cache.end()) return it->second;
+  }
+  auto parsed = ParseAvroSchema(json);
+  if (!parsed.ok()) {
+    *error = parsed.status();
+    return nullptr;
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  if (cache.size() >= kSchemaCacheEntries) cache.clear();
+  cache.emplace(json, *parsed);
+  return *parsed;
+}
+
+struct WriterSchema {
+  AvroSchemaPtr schema;
+  std::string json;
+};
+
+std::shared_ptr<const WriterSchema> CachedWriterSchema(const RowType& type, const AvroWriterOptions& options) {
+  std::string key = options.record_namespace + "." + options.record_name;
+  for (const auto& f : type.fields()) {
+    key += '\n' + std::to_string(f.id) + ' ' + f.name + ' ' + f.type.ToString();
+  }
+  static std::mutex mu;
+  static std::unordered_map<std::string, std::shared_ptr<const WriterSchema>> cache;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = cache.find(key);
+    if (it != cache.end()) return it->second;
+  }
+  auto built = std::make_shared<WriterSchema>();
+  built->schema = AvroSchemaFromRowType(type, options.record_name, options.record_namespace);
+  built->json = AvroSchemaToJson(*built->schema);
+  std::lock_guard<std::mutex> lock(mu);
+  if (cache.size() >= kSchemaCacheEntries) cache.clear();
+  cache.emplace(std::move(key), built);
+  return built;
+}
+
+}  // namespace
+
 AvroReader::~AvroReader() = default;
 
 Result<std::unique_ptr<AvroReader>> AvroReader::Open(const std::string& path) {
@@ -496,9 +552,9 @@ Status AvroReader::Init() {
   if (!r.ok()) return Fail(Status::Corruption("header is truncated"));
   auto schema_it = metadata_.find("avro.schema");
   if (schema_it == metadata_.end()) return Fail(Status::Corruption("header has no avro.schema"));
-  auto schema = ParseAvroSchema(schema_it->second);
-  if (!schema.ok()) return Fail(schema.status());
-  schema_ = *schema;
+  Status parse_error;
+  schema_ = CachedParse(schema_it->second, &parse_error);
+  if (!schema_) return Fail(parse_error);
   auto codec_it = metadata_.find("avro.codec");
   auto codec = AvroCodecFromName(codec_it == metadata_.end() ? "null" : codec_it->second);
   if (!codec.ok()) return Fail(codec.status());
@@ -540,6 +596,23 @@ Status AvroReader::NextBlock() {
   block_remaining_ = count;
   pos_ = data_.size() - r.remaining();
   return Status::OK();
+}
+
+Result<bool> AvroReader::NextRawBlock(int64_t* count, std::string_view* payload) {
+  if (pos_ >= data_.size()) return false;
+  ByteReader r(data_.substr(pos_));
+  int64_t n = r.ZigZag();
+  int64_t size = r.ZigZag();
+  ++block_index_;
+  std::string where = "block " + std::to_string(block_index_) + " at offset " + std::to_string(pos_);
+  if (!r.ok() || n < 0 || size < 0 || static_cast<uint64_t>(size) + kSyncSize > r.remaining()) {
+    return Fail(Status::Corruption(where + ": truncated or bad block header"));
+  }
+  *payload = r.Bytes(static_cast<size_t>(size));
+  if (r.Bytes(kSyncSize) != sync_) return Fail(Status::Corruption(where + ": sync marker mismatch"));
+  *count = n;
+  pos_ = data_.size() - r.remaining();
+  return true;
 }
 
 Status AvroReader::BuildPlan(const RowType& read_type) {
@@ -617,7 +690,9 @@ Result<ColumnBatch> AvroReader::ReadAll(const RowType& read_type) {
 
 AvroWriter::AvroWriter(RowType type, AvroWriterOptions options)
     : type_(std::move(type)), options_(std::move(options)) {
-  schema_ = AvroSchemaFromRowType(type_, options_.record_name, options_.record_namespace);
+  auto cached = CachedWriterSchema(type_, options_);
+  schema_ = cached->schema;
+  schema_json_ = cached->json;
   sync_ = RandomUuid().substr(0, kSyncSize);
 }
 
@@ -647,7 +722,7 @@ Status AvroWriter::Emit(std::string_view bytes) {
 Status AvroWriter::Start() {
   std::string header(kMagic, 4);
   std::map<std::string, std::string> meta = options_.metadata;
-  meta["avro.schema"] = AvroSchemaToJson(*schema_);
+  meta["avro.schema"] = schema_json_;
   meta["avro.codec"] = std::string(AvroCodecName(options_.codec));
   PutVarint64(&header, ZigZagEncode(static_cast<int64_t>(meta.size())));
   for (const auto& [k, v] : meta) {
@@ -705,6 +780,18 @@ Status AvroWriter::WriteRow(const Row& row) {
   ++rows_;
   if (block_.size() >= options_.block_bytes) return FlushBlock();
   return Status::OK();
+}
+
+Status AvroWriter::AppendRawBlock(int64_t count, std::string_view payload) {
+  if (closed_) return Status::InvalidArgument("write after close");
+  KL_RETURN_IF_ERROR(FlushBlock());
+  compressed_.clear();
+  PutVarint64(&compressed_, ZigZagEncode(count));
+  PutVarint64(&compressed_, ZigZagEncode(static_cast<int64_t>(payload.size())));
+  compressed_.append(payload);
+  compressed_ += sync_;
+  rows_ += static_cast<uint64_t>(count);
+  return Emit(compressed_);
 }
 
 Result<uint64_t> AvroWriter::Close() {

@@ -37,6 +37,10 @@ class AvroReader {
   Result<size_t> Read(size_t max_rows, ColumnBatch* out);
   // All remaining records as columns of `read_type`.
   Result<ColumnBatch> ReadAll(const RowType& read_type);
+  // The next block as stored (its record count and compressed bytes), for
+  // copying blocks into a file of the same schema and codec without decoding
+  // them; false at the end of the file. Not to be mixed with Read().
+  Result<bool> NextRawBlock(int64_t* count, std::string_view* payload);
 
  private:
   struct Plan;
@@ -85,6 +89,9 @@ class AvroWriter {
   Status Write(const ColumnBatch& batch);
   Status WriteRows(const ColumnBatch& batch, size_t begin, size_t end);
   Status WriteRow(const Row& row);
+  // Appends a block as another file stored it (NextRawBlock): the caller
+  // guarantees the same schema and codec.
+  Status AppendRawBlock(int64_t count, std::string_view payload);
   // Flushes the last block; returns the total file size.
   Result<uint64_t> Close();
 
@@ -103,6 +110,7 @@ class AvroWriter {
   RowType type_;
   AvroWriterOptions options_;
   AvroSchemaPtr schema_;
+  std::string schema_json_;
   std::unique_ptr<AppendFile> file_;
   std::string out_;  // in-memory target, or staging for the file
   std::string block_;

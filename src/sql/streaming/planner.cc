@@ -271,7 +271,11 @@ class Planner {
       for (int c : op.scan_columns) {
         columns.push_back(static_cast<size_t>(c) < t.schema.size() ? t.schema.field(static_cast<size_t>(c)).name : "");
       }
-      KL_ASSIGN_OR_RETURN(auto source, pipeline::TableSamplesSource::Create(table, columns, op.scan_sample_ms));
+      KL_ASSIGN_OR_RETURN(auto source, pipeline::TableSamplesSource::Create(
+                                           table, columns, op.scan_sample_ms,
+                                           // its samples' snapshots outlive expiry
+                                           op.table_hints.count("consumer-id") ? op.table_hints.at("consumer-id")
+                                                                               : s_.name));
       int src = AddSource(std::move(source));
       return Built{Add(nullptr, {}, "Source: snapshots of " + t.name + " every " + std::to_string(op.scan_sample_ms) +
                                         " ms", src),

@@ -38,6 +38,8 @@ Result<std::string> WarehouseSql(const pipeline::WarehouseOptions& o, const std:
       {"file_format", o.file_format},
       {"commit_interval_ms", std::to_string(std::max<int64_t>(1, o.commit_interval_ms))},
       {"follow_interval_ms", std::to_string(std::max<int64_t>(1, o.follow_interval_ms))},
+      {"ods_commit_interval_ms", std::to_string(std::max<int64_t>(1, std::max(o.commit_interval_ms, o.ods_commit_interval_ms)))},
+      {"snapshots_retained_max", std::to_string(std::max(o.snapshots_retained, 10))},
       {"trend_interval_ms", std::to_string(o.trend_interval_ms)},
       {"ods_buckets", std::to_string(o.ods_buckets)},
       {"dwd_buckets", std::to_string(o.dwd_buckets)},

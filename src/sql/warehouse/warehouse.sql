@@ -4,7 +4,7 @@
 -- job that commits with its source positions, exactly once. Teams add their own
 -- statements beside it with --sql FILE.
 --
---   log ─ods──────────────────────────────▶ ods_events          raw events (Avro)
+--   log ─ods──────────────────────────────▶ ods_events          raw events (Avro), a commit every ${ods_commit_interval_ms} ms
 --   log ─dwd─▶ parse ─▶ cluster dimension ─▶ dwd_objects         one row per object
 --   dwd_objects' changelog ─▶ dim_cluster                        region/zone from node labels
 --                          ─▶ ads_kind_count, ads_namespace_count, ads_node_pods, ads_user_resources
@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS ods_events (
   'file.format' = 'avro',
   'bucket' = '${ods_buckets}',
   'bucket-key' = 'ingest_time',
-  'snapshot.num-retained.min' = '30',
+  'snapshot.num-retained.min' = '10',
+  'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h'
 );
 
@@ -83,9 +84,18 @@ CREATE TABLE IF NOT EXISTS dwd_objects (
   'file.format' = '${file_format}',
   'bucket' = '${dwd_buckets}',
   'changelog-producer' = 'lookup',
+  -- read once by each follower soon after it is written, expired with its
+  -- snapshot: neither compression nor value statistics pay there
+  'changelog-file.compression' = 'none',
+  'changelog-file.stats-mode' = 'none',
+  -- a job catching up with a backlog leaves up to this many sorted runs per
+  -- bucket uncompacted until it has caught up (a bulk load is written once)
+  'num-sorted-run.stop-trigger' = '24',
   'sequence.field' = 'rv,event_time,deleted',
-  'snapshot.num-retained.min' = '30',
-  'snapshot.time-retained' = '1h'
+  'snapshot.num-retained.min' = '10',
+  'snapshot.num-retained.max' = '${snapshots_retained_max}',
+  'snapshot.time-retained' = '1h',
+  'kubelake.compaction.level0-file-num' = '4'
 );
 
 -- The cluster dimension, which users maintain; node_region/node_zone come from node labels.
@@ -103,8 +113,10 @@ CREATE TABLE IF NOT EXISTS dim_cluster (
   'bucket' = '1',
   'merge-engine' = 'partial-update',
   'partial-update.remove-record-on-delete' = 'true',
-  'snapshot.num-retained.min' = '30',
-  'snapshot.time-retained' = '1h'
+  'snapshot.num-retained.min' = '10',
+  'snapshot.num-retained.max' = '${snapshots_retained_max}',
+  'snapshot.time-retained' = '1h',
+  'kubelake.compaction.level0-file-num' = '4'
 );
 
 -- Live objects per (cluster, kind): the table sums what the job writes.
@@ -118,9 +130,12 @@ CREATE TABLE IF NOT EXISTS ads_kind_count (
   'bucket' = '1',
   'merge-engine' = 'aggregation',
   'changelog-producer' = 'lookup',
+  'changelog-file.stats-mode' = 'none',
   'fields.live_count.aggregate-function' = 'sum',
-  'snapshot.num-retained.min' = '30',
-  'snapshot.time-retained' = '1h'
+  'snapshot.num-retained.min' = '10',
+  'snapshot.num-retained.max' = '${snapshots_retained_max}',
+  'snapshot.time-retained' = '1h',
+  'kubelake.compaction.level0-file-num' = '4'
 );
 
 CREATE TABLE IF NOT EXISTS ads_namespace_count (
@@ -134,9 +149,12 @@ CREATE TABLE IF NOT EXISTS ads_namespace_count (
   'bucket' = '1',
   'merge-engine' = 'aggregation',
   'changelog-producer' = 'lookup',
+  'changelog-file.stats-mode' = 'none',
   'fields.live_count.aggregate-function' = 'sum',
-  'snapshot.num-retained.min' = '30',
-  'snapshot.time-retained' = '1h'
+  'snapshot.num-retained.min' = '10',
+  'snapshot.num-retained.max' = '${snapshots_retained_max}',
+  'snapshot.time-retained' = '1h',
+  'kubelake.compaction.level0-file-num' = '4'
 );
 
 CREATE TABLE IF NOT EXISTS ads_node_pods (
@@ -151,11 +169,14 @@ CREATE TABLE IF NOT EXISTS ads_node_pods (
   'bucket' = '1',
   'merge-engine' = 'aggregation',
   'changelog-producer' = 'lookup',
+  'changelog-file.stats-mode' = 'none',
   'fields.pod_count.aggregate-function' = 'sum',
   'fields.cpu_request_milli.aggregate-function' = 'sum',
   'fields.memory_request_bytes.aggregate-function' = 'sum',
-  'snapshot.num-retained.min' = '30',
-  'snapshot.time-retained' = '1h'
+  'snapshot.num-retained.min' = '10',
+  'snapshot.num-retained.max' = '${snapshots_retained_max}',
+  'snapshot.time-retained' = '1h',
+  'kubelake.compaction.level0-file-num' = '4'
 );
 
 CREATE TABLE IF NOT EXISTS ads_user_resources (
@@ -170,11 +191,14 @@ CREATE TABLE IF NOT EXISTS ads_user_resources (
   'bucket' = '1',
   'merge-engine' = 'aggregation',
   'changelog-producer' = 'lookup',
+  'changelog-file.stats-mode' = 'none',
   'fields.pod_count.aggregate-function' = 'sum',
   'fields.cpu_request_milli.aggregate-function' = 'sum',
   'fields.memory_request_bytes.aggregate-function' = 'sum',
-  'snapshot.num-retained.min' = '30',
-  'snapshot.time-retained' = '1h'
+  'snapshot.num-retained.min' = '10',
+  'snapshot.num-retained.max' = '${snapshots_retained_max}',
+  'snapshot.time-retained' = '1h',
+  'kubelake.compaction.level0-file-num' = '4'
 );
 
 -- One row per live pod that belongs to a user, bucketed by user: a look-up by user reads one bucket.
@@ -197,8 +221,11 @@ CREATE TABLE IF NOT EXISTS dws_topology (
   'file.format' = '${file_format}',
   'bucket' = '4',
   'bucket-key' = 'user_id',
-  'snapshot.num-retained.min' = '30',
-  'snapshot.time-retained' = '1h'
+  'num-sorted-run.stop-trigger' = '24',
+  'snapshot.num-retained.min' = '10',
+  'snapshot.num-retained.max' = '${snapshots_retained_max}',
+  'snapshot.time-retained' = '1h',
+  'kubelake.compaction.level0-file-num' = '4'
 );
 
 CREATE TABLE IF NOT EXISTS trend_kind_count (
@@ -221,10 +248,14 @@ CREATE TABLE IF NOT EXISTS trend_user_resources (
 
 SET 'execution.checkpointing.interval' = '${commit_interval_ms} ms';
 
+-- Raw events are read by no streaming job: ODS commits less often (fewer snapshots and files).
+SET 'execution.checkpointing.interval' = '${ods_commit_interval_ms} ms';
 SET 'pipeline.name' = 'ods';
 INSERT INTO ods_events
 SELECT ingest_time, cluster, content
 FROM k8s_events /*+ OPTIONS('properties.group.id' = 'kubelake-ods') */;
+
+SET 'execution.checkpointing.interval' = '${commit_interval_ms} ms';
 
 -- Every event becomes its object's row; dwd_objects' sequence.field keeps the newest.
 -- The sink keeps the four cluster dimension columns (kubelake.cluster-dimensions):

@@ -1,0 +1,222 @@
+// Helpers shared by the warehouse benchmarks: CPU and memory of this process,
+// a simulated fleet in a child process (so its CPU is not counted), the
+// warehouse (embedded log, collector, jobs) started in this process, and the
+// size of a directory tree.
+#pragma once
+
+#include <curl/curl.h>
+#include <dirent.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "collector/collector.h"
+#include "collector/kubeconfig.h"
+#include "collector/log_sink.h"
+#include "common/file_util.h"
+#include "common/json.h"
+#include "log/event_log.h"
+#include "pipeline/warehouse.h"
+#include "sql/warehouse/warehouse.h"
+
+namespace kl::bench {
+
+inline double CpuSeconds() {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// VmRSS / VmHWM of this process in bytes.
+inline int64_t StatusBytes(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field, 0) == 0) return std::atoll(line.c_str() + std::string(field).size()) * 1024;
+  }
+  return 0;
+}
+inline int64_t RssBytes() { return StatusBytes("VmRSS:"); }
+inline int64_t PeakRssBytes() { return StatusBytes("VmHWM:"); }
+
+struct TreeSize {
+  int64_t files = 0;
+  int64_t bytes = 0;
+};
+
+inline void AddTree(const std::string& dir, TreeSize* out) {
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return;
+  while (dirent* e = readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    std::string path = dir + "/" + name;
+    struct stat st;
+    if (lstat(path.c_str(), &st) != 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      AddTree(path, out);
+    } else {
+      ++out->files;
+      out->bytes += st.st_size;
+    }
+  }
+  closedir(d);
+}
+
+inline TreeSize SizeOf(const std::string& dir) {
+  TreeSize t;
+  AddTree(dir, &t);
+  return t;
+}
+
+inline int64_t CountSnapshots(const std::string& table_dir) {
+  int64_t n = 0;
+  DIR* d = opendir((table_dir + "/snapshot").c_str());
+  if (d == nullptr) return 0;
+  while (dirent* e = readdir(d)) n += std::string(e->d_name).rfind("snapshot-", 0) == 0;
+  closedir(d);
+  return n;
+}
+
+inline size_t CollectBody(char* ptr, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(ptr, size * n);
+  return size * n;
+}
+
+inline Result<std::string> HttpGet(const std::string& url) {
+  CURL* curl = curl_easy_init();
+  std::string body;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, CollectBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  CURLcode rc = curl_easy_perform(curl);
+  curl_easy_cleanup(curl);
+  if (rc != CURLE_OK) return Status::Unavailable(url + ": " + curl_easy_strerror(rc));
+  return body;
+}
+
+// A `kubelake simulate` child process serving plain HTTP without auth.
+struct SimulatorProcess {
+  pid_t pid = -1;
+  std::string kubeconfig;
+  std::vector<collector::ClusterCredentials> clusters;
+
+  ~SimulatorProcess() { Stop(); }
+  void Stop() {
+    if (pid <= 0) return;
+    kill(pid, SIGTERM);
+    waitpid(pid, nullptr, 0);
+    pid = -1;
+  }
+};
+
+// Starts `kubelake simulate` with `args` (besides --plain-http --no-auth --dir) and waits for its kubeconfig.
+inline Result<std::unique_ptr<SimulatorProcess>> StartSimulator(const std::string& kubelake, const std::string& dir,
+                                                                std::vector<std::string> args) {
+  auto sim = std::make_unique<SimulatorProcess>();
+  std::string fleet_dir = dir + "/fleet";
+  args.insert(args.begin(), {kubelake, "simulate", "--plain-http", "--no-auth", "--dir", fleet_dir,
+                             "--stats-interval", "0"});
+  sim->pid = fork();
+  if (sim->pid == 0) {
+    FILE* out = std::fopen((dir + "/simulator.log").c_str(), "w");
+    if (out != nullptr) {
+      dup2(fileno(out), 1);
+      dup2(fileno(out), 2);
+    }
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(kubelake.c_str(), argv.data());
+    _exit(127);
+  }
+  sim->kubeconfig = fleet_dir + "/kubeconfig";
+  for (int i = 0; i < 1200 && !FileExists(sim->kubeconfig); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  auto clusters = collector::LoadKubeconfig(sim->kubeconfig, {});
+  if (!clusters.ok()) return clusters.status().WithContext("simulator did not start (see " + dir + "/simulator.log)");
+  sim->clusters = std::move(clusters).value();
+  return sim;
+}
+
+// Kinds and counts of the objects a simulated cluster holds right now.
+inline std::map<std::string, int64_t> TruthCounts(const collector::ClusterCredentials& cluster) {
+  std::map<std::string, int64_t> counts;
+  auto truth = HttpGet(cluster.server + "/kubelake/truth");
+  if (!truth.ok()) return counts;
+  auto json = ParseJson(*truth);
+  if (!json.ok() || json->Find("objects") == nullptr) return counts;
+  for (const auto& o : json->Find("objects")->items()) ++counts[o.GetStringOr("kind", "")];
+  return counts;
+}
+
+// The warehouse in this process: embedded log, jobs, collector writing to the log.
+struct Warehouse {
+  std::unique_ptr<log::EventLog> log;
+  std::unique_ptr<pipeline::JobRunner> runner;
+  std::unique_ptr<collector::LogSink> sink;
+  std::unique_ptr<collector::Collector> collector;
+  pipeline::WarehouseOptions options;
+
+  void Stop() {
+    if (collector) collector->Stop();
+    if (runner) runner->Stop();
+  }
+};
+
+// `sql`: the warehouse's SQL jobs (what `kubelake run` runs); else the hand-wired jobs.
+inline Result<std::unique_ptr<Warehouse>> StartWarehouse(const std::string& dir, const std::string& kubeconfig,
+                                                         pipeline::WarehouseOptions o, bool sql = true) {
+  auto w = std::make_unique<Warehouse>();
+  std::string log_uri = "dir:" + dir + "/log?partitions=4&fsync=200ms";
+  KL_ASSIGN_OR_RETURN(w->log, log::OpenEventLog(log_uri));
+  o.warehouse = dir + "/warehouse";
+  w->options = o;
+  std::vector<std::unique_ptr<pipeline::Job>> jobs;
+  if (sql) {
+    KL_ASSIGN_OR_RETURN(jobs, sql::BuildWarehouseJobs(w->log.get(), o, log_uri));
+  } else {
+    KL_ASSIGN_OR_RETURN(jobs, pipeline::BuildWarehouseJobs(w->log.get(), o));
+  }
+  w->runner = std::make_unique<pipeline::JobRunner>(std::move(jobs));
+  w->runner->Start();
+  KL_ASSIGN_OR_RETURN(w->sink, collector::LogSink::Create(w->log.get()));
+  collector::CollectorOptions co;
+  KL_ASSIGN_OR_RETURN(co.clusters, collector::LoadKubeconfig(kubeconfig, {}));
+  co.sink = w->sink.get();
+  KL_ASSIGN_OR_RETURN(w->collector, collector::Collector::Create(co));
+  KL_RETURN_IF_ERROR(w->collector->Start());
+  return w;
+}
+
+// Live objects of `kind` in ADS (ads_kind_count), over all clusters.
+inline Result<int64_t> AdsLiveCount(const pipeline::WarehouseOptions& o, const std::string& kind) {
+  KL_ASSIGN_OR_RETURN(auto t, table::Catalog(o.warehouse).GetTable(o.database, pipeline::kAdsKindCountTable));
+  KL_ASSIGN_OR_RETURN(auto rows, t->ReadAll());
+  int64_t total = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    format::Row r = rows.rows.GetRow(i);
+    if (r[1].as_bytes() == kind) total += r[2].as_int();
+  }
+  return total;
+}
+
+// The kubelake binary next to a benchmark in the build tree.
+inline std::string KubelakeBinary(const char* argv0) {
+  return JoinPath(DirName(DirName(argv0)), "src/cli/kubelake");
+}
+
+}  // namespace kl::bench

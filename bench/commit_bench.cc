@@ -1,0 +1,144 @@
+// Per-commit cost of a streaming primary-key table, as the warehouse's DWD
+// table sees it in steady state: a table of N rows (string key + 20 STRING
+// columns, deduplicate with a sequence field, lookup changelog producer, Avro
+// or Parquet) preloaded in one commit, then C commits that each update K
+// random keys (half of them new versions, some deletes). Prints CPU per
+// commit (this thread) split into the writer's phases — flush (sort, merge,
+// lookup changelog, data and changelog files), compaction, commit (manifests,
+// snapshot), expiry — and the table's files and snapshots at the end. Run it
+// at two sizes to see whether the per-commit cost depends on the table size:
+//
+//   build/bench/commit_bench [--rows 200000] [--commits 200] [--keys-per-commit 400]
+//                            [--buckets 1] [--level0-files 1] [--format avro|parquet] [--dir PATH]
+//                            [--option key=value]...
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+
+#include "bench_util.h"
+#include "common/clock.h"
+#include "common/random.h"
+#include "table/table.h"
+
+using namespace kl;
+using format::DataType;
+using format::Datum;
+
+namespace {
+
+format::Row MakeRow(int64_t key, int64_t version, Random& rng) {
+  format::Row r;
+  r.push_back(Datum::Bytes("uid-" + std::to_string(key)));
+  r.push_back(Datum::Int(version));
+  for (int c = 0; c < 20; ++c) {
+    std::string v(10, 'a');
+    for (auto& ch : v) ch = static_cast<char>('a' + rng.Uniform(26));
+    r.push_back(Datum::Bytes(std::move(v)));
+  }
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int64_t rows = 200000, commits = 200, keys_per_commit = 400;
+  int buckets = 1;
+  std::string level0 = "1";
+  std::map<std::string, std::string> extra;
+  std::string format = "avro", dir = "/tmp/kubelake-commit-bench";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i], v = argv[i + 1];
+    if (a == "--rows") rows = std::atoll(v.c_str());
+    else if (a == "--commits") commits = std::atoll(v.c_str());
+    else if (a == "--keys-per-commit") keys_per_commit = std::atoll(v.c_str());
+    else if (a == "--buckets") buckets = std::atoi(v.c_str());
+    else if (a == "--level0-files") level0 = v;
+    else if (a == "--option" && v.find('=') != std::string::npos) extra[v.substr(0, v.find('='))] = v.substr(v.find('=') + 1);
+    else if (a == "--format") format = v;
+    else if (a == "--dir") dir = v;
+    else {
+      std::fprintf(stderr, "unknown argument %s\n", a.c_str());
+      return 2;
+    }
+  }
+  (void)RemoveAll(dir);
+  std::vector<format::DataField> fields = {{0, "uid", DataType::String().NotNull(), ""},
+                                           {1, "rv", DataType::BigInt(), ""}};
+  for (int c = 0; c < 20; ++c) fields.push_back({2 + c, "s" + std::to_string(c), DataType::String(), ""});
+  std::map<std::string, std::string> options = {{"bucket", std::to_string(buckets)},
+                                                 {"file.format", format},
+                                                 {"changelog-producer", "lookup"},
+                                                 {"sequence.field", "rv"},
+                                                 {"kubelake.compaction.level0-file-num", level0},
+                                                 {"snapshot.num-retained.min", "10"},
+                                                 {"snapshot.num-retained.max", "100"}};
+  for (const auto& [k, v] : extra) options[k] = v;
+  auto schema = table::NewTableSchema(fields, {}, {"uid"}, options);
+  if (!schema.ok()) {
+    std::fprintf(stderr, "%s\n", schema.status().ToString().c_str());
+    return 1;
+  }
+  auto t = table::Table::Create(dir, *schema);
+  if (!t.ok()) {
+    std::fprintf(stderr, "%s\n", t.status().ToString().c_str());
+    return 1;
+  }
+  Random rng(42);
+  auto writer = (*t)->NewWriter("bench");
+  std::vector<int64_t> versions(static_cast<size_t>(rows), 1);
+  double load0 = ThreadCpuSeconds();
+  const format::RowType& type = (*t)->schema().fields;
+  for (int64_t k = 0; k < rows;) {
+    format::ColumnBatch batch(type);
+    for (int i = 0; i < 4096 && k < rows; ++i, ++k) batch.AppendRow(MakeRow(k, 1, rng));
+    if (!writer->Write(batch).ok()) return 1;
+  }
+  auto loaded = writer->Commit(1);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "%s\n", loaded.status().ToString().c_str());
+    return 1;
+  }
+  double load_cpu = ThreadCpuSeconds() - load0;
+  // A fresh writer, as a job has after a restart: its first commit loads the lookup state.
+  writer = (*t)->NewWriter("bench");
+  table::WriterCpu before = writer->cpu();
+  double c0 = ThreadCpuSeconds(), first_commit = 0;
+  for (int64_t c = 0; c < commits; ++c) {
+    format::ColumnBatch batch(type);
+    std::vector<format::RowKind> kinds;
+    for (int64_t i = 0; i < keys_per_commit; ++i) {
+      int64_t k = static_cast<int64_t>(rng.Uniform(static_cast<uint64_t>(rows)));
+      int64_t v = ++versions[static_cast<size_t>(k)];
+      batch.AppendRow(MakeRow(k, v, rng));
+      kinds.push_back(rng.Uniform(50) == 0 ? format::RowKind::kDelete : format::RowKind::kInsert);
+    }
+    if (!writer->Write(batch, &kinds).ok()) return 1;
+    double mark = ThreadCpuSeconds();
+    auto r = writer->Commit(c + 2);
+    if (!r.ok()) {
+      std::fprintf(stderr, "commit %lld: %s\n", static_cast<long long>(c), r.status().ToString().c_str());
+      return 1;
+    }
+    if (c == 0) {
+      first_commit = ThreadCpuSeconds() - mark;
+      before = writer->cpu();
+    }
+  }
+  double cpu = ThreadCpuSeconds() - c0 - first_commit;
+  const table::WriterCpu& after = writer->cpu();
+  double n = static_cast<double>(commits - 1);
+  auto size = bench::SizeOf(dir);
+  std::printf("commit_bench: %lld rows (%s, %d bucket%s) loaded in %.2f CPU s; %lld commits of %lld keys\n",
+              static_cast<long long>(rows), format.c_str(), buckets, buckets == 1 ? "" : "s", load_cpu,
+              static_cast<long long>(commits), static_cast<long long>(keys_per_commit));
+  std::printf("  first commit of a fresh writer (loads the lookup state): %.1f ms CPU\n", first_commit * 1e3);
+  std::printf("  per later commit: %.2f ms CPU (writing the rows included) = %.1f us per key\n", cpu / n * 1e3,
+              cpu / n / static_cast<double>(keys_per_commit) * 1e6);
+  std::printf("  writer phases, ms per later commit: flush %.2f, compact %.2f, commit %.2f, expire %.2f\n",
+              (after.flush - before.flush) / n * 1e3, (after.compact - before.compact) / n * 1e3,
+              (after.commit - before.commit) / n * 1e3, (after.expire - before.expire) / n * 1e3);
+  std::printf("  table at the end: %lld files, %.1f MB, %lld snapshots\n", static_cast<long long>(size.files),
+              static_cast<double>(size.bytes) / 1e6, static_cast<long long>(bench::CountSnapshots(dir)));
+  return 0;
+}
