@@ -1,7 +1,7 @@
 // Serving latency over the PostgreSQL protocol: a warehouse made with the
 // pipeline's own table definitions (DWD with --objects objects over 10
-// clusters, 60% of them pods; the topology of --users users; ADS counts;
-// the cluster dimension), kubelake's PostgreSQL server on it in this process,
+// clusters: 500 nodes each, the rest 60% pods; the topology of --users users;
+// ADS counts; the cluster and node dimensions), kubelake's PostgreSQL server on it in this process,
 // and --clients libpq connections (threads) asking as fast as they can for
 //   point:  the topology of one random user, as `kubelake query topology --user`
 //           asks it (a parameter $1 through the extended protocol)
@@ -76,18 +76,22 @@ Status Build(const pipeline::WarehouseOptions& o, int64_t objects, int64_t users
   KL_RETURN_IF_ERROR(pipeline::CreateWarehouseTables(table::Catalog(o.warehouse), o));
   KL_ASSIGN_OR_RETURN(auto dwd_table, table::Catalog(o.warehouse).GetTable(o.database, pipeline::kDwdTable));
   const format::RowType dwd = dwd_table->schema().fields;
-  const char* kinds[] = {"Pod", "Pod", "Pod", "Pod", "Pod", "Pod", "Service", "Deployment", "ReplicaSet", "Node"};
+  const char* kinds[] = {"Pod", "Pod", "Pod", "Pod", "Pod", "Pod", "Service", "Deployment", "ReplicaSet", "ConfigMap"};
   const char* phases[] = {"Running", "Running", "Running", "Pending", "Succeeded"};
   constexpr int kClusters = 10;
+  constexpr int kNodesPerCluster = 500;  // one Node object per name, as in a cluster
+  std::vector<format::Row> nodes;        // dim_node rows
   Random r(7);
   std::map<std::pair<std::string, std::string>, int64_t> counts;
   std::vector<format::Row> pods;  // topology rows
   int64_t t0 = 1700000000000LL;
   KL_RETURN_IF_ERROR(Write(o, pipeline::kDwdTable, objects, [&](int64_t i) {
     std::string cluster = "prod-" + std::to_string(i % kClusters);
-    std::string kind = kinds[r.Uniform(10)];
+    bool is_node = i < static_cast<int64_t>(kClusters) * kNodesPerCluster;
+    std::string kind = is_node ? "Node" : kinds[r.Uniform(10)];
     std::string uid = r.Uuid();
-    std::string node = "node-" + std::to_string(r.Uniform(500));
+    int64_t node_index = is_node ? i / kClusters : static_cast<int64_t>(r.Uniform(uint64_t{kNodesPerCluster}));
+    std::string node = "node-" + std::to_string(node_index);
     bool pod = kind == "Pod";
     std::string user = User(static_cast<int64_t>(r.Uniform(static_cast<uint64_t>(users))));
     std::string ns = pod ? "team-" + user : "ns-" + std::to_string(r.Uniform(100));
@@ -123,10 +127,18 @@ Status Build(const pipeline::WarehouseOptions& o, int64_t objects, int64_t users
                       Datum::Bytes("region-" + std::to_string(i % kClusters % 3)), Datum::Bytes("zone-a"),
                       Datum::Int(t0 + i)});
     }
-    if (kind == "Node") set("topology_zone", Datum::Bytes("zone-" + std::to_string(r.Uniform(3))));
+    if (is_node) {
+      std::string zone = "zone-" + std::to_string(r.Uniform(3));
+      set("topology_zone", Datum::Bytes(zone));
+      set("unschedulable", Datum::Bool(false));
+      nodes.push_back({Datum::Bytes(cluster), Datum::Bytes(node), Datum::Bytes(uid), Datum(), Datum::Bytes(zone),
+                       Datum::Bool(false)});
+    }
     set("region", Datum::Bytes("region-" + std::to_string(i % kClusters % 3)));
     return row;
   }));
+  KL_RETURN_IF_ERROR(Write(o, pipeline::kNodeDimTable, static_cast<int64_t>(nodes.size()),
+                           [&](int64_t i) { return nodes[static_cast<size_t>(i)]; }));
   KL_RETURN_IF_ERROR(Write(o, pipeline::kTopologyTable, static_cast<int64_t>(pods.size()),
                            [&](int64_t i) { return pods[static_cast<size_t>(i)]; }));
   std::vector<std::pair<std::pair<std::string, std::string>, int64_t>> ads(counts.begin(), counts.end());
@@ -246,7 +258,8 @@ int main(int argc, char** argv) {
   pipeline::WarehouseOptions o;
   o.file_format = format;
   o.warehouse = JoinPath(dir, std::to_string(objects) + "-" + std::to_string(users) + "-" + format);
-  std::string done = JoinPath(o.warehouse, ".built");
+  // Versioned: a warehouse built by an older serve_bench (no dim_node) is rebuilt.
+  std::string done = JoinPath(o.warehouse, ".built-2");
   if (!FileExists(done)) {
     (void)RemoveAll(o.warehouse);
     std::printf("building a warehouse of %lld objects, %lld users (%s) in %s ...\n", static_cast<long long>(objects),

@@ -116,6 +116,16 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
                   {},
                   {"cluster"},
                   dim_opts});
+  // Live nodes, small enough to join on every topology look-up (DWD is not).
+  // Keyed with the uid too: a node recreated under its name may be live beside
+  // its old object until that one's deletion is seen (or inferred at a relist),
+  // and that deletion must not remove the new one.
+  defs.push_back({kNodeDimTable,
+                  {Col("cluster", s), Col("name", s), Col("uid", s), Col("region", s), Col("zone", s),
+                   Col("unschedulable", DataType::Boolean())},
+                  {},
+                  {"cluster", "name", "uid"},
+                  base});
   defs.push_back({kAdsKindCountTable,
                   {Col("cluster", s), Col("kind", s), Col("live_count", b)},
                   {},
@@ -392,6 +402,30 @@ Result<std::vector<std::unique_ptr<Job>>> BuildWarehouseJobs(log::EventLog* log,
                                             r[static_cast<size_t>(zone)]}});
           return Status::OK();
         }, "node-topology"));
+        return ops;
+      }), follow_job));
+
+  jobs.push_back(std::make_unique<Job>("dim-node", FollowDwd(o, kNodeDimTable, "dim-node",
+      {"cluster", "kind", "deleted", "name", "uid", "topology_region", "topology_zone", "unschedulable"},
+      [o](const RowType& dwd) -> Result<std::vector<std::unique_ptr<Operator>>> {
+        KL_ASSIGN_OR_RETURN(auto target, OpenTable(o, kNodeDimTable));
+        auto idx = [&](const char* n) { return static_cast<size_t>(dwd.IndexOf(n)); };
+        size_t cluster = idx("cluster"), kind = idx("kind"), deleted = idx("deleted"), name = idx("name"),
+               uid = idx("uid"), region = idx("topology_region"), zone = idx("topology_zone"),
+               unschedulable = idx("unschedulable");
+        std::vector<std::unique_ptr<Operator>> ops;
+        ops.push_back(MakeMap(target->schema().fields, [=](Change& c, Changes* out) {
+          const Row& r = c.row;
+          if (r[kind].is_null() || r[kind].as_bytes() != "Node" || r[cluster].is_null() || r[name].is_null() ||
+              r[uid].is_null()) {
+            return Status::OK();
+          }
+          Row n = {r[cluster], r[name], r[uid], r[region], r[zone], r[unschedulable]};
+          bool live = !format::IsRetract(c.kind) && (r[deleted].is_null() || r[deleted].as_int() == 0);
+          // A node that goes leaves its row.
+          out->push_back({live ? RowKind::kUpdateAfter : RowKind::kDelete, std::move(n)});
+          return Status::OK();
+        }, "node-dimension"));
         return ops;
       }), follow_job));
 

@@ -5,6 +5,7 @@
 //   log ──dwd──▶ cluster dimension ─▶ dwd_objects   one row per object (newest by rv, time; deletes win);
 //                (dim_cluster, nodes)               rows re-emitted when their cluster's dimension changes
 //   dwd_objects changelog ─▶ dim_cluster            region/zone learned from node labels
+//                          ─▶ dim_node               one row per live node: its zone/region (topology look-ups)
 //                          ─▶ ads_kind_count, ads_namespace_count, ads_node_pods, ads_user_resources
 //                          ─▶ dws_topology           user → instance → pod → node → cluster
 //   ads_* every minute     ─▶ trend_kind_count, trend_user_resources
@@ -33,6 +34,7 @@ namespace kl::pipeline {
 inline constexpr char kOdsTable[] = "ods_events";
 inline constexpr char kDwdTable[] = "dwd_objects";
 inline constexpr char kClusterDimTable[] = "dim_cluster";
+inline constexpr char kNodeDimTable[] = "dim_node";
 inline constexpr char kAdsKindCountTable[] = "ads_kind_count";
 inline constexpr char kAdsNamespaceCountTable[] = "ads_namespace_count";
 inline constexpr char kAdsNodePodsTable[] = "ads_node_pods";

@@ -15,6 +15,7 @@ namespace {
 const char* const kWarehouseTables[] = {pipeline::kOdsTable,
                                         pipeline::kDwdTable,
                                         pipeline::kClusterDimTable,
+                                        pipeline::kNodeDimTable,
                                         pipeline::kAdsKindCountTable,
                                         pipeline::kAdsNamespaceCountTable,
                                         pipeline::kAdsNodePodsTable,

@@ -23,7 +23,8 @@ std::string Table(const pipeline::WarehouseOptions& o, const char* name) {
 Result<QueryResult> Run(const pipeline::WarehouseOptions& o, const std::string& sql) {
   // A directory without a warehouse (or without a table the query reads) says so and how to
   // make one, rather than the engine's "no such table".
-  for (const char* table : {pipeline::kDwdTable, pipeline::kClusterDimTable, pipeline::kAdsKindCountTable,
+  for (const char* table : {pipeline::kDwdTable, pipeline::kClusterDimTable, pipeline::kNodeDimTable,
+                            pipeline::kAdsKindCountTable,
                             pipeline::kAdsNamespaceCountTable, pipeline::kAdsNodePodsTable,
                             pipeline::kAdsUserResourcesTable, pipeline::kTopologyTable, pipeline::kTrendKindCountTable,
                             pipeline::kTrendUserResourcesTable}) {
@@ -91,10 +92,11 @@ std::string TopologySql(const pipeline::WarehouseOptions& o, const TopologyQuery
          "FROM " +
          Table(o, pipeline::kTopologyTable) + as_of +
          " t\n"
-         "LEFT JOIN (SELECT cluster, name, MAX(COALESCE(topology_zone, '')) AS zone FROM " +
-         Table(o, pipeline::kDwdTable) + as_of +
-         "\n"
-         "           WHERE kind = 'Node' AND COALESCE(deleted, FALSE) = FALSE GROUP BY cluster, name) z\n"
+         // dim_node holds only live nodes (DWD holds every object): joining it, not an
+         // aggregate over DWD, keeps a look-up's cost independent of the fleet's size.
+         "LEFT JOIN (SELECT cluster, name, MAX(COALESCE(zone, '')) AS zone FROM " +
+         Table(o, pipeline::kNodeDimTable) + as_of +
+         " GROUP BY cluster, name) z\n"
          "  ON t.cluster = z.cluster AND t.node_name = z.name\n"
          "WHERE " +
          where + "\nORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11";

@@ -85,8 +85,9 @@ Status Fill(const WarehouseOptions& o, uint64_t seed, int64_t now) {
                        Datum::Int(r.Range(0, 1 << 20)), S(&r, regions), S(&r, {"z1", "z2"}), Datum::Int(now)});
     }
   }));
+  std::vector<Row> live_nodes;  // dim_node: the live ones of DWD's nodes
   KL_RETURN_IF_ERROR(write(kDwdTable, [&](table::TableWriter* w) {
-    // Node rows of DWD (the only ones topology reads), some deleted, some without a zone.
+    // Node rows of DWD (the reference's topology reads them), some deleted, some without a zone.
     auto dwd = catalog.GetTable(o.database, kDwdTable);
     if (!dwd.ok()) {
       s = dwd.status();
@@ -105,9 +106,16 @@ Status Fill(const WarehouseOptions& o, uint64_t seed, int64_t now) {
         row[type.IndexOf("event_time")] = Datum::Int(1);
         row[type.IndexOf("deleted")] = r.OneIn(5) ? Datum::Bool(true) : Datum::Bool(false);
         row[type.IndexOf("topology_zone")] = r.OneIn(4) ? Datum() : Datum::Bytes("zone-" + n);
+        if (row[type.IndexOf("deleted")].as_int() == 0) {
+          live_nodes.push_back({row[type.IndexOf("cluster")], row[type.IndexOf("name")], row[type.IndexOf("uid")],
+                                Datum(), row[type.IndexOf("topology_zone")], Datum::Bool(false)});
+        }
         s = w->WriteRow(row);
       }
     }
+  }));
+  KL_RETURN_IF_ERROR(write(pipeline::kNodeDimTable, [&](table::TableWriter* w) {
+    for (const Row& n : live_nodes) s = w->WriteRow(n);
   }));
   KL_RETURN_IF_ERROR(write(kTrendKindCountTable, [&](table::TableWriter* w) {
     for (int m = 0; m < 40; ++m) {

@@ -7,6 +7,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -266,6 +268,13 @@ void PgServer::AcceptLoop() {
 }
 
 void PgServer::Serve(std::shared_ptr<Connection> c) {
+  // OpenSSL writes with write(2), which raises SIGPIPE when the client has gone; blocked in
+  // this thread, the write fails with EPIPE instead and only this connection ends (the
+  // kubelake binary ignores SIGPIPE anyway; programs embedding the server may not).
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
   SSL_CTX* ctx = static_cast<SSL_CTX*>(tls_ctx_);
   SetTimeout(c->fd, SO_SNDTIMEO, options_.write_timeout_ms);
   SetTimeout(c->fd, SO_RCVTIMEO, options_.startup_timeout_ms);

@@ -71,7 +71,13 @@ Result<std::string> WarehouseSql(const pipeline::WarehouseOptions& o, const std:
   // Without raw events: the statements of ods_events go.
   std::string kept;
   for (const auto& piece : SplitStatements(out)) {
-    if (piece.text.find("ods_events") != std::string::npos) continue;
+    // By its code, not its comments: the file's opening comment (which names
+    // ods_events) belongs to CREATE DATABASE.
+    std::string code;
+    for (const std::string& line : Split(piece.text, '\n')) {
+      code.append(line, 0, line.find("--")).push_back('\n');
+    }
+    if (code.find("ods_events") != std::string::npos) continue;
     kept += piece.text + ";\n";
   }
   return kept;

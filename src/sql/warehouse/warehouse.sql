@@ -7,6 +7,7 @@
 --   log ─ods──────────────────────────────▶ ods_events          raw events (Avro), a commit every ${ods_commit_interval_ms} ms
 --   log ─dwd─▶ parse ─▶ cluster dimension ─▶ dwd_objects         one row per object
 --   dwd_objects' changelog ─▶ dim_cluster                        region/zone from node labels
+--                          ─▶ dim_node                           live nodes: zone/region (topology look-ups)
 --                          ─▶ ads_kind_count, ads_namespace_count, ads_node_pods, ads_user_resources
 --                          ─▶ dws_topology                       user → instance → pod → node → cluster
 --   ads_* sampled every ${trend_interval_ms} ms ─▶ trend_kind_count, trend_user_resources
@@ -113,6 +114,27 @@ CREATE TABLE IF NOT EXISTS dim_cluster (
   'bucket' = '1',
   'merge-engine' = 'partial-update',
   'partial-update.remove-record-on-delete' = 'true',
+  'snapshot.num-retained.min' = '10',
+  'snapshot.num-retained.max' = '${snapshots_retained_max}',
+  'snapshot.time-retained' = '1h',
+  'kubelake.compaction.level0-file-num' = '4'
+);
+
+-- One row per live node: small enough to join on every topology look-up (DWD is
+-- not). Keyed with the uid too: a node recreated under its name may be live beside
+-- its old object until that one's deletion is seen (or inferred at a relist), and
+-- that deletion must not remove the new one.
+CREATE TABLE IF NOT EXISTS dim_node (
+  cluster       STRING,
+  name          STRING,
+  uid           STRING,
+  region        STRING,
+  zone          STRING,
+  unschedulable BOOLEAN,
+  PRIMARY KEY (cluster, name, uid) NOT ENFORCED
+) WITH (
+  'file.format' = '${file_format}',
+  'bucket' = '1',
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',
@@ -316,6 +338,13 @@ INSERT INTO dim_cluster (cluster, node_region, node_zone)
 SELECT cluster, topology_region, topology_zone
 FROM dwd_objects /*+ OPTIONS('consumer-id' = 'dim-from-nodes') */
 WHERE kind = 'Node' AND deleted IS NOT TRUE AND topology_region IS NOT NULL;
+
+-- Live nodes; a node that goes (deleted, or its deletion inferred) leaves its row.
+SET 'pipeline.name' = 'dim-node';
+INSERT INTO dim_node
+SELECT cluster, name, uid, topology_region, topology_zone, unschedulable
+FROM dwd_objects /*+ OPTIONS('consumer-id' = 'dim-node') */
+WHERE kind = 'Node' AND deleted IS NOT TRUE AND cluster IS NOT NULL AND name IS NOT NULL;
 
 -- Counts of live objects. DWD's changelog is exact (lookup producer), so a relist,
 -- a modification or an inferred deletion moves a count exactly as the truth moves;

@@ -14,7 +14,8 @@ namespace kl::sql {
 namespace {
 
 const char* kTables[] = {pipeline::kOdsTable,           pipeline::kDwdTable,
-                         pipeline::kClusterDimTable,    pipeline::kAdsKindCountTable,
+                         pipeline::kClusterDimTable,    pipeline::kNodeDimTable,
+                         pipeline::kAdsKindCountTable,
                          pipeline::kAdsNamespaceCountTable, pipeline::kAdsNodePodsTable,
                          pipeline::kAdsUserResourcesTable,  pipeline::kTopologyTable,
                          pipeline::kTrendKindCountTable,    pipeline::kTrendUserResourcesTable};
@@ -33,7 +34,7 @@ TEST(WarehouseSqlTest, CreatesTheTablesTheHandWiredJobsDefine) {
     ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
     std::vector<std::string> names;
     for (const auto& j : *jobs) names.push_back(j->name());
-    EXPECT_EQ(names, (std::vector<std::string>{"ods", "dwd", "dim-from-nodes", "ads-kind-count",
+    EXPECT_EQ(names, (std::vector<std::string>{"ods", "dwd", "dim-from-nodes", "dim-node", "ads-kind-count",
                                                "ads-namespace-count", "ads-node-pods", "ads-user-resources",
                                                "topology", "trend-kind-count", "trend-user-resources"}));
     for (const char* name : kTables) {
@@ -61,7 +62,10 @@ TEST(WarehouseSqlTest, PlaceholdersAndWithoutRawEvents) {
   o.user_label = "team.example.com/owner";
   auto text = WarehouseSql(o, "dir:/var/lib/kubelake/log");
   ASSERT_TRUE(text.ok());
-  EXPECT_EQ(text->find("ods_events"), std::string::npos);
+  EXPECT_EQ(text->find("CREATE TABLE IF NOT EXISTS ods_events"), std::string::npos);
+  EXPECT_EQ(text->find("INSERT INTO ods_events"), std::string::npos);
+  // The opening comment names ods_events; the statement it belongs to stays.
+  EXPECT_NE(text->find("CREATE DATABASE IF NOT EXISTS"), std::string::npos);
   EXPECT_EQ(text->find("${"), std::string::npos);
   EXPECT_NE(text->find("labels[''team.example.com/owner'']"), std::string::npos);
   EXPECT_NE(text->find("'uri' = 'dir:/var/lib/kubelake/log'"), std::string::npos);
