@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "collector/collector.h"
-#include "collector/kubeconfig.h"
-#include "collector/log_sink.h"
+#include "collector/sink/log_sink.h"
+#include "collector/watchset/kubeconfig.h"
 #include "common/file_util.h"
 #include "common/json.h"
 #include "log/event_log.h"
@@ -127,8 +127,8 @@ inline Result<std::unique_ptr<SimulatorProcess>> StartSimulator(const std::strin
                                                                 std::vector<std::string> args) {
   auto sim = std::make_unique<SimulatorProcess>();
   std::string fleet_dir = dir + "/fleet";
-  args.insert(args.begin(), {kubelake, "simulate", "--plain-http", "--no-auth", "--dir", fleet_dir,
-                             "--stats-interval", "0"});
+  args.insert(args.begin(),
+              {kubelake, "simulate", "--plain-http", "--no-auth", "--dir", fleet_dir, "--stats-interval", "0"});
   sim->pid = fork();
   if (sim->pid == 0) {
     FILE* out = std::fopen((dir + "/simulator.log").c_str(), "w");
@@ -215,8 +215,6 @@ inline Result<int64_t> AdsLiveCount(const pipeline::WarehouseOptions& o, const s
 }
 
 // The kubelake binary next to a benchmark in the build tree.
-inline std::string KubelakeBinary(const char* argv0) {
-  return JoinPath(DirName(DirName(argv0)), "src/cli/kubelake");
-}
+inline std::string KubelakeBinary(const char* argv0) { return JoinPath(DirName(DirName(argv0)), "src/cli/kubelake"); }
 
 }  // namespace kl::bench

@@ -21,9 +21,9 @@
 #include <thread>
 
 #include "collector/collector.h"
-#include "collector/framer.h"
-#include "collector/sync.h"
-#include "collector/tracker.h"
+#include "collector/watch/framer.h"
+#include "collector/watch/sync.h"
+#include "collector/watch/tracker.h"
 #include "common/clock.h"
 #include "common/random.h"
 #include "simulator/cluster_sim.h"

@@ -49,14 +49,22 @@ int main(int argc, char** argv) {
   std::string format = "avro", dir = "/tmp/kubelake-commit-bench";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i], v = argv[i + 1];
-    if (a == "--rows") rows = std::atoll(v.c_str());
-    else if (a == "--commits") commits = std::atoll(v.c_str());
-    else if (a == "--keys-per-commit") keys_per_commit = std::atoll(v.c_str());
-    else if (a == "--buckets") buckets = std::atoi(v.c_str());
-    else if (a == "--level0-files") level0 = v;
-    else if (a == "--option" && v.find('=') != std::string::npos) extra[v.substr(0, v.find('='))] = v.substr(v.find('=') + 1);
-    else if (a == "--format") format = v;
-    else if (a == "--dir") dir = v;
+    if (a == "--rows")
+      rows = std::atoll(v.c_str());
+    else if (a == "--commits")
+      commits = std::atoll(v.c_str());
+    else if (a == "--keys-per-commit")
+      keys_per_commit = std::atoll(v.c_str());
+    else if (a == "--buckets")
+      buckets = std::atoi(v.c_str());
+    else if (a == "--level0-files")
+      level0 = v;
+    else if (a == "--option" && v.find('=') != std::string::npos)
+      extra[v.substr(0, v.find('='))] = v.substr(v.find('=') + 1);
+    else if (a == "--format")
+      format = v;
+    else if (a == "--dir")
+      dir = v;
     else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
       return 2;
@@ -67,12 +75,12 @@ int main(int argc, char** argv) {
                                            {1, "rv", DataType::BigInt(), ""}};
   for (int c = 0; c < 20; ++c) fields.push_back({2 + c, "s" + std::to_string(c), DataType::String(), ""});
   std::map<std::string, std::string> options = {{"bucket", std::to_string(buckets)},
-                                                 {"file.format", format},
-                                                 {"changelog-producer", "lookup"},
-                                                 {"sequence.field", "rv"},
-                                                 {"kubelake.compaction.level0-file-num", level0},
-                                                 {"snapshot.num-retained.min", "10"},
-                                                 {"snapshot.num-retained.max", "100"}};
+                                                {"file.format", format},
+                                                {"changelog-producer", "lookup"},
+                                                {"sequence.field", "rv"},
+                                                {"kubelake.compaction.level0-file-num", level0},
+                                                {"snapshot.num-retained.min", "10"},
+                                                {"snapshot.num-retained.max", "100"}};
   for (const auto& [k, v] : extra) options[k] = v;
   auto schema = table::NewTableSchema(fields, {}, {"uid"}, options);
   if (!schema.ok()) {

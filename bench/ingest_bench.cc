@@ -50,8 +50,8 @@
 #include <vector>
 
 #include "collector/event.h"
-#include "collector/log_sink.h"
-#include "collector/remote_sink.h"
+#include "collector/sink/log_sink.h"
+#include "collector/sink/remote_sink.h"
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "common/random.h"

@@ -15,9 +15,9 @@
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "common/random.h"
-#include "log/kafka_log.h"
-#include "log/kafka_mock.h"
-#include "log/segment_log.h"
+#include "log/kafka/kafka_log.h"
+#include "log/kafka/kafka_mock.h"
+#include "log/segment/segment_log.h"
 
 namespace {
 

@@ -28,10 +28,10 @@
 #include "bench_util.h"
 #include "common/clock.h"
 #include "common/random.h"
-#include "sql/warehouse/warehouse.h"
 #include "simulator/fleet.h"
 #include "simulator/models.h"
 #include "simulator/resources.h"
+#include "sql/warehouse/warehouse.h"
 
 using namespace kl;
 
@@ -77,11 +77,10 @@ struct Fleet {
 
 Result<Fleet> StartFleet(const std::string& kubelake, const std::string& dir, const Args& a) {
   Fleet f;
-  KL_ASSIGN_OR_RETURN(f.sim, bench::StartSimulator(kubelake, dir,
-                                                   {"--clusters", std::to_string(a.clusters), "--pods",
-                                                    std::to_string(a.pods), "--nodes",
-                                                    std::to_string(std::max<size_t>(3, a.pods / 100)), "--duration",
-                                                    "1800"}));
+  KL_ASSIGN_OR_RETURN(f.sim, bench::StartSimulator(
+                                 kubelake, dir,
+                                 {"--clusters", std::to_string(a.clusters), "--pods", std::to_string(a.pods), "--nodes",
+                                  std::to_string(std::max<size_t>(3, a.pods / 100)), "--duration", "1800"}));
   for (const auto& c : f.sim->clusters) {
     auto counts = bench::TruthCounts(c);
     for (const auto& [kind, n] : counts) {
@@ -150,12 +149,14 @@ int LiveLoad(const std::string& kubelake, const Args& a, bool sql) {
                  static_cast<long long>(fleet->pods));
     return 1;
   }
-  std::printf("initial load, live, %s: %d cluster(s) x %zu workload pods (%lld objects, %.0f events) from "
-              "simulator to ADS\n",
-              Label(sql), a.clusters, a.pods, static_cast<long long>(fleet->objects), events);
-  std::printf("  visible in ADS after %.1f s wall: %.0f events/s; %.0f events per CPU-second of collector+log+jobs "
-              "(%.1f CPU s, jobs still behind not counted)\n",
-              wall, events / wall, events / cpu, cpu);
+  std::printf(
+      "initial load, live, %s: %d cluster(s) x %zu workload pods (%lld objects, %.0f events) from "
+      "simulator to ADS\n",
+      Label(sql), a.clusters, a.pods, static_cast<long long>(fleet->objects), events);
+  std::printf(
+      "  visible in ADS after %.1f s wall: %.0f events/s; %.0f events per CPU-second of collector+log+jobs "
+      "(%.1f CPU s, jobs still behind not counted)\n",
+      wall, events / wall, events / cpu, cpu);
   std::printf("  CPU: collector %.2fs %.1f us/event; jobs:%s\n", collector_cpu, collector_cpu / events * 1e6,
               JobLines(jobs, events).c_str());
   PrintMemory(*fleet);
@@ -258,14 +259,14 @@ int StagedLoad(const std::string& kubelake, const Args& a, bool sql) {
   double jobs_cpu = bench::CpuSeconds() - cpu1;
   auto status = w->runner->Status();
   w->Stop();
-  std::printf("initial load, staged, %s: %d cluster(s) x %zu workload pods (%lld objects, %.0f events)\n",
-              Label(sql), a.clusters,
-              a.pods, static_cast<long long>(fleet->objects), events);
+  std::printf("initial load, staged, %s: %d cluster(s) x %zu workload pods (%lld objects, %.0f events)\n", Label(sql),
+              a.clusters, a.pods, static_cast<long long>(fleet->objects), events);
   std::printf("  collector into the log: %.1f s wall, %.2f CPU s = %.1f us/event\n", collect_wall, collect_cpu,
               collect_cpu / events * 1e6);
-  std::printf("  jobs on the backlog: ADS complete after %.1f s, all jobs after %.1f s wall; %.2f CPU s = %.1f "
-              "us/event:%s\n",
-              visible, jobs_wall, jobs_cpu, jobs_cpu / events * 1e6, JobLines(status, events).c_str());
+  std::printf(
+      "  jobs on the backlog: ADS complete after %.1f s, all jobs after %.1f s wall; %.2f CPU s = %.1f "
+      "us/event:%s\n",
+      visible, jobs_wall, jobs_cpu, jobs_cpu / events * 1e6, JobLines(status, events).c_str());
   std::printf("  end to end: %.2f CPU s = %.0f events per CPU-second\n", collect_cpu + jobs_cpu,
               events / (collect_cpu + jobs_cpu));
   PrintMemory(*fleet);
@@ -348,7 +349,8 @@ int Freshness(const Args& a, bool sql) {
   std::printf(
       "freshness, %s: %d probes (create/delete) under churn of %.0f changes/s on 3 clusters, commit interval %lld "
       "ms\n",
-      Label(sql), a.probes, 3 * (fo.churn.pod_replacements * 2 + fo.churn.pod_updates), static_cast<long long>(a.commit_ms));
+      Label(sql), a.probes, 3 * (fo.churn.pod_replacements * 2 + fo.churn.pod_updates),
+      static_cast<long long>(a.commit_ms));
   std::printf("  simulator write -> visible in ADS: p50 %.0f ms, p99 %.0f ms, max %.0f ms\n", pct(0.5), pct(0.99),
               latencies.back());
   return 0;

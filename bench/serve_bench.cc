@@ -148,8 +148,13 @@ Status Build(const pipeline::WarehouseOptions& o, int64_t objects, int64_t users
   }));
   return Write(o, pipeline::kClusterDimTable, kClusters, [&](int64_t i) {
     std::string c = "prod-" + std::to_string(i);
-    return format::Row{Datum::Bytes(c), Datum::Bytes("id-" + c), Datum::Bytes("r" + std::to_string(i % 3)),
-                       Datum::Bytes("region-" + std::to_string(i % 3)), Datum::Bytes("zone-a"), Datum(), Datum()};
+    return format::Row{Datum::Bytes(c),
+                       Datum::Bytes("id-" + c),
+                       Datum::Bytes("r" + std::to_string(i % 3)),
+                       Datum::Bytes("region-" + std::to_string(i % 3)),
+                       Datum::Bytes("zone-a"),
+                       Datum(),
+                       Datum()};
   });
 }
 
@@ -177,7 +182,8 @@ void Run(const char* name, int port, int clients, double seconds, const std::str
   for (int c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
       Stats& s = per[static_cast<size_t>(c)];
-      PGconn* conn = PQconnectdb(("host=127.0.0.1 port=" + std::to_string(port) + " user=bench dbname=kubelake").c_str());
+      PGconn* conn =
+          PQconnectdb(("host=127.0.0.1 port=" + std::to_string(port) + " user=bench dbname=kubelake").c_str());
       if (PQstatus(conn) != CONNECTION_OK) {
         s.first_error = PQerrorMessage(conn);
         ++s.errors;
@@ -226,9 +232,10 @@ void Run(const char* name, int port, int clients, double seconds, const std::str
   size_t n = all.size();
   double p50 = Percentile(all, 0.50), p90 = Percentile(all, 0.90), p99 = Percentile(all, 0.99);
   double max = all.empty() ? 0 : *std::max_element(all.begin(), all.end());
-  std::printf("%-6s %8zu answered %6lld errors %9.1f q/s   p50 %7.2f  p90 %7.2f  p99 %7.2f  max %8.2f ms   %6.3f ms CPU/q\n",
-              name, n, static_cast<long long>(errors), static_cast<double>(n) / wall, p50, p90, p99, max,
-              n > 0 ? cpu * 1000.0 / static_cast<double>(n) : 0.0);
+  std::printf(
+      "%-6s %8zu answered %6lld errors %9.1f q/s   p50 %7.2f  p90 %7.2f  p99 %7.2f  max %8.2f ms   %6.3f ms CPU/q\n",
+      name, n, static_cast<long long>(errors), static_cast<double>(n) / wall, p50, p90, p99, max,
+      n > 0 ? cpu * 1000.0 / static_cast<double>(n) : 0.0);
   if (!error.empty()) std::printf("       first error: %s\n", error.c_str());
   std::fflush(stdout);
 }
@@ -243,15 +250,22 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--objects") objects = std::stoll(next());
-    else if (a == "--users") users = std::stoll(next());
-    else if (a == "--clients") clients = std::stoi(next());
-    else if (a == "--seconds") seconds = std::stod(next());
-    else if (a == "--dir") dir = next();
-    else if (a == "--file-format") format = next();
+    if (a == "--objects")
+      objects = std::stoll(next());
+    else if (a == "--users")
+      users = std::stoll(next());
+    else if (a == "--clients")
+      clients = std::stoi(next());
+    else if (a == "--seconds")
+      seconds = std::stod(next());
+    else if (a == "--dir")
+      dir = next();
+    else if (a == "--file-format")
+      format = next();
     else {
-      std::fprintf(stderr, "usage: serve_bench [--objects N] [--users N] [--clients N] [--seconds S] [--dir PATH] "
-                           "[--file-format avro|parquet]\n");
+      std::fprintf(stderr,
+                   "usage: serve_bench [--objects N] [--users N] [--clients N] [--seconds S] [--dir PATH] "
+                   "[--file-format avro|parquet]\n");
       return 2;
     }
   }

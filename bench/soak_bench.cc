@@ -77,10 +77,11 @@ Sample Take(bench::Warehouse* w, const std::string& dir, int64_t t0) {
 void Report(const char* title, const Sample& a, const Sample& b) {
   double wall = b.wall - a.wall, cpu = b.cpu - a.cpu;
   double events = static_cast<double>(b.events - a.events);
-  std::printf("%s (t=%.0fs, %.0fs window): %.0f events (%.0f/s), %.2f cores (%.1f CPU s), %.0f events per CPU-second, "
-              "RSS %.0f MB\n",
-              title, b.wall, wall, events, events / wall, cpu / wall, cpu, events / std::max(cpu, 1e-9),
-              static_cast<double>(b.rss) / 1e6);
+  std::printf(
+      "%s (t=%.0fs, %.0fs window): %.0f events (%.0f/s), %.2f cores (%.1f CPU s), %.0f events per CPU-second, "
+      "RSS %.0f MB\n",
+      title, b.wall, wall, events, events / wall, cpu / wall, cpu, events / std::max(cpu, 1e-9),
+      static_cast<double>(b.rss) / 1e6);
   std::printf("  %-22s %7s %9s %10s %9s   %s\n", "thread", "CPU s", "commits/s", "ms/commit", "us/event",
               "ms/commit: flush, compact, commit, expire");
   double collector = b.collector_cpu - a.collector_cpu;
@@ -123,19 +124,32 @@ int main(int argc, char** argv) {
   Args a;
   for (int i = 1; i < argc; ++i) {
     std::string v;
-    if (Flag(argc, argv, &i, "--minutes", &v)) a.minutes = std::atof(v.c_str());
-    else if (Flag(argc, argv, &i, "--report-seconds", &v)) a.report_s = std::atof(v.c_str());
-    else if (Flag(argc, argv, &i, "--warmup-seconds", &v)) a.warmup_s = std::atof(v.c_str());
-    else if (Flag(argc, argv, &i, "--clusters", &v)) a.clusters = std::atoi(v.c_str());
-    else if (Flag(argc, argv, &i, "--pods", &v)) a.pods = std::atoi(v.c_str());
-    else if (Flag(argc, argv, &i, "--nodes", &v)) a.nodes = std::atoi(v.c_str());
-    else if (Flag(argc, argv, &i, "--churn-pods", &v)) a.churn_pods = std::atof(v.c_str());
-    else if (Flag(argc, argv, &i, "--churn-updates", &v)) a.churn_updates = std::atof(v.c_str());
-    else if (Flag(argc, argv, &i, "--churn-scales", &v)) a.churn_scales = std::atof(v.c_str());
-    else if (Flag(argc, argv, &i, "--churn-cordons", &v)) a.churn_cordons = std::atof(v.c_str());
-    else if (Flag(argc, argv, &i, "--commit-interval-ms", &v)) a.commit_ms = std::atoll(v.c_str());
-    else if (Flag(argc, argv, &i, "--file-format", &v)) a.file_format = v;
-    else if (Flag(argc, argv, &i, "--dir", &v)) a.dir = v;
+    if (Flag(argc, argv, &i, "--minutes", &v))
+      a.minutes = std::atof(v.c_str());
+    else if (Flag(argc, argv, &i, "--report-seconds", &v))
+      a.report_s = std::atof(v.c_str());
+    else if (Flag(argc, argv, &i, "--warmup-seconds", &v))
+      a.warmup_s = std::atof(v.c_str());
+    else if (Flag(argc, argv, &i, "--clusters", &v))
+      a.clusters = std::atoi(v.c_str());
+    else if (Flag(argc, argv, &i, "--pods", &v))
+      a.pods = std::atoi(v.c_str());
+    else if (Flag(argc, argv, &i, "--nodes", &v))
+      a.nodes = std::atoi(v.c_str());
+    else if (Flag(argc, argv, &i, "--churn-pods", &v))
+      a.churn_pods = std::atof(v.c_str());
+    else if (Flag(argc, argv, &i, "--churn-updates", &v))
+      a.churn_updates = std::atof(v.c_str());
+    else if (Flag(argc, argv, &i, "--churn-scales", &v))
+      a.churn_scales = std::atof(v.c_str());
+    else if (Flag(argc, argv, &i, "--churn-cordons", &v))
+      a.churn_cordons = std::atof(v.c_str());
+    else if (Flag(argc, argv, &i, "--commit-interval-ms", &v))
+      a.commit_ms = std::atoll(v.c_str());
+    else if (Flag(argc, argv, &i, "--file-format", &v))
+      a.file_format = v;
+    else if (Flag(argc, argv, &i, "--dir", &v))
+      a.dir = v;
     else {
       std::fprintf(stderr, "unknown argument %s (see the header of bench/soak_bench.cc)\n", argv[i]);
       return 2;
@@ -169,10 +183,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   bench::Warehouse* wh = w->get();
-  std::printf("soak: %d clusters x %d pods, %d nodes; churn per cluster and second: %g pod replacements, %g updates, "
-              "%g scales, %g cordons; commit interval %lld ms, %s files\n",
-              a.clusters, a.pods, a.nodes, a.churn_pods, a.churn_updates, a.churn_scales, a.churn_cordons,
-              static_cast<long long>(a.commit_ms), a.file_format.c_str());
+  std::printf(
+      "soak: %d clusters x %d pods, %d nodes; churn per cluster and second: %g pod replacements, %g updates, "
+      "%g scales, %g cordons; commit interval %lld ms, %s files\n",
+      a.clusters, a.pods, a.nodes, a.churn_pods, a.churn_updates, a.churn_scales, a.churn_cordons,
+      static_cast<long long>(a.commit_ms), a.file_format.c_str());
   // Caught up: every watch is watching and DWD has read what the collector
   // had written a second earlier.
   uint64_t written_before = 0;

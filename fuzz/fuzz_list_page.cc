@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "collector/sync.h"
+#include "collector/watch/sync.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace kl::collector;

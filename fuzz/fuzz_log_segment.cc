@@ -11,10 +11,10 @@
 #include <string>
 
 #include "common/file_util.h"
-#include "log/partition_reader.h"
-#include "log/partition_writer.h"
-#include "log/record_format.h"
-#include "log/segment_file.h"
+#include "log/segment/partition_reader.h"
+#include "log/segment/partition_writer.h"
+#include "log/segment/record_format.h"
+#include "log/segment/segment_file.h"
 
 namespace {
 

@@ -5,8 +5,8 @@
 #include <string_view>
 #include <vector>
 
-#include "collector/framer.h"
-#include "collector/sync.h"
+#include "collector/watch/framer.h"
+#include "collector/watch/sync.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace kl::collector;

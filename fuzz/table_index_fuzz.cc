@@ -8,9 +8,9 @@
 #include <string>
 
 #include "common/file_util.h"
-#include "table/deletion_vector.h"
-#include "table/hash_index.h"
-#include "table/index_manifest.h"
+#include "table/index/deletion_vector.h"
+#include "table/index/hash_index.h"
+#include "table/index/index_manifest.h"
 
 using namespace kl::table;  // NOLINT
 

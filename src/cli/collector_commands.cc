@@ -7,14 +7,15 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <thread>
 
 #include "cli/collector_service.h"
 #include "cli/commands.h"
 #include "collector/collector.h"
-#include "collector/rbac.h"
-#include "collector/remote_sink.h"
-#include "collector/watchset_controller.h"
+#include "collector/sink/remote_sink.h"
+#include "collector/watchset/rbac.h"
+#include "collector/watchset/watchset_controller.h"
 #include "common/file_util.h"
 #include "common/json.h"
 #include "common/string_util.h"
@@ -138,6 +139,29 @@ void LogStats(collector::Collector* collector) {
                collector->Stats().size(), events, tracked, tracked ? bytes / tracked : 0, relists, errors, failing);
 }
 
+// Until SIGINT/SIGTERM, --duration or a failed collector: every 100 ms `tick` (an error
+// ends the wait with it), and every --stats-interval the stats line then `more_stats`.
+Status WaitWhileCollecting(const CollectArgs& args, collector::Collector* collector,
+                           const std::function<Status(std::chrono::steady_clock::time_point)>& tick = nullptr,
+                           const std::function<void()>& more_stats = nullptr) {
+  std::signal(SIGINT, [](int) { g_stop = true; });
+  std::signal(SIGTERM, [](int) { g_stop = true; });
+  auto start = std::chrono::steady_clock::now();
+  auto last = start;
+  while (!g_stop && collector->status().ok()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto now = std::chrono::steady_clock::now();
+    if (tick) KL_RETURN_IF_ERROR(tick(now));
+    if (args.duration_s > 0 && now - start >= std::chrono::duration<double>(args.duration_s)) break;
+    if (args.stats_interval_s > 0 && now - last >= std::chrono::duration<double>(args.stats_interval_s)) {
+      last = now;
+      LogStats(collector);
+      if (more_stats) more_stats();
+    }
+  }
+  return Status::OK();
+}
+
 // Events go to the event log; state is restored from the checkpoint in
 // --state-dir and the log, so a restart repeats nothing and misses nothing.
 Status RunCollectToLog(const CollectArgs& args) {
@@ -154,19 +178,7 @@ Status RunCollectToLog(const CollectArgs& args) {
   if (ws.controller) KL_RETURN_IF_ERROR(ws.controller->Start(service->collector()));
   spdlog::info("collector: {} watches on {} clusters, writing to {}", service->collector()->Stats().size(),
                args.options.clusters.size(), log->Describe());
-  std::signal(SIGINT, [](int) { g_stop = true; });
-  std::signal(SIGTERM, [](int) { g_stop = true; });
-  auto start = std::chrono::steady_clock::now();
-  auto last = start;
-  while (!g_stop && service->collector()->status().ok()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    auto now = std::chrono::steady_clock::now();
-    if (args.duration_s > 0 && now - start >= std::chrono::duration<double>(args.duration_s)) break;
-    if (args.stats_interval_s > 0 && now - last >= std::chrono::duration<double>(args.stats_interval_s)) {
-      last = now;
-      LogStats(service->collector());
-    }
-  }
+  KL_RETURN_IF_ERROR(WaitWhileCollecting(args, service->collector()));
   Status status = service->collector()->status();
   if (ws.controller) ws.controller->Stop();
   service->Stop();
@@ -264,20 +276,8 @@ Status RunCollectRemote(CollectArgs args) {
   }
   spdlog::info("collector: {} watches on cluster {}, shipping to {} through the spool in {}",
                service->collector()->Stats().size(), r.cluster, r.url, spool_dir);
-  std::signal(SIGINT, [](int) { g_stop = true; });
-  std::signal(SIGTERM, [](int) { g_stop = true; });
-  auto start = std::chrono::steady_clock::now();
-  auto last = start;
-  while (!g_stop && service->collector()->status().ok()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    auto now = std::chrono::steady_clock::now();
-    if (args.duration_s > 0 && now - start >= std::chrono::duration<double>(args.duration_s)) break;
-    if (args.stats_interval_s > 0 && now - last >= std::chrono::duration<double>(args.stats_interval_s)) {
-      last = now;
-      LogStats(service->collector());
-      spdlog::info("collector: {}", RemoteStatusLine(shipper->Stats()));
-    }
-  }
+  KL_RETURN_IF_ERROR(WaitWhileCollecting(args, service->collector(), nullptr,
+                                         [&] { spdlog::info("collector: {}", RemoteStatusLine(shipper->Stats())); }));
   Status status = service->collector()->status();
   shipper->Stop();  // first: releases a collector held by a full spool
   if (ws.controller) ws.controller->Stop();
@@ -339,24 +339,12 @@ Status RunCollect(CollectArgs args) {
   KL_RETURN_IF_ERROR(collector->Start());
   if (ws.controller) KL_RETURN_IF_ERROR(ws.controller->Start(collector.get()));
   spdlog::info("collector: {} watches on {} clusters", collector->Stats().size(), o.clusters.size());
-  std::signal(SIGINT, [](int) { g_stop = true; });
-  std::signal(SIGTERM, [](int) { g_stop = true; });
-  auto start = std::chrono::steady_clock::now();
-  auto last = start;
-  auto last_flush = start;
-  while (!g_stop && collector->status().ok()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    auto now = std::chrono::steady_clock::now();
-    if (now - last_flush >= std::chrono::seconds(1)) {  // events reach the file within about a second
-      last_flush = now;
-      KL_RETURN_IF_ERROR(collector->Flush());
-    }
-    if (args.duration_s > 0 && now - start >= std::chrono::duration<double>(args.duration_s)) break;
-    if (args.stats_interval_s > 0 && now - last >= std::chrono::duration<double>(args.stats_interval_s)) {
-      last = now;
-      LogStats(collector.get());
-    }
-  }
+  auto last_flush = std::chrono::steady_clock::now();
+  KL_RETURN_IF_ERROR(WaitWhileCollecting(args, collector.get(), [&](std::chrono::steady_clock::time_point now) {
+    if (now - last_flush < std::chrono::seconds(1)) return Status::OK();  // events reach the file within about a second
+    last_flush = now;
+    return collector->Flush();
+  }));
   if (ws.controller) ws.controller->Stop();
   collector->Stop();
   KL_RETURN_IF_ERROR(collector->status());

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "collector/collector.h"
-#include "collector/log_sink.h"
+#include "collector/sink/log_sink.h"
 #include "log/event_log.h"
 
 namespace kl::cli {

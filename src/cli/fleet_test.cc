@@ -23,7 +23,8 @@
 #include <set>
 #include <thread>
 
-#include "collector/kubeconfig.h"
+#include "collector/api_get_test_util.h"
+#include "collector/watchset/kubeconfig.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/random.h"
@@ -82,29 +83,6 @@ int Shell(const std::string& command, std::string* out) {
   size_t n;
   while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) out->append(buf, n);
   return pclose(pipe);
-}
-
-Result<std::string> Get(const ClusterCredentials& c, const std::string& path) {
-  CURL* curl = curl_easy_init();
-  std::string body;
-  curl_easy_setopt(curl, CURLOPT_URL, (c.server + path).c_str());
-  curl_blob blob{const_cast<char*>(c.ca_pem.data()), c.ca_pem.size(), CURL_BLOB_COPY};
-  curl_easy_setopt(curl, CURLOPT_CAINFO_BLOB, &blob);
-  std::string auth = "Authorization: Bearer " + c.token;
-  curl_slist* headers = curl_slist_append(nullptr, auth.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(
-      curl, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* ud) {
-        static_cast<std::string*>(ud)->append(p, s * n);
-        return s * n;
-      });
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  CURLcode rc = curl_easy_perform(curl);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  if (rc != CURLE_OK) return Status::Unavailable(curl_easy_strerror(rc));
-  return body;
 }
 
 // POSTs a raw body to the ingest endpoint; returns the HTTP status.
@@ -208,7 +186,7 @@ Result<std::map<std::string, std::map<std::string, std::string>>> ReadTruth(
     const std::vector<ClusterCredentials>& clusters, const std::set<std::string>& kinds) {
   std::map<std::string, std::map<std::string, std::string>> out;
   for (const auto& c : clusters) {
-    KL_ASSIGN_OR_RETURN(std::string text, Get(c, "/kubelake/truth"));
+    KL_ASSIGN_OR_RETURN(std::string text, kl::testing::GetFromApiServer(c, "/kubelake/truth"));
     KL_ASSIGN_OR_RETURN(JsonValue truth, ParseJson(text, "truth"));
     auto& m = out[c.name];
     for (const JsonValue& o : truth.Find("objects")->items()) {
@@ -319,11 +297,27 @@ class FleetTest : public ::testing::Test {
   void WriteClusters(const std::string& yaml) { KL_ASSERT_OK(WriteFile(dir_.Sub("clusters.yaml"), yaml)); }
 
   void StartCentral() {
-    central_ = Spawn(
-        {Kubelake(), "run", "--data-dir", dir_.Sub("central"), "--listen-ingest", "127.0.0.1:" + std::to_string(port_),
-         "--ingest-tls-cert", dir_.Sub("ingest.crt"), "--ingest-tls-key", dir_.Sub("ingest.key"), "--ingest-clusters",
-         dir_.Sub("clusters.yaml"), "--commit-interval-ms", "200", "--status-interval", "2", "--listen-http", "off", "--listen-pg", "off"},
-        dir_.Sub("central.log"));
+    central_ = Spawn({Kubelake(),
+                      "run",
+                      "--data-dir",
+                      dir_.Sub("central"),
+                      "--listen-ingest",
+                      "127.0.0.1:" + std::to_string(port_),
+                      "--ingest-tls-cert",
+                      dir_.Sub("ingest.crt"),
+                      "--ingest-tls-key",
+                      dir_.Sub("ingest.key"),
+                      "--ingest-clusters",
+                      dir_.Sub("clusters.yaml"),
+                      "--commit-interval-ms",
+                      "200",
+                      "--status-interval",
+                      "2",
+                      "--listen-http",
+                      "off",
+                      "--listen-pg",
+                      "off"},
+                     dir_.Sub("central.log"));
     ASSERT_GT(central_, 0);
   }
 
@@ -526,14 +520,31 @@ TEST_F(FleetTest, WrongTokensUnknownClustersAndBadBatchesAreRefusedAndAppendNoth
   WriteClusters("clusters:\n- name: " + clusters_[0].name + "\n  token: right-token\n- name: " + clusters_[2].name +
                 "\n  certificateCommonName: " + clusters_[2].name + "\n");
   // The central side asks for client certificates signed by this CA.
-  central_ =
-      Spawn({Kubelake(), "run", "--data-dir", dir_.Sub("central"), "--listen-ingest",
-             "127.0.0.1:" + std::to_string(port_), "--ingest-tls-cert", dir_.Sub("ingest.crt"), "--ingest-tls-key",
-             dir_.Sub("ingest.key"), "--ingest-client-ca", dir_.Sub("ca.crt"), "--ingest-clusters",
-             dir_.Sub("clusters.yaml"), "--commit-interval-ms", "200", "--ods-commit-interval-ms", "200",
-             "--status-interval", "1", "--listen-http", "off",
-                    "--listen-pg", "off"},
-            dir_.Sub("central.log"));
+  central_ = Spawn({Kubelake(),
+                    "run",
+                    "--data-dir",
+                    dir_.Sub("central"),
+                    "--listen-ingest",
+                    "127.0.0.1:" + std::to_string(port_),
+                    "--ingest-tls-cert",
+                    dir_.Sub("ingest.crt"),
+                    "--ingest-tls-key",
+                    dir_.Sub("ingest.key"),
+                    "--ingest-client-ca",
+                    dir_.Sub("ca.crt"),
+                    "--ingest-clusters",
+                    dir_.Sub("clusters.yaml"),
+                    "--commit-interval-ms",
+                    "200",
+                    "--ods-commit-interval-ms",
+                    "200",
+                    "--status-interval",
+                    "1",
+                    "--listen-http",
+                    "off",
+                    "--listen-pg",
+                    "off"},
+                   dir_.Sub("central.log"));
   KL_ASSERT_OK(WriteFile(dir_.Sub("wrong-token"), "not-the-token\n"));
   KL_ASSERT_OK(WriteFile(dir_.Sub("right-token"), "right-token\n"));
   auto collect = [&](const std::string& context, const std::string& state, std::vector<std::string> creds) {

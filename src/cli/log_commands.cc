@@ -14,10 +14,10 @@
 #include "common/json.h"
 #include "common/string_util.h"
 #include "log/event_log.h"
-#include "log/kafka_mock.h"
+#include "log/kafka/kafka_mock.h"
 #include "log/log_uri.h"
-#include "log/segment_log.h"
-#include "log/segment_verify.h"
+#include "log/segment/segment_log.h"
+#include "log/segment/segment_verify.h"
 
 namespace kl::cli {
 namespace {

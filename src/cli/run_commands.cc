@@ -20,17 +20,17 @@
 #include "cli/output.h"
 #include "cli/serve_options.h"
 #include "collector/collector.h"
-#include "collector/log_sink.h"
+#include "collector/sink/log_sink.h"
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "common/string_util.h"
 #include "log/event_log.h"
-#include "sql/warehouse/warehouse.h"
-#include "sql/warehouse_queries.h"
 #include "pipeline/warehouse.h"
 #include "server/metrics/metrics.h"
 #include "server/pgwire/auth.h"
 #include "simulator/fleet.h"
+#include "sql/warehouse/warehouse.h"
+#include "sql/warehouse_queries.h"
 
 namespace kl::cli {
 namespace {
@@ -65,7 +65,7 @@ struct WarehouseArgs {
   std::string file_format = kWarehouseDefaults.file_format;
   double duration_s = 0;
   double status_interval_s = 5;
-  std::string warehouse_sql;          // a warehouse file of one's own instead of the shipped one
+  std::string warehouse_sql;           // a warehouse file of one's own instead of the shipped one
   std::vector<std::string> sql_files;  // teams' statements run beside the warehouse
   ServeArgs serve;
 };
@@ -182,7 +182,9 @@ Status RunPipeline(const WarehouseArgs& args, const IngestArgs& ingest_args) {
   }
   std::unique_ptr<ingest::IngestServer> ingest = std::move(*ingest_or);
   spdlog::info("pipeline: {} jobs reading {} into {}", runner.jobs().size(), log->Describe(), o.warehouse);
-  KL_ASSIGN_OR_RETURN(auto servers, StartServers(args.serve, o, LiveSourcesOf(&runner, nullptr, log.get(), LogUri(args, ingest_args.enabled()))));
+  KL_ASSIGN_OR_RETURN(
+      auto servers,
+      StartServers(args.serve, o, LiveSourcesOf(&runner, nullptr, log.get(), LogUri(args, ingest_args.enabled()))));
   spdlog::info("serving: {}", DescribeServers(*servers));
   auto start = std::chrono::steady_clock::now();
   auto last = start;
@@ -258,8 +260,9 @@ Status RunEverything(const WarehouseArgs& args, std::vector<collector::ClusterCr
     return ingest_or.status();
   }
   std::unique_ptr<ingest::IngestServer> ingest = std::move(*ingest_or);
-  KL_ASSIGN_OR_RETURN(auto servers,
-                      StartServers(args.serve, o, LiveSourcesOf(&runner, collector.get(), log.get(), LogUri(args, ingest_args.enabled()))));
+  KL_ASSIGN_OR_RETURN(auto servers, StartServers(args.serve, o,
+                                                 LiveSourcesOf(&runner, collector.get(), log.get(),
+                                                               LogUri(args, ingest_args.enabled()))));
   announce(*servers);
   InstallStopHandlers();
   auto start = std::chrono::steady_clock::now();

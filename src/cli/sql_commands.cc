@@ -19,7 +19,7 @@
 #include "sql/functions/cast.h"
 #include "sql/sql.h"
 #include "sql/warehouse/warehouse.h"
-#include "table/cast.h"
+#include "table/schema/cast.h"
 #include "table/table.h"
 
 namespace kl::cli {
@@ -151,7 +151,8 @@ class Printer {
 Status RunScript(sql::SqlSession* session, Printer* printer, const std::string& script, const std::string& source) {
   Status s = session->ExecuteScript(script, [&](const sql::ScriptStatement&, const sql::StatementResult& r) {
     for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-    if (r.statement_kind == "INSERT" && r.message.rfind("Job ", 0) == 0) std::fprintf(stderr, "%s\n", r.message.c_str());
+    if (r.statement_kind == "INSERT" && r.message.rfind("Job ", 0) == 0)
+      std::fprintf(stderr, "%s\n", r.message.c_str());
     if (r.has_rows) printer->Print(r);
     if (r.truncated) std::fprintf(stderr, "warning: result cut at --max-rows\n");
     std::fflush(stdout);
@@ -244,7 +245,8 @@ Status RunJobs(sql::SqlEngine* engine, double duration_s) {
   engine->StopJobs();
   for (const auto& j : engine->Jobs()) {
     std::fprintf(stderr, "job '%s': %llu changes in, %llu out, %llu commits%s\n", j.name.c_str(),
-                 static_cast<unsigned long long>(j.status.changes_in), static_cast<unsigned long long>(j.status.changes_out),
+                 static_cast<unsigned long long>(j.status.changes_in),
+                 static_cast<unsigned long long>(j.status.changes_out),
                  static_cast<unsigned long long>(j.status.commits), j.status.failed ? ", FAILED" : "");
   }
   return failed;
@@ -305,7 +307,7 @@ void AddSqlCommands(CLI::App* app) {
   cmd->add_option("--max-rows", args->max_rows, "print at most this many rows of a query (-1: all)")
       ->capture_default_str();
   cmd->add_flag("--print-warehouse-sql", args->print_warehouse_sql,
-               "print the warehouse's SQL as kubelake run/pipeline/demo run it (with its ${...} placeholders)");
+                "print the warehouse's SQL as kubelake run/pipeline/demo run it (with its ${...} placeholders)");
   cmd->add_option("--duration", args->duration_s,
                   "streaming INSERT jobs run until SIGTERM / Ctrl-C, or for this many seconds");
   cmd->callback([args] { Finish(RunSql(*args)); });

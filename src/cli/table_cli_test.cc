@@ -12,7 +12,7 @@
 #include "common/json.h"
 #include "common/string_util.h"
 #include "common/test_util.h"
-#include "table/consumer.h"
+#include "table/operation/consumer.h"
 
 namespace kl::cli {
 namespace {
@@ -286,7 +286,7 @@ TEST_F(TableCliTest, QueriesWithoutAWarehouseSaySoAndHowToMakeOne) {
   // A warehouse made by `kubelake pipeline` answers (no objects yet: no rows, exit 0).
   std::string data = dir_.Sub("data");
   CommandResult made = Run({"pipeline", "--data-dir", data, "--duration", "0.3", "--status-interval", "0",
-                             "--listen-http", "off", "--listen-pg", "off"});
+                            "--listen-http", "off", "--listen-pg", "off"});
   ASSERT_EQ(made.exit_code, 0) << made.err;
   for (const auto& q : queries) {
     std::vector<std::string> args = q;

@@ -12,9 +12,9 @@
 #include "common/file_util.h"
 #include "common/random.h"
 #include "common/string_util.h"
-#include "table/binary_row.h"
-#include "table/consumer.h"
-#include "table/predicate.h"
+#include "table/data/binary_row.h"
+#include "table/data/predicate.h"
+#include "table/operation/consumer.h"
 #include "table/table.h"
 
 namespace kl::cli {

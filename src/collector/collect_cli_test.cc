@@ -18,9 +18,10 @@
 #include <set>
 #include <thread>
 
+#include "collector/api_get_test_util.h"
 #include "collector/event.h"
 #include "collector/fold.h"
-#include "collector/kubeconfig.h"
+#include "collector/watchset/kubeconfig.h"
 #include "common/json.h"
 #include "common/string_util.h"
 #include "common/test_util.h"
@@ -46,29 +47,6 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
 
 void Sleep(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
-Result<std::string> Get(const ClusterCredentials& c, const std::string& path) {
-  CURL* curl = curl_easy_init();
-  std::string body;
-  curl_easy_setopt(curl, CURLOPT_URL, (c.server + path).c_str());
-  curl_blob blob{const_cast<char*>(c.ca_pem.data()), c.ca_pem.size(), CURL_BLOB_COPY};
-  curl_easy_setopt(curl, CURLOPT_CAINFO_BLOB, &blob);
-  std::string auth = "Authorization: Bearer " + c.token;
-  curl_slist* headers = curl_slist_append(nullptr, auth.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(
-      curl, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* ud) {
-        static_cast<std::string*>(ud)->append(p, s * n);
-        return s * n;
-      });
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  CURLcode rc = curl_easy_perform(curl);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  if (rc != CURLE_OK) return Status::Unavailable(curl_easy_strerror(rc));
-  return body;
-}
-
 // Differences between the folded file and the truth of every cluster ("" when equal).
 std::string Compare(const std::vector<ClusterCredentials>& clusters, const std::string& events_path) {
   auto text = ReadFile(events_path);
@@ -80,7 +58,7 @@ std::string Compare(const std::vector<ClusterCredentials>& clusters, const std::
     folder.Apply(*e);
   }
   for (const auto& c : clusters) {
-    auto truth_text = Get(c, "/kubelake/truth");
+    auto truth_text = kl::testing::GetFromApiServer(c, "/kubelake/truth");
     if (!truth_text.ok()) return truth_text.status().ToString();
     auto truth = ParseJson(*truth_text, "truth");
     if (!truth.ok()) return truth.status().ToString();

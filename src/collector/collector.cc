@@ -5,8 +5,8 @@
 #include <condition_variable>
 #include <future>
 
-#include "collector/framer.h"
-#include "collector/watch_errors.h"
+#include "collector/watch/framer.h"
+#include "collector/watch/watch_errors.h"
 #include "common/clock.h"
 #include "common/random.h"
 
@@ -78,7 +78,8 @@ class Collector::Watcher {
     // A restored tracker knows where to resume; a 410 there leads to a relist.
     if (!sync_.tracker().resume_rv().empty() && !force_list_)
       StartWatch();
-    else StartList();
+    else
+      StartList();
   }
 
   void Halt() {
@@ -206,7 +207,8 @@ class Collector::Watcher {
     fetch->token = continue_token;
     PageFetch* f = fetch.get();
     HttpRequest req;
-    req.url = cluster_->server + target().CollectionPath() + "?" + target().ListQuery(options().page_size, continue_token);
+    req.url =
+        cluster_->server + target().CollectionPath() + "?" + target().ListQuery(options().page_size, continue_token);
     req.headers = Headers();
     req.tls = tls_;
     req.timeout_ms = options().request_timeout_ms;
@@ -276,7 +278,10 @@ class Collector::Watcher {
         current_ = std::move(next_);
         if (current_->outcome.http_status == 200 || !current_->done) MaybePrefetch();
         // Already complete: handle it from the loop, not by recursion.
-        if (current_->done) loop_->RunAfter(0, [this] { if (current_ != nullptr && current_->done) OnPage(); });
+        if (current_->done)
+          loop_->RunAfter(0, [this] {
+            if (current_ != nullptr && current_->done) OnPage();
+          });
       } else {
         CancelFetches();
         current_ = Fetch(continue_token);
@@ -305,9 +310,11 @@ class Collector::Watcher {
     watch_answered_ = false;
     sync_.BeginWatch(NowMillis());
     int64_t span = std::max<int64_t>(0, options().watch_timeout_max_s - options().watch_timeout_min_s);
-    int64_t timeout_s = options().watch_timeout_min_s + static_cast<int64_t>(rng_.Uniform(static_cast<uint64_t>(span) + 1));
+    int64_t timeout_s =
+        options().watch_timeout_min_s + static_cast<int64_t>(rng_.Uniform(static_cast<uint64_t>(span) + 1));
     HttpRequest req;
-    req.url = cluster_->server + target().CollectionPath() + "?" + target().WatchQuery(sync_.tracker().resume_rv(), static_cast<int>(timeout_s));
+    req.url = cluster_->server + target().CollectionPath() + "?" +
+              target().WatchQuery(sync_.tracker().resume_rv(), static_cast<int>(timeout_s));
     req.headers = Headers();
     req.tls = tls_;
     req.low_speed_time_s = options().stall_timeout_s;
@@ -393,8 +400,10 @@ class Collector::Watcher {
     bool relist = sync_.listing() || sync_.tracker().resume_rv().empty();
     loop_->RunAfter(delay, [this, relist] {
       if (stopped_) return;
-      if (relist) StartList();
-      else StartWatch();
+      if (relist)
+        StartList();
+      else
+        StartWatch();
     });
   }
 

@@ -10,6 +10,10 @@
 //   options.sink = &sink;
 //   auto collector = Collector::Create(std::move(options)).value();
 //   collector->Start(); ... collector->Stop();
+//
+// Layout: watch/ (the list/watch protocol, HTTP and parsing), watchset/
+// (what to watch and where: WatchSets, kubeconfig, RBAC), sink/ (where events
+// go: the local log or a remote kubelake).
 #pragma once
 
 #include <atomic>
@@ -22,11 +26,11 @@
 #include <vector>
 
 #include "collector/event.h"
-#include "collector/http_loop.h"
-#include "collector/kubeconfig.h"
-#include "collector/sync.h"
-#include "collector/tracker.h"
-#include "collector/watch_spec.h"
+#include "collector/watch/http_loop.h"
+#include "collector/watch/sync.h"
+#include "collector/watch/tracker.h"
+#include "collector/watchset/kubeconfig.h"
+#include "collector/watchset/watch_spec.h"
 #include "common/result.h"
 
 namespace kl::collector {

@@ -2,7 +2,7 @@
 
 #include <tuple>
 
-#include "collector/tracker.h"
+#include "collector/watch/tracker.h"
 
 namespace kl::collector {
 

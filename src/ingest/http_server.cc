@@ -12,24 +12,11 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/mhd_util.h"
 #include "common/string_util.h"
 
 namespace kl::ingest {
 namespace {
-
-#if MHD_VERSION >= 0x00097002
-using MhdResult = MHD_Result;
-#else
-using MhdResult = int;
-#endif
-
-void MhdLog(void*, const char* fmt, va_list ap) {
-  char buf[512];
-  std::vsnprintf(buf, sizeof(buf), fmt, ap);
-  std::string_view msg(buf);
-  while (!msg.empty() && msg.back() == '\n') msg.remove_suffix(1);
-  spdlog::debug("http server: {}", msg);
-}
 
 MhdResult CollectHeader(void* cls, MHD_ValueKind, const char* key, const char* value) {
   auto* headers = static_cast<std::map<std::string, std::string>*>(cls);
@@ -172,7 +159,8 @@ Status HttpServer::Start() {
   std::vector<MHD_OptionItem> opts;
   opts.push_back({MHD_OPTION_SOCK_ADDR, 0, &addr});
   opts.push_back({MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, nullptr});
-  opts.push_back({MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&MhdLog), nullptr});
+  opts.push_back(
+      {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&MhdLogToDebug), const_cast<char*>("http server")});
   opts.push_back({MHD_OPTION_CONNECTION_TIMEOUT, options_.connection_timeout_s, nullptr});
   opts.push_back({MHD_OPTION_CONNECTION_LIMIT, options_.max_connections, nullptr});
   opts.push_back({MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&HttpServerCallbacks::Completed), nullptr});

@@ -1,9 +1,9 @@
 #include "log/event_log.h"
 
 #include "common/coding.h"
-#include "log/kafka_log.h"
+#include "log/kafka/kafka_log.h"
 #include "log/log_uri.h"
-#include "log/segment_log.h"
+#include "log/segment/segment_log.h"
 
 namespace kl::log {
 

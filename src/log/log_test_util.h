@@ -13,11 +13,11 @@
 #include "common/random.h"
 #include "common/test_util.h"
 #include "log/event_log.h"
-#include "log/kafka_log.h"
-#include "log/kafka_mock.h"
-#include "log/record_format.h"
-#include "log/segment_file.h"
-#include "log/segment_log.h"
+#include "log/kafka/kafka_log.h"
+#include "log/kafka/kafka_mock.h"
+#include "log/segment/record_format.h"
+#include "log/segment/segment_file.h"
+#include "log/segment/segment_log.h"
 
 namespace kl::log::testing {
 

@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "common/result.h"
-#include "log/segment_log.h"
+#include "log/segment/segment_log.h"
 
 namespace kl::log {
 

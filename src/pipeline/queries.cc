@@ -5,10 +5,10 @@
 #include <map>
 
 #include "common/clock.h"
-#include "table/binary_row.h"
-#include "table/predicate.h"
-#include "table/scan.h"
-#include "table/snapshot.h"
+#include "table/data/binary_row.h"
+#include "table/data/predicate.h"
+#include "table/manifest/snapshot.h"
+#include "table/operation/scan.h"
 
 namespace kl::pipeline {
 

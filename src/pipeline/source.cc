@@ -4,7 +4,7 @@
 #include <thread>
 
 #include "common/clock.h"
-#include "table/consumer.h"
+#include "table/operation/consumer.h"
 
 namespace kl::pipeline {
 

@@ -38,7 +38,7 @@ class Source {
 // Follows a table's changes one snapshot at a time. Fresh start: the full
 // latest snapshot as +I rows, then every later snapshot's changes. With a
 // consumer id it records, in the followed table, the next snapshot it needs
-// (table/consumer.h), so snapshot expiry waits for it.
+// (table/operation/consumer.h), so snapshot expiry waits for it.
 struct TableChangeOptions {
   // Where a fresh start (no committed position) begins: Paimon's scan modes.
   table::StreamStart start = table::StreamStart::kLatestFull;

@@ -6,7 +6,7 @@
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "log/event_log.h"
-#include "table/snapshot.h"
+#include "table/manifest/snapshot.h"
 #include "table/table.h"
 
 namespace kl::server {

@@ -14,18 +14,12 @@
 
 #include "common/clock.h"
 #include "common/json.h"
+#include "common/mhd_util.h"
 #include "common/string_util.h"
 #include "simulator/custom_resources.h"
 
 namespace kl::simulator {
 namespace {
-
-// libmicrohttpd changed the handler return type to `enum MHD_Result` in 0.9.71.
-#if MHD_VERSION >= 0x00097002
-using MhdResult = MHD_Result;
-#else
-using MhdResult = int;
-#endif
 
 std::string StatusBody(int code, std::string_view reason, std::string_view message) {
   JsonWriter w;
@@ -33,16 +27,6 @@ std::string StatusBody(int code, std::string_view reason, std::string_view messa
   w.Key("status").String("Failure").Key("message").String(message).Key("reason").String(reason).Key("code").Int(code);
   w.EndObject();
   return w.Release();
-}
-
-// libmicrohttpd's own messages ("Closing connection ...") go to the debug log:
-// cut watches are a fault the simulator causes on purpose.
-void MhdLog(void*, const char* fmt, va_list ap) {
-  char buf[512];
-  std::vsnprintf(buf, sizeof(buf), fmt, ap);
-  std::string_view msg(buf);
-  while (!msg.empty() && msg.back() == '\n') msg.remove_suffix(1);
-  spdlog::debug("simulator http: {}", msg);
 }
 
 int Respond(MHD_Connection* c, unsigned code, std::string body) {
@@ -199,15 +183,18 @@ struct WatchStream {
         continue;
       }
       for (const Change& c : changes) {
-        std::string_view type = c.type == ChangeType::kAdded ? "ADDED" : c.type == ChangeType::kModified ? "MODIFIED" : "DELETED";
+        std::string_view type = c.type == ChangeType::kAdded      ? "ADDED"
+                                : c.type == ChangeType::kModified ? "MODIFIED"
+                                                                  : "DELETED";
         pending.append("{\"type\":\"").append(type).append("\",\"object\":").append(c.object->json).append("}\n");
       }
       if (pending.empty() && bookmarks &&
           MonotonicMicros() - last_sent_us >= server->options_.bookmark_interval_ms * 1000) {
         const ResourceInfo& r = Resource(filter.resource);
-        std::string apiv = r.group.empty() ? std::string(r.version) : std::string(r.group) + "/" + std::string(r.version);
-        pending = "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"" + std::string(r.kind) + "\",\"apiVersion\":\"" + apiv +
-                  "\",\"metadata\":{\"resourceVersion\":\"" + std::to_string(cursor) + "\"}}}\n";
+        std::string apiv =
+            r.group.empty() ? std::string(r.version) : std::string(r.group) + "/" + std::string(r.version);
+        pending = "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"" + std::string(r.kind) + "\",\"apiVersion\":\"" +
+                  apiv + "\",\"metadata\":{\"resourceVersion\":\"" + std::to_string(cursor) + "\"}}}\n";
       }
     }
   }
@@ -251,21 +238,22 @@ Status ApiServer::Start() {
   addr.sin_port = htons(static_cast<uint16_t>(port_));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (options_.tls) {
+    daemon_ = MHD_start_daemon(
+        flags, static_cast<uint16_t>(port_), nullptr, nullptr, handler, this, MHD_OPTION_SOCK_ADDR, &addr,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_EXTERNAL_LOGGER, &MhdLogToDebug,
+        const_cast<char*>("simulator http"), MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_NOTIFY_COMPLETED,
+        &RequestHandler::Completed, nullptr, MHD_OPTION_HTTPS_MEM_KEY, options_.tls_material.server_key_pem.c_str(),
+        MHD_OPTION_HTTPS_MEM_CERT, options_.tls_material.server_cert_pem.c_str(), MHD_OPTION_END);
+  } else {
     daemon_ =
         MHD_start_daemon(flags, static_cast<uint16_t>(port_), nullptr, nullptr, handler, this, MHD_OPTION_SOCK_ADDR,
-                         &addr, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_EXTERNAL_LOGGER, &MhdLog, nullptr,
-                         MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_NOTIFY_COMPLETED, &RequestHandler::Completed,
-                         nullptr, MHD_OPTION_HTTPS_MEM_KEY, options_.tls_material.server_key_pem.c_str(),
-                         MHD_OPTION_HTTPS_MEM_CERT, options_.tls_material.server_cert_pem.c_str(), MHD_OPTION_END);
-  } else {
-    daemon_ = MHD_start_daemon(flags, static_cast<uint16_t>(port_), nullptr, nullptr, handler, this,
-                               MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-                               MHD_OPTION_EXTERNAL_LOGGER, &MhdLog, nullptr, MHD_OPTION_CONNECTION_TIMEOUT, 0u,
-                               MHD_OPTION_NOTIFY_COMPLETED, &RequestHandler::Completed, nullptr, MHD_OPTION_END);
+                         &addr, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_EXTERNAL_LOGGER, &MhdLogToDebug,
+                         const_cast<char*>("simulator http"), MHD_OPTION_CONNECTION_TIMEOUT, 0u,
+                         MHD_OPTION_NOTIFY_COMPLETED, &RequestHandler::Completed, nullptr, MHD_OPTION_END);
   }
   if (daemon_ == nullptr) {
-    return Status::IOError("simulated API server for " + identity_.name + ": cannot listen on 127.0.0.1:" +
-                           std::to_string(port_));
+    return Status::IOError("simulated API server for " + identity_.name +
+                           ": cannot listen on 127.0.0.1:" + std::to_string(port_));
   }
   const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
   if (info != nullptr) port_ = info->port;
@@ -352,7 +340,13 @@ int ApiServer::Dispatch(MHD_Connection* c, const std::string& path, const std::s
   auto apps_group = [](JsonWriter& w) {
     w.BeginObject().Key("name").String("apps").Key("versions").BeginArray();
     w.BeginObject().Key("groupVersion").String("apps/v1").Key("version").String("v1").EndObject().EndArray();
-    w.Key("preferredVersion").BeginObject().Key("groupVersion").String("apps/v1").Key("version").String("v1").EndObject();
+    w.Key("preferredVersion")
+        .BeginObject()
+        .Key("groupVersion")
+        .String("apps/v1")
+        .Key("version")
+        .String("v1")
+        .EndObject();
     w.EndObject();
   };
   bool crd = store_->Get(kCustomResourceDefinitions, "", std::string(kWatchSetCrdName)) != nullptr;
@@ -494,7 +488,10 @@ int ApiServer::ServeCollection(MHD_Connection* c, int resource, const std::strin
   body.reserve(total + 256);
   body.append("{\"kind\":\"").append(info.list_kind).append("\",\"apiVersion\":\"");
   if (!info.group.empty()) body.append(info.group).append("/");
-  body.append(info.version).append("\",\"metadata\":{\"resourceVersion\":\"").append(std::to_string(page->rv)).append("\"");
+  body.append(info.version)
+      .append("\",\"metadata\":{\"resourceVersion\":\"")
+      .append(std::to_string(page->rv))
+      .append("\"");
   if (!page->continue_token.empty()) {
     body.append(",\"continue\":\"").append(page->continue_token).append("\",\"remainingItemCount\":");
     body.append(std::to_string(page->remaining));
@@ -534,7 +531,9 @@ int ApiServer::ServeWatch(MHD_Connection* c, Filter filter) {
   ++open_watches_;
   MHD_Response* r = MHD_create_response_from_callback(
       MHD_SIZE_UNKNOWN, 64 * 1024,
-      [](void* cls, uint64_t, char* buf, size_t max) -> ssize_t { return static_cast<WatchStream*>(cls)->Read(buf, max); },
+      [](void* cls, uint64_t, char* buf, size_t max) -> ssize_t {
+        return static_cast<WatchStream*>(cls)->Read(buf, max);
+      },
       stream.get(),
       [](void* cls) {
         auto* s = static_cast<WatchStream*>(cls);

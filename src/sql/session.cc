@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "common/clock.h"
+#include "common/file_util.h"
 #include "common/random.h"
 #include "common/string_util.h"
 #include "sql/binder/binder.h"
@@ -17,10 +18,9 @@
 #include "sql/streaming/jobs.h"
 #include "sql/streaming/print_sink.h"
 #include "sql/streaming/streaming.h"
-#include "common/file_util.h"
-#include "table/cast.h"
-#include "table/commit.h"
-#include "table/options.h"
+#include "table/operation/commit.h"
+#include "table/schema/cast.h"
+#include "table/schema/options.h"
 
 namespace kl::sql {
 

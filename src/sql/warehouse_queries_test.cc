@@ -12,7 +12,7 @@
 #include "common/random.h"
 #include "common/test_util.h"
 #include "pipeline/queries.h"
-#include "table/binary_row.h"
+#include "table/data/binary_row.h"
 #include "table/table.h"
 
 namespace kl::sql {

@@ -21,7 +21,7 @@
 #include "common/json.h"
 #include "common/string_util.h"
 #include "common/test_util.h"
-#include "table/binary_row.h"
+#include "table/data/binary_row.h"
 #include "table/table.h"
 
 namespace kl::table {

@@ -21,9 +21,9 @@
 #include "common/test_util.h"
 #include "fmt/format.h"
 #include "format/avro/avro_file.h"
-#include "table/binary_row.h"
-#include "table/hash_index.h"
-#include "table/index_manifest.h"
+#include "table/data/binary_row.h"
+#include "table/index/hash_index.h"
+#include "table/index/index_manifest.h"
 #include "table/table.h"
 
 namespace kl::table {

@@ -5,7 +5,7 @@
 
 #include "common/random.h"
 #include "common/test_util.h"
-#include "table/maintenance.h"
+#include "table/operation/maintenance.h"
 #include "table/table.h"
 
 namespace kl::table {

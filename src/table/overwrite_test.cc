@@ -5,7 +5,7 @@
 
 #include "common/file_util.h"
 #include "common/test_util.h"
-#include "table/index_manifest.h"
+#include "table/index/index_manifest.h"
 #include "table/table.h"
 #include "table/table_test_util.h"
 

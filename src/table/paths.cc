@@ -5,7 +5,7 @@
 #include "common/file_util.h"
 #include "common/random.h"
 #include "common/string_util.h"
-#include "table/binary_row.h"
+#include "table/data/binary_row.h"
 
 namespace kl::table {
 

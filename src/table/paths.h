@@ -7,8 +7,8 @@
 #include <string>
 
 #include "format/types.h"
-#include "table/deletion_vector.h"
-#include "table/manifest.h"
+#include "table/index/deletion_vector.h"
+#include "table/manifest/manifest.h"
 
 namespace kl::table {
 

@@ -7,6 +7,12 @@
 // none, input, lookup); append tables hold rows as written. Commits are
 // atomic and idempotent per (commit user, identifier), and record the log
 // offsets they cover, which the streaming jobs build exactly-once on.
+//
+// Layout, by Paimon concept: schema/ (schemas, options, casts), data/ (rows,
+// keys, data files and their formats, predicates), mergetree/ (write buffer,
+// merge functions, merge-on-read, compaction), manifest/ (snapshots and
+// manifests), index/ (dynamic bucket index, deletion vectors), operation/
+// (commit, scan, read, write, expiry, consumers).
 #pragma once
 
 #include <map>
@@ -15,14 +21,14 @@
 #include <string>
 #include <vector>
 
-#include "table/commit.h"
-#include "table/maintenance.h"
-#include "table/scan.h"
-#include "table/schema.h"
-#include "table/snapshot.h"
+#include "table/manifest/snapshot.h"
+#include "table/operation/commit.h"
+#include "table/operation/maintenance.h"
+#include "table/operation/scan.h"
+#include "table/operation/table_read.h"
+#include "table/operation/table_writer.h"
+#include "table/schema/schema.h"
 #include "table/table_context.h"
-#include "table/table_read.h"
-#include "table/table_writer.h"
 
 namespace kl::table {
 

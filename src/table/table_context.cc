@@ -1,6 +1,6 @@
 #include "table/table_context.h"
 
-#include "table/binary_row.h"
+#include "table/data/binary_row.h"
 
 namespace kl::table {
 

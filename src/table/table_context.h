@@ -8,12 +8,12 @@
 #include <mutex>
 #include <string>
 
-#include "table/data_file.h"
-#include "table/file_format.h"
-#include "table/kv.h"
-#include "table/merge_reader.h"
+#include "table/data/data_file.h"
+#include "table/data/file_format.h"
+#include "table/data/kv.h"
+#include "table/mergetree/merge_reader.h"
 #include "table/paths.h"
-#include "table/schema.h"
+#include "table/schema/schema.h"
 
 namespace kl::table {
 

@@ -10,7 +10,7 @@
 #include "common/random.h"
 #include "common/test_util.h"
 #include "format/parquet/parquet.h"
-#include "table/binary_row.h"
+#include "table/data/binary_row.h"
 #include "table/table.h"
 #include "table/table_test_util.h"
 

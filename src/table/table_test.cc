@@ -13,9 +13,10 @@
 #include "common/random.h"
 #include "common/test_util.h"
 #include "format/avro/avro_file.h"
-#include "table/binary_row.h"
-#include "table/compaction.h"
-#include "table/recent_files.h"
+#include "table/data/binary_row.h"
+#include "table/mergetree/compaction.h"
+#include "table/operation/maintenance.h"
+#include "table/operation/recent_files.h"
 #include "table/table_test_util.h"
 
 namespace kl::table {
@@ -223,6 +224,112 @@ TEST(TableTest, PartialUpdateDeleteThenInsertMatchesPaimon) {
   }
 }
 
+// partial-update with an aggregate function without retraction (max) in a sequence group, as
+// Paimon's PartialUpdateMergeFunction behind its ReducerMergeFunctionWrapper: a lone retraction
+// passes unmerged (stored, never read as a row); a retraction whose group sequence is null skips
+// the group; one that meets another record of its key fails naming the column and
+// fields.<c>.ignore-retract, which makes it take back nothing from max.
+TEST(TableTest, PartialUpdateSequenceGroupWithoutRetractionMatchesPaimon) {
+  std::map<std::string, std::string> options = {{"bucket", "1"},
+                                                {"merge-engine", "partial-update"},
+                                                {"fields.n.sequence-group", "name"},
+                                                {"fields.name.aggregate-function", "max"}};
+  Row no_group = {Datum::Int(1), Datum(), Datum::Bytes("zz"), Datum()};
+  for (bool ignore_retract : {false, true}) {
+    SCOPED_TRACE(ignore_retract ? "ignore-retract" : "no ignore-retract");
+    testing::TempDir dir;
+    auto opts = options;
+    if (ignore_retract) opts["fields.name.ignore-retract"] = "true";
+    auto t = MakeTable(dir.Sub("t"), {"id"}, opts);
+    auto w = t->NewWriter("job");
+    KL_ASSERT_OK(w->WriteRow(R(1, "eu", "b", 1)));
+    KL_ASSERT_OK(w->WriteRow(R(2, "us", "c", 5), RowKind::kUpdateBefore));  // lone -U
+    KL_ASSERT_OK(w->WriteRow(R(3, "us", "d", 5), RowKind::kDelete));        // lone -D
+    auto r = w->Commit(1);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    // Keys 2 and 3 hold only retractions: no row.
+    auto rows = t->ReadAll();
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    EXPECT_EQ(Rows(*rows), (std::vector<std::string>{"+I 1 \"eu\" \"b\" 1"}));
+    KL_ASSERT_OK(w->Compact(true));
+    ASSERT_TRUE(w->Commit(2).ok());
+    // A retraction without a group sequence touches no group, so max is never asked.
+    KL_ASSERT_OK(w->WriteRow(no_group, RowKind::kUpdateBefore));
+    r = w->Commit(3);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    KL_ASSERT_OK(w->Compact(true));
+    ASSERT_TRUE(w->Commit(4).ok());
+    rows = t->ReadAll();
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    EXPECT_EQ(Rows(*rows), (std::vector<std::string>{"+I 1 \"eu\" \"b\" 1"}));
+
+    // A retraction of the group meeting the key's values (in this commit's buffer).
+    KL_ASSERT_OK(w->WriteRow(R(1, "eu", "e", 2)));
+    KL_ASSERT_OK(w->WriteRow(R(1, "eu", "e", 3), RowKind::kUpdateBefore));
+    r = w->Commit(5);
+    if (!ignore_retract) {
+      ASSERT_FALSE(r.ok());
+      EXPECT_NE(r.status().ToString().find("column name: aggregate function max cannot take back"),
+                std::string::npos)
+          << r.status().ToString();
+      EXPECT_NE(r.status().ToString().find("fields.name.ignore-retract"), std::string::npos);
+      // Nothing of the failed commit is visible.
+      rows = t->ReadAll();
+      ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+      EXPECT_EQ(Rows(*rows), (std::vector<std::string>{"+I 1 \"eu\" \"b\" 1"}));
+      continue;
+    }
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    // The sequence moves on; max keeps what it had; region is outside every group and stays.
+    rows = t->ReadAll();
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    EXPECT_EQ(Rows(*rows), (std::vector<std::string>{"+I 1 \"eu\" \"e\" 3"}));
+    // The stored lone retraction of key 2 meets a later insert: ignored as well.
+    KL_ASSERT_OK(w->WriteRow(R(2, "us", "x", 9)));
+    ASSERT_TRUE(w->Commit(6).ok());
+    KL_ASSERT_OK(w->Compact(true));
+    ASSERT_TRUE(w->Commit(7).ok());
+    rows = t->ReadAll();
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    EXPECT_EQ(Rows(*rows), (std::vector<std::string>{"+I 1 \"eu\" \"e\" 3", "+I 2 \"us\" \"x\" 9"}));
+  }
+  // Without ignore-retract, a stored lone retraction fails the first merge that meets it with
+  // an insert of its key (Paimon's compaction fails the same way).
+  testing::TempDir dir;
+  auto t = MakeTable(dir.Sub("t"), {"id"}, options);
+  auto w = t->NewWriter("job");
+  KL_ASSERT_OK(w->WriteRow(R(2, "us", "c", 5), RowKind::kUpdateBefore));
+  ASSERT_TRUE(w->Commit(1).ok());
+  KL_ASSERT_OK(w->WriteRow(R(2, "us", "a", 9)));
+  auto r = w->Commit(2);
+  Status failed = r.ok() ? t->ReadAll().status() : r.status();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.ToString().find("fields.name.ignore-retract"), std::string::npos) << failed.ToString();
+}
+
+// Options Paimon's partial-update refuses together, refused here too when the table is written.
+TEST(TableTest, PartialUpdateConflictingDeleteOptionsAreRefused) {
+  std::vector<std::pair<std::map<std::string, std::string>, std::string>> refused = {
+      {{{"partial-update.remove-record-on-delete", "true"}, {"ignore-delete", "true"}},
+       "ignore-delete and partial-update.remove-record-on-delete conflict"},
+      {{{"partial-update.remove-record-on-delete", "true"}, {"fields.n.sequence-group", "name"}},
+       "sequence groups and partial-update.remove-record-on-delete conflict"},
+      {{{"partial-update.remove-record-on-sequence-group", "n"}, {"fields.n.sequence-group", "name"}},
+       "partial-update.remove-record-on-sequence-group is not supported"},
+  };
+  for (auto [opts, want] : refused) {
+    testing::TempDir dir;
+    opts["merge-engine"] = "partial-update";
+    opts["bucket"] = "1";
+    auto t = MakeTable(dir.Sub("t"), {"id"}, opts);
+    auto w = t->NewWriter("job");
+    Status s = w->WriteRow(R(1, "eu", "a", 1));
+    if (s.ok()) s = w->Commit(1).status();
+    ASSERT_FALSE(s.ok()) << want;
+    EXPECT_NE(s.ToString().find(want), std::string::npos) << s.ToString();
+  }
+}
+
 TEST(TableTest, RacingWritersNeverLoseACommit) {
   testing::TempDir dir;
   // Concurrent writers append only (write-only), as with Paimon; compaction
@@ -280,6 +387,75 @@ TEST(TableTest, CompactionLosingARaceFailsCleanly) {
   ASSERT_TRUE(rows.ok());
   EXPECT_EQ(rows->size(), 3u);
   EXPECT_FALSE(b->WriteRow(R(9, "eu", "x", 9)).ok()) << "a writer whose commit failed must be recreated";
+}
+
+// Compactions requested again before a commit take the first one's outputs as inputs: the
+// commit must delete only committed files (once each) and add only the files that remain.
+TEST(TableTest, RepeatedCompactionsBeforeOneCommit) {
+  struct Case {
+    const char* what;
+    std::vector<std::string> pk;
+    std::map<std::string, std::string> options;
+  };
+  std::vector<Case> cases = {
+      {"primary key", {"id"}, {{"bucket", "1"}, {"num-sorted-run.compaction-trigger", "100"}}},
+      {"primary key, lone files upgraded", {"id"}, {{"bucket", "1"}, {"num-sorted-run.compaction-trigger", "2"}}},
+      {"append", {}, {{"bucket", "-1"}}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    testing::TempDir dir;
+    auto t = MakeTable(dir.Sub("t"), c.pk, c.options);
+    auto w = t->NewWriter("w");
+    std::map<int64_t, std::string> model;
+    auto write = [&](int64_t id, int64_t n) {
+      KL_ASSERT_OK(w->WriteRow(R(id, "eu", "x", n)));
+      if (c.pk.empty()) {
+        model.emplace(id * 1000 + n, "+I " + std::to_string(id) + " \"eu\" \"x\" " + std::to_string(n));
+      } else {
+        model[id] = "+I " + std::to_string(id) + " \"eu\" \"x\" " + std::to_string(n);
+      }
+    };
+    int64_t commit = 0;
+    for (int i = 0; i < 3; ++i) {
+      write(i, i);
+      ASSERT_TRUE(w->Commit(++commit).ok());
+    }
+    // Full, write, full, full again, universal: one commit for all of it.
+    KL_ASSERT_OK(w->Compact(true));
+    write(1, 11);
+    write(7, 7);
+    KL_ASSERT_OK(w->Compact(true));
+    KL_ASSERT_OK(w->Compact(true));
+    write(2, 12);
+    KL_ASSERT_OK(w->Compact(false));
+    write(8, 8);
+    KL_ASSERT_OK(w->Compact(true));
+    auto r = w->Commit(++commit);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    std::vector<std::string> want;
+    for (const auto& [k, row] : model) want.push_back(row);
+    std::sort(want.begin(), want.end());
+    auto rows = t->ReadAll();
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    EXPECT_EQ(Rows(*rows), want);
+    // The intermediate outputs are gone from disk too: nothing is orphaned.
+    auto orphans = RemoveOrphanFiles(t->context(), /*older_than_millis=*/NowMillis() + 1000, /*dry_run=*/true);
+    ASSERT_TRUE(orphans.ok()) << orphans.status().ToString();
+    EXPECT_EQ(orphans->deleted, std::vector<std::string>{});
+    // The writer goes on: another round of compactions and a fresh writer's reads agree.
+    write(9, 9);
+    KL_ASSERT_OK(w->Compact(true));
+    KL_ASSERT_OK(w->Compact(true));
+    r = w->Commit(++commit);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    want.clear();
+    for (const auto& [k, row] : model) want.push_back(row);
+    std::sort(want.begin(), want.end());
+    rows = t->ReadAll();
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    EXPECT_EQ(Rows(*rows), want);
+  }
 }
 
 TEST(TableTest, TimeTravelBySnapshotAndTime) {

@@ -7,23 +7,10 @@
 #include <cstdio>
 
 #include "common/json.h"
+#include "common/mhd_util.h"
 
 namespace kl::server {
 namespace {
-
-#if MHD_VERSION >= 0x00097002
-using MhdResult = MHD_Result;
-#else
-using MhdResult = int;
-#endif
-
-void MhdLog(void*, const char* fmt, va_list ap) {
-  char buf[512];
-  std::vsnprintf(buf, sizeof(buf), fmt, ap);
-  std::string msg(buf);
-  while (!msg.empty() && msg.back() == '\n') msg.pop_back();
-  spdlog::debug("http: {}", msg);
-}
 
 MhdResult CollectArg(void* cls, MHD_ValueKind, const char* key, const char* value) {
   auto* args = static_cast<std::map<std::string, std::string>*>(cls);
@@ -96,8 +83,8 @@ int HttpServer::HandleRequest(MHD_Connection* c, const char* url, const char* me
   if (m != "GET" && m != "HEAD" && !post) {
     // Answer before any body is read: MHD discards it and closes.
     bool takes_post = options_.post_paths.count(path) != 0;
-    HttpResponse r = JsonError(405, "method " + m + " not allowed; " + path + " answers GET and HEAD" +
-                                        (takes_post ? " and POST" : ""));
+    HttpResponse r = JsonError(
+        405, "method " + m + " not allowed; " + path + " answers GET and HEAD" + (takes_post ? " and POST" : ""));
     r.headers.emplace_back("Allow", takes_post ? "GET, HEAD, POST" : "GET, HEAD");
     return Send(c, r, false);
   }
@@ -116,7 +103,8 @@ int HttpServer::HandleRequest(MHD_Connection* c, const char* url, const char* me
     return MHD_YES;
   }
   if (state->too_large) {
-    return Send(c, JsonError(413, "the request body is larger than " + std::to_string(options_.max_body_bytes) + " bytes"),
+    return Send(c,
+                JsonError(413, "the request body is larger than " + std::to_string(options_.max_body_bytes) + " bytes"),
                 false);
   }
   HttpRequest req;
@@ -148,10 +136,10 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const ListenAddress& addre
   unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
   if (address.ipv6) flags |= MHD_USE_IPv6;
   s->daemon_ = MHD_start_daemon(flags, static_cast<uint16_t>(address.port), nullptr, nullptr, &DispatchRequest, s.get(),
-                                MHD_OPTION_SOCK_ADDR, &address.addr, MHD_OPTION_EXTERNAL_LOGGER, &MhdLog, nullptr,
-                                MHD_OPTION_CONNECTION_LIMIT, options.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-                                options.idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, &RequestCompleted, nullptr,
-                                MHD_OPTION_END);
+                                MHD_OPTION_SOCK_ADDR, &address.addr, MHD_OPTION_EXTERNAL_LOGGER, &MhdLogToDebug,
+                                const_cast<char*>("http"), MHD_OPTION_CONNECTION_LIMIT, options.max_connections,
+                                MHD_OPTION_CONNECTION_TIMEOUT, options.idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
+                                &RequestCompleted, nullptr, MHD_OPTION_END);
   if (s->daemon_ == nullptr) {
     return Status::IOError("HTTP server: cannot listen on " + address.ToString(address.port) +
                            " (address in use or not available)");

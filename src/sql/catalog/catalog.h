@@ -16,7 +16,7 @@
 #include "common/result.h"
 #include "format/column.h"
 #include "sql/execution/context.h"
-#include "table/predicate.h"
+#include "table/data/predicate.h"
 #include "table/table.h"
 
 namespace kl::sql {

@@ -7,7 +7,7 @@
 #include "common/string_util.h"
 #include "sql/catalog/catalog.h"
 #include "sql/functions/cast.h"
-#include "table/binary_row.h"
+#include "table/data/binary_row.h"
 
 namespace kl::sql {
 

@@ -4,9 +4,9 @@
 #include "common/json.h"
 #include "common/string_util.h"
 #include "sql/catalog/catalog.h"
-#include "table/binary_row.h"
-#include "table/commit.h"
-#include "table/consumer.h"
+#include "table/data/binary_row.h"
+#include "table/operation/commit.h"
+#include "table/operation/consumer.h"
 
 namespace kl::sql {
 

@@ -8,7 +8,7 @@
 #include "common/clock.h"
 #include "common/string_util.h"
 #include "sql/binder/types.h"
-#include "table/cast.h"
+#include "table/schema/cast.h"
 
 namespace kl::sql {
 

@@ -9,7 +9,7 @@
 #include "common/string_util.h"
 #include "sql/functions/cast.h"
 #include "sql/functions/helpers.h"
-#include "table/cast.h"
+#include "table/schema/cast.h"
 
 namespace kl::sql {
 

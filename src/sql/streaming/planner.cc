@@ -2,8 +2,8 @@
 #include <algorithm>
 #include <set>
 
-#include "common/string_util.h"
 #include "common/file_util.h"
+#include "common/string_util.h"
 #include "pipeline/cluster_dimensions.h"
 #include "pipeline/lookup_join.h"
 #include "sql/binder/binder.h"
@@ -14,7 +14,7 @@
 #include "sql/streaming/operators.h"
 #include "sql/streaming/print_sink.h"
 #include "sql/streaming/streaming.h"
-#include "table/options.h"
+#include "table/schema/options.h"
 
 namespace kl::sql::streaming {
 

@@ -5,7 +5,7 @@
 #include "sql/binder/types.h"
 #include "sql/functions/cast.h"
 #include "sql/streaming/operators.h"
-#include "table/options.h"
+#include "table/schema/options.h"
 
 namespace kl::sql::streaming {
 

@@ -12,7 +12,7 @@
 #include "log/event_log.h"
 #include "pipeline/warehouse.h"
 #include "sql/warehouse/warehouse.h"
-#include "table/consumer.h"
+#include "table/operation/consumer.h"
 #include "table/table.h"
 
 namespace kl::pipeline {

@@ -10,7 +10,7 @@
 #include "server/pgwire/settings.h"
 #include "sql/binder/types.h"
 #include "sql/functions/helpers.h"
-#include "table/scan.h"
+#include "table/operation/scan.h"
 
 namespace kl::server::pg {
 

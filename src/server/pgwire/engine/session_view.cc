@@ -5,7 +5,7 @@
 
 #include "common/string_util.h"
 #include "server/pgwire/engine/pg_types.h"
-#include "table/scan.h"
+#include "table/operation/scan.h"
 
 namespace kl::server::pg {
 

@@ -1,0 +1,304 @@
+#include "collector/watch/sync.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "collector/fold.h"
+#include "collector/watch/framer.h"
+#include "common/json.h"
+#include "common/test_util.h"
+
+namespace kl::collector {
+namespace {
+
+WatchTarget PodsTarget() {
+  WatchTarget t;
+  t.cluster = "c1";
+  t.version = "v1";
+  t.resource = "pods";
+  t.kind = "Pod";
+  t.watch_name = "pods";
+  return t;
+}
+
+std::string Read(const std::string& path) {
+  auto r = ReadFile(path);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? *r : std::string();
+}
+
+// Feeds a whole NDJSON body through the framer into the sync.
+Status FeedWatch(ResourceSync* sync, std::string_view body, std::vector<CollectedEvent>* out,
+                 std::vector<ResourceSync::WatchOutcome>* outcomes) {
+  JsonStreamFramer framer;
+  return framer.Feed(body, [&](std::string_view v) {
+    Status error;
+    outcomes->push_back(sync->OnWatchEvent(v, v.size() + kFramerPadding, 1000, out, &error));
+    return error;
+  });
+}
+
+// Removes HTTP/1.1 headers and chunked transfer coding from a raw response.
+std::string Dechunk(const std::string& raw) {
+  size_t pos = raw.find("\r\n\r\n");
+  pos = pos == std::string::npos ? 0 : pos + 4;
+  std::string body;
+  while (pos < raw.size()) {
+    size_t eol = raw.find("\r\n", pos);
+    if (eol == std::string::npos) break;
+    size_t n = std::stoul(raw.substr(pos, eol - pos), nullptr, 16);
+    if (n == 0) break;
+    body.append(raw, eol + 2, n);
+    pos = eol + 2 + n + 2;
+  }
+  return body;
+}
+
+TEST(SyncTest, KubeclientWatchStreamFoldsToNothingLive) {
+  KL_REQUIRE_SHARED("k8s-fixtures/kubeclient/watch_stream.json", path);
+  ResourceSync sync(PodsTarget());
+  sync.BeginWatch(1000);
+  std::vector<CollectedEvent> out;
+  std::vector<ResourceSync::WatchOutcome> outcomes;
+  // Without a prior list the pod is unknown, so the ADDED is tracked first.
+  KL_ASSERT_OK(FeedWatch(&sync, Read(path), &out, &outcomes));
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].type, EventType::kAdded);
+  EXPECT_EQ(out[1].type, EventType::kModified);
+  EXPECT_EQ(out[2].type, EventType::kDeleted);
+  EXPECT_EQ(out[2].resource_version, "1398");
+  EXPECT_EQ(out[0].uid, "e75f2c07-b047-11e4-89e4-525400c903c1");
+  EventFolder folder;
+  for (auto& e : out) folder.Apply(e);
+  EXPECT_TRUE(folder.Live("c1").empty());
+  EXPECT_EQ(sync.tracker().resume_rv(), "1398");
+  // The ODS content is well-formed and carries the fields the warehouse reads.
+  KL_ASSERT_OK_AND_ASSIGN(JsonValue content, ParseJson(out[1].content, "content"));
+  EXPECT_EQ(content.GetStringOr("type", ""), "MODIFIED");
+  EXPECT_EQ(content.GetStringOr("kind", ""), "Pod");
+  EXPECT_EQ(content.GetStringOr("group", "x"), "");
+  EXPECT_EQ(content.GetStringOr("version", ""), "v1");
+  EXPECT_EQ(content.GetStringOr("namespace", ""), "default");
+  EXPECT_EQ(content.GetStringOr("name", ""), "php");
+  EXPECT_EQ(content.GetStringOr("resourceversion", ""), "1390");
+  EXPECT_EQ(content.GetStringOr("watchname", ""), "pods");
+  EXPECT_EQ(content.GetIntOr("__time_milli__", 0), 1000);
+  EXPECT_EQ(content.GetIntOr("watchsetuptimestamp", 0), 1000);
+  EXPECT_EQ(content.Find("obj")->Find("status")->GetStringOr("host", ""), "127.0.0.1");
+  EXPECT_EQ(content.Find("inferred"), nullptr);
+}
+
+TEST(SyncTest, ClientGoRawChunkedWatchWithBookmark) {
+  KL_REQUIRE_SHARED("k8s-fixtures/client-go/events", path);
+  WatchTarget t = PodsTarget();
+  t.resource = "serviceaccounts";
+  t.kind = "ServiceAccount";
+  ResourceSync sync(t);
+  sync.BeginWatch(5);
+  std::vector<CollectedEvent> out;
+  std::vector<ResourceSync::WatchOutcome> outcomes;
+  KL_ASSERT_OK(FeedWatch(&sync, Dechunk(Read(path)), &out, &outcomes));
+  ASSERT_EQ(outcomes.size(), 2u);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].name, "foobar");
+  EXPECT_EQ(out[0].resource_version, "217");
+  EXPECT_EQ(sync.bookmarks(), 1u);
+  EXPECT_EQ(sync.tracker().resume_rv(), "964") << "the bookmark moves the resume version";
+}
+
+TEST(SyncTest, K8sOpenapiWatchListFoldsToEightPods) {
+  KL_REQUIRE_SHARED("k8s-fixtures/k8s-openapi/watch_event-watch_pods_without_initial_events.json", path);
+  KL_ASSERT_OK_AND_ASSIGN(JsonValue replay, ParseJson(Read(path), "replay"));
+  ASSERT_EQ(replay.items().size(), 1u);
+  std::string body = replay.items()[0].GetStringOr("response_body", "");
+  ResourceSync sync(PodsTarget());
+  sync.BeginWatch(7);
+  std::vector<CollectedEvent> out;
+  std::vector<ResourceSync::WatchOutcome> outcomes;
+  // Feed in small pieces: HTTP chunks do not line up with events.
+  JsonStreamFramer framer;
+  for (size_t i = 0; i < body.size(); i += 333) {
+    KL_ASSERT_OK(framer.Feed(std::string_view(body).substr(i, 333), [&](std::string_view v) {
+      Status error;
+      outcomes.push_back(sync.OnWatchEvent(v, v.size() + kFramerPadding, 7, &out, &error));
+      return error;
+    }));
+  }
+  EXPECT_EQ(out.size(), 8u);
+  EventFolder folder;
+  for (auto& e : out) folder.Apply(e);
+  auto live = folder.Live("c1");
+  EXPECT_EQ(live.size(), 8u);
+  EXPECT_EQ(live["f78db027-d69e-485e-9a9e-a6dc7493b6d7"].name, "coredns-589f44dc88-4fpns");
+  EXPECT_EQ(live["25835dbf-21bb-4b20-bbd2-c5491d8362eb"].resource_version, "401");
+  EXPECT_EQ(sync.tracker().resume_rv(), "550");
+  EXPECT_EQ(sync.tracker().size(), 8u);
+}
+
+TEST(SyncTest, ListPagesThenRelistInfersDeletions) {
+  KL_REQUIRE_SHARED("k8s-fixtures/kubeclient", dir);
+  ResourceSync sync(PodsTarget());
+  std::vector<CollectedEvent> out;
+  std::string cont;
+  sync.BeginList(100);
+  std::string page1 = Read(JoinPath(dir, "pods_1.json"));
+  KL_ASSERT_OK(sync.OnListPage(page1, 0, 100, &cont, &out));
+  EXPECT_EQ(cont, "eyJ2IjoibWV0YS5rOHMua");
+  KL_ASSERT_OK(sync.OnListPage(Read(JoinPath(dir, "pods_2.json")), 0, 100, &cont, &out));
+  EXPECT_EQ(cont, "");
+  sync.FinishList(100, &out);
+  ASSERT_EQ(out.size(), 4u);
+  for (auto& e : out) {
+    EXPECT_EQ(e.type, EventType::kAdded);
+    EXPECT_EQ(e.origin, EventOrigin::kList);
+  }
+  // Items get apiVersion and kind so each event's object describes itself.
+  KL_ASSERT_OK_AND_ASSIGN(JsonValue content, ParseJson(out[0].content, "content"));
+  EXPECT_EQ(content.Find("obj")->GetStringOr("kind", ""), "Pod");
+  EXPECT_EQ(content.Find("obj")->GetStringOr("apiVersion", ""), "v1");
+  EXPECT_EQ(content.GetStringOr("origin", ""), "list");
+  // The first page names the list's snapshot.
+  EXPECT_EQ(sync.tracker().resume_rv(), "53225946");
+
+  // Relist: only page 1 now; the two pods of page 2 vanished meanwhile.
+  out.clear();
+  sync.BeginList(200);
+  KL_ASSERT_OK(sync.OnListPage(page1, 0, 200, &cont, &out));
+  EXPECT_TRUE(out.empty()) << "unchanged objects are not emitted again";
+  sync.FinishList(200, &out);
+  ASSERT_EQ(out.size(), 2u);
+  std::set<std::string> deleted;
+  for (auto& e : out) {
+    EXPECT_EQ(e.type, EventType::kDeleted);
+    EXPECT_TRUE(e.inferred());
+    EXPECT_EQ(e.resource_version, "53225946");
+    deleted.insert(e.name);
+    KL_ASSERT_OK_AND_ASSIGN(JsonValue c, ParseJson(e.content, "content"));
+    EXPECT_TRUE(c.Find("inferred")->as_bool());
+    const JsonValue* meta = c.Find("obj")->Find("metadata");
+    EXPECT_EQ(meta->GetStringOr("uid", ""), e.uid);
+    EXPECT_EQ(meta->GetStringOr("namespace", ""), e.namespace_);
+    EXPECT_EQ(meta->GetStringOr("resourceVersion", ""), "53225946");
+    EXPECT_EQ(c.Find("obj")->GetStringOr("kind", ""), "Pod");
+  }
+  EXPECT_EQ(deleted, (std::set<std::string>{"topological-inventory-persister-9-hznds",
+                                            "topological-inventory-persister-9-vzr6h"}));
+  EXPECT_EQ(sync.tracker().size(), 2u);
+}
+
+std::string Event(const std::string& type, const std::string& uid, const std::string& name, int rv) {
+  return R"({"type":")" + type + R"(","object":{"kind":"Pod","apiVersion":"v1","metadata":{"name":")" + name +
+         R"(","namespace":"ns","uid":")" + uid + R"(","resourceVersion":")" + std::to_string(rv) + R"("}}})" + "\n";
+}
+
+TEST(SyncTest, WatchDropsReplaysAndReportsExpiry) {
+  ResourceSync sync(PodsTarget());
+  sync.mutable_tracker().set_resume_rv("10");
+  sync.BeginWatch(1);
+  std::vector<CollectedEvent> out;
+  std::vector<ResourceSync::WatchOutcome> outcomes;
+  std::string body = Event("ADDED", "u1", "a", 9) +   // at or below the start: replay
+                     Event("ADDED", "u1", "a", 11) +  //
+                     Event("MODIFIED", "u1", "a", 11) +  // same version again: dropped
+                     Event("DELETED", "u2", "b", 12) +   // never tracked: dropped
+                     Event("MODIFIED", "u1", "a", 13) +
+                     R"({"type":"BOOKMARK","object":{"kind":"Pod","apiVersion":"v1","metadata":{"resourceVersion":"20"}}})" "\n" +
+                     R"({"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired","message":"too old"}})";
+  KL_ASSERT_OK(FeedWatch(&sync, body, &out, &outcomes));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].resource_version, "11");
+  EXPECT_EQ(out[1].resource_version, "13");
+  EXPECT_EQ(outcomes.back(), ResourceSync::WatchOutcome::kExpired);
+  EXPECT_EQ(sync.tracker().resume_rv(), "20");
+
+  std::vector<CollectedEvent> more;
+  Status error;
+  auto outcome = sync.OnWatchEvent(R"({"type":"ERROR","object":{"kind":"Status","code":500,"message":"boom"}})", 0, 1,
+                                   &more, &error);
+  EXPECT_EQ(outcome, ResourceSync::WatchOutcome::kFailed);
+  EXPECT_NE(error.message().find("boom"), std::string::npos);
+}
+
+TEST(SyncTest, TrackerRebuiltFromEmittedEventsResumesWithoutDuplicates) {
+  ResourceSync sync(PodsTarget());
+  sync.mutable_tracker().set_resume_rv("1");
+  sync.BeginWatch(1);
+  std::vector<CollectedEvent> out;
+  std::vector<ResourceSync::WatchOutcome> outcomes;
+  KL_ASSERT_OK(FeedWatch(&sync, Event("ADDED", "u1", "a", 2) + Event("ADDED", "u2", "b", 3) +
+                                    Event("DELETED", "u1", "a", 4) + Event("MODIFIED", "u2", "b", 5),
+                         &out, &outcomes));
+  ASSERT_EQ(out.size(), 4u);
+  // Restart: rebuild from the log, then the server replays from an older point.
+  ObjectTracker rebuilt;
+  for (auto& e : out) rebuilt.ApplyEmitted(e);
+  EXPECT_EQ(rebuilt.resume_rv(), "5");
+  EXPECT_EQ(rebuilt.size(), 1u);
+  ResourceSync again(PodsTarget(), std::move(rebuilt));
+  again.mutable_tracker().set_resume_rv("2");  // e.g. a checkpoint older than the log's tail
+  again.BeginWatch(2);
+  std::vector<CollectedEvent> out2;
+  KL_ASSERT_OK(FeedWatch(&again, Event("ADDED", "u2", "b", 3) + Event("MODIFIED", "u2", "b", 5) +
+                                     Event("MODIFIED", "u2", "b", 6),
+                         &out2, &outcomes));
+  ASSERT_EQ(out2.size(), 1u);
+  EXPECT_EQ(out2[0].resource_version, "6");
+
+  // A relist cut off by a crash does not move the resume version.
+  ObjectTracker partial;
+  CollectedEvent listed = out[1];
+  listed.origin = EventOrigin::kList;
+  listed.resource_version = "99";
+  partial.ApplyEmitted(out[0]);
+  partial.ApplyEmitted(listed);
+  EXPECT_EQ(partial.resume_rv(), "2");
+}
+
+TEST(SyncTest, EventsRoundTripThroughJsonLines) {
+  ResourceSync sync(PodsTarget());
+  sync.BeginWatch(1);
+  std::vector<CollectedEvent> out;
+  std::vector<ResourceSync::WatchOutcome> outcomes;
+  KL_ASSERT_OK(FeedWatch(&sync, Event("ADDED", "u1", "a\\\"quoted", 2), &out, &outcomes));
+  ASSERT_EQ(out.size(), 1u);
+  testing::TempDir dir;
+  {
+    KL_ASSERT_OK_AND_ASSIGN(auto sink, JsonlSink::Open(dir.Sub("events.jsonl")));
+    KL_ASSERT_OK(sink->Emit(out));
+    KL_ASSERT_OK(sink->Flush());
+  }
+  KL_ASSERT_OK_AND_ASSIGN(std::string text, ReadFile(dir.Sub("events.jsonl")));
+  ASSERT_EQ(text.back(), '\n');
+  KL_ASSERT_OK_AND_ASSIGN(CollectedEvent back, ParseJsonlEvent(text.substr(0, text.size() - 1)));
+  EXPECT_EQ(back.cluster, "c1");
+  EXPECT_EQ(back.uid, "u1");
+  EXPECT_EQ(back.name, "a\"quoted");
+  EXPECT_EQ(back.resource_version, "2");
+  EXPECT_EQ(back.type, EventType::kAdded);
+  EXPECT_EQ(back.origin, EventOrigin::kWatch);
+  EXPECT_EQ(back.watch_name, "pods");
+  EXPECT_EQ(back.ingest_time_ms, 1000);
+}
+
+TEST(FoldTest, DeletionWinsOverEverythingAtOrBeforeItsVersion) {
+  EventFolder folder;
+  auto ev = [](EventType type, const std::string& rv) {
+    CollectedEvent e;
+    e.cluster = "c";
+    e.uid = "u";
+    e.type = type;
+    e.resource_version = rv;
+    return e;
+  };
+  folder.Apply(ev(EventType::kModified, "7"), 10);
+  folder.Apply(ev(EventType::kDeleted, "9"), 5);
+  folder.Apply(ev(EventType::kModified, "8"), 50);  // late, older version
+  folder.Apply(ev(EventType::kModified, "9"), 60);  // same version as the deletion
+  EXPECT_TRUE(folder.Live("c").empty());
+  ASSERT_EQ(folder.all().at("c").at("u").resource_version, "9");
+  EXPECT_TRUE(folder.all().at("c").at("u").deleted);
+}
+
+}  // namespace
+}  // namespace kl::collector

@@ -1,0 +1,253 @@
+#include "collector/watch/tracker.h"
+
+#include <algorithm>
+
+#include "common/coding.h"
+
+namespace kl::collector {
+namespace {
+
+uint64_t Fnv1a(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+uint32_t HashUid(std::string_view uid) {
+  uint64_t h = Fnv1a(uid);
+  return static_cast<uint32_t>(h ^ (h >> 32));
+}
+
+constexpr std::string_view kCheckpointMagic = "KLTRACK1";
+
+}  // namespace
+
+uint64_t ResourceVersionKey(std::string_view rv) {
+  if (!rv.empty() && rv.size() <= 18 && std::all_of(rv.begin(), rv.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    uint64_t v = 0;
+    for (char c : rv) v = v * 10 + static_cast<uint64_t>(c - '0');
+    return v;
+  }
+  return Fnv1a(rv) | (1ull << 63);
+}
+
+ObjectTracker::ObjectTracker() : slots_(16) {}
+
+size_t ObjectTracker::FindSlot(std::string_view uid, uint32_t hash) const {
+  size_t mask = slots_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const Slot& s = slots_[i];
+    if (s.entry_plus_one == 0) return i;
+    if (s.hash == hash && Uid(entries_[s.entry_plus_one - 1]) == uid) return i;
+  }
+}
+
+uint32_t ObjectTracker::AppendText(std::string_view uid, std::string_view ns, std::string_view name) {
+  uint32_t off = static_cast<uint32_t>(arena_.size());
+  arena_.append(uid);
+  arena_.append(ns);
+  arena_.append(name);
+  return off;
+}
+
+void ObjectTracker::Insert(std::string_view uid, std::string_view ns, std::string_view name, uint64_t rv_key) {
+  if ((live_ + 1) * 10 > slots_.size() * 7) Grow();
+  uint32_t hash = HashUid(uid);
+  size_t slot = FindSlot(uid, hash);
+  uint32_t index;
+  if (!free_entries_.empty()) {
+    index = free_entries_.back();
+    free_entries_.pop_back();
+  } else {
+    index = static_cast<uint32_t>(entries_.size());
+    entries_.push_back(Entry{});
+  }
+  Entry& e = entries_[index];
+  e.rv_key = rv_key;
+  e.text_off = AppendText(uid, ns, name);
+  e.uid_len = static_cast<uint16_t>(uid.size());
+  e.ns_len = static_cast<uint16_t>(ns.size());
+  e.name_len = static_cast<uint16_t>(name.size());
+  e.epoch = epoch_;
+  slots_[slot] = Slot{index + 1, hash};
+  ++live_;
+}
+
+void ObjectTracker::Grow() {
+  std::vector<Slot> old;
+  old.swap(slots_);
+  slots_.assign(old.size() * 2, Slot{0, 0});
+  size_t mask = slots_.size() - 1;
+  for (const Slot& s : old) {
+    if (s.entry_plus_one == 0) continue;
+    size_t i = s.hash & mask;
+    while (slots_[i].entry_plus_one != 0) i = (i + 1) & mask;
+    slots_[i] = s;
+  }
+}
+
+// Backward-shift deletion keeps linear probing free of tombstones.
+void ObjectTracker::RemoveSlot(size_t slot) {
+  size_t mask = slots_.size() - 1;
+  size_t hole = slot;
+  for (size_t i = (slot + 1) & mask; slots_[i].entry_plus_one != 0; i = (i + 1) & mask) {
+    size_t home = slots_[i].hash & mask;
+    // Move slot i into the hole when its home position is not in (hole, i].
+    bool home_in_range = hole <= i ? (home > hole && home <= i) : (home > hole || home <= i);
+    if (!home_in_range) {
+      slots_[hole] = slots_[i];
+      hole = i;
+    }
+  }
+  slots_[hole] = Slot{0, 0};
+}
+
+ObjectTracker::Observation ObjectTracker::Observe(std::string_view uid, std::string_view ns, std::string_view name,
+                                                  std::string_view rv) {
+  uint64_t key = ResourceVersionKey(rv);
+  // Longer strings cannot come from a valid object; truncating keeps the entry small.
+  uid = uid.substr(0, 0xffff);
+  ns = ns.substr(0, 0xffff);
+  name = name.substr(0, 0xffff);
+  uint32_t hash = HashUid(uid);
+  size_t slot = FindSlot(uid, hash);
+  if (slots_[slot].entry_plus_one == 0) {
+    Insert(uid, ns, name, key);
+    return Observation::kNew;
+  }
+  Entry& e = entries_[slots_[slot].entry_plus_one - 1];
+  e.epoch = epoch_;
+  bool newer = IsNumericKey(key) && IsNumericKey(e.rv_key) ? key > e.rv_key : key != e.rv_key;
+  if (!newer) return Observation::kStale;
+  e.rv_key = key;
+  return Observation::kNewer;
+}
+
+bool ObjectTracker::Contains(std::string_view uid) const {
+  return slots_[FindSlot(uid, HashUid(uid))].entry_plus_one != 0;
+}
+
+bool ObjectTracker::Lookup(std::string_view uid, uint64_t* rv_key, std::string* ns, std::string* name) const {
+  const Slot& s = slots_[FindSlot(uid, HashUid(uid))];
+  if (s.entry_plus_one == 0) return false;
+  const Entry& e = entries_[s.entry_plus_one - 1];
+  if (rv_key != nullptr) *rv_key = e.rv_key;
+  if (ns != nullptr) ns->assign(Namespace(e));
+  if (name != nullptr) name->assign(Name(e));
+  return true;
+}
+
+bool ObjectTracker::Forget(std::string_view uid) {
+  size_t slot = FindSlot(uid, HashUid(uid));
+  if (slots_[slot].entry_plus_one == 0) return false;
+  uint32_t index = slots_[slot].entry_plus_one - 1;
+  Entry& e = entries_[index];
+  garbage_bytes_ += size_t{e.uid_len} + e.ns_len + e.name_len;
+  e.text_off = kFree;
+  free_entries_.push_back(index);
+  RemoveSlot(slot);
+  --live_;
+  MaybeCompactArena();
+  return true;
+}
+
+void ObjectTracker::MaybeCompactArena() {
+  if (garbage_bytes_ < (1u << 16) || garbage_bytes_ * 2 < arena_.size()) return;
+  std::string packed;
+  packed.reserve(arena_.size() - garbage_bytes_);
+  for (Entry& e : entries_) {
+    if (e.text_off == kFree) continue;
+    uint32_t off = static_cast<uint32_t>(packed.size());
+    packed.append(arena_, e.text_off, size_t{e.uid_len} + e.ns_len + e.name_len);
+    e.text_off = off;
+  }
+  arena_.swap(packed);
+  garbage_bytes_ = 0;
+}
+
+void ObjectTracker::BeginSweep() {
+  ++epoch_;
+  sweeping_ = true;
+}
+
+std::vector<ObjectTracker::Gone> ObjectTracker::EndSweep() {
+  std::vector<Gone> gone;
+  for (const Entry& e : entries_) {
+    if (e.text_off == kFree || e.epoch == epoch_) continue;
+    gone.push_back(Gone{std::string(Uid(e)), std::string(Namespace(e)), std::string(Name(e))});
+  }
+  for (const Gone& g : gone) Forget(g.uid);
+  sweeping_ = false;
+  return gone;
+}
+
+void ObjectTracker::AdvanceResumeRv(std::string_view rv) {
+  if (rv.empty()) return;
+  uint64_t key = ResourceVersionKey(rv);
+  uint64_t current = resume_rv_.empty() ? 0 : ResourceVersionKey(resume_rv_);
+  if (resume_rv_.empty() || !IsNumericKey(key) || !IsNumericKey(current) || key > current) resume_rv_.assign(rv);
+}
+
+void ObjectTracker::ApplyEmitted(const CollectedEvent& event) {
+  if (event.type == EventType::kDeleted) {
+    Forget(event.uid);
+  } else {
+    Observe(event.uid, event.namespace_, event.name, event.resource_version);
+  }
+  if (event.origin == EventOrigin::kWatch) AdvanceResumeRv(event.resource_version);
+}
+
+size_t ObjectTracker::MemoryBytes() const {
+  return entries_.capacity() * sizeof(Entry) + free_entries_.capacity() * sizeof(uint32_t) +
+         slots_.capacity() * sizeof(Slot) + arena_.capacity() + resume_rv_.capacity();
+}
+
+std::string ObjectTracker::ExportCheckpoint() const {
+  std::string out(kCheckpointMagic);
+  PutVarint64(&out, resume_rv_.size());
+  out.append(resume_rv_);
+  PutVarint64(&out, live_);
+  for (const Entry& e : entries_) {
+    if (e.text_off == kFree) continue;
+    PutVarint64(&out, e.rv_key);
+    PutVarint64(&out, e.uid_len);
+    PutVarint64(&out, e.ns_len);
+    PutVarint64(&out, e.name_len);
+    out.append(arena_, e.text_off, size_t{e.uid_len} + e.ns_len + e.name_len);
+  }
+  PutFixed64LE(&out, Fnv1a(out));
+  return out;
+}
+
+Result<ObjectTracker> ObjectTracker::RestoreCheckpoint(std::string_view data) {
+  if (data.size() < kCheckpointMagic.size() + 8 || data.substr(0, kCheckpointMagic.size()) != kCheckpointMagic) {
+    return Status::Corruption("tracker checkpoint: bad magic");
+  }
+  std::string_view body = data.substr(0, data.size() - 8);
+  if (LoadLE64(data.data() + body.size()) != Fnv1a(body)) {
+    return Status::Corruption("tracker checkpoint: checksum mismatch");
+  }
+  ByteReader reader(body.substr(kCheckpointMagic.size()));
+  ObjectTracker tracker;
+  uint64_t rv_len = reader.Varint();
+  tracker.resume_rv_.assign(reader.Bytes(rv_len));
+  uint64_t count = reader.Varint();
+  for (uint64_t i = 0; i < count && reader.ok(); ++i) {
+    uint64_t key = reader.Varint();
+    uint64_t uid_len = reader.Varint(), ns_len = reader.Varint(), name_len = reader.Varint();
+    if (uid_len > 0xffff || ns_len > 0xffff || name_len > 0xffff) reader.Fail();
+    std::string_view uid = reader.Bytes(uid_len);
+    std::string_view ns = reader.Bytes(ns_len);
+    std::string_view name = reader.Bytes(name_len);
+    if (!reader.ok()) break;
+    if (tracker.Contains(uid)) return Status::Corruption("tracker checkpoint: uid " + std::string(uid) + " twice");
+    tracker.Insert(uid, ns, name, key);
+  }
+  if (!reader.ok() || reader.remaining() != 0) return Status::Corruption("tracker checkpoint: truncated or trailing bytes");
+  return tracker;
+}
+
+}  // namespace kl::collector

@@ -1,0 +1,320 @@
+#include "log/segment/partition_writer.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/clock.h"
+#include "common/coding.h"
+#include "common/file_util.h"
+#include "log/segment/record_format.h"
+#include "log/segment/segment_file.h"
+
+namespace kl::log {
+namespace {
+
+Status Errno(const std::string& what) { return Status::IOError(what + ": " + std::strerror(errno)); }
+
+}  // namespace
+
+void AppendPending(PendingRecords* pending, int64_t timestamp_ms, std::string_view key, std::string_view value) {
+  // Offset 0 for now; the writer seals each record with its real offset.
+  AppendRecord(&pending->bytes, 0, timestamp_ms, key, value);
+  ++pending->count;
+}
+
+PartitionWriter::PartitionWriter(std::string dir, int32_t partition, PartitionWriterOptions options)
+    : dir_(std::move(dir)), partition_(partition), options_(options) {}
+
+PartitionWriter::~PartitionWriter() {
+  if (fd_ >= 0) ::close(fd_);
+  if (index_fd_ >= 0) ::close(index_fd_);
+}
+
+std::string PartitionWriter::SegmentPath(int64_t base) const { return JoinPath(dir_, SegmentFileName(base)); }
+
+std::string PartitionWriter::Where() const {
+  return "partition " + std::to_string(partition_) + " segment " +
+         (segments_.empty() ? std::string("(none)") : SegmentFileName(segments_.back().base_offset));
+}
+
+Result<std::unique_ptr<PartitionWriter>> PartitionWriter::Open(const std::string& dir, int32_t partition,
+                                                               const PartitionWriterOptions& options) {
+  KL_RETURN_IF_ERROR(CreateDirs(dir));
+  std::unique_ptr<PartitionWriter> writer(new PartitionWriter(dir, partition, options));
+  KL_ASSIGN_OR_RETURN(writer->watermark_, WatermarkWriter::Open(dir));
+  KL_ASSIGN_OR_RETURN(auto bases, ListSegments(dir));
+  if (bases.empty()) {
+    KL_RETURN_IF_ERROR(writer->CreateSegment(0));
+    KL_RETURN_IF_ERROR(writer->Publish());
+    return writer;
+  }
+  for (size_t i = 0; i + 1 < bases.size(); ++i) {
+    KL_ASSIGN_OR_RETURN(uint64_t size, FileSize(writer->SegmentPath(bases[i])));
+    writer->segments_.push_back({bases[i], size});
+  }
+  KL_RETURN_IF_ERROR(writer->Recover(bases.back()));
+  // What survived recovery is what readers may see, whatever the previous
+  // writer had published (a power loss can have taken some of it).
+  KL_RETURN_IF_ERROR(writer->Publish());
+  return writer;
+}
+
+Status PartitionWriter::Recover(int64_t base) {
+  std::string path = SegmentPath(base);
+  fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd_ < 0) return Errno("opening " + path);
+  KL_ASSIGN_OR_RETURN(auto file, SegmentFile::Open(path, base));
+  KL_ASSIGN_OR_RETURN(uint64_t size, file->Size());
+  std::string header;
+  KL_RETURN_IF_ERROR(file->ReadAt(0, kSegmentHeaderSize, &header));
+  std::string problem;
+  HeaderState header_state = CheckSegmentHeader(header, base, &problem);
+  if (header_state == HeaderState::kBad && size >= kSegmentHeaderSize) {
+    return Status::Corruption("opening partition " + std::to_string(partition_) + " " + file->name() + ": " + problem);
+  }
+  segments_.push_back({base, size});
+  next_offset_ = base;
+  active_since_ms_ = NowMillis();  // its real age is unknown: count from now (conservative)
+  if (header_state != HeaderState::kOk) {
+    // Created just before a crash: nothing but (part of) a header was written.
+    recovered_tail_bytes_ = size;
+    if (::ftruncate(fd_, 0) != 0) return Errno("truncating " + path);
+    KL_RETURN_IF_ERROR(WriteAt(0, EncodeSegmentHeader(base)));
+    segments_.back().size = kSegmentHeaderSize;
+  } else {
+    // Check every record of the newest segment: a crash can only have torn
+    // this one, because a segment is synced before the next is created.
+    SegmentCursor cursor(file.get(), kSegmentHeaderSize, base, 4 << 20);
+    std::string index;
+    uint64_t last_indexed = 0;
+    SegmentCursor::State state;
+    while (true) {
+      KL_ASSIGN_OR_RETURN(state, cursor.Peek());
+      if (state != SegmentCursor::State::kRecord) break;
+      if (cursor.position() - last_indexed >= options_.index_interval_bytes || last_indexed == 0) {
+        AppendIndexEntry(&index, cursor.next_offset(), cursor.position());
+        last_indexed = cursor.position();
+      }
+      cursor.Advance();
+    }
+    uint64_t good_end = cursor.position();
+    if (good_end < size) {
+      std::string rest;
+      KL_RETURN_IF_ERROR(file->ReadAt(good_end, size - good_end, &rest));
+      size_t found = FindValidRecord(rest, 1, cursor.next_offset());
+      if (found != std::string_view::npos) {
+        return Status::Corruption("opening partition " + std::to_string(partition_) + " " + file->name() + ": " +
+                                  (state == SegmentCursor::State::kBad ? cursor.problem()
+                                                                       : "partial record at byte " +
+                                                                             std::to_string(good_end)) +
+                                  "; valid records follow at byte " + std::to_string(good_end + found) +
+                                  ", refusing to cut them off (see `kubelake log verify`)");
+      }
+      spdlog::warn("log partition {}: cutting a torn tail of {} bytes from {} at byte {} (offset {})", partition_,
+                   size - good_end, file->name(), good_end, cursor.next_offset());
+      if (::ftruncate(fd_, static_cast<off_t>(good_end)) != 0) return Errno("truncating " + path);
+      if (::fdatasync(fd_) != 0) return Errno("syncing " + path);
+      recovered_tail_bytes_ = size - good_end;
+    }
+    segments_.back().size = good_end;
+    next_offset_ = cursor.next_offset();
+    last_indexed_position_ = last_indexed;
+    // The old index may point past the cut or miss entries: write it anew.
+    KL_RETURN_IF_ERROR(WriteFileAtomic(JoinPath(dir_, IndexFileName(base)), index, /*sync=*/false));
+    index_size_ = index.size();
+  }
+  std::string index_path = JoinPath(dir_, IndexFileName(base));
+  index_fd_ = ::open(index_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (index_fd_ < 0) spdlog::warn("log partition {}: no index for {}: {}", partition_, path, std::strerror(errno));
+  if (header_state != HeaderState::kOk && index_fd_ >= 0 && ::ftruncate(index_fd_, 0) == 0) index_size_ = 0;
+  return Status::OK();
+}
+
+Status PartitionWriter::CreateSegment(int64_t base) {
+  std::string path = SegmentPath(base);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Errno("creating " + path);
+  std::string header = EncodeSegmentHeader(base);
+  const char* p = header.data();
+  size_t left = header.size();
+  while (left > 0) {
+    ssize_t n = ::pwrite(fd, p, left, static_cast<off_t>(header.size() - left));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      Status s = Errno("writing header of " + path);
+      ::close(fd);
+      ::unlink(path.c_str());
+      return s;
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  if (::fdatasync(fd) != 0) {
+    Status s = Errno("syncing " + path);
+    ::close(fd);
+    ::unlink(path.c_str());
+    return s;
+  }
+  std::string index_path = JoinPath(dir_, IndexFileName(base));
+  int index_fd = ::open(index_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+  // The directory entry must be durable before records in the file can be.
+  Status synced = SyncDir(dir_);
+  if (!synced.ok()) {
+    ::close(fd);
+    if (index_fd >= 0) ::close(index_fd);
+    ::unlink(path.c_str());
+    return synced;
+  }
+  if (fd_ >= 0) ::close(fd_);
+  if (index_fd_ >= 0) ::close(index_fd_);
+  fd_ = fd;
+  index_fd_ = index_fd;
+  index_size_ = 0;
+  last_indexed_position_ = 0;
+  segments_.push_back({base, kSegmentHeaderSize});
+  next_offset_ = base;
+  dirty_ = false;
+  active_since_ms_ = NowMillis();
+  return Status::OK();
+}
+
+Status PartitionWriter::Roll() {
+  // Sync the full segment before the next one exists, whatever the fsync
+  // policy: then only the newest segment can ever hold a torn tail.
+  if (::fdatasync(fd_) != 0) return Errno("syncing " + SegmentPath(segments_.back().base_offset));
+  dirty_ = false;
+  return CreateSegment(next_offset_);
+}
+
+Status PartitionWriter::WriteAt(uint64_t position, std::string_view data, size_t* kept) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::pwrite(fd_, data.data() + done, data.size() - done, static_cast<off_t>(position + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = n < 0 ? errno : ENOSPC;
+      size_t keep = 0;
+      if (kept != nullptr) {
+        // Whole records among the bytes that made it stay.
+        while (keep < done) {
+          size_t size = RecordSizeAt(data.substr(keep));
+          if (size == 0 || keep + size > done) break;
+          keep += size;
+        }
+        *kept = keep;
+      }
+      bool cut = ::ftruncate(fd_, static_cast<off_t>(position + keep)) == 0;
+      return Status::IOError("appending " + std::to_string(data.size()) + " bytes to " + Where() + " at byte " +
+                             std::to_string(position) + ": " + std::strerror(err) +
+                             (cut ? "; the records not written completely were taken back"
+                                  : "; could not cut the partial write (the next open cuts it as a torn tail)"));
+    }
+    done += static_cast<size_t>(n);
+  }
+  return Status::OK();
+}
+
+void PartitionWriter::AppendIndex(std::string_view entries) {
+  if (index_fd_ < 0 || entries.empty()) return;
+  ssize_t n = ::write(index_fd_, entries.data(), entries.size());
+  if (n == static_cast<ssize_t>(entries.size())) {
+    index_size_ += entries.size();
+    return;
+  }
+  // A partial entry would misalign the ones after it; the index is only a
+  // hint, so cut back or stop indexing this segment.
+  if (::ftruncate(index_fd_, static_cast<off_t>(index_size_)) != 0) {
+    ::close(index_fd_);
+    index_fd_ = -1;
+    ::unlink(JoinPath(dir_, IndexFileName(segments_.back().base_offset)).c_str());
+  }
+}
+
+Status PartitionWriter::Write(PendingRecords* pending) {
+  std::string& bytes = pending->bytes;
+  size_t pos = 0;
+  size_t written_records = 0;
+  Status status;
+  while (pos < bytes.size()) {
+    size_t record_size = RecordSizeAt(std::string_view(bytes).substr(pos));
+    SegmentInfo& active = segments_.back();
+    bool full = active.size + record_size > options_.segment_bytes;
+    bool old = options_.segment_max_age_ms > 0 && NowMillis() - active_since_ms_ >= options_.segment_max_age_ms;
+    if (active.size > kSegmentHeaderSize && (full || old)) {
+      status = Roll();
+      if (!status.ok()) break;
+    }
+    SegmentInfo& segment = segments_.back();
+    size_t chunk_start = pos;
+    size_t chunk_records = 0;
+    int64_t offset = next_offset_;
+    uint64_t indexed_before = last_indexed_position_;
+    std::string index;
+    while (pos < bytes.size()) {
+      size_t size = RecordSizeAt(std::string_view(bytes).substr(pos));
+      uint64_t file_position = segment.size + (pos - chunk_start);
+      if (pos > chunk_start && file_position + size > options_.segment_bytes) break;
+      SealRecord(bytes.data() + pos, offset);
+      if (last_indexed_position_ == 0 || file_position - last_indexed_position_ >= options_.index_interval_bytes) {
+        AppendIndexEntry(&index, offset, file_position);
+        last_indexed_position_ = file_position;
+      }
+      ++offset;
+      ++chunk_records;
+      pos += size;
+    }
+    size_t kept = 0;
+    status = WriteAt(segment.size, std::string_view(bytes).substr(chunk_start, pos - chunk_start), &kept);
+    if (!status.ok()) {
+      // The whole records that made it are in the log: account for them.
+      size_t kept_records = 0;
+      for (size_t at = 0; at < kept; at += RecordSizeAt(std::string_view(bytes).substr(chunk_start + at))) {
+        ++kept_records;
+      }
+      segment.size += kept;
+      next_offset_ += static_cast<int64_t>(kept_records);
+      written_records += kept_records;
+      if (kept > 0) dirty_ = true;
+      pos = chunk_start + kept;
+      last_indexed_position_ = indexed_before;  // the new entries were not written (the index is a hint)
+      break;
+    }
+    segment.size += pos - chunk_start;
+    next_offset_ = offset;
+    written_records += chunk_records;
+    dirty_ = true;
+    AppendIndex(index);
+  }
+  bytes.erase(0, pos);
+  pending->count -= written_records;
+  return status;
+}
+
+Status PartitionWriter::Sync() {
+  if (!dirty_) return Status::OK();
+  if (::fdatasync(fd_) != 0) return Errno("syncing " + SegmentPath(segments_.back().base_offset));
+  dirty_ = false;
+  return Status::OK();
+}
+
+Status PartitionWriter::Publish() {
+  if (visible_end_ == next_offset_ && visible_end_ != 0) return Status::OK();
+  KL_RETURN_IF_ERROR(watermark_->Publish(next_offset_));
+  visible_end_ = next_offset_;
+  return Status::OK();
+}
+
+Status PartitionWriter::DeleteOldestSegment() {
+  if (segments_.size() < 2) return Status::Internal("refusing to delete the active segment of " + Where());
+  int64_t base = segments_.front().base_offset;
+  KL_RETURN_IF_ERROR(RemoveFile(JoinPath(dir_, IndexFileName(base))));
+  KL_RETURN_IF_ERROR(RemoveFile(SegmentPath(base)));
+  segments_.erase(segments_.begin());
+  return Status::OK();
+}
+
+}  // namespace kl::log

@@ -1,0 +1,102 @@
+// The single writer of one partition directory: appends batches of records to
+// the active segment, rolls to a new segment when it is full, keeps the
+// sparse index, and at open cuts a torn tail left by a crash.
+//
+// Failure rule: when a write fails part-way (disk full, I/O error) the file
+// is cut back to the end of the last record that made it completely; those
+// records count as written (a reader may already have seen them, so they must
+// not be taken back), nothing written earlier is touched, and the records not
+// written stay with the caller to retry.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "log/segment/watermark.h"
+
+namespace kl::log {
+
+// Records encoded by a producer (record_format.h) whose offsets the writer
+// fills in when it writes them.
+struct PendingRecords {
+  std::string bytes;
+  size_t count = 0;
+  bool empty() const { return count == 0; }
+};
+
+// Adds one record to `pending` with its offset still unset.
+void AppendPending(PendingRecords* pending, int64_t timestamp_ms, std::string_view key, std::string_view value);
+
+struct PartitionWriterOptions {
+  uint64_t segment_bytes = 128 << 20;
+  uint64_t index_interval_bytes = 64 << 10;
+  // A non-empty active segment older than this rolls at the next write, so
+  // age retention can reach the records of a quiet partition. 0: never.
+  int64_t segment_max_age_ms = 0;
+};
+
+struct SegmentInfo {
+  int64_t base_offset = 0;
+  uint64_t size = 0;  // bytes, header included
+};
+
+class PartitionWriter {
+ public:
+  // Opens (creating if needed) the partition directory. Checks the newest
+  // segment record by record and cuts a torn tail; refuses (Corruption) when
+  // valid records follow the damage, since cutting would lose them.
+  static Result<std::unique_ptr<PartitionWriter>> Open(const std::string& dir, int32_t partition,
+                                                       const PartitionWriterOptions& options);
+  ~PartitionWriter();
+  PartitionWriter(const PartitionWriter&) = delete;
+  PartitionWriter& operator=(const PartitionWriter&) = delete;
+
+  // Writes `pending` and removes from it what was written (all of it on success).
+  Status Write(PendingRecords* pending);
+  // fdatasync of the active segment if anything was written since the last sync.
+  Status Sync();
+  // Lets readers see everything written so far (see watermark.h). The caller
+  // decides when, according to the fsync policy.
+  Status Publish();
+
+  int64_t end_offset() const { return next_offset_; }  // written
+  int64_t visible_end_offset() const { return visible_end_; }  // published to readers
+  int64_t start_offset() const { return segments_.front().base_offset; }
+  const std::vector<SegmentInfo>& segments() const { return segments_; }
+  std::string SegmentPath(int64_t base) const;
+  // Deletes the oldest segment (never the active one).
+  Status DeleteOldestSegment();
+  // Bytes cut from a torn tail at open (for logs and tests).
+  uint64_t recovered_tail_bytes() const { return recovered_tail_bytes_; }
+
+ private:
+  PartitionWriter(std::string dir, int32_t partition, PartitionWriterOptions options);
+  Status CreateSegment(int64_t base);
+  Status Recover(int64_t base);
+  Status Roll();
+  // Writes `data` at `position`. On failure, `*kept` (if given) says how many
+  // leading bytes to keep: the file is cut back to position + *kept.
+  Status WriteAt(uint64_t position, std::string_view data, size_t* kept = nullptr);
+  void AppendIndex(std::string_view entries);
+  std::string Where() const;
+
+  std::string dir_;
+  int32_t partition_;
+  PartitionWriterOptions options_;
+  std::vector<SegmentInfo> segments_;  // oldest first; back() is active
+  int fd_ = -1;                        // active segment
+  int index_fd_ = -1;                  // its index; -1 when given up after an error
+  uint64_t index_size_ = 0;
+  uint64_t last_indexed_position_ = 0;
+  int64_t next_offset_ = 0;
+  bool dirty_ = false;
+  int64_t active_since_ms_ = 0;  // when the active segment was created (or recovered)
+  uint64_t recovered_tail_bytes_ = 0;
+  std::unique_ptr<WatermarkWriter> watermark_;
+  int64_t visible_end_ = 0;
+};
+
+}  // namespace kl::log

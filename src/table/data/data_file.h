@@ -1,0 +1,199 @@
+// Data files of a table. Primary-key tables store key-value files: the
+// trimmed primary key as _KEY_<name> columns, _SEQUENCE_NUMBER, _VALUE_KIND,
+// then all value columns; append tables store just the values. Writers roll
+// files at the target size and compute the DataFileMeta (key range, column
+// statistics, sequence range) that manifests record. Readers map columns by
+// field id, so files written under an older schema read in the current one.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "format/column.h"
+#include "table/data/file_format.h"
+#include "table/data/kv.h"
+#include "table/data/predicate.h"
+#include "table/index/deletion_vector.h"
+#include "table/manifest/manifest.h"
+#include "table/paths.h"
+#include "table/schema/cast.h"
+#include "table/schema/schema.h"
+
+namespace kl::table {
+
+// Paimon's reserved field ids (SpecialFields).
+inline constexpr int32_t kKeyFieldIdStart = 1073741823;
+inline constexpr int32_t kSequenceNumberFieldId = 2147483646;
+inline constexpr int32_t kValueKindFieldId = 2147483645;
+inline constexpr char kKeyFieldPrefix[] = "_KEY_";
+inline constexpr char kSequenceNumberField[] = "_SEQUENCE_NUMBER";
+inline constexpr char kValueKindField[] = "_VALUE_KIND";
+
+// The column layout of a key-value data file for `schema`.
+format::RowType KeyValueFileType(const TableSchema& schema);
+
+struct DataFileWriterOptions {
+  bool key_value = true;  // key-value file (primary-key table) or plain values (append table)
+  int32_t level = 0;
+  FileSource source = FileSource::kAppend;
+  int64_t target_file_size = 128LL << 20;
+  std::string prefix = "data-";
+  int stats_truncate = 16;
+  // Stats mode "none": no value statistics (key statistics of key-value files still are).
+  bool no_value_stats = false;
+  // Keep each finished file's rows in RecentFiles for readers in this process (changelog files).
+  bool keep_rows = false;
+};
+
+class DataFileWriter {
+ public:
+  DataFileWriter(const TableSchema& schema, const FileFormat* format, const PathFactory* paths, std::string partition,
+                 int32_t bucket, DataFileWriterOptions options);
+  ~DataFileWriter();
+
+  // Key-value files: records must come in key order.
+  Status Append(const KvBatch& batch, size_t row);
+  // The values of `row` of `batch` with another kind and sequence number (changelog records).
+  Status AppendAs(const KvBatch& batch, size_t row, format::RowKind kind, int64_t seq);
+  Status AppendMerged(const format::Row& values, int64_t seq, format::RowKind kind);
+  // Records [begin, end) of a key-ordered batch, copied in bulk.
+  Status AppendBatch(const KvBatch& batch, size_t begin, size_t end);
+  // All records of a key-ordered batch. Large batches go to the file without a copy:
+  // the batch lends its value columns for the write and gets them back unchanged.
+  Status AppendWholeBatch(KvBatch* batch);
+  // Append files: rows [begin, end) of `values`, with sequence numbers from `first_seq`.
+  Status AppendValues(const format::ColumnBatch& values, size_t begin, size_t end, int64_t first_seq);
+
+  // Finishes the current file; returns every file written.
+  Result<std::vector<DataFileMeta>> Close();
+  // Deletes the files written so far (after a failure).
+  void Abort();
+
+  int64_t records_written() const { return records_; }
+
+ private:
+  class Stats;
+  Status EnsureOpen();
+  Status FlushStaging(bool roll_check);
+  // Writes rows of the file layout, updating key range, sequence range and stats.
+  // With keep_rows, `movable` (the same rows, when the caller can give them up) is
+  // kept instead of a copy.
+  Status WriteFileBatch(const format::ColumnBatch& rows, bool roll_check, format::ColumnBatch* movable = nullptr);
+  Status FinishFile();
+
+  const TableSchema& schema_;
+  const FileFormat* format_;
+  const PathFactory* paths_;
+  std::string partition_;
+  int32_t bucket_;
+  DataFileWriterOptions options_;
+  format::RowType file_type_;
+  std::vector<int> key_indexes_;        // trimmed key columns in the file layout
+  std::vector<int> key_value_indexes_;  // the same columns among the values
+  size_t value_offset_ = 0;             // first value column in the file layout
+
+  std::unique_ptr<FormatWriter> writer_;
+  std::string current_name_;
+  format::ColumnBatch staging_;
+  std::unique_ptr<Stats> stats_;
+  int64_t file_rows_ = 0;
+  int64_t file_deletes_ = 0;
+  int64_t min_seq_ = 0, max_seq_ = 0;
+  std::string min_key_, max_key_;
+  std::vector<DataFileMeta> done_;
+  std::vector<std::string> written_paths_;
+  std::vector<format::ColumnBatch> kept_;  // keep_rows: the current file's rows
+  int64_t records_ = 0;
+};
+
+// Append tables: concatenates Avro data files (in sequence order) into one by
+// copying their compressed blocks, without decoding a record; the new file's
+// statistics combine the inputs'. NotSupported when that cannot be done
+// exactly (files of another format, schema or codec, external paths, no null
+// counts): the caller then rewrites the rows.
+Result<DataFileMeta> ConcatAvroDataFiles(const TableSchema& schema, const PathFactory& paths,
+                                         const std::string& partition, int32_t bucket,
+                                         const std::vector<DataFileMeta>& files, int stats_truncate, bool sync);
+
+// Aborts the writers it holds when it leaves scope unless released: every
+// early return of a failed write removes the files that write left behind.
+class AbortOnExit {
+ public:
+  explicit AbortOnExit(std::initializer_list<DataFileWriter*> writers) : writers_(writers) {}
+  ~AbortOnExit() {
+    for (DataFileWriter* w : writers_) {
+      if (w != nullptr) w->Abort();
+    }
+  }
+  AbortOnExit(const AbortOnExit&) = delete;
+  AbortOnExit& operator=(const AbortOnExit&) = delete;
+  // The writes succeeded: their files are the caller's now.
+  void Release() { writers_.clear(); }
+
+ private:
+  std::vector<DataFileWriter*> writers_;
+};
+
+// Reads the schema with a given id (files remember the schema they were written with).
+class SchemaCache {
+ public:
+  explicit SchemaCache(std::string table_path) : manager_(std::move(table_path)) {}
+  Result<const TableSchema*> Get(int64_t id);
+
+ private:
+  SchemaManager manager_;
+  std::map<int64_t, std::unique_ptr<TableSchema>> schemas_;
+};
+
+// What a read of one data file may use beyond the columns it returns.
+struct DataFileReadExtras {
+  // Positions of rows to drop (Paimon deletion vectors).
+  std::shared_ptr<const DeletionVector> deletion_vector;
+  // Conditions on read columns that rows the caller wants must satisfy; the reader uses
+  // them only to skip row groups and pages by statistics (never as an exact filter), and
+  // only where the file stores the column in the read type (no cast in between).
+  std::vector<PredicateLeaf> skip_by_stats;
+};
+
+class DataFileReader {
+ public:
+  // Reads `file` (written under `file_schema`) into records with the columns of
+  // `read_type` (fields of the current schema, matched by id). Columns the file
+  // lacks read as null; changed types are cast.
+  static Result<std::unique_ptr<DataFileReader>> Open(const std::string& path, const DataFileMeta& file,
+                                                      const TableSchema& file_schema, const format::RowType& read_type,
+                                                      bool key_value, const TableOptions& options,
+                                                      const DataFileReadExtras& extras = {});
+
+  // Reads up to `max_rows` records into a fresh batch; an empty batch at the end.
+  Result<size_t> Next(size_t max_rows, KvBatch* out);
+  // Rows passed over by statistics, and rows dropped by the deletion vector, so far.
+  int64_t rows_skipped() const { return reader_ ? reader_->rows_skipped() : 0; }
+  int64_t rows_deleted() const { return rows_deleted_; }
+
+ private:
+  DataFileReader() = default;
+  // Drops the rows of `raw` (file positions position_ - n .. position_) the deletion vector marks.
+  size_t ApplyDeletionVector(format::ColumnBatch* raw, size_t n);
+
+  std::string path_;
+  std::unique_ptr<FileFormat> format_;
+  std::unique_ptr<FormatReader> reader_;
+  format::RowType read_type_;
+  format::RowType file_read_type_;
+  std::vector<int> source_;  // per read column: column in file_read_type_, or -1
+  bool key_value_ = true;
+  int seq_column_ = -1;
+  int kind_column_ = -1;
+  int64_t next_seq_ = 0;  // append files: synthetic sequence numbers
+  std::shared_ptr<const DeletionVector> deletion_vector_;
+  int64_t position_ = 0;  // rows of the file read so far (positions are file row numbers)
+  int64_t rows_deleted_ = 0;
+  CastOptions cast_;
+};
+
+}  // namespace kl::table

@@ -1,0 +1,444 @@
+#include "table/mergetree/bucket_writer.h"
+
+#include <algorithm>
+
+#include "common/file_util.h"
+#include "table/data/binary_row.h"
+
+namespace kl::table {
+
+using format::ColumnBatch;
+using format::Row;
+using format::RowKind;
+
+std::vector<DataFileMeta> CommitIncrement::AddCompaction(const std::vector<DataFileMeta>& before,
+                                                         const std::vector<DataFileMeta>& after) {
+  auto named = [](const std::vector<DataFileMeta>& files, const std::string& name) {
+    return std::find_if(files.begin(), files.end(), [&](const DataFileMeta& f) { return f.file_name == name; });
+  };
+  std::vector<DataFileMeta> obsolete;
+  for (const auto& f : before) {
+    auto produced = named(compact_after, f.file_name);
+    if (produced != compact_after.end()) {
+      compact_after.erase(produced);
+      // Still referenced when a committed file of that name is deleted (it was moved up a
+      // level) or when this compaction moves it up again.
+      if (named(compact_before, f.file_name) == compact_before.end() && named(after, f.file_name) == after.end())
+        obsolete.push_back(f);
+    } else if (named(compact_before, f.file_name) == compact_before.end()) {
+      compact_before.push_back(f);
+    }
+  }
+  compact_after.insert(compact_after.end(), after.begin(), after.end());
+  return obsolete;
+}
+
+namespace {
+
+constexpr size_t kReadChunkRows = 16384;
+
+// The table columns a write buffer orders records by: the trimmed key and the sequence fields.
+std::vector<int> KeyLayoutColumns(const TableContext& ctx) {
+  const TableSchema& schema = ctx.schema();
+  std::vector<bool> in_layout(schema.fields.size(), false);
+  for (int k : schema.TrimmedKeyIndexes()) in_layout[static_cast<size_t>(k)] = true;
+  for (const auto& name : ctx.options().sequence_fields()) {
+    int i = schema.fields.IndexOf(name);
+    if (i >= 0) in_layout[static_cast<size_t>(i)] = true;
+  }
+  std::vector<int> columns;
+  for (size_t i = 0; i < in_layout.size(); ++i) {
+    if (in_layout[i]) columns.push_back(static_cast<int>(i));
+  }
+  return columns;
+}
+
+KeyComparator KeyLayoutComparator(const TableContext& ctx) {
+  auto cmp = ctx.ComparatorFor(ctx.schema().fields.Project(KeyLayoutColumns(ctx)));
+  return cmp.ok() ? *cmp : KeyComparator();
+}
+
+}  // namespace
+
+std::optional<KvRef> LookupState::Get(const std::string& key) const {
+  auto it = index_.find(key);
+  if (it == index_.end()) return std::nullopt;
+  return KvRef{&store_, it->second};
+}
+
+KvRef LookupState::Put(const std::string& key, const KvBatch& batch, size_t row) {
+  store_.Append(batch, row);
+  index_[key] = store_.size() - 1;
+  return KvRef{&store_, store_.size() - 1};
+}
+
+KvRef LookupState::PutMerged(const std::string& key, const Row& values, int64_t seq, RowKind kind) {
+  store_.AppendRow(values, seq, kind);
+  index_[key] = store_.size() - 1;
+  return KvRef{&store_, store_.size() - 1};
+}
+
+void LookupState::Erase(const std::string& key) { index_.erase(key); }
+
+void LookupState::MaybeShrink() {
+  // Replaced values stay in the store until garbage outweighs live rows.
+  if (store_.size() < 4096 || store_.size() < 2 * index_.size()) return;
+  KvBatch fresh(store_.values.schema());
+  std::vector<std::pair<size_t, const std::string*>> live;
+  live.reserve(index_.size());
+  for (auto& [k, row] : index_) live.emplace_back(row, &k);
+  std::sort(live.begin(), live.end());
+  for (auto& [row, key] : live) {
+    fresh.Append(store_, row);
+    index_[*key] = fresh.size() - 1;
+  }
+  store_ = std::move(fresh);
+}
+
+BucketWriter::BucketWriter(std::shared_ptr<TableContext> ctx, std::string partition, int32_t bucket,
+                           int32_t total_buckets, std::vector<DataFileMeta> existing_files,
+                           std::map<std::string, DeletionFile> deletion_files)
+    : ctx_(std::move(ctx)),
+      partition_(std::move(partition)),
+      bucket_(bucket),
+      total_buckets_(total_buckets),
+      levels_(ctx_->options().num_levels(), std::move(existing_files)),
+      buffer_(ctx_->schema().fields, KeyLayoutColumns(*ctx_), KeyLayoutComparator(*ctx_)),
+      deletion_files_(std::move(deletion_files)) {
+  for (const auto& f : levels_.AllFiles()) next_seq_ = std::max(next_seq_, f.max_sequence_number + 1);
+}
+
+Status BucketWriter::WriteInOrder(DataFileWriter* w, const std::vector<size_t>& rows) {
+  KvBatch sorted(ctx_->schema().fields, /*merged_records=*/true);
+  for (size_t start = 0; start < rows.size(); start += kReadChunkRows) {
+    size_t n = std::min(kReadChunkRows, rows.size() - start);
+    sorted.Clear();
+    buffer_.Gather(rows.data() + start, n, &sorted);
+    KL_RETURN_IF_ERROR(w->AppendWholeBatch(&sorted));
+  }
+  return Status::OK();
+}
+
+std::string BucketWriter::KeyOf(const KvBatch& batch, size_t row) const {
+  const auto& keys = ctx_->comparator().key_indexes();
+  BinaryRowWriter w(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) w.WriteFromColumn(i, batch.values.column(static_cast<size_t>(keys[i])), row);
+  return w.data();
+}
+
+Status BucketWriter::Write(const ColumnBatch& rows, size_t row, RowKind kind) {
+  buffer_.Append(rows, row, next_seq_++, kind);
+  if (static_cast<int64_t>(buffered_bytes()) >= ctx_->options().write_buffer_size()) return Flush();
+  return Status::OK();
+}
+
+Status BucketWriter::WriteRange(const ColumnBatch& rows, size_t begin, size_t end, const std::vector<RowKind>* kinds) {
+  // Slices bound how far the buffer may pass write-buffer-size before it flushes.
+  constexpr size_t kSliceRows = 1024;
+  const int64_t limit = ctx_->options().write_buffer_size();
+  while (begin < end) {
+    size_t n = std::min(kSliceRows, end - begin);
+    buffer_.AppendRange(rows, begin, begin + n, next_seq_, kinds);
+    next_seq_ += static_cast<int64_t>(n);
+    begin += n;
+    if (static_cast<int64_t>(buffered_bytes()) >= limit) KL_RETURN_IF_ERROR(Flush());
+  }
+  return Status::OK();
+}
+
+Status BucketWriter::EnsureLookupState() {
+  if (lookup_) return Status::OK();
+  auto state = std::make_unique<LookupState>(ctx_->schema().fields);
+  std::vector<std::unique_ptr<RunCursor>> cursors;
+  KL_ASSIGN_OR_RETURN(FileOpener opener, Opener());
+  for (auto& run : SortedRunsOf(levels_.AllFiles(), ctx_->key_types())) {
+    cursors.push_back(std::make_unique<RunCursor>(std::move(run), opener, kReadChunkRows));
+  }
+  // The state keeps each key's stored form (tombstones and carried
+  // retractions too): later merges need it, and views derive from it.
+  KL_ASSIGN_OR_RETURN(auto merge, CreateMergeFunction(ctx_->schema(), ctx_->schema().fields, MergeMode::kStore));
+  MergeReader reader(std::move(cursors), ctx_->comparator(), std::move(merge), /*drop_retracts=*/false);
+  KL_RETURN_IF_ERROR(reader.Init());
+  while (true) {
+    KvBatch chunk(ctx_->schema().fields);
+    KL_ASSIGN_OR_RETURN(size_t n, reader.Next(kReadChunkRows, &chunk));
+    if (n == 0) break;
+    for (size_t i = 0; i < n; ++i) state->Put(KeyOf(chunk, i), chunk, i);
+  }
+  lookup_ = std::move(state);
+  return Status::OK();
+}
+
+std::optional<Row> BucketWriter::View(const KvRef& stored, MergeFunction* view_merge) const {
+  view_merge->Reset();
+  if (!view_merge->Add(stored).ok()) return std::nullopt;
+  MergeResult r;
+  if (!view_merge->GetResult(&r).ok() || !r.present || r.is_retract()) return std::nullopt;
+  return r.by_ref ? r.ref.batch->values.GetRow(r.ref.row) : std::move(r.row);
+}
+
+Status BucketWriter::ApplyLookup(const KvBatch& records, size_t begin, size_t end, MergeFunction* store_merge,
+                                 MergeFunction* view_merge, DataFileWriter* changelog) {
+  const KeyComparator& cmp = ctx_->comparator();
+  std::string key = KeyOf(records, begin);
+  std::optional<KvRef> old = lookup_->Get(key);
+  std::vector<KvRef> group;
+  if (old) group.push_back(*old);
+  int64_t seq = 0;
+  for (size_t i = begin; i < end; ++i) {
+    group.push_back(KvRef{&records, i});
+    seq = std::max(seq, records.seq[i]);
+  }
+  std::stable_sort(group.begin(), group.end(),
+                   [&](const KvRef& a, const KvRef& b) { return cmp.CompareSequence(a, b) < 0; });
+  store_merge->Reset();
+  for (const auto& r : group) KL_RETURN_IF_ERROR(store_merge->Add(r));
+  MergeResult stored;
+  KL_RETURN_IF_ERROR(store_merge->GetResult(&stored));
+
+  // What the key looked like before and after, as readers see it.
+  bool unchanged = stored.by_ref && old && stored.ref.batch == old->batch && stored.ref.row == old->row;
+  std::optional<KvRef> now;
+  if (unchanged) {
+    now = old;
+  } else if (stored.present) {
+    now = stored.by_ref ? lookup_->Put(key, *stored.ref.batch, stored.ref.row)
+                        : lookup_->PutMerged(key, stored.row, stored.seq, stored.kind);
+  }
+  const MergeEngine engine = ctx_->options().merge_engine();
+  if (store_merge->picks_input()) {
+    // Picking engines: the view of a stored record is the record itself
+    // unless it is a retraction, so changelog rows are copied column by column.
+    std::optional<KvRef> before, after;
+    if (old && !format::IsRetract(old->kind())) before = old;
+    if (now && !format::IsRetract(now->kind())) after = now;
+    Status s = EmitChange(before ? &*before : nullptr, nullptr, after ? &*after : nullptr, nullptr, unchanged, seq,
+                          engine, changelog);
+    if (!now) lookup_->Erase(key);
+    return s;
+  }
+  std::optional<Row> before_row = old ? View(*old, view_merge) : std::nullopt;
+  std::optional<Row> after_row = now ? View(*now, view_merge) : std::nullopt;
+  if (!now) lookup_->Erase(key);
+  return EmitChange(nullptr, before_row ? &*before_row : nullptr, nullptr, after_row ? &*after_row : nullptr, unchanged,
+                    seq, engine, changelog);
+}
+
+Status BucketWriter::EmitChange(const KvRef* before, const Row* before_row, const KvRef* after, const Row* after_row,
+                                bool unchanged, int64_t seq, MergeEngine engine, DataFileWriter* changelog) {
+  bool had = before != nullptr || before_row != nullptr;
+  bool has = after != nullptr || after_row != nullptr;
+  auto emit = [&](const KvRef* ref, const Row* row, RowKind kind) -> Status {
+    // Changelog records carry the flush's newest sequence number, so changelog
+    // files of successive flushes stay in order.
+    return ref != nullptr ? changelog->AppendAs(*ref->batch, ref->row, kind, seq)
+                          : changelog->AppendMerged(*row, seq, kind);
+  };
+  if (!had && has) return emit(after, after_row, RowKind::kInsert);
+  if (engine == MergeEngine::kFirstRow) return Status::OK();
+  if (had && !has) return emit(before, before_row, RowKind::kDelete);
+  if (had && has && !unchanged) {
+    if (ctx_->options().changelog_row_deduplicate()) {
+      Row b = before != nullptr ? before->batch->values.GetRow(before->row) : *before_row;
+      Row a = after != nullptr ? after->batch->values.GetRow(after->row) : *after_row;
+      if (format::CompareRows(b, a) == 0) return Status::OK();
+    }
+    KL_RETURN_IF_ERROR(emit(before, before_row, RowKind::kUpdateBefore));
+    return emit(after, after_row, RowKind::kUpdateAfter);
+  }
+  return Status::OK();
+}
+
+Status BucketWriter::Flush() {
+  if (buffer_.size() == 0) return Status::OK();
+  std::vector<size_t> order;
+  std::vector<uint8_t> same_key;
+  buffer_.Sort(&order, &same_key);
+  const KvBatch& keys = buffer_.keys();
+
+  ChangelogProducer producer = ctx_->options().changelog_producer();
+  bool lookup = producer == ChangelogProducer::kLookup;
+  if (lookup) {
+    KL_RETURN_IF_ERROR(EnsureLookupState());
+    // Shrinking moves rows, so it happens here, before any reference into the state is taken.
+    lookup_->MaybeShrink();
+  }
+
+  KL_ASSIGN_OR_RETURN(const FileFormat* fmt, ctx_->WriteFormat());
+  DataFileWriterOptions data_opts;
+  data_opts.target_file_size = ctx_->options().target_file_size(true);
+  data_opts.stats_truncate = ctx_->options().stats_truncate_length();
+  data_opts.no_value_stats = ctx_->options().value_stats_none(/*changelog=*/false);
+  DataFileWriter data(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, data_opts);
+  std::unique_ptr<DataFileWriter> changelog;
+  if (producer == ChangelogProducer::kInput || lookup) {
+    KL_ASSIGN_OR_RETURN(const FileFormat* cl_fmt, ctx_->ChangelogWriteFormat());
+    DataFileWriterOptions cl_opts = data_opts;
+    cl_opts.prefix = "changelog-";
+    cl_opts.stats_truncate = ctx_->options().changelog_stats_truncate_length();
+    cl_opts.no_value_stats = ctx_->options().value_stats_none(/*changelog=*/true);
+    cl_opts.keep_rows = true;  // followers in this process read it next
+    changelog = std::make_unique<DataFileWriter>(ctx_->schema(), cl_fmt, &ctx_->paths(), partition_, bucket_, cl_opts);
+  }
+  // Picking engines (deduplicate, first-row) decide on keys and sequence
+  // numbers alone; combining engines merge full rows of each key.
+  const format::RowType& full = ctx_->schema().fields;
+  if (!merge_) {
+    bool picking = ctx_->options().merge_engine() == MergeEngine::kDeduplicate ||
+                   ctx_->options().merge_engine() == MergeEngine::kFirstRow;
+    const format::RowType& layout = picking ? keys.values.schema() : full;
+    KL_ASSIGN_OR_RETURN(merge_, CreateMergeFunction(ctx_->schema(), layout, MergeMode::kStore));
+  }
+  bool picks = merge_->picks_input();
+  std::unique_ptr<MergeFunction> store_merge, view_merge;
+  if (lookup) {
+    KL_ASSIGN_OR_RETURN(store_merge, CreateMergeFunction(ctx_->schema(), full, MergeMode::kStore));
+    KL_ASSIGN_OR_RETURN(view_merge, CreateMergeFunction(ctx_->schema(), full, MergeMode::kView));
+  }
+  AbortOnExit abort_on_failure({&data, changelog.get()});
+  std::vector<size_t> picked;
+  if (picks) picked.reserve(order.size());
+  MergeResult result;
+  // Combining merges and the lookup producer need the keys' full records: they
+  // are decoded a chunk of whole keys at a time, positions [chunk_begin, chunk_end) of `order`.
+  const bool need_records = !picks || lookup;
+  KvBatch chunk(full, /*merged_records=*/false);
+  size_t chunk_begin = 0, chunk_end = 0;
+  for (size_t begin = 0; begin < order.size();) {
+    size_t end = begin + 1;
+    while (end < order.size() && same_key[end]) ++end;
+    if (need_records && end > chunk_end) {
+      chunk_begin = begin;
+      chunk_end = std::max(end, std::min(order.size(), begin + kReadChunkRows));
+      while (chunk_end < order.size() && same_key[chunk_end]) ++chunk_end;
+      chunk.Clear();
+      buffer_.Gather(order.data() + chunk_begin, chunk_end - chunk_begin, &chunk);
+    }
+    const size_t first = begin - chunk_begin, last = end - chunk_begin;  // the key's records in `chunk`
+    merge_->Reset();
+    Status s;
+    for (size_t i = begin; i < end && s.ok(); ++i) {
+      s = picks ? merge_->Add(KvRef{&keys, order[i]}) : merge_->Add(KvRef{&chunk, i - chunk_begin});
+    }
+    if (s.ok()) s = merge_->GetResult(&result);
+    if (s.ok() && result.present) {
+      if (picks)
+        picked.push_back(result.ref.row);
+      else
+        s = data.AppendMerged(result.row, result.seq, result.kind);
+    }
+    if (s.ok() && lookup) s = ApplyLookup(chunk, first, last, store_merge.get(), view_merge.get(), changelog.get());
+    KL_RETURN_IF_ERROR(s);
+    begin = end;
+  }
+  if (picks) KL_RETURN_IF_ERROR(WriteInOrder(&data, picked));
+  if (producer == ChangelogProducer::kInput) KL_RETURN_IF_ERROR(WriteInOrder(changelog.get(), order));
+  KL_ASSIGN_OR_RETURN(std::vector<DataFileMeta> files, data.Close());
+  abort_on_failure.Release();
+  for (auto& f : files) {
+    levels_.AddLevel0(f);
+    pending_.new_files.push_back(f);
+  }
+  if (changelog) {
+    auto cl_files = changelog->Close();
+    if (!cl_files.ok()) return cl_files.status();
+    for (auto& f : *cl_files) pending_.changelog_files.push_back(std::move(f));
+  }
+  buffer_.Clear();
+  return Status::OK();
+}
+
+Status BucketWriter::RunCompaction(const CompactUnit& unit) {
+  if (unit.files.empty()) return Status::OK();
+  // At the bottom (nothing older below the output) a delete has nothing left
+  // to hide and can go — but only where a retraction means nothing else: not
+  // with a sequence field (a later write may sort before the delete), not
+  // with partial-update sequence groups (retractions carry group order), and
+  // not for aggregation (a stored retraction still subtracts, and first_value
+  // must tell "no value yet" from null).
+  const TableOptions& table_opts = ctx_->options();
+  bool bottom = unit.output_level != 0 && unit.output_level >= levels_.NonEmptyHighestLevel();
+  bool retraction_is_plain_delete = table_opts.sequence_fields().empty() && !HasSequenceGroups(ctx_->schema()) &&
+                                    table_opts.merge_engine() != MergeEngine::kAggregation;
+  bool drop_delete = bottom && retraction_is_plain_delete;
+  // A single file moves up a level without a rewrite, unless deletes must be dropped from it.
+  if (unit.files.size() == 1) {
+    const DataFileMeta& f = unit.files[0];
+    if (f.level == unit.output_level) return Status::OK();
+    if (!drop_delete || f.delete_row_count.value_or(1) == 0) {
+      DataFileMeta upgraded = f;
+      upgraded.level = unit.output_level;
+      levels_.Update({f}, {upgraded});
+      pending_.AddCompaction({f}, {upgraded});
+      return Status::OK();
+    }
+  }
+  KL_ASSIGN_OR_RETURN(FileOpener opener, Opener());
+  std::vector<std::unique_ptr<RunCursor>> cursors;
+  for (const auto& run : unit.runs)
+    cursors.push_back(std::make_unique<RunCursor>(SortedRun{run}, opener, kReadChunkRows));
+  KL_ASSIGN_OR_RETURN(auto merge, CreateMergeFunction(ctx_->schema(), ctx_->schema().fields, MergeMode::kStore));
+  MergeReader reader(std::move(cursors), ctx_->comparator(), std::move(merge), drop_delete);
+  KL_RETURN_IF_ERROR(reader.Init());
+  KL_ASSIGN_OR_RETURN(const FileFormat* fmt, ctx_->WriteFormat());
+  DataFileWriterOptions opts;
+  opts.level = unit.output_level;
+  opts.source = FileSource::kCompact;
+  opts.target_file_size = ctx_->options().target_file_size(true);
+  opts.stats_truncate = ctx_->options().stats_truncate_length();
+    opts.no_value_stats = ctx_->options().value_stats_none(/*changelog=*/false);
+  DataFileWriter writer(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, opts);
+  AbortOnExit abort_on_failure({&writer});
+  while (true) {
+    KvBatch chunk(ctx_->schema().fields);
+    KL_ASSIGN_OR_RETURN(size_t n, reader.Next(kReadChunkRows, &chunk));
+    if (n == 0) break;
+    KL_RETURN_IF_ERROR(writer.AppendWholeBatch(&chunk));
+  }
+  KL_ASSIGN_OR_RETURN(std::vector<DataFileMeta> after, writer.Close());
+  abort_on_failure.Release();
+  levels_.Update(unit.files, after);
+  for (const auto& f : pending_.AddCompaction(unit.files, after))
+    (void)RemoveFile(ctx_->paths().DataFilePath(partition_, bucket_, f));  // else orphan cleanup takes it
+  return Status::OK();
+}
+
+Result<FileOpener> BucketWriter::Opener() {
+  if (!read_extras_) {
+    KL_ASSIGN_OR_RETURN(read_extras_, LoadDeletionVectors(deletion_files_));
+  }
+  return ctx_->OpenerFor(partition_, bucket_, ctx_->schema().fields, read_extras_);
+}
+
+Status BucketWriter::Compact(bool full) {
+  std::vector<Levels::Run> runs = levels_.Runs();
+  UniversalCompactionOptions universal = UniversalCompactionOptions::From(ctx_->options());
+  std::optional<CompactUnit> unit;
+  if (full)
+    unit = PickFullCompaction(levels_.num_levels(), runs);
+  else if (ctx_->options().batch_scan_skips_level0())
+    unit = PickForceUpLevel0Compaction(universal, levels_.num_levels(), runs);
+  else if (levels_.level0().size() >= static_cast<size_t>(ctx_->options().compaction_level0_file_num()))
+    unit = PickUniversalCompaction(universal, levels_.num_levels(), runs);
+  if (!unit) return Status::OK();
+  return RunCompaction(*unit);
+}
+
+size_t BucketWriter::sorted_runs() const {
+  size_t runs = levels_.level0().size();
+  for (int i = 1; i < levels_.num_levels(); ++i) runs += levels_.level(i).empty() ? 0 : 1;
+  return runs;
+}
+
+Result<CommitIncrement> BucketWriter::PrepareCommit(bool compact) {
+  KL_RETURN_IF_ERROR(Flush());
+  if (compact && !ctx_->options().write_only()) KL_RETURN_IF_ERROR(Compact(false));
+  CommitIncrement out = std::move(pending_);
+  pending_ = CommitIncrement();
+  out.partition = partition_;
+  out.bucket = bucket_;
+  out.total_buckets = total_buckets_;
+  return out;
+}
+
+}  // namespace kl::table

@@ -1,0 +1,123 @@
+// The writer of one primary-key bucket (Paimon's merge-tree writer): new
+// records go to a sorted in-memory buffer; a flush merges records of the
+// same key and writes a level-0 file; compaction keeps the number of sorted
+// runs bounded. Changelog producers: `input` writes the input records as the
+// changelog; `lookup` compares each key's merged value before and after the
+// flush (kept in a lookup state loaded from the bucket's files) and writes
+// -U/+U, +I or -D records.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "table/data/kv.h"
+#include "table/manifest/manifest.h"
+#include "table/mergetree/compaction.h"
+#include "table/mergetree/merge_function.h"
+#include "table/mergetree/write_buffer.h"
+#include "table/table_context.h"
+
+namespace kl::table {
+
+// What one bucket contributes to a commit.
+struct CommitIncrement {
+  std::string partition;
+  int32_t bucket = 0;
+  int32_t total_buckets = 0;
+  std::vector<DataFileMeta> new_files;
+  std::vector<DataFileMeta> compact_before;
+  std::vector<DataFileMeta> compact_after;
+  std::vector<DataFileMeta> changelog_files;
+
+  bool empty() const {
+    return new_files.empty() && compact_before.empty() && compact_after.empty() && changelog_files.empty();
+  }
+  // Adds one compaction's inputs and outputs. Compactions run again before a commit take
+  // earlier outputs as inputs: those leave compact_after instead of joining compact_before,
+  // so the commit deletes only committed files, each once (Paimon's MergeTreeWriter does the
+  // same). Returns the intermediate files nothing refers to any more, for the caller to remove
+  // (a file moved up a level keeps its name and is never among them).
+  std::vector<DataFileMeta> AddCompaction(const std::vector<DataFileMeta>& before,
+                                          const std::vector<DataFileMeta>& after);
+};
+
+// Every key's current merged record in a bucket, for the lookup changelog producer.
+class LookupState {
+ public:
+  explicit LookupState(format::RowType type) : store_(std::move(type)) {}
+  // The key's current record, or nullopt.
+  std::optional<KvRef> Get(const std::string& key) const;
+  // Stores the key's record and returns where it now lives.
+  KvRef Put(const std::string& key, const KvBatch& batch, size_t row);
+  KvRef PutMerged(const std::string& key, const format::Row& values, int64_t seq, format::RowKind kind);
+  void Erase(const std::string& key);
+  size_t size() const { return index_.size(); }
+  // Drops replaced rows once they outweigh live ones. Invalidates every KvRef into the state.
+  void MaybeShrink();
+
+ private:
+  KvBatch store_;
+  std::unordered_map<std::string, size_t> index_;
+};
+
+class BucketWriter {
+ public:
+  // `deletion_files`: deletion vectors of existing files (tables Java Paimon wrote with
+  // deletion-vectors.enabled); reads of those files for lookups and compactions apply them.
+  BucketWriter(std::shared_ptr<TableContext> ctx, std::string partition, int32_t bucket, int32_t total_buckets,
+               std::vector<DataFileMeta> existing_files, std::map<std::string, DeletionFile> deletion_files = {});
+
+  // `row` of `rows` (table columns) with its change kind.
+  Status Write(const format::ColumnBatch& rows, size_t row, format::RowKind kind);
+  // Rows [begin, end) of `rows`; `kinds` is indexed by row of `rows` (all +I when null).
+  Status WriteRange(const format::ColumnBatch& rows, size_t begin, size_t end,
+                    const std::vector<format::RowKind>* kinds);
+  size_t buffered_records() const { return buffer_.size(); }
+  size_t buffered_bytes() const { return buffer_.UsedBytes(); }
+
+  Status Flush();
+  // Runs universal compaction if it is due (or a full compaction).
+  Status Compact(bool full);
+  // Flushes, compacts when due, and hands over everything written since the last call.
+  Result<CommitIncrement> PrepareCommit(bool compact);
+  const Levels& levels() const { return levels_; }
+  // Level-0 files plus non-empty higher levels.
+  size_t sorted_runs() const;
+
+ private:
+  Status EnsureLookupState();
+  // Merges a key's buffered records (rows [begin, end) of `records`, in sequence order) into the
+  // lookup state and writes the change of the key's view to `changelog`.
+  Status ApplyLookup(const KvBatch& records, size_t begin, size_t end, MergeFunction* store_merge,
+                     MergeFunction* view_merge, DataFileWriter* changelog);
+  // Writes buffered records `rows` to `w` in that order, gathered in chunks.
+  Status WriteInOrder(DataFileWriter* w, const std::vector<size_t>& rows);
+  std::optional<format::Row> View(const KvRef& stored, MergeFunction* view_merge) const;
+  // Writes the changelog of one key going from `before` to `after` (a
+  // stored record or a materialized row each; null when absent).
+  Status EmitChange(const KvRef* before, const format::Row* before_row, const KvRef* after,
+                    const format::Row* after_row, bool unchanged, int64_t seq, MergeEngine engine,
+                    DataFileWriter* changelog);
+  Status RunCompaction(const CompactUnit& unit);
+  // Opens the bucket's files as full table rows, deletion vectors applied.
+  Result<FileOpener> Opener();
+  std::string KeyOf(const KvBatch& batch, size_t row) const;
+
+  std::shared_ptr<TableContext> ctx_;
+  std::string partition_;
+  int32_t bucket_;
+  int32_t total_buckets_;
+  Levels levels_;
+  int64_t next_seq_ = 0;
+  WriteBuffer buffer_;
+  std::unique_ptr<MergeFunction> merge_;
+  std::unique_ptr<LookupState> lookup_;
+  CommitIncrement pending_;
+  std::map<std::string, DeletionFile> deletion_files_;
+  std::shared_ptr<const SplitReadExtras> read_extras_;  // loaded on first use
+};
+
+}  // namespace kl::table

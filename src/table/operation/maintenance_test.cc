@@ -1,0 +1,253 @@
+// Snapshot expiry at every commit and consumers: what stays is whole, what
+// goes leaves nothing behind, and readers that fall behind are waited for.
+#include "table/operation/maintenance.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <utime.h>
+
+#include <map>
+#include <set>
+
+#include "common/clock.h"
+#include "common/file_util.h"
+#include "common/random.h"
+#include "common/test_util.h"
+#include "table/operation/commit.h"
+#include "table/operation/consumer.h"
+#include "table/table_test_util.h"
+
+namespace kl::table {
+namespace {
+
+using test_util::MakeTestTable;
+using test_util::R;
+using test_util::Rows;
+
+// Every retained snapshot reads as it did when it was committed, its changes
+// can be planned and read, and no file under the table is unreferenced.
+void ExpectWholeAndClean(const std::shared_ptr<Table>& t, const std::map<int64_t, std::vector<std::string>>& expected) {
+  auto ids = t->snapshots().ListIds();
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  for (int64_t id : *ids) {
+    auto rows = t->ReadAll(id);
+    ASSERT_TRUE(rows.ok()) << "snapshot " << id << ": " << rows.status().ToString();
+    EXPECT_EQ(Rows(*rows), expected.at(id)) << "snapshot " << id;
+    auto changes = t->NewScan().PlanChanges(id);
+    ASSERT_TRUE(changes.ok()) << "changes of snapshot " << id << ": " << changes.status().ToString();
+    auto read = t->NewRead();
+    ASSERT_TRUE(read.ok());
+    auto changed = (*read)->ReadAll(*changes);
+    ASSERT_TRUE(changed.ok()) << "changes of snapshot " << id << ": " << changed.status().ToString();
+  }
+  auto garbage = RemoveOrphanFiles(t->context(), NowMillis() + 60000, /*dry_run=*/true);
+  ASSERT_TRUE(garbage.ok()) << garbage.status().ToString();
+  EXPECT_TRUE(garbage->deleted.empty()) << garbage->deleted.size() << " unreferenced files, first "
+                                        << garbage->deleted.front();
+}
+
+// Random upserts and deletes over a few keys, a commit each, with the table's
+// own expiry running at every commit.
+void RunExpiringWorkload(const std::shared_ptr<Table>& t, bool primary_key, uint64_t seed) {
+  Random rng(seed);
+  std::map<int64_t, std::vector<std::string>> expected;
+  auto w = t->NewWriter("w");
+  for (int c = 1; c <= 60; ++c) {
+    int rows = 1 + static_cast<int>(rng.Uniform(6));
+    for (int i = 0; i < rows; ++i) {
+      int64_t id = static_cast<int64_t>(rng.Uniform(12));
+      bool remove = primary_key && rng.Uniform(5) == 0;
+      KL_ASSERT_OK(w->WriteRow(R(id, "eu", "v" + std::to_string(c), c),
+                               remove ? format::RowKind::kDelete : format::RowKind::kInsert));
+    }
+    if (rng.Uniform(10) == 0) KL_ASSERT_OK(w->Compact(/*full=*/true));
+    auto r = w->Commit(c);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    auto now = t->ReadAll();
+    ASSERT_TRUE(now.ok()) << now.status().ToString();
+    for (int64_t id : r->snapshot_ids) expected[id] = Rows(*now);
+    auto ids = t->snapshots().ListIds();
+    ASSERT_TRUE(ids.ok());
+    EXPECT_LE(ids->size(), 5u) << "commit " << c;
+    EXPECT_EQ(**t->snapshots().EarliestId(), ids->front());
+    if (c % 10 == 0) ExpectWholeAndClean(t, expected);
+  }
+  ExpectWholeAndClean(t, expected);
+}
+
+const std::map<std::string, std::string> kRetainFew = {{"bucket", "2"},
+                                                       {"snapshot.num-retained.min", "3"},
+                                                       {"snapshot.num-retained.max", "5"},
+                                                       {"num-sorted-run.compaction-trigger", "3"},
+                                                       {"manifest.merge-min-count", "3"}};
+
+TEST(ExpiryTest, EveryCommitExpiresPrimaryKeyTableWithChangelogCleanly) {
+  testing::TempDir dir;
+  auto options = kRetainFew;
+  options["changelog-producer"] = "lookup";
+  for (uint64_t seed : {1, 2, 3}) {
+    auto t = MakeTestTable(dir.Sub("pk" + std::to_string(seed)), {"id"}, options);
+    RunExpiringWorkload(t, /*primary_key=*/true, seed);
+  }
+}
+
+TEST(ExpiryTest, EveryCommitExpiresAppendTableCleanly) {
+  testing::TempDir dir;
+  auto options = kRetainFew;
+  options["bucket-key"] = "id";
+  options["compaction.min.file-num"] = "3";
+  auto t = MakeTestTable(dir.Sub("append"), {}, options);
+  RunExpiringWorkload(t, /*primary_key=*/false, 7);
+}
+
+TEST(ExpiryTest, AFileMovedUpALevelOutlivesTheSnapshotsThatHadItAtLevelZero) {
+  testing::TempDir dir;
+  auto t = MakeTestTable(dir.Sub("t"), {"id"},
+                         {{"bucket", "1"},
+                          {"snapshot.num-retained.min", "1"},
+                          {"snapshot.num-retained.max", "1"},
+                          {"num-sorted-run.compaction-trigger", "1000"}});
+  std::map<int64_t, std::vector<std::string>> expected;
+  auto w = t->NewWriter("w");
+  for (int i = 0; i < 20; ++i) KL_ASSERT_OK(w->WriteRow(R(i, "eu", "x", i)));
+  ASSERT_TRUE(w->Commit(1).ok());
+  KL_ASSERT_OK(w->Compact(/*full=*/true));
+  auto r = w->Commit(2);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->snapshot_ids.size(), 1u);
+  int64_t compacted = r->snapshot_ids[0];
+  expected[compacted] = Rows(*t->ReadAll());
+  // The compaction moved the one file up without rewriting it: the same name
+  // leaves level 0 and arrives at the top level in one delta.
+  auto snapshot = t->snapshots().Read(compacted);
+  ASSERT_TRUE(snapshot.ok());
+  auto delta = ReadDeltaEntries(t->NewScan().manifests(), *snapshot);
+  ASSERT_TRUE(delta.ok()) << delta.status().ToString();
+  ASSERT_EQ(delta->size(), 2u);
+  EXPECT_EQ((*delta)[0].file.file_name, (*delta)[1].file.file_name);
+  EXPECT_NE((*delta)[0].file.level, (*delta)[1].file.level);
+  // Snapshot 1 (the file at level 0) expired at that commit; the file must not have gone with it.
+  EXPECT_EQ(*t->snapshots().ListIds(), (std::vector<int64_t>{compacted}));
+  ExpectWholeAndClean(t, expected);
+}
+
+TEST(ExpiryTest, WriteOnlyTablesDoNotExpire) {
+  testing::TempDir dir;
+  auto options = kRetainFew;
+  options["write-only"] = "true";
+  auto t = MakeTestTable(dir.Sub("t"), {"id"}, options);
+  auto w = t->NewWriter("w");
+  for (int c = 1; c <= 8; ++c) {
+    KL_ASSERT_OK(w->WriteRow(R(c, "eu", "x", c)));
+    ASSERT_TRUE(w->Commit(c).ok());
+  }
+  EXPECT_EQ(t->snapshots().ListIds()->size(), 8u);
+}
+
+TEST(ExpiryTest, ConsumersHoldSnapshotsUntilTheyMoveOnOrExpire) {
+  testing::TempDir dir;
+  auto options = kRetainFew;
+  options["num-sorted-run.compaction-trigger"] = "1000";  // one snapshot per commit
+  auto t = MakeTestTable(dir.Sub("t"), {"id"}, options);
+  ConsumerManager consumers(t->path());
+  KL_ASSERT_OK(consumers.Record("ads", 2));
+  auto w = t->NewWriter("w");
+  for (int c = 1; c <= 10; ++c) {
+    KL_ASSERT_OK(w->WriteRow(R(c, "eu", "x", c)));
+    ASSERT_TRUE(w->Commit(c).ok());
+  }
+  EXPECT_EQ(**t->snapshots().EarliestId(), 2) << "the consumer still needs snapshot 2";
+  EXPECT_EQ(t->snapshots().ListIds()->size(), 9u);
+  auto next = consumers.Read("ads");
+  ASSERT_TRUE(next.ok() && next->has_value());
+  EXPECT_EQ(**next, 2);
+
+  KL_ASSERT_OK(consumers.Record("ads", 7));
+  KL_ASSERT_OK(consumers.Record("trend", 9));
+  // A replace in flight (its temp file, still empty) is no consumer.
+  KL_ASSERT_OK(WriteFile(consumers.ConsumerPath("ads") + ".tmp.123.4", ""));
+  auto min = consumers.MinNextSnapshot();
+  ASSERT_TRUE(min.ok());
+  EXPECT_EQ(**min, 7);
+  KL_ASSERT_OK(w->WriteRow(R(11, "eu", "x", 11)));
+  ASSERT_TRUE(w->Commit(11).ok());
+  EXPECT_EQ(**t->snapshots().EarliestId(), 7) << "the limit is the slowest consumer, not the newest";
+
+  // A consumer not heard from within consumer.expiration-time stops holding snapshots.
+  std::string stale = consumers.ConsumerPath("ads");
+  struct utimbuf old_times = {0, 0};
+  ASSERT_EQ(utime(stale.c_str(), &old_times), 0);
+  ExpireOptions opts = ExpireOptions::FromTable(t->context()->options());
+  opts.consumer_expire_millis = NowMillis() - 3600 * 1000;
+  auto r = ExpireSnapshots(t->context(), opts);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->expired_consumers, (std::vector<std::string>{"ads"}));
+  EXPECT_FALSE(FileExists(stale));
+  EXPECT_EQ(**t->snapshots().EarliestId(), 7) << "retained: snapshot.num-retained.max is 5, 'trend' needs 9";
+  EXPECT_EQ(t->snapshots().ListIds()->size(), 5u);
+
+  EXPECT_FALSE(consumers.Record("a/b", 1).ok());
+  KL_ASSERT_OK(WriteFile(consumers.ConsumerPath("broken"), "{\"next\": 1}"));
+  auto broken = consumers.MinNextSnapshot();
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.status().message().find("consumer-broken"), std::string::npos) << broken.status().ToString();
+}
+
+TEST(ExpiryTest, AnInterruptedExpiryIsFinishedByTheNextOne) {
+  testing::TempDir dir;
+  auto options = kRetainFew;
+  options["snapshot.num-retained.max"] = "100";
+  options["changelog-producer"] = "input";
+  auto t = MakeTestTable(dir.Sub("t"), {"id"}, options);
+  std::map<int64_t, std::vector<std::string>> expected;
+  auto w = t->NewWriter("w");
+  for (int c = 1; c <= 12; ++c) {
+    KL_ASSERT_OK(w->WriteRow(R(c % 4, "eu", "v" + std::to_string(c), c)));
+    auto r = w->Commit(c);
+    ASSERT_TRUE(r.ok());
+    for (int64_t id : r->snapshot_ids) expected[id] = Rows(*t->ReadAll());
+  }
+  auto ids = *t->snapshots().ListIds();
+  ASSERT_GT(ids.size(), 6u);
+  ExpireOptions opts = ExpireOptions::FromTable(t->context()->options());
+  opts.retain_max = 3;
+  // A manifest of the oldest snapshot's delta that the snapshots kept no longer
+  // list (manifests were merged): the run deletes it after the data files. A
+  // non-empty directory in its place makes that deletion fail, as a crash there would.
+  TableScan scan = t->NewScan();
+  auto manifests_of = [&](const std::string& list) {
+    auto metas = scan.manifests().ReadManifestList(list);
+    EXPECT_TRUE(metas.ok()) << metas.status().ToString();
+    std::vector<std::string> names;
+    if (metas.ok()) {
+      for (const auto& m : *metas) names.push_back(m.file_name);
+    }
+    return names;
+  };
+  auto first_kept = t->snapshots().Read(ids[ids.size() - 3]);
+  auto oldest = t->snapshots().Read(ids.front());
+  ASSERT_TRUE(first_kept.ok() && oldest.ok());
+  std::set<std::string> kept;
+  for (const auto& name : manifests_of(first_kept->base_manifest_list)) kept.insert(name);
+  for (const auto& name : manifests_of(first_kept->delta_manifest_list)) kept.insert(name);
+  std::string blocked;
+  for (const auto& name : manifests_of(oldest->delta_manifest_list)) {
+    if (kept.count(name) == 0) blocked = JoinPath(t->context()->paths().ManifestDir(), name);
+  }
+  ASSERT_FALSE(blocked.empty()) << "no merged-away manifest to block";
+  KL_ASSERT_OK(RemoveFile(blocked));
+  ASSERT_EQ(mkdir(blocked.c_str(), 0755), 0);
+  KL_ASSERT_OK(WriteFile(JoinPath(blocked, "x"), "x"));
+  auto failed = ExpireSnapshots(t->context(), opts);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().message().find(BaseName(blocked)), std::string::npos) << failed.status().ToString();
+  EXPECT_EQ(t->snapshots().ListIds()->size(), ids.size()) << "snapshot files go last";
+  KL_ASSERT_OK(RemoveAll(blocked));
+  auto done = ExpireSnapshots(t->context(), opts);
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_EQ(t->snapshots().ListIds()->size(), 3u);
+  ExpectWholeAndClean(t, expected);
+}
+
+}  // namespace
+}  // namespace kl::table

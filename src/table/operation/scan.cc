@@ -1,0 +1,208 @@
+#include "table/operation/scan.h"
+
+#include <algorithm>
+#include <map>
+
+#include "common/file_util.h"
+#include "table/data/binary_row.h"
+#include "table/operation/commit.h"
+
+namespace kl::table {
+
+TableScan::TableScan(std::shared_ptr<TableContext> ctx)
+    : ctx_(ctx),
+      snapshots_(ctx->path()),
+      manifests_(ctx->paths().ManifestDir(), ctx->schema().PartitionType(), ctx->options().manifest_compression(),
+                 ctx->schema().id) {}
+
+std::vector<DataSplit> TableScan::Group(int64_t snapshot_id, std::vector<ManifestEntry> entries,
+                                        const PartitionFilter& filter, bool raw) const {
+  std::map<std::pair<std::string, int32_t>, DataSplit> by_bucket;
+  std::map<std::string, bool> accepted;
+  std::vector<format::DataType> part_types = TypesOf(ctx_->schema().PartitionType());
+  for (auto& e : entries) {
+    if (e.kind != FileKind::kAdd) continue;
+    if (filter) {
+      auto it = accepted.find(e.partition);
+      if (it == accepted.end()) {
+        auto row = DeserializeBinaryRow(e.partition, part_types);
+        it = accepted.emplace(e.partition, row.ok() && filter(*row)).first;
+      }
+      if (!it->second) continue;
+    }
+    DataSplit& split = by_bucket[{e.partition, e.bucket}];
+    split.snapshot_id = snapshot_id;
+    split.partition = e.partition;
+    split.bucket = e.bucket;
+    split.total_buckets = e.total_buckets;
+    split.raw_changes = raw;
+    split.files.push_back(std::move(e.file));
+  }
+  std::vector<DataSplit> out;
+  for (auto& [k, split] : by_bucket) out.push_back(std::move(split));
+  return out;
+}
+
+Status TableScan::CheckReadable() const {
+  std::string format = ctx_->options().manifest_format();
+  if (format != "avro" && format != "orc") {
+    return Status::NotSupported("table " + ctx_->path() + " has " + format + " manifests; kubelake reads Avro and ORC ones");
+  }
+  // Data-evolution tables split a row's columns over several files joined by row id;
+  // reading their files one by one would return partial rows.
+  if (ctx_->options().GetBool("data-evolution.enabled", false)) {
+    return Status::NotSupported("table " + ctx_->path() + " uses data evolution (data-evolution.enabled), which kubelake does not read");
+  }
+  return Status::OK();
+}
+
+Result<ScanPlan> TableScan::PlanFrom(const Snapshot& snapshot, const PartitionFilter& filter, bool batch) const {
+  KL_RETURN_IF_ERROR(CheckReadable());
+  KL_ASSIGN_OR_RETURN(std::vector<ManifestEntry> live, ReadLiveEntries(manifests_, snapshot));
+  if (batch && ctx_->primary_key() && ctx_->options().batch_scan_skips_level0()) {
+    live.erase(std::remove_if(live.begin(), live.end(), [](const ManifestEntry& e) { return e.file.level == 0; }),
+               live.end());
+  }
+  ScanPlan plan;
+  plan.snapshot_id = snapshot.id;
+  plan.splits = Group(snapshot.id, std::move(live), filter, /*raw=*/false);
+  KL_RETURN_IF_ERROR(AttachDeletionVectors(snapshot, &plan.splits));
+  return plan;
+}
+
+Status TableScan::AttachDeletionVectors(const Snapshot& snapshot, std::vector<DataSplit>* splits) const {
+  if (!ctx_->options().deletion_vectors_enabled() || !snapshot.index_manifest || splits->empty()) return Status::OK();
+  std::string path = JoinPath(ctx_->paths().ManifestDir(), *snapshot.index_manifest);
+  auto entries = ReadIndexManifest(path);
+  if (!entries.ok()) return entries.status().WithContext("snapshot " + std::to_string(snapshot.id));
+  bool in_data_dir = ctx_->options().index_file_in_data_file_dir();
+  const PathFactory& paths = ctx_->paths();
+  DeletionVectorIndex index = DeletionVectorIndex::Build(
+      *entries, [&](const std::string& partition, int32_t bucket, const IndexFileMeta& file) {
+        return paths.IndexFilePath(partition, bucket, file, in_data_dir);
+      });
+  if (index.empty()) return Status::OK();
+  for (auto& split : *splits) {
+    for (const auto& f : split.files) {
+      if (auto dv = index.Find(split.partition, split.bucket, f.file_name)) split.deletion_files[f.file_name] = *dv;
+    }
+  }
+  return Status::OK();
+}
+
+Result<ScanPlan> TableScan::PlanLatest(const PartitionFilter& filter) const {
+  KL_ASSIGN_OR_RETURN(std::optional<Snapshot> latest, snapshots_.Latest());
+  if (!latest) return ScanPlan{};
+  return PlanFrom(*latest, filter, /*batch=*/true);
+}
+
+Result<Snapshot> TableScan::ReadSnapshot(int64_t snapshot_id) const {
+  auto s = snapshots_.Read(snapshot_id);
+  if (!s.ok()) {
+    if (s.status().IsNotFound()) {
+      return Status::NotFound("snapshot " + std::to_string(snapshot_id) + " of " + ctx_->path() +
+                              " does not exist (expired or not yet committed)");
+    }
+    return s.status();
+  }
+  return s;
+}
+
+Result<ScanPlan> TableScan::PlanSnapshot(int64_t snapshot_id, const PartitionFilter& filter) const {
+  KL_ASSIGN_OR_RETURN(Snapshot s, ReadSnapshot(snapshot_id));
+  return PlanFrom(s, filter, /*batch=*/true);
+}
+
+Result<ScanPlan> TableScan::PlanSnapshotFull(int64_t snapshot_id, const PartitionFilter& filter) const {
+  KL_ASSIGN_OR_RETURN(Snapshot s, ReadSnapshot(snapshot_id));
+  return PlanFrom(s, filter, /*batch=*/false);
+}
+
+Result<ScanPlan> TableScan::PlanAsOfTime(int64_t time_millis, const PartitionFilter& filter) const {
+  KL_ASSIGN_OR_RETURN(std::optional<Snapshot> s, snapshots_.AtOrBefore(time_millis));
+  if (!s) return Status::NotFound("no snapshot of " + ctx_->path() + " at or before the requested time");
+  return PlanFrom(*s, filter, /*batch=*/true);
+}
+
+Result<ScanPlan> TableScan::PlanChanges(int64_t snapshot_id, const PartitionFilter& filter) const {
+  KL_ASSIGN_OR_RETURN(Snapshot s, snapshots_.Read(snapshot_id));
+  return PlanChanges(s, filter);
+}
+
+Result<ScanPlan> TableScan::PlanChanges(const Snapshot& s, const PartitionFilter& filter) const {
+  KL_RETURN_IF_ERROR(CheckReadable());
+  ScanPlan plan;
+  plan.snapshot_id = s.id;
+  bool has_changelog_producer = ctx_->primary_key() && ctx_->options().changelog_producer() != ChangelogProducer::kNone;
+  if (s.commit_kind == CommitKind::kOverwrite) {
+    // As Paimon's streaming reads: an overwrite is not a change stream (it commits no
+    // changelog, and its delta deletes whole files), so followers pass over it.
+    if (ctx_->options().GetBool("streaming-read-overwrite", false)) {
+      return Status::NotSupported("snapshot " + std::to_string(s.id) + " of " + ctx_->path() +
+                                  " is an OVERWRITE; 'streaming-read-overwrite' = 'true' (reading it as changes) "
+                                  "is not supported by kubelake: unset it to pass over overwrites");
+    }
+    return plan;
+  }
+  if (has_changelog_producer) {
+    KL_ASSIGN_OR_RETURN(std::vector<ManifestEntry> entries, ReadChangelogEntries(manifests_, s));
+    plan.splits = Group(s.id, std::move(entries), filter, /*raw=*/true);
+  } else if (s.commit_kind == CommitKind::kAppend) {
+    KL_ASSIGN_OR_RETURN(std::vector<ManifestEntry> entries, ReadDeltaEntries(manifests_, s));
+    plan.splits = Group(s.id, std::move(entries), filter, /*raw=*/true);
+  }
+  return plan;
+}
+
+StreamScan::StreamScan(std::shared_ptr<TableContext> ctx, StreamStart start, std::optional<int64_t> snapshot_id,
+                       PartitionFilter filter)
+    : scan_(std::move(ctx)), start_(start), start_snapshot_(snapshot_id), filter_(std::move(filter)) {}
+
+Result<ScanPlan> StreamScan::Next() {
+  if (!started_) {
+    started_ = true;
+    switch (start_) {
+      case StreamStart::kLatestFull: {
+        KL_ASSIGN_OR_RETURN(std::optional<int64_t> latest, scan_.snapshots().LatestId());
+        if (!latest) {
+          next_ = 1;
+          return ScanPlan{};
+        }
+        next_ = *latest + 1;
+        return scan_.PlanSnapshotFull(*latest, filter_);
+      }
+      case StreamStart::kLatest: {
+        KL_ASSIGN_OR_RETURN(std::optional<int64_t> latest, scan_.snapshots().LatestId());
+        next_ = latest ? *latest + 1 : 1;
+        return ScanPlan{};
+      }
+      case StreamStart::kFromSnapshot:
+        next_ = start_snapshot_.value_or(1);
+        return ScanPlan{};
+      case StreamStart::kFromSnapshotFull: {
+        int64_t id = start_snapshot_.value_or(1);
+        next_ = id + 1;
+        return scan_.PlanSnapshotFull(id, filter_);
+      }
+    }
+  }
+  // Skip snapshots without changes to read (compactions) until one has them.
+  while (true) {
+    KL_ASSIGN_OR_RETURN(std::optional<int64_t> latest, scan_.snapshots().LatestId());
+    if (!latest || *next_ > *latest) return ScanPlan{};
+    KL_ASSIGN_OR_RETURN(std::optional<int64_t> earliest, scan_.snapshots().EarliestId());
+    if (earliest && *next_ < *earliest) {
+      return Status::NotFound("snapshot " + std::to_string(*next_) +
+                              " expired before the streaming read reached it (earliest is " +
+                              std::to_string(*earliest) + ")");
+    }
+    int64_t id = *next_;
+    next_ = id + 1;
+    KL_ASSIGN_OR_RETURN(Snapshot s, scan_.snapshots().Read(id));
+    if (s.commit_kind == CommitKind::kCompact && !s.changelog_manifest_list) continue;
+    KL_ASSIGN_OR_RETURN(ScanPlan plan, scan_.PlanChanges(s, filter_));
+    return plan;
+  }
+}
+
+}  // namespace kl::table

@@ -1,0 +1,209 @@
+#include "table/schema/options.h"
+
+#include "common/string_util.h"
+
+namespace kl::table {
+
+std::optional<std::string> TableOptions::Get(const std::string& key) const {
+  auto it = options_.find(key);
+  if (it == options_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string TableOptions::GetString(const std::string& key, const std::string& fallback) const {
+  auto v = Get(key);
+  return v ? *v : fallback;
+}
+
+int64_t TableOptions::GetInt(const std::string& key, int64_t fallback) const {
+  auto v = Get(key);
+  if (!v) return fallback;
+  auto parsed = ParseInt64(Trim(*v));
+  return parsed ? *parsed : fallback;
+}
+
+bool TableOptions::GetBool(const std::string& key, bool fallback) const {
+  auto v = Get(key);
+  if (!v) return fallback;
+  return EqualsIgnoreCase(Trim(*v), "true");
+}
+
+namespace {
+
+// Paimon's MemorySize and Duration spellings.
+std::optional<int64_t> ParseMemorySize(std::string_view text) {
+  constexpr int64_t kKiB = 1LL << 10, kMiB = 1LL << 20, kGiB = 1LL << 30, kTiB = 1LL << 40;
+  return ParseScaledInt(text, {{"", 1},
+                               {"b", 1},
+                               {"bytes", 1},
+                               {"k", kKiB},
+                               {"kb", kKiB},
+                               {"kibibytes", kKiB},
+                               {"m", kMiB},
+                               {"mb", kMiB},
+                               {"mebibytes", kMiB},
+                               {"g", kGiB},
+                               {"gb", kGiB},
+                               {"gibibytes", kGiB},
+                               {"t", kTiB},
+                               {"tb", kTiB}});
+}
+
+std::optional<int64_t> ParseDuration(std::string_view text) {
+  return ParseScaledInt(text, {{"", 1},
+                               {"ms", 1},
+                               {"milli", 1},
+                               {"millis", 1},
+                               {"s", 1000},
+                               {"sec", 1000},
+                               {"secs", 1000},
+                               {"second", 1000},
+                               {"seconds", 1000},
+                               {"min", 60000},
+                               {"m", 60000},
+                               {"minute", 60000},
+                               {"minutes", 60000},
+                               {"h", 3600000},
+                               {"hour", 3600000},
+                               {"hours", 3600000},
+                               {"d", 86400000},
+                               {"day", 86400000},
+                               {"days", 86400000}});
+}
+
+}  // namespace
+
+int64_t TableOptions::GetMemorySize(const std::string& key, int64_t fallback) const {
+  auto v = Get(key);
+  if (!v) return fallback;
+  auto parsed = ParseMemorySize(*v);
+  return parsed ? *parsed : fallback;
+}
+
+int64_t TableOptions::GetDurationMillis(const std::string& key, int64_t fallback) const {
+  auto v = Get(key);
+  if (!v) return fallback;
+  auto parsed = ParseDuration(*v);
+  return parsed ? *parsed : fallback;
+}
+
+Status TableOptions::Validate() const {
+  auto check = [&](const std::string& key, std::initializer_list<const char*> allowed) -> Status {
+    auto v = Get(key);
+    if (!v) return Status::OK();
+    for (const char* a : allowed) {
+      if (*v == a) return Status::OK();
+    }
+    std::string list;
+    for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
+    return Status::InvalidArgument("option " + key + " = \"" + *v + "\" is not one of: " + list);
+  };
+  KL_RETURN_IF_ERROR(check("merge-engine", {"deduplicate", "partial-update", "aggregation", "first-row"}));
+  KL_RETURN_IF_ERROR(check("changelog-producer", {"none", "input", "lookup", "full-compaction"}));
+  KL_RETURN_IF_ERROR(check("file.format", {"avro", "parquet"}));
+  KL_RETURN_IF_ERROR(check("manifest.format", {"avro"}));
+  KL_RETURN_IF_ERROR(check("sequence.field.sort-order", {"ascending", "descending"}));
+  for (const char* key : {"write-buffer-size", "target-file-size", "manifest.target-file-size"}) {
+    if (auto v = Get(key); v && !ParseMemorySize(*v)) {
+      return Status::InvalidArgument("option " + std::string(key) + " = \"" + *v + "\" is not a memory size");
+    }
+  }
+  if (auto v = Get("snapshot.time-retained"); v && !ParseDuration(*v)) {
+    return Status::InvalidArgument("option snapshot.time-retained = \"" + *v + "\" is not a duration");
+  }
+  for (const char* key : {"dynamic-bucket.target-row-num", "dynamic-bucket.initial-buckets"}) {
+    if (auto v = Get(key); v) {
+      auto n = ParseInt64(Trim(*v));
+      if (!n || *n <= 0) return Status::InvalidArgument("option " + std::string(key) + " = \"" + *v + "\" must be positive");
+    }
+  }
+  if (auto v = Get("dynamic-bucket.max-buckets"); v) {
+    auto n = ParseInt64(Trim(*v));
+    if (!n || *n == 0 || *n < -1) {
+      return Status::InvalidArgument("option dynamic-bucket.max-buckets = \"" + *v + "\" must be -1 (no limit) or positive");
+    }
+  }
+  if (auto v = Get("bucket"); v) {
+    auto b = ParseInt64(Trim(*v));
+    if (!b || *b == 0 || *b < -2)
+      return Status::InvalidArgument("option bucket = \"" + *v + "\" must be -1 or positive");
+  }
+  return Status::OK();
+}
+
+std::vector<std::string> TableOptions::bucket_keys() const {
+  std::vector<std::string> out;
+  for (auto& k : Split(GetString("bucket-key", ""), ',', true)) out.emplace_back(Trim(k));
+  return out;
+}
+
+MergeEngine TableOptions::merge_engine() const {
+  std::string v = GetString("merge-engine", "deduplicate");
+  if (v == "partial-update") return MergeEngine::kPartialUpdate;
+  if (v == "aggregation") return MergeEngine::kAggregation;
+  if (v == "first-row") return MergeEngine::kFirstRow;
+  return MergeEngine::kDeduplicate;
+}
+
+ChangelogProducer TableOptions::changelog_producer() const {
+  std::string v = GetString("changelog-producer", "none");
+  if (v == "input") return ChangelogProducer::kInput;
+  if (v == "lookup") return ChangelogProducer::kLookup;
+  if (v == "full-compaction") return ChangelogProducer::kFullCompaction;
+  return ChangelogProducer::kNone;
+}
+
+std::vector<std::string> TableOptions::sequence_fields() const {
+  std::vector<std::string> out;
+  for (auto& k : Split(GetString("sequence.field", ""), ',', true)) out.emplace_back(Trim(k));
+  return out;
+}
+
+bool TableOptions::ignore_delete() const {
+  return GetBool("ignore-delete", false) || GetBool("first-row.ignore-delete", false) ||
+         GetBool("deduplicate.ignore-delete", false) || GetBool("partial-update.ignore-delete", false);
+}
+
+int64_t TableOptions::target_file_size(bool primary_key_table) const {
+  return GetMemorySize("target-file-size", primary_key_table ? 128LL << 20 : 256LL << 20);
+}
+
+int TableOptions::num_sorted_run_stop_trigger() const {
+  int64_t v = GetInt("num-sorted-run.stop-trigger", -1);
+  return v > 0 ? static_cast<int>(v) : num_sorted_run_compaction_trigger() + 3;
+}
+
+int TableOptions::num_levels() const {
+  int64_t v = GetInt("num-levels", -1);
+  return v > 0 ? static_cast<int>(v) : num_sorted_run_compaction_trigger() + 1;
+}
+
+namespace {
+
+int TruncateLengthOf(const std::string& mode) {
+  if (mode == "full") return -1;
+  if (mode == "none" || mode == "counts") return 0;
+  if (mode.rfind("truncate(", 0) == 0 && mode.back() == ')') {
+    auto n = ParseInt64(mode.substr(9, mode.size() - 10));
+    if (n && *n > 0) return static_cast<int>(*n);
+  }
+  return 16;
+}
+
+}  // namespace
+
+int TableOptions::stats_truncate_length() const {
+  return TruncateLengthOf(GetString("metadata.stats-mode", "truncate(16)"));
+}
+
+int TableOptions::changelog_stats_truncate_length() const {
+  return TruncateLengthOf(GetString("changelog-file.stats-mode", GetString("metadata.stats-mode", "truncate(16)")));
+}
+
+bool TableOptions::value_stats_none(bool changelog) const {
+  std::string mode = GetString("metadata.stats-mode", "truncate(16)");
+  if (changelog) mode = GetString("changelog-file.stats-mode", mode);
+  return mode == "none";
+}
+
+}  // namespace kl::table
