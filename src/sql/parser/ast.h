@@ -273,6 +273,14 @@ struct ColumnDef {
   bool is_virtual = false;
 };
 
+// One column of INSERT ... PARTITION (col = value, ...): the value as written (a string
+// literal's text, or a number, TRUE/FALSE), cast to the column's type when the INSERT runs.
+struct StaticPartitionValue {
+  std::string column;
+  std::string value;
+  SourcePos pos;
+};
+
 struct Statement {
   StatementKind kind;
   SourcePos pos;
@@ -297,6 +305,7 @@ struct Statement {
   std::map<std::string, std::string> options;  // WITH (...) / SET (...) / hints of INSERT target
   std::vector<std::string> reset_keys;         // ALTER TABLE RESET / RESET 'k'
   std::vector<std::string> insert_columns;
+  std::vector<StaticPartitionValue> static_partition;  // INSERT ... PARTITION (...)
   std::string key, value;    // SET 'k' = 'v'
   std::string like_pattern;  // SHOW TABLES LIKE '...'
   std::vector<std::string> view_columns;

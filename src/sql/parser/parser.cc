@@ -552,9 +552,22 @@ class Parser {
     if (Peek().kind == TokenKind::kHint) {
       KL_ASSIGN_OR_RETURN(st->options, HintOptions());
     }
-    if (Peek().IsKeyword("PARTITION")) {
-      return ErrorAt(Peek().pos,
-                     "INSERT ... PARTITION (...) is not supported: give the partition columns in the query");
+    if (AcceptKeyword("PARTITION")) {
+      KL_RETURN_IF_ERROR(ExpectSymbol("("));
+      do {
+        StaticPartitionValue v;
+        v.pos = Peek().pos;
+        KL_ASSIGN_OR_RETURN(v.column, Identifier("a partition column name"));
+        KL_RETURN_IF_ERROR(ExpectSymbol("="));
+        KL_ASSIGN_OR_RETURN(v.value, PartitionLiteral());
+        for (const auto& other : st->static_partition) {
+          if (other.column == v.column) {
+            return ErrorAt(v.pos, "partition column " + QuoteIdentifier(v.column) + " is given twice");
+          }
+        }
+        st->static_partition.push_back(std::move(v));
+      } while (AcceptSymbol(","));
+      KL_RETURN_IF_ERROR(ExpectSymbol(")"));
     }
     if (Peek().IsSymbol("(") && !(Peek(1).IsKeyword("SELECT") || Peek(1).IsKeyword("WITH") ||
                                   Peek(1).IsKeyword("VALUES") || Peek(1).IsSymbol("("))) {
@@ -562,6 +575,26 @@ class Parser {
     }
     KL_ASSIGN_OR_RETURN(st->query, Query_());
     return st;
+  }
+
+  // A static partition value: a string, a (signed) number, TRUE or FALSE, or DATE/TIMESTAMP '...'.
+  Result<std::string> PartitionLiteral() {
+    if (Peek().IsKeyword("DATE") || Peek().IsKeyword("TIMESTAMP")) {
+      if (Peek(1).kind == TokenKind::kString) Advance();
+    }
+    const Token& t = Peek();
+    if (t.kind == TokenKind::kString) return Advance().text;
+    if (t.IsKeyword("TRUE") || t.IsKeyword("FALSE")) return ToUpper(Advance().text);
+    std::string sign;
+    if (t.IsSymbol("-") || t.IsSymbol("+")) {
+      if (Advance().text == "-") sign = "-";
+    }
+    TokenKind k = Peek().kind;
+    if (k == TokenKind::kInteger || k == TokenKind::kDecimal || k == TokenKind::kFloat) return sign + Advance().text;
+    if (Peek().IsKeyword("NULL")) {
+      return ErrorAt(Peek().pos, "a static partition value cannot be NULL; give the column in the query instead");
+    }
+    return Expected("a literal partition value");
   }
 
   // /*+ OPTIONS('k'='v', ...) */ -> options. Other hints are accepted and ignored.

@@ -182,10 +182,20 @@ Result<ScanPlan> TableScan::PlanChanges(const Snapshot& s, const PartitionFilter
   ScanPlan plan;
   plan.snapshot_id = s.id;
   bool has_changelog_producer = ctx_->primary_key() && ctx_->options().changelog_producer() != ChangelogProducer::kNone;
+  if (s.commit_kind == CommitKind::kOverwrite) {
+    // As Paimon's streaming reads: an overwrite is not a change stream (it commits no
+    // changelog, and its delta deletes whole files), so followers pass over it.
+    if (ctx_->options().GetBool("streaming-read-overwrite", false)) {
+      return Status::NotSupported("snapshot " + std::to_string(s.id) + " of " + ctx_->path() +
+                                  " is an OVERWRITE; 'streaming-read-overwrite' = 'true' (reading it as changes) "
+                                  "is not supported by kubelake: unset it to pass over overwrites");
+    }
+    return plan;
+  }
   if (has_changelog_producer) {
     KL_ASSIGN_OR_RETURN(std::vector<ManifestEntry> entries, ReadChangelogEntries(manifests_, s));
     plan.splits = Group(s.id, std::move(entries), filter, /*raw=*/true);
-  } else if (s.commit_kind == CommitKind::kAppend || s.commit_kind == CommitKind::kOverwrite) {
+  } else if (s.commit_kind == CommitKind::kAppend) {
     KL_ASSIGN_OR_RETURN(std::vector<ManifestEntry> entries, ReadDeltaEntries(manifests_, s));
     plan.splits = Group(s.id, std::move(entries), filter, /*raw=*/true);
   }

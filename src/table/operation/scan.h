@@ -2,7 +2,8 @@
 // live files of one snapshot (latest, by id, or as of a time) grouped into
 // splits by partition and bucket. A streaming scan returns, call after
 // call, the changes of each new snapshot: its delta files, or its changelog
-// files when the table has a changelog producer.
+// files when the table has a changelog producer. OVERWRITE snapshots are passed
+// over, as Paimon's streaming reads do without 'streaming-read-overwrite'.
 #pragma once
 
 #include <functional>
