@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -20,6 +21,12 @@
 
 namespace kl::table {
 namespace {
+
+// Random sequences per property test: KUBELAKE_PROPERTY_SEQUENCES (the sanitizer pass runs fewer).
+int Sequences(int fallback) {
+  const char* env = std::getenv("KUBELAKE_PROPERTY_SEQUENCES");
+  return env != nullptr ? std::max(1, std::atoi(env)) : fallback;
+}
 
 using format::DataType;
 using format::Datum;
@@ -72,7 +79,7 @@ std::vector<std::string> Names(const std::vector<ManifestFileMeta>& metas) {
 // name exactly the model's live files, and the base stays small.
 TEST(ManifestMergeTest, RandomCommitsKeepTheLiveFilesOfTheModel) {
   testing::TempDir dir;
-  for (uint64_t seed = 1; seed <= 12; ++seed) {
+  for (uint64_t seed = 1; seed <= static_cast<uint64_t>(Sequences(12)); ++seed) {
     Random rng(seed);
     ManifestIO io(dir.Sub("m" + std::to_string(seed)), PartitionType(), "zstd", 0);
     ManifestMergeOptions o;
@@ -310,7 +317,7 @@ void RunMergingWorkload(const std::string& path, bool primary_key, uint64_t seed
 
 TEST(ManifestMergeTest, TablesReadTheSameWhileManifestsMergeAndSnapshotsExpire) {
   testing::TempDir dir;
-  for (uint64_t seed : {1, 2, 3}) {
+  for (uint64_t seed = 1; seed <= static_cast<uint64_t>(Sequences(3)); ++seed) {
     // Minor compaction only (Paimon's defaults for size), with few manifests to a merge.
     RunMergingWorkload(dir.Sub("minor-pk" + std::to_string(seed)), true, seed, {{"manifest.merge-min-count", "3"}});
     // Full compaction at nearly every commit: tiny threshold and target.
