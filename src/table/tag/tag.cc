@@ -27,6 +27,17 @@ int DaysInMonth(int64_t y, int m) {
   return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
 }
 
+bool Digits(std::string_view s, size_t at, size_t n, int64_t* out) {
+  if (at + n > s.size()) return false;
+  int64_t v = 0;
+  for (size_t i = at; i < at + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
 // Jackson's array form of a LocalDateTime: [y, M, d, H, m] then seconds and
 // nanoseconds only when not zero.
 std::string LocalDateTimeJson(int64_t wall) {
@@ -52,21 +63,41 @@ std::optional<int64_t> ParseLocalDateTime(const JsonValue& v) {
     const auto& items = v.items();
     if (items.size() < 3 || items.size() > 7) return std::nullopt;
     for (size_t i = 0; i < items.size(); ++i) {
-      if (!items[i].is_number()) return std::nullopt;
+      if (!items[i].is_int()) return std::nullopt;
       parts[i] = items[i].as_int();
     }
   } else if (v.is_string()) {
-    const std::string& s = v.as_string();
-    int y, mo, d, h = 0, mi = 0;
-    double sec = 0;
-    if (std::sscanf(s.c_str(), "%d-%d-%dT%d:%d:%lf", &y, &mo, &d, &h, &mi, &sec) < 3) return std::nullopt;
-    parts[0] = y, parts[1] = mo, parts[2] = d, parts[3] = h, parts[4] = mi;
-    parts[5] = static_cast<int64_t>(sec);
-    parts[6] = static_cast<int64_t>((sec - static_cast<double>(parts[5])) * 1e9 + 0.5);
+    // yyyy-MM-dd['T'HH:mm[:ss[.fraction]]]
+    std::string_view t = v.as_string();
+    size_t year_end = t.find('-');
+    if (year_end < 4 || year_end > 6 || !Digits(t, 0, year_end, &parts[0]) || t.size() < year_end + 6 ||
+        !Digits(t, year_end + 1, 2, &parts[1]) || t[year_end + 3] != '-' || !Digits(t, year_end + 4, 2, &parts[2])) {
+      return std::nullopt;
+    }
+    size_t at = year_end + 6;
+    if (at < t.size()) {
+      if (t[at] != 'T' || !Digits(t, at + 1, 2, &parts[3]) || t.size() < at + 6 || t[at + 3] != ':' ||
+          !Digits(t, at + 4, 2, &parts[4])) {
+        return std::nullopt;
+      }
+      at += 6;
+      if (at < t.size()) {
+        if (t[at] != ':' || !Digits(t, at + 1, 2, &parts[5])) return std::nullopt;
+        at += 3;
+        if (at < t.size()) {
+          size_t digits = t.size() - at - 1;
+          if (t[at] != '.' || digits == 0 || digits > 9 || !Digits(t, at + 1, digits, &parts[6])) return std::nullopt;
+          for (size_t k = digits; k < 9; ++k) parts[6] *= 10;
+        }
+      }
+    }
   } else {
     return std::nullopt;
   }
-  if (parts[1] < 1 || parts[1] > 12 || parts[2] < 1 || parts[2] > DaysInMonth(parts[0], static_cast<int>(parts[1]))) {
+  // Years a millisecond clock can hold (Java allows more, but no tag is that old).
+  if (parts[0] < -100000 || parts[0] > 100000 || parts[1] < 1 || parts[1] > 12 || parts[2] < 1 ||
+      parts[2] > DaysInMonth(parts[0], static_cast<int>(parts[1])) || parts[3] < 0 || parts[3] > 23 || parts[4] < 0 ||
+      parts[4] > 59 || parts[5] < 0 || parts[5] > 59 || parts[6] < 0 || parts[6] > 999999999) {
     return std::nullopt;
   }
   return DaysFromCivil(parts[0], static_cast<unsigned>(parts[1]), static_cast<unsigned>(parts[2])) * kMillisPerDay +
@@ -75,7 +106,12 @@ std::optional<int64_t> ParseLocalDateTime(const JsonValue& v) {
 
 // A Duration as Jackson writes it (seconds, with nanoseconds as the fraction) or as ISO text ("PT1H30M").
 std::optional<int64_t> ParseDurationJson(const JsonValue& v) {
-  if (v.is_number()) return static_cast<int64_t>(v.as_double() * 1000 + (v.as_double() >= 0 ? 0.5 : -0.5));
+  constexpr double kMaxSeconds = 9.0e15;  // within an int64 of milliseconds
+  if (v.is_number()) {
+    double secs = v.as_double();
+    if (!(secs > -kMaxSeconds && secs < kMaxSeconds)) return std::nullopt;
+    return static_cast<int64_t>(secs * 1000 + (secs >= 0 ? 0.5 : -0.5));
+  }
   if (!v.is_string()) return std::nullopt;
   std::string s = ToUpper(v.as_string());
   if (s.size() < 3 || s[0] != 'P') return std::nullopt;
@@ -105,7 +141,7 @@ std::optional<int64_t> ParseDurationJson(const JsonValue& v) {
       number = 0, scale = 1, have_number = false, fraction = false;
     }
   }
-  if (have_number) return std::nullopt;
+  if (have_number || !(total < kMaxSeconds)) return std::nullopt;
   return static_cast<int64_t>(total * 1000 + 0.5);
 }
 
@@ -118,16 +154,6 @@ std::string DurationJson(int64_t millis) {
   return buf;
 }
 
-bool Digits(std::string_view s, size_t at, size_t n, int64_t* out) {
-  if (at + n > s.size()) return false;
-  int64_t v = 0;
-  for (size_t i = at; i < at + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = v;
-  return true;
-}
 
 }  // namespace
 
