@@ -387,8 +387,7 @@ Status RunTagCreate(const std::string& dir, const std::string& name, int64_t sna
     KL_ASSIGN_OR_RETURN(int64_t d, ParseDurationArg(retention));
     retained_ms = d;
   }
-  KL_RETURN_IF_ERROR(
-      table::TagManager(t->path()).Create(name, *id, retained_ms, table::WallClock{}.At(NowMillis())));
+  KL_RETURN_IF_ERROR(table::TagManager(t->path()).Create(name, *id, retained_ms, table::WallClock{}.At(NowMillis())));
   std::printf("created tag %s of snapshot %lld\n", name.c_str(), static_cast<long long>(*id));
   return Status::OK();
 }
@@ -529,7 +528,8 @@ void AddTableCommands(CLI::App* app) {
     cmd->callback([=] { Finish(RunExpire(*dir, *retain_min, *retain_max, *older)); });
   }
   {
-    auto* tag = table->add_subcommand("tag", "Tags: named snapshots kept past snapshot expiry (Paimon's tag/tag-<name>)");
+    auto* tag =
+        table->add_subcommand("tag", "Tags: named snapshots kept past snapshot expiry (Paimon's tag/tag-<name>)");
     tag->require_subcommand(1);
     {
       auto* cmd = tag->add_subcommand("create", "Tag the latest snapshot (or --snapshot N)");
@@ -545,8 +545,8 @@ void AddTableCommands(CLI::App* app) {
       cmd->callback([=] { Finish(RunTagCreate(*dir, *name, *snapshot, *retained)); });
     }
     {
-      auto* cmd = tag->add_subcommand(
-          "delete", "Delete tags, and the files only they held once their snapshots have expired");
+      auto* cmd =
+          tag->add_subcommand("delete", "Delete tags, and the files only they held once their snapshots have expired");
       auto dir = std::make_shared<std::string>();
       auto names = std::make_shared<std::vector<std::string>>();
       cmd->add_option("table-dir", *dir, "Table directory")->required();

@@ -1118,8 +1118,7 @@ class Runner {
     };
     auto known = kProcedures.find(proc);
     if (parts.size() < 2 || !EqualsIgnoreCase(parts[parts.size() - 2], "sys") || known == kProcedures.end()) {
-      return ErrorAt(st.name.pos, "no procedure " + Join(parts, ".") +
-                                      " (there are: sys.create_tag, sys.delete_tag)");
+      return ErrorAt(st.name.pos, "no procedure " + Join(parts, ".") + " (there are: sys.create_tag, sys.delete_tag)");
     }
     const std::vector<std::string>& names = known->second;
     std::string signature = "sys." + proc + "(" + Join(names, ", ") + ")";
@@ -1130,7 +1129,8 @@ class Runner {
       const auto& [given, expr] = st.call_args[i];
       std::string name = given;
       if (name.empty()) {
-        if (i >= names.size()) return ErrorAt(expr->pos, signature + " takes " + std::to_string(names.size()) + " arguments");
+        if (i >= names.size())
+          return ErrorAt(expr->pos, signature + " takes " + std::to_string(names.size()) + " arguments");
         name = names[i];
       } else if (std::find(names.begin(), names.end(), name) == names.end()) {
         return ErrorAt(expr->pos, signature + " has no argument " + QuoteIdentifier(name));

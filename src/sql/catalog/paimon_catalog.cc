@@ -27,7 +27,8 @@ Result<table::ScanPlan> PlanFor(const table::Table& t, const ReadOptions& read, 
     return it->second;
   };
   std::vector<std::string> travel;
-  for (const char* k : {"scan.tag-name", "scan.version", "scan.snapshot-id", "scan.timestamp-millis", "scan.timestamp"}) {
+  for (const char* k :
+       {"scan.tag-name", "scan.version", "scan.snapshot-id", "scan.timestamp-millis", "scan.timestamp"}) {
     if (get(k)) travel.push_back("'" + std::string(k) + "'");
   }
   if (read.as_of_millis) travel.push_back("FOR SYSTEM_TIME AS OF");

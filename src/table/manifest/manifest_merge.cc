@@ -117,9 +117,9 @@ Result<std::vector<ManifestFileMeta>> MinorCompaction(const ManifestIO& io, cons
 }
 
 Result<std::optional<std::vector<ManifestFileMeta>>> FullCompaction(const ManifestIO& io,
-                                                                   const std::vector<ManifestFileMeta>& input,
-                                                                   const ManifestMergeOptions& o,
-                                                                   std::vector<std::string>* written) {
+                                                                    const std::vector<ManifestFileMeta>& input,
+                                                                    const ManifestMergeOptions& o,
+                                                                    std::vector<std::string>* written) {
   using Out = std::optional<std::vector<ManifestFileMeta>>;
   int64_t must_change_size = 0;
   for (const auto& m : input) {
@@ -144,8 +144,10 @@ Result<std::optional<std::vector<ManifestFileMeta>>> FullCompaction(const Manife
   bool unknown_partition = false;
   for (const auto& p : deleted_partitions) {
     auto row = DeserializeBinaryRow(p, types);
-    if (row.ok()) partitions.push_back(std::move(row).value());
-    else unknown_partition = true;
+    if (row.ok())
+      partitions.push_back(std::move(row).value());
+    else
+      unknown_partition = true;
   }
   // Large manifests without DELETEs that no deleted file can be in stay unread.
   std::vector<ManifestFileMeta> result, to_merge;

@@ -27,8 +27,8 @@
 namespace kl::table {
 
 struct ManifestMergeOptions {
-  int64_t target_file_size = 8LL << 20;                   // manifest.target-file-size
-  int min_count = 30;                                     // manifest.merge-min-count
+  int64_t target_file_size = 8LL << 20;                 // manifest.target-file-size
+  int min_count = 30;                                   // manifest.merge-min-count
   int64_t full_compaction_threshold_size = 16LL << 20;  // manifest.full-compaction-threshold-size
 
   static ManifestMergeOptions FromTable(const TableOptions& options);

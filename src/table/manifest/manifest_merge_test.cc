@@ -184,7 +184,8 @@ TEST(ManifestMergeTest, MinorCompactionMergesATailOfMinCountSmallManifests) {
 TEST(ManifestMergeTest, MinorCompactionKeepsADeleteWhoseAddIsInAnEarlierRun) {
   testing::TempDir dir;
   ManifestIO io(dir.path(), PartitionType(), "zstd", 0);
-  ManifestFileMeta first = WriteOne(io, {Entry(FileKind::kAdd, "a", 0, 0, "f1"), Entry(FileKind::kAdd, "a", 0, 0, "f2")});
+  ManifestFileMeta first =
+      WriteOne(io, {Entry(FileKind::kAdd, "a", 0, 0, "f1"), Entry(FileKind::kAdd, "a", 0, 0, "f2")});
   ManifestMergeOptions o;
   o.target_file_size = first.file_size;  // the first manifest is a run of its own
   o.min_count = 2;
@@ -256,12 +257,11 @@ void RunMergingWorkload(const std::string& path, bool primary_key, uint64_t seed
                                                 {"kubelake.data-file.sync", "false"}};
   for (const auto& [k, v] : extra) options[k] = v;
   if (!primary_key) options["bucket-key"] = "id";
-  auto t = test_util::MakeTestTable(path, primary_key ? std::vector<std::string>{"id", "region"}
-                                                      : std::vector<std::string>{},
-                                    options, {"region"});
+  auto t = test_util::MakeTestTable(
+      path, primary_key ? std::vector<std::string>{"id", "region"} : std::vector<std::string>{}, options, {"region"});
   Random rng(seed);
   std::map<std::pair<int64_t, std::string>, std::string> model;  // pk tables: key -> row
-  std::multiset<std::string> appended;                          // append tables: every row
+  std::multiset<std::string> appended;                           // append tables: every row
   std::map<int64_t, std::vector<std::string>> expected;          // snapshot -> rows
   auto w = t->NewWriter("w");
   size_t max_manifests = 0;
@@ -273,8 +273,8 @@ void RunMergingWorkload(const std::string& path, bool primary_key, uint64_t seed
       bool remove = primary_key && rng.Uniform(4) == 0;
       format::Row row = test_util::R(id, region, "v" + std::to_string(c), c);
       KL_ASSERT_OK(w->WriteRow(row, remove ? format::RowKind::kDelete : format::RowKind::kInsert));
-      std::string text = "+I " + std::to_string(id) + " \"" + region + "\" \"v" + std::to_string(c) + "\" " +
-                         std::to_string(c);
+      std::string text =
+          "+I " + std::to_string(id) + " \"" + region + "\" \"v" + std::to_string(c) + "\" " + std::to_string(c);
       if (!primary_key) {
         appended.insert(text);
       } else if (remove) {
@@ -299,8 +299,8 @@ void RunMergingWorkload(const std::string& path, bool primary_key, uint64_t seed
     for (int64_t id : *ids) {
       auto rows_read = t->ReadAll(id);
       ASSERT_TRUE(rows_read.ok()) << rows_read.status().ToString();
-      ASSERT_EQ(test_util::Rows(*rows_read), expected.at(id)) << "seed " << seed << " commit " << c << " snapshot "
-                                                              << id;
+      ASSERT_EQ(test_util::Rows(*rows_read), expected.at(id))
+          << "seed " << seed << " commit " << c << " snapshot " << id;
     }
     auto files = ListDir(t->context()->paths().ManifestDir());
     ASSERT_TRUE(files.ok());

@@ -228,9 +228,10 @@ Result<ExpireResult> ExpireSnapshots(const std::shared_ptr<TableContext>& ctx, c
       Status st = CollectReadMetadata(ctx, io, tagged[static_cast<size_t>(t)], &kept_meta, &kept_index);
       if (!st.ok()) {
         // Better to leave manifests behind (remove-orphans finds them) than to break a tag.
-        spdlog::warn("expiring snapshots of {}: reading the manifests of the tag of snapshot {}: {}; "
-                     "manifests of the expired snapshots are left in place",
-                     ctx->path(), tagged[static_cast<size_t>(t)].id, st.ToString());
+        spdlog::warn(
+            "expiring snapshots of {}: reading the manifests of the tag of snapshot {}: {}; "
+            "manifests of the expired snapshots are left in place",
+            ctx->path(), tagged[static_cast<size_t>(t)].id, st.ToString());
         skip_metadata = true;
       }
     }
@@ -265,9 +266,10 @@ Result<ExpireResult> ExpireSnapshots(const std::shared_ptr<TableContext>& ctx, c
     if (int t = PreviousTag(tagged, ids[i]); t >= 0) {
       auto keys = LiveFileKeys(io, tagged[static_cast<size_t>(t)]);
       if (!keys.ok()) {
-        spdlog::warn("expiring snapshots of {}: reading the files of the tag of snapshot {}: {}; the files "
-                     "snapshot {} removed are left in place",
-                     ctx->path(), tagged[static_cast<size_t>(t)].id, keys.status().ToString(), ids[i]);
+        spdlog::warn(
+            "expiring snapshots of {}: reading the files of the tag of snapshot {}: {}; the files "
+            "snapshot {} removed are left in place",
+            ctx->path(), tagged[static_cast<size_t>(t)].id, keys.status().ToString(), ids[i]);
         continue;
       }
       tag_files = *keys;
@@ -377,7 +379,8 @@ Result<DeleteTagResult> DeleteTag(const std::shared_ptr<TableContext>& ctx, cons
     std::vector<std::string> doomed;
     KL_ASSIGN_OR_RETURN(std::vector<ManifestEntry> live, ReadLiveEntries(io, tag.snapshot));
     for (const auto& e : live) {
-      if (keep_data.count(DataFileKey(e)) == 0) doomed.push_back(ctx->paths().DataFilePath(e.partition, e.bucket, e.file));
+      if (keep_data.count(DataFileKey(e)) == 0)
+        doomed.push_back(ctx->paths().DataFilePath(e.partition, e.bucket, e.file));
     }
     std::set<std::string> meta, index;
     KL_RETURN_IF_ERROR(CollectReadMetadata(ctx, io, tag.snapshot, &meta, &index));

@@ -143,8 +143,10 @@ Result<ScanPlan> TableScan::PlanConfigured(const PartitionFilter& filter) const 
   }
   if (given.empty()) return PlanLatest(filter);
   if (given.size() > 1) {
-    return Status::InvalidArgument("only one of 'scan.snapshot-id', 'scan.tag-name', 'scan.version' and "
-                                   "'scan.timestamp-millis' may be set, not " + given[0] + " and " + given[1]);
+    return Status::InvalidArgument(
+        "only one of 'scan.snapshot-id', 'scan.tag-name', 'scan.version' and "
+        "'scan.timestamp-millis' may be set, not " +
+        given[0] + " and " + given[1]);
   }
   std::string value(Trim(*o.Get(given[0])));
   auto snapshot_id = [&](const std::string& key) -> Result<int64_t> {

@@ -113,8 +113,8 @@ Status TableOptions::Validate() const {
       return Status::InvalidArgument("option " + std::string(key) + " = \"" + *v + "\" is not a memory size");
     }
   }
-  for (const char* key : {"snapshot.time-retained", "tag.creation-delay", "tag.default-time-retained",
-                          "tag.creation-period-duration"}) {
+  for (const char* key :
+       {"snapshot.time-retained", "tag.creation-delay", "tag.default-time-retained", "tag.creation-period-duration"}) {
     if (auto v = Get(key); v && !ParseDuration(*v)) {
       return Status::InvalidArgument("option " + std::string(key) + " = \"" + *v + "\" is not a duration");
     }
@@ -125,8 +125,8 @@ Status TableOptions::Validate() const {
       if (!offset.ok()) return offset.status().WithContext("option " + std::string(key));
     }
   }
-  for (const char* key : {"dynamic-bucket.target-row-num", "dynamic-bucket.initial-buckets",
-                          "manifest.merge-min-count", "tag.num-retained-max"}) {
+  for (const char* key : {"dynamic-bucket.target-row-num", "dynamic-bucket.initial-buckets", "manifest.merge-min-count",
+                          "tag.num-retained-max"}) {
     if (auto v = Get(key); v) {
       auto n = ParseInt64(Trim(*v));
       if (!n || *n <= 0) return Status::InvalidArgument("option " + std::string(key) + " = \"" + *v + "\" must be positive");

@@ -134,8 +134,11 @@ std::optional<int64_t> ParseDurationJson(const JsonValue& v) {
       fraction = true;
     } else {
       if (!have_number) return std::nullopt;
-      double unit = c == 'D' && !in_time ? 86400 : c == 'H' && in_time ? 3600 : c == 'M' && in_time ? 60
-                                                                              : c == 'S' && in_time ? 1 : -1;
+      double unit = c == 'D' && !in_time  ? 86400
+                    : c == 'H' && in_time ? 3600
+                    : c == 'M' && in_time ? 60
+                    : c == 'S' && in_time ? 1
+                                          : -1;
       if (unit < 0) return std::nullopt;
       total += number * unit;
       number = 0, scale = 1, have_number = false, fraction = false;
@@ -154,7 +157,6 @@ std::string DurationJson(int64_t millis) {
   return buf;
 }
 
-
 }  // namespace
 
 // ---- Tag ----
@@ -167,7 +169,8 @@ std::string Tag::ToJson(std::string_view snapshot_json, std::optional<int64_t> c
   size_t close = out.find_last_of('}');
   if (close == std::string::npos) return out;
   size_t end = close;
-  while (end > 0 && (out[end - 1] == ' ' || out[end - 1] == '\n' || out[end - 1] == '\r' || out[end - 1] == '\t')) --end;
+  while (end > 0 && (out[end - 1] == ' ' || out[end - 1] == '\n' || out[end - 1] == '\r' || out[end - 1] == '\t'))
+    --end;
   std::string fields = ",\n  \"tagCreateTime\" : " + LocalDateTimeJson(*create_time) +
                        ",\n  \"tagTimeRetained\" : " + DurationJson(*time_retained_millis) + "\n";
   out.replace(end, close - end, fields);
@@ -241,8 +244,7 @@ class TagCache {
 std::pair<int64_t, int64_t> Stamp(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return {-1, 0};
-  return {static_cast<int64_t>(st.st_size),
-          static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+  return {static_cast<int64_t>(st.st_size), static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
 }
 
 }  // namespace
@@ -272,7 +274,8 @@ Result<std::vector<std::string>> TagManager::ListNames() const {
   }
   std::vector<std::string> out;
   for (const auto& n : *names) {
-    if (n.rfind(kTagPrefix, 0) == 0 && n.size() > sizeof(kTagPrefix) - 1) out.push_back(n.substr(sizeof(kTagPrefix) - 1));
+    if (n.rfind(kTagPrefix, 0) == 0 && n.size() > sizeof(kTagPrefix) - 1)
+      out.push_back(n.substr(sizeof(kTagPrefix) - 1));
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -420,14 +423,15 @@ std::optional<int64_t> TagPeriod::TagToTime(const std::string& name) const {
       ok = s.size() == 10 && Digits(s, 0, 4, &y) && Digits(s, 4, 2, &m) && Digits(s, 6, 2, &d) && Digits(s, 8, 2, &h);
       break;
     case Format::kMinute:
-      ok = s.size() == 12 && Digits(s, 0, 4, &y) && Digits(s, 4, 2, &m) && Digits(s, 6, 2, &d) &&
-           Digits(s, 8, 2, &h) && Digits(s, 10, 2, &mi);
+      ok = s.size() == 12 && Digits(s, 0, 4, &y) && Digits(s, 4, 2, &m) && Digits(s, 6, 2, &d) && Digits(s, 8, 2, &h) &&
+           Digits(s, 10, 2, &mi);
       break;
   }
   if (!ok || m < 1 || m > 12 || d < 1 || d > DaysInMonth(y, static_cast<int>(m)) || h > 23 || mi > 59) {
     return std::nullopt;
   }
-  return DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(d)) * kMillisPerDay + h * 3600000 + mi * 60000;
+  return DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(d)) * kMillisPerDay + h * 3600000 +
+         mi * 60000;
 }
 
 }  // namespace kl::table

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "common/result.h"
-#include "table/schema/options.h"
 #include "table/manifest/snapshot.h"
+#include "table/schema/options.h"
 
 namespace kl::table {
 

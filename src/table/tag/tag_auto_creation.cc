@@ -20,8 +20,9 @@ Result<std::unique_ptr<TagAutoCreation>> TagAutoCreation::Create(std::shared_ptr
   }
   bool watermark = mode == "watermark";
   KL_ASSIGN_OR_RETURN(TagPeriod period, TagPeriod::FromOptions(o));
-  std::optional<std::string> zone = watermark ? std::optional<std::string>(o.GetString("sink.watermark-time-zone", "UTC"))
-                                              : o.Get("sink.process-time-zone");
+  std::optional<std::string> zone = watermark
+                                        ? std::optional<std::string>(o.GetString("sink.watermark-time-zone", "UTC"))
+                                        : o.Get("sink.process-time-zone");
   auto clock = WallClock::Parse(zone);
   if (!clock.ok()) {
     return clock.status().WithContext(watermark ? "option sink.watermark-time-zone" : "option sink.process-time-zone");

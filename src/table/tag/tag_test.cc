@@ -39,10 +39,11 @@ constexpr int64_t kHour = 3600000;
 const int64_t kMarch5 = DaysFromCivil(2024, 3, 5) * kDay;
 
 TEST(TagTest, JsonIsTheSnapshotsWithTheTagFieldsOnlyWhenRetained) {
-  std::string snapshot = "{\n  \"version\" : 3,\n  \"id\" : 7,\n  \"schemaId\" : 0,\n  \"baseManifestList\" : \"b\",\n"
-                         "  \"deltaManifestList\" : \"d\",\n  \"commitUser\" : \"u\",\n  \"commitIdentifier\" : 3,\n"
-                         "  \"commitKind\" : \"APPEND\",\n  \"timeMillis\" : 1000,\n  \"totalRecordCount\" : 5,\n"
-                         "  \"deltaRecordCount\" : 5,\n  \"statistics\" : \"stats-1\"\n}";
+  std::string snapshot =
+      "{\n  \"version\" : 3,\n  \"id\" : 7,\n  \"schemaId\" : 0,\n  \"baseManifestList\" : \"b\",\n"
+      "  \"deltaManifestList\" : \"d\",\n  \"commitUser\" : \"u\",\n  \"commitIdentifier\" : 3,\n"
+      "  \"commitKind\" : \"APPEND\",\n  \"timeMillis\" : 1000,\n  \"totalRecordCount\" : 5,\n"
+      "  \"deltaRecordCount\" : 5,\n  \"statistics\" : \"stats-1\"\n}";
   EXPECT_EQ(Tag::ToJson(snapshot, kMarch5, std::nullopt), snapshot) << "no retention: the snapshot, as it is";
   std::string tag = Tag::ToJson(snapshot, kMarch5 + 10 * kHour + 15 * 60000 + 30123, 5000);
   EXPECT_NE(tag.find("\"statistics\" : \"stats-1\",\n  \"tagCreateTime\" : [ 2024, 3, 5, 10, 15, 30, 123000000 ],\n"
@@ -86,16 +87,19 @@ TEST(TagTest, PeriodsNameTagsAsPaimonDoes) {
   EXPECT_EQ(hourly.TagToTime("2024-03-05 13"), kMarch5 + 13 * kHour);
   EXPECT_EQ(period({{"tag.creation-period", "hourly"}, {"tag.period-formatter", "without_dashes"}}).TimeToTag(t),
             "20240305 14");
-  EXPECT_EQ(period({{"tag.creation-period", "hourly"}, {"tag.period-formatter", "without_dashes_and_spaces"}})
-                .TimeToTag(t),
-            "2024030514");
+  EXPECT_EQ(
+      period({{"tag.creation-period", "hourly"}, {"tag.period-formatter", "without_dashes_and_spaces"}}).TimeToTag(t),
+      "2024030514");
   TagPeriod two = period({{"tag.creation-period", "two-hours"}});
   EXPECT_EQ(two.TimeToTag(two.NormalizeToPreviousTag(t)), "2024-03-05 12");
   TagPeriod minutes = period({{"tag.creation-period-duration", "10 min"}, {"tag.creation-period", "daily"}});
   EXPECT_EQ(minutes.TimeToTag(minutes.NormalizeToPreviousTag(t)), "202403051420");
   EXPECT_EQ(minutes.TagToTime("202403051420"), kMarch5 + 14 * kHour + 20 * 60000);
-  EXPECT_FALSE(TagPeriod::FromOptions(TableOptions(std::map<std::string, std::string>{{"tag.creation-period", "weekly"}})).ok());
-  EXPECT_FALSE(TagPeriod::FromOptions(TableOptions(std::map<std::string, std::string>{{"tag.period-formatter", "slashes"}})).ok());
+  EXPECT_FALSE(
+      TagPeriod::FromOptions(TableOptions(std::map<std::string, std::string>{{"tag.creation-period", "weekly"}})).ok());
+  EXPECT_FALSE(
+      TagPeriod::FromOptions(TableOptions(std::map<std::string, std::string>{{"tag.period-formatter", "slashes"}}))
+          .ok());
 }
 
 std::map<std::string, std::string> RetainOne() {
@@ -188,7 +192,7 @@ TEST(TagTest, ExpiryNeverDeletesWhatASnapshotOrTagNeeds) {
     auto w = t->NewWriter("w");
     TagManager tags(t->path());
     std::map<int64_t, std::vector<std::string>> expected;  // snapshot -> rows
-    std::map<std::string, int64_t> live_tags;               // tag -> snapshot
+    std::map<std::string, int64_t> live_tags;              // tag -> snapshot
     int next_tag = 0;
     for (int c = 1; c <= 60; ++c) {
       int rows = 1 + static_cast<int>(rng.Uniform(6));
@@ -264,7 +268,7 @@ TEST(TagTest, AutomaticTagsFollowCommitTimeAndKeepTheNewestFew) {
   auto t = MakeTestTable(dir.Sub("t"), {"id"}, options);
   auto w = t->NewWriter("w");
   // Commit times (UTC): Mar 5 10:00, Mar 5 23:00, Mar 6 00:30, Mar 6 09:00, Mar 8 01:00, Mar 9 02:00.
-  std::vector<int64_t> times = {kMarch5 + 10 * kHour, kMarch5 + 23 * kHour, kMarch5 + kDay + kHour / 2,
+  std::vector<int64_t> times = {kMarch5 + 10 * kHour,       kMarch5 + 23 * kHour,       kMarch5 + kDay + kHour / 2,
                                 kMarch5 + kDay + 9 * kHour, kMarch5 + 3 * kDay + kHour, kMarch5 + 4 * kDay + 2 * kHour};
   std::vector<int64_t> ids;
   for (size_t c = 0; c < times.size(); ++c) {
