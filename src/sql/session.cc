@@ -21,6 +21,8 @@
 #include "table/operation/commit.h"
 #include "table/schema/cast.h"
 #include "table/schema/options.h"
+#include "table/table.h"
+#include "table/tag/tag.h"
 
 namespace kl::sql {
 
@@ -783,6 +785,7 @@ class Runner {
         if (!stopped.ok()) return ErrorAt(st.pos, stopped.message());
         return Message("Job '" + st.value + "' stopped", "STOP JOB");
       }
+      case StatementKind::kCall: return Call(st, params);
       case StatementKind::kDescribe: return Describe(st);
       case StatementKind::kShowCreateTable: return ShowCreate(st);
       case StatementKind::kCreateDatabase: {
@@ -885,7 +888,8 @@ class Runner {
       case StatementKind::kAlterTableSet:
       case StatementKind::kAlterTableReset:
       case StatementKind::kAlterTableAddColumns:
-      case StatementKind::kAlterTableRename: return true;
+      case StatementKind::kAlterTableRename:
+      case StatementKind::kCall: return true;
       case StatementKind::kCreateView:
       case StatementKind::kDropView: return !st.temporary;
       default: return false;
@@ -1101,6 +1105,79 @@ class Runner {
     StatementResult r = Message("OK", "CREATE TABLE");
     r.rows_affected = written;
     return r;
+  }
+
+  // CALL sys.create_tag(table, tag[, snapshot_id[, time_retained]]) and
+  // CALL sys.delete_tag(table, tag[,tag...]): Paimon's procedures, by position or by name.
+  Result<StatementResult> Call(const Statement& st, const std::vector<Datum>* params) {
+    const auto& parts = st.name.parts;
+    std::string proc = ToLower(parts.back());
+    static const std::map<std::string, std::vector<std::string>> kProcedures = {
+        {"create_tag", {"table", "tag", "snapshot_id", "time_retained"}},
+        {"delete_tag", {"table", "tag"}},
+    };
+    auto known = kProcedures.find(proc);
+    if (parts.size() < 2 || !EqualsIgnoreCase(parts[parts.size() - 2], "sys") || known == kProcedures.end()) {
+      return ErrorAt(st.name.pos, "no procedure " + Join(parts, ".") + " (there are: sys.create_tag, sys.delete_tag)");
+    }
+    const std::vector<std::string>& names = known->second;
+    std::string signature = "sys." + proc + "(" + Join(names, ", ") + ")";
+    auto ctx = NewContext();
+    BindOptions o = Bind(ctx.get(), params);
+    std::map<std::string, std::string> args;
+    for (size_t i = 0; i < st.call_args.size(); ++i) {
+      const auto& [given, expr] = st.call_args[i];
+      std::string name = given;
+      if (name.empty()) {
+        if (i >= names.size())
+          return ErrorAt(expr->pos, signature + " takes " + std::to_string(names.size()) + " arguments");
+        name = names[i];
+      } else if (std::find(names.begin(), names.end(), name) == names.end()) {
+        return ErrorAt(expr->pos, signature + " has no argument " + QuoteIdentifier(name));
+      }
+      if (args.count(name) != 0) return ErrorAt(expr->pos, "argument " + name + " of " + signature + " is given twice");
+      DataType type;
+      KL_ASSIGN_OR_RETURN(Datum v, BindConstant(*expr, o, &type));
+      if (!v.is_null()) args[name] = format::DatumToString(v, type);
+    }
+    for (const char* required : {"table", "tag"}) {
+      if (args.count(required) == 0) return ErrorAt(st.pos, signature + " needs " + required);
+    }
+    QualifiedName table_name;
+    table_name.pos = st.pos;
+    for (auto& part : kl::Split(args["table"], '.', false)) table_name.parts.emplace_back(Trim(part));
+    KL_ASSIGN_OR_RETURN(auto t, impl_->Split(table_name));
+    KL_ASSIGN_OR_RETURN(auto obj, t.cat->GetObject(t.database, t.name, ReadOptions{}));
+    if (!obj || !obj->paimon) return ErrorAt(st.pos, args["table"] + " is not a Paimon table");
+    const auto& paimon = obj->paimon;
+    if (proc == "create_tag") {
+      std::optional<int64_t> id;
+      if (args.count("snapshot_id") != 0) {
+        id = ParseInt64(Trim(args["snapshot_id"]));
+        if (!id) return ErrorAt(st.pos, "snapshot_id '" + args["snapshot_id"] + "' is not a snapshot number");
+      } else {
+        KL_ASSIGN_OR_RETURN(id, paimon->snapshots().LatestId());
+        if (!id) return ErrorAt(st.pos, args["table"] + " has no snapshot to tag yet");
+      }
+      // As Paimon: time_retained, else the table's tag.default-time-retained.
+      std::string retention = args.count("time_retained") != 0
+                                  ? args["time_retained"]
+                                  : paimon->context()->options().GetString("tag.default-time-retained", "");
+      std::optional<int64_t> retained;
+      if (!retention.empty()) {
+        int64_t ms = table::TableOptions({{"d", retention}}).GetDurationMillis("d", -1);
+        if (ms < 0) return ErrorAt(st.pos, "time_retained '" + retention + "' is not a duration (e.g. '1 d')");
+        retained = ms;
+      }
+      KL_RETURN_IF_ERROR(Positioned(
+          table::TagManager(paimon->path()).Create(args["tag"], *id, retained, table::WallClock{}.At(NowMillis())),
+          st.pos));
+    } else {
+      for (auto& name : kl::Split(args["tag"], ',', true)) {
+        KL_RETURN_IF_ERROR(Positioned(table::DeleteTag(paimon->context(), std::string(Trim(name))).status(), st.pos));
+      }
+    }
+    return RowsResult(StringRows({"result"}, {{"Success"}}), "CALL");
   }
 
   Result<StatementResult> Alter(const Statement& st) {
