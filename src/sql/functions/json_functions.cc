@@ -328,6 +328,42 @@ Status EvaluateJsonCalls(ExecContext& ctx, const std::vector<const std::string*>
   return Status::OK();
 }
 
+static std::string BehaviorText(JsonOnBehavior b, const Datum& def, const DataType& type) {
+  switch (b) {
+    case JsonOnBehavior::kNull: return "NULL";
+    case JsonOnBehavior::kError: return "ERROR";
+    case JsonOnBehavior::kDefault: {
+      if (def.is_null()) return "DEFAULT NULL";
+      std::string text = format::DatumToString(def, type);
+      if (!IsStringType(type)) return "DEFAULT " + text;
+      std::string quoted = "'";
+      for (char c : text) quoted += c == '\'' ? std::string("''") : std::string(1, c);
+      return "DEFAULT " + quoted + "'";
+    }
+    case JsonOnBehavior::kEmptyArray: return "EMPTY ARRAY";
+    case JsonOnBehavior::kEmptyObject: return "EMPTY OBJECT";
+    case JsonOnBehavior::kTrue: return "TRUE";
+    case JsonOnBehavior::kFalse: return "FALSE";
+    case JsonOnBehavior::kUnknown: return "UNKNOWN";
+  }
+  return "?";
+}
+
+static std::string JsonOptionsText(const JsonCallOptions& o) {
+  std::string out;
+  bool exists = o.kind == JsonFunctionKind::kExists;
+  if (!exists && !o.returning.EqualsIgnoreNullable(DataType::String())) {
+    out += " RETURNING " + TypeName(o.returning.WithNullable(true));
+  }
+  if (o.wrapper == JsonWrapperKind::kConditional) out += " WITH CONDITIONAL ARRAY WRAPPER";
+  if (o.wrapper == JsonWrapperKind::kUnconditional) out += " WITH ARRAY WRAPPER";
+  if (o.on_empty != JsonOnBehavior::kNull)
+    out += " " + BehaviorText(o.on_empty, o.empty_default, o.returning) + " ON EMPTY";
+  JsonOnBehavior error_default = exists ? JsonOnBehavior::kFalse : JsonOnBehavior::kNull;
+  if (o.on_error != error_default) out += " " + BehaviorText(o.on_error, o.error_default, o.returning) + " ON ERROR";
+  return out;
+}
+
 Result<BoundFunction> BindJsonFunction(const CallSite& site, const JsonCallOptions& o) {
   if (site.arg_types.size() != 2) return site.Error(site.name + " takes a JSON document and a path");
   if (!IsStringType(site.arg_types[0])) {
@@ -346,6 +382,7 @@ Result<BoundFunction> BindJsonFunction(const CallSite& site, const JsonCallOptio
   call->path = path;
   call->options = o;
   call->name = site.name;
+  call->options_text = JsonOptionsText(o);
   f.json = call;
   auto parser = std::make_shared<simdjson::dom::parser>();
   f.kernel = [call, parser](ExecContext& ctx, const std::vector<const Column*>& args, size_t rows,

@@ -43,6 +43,10 @@ struct JsonCall {
   std::shared_ptr<const JsonPath> path;
   JsonCallOptions options;
   std::string name;
+  // The options that differ from the defaults, as SQL (" RETURNING BIGINT DEFAULT
+  // 'x' ON ERROR"): part of the call's text, so that calls differing only there
+  // are told apart wherever expressions are matched by their text.
+  std::string options_text;
 };
 
 // Evaluates `calls` over each document (nullptr: NULL) with one parse per

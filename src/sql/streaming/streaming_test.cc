@@ -123,6 +123,23 @@ TEST_F(StreamingTest, ReadsTheEventLogAsATable) {
   EXPECT_EQ(t, std::vector<std::string>{"TRUE"});
 }
 
+// JSON calls over one document share its parse; calls that differ only in their
+// options (RETURNING, ON EMPTY / ON ERROR, the wrapper) still compute apart.
+TEST_F(StreamingTest, JsonCallsDifferingOnlyInTheirOptionsStayApart) {
+  Exec("CREATE TABLE docs (id INT, doc STRING)");
+  Exec("INSERT INTO docs VALUES (1, '{\"i\":5,\"a\":[\"x\"]}'), (2, '{\"i\":\"x\"}'), (3, 'not json')");
+  Exec("CREATE TABLE out (id INT PRIMARY KEY NOT ENFORCED, s STRING, n BIGINT, d STRING, w STRING, q STRING)");
+  const std::string select =
+      "SELECT id, JSON_VALUE(doc, '$.i'), JSON_VALUE(doc, '$.i' RETURNING BIGINT), JSON_VALUE(doc, '$.i' DEFAULT "
+      "'bad' ON ERROR), JSON_QUERY(doc, '$.a' WITH ARRAY WRAPPER), JSON_QUERY(doc, '$.a') FROM docs";
+  Exec("SET 'pipeline.name' = 'json-options'");
+  Exec("INSERT INTO out " + select);
+  WaitCaughtUp("json-options");
+  EXPECT_EQ(Rows("SELECT * FROM out"), (std::vector<std::string>{"1|5|5|5|[[\"x\"]]|[\"x\"]", "2|x|NULL|x|NULL|NULL",
+                                                                 "3|NULL|NULL|bad|NULL|NULL"}));
+  EXPECT_EQ(Rows("SELECT * FROM out"), Rows(select));
+}
+
 TEST_F(StreamingTest, GroupByRetractsAndMatchesTheBatchQuery) {
   Exec("CREATE TABLE objs (uid STRING PRIMARY KEY NOT ENFORCED, kind STRING, live BOOLEAN) WITH "
        "('changelog-producer' = 'lookup')");
