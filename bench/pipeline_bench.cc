@@ -94,7 +94,7 @@ void PrintSideBySide(const Figures& sql, const Figures& hand, int rounds) {
     char xs[32], ys[32];
     std::snprintf(xs, sizeof(xs), fmt, x);
     std::snprintf(ys, sizeof(ys), fmt, y);
-    std::printf("  %-52s %10s | %10s | %5.2f\n", what, xs, ys, x / y);
+    std::printf("  %-58s %10s | %10s | %5.2f\n", what, xs, ys, x / y);
   };
   row("initial load, live: events per CPU-second", sql.live_events_per_cpu, hand.live_events_per_cpu, "%.0f");
   row("initial load, live: CPU s (collector + log + jobs)", sql.live_cpu, hand.live_cpu, "%.2f");
