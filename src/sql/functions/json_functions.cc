@@ -190,90 +190,136 @@ std::optional<std::string> ScalarText(Element e) {
   }
 }
 
-// A path of keys and indexes, walked without the general machinery; false when a
-// step meets what only the general walk handles (a key step on an array in lax mode).
-bool WalkSimple(const JsonPath& path, Element root, std::vector<Element>* found) {
-  found->clear();
-  Element e = root;
-  for (const auto& step : path.steps) {
+// How a walk of a path of keys and indexes ended.
+enum class WalkEnd : unsigned char {
+  kSelected,  // the last element of the trace is the value
+  kNothing,   // a step found nothing (lax: no value)
+  kGeneral,   // a key step met an array: only the general walk (Apply) handles that
+};
+
+// Walks a path of keys and indexes from step `depth` of `trace` (trace[d] = the
+// element after d steps; trace[0] = the document), appending what each step reaches.
+WalkEnd WalkSimple(const JsonPath& path, size_t depth, std::vector<Element>* trace) {
+  for (size_t d = depth; d < path.steps.size(); ++d) {
+    const PathStep& step = path.steps[d];
+    Element e = trace->back();
     auto type = e.type();
     if (step.kind == PathStep::kKey) {
-      if (type == simdjson::dom::element_type::ARRAY) return false;
-      if (type != simdjson::dom::element_type::OBJECT) return true;  // nothing selected (lax)
+      if (type == simdjson::dom::element_type::ARRAY) return WalkEnd::kGeneral;
+      if (type != simdjson::dom::element_type::OBJECT) return WalkEnd::kNothing;
       Element next;
-      if (e.get_object().value_unsafe().at_key(step.key).get(next) != simdjson::SUCCESS) return true;
-      e = next;
+      if (e.get_object().value_unsafe().at_key(step.key).get(next) != simdjson::SUCCESS) return WalkEnd::kNothing;
+      trace->push_back(next);
     } else {
       if (type != simdjson::dom::element_type::ARRAY) {
-        if (step.index != 0) return true;  // lax: a non-array is an array of one
+        if (step.index != 0) return WalkEnd::kNothing;  // lax: a non-array is an array of one
+        trace->push_back(e);
         continue;
       }
       auto arr = e.get_array().value_unsafe();
       Element next;
-      if (step.index < 0 || arr.at(static_cast<size_t>(step.index)).get(next) != simdjson::SUCCESS) return true;
-      e = next;
+      if (step.index < 0 || arr.at(static_cast<size_t>(step.index)).get(next) != simdjson::SUCCESS) {
+        return WalkEnd::kNothing;
+      }
+      trace->push_back(next);
     }
   }
-  found->push_back(e);
-  return true;
+  return WalkEnd::kSelected;
 }
 
-// One JSON call over a parsed document (`parsed` false: the text was not JSON).
-Status EvaluateOne(ExecContext& ctx, const JsonCall& call, bool parsed, Element root, std::vector<Element>* found,
-                   Datum* out) {
+void AppendText(Column* out, std::string_view text) {
+  if (out->kind() == format::PhysicalKind::kBytes) {
+    out->AppendBytes(text);
+  } else {
+    out->Append(Datum::Bytes(std::string(text)));
+  }
+}
+
+// Appends one JSON call's value to `out` (of the call's return type): `found` is
+// what the path selected; `parsed` false: the text was not JSON; `strict_failed`:
+// a strict path did not match.
+Status AppendJsonResult(ExecContext& ctx, const JsonCall& call, bool parsed, bool strict_failed,
+                        const std::vector<Element>& found, Column* out) {
   const JsonCallOptions& o = call.options;
   bool error = false, empty = false;
   std::string why;
   Datum result;
-  bool walked = false;
-  if (parsed && call.path->simple) walked = WalkSimple(*call.path, root, found);
   if (!parsed) {
     error = true;
     why = "the document is not valid JSON";
-  } else if (!walked && !Apply(*call.path, root, found)) {
+  } else if (strict_failed) {
     error = true;
     why = "the strict path does not match the document";
-  } else if (found->empty()) {
+  } else if (found.empty()) {
     empty = true;
   } else {
     switch (o.kind) {
       case JsonFunctionKind::kExists: result = Datum::Bool(true); break;
       case JsonFunctionKind::kValue: {
-        if (found->size() > 1 || !IsScalar((*found)[0])) {
+        if (found.size() > 1 || !IsScalar(found[0])) {
           error = true;
           why = "the path selects an object or array, not a scalar";
           break;
         }
-        auto t = ScalarText((*found)[0]);
-        if (!t) break;  // JSON null -> SQL NULL
+        Element v = found[0];
+        auto type = v.type();
+        if (type == simdjson::dom::element_type::NULL_VALUE) {
+          out->AppendNull();  // JSON null -> SQL NULL
+          return Status::OK();
+        }
+        // The common cases straight into the column, without a text or Datum between.
+        if (IsStringType(o.returning) && out->kind() == format::PhysicalKind::kBytes &&
+            o.returning.root() != TypeRoot::kChar) {
+          if (type == simdjson::dom::element_type::STRING) {
+            out->AppendBytes(v.get_string().value_unsafe());
+            return Status::OK();
+          }
+          if (type == simdjson::dom::element_type::BOOL) {
+            out->AppendBytes(v.get_bool().value_unsafe() ? "true" : "false");
+            return Status::OK();
+          }
+        }
+        if (o.returning.root() == TypeRoot::kBigInt && type == simdjson::dom::element_type::INT64) {
+          out->AppendInt(v.get_int64().value_unsafe());  // what the cast of its text gives
+          return Status::OK();
+        }
+        if (o.returning.root() == TypeRoot::kBoolean && type == simdjson::dom::element_type::BOOL) {
+          out->Append(Datum::Bool(v.get_bool().value_unsafe()));
+          return Status::OK();
+        }
+        auto t = ScalarText(v);
         if (IsStringType(o.returning)) {
-          result = Datum::Bytes(*t);
+          result = Datum::Bytes(std::move(*t));
         } else {
-          auto v = CastValue(ctx, Datum::Bytes(*t), DataType::String(), o.returning);
-          if (!v.ok()) {
+          auto cast = CastValue(ctx, Datum::Bytes(std::move(*t)), DataType::String(), o.returning);
+          if (!cast.ok()) {
             error = true;
-            why = v.status().message();
+            why = cast.status().message();
           } else {
-            result = *v;
+            result = std::move(*cast);
           }
         }
         break;
       }
       case JsonFunctionKind::kQuery: {
         bool wrap = o.wrapper == JsonWrapperKind::kUnconditional ||
-                    (o.wrapper == JsonWrapperKind::kConditional && (found->size() > 1 || IsScalar((*found)[0])));
+                    (o.wrapper == JsonWrapperKind::kConditional && (found.size() > 1 || IsScalar(found[0])));
         if (wrap) {
           std::string s = "[";
-          for (size_t k = 0; k < found->size(); ++k) {
+          for (size_t k = 0; k < found.size(); ++k) {
             if (k > 0) s += ",";
-            s += simdjson::minify((*found)[k]);
+            s += simdjson::minify(found[k]);
           }
-          result = Datum::Bytes(s + "]");
-        } else if (found->size() > 1 || IsScalar((*found)[0])) {
+          s += "]";
+          AppendText(out, s);
+          return Status::OK();
+        }
+        if (found.size() > 1 || IsScalar(found[0])) {
           error = true;
           why = "the path selects a scalar or several values (use WITH ARRAY WRAPPER)";
         } else {
-          result = Datum::Bytes(simdjson::minify((*found)[0]));
+          AppendText(out, simdjson::minify(found[0]));
+          return Status::OK();
         }
         break;
       }
@@ -302,27 +348,117 @@ Status EvaluateOne(ExecContext& ctx, const JsonCall& call, bool parsed, Element 
       if (o.kind == JsonFunctionKind::kExists && error && b == JsonOnBehavior::kNull) result = Datum::Bool(false);
     }
   }
-  *out = std::move(result);
+  out->Append(result);
   return Status::OK();
 }
 
+// One JSON call over a parsed document, walked from its root.
+Status EvaluateOne(ExecContext& ctx, const JsonCall& call, bool parsed, Element root, std::vector<Element>* found,
+                   Column* out) {
+  found->clear();
+  bool strict_failed = false;
+  if (parsed) {
+    WalkEnd end = WalkEnd::kGeneral;
+    if (call.path->simple) {
+      found->push_back(root);
+      end = WalkSimple(*call.path, 0, found);
+      if (end == WalkEnd::kSelected) {
+        Element v = found->back();
+        found->assign(1, v);
+      } else if (end == WalkEnd::kNothing) {
+        found->clear();
+      }
+    }
+    if (end == WalkEnd::kGeneral) strict_failed = !Apply(*call.path, root, found);
+  }
+  return AppendJsonResult(ctx, call, parsed, strict_failed, *found, out);
+}
+
+bool SameStep(const PathStep& a, const PathStep& b) { return a.kind == b.kind && a.key == b.key && a.index == b.index; }
+
 }  // namespace
 
-Status EvaluateJsonCalls(ExecContext& ctx, const std::vector<const std::string*>& docs,
-                         const std::vector<const JsonCall*>& calls, std::vector<Column>* outs) {
-  simdjson::dom::parser parser;
+struct JsonCallSet::Impl {
+  std::vector<const JsonCall*> calls;
+  // A simple path sharing its first steps with an earlier call's simple path
+  // starts where that walk got to: the earlier call and the number of steps shared.
+  std::vector<int> share_from;
+  std::vector<size_t> share_steps;
+  simdjson::dom::parser parser;              // its buffers are kept for the next documents
+  std::vector<std::vector<Element>> traces;  // per call, for the current document
+  std::vector<WalkEnd> ends;
   std::vector<Element> found;
+};
+
+JsonCallSet::JsonCallSet(std::vector<const JsonCall*> calls) : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.calls = std::move(calls);
+  size_t n = m.calls.size();
+  m.share_from.assign(n, -1);
+  m.share_steps.assign(n, 0);
+  m.traces.resize(n);
+  m.ends.resize(n);
+  for (size_t k = 0; k < n; ++k) {
+    const JsonPath& pk = *m.calls[k]->path;
+    if (!pk.simple) continue;
+    for (size_t j = 0; j < k; ++j) {
+      const JsonPath& pj = *m.calls[j]->path;
+      if (!pj.simple) continue;
+      size_t same = 0;
+      while (same < pk.steps.size() && same < pj.steps.size() && SameStep(pk.steps[same], pj.steps[same])) ++same;
+      if (same > m.share_steps[k]) {
+        m.share_steps[k] = same;
+        m.share_from[k] = static_cast<int>(j);
+      }
+    }
+  }
+}
+
+JsonCallSet::~JsonCallSet() = default;
+
+Status JsonCallSet::Evaluate(ExecContext& ctx, const std::vector<const std::string*>& docs, std::vector<Column>* outs) {
+  Impl& m = *impl_;
   for (const std::string* doc : docs) {
     if (doc == nullptr) {
       for (auto& c : *outs) c.AppendNull();
       continue;
     }
     Element root;
-    bool parsed = parser.parse(doc->data(), doc->size(), true).get(root) == simdjson::SUCCESS;
-    for (size_t k = 0; k < calls.size(); ++k) {
-      Datum result;
-      KL_RETURN_IF_ERROR(EvaluateOne(ctx, *calls[k], parsed, root, &found, &result));
-      (*outs)[k].Append(result);
+    bool parsed = m.parser.parse(doc->data(), doc->size(), true).get(root) == simdjson::SUCCESS;
+    for (size_t k = 0; k < m.calls.size(); ++k) {
+      const JsonCall& call = *m.calls[k];
+      Column* out = &(*outs)[k];
+      if (!parsed || !call.path->simple) {
+        KL_RETURN_IF_ERROR(EvaluateOne(ctx, call, parsed, root, &m.found, out));
+        continue;
+      }
+      std::vector<Element>& trace = m.traces[k];
+      trace.clear();
+      int from = m.share_from[k];
+      size_t depth = m.share_steps[k];
+      WalkEnd end;
+      if (from >= 0 && m.traces[static_cast<size_t>(from)].size() <= depth) {
+        // The earlier walk ended within the shared steps: this one ends there alike.
+        trace = m.traces[static_cast<size_t>(from)];
+        end = m.ends[static_cast<size_t>(from)];
+      } else {
+        if (from >= 0) {
+          const auto& shared = m.traces[static_cast<size_t>(from)];
+          trace.assign(shared.begin(), shared.begin() + static_cast<std::ptrdiff_t>(depth) + 1);
+        } else {
+          trace.push_back(root);
+          depth = 0;
+        }
+        end = WalkSimple(*call.path, depth, &trace);
+      }
+      m.ends[k] = end;
+      if (end == WalkEnd::kGeneral) {
+        KL_RETURN_IF_ERROR(EvaluateOne(ctx, call, parsed, root, &m.found, out));
+        continue;
+      }
+      m.found.clear();
+      if (end == WalkEnd::kSelected) m.found.push_back(trace.back());
+      KL_RETURN_IF_ERROR(AppendJsonResult(ctx, call, parsed, false, m.found, out));
     }
   }
   return Status::OK();
@@ -397,9 +533,7 @@ Result<BoundFunction> BindJsonFunction(const CallSite& site, const JsonCallOptio
       std::string_view text = docs.GetBytes(i);
       Element root;
       bool parsed = parser->parse(text.data(), text.size(), true).get(root) == simdjson::SUCCESS;
-      Datum result;
-      KL_RETURN_IF_ERROR(EvaluateOne(ctx, *call, parsed, root, &found, &result));
-      out->Append(result);
+      KL_RETURN_IF_ERROR(EvaluateOne(ctx, *call, parsed, root, &found, out));
     }
     return Status::OK();
   };

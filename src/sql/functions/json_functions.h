@@ -49,10 +49,21 @@ struct JsonCall {
   std::string options_text;
 };
 
-// Evaluates `calls` over each document (nullptr: NULL) with one parse per
-// document, appending one value per document to each of `outs` (one per call,
-// of the call's return type).
-Status EvaluateJsonCalls(ExecContext& ctx, const std::vector<const std::string*>& docs,
-                         const std::vector<const JsonCall*>& calls, std::vector<Column>* outs);
+// A fixed set of JSON calls evaluated over documents with one parse per
+// document (the parser's buffers are kept from one document to the next), and
+// paths that begin alike ($.obj.metadata.name, $.obj.metadata.labels['k'])
+// walking their common steps once.
+class JsonCallSet {
+ public:
+  explicit JsonCallSet(std::vector<const JsonCall*> calls);
+  ~JsonCallSet();
+  // Appends one value per document (nullptr: NULL) to each of `outs` (one per
+  // call, of the call's return type).
+  Status Evaluate(ExecContext& ctx, const std::vector<const std::string*>& docs, std::vector<Column>* outs);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace kl::sql
