@@ -22,6 +22,8 @@ struct JsonPath {
   bool strict = false;
   std::vector<JsonPathStep> steps;
   bool simple = false;  // keys and indexes only: at most one element is selected
+  // Lax paths: how many steps from the start are keys and indexes (all of them when simple).
+  size_t simple_steps = 0;
 };
 
 namespace {
@@ -85,16 +87,21 @@ Result<JsonPath> CompilePath(std::string_view text) {
     }
   }
   p.simple = !p.strict;  // strict paths raise errors the simple walk does not
-  for (const auto& st : p.steps) p.simple = p.simple && (st.kind == PathStep::kKey || st.kind == PathStep::kIndex);
+  for (const auto& st : p.steps) {
+    p.simple = p.simple && (st.kind == PathStep::kKey || st.kind == PathStep::kIndex);
+    if (p.simple) ++p.simple_steps;
+  }
   return p;
 }
 
 using Element = simdjson::dom::element;
 
-// Applies the path; false on a strict-mode structural error.
-bool Apply(const JsonPath& path, Element root, std::vector<Element>* out) {
+// Applies the path's steps from `from_step` on (to `root`, the element the steps
+// before it selected); false on a strict-mode structural error.
+bool Apply(const JsonPath& path, Element root, std::vector<Element>* out, size_t from_step = 0) {
   std::vector<Element> cur{root}, next;
-  for (const auto& step : path.steps) {
+  for (size_t s = from_step; s < path.steps.size(); ++s) {
+    const JsonPathStep& step = path.steps[s];
     next.clear();
     for (Element e : cur) {
       // Lax mode: a key step on an array applies to each element.
@@ -197,10 +204,11 @@ enum class WalkEnd : unsigned char {
   kGeneral,   // a key step met an array: only the general walk (Apply) handles that
 };
 
-// Walks a path of keys and indexes from step `depth` of `trace` (trace[d] = the
-// element after d steps; trace[0] = the document), appending what each step reaches.
-WalkEnd WalkSimple(const JsonPath& path, size_t depth, std::vector<Element>* trace) {
-  for (size_t d = depth; d < path.steps.size(); ++d) {
+// Walks steps [depth, end) of a lax path, keys and indexes, from the last element
+// of `trace` (trace[d] = the element after d steps; trace[0] = the document),
+// appending what each step reaches.
+WalkEnd WalkSimple(const JsonPath& path, size_t depth, size_t end, std::vector<Element>* trace) {
+  for (size_t d = depth; d < end; ++d) {
     const PathStep& step = path.steps[d];
     Element e = trace->back();
     auto type = e.type();
@@ -361,7 +369,7 @@ Status EvaluateOne(ExecContext& ctx, const JsonCall& call, bool parsed, Element 
     WalkEnd end = WalkEnd::kGeneral;
     if (call.path->simple) {
       found->push_back(root);
-      end = WalkSimple(*call.path, 0, found);
+      end = WalkSimple(*call.path, 0, call.path->steps.size(), found);
       if (end == WalkEnd::kSelected) {
         Element v = found->back();
         found->assign(1, v);
@@ -380,8 +388,9 @@ bool SameStep(const PathStep& a, const PathStep& b) { return a.kind == b.kind &&
 
 struct JsonCallSet::Impl {
   std::vector<const JsonCall*> calls;
-  // A simple path sharing its first steps with an earlier call's simple path
-  // starts where that walk got to: the earlier call and the number of steps shared.
+  // A lax path's leading keys and indexes are walked step by step, recording each
+  // element reached; one sharing its first such steps with an earlier call's starts
+  // where that walk got to: the earlier call and the number of steps shared.
   std::vector<int> share_from;
   std::vector<size_t> share_steps;
   simdjson::dom::parser parser;              // its buffers are kept for the next documents
@@ -400,12 +409,12 @@ JsonCallSet::JsonCallSet(std::vector<const JsonCall*> calls) : impl_(std::make_u
   m.ends.resize(n);
   for (size_t k = 0; k < n; ++k) {
     const JsonPath& pk = *m.calls[k]->path;
-    if (!pk.simple) continue;
+    if (pk.strict) continue;
     for (size_t j = 0; j < k; ++j) {
       const JsonPath& pj = *m.calls[j]->path;
-      if (!pj.simple) continue;
+      if (pj.strict) continue;
       size_t same = 0;
-      while (same < pk.steps.size() && same < pj.steps.size() && SameStep(pk.steps[same], pj.steps[same])) ++same;
+      while (same < pk.simple_steps && same < pj.simple_steps && SameStep(pk.steps[same], pj.steps[same])) ++same;
       if (same > m.share_steps[k]) {
         m.share_steps[k] = same;
         m.share_from[k] = static_cast<int>(j);
@@ -427,8 +436,9 @@ Status JsonCallSet::Evaluate(ExecContext& ctx, const std::vector<const std::stri
     bool parsed = m.parser.parse(doc->data(), doc->size(), true).get(root) == simdjson::SUCCESS;
     for (size_t k = 0; k < m.calls.size(); ++k) {
       const JsonCall& call = *m.calls[k];
+      const JsonPath& path = *call.path;
       Column* out = &(*outs)[k];
-      if (!parsed || !call.path->simple) {
+      if (!parsed || path.strict) {
         KL_RETURN_IF_ERROR(EvaluateOne(ctx, call, parsed, root, &m.found, out));
         continue;
       }
@@ -449,15 +459,22 @@ Status JsonCallSet::Evaluate(ExecContext& ctx, const std::vector<const std::stri
           trace.push_back(root);
           depth = 0;
         }
-        end = WalkSimple(*call.path, depth, &trace);
+        end = WalkSimple(path, depth, path.simple_steps, &trace);
       }
       m.ends[k] = end;
+      m.found.clear();
       if (end == WalkEnd::kGeneral) {
         KL_RETURN_IF_ERROR(EvaluateOne(ctx, call, parsed, root, &m.found, out));
         continue;
       }
-      m.found.clear();
-      if (end == WalkEnd::kSelected) m.found.push_back(trace.back());
+      // kNothing: a lax walk that selects nothing at some step selects nothing at the end.
+      if (end == WalkEnd::kSelected) {
+        if (path.simple) {
+          m.found.push_back(trace.back());
+        } else {
+          Apply(path, trace.back(), &m.found, path.simple_steps);  // lax: never fails
+        }
+      }
       KL_RETURN_IF_ERROR(AppendJsonResult(ctx, call, parsed, false, m.found, out));
     }
   }

@@ -141,9 +141,10 @@ TEST_F(StreamingTest, JsonCallsDifferingOnlyInTheirOptionsStayApart) {
 }
 
 // The streaming Calc evaluates the JSON calls over one document together, walking
-// the steps their paths share once; its answers are the batch query's, whose calls
-// each walk their own path: lax and strict paths, arrays met by key steps, missing
-// steps within a shared prefix, scalars under keys, bad JSON, NULL documents.
+// the leading keys and indexes their paths share once; its answers are the batch
+// query's, whose calls each walk their own path: lax and strict paths, wildcards
+// after a shared prefix, arrays met by key steps, missing steps within a shared
+// prefix, scalars under keys, bad JSON, NULL documents.
 TEST_F(StreamingTest, JsonCallsSharingPathStepsMatchTheBatchQuery) {
   Exec("CREATE TABLE docs (id INT, doc STRING)");
   Exec(
@@ -159,7 +160,7 @@ TEST_F(StreamingTest, JsonCallsSharingPathStepsMatchTheBatchQuery) {
       "CREATE TABLE out (id INT PRIMARY KEY NOT ENFORCED, c0 STRING, c1 STRING, c2 STRING, c3 STRING, c4 STRING, c5 "
       "STRING, c6 STRING, c7 STRING, c8 STRING, c9 STRING, c10 STRING, c11 STRING, c12 STRING, c13 STRING, c14 STRING, "
       "c15 STRING, c16 STRING, c17 BIGINT, c18 BIGINT, c19 BIGINT, c20 BOOLEAN, c21 STRING, c22 STRING, c23 STRING, "
-      "c24 STRING, c25 BOOLEAN)");
+      "c24 STRING, c25 BOOLEAN, c26 STRING, c27 STRING, c28 STRING, c29 STRING, c30 STRING)");
   const std::string select =
       "SELECT id, JSON_VALUE(doc, '$.a.b.c'), JSON_VALUE(doc, '$.a.b.d'), JSON_VALUE(doc, '$.a.b'), JSON_VALUE(doc, "
       "'$.a.b.c[0]'), JSON_VALUE(doc, '$.a.b.c[1]'), JSON_VALUE(doc, '$.a.b.c[2].x'), JSON_VALUE(doc, '$.a.e[0].f'), "
@@ -169,7 +170,9 @@ TEST_F(StreamingTest, JsonCallsSharingPathStepsMatchTheBatchQuery) {
       "RETURNING BIGINT), JSON_VALUE(doc, '$.a.dbl' RETURNING BIGINT), JSON_VALUE(doc, '$.a.s' RETURNING BIGINT), "
       "JSON_VALUE(doc, '$.a.t' RETURNING BOOLEAN), JSON_VALUE(doc, 'strict $.a.b.c'), JSON_VALUE(doc, '$.a.zz' DEFAULT "
       "'empty' ON EMPTY), JSON_VALUE(doc, '$[''a''][''b''][''d'']'), JSON_VALUE(doc, '$[0]'), JSON_EXISTS(doc, "
-      "'$.a.b.c') FROM docs";
+      "'$.a.b.c'), JSON_QUERY(doc, '$.a.e[*]' WITH ARRAY WRAPPER), JSON_QUERY(doc, '$.a.*' WITH ARRAY WRAPPER), "
+      "JSON_QUERY(doc, '$.a.b.*' WITH CONDITIONAL ARRAY WRAPPER), JSON_QUERY(doc, '$.a[*].b.c' WITH ARRAY WRAPPER), "
+      "JSON_VALUE(doc, '$.a.b.c[last]') FROM docs";
   Exec("SET 'pipeline.name' = 'json-paths'");
   Exec("INSERT INTO out " + select);
   WaitCaughtUp("json-paths");
