@@ -198,19 +198,22 @@ class CalcOp : public pipeline::Operator {
     for (size_t k = 0; k < computed_.size(); ++k) KL_RETURN_IF_ERROR(Evaluate(*computed_[k], *eval, m, ctx_, &values[k]));
     for (size_t j = 0; j < m; ++j) {
       Change& src = in[begin + selected[j]];
-      Change o;
-      o.kind = src.kind;
-      o.row.reserve(outputs_.size());
+      // The output row is built in the storage of the previous input row (scratch_),
+      // then swapped with this one's: a projection allocates no row.
+      scratch_.clear();
+      scratch_.reserve(outputs_.size());
       for (size_t k = 0; k < outputs_.size(); ++k) {
         const Output& spec = outputs_[k];
         if (spec.input >= 0) {
           Datum& d = src.row[static_cast<size_t>(spec.input)];
-          o.row.push_back(last_use_[k] ? std::move(d) : d);
+          scratch_.push_back(last_use_[k] ? std::move(d) : d);
         } else {
-          o.row.push_back(values[static_cast<size_t>(spec.computed)].get().Get(j));
+          scratch_.push_back(values[static_cast<size_t>(spec.computed)].get().Get(j));
         }
       }
-      out->push_back(std::move(o));
+      std::swap(src.row, scratch_);
+      src.input = 0;
+      out->push_back(std::move(src));
     }
     return Status::OK();
   }
@@ -234,6 +237,7 @@ class CalcOp : public pipeline::Operator {
     std::shared_ptr<JsonCallSet> calls;  // evaluates them, one parse per row
   };
   std::vector<JsonGroup> json_groups_;
+  format::Row scratch_;
 };
 
 }  // namespace
