@@ -199,38 +199,39 @@ std::optional<std::string> ScalarText(Element e) {
 
 // How a walk of a path of keys and indexes ended.
 enum class WalkEnd : unsigned char {
-  kSelected,  // the last element of the trace is the value
+  kSelected,  // the step (or walk) reached an element
   kNothing,   // a step found nothing (lax: no value)
   kGeneral,   // a key step met an array: only the general walk (Apply) handles that
 };
 
-// Walks steps [depth, end) of a lax path, keys and indexes, from the last element
-// of `trace` (trace[d] = the element after d steps; trace[0] = the document),
-// appending what each step reaches.
-WalkEnd WalkSimple(const JsonPath& path, size_t depth, size_t end, std::vector<Element>* trace) {
-  for (size_t d = depth; d < end; ++d) {
-    const PathStep& step = path.steps[d];
-    Element e = trace->back();
-    auto type = e.type();
-    if (step.kind == PathStep::kKey) {
-      if (type == simdjson::dom::element_type::ARRAY) return WalkEnd::kGeneral;
-      if (type != simdjson::dom::element_type::OBJECT) return WalkEnd::kNothing;
-      Element next;
-      if (e.get_object().value_unsafe().at_key(step.key).get(next) != simdjson::SUCCESS) return WalkEnd::kNothing;
-      trace->push_back(next);
-    } else {
-      if (type != simdjson::dom::element_type::ARRAY) {
-        if (step.index != 0) return WalkEnd::kNothing;  // lax: a non-array is an array of one
-        trace->push_back(e);
-        continue;
-      }
-      auto arr = e.get_array().value_unsafe();
-      Element next;
-      if (step.index < 0 || arr.at(static_cast<size_t>(step.index)).get(next) != simdjson::SUCCESS) {
-        return WalkEnd::kNothing;
-      }
-      trace->push_back(next);
-    }
+// One key or index step of a lax path from `e`.
+WalkEnd Step(const PathStep& step, Element e, Element* next) {
+  auto type = e.type();
+  if (step.kind == PathStep::kKey) {
+    if (type == simdjson::dom::element_type::ARRAY) return WalkEnd::kGeneral;
+    if (type != simdjson::dom::element_type::OBJECT) return WalkEnd::kNothing;
+    if (e.get_object().value_unsafe().at_key(step.key).get(*next) != simdjson::SUCCESS) return WalkEnd::kNothing;
+    return WalkEnd::kSelected;
+  }
+  if (type != simdjson::dom::element_type::ARRAY) {
+    if (step.index != 0) return WalkEnd::kNothing;  // lax: a non-array is an array of one
+    *next = e;
+    return WalkEnd::kSelected;
+  }
+  if (step.index < 0 ||
+      e.get_array().value_unsafe().at(static_cast<size_t>(step.index)).get(*next) != simdjson::SUCCESS) {
+    return WalkEnd::kNothing;
+  }
+  return WalkEnd::kSelected;
+}
+
+// Walks steps [0, end) of a lax path, keys and indexes, from `*e` (then the element reached).
+WalkEnd WalkSimple(const JsonPath& path, size_t end, Element* e) {
+  for (size_t d = 0; d < end; ++d) {
+    Element next;
+    WalkEnd r = Step(path.steps[d], *e, &next);
+    if (r != WalkEnd::kSelected) return r;
+    *e = next;
   }
   return WalkEnd::kSelected;
 }
@@ -368,14 +369,9 @@ Status EvaluateOne(ExecContext& ctx, const JsonCall& call, bool parsed, Element 
   if (parsed) {
     WalkEnd end = WalkEnd::kGeneral;
     if (call.path->simple) {
-      found->push_back(root);
-      end = WalkSimple(*call.path, 0, call.path->steps.size(), found);
-      if (end == WalkEnd::kSelected) {
-        Element v = found->back();
-        found->assign(1, v);
-      } else if (end == WalkEnd::kNothing) {
-        found->clear();
-      }
+      Element v = root;
+      end = WalkSimple(*call.path, call.path->steps.size(), &v);
+      if (end == WalkEnd::kSelected) found->push_back(v);
     }
     if (end == WalkEnd::kGeneral) strict_failed = !Apply(*call.path, root, found);
   }
@@ -388,39 +384,46 @@ bool SameStep(const PathStep& a, const PathStep& b) { return a.kind == b.kind &&
 
 struct JsonCallSet::Impl {
   std::vector<const JsonCall*> calls;
-  // A lax path's leading keys and indexes are walked step by step, recording each
-  // element reached; one sharing its first such steps with an earlier call's starts
-  // where that walk got to: the earlier call and the number of steps shared.
-  std::vector<int> share_from;
-  std::vector<size_t> share_steps;
-  simdjson::dom::parser parser;              // its buffers are kept for the next documents
-  std::vector<std::vector<Element>> traces;  // per call, for the current document
+  // The leading keys and indexes of the lax paths as a tree: node 0 is the
+  // document, every other node one step from its parent (parents come first), so
+  // steps that paths begin with alike are taken once per document.
+  struct Node {
+    size_t parent;
+    const PathStep* step;
+  };
+  std::vector<Node> nodes;
+  std::vector<size_t> node_of_call;  // where the call's leading steps end (lax calls)
+  simdjson::dom::parser parser;      // its buffers are kept for the next documents
+  // Per node, for the current document: how its walk ended and the element reached.
   std::vector<WalkEnd> ends;
+  std::vector<Element> elements;
   std::vector<Element> found;
 };
 
 JsonCallSet::JsonCallSet(std::vector<const JsonCall*> calls) : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.calls = std::move(calls);
-  size_t n = m.calls.size();
-  m.share_from.assign(n, -1);
-  m.share_steps.assign(n, 0);
-  m.traces.resize(n);
-  m.ends.resize(n);
-  for (size_t k = 0; k < n; ++k) {
-    const JsonPath& pk = *m.calls[k]->path;
-    if (pk.strict) continue;
-    for (size_t j = 0; j < k; ++j) {
-      const JsonPath& pj = *m.calls[j]->path;
-      if (pj.strict) continue;
-      size_t same = 0;
-      while (same < pk.simple_steps && same < pj.simple_steps && SameStep(pk.steps[same], pj.steps[same])) ++same;
-      if (same > m.share_steps[k]) {
-        m.share_steps[k] = same;
-        m.share_from[k] = static_cast<int>(j);
+  m.nodes.push_back({0, nullptr});
+  m.node_of_call.assign(m.calls.size(), 0);
+  for (size_t k = 0; k < m.calls.size(); ++k) {
+    const JsonPath& path = *m.calls[k]->path;
+    if (path.strict) continue;
+    size_t node = 0;
+    for (size_t d = 0; d < path.simple_steps; ++d) {
+      size_t child = 0;
+      for (size_t n = node + 1; n < m.nodes.size() && child == 0; ++n) {
+        if (m.nodes[n].parent == node && SameStep(*m.nodes[n].step, path.steps[d])) child = n;
       }
+      if (child == 0) {
+        child = m.nodes.size();
+        m.nodes.push_back({node, &path.steps[d]});
+      }
+      node = child;
     }
+    m.node_of_call[k] = node;
   }
+  m.ends.resize(m.nodes.size());
+  m.elements.resize(m.nodes.size());
 }
 
 JsonCallSet::~JsonCallSet() = default;
@@ -434,45 +437,33 @@ Status JsonCallSet::Evaluate(ExecContext& ctx, const std::vector<const std::stri
     }
     Element root;
     bool parsed = m.parser.parse(doc->data(), doc->size(), true).get(root) == simdjson::SUCCESS;
+    if (parsed) {
+      m.ends[0] = WalkEnd::kSelected;
+      m.elements[0] = root;
+      for (size_t n = 1; n < m.nodes.size(); ++n) {
+        const Impl::Node& node = m.nodes[n];
+        // A walk that ended before a step ends there for every path through it.
+        m.ends[n] = m.ends[node.parent] != WalkEnd::kSelected
+                        ? m.ends[node.parent]
+                        : Step(*node.step, m.elements[node.parent], &m.elements[n]);
+      }
+    }
     for (size_t k = 0; k < m.calls.size(); ++k) {
       const JsonCall& call = *m.calls[k];
       const JsonPath& path = *call.path;
       Column* out = &(*outs)[k];
-      if (!parsed || path.strict) {
-        KL_RETURN_IF_ERROR(EvaluateOne(ctx, call, parsed, root, &m.found, out));
-        continue;
-      }
-      std::vector<Element>& trace = m.traces[k];
-      trace.clear();
-      int from = m.share_from[k];
-      size_t depth = m.share_steps[k];
-      WalkEnd end;
-      if (from >= 0 && m.traces[static_cast<size_t>(from)].size() <= depth) {
-        // The earlier walk ended within the shared steps: this one ends there alike.
-        trace = m.traces[static_cast<size_t>(from)];
-        end = m.ends[static_cast<size_t>(from)];
-      } else {
-        if (from >= 0) {
-          const auto& shared = m.traces[static_cast<size_t>(from)];
-          trace.assign(shared.begin(), shared.begin() + static_cast<std::ptrdiff_t>(depth) + 1);
-        } else {
-          trace.push_back(root);
-          depth = 0;
-        }
-        end = WalkSimple(path, depth, path.simple_steps, &trace);
-      }
-      m.ends[k] = end;
-      m.found.clear();
-      if (end == WalkEnd::kGeneral) {
+      size_t node = m.node_of_call[k];
+      if (!parsed || path.strict || m.ends[node] == WalkEnd::kGeneral) {
         KL_RETURN_IF_ERROR(EvaluateOne(ctx, call, parsed, root, &m.found, out));
         continue;
       }
       // kNothing: a lax walk that selects nothing at some step selects nothing at the end.
-      if (end == WalkEnd::kSelected) {
+      m.found.clear();
+      if (m.ends[node] == WalkEnd::kSelected) {
         if (path.simple) {
-          m.found.push_back(trace.back());
+          m.found.push_back(m.elements[node]);
         } else {
-          Apply(path, trace.back(), &m.found, path.simple_steps);  // lax: never fails
+          Apply(path, m.elements[node], &m.found, path.simple_steps);  // lax: never fails
         }
       }
       KL_RETURN_IF_ERROR(AppendJsonResult(ctx, call, parsed, false, m.found, out));
