@@ -139,12 +139,18 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
   // Keyed with the uid too: a node recreated under its name may be live beside
   // its old object until that one's deletion is seen (or inferred at a relist),
   // and that deletion must not remove the new one.
+  // The tables look-ups read by key are Parquet whatever the format of the others, with
+  // small pages: a read by key decodes only the pages whose key range (page index) can
+  // hold the key.
+  auto lookup_opts = base;
+  lookup_opts["file.format"] = "parquet";
+  lookup_opts["parquet.page.row.count.limit"] = "1000";
   defs.push_back({kNodeDimTable,
                   {Col("cluster", s), Col("name", s), Col("uid", s), Col("region", s), Col("zone", s),
                    Col("unschedulable", DataType::Boolean())},
                   {},
                   {"cluster", "name", "uid"},
-                  base});
+                  lookup_opts});
   defs.push_back({kAdsKindCountTable,
                   {Col("cluster", s), Col("kind", s), Col("live_count", b)},
                   {},
@@ -167,7 +173,7 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
                   {},
                   {"user_id", "cluster"},
                   sum(base, {"pod_count", "cpu_request_milli", "memory_request_bytes"})});
-  auto topo_opts = base;
+  auto topo_opts = lookup_opts;
   topo_opts["bucket"] = "4";
   topo_opts["bucket-key"] = "user_id";
   topo_opts["num-sorted-run.stop-trigger"] = "24";

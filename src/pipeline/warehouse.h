@@ -48,7 +48,7 @@ struct WarehouseOptions {
   std::string database = "kubelake";
   std::string user_label = "kubelake.io/user";
   std::string instance_label = "kubelake.io/instance";
-  std::string file_format = "avro";  // data files of DWD, ADS, topology and trend tables
+  std::string file_format = "avro";  // data files of DWD, ADS and trend tables (look-up tables: Parquet)
   int64_t commit_interval_ms = 500;  // jobs reading the log (two commits lie between an event and ADS)
   // The ODS job: raw events are durable in the log already and no job follows
   // ods_events, so it commits less often (fewer, larger files and commits).

@@ -170,6 +170,28 @@ ParseOptions ParseOptionsOf(const std::map<std::string, std::string>& settings) 
   return o;
 }
 
+// Statements parsed lately, by dialect and text: a prepared statement that clients run
+// over and over (a look-up with its parameters) is parsed once. Binding and planning
+// read the tree and never change it, so one tree serves many runs at once. Bounded by
+// entries (cleared when full); failed parses are not kept.
+Result<StatementPtr> ParseStatementReused(std::string_view text, const ParseOptions& options) {
+  static std::mutex mu;
+  static std::map<std::pair<int, std::string>, StatementPtr, std::less<>>* parsed =
+      new std::map<std::pair<int, std::string>, StatementPtr, std::less<>>();
+  if (text.size() > 65536) return ParseStatement(text, {1, 1}, options);
+  std::pair<int, std::string> key{static_cast<int>(options.dialect), std::string(text)};
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = parsed->find(key);
+    if (it != parsed->end()) return it->second;
+  }
+  KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(text, {1, 1}, options));
+  std::lock_guard<std::mutex> lock(mu);
+  if (parsed->size() >= 512) parsed->clear();
+  parsed->emplace(std::move(key), st);
+  return st;
+}
+
 ColumnBatch StringRows(const std::vector<std::string>& names, const std::vector<std::vector<std::string>>& rows,
                        const std::vector<bool>& nullable_cols = {}) {
   std::vector<DataField> fields;
@@ -1589,7 +1611,7 @@ class Runner {
 Result<StatementResult> SqlSession::Execute(std::string_view statement, const std::vector<Datum>& params,
                                             const std::vector<std::optional<DataType>>& param_types) {
   return Guarded([&]() -> Result<StatementResult> {
-    KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement, {1, 1}, ParseOptionsOf(settings_)));
+    KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatementReused(statement, ParseOptionsOf(settings_)));
     Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
     r.SetParameters(param_types, false);
     return r.Run(*st, &params, row_limit_);
@@ -1612,7 +1634,7 @@ Status SqlSession::ExecuteScript(
 Result<SqlSession::Execution> SqlSession::Run(std::string_view statement, const std::vector<Datum>& params,
                                               const std::vector<std::optional<DataType>>& param_types) {
   return Guarded([&]() -> Result<Execution> {
-    KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement, {1, 1}, ParseOptionsOf(settings_)));
+    KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatementReused(statement, ParseOptionsOf(settings_)));
     Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
     r.SetParameters(param_types, false);
     Execution e;
@@ -1635,7 +1657,7 @@ Result<std::unique_ptr<ResultStream>> SqlSession::Query(std::string_view stateme
 Result<std::unique_ptr<ResultStream>> SqlSession::QueryInner(std::string_view statement,
                                                              const std::vector<Datum>& params,
                                                              const std::vector<std::optional<DataType>>& param_types) {
-  KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement, {1, 1}, ParseOptionsOf(settings_)));
+  KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatementReused(statement, ParseOptionsOf(settings_)));
   Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
   r.SetParameters(param_types, false);
   if (st->kind != StatementKind::kQuery) {
@@ -1663,7 +1685,7 @@ Result<std::unique_ptr<ResultStream>> SqlSession::QueryInner(std::string_view st
 }
 
 Result<RowType> SqlSession::Describe(std::string_view statement, const std::vector<Datum>& params) {
-  KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement, {1, 1}, ParseOptionsOf(settings_)));
+  KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatementReused(statement, ParseOptionsOf(settings_)));
   if (st->kind != StatementKind::kQuery) return RowType();
   Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
   KL_ASSIGN_OR_RETURN(Prepared p, r.Plan(*st->query, &params));
@@ -1673,7 +1695,7 @@ Result<RowType> SqlSession::Describe(std::string_view statement, const std::vect
 Result<StatementDescription> SqlSession::DescribeStatement(std::string_view statement,
                                                            const std::vector<std::optional<DataType>>& declared) {
   return Guarded([&]() -> Result<StatementDescription> {
-    KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement, {1, 1}, ParseOptionsOf(settings_)));
+    KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatementReused(statement, ParseOptionsOf(settings_)));
     Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
     r.SetParameters(declared, true);
     StatementDescription d;

@@ -125,6 +125,9 @@ CREATE TABLE IF NOT EXISTS dim_cluster (
 -- not). Keyed with the uid too: a node recreated under its name may be live beside
 -- its old object until that one's deletion is seen (or inferred at a relist), and
 -- that deletion must not remove the new one.
+-- The two tables look-ups read by key (dim_node, dws_topology) are Parquet whatever
+-- --file-format says, with pages of at most 1000 rows: a read by key decodes only the
+-- pages whose key range (the page index) can hold the key.
 CREATE TABLE IF NOT EXISTS dim_node (
   cluster       STRING,
   name          STRING,
@@ -134,7 +137,8 @@ CREATE TABLE IF NOT EXISTS dim_node (
   unschedulable BOOLEAN,
   PRIMARY KEY (cluster, name, uid) NOT ENFORCED
 ) WITH (
-  'file.format' = '${file_format}',
+  'file.format' = 'parquet',
+  'parquet.page.row.count.limit' = '1000',
   'bucket' = '1',
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
@@ -260,7 +264,8 @@ CREATE TABLE IF NOT EXISTS dws_topology (
   updated_time         BIGINT,
   PRIMARY KEY (user_id, cluster, pod_uid) NOT ENFORCED
 ) WITH (
-  'file.format' = '${file_format}',
+  'file.format' = 'parquet',
+  'parquet.page.row.count.limit' = '1000',
   'bucket' = '4',
   'bucket-key' = 'user_id',
   'num-sorted-run.stop-trigger' = '24',
