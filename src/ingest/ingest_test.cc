@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "common/file_util.h"
 #include "common/random.h"
@@ -67,6 +68,57 @@ TEST(WireTest, EventValidation) {
   std::string no_uid = Event(1);
   no_uid.replace(no_uid.find("\"uid\""), 5, "\"xid\"");
   EXPECT_FALSE(ValidateEventContent(no_uid).ok());
+}
+
+// Malformed JSON anywhere in the document — inside obj, in fields the
+// validator does not look at, after the object — is refused: the log must
+// hold only what the pipeline can parse.
+TEST(WireTest, EventValidationRefusesMalformedJsonAnywhere) {
+  const std::string head = R"({"type":"ADDED","uid":"u","kind":"Pod","resourceversion":"1",)";
+  const std::vector<std::string> bad = {
+      head + R"("obj":{"a":tru}})",
+      head + R"("obj":{"a":1.2.3}})",
+      head + R"("obj":{"a":01}})",
+      head + R"("obj":{"a":-}})",
+      head + R"("obj":{"a":"\x"}})",
+      head + R"("obj":{"a":"\u12"}})",
+      head + "\"obj\":{\"a\":\"tab\there\"}}",
+      head + "\"obj\":{\"a\":\"\xff\xfe\"}}",  // not UTF-8
+      head + "\"obj\":{\"a\":\"\xc0\xaf\"}}",  // overlong UTF-8
+      head + R"("obj":{"a":[1 2]}})",
+      head + R"("obj":{"a":[1,]}})",
+      head + R"("obj":{"a":1,}})",
+      head + R"("obj":{"a" 1}})",
+      head + R"("obj":{"a":[}})",
+      head + R"("obj":{"a":1},"x":nul})",
+      head + R"("obj":{"a":1},"x":[}})",
+      head + R"("obj":{"a":1},"x":{"y":}})",
+      head + R"("obj":{"a":1}} {})",
+      head + R"("obj":{"a":1}}})",
+      head + R"("obj":{"a":1}})" + std::string(1, '\0'),
+      head + R"("obj":{"a":1})",
+  };
+  for (const std::string& doc : bad) {
+    EXPECT_FALSE(ValidateEventContent(doc).ok()) << doc;
+    std::string padded = doc;
+    padded.reserve(doc.size() + 64);
+    EXPECT_FALSE(ValidateEventContent(padded, padded.capacity() - padded.size()).ok()) << doc;
+  }
+  // What is well-formed stays accepted: escapes, unicode, numbers, nesting, whitespace.
+  const std::vector<std::string> good = {
+      head + R"("obj":{"a":"\"q\" \\ \/ \b\f\n\r\t \u00e9 \ud83d\ude00","b":-1.5e-3,"c":[true,false,null,{}],"d":[]}})",
+      head + "\"obj\":{\"\xc3\xa9\":\"\xf0\x9f\x98\x80\"}}",
+      " \n" + head + R"( "obj" : { } } )" + "\n",
+  };
+  for (const std::string& doc : good) {
+    Status s = ValidateEventContent(doc);
+    EXPECT_TRUE(s.ok()) << doc << ": " << s.ToString();
+  }
+  // Types of the required fields.
+  EXPECT_FALSE(ValidateEventContent(R"({"type":"ADDED","uid":"u","kind":"Pod","resourceversion":1,"obj":{}})").ok());
+  EXPECT_FALSE(ValidateEventContent(R"({"type":"ADDED","uid":"","kind":"Pod","resourceversion":"1","obj":{}})").ok());
+  EXPECT_FALSE(ValidateEventContent(R"({"type":"ADDED","uid":"u","kind":"Pod","resourceversion":"1","obj":[]})").ok());
+  EXPECT_FALSE(ValidateEventContent(R"({"type":7,"uid":"u","kind":"Pod","resourceversion":"1","obj":{}})").ok());
 }
 
 TEST(ClustersTest, ParseAndAuthenticate) {
@@ -305,7 +357,9 @@ class SlowLog : public log::EventLog {
   }
   Result<int64_t> StartOffset(int32_t p) override { return inner_->StartOffset(p); }
   Result<int64_t> EndOffset(int32_t p) override { return inner_->EndOffset(p); }
-  Result<std::map<int32_t, int64_t>> CommittedOffsets(const std::string& g) override { return inner_->CommittedOffsets(g); }
+  Result<std::map<int32_t, int64_t>> CommittedOffsets(const std::string& g) override {
+    return inner_->CommittedOffsets(g);
+  }
 
  private:
   class SlowProducer : public log::Producer {
@@ -327,7 +381,8 @@ class SlowLog : public log::EventLog {
 
 TEST(IngestBackpressureTest, BatchesBeyondTheAppendSlotsGet503AndGoInWhenRetried) {
   testing::TempDir dir;
-  KL_ASSERT_OK(WriteFile(dir.Sub("clusters.yaml"), "clusters:\n- name: a\n  token: tok-a\n- name: b\n  token: tok-b\n"));
+  KL_ASSERT_OK(
+      WriteFile(dir.Sub("clusters.yaml"), "clusters:\n- name: a\n  token: tok-a\n- name: b\n  token: tok-b\n"));
   KL_ASSERT_OK_AND_ASSIGN(auto inner, log::OpenEventLog("dir:" + dir.Sub("log") + "?partitions=2&fsync=never"));
   SlowLog slow(inner.get(), 400);
   IngestOptions o;

@@ -75,58 +75,52 @@ Result<DecodedBatch> DecodeBatch(std::string_view body) {
 }
 
 Status ValidateEventContent(std::string_view content, size_t readable_after) {
-  namespace od = simdjson::ondemand;
-  thread_local od::parser parser;
+  // A full parse (simdjson's DOM, the parser the pipeline reads events
+  // with): every byte of the document is checked — UTF-8, strings and their
+  // escapes, numbers, literals, nesting, nothing after the object — so what
+  // the log accepts, the pipeline can read. A lazy walk that skips values it
+  // does not look at would let "tru" or "[}" inside obj into the log.
+  thread_local simdjson::dom::parser parser;
   thread_local std::string scratch;
-  simdjson::padded_string_view padded;
+  auto fail = [](std::string_view what) { return Status::InvalidArgument(std::string(what)); };
+  simdjson::dom::element root;
+  simdjson::error_code error;
   if (readable_after >= simdjson::SIMDJSON_PADDING) {
-    padded = simdjson::padded_string_view(content.data(), content.size(), content.size() + readable_after);
+    error = parser.parse(content.data(), content.size(), /*realloc_if_needed=*/false).get(root);
   } else {
     scratch.assign(content);
     scratch.resize(content.size() + simdjson::SIMDJSON_PADDING);
-    padded = simdjson::padded_string_view(scratch.data(), content.size(), scratch.size());
+    error = parser.parse(scratch.data(), content.size(), false).get(root);
   }
-  od::document doc;
-  auto fail = [](std::string_view what) { return Status::InvalidArgument(std::string(what)); };
-  if (parser.iterate(padded).get(doc) != simdjson::SUCCESS) return fail("not JSON");
-  od::object object;
-  if (doc.get_object().get(object) != simdjson::SUCCESS) return fail("not a JSON object");
-  bool type = false, uid = false, kind = false, rv = false, obj = false;
-  for (auto field : object) {
-    std::string_view key;
-    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return fail("bad field name");
-    od::value value = field.value();
-    if (key == "type") {
-      std::string_view t;
-      if (value.get_string().get(t) != simdjson::SUCCESS) return fail("type is not a string");
-      if (t != "ADDED" && t != "MODIFIED" && t != "DELETED") return fail("type is not ADDED, MODIFIED or DELETED");
-      type = true;
-    } else if (key == "uid" || key == "kind" || key == "resourceversion") {
-      std::string_view s;
-      if (value.get_string().get(s) != simdjson::SUCCESS || s.empty()) {
-        return fail(std::string(key) + " is not a non-empty string");
-      }
-      (key == "uid" ? uid : key == "kind" ? kind : rv) = true;
-    } else if (key == "obj") {
-      od::object o;
-      if (value.get_object().get(o) != simdjson::SUCCESS) return fail("obj is not an object");
-      // Walks the object so that malformed JSON inside it is caught here.
-      std::string_view raw;
-      if (o.raw_json().get(raw) != simdjson::SUCCESS) return fail("obj is not valid JSON");
-      obj = true;
+  // The parser keeps its buffers (about ten times the largest document) for
+  // the next event; after a rare huge one they are given back.
+  struct Shrink {
+    ~Shrink() {
+      if (parser.capacity() > (4u << 20)) parser = simdjson::dom::parser();
+    }
+  } shrink;
+  if (error != simdjson::SUCCESS) return fail(std::string("not valid JSON: ") + simdjson::error_message(error));
+  simdjson::dom::object object;
+  if (root.get_object().get(object) != simdjson::SUCCESS) return fail("not a JSON object");
+  // Looked up as the pipeline does (the first field of a name counts).
+  std::string_view type;
+  if (simdjson::dom::element v; object.at_key("type").get(v) != simdjson::SUCCESS) {
+    return fail("no type");
+  } else if (v.get_string().get(type) != simdjson::SUCCESS) {
+    return fail("type is not a string");
+  }
+  if (type != "ADDED" && type != "MODIFIED" && type != "DELETED") return fail("type is not ADDED, MODIFIED or DELETED");
+  for (const char* key : {"uid", "kind", "resourceversion"}) {
+    simdjson::dom::element v;
+    if (object.at_key(key).get(v) != simdjson::SUCCESS) return fail(std::string("no ") + key);
+    std::string_view s;
+    if (v.get_string().get(s) != simdjson::SUCCESS || s.empty()) {
+      return fail(std::string(key) + " is not a non-empty string");
     }
   }
-  std::string_view trimmed = content;
-  while (!trimmed.empty() &&
-         (trimmed.back() == ' ' || trimmed.back() == '\n' || trimmed.back() == '\r' || trimmed.back() == '\t')) {
-    trimmed.remove_suffix(1);
-  }
-  if (trimmed.empty() || trimmed.back() != '}') return fail("trailing content after the JSON object");
-  if (!type) return fail("no type");
-  if (!uid) return fail("no uid");
-  if (!kind) return fail("no kind");
-  if (!rv) return fail("no resourceversion");
-  if (!obj) return fail("no obj");
+  simdjson::dom::element obj;
+  if (object.at_key("obj").get(obj) != simdjson::SUCCESS) return fail("no obj");
+  if (!obj.is_object()) return fail("obj is not an object");
   return Status::OK();
 }
 
