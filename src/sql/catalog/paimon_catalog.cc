@@ -9,6 +9,7 @@
 #include "sql/catalog/catalog.h"
 #include "sql/functions/cast.h"
 #include "table/data/binary_row.h"
+#include "table/tag/tag.h"
 
 namespace kl::sql {
 
@@ -16,7 +17,8 @@ namespace {
 
 constexpr char kViewDir[] = ".kubelake-views";
 
-// Snapshot a read sees: scan.snapshot-id, scan.timestamp-millis, scan.timestamp, AS OF; latest otherwise.
+// Snapshot a read sees: scan.tag-name, scan.version (FOR SYSTEM_VERSION AS OF), scan.snapshot-id,
+// scan.timestamp-millis, scan.timestamp, FOR SYSTEM_TIME AS OF; latest otherwise.
 Result<table::ScanPlan> PlanFor(const table::Table& t, const ReadOptions& read, const table::PartitionFilter& filter) {
   table::TableScan scan = t.NewScan();
   const auto& o = read.dynamic_options;
@@ -25,8 +27,27 @@ Result<table::ScanPlan> PlanFor(const table::Table& t, const ReadOptions& read, 
     if (it == o.end()) return std::nullopt;
     return it->second;
   };
-  if (auto tag = get("scan.tag-name")) {
-    return Status::NotSupported("'scan.tag-name': kubelake reads no tags yet; use 'scan.snapshot-id'");
+  std::vector<std::string> travel;
+  for (const char* k :
+       {"scan.tag-name", "scan.version", "scan.snapshot-id", "scan.timestamp-millis", "scan.timestamp"}) {
+    if (get(k)) travel.push_back("'" + std::string(k) + "'");
+  }
+  if (read.as_of_millis) travel.push_back("FOR SYSTEM_TIME AS OF");
+  if (travel.size() > 1 && (get("scan.tag-name") || get("scan.version"))) {
+    return Status::InvalidArgument("a read of " + t.path() + " travels to one version: " + travel[0] + " and " +
+                                   travel[1] + " are both given");
+  }
+  if (auto tag = get("scan.tag-name")) return scan.PlanTag(std::string(Trim(*tag)), filter);
+  if (auto version = get("scan.version")) {
+    // Paimon's order: a tag of that name, else a snapshot number.
+    std::string v(Trim(*version));
+    if (!v.empty() && table::TagManager(t.path()).Exists(v)) return scan.PlanTag(v, filter);
+    auto id = ParseInt64(v);
+    if (!id) {
+      return Status::NotFound("version '" + v + "' of " + t.path() +
+                              ": no tag has that name, and it is not a snapshot number");
+    }
+    return scan.PlanSnapshot(*id, filter);
   }
   if (auto id = get("scan.snapshot-id")) {
     auto v = ParseInt64(Trim(*id));

@@ -37,8 +37,9 @@ CREATE TABLE IF NOT EXISTS ods_events (
   'file.format' = 'avro',
   'bucket' = '${ods_buckets}',
   'bucket-key' = 'ingest_time',
+  -- no job follows it: few snapshots, each adding a file per cluster and bucket
   'snapshot.num-retained.min' = '10',
-  'snapshot.num-retained.max' = '${snapshots_retained_max}',
+  'snapshot.num-retained.max' = '${ods_snapshots_retained_max}',
   'snapshot.time-retained' = '1h'
 );
 
@@ -146,6 +147,9 @@ CREATE TABLE IF NOT EXISTS dim_node (
 );
 
 -- Live objects per (cluster, kind): the table sums what the job writes.
+-- The ADS tables keep a tag per day (their state as the day ended; read one with
+-- /*+ OPTIONS('scan.tag-name' = '2026-03-05') */ or FOR SYSTEM_VERSION AS OF '2026-03-05'),
+-- the newest ${ads_tags_retained}; manifests merge after 10 small ones, so a tag holds few files.
 CREATE TABLE IF NOT EXISTS ads_kind_count (
   cluster    STRING,
   kind       STRING,
@@ -158,6 +162,10 @@ CREATE TABLE IF NOT EXISTS ads_kind_count (
   'changelog-producer' = 'lookup',
   'changelog-file.stats-mode' = 'none',
   'fields.live_count.aggregate-function' = 'sum',
+  'tag.automatic-creation' = 'process-time',
+  '${ads_tag_period_key}' = '${ads_tag_period}',
+  'tag.num-retained-max' = '${ads_tags_retained}',
+  'manifest.merge-min-count' = '10',
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',
@@ -177,6 +185,10 @@ CREATE TABLE IF NOT EXISTS ads_namespace_count (
   'changelog-producer' = 'lookup',
   'changelog-file.stats-mode' = 'none',
   'fields.live_count.aggregate-function' = 'sum',
+  'tag.automatic-creation' = 'process-time',
+  '${ads_tag_period_key}' = '${ads_tag_period}',
+  'tag.num-retained-max' = '${ads_tags_retained}',
+  'manifest.merge-min-count' = '10',
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',
@@ -199,6 +211,10 @@ CREATE TABLE IF NOT EXISTS ads_node_pods (
   'fields.pod_count.aggregate-function' = 'sum',
   'fields.cpu_request_milli.aggregate-function' = 'sum',
   'fields.memory_request_bytes.aggregate-function' = 'sum',
+  'tag.automatic-creation' = 'process-time',
+  '${ads_tag_period_key}' = '${ads_tag_period}',
+  'tag.num-retained-max' = '${ads_tags_retained}',
+  'manifest.merge-min-count' = '10',
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',
@@ -221,6 +237,10 @@ CREATE TABLE IF NOT EXISTS ads_user_resources (
   'fields.pod_count.aggregate-function' = 'sum',
   'fields.cpu_request_milli.aggregate-function' = 'sum',
   'fields.memory_request_bytes.aggregate-function' = 'sum',
+  'tag.automatic-creation' = 'process-time',
+  '${ads_tag_period_key}' = '${ads_tag_period}',
+  'tag.num-retained-max' = '${ads_tags_retained}',
+  'manifest.merge-min-count' = '10',
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',
