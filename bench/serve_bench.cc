@@ -30,12 +30,12 @@
 #include "common/file_util.h"
 #include "common/random.h"
 #include "common/string_util.h"
+#include "format/parquet/file_cache.h"
 #include "pipeline/warehouse.h"
 #include "server/listen.h"
 #include "server/pgwire/engine/sql_engine.h"
 #include "server/pgwire/pg_server.h"
 #include "sql/warehouse_queries.h"
-#include "format/parquet/file_cache.h"
 #include "table/data/decoded_files.h"
 #include "table/table.h"
 

@@ -23,7 +23,7 @@ struct ServeArgs {
   int pg_max_connections = 256;
   double ready_max_age_s = 60;
   bool pg_allow_writes = false;
-  uint64_t read_cache_mb = 256;  // decoded data files kept for reads by key (table::DecodedFiles)
+  uint64_t read_cache_mb = 256;   // decoded data files kept for reads by key (table::DecodedFiles)
   bool any_port_if_busy = false;  // set by the demo
 };
 

@@ -184,9 +184,8 @@ KeySet KeySet::Map(const std::vector<int>& to) const {
     for (size_t i : kept) r.push_back(row[i]);
     out.rows.push_back(std::move(r));
   }
-  std::sort(out.rows.begin(), out.rows.end(), [](const format::Row& a, const format::Row& b) {
-    return format::CompareRows(a, b) < 0;
-  });
+  std::sort(out.rows.begin(), out.rows.end(),
+            [](const format::Row& a, const format::Row& b) { return format::CompareRows(a, b) < 0; });
   out.rows.erase(std::unique(out.rows.begin(), out.rows.end(),
                              [](const format::Row& a, const format::Row& b) { return format::CompareRows(a, b) == 0; }),
                  out.rows.end());
@@ -247,8 +246,7 @@ class ScanOp : public Operator {
   bool NarrowTo(const KeySet& keys) override {
     // Only sources that apply filters themselves (exactly) take one more; a scan's
     // columns are table columns, and its sample column (SNAPSHOTS) is not.
-    if (reader_ || !op_.table || !op_.table->source || !op_.table->source->AppliesFilters() ||
-        op_.scan_sample_ms > 0) {
+    if (reader_ || !op_.table || !op_.table->source || !op_.table->source->AppliesFilters() || op_.scan_sample_ms > 0) {
       return false;
     }
     std::vector<int> to;
@@ -470,7 +468,8 @@ class ProjectOp : public Operator {
   bool NarrowTo(const KeySet& keys) override {
     std::vector<int> to;  // plain column references map to the input's columns
     for (int c : keys.columns) {
-      const BoundExpr* e = c >= 0 && static_cast<size_t>(c) < exprs_.size() ? exprs_[static_cast<size_t>(c)].get() : nullptr;
+      const BoundExpr* e =
+          c >= 0 && static_cast<size_t>(c) < exprs_.size() ? exprs_[static_cast<size_t>(c)].get() : nullptr;
       to.push_back(e != nullptr && e->kind == BoundKind::kColumn ? e->column : -1);
     }
     KeySet below = keys.Map(to);

@@ -14,7 +14,8 @@ using format::Column;
 using format::Datum;
 
 std::pair<size_t, size_t> DecodedFile::Locate(size_t row) const {
-  size_t c = static_cast<size_t>(std::upper_bound(chunk_start.begin(), chunk_start.end(), row) - chunk_start.begin()) - 1;
+  size_t c =
+      static_cast<size_t>(std::upper_bound(chunk_start.begin(), chunk_start.end(), row) - chunk_start.begin()) - 1;
   return {c, row - chunk_start[c]};
 }
 
@@ -96,8 +97,8 @@ std::vector<std::pair<size_t, size_t>> KeyRowRanges(const DecodedFile& file, con
         points = std::move(allowed);
       } else {
         std::vector<Datum> both;
-        std::set_intersection(points->begin(), points->end(), allowed.begin(), allowed.end(),
-                              std::back_inserter(both), less);
+        std::set_intersection(points->begin(), points->end(), allowed.begin(), allowed.end(), std::back_inserter(both),
+                              less);
         points = std::move(both);
       }
     }
@@ -165,7 +166,8 @@ std::vector<std::pair<size_t, size_t>> KeyRowsRanges(const DecodedFile& file, co
     for (size_t j : value_of) k.push_back(r[j]);
     keys.push_back(std::move(k));
   }
-  std::sort(keys.begin(), keys.end(), [](const format::Row& a, const format::Row& b) { return format::CompareRows(a, b) < 0; });
+  std::sort(keys.begin(), keys.end(),
+            [](const format::Row& a, const format::Row& b) { return format::CompareRows(a, b) < 0; });
   keys.erase(std::unique(keys.begin(), keys.end(),
                          [](const format::Row& a, const format::Row& b) { return format::CompareRows(a, b) == 0; }),
              keys.end());

@@ -64,7 +64,7 @@ class DecodedFiles {
  public:
   struct Limits {
     uint64_t max_bytes = uint64_t{256} << 20;  // 0 disables the cache
-    int64_t reuse_window_ms = 600000;           // a second read within this decodes a file
+    int64_t reuse_window_ms = 600000;          // a second read within this decodes a file
   };
   struct Stats {
     int64_t hits = 0, misses = 0, decoded = 0;

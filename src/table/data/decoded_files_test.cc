@@ -243,12 +243,12 @@ TEST(DecodedFilesTest, DecodesOnTheSecondReadAndForgetsChangedFiles) {
 // table with several overlapping sorted runs, deletes and a changed row.
 TEST(DecodedFilesTest, ReadsByKeyAnswerAlikeWithAndWithoutDecodedFiles) {
   kl::testing::TempDir dir;
-  auto schema = NewTableSchema({{0, "a", DataType::String().NotNull(), ""},
-                                {1, "b", DataType::BigInt().NotNull(), ""},
-                                {2, "v", DataType::String(), ""}},
-                               {}, {"a", "b"},
-                               {{"bucket", "2"}, {"bucket-key", "a"}, {"write-only", "true"},
-                                {"kubelake.data-file.sync", "false"}});
+  auto schema = NewTableSchema(
+      {{0, "a", DataType::String().NotNull(), ""},
+       {1, "b", DataType::BigInt().NotNull(), ""},
+       {2, "v", DataType::String(), ""}},
+      {}, {"a", "b"},
+      {{"bucket", "2"}, {"bucket-key", "a"}, {"write-only", "true"}, {"kubelake.data-file.sync", "false"}});
   ASSERT_TRUE(schema.ok()) << schema.status().ToString();
   for (std::string format : {"parquet", "avro"}) {
     auto s = *schema;
@@ -266,9 +266,16 @@ TEST(DecodedFilesTest, ReadsByKeyAnswerAlikeWithAndWithoutDecodedFiles) {
       }
       ASSERT_TRUE(w->Commit(commit).ok());
     }
-    const char* filters[] = {"a = 'u3'", "a = 'u3' AND b = 7", "a = 'u3' AND b >= 10 AND b < 30", "a >= 'u5'",
-                             "a < 'u2' AND b > 50", "b = 7", "a = 'u3' AND v = 'c5'", "a = 'nobody'",
-                             "a = 'u3' AND a = 'u4'", "a = 'u10' AND b <= 0"};
+    const char* filters[] = {"a = 'u3'",
+                             "a = 'u3' AND b = 7",
+                             "a = 'u3' AND b >= 10 AND b < 30",
+                             "a >= 'u5'",
+                             "a < 'u2' AND b > 50",
+                             "b = 7",
+                             "a = 'u3' AND v = 'c5'",
+                             "a = 'nobody'",
+                             "a = 'u3' AND a = 'u4'",
+                             "a = 'u10' AND b <= 0"};
     for (const char* text : filters) {
       auto filter = Predicate::Parse(text, (*t)->schema().fields);
       ASSERT_TRUE(filter.ok()) << text;
