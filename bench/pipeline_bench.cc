@@ -15,12 +15,17 @@
 //
 // Each runs the warehouse `kubelake run` runs — its SQL (sql/warehouse/warehouse.sql)
 // — and, for comparison, the hand-wired jobs of pipeline/warehouse.cc, one
-// after the other in one run (--jobs sql|hand|both).
+// after the other in one run (--jobs sql|hand|both); with both, a table at the
+// end puts their figures side by side. --rounds N repeats every phase N times,
+// alternating the two warehouses (so neither always runs on the warmer
+// process), and the table shows each figure's median.
 //
 //   build/bench/pipeline_bench [--pods 150000] [--clusters 1] [--probes 100] [--commit-interval-ms 500]
-//       [--file-format avro|parquet] [--jobs sql|hand|both] [--load-only | --staged-only | --freshness-only]
+//       [--file-format avro|parquet] [--jobs sql|hand|both] [--rounds 1]
+//       [--load-only | --staged-only | --freshness-only]
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <thread>
@@ -44,7 +49,68 @@ struct Args {
   int64_t commit_ms = pipeline::WarehouseOptions{}.commit_interval_ms;
   std::string file_format = pipeline::WarehouseOptions{}.file_format;
   std::string jobs = "both";  // sql, hand or both
+  int rounds = 1;
 };
+
+constexpr char kUsage[] =
+    "usage: pipeline_bench [--pods N (150000)] [--clusters N (1)] [--probes N (100)] [--commit-interval-ms MS (500)]\n"
+    "                      [--file-format avro|parquet] [--jobs sql|hand|both] [--rounds N (1)]\n"
+    "                      [--load-only | --staged-only | --freshness-only]\n"
+    "  initial load live (simulator -> collector -> log -> jobs -> ADS), initial load staged (the jobs on a\n"
+    "  backlog), and freshness probes under churn, for the SQL warehouse and/or the hand-wired jobs.\n";
+
+// The figures of one warehouse (NaN: not measured), for the side-by-side table.
+struct Figures {
+  std::vector<double> live_events_per_cpu, live_cpu, live_wall, live_dwd, live_dwd_operators;
+  std::vector<double> staged_cpu, staged_events_per_cpu, staged_dwd, staged_dwd_operators, staged_followers;
+  std::vector<double> fresh_p50, fresh_p99, fresh_max;
+};
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return std::nan("");
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 == 1 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+// DWD's CPU and its operators' share; the jobs following DWD, together.
+void SplitJobs(const std::vector<pipeline::JobStatus>& jobs, double* dwd, double* dwd_operators, double* followers) {
+  *dwd = *dwd_operators = *followers = 0;
+  for (const auto& j : jobs) {
+    if (j.name == "dwd") {
+      *dwd = j.cpu_seconds;
+      *dwd_operators = j.cpu_operators_seconds;
+    } else if (j.name != "ods") {
+      *followers += j.cpu_seconds;
+    }
+  }
+}
+
+void PrintSideBySide(const Figures& sql, const Figures& hand, int rounds) {
+  std::printf("\nside by side%s: SQL warehouse | hand-wired jobs | SQL / hand-wired\n",
+              rounds > 1 ? (" (median of " + std::to_string(rounds) + " rounds)").c_str() : "");
+  auto row = [](const char* what, const std::vector<double>& a, const std::vector<double>& b, const char* fmt) {
+    double x = Median(a), y = Median(b);
+    if (std::isnan(x) && std::isnan(y)) return;
+    char xs[32], ys[32];
+    std::snprintf(xs, sizeof(xs), fmt, x);
+    std::snprintf(ys, sizeof(ys), fmt, y);
+    std::printf("  %-58s %10s | %10s | %5.2f\n", what, xs, ys, x / y);
+  };
+  row("initial load, live: events per CPU-second", sql.live_events_per_cpu, hand.live_events_per_cpu, "%.0f");
+  row("initial load, live: CPU s (collector + log + jobs)", sql.live_cpu, hand.live_cpu, "%.2f");
+  row("initial load, live: wall s until ADS shows every pod", sql.live_wall, hand.live_wall, "%.1f");
+  row("initial load, live: DWD job CPU s", sql.live_dwd, hand.live_dwd, "%.2f");
+  row("initial load, live: DWD operators CPU s", sql.live_dwd_operators, hand.live_dwd_operators, "%.2f");
+  row("initial load, staged: jobs CPU s", sql.staged_cpu, hand.staged_cpu, "%.2f");
+  row("initial load, staged: events per CPU-second (end to end)", sql.staged_events_per_cpu, hand.staged_events_per_cpu,
+      "%.0f");
+  row("initial load, staged: DWD job CPU s", sql.staged_dwd, hand.staged_dwd, "%.2f");
+  row("initial load, staged: DWD operators CPU s", sql.staged_dwd_operators, hand.staged_dwd_operators, "%.2f");
+  row("initial load, staged: jobs following DWD, CPU s", sql.staged_followers, hand.staged_followers, "%.2f");
+  row("freshness: p50 ms", sql.fresh_p50, hand.fresh_p50, "%.0f");
+  row("freshness: p99 ms", sql.fresh_p99, hand.fresh_p99, "%.0f");
+  row("freshness: max ms", sql.fresh_max, hand.fresh_max, "%.0f");
+}
 
 const char* Label(bool sql) { return sql ? "SQL warehouse (kubelake run)" : "hand-wired jobs"; }
 
@@ -115,7 +181,7 @@ void PrintMemory(const Fleet& f) {
               static_cast<double>(rss) / 1e6, static_cast<double>(rss) / static_cast<double>(f.objects));
 }
 
-int LiveLoad(const std::string& kubelake, const Args& a, bool sql) {
+int LiveLoad(const std::string& kubelake, const Args& a, bool sql, Figures* fig) {
   std::string dir = "/tmp/kubelake-pipeline-bench-load";
   (void)RemoveAll(dir);
   (void)CreateDirs(dir);
@@ -160,6 +226,13 @@ int LiveLoad(const std::string& kubelake, const Args& a, bool sql) {
   std::printf("  CPU: collector %.2fs %.1f us/event; jobs:%s\n", collector_cpu, collector_cpu / events * 1e6,
               JobLines(jobs, events).c_str());
   PrintMemory(*fleet);
+  double dwd, dwd_operators, followers;
+  SplitJobs(jobs, &dwd, &dwd_operators, &followers);
+  fig->live_events_per_cpu.push_back(events / cpu);
+  fig->live_cpu.push_back(cpu);
+  fig->live_wall.push_back(wall);
+  fig->live_dwd.push_back(dwd);
+  fig->live_dwd_operators.push_back(dwd_operators);
   return 0;
 }
 
@@ -183,7 +256,7 @@ bool CaughtUp(bench::Warehouse* w, int64_t logged, int64_t pods, std::vector<uin
   return c.ok() && *c == pods && *still >= 10;
 }
 
-int StagedLoad(const std::string& kubelake, const Args& a, bool sql) {
+int StagedLoad(const std::string& kubelake, const Args& a, bool sql, Figures* fig) {
   std::string dir = "/tmp/kubelake-pipeline-bench-staged";
   (void)RemoveAll(dir);
   (void)CreateDirs(dir);
@@ -270,10 +343,17 @@ int StagedLoad(const std::string& kubelake, const Args& a, bool sql) {
   std::printf("  end to end: %.2f CPU s = %.0f events per CPU-second\n", collect_cpu + jobs_cpu,
               events / (collect_cpu + jobs_cpu));
   PrintMemory(*fleet);
+  double dwd, dwd_operators, followers;
+  SplitJobs(status, &dwd, &dwd_operators, &followers);
+  fig->staged_cpu.push_back(jobs_cpu);
+  fig->staged_events_per_cpu.push_back(events / (collect_cpu + jobs_cpu));
+  fig->staged_dwd.push_back(dwd);
+  fig->staged_dwd_operators.push_back(dwd_operators);
+  fig->staged_followers.push_back(followers);
   return 0;
 }
 
-int Freshness(const Args& a, bool sql) {
+int Freshness(const Args& a, bool sql, Figures* fig) {
   std::string dir = "/tmp/kubelake-pipeline-bench-fresh";
   (void)RemoveAll(dir);
   simulator::FleetOptions fo;
@@ -353,6 +433,9 @@ int Freshness(const Args& a, bool sql) {
       static_cast<long long>(a.commit_ms));
   std::printf("  simulator write -> visible in ADS: p50 %.0f ms, p99 %.0f ms, max %.0f ms\n", pct(0.5), pct(0.99),
               latencies.back());
+  fig->fresh_p50.push_back(pct(0.5));
+  fig->fresh_p99.push_back(pct(0.99));
+  fig->fresh_max.push_back(latencies.back());
   return 0;
 }
 
@@ -376,14 +459,19 @@ int main(int argc, char** argv) {
       a.file_format = argv[++i];
     else if (f == "--jobs" && has_value)
       a.jobs = argv[++i];
-    else if (f == "--load-only")
+    else if (f == "--rounds" && has_value)
+      a.rounds = std::max(1, std::atoi(argv[++i]));
+    else if (f == "--help" || f == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (f == "--load-only")
       staged = fresh = false;
     else if (f == "--staged-only")
       live = fresh = false;
     else if (f == "--freshness-only")
       live = staged = false;
     else {
-      std::fprintf(stderr, "unknown argument %s (see the header of bench/pipeline_bench.cc)\n", f.c_str());
+      std::fprintf(stderr, "unknown argument %s\n%s", f.c_str(), kUsage);
       return 2;
     }
   }
@@ -397,10 +485,17 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "--jobs takes sql, hand or both\n");
     return 2;
   }
-  for (bool sql : runs) {
-    if (live) rc |= LiveLoad(kubelake, a, sql);
-    if (staged) rc |= StagedLoad(kubelake, a, sql);
-    if (fresh) rc |= Freshness(a, sql);
+  Figures figures[2];  // [0] hand-wired, [1] SQL
+  for (int round = 0; round < a.rounds; ++round) {
+    // Alternate which warehouse runs first, so neither always gets the warmer process.
+    std::vector<bool> order = runs;
+    if (round % 2 == 1) std::reverse(order.begin(), order.end());
+    for (bool sql : order) {
+      if (live) rc |= LiveLoad(kubelake, a, sql, &figures[sql]);
+      if (staged) rc |= StagedLoad(kubelake, a, sql, &figures[sql]);
+      if (fresh) rc |= Freshness(a, sql, &figures[sql]);
+    }
   }
+  if (runs.size() == 2) PrintSideBySide(figures[1], figures[0], a.rounds);
   return rc;
 }

@@ -60,6 +60,7 @@ Status Job::Drain(Changes& changes, size_t from_operator) {
   double mark = ThreadCpuSeconds();
   for (size_t i = from_operator; i < parts_.operators.size(); ++i) {
     Changes next;
+    next.reserve(changes.size());
     KL_RETURN_IF_ERROR(parts_.operators[i]->Process(changes, &next));
     changes = std::move(next);
   }

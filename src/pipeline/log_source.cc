@@ -43,10 +43,16 @@ Status LogSource::Poll(size_t max_changes, int64_t timeout_ms, Changes* out) {
   opts.max_records = max_changes;
   opts.timeout_ms = timeout_ms;
   KL_ASSIGN_OR_RETURN(log::RecordBatch batch, consumer_->Poll(opts));
+  out->reserve(out->size() + batch.size());
   for (const auto& r : batch) {
-    out->push_back({format::RowKind::kInsert,
-                    {Datum::Int(r.partition), Datum::Int(r.offset), Datum::Int(r.timestamp_ms),
-                     Datum::Bytes(std::string(r.key)), Datum::Bytes(std::string(r.value))}});
+    // Built in place: a braced list of Datums would copy each of them (the value twice).
+    Change& c = out->emplace_back();
+    c.row.reserve(5);
+    c.row.push_back(Datum::Int(r.partition));
+    c.row.push_back(Datum::Int(r.offset));
+    c.row.push_back(Datum::Int(r.timestamp_ms));
+    c.row.push_back(Datum::Bytes(std::string(r.key)));
+    c.row.push_back(Datum::Bytes(std::string(r.value)));
     position_.log_offsets[r.partition] = r.offset + 1;
   }
   return Status::OK();

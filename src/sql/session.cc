@@ -21,6 +21,8 @@
 #include "table/operation/commit.h"
 #include "table/schema/cast.h"
 #include "table/schema/options.h"
+#include "table/table.h"
+#include "table/tag/tag.h"
 
 namespace kl::sql {
 
@@ -166,6 +168,28 @@ ParseOptions ParseOptionsOf(const std::map<std::string, std::string>& settings) 
   ParseOptions o;
   o.dialect = IsPostgres(settings) ? Dialect::kPostgres : Dialect::kFlink;
   return o;
+}
+
+// Statements parsed lately, by dialect and text: a prepared statement that clients run
+// over and over (a look-up with its parameters) is parsed once. Binding and planning
+// read the tree and never change it, so one tree serves many runs at once. Bounded by
+// entries (cleared when full); failed parses are not kept.
+Result<StatementPtr> ParseStatementReused(std::string_view text, const ParseOptions& options) {
+  static std::mutex mu;
+  static std::map<std::pair<int, std::string>, StatementPtr, std::less<>>* parsed =
+      new std::map<std::pair<int, std::string>, StatementPtr, std::less<>>();
+  if (text.size() > 65536) return ParseStatement(text, {1, 1}, options);
+  std::pair<int, std::string> key{static_cast<int>(options.dialect), std::string(text)};
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = parsed->find(key);
+    if (it != parsed->end()) return it->second;
+  }
+  KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(text, {1, 1}, options));
+  std::lock_guard<std::mutex> lock(mu);
+  if (parsed->size() >= 512) parsed->clear();
+  parsed->emplace(std::move(key), st);
+  return st;
 }
 
 ColumnBatch StringRows(const std::vector<std::string>& names, const std::vector<std::vector<std::string>>& rows,
@@ -783,6 +807,7 @@ class Runner {
         if (!stopped.ok()) return ErrorAt(st.pos, stopped.message());
         return Message("Job '" + st.value + "' stopped", "STOP JOB");
       }
+      case StatementKind::kCall: return Call(st, params);
       case StatementKind::kDescribe: return Describe(st);
       case StatementKind::kShowCreateTable: return ShowCreate(st);
       case StatementKind::kCreateDatabase: {
@@ -885,7 +910,8 @@ class Runner {
       case StatementKind::kAlterTableSet:
       case StatementKind::kAlterTableReset:
       case StatementKind::kAlterTableAddColumns:
-      case StatementKind::kAlterTableRename: return true;
+      case StatementKind::kAlterTableRename:
+      case StatementKind::kCall: return true;
       case StatementKind::kCreateView:
       case StatementKind::kDropView: return !st.temporary;
       default: return false;
@@ -1101,6 +1127,79 @@ class Runner {
     StatementResult r = Message("OK", "CREATE TABLE");
     r.rows_affected = written;
     return r;
+  }
+
+  // CALL sys.create_tag(table, tag[, snapshot_id[, time_retained]]) and
+  // CALL sys.delete_tag(table, tag[,tag...]): Paimon's procedures, by position or by name.
+  Result<StatementResult> Call(const Statement& st, const std::vector<Datum>* params) {
+    const auto& parts = st.name.parts;
+    std::string proc = ToLower(parts.back());
+    static const std::map<std::string, std::vector<std::string>> kProcedures = {
+        {"create_tag", {"table", "tag", "snapshot_id", "time_retained"}},
+        {"delete_tag", {"table", "tag"}},
+    };
+    auto known = kProcedures.find(proc);
+    if (parts.size() < 2 || !EqualsIgnoreCase(parts[parts.size() - 2], "sys") || known == kProcedures.end()) {
+      return ErrorAt(st.name.pos, "no procedure " + Join(parts, ".") + " (there are: sys.create_tag, sys.delete_tag)");
+    }
+    const std::vector<std::string>& names = known->second;
+    std::string signature = "sys." + proc + "(" + Join(names, ", ") + ")";
+    auto ctx = NewContext();
+    BindOptions o = Bind(ctx.get(), params);
+    std::map<std::string, std::string> args;
+    for (size_t i = 0; i < st.call_args.size(); ++i) {
+      const auto& [given, expr] = st.call_args[i];
+      std::string name = given;
+      if (name.empty()) {
+        if (i >= names.size())
+          return ErrorAt(expr->pos, signature + " takes " + std::to_string(names.size()) + " arguments");
+        name = names[i];
+      } else if (std::find(names.begin(), names.end(), name) == names.end()) {
+        return ErrorAt(expr->pos, signature + " has no argument " + QuoteIdentifier(name));
+      }
+      if (args.count(name) != 0) return ErrorAt(expr->pos, "argument " + name + " of " + signature + " is given twice");
+      DataType type;
+      KL_ASSIGN_OR_RETURN(Datum v, BindConstant(*expr, o, &type));
+      if (!v.is_null()) args[name] = format::DatumToString(v, type);
+    }
+    for (const char* required : {"table", "tag"}) {
+      if (args.count(required) == 0) return ErrorAt(st.pos, signature + " needs " + required);
+    }
+    QualifiedName table_name;
+    table_name.pos = st.pos;
+    for (auto& part : kl::Split(args["table"], '.', false)) table_name.parts.emplace_back(Trim(part));
+    KL_ASSIGN_OR_RETURN(auto t, impl_->Split(table_name));
+    KL_ASSIGN_OR_RETURN(auto obj, t.cat->GetObject(t.database, t.name, ReadOptions{}));
+    if (!obj || !obj->paimon) return ErrorAt(st.pos, args["table"] + " is not a Paimon table");
+    const auto& paimon = obj->paimon;
+    if (proc == "create_tag") {
+      std::optional<int64_t> id;
+      if (args.count("snapshot_id") != 0) {
+        id = ParseInt64(Trim(args["snapshot_id"]));
+        if (!id) return ErrorAt(st.pos, "snapshot_id '" + args["snapshot_id"] + "' is not a snapshot number");
+      } else {
+        KL_ASSIGN_OR_RETURN(id, paimon->snapshots().LatestId());
+        if (!id) return ErrorAt(st.pos, args["table"] + " has no snapshot to tag yet");
+      }
+      // As Paimon: time_retained, else the table's tag.default-time-retained.
+      std::string retention = args.count("time_retained") != 0
+                                  ? args["time_retained"]
+                                  : paimon->context()->options().GetString("tag.default-time-retained", "");
+      std::optional<int64_t> retained;
+      if (!retention.empty()) {
+        int64_t ms = table::TableOptions({{"d", retention}}).GetDurationMillis("d", -1);
+        if (ms < 0) return ErrorAt(st.pos, "time_retained '" + retention + "' is not a duration (e.g. '1 d')");
+        retained = ms;
+      }
+      KL_RETURN_IF_ERROR(Positioned(
+          table::TagManager(paimon->path()).Create(args["tag"], *id, retained, table::WallClock{}.At(NowMillis())),
+          st.pos));
+    } else {
+      for (auto& name : kl::Split(args["tag"], ',', true)) {
+        KL_RETURN_IF_ERROR(Positioned(table::DeleteTag(paimon->context(), std::string(Trim(name))).status(), st.pos));
+      }
+    }
+    return RowsResult(StringRows({"result"}, {{"Success"}}), "CALL");
   }
 
   Result<StatementResult> Alter(const Statement& st) {
@@ -1512,7 +1611,7 @@ class Runner {
 Result<StatementResult> SqlSession::Execute(std::string_view statement, const std::vector<Datum>& params,
                                             const std::vector<std::optional<DataType>>& param_types) {
   return Guarded([&]() -> Result<StatementResult> {
-    KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement, {1, 1}, ParseOptionsOf(settings_)));
+    KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatementReused(statement, ParseOptionsOf(settings_)));
     Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
     r.SetParameters(param_types, false);
     return r.Run(*st, &params, row_limit_);
@@ -1535,7 +1634,7 @@ Status SqlSession::ExecuteScript(
 Result<SqlSession::Execution> SqlSession::Run(std::string_view statement, const std::vector<Datum>& params,
                                               const std::vector<std::optional<DataType>>& param_types) {
   return Guarded([&]() -> Result<Execution> {
-    KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement, {1, 1}, ParseOptionsOf(settings_)));
+    KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatementReused(statement, ParseOptionsOf(settings_)));
     Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
     r.SetParameters(param_types, false);
     Execution e;
@@ -1558,7 +1657,7 @@ Result<std::unique_ptr<ResultStream>> SqlSession::Query(std::string_view stateme
 Result<std::unique_ptr<ResultStream>> SqlSession::QueryInner(std::string_view statement,
                                                              const std::vector<Datum>& params,
                                                              const std::vector<std::optional<DataType>>& param_types) {
-  KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement, {1, 1}, ParseOptionsOf(settings_)));
+  KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatementReused(statement, ParseOptionsOf(settings_)));
   Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
   r.SetParameters(param_types, false);
   if (st->kind != StatementKind::kQuery) {
@@ -1586,7 +1685,7 @@ Result<std::unique_ptr<ResultStream>> SqlSession::QueryInner(std::string_view st
 }
 
 Result<RowType> SqlSession::Describe(std::string_view statement, const std::vector<Datum>& params) {
-  KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement, {1, 1}, ParseOptionsOf(settings_)));
+  KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatementReused(statement, ParseOptionsOf(settings_)));
   if (st->kind != StatementKind::kQuery) return RowType();
   Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
   KL_ASSIGN_OR_RETURN(Prepared p, r.Plan(*st->query, &params));
@@ -1596,7 +1695,7 @@ Result<RowType> SqlSession::Describe(std::string_view statement, const std::vect
 Result<StatementDescription> SqlSession::DescribeStatement(std::string_view statement,
                                                            const std::vector<std::optional<DataType>>& declared) {
   return Guarded([&]() -> Result<StatementDescription> {
-    KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement, {1, 1}, ParseOptionsOf(settings_)));
+    KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatementReused(statement, ParseOptionsOf(settings_)));
     Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
     r.SetParameters(declared, true);
     StatementDescription d;

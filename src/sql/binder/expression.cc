@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "common/json.h"
+#include "sql/functions/json_functions.h"
 #include "sql/parser/ast.h"
 
 namespace kl::sql {
@@ -33,7 +34,9 @@ std::string BoundExpr::ToString() const {
       if (value.is_null()) return "NULL";
       if (type.is_string()) return "'" + value.as_bytes() + "'";
       return format::DatumToString(value, type);
-    case BoundKind::kCall: return name + "(" + list(0, ", ") + ")";
+    case BoundKind::kCall:
+      if (function.json) return name + "(" + list(0, ", ") + function.json->options_text + ")";
+      return name + "(" + list(0, ", ") + ")";
     case BoundKind::kCast:
       return std::string(try_cast ? "TRY_CAST(" : "CAST(") + args[0]->ToString() + " AS " + type.ToString() + ")";
     case BoundKind::kCase: {

@@ -98,6 +98,10 @@ Status EvalLogic(const BoundExpr& e, const ColumnBatch& input, size_t rows, Exec
   return Status::OK();
 }
 
+// A CASE result that may be evaluated on rows whose branch is another one:
+// reading a column or a constant cannot fail, and saves gathering the rows.
+bool SafeOnAnyRow(const BoundExpr& e) { return e.kind == BoundKind::kColumn || e.kind == BoundKind::kLiteral; }
+
 Status EvalCase(const BoundExpr& e, const ColumnBatch& input, size_t rows, ExecContext& ctx, ColumnValue* out) {
   // args: when0, then0, when1, then1, ..., else
   size_t pairs = (e.args.size() - 1) / 2;
@@ -126,16 +130,36 @@ Status EvalCase(const BoundExpr& e, const ColumnBatch& input, size_t rows, ExecC
   // Evaluate each result branch on its rows.
   std::vector<std::vector<uint32_t>> rows_of(pairs + 1);
   for (size_t i = 0; i < rows; ++i) rows_of[branch[i]].push_back(static_cast<uint32_t>(i));
-  std::vector<Column> values(pairs + 1, Column(e.type));
+  auto value_of = [&](size_t b) -> const BoundExpr& { return b < pairs ? *e.args[2 * b + 1] : *e.args.back(); };
+  // One branch for every row (NULLIF and COALESCE of a value that is mostly neither):
+  // its column is the result, borrowed when it is an input column.
+  for (size_t b = 0; b <= pairs; ++b) {
+    if (rows_of[b].size() != rows) continue;
+    ColumnValue v;
+    KL_RETURN_IF_ERROR(Evaluate(value_of(b), input, rows, ctx, &v));
+    if (!v.get().type().EqualsIgnoreNullable(e.type)) {
+      Column* c = out->Own(e.type);
+      c->Reserve(rows);
+      c->AppendRange(v.get(), 0, rows);
+    } else {
+      *out = std::move(v);
+    }
+    return Status::OK();
+  }
+  // Each branch's values: over all rows when that is safe (indexed by row), else over
+  // its own rows (indexed in their order); a NULL constant needs no values.
+  std::vector<ColumnValue> values(pairs + 1);
+  std::vector<uint8_t> all_rows(pairs + 1, 0), null_value(pairs + 1, 0);
   for (size_t b = 0; b <= pairs; ++b) {
     if (rows_of[b].empty()) continue;
-    const BoundExpr& value = b < pairs ? *e.args[2 * b + 1] : *e.args.back();
-    if (rows_of[b].size() == rows) {
-      ColumnValue v;
-      KL_RETURN_IF_ERROR(Evaluate(value, input, rows, ctx, &v));
-      values[b] = v.Take(rows);
+    const BoundExpr& value = value_of(b);
+    if (value.kind == BoundKind::kLiteral && value.value.is_null()) {
+      null_value[b] = 1;
+    } else if (SafeOnAnyRow(value)) {
+      all_rows[b] = 1;
+      KL_RETURN_IF_ERROR(Evaluate(value, input, value.kind == BoundKind::kLiteral ? 1 : rows, ctx, &values[b]));
     } else {
-      KL_RETURN_IF_ERROR(EvaluateSubset(value, input, rows_of[b], ctx, &values[b]));
+      KL_RETURN_IF_ERROR(EvaluateSubset(value, input, rows_of[b], ctx, values[b].Own(e.type)));
     }
   }
   Column* c = out->Own(e.type);
@@ -143,7 +167,14 @@ Status EvalCase(const BoundExpr& e, const ColumnBatch& input, size_t rows, ExecC
   std::vector<size_t> next_index(pairs + 1, 0);
   for (size_t i = 0; i < rows; ++i) {
     int b = branch[i];
-    c->AppendFrom(values[b], next_index[b]++);
+    if (null_value[b]) {
+      c->AppendNull();
+    } else if (all_rows[b]) {
+      const BoundExpr& value = value_of(static_cast<size_t>(b));
+      c->AppendFrom(values[b].get(), value.kind == BoundKind::kLiteral ? 0 : i);
+    } else {
+      c->AppendFrom(values[b].get(), next_index[b]++);
+    }
   }
   return Status::OK();
 }

@@ -22,6 +22,8 @@ struct JsonPath {
   bool strict = false;
   std::vector<JsonPathStep> steps;
   bool simple = false;  // keys and indexes only: at most one element is selected
+  // Lax paths: how many steps from the start are keys and indexes (all of them when simple).
+  size_t simple_steps = 0;
 };
 
 namespace {
@@ -85,16 +87,21 @@ Result<JsonPath> CompilePath(std::string_view text) {
     }
   }
   p.simple = !p.strict;  // strict paths raise errors the simple walk does not
-  for (const auto& st : p.steps) p.simple = p.simple && (st.kind == PathStep::kKey || st.kind == PathStep::kIndex);
+  for (const auto& st : p.steps) {
+    p.simple = p.simple && (st.kind == PathStep::kKey || st.kind == PathStep::kIndex);
+    if (p.simple) ++p.simple_steps;
+  }
   return p;
 }
 
 using Element = simdjson::dom::element;
 
-// Applies the path; false on a strict-mode structural error.
-bool Apply(const JsonPath& path, Element root, std::vector<Element>* out) {
+// Applies the path's steps from `from_step` on (to `root`, the element the steps
+// before it selected); false on a strict-mode structural error.
+bool Apply(const JsonPath& path, Element root, std::vector<Element>* out, size_t from_step = 0) {
   std::vector<Element> cur{root}, next;
-  for (const auto& step : path.steps) {
+  for (size_t s = from_step; s < path.steps.size(); ++s) {
+    const JsonPathStep& step = path.steps[s];
     next.clear();
     for (Element e : cur) {
       // Lax mode: a key step on an array applies to each element.
@@ -190,90 +197,138 @@ std::optional<std::string> ScalarText(Element e) {
   }
 }
 
-// A path of keys and indexes, walked without the general machinery; false when a
-// step meets what only the general walk handles (a key step on an array in lax mode).
-bool WalkSimple(const JsonPath& path, Element root, std::vector<Element>* found) {
-  found->clear();
-  Element e = root;
-  for (const auto& step : path.steps) {
-    auto type = e.type();
-    if (step.kind == PathStep::kKey) {
-      if (type == simdjson::dom::element_type::ARRAY) return false;
-      if (type != simdjson::dom::element_type::OBJECT) return true;  // nothing selected (lax)
-      Element next;
-      if (e.get_object().value_unsafe().at_key(step.key).get(next) != simdjson::SUCCESS) return true;
-      e = next;
-    } else {
-      if (type != simdjson::dom::element_type::ARRAY) {
-        if (step.index != 0) return true;  // lax: a non-array is an array of one
-        continue;
-      }
-      auto arr = e.get_array().value_unsafe();
-      Element next;
-      if (step.index < 0 || arr.at(static_cast<size_t>(step.index)).get(next) != simdjson::SUCCESS) return true;
-      e = next;
-    }
+// How a walk of a path of keys and indexes ended.
+enum class WalkEnd : unsigned char {
+  kSelected,  // the step (or walk) reached an element
+  kNothing,   // a step found nothing (lax: no value)
+  kGeneral,   // a key step met an array: only the general walk (Apply) handles that
+};
+
+// One key or index step of a lax path from `e`.
+WalkEnd Step(const PathStep& step, Element e, Element* next) {
+  auto type = e.type();
+  if (step.kind == PathStep::kKey) {
+    if (type == simdjson::dom::element_type::ARRAY) return WalkEnd::kGeneral;
+    if (type != simdjson::dom::element_type::OBJECT) return WalkEnd::kNothing;
+    if (e.get_object().value_unsafe().at_key(step.key).get(*next) != simdjson::SUCCESS) return WalkEnd::kNothing;
+    return WalkEnd::kSelected;
   }
-  found->push_back(e);
-  return true;
+  if (type != simdjson::dom::element_type::ARRAY) {
+    if (step.index != 0) return WalkEnd::kNothing;  // lax: a non-array is an array of one
+    *next = e;
+    return WalkEnd::kSelected;
+  }
+  if (step.index < 0 ||
+      e.get_array().value_unsafe().at(static_cast<size_t>(step.index)).get(*next) != simdjson::SUCCESS) {
+    return WalkEnd::kNothing;
+  }
+  return WalkEnd::kSelected;
 }
 
-// One JSON call over a parsed document (`parsed` false: the text was not JSON).
-Status EvaluateOne(ExecContext& ctx, const JsonCall& call, bool parsed, Element root, std::vector<Element>* found,
-                   Datum* out) {
+// Walks steps [0, end) of a lax path, keys and indexes, from `*e` (then the element reached).
+WalkEnd WalkSimple(const JsonPath& path, size_t end, Element* e) {
+  for (size_t d = 0; d < end; ++d) {
+    Element next;
+    WalkEnd r = Step(path.steps[d], *e, &next);
+    if (r != WalkEnd::kSelected) return r;
+    *e = next;
+  }
+  return WalkEnd::kSelected;
+}
+
+void AppendText(Column* out, std::string_view text) {
+  if (out->kind() == format::PhysicalKind::kBytes) {
+    out->AppendBytes(text);
+  } else {
+    out->Append(Datum::Bytes(std::string(text)));
+  }
+}
+
+// Appends one JSON call's value to `out` (of the call's return type): `found` is
+// what the path selected; `parsed` false: the text was not JSON; `strict_failed`:
+// a strict path did not match.
+Status AppendJsonResult(ExecContext& ctx, const JsonCall& call, bool parsed, bool strict_failed,
+                        const std::vector<Element>& found, Column* out) {
   const JsonCallOptions& o = call.options;
   bool error = false, empty = false;
   std::string why;
   Datum result;
-  bool walked = false;
-  if (parsed && call.path->simple) walked = WalkSimple(*call.path, root, found);
   if (!parsed) {
     error = true;
     why = "the document is not valid JSON";
-  } else if (!walked && !Apply(*call.path, root, found)) {
+  } else if (strict_failed) {
     error = true;
     why = "the strict path does not match the document";
-  } else if (found->empty()) {
+  } else if (found.empty()) {
     empty = true;
   } else {
     switch (o.kind) {
       case JsonFunctionKind::kExists: result = Datum::Bool(true); break;
       case JsonFunctionKind::kValue: {
-        if (found->size() > 1 || !IsScalar((*found)[0])) {
+        if (found.size() > 1 || !IsScalar(found[0])) {
           error = true;
           why = "the path selects an object or array, not a scalar";
           break;
         }
-        auto t = ScalarText((*found)[0]);
-        if (!t) break;  // JSON null -> SQL NULL
+        Element v = found[0];
+        auto type = v.type();
+        if (type == simdjson::dom::element_type::NULL_VALUE) {
+          out->AppendNull();  // JSON null -> SQL NULL
+          return Status::OK();
+        }
+        // The common cases straight into the column, without a text or Datum between.
+        if (IsStringType(o.returning) && out->kind() == format::PhysicalKind::kBytes &&
+            o.returning.root() != TypeRoot::kChar) {
+          if (type == simdjson::dom::element_type::STRING) {
+            out->AppendBytes(v.get_string().value_unsafe());
+            return Status::OK();
+          }
+          if (type == simdjson::dom::element_type::BOOL) {
+            out->AppendBytes(v.get_bool().value_unsafe() ? "true" : "false");
+            return Status::OK();
+          }
+        }
+        if (o.returning.root() == TypeRoot::kBigInt && type == simdjson::dom::element_type::INT64) {
+          out->AppendInt(v.get_int64().value_unsafe());  // what the cast of its text gives
+          return Status::OK();
+        }
+        if (o.returning.root() == TypeRoot::kBoolean && type == simdjson::dom::element_type::BOOL) {
+          out->Append(Datum::Bool(v.get_bool().value_unsafe()));
+          return Status::OK();
+        }
+        auto t = ScalarText(v);
         if (IsStringType(o.returning)) {
-          result = Datum::Bytes(*t);
+          result = Datum::Bytes(std::move(*t));
         } else {
-          auto v = CastValue(ctx, Datum::Bytes(*t), DataType::String(), o.returning);
-          if (!v.ok()) {
+          auto cast = CastValue(ctx, Datum::Bytes(std::move(*t)), DataType::String(), o.returning);
+          if (!cast.ok()) {
             error = true;
-            why = v.status().message();
+            why = cast.status().message();
           } else {
-            result = *v;
+            result = std::move(*cast);
           }
         }
         break;
       }
       case JsonFunctionKind::kQuery: {
         bool wrap = o.wrapper == JsonWrapperKind::kUnconditional ||
-                    (o.wrapper == JsonWrapperKind::kConditional && (found->size() > 1 || IsScalar((*found)[0])));
+                    (o.wrapper == JsonWrapperKind::kConditional && (found.size() > 1 || IsScalar(found[0])));
         if (wrap) {
           std::string s = "[";
-          for (size_t k = 0; k < found->size(); ++k) {
+          for (size_t k = 0; k < found.size(); ++k) {
             if (k > 0) s += ",";
-            s += simdjson::minify((*found)[k]);
+            s += simdjson::minify(found[k]);
           }
-          result = Datum::Bytes(s + "]");
-        } else if (found->size() > 1 || IsScalar((*found)[0])) {
+          s += "]";
+          AppendText(out, s);
+          return Status::OK();
+        }
+        if (found.size() > 1 || IsScalar(found[0])) {
           error = true;
           why = "the path selects a scalar or several values (use WITH ARRAY WRAPPER)";
         } else {
-          result = Datum::Bytes(simdjson::minify((*found)[0]));
+          AppendText(out, simdjson::minify(found[0]));
+          return Status::OK();
         }
         break;
       }
@@ -302,30 +357,155 @@ Status EvaluateOne(ExecContext& ctx, const JsonCall& call, bool parsed, Element 
       if (o.kind == JsonFunctionKind::kExists && error && b == JsonOnBehavior::kNull) result = Datum::Bool(false);
     }
   }
-  *out = std::move(result);
+  out->Append(result);
   return Status::OK();
 }
 
+// One JSON call over a parsed document, walked from its root.
+Status EvaluateOne(ExecContext& ctx, const JsonCall& call, bool parsed, Element root, std::vector<Element>* found,
+                   Column* out) {
+  found->clear();
+  bool strict_failed = false;
+  if (parsed) {
+    WalkEnd end = WalkEnd::kGeneral;
+    if (call.path->simple) {
+      Element v = root;
+      end = WalkSimple(*call.path, call.path->steps.size(), &v);
+      if (end == WalkEnd::kSelected) found->push_back(v);
+    }
+    if (end == WalkEnd::kGeneral) strict_failed = !Apply(*call.path, root, found);
+  }
+  return AppendJsonResult(ctx, call, parsed, strict_failed, *found, out);
+}
+
+bool SameStep(const PathStep& a, const PathStep& b) { return a.kind == b.kind && a.key == b.key && a.index == b.index; }
+
 }  // namespace
 
-Status EvaluateJsonCalls(ExecContext& ctx, const std::vector<const std::string*>& docs,
-                         const std::vector<const JsonCall*>& calls, std::vector<Column>* outs) {
-  simdjson::dom::parser parser;
+struct JsonCallSet::Impl {
+  std::vector<const JsonCall*> calls;
+  // The leading keys and indexes of the lax paths as a tree: node 0 is the
+  // document, every other node one step from its parent (parents come first), so
+  // steps that paths begin with alike are taken once per document.
+  struct Node {
+    size_t parent;
+    const PathStep* step;
+  };
+  std::vector<Node> nodes;
+  std::vector<size_t> node_of_call;  // where the call's leading steps end (lax calls)
+  simdjson::dom::parser parser;      // its buffers are kept for the next documents
+  // Per node, for the current document: how its walk ended and the element reached.
+  std::vector<WalkEnd> ends;
+  std::vector<Element> elements;
   std::vector<Element> found;
+};
+
+JsonCallSet::JsonCallSet(std::vector<const JsonCall*> calls) : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.calls = std::move(calls);
+  m.nodes.push_back({0, nullptr});
+  m.node_of_call.assign(m.calls.size(), 0);
+  for (size_t k = 0; k < m.calls.size(); ++k) {
+    const JsonPath& path = *m.calls[k]->path;
+    if (path.strict) continue;
+    size_t node = 0;
+    for (size_t d = 0; d < path.simple_steps; ++d) {
+      size_t child = 0;
+      for (size_t n = node + 1; n < m.nodes.size() && child == 0; ++n) {
+        if (m.nodes[n].parent == node && SameStep(*m.nodes[n].step, path.steps[d])) child = n;
+      }
+      if (child == 0) {
+        child = m.nodes.size();
+        m.nodes.push_back({node, &path.steps[d]});
+      }
+      node = child;
+    }
+    m.node_of_call[k] = node;
+  }
+  m.ends.resize(m.nodes.size());
+  m.elements.resize(m.nodes.size());
+}
+
+JsonCallSet::~JsonCallSet() = default;
+
+Status JsonCallSet::Evaluate(ExecContext& ctx, const std::vector<const std::string*>& docs, std::vector<Column>* outs) {
+  Impl& m = *impl_;
   for (const std::string* doc : docs) {
     if (doc == nullptr) {
       for (auto& c : *outs) c.AppendNull();
       continue;
     }
     Element root;
-    bool parsed = parser.parse(doc->data(), doc->size(), true).get(root) == simdjson::SUCCESS;
-    for (size_t k = 0; k < calls.size(); ++k) {
-      Datum result;
-      KL_RETURN_IF_ERROR(EvaluateOne(ctx, *calls[k], parsed, root, &found, &result));
-      (*outs)[k].Append(result);
+    bool parsed = m.parser.parse(doc->data(), doc->size(), true).get(root) == simdjson::SUCCESS;
+    if (parsed) {
+      m.ends[0] = WalkEnd::kSelected;
+      m.elements[0] = root;
+      for (size_t n = 1; n < m.nodes.size(); ++n) {
+        const Impl::Node& node = m.nodes[n];
+        // A walk that ended before a step ends there for every path through it.
+        m.ends[n] = m.ends[node.parent] != WalkEnd::kSelected
+                        ? m.ends[node.parent]
+                        : Step(*node.step, m.elements[node.parent], &m.elements[n]);
+      }
+    }
+    for (size_t k = 0; k < m.calls.size(); ++k) {
+      const JsonCall& call = *m.calls[k];
+      const JsonPath& path = *call.path;
+      Column* out = &(*outs)[k];
+      size_t node = m.node_of_call[k];
+      if (!parsed || path.strict || m.ends[node] == WalkEnd::kGeneral) {
+        KL_RETURN_IF_ERROR(EvaluateOne(ctx, call, parsed, root, &m.found, out));
+        continue;
+      }
+      // kNothing: a lax walk that selects nothing at some step selects nothing at the end.
+      m.found.clear();
+      if (m.ends[node] == WalkEnd::kSelected) {
+        if (path.simple) {
+          m.found.push_back(m.elements[node]);
+        } else {
+          Apply(path, m.elements[node], &m.found, path.simple_steps);  // lax: never fails
+        }
+      }
+      KL_RETURN_IF_ERROR(AppendJsonResult(ctx, call, parsed, false, m.found, out));
     }
   }
   return Status::OK();
+}
+
+static std::string BehaviorText(JsonOnBehavior b, const Datum& def, const DataType& type) {
+  switch (b) {
+    case JsonOnBehavior::kNull: return "NULL";
+    case JsonOnBehavior::kError: return "ERROR";
+    case JsonOnBehavior::kDefault: {
+      if (def.is_null()) return "DEFAULT NULL";
+      std::string text = format::DatumToString(def, type);
+      if (!IsStringType(type)) return "DEFAULT " + text;
+      std::string quoted = "'";
+      for (char c : text) quoted += c == '\'' ? std::string("''") : std::string(1, c);
+      return "DEFAULT " + quoted + "'";
+    }
+    case JsonOnBehavior::kEmptyArray: return "EMPTY ARRAY";
+    case JsonOnBehavior::kEmptyObject: return "EMPTY OBJECT";
+    case JsonOnBehavior::kTrue: return "TRUE";
+    case JsonOnBehavior::kFalse: return "FALSE";
+    case JsonOnBehavior::kUnknown: return "UNKNOWN";
+  }
+  return "?";
+}
+
+static std::string JsonOptionsText(const JsonCallOptions& o) {
+  std::string out;
+  bool exists = o.kind == JsonFunctionKind::kExists;
+  if (!exists && !o.returning.EqualsIgnoreNullable(DataType::String())) {
+    out += " RETURNING " + TypeName(o.returning.WithNullable(true));
+  }
+  if (o.wrapper == JsonWrapperKind::kConditional) out += " WITH CONDITIONAL ARRAY WRAPPER";
+  if (o.wrapper == JsonWrapperKind::kUnconditional) out += " WITH ARRAY WRAPPER";
+  if (o.on_empty != JsonOnBehavior::kNull)
+    out += " " + BehaviorText(o.on_empty, o.empty_default, o.returning) + " ON EMPTY";
+  JsonOnBehavior error_default = exists ? JsonOnBehavior::kFalse : JsonOnBehavior::kNull;
+  if (o.on_error != error_default) out += " " + BehaviorText(o.on_error, o.error_default, o.returning) + " ON ERROR";
+  return out;
 }
 
 Result<BoundFunction> BindJsonFunction(const CallSite& site, const JsonCallOptions& o) {
@@ -346,6 +526,7 @@ Result<BoundFunction> BindJsonFunction(const CallSite& site, const JsonCallOptio
   call->path = path;
   call->options = o;
   call->name = site.name;
+  call->options_text = JsonOptionsText(o);
   f.json = call;
   auto parser = std::make_shared<simdjson::dom::parser>();
   f.kernel = [call, parser](ExecContext& ctx, const std::vector<const Column*>& args, size_t rows,
@@ -360,9 +541,7 @@ Result<BoundFunction> BindJsonFunction(const CallSite& site, const JsonCallOptio
       std::string_view text = docs.GetBytes(i);
       Element root;
       bool parsed = parser->parse(text.data(), text.size(), true).get(root) == simdjson::SUCCESS;
-      Datum result;
-      KL_RETURN_IF_ERROR(EvaluateOne(ctx, *call, parsed, root, &found, &result));
-      out->Append(result);
+      KL_RETURN_IF_ERROR(EvaluateOne(ctx, *call, parsed, root, &found, out));
     }
     return Status::OK();
   };

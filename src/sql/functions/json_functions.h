@@ -43,12 +43,27 @@ struct JsonCall {
   std::shared_ptr<const JsonPath> path;
   JsonCallOptions options;
   std::string name;
+  // The options that differ from the defaults, as SQL (" RETURNING BIGINT DEFAULT
+  // 'x' ON ERROR"): part of the call's text, so that calls differing only there
+  // are told apart wherever expressions are matched by their text.
+  std::string options_text;
 };
 
-// Evaluates `calls` over each document (nullptr: NULL) with one parse per
-// document, appending one value per document to each of `outs` (one per call,
-// of the call's return type).
-Status EvaluateJsonCalls(ExecContext& ctx, const std::vector<const std::string*>& docs,
-                         const std::vector<const JsonCall*>& calls, std::vector<Column>* outs);
+// A fixed set of JSON calls evaluated over documents with one parse per
+// document (the parser's buffers are kept from one document to the next), and
+// paths that begin alike ($.obj.metadata.name, $.obj.metadata.labels['k'])
+// walking their common steps once.
+class JsonCallSet {
+ public:
+  explicit JsonCallSet(std::vector<const JsonCall*> calls);
+  ~JsonCallSet();
+  // Appends one value per document (nullptr: NULL) to each of `outs` (one per
+  // call, of the call's return type).
+  Status Evaluate(ExecContext& ctx, const std::vector<const std::string*>& docs, std::vector<Column>* outs);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace kl::sql

@@ -256,6 +256,7 @@ enum class StatementKind : unsigned char {
   kBeginStatementSet,  // BEGIN STATEMENT SET (SQL client form; INSERTs follow, then END)
   kEndStatementSet,    // END
   kStopJob,            // STOP JOB 'name' (value)
+  kCall,               // CALL sys.procedure(args) (name, call_args)
 };
 
 struct ColumnDef {
@@ -309,6 +310,8 @@ struct Statement {
   std::string like_pattern;  // SHOW TABLES LIKE '...'
   std::vector<std::string> view_columns;
   std::vector<std::shared_ptr<Statement>> statements;  // EXECUTE STATEMENT SET's INSERTs; EXPLAIN's statement
+  // kCall: the arguments in order, each with its name when given as `name => value`.
+  std::vector<std::pair<std::string, ExprPtr>> call_args;
 };
 
 using StatementPtr = std::shared_ptr<Statement>;

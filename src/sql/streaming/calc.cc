@@ -1,5 +1,6 @@
 // The streaming Calc: filter + projection over changes, evaluated a batch at a
 // time with the batch engine's vectorised expressions.
+#include <algorithm>
 #include <map>
 
 #include "common/clock.h"
@@ -97,6 +98,18 @@ class CalcOp : public pipeline::Operator {
       fields.push_back({static_cast<int32_t>(fields.size()), input_.field(c).name, input_.type(c), ""});
     }
     read_ = read;
+    // Calls over the same document column share its parse.
+    for (size_t s = 0; s < json_calls_.size(); ++s) {
+      auto group = std::find_if(json_groups_.begin(), json_groups_.end(),
+                                [&](const JsonGroup& g) { return g.doc == json_doc_[s]; });
+      if (group == json_groups_.end()) group = json_groups_.insert(json_groups_.end(), JsonGroup{json_doc_[s], {}, {}});
+      group->slots.push_back(s);
+    }
+    for (auto& g : json_groups_) {
+      std::vector<const JsonCall*> calls;
+      for (size_t s : g.slots) calls.push_back(json_calls_[s]);
+      g.calls = std::make_shared<JsonCallSet>(std::move(calls));
+    }
     for (size_t s = 0; s < json_calls_.size(); ++s) {
       mapping[kJsonSlotBase + static_cast<int>(s)] = static_cast<int>(fields.size());
       fields.push_back({static_cast<int32_t>(fields.size()), "json" + std::to_string(s), json_types_[s], ""});
@@ -151,26 +164,20 @@ class CalcOp : public pipeline::Operator {
       size_t c = static_cast<size_t>(read_[k]);
       for (size_t i = begin; i < end; ++i) col.Append(in[i].row[c]);
     }
-    if (!json_calls_.empty()) {
-      // Calls over the same document column share its parse.
-      std::map<int, std::vector<size_t>> by_doc;
-      for (size_t s = 0; s < json_calls_.size(); ++s) by_doc[json_doc_[s]].push_back(s);
-      for (const auto& [doc, slots] : by_doc) {
-        std::vector<const std::string*> docs;
-        docs.reserve(n);
-        for (size_t i = begin; i < end; ++i) {
-          const Datum& d = in[i].row[static_cast<size_t>(doc)];
-          docs.push_back(d.is_null() ? nullptr : &d.as_bytes());
-        }
-        std::vector<const JsonCall*> calls;
-        std::vector<Column> cols;
-        for (size_t s : slots) {
-          calls.push_back(json_calls_[s]);
-          cols.emplace_back(json_types_[s]);
-        }
-        KL_RETURN_IF_ERROR(EvaluateJsonCalls(ctx_, docs, calls, &cols));
-        for (size_t k = 0; k < slots.size(); ++k) batch.mutable_column(read_.size() + slots[k]) = std::move(cols[k]);
+    for (const JsonGroup& g : json_groups_) {
+      std::vector<const std::string*> docs;
+      docs.reserve(n);
+      for (size_t i = begin; i < end; ++i) {
+        const Datum& d = in[i].row[static_cast<size_t>(g.doc)];
+        docs.push_back(d.is_null() ? nullptr : &d.as_bytes());
       }
+      std::vector<Column> cols;
+      for (size_t s : g.slots) {
+        cols.emplace_back(json_types_[s]);
+        cols.back().Reserve(n);
+      }
+      KL_RETURN_IF_ERROR(g.calls->Evaluate(ctx_, docs, &cols));
+      for (size_t k = 0; k < g.slots.size(); ++k) batch.mutable_column(read_.size() + g.slots[k]) = std::move(cols[k]);
     }
     batch.SetNumRows(n);
     std::vector<uint32_t> selected;
@@ -191,19 +198,22 @@ class CalcOp : public pipeline::Operator {
     for (size_t k = 0; k < computed_.size(); ++k) KL_RETURN_IF_ERROR(Evaluate(*computed_[k], *eval, m, ctx_, &values[k]));
     for (size_t j = 0; j < m; ++j) {
       Change& src = in[begin + selected[j]];
-      Change o;
-      o.kind = src.kind;
-      o.row.reserve(outputs_.size());
+      // The output row is built in the storage of the previous input row (scratch_),
+      // then swapped with this one's: a projection allocates no row.
+      scratch_.clear();
+      scratch_.reserve(outputs_.size());
       for (size_t k = 0; k < outputs_.size(); ++k) {
         const Output& spec = outputs_[k];
         if (spec.input >= 0) {
           Datum& d = src.row[static_cast<size_t>(spec.input)];
-          o.row.push_back(last_use_[k] ? std::move(d) : d);
+          scratch_.push_back(last_use_[k] ? std::move(d) : d);
         } else {
-          o.row.push_back(values[static_cast<size_t>(spec.computed)].get().Get(j));
+          scratch_.push_back(values[static_cast<size_t>(spec.computed)].get().Get(j));
         }
       }
-      out->push_back(std::move(o));
+      std::swap(src.row, scratch_);
+      src.input = 0;
+      out->push_back(std::move(src));
     }
     return Status::OK();
   }
@@ -221,6 +231,13 @@ class CalcOp : public pipeline::Operator {
   std::vector<std::shared_ptr<const JsonCall>> json_owners_;
   std::vector<format::DataType> json_types_;
   std::vector<int> json_doc_;
+  struct JsonGroup {
+    int doc;                             // the document column
+    std::vector<size_t> slots;           // its calls' slots
+    std::shared_ptr<JsonCallSet> calls;  // evaluates them, one parse per row
+  };
+  std::vector<JsonGroup> json_groups_;
+  format::Row scratch_;
 };
 
 }  // namespace

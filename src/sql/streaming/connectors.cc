@@ -67,6 +67,14 @@ class RecordMapper {
 
   Result<Row> Map(int32_t partition, int64_t offset, int64_t timestamp, std::string_view key, Datum value) {
     Row row;
+    KL_RETURN_IF_ERROR(MapInto(partition, offset, timestamp, key, std::move(value), &row));
+    return row;
+  }
+
+  // Map into `row` (cleared first; a row reused keeps its capacity).
+  Status MapInto(int32_t partition, int64_t offset, int64_t timestamp, std::string_view key, Datum value, Row* out) {
+    Row& row = *out;
+    row.clear();
     row.reserve(columns_.size());
     std::optional<JsonValue> doc;
     if (json_) {
@@ -111,7 +119,7 @@ class RecordMapper {
         }
       }
     }
-    return row;
+    return Status::OK();
   }
 
  private:
@@ -239,10 +247,12 @@ class LogTableStreamSource : public pipeline::Source {
     out->reserve(out->size() + raw.size());
     for (auto& c : raw) {
       Row& r = c.row;
-      KL_ASSIGN_OR_RETURN(Row row, mapper_.Map(static_cast<int32_t>(r[0].as_int()), r[1].as_int(), r[2].as_int(),
-                                               r[3].is_null() ? std::string_view() : std::string_view(r[3].as_bytes()),
-                                               std::move(r[4])));
-      out->push_back({c.kind, std::move(row)});
+      KL_RETURN_IF_ERROR(mapper_.MapInto(static_cast<int32_t>(r[0].as_int()), r[1].as_int(), r[2].as_int(),
+                                         r[3].is_null() ? std::string_view() : std::string_view(r[3].as_bytes()),
+                                         std::move(r[4]), &scratch_));
+      // The record's row becomes the scratch row of the next one: no allocation per record.
+      std::swap(r, scratch_);
+      out->push_back({c.kind, std::move(r)});
     }
     return Status::OK();
   }
@@ -254,6 +264,7 @@ class LogTableStreamSource : public pipeline::Source {
   std::unique_ptr<pipeline::LogSource> inner_;
   RowType type_;
   RecordMapper mapper_;
+  Row scratch_;
 };
 
 }  // namespace

@@ -123,6 +123,67 @@ TEST_F(StreamingTest, ReadsTheEventLogAsATable) {
   EXPECT_EQ(t, std::vector<std::string>{"TRUE"});
 }
 
+// JSON calls over one document share its parse; calls that differ only in their
+// options (RETURNING, ON EMPTY / ON ERROR, the wrapper) still compute apart.
+TEST_F(StreamingTest, JsonCallsDifferingOnlyInTheirOptionsStayApart) {
+  Exec("CREATE TABLE docs (id INT, doc STRING)");
+  Exec("INSERT INTO docs VALUES (1, '{\"i\":5,\"a\":[\"x\"]}'), (2, '{\"i\":\"x\"}'), (3, 'not json')");
+  Exec("CREATE TABLE out (id INT PRIMARY KEY NOT ENFORCED, s STRING, n BIGINT, d STRING, w STRING, q STRING)");
+  const std::string select =
+      "SELECT id, JSON_VALUE(doc, '$.i'), JSON_VALUE(doc, '$.i' RETURNING BIGINT), JSON_VALUE(doc, '$.i' DEFAULT "
+      "'bad' ON ERROR), JSON_QUERY(doc, '$.a' WITH ARRAY WRAPPER), JSON_QUERY(doc, '$.a') FROM docs";
+  Exec("SET 'pipeline.name' = 'json-options'");
+  Exec("INSERT INTO out " + select);
+  WaitCaughtUp("json-options");
+  EXPECT_EQ(Rows("SELECT * FROM out"), (std::vector<std::string>{"1|5|5|5|[[\"x\"]]|[\"x\"]", "2|x|NULL|x|NULL|NULL",
+                                                                 "3|NULL|NULL|bad|NULL|NULL"}));
+  EXPECT_EQ(Rows("SELECT * FROM out"), Rows(select));
+}
+
+// The streaming Calc evaluates the JSON calls over one document together, walking
+// the leading keys and indexes their paths share once; its answers are the batch
+// query's, whose calls each walk their own path: lax and strict paths, wildcards
+// after a shared prefix, arrays met by key steps, missing steps within a shared
+// prefix, scalars under keys, bad JSON, NULL documents.
+TEST_F(StreamingTest, JsonCallsSharingPathStepsMatchTheBatchQuery) {
+  Exec("CREATE TABLE docs (id INT, doc STRING)");
+  Exec(
+      "INSERT INTO docs VALUES (1, "
+      "'{\"a\":{\"b\":{\"c\":1,\"d\":\"x\"},\"e\":[{\"f\":\"g\"},{\"f\":\"h\"}],\"t\":true,\"i\":12345678901,\"dbl\":1."
+      "5,\"s\":\"42\"}}'), (2, '{\"a\":[{\"b\":{\"c\":2}},{\"b\":{\"c\":3}}]}'), (3, "
+      "'{\"a\":{\"b\":[{\"c\":4}],\"e\":{\"f\":\"obj\"}}}'), (4, '{\"a\":\"scalar\"}'), (5, '{}'), (6, 'not json'), "
+      "(7, NULL), (8, '{\"a\":{\"b\":{\"c\":null,\"d\":false}}}'), (9, '[1,2]'), (10, '{\"a\":{\"b\":{\"c\":\"He said "
+      "\\\\\"hi\\\\\"\\\\n\",\"d\":\"  12 \"},\"i\":-9223372036854775808,\"s\":\"-0\"}}'), (11, "
+      "'{\"a\":{\"b\":{\"c\":[1,2,{\"x\":1}]},\"e\":[],\"i\":9223372036854775807}}'), (12, "
+      "'{\"a\":{\"b\":{\"c\":1},\"b\":{\"c\":2}}}')");
+  Exec(
+      "CREATE TABLE out (id INT PRIMARY KEY NOT ENFORCED, c0 STRING, c1 STRING, c2 STRING, c3 STRING, c4 STRING, c5 "
+      "STRING, c6 STRING, c7 STRING, c8 STRING, c9 STRING, c10 STRING, c11 STRING, c12 STRING, c13 STRING, c14 STRING, "
+      "c15 STRING, c16 STRING, c17 BIGINT, c18 BIGINT, c19 BIGINT, c20 BOOLEAN, c21 STRING, c22 STRING, c23 STRING, "
+      "c24 STRING, c25 BOOLEAN, c26 STRING, c27 STRING, c28 STRING, c29 STRING, c30 STRING)");
+  const std::string select =
+      "SELECT id, JSON_VALUE(doc, '$.a.b.c'), JSON_VALUE(doc, '$.a.b.d'), JSON_VALUE(doc, '$.a.b'), JSON_VALUE(doc, "
+      "'$.a.b.c[0]'), JSON_VALUE(doc, '$.a.b.c[1]'), JSON_VALUE(doc, '$.a.b.c[2].x'), JSON_VALUE(doc, '$.a.e[0].f'), "
+      "JSON_VALUE(doc, '$.a.e[1].f'), JSON_VALUE(doc, '$.a.e.f'), JSON_QUERY(doc, '$.a.e[*].f' WITH ARRAY WRAPPER), "
+      "JSON_QUERY(doc, '$.a.b'), JSON_QUERY(doc, '$.a'), JSON_VALUE(doc, '$.a[0].b.c'), JSON_VALUE(doc, '$.a[1].b.c'), "
+      "JSON_VALUE(doc, '$.a.t'), JSON_VALUE(doc, '$.a.i'), JSON_VALUE(doc, '$.a.dbl'), JSON_VALUE(doc, '$.a.i' "
+      "RETURNING BIGINT), JSON_VALUE(doc, '$.a.dbl' RETURNING BIGINT), JSON_VALUE(doc, '$.a.s' RETURNING BIGINT), "
+      "JSON_VALUE(doc, '$.a.t' RETURNING BOOLEAN), JSON_VALUE(doc, 'strict $.a.b.c'), JSON_VALUE(doc, '$.a.zz' DEFAULT "
+      "'empty' ON EMPTY), JSON_VALUE(doc, '$[''a''][''b''][''d'']'), JSON_VALUE(doc, '$[0]'), JSON_EXISTS(doc, "
+      "'$.a.b.c'), JSON_QUERY(doc, '$.a.e[*]' WITH ARRAY WRAPPER), JSON_QUERY(doc, '$.a.*' WITH ARRAY WRAPPER), "
+      "JSON_QUERY(doc, '$.a.b.*' WITH CONDITIONAL ARRAY WRAPPER), JSON_QUERY(doc, '$.a[*].b.c' WITH ARRAY WRAPPER), "
+      "JSON_VALUE(doc, '$.a.b.c[last]') FROM docs";
+  Exec("SET 'pipeline.name' = 'json-paths'");
+  Exec("INSERT INTO out " + select);
+  WaitCaughtUp("json-paths");
+  auto streamed = Rows("SELECT * FROM out");
+  ASSERT_EQ(streamed.size(), 12u);
+  EXPECT_EQ(streamed, Rows(select));
+  // Spot checks of the shared walks.
+  EXPECT_EQ(Rows("SELECT c0, c6, c8, c12, c13 FROM out WHERE id IN (1, 2, 3)"),
+            (std::vector<std::string>{"1|g|NULL|1|NULL", "4|obj|obj|4|NULL", "NULL|NULL|NULL|2|3"}));
+}
+
 TEST_F(StreamingTest, GroupByRetractsAndMatchesTheBatchQuery) {
   Exec("CREATE TABLE objs (uid STRING PRIMARY KEY NOT ENFORCED, kind STRING, live BOOLEAN) WITH "
        "('changelog-producer' = 'lookup')");

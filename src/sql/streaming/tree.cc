@@ -2,6 +2,7 @@
 #include <unordered_map>
 
 #include "common/coding.h"
+#include "pipeline/state.h"
 #include "sql/binder/types.h"
 #include "sql/functions/cast.h"
 #include "sql/streaming/operators.h"
@@ -175,33 +176,50 @@ class LimitOp : public pipeline::Operator {
 
 class SinkAdapterOp : public pipeline::Operator {
  public:
-  SinkAdapterOp(SinkAdapterSpec spec, const ExecContext& ctx) : spec_(std::move(spec)), ctx_(ctx) {}
+  SinkAdapterOp(SinkAdapterSpec spec, const ExecContext& ctx) : spec_(std::move(spec)), ctx_(ctx) {
+    // What can be decided once instead of per row: which columns need a cast,
+    // which must not be NULL, and whether the query's row already is the target's.
+    const RowType& t = spec_.target;
+    bool identity = spec_.into.size() == t.size();
+    for (size_t i = 0; i < spec_.into.size(); ++i) {
+      size_t to = static_cast<size_t>(spec_.into[i]);
+      bool agree = TypesAgree(spec_.query.type(i), t.type(to));
+      needs_cast_.push_back(!agree);
+      identity = identity && to == i && agree;
+    }
+    for (size_t col = 0; col < t.size(); ++col) {
+      if (!t.type(col).nullable()) not_null_.push_back(col);
+    }
+    rows_as_they_are_ = identity;
+  }
   std::string name() const override { return std::string("sink (") + std::string(SinkModeName(spec_.mode)) + ")"; }
   const RowType& output_type() const override { return spec_.target; }
 
   Status Process(Changes& in, Changes* out) override {
     const RowType& t = spec_.target;
-    std::vector<std::optional<Row>> keys;
-    Changes rows;
-    rows.reserve(in.size());
+    // The kept changes are compacted to the front of `in`, rows in the target's shape.
+    size_t kept = 0;
     for (auto& c : in) {
-      Row r(t.size());
-      for (size_t i = 0; i < spec_.into.size(); ++i) {
-        size_t to = static_cast<size_t>(spec_.into[i]);
-        Datum& v = c.row[i];
-        if (v.is_null() || TypesAgree(spec_.query.type(i), t.type(to))) {
-          r[to] = std::move(v);
-        } else {
-          auto cast = CastValue(ctx_, v, spec_.query.type(i), t.type(to), "column " + t.field(to).name);
-          if (!cast.ok()) {
-            return Status::InvalidArgument("writing " + spec_.target_name + ": " + cast.status().message());
+      if (!rows_as_they_are_) {
+        Row r(t.size());
+        for (size_t i = 0; i < spec_.into.size(); ++i) {
+          size_t to = static_cast<size_t>(spec_.into[i]);
+          Datum& v = c.row[i];
+          if (v.is_null() || !needs_cast_[i]) {
+            r[to] = std::move(v);
+          } else {
+            auto cast = CastValue(ctx_, v, spec_.query.type(i), t.type(to), "column " + t.field(to).name);
+            if (!cast.ok()) {
+              return Status::InvalidArgument("writing " + spec_.target_name + ": " + cast.status().message());
+            }
+            r[to] = std::move(*cast);
           }
-          r[to] = std::move(*cast);
         }
+        c.row = std::move(r);
       }
       bool violates = false;
-      for (size_t col = 0; col < t.size(); ++col) {
-        if (t.type(col).nullable() || !r[col].is_null()) continue;
+      for (size_t col : not_null_) {
+        if (!c.row[col].is_null()) continue;
         if (!spec_.drop_null_violations) {
           return Status::InvalidArgument(
               "column " + QuoteIdentifier(t.field(col).name) + " of " + spec_.target_name +
@@ -209,13 +227,17 @@ class SinkAdapterOp : public pipeline::Operator {
               "such rows");
         }
         violates = true;
+        break;
       }
       if (violates) continue;
-      rows.push_back({c.kind, std::move(r)});
+      c.input = 0;
+      if (&in[kept] != &c) in[kept] = std::move(c);
+      ++kept;
     }
+    in.resize(kept);
     switch (spec_.mode) {
       case SinkMode::kAppend:
-        for (auto& c : rows) {
+        for (auto& c : in) {
           if (c.kind != RowKind::kInsert) {
             return Status::InvalidArgument(spec_.target_name + " is an append table and cannot take the " +
                                            std::string(format::RowKindShortString(c.kind)) +
@@ -225,34 +247,42 @@ class SinkAdapterOp : public pipeline::Operator {
         }
         return Status::OK();
       case SinkMode::kRetract:
-        for (auto& c : rows) out->push_back(std::move(c));
+        for (auto& c : in) out->push_back(std::move(c));
         return Status::OK();
       case SinkMode::kIgnoreDelete:
-        for (auto& c : rows) {
+        for (auto& c : in) {
           if (!format::IsRetract(c.kind)) out->push_back(std::move(c));
         }
         return Status::OK();
       case SinkMode::kUpsertDropUpdateBefore:
-        for (auto& c : rows) {
+        for (auto& c : in) {
           if (c.kind != RowKind::kUpdateBefore) out->push_back(std::move(c));
         }
         return Status::OK();
       case SinkMode::kUpsert: {
         // -U is dropped when an insertion of its key follows in the batch (the +U of the
         // pair replaces the row); a -U whose key does not come back retracts the row.
-        std::vector<Row> key_of(rows.size());
-        for (size_t i = 0; i < rows.size(); ++i) {
-          for (int k : spec_.key_columns) key_of[i].push_back(rows[i].row[static_cast<size_t>(k)]);
+        // Only the keys of -U rows are looked for (an insert-only batch needs none).
+        std::unordered_map<std::string, size_t> last_add;  // key of a -U -> its last insertion's index + 1
+        std::string key;
+        for (const auto& c : in) {
+          if (c.kind != RowKind::kUpdateBefore) continue;
+          KeyOf(c.row, &key);
+          last_add.emplace(key, 0);
         }
-        std::unordered_map<std::string, size_t> last_add;
-        for (size_t i = 0; i < rows.size(); ++i) {
-          if (format::IsAdd(rows[i].kind)) last_add[pipeline::EncodeRow(key_of[i])] = i;
+        if (!last_add.empty()) {
+          for (size_t i = 0; i < in.size(); ++i) {
+            if (!format::IsAdd(in[i].kind)) continue;
+            KeyOf(in[i].row, &key);
+            auto it = last_add.find(key);
+            if (it != last_add.end()) it->second = i + 1;
+          }
         }
-        for (size_t i = 0; i < rows.size(); ++i) {
-          Change& c = rows[i];
+        for (size_t i = 0; i < in.size(); ++i) {
+          Change& c = in[i];
           if (c.kind == RowKind::kUpdateBefore) {
-            auto it = last_add.find(pipeline::EncodeRow(key_of[i]));
-            if (it != last_add.end() && it->second > i) continue;
+            KeyOf(c.row, &key);
+            if (last_add.at(key) > i + 1) continue;
             c.kind = RowKind::kDelete;
           }
           out->push_back(std::move(c));
@@ -267,8 +297,15 @@ class SinkAdapterOp : public pipeline::Operator {
   static bool TypesAgree(const format::DataType& a, const format::DataType& b) {
     return a.WithNullable(true) == b.WithNullable(true);
   }
+  void KeyOf(const Row& row, std::string* key) const {
+    key->clear();
+    for (int k : spec_.key_columns) pipeline::EncodeDatum(row[static_cast<size_t>(k)], key);
+  }
   SinkAdapterSpec spec_;
   ExecContext ctx_;
+  std::vector<bool> needs_cast_;   // per query column
+  std::vector<size_t> not_null_;   // target columns declared NOT NULL
+  bool rows_as_they_are_ = false;  // the query's columns are the target's, in order, of its types
 };
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "common/random.h"
 #include "spdlog/spdlog.h"
 #include "table/data/binary_row.h"
+#include "table/manifest/manifest_merge.h"
 
 namespace kl::table {
 namespace {
@@ -257,12 +258,10 @@ Result<int64_t> FileStoreCommit::CommitOnce(const CommitRequest& request, Commit
     bool deletes = false;
     for (const auto& e : delta) deletes |= e.kind == FileKind::kDelete;
     bool check_deletes = deletes && !(latest && last_committed_ && latest->id == *last_committed_);
-    bool rewrite_base = base_metas.size() > static_cast<size_t>(opts.manifest_merge_min_count());
-    std::vector<ManifestEntry> live;
     // An overwrite deletes what is live in the replaced partitions at this attempt's base.
     std::vector<ManifestEntry> overwrite_delta;
     if (replaced && latest) {
-      KL_ASSIGN_OR_RETURN(live, ReadLiveEntries(manifests_, *latest));
+      KL_ASSIGN_OR_RETURN(std::vector<ManifestEntry> live, ReadLiveEntries(manifests_, *latest));
       for (const auto& e : live) {
         if (!replaced(e.partition)) continue;
         ManifestEntry d = e;
@@ -272,28 +271,28 @@ Result<int64_t> FileStoreCommit::CommitOnce(const CommitRequest& request, Commit
     }
     if (replaced) overwrite_delta.insert(overwrite_delta.end(), delta.begin(), delta.end());
     const std::vector<ManifestEntry>& delta_now = replaced ? overwrite_delta : delta;
-    if (!replaced && latest && (check_deletes || rewrite_base)) {
-      KL_ASSIGN_OR_RETURN(live, ReadLiveEntries(manifests_, *latest));
-      if (check_deletes) {
-        std::set<std::string> ids;
-        for (const auto& e : live) ids.insert(e.Identifier());
-        for (const auto& e : delta) {
-          if (e.kind == FileKind::kDelete && ids.count(e.Identifier()) == 0) {
-            cleanup();
-            return Status::Conflict("file " + e.file.file_name + " (bucket " + std::to_string(e.bucket) +
-                                    ") was already removed by another commit; redo the compaction");
-          }
+    if (!replaced && latest && check_deletes) {
+      KL_ASSIGN_OR_RETURN(std::vector<ManifestEntry> live, ReadLiveEntries(manifests_, *latest));
+      std::set<std::string> ids;
+      for (const auto& e : live) ids.insert(e.Identifier());
+      for (const auto& e : delta) {
+        if (e.kind == FileKind::kDelete && ids.count(e.Identifier()) == 0) {
+          cleanup();
+          return Status::Conflict("file " + e.file.file_name + " (bucket " + std::to_string(e.bucket) +
+                                  ") was already removed by another commit; redo the compaction");
         }
       }
     } else if (deletes && !latest) {
       cleanup();
       return Status::Conflict("compaction deletes files but the table has no snapshot");
     }
-    if (rewrite_base) {
-      // Too many small manifests: rewrite the live entries into few full ones.
-      KL_ASSIGN_OR_RETURN(base_metas, manifests_.WriteManifests(live, opts.manifest_target_size()));
-      for (const auto& m : base_metas) written.push_back(m.file_name);
+    // The inherited manifests, merged as Paimon merges them, become the new base.
+    auto merged = MergeManifests(manifests_, base_metas, ManifestMergeOptions::FromTable(opts), &written);
+    if (!merged.ok()) {
+      cleanup();
+      return merged.status().WithContext("merging the manifests of " + ctx_->path());
     }
+    base_metas = std::move(merged).value();
     int64_t base_size = 0, delta_size = 0, changelog_size = 0;
     auto base_list = manifests_.WriteManifestList(base_metas, &base_size);
     if (!base_list.ok()) {

@@ -4,8 +4,10 @@
 #include <map>
 
 #include "common/file_util.h"
+#include "common/string_util.h"
 #include "table/data/binary_row.h"
 #include "table/operation/commit.h"
+#include "table/tag/tag.h"
 
 namespace kl::table {
 
@@ -122,6 +124,54 @@ Result<ScanPlan> TableScan::PlanAsOfTime(int64_t time_millis, const PartitionFil
   KL_ASSIGN_OR_RETURN(std::optional<Snapshot> s, snapshots_.AtOrBefore(time_millis));
   if (!s) return Status::NotFound("no snapshot of " + ctx_->path() + " at or before the requested time");
   return PlanFrom(*s, filter, /*batch=*/true);
+}
+
+Result<ScanPlan> TableScan::PlanTag(const std::string& name, const PartitionFilter& filter) const {
+  KL_ASSIGN_OR_RETURN(Tag tag, TagManager(ctx_->path()).Read(name));
+  return PlanFrom(tag.snapshot, filter, /*batch=*/true);
+}
+
+Result<ScanPlan> TableScan::PlanFull(const Snapshot& snapshot, const PartitionFilter& filter) const {
+  return PlanFrom(snapshot, filter, /*batch=*/false);
+}
+
+Result<ScanPlan> TableScan::PlanConfigured(const PartitionFilter& filter) const {
+  const TableOptions& o = ctx_->options();
+  std::vector<std::string> given;
+  for (const char* key : {"scan.snapshot-id", "scan.tag-name", "scan.version", "scan.timestamp-millis"}) {
+    if (o.Get(key)) given.push_back(key);
+  }
+  if (given.empty()) return PlanLatest(filter);
+  if (given.size() > 1) {
+    return Status::InvalidArgument(
+        "only one of 'scan.snapshot-id', 'scan.tag-name', 'scan.version' and "
+        "'scan.timestamp-millis' may be set, not " +
+        given[0] + " and " + given[1]);
+  }
+  std::string value(Trim(*o.Get(given[0])));
+  auto snapshot_id = [&](const std::string& key) -> Result<int64_t> {
+    auto id = ParseInt64(value);
+    if (!id || *id < 1) return Status::InvalidArgument("'" + key + "' = '" + value + "' is not a snapshot number");
+    return *id;
+  };
+  if (given[0] == "scan.snapshot-id") {
+    KL_ASSIGN_OR_RETURN(int64_t id, snapshot_id(given[0]));
+    return PlanSnapshot(id, filter);
+  }
+  if (given[0] == "scan.tag-name") return PlanTag(value, filter);
+  if (given[0] == "scan.version") {
+    // Paimon's order: a tag of that name, else a snapshot number.
+    if (!value.empty() && TagManager(ctx_->path()).Exists(value)) return PlanTag(value, filter);
+    if (!ParseInt64(value)) {
+      return Status::NotFound("'scan.version' = '" + value + "': " + ctx_->path() +
+                              " has no tag of that name, and it is not a snapshot number");
+    }
+    KL_ASSIGN_OR_RETURN(int64_t id, snapshot_id(given[0]));
+    return PlanSnapshot(id, filter);
+  }
+  auto ms = ParseInt64(value);
+  if (!ms) return Status::InvalidArgument("'scan.timestamp-millis' = '" + value + "' is not a number of milliseconds");
+  return PlanAsOfTime(*ms, filter);
 }
 
 Result<ScanPlan> TableScan::PlanChanges(int64_t snapshot_id, const PartitionFilter& filter) const {

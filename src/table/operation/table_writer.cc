@@ -9,6 +9,7 @@
 #include "table/index/bucket_assigner.h"
 #include "table/operation/maintenance.h"
 #include "table/operation/scan.h"
+#include "table/tag/tag_auto_creation.h"
 
 namespace kl::table {
 
@@ -429,12 +430,34 @@ Result<CommitResult> TableWriter::Commit(int64_t commit_identifier, const std::m
     return result;
   }
   if (!ctx_->options().write_only() && !result->snapshot_ids.empty()) {
-    // The commit stands either way; a failed expiry is retried at the next one.
+    // The commit stands either way; failed tag upkeep and expiry are retried at the next one.
+    // Tags first: a snapshot tagged now keeps its files through the expiry that follows.
+    Status tags = MaintainTags();
+    if (!tags.ok()) spdlog::warn("tags of {}: {}", ctx_->path(), tags.ToString());
     auto expired = ExpireSnapshots(ctx_, ExpireOptions::FromTable(ctx_->options()));
     if (!expired.ok()) spdlog::warn("expiring snapshots of {}: {}", ctx_->path(), expired.status().ToString());
     charge(&cpu_.expire);
   }
   return result;
+}
+
+Status TableWriter::MaintainTags() {
+  if (!tags_checked_) {
+    tags_checked_ = true;
+    KL_ASSIGN_OR_RETURN(tag_creation_, TagAutoCreation::Create(ctx_));
+  }
+  if (tag_creation_) {
+    KL_ASSIGN_OR_RETURN(std::vector<std::string> created, tag_creation_->Run());
+    for (const auto& name : created) spdlog::info("tagged {} as '{}'", ctx_->path(), name);
+  }
+  // Tag retention is counted in hours or days: reading every tag once a minute is enough.
+  int64_t now = NowMillis();
+  if (now >= next_tag_expiry_millis_) {
+    next_tag_expiry_millis_ = now + 60000;
+    KL_ASSIGN_OR_RETURN(std::vector<std::string> expired, ExpireTagsByTime(ctx_, WallClock{}.At(now)));
+    for (const auto& name : expired) spdlog::info("tag '{}' of {} expired (tagTimeRetained)", name, ctx_->path());
+  }
+  return Status::OK();
 }
 
 }  // namespace kl::table

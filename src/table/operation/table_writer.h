@@ -21,13 +21,14 @@ namespace kl::table {
 class AppendBucketWriter;
 class BinaryRowWriter;
 class DynamicBucketAssigner;
+class TagAutoCreation;
 
 // Where a writer's commits spend the CPU of the committing thread, in seconds.
 struct WriterCpu {
   double flush = 0;    // the last flushes: sort, merge, lookup changelog, data and changelog files
   double compact = 0;  // compactions
   double commit = 0;   // manifests, snapshot
-  double expire = 0;   // snapshot expiry
+  double expire = 0;   // snapshot expiry, automatic tags
 };
 
 class TableWriter {
@@ -94,6 +95,11 @@ class TableWriter {
   bool overwrite_committed_ = false;
   bool defer_compaction_ = false;
   WriterCpu cpu_;
+  // Tags after commits: created per period ('tag.automatic-creation'), expired by time.
+  Status MaintainTags();
+  bool tags_checked_ = false;
+  std::unique_ptr<TagAutoCreation> tag_creation_;
+  int64_t next_tag_expiry_millis_ = 0;
 };
 
 }  // namespace kl::table
