@@ -42,9 +42,9 @@ struct CollectorOptions {
   size_t page_size = 500;
   int64_t backoff_base_ms = 200;
   int64_t backoff_max_ms = 30000;
-  int64_t stall_timeout_s = 90;      // no byte (not even a bookmark) for this long: reconnect
-  int64_t watch_timeout_min_s = 300; // each watch asks the server to end it after a random
-  int64_t watch_timeout_max_s = 600; // time in [min, max], like client-go's reflector
+  int64_t stall_timeout_s = 90;        // no byte (not even a bookmark) for this long: reconnect
+  int64_t watch_timeout_min_s = 300;   // each watch asks the server to end it after a random
+  int64_t watch_timeout_max_s = 600;   // time in [min, max], like client-go's reflector
   int64_t request_timeout_ms = 60000;  // one list page
   int loop_threads = 1;
   uint64_t seed = 0;  // jitter; 0 = from the clock
@@ -64,11 +64,11 @@ struct WatchStats {
   size_t tracked = 0;
   size_t tracker_bytes = 0;
   uint64_t events = 0;
-  uint64_t lists = 0;        // completed lists (the first one and relists)
-  uint64_t expired = 0;      // 410s seen (watch or continue)
-  uint64_t reconnects = 0;   // watches re-established after a drop, stall or timeout
+  uint64_t lists = 0;       // completed lists (the first one and relists)
+  uint64_t expired = 0;     // 410s seen (watch or continue)
+  uint64_t reconnects = 0;  // watches re-established after a drop, stall or timeout
   uint64_t errors = 0;
-  std::string last_error;        // the full text of the last failure
+  std::string last_error;  // the full text of the last failure
   // Why the watch fails, for status lines and metrics: the cause ("connection refused",
   // "TLS: ...", "HTTP 403 Forbidden: ..."), the URL, when, and how many failures in a
   // row (0 once the watch works again).
@@ -136,7 +136,7 @@ class Collector {
   size_t next_loop_ = 0;
   uint64_t seed_ = 0;
   std::mutex sink_mu_;
-  bool unflushed_ = false;  // emitted since the last Flush (guarded by sink_mu_)
+  bool unflushed_ = false;     // emitted since the last Flush (guarded by sink_mu_)
   int64_t last_flush_ms_ = 0;  // monotonic (guarded by sink_mu_)
   static constexpr int64_t kFlushIntervalMs = 5;
   mutable std::mutex status_mu_;

@@ -33,7 +33,8 @@ std::string Encode(const Checkpoint& c) {
     PutString(&out, key.second);
     PutString(&out, image);
   }
-  PutFixed32LE(&out, static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(out.data()), static_cast<uInt>(out.size()))));
+  PutFixed32LE(
+      &out, static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(out.data()), static_cast<uInt>(out.size()))));
   return out;
 }
 
@@ -42,7 +43,8 @@ Result<Checkpoint> Decode(std::string_view data, const std::string& path) {
   if (data.size() < kMagic.size() + 4 || data.substr(0, kMagic.size()) != kMagic) return bad("bad magic");
   std::string_view body = data.substr(0, data.size() - 4);
   uint32_t want = LoadLE32(data.data() + body.size());
-  if (want != static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size())))) {
+  if (want !=
+      static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size())))) {
     return bad("checksum mismatch");
   }
   ByteReader r(body.substr(kMagic.size()));

@@ -42,7 +42,7 @@ struct RemoteSinkOptions {
   std::string client_cert_pem;
   std::string client_key_pem;
   bool insecure_skip_verify = false;
-  bool compress = true;                   // zstd request bodies (events compress several-fold)
+  bool compress = true;  // zstd request bodies (events compress several-fold)
   // The batch format (ingest/wire.h): 2 ships the spool's records as they
   // are; a central kubelake that refuses 2 (older than it) gets 1 after the
   // handshake.
@@ -92,9 +92,7 @@ class Shipper {
   // Blocks while the spool holds more than spool_max_bytes (returns at Stop).
   void WaitForRoom();
   // Whether WaitForRoom would block now.
-  bool SpoolFull() const {
-    return pending_bytes_.load() >= static_cast<int64_t>(options_.spool_max_bytes) && !stop_;
-  }
+  bool SpoolFull() const { return pending_bytes_.load() >= static_cast<int64_t>(options_.spool_max_bytes) && !stop_; }
   // The gate tells what it appended, so the bound holds between measurements.
   void NoteSpooled(uint64_t bytes);
   ShipperStats Stats() const;

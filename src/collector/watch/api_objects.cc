@@ -121,7 +121,7 @@ int64_t NumericResourceVersion(std::string_view rv) {
 
 struct ApiParser::Impl {
   od::parser parser;
-  std::string scratch;     // padded copy when the caller's text has no padding
+  std::string scratch;  // padded copy when the caller's text has no padding
   od::document doc;
 
   // Points `out` at padded bytes holding `text`.
@@ -189,18 +189,26 @@ Status ApiParser::ParseWatchEvent(std::string_view text, size_t padded_capacity,
       const char* end = nullptr;
       if (auto e = impl_->doc.current_location().get(end)) return JsonError("parsing watch event object", e);
       std::string_view raw(begin, static_cast<size_t>(end - begin));
-      while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t')) raw.remove_suffix(1);
-      if (raw.empty() || raw.front() != '{' || raw.back() != '}') return Status::Corruption("watch event: bad object bounds");
+      while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t'))
+        raw.remove_suffix(1);
+      if (raw.empty() || raw.front() != '{' || raw.back() != '}')
+        return Status::Corruption("watch event: bad object bounds");
       event->object = std::string_view(text.data() + (begin - base), raw.size());
       have_object = true;
     }
   }
-  if (type == "ADDED") event->type = WatchEventType::kAdded;
-  else if (type == "MODIFIED") event->type = WatchEventType::kModified;
-  else if (type == "DELETED") event->type = WatchEventType::kDeleted;
-  else if (type == "BOOKMARK") event->type = WatchEventType::kBookmark;
-  else if (type == "ERROR") event->type = WatchEventType::kError;
-  else return Status::Corruption("watch event: unknown type \"" + type + "\"");
+  if (type == "ADDED")
+    event->type = WatchEventType::kAdded;
+  else if (type == "MODIFIED")
+    event->type = WatchEventType::kModified;
+  else if (type == "DELETED")
+    event->type = WatchEventType::kDeleted;
+  else if (type == "BOOKMARK")
+    event->type = WatchEventType::kBookmark;
+  else if (type == "ERROR")
+    event->type = WatchEventType::kError;
+  else
+    return Status::Corruption("watch event: unknown type \"" + type + "\"");
   if (!have_object) return Status::Corruption("watch event " + type + ": missing object");
   return Status::OK();
 }
@@ -232,9 +240,12 @@ Status ApiParser::ParseListPage(std::string_view text, size_t padded_capacity, L
         od::value mv;
         if (auto e = m.value().get(mv)) return JsonError("parsing list metadata", e);
         simdjson::error_code e = simdjson::SUCCESS;
-        if (mkey == "resourceVersion") e = ReadString(mv, &page->resource_version);
-        else if (mkey == "continue") e = ReadString(mv, &page->continue_token);
-        else if (mkey == "remainingItemCount") e = mv.get_int64().get(page->remaining_item_count);
+        if (mkey == "resourceVersion")
+          e = ReadString(mv, &page->resource_version);
+        else if (mkey == "continue")
+          e = ReadString(mv, &page->continue_token);
+        else if (mkey == "remainingItemCount")
+          e = mv.get_int64().get(page->remaining_item_count);
         if (e) return JsonError("parsing list metadata", e);
       }
     } else if (key == "items") {
@@ -259,8 +270,10 @@ Status ApiParser::ParseListPage(std::string_view text, size_t padded_capacity, L
         const char* end = nullptr;
         if (auto e = impl_->doc.current_location().get(end)) return JsonError("parsing list item", e);
         std::string_view raw(begin, static_cast<size_t>(end - begin));
-        while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t')) raw.remove_suffix(1);
-        if (raw.empty() || raw.front() != '{' || raw.back() != '}') return Status::Corruption("parsing list item: bad bounds");
+        while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t'))
+          raw.remove_suffix(1);
+        if (raw.empty() || raw.front() != '{' || raw.back() != '}')
+          return Status::Corruption("parsing list item: bad bounds");
         out.object = std::string_view(text.data() + (begin - base), raw.size());
       }
     }

@@ -132,9 +132,8 @@ TEST(ApiObjectsTest, ErrorStatusBodies) {
 TEST(ApiObjectsTest, WatchEventTypesAndErrors) {
   ApiParser parser;
   WatchEvent event;
-  std::string text =
-      R"({"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",)"
-      R"j("message":"too old resource version: 5 (90)","reason":"Expired","code":410}})j";
+  std::string text = R"({"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",)"
+                     R"j("message":"too old resource version: 5 (90)","reason":"Expired","code":410}})j";
   KL_ASSERT_OK(parser.ParseWatchEvent(text, 0, &event));
   EXPECT_EQ(event.type, WatchEventType::kError);
   EXPECT_TRUE(event.status.IsExpired());

@@ -142,7 +142,8 @@ Status JsonStreamFramer::Feed(std::string_view bytes, const ValueCallback& on_va
     }
   }
   scan_ = i;
-  if (depth_ > 0 && size - value_start_ > max_value_bytes_) return Fail("value larger than " + std::to_string(max_value_bytes_) + " bytes");
+  if (depth_ > 0 && size - value_start_ > max_value_bytes_)
+    return Fail("value larger than " + std::to_string(max_value_bytes_) + " bytes");
   return Status::OK();
 }
 

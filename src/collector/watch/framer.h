@@ -49,13 +49,13 @@ class JsonStreamFramer {
   Status Fail(std::string what);
 
   std::string buf_;
-  size_t consumed_ = 0;    // bytes of buf_ already handed out or skipped
-  size_t scan_ = 0;        // next byte of buf_ to classify
+  size_t consumed_ = 0;  // bytes of buf_ already handed out or skipped
+  size_t scan_ = 0;      // next byte of buf_ to classify
   size_t value_start_ = 0;
   int depth_ = 0;
   bool in_string_ = false;
   bool escape_ = false;
-  char stack_[256];  // expected closing brackets; deeper nesting is rejected
+  char stack_[256];             // expected closing brackets; deeper nesting is rejected
   uint64_t stream_offset_ = 0;  // offset of buf_[0] in the whole stream
   size_t max_value_bytes_;
   bool failed_ = false;

@@ -1,7 +1,6 @@
 #include "collector/watch/http_loop.h"
 
 #include <curl/curl.h>
-
 #include <time.h>
 
 #include <algorithm>
@@ -149,8 +148,10 @@ uint64_t HttpLoop::Submit(HttpRequest request) {
     }
   }
   uint64_t id = t->id;
-  if (in_callback_) deferred_add_.push_back(id);
-  else curl_multi_add_handle(static_cast<CURLM*>(multi_), e);
+  if (in_callback_)
+    deferred_add_.push_back(id);
+  else
+    curl_multi_add_handle(static_cast<CURLM*>(multi_), e);
   transfers_.emplace(id, std::move(t));
   return id;
 }

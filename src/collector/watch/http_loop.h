@@ -32,11 +32,11 @@ struct TlsSettings {
 struct HttpOutcome {
   bool transport_ok = false;  // the transfer completed (any HTTP status)
   long http_status = 0;
-  bool aborted = false;       // a data callback asked to stop
-  bool timed_out = false;     // total or low-speed timeout
-  std::string error;          // libcurl's explanation when !transport_ok
-  int curl_code = 0;          // libcurl's CURLcode (0 when transport_ok)
-  long os_errno = 0;          // the system error behind a failed connect (ECONNREFUSED...)
+  bool aborted = false;    // a data callback asked to stop
+  bool timed_out = false;  // total or low-speed timeout
+  std::string error;       // libcurl's explanation when !transport_ok
+  int curl_code = 0;       // libcurl's CURLcode (0 when transport_ok)
+  long os_errno = 0;       // the system error behind a failed connect (ECONNREFUSED...)
 };
 
 struct HttpRequest {
@@ -46,10 +46,10 @@ struct HttpRequest {
   std::vector<std::string> headers;  // "Name: value"
   std::shared_ptr<const TlsSettings> tls;
   int64_t connect_timeout_ms = 10000;
-  int64_t timeout_ms = 0;        // whole transfer; 0: none (watches)
-  int64_t low_speed_time_s = 0;  // abort when under 1 byte/s for this long; 0: never
-  long receive_buffer = 0;        // libcurl's receive buffer; 0: its default (16 KB). Big for list pages.
-  bool accept_compressed = false; // offer gzip/deflate (API servers compress large list responses)
+  int64_t timeout_ms = 0;          // whole transfer; 0: none (watches)
+  int64_t low_speed_time_s = 0;    // abort when under 1 byte/s for this long; 0: never
+  long receive_buffer = 0;         // libcurl's receive buffer; 0: its default (16 KB). Big for list pages.
+  bool accept_compressed = false;  // offer gzip/deflate (API servers compress large list responses)
   // Body bytes as they arrive, with the response status. Return false to abort.
   std::function<bool(long http_status, std::string_view bytes)> on_data;
   std::function<void(const HttpOutcome&)> on_done;

@@ -174,9 +174,9 @@ ResourceSync::WatchOutcome ResourceSync::OnWatchEvent(std::string_view text, siz
   switch (event_.type) {
     case WatchEventType::kError:
       if (event_.status.IsExpired()) return WatchOutcome::kExpired;
-      *error = Status::Unavailable("watch " + target_.watch_name + ": ERROR event " +
-                                   std::to_string(event_.status.code) + " " + event_.status.reason + ": " +
-                                   event_.status.message);
+      *error =
+          Status::Unavailable("watch " + target_.watch_name + ": ERROR event " + std::to_string(event_.status.code) +
+                              " " + event_.status.reason + ": " + event_.status.message);
       return WatchOutcome::kFailed;
     case WatchEventType::kBookmark:
       ++bookmarks_;
