@@ -20,24 +20,46 @@
 //                 no sockets: encoding a batch (a copy and a CRC-32C), zstd,
 //                 TLS's record cipher (the suite the https phase negotiated,
 //                 sealed by OpenSSL and opened again), inflating, decoding (a
-//                 CRC-32C) and validating every event (simdjson). Their sum
-//                 is what no implementation of this design avoids.
+//                 CRC-32C) and validating every event. Their sum is what no
+//                 implementation of this design avoids.
 //
 //   build/bench/ingest_bench [--collectors 16] [--events 8000] [--batch 500] [--dir /tmp]
-//       [--no-compress | --level N] [--only local,https,spool,floor] [--rounds 1]
+//       [--no-compress | --level N] [--batch-version 2] [--only local,https,spool,floor] [--rounds 1]
+//
+// --batch-version (ingest/wire.h): 2 (what collectors send) ships records
+// framed as the embedded log frames them — the https clients frame them as a
+// spool would, the Shippers send their spool's records as they are, and the
+// central side appends them as they came; 1 encodes events into a batch of
+// its own and the central side frames them again.
 //
 // Events are simulator pods (~2.5 KB of JSON) wrapped as collector events.
 // Each phase starts from batches built beforehand (untimed) and owns them:
-// every path frees its events as a collector does. CPU is process CPU
-// (clients and server run in this process), so "CPU per event" counts both
-// sides of the remote paths. With --rounds N the phases run N times in turn
-// and a summary gives the median and the lowest CPU per event of each.
+// every path frees its events as a collector does.
+//
+// The two sides of the remote paths run in two processes, as in a fleet
+// (collectors in their clusters, one central kubelake): the central
+// IngestServer and its log in a child process of this one (the same binary,
+// started with --central-process), the collectors (and their spools and
+// Shippers) in this one. Each process measures its own CPU (getrusage) over
+// the same interval, so a remote path prints three figures: the whole path
+// (both), the central side (what must scale with the fleet) and the
+// collector side (spread over the clusters), each per event and as a ratio
+// to the local path. Over loopback the kernel runs part of TCP's receive
+// processing in the sender's context (softirq), which a real NIC would
+// charge to the receiving machine: the central figure is a little low and
+// the collector figure a little high by that amount (docs/deploy.md).
+// With --rounds N the phases run N times in turn and a summary gives the
+// median and the lowest CPU per event of each.
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
+#include <spawn.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -60,6 +82,7 @@
 #include "ingest/ingest_server.h"
 #include "ingest/wire.h"
 #include "log/crc32c.h"
+#include "log/segment/record_format.h"
 #include "simulator/models.h"
 #include "simulator/tls.h"
 
@@ -105,19 +128,167 @@ Figures Measure(F&& run) {
   return f;
 }
 
-void Print(const std::string& what, const Figures& f, uint64_t events, uint64_t bytes, const Figures* local) {
+// A path's figures: the whole path, and for the remote paths its two sides
+// (each measured by its own process over the same interval).
+struct PathFigures {
+  Figures whole;
+  bool split = false;
+  Figures central, collectors;
+};
+
+Figures Sum(const Figures& a, const Figures& b) {
+  Figures f;
+  f.wall = std::max(a.wall, b.wall);
+  f.user = a.user + b.user;
+  f.sys = a.sys + b.sys;
+  return f;
+}
+
+void PrintLine(const std::string& what, const Figures& f, uint64_t events, uint64_t bytes, const Figures* local,
+               bool rates) {
   double n = static_cast<double>(events);
-  std::printf("%-12s %9.0f events/s %7.1f MB/s  CPU %6.2f s (user %5.2f us, kernel %5.2f us) = %5.2f us/event",
-              what.c_str(), n / f.wall, static_cast<double>(bytes) / f.wall / 1e6, f.cpu(), f.user / n * 1e6,
+  char head[128];
+  std::snprintf(head, sizeof(head), "%-12s %9.0f events/s %7.1f MB/s  ", what.c_str(), n / f.wall,
+                static_cast<double>(bytes) / f.wall / 1e6);
+  if (rates) {
+    std::printf("%s", head);
+  } else {  // a side of a path: indented, aligned with the path's CPU
+    std::printf("  %-*s", static_cast<int>(std::strlen(head)) - 2, what.c_str());
+  }
+  std::printf("CPU %6.2f s (user %5.2f us, kernel %5.2f us) = %5.2f us/event", f.cpu(), f.user / n * 1e6,
               f.sys / n * 1e6, f.cpu() / n * 1e6);
   if (local != nullptr) std::printf("  (%.2fx the local CPU per event)", f.cpu() / local->cpu());
   std::printf("\n");
+}
+
+void Print(const std::string& what, const PathFigures& f, uint64_t events, uint64_t bytes, const Figures* local) {
+  PrintLine(what, f.whole, events, bytes, local, true);
+  if (f.split) {
+    PrintLine("central", f.central, events, bytes, local, false);
+    PrintLine("collectors", f.collectors, events, bytes, local, false);
+  }
   std::fflush(stdout);
+}
+
+std::string ReadLine(FILE* in, const std::string& what) {
+  char line[512];
+  if (std::fgets(line, sizeof(line), in) == nullptr) Die("the central process ended early (" + what + ")");
+  std::string s(line);
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+// The central side in a child process: this binary with --central-process.
+// It starts an IngestServer on a fresh embedded log (fsync=batch), prints
+// "ready URL", and answers "begin" (CPU from now on), "end" (CPU since
+// begin, and the events it appended) and "quit" on its stdin/stdout.
+class CentralProcess {
+ public:
+  CentralProcess(const std::string& dir, const std::string& name, int max_appends) {
+    int to_child[2], from_child[2];
+    if (::pipe2(to_child, O_CLOEXEC) != 0 || ::pipe2(from_child, O_CLOEXEC) != 0) Die("pipe");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, to_child[0], 0);
+    posix_spawn_file_actions_adddup2(&actions, from_child[1], 1);
+    std::string exe = "/proc/self/exe";
+    std::string appends = std::to_string(max_appends);
+    std::vector<char*> argv = {exe.data(),
+                               const_cast<char*>("--central-process"),
+                               const_cast<char*>(dir.c_str()),
+                               const_cast<char*>(name.c_str()),
+                               appends.data(),
+                               nullptr};
+    if (posix_spawn(&pid_, exe.c_str(), &actions, nullptr, argv.data(), environ) != 0) Die("spawning " + exe);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(to_child[0]);
+    ::close(from_child[1]);
+    to_ = ::fdopen(to_child[1], "w");
+    from_ = ::fdopen(from_child[0], "r");
+    std::string ready = ReadLine(from_, "starting");
+    if (ready.rfind("ready ", 0) != 0) Die("the central process said: " + ready);
+    url_ = ready.substr(6);
+  }
+  ~CentralProcess() {
+    std::fputs("quit\n", to_);
+    std::fflush(to_);
+    std::fclose(to_);
+    std::fclose(from_);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) Die("the central process failed");
+  }
+  const std::string& url() const { return url_; }
+  void Begin() { Ask("begin"); }
+  // The central process's CPU since Begin, and the events its server appended.
+  Figures End(uint64_t* events) {
+    std::string answer = Ask("end");
+    Figures f;
+    unsigned long long n = 0;
+    if (std::sscanf(answer.c_str(), "cpu %lf %lf %llu", &f.user, &f.sys, &n) != 3) Die("central: " + answer);
+    *events = n;
+    return f;
+  }
+
+ private:
+  std::string Ask(const char* command) {
+    std::fprintf(to_, "%s\n", command);
+    std::fflush(to_);
+    return ReadLine(from_, command);
+  }
+  pid_t pid_ = 0;
+  FILE* to_ = nullptr;
+  FILE* from_ = nullptr;
+  std::string url_;
+};
+
+int CentralProcessMain(const std::string& dir, const std::string& name, int max_appends) {
+  spdlog::set_level(spdlog::level::warn);
+  auto cert = ReadFile(JoinPath(dir, "tls.crt"));
+  auto key = ReadFile(JoinPath(dir, "tls.key"));
+  if (!cert.ok() || !key.ok()) Die("central: no TLS material in " + dir);
+  auto log = log::OpenEventLog("dir:" + JoinPath(dir, name) + "?partitions=8&fsync=batch");
+  if (!log.ok()) Die(log.status().ToString());
+  ingest::IngestOptions o;
+  o.http.tls_cert_pem = *cert;
+  o.http.tls_key_pem = *key;
+  o.clusters_file = JoinPath(dir, "clusters.yaml");
+  o.state_path = JoinPath(dir, name + "-state.json");
+  o.max_concurrent_appends = max_appends;
+  auto server = ingest::IngestServer::Start(log->get(), o);
+  if (!server.ok()) Die(server.status().ToString());
+  std::printf("ready %s\n", (*server)->url().c_str());
+  std::fflush(stdout);
+  Cpu begin = CpuNow();
+  char line[64];
+  while (std::fgets(line, sizeof(line), stdin) != nullptr) {
+    std::string command(line);
+    if (command == "begin\n") {
+      begin = CpuNow();
+      std::printf("ok\n");
+    } else if (command == "end\n") {
+      Cpu now = CpuNow();
+      std::printf("cpu %.6f %.6f %llu\n", now.user - begin.user, now.sys - begin.sys,
+                  static_cast<unsigned long long>((*server)->Stats().events));
+    } else {
+      break;
+    }
+    std::fflush(stdout);
+  }
+  (*server)->Stop();
+  server->reset();
+  log->reset();
+  (void)RemoveAll(JoinPath(dir, name));
+  (void)RemoveAll(JoinPath(dir, name + "-state.json"));
+  return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 5 && std::string(argv[1]) == "--central-process") {
+    return CentralProcessMain(argv[2], argv[3], std::atoi(argv[4]));
+  }
   int collectors = 16;
   int events_per = 8000;
   int batch = 500;
@@ -125,6 +296,7 @@ int main(int argc, char** argv) {
   std::string base_dir = "/tmp";
   bool compress = true;
   int level = collector::RemoteSinkOptions().compression_level;
+  int batch_version = collector::RemoteSinkOptions().batch_version;
   std::vector<std::string> only = {"local", "https", "spool"};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -141,6 +313,8 @@ int main(int argc, char** argv) {
       base_dir = next();
     else if (a == "--level")
       level = std::atoi(next().c_str());
+    else if (a == "--batch-version")
+      batch_version = std::atoi(next().c_str());
     else if (a == "--no-compress")
       compress = false;
     else if (a == "--skip-spool")
@@ -155,6 +329,7 @@ int main(int argc, char** argv) {
       Die("--only takes local, https, spool and floor");
   }
   if (collectors < 1 || events_per < 1 || batch < 1) Die("--collectors, --events and --batch must be positive");
+  if (batch_version != 1 && batch_version != 2) Die("--batch-version is 1 or 2");
   spdlog::set_level(spdlog::level::warn);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   std::string dir = JoinPath(base_dir, "kubelake-ingest-bench-" + RandomUuid());
@@ -208,10 +383,11 @@ int main(int argc, char** argv) {
   uint64_t total = static_cast<uint64_t>(collectors) * static_cast<uint64_t>(events_per);
   std::printf(
       "ingest_bench: %d collectors x %d events = %llu events, %.1f MB of JSON (%.0f B/event), batches of %d, %s "
-      "bodies, %d round(s) of %s\n",
+      "bodies, batch version %d, %d round(s) of %s\n",
       collectors, events_per, static_cast<unsigned long long>(total), static_cast<double>(total_bytes) / 1e6,
       static_cast<double>(total_bytes) / static_cast<double>(total), batch,
-      compress ? ("zstd level " + std::to_string(level)).c_str() : "uncompressed", rounds, Join(only, ", ").c_str());
+      compress ? ("zstd level " + std::to_string(level)).c_str() : "uncompressed", batch_version, rounds,
+      Join(only, ", ").c_str());
 
   // Each phase gets its own copies of the batches, made before it is timed.
   auto make_batches = [&] {
@@ -233,26 +409,18 @@ int main(int argc, char** argv) {
   for (int c = 0; c < collectors; ++c)
     clusters_yaml += "- name: bench-" + std::to_string(c) + "\n  token: t" + std::to_string(c) + "\n";
   if (!WriteFile(JoinPath(dir, "clusters.yaml"), clusters_yaml).ok()) Die("writing clusters.yaml");
-  auto start_central = [&](const std::string& name, std::unique_ptr<log::EventLog>* log) {
-    auto l = log::OpenEventLog("dir:" + JoinPath(dir, name) + "?partitions=8&fsync=batch");
-    if (!l.ok()) Die(l.status().ToString());
-    *log = std::move(*l);
-    ingest::IngestOptions o;
-    o.http.tls_cert_pem = tls->server_cert_pem;
-    o.http.tls_key_pem = tls->server_key_pem;
-    o.clusters_file = JoinPath(dir, "clusters.yaml");
-    o.state_path = JoinPath(dir, name + "-state.json");
-    o.max_concurrent_appends = 8;
-    auto s = ingest::IngestServer::Start(log->get(), o);
-    if (!s.ok()) Die(s.status().ToString());
-    return std::move(*s);
-  };
+  if (!WriteFile(JoinPath(dir, "tls.crt"), tls->server_cert_pem).ok() ||
+      !WriteFile(JoinPath(dir, "tls.key"), tls->server_key_pem).ok()) {
+    Die("writing the TLS material");
+  }
+  constexpr int kCentralAppends = 8;
 
   // local: the embedded log directly, through the collector's sink.
   auto run_local = [&](Batches batches) {
     auto log = log::OpenEventLog("dir:" + JoinPath(dir, "local") + "?partitions=8&fsync=batch");
     if (!log.ok()) Die(log.status().ToString());
-    Figures f = Measure([&] {
+    PathFigures f;
+    f.whole = Measure([&] {
       std::vector<std::thread> threads;
       for (int c = 0; c < collectors; ++c) {
         threads.emplace_back([&, c] {
@@ -276,11 +444,13 @@ int main(int argc, char** argv) {
 
   // https: batches straight to the ingest endpoint.
   auto run_https = [&](Batches batches) {
-    std::unique_ptr<log::EventLog> central_log;
-    auto central = start_central("central-https", &central_log);
-    std::string url = central->url() + std::string(ingest::kBatchPath);
+    CentralProcess central(dir, "central-https", kCentralAppends);
+    std::string url = central.url() + std::string(ingest::kBatchPath);
     std::atomic<int> failures{0};
-    Figures f = Measure([&] {
+    PathFigures f;
+    f.split = true;
+    central.Begin();
+    f.collectors = Measure([&] {
       std::vector<std::thread> threads;
       for (int c = 0; c < collectors; ++c) {
         threads.emplace_back([&, c] {
@@ -297,8 +467,14 @@ int main(int argc, char** argv) {
           uint64_t sequence = 0;
           bool first_request = true;
           for (auto& b : batches[c]) {
-            enc.Begin(cluster, "stream-" + cluster, sequence);
-            for (const auto& ev : b) enc.Add(ev.ingest_time_ms, ev.content);
+            if (batch_version == 2) {  // framed as a spool frames them
+              enc.BeginRecords(cluster, "stream-" + cluster, sequence);
+              int64_t offset = static_cast<int64_t>(sequence);
+              for (const auto& ev : b) enc.AddRecord(offset++, ev.ingest_time_ms, cluster, ev.content);
+            } else {
+              enc.Begin(cluster, "stream-" + cluster, sequence);
+              for (const auto& ev : b) enc.Add(ev.ingest_time_ms, ev.content);
+            }
             sequence += b.size();
             std::vector<collector::CollectedEvent>().swap(b);  // sent: a collector frees them
             std::string& raw = enc.Finish();
@@ -340,35 +516,36 @@ int main(int argc, char** argv) {
       }
       for (auto& t : threads) t.join();
     });
+    uint64_t appended = 0;
+    f.central = central.End(&appended);
+    f.whole = Sum(f.collectors, f.central);
     if (failures > 0) Die("batches failed");
-    if (central->Stats().events != total) Die("the central side appended " + std::to_string(central->Stats().events));
-    central->Stop();
-    central.reset();
-    central_log.reset();
-    (void)RemoveAll(JoinPath(dir, "central-https"));
-    (void)RemoveAll(JoinPath(dir, "central-https-state.json"));
+    if (appended != total) Die("the central side appended " + std::to_string(appended));
     return f;
   };
 
   // spool+https: the collectors' real path.
   auto run_spool = [&](Batches batches) {
-    std::unique_ptr<log::EventLog> central_log;
-    auto central = start_central("central-spool", &central_log);
+    CentralProcess central(dir, "central-spool", kCentralAppends);
     std::vector<std::unique_ptr<log::EventLog>> spools(collectors);
     std::vector<std::unique_ptr<collector::Shipper>> shippers(collectors);
-    Figures f = Measure([&] {
+    PathFigures f;
+    f.split = true;
+    central.Begin();
+    f.collectors = Measure([&] {
       for (int c = 0; c < collectors; ++c) {
         std::string spool_dir = JoinPath(dir, "spool-" + std::to_string(c));
         auto spool = collector::OpenSpool(spool_dir);
         if (!spool.ok()) Die(spool.status().ToString());
         spools[c] = std::move(*spool);
         collector::RemoteSinkOptions r;
-        r.url = central->url();
+        r.url = central.url();
         r.cluster = "bench-" + std::to_string(c);
         r.token = "t" + std::to_string(c);
         r.ca_pem = tls->ca_cert_pem;
         r.compress = compress;
         r.compression_level = level;
+        r.batch_version = batch_version;
         auto shipper = collector::Shipper::Start(spools[c].get(), spool_dir, "spool-stream-" + std::to_string(c), r);
         if (!shipper.ok()) Die(shipper.status().ToString());
         shippers[c] = std::move(*shipper);
@@ -392,15 +569,13 @@ int main(int argc, char** argv) {
         }
       }
     });
-    if (central->Stats().events != total) Die("the central side appended " + std::to_string(central->Stats().events));
+    uint64_t appended = 0;
+    f.central = central.End(&appended);
+    f.whole = Sum(f.collectors, f.central);
+    if (appended != total) Die("the central side appended " + std::to_string(appended));
     for (auto& s : shippers) s->Stop();
     shippers.clear();
     spools.clear();
-    central->Stop();
-    central.reset();
-    central_log.reset();
-    (void)RemoveAll(JoinPath(dir, "central-spool"));
-    (void)RemoveAll(JoinPath(dir, "central-spool-state.json"));
     for (int c = 0; c < collectors; ++c) (void)RemoveAll(JoinPath(dir, "spool-" + std::to_string(c)));
     return f;
   };
@@ -444,12 +619,25 @@ int main(int argc, char** argv) {
     uint64_t raw_bytes = 0, wire_bytes = 0;
     ingest::BatchEncoder enc;
     std::string compressed, inflated_buffer;
+    std::vector<std::string> framed;  // version 2: the records as a spool holds them (framed untimed)
     for (int c = 0; c < collectors; ++c) {
       uint64_t sequence = 0;
       for (auto& b : batches[c]) {
+        if (batch_version == 2) {
+          framed.assign(b.size(), std::string());
+          for (size_t k = 0; k < b.size(); ++k) {
+            log::AppendRecord(&framed[k], static_cast<int64_t>(sequence + k), b[k].ingest_time_ms, b[k].cluster,
+                              b[k].content);
+          }
+        }
         double t0 = thread_cpu();
-        enc.Begin(b.front().cluster, "stream", sequence);
-        for (const auto& ev : b) enc.Add(ev.ingest_time_ms, ev.content);
+        if (batch_version == 2) {
+          enc.BeginRecords(b.front().cluster, "stream", sequence);
+          for (const std::string& record : framed) enc.AddRecord(record);
+        } else {
+          enc.Begin(b.front().cluster, "stream", sequence);
+          for (const auto& ev : b) enc.Add(ev.ingest_time_ms, ev.content);
+        }
         std::string& raw = enc.Finish();
         double t1 = thread_cpu();
         std::string_view body = raw;
@@ -492,52 +680,64 @@ int main(int argc, char** argv) {
     double n = static_cast<double>(total) / 1e6;
     double sum = encode + compress_s + tls_s + inflate + decode + validate;
     std::printf(
-        "floor        per event, one thread: encode %.2f us (copy + CRC), zstd %.2f us (%.1fx smaller), %s %.2f us,"
-        " inflate %.2f us, decode %.2f us (CRC), validate %.2f us = %.2f us added"
+        "floor        per event, one thread: encode %.2f us (%s), zstd %.2f us (%.1fx smaller), %s %.2f us,"
+        " inflate %.2f us, decode %.2f us (%s), validate %.2f us = %.2f us added"
         " (a CRC-32C of one event alone: %.2f us)\n",
-        encode / n, compress_s / n, static_cast<double>(raw_bytes) / static_cast<double>(wire_bytes),
-        cipher_name.c_str(), tls_s / n, inflate / n, decode / n, validate / n, sum / n, crc_only / n);
+        encode / n, batch_version == 2 ? "v2: a copy of the spool's records" : "v1: copy + CRC", compress_s / n,
+        static_cast<double>(raw_bytes) / static_cast<double>(wire_bytes), cipher_name.c_str(), tls_s / n, inflate / n,
+        decode / n,
+        batch_version == 2 ? "v2: each record's CRC, not computed again by the append" : "v1: the batch's CRC",
+        validate / n, sum / n, crc_only / n);
     std::fflush(stdout);
-    Figures f;
-    f.user = sum;
+    PathFigures f;
+    f.whole.user = sum;
     return f;
   };
 
   const std::map<std::string, std::string> label = {
       {"local", "local"}, {"https", "https"}, {"spool", "spool+https"}, {"floor", "floor"}};
-  std::map<std::string, std::vector<Figures>> results;
+  std::map<std::string, std::vector<PathFigures>> results;
   for (int round = 0; round < rounds; ++round) {
     const Figures* local = nullptr;
     for (const std::string& path : only) {
       Batches batches = make_batches();
-      Figures f = path == "local"   ? run_local(std::move(batches))
-                  : path == "https" ? run_https(std::move(batches))
-                  : path == "spool" ? run_spool(std::move(batches))
-                                    : run_floor(std::move(batches));
+      PathFigures f = path == "local"   ? run_local(std::move(batches))
+                      : path == "https" ? run_https(std::move(batches))
+                      : path == "spool" ? run_spool(std::move(batches))
+                                        : run_floor(std::move(batches));
       results[path].push_back(f);
       if (path != "floor") Print(label.at(path), f, total, total_bytes, local);
-      if (path == "local") local = &results[path].back();
+      if (path == "local") local = &results[path].back().whole;
     }
   }
   if (rounds > 1) {
     std::printf("over %d rounds: CPU per event, median (lowest)\n", rounds);
-    auto cpu_us = [&](const std::vector<Figures>& v, bool lowest) {
+    auto cpu_us = [&](const std::string& path, Figures PathFigures::*part, bool lowest) {
       std::vector<double> x;
-      for (const Figures& f : v) x.push_back(f.cpu() / static_cast<double>(total) * 1e6);
+      for (const PathFigures& f : results[path]) x.push_back((f.*part).cpu() / static_cast<double>(total) * 1e6);
       std::sort(x.begin(), x.end());
       return lowest ? x.front() : x[x.size() / 2];
     };
-    for (const std::string& path : only) {
-      double med = cpu_us(results[path], false), low = cpu_us(results[path], true);
-      std::printf("%-12s %5.2f us (%5.2f us)", label.at(path).c_str(), med, low);
-      if (path == "floor" && results.count("local") != 0) {
+    bool have_local = results.count("local") != 0;
+    auto line = [&](const std::string& what, const std::string& path, Figures PathFigures::*part) {
+      double med = cpu_us(path, part, false), low = cpu_us(path, part, true);
+      std::printf("%-24s %5.2f us (%5.2f us)", what.c_str(), med, low);
+      if (path == "floor" && have_local) {
         std::printf("  added to the local path: %.2fx (%.2fx) its CPU per event",
-                    1 + med / cpu_us(results["local"], false), 1 + low / cpu_us(results["local"], true));
-      } else if (path != "local" && results.count("local") != 0) {
-        std::printf("  = %.2fx (%.2fx) the local path", med / cpu_us(results["local"], false),
-                    low / cpu_us(results["local"], true));
+                    1 + med / cpu_us("local", &PathFigures::whole, false),
+                    1 + low / cpu_us("local", &PathFigures::whole, true));
+      } else if (path != "local" && have_local) {
+        std::printf("  = %.2fx (%.2fx) the local path", med / cpu_us("local", &PathFigures::whole, false),
+                    low / cpu_us("local", &PathFigures::whole, true));
       }
       std::printf("\n");
+    };
+    for (const std::string& path : only) {
+      line(label.at(path), path, &PathFigures::whole);
+      if (results[path].front().split) {
+        line("  central side", path, &PathFigures::central);
+        line("  collector side", path, &PathFigures::collectors);
+      }
     }
   }
   (void)RemoveAll(dir);

@@ -12,6 +12,8 @@
 //
 //   build/bench/serve_bench [--objects N (1000000)] [--users N (10000)] [--clients N (16)]
 //                           [--seconds S (10)] [--dir PATH] [--file-format avro|parquet]
+//                           [--only point|audit] [--sql TEXT]
+// --sql runs TEXT instead (as `sql`; $1, when it appears, is a random user id).
 // The warehouse is built once per (objects, users, format) in --dir and reused.
 #include <libpq-fe.h>
 #include <sys/resource.h>
@@ -246,7 +248,7 @@ int main(int argc, char** argv) {
   int64_t objects = 1000000, users = 10000;
   int clients = 16;
   double seconds = 10;
-  std::string dir = "/tmp/kubelake-serve-bench", format = "avro";
+  std::string dir = "/tmp/kubelake-serve-bench", format = "avro", only, custom_sql;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -262,18 +264,23 @@ int main(int argc, char** argv) {
       dir = next();
     else if (a == "--file-format")
       format = next();
+    else if (a == "--only")
+      only = next();
+    else if (a == "--sql")
+      custom_sql = next();
     else {
       std::fprintf(stderr,
                    "usage: serve_bench [--objects N] [--users N] [--clients N] [--seconds S] [--dir PATH] "
-                   "[--file-format avro|parquet]\n");
+                   "[--file-format avro|parquet] [--only point|audit] [--sql TEXT]\n");
       return 2;
     }
   }
   pipeline::WarehouseOptions o;
   o.file_format = format;
   o.warehouse = JoinPath(dir, std::to_string(objects) + "-" + std::to_string(users) + "-" + format);
-  // Versioned: a warehouse built by an older serve_bench (no dim_node) is rebuilt.
-  std::string done = JoinPath(o.warehouse, ".built-2");
+  // Versioned: a warehouse built by an older serve_bench (no dim_node; Avro look-up
+  // tables) is rebuilt.
+  std::string done = JoinPath(o.warehouse, ".built-3");
   if (!FileExists(done)) {
     (void)RemoveAll(o.warehouse);
     std::printf("building a warehouse of %lld objects, %lld users (%s) in %s ...\n", static_cast<long long>(objects),
@@ -311,8 +318,12 @@ int main(int argc, char** argv) {
   std::string audit = sql::AuditSql(o, {});
   std::printf("%lld objects in DWD, %lld users; %d clients, %.0f s each; %s data files\n",
               static_cast<long long>(objects), static_cast<long long>(users), clients, seconds, format.c_str());
-  Run("point", port, clients, seconds, topology, true, users);
-  Run("audit", port, clients, seconds, audit, false, users);
+  if (!custom_sql.empty()) {
+    Run("sql", port, clients, seconds, custom_sql, custom_sql.find("$1") != std::string::npos, users);
+    only = "none";
+  }
+  if (only.empty() || only == "point") Run("point", port, clients, seconds, topology, true, users);
+  if (only.empty() || only == "audit") Run("audit", port, clients, seconds, audit, false, users);
   (*srv)->Stop();
   return 0;
 }

@@ -5,14 +5,18 @@
 //   1. initial load of the fleet, until the warehouse has caught up;
 //   2. a warm-up, then every --report-seconds: events and events per
 //      CPU-second, cores used, resident memory, per job its CPU, commits per
-//      second and CPU per commit, per table its files, bytes and snapshots;
+//      second and CPU per commit, per table its files (of them manifests and
+//      manifest lists), bytes, snapshots and tags;
 //   3. at the end, the first and last report's files side by side (a
 //      warehouse whose file count and size depend on its uptime shows here).
 //
 //   build/bench/soak_bench [--minutes 30] [--report-seconds 60] [--warmup-seconds 30]
 //       [--clusters 2] [--pods 60000] [--nodes 1000] [--churn-pods 100] [--churn-updates 200]
 //       [--churn-scales 1] [--churn-cordons 0.2] [--commit-interval-ms 500] [--file-format avro|parquet]
-//       [--dir /tmp/kubelake-soak-bench]
+//       [--ads-tag-period daily|hourly|1min|...] [--ads-tags-retained 30] [--dir /tmp/kubelake-soak-bench]
+//
+// A short --ads-tag-period (a minute or more) plays the ADS tables' daily tags
+// at a faster clock: with 1min, the 30 tags they keep exist after 30 minutes.
 //
 // The defaults are the fleet of the steady-state figures in docs/pipeline.md
 // (2 clusters of ~100 K objects, ~800 events/s).
@@ -38,6 +42,8 @@ struct Args {
   double churn_pods = 100, churn_updates = 200, churn_scales = 1, churn_cordons = 0.2;
   int64_t commit_ms = pipeline::WarehouseOptions{}.commit_interval_ms;
   std::string file_format = pipeline::WarehouseOptions{}.file_format;
+  std::string ads_tag_period = pipeline::WarehouseOptions{}.ads_tag_period;
+  int ads_tags_retained = pipeline::WarehouseOptions{}.ads_tags_retained;
   std::string dir = "/tmp/kubelake-soak-bench";
 };
 
@@ -49,6 +55,8 @@ struct Sample {
   std::vector<pipeline::JobStatus> jobs;
   std::map<std::string, bench::TreeSize> tables;
   std::map<std::string, int64_t> snapshots;
+  std::map<std::string, int64_t> manifests;  // files under manifest/
+  std::map<std::string, int64_t> tags;
   bench::TreeSize warehouse, log;
   int64_t rss = 0;
 };
@@ -66,6 +74,8 @@ Sample Take(bench::Warehouse* w, const std::string& dir, int64_t t0) {
     for (const auto& t : *names) {
       s.tables[t] = bench::SizeOf(db + "/" + t);
       s.snapshots[t] = bench::CountSnapshots(db + "/" + t);
+      s.manifests[t] = bench::SizeOf(db + "/" + t + "/manifest").files;
+      s.tags[t] = bench::SizeOf(db + "/" + t + "/tag").files;
     }
   }
   s.warehouse = bench::SizeOf(dir + "/warehouse");
@@ -100,10 +110,11 @@ void Report(const char* title, const Sample& a, const Sample& b) {
                 per(x.table_cpu.expire, y.table_cpu.expire));
   }
   std::printf("  %-22s %7.2f\n", "other (log, main)", cpu - collector - jobs_cpu);
-  std::printf("  %-22s %7s %9s %9s\n", "table", "files", "MB", "snapshots");
+  std::printf("  %-22s %7s %9s %9s %9s %5s\n", "table", "files", "manifests", "MB", "snapshots", "tags");
   for (const auto& [name, size] : b.tables) {
-    std::printf("  %-22s %7lld %9.1f %9lld\n", name.c_str(), static_cast<long long>(size.files),
-                static_cast<double>(size.bytes) / 1e6, static_cast<long long>(b.snapshots.at(name)));
+    std::printf("  %-22s %7lld %9lld %9.1f %9lld %5lld\n", name.c_str(), static_cast<long long>(size.files),
+                static_cast<long long>(b.manifests.at(name)), static_cast<double>(size.bytes) / 1e6,
+                static_cast<long long>(b.snapshots.at(name)), static_cast<long long>(b.tags.at(name)));
   }
   std::printf("  %-22s %7lld %9.1f\n", "warehouse", static_cast<long long>(b.warehouse.files),
               static_cast<double>(b.warehouse.bytes) / 1e6);
@@ -148,6 +159,10 @@ int main(int argc, char** argv) {
       a.commit_ms = std::atoll(v.c_str());
     else if (Flag(argc, argv, &i, "--file-format", &v))
       a.file_format = v;
+    else if (Flag(argc, argv, &i, "--ads-tag-period", &v))
+      a.ads_tag_period = v;
+    else if (Flag(argc, argv, &i, "--ads-tags-retained", &v))
+      a.ads_tags_retained = std::atoi(v.c_str());
     else if (Flag(argc, argv, &i, "--dir", &v))
       a.dir = v;
     else {
@@ -176,6 +191,8 @@ int main(int argc, char** argv) {
   pipeline::WarehouseOptions o;
   o.commit_interval_ms = a.commit_ms;
   o.file_format = a.file_format;
+  o.ads_tag_period = a.ads_tag_period;
+  o.ads_tags_retained = a.ads_tags_retained;
   int64_t t0 = MonotonicMicros();
   auto w = bench::StartWarehouse(a.dir, (*sim)->kubeconfig, o);
   if (!w.ok()) {
@@ -185,9 +202,9 @@ int main(int argc, char** argv) {
   bench::Warehouse* wh = w->get();
   std::printf(
       "soak: %d clusters x %d pods, %d nodes; churn per cluster and second: %g pod replacements, %g updates, "
-      "%g scales, %g cordons; commit interval %lld ms, %s files\n",
+      "%g scales, %g cordons; commit interval %lld ms, %s files; ADS tags every %s, %d kept\n",
       a.clusters, a.pods, a.nodes, a.churn_pods, a.churn_updates, a.churn_scales, a.churn_cordons,
-      static_cast<long long>(a.commit_ms), a.file_format.c_str());
+      static_cast<long long>(a.commit_ms), a.file_format.c_str(), a.ads_tag_period.c_str(), a.ads_tags_retained);
   // Caught up: every watch is watching and DWD has read what the collector
   // had written a second earlier.
   uint64_t written_before = 0;
@@ -213,6 +230,7 @@ int main(int argc, char** argv) {
   std::this_thread::sleep_for(std::chrono::duration<double>(a.warmup_s));
   Sample start = Take(wh, a.dir, t0);
   Sample first, prev = start;
+  std::map<std::string, int64_t> most_files;
   int n = 0;
   int reports = std::max(1, static_cast<int>(a.minutes * 60 / a.report_s + 0.5));
   for (n = 1; n <= reports; ++n) {
@@ -226,15 +244,16 @@ int main(int argc, char** argv) {
     std::snprintf(title, sizeof(title), "report %d", n);
     Report(title, prev, s);
     if (n == 1) first = s;
+    for (const auto& [name, size] : s.tables) most_files[name] = std::max(most_files[name], size.files);
     prev = s;
   }
   Report("whole steady state", start, prev);
-  std::printf("files and bytes, first report -> last report:\n");
+  std::printf("files and bytes, first report -> last report (most files of any report):\n");
   for (const auto& [name, size] : prev.tables) {
     auto f = first.tables.find(name);
-    std::printf("  %-22s %7lld -> %7lld files, %8.1f -> %8.1f MB\n", name.c_str(),
+    std::printf("  %-22s %7lld -> %7lld files (%lld), %8.1f -> %8.1f MB\n", name.c_str(),
                 static_cast<long long>(f == first.tables.end() ? 0 : f->second.files),
-                static_cast<long long>(size.files),
+                static_cast<long long>(size.files), static_cast<long long>(most_files[name]),
                 static_cast<double>(f == first.tables.end() ? 0 : f->second.bytes) / 1e6,
                 static_cast<double>(size.bytes) / 1e6);
   }

@@ -1,7 +1,7 @@
-// Arbitrary bytes as an ingest batch body: the decoder either refuses them or
-// returns events that lie inside the body and re-encode to the same bytes;
-// every event then goes through the event validator (in place and copied,
-// which must agree).
+// Arbitrary bytes as an ingest batch body (either version): the decoder
+// either refuses them or returns events that lie inside the body and
+// re-encode to the same bytes; every event then goes through the event
+// validator (in place and copied, which must agree).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -15,11 +15,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   body.reserve(size + 64);
   auto batch = kl::ingest::DecodeBatch(body);
   if (!batch.ok()) return 0;
+  bool records = body.compare(0, kl::ingest::kBatchMagicV2.size(), kl::ingest::kBatchMagicV2) == 0;
   kl::ingest::BatchEncoder enc;
-  enc.Begin(batch->header.cluster, batch->header.stream, batch->header.first_sequence);
+  if (records) {
+    enc.BeginRecords(batch->header.cluster, batch->header.stream, batch->header.first_sequence);
+  } else {
+    enc.Begin(batch->header.cluster, batch->header.stream, batch->header.first_sequence);
+  }
+  auto inside = [&](std::string_view piece) {
+    return piece.data() >= body.data() && piece.data() + piece.size() <= body.data() + body.size();
+  };
   for (const auto& e : batch->events) {
-    if (e.content.data() < body.data() || e.content.data() + e.content.size() > body.data() + body.size()) std::abort();
-    enc.Add(e.timestamp_ms, e.content);
+    if (!inside(e.content)) std::abort();
+    if (records) {
+      if (!inside(e.record) || e.content.data() + e.content.size() != e.record.data() + e.record.size()) std::abort();
+      enc.AddRecord(e.record);
+    } else {
+      if (!e.record.empty()) std::abort();
+      enc.Add(e.timestamp_ms, e.content);
+    }
     size_t readable = static_cast<size_t>(body.data() + body.capacity() - (e.content.data() + e.content.size()));
     bool in_place = kl::ingest::ValidateEventContent(e.content, readable).ok();
     bool copied = kl::ingest::ValidateEventContent(e.content, 0).ok();

@@ -105,7 +105,8 @@ void AddWarehouseOptions(CLI::App* cmd, WarehouseArgs* a) {
   cmd->add_option("--instance-label", a->instance_label, "pod label naming the user's instance")->capture_default_str();
   cmd->add_flag("--no-ods", a->no_ods, "do not keep raw events (ods_events)");
   cmd->add_option("--file-format", a->file_format,
-                  "data files of the DWD, ADS, topology and trend tables when they are created (ODS stays Avro)")
+                  "data files of the DWD, ADS and trend tables when they are created (ODS stays Avro; the look-up "
+                  "tables dim_node and dws_topology are Parquet)")
       ->check(CLI::IsMember({"avro", "parquet"}))
       ->capture_default_str();
   cmd->add_option("--duration", a->duration_s, "stop after this many seconds (default: until interrupted)");

@@ -107,8 +107,10 @@ TEST_F(TableCliTest, WritesReadsFiltersAndMaintainsATable) {
                                       "cluster=b,uid=3,name=db-0,cpu=1000"}));
   EXPECT_EQ(ReadRows({"--columns", "uid,cpu", "--where", "cpu >= 250 AND cluster = 'b'"}),
             (std::vector<std::string>{"uid=3,cpu=1000"}));
-  // Dynamic options apply to this read only.
-  EXPECT_EQ(ReadRows({"--columns", "uid", "--option", "scan.snapshot-id=1", "--option", "bucket = 2"}).size(), 2u);
+  // Dynamic options apply to this read only; Paimon's scan options choose what it reads.
+  EXPECT_EQ(ReadRows({"--columns", "uid", "--option", "scan.snapshot-id=1", "--option", "bucket = 2"}).size(), 3u);
+  EXPECT_EQ(ReadRows({"--columns", "uid", "--option", "scan.version=1"}).size(), 3u);
+  EXPECT_EQ(ReadRows({"--columns", "uid"}).size(), 2u);
 
   CommandResult snapshots = Run({"table", "snapshots", table_, "--format", "jsonl"});
   ASSERT_EQ(snapshots.exit_code, 0) << snapshots.err;
@@ -126,6 +128,15 @@ TEST_F(TableCliTest, WritesReadsFiltersAndMaintainsATable) {
     EXPECT_EQ(json->GetIntOr("level", -1), 5) << line;  // everything in the last level after --full
   }
   EXPECT_EQ(ReadRows().size(), 2u);
+
+  // A tag keeps snapshot 1 readable through the expiries that follow.
+  CommandResult tag = Run({"table", "tag", "create", table_, "first", "--snapshot", "1"});
+  ASSERT_EQ(tag.exit_code, 0) << tag.err;
+  EXPECT_NE(tag.out.find("created tag first of snapshot 1"), std::string::npos) << tag.out;
+  CommandResult again = Run({"table", "tag", "create", table_, "first"});
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE(again.err.find("already has a tag 'first'"), std::string::npos) << again.err;
+  ASSERT_EQ(Run({"table", "tag", "create", table_, "week", "--time-retained", "7d"}).exit_code, 0);
 
   // A streaming reader that still needs snapshot 2 holds expiry back until it is deleted.
   KL_ASSERT_OK(table::ConsumerManager(table_).Record("follower", 2));
@@ -146,6 +157,35 @@ TEST_F(TableCliTest, WritesReadsFiltersAndMaintainsATable) {
   ASSERT_EQ(expire.exit_code, 0) << expire.err;
   snapshots = Run({"table", "snapshots", table_, "--format", "jsonl"});
   EXPECT_EQ(Split(snapshots.out, '\n', true).size(), 1u) << snapshots.out;
+  EXPECT_EQ(ReadRows().size(), 2u);
+  EXPECT_EQ(ReadRows({"--tag", "first"}),
+            (std::vector<std::string>{"cluster=a,uid=1,name=web-1,cpu=100", "cluster=a,uid=2,name=web-2,cpu=200",
+                                      "cluster=b,uid=3,name=db-0,cpu=1000"}));
+  CommandResult tag_files = Run({"table", "files", table_, "--tag", "first", "--format", "jsonl"});
+  ASSERT_EQ(tag_files.exit_code, 0) << tag_files.err;
+  EXPECT_FALSE(Split(tag_files.out, '\n', true).empty());
+  CommandResult tags = Run({"table", "tag", "list", table_, "--format", "jsonl"});
+  ASSERT_EQ(tags.exit_code, 0) << tags.err;
+  std::vector<std::string> tag_lines = Split(tags.out, '\n', true);
+  ASSERT_EQ(tag_lines.size(), 2u) << tags.out;
+  auto first = ParseJson(tag_lines[0]);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->GetStringOr("tag", ""), "first");
+  EXPECT_FALSE(first->GetBool("snapshot_live").value_or(true)) << "snapshot 1 expired; the tag keeps it";
+  auto week = ParseJson(tag_lines[1]);
+  ASSERT_TRUE(week.ok());
+  EXPECT_EQ(week->GetIntOr("time_retained_ms", 0), 7 * 86400000LL);
+  CommandResult both = Run({"table", "read", table_, "--tag", "first", "--snapshot", "1"});
+  EXPECT_NE(both.exit_code, 0);
+  CommandResult missing = Run({"table", "read", table_, "--tag", "nope"});
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.err.find("no tag 'nope'"), std::string::npos) << missing.err;
+  // Deleting the tags frees what only they held: nothing is left unreferenced.
+  CommandResult deleted = Run({"table", "tag", "delete", table_, "first", "week"});
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.err;
+  CommandResult orphans = Run({"table", "remove-orphans", table_, "--older-than", "0s", "--dry-run"});
+  ASSERT_EQ(orphans.exit_code, 0) << orphans.err;
+  EXPECT_NE(orphans.out.find("0 orphan files"), std::string::npos) << orphans.out;
   EXPECT_EQ(ReadRows().size(), 2u);
 }
 

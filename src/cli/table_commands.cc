@@ -16,6 +16,7 @@
 #include "table/data/predicate.h"
 #include "table/operation/consumer.h"
 #include "table/table.h"
+#include "table/tag/tag.h"
 
 namespace kl::cli {
 namespace {
@@ -68,10 +69,18 @@ Result<std::shared_ptr<Table>> OpenWithOptions(const std::string& dir, const std
   return Table::Open(dir, options);
 }
 
-Status RunRead(const std::string& dir, int64_t snapshot, const std::string& columns, const std::string& where,
-               const std::vector<std::string>& option_pairs, const std::string& fmt) {
+// --snapshot and --tag choose what to read; as Paimon's scan options, one at a time.
+Status AddTravelOptions(int64_t snapshot, const std::string& tag, std::vector<std::string>* option_pairs) {
+  if (snapshot >= 0 && !tag.empty()) return Status::InvalidArgument("give --snapshot or --tag, not both");
+  if (!tag.empty()) option_pairs->push_back("scan.tag-name=" + tag);
+  return Status::OK();
+}
+
+Status RunRead(const std::string& dir, int64_t snapshot, const std::string& tag, const std::string& columns,
+               const std::string& where, std::vector<std::string> option_pairs, const std::string& fmt) {
   OutputFormat format;
   KL_RETURN_IF_ERROR(ParseFormat(fmt, &format));
+  KL_RETURN_IF_ERROR(AddTravelOptions(snapshot, tag, &option_pairs));
   KL_ASSIGN_OR_RETURN(auto t, OpenWithOptions(dir, option_pairs));
   std::vector<std::string> projection;
   for (auto& c : Split(columns, ',', true)) projection.emplace_back(Trim(c));
@@ -127,27 +136,34 @@ Status RunSnapshots(const std::string& dir, const std::string& fmt) {
   return Status::OK();
 }
 
-Status RunFiles(const std::string& dir, int64_t snapshot, const std::vector<std::string>& option_pairs,
-                const std::string& fmt) {
+Status RunFiles(const std::string& dir, int64_t snapshot, const std::string& tag,
+                const std::vector<std::string>& option_pairs, const std::string& fmt) {
   OutputFormat format;
   KL_RETURN_IF_ERROR(ParseFormat(fmt, &format));
+  if (snapshot >= 0 && !tag.empty()) return Status::InvalidArgument("give --snapshot or --tag, not both");
   KL_ASSIGN_OR_RETURN(auto t, OpenWithOptions(dir, option_pairs));
   auto scan = t->NewScan();
-  std::optional<int64_t> snapshot_id;
-  if (snapshot >= 0) {
-    snapshot_id = snapshot;
+  table::Snapshot snap;
+  if (!tag.empty()) {
+    KL_ASSIGN_OR_RETURN(table::Tag found, table::TagManager(t->path()).Read(tag));
+    snap = std::move(found.snapshot);
   } else {
-    KL_ASSIGN_OR_RETURN(snapshot_id, scan.snapshots().LatestId());
+    std::optional<int64_t> snapshot_id;
+    if (snapshot >= 0) {
+      snapshot_id = snapshot;
+    } else {
+      KL_ASSIGN_OR_RETURN(snapshot_id, scan.snapshots().LatestId());
+    }
+    if (!snapshot_id) {
+      if (format == OutputFormat::kTable) std::printf("%s has no snapshot yet\n", t->path().c_str());
+      return Status::OK();
+    }
+    KL_ASSIGN_OR_RETURN(snap, scan.snapshots().Read(*snapshot_id));
   }
-  if (!snapshot_id) {
-    if (format == OutputFormat::kTable) std::printf("%s has no snapshot yet\n", t->path().c_str());
-    return Status::OK();
-  }
-  KL_ASSIGN_OR_RETURN(table::Snapshot snap, scan.snapshots().Read(*snapshot_id));
   // Every live file of the snapshot, at every level. A batch read of a deletion-vector or
   // first-row table leaves level 0 out (its keys may repeat; compaction lifts them), so those
   // files are listed with batch_read = false rather than hidden.
-  KL_ASSIGN_OR_RETURN(table::ScanPlan plan, scan.PlanSnapshotFull(*snapshot_id));
+  KL_ASSIGN_OR_RETURN(table::ScanPlan plan, scan.PlanFull(snap));
   bool batch_skips_level0 = t->context()->primary_key() && t->context()->options().batch_scan_skips_level0();
   format::RowType part_type = t->schema().PartitionType();
   std::vector<std::vector<std::string>> cells;
@@ -185,7 +201,7 @@ Status RunFiles(const std::string& dir, int64_t snapshot, const std::vector<std:
   if (format == OutputFormat::kTable) {
     PrintTextTable(stdout, {"file", "partition", "bucket", "level", "rows", "size", "batch read"}, cells);
     std::string total = snap.total_record_count ? std::to_string(*snap.total_record_count) : "not recorded";
-    std::printf("snapshot %lld: %lld files, %lld rows (totalRecordCount %s)", static_cast<long long>(*snapshot_id),
+    std::printf("snapshot %lld: %lld files, %lld rows (totalRecordCount %s)", static_cast<long long>(snap.id),
                 static_cast<long long>(files), static_cast<long long>(rows), total.c_str());
     if (skipped > 0) std::printf("; a batch read skips %lld of them (level 0)", static_cast<long long>(skipped));
     std::printf("\n");
@@ -347,6 +363,78 @@ Status RunRemoveOrphans(const std::string& dir, const std::string& older_than, b
   return Status::OK();
 }
 
+// A local date-time as written in tags ("2024-03-05T10:15:30.123", no zone).
+std::string LocalDateTimeText(int64_t wall) {
+  std::string text = FormatIsoMillis(wall);
+  if (!text.empty() && text.back() == 'Z') text.pop_back();
+  return text;
+}
+
+Status RunTagCreate(const std::string& dir, const std::string& name, int64_t snapshot, const std::string& retained) {
+  KL_ASSIGN_OR_RETURN(auto t, Table::Open(dir));
+  std::optional<int64_t> id;
+  if (snapshot >= 0) {
+    id = snapshot;
+  } else {
+    KL_ASSIGN_OR_RETURN(id, t->snapshots().LatestId());
+    if (!id) return Status::InvalidArgument("table " + t->path() + " has no snapshot to tag yet");
+  }
+  // As Paimon's create_tag: --time-retained, else the table's tag.default-time-retained.
+  std::optional<int64_t> retained_ms;
+  std::string retention = retained;
+  if (retention.empty()) retention = t->context()->options().GetString("tag.default-time-retained", "");
+  if (!retention.empty()) {
+    KL_ASSIGN_OR_RETURN(int64_t d, ParseDurationArg(retention));
+    retained_ms = d;
+  }
+  KL_RETURN_IF_ERROR(table::TagManager(t->path()).Create(name, *id, retained_ms, table::WallClock{}.At(NowMillis())));
+  std::printf("created tag %s of snapshot %lld\n", name.c_str(), static_cast<long long>(*id));
+  return Status::OK();
+}
+
+Status RunTagDelete(const std::string& dir, const std::vector<std::string>& names) {
+  KL_ASSIGN_OR_RETURN(auto t, Table::Open(dir));
+  for (const auto& name : names) {
+    KL_ASSIGN_OR_RETURN(table::DeleteTagResult r, table::DeleteTag(t->context(), name));
+    std::printf("deleted tag %s (and %lld files only it held)\n", name.c_str(),
+                static_cast<long long>(r.deleted_files));
+  }
+  return Status::OK();
+}
+
+Status RunTagList(const std::string& dir, const std::string& fmt) {
+  OutputFormat format;
+  KL_RETURN_IF_ERROR(ParseFormat(fmt, &format));
+  KL_ASSIGN_OR_RETURN(auto t, Table::Open(dir));
+  KL_ASSIGN_OR_RETURN(std::vector<table::Tag> tags, table::TagManager(t->path()).ReadAll());
+  std::vector<std::vector<std::string>> cells;
+  JsonWriter w;
+  for (const auto& tag : tags) {
+    const table::Snapshot& s = tag.snapshot;
+    bool live = t->snapshots().Exists(s.id);
+    std::string created = tag.create_time ? LocalDateTimeText(*tag.create_time) : "";
+    std::string retained = tag.time_retained_millis ? std::to_string(*tag.time_retained_millis / 1000) + " s" : "";
+    if (format == OutputFormat::kJsonl) {
+      w.Clear();
+      w.BeginObject().Key("tag").String(tag.name).Key("snapshot_id").Int(s.id);
+      w.Key("commit_time").String(FormatIsoMillis(s.time_millis));
+      w.Key("record_count").Int(s.total_record_count.value_or(0)).Key("snapshot_live").Bool(live);
+      if (tag.create_time) w.Key("create_time").String(created);
+      if (tag.time_retained_millis) w.Key("time_retained_ms").Int(*tag.time_retained_millis);
+      w.EndObject();
+      std::printf("%s\n", w.str().c_str());
+    } else {
+      cells.push_back({tag.name, std::to_string(s.id), FormatIsoMillis(s.time_millis),
+                       std::to_string(s.total_record_count.value_or(0)), live ? "yes" : "no", created, retained});
+    }
+  }
+  if (format == OutputFormat::kTable) {
+    PrintTextTable(stdout, {"tag", "snapshot", "commit_time", "records", "snapshot kept", "created", "retained"},
+                   cells);
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 void AddTableCommands(CLI::App* app) {
@@ -362,12 +450,15 @@ void AddTableCommands(CLI::App* app) {
     auto options = std::make_shared<std::vector<std::string>>();
     auto fmt = std::make_shared<std::string>("table");
     cmd->add_option("table-dir", *dir, "Table directory")->required();
+    auto tag = std::make_shared<std::string>();
     cmd->add_option("--snapshot", *snapshot, "Read this snapshot instead of the latest");
+    cmd->add_option("--tag", *tag, "Read the snapshot this tag names (kept past snapshot expiry)");
     cmd->add_option("--columns", *columns, "Comma-separated columns to print");
     cmd->add_option("--where", *where, "Only rows passing this filter, e.g. \"kind = 'Pod' AND rv > 100\"");
-    cmd->add_option("--option", *options, "key=value table option for this read (repeatable)");
+    cmd->add_option("--option", *options,
+                    "key=value table option for this read (repeatable; e.g. scan.version=3 or scan.tag-name=t)");
     cmd->add_option("--format", *fmt, "table or jsonl")->capture_default_str();
-    cmd->callback([=] { Finish(RunRead(*dir, *snapshot, *columns, *where, *options, *fmt)); });
+    cmd->callback([=] { Finish(RunRead(*dir, *snapshot, *tag, *columns, *where, *options, *fmt)); });
   }
   {
     auto* cmd = table->add_subcommand("snapshots", "List snapshots: id, commit kind, time, record counts");
@@ -386,10 +477,12 @@ void AddTableCommands(CLI::App* app) {
     auto options = std::make_shared<std::vector<std::string>>();
     auto fmt = std::make_shared<std::string>("table");
     cmd->add_option("table-dir", *dir, "Table directory")->required();
+    auto tag = std::make_shared<std::string>();
     cmd->add_option("--snapshot", *snapshot, "List files of this snapshot instead of the latest");
+    cmd->add_option("--tag", *tag, "List files of the snapshot this tag names");
     cmd->add_option("--option", *options, "key=value table option for this listing (repeatable)");
     cmd->add_option("--format", *fmt, "table or jsonl")->capture_default_str();
-    cmd->callback([=] { Finish(RunFiles(*dir, *snapshot, *options, *fmt)); });
+    cmd->callback([=] { Finish(RunFiles(*dir, *snapshot, *tag, *options, *fmt)); });
   }
   {
     auto* cmd = table->add_subcommand(
@@ -433,6 +526,41 @@ void AddTableCommands(CLI::App* app) {
     cmd->add_option("--older-than", *older,
                     "Expire snapshots older than this (e.g. 1h; default: snapshot.time-retained)");
     cmd->callback([=] { Finish(RunExpire(*dir, *retain_min, *retain_max, *older)); });
+  }
+  {
+    auto* tag =
+        table->add_subcommand("tag", "Tags: named snapshots kept past snapshot expiry (Paimon's tag/tag-<name>)");
+    tag->require_subcommand(1);
+    {
+      auto* cmd = tag->add_subcommand("create", "Tag the latest snapshot (or --snapshot N)");
+      auto dir = std::make_shared<std::string>();
+      auto name = std::make_shared<std::string>();
+      auto snapshot = std::make_shared<int64_t>(-1);
+      auto retained = std::make_shared<std::string>();
+      cmd->add_option("table-dir", *dir, "Table directory")->required();
+      cmd->add_option("name", *name, "Tag name")->required();
+      cmd->add_option("--snapshot", *snapshot, "Snapshot to tag (default: the latest)");
+      cmd->add_option("--time-retained", *retained,
+                      "Delete the tag this long after now (e.g. 7d; default: tag.default-time-retained, else never)");
+      cmd->callback([=] { Finish(RunTagCreate(*dir, *name, *snapshot, *retained)); });
+    }
+    {
+      auto* cmd =
+          tag->add_subcommand("delete", "Delete tags, and the files only they held once their snapshots have expired");
+      auto dir = std::make_shared<std::string>();
+      auto names = std::make_shared<std::vector<std::string>>();
+      cmd->add_option("table-dir", *dir, "Table directory")->required();
+      cmd->add_option("name", *names, "Tag names")->required();
+      cmd->callback([=] { Finish(RunTagDelete(*dir, *names)); });
+    }
+    {
+      auto* cmd = tag->add_subcommand("list", "List tags: snapshot, commit time, records, retention");
+      auto dir = std::make_shared<std::string>();
+      auto fmt = std::make_shared<std::string>("table");
+      cmd->add_option("table-dir", *dir, "Table directory")->required();
+      cmd->add_option("--format", *fmt, "table or jsonl")->capture_default_str();
+      cmd->callback([=] { Finish(RunTagList(*dir, *fmt)); });
+    }
   }
   {
     auto* cmd = table->add_subcommand("consumers", "List the streaming readers that hold snapshots back from expiry");

@@ -38,7 +38,13 @@ class JsonValue {
   bool is_object() const { return type_ == Type::kObject; }
 
   bool as_bool() const { return int_ != 0; }
-  int64_t as_int() const { return type_ == Type::kDouble ? static_cast<int64_t>(double_) : int_; }
+  // A double out of int64's range (or NaN) saturates instead of overflowing.
+  int64_t as_int() const {
+    if (type_ != Type::kDouble) return int_;
+    if (!(double_ >= -9.2e18)) return double_ != double_ ? 0 : INT64_MIN;
+    if (!(double_ <= 9.2e18)) return INT64_MAX;
+    return static_cast<int64_t>(double_);
+  }
   double as_double() const { return type_ == Type::kInt ? static_cast<double>(int_) : double_; }
   const std::string& as_string() const { return string_; }
   const std::vector<JsonValue>& items() const;

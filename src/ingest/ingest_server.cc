@@ -409,6 +409,7 @@ HttpResponse IngestServer::HandleBatch(const HttpRequest& request) {
       rec.key = claimed;
       rec.value = batch.events[i].content;
       rec.timestamp_ms = batch.events[i].timestamp_ms;
+      rec.encoded = batch.events[i].record;  // version 2: appended as it came
       s = slot->producer->Send(rec);
     }
     if (s.ok()) s = slot->producer->Flush();

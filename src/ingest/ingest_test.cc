@@ -6,11 +6,13 @@
 
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "common/file_util.h"
 #include "common/random.h"
 #include "common/test_util.h"
 #include "log/event_log.h"
+#include "log/segment/record_format.h"
 
 namespace kl::ingest {
 namespace {
@@ -25,6 +27,18 @@ std::string Body(const std::string& cluster, const std::string& stream, uint64_t
   BatchEncoder enc;
   enc.Begin(cluster, stream, first);
   for (int i = from; i < to; ++i) enc.Add(1000 + i, Event(i));
+  return enc.Finish();
+}
+
+// Version 2: the records as a collector's spool frames them (offset = sequence).
+std::string RecordsBody(const std::string& cluster, const std::string& stream, uint64_t first, int from, int to) {
+  BatchEncoder enc;
+  enc.BeginRecords(cluster, stream, first);
+  for (int i = from; i < to; ++i) {
+    std::string record;
+    log::AppendRecord(&record, static_cast<int64_t>(first) + (i - from), 1000 + i, cluster, Event(i));
+    enc.AddRecord(record);
+  }
   return enc.Finish();
 }
 
@@ -53,6 +67,57 @@ TEST(WireTest, RoundTripAndEveryDamageIsRejected) {
   EXPECT_EQ(empty.header.first_sequence, 7u);
 }
 
+TEST(WireTest, VersionTwoRoundTripAndEveryDamageIsRejected) {
+  std::string body = RecordsBody("prod-1", "s1", 42, 0, 5);
+  KL_ASSERT_OK_AND_ASSIGN(DecodedBatch b, DecodeBatch(body));
+  EXPECT_EQ(b.header.cluster, "prod-1");
+  EXPECT_EQ(b.header.stream, "s1");
+  EXPECT_EQ(b.header.first_sequence, 42u);
+  ASSERT_EQ(b.events.size(), 5u);
+  EXPECT_EQ(b.events[3].content, Event(3));
+  EXPECT_EQ(b.events[3].timestamp_ms, 1003);
+  log::DecodedRecord rec;
+  std::string problem;
+  ASSERT_EQ(log::DecodeRecord(b.events[3].record, &rec, &problem), log::DecodeState::kOk) << problem;
+  EXPECT_EQ(rec.offset, 45);
+  EXPECT_EQ(rec.encoded_size, b.events[3].record.size());
+  // Framing here equals framing by the log (the other AddRecord).
+  BatchEncoder enc;
+  enc.BeginRecords("prod-1", "s1", 42);
+  for (int i = 0; i < 5; ++i) enc.AddRecord(42 + i, 1000 + i, "prod-1", Event(i));
+  EXPECT_EQ(enc.Finish(), body);
+  for (size_t cut = 0; cut < body.size(); ++cut) {
+    EXPECT_FALSE(DecodeBatch(std::string_view(body).substr(0, cut)).ok()) << cut;
+  }
+  for (size_t i = 0; i < body.size(); ++i) {
+    std::string damaged = body;
+    damaged[i] ^= 0x10;
+    EXPECT_FALSE(DecodeBatch(damaged).ok()) << "flip at " << i;
+  }
+  EXPECT_FALSE(DecodeBatch(body + "x").ok());
+  // A handshake.
+  enc.BeginRecords("c", "s", 7);
+  KL_ASSERT_OK_AND_ASSIGN(DecodedBatch empty, DecodeBatch(enc.Finish()));
+  EXPECT_TRUE(empty.events.empty());
+  EXPECT_EQ(empty.header.first_sequence, 7u);
+  // Records with valid CRCs that do not belong: another sequence, another
+  // cluster's key, a negative timestamp.
+  auto one = [](int64_t offset, int64_t ts, const std::string& key) {
+    BatchEncoder e;
+    e.BeginRecords("prod-1", "s1", 10);
+    std::string record;
+    log::AppendRecord(&record, offset, ts, key, Event(1));
+    e.AddRecord(record);
+    return e.Finish();
+  };
+  KL_EXPECT_OK(DecodeBatch(one(10, 1, "prod-1")).status());
+  Status wrong_sequence = DecodeBatch(one(11, 1, "prod-1")).status();
+  EXPECT_NE(wrong_sequence.message().find("carries sequence 11, not 10"), std::string::npos)
+      << wrong_sequence.ToString();
+  EXPECT_FALSE(DecodeBatch(one(10, 1, "prod-2")).ok());
+  EXPECT_FALSE(DecodeBatch(one(10, -1, "prod-1")).ok());
+}
+
 TEST(WireTest, EventValidation) {
   KL_EXPECT_OK(ValidateEventContent(Event(1)));
   KL_EXPECT_OK(ValidateEventContent(Event(1, "DELETED")));
@@ -67,6 +132,57 @@ TEST(WireTest, EventValidation) {
   std::string no_uid = Event(1);
   no_uid.replace(no_uid.find("\"uid\""), 5, "\"xid\"");
   EXPECT_FALSE(ValidateEventContent(no_uid).ok());
+}
+
+// Malformed JSON anywhere in the document — inside obj, in fields the
+// validator does not look at, after the object — is refused: the log must
+// hold only what the pipeline can parse.
+TEST(WireTest, EventValidationRefusesMalformedJsonAnywhere) {
+  const std::string head = R"({"type":"ADDED","uid":"u","kind":"Pod","resourceversion":"1",)";
+  const std::vector<std::string> bad = {
+      head + R"("obj":{"a":tru}})",
+      head + R"("obj":{"a":1.2.3}})",
+      head + R"("obj":{"a":01}})",
+      head + R"("obj":{"a":-}})",
+      head + R"("obj":{"a":"\x"}})",
+      head + R"("obj":{"a":"\u12"}})",
+      head + "\"obj\":{\"a\":\"tab\there\"}}",
+      head + "\"obj\":{\"a\":\"\xff\xfe\"}}",  // not UTF-8
+      head + "\"obj\":{\"a\":\"\xc0\xaf\"}}",  // overlong UTF-8
+      head + R"("obj":{"a":[1 2]}})",
+      head + R"("obj":{"a":[1,]}})",
+      head + R"("obj":{"a":1,}})",
+      head + R"("obj":{"a" 1}})",
+      head + R"("obj":{"a":[}})",
+      head + R"("obj":{"a":1},"x":nul})",
+      head + R"("obj":{"a":1},"x":[}})",
+      head + R"("obj":{"a":1},"x":{"y":}})",
+      head + R"("obj":{"a":1}} {})",
+      head + R"("obj":{"a":1}}})",
+      head + R"("obj":{"a":1}})" + std::string(1, '\0'),
+      head + R"("obj":{"a":1})",
+  };
+  for (const std::string& doc : bad) {
+    EXPECT_FALSE(ValidateEventContent(doc).ok()) << doc;
+    std::string padded = doc;
+    padded.reserve(doc.size() + 64);
+    EXPECT_FALSE(ValidateEventContent(padded, padded.capacity() - padded.size()).ok()) << doc;
+  }
+  // What is well-formed stays accepted: escapes, unicode, numbers, nesting, whitespace.
+  const std::vector<std::string> good = {
+      head + R"("obj":{"a":"\"q\" \\ \/ \b\f\n\r\t \u00e9 \ud83d\ude00","b":-1.5e-3,"c":[true,false,null,{}],"d":[]}})",
+      head + "\"obj\":{\"\xc3\xa9\":\"\xf0\x9f\x98\x80\"}}",
+      " \n" + head + R"( "obj" : { } } )" + "\n",
+  };
+  for (const std::string& doc : good) {
+    Status s = ValidateEventContent(doc);
+    EXPECT_TRUE(s.ok()) << doc << ": " << s.ToString();
+  }
+  // Types of the required fields.
+  EXPECT_FALSE(ValidateEventContent(R"({"type":"ADDED","uid":"u","kind":"Pod","resourceversion":1,"obj":{}})").ok());
+  EXPECT_FALSE(ValidateEventContent(R"({"type":"ADDED","uid":"","kind":"Pod","resourceversion":"1","obj":{}})").ok());
+  EXPECT_FALSE(ValidateEventContent(R"({"type":"ADDED","uid":"u","kind":"Pod","resourceversion":"1","obj":[]})").ok());
+  EXPECT_FALSE(ValidateEventContent(R"({"type":7,"uid":"u","kind":"Pod","resourceversion":"1","obj":{}})").ok());
 }
 
 TEST(ClustersTest, ParseAndAuthenticate) {
@@ -174,6 +290,55 @@ TEST_F(IngestServerTest, RetriesAreAppendedOnceAndGapsRefused) {
   EXPECT_EQ(st.events, 15u);
   EXPECT_EQ(st.duplicates, 15u);
   EXPECT_EQ(st.gaps, 1u);
+}
+
+// Version 2 bodies (the spool's records) append like version 1: once, in
+// order, keyed by the cluster, with the collector's timestamps; a stream may
+// switch between the versions (an upgraded collector).
+TEST_F(IngestServerTest, VersionTwoBatchesAppendOnceAndMixWithVersionOne) {
+  EXPECT_EQ(Post("a", "tok-a", Body("a", "s1", 0, 0, 10)).status, 200);
+  HttpResponse v2 = Post("a", "tok-a", RecordsBody("a", "s1", 10, 10, 20));
+  EXPECT_EQ(v2.status, 200) << v2.body;
+  EXPECT_EQ(ParseBatchAnswer(v2.body).next, 20u);
+  // A retried and an overlapping version 2 batch.
+  EXPECT_EQ(Post("a", "tok-a", RecordsBody("a", "s1", 10, 10, 20)).status, 200);
+  EXPECT_EQ(Post("a", "tok-a", RecordsBody("a", "s1", 15, 15, 25)).status, 200);
+  EXPECT_EQ(Post("a", "tok-a", RecordsBody("a", "s1", 30, 30, 31)).status, 409);
+  EXPECT_EQ(Post("a", "tok-a", Body("a", "s1", 25, 25, 27)).status, 200);
+  EXPECT_EQ(Logged("a"), Uids(0, 27));
+  EXPECT_EQ(server_->Stats().duplicates, 15u);
+  // Records in the log: offsets of the central log, the collector's timestamps, checksums intact.
+  int32_t p = log_->PartitionFor("a");
+  auto consumer = log_->NewConsumer("t").value();
+  KL_ASSERT_OK(consumer->Seek(p, log::kOffsetBeginning));
+  int n = 0;
+  while (n < 27) {
+    auto batch = consumer->Poll({}).value();
+    ASSERT_FALSE(batch.empty());
+    for (const auto& r : batch) {
+      EXPECT_EQ(r.key, "a");
+      EXPECT_EQ(r.value, Event(n));
+      EXPECT_EQ(r.timestamp_ms, 1000 + n);
+      ++n;
+    }
+  }
+  // One bad event spoils a version 2 batch too.
+  BatchEncoder enc;
+  enc.BeginRecords("a", "s1", 27);
+  std::string record;
+  log::AppendRecord(&record, 27, 1, "a", Event(27));
+  enc.AddRecord(record);
+  record.clear();
+  log::AppendRecord(&record, 28, 1, "a",
+                    R"({"type":"ADDED","obj":{"a":tru},"kind":"Pod","uid":"x","resourceversion":"1"})");
+  enc.AddRecord(record);
+  HttpResponse bad = Post("a", "tok-a", enc.Finish());
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("event 1"), std::string::npos) << bad.body;
+  // A version 2 body naming another cluster than the credentials.
+  EXPECT_EQ(Post("a", "tok-a", RecordsBody("b", "s1", 0, 0, 3)).status, 400);
+  EXPECT_EQ(Logged("a"), Uids(0, 27));
+  EXPECT_TRUE(Logged("b").empty());
 }
 
 TEST_F(IngestServerTest, RefusalsAppendNothing) {
@@ -305,7 +470,9 @@ class SlowLog : public log::EventLog {
   }
   Result<int64_t> StartOffset(int32_t p) override { return inner_->StartOffset(p); }
   Result<int64_t> EndOffset(int32_t p) override { return inner_->EndOffset(p); }
-  Result<std::map<int32_t, int64_t>> CommittedOffsets(const std::string& g) override { return inner_->CommittedOffsets(g); }
+  Result<std::map<int32_t, int64_t>> CommittedOffsets(const std::string& g) override {
+    return inner_->CommittedOffsets(g);
+  }
 
  private:
   class SlowProducer : public log::Producer {
@@ -327,7 +494,8 @@ class SlowLog : public log::EventLog {
 
 TEST(IngestBackpressureTest, BatchesBeyondTheAppendSlotsGet503AndGoInWhenRetried) {
   testing::TempDir dir;
-  KL_ASSERT_OK(WriteFile(dir.Sub("clusters.yaml"), "clusters:\n- name: a\n  token: tok-a\n- name: b\n  token: tok-b\n"));
+  KL_ASSERT_OK(
+      WriteFile(dir.Sub("clusters.yaml"), "clusters:\n- name: a\n  token: tok-a\n- name: b\n  token: tok-b\n"));
   KL_ASSERT_OK_AND_ASSIGN(auto inner, log::OpenEventLog("dir:" + dir.Sub("log") + "?partitions=2&fsync=never"));
   SlowLog slow(inner.get(), 400);
   IngestOptions o;

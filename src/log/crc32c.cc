@@ -41,13 +41,13 @@ uint32_t ExtendPortable(uint32_t crc, const uint8_t* p, size_t n) {
   return crc;
 }
 
-#if defined(__x86_64__)
 // Advancing a CRC register over n zero bytes is linear in the register:
 // four byte-indexed tables apply it. It joins CRCs of adjacent pieces:
 // Register(c, a + b) == AdvanceOverZeros(Register(c, a), |b|) ^ Register(0, b).
 struct ZerosOperator {
   std::array<std::array<uint32_t, 256>, 4> table{};
 
+  ZerosOperator() = default;
   explicit ZerosOperator(size_t zero_bytes) {
     uint32_t basis[32];
     for (int bit = 0; bit < 32; ++bit) {
@@ -55,6 +55,17 @@ struct ZerosOperator {
       for (size_t i = 0; i < zero_bytes; ++i) crc = (crc >> 8) ^ kTables[0][crc & 0xff];
       basis[bit] = crc;
     }
+    Fill(basis);
+  }
+  // The operator applied twice (twice as many zero bytes).
+  ZerosOperator Squared() const {
+    uint32_t basis[32];
+    for (int bit = 0; bit < 32; ++bit) basis[bit] = Apply(Apply(1u << bit));
+    ZerosOperator op;
+    op.Fill(basis);
+    return op;
+  }
+  void Fill(const uint32_t (&basis)[32]) {
     for (int k = 0; k < 4; ++k) {
       for (uint32_t b = 0; b < 256; ++b) {
         uint32_t v = 0;
@@ -70,6 +81,27 @@ struct ZerosOperator {
   }
 };
 
+// Operators for 1, 2, 4, ... 2^39 zero bytes: any count is a product of them.
+constexpr int kZeroPowers = 40;
+const std::array<ZerosOperator, kZeroPowers>& PowerOfTwoZeros() {
+  static const auto* ops = [] {
+    auto* o = new std::array<ZerosOperator, kZeroPowers>();
+    (*o)[0] = ZerosOperator(1);
+    for (int k = 1; k < kZeroPowers; ++k) (*o)[k] = (*o)[k - 1].Squared();
+    return o;
+  }();
+  return *ops;
+}
+
+uint32_t AdvanceOverZeros(uint32_t crc, uint64_t zero_bytes) {
+  const auto& ops = PowerOfTwoZeros();
+  for (int k = 0; zero_bytes != 0 && k < kZeroPowers; ++k, zero_bytes >>= 1) {
+    if (zero_bytes & 1) crc = ops[k].Apply(crc);
+  }
+  return crc;
+}
+
+#if defined(__x86_64__)
 // The crc32 instruction has a latency of three cycles and a throughput of
 // one: three independent streams over thirds of a block keep it busy
 // (about three times the speed of one stream), then their CRCs are joined.
@@ -130,6 +162,15 @@ uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t n) {
   if (HasHardwareCrc()) return ~ExtendHardware(crc, p, n);
 #endif
   return ~ExtendPortable(crc, p, n);
+}
+
+uint32_t Crc32cPatch(uint32_t crc, size_t message_size, size_t at, const void* delta, size_t n) {
+  // CRC-32C is affine: for messages of one length, Crc(a) ^ Crc(b) is the
+  // raw register (no pre- and post-inversion) of a ^ b, here the delta
+  // followed by the zero bytes after it (zero bytes before it leave a zero
+  // register unchanged).
+  uint32_t raw = ExtendPortable(0, static_cast<const uint8_t*>(delta), n);
+  return crc ^ AdvanceOverZeros(raw, message_size - at - n);
 }
 
 }  // namespace kl::log

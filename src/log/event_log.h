@@ -48,6 +48,10 @@ struct Record {
   int64_t timestamp_ms = 0;
   std::string_view key;
   std::string_view value;
+  // The embedded log only: the record as its segment file frames it
+  // (log/segment/record_format.h), CRC included; empty for Kafka. A
+  // collector ships its spool's records this way without framing them again.
+  std::string_view encoded;
 };
 
 // Records returned by one Poll, with the buffers their views point into.
@@ -86,6 +90,11 @@ struct ProducerRecord {
   std::string_view value;  // the event JSON
   int64_t timestamp_ms = 0;  // 0: now
   int32_t partition = -1;    // -1: PartitionForKey(key)
+  // Optional: this same record (key, value, timestamp) already framed as the
+  // embedded log frames it, under any offset, its CRC checked by the caller
+  // (DecodeRecord). The embedded log then appends these bytes, renumbered,
+  // instead of framing key and value again; Kafka ignores it.
+  std::string_view encoded;
 };
 
 class Producer {

@@ -17,12 +17,22 @@
 
 namespace kl::pipeline {
 
+std::pair<std::string, std::string> AdsTagPeriodOption(const WarehouseOptions& o) {
+  const std::string& p = o.ads_tag_period;
+  if (p == "daily" || p == "hourly" || p == "two-hours") return {"tag.creation-period", p};
+  return {"tag.creation-period-duration", p};
+}
+
 using format::DataField;
 using format::DataType;
 using format::Datum;
 using format::Row;
 using format::RowKind;
 using format::RowType;
+
+std::string OdsRetainedMax(const WarehouseOptions& o) {
+  return std::to_string(std::max(10, std::min(o.ods_snapshots_retained, std::max(o.snapshots_retained, 10))));
+}
 
 namespace {
 
@@ -61,11 +71,20 @@ constexpr size_t kDwdDimColumns = 4;  // cluster_id, region_id, region, zone com
 std::vector<TableDef> Definitions(const WarehouseOptions& o) {
   DataType s = DataType::String(), b = DataType::BigInt();
   std::string fmt = o.file_format;
-  auto sum = [](std::map<std::string, std::string> opts, std::initializer_list<const char*> cols) {
+  // ADS tables keep a tag per day (the counts as each day ended) for ads_tags_retained
+  // days: history the trend tables do not sample (per namespace, per node) outlives the
+  // short snapshot retention. Their manifests merge after 10 small ones rather than 30,
+  // so each tag holds few files.
+  const std::pair<std::string, std::string> tag_period = AdsTagPeriodOption(o);
+  auto sum = [&](std::map<std::string, std::string> opts, std::initializer_list<const char*> cols) {
     opts["merge-engine"] = "aggregation";
     opts["changelog-producer"] = "lookup";
     opts["changelog-file.stats-mode"] = "none";
     for (const char* c : cols) opts[std::string("fields.") + c + ".aggregate-function"] = "sum";
+    opts["tag.automatic-creation"] = "process-time";
+    opts[tag_period.first] = tag_period.second;
+    opts["tag.num-retained-max"] = std::to_string(std::max(1, o.ads_tags_retained));
+    opts["manifest.merge-min-count"] = "10";
     return opts;
   };
   // Retention by count as well as time: at sub-second commits an hour of
@@ -90,7 +109,7 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
                      {"bucket", std::to_string(o.ods_buckets)},
                      {"bucket-key", "ingest_time"},
                      {"snapshot.num-retained.min", "10"},
-                     {"snapshot.num-retained.max", retained_max},
+                     {"snapshot.num-retained.max", OdsRetainedMax(o)},
                      {"snapshot.time-retained", "1h"}}});
   }
   auto dwd_opts = base;
@@ -120,12 +139,18 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
   // Keyed with the uid too: a node recreated under its name may be live beside
   // its old object until that one's deletion is seen (or inferred at a relist),
   // and that deletion must not remove the new one.
+  // The tables look-ups read by key are Parquet whatever the format of the others, with
+  // small pages: a read by key decodes only the pages whose key range (page index) can
+  // hold the key.
+  auto lookup_opts = base;
+  lookup_opts["file.format"] = "parquet";
+  lookup_opts["parquet.page.row.count.limit"] = "1000";
   defs.push_back({kNodeDimTable,
                   {Col("cluster", s), Col("name", s), Col("uid", s), Col("region", s), Col("zone", s),
                    Col("unschedulable", DataType::Boolean())},
                   {},
                   {"cluster", "name", "uid"},
-                  base});
+                  lookup_opts});
   defs.push_back({kAdsKindCountTable,
                   {Col("cluster", s), Col("kind", s), Col("live_count", b)},
                   {},
@@ -148,7 +173,7 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
                   {},
                   {"user_id", "cluster"},
                   sum(base, {"pod_count", "cpu_request_milli", "memory_request_bytes"})});
-  auto topo_opts = base;
+  auto topo_opts = lookup_opts;
   topo_opts["bucket"] = "4";
   topo_opts["bucket-key"] = "user_id";
   topo_opts["num-sorted-run.stop-trigger"] = "24";

@@ -48,7 +48,7 @@ struct WarehouseOptions {
   std::string database = "kubelake";
   std::string user_label = "kubelake.io/user";
   std::string instance_label = "kubelake.io/instance";
-  std::string file_format = "avro";  // data files of DWD, ADS, topology and trend tables
+  std::string file_format = "avro";  // data files of DWD, ADS and trend tables (look-up tables: Parquet)
   int64_t commit_interval_ms = 500;  // jobs reading the log (two commits lie between an event and ADS)
   // The ODS job: raw events are durable in the log already and no job follows
   // ods_events, so it commits less often (fewer, larger files and commits).
@@ -56,10 +56,25 @@ struct WarehouseOptions {
   int64_t follow_interval_ms = 200;  // jobs following a table's changes
   int64_t trend_interval_ms = 60000; // trend sampling period
   int snapshots_retained = 100;      // snapshot.num-retained.max of every table (at least 10)
+  // ...but the raw events': no job follows ods_events, and each of its snapshots
+  // adds a file per cluster and bucket (8 per cluster), all kept while a snapshot
+  // that lists them is (at least 10; at most snapshots_retained).
+  int ods_snapshots_retained = 20;
+  // Tags of the ADS tables, kept past snapshot expiry: one per period ('daily', 'hourly',
+  // 'two-hours', or a duration of a minute or more, e.g. "10 min"), the newest ads_tags_retained.
+  std::string ads_tag_period = "daily";
+  int ads_tags_retained = 30;
   int ods_buckets = 8;
   int dwd_buckets = 2;
   bool ods = true;                   // keep raw events
 };
+
+// The tag options of the ADS tables: 'tag.creation-period' for daily, hourly and two-hours,
+// 'tag.creation-period-duration' for a duration.
+std::pair<std::string, std::string> AdsTagPeriodOption(const WarehouseOptions& options);
+
+// snapshot.num-retained.max of ods_events.
+std::string OdsRetainedMax(const WarehouseOptions& options);
 
 // Creates the database and every table (idempotent).
 Status CreateWarehouseTables(const table::Catalog& catalog, const WarehouseOptions& options);

@@ -18,8 +18,11 @@
 #include "sql/streaming/jobs.h"
 #include "sql/streaming/print_sink.h"
 #include "sql/streaming/streaming.h"
+#include "table/operation/commit.h"
 #include "table/schema/cast.h"
 #include "table/schema/options.h"
+#include "table/table.h"
+#include "table/tag/tag.h"
 
 namespace kl::sql {
 
@@ -165,6 +168,28 @@ ParseOptions ParseOptionsOf(const std::map<std::string, std::string>& settings) 
   ParseOptions o;
   o.dialect = IsPostgres(settings) ? Dialect::kPostgres : Dialect::kFlink;
   return o;
+}
+
+// Statements parsed lately, by dialect and text: a prepared statement that clients run
+// over and over (a look-up with its parameters) is parsed once. Binding and planning
+// read the tree and never change it, so one tree serves many runs at once. Bounded by
+// entries (cleared when full); failed parses are not kept.
+Result<StatementPtr> ParseStatementReused(std::string_view text, const ParseOptions& options) {
+  static std::mutex mu;
+  static std::map<std::pair<int, std::string>, StatementPtr, std::less<>>* parsed =
+      new std::map<std::pair<int, std::string>, StatementPtr, std::less<>>();
+  if (text.size() > 65536) return ParseStatement(text, {1, 1}, options);
+  std::pair<int, std::string> key{static_cast<int>(options.dialect), std::string(text)};
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = parsed->find(key);
+    if (it != parsed->end()) return it->second;
+  }
+  KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(text, {1, 1}, options));
+  std::lock_guard<std::mutex> lock(mu);
+  if (parsed->size() >= 512) parsed->clear();
+  parsed->emplace(std::move(key), st);
+  return st;
 }
 
 ColumnBatch StringRows(const std::vector<std::string>& names, const std::vector<std::vector<std::string>>& rows,
@@ -782,6 +807,7 @@ class Runner {
         if (!stopped.ok()) return ErrorAt(st.pos, stopped.message());
         return Message("Job '" + st.value + "' stopped", "STOP JOB");
       }
+      case StatementKind::kCall: return Call(st, params);
       case StatementKind::kDescribe: return Describe(st);
       case StatementKind::kShowCreateTable: return ShowCreate(st);
       case StatementKind::kCreateDatabase: {
@@ -884,7 +910,8 @@ class Runner {
       case StatementKind::kAlterTableSet:
       case StatementKind::kAlterTableReset:
       case StatementKind::kAlterTableAddColumns:
-      case StatementKind::kAlterTableRename: return true;
+      case StatementKind::kAlterTableRename:
+      case StatementKind::kCall: return true;
       case StatementKind::kCreateView:
       case StatementKind::kDropView: return !st.temporary;
       default: return false;
@@ -1102,6 +1129,79 @@ class Runner {
     return r;
   }
 
+  // CALL sys.create_tag(table, tag[, snapshot_id[, time_retained]]) and
+  // CALL sys.delete_tag(table, tag[,tag...]): Paimon's procedures, by position or by name.
+  Result<StatementResult> Call(const Statement& st, const std::vector<Datum>* params) {
+    const auto& parts = st.name.parts;
+    std::string proc = ToLower(parts.back());
+    static const std::map<std::string, std::vector<std::string>> kProcedures = {
+        {"create_tag", {"table", "tag", "snapshot_id", "time_retained"}},
+        {"delete_tag", {"table", "tag"}},
+    };
+    auto known = kProcedures.find(proc);
+    if (parts.size() < 2 || !EqualsIgnoreCase(parts[parts.size() - 2], "sys") || known == kProcedures.end()) {
+      return ErrorAt(st.name.pos, "no procedure " + Join(parts, ".") + " (there are: sys.create_tag, sys.delete_tag)");
+    }
+    const std::vector<std::string>& names = known->second;
+    std::string signature = "sys." + proc + "(" + Join(names, ", ") + ")";
+    auto ctx = NewContext();
+    BindOptions o = Bind(ctx.get(), params);
+    std::map<std::string, std::string> args;
+    for (size_t i = 0; i < st.call_args.size(); ++i) {
+      const auto& [given, expr] = st.call_args[i];
+      std::string name = given;
+      if (name.empty()) {
+        if (i >= names.size())
+          return ErrorAt(expr->pos, signature + " takes " + std::to_string(names.size()) + " arguments");
+        name = names[i];
+      } else if (std::find(names.begin(), names.end(), name) == names.end()) {
+        return ErrorAt(expr->pos, signature + " has no argument " + QuoteIdentifier(name));
+      }
+      if (args.count(name) != 0) return ErrorAt(expr->pos, "argument " + name + " of " + signature + " is given twice");
+      DataType type;
+      KL_ASSIGN_OR_RETURN(Datum v, BindConstant(*expr, o, &type));
+      if (!v.is_null()) args[name] = format::DatumToString(v, type);
+    }
+    for (const char* required : {"table", "tag"}) {
+      if (args.count(required) == 0) return ErrorAt(st.pos, signature + " needs " + required);
+    }
+    QualifiedName table_name;
+    table_name.pos = st.pos;
+    for (auto& part : kl::Split(args["table"], '.', false)) table_name.parts.emplace_back(Trim(part));
+    KL_ASSIGN_OR_RETURN(auto t, impl_->Split(table_name));
+    KL_ASSIGN_OR_RETURN(auto obj, t.cat->GetObject(t.database, t.name, ReadOptions{}));
+    if (!obj || !obj->paimon) return ErrorAt(st.pos, args["table"] + " is not a Paimon table");
+    const auto& paimon = obj->paimon;
+    if (proc == "create_tag") {
+      std::optional<int64_t> id;
+      if (args.count("snapshot_id") != 0) {
+        id = ParseInt64(Trim(args["snapshot_id"]));
+        if (!id) return ErrorAt(st.pos, "snapshot_id '" + args["snapshot_id"] + "' is not a snapshot number");
+      } else {
+        KL_ASSIGN_OR_RETURN(id, paimon->snapshots().LatestId());
+        if (!id) return ErrorAt(st.pos, args["table"] + " has no snapshot to tag yet");
+      }
+      // As Paimon: time_retained, else the table's tag.default-time-retained.
+      std::string retention = args.count("time_retained") != 0
+                                  ? args["time_retained"]
+                                  : paimon->context()->options().GetString("tag.default-time-retained", "");
+      std::optional<int64_t> retained;
+      if (!retention.empty()) {
+        int64_t ms = table::TableOptions({{"d", retention}}).GetDurationMillis("d", -1);
+        if (ms < 0) return ErrorAt(st.pos, "time_retained '" + retention + "' is not a duration (e.g. '1 d')");
+        retained = ms;
+      }
+      KL_RETURN_IF_ERROR(Positioned(
+          table::TagManager(paimon->path()).Create(args["tag"], *id, retained, table::WallClock{}.At(NowMillis())),
+          st.pos));
+    } else {
+      for (auto& name : kl::Split(args["tag"], ',', true)) {
+        KL_RETURN_IF_ERROR(Positioned(table::DeleteTag(paimon->context(), std::string(Trim(name))).status(), st.pos));
+      }
+    }
+    return RowsResult(StringRows({"result"}, {{"Success"}}), "CALL");
+  }
+
   Result<StatementResult> Alter(const Statement& st) {
     KL_ASSIGN_OR_RETURN(auto t, impl_->Split(st.name));
     if (st.kind == StatementKind::kAlterTableRename) {
@@ -1145,8 +1245,71 @@ class Runner {
     return Message("OK", "ALTER TABLE");
   }
 
-  // Runs a prepared query and writes its rows into a Paimon table in one commit.
-  Result<int64_t> Write(const CatalogObject& obj, Prepared& p, const std::vector<std::string>& columns, SourcePos pos) {
+  // What an INSERT OVERWRITE into `obj` replaces (Paimon's rules): an unpartitioned table
+  // whole; a static PARTITION (...) those partitions; otherwise the partitions the query
+  // writes ('dynamic-partition-overwrite', default true), or the whole table when false.
+  Result<table::OverwriteScope> OverwriteScopeFor(const Statement& st, const CatalogObject& obj,
+                                                  const std::map<int, Datum>& fixed) {
+    const table::TableSchema& schema = obj.paimon->schema();
+    table::OverwriteScope scope;
+    if (schema.partition_keys.empty()) return scope;
+    if (!fixed.empty()) {
+      scope.kind = table::OverwriteScope::Kind::kPartitionSpec;
+      for (const auto& [idx, value] : fixed) scope.spec[schema.fields.field(static_cast<size_t>(idx)).name] = value;
+      return scope;
+    }
+    std::string dynamic = "true";
+    if (auto o = schema.options.find("dynamic-partition-overwrite"); o != schema.options.end()) dynamic = o->second;
+    if (auto h = st.options.find("dynamic-partition-overwrite"); h != st.options.end()) dynamic = h->second;
+    if (EqualsIgnoreCase(dynamic, "true")) {
+      scope.kind = table::OverwriteScope::Kind::kWrittenPartitions;
+    } else if (!EqualsIgnoreCase(dynamic, "false")) {
+      return ErrorAt(st.pos, "'dynamic-partition-overwrite' must be 'true' or 'false', not '" + dynamic + "'");
+    }
+    return scope;
+  }
+
+  // The static PARTITION (...) values of an INSERT, cast to their columns: target column -> value.
+  Result<std::map<int, Datum>> StaticPartitionValues(const Statement& st, const CatalogObject& obj) {
+    std::map<int, Datum> fixed;
+    if (st.static_partition.empty()) return fixed;
+    if (!obj.paimon) {
+      return ErrorAt(st.static_partition.front().pos, obj.FullName() + " is not a partitioned Paimon table");
+    }
+    const table::TableSchema& schema = obj.paimon->schema();
+    const RowType& fields = schema.fields;
+    ExecContext ctx = *NewContext();
+    for (const auto& v : st.static_partition) {
+      bool is_partition =
+          std::find(schema.partition_keys.begin(), schema.partition_keys.end(), v.column) != schema.partition_keys.end();
+      if (!is_partition) {
+        return ErrorAt(v.pos, QuoteIdentifier(v.column) + " is not a partition column of " + obj.name +
+                                  (schema.partition_keys.empty() ? " (it is not partitioned)"
+                                                                 : " (partitioned by " + Join(schema.partition_keys, ", ") + ")"));
+      }
+      int idx = fields.IndexOf(v.column);
+      const DataType& type = fields.type(static_cast<size_t>(idx));
+      auto value = CastValue(ctx, Datum::Bytes(v.value), DataType::String(), type,
+                             "partition column " + QuoteIdentifier(v.column));
+      if (!value.ok()) return Positioned(value.status(), v.pos);
+      fixed[idx] = std::move(value).value();
+    }
+    for (const auto& c : st.insert_columns) {
+      int idx = fields.IndexOf(c);
+      if (idx >= 0 && fixed.count(idx)) {
+        return ErrorAt(st.name.pos, "column " + QuoteIdentifier(c) + " has a static value in PARTITION (...); "
+                                    "leave it out of the column list");
+      }
+    }
+    return fixed;
+  }
+
+  // Runs a prepared query and writes its rows into a Paimon table in one commit. `fixed`:
+  // columns with a static value (INSERT ... PARTITION), which the query does not give.
+  // `overwrite`: the commit replaces that scope (INSERT OVERWRITE), even with no rows.
+  Result<int64_t> Write(const CatalogObject& obj, Prepared& p, const std::vector<std::string>& columns, SourcePos pos,
+                        const std::map<int, Datum>& fixed = {},
+                        const std::optional<table::OverwriteScope>& overwrite = std::nullopt) {
     if (!obj.paimon || obj.kind != ObjectKind::kTable) {
       return ErrorAt(pos, obj.FullName() + " is not a Paimon table; INSERT writes Paimon tables");
     }
@@ -1154,7 +1317,9 @@ class Runner {
     // Which target column each query column fills.
     std::vector<int> into;
     if (columns.empty()) {
-      for (size_t i = 0; i < target.size(); ++i) into.push_back(static_cast<int>(i));
+      for (size_t i = 0; i < target.size(); ++i) {
+        if (!fixed.count(static_cast<int>(i))) into.push_back(static_cast<int>(i));
+      }
     } else {
       for (const auto& c : columns) {
         int idx = target.IndexOf(c);
@@ -1179,6 +1344,7 @@ class Runner {
     }
     KL_ASSIGN_OR_RETURN(auto root, BuildOperators(p.plan, *p.ctx));
     auto writer = obj.paimon->NewWriter("kubelake-sql-" + RandomUuid());
+    if (overwrite) KL_RETURN_IF_ERROR(Positioned(writer->Overwrite(*overwrite), pos));
     int64_t written = 0;
     while (true) {
       ColumnBatch in;
@@ -1194,6 +1360,10 @@ class Runner {
             CastColumn(*p.ctx, in.column(i), n, to, false, "column " + target.field(into[i]).name, &dst));
         filled[into[i]] = true;
       }
+      for (const auto& [c, value] : fixed) {
+        for (size_t r = 0; r < n; ++r) out.mutable_column(static_cast<size_t>(c)).Append(value);
+        filled[static_cast<size_t>(c)] = true;
+      }
       for (size_t c = 0; c < target.size(); ++c) {
         if (!filled[c]) {
           for (size_t r = 0; r < n; ++r) out.mutable_column(c).AppendNull();
@@ -1207,7 +1377,7 @@ class Runner {
       KL_RETURN_IF_ERROR(writer->Write(out));
       written += static_cast<int64_t>(n);
     }
-    if (written > 0) KL_RETURN_IF_ERROR(writer->Commit(1).status());
+    if (written > 0 || overwrite) KL_RETURN_IF_ERROR(Positioned(writer->Commit(1).status(), pos));
     return written;
   }
 
@@ -1245,20 +1415,33 @@ class Runner {
       impl_->statement_set.push_back(std::make_shared<Statement>(st));
       return Message("added to the statement set (runs at END)", "INSERT");
     }
-    if (st.overwrite) {
-      return ErrorAt(st.pos, BatchMode() ? "INSERT OVERWRITE is not supported yet; DELETE the rows' partitions or "
-                                           "write a new table"
-                                         : "INSERT OVERWRITE runs in batch mode only (SET 'execution.runtime-mode' "
-                                           "= 'batch')");
+    if (st.overwrite && !BatchMode()) {
+      return ErrorAt(st.pos, "INSERT OVERWRITE runs in batch mode only (SET 'execution.runtime-mode' = 'batch')");
     }
     KL_ASSIGN_OR_RETURN(auto obj, InsertTarget(st));
+    if (st.overwrite && !obj->paimon) {
+      return ErrorAt(st.name.pos, "INSERT OVERWRITE writes Paimon tables; " + obj->FullName() + " is a '" +
+                                      obj->connector() + "' table");
+    }
+    KL_ASSIGN_OR_RETURN(auto fixed, StaticPartitionValues(st, *obj));
     KL_ASSIGN_OR_RETURN(Prepared p, Plan(*st.query, params));
     // A query over constants (VALUES, SELECT without FROM) is bounded: it runs to
     // completion now in either mode, as the job it would be finishes at once.
-    if (!BatchMode() && ReadsTables(*p.plan)) return StartStreamingInsert(st, obj, p);
+    if (!BatchMode() && ReadsTables(*p.plan)) {
+      if (!fixed.empty()) {
+        return ErrorAt(st.static_partition.front().pos,
+                       "a streaming INSERT cannot take PARTITION (...); give the partition columns in the query or "
+                       "SET 'execution.runtime-mode' = 'batch'");
+      }
+      return StartStreamingInsert(st, obj, p);
+    }
     int64_t written = 0;
     if (obj->paimon) {
-      KL_ASSIGN_OR_RETURN(written, Write(*obj, p, st.insert_columns, st.name.pos));
+      std::optional<table::OverwriteScope> overwrite;
+      if (st.overwrite) {
+        KL_ASSIGN_OR_RETURN(overwrite, OverwriteScopeFor(st, *obj, fixed));
+      }
+      KL_ASSIGN_OR_RETURN(written, Write(*obj, p, st.insert_columns, st.name.pos, fixed, overwrite));
     } else {
       KL_ASSIGN_OR_RETURN(written, WriteConnector(*obj, p, st));
     }
@@ -1428,7 +1611,7 @@ class Runner {
 Result<StatementResult> SqlSession::Execute(std::string_view statement, const std::vector<Datum>& params,
                                             const std::vector<std::optional<DataType>>& param_types) {
   return Guarded([&]() -> Result<StatementResult> {
-    KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement, {1, 1}, ParseOptionsOf(settings_)));
+    KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatementReused(statement, ParseOptionsOf(settings_)));
     Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
     r.SetParameters(param_types, false);
     return r.Run(*st, &params, row_limit_);
@@ -1451,7 +1634,7 @@ Status SqlSession::ExecuteScript(
 Result<SqlSession::Execution> SqlSession::Run(std::string_view statement, const std::vector<Datum>& params,
                                               const std::vector<std::optional<DataType>>& param_types) {
   return Guarded([&]() -> Result<Execution> {
-    KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement, {1, 1}, ParseOptionsOf(settings_)));
+    KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatementReused(statement, ParseOptionsOf(settings_)));
     Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
     r.SetParameters(param_types, false);
     Execution e;
@@ -1474,7 +1657,7 @@ Result<std::unique_ptr<ResultStream>> SqlSession::Query(std::string_view stateme
 Result<std::unique_ptr<ResultStream>> SqlSession::QueryInner(std::string_view statement,
                                                              const std::vector<Datum>& params,
                                                              const std::vector<std::optional<DataType>>& param_types) {
-  KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement, {1, 1}, ParseOptionsOf(settings_)));
+  KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatementReused(statement, ParseOptionsOf(settings_)));
   Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
   r.SetParameters(param_types, false);
   if (st->kind != StatementKind::kQuery) {
@@ -1502,7 +1685,7 @@ Result<std::unique_ptr<ResultStream>> SqlSession::QueryInner(std::string_view st
 }
 
 Result<RowType> SqlSession::Describe(std::string_view statement, const std::vector<Datum>& params) {
-  KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement, {1, 1}, ParseOptionsOf(settings_)));
+  KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatementReused(statement, ParseOptionsOf(settings_)));
   if (st->kind != StatementKind::kQuery) return RowType();
   Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
   KL_ASSIGN_OR_RETURN(Prepared p, r.Plan(*st->query, &params));
@@ -1512,7 +1695,7 @@ Result<RowType> SqlSession::Describe(std::string_view statement, const std::vect
 Result<StatementDescription> SqlSession::DescribeStatement(std::string_view statement,
                                                            const std::vector<std::optional<DataType>>& declared) {
   return Guarded([&]() -> Result<StatementDescription> {
-    KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatement(statement, {1, 1}, ParseOptionsOf(settings_)));
+    KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatementReused(statement, ParseOptionsOf(settings_)));
     Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
     r.SetParameters(declared, true);
     StatementDescription d;

@@ -2,6 +2,7 @@
 
 #include "common/clock.h"
 #include "sql/sql.h"
+#include "table/table.h"
 
 namespace kl::sql {
 
@@ -77,15 +78,28 @@ std::string AuditSql(const pipeline::WarehouseOptions& o, const AuditQuery& q) {
          where + "\nORDER BY 1, 2, 3, 4";
 }
 
-std::string TopologySql(const pipeline::WarehouseOptions& o, const TopologyQuery& q) {
-  std::string where;
+namespace {
+
+// The topology SQL; without `node_zones` the node dimension is not read and node_zone
+// is NULL (unknown), as for a time before the dimension has a snapshot.
+std::string TopologySqlOf(const pipeline::WarehouseOptions& o, const TopologyQuery& q, bool node_zones) {
+  std::string where = q.as_of_ms < 0 ? "FALSE AND " : "";
   if (!q.user_id.empty()) {
-    where = "t.user_id = " + Lit(q.user_id);
+    where += "t.user_id = " + Lit(q.user_id);
   } else {
-    where = "t.node_name = " + Lit(q.node);
+    where += "t.node_name = " + Lit(q.node);
     if (!q.cluster.empty()) where += " AND t.cluster = " + Lit(q.cluster);
   }
+  // (as_of_ms < 0: an empty answer, read from the latest snapshot with a false condition.)
   std::string as_of = q.as_of_ms > 0 ? " FOR SYSTEM_TIME AS OF " + std::to_string(q.as_of_ms) : "";
+  if (!node_zones) {
+    return "SELECT t.user_id, t.instance_id, t.namespace, t.pod_name AS pod, t.node_name AS node,\n"
+           "  CAST(NULL AS STRING) AS node_zone, t.cluster, t.region, t.phase,\n"
+           "  t.cpu_request_milli AS cpu_milli, t.memory_request_bytes AS memory_bytes\n"
+           "FROM " +
+           Table(o, pipeline::kTopologyTable) + as_of + " t\nWHERE " + where +
+           "\nORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11";
+  }
   return "SELECT t.user_id, t.instance_id, t.namespace, t.pod_name AS pod, t.node_name AS node,\n"
          "  COALESCE(z.zone, '') AS node_zone, t.cluster, t.region, t.phase,\n"
          "  t.cpu_request_milli AS cpu_milli, t.memory_request_bytes AS memory_bytes\n"
@@ -100,6 +114,12 @@ std::string TopologySql(const pipeline::WarehouseOptions& o, const TopologyQuery
          "  ON t.cluster = z.cluster AND t.node_name = z.name\n"
          "WHERE " +
          where + "\nORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11";
+}
+
+}  // namespace
+
+std::string TopologySql(const pipeline::WarehouseOptions& o, const TopologyQuery& q) {
+  return TopologySqlOf(o, q, /*node_zones=*/true);
 }
 
 std::string TrendSql(const pipeline::WarehouseOptions& o, const TrendQuery& q) {
@@ -131,7 +151,23 @@ Result<QueryResult> QueryTopology(const pipeline::WarehouseOptions& o, const Top
   if (q.user_id.empty() == q.node.empty()) {
     return Status::InvalidArgument("topology: give either a user id or a node (with its cluster)");
   }
-  return Run(o, TopologySql(o, q));
+  bool node_zones = true;
+  TopologyQuery run = q;
+  if (q.as_of_ms > 0) {
+    // As of a time the node dimension has no snapshot for (before it was first filled, or
+    // beyond its retained history) the pods are known and their nodes' zones are not.
+    KL_ASSIGN_OR_RETURN(auto nodes, pipeline::OpenWarehouseTable(o, pipeline::kNodeDimTable));
+    KL_ASSIGN_OR_RETURN(std::optional<table::Snapshot> at, nodes->snapshots().AtOrBefore(q.as_of_ms));
+    node_zones = at.has_value();
+    // Before the topology table's first snapshot, while that one is kept (none expired),
+    // the table was empty: no pods, rather than an error. Before an expired snapshot
+    // what it held is unknown, and reading as of then says so.
+    KL_ASSIGN_OR_RETURN(auto topology, pipeline::OpenWarehouseTable(o, pipeline::kTopologyTable));
+    KL_ASSIGN_OR_RETURN(std::optional<table::Snapshot> pods_at, topology->snapshots().AtOrBefore(q.as_of_ms));
+    KL_ASSIGN_OR_RETURN(std::optional<int64_t> earliest, topology->snapshots().EarliestId());
+    if (!pods_at && (!earliest || *earliest == 1)) run.as_of_ms = -1;
+  }
+  return Run(o, TopologySqlOf(o, run, node_zones));
 }
 
 Result<QueryResult> QueryTrend(const pipeline::WarehouseOptions& o, const TrendQuery& q) {

@@ -55,7 +55,7 @@ Result<RowsWithKinds> Table::ReadAll(std::optional<int64_t> snapshot_id, std::ve
   if (snapshot_id) {
     KL_ASSIGN_OR_RETURN(plan, scan.PlanSnapshot(*snapshot_id));
   } else {
-    KL_ASSIGN_OR_RETURN(plan, scan.PlanLatest());
+    KL_ASSIGN_OR_RETURN(plan, scan.PlanConfigured());
   }
   KL_ASSIGN_OR_RETURN(auto read, NewRead(std::move(projection), std::move(filter)));
   return read->ReadAll(plan);

@@ -10,9 +10,10 @@
 //
 // Layout, by Paimon concept: schema/ (schemas, options, casts), data/ (rows,
 // keys, data files and their formats, predicates), mergetree/ (write buffer,
-// merge functions, merge-on-read, compaction), manifest/ (snapshots and
-// manifests), index/ (dynamic bucket index, deletion vectors), operation/
-// (commit, scan, read, write, expiry, consumers).
+// merge functions, merge-on-read, compaction), manifest/ (snapshots,
+// manifests and their merging), index/ (dynamic bucket index, deletion
+// vectors), tag/ (tags and their automatic creation), operation/ (commit,
+// scan, read, write, expiry, consumers).
 #pragma once
 
 #include <map>
@@ -60,7 +61,9 @@ class Table {
   Result<std::unique_ptr<TableRead>> NewRead(std::vector<std::string> projection = {}, Predicate filter = {}) const {
     return TableRead::Create(ctx_, std::move(projection), std::move(filter));
   }
-  // The merged rows of the latest snapshot (or of `snapshot_id`) that pass `filter`.
+  // The merged rows that pass `filter` of `snapshot_id`, else of where the handle's options
+  // travel ('scan.snapshot-id', 'scan.tag-name', 'scan.version', 'scan.timestamp-millis'),
+  // else of the latest snapshot.
   Result<RowsWithKinds> ReadAll(std::optional<int64_t> snapshot_id = std::nullopt,
                                 std::vector<std::string> projection = {}, Predicate filter = {}) const;
 

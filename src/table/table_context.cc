@@ -87,6 +87,7 @@ FileOpener TableContext::OpenerFor(const std::string& partition, int32_t bucket,
       auto it = extras->deletion_vectors.find(file.file_name);
       if (it != extras->deletion_vectors.end()) file_extras.deletion_vector = it->second;
       file_extras.skip_by_stats = extras->skip_by_stats;
+      file_extras.key_leaves = extras->key_leaves;
     }
     return DataFileReader::Open(paths_->DataFilePath(partition, bucket, file), file, *file_schema, read_type,
                                 key_value, options_, file_extras);

@@ -21,6 +21,7 @@ namespace kl::table {
 struct SplitReadExtras {
   std::map<std::string, std::shared_ptr<const DeletionVector>> deletion_vectors;  // by data file name
   std::vector<PredicateLeaf> skip_by_stats;  // see DataFileReadExtras
+  std::vector<PredicateLeaf> key_leaves;     // see DataFileReadExtras
 };
 
 // Reads the deletion vectors of `files` (data file name -> where its vector is).

@@ -209,7 +209,9 @@ TEST(TableTest, PartialUpdateDeleteThenInsertMatchesPaimon) {
     KL_ASSERT_OK(w->WriteRow(old_row));
     ASSERT_TRUE(w->Commit(1).ok());
     KL_ASSERT_OK(w->WriteRow(c.deleted, RowKind::kDelete));
-    if (!c.one_commit) ASSERT_TRUE(w->Commit(2).ok());
+    if (!c.one_commit) {
+      ASSERT_TRUE(w->Commit(2).ok());
+    }
     KL_ASSERT_OK(w->WriteRow(partial));
     ASSERT_TRUE(w->Commit(3).ok());
     auto rows = t->ReadAll();
@@ -502,7 +504,9 @@ TEST(TableTest, TimeTravelPicksTheNewestSnapshotAtOrBeforeATime) {
     auto got = t->snapshots().AtOrBefore(probe);
     ASSERT_TRUE(got.ok());
     ASSERT_EQ(got->has_value(), expected.has_value()) << "at " << probe;
-    if (expected) EXPECT_EQ((*got)->id, *expected) << "at " << probe;
+    if (expected) {
+      EXPECT_EQ((*got)->id, *expected) << "at " << probe;
+    }
   }
 }
 
@@ -772,7 +776,9 @@ TEST(TableTest, RollingFilesKeepEachRowOnce) {
     auto plan = t->NewScan().PlanLatest();
     size_t files = 0;
     for (const auto& split : plan->splits) files += split.files.size();
-    if (!pk) EXPECT_GT(files, 1u) << "files should have rolled";
+    if (!pk) {
+      EXPECT_GT(files, 1u) << "files should have rolled";
+    }
     for (int commit = 1; commit <= 2; ++commit) {
       auto rows = t->ReadAll();
       ASSERT_TRUE(rows.ok()) << rows.status().ToString();

@@ -241,6 +241,14 @@ void Shipper::Run() {
     position = static_cast<uint64_t>(start);
     if (committed.ok() && committed->count(0) != 0) position = std::max<uint64_t>(position, (*committed)[0]);
   }
+  int version = options_.batch_version == 1 ? 1 : 2;
+  auto begin = [&](uint64_t first) {
+    if (version == 2) {
+      encoder.BeginRecords(options_.cluster, stream_, first);
+    } else {
+      encoder.Begin(options_.cluster, stream_, first);
+    }
+  };
   bool synced = false;      // the central side confirmed `position`
   bool positioned = false;  // the consumer reads from `position`
   uint64_t last_commit = position;
@@ -257,7 +265,7 @@ void Shipper::Run() {
     }
     if (!have_body) {
       if (!synced) {
-        encoder.Begin(options_.cluster, stream_, position);
+        begin(position);
         body_first = position;
         body_count = 0;
         body_record_bytes = 0;
@@ -298,11 +306,17 @@ void Shipper::Run() {
           continue;
         }
         if (polled->empty()) continue;
-        encoder.Begin(options_.cluster, stream_, static_cast<uint64_t>((*polled)[0].offset));
+        begin(static_cast<uint64_t>((*polled)[0].offset));
         body_first = static_cast<uint64_t>((*polled)[0].offset);
         body_record_bytes = 0;
         for (const log::Record& r : *polled) {
-          encoder.Add(r.timestamp_ms, r.value);
+          if (version == 1) {
+            encoder.Add(r.timestamp_ms, r.value);
+          } else if (!r.encoded.empty() && r.key == options_.cluster && r.timestamp_ms >= 0) {
+            encoder.AddRecord(r.encoded);  // as the spool holds it
+          } else {  // spooled under another cluster name (renamed collector): framed for this one
+            encoder.AddRecord(r.offset, r.timestamp_ms, options_.cluster, r.value);
+          }
           body_record_bytes += r.key.size() + r.value.size() + 28;
         }
         body_count = polled->size();
@@ -380,6 +394,15 @@ void Shipper::Run() {
         stats_.acked = position;
       }
       EstimatePending();
+      continue;
+    }
+    if (a.status == 400 && version == 2 && !synced) {
+      // Only a central kubelake that does not know batch version 2 refuses
+      // a handshake in it (no events to object to): speak version 1 to it.
+      spdlog::info("collector: central kubelake {} refused a version 2 handshake ({}); sending version 1 batches",
+                   options_.url, answer.error.empty() ? a.body.substr(0, 300) : answer.error);
+      version = 1;
+      have_body = false;
       continue;
     }
     std::string why =

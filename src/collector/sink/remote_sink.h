@@ -43,6 +43,10 @@ struct RemoteSinkOptions {
   std::string client_key_pem;
   bool insecure_skip_verify = false;
   bool compress = true;                   // zstd request bodies (events compress several-fold)
+  // The batch format (ingest/wire.h): 2 ships the spool's records as they
+  // are; a central kubelake that refuses 2 (older than it) gets 1 after the
+  // handshake.
+  int batch_version = 2;
   int compression_level = 1;              // zstd's level (negative: its fast levels)
   uint64_t spool_max_bytes = 1ull << 30;  // unacknowledged bytes before the collector is held
   size_t batch_max_bytes = 4 << 20;

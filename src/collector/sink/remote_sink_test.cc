@@ -15,6 +15,7 @@
 #include "common/test_system_util.h"
 #include "common/test_util.h"
 #include "ingest/ingest_server.h"
+#include "ingest/wire.h"
 
 namespace kl::collector {
 namespace {
@@ -97,13 +98,21 @@ TEST(RemoteSinkTest, SpoolsWhileUnreachableHoldsWhenFullAndShipsEachEventOnce) {
   KL_ASSERT_OK_AND_ASSIGN(auto consumer, central_log->NewConsumer("check"));
   KL_ASSERT_OK(consumer->Seek(p, log::kOffsetBeginning));
   std::vector<std::string> values;
+  std::vector<int64_t> timestamps;
   while (values.size() < static_cast<size_t>(kEvents)) {
     KL_ASSERT_OK_AND_ASSIGN(auto batch, consumer->Poll({}));
     if (batch.empty()) break;
-    for (const auto& rec : batch) values.emplace_back(rec.value);
+    for (const auto& rec : batch) {
+      values.emplace_back(rec.value);
+      timestamps.push_back(rec.timestamp_ms);
+      EXPECT_EQ(rec.key, "edge-1");
+    }
   }
   ASSERT_EQ(values.size(), static_cast<size_t>(kEvents));
-  for (int i = 0; i < kEvents; ++i) ASSERT_EQ(values[i], MakeEvent(i).content) << i;
+  for (int i = 0; i < kEvents; ++i) {
+    ASSERT_EQ(values[i], MakeEvent(i).content) << i;
+    ASSERT_EQ(timestamps[i], 1000 + i) << i;
+  }
 
   // A restarted shipper learns the position from the central side and sends nothing again.
   shipper->Stop();
@@ -115,6 +124,62 @@ TEST(RemoteSinkTest, SpoolsWhileUnreachableHoldsWhenFullAndShipsEachEventOnce) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(central->Stats().events, static_cast<uint64_t>(kEvents));
   again->Stop();
+  central->Stop();
+}
+
+// A central kubelake that knows only batch version 1 refuses the version 2
+// handshake; the shipper then sends version 1, and every event arrives once.
+TEST(RemoteSinkTest, ACentralSideThatRefusesVersionTwoGetsVersionOne) {
+  testing::TempDir dir;
+  KL_ASSERT_OK(WriteFile(dir.Sub("clusters.yaml"), "clusters:\n- name: edge-1\n  token: tok\n"));
+  KL_ASSERT_OK_AND_ASSIGN(auto central_log,
+                          log::OpenEventLog("dir:" + dir.Sub("central") + "?partitions=2&fsync=never"));
+  ingest::IngestOptions io;
+  io.clusters_file = dir.Sub("clusters.yaml");
+  io.state_path = dir.Sub("ingest-state.json");
+  KL_ASSERT_OK_AND_ASSIGN(auto central, ingest::IngestServer::Start(central_log.get(), io));
+  std::atomic<int> refused{0}, version_one{0};
+  ingest::HttpServer older({}, [&](const ingest::HttpRequest& request) {
+    if (request.body.rfind(ingest::kBatchMagicV2, 0) == 0) {
+      ++refused;
+      ingest::HttpResponse r;
+      r.status = 400;
+      r.body = ingest::ErrorJson("malformed batch: does not start with KLBATCH1");
+      return r;
+    }
+    if (request.body.rfind(ingest::kBatchMagic, 0) == 0) ++version_one;
+    return central->Handle(request);
+  });
+  KL_ASSERT_OK(older.Start());
+
+  std::string spool_dir = dir.Sub("spool");
+  KL_ASSERT_OK_AND_ASSIGN(auto spool, OpenSpool(spool_dir));
+  KL_ASSERT_OK_AND_ASSIGN(std::string stream, SpoolStreamId(spool_dir));
+  RemoteSinkOptions r;
+  r.url = older.url();
+  r.cluster = "edge-1";
+  r.token = "tok";
+  r.compress = false;  // the stand-in server reads the body's magic
+  r.backoff_base_ms = 20;
+  r.batch_max_events = 50;
+  KL_ASSERT_OK_AND_ASSIGN(auto shipper, Shipper::Start(spool.get(), spool_dir, stream, r));
+  KL_ASSERT_OK_AND_ASSIGN(auto log_sink, LogSink::Create(spool.get()));
+  const int kEvents = 300;
+  for (int i = 0; i < kEvents; i += 10) {
+    std::vector<CollectedEvent> batch;
+    for (int k = i; k < i + 10; ++k) batch.push_back(MakeEvent(k));
+    KL_ASSERT_OK(log_sink->Emit(std::move(batch)));
+    KL_ASSERT_OK(log_sink->Flush());
+  }
+  for (int i = 0; i < 500 && shipper->Stats().acked < static_cast<uint64_t>(kEvents); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(shipper->Stats().acked, static_cast<uint64_t>(kEvents));
+  EXPECT_EQ(refused.load(), 1);
+  EXPECT_GT(version_one.load(), 1);
+  EXPECT_EQ(central->Stats().events, static_cast<uint64_t>(kEvents));
+  shipper->Stop();
+  older.Stop();
   central->Stop();
 }
 

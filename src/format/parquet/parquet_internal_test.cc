@@ -106,7 +106,9 @@ TEST(RleTest, IsOneRunSeesARepeatedRunAndConsumesNothing) {
     uint32_t v = 0;
     bool one = dec.IsOneRun(values->size(), &v);
     EXPECT_EQ(one, values == &same);
-    if (one) EXPECT_EQ(v, 3u);
+    if (one) {
+      EXPECT_EQ(v, 3u);
+    }
     std::vector<uint32_t> decoded(values->size());
     ASSERT_TRUE(dec.Get(decoded.data(), decoded.size())) << dec.error();
     EXPECT_EQ(decoded, *values);

@@ -4,6 +4,7 @@
 
 #include "common/coding.h"
 #include "format/parquet/column_reader.h"
+#include "format/parquet/file_cache.h"
 
 namespace kl::format::parquet {
 
@@ -279,6 +280,10 @@ Result<std::unique_ptr<ParquetReader>> ParquetReader::Open(const std::string& pa
   return r;
 }
 
+Result<std::shared_ptr<const ParquetReader>> ParquetReader::OpenShared(const std::string& path) {
+  return ParquetFileCache::Global().Open(path);
+}
+
 Result<std::unique_ptr<ParquetReader>> ParquetReader::OpenBuffer(std::string data, std::string name) {
   std::unique_ptr<ParquetReader> r(new ParquetReader());
   r->name_ = std::move(name);
@@ -408,6 +413,8 @@ Result<std::vector<ParquetBatchReader::RowRange>> ParquetBatchReader::SelectRows
   for (size_t t = 0; t < schema.top_level().size(); ++t) {
     const LevelNode& levels = schema.levels(t);
     if (levels.kind != LevelNode::Kind::kLeaf) continue;
+    const auto& wanted = options_.predicate_columns;
+    if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), static_cast<int>(t)) == wanted.end()) continue;
     const ColumnChunk& chunk = group.columns[static_cast<size_t>(levels.leaf)];
     if (!chunk.column_index_offset || !chunk.column_index_length || !chunk.offset_index_offset ||
         !chunk.offset_index_length) {

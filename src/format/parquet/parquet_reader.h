@@ -22,6 +22,9 @@ struct ParquetReadOptions {
   std::vector<int> columns;      // top-level file columns to read, in this order; empty = all
   size_t batch_rows = 64 * 1024;  // rows per batch at most
   StatsPredicate predicate;      // optional: skips row groups and pages that cannot match
+  // Top-level file columns the predicate looks at (empty: any). Only their page indexes
+  // are read: a narrow read of a file with small pages need not parse every column's.
+  std::vector<int> predicate_columns;
   bool use_page_index = true;    // consult the page index for page skipping
 };
 
@@ -30,6 +33,8 @@ class ParquetBatchReader;
 class ParquetReader {
  public:
   static Result<std::unique_ptr<ParquetReader>> Open(const std::string& path);
+  // The file as ParquetFileCache::Global() keeps it: opened once, reused while unchanged.
+  static Result<std::shared_ptr<const ParquetReader>> OpenShared(const std::string& path);
   // Reads a file held in memory; `name` is used in error messages.
   static Result<std::unique_ptr<ParquetReader>> OpenBuffer(std::string data, std::string name);
 

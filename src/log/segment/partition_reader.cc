@@ -203,7 +203,8 @@ Status PartitionReader::ReadInto(size_t max_records, size_t max_bytes, RecordBat
         batch->Retain(cursor_->buffer());
         retained = cursor_->buffer().get();
       }
-      batch->Add(Record{partition_, rec.offset, rec.timestamp_ms, rec.key, rec.value});
+      batch->Add(Record{partition_, rec.offset, rec.timestamp_ms, rec.key, rec.value,
+                        std::string_view(rec.key.data() - kRecordOverhead, rec.encoded_size)});
     }
     bytes += rec.key.size() + rec.value.size();
     ++count;

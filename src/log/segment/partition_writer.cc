@@ -26,6 +26,11 @@ void AppendPending(PendingRecords* pending, int64_t timestamp_ms, std::string_vi
   ++pending->count;
 }
 
+void AppendPendingEncoded(PendingRecords* pending, std::string_view record) {
+  pending->bytes.append(record);
+  ++pending->count;
+}
+
 PartitionWriter::PartitionWriter(std::string dir, int32_t partition, PartitionWriterOptions options)
     : dir_(std::move(dir)), partition_(partition), options_(options) {}
 

@@ -29,6 +29,8 @@ struct PendingRecords {
 
 // Adds one record to `pending` with its offset still unset.
 void AppendPending(PendingRecords* pending, int64_t timestamp_ms, std::string_view key, std::string_view value);
+// Appends a record framed elsewhere (its CRC right for the offset it carries).
+void AppendPendingEncoded(PendingRecords* pending, std::string_view record);
 
 struct PartitionWriterOptions {
   uint64_t segment_bytes = 128 << 20;

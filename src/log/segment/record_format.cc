@@ -37,16 +37,22 @@ void AppendRecord(std::string* dst, int64_t offset, int64_t timestamp_ms, std::s
   char* p = dst->data() + start;
   StoreLE32(p + 4, static_cast<uint32_t>(body));
   StoreLE64(p + 16, static_cast<uint64_t>(timestamp_ms));
+  StoreLE64(p + 8, static_cast<uint64_t>(offset));
   StoreLE32(p + 24, static_cast<uint32_t>(key.size()));
   if (!key.empty()) std::memcpy(p + kRecordOverhead, key.data(), key.size());
   if (!value.empty()) std::memcpy(p + kRecordOverhead + key.size(), value.data(), value.size());
-  SealRecord(p, offset);
+  StoreLE32(p, Crc32c(p + 4, 4 + body));
 }
 
 void SealRecord(char* record, int64_t offset) {
-  StoreLE64(record + 8, static_cast<uint64_t>(offset));
   uint32_t body = LoadLE32(record + 4);
-  StoreLE32(record, Crc32c(record + 4, 4 + body));
+  uint64_t change = LoadLE64(record + 8) ^ static_cast<uint64_t>(offset);
+  if (change == 0) return;
+  StoreLE64(record + 8, static_cast<uint64_t>(offset));
+  // The CRC covers the length field and the body; the offset is bytes 4..12 of that.
+  char delta[8];
+  StoreLE64(delta, change);
+  StoreLE32(record, Crc32cPatch(LoadLE32(record), 4 + body, 4, delta, 8));
 }
 
 size_t RecordSizeAt(std::string_view data) {

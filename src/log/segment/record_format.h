@@ -33,16 +33,17 @@ enum class HeaderState { kOk, kIncomplete, kBad };
 // Checks the first bytes of a segment file against the base offset its name gives.
 HeaderState CheckSegmentHeader(std::string_view data, int64_t base_offset, std::string* problem);
 
-inline size_t EncodedRecordSize(size_t key_size, size_t value_size) {
-  return kRecordOverhead + key_size + value_size;
-}
+inline size_t EncodedRecordSize(size_t key_size, size_t value_size) { return kRecordOverhead + key_size + value_size; }
 
 // Appends a complete record (CRC filled in).
-void AppendRecord(std::string* dst, int64_t offset, int64_t timestamp_ms, std::string_view key,
-                  std::string_view value);
+void AppendRecord(std::string* dst, int64_t offset, int64_t timestamp_ms, std::string_view key, std::string_view value);
 
-// Writes `offset` into the encoded record at `record` and recomputes its CRC.
-// The producer encodes records before the writer knows their offsets.
+// Writes `offset` into the encoded record at `record` and adjusts the CRC it
+// carries to match (without a pass over the record: CRC-32C is linear in the
+// change). The producer encodes records before the writer knows their
+// offsets, and the ingest endpoint appends records a collector's spool
+// framed. The record's CRC must be right before: a damaged record stays
+// detectably damaged.
 void SealRecord(char* record, int64_t offset);
 
 struct DecodedRecord {

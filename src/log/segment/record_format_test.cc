@@ -1,5 +1,7 @@
 // The pieces below the log: checksum, record codec, segment naming, the
 // partitioner, URIs and the retention rules.
+#include "log/segment/record_format.h"
+
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
@@ -12,7 +14,6 @@
 #include "log/event_log.h"
 #include "log/kafka/kafka_log.h"
 #include "log/log_uri.h"
-#include "log/segment/record_format.h"
 #include "log/segment/retention.h"
 #include "log/segment/segment_file.h"
 
@@ -76,6 +77,50 @@ TEST(Crc32cTest, MatchesBitwiseReferenceAtEveryLengthAndAlignment) {
     crc = Crc32cExtend(crc, all.data() + at, len);
   }
   EXPECT_EQ(crc, Crc32cBitwise(all));
+}
+
+TEST(Crc32cTest, PatchEqualsRecomputingAfterAChange) {
+  Random rng(23);
+  for (int round = 0; round < 2000; ++round) {
+    size_t size = round < 100 ? static_cast<size_t>(round) + 1 : 1 + rng.Uniform(round % 10 == 0 ? 70000 : 3000);
+    std::string message(size, '\0');
+    for (char& c : message) c = static_cast<char>(rng.Uniform(256));
+    size_t n = 1 + rng.Uniform(std::min<size_t>(size, 16));
+    size_t at = rng.Uniform(size - n + 1);
+    std::string delta(n, '\0');
+    for (char& c : delta) c = static_cast<char>(rng.Uniform(256));
+    uint32_t before = Crc32c(message);
+    for (size_t i = 0; i < n; ++i) message[at + i] ^= delta[i];
+    ASSERT_EQ(Crc32cPatch(before, size, at, delta.data(), n), Crc32cBitwise(message))
+        << "size " << size << " at " << at << " n " << n;
+  }
+}
+
+TEST(RecordFormatTest, SealingRenumbersAndKeepsTheRecordValid) {
+  Random rng(5);
+  for (int round = 0; round < 500; ++round) {
+    std::string value = rng.Alnum(rng.Uniform(round % 50 == 0 ? 100000 : 4000));
+    std::string key = rng.Alnum(rng.Uniform(20));
+    int64_t from = static_cast<int64_t>(rng.Uniform(1ull << 40));
+    int64_t to = round % 3 == 0 ? from : static_cast<int64_t>(rng.Uniform(1ull << 62));
+    std::string record, expected;
+    AppendRecord(&record, from, 1000 + round, key, value);
+    AppendRecord(&expected, to, 1000 + round, key, value);
+    SealRecord(record.data(), to);
+    ASSERT_EQ(record, expected) << "round " << round;
+    DecodedRecord r;
+    std::string problem;
+    ASSERT_EQ(DecodeRecord(record, &r, &problem), DecodeState::kOk) << problem;
+    EXPECT_EQ(r.offset, to);
+  }
+  // A record damaged before sealing stays damaged after.
+  std::string record;
+  AppendRecord(&record, 0, 1, "k", "{\"a\":1}");
+  record[record.size() - 2] ^= 1;
+  SealRecord(record.data(), 77);
+  DecodedRecord r;
+  std::string problem;
+  EXPECT_EQ(DecodeRecord(record, &r, &problem), DecodeState::kBad);
 }
 
 TEST(RecordFormatTest, RoundTripsAndReportsItsSize) {
@@ -233,7 +278,8 @@ TEST(LogUriTest, AppliesSegmentLogParameters) {
 
 TEST(LogUriTest, AppliesKafkaParameters) {
   KafkaLogOptions o;
-  KL_ASSERT_OK(ApplyKafkaLogParams({{"partitions", "8"}, {"rdkafka.security.protocol", "SSL"}, {"linger", "20ms"}}, &o));
+  KL_ASSERT_OK(
+      ApplyKafkaLogParams({{"partitions", "8"}, {"rdkafka.security.protocol", "SSL"}, {"linger", "20ms"}}, &o));
   EXPECT_EQ(o.partitions, 8);
   EXPECT_EQ(o.rdkafka.at("security.protocol"), "SSL");
   EXPECT_EQ(o.linger_ms, 20);

@@ -27,7 +27,15 @@ class SegmentProducer final : public Producer {
                                      std::to_string(state_->options.max_record_bytes));
     }
     PendingRecords& pending = pending_[partition];
-    AppendPending(&pending, record.timestamp_ms != 0 ? record.timestamp_ms : NowMillis(), record.key, record.value);
+    if (!record.encoded.empty()) {
+      if (record.encoded.size() != EncodedRecordSize(record.key.size(), record.value.size())) {
+        return Status::InvalidArgument("an encoded record of " + std::to_string(record.encoded.size()) +
+                                       " bytes does not frame its key and value");
+      }
+      AppendPendingEncoded(&pending, record.encoded);
+    } else {
+      AppendPending(&pending, record.timestamp_ms != 0 ? record.timestamp_ms : NowMillis(), record.key, record.value);
+    }
     if (pending.bytes.size() >= state_->options.producer_batch_bytes) return writer_->Write(partition, &pending);
     return Status::OK();
   }

@@ -466,6 +466,51 @@ TEST(SegmentLogTest, OversizedRecordsAreRefusedUpFront) {
   EXPECT_EQ(*log->EndOffset(0), 1);
 }
 
+// What a collector's shipper and the ingest endpoint do: records read from
+// one log (with their framing) appended to another as they are, renumbered.
+TEST(SegmentLogTest, RecordsAppendedAsEncodedEqualRecordsFramedAnew) {
+  kl::testing::TempDir dir;
+  auto source = OpenLog(dir.Sub("source"), SmallOptions(1));
+  KL_ASSERT_OK(Append(source.get(), 0, 0, 40));
+  auto target = OpenLog(dir.Sub("target"), SmallOptions(1));
+  KL_ASSERT_OK(Append(target.get(), 0, 0, 7));  // so the offsets differ
+  KL_ASSERT_OK_AND_ASSIGN(auto consumer, source->NewConsumer("copier"));
+  KL_ASSERT_OK(consumer->Seek(0, 0));
+  KL_ASSERT_OK_AND_ASSIGN(auto producer, target->NewProducer());
+  int64_t copied = 0;
+  while (copied < 40) {
+    KL_ASSERT_OK_AND_ASSIGN(RecordBatch batch, consumer->Poll({}));
+    for (const Record& r : batch) {
+      DecodedRecord framed;
+      std::string problem;
+      ASSERT_EQ(DecodeRecord(r.encoded, &framed, &problem), DecodeState::kOk) << problem;
+      EXPECT_EQ(framed.encoded_size, r.encoded.size());
+      EXPECT_EQ(framed.offset, r.offset);
+      EXPECT_EQ(framed.value, r.value);
+      KL_ASSERT_OK(producer->Send({r.key, r.value, r.timestamp_ms, 0, r.encoded}));
+      ++copied;
+    }
+  }
+  KL_ASSERT_OK(producer->Flush());
+  // The target reads back every copy at its own offsets, checksums intact.
+  KL_ASSERT_OK_AND_ASSIGN(auto reader, target->NewConsumer("reader"));
+  KL_ASSERT_OK(reader->Seek(0, 7));
+  auto records = PollRecords(reader.get(), 40);
+  ASSERT_EQ(records.size(), 40u);
+  for (size_t i = 0; i < records.size(); ++i) {
+    EXPECT_EQ(records[i].first.offset, 7 + static_cast<int64_t>(i));
+    EXPECT_EQ(records[i].second.second, ValueFor(0, static_cast<int64_t>(i)));
+    EXPECT_EQ(records[i].first.timestamp_ms, 1000 + static_cast<int64_t>(i));
+  }
+  KL_ASSERT_OK_AND_ASSIGN(auto report, VerifySegmentLog(dir.Sub("target")));
+  EXPECT_TRUE(report.ok());
+  EXPECT_EQ(report.partition_reports[0].end_offset, 47);
+  // An encoded record that does not frame the key and value given is refused.
+  std::string other;
+  AppendRecord(&other, 0, 1, "k", "another value");
+  EXPECT_FALSE(producer->Send({"k", "value", 1, 0, other}).ok());
+}
+
 TEST(SegmentLogTest, RetentionByAgeUsesTheLastAppendTime) {
   kl::testing::TempDir dir;
   SegmentLogOptions o = SmallOptions(1);

@@ -51,7 +51,7 @@ Status Catalog::DropView(const std::string&, const std::string&, bool) { return 
 namespace {
 
 bool Passes(const format::Column& c, size_t row, const ScanFilter& f) {
-  table::PredicateLeaf leaf{"", f.op, f.literal};
+  table::PredicateLeaf leaf{"", f.op, f.literal, f.literals};
   return table::LeafMatches(leaf, c, row);
 }
 

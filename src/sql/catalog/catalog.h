@@ -26,6 +26,7 @@ struct ScanFilter {
   int column = 0;
   table::CompareOp op = table::CompareOp::kEq;
   format::Datum literal;  // of the column's type
+  std::vector<format::Datum> literals;  // kIn: the values (non-null, sorted, distinct: table::InLeaf)
 };
 
 struct ScanRequest {

@@ -1,5 +1,6 @@
 // The 'paimon' catalog over a filesystem warehouse, and scans of Paimon tables.
 #include <algorithm>
+#include <set>
 
 #include "common/clock.h"
 #include "common/file_util.h"
@@ -8,6 +9,7 @@
 #include "sql/catalog/catalog.h"
 #include "sql/functions/cast.h"
 #include "table/data/binary_row.h"
+#include "table/tag/tag.h"
 
 namespace kl::sql {
 
@@ -15,7 +17,8 @@ namespace {
 
 constexpr char kViewDir[] = ".kubelake-views";
 
-// Snapshot a read sees: scan.snapshot-id, scan.timestamp-millis, scan.timestamp, AS OF; latest otherwise.
+// Snapshot a read sees: scan.tag-name, scan.version (FOR SYSTEM_VERSION AS OF), scan.snapshot-id,
+// scan.timestamp-millis, scan.timestamp, FOR SYSTEM_TIME AS OF; latest otherwise.
 Result<table::ScanPlan> PlanFor(const table::Table& t, const ReadOptions& read, const table::PartitionFilter& filter) {
   table::TableScan scan = t.NewScan();
   const auto& o = read.dynamic_options;
@@ -24,8 +27,27 @@ Result<table::ScanPlan> PlanFor(const table::Table& t, const ReadOptions& read, 
     if (it == o.end()) return std::nullopt;
     return it->second;
   };
-  if (auto tag = get("scan.tag-name")) {
-    return Status::NotSupported("'scan.tag-name': kubelake reads no tags yet; use 'scan.snapshot-id'");
+  std::vector<std::string> travel;
+  for (const char* k :
+       {"scan.tag-name", "scan.version", "scan.snapshot-id", "scan.timestamp-millis", "scan.timestamp"}) {
+    if (get(k)) travel.push_back("'" + std::string(k) + "'");
+  }
+  if (read.as_of_millis) travel.push_back("FOR SYSTEM_TIME AS OF");
+  if (travel.size() > 1 && (get("scan.tag-name") || get("scan.version"))) {
+    return Status::InvalidArgument("a read of " + t.path() + " travels to one version: " + travel[0] + " and " +
+                                   travel[1] + " are both given");
+  }
+  if (auto tag = get("scan.tag-name")) return scan.PlanTag(std::string(Trim(*tag)), filter);
+  if (auto version = get("scan.version")) {
+    // Paimon's order: a tag of that name, else a snapshot number.
+    std::string v(Trim(*version));
+    if (!v.empty() && table::TagManager(t.path()).Exists(v)) return scan.PlanTag(v, filter);
+    auto id = ParseInt64(v);
+    if (!id) {
+      return Status::NotFound("version '" + v + "' of " + t.path() +
+                              ": no tag has that name, and it is not a snapshot number");
+    }
+    return scan.PlanSnapshot(*id, filter);
   }
   if (auto id = get("scan.snapshot-id")) {
     auto v = ParseInt64(Trim(*id));
@@ -113,6 +135,13 @@ class PaimonReader : public RowReader {
 bool DatumPasses(const format::Datum& v, const ScanFilter& f) {
   if (f.op == table::CompareOp::kIsNull) return v.is_null();
   if (f.op == table::CompareOp::kIsNotNull) return !v.is_null();
+  if (f.op == table::CompareOp::kIn) {
+    if (v.is_null()) return false;
+    for (const auto& x : f.literals) {
+      if (format::CompareDatum(v, x) == 0) return true;
+    }
+    return false;
+  }
   if (v.is_null() || f.literal.is_null()) return false;
   int c = format::CompareDatum(v, f.literal);
   switch (f.op) {
@@ -163,7 +192,7 @@ class PaimonSource : public TableSource {
       names.push_back(fields.field(pick).name);
     }
     table::Predicate predicate;
-    for (const auto& f : request.filters) predicate.And({fields.field(f.column).name, f.op, f.literal});
+    for (const auto& f : request.filters) predicate.And({fields.field(f.column).name, f.op, f.literal, f.literals});
     KL_ASSIGN_OR_RETURN(auto read, table_->NewRead(names, predicate));
     return std::unique_ptr<RowReader>(
         new PaimonReader(std::move(read), std::move(plan), request.limit, request.columns.size()));
@@ -182,6 +211,14 @@ class PaimonSource : public TableSource {
         const std::string& n = fields.field(f.column).name;
         bool is_part = std::find(parts.begin(), parts.end(), n) != parts.end();
         std::string lit = f.literal.is_null() ? "" : " " + format::DatumDebugString(f.literal);
+        if (f.op == table::CompareOp::kIn) {
+          lit = " (";
+          for (size_t i = 0; i < f.literals.size() && i < 8; ++i) {
+            lit += (i ? ", " : "") + format::DatumDebugString(f.literals[i]);
+          }
+          if (f.literals.size() > 8) lit += ", ... " + std::to_string(f.literals.size()) + " values";
+          lit += ")";
+        }
         fs.push_back(n + " " + std::string(table::CompareOpText(f.op)) + lit + (is_part ? " (partition)" : ""));
       }
       s += " filters=[" + Join(fs, ", ") + "]";
@@ -193,29 +230,49 @@ class PaimonSource : public TableSource {
   }
 
  private:
-  // With a fixed number of buckets, equality on every bucket-key column names the one
-  // bucket that can hold the rows (the bucket the writer put them in).
+  // With a fixed number of buckets, equality (or IN) on every bucket-key column names the
+  // buckets that can hold the rows (those the writer put such rows in).
   void PruneBuckets(const ScanRequest& request, table::ScanPlan* plan) const {
     const table::TableSchema& schema = table_->schema();
     int buckets = schema.table_options().bucket();
     if (buckets <= 1) return;
     std::vector<int> keys = schema.BucketKeyIndexes();
     if (keys.empty()) return;
-    format::Row values;
+    // Per bucket-key column, the values it may hold; their combinations name the buckets.
+    std::vector<std::vector<format::Datum>> choices;
     std::vector<format::DataType> types;
+    size_t combinations = 1;
     for (int k : keys) {
-      const ScanFilter* eq = nullptr;
+      const ScanFilter* point = nullptr;
       for (const auto& f : request.filters) {
-        if (f.column == k && f.op == table::CompareOp::kEq && !f.literal.is_null()) eq = &f;
+        if (f.column != k) continue;
+        if ((f.op == table::CompareOp::kEq && !f.literal.is_null()) ||
+            (f.op == table::CompareOp::kIn && (point == nullptr || point->op == table::CompareOp::kIn))) {
+          point = &f;
+        }
       }
-      if (eq == nullptr) return;
-      values.push_back(eq->literal);
+      if (point == nullptr) return;
+      choices.push_back(point->op == table::CompareOp::kEq ? std::vector<format::Datum>{point->literal}
+                                                           : point->literals);
+      combinations *= std::max<size_t>(choices.back().size(), 1);
+      if (combinations > 4096) return;
       types.push_back(schema.fields.type(static_cast<size_t>(k)).NotNull());
     }
-    int bucket = table::BucketOf(table::EncodeBinaryRow(values, types), buckets);
+    std::set<int32_t> keep;
+    std::vector<size_t> pick(choices.size(), 0);
+    bool empty = false;
+    for (const auto& c : choices) empty = empty || c.empty();
+    while (!empty) {
+      format::Row values;
+      for (size_t i = 0; i < choices.size(); ++i) values.push_back(choices[i][pick[i]]);
+      keep.insert(table::BucketOf(table::EncodeBinaryRow(values, types), buckets));
+      size_t i = 0;
+      while (i < pick.size() && ++pick[i] == choices[i].size()) pick[i++] = 0;
+      if (i == pick.size()) break;
+    }
     auto& splits = plan->splits;
     splits.erase(std::remove_if(splits.begin(), splits.end(),
-                                [bucket](const table::DataSplit& s) { return s.bucket != bucket; }),
+                                [&keep](const table::DataSplit& s) { return keep.count(s.bucket) == 0; }),
                  splits.end());
   }
 

@@ -1,12 +1,15 @@
 // Paimon's system tables, computed from a table's metadata when scanned:
 // t$snapshots, t$schemas, t$options, t$files, t$manifests, t$consumers,
-// t$audit_log (every record of the live files with its row kind).
+// t$tags, t$audit_log (every record of the live files with its row kind).
+#include <cstdio>
+
 #include "common/json.h"
 #include "common/string_util.h"
 #include "sql/catalog/catalog.h"
 #include "table/data/binary_row.h"
 #include "table/operation/commit.h"
 #include "table/operation/consumer.h"
+#include "table/tag/tag.h"
 
 namespace kl::sql {
 
@@ -38,6 +41,27 @@ std::string RowText(const std::string& binary, const std::vector<DataType>& type
   return "{" + Join(parts, ", ") + "}";
 }
 
+// As Java's Duration.toString: PT24H, PT1H30M, PT0.5S.
+std::string DurationText(int64_t millis) {
+  if (millis == 0) return "PT0S";
+  std::string out = millis < 0 ? "-PT" : "PT";
+  int64_t m = millis < 0 ? -millis : millis;
+  if (m >= 3600000) out += std::to_string(m / 3600000) + "H";
+  if (m % 3600000 >= 60000) out += std::to_string(m % 3600000 / 60000) + "M";
+  if (int64_t ms = m % 60000; ms != 0) {
+    out += std::to_string(ms / 1000);
+    if (ms % 1000 != 0) {
+      char frac[8];
+      std::snprintf(frac, sizeof(frac), ".%03lld", static_cast<long long>(ms % 1000));
+      std::string f = frac;
+      while (f.back() == '0') f.pop_back();
+      out += f;
+    }
+    out += "S";
+  }
+  return out;
+}
+
 std::shared_ptr<CatalogObject> Make(const std::shared_ptr<table::Table>& t, const std::string& name, RowType schema,
                                     MaterializedSource::Producer producer) {
   auto obj = std::make_shared<CatalogObject>();
@@ -51,7 +75,7 @@ std::shared_ptr<CatalogObject> Make(const std::shared_ptr<table::Table>& t, cons
 }  // namespace
 
 std::vector<std::string> SystemTableNames() {
-  return {"snapshots", "schemas", "options", "files", "manifests", "consumers", "audit_log"};
+  return {"snapshots", "schemas", "options", "files", "manifests", "consumers", "tags", "audit_log"};
 }
 
 Result<std::shared_ptr<CatalogObject>> OpenSystemTable(const std::shared_ptr<table::Table>& t,
@@ -195,6 +219,27 @@ Result<std::shared_ptr<CatalogObject>> OpenSystemTable(const std::shared_ptr<tab
       ColumnBatch out(schema);
       KL_ASSIGN_OR_RETURN(auto all, table::ConsumerManager(path).ReadAll());
       for (const auto& [id, next] : all) out.AppendRow({Str(id), Datum::Int(next)});
+      return out;
+    });
+  }
+  if (n == "tags") {
+    // Paimon's columns; create_time and time_retained only for tags that expire.
+    RowType schema = Fields({{"tag_name", DataType::String().NotNull()},
+                             {"snapshot_id", DataType::BigInt().NotNull()},
+                             {"schema_id", DataType::BigInt().NotNull()},
+                             {"commit_time", DataType::Timestamp(3).NotNull()},
+                             {"record_count", DataType::BigInt()},
+                             {"create_time", DataType::Timestamp(3)},
+                             {"time_retained", DataType::String()}});
+    return Make(t, "tags", schema, [path, schema](ExecContext&) -> Result<ColumnBatch> {
+      ColumnBatch out(schema);
+      KL_ASSIGN_OR_RETURN(auto tags, table::TagManager(path).ReadAll());
+      for (const auto& tag : tags) {
+        const table::Snapshot& s = tag.snapshot;
+        out.AppendRow({Str(tag.name), Datum::Int(s.id), Datum::Int(s.schema_id), Time(s.time_millis),
+                       Opt(s.total_record_count), tag.create_time ? Time(*tag.create_time) : Datum(),
+                       tag.time_retained_millis ? Str(DurationText(*tag.time_retained_millis)) : Datum()});
+      }
       return out;
     });
   }

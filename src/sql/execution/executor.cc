@@ -183,6 +183,7 @@ class ScanOp : public Operator {
       ScanRequest r;
       r.columns = op_.scan_columns;
       r.filters = op_.scan_pushed;
+      r.filters.insert(r.filters.end(), narrowed_.begin(), narrowed_.end());
       r.limit = op_.scan_limit;
       KL_ASSIGN_OR_RETURN(reader_, op_.table->source->Open(r, ctx_));
     }
@@ -208,9 +209,26 @@ class ScanOp : public Operator {
   }
 
  private:
+  bool NarrowTo(int column, const std::vector<format::Datum>& values) override {
+    // Only sources that apply filters themselves (exactly) take one more; a scan's
+    // columns are table columns, and its sample column (SNAPSHOTS) is not.
+    if (reader_ || !op_.table || !op_.table->source || !op_.table->source->AppliesFilters() || column < 0 ||
+        static_cast<size_t>(column) >= op_.scan_columns.size() || op_.scan_sample_ms > 0) {
+      return false;
+    }
+    ScanFilter f;
+    f.column = op_.scan_columns[static_cast<size_t>(column)];
+    f.op = table::CompareOp::kIn;
+    f.literals = values;
+    narrowed_.push_back(std::move(f));
+    return true;
+  }
+
+ private:
   const LogicalOp& op_;
   ExecContext& ctx_;
   std::unique_ptr<RowReader> reader_;
+  std::vector<ScanFilter> narrowed_;  // from NarrowTo
 };
 
 class ValuesOp : public Operator {
@@ -341,6 +359,13 @@ class FilterOp : public Operator {
     return true;
   }
 
+
+ public:
+  bool NarrowTo(int column, const std::vector<format::Datum>& values) override {
+    return child_->NarrowTo(column, values);
+  }
+
+ private:
   BoundExprPtr pred_;
   OperatorPtr child_;
   ExecContext& ctx_;
@@ -392,6 +417,13 @@ class ProjectOp : public Operator {
     result.SetNumRows(n);
     *out = std::move(result);
     return true;
+  }
+
+  bool NarrowTo(int column, const std::vector<format::Datum>& values) override {
+    if (column < 0 || static_cast<size_t>(column) >= exprs_.size()) return false;
+    const BoundExpr& e = *exprs_[static_cast<size_t>(column)];
+    if (e.kind != BoundKind::kColumn) return false;
+    return child_->NarrowTo(e.column, values);
   }
 
  private:

@@ -21,6 +21,16 @@ class Operator {
   const format::RowType& schema() const { return schema_; }
   // The next non-empty batch into `out`; false at the end.
   virtual Result<bool> Next(format::ColumnBatch* out) = 0;
+  // Before the first Next(): the consumer keeps only rows whose output column `column`
+  // equals one of `values` (non-null, sorted, distinct; of the column's type). An operator
+  // that can drop other rows early passes this on (a scan then reads only what can hold
+  // them: buckets, files, pages, key ranges); returns whether some operator took it. It is
+  // a hint: rows outside `values` may still come.
+  virtual bool NarrowTo(int column, const std::vector<format::Datum>& values) {
+    (void)column;
+    (void)values;
+    return false;
+  }
 
  protected:
   format::RowType schema_;

@@ -37,6 +37,15 @@ class HashAggregateOp : public Operator {
     return true;
   }
 
+  // A consumer that keeps some values of a grouping column needs only their groups, and
+  // a group is aggregated from its own input rows alone: the narrowing goes below.
+  bool NarrowTo(int column, const std::vector<format::Datum>& values) override {
+    if (done_ || column < 0 || static_cast<size_t>(column) >= op_.groups.size()) return false;
+    const BoundExpr& g = *op_.groups[static_cast<size_t>(column)];
+    if (g.kind != BoundKind::kColumn) return false;
+    return child_->NarrowTo(g.column, values);
+  }
+
  private:
   Status Consume() {
     for (const auto& a : op_.aggregates) states_.push_back(a.aggregate.make());

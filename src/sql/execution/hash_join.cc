@@ -1,9 +1,15 @@
 // Hash join: the right input is built into a hash table on its keys, the left
 // input probes it batch by batch. NULL keys never match. The residual
 // condition is evaluated on candidate pairs; outer joins pad with NULLs.
+//
+// Inner and left joins read a few batches of the left input first: when it
+// ends within them (a look-up joined with a dimension), the right input is told
+// the left's key values (Operator::NarrowTo), so that a scan below it reads only
+// what can hold them instead of the whole table.
 #include <unordered_map>
 
 #include "sql/execution/operators.h"
+#include "table/data/predicate.h"
 
 namespace kl::sql {
 
@@ -24,7 +30,14 @@ class HashJoinOp : public Operator {
     }
     while (!left_done_) {
       ColumnBatch in;
-      KL_ASSIGN_OR_RETURN(bool more, left_->Next(&in));
+      bool more = true;
+      if (next_ahead_ < ahead_.size()) {
+        in = std::move(ahead_[next_ahead_++]);
+      } else if (left_ended_) {
+        more = false;
+      } else {
+        KL_ASSIGN_OR_RETURN(more, left_->Next(&in));
+      }
       if (!more) {
         left_done_ = true;
         break;
@@ -57,7 +70,59 @@ class HashJoinOp : public Operator {
   }
 
  private:
+  // Left rows read ahead at most; beyond this the right input is read in full.
+  static constexpr size_t kMaxLeftAhead = 4096;
+  static constexpr size_t kMaxNarrowValues = 4096;
+
+  // Reads the left input ahead; when it ends within kMaxLeftAhead rows, narrows the right
+  // input to the left's key values, key by key. Right rows of other keys match no left
+  // row, and inner and left joins never output an unmatched right row.
+  Status NarrowRight() {
+    if (op_.join_type != JoinType::kInner && op_.join_type != JoinType::kLeft) return Status::OK();
+    std::vector<size_t> keys;  // key pairs whose right side is a plain column of the same type
+    for (size_t k = 0; k < op_.right_keys.size() && k < op_.left_keys.size(); ++k) {
+      const BoundExpr& r = *op_.right_keys[k];
+      if (r.kind != BoundKind::kColumn || r.column < 0 || static_cast<size_t>(r.column) >= right_->schema().size()) {
+        continue;
+      }
+      const format::DataType& rt = right_->schema().type(static_cast<size_t>(r.column));
+      const format::DataType& lt = op_.left_keys[k]->type;
+      if (rt.is_nested() || !(rt.EqualsIgnoreNullable(lt) || (rt.is_string() && lt.is_string()))) continue;
+      keys.push_back(k);
+    }
+    if (keys.empty()) return Status::OK();
+    size_t rows = 0;
+    while (rows <= kMaxLeftAhead) {
+      KL_RETURN_IF_ERROR(ctx_.CheckInterrupt());
+      ColumnBatch in;
+      KL_ASSIGN_OR_RETURN(bool more, left_->Next(&in));
+      if (!more) {
+        left_ended_ = true;
+        break;
+      }
+      rows += in.num_rows();
+      ahead_.push_back(std::move(in));
+    }
+    if (!left_ended_) return Status::OK();
+    for (size_t k : keys) {
+      std::vector<format::Datum> values;
+      for (const auto& batch : ahead_) {
+        ColumnValue v;
+        KL_RETURN_IF_ERROR(Evaluate(*op_.left_keys[k], batch, batch.num_rows(), ctx_, &v));
+        const format::Column& col = v.get();
+        for (size_t i = 0; i < batch.num_rows(); ++i) {
+          if (!col.IsNull(i)) values.push_back(col.Get(i));
+        }
+      }
+      std::vector<format::Datum> distinct = table::InLeaf("", std::move(values)).literals;
+      if (distinct.size() > kMaxNarrowValues) continue;
+      right_->NarrowTo(op_.right_keys[k]->column, distinct);
+    }
+    return Status::OK();
+  }
+
   Status Build() {
+    KL_RETURN_IF_ERROR(NarrowRight());
     KL_ASSIGN_OR_RETURN(build_, Drain(right_.get(), ctx_, "JOIN (hash table of its right input)"));
     build_rows_ = build_.num_rows();
     matched_.assign(build_rows_, 0);
@@ -166,6 +231,9 @@ class HashJoinOp : public Operator {
   OperatorPtr left_, right_;
   ExecContext& ctx_;
   bool built_ = false, left_done_ = false;
+  std::vector<ColumnBatch> ahead_;  // left batches read before the build (NarrowRight)
+  size_t next_ahead_ = 0;
+  bool left_ended_ = false;  // the left input returned its end while reading ahead
   ColumnBatch build_;
   size_t build_rows_ = 0;
   std::vector<Column> build_keys_;

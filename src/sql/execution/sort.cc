@@ -48,6 +48,10 @@ class SortOp : public Operator {
     pos_ = end;
     return true;
   }
+  // Sorting keeps the set of rows: a narrowing passes through.
+  bool NarrowTo(int column, const std::vector<format::Datum>& values) override {
+    return child_->NarrowTo(column, values);
+  }
 
  private:
   const LogicalOp& op_;

@@ -92,16 +92,6 @@ bool ParseBoolText(std::string_view t, bool* out) {
   return false;
 }
 
-int DigitsAt(std::string_view s, size_t pos, size_t n) {
-  if (pos + n > s.size()) return -1;
-  int v = 0;
-  for (size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return -1;
-    v = v * 10 + (s[i] - '0');
-  }
-  return static_cast<int>(v);
-}
-
 // Parses 1 or 2 digits at pos; advances.
 int SmallNumber(std::string_view s, size_t* pos, int max_digits) {
   int v = 0, n = 0;

@@ -256,6 +256,7 @@ enum class StatementKind : unsigned char {
   kBeginStatementSet,  // BEGIN STATEMENT SET (SQL client form; INSERTs follow, then END)
   kEndStatementSet,    // END
   kStopJob,            // STOP JOB 'name' (value)
+  kCall,               // CALL sys.procedure(args) (name, call_args)
 };
 
 struct ColumnDef {
@@ -270,6 +271,14 @@ struct ColumnDef {
   bool metadata = false;
   std::string metadata_key;  // empty: the column's name
   bool is_virtual = false;
+};
+
+// One column of INSERT ... PARTITION (col = value, ...): the value as written (a string
+// literal's text, or a number, TRUE/FALSE), cast to the column's type when the INSERT runs.
+struct StaticPartitionValue {
+  std::string column;
+  std::string value;
+  SourcePos pos;
 };
 
 struct Statement {
@@ -296,10 +305,13 @@ struct Statement {
   std::map<std::string, std::string> options;  // WITH (...) / SET (...) / hints of INSERT target
   std::vector<std::string> reset_keys;         // ALTER TABLE RESET / RESET 'k'
   std::vector<std::string> insert_columns;
+  std::vector<StaticPartitionValue> static_partition;  // INSERT ... PARTITION (...)
   std::string key, value;    // SET 'k' = 'v'
   std::string like_pattern;  // SHOW TABLES LIKE '...'
   std::vector<std::string> view_columns;
   std::vector<std::shared_ptr<Statement>> statements;  // EXECUTE STATEMENT SET's INSERTs; EXPLAIN's statement
+  // kCall: the arguments in order, each with its name when given as `name => value`.
+  std::vector<std::pair<std::string, ExprPtr>> call_args;
 };
 
 using StatementPtr = std::shared_ptr<Statement>;

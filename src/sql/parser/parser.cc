@@ -195,6 +195,7 @@ class Parser {
     if (t.IsKeyword("EXECUTE") || t.IsKeyword("BEGIN") || t.IsKeyword("END") || t.IsKeyword("STOP")) {
       return StreamingStatement(st);
     }
+    if (AcceptKeyword("CALL")) return Call(st);
     if (AcceptKeyword("CREATE")) return Create(st);
     if (AcceptKeyword("DROP")) return Drop(st);
     if (AcceptKeyword("ALTER")) return Alter(st);
@@ -551,9 +552,22 @@ class Parser {
     if (Peek().kind == TokenKind::kHint) {
       KL_ASSIGN_OR_RETURN(st->options, HintOptions());
     }
-    if (Peek().IsKeyword("PARTITION")) {
-      return ErrorAt(Peek().pos,
-                     "INSERT ... PARTITION (...) is not supported: give the partition columns in the query");
+    if (AcceptKeyword("PARTITION")) {
+      KL_RETURN_IF_ERROR(ExpectSymbol("("));
+      do {
+        StaticPartitionValue v;
+        v.pos = Peek().pos;
+        KL_ASSIGN_OR_RETURN(v.column, Identifier("a partition column name"));
+        KL_RETURN_IF_ERROR(ExpectSymbol("="));
+        KL_ASSIGN_OR_RETURN(v.value, PartitionLiteral());
+        for (const auto& other : st->static_partition) {
+          if (other.column == v.column) {
+            return ErrorAt(v.pos, "partition column " + QuoteIdentifier(v.column) + " is given twice");
+          }
+        }
+        st->static_partition.push_back(std::move(v));
+      } while (AcceptSymbol(","));
+      KL_RETURN_IF_ERROR(ExpectSymbol(")"));
     }
     if (Peek().IsSymbol("(") && !(Peek(1).IsKeyword("SELECT") || Peek(1).IsKeyword("WITH") ||
                                   Peek(1).IsKeyword("VALUES") || Peek(1).IsSymbol("("))) {
@@ -561,6 +575,26 @@ class Parser {
     }
     KL_ASSIGN_OR_RETURN(st->query, Query_());
     return st;
+  }
+
+  // A static partition value: a string, a (signed) number, TRUE or FALSE, or DATE/TIMESTAMP '...'.
+  Result<std::string> PartitionLiteral() {
+    if (Peek().IsKeyword("DATE") || Peek().IsKeyword("TIMESTAMP")) {
+      if (Peek(1).kind == TokenKind::kString) Advance();
+    }
+    const Token& t = Peek();
+    if (t.kind == TokenKind::kString) return Advance().text;
+    if (t.IsKeyword("TRUE") || t.IsKeyword("FALSE")) return ToUpper(Advance().text);
+    std::string sign;
+    if (t.IsSymbol("-") || t.IsSymbol("+")) {
+      if (Advance().text == "-") sign = "-";
+    }
+    TokenKind k = Peek().kind;
+    if (k == TokenKind::kInteger || k == TokenKind::kDecimal || k == TokenKind::kFloat) return sign + Advance().text;
+    if (Peek().IsKeyword("NULL")) {
+      return ErrorAt(Peek().pos, "a static partition value cannot be NULL; give the column in the query instead");
+    }
+    return Expected("a literal partition value");
   }
 
   // /*+ OPTIONS('k'='v', ...) */ -> options. Other hints are accepted and ignored.
@@ -1101,6 +1135,18 @@ class Parser {
       KL_RETURN_IF_ERROR(ExpectKeyword("AS"));
       KL_RETURN_IF_ERROR(ExpectKeyword("OF"));
       KL_ASSIGN_OR_RETURN(ref->as_of, Additive());
+    } else if (Peek().IsKeyword("FOR") && Peek(1).IsKeyword("SYSTEM_VERSION")) {
+      // Spark's time travel to a tag or snapshot: Paimon's 'scan.version'.
+      Advance();
+      Advance();
+      KL_RETURN_IF_ERROR(ExpectKeyword("AS"));
+      KL_RETURN_IF_ERROR(ExpectKeyword("OF"));
+      if (Peek().kind == TokenKind::kInteger) {
+        ref->hints["scan.version"] = Advance().text;
+      } else {
+        KL_ASSIGN_OR_RETURN(ref->hints["scan.version"],
+                            StringLiteral("a tag name or snapshot number after FOR SYSTEM_VERSION AS OF"));
+      }
     }
     KL_RETURN_IF_ERROR(Alias(ref.get()));
     return ref;
@@ -2299,6 +2345,29 @@ class Parser {
     KL_ASSIGN_OR_RETURN(st->value, StringLiteral("a quoted job name: STOP JOB 'name'"));
     if (AcceptKeyword("WITH")) {
       if (!AcceptKeyword("SAVEPOINT") && !AcceptKeyword("DRAIN")) return Expected("SAVEPOINT or DRAIN");
+    }
+    return st;
+  }
+
+  // CALL [catalog.]sys.name(arg, ...): Paimon's procedures; arguments by position or,
+  // as in Flink, by name (`table` => 'db.t').
+  Result<StatementPtr> Call(StatementPtr st) {
+    st->kind = StatementKind::kCall;
+    KL_ASSIGN_OR_RETURN(st->name, Name("a procedure name, e.g. sys.create_tag"));
+    KL_RETURN_IF_ERROR(ExpectSymbol("("));
+    if (!AcceptSymbol(")")) {
+      do {
+        std::string arg_name;
+        if ((Peek().kind == TokenKind::kIdentifier || Peek().kind == TokenKind::kQuotedIdentifier) &&
+            Peek(1).IsSymbol("=") && Peek(2).IsSymbol(">")) {
+          arg_name = ToLower(Advance().text);
+          Advance();
+          Advance();
+        }
+        KL_ASSIGN_OR_RETURN(auto e, Expr());
+        st->call_args.emplace_back(std::move(arg_name), std::move(e));
+      } while (AcceptSymbol(","));
+      KL_RETURN_IF_ERROR(ExpectSymbol(")"));
     }
     return st;
   }

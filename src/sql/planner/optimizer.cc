@@ -32,6 +32,24 @@ bool ToScanFilter(const BoundExpr& e, const LogicalOp& scan, ScanFilter* out) {
     *out = {c, table::CompareOp::kIsNotNull, {}};
     return true;
   }
+  if (e.kind == BoundKind::kInList && !e.negated && e.value_set == nullptr) {
+    // column IN (literals): NULL literals add no match a filter keeps.
+    int c = column_of(*e.args[0]);
+    if (c < 0) return false;
+    const DataType& ct = scan.table->schema.type(c);
+    if (ct.is_nested() || e.args.size() > 4097) return false;
+    std::vector<format::Datum> values;
+    for (size_t i = 1; i < e.args.size(); ++i) {
+      const BoundExpr& lit = *e.args[i];
+      if (lit.kind != BoundKind::kLiteral) return false;
+      if (lit.value.is_null()) continue;
+      if (!ct.EqualsIgnoreNullable(lit.type) && !(ct.is_string() && lit.type.is_string())) return false;
+      values.push_back(lit.value);
+    }
+    table::PredicateLeaf leaf = table::InLeaf("", std::move(values));
+    *out = {c, table::CompareOp::kIn, {}, std::move(leaf.literals)};
+    return true;
+  }
   if (e.kind != BoundKind::kCall || e.args.size() != 2) return false;
   static const std::map<std::string, table::CompareOp> kOps = {
       {"=", table::CompareOp::kEq},  {"<>", table::CompareOp::kNe}, {"<", table::CompareOp::kLt},

@@ -260,7 +260,8 @@ class Planner {
       return Status::NotSupported("FOR SYSTEM_TIME AS OF " + op.scan_lookup_time + " (" + t.name +
                                   ") belongs on the right side of a JOIN ... ON equality with the left side");
     }
-    if (op.scan_time_travel || op.table_hints.count("scan.tag-name") || op.table_hints.count("scan.timestamp")) {
+    if (op.scan_time_travel || op.table_hints.count("scan.tag-name") || op.table_hints.count("scan.version") ||
+        op.table_hints.count("scan.timestamp")) {
       return Status::NotSupported("FOR SYSTEM_TIME AS OF a time, 'scan.timestamp' and tags read one snapshot of " +
                                   t.name + ", which is a batch read; a streaming job starts at a snapshot with "
                                   "'scan.snapshot-id' or 'scan.timestamp-millis'");

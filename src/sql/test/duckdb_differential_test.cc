@@ -237,7 +237,7 @@ TEST(SqlDuckDbTest, RandomQueriesAgree) {
   ASSERT_TRUE(engine.ok());
   auto session = (*engine)->NewSession();
   Random data(seed);
-  for (const std::string stmt :
+  for (const std::string& stmt :
        {std::string("CREATE DATABASE kubelake"),
         std::string("CREATE TABLE t1 (id BIGINT NOT NULL, k INT, g STRING, v BIGINT, d DOUBLE) WITH ('file.format' = "
                     "'parquet', 'kubelake.data-file.sync' = 'false')"),

@@ -147,6 +147,69 @@ TEST_P(NodeDimensionTest, FollowsNodesAndFeedsTheTopologyAnswer) {
             (std::map<std::string, std::string>{{"p1", "z1"}, {"p2", "z1"}, {"p3", ""}, {"p4", ""}}));
 }
 
+// As of a time before dim_node's first snapshot (a warehouse made before dim_node
+// existed, or a dimension job that has not committed yet) the topology answers with the
+// pods and an unknown (NULL) node zone; before the topology's own first snapshot it
+// answers nothing, and never an error.
+TEST(NodeDimensionTimeTravelTest, BeforeTheDimensionsFirstSnapshotZonesAreUnknown) {
+  kl::testing::TempDir dir;
+  auto log = log::OpenEventLog("dir:" + dir.Sub("log") + "?partitions=1&fsync=never");
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  pipeline::WarehouseOptions o;
+  o.warehouse = dir.Sub("warehouse");
+  o.commit_interval_ms = 0;
+  o.follow_interval_ms = 0;
+  o.ods = false;
+  auto jobs = sql::BuildWarehouseJobs(log->get(), o);
+  ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
+  auto job = [&](const std::string& name) -> pipeline::Job* {
+    for (auto& j : *jobs) {
+      if (j->name() == name) return j.get();
+    }
+    return nullptr;
+  };
+  ASSERT_TRUE(job("dwd") && job("topology") && job("dim-node"));
+  auto producer = (*log)->NewProducer();
+  ASSERT_TRUE(producer.ok());
+  int64_t before_all = NowMillis();
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (const auto& c : {NodeEvent("ADDED", "n1", "a", 10, "z1", 1010), PodEvent("p1", "n1", 11, 1020)}) {
+    log::ProducerRecord r;
+    r.key = "c1";
+    r.value = c;
+    KL_ASSERT_OK((*producer)->Send(r));
+  }
+  KL_ASSERT_OK((*producer)->Flush());
+  for (const char* name : {"dwd", "topology"}) {
+    ASSERT_TRUE(job(name)->Step().ok()) << name;
+    KL_ASSERT_OK(job(name)->Checkpoint());
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  int64_t before_dimension = NowMillis();
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(job("dim-node")->Step().ok());
+  KL_ASSERT_OK(job("dim-node")->Checkpoint());
+
+  TopologyQuery q;
+  q.user_id = "u1";
+  q.as_of_ms = before_dimension;
+  auto r = QueryTopology(o, q);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->rows.size(), 1u);
+  int pod = r->columns.IndexOf("pod"), zone = r->columns.IndexOf("node_zone"), node = r->columns.IndexOf("node");
+  EXPECT_EQ(r->rows[0][pod].as_bytes(), "p1");
+  EXPECT_EQ(r->rows[0][node].as_bytes(), "n1");
+  EXPECT_TRUE(r->rows[0][zone].is_null());
+  // Now the zone is known.
+  EXPECT_EQ(Zones(o), (std::map<std::string, std::string>{{"p1", "z1"}}));
+  // Before anything was committed: no pods, not an error.
+  q.as_of_ms = before_all;
+  auto empty = QueryTopology(o, q);
+  ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+  EXPECT_TRUE(empty->rows.empty());
+  EXPECT_EQ(empty->columns.names(), r->columns.names());
+}
+
 INSTANTIATE_TEST_SUITE_P(HandWiredAndSql, NodeDimensionTest, ::testing::Values("hand-wired", "sql"));
 
 }  // namespace

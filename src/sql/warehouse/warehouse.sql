@@ -37,8 +37,9 @@ CREATE TABLE IF NOT EXISTS ods_events (
   'file.format' = 'avro',
   'bucket' = '${ods_buckets}',
   'bucket-key' = 'ingest_time',
+  -- no job follows it: few snapshots, each adding a file per cluster and bucket
   'snapshot.num-retained.min' = '10',
-  'snapshot.num-retained.max' = '${snapshots_retained_max}',
+  'snapshot.num-retained.max' = '${ods_snapshots_retained_max}',
   'snapshot.time-retained' = '1h'
 );
 
@@ -124,6 +125,9 @@ CREATE TABLE IF NOT EXISTS dim_cluster (
 -- not). Keyed with the uid too: a node recreated under its name may be live beside
 -- its old object until that one's deletion is seen (or inferred at a relist), and
 -- that deletion must not remove the new one.
+-- The two tables look-ups read by key (dim_node, dws_topology) are Parquet whatever
+-- --file-format says, with pages of at most 1000 rows: a read by key decodes only the
+-- pages whose key range (the page index) can hold the key.
 CREATE TABLE IF NOT EXISTS dim_node (
   cluster       STRING,
   name          STRING,
@@ -133,7 +137,8 @@ CREATE TABLE IF NOT EXISTS dim_node (
   unschedulable BOOLEAN,
   PRIMARY KEY (cluster, name, uid) NOT ENFORCED
 ) WITH (
-  'file.format' = '${file_format}',
+  'file.format' = 'parquet',
+  'parquet.page.row.count.limit' = '1000',
   'bucket' = '1',
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
@@ -142,6 +147,9 @@ CREATE TABLE IF NOT EXISTS dim_node (
 );
 
 -- Live objects per (cluster, kind): the table sums what the job writes.
+-- The ADS tables keep a tag per day (their state as the day ended; read one with
+-- /*+ OPTIONS('scan.tag-name' = '2026-03-05') */ or FOR SYSTEM_VERSION AS OF '2026-03-05'),
+-- the newest ${ads_tags_retained}; manifests merge after 10 small ones, so a tag holds few files.
 CREATE TABLE IF NOT EXISTS ads_kind_count (
   cluster    STRING,
   kind       STRING,
@@ -154,6 +162,10 @@ CREATE TABLE IF NOT EXISTS ads_kind_count (
   'changelog-producer' = 'lookup',
   'changelog-file.stats-mode' = 'none',
   'fields.live_count.aggregate-function' = 'sum',
+  'tag.automatic-creation' = 'process-time',
+  '${ads_tag_period_key}' = '${ads_tag_period}',
+  'tag.num-retained-max' = '${ads_tags_retained}',
+  'manifest.merge-min-count' = '10',
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',
@@ -173,6 +185,10 @@ CREATE TABLE IF NOT EXISTS ads_namespace_count (
   'changelog-producer' = 'lookup',
   'changelog-file.stats-mode' = 'none',
   'fields.live_count.aggregate-function' = 'sum',
+  'tag.automatic-creation' = 'process-time',
+  '${ads_tag_period_key}' = '${ads_tag_period}',
+  'tag.num-retained-max' = '${ads_tags_retained}',
+  'manifest.merge-min-count' = '10',
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',
@@ -195,6 +211,10 @@ CREATE TABLE IF NOT EXISTS ads_node_pods (
   'fields.pod_count.aggregate-function' = 'sum',
   'fields.cpu_request_milli.aggregate-function' = 'sum',
   'fields.memory_request_bytes.aggregate-function' = 'sum',
+  'tag.automatic-creation' = 'process-time',
+  '${ads_tag_period_key}' = '${ads_tag_period}',
+  'tag.num-retained-max' = '${ads_tags_retained}',
+  'manifest.merge-min-count' = '10',
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',
@@ -217,6 +237,10 @@ CREATE TABLE IF NOT EXISTS ads_user_resources (
   'fields.pod_count.aggregate-function' = 'sum',
   'fields.cpu_request_milli.aggregate-function' = 'sum',
   'fields.memory_request_bytes.aggregate-function' = 'sum',
+  'tag.automatic-creation' = 'process-time',
+  '${ads_tag_period_key}' = '${ads_tag_period}',
+  'tag.num-retained-max' = '${ads_tags_retained}',
+  'manifest.merge-min-count' = '10',
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',
@@ -240,7 +264,8 @@ CREATE TABLE IF NOT EXISTS dws_topology (
   updated_time         BIGINT,
   PRIMARY KEY (user_id, cluster, pod_uid) NOT ENFORCED
 ) WITH (
-  'file.format' = '${file_format}',
+  'file.format' = 'parquet',
+  'parquet.page.row.count.limit' = '1000',
   'bucket' = '4',
   'bucket-key' = 'user_id',
   'num-sorted-run.stop-trigger' = '24',

@@ -27,6 +27,11 @@ TEST(WarehouseSqlTest, CreatesTheTablesTheHandWiredJobsDefine) {
     hand.warehouse = dir.Sub("hand-" + format);
     sql.warehouse = dir.Sub("sql-" + format);
     hand.file_format = sql.file_format = format;
+    if (format == "parquet") {  // the other spelling of the ADS tables' tag period, other retentions
+      hand.ads_tag_period = sql.ads_tag_period = "10 min";
+      hand.ads_tags_retained = sql.ads_tags_retained = 7;
+      hand.snapshots_retained = sql.snapshots_retained = 15;
+    }
     KL_ASSERT_OK(pipeline::CreateWarehouseTables(table::Catalog(hand.warehouse), hand));
     auto log = log::OpenEventLog("dir:" + dir.Sub("log-" + format) + "?partitions=2&fsync=never");
     ASSERT_TRUE(log.ok());
@@ -53,6 +58,25 @@ TEST(WarehouseSqlTest, CreatesTheTablesTheHandWiredJobsDefine) {
       EXPECT_EQ(x.partition_keys, y.partition_keys) << name;
       EXPECT_EQ(x.options, y.options) << name;
     }
+    // The ADS tables keep a tag per period; the raw events few snapshots.
+    auto ads = table::Catalog(sql.warehouse).GetTable(sql.database, pipeline::kAdsNamespaceCountTable);
+    ASSERT_TRUE(ads.ok());
+    const auto& o = (*ads)->schema().options;
+    EXPECT_EQ(o.at("tag.automatic-creation"), "process-time");
+    if (format == "avro") {
+      EXPECT_EQ(o.at("tag.creation-period"), "daily");
+      EXPECT_EQ(o.at("tag.num-retained-max"), "30");
+    } else {
+      EXPECT_EQ(o.at("tag.creation-period-duration"), "10 min");
+      EXPECT_EQ(o.at("tag.num-retained-max"), "7");
+    }
+    auto ods = table::Catalog(sql.warehouse).GetTable(sql.database, pipeline::kOdsTable);
+    ASSERT_TRUE(ods.ok());
+    EXPECT_EQ((*ods)->schema().options.at("snapshot.num-retained.max"), format == "avro" ? "20" : "15");
+    auto dwd = table::Catalog(sql.warehouse).GetTable(sql.database, pipeline::kDwdTable);
+    ASSERT_TRUE(dwd.ok());
+    EXPECT_EQ((*dwd)->schema().options.at("snapshot.num-retained.max"), format == "avro" ? "100" : "15");
+    EXPECT_EQ((*dwd)->schema().options.count("tag.automatic-creation"), 0u);
   }
 }
 

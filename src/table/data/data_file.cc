@@ -7,6 +7,7 @@
 #include "common/string_util.h"
 #include "format/avro/avro_file.h"
 #include "table/data/binary_row.h"
+#include "table/data/decoded_files.h"
 #include "table/operation/recent_files.h"
 
 namespace kl::table {
@@ -79,6 +80,89 @@ class KeptRowsReader : public FormatReader {
   std::vector<int> source_;
   size_t chunk_ = 0, row_ = 0;
 };
+
+// Reads row ranges of a decoded file (DecodedFiles) as a format reader would read
+// the file: the requested columns, matched by field id, in file order.
+class DecodedRangesReader : public FormatReader {
+ public:
+  // Null when a requested column is not among the decoded ones in its physical type.
+  static std::unique_ptr<DecodedRangesReader> Create(std::shared_ptr<const DecodedFile> file, const RowType& read_type,
+                                                     std::vector<std::pair<size_t, size_t>> ranges) {
+    std::vector<int> source;
+    for (const auto& f : read_type.fields()) {
+      int i = file->type.IndexOfId(f.id);
+      if (i < 0 || file->type.type(static_cast<size_t>(i)).physical() != f.type.physical()) return nullptr;
+      source.push_back(i);
+    }
+    int64_t kept = 0;
+    for (const auto& [b, e] : ranges) kept += static_cast<int64_t>(e - b);
+    int64_t skipped = static_cast<int64_t>(file->rows) - kept;
+    return std::unique_ptr<DecodedRangesReader>(
+        new DecodedRangesReader(std::move(file), std::move(source), std::move(ranges), skipped));
+  }
+
+  Result<size_t> Read(size_t max_rows, ColumnBatch* out) override {
+    size_t n = 0;
+    while (n < max_rows && range_ < ranges_.size()) {
+      auto [begin, end] = ranges_[range_];
+      if (row_ < begin) row_ = begin;
+      auto [c, i] = file_->Locate(row_);
+      const ColumnBatch& chunk = file_->chunks[c];
+      size_t take = std::min({max_rows - n, end - row_, chunk.num_rows() - i});
+      for (size_t k = 0; k < source_.size(); ++k) {
+        out->mutable_column(k).AppendRange(chunk.column(static_cast<size_t>(source_[k])), i, i + take);
+      }
+      n += take;
+      row_ += take;
+      if (row_ >= end) ++range_;
+    }
+    out->SetNumRows(out->num_rows() + n);
+    return n;
+  }
+  int64_t rows_skipped() const override { return skipped_; }
+
+ private:
+  DecodedRangesReader(std::shared_ptr<const DecodedFile> file, std::vector<int> source,
+                      std::vector<std::pair<size_t, size_t>> ranges, int64_t skipped)
+      : file_(std::move(file)), source_(std::move(source)), ranges_(std::move(ranges)), skipped_(skipped) {}
+  std::shared_ptr<const DecodedFile> file_;
+  std::vector<int> source_;
+  std::vector<std::pair<size_t, size_t>> ranges_;
+  int64_t skipped_;
+  size_t range_ = 0, row_ = 0;
+};
+
+// The decoded copy of a key-value data file for a read by key: kept, or decoded now when
+// DecodedFiles says the file is worth it; null otherwise (the file is read as usual).
+Result<std::shared_ptr<const DecodedFile>> DecodedForKeyRead(const std::string& path, const DataFileMeta& file,
+                                                             const TableSchema& file_schema,
+                                                             const TableOptions& options) {
+  DecodedFiles& cache = DecodedFiles::Global();
+  if (cache.limits().max_bytes == 0) return std::shared_ptr<const DecodedFile>();
+  if (auto kept = cache.Find(path)) return kept;
+  RowType type = KeyValueFileType(file_schema);
+  // Decoded columns take about 8 bytes a value (dictionary codes, numbers, string views).
+  uint64_t estimate = static_cast<uint64_t>(std::max<int64_t>(file.row_count, 0)) * type.size() * 8;
+  estimate = std::max<uint64_t>(estimate, static_cast<uint64_t>(std::max<int64_t>(file.file_size, 0)) * 2);
+  if (!cache.ShouldDecode(path, estimate)) return std::shared_ptr<const DecodedFile>();
+  KL_ASSIGN_OR_RETURN(auto format, FileFormatForPath(path, options));
+  auto reader = format->NewReader(path, type, {});
+  if (!reader.ok()) return reader.status().WithContext("opening " + path);
+  auto decoded = std::make_shared<DecodedFile>();
+  decoded->type = type;
+  while (true) {
+    ColumnBatch chunk(type);
+    auto n = (*reader)->Read(64 * 1024, &chunk);
+    if (!n.ok()) return n.status().WithContext("reading " + path);
+    if (*n == 0) break;
+    decoded->chunk_start.push_back(decoded->rows);
+    decoded->rows += *n;
+    decoded->bytes += chunk.UsedBytes();
+    decoded->chunks.push_back(std::move(chunk));
+  }
+  cache.Put(path, decoded);
+  return std::shared_ptr<const DecodedFile>(std::move(decoded));
+}
 
 }  // namespace
 
@@ -587,6 +671,9 @@ Result<std::unique_ptr<DataFileReader>> DataFileReader::Open(const std::string& 
       const DataType& stored = r->file_read_type_.type(static_cast<size_t>(s));
       if (stored.root() != read_type.type(static_cast<size_t>(i)).root()) continue;
       leaves.emplace_back(s, leaf);
+      if (std::find(read.may_match_columns.begin(), read.may_match_columns.end(), s) == read.may_match_columns.end()) {
+        read.may_match_columns.push_back(s);
+      }
     }
     if (!leaves.empty()) {
       read.may_match = [leaves](const RangeLookup& stats) {
@@ -595,6 +682,36 @@ Result<std::unique_ptr<DataFileReader>> DataFileReader::Open(const std::string& 
         }
         return true;
       };
+    }
+  }
+  // A read by key of a sorted (key-value) file: from its decoded copy when one is kept,
+  // only the rows of the key ranges the conditions allow. Deletion vectors name file
+  // positions, so files with one are read as usual.
+  if (key_value && !extras.key_leaves.empty() && !r->deletion_vector_) {
+    KL_ASSIGN_OR_RETURN(std::shared_ptr<const DecodedFile> decoded, DecodedForKeyRead(path, file, file_schema, options));
+    if (decoded && decoded->rows > 0) {
+      std::vector<int> key_columns;
+      for (const auto& name : file_schema.TrimmedPrimaryKeys()) {
+        int f = file_schema.fields.IndexOf(name);
+        key_columns.push_back(f < 0 ? -1 : decoded->type.IndexOfId(file_schema.fields.field(static_cast<size_t>(f)).id));
+      }
+      std::vector<int> leaf_columns;
+      for (const auto& leaf : extras.key_leaves) {
+        int i = read_type.IndexOf(leaf.field);
+        int c = i < 0 ? -1 : decoded->type.IndexOfId(read_type.field(static_cast<size_t>(i)).id);
+        // A condition on a column whose type changed since the file was written is not searched.
+        if (c >= 0 && decoded->type.type(static_cast<size_t>(c)).root() != read_type.type(static_cast<size_t>(i)).root()) {
+          c = -1;
+        }
+        leaf_columns.push_back(c);
+      }
+      if (std::find(key_columns.begin(), key_columns.end(), -1) == key_columns.end()) {
+        auto ranges = KeyRowRanges(*decoded, key_columns, extras.key_leaves, leaf_columns);
+        if (auto reader = DecodedRangesReader::Create(decoded, r->file_read_type_, std::move(ranges))) {
+          r->reader_ = std::move(reader);
+          return r;
+        }
+      }
     }
   }
   if (auto kept = RecentFiles::Get().Find(path)) {

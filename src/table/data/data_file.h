@@ -157,6 +157,10 @@ struct DataFileReadExtras {
   // them only to skip row groups and pages by statistics (never as an exact filter), and
   // only where the file stores the column in the read type (no cast in between).
   std::vector<PredicateLeaf> skip_by_stats;
+  // Conditions on primary-key columns of a merged read (the file is sorted by key):
+  // with a decoded copy of the file (DecodedFiles), only the key ranges they allow are
+  // read. Like skip_by_stats, never an exact filter.
+  std::vector<PredicateLeaf> key_leaves;
 };
 
 class DataFileReader {

@@ -137,7 +137,8 @@ class ParquetFormatReader : public FormatReader {
   static Result<std::unique_ptr<FormatReader>> Open(const std::string& path, const RowType& read_type,
                                                     const FormatReadOptions& options) {
     std::unique_ptr<ParquetFormatReader> r(new ParquetFormatReader());
-    KL_ASSIGN_OR_RETURN(r->file_, format::parquet::ParquetReader::Open(path));
+    // Data files never change once written: an open file is reused across reads.
+    KL_ASSIGN_OR_RETURN(r->file_, format::parquet::ParquetReader::OpenShared(path));
     r->read_type_ = read_type;
     const RowType& file_type = r->file_->schema();
     bool by_id = r->file_->has_field_ids();
@@ -174,6 +175,13 @@ class ParquetFormatReader : public FormatReader {
       for (size_t j = 0; j < read_index_of.size(); ++j) {
         if (read_index_of[j] >= 0) file_col_of_read[static_cast<size_t>(read_index_of[j])] = static_cast<int>(j);
       }
+      for (int c : options.may_match_columns) {
+        if (c >= 0 && static_cast<size_t>(c) < file_col_of_read.size() && file_col_of_read[static_cast<size_t>(c)] >= 0) {
+          r->read_.predicate_columns.push_back(file_col_of_read[static_cast<size_t>(c)]);
+        }
+      }
+      // A leaf on a column the file lacks leaves the list empty (any column may matter).
+      if (r->read_.predicate_columns.size() != options.may_match_columns.size()) r->read_.predicate_columns.clear();
       auto may_match = options.may_match;
       r->read_.predicate = [may_match, file_col_of_read](const format::parquet::StatsLookup& stats) {
         std::vector<ValueRange> ranges(file_col_of_read.size());
@@ -237,7 +245,7 @@ class ParquetFormatReader : public FormatReader {
 
  private:
   ParquetFormatReader() = default;
-  std::unique_ptr<format::parquet::ParquetReader> file_;
+  std::shared_ptr<const format::parquet::ParquetReader> file_;
   std::unique_ptr<format::parquet::ParquetBatchReader> batches_;  // borrows file_
   format::parquet::ParquetReadOptions read_;
   RowType read_type_;
@@ -310,6 +318,11 @@ class ParquetFormat : public FileFormat {
     // Paimon passes parquet-mr's own settings through under their Hadoop names.
     f->opts_.row_group_bytes = options.GetMemorySize("parquet.block.size", f->opts_.row_group_bytes);
     f->opts_.page_bytes = options.GetMemorySize("parquet.page.size", f->opts_.page_bytes);
+    // Fewer rows per page: a key condition on a sorted file reads fewer rows (page index).
+    f->opts_.page_rows = options.GetInt("parquet.page.row.count.limit", f->opts_.page_rows);
+    if (f->opts_.page_rows < 1) {
+      return Status::InvalidArgument("'parquet.page.row.count.limit' must be at least 1");
+    }
     f->opts_.dictionary_page_bytes = options.GetMemorySize("parquet.dictionary.page.size", f->opts_.dictionary_page_bytes);
     f->opts_.dictionary = options.GetBool("parquet.enable.dictionary", true);
     f->opts_.data_page_v2 = options.GetString("parquet.writer.version", "v1") == "v2";

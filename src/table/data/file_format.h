@@ -55,6 +55,7 @@ struct FormatReadOptions {
   // Rows whose statistics make this answer false may be skipped (never required to be):
   // Parquet asks per row group and per page. Must treat unknown statistics as "may match".
   std::function<bool(const RangeLookup& stats)> may_match;
+  std::vector<int> may_match_columns;  // the columns may_match looks at (empty: any)
   size_t batch_rows = 16384;  // a hint for the decode batch size
 };
 

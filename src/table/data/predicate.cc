@@ -1,5 +1,6 @@
 #include "table/data/predicate.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 
@@ -21,8 +22,22 @@ std::string_view CompareOpText(CompareOp op) {
     case CompareOp::kGe: return ">=";
     case CompareOp::kIsNull: return "IS NULL";
     case CompareOp::kIsNotNull: return "IS NOT NULL";
+    case CompareOp::kIn: return "IN";
   }
   return "?";
+}
+
+PredicateLeaf InLeaf(std::string field, std::vector<format::Datum> values) {
+  values.erase(std::remove_if(values.begin(), values.end(), [](const Datum& d) { return d.is_null(); }), values.end());
+  std::sort(values.begin(), values.end(), [](const Datum& a, const Datum& b) { return format::CompareDatum(a, b) < 0; });
+  values.erase(std::unique(values.begin(), values.end(),
+                           [](const Datum& a, const Datum& b) { return format::CompareDatum(a, b) == 0; }),
+               values.end());
+  PredicateLeaf leaf;
+  leaf.field = std::move(field);
+  leaf.op = CompareOp::kIn;
+  leaf.literals = std::move(values);
+  return leaf;
 }
 
 std::string Predicate::ToString() const {
@@ -30,7 +45,13 @@ std::string Predicate::ToString() const {
   for (const auto& l : leaves_) {
     if (!out.empty()) out += " AND ";
     out += l.field + " " + std::string(CompareOpText(l.op));
-    if (l.op != CompareOp::kIsNull && l.op != CompareOp::kIsNotNull) out += " " + format::DatumDebugString(l.literal);
+    if (l.op == CompareOp::kIn) {
+      out += " (";
+      for (size_t i = 0; i < l.literals.size(); ++i) out += (i ? ", " : "") + format::DatumDebugString(l.literals[i]);
+      out += ")";
+    } else if (l.op != CompareOp::kIsNull && l.op != CompareOp::kIsNotNull) {
+      out += " " + format::DatumDebugString(l.literal);
+    }
   }
   return out;
 }
@@ -159,6 +180,15 @@ Status Predicate::Validate(const format::RowType& type) const {
     if (idx < 0) return Status::InvalidArgument("filter names unknown column \"" + l.field + "\"");
     if (l.op == CompareOp::kIsNull || l.op == CompareOp::kIsNotNull) continue;
     const DataType& t = type.type(static_cast<size_t>(idx));
+    if (l.op == CompareOp::kIn) {
+      for (const auto& v : l.literals) {
+        if (!Comparable(t, v)) {
+          return Status::InvalidArgument("filter compares column " + l.field + " (" + t.ToString() + ") with " +
+                                         format::DatumDebugString(v));
+        }
+      }
+      continue;
+    }
     if (!Comparable(t, l.literal)) {
       return Status::InvalidArgument("filter compares column " + l.field + " (" + t.ToString() + ") with " +
                                      format::DatumDebugString(l.literal));
@@ -172,6 +202,20 @@ bool LeafMatches(const PredicateLeaf& leaf, const format::Column& column, size_t
   if (leaf.op == CompareOp::kIsNull) return null;
   if (leaf.op == CompareOp::kIsNotNull) return !null;
   if (null) return false;
+  if (leaf.op == CompareOp::kIn) {
+    const auto& values = leaf.literals;
+    if (column.kind() == format::PhysicalKind::kBytes) {
+      std::string_view x = column.GetBytes(row);
+      auto it = std::lower_bound(values.begin(), values.end(), x, [](const Datum& d, std::string_view v) {
+        return d.kind() == Datum::Kind::kBytes ? d.as_bytes() < v : true;
+      });
+      return it != values.end() && it->kind() == Datum::Kind::kBytes && it->as_bytes() == x;
+    }
+    Datum v = column.Get(row);
+    auto it = std::lower_bound(values.begin(), values.end(), v,
+                               [](const Datum& a, const Datum& b) { return format::CompareDatum(a, b) < 0; });
+    return it != values.end() && format::CompareDatum(*it, v) == 0;
+  }
   // Strings and integers compare in place (no Datum copy): these are most filters.
   if (column.kind() == format::PhysicalKind::kBytes && leaf.literal.kind() == Datum::Kind::kBytes) {
     int c = column.GetBytes(row).compare(leaf.literal.as_bytes());
@@ -198,7 +242,17 @@ bool LeafMayMatch(const PredicateLeaf& leaf, const ValueRange* range) {
     default: break;
   }
   if (all_null) return false;  // comparisons with null are never true
+  if (leaf.op == CompareOp::kIn && leaf.literals.empty()) return false;
   if (!range->has_min_max || range->min.is_null() || range->max.is_null()) return true;
+  if (leaf.op == CompareOp::kIn) {
+    // Some value lies in [min, max]: the first one not below min is not above max.
+    for (const auto& v : leaf.literals) {
+      if (v.kind() != range->min.kind() || v.kind() != range->max.kind()) return true;
+    }
+    auto it = std::lower_bound(leaf.literals.begin(), leaf.literals.end(), range->min,
+                               [](const Datum& a, const Datum& b) { return format::CompareDatum(a, b) < 0; });
+    return it != leaf.literals.end() && format::CompareDatum(*it, range->max) <= 0;
+  }
   // Bounds of another kind (a file written before a type change) say nothing here.
   if (range->min.kind() != leaf.literal.kind() || range->max.kind() != leaf.literal.kind()) return true;
   int lo = format::CompareDatum(leaf.literal, range->min);  // literal vs min

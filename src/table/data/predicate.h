@@ -15,15 +15,20 @@
 
 namespace kl::table {
 
-enum class CompareOp : unsigned char { kEq, kNe, kLt, kLe, kGt, kGe, kIsNull, kIsNotNull };
+// kIn: the column equals one of a list of values (`literals`).
+enum class CompareOp : unsigned char { kEq, kNe, kLt, kLe, kGt, kGe, kIsNull, kIsNotNull, kIn };
 
 std::string_view CompareOpText(CompareOp op);
 
 struct PredicateLeaf {
   std::string field;       // column name in the table's schema
   CompareOp op = CompareOp::kEq;
-  format::Datum literal;   // of the column's type; unused for IS [NOT] NULL
+  format::Datum literal;   // of the column's type; unused for IS [NOT] NULL and IN
+  std::vector<format::Datum> literals;  // IN: the values, non-null, sorted and distinct (InLeaf)
 };
+
+// `field` IN (values): drops nulls and duplicates and sorts the rest.
+PredicateLeaf InLeaf(std::string field, std::vector<format::Datum> values);
 
 // Min/max and null statistics of a column over some rows (a row group, a page).
 struct ValueRange {

@@ -93,6 +93,7 @@ class ManifestIO {
   Result<std::vector<ManifestFileMeta>> ReadManifestListUncached(const std::string& path) const;
 
   const std::string& dir() const { return dir_; }
+  const format::RowType& partition_type() const { return partition_type_; }
 
  private:
   Result<ManifestFileMeta> WriteOneManifest(const std::vector<ManifestEntry>& entries, size_t begin, size_t end) const;

@@ -9,6 +9,8 @@
 #include "common/file_util.h"
 #include "common/random.h"
 #include "spdlog/spdlog.h"
+#include "table/data/binary_row.h"
+#include "table/manifest/manifest_merge.h"
 
 namespace kl::table {
 namespace {
@@ -109,6 +111,32 @@ Result<CommitResult> FileStoreCommit::Commit(const CommitRequest& request) {
     for (const auto& f : inc.compact_before) compact_delta.push_back(entry(FileKind::kDelete, f));
     for (const auto& f : inc.compact_after) compact_delta.push_back(entry(FileKind::kAdd, f));
   }
+  if (request.overwrite) {
+    std::set<std::string> written;
+    for (const auto& e : append_delta) written.insert(e.partition);
+    // Dynamic partition overwrite that writes nothing replaces nothing (as Paimon's).
+    bool skip = request.overwrite->kind == OverwriteScope::Kind::kWrittenPartitions && written.empty();
+    if (!skip) {
+      KL_ASSIGN_OR_RETURN(auto replaced, ReplacedPartitions(*request.overwrite, written));
+      for (const auto& p : written) {
+        if (!replaced(p)) {
+          return Status::InvalidArgument("overwriting " + ctx_->path() +
+                                         ": new files lie outside the partitions being overwritten");
+        }
+      }
+      if (!changelog.empty()) {
+        spdlog::warn("overwrite of {} drops {} changelog files: an overwrite commits no changelog", ctx_->path(),
+                     changelog.size());
+      }
+      KL_ASSIGN_OR_RETURN(int64_t id, CommitOnce(request, CommitKind::kOverwrite, append_delta, {}, 0, replaced));
+      result.snapshot_ids.push_back(id);
+    }
+    if (!compact_delta.empty()) {
+      KL_ASSIGN_OR_RETURN(int64_t id, CommitOnce(request, CommitKind::kCompact, compact_delta, {}, 0));
+      result.snapshot_ids.push_back(id);
+    }
+    return result;
+  }
   bool has_append = !append_delta.empty() || !changelog.empty() || !request.index_changes.empty();
   if (has_append || (request.allow_empty && compact_delta.empty())) {
     KL_ASSIGN_OR_RETURN(int64_t id, CommitOnce(request, CommitKind::kAppend, append_delta, changelog, changelog_rows));
@@ -119,6 +147,43 @@ Result<CommitResult> FileStoreCommit::Commit(const CommitRequest& request) {
     result.snapshot_ids.push_back(id);
   }
   return result;
+}
+
+Result<std::function<bool(const std::string&)>> FileStoreCommit::ReplacedPartitions(
+    const OverwriteScope& scope, const std::set<std::string>& written) const {
+  switch (scope.kind) {
+    case OverwriteScope::Kind::kTable:
+      return std::function<bool(const std::string&)>([](const std::string&) { return true; });
+    case OverwriteScope::Kind::kWrittenPartitions:
+      return std::function<bool(const std::string&)>([written](const std::string& p) { return written.count(p) > 0; });
+    case OverwriteScope::Kind::kPartitionSpec:
+      break;
+  }
+  format::RowType partition_type = ctx_->schema().PartitionType();
+  // Partition column index -> the value it must have.
+  std::vector<std::pair<size_t, format::Datum>> wanted;
+  for (const auto& [name, value] : scope.spec) {
+    int idx = partition_type.IndexOf(name);
+    if (idx < 0) {
+      return Status::InvalidArgument("overwriting " + ctx_->path() + ": \"" + name + "\" is not a partition column");
+    }
+    wanted.emplace_back(static_cast<size_t>(idx), value);
+  }
+  std::vector<format::DataType> types = TypesOf(partition_type);
+  std::string path = ctx_->path();
+  return std::function<bool(const std::string&)>([wanted, types, path](const std::string& p) {
+    auto row = DeserializeBinaryRow(p, types);
+    if (!row.ok()) {
+      spdlog::warn("{}: unreadable partition in a manifest: {}", path, row.status().ToString());
+      return false;
+    }
+    for (const auto& [idx, value] : wanted) {
+      const format::Datum& have = (*row)[idx];
+      if (have.is_null() != value.is_null()) return false;
+      if (!have.is_null() && format::CompareDatum(have, value) != 0) return false;
+    }
+    return true;
+  });
 }
 
 Result<std::string> FileStoreCommit::WriteNextIndexManifest(const std::optional<std::string>& previous,
@@ -136,9 +201,35 @@ Result<std::string> FileStoreCommit::WriteNextIndexManifest(const std::optional<
   return name;
 }
 
+Result<std::optional<std::string>> FileStoreCommit::WriteOverwriteIndexManifest(
+    const std::optional<std::string>& previous, const std::vector<IndexManifestEntry>& changes,
+    const std::function<bool(const std::string&)>& replaced) const {
+  if (!previous && changes.empty()) return std::optional<std::string>();
+  std::vector<IndexManifestEntry> kept;
+  size_t dropped = 0;
+  if (previous) {
+    auto read = ReadIndexManifest(JoinPath(manifests_.dir(), *previous));
+    if (!read.ok()) return read.status().WithContext("reading the latest index manifest");
+    for (auto& e : *read) {
+      if (replaced(e.partition)) {
+        ++dropped;
+      } else {
+        kept.push_back(std::move(e));
+      }
+    }
+  }
+  if (dropped == 0 && changes.empty()) return std::optional<std::string>(previous);
+  KL_ASSIGN_OR_RETURN(std::vector<IndexManifestEntry> entries, CombineIndexEntries(kept, changes));
+  std::string name = "index-manifest-" + RandomUuid() + "-0";
+  KL_RETURN_IF_ERROR(
+      WriteIndexManifest(JoinPath(manifests_.dir(), name), entries, ctx_->options().manifest_compression()).status());
+  return std::optional<std::string>(name);
+}
+
 Result<int64_t> FileStoreCommit::CommitOnce(const CommitRequest& request, CommitKind kind,
                                             const std::vector<ManifestEntry>& delta,
-                                            const std::vector<ManifestEntry>& changelog, int64_t changelog_rows) {
+                                            const std::vector<ManifestEntry>& changelog, int64_t changelog_rows,
+                                            const std::function<bool(const std::string&)>& replaced) {
   const TableOptions& opts = ctx_->options();
   std::vector<std::string> written;  // manifest files of failed attempts are removed
   auto cleanup = [&]() {
@@ -167,30 +258,41 @@ Result<int64_t> FileStoreCommit::CommitOnce(const CommitRequest& request, Commit
     bool deletes = false;
     for (const auto& e : delta) deletes |= e.kind == FileKind::kDelete;
     bool check_deletes = deletes && !(latest && last_committed_ && latest->id == *last_committed_);
-    bool rewrite_base = base_metas.size() > static_cast<size_t>(opts.manifest_merge_min_count());
-    std::vector<ManifestEntry> live;
-    if (latest && (check_deletes || rewrite_base)) {
-      KL_ASSIGN_OR_RETURN(live, ReadLiveEntries(manifests_, *latest));
-      if (check_deletes) {
-        std::set<std::string> ids;
-        for (const auto& e : live) ids.insert(e.Identifier());
-        for (const auto& e : delta) {
-          if (e.kind == FileKind::kDelete && ids.count(e.Identifier()) == 0) {
-            cleanup();
-            return Status::Conflict("file " + e.file.file_name + " (bucket " + std::to_string(e.bucket) +
-                                    ") was already removed by another commit; redo the compaction");
-          }
+    // An overwrite deletes what is live in the replaced partitions at this attempt's base.
+    std::vector<ManifestEntry> overwrite_delta;
+    if (replaced && latest) {
+      KL_ASSIGN_OR_RETURN(std::vector<ManifestEntry> live, ReadLiveEntries(manifests_, *latest));
+      for (const auto& e : live) {
+        if (!replaced(e.partition)) continue;
+        ManifestEntry d = e;
+        d.kind = FileKind::kDelete;
+        overwrite_delta.push_back(std::move(d));
+      }
+    }
+    if (replaced) overwrite_delta.insert(overwrite_delta.end(), delta.begin(), delta.end());
+    const std::vector<ManifestEntry>& delta_now = replaced ? overwrite_delta : delta;
+    if (!replaced && latest && check_deletes) {
+      KL_ASSIGN_OR_RETURN(std::vector<ManifestEntry> live, ReadLiveEntries(manifests_, *latest));
+      std::set<std::string> ids;
+      for (const auto& e : live) ids.insert(e.Identifier());
+      for (const auto& e : delta) {
+        if (e.kind == FileKind::kDelete && ids.count(e.Identifier()) == 0) {
+          cleanup();
+          return Status::Conflict("file " + e.file.file_name + " (bucket " + std::to_string(e.bucket) +
+                                  ") was already removed by another commit; redo the compaction");
         }
       }
     } else if (deletes && !latest) {
       cleanup();
       return Status::Conflict("compaction deletes files but the table has no snapshot");
     }
-    if (rewrite_base) {
-      // Too many small manifests: rewrite the live entries into few full ones.
-      KL_ASSIGN_OR_RETURN(base_metas, manifests_.WriteManifests(live, opts.manifest_target_size()));
-      for (const auto& m : base_metas) written.push_back(m.file_name);
+    // The inherited manifests, merged as Paimon merges them, become the new base.
+    auto merged = MergeManifests(manifests_, base_metas, ManifestMergeOptions::FromTable(opts), &written);
+    if (!merged.ok()) {
+      cleanup();
+      return merged.status().WithContext("merging the manifests of " + ctx_->path());
     }
+    base_metas = std::move(merged).value();
     int64_t base_size = 0, delta_size = 0, changelog_size = 0;
     auto base_list = manifests_.WriteManifestList(base_metas, &base_size);
     if (!base_list.ok()) {
@@ -198,7 +300,7 @@ Result<int64_t> FileStoreCommit::CommitOnce(const CommitRequest& request, Commit
       return base_list.status();
     }
     written.push_back(*base_list);
-    auto delta_metas = manifests_.WriteManifests(delta, opts.manifest_target_size());
+    auto delta_metas = manifests_.WriteManifests(delta_now, opts.manifest_target_size());
     if (!delta_metas.ok()) {
       cleanup();
       return delta_metas.status();
@@ -239,7 +341,19 @@ Result<int64_t> FileStoreCommit::CommitOnce(const CommitRequest& request, Commit
       s.changelog_manifest_list_size = changelog_size;
     }
     if (latest && latest->index_manifest) s.index_manifest = latest->index_manifest;
-    if (kind == CommitKind::kAppend && !request.index_changes.empty()) {
+    if (replaced) {
+      // The replaced partitions' index files (HASH, deletion vectors) go with their data files.
+      auto index_manifest = WriteOverwriteIndexManifest(latest ? latest->index_manifest : std::nullopt,
+                                                        request.index_changes, replaced);
+      if (!index_manifest.ok()) {
+        cleanup();
+        return index_manifest.status();
+      }
+      if (index_manifest->has_value() && (!latest || *index_manifest != latest->index_manifest)) {
+        written.push_back(**index_manifest);
+      }
+      s.index_manifest = *index_manifest;
+    } else if (kind == CommitKind::kAppend && !request.index_changes.empty()) {
       auto index_manifest = WriteNextIndexManifest(latest ? latest->index_manifest : std::nullopt,
                                                    request.index_changes);
       if (!index_manifest.ok()) {
@@ -256,7 +370,7 @@ Result<int64_t> FileStoreCommit::CommitOnce(const CommitRequest& request, Commit
     // Offsets accumulate: partitions this commit did not touch keep their last offset.
     if (latest) s.log_offsets = latest->log_offsets;
     for (const auto& [p, o] : request.log_offsets) s.log_offsets[p] = o;
-    int64_t delta_rows = RowCountDelta(delta);
+    int64_t delta_rows = RowCountDelta(delta_now);
     s.delta_record_count = delta_rows;
     s.total_record_count = total + delta_rows;
     s.changelog_record_count = changelog_rows;
@@ -275,7 +389,7 @@ Result<int64_t> FileStoreCommit::CommitOnce(const CommitRequest& request, Commit
     // Another writer took the id. If that was an earlier attempt of this very
     // commit (same user and identifier), it is done.
     KL_ASSIGN_OR_RETURN(std::optional<int64_t> done, LatestCommitIdentifier(request.commit_user));
-    if (done && *done >= request.commit_identifier && kind == CommitKind::kAppend) {
+    if (done && *done >= request.commit_identifier && kind != CommitKind::kCompact) {
       return Status::AlreadyExists("commit " + std::to_string(request.commit_identifier) + " already landed");
     }
     // Writers that lost the same race retry at random moments of a growing window,

@@ -3,16 +3,20 @@
 // results a COMPACT snapshot. Snapshot files are created only if absent, so
 // two racing writers cannot both take an id: the loser re-reads the latest
 // snapshot, checks that the files it deletes are still live, and retries.
-// A commit carries (commitUser, commitIdentifier); one already in the
+// An overwrite replaces the live files of whole partitions (or the table) in one
+// OVERWRITE snapshot. A commit carries (commitUser, commitIdentifier); one already in the
 // table's history is skipped, which makes retries after a crash exact.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "format/datum.h"
 #include "table/index/index_manifest.h"
 #include "table/manifest/manifest.h"
 #include "table/manifest/snapshot.h"
@@ -20,6 +24,20 @@
 #include "table/table_context.h"
 
 namespace kl::table {
+
+// What an OVERWRITE commit (Paimon's INSERT OVERWRITE) replaces: the live data files and
+// index files (HASH, deletion vectors) of these partitions are deleted in the snapshot that
+// adds the commit's new files.
+struct OverwriteScope {
+  enum class Kind {
+    kTable,              // every partition (an unpartitioned table's whole content)
+    kWrittenPartitions,  // the partitions the commit writes to; nothing when it writes none
+    kPartitionSpec,      // the partitions whose columns equal `spec`
+  };
+  Kind kind = Kind::kTable;
+  // kPartitionSpec: partition column name -> value, for some or all partition columns.
+  std::map<std::string, format::Datum> spec;
+};
 
 struct CommitRequest {
   std::string commit_user;
@@ -31,6 +49,10 @@ struct CommitRequest {
   std::vector<IndexManifestEntry> index_changes;
   // Record a snapshot even when no file changed (to persist log offsets).
   bool allow_empty = false;
+  // Set: an OVERWRITE snapshot replaces the scope's content with the new files (their
+  // changelog is dropped, as Paimon's overwrite does). Files the commit adds must lie in the
+  // scope. Compaction results still follow in a COMPACT snapshot.
+  std::optional<OverwriteScope> overwrite;
 };
 
 struct CommitResult {
@@ -49,12 +71,23 @@ class FileStoreCommit {
   Result<std::optional<Snapshot>> LatestSnapshotOf(const std::string& commit_user) const;
 
  private:
+  // `replaced` (OVERWRITE only): which partitions of the latest snapshot the commit deletes.
   Result<int64_t> CommitOnce(const CommitRequest& request, CommitKind kind, const std::vector<ManifestEntry>& delta,
-                             const std::vector<ManifestEntry>& changelog, int64_t changelog_rows);
+                             const std::vector<ManifestEntry>& changelog, int64_t changelog_rows,
+                             const std::function<bool(const std::string&)>& replaced = nullptr);
+  // Which serialized partitions an overwrite replaces; `written`: the partitions it adds files to.
+  Result<std::function<bool(const std::string&)>> ReplacedPartitions(const OverwriteScope& scope,
+                                                                     const std::set<std::string>& written) const;
 
   // Writes the index manifest that follows `previous` with `changes`; returns its name.
   Result<std::string> WriteNextIndexManifest(const std::optional<std::string>& previous,
                                              const std::vector<IndexManifestEntry>& changes) const;
+
+  // An overwrite's index manifest: `previous` without the replaced partitions' files, plus
+  // `changes`; nullopt when there is no index at all.
+  Result<std::optional<std::string>> WriteOverwriteIndexManifest(
+      const std::optional<std::string>& previous, const std::vector<IndexManifestEntry>& changes,
+      const std::function<bool(const std::string&)>& replaced) const;
 
   std::shared_ptr<TableContext> ctx_;
   SnapshotManager snapshots_;

@@ -1,14 +1,19 @@
 #include "table/operation/maintenance.h"
 
 #include <map>
+#include <memory>
+#include <mutex>
 #include <set>
+#include <unordered_set>
 
 #include "common/clock.h"
 #include "common/file_util.h"
+#include "spdlog/spdlog.h"
 #include "table/index/index_manifest.h"
 #include "table/manifest/snapshot.h"
 #include "table/operation/commit.h"
 #include "table/operation/consumer.h"
+#include "table/tag/tag.h"
 
 namespace kl::table {
 namespace {
@@ -22,6 +27,76 @@ Result<std::vector<std::string>> IndexFilesOf(const std::shared_ptr<TableContext
   out.reserve(entries.size());
   for (const auto& e : entries) out.push_back(ctx->paths().IndexFilePath(e.partition, e.bucket, e.file, in_data_dir));
   return out;
+}
+
+// What a snapshot (or tag) needs to be read as a whole: its base and delta
+// manifest lists, their manifests and its index manifest (paths into `meta`),
+// and the index files that lists (into `index`).
+Status CollectReadMetadata(const std::shared_ptr<TableContext>& ctx, const ManifestIO& io, const Snapshot& s,
+                           std::set<std::string>* meta, std::set<std::string>* index) {
+  for (const auto& list : {s.base_manifest_list, s.delta_manifest_list}) {
+    meta->insert(JoinPath(io.dir(), list));
+    KL_ASSIGN_OR_RETURN(std::vector<ManifestFileMeta> metas, io.ReadManifestList(list));
+    for (const auto& m : metas) meta->insert(JoinPath(io.dir(), m.file_name));
+  }
+  if (s.index_manifest) {
+    meta->insert(JoinPath(io.dir(), *s.index_manifest));
+    KL_ASSIGN_OR_RETURN(std::vector<std::string> index_files, IndexFilesOf(ctx, io.dir(), *s.index_manifest));
+    index->insert(index_files.begin(), index_files.end());
+  }
+  return Status::OK();
+}
+
+// A data file as tags hold it: partition, bucket and name (a file moved up a
+// level without a rewrite is the same file).
+std::string DataFileKey(const ManifestEntry& e) {
+  std::string key = e.partition;
+  key += '\x1f';
+  key += std::to_string(e.bucket);
+  key += '\x1f';
+  key += e.file.file_name;
+  return key;
+}
+
+using FileKeys = std::unordered_set<std::string>;
+
+// The data files live in a tagged snapshot. Every expiry after a tag asks for
+// the same set, so a few are kept per process (tags never change).
+Result<std::shared_ptr<const FileKeys>> LiveFileKeys(const ManifestIO& io, const Snapshot& s) {
+  static std::mutex mu;
+  static auto* cache = new std::map<std::string, std::shared_ptr<const FileKeys>>();
+  std::string key = io.dir() + '\n' + s.base_manifest_list + '\n' + s.delta_manifest_list;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = cache->find(key);
+    if (it != cache->end()) return it->second;
+  }
+  KL_ASSIGN_OR_RETURN(std::vector<ManifestEntry> live, ReadLiveEntries(io, s));
+  auto keys = std::make_shared<FileKeys>();
+  for (const auto& e : live) keys->insert(DataFileKey(e));
+  std::lock_guard<std::mutex> lock(mu);
+  if (cache->size() >= 32) cache->erase(cache->begin());
+  (*cache)[key] = keys;
+  return std::shared_ptr<const FileKeys>(keys);
+}
+
+// The snapshots the table's tags name, by id, each once.
+Result<std::vector<Snapshot>> TaggedSnapshots(const std::string& table_path) {
+  KL_ASSIGN_OR_RETURN(std::vector<Tag> tags, TagManager(table_path).ReadAll());
+  std::vector<Snapshot> out;
+  for (auto& t : tags) {
+    if (out.empty() || out.back().id != t.snapshot.id) out.push_back(std::move(t.snapshot));
+  }
+  return out;
+}
+
+// Index of the last tagged snapshot before `id` (at or before, with `or_equal`); -1 if none.
+int PreviousTag(const std::vector<Snapshot>& tagged, int64_t id, bool or_equal = false) {
+  int found = -1;
+  for (size_t i = 0; i < tagged.size(); ++i) {
+    if (tagged[i].id < id || (or_equal && tagged[i].id == id)) found = static_cast<int>(i);
+  }
+  return found;
 }
 
 // Every file path (absolute) a snapshot needs: its manifest lists, manifests,
@@ -139,18 +214,26 @@ Result<ExpireResult> ExpireSnapshots(const std::shared_ptr<TableContext>& ctx, c
   KL_ASSIGN_OR_RETURN(const Snapshot* kept, snapshot_at(expire_count));
   const Snapshot& first_kept = *kept;
   std::set<std::string> kept_meta;
-  std::set<std::string> kept_index;  // index files the first retained snapshot lists
-  {
-    for (const auto& list : {first_kept.base_manifest_list, first_kept.delta_manifest_list}) {
-      kept_meta.insert(JoinPath(io.dir(), list));
-      KL_ASSIGN_OR_RETURN(std::vector<ManifestFileMeta> metas, io.ReadManifestList(list));
-      for (const auto& m : metas) kept_meta.insert(JoinPath(io.dir(), m.file_name));
-    }
-    if (first_kept.index_manifest) {
-      kept_meta.insert(JoinPath(io.dir(), *first_kept.index_manifest));
-      KL_ASSIGN_OR_RETURN(std::vector<std::string> index_files,
-                          IndexFilesOf(ctx, io.dir(), *first_kept.index_manifest));
-      kept_index.insert(index_files.begin(), index_files.end());
+  std::set<std::string> kept_index;  // index files the first retained snapshot (or a tag) lists
+  KL_RETURN_IF_ERROR(CollectReadMetadata(ctx, io, first_kept, &kept_meta, &kept_index));
+  // Tags keep what they need to be read: the manifests of the tags among the
+  // expired snapshots, and of the last tag before them (a manifest lives over a
+  // contiguous run of snapshots, so an older tag's are either that one's too or
+  // no expiring snapshot's), as Paimon's findSkippingTags.
+  KL_ASSIGN_OR_RETURN(std::vector<Snapshot> tagged, TaggedSnapshots(ctx->path()));
+  bool skip_metadata = false;
+  if (int right = PreviousTag(tagged, ids[expire_count]); right >= 0) {
+    int left = std::max(PreviousTag(tagged, ids[0], /*or_equal=*/true), 0);
+    for (int t = left; t <= right; ++t) {
+      Status st = CollectReadMetadata(ctx, io, tagged[static_cast<size_t>(t)], &kept_meta, &kept_index);
+      if (!st.ok()) {
+        // Better to leave manifests behind (remove-orphans finds them) than to break a tag.
+        spdlog::warn(
+            "expiring snapshots of {}: reading the manifests of the tag of snapshot {}: {}; "
+            "manifests of the expired snapshots are left in place",
+            ctx->path(), tagged[static_cast<size_t>(t)].id, st.ToString());
+        skip_metadata = true;
+      }
     }
   }
 
@@ -162,20 +245,39 @@ Result<ExpireResult> ExpireSnapshots(const std::shared_ptr<TableContext>& ctx, c
   };
   std::vector<std::string> doomed;
   // Data files: those the deltas of the snapshots after each expired one
-  // removed (a file moved up a level is removed and added by the same delta).
+  // removed (a file moved up a level is removed and added by the same delta),
+  // unless the last tag before that delta still holds them (a file is live
+  // over a contiguous run of snapshots, so an older tag holding it means this
+  // one does too).
   for (size_t i = 1; i <= expire_count; ++i) {
     KL_ASSIGN_OR_RETURN(const Snapshot* s, snapshot_at(i));
     auto read_delta = ReadDeltaEntries(io, *s);
     KL_ASSIGN_OR_RETURN(std::vector<ManifestEntry> delta,
                         i == expire_count ? std::move(read_delta) : entries_of_expiring(std::move(read_delta)));
-    std::set<std::string> removed;
+    std::map<std::string, const ManifestEntry*> removed;  // path -> its DELETE entry
     for (const auto& e : delta) {
-      if (e.kind == FileKind::kDelete) removed.insert(ctx->paths().DataFilePath(e.partition, e.bucket, e.file));
+      if (e.kind == FileKind::kDelete) removed[ctx->paths().DataFilePath(e.partition, e.bucket, e.file)] = &e;
     }
     for (const auto& e : delta) {
       if (e.kind == FileKind::kAdd) removed.erase(ctx->paths().DataFilePath(e.partition, e.bucket, e.file));
     }
-    for (const auto& path : removed) doomed.push_back(path);
+    if (removed.empty()) continue;
+    std::shared_ptr<const FileKeys> tag_files;
+    if (int t = PreviousTag(tagged, ids[i]); t >= 0) {
+      auto keys = LiveFileKeys(io, tagged[static_cast<size_t>(t)]);
+      if (!keys.ok()) {
+        spdlog::warn(
+            "expiring snapshots of {}: reading the files of the tag of snapshot {}: {}; the files "
+            "snapshot {} removed are left in place",
+            ctx->path(), tagged[static_cast<size_t>(t)].id, keys.status().ToString(), ids[i]);
+        continue;
+      }
+      tag_files = *keys;
+    }
+    for (const auto& [path, entry] : removed) {
+      if (tag_files && tag_files->count(DataFileKey(*entry)) != 0) continue;
+      doomed.push_back(path);
+    }
   }
   // Changelog files, manifest lists and manifests of the expired snapshots.
   std::set<std::string> expired_index_manifests;
@@ -186,6 +288,7 @@ Result<ExpireResult> ExpireSnapshots(const std::shared_ptr<TableContext>& ctx, c
       KL_ASSIGN_OR_RETURN(std::vector<ManifestEntry> changelog, entries_of_expiring(ReadChangelogEntries(io, s)));
       for (const auto& e : changelog) doomed.push_back(ctx->paths().DataFilePath(e.partition, e.bucket, e.file));
     }
+    if (skip_metadata) continue;
     std::vector<std::string> lists = {s.base_manifest_list, s.delta_manifest_list};
     if (s.changelog_manifest_list) lists.push_back(*s.changelog_manifest_list);
     for (const auto& list : lists) {
@@ -229,6 +332,101 @@ Result<ExpireResult> ExpireSnapshots(const std::shared_ptr<TableContext>& ctx, c
   return result;
 }
 
+Result<DeleteTagResult> DeleteTag(const std::shared_ptr<TableContext>& ctx, const std::string& name) {
+  TagManager tags(ctx->path());
+  SnapshotManager snapshots(ctx->path());
+  KL_ASSIGN_OR_RETURN(Tag tag, tags.Read(name));
+  DeleteTagResult result;
+  // While its snapshot is live, the snapshot's own expiry deals with its files.
+  if (snapshots.Exists(tag.snapshot.id)) {
+    KL_RETURN_IF_ERROR(tags.RemoveTagFile(name));
+    return result;
+  }
+  KL_ASSIGN_OR_RETURN(std::vector<Tag> all, tags.ReadAll());
+  KL_RETURN_IF_ERROR(tags.RemoveTagFile(name));
+  std::vector<Snapshot> tagged;
+  for (auto& t : all) {
+    if (t.snapshot.id == tag.snapshot.id && t.name != name) return result;  // another tag still names it
+    if (tagged.empty() || tagged.back().id != t.snapshot.id) tagged.push_back(std::move(t.snapshot));
+  }
+  // What stays needed: the tag before it, and the nearer of the tag after it and
+  // the earliest snapshot (files and manifests live over contiguous runs of
+  // snapshots, so these two neighbours cover every other holder).
+  std::vector<Snapshot> neighbours;
+  int at = PreviousTag(tagged, tag.snapshot.id);
+  if (at >= 0) neighbours.push_back(tagged[static_cast<size_t>(at)]);
+  std::optional<Snapshot> right;
+  KL_ASSIGN_OR_RETURN(std::optional<int64_t> earliest, snapshots.EarliestId());
+  size_t next = static_cast<size_t>(at + 2);  // tagged[at + 1] is this tag's snapshot
+  if (next < tagged.size() && (!earliest || tagged[next].id < *earliest)) {
+    right = tagged[next];
+  } else if (earliest) {
+    auto s = snapshots.Read(*earliest);
+    if (s.ok()) right = std::move(s).value();
+  }
+  if (right) neighbours.push_back(std::move(*right));
+
+  ManifestIO io(ctx->paths().ManifestDir(), ctx->schema().PartitionType(), ctx->options().manifest_compression(),
+                ctx->schema().id);
+  auto plan = [&]() -> Result<std::vector<std::string>> {
+    FileKeys keep_data;
+    std::set<std::string> keep_meta, keep_index;
+    for (const auto& n : neighbours) {
+      KL_ASSIGN_OR_RETURN(std::shared_ptr<const FileKeys> keys, LiveFileKeys(io, n));
+      keep_data.insert(keys->begin(), keys->end());
+      KL_RETURN_IF_ERROR(CollectReadMetadata(ctx, io, n, &keep_meta, &keep_index));
+    }
+    std::vector<std::string> doomed;
+    KL_ASSIGN_OR_RETURN(std::vector<ManifestEntry> live, ReadLiveEntries(io, tag.snapshot));
+    for (const auto& e : live) {
+      if (keep_data.count(DataFileKey(e)) == 0)
+        doomed.push_back(ctx->paths().DataFilePath(e.partition, e.bucket, e.file));
+    }
+    std::set<std::string> meta, index;
+    KL_RETURN_IF_ERROR(CollectReadMetadata(ctx, io, tag.snapshot, &meta, &index));
+    for (const auto& f : index) {
+      if (keep_index.count(f) == 0) doomed.push_back(f);
+    }
+    // Manifests before the lists that name them.
+    std::vector<std::string> lists;
+    for (const auto& f : meta) {
+      if (keep_meta.count(f) != 0) continue;
+      if (BaseName(f).rfind("manifest-list-", 0) == 0 || BaseName(f).rfind("index-manifest-", 0) == 0) {
+        lists.push_back(f);
+      } else {
+        doomed.push_back(f);
+      }
+    }
+    doomed.insert(doomed.end(), lists.begin(), lists.end());
+    return doomed;
+  };
+  auto doomed = plan();
+  if (!doomed.ok()) {
+    // The tag is gone either way; what it held is left for remove-orphans.
+    spdlog::warn("deleted tag '{}' of {}, but could not work out which files only it held: {}", name, ctx->path(),
+                 doomed.status().ToString());
+    return result;
+  }
+  for (const auto& path : *doomed) {
+    if (!FileExists(path)) continue;
+    KL_RETURN_IF_ERROR(RemoveFile(path));
+    ++result.deleted_files;
+  }
+  return result;
+}
+
+Result<std::vector<std::string>> ExpireTagsByTime(const std::shared_ptr<TableContext>& ctx, int64_t now_wall) {
+  KL_ASSIGN_OR_RETURN(std::vector<Tag> tags, TagManager(ctx->path()).ReadAll());
+  std::vector<std::string> expired;
+  for (const auto& t : tags) {
+    if (!t.create_time || !t.time_retained_millis || now_wall <= *t.create_time + *t.time_retained_millis) continue;
+    auto deleted = DeleteTag(ctx, t.name);
+    if (!deleted.ok() && !deleted.status().IsNotFound()) return deleted.status();
+    expired.push_back(t.name);
+  }
+  return expired;
+}
+
 Result<OrphanResult> RemoveOrphanFiles(const std::shared_ptr<TableContext>& ctx, int64_t older_than_millis,
                                        bool dry_run) {
   SnapshotManager snapshots(ctx->path());
@@ -243,6 +441,13 @@ Result<OrphanResult> RemoveOrphanFiles(const std::shared_ptr<TableContext>& ctx,
       return s.status();
     }
     KL_RETURN_IF_ERROR(CollectReferences(ctx, io, *s, &referenced));
+  }
+  // Tags: what they are read with (not their changelog, which went with their snapshot).
+  KL_ASSIGN_OR_RETURN(std::vector<Snapshot> tagged, TaggedSnapshots(ctx->path()));
+  for (const auto& s : tagged) {
+    KL_RETURN_IF_ERROR(CollectReadMetadata(ctx, io, s, &referenced, &referenced));
+    KL_ASSIGN_OR_RETURN(std::vector<ManifestEntry> live, ReadLiveEntries(io, s));
+    for (const auto& e : live) referenced.insert(ctx->paths().DataFilePath(e.partition, e.bucket, e.file));
   }
   std::vector<std::string> files;
   ListFilesRecursive(ctx->path(), "", &files);

@@ -1,6 +1,7 @@
 // Table maintenance: expiring old snapshots (and the files only they
-// needed) and removing orphan files left by failed or interrupted writes.
-// Neither ever deletes a file that a retained snapshot still references.
+// needed), deleting and expiring tags, and removing orphan files left by
+// failed or interrupted writes. None ever deletes a file that a retained
+// snapshot or a tag still references.
 #pragma once
 
 #include <cstdint>
@@ -32,18 +33,32 @@ struct ExpireResult {
 };
 
 // Expires the oldest snapshots the options let go, never one a consumer
-// (consumer.h) still needs, and deletes the files only they referenced. It
-// works from the snapshots' deltas, as Paimon does, so its cost follows what
-// expires, not how many snapshots are kept: cheap enough to run at every
-// commit. Files go before snapshot files, so an interrupted run is redone by
-// the next one.
+// (consumer.h) still needs, and deletes the files only they referenced: data
+// files and manifests a tag (tag.h) still needs stay, changelog files go (a
+// tag is read as a whole, not as changes). It works from the snapshots'
+// deltas, as Paimon does, so its cost follows what expires, not how many
+// snapshots are kept: cheap enough to run at every commit. Files go before
+// snapshot files, so an interrupted run is redone by the next one.
 Result<ExpireResult> ExpireSnapshots(const std::shared_ptr<TableContext>& ctx, const ExpireOptions& options);
+
+struct DeleteTagResult {
+  int64_t deleted_files = 0;  // data files and manifests only the tag still held
+};
+
+// Deletes the tag (NotFound if absent). When its snapshot has expired and no
+// other tag names it, the data files and manifests that neither the
+// neighbouring tags nor the earliest snapshot need go too, as Paimon's.
+Result<DeleteTagResult> DeleteTag(const std::shared_ptr<TableContext>& ctx, const std::string& name);
+
+// Deletes the tags whose tagTimeRetained has passed since their tagCreateTime
+// (`now_wall`: a local date-time, see Tag::create_time); returns their names.
+Result<std::vector<std::string>> ExpireTagsByTime(const std::shared_ptr<TableContext>& ctx, int64_t now_wall);
 
 struct OrphanResult {
   std::vector<std::string> deleted;  // paths relative to the table
 };
 
-// Deletes files under the table that no snapshot references and that are
+// Deletes files under the table that no snapshot or tag references and that are
 // older than `older_than_millis` (files of writes still in flight are young).
 Result<OrphanResult> RemoveOrphanFiles(const std::shared_ptr<TableContext>& ctx, int64_t older_than_millis,
                                        bool dry_run = false);

@@ -4,8 +4,10 @@
 #include <map>
 
 #include "common/file_util.h"
+#include "common/string_util.h"
 #include "table/data/binary_row.h"
 #include "table/operation/commit.h"
+#include "table/tag/tag.h"
 
 namespace kl::table {
 
@@ -124,6 +126,54 @@ Result<ScanPlan> TableScan::PlanAsOfTime(int64_t time_millis, const PartitionFil
   return PlanFrom(*s, filter, /*batch=*/true);
 }
 
+Result<ScanPlan> TableScan::PlanTag(const std::string& name, const PartitionFilter& filter) const {
+  KL_ASSIGN_OR_RETURN(Tag tag, TagManager(ctx_->path()).Read(name));
+  return PlanFrom(tag.snapshot, filter, /*batch=*/true);
+}
+
+Result<ScanPlan> TableScan::PlanFull(const Snapshot& snapshot, const PartitionFilter& filter) const {
+  return PlanFrom(snapshot, filter, /*batch=*/false);
+}
+
+Result<ScanPlan> TableScan::PlanConfigured(const PartitionFilter& filter) const {
+  const TableOptions& o = ctx_->options();
+  std::vector<std::string> given;
+  for (const char* key : {"scan.snapshot-id", "scan.tag-name", "scan.version", "scan.timestamp-millis"}) {
+    if (o.Get(key)) given.push_back(key);
+  }
+  if (given.empty()) return PlanLatest(filter);
+  if (given.size() > 1) {
+    return Status::InvalidArgument(
+        "only one of 'scan.snapshot-id', 'scan.tag-name', 'scan.version' and "
+        "'scan.timestamp-millis' may be set, not " +
+        given[0] + " and " + given[1]);
+  }
+  std::string value(Trim(*o.Get(given[0])));
+  auto snapshot_id = [&](const std::string& key) -> Result<int64_t> {
+    auto id = ParseInt64(value);
+    if (!id || *id < 1) return Status::InvalidArgument("'" + key + "' = '" + value + "' is not a snapshot number");
+    return *id;
+  };
+  if (given[0] == "scan.snapshot-id") {
+    KL_ASSIGN_OR_RETURN(int64_t id, snapshot_id(given[0]));
+    return PlanSnapshot(id, filter);
+  }
+  if (given[0] == "scan.tag-name") return PlanTag(value, filter);
+  if (given[0] == "scan.version") {
+    // Paimon's order: a tag of that name, else a snapshot number.
+    if (!value.empty() && TagManager(ctx_->path()).Exists(value)) return PlanTag(value, filter);
+    if (!ParseInt64(value)) {
+      return Status::NotFound("'scan.version' = '" + value + "': " + ctx_->path() +
+                              " has no tag of that name, and it is not a snapshot number");
+    }
+    KL_ASSIGN_OR_RETURN(int64_t id, snapshot_id(given[0]));
+    return PlanSnapshot(id, filter);
+  }
+  auto ms = ParseInt64(value);
+  if (!ms) return Status::InvalidArgument("'scan.timestamp-millis' = '" + value + "' is not a number of milliseconds");
+  return PlanAsOfTime(*ms, filter);
+}
+
 Result<ScanPlan> TableScan::PlanChanges(int64_t snapshot_id, const PartitionFilter& filter) const {
   KL_ASSIGN_OR_RETURN(Snapshot s, snapshots_.Read(snapshot_id));
   return PlanChanges(s, filter);
@@ -134,10 +184,20 @@ Result<ScanPlan> TableScan::PlanChanges(const Snapshot& s, const PartitionFilter
   ScanPlan plan;
   plan.snapshot_id = s.id;
   bool has_changelog_producer = ctx_->primary_key() && ctx_->options().changelog_producer() != ChangelogProducer::kNone;
+  if (s.commit_kind == CommitKind::kOverwrite) {
+    // As Paimon's streaming reads: an overwrite is not a change stream (it commits no
+    // changelog, and its delta deletes whole files), so followers pass over it.
+    if (ctx_->options().GetBool("streaming-read-overwrite", false)) {
+      return Status::NotSupported("snapshot " + std::to_string(s.id) + " of " + ctx_->path() +
+                                  " is an OVERWRITE; 'streaming-read-overwrite' = 'true' (reading it as changes) "
+                                  "is not supported by kubelake: unset it to pass over overwrites");
+    }
+    return plan;
+  }
   if (has_changelog_producer) {
     KL_ASSIGN_OR_RETURN(std::vector<ManifestEntry> entries, ReadChangelogEntries(manifests_, s));
     plan.splits = Group(s.id, std::move(entries), filter, /*raw=*/true);
-  } else if (s.commit_kind == CommitKind::kAppend || s.commit_kind == CommitKind::kOverwrite) {
+  } else if (s.commit_kind == CommitKind::kAppend) {
     KL_ASSIGN_OR_RETURN(std::vector<ManifestEntry> entries, ReadDeltaEntries(manifests_, s));
     plan.splits = Group(s.id, std::move(entries), filter, /*raw=*/true);
   }

@@ -2,7 +2,8 @@
 // live files of one snapshot (latest, by id, or as of a time) grouped into
 // splits by partition and bucket. A streaming scan returns, call after
 // call, the changes of each new snapshot: its delta files, or its changelog
-// files when the table has a changelog producer.
+// files when the table has a changelog producer. OVERWRITE snapshots are passed
+// over, as Paimon's streaming reads do without 'streaming-read-overwrite'.
 #pragma once
 
 #include <functional>
@@ -55,6 +56,14 @@ class TableScan {
   Result<ScanPlan> PlanLatest(const PartitionFilter& filter = nullptr) const;
   Result<ScanPlan> PlanSnapshot(int64_t snapshot_id, const PartitionFilter& filter = nullptr) const;
   Result<ScanPlan> PlanAsOfTime(int64_t time_millis, const PartitionFilter& filter = nullptr) const;
+  // The snapshot tag `name` names, as it was when tagged (NotFound: no such tag).
+  Result<ScanPlan> PlanTag(const std::string& name, const PartitionFilter& filter = nullptr) const;
+  // What the table's options travel to, as Paimon's batch reads: 'scan.snapshot-id',
+  // 'scan.tag-name', 'scan.version' (a tag if one has that name, else a snapshot id) or
+  // 'scan.timestamp-millis' (at most one of them); the latest snapshot without any.
+  Result<ScanPlan> PlanConfigured(const PartitionFilter& filter = nullptr) const;
+  // Every live file of `snapshot` (a tag's, say) at every level; see PlanSnapshotFull.
+  Result<ScanPlan> PlanFull(const Snapshot& snapshot, const PartitionFilter& filter = nullptr) const;
   // Every live file of the snapshot at every level, with deletion vectors: the
   // state a streaming read starts from.
   Result<ScanPlan> PlanSnapshotFull(int64_t snapshot_id, const PartitionFilter& filter = nullptr) const;

@@ -224,6 +224,7 @@ Result<std::unique_ptr<SplitReader>> TableRead::Open(const DataSplit& split) {
   // Rows read as stored are filtered one by one afterwards, so any condition may skip
   // them; merged reads may skip only by key conditions.
   extras->skip_by_stats = raw ? filter_.leaves() : key_leaves_;
+  if (!raw) extras->key_leaves = key_leaves_;
   FileOpener opener = ctx_->OpenerFor(split.partition, split.bucket, read_type_, std::move(extras));
   RowFilter filter{&filter_, &filter_columns_};
   if (raw) {

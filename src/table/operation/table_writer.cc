@@ -9,6 +9,7 @@
 #include "table/index/bucket_assigner.h"
 #include "table/operation/maintenance.h"
 #include "table/operation/scan.h"
+#include "table/tag/tag_auto_creation.h"
 
 namespace kl::table {
 
@@ -174,6 +175,12 @@ TableWriter::~TableWriter() = default;
 
 Status TableWriter::LoadExistingFiles() {
   if (loaded_) return Status::OK();
+  if (overwrite_) {
+    // An overwrite starts from nothing: what it replaces is deleted by its commit.
+    if (dynamic_) KL_RETURN_IF_ERROR(dynamic_->Restore(std::nullopt, {}));
+    loaded_ = true;
+    return Status::OK();
+  }
   TableScan scan(ctx_);
   KL_ASSIGN_OR_RETURN(std::optional<int64_t> latest, scan.snapshots().LatestId());
   if (latest) {
@@ -261,6 +268,9 @@ Status TableWriter::Write(const ColumnBatch& rows, const std::vector<RowKind>* k
                                 ", a bucket mode kubelake does not write");
   }
   if (failed_) return Status::Aborted("table writer of " + ctx_->path() + " must be recreated after a failed commit");
+  if (overwrite_committed_) {
+    return Status::Aborted("table writer of " + ctx_->path() + " has committed its overwrite; use a new writer");
+  }
   if (ctx_->options().manifest_format() != "avro") {
     return Status::NotSupported("writing to " + ctx_->path() + ": its manifests are " +
                                 ctx_->options().manifest_format() + "; kubelake writes Avro manifests only");
@@ -345,9 +355,28 @@ Status TableWriter::Compact(bool full) {
   return Status::OK();
 }
 
+Status TableWriter::Overwrite(OverwriteScope scope) {
+  if (loaded_ || !pk_writers_.empty() || !append_writers_.empty()) {
+    return Status::InvalidArgument("table writer of " + ctx_->path() + ": an overwrite must be set before writing");
+  }
+  if (scope.kind == OverwriteScope::Kind::kPartitionSpec) {
+    format::RowType partition_type = ctx_->schema().PartitionType();
+    for (const auto& [name, value] : scope.spec) {
+      if (partition_type.IndexOf(name) < 0) {
+        return Status::InvalidArgument("overwriting " + ctx_->path() + ": \"" + name + "\" is not a partition column");
+      }
+    }
+  }
+  overwrite_ = std::move(scope);
+  return Status::OK();
+}
+
 Result<CommitResult> TableWriter::Commit(int64_t commit_identifier, const std::map<int32_t, int64_t>& log_offsets,
                                          bool allow_empty) {
   if (failed_) return Status::Aborted("table writer of " + ctx_->path() + " must be recreated after a failed commit");
+  if (overwrite_committed_) {
+    return Status::Aborted("table writer of " + ctx_->path() + " has committed its overwrite; use a new writer");
+  }
   if (ctx_->options().manifest_format() != "avro") {
     return Status::NotSupported("writing to " + ctx_->path() + ": its manifests are " +
                                 ctx_->options().manifest_format() + "; kubelake writes Avro manifests only");
@@ -385,7 +414,12 @@ Result<CommitResult> TableWriter::Commit(int64_t commit_identifier, const std::m
     }
     request.index_changes = std::move(index_changes).value();
   }
-  if (request.increments.empty() && request.index_changes.empty() && !allow_empty) return CommitResult{};
+  if (overwrite_) {
+    request.overwrite = overwrite_;
+    overwrite_committed_ = true;
+  } else if (request.increments.empty() && request.index_changes.empty() && !allow_empty) {
+    return CommitResult{};
+  }
   auto result = commit_.Commit(request);
   charge(&cpu_.commit);
   if (dynamic_ && result.ok()) dynamic_->Committed(!result->already_committed);
@@ -396,12 +430,34 @@ Result<CommitResult> TableWriter::Commit(int64_t commit_identifier, const std::m
     return result;
   }
   if (!ctx_->options().write_only() && !result->snapshot_ids.empty()) {
-    // The commit stands either way; a failed expiry is retried at the next one.
+    // The commit stands either way; failed tag upkeep and expiry are retried at the next one.
+    // Tags first: a snapshot tagged now keeps its files through the expiry that follows.
+    Status tags = MaintainTags();
+    if (!tags.ok()) spdlog::warn("tags of {}: {}", ctx_->path(), tags.ToString());
     auto expired = ExpireSnapshots(ctx_, ExpireOptions::FromTable(ctx_->options()));
     if (!expired.ok()) spdlog::warn("expiring snapshots of {}: {}", ctx_->path(), expired.status().ToString());
     charge(&cpu_.expire);
   }
   return result;
+}
+
+Status TableWriter::MaintainTags() {
+  if (!tags_checked_) {
+    tags_checked_ = true;
+    KL_ASSIGN_OR_RETURN(tag_creation_, TagAutoCreation::Create(ctx_));
+  }
+  if (tag_creation_) {
+    KL_ASSIGN_OR_RETURN(std::vector<std::string> created, tag_creation_->Run());
+    for (const auto& name : created) spdlog::info("tagged {} as '{}'", ctx_->path(), name);
+  }
+  // Tag retention is counted in hours or days: reading every tag once a minute is enough.
+  int64_t now = NowMillis();
+  if (now >= next_tag_expiry_millis_) {
+    next_tag_expiry_millis_ = now + 60000;
+    KL_ASSIGN_OR_RETURN(std::vector<std::string> expired, ExpireTagsByTime(ctx_, WallClock{}.At(now)));
+    for (const auto& name : expired) spdlog::info("tag '{}' of {} expired (tagTimeRetained)", name, ctx_->path());
+  }
+  return Status::OK();
 }
 
 }  // namespace kl::table

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,13 +21,14 @@ namespace kl::table {
 class AppendBucketWriter;
 class BinaryRowWriter;
 class DynamicBucketAssigner;
+class TagAutoCreation;
 
 // Where a writer's commits spend the CPU of the committing thread, in seconds.
 struct WriterCpu {
   double flush = 0;    // the last flushes: sort, merge, lookup changelog, data and changelog files
   double compact = 0;  // compactions
   double commit = 0;   // manifests, snapshot
-  double expire = 0;   // snapshot expiry
+  double expire = 0;   // snapshot expiry, automatic tags
 };
 
 class TableWriter {
@@ -49,6 +51,11 @@ class TableWriter {
                               bool allow_empty = false);
   // Compacts every bucket (fully when `full`) in the next commit.
   Status Compact(bool full);
+  // Makes this writer an overwrite (Paimon's INSERT OVERWRITE): called before any write, it
+  // ignores the table's existing files, and its one commit replaces `scope` with what was
+  // written, in an OVERWRITE snapshot (even when nothing was written, unless the scope is
+  // the written partitions). The writer takes no further writes after that commit.
+  Status Overwrite(OverwriteScope scope);
   // While deferred, commits skip compactions of primary-key buckets unless a
   // bucket has more sorted runs than num-sorted-run.stop-trigger: a job that is
   // catching up with a backlog writes each row once instead of merging every
@@ -84,8 +91,15 @@ class TableWriter {
   // Dynamic bucket mode (primary key, bucket = -1): buckets come from the key index.
   std::unique_ptr<DynamicBucketAssigner> dynamic_;
   bool failed_ = false;
+  std::optional<OverwriteScope> overwrite_;
+  bool overwrite_committed_ = false;
   bool defer_compaction_ = false;
   WriterCpu cpu_;
+  // Tags after commits: created per period ('tag.automatic-creation'), expired by time.
+  Status MaintainTags();
+  bool tags_checked_ = false;
+  std::unique_ptr<TagAutoCreation> tag_creation_;
+  int64_t next_tag_expiry_millis_ = 0;
 };
 
 }  // namespace kl::table

@@ -1,6 +1,7 @@
 #include "table/schema/options.h"
 
 #include "common/string_util.h"
+#include "table/schema/cast.h"
 
 namespace kl::table {
 
@@ -103,15 +104,29 @@ Status TableOptions::Validate() const {
   KL_RETURN_IF_ERROR(check("file.format", {"avro", "parquet"}));
   KL_RETURN_IF_ERROR(check("manifest.format", {"avro"}));
   KL_RETURN_IF_ERROR(check("sequence.field.sort-order", {"ascending", "descending"}));
-  for (const char* key : {"write-buffer-size", "target-file-size", "manifest.target-file-size"}) {
+  KL_RETURN_IF_ERROR(check("tag.automatic-creation", {"none", "process-time", "watermark", "batch"}));
+  KL_RETURN_IF_ERROR(check("tag.creation-period", {"daily", "hourly", "two-hours"}));
+  KL_RETURN_IF_ERROR(check("tag.period-formatter", {"with_dashes", "without_dashes", "without_dashes_and_spaces"}));
+  for (const char* key : {"write-buffer-size", "target-file-size", "manifest.target-file-size",
+                          "manifest.full-compaction-threshold-size"}) {
     if (auto v = Get(key); v && !ParseMemorySize(*v)) {
       return Status::InvalidArgument("option " + std::string(key) + " = \"" + *v + "\" is not a memory size");
     }
   }
-  if (auto v = Get("snapshot.time-retained"); v && !ParseDuration(*v)) {
-    return Status::InvalidArgument("option snapshot.time-retained = \"" + *v + "\" is not a duration");
+  for (const char* key :
+       {"snapshot.time-retained", "tag.creation-delay", "tag.default-time-retained", "tag.creation-period-duration"}) {
+    if (auto v = Get(key); v && !ParseDuration(*v)) {
+      return Status::InvalidArgument("option " + std::string(key) + " = \"" + *v + "\" is not a duration");
+    }
   }
-  for (const char* key : {"dynamic-bucket.target-row-num", "dynamic-bucket.initial-buckets"}) {
+  for (const char* key : {"sink.process-time-zone", "sink.watermark-time-zone"}) {
+    if (auto v = Get(key); v) {
+      auto offset = ParseTimeZoneOffset(*v);
+      if (!offset.ok()) return offset.status().WithContext("option " + std::string(key));
+    }
+  }
+  for (const char* key : {"dynamic-bucket.target-row-num", "dynamic-bucket.initial-buckets", "manifest.merge-min-count",
+                          "tag.num-retained-max"}) {
     if (auto v = Get(key); v) {
       auto n = ParseInt64(Trim(*v));
       if (!n || *n <= 0) return Status::InvalidArgument("option " + std::string(key) + " = \"" + *v + "\" must be positive");

@@ -60,6 +60,10 @@ class TableOptions {
   int64_t write_buffer_size() const { return GetMemorySize("write-buffer-size", 256LL << 20); }
   int64_t manifest_target_size() const { return GetMemorySize("manifest.target-file-size", 8LL << 20); }
   int manifest_merge_min_count() const { return static_cast<int>(GetInt("manifest.merge-min-count", 30)); }
+  // Small manifests (and ones with DELETE entries) adding up to this trigger a full merge at commit.
+  int64_t manifest_full_compaction_threshold_size() const {
+    return GetMemorySize("manifest.full-compaction-threshold-size", 16LL << 20);
+  }
   int num_sorted_run_compaction_trigger() const {
     return static_cast<int>(GetInt("num-sorted-run.compaction-trigger", 5));
   }

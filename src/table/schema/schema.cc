@@ -1,7 +1,11 @@
 #include "table/schema/schema.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <functional>
+#include <map>
+#include <mutex>
 
 #include "common/clock.h"
 #include "common/file_util.h"
@@ -202,12 +206,55 @@ std::string SchemaManager::SchemaPath(int64_t id) const {
   return JoinPath(JoinPath(table_path_, "schema"), "schema-" + std::to_string(id));
 }
 
-Result<TableSchema> SchemaManager::Read(int64_t id) const {
-  std::string path = SchemaPath(id);
-  auto text = ReadFile(path);
-  if (!text.ok()) return text.status();
-  return TableSchema::FromJson(*text, path);
-}
+namespace {
+
+// Parsed schema files, reused while the file is the one parsed (same inode, size and
+// mtime): a schema file never changes once written, yet every query that opens a table
+// reads its latest one. Bounded by entries (cleared when full).
+class ParsedSchemas {
+ public:
+  static ParsedSchemas& Get() {
+    static ParsedSchemas* cache = new ParsedSchemas();
+    return *cache;
+  }
+  Result<TableSchema> Read(const std::string& path) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+      // Missing: ReadFile names the file and the cause.
+      KL_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+      return TableSchema::FromJson(text, path);
+    }
+    Stamp stamp{static_cast<uint64_t>(st.st_ino), static_cast<int64_t>(st.st_size),
+                static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = parsed_.find(path);
+      if (it != parsed_.end() && it->second.first == stamp) return it->second.second;
+    }
+    KL_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+    KL_ASSIGN_OR_RETURN(TableSchema schema, TableSchema::FromJson(text, path));
+    // Keep it only when the file read is the one stat() saw.
+    if (static_cast<int64_t>(text.size()) == stamp.size) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (parsed_.size() >= 1024) parsed_.clear();
+      parsed_[path] = {stamp, schema};
+    }
+    return schema;
+  }
+
+ private:
+  struct Stamp {
+    uint64_t inode = 0;
+    int64_t size = 0, mtime_ns = 0;
+    bool operator==(const Stamp&) const = default;
+  };
+  std::mutex mu_;
+  std::map<std::string, std::pair<Stamp, TableSchema>> parsed_;
+};
+
+}  // namespace
+
+Result<TableSchema> SchemaManager::Read(int64_t id) const { return ParsedSchemas::Get().Read(SchemaPath(id)); }
 
 Result<std::vector<int64_t>> SchemaManager::ListIds() const {
   auto names = ListDir(JoinPath(table_path_, "schema"));

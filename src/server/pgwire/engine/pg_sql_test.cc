@@ -207,7 +207,9 @@ TEST_F(PgSqlTest, ErrorsCarrySqlstateAndPosition) {
     Res r(PQexec(c.c, k.sql));
     EXPECT_EQ(r.status(), PGRES_FATAL_ERROR) << k.sql;
     EXPECT_EQ(r.sqlstate(), k.sqlstate) << k.sql << ": " << r.error();
-    if (k.position > 0) EXPECT_EQ(r.field(PG_DIAG_STATEMENT_POSITION), std::to_string(k.position)) << k.sql;
+    if (k.position > 0) {
+      EXPECT_EQ(r.field(PG_DIAG_STATEMENT_POSITION), std::to_string(k.position)) << k.sql;
+    }
   }
   // Positions count from the start of the whole query string, in characters.
   Res second(PQexec(c.c, "SELECT 1; SELECT ✓nope FROM dwd_objects"));

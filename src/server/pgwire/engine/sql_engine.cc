@@ -58,7 +58,7 @@ const char* SqlStateOf(const Status& s, const std::string& m) {
   if (Contains(m, "is ambiguous")) return "42702";
   if (Contains(m, "must be in GROUP BY")) return "42803";
   if (Contains(m, "aggregate function") && Contains(m, "not allowed")) return "42803";
-  if (Contains(m, "unknown data type") || Contains(m, "type ") && Contains(m, "is known only")) {
+  if (Contains(m, "unknown data type") || (Contains(m, "type ") && Contains(m, "is known only"))) {
     return sqlstate::kUndefinedObject;
   }
   if (Contains(m, "division by zero") || Contains(m, "divided by zero")) return "22012";
