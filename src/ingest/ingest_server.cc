@@ -325,7 +325,18 @@ HttpResponse IngestServer::HandleBatch(const HttpRequest& request) {
     ++rejected_malformed_;
     return Answer(415, ErrorJson("unsupported Content-Encoding " + encoding + " (zstd or none)"));
   }
-  auto decoded = DecodeBatch(body);
+  // Every event is validated as it is decoded, while its bytes are in the
+  // cache; one bad event refuses the whole batch before anything is appended.
+  auto validate = [&](const BatchHeader& header, uint64_t i, std::string_view content) {
+    // Events lie inside the body, whose buffer has padding after its end: parse in place.
+    size_t readable_after = static_cast<size_t>(body.data() + body_capacity - (content.data() + content.size()));
+    Status s = ValidateEventContent(content, readable_after);
+    if (s.ok()) return s;
+    return Status::InvalidArgument("malformed batch: event " + std::to_string(i) + " (sequence " +
+                                   std::to_string(header.first_sequence + i) + "): " + s.message() +
+                                   "; nothing of this batch was appended");
+  };
+  auto decoded = DecodeBatch(body, validate);
   if (!decoded.ok()) {
     ++rejected_malformed_;
     spdlog::warn("ingest: rejected a batch of cluster {}: {}", claimed, decoded.status().message());
@@ -336,20 +347,6 @@ HttpResponse IngestServer::HandleBatch(const HttpRequest& request) {
     ++rejected_malformed_;
     return Answer(400, ErrorJson("malformed batch: it names cluster \"" + batch.header.cluster +
                                  "\" but the request is for \"" + claimed + "\""));
-  }
-  for (size_t i = 0; i < batch.events.size(); ++i) {
-    // Events lie inside the body, whose buffer has padding after its end: parse in place.
-    const char* end_of_event = batch.events[i].content.data() + batch.events[i].content.size();
-    size_t readable_after = static_cast<size_t>(body.data() + body_capacity - end_of_event);
-    Status s = ValidateEventContent(batch.events[i].content, readable_after);
-    if (!s.ok()) {
-      ++rejected_malformed_;
-      std::string msg = "malformed batch: event " + std::to_string(i) + " (sequence " +
-                        std::to_string(batch.header.first_sequence + i) + "): " + s.message() +
-                        "; nothing of this batch was appended";
-      spdlog::warn("ingest: cluster {}: {}", claimed, msg);
-      return Answer(400, ErrorJson(msg));
-    }
   }
 
   ClusterState* c = GetCluster(claimed);

@@ -70,7 +70,7 @@ namespace {
 Status Malformed(const std::string& what) { return Status::Corruption("malformed batch: " + what); }
 
 // Version 2: a header with its CRC, then the spool's records.
-Result<DecodedBatch> DecodeRecords(std::string_view body) {
+Result<DecodedBatch> DecodeRecords(std::string_view body, const EventCheck& check) {
   auto bad = Malformed;
   ByteReader r(body.substr(kBatchMagicV2.size()));
   DecodedBatch batch;
@@ -116,6 +116,7 @@ Result<DecodedBatch> DecodeRecords(std::string_view body) {
     e.timestamp_ms = rec.timestamp_ms;
     e.content = rec.value;
     e.record = rest.substr(0, rec.encoded_size);
+    if (check) KL_RETURN_IF_ERROR(check(batch.header, i, e.content));
     batch.events.push_back(e);
     rest.remove_prefix(rec.encoded_size);
   }
@@ -125,10 +126,10 @@ Result<DecodedBatch> DecodeRecords(std::string_view body) {
 
 }  // namespace
 
-Result<DecodedBatch> DecodeBatch(std::string_view body) {
+Result<DecodedBatch> DecodeBatch(std::string_view body, const EventCheck& check) {
   auto bad = Malformed;
   if (body.size() < kBatchMagic.size() + 4) return bad("only " + std::to_string(body.size()) + " bytes");
-  if (body.substr(0, kBatchMagicV2.size()) == kBatchMagicV2) return DecodeRecords(body);
+  if (body.substr(0, kBatchMagicV2.size()) == kBatchMagicV2) return DecodeRecords(body, check);
   if (body.substr(0, kBatchMagic.size()) != kBatchMagic) {
     return bad("does not start with " + std::string(kBatchMagic) + " or " + std::string(kBatchMagicV2));
   }
@@ -155,6 +156,7 @@ Result<DecodedBatch> DecodeBatch(std::string_view body) {
     e.content = r.Bytes(len);
     if (!r.ok()) return bad("event " + std::to_string(i) + " of " + std::to_string(batch.header.count) + " truncated");
     if (e.timestamp_ms < 0) return bad("event " + std::to_string(i) + ": negative timestamp");
+    if (check) KL_RETURN_IF_ERROR(check(batch.header, i, e.content));
     batch.events.push_back(e);
   }
   if (r.remaining() != 0) return bad(std::to_string(r.remaining()) + " bytes after the last event");

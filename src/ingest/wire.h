@@ -35,6 +35,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -93,7 +94,11 @@ struct DecodedBatch {
 // Checks the whole body (framing, checksums, lengths; in version 2 each
 // record's CRC, sequence and key) before returning any event; a body that
 // fails any check is rejected whole, naming what and where. Both versions.
-Result<DecodedBatch> DecodeBatch(std::string_view body);
+// `check`, if given, is called on each event as soon as it is decoded (while
+// its bytes are still in the CPU's cache); a non-OK answer is returned as it
+// is and ends the decoding.
+using EventCheck = std::function<Status(const BatchHeader& header, uint64_t index, std::string_view content)>;
+Result<DecodedBatch> DecodeBatch(std::string_view body, const EventCheck& check = nullptr);
 
 // Checks that `content` is an event document the pipeline can read: a JSON
 // object with string fields type (ADDED/MODIFIED/DELETED), uid, kind and

@@ -103,9 +103,13 @@ TEST(KeyRowRangesTest, HoldEveryMatchingRowAndNarrowByThePrefix) {
         all = all && m;
         if (columns[l] == 0 && point(leaves[l].op)) key_eqs = key_eqs && m;
       }
-      if (all) EXPECT_TRUE(covered[r]) << "round " << round << " row " << r << " matches but lies outside";
+      if (all) {
+        EXPECT_TRUE(covered[r]) << "round " << round << " row " << r << " matches but lies outside";
+      }
       // Equality (or IN) on the leading key column is exact: no row of another a is kept.
-      if (eq_on_a && !key_eqs) EXPECT_FALSE(covered[r]) << "round " << round << " row " << r;
+      if (eq_on_a && !key_eqs) {
+        EXPECT_FALSE(covered[r]) << "round " << round << " row " << r;
+      }
     }
   }
 }
@@ -221,7 +225,9 @@ TEST(DecodedFilesTest, ReadsByKeyAnswerAlikeWithAndWithoutDecodedFiles) {
       EXPECT_EQ(read_once(), want) << format << ": " << text << " (decoding)";
       EXPECT_EQ(read_once(), want) << format << ": " << text << " (from decoded files)";
       // (Conditions that rule out every file's key range open no file at all.)
-      if (!want.empty()) EXPECT_GT(DecodedFiles::Global().stats().hits, hits) << text;
+      if (!want.empty()) {
+        EXPECT_GT(DecodedFiles::Global().stats().hits, hits) << text;
+      }
     }
   }
   DecodedFiles::Global().Clear();
