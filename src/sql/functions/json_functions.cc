@@ -393,6 +393,14 @@ struct JsonCallSet::Impl {
   };
   std::vector<Node> nodes;
   std::vector<size_t> node_of_call;  // where the call's leading steps end (lax calls)
+  // JSON_VALUE's common answers, appended without AppendJsonResult: per call, whether
+  // the column takes strings as they are, the value is RETURNING BIGINT, and an empty
+  // path gives NULL.
+  struct Fast {
+    bool value = false;  // JSON_VALUE over a simple lax path
+    bool text = false, bigint = false, empty_null = false;
+  };
+  std::vector<Fast> fast;
   simdjson::dom::parser parser;      // its buffers are kept for the next documents
   // Per node, for the current document: how its walk ended and the element reached.
   std::vector<WalkEnd> ends;
@@ -421,6 +429,16 @@ JsonCallSet::JsonCallSet(std::vector<const JsonCall*> calls) : impl_(std::make_u
       node = child;
     }
     m.node_of_call[k] = node;
+  }
+  m.fast.resize(m.calls.size());
+  for (size_t k = 0; k < m.calls.size(); ++k) {
+    const JsonCallOptions& o = m.calls[k]->options;
+    Impl::Fast& f = m.fast[k];
+    f.value = o.kind == JsonFunctionKind::kValue && m.calls[k]->path->simple;
+    f.text = IsStringType(o.returning) && o.returning.physical() == format::PhysicalKind::kBytes &&
+             o.returning.root() != TypeRoot::kChar;
+    f.bigint = o.returning.root() == TypeRoot::kBigInt;
+    f.empty_null = o.on_empty == JsonOnBehavior::kNull;
   }
   m.ends.resize(m.nodes.size());
   m.elements.resize(m.nodes.size());
@@ -456,6 +474,31 @@ Status JsonCallSet::Evaluate(ExecContext& ctx, const std::vector<const std::stri
       if (!parsed || path.strict || m.ends[node] == WalkEnd::kGeneral) {
         KL_RETURN_IF_ERROR(EvaluateOne(ctx, call, parsed, root, &m.found, out));
         continue;
+      }
+      if (m.fast[k].value) {
+        // What AppendJsonResult would append, for the common cases.
+        const Impl::Fast& f = m.fast[k];
+        if (m.ends[node] == WalkEnd::kNothing) {
+          if (f.empty_null) {
+            out->AppendNull();
+            continue;
+          }
+        } else {
+          Element v = m.elements[node];
+          auto type = v.type();
+          if (type == simdjson::dom::element_type::NULL_VALUE) {
+            out->AppendNull();
+            continue;
+          }
+          if (type == simdjson::dom::element_type::STRING && f.text) {
+            out->AppendBytes(v.get_string().value_unsafe());
+            continue;
+          }
+          if (type == simdjson::dom::element_type::INT64 && f.bigint) {
+            out->AppendInt(v.get_int64().value_unsafe());
+            continue;
+          }
+        }
       }
       // kNothing: a lax walk that selects nothing at some step selects nothing at the end.
       m.found.clear();

@@ -2,6 +2,7 @@
 // time with the batch engine's vectorised expressions.
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "common/clock.h"
 #include "sql/execution/expression_eval.h"
@@ -44,6 +45,147 @@ BoundExprPtr Renumber(const BoundExprPtr& e, const std::map<int, int>& mapping) 
   for (auto& a : copy->args) a = Renumber(a, mapping);
   return copy;
 }
+
+// A filter decided on each change's row as it is, without building a batch: a
+// conjunction of terms over input columns that cannot fail — c IS [NOT] NULL,
+// c IS [NOT] TRUE / FALSE / UNKNOWN, c = / <> a constant, c [NOT] IN (constants),
+// strings or integers — with the three-valued answers of the batch kernels (a
+// row passes when every term is TRUE). The filters of the jobs following a table
+// (WHERE deleted IS NOT TRUE AND kind = 'Pod' AND ...) are of this kind.
+class RowFilter {
+ public:
+  static std::optional<RowFilter> Make(const BoundExpr& e) {
+    RowFilter f;
+    if (e.kind == BoundKind::kAnd) {
+      for (const auto& a : e.args) {
+        if (!f.Add(*a)) return std::nullopt;
+      }
+    } else if (!f.Add(e)) {
+      return std::nullopt;
+    }
+    return f;
+  }
+
+  bool Passes(const Row& row) const {
+    for (const Term& t : terms_) {
+      if (Truth(t, row) != 1) return false;
+    }
+    return true;
+  }
+
+ private:
+  enum class Kind : unsigned char { kIsNull, kIsNotNull, kIsBool, kEquals, kNotEquals, kIn };
+  struct Term {
+    Kind kind;
+    size_t column;
+    int want = 0;               // kIsBool: 1 TRUE, 0 FALSE, -1 UNKNOWN
+    bool negated = false;       // kIsBool: IS NOT; kIn: NOT IN
+    std::vector<Datum> values;  // kEquals / kNotEquals: one; kIn: the list (NULLs included)
+  };
+
+  // Integers (and booleans, dates, times) or strings: what the kernels compare as such.
+  static bool Comparable(const format::DataType& t) {
+    auto k = t.physical();
+    return k == format::PhysicalKind::kInt || k == format::PhysicalKind::kBytes;
+  }
+  static bool SameKind(const format::DataType& a, const format::DataType& b) { return a.physical() == b.physical(); }
+
+  bool Add(const BoundExpr& e) {
+    auto column_of = [](const BoundExpr& a) { return a.kind == BoundKind::kColumn && a.column >= 0; };
+    if (e.kind == BoundKind::kIsNull && column_of(*e.args[0])) {
+      terms_.push_back({Kind::kIsNull, static_cast<size_t>(e.args[0]->column)});
+      return true;
+    }
+    if (e.kind == BoundKind::kNot && e.args[0]->kind == BoundKind::kIsNull && column_of(*e.args[0]->args[0])) {
+      terms_.push_back({Kind::kIsNotNull, static_cast<size_t>(e.args[0]->args[0]->column)});
+      return true;
+    }
+    if (e.kind == BoundKind::kCall && e.args.size() == 1 && column_of(*e.args[0]) &&
+        e.args[0]->type.root() == format::TypeRoot::kBoolean) {
+      // IS [NOT] TRUE / FALSE / UNKNOWN (the binder's names for them).
+      static const std::pair<const char*, std::pair<int, bool>> kIs[] = {
+          {"IS TRUE", {1, false}},     {"IS NOT TRUE", {1, true}},  {"IS FALSE", {0, false}},
+          {"IS NOT FALSE", {0, true}}, {"IS UNKNOWN", {-1, false}}, {"IS NOT UNKNOWN", {-1, true}}};
+      for (const auto& [name, spec] : kIs) {
+        if (e.name != name) continue;
+        Term t{Kind::kIsBool, static_cast<size_t>(e.args[0]->column)};
+        t.want = spec.first;
+        t.negated = spec.second;
+        terms_.push_back(std::move(t));
+        return true;
+      }
+      return false;
+    }
+    if (e.kind == BoundKind::kCall && e.args.size() == 2 && (e.name == "=" || e.name == "<>") &&
+        e.function.arg_types.empty()) {
+      const BoundExpr* c = e.args[0].get();
+      const BoundExpr* v = e.args[1].get();
+      if (c->kind == BoundKind::kLiteral) std::swap(c, v);
+      if (!column_of(*c) || v->kind != BoundKind::kLiteral || !Comparable(c->type) || !SameKind(c->type, v->type)) {
+        return false;
+      }
+      Term t{e.name == "=" ? Kind::kEquals : Kind::kNotEquals, static_cast<size_t>(c->column)};
+      t.values.push_back(v->value);
+      terms_.push_back(std::move(t));
+      return true;
+    }
+    if (e.kind == BoundKind::kInList && e.value_set == nullptr && column_of(*e.args[0]) &&
+        Comparable(e.args[0]->type)) {
+      Term t{Kind::kIn, static_cast<size_t>(e.args[0]->column)};
+      t.negated = e.negated;
+      for (size_t i = 1; i < e.args.size(); ++i) {
+        const BoundExpr& item = *e.args[i];
+        if (item.kind != BoundKind::kLiteral || !SameKind(item.type, e.args[0]->type)) return false;
+        t.values.push_back(item.value);
+      }
+      terms_.push_back(std::move(t));
+      return true;
+    }
+    return false;
+  }
+
+  static bool Equal(const Datum& a, const Datum& b) {
+    if (a.kind() == Datum::Kind::kBytes || b.kind() == Datum::Kind::kBytes) {
+      return a.kind() == b.kind() && a.as_bytes() == b.as_bytes();
+    }
+    return a.as_int() == b.as_int();
+  }
+
+  // 1 TRUE, 0 FALSE, -1 NULL.
+  static int Truth(const Term& t, const Row& row) {
+    const Datum& d = row[t.column];
+    switch (t.kind) {
+      case Kind::kIsNull: return d.is_null() ? 1 : 0;
+      case Kind::kIsNotNull: return d.is_null() ? 0 : 1;
+      case Kind::kIsBool: {
+        int v = d.is_null() ? -1 : (d.as_int() != 0 ? 1 : 0);
+        return (v == t.want) != t.negated ? 1 : 0;
+      }
+      case Kind::kEquals:
+      case Kind::kNotEquals: {
+        if (d.is_null() || t.values[0].is_null()) return -1;
+        bool eq = Equal(d, t.values[0]);
+        return (eq == (t.kind == Kind::kEquals)) ? 1 : 0;
+      }
+      case Kind::kIn: {
+        if (d.is_null()) return -1;
+        bool saw_null = false;
+        for (const Datum& v : t.values) {
+          if (v.is_null()) {
+            saw_null = true;
+          } else if (Equal(d, v)) {
+            return t.negated ? 0 : 1;
+          }
+        }
+        if (saw_null) return -1;
+        return t.negated ? 1 : 0;
+      }
+    }
+    return -1;
+  }
+
+  std::vector<Term> terms_;
+};
 
 class CalcOp : public pipeline::Operator {
  public:
@@ -135,12 +277,28 @@ class CalcOp : public pipeline::Operator {
         last_use_[i] = true;
       }
     }
+    // A filter and projection of columns alone needs no batch.
+    if (computed_.empty() && json_calls_.empty()) {
+      if (!pred) {
+        row_wise_ = true;
+      } else if (auto f = RowFilter::Make(*pred)) {
+        row_filter_ = std::move(*f);
+        row_wise_ = true;
+      }
+    }
   }
 
   std::string name() const override { return name_; }
   const RowType& output_type() const override { return output_; }
 
   Status Process(Changes& in, Changes* out) override {
+    if (row_wise_) {
+      for (auto& c : in) {
+        if (row_filter_ && !row_filter_->Passes(c.row)) continue;
+        Project(c, nullptr, 0, out);
+      }
+      return Status::OK();
+    }
     ctx_.statement_time_millis = NowMillis();
     for (size_t begin = 0; begin < in.size(); begin += kBatchSize) {
       size_t end = std::min(in.size(), begin + kBatchSize);
@@ -196,26 +354,28 @@ class CalcOp : public pipeline::Operator {
     size_t m = selected.size();
     std::vector<ColumnValue> values(computed_.size());
     for (size_t k = 0; k < computed_.size(); ++k) KL_RETURN_IF_ERROR(Evaluate(*computed_[k], *eval, m, ctx_, &values[k]));
-    for (size_t j = 0; j < m; ++j) {
-      Change& src = in[begin + selected[j]];
-      // The output row is built in the storage of the previous input row (scratch_),
-      // then swapped with this one's: a projection allocates no row.
-      scratch_.clear();
-      scratch_.reserve(outputs_.size());
-      for (size_t k = 0; k < outputs_.size(); ++k) {
-        const Output& spec = outputs_[k];
-        if (spec.input >= 0) {
-          Datum& d = src.row[static_cast<size_t>(spec.input)];
-          scratch_.push_back(last_use_[k] ? std::move(d) : d);
-        } else {
-          scratch_.push_back(values[static_cast<size_t>(spec.computed)].get().Get(j));
-        }
-      }
-      std::swap(src.row, scratch_);
-      src.input = 0;
-      out->push_back(std::move(src));
-    }
+    for (size_t j = 0; j < m; ++j) Project(in[begin + selected[j]], &values, j, out);
     return Status::OK();
+  }
+
+  // The output row of `src` (computed values: row j of `values`) replaces its row.
+  // It is built in the storage of the previous input row (scratch_), then swapped
+  // with this one's: a projection allocates no row.
+  void Project(Change& src, const std::vector<ColumnValue>* values, size_t j, Changes* out) {
+    scratch_.clear();
+    scratch_.reserve(outputs_.size());
+    for (size_t k = 0; k < outputs_.size(); ++k) {
+      const Output& spec = outputs_[k];
+      if (spec.input >= 0) {
+        Datum& d = src.row[static_cast<size_t>(spec.input)];
+        scratch_.push_back(last_use_[k] ? std::move(d) : d);
+      } else {
+        scratch_.push_back((*values)[static_cast<size_t>(spec.computed)].get().Get(j));
+      }
+    }
+    std::swap(src.row, scratch_);
+    src.input = 0;
+    out->push_back(std::move(src));
   }
 
   RowType input_, output_, compact_;
@@ -238,6 +398,8 @@ class CalcOp : public pipeline::Operator {
   };
   std::vector<JsonGroup> json_groups_;
   format::Row scratch_;
+  bool row_wise_ = false;  // no batch: outputs are input columns, the filter a RowFilter (or none)
+  std::optional<RowFilter> row_filter_;
 };
 
 }  // namespace

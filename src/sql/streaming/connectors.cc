@@ -242,17 +242,20 @@ class LogTableStreamSource : public pipeline::Source {
   const RowType& output_type() const override { return type_; }
   Status Restore(const std::optional<pipeline::SourcePosition>& position) override { return inner_->Restore(position); }
   Status Poll(size_t max_changes, int64_t timeout_ms, pipeline::Changes* out) override {
-    pipeline::Changes raw;
-    KL_RETURN_IF_ERROR(inner_->Poll(max_changes, timeout_ms, &raw));
-    out->reserve(out->size() + raw.size());
-    for (auto& c : raw) {
-      Row& r = c.row;
-      KL_RETURN_IF_ERROR(mapper_.MapInto(static_cast<int32_t>(r[0].as_int()), r[1].as_int(), r[2].as_int(),
-                                         r[3].is_null() ? std::string_view() : std::string_view(r[3].as_bytes()),
-                                         std::move(r[4]), &scratch_));
+    // The records' rows (partition, offset, timestamp, key, value) become the table's, in place.
+    size_t first = out->size();
+    KL_RETURN_IF_ERROR(inner_->Poll(max_changes, timeout_ms, out));
+    for (size_t i = first; i < out->size(); ++i) {
+      Row& r = (*out)[i].row;
+      Status mapped = mapper_.MapInto(static_cast<int32_t>(r[0].as_int()), r[1].as_int(), r[2].as_int(),
+                                      r[3].is_null() ? std::string_view() : std::string_view(r[3].as_bytes()),
+                                      std::move(r[4]), &scratch_);
+      if (!mapped.ok()) {
+        out->resize(first);
+        return mapped;
+      }
       // The record's row becomes the scratch row of the next one: no allocation per record.
       std::swap(r, scratch_);
-      out->push_back({c.kind, std::move(r)});
     }
     return Status::OK();
   }

@@ -184,6 +184,41 @@ TEST_F(StreamingTest, JsonCallsSharingPathStepsMatchTheBatchQuery) {
             (std::vector<std::string>{"1|g|NULL|1|NULL", "4|obj|obj|4|NULL", "NULL|NULL|NULL|2|3"}));
 }
 
+// Filters of columns against constants are decided on each row without a batch;
+// their answers are the batch query's, NULLs included (a row passes only when the
+// condition is TRUE).
+TEST_F(StreamingTest, RowFiltersMatchTheBatchQuery) {
+  Exec("CREATE TABLE src (id INT, s STRING, n BIGINT, b BOOLEAN)");
+  Exec(
+      "INSERT INTO src VALUES (1, 'Pod', 1, TRUE), (2, 'Node', 0, FALSE), (3, NULL, NULL, NULL), (4, '', -1, TRUE), "
+      "(5, 'pod', 2, NULL), (6, 'Pod', NULL, FALSE)");
+  const std::vector<std::string> filters = {
+      "b IS NOT TRUE AND s IS NOT NULL AND n IS NOT NULL",
+      "s = 'Pod' AND b IS NOT FALSE",
+      "s <> 'Pod' AND n <> 0",
+      "s IN ('Pod', 'Node') AND n IS NULL",
+      "s NOT IN ('Pod', '') AND b IS UNKNOWN",
+      "n IN (1, 2, NULL)",
+      "n NOT IN (0, NULL)",
+      "b IS TRUE AND s IS NULL",
+      "b IS NOT UNKNOWN AND s <> ''",
+      "b = TRUE AND 1 = n",
+  };
+  for (size_t i = 0; i < filters.size(); ++i) {
+    std::string t = "f" + std::to_string(i);
+    Exec("CREATE TABLE " + t + " (id INT PRIMARY KEY NOT ENFORCED, s STRING, b BOOLEAN)");
+    Exec("SET 'pipeline.name' = '" + t + "'");
+    Exec("INSERT INTO " + t + " SELECT id, s, b FROM src WHERE " + filters[i]);
+  }
+  for (size_t i = 0; i < filters.size(); ++i) {
+    std::string t = "f" + std::to_string(i);
+    WaitCaughtUp(t);
+    EXPECT_EQ(Rows("SELECT * FROM " + t), Rows("SELECT id, s, b FROM src WHERE " + filters[i])) << filters[i];
+  }
+  EXPECT_EQ(Rows("SELECT id FROM f0"), (std::vector<std::string>{"2", "5"}));
+  EXPECT_EQ(Rows("SELECT id FROM f6"), std::vector<std::string>{});
+}
+
 TEST_F(StreamingTest, GroupByRetractsAndMatchesTheBatchQuery) {
   Exec("CREATE TABLE objs (uid STRING PRIMARY KEY NOT ENFORCED, kind STRING, live BOOLEAN) WITH "
        "('changelog-producer' = 'lookup')");
