@@ -27,7 +27,7 @@
 #include "common/file_util.h"
 #include "common/json.h"
 #include "log/event_log.h"
-#include "pipeline/warehouse.h"
+#include "pipeline/warehouse/warehouse.h"
 #include "sql/warehouse/warehouse.h"
 
 namespace kl::bench {

@@ -14,7 +14,7 @@
 //     simulator's store; time until an ADS read shows the change; p50/p99.
 //
 // Each runs the warehouse `kubelake run` runs — its SQL (sql/warehouse/warehouse.sql)
-// — and, for comparison, the hand-wired jobs of pipeline/warehouse.cc, one
+// — and, for comparison, the hand-wired jobs of pipeline/warehouse/warehouse.cc, one
 // after the other in one run (--jobs sql|hand|both); with both, a table at the
 // end puts their figures side by side. --rounds N repeats every phase N times,
 // alternating the two warehouses (so neither always runs on the warmer

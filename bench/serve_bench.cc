@@ -31,7 +31,7 @@
 #include "common/random.h"
 #include "common/string_util.h"
 #include "format/parquet/file_cache.h"
-#include "pipeline/warehouse.h"
+#include "pipeline/warehouse/warehouse.h"
 #include "server/listen.h"
 #include "server/pgwire/engine/sql_engine.h"
 #include "server/pgwire/pg_server.h"

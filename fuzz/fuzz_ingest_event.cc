@@ -8,7 +8,7 @@
 #include <string>
 
 #include "ingest/wire.h"
-#include "pipeline/k8s_event.h"
+#include "pipeline/warehouse/k8s_event.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string content(reinterpret_cast<const char*>(data), size);

@@ -34,7 +34,7 @@
 #include "ingest/clusters.h"
 #include "ingest/wire.h"
 #include "log/event_log.h"
-#include "pipeline/warehouse.h"
+#include "pipeline/warehouse/warehouse.h"
 #include "simulator/tls.h"
 #include "table/table.h"
 

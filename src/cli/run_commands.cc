@@ -25,7 +25,7 @@
 #include "common/file_util.h"
 #include "common/string_util.h"
 #include "log/event_log.h"
-#include "pipeline/warehouse.h"
+#include "pipeline/warehouse/warehouse.h"
 #include "server/metrics/metrics.h"
 #include "server/pgwire/auth.h"
 #include "simulator/fleet.h"

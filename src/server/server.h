@@ -11,7 +11,7 @@
 #include <string>
 
 #include "common/result.h"
-#include "pipeline/warehouse.h"
+#include "pipeline/warehouse/warehouse.h"
 #include "server/pgwire/pg_server.h"
 #include "server/status.h"
 

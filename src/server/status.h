@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "collector/collector.h"
-#include "pipeline/job.h"
-#include "pipeline/warehouse.h"
+#include "pipeline/runtime/job.h"
+#include "pipeline/warehouse/warehouse.h"
 
 namespace kl::log {
 class EventLog;

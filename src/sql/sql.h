@@ -20,7 +20,7 @@
 #include "common/result.h"
 #include "format/column.h"
 #include "log/event_log.h"
-#include "pipeline/job.h"
+#include "pipeline/runtime/job.h"
 #include "sql/catalog/catalog.h"
 #include "sql/functions/function.h"
 #include "sql/parser/lexer.h"

@@ -10,7 +10,7 @@
 
 #include "common/result.h"
 #include "format/column.h"
-#include "pipeline/warehouse.h"
+#include "pipeline/warehouse/warehouse.h"
 
 namespace kl::sql {
 

@@ -1,5 +1,5 @@
 // `kubelake query audit|topology|trend` are SQL now: the hand-written C++ they
-// replaced (pipeline/queries.h, still serving the HTTP API) and the SQL must
+// replaced (pipeline/warehouse/queries.h, still serving the HTTP API) and the SQL must
 // answer alike on the same warehouse, for every variant of each question.
 #include "sql/warehouse_queries.h"
 
@@ -11,7 +11,7 @@
 #include "common/clock.h"
 #include "common/random.h"
 #include "common/test_util.h"
-#include "pipeline/queries.h"
+#include "pipeline/warehouse/queries.h"
 #include "table/data/binary_row.h"
 #include "table/table.h"
 

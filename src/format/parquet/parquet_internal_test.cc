@@ -8,12 +8,12 @@
 #include "common/coding.h"
 #include "common/random.h"
 #include "common/test_util.h"
-#include "format/parquet/column_writer.h"
-#include "format/parquet/compression.h"
-#include "format/parquet/encoding.h"
-#include "format/parquet/metadata.h"
+#include "format/parquet/column/column_writer.h"
+#include "format/parquet/column/compression.h"
+#include "format/parquet/column/encoding.h"
+#include "format/parquet/metadata/metadata.h"
+#include "format/parquet/metadata/thrift_compact.h"
 #include "format/parquet/parquet.h"
-#include "format/parquet/thrift_compact.h"
 
 namespace kl::format::parquet {
 namespace {

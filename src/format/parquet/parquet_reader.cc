@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "common/coding.h"
-#include "format/parquet/column_reader.h"
+#include "format/parquet/column/column_reader.h"
 #include "format/parquet/file_cache.h"
 
 namespace kl::format::parquet {

@@ -12,9 +12,9 @@
 #include "common/file_util.h"
 #include "common/result.h"
 #include "format/column.h"
-#include "format/parquet/metadata.h"
-#include "format/parquet/schema.h"
-#include "format/parquet/statistics.h"
+#include "format/parquet/metadata/metadata.h"
+#include "format/parquet/metadata/schema.h"
+#include "format/parquet/metadata/statistics.h"
 
 namespace kl::format::parquet {
 

@@ -1,9 +1,9 @@
 #include "format/parquet/parquet_writer.h"
 
 #include "common/coding.h"
-#include "format/parquet/column_writer.h"
-#include "format/parquet/compression.h"
-#include "format/parquet/schema.h"
+#include "format/parquet/column/column_writer.h"
+#include "format/parquet/column/compression.h"
+#include "format/parquet/metadata/schema.h"
 
 namespace kl::format::parquet {
 namespace {

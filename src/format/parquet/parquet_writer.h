@@ -12,8 +12,8 @@
 #include "common/file_util.h"
 #include "common/result.h"
 #include "format/column.h"
-#include "format/parquet/metadata.h"
-#include "format/parquet/statistics.h"
+#include "format/parquet/metadata/metadata.h"
+#include "format/parquet/metadata/statistics.h"
 
 namespace kl::format::parquet {
 

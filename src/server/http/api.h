@@ -1,7 +1,7 @@
 // The JSON API under /api/v1/ and the probes /healthz and /readyz: thin
 // handlers over the warehouse's queries — audit, topology and trend in SQL
 // (sql/warehouse_queries.h, the same as `kubelake query`), deleted objects,
-// users and nodes from pipeline/queries.h — and the system status. Every
+// users and nodes from pipeline/warehouse/queries.h — and the system status. Every
 // answer is JSON; bad arguments are 400s that say which.
 #pragma once
 
@@ -9,10 +9,10 @@
 #include <map>
 #include <string>
 
-#include "pipeline/queries.h"
-#include "sql/warehouse_queries.h"
+#include "pipeline/warehouse/queries.h"
 #include "server/http/http_server.h"
 #include "server/status.h"
+#include "sql/warehouse_queries.h"
 
 namespace kl::server {
 

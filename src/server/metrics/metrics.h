@@ -5,7 +5,7 @@
 #pragma once
 
 #include "common/status.h"
-#include "pipeline/warehouse.h"
+#include "pipeline/warehouse/warehouse.h"
 #include "server/metrics/exposition.h"
 #include "server/status.h"
 

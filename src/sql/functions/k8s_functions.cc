@@ -4,7 +4,7 @@
 #include <simdjson.h>
 
 #include "common/clock.h"
-#include "pipeline/k8s_event.h"
+#include "pipeline/warehouse/k8s_event.h"
 #include "sql/functions/helpers.h"
 
 namespace kl::sql {

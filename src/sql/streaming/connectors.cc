@@ -5,7 +5,7 @@
 #include "common/json.h"
 #include "common/random.h"
 #include "common/string_util.h"
-#include "pipeline/log_source.h"
+#include "pipeline/runtime/log_source.h"
 #include "sql/binder/types.h"
 
 namespace kl::sql::streaming {

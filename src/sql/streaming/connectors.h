@@ -11,8 +11,8 @@
 #include <string>
 
 #include "log/event_log.h"
-#include "pipeline/operator.h"
-#include "pipeline/source.h"
+#include "pipeline/runtime/operator.h"
+#include "pipeline/runtime/source.h"
 #include "sql/catalog/catalog.h"
 #include "sql/parser/ast.h"
 

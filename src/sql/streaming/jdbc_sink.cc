@@ -6,7 +6,7 @@
 #include <unordered_map>
 
 #include "common/string_util.h"
-#include "pipeline/state.h"
+#include "pipeline/runtime/state.h"
 #include "sql/binder/types.h"
 #include "sql/functions/cast.h"
 #include "sql/functions/postgres_text.h"

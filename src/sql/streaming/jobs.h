@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "pipeline/job.h"
+#include "pipeline/runtime/job.h"
 
 namespace kl::sql::streaming {
 

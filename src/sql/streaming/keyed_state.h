@@ -7,7 +7,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "pipeline/state.h"
+#include "pipeline/runtime/state.h"
 
 namespace kl::sql::streaming {
 

@@ -1,15 +1,15 @@
 // The operators streaming INSERT jobs are planned onto, beside the pipeline
-// runtime's own (pipeline/operator.h, lookup_join.h). Each is a
+// runtime's own (pipeline/runtime/operator.h, lookup_join.h). Each is a
 // pipeline::Operator over changes (+I, -U, +U, -D) with Flink's changelog
 // semantics; the stateful ones checkpoint their state with the job's commits
-// (pipeline/state.h), so a job killed at any instant resumes exactly.
+// (pipeline/runtime/state.h), so a job killed at any instant resumes exactly.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "pipeline/operator.h"
+#include "pipeline/runtime/operator.h"
 #include "sql/execution/context.h"
 #include "sql/planner/plan.h"
 #include "table/table.h"

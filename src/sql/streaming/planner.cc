@@ -4,8 +4,8 @@
 
 #include "common/file_util.h"
 #include "common/string_util.h"
-#include "pipeline/cluster_dimensions.h"
-#include "pipeline/lookup_join.h"
+#include "pipeline/runtime/lookup_join.h"
+#include "pipeline/warehouse/cluster_dimensions.h"
 #include "sql/binder/binder.h"
 #include "sql/binder/types.h"
 #include "sql/execution/expression_eval.h"

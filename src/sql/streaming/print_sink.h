@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include "pipeline/sink.h"
+#include "pipeline/runtime/sink.h"
 #include "sql/catalog/catalog.h"
 
 namespace kl::sql::streaming {

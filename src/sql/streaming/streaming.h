@@ -1,5 +1,5 @@
 // Streaming INSERT jobs: a bound, optimised query and its target become a
-// pipeline::Job (pipeline/job.h) — sources for the tables it reads (Paimon
+// pipeline::Job (pipeline/runtime/job.h) — sources for the tables it reads (Paimon
 // tables followed snapshot by snapshot, the event log), the operators of
 // operators.h and the pipeline's own, and a sink that commits with the source
 // positions. Flink's changelog semantics throughout; see docs/sql.md.
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/job.h"
+#include "pipeline/runtime/job.h"
 #include "sql/catalog/catalog.h"
 #include "sql/planner/plan.h"
 #include "sql/streaming/connectors.h"

@@ -2,7 +2,7 @@
 #include <unordered_map>
 
 #include "common/coding.h"
-#include "pipeline/state.h"
+#include "pipeline/runtime/state.h"
 #include "sql/binder/types.h"
 #include "sql/functions/cast.h"
 #include "sql/streaming/operators.h"

@@ -10,7 +10,7 @@
 
 #include "common/test_util.h"
 #include "log/event_log.h"
-#include "pipeline/warehouse.h"
+#include "pipeline/warehouse/warehouse.h"
 #include "sql/warehouse/warehouse.h"
 #include "table/operation/consumer.h"
 #include "table/table.h"

@@ -1,5 +1,5 @@
 // dim_node, the live nodes the topology look-up joins, kept by the hand-wired
-// job (pipeline/warehouse.cc) and by the warehouse's SQL alike: a node's zone
+// job (pipeline/warehouse/warehouse.cc) and by the warehouse's SQL alike: a node's zone
 // change reaches the topology answer, a deleted node leaves dim_node, and a
 // node recreated under its name keeps its row when the old object's deletion
 // is only inferred (at a relist) after the new one appeared.
@@ -13,7 +13,7 @@
 #include "common/clock.h"
 #include "common/test_util.h"
 #include "log/event_log.h"
-#include "pipeline/warehouse.h"
+#include "pipeline/warehouse/warehouse.h"
 #include "sql/warehouse/warehouse.h"
 #include "sql/warehouse_queries.h"
 #include "table/table.h"

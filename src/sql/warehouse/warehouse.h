@@ -1,6 +1,6 @@
 // kubelake's warehouse written in SQL (warehouse.sql, compiled into the
 // binary): the tables of every layer and the streaming jobs that keep them —
-// the same tables, job names and semantics as the jobs pipeline/warehouse.h
+// the same tables, job names and semantics as the jobs pipeline/warehouse/warehouse.h
 // wires by hand, which stay for comparison (pipeline_bench) only.
 #pragma once
 
@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/job.h"
-#include "pipeline/warehouse.h"
+#include "pipeline/runtime/job.h"
+#include "pipeline/warehouse/warehouse.h"
 #include "sql/sql.h"
 
 namespace kl::sql {

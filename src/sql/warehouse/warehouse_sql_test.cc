@@ -1,4 +1,4 @@
-// The warehouse's SQL creates the tables pipeline/warehouse.cc defines — the
+// The warehouse's SQL creates the tables pipeline/warehouse/warehouse.cc defines — the
 // same columns, types, keys, partitions and options — so a warehouse written
 // by the hand-wired jobs and one written by the SQL are one and the same, and
 // the SQL jobs resume where hand-wired ones stopped (same job names).
@@ -6,7 +6,7 @@
 
 #include "common/test_util.h"
 #include "log/event_log.h"
-#include "pipeline/warehouse.h"
+#include "pipeline/warehouse/warehouse.h"
 #include "sql/warehouse/warehouse.h"
 #include "table/table.h"
 

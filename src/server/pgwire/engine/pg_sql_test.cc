@@ -21,7 +21,7 @@
 #include "common/string_util.h"
 #include "common/test_system_util.h"
 #include "common/test_util.h"
-#include "pipeline/warehouse.h"
+#include "pipeline/warehouse/warehouse.h"
 #include "server/listen.h"
 #include "server/pgwire/engine/sql_engine.h"
 #include "server/pgwire/pg_server.h"

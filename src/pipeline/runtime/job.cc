@@ -1,0 +1,272 @@
+#include "pipeline/runtime/job.h"
+
+#include <chrono>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "common/clock.h"
+
+namespace kl::pipeline {
+void Job::ChargeCpu(double* mark, double JobStatus::*bucket) {
+  double now = ThreadCpuSeconds();
+  std::lock_guard<std::mutex> lock(mu_);
+  status_.*bucket += now - *mark;
+  *mark = now;
+}
+
+Job::Job(std::string name, JobFactory factory, JobOptions options)
+    : name_(std::move(name)), factory_(std::move(factory)), options_(options) {
+  status_.name = name_;
+}
+
+Status Job::Open() {
+  KL_ASSIGN_OR_RETURN(parts_, factory_());
+  if (!parts_.source || !parts_.sink) return Status::InvalidArgument("job " + name_ + " needs a source and a sink");
+  KL_ASSIGN_OR_RETURN(std::optional<SourcePosition> position, parts_.sink->RestorePosition());
+  uses_state_ = parts_.source->position_in_state();
+  for (const auto& op : parts_.operators) uses_state_ = uses_state_ || op->stateful();
+  state_.reset();
+  if (uses_state_) {
+    if (options_.state_dir.empty()) {
+      return Status::InvalidArgument("job " + name_ + " keeps state but has no state directory");
+    }
+    state_ = std::make_unique<StateStore>(options_.state_dir, options_.state_fingerprint);
+    if (position) {
+      // The checkpoint of the sink's last commit: positions and operator state as of it.
+      auto restored = state_->Load(parts_.sink->last_identifier(), parts_.operators.size());
+      if (!restored.ok()) return restored.status().WithContext("job " + name_);
+      position = restored->position;
+      for (size_t i = 0; i < parts_.operators.size(); ++i) {
+        if (!parts_.operators[i]->stateful()) continue;
+        KL_RETURN_IF_ERROR(parts_.operators[i]->LoadState(restored->operators[i]).WithContext(
+            "job " + name_ + ": restoring " + parts_.operators[i]->name()));
+      }
+    } else {
+      KL_RETURN_IF_ERROR(state_->Clear());
+    }
+  }
+  KL_RETURN_IF_ERROR(parts_.source->Restore(position));
+  opened_ = true;
+  last_checkpoint_us_ = last_commit_us_ = MonotonicMicros();
+  dirty_ = false;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (position) status_.position = *position;
+  status_.running = true;
+  return Status::OK();
+}
+
+Status Job::Drain(Changes& changes, size_t from_operator) {
+  double mark = ThreadCpuSeconds();
+  for (size_t i = from_operator; i < parts_.operators.size(); ++i) {
+    Changes next;
+    next.reserve(changes.size());
+    KL_RETURN_IF_ERROR(parts_.operators[i]->Process(changes, &next));
+    changes = std::move(next);
+  }
+  ChargeCpu(&mark, &JobStatus::cpu_operators_seconds);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_.changes_out += changes.size();
+  }
+  Status written = parts_.sink->Write(changes);
+  ChargeCpu(&mark, &JobStatus::cpu_write_seconds);
+  return written;
+}
+
+Result<bool> Job::Step() {
+  if (!opened_) KL_RETURN_IF_ERROR(Open());
+  int64_t since_ms = (MonotonicMicros() - last_checkpoint_us_) / 1000;
+  if (dirty_ && !last_poll_full_ && since_ms < options_.commit_interval_ms) {
+    // Caught up with the source and a checkpoint is coming: what arrives until
+    // then is read and processed in one batch, so the per-batch costs of the
+    // source, the operators and the sink are paid about once per commit instead
+    // of once per arriving event. Commits (and freshness) keep their interval.
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::min(options_.commit_interval_ms - since_ms, options_.poll_timeout_ms)));
+    return false;
+  }
+  Changes changes;
+  double mark = ThreadCpuSeconds();
+  KL_RETURN_IF_ERROR(parts_.source->Poll(options_.max_batch, dirty_ ? 0 : options_.poll_timeout_ms, &changes));
+  ChargeCpu(&mark, &JobStatus::cpu_poll_seconds);
+  bool read = !changes.empty();
+  last_poll_full_ = changes.size() >= options_.max_batch;
+  if (read) {
+    dirty_ = true;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      status_.changes_in += changes.size();
+    }
+    KL_RETURN_IF_ERROR(Drain(changes, 0));
+  }
+  if (!read && !dirty_) {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_.last_caught_up_ms = NowMillis();
+  }
+  int64_t now = MonotonicMicros();
+  int64_t since_checkpoint_ms = (now - last_checkpoint_us_) / 1000;
+  if (!dirty_ && since_checkpoint_ms >= options_.commit_interval_ms) {
+    for (auto& op : parts_.operators) dirty_ = op->WantsCheckpoint() || dirty_;
+  }
+  bool due = dirty_ && since_checkpoint_ms >= options_.commit_interval_ms;
+  bool idle_due = (now - last_commit_us_) / 1000 >= options_.idle_commit_ms &&
+                  !(parts_.source->position() == status().position);
+  if (due || idle_due) KL_RETURN_IF_ERROR(Checkpoint(idle_due));
+  return read;
+}
+
+Status Job::Checkpoint(bool record_progress) {
+  if (!opened_) return Status::OK();
+  // Operators holding changes back (aggregates) release them, in chain order.
+  for (size_t i = 0; i < parts_.operators.size(); ++i) {
+    Changes held;
+    KL_RETURN_IF_ERROR(parts_.operators[i]->Finish(&held));
+    if (!held.empty()) KL_RETURN_IF_ERROR(Drain(held, i + 1));
+  }
+  SourcePosition position = parts_.source->position();
+  bool moved = !(position == status().position);
+  last_checkpoint_us_ = MonotonicMicros();
+  dirty_ = false;
+  // Nothing to write: no snapshot (idle tables cost nothing), unless the
+  // position is to be recorded (periodically, on the way out, or at the end of
+  // a bounded source, which is then finished).
+  bool record = record_progress || (parts_.source->bounded() && parts_.source->exhausted());
+  if (!parts_.sink->has_pending() && !(moved && record)) return Status::OK();
+  int64_t identifier = parts_.sink->NextIdentifier(position);
+  if (uses_state_) {
+    // Nothing newer than the last commit to record (a table source that has not moved on).
+    if (identifier <= parts_.sink->last_identifier()) {
+      last_commit_us_ = MonotonicMicros();
+      return Status::OK();
+    }
+    bool full = state_->WantFull();
+    std::vector<StateWriter> writers(parts_.operators.size());
+    std::vector<const StateWriter*> states(parts_.operators.size(), nullptr);
+    for (size_t i = 0; i < parts_.operators.size(); ++i) {
+      if (!parts_.operators[i]->stateful()) continue;
+      KL_RETURN_IF_ERROR(parts_.operators[i]->SaveState(full, &writers[i]));
+      states[i] = &writers[i];
+    }
+    KL_RETURN_IF_ERROR(state_->Save(identifier, position, full, states).WithContext("job " + name_));
+  }
+  double mark = ThreadCpuSeconds();
+  int64_t commit_start_us = MonotonicMicros();
+  // With a backlog still waiting in the source, compactions wait until it is read.
+  parts_.sink->SetCatchingUp(last_poll_full_);
+  auto committed = parts_.sink->Commit(position, /*allow_empty=*/moved);
+  ChargeCpu(&mark, &JobStatus::cpu_commit_seconds);
+  {
+    table::WriterCpu c = parts_.sink->writer_cpu();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (committed.ok()) {
+      status_.commit_seconds.Observe(static_cast<double>(MonotonicMicros() - commit_start_us) / 1e6);
+    }
+    status_.table_cpu = {retired_table_cpu_.flush + c.flush, retired_table_cpu_.compact + c.compact,
+                         retired_table_cpu_.commit + c.commit, retired_table_cpu_.expire + c.expire};
+  }
+  // A failed commit may still have landed: its checkpoint stays (a restart decides).
+  KL_ASSIGN_OR_RETURN(table::CommitResult result, std::move(committed));
+  if (uses_state_) {
+    if (!result.snapshot_ids.empty() || result.already_committed) {
+      state_->Committed(identifier);
+      for (auto& op : parts_.operators) op->StateCommitted();
+    } else {
+      state_->Abandon(identifier);
+    }
+  }
+  Status noted = parts_.source->Committed(position);
+  if (!noted.ok()) spdlog::warn("job {}: recording the committed position: {}", name_, noted.ToString());
+  last_commit_us_ = MonotonicMicros();
+  std::lock_guard<std::mutex> lock(mu_);
+  status_.position = position;
+  if (!result.snapshot_ids.empty()) {
+    ++status_.commits;
+    status_.last_snapshot = result.snapshot_ids.back();
+    status_.last_commit_ms = NowMillis();
+  }
+  return Status::OK();
+}
+
+Status Job::Recover(const Status& cause) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++status_.errors;
+    status_.last_error = cause.ToString();
+    status_.running = false;
+  }
+  spdlog::warn("job {}: {}; restarting from its last commit", name_, cause.ToString());
+  if (parts_.sink) {
+    table::WriterCpu c = parts_.sink->writer_cpu();
+    retired_table_cpu_.flush += c.flush;
+    retired_table_cpu_.compact += c.compact;
+    retired_table_cpu_.commit += c.commit;
+    retired_table_cpu_.expire += c.expire;
+  }
+  parts_ = JobParts();
+  opened_ = false;
+  return Open();
+}
+
+void Job::Run(const std::atomic<bool>& stop) {
+  double cpu_start = ThreadCpuSeconds();
+  auto account = [&] {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_.cpu_seconds = ThreadCpuSeconds() - cpu_start;
+  };
+  auto fatal = [&](const Status& s) {
+    if (!options_.is_fatal || !options_.is_fatal(s)) return false;
+    spdlog::error("job {} failed: {}", name_, s.ToString());
+    std::lock_guard<std::mutex> lock(mu_);
+    ++status_.errors;
+    status_.last_error = s.ToString();
+    status_.failed = true;
+    status_.running = false;
+    return true;
+  };
+  while (!stop.load()) {
+    auto step = Step();
+    account();
+    if (step.ok()) continue;
+    Status s = step.status();
+    if (fatal(s)) return;
+    while (!stop.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(options_.retry_backoff_ms));
+      s = Recover(s);
+      if (s.ok()) break;
+      if (fatal(s)) return;
+    }
+  }
+  if (opened_) {
+    // Jobs wait out their commit interval before reading what arrived
+    // meanwhile: read what is there now (for up to a second), so a stop leaves
+    // the tables as current as the source.
+    Status s;
+    int64_t deadline = MonotonicMicros() + 1'000'000;
+    while (s.ok() && MonotonicMicros() < deadline) {
+      Changes changes;
+      s = parts_.source->Poll(options_.max_batch, options_.poll_timeout_ms, &changes);
+      if (!s.ok() || changes.empty()) break;
+      dirty_ = true;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        status_.changes_in += changes.size();
+      }
+      s = Drain(changes, 0);
+    }
+    if (s.ok()) s = Checkpoint(/*record_progress=*/true);
+    if (!s.ok()) spdlog::warn("job {}: final commit failed: {}", name_, s.ToString());
+  }
+}
+
+bool Job::finished() const {
+  if (!opened_ || !parts_.source->bounded() || !parts_.source->exhausted() || dirty_) return false;
+  return parts_.source->position() == status().position && !parts_.sink->has_pending();
+}
+
+JobStatus Job::status() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return status_;
+}
+
+}  // namespace kl::pipeline

@@ -1,0 +1,40 @@
+// Reads the event log: every partition from the offsets the sink last
+// committed (or from the beginning). Rows: (partition, offset, timestamp,
+// key, value) — for kubelake's log, key = cluster and value = event JSON.
+#pragma once
+
+#include <memory>
+
+#include "log/event_log.h"
+#include "pipeline/runtime/source.h"
+
+namespace kl::pipeline {
+
+class LogSource : public Source {
+ public:
+  // `group` names the consumer group (for lag reporting and retention safety).
+  // `start_offset`: where each partition starts without a committed position:
+  // log::kOffsetBeginning, kOffsetEnd or kOffsetCommitted (the group's offsets).
+  static Result<std::unique_ptr<LogSource>> Create(log::EventLog* log, const std::string& group,
+                                                   int64_t start_offset = log::kOffsetBeginning);
+  static format::RowType RecordType();
+
+  std::string name() const override { return "log " + log_->Describe(); }
+  const format::RowType& output_type() const override { return type_; }
+  Status Restore(const std::optional<SourcePosition>& position) override;
+  Status Poll(size_t max_changes, int64_t timeout_ms, Changes* out) override;
+  SourcePosition position() const override { return position_; }
+  // Stores the committed offsets in the consumer group: lag reporting, and
+  // retention never deletes what a required group has not committed.
+  Status Committed(const SourcePosition& position) override { return consumer_->Commit(position.log_offsets); }
+
+ private:
+  LogSource(log::EventLog* log, std::unique_ptr<log::Consumer> consumer, int64_t start_offset);
+  log::EventLog* log_;
+  int64_t start_offset_;
+  std::unique_ptr<log::Consumer> consumer_;
+  format::RowType type_;
+  SourcePosition position_;
+};
+
+}  // namespace kl::pipeline

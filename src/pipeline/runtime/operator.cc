@@ -1,0 +1,298 @@
+#include "pipeline/runtime/operator.h"
+
+#include <simdjson.h>
+
+#include <map>
+
+#include "common/json.h"
+#include "common/string_util.h"
+
+namespace kl::pipeline {
+
+using format::DataType;
+using format::Datum;
+using format::Row;
+using format::RowKind;
+using format::RowType;
+
+namespace {
+
+class FilterOp : public Operator {
+ public:
+  FilterOp(RowType type, std::function<bool(const Change&)> pred, std::string name)
+      : type_(std::move(type)), pred_(std::move(pred)), name_(std::move(name)) {}
+  std::string name() const override { return name_; }
+  const RowType& output_type() const override { return type_; }
+  Status Process(Changes& in, Changes* out) override {
+    for (auto& c : in) {
+      if (pred_(c)) out->push_back(std::move(c));
+    }
+    return Status::OK();
+  }
+
+ private:
+  RowType type_;
+  std::function<bool(const Change&)> pred_;
+  std::string name_;
+};
+
+class MapOp : public Operator {
+ public:
+  MapOp(RowType type, MapFn fn, std::string name) : type_(std::move(type)), fn_(std::move(fn)), name_(std::move(name)) {}
+  std::string name() const override { return name_; }
+  const RowType& output_type() const override { return type_; }
+  Status Process(Changes& in, Changes* out) override {
+    for (auto& c : in) KL_RETURN_IF_ERROR(fn_(c, out));
+    return Status::OK();
+  }
+
+ private:
+  RowType type_;
+  MapFn fn_;
+  std::string name_;
+};
+
+// One step of a JSON_VALUE path: an object key or an array index.
+struct PathStep {
+  bool is_index = false;
+  std::string key;
+  size_t index = 0;
+};
+
+Result<std::vector<PathStep>> ParseJsonPath(std::string_view path) {
+  std::vector<PathStep> steps;
+  std::string_view p = Trim(path);
+  if (p.empty() || p[0] != '$') return Status::InvalidArgument("JSON path must start with $: " + std::string(path));
+  size_t i = 1;
+  while (i < p.size()) {
+    if (p[i] == '.') {
+      size_t start = ++i;
+      while (i < p.size() && p[i] != '.' && p[i] != '[') ++i;
+      if (i == start) return Status::InvalidArgument("empty key in JSON path " + std::string(path));
+      steps.push_back({false, std::string(p.substr(start, i - start)), 0});
+    } else if (p[i] == '[') {
+      ++i;
+      if (i < p.size() && (p[i] == '\'' || p[i] == '"')) {
+        char quote = p[i++];
+        size_t start = i;
+        while (i < p.size() && p[i] != quote) ++i;
+        if (i + 1 >= p.size() || p[i + 1] != ']') return Status::InvalidArgument("bad quoted key in JSON path " + std::string(path));
+        steps.push_back({false, std::string(p.substr(start, i - start)), 0});
+        i += 2;
+      } else {
+        size_t start = i;
+        while (i < p.size() && p[i] != ']') ++i;
+        auto idx = ParseUint64(p.substr(start, i - start));
+        if (!idx || i >= p.size()) return Status::InvalidArgument("bad index in JSON path " + std::string(path));
+        steps.push_back({true, "", static_cast<size_t>(*idx)});
+        ++i;
+      }
+    } else {
+      return Status::InvalidArgument("unexpected '" + std::string(1, p[i]) + "' in JSON path " + std::string(path));
+    }
+  }
+  return steps;
+}
+
+class JsonExtractOp : public Operator {
+ public:
+  JsonExtractOp(RowType output, int json_column, std::vector<JsonField> fields, std::vector<std::vector<PathStep>> paths)
+      : output_(std::move(output)), json_column_(json_column), fields_(std::move(fields)), paths_(std::move(paths)) {}
+  std::string name() const override { return "json-extract"; }
+  const RowType& output_type() const override { return output_; }
+
+  Status Process(Changes& in, Changes* out) override {
+    for (auto& c : in) {
+      Change o{c.kind, std::move(c.row)};
+      const Datum& text = o.row[static_cast<size_t>(json_column_)];
+      simdjson::dom::element root;
+      bool parsed = false;
+      if (!text.is_null()) {
+        const std::string& s = text.as_bytes();
+        parsed = !parser_.parse(s.data(), s.size()).get(root);
+      }
+      for (size_t f = 0; f < fields_.size(); ++f) o.row.push_back(parsed ? Extract(root, f) : Datum());
+      out->push_back(std::move(o));
+    }
+    return Status::OK();
+  }
+
+ private:
+  Datum Extract(simdjson::dom::element root, size_t f) const {
+    simdjson::dom::element e = root;
+    for (const auto& step : paths_[f]) {
+      simdjson::dom::element next;
+      if (step.is_index) {
+        simdjson::dom::array arr;
+        if (e.get_array().get(arr) || arr.at(step.index).get(next)) return Datum();
+      } else {
+        simdjson::dom::object obj;
+        if (e.get_object().get(obj) || obj.at_key(step.key).get(next)) return Datum();
+      }
+      e = next;
+    }
+    const DataType& t = fields_[f].type;
+    switch (e.type()) {
+      case simdjson::dom::element_type::STRING: {
+        std::string_view sv = e.get_string().value_unsafe();
+        if (t.is_string()) return Datum::Bytes(std::string(sv));
+        auto d = format::DatumFromJson(JsonValue::String(std::string(sv)), t);
+        return d.ok() ? *d : Datum();
+      }
+      case simdjson::dom::element_type::INT64:
+      case simdjson::dom::element_type::UINT64: {
+        int64_t v = e.type() == simdjson::dom::element_type::INT64 ? int64_t(e.get_int64().value_unsafe())
+                                                                    : static_cast<int64_t>(uint64_t(e.get_uint64().value_unsafe()));
+        if (t.is_string()) return Datum::Bytes(std::to_string(v));
+        if (t.physical() == format::PhysicalKind::kDouble) return Datum::Double(static_cast<double>(v));
+        if (t.physical() == format::PhysicalKind::kInt) return Datum::Int(v);
+        return Datum();
+      }
+      case simdjson::dom::element_type::DOUBLE: {
+        double v = e.get_double().value_unsafe();
+        if (t.is_string()) return Datum::Bytes(FormatDouble(v));
+        if (t.physical() == format::PhysicalKind::kDouble) return Datum::Double(v);
+        if (t.physical() == format::PhysicalKind::kInt) return Datum::Int(static_cast<int64_t>(v));
+        return Datum();
+      }
+      case simdjson::dom::element_type::BOOL: {
+        bool v = e.get_bool().value_unsafe();
+        if (t.is_string()) return Datum::Bytes(v ? "true" : "false");
+        if (t.root() == format::TypeRoot::kBoolean) return Datum::Bool(v);
+        return Datum();
+      }
+      case simdjson::dom::element_type::ARRAY:
+      case simdjson::dom::element_type::OBJECT:
+        // JSON_VALUE returns scalars only; JSON_QUERY-style fields ask for the text.
+        if (!fields_[f].as_json || !t.is_string()) return Datum();
+        return Datum::Bytes(simdjson::minify(e));
+      case simdjson::dom::element_type::NULL_VALUE: return Datum();
+    }
+    return Datum();
+  }
+
+  RowType output_;
+  int json_column_;
+  std::vector<JsonField> fields_;
+  std::vector<std::vector<PathStep>> paths_;
+  simdjson::dom::parser parser_;
+};
+
+class DeltaAggregateOp : public Operator {
+ public:
+  DeltaAggregateOp(DeltaAggregateSpec spec, std::string name) : spec_(std::move(spec)), name_(std::move(name)) {}
+  std::string name() const override { return name_; }
+  const RowType& output_type() const override { return spec_.output; }
+
+  Status Process(Changes& in, Changes* out) override {
+    Row key;
+    std::vector<int64_t> values;
+    for (const auto& c : in) {
+      key.clear();
+      values.clear();
+      if (!spec_.extract(c.row, &key, &values)) continue;
+      int64_t sign = format::IsRetract(c.kind) ? -1 : 1;
+      auto it = deltas_.find(key);
+      if (it == deltas_.end()) it = deltas_.emplace(key, std::vector<int64_t>(values.size(), 0)).first;
+      for (size_t i = 0; i < values.size(); ++i) it->second[i] += sign * values[i];
+    }
+    return Status::OK();
+  }
+
+  Status Finish(Changes* out) override {
+    for (auto& [key, sums] : deltas_) {
+      bool all_zero = true;
+      for (int64_t v : sums) all_zero &= v == 0;
+      if (all_zero) continue;
+      Row row = key;
+      for (int64_t v : sums) row.push_back(Datum::Int(v));
+      out->push_back({RowKind::kInsert, std::move(row)});
+    }
+    deltas_.clear();
+    return Status::OK();
+  }
+
+ private:
+  struct RowLess {
+    bool operator()(const Row& a, const Row& b) const { return format::CompareRows(a, b) < 0; }
+  };
+  DeltaAggregateSpec spec_;
+  std::string name_;
+  std::map<Row, std::vector<int64_t>, RowLess> deltas_;
+};
+
+class DedupLatestOp : public Operator {
+ public:
+  DedupLatestOp(DedupSpec spec, std::string name) : spec_(std::move(spec)), name_(std::move(name)) {}
+  std::string name() const override { return name_; }
+  const RowType& output_type() const override { return spec_.type; }
+
+  Status Process(Changes& in, Changes* out) override {
+    for (const auto& c : in) {
+      Row key;
+      for (int k : spec_.key_columns) key.push_back(c.row[static_cast<size_t>(k)]);
+      auto it = latest_.find(key);
+      if (format::IsRetract(c.kind)) {
+        // A retraction of the current row removes the key.
+        if (it != latest_.end() && format::CompareRows(it->second, c.row) == 0) {
+          out->push_back({RowKind::kDelete, it->second});
+          latest_.erase(it);
+        }
+        continue;
+      }
+      if (it == latest_.end()) {
+        out->push_back({RowKind::kInsert, c.row});
+        latest_.emplace(std::move(key), c.row);
+      } else if (spec_.newer(c.row, it->second)) {
+        out->push_back({RowKind::kUpdateBefore, it->second});
+        out->push_back({RowKind::kUpdateAfter, c.row});
+        it->second = c.row;
+      }
+    }
+    return Status::OK();
+  }
+
+ private:
+  struct RowLess {
+    bool operator()(const Row& a, const Row& b) const { return format::CompareRows(a, b) < 0; }
+  };
+  DedupSpec spec_;
+  std::string name_;
+  std::map<Row, Row, RowLess> latest_;
+};
+
+}  // namespace
+
+std::unique_ptr<Operator> MakeFilter(RowType type, std::function<bool(const Change&)> predicate, std::string name) {
+  return std::make_unique<FilterOp>(std::move(type), std::move(predicate), std::move(name));
+}
+
+std::unique_ptr<Operator> MakeMap(RowType output_type, MapFn fn, std::string name) {
+  return std::make_unique<MapOp>(std::move(output_type), std::move(fn), std::move(name));
+}
+
+Result<std::unique_ptr<Operator>> MakeJsonExtract(const RowType& input, const std::string& json_column,
+                                                  std::vector<JsonField> fields) {
+  int col = input.IndexOf(json_column);
+  if (col < 0) return Status::InvalidArgument("JSON extraction: no input column \"" + json_column + "\"");
+  std::vector<std::vector<PathStep>> paths;
+  std::vector<format::DataField> out = input.fields();
+  int32_t next_id = 0;
+  for (const auto& f : out) next_id = std::max(next_id, f.id + 1);
+  for (const auto& f : fields) {
+    KL_ASSIGN_OR_RETURN(auto steps, ParseJsonPath(f.path));
+    paths.push_back(std::move(steps));
+    out.push_back({next_id++, f.name, f.type, ""});
+  }
+  return std::unique_ptr<Operator>(new JsonExtractOp(RowType(std::move(out)), col, std::move(fields), std::move(paths)));
+}
+
+std::unique_ptr<Operator> MakeDeltaAggregate(DeltaAggregateSpec spec, std::string name) {
+  return std::make_unique<DeltaAggregateOp>(std::move(spec), std::move(name));
+}
+
+std::unique_ptr<Operator> MakeDedupLatest(DedupSpec spec, std::string name) {
+  return std::make_unique<DedupLatestOp>(std::move(spec), std::move(name));
+}
+
+}  // namespace kl::pipeline

@@ -1,0 +1,90 @@
+// Operators: the reusable steps of a streaming job (and what SQL queries
+// compile to). Each takes changes in its input row type and appends changes
+// in its output row type; it may move rows out of its input (contents of
+// several kilobytes travel the chain without copies). Finish() releases
+// anything held back before a checkpoint, so a commit covers all input read
+// so far.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/result.h"
+#include "format/types.h"
+#include "pipeline/runtime/change.h"
+#include "pipeline/runtime/state.h"
+
+namespace kl::pipeline {
+
+class Operator {
+ public:
+  virtual ~Operator() = default;
+  virtual std::string name() const = 0;
+  virtual const format::RowType& output_type() const = 0;
+  virtual Status Process(Changes& in, Changes* out) = 0;
+  virtual Status Finish(Changes* out) { return Status::OK(); }
+  // True when the operator has output for a checkpoint although no input came
+  // (a dimension table it joins changed); asked once per step.
+  virtual bool WantsCheckpoint() { return false; }
+
+  // State kept across checkpoints (state.h). A stateful operator writes, at a
+  // checkpoint, what changed since the last committed one (everything when
+  // `full`); StateCommitted() tells it that checkpoint's commit landed. After a
+  // restart LoadState() gets the restored entries before any input.
+  virtual bool stateful() const { return false; }
+  virtual Status SaveState(bool full, StateWriter* out) { return Status::OK(); }
+  virtual void StateCommitted() {}
+  virtual Status LoadState(const OperatorState& state) { return Status::OK(); }
+};
+
+// Keeps the changes `predicate` accepts.
+std::unique_ptr<Operator> MakeFilter(format::RowType type, std::function<bool(const Change&)> predicate,
+                                     std::string name = "filter");
+
+// Maps each change to zero or more output changes (projection, expressions, reshaping).
+using MapFn = std::function<Status(Change& in, Changes* out)>;
+std::unique_ptr<Operator> MakeMap(format::RowType output_type, MapFn fn, std::string name = "map");
+
+// JSON extraction: for each row, parses the JSON text in `json_column` once
+// and appends one output column per path (JSON_VALUE semantics: a scalar at
+// the path as text or number, NULL when absent, not a scalar, or not
+// convertible). Paths are JSON_VALUE paths: $.a.b, $.a[0].c, $.a['k.e/y'].
+// The output row is the input columns followed by the extracted ones.
+struct JsonField {
+  std::string name;
+  std::string path;
+  format::DataType type;
+  bool as_json = false;  // JSON_QUERY: objects and arrays come back as JSON text
+};
+Result<std::unique_ptr<Operator>> MakeJsonExtract(const format::RowType& input, const std::string& json_column,
+                                                  std::vector<JsonField> fields);
+
+// Keyed aggregate with retraction, kept as deltas: each change adds (+I, +U)
+// or subtracts (-U, -D) weight(row) times each value of `values(row)` into
+// its key's running deltas; Finish() emits one +I row per key with the
+// summed deltas (keys whose deltas are all zero are dropped). A sink table
+// with the aggregation merge engine (sum) turns the deltas into exact totals.
+struct DeltaAggregateSpec {
+  format::RowType output;                 // key columns then value columns (BIGINT)
+  size_t key_columns = 0;
+  // Fills `key` and `values` for a row; returns false to skip the row.
+  std::function<bool(const format::Row& row, format::Row* key, std::vector<int64_t>* values)> extract;
+};
+std::unique_ptr<Operator> MakeDeltaAggregate(DeltaAggregateSpec spec, std::string name = "delta-aggregate");
+
+// Keyed dedup-latest: keeps the newest row per key in memory (by `newer`)
+// and emits its changelog (+I first, -U old / +U new on replacement, nothing
+// when an older row arrives). State lives in memory: on restart it is
+// rebuilt from the sink table, where the same rule is the merge engine's.
+struct DedupSpec {
+  format::RowType type;
+  std::vector<int> key_columns;
+  // True when `candidate` replaces `current`.
+  std::function<bool(const format::Row& candidate, const format::Row& current)> newer;
+};
+std::unique_ptr<Operator> MakeDedupLatest(DedupSpec spec, std::string name = "dedup-latest");
+
+}  // namespace kl::pipeline

@@ -1,0 +1,267 @@
+#include <gtest/gtest.h>
+
+#include "common/file_util.h"
+#include "common/test_util.h"
+#include "pipeline/runtime/job.h"
+#include "pipeline/runtime/lookup_join.h"
+#include "pipeline/runtime/operator.h"
+#include "pipeline/warehouse/k8s_event.h"
+
+namespace kl::pipeline {
+namespace {
+
+using format::DataType;
+using format::Datum;
+using format::Row;
+using format::RowKind;
+using format::RowType;
+
+TEST(JsonExtractTest, FollowsJsonValuePaths) {
+  RowType in({{0, "doc", DataType::String(), ""}});
+  auto op = MakeJsonExtract(in, "doc",
+                            {{"name", "$.obj.metadata.name", DataType::String()},
+                             {"user", "$.obj.metadata.labels['kubelake.io/user']", DataType::String()},
+                             {"port", "$.obj.spec.ports[1].port", DataType::BigInt()},
+                             {"ready", "$.obj.status.ready", DataType::Boolean()},
+                             {"ratio", "$.obj.status.ratio", DataType::Double()},
+                             {"rv_num", "$.resourceversion", DataType::BigInt()},
+                             {"labels", "$.obj.metadata.labels", DataType::String(), true},
+                             {"labels_scalar", "$.obj.metadata.labels", DataType::String()},
+                             {"missing", "$.obj.nope.deeper", DataType::String()}});
+  ASSERT_TRUE(op.ok()) << op.status().ToString();
+  Changes in_rows = {
+      {RowKind::kInsert,
+       {Datum::Bytes(R"({"resourceversion":"42","obj":{"metadata":{"name":"web","labels":{"kubelake.io/user":"u7"}},)"
+                     R"("spec":{"ports":[{"port":80},{"port":443}]},"status":{"ready":true,"ratio":0.5}}})")}},
+      {RowKind::kDelete, {Datum::Bytes("not json")}},
+      {RowKind::kInsert, {Datum()}}};
+  Changes out;
+  KL_ASSERT_OK((*op)->Process(in_rows, &out));
+  ASSERT_EQ(out.size(), 3u);
+  const Row& r = out[0].row;
+  EXPECT_EQ(r[1].as_bytes(), "web");
+  EXPECT_EQ(r[2].as_bytes(), "u7");
+  EXPECT_EQ(r[3].as_int(), 443);
+  EXPECT_TRUE(r[4].as_bool());
+  EXPECT_DOUBLE_EQ(r[5].as_double(), 0.5);
+  EXPECT_EQ(r[6].as_int(), 42) << "numeric strings convert to numbers";
+  EXPECT_EQ(r[7].as_bytes(), R"({"kubelake.io/user":"u7"})");
+  EXPECT_TRUE(r[8].is_null()) << "JSON_VALUE of an object is NULL";
+  EXPECT_TRUE(r[9].is_null());
+  EXPECT_EQ(out[1].kind, RowKind::kDelete);
+  for (size_t i = 1; i < out[1].row.size(); ++i) EXPECT_TRUE(out[1].row[i].is_null());
+  EXPECT_FALSE(MakeJsonExtract(in, "doc", {{"x", "obj.name", DataType::String()}}).ok()) << "paths start with $";
+  EXPECT_FALSE(MakeJsonExtract(in, "nope", {}).ok());
+}
+
+TEST(DeltaAggregateTest, SumsSignedDeltasPerKey) {
+  RowType out({{0, "k", DataType::String(), ""}, {1, "n", DataType::BigInt(), ""}, {2, "v", DataType::BigInt(), ""}});
+  DeltaAggregateSpec spec;
+  spec.output = out;
+  spec.key_columns = 1;
+  spec.extract = [](const Row& row, Row* key, std::vector<int64_t>* values) {
+    if (row[0].is_null()) return false;
+    key->push_back(row[0]);
+    values->push_back(1);
+    values->push_back(row[1].as_int());
+    return true;
+  };
+  auto op = MakeDeltaAggregate(spec);
+  Changes in = {{RowKind::kInsert, {Datum::Bytes("a"), Datum::Int(5)}},
+                {RowKind::kUpdateBefore, {Datum::Bytes("a"), Datum::Int(5)}},
+                {RowKind::kUpdateAfter, {Datum::Bytes("a"), Datum::Int(7)}},
+                {RowKind::kInsert, {Datum::Bytes("b"), Datum::Int(1)}},
+                {RowKind::kDelete, {Datum::Bytes("b"), Datum::Int(1)}},
+                {RowKind::kInsert, {Datum(), Datum::Int(1)}}};
+  Changes processed, finished;
+  KL_ASSERT_OK(op->Process(in, &processed));
+  EXPECT_TRUE(processed.empty()) << "deltas are held until a checkpoint";
+  KL_ASSERT_OK(op->Finish(&finished));
+  ASSERT_EQ(finished.size(), 1u) << "b nets to zero and is dropped";
+  EXPECT_EQ(finished[0].row[0].as_bytes(), "a");
+  EXPECT_EQ(finished[0].row[1].as_int(), 1);
+  EXPECT_EQ(finished[0].row[2].as_int(), 7);
+  Changes again;
+  KL_ASSERT_OK(op->Finish(&again));
+  EXPECT_TRUE(again.empty());
+}
+
+TEST(DedupLatestTest, EmitsChangelogOfNewestRowPerKey) {
+  RowType type({{0, "k", DataType::String(), ""}, {1, "version", DataType::BigInt(), ""}});
+  DedupSpec spec{type, {0}, [](const Row& a, const Row& b) { return a[1].as_int() > b[1].as_int(); }};
+  auto op = MakeDedupLatest(spec);
+  Changes out;
+  Changes in = {{RowKind::kInsert, {Datum::Bytes("x"), Datum::Int(2)}},
+                {RowKind::kInsert, {Datum::Bytes("x"), Datum::Int(1)}},
+                {RowKind::kInsert, {Datum::Bytes("x"), Datum::Int(3)}},
+                {RowKind::kDelete, {Datum::Bytes("x"), Datum::Int(3)}}};
+  KL_ASSERT_OK(op->Process(in, &out));
+  std::vector<std::string> got;
+  for (const auto& c : out) got.push_back(std::string(format::RowKindShortString(c.kind)) + std::to_string(c.row[1].as_int()));
+  EXPECT_EQ(got, (std::vector<std::string>{"+I2", "-U2", "+U3", "-D3"}));
+}
+
+TEST(LookupJoinTest, EnrichesFromTableAndSeesUpdates) {
+  testing::TempDir dir;
+  auto schema = table::NewTableSchema({{0, "cluster", DataType::String(), ""}, {1, "region", DataType::String(), ""}},
+                                      {}, {"cluster"}, {{"bucket", "1"}, {"file.format", "avro"}});
+  auto dim = table::Table::Create(dir.Sub("dim"), *schema);
+  ASSERT_TRUE(dim.ok());
+  auto w = (*dim)->NewWriter("u");
+  KL_ASSERT_OK(w->WriteRow({Datum::Bytes("c1"), Datum::Bytes("eu")}));
+  ASSERT_TRUE(w->Commit(1).ok());
+  RowType in({{0, "cluster", DataType::String(), ""}, {1, "n", DataType::Int(), ""}});
+  LookupJoinSpec spec;
+  spec.table = *dim;
+  spec.input_keys = {"cluster"};
+  spec.table_keys = {"cluster"};
+  spec.columns = {"region"};
+  spec.refresh_ms = 0;
+  auto op = MakeLookupJoin(in, spec);
+  ASSERT_TRUE(op.ok()) << op.status().ToString();
+  Changes out;
+  Changes first = {{RowKind::kInsert, {Datum::Bytes("c1"), Datum::Int(1)}},
+                   {RowKind::kInsert, {Datum::Bytes("c2"), Datum::Int(2)}}};
+  KL_ASSERT_OK((*op)->Process(first, &out));
+  EXPECT_EQ(out[0].row[2].as_bytes(), "eu");
+  EXPECT_TRUE(out[1].row[2].is_null());
+  KL_ASSERT_OK(w->WriteRow({Datum::Bytes("c2"), Datum::Bytes("us")}));
+  ASSERT_TRUE(w->Commit(2).ok());
+  out.clear();
+  Changes second = {{RowKind::kInsert, {Datum::Bytes("c2"), Datum::Int(3)}}};
+  KL_ASSERT_OK((*op)->Process(second, &out));
+  EXPECT_EQ(out[0].row[2].as_bytes(), "us") << "a new dimension snapshot is picked up";
+}
+
+// A source of prepared batches; its position counts the batches read.
+class ListSource : public Source {
+ public:
+  explicit ListSource(std::vector<Changes> batches) : batches_(std::move(batches)), type_(Type()) {}
+  static RowType Type() { return RowType({{0, "k", DataType::BigInt().NotNull(), ""}, {1, "v", DataType::BigInt(), ""}}); }
+  std::string name() const override { return "list"; }
+  const RowType& output_type() const override { return type_; }
+  Status Restore(const std::optional<SourcePosition>& position) override {
+    next_ = position ? static_cast<size_t>(position->table_snapshot) : 0;
+    return Status::OK();
+  }
+  Status Poll(size_t, int64_t, Changes* out) override {
+    if (next_ < batches_.size()) *out = batches_[next_++];
+    return Status::OK();
+  }
+  SourcePosition position() const override {
+    SourcePosition p;
+    p.table_snapshot = static_cast<int64_t>(next_);
+    return p;
+  }
+
+ private:
+  std::vector<Changes> batches_;
+  RowType type_;
+  size_t next_ = 0;
+};
+
+// A checkpoint with nothing to write commits no snapshot (idle tables cost
+// nothing); the position is still recorded after the idle commit interval and
+// when the job stops.
+TEST(JobTest, CommitsOnlyWhatItWritesAndRecordsProgressWhenIdle) {
+  testing::TempDir dir;
+  auto schema = table::NewTableSchema(ListSource::Type().fields(), {}, {"k"},
+                                      {{"bucket", "1"}, {"file.format", "avro"}, {"kubelake.data-file.sync", "false"}});
+  auto t = table::Table::Create(dir.Sub("t"), *schema);
+  ASSERT_TRUE(t.ok());
+  auto row = [](int64_t k) { return Change{RowKind::kInsert, {Datum::Int(k), Datum::Int(k)}}; };
+  // Batches 1-3 are filtered away entirely; batch 4 writes a row.
+  std::vector<Changes> batches = {{row(-1)}, {row(-2)}, {row(-3)}, {row(4)}, {row(-5)}};
+  JobOptions options;
+  options.commit_interval_ms = 0;
+  options.idle_commit_ms = 1000000;
+  auto factory = [&]() -> Result<JobParts> {
+    JobParts parts;
+    parts.source = std::make_unique<ListSource>(batches);
+    parts.operators.push_back(
+        MakeFilter(ListSource::Type(), [](const Change& c) { return c.row[0].as_int() >= 0; }));
+    parts.sink = std::make_unique<TableSink>(*t, "job");
+    return parts;
+  };
+  auto snapshots = [&] { return (*t)->snapshots().LatestId()->value_or(0); };
+  Job job("job", factory, options);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(job.Step().ok());
+  EXPECT_EQ(snapshots(), 0) << "nothing was written: no snapshot";
+  ASSERT_TRUE(job.Step().ok());
+  EXPECT_EQ(snapshots(), 1);
+  EXPECT_EQ(job.status().position.table_snapshot, 4);
+  ASSERT_TRUE(job.Step().ok());
+  EXPECT_EQ(snapshots(), 1);
+  EXPECT_EQ(job.status().position.table_snapshot, 4) << "the position is recorded with commits only";
+  // Stopping records the position in an empty snapshot, so a restart does not re-read.
+  std::atomic<bool> stop{true};
+  job.Run(stop);
+  EXPECT_EQ(snapshots(), 2);
+  Job restarted("job", factory, options);
+  KL_ASSERT_OK(restarted.Open());
+  EXPECT_EQ(restarted.status().position.table_snapshot, 5);
+  // With an idle commit interval of zero, progress is recorded at every step that moved.
+  options.idle_commit_ms = 0;
+  batches.push_back({row(-6)});
+  Job idle("job", factory, options);
+  ASSERT_TRUE(idle.Step().ok());
+  EXPECT_EQ(snapshots(), 3);
+  EXPECT_EQ(idle.status().position.table_snapshot, 6);
+}
+
+TEST(K8sEventTest, QuantitiesParseLikeKubernetes) {
+  EXPECT_EQ(ParseCpuMillis("250m"), 250);
+  EXPECT_EQ(ParseCpuMillis("2"), 2000);
+  EXPECT_EQ(ParseCpuMillis("0.5"), 500);
+  EXPECT_EQ(ParseMemoryBytes("128Mi"), 134217728);
+  EXPECT_EQ(ParseMemoryBytes("1G"), 1000000000);
+  EXPECT_EQ(ParseMemoryBytes("1.5Gi"), 1610612736);
+  EXPECT_EQ(ParseMemoryBytes("1e3"), 1000);
+  EXPECT_FALSE(ParseMemoryBytes("lots").has_value());
+  EXPECT_FALSE(ParseCpuMillis("").has_value());
+}
+
+TEST(K8sEventTest, ParsesEventAndObjectFields) {
+  K8sEventParser parser({});
+  std::string content = R"({"type":"MODIFIED","origin":"watch","uid":"u-1","kind":"Pod","group":"","version":"v1",)"
+                        R"("namespace":"tenant-a","name":"web-1","resourceversion":"1234","watchname":"core/v1/pods",)"
+                        R"("watchsetuptimestamp":1000,"__time_milli__":2000,"obj":{"metadata":{"name":"web-1",)"
+                        R"("creationTimestamp":"2024-01-01T00:00:00Z","labels":{"kubelake.io/user":"u9",)"
+                        R"("kubelake.io/instance":"i3"},"ownerReferences":[{"kind":"ReplicaSet","name":"web-abc"}]},)"
+                        R"("spec":{"nodeName":"node-7","containers":[{"resources":{"requests":{"cpu":"250m",)"
+                        R"("memory":"64Mi"}}},{"resources":{"requests":{"cpu":"1"}}},{"name":"no-requests"}]},)"
+                        R"("status":{"phase":"Running"}}})";
+  auto e = parser.Parse(content);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->type, "MODIFIED");
+  EXPECT_EQ(e->rv, 1234);
+  EXPECT_EQ(e->user_id, "u9");
+  EXPECT_EQ(e->instance_id, "i3");
+  EXPECT_EQ(e->owner_kind, "ReplicaSet");
+  EXPECT_EQ(e->node_name, "node-7");
+  EXPECT_EQ(e->phase, "Running");
+  EXPECT_EQ(e->cpu_request_milli, 1250);
+  EXPECT_EQ(e->memory_request_bytes, 64 << 20);
+  EXPECT_EQ(e->created_ms, 1704067200000);
+  EXPECT_EQ(e->event_time_ms, 2000);
+  EXPECT_FALSE(parser.Parse("{\"type\":\"BOOKMARK\",\"uid\":\"x\"}").ok());
+  EXPECT_FALSE(parser.Parse("{\"type\":\"ADDED\"}").ok()) << "an event needs a uid";
+  EXPECT_FALSE(parser.Parse("[1,2").ok());
+}
+
+// The real objects in the shared fixtures parse as watch-event objects.
+TEST(K8sEventTest, ParsesFixtureObjects) {
+  KL_REQUIRE_SHARED("k8s-fixtures/k9s/render", dir);
+  K8sEventParser parser({});
+  for (const char* f : {"po.json", "no.json", "dp.json", "p1.json", "po_init.json"}) {
+    auto obj = ReadFile(JoinPath(dir, f));
+    ASSERT_TRUE(obj.ok());
+    std::string content = R"({"type":"ADDED","uid":"x","kind":"Pod","resourceversion":"7","obj":)" + *obj + "}";
+    auto e = parser.Parse(content);
+    ASSERT_TRUE(e.ok()) << f << ": " << e.status().ToString();
+    EXPECT_NE(e->labels_json, "") << f;
+  }
+}
+
+}  // namespace
+}  // namespace kl::pipeline

@@ -1,0 +1,88 @@
+#include "pipeline/runtime/sink.h"
+
+namespace kl::pipeline {
+
+TableSink::TableSink(std::shared_ptr<table::Table> table, std::string job)
+    : table_(std::move(table)), commit_user_("kubelake-job-" + job) {}
+
+Result<std::optional<SourcePosition>> TableSink::RestorePosition() {
+  table::FileStoreCommit commit(table_->context());
+  KL_ASSIGN_OR_RETURN(std::optional<table::Snapshot> last, commit.LatestSnapshotOf(commit_user_));
+  if (!last) return std::optional<SourcePosition>();
+  last_identifier_ = last->commit_identifier;
+  SourcePosition p;
+  p.log_offsets = last->log_offsets;
+  p.table_snapshot = last->log_offsets.empty() ? last->commit_identifier : 0;
+  return std::optional<SourcePosition>(p);
+}
+
+Status TableSink::Write(const Changes& changes) {
+  if (changes.empty()) return Status::OK();
+  if (!writer_) {
+    writer_ = table_->NewWriter(commit_user_);
+    writer_->DeferCompaction(catching_up_);
+  }
+  const auto& type = table_->schema().fields;
+  format::ColumnBatch batch(type);
+  std::vector<format::RowKind> kinds;
+  kinds.reserve(changes.size());
+  for (const auto& c : changes) {
+    if (c.row.size() != type.size()) {
+      return Status::InvalidArgument("row with " + std::to_string(c.row.size()) + " columns for table " +
+                                     table_->path() + " with " + std::to_string(type.size()));
+    }
+    batch.AppendRow(c.row);
+    kinds.push_back(c.kind);
+  }
+  pending_rows_ += changes.size();
+  return writer_->Write(batch, &kinds);
+}
+
+int64_t TableSink::NextIdentifier(const SourcePosition& position) const {
+  // Log-sourced: offsets go in the snapshot, the identifier counts commits.
+  // Table-sourced: the identifier is the upstream snapshot (no offsets).
+  bool by_snapshot = position.log_offsets.empty() && position.inputs.empty();
+  return by_snapshot ? position.table_snapshot : last_identifier_ + 1;
+}
+
+Result<table::CommitResult> TableSink::Commit(const SourcePosition& position, bool allow_empty) {
+  if (!writer_) {
+    writer_ = table_->NewWriter(commit_user_);
+    writer_->DeferCompaction(catching_up_);
+  }
+  int64_t identifier = NextIdentifier(position);
+  if (identifier <= last_identifier_) return table::CommitResult{};
+  auto result = writer_->Commit(identifier, position.log_offsets, allow_empty);
+  if (!result.ok()) {
+    Reset();
+    return result.status();
+  }
+  if (!result->snapshot_ids.empty() || result->already_committed) last_identifier_ = identifier;
+  pending_rows_ = 0;
+  return result;
+}
+
+void TableSink::Reset() {
+  if (writer_) {
+    const table::WriterCpu& c = writer_->cpu();
+    retired_cpu_.flush += c.flush;
+    retired_cpu_.compact += c.compact;
+    retired_cpu_.commit += c.commit;
+    retired_cpu_.expire += c.expire;
+  }
+  writer_.reset();
+  pending_rows_ = 0;
+}
+
+table::WriterCpu TableSink::writer_cpu() const {
+  table::WriterCpu c = retired_cpu_;
+  if (writer_) {
+    c.flush += writer_->cpu().flush;
+    c.compact += writer_->cpu().compact;
+    c.commit += writer_->cpu().commit;
+    c.expire += writer_->cpu().expire;
+  }
+  return c;
+}
+
+}  // namespace kl::pipeline

@@ -1,0 +1,243 @@
+// Rows joined before their cluster's dimension was known must not keep NULLs: a
+// cluster whose nodes (and so its region) arrive after its pods ends with every pod
+// carrying the region in DWD, in the topology and in the per-region audit — also
+// when the pipeline dies between the change and its commit, when DWD holds stale
+// rows from before, and when users set the region in dim_cluster while no event
+// comes.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <thread>
+
+#include "common/test_util.h"
+#include "log/event_log.h"
+#include "pipeline/warehouse/queries.h"
+#include "pipeline/warehouse/warehouse.h"
+#include "table/table.h"
+
+namespace kl::pipeline {
+namespace {
+
+using format::Datum;
+using format::Row;
+
+std::string Envelope(const std::string& type, const std::string& kind, const std::string& ns, const std::string& name,
+                     const std::string& uid, int64_t rv, const std::string& obj, int64_t time_ms) {
+  std::string group_version = R"("group":"","version":"v1","kind":")" + kind + "\"";
+  return R"({"type":")" + type + R"(","obj":)" + obj + "," + group_version + R"(,"namespace":")" + ns +
+         R"(","name":")" + name + R"(","resourceversion":")" + std::to_string(rv) + R"(","uid":")" + uid +
+         R"(","watchname":"w","watchsetuptimestamp":1,"__time_milli__":)" + std::to_string(time_ms) + "}";
+}
+
+std::string Pod(const std::string& name, int64_t rv, int64_t time_ms, const std::string& type = "ADDED") {
+  std::string obj = R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":")" + name + R"(","namespace":"ns","uid":")" +
+                    name + R"(","resourceVersion":")" + std::to_string(rv) +
+                    R"(","labels":{"kubelake.io/user":"u1","kubelake.io/instance":"i1"}},"spec":{"nodeName":"n1"},)"
+                    R"("status":{"phase":"Running"}})";
+  return Envelope(type, "Pod", "ns", name, name, rv, obj, time_ms);
+}
+
+std::string Node(const std::string& name, int64_t rv, int64_t time_ms, const std::string& region,
+                 const std::string& zone) {
+  std::string obj = R"({"apiVersion":"v1","kind":"Node","metadata":{"name":")" + name + R"(","uid":")" + name +
+                    R"(","resourceVersion":")" + std::to_string(rv) +
+                    R"(","labels":{"topology.kubernetes.io/region":")" + region +
+                    R"(","topology.kubernetes.io/zone":")" + zone + R"("}},"spec":{}})";
+  return Envelope("ADDED", "Node", "", name, name, rv, obj, time_ms);
+}
+
+class ClusterDimensionsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto log = log::OpenEventLog("dir:" + dir_.Sub("log") + "?partitions=1&fsync=never");
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    log_ = std::move(*log);
+    o_.warehouse = dir_.Sub("warehouse");
+    o_.commit_interval_ms = 0;
+    o_.follow_interval_ms = 0;
+    auto producer = log_->NewProducer();
+    ASSERT_TRUE(producer.ok());
+    producer_ = std::move(*producer);
+    Start();
+  }
+
+  void Start() {
+    auto jobs = BuildWarehouseJobs(log_.get(), o_);
+    ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
+    jobs_ = std::move(*jobs);
+  }
+
+  void Send(const std::string& cluster, const std::string& value) {
+    log::ProducerRecord r;
+    r.key = cluster;
+    r.value = value;
+    KL_ASSERT_OK(producer_->Send(r));
+    KL_ASSERT_OK(producer_->Flush());
+  }
+
+  Job* Find(const std::string& name) {
+    for (auto& j : jobs_) {
+      if (j->name() == name) return j.get();
+    }
+    return nullptr;
+  }
+
+  // The jobs this test looks at read what is there and commit, in flow order (twice: the
+  // dimension job follows DWD and DWD's next checkpoint may follow it).
+  void CatchUp() {
+    for (int round = 0; round < 2; ++round) {
+      for (auto& j : jobs_) {
+        if (j->name() != "dwd" && j->name() != "dim-from-nodes" && j->name() != "ads-kind-count" &&
+            j->name() != "topology") {
+          continue;
+        }
+        auto step = j->Step();
+        ASSERT_TRUE(step.ok()) << j->name() << ": " << step.status().ToString();
+        KL_ASSERT_OK(j->Checkpoint());
+      }
+    }
+  }
+
+  std::shared_ptr<table::Table> Table(const char* name) {
+    auto t = table::Catalog(o_.warehouse).GetTable(o_.database, name);
+    EXPECT_TRUE(t.ok()) << t.status().ToString();
+    return *t;
+  }
+
+  // name -> region of every pod row of DWD, of the topology, and cluster -> regions of the audit.
+  std::map<std::string, std::string> Regions(const char* table, const char* name_column) {
+    auto rows = Table(table)->ReadAll(std::nullopt, {name_column, "region", "kind"});
+    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+    std::map<std::string, std::string> out;
+    for (size_t i = 0; rows.ok() && i < rows->size(); ++i) {
+      Row r = rows->rows.GetRow(i);
+      if (!r[2].is_null() && r[2].as_bytes() != "Pod") continue;
+      out[r[0].as_bytes()] = r[1].is_null() ? "NULL" : r[1].as_bytes();
+    }
+    return out;
+  }
+  std::map<std::string, std::string> TopologyRegions() {
+    auto rows = Table(kTopologyTable)->ReadAll(std::nullopt, {"pod_name", "region"});
+    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+    std::map<std::string, std::string> out;
+    for (size_t i = 0; rows.ok() && i < rows->size(); ++i) {
+      Row r = rows->rows.GetRow(i);
+      out[r[0].as_bytes()] = r[1].is_null() ? "NULL" : r[1].as_bytes();
+    }
+    return out;
+  }
+  std::set<std::string> AuditRegions(const std::string& cluster) {
+    auto audit = QueryAudit(o_, AuditQuery{});
+    EXPECT_TRUE(audit.ok()) << audit.status().ToString();
+    std::set<std::string> out;
+    for (const auto& r : audit.ok() ? audit->rows : std::vector<Row>{}) {
+      if (r[0].as_bytes() == cluster) out.insert(r[1].is_null() ? "NULL" : r[1].as_bytes());
+    }
+    return out;
+  }
+
+  void ExpectEveryPodIn(const std::string& region, int pods) {
+    std::map<std::string, std::string> want;
+    for (int i = 0; i < pods; ++i) want["p" + std::to_string(i)] = region;
+    EXPECT_EQ(Regions(kDwdTable, "name"), want) << "DWD";
+    EXPECT_EQ(TopologyRegions(), want) << "topology";
+    EXPECT_EQ(AuditRegions("c1"), std::set<std::string>{region}) << "audit";
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<log::EventLog> log_;
+  std::unique_ptr<log::Producer> producer_;
+  WarehouseOptions o_;
+  std::vector<std::unique_ptr<Job>> jobs_;
+};
+
+TEST_F(ClusterDimensionsTest, PodsBeforeNodesEndWithTheRegion) {
+  for (int i = 0; i < 3; ++i) Send("c1", Pod("p" + std::to_string(i), 10 + i, 1000 + i));
+  CatchUp();
+  EXPECT_EQ(Regions(kDwdTable, "name"),
+            (std::map<std::string, std::string>{{"p0", "NULL"}, {"p1", "NULL"}, {"p2", "NULL"}}));
+  // The node (and with it the region) arrives later, in a later commit.
+  Send("c1", Node("n1", 20, 2000, "eu-west-1", "eu-west-1b"));
+  Send("c1", Pod("p3", 21, 2001));
+  CatchUp();
+  ExpectEveryPodIn("eu-west-1", 4);
+  // The counts did not move: the re-emitted rows replace themselves (-1 +1).
+  auto counts = Table(kAdsKindCountTable)->ReadAll();
+  ASSERT_TRUE(counts.ok());
+  std::map<std::string, int64_t> live;
+  for (size_t i = 0; i < counts->size(); ++i) {
+    Row r = counts->rows.GetRow(i);
+    live[r[1].as_bytes()] = r[2].as_int();
+  }
+  EXPECT_EQ(live, (std::map<std::string, int64_t>{{"Node", 1}, {"Pod", 4}}));
+
+  // A second node in a smaller zone: the cluster's zone follows (the smallest, stable);
+  // a node of another region does not flip it back and forth.
+  Send("c1", Node("n2", 30, 3000, "eu-west-1", "eu-west-1a"));
+  CatchUp();
+  auto zones = Table(kDwdTable)->ReadAll(std::nullopt, {"name", "zone"});
+  ASSERT_TRUE(zones.ok());
+  for (size_t i = 0; i < zones->size(); ++i) {
+    EXPECT_EQ(zones->rows.GetRow(i)[1], Datum::Bytes("eu-west-1a"))
+        << format::DatumDebugString(zones->rows.GetRow(i)[0]);
+  }
+}
+
+TEST_F(ClusterDimensionsTest, ACrashBetweenTheChangeAndItsCommitIsRepairedOnReplay) {
+  for (int i = 0; i < 3; ++i) Send("c1", Pod("p" + std::to_string(i), 10 + i, 1000 + i));
+  CatchUp();
+  Send("c1", Node("n1", 20, 2000, "eu-west-1", "eu-west-1b"));
+  // DWD reads the node and re-emits the pods, but dies before its commit (no Checkpoint).
+  ASSERT_TRUE(Find("dwd")->Step().ok());
+  jobs_.clear();
+  Start();
+  CatchUp();
+  ExpectEveryPodIn("eu-west-1", 3);
+}
+
+TEST_F(ClusterDimensionsTest, StaleRowsFromBeforeAreRepairedAtStart) {
+  for (int i = 0; i < 3; ++i) Send("c1", Pod("p" + std::to_string(i), 10 + i, 1000 + i));
+  Send("c1", Node("n1", 20, 2000, "eu-west-1", "eu-west-1b"));
+  CatchUp();
+  ExpectEveryPodIn("eu-west-1", 3);
+  // Another writer (an older kubelake) left a pod row without its dimension.
+  auto dwd = Table(kDwdTable);
+  auto rows = dwd->ReadAll();
+  ASSERT_TRUE(rows.ok());
+  format::ColumnBatch batch(dwd->schema().fields);
+  for (size_t i = 0; i < rows->size(); ++i) {
+    Row r = rows->rows.GetRow(i);
+    if (r[2].as_bytes() != "Pod") continue;
+    for (size_t d = r.size() - 4; d < r.size(); ++d) r[d] = Datum();
+    batch.AppendRow(r);
+  }
+  auto writer = dwd->NewWriter("older-writer");
+  KL_ASSERT_OK(writer->Write(batch));
+  ASSERT_TRUE(writer->Commit(1).ok());
+  EXPECT_EQ(Regions(kDwdTable, "name").at("p0"), "NULL");
+  jobs_.clear();
+  Start();
+  Send("c1", Pod("p3", 30, 3000));
+  CatchUp();
+  ExpectEveryPodIn("eu-west-1", 4);
+}
+
+TEST_F(ClusterDimensionsTest, ARegionSetInDimClusterReachesRowsWithoutNewEvents) {
+  for (int i = 0; i < 2; ++i) Send("c1", Pod("p" + std::to_string(i), 10 + i, 1000 + i));
+  Send("c1", Node("n1", 20, 2000, "eu-west-1", "eu-west-1b"));
+  CatchUp();
+  ExpectEveryPodIn("eu-west-1", 2);
+  // Users name the region themselves; no event follows.
+  auto dim = Table(kClusterDimTable);
+  auto writer = dim->NewWriter("user");
+  KL_ASSERT_OK(writer->WriteRow({Datum::Bytes("c1"), Datum::Bytes("id-1"), Datum::Bytes("r-1"),
+                                 Datum::Bytes("europe-1"), Datum(), Datum(), Datum()}));
+  ASSERT_TRUE(writer->Commit(1).ok());
+  // The DWD job looks for a newer dim_cluster every 2 s.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  CatchUp();
+  ExpectEveryPodIn("europe-1", 2);
+}
+
+}  // namespace
+}  // namespace kl::pipeline
