@@ -432,6 +432,9 @@ size_t BucketWriter::sorted_runs() const {
 
 Result<CommitIncrement> BucketWriter::PrepareCommit(bool compact) {
   KL_RETURN_IF_ERROR(Flush());
+  // The buffer keeps the memory its records took since the last commit, for the next
+  // interval's; a writer gone quiet gives it back at its next commit.
+  buffer_.ReleaseMemory();
   if (compact && !ctx_->options().write_only()) KL_RETURN_IF_ERROR(Compact(false));
   CommitIncrement out = std::move(pending_);
   pending_ = CommitIncrement();
