@@ -52,6 +52,20 @@ void Column::Clear() {
   if (kind_ == PhysicalKind::kBytes) offsets_.push_back(0);
 }
 
+void Column::SwapValues(Column& other) {
+  std::swap(size_, other.size_);
+  nulls_.swap(other.nulls_);
+  ints_.swap(other.ints_);
+  nanos_.swap(other.nanos_);
+  doubles_.swap(other.doubles_);
+  offsets_.swap(other.offsets_);
+  bytes_.swap(other.bytes_);
+  decimals_.swap(other.decimals_);
+  nested_.swap(other.nested_);
+  dict_.swap(other.dict_);
+  codes_.swap(other.codes_);
+}
+
 std::shared_ptr<const Column> Column::MakeDictionary(const DataType& type, const std::string_view* values, size_t n) {
   auto dict = std::make_shared<Column>(type);
   dict->AppendBytesBatch(values, n);

@@ -84,6 +84,10 @@ class Column {
   void AppendCodes(const std::shared_ptr<const Column>& dict, const uint32_t* codes, size_t n);
   // Turns a dictionary-encoded column into plain values (no-op when plain).
   void Flatten();
+  // Exchanges values (and their buffers) with `other`, of the same physical kind; each
+  // keeps its type. Readers hand a decoded column on this way and get the receiver's
+  // emptied buffers back for the next chunk, instead of copying or allocating anew.
+  void SwapValues(Column& other);
 
   // Orders row i of this column against row j of `other` (same kind), null first.
   int CompareAt(size_t i, const Column& other, size_t j) const;

@@ -146,5 +146,21 @@ TEST(ColumnTest, DictionaryOperationsMatchAPlainModel) {
   }
 }
 
+
+TEST(ColumnTest, SwapValuesExchangesValuesAndKeepsTypes) {
+  Column a(DataType::String()), b(DataType::VarChar(20));
+  a.AppendBytes("one");
+  a.AppendNull();
+  b.AppendBytes("two");
+  a.SwapValues(b);
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a.GetBytes(0), "two");
+  EXPECT_EQ(a.type(), DataType::String());
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_EQ(b.GetBytes(0), "one");
+  EXPECT_TRUE(b.IsNull(1));
+  EXPECT_EQ(b.type(), DataType::VarChar(20));
+}
+
 }  // namespace
 }  // namespace kl::format

@@ -389,8 +389,9 @@ Status BucketWriter::RunCompaction(const CompactUnit& unit) {
     opts.no_value_stats = ctx_->options().value_stats_none(/*changelog=*/false);
   DataFileWriter writer(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, opts);
   AbortOnExit abort_on_failure({&writer});
+  KvBatch chunk(ctx_->schema().fields);  // reused: its buffers cycle between reader and writer
   while (true) {
-    KvBatch chunk(ctx_->schema().fields);
+    chunk.Clear();
     KL_ASSIGN_OR_RETURN(size_t n, reader.Next(kReadChunkRows, &chunk));
     if (n == 0) break;
     KL_RETURN_IF_ERROR(writer.AppendWholeBatch(&chunk));
