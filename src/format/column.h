@@ -69,6 +69,9 @@ class Column {
   // at a time keeps memory access local (a row-at-a-time gather across many
   // columns of a large buffer misses the cache once per value).
   void AppendGather(const Column& src, const size_t* rows, size_t n);
+  // Copies row rows[k] of *sources[k] (same physical kind), k in [0, n): the output of a
+  // merge, whose rows come from several runs. Sizes the buffers once for all n.
+  void AppendFromEach(const Column* const* sources, const size_t* rows, size_t n);
 
   // Dictionary form. A dictionary is a plain bytes column without nulls whose last
   // entry is the empty string: the code of null rows (so a code alone tells a null).

@@ -150,6 +150,24 @@ void MergeReader::FlushPicked(KvBatch* out) {
   size_t n = picked_.size();
   if (n == 0) return;
   auto& cols = out->values.mutable_columns();
+  // Interleaved runs (most records alone in their stretch): each column is filled in one
+  // pass over the picks, its buffers sized once, rather than a value-by-value append.
+  size_t stretches = 1;
+  for (size_t i = 1; i < n; ++i) {
+    if (picked_[i].batch != picked_[i - 1].batch || picked_[i].row != picked_[i - 1].row + 1) ++stretches;
+  }
+  if (stretches * 4 > n) {
+    std::vector<const format::Column*> sources(n);
+    std::vector<size_t> rows(n);
+    for (size_t i = 0; i < n; ++i) rows[i] = picked_[i].row;
+    for (size_t c = 0; c < cols.size(); ++c) {
+      for (size_t i = 0; i < n; ++i) sources[i] = &picked_[i].batch->values.column(c);
+      cols[c].AppendFromEach(sources.data(), rows.data(), n);
+    }
+    out->values.SetNumRows(out->values.num_rows() + n);
+    picked_.clear();
+    return;
+  }
   for (size_t c = 0; c < cols.size(); ++c) {
     format::Column& dst = cols[c];
     for (size_t i = 0; i < n;) {
