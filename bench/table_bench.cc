@@ -373,12 +373,12 @@ int RunFormat(const Config& cfg, const std::string& format) {
   ReadFigure full, projected;
   if (!timed_read({}, &full) || !timed_read({"k", "f1"}, &projected)) return 1;
   std::string bucket_mode = cfg.dynamic_bucket ? "dynamic bucket mode (target " + std::to_string(cfg.target_row_num) +
-                                                 " rows): " + std::to_string(buckets.size()) + " buckets"
-                                           : "1 bucket";
+                                                     " rows): " + std::to_string(buckets.size()) + " buckets"
+                                               : "1 bucket";
   std::printf("table_bench: %lld rows, INT key + 20 STRING(10), %s, deduplicate, %s/%s\n", static_cast<long long>(rows),
               bucket_mode.c_str(), format.c_str(), cfg.compression.c_str());
-  std::printf("  write:                %10.0f rows/s  (%.2f s wall, %.2f s cpu, %lld commits)\n", static_cast<double>(rows) / write_s,
-              write_s, write_cpu, static_cast<long long>(commit_id));
+  std::printf("  write:                %10.0f rows/s  (%.2f s wall, %.2f s cpu, %lld commits)\n",
+              static_cast<double>(rows) / write_s, write_s, write_cpu, static_cast<long long>(commit_id));
   std::printf("  merge-on-read:        %10.0f rows/s  (%.2f s wall, %.2f s cpu, %zu files in %zu levels)\n",
               rows / full.wall, full.wall, full.cpu, files, levels.size());
   std::printf("  projected (2 of 21):  %10.0f rows/s  (%.2f s wall, %.2f s cpu)\n", rows / projected.wall,
@@ -398,8 +398,10 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--keep" || a == "--write-only" || a == "--dynamic-bucket" || a == "--floor") {
-      (a == "--keep" ? cfg.keep : a == "--write-only" ? cfg.write_only : a == "--floor" ? cfg.floor : cfg.dynamic_bucket) =
-          true;
+      (a == "--keep"         ? cfg.keep
+       : a == "--write-only" ? cfg.write_only
+       : a == "--floor"      ? cfg.floor
+                             : cfg.dynamic_bucket) = true;
       continue;
     }
     if (i + 1 >= argc) {

@@ -146,7 +146,6 @@ TEST(ColumnTest, DictionaryOperationsMatchAPlainModel) {
   }
 }
 
-
 TEST(ColumnTest, AppendFromEachTakesRowsOfSeveralSources) {
   Column a(DataType::String()), b(DataType::String()), ints_a(DataType::Int()), ints_b(DataType::Int());
   for (const char* v : {"alpha", "b", "a longer value than sixteen bytes"}) a.AppendBytes(v);

@@ -794,7 +794,8 @@ Result<size_t> DataFileReader::Next(size_t max_rows, KvBatch* out) {
   // A batch of this reader's layout (a cursor's recycled chunk) is refilled in place:
   // its emptied buffers go to the format reader for the next chunk.
   bool reusable = out->values.num_columns() == read_type_.size();
-  for (size_t i = 0; reusable && i < read_type_.size(); ++i) reusable = out->values.column(i).type() == read_type_.type(i);
+  for (size_t i = 0; reusable && i < read_type_.size(); ++i)
+    reusable = out->values.column(i).type() == read_type_.type(i);
   if (reusable) {
     out->Clear();
     out->merged = true;
