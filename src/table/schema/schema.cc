@@ -298,6 +298,17 @@ Result<TableSchema> SchemaManager::Latest() const {
   return schema;
 }
 
+Result<int64_t> SchemaManager::LatestId() const {
+  if (auto id = ParsedSchemas::Get().LatestHint(table_path_);
+      id && !FileExists(SchemaPath(*id + 1)) && FileExists(SchemaPath(*id))) {
+    return *id;
+  }
+  KL_ASSIGN_OR_RETURN(std::vector<int64_t> ids, ListIds());
+  if (ids.empty()) return Status::NotFound("no schema in " + table_path_ + " (not a table?)");
+  ParsedSchemas::Get().SetLatestHint(table_path_, ids.back());
+  return ids.back();
+}
+
 Status SchemaManager::Commit(const TableSchema& schema) const {
   KL_RETURN_IF_ERROR(CreateDirs(JoinPath(table_path_, "schema")));
   return WriteFileIfAbsent(SchemaPath(schema.id), schema.ToJson());
