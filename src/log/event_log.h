@@ -71,6 +71,10 @@ class RecordBatch {
   std::vector<Record>::const_iterator end() const { return records_.end(); }
   // Sum of key and value sizes.
   size_t payload_bytes() const { return payload_bytes_; }
+  // True when the poll stopped at max_records or max_bytes with more records
+  // readable (a reader behind the log polls again at once rather than wait).
+  bool more_waiting() const { return more_waiting_; }
+  void set_more_waiting() { more_waiting_ = true; }
 
   // For backends: keeps `owner` (whatever holds the bytes records view) alive
   // as long as the batch, then adds records viewing it.
@@ -84,6 +88,7 @@ class RecordBatch {
   std::vector<std::shared_ptr<const void>> owners_;
   std::vector<Record> records_;
   size_t payload_bytes_ = 0;
+  bool more_waiting_ = false;
 };
 
 struct ProducerRecord {

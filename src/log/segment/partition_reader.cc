@@ -182,7 +182,11 @@ Status PartitionReader::ReadInto(size_t max_records, size_t max_bytes, RecordBat
   const void* retained = nullptr;
   // Only the first record of a whole Poll may exceed max_bytes.
   bool strict = batch != nullptr && !batch->empty();
-  while (count < max_records && (count == 0 || bytes < max_bytes)) {
+  while (true) {
+    if (count >= max_records || (count > 0 && bytes >= max_bytes)) {
+      if (batch != nullptr) batch->set_more_waiting();
+      break;
+    }
     if (visible_end && cursor_->next_offset() >= *visible_end) break;
     KL_ASSIGN_OR_RETURN(auto state, cursor_->Peek());
     if (state == SegmentCursor::State::kBad || (state == SegmentCursor::State::kEnd && cursor_->trailing_bytes() > 0)) {
@@ -195,7 +199,10 @@ Status PartitionReader::ReadInto(size_t max_records, size_t max_bytes, RecordBat
       continue;
     }
     const DecodedRecord& rec = cursor_->record();
-    if ((count > 0 || strict) && bytes + rec.key.size() + rec.value.size() > max_bytes) break;
+    if ((count > 0 || strict) && bytes + rec.key.size() + rec.value.size() > max_bytes) {
+      if (batch != nullptr) batch->set_more_waiting();
+      break;
+    }
     if (batch != nullptr) {
       if (retained != cursor_->buffer().get()) {
         batch->Retain(cursor_->buffer());
