@@ -21,6 +21,10 @@ void AddServeOptions(CLI::App* cmd, ServeArgs* a) {
   cmd->add_option("--pg-max-rows", a->pg_max_rows, "largest result of one statement, in rows")->capture_default_str();
   cmd->add_option("--pg-max-connections", a->pg_max_connections, "PostgreSQL connections served at once")
       ->capture_default_str();
+  cmd->add_option("--pg-query-slots", a->pg_query_slots,
+                  "PostgreSQL queries worked on at once; the others wait their turn, which keeps the latency "
+                  "tail short under load (0 = one per core, -1 = no limit)")
+      ->capture_default_str();
   cmd->add_flag("--pg-allow-writes", a->pg_allow_writes,
                 "let PostgreSQL clients run statements that write (CREATE, INSERT, DROP, ALTER); off: read-only");
   cmd->add_option("--read-cache-mb", a->read_cache_mb,
@@ -49,6 +53,7 @@ Result<std::unique_ptr<server::Server>> StartServers(const ServeArgs& a, const p
   o.pg.statement_timeout_ms = static_cast<int64_t>(a.pg_statement_timeout_s * 1000);
   o.pg.max_rows = a.pg_max_rows;
   o.pg.max_connections = a.pg_max_connections;
+  o.pg.query_slots = a.pg_query_slots;
   o.ready_max_age_ms = static_cast<int64_t>(a.ready_max_age_s * 1000);
   o.any_port_if_busy = a.any_port_if_busy;
   o.pg_allow_writes = a.pg_allow_writes;

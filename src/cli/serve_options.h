@@ -21,6 +21,7 @@ struct ServeArgs {
   double pg_statement_timeout_s = 60;
   size_t pg_max_rows = 1000000;
   int pg_max_connections = 256;
+  int pg_query_slots = 0;  // 0: one per core, -1: no limit
   double ready_max_age_s = 60;
   bool pg_allow_writes = false;
   uint64_t read_cache_mb = 256;   // decoded data files kept for reads by key (table::DecodedFiles)
