@@ -606,11 +606,23 @@ Result<int> BuildDeltaAggregate(Planner* p, const DeltaPlan& d, const JobSetting
     filter_col.push_back(call.filter ? static_cast<int>(exprs.size()) : -1);
     if (call.filter) exprs.push_back(call.filter);
   }
-  std::vector<DataField> fields;
-  for (const auto& e : exprs) fields.push_back({static_cast<int32_t>(fields.size()), "v", e->type, ""});
-  const RowType& in = agg.children[0]->schema;
-  int pre = p->Add(MakeCalc(in, nullptr, exprs, RowType(fields), s.exec, "delta-inputs"), {child.node},
-                   "Calc group keys and arguments");
+  // Where each input the extraction reads sits in the rows it gets: when every group
+  // key, argument and filter is a column of the child's rows (the warehouse's counts
+  // and sums), the rows are read as they come, without a Calc copying them first.
+  bool columns_only = true;
+  for (const auto& e : exprs) columns_only = columns_only && e->kind == BoundKind::kColumn && e->column >= 0;
+  std::vector<size_t> at(exprs.size());
+  int pre = child.node;
+  if (columns_only) {
+    for (size_t i = 0; i < exprs.size(); ++i) at[i] = static_cast<size_t>(exprs[i]->column);
+  } else {
+    std::vector<DataField> fields;
+    for (const auto& e : exprs) fields.push_back({static_cast<int32_t>(fields.size()), "v", e->type, ""});
+    const RowType& in = agg.children[0]->schema;
+    pre = p->Add(MakeCalc(in, nullptr, exprs, RowType(fields), s.exec, "delta-inputs"), {child.node},
+                 "Calc group keys and arguments");
+    for (size_t i = 0; i < exprs.size(); ++i) at[i] = i;
+  }
   pipeline::DeltaAggregateSpec spec;
   std::vector<DataField> out;
   for (size_t i = 0; i < ng; ++i) out.push_back({static_cast<int32_t>(i), agg.schema.field(i).name, agg.schema.type(i), ""});
@@ -621,17 +633,20 @@ Result<int> BuildDeltaAggregate(Planner* p, const DeltaPlan& d, const JobSetting
   spec.key_columns = ng;
   std::vector<bool> is_count;
   for (const auto& call : agg.aggregates) is_count.push_back(call.name == "COUNT");
-  spec.extract = [ng, arg_col, filter_col, is_count](const Row& row, Row* key, std::vector<int64_t>* values) {
-    for (size_t i = 0; i < ng; ++i) key->push_back(row[i]);
+  spec.extract = [ng, arg_col, filter_col, is_count, at](const Row& row, Row* key, std::vector<int64_t>* values) {
+    for (size_t i = 0; i < ng; ++i) key->push_back(row[at[i]]);
     for (size_t a = 0; a < arg_col.size(); ++a) {
       int64_t v = 0;
-      bool counted = filter_col[a] < 0 ||
-                     (!row[static_cast<size_t>(filter_col[a])].is_null() && row[static_cast<size_t>(filter_col[a])].as_int() != 0);
+      bool counted = true;
+      if (filter_col[a] >= 0) {
+        const Datum& f = row[at[static_cast<size_t>(filter_col[a])]];
+        counted = !f.is_null() && f.as_int() != 0;
+      }
       if (counted) {
         if (arg_col[a] < 0) {
           v = 1;
         } else {
-          const Datum& x = row[static_cast<size_t>(arg_col[a])];
+          const Datum& x = row[at[static_cast<size_t>(arg_col[a])]];
           v = x.is_null() ? 0 : is_count[a] ? 1 : x.as_int();
         }
       }
