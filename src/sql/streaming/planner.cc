@@ -85,6 +85,14 @@ void AnalyzeRankUse(const LogicalOpPtr& op, const std::set<int>& used, std::map<
   for (const auto& c : op->children) AnalyzeRankUse(c, all(*c), out);
 }
 
+// `e` with its column references replaced by the expressions they name.
+BoundExprPtr InlineColumns(const BoundExprPtr& e, const std::vector<BoundExprPtr>& below) {
+  if (e->kind == BoundKind::kColumn) return below[static_cast<size_t>(e->column)];
+  auto copy = std::make_shared<BoundExpr>(*e);
+  for (auto& a : copy->args) a = InlineColumns(a, below);
+  return copy;
+}
+
 class Planner {
  public:
   explicit Planner(const JobSettings& s) : s_(s) {}
@@ -197,12 +205,8 @@ class Planner {
     return s;
   }
 
-  // `e` with its column references replaced by the expressions they name.
   static BoundExprPtr Inline(const BoundExprPtr& e, const std::vector<BoundExprPtr>& below) {
-    if (e->kind == BoundKind::kColumn) return below[static_cast<size_t>(e->column)];
-    auto copy = std::make_shared<BoundExpr>(*e);
-    for (auto& a : copy->args) a = Inline(a, below);
-    return copy;
+    return InlineColumns(e, below);
   }
 
   int AddSource(std::unique_ptr<pipeline::Source> src) {
@@ -594,7 +598,6 @@ std::optional<DeltaPlan> FindDeltaAggregate(const LogicalOpPtr& root, const std:
 
 Result<int> BuildDeltaAggregate(Planner* p, const DeltaPlan& d, const JobSettings& s) {
   const LogicalOp& agg = *d.aggregate;
-  KL_ASSIGN_OR_RETURN(Built child, p->Build(agg.children[0]));
   size_t ng = agg.groups.size();
   std::vector<BoundExprPtr> exprs = agg.groups;
   std::vector<int> arg_col, filter_col;
@@ -606,22 +609,56 @@ Result<int> BuildDeltaAggregate(Planner* p, const DeltaPlan& d, const JobSetting
     filter_col.push_back(call.filter ? static_cast<int>(exprs.size()) : -1);
     if (call.filter) exprs.push_back(call.filter);
   }
-  // Where each input the extraction reads sits in the rows it gets: when every group
-  // key, argument and filter is a column of the child's rows (the warehouse's counts
-  // and sums), the rows are read as they come, without a Calc copying them first.
-  bool columns_only = true;
-  for (const auto& e : exprs) columns_only = columns_only && e->kind == BoundKind::kColumn && e->column >= 0;
+  auto columns_only = [](const std::vector<BoundExprPtr>& v) {
+    for (const auto& e : v) {
+      if (e->kind != BoundKind::kColumn || e->column < 0) return false;
+    }
+    return true;
+  };
+  // The warehouse's counts and sums (WHERE deleted IS NOT TRUE AND ... GROUP BY cluster,
+  // kind) read columns under a filter of columns against constants: the filters and
+  // projections below fold into the extraction, which reads the source's rows as they
+  // come, decides the filter on each and takes its columns, with no Calc copying them.
+  std::vector<BoundExprPtr> folded = exprs;
+  BoundExprPtr predicate;
+  LogicalOpPtr below = agg.children[0];
+  while (below->kind == OpKind::kProject || below->kind == OpKind::kFilter) {
+    if (below->kind == OpKind::kProject) {
+      bool simple = true;
+      for (const auto& e : below->exprs) simple = simple && !HasSubquery(e);
+      if (!simple) break;
+      for (auto& e : folded) e = InlineColumns(e, below->exprs);
+      if (predicate) predicate = InlineColumns(predicate, below->exprs);
+    } else {
+      if (HasSubquery(below->predicate)) break;
+      predicate = predicate ? MakeAnd({below->predicate, predicate}) : below->predicate;
+    }
+    below = below->children[0];
+  }
+  std::function<bool(const Row&)> row_filter;
+  bool fold = columns_only(folded) && (!predicate || (row_filter = MakeRowPredicate(*predicate)) != nullptr);
+  std::string label = "DeltaAggregate (sums deltas into the aggregation table; no state)";
   std::vector<size_t> at(exprs.size());
-  int pre = child.node;
-  if (columns_only) {
-    for (size_t i = 0; i < exprs.size(); ++i) at[i] = static_cast<size_t>(exprs[i]->column);
+  int pre;
+  if (fold) {
+    KL_ASSIGN_OR_RETURN(Built child, p->Build(below));
+    pre = child.node;
+    for (size_t i = 0; i < folded.size(); ++i) at[i] = static_cast<size_t>(folded[i]->column);
+    if (predicate) label += " where " + predicate->ToString();
   } else {
-    std::vector<DataField> fields;
-    for (const auto& e : exprs) fields.push_back({static_cast<int32_t>(fields.size()), "v", e->type, ""});
-    const RowType& in = agg.children[0]->schema;
-    pre = p->Add(MakeCalc(in, nullptr, exprs, RowType(fields), s.exec, "delta-inputs"), {child.node},
-                 "Calc group keys and arguments");
-    for (size_t i = 0; i < exprs.size(); ++i) at[i] = i;
+    KL_ASSIGN_OR_RETURN(Built child, p->Build(agg.children[0]));
+    pre = child.node;
+    if (columns_only(exprs)) {
+      // Columns of the child's rows: read as they come.
+      for (size_t i = 0; i < exprs.size(); ++i) at[i] = static_cast<size_t>(exprs[i]->column);
+    } else {
+      std::vector<DataField> fields;
+      for (const auto& e : exprs) fields.push_back({static_cast<int32_t>(fields.size()), "v", e->type, ""});
+      const RowType& in = agg.children[0]->schema;
+      pre = p->Add(MakeCalc(in, nullptr, exprs, RowType(fields), s.exec, "delta-inputs"), {child.node},
+                   "Calc group keys and arguments");
+      for (size_t i = 0; i < exprs.size(); ++i) at[i] = i;
+    }
   }
   pipeline::DeltaAggregateSpec spec;
   std::vector<DataField> out;
@@ -633,7 +670,9 @@ Result<int> BuildDeltaAggregate(Planner* p, const DeltaPlan& d, const JobSetting
   spec.key_columns = ng;
   std::vector<bool> is_count;
   for (const auto& call : agg.aggregates) is_count.push_back(call.name == "COUNT");
-  spec.extract = [ng, arg_col, filter_col, is_count, at](const Row& row, Row* key, std::vector<int64_t>* values) {
+  spec.extract = [ng, arg_col, filter_col, is_count, at, row_filter](const Row& row, Row* key,
+                                                                     std::vector<int64_t>* values) {
+    if (row_filter && !row_filter(row)) return false;
     for (size_t i = 0; i < ng; ++i) key->push_back(row[at[i]]);
     for (size_t a = 0; a < arg_col.size(); ++a) {
       int64_t v = 0;
@@ -654,8 +693,7 @@ Result<int> BuildDeltaAggregate(Planner* p, const DeltaPlan& d, const JobSetting
     }
     return true;
   };
-  return p->Add(pipeline::MakeDeltaAggregate(std::move(spec), "delta-aggregate"), {pre},
-                "DeltaAggregate (sums deltas into the aggregation table; no state)");
+  return p->Add(pipeline::MakeDeltaAggregate(std::move(spec), "delta-aggregate"), {pre}, label);
 }
 
 std::string Render(const Planner& p, int node, int depth) {
