@@ -258,7 +258,32 @@ class Planner {
                  in.insert_only};
   }
 
+ public:
+  // A scan's source without the Calc of its pushed-down conditions: the rows as
+  // read, and the conditions and the scan's columns over them (exprs empty: the
+  // rows as read are the scan's).
+  struct RawScan {
+    Built built;
+    BoundExprPtr predicate;
+    std::vector<BoundExprPtr> exprs;
+    RowType read_type;
+  };
+
   Result<Built> Scan(const LogicalOp& op) {
+    KL_ASSIGN_OR_RETURN(RawScan raw, ScanRaw(op));
+    return FinishScan(raw, op);
+  }
+
+  Built FinishScan(const RawScan& raw, const LogicalOp& op) {
+    if (raw.exprs.empty()) return raw.built;
+    std::string flabel = "Calc";
+    if (raw.predicate) flabel += " where " + raw.predicate->ToString();
+    int node = Add(MakeCalc(raw.read_type, raw.predicate, raw.exprs, op.schema, s_.exec, "scan-filter"),
+                   {raw.built.node}, flabel);
+    return Built{node, raw.built.insert_only};
+  }
+
+  Result<RawScan> ScanRaw(const LogicalOp& op) {
     const CatalogObject& t = *op.table;
     if (op.scan_lookup) {
       return Status::NotSupported("FOR SYSTEM_TIME AS OF " + op.scan_lookup_time + " (" + t.name +
@@ -282,9 +307,10 @@ class Planner {
                                            op.table_hints.count("consumer-id") ? op.table_hints.at("consumer-id")
                                                                                : s_.name));
       int src = AddSource(std::move(source));
-      return Built{Add(nullptr, {}, "Source: snapshots of " + t.name + " every " + std::to_string(op.scan_sample_ms) +
-                                        " ms", src),
-                   true};
+      return RawScan{Built{Add(nullptr, {}, "Source: snapshots of " + t.name + " every " +
+                                                  std::to_string(op.scan_sample_ms) + " ms", src),
+                           true},
+                     nullptr, {}, RowType()};
     }
     // The source reads the scan's columns plus those of its pushed-down conditions.
     std::vector<int> read = op.scan_columns;
@@ -392,7 +418,7 @@ class Planner {
       node = Add(MakeChangelogNormalize(read_type, keys), {node}, "ChangelogNormalize (no changelog producer)");
     }
     bool reshaped = read != op.scan_columns;
-    if (op.scan_filters.empty() && !reshaped) return Built{node, insert_only};
+    if (op.scan_filters.empty() && !reshaped) return RawScan{Built{node, insert_only}, nullptr, {}, read_type};
     // Pushed-down conditions apply here; extra columns read for them go.
     std::vector<int> pos_of(t.schema.size(), -1);
     for (size_t i = 0; i < read.size(); ++i) pos_of[static_cast<size_t>(read[i])] = static_cast<int>(i);
@@ -404,12 +430,10 @@ class Planner {
       int p = pos_of[static_cast<size_t>(c)];
       exprs.push_back(MakeColumn(p, read_type.type(static_cast<size_t>(p)), read_type.field(static_cast<size_t>(p)).name));
     }
-    std::string flabel = "Calc";
-    if (predicate) flabel += " where " + predicate->ToString();
-    node = Add(MakeCalc(read_type, predicate, exprs, op.schema, s_.exec, "scan-filter"), {node}, flabel);
-    return Built{node, insert_only};
+    return RawScan{Built{node, insert_only}, predicate, std::move(exprs), read_type};
   }
 
+ private:
   Result<Built> Join(const LogicalOpPtr& op) {
     KL_RETURN_IF_ERROR(CheckExprs(op->left_keys));
     KL_RETURN_IF_ERROR(CheckExprs(op->right_keys));
@@ -641,7 +665,42 @@ Result<int> BuildDeltaAggregate(Planner* p, const DeltaPlan& d, const JobSetting
   std::vector<size_t> at(exprs.size());
   int pre;
   if (fold) {
-    KL_ASSIGN_OR_RETURN(Built child, p->Build(below));
+    Built child;
+    if (below->kind == OpKind::kScan && !below->scan_lookup) {
+      // The conditions pushed into the scan fold in as well when the result still
+      // reads columns under such a filter; otherwise the scan keeps its Calc.
+      KL_ASSIGN_OR_RETURN(Planner::RawScan raw, p->ScanRaw(*below));
+      child = raw.built;
+      if (!raw.exprs.empty()) {
+        std::vector<BoundExprPtr> over_read = folded;
+        for (auto& e : over_read) e = InlineColumns(e, raw.exprs);
+        BoundExprPtr pred = predicate ? InlineColumns(predicate, raw.exprs) : nullptr;
+        if (raw.predicate && pred) {
+          // One conjunction of terms, as a row-wise filter takes them.
+          std::vector<BoundExprPtr> terms;
+          for (const BoundExprPtr& part : {raw.predicate, pred}) {
+            if (part->kind == BoundKind::kAnd) {
+              terms.insert(terms.end(), part->args.begin(), part->args.end());
+            } else {
+              terms.push_back(part);
+            }
+          }
+          pred = MakeAnd(std::move(terms));
+        } else if (raw.predicate) {
+          pred = raw.predicate;
+        }
+        std::function<bool(const Row&)> read_filter;
+        if (columns_only(over_read) && (!pred || (read_filter = MakeRowPredicate(*pred)) != nullptr)) {
+          folded = std::move(over_read);
+          predicate = pred;
+          row_filter = std::move(read_filter);
+        } else {
+          child = p->FinishScan(raw, *below);
+        }
+      }
+    } else {
+      KL_ASSIGN_OR_RETURN(child, p->Build(below));
+    }
     pre = child.node;
     for (size_t i = 0; i < folded.size(); ++i) at[i] = static_cast<size_t>(folded[i]->column);
     if (predicate) label += " where " + predicate->ToString();
