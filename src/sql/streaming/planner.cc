@@ -307,10 +307,13 @@ class Planner {
                                            op.table_hints.count("consumer-id") ? op.table_hints.at("consumer-id")
                                                                                : s_.name));
       int src = AddSource(std::move(source));
-      return RawScan{Built{Add(nullptr, {}, "Source: snapshots of " + t.name + " every " +
-                                                  std::to_string(op.scan_sample_ms) + " ms", src),
-                           true},
-                     nullptr, {}, RowType()};
+      return RawScan{
+          Built{Add(nullptr, {},
+                    "Source: snapshots of " + t.name + " every " + std::to_string(op.scan_sample_ms) + " ms", src),
+                true},
+          nullptr,
+          {},
+          RowType()};
     }
     // The source reads the scan's columns plus those of its pushed-down conditions.
     std::vector<int> read = op.scan_columns;

@@ -395,14 +395,18 @@ TEST_F(StreamingTest, CountsIntoASummingTableAsDeltas) {
 // keys as columns: no Calc. A group key computed by an expression keeps its Calc.
 // Both follow a changelog with retractions exactly.
 TEST_F(StreamingTest, DeltaCountsFoldTheirFilterOrComputeTheirKeys) {
-  Exec("CREATE TABLE objs (uid STRING PRIMARY KEY NOT ENFORCED, kind STRING, deleted BOOLEAN, cpu BIGINT) WITH "
-       "('changelog-producer' = 'lookup')");
-  Exec("CREATE TABLE live (kind STRING PRIMARY KEY NOT ENFORCED, cnt BIGINT, cpu BIGINT) WITH ('merge-engine' = "
-       "'aggregation', 'fields.cnt.aggregate-function' = 'sum', 'fields.cpu.aggregate-function' = 'sum')");
-  Exec("CREATE TABLE lower_kinds (k STRING PRIMARY KEY NOT ENFORCED, cnt BIGINT) WITH ('merge-engine' = "
-       "'aggregation', 'fields.cnt.aggregate-function' = 'sum')");
-  Exec("INSERT INTO objs VALUES ('a', 'Pod', FALSE, 100), ('b', 'Pod', CAST(NULL AS BOOLEAN), 50), "
-       "('c', 'Node', TRUE, 7)");
+  Exec(
+      "CREATE TABLE objs (uid STRING PRIMARY KEY NOT ENFORCED, kind STRING, deleted BOOLEAN, cpu BIGINT) WITH "
+      "('changelog-producer' = 'lookup')");
+  Exec(
+      "CREATE TABLE live (kind STRING PRIMARY KEY NOT ENFORCED, cnt BIGINT, cpu BIGINT) WITH ('merge-engine' = "
+      "'aggregation', 'fields.cnt.aggregate-function' = 'sum', 'fields.cpu.aggregate-function' = 'sum')");
+  Exec(
+      "CREATE TABLE lower_kinds (k STRING PRIMARY KEY NOT ENFORCED, cnt BIGINT) WITH ('merge-engine' = "
+      "'aggregation', 'fields.cnt.aggregate-function' = 'sum')");
+  Exec(
+      "INSERT INTO objs VALUES ('a', 'Pod', FALSE, 100), ('b', 'Pod', CAST(NULL AS BOOLEAN), 50), "
+      "('c', 'Node', TRUE, 7)");
   const std::string live =
       "INSERT INTO live SELECT kind, COUNT(*), SUM(cpu) FROM objs WHERE deleted IS NOT TRUE AND kind IS NOT NULL "
       "GROUP BY kind";
@@ -423,8 +427,9 @@ TEST_F(StreamingTest, DeltaCountsFoldTheirFilterOrComputeTheirKeys) {
   WaitCaughtUp("lower");
   EXPECT_EQ(Rows("SELECT * FROM live"), (std::vector<std::string>{"Pod|2|150"}));
   // a goes, b changes, c comes back, d has no kind.
-  Exec("INSERT INTO objs VALUES ('a', 'Pod', TRUE, 100), ('b', 'Pod', FALSE, 70), ('c', 'Node', FALSE, 7), "
-       "('d', CAST(NULL AS STRING), FALSE, 5)");
+  Exec(
+      "INSERT INTO objs VALUES ('a', 'Pod', TRUE, 100), ('b', 'Pod', FALSE, 70), ('c', 'Node', FALSE, 7), "
+      "('d', CAST(NULL AS STRING), FALSE, 5)");
   WaitCaughtUp("live");
   WaitCaughtUp("lower");
   EXPECT_EQ(Rows("SELECT * FROM live"), (std::vector<std::string>{"Node|1|7", "Pod|1|70"}));
