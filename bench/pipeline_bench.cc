@@ -62,9 +62,9 @@ constexpr char kUsage[] =
 // The figures of one warehouse (NaN: not measured), for the side-by-side table.
 struct Figures {
   std::vector<double> live_events_per_cpu, live_cpu, live_wall, live_dwd, live_dwd_operators, live_dwd_commit,
-      live_followers;
+      live_dwd_flush, live_dwd_compact, live_followers;
   std::vector<double> staged_cpu, staged_events_per_cpu, staged_dwd, staged_dwd_operators, staged_dwd_commit,
-      staged_followers;
+      staged_dwd_flush, staged_dwd_compact, staged_followers;
   std::vector<double> fresh_p50, fresh_p99, fresh_max;
 };
 
@@ -74,19 +74,26 @@ double Median(std::vector<double> v) {
   return v.size() % 2 == 1 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
 }
 
-// DWD's CPU, its operators' and its commits' shares; the jobs following DWD, together.
-void SplitJobs(const std::vector<pipeline::JobStatus>& jobs, double* dwd, double* dwd_operators, double* dwd_commit,
-               double* followers) {
-  *dwd = *dwd_operators = *dwd_commit = *followers = 0;
+// DWD's CPU, its operators' and its commits' shares (and the commits' flushes and
+// compactions); the jobs following DWD, together.
+struct JobSplit {
+  double dwd = 0, dwd_operators = 0, dwd_commit = 0, dwd_flush = 0, dwd_compact = 0, followers = 0;
+};
+
+JobSplit SplitJobs(const std::vector<pipeline::JobStatus>& jobs) {
+  JobSplit s;
   for (const auto& j : jobs) {
     if (j.name == "dwd") {
-      *dwd = j.cpu_seconds;
-      *dwd_operators = j.cpu_operators_seconds;
-      *dwd_commit = j.cpu_commit_seconds;
+      s.dwd = j.cpu_seconds;
+      s.dwd_operators = j.cpu_operators_seconds;
+      s.dwd_commit = j.cpu_commit_seconds;
+      s.dwd_flush = j.table_cpu.flush;
+      s.dwd_compact = j.table_cpu.compact;
     } else if (j.name != "ods") {
-      *followers += j.cpu_seconds;
+      s.followers += j.cpu_seconds;
     }
   }
+  return s;
 }
 
 void PrintSideBySide(const Figures& sql, const Figures& hand, int rounds) {
@@ -106,6 +113,8 @@ void PrintSideBySide(const Figures& sql, const Figures& hand, int rounds) {
   row("initial load, live: DWD job CPU s", sql.live_dwd, hand.live_dwd, "%.2f");
   row("initial load, live: DWD operators CPU s", sql.live_dwd_operators, hand.live_dwd_operators, "%.2f");
   row("initial load, live: DWD commits CPU s (flush, compaction)", sql.live_dwd_commit, hand.live_dwd_commit, "%.2f");
+  row("initial load, live: ... of which flushes", sql.live_dwd_flush, hand.live_dwd_flush, "%.2f");
+  row("initial load, live: ... of which compactions", sql.live_dwd_compact, hand.live_dwd_compact, "%.2f");
   row("initial load, live: jobs following DWD, CPU s", sql.live_followers, hand.live_followers, "%.2f");
   row("initial load, staged: jobs CPU s", sql.staged_cpu, hand.staged_cpu, "%.2f");
   row("initial load, staged: events per CPU-second (end to end)", sql.staged_events_per_cpu, hand.staged_events_per_cpu,
@@ -114,6 +123,8 @@ void PrintSideBySide(const Figures& sql, const Figures& hand, int rounds) {
   row("initial load, staged: DWD operators CPU s", sql.staged_dwd_operators, hand.staged_dwd_operators, "%.2f");
   row("initial load, staged: DWD commits CPU s (flush, compaction)", sql.staged_dwd_commit, hand.staged_dwd_commit,
       "%.2f");
+  row("initial load, staged: ... of which flushes", sql.staged_dwd_flush, hand.staged_dwd_flush, "%.2f");
+  row("initial load, staged: ... of which compactions", sql.staged_dwd_compact, hand.staged_dwd_compact, "%.2f");
   row("initial load, staged: jobs following DWD, CPU s", sql.staged_followers, hand.staged_followers, "%.2f");
   row("freshness: p50 ms", sql.fresh_p50, hand.fresh_p50, "%.0f");
   row("freshness: p99 ms", sql.fresh_p99, hand.fresh_p99, "%.0f");
@@ -234,15 +245,16 @@ int LiveLoad(const std::string& kubelake, const Args& a, bool sql, Figures* fig)
   std::printf("  CPU: collector %.2fs %.1f us/event; jobs:%s\n", collector_cpu, collector_cpu / events * 1e6,
               JobLines(jobs, events).c_str());
   PrintMemory(*fleet);
-  double dwd, dwd_operators, dwd_commit, followers;
-  SplitJobs(jobs, &dwd, &dwd_operators, &dwd_commit, &followers);
+  JobSplit split = SplitJobs(jobs);
   fig->live_events_per_cpu.push_back(events / cpu);
   fig->live_cpu.push_back(cpu);
   fig->live_wall.push_back(wall);
-  fig->live_dwd.push_back(dwd);
-  fig->live_dwd_operators.push_back(dwd_operators);
-  fig->live_dwd_commit.push_back(dwd_commit);
-  fig->live_followers.push_back(followers);
+  fig->live_dwd.push_back(split.dwd);
+  fig->live_dwd_operators.push_back(split.dwd_operators);
+  fig->live_dwd_commit.push_back(split.dwd_commit);
+  fig->live_dwd_flush.push_back(split.dwd_flush);
+  fig->live_dwd_compact.push_back(split.dwd_compact);
+  fig->live_followers.push_back(split.followers);
   return 0;
 }
 
@@ -333,14 +345,15 @@ int StagedLoad(const std::string& kubelake, const Args& a, bool sql, Figures* fi
   std::printf("  end to end: %.2f CPU s = %.0f events per CPU-second\n", collect_cpu + jobs_cpu,
               events / (collect_cpu + jobs_cpu));
   PrintMemory(*fleet);
-  double dwd, dwd_operators, dwd_commit, followers;
-  SplitJobs(status, &dwd, &dwd_operators, &dwd_commit, &followers);
+  JobSplit split = SplitJobs(status);
   fig->staged_cpu.push_back(jobs_cpu);
   fig->staged_events_per_cpu.push_back(events / (collect_cpu + jobs_cpu));
-  fig->staged_dwd.push_back(dwd);
-  fig->staged_dwd_operators.push_back(dwd_operators);
-  fig->staged_dwd_commit.push_back(dwd_commit);
-  fig->staged_followers.push_back(followers);
+  fig->staged_dwd.push_back(split.dwd);
+  fig->staged_dwd_operators.push_back(split.dwd_operators);
+  fig->staged_dwd_commit.push_back(split.dwd_commit);
+  fig->staged_dwd_flush.push_back(split.dwd_flush);
+  fig->staged_dwd_compact.push_back(split.dwd_compact);
+  fig->staged_followers.push_back(split.followers);
   return 0;
 }
 

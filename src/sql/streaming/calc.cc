@@ -404,6 +404,12 @@ class CalcOp : public pipeline::Operator {
 
 }  // namespace
 
+std::function<bool(const Row&)> MakeRowPredicate(const BoundExpr& predicate) {
+  std::optional<RowFilter> f = RowFilter::Make(predicate);
+  if (!f) return nullptr;
+  return [filter = std::move(*f)](const Row& row) { return filter.Passes(row); };
+}
+
 std::unique_ptr<pipeline::Operator> MakeCalc(RowType input, BoundExprPtr predicate, std::vector<BoundExprPtr> exprs,
                                              RowType output, const ExecContext& ctx, std::string name) {
   return std::make_unique<CalcOp>(std::move(input), std::move(predicate), std::move(exprs), std::move(output), ctx,

@@ -5,6 +5,7 @@
 // (pipeline/runtime/state.h), so a job killed at any instant resumes exactly.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,6 +31,12 @@ format::ColumnBatch RowsToBatch(const format::RowType& type, const Changes& chan
 std::unique_ptr<pipeline::Operator> MakeCalc(format::RowType input, BoundExprPtr predicate,
                                              std::vector<BoundExprPtr> exprs, format::RowType output,
                                              const ExecContext& ctx, std::string name = "calc");
+
+// A filter decided on a row as it is, without a batch (what a Calc does with such a
+// filter): a conjunction of c IS [NOT] NULL, c IS [NOT] TRUE/FALSE/UNKNOWN, c = / <>
+// a constant, c [NOT] IN (constants) over the row's columns. nullptr when
+// `predicate` is not of that kind.
+std::function<bool(const format::Row&)> MakeRowPredicate(const BoundExpr& predicate);
 
 // GROUP BY with retractions: keeps each group's accumulators; after each
 // batch of input, a changed group emits +I (first result), -U/+U (a changed

@@ -85,6 +85,14 @@ void AnalyzeRankUse(const LogicalOpPtr& op, const std::set<int>& used, std::map<
   for (const auto& c : op->children) AnalyzeRankUse(c, all(*c), out);
 }
 
+// `e` with its column references replaced by the expressions they name.
+BoundExprPtr InlineColumns(const BoundExprPtr& e, const std::vector<BoundExprPtr>& below) {
+  if (e->kind == BoundKind::kColumn) return below[static_cast<size_t>(e->column)];
+  auto copy = std::make_shared<BoundExpr>(*e);
+  for (auto& a : copy->args) a = InlineColumns(a, below);
+  return copy;
+}
+
 class Planner {
  public:
   explicit Planner(const JobSettings& s) : s_(s) {}
@@ -197,12 +205,8 @@ class Planner {
     return s;
   }
 
-  // `e` with its column references replaced by the expressions they name.
   static BoundExprPtr Inline(const BoundExprPtr& e, const std::vector<BoundExprPtr>& below) {
-    if (e->kind == BoundKind::kColumn) return below[static_cast<size_t>(e->column)];
-    auto copy = std::make_shared<BoundExpr>(*e);
-    for (auto& a : copy->args) a = Inline(a, below);
-    return copy;
+    return InlineColumns(e, below);
   }
 
   int AddSource(std::unique_ptr<pipeline::Source> src) {
@@ -254,7 +258,32 @@ class Planner {
                  in.insert_only};
   }
 
+ public:
+  // A scan's source without the Calc of its pushed-down conditions: the rows as
+  // read, and the conditions and the scan's columns over them (exprs empty: the
+  // rows as read are the scan's).
+  struct RawScan {
+    Built built;
+    BoundExprPtr predicate;
+    std::vector<BoundExprPtr> exprs;
+    RowType read_type;
+  };
+
   Result<Built> Scan(const LogicalOp& op) {
+    KL_ASSIGN_OR_RETURN(RawScan raw, ScanRaw(op));
+    return FinishScan(raw, op);
+  }
+
+  Built FinishScan(const RawScan& raw, const LogicalOp& op) {
+    if (raw.exprs.empty()) return raw.built;
+    std::string flabel = "Calc";
+    if (raw.predicate) flabel += " where " + raw.predicate->ToString();
+    int node = Add(MakeCalc(raw.read_type, raw.predicate, raw.exprs, op.schema, s_.exec, "scan-filter"),
+                   {raw.built.node}, flabel);
+    return Built{node, raw.built.insert_only};
+  }
+
+  Result<RawScan> ScanRaw(const LogicalOp& op) {
     const CatalogObject& t = *op.table;
     if (op.scan_lookup) {
       return Status::NotSupported("FOR SYSTEM_TIME AS OF " + op.scan_lookup_time + " (" + t.name +
@@ -278,9 +307,13 @@ class Planner {
                                            op.table_hints.count("consumer-id") ? op.table_hints.at("consumer-id")
                                                                                : s_.name));
       int src = AddSource(std::move(source));
-      return Built{Add(nullptr, {}, "Source: snapshots of " + t.name + " every " + std::to_string(op.scan_sample_ms) +
-                                        " ms", src),
-                   true};
+      return RawScan{
+          Built{Add(nullptr, {},
+                    "Source: snapshots of " + t.name + " every " + std::to_string(op.scan_sample_ms) + " ms", src),
+                true},
+          nullptr,
+          {},
+          RowType()};
     }
     // The source reads the scan's columns plus those of its pushed-down conditions.
     std::vector<int> read = op.scan_columns;
@@ -388,7 +421,7 @@ class Planner {
       node = Add(MakeChangelogNormalize(read_type, keys), {node}, "ChangelogNormalize (no changelog producer)");
     }
     bool reshaped = read != op.scan_columns;
-    if (op.scan_filters.empty() && !reshaped) return Built{node, insert_only};
+    if (op.scan_filters.empty() && !reshaped) return RawScan{Built{node, insert_only}, nullptr, {}, read_type};
     // Pushed-down conditions apply here; extra columns read for them go.
     std::vector<int> pos_of(t.schema.size(), -1);
     for (size_t i = 0; i < read.size(); ++i) pos_of[static_cast<size_t>(read[i])] = static_cast<int>(i);
@@ -400,12 +433,10 @@ class Planner {
       int p = pos_of[static_cast<size_t>(c)];
       exprs.push_back(MakeColumn(p, read_type.type(static_cast<size_t>(p)), read_type.field(static_cast<size_t>(p)).name));
     }
-    std::string flabel = "Calc";
-    if (predicate) flabel += " where " + predicate->ToString();
-    node = Add(MakeCalc(read_type, predicate, exprs, op.schema, s_.exec, "scan-filter"), {node}, flabel);
-    return Built{node, insert_only};
+    return RawScan{Built{node, insert_only}, predicate, std::move(exprs), read_type};
   }
 
+ private:
   Result<Built> Join(const LogicalOpPtr& op) {
     KL_RETURN_IF_ERROR(CheckExprs(op->left_keys));
     KL_RETURN_IF_ERROR(CheckExprs(op->right_keys));
@@ -594,7 +625,6 @@ std::optional<DeltaPlan> FindDeltaAggregate(const LogicalOpPtr& root, const std:
 
 Result<int> BuildDeltaAggregate(Planner* p, const DeltaPlan& d, const JobSettings& s) {
   const LogicalOp& agg = *d.aggregate;
-  KL_ASSIGN_OR_RETURN(Built child, p->Build(agg.children[0]));
   size_t ng = agg.groups.size();
   std::vector<BoundExprPtr> exprs = agg.groups;
   std::vector<int> arg_col, filter_col;
@@ -606,11 +636,92 @@ Result<int> BuildDeltaAggregate(Planner* p, const DeltaPlan& d, const JobSetting
     filter_col.push_back(call.filter ? static_cast<int>(exprs.size()) : -1);
     if (call.filter) exprs.push_back(call.filter);
   }
-  std::vector<DataField> fields;
-  for (const auto& e : exprs) fields.push_back({static_cast<int32_t>(fields.size()), "v", e->type, ""});
-  const RowType& in = agg.children[0]->schema;
-  int pre = p->Add(MakeCalc(in, nullptr, exprs, RowType(fields), s.exec, "delta-inputs"), {child.node},
+  auto columns_only = [](const std::vector<BoundExprPtr>& v) {
+    for (const auto& e : v) {
+      if (e->kind != BoundKind::kColumn || e->column < 0) return false;
+    }
+    return true;
+  };
+  // The warehouse's counts and sums (WHERE deleted IS NOT TRUE AND ... GROUP BY cluster,
+  // kind) read columns under a filter of columns against constants: the filters and
+  // projections below fold into the extraction, which reads the source's rows as they
+  // come, decides the filter on each and takes its columns, with no Calc copying them.
+  std::vector<BoundExprPtr> folded = exprs;
+  BoundExprPtr predicate;
+  LogicalOpPtr below = agg.children[0];
+  while (below->kind == OpKind::kProject || below->kind == OpKind::kFilter) {
+    if (below->kind == OpKind::kProject) {
+      bool simple = true;
+      for (const auto& e : below->exprs) simple = simple && !HasSubquery(e);
+      if (!simple) break;
+      for (auto& e : folded) e = InlineColumns(e, below->exprs);
+      if (predicate) predicate = InlineColumns(predicate, below->exprs);
+    } else {
+      if (HasSubquery(below->predicate)) break;
+      predicate = predicate ? MakeAnd({below->predicate, predicate}) : below->predicate;
+    }
+    below = below->children[0];
+  }
+  std::function<bool(const Row&)> row_filter;
+  bool fold = columns_only(folded) && (!predicate || (row_filter = MakeRowPredicate(*predicate)) != nullptr);
+  std::string label = "DeltaAggregate (sums deltas into the aggregation table; no state)";
+  std::vector<size_t> at(exprs.size());
+  int pre;
+  if (fold) {
+    Built child;
+    if (below->kind == OpKind::kScan && !below->scan_lookup) {
+      // The conditions pushed into the scan fold in as well when the result still
+      // reads columns under such a filter; otherwise the scan keeps its Calc.
+      KL_ASSIGN_OR_RETURN(Planner::RawScan raw, p->ScanRaw(*below));
+      child = raw.built;
+      if (!raw.exprs.empty()) {
+        std::vector<BoundExprPtr> over_read = folded;
+        for (auto& e : over_read) e = InlineColumns(e, raw.exprs);
+        BoundExprPtr pred = predicate ? InlineColumns(predicate, raw.exprs) : nullptr;
+        if (raw.predicate && pred) {
+          // One conjunction of terms, as a row-wise filter takes them.
+          std::vector<BoundExprPtr> terms;
+          for (const BoundExprPtr& part : {raw.predicate, pred}) {
+            if (part->kind == BoundKind::kAnd) {
+              terms.insert(terms.end(), part->args.begin(), part->args.end());
+            } else {
+              terms.push_back(part);
+            }
+          }
+          pred = MakeAnd(std::move(terms));
+        } else if (raw.predicate) {
+          pred = raw.predicate;
+        }
+        std::function<bool(const Row&)> read_filter;
+        if (columns_only(over_read) && (!pred || (read_filter = MakeRowPredicate(*pred)) != nullptr)) {
+          folded = std::move(over_read);
+          predicate = pred;
+          row_filter = std::move(read_filter);
+        } else {
+          child = p->FinishScan(raw, *below);
+        }
+      }
+    } else {
+      KL_ASSIGN_OR_RETURN(child, p->Build(below));
+    }
+    pre = child.node;
+    for (size_t i = 0; i < folded.size(); ++i) at[i] = static_cast<size_t>(folded[i]->column);
+    if (predicate) label += " where " + predicate->ToString();
+  } else {
+    KL_ASSIGN_OR_RETURN(Built child, p->Build(agg.children[0]));
+    pre = child.node;
+    if (columns_only(exprs)) {
+      // Columns of the child's rows: read as they come.
+      for (size_t i = 0; i < exprs.size(); ++i) at[i] = static_cast<size_t>(exprs[i]->column);
+    } else {
+      std::vector<DataField> fields;
+      for (const auto& e : exprs) fields.push_back({static_cast<int32_t>(fields.size()), "v", e->type, ""});
+      const RowType& in = agg.children[0]->schema;
+      pre = p->Add(MakeCalc(in, nullptr, exprs, RowType(fields), s.exec, "delta-inputs"), {child.node},
                    "Calc group keys and arguments");
+      for (size_t i = 0; i < exprs.size(); ++i) at[i] = i;
+    }
+  }
   pipeline::DeltaAggregateSpec spec;
   std::vector<DataField> out;
   for (size_t i = 0; i < ng; ++i) out.push_back({static_cast<int32_t>(i), agg.schema.field(i).name, agg.schema.type(i), ""});
@@ -621,17 +732,22 @@ Result<int> BuildDeltaAggregate(Planner* p, const DeltaPlan& d, const JobSetting
   spec.key_columns = ng;
   std::vector<bool> is_count;
   for (const auto& call : agg.aggregates) is_count.push_back(call.name == "COUNT");
-  spec.extract = [ng, arg_col, filter_col, is_count](const Row& row, Row* key, std::vector<int64_t>* values) {
-    for (size_t i = 0; i < ng; ++i) key->push_back(row[i]);
+  spec.extract = [ng, arg_col, filter_col, is_count, at, row_filter](const Row& row, Row* key,
+                                                                     std::vector<int64_t>* values) {
+    if (row_filter && !row_filter(row)) return false;
+    for (size_t i = 0; i < ng; ++i) key->push_back(row[at[i]]);
     for (size_t a = 0; a < arg_col.size(); ++a) {
       int64_t v = 0;
-      bool counted = filter_col[a] < 0 ||
-                     (!row[static_cast<size_t>(filter_col[a])].is_null() && row[static_cast<size_t>(filter_col[a])].as_int() != 0);
+      bool counted = true;
+      if (filter_col[a] >= 0) {
+        const Datum& f = row[at[static_cast<size_t>(filter_col[a])]];
+        counted = !f.is_null() && f.as_int() != 0;
+      }
       if (counted) {
         if (arg_col[a] < 0) {
           v = 1;
         } else {
-          const Datum& x = row[static_cast<size_t>(arg_col[a])];
+          const Datum& x = row[at[static_cast<size_t>(arg_col[a])]];
           v = x.is_null() ? 0 : is_count[a] ? 1 : x.as_int();
         }
       }
@@ -639,8 +755,7 @@ Result<int> BuildDeltaAggregate(Planner* p, const DeltaPlan& d, const JobSetting
     }
     return true;
   };
-  return p->Add(pipeline::MakeDeltaAggregate(std::move(spec), "delta-aggregate"), {pre},
-                "DeltaAggregate (sums deltas into the aggregation table; no state)");
+  return p->Add(pipeline::MakeDeltaAggregate(std::move(spec), "delta-aggregate"), {pre}, label);
 }
 
 std::string Render(const Planner& p, int node, int depth) {
