@@ -149,7 +149,9 @@ TEST(KeyRowRangesTest, KeyRowsNarrowToTheirKeysExactly) {
     }
     size_t prefix = 0;
     auto ranges = KeyRowsRanges(file, {0, 1}, both ? std::vector<int>{1, 0} : std::vector<int>{0}, rows, &prefix);
-    if (file.rows > 0) EXPECT_EQ(prefix, both ? 2u : 1u);
+    if (file.rows > 0) {
+      EXPECT_EQ(prefix, both ? 2u : 1u);
+    }
     std::vector<bool> covered(file.rows, false);
     size_t prev_end = 0;
     for (auto [b, e] : ranges) {
