@@ -260,10 +260,12 @@ class Planner {
 
  public:
   // A scan's source without the Calc of its pushed-down conditions: the rows as
-  // read, and the conditions and the scan's columns over them (exprs empty: the
-  // rows as read are the scan's).
+  // read, and the conditions and the scan's columns over them. Without `calc`
+  // the rows as read are the scan's; with it, `exprs` may still be empty (a
+  // COUNT(*) under a pushed-down filter reads no column but filters rows).
   struct RawScan {
     Built built;
+    bool calc = false;
     BoundExprPtr predicate;
     std::vector<BoundExprPtr> exprs;
     RowType read_type;
@@ -275,7 +277,7 @@ class Planner {
   }
 
   Built FinishScan(const RawScan& raw, const LogicalOp& op) {
-    if (raw.exprs.empty()) return raw.built;
+    if (!raw.calc) return raw.built;
     std::string flabel = "Calc";
     if (raw.predicate) flabel += " where " + raw.predicate->ToString();
     int node = Add(MakeCalc(raw.read_type, raw.predicate, raw.exprs, op.schema, s_.exec, "scan-filter"),
@@ -311,6 +313,7 @@ class Planner {
           Built{Add(nullptr, {},
                     "Source: snapshots of " + t.name + " every " + std::to_string(op.scan_sample_ms) + " ms", src),
                 true},
+          false,
           nullptr,
           {},
           RowType()};
@@ -421,7 +424,7 @@ class Planner {
       node = Add(MakeChangelogNormalize(read_type, keys), {node}, "ChangelogNormalize (no changelog producer)");
     }
     bool reshaped = read != op.scan_columns;
-    if (op.scan_filters.empty() && !reshaped) return RawScan{Built{node, insert_only}, nullptr, {}, read_type};
+    if (op.scan_filters.empty() && !reshaped) return RawScan{Built{node, insert_only}, false, nullptr, {}, read_type};
     // Pushed-down conditions apply here; extra columns read for them go.
     std::vector<int> pos_of(t.schema.size(), -1);
     for (size_t i = 0; i < read.size(); ++i) pos_of[static_cast<size_t>(read[i])] = static_cast<int>(i);
@@ -433,7 +436,7 @@ class Planner {
       int p = pos_of[static_cast<size_t>(c)];
       exprs.push_back(MakeColumn(p, read_type.type(static_cast<size_t>(p)), read_type.field(static_cast<size_t>(p)).name));
     }
-    return RawScan{Built{node, insert_only}, predicate, std::move(exprs), read_type};
+    return RawScan{Built{node, insert_only}, true, predicate, std::move(exprs), read_type};
   }
 
  private:
@@ -674,7 +677,7 @@ Result<int> BuildDeltaAggregate(Planner* p, const DeltaPlan& d, const JobSetting
       // reads columns under such a filter; otherwise the scan keeps its Calc.
       KL_ASSIGN_OR_RETURN(Planner::RawScan raw, p->ScanRaw(*below));
       child = raw.built;
-      if (!raw.exprs.empty()) {
+      if (raw.calc) {
         std::vector<BoundExprPtr> over_read = folded;
         for (auto& e : over_read) e = InlineColumns(e, raw.exprs);
         BoundExprPtr pred = predicate ? InlineColumns(predicate, raw.exprs) : nullptr;
