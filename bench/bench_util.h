@@ -1,7 +1,7 @@
 // Helpers shared by the warehouse benchmarks: CPU and memory of this process,
 // a simulated fleet in a child process (so its CPU is not counted), the
-// warehouse (embedded log, collector, jobs) started in this process, and the
-// size of a directory tree.
+// warehouse (embedded log, collector, jobs) started in this process, when its
+// jobs have caught up, the size of a directory tree, and DuckDB from npm.
 #pragma once
 
 #include <curl/curl.h>
@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -212,6 +213,40 @@ inline Result<int64_t> AdsLiveCount(const pipeline::WarehouseOptions& o, const s
     if (r[1].as_bytes() == kind) total += r[2].as_int();
   }
   return total;
+}
+
+// Every job caught up: DWD and ODS committed every logged event, ADS shows
+// every pod, and no job has read anything for a second.
+inline bool CaughtUp(bench::Warehouse* w, int64_t logged, int64_t pods, std::vector<uint64_t>* last_in, int* still) {
+  int64_t committed_dwd = -1, committed_ods = -1;
+  std::vector<uint64_t> in;
+  for (const auto& j : w->runner->Status()) {
+    int64_t sum = 0;
+    for (const auto& [p, o] : j.position.log_offsets) sum += o;
+    if (j.name == "dwd") committed_dwd = sum;
+    if (j.name == "ods") committed_ods = sum;
+    in.push_back(j.changes_in);
+  }
+  bool moved = in != *last_in;
+  *last_in = in;
+  *still = moved ? 0 : *still + 1;
+  if (committed_dwd != logged || (committed_ods >= 0 && committed_ods != logged)) return false;
+  auto c = bench::AdsLiveCount(w->options, "Pod");
+  return c.ok() && *c == pods && *still >= 10;
+}
+
+// node_modules under `dir` with npm's @duckdb/node-api (installed there on first use), or ""
+// when node or npm is missing or the install failed.
+inline std::string EnsureDuckDb(const std::string& dir) {
+  if (std::system("node --version > /dev/null 2>&1") != 0) return "";
+  std::string modules = JoinPath(dir, "node_modules");
+  if (FileExists(JoinPath(modules, "@duckdb/node-api/package.json"))) return modules;
+  (void)CreateDirs(dir);
+  std::string cmd = "npm install --prefix '" + dir +
+                    "' --no-audit --no-fund --no-save --loglevel=error @duckdb/node-api > '" + dir +
+                    "/install.log' 2>&1";
+  if (std::system(cmd.c_str()) != 0) return "";
+  return FileExists(JoinPath(modules, "@duckdb/node-api/package.json")) ? modules : "";
 }
 
 // The kubelake binary next to a benchmark in the build tree.

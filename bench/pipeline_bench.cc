@@ -246,26 +246,6 @@ int LiveLoad(const std::string& kubelake, const Args& a, bool sql, Figures* fig)
   return 0;
 }
 
-// Every job caught up: DWD and ODS committed every logged event, ADS shows
-// every pod, and no job has read anything for a second.
-bool CaughtUp(bench::Warehouse* w, int64_t logged, int64_t pods, std::vector<uint64_t>* last_in, int* still) {
-  int64_t committed_dwd = -1, committed_ods = -1;
-  std::vector<uint64_t> in;
-  for (const auto& j : w->runner->Status()) {
-    int64_t sum = 0;
-    for (const auto& [p, o] : j.position.log_offsets) sum += o;
-    if (j.name == "dwd") committed_dwd = sum;
-    if (j.name == "ods") committed_ods = sum;
-    in.push_back(j.changes_in);
-  }
-  bool moved = in != *last_in;
-  *last_in = in;
-  *still = moved ? 0 : *still + 1;
-  if (committed_dwd != logged || (committed_ods >= 0 && committed_ods != logged)) return false;
-  auto c = bench::AdsLiveCount(w->options, "Pod");
-  return c.ok() && *c == pods && *still >= 10;
-}
-
 int StagedLoad(const std::string& kubelake, const Args& a, bool sql, Figures* fig) {
   std::string dir = "/tmp/kubelake-pipeline-bench-staged";
   (void)RemoveAll(dir);
@@ -320,7 +300,7 @@ int StagedLoad(const std::string& kubelake, const Args& a, bool sql, Figures* fi
   int still = 0;
   double visible = 0;
   int64_t report_at = t1 + 30'000'000;
-  while (!CaughtUp(w.get(), logged, fleet->pods, &last_in, &still) && MonotonicMicros() - t1 < 900'000'000) {
+  while (!bench::CaughtUp(w.get(), logged, fleet->pods, &last_in, &still) && MonotonicMicros() - t1 < 900'000'000) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (MonotonicMicros() > report_at) {
       report_at += 30'000'000;

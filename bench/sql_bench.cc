@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "common/json.h"
@@ -136,18 +137,6 @@ struct Query {
   std::string sql;
   const char* table;  // what its rows-per-second figure counts
 };
-
-std::string EnsureDuckDb(const std::string& dir) {
-  if (std::system("node --version > /dev/null 2>&1") != 0) return "";
-  std::string modules = JoinPath(dir, "node_modules");
-  if (FileExists(JoinPath(modules, "@duckdb/node-api/package.json"))) return modules;
-  (void)CreateDirs(dir);
-  std::string cmd = "npm install --prefix '" + dir +
-                    "' --no-audit --no-fund --no-save --loglevel=error @duckdb/node-api > '" + dir +
-                    "/install.log' 2>&1";
-  if (std::system(cmd.c_str()) != 0) return "";
-  return FileExists(JoinPath(modules, "@duckdb/node-api/package.json")) ? modules : "";
-}
 
 struct Times {
   double cpu = 0, wall = 0;  // best of the runs, each
@@ -307,7 +296,7 @@ int main(int argc, char** argv) {
   std::vector<Times> theirs;
   std::vector<int64_t> their_rows;
   if (duckdb) {
-    std::string modules = EnsureDuckDb(JoinPath(dir, "npm"));
+    std::string modules = bench::EnsureDuckDb(JoinPath(dir, "npm"));
     if (modules.empty()) {
       std::printf("DuckDB: node or npm @duckdb/node-api unavailable; kubelake figures only\n");
     } else {

@@ -38,40 +38,16 @@
 #include "simulator/tls.h"
 #include "table/table.h"
 
-extern char** environ;
-
 namespace kl::cli {
 namespace {
+
+using testing::KillProcess;
+using testing::SleepMs;
+using testing::SpawnLogged;
 
 using collector::ClusterCredentials;
 
 std::string Kubelake() { return JoinPath(testing::BinaryDir(), "src/cli/kubelake"); }
-
-pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&actions);
-  return pid;
-}
-
-void Sleep(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
-
-void Kill(pid_t* pid, int sig) {
-  if (*pid <= 0) return;
-  ::kill(*pid, sig);
-  if (sig == SIGKILL || sig == SIGTERM) {
-    int status;
-    ::waitpid(*pid, &status, 0);
-    *pid = -1;
-  }
-}
 
 using kl::testing::FreePort;
 
@@ -256,40 +232,40 @@ class FleetTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    for (pid_t& p : collectors_) Kill(&p, SIGKILL);
-    Kill(&central_, SIGKILL);
-    Kill(&simulator_, SIGKILL);
+    for (pid_t& p : collectors_) KillProcess(&p, SIGKILL);
+    KillProcess(&central_, SIGKILL);
+    KillProcess(&simulator_, SIGKILL);
   }
 
   void StartSimulator(int clusters, int churn_for_s) {
-    simulator_ = Spawn({Kubelake(),
-                        "simulate",
-                        "--clusters",
-                        std::to_string(clusters),
-                        "--nodes",
-                        "3",
-                        "--pods",
-                        "30",
-                        "--pods-per-deployment",
-                        "3",
-                        "--churn-pods",
-                        "4",
-                        "--churn-updates",
-                        "8",
-                        "--churn-scales",
-                        "2",
-                        "--churn-for",
-                        std::to_string(churn_for_s),
-                        "--bookmark-interval-ms",
-                        "200",
-                        "--seed",
-                        "11",
-                        "--dir",
-                        dir_.Sub("sim")},
-                       dir_.Sub("simulate.log"));
+    simulator_ = SpawnLogged({Kubelake(),
+                              "simulate",
+                              "--clusters",
+                              std::to_string(clusters),
+                              "--nodes",
+                              "3",
+                              "--pods",
+                              "30",
+                              "--pods-per-deployment",
+                              "3",
+                              "--churn-pods",
+                              "4",
+                              "--churn-updates",
+                              "8",
+                              "--churn-scales",
+                              "2",
+                              "--churn-for",
+                              std::to_string(churn_for_s),
+                              "--bookmark-interval-ms",
+                              "200",
+                              "--seed",
+                              "11",
+                              "--dir",
+                              dir_.Sub("sim")},
+                             dir_.Sub("simulate.log"));
     ASSERT_GT(simulator_, 0);
     std::string kubeconfig = dir_.Sub("sim/kubeconfig");
-    for (int i = 0; i < 100 && !FileExists(kubeconfig); ++i) Sleep(50);
+    for (int i = 0; i < 100 && !FileExists(kubeconfig); ++i) SleepMs(50);
     KL_ASSERT_OK_AND_ASSIGN(clusters_, collector::LoadKubeconfig(kubeconfig));
     kubectl_ = "kubectl --cache-dir " + dir_.Sub("kube-cache") + " --kubeconfig " + kubeconfig + " ";
   }
@@ -297,27 +273,27 @@ class FleetTest : public ::testing::Test {
   void WriteClusters(const std::string& yaml) { KL_ASSERT_OK(WriteFile(dir_.Sub("clusters.yaml"), yaml)); }
 
   void StartCentral() {
-    central_ = Spawn({Kubelake(),
-                      "run",
-                      "--data-dir",
-                      dir_.Sub("central"),
-                      "--listen-ingest",
-                      "127.0.0.1:" + std::to_string(port_),
-                      "--ingest-tls-cert",
-                      dir_.Sub("ingest.crt"),
-                      "--ingest-tls-key",
-                      dir_.Sub("ingest.key"),
-                      "--ingest-clusters",
-                      dir_.Sub("clusters.yaml"),
-                      "--commit-interval-ms",
-                      "200",
-                      "--status-interval",
-                      "2",
-                      "--listen-http",
-                      "off",
-                      "--listen-pg",
-                      "off"},
-                     dir_.Sub("central.log"));
+    central_ = SpawnLogged({Kubelake(),
+                            "run",
+                            "--data-dir",
+                            dir_.Sub("central"),
+                            "--listen-ingest",
+                            "127.0.0.1:" + std::to_string(port_),
+                            "--ingest-tls-cert",
+                            dir_.Sub("ingest.crt"),
+                            "--ingest-tls-key",
+                            dir_.Sub("ingest.key"),
+                            "--ingest-clusters",
+                            dir_.Sub("clusters.yaml"),
+                            "--commit-interval-ms",
+                            "200",
+                            "--status-interval",
+                            "2",
+                            "--listen-http",
+                            "off",
+                            "--listen-pg",
+                            "off"},
+                           dir_.Sub("central.log"));
     ASSERT_GT(central_, 0);
   }
 
@@ -342,7 +318,7 @@ class FleetTest : public ::testing::Test {
                                      "--stats-interval",
                                      "2"};
     args.insert(args.end(), credentials.begin(), credentials.end());
-    return Spawn(args, dir_.Sub("collector-" + context + ".log"));
+    return SpawnLogged(args, dir_.Sub("collector-" + context + ".log"));
   }
 
   void ApplyWatchSet(const std::string& context, const std::string& yaml) {
@@ -402,7 +378,7 @@ TEST_F(FleetTest, FourClustersShipExactlyOnceThroughKillsCutsAndWatchSetEdits) {
   int64_t edit_wall_ms = 0;
   int kills = 0, central_kills = 0;
   while (elapsed_ms() < chaos_s * 1000) {
-    Sleep(600 + static_cast<int>(rng.Uniform(1200)));
+    SleepMs(600 + static_cast<int>(rng.Uniform(1200)));
     if (!edited && elapsed_ms() >= chaos_s * 500) {
       edit_wall_ms = NowMillis();
       for (int i = 0; i < kClusters; ++i) ApplyWatchSet(clusters_[i].name, kWatchSetV2);
@@ -410,36 +386,36 @@ TEST_F(FleetTest, FourClustersShipExactlyOnceThroughKillsCutsAndWatchSetEdits) {
       continue;
     }
     if (!cut && elapsed_ms() >= chaos_s * 300) {  // network cut: the central side is unreachable for a while
-      Kill(&central_, SIGKILL);
+      KillProcess(&central_, SIGKILL);
       ++central_kills;
-      Sleep(3000);
+      SleepMs(3000);
       StartCentral();
       cut = true;
       continue;
     }
     if (!frozen && elapsed_ms() >= chaos_s * 750) {  // the central side hangs (slow), then goes on
       ::kill(central_, SIGSTOP);
-      Sleep(1500);
+      SleepMs(1500);
       ::kill(central_, SIGCONT);
       frozen = true;
       continue;
     }
     if (rng.Uniform(10) < 6) {  // a collector dies and comes back
       int i = static_cast<int>(rng.Uniform(kClusters));
-      Kill(&collectors_[i], SIGKILL);
+      KillProcess(&collectors_[i], SIGKILL);
       ++kills;
-      Sleep(100 + static_cast<int>(rng.Uniform(700)));
+      SleepMs(100 + static_cast<int>(rng.Uniform(700)));
       collectors_[i] = StartCollector(clusters_[i].name, credentials(i));
     } else {  // the central process dies and comes back
-      Kill(&central_, SIGKILL);
+      KillProcess(&central_, SIGKILL);
       ++central_kills;
-      Sleep(100 + static_cast<int>(rng.Uniform(500)));
+      SleepMs(100 + static_cast<int>(rng.Uniform(500)));
       StartCentral();
     }
   }
   if (!frozen) {  // the last actions ran long: freeze once now
     ::kill(central_, SIGSTOP);
-    Sleep(1500);
+    SleepMs(1500);
     ::kill(central_, SIGCONT);
     frozen = true;
   }
@@ -453,7 +429,7 @@ TEST_F(FleetTest, FourClustersShipExactlyOnceThroughKillsCutsAndWatchSetEdits) {
   std::string diff = "not compared yet";
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline) {
-    Sleep(1000);
+    SleepMs(1000);
     auto truth = ReadTruth(clusters_, watched);
     auto dwd = ReadDwd(warehouse, watched);
     if (!truth.ok() || !dwd.ok()) {
@@ -520,31 +496,31 @@ TEST_F(FleetTest, WrongTokensUnknownClustersAndBadBatchesAreRefusedAndAppendNoth
   WriteClusters("clusters:\n- name: " + clusters_[0].name + "\n  token: right-token\n- name: " + clusters_[2].name +
                 "\n  certificateCommonName: " + clusters_[2].name + "\n");
   // The central side asks for client certificates signed by this CA.
-  central_ = Spawn({Kubelake(),
-                    "run",
-                    "--data-dir",
-                    dir_.Sub("central"),
-                    "--listen-ingest",
-                    "127.0.0.1:" + std::to_string(port_),
-                    "--ingest-tls-cert",
-                    dir_.Sub("ingest.crt"),
-                    "--ingest-tls-key",
-                    dir_.Sub("ingest.key"),
-                    "--ingest-client-ca",
-                    dir_.Sub("ca.crt"),
-                    "--ingest-clusters",
-                    dir_.Sub("clusters.yaml"),
-                    "--commit-interval-ms",
-                    "200",
-                    "--ods-commit-interval-ms",
-                    "200",
-                    "--status-interval",
-                    "1",
-                    "--listen-http",
-                    "off",
-                    "--listen-pg",
-                    "off"},
-                   dir_.Sub("central.log"));
+  central_ = SpawnLogged({Kubelake(),
+                          "run",
+                          "--data-dir",
+                          dir_.Sub("central"),
+                          "--listen-ingest",
+                          "127.0.0.1:" + std::to_string(port_),
+                          "--ingest-tls-cert",
+                          dir_.Sub("ingest.crt"),
+                          "--ingest-tls-key",
+                          dir_.Sub("ingest.key"),
+                          "--ingest-client-ca",
+                          dir_.Sub("ca.crt"),
+                          "--ingest-clusters",
+                          dir_.Sub("clusters.yaml"),
+                          "--commit-interval-ms",
+                          "200",
+                          "--ods-commit-interval-ms",
+                          "200",
+                          "--status-interval",
+                          "1",
+                          "--listen-http",
+                          "off",
+                          "--listen-pg",
+                          "off"},
+                         dir_.Sub("central.log"));
   KL_ASSERT_OK(WriteFile(dir_.Sub("wrong-token"), "not-the-token\n"));
   KL_ASSERT_OK(WriteFile(dir_.Sub("right-token"), "right-token\n"));
   auto collect = [&](const std::string& context, const std::string& state, std::vector<std::string> creds) {
@@ -556,7 +532,7 @@ TEST_F(FleetTest, WrongTokensUnknownClustersAndBadBatchesAreRefusedAndAppendNoth
                                      "--state-dir",      dir_.Sub("state-" + state),
                                      "--stats-interval", "1"};
     args.insert(args.end(), creds.begin(), creds.end());
-    return Spawn(args, dir_.Sub(state + ".log"));
+    return SpawnLogged(args, dir_.Sub(state + ".log"));
   };
   collectors_.push_back(collect(clusters_[0].name, "wrong-token", {"--sink-token-file", dir_.Sub("wrong-token")}));
   collectors_.push_back(collect(clusters_[1].name, "unknown", {"--sink-token-file", dir_.Sub("right-token")}));
@@ -568,7 +544,7 @@ TEST_F(FleetTest, WrongTokensUnknownClustersAndBadBatchesAreRefusedAndAppendNoth
   auto wait_for = [&](const std::string& log, const std::string& text) {
     for (int i = 0; i < 200; ++i) {
       if (Log(log).find(text) != std::string::npos) return true;
-      Sleep(50);
+      SleepMs(50);
     }
     return false;
   };
@@ -597,7 +573,7 @@ TEST_F(FleetTest, WrongTokensUnknownClustersAndBadBatchesAreRefusedAndAppendNoth
   EXPECT_NE(answer.find("malformed batch"), std::string::npos) << answer;
 
   // Give the warehouse time to commit whatever it got; only sim-3 may be there.
-  Sleep(2500);
+  SleepMs(2500);
   KL_ASSERT_OK_AND_ASSIGN(std::vector<OdsEvent> ods, ReadOds(dir_.Sub("central/warehouse")));
   std::set<std::string> clusters;
   for (const auto& e : ods) {

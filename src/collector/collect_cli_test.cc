@@ -24,28 +24,14 @@
 #include "collector/watchset/kubeconfig.h"
 #include "common/json.h"
 #include "common/string_util.h"
+#include "common/test_system_util.h"
 #include "common/test_util.h"
-
-extern char** environ;
 
 namespace kl::collector {
 namespace {
 
-pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&actions);
-  return pid;
-}
-
-void Sleep(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+using testing::SleepMs;
+using testing::SpawnLogged;
 
 // Differences between the folded file and the truth of every cluster ("" when equal).
 std::string Compare(const std::vector<ClusterCredentials>& clusters, const std::string& events_path) {
@@ -84,39 +70,39 @@ TEST(CollectCliTest, SigkilledCollectorResumesFromItsOwnOutput) {
   auto elapsed_ms = [&] {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
   };
-  pid_t sim = Spawn({binary,
-                     "simulate",
-                     "--dir",
-                     dir.Sub("fleet"),
-                     "--clusters",
-                     "2",
-                     "--nodes",
-                     "4",
-                     "--pods",
-                     "40",
-                     "--pods-per-deployment",
-                     "4",
-                     "--churn-pods",
-                     "20",
-                     "--churn-updates",
-                     "40",
-                     "--churn-scales",
-                     "5",
-                     "--churn-for",
-                     "6",
-                     "--faults",
-                     "deletes@3000+300x8",
-                     "--history",
-                     "400",
-                     "--bookmark-interval-ms",
-                     "100",
-                     "--stats-interval",
-                     "0",
-                     "--seed",
-                     "3"},
-                    dir.Sub("simulate.log"));
+  pid_t sim = SpawnLogged({binary,
+                           "simulate",
+                           "--dir",
+                           dir.Sub("fleet"),
+                           "--clusters",
+                           "2",
+                           "--nodes",
+                           "4",
+                           "--pods",
+                           "40",
+                           "--pods-per-deployment",
+                           "4",
+                           "--churn-pods",
+                           "20",
+                           "--churn-updates",
+                           "40",
+                           "--churn-scales",
+                           "5",
+                           "--churn-for",
+                           "6",
+                           "--faults",
+                           "deletes@3000+300x8",
+                           "--history",
+                           "400",
+                           "--bookmark-interval-ms",
+                           "100",
+                           "--stats-interval",
+                           "0",
+                           "--seed",
+                           "3"},
+                          dir.Sub("simulate.log"));
   ASSERT_GT(sim, 0);
-  for (int i = 0; i < 100 && !FileExists(kubeconfig); ++i) Sleep(50);
+  for (int i = 0; i < 100 && !FileExists(kubeconfig); ++i) SleepMs(50);
   ASSERT_TRUE(FileExists(kubeconfig));
   std::vector<std::string> collect = {binary,
                                       "collect",
@@ -132,25 +118,25 @@ TEST(CollectCliTest, SigkilledCollectorResumesFromItsOwnOutput) {
   resume.push_back("--resume");
 
   // First run: killed after it has written events, before the deletions at 3 s.
-  pid_t c1 = Spawn(collect, dir.Sub("collect.log"));
+  pid_t c1 = SpawnLogged(collect, dir.Sub("collect.log"));
   until(1000);
-  for (int i = 0; i < 100 && FileSize(events).value_or(0) == 0; ++i) Sleep(20);
+  for (int i = 0; i < 100 && FileSize(events).value_or(0) == 0; ++i) SleepMs(20);
   kill(c1, SIGKILL);
   waitpid(c1, nullptr, 0);
   ASSERT_LT(elapsed_ms(), 2800) << "the first collector wrote nothing in time (machine overloaded?)";
   // Second run after the deletions (server down 3.0-3.3 s, history compacted): it must relist.
   until(3600);
-  pid_t c2 = Spawn(resume, dir.Sub("collect.log"));
+  pid_t c2 = SpawnLogged(resume, dir.Sub("collect.log"));
   until(4800);
   kill(c2, SIGKILL);
   waitpid(c2, nullptr, 0);
-  pid_t c3 = Spawn(resume, dir.Sub("collect.log"));
+  pid_t c3 = SpawnLogged(resume, dir.Sub("collect.log"));
 
   KL_ASSERT_OK_AND_ASSIGN(auto clusters, LoadKubeconfig(kubeconfig));
   std::string diff = "not compared yet";
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   until(6200);  // churn runs until 6 s
-  while (std::chrono::steady_clock::now() < deadline && !(diff = Compare(clusters, events)).empty()) Sleep(300);
+  while (std::chrono::steady_clock::now() < deadline && !(diff = Compare(clusters, events)).empty()) SleepMs(300);
   kill(c3, SIGTERM);
   int status = 0;
   waitpid(c3, &status, 0);
@@ -195,9 +181,9 @@ TEST(CollectCliTest, AnUnreachableClusterSaysWhy) {
                                 "current-context: gone\n")
           .ok());
   std::string log = dir.Sub("log");
-  pid_t pid = Spawn({binary, "collect", "--kubeconfig", kubeconfig, "--sink", "jsonl:" + dir.Sub("events.jsonl"),
-                     "--duration", "3", "--stats-interval", "1"},
-                    log);
+  pid_t pid = SpawnLogged({binary, "collect", "--kubeconfig", kubeconfig, "--sink", "jsonl:" + dir.Sub("events.jsonl"),
+                           "--duration", "3", "--stats-interval", "1"},
+                          log);
   ASSERT_GT(pid, 0);
   int status = 0;
   waitpid(pid, &status, 0);

@@ -1,14 +1,23 @@
 // Helpers for tests that start servers and run programs: a free local TCP port,
-// and a shell command's standard output and exit status.
+// a shell command's standard output and exit status, programs started in the
+// background with their output in a log file, and stopping them.
 #pragma once
 
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
 
 namespace kl::testing {
 
@@ -42,5 +51,35 @@ inline std::string RunCommand(const std::string& cmd, int* exit_code) {
   *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return out;
 }
+
+// Starts `args[0]` (a path) with `args` in the background, its standard output
+// and error appended to `log`. The child's pid, or -1 when it could not start.
+inline pid_t SpawnLogged(const std::vector<std::string>& args, const std::string& log) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  pid_t pid = -1;
+  if (::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid = -1;
+  posix_spawn_file_actions_destroy(&actions);
+  return pid;
+}
+
+// Sends `sig` to `*pid` (nothing when it is not running); for SIGKILL and
+// SIGTERM waits for it to end and sets `*pid` to -1.
+inline void KillProcess(pid_t* pid, int sig) {
+  if (*pid <= 0) return;
+  ::kill(*pid, sig);
+  if (sig == SIGKILL || sig == SIGTERM) {
+    int status;
+    ::waitpid(*pid, &status, 0);
+    *pid = -1;
+  }
+}
+
+inline void SleepMs(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
 }  // namespace kl::testing

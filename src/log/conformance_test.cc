@@ -137,6 +137,9 @@ TYPED_TEST(ConformanceTest, PollHonoursRecordAndByteLimits) {
   KL_ASSERT_OK_AND_ASSIGN(RecordBatch first, consumer->Poll(by_count));
   ASSERT_GT(first.size(), 0u);
   EXPECT_LE(first.size(), 7u);
+  if (first.size() == 7u) {
+    EXPECT_TRUE(first.more_waiting()) << "stopped at max_records with 43 more records";
+  }
   int64_t next = static_cast<int64_t>(first.size());
   PollOptions by_bytes;
   by_bytes.max_bytes = 3500;  // three records of 1001 bytes fit, four do not
@@ -149,6 +152,20 @@ TYPED_TEST(ConformanceTest, PollHonoursRecordAndByteLimits) {
   KL_ASSERT_OK_AND_ASSIGN(RecordBatch third, consumer->Poll(by_bytes));
   ASSERT_EQ(third.size(), 1u);
   EXPECT_EQ(third[0].offset, next + static_cast<int64_t>(second.size()));
+  if (this->backend_.on_disk()) {
+    EXPECT_TRUE(third.more_waiting()) << "stopped at max_bytes with more records";
+  }
+  // Reading to the end: the last poll says nothing more is waiting.
+  PollOptions rest;
+  rest.timeout_ms = 5000;
+  int64_t read = next + static_cast<int64_t>(second.size()) + 1;
+  RecordBatch last;
+  for (int i = 0; i < 100 && read < 50; ++i) {
+    KL_ASSERT_OK_AND_ASSIGN(last, consumer->Poll(rest));
+    read += static_cast<int64_t>(last.size());
+  }
+  ASSERT_EQ(read, 50);
+  EXPECT_FALSE(last.more_waiting());
 }
 
 TYPED_TEST(ConformanceTest, PollWaitsAndWakesWhenRecordsArrive) {
@@ -325,6 +342,17 @@ TYPED_TEST(ConformanceTest, PropertyRandomOperationsMatchTheModel) {
       ASSERT_FALSE(batch.empty()) << "partition " << p << " from " << from;
       ASSERT_LE(static_cast<int64_t>(batch.size()), want);
       ASSERT_TRUE(batch.size() == 1 || batch.payload_bytes() <= options.max_bytes);
+      int64_t after = from + static_cast<int64_t>(batch.size());
+      if (batch.more_waiting()) {
+        // Only a limit stops a poll that says more is waiting.
+        ASSERT_TRUE(batch.size() == options.max_records ||
+                    (after < model.End(p) &&
+                     batch.payload_bytes() + model.At(p, after).key.size() + model.At(p, after).value.size() >
+                         options.max_bytes))
+            << "more_waiting after " << batch.size() << " records, " << batch.payload_bytes() << " bytes";
+      } else if (on_disk) {
+        ASSERT_EQ(after, model.End(p)) << "the embedded log stopped short of the end without saying so";
+      }
       for (size_t i = 0; i < batch.size(); ++i) {
         const Record& r = batch[i];
         ASSERT_EQ(r.partition, p);

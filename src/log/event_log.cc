@@ -7,9 +7,9 @@
 
 namespace kl::log {
 
-void RecordBatch::Retain(std::shared_ptr<const std::string> buffer) {
-  if (!buffers_.empty() && buffers_.back() == buffer) return;
-  buffers_.push_back(std::move(buffer));
+void RecordBatch::Retain(std::shared_ptr<const void> owner) {
+  if (!owners_.empty() && owners_.back() == owner) return;
+  owners_.push_back(std::move(owner));
 }
 
 Status CheckPollOptions(const PollOptions& options) {
@@ -41,15 +41,9 @@ uint32_t Murmur2(std::string_view data) {
   }
   const uint8_t* tail = p + 4 * words;
   switch (length % 4) {
-    case 3:
-      h ^= static_cast<uint32_t>(tail[2]) << 16;
-      [[fallthrough]];
-    case 2:
-      h ^= static_cast<uint32_t>(tail[1]) << 8;
-      [[fallthrough]];
-    case 1:
-      h ^= tail[0];
-      h *= m;
+    case 3: h ^= static_cast<uint32_t>(tail[2]) << 16; [[fallthrough]];
+    case 2: h ^= static_cast<uint32_t>(tail[1]) << 8; [[fallthrough]];
+    case 1: h ^= tail[0]; h *= m;
   }
   h ^= h >> 13;
   h *= m;

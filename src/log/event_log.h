@@ -71,23 +71,29 @@ class RecordBatch {
   std::vector<Record>::const_iterator end() const { return records_.end(); }
   // Sum of key and value sizes.
   size_t payload_bytes() const { return payload_bytes_; }
+  // True when the poll stopped at max_records or max_bytes with more records
+  // readable (a reader behind the log polls again at once rather than wait).
+  bool more_waiting() const { return more_waiting_; }
+  void set_more_waiting() { more_waiting_ = true; }
 
-  // For backends: keeps `buffer` alive as long as the batch, then adds records viewing it.
-  void Retain(std::shared_ptr<const std::string> buffer);
+  // For backends: keeps `owner` (whatever holds the bytes records view) alive
+  // as long as the batch, then adds records viewing it.
+  void Retain(std::shared_ptr<const void> owner);
   void Add(const Record& record) {
     records_.push_back(record);
     payload_bytes_ += record.key.size() + record.value.size();
   }
 
  private:
-  std::vector<std::shared_ptr<const std::string>> buffers_;
+  std::vector<std::shared_ptr<const void>> owners_;
   std::vector<Record> records_;
   size_t payload_bytes_ = 0;
+  bool more_waiting_ = false;
 };
 
 struct ProducerRecord {
-  std::string_view key;    // the cluster name; picks the partition unless `partition` is set
-  std::string_view value;  // the event JSON
+  std::string_view key;      // the cluster name; picks the partition unless `partition` is set
+  std::string_view value;    // the event JSON
   int64_t timestamp_ms = 0;  // 0: now
   int32_t partition = -1;    // -1: PartitionForKey(key)
   // Optional: this same record (key, value, timestamp) already framed as the

@@ -25,8 +25,8 @@ void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
   std::lock_guard<std::mutex> lock(state->mu);
   ++state->failed;
   if (state->first_error.ok()) {
-    state->first_error = KafkaStatus(message->err, "delivering a record to partition " +
-                                                       std::to_string(message->partition));
+    state->first_error =
+        KafkaStatus(message->err, "delivering a record to partition " + std::to_string(message->partition));
   }
 }
 
@@ -52,15 +52,15 @@ class KafkaProducer final : public Producer {
     }
     int64_t timestamp = record.timestamp_ms != 0 ? record.timestamp_ms : NowMillis();
     while (true) {
-      rd_kafka_resp_err_t err = rd_kafka_producev(
-          rk_, RD_KAFKA_V_TOPIC(options_.topic.c_str()), RD_KAFKA_V_PARTITION(partition),
-          RD_KAFKA_V_KEY(const_cast<char*>(record.key.data()), record.key.size()),
-          RD_KAFKA_V_VALUE(const_cast<char*>(record.value.data()), record.value.size()),
-          RD_KAFKA_V_TIMESTAMP(timestamp), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+      rd_kafka_resp_err_t err =
+          rd_kafka_producev(rk_, RD_KAFKA_V_TOPIC(options_.topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+                            RD_KAFKA_V_KEY(const_cast<char*>(record.key.data()), record.key.size()),
+                            RD_KAFKA_V_VALUE(const_cast<char*>(record.value.data()), record.value.size()),
+                            RD_KAFKA_V_TIMESTAMP(timestamp), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
       if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        return KafkaStatus(err, "producing to kafka topic " + options_.topic + " partition " +
-                                    std::to_string(partition));
+        return KafkaStatus(err,
+                           "producing to kafka topic " + options_.topic + " partition " + std::to_string(partition));
       }
       // Back-pressure: let deliveries drain, then try again.
       rd_kafka_poll(rk_, 20);
@@ -133,15 +133,14 @@ Result<std::map<int32_t, int64_t>> Committed(rd_kafka_t* rk, const KafkaLogOptio
 }
 
 Result<rd_kafka_t*> NewConsumerHandle(const KafkaLogOptions& options, const std::string& group) {
-  KL_ASSIGN_OR_RETURN(rd_kafka_conf_t * conf,
-                      NewKafkaConf(options, {{"group.id", group},
-                                             {"client.id", "kubelake-" + group},
-                                             {"enable.auto.commit", "false"},
-                                             {"enable.auto.offset.store", "false"},
-                                             {"auto.offset.reset", "error"},
-                                             {"enable.partition.eof", "false"},
-                                             {"fetch.wait.max.ms", "50"},
-                                             {"queued.max.messages.kbytes", "32768"}}));
+  KL_ASSIGN_OR_RETURN(rd_kafka_conf_t * conf, NewKafkaConf(options, {{"group.id", group},
+                                                                     {"client.id", "kubelake-" + group},
+                                                                     {"enable.auto.commit", "false"},
+                                                                     {"enable.auto.offset.store", "false"},
+                                                                     {"auto.offset.reset", "error"},
+                                                                     {"enable.partition.eof", "false"},
+                                                                     {"fetch.wait.max.ms", "50"},
+                                                                     {"queued.max.messages.kbytes", "32768"}}));
   KL_ASSIGN_OR_RETURN(rd_kafka_t * rk, NewKafkaClient(RD_KAFKA_CONSUMER, conf));
   rd_kafka_poll_set_consumer(rk);
   return rk;
@@ -173,7 +172,9 @@ class KafkaConsumer final : public Consumer {
       KL_ASSIGN_OR_RETURN(auto marks, Watermarks(partition));
       offset = offset == kOffsetBeginning ? marks.first : marks.second;
     }
-    if (offset < 0) return Status::InvalidArgument("seeking partition " + std::to_string(partition) + " to " + std::to_string(offset));
+    if (offset < 0)
+      return Status::InvalidArgument("seeking partition " + std::to_string(partition) + " to " +
+                                     std::to_string(offset));
     positions_[partition] = offset;
     deferred_ = Status::OK();
     DropHeld(partition);
@@ -268,6 +269,7 @@ class KafkaConsumer final : public Consumer {
       rd_kafka_message_destroy(m);
     }
     batch.Retain(std::move(buffer));
+    if (held_ != nullptr || taken.size() >= options.max_records) batch.set_more_waiting();
     if (!status.ok()) {
       if (batch.empty()) return status;
       deferred_ = status;  // return the records first; the error comes with the next Poll
@@ -288,8 +290,8 @@ class KafkaConsumer final : public Consumer {
     Status status = KafkaStatus(err, "committing offsets to kafka topic " + options_.topic);
     for (int i = 0; status.ok() && i < list->cnt; ++i) {
       if (list->elems[i].err) {
-        status = KafkaStatus(list->elems[i].err, "committing offset of partition " +
-                                                     std::to_string(list->elems[i].partition));
+        status = KafkaStatus(list->elems[i].err,
+                             "committing offset of partition " + std::to_string(list->elems[i].partition));
       }
     }
     rd_kafka_topic_partition_list_destroy(list);

@@ -39,8 +39,7 @@ Status PartitionReader::Locate() {
   }
   if (next_offset_ < bases.front()) {
     return Status::Expired("partition " + std::to_string(partition_) + ": offset " + std::to_string(next_offset_) +
-                           " is below the start offset " + std::to_string(bases.front()) +
-                           " (deleted by retention)");
+                           " is below the start offset " + std::to_string(bases.front()) + " (deleted by retention)");
   }
   int64_t base = *(std::upper_bound(bases.begin(), bases.end(), next_offset_) - 1);
   auto file = SegmentFile::Open(SegmentPath(base), base);
@@ -142,18 +141,18 @@ Status PartitionReader::CheckTail() {
   std::string problem;
   DecodeState state = DecodeRecord(tail, &record, &problem);
   if (state == DecodeState::kOk && record.offset == cursor_->next_offset()) return Status::OK();  // read it next time
-  std::string damage = "reading " + segment_->name() + " at byte " + std::to_string(cursor_->position()) +
-                       " (expected offset " + std::to_string(cursor_->next_offset()) + "): " +
-                       (state == DecodeState::kIncomplete
-                            ? "incomplete record (" + std::to_string(tail.size()) + " bytes)"
-                            : state == DecodeState::kBad ? problem
-                                                         : "record has offset " + std::to_string(record.offset));
+  std::string damage =
+      "reading " + segment_->name() + " at byte " + std::to_string(cursor_->position()) + " (expected offset " +
+      std::to_string(cursor_->next_offset()) + "): " +
+      (state == DecodeState::kIncomplete ? "incomplete record (" + std::to_string(tail.size()) + " bytes)"
+       : state == DecodeState::kBad      ? problem
+                                         : "record has offset " + std::to_string(record.offset));
   // A later segment exists, so this one was finished (and synced) before it.
   if (!newest) return Status::Corruption(damage);
   size_t found = FindValidRecord(tail, 1, cursor_->next_offset());
   if (found != std::string_view::npos) {
-    return Status::Corruption(damage + "; valid records follow at byte " +
-                              std::to_string(cursor_->position() + found) + ", so this is not a torn tail");
+    return Status::Corruption(damage + "; valid records follow at byte " + std::to_string(cursor_->position() + found) +
+                              ", so this is not a torn tail");
   }
   // A record being written, or garbage a crash left at the tail of the
   // newest segment, which the next writer cuts. Nothing to return until then.
@@ -180,14 +179,17 @@ Status PartitionReader::ReadInto(size_t max_records, size_t max_bytes, RecordBat
   // Records at or past the watermark exist but are not yet durable enough to hand out.
   std::optional<int64_t> visible_end = ignore_watermark_ ? std::nullopt : watermark_.Read();
   size_t bytes = 0;
-  const std::string* retained = nullptr;
+  const void* retained = nullptr;
   // Only the first record of a whole Poll may exceed max_bytes.
   bool strict = batch != nullptr && !batch->empty();
-  while (count < max_records && (count == 0 || bytes < max_bytes)) {
+  while (true) {
+    if (count >= max_records || (count > 0 && bytes >= max_bytes)) {
+      if (batch != nullptr) batch->set_more_waiting();
+      break;
+    }
     if (visible_end && cursor_->next_offset() >= *visible_end) break;
     KL_ASSIGN_OR_RETURN(auto state, cursor_->Peek());
-    if (state == SegmentCursor::State::kBad ||
-        (state == SegmentCursor::State::kEnd && cursor_->trailing_bytes() > 0)) {
+    if (state == SegmentCursor::State::kBad || (state == SegmentCursor::State::kEnd && cursor_->trailing_bytes() > 0)) {
       KL_RETURN_IF_ERROR(CheckTail());
       break;
     }
@@ -197,7 +199,10 @@ Status PartitionReader::ReadInto(size_t max_records, size_t max_bytes, RecordBat
       continue;
     }
     const DecodedRecord& rec = cursor_->record();
-    if ((count > 0 || strict) && bytes + rec.key.size() + rec.value.size() > max_bytes) break;
+    if ((count > 0 || strict) && bytes + rec.key.size() + rec.value.size() > max_bytes) {
+      if (batch != nullptr) batch->set_more_waiting();
+      break;
+    }
     if (batch != nullptr) {
       if (retained != cursor_->buffer().get()) {
         batch->Retain(cursor_->buffer());

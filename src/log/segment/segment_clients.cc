@@ -124,8 +124,9 @@ class SegmentConsumer final : public Consumer {
     }
     if (offset == kOffsetBeginning) return state_->StartOffset(partition);
     if (offset == kOffsetEnd) return state_->EndOffset(partition);
-    if (offset < 0) return Status::InvalidArgument("seeking partition " + std::to_string(partition) +
-                                                   " to offset " + std::to_string(offset));
+    if (offset < 0)
+      return Status::InvalidArgument("seeking partition " + std::to_string(partition) + " to offset " +
+                                     std::to_string(offset));
     return offset;
   }
 
@@ -137,7 +138,10 @@ class SegmentConsumer final : public Consumer {
     auto first = std::upper_bound(order.begin(), order.end(), last_served_);
     std::rotate(order.begin(), first, order.end());
     for (int32_t partition : order) {
-      if (batch->size() >= options.max_records || batch->payload_bytes() >= options.max_bytes) break;
+      if (batch->size() >= options.max_records || batch->payload_bytes() >= options.max_bytes) {
+        batch->set_more_waiting();  // partitions left unread this round
+        break;
+      }
       size_t max_bytes = options.max_bytes - batch->payload_bytes();
       auto read = readers_[partition]->Read(options.max_records - batch->size(), max_bytes, batch);
       if (!read.ok()) {

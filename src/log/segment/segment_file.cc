@@ -64,9 +64,7 @@ Result<std::unique_ptr<SegmentFile>> SegmentFile::Open(const std::string& path, 
 
 SegmentFile::~SegmentFile() { ::close(fd_); }
 
-std::string SegmentFile::name() const {
-  return "segment " + JoinPath(BaseName(DirName(path_)), BaseName(path_));
-}
+std::string SegmentFile::name() const { return "segment " + JoinPath(BaseName(DirName(path_)), BaseName(path_)); }
 
 Result<uint64_t> SegmentFile::Size() const {
   struct stat st;
@@ -76,9 +74,15 @@ Result<uint64_t> SegmentFile::Size() const {
 
 Status SegmentFile::ReadAt(uint64_t pos, size_t n, std::string* out) const {
   out->resize(n);
+  KL_ASSIGN_OR_RETURN(size_t done, ReadInto(pos, n, out->data()));
+  out->resize(done);
+  return Status::OK();
+}
+
+Result<size_t> SegmentFile::ReadInto(uint64_t pos, size_t n, char* dst) const {
   size_t done = 0;
   while (done < n) {
-    ssize_t r = ::pread(fd_, out->data() + done, n - done, static_cast<off_t>(pos + done));
+    ssize_t r = ::pread(fd_, dst + done, n - done, static_cast<off_t>(pos + done));
     if (r < 0) {
       if (errno == EINTR) continue;
       return Status::IOError("reading " + name() + " at byte " + std::to_string(pos + done) + ": " +
@@ -87,16 +91,15 @@ Status SegmentFile::ReadAt(uint64_t pos, size_t n, std::string* out) const {
     if (r == 0) break;
     done += static_cast<size_t>(r);
   }
-  out->resize(done);
-  return Status::OK();
+  return done;
 }
 
 SegmentCursor::SegmentCursor(const SegmentFile* file, uint64_t position, int64_t next_offset, size_t chunk_bytes)
     : file_(file), position_(position), next_offset_(next_offset), chunk_bytes_(chunk_bytes) {}
 
 std::string_view SegmentCursor::Available() const {
-  if (!buffer_ || position_ < buffer_position_ || position_ - buffer_position_ > buffer_->size()) return {};
-  return std::string_view(*buffer_).substr(position_ - buffer_position_);
+  if (!buffer_ || position_ < buffer_position_ || position_ - buffer_position_ > buffer_->length) return {};
+  return std::string_view(buffer_->bytes.get(), buffer_->length).substr(position_ - buffer_position_);
 }
 
 Status SegmentCursor::Fill(size_t need) {
@@ -109,20 +112,26 @@ Status SegmentCursor::Fill(size_t need) {
   size_t want = static_cast<size_t>(std::min<uint64_t>(size - position_, std::max(need, chunk_bytes_)));
   // Records handed out earlier may still view the current buffer: it is read
   // into again only when no batch holds it any more, else a fresh one is used.
-  std::shared_ptr<std::string> next;
+  std::shared_ptr<ReadBuffer> next;
   if (buffer_ != nullptr && buffer_.use_count() == 1) {
     next = std::move(buffer_);
   } else if (spare_ != nullptr && spare_.use_count() == 1) {
     next = std::move(spare_);
   } else {
-    next = std::make_shared<std::string>();
+    next = std::make_shared<ReadBuffer>();
   }
   buffer_.reset();
-  Status read = file_->ReadAt(position_, want, next.get());
+  if (next->capacity < want) {
+    next->bytes.reset(new char[want]);  // uninitialised: pread fills what is used
+    next->capacity = want;
+  }
+  next->length = 0;
+  Result<size_t> read = file_->ReadInto(position_, want, next->bytes.get());
   if (!read.ok()) {
     spare_ = std::move(next);
-    return read;
+    return read.status();
   }
+  next->length = *read;
   buffer_ = std::move(next);
   buffer_position_ = position_;
   fresh_ = true;
@@ -148,15 +157,12 @@ Result<SegmentCursor::State> SegmentCursor::PeekBuffered(bool verify_crc) {
   }
   std::string_view data = Available();
   switch (DecodeRecord(data, &record_, &problem_, verify_crc)) {
-    case DecodeState::kIncomplete:
-      trailing_bytes_ = data.size();
-      return State::kEnd;
+    case DecodeState::kIncomplete: trailing_bytes_ = data.size(); return State::kEnd;
     case DecodeState::kBad:
       problem_ = "at byte " + std::to_string(position_) + " (expected offset " + std::to_string(next_offset_) +
                  "): " + problem_;
       return State::kBad;
-    case DecodeState::kOk:
-      break;
+    case DecodeState::kOk: break;
   }
   if (record_.offset != next_offset_) {
     problem_ = "at byte " + std::to_string(position_) + ": record has offset " + std::to_string(record_.offset) +

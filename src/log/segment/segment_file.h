@@ -41,6 +41,8 @@ class SegmentFile {
   Result<uint64_t> Size() const;
   // Reads up to `n` bytes at `pos` into `out` (fewer at the end of the file).
   Status ReadAt(uint64_t pos, size_t n, std::string* out) const;
+  // Reads up to `n` bytes at `pos` into `dst` (room for `n`): how many were read.
+  Result<size_t> ReadInto(uint64_t pos, size_t n, char* dst) const;
   const std::string& path() const { return path_; }
   int64_t base_offset() const { return base_offset_; }
   // "partition 3 segment 00000000000000004711.log" style name for messages.
@@ -73,7 +75,8 @@ class SegmentCursor {
   void Advance();
 
   const DecodedRecord& record() const { return record_; }
-  std::shared_ptr<const std::string> buffer() const { return buffer_; }
+  // What holds the bytes record() views (a batch keeps it alive).
+  std::shared_ptr<const void> buffer() const { return buffer_; }
   uint64_t position() const { return position_; }
   int64_t next_offset() const { return next_offset_; }
   const std::string& problem() const { return problem_; }
@@ -91,11 +94,18 @@ class SegmentCursor {
   uint64_t position_;
   int64_t next_offset_;
   size_t chunk_bytes_;
+  // Bytes read ahead, left uninitialised until read into: a chunk is a
+  // megabyte, and zero-filling it before every pread cost as much as a copy.
+  struct ReadBuffer {
+    std::unique_ptr<char[]> bytes;
+    size_t capacity = 0;
+    size_t length = 0;  // bytes read from the file
+  };
   // Batches keep the buffers their records view alive; one that nothing
   // else holds any more is read into again (no fresh pages to fault in).
-  std::shared_ptr<std::string> buffer_;
-  std::shared_ptr<std::string> spare_;
-  uint64_t buffer_position_ = 0;  // file position of (*buffer_)[0]
+  std::shared_ptr<ReadBuffer> buffer_;
+  std::shared_ptr<ReadBuffer> spare_;
+  uint64_t buffer_position_ = 0;  // file position of buffer_->bytes[0]
   DecodedRecord record_;
   std::string problem_;
   uint64_t trailing_bytes_ = 0;

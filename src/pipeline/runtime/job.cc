@@ -1,9 +1,9 @@
 #include "pipeline/runtime/job.h"
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <thread>
-
-#include <spdlog/spdlog.h>
 
 #include "common/clock.h"
 
@@ -40,8 +40,9 @@ Status Job::Open() {
       position = restored->position;
       for (size_t i = 0; i < parts_.operators.size(); ++i) {
         if (!parts_.operators[i]->stateful()) continue;
-        KL_RETURN_IF_ERROR(parts_.operators[i]->LoadState(restored->operators[i]).WithContext(
-            "job " + name_ + ": restoring " + parts_.operators[i]->name()));
+        KL_RETURN_IF_ERROR(parts_.operators[i]
+                               ->LoadState(restored->operators[i])
+                               .WithContext("job " + name_ + ": restoring " + parts_.operators[i]->name()));
       }
     } else {
       KL_RETURN_IF_ERROR(state_->Clear());
@@ -92,7 +93,7 @@ Result<bool> Job::Step() {
   KL_RETURN_IF_ERROR(parts_.source->Poll(options_.max_batch, dirty_ ? 0 : options_.poll_timeout_ms, &changes));
   ChargeCpu(&mark, &JobStatus::cpu_poll_seconds);
   bool read = !changes.empty();
-  last_poll_full_ = changes.size() >= options_.max_batch;
+  last_poll_full_ = changes.size() >= options_.max_batch || parts_.source->more_waiting();
   if (read) {
     dirty_ = true;
     {
@@ -111,8 +112,8 @@ Result<bool> Job::Step() {
     for (auto& op : parts_.operators) dirty_ = op->WantsCheckpoint() || dirty_;
   }
   bool due = dirty_ && since_checkpoint_ms >= options_.commit_interval_ms;
-  bool idle_due = (now - last_commit_us_) / 1000 >= options_.idle_commit_ms &&
-                  !(parts_.source->position() == status().position);
+  bool idle_due =
+      (now - last_commit_us_) / 1000 >= options_.idle_commit_ms && !(parts_.source->position() == status().position);
   if (due || idle_due) KL_RETURN_IF_ERROR(Checkpoint(idle_due));
   return read;
 }

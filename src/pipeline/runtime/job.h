@@ -109,7 +109,7 @@ class Job {
   int64_t last_checkpoint_us_ = 0;
   int64_t last_commit_us_ = 0;  // last snapshot committed (or open)
   bool dirty_ = false;          // read anything since the last checkpoint
-  bool last_poll_full_ = false;  // the last poll returned max_batch changes: more are waiting
+  bool last_poll_full_ = false;  // the last poll stopped at a limit (max_batch, the source's): more are waiting
   table::WriterCpu retired_table_cpu_;  // of sinks replaced after errors
   bool uses_state_ = false;
   std::unique_ptr<StateStore> state_;

@@ -43,6 +43,7 @@ Status LogSource::Poll(size_t max_changes, int64_t timeout_ms, Changes* out) {
   opts.max_records = max_changes;
   opts.timeout_ms = timeout_ms;
   KL_ASSIGN_OR_RETURN(log::RecordBatch batch, consumer_->Poll(opts));
+  more_waiting_ = batch.more_waiting();
   out->reserve(out->size() + batch.size());
   for (const auto& r : batch) {
     // Built in place: a braced list of Datums would copy each of them (the value twice).

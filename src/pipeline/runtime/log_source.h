@@ -24,6 +24,7 @@ class LogSource : public Source {
   Status Restore(const std::optional<SourcePosition>& position) override;
   Status Poll(size_t max_changes, int64_t timeout_ms, Changes* out) override;
   SourcePosition position() const override { return position_; }
+  bool more_waiting() const override { return more_waiting_; }
   // Stores the committed offsets in the consumer group: lag reporting, and
   // retention never deletes what a required group has not committed.
   Status Committed(const SourcePosition& position) override { return consumer_->Commit(position.log_offsets); }
@@ -35,6 +36,7 @@ class LogSource : public Source {
   std::unique_ptr<log::Consumer> consumer_;
   format::RowType type_;
   SourcePosition position_;
+  bool more_waiting_ = false;
 };
 
 }  // namespace kl::pipeline

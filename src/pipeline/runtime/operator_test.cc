@@ -1,10 +1,11 @@
+#include "pipeline/runtime/operator.h"
+
 #include <gtest/gtest.h>
 
 #include "common/file_util.h"
 #include "common/test_util.h"
 #include "pipeline/runtime/job.h"
 #include "pipeline/runtime/lookup_join.h"
-#include "pipeline/runtime/operator.h"
 #include "pipeline/warehouse/k8s_event.h"
 #include "table/operation/consumer.h"
 
@@ -98,7 +99,8 @@ TEST(DedupLatestTest, EmitsChangelogOfNewestRowPerKey) {
                 {RowKind::kDelete, {Datum::Bytes("x"), Datum::Int(3)}}};
   KL_ASSERT_OK(op->Process(in, &out));
   std::vector<std::string> got;
-  for (const auto& c : out) got.push_back(std::string(format::RowKindShortString(c.kind)) + std::to_string(c.row[1].as_int()));
+  for (const auto& c : out)
+    got.push_back(std::string(format::RowKindShortString(c.kind)) + std::to_string(c.row[1].as_int()));
   EXPECT_EQ(got, (std::vector<std::string>{"+I2", "-U2", "+U3", "-D3"}));
 }
 
@@ -134,11 +136,15 @@ TEST(LookupJoinTest, EnrichesFromTableAndSeesUpdates) {
   EXPECT_EQ(out[0].row[2].as_bytes(), "us") << "a new dimension snapshot is picked up";
 }
 
-// A source of prepared batches; its position counts the batches read.
+// A source of prepared batches; its position counts the batches read. Polls
+// before batch `more_until` say more input is waiting.
 class ListSource : public Source {
  public:
-  explicit ListSource(std::vector<Changes> batches) : batches_(std::move(batches)), type_(Type()) {}
-  static RowType Type() { return RowType({{0, "k", DataType::BigInt().NotNull(), ""}, {1, "v", DataType::BigInt(), ""}}); }
+  explicit ListSource(std::vector<Changes> batches, size_t more_until = 0)
+      : batches_(std::move(batches)), type_(Type()), more_until_(more_until) {}
+  static RowType Type() {
+    return RowType({{0, "k", DataType::BigInt().NotNull(), ""}, {1, "v", DataType::BigInt(), ""}});
+  }
   std::string name() const override { return "list"; }
   const RowType& output_type() const override { return type_; }
   Status Restore(const std::optional<SourcePosition>& position) override {
@@ -154,10 +160,12 @@ class ListSource : public Source {
     p.table_snapshot = static_cast<int64_t>(next_);
     return p;
   }
+  bool more_waiting() const override { return next_ < more_until_; }
 
  private:
   std::vector<Changes> batches_;
   RowType type_;
+  size_t more_until_;
   size_t next_ = 0;
 };
 
@@ -179,8 +187,7 @@ TEST(JobTest, CommitsOnlyWhatItWritesAndRecordsProgressWhenIdle) {
   auto factory = [&]() -> Result<JobParts> {
     JobParts parts;
     parts.source = std::make_unique<ListSource>(batches);
-    parts.operators.push_back(
-        MakeFilter(ListSource::Type(), [](const Change& c) { return c.row[0].as_int() >= 0; }));
+    parts.operators.push_back(MakeFilter(ListSource::Type(), [](const Change& c) { return c.row[0].as_int() >= 0; }));
     parts.sink = std::make_unique<TableSink>(*t, "job");
     return parts;
   };
@@ -208,6 +215,39 @@ TEST(JobTest, CommitsOnlyWhatItWritesAndRecordsProgressWhenIdle) {
   ASSERT_TRUE(idle.Step().ok());
   EXPECT_EQ(snapshots(), 3);
   EXPECT_EQ(idle.status().position.table_snapshot, 6);
+}
+
+// A job behind its source (a poll cut short by the source's own limits, such
+// as the log's bytes per poll) reads on at once; caught up, it waits for the
+// commit interval to batch what arrives.
+TEST(JobTest, ReadsOnWhileTheSourceHasMoreWaiting) {
+  testing::TempDir dir;
+  auto schema = table::NewTableSchema(ListSource::Type().fields(), {}, {"k"},
+                                      {{"bucket", "1"}, {"file.format", "avro"}, {"kubelake.data-file.sync", "false"}});
+  auto t = table::Table::Create(dir.Sub("t"), *schema);
+  ASSERT_TRUE(t.ok());
+  auto row = [](int64_t k) { return Change{RowKind::kInsert, {Datum::Int(k), Datum::Int(k)}}; };
+  std::vector<Changes> batches = {{row(1)}, {row(2)}, {row(3)}, {row(4)}};
+  JobOptions options;
+  options.commit_interval_ms = 3'600'000;
+  options.poll_timeout_ms = 10;
+  auto factory = [&]() -> Result<JobParts> {
+    JobParts parts;
+    parts.source = std::make_unique<ListSource>(batches, /*more_until=*/3);
+    parts.sink = std::make_unique<TableSink>(*t, "job");
+    return parts;
+  };
+  Job job("job", factory, options);
+  for (int i = 1; i <= 3; ++i) {
+    auto read = job.Step();
+    KL_ASSERT_OK(read.status());
+    EXPECT_TRUE(*read) << "step " << i << ": more was waiting, the job must read on";
+  }
+  // The third batch left nothing waiting: the job now waits to batch until its commit.
+  auto read = job.Step();
+  KL_ASSERT_OK(read.status());
+  EXPECT_FALSE(*read);
+  EXPECT_EQ(job.status().changes_in, 3u);
 }
 
 TEST(K8sEventTest, QuantitiesParseLikeKubernetes) {

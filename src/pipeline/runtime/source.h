@@ -4,6 +4,7 @@
 // event log from offsets.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -25,6 +26,9 @@ class Source {
   virtual Status Poll(size_t max_changes, int64_t timeout_ms, Changes* out) = 0;
   // The position after everything Poll returned so far.
   virtual SourcePosition position() const = 0;
+  // True when the last Poll stopped at a limit with more input ready: the job
+  // is behind its source and reads on at once instead of waiting to batch.
+  virtual bool more_waiting() const { return false; }
   // Called after the sink committed `position` (e.g. to record consumer offsets).
   virtual Status Committed(const SourcePosition& position) { return Status::OK(); }
   // True when the position does not fit a table snapshot (several inputs): the
@@ -134,6 +138,9 @@ class MultiSource : public Source {
   SourcePosition position() const override;
   Status Committed(const SourcePosition& position) override;
   bool position_in_state() const override { return true; }
+  bool more_waiting() const override {
+    return std::any_of(inputs_.begin(), inputs_.end(), [](const auto& in) { return in->more_waiting(); });
+  }
   bool bounded() const override;
   bool exhausted() const override;
   void SetPositionRestoredBySink(bool restored) override {

@@ -61,7 +61,8 @@ Result<std::vector<LogColumn>> LogColumns(const CatalogObject& t) {
 // Maps log records (partition, offset, timestamp, key, value) to rows of chosen columns.
 class RecordMapper {
  public:
-  RecordMapper(std::vector<LogColumn> columns, std::string table) : columns_(std::move(columns)), table_(std::move(table)) {
+  RecordMapper(std::vector<LogColumn> columns, std::string table)
+      : columns_(std::move(columns)), table_(std::move(table)) {
     for (const auto& c : columns_) json_ = json_ || c.source == LogColumn::kJsonField;
   }
 
@@ -78,10 +79,12 @@ class RecordMapper {
     row.reserve(columns_.size());
     std::optional<JsonValue> doc;
     if (json_) {
-      auto parsed = ParseJson(value.is_null() ? std::string_view() : std::string_view(value.as_bytes()), "record value");
+      auto parsed =
+          ParseJson(value.is_null() ? std::string_view() : std::string_view(value.as_bytes()), "record value");
       if (!parsed.ok() || !parsed->is_object()) {
         return Status::InvalidArgument("reading " + table_ + ": the record at partition " + std::to_string(partition) +
-                                       " offset " + std::to_string(offset) + " is not a JSON object ('format' = 'json')");
+                                       " offset " + std::to_string(offset) +
+                                       " is not a JSON object ('format' = 'json')");
       }
       doc = std::move(*parsed);
     }
@@ -99,9 +102,7 @@ class RecordMapper {
         case LogColumn::kKey: row.push_back(key.empty() ? Datum() : Datum::Bytes(std::string(key))); break;
         case LogColumn::kPartition: row.push_back(Datum::Int(partition)); break;
         case LogColumn::kOffset: row.push_back(Datum::Int(offset)); break;
-        case LogColumn::kValue:
-          row.push_back(--value_uses == 0 ? std::move(value) : value);
-          break;
+        case LogColumn::kValue: row.push_back(--value_uses == 0 ? std::move(value) : value); break;
         case LogColumn::kJsonField: {
           const JsonValue* f = doc->Find(c.field);
           if (f == nullptr || f->is_null()) {
@@ -110,9 +111,9 @@ class RecordMapper {
           }
           auto d = format::DatumFromJson(*f, c.type);
           if (!d.ok()) {
-            return Status::InvalidArgument("reading " + table_ + ": field \"" + c.field + "\" of the record at partition " +
-                                           std::to_string(partition) + " offset " + std::to_string(offset) + ": " +
-                                           d.status().message());
+            return Status::InvalidArgument("reading " + table_ + ": field \"" + c.field +
+                                           "\" of the record at partition " + std::to_string(partition) + " offset " +
+                                           std::to_string(offset) + ": " + d.status().message());
           }
           row.push_back(std::move(*d));
           break;
@@ -139,7 +140,10 @@ class LogBatchReader : public RowReader {
  public:
   LogBatchReader(std::shared_ptr<log::EventLog> log, std::unique_ptr<log::Consumer> consumer, RowType type,
                  RecordMapper mapper, std::map<int32_t, int64_t> ends)
-      : log_(std::move(log)), consumer_(std::move(consumer)), type_(std::move(type)), mapper_(std::move(mapper)),
+      : log_(std::move(log)),
+        consumer_(std::move(consumer)),
+        type_(std::move(type)),
+        mapper_(std::move(mapper)),
         ends_(std::move(ends)) {}
 
   Result<bool> Next(ColumnBatch* out) override {
@@ -152,7 +156,8 @@ class LogBatchReader : public RowReader {
       for (const auto& r : batch) {
         auto end = ends_.find(r.partition);
         if (end == ends_.end() || r.offset >= end->second) continue;
-        KL_ASSIGN_OR_RETURN(Row row, mapper_.Map(r.partition, r.offset, r.timestamp_ms, r.key, Datum::Bytes(std::string(r.value))));
+        KL_ASSIGN_OR_RETURN(
+            Row row, mapper_.Map(r.partition, r.offset, r.timestamp_ms, r.key, Datum::Bytes(std::string(r.value))));
         out->AppendRow(row);
         if (r.offset + 1 >= end->second) {
           KL_RETURN_IF_ERROR(consumer_->Unassign(r.partition));
@@ -260,6 +265,7 @@ class LogTableStreamSource : public pipeline::Source {
     return Status::OK();
   }
   pipeline::SourcePosition position() const override { return inner_->position(); }
+  bool more_waiting() const override { return inner_->more_waiting(); }
   Status Committed(const pipeline::SourcePosition& position) override { return inner_->Committed(position); }
 
  private:
@@ -351,13 +357,14 @@ Result<std::shared_ptr<CatalogObject>> MakeConnectorTable(const Statement& st, c
       ++physical;
       if (format == "raw" && !IsStringType(c.type) && c.type.root() != TypeRoot::kVarBinary &&
           c.type.root() != TypeRoot::kBinary) {
-        return ErrorAt(c.pos, "with 'format' = 'raw' the record's value is a STRING or BYTES column, not " +
-                                  TypeName(c.type));
+        return ErrorAt(c.pos,
+                       "with 'format' = 'raw' the record's value is a STRING or BYTES column, not " + TypeName(c.type));
       }
     }
     if (format == "raw" && physical != 1) {
-      return ErrorAt(st.pos, "a kubelake-log table with 'format' = 'raw' has exactly one physical column (the value); "
-                             "declare the others METADATA or use 'format' = 'json'");
+      return ErrorAt(st.pos,
+                     "a kubelake-log table with 'format' = 'raw' has exactly one physical column (the value); "
+                     "declare the others METADATA or use 'format' = 'json'");
     }
     obj->source = std::make_shared<LogTableSource>(*obj, std::move(opener));
     return obj;
@@ -365,8 +372,9 @@ Result<std::shared_ptr<CatalogObject>> MakeConnectorTable(const Statement& st, c
   if (connector == "jdbc") {
     std::string url = Opt(st.options, "url");
     if (url.rfind("jdbc:postgresql://", 0) != 0) {
-      return ErrorAt(st.pos, "a 'jdbc' table needs 'url' = 'jdbc:postgresql://host:port/database' (kubelake writes "
-                             "PostgreSQL)");
+      return ErrorAt(st.pos,
+                     "a 'jdbc' table needs 'url' = 'jdbc:postgresql://host:port/database' (kubelake writes "
+                     "PostgreSQL)");
     }
     if (Opt(st.options, "table-name").empty()) return ErrorAt(st.pos, "a 'jdbc' table needs 'table-name'");
     for (const auto& c : st.columns) {
@@ -387,8 +395,9 @@ Result<std::shared_ptr<CatalogObject>> MakeConnectorTable(const Statement& st, c
     return obj;
   }
   if (connector.empty()) {
-    return ErrorAt(st.pos, "CREATE TEMPORARY TABLE needs 'connector' ('kubelake-log', 'jdbc' or 'print'); Paimon "
-                           "tables are created without TEMPORARY");
+    return ErrorAt(st.pos,
+                   "CREATE TEMPORARY TABLE needs 'connector' ('kubelake-log', 'jdbc' or 'print'); Paimon "
+                   "tables are created without TEMPORARY");
   }
   return ErrorAt(st.pos, "'connector' = '" + connector + "' is not one kubelake has ('kubelake-log', 'jdbc', 'print')");
 }
@@ -397,8 +406,9 @@ std::shared_ptr<TableSource> MakeLogBatchSource(const CatalogObject& table, LogO
   return std::make_shared<LogTableSource>(table, std::move(opener));
 }
 
-Result<std::unique_ptr<pipeline::Source>> MakeLogTableSource(const CatalogObject& table, const std::vector<int>& columns,
-                                                             const std::string& job, const LogOpener& opener) {
+Result<std::unique_ptr<pipeline::Source>> MakeLogTableSource(const CatalogObject& table,
+                                                             const std::vector<int>& columns, const std::string& job,
+                                                             const LogOpener& opener) {
   KL_ASSIGN_OR_RETURN(auto log, opener(Opt(table.connector_options, "uri")));
   KL_ASSIGN_OR_RETURN(int64_t start, LogStartOffset(table.connector_options));
   std::string group = Opt(table.connector_options, "properties.group.id", "kubelake-sql-" + job);

@@ -1,4 +1,4 @@
-// A real PostgreSQL server for tests: initdb into a scratch directory, then
+// A real PostgreSQL server for tests and benchmarks: initdb into a scratch directory, then
 // postgres on a free local port with trust authentication. As root (CI, the
 // two-command set-up), the server runs as `nobody`, since PostgreSQL refuses
 // to run as root. Tests skip with a message when no PostgreSQL server is
@@ -85,6 +85,9 @@ class PostgresServer {
   }
 
   int port() const { return port_; }
+  // The postmaster's process id (its backends are its children) and the data directory.
+  pid_t pid() const { return pid_; }
+  std::string data_dir() const { return dir_ + "/data"; }
   std::string ConnInfo() const {
     return "host=127.0.0.1 port=" + std::to_string(port_) + " dbname=postgres user=postgres connect_timeout=5";
   }
