@@ -24,7 +24,6 @@ Status Job::Open() {
   KL_ASSIGN_OR_RETURN(parts_, factory_());
   if (!parts_.source || !parts_.sink) return Status::InvalidArgument("job " + name_ + " needs a source and a sink");
   KL_ASSIGN_OR_RETURN(std::optional<SourcePosition> position, parts_.sink->RestorePosition());
-  parts_.source->SetPositionRestoredBySink(parts_.sink->restores_position());
   uses_state_ = parts_.source->position_in_state();
   for (const auto& op : parts_.operators) uses_state_ = uses_state_ || op->stateful();
   state_.reset();

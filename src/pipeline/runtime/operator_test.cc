@@ -7,7 +7,6 @@
 #include "pipeline/runtime/job.h"
 #include "pipeline/runtime/lookup_join.h"
 #include "pipeline/warehouse/k8s_event.h"
-#include "table/operation/consumer.h"
 
 namespace kl::pipeline {
 namespace {
@@ -301,40 +300,6 @@ TEST(K8sEventTest, ParsesFixtureObjects) {
     auto e = parser.Parse(content);
     ASSERT_TRUE(e.ok()) << f << ": " << e.status().ToString();
     EXPECT_NE(e->labels_json, "") << f;
-  }
-}
-
-}  // namespace
-}  // namespace kl::pipeline
-
-namespace kl::pipeline {
-namespace {
-
-// A follower whose sink restores its position records its consumer position at most every
-// few seconds (it only holds snapshots back from expiry); one whose sink does not (print,
-// JDBC) records it at every commit, since a restart starts from it.
-TEST(TableChangeSourceTest, ConsumerPositionIsThrottledOnlyWhenTheSinkRestoresThePosition) {
-  testing::TempDir dir;
-  auto schema = table::NewTableSchema({{0, "id", DataType::BigInt().NotNull(), ""}}, {}, {"id"}, {{"bucket", "1"}});
-  ASSERT_TRUE(schema.ok());
-  auto t = table::Table::Create(dir.Sub("t"), *schema);
-  ASSERT_TRUE(t.ok()) << t.status().ToString();
-  table::ConsumerManager consumers((*t)->path());
-  for (bool restored : {false, true}) {
-    std::string id = restored ? "restored" : "not-restored";
-    auto source = TableChangeSource::Create(*t, {}, id);
-    ASSERT_TRUE(source.ok());
-    (*source)->SetPositionRestoredBySink(restored);
-    SourcePosition p;
-    p.table_snapshot = 4;
-    KL_ASSERT_OK((*source)->Committed(p));
-    p.table_snapshot = 5;
-    KL_ASSERT_OK((*source)->Committed(p));
-    auto next = consumers.Read(id);
-    ASSERT_TRUE(next.ok());
-    ASSERT_TRUE(next->has_value());
-    // The first commit is always recorded; the second, right after, only without a sink position.
-    EXPECT_EQ(**next, restored ? 5 : 6) << id;
   }
 }
 

@@ -39,9 +39,6 @@ class Sink {
   virtual void SetCatchingUp(bool /*catching_up*/) {}
   // CPU the sink's table writers spent in commits, by phase (since the sink was created).
   virtual table::WriterCpu writer_cpu() const { return {}; }
-  // True when RestorePosition gives the job its position back after every commit (the
-  // position lives in what the sink commits), so a source need not record it elsewhere.
-  virtual bool restores_position() const { return false; }
 };
 
 class TableSink : public Sink {
@@ -67,7 +64,6 @@ class TableSink : public Sink {
     if (writer_) writer_->DeferCompaction(catching_up);
   }
   table::WriterCpu writer_cpu() const override;
-  bool restores_position() const override { return true; }
 
  private:
   std::shared_ptr<table::Table> table_;

@@ -79,14 +79,7 @@ Status TableChangeSource::Poll(size_t max_changes, int64_t timeout_ms, Changes* 
 
 Status TableChangeSource::Committed(const SourcePosition& position) {
   if (consumer_id_.empty() || position.table_snapshot <= 0) return Status::OK();
-  int64_t now = MonotonicMicros();
-  if (position_restored_by_sink_ && last_recorded_us_ >= 0 &&
-      now - last_recorded_us_ < kConsumerRecordIntervalMs * 1000) {
-    return Status::OK();
-  }
-  KL_RETURN_IF_ERROR(table::ConsumerManager(table_->path()).Record(consumer_id_, position.table_snapshot + 1));
-  last_recorded_us_ = now;
-  return Status::OK();
+  return table::ConsumerManager(table_->path()).Record(consumer_id_, position.table_snapshot + 1);
 }
 
 SourcePosition TableChangeSource::position() const {

@@ -37,9 +37,6 @@ class Source {
   // True for sources that end (VALUES): once exhausted, Poll returns nothing.
   virtual bool bounded() const { return false; }
   virtual bool exhausted() const { return false; }
-  // Told by the job when its sink restores the position after a restart (a table sink):
-  // what Committed records elsewhere then only holds data back, and may lag a little.
-  virtual void SetPositionRestoredBySink(bool /*restored*/) {}
 };
 
 // Follows a table's changes one snapshot at a time. Fresh start: the full
@@ -69,12 +66,6 @@ class TableChangeSource : public Source {
   Status Poll(size_t max_changes, int64_t timeout_ms, Changes* out) override;
   SourcePosition position() const override;
   Status Committed(const SourcePosition& position) override;
-  void SetPositionRestoredBySink(bool restored) override { position_restored_by_sink_ = restored; }
-
-  // With the position restored by the sink, the consumer position (which only keeps the
-  // snapshots still to be read from expiry) is recorded at most this often: rewriting a
-  // file per commit per follower was a file creation each time.
-  static constexpr int64_t kConsumerRecordIntervalMs = 5000;
 
  private:
   TableChangeSource(std::shared_ptr<table::Table> table, std::unique_ptr<table::TableRead> read,
@@ -85,8 +76,6 @@ class TableChangeSource : public Source {
   std::string consumer_id_;
   std::optional<table::StreamScan> scan_;
   int64_t consumed_ = 0;  // last snapshot fully returned
-  bool position_restored_by_sink_ = false;
-  int64_t last_recorded_us_ = -1;  // when the consumer position was last recorded
 };
 
 // Samples a table every `period_ms`: at the end of each period, the table's
@@ -143,9 +132,6 @@ class MultiSource : public Source {
   }
   bool bounded() const override;
   bool exhausted() const override;
-  void SetPositionRestoredBySink(bool restored) override {
-    for (auto& in : inputs_) in->SetPositionRestoredBySink(restored);
-  }
   const std::vector<std::unique_ptr<Source>>& inputs() const { return inputs_; }
 
  private:
