@@ -12,8 +12,9 @@
 //
 //   build/bench/serve_bench [--objects N (1000000)] [--users N (10000)] [--clients N (16)]
 //                           [--seconds S (10)] [--dir PATH] [--file-format avro|parquet]
-//                           [--only point|audit] [--sql TEXT]
+//                           [--only point|audit] [--sql TEXT] [--query-slots N]
 // --sql runs TEXT instead (as `sql`; $1, when it appears, is a random user id).
+// --query-slots is the server's PgServerOptions::query_slots (0: one per core, -1: no gate).
 // The warehouse is built once per (objects, users, format) in --dir and reused.
 #include <libpq-fe.h>
 #include <sys/resource.h>
@@ -249,6 +250,7 @@ void Run(const char* name, int port, int clients, double seconds, const std::str
 int main(int argc, char** argv) {
   int64_t objects = 1000000, users = 10000;
   int clients = 16;
+  int query_slots = 0;
   double seconds = 10;
   std::string dir = "/tmp/kubelake-serve-bench", format = "avro", only, custom_sql;
   for (int i = 1; i < argc; ++i) {
@@ -270,10 +272,12 @@ int main(int argc, char** argv) {
       only = next();
     else if (a == "--sql")
       custom_sql = next();
+    else if (a == "--query-slots")
+      query_slots = std::stoi(next());
     else {
       std::fprintf(stderr,
                    "usage: serve_bench [--objects N] [--users N] [--clients N] [--seconds S] [--dir PATH] "
-                   "[--file-format avro|parquet] [--only point|audit] [--sql TEXT]\n");
+                   "[--file-format avro|parquet] [--only point|audit] [--sql TEXT] [--query-slots N]\n");
       return 2;
     }
   }
@@ -307,6 +311,7 @@ int main(int argc, char** argv) {
   auto addr = server::ParseListenAddress("127.0.0.1:0", "bench");
   server::PgServerOptions po;
   po.max_connections = clients + 8;
+  po.query_slots = query_slots;
   auto srv = server::PgServer::Start(**addr, po, engine->get());
   if (!srv.ok()) {
     std::fprintf(stderr, "%s\n", srv.status().ToString().c_str());

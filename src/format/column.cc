@@ -52,6 +52,20 @@ void Column::Clear() {
   if (kind_ == PhysicalKind::kBytes) offsets_.push_back(0);
 }
 
+void Column::SwapValues(Column& other) {
+  std::swap(size_, other.size_);
+  nulls_.swap(other.nulls_);
+  ints_.swap(other.ints_);
+  nanos_.swap(other.nanos_);
+  doubles_.swap(other.doubles_);
+  offsets_.swap(other.offsets_);
+  bytes_.swap(other.bytes_);
+  decimals_.swap(other.decimals_);
+  nested_.swap(other.nested_);
+  dict_.swap(other.dict_);
+  codes_.swap(other.codes_);
+}
+
 std::shared_ptr<const Column> Column::MakeDictionary(const DataType& type, const std::string_view* values, size_t n) {
   auto dict = std::make_shared<Column>(type);
   dict->AppendBytesBatch(values, n);
@@ -236,6 +250,37 @@ Datum Column::Get(size_t i) const {
     case PhysicalKind::kNested: return nested_[i];
   }
   return Datum();
+}
+
+void Column::AppendFromEach(const Column* const* sources, const size_t* rows, size_t n) {
+  bool any_null = false;
+  for (size_t k = 0; k < n && !any_null; ++k) any_null = sources[k]->IsNull(rows[k]);
+  if (any_null || (kind_ != PhysicalKind::kInt && kind_ != PhysicalKind::kBytes)) {
+    for (size_t k = 0; k < n; ++k) AppendFrom(*sources[k], rows[k]);
+    return;
+  }
+  if (kind_ == PhysicalKind::kInt) {
+    size_t base = ints_.size();
+    ints_.resize(base + n);
+    for (size_t k = 0; k < n; ++k) ints_[base + k] = sources[k]->ints_[rows[k]];
+  } else {
+    if (dict_) Flatten();
+    size_t total = 0;
+    for (size_t k = 0; k < n; ++k) total += sources[k]->GetBytes(rows[k]).size();
+    size_t pos = bytes_.size();
+    bytes_.resize(pos + total);
+    size_t base = offsets_.size();
+    offsets_.resize(base + n);
+    char* dst = bytes_.data();
+    for (size_t k = 0; k < n; ++k) {
+      std::string_view v = sources[k]->GetBytes(rows[k]);
+      CopyShortValue(dst + pos, v.data(), v.size());
+      pos += v.size();
+      offsets_[base + k] = pos;
+    }
+  }
+  if (!nulls_.empty()) nulls_.resize(nulls_.size() + n, 0);
+  size_ += n;
 }
 
 void Column::AppendFrom(const Column& src, size_t i) {

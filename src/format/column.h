@@ -69,6 +69,9 @@ class Column {
   // at a time keeps memory access local (a row-at-a-time gather across many
   // columns of a large buffer misses the cache once per value).
   void AppendGather(const Column& src, const size_t* rows, size_t n);
+  // Copies row rows[k] of *sources[k] (same physical kind), k in [0, n): the output of a
+  // merge, whose rows come from several runs. Sizes the buffers once for all n.
+  void AppendFromEach(const Column* const* sources, const size_t* rows, size_t n);
 
   // Dictionary form. A dictionary is a plain bytes column without nulls whose last
   // entry is the empty string: the code of null rows (so a code alone tells a null).
@@ -84,6 +87,10 @@ class Column {
   void AppendCodes(const std::shared_ptr<const Column>& dict, const uint32_t* codes, size_t n);
   // Turns a dictionary-encoded column into plain values (no-op when plain).
   void Flatten();
+  // Exchanges values (and their buffers) with `other`, of the same physical kind; each
+  // keeps its type. Readers hand a decoded column on this way and get the receiver's
+  // emptied buffers back for the next chunk, instead of copying or allocating anew.
+  void SwapValues(Column& other);
 
   // Orders row i of this column against row j of `other` (same kind), null first.
   int CompareAt(size_t i, const Column& other, size_t j) const;

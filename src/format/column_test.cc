@@ -146,5 +146,57 @@ TEST(ColumnTest, DictionaryOperationsMatchAPlainModel) {
   }
 }
 
+TEST(ColumnTest, AppendFromEachTakesRowsOfSeveralSources) {
+  Column a(DataType::String()), b(DataType::String()), ints_a(DataType::Int()), ints_b(DataType::Int());
+  for (const char* v : {"alpha", "b", "a longer value than sixteen bytes"}) a.AppendBytes(v);
+  for (const char* v : {"x", "yy"}) b.AppendBytes(v);
+  for (int64_t v : {1, 2, 3}) ints_a.AppendInt(v);
+  for (int64_t v : {10, 20}) ints_b.AppendInt(v);
+  Column out(DataType::String()), out_ints(DataType::Int());
+  out.AppendBytes("first");
+  const Column* sources[] = {&b, &a, &a, &b};
+  const Column* int_sources[] = {&ints_b, &ints_a, &ints_a, &ints_b};
+  size_t rows[] = {1, 2, 0, 0};
+  out.AppendFromEach(sources, rows, 4);
+  out_ints.AppendFromEach(int_sources, rows, 4);
+  ASSERT_EQ(out.size(), 5u);
+  EXPECT_EQ(out.GetBytes(0), "first");
+  EXPECT_EQ(out.GetBytes(1), "yy");
+  EXPECT_EQ(out.GetBytes(2), "a longer value than sixteen bytes");
+  EXPECT_EQ(out.GetBytes(3), "alpha");
+  EXPECT_EQ(out.GetBytes(4), "x");
+  ASSERT_EQ(out_ints.size(), 4u);
+  EXPECT_EQ(out_ints.GetInt(0), 20);
+  EXPECT_EQ(out_ints.GetInt(1), 3);
+  EXPECT_EQ(out_ints.GetInt(3), 10);
+  // A null among the sources takes the row-by-row path and stays null.
+  Column with_null(DataType::String());
+  with_null.AppendNull();
+  with_null.AppendBytes("z");
+  const Column* mixed[] = {&with_null, &with_null, &a};
+  size_t mixed_rows[] = {0, 1, 1};
+  Column out2(DataType::String());
+  out2.AppendFromEach(mixed, mixed_rows, 3);
+  ASSERT_EQ(out2.size(), 3u);
+  EXPECT_TRUE(out2.IsNull(0));
+  EXPECT_EQ(out2.GetBytes(1), "z");
+  EXPECT_EQ(out2.GetBytes(2), "b");
+}
+
+TEST(ColumnTest, SwapValuesExchangesValuesAndKeepsTypes) {
+  Column a(DataType::String()), b(DataType::VarChar(20));
+  a.AppendBytes("one");
+  a.AppendNull();
+  b.AppendBytes("two");
+  a.SwapValues(b);
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a.GetBytes(0), "two");
+  EXPECT_EQ(a.type(), DataType::String());
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_EQ(b.GetBytes(0), "one");
+  EXPECT_TRUE(b.IsNull(1));
+  EXPECT_EQ(b.type(), DataType::VarChar(20));
+}
+
 }  // namespace
 }  // namespace kl::format

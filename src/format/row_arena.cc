@@ -47,10 +47,12 @@ RowArena::RowArena(RowType type) : type_(std::move(type)), null_bytes_((type_.si
 }
 
 void RowArena::Clear() {
-  // Keep the first block for reuse; a cleared buffer fills again soon.
-  if (blocks_.size() > 1) blocks_.resize(1);
+  for (auto& b : blocks_) {
+    if (b.size == kBlockSize) spare_.push_back(std::move(b));  // oversized ones go
+  }
+  blocks_.clear();
   block_used_ = 0;
-  block_size_ = blocks_.empty() ? 0 : kBlockSize;
+  block_size_ = 0;
   rows_.clear();
   nested_.clear();
   used_bytes_ = 0;
@@ -58,20 +60,32 @@ void RowArena::Clear() {
   std::fill(var_bytes_.begin(), var_bytes_.end(), 0);
 }
 
+void RowArena::ReleaseMemory() {
+  size_t keep = std::max<size_t>(1, peak_blocks_);
+  if (spare_.size() > keep) spare_.resize(keep);
+  peak_blocks_ = blocks_.size();
+}
+
 char* RowArena::Reserve(size_t n) {
   if (block_used_ + n > block_size_) {
     size_t size = std::max(kBlockSize, n);
-    blocks_.push_back(std::unique_ptr<char, BlockDeleter>(NewBlock(size)));
+    if (size == kBlockSize && !spare_.empty()) {
+      blocks_.push_back(std::move(spare_.back()));
+      spare_.pop_back();
+    } else {
+      blocks_.push_back(Block{std::unique_ptr<char, BlockDeleter>(NewBlock(size)), size});
+    }
     block_used_ = 0;
     block_size_ = size;
+    peak_blocks_ = std::max(peak_blocks_, blocks_.size());
     if (size > kBlockSize) {
       // An oversized row gets a block of its own; the next row opens a new one.
-      char* p = blocks_.back().get();
+      char* p = blocks_.back().data.get();
       block_used_ = block_size_;
       return p;
     }
   }
-  char* p = blocks_.back().get() + block_used_;
+  char* p = blocks_.back().data.get() + block_used_;
   block_used_ += n;
   return p;
 }

@@ -24,7 +24,13 @@ class RowArena {
   const RowType& type() const { return type_; }
   size_t size() const { return rows_.size(); }
   size_t UsedBytes() const { return used_bytes_; }
+  // Forgets every row but keeps the blocks for the rows to come: a buffer that fills
+  // again soon reuses pages already faulted in (a fresh 2 MiB huge page is zeroed by
+  // the kernel on first touch, which cost as much as encoding the rows into it).
   void Clear();
+  // Frees the blocks Clear() kept beyond what the rows since the last call needed at
+  // most: a buffer that refills as much keeps its pages, one gone quiet gives them back.
+  void ReleaseMemory();
 
   // Appends row `row` of `batch` (columns of type()).
   void Append(const ColumnBatch& batch, size_t row);
@@ -51,7 +57,13 @@ class RowArena {
   struct BlockDeleter {
     void operator()(char* p) const;
   };
-  std::vector<std::unique_ptr<char, BlockDeleter>> blocks_;
+  struct Block {
+    std::unique_ptr<char, BlockDeleter> data;
+    size_t size = 0;
+  };
+  std::vector<Block> blocks_;  // in use; the last one is being filled
+  std::vector<Block> spare_;   // kept by Clear(), all kBlockSize long
+  size_t peak_blocks_ = 0;     // most blocks in use since the last ReleaseMemory()
   size_t block_used_ = 0;
   size_t block_size_ = 0;
   std::vector<const char*> rows_;

@@ -202,6 +202,7 @@ Result<std::unique_ptr<PgServer>> PgServer::Start(const ListenAddress& address, 
     spdlog::warn("PostgreSQL server listens on {} without a users file: only loopback clients can log in",
                  address.ToString(s->port_));
   }
+  if (options.query_slots >= 0) s->gate_ = std::make_unique<pg::QueryGate>(options.query_slots);
   PgServer* self = s.get();
   s->accept_thread_ = std::thread([self] { self->AcceptLoop(); });
   return s;
@@ -303,6 +304,7 @@ void PgServer::Serve(std::shared_ptr<Connection> c) {
       config.require_tls = options_.require_tls;
       config.max_statement_ms = options_.statement_timeout_ms;
       config.max_rows = options_.max_rows;
+      config.gate = gate_.get();
       pg::Session session(&transport, engine_, config, cancels_.get(), &counters_, next_pid_++);
       session.Run();
     }

@@ -33,6 +33,7 @@ struct PgServerOptions {
   int max_connections = 256;
   int64_t write_timeout_ms = 30000;    // a client that takes no data for this long is dropped
   int64_t startup_timeout_ms = 30000;  // to finish startup and authentication
+  int query_slots = 0;                 // queries worked on at once (query_gate.h); 0: one per core, < 0: no limit
 };
 
 class PgServer {
@@ -67,6 +68,7 @@ class PgServer {
   std::atomic<uint64_t> accepted_{0};
   std::atomic<uint64_t> rejected_{0};
   std::unique_ptr<Cancels> cancels_;
+  std::unique_ptr<pg::QueryGate> gate_;
   pg::PgCounters counters_;
   std::mutex mu_;
   std::map<int, std::shared_ptr<Connection>> live_;  // fd -> connection

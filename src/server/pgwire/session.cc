@@ -42,7 +42,13 @@ SqlError SqlErrorFromStatus(const Status& s) {
 
 Session::Session(Transport* transport, QueryEngine* engine, const SessionConfig& config, CancelRegistry* cancels,
                  PgCounters* counters, int32_t pid)
-    : transport_(transport), engine_(engine), config_(config), cancels_(cancels), counters_(counters), pid_(pid) {
+    : transport_(transport),
+      engine_(engine),
+      config_(config),
+      cancels_(cancels),
+      counters_(counters),
+      pid_(pid),
+      turn_(config.gate) {
   std::string key = RandomBytes(4);
   std::memcpy(&secret_, key.data(), 4);
 }
@@ -62,6 +68,7 @@ Result<std::string> Session::ReadExact(size_t n) {
     size_t want = std::max<size_t>(64 << 10, n - (in_.size() - in_pos_));
     size_t old = in_.size();
     in_.resize(old + want);
+    turn_.Leave();  // never wait for the client in a turn
     auto got = transport_->Read(in_.data() + old, want);
     if (!got.ok()) {
       in_.resize(old);
@@ -114,6 +121,7 @@ bool Session::ReadPasswordMessage(std::string* body) {
 bool Session::Flush() {
   if (broken_) return false;
   if (out_.size() == 0) return true;
+  turn_.Leave();  // a write may wait for the client
   Status s = transport_->Write(out_.buffer());
   out_.buffer().clear();
   if (!s.ok()) {
@@ -462,6 +470,7 @@ void Session::Run() {
 
 bool Session::Handle(char type, const std::string& body) {
   if (skip_until_sync_ && type != 'S' && type != 'X') return true;
+  if (type == 'Q' || type == 'P' || type == 'B' || type == 'D' || type == 'E') turn_.Enter();
   switch (type) {
     case 'Q': {
       auto sql = ParseQuery(body);

@@ -17,6 +17,7 @@
 #include "server/pgwire/auth.h"
 #include "server/pgwire/protocol.h"
 #include "server/pgwire/query_engine.h"
+#include "server/pgwire/query_gate.h"
 #include "server/pgwire/settings.h"
 #include "server/pgwire/statement.h"
 
@@ -48,6 +49,7 @@ struct SessionConfig {
   int64_t max_statement_ms = 60000;  // a statement's longest run (the session may ask less)
   size_t max_rows = 1000000;         // a statement's largest result
   size_t batch_rows = 1024;          // rows pulled from the engine at a time
+  QueryGate* gate = nullptr;         // taken turns for query work (none: run at once)
 };
 
 // Cancel keys of live sessions (the server's), so a CancelRequest arriving
@@ -141,6 +143,7 @@ class Session {
   int32_t secret_ = 0;
   std::atomic<bool> cancel_{false};
   bool registered_ = false;
+  GateTurn turn_;  // held from a query message until the session next reads or writes the socket
 
   std::string in_;
   size_t in_pos_ = 0;

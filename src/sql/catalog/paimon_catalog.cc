@@ -1,5 +1,9 @@
 // The 'paimon' catalog over a filesystem warehouse, and scans of Paimon tables.
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <map>
+#include <mutex>
 #include <set>
 
 #include "common/clock.h"
@@ -332,9 +336,8 @@ class PaimonCatalog : public Catalog {
       }
       return Status::NotFound("table " + db + "." + base + " does not exist");
     }
-    Result<std::shared_ptr<table::Table>> t = read.dynamic_options.empty()
-                                                  ? table::Table::Open(path)
-                                                  : table::Table::Open(path, ScanIndependentOptions(read));
+    Result<std::shared_ptr<table::Table>> t =
+        read.dynamic_options.empty() ? OpenTable(path) : table::Table::Open(path, ScanIndependentOptions(read));
     if (!t.ok()) return t.status();
     if (dollar != std::string::npos) {
       KL_ASSIGN_OR_RETURN(auto obj, OpenSystemTable(*t, name.substr(dollar + 1)));
@@ -444,6 +447,32 @@ class PaimonCatalog : public Catalog {
 
  private:
   static int64_t NowMillisForSchema() { return NowMillis(); }
+
+  // A table opened for its latest schema, shared by the queries that read it while that
+  // schema stays the latest (same id, same file): opening it again each query listed its
+  // schema directory and rebuilt its file formats, paths and comparators.
+  Result<std::shared_ptr<table::Table>> OpenTable(const std::string& path) {
+    table::SchemaManager schemas(path);
+    auto id = schemas.LatestId();
+    if (!id.ok()) return table::Table::Open(path);  // says what is wrong
+    struct stat st;
+    if (::stat(schemas.SchemaPath(*id).c_str(), &st) != 0) return table::Table::Open(path);
+    OpenedTable stamp{*id, static_cast<uint64_t>(st.st_ino), static_cast<int64_t>(st.st_size),
+                      static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec, nullptr};
+    {
+      std::lock_guard<std::mutex> lock(tables_mu_);
+      auto it = tables_.find(path);
+      if (it != tables_.end() && it->second.SameFile(stamp)) return it->second.table;
+    }
+    KL_ASSIGN_OR_RETURN(std::shared_ptr<table::Table> t, table::Table::Open(path));
+    if (t->schema().id == *id) {
+      stamp.table = t;
+      std::lock_guard<std::mutex> lock(tables_mu_);
+      if (tables_.size() >= 256) tables_.clear();
+      tables_[path] = std::move(stamp);
+    }
+    return t;
+  }
   // Options of a hint that change how the table reads, not which snapshot (those PlanFor handles).
   static std::map<std::string, std::string> ScanIndependentOptions(const ReadOptions& read) {
     std::map<std::string, std::string> out;
@@ -475,6 +504,17 @@ class PaimonCatalog : public Catalog {
   }
 
   table::Catalog catalog_;
+  struct OpenedTable {
+    int64_t schema_id = 0;
+    uint64_t inode = 0;
+    int64_t size = 0, mtime_ns = 0;
+    std::shared_ptr<table::Table> table;
+    bool SameFile(const OpenedTable& o) const {
+      return schema_id == o.schema_id && inode == o.inode && size == o.size && mtime_ns == o.mtime_ns;
+    }
+  };
+  std::mutex tables_mu_;
+  std::map<std::string, OpenedTable> tables_;  // by table path
 };
 
 }  // namespace

@@ -776,7 +776,10 @@ size_t DataFileReader::ApplyDeletionVector(ColumnBatch* raw, size_t n) {
 }
 
 Result<size_t> DataFileReader::Next(size_t max_rows, KvBatch* out) {
-  ColumnBatch raw(file_read_type_);
+  if (reset_raw_ || raw_.num_columns() != file_read_type_.size()) raw_ = ColumnBatch(file_read_type_);
+  reset_raw_ = false;
+  ColumnBatch& raw = raw_;
+  raw.Clear();
   size_t n = 0;
   while (true) {
     auto read = reader_->Read(max_rows, &raw);
@@ -786,9 +789,19 @@ Result<size_t> DataFileReader::Next(size_t max_rows, KvBatch* out) {
     if (n == 0 || !deletion_vector_) break;
     n = ApplyDeletionVector(&raw, n);
     if (n > 0) break;
-    raw = ColumnBatch(file_read_type_);  // every row of the batch was deleted: read on
+    raw.Clear();  // every row of the batch was deleted: read on
   }
-  *out = KvBatch(read_type_, /*merged_records=*/true);
+  // A batch of this reader's layout (a cursor's recycled chunk) is refilled in place:
+  // its emptied buffers go to the format reader for the next chunk.
+  bool reusable = out->values.num_columns() == read_type_.size();
+  for (size_t i = 0; reusable && i < read_type_.size(); ++i)
+    reusable = out->values.column(i).type() == read_type_.type(i);
+  if (reusable) {
+    out->Clear();
+    out->merged = true;
+  } else {
+    *out = KvBatch(read_type_, /*merged_records=*/true);
+  }
   if (n == 0) return size_t{0};
   auto& src = raw.mutable_columns();
   auto& dst = out->values.mutable_columns();
@@ -802,6 +815,7 @@ Result<size_t> DataFileReader::Next(size_t max_rows, KvBatch* out) {
     Column retyped(stored);
     retyped.AppendRange(col, 0, n);
     col = std::move(retyped);
+    reset_raw_ = true;  // the next chunk starts from the format's own columns again
   }
   for (size_t i = 0; i < read_type_.size(); ++i) {
     int s = source_[i];
@@ -812,7 +826,7 @@ Result<size_t> DataFileReader::Next(size_t max_rows, KvBatch* out) {
       for (size_t k = 0; k < n; ++k) nulls.AppendNull();
       dst[i] = std::move(nulls);
     } else if (src[static_cast<size_t>(s)].type().EqualsIgnoreNullable(want)) {
-      dst[i] = std::move(src[static_cast<size_t>(s)]);
+      dst[i].SwapValues(src[static_cast<size_t>(s)]);
     } else {
       auto cast = CastColumn(src[static_cast<size_t>(s)], want, cast_);
       if (!cast.ok()) return cast.status().WithContext("reading " + path_ + " column " + read_type_.field(i).name);

@@ -198,6 +198,8 @@ class DataFileReader {
   std::unique_ptr<FormatReader> reader_;
   format::RowType read_type_;
   format::RowType file_read_type_;
+  format::ColumnBatch raw_;  // the format reader's output, its buffers reused chunk after chunk
+  bool reset_raw_ = false;
   std::vector<int> source_;  // per read column: column in file_read_type_, or -1
   bool key_value_ = true;
   int seq_column_ = -1;

@@ -1,6 +1,10 @@
 #include "table/manifest/snapshot.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <map>
+#include <mutex>
 
 #include "common/file_util.h"
 #include "common/json.h"
@@ -107,6 +111,68 @@ Result<Snapshot> Snapshot::FromJson(std::string_view json, std::string_view what
   return s;
 }
 
+namespace {
+
+// Parsed snapshot files and the latest id last found per table. A snapshot file never
+// changes once written (it is created only if absent), yet every query reads its table's
+// latest one: a parsed copy is reused while the file is the one parsed (same inode, size
+// and mtime). Bounded by entries (cleared when full).
+class ParsedSnapshots {
+ public:
+  static ParsedSnapshots& Get() {
+    static ParsedSnapshots* cache = new ParsedSnapshots();
+    return *cache;
+  }
+  Result<Snapshot> Read(const std::string& path) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+      auto text = ReadFile(path);  // names the file and the cause
+      if (!text.ok()) return text.status();
+      return Snapshot::FromJson(*text, path);
+    }
+    Stamp stamp{static_cast<uint64_t>(st.st_ino), static_cast<int64_t>(st.st_size),
+                static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = parsed_.find(path);
+      if (it != parsed_.end() && it->second.first == stamp) return it->second.second;
+    }
+    auto text = ReadFile(path);
+    if (!text.ok()) return text.status();
+    KL_ASSIGN_OR_RETURN(Snapshot snapshot, Snapshot::FromJson(*text, path));
+    // Keep it only when the file read is the one stat() saw (complete).
+    if (static_cast<int64_t>(text->size()) == stamp.size) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (parsed_.size() >= 4096) parsed_.clear();
+      parsed_[path] = {stamp, snapshot};
+    }
+    return snapshot;
+  }
+  std::optional<int64_t> LatestHint(const std::string& dir) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = latest_.find(dir);
+    if (it == latest_.end()) return std::nullopt;
+    return it->second;
+  }
+  void SetLatestHint(const std::string& dir, int64_t id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (latest_.size() >= 1024) latest_.clear();
+    latest_[dir] = id;
+  }
+
+ private:
+  struct Stamp {
+    uint64_t inode = 0;
+    int64_t size = 0, mtime_ns = 0;
+    bool operator==(const Stamp&) const = default;
+  };
+  std::mutex mu_;
+  std::map<std::string, std::pair<Stamp, Snapshot>> parsed_;
+  std::map<std::string, int64_t> latest_;
+};
+
+}  // namespace
+
 SnapshotManager::SnapshotManager(std::string table_path) : table_path_(std::move(table_path)) {}
 
 std::string SnapshotManager::SnapshotDir() const { return JoinPath(table_path_, "snapshot"); }
@@ -117,12 +183,7 @@ std::string SnapshotManager::SnapshotPath(int64_t id) const {
 
 bool SnapshotManager::Exists(int64_t id) const { return FileExists(SnapshotPath(id)); }
 
-Result<Snapshot> SnapshotManager::Read(int64_t id) const {
-  std::string path = SnapshotPath(id);
-  auto text = ReadFile(path);
-  if (!text.ok()) return text.status();
-  return Snapshot::FromJson(*text, path);
-}
+Result<Snapshot> SnapshotManager::Read(int64_t id) const { return ParsedSnapshots::Get().Read(SnapshotPath(id)); }
 
 Result<std::vector<int64_t>> SnapshotManager::ListIds() const {
   auto names = ListDir(SnapshotDir());
@@ -148,16 +209,30 @@ Result<std::optional<int64_t>> SnapshotManager::ReadHint(const std::string& name
 }
 
 Result<std::optional<int64_t>> SnapshotManager::LatestId() const {
+  // Snapshot ids are contiguous (commits take the next one, expiry removes the oldest), so
+  // the id found last time in this process is still the latest while its file is there and
+  // the next one's is not, as the LATEST hint would tell after a read of it: two stat() calls.
+  ParsedSnapshots& parsed = ParsedSnapshots::Get();
+  std::string dir = SnapshotDir();
+  if (auto last = parsed.LatestHint(dir); last && Exists(*last)) {
+    int64_t id = *last;
+    while (Exists(id + 1)) ++id;
+    if (id != *last) parsed.SetLatestHint(dir, id);
+    return std::optional<int64_t>(id);
+  }
   KL_ASSIGN_OR_RETURN(std::optional<int64_t> hint, ReadHint("LATEST"));
+  std::optional<int64_t> latest;
   if (hint && Exists(*hint)) {
     // The hint may lag behind: step forward while newer snapshots exist.
     int64_t id = *hint;
     while (Exists(id + 1)) ++id;
-    return std::optional<int64_t>(id);
+    latest = id;
+  } else {
+    KL_ASSIGN_OR_RETURN(std::vector<int64_t> ids, ListIds());
+    if (!ids.empty()) latest = ids.back();
   }
-  KL_ASSIGN_OR_RETURN(std::vector<int64_t> ids, ListIds());
-  if (ids.empty()) return std::optional<int64_t>();
-  return std::optional<int64_t>(ids.back());
+  if (latest) parsed.SetLatestHint(dir, *latest);
+  return latest;
 }
 
 Result<std::optional<int64_t>> SnapshotManager::EarliestId() const {

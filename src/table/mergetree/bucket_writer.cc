@@ -389,8 +389,9 @@ Status BucketWriter::RunCompaction(const CompactUnit& unit) {
     opts.no_value_stats = ctx_->options().value_stats_none(/*changelog=*/false);
   DataFileWriter writer(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, opts);
   AbortOnExit abort_on_failure({&writer});
+  KvBatch chunk(ctx_->schema().fields);  // reused: its buffers cycle between reader and writer
   while (true) {
-    KvBatch chunk(ctx_->schema().fields);
+    chunk.Clear();
     KL_ASSIGN_OR_RETURN(size_t n, reader.Next(kReadChunkRows, &chunk));
     if (n == 0) break;
     KL_RETURN_IF_ERROR(writer.AppendWholeBatch(&chunk));
@@ -432,6 +433,9 @@ size_t BucketWriter::sorted_runs() const {
 
 Result<CommitIncrement> BucketWriter::PrepareCommit(bool compact) {
   KL_RETURN_IF_ERROR(Flush());
+  // The buffer keeps the memory its records took since the last commit, for the next
+  // interval's; a writer gone quiet gives it back at its next commit.
+  buffer_.ReleaseMemory();
   if (compact && !ctx_->options().write_only()) KL_RETURN_IF_ERROR(Compact(false));
   CommitIncrement out = std::move(pending_);
   pending_ = CommitIncrement();

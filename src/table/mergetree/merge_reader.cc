@@ -60,7 +60,7 @@ Status RunCursor::LoadNextChunk() {
       KL_ASSIGN_OR_RETURN(reader_, opener_(run_.files[file_index_]));
       ++file_index_;
     }
-    auto batch = std::make_shared<KvBatch>();
+    std::shared_ptr<KvBatch> batch = spare_ ? std::move(spare_) : std::make_shared<KvBatch>();
     KL_ASSIGN_OR_RETURN(size_t n, reader_->Next(chunk_rows_, batch.get()));
     if (n == 0) {
       reader_.reset();
@@ -71,6 +71,26 @@ Status RunCursor::LoadNextChunk() {
     valid_ = true;
     return Status::OK();
   }
+}
+
+void RunCursor::ReleaseRetired() {
+  for (auto& c : retired_) {
+    if (!spare_ && c.use_count() == 1) spare_ = std::move(c);
+  }
+  retired_.clear();
+}
+
+Status RunCursor::TakeChunk(KvBatch* out) {
+  KvBatch& chunk = *chunk_;
+  auto& from = chunk.values.mutable_columns();
+  auto& to = out->values.mutable_columns();
+  for (size_t c = 0; c < to.size(); ++c) to[c].SwapValues(from[c]);
+  out->values.SetNumRows(chunk.size());
+  chunk.values.SetNumRows(0);
+  out->seq.swap(chunk.seq);
+  out->kinds.swap(chunk.kinds);
+  chunk.Clear();
+  return LoadNextChunk();
 }
 
 Status RunCursor::Advance() {
@@ -130,6 +150,24 @@ void MergeReader::FlushPicked(KvBatch* out) {
   size_t n = picked_.size();
   if (n == 0) return;
   auto& cols = out->values.mutable_columns();
+  // Interleaved runs (most records alone in their stretch): each column is filled in one
+  // pass over the picks, its buffers sized once, rather than a value-by-value append.
+  size_t stretches = 1;
+  for (size_t i = 1; i < n; ++i) {
+    if (picked_[i].batch != picked_[i - 1].batch || picked_[i].row != picked_[i - 1].row + 1) ++stretches;
+  }
+  if (stretches * 4 > n) {
+    std::vector<const format::Column*> sources(n);
+    std::vector<size_t> rows(n);
+    for (size_t i = 0; i < n; ++i) rows[i] = picked_[i].row;
+    for (size_t c = 0; c < cols.size(); ++c) {
+      for (size_t i = 0; i < n; ++i) sources[i] = &picked_[i].batch->values.column(c);
+      cols[c].AppendFromEach(sources.data(), rows.data(), n);
+    }
+    out->values.SetNumRows(out->values.num_rows() + n);
+    picked_.clear();
+    return;
+  }
   for (size_t c = 0; c < cols.size(); ++c) {
     format::Column& dst = cols[c];
     for (size_t i = 0; i < n;) {
@@ -145,9 +183,34 @@ void MergeReader::FlushPicked(KvBatch* out) {
   picked_.clear();
 }
 
+namespace {
+
+// Whether `chunk` can be handed to `out` whole: out holds nothing yet, has the
+// same column types, and no record of the chunk is a retraction (those are the
+// merge function's to judge).
+bool CanTakeWhole(const KvBatch& chunk, const KvBatch& out, size_t room) {
+  if (out.size() != 0 || out.values.num_rows() != 0 || chunk.size() > room) return false;
+  if (out.values.num_columns() != chunk.values.num_columns()) return false;
+  for (size_t c = 0; c < out.values.num_columns(); ++c) {
+    if (!(out.values.column(c).type() == chunk.values.column(c).type())) return false;
+  }
+  for (format::RowKind k : chunk.kinds) {
+    if (format::IsRetract(k)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<size_t> MergeReader::EmitLastRun(size_t max_records, KvBatch* out) {
   RunCursor& run = *runs_[heap_[0]];
   size_t emitted = 0;
+  // The common case of a compacted bucket: the reader's chunk becomes the output as it is.
+  if (picked_.empty() && run.at_chunk_start() && CanTakeWhole(run.chunk(), *out, max_records)) {
+    emitted = run.chunk().size();
+    KL_RETURN_IF_ERROR(run.TakeChunk(out));
+    return emitted;
+  }
   while (emitted < max_records && run.valid()) {
     KvRef cur = run.current();
     size_t n = std::min(run.remaining_in_chunk(), max_records - emitted);

@@ -40,8 +40,15 @@ class RunCursor {
   size_t remaining_in_chunk() const { return valid_ ? chunk_->size() - pos_ : 0; }
   // Moves past `n` records of the current chunk (n <= remaining_in_chunk()).
   Status AdvanceInChunk(size_t n);
-  // Chunks already passed, kept alive until the caller has copied what it needs.
-  void ReleaseRetired() { retired_.clear(); }
+  // Chunks already passed, kept alive until the caller has copied what it needs; one
+  // that nothing else holds is kept to be refilled by the next read.
+  void ReleaseRetired();
+  // Whether the current chunk is whole (none of it passed yet).
+  bool at_chunk_start() const { return valid_ && pos_ == 0; }
+  // Hands the whole current chunk over to the empty `out` (same layout) by exchanging
+  // buffers rather than copying, then moves to the next chunk.
+  Status TakeChunk(KvBatch* out);
+  const KvBatch& chunk() const { return *chunk_; }
 
  private:
   Status LoadNextChunk();
@@ -52,6 +59,7 @@ class RunCursor {
   std::unique_ptr<DataFileReader> reader_;
   std::shared_ptr<KvBatch> chunk_;
   std::vector<std::shared_ptr<KvBatch>> retired_;
+  std::shared_ptr<KvBatch> spare_;  // a retired chunk to read the next one into
   size_t pos_ = 0;
   bool valid_ = false;
 };

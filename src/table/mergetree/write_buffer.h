@@ -39,7 +39,10 @@ class WriteBuffer {
   void Sort(std::vector<size_t>* order, std::vector<uint8_t>* same_key_as_previous) const;
   // Appends the full records `indexes[0..n)` to `out`, in that order.
   void Gather(const size_t* indexes, size_t n, KvBatch* out) const;
+  // Forgets the records; the memory stays for the next ones (see ReleaseMemory).
   void Clear();
+  // Gives back what Clear() kept beyond the most the records since the last call took.
+  void ReleaseMemory() { rows_.ReleaseMemory(); }
 
  private:
   uint64_t Prefix(size_t row) const;

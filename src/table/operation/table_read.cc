@@ -70,7 +70,8 @@ void EmitProjected(KvBatch& src, const std::vector<int>& output_from_read, RowFi
       format::Column& col = src.values.mutable_column(from);
       bool once = std::count(output_from_read.begin(), output_from_read.end(), output_from_read[c]) == 1;
       if (empty && once && col.size() == n && col.type() == cols[c].type()) {
-        cols[c] = std::move(col);
+        cols[c].Clear();
+        cols[c].SwapValues(col);  // `src` gets the output's emptied buffers to refill
       } else {
         cols[c].AppendRange(col, 0, n);
       }
@@ -103,7 +104,8 @@ class MergedSplitReader : public SplitReader {
         filter_(filter) {}
   // Returns the merged records consumed (0 at the end), which may exceed the rows the filter let through.
   Result<size_t> Next(size_t max_rows, RowsWithKinds* out) override {
-    KvBatch chunk(read_type_);
+    KvBatch& chunk = chunk_;
+    chunk.Clear();
     KL_ASSIGN_OR_RETURN(size_t n, reader_->Next(max_rows, &chunk));
     // A merged read returns the table's rows, not changes: every row is an insert,
     // whichever kind its winning record was stored with (Paimon's batch reads alike).
@@ -117,6 +119,7 @@ class MergedSplitReader : public SplitReader {
   std::vector<int> output_from_read_;
   RowType read_type_;
   RowFilter filter_;
+  KvBatch chunk_{read_type_};  // reused: buffers cycle between the files' reader and the caller
 };
 
 // Files read one after another as stored (append tables, streaming changes).

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include "common/clock.h"
 #include "common/file_util.h"
@@ -242,6 +243,19 @@ class ParsedSchemas {
     return schema;
   }
 
+  // The latest schema id last found for a table (path).
+  std::optional<int64_t> LatestHint(const std::string& table_path) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = latest_.find(table_path);
+    if (it == latest_.end()) return std::nullopt;
+    return it->second;
+  }
+  void SetLatestHint(const std::string& table_path, int64_t id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (latest_.size() >= 1024) latest_.clear();
+    latest_[table_path] = id;
+  }
+
  private:
   struct Stamp {
     uint64_t inode = 0;
@@ -250,6 +264,7 @@ class ParsedSchemas {
   };
   std::mutex mu_;
   std::map<std::string, std::pair<Stamp, TableSchema>> parsed_;
+  std::map<std::string, int64_t> latest_;
 };
 
 }  // namespace
@@ -269,9 +284,29 @@ Result<std::vector<int64_t>> SchemaManager::ListIds() const {
 }
 
 Result<TableSchema> SchemaManager::Latest() const {
+  // Schema ids are taken one after another (a change writes schema-<latest + 1> only if it
+  // is absent), so the id found last time is still the latest while its file is there and
+  // the next one's is not: two stat() calls instead of listing the directory on every query.
+  if (auto id = ParsedSchemas::Get().LatestHint(table_path_); id && !FileExists(SchemaPath(*id + 1))) {
+    auto schema = Read(*id);
+    if (schema.ok()) return schema;  // gone or unreadable: list, as without a hint
+  }
   KL_ASSIGN_OR_RETURN(std::vector<int64_t> ids, ListIds());
   if (ids.empty()) return Status::NotFound("no schema in " + table_path_ + " (not a table?)");
-  return Read(ids.back());
+  KL_ASSIGN_OR_RETURN(TableSchema schema, Read(ids.back()));
+  ParsedSchemas::Get().SetLatestHint(table_path_, ids.back());
+  return schema;
+}
+
+Result<int64_t> SchemaManager::LatestId() const {
+  if (auto id = ParsedSchemas::Get().LatestHint(table_path_);
+      id && !FileExists(SchemaPath(*id + 1)) && FileExists(SchemaPath(*id))) {
+    return *id;
+  }
+  KL_ASSIGN_OR_RETURN(std::vector<int64_t> ids, ListIds());
+  if (ids.empty()) return Status::NotFound("no schema in " + table_path_ + " (not a table?)");
+  ParsedSchemas::Get().SetLatestHint(table_path_, ids.back());
+  return ids.back();
 }
 
 Status SchemaManager::Commit(const TableSchema& schema) const {

@@ -63,6 +63,8 @@ class SchemaManager {
   std::string SchemaPath(int64_t id) const;
   Result<TableSchema> Read(int64_t id) const;
   Result<TableSchema> Latest() const;
+  // The latest schema's id, without reading it.
+  Result<int64_t> LatestId() const;
   Result<std::vector<int64_t>> ListIds() const;
   // Writes schema-<schema.id>; AlreadyExists if that id is taken (a concurrent change won).
   Status Commit(const TableSchema& schema) const;

@@ -444,8 +444,7 @@ Status ColumnChunkWriter::FlushPage() {
     if (dict_plain_.size() + indices >= plain_.size()) DropDictionary();
   }
   bool dict_page = mode_ == Mode::kDictionary;
-  std::string levels;
-  std::string values;
+  std::string& values = page_encoded_;
   Encoding encoding;
   KL_RETURN_IF_ERROR(EncodeValues(&values, &encoding));
   std::string rep_rle, def_rle;
@@ -455,10 +454,11 @@ Status ColumnChunkWriter::FlushPage() {
   PageHeader header;
   header.type = options_.data_page_v2 ? PageType::kDataPageV2 : PageType::kDataPage;
   int32_t num_nulls = static_cast<int32_t>(page_levels_ - page_values_);
-  compressed_.clear();
-  std::string body;
+  std::string& body = compressed_;
+  body.clear();
   if (options_.data_page_v2) {
-    body = rep_rle + def_rle;
+    body.append(rep_rle);
+    body.append(def_rle);
     KL_RETURN_IF_ERROR(Compress(options_.codec, options_.compression_level, values, &body));
     header.uncompressed_page_size = static_cast<int32_t>(rep_rle.size() + def_rle.size() + values.size());
     header.has_data_v2 = true;
@@ -470,7 +470,8 @@ Status ColumnChunkWriter::FlushPage() {
     header.data_v2.repetition_levels_byte_length = static_cast<int32_t>(rep_rle.size());
     header.data_v2.is_compressed = options_.codec != Codec::kUncompressed;
   } else {
-    std::string raw;
+    std::string& raw = scratch_;
+    raw.clear();
     raw.reserve(rep_rle.size() + def_rle.size() + values.size() + 8);
     if (leaf_.max_rep > 0) {
       PutFixed32LE(&raw, static_cast<uint32_t>(rep_rle.size()));

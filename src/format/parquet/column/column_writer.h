@@ -114,7 +114,9 @@ class ColumnChunkWriter {
   // chunk
   std::string chunk_bytes_;  // data pages
   std::string dict_page_;
-  std::string scratch_, compressed_;
+  // A page's encoded values, its levels + values, and its compressed body: members so that
+  // their capacity carries over from page to page (plain_ trades buffers with the first).
+  std::string page_encoded_, scratch_, compressed_;
   int64_t first_data_page_ = -1;
   bool has_dictionary_page_ = false;
   int64_t total_uncompressed_ = 0;

@@ -135,6 +135,66 @@ TEST_F(PgSqlTest, QueriesWithNullsAndUnicode) {
   EXPECT_EQ(fns.get(0, 4), "1500");
 }
 
+// The server keeps what it learnt of each table (latest schema and snapshot ids, parsed
+// metadata) between queries; a commit or schema change made before a query starts must
+// still be in its answer, at once, for a prepared statement run again as well.
+TEST_F(PgSqlTest, CommitsAndSchemaChangesAreSeenAtOnce) {
+  sql::EngineOptions eo;
+  eo.warehouse = dir_->Sub("warehouse");
+  auto writer_engine = sql::SqlEngine::Create(eo);
+  ASSERT_TRUE(writer_engine.ok());
+  auto writer = (*writer_engine)->NewSession();
+  auto write = [&](const std::string& statement) {
+    auto r = writer->Execute(statement);
+    ASSERT_TRUE(r.ok()) << statement << ": " << r.status().ToString();
+  };
+  write("CREATE TABLE other.live (id BIGINT, v STRING, PRIMARY KEY (id) NOT ENFORCED)");
+  Conn c(Conninfo());
+  ASSERT_TRUE(c.ok()) << c.error();
+  Res prep(PQprepare(c.c, "count", "SELECT count(*), max(id), max(v) FROM other.live", 0, nullptr));
+  ASSERT_EQ(prep.status(), PGRES_COMMAND_OK) << prep.error();
+  Res empty(PQexecPrepared(c.c, "count", 0, nullptr, nullptr, nullptr, 0));
+  ASSERT_EQ(empty.status(), PGRES_TUPLES_OK) << empty.error();
+  EXPECT_EQ(empty.get(0, 0), "0");
+  for (int i = 1; i <= 12; ++i) {
+    write("INSERT INTO other.live VALUES (" + std::to_string(i) + ", 'v" + std::to_string(100 + i) + "')");
+    Res r(PQexecPrepared(c.c, "count", 0, nullptr, nullptr, nullptr, 0));
+    ASSERT_EQ(r.status(), PGRES_TUPLES_OK) << r.error();
+    EXPECT_EQ(r.get(0, 0), std::to_string(i));
+    EXPECT_EQ(r.get(0, 1), std::to_string(i));
+    EXPECT_EQ(r.get(0, 2), "v" + std::to_string(100 + i));
+    // An update of a key (a new snapshot with the same count) shows its value too.
+    write("INSERT INTO other.live VALUES (1, 'a" + std::to_string(i) + "')");
+    Res one(PQexec(c.c, "SELECT v FROM other.live WHERE id = 1"));
+    ASSERT_EQ(one.status(), PGRES_TUPLES_OK) << one.error();
+    ASSERT_EQ(one.rows(), 1);
+    EXPECT_EQ(one.get(0, 0), "a" + std::to_string(i));
+  }
+  // A column added by ALTER TABLE is there for the next query; old rows read it as NULL.
+  write("ALTER TABLE other.live ADD extra INT");
+  write("INSERT INTO other.live VALUES (50, 'x', 7)");
+  Res altered(PQexec(c.c, "SELECT id, extra FROM other.live WHERE id IN (2, 50) ORDER BY id"));
+  ASSERT_EQ(altered.status(), PGRES_TUPLES_OK) << altered.error();
+  ASSERT_EQ(altered.rows(), 2);
+  EXPECT_TRUE(altered.null(0, 1));
+  EXPECT_EQ(altered.get(1, 1), "7");
+  Res after(PQexecPrepared(c.c, "count", 0, nullptr, nullptr, nullptr, 0));
+  ASSERT_EQ(after.status(), PGRES_TUPLES_OK) << after.error();
+  EXPECT_EQ(after.get(0, 0), "13");
+  // Dropped and made again under the same name: snapshot and schema ids start over.
+  write("DROP TABLE other.live");
+  write("CREATE TABLE other.live (id BIGINT, v STRING, PRIMARY KEY (id) NOT ENFORCED)");
+  write("INSERT INTO other.live VALUES (900, 'again')");
+  Res again(PQexecPrepared(c.c, "count", 0, nullptr, nullptr, nullptr, 0));
+  ASSERT_EQ(again.status(), PGRES_TUPLES_OK) << again.error();
+  EXPECT_EQ(again.get(0, 0), "1");
+  EXPECT_EQ(again.get(0, 1), "900");
+  EXPECT_EQ(again.get(0, 2), "again");
+  Res gone(PQexec(c.c, "SELECT extra FROM other.live"));
+  EXPECT_EQ(gone.status(), PGRES_FATAL_ERROR);
+  write("DROP TABLE other.live");
+}
+
 TEST_F(PgSqlTest, DescribeInfersParameterTypes) {
   Conn c(Conninfo());
   ASSERT_TRUE(c.ok()) << c.error();
