@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <map>
-#include <set>
 #include <thread>
 
 #include "common/clock.h"
@@ -592,69 +591,6 @@ TEST(TableTest, StreamingScanFollowsDeltasAndChangelog) {
   EXPECT_EQ(next->snapshot_id, 2);
   EXPECT_EQ(Rows(*(*read)->ReadAll(*next)),
             (std::vector<std::string>{"+I 2 \"us\" \"c\" 3", "+U 1 \"eu\" \"b\" 2", "-U 1 \"eu\" \"a\" 1"}));
-}
-
-// A lookup table's checkpoint that compacts commits one COMPACT snapshot with the new files,
-// the compaction and the changelog; the level-0 file the compaction merged at once is never
-// referenced and is gone from disk.
-TEST(TableTest, LookupTableCommitsNewFilesCompactionAndChangelogAsOneSnapshot) {
-  testing::TempDir dir;
-  auto t = MakeTable(dir.Sub("t"), {"id"},
-                     {{"bucket", "1"},
-                      {"changelog-producer", "lookup"},
-                      {"num-sorted-run.compaction-trigger", "2"},
-                      {"kubelake.compaction.level0-file-num", "2"}});
-  auto w = t->NewWriter("w");
-  KL_ASSERT_OK(w->WriteRow(R(1, "eu", "a", 1)));
-  auto first = w->Commit(1);
-  ASSERT_TRUE(first.ok()) << first.status().ToString();
-  ASSERT_EQ(first->snapshot_ids, std::vector<int64_t>{1});
-  auto stream = t->NewStreamScan(StreamStart::kFromSnapshot, 2);
-  ASSERT_TRUE(stream.Next().ok());
-  KL_ASSERT_OK(w->WriteRow(R(1, "eu", "b", 2)));
-  KL_ASSERT_OK(w->WriteRow(R(2, "us", "c", 3)));
-  auto second = w->Commit(2);
-  ASSERT_TRUE(second.ok()) << second.status().ToString();
-  ASSERT_EQ(second->snapshot_ids, std::vector<int64_t>{2}) << "one snapshot for the checkpoint";
-  auto s2 = t->snapshots().Read(2);
-  ASSERT_TRUE(s2.ok());
-  EXPECT_EQ(s2->commit_kind, CommitKind::kCompact);
-  EXPECT_EQ(s2->commit_identifier, 2);
-  EXPECT_TRUE(s2->changelog_manifest_list.has_value());
-  EXPECT_EQ(s2->total_record_count.value_or(-1), 2);
-  // Followers read the checkpoint's changelog from it.
-  auto changes = stream.Next();
-  ASSERT_TRUE(changes.ok());
-  EXPECT_EQ(changes->snapshot_id, 2);
-  auto read = t->NewRead();
-  ASSERT_TRUE(read.ok());
-  EXPECT_EQ(Rows(*(*read)->ReadAll(*changes)),
-            (std::vector<std::string>{"+I 2 \"us\" \"c\" 3", "+U 1 \"eu\" \"b\" 2", "-U 1 \"eu\" \"a\" 1"}));
-  auto rows = t->ReadAll();
-  ASSERT_TRUE(rows.ok());
-  EXPECT_EQ(Rows(*rows), (std::vector<std::string>{"+I 1 \"eu\" \"b\" 2", "+I 2 \"us\" \"c\" 3"}));
-  // On disk: the first commit's file (snapshot 1 still lists it) and the compaction's output.
-  std::set<std::string> referenced;
-  for (int64_t id : {1, 2}) {
-    auto plan = t->NewScan().PlanSnapshotFull(id);
-    ASSERT_TRUE(plan.ok());
-    for (const auto& split : plan->splits)
-      for (const auto& f : split.files) referenced.insert(f.file_name);
-  }
-  auto names = ListDir(JoinPath(dir.Sub("t"), "bucket-0"));
-  ASSERT_TRUE(names.ok());
-  std::set<std::string> data_files;
-  for (const auto& n : *names)
-    if (n.rfind("data-", 0) == 0) data_files.insert(n);
-  EXPECT_EQ(data_files, referenced);
-  EXPECT_EQ(data_files.size(), 2u);
-  // Exactly once: a retry of the same commit identifier is recognised in the COMPACT snapshot.
-  auto retry = t->NewWriter("w");
-  KL_ASSERT_OK(retry->WriteRow(R(3, "eu", "d", 4)));
-  auto again = retry->Commit(2);
-  ASSERT_TRUE(again.ok()) << again.status().ToString();
-  EXPECT_TRUE(again->already_committed);
-  EXPECT_TRUE(again->snapshot_ids.empty());
 }
 
 TEST(TableTest, AppendTablesKeepEveryRowInOrder) {

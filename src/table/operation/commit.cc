@@ -138,44 +138,6 @@ Result<CommitResult> FileStoreCommit::Commit(const CommitRequest& request) {
     return result;
   }
   bool has_append = !append_delta.empty() || !changelog.empty() || !request.index_changes.empty();
-  if (has_append && !compact_delta.empty() && request.index_changes.empty() && ctx_->primary_key() &&
-      ctx_->options().changelog_producer() == ChangelogProducer::kLookup) {
-    // A lookup table's readers follow its changelog, not its deltas (batch reads see the
-    // merged files either way), so the new files, the compactions and the changelog go into
-    // one COMPACT snapshot — where Paimon's lookup producer puts its changelog — instead of
-    // an APPEND followed by a COMPACT: one snapshot, base list, delta manifest and list per
-    // checkpoint fewer, and half the snapshots to expire. A level-0 file written and
-    // compacted away before this commit cancels out of the delta and is removed after it.
-    std::vector<ManifestEntry> combined = std::move(append_delta);
-    combined.insert(combined.end(), compact_delta.begin(), compact_delta.end());
-    std::set<std::string> added;
-    for (const auto& e : combined) {
-      if (e.kind == FileKind::kAdd) added.insert(e.Identifier());
-    }
-    std::set<std::string> cancelled;
-    for (const auto& e : combined) {
-      if (e.kind == FileKind::kDelete && added.count(e.Identifier()) != 0) cancelled.insert(e.Identifier());
-    }
-    std::vector<ManifestEntry> delta;
-    std::vector<const ManifestEntry*> unreferenced;
-    std::set<std::string> kept_paths;  // a file moved up a level stays under its name
-    for (const auto& e : combined) {
-      if (cancelled.count(e.Identifier()) == 0) {
-        delta.push_back(e);
-        kept_paths.insert(ctx_->paths().DataFilePath(e.partition, e.bucket, e.file));
-      } else if (e.kind == FileKind::kAdd) {
-        unreferenced.push_back(&e);
-      }
-    }
-    KL_ASSIGN_OR_RETURN(int64_t id, CommitOnce(request, CommitKind::kCompact, delta, changelog, changelog_rows,
-                                               nullptr, /*carries_input=*/true));
-    result.snapshot_ids.push_back(id);
-    for (const ManifestEntry* e : unreferenced) {
-      std::string path = ctx_->paths().DataFilePath(e->partition, e->bucket, e->file);
-      if (kept_paths.count(path) == 0) (void)RemoveFile(path);  // else orphan cleanup takes it
-    }
-    return result;
-  }
   if (has_append || (request.allow_empty && compact_delta.empty())) {
     KL_ASSIGN_OR_RETURN(int64_t id, CommitOnce(request, CommitKind::kAppend, append_delta, changelog, changelog_rows));
     result.snapshot_ids.push_back(id);
@@ -267,8 +229,7 @@ Result<std::optional<std::string>> FileStoreCommit::WriteOverwriteIndexManifest(
 Result<int64_t> FileStoreCommit::CommitOnce(const CommitRequest& request, CommitKind kind,
                                             const std::vector<ManifestEntry>& delta,
                                             const std::vector<ManifestEntry>& changelog, int64_t changelog_rows,
-                                            const std::function<bool(const std::string&)>& replaced,
-                                            bool carries_input) {
+                                            const std::function<bool(const std::string&)>& replaced) {
   const TableOptions& opts = ctx_->options();
   std::vector<std::string> written;  // manifest files of failed attempts are removed
   auto cleanup = [&]() {
@@ -428,7 +389,7 @@ Result<int64_t> FileStoreCommit::CommitOnce(const CommitRequest& request, Commit
     // Another writer took the id. If that was an earlier attempt of this very
     // commit (same user and identifier), it is done.
     KL_ASSIGN_OR_RETURN(std::optional<int64_t> done, LatestCommitIdentifier(request.commit_user));
-    if (done && *done >= request.commit_identifier && (kind != CommitKind::kCompact || carries_input)) {
+    if (done && *done >= request.commit_identifier && kind != CommitKind::kCompact) {
       return Status::AlreadyExists("commit " + std::to_string(request.commit_identifier) + " already landed");
     }
     // Writers that lost the same race retry at random moments of a growing window,

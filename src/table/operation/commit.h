@@ -1,7 +1,6 @@
 // Committing: turns the files written by writers into the next snapshot.
 // New files become an APPEND snapshot (with their changelog), compaction
-// results a COMPACT snapshot; a lookup-changelog table commits both, with the
-// changelog, as one COMPACT snapshot. Snapshot files are created only if absent, so
+// results a COMPACT snapshot. Snapshot files are created only if absent, so
 // two racing writers cannot both take an id: the loser re-reads the latest
 // snapshot, checks that the files it deletes are still live, and retries.
 // An overwrite replaces the live files of whole partitions (or the table) in one
@@ -73,11 +72,9 @@ class FileStoreCommit {
 
  private:
   // `replaced` (OVERWRITE only): which partitions of the latest snapshot the commit deletes.
-  // `carries_input`: a COMPACT snapshot that also holds the commit's new files (lookup tables).
   Result<int64_t> CommitOnce(const CommitRequest& request, CommitKind kind, const std::vector<ManifestEntry>& delta,
                              const std::vector<ManifestEntry>& changelog, int64_t changelog_rows,
-                             const std::function<bool(const std::string&)>& replaced = nullptr,
-                             bool carries_input = false);
+                             const std::function<bool(const std::string&)>& replaced = nullptr);
   // Which serialized partitions an overwrite replaces; `written`: the partitions it adds files to.
   Result<std::function<bool(const std::string&)>> ReplacedPartitions(const OverwriteScope& scope,
                                                                      const std::set<std::string>& written) const;
