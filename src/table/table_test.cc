@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <thread>
 
@@ -60,6 +61,30 @@ TEST(TableTest, CommitWithSameIdentifierIsNotAppliedTwice) {
   auto last = commit.LatestCommitIdentifier("job-1");
   ASSERT_TRUE(last.ok());
   EXPECT_EQ(*last, 7);
+}
+
+// 'write-buffer-size' bounds what all buckets of a writer buffer together (as
+// Paimon's shared write memory does): rows spread over four buckets, each
+// holding less than the budget, still flush before the commit once their sum
+// passes it, and nothing is lost.
+TEST(TableTest, WriteBufferSizeBoundsAllBucketsTogether) {
+  testing::TempDir dir;
+  auto t = MakeTable(dir.Sub("t"), {"id"}, {{"bucket", "4"}, {"write-buffer-size", "16kb"}});
+  auto data_files = [&] {
+    size_t n = 0;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir.Sub("t"))) {
+      if (e.path().filename().string().rfind("data-", 0) == 0) ++n;
+    }
+    return n;
+  };
+  auto w = t->NewWriter("job");
+  const int rows = 600;
+  for (int i = 0; i < rows; ++i) KL_ASSERT_OK(w->WriteRow(R(i, "eu", "name-" + std::to_string(i), i)));
+  EXPECT_GT(data_files(), 0u) << "four buckets' buffers together passed 16 KB: the fullest must have flushed";
+  KL_ASSERT_OK(w->Commit(1).status());
+  auto all = t->ReadAll();
+  KL_ASSERT_OK(all.status());
+  EXPECT_EQ(all->size(), static_cast<size_t>(rows));
 }
 
 // max, min, first_value… have no retraction. As in Paimon, inserts-only streams (the
@@ -271,8 +296,7 @@ TEST(TableTest, PartialUpdateSequenceGroupWithoutRetractionMatchesPaimon) {
     r = w->Commit(5);
     if (!ignore_retract) {
       ASSERT_FALSE(r.ok());
-      EXPECT_NE(r.status().ToString().find("column name: aggregate function max cannot take back"),
-                std::string::npos)
+      EXPECT_NE(r.status().ToString().find("column name: aggregate function max cannot take back"), std::string::npos)
           << r.status().ToString();
       EXPECT_NE(r.status().ToString().find("fields.name.ignore-retract"), std::string::npos);
       // Nothing of the failed commit is visible.
@@ -632,8 +656,11 @@ TEST(TableTest, AppendTablesCompactSmallFilesAtCommit) {
     SCOPED_TRACE(format);
     testing::TempDir dir;
     auto t = test_util::MakeTestTable(dir.Sub("t"), {},
-                                      {{"bucket", "1"}, {"bucket-key", "id"}, {"file.format", format},
-                                       {"kubelake.data-file.sync", "false"}, {"snapshot.num-retained.max", "5"}});
+                                      {{"bucket", "1"},
+                                       {"bucket-key", "id"},
+                                       {"file.format", format},
+                                       {"kubelake.data-file.sync", "false"},
+                                       {"snapshot.num-retained.max", "5"}});
     auto w = t->NewWriter("w");
     int64_t next = 0;
     size_t most_files = 0;
@@ -689,8 +716,7 @@ TEST(CompactionTest, AppendCompactionMergesTiersOfSimilarSize) {
   // The newest tier of enough files first; a bigger older file starts another tier.
   EXPECT_EQ(PickAppendCompaction(files({500, 50, 50, 50, 50, 10, 10, 10, 10, 10}), target, 5, 50),
             Range(std::make_pair(5, 9)));
-  EXPECT_EQ(PickAppendCompaction(files({500, 50, 50, 50, 50, 50, 10, 10}), target, 5, 50),
-            Range(std::make_pair(1, 5)));
+  EXPECT_EQ(PickAppendCompaction(files({500, 50, 50, 50, 50, 50, 10, 10}), target, 5, 50), Range(std::make_pair(1, 5)));
   // At most max_file_num files, the newest.
   EXPECT_EQ(PickAppendCompaction(files(std::vector<int64_t>(60, 10)), target, 5, 50), Range(std::make_pair(10, 59)));
   // Never past the target size.
@@ -709,14 +735,14 @@ std::string Describe(const SimpleStats& s) {
 
 std::string Describe(const ManifestEntry& e) {
   const DataFileMeta& f = e.file;
-  std::string out = std::to_string(static_cast<int>(e.kind)) + " " + e.partition + " " + std::to_string(e.bucket) +
-                    " " + std::to_string(e.total_buckets) + " " + f.file_name + " " + std::to_string(f.file_size) +
-                    " " + std::to_string(f.row_count) + " " + f.min_key + " " + f.max_key + " " + Describe(f.key_stats) +
-                    " " + Describe(f.value_stats) + " " + std::to_string(f.min_sequence_number) + " " +
-                    std::to_string(f.max_sequence_number) + " " + std::to_string(f.schema_id) + " " +
-                    std::to_string(f.level) + " " + std::to_string(f.creation_time_millis.value_or(-1)) + " " +
-                    std::to_string(f.delete_row_count.value_or(-1)) + " " + std::to_string(f.file_source.value_or(-1)) +
-                    " " + std::to_string(f.extra_files.size());
+  std::string out =
+      std::to_string(static_cast<int>(e.kind)) + " " + e.partition + " " + std::to_string(e.bucket) + " " +
+      std::to_string(e.total_buckets) + " " + f.file_name + " " + std::to_string(f.file_size) + " " +
+      std::to_string(f.row_count) + " " + f.min_key + " " + f.max_key + " " + Describe(f.key_stats) + " " +
+      Describe(f.value_stats) + " " + std::to_string(f.min_sequence_number) + " " +
+      std::to_string(f.max_sequence_number) + " " + std::to_string(f.schema_id) + " " + std::to_string(f.level) + " " +
+      std::to_string(f.creation_time_millis.value_or(-1)) + " " + std::to_string(f.delete_row_count.value_or(-1)) +
+      " " + std::to_string(f.file_source.value_or(-1)) + " " + std::to_string(f.extra_files.size());
   return out;
 }
 
@@ -724,9 +750,9 @@ std::string Describe(const ManifestEntry& e) {
 TEST(TableTest, ManifestsCachedAsWrittenEqualTheirDecodedFiles) {
   testing::TempDir dir;
   for (bool pk : {true, false}) {
-    auto t = MakeTable(dir.Sub(pk ? "pk" : "append"), pk ? std::vector<std::string>{"id", "region"} : std::vector<std::string>{},
-                       {{"bucket", "2"}, {"bucket-key", "id"}, {"changelog-producer", pk ? "lookup" : "none"}},
-                       {"region"});
+    auto t = MakeTable(
+        dir.Sub(pk ? "pk" : "append"), pk ? std::vector<std::string>{"id", "region"} : std::vector<std::string>{},
+        {{"bucket", "2"}, {"bucket-key", "id"}, {"changelog-producer", pk ? "lookup" : "none"}}, {"region"});
     auto w = t->NewWriter("w");
     for (int c = 1; c <= 8; ++c) {
       for (int i = 0; i < 30; ++i) KL_ASSERT_OK(w->WriteRow(R(i * c, i % 3 ? "eu" : "us", "v" + std::to_string(c), c)));
@@ -767,9 +793,9 @@ TEST(TableTest, ManifestsCachedAsWrittenEqualTheirDecodedFiles) {
 TEST(TableTest, RollingFilesKeepEachRowOnce) {
   for (bool pk : {false, true}) {
     testing::TempDir dir;
-    auto t = MakeTable(dir.Sub("t"), pk ? std::vector<std::string>{"id"} : std::vector<std::string>{},
-                       {{"bucket", "1"}, {"bucket-key", "id"}, {"target-file-size", "1kb"},
-                        {"kubelake.data-file.sync", "false"}});
+    auto t = MakeTable(
+        dir.Sub("t"), pk ? std::vector<std::string>{"id"} : std::vector<std::string>{},
+        {{"bucket", "1"}, {"bucket-key", "id"}, {"target-file-size", "1kb"}, {"kubelake.data-file.sync", "false"}});
     auto w = t->NewWriter("w");
     for (int i = 0; i < 10000; ++i) KL_ASSERT_OK(w->WriteRow(R(i, "eu", "x", i)));
     ASSERT_TRUE(w->Commit(1).ok());
@@ -816,7 +842,8 @@ TEST(TableTest, ChangelogFilesTakeTheirOwnCompressionAndStatsMode) {
   EXPECT_EQ(Rows(*changes)[0], "+U 0 \"us\" \"b\" 100");
   for (const auto& split : second->splits) {
     for (const auto& f : split.files) {
-      auto reader = format::avro::AvroReader::Open(t->context()->paths().DataFilePath(split.partition, split.bucket, f));
+      auto reader =
+          format::avro::AvroReader::Open(t->context()->paths().DataFilePath(split.partition, split.bucket, f));
       ASSERT_TRUE(reader.ok());
       EXPECT_EQ((*reader)->codec(), format::avro::AvroCodec::kNull) << f.file_name;
       ASSERT_TRUE(f.value_stats.null_counts.has_value());
@@ -828,7 +855,8 @@ TEST(TableTest, ChangelogFilesTakeTheirOwnCompressionAndStatsMode) {
   ASSERT_TRUE(plan.ok());
   for (const auto& split : plan->splits) {
     for (const auto& f : split.files) {
-      auto reader = format::avro::AvroReader::Open(t->context()->paths().DataFilePath(split.partition, split.bucket, f));
+      auto reader =
+          format::avro::AvroReader::Open(t->context()->paths().DataFilePath(split.partition, split.bucket, f));
       ASSERT_TRUE(reader.ok());
       EXPECT_EQ((*reader)->codec(), format::avro::AvroCodec::kZstandard) << f.file_name;
     }
@@ -842,7 +870,9 @@ TEST(TableTest, ChangelogReadFromKeptRowsEqualsReadFromFiles) {
     SCOPED_TRACE(format);
     testing::TempDir dir;
     auto t = test_util::MakeTestTable(dir.Sub("t"), {"id"},
-                                      {{"bucket", "2"}, {"file.format", format}, {"changelog-producer", "lookup"},
+                                      {{"bucket", "2"},
+                                       {"file.format", format},
+                                       {"changelog-producer", "lookup"},
                                        {"kubelake.data-file.sync", "false"}});
     auto w = t->NewWriter("w");
     Random rng(11);

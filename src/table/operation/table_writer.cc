@@ -32,6 +32,8 @@ class AppendBucketWriter {
     for (const auto& f : files_) next_seq_ = std::max(next_seq_, f.max_sequence_number + 1);
   }
 
+  size_t buffered_bytes() const { return buffer_.UsedBytes(); }
+
   Status Write(const ColumnBatch& rows, size_t begin, size_t end) {
     for (size_t c = 0; c < rows.num_columns(); ++c) buffer_.mutable_column(c).AppendRange(rows.column(c), begin, end);
     buffer_.SetNumRows(buffer_.num_rows() + (end - begin));
@@ -111,9 +113,8 @@ class AppendBucketWriter {
   // compressed blocks; otherwise (and where a deletion vector drops rows) by
   // rewriting the rows.
   Result<std::vector<DataFileMeta>> Merge(const std::vector<DataFileMeta>& files, int64_t target) {
-    bool has_deletions = std::any_of(files.begin(), files.end(), [&](const DataFileMeta& f) {
-      return deletion_files_.count(f.file_name) != 0;
-    });
+    bool has_deletions = std::any_of(files.begin(), files.end(),
+                                     [&](const DataFileMeta& f) { return deletion_files_.count(f.file_name) != 0; });
     if (!has_deletions) {
       auto concatenated =
           ConcatAvroDataFiles(ctx_->schema(), ctx_->paths(), partition_, bucket_, files,
@@ -252,6 +253,41 @@ Result<int32_t> TableWriter::BucketFor(const std::string& partition, const Colum
 }
 
 Status TableWriter::Write(const ColumnBatch& rows, const std::vector<RowKind>* kinds) {
+  KL_RETURN_IF_ERROR(WriteRows(rows, kinds));
+  return FlushOverBudget();
+}
+
+Status TableWriter::FlushOverBudget() {
+  if (pk_writers_.size() + append_writers_.size() <= 1) return Status::OK();  // the bucket's own check holds
+  const int64_t budget = ctx_->options().write_buffer_size();
+  int64_t total = 0;
+  for (const auto& [key, w] : pk_writers_) total += static_cast<int64_t>(w->buffered_bytes());
+  for (const auto& [key, w] : append_writers_) total += static_cast<int64_t>(w->buffered_bytes());
+  while (total >= budget && total > 0) {
+    BucketWriter* pk = nullptr;
+    AppendBucketWriter* append = nullptr;
+    size_t largest = 0;
+    for (const auto& [key, w] : pk_writers_) {
+      if (w->buffered_bytes() > largest) {
+        largest = w->buffered_bytes();
+        pk = w.get();
+      }
+    }
+    for (const auto& [key, w] : append_writers_) {
+      if (w->buffered_bytes() > largest) {
+        largest = w->buffered_bytes();
+        append = w.get();
+        pk = nullptr;
+      }
+    }
+    if (largest == 0) break;
+    KL_RETURN_IF_ERROR(pk != nullptr ? pk->Flush() : append->Flush());
+    total -= static_cast<int64_t>(largest);
+  }
+  return Status::OK();
+}
+
+Status TableWriter::WriteRows(const ColumnBatch& rows, const std::vector<RowKind>* kinds) {
   const auto& schema = ctx_->schema();
   if (rows.num_columns() != schema.fields.size()) {
     return Status::InvalidArgument("rows have " + std::to_string(rows.num_columns()) + " columns, table " +

@@ -70,6 +70,11 @@ class TableWriter {
   Result<DataSplit> TakeExisting(const std::pair<std::string, int32_t>& bucket);
   Result<BucketWriter*> PkWriter(const std::string& partition, int32_t bucket);
   Result<AppendBucketWriter*> AppendWriter(const std::string& partition, int32_t bucket);
+  Status WriteRows(const format::ColumnBatch& rows, const std::vector<format::RowKind>* kinds);
+  // 'write-buffer-size' bounds the rows buffered by all of this writer's
+  // buckets together, as Paimon's shared write memory does: past it, the
+  // fullest buckets flush first.
+  Status FlushOverBudget();
   // The serialized partition row of `row`.
   void PartitionOf(const format::ColumnBatch& rows, size_t row, std::string* partition) const;
   // The bucket of `row` in `partition` (fixed: hash of the bucket key; dynamic: the assigner's);
