@@ -8,6 +8,7 @@
 
 #include "common/file_util.h"
 #include "common/json.h"
+#include "common/parsed_file_cache.h"
 #include "common/string_util.h"
 
 namespace kl::table {
@@ -36,8 +37,10 @@ std::string Snapshot::ToJson() const {
   w.Key("deltaManifestList").String(delta_manifest_list);
   opt_int("deltaManifestListSize", delta_manifest_list_size);
   w.Key("changelogManifestList");
-  if (changelog_manifest_list) w.String(*changelog_manifest_list);
-  else w.Null();
+  if (changelog_manifest_list)
+    w.String(*changelog_manifest_list);
+  else
+    w.Null();
   opt_int("changelogManifestListSize", changelog_manifest_list_size);
   if (index_manifest) w.Key("indexManifest").String(*index_manifest);
   w.Key("commitUser").String(commit_user);
@@ -88,14 +91,20 @@ Result<Snapshot> Snapshot::FromJson(std::string_view json, std::string_view what
     s.changelog_manifest_list = c->as_string();
   }
   s.changelog_manifest_list_size = opt_int("changelogManifestListSize");
-  if (const JsonValue* i = root.Find("indexManifest"); i != nullptr && i->is_string()) s.index_manifest = i->as_string();
+  if (const JsonValue* i = root.Find("indexManifest"); i != nullptr && i->is_string())
+    s.index_manifest = i->as_string();
   s.commit_user = root.GetStringOr("commitUser", "");
   std::string kind = root.GetStringOr("commitKind", "APPEND");
-  if (kind == "APPEND") s.commit_kind = CommitKind::kAppend;
-  else if (kind == "COMPACT") s.commit_kind = CommitKind::kCompact;
-  else if (kind == "OVERWRITE") s.commit_kind = CommitKind::kOverwrite;
-  else if (kind == "ANALYZE") s.commit_kind = CommitKind::kAnalyze;
-  else return fail(Status::Corruption("unknown commitKind \"" + kind + "\""));
+  if (kind == "APPEND")
+    s.commit_kind = CommitKind::kAppend;
+  else if (kind == "COMPACT")
+    s.commit_kind = CommitKind::kCompact;
+  else if (kind == "OVERWRITE")
+    s.commit_kind = CommitKind::kOverwrite;
+  else if (kind == "ANALYZE")
+    s.commit_kind = CommitKind::kAnalyze;
+  else
+    return fail(Status::Corruption("unknown commitKind \"" + kind + "\""));
   if (const JsonValue* offsets = root.Find("logOffsets"); offsets != nullptr && offsets->is_object()) {
     for (const auto& [k, v] : offsets->members()) {
       auto partition = ParseInt64(k);
@@ -113,63 +122,13 @@ Result<Snapshot> Snapshot::FromJson(std::string_view json, std::string_view what
 
 namespace {
 
-// Parsed snapshot files and the latest id last found per table. A snapshot file never
+// Parsed snapshot files and the latest id last found per table: a snapshot file never
 // changes once written (it is created only if absent), yet every query reads its table's
-// latest one: a parsed copy is reused while the file is the one parsed (same inode, size
-// and mtime). Bounded by entries (cleared when full).
-class ParsedSnapshots {
- public:
-  static ParsedSnapshots& Get() {
-    static ParsedSnapshots* cache = new ParsedSnapshots();
-    return *cache;
-  }
-  Result<Snapshot> Read(const std::string& path) {
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) {
-      auto text = ReadFile(path);  // names the file and the cause
-      if (!text.ok()) return text.status();
-      return Snapshot::FromJson(*text, path);
-    }
-    Stamp stamp{static_cast<uint64_t>(st.st_ino), static_cast<int64_t>(st.st_size),
-                static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = parsed_.find(path);
-      if (it != parsed_.end() && it->second.first == stamp) return it->second.second;
-    }
-    auto text = ReadFile(path);
-    if (!text.ok()) return text.status();
-    KL_ASSIGN_OR_RETURN(Snapshot snapshot, Snapshot::FromJson(*text, path));
-    // Keep it only when the file read is the one stat() saw (complete).
-    if (static_cast<int64_t>(text->size()) == stamp.size) {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (parsed_.size() >= 4096) parsed_.clear();
-      parsed_[path] = {stamp, snapshot};
-    }
-    return snapshot;
-  }
-  std::optional<int64_t> LatestHint(const std::string& dir) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = latest_.find(dir);
-    if (it == latest_.end()) return std::nullopt;
-    return it->second;
-  }
-  void SetLatestHint(const std::string& dir, int64_t id) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (latest_.size() >= 1024) latest_.clear();
-    latest_[dir] = id;
-  }
-
- private:
-  struct Stamp {
-    uint64_t inode = 0;
-    int64_t size = 0, mtime_ns = 0;
-    bool operator==(const Stamp&) const = default;
-  };
-  std::mutex mu_;
-  std::map<std::string, std::pair<Stamp, Snapshot>> parsed_;
-  std::map<std::string, int64_t> latest_;
-};
+// latest one.
+ParsedFileCache<Snapshot>& ParsedSnapshots() {
+  static auto* cache = new ParsedFileCache<Snapshot>(&Snapshot::FromJson, 4096);
+  return *cache;
+}
 
 }  // namespace
 
@@ -183,7 +142,7 @@ std::string SnapshotManager::SnapshotPath(int64_t id) const {
 
 bool SnapshotManager::Exists(int64_t id) const { return FileExists(SnapshotPath(id)); }
 
-Result<Snapshot> SnapshotManager::Read(int64_t id) const { return ParsedSnapshots::Get().Read(SnapshotPath(id)); }
+Result<Snapshot> SnapshotManager::Read(int64_t id) const { return ParsedSnapshots().Read(SnapshotPath(id)); }
 
 Result<std::vector<int64_t>> SnapshotManager::ListIds() const {
   auto names = ListDir(SnapshotDir());
@@ -212,7 +171,7 @@ Result<std::optional<int64_t>> SnapshotManager::LatestId() const {
   // Snapshot ids are contiguous (commits take the next one, expiry removes the oldest), so
   // the id found last time in this process is still the latest while its file is there and
   // the next one's is not, as the LATEST hint would tell after a read of it: two stat() calls.
-  ParsedSnapshots& parsed = ParsedSnapshots::Get();
+  ParsedFileCache<Snapshot>& parsed = ParsedSnapshots();
   std::string dir = SnapshotDir();
   if (auto last = parsed.LatestHint(dir); last && Exists(*last)) {
     int64_t id = *last;

@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "common/json.h"
+#include "common/parsed_file_cache.h"
 #include "common/string_util.h"
 
 namespace kl::table {
@@ -182,9 +183,12 @@ Result<TableSchema> NewTableSchema(std::vector<format::DataField> fields, std::v
       }
       return format::DataType::Row(std::move(nested)).WithNullable(t.nullable());
     }
-    if (t.root() == format::TypeRoot::kArray) return format::DataType::Array(renumber(t.element())).WithNullable(t.nullable());
-    if (t.root() == format::TypeRoot::kMultiset) return format::DataType::Multiset(renumber(t.element())).WithNullable(t.nullable());
-    if (t.root() == format::TypeRoot::kMap) return format::DataType::Map(renumber(t.key()), renumber(t.value())).WithNullable(t.nullable());
+    if (t.root() == format::TypeRoot::kArray)
+      return format::DataType::Array(renumber(t.element())).WithNullable(t.nullable());
+    if (t.root() == format::TypeRoot::kMultiset)
+      return format::DataType::Multiset(renumber(t.element())).WithNullable(t.nullable());
+    if (t.root() == format::TypeRoot::kMap)
+      return format::DataType::Map(renumber(t.key()), renumber(t.value())).WithNullable(t.nullable());
     return t;
   };
   for (auto& f : fields) {
@@ -209,67 +213,16 @@ std::string SchemaManager::SchemaPath(int64_t id) const {
 
 namespace {
 
-// Parsed schema files, reused while the file is the one parsed (same inode, size and
-// mtime): a schema file never changes once written, yet every query that opens a table
-// reads its latest one. Bounded by entries (cleared when full).
-class ParsedSchemas {
- public:
-  static ParsedSchemas& Get() {
-    static ParsedSchemas* cache = new ParsedSchemas();
-    return *cache;
-  }
-  Result<TableSchema> Read(const std::string& path) {
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) {
-      // Missing: ReadFile names the file and the cause.
-      KL_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-      return TableSchema::FromJson(text, path);
-    }
-    Stamp stamp{static_cast<uint64_t>(st.st_ino), static_cast<int64_t>(st.st_size),
-                static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = parsed_.find(path);
-      if (it != parsed_.end() && it->second.first == stamp) return it->second.second;
-    }
-    KL_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-    KL_ASSIGN_OR_RETURN(TableSchema schema, TableSchema::FromJson(text, path));
-    // Keep it only when the file read is the one stat() saw.
-    if (static_cast<int64_t>(text.size()) == stamp.size) {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (parsed_.size() >= 1024) parsed_.clear();
-      parsed_[path] = {stamp, schema};
-    }
-    return schema;
-  }
-
-  // The latest schema id last found for a table (path).
-  std::optional<int64_t> LatestHint(const std::string& table_path) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = latest_.find(table_path);
-    if (it == latest_.end()) return std::nullopt;
-    return it->second;
-  }
-  void SetLatestHint(const std::string& table_path, int64_t id) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (latest_.size() >= 1024) latest_.clear();
-    latest_[table_path] = id;
-  }
-
- private:
-  struct Stamp {
-    uint64_t inode = 0;
-    int64_t size = 0, mtime_ns = 0;
-    bool operator==(const Stamp&) const = default;
-  };
-  std::mutex mu_;
-  std::map<std::string, std::pair<Stamp, TableSchema>> parsed_;
-  std::map<std::string, int64_t> latest_;
-};
+// Parsed schema files and the latest schema id last found per table: a schema file never
+// changes once written, yet every query that opens a table reads its latest one.
+ParsedFileCache<TableSchema>& ParsedSchemas() {
+  static auto* cache = new ParsedFileCache<TableSchema>(&TableSchema::FromJson, 1024);
+  return *cache;
+}
 
 }  // namespace
 
-Result<TableSchema> SchemaManager::Read(int64_t id) const { return ParsedSchemas::Get().Read(SchemaPath(id)); }
+Result<TableSchema> SchemaManager::Read(int64_t id) const { return ParsedSchemas().Read(SchemaPath(id)); }
 
 Result<std::vector<int64_t>> SchemaManager::ListIds() const {
   auto names = ListDir(JoinPath(table_path_, "schema"));
@@ -287,25 +240,25 @@ Result<TableSchema> SchemaManager::Latest() const {
   // Schema ids are taken one after another (a change writes schema-<latest + 1> only if it
   // is absent), so the id found last time is still the latest while its file is there and
   // the next one's is not: two stat() calls instead of listing the directory on every query.
-  if (auto id = ParsedSchemas::Get().LatestHint(table_path_); id && !FileExists(SchemaPath(*id + 1))) {
+  if (auto id = ParsedSchemas().LatestHint(table_path_); id && !FileExists(SchemaPath(*id + 1))) {
     auto schema = Read(*id);
     if (schema.ok()) return schema;  // gone or unreadable: list, as without a hint
   }
   KL_ASSIGN_OR_RETURN(std::vector<int64_t> ids, ListIds());
   if (ids.empty()) return Status::NotFound("no schema in " + table_path_ + " (not a table?)");
   KL_ASSIGN_OR_RETURN(TableSchema schema, Read(ids.back()));
-  ParsedSchemas::Get().SetLatestHint(table_path_, ids.back());
+  ParsedSchemas().SetLatestHint(table_path_, ids.back());
   return schema;
 }
 
 Result<int64_t> SchemaManager::LatestId() const {
-  if (auto id = ParsedSchemas::Get().LatestHint(table_path_);
+  if (auto id = ParsedSchemas().LatestHint(table_path_);
       id && !FileExists(SchemaPath(*id + 1)) && FileExists(SchemaPath(*id))) {
     return *id;
   }
   KL_ASSIGN_OR_RETURN(std::vector<int64_t> ids, ListIds());
   if (ids.empty()) return Status::NotFound("no schema in " + table_path_ + " (not a table?)");
-  ParsedSchemas::Get().SetLatestHint(table_path_, ids.back());
+  ParsedSchemas().SetLatestHint(table_path_, ids.back());
   return ids.back();
 }
 
