@@ -163,7 +163,8 @@ TEST(CollectCliTest, AnUnreachableClusterSaysWhy) {
   std::string binary = JoinPath(testing::BinaryDir(), "src/cli/kubelake");
   if (!FileExists(binary)) GTEST_SKIP() << binary << " not built";
   testing::TempDir dir;
-  // A port nothing listens on.
+  // A port nothing listens on: bound but not listening, and kept bound for the
+  // whole test so that no other test's server can take it meanwhile.
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -172,7 +173,6 @@ TEST(CollectCliTest, AnUnreachableClusterSaysWhy) {
   socklen_t len = sizeof(addr);
   ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
   std::string server = "https://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
-  ::close(fd);
   std::string kubeconfig = dir.Sub("kubeconfig");
   ASSERT_TRUE(
       WriteFile(kubeconfig, "apiVersion: v1\nkind: Config\nclusters:\n- name: gone\n  cluster:\n    server: " + server +
@@ -197,6 +197,7 @@ TEST(CollectCliTest, AnUnreachableClusterSaysWhy) {
   // The status line names the cluster's last error.
   EXPECT_NE(text.find("gone: connection refused (" + server), std::string::npos) << text;
   EXPECT_NE(text.find("8/8 watches failing"), std::string::npos) << text;
+  ::close(fd);
 }
 
 }  // namespace

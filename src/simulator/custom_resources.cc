@@ -1,5 +1,7 @@
 #include "simulator/custom_resources.h"
 
+#include <mutex>
+
 #include "common/clock.h"
 #include "common/random.h"
 #include "simulator/resources.h"
@@ -163,6 +165,12 @@ void ApplyMergePatch(JsonValue* target, const JsonValue& patch) {
 }
 
 WriteResponse HandleWrite(ClusterStore* store, const WriteRequest& req) {
+  // A write reads the stored object, changes it and stores the result, which an
+  // API server does in one transaction: writes take turns, so that one cannot
+  // store its change over another it never saw (a WatchSet's status update
+  // undoing a spec edit that landed meanwhile).
+  static std::mutex write_mu;
+  std::lock_guard<std::mutex> lock(write_mu);
   const ResourceInfo& info = Resource(req.resource);
   std::string kind(info.kind);
   ObjectPtr current = req.name.empty() ? nullptr : store->Get(req.resource, "", req.name);

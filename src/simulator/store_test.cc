@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <thread>
 
+#include "common/json.h"
 #include "common/test_util.h"
 #include "simulator/cluster_sim.h"
+#include "simulator/custom_resources.h"
 #include "simulator/faults.h"
 #include "simulator/selectors.h"
 
@@ -237,6 +240,59 @@ TEST(FaultScheduleTest, ParsesAndPrintsBack) {
   EXPECT_EQ(r.ToString(), FaultSchedule::Random(9, 2, 10000, 1000).ToString());
   KL_ASSERT_OK_AND_ASSIGN(FaultSchedule back, FaultSchedule::Parse(r.ToString()));
   EXPECT_EQ(back.ToString(), r.ToString());
+}
+
+}  // namespace
+}  // namespace kl::simulator
+
+namespace kl::simulator {
+namespace {
+
+// A custom resource write reads the stored object, changes it and stores it:
+// two at once must not lose one (a WatchSet status update stored over a spec
+// edit it never saw would undo the edit).
+TEST(CustomResourceTest, ConcurrentStatusAndSpecWritesLoseNothing) {
+  ClusterStore store("c", {});
+  auto spec_of = [](int i) {
+    return std::string(R"({"spec":{"resources":[{"version":"v1","resource":")") + (i % 2 ? "pods" : "services") +
+           R"("}]}})";
+  };
+  WriteRequest create{"POST",
+                      kWatchSets,
+                      "",
+                      false,
+                      "",
+                      R"({"apiVersion":"kubelake.io/v1alpha1","kind":"WatchSet","metadata":{"name":"core"},)"
+                      R"("spec":{"resources":[{"version":"v1","resource":"nodes"}]}})"};
+  ASSERT_EQ(HandleWrite(&store, create).code, 201);
+  const int rounds = 5000;
+  std::thread status_writer([&] {
+    for (int i = 0; i < rounds; ++i) {
+      WriteRequest put{"PUT",
+                       kWatchSets,
+                       "core",
+                       true,
+                       "",
+                       R"({"apiVersion":"kubelake.io/v1alpha1","kind":"WatchSet","metadata":{"name":"core"},)"
+                       R"("status":{"observedGeneration":)" +
+                           std::to_string(i) + "}}"};
+      EXPECT_EQ(HandleWrite(&store, put).code, 200);
+    }
+  });
+  for (int i = 0; i < rounds; ++i) {
+    WriteRequest patch{"PATCH", kWatchSets, "core", false, "application/merge-patch+json", spec_of(i)};
+    ASSERT_EQ(HandleWrite(&store, patch).code, 200);
+  }
+  status_writer.join();
+  auto stored = ParseJson(store.Get(kWatchSets, "", "core")->json);
+  ASSERT_TRUE(stored.ok());
+  const JsonValue* spec = stored->Find("spec");
+  ASSERT_NE(spec, nullptr);
+  EXPECT_EQ(spec->ToJson(), ParseJson(spec_of(rounds - 1))->Find("spec")->ToJson())
+      << "the last spec edit was undone by a concurrent status write";
+  const JsonValue* status = stored->Find("status");
+  ASSERT_NE(status, nullptr);
+  EXPECT_EQ(status->GetIntOr("observedGeneration", -1), rounds - 1) << "the last status write was lost";
 }
 
 }  // namespace
