@@ -25,8 +25,10 @@ void Column::Reserve(size_t n) {
     case PhysicalKind::kInt: ints_.reserve(n); break;
     case PhysicalKind::kDouble: doubles_.reserve(n); break;
     case PhysicalKind::kBytes:
-      if (dict_) codes_.reserve(n);
-      else offsets_.reserve(n + 1);
+      if (dict_)
+        codes_.reserve(n);
+      else
+        offsets_.reserve(n + 1);
       break;
     case PhysicalKind::kDecimal: decimals_.reserve(n); break;
     case PhysicalKind::kTimestamp:
@@ -141,8 +143,10 @@ void Column::AppendNull() {
     case PhysicalKind::kInt: ints_.push_back(0); break;
     case PhysicalKind::kDouble: doubles_.push_back(0); break;
     case PhysicalKind::kBytes:
-      if (dict_) codes_.push_back(null_code());
-      else offsets_.push_back(bytes_.size());
+      if (dict_)
+        codes_.push_back(null_code());
+      else
+        offsets_.push_back(bytes_.size());
       break;
     case PhysicalKind::kDecimal: decimals_.push_back(0); break;
     case PhysicalKind::kTimestamp:
@@ -164,7 +168,8 @@ void Column::AppendDouble(double v) {
 }
 
 void Column::AppendBytes(std::string_view v) {
-  if (dict_) [[unlikely]] Flatten();
+  if (dict_) [[unlikely]]
+    Flatten();
   bytes_.append(v);
   offsets_.push_back(bytes_.size());
   MarkValid();
@@ -183,7 +188,8 @@ void Column::AppendDoubles(const double* values, size_t n) {
 }
 
 void Column::AppendBytesBatch(const std::string_view* values, size_t n) {
-  if (dict_) [[unlikely]] Flatten();
+  if (dict_) [[unlikely]]
+    Flatten();
   size_t total = 0;
   for (size_t i = 0; i < n; ++i) total += values[i].size();
   size_t pos = bytes_.size();

@@ -39,7 +39,8 @@ class Column {
   int64_t GetInt(size_t i) const { return ints_[i]; }
   double GetDouble(size_t i) const { return doubles_[i]; }
   std::string_view GetBytes(size_t i) const {
-    if (dict_) [[unlikely]] return dict_->PlainBytes(codes_[i]);
+    if (dict_) [[unlikely]]
+      return dict_->PlainBytes(codes_[i]);
     return PlainBytes(i);
   }
   Int128 GetDecimal(size_t i) const { return decimals_[i]; }
@@ -109,11 +110,11 @@ class Column {
   }
   // Whether appending n rows of `src` (dictionary-encoded) can keep codes: this column is
   // empty or already holds codes of the same dictionary.
-  bool CanShareDictionary(const Column& src) const {
-    return src.dict_ && (dict_ == src.dict_ || CanAdoptDictionary());
-  }
+  bool CanShareDictionary(const Column& src) const { return src.dict_ && (dict_ == src.dict_ || CanAdoptDictionary()); }
   // Plain and holding no value yet: empty, or a few nulls (a chunk starting with nulls).
-  bool CanAdoptDictionary() const { return !dict_ && (size_ == 0 || (size_ <= 256 && bytes_.empty() && null_count() == size_)); }
+  bool CanAdoptDictionary() const {
+    return !dict_ && (size_ == 0 || (size_ <= 256 && bytes_.empty() && null_count() == size_));
+  }
   // Takes `dict` on; rows so far (all null) get its null code.
   void AdoptDictionary(const std::shared_ptr<const Column>& dict);
 

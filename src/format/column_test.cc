@@ -14,8 +14,10 @@ namespace {
 std::vector<std::optional<std::string>> Values(const Column& c) {
   std::vector<std::optional<std::string>> out;
   for (size_t i = 0; i < c.size(); ++i) {
-    if (c.IsNull(i)) out.emplace_back();
-    else out.emplace_back(std::string(c.GetBytes(i)));
+    if (c.IsNull(i))
+      out.emplace_back();
+    else
+      out.emplace_back(std::string(c.GetBytes(i)));
   }
   return out;
 }

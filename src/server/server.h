@@ -34,7 +34,7 @@ struct ServeOptions {
   bool pg_allow_writes = false;      // CREATE / INSERT / DROP through the PostgreSQL port
   int64_t http_sql_timeout_ms = 30000;
   size_t http_sql_max_rows = 10000;
-  bool any_port_if_busy = false;     // the demo: a taken port falls back to a free one
+  bool any_port_if_busy = false;  // the demo: a taken port falls back to a free one
 };
 
 class Server {

@@ -139,8 +139,7 @@ class SqlSession {
   Result<Execution> Run(std::string_view statement, const std::vector<format::Datum>& params = {},
                         const std::vector<std::optional<format::DataType>>& param_types = {});
   // Plans a query (SELECT, VALUES, WITH, SHOW, DESCRIBE, EXPLAIN) and returns a stream of its rows.
-  Result<std::unique_ptr<ResultStream>> Query(std::string_view statement,
-                                              const std::vector<format::Datum>& params = {},
+  Result<std::unique_ptr<ResultStream>> Query(std::string_view statement, const std::vector<format::Datum>& params = {},
                                               const std::vector<std::optional<format::DataType>>& param_types = {});
   // The result columns of a query without running it (for a server's Describe).
   Result<format::RowType> Describe(std::string_view statement, const std::vector<format::Datum>& params = {});

@@ -24,8 +24,8 @@ TEST(ThriftCompactTest, RoundTripsAndSkipsUnknownFields) {
   w.BeginStruct();
   w.FieldI32(1, -7);
   w.FieldI64(40, std::numeric_limits<int64_t>::min());  // delta > 15: long field header
-  w.FieldStructBegin(41);                                // unknown to the reader below: skipped
-  w.FieldListBegin(1, ThriftType::kBinary, 20);          // long list header
+  w.FieldStructBegin(41);                               // unknown to the reader below: skipped
+  w.FieldListBegin(1, ThriftType::kBinary, 20);         // long list header
   for (int i = 0; i < 20; ++i) w.Binary("item" + std::to_string(i));
   w.FieldBool(2, true);
   w.EndStruct();
@@ -42,10 +42,14 @@ TEST(ThriftCompactTest, RoundTripsAndSkipsUnknownFields) {
   std::string tail;
   while (r.ReadFieldHeader(&id, &type)) {
     seen.push_back(id);
-    if (id == 1) a = r.ReadI32();
-    else if (id == 40) b = r.ReadI64();
-    else if (id == 42) tail = std::string(r.ReadBinary());
-    else r.Skip(type);
+    if (id == 1)
+      a = r.ReadI32();
+    else if (id == 40)
+      b = r.ReadI64();
+    else if (id == 42)
+      tail = std::string(r.ReadBinary());
+    else
+      r.Skip(type);
   }
   r.EndStruct();
   ASSERT_TRUE(r.ok()) << r.error();
@@ -58,7 +62,8 @@ TEST(ThriftCompactTest, RoundTripsAndSkipsUnknownFields) {
 
 TEST(ThriftCompactTest, RejectsHostileInput) {
   // A list claiming more elements than bytes left, and deep nesting.
-  std::string list = {static_cast<char>(0x19), static_cast<char>(0xf8), static_cast<char>(0xff), static_cast<char>(0x7f)};
+  std::string list = {static_cast<char>(0x19), static_cast<char>(0xf8), static_cast<char>(0xff),
+                      static_cast<char>(0x7f)};
   CompactReader r(list.data(), list.size());
   r.BeginStruct();
   int16_t id;
@@ -174,8 +179,10 @@ TEST(DeltaByteArrayTest, SharedPrefixesEmptyAndLongValues) {
   std::vector<std::string_view> values(owned.begin(), owned.end());
   for (bool prefix : {false, true}) {
     std::string encoded;
-    if (prefix) DeltaByteArrayEncode(values.data(), values.size(), &encoded);
-    else DeltaLengthByteArrayEncode(values.data(), values.size(), &encoded);
+    if (prefix)
+      DeltaByteArrayEncode(values.data(), values.size(), &encoded);
+    else
+      DeltaLengthByteArrayEncode(values.data(), values.size(), &encoded);
     std::vector<std::string_view> decoded;
     std::string arena, error;
     const auto* data = reinterpret_cast<const uint8_t*>(encoded.data());
@@ -202,7 +209,8 @@ TEST(CompressionTest, EveryCodecRoundTripsAndRejectsGarbage) {
   std::string input;
   Random rng(5);
   for (int i = 0; i < 20000; ++i) input += rng.OneIn(3) ? rng.Alnum(5) : "kubelake";
-  for (Codec codec : {Codec::kUncompressed, Codec::kSnappy, Codec::kGzip, Codec::kZstd, Codec::kLz4Raw, Codec::kLz4Hadoop}) {
+  for (Codec codec :
+       {Codec::kUncompressed, Codec::kSnappy, Codec::kGzip, Codec::kZstd, Codec::kLz4Raw, Codec::kLz4Hadoop}) {
     std::string compressed;
     KL_ASSERT_OK(Compress(codec, 0, input, &compressed));
     if (codec != Codec::kUncompressed) {
@@ -240,7 +248,8 @@ struct LeafEntries {
   std::vector<int64_t> values;
 };
 
-std::string BuildFile(const std::vector<SchemaElement>& elements, const std::vector<LeafEntries>& leaves, int64_t rows) {
+std::string BuildFile(const std::vector<SchemaElement>& elements, const std::vector<LeafEntries>& leaves,
+                      int64_t rows) {
   auto schema = FileSchema::Make(elements);
   EXPECT_TRUE(schema.ok()) << schema.status().ToString();
   ParquetWriterOptions options;

@@ -165,10 +165,14 @@ class NestedFieldReader : public ParquetBatchReader::FieldReader {
           return Status::NotSupported(leaf.where + ": more than " + std::to_string(kMaxNestedLevels) +
                                       " nested values in one row group");
         }
-        if (chunk.def_levels()) leaf.def.insert(leaf.def.end(), chunk.def_levels(), chunk.def_levels() + n);
-        else leaf.def.insert(leaf.def.end(), n, info.max_def);
-        if (chunk.rep_levels()) leaf.rep.insert(leaf.rep.end(), chunk.rep_levels(), chunk.rep_levels() + n);
-        else leaf.rep.insert(leaf.rep.end(), n, 0);
+        if (chunk.def_levels())
+          leaf.def.insert(leaf.def.end(), chunk.def_levels(), chunk.def_levels() + n);
+        else
+          leaf.def.insert(leaf.def.end(), n, info.max_def);
+        if (chunk.rep_levels())
+          leaf.rep.insert(leaf.rep.end(), chunk.rep_levels(), chunk.rep_levels() + n);
+        else
+          leaf.rep.insert(leaf.rep.end(), n, 0);
         chunk.AppendValues(0, chunk.values().size, &leaf.values);
       }
       leaves_.push_back(std::move(leaf));
@@ -331,7 +335,8 @@ Status ParquetReader::Init() {
       // A flat column holds one value (or null) per row.
       if (chunk.has_meta_data && leaves[c].max_rep == 0 && chunk.meta_data.num_values != rg.num_rows) {
         return corrupt(where + "column chunk " + std::to_string(c) + " holds " +
-                       std::to_string(chunk.meta_data.num_values) + " values for " + std::to_string(rg.num_rows) + " rows");
+                       std::to_string(chunk.meta_data.num_values) + " values for " + std::to_string(rg.num_rows) +
+                       " rows");
       }
     }
     total += rg.num_rows;
@@ -342,7 +347,8 @@ Status ParquetReader::Init() {
       if (levels.kind != LevelNode::Kind::kLeaf) continue;
       const ColumnChunk& chunk = rg.columns[static_cast<size_t>(levels.leaf)];
       if (!chunk.has_meta_data) continue;
-      stats[t] = StatisticsFromParquet(leaves[static_cast<size_t>(levels.leaf)], chunk.meta_data.statistics, rg.num_rows);
+      stats[t] =
+          StatisticsFromParquet(leaves[static_cast<size_t>(levels.leaf)], chunk.meta_data.statistics, rg.num_rows);
     }
     stats_.push_back(std::move(stats));
   }
@@ -453,7 +459,8 @@ Result<std::vector<ParquetBatchReader::RowRange>> ParquetBatchReader::SelectRows
       if (ci.null_pages[p]) {
         stats.has_null_count = true;
         stats.null_count = end - begin;
-      } else if (DecodeStatValue(leaf, ci.min_values[p], &stats.min) && DecodeStatValue(leaf, ci.max_values[p], &stats.max)) {
+      } else if (DecodeStatValue(leaf, ci.min_values[p], &stats.min) &&
+                 DecodeStatValue(leaf, ci.max_values[p], &stats.max)) {
         stats.has_min_max = true;
       }
       int column = static_cast<int>(t);

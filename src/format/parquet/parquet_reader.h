@@ -19,13 +19,13 @@
 namespace kl::format::parquet {
 
 struct ParquetReadOptions {
-  std::vector<int> columns;      // top-level file columns to read, in this order; empty = all
+  std::vector<int> columns;       // top-level file columns to read, in this order; empty = all
   size_t batch_rows = 64 * 1024;  // rows per batch at most
-  StatsPredicate predicate;      // optional: skips row groups and pages that cannot match
+  StatsPredicate predicate;       // optional: skips row groups and pages that cannot match
   // Top-level file columns the predicate looks at (empty: any). Only their page indexes
   // are read: a narrow read of a file with small pages need not parse every column's.
   std::vector<int> predicate_columns;
-  bool use_page_index = true;    // consult the page index for page skipping
+  bool use_page_index = true;  // consult the page index for page skipping
 };
 
 class ParquetBatchReader;
@@ -79,7 +79,7 @@ class ParquetBatchReader {
 
   int row_groups_skipped() const { return row_groups_skipped_; }
   int64_t rows_skipped() const { return rows_skipped_; }  // by the predicate, row groups and pages
-  int64_t pages_skipped() const;                           // pages passed over without decoding
+  int64_t pages_skipped() const;                          // pages passed over without decoding
 
   class FieldReader;  // produces one column of a row group (defined in parquet_reader.cc)
 

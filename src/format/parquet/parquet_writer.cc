@@ -56,15 +56,16 @@ class StringSink : public Sink {
 };
 
 Status KindMismatch(const DataType& type, const Datum& d) {
-  return Status::InvalidArgument("value of kind " + std::to_string(static_cast<int>(d.kind())) +
-                                 " does not fit type " + type.ToString());
+  return Status::InvalidArgument("value of kind " + std::to_string(static_cast<int>(d.kind())) + " does not fit type " +
+                                 type.ToString());
 }
 
 }  // namespace
 
 class ParquetWriter::Impl {
  public:
-  Impl(std::unique_ptr<Sink> sink, ParquetWriterOptions options) : sink_(std::move(sink)), options_(std::move(options)) {}
+  Impl(std::unique_ptr<Sink> sink, ParquetWriterOptions options)
+      : sink_(std::move(sink)), options_(std::move(options)) {}
 
   Status Init(const RowType& schema) {
     schema_ = schema;
@@ -221,11 +222,15 @@ class ParquetWriter::Impl {
           }
           w.AddLevels(0, leaf.max_def);
         }
-        if (bytes) views_.push_back(col.GetBytes(i));
-        else ints_.push_back(col.GetInt(i));
+        if (bytes)
+          views_.push_back(col.GetBytes(i));
+        else
+          ints_.push_back(col.GetInt(i));
       }
-      if (bytes) w.AddBytesBatch(views_.data(), views_.size());
-      else w.AddInts(ints_.data(), ints_.size());
+      if (bytes)
+        w.AddBytesBatch(views_.data(), views_.size());
+      else
+        w.AddInts(ints_.data(), ints_.size());
       return Status::OK();
     }
     for (size_t i = begin; i < end; ++i) {
@@ -259,9 +264,12 @@ class ParquetWriter::Impl {
         return Status::OK();
       case LeafConversion::kFloat:
       case LeafConversion::kDouble:
-        if (d.kind() == K::kDouble) w->AddDouble(d.as_double());
-        else if (d.kind() == K::kInt) w->AddDouble(static_cast<double>(d.as_int()));
-        else return KindMismatch(type, d);
+        if (d.kind() == K::kDouble)
+          w->AddDouble(d.as_double());
+        else if (d.kind() == K::kInt)
+          w->AddDouble(static_cast<double>(d.as_int()));
+        else
+          return KindMismatch(type, d);
         return Status::OK();
       case LeafConversion::kBytes:
         if (d.kind() != K::kBytes) return KindMismatch(type, d);
@@ -281,9 +289,12 @@ class ParquetWriter::Impl {
       case LeafConversion::kInt96: {
         if (d.kind() != K::kTimestamp) return KindMismatch(type, d);
         Timestamp ts = d.as_timestamp();
-        if (leaf.conversion == LeafConversion::kTimestampMillis) w->AddInt(ts.millis);
-        else if (leaf.conversion == LeafConversion::kTimestampMicros) w->AddInt(ts.ToMicros());
-        else if (leaf.conversion == LeafConversion::kTimestampNanos) w->AddInt(ts.millis * 1000000 + ts.nanos);
+        if (leaf.conversion == LeafConversion::kTimestampMillis)
+          w->AddInt(ts.millis);
+        else if (leaf.conversion == LeafConversion::kTimestampMicros)
+          w->AddInt(ts.ToMicros());
+        else if (leaf.conversion == LeafConversion::kTimestampNanos)
+          w->AddInt(ts.millis * 1000000 + ts.nanos);
         else {
           char b[12];
           TimestampToInt96(ts, b);
@@ -317,7 +328,8 @@ class ParquetWriter::Impl {
         if (d.kind() != Datum::Kind::kList) return KindMismatch(type, d);
         const DatumList& items = d.as_list();
         const auto& fields = type.fields();
-        if (items.size() > fields.size()) return Status::InvalidArgument("ROW value with too many fields for " + type.ToString());
+        if (items.size() > fields.size())
+          return Status::InvalidArgument("ROW value with too many fields for " + type.ToString());
         static const Datum kNull;
         for (size_t i = 0; i < node.children.size(); ++i) {
           KL_RETURN_IF_ERROR(Shred(node.children[i], fields[i].type, i < items.size() ? items[i] : kNull, rep));

@@ -28,10 +28,10 @@ enum class ValueEncoding : uint8_t {
 
 struct ParquetWriterOptions {
   Codec codec = Codec::kZstd;
-  int compression_level = 1;           // Paimon's default zstd level; 0 = the codec's default
+  int compression_level = 1;            // Paimon's default zstd level; 0 = the codec's default
   int64_t row_group_bytes = 128 << 20;  // buffered bytes at which a row group is cut
   int64_t page_bytes = 1 << 20;
-  int64_t page_rows = 20000;           // rows per page at most (finer page-index skipping)
+  int64_t page_rows = 20000;  // rows per page at most (finer page-index skipping)
   int64_t dictionary_page_bytes = 1 << 20;
   bool dictionary = true;
   ValueEncoding encoding = ValueEncoding::kPlain;

@@ -32,7 +32,7 @@ using JobFactory = std::function<Result<JobParts>()>;
 
 struct JobOptions {
   int64_t commit_interval_ms = 1000;
-  size_t max_batch = 20000;            // changes polled per step
+  size_t max_batch = 20000;  // changes polled per step
   int64_t poll_timeout_ms = 50;
   // A checkpoint that has nothing to write commits no snapshot; the source
   // position is still recorded this often (an empty commit), so a restart
@@ -60,10 +60,10 @@ struct JobStatus {
   // Last time a poll found nothing new with everything read committed: an
   // idle job that is caught up commits nothing, yet is healthy.
   int64_t last_caught_up_ms = 0;
-  bool running = false;  // opened and stepping (false while recovering from an error)
-  bool failed = false;   // stopped by a fatal error (last_error says which)
+  bool running = false;              // opened and stepping (false while recovering from an error)
+  bool failed = false;               // stopped by a fatal error (last_error says which)
   DurationHistogram commit_seconds;  // wall time of each table commit
-  double cpu_seconds = 0;  // CPU time of the thread running the job, split below
+  double cpu_seconds = 0;            // CPU time of the thread running the job, split below
   double cpu_poll_seconds = 0;       // reading and decoding the source
   double cpu_operators_seconds = 0;  // the operator chain
   double cpu_write_seconds = 0;      // handing changes to the table writer (buffering, flushes)
@@ -107,9 +107,9 @@ class Job {
   JobParts parts_;
   bool opened_ = false;
   int64_t last_checkpoint_us_ = 0;
-  int64_t last_commit_us_ = 0;  // last snapshot committed (or open)
-  bool dirty_ = false;          // read anything since the last checkpoint
-  bool last_poll_full_ = false;  // the last poll stopped at a limit (max_batch, the source's): more are waiting
+  int64_t last_commit_us_ = 0;          // last snapshot committed (or open)
+  bool dirty_ = false;                  // read anything since the last checkpoint
+  bool last_poll_full_ = false;         // the last poll stopped at a limit (max_batch, the source's): more are waiting
   table::WriterCpu retired_table_cpu_;  // of sinks replaced after errors
   bool uses_state_ = false;
   std::unique_ptr<StateStore> state_;

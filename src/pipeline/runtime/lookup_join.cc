@@ -98,7 +98,8 @@ Result<std::unique_ptr<Operator>> MakeLookupJoin(const RowType& input, LookupJoi
   }
   for (const auto& k : spec.table_keys) {
     int i = table_type.IndexOf(k);
-    if (i < 0) return Status::InvalidArgument("lookup join: table " + spec.table->path() + " has no column \"" + k + "\"");
+    if (i < 0)
+      return Status::InvalidArgument("lookup join: table " + spec.table->path() + " has no column \"" + k + "\"");
     tab_keys.push_back(i);
   }
   std::vector<format::DataField> out = input.fields();
@@ -107,14 +108,15 @@ Result<std::unique_ptr<Operator>> MakeLookupJoin(const RowType& input, LookupJoi
   for (size_t i = 0; i < spec.columns.size(); ++i) {
     int c = table_type.IndexOf(spec.columns[i]);
     if (c < 0) {
-      return Status::InvalidArgument("lookup join: table " + spec.table->path() + " has no column \"" + spec.columns[i] + "\"");
+      return Status::InvalidArgument("lookup join: table " + spec.table->path() + " has no column \"" +
+                                     spec.columns[i] + "\"");
     }
     cols.push_back(c);
     std::string name = i < spec.output_names.size() ? spec.output_names[i] : spec.columns[i];
     out.push_back({next_id++, name, table_type.type(static_cast<size_t>(c)).WithNullable(true), ""});
   }
-  return std::unique_ptr<Operator>(
-      new LookupJoinOp(RowType(std::move(out)), std::move(in_keys), std::move(tab_keys), std::move(cols), std::move(spec)));
+  return std::unique_ptr<Operator>(new LookupJoinOp(RowType(std::move(out)), std::move(in_keys), std::move(tab_keys),
+                                                    std::move(cols), std::move(spec)));
 }
 
 }  // namespace kl::pipeline

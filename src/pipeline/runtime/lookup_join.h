@@ -16,10 +16,10 @@ namespace kl::pipeline {
 
 struct LookupJoinSpec {
   std::shared_ptr<table::Table> table;
-  std::vector<std::string> input_keys;   // columns of the input row
-  std::vector<std::string> table_keys;   // matching columns of the table
-  std::vector<std::string> columns;      // table columns appended to the output
-  std::vector<std::string> output_names; // their names in the output (defaults to `columns`)
+  std::vector<std::string> input_keys;    // columns of the input row
+  std::vector<std::string> table_keys;    // matching columns of the table
+  std::vector<std::string> columns;       // table columns appended to the output
+  std::vector<std::string> output_names;  // their names in the output (defaults to `columns`)
   int64_t refresh_ms = 2000;
   // Input key columns by position (instead of `input_keys` by name).
   std::vector<int> input_key_indexes;

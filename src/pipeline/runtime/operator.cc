@@ -38,7 +38,8 @@ class FilterOp : public Operator {
 
 class MapOp : public Operator {
  public:
-  MapOp(RowType type, MapFn fn, std::string name) : type_(std::move(type)), fn_(std::move(fn)), name_(std::move(name)) {}
+  MapOp(RowType type, MapFn fn, std::string name)
+      : type_(std::move(type)), fn_(std::move(fn)), name_(std::move(name)) {}
   std::string name() const override { return name_; }
   const RowType& output_type() const override { return type_; }
   Status Process(Changes& in, Changes* out) override {
@@ -76,7 +77,8 @@ Result<std::vector<PathStep>> ParseJsonPath(std::string_view path) {
         char quote = p[i++];
         size_t start = i;
         while (i < p.size() && p[i] != quote) ++i;
-        if (i + 1 >= p.size() || p[i + 1] != ']') return Status::InvalidArgument("bad quoted key in JSON path " + std::string(path));
+        if (i + 1 >= p.size() || p[i + 1] != ']')
+          return Status::InvalidArgument("bad quoted key in JSON path " + std::string(path));
         steps.push_back({false, std::string(p.substr(start, i - start)), 0});
         i += 2;
       } else {
@@ -96,7 +98,8 @@ Result<std::vector<PathStep>> ParseJsonPath(std::string_view path) {
 
 class JsonExtractOp : public Operator {
  public:
-  JsonExtractOp(RowType output, int json_column, std::vector<JsonField> fields, std::vector<std::vector<PathStep>> paths)
+  JsonExtractOp(RowType output, int json_column, std::vector<JsonField> fields,
+                std::vector<std::vector<PathStep>> paths)
       : output_(std::move(output)), json_column_(json_column), fields_(std::move(fields)), paths_(std::move(paths)) {}
   std::string name() const override { return "json-extract"; }
   const RowType& output_type() const override { return output_; }
@@ -141,8 +144,9 @@ class JsonExtractOp : public Operator {
       }
       case simdjson::dom::element_type::INT64:
       case simdjson::dom::element_type::UINT64: {
-        int64_t v = e.type() == simdjson::dom::element_type::INT64 ? int64_t(e.get_int64().value_unsafe())
-                                                                    : static_cast<int64_t>(uint64_t(e.get_uint64().value_unsafe()));
+        int64_t v = e.type() == simdjson::dom::element_type::INT64
+                        ? int64_t(e.get_int64().value_unsafe())
+                        : static_cast<int64_t>(uint64_t(e.get_uint64().value_unsafe()));
         if (t.is_string()) return Datum::Bytes(std::to_string(v));
         if (t.physical() == format::PhysicalKind::kDouble) return Datum::Double(static_cast<double>(v));
         if (t.physical() == format::PhysicalKind::kInt) return Datum::Int(v);
@@ -284,7 +288,8 @@ Result<std::unique_ptr<Operator>> MakeJsonExtract(const RowType& input, const st
     paths.push_back(std::move(steps));
     out.push_back({next_id++, f.name, f.type, ""});
   }
-  return std::unique_ptr<Operator>(new JsonExtractOp(RowType(std::move(out)), col, std::move(fields), std::move(paths)));
+  return std::unique_ptr<Operator>(
+      new JsonExtractOp(RowType(std::move(out)), col, std::move(fields), std::move(paths)));
 }
 
 std::unique_ptr<Operator> MakeDeltaAggregate(DeltaAggregateSpec spec, std::string name) {

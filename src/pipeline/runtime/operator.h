@@ -68,7 +68,7 @@ Result<std::unique_ptr<Operator>> MakeJsonExtract(const format::RowType& input, 
 // summed deltas (keys whose deltas are all zero are dropped). A sink table
 // with the aggregation merge engine (sum) turns the deltas into exact totals.
 struct DeltaAggregateSpec {
-  format::RowType output;                 // key columns then value columns (BIGINT)
+  format::RowType output;  // key columns then value columns (BIGINT)
   size_t key_columns = 0;
   // Fills `key` and `values` for a row; returns false to skip the row.
   std::function<bool(const format::Row& row, format::Row* key, std::vector<int64_t>* values)> extract;

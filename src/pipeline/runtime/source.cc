@@ -10,7 +10,9 @@ namespace kl::pipeline {
 
 TableChangeSource::TableChangeSource(std::shared_ptr<table::Table> table, std::unique_ptr<table::TableRead> read,
                                      TableChangeOptions options)
-    : table_(std::move(table)), read_(std::move(read)), options_(std::move(options)),
+    : table_(std::move(table)),
+      read_(std::move(read)),
+      options_(std::move(options)),
       consumer_id_(options_.consumer_id) {}
 
 Result<std::unique_ptr<TableChangeSource>> TableChangeSource::Create(std::shared_ptr<table::Table> table,
@@ -25,7 +27,8 @@ Result<std::unique_ptr<TableChangeSource>> TableChangeSource::Create(std::shared
                                                                      std::vector<std::string> projection,
                                                                      TableChangeOptions options) {
   KL_ASSIGN_OR_RETURN(auto read, table->NewRead(std::move(projection)));
-  return std::unique_ptr<TableChangeSource>(new TableChangeSource(std::move(table), std::move(read), std::move(options)));
+  return std::unique_ptr<TableChangeSource>(
+      new TableChangeSource(std::move(table), std::move(read), std::move(options)));
 }
 
 Status TableChangeSource::Restore(const std::optional<SourcePosition>& position) {
@@ -153,8 +156,7 @@ bool MultiSource::exhausted() const {
 
 Result<std::unique_ptr<TableSamplesSource>> TableSamplesSource::Create(std::shared_ptr<table::Table> table,
                                                                        std::vector<std::string> columns,
-                                                                       int64_t period_ms,
-                                                                       std::string consumer_id) {
+                                                                       int64_t period_ms, std::string consumer_id) {
   if (period_ms <= 0) return Status::InvalidArgument("sampling " + table->path() + ": the period must be positive");
   const format::RowType& t = table->schema().fields;
   std::vector<int> from;
@@ -162,7 +164,8 @@ Result<std::unique_ptr<TableSamplesSource>> TableSamplesSource::Create(std::shar
   for (const auto& c : columns) {
     if (c.empty()) {
       from.push_back(-1);
-      fields.push_back({static_cast<int32_t>(fields.size()), "snapshot_time", format::DataType::BigInt().NotNull(), ""});
+      fields.push_back(
+          {static_cast<int32_t>(fields.size()), "snapshot_time", format::DataType::BigInt().NotNull(), ""});
       continue;
     }
     int i = t.IndexOf(c);
@@ -170,9 +173,8 @@ Result<std::unique_ptr<TableSamplesSource>> TableSamplesSource::Create(std::shar
     from.push_back(i);
     fields.push_back({static_cast<int32_t>(fields.size()), c, t.type(static_cast<size_t>(i)), ""});
   }
-  return std::unique_ptr<TableSamplesSource>(
-      new TableSamplesSource(std::move(table), std::move(from), format::RowType(std::move(fields)), period_ms,
-                             std::move(consumer_id)));
+  return std::unique_ptr<TableSamplesSource>(new TableSamplesSource(
+      std::move(table), std::move(from), format::RowType(std::move(fields)), period_ms, std::move(consumer_id)));
 }
 
 Status TableSamplesSource::Restore(const std::optional<SourcePosition>& position) {

@@ -18,9 +18,21 @@ std::optional<double> ParseQuantity(std::string_view q, bool* had_milli) {
   static const struct {
     const char* suffix;
     double mult;
-  } kSuffixes[] = {{"Ki", 1024.0}, {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"Ti", 1099511627776.0},
-                   {"Pi", 1125899906842624.0}, {"Ei", 1152921504606846976.0}, {"k", 1e3}, {"M", 1e6},
-                   {"G", 1e9}, {"T", 1e12}, {"P", 1e15}, {"E", 1e18}, {"m", 1e-3}, {"u", 1e-6}, {"n", 1e-9}};
+  } kSuffixes[] = {{"Ki", 1024.0},
+                   {"Mi", 1048576.0},
+                   {"Gi", 1073741824.0},
+                   {"Ti", 1099511627776.0},
+                   {"Pi", 1125899906842624.0},
+                   {"Ei", 1152921504606846976.0},
+                   {"k", 1e3},
+                   {"M", 1e6},
+                   {"G", 1e9},
+                   {"T", 1e12},
+                   {"P", 1e15},
+                   {"E", 1e18},
+                   {"m", 1e-3},
+                   {"u", 1e-6},
+                   {"n", 1e-9}};
   double mult = 1;
   std::string_view number = q;
   for (const auto& s : kSuffixes) {

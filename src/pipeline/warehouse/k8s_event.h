@@ -31,8 +31,8 @@ struct K8sEvent {
   int64_t event_time_ms = 0;
   std::string labels_json;  // "{}" when none
   std::string owner_kind, owner_name;
-  std::string node_name;    // pods: spec.nodeName
-  std::string phase;        // status.phase
+  std::string node_name;  // pods: spec.nodeName
+  std::string phase;      // status.phase
   std::string user_id, instance_id;
   int64_t cpu_request_milli = 0;
   int64_t memory_request_bytes = 0;

@@ -103,8 +103,8 @@ Result<Counts> WarehouseCounts(const WarehouseOptions& o, std::optional<int64_t>
   return c;
 }
 
-Result<std::map<std::pair<std::string, std::string>, int64_t>> AdsCounts(const WarehouseOptions& o,
-                                                                        std::optional<int64_t> snapshot = std::nullopt) {
+Result<std::map<std::pair<std::string, std::string>, int64_t>> AdsCounts(
+    const WarehouseOptions& o, std::optional<int64_t> snapshot = std::nullopt) {
   KL_ASSIGN_OR_RETURN(auto ads, table::Catalog(o.warehouse).GetTable(o.database, kAdsKindCountTable));
   KL_ASSIGN_OR_RETURN(auto rows, ads->ReadAll(snapshot));
   std::map<std::pair<std::string, std::string>, int64_t> out;
@@ -130,7 +130,8 @@ Result<std::vector<std::string>> WrongRegions(const WarehouseOptions& o, simulat
     for (size_t i = 0; i < rows.size(); ++i) {
       format::Row r = rows.rows.GetRow(i);
       std::string got = r[2].is_null() ? "NULL" : r[2].as_bytes();
-      if (got != region[r[0].as_bytes()]) wrong.push_back(std::string(table) + " " + r[0].as_bytes() + " " + r[1].as_bytes() + " " + got);
+      if (got != region[r[0].as_bytes()])
+        wrong.push_back(std::string(table) + " " + r[0].as_bytes() + " " + r[1].as_bytes() + " " + got);
     }
   }
   return wrong;
@@ -180,15 +181,15 @@ TEST_P(PipelineE2ETest, KilledProcessesStillGiveExactWarehouse) {
   WarehouseOptions wo;
   wo.warehouse = dir.Sub("warehouse");
   auto start_collector = [&](Child* c) {
-    ASSERT_TRUE(c->Start({Kubelake(), "--log-level", "warn", "collect", "--kubeconfig", (*fleet)->kubeconfig_path(),
-                          "--sink", "log:" + log_uri, "--state-dir", dir.Sub("collector"), "--checkpoint-interval",
-                          "2", "--stats-interval", "0"},
-                         dir.Sub("collector.out")));
+    ASSERT_TRUE(c->Start(
+        {Kubelake(), "--log-level", "warn", "collect", "--kubeconfig", (*fleet)->kubeconfig_path(), "--sink",
+         "log:" + log_uri, "--state-dir", dir.Sub("collector"), "--checkpoint-interval", "2", "--stats-interval", "0"},
+        dir.Sub("collector.out")));
   };
   auto start_pipeline = [&](Child* c) {
-    ASSERT_TRUE(c->Start({Kubelake(), "--log-level", "warn", "pipeline", "--log", log_uri, "--warehouse",
-                          wo.warehouse, "--commit-interval-ms", "300", "--trend-interval", "5", "--status-interval",
-                          "0", "--listen-http", "off", "--listen-pg", "off"},
+    ASSERT_TRUE(c->Start({Kubelake(), "--log-level", "warn", "pipeline", "--log", log_uri, "--warehouse", wo.warehouse,
+                          "--commit-interval-ms", "300", "--trend-interval", "5", "--status-interval", "0",
+                          "--listen-http", "off", "--listen-pg", "off"},
                          dir.Sub("pipeline.out")));
   };
   Child collector, pipeline;
@@ -235,13 +236,13 @@ TEST_P(PipelineE2ETest, KilledProcessesStillGiveExactWarehouse) {
                       std::back_inserter(missing));
   std::set_difference(w->objects.begin(), w->objects.end(), truth.objects.begin(), truth.objects.end(),
                       std::back_inserter(extra));
-  EXPECT_TRUE(missing.empty() && extra.empty()) << missing.size() << " objects missing from DWD, " << extra.size()
-                                                << " extra (first missing: "
-                                                << (missing.empty() ? "-" : std::get<1>(missing[0])) << ")";
+  EXPECT_TRUE(missing.empty() && extra.empty())
+      << missing.size() << " objects missing from DWD, " << extra.size()
+      << " extra (first missing: " << (missing.empty() ? "-" : std::get<1>(missing[0])) << ")";
   // DWD and topology: every row carries its cluster's region.
   ASSERT_TRUE(wrong_regions.ok()) << wrong_regions.status().ToString();
-  EXPECT_TRUE(wrong_regions->empty()) << wrong_regions->size() << " rows without their cluster's region, first: "
-                                      << wrong_regions->front();
+  EXPECT_TRUE(wrong_regions->empty()) << wrong_regions->size()
+                                      << " rows without their cluster's region, first: " << wrong_regions->front();
   // ADS: exact counts, none negative.
   auto ads = AdsCounts(wo);
   ASSERT_TRUE(ads.ok()) << ads.status().ToString();
@@ -305,7 +306,8 @@ TEST_P(PipelineE2ETest, KilledProcessesStillGiveExactWarehouse) {
   ASSERT_TRUE(ods_rows.ok());
   std::multiset<std::pair<std::string, std::string>> ods_records;
   for (size_t i = 0; i < ods_rows->size(); ++i) {
-    ods_records.insert({std::string(ods_rows->rows.column(0).GetBytes(i)), std::string(ods_rows->rows.column(1).GetBytes(i))});
+    ods_records.insert(
+        {std::string(ods_rows->rows.column(0).GetBytes(i)), std::string(ods_rows->rows.column(1).GetBytes(i))});
   }
   EXPECT_EQ(ods_records.size(), log_records.size());
   EXPECT_TRUE(ods_records == log_records) << "ODS must hold each emitted event exactly once";

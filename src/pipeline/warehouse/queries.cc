@@ -58,7 +58,8 @@ Result<QueryResult> QueryAudit(const WarehouseOptions& o, const AuditQuery& q) {
                               F(4, "live", DataType::BigInt())});
     KL_ASSIGN_OR_RETURN(rows, ReadRows(o, kAdsNamespaceCountTable));
     for (const auto& r : rows) {
-      if (I(r[3]) == 0 || (!q.cluster.empty() && S(r[0]) != q.cluster) || (!q.kind.empty() && S(r[1]) != q.kind)) continue;
+      if (I(r[3]) == 0 || (!q.cluster.empty() && S(r[0]) != q.cluster) || (!q.kind.empty() && S(r[1]) != q.kind))
+        continue;
       result.rows.push_back({r[0], Datum::Bytes(regions[S(r[0])].first), r[1], r[2], r[3]});
     }
   } else {
@@ -66,11 +67,13 @@ Result<QueryResult> QueryAudit(const WarehouseOptions& o, const AuditQuery& q) {
                               F(2, "kind", DataType::String()), F(3, "live", DataType::BigInt())});
     KL_ASSIGN_OR_RETURN(rows, ReadRows(o, kAdsKindCountTable));
     for (const auto& r : rows) {
-      if (I(r[2]) == 0 || (!q.cluster.empty() && S(r[0]) != q.cluster) || (!q.kind.empty() && S(r[1]) != q.kind)) continue;
+      if (I(r[2]) == 0 || (!q.cluster.empty() && S(r[0]) != q.cluster) || (!q.kind.empty() && S(r[1]) != q.kind))
+        continue;
       result.rows.push_back({r[0], Datum::Bytes(regions[S(r[0])].first), r[1], r[2]});
     }
   }
-  std::sort(result.rows.begin(), result.rows.end(), [](const Row& a, const Row& b) { return format::CompareRows(a, b) < 0; });
+  std::sort(result.rows.begin(), result.rows.end(),
+            [](const Row& a, const Row& b) { return format::CompareRows(a, b) < 0; });
   return result;
 }
 
@@ -79,12 +82,12 @@ Result<QueryResult> QueryTopology(const WarehouseOptions& o, const TopologyQuery
     return Status::InvalidArgument("topology: give either a user id or a node (with its cluster)");
   }
   QueryResult result;
-  result.columns = RowType({F(0, "user_id", DataType::String()), F(1, "instance_id", DataType::String()),
-                            F(2, "namespace", DataType::String()), F(3, "pod", DataType::String()),
-                            F(4, "node", DataType::String()), F(5, "node_zone", DataType::String()),
-                            F(6, "cluster", DataType::String()), F(7, "region", DataType::String()),
-                            F(8, "phase", DataType::String()), F(9, "cpu_milli", DataType::BigInt()),
-                            F(10, "memory_bytes", DataType::BigInt())});
+  result.columns =
+      RowType({F(0, "user_id", DataType::String()), F(1, "instance_id", DataType::String()),
+               F(2, "namespace", DataType::String()), F(3, "pod", DataType::String()), F(4, "node", DataType::String()),
+               F(5, "node_zone", DataType::String()), F(6, "cluster", DataType::String()),
+               F(7, "region", DataType::String()), F(8, "phase", DataType::String()),
+               F(9, "cpu_milli", DataType::BigInt()), F(10, "memory_bytes", DataType::BigInt())});
   KL_ASSIGN_OR_RETURN(auto t, OpenWarehouseTable(o, kTopologyTable));
   // A user's rows live in one bucket (bucket key user_id): read only that one.
   table::ScanPlan plan;
@@ -127,10 +130,11 @@ Result<QueryResult> QueryTopology(const WarehouseOptions& o, const TopologyQuery
     // user_id, cluster, pod_uid, instance_id, namespace, pod_name, node_name, phase, cpu, mem, region, zone, updated
     if (!q.user_id.empty() && S(r[0]) != q.user_id) continue;
     if (!q.node.empty() && (S(r[6]) != q.node || (!q.cluster.empty() && S(r[1]) != q.cluster))) continue;
-    result.rows.push_back({r[0], r[3], r[4], r[5], r[6], Datum::Bytes(node_zone[{S(r[1]), S(r[6])}]), r[1], r[10],
-                           r[7], r[8], r[9]});
+    result.rows.push_back(
+        {r[0], r[3], r[4], r[5], r[6], Datum::Bytes(node_zone[{S(r[1]), S(r[6])}]), r[1], r[10], r[7], r[8], r[9]});
   }
-  std::sort(result.rows.begin(), result.rows.end(), [](const Row& a, const Row& b) { return format::CompareRows(a, b) < 0; });
+  std::sort(result.rows.begin(), result.rows.end(),
+            [](const Row& a, const Row& b) { return format::CompareRows(a, b) < 0; });
   return result;
 }
 
@@ -157,18 +161,18 @@ Result<QueryResult> QueryTrend(const WarehouseOptions& o, const TrendQuery& q) {
       result.rows.push_back({Datum::Bytes(FormatRfc3339(I(r[0]))), r[1], r[2], r[3]});
     }
   }
-  std::sort(result.rows.begin(), result.rows.end(), [](const Row& a, const Row& b) { return format::CompareRows(a, b) < 0; });
+  std::sort(result.rows.begin(), result.rows.end(),
+            [](const Row& a, const Row& b) { return format::CompareRows(a, b) < 0; });
   return result;
 }
 
 Result<QueryResult> QueryDeleted(const WarehouseOptions& o, const DeletedQuery& q) {
   QueryResult result;
-  result.columns = RowType({F(0, "deleted_time", DataType::String()), F(1, "cluster", DataType::String()),
-                            F(2, "kind", DataType::String()), F(3, "namespace", DataType::String()),
-                            F(4, "name", DataType::String()), F(5, "uid", DataType::String()),
-                            F(6, "created_time", DataType::String()), F(7, "owner", DataType::String()),
-                            F(8, "node", DataType::String()), F(9, "user_id", DataType::String()),
-                            F(10, "origin", DataType::String())});
+  result.columns = RowType(
+      {F(0, "deleted_time", DataType::String()), F(1, "cluster", DataType::String()), F(2, "kind", DataType::String()),
+       F(3, "namespace", DataType::String()), F(4, "name", DataType::String()), F(5, "uid", DataType::String()),
+       F(6, "created_time", DataType::String()), F(7, "owner", DataType::String()), F(8, "node", DataType::String()),
+       F(9, "user_id", DataType::String()), F(10, "origin", DataType::String())});
   KL_ASSIGN_OR_RETURN(auto t, table::Catalog(o.warehouse).GetTable(o.database, kDwdTable));
   KL_ASSIGN_OR_RETURN(auto filter, table::Predicate::Parse("deleted = true", t->schema().fields));
   KL_ASSIGN_OR_RETURN(table::RowsWithKinds rows,
@@ -227,15 +231,16 @@ Result<QueryResult> QueryUsers(const WarehouseOptions& o, const std::string& pre
 
 Result<QueryResult> QueryNodes(const WarehouseOptions& o, const std::string& cluster) {
   QueryResult result;
-  result.columns = RowType({F(0, "cluster", DataType::String()), F(1, "node", DataType::String()),
-                            F(2, "pods", DataType::BigInt()), F(3, "cpu_milli", DataType::BigInt()),
-                            F(4, "memory_bytes", DataType::BigInt())});
+  result.columns =
+      RowType({F(0, "cluster", DataType::String()), F(1, "node", DataType::String()), F(2, "pods", DataType::BigInt()),
+               F(3, "cpu_milli", DataType::BigInt()), F(4, "memory_bytes", DataType::BigInt())});
   KL_ASSIGN_OR_RETURN(auto rows, ReadRows(o, kAdsNodePodsTable));
   for (const auto& r : rows) {
     if (S(r[1]).empty() || (!cluster.empty() && S(r[0]) != cluster)) continue;
     result.rows.push_back({r[0], r[1], Datum::Int(I(r[2])), Datum::Int(I(r[3])), Datum::Int(I(r[4]))});
   }
-  std::sort(result.rows.begin(), result.rows.end(), [](const Row& a, const Row& b) { return format::CompareRows(a, b) < 0; });
+  std::sort(result.rows.begin(), result.rows.end(),
+            [](const Row& a, const Row& b) { return format::CompareRows(a, b) < 0; });
   return result;
 }
 

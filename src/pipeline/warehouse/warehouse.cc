@@ -1,12 +1,11 @@
 #include "pipeline/warehouse/warehouse.h"
 
 #include <pthread.h>
-
-#include <chrono>
-#include <algorithm>
-#include <map>
-
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
 
 #include "common/clock.h"
 #include "common/file_util.h"
@@ -48,23 +47,40 @@ DataField Col(std::string name, DataType type) { return {0, std::move(name), std
 
 std::vector<DataField> DwdFields() {
   DataType s = DataType::String(), b = DataType::BigInt();
-  return {Col("cluster", s),           Col("uid", s),
-          Col("kind", s),              Col("api_group", s),
-          Col("api_version", s),       Col("namespace", s),
-          Col("name", s),              Col("resource_version", s),
-          Col("rv", b),                Col("event_type", s),
-          Col("origin", s),            Col("deleted", DataType::Boolean()),
-          Col("deleted_time", b),      Col("event_time", b),
-          Col("collect_time", b),      Col("watch_name", s),
-          Col("watch_setup_time", b),  Col("created_time", b),
-          Col("labels", s),            Col("owner_kind", s),
-          Col("owner_name", s),        Col("node_name", s),
-          Col("phase", s),             Col("unschedulable", DataType::Boolean()),
-          Col("user_id", s),           Col("instance_id", s),
-          Col("cpu_request_milli", b), Col("memory_request_bytes", b),
-          Col("topology_region", s),   Col("topology_zone", s),
-          Col("cluster_id", s),        Col("region_id", s),
-          Col("region", s),            Col("zone", s)};
+  return {Col("cluster", s),
+          Col("uid", s),
+          Col("kind", s),
+          Col("api_group", s),
+          Col("api_version", s),
+          Col("namespace", s),
+          Col("name", s),
+          Col("resource_version", s),
+          Col("rv", b),
+          Col("event_type", s),
+          Col("origin", s),
+          Col("deleted", DataType::Boolean()),
+          Col("deleted_time", b),
+          Col("event_time", b),
+          Col("collect_time", b),
+          Col("watch_name", s),
+          Col("watch_setup_time", b),
+          Col("created_time", b),
+          Col("labels", s),
+          Col("owner_kind", s),
+          Col("owner_name", s),
+          Col("node_name", s),
+          Col("phase", s),
+          Col("unschedulable", DataType::Boolean()),
+          Col("user_id", s),
+          Col("instance_id", s),
+          Col("cpu_request_milli", b),
+          Col("memory_request_bytes", b),
+          Col("topology_region", s),
+          Col("topology_zone", s),
+          Col("cluster_id", s),
+          Col("region_id", s),
+          Col("region", s),
+          Col("zone", s)};
 }
 constexpr size_t kDwdDimColumns = 4;  // cluster_id, region_id, region, zone come from the dimension
 
@@ -94,7 +110,8 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
   // Primary-key tables compact every fourth flush of a bucket, not every one:
   // a streaming commit twice a second would otherwise add a compaction (its
   // files and a COMPACT snapshot) to nearly every commit.
-  std::map<std::string, std::string> base = {{"file.format", fmt}, {"bucket", "1"},
+  std::map<std::string, std::string> base = {{"file.format", fmt},
+                                             {"bucket", "1"},
                                              {"snapshot.num-retained.min", "10"},
                                              {"snapshot.num-retained.max", retained_max},
                                              {"snapshot.time-retained", "1h"},
@@ -178,10 +195,9 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
   topo_opts["bucket-key"] = "user_id";
   topo_opts["num-sorted-run.stop-trigger"] = "24";
   defs.push_back({kTopologyTable,
-                  {Col("user_id", s), Col("cluster", s), Col("pod_uid", s), Col("instance_id", s),
-                   Col("namespace", s), Col("pod_name", s), Col("node_name", s), Col("phase", s),
-                   Col("cpu_request_milli", b), Col("memory_request_bytes", b), Col("region", s), Col("zone", s),
-                   Col("updated_time", b)},
+                  {Col("user_id", s), Col("cluster", s), Col("pod_uid", s), Col("instance_id", s), Col("namespace", s),
+                   Col("pod_name", s), Col("node_name", s), Col("phase", s), Col("cpu_request_milli", b),
+                   Col("memory_request_bytes", b), Col("region", s), Col("zone", s), Col("updated_time", b)},
                   {},
                   {"user_id", "cluster", "pod_uid"},
                   topo_opts});
@@ -212,11 +228,14 @@ JobFactory OdsJob(log::EventLog* log, const WarehouseOptions& o) {
     JobParts parts;
     KL_ASSIGN_OR_RETURN(auto source, LogSource::Create(log, "kubelake-ods"));
     KL_ASSIGN_OR_RETURN(auto table, OpenTable(o, kOdsTable));
-    parts.operators.push_back(MakeMap(table->schema().fields, [](Change& c, Changes* out) {
-      // (partition, offset, timestamp, key, value) -> (ingest_time, cluster, content)
-      out->push_back({RowKind::kInsert, {std::move(c.row[2]), std::move(c.row[3]), std::move(c.row[4])}});
-      return Status::OK();
-    }, "to-ods"));
+    parts.operators.push_back(MakeMap(
+        table->schema().fields,
+        [](Change& c, Changes* out) {
+          // (partition, offset, timestamp, key, value) -> (ingest_time, cluster, content)
+          out->push_back({RowKind::kInsert, {std::move(c.row[2]), std::move(c.row[3]), std::move(c.row[4])}});
+          return Status::OK();
+        },
+        "to-ods"));
     parts.sink = std::make_unique<TableSink>(table, "ods");
     parts.source = std::move(source);
     return parts;
@@ -236,50 +255,53 @@ JobFactory DwdJob(log::EventLog* log, const WarehouseOptions& o) {
     for (size_t i = 0; i + kDwdDimColumns < dwd_type.size(); ++i) base_cols.push_back(static_cast<int>(i));
     RowType base_type = dwd_type.Project(base_cols);
     auto parser = std::make_shared<K8sEventParser>(K8sEventOptions{o.user_label, o.instance_label});
-    parts.operators.push_back(MakeMap(base_type, [parser](Change& c, Changes* out) {
-      const std::string& content = c.row[4].as_bytes();
-      auto ev = parser->Parse(content);
-      if (!ev.ok()) {
-        // A malformed event is reported and skipped; it stays in ODS for inspection.
-        spdlog::warn("dwd: skipping event at partition {} offset {}: {}", c.row[0].as_int(), c.row[1].as_int(),
-                     ev.status().ToString());
-        return Status::OK();
-      }
-      const K8sEvent& e = *ev;
-      bool deleted = e.type == "DELETED";
-      Row r = {c.row[3],
-               Datum::Bytes(e.uid),
-               Str(e.kind),
-               Str(e.group),
-               Str(e.version),
-               Str(e.namespace_),
-               Str(e.name),
-               Str(e.resource_version),
-               Datum::Int(e.rv),
-               Datum::Bytes(e.type),
-               Str(e.origin),
-               Datum::Bool(deleted),
-               deleted ? Datum::Int(e.event_time_ms) : Datum(),
-               Datum::Int(e.event_time_ms),
-               c.row[2],
-               Str(e.watch_name),
-               Datum::Int(e.watch_setup_ms),
-               e.created_ms > 0 ? Datum::Int(e.created_ms) : Datum(),
-               Datum::Bytes(e.labels_json),
-               Str(e.owner_kind),
-               Str(e.owner_name),
-               Str(e.node_name),
-               Str(e.phase),
-               Datum::Bool(e.unschedulable),
-               Str(e.user_id),
-               Str(e.instance_id),
-               Datum::Int(e.cpu_request_milli),
-               Datum::Int(e.memory_request_bytes),
-               Str(e.topology_region),
-               Str(e.topology_zone)};
-      out->push_back({RowKind::kInsert, std::move(r)});
-      return Status::OK();
-    }, "parse-event"));
+    parts.operators.push_back(MakeMap(
+        base_type,
+        [parser](Change& c, Changes* out) {
+          const std::string& content = c.row[4].as_bytes();
+          auto ev = parser->Parse(content);
+          if (!ev.ok()) {
+            // A malformed event is reported and skipped; it stays in ODS for inspection.
+            spdlog::warn("dwd: skipping event at partition {} offset {}: {}", c.row[0].as_int(), c.row[1].as_int(),
+                         ev.status().ToString());
+            return Status::OK();
+          }
+          const K8sEvent& e = *ev;
+          bool deleted = e.type == "DELETED";
+          Row r = {c.row[3],
+                   Datum::Bytes(e.uid),
+                   Str(e.kind),
+                   Str(e.group),
+                   Str(e.version),
+                   Str(e.namespace_),
+                   Str(e.name),
+                   Str(e.resource_version),
+                   Datum::Int(e.rv),
+                   Datum::Bytes(e.type),
+                   Str(e.origin),
+                   Datum::Bool(deleted),
+                   deleted ? Datum::Int(e.event_time_ms) : Datum(),
+                   Datum::Int(e.event_time_ms),
+                   c.row[2],
+                   Str(e.watch_name),
+                   Datum::Int(e.watch_setup_ms),
+                   e.created_ms > 0 ? Datum::Int(e.created_ms) : Datum(),
+                   Datum::Bytes(e.labels_json),
+                   Str(e.owner_kind),
+                   Str(e.owner_name),
+                   Str(e.node_name),
+                   Str(e.phase),
+                   Datum::Bool(e.unschedulable),
+                   Str(e.user_id),
+                   Str(e.instance_id),
+                   Datum::Int(e.cpu_request_milli),
+                   Datum::Int(e.memory_request_bytes),
+                   Str(e.topology_region),
+                   Str(e.topology_zone)};
+          out->push_back({RowKind::kInsert, std::move(r)});
+          return Status::OK();
+        },
+        "parse-event"));
     // The cluster dimension (cluster_id, region_id, region, zone): what users set in
     // dim_cluster, else what the cluster's node labels say; rows written before it was
     // known are re-emitted when it becomes known (cluster_dimensions.h).
@@ -328,7 +350,8 @@ std::vector<std::unique_ptr<Operator>> CountOps(const RowType& dwd, const RowTyp
       key->push_back(row[static_cast<size_t>(k)]);
     }
     values->push_back(1);
-    for (int s : sums) values->push_back(row[static_cast<size_t>(s)].is_null() ? 0 : row[static_cast<size_t>(s)].as_int());
+    for (int s : sums)
+      values->push_back(row[static_cast<size_t>(s)].is_null() ? 0 : row[static_cast<size_t>(s)].as_int());
     return true;
   };
   std::vector<std::unique_ptr<Operator>> ops;
@@ -407,52 +430,66 @@ Result<std::vector<std::unique_ptr<Job>>> BuildWarehouseJobs(log::EventLog* log,
   if (o.ods) jobs.push_back(std::make_unique<Job>("ods", OdsJob(log, o), ods_job));
   jobs.push_back(std::make_unique<Job>("dwd", DwdJob(log, o), log_job));
 
-  jobs.push_back(std::make_unique<Job>("dim-from-nodes", FollowDwd(o, kClusterDimTable, "dim-from-nodes",
-      {"cluster", "kind", "deleted", "topology_region", "topology_zone"}, [](const RowType& dwd) -> Result<std::vector<std::unique_ptr<Operator>>> {
-        int kind = dwd.IndexOf("kind"), deleted = dwd.IndexOf("deleted"), region = dwd.IndexOf("topology_region"),
-            zone = dwd.IndexOf("topology_zone");
-        RowType out({Col("cluster", DataType::String()), Col("cluster_id", DataType::String()),
-                     Col("region_id", DataType::String()), Col("region", DataType::String()),
-                     Col("zone", DataType::String()), Col("node_region", DataType::String()),
-                     Col("node_zone", DataType::String())});
-        std::vector<std::unique_ptr<Operator>> ops;
-        ops.push_back(MakeMap(out, [=](Change& c, Changes* o2) {
-          const Row& r = c.row;
-          if (format::IsRetract(c.kind) || r[static_cast<size_t>(kind)].is_null() ||
-              r[static_cast<size_t>(kind)].as_bytes() != "Node" || r[static_cast<size_t>(deleted)].as_int() != 0 ||
-              r[static_cast<size_t>(region)].is_null()) {
-            return Status::OK();
-          }
-          o2->push_back({RowKind::kInsert, {r[0], Datum(), Datum(), Datum(), Datum(), r[static_cast<size_t>(region)],
-                                            r[static_cast<size_t>(zone)]}});
-          return Status::OK();
-        }, "node-topology"));
-        return ops;
-      }), follow_job));
+  jobs.push_back(std::make_unique<Job>(
+      "dim-from-nodes",
+      FollowDwd(o, kClusterDimTable, "dim-from-nodes",
+                {"cluster", "kind", "deleted", "topology_region", "topology_zone"},
+                [](const RowType& dwd) -> Result<std::vector<std::unique_ptr<Operator>>> {
+                  int kind = dwd.IndexOf("kind"), deleted = dwd.IndexOf("deleted"),
+                      region = dwd.IndexOf("topology_region"), zone = dwd.IndexOf("topology_zone");
+                  RowType out({Col("cluster", DataType::String()), Col("cluster_id", DataType::String()),
+                               Col("region_id", DataType::String()), Col("region", DataType::String()),
+                               Col("zone", DataType::String()), Col("node_region", DataType::String()),
+                               Col("node_zone", DataType::String())});
+                  std::vector<std::unique_ptr<Operator>> ops;
+                  ops.push_back(MakeMap(
+                      out,
+                      [=](Change& c, Changes* o2) {
+                        const Row& r = c.row;
+                        if (format::IsRetract(c.kind) || r[static_cast<size_t>(kind)].is_null() ||
+                            r[static_cast<size_t>(kind)].as_bytes() != "Node" ||
+                            r[static_cast<size_t>(deleted)].as_int() != 0 || r[static_cast<size_t>(region)].is_null()) {
+                          return Status::OK();
+                        }
+                        o2->push_back({RowKind::kInsert,
+                                       {r[0], Datum(), Datum(), Datum(), Datum(), r[static_cast<size_t>(region)],
+                                        r[static_cast<size_t>(zone)]}});
+                        return Status::OK();
+                      },
+                      "node-topology"));
+                  return ops;
+                }),
+      follow_job));
 
-  jobs.push_back(std::make_unique<Job>("dim-node", FollowDwd(o, kNodeDimTable, "dim-node",
-      {"cluster", "kind", "deleted", "name", "uid", "topology_region", "topology_zone", "unschedulable"},
-      [o](const RowType& dwd) -> Result<std::vector<std::unique_ptr<Operator>>> {
-        KL_ASSIGN_OR_RETURN(auto target, OpenTable(o, kNodeDimTable));
-        auto idx = [&](const char* n) { return static_cast<size_t>(dwd.IndexOf(n)); };
-        size_t cluster = idx("cluster"), kind = idx("kind"), deleted = idx("deleted"), name = idx("name"),
-               uid = idx("uid"), region = idx("topology_region"), zone = idx("topology_zone"),
-               unschedulable = idx("unschedulable");
-        std::vector<std::unique_ptr<Operator>> ops;
-        ops.push_back(MakeMap(target->schema().fields, [=](Change& c, Changes* out) {
-          const Row& r = c.row;
-          if (r[kind].is_null() || r[kind].as_bytes() != "Node" || r[cluster].is_null() || r[name].is_null() ||
-              r[uid].is_null()) {
-            return Status::OK();
-          }
-          Row n = {r[cluster], r[name], r[uid], r[region], r[zone], r[unschedulable]};
-          bool live = !format::IsRetract(c.kind) && (r[deleted].is_null() || r[deleted].as_int() == 0);
-          // A node that goes leaves its row.
-          out->push_back({live ? RowKind::kUpdateAfter : RowKind::kDelete, std::move(n)});
-          return Status::OK();
-        }, "node-dimension"));
-        return ops;
-      }), follow_job));
+  jobs.push_back(std::make_unique<Job>(
+      "dim-node",
+      FollowDwd(o, kNodeDimTable, "dim-node",
+                {"cluster", "kind", "deleted", "name", "uid", "topology_region", "topology_zone", "unschedulable"},
+                [o](const RowType& dwd) -> Result<std::vector<std::unique_ptr<Operator>>> {
+                  KL_ASSIGN_OR_RETURN(auto target, OpenTable(o, kNodeDimTable));
+                  auto idx = [&](const char* n) { return static_cast<size_t>(dwd.IndexOf(n)); };
+                  size_t cluster = idx("cluster"), kind = idx("kind"), deleted = idx("deleted"), name = idx("name"),
+                         uid = idx("uid"), region = idx("topology_region"), zone = idx("topology_zone"),
+                         unschedulable = idx("unschedulable");
+                  std::vector<std::unique_ptr<Operator>> ops;
+                  ops.push_back(MakeMap(
+                      target->schema().fields,
+                      [=](Change& c, Changes* out) {
+                        const Row& r = c.row;
+                        if (r[kind].is_null() || r[kind].as_bytes() != "Node" || r[cluster].is_null() ||
+                            r[name].is_null() || r[uid].is_null()) {
+                          return Status::OK();
+                        }
+                        Row n = {r[cluster], r[name], r[uid], r[region], r[zone], r[unschedulable]};
+                        bool live = !format::IsRetract(c.kind) && (r[deleted].is_null() || r[deleted].as_int() == 0);
+                        // A node that goes leaves its row.
+                        out->push_back({live ? RowKind::kUpdateAfter : RowKind::kDelete, std::move(n)});
+                        return Status::OK();
+                      },
+                      "node-dimension"));
+                  return ops;
+                }),
+      follow_job));
 
   auto add_count = [&](const char* table, std::string job, std::vector<const char*> keys,
                        std::function<bool(const RowType&, const Row&)> only, std::vector<const char*> sums) {
@@ -462,16 +499,19 @@ Result<std::vector<std::unique_ptr<Job>>> BuildWarehouseJobs(log::EventLog* log,
     for (const char* c : sums) columns.push_back(c);
     std::sort(columns.begin(), columns.end());
     columns.erase(std::unique(columns.begin(), columns.end()), columns.end());
-    jobs.push_back(std::make_unique<Job>(job, FollowDwd(o, table, job, columns,
-        [o, table, keys, only, sums](const RowType& dwd) -> Result<std::vector<std::unique_ptr<Operator>>> {
-          KL_ASSIGN_OR_RETURN(auto target, OpenTable(o, table));
-          std::vector<int> key_cols, sum_cols;
-          for (const char* k : keys) key_cols.push_back(dwd.IndexOf(k));
-          for (const char* s : sums) sum_cols.push_back(dwd.IndexOf(s));
-          std::function<bool(const Row&)> filter;
-          if (only) filter = [only, dwd](const Row& r) { return only(dwd, r); };
-          return CountOps(dwd, target->schema().fields, key_cols, filter, sum_cols);
-        }), follow_job));
+    jobs.push_back(std::make_unique<Job>(
+        job,
+        FollowDwd(o, table, job, columns,
+                  [o, table, keys, only, sums](const RowType& dwd) -> Result<std::vector<std::unique_ptr<Operator>>> {
+                    KL_ASSIGN_OR_RETURN(auto target, OpenTable(o, table));
+                    std::vector<int> key_cols, sum_cols;
+                    for (const char* k : keys) key_cols.push_back(dwd.IndexOf(k));
+                    for (const char* s : sums) sum_cols.push_back(dwd.IndexOf(s));
+                    std::function<bool(const Row&)> filter;
+                    if (only) filter = [only, dwd](const Row& r) { return only(dwd, r); };
+                    return CountOps(dwd, target->schema().fields, key_cols, filter, sum_cols);
+                  }),
+        follow_job));
   };
   auto is_pod = [](const RowType& t, const Row& r) {
     const Datum& k = r[static_cast<size_t>(t.IndexOf("kind"))];
@@ -484,33 +524,39 @@ Result<std::vector<std::unique_ptr<Job>>> BuildWarehouseJobs(log::EventLog* log,
   add_count(kAdsUserResourcesTable, "ads-user-resources", {"user_id", "cluster"}, is_pod,
             {"cpu_request_milli", "memory_request_bytes"});
 
-  jobs.push_back(std::make_unique<Job>("topology", FollowDwd(o, kTopologyTable, "topology",
-      {"cluster", "kind", "deleted", "user_id", "uid", "instance_id", "namespace", "name", "node_name", "phase",
-       "cpu_request_milli", "memory_request_bytes", "region", "zone", "event_time"},
-      [o](const RowType& dwd) -> Result<std::vector<std::unique_ptr<Operator>>> {
-        KL_ASSIGN_OR_RETURN(auto target, OpenTable(o, kTopologyTable));
-        auto idx = [&](const char* n) { return static_cast<size_t>(dwd.IndexOf(n)); };
-        size_t kind = idx("kind"), deleted = idx("deleted"), user = idx("user_id"), uid = idx("uid"),
-               instance = idx("instance_id"), ns = idx("namespace"), name = idx("name"), node = idx("node_name"),
-               phase = idx("phase"), cpu = idx("cpu_request_milli"), mem = idx("memory_request_bytes"),
-               region = idx("region"), zone = idx("zone"), event_time = idx("event_time"), cluster = idx("cluster");
-        std::vector<std::unique_ptr<Operator>> ops;
-        ops.push_back(MakeMap(target->schema().fields, [=](Change& c, Changes* out) {
-          const Row& r = c.row;
-          if (r[kind].is_null() || r[kind].as_bytes() != "Pod" || r[user].is_null()) return Status::OK();
-          Row t = {r[user], r[cluster], r[uid], r[instance], r[ns], r[name], r[node], r[phase], r[cpu], r[mem],
-                   r[region], r[zone], r[event_time]};
-          bool live = !format::IsRetract(c.kind) && r[deleted].as_int() == 0;
-          // A pod that goes (or moves to another user) leaves its old topology row.
-          out->push_back({live ? RowKind::kUpdateAfter : RowKind::kDelete, std::move(t)});
-          return Status::OK();
-        }, "pod-topology"));
-        return ops;
-      }), follow_job));
+  jobs.push_back(std::make_unique<Job>(
+      "topology",
+      FollowDwd(o, kTopologyTable, "topology",
+                {"cluster", "kind", "deleted", "user_id", "uid", "instance_id", "namespace", "name", "node_name",
+                 "phase", "cpu_request_milli", "memory_request_bytes", "region", "zone", "event_time"},
+                [o](const RowType& dwd) -> Result<std::vector<std::unique_ptr<Operator>>> {
+                  KL_ASSIGN_OR_RETURN(auto target, OpenTable(o, kTopologyTable));
+                  auto idx = [&](const char* n) { return static_cast<size_t>(dwd.IndexOf(n)); };
+                  size_t kind = idx("kind"), deleted = idx("deleted"), user = idx("user_id"), uid = idx("uid"),
+                         instance = idx("instance_id"), ns = idx("namespace"), name = idx("name"),
+                         node = idx("node_name"), phase = idx("phase"), cpu = idx("cpu_request_milli"),
+                         mem = idx("memory_request_bytes"), region = idx("region"), zone = idx("zone"),
+                         event_time = idx("event_time"), cluster = idx("cluster");
+                  std::vector<std::unique_ptr<Operator>> ops;
+                  ops.push_back(MakeMap(
+                      target->schema().fields,
+                      [=](Change& c, Changes* out) {
+                        const Row& r = c.row;
+                        if (r[kind].is_null() || r[kind].as_bytes() != "Pod" || r[user].is_null()) return Status::OK();
+                        Row t = {r[user],  r[cluster], r[uid], r[instance], r[ns],   r[name],      r[node],
+                                 r[phase], r[cpu],     r[mem], r[region],   r[zone], r[event_time]};
+                        bool live = !format::IsRetract(c.kind) && r[deleted].as_int() == 0;
+                        // A pod that goes (or moves to another user) leaves its old topology row.
+                        out->push_back({live ? RowKind::kUpdateAfter : RowKind::kDelete, std::move(t)});
+                        return Status::OK();
+                      },
+                      "pod-topology"));
+                  return ops;
+                }),
+      follow_job));
 
-  jobs.push_back(std::make_unique<Job>("trend-kind-count",
-                                       TrendJob(o, kAdsKindCountTable, kTrendKindCountTable, "trend-kind-count"),
-                                       trend_job));
+  jobs.push_back(std::make_unique<Job>(
+      "trend-kind-count", TrendJob(o, kAdsKindCountTable, kTrendKindCountTable, "trend-kind-count"), trend_job));
   jobs.push_back(std::make_unique<Job>(
       "trend-user-resources", TrendJob(o, kAdsUserResourcesTable, kTrendUserResourcesTable, "trend-user-resources"),
       trend_job));

@@ -44,7 +44,7 @@ inline constexpr char kTrendKindCountTable[] = "trend_kind_count";
 inline constexpr char kTrendUserResourcesTable[] = "trend_user_resources";
 
 struct WarehouseOptions {
-  std::string warehouse;             // Paimon warehouse directory
+  std::string warehouse;  // Paimon warehouse directory
   std::string database = "kubelake";
   std::string user_label = "kubelake.io/user";
   std::string instance_label = "kubelake.io/instance";
@@ -53,9 +53,9 @@ struct WarehouseOptions {
   // The ODS job: raw events are durable in the log already and no job follows
   // ods_events, so it commits less often (fewer, larger files and commits).
   int64_t ods_commit_interval_ms = 5000;
-  int64_t follow_interval_ms = 200;  // jobs following a table's changes
-  int64_t trend_interval_ms = 60000; // trend sampling period
-  int snapshots_retained = 100;      // snapshot.num-retained.max of every table (at least 10)
+  int64_t follow_interval_ms = 200;   // jobs following a table's changes
+  int64_t trend_interval_ms = 60000;  // trend sampling period
+  int snapshots_retained = 100;       // snapshot.num-retained.max of every table (at least 10)
   // ...but the raw events': no job follows ods_events, and each of its snapshots
   // adds a file per cluster and bucket (8 per cluster), all kept while a snapshot
   // that lists them is (at least 10; at most snapshots_retained).
@@ -66,7 +66,7 @@ struct WarehouseOptions {
   int ads_tags_retained = 30;
   int ods_buckets = 8;
   int dwd_buckets = 2;
-  bool ods = true;                   // keep raw events
+  bool ods = true;  // keep raw events
 };
 
 // The tag options of the ADS tables: 'tag.creation-period' for daily, hourly and two-hours,

@@ -33,7 +33,7 @@ class QueryGate {
   std::mutex mu_;
   std::map<uint64_t, std::condition_variable*> waiting_;  // tickets waiting for their turn
   uint64_t next_ticket_ = 0;
-  uint64_t done_ = 0;                   // turns ended (left or demoted); ticket t may run when t < done_ + slots_
+  uint64_t done_ = 0;                    // turns ended (left or demoted); ticket t may run when t < done_ + slots_
   std::map<uint64_t, int64_t> holders_;  // ticket -> when it started (microseconds), not demoted
 };
 

@@ -401,7 +401,7 @@ struct JsonCallSet::Impl {
     bool text = false, bigint = false, empty_null = false;
   };
   std::vector<Fast> fast;
-  simdjson::dom::parser parser;      // its buffers are kept for the next documents
+  simdjson::dom::parser parser;  // its buffers are kept for the next documents
   // Per node, for the current document: how its walk ended and the element reached.
   std::vector<WalkEnd> ends;
   std::vector<Element> elements;

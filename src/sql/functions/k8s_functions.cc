@@ -58,20 +58,22 @@ void RegisterK8sFunctions(FunctionRegistry* r) {
                            }),
                "K8S_MEMORY_BYTES(text): a memory quantity in bytes ('128Mi', '1G'); NULL if malformed");
   r->AddScalar("K8S_SUM_CPU_MILLIS",
-               FixedBinder("s", 1, DataType::BigInt().NotNull(),
-                           [](ExecContext&, const Datum* a, Datum* o) -> Status {
-                             *o = Datum::Int(a[0].is_null() ? 0 : SumQuantities(a[0].as_bytes(), true));
-                             return Status::OK();
-                           },
-                           /*null_handling=*/true),
+               FixedBinder(
+                   "s", 1, DataType::BigInt().NotNull(),
+                   [](ExecContext&, const Datum* a, Datum* o) -> Status {
+                     *o = Datum::Int(a[0].is_null() ? 0 : SumQuantities(a[0].as_bytes(), true));
+                     return Status::OK();
+                   },
+                   /*null_handling=*/true),
                "K8S_SUM_CPU_MILLIS(json_array): the millicores of a JSON array of CPU quantities, summed (0 for NULL)");
   r->AddScalar("K8S_SUM_MEMORY_BYTES",
-               FixedBinder("s", 1, DataType::BigInt().NotNull(),
-                           [](ExecContext&, const Datum* a, Datum* o) -> Status {
-                             *o = Datum::Int(a[0].is_null() ? 0 : SumQuantities(a[0].as_bytes(), false));
-                             return Status::OK();
-                           },
-                           /*null_handling=*/true),
+               FixedBinder(
+                   "s", 1, DataType::BigInt().NotNull(),
+                   [](ExecContext&, const Datum* a, Datum* o) -> Status {
+                     *o = Datum::Int(a[0].is_null() ? 0 : SumQuantities(a[0].as_bytes(), false));
+                     return Status::OK();
+                   },
+                   /*null_handling=*/true),
                "K8S_SUM_MEMORY_BYTES(json_array): the bytes of a JSON array of memory quantities, summed (0 for NULL)");
   r->AddScalar("K8S_TIME_MILLIS",
                FixedBinder("s", 1, DataType::BigInt(),

@@ -353,7 +353,8 @@ class CalcOp : public pipeline::Operator {
     }
     size_t m = selected.size();
     std::vector<ColumnValue> values(computed_.size());
-    for (size_t k = 0; k < computed_.size(); ++k) KL_RETURN_IF_ERROR(Evaluate(*computed_[k], *eval, m, ctx_, &values[k]));
+    for (size_t k = 0; k < computed_.size(); ++k)
+      KL_RETURN_IF_ERROR(Evaluate(*computed_[k], *eval, m, ctx_, &values[k]));
     for (size_t j = 0; j < m; ++j) Project(in[begin + selected[j]], &values, j, out);
     return Status::OK();
   }

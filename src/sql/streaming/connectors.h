@@ -28,8 +28,9 @@ Result<std::shared_ptr<CatalogObject>> MakeConnectorTable(const Statement& creat
 
 // A streaming source of a kubelake-log table: the log's records as rows of
 // `columns` (indexes into the table's schema). `job` names the default consumer group.
-Result<std::unique_ptr<pipeline::Source>> MakeLogTableSource(const CatalogObject& table, const std::vector<int>& columns,
-                                                             const std::string& job, const LogOpener& opener);
+Result<std::unique_ptr<pipeline::Source>> MakeLogTableSource(const CatalogObject& table,
+                                                             const std::vector<int>& columns, const std::string& job,
+                                                             const LogOpener& opener);
 
 // The batch reader of a kubelake-log table (from its startup position to the log's end when a query starts).
 std::shared_ptr<TableSource> MakeLogBatchSource(const CatalogObject& table, LogOpener opener);

@@ -79,13 +79,13 @@ class Connection {
   }
 
   // Runs `sql` with text parameters (nullptr = NULL); rows come back as text.
-  Result<std::vector<std::vector<std::optional<std::string>>>> Exec(const std::string& sql,
-                                                                    const std::vector<const std::string*>& params = {}) {
+  Result<std::vector<std::vector<std::optional<std::string>>>> Exec(
+      const std::string& sql, const std::vector<const std::string*>& params = {}) {
     if (conn_ == nullptr) return Status::Unavailable("not connected to PostgreSQL");
     std::vector<const char*> values;
     for (const auto* p : params) values.push_back(p == nullptr ? nullptr : p->c_str());
-    PGresult* r = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-                               nullptr, 0);
+    PGresult* r =
+        PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr, 0);
     ExecStatusType st = PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
       std::string err = PQresultErrorMessage(r);
@@ -135,14 +135,15 @@ class JdbcSink : public pipeline::Sink {
 
   Result<std::optional<pipeline::SourcePosition>> RestorePosition() override {
     KL_RETURN_IF_ERROR(Connect());
-    KL_ASSIGN_OR_RETURN(auto rows, conn_.Exec("SELECT identifier, position FROM " + QuoteQualified(position_table_) +
-                                                  " WHERE job = $1",
-                                              {&job_}));
+    KL_ASSIGN_OR_RETURN(
+        auto rows,
+        conn_.Exec("SELECT identifier, position FROM " + QuoteQualified(position_table_) + " WHERE job = $1", {&job_}));
     last_identifier_ = 0;
     if (rows.empty() || !rows[0][0] || !rows[0][1]) return std::optional<pipeline::SourcePosition>();
     auto id = ParseInt64(*rows[0][0]);
     auto bytes = HexDecode(*rows[0][1]);
-    if (!id || !bytes) return Status::Corruption("the position of job " + job_ + " in " + position_table_ + " is unreadable");
+    if (!id || !bytes)
+      return Status::Corruption("the position of job " + job_ + " in " + position_table_ + " is unreadable");
     last_identifier_ = *id;
     std::string_view view(*bytes);
     KL_ASSIGN_OR_RETURN(pipeline::SourcePosition p, pipeline::DecodePosition(&view));
@@ -207,9 +208,10 @@ class JdbcSink : public pipeline::Sink {
   Status Connect() {
     KL_RETURN_IF_ERROR(conn_.Open(conninfo_, "table " + table_));
     if (!position_table_ready_) {
-      KL_RETURN_IF_ERROR(conn_.Exec("CREATE TABLE IF NOT EXISTS " + QuoteQualified(position_table_) +
-                                    " (job TEXT PRIMARY KEY, identifier BIGINT NOT NULL, position BYTEA NOT NULL, "
-                                    "committed_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+      KL_RETURN_IF_ERROR(conn_
+                             .Exec("CREATE TABLE IF NOT EXISTS " + QuoteQualified(position_table_) +
+                                   " (job TEXT PRIMARY KEY, identifier BIGINT NOT NULL, position BYTEA NOT NULL, "
+                                   "committed_at TIMESTAMPTZ NOT NULL DEFAULT now())")
                              .status());
       position_table_ready_ = true;
     }
@@ -320,11 +322,13 @@ class JdbcSink : public pipeline::Sink {
     std::string encoded;
     pipeline::EncodePosition(position, &encoded);
     std::string id_text = std::to_string(identifier), pos_text = PostgresByteaHex(encoded);
-    KL_RETURN_IF_ERROR(conn_.Exec("INSERT INTO " + QuoteQualified(position_table_) +
-                                      " (job, identifier, position) VALUES ($1, $2, $3) ON CONFLICT (job) DO UPDATE SET "
-                                      "identifier = EXCLUDED.identifier, position = EXCLUDED.position, committed_at = now()",
-                                  {&job_, &id_text, &pos_text})
-                           .status());
+    KL_RETURN_IF_ERROR(
+        conn_
+            .Exec("INSERT INTO " + QuoteQualified(position_table_) +
+                      " (job, identifier, position) VALUES ($1, $2, $3) ON CONFLICT (job) DO UPDATE SET "
+                      "identifier = EXCLUDED.identifier, position = EXCLUDED.position, committed_at = now()",
+                  {&job_, &id_text, &pos_text})
+            .status());
     KL_RETURN_IF_ERROR(conn_.Exec("COMMIT").status());
     result->snapshot_ids.push_back(identifier);
     return Status::OK();
@@ -382,11 +386,15 @@ Result<std::string> PostgresConnInfo(const std::map<std::string, std::string>& o
     if (eq == std::string::npos) continue;
     params[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
-  static const std::map<std::string, std::string> kNames = {
-      {"user", "user"},           {"password", "password"},         {"sslmode", "sslmode"},
-      {"sslrootcert", "sslrootcert"}, {"sslcert", "sslcert"},       {"sslkey", "sslkey"},
-      {"connectTimeout", "connect_timeout"}, {"ApplicationName", "application_name"},
-      {"applicationName", "application_name"}};
+  static const std::map<std::string, std::string> kNames = {{"user", "user"},
+                                                            {"password", "password"},
+                                                            {"sslmode", "sslmode"},
+                                                            {"sslrootcert", "sslrootcert"},
+                                                            {"sslcert", "sslcert"},
+                                                            {"sslkey", "sslkey"},
+                                                            {"connectTimeout", "connect_timeout"},
+                                                            {"ApplicationName", "application_name"},
+                                                            {"applicationName", "application_name"}};
   for (const auto& [k, v] : params) {
     auto it = kNames.find(k);
     if (it != kNames.end()) info += " " + it->second + "=" + ConnValue(v);
@@ -408,11 +416,9 @@ Result<std::unique_ptr<pipeline::Sink>> MakeJdbcSink(const CatalogObject& table,
   }
   std::vector<int> keys;
   for (const auto& k : table.primary_key) keys.push_back(table.schema.IndexOf(k));
-  return std::unique_ptr<pipeline::Sink>(new JdbcSink(conninfo, Opt(table.connector_options, "table-name"), table.schema,
-                                                      keys,
-                                                      Opt(table.connector_options, "kubelake.position-table",
-                                                          "kubelake_sink_positions"),
-                                                      job));
+  return std::unique_ptr<pipeline::Sink>(
+      new JdbcSink(conninfo, Opt(table.connector_options, "table-name"), table.schema, keys,
+                   Opt(table.connector_options, "kubelake.position-table", "kubelake_sink_positions"), job));
 }
 
 }  // namespace kl::sql::streaming

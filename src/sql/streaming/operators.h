@@ -85,9 +85,9 @@ std::unique_ptr<pipeline::Operator> MakeOperatorTree(std::vector<TreeNode> nodes
 
 // What a sink does with each kind of change, by the target table (see docs/sql.md):
 enum class SinkMode : unsigned char {
-  kAppend,       // append table: inserts only
-  kRetract,      // aggregation / changelog-producer = input: every kind as it is
-  kUpsert,       // deduplicate: -U dropped when its key comes back in the batch, else a delete
+  kAppend,                  // append table: inserts only
+  kRetract,                 // aggregation / changelog-producer = input: every kind as it is
+  kUpsert,                  // deduplicate: -U dropped when its key comes back in the batch, else a delete
   kUpsertDropUpdateBefore,  // partial-update, first-row: -U dropped
   kIgnoreDelete,            // 'ignore-delete' (any of its names): -U and -D dropped
 };

@@ -152,9 +152,9 @@ class Planner {
       case OpKind::kLimit: {
         KL_ASSIGN_OR_RETURN(Built child, Build(op->children[0]));
         if (!child.insert_only) return Unsupported("LIMIT over a query that updates its rows");
-        return Built{Add(MakeStreamLimit(op->schema, op->limit, op->offset), {child.node},
-                         "Limit " + std::to_string(op->limit)),
-                     true};
+        return Built{
+            Add(MakeStreamLimit(op->schema, op->limit, op->offset), {child.node}, "Limit " + std::to_string(op->limit)),
+            true};
       }
       case OpKind::kJoin: return Join(op);
       case OpKind::kUnion: {
@@ -190,8 +190,9 @@ class Planner {
 
  private:
   static Status Unsupported(const std::string& what) {
-    return Status::NotSupported(what + " is not supported in streaming jobs; run the INSERT in batch mode (SET "
-                                       "'execution.runtime-mode' = 'batch')");
+    return Status::NotSupported(what +
+                                " is not supported in streaming jobs; run the INSERT in batch mode (SET "
+                                "'execution.runtime-mode' = 'batch')");
   }
   static Status CheckExprs(const std::vector<BoundExprPtr>& exprs) {
     for (const auto& e : exprs) {
@@ -254,8 +255,7 @@ class Planner {
     std::string label = "Calc";
     if (predicate) label += " where " + predicate->ToString();
     label += " select " + Exprs(exprs);
-    return Built{Add(MakeCalc(child->schema, predicate, exprs, op->schema, s_.exec), {in.node}, label),
-                 in.insert_only};
+    return Built{Add(MakeCalc(child->schema, predicate, exprs, op->schema, s_.exec), {in.node}, label), in.insert_only};
   }
 
  public:
@@ -294,7 +294,8 @@ class Planner {
     if (op.scan_time_travel || op.table_hints.count("scan.tag-name") || op.table_hints.count("scan.version") ||
         op.table_hints.count("scan.timestamp")) {
       return Status::NotSupported("FOR SYSTEM_TIME AS OF a time, 'scan.timestamp' and tags read one snapshot of " +
-                                  t.name + ", which is a batch read; a streaming job starts at a snapshot with "
+                                  t.name +
+                                  ", which is a batch read; a streaming job starts at a snapshot with "
                                   "'scan.snapshot-id' or 'scan.timestamp-millis'");
     }
     if (op.scan_sample_ms > 0) {
@@ -303,11 +304,11 @@ class Planner {
       for (int c : op.scan_columns) {
         columns.push_back(static_cast<size_t>(c) < t.schema.size() ? t.schema.field(static_cast<size_t>(c)).name : "");
       }
-      KL_ASSIGN_OR_RETURN(auto source, pipeline::TableSamplesSource::Create(
-                                           table, columns, op.scan_sample_ms,
-                                           // its samples' snapshots outlive expiry
-                                           op.table_hints.count("consumer-id") ? op.table_hints.at("consumer-id")
-                                                                               : s_.name));
+      KL_ASSIGN_OR_RETURN(auto source,
+                          pipeline::TableSamplesSource::Create(
+                              table, columns, op.scan_sample_ms,
+                              // its samples' snapshots outlive expiry
+                              op.table_hints.count("consumer-id") ? op.table_hints.at("consumer-id") : s_.name));
       int src = AddSource(std::move(source));
       return RawScan{
           Built{Add(nullptr, {},
@@ -340,7 +341,8 @@ class Planner {
         return Status::NotSupported("'" + t.connector() + "' tables are sinks; a streaming job cannot read " + t.name);
       }
       KL_ASSIGN_OR_RETURN(auto source, MakeLogTableSource(t, read, s_.name, s_.log_opener));
-      label = "Source: " + source->name() + " startup=" + Opt(t.connector_options, "scan.startup.mode", "group-offsets");
+      label =
+          "Source: " + source->name() + " startup=" + Opt(t.connector_options, "scan.startup.mode", "group-offsets");
       src = AddSource(std::move(source));
     } else if (t.paimon && t.kind == ObjectKind::kTable) {
       const auto& schema = t.paimon->schema();
@@ -407,8 +409,9 @@ class Planner {
               (tco.consumer_id.empty() ? "" : " consumer-id=" + tco.consumer_id);
       src = AddSource(std::move(source));
     } else {
-      return Status::NotSupported(t.FullName() + " cannot be read by a streaming job (system and virtual tables are "
-                                                 "read in batch queries)");
+      return Status::NotSupported(t.FullName() +
+                                  " cannot be read by a streaming job (system and virtual tables are "
+                                  "read in batch queries)");
     }
     // Columns as read.
     std::vector<DataField> fields;
@@ -434,7 +437,8 @@ class Planner {
     std::vector<BoundExprPtr> exprs;
     for (int c : op.scan_columns) {
       int p = pos_of[static_cast<size_t>(c)];
-      exprs.push_back(MakeColumn(p, read_type.type(static_cast<size_t>(p)), read_type.field(static_cast<size_t>(p)).name));
+      exprs.push_back(
+          MakeColumn(p, read_type.type(static_cast<size_t>(p)), read_type.field(static_cast<size_t>(p)).name));
     }
     return RawScan{Built{node, insert_only}, true, predicate, std::move(exprs), read_type};
   }
@@ -504,7 +508,8 @@ class Planner {
       }
       for (const auto& e : extra) {
         exprs.push_back(e);
-        fields.push_back({static_cast<int32_t>(fields.size()), "lookup_key" + std::to_string(fields.size()), e->type, ""});
+        fields.push_back(
+            {static_cast<int32_t>(fields.size()), "lookup_key" + std::to_string(fields.size()), e->type, ""});
       }
       input_type = RowType(fields);
       input = Add(MakeCalc(left_type, nullptr, exprs, input_type, s_.exec, "lookup-keys"), {input}, "Calc lookup keys");
@@ -727,7 +732,8 @@ Result<int> BuildDeltaAggregate(Planner* p, const DeltaPlan& d, const JobSetting
   }
   pipeline::DeltaAggregateSpec spec;
   std::vector<DataField> out;
-  for (size_t i = 0; i < ng; ++i) out.push_back({static_cast<int32_t>(i), agg.schema.field(i).name, agg.schema.type(i), ""});
+  for (size_t i = 0; i < ng; ++i)
+    out.push_back({static_cast<int32_t>(i), agg.schema.field(i).name, agg.schema.type(i), ""});
   for (size_t a = 0; a < agg.aggregates.size(); ++a) {
     out.push_back({static_cast<int32_t>(out.size()), agg.schema.field(ng + a).name, format::DataType::BigInt(), ""});
   }
@@ -818,7 +824,8 @@ Result<Assembled> Assemble(const LogicalOpPtr& plan, const InsertTarget& target,
   std::unique_ptr<pipeline::Sink> sink;
   std::string sink_label;
   std::optional<DeltaPlan> delta;
-  std::string cluster_dims;  // 'kubelake.cluster-dimensions': the dimension table the sink's last four columns come from
+  std::string
+      cluster_dims;  // 'kubelake.cluster-dimensions': the dimension table the sink's last four columns come from
   std::map<std::string, std::string> table_hints;
   for (const auto& [k, v] : target.hints) {
     if (k == "kubelake.cluster-dimensions") {
@@ -846,7 +853,8 @@ Result<Assembled> Assemble(const LogicalOpPtr& plan, const InsertTarget& target,
     adapter.mode = SinkMode::kRetract;
     sink_label = "Sink: " + sink->name() + " (every change)";
   } else {
-    return Status::NotSupported(obj.FullName() + " cannot be written (INSERT writes Paimon, 'jdbc' and 'print' tables)");
+    return Status::NotSupported(obj.FullName() +
+                                " cannot be written (INSERT writes Paimon, 'jdbc' and 'print' tables)");
   }
   int root;
   if (delta) {
@@ -856,7 +864,8 @@ Result<Assembled> Assemble(const LogicalOpPtr& plan, const InsertTarget& target,
   } else {
     KL_ASSIGN_OR_RETURN(Built b, p.Build(plan));
     if (!b.insert_only && adapter.mode == SinkMode::kAppend) {
-      return Status::InvalidArgument(obj.name + " has no primary key, so it takes inserts only, but this query "
+      return Status::InvalidArgument(obj.name +
+                                     " has no primary key, so it takes inserts only, but this query "
                                      "updates and deletes its results (GROUP BY, Top-N, outer joins, or a primary-key "
                                      "table read as a changelog); give the table a PRIMARY KEY");
     }
@@ -871,20 +880,22 @@ Result<Assembled> Assemble(const LogicalOpPtr& plan, const InsertTarget& target,
     size_t n = t.size();
     if (!obj.paimon || n < 5 || t.field(0).name != "cluster" || t.field(n - 4).name != "cluster_id" ||
         t.field(n - 3).name != "region_id" || t.field(n - 2).name != "region" || t.field(n - 1).name != "zone") {
-      return Status::InvalidArgument("'kubelake.cluster-dimensions' needs a Paimon table whose first column is cluster "
-                                     "and whose last four are cluster_id, region_id, region, zone");
+      return Status::InvalidArgument(
+          "'kubelake.cluster-dimensions' needs a Paimon table whose first column is cluster "
+          "and whose last four are cluster_id, region_id, region, zone");
     }
     std::vector<int> keep;
     for (size_t i = 0; i + 4 < n; ++i) keep.push_back(static_cast<int>(i));
     RowType base = t.Project(keep);
     size_t width = base.size();
-    root = p.Add(pipeline::MakeMap(base,
-                                   [width](pipeline::Change& c, pipeline::Changes* out) {
-                                     c.row.resize(width);
-                                     out->push_back(std::move(c));
-                                     return Status::OK();
-                                   },
-                                   "drop-dimensions"),
+    root = p.Add(pipeline::MakeMap(
+                     base,
+                     [width](pipeline::Change& c, pipeline::Changes* out) {
+                       c.row.resize(width);
+                       out->push_back(std::move(c));
+                       return Status::OK();
+                     },
+                     "drop-dimensions"),
                  {root}, "Calc without the dimension columns");
     pipeline::ClusterDimensionSpec spec;
     KL_ASSIGN_OR_RETURN(spec.dimension, table::Table::Open(JoinPath(DirName(obj.paimon->path()), cluster_dims)));

@@ -81,9 +81,9 @@ TEST_F(StreamingTest, FollowsAnAppendTableIntoAPrimaryKeyTable) {
   EXPECT_NE(jobs[0].find("copy|RUNNING"), std::string::npos) << jobs[0];
 }
 
-
 // Appends records to the log at `uri` (key, value) and flushes.
-void Produce(SqlEngine* engine, const std::string& uri, const std::vector<std::pair<std::string, std::string>>& records) {
+void Produce(SqlEngine* engine, const std::string& uri,
+             const std::vector<std::pair<std::string, std::string>>& records) {
   auto log = engine->OpenLog(uri);
   ASSERT_TRUE(log.ok()) << log.status().ToString();
   auto producer = (*log)->NewProducer();
@@ -99,11 +99,14 @@ void Produce(SqlEngine* engine, const std::string& uri, const std::vector<std::p
 
 TEST_F(StreamingTest, ReadsTheEventLogAsATable) {
   std::string uri = "dir:" + dir_.Sub("log") + "?partitions=2&fsync=never";
-  Exec("CREATE TEMPORARY TABLE k8s_events (ingest_time BIGINT METADATA FROM 'timestamp', cluster STRING METADATA "
-       "FROM 'key', content STRING, part INT METADATA FROM 'partition' VIRTUAL, off BIGINT METADATA FROM 'offset' "
-       "VIRTUAL) WITH ('connector' = 'kubelake-log', 'uri' = '" + uri + "', 'scan.startup.mode' = 'earliest-offset')");
-  Exec("CREATE TABLE ods (ingest_time BIGINT, cluster STRING, content STRING) PARTITIONED BY (cluster) WITH "
-       "('bucket' = '2', 'bucket-key' = 'ingest_time', 'file.format' = 'avro')");
+  Exec(
+      "CREATE TEMPORARY TABLE k8s_events (ingest_time BIGINT METADATA FROM 'timestamp', cluster STRING METADATA "
+      "FROM 'key', content STRING, part INT METADATA FROM 'partition' VIRTUAL, off BIGINT METADATA FROM 'offset' "
+      "VIRTUAL) WITH ('connector' = 'kubelake-log', 'uri' = '" +
+      uri + "', 'scan.startup.mode' = 'earliest-offset')");
+  Exec(
+      "CREATE TABLE ods (ingest_time BIGINT, cluster STRING, content STRING) PARTITIONED BY (cluster) WITH "
+      "('bucket' = '2', 'bucket-key' = 'ingest_time', 'file.format' = 'avro')");
   Produce(engine_.get(), uri, {{"c1", "{\"a\":1}"}, {"c2", "{\"a\":2}"}, {"c1", "{\"a\":3}"}});
   Exec("SET 'pipeline.name' = 'ods'");
   Exec("INSERT INTO ods SELECT ingest_time, cluster, content FROM k8s_events");
@@ -220,8 +223,9 @@ TEST_F(StreamingTest, RowFiltersMatchTheBatchQuery) {
 }
 
 TEST_F(StreamingTest, GroupByRetractsAndMatchesTheBatchQuery) {
-  Exec("CREATE TABLE objs (uid STRING PRIMARY KEY NOT ENFORCED, kind STRING, live BOOLEAN) WITH "
-       "('changelog-producer' = 'lookup')");
+  Exec(
+      "CREATE TABLE objs (uid STRING PRIMARY KEY NOT ENFORCED, kind STRING, live BOOLEAN) WITH "
+      "('changelog-producer' = 'lookup')");
   Exec("CREATE TABLE counts (kind STRING PRIMARY KEY NOT ENFORCED, n BIGINT, m INT)");
   Exec("INSERT INTO objs VALUES ('a', 'Pod', true), ('b', 'Pod', true), ('c', 'Node', true)");
   Exec("SET 'pipeline.name' = 'counts'");
@@ -245,14 +249,16 @@ TEST_F(StreamingTest, Top1DedupOverTheLogKeepsTheNewestVersion) {
        "', 'scan.startup.mode' = 'earliest-offset')");
   Exec("CREATE TABLE latest (uid STRING PRIMARY KEY NOT ENFORCED, rv BIGINT, type STRING)");
   auto ev = [](const std::string& uid, int rv, const std::string& type) {
-    return std::pair<std::string, std::string>{"c", "{\"uid\":\"" + uid + "\",\"rv\":\"" + std::to_string(rv) +
-                                                         "\",\"type\":\"" + type + "\"}"};
+    return std::pair<std::string, std::string>{
+        "c", "{\"uid\":\"" + uid + "\",\"rv\":\"" + std::to_string(rv) + "\",\"type\":\"" + type + "\"}"};
   };
-  Produce(engine_.get(), uri, {ev("a", 1, "ADDED"), ev("a", 3, "MODIFIED"), ev("a", 2, "MODIFIED"), ev("b", 5, "ADDED")});
+  Produce(engine_.get(), uri,
+          {ev("a", 1, "ADDED"), ev("a", 3, "MODIFIED"), ev("a", 2, "MODIFIED"), ev("b", 5, "ADDED")});
   Exec("SET 'pipeline.name' = 'dedup'");
-  Exec("INSERT INTO latest SELECT uid, rv, type FROM (SELECT uid, rv, type, ROW_NUMBER() OVER (PARTITION BY uid "
-       "ORDER BY rv DESC) AS rn FROM (SELECT JSON_VALUE(content, '$.uid') AS uid, CAST(JSON_VALUE(content, '$.rv') "
-       "AS BIGINT) AS rv, JSON_VALUE(content, '$.type') AS type FROM ev)) WHERE rn = 1");
+  Exec(
+      "INSERT INTO latest SELECT uid, rv, type FROM (SELECT uid, rv, type, ROW_NUMBER() OVER (PARTITION BY uid "
+      "ORDER BY rv DESC) AS rn FROM (SELECT JSON_VALUE(content, '$.uid') AS uid, CAST(JSON_VALUE(content, '$.rv') "
+      "AS BIGINT) AS rv, JSON_VALUE(content, '$.type') AS type FROM ev)) WHERE rn = 1");
   WaitCaughtUp("dedup");
   EXPECT_EQ(Rows("SELECT * FROM latest"), (std::vector<std::string>{"a|3|MODIFIED", "b|5|ADDED"}));
   Produce(engine_.get(), uri, {ev("b", 4, "MODIFIED"), ev("b", 6, "DELETED"), ev("a", 3, "ADDED")});
@@ -281,25 +287,30 @@ TEST_F(StreamingTest, JoinsTwoStreamsWithState) {
 
 TEST_F(StreamingTest, LookupJoinReadsTheDimensionAsOfProcessingTime) {
   std::string uri = "dir:" + dir_.Sub("log") + "?partitions=1&fsync=never";
-  Exec("CREATE TEMPORARY TABLE ev (cluster STRING METADATA FROM 'key', content STRING, proc_time AS PROCTIME()) WITH "
-       "('connector' = 'kubelake-log', 'uri' = '" + uri + "', 'scan.startup.mode' = 'earliest-offset')");
+  Exec(
+      "CREATE TEMPORARY TABLE ev (cluster STRING METADATA FROM 'key', content STRING, proc_time AS PROCTIME()) WITH "
+      "('connector' = 'kubelake-log', 'uri' = '" +
+      uri + "', 'scan.startup.mode' = 'earliest-offset')");
   Exec("CREATE TABLE dim (cluster STRING PRIMARY KEY NOT ENFORCED, region STRING)");
   Exec("CREATE TABLE out1 (content STRING PRIMARY KEY NOT ENFORCED, cluster STRING, region STRING)");
   Exec("CREATE TABLE out2 (content STRING PRIMARY KEY NOT ENFORCED, region STRING)");
   Exec("INSERT INTO dim VALUES ('c1', 'eu')");
   Produce(engine_.get(), uri, {{"c1", "x"}, {"c2", "y"}});
   Exec("SET 'pipeline.name' = 'left'");
-  Exec("INSERT INTO out1 SELECT e.content, e.cluster, d.region FROM ev AS e LEFT JOIN dim FOR SYSTEM_TIME AS OF "
-       "e.proc_time AS d ON e.cluster = d.cluster");
+  Exec(
+      "INSERT INTO out1 SELECT e.content, e.cluster, d.region FROM ev AS e LEFT JOIN dim FOR SYSTEM_TIME AS OF "
+      "e.proc_time AS d ON e.cluster = d.cluster");
   Exec("SET 'pipeline.name' = 'inner'");
-  Exec("INSERT INTO out2 SELECT e.content, UPPER(d.region) FROM ev AS e JOIN dim FOR SYSTEM_TIME AS OF e.proc_time "
-       "AS d ON e.cluster = d.cluster WHERE d.region <> 'xx'");
+  Exec(
+      "INSERT INTO out2 SELECT e.content, UPPER(d.region) FROM ev AS e JOIN dim FOR SYSTEM_TIME AS OF e.proc_time "
+      "AS d ON e.cluster = d.cluster WHERE d.region <> 'xx'");
   WaitCaughtUp("left");
   WaitCaughtUp("inner");
   EXPECT_EQ(Rows("SELECT * FROM out1"), (std::vector<std::string>{"x|c1|eu", "y|c2|NULL"}));
   EXPECT_EQ(Rows("SELECT * FROM out2"), (std::vector<std::string>{"x|EU"}));
-  auto plan = Rows("EXPLAIN INSERT INTO out1 SELECT e.content, e.cluster, d.region FROM ev AS e LEFT JOIN dim FOR "
-                   "SYSTEM_TIME AS OF e.proc_time AS d ON e.cluster = d.cluster");
+  auto plan = Rows(
+      "EXPLAIN INSERT INTO out1 SELECT e.content, e.cluster, d.region FROM ev AS e LEFT JOIN dim FOR "
+      "SYSTEM_TIME AS OF e.proc_time AS d ON e.cluster = d.cluster");
   bool lookup = false;
   for (const auto& l : plan) lookup = lookup || l.find("LookupJoin left") != std::string::npos;
   EXPECT_TRUE(lookup) << Join(plan, "\n");
@@ -308,11 +319,13 @@ TEST_F(StreamingTest, LookupJoinReadsTheDimensionAsOfProcessingTime) {
 TEST_F(StreamingTest, SinksFollowTheirMergeEngine) {
   Exec("CREATE TABLE src (k STRING PRIMARY KEY NOT ENFORCED, g STRING, v INT) WITH ('changelog-producer' = 'lookup')");
   // aggregation: -U retracts; the sum equals the batch sum.
-  Exec("CREATE TABLE agg (g STRING PRIMARY KEY NOT ENFORCED, total INT) WITH ('merge-engine' = 'aggregation', "
-       "'fields.total.aggregate-function' = 'sum')");
+  Exec(
+      "CREATE TABLE agg (g STRING PRIMARY KEY NOT ENFORCED, total INT) WITH ('merge-engine' = 'aggregation', "
+      "'fields.total.aggregate-function' = 'sum')");
   // ignore-delete (an older name): the row stays when its source row goes.
-  Exec("CREATE TABLE keep (k STRING PRIMARY KEY NOT ENFORCED, v INT) WITH ('partial-update.ignore-delete' = 'true', "
-       "'merge-engine' = 'partial-update')");
+  Exec(
+      "CREATE TABLE keep (k STRING PRIMARY KEY NOT ENFORCED, v INT) WITH ('partial-update.ignore-delete' = 'true', "
+      "'merge-engine' = 'partial-update')");
   // deduplicate: an upsert sink.
   Exec("CREATE TABLE dedup (k STRING PRIMARY KEY NOT ENFORCED, v INT)");
   Exec("INSERT INTO src VALUES ('a', 'x', 1), ('b', 'x', 2), ('c', 'y', 5)");
@@ -375,8 +388,9 @@ TEST_F(StreamingTest, RestartsResumeExactlyWithTheirState) {
 
 TEST_F(StreamingTest, CountsIntoASummingTableAsDeltas) {
   Exec("CREATE TABLE objs (uid STRING PRIMARY KEY NOT ENFORCED, kind STRING) WITH ('changelog-producer' = 'lookup')");
-  Exec("CREATE TABLE n (kind STRING PRIMARY KEY NOT ENFORCED, cnt BIGINT) WITH ('merge-engine' = 'aggregation', "
-       "'fields.cnt.aggregate-function' = 'sum')");
+  Exec(
+      "CREATE TABLE n (kind STRING PRIMARY KEY NOT ENFORCED, cnt BIGINT) WITH ('merge-engine' = 'aggregation', "
+      "'fields.cnt.aggregate-function' = 'sum')");
   Exec("INSERT INTO objs VALUES ('a', 'Pod'), ('b', 'Pod')");
   Exec("SET 'pipeline.name' = 'n'");
   auto plan = Rows("EXPLAIN INSERT INTO n SELECT kind, COUNT(*) FROM objs GROUP BY kind");
@@ -505,7 +519,6 @@ TEST_F(StreamingTest, StatementSetsAndErrors) {
   EXPECT_EQ(Rows("SELECT * FROM o3"), (std::vector<std::string>{"1|1", "2|1"}));
 }
 
-
 // The changelog a 'print' table received (kind and values, one line per change).
 std::vector<std::string> Changelog(const std::string& path) {
   auto text = ReadFile(path);
@@ -572,8 +585,8 @@ TEST_F(ChangelogTest, TopNWithRowNumberUpdatesEachRank) {
   Step("INSERT INTO src VALUES ('a', 1)", "top2rn");
   Step("INSERT INTO src VALUES ('a', 5)", "top2rn");
   Step("INSERT INTO src VALUES ('a', 3)", "top2rn");
-  EXPECT_EQ(Changelog(path), (std::vector<std::string>{"+I a 1 1", "-U a 1 1", "+U a 5 1", "+I a 1 2", "-U a 1 2",
-                                                        "+U a 3 2"}));
+  EXPECT_EQ(Changelog(path),
+            (std::vector<std::string>{"+I a 1 1", "-U a 1 1", "+U a 5 1", "+I a 1 2", "-U a 1 2", "+U a 3 2"}));
 }
 
 TEST_F(ChangelogTest, Top1OverAChangelogRetracts) {
@@ -587,8 +600,8 @@ TEST_F(ChangelogTest, Top1OverAChangelogRetracts) {
   // The top row moves to another partition, then the last one does too.
   Step("INSERT INTO src VALUES ('y', 'b', 3)", "top1r");
   Step("INSERT INTO src VALUES ('x', 'b', 1)", "top1r");
-  EXPECT_EQ(Changelog(path), (std::vector<std::string>{"+I a x", "-U a x", "+U a y", "-U a y", "+U a x", "+I b y",
-                                                        "-D a x"}))
+  EXPECT_EQ(Changelog(path),
+            (std::vector<std::string>{"+I a x", "-U a x", "+U a y", "-U a y", "+U a x", "+I b y", "-D a x"}))
       << "x joins b's partition below y: nothing changes there";
 }
 
@@ -600,9 +613,8 @@ TEST_F(ChangelogTest, GroupByEmitsRetractions) {
   Step("INSERT INTO src VALUES ('a', 'y')", "counts");
   Step("INSERT INTO src VALUES ('b', 'y')", "counts");
   EXPECT_EQ(Changelog(path), (std::vector<std::string>{"+I x 1", "-U x 1", "+U x 2", "-U x 2", "+U x 1", "+I y 1",
-                                                        "-D x 1", "-U y 1", "+U y 2"}));
+                                                       "-D x 1", "-U y 1", "+U y 2"}));
 }
-
 
 // The reference design's statements as its teams write them — backtick
 // three-part names, varchar, inline primary key, PARTITIONED BY, ORC options,
@@ -616,9 +628,10 @@ TEST_F(StreamingTest, ReferenceDesignStatementsRunAsWritten) {
   std::string ref = dir_.Sub("ref");
   Exec("CREATE CATALOG paimon_catalog WITH ('type' = 'paimon', 'warehouse' = '" + ref + "')");
   Exec("CREATE DATABASE IF NOT EXISTS `paimon_catalog`.`k8s_db`");
-  Exec("CREATE TEMPORARY TABLE k8s_events (ingest_time BIGINT METADATA FROM 'timestamp', cluster VARCHAR METADATA FROM "
-       "'key', content VARCHAR, proc_time AS PROCTIME()) WITH ('connector' = 'kubelake-log', 'uri' = '" + uri +
-       "', 'scan.startup.mode' = 'earliest-offset', 'properties.group.id' = 'k8s-etl')");
+  Exec(
+      "CREATE TEMPORARY TABLE k8s_events (ingest_time BIGINT METADATA FROM 'timestamp', cluster VARCHAR METADATA FROM "
+      "'key', content VARCHAR, proc_time AS PROCTIME()) WITH ('connector' = 'kubelake-log', 'uri' = '" +
+      uri + "', 'scan.startup.mode' = 'earliest-offset', 'properties.group.id' = 'k8s-etl')");
   Exec(R"(CREATE TABLE IF NOT EXISTS `paimon_catalog`.`k8s_db`.`ods_k8s_events` (
             `ingest_time` BIGINT,
             `cluster` VARCHAR,
@@ -668,7 +681,8 @@ TEST_F(StreamingTest, ReferenceDesignStatementsRunAsWritten) {
             'fields.workload_num.aggregate-function' = 'sum',
             'changelog-producer' = 'lookup'
           ))");
-  Exec("INSERT INTO `paimon_catalog`.`k8s_db`.`dim_cluster` VALUES ('prod-1', 'c-001', 'cn-hangzhou', 'cn-hangzhou-b')");
+  Exec(
+      "INSERT INTO `paimon_catalog`.`k8s_db`.`dim_cluster` VALUES ('prod-1', 'c-001', 'cn-hangzhou', 'cn-hangzhou-b')");
   Exec("SET 'table.exec.sink.upsert-materialize' = 'NONE'");
   Exec("SET 'pipeline.name' = 'ref-ods'");
   Exec(R"(INSERT INTO `paimon_catalog`.`k8s_db`.`ods_k8s_events` /*+ OPTIONS('sink.parallelism' = '8') */
@@ -711,9 +725,9 @@ TEST_F(StreamingTest, ReferenceDesignStatementsRunAsWritten) {
     int rv;
   };
   // ads_exactness_test's history: a relist re-sends ADDED, b's deletion is inferred at relist.
-  std::vector<Ev> history = {{"ADDED", "a", 10},    {"ADDED", "b", 11},    {"MODIFIED", "a", 12},
-                             {"ADDED", "a", 12},    {"ADDED", "b", 11},    {"DELETED", "b", 20},
-                             {"MODIFIED", "a", 21}, {"DELETED", "a", 30},  {"ADDED", "c", 31}};
+  std::vector<Ev> history = {{"ADDED", "a", 10},    {"ADDED", "b", 11},   {"MODIFIED", "a", 12},
+                             {"ADDED", "a", 12},    {"ADDED", "b", 11},   {"DELETED", "b", 20},
+                             {"MODIFIED", "a", 21}, {"DELETED", "a", 30}, {"ADDED", "c", 31}};
   int64_t t = 1000;
   for (const auto& e : history) {
     t += 1000;
@@ -749,7 +763,6 @@ TEST_F(StreamingTest, ReferenceDesignStatementsRunAsWritten) {
             std::vector<std::string>{"3"});
 }
 
-
 // The 'jdbc' sink against a real PostgreSQL 15: upserts by the declared key,
 // deletes applied, the job's position in the same transaction as the rows.
 TEST_F(StreamingTest, JdbcSinkUpsertsIntoPostgreSQL) {
@@ -758,12 +771,14 @@ TEST_F(StreamingTest, JdbcSinkUpsertsIntoPostgreSQL) {
   if (!why.empty()) GTEST_SKIP() << why;
   ASSERT_EQ(pg.Query("CREATE TABLE topo (pod TEXT PRIMARY KEY, node TEXT, cpu BIGINT, ts TIMESTAMP)").size(), 0u);
   ASSERT_EQ(pg.Query("CREATE TABLE log_rows (k TEXT, v INTEGER, ok BOOLEAN)").size(), 0u);
-  Exec("CREATE TABLE pods (pod STRING PRIMARY KEY NOT ENFORCED, node STRING, cpu BIGINT, live BOOLEAN) WITH "
-       "('changelog-producer' = 'lookup')");
+  Exec(
+      "CREATE TABLE pods (pod STRING PRIMARY KEY NOT ENFORCED, node STRING, cpu BIGINT, live BOOLEAN) WITH "
+      "('changelog-producer' = 'lookup')");
   Exec("CREATE TABLE rows_src (k STRING, v INT)");
-  Exec("CREATE TEMPORARY TABLE pg_topo (pod STRING, node STRING, cpu BIGINT, ts TIMESTAMP(3), PRIMARY KEY (pod) NOT "
-       "ENFORCED) WITH ('connector' = 'jdbc', 'url' = '" + pg.JdbcUrl() +
-       "', 'table-name' = 'topo', 'username' = 'postgres', 'password' = '')");
+  Exec(
+      "CREATE TEMPORARY TABLE pg_topo (pod STRING, node STRING, cpu BIGINT, ts TIMESTAMP(3), PRIMARY KEY (pod) NOT "
+      "ENFORCED) WITH ('connector' = 'jdbc', 'url' = '" +
+      pg.JdbcUrl() + "', 'table-name' = 'topo', 'username' = 'postgres', 'password' = '')");
   Exec("CREATE TEMPORARY TABLE pg_rows (k STRING, v INT, ok BOOLEAN) WITH ('connector' = 'jdbc', 'url' = '" +
        pg.JdbcUrl() + "?ApplicationName=kubelake', 'table-name' = 'public.log_rows', 'username' = 'postgres')");
   Exec("INSERT INTO pods VALUES ('p1', 'n1', 100, true), ('p2', 'n1', 200, true), ('p3', 'n2', 50, false)");
@@ -792,8 +807,7 @@ TEST_F(StreamingTest, JdbcSinkUpsertsIntoPostgreSQL) {
   Exec("INSERT INTO rows_src VALUES ('d', 4)");
   Exec("INSERT INTO pg_rows SELECT k, v, v > 1 FROM rows_src");
   WaitCaughtUp("pg-rows");
-  EXPECT_EQ(pg.Query("SELECT k, v FROM log_rows ORDER BY k"),
-            (std::vector<std::string>{"a|1", "b|2", "c|3", "d|4"}));
+  EXPECT_EQ(pg.Query("SELECT k, v FROM log_rows ORDER BY k"), (std::vector<std::string>{"a|1", "b|2", "c|3", "d|4"}));
   // Batch INSERT into PostgreSQL: one transaction.
   Exec("SET 'execution.runtime-mode' = 'batch'");
   auto r = Exec("INSERT INTO pg_rows VALUES ('z', 26, true)");

@@ -26,7 +26,7 @@ Result<std::string> WarehouseSql(const pipeline::WarehouseOptions& options, cons
 // Plans `sql` in a session of `engine` and returns its streaming jobs, opened,
 // not started (run them with pipeline::JobRunner).
 Result<std::vector<std::unique_ptr<pipeline::Job>>> PlanJobs(const std::shared_ptr<SqlEngine>& engine,
-                                                            const std::string& sql, const std::string& source);
+                                                             const std::string& sql, const std::string& source);
 
 // The warehouse's jobs over `log` (not owned; it must outlive them), planned
 // from its SQL. `log_uri` names the log in the SQL (default: a name for `log`).

@@ -13,12 +13,17 @@
 namespace kl::sql {
 namespace {
 
-const char* kTables[] = {pipeline::kOdsTable,           pipeline::kDwdTable,
-                         pipeline::kClusterDimTable,    pipeline::kNodeDimTable,
+const char* kTables[] = {pipeline::kOdsTable,
+                         pipeline::kDwdTable,
+                         pipeline::kClusterDimTable,
+                         pipeline::kNodeDimTable,
                          pipeline::kAdsKindCountTable,
-                         pipeline::kAdsNamespaceCountTable, pipeline::kAdsNodePodsTable,
-                         pipeline::kAdsUserResourcesTable,  pipeline::kTopologyTable,
-                         pipeline::kTrendKindCountTable,    pipeline::kTrendUserResourcesTable};
+                         pipeline::kAdsNamespaceCountTable,
+                         pipeline::kAdsNodePodsTable,
+                         pipeline::kAdsUserResourcesTable,
+                         pipeline::kTopologyTable,
+                         pipeline::kTrendKindCountTable,
+                         pipeline::kTrendUserResourcesTable};
 
 TEST(WarehouseSqlTest, CreatesTheTablesTheHandWiredJobsDefine) {
   kl::testing::TempDir dir;
@@ -40,8 +45,8 @@ TEST(WarehouseSqlTest, CreatesTheTablesTheHandWiredJobsDefine) {
     std::vector<std::string> names;
     for (const auto& j : *jobs) names.push_back(j->name());
     EXPECT_EQ(names, (std::vector<std::string>{"ods", "dwd", "dim-from-nodes", "dim-node", "ads-kind-count",
-                                               "ads-namespace-count", "ads-node-pods", "ads-user-resources",
-                                               "topology", "trend-kind-count", "trend-user-resources"}));
+                                               "ads-namespace-count", "ads-node-pods", "ads-user-resources", "topology",
+                                               "trend-kind-count", "trend-user-resources"}));
     for (const char* name : kTables) {
       auto a = table::Catalog(hand.warehouse).GetTable(hand.database, name);
       auto b = table::Catalog(sql.warehouse).GetTable(sql.database, name);

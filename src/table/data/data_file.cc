@@ -187,7 +187,10 @@ RowType KeyValueFileType(const TableSchema& schema) {
 class DataFileWriter::Stats {
  public:
   Stats(std::vector<int> columns, std::vector<DataType> types)
-      : columns_(std::move(columns)), types_(std::move(types)), mins_(columns_.size()), maxs_(columns_.size()),
+      : columns_(std::move(columns)),
+        types_(std::move(types)),
+        mins_(columns_.size()),
+        maxs_(columns_.size()),
         nulls_(columns_.size(), 0) {}
 
   void Update(const ColumnBatch& batch) {
@@ -422,7 +425,8 @@ Status DataFileWriter::AppendAs(const KvBatch& batch, size_t row, RowKind kind, 
   for (size_t k = 0; k < keys.size(); ++k) cols[k].AppendFrom(batch.values.column(static_cast<size_t>(keys[k])), row);
   cols[keys.size()].AppendInt(seq);
   cols[keys.size() + 1].AppendInt(static_cast<int64_t>(kind));
-  for (size_t c = 0; c < batch.values.num_columns(); ++c) cols[value_offset_ + c].AppendFrom(batch.values.column(c), row);
+  for (size_t c = 0; c < batch.values.num_columns(); ++c)
+    cols[value_offset_ + c].AppendFrom(batch.values.column(c), row);
   staging_.SetNumRows(staging_.num_rows() + 1);
   ++records_;
   if (staging_.num_rows() >= kStagingRows) return FlushStaging(true);
@@ -477,7 +481,8 @@ Status DataFileWriter::AppendWholeBatch(KvBatch* batch) {
   const std::vector<int>& keys = key_value_indexes_;
   ColumnBatch file(file_type_);
   auto& cols = file.mutable_columns();
-  for (size_t k = 0; k < keys.size(); ++k) cols[k].AppendRange(batch->values.column(static_cast<size_t>(keys[k])), 0, n);
+  for (size_t k = 0; k < keys.size(); ++k)
+    cols[k].AppendRange(batch->values.column(static_cast<size_t>(keys[k])), 0, n);
   cols[keys.size()].AppendInts(batch->seq.data(), n);
   Column& kind = cols[keys.size() + 1];
   kind.Reserve(n);
@@ -693,19 +698,22 @@ Result<std::unique_ptr<DataFileReader>> DataFileReader::Open(const std::string& 
   // only the rows of the key ranges the conditions allow. Deletion vectors name file
   // positions, so files with one are read as usual.
   if (key_value && !extras.key_leaves.empty() && !r->deletion_vector_) {
-    KL_ASSIGN_OR_RETURN(std::shared_ptr<const DecodedFile> decoded, DecodedForKeyRead(path, file, file_schema, options));
+    KL_ASSIGN_OR_RETURN(std::shared_ptr<const DecodedFile> decoded,
+                        DecodedForKeyRead(path, file, file_schema, options));
     if (decoded && decoded->rows > 0) {
       std::vector<int> key_columns;
       for (const auto& name : file_schema.TrimmedPrimaryKeys()) {
         int f = file_schema.fields.IndexOf(name);
-        key_columns.push_back(f < 0 ? -1 : decoded->type.IndexOfId(file_schema.fields.field(static_cast<size_t>(f)).id));
+        key_columns.push_back(f < 0 ? -1
+                                    : decoded->type.IndexOfId(file_schema.fields.field(static_cast<size_t>(f)).id));
       }
       std::vector<int> leaf_columns;
       for (const auto& leaf : extras.key_leaves) {
         int i = read_type.IndexOf(leaf.field);
         int c = i < 0 ? -1 : decoded->type.IndexOfId(read_type.field(static_cast<size_t>(i)).id);
         // A condition on a column whose type changed since the file was written is not searched.
-        if (c >= 0 && decoded->type.type(static_cast<size_t>(c)).root() != read_type.type(static_cast<size_t>(i)).root()) {
+        if (c >= 0 &&
+            decoded->type.type(static_cast<size_t>(c)).root() != read_type.type(static_cast<size_t>(i)).root()) {
           c = -1;
         }
         leaf_columns.push_back(c);

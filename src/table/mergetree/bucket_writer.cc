@@ -386,7 +386,7 @@ Status BucketWriter::RunCompaction(const CompactUnit& unit) {
   opts.source = FileSource::kCompact;
   opts.target_file_size = ctx_->options().target_file_size(true);
   opts.stats_truncate = ctx_->options().stats_truncate_length();
-    opts.no_value_stats = ctx_->options().value_stats_none(/*changelog=*/false);
+  opts.no_value_stats = ctx_->options().value_stats_none(/*changelog=*/false);
   DataFileWriter writer(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, opts);
   AbortOnExit abort_on_failure({&writer});
   KvBatch chunk(ctx_->schema().fields);  // reused: its buffers cycle between reader and writer

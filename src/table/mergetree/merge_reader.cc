@@ -19,8 +19,10 @@ std::vector<SortedRun> SortedRunsOf(const std::vector<DataFileMeta>& files,
   std::vector<DataFileMeta> level0;
   std::map<int32_t, std::vector<DataFileMeta>> levels;
   for (const auto& f : files) {
-    if (f.level == 0) level0.push_back(f);
-    else levels[f.level].push_back(f);
+    if (f.level == 0)
+      level0.push_back(f);
+    else
+      levels[f.level].push_back(f);
   }
   // Newest level-0 file first (highest sequence numbers), as Paimon orders runs.
   std::sort(level0.begin(), level0.end(), [](const DataFileMeta& a, const DataFileMeta& b) {
@@ -174,8 +176,10 @@ void MergeReader::FlushPicked(KvBatch* out) {
       size_t j = i + 1;
       while (j < n && picked_[j].batch == picked_[i].batch && picked_[j].row == picked_[j - 1].row + 1) ++j;
       const format::Column& src = picked_[i].batch->values.column(c);
-      if (j - i == 1) dst.AppendFrom(src, picked_[i].row);
-      else dst.AppendRange(src, picked_[i].row, picked_[i].row + (j - i));
+      if (j - i == 1)
+        dst.AppendFrom(src, picked_[i].row);
+      else
+        dst.AppendRange(src, picked_[i].row, picked_[i].row + (j - i));
       i = j;
     }
   }

@@ -86,7 +86,7 @@ class MergeReader {
   KeyComparator cmp_;
   std::unique_ptr<MergeFunction> merge_;
   bool drop_retracts_;
-  std::vector<size_t> heap_;  // indexes into runs_, min-heap by (key, sequence)
+  std::vector<size_t> heap_;   // indexes into runs_, min-heap by (key, sequence)
   std::vector<KvRef> picked_;  // results that are input records, not yet copied to the output
 };
 

@@ -58,8 +58,7 @@ struct RowFilter {
 };
 
 // Moves the projected columns of `src` (read layout) that pass `filter` to the end of `out`.
-void EmitProjected(KvBatch& src, const std::vector<int>& output_from_read, RowFilter& filter,
-                   RowsWithKinds* out) {
+void EmitProjected(KvBatch& src, const std::vector<int>& output_from_read, RowFilter& filter, RowsWithKinds* out) {
   size_t n = src.size();
   auto& cols = out->rows.mutable_columns();
   if (!filter.active()) {
@@ -125,7 +124,8 @@ class MergedSplitReader : public SplitReader {
 // Files read one after another as stored (append tables, streaming changes).
 class RawSplitReader : public SplitReader {
  public:
-  RawSplitReader(std::vector<DataFileMeta> files, FileOpener opener, std::vector<int> output_from_read, RowFilter filter)
+  RawSplitReader(std::vector<DataFileMeta> files, FileOpener opener, std::vector<int> output_from_read,
+                 RowFilter filter)
       : files_(std::move(files)),
         opener_(std::move(opener)),
         output_from_read_(std::move(output_from_read)),
@@ -245,7 +245,8 @@ Result<std::unique_ptr<SplitReader>> TableRead::Open(const DataSplit& split) {
       return a.min_sequence_number < b.min_sequence_number ||
              (a.min_sequence_number == b.min_sequence_number && a.file_name < b.file_name);
     });
-    return std::unique_ptr<SplitReader>(new RawSplitReader(std::move(files), std::move(opener), output_from_read_, filter));
+    return std::unique_ptr<SplitReader>(
+        new RawSplitReader(std::move(files), std::move(opener), output_from_read_, filter));
   }
   std::vector<std::unique_ptr<RunCursor>> cursors;
   for (auto& run : SortedRunsOf(files, ctx_->key_types())) {

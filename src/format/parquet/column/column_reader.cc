@@ -99,9 +99,11 @@ Status ColumnChunkReader::Uncompress(std::string_view input, size_t size, ByteBu
   if (codec == Codec::kZstd) {
     unsigned long long declared = ZSTD_getFrameContentSize(input.data(), input.size());
     if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != size) {
-      return Corrupt("zstd frame holds " + std::to_string(declared) + " bytes, page header says " + std::to_string(size));
+      return Corrupt("zstd frame holds " + std::to_string(declared) + " bytes, page header says " +
+                     std::to_string(size));
     }
-    if (declared == ZSTD_CONTENTSIZE_UNKNOWN && size > input.size() * 2048 + 65536) return Corrupt("implausible page size");
+    if (declared == ZSTD_CONTENTSIZE_UNKNOWN && size > input.size() * 2048 + 65536)
+      return Corrupt("implausible page size");
   } else if (size > input.size() * 1100 + 65536) {
     return Corrupt("implausible page size " + std::to_string(size) + " for " + std::to_string(input.size()) +
                    " compressed bytes");
@@ -128,16 +130,13 @@ Status ColumnChunkReader::NextPage(bool* done) {
     std::string_view body;
     KL_RETURN_IF_ERROR(ReadHeader(&header, &body));
     switch (header.type) {
-      case PageType::kDictionaryPage:
-        KL_RETURN_IF_ERROR(LoadDictionary(header, body));
-        continue;
+      case PageType::kDictionaryPage: KL_RETURN_IF_ERROR(LoadDictionary(header, body)); continue;
       case PageType::kDataPage:
       case PageType::kDataPageV2:
         KL_RETURN_IF_ERROR(DecodeDataPage(header, body));
         *done = false;
         return Status::OK();
-      default:
-        continue;  // index pages and unknown page types carry nothing to decode
+      default: continue;  // index pages and unknown page types carry nothing to decode
     }
   }
 }
@@ -369,9 +368,7 @@ Status ColumnChunkReader::DecodeValues(Encoding encoding, std::string_view data,
   const auto* bytes = reinterpret_cast<const uint8_t*>(data.data());
   std::string error;
   switch (encoding) {
-    case Encoding::kPlain:
-      KL_RETURN_IF_ERROR(DecodePlain(data, n, out));
-      break;
+    case Encoding::kPlain: KL_RETURN_IF_ERROR(DecodePlain(data, n, out)); break;
     case Encoding::kPlainDictionary:
     case Encoding::kRleDictionary: {
       if (!has_dictionary_) return Corrupt("dictionary-encoded page without a dictionary");
@@ -431,7 +428,8 @@ Status ColumnChunkReader::DecodeValues(Encoding encoding, std::string_view data,
       break;
     }
     case Encoding::kDeltaLengthByteArray:
-      if (leaf_.physical != PhysicalType::kByteArray) return Corrupt("DELTA_LENGTH_BYTE_ARRAY outside a BYTE_ARRAY column");
+      if (leaf_.physical != PhysicalType::kByteArray)
+        return Corrupt("DELTA_LENGTH_BYTE_ARRAY outside a BYTE_ARRAY column");
       if (!DeltaLengthByteArrayDecode(bytes, data.size(), n, &out->views, &error)) return Corrupt(error);
       break;
     case Encoding::kDeltaByteArray: {
@@ -441,7 +439,8 @@ Status ColumnChunkReader::DecodeValues(Encoding encoding, std::string_view data,
       if (!DeltaByteArrayDecode(bytes, data.size(), n, &out->views, &scratch_, &error)) return Corrupt(error);
       if (leaf_.physical == PhysicalType::kFixedLenByteArray) {
         for (auto v : out->views) {
-          if (v.size() != static_cast<size_t>(leaf_.type_length)) return Corrupt("DELTA_BYTE_ARRAY value of wrong length");
+          if (v.size() != static_cast<size_t>(leaf_.type_length))
+            return Corrupt("DELTA_BYTE_ARRAY value of wrong length");
         }
       }
       break;
@@ -472,14 +471,18 @@ void ColumnChunkReader::AppendValues(size_t from, size_t n, Column* out) const {
     case PhysicalKind::kInt: out->AppendInts(v.ints.data() + from, n); return;
     case PhysicalKind::kDouble: out->AppendDoubles(v.doubles.data() + from, n); return;
     case PhysicalKind::kBytes:
-      if (page_codes_) out->AppendCodes(dict_column_, indices_.data() + from, n);
-      else out->AppendBytesBatch(v.views.data() + from, n);
+      if (page_codes_)
+        out->AppendCodes(dict_column_, indices_.data() + from, n);
+      else
+        out->AppendBytesBatch(v.views.data() + from, n);
       return;
     case PhysicalKind::kDecimal:
       for (size_t i = from; i < from + n; ++i) {
         Int128 d = 0;
-        if (leaf_.conversion == LeafConversion::kDecimalInt) d = v.ints[i];
-        else DecimalFromBigEndian(v.views[i], &d);
+        if (leaf_.conversion == LeafConversion::kDecimalInt)
+          d = v.ints[i];
+        else
+          DecimalFromBigEndian(v.views[i], &d);
         out->AppendDecimal(d);
       }
       return;

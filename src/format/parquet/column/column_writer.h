@@ -73,7 +73,7 @@ class ColumnChunkWriter {
     double dmin = 0, dmax = 0;
     std::string bmin, bmax;
     uint64_t bmin_key = 0, bmax_key = 0;  // first 8 bytes of bmin/bmax, big-endian: most compares end here
-    Int128 decmin = 0, decmax = 0;  // decimals in bytes compare as numbers
+    Int128 decmin = 0, decmax = 0;        // decimals in bytes compare as numbers
   };
 
   Status FlushPage();
@@ -99,7 +99,7 @@ class ColumnChunkWriter {
   // current page
   std::vector<uint32_t> def_, rep_;
   int64_t page_levels_ = 0, page_rows_ = 0, page_values_ = 0;
-  std::string plain_;               // PLAIN values of the page (kept in dictionary mode until decided)
+  std::string plain_;  // PLAIN values of the page (kept in dictionary mode until decided)
   std::vector<uint32_t> bools_;
   std::vector<uint32_t> indices_;
   PageStats page_stats_;

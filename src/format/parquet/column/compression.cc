@@ -99,7 +99,8 @@ Status Decompress(Codec codec, std::string_view input, char* out, size_t size) {
       size_t n = 0;
       Status s = Inflate(kZlibOrGzip, input, out, size, &n);
       if (!s.ok() || n != size) {
-        return Status::Corruption("gzip data does not inflate to the " + std::to_string(size) + " bytes the page declares");
+        return Status::Corruption("gzip data does not inflate to the " + std::to_string(size) +
+                                  " bytes the page declares");
       }
       return Status::OK();
     }

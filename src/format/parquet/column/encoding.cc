@@ -86,7 +86,8 @@ bool RleDecoder::NextRun() {
     literal_ = p_;
     literal_bytes_ = bytes;
     literal_index_ = 0;
-    remaining_ = bit_width_ == 0 ? groups * 8 : std::min<size_t>(groups * 8, bytes * 8 / static_cast<size_t>(bit_width_));
+    remaining_ =
+        bit_width_ == 0 ? groups * 8 : std::min<size_t>(groups * 8, bytes * 8 / static_cast<size_t>(bit_width_));
     p_ += bytes;
   } else {
     uint64_t count = header >> 1;
@@ -207,8 +208,8 @@ void RleEncode(const uint32_t* v, size_t n, int bit_width, std::string* out) {
   if (literal_start < n) PutLiteral(v + literal_start, n - literal_start, bit_width, out);
 }
 
-bool DeltaBinaryDecode(const uint8_t* data, size_t size, size_t max_values, std::vector<int64_t>* out,
-                       size_t* consumed, std::string* error) {
+bool DeltaBinaryDecode(const uint8_t* data, size_t size, size_t max_values, std::vector<int64_t>* out, size_t* consumed,
+                       std::string* error) {
   const uint8_t* p = data;
   const uint8_t* end = data + size;
   uint64_t block_size, miniblocks, total;
@@ -332,7 +333,8 @@ bool DeltaLengthByteArrayDecode(const uint8_t* data, size_t size, size_t n, std:
   size_t used = 0;
   if (!DeltaBinaryDecode(data, size, n, &lengths, &used, error)) return false;
   if (lengths.size() != n) {
-    *error = "DELTA_LENGTH_BYTE_ARRAY holds " + std::to_string(lengths.size()) + " lengths, expected " + std::to_string(n);
+    *error =
+        "DELTA_LENGTH_BYTE_ARRAY holds " + std::to_string(lengths.size()) + " lengths, expected " + std::to_string(n);
     return false;
   }
   const char* p = reinterpret_cast<const char*>(data) + used;

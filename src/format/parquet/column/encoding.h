@@ -39,10 +39,10 @@ class RleDecoder {
   // current run
   bool repeat_ = false;
   uint32_t repeat_value_ = 0;
-  size_t remaining_ = 0;           // values left in the current run
+  size_t remaining_ = 0;              // values left in the current run
   const uint8_t* literal_ = nullptr;  // bit-packed data of the current literal run
   size_t literal_bytes_ = 0;
-  size_t literal_index_ = 0;       // next value within the literal run
+  size_t literal_index_ = 0;  // next value within the literal run
   std::string error_;
 };
 
@@ -57,8 +57,8 @@ void BitUnpack64(const uint8_t* data, size_t size, size_t n, int bit_width, uint
 
 // DELTA_BINARY_PACKED. Decodes all values the header announces (at most max_values)
 // and reports the bytes used, so byte data that follows can be found.
-bool DeltaBinaryDecode(const uint8_t* data, size_t size, size_t max_values, std::vector<int64_t>* out,
-                       size_t* consumed, std::string* error);
+bool DeltaBinaryDecode(const uint8_t* data, size_t size, size_t max_values, std::vector<int64_t>* out, size_t* consumed,
+                       std::string* error);
 // `int32` selects 32-bit wrapping arithmetic, as INT32 columns require.
 void DeltaBinaryEncode(const int64_t* values, size_t n, bool int32, std::string* out);
 
@@ -72,8 +72,7 @@ void DeltaLengthByteArrayEncode(const std::string_view* values, size_t n, std::s
 void DeltaByteArrayEncode(const std::string_view* values, size_t n, std::string* out);
 
 // BYTE_STREAM_SPLIT of n values of `width` bytes: byte k of every value in stream k.
-bool ByteStreamSplitDecode(const uint8_t* data, size_t size, size_t n, int width, std::string* out,
-                           std::string* error);
+bool ByteStreamSplitDecode(const uint8_t* data, size_t size, size_t n, int width, std::string* out, std::string* error);
 void ByteStreamSplitEncode(const uint8_t* values, size_t n, int width, std::string* out);
 
 }  // namespace kl::format::parquet

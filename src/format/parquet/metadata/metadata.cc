@@ -51,8 +51,8 @@ void ReadStruct(CompactReader* r, F on_field) {
 }
 
 bool Is(CompactReader* r, ThriftType actual, ThriftType expected) {
-  bool bools = (actual == T::kBoolTrue || actual == T::kBoolFalse) &&
-               (expected == T::kBoolTrue || expected == T::kBoolFalse);
+  bool bools =
+      (actual == T::kBoolTrue || actual == T::kBoolFalse) && (expected == T::kBoolTrue || expected == T::kBoolFalse);
   return actual == expected || bools;
 }
 
@@ -72,15 +72,21 @@ void ReadList(CompactReader* r, ThriftType expected_elem, F on_elem) {
 }
 
 // An empty struct (union members such as StringType carry no fields).
-void SkipEmpty(CompactReader* r) { ReadStruct(r, [](int16_t, ThriftType) { return false; }); }
+void SkipEmpty(CompactReader* r) {
+  ReadStruct(r, [](int16_t, ThriftType) { return false; });
+}
 
 void ReadTimeUnit(CompactReader* r, TimeUnit* unit) {
   ReadStruct(r, [&](int16_t id, ThriftType t) {
     if (t != T::kStruct) return false;
-    if (id == 1) *unit = TimeUnit::kMillis;
-    else if (id == 2) *unit = TimeUnit::kMicros;
-    else if (id == 3) *unit = TimeUnit::kNanos;
-    else return false;
+    if (id == 1)
+      *unit = TimeUnit::kMillis;
+    else if (id == 2)
+      *unit = TimeUnit::kMicros;
+    else if (id == 3)
+      *unit = TimeUnit::kNanos;
+    else
+      return false;
     SkipEmpty(r);
     return true;
   });
@@ -91,45 +97,84 @@ void ReadLogicalType(CompactReader* r, LogicalType* lt) {
   ReadStruct(r, [&](int16_t id, ThriftType t) {
     if (t != T::kStruct) return false;
     switch (id) {
-      case 1: lt->kind = K::kString; SkipEmpty(r); return true;
-      case 2: lt->kind = K::kMap; SkipEmpty(r); return true;
-      case 3: lt->kind = K::kList; SkipEmpty(r); return true;
-      case 4: lt->kind = K::kEnum; SkipEmpty(r); return true;
+      case 1:
+        lt->kind = K::kString;
+        SkipEmpty(r);
+        return true;
+      case 2:
+        lt->kind = K::kMap;
+        SkipEmpty(r);
+        return true;
+      case 3:
+        lt->kind = K::kList;
+        SkipEmpty(r);
+        return true;
+      case 4:
+        lt->kind = K::kEnum;
+        SkipEmpty(r);
+        return true;
       case 5:
         lt->kind = K::kDecimal;
         ReadStruct(r, [&](int16_t f, ThriftType ft) {
           if (!Is(r, ft, T::kI32)) return false;
-          if (f == 1) lt->scale = r->ReadI32();
-          else if (f == 2) lt->precision = r->ReadI32();
-          else return false;
+          if (f == 1)
+            lt->scale = r->ReadI32();
+          else if (f == 2)
+            lt->precision = r->ReadI32();
+          else
+            return false;
           return true;
         });
         return true;
-      case 6: lt->kind = K::kDate; SkipEmpty(r); return true;
+      case 6:
+        lt->kind = K::kDate;
+        SkipEmpty(r);
+        return true;
       case 7:
       case 8:
         lt->kind = id == 7 ? K::kTime : K::kTimestamp;
         ReadStruct(r, [&](int16_t f, ThriftType ft) {
-          if (f == 1 && Is(r, ft, T::kBoolTrue)) lt->adjusted_to_utc = ft == T::kBoolTrue;
-          else if (f == 2 && ft == T::kStruct) ReadTimeUnit(r, &lt->unit);
-          else return false;
+          if (f == 1 && Is(r, ft, T::kBoolTrue))
+            lt->adjusted_to_utc = ft == T::kBoolTrue;
+          else if (f == 2 && ft == T::kStruct)
+            ReadTimeUnit(r, &lt->unit);
+          else
+            return false;
           return true;
         });
         return true;
       case 10:
         lt->kind = K::kInteger;
         ReadStruct(r, [&](int16_t f, ThriftType ft) {
-          if (f == 1 && ft == T::kByte) lt->bit_width = r->ReadByte();
-          else if (f == 2 && Is(r, ft, T::kBoolTrue)) lt->is_signed = ft == T::kBoolTrue;
-          else return false;
+          if (f == 1 && ft == T::kByte)
+            lt->bit_width = r->ReadByte();
+          else if (f == 2 && Is(r, ft, T::kBoolTrue))
+            lt->is_signed = ft == T::kBoolTrue;
+          else
+            return false;
           return true;
         });
         return true;
-      case 11: lt->kind = K::kUnknown; SkipEmpty(r); return true;
-      case 12: lt->kind = K::kJson; SkipEmpty(r); return true;
-      case 13: lt->kind = K::kBson; SkipEmpty(r); return true;
-      case 14: lt->kind = K::kUuid; SkipEmpty(r); return true;
-      case 15: lt->kind = K::kFloat16; SkipEmpty(r); return true;
+      case 11:
+        lt->kind = K::kUnknown;
+        SkipEmpty(r);
+        return true;
+      case 12:
+        lt->kind = K::kJson;
+        SkipEmpty(r);
+        return true;
+      case 13:
+        lt->kind = K::kBson;
+        SkipEmpty(r);
+        return true;
+      case 14:
+        lt->kind = K::kUuid;
+        SkipEmpty(r);
+        return true;
+      case 15:
+        lt->kind = K::kFloat16;
+        SkipEmpty(r);
+        return true;
       default: lt->kind = K::kOther; return false;
     }
   });
@@ -146,7 +191,10 @@ void ReadSchemaElement(CompactReader* r, SchemaElement* e) {
           e->type = static_cast<PhysicalType>(v);
         }
         return true;
-      case 2: if (!Is(r, t, T::kI32)) return false; e->type_length = r->ReadI32(); return true;
+      case 2:
+        if (!Is(r, t, T::kI32)) return false;
+        e->type_length = r->ReadI32();
+        return true;
       case 3:
         if (!Is(r, t, T::kI32)) return false;
         {
@@ -155,13 +203,34 @@ void ReadSchemaElement(CompactReader* r, SchemaElement* e) {
           e->repetition = static_cast<Repetition>(v);
         }
         return true;
-      case 4: if (!Is(r, t, T::kBinary)) return false; e->name = Str(r); return true;
-      case 5: if (!Is(r, t, T::kI32)) return false; e->num_children = r->ReadI32(); return true;
-      case 6: if (!Is(r, t, T::kI32)) return false; e->converted_type = static_cast<ConvertedType>(r->ReadI32()); return true;
-      case 7: if (!Is(r, t, T::kI32)) return false; e->scale = r->ReadI32(); return true;
-      case 8: if (!Is(r, t, T::kI32)) return false; e->precision = r->ReadI32(); return true;
-      case 9: if (!Is(r, t, T::kI32)) return false; e->field_id = r->ReadI32(); return true;
-      case 10: if (t != T::kStruct) return false; ReadLogicalType(r, &e->logical); return true;
+      case 4:
+        if (!Is(r, t, T::kBinary)) return false;
+        e->name = Str(r);
+        return true;
+      case 5:
+        if (!Is(r, t, T::kI32)) return false;
+        e->num_children = r->ReadI32();
+        return true;
+      case 6:
+        if (!Is(r, t, T::kI32)) return false;
+        e->converted_type = static_cast<ConvertedType>(r->ReadI32());
+        return true;
+      case 7:
+        if (!Is(r, t, T::kI32)) return false;
+        e->scale = r->ReadI32();
+        return true;
+      case 8:
+        if (!Is(r, t, T::kI32)) return false;
+        e->precision = r->ReadI32();
+        return true;
+      case 9:
+        if (!Is(r, t, T::kI32)) return false;
+        e->field_id = r->ReadI32();
+        return true;
+      case 10:
+        if (t != T::kStruct) return false;
+        ReadLogicalType(r, &e->logical);
+        return true;
       default: return false;
     }
   });
@@ -170,12 +239,30 @@ void ReadSchemaElement(CompactReader* r, SchemaElement* e) {
 void ReadStatistics(CompactReader* r, Statistics* s) {
   ReadStruct(r, [&](int16_t id, ThriftType t) {
     switch (id) {
-      case 1: if (!Is(r, t, T::kBinary)) return false; s->max = Str(r); return true;
-      case 2: if (!Is(r, t, T::kBinary)) return false; s->min = Str(r); return true;
-      case 3: if (!Is(r, t, T::kI64)) return false; s->null_count = r->ReadI64(); return true;
-      case 4: if (!Is(r, t, T::kI64)) return false; s->distinct_count = r->ReadI64(); return true;
-      case 5: if (!Is(r, t, T::kBinary)) return false; s->max_value = Str(r); return true;
-      case 6: if (!Is(r, t, T::kBinary)) return false; s->min_value = Str(r); return true;
+      case 1:
+        if (!Is(r, t, T::kBinary)) return false;
+        s->max = Str(r);
+        return true;
+      case 2:
+        if (!Is(r, t, T::kBinary)) return false;
+        s->min = Str(r);
+        return true;
+      case 3:
+        if (!Is(r, t, T::kI64)) return false;
+        s->null_count = r->ReadI64();
+        return true;
+      case 4:
+        if (!Is(r, t, T::kI64)) return false;
+        s->distinct_count = r->ReadI64();
+        return true;
+      case 5:
+        if (!Is(r, t, T::kBinary)) return false;
+        s->max_value = Str(r);
+        return true;
+      case 6:
+        if (!Is(r, t, T::kBinary)) return false;
+        s->min_value = Str(r);
+        return true;
       default: return false;
     }
   });
@@ -200,24 +287,52 @@ void ReadColumnMetaData(CompactReader* r, ColumnMetaData* m) {
         if (t != T::kList) return false;
         ReadList(r, T::kBinary, [&] { m->path_in_schema.push_back(Str(r)); });
         return true;
-      case 4: if (!Is(r, t, T::kI32)) return false; m->codec = static_cast<Codec>(r->ReadI32()); return true;
-      case 5: if (!Is(r, t, T::kI64)) return false; m->num_values = r->ReadI64(); return true;
-      case 6: if (!Is(r, t, T::kI64)) return false; m->total_uncompressed_size = r->ReadI64(); return true;
-      case 7: if (!Is(r, t, T::kI64)) return false; m->total_compressed_size = r->ReadI64(); return true;
-      case 9: if (!Is(r, t, T::kI64)) return false; m->data_page_offset = r->ReadI64(); return true;
-      case 10: if (!Is(r, t, T::kI64)) return false; m->index_page_offset = r->ReadI64(); return true;
-      case 11: if (!Is(r, t, T::kI64)) return false; m->dictionary_page_offset = r->ReadI64(); return true;
-      case 12: if (t != T::kStruct) return false; ReadStatistics(r, &m->statistics); return true;
+      case 4:
+        if (!Is(r, t, T::kI32)) return false;
+        m->codec = static_cast<Codec>(r->ReadI32());
+        return true;
+      case 5:
+        if (!Is(r, t, T::kI64)) return false;
+        m->num_values = r->ReadI64();
+        return true;
+      case 6:
+        if (!Is(r, t, T::kI64)) return false;
+        m->total_uncompressed_size = r->ReadI64();
+        return true;
+      case 7:
+        if (!Is(r, t, T::kI64)) return false;
+        m->total_compressed_size = r->ReadI64();
+        return true;
+      case 9:
+        if (!Is(r, t, T::kI64)) return false;
+        m->data_page_offset = r->ReadI64();
+        return true;
+      case 10:
+        if (!Is(r, t, T::kI64)) return false;
+        m->index_page_offset = r->ReadI64();
+        return true;
+      case 11:
+        if (!Is(r, t, T::kI64)) return false;
+        m->dictionary_page_offset = r->ReadI64();
+        return true;
+      case 12:
+        if (t != T::kStruct) return false;
+        ReadStatistics(r, &m->statistics);
+        return true;
       case 13:
         if (t != T::kList) return false;
         ReadList(r, T::kStruct, [&] {
           PageEncodingStats s;
           ReadStruct(r, [&](int16_t f, ThriftType ft) {
             if (!Is(r, ft, T::kI32)) return false;
-            if (f == 1) s.page_type = static_cast<PageType>(r->ReadI32());
-            else if (f == 2) s.encoding = static_cast<Encoding>(r->ReadI32());
-            else if (f == 3) s.count = r->ReadI32();
-            else return false;
+            if (f == 1)
+              s.page_type = static_cast<PageType>(r->ReadI32());
+            else if (f == 2)
+              s.encoding = static_cast<Encoding>(r->ReadI32());
+            else if (f == 3)
+              s.count = r->ReadI32();
+            else
+              return false;
             return true;
           });
           m->encoding_stats.push_back(s);
@@ -231,17 +346,35 @@ void ReadColumnMetaData(CompactReader* r, ColumnMetaData* m) {
 void ReadColumnChunk(CompactReader* r, ColumnChunk* c) {
   ReadStruct(r, [&](int16_t id, ThriftType t) {
     switch (id) {
-      case 1: if (!Is(r, t, T::kBinary)) return false; c->file_path = Str(r); return true;
-      case 2: if (!Is(r, t, T::kI64)) return false; c->file_offset = r->ReadI64(); return true;
+      case 1:
+        if (!Is(r, t, T::kBinary)) return false;
+        c->file_path = Str(r);
+        return true;
+      case 2:
+        if (!Is(r, t, T::kI64)) return false;
+        c->file_offset = r->ReadI64();
+        return true;
       case 3:
         if (t != T::kStruct) return false;
         c->has_meta_data = true;
         ReadColumnMetaData(r, &c->meta_data);
         return true;
-      case 4: if (!Is(r, t, T::kI64)) return false; c->offset_index_offset = r->ReadI64(); return true;
-      case 5: if (!Is(r, t, T::kI32)) return false; c->offset_index_length = r->ReadI32(); return true;
-      case 6: if (!Is(r, t, T::kI64)) return false; c->column_index_offset = r->ReadI64(); return true;
-      case 7: if (!Is(r, t, T::kI32)) return false; c->column_index_length = r->ReadI32(); return true;
+      case 4:
+        if (!Is(r, t, T::kI64)) return false;
+        c->offset_index_offset = r->ReadI64();
+        return true;
+      case 5:
+        if (!Is(r, t, T::kI32)) return false;
+        c->offset_index_length = r->ReadI32();
+        return true;
+      case 6:
+        if (!Is(r, t, T::kI64)) return false;
+        c->column_index_offset = r->ReadI64();
+        return true;
+      case 7:
+        if (!Is(r, t, T::kI32)) return false;
+        c->column_index_length = r->ReadI32();
+        return true;
       default: return false;
     }
   });
@@ -257,10 +390,22 @@ void ReadRowGroup(CompactReader* r, RowGroup* g) {
           ReadColumnChunk(r, &g->columns.back());
         });
         return true;
-      case 2: if (!Is(r, t, T::kI64)) return false; g->total_byte_size = r->ReadI64(); return true;
-      case 3: if (!Is(r, t, T::kI64)) return false; g->num_rows = r->ReadI64(); return true;
-      case 5: if (!Is(r, t, T::kI64)) return false; g->file_offset = r->ReadI64(); return true;
-      case 6: if (!Is(r, t, T::kI64)) return false; g->total_compressed_size = r->ReadI64(); return true;
+      case 2:
+        if (!Is(r, t, T::kI64)) return false;
+        g->total_byte_size = r->ReadI64();
+        return true;
+      case 3:
+        if (!Is(r, t, T::kI64)) return false;
+        g->num_rows = r->ReadI64();
+        return true;
+      case 5:
+        if (!Is(r, t, T::kI64)) return false;
+        g->file_offset = r->ReadI64();
+        return true;
+      case 6:
+        if (!Is(r, t, T::kI64)) return false;
+        g->total_compressed_size = r->ReadI64();
+        return true;
       case 7:
         if (!Is(r, t, T::kI16)) return false;
         g->ordinal = static_cast<int16_t>(r->ReadVarintSigned());
@@ -273,8 +418,14 @@ void ReadRowGroup(CompactReader* r, RowGroup* g) {
 void ReadDataPageHeader(CompactReader* r, DataPageHeader* h) {
   ReadStruct(r, [&](int16_t id, ThriftType t) {
     switch (id) {
-      case 1: if (!Is(r, t, T::kI32)) return false; h->num_values = r->ReadI32(); return true;
-      case 2: if (!Is(r, t, T::kI32)) return false; h->encoding = static_cast<Encoding>(r->ReadI32()); return true;
+      case 1:
+        if (!Is(r, t, T::kI32)) return false;
+        h->num_values = r->ReadI32();
+        return true;
+      case 2:
+        if (!Is(r, t, T::kI32)) return false;
+        h->encoding = static_cast<Encoding>(r->ReadI32());
+        return true;
       case 3:
         if (!Is(r, t, T::kI32)) return false;
         h->definition_level_encoding = static_cast<Encoding>(r->ReadI32());
@@ -283,7 +434,10 @@ void ReadDataPageHeader(CompactReader* r, DataPageHeader* h) {
         if (!Is(r, t, T::kI32)) return false;
         h->repetition_level_encoding = static_cast<Encoding>(r->ReadI32());
         return true;
-      case 5: if (t != T::kStruct) return false; ReadStatistics(r, &h->statistics); return true;
+      case 5:
+        if (t != T::kStruct) return false;
+        ReadStatistics(r, &h->statistics);
+        return true;
       default: return false;
     }
   });
@@ -292,9 +446,18 @@ void ReadDataPageHeader(CompactReader* r, DataPageHeader* h) {
 void ReadDictionaryPageHeader(CompactReader* r, DictionaryPageHeader* h) {
   ReadStruct(r, [&](int16_t id, ThriftType t) {
     switch (id) {
-      case 1: if (!Is(r, t, T::kI32)) return false; h->num_values = r->ReadI32(); return true;
-      case 2: if (!Is(r, t, T::kI32)) return false; h->encoding = static_cast<Encoding>(r->ReadI32()); return true;
-      case 3: if (!Is(r, t, T::kBoolTrue)) return false; h->is_sorted = t == T::kBoolTrue; return true;
+      case 1:
+        if (!Is(r, t, T::kI32)) return false;
+        h->num_values = r->ReadI32();
+        return true;
+      case 2:
+        if (!Is(r, t, T::kI32)) return false;
+        h->encoding = static_cast<Encoding>(r->ReadI32());
+        return true;
+      case 3:
+        if (!Is(r, t, T::kBoolTrue)) return false;
+        h->is_sorted = t == T::kBoolTrue;
+        return true;
       default: return false;
     }
   });
@@ -303,14 +466,38 @@ void ReadDictionaryPageHeader(CompactReader* r, DictionaryPageHeader* h) {
 void ReadDataPageHeaderV2(CompactReader* r, DataPageHeaderV2* h) {
   ReadStruct(r, [&](int16_t id, ThriftType t) {
     switch (id) {
-      case 1: if (!Is(r, t, T::kI32)) return false; h->num_values = r->ReadI32(); return true;
-      case 2: if (!Is(r, t, T::kI32)) return false; h->num_nulls = r->ReadI32(); return true;
-      case 3: if (!Is(r, t, T::kI32)) return false; h->num_rows = r->ReadI32(); return true;
-      case 4: if (!Is(r, t, T::kI32)) return false; h->encoding = static_cast<Encoding>(r->ReadI32()); return true;
-      case 5: if (!Is(r, t, T::kI32)) return false; h->definition_levels_byte_length = r->ReadI32(); return true;
-      case 6: if (!Is(r, t, T::kI32)) return false; h->repetition_levels_byte_length = r->ReadI32(); return true;
-      case 7: if (!Is(r, t, T::kBoolTrue)) return false; h->is_compressed = t == T::kBoolTrue; return true;
-      case 8: if (t != T::kStruct) return false; ReadStatistics(r, &h->statistics); return true;
+      case 1:
+        if (!Is(r, t, T::kI32)) return false;
+        h->num_values = r->ReadI32();
+        return true;
+      case 2:
+        if (!Is(r, t, T::kI32)) return false;
+        h->num_nulls = r->ReadI32();
+        return true;
+      case 3:
+        if (!Is(r, t, T::kI32)) return false;
+        h->num_rows = r->ReadI32();
+        return true;
+      case 4:
+        if (!Is(r, t, T::kI32)) return false;
+        h->encoding = static_cast<Encoding>(r->ReadI32());
+        return true;
+      case 5:
+        if (!Is(r, t, T::kI32)) return false;
+        h->definition_levels_byte_length = r->ReadI32();
+        return true;
+      case 6:
+        if (!Is(r, t, T::kI32)) return false;
+        h->repetition_levels_byte_length = r->ReadI32();
+        return true;
+      case 7:
+        if (!Is(r, t, T::kBoolTrue)) return false;
+        h->is_compressed = t == T::kBoolTrue;
+        return true;
+      case 8:
+        if (t != T::kStruct) return false;
+        ReadStatistics(r, &h->statistics);
+        return true;
       default: return false;
     }
   });
@@ -384,7 +571,10 @@ bool ParseFileMetaData(std::string_view data, FileMetaData* m, std::string* erro
   bool saw_schema = false, saw_rows = false;
   ReadStruct(&r, [&](int16_t id, ThriftType t) {
     switch (id) {
-      case 1: if (!Is(&r, t, T::kI32)) return false; m->version = r.ReadI32(); return true;
+      case 1:
+        if (!Is(&r, t, T::kI32)) return false;
+        m->version = r.ReadI32();
+        return true;
       case 2:
         if (t != T::kList) return false;
         saw_schema = true;
@@ -393,7 +583,11 @@ bool ParseFileMetaData(std::string_view data, FileMetaData* m, std::string* erro
           ReadSchemaElement(&r, &m->schema.back());
         });
         return true;
-      case 3: if (!Is(&r, t, T::kI64)) return false; saw_rows = true; m->num_rows = r.ReadI64(); return true;
+      case 3:
+        if (!Is(&r, t, T::kI64)) return false;
+        saw_rows = true;
+        m->num_rows = r.ReadI64();
+        return true;
       case 4:
         if (t != T::kList) return false;
         ReadList(&r, T::kStruct, [&] {
@@ -407,15 +601,21 @@ bool ParseFileMetaData(std::string_view data, FileMetaData* m, std::string* erro
           KeyValue kv;
           ReadStruct(&r, [&](int16_t f, ThriftType ft) {
             if (!Is(&r, ft, T::kBinary)) return false;
-            if (f == 1) kv.key = Str(&r);
-            else if (f == 2) kv.value = Str(&r);
-            else return false;
+            if (f == 1)
+              kv.key = Str(&r);
+            else if (f == 2)
+              kv.value = Str(&r);
+            else
+              return false;
             return true;
           });
           m->key_value_metadata.push_back(std::move(kv));
         });
         return true;
-      case 6: if (!Is(&r, t, T::kBinary)) return false; m->created_by = Str(&r); return true;
+      case 6:
+        if (!Is(&r, t, T::kBinary)) return false;
+        m->created_by = Str(&r);
+        return true;
       case 7:
         if (t != T::kList) return false;
         ReadList(&r, T::kStruct, [&] {
@@ -435,11 +635,28 @@ bool ParsePageHeader(std::string_view data, PageHeader* h, size_t* consumed, std
   bool saw_type = false;
   ReadStruct(&r, [&](int16_t id, ThriftType t) {
     switch (id) {
-      case 1: if (!Is(&r, t, T::kI32)) return false; saw_type = true; h->type = static_cast<PageType>(r.ReadI32()); return true;
-      case 2: if (!Is(&r, t, T::kI32)) return false; h->uncompressed_page_size = r.ReadI32(); return true;
-      case 3: if (!Is(&r, t, T::kI32)) return false; h->compressed_page_size = r.ReadI32(); return true;
-      case 4: if (!Is(&r, t, T::kI32)) return false; h->crc = r.ReadI32(); return true;
-      case 5: if (t != T::kStruct) return false; h->has_data = true; ReadDataPageHeader(&r, &h->data); return true;
+      case 1:
+        if (!Is(&r, t, T::kI32)) return false;
+        saw_type = true;
+        h->type = static_cast<PageType>(r.ReadI32());
+        return true;
+      case 2:
+        if (!Is(&r, t, T::kI32)) return false;
+        h->uncompressed_page_size = r.ReadI32();
+        return true;
+      case 3:
+        if (!Is(&r, t, T::kI32)) return false;
+        h->compressed_page_size = r.ReadI32();
+        return true;
+      case 4:
+        if (!Is(&r, t, T::kI32)) return false;
+        h->crc = r.ReadI32();
+        return true;
+      case 5:
+        if (t != T::kStruct) return false;
+        h->has_data = true;
+        ReadDataPageHeader(&r, &h->data);
+        return true;
       case 7:
         if (t != T::kStruct) return false;
         h->has_dictionary = true;
@@ -467,7 +684,10 @@ bool ParseColumnIndex(std::string_view data, ColumnIndex* c, std::string* error)
       case 1: ReadList(&r, T::kBoolTrue, [&] { c->null_pages.push_back(r.ReadListBool()); }); return true;
       case 2: ReadList(&r, T::kBinary, [&] { c->min_values.push_back(Str(&r)); }); return true;
       case 3: ReadList(&r, T::kBinary, [&] { c->max_values.push_back(Str(&r)); }); return true;
-      case 4: if (!Is(&r, t, T::kI32)) return false; c->boundary_order = r.ReadI32(); return true;
+      case 4:
+        if (!Is(&r, t, T::kI32)) return false;
+        c->boundary_order = r.ReadI32();
+        return true;
       case 5: ReadList(&r, T::kI64, [&] { c->null_counts.push_back(r.ReadI64()); }); return true;
       default: return false;
     }
@@ -486,10 +706,14 @@ bool ParseOffsetIndex(std::string_view data, OffsetIndex* o, std::string* error)
     ReadList(&r, T::kStruct, [&] {
       PageLocation loc;
       ReadStruct(&r, [&](int16_t f, ThriftType ft) {
-        if (f == 1 && Is(&r, ft, T::kI64)) loc.offset = r.ReadI64();
-        else if (f == 2 && Is(&r, ft, T::kI32)) loc.compressed_page_size = r.ReadI32();
-        else if (f == 3 && Is(&r, ft, T::kI64)) loc.first_row_index = r.ReadI64();
-        else return false;
+        if (f == 1 && Is(&r, ft, T::kI64))
+          loc.offset = r.ReadI64();
+        else if (f == 2 && Is(&r, ft, T::kI32))
+          loc.compressed_page_size = r.ReadI32();
+        else if (f == 3 && Is(&r, ft, T::kI64))
+          loc.first_row_index = r.ReadI64();
+        else
+          return false;
         return true;
       });
       o->page_locations.push_back(loc);

@@ -84,15 +84,29 @@ enum class TimeUnit : uint8_t { kMillis, kMicros, kNanos };
 // The LogicalType union (one member set, kind says which).
 struct LogicalType {
   enum class Kind : uint8_t {
-    kNone, kString, kMap, kList, kEnum, kDecimal, kDate, kTime, kTimestamp, kInteger, kUnknown, kJson, kBson, kUuid,
-    kFloat16, kOther
+    kNone,
+    kString,
+    kMap,
+    kList,
+    kEnum,
+    kDecimal,
+    kDate,
+    kTime,
+    kTimestamp,
+    kInteger,
+    kUnknown,
+    kJson,
+    kBson,
+    kUuid,
+    kFloat16,
+    kOther
   };
   Kind kind = Kind::kNone;
-  int32_t scale = 0, precision = 0;  // kDecimal
-  bool adjusted_to_utc = false;      // kTime, kTimestamp
-  TimeUnit unit = TimeUnit::kMillis; // kTime, kTimestamp
-  int8_t bit_width = 0;              // kInteger
-  bool is_signed = true;             // kInteger
+  int32_t scale = 0, precision = 0;   // kDecimal
+  bool adjusted_to_utc = false;       // kTime, kTimestamp
+  TimeUnit unit = TimeUnit::kMillis;  // kTime, kTimestamp
+  int8_t bit_width = 0;               // kInteger
+  bool is_signed = true;              // kInteger
 };
 
 struct SchemaElement {
@@ -109,7 +123,7 @@ struct SchemaElement {
 };
 
 struct Statistics {
-  std::optional<std::string> max, min;              // legacy fields 1, 2 (signed order only)
+  std::optional<std::string> max, min;  // legacy fields 1, 2 (signed order only)
   std::optional<int64_t> null_count;
   std::optional<int64_t> distinct_count;
   std::optional<std::string> max_value, min_value;  // fields 5, 6: ordered by the column's sort order

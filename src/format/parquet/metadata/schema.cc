@@ -55,7 +55,8 @@ void Timestamp(SchemaElement* e, TimeUnit unit, bool utc) {
 
 Status AppendType(const std::string& name, const DataType& type, std::optional<int32_t> id, int32_t base_id, int depth,
                   std::vector<SchemaElement>* out, int nesting = 0) {
-  if (nesting > kMaxSchemaDepth) return Status::NotSupported("type nests deeper than " + std::to_string(kMaxSchemaDepth));
+  if (nesting > kMaxSchemaDepth)
+    return Status::NotSupported("type nests deeper than " + std::to_string(kMaxSchemaDepth));
   bool nullable = type.nullable();
   Repetition rep = nullable ? Repetition::kOptional : Repetition::kRequired;
   switch (type.root()) {
@@ -84,11 +85,15 @@ Status AppendType(const std::string& name, const DataType& type, std::optional<i
       return Status::OK();
     }
     case TypeRoot::kBinary:
-    case TypeRoot::kVarBinary: out->push_back(Primitive(name, PhysicalType::kByteArray, nullable, id)); return Status::OK();
+    case TypeRoot::kVarBinary:
+      out->push_back(Primitive(name, PhysicalType::kByteArray, nullable, id));
+      return Status::OK();
     case TypeRoot::kDecimal: {
       int p = type.precision();
       if (p < 1 || p > 38) return Status::InvalidArgument("DECIMAL precision " + std::to_string(p) + " out of range");
-      PhysicalType phys = p <= 9 ? PhysicalType::kInt32 : p <= 18 ? PhysicalType::kInt64 : PhysicalType::kFixedLenByteArray;
+      PhysicalType phys = p <= 9    ? PhysicalType::kInt32
+                          : p <= 18 ? PhysicalType::kInt64
+                                    : PhysicalType::kFixedLenByteArray;
       SchemaElement e = Primitive(name, phys, nullable, id);
       if (phys == PhysicalType::kFixedLenByteArray) e.type_length = MinBytesForPrecision(p);
       e.logical.kind = LogicalType::Kind::kDecimal;
@@ -150,12 +155,14 @@ Status AppendType(const std::string& name, const DataType& type, std::optional<i
       bool multiset = type.root() == TypeRoot::kMultiset;
       DataType key = (multiset ? type.element() : type.key()).NotNull();
       DataType value = multiset ? DataType::Int().NotNull() : type.value();
-      KL_RETURN_IF_ERROR(AppendType("key", key, MapKeyFieldId(base_id, depth + 1), base_id, depth + 1, out, nesting + 1));
+      KL_RETURN_IF_ERROR(
+          AppendType("key", key, MapKeyFieldId(base_id, depth + 1), base_id, depth + 1, out, nesting + 1));
       return AppendType("value", value, MapValueFieldId(base_id, depth + 1), base_id, depth + 1, out, nesting + 1);
     }
     case TypeRoot::kRow: {
       const auto& fields = type.fields();
-      if (fields.empty()) return Status::InvalidArgument("ROW field \"" + name + "\" has no fields; Parquet groups need one");
+      if (fields.empty())
+        return Status::InvalidArgument("ROW field \"" + name + "\" has no fields; Parquet groups need one");
       out->push_back(Group(name, rep, static_cast<int>(fields.size()), id));
       // ROW fields carry their own ids and stay at the row's depth (as Java Paimon counts).
       for (const auto& f : fields) KL_RETURN_IF_ERROR(AppendType(f.name, f.type, f.id, f.id, depth, out, nesting + 1));
@@ -190,18 +197,58 @@ LogicalType EffectiveLogical(const SchemaElement& e) {
       lt.scale = e.scale;
       break;
     case ConvertedType::kDate: lt.kind = K::kDate; break;
-    case ConvertedType::kTimeMillis: lt.kind = K::kTime; lt.unit = TimeUnit::kMillis; break;
-    case ConvertedType::kTimeMicros: lt.kind = K::kTime; lt.unit = TimeUnit::kMicros; break;
-    case ConvertedType::kTimestampMillis: lt.kind = K::kTimestamp; lt.unit = TimeUnit::kMillis; break;
-    case ConvertedType::kTimestampMicros: lt.kind = K::kTimestamp; lt.unit = TimeUnit::kMicros; break;
-    case ConvertedType::kInt8: lt.kind = K::kInteger; lt.bit_width = 8; break;
-    case ConvertedType::kInt16: lt.kind = K::kInteger; lt.bit_width = 16; break;
-    case ConvertedType::kInt32: lt.kind = K::kInteger; lt.bit_width = 32; break;
-    case ConvertedType::kInt64: lt.kind = K::kInteger; lt.bit_width = 64; break;
-    case ConvertedType::kUint8: lt.kind = K::kInteger; lt.bit_width = 8; lt.is_signed = false; break;
-    case ConvertedType::kUint16: lt.kind = K::kInteger; lt.bit_width = 16; lt.is_signed = false; break;
-    case ConvertedType::kUint32: lt.kind = K::kInteger; lt.bit_width = 32; lt.is_signed = false; break;
-    case ConvertedType::kUint64: lt.kind = K::kInteger; lt.bit_width = 64; lt.is_signed = false; break;
+    case ConvertedType::kTimeMillis:
+      lt.kind = K::kTime;
+      lt.unit = TimeUnit::kMillis;
+      break;
+    case ConvertedType::kTimeMicros:
+      lt.kind = K::kTime;
+      lt.unit = TimeUnit::kMicros;
+      break;
+    case ConvertedType::kTimestampMillis:
+      lt.kind = K::kTimestamp;
+      lt.unit = TimeUnit::kMillis;
+      break;
+    case ConvertedType::kTimestampMicros:
+      lt.kind = K::kTimestamp;
+      lt.unit = TimeUnit::kMicros;
+      break;
+    case ConvertedType::kInt8:
+      lt.kind = K::kInteger;
+      lt.bit_width = 8;
+      break;
+    case ConvertedType::kInt16:
+      lt.kind = K::kInteger;
+      lt.bit_width = 16;
+      break;
+    case ConvertedType::kInt32:
+      lt.kind = K::kInteger;
+      lt.bit_width = 32;
+      break;
+    case ConvertedType::kInt64:
+      lt.kind = K::kInteger;
+      lt.bit_width = 64;
+      break;
+    case ConvertedType::kUint8:
+      lt.kind = K::kInteger;
+      lt.bit_width = 8;
+      lt.is_signed = false;
+      break;
+    case ConvertedType::kUint16:
+      lt.kind = K::kInteger;
+      lt.bit_width = 16;
+      lt.is_signed = false;
+      break;
+    case ConvertedType::kUint32:
+      lt.kind = K::kInteger;
+      lt.bit_width = 32;
+      lt.is_signed = false;
+      break;
+    case ConvertedType::kUint64:
+      lt.kind = K::kInteger;
+      lt.bit_width = 64;
+      lt.is_signed = false;
+      break;
     default: break;
   }
   return lt;
@@ -211,9 +258,7 @@ Result<std::pair<DataType, LeafConversion>> PrimitiveType(const SchemaElement& e
   using K = LogicalType::Kind;
   using C = LeafConversion;
   LogicalType lt = EffectiveLogical(e);
-  auto bad = [&](const std::string& why) {
-    return Status::Corruption("column \"" + e.name + "\": " + why);
-  };
+  auto bad = [&](const std::string& why) { return Status::Corruption("column \"" + e.name + "\": " + why); };
   auto decimal = [&](C conv) -> Result<std::pair<DataType, LeafConversion>> {
     if (lt.precision < 1 || lt.precision > 38 || lt.scale < 0 || lt.scale > lt.precision) {
       return bad("DECIMAL(" + std::to_string(lt.precision) + ", " + std::to_string(lt.scale) + ") is out of range");
@@ -222,8 +267,9 @@ Result<std::pair<DataType, LeafConversion>> PrimitiveType(const SchemaElement& e
   };
   auto timestamp = [&](TimeUnit unit, bool utc) {
     int p = unit == TimeUnit::kMillis ? 3 : unit == TimeUnit::kMicros ? 6 : 9;
-    C conv = unit == TimeUnit::kMillis ? C::kTimestampMillis : unit == TimeUnit::kMicros ? C::kTimestampMicros
-                                                                                          : C::kTimestampNanos;
+    C conv = unit == TimeUnit::kMillis   ? C::kTimestampMillis
+             : unit == TimeUnit::kMicros ? C::kTimestampMicros
+                                         : C::kTimestampNanos;
     return std::make_pair(utc ? DataType::TimestampLtz(p) : DataType::Timestamp(p), conv);
   };
   switch (*e.type) {
@@ -308,14 +354,16 @@ Result<FileSchema> FileSchema::Make(const std::vector<SchemaElement>& elements) 
   size_t next = 0;
   std::function<Status(int, int)> build = [&](int parent, int depth) -> Status {
     if (next >= elements.size()) return Status::Corruption("schema ends inside a group");
-    if (depth > kMaxSchemaDepth) return Status::Corruption("schema nests deeper than " + std::to_string(kMaxSchemaDepth));
+    if (depth > kMaxSchemaDepth)
+      return Status::Corruption("schema nests deeper than " + std::to_string(kMaxSchemaDepth));
     int index = static_cast<int>(s.nodes_.size());
     SchemaNode node;
     node.element = elements[next++];
     node.parent = parent;
     if (parent >= 0) {
       const SchemaNode& p = s.nodes_[parent];
-      if (!node.element.repetition) return Status::Corruption("schema element \"" + node.element.name + "\" lacks a repetition");
+      if (!node.element.repetition)
+        return Status::Corruption("schema element \"" + node.element.name + "\" lacks a repetition");
       node.def_level = static_cast<int16_t>(p.def_level + (*node.element.repetition != Repetition::kRequired ? 1 : 0));
       node.rep_level = static_cast<int16_t>(p.rep_level + (*node.element.repetition == Repetition::kRepeated ? 1 : 0));
       node.path = p.path;
@@ -334,8 +382,10 @@ Result<FileSchema> FileSchema::Make(const std::vector<SchemaElement>& elements) 
       return Status::OK();
     }
     int32_t n = s.nodes_[index].element.num_children;
-    if (n <= 0 && parent >= 0) return Status::Corruption("group \"" + s.nodes_[index].element.name + "\" has no children");
-    if (n < 0 || static_cast<size_t>(n) > elements.size() - next) return Status::Corruption("bad child count in schema");
+    if (n <= 0 && parent >= 0)
+      return Status::Corruption("group \"" + s.nodes_[index].element.name + "\" has no children");
+    if (n < 0 || static_cast<size_t>(n) > elements.size() - next)
+      return Status::Corruption("bad child count in schema");
     for (int32_t i = 0; i < n; ++i) {
       s.nodes_[index].children.push_back(static_cast<int>(s.nodes_.size()));
       KL_RETURN_IF_ERROR(build(index, depth + 1));
@@ -503,7 +553,8 @@ Status FileSchema::Convert() {
     level_trees_.push_back(std::move(levels));
   }
   for (size_t t = 0; t < top_level_.size(); ++t) {
-    for (int l = level_trees_[t].first_leaf; l < level_trees_[t].leaf_end; ++l) leaves_[l].top_level = static_cast<int>(t);
+    for (int l = level_trees_[t].first_leaf; l < level_trees_[t].leaf_end; ++l)
+      leaves_[l].top_level = static_cast<int>(t);
   }
   for (const auto& leaf : leaves_) {
     if (leaf.top_level < 0) return Status::Corruption("leaf column outside every field");

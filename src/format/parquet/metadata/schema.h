@@ -33,19 +33,19 @@ Result<std::vector<SchemaElement>> ToParquetSchema(const RowType& row_type);
 // How a leaf's stored values become kubelake values.
 enum class LeafConversion : uint8_t {
   kBoolean,
-  kInt,          // INT32 / INT64 as is (also DATE, TINYINT...)
-  kUInt32,       // unsigned INT32 read as a non-negative BIGINT
+  kInt,     // INT32 / INT64 as is (also DATE, TINYINT...)
+  kUInt32,  // unsigned INT32 read as a non-negative BIGINT
   kFloat,
   kDouble,
   kBytes,
-  kDecimalInt,   // INT32 / INT64 unscaled
-  kDecimalBytes, // big-endian two's complement BYTE_ARRAY / FIXED_LEN_BYTE_ARRAY
+  kDecimalInt,    // INT32 / INT64 unscaled
+  kDecimalBytes,  // big-endian two's complement BYTE_ARRAY / FIXED_LEN_BYTE_ARRAY
   kTimestampMillis,
   kTimestampMicros,
   kTimestampNanos,
   kInt96,
   kTimeMillis,
-  kTimeMicros,   // TIME stored in micros, kubelake keeps millis
+  kTimeMicros,  // TIME stored in micros, kubelake keeps millis
   kTimeNanos,
 };
 
@@ -67,7 +67,7 @@ struct LeafInfo {
   PhysicalType physical = PhysicalType::kInt32;
   int32_t type_length = 0;
   LeafConversion conversion = LeafConversion::kInt;
-  DataType type;  // the kubelake type its values take
+  DataType type;       // the kubelake type its values take
   int top_level = -1;  // index of the top-level field it belongs to
 };
 
@@ -76,12 +76,12 @@ struct LevelNode {
   enum class Kind : uint8_t { kLeaf, kRow, kList, kMap };
   Kind kind = Kind::kLeaf;
   bool nullable = true;
-  int16_t def = 0;           // definition level at which this value is non-null
-  int16_t repeated_def = 0;  // kList/kMap: level at which the collection has an element
-  int16_t rep = 0;           // kList/kMap: repetition level of its elements
-  int leaf = -1;             // kLeaf
-  int first_leaf = -1;       // first leaf below (its levels decide nulls and ends)
-  int leaf_end = -1;         // leaves [first_leaf, leaf_end) lie below
+  int16_t def = 0;                  // definition level at which this value is non-null
+  int16_t repeated_def = 0;         // kList/kMap: level at which the collection has an element
+  int16_t rep = 0;                  // kList/kMap: repetition level of its elements
+  int leaf = -1;                    // kLeaf
+  int first_leaf = -1;              // first leaf below (its levels decide nulls and ends)
+  int leaf_end = -1;                // leaves [first_leaf, leaf_end) lie below
   std::vector<LevelNode> children;  // kRow fields, kList element, kMap key and value
 };
 

@@ -137,8 +137,7 @@ bool DecodeStatValue(const LeafInfo& leaf, std::string_view bytes, Datum* out) {
       if (!i64(&v)) return false;
       *out = Datum::Time(TimestampFromNanos(v));
       return true;
-    case C::kInt96:
-      return false;  // INT96 has no defined sort order
+    case C::kInt96: return false;  // INT96 has no defined sort order
     case C::kTimeMillis:
       if (!i32(&v)) return false;
       *out = Datum::Int(v);
@@ -163,8 +162,10 @@ std::string EncodeStatValue(const LeafInfo& leaf, const Datum& value) {
     case C::kInt:
     case C::kUInt32:
     case C::kTimeMillis:
-      if (leaf.physical == PhysicalType::kInt32) PutFixed32LE(&out, static_cast<uint32_t>(value.as_int()));
-      else PutFixed64LE(&out, static_cast<uint64_t>(value.as_int()));
+      if (leaf.physical == PhysicalType::kInt32)
+        PutFixed32LE(&out, static_cast<uint32_t>(value.as_int()));
+      else
+        PutFixed64LE(&out, static_cast<uint64_t>(value.as_int()));
       break;
     case C::kTimeMicros: PutFixed64LE(&out, static_cast<uint64_t>(value.as_int() * 1000)); break;
     case C::kTimeNanos: PutFixed64LE(&out, static_cast<uint64_t>(value.as_int() * 1000000)); break;
@@ -180,10 +181,14 @@ std::string EncodeStatValue(const LeafInfo& leaf, const Datum& value) {
     }
     case C::kBytes: out = value.as_bytes(); break;
     case C::kDecimalInt:
-      if (leaf.physical == PhysicalType::kInt32) PutFixed32LE(&out, static_cast<uint32_t>(static_cast<int64_t>(value.as_decimal())));
-      else PutFixed64LE(&out, static_cast<uint64_t>(static_cast<int64_t>(value.as_decimal())));
+      if (leaf.physical == PhysicalType::kInt32)
+        PutFixed32LE(&out, static_cast<uint32_t>(static_cast<int64_t>(value.as_decimal())));
+      else
+        PutFixed64LE(&out, static_cast<uint64_t>(static_cast<int64_t>(value.as_decimal())));
       break;
-    case C::kDecimalBytes: out = DecimalToBigEndian(value.as_decimal(), leaf.type_length > 0 ? leaf.type_length : 16); break;
+    case C::kDecimalBytes:
+      out = DecimalToBigEndian(value.as_decimal(), leaf.type_length > 0 ? leaf.type_length : 16);
+      break;
     case C::kTimestampMillis: PutFixed64LE(&out, static_cast<uint64_t>(value.as_timestamp().millis)); break;
     case C::kTimestampMicros: PutFixed64LE(&out, static_cast<uint64_t>(value.as_timestamp().ToMicros())); break;
     case C::kTimestampNanos: {

@@ -151,12 +151,9 @@ uint32_t CompactReader::ReadListHeader(ThriftType* elem_type) {
 void CompactReader::Skip(ThriftType type) {
   if (!ok()) return;
   switch (type) {
-    case ThriftType::kStop:
-      Fail("unexpected stop type");
-      return;
+    case ThriftType::kStop: Fail("unexpected stop type"); return;
     case ThriftType::kBoolTrue:
-    case ThriftType::kBoolFalse:
-      return;  // value was in the field header
+    case ThriftType::kBoolFalse: return;  // value was in the field header
     case ThriftType::kByte: ReadByte(); return;
     case ThriftType::kI16:
     case ThriftType::kI32:
@@ -172,8 +169,10 @@ void CompactReader::Skip(ThriftType type) {
       ThriftType elem;
       uint32_t n = ReadListHeader(&elem);
       for (uint32_t i = 0; i < n && ok(); ++i) {
-        if (elem == ThriftType::kBoolTrue || elem == ThriftType::kBoolFalse) ReadByte();
-        else Skip(elem);
+        if (elem == ThriftType::kBoolTrue || elem == ThriftType::kBoolFalse)
+          ReadByte();
+        else
+          Skip(elem);
       }
       --depth_;
       return;
@@ -196,8 +195,14 @@ void CompactReader::Skip(ThriftType type) {
           return;
         }
         for (uint64_t i = 0; i < n && ok(); ++i) {
-          if (k == ThriftType::kBoolTrue || k == ThriftType::kBoolFalse) ReadByte(); else Skip(k);
-          if (v == ThriftType::kBoolTrue || v == ThriftType::kBoolFalse) ReadByte(); else Skip(v);
+          if (k == ThriftType::kBoolTrue || k == ThriftType::kBoolFalse)
+            ReadByte();
+          else
+            Skip(k);
+          if (v == ThriftType::kBoolTrue || v == ThriftType::kBoolFalse)
+            ReadByte();
+          else
+            Skip(v);
         }
       }
       --depth_;

@@ -29,8 +29,7 @@ enum class ThriftType : uint8_t {
 
 class CompactReader {
  public:
-  CompactReader(const void* data, size_t size)
-      : p_(static_cast<const uint8_t*>(data)), begin_(p_), end_(p_ + size) {}
+  CompactReader(const void* data, size_t size) : p_(static_cast<const uint8_t*>(data)), begin_(p_), end_(p_ + size) {}
 
   bool ok() const { return error_.empty(); }
   const std::string& error() const { return error_; }
@@ -86,7 +85,10 @@ class CompactWriter {
   void FieldBool(int16_t id, bool v);
   void FieldByte(int16_t id, int8_t v);
   void FieldBinary(int16_t id, std::string_view v);
-  void FieldStructBegin(int16_t id) { FieldHeader(id, ThriftType::kStruct); BeginStruct(); }
+  void FieldStructBegin(int16_t id) {
+    FieldHeader(id, ThriftType::kStruct);
+    BeginStruct();
+  }
   void FieldListBegin(int16_t id, ThriftType elem_type, uint32_t size);
 
   void ListHeader(ThriftType elem_type, uint32_t size);

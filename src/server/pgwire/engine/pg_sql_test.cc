@@ -56,9 +56,11 @@ class PgSqlTest : public ::testing::Test {
              "INSERT INTO ads_kind_count VALUES ('prod-1', 'Pod', 120), ('prod-1', 'Node', 12), ('prod-2', 'Pod', 80), "
              "('prod-2', 'Node', CAST(NULL AS BIGINT))",
              "INSERT INTO dwd_objects (cluster, uid, kind, namespace, name, resource_version, rv, deleted, event_time) "
-             "VALUES ('prod-1', 'u-1', 'Pod', 'team-a', '" + std::string(kUnicode) + "', '10', 10, FALSE, 1700000000000), "
-             "('prod-1', 'u-2', 'Pod', CAST(NULL AS STRING), 'plain', '11', 11, TRUE, 1700000001000), "
-             "('prod-2', 'u-3', 'Node', CAST(NULL AS STRING), 'node-7', '12', 12, FALSE, 1700000002000)",
+             "VALUES ('prod-1', 'u-1', 'Pod', 'team-a', '" +
+                 std::string(kUnicode) +
+                 "', '10', 10, FALSE, 1700000000000), "
+                 "('prod-1', 'u-2', 'Pod', CAST(NULL AS STRING), 'plain', '11', 11, TRUE, 1700000001000), "
+                 "('prod-2', 'u-3', 'Node', CAST(NULL AS STRING), 'node-7', '12', 12, FALSE, 1700000002000)",
              "CREATE DATABASE other",
              "CREATE TABLE other.notes (id BIGINT COMMENT 'the id', body VARCHAR(200), price DECIMAL(10, 2), "
              "at TIMESTAMP(3), PRIMARY KEY (id) NOT ENFORCED) COMMENT 'free text'",
@@ -114,8 +116,9 @@ TEST_F(PgSqlTest, QueriesWithNullsAndUnicode) {
   EXPECT_EQ(r.get(1, 2), "t");
   EXPECT_EQ(PQftype(r.r, 3), 20u);  // int8
   EXPECT_EQ(PQftype(r.r, 2), 16u);  // bool
-  Res agg(PQexec(c.c, "SELECT cluster, sum(live_count), count(live_count), avg(live_count) FROM ads_kind_count "
-                      "GROUP BY 1 ORDER BY 1"));
+  Res agg(PQexec(c.c,
+                 "SELECT cluster, sum(live_count), count(live_count), avg(live_count) FROM ads_kind_count "
+                 "GROUP BY 1 ORDER BY 1"));
   ASSERT_EQ(agg.status(), PGRES_TUPLES_OK) << agg.error();
   EXPECT_EQ(agg.get(0, 1), "132");
   EXPECT_EQ(agg.get(1, 1), "80");
@@ -124,8 +127,9 @@ TEST_F(PgSqlTest, QueriesWithNullsAndUnicode) {
   EXPECT_EQ(std::string(PQfname(agg.r, 1)), "sum");
   EXPECT_EQ(agg.get(0, 3), "66.000000");
   // Session functions without FROM, and the version clients parse.
-  Res fns(PQexec(c.c, "SELECT current_schema(), current_database(), current_user, version(), "
-                      "current_setting('server_version_num')::int / 100"));
+  Res fns(PQexec(c.c,
+                 "SELECT current_schema(), current_database(), current_user, version(), "
+                 "current_setting('server_version_num')::int / 100"));
   ASSERT_EQ(fns.status(), PGRES_TUPLES_OK) << fns.error();
   EXPECT_EQ(fns.get(0, 0), "kubelake");
   EXPECT_EQ(fns.get(0, 1), "kubelake");
@@ -293,9 +297,10 @@ TEST_F(PgSqlTest, SchemasSearchPathAndCatalog) {
   ASSERT_EQ(found.status(), PGRES_TUPLES_OK) << found.error();
   EXPECT_EQ(found.get(0, 1), "other");
   // The catalog as clients read it: relations with stable oids, visibility, primary keys.
-  Res rel(PQexec(c.c, "SELECT c.relname, c.relkind, pg_table_is_visible(c.oid), c.oid = 'notes'::regclass, "
-                      "obj_description(c.oid, 'pg_class') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                      "WHERE n.nspname = 'other' ORDER BY 1"));
+  Res rel(PQexec(c.c,
+                 "SELECT c.relname, c.relkind, pg_table_is_visible(c.oid), c.oid = 'notes'::regclass, "
+                 "obj_description(c.oid, 'pg_class') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                 "WHERE n.nspname = 'other' ORDER BY 1"));
   ASSERT_EQ(rel.status(), PGRES_TUPLES_OK) << rel.error();
   ASSERT_EQ(rel.rows(), 3);
   EXPECT_EQ(rel.get(0, 0), "expensive");
@@ -306,9 +311,10 @@ TEST_F(PgSqlTest, SchemasSearchPathAndCatalog) {
   EXPECT_EQ(rel.get(1, 4), "free text");
   EXPECT_EQ(rel.get(2, 0), "notes_pkey");
   EXPECT_EQ(rel.get(2, 1), "i");
-  Res cols(PQexec(c.c, "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
-                       "col_description(a.attrelid, a.attnum) FROM pg_attribute a WHERE a.attrelid = "
-                       "'other.notes'::regclass AND a.attnum > 0 ORDER BY a.attnum"));
+  Res cols(PQexec(c.c,
+                  "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
+                  "col_description(a.attrelid, a.attnum) FROM pg_attribute a WHERE a.attrelid = "
+                  "'other.notes'::regclass AND a.attnum > 0 ORDER BY a.attnum"));
   ASSERT_EQ(cols.status(), PGRES_TUPLES_OK) << cols.error();
   ASSERT_EQ(cols.rows(), 4);
   EXPECT_EQ(cols.get(0, 1), "bigint");
@@ -317,8 +323,9 @@ TEST_F(PgSqlTest, SchemasSearchPathAndCatalog) {
   EXPECT_EQ(cols.get(1, 1), "character varying(200)");
   EXPECT_EQ(cols.get(2, 1), "numeric(10,2)");
   EXPECT_EQ(cols.get(3, 1), "timestamp(3) without time zone");
-  Res pk(PQexec(c.c, "SELECT pg_get_indexdef(i.indexrelid), pg_get_constraintdef(k.oid), i.indkey FROM pg_index i "
-                     "JOIN pg_constraint k ON k.conindid = i.indexrelid WHERE i.indrelid = 'other.notes'::regclass"));
+  Res pk(PQexec(c.c,
+                "SELECT pg_get_indexdef(i.indexrelid), pg_get_constraintdef(k.oid), i.indkey FROM pg_index i "
+                "JOIN pg_constraint k ON k.conindid = i.indexrelid WHERE i.indrelid = 'other.notes'::regclass"));
   ASSERT_EQ(pk.status(), PGRES_TUPLES_OK) << pk.error();
   EXPECT_EQ(pk.get(0, 0), "CREATE UNIQUE INDEX notes_pkey ON other.notes USING btree (id)");
   EXPECT_EQ(pk.get(0, 1), "PRIMARY KEY (id)");
@@ -364,7 +371,8 @@ TEST_F(PgSqlTest, PsqlDescribesLikePostgres) {
   EXPECT_NE(dtp.find("free text"), std::string::npos) << dtp;
   std::string dplus = Psql("-c '\\d+ other.notes'", &rc);
   ASSERT_EQ(rc, 0) << dplus;
-  EXPECT_NE(dplus.find(" id     | bigint                         |           | not null |"), std::string::npos) << dplus;
+  EXPECT_NE(dplus.find(" id     | bigint                         |           | not null |"), std::string::npos)
+      << dplus;
   EXPECT_NE(dplus.find("the id"), std::string::npos) << dplus;
   EXPECT_NE(dplus.find("Access method: paimon"), std::string::npos) << dplus;
   std::string l = Psql("-c '\\l'", &rc);
