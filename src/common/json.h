@@ -21,10 +21,30 @@ class JsonValue {
   using Members = std::vector<std::pair<std::string, JsonValue>>;
 
   JsonValue() = default;
-  static JsonValue Bool(bool b) { JsonValue v; v.type_ = Type::kBool; v.int_ = b; return v; }
-  static JsonValue Int(int64_t i) { JsonValue v; v.type_ = Type::kInt; v.int_ = i; return v; }
-  static JsonValue Double(double d) { JsonValue v; v.type_ = Type::kDouble; v.double_ = d; return v; }
-  static JsonValue String(std::string s) { JsonValue v; v.type_ = Type::kString; v.string_ = std::move(s); return v; }
+  static JsonValue Bool(bool b) {
+    JsonValue v;
+    v.type_ = Type::kBool;
+    v.int_ = b;
+    return v;
+  }
+  static JsonValue Int(int64_t i) {
+    JsonValue v;
+    v.type_ = Type::kInt;
+    v.int_ = i;
+    return v;
+  }
+  static JsonValue Double(double d) {
+    JsonValue v;
+    v.type_ = Type::kDouble;
+    v.double_ = d;
+    return v;
+  }
+  static JsonValue String(std::string s) {
+    JsonValue v;
+    v.type_ = Type::kString;
+    v.string_ = std::move(s);
+    return v;
+  }
   static JsonValue Array(std::vector<JsonValue> items = {});
   static JsonValue Object(Members members = {});
 
@@ -101,7 +121,11 @@ class JsonWriter {
 
   const std::string& str() const { return out_; }
   std::string Release() { return std::move(out_); }
-  void Clear() { out_.clear(); stack_.clear(); after_key_ = false; }
+  void Clear() {
+    out_.clear();
+    stack_.clear();
+    after_key_ = false;
+  }
 
  private:
   void BeforeValue();

@@ -113,9 +113,9 @@ Status PartitionWriter::Recover(int64_t base) {
       size_t found = FindValidRecord(rest, 1, cursor.next_offset());
       if (found != std::string_view::npos) {
         return Status::Corruption("opening partition " + std::to_string(partition_) + " " + file->name() + ": " +
-                                  (state == SegmentCursor::State::kBad ? cursor.problem()
-                                                                       : "partial record at byte " +
-                                                                             std::to_string(good_end)) +
+                                  (state == SegmentCursor::State::kBad
+                                       ? cursor.problem()
+                                       : "partial record at byte " + std::to_string(good_end)) +
                                   "; valid records follow at byte " + std::to_string(good_end + found) +
                                   ", refusing to cut them off (see `kubelake log verify`)");
       }

@@ -64,7 +64,7 @@ class PartitionWriter {
   // decides when, according to the fsync policy.
   Status Publish();
 
-  int64_t end_offset() const { return next_offset_; }  // written
+  int64_t end_offset() const { return next_offset_; }          // written
   int64_t visible_end_offset() const { return visible_end_; }  // published to readers
   int64_t start_offset() const { return segments_.front().base_offset; }
   const std::vector<SegmentInfo>& segments() const { return segments_; }

@@ -92,7 +92,10 @@ TEST(SegmentLogTest, TornTailAtEveryByteOfTheLastRecordIsCut) {
   kl::testing::TempDir dir;
   SegmentLogOptions o = SmallOptions(1);
   o.segment_bytes = 1 << 20;
-  { auto log = OpenLog(dir.path(), o); KL_ASSERT_OK(Append(log.get(), 0, 0, 5)); }
+  {
+    auto log = OpenLog(dir.path(), o);
+    KL_ASSERT_OK(Append(log.get(), 0, 0, 5));
+  }
   std::string path = NewestSegment(dir.path(), 0);
   std::string intact = *ReadFile(path);
   uint64_t last_start = intact.size() - EncodedRecordSize(1, ValueFor(0, 4).size());
@@ -185,7 +188,10 @@ TEST(SegmentLogTest, ReadersSeeRecordsOnlyOnceTheyAreAsDurableAsPromised) {
 
 TEST(SegmentLogTest, GarbageTailWaitsForReadersAndIsCutByTheNextWriter) {
   kl::testing::TempDir dir;
-  { auto log = OpenLog(dir.path()); KL_ASSERT_OK(Append(log.get(), 1, 0, 4)); }
+  {
+    auto log = OpenLog(dir.path());
+    KL_ASSERT_OK(Append(log.get(), 1, 0, 4));
+  }
   AppendBytes(NewestSegment(dir.path(), 1), std::string(700, '\0') + "garbage after a power cut");
   auto reader = OpenLog(dir.path());
   KL_ASSERT_OK_AND_ASSIGN(auto consumer, reader->NewConsumer("tail"));
@@ -243,7 +249,10 @@ TEST(SegmentLogTest, DamageInTheMiddleOfTheNewestSegmentIsNotMistakenForATornTai
   kl::testing::TempDir dir;
   SegmentLogOptions o = SmallOptions(1);
   o.segment_bytes = 1 << 20;
-  { auto log = OpenLog(dir.path(), o); KL_ASSERT_OK(Append(log.get(), 0, 0, 30)); }
+  {
+    auto log = OpenLog(dir.path(), o);
+    KL_ASSERT_OK(Append(log.get(), 0, 0, 30));
+  }
   std::string path = NewestSegment(dir.path(), 0);
   KL_ASSERT_OK_AND_ASSIGN(uint64_t size, FileSize(path));
   FlipByte(path, 1000);
@@ -292,7 +301,10 @@ TEST(SegmentLogTest, ALengthDamagedToLookUnfinishedIsStillReportedAsDamage) {
   kl::testing::TempDir dir;
   SegmentLogOptions o = SmallOptions(1);
   o.segment_bytes = 1 << 20;
-  { auto log = OpenLog(dir.path(), o); KL_ASSERT_OK(Append(log.get(), 0, 0, 30)); }
+  {
+    auto log = OpenLog(dir.path(), o);
+    KL_ASSERT_OK(Append(log.get(), 0, 0, 30));
+  }
   std::string path = NewestSegment(dir.path(), 0);
   // The length field of offset 5 now claims 16 MB: the record looks unfinished.
   uint64_t position = kSegmentHeaderSize;

@@ -62,7 +62,8 @@ std::string BoundExpr::ToString() const {
                                                      : "(scalar subquery" + tag + ")";
     }
     case BoundKind::kOuterRef:
-      return "outer#" + std::to_string(correlation_id) + "." + std::to_string(column) + (name.empty() ? "" : ":" + name);
+      return "outer#" + std::to_string(correlation_id) + "." + std::to_string(column) +
+             (name.empty() ? "" : ":" + name);
   }
   return "?";
 }

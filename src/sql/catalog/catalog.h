@@ -25,7 +25,7 @@ namespace kl::sql {
 struct ScanFilter {
   int column = 0;
   table::CompareOp op = table::CompareOp::kEq;
-  format::Datum literal;  // of the column's type
+  format::Datum literal;                // of the column's type
   std::vector<format::Datum> literals;  // kIn: the values (non-null, sorted, distinct: table::InLeaf)
 };
 

@@ -407,7 +407,6 @@ class FilterOp : public Operator {
     return true;
   }
 
-
  public:
   bool NarrowTo(const KeySet& keys) override { return child_->NarrowTo(keys); }
 
@@ -789,8 +788,9 @@ Result<OperatorPtr> Build(const LogicalOp& op, ExecContext& ctx) {
   switch (op.kind) {
     case OpKind::kScan:
       if (op.scan_sample_ms > 0) {
-        return Status::NotSupported("SNAPSHOTS(...) samples a table while it changes: streaming INSERT jobs read it, "
-                                    "batch queries do not (read the table FOR SYSTEM_TIME AS OF a time instead)");
+        return Status::NotSupported(
+            "SNAPSHOTS(...) samples a table while it changes: streaming INSERT jobs read it, "
+            "batch queries do not (read the table FOR SYSTEM_TIME AS OF a time instead)");
       }
       return OperatorPtr(new ScanOp(op, ctx));
     case OpKind::kValues: return OperatorPtr(new ValuesOp(op));

@@ -62,8 +62,8 @@ enum class ExprKind : unsigned char {
   kPosition,   // args: needle, haystack
   kSubstring,  // args: value, from[, len]
   kOverlay,
-  kQuantified,      // x op ANY|ALL (array or subquery): op; name "ANY"/"ALL"; args: value[, array]; subquery
-  kArraySubquery,   // ARRAY(subquery)
+  kQuantified,     // x op ANY|ALL (array or subquery): op; name "ANY"/"ALL"; args: value[, array]; subquery
+  kArraySubquery,  // ARRAY(subquery)
 };
 
 struct OrderItem {
@@ -163,7 +163,7 @@ struct ParsedTableRef {
   // kUnnest: args; kValues: rows; kTableFunction: name(args) (PostgreSQL) or
   // TABLE(function(TABLE t, args...)) (Flink: `function` and `tables` set)
   std::vector<ExprPtr> args;
-  std::string function;              // kTableFunction: its name, upper-cased
+  std::string function;               // kTableFunction: its name, upper-cased
   std::vector<QualifiedName> tables;  // kTableFunction: its TABLE arguments
   bool with_ordinality = false;
   std::vector<std::vector<ExprPtr>> rows;
@@ -306,8 +306,8 @@ struct Statement {
   std::vector<std::string> reset_keys;         // ALTER TABLE RESET / RESET 'k'
   std::vector<std::string> insert_columns;
   std::vector<StaticPartitionValue> static_partition;  // INSERT ... PARTITION (...)
-  std::string key, value;    // SET 'k' = 'v'
-  std::string like_pattern;  // SHOW TABLES LIKE '...'
+  std::string key, value;                              // SET 'k' = 'v'
+  std::string like_pattern;                            // SHOW TABLES LIKE '...'
   std::vector<std::string> view_columns;
   std::vector<std::shared_ptr<Statement>> statements;  // EXECUTE STATEMENT SET's INSERTs; EXPLAIN's statement
   // kCall: the arguments in order, each with its name when given as `name => value`.

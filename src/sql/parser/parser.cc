@@ -1226,8 +1226,7 @@ class Parser {
         Advance();
         if (Peek().IsKeyword("ANY") || Peek().IsKeyword("SOME") || Peek().IsKeyword("ALL")) {
           if (!pg_ || !Peek(1).IsSymbol("(")) {
-            return ErrorAt(Peek().pos,
-                           "comparisons with ANY/SOME/ALL (subquery) are not supported; use IN or EXISTS");
+            return ErrorAt(Peek().pos, "comparisons with ANY/SOME/ALL (subquery) are not supported; use IN or EXISTS");
           }
           KL_ASSIGN_OR_RETURN(left, Quantified(op, left, pos));
           continue;
@@ -2245,15 +2244,16 @@ class Parser {
         t = t.root() == format::TypeRoot::kChar ? DataType::Char(a) : DataType::VarChar(a);
       } else if (found->modifiers == 'p') {
         int scale = b < 0 ? 0 : b;
-        if (a < 1 || a > 38) return ErrorAt(pos, "NUMERIC precision must be between 1 and 38, not " + std::to_string(a));
+        if (a < 1 || a > 38)
+          return ErrorAt(pos, "NUMERIC precision must be between 1 and 38, not " + std::to_string(a));
         if (scale > a) return ErrorAt(pos, "NUMERIC scale " + std::to_string(scale) + " exceeds its precision");
         t = DataType::Decimal(a, scale);
         found->conversion.clear();
       } else if (found->modifiers == 't') {
         if (a > 9) return ErrorAt(pos, "precision must be between 0 and 9");
-        t = t.root() == format::TypeRoot::kTime        ? DataType::Time(a)
+        t = t.root() == format::TypeRoot::kTime           ? DataType::Time(a)
             : t.root() == format::TypeRoot::kTimestampLtz ? DataType::TimestampLtz(a)
-                                                         : DataType::Timestamp(a);
+                                                          : DataType::Timestamp(a);
       }
     }
     if (t.root() == format::TypeRoot::kTimestamp || t.root() == format::TypeRoot::kTime) {
@@ -2454,7 +2454,8 @@ class Parser {
     if (months != 0 && ms != 0) {
       return ErrorAt(pos, "intervals mixing months and days are not supported; add two intervals instead");
     }
-    if (ms > 9.2e18 || ms < -9.2e18 || months > 1200000 || months < -1200000) return ErrorAt(pos, "interval out of range");
+    if (ms > 9.2e18 || ms < -9.2e18 || months > 1200000 || months < -1200000)
+      return ErrorAt(pos, "interval out of range");
     auto e = Make(ExprKind::kInterval, pos);
     e->interval_months = months != 0;
     e->op = months != 0 ? "MONTH" : "MILLISECOND";

@@ -22,7 +22,8 @@ const char* SqlStateOf(const Status& s, const std::string& m) {
   switch (s.code()) {
     case StatusCode::kNotFound:
       if (Contains(m, "configuration parameter")) return sqlstate::kUndefinedObject;
-      if (Contains(m, "type \"") || Contains(m, "role \"") || Contains(m, "operator \"")) return sqlstate::kUndefinedObject;
+      if (Contains(m, "type \"") || Contains(m, "role \"") || Contains(m, "operator \""))
+        return sqlstate::kUndefinedObject;
       if (Contains(m, "function \"")) return sqlstate::kUndefinedFunction;
       if (m.rfind("table ", 0) == 0 || m.rfind("relation ", 0) == 0 || m.rfind("view ", 0) == 0) {
         return sqlstate::kUndefinedTable;
@@ -33,7 +34,8 @@ const char* SqlStateOf(const Status& s, const std::string& m) {
     case StatusCode::kAlreadyExists: return Contains(m, "database") ? "42P06" : "42P07";
     case StatusCode::kNotSupported: return sqlstate::kFeatureNotSupported;
     case StatusCode::kAborted:
-      if (Contains(m, "out of memory") || Contains(m, "memory limit") || Contains(m, "sql.memory-limit")) return "53200";
+      if (Contains(m, "out of memory") || Contains(m, "memory limit") || Contains(m, "sql.memory-limit"))
+        return "53200";
       return sqlstate::kQueryCanceled;
     case StatusCode::kCorruption: return "XX001";
     case StatusCode::kIOError: return "58030";
@@ -189,8 +191,7 @@ class BatchRowStream : public RowStream {
 std::vector<format::Row> AllRows(const sql::StatementResult& r) { return r.Rows(); }
 
 bool ChangesCatalog(const std::string& kind) {
-  return kind.rfind("CREATE", 0) == 0 || kind.rfind("DROP", 0) == 0 || kind.rfind("ALTER", 0) == 0 ||
-         kind == "INSERT";
+  return kind.rfind("CREATE", 0) == 0 || kind.rfind("DROP", 0) == 0 || kind.rfind("ALTER", 0) == 0 || kind == "INSERT";
 }
 
 }  // namespace
