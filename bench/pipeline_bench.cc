@@ -58,7 +58,8 @@ struct Args {
 constexpr char kUsage[] =
     "usage: pipeline_bench [--pods N (150000)] [--clusters N (1)] [--probes N (100)] [--commit-interval-ms MS (500)]\n"
     "                      [--file-format avro|parquet] [--jobs sql|hand|both] [--rounds N (1)]\n"
-    "                      [--background-events-per-s N (20000; 0 = off)] [--load-only | --staged-only | --freshness-only]\n"
+    "                      [--background-events-per-s N (20000; 0 = off)] [--load-only | --staged-only | "
+    "--freshness-only]\n"
     "  initial load live (simulator -> collector -> log -> jobs -> ADS), initial load staged (the jobs on a\n"
     "  backlog), and freshness probes under churn, for the SQL warehouse and/or the hand-wired jobs.\n";
 
@@ -461,10 +462,11 @@ int Freshness(const Args& a, bool sql, double background_events_per_s, Figures* 
   (*fleet)->Stop();
   std::sort(latencies.begin(), latencies.end());
   auto pct = [&](double q) { return latencies[static_cast<size_t>(q * (latencies.size() - 1))]; };
-  std::printf("freshness, %s: %d probes (create/delete) under %s, %.0f events/s measured over %.0f s on %d clusters, "
-              "commit interval %lld ms\n",
-              Label(sql), a.probes, background_events_per_s > 0 ? "a background load" : "light churn", rate, seconds,
-              static_cast<int>(fo.clusters), static_cast<long long>(a.commit_ms));
+  std::printf(
+      "freshness, %s: %d probes (create/delete) under %s, %.0f events/s measured over %.0f s on %d clusters, "
+      "commit interval %lld ms\n",
+      Label(sql), a.probes, background_events_per_s > 0 ? "a background load" : "light churn", rate, seconds,
+      static_cast<int>(fo.clusters), static_cast<long long>(a.commit_ms));
   std::printf("  simulator write -> visible in ADS: p50 %.0f ms, p99 %.0f ms, max %.0f ms\n", pct(0.5), pct(0.99),
               latencies.back());
   std::printf("  this process (simulator included) used %.2f cores meanwhile\n", cpu / seconds);
