@@ -5,9 +5,9 @@
 #pragma once
 
 #include <curl/curl.h>
-#include <simdjson.h>
 #include <dirent.h>
 #include <signal.h>
+#include <simdjson.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
