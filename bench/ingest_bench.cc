@@ -184,7 +184,7 @@ std::string ReadLine(FILE* in, const std::string& what) {
 // begin, and the events it appended) and "quit" on its stdin/stdout.
 class CentralProcess {
  public:
-  CentralProcess(const std::string& dir, const std::string& name, int max_appends) {
+  CentralProcess(const std::string& dir, const std::string& name, int max_appends, int threads) {
     int to_child[2], from_child[2];
     if (::pipe2(to_child, O_CLOEXEC) != 0 || ::pipe2(from_child, O_CLOEXEC) != 0) Die("pipe");
     posix_spawn_file_actions_t actions;
@@ -193,11 +193,13 @@ class CentralProcess {
     posix_spawn_file_actions_adddup2(&actions, from_child[1], 1);
     std::string exe = "/proc/self/exe";
     std::string appends = std::to_string(max_appends);
+    std::string thread_count = std::to_string(threads);
     std::vector<char*> argv = {exe.data(),
                                const_cast<char*>("--central-process"),
                                const_cast<char*>(dir.c_str()),
                                const_cast<char*>(name.c_str()),
                                appends.data(),
+                               thread_count.data(),
                                nullptr};
     if (posix_spawn(&pid_, exe.c_str(), &actions, nullptr, argv.data(), environ) != 0) Die("spawning " + exe);
     posix_spawn_file_actions_destroy(&actions);
@@ -242,7 +244,7 @@ class CentralProcess {
   std::string url_;
 };
 
-int CentralProcessMain(const std::string& dir, const std::string& name, int max_appends) {
+int CentralProcessMain(const std::string& dir, const std::string& name, int max_appends, int threads) {
   spdlog::set_level(spdlog::level::warn);
   auto cert = ReadFile(JoinPath(dir, "tls.crt"));
   auto key = ReadFile(JoinPath(dir, "tls.key"));
@@ -255,6 +257,7 @@ int CentralProcessMain(const std::string& dir, const std::string& name, int max_
   o.clusters_file = JoinPath(dir, "clusters.yaml");
   o.state_path = JoinPath(dir, name + "-state.json");
   o.max_concurrent_appends = max_appends;
+  o.http.threads = static_cast<unsigned>(threads);
   auto server = ingest::IngestServer::Start(log->get(), o);
   if (!server.ok()) Die(server.status().ToString());
   std::printf("ready %s\n", (*server)->url().c_str());
@@ -286,13 +289,14 @@ int CentralProcessMain(const std::string& dir, const std::string& name, int max_
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc == 5 && std::string(argv[1]) == "--central-process") {
-    return CentralProcessMain(argv[2], argv[3], std::atoi(argv[4]));
+  if (argc == 6 && std::string(argv[1]) == "--central-process") {
+    return CentralProcessMain(argv[2], argv[3], std::atoi(argv[4]), std::atoi(argv[5]));
   }
   int collectors = 16;
   int events_per = 8000;
   int batch = 500;
   int rounds = 1;
+  int central_threads = static_cast<int>(ingest::IngestOptions().http.threads);
   std::string base_dir = "/tmp";
   bool compress = true;
   int level = collector::RemoteSinkOptions().compression_level;
@@ -309,6 +313,8 @@ int main(int argc, char** argv) {
       batch = std::atoi(next().c_str());
     else if (a == "--rounds")
       rounds = std::max(1, std::atoi(next().c_str()));
+    else if (a == "--central-threads")
+      central_threads = std::atoi(next().c_str());
     else if (a == "--dir")
       base_dir = next();
     else if (a == "--level")
@@ -444,7 +450,7 @@ int main(int argc, char** argv) {
 
   // https: batches straight to the ingest endpoint.
   auto run_https = [&](Batches batches) {
-    CentralProcess central(dir, "central-https", kCentralAppends);
+    CentralProcess central(dir, "central-https", kCentralAppends, central_threads);
     std::string url = central.url() + std::string(ingest::kBatchPath);
     std::atomic<int> failures{0};
     PathFigures f;
@@ -526,7 +532,7 @@ int main(int argc, char** argv) {
 
   // spool+https: the collectors' real path.
   auto run_spool = [&](Batches batches) {
-    CentralProcess central(dir, "central-spool", kCentralAppends);
+    CentralProcess central(dir, "central-spool", kCentralAppends, central_threads);
     std::vector<std::unique_ptr<log::EventLog>> spools(collectors);
     std::vector<std::unique_ptr<collector::Shipper>> shippers(collectors);
     PathFigures f;

@@ -83,7 +83,7 @@ class IngestServer {
   IngestStats Stats() const;
 
   // The request handler (also used by tests without a socket).
-  HttpResponse Handle(const HttpRequest& request);
+  HttpResponse Handle(HttpRequest& request);
 
  private:
   struct ClusterState;
@@ -94,7 +94,7 @@ class IngestServer {
   Result<std::string> EntryLocked(ClusterState* cluster);
   Status PersistEntries();
   ClusterState* GetCluster(const std::string& name);
-  HttpResponse HandleBatch(const HttpRequest& request);
+  HttpResponse HandleBatch(HttpRequest& request);
   ProducerSlot* AcquireSlot();
   void ReleaseSlot(ProducerSlot* slot);
   Status RecountCluster(ClusterState* cluster);  // after a failed append
@@ -110,7 +110,7 @@ class IngestServer {
   std::shared_ptr<const AcceptedClusters> accepted_;
   int64_t clusters_mtime_ = 0;
 
-  std::mutex state_file_mu_;  // the file and entries_ (taken after a cluster's lock, never before)
+  std::mutex state_file_mu_;                    // the file and entries_ (taken after a cluster's lock, never before)
   std::map<std::string, std::string> entries_;  // cluster -> its last state entry (JSON)
 
   std::mutex slots_mu_;
