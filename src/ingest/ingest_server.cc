@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "common/clock.h"
@@ -48,6 +49,12 @@ struct IngestServer::ClusterState {
 struct IngestServer::ProducerSlot {
   std::unique_ptr<log::Producer> producer;
 };
+
+HttpServerOptions DefaultIngestHttpOptions() {
+  HttpServerOptions o;
+  o.threads = std::max(2u, std::thread::hardware_concurrency());
+  return o;
+}
 
 IngestServer::IngestServer(log::EventLog* log, IngestOptions options) : log_(log), options_(std::move(options)) {}
 

@@ -35,8 +35,13 @@
 
 namespace kl::ingest {
 
+// The endpoint's HTTP server: an event loop per core (at least two), so
+// that decoding, validating and appending batches runs on as many threads as
+// there are cores to run them, each keeping its buffers warm in its cache.
+HttpServerOptions DefaultIngestHttpOptions();
+
 struct IngestOptions {
-  HttpServerOptions http;
+  HttpServerOptions http = DefaultIngestHttpOptions();
   std::string clusters_file;             // accepted clusters (YAML); re-read when it changes
   std::string state_path;                // acknowledged positions (required)
   std::set<std::string> local_clusters;  // collected by this process itself: refused remotely
