@@ -24,7 +24,15 @@
 //                 implementation of this design avoids.
 //
 //   build/bench/ingest_bench [--collectors 16] [--events 8000] [--batch 500] [--dir /tmp]
-//       [--no-compress | --level N] [--batch-version 2] [--only local,https,spool,floor] [--rounds 1]
+//       [--no-compress | --level N] [--batch-version 2] [--central-threads N] [--local-batch-bytes N]
+//       [--only local,https,spool,floor] [--rounds 1]
+//
+// --central-threads: the central IngestServer's loop threads (default as
+// `kubelake run`: the cores, at least 2); 0 serves each connection on a
+// thread of its own.
+// --local-batch-bytes N: the local path's producer buffer (the log's
+// batch_bytes, default 1 MiB, so a flush of 500 pods is two writes and two
+// fdatasyncs); 4m makes each flush one, as the ingest path's batches are.
 //
 // --batch-version (ingest/wire.h): 2 (what collectors send) ships records
 // framed as the embedded log frames them — the https clients frame them as a
@@ -298,6 +306,7 @@ int main(int argc, char** argv) {
   int batch = 500;
   int rounds = 1;
   int central_threads = static_cast<int>(ingest::IngestOptions().http.threads);
+  std::string local_batch_bytes;  // the local log's producer_batch_bytes (URI batch_bytes); empty: its default
   std::string base_dir = "/tmp";
   bool compress = true;
   int level = collector::RemoteSinkOptions().compression_level;
@@ -314,6 +323,8 @@ int main(int argc, char** argv) {
       batch = std::atoi(next().c_str());
     else if (a == "--rounds")
       rounds = std::max(1, std::atoi(next().c_str()));
+    else if (a == "--local-batch-bytes")
+      local_batch_bytes = next();
     else if (a == "--central-threads")
       central_threads = std::atoi(next().c_str());
     else if (a == "--dir")
@@ -424,7 +435,8 @@ int main(int argc, char** argv) {
 
   // local: the embedded log directly, through the collector's sink.
   auto run_local = [&](Batches batches) {
-    auto log = log::OpenEventLog("dir:" + JoinPath(dir, "local") + "?partitions=8&fsync=batch");
+    auto log = log::OpenEventLog("dir:" + JoinPath(dir, "local") + "?partitions=8&fsync=batch" +
+                                 (local_batch_bytes.empty() ? "" : "&batch_bytes=" + local_batch_bytes));
     if (!log.ok()) Die(log.status().ToString());
     PathFigures f;
     f.whole = Measure([&] {
