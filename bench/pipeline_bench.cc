@@ -202,6 +202,26 @@ std::string JobLines(const std::vector<pipeline::JobStatus>& jobs, double events
   return out;
 }
 
+// Per job between two status reads: commits per second, their mean wall time
+// and the job's share of a core — where a change's way to ADS spends its time.
+std::string CommitLines(const std::vector<pipeline::JobStatus>& before, const std::vector<pipeline::JobStatus>& after,
+                        double seconds) {
+  std::string out;
+  for (const auto& j : after) {
+    const pipeline::JobStatus* b = nullptr;
+    for (const auto& x : before) b = x.name == j.name ? &x : b;
+    uint64_t commits = j.commit_seconds.count() - (b ? b->commit_seconds.count() : 0);
+    if (commits == 0) continue;
+    double commit_s = j.commit_seconds.sum() - (b ? b->commit_seconds.sum() : 0);
+    double cpu = j.cpu_seconds - (b ? b->cpu_seconds : 0);
+    char line[200];
+    std::snprintf(line, sizeof(line), "\n    %-20s %4.1f commits/s, %5.1f ms each (wall), %.2f cores", j.name.c_str(),
+                  static_cast<double>(commits) / seconds, commit_s / static_cast<double>(commits) * 1e3, cpu / seconds);
+    out += line;
+  }
+  return out;
+}
+
 void PrintMemory(const Fleet& f) {
   int64_t peak = bench::PeakRssBytes(), rss = bench::RssBytes();
   std::printf("  memory: peak RSS %.0f MB = %.0f B per object; RSS at the end %.0f MB = %.0f B per object\n",
@@ -419,6 +439,7 @@ int Freshness(const Args& a, bool sql, double background_events_per_s, Figures* 
   std::vector<double> latencies;
   Random rng(3);
   uint64_t writes0 = FleetWrites(**fleet, fo.clusters);
+  std::vector<pipeline::JobStatus> jobs0 = (*running)->runner->Status();
   int64_t probes_start_us = MonotonicMicros();
   double cpu0 = bench::CpuSeconds();
   simulator::PodModel pod;
@@ -458,6 +479,7 @@ int Freshness(const Args& a, bool sql, double background_events_per_s, Figures* 
   double seconds = static_cast<double>(MonotonicMicros() - probes_start_us) / 1e6;
   double rate = static_cast<double>(FleetWrites(**fleet, fo.clusters) - writes0) / seconds;
   double cpu = bench::CpuSeconds() - cpu0;
+  std::vector<pipeline::JobStatus> jobs1 = (*running)->runner->Status();
   (*running)->Stop();
   (*fleet)->Stop();
   std::sort(latencies.begin(), latencies.end());
@@ -469,7 +491,8 @@ int Freshness(const Args& a, bool sql, double background_events_per_s, Figures* 
       static_cast<int>(fo.clusters), static_cast<long long>(a.commit_ms));
   std::printf("  simulator write -> visible in ADS: p50 %.0f ms, p99 %.0f ms, max %.0f ms\n", pct(0.5), pct(0.99),
               latencies.back());
-  std::printf("  this process (simulator included) used %.2f cores meanwhile\n", cpu / seconds);
+  std::printf("  this process (simulator included) used %.2f cores meanwhile; jobs:%s\n", cpu / seconds,
+              CommitLines(jobs0, jobs1, seconds).c_str());
   if (background_events_per_s > 0) {
     fig->loaded_rate.push_back(rate);
     fig->loaded_p50.push_back(pct(0.5));
