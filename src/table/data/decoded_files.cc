@@ -159,27 +159,36 @@ std::vector<std::pair<size_t, size_t>> KeyRowsRanges(const DecodedFile& file, co
   if (value_of.empty()) return all;
   *prefix = value_of.size();
   // The rows' prefixes in key order, each once; consecutive ones search from where the
-  // previous one's range began.
-  std::vector<format::Row> keys;
-  for (const auto& r : rows) {
-    format::Row k;
-    for (size_t j : value_of) k.push_back(r[j]);
-    keys.push_back(std::move(k));
+  // previous one's range began. The rows are ordered in place (no copies of their values),
+  // and not at all when they come sorted, as the keys a join hands down do.
+  auto compare = [&](const format::Row* a, const format::Row* b) {
+    for (size_t j : value_of) {
+      int c = format::CompareDatum((*a)[j], (*b)[j]);
+      if (c != 0) return c;
+    }
+    return 0;
+  };
+  std::vector<const format::Row*> keys;
+  keys.reserve(rows.size());
+  for (const auto& r : rows) keys.push_back(&r);
+  auto less = [&](const format::Row* a, const format::Row* b) { return compare(a, b) < 0; };
+  if (std::adjacent_find(keys.begin(), keys.end(), [&](const format::Row* a, const format::Row* b) {
+        return !less(a, b);
+      }) != keys.end()) {
+    std::sort(keys.begin(), keys.end(), less);
+    keys.erase(std::unique(keys.begin(), keys.end(),
+                           [&](const format::Row* a, const format::Row* b) { return compare(a, b) == 0; }),
+               keys.end());
   }
-  std::sort(keys.begin(), keys.end(),
-            [](const format::Row& a, const format::Row& b) { return format::CompareRows(a, b) < 0; });
-  keys.erase(std::unique(keys.begin(), keys.end(),
-                         [](const format::Row& a, const format::Row& b) { return format::CompareRows(a, b) == 0; }),
-             keys.end());
   std::vector<std::pair<size_t, size_t>> ranges;
   size_t from = 0;
-  for (const auto& k : keys) {
+  for (const format::Row* key : keys) {
     size_t b = from, e = file.rows;
-    for (size_t c = 0; c < k.size() && b < e; ++c) {
+    for (size_t c = 0; c < value_of.size() && b < e; ++c) {
       int column = key_columns[c];
-      size_t lo = Bound(file, column, b, e, k[c], false);
+      size_t lo = Bound(file, column, b, e, (*key)[value_of[c]], false);
       if (c == 0) from = lo;
-      e = Bound(file, column, lo, e, k[c], true);
+      e = Bound(file, column, lo, e, (*key)[value_of[c]], true);
       b = lo;
     }
     if (b < e) {
@@ -252,9 +261,16 @@ bool DecodedFiles::ShouldDecode(const std::string& path, uint64_t estimated_byte
   std::lock_guard<std::mutex> lock(mu_);
   if (limits_.max_bytes == 0 || estimated_bytes > limits_.max_bytes / 4) return false;
   int64_t now = MonotonicMicros() / 1000;
+  // One read decodes a file; the others read it as usual meanwhile (many connections
+  // asking at once would otherwise each decode the same file).
+  if (auto d = decoding_.find(path); d != decoding_.end()) {
+    if (now - d->second <= kDecodeAbandonedMs) return false;
+    decoding_.erase(d);
+  }
   auto it = seen_.find(path);
   if (it != seen_.end() && now - it->second <= limits_.reuse_window_ms) {
     seen_.erase(it);
+    decoding_[path] = now;
     return true;
   }
   // Remember the first read; forget old ones so the memo stays small.
@@ -268,10 +284,16 @@ bool DecodedFiles::ShouldDecode(const std::string& path, uint64_t estimated_byte
   return false;
 }
 
+void DecodedFiles::Abandon(const std::string& path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  decoding_.erase(path);
+}
+
 void DecodedFiles::Put(const std::string& path, std::shared_ptr<const DecodedFile> file) {
   Stamp stamp = StampOf(path);
-  if (stamp.size < 0) return;
   std::lock_guard<std::mutex> lock(mu_);
+  decoding_.erase(path);
+  if (stamp.size < 0) return;
   if (file->bytes > limits_.max_bytes / 4) return;
   auto it = by_path_.find(path);
   if (it != by_path_.end()) {
@@ -310,6 +332,7 @@ void DecodedFiles::Clear() {
   lru_.clear();
   by_path_.clear();
   seen_.clear();
+  decoding_.clear();
   bytes_ = 0;
 }
 
