@@ -181,22 +181,43 @@ std::vector<std::pair<size_t, size_t>> KeyRowsRanges(const DecodedFile& file, co
                keys.end());
   }
   std::vector<std::pair<size_t, size_t>> ranges;
-  size_t from = 0;
+  // Consecutive keys share leading values (a cluster's nodes): the rows of the columns
+  // they share are the previous key's, and on the first column they differ the key's
+  // rows come after the previous key's there. lo/hi[c]: the previous key's rows on
+  // columns 0..c, for the first `computed` columns (the last of them may be empty).
+  const size_t depth = value_of.size();
+  std::vector<size_t> lo(depth), hi(depth);
+  size_t computed = 0;
+  const format::Row* prev = nullptr;
   for (const format::Row* key : keys) {
-    size_t b = from, e = file.rows;
-    for (size_t c = 0; c < value_of.size() && b < e; ++c) {
-      int column = key_columns[c];
-      size_t lo = Bound(file, column, b, e, (*key)[value_of[c]], false);
-      if (c == 0) from = lo;
-      e = Bound(file, column, lo, e, (*key)[value_of[c]], true);
-      b = lo;
+    size_t d = 0;
+    if (prev != nullptr) {
+      while (d < depth && format::CompareDatum((*key)[value_of[d]], (*prev)[value_of[d]]) == 0) ++d;
     }
-    if (b < e) {
-      if (!ranges.empty() && ranges.back().second >= b) {
-        ranges.back().second = std::max(ranges.back().second, e);
-      } else {
-        ranges.push_back({b, e});
+    bool after_prev = prev != nullptr;
+    prev = key;
+    if (after_prev && d >= computed) continue;  // equal to the previous key where it found no rows
+    bool found = true;
+    size_t c = d;
+    for (; c < depth; ++c) {
+      size_t b = c == 0 ? 0 : lo[c - 1], e = c == 0 ? file.rows : hi[c - 1];
+      if (c == d && after_prev) b = std::max(b, hi[d]);
+      const Datum& v = (*key)[value_of[c]];
+      lo[c] = b < e ? Bound(file, key_columns[c], b, e, v, false) : b;
+      hi[c] = lo[c] < e ? Bound(file, key_columns[c], lo[c], e, v, true) : lo[c];
+      if (lo[c] >= hi[c]) {
+        found = false;
+        ++c;
+        break;
       }
+    }
+    computed = c;
+    if (!found) continue;
+    size_t b = lo[depth - 1], e = hi[depth - 1];
+    if (!ranges.empty() && ranges.back().second >= b) {
+      ranges.back().second = std::max(ranges.back().second, e);
+    } else {
+      ranges.push_back({b, e});
     }
   }
   return ranges;
