@@ -24,7 +24,15 @@
 //                 implementation of this design avoids.
 //
 //   build/bench/ingest_bench [--collectors 16] [--events 8000] [--batch 500] [--dir /tmp]
-//       [--no-compress | --level N] [--batch-version 2] [--only local,https,spool,floor] [--rounds 1]
+//       [--no-compress | --level N] [--batch-version 2] [--central-threads N] [--local-batch-bytes N]
+//       [--only local,https,spool,floor] [--rounds 1]
+//
+// --central-threads: the central IngestServer's loop threads (default as
+// `kubelake run`: the cores, at least 2); 0 serves each connection on a
+// thread of its own.
+// --local-batch-bytes N: the local path's producer buffer (the log's
+// batch_bytes, default 1 MiB, so a flush of 500 pods is two writes and two
+// fdatasyncs); 4m makes each flush one, as the ingest path's batches are.
 //
 // --batch-version (ingest/wire.h): 2 (what collectors send) ships records
 // framed as the embedded log frames them — the https clients frame them as a
@@ -54,6 +62,7 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
+#include <simdjson.h>
 #include <spawn.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -184,7 +193,7 @@ std::string ReadLine(FILE* in, const std::string& what) {
 // begin, and the events it appended) and "quit" on its stdin/stdout.
 class CentralProcess {
  public:
-  CentralProcess(const std::string& dir, const std::string& name, int max_appends) {
+  CentralProcess(const std::string& dir, const std::string& name, int max_appends, int threads) {
     int to_child[2], from_child[2];
     if (::pipe2(to_child, O_CLOEXEC) != 0 || ::pipe2(from_child, O_CLOEXEC) != 0) Die("pipe");
     posix_spawn_file_actions_t actions;
@@ -193,11 +202,13 @@ class CentralProcess {
     posix_spawn_file_actions_adddup2(&actions, from_child[1], 1);
     std::string exe = "/proc/self/exe";
     std::string appends = std::to_string(max_appends);
+    std::string thread_count = std::to_string(threads);
     std::vector<char*> argv = {exe.data(),
                                const_cast<char*>("--central-process"),
                                const_cast<char*>(dir.c_str()),
                                const_cast<char*>(name.c_str()),
                                appends.data(),
+                               thread_count.data(),
                                nullptr};
     if (posix_spawn(&pid_, exe.c_str(), &actions, nullptr, argv.data(), environ) != 0) Die("spawning " + exe);
     posix_spawn_file_actions_destroy(&actions);
@@ -242,7 +253,7 @@ class CentralProcess {
   std::string url_;
 };
 
-int CentralProcessMain(const std::string& dir, const std::string& name, int max_appends) {
+int CentralProcessMain(const std::string& dir, const std::string& name, int max_appends, int threads) {
   spdlog::set_level(spdlog::level::warn);
   auto cert = ReadFile(JoinPath(dir, "tls.crt"));
   auto key = ReadFile(JoinPath(dir, "tls.key"));
@@ -255,6 +266,7 @@ int CentralProcessMain(const std::string& dir, const std::string& name, int max_
   o.clusters_file = JoinPath(dir, "clusters.yaml");
   o.state_path = JoinPath(dir, name + "-state.json");
   o.max_concurrent_appends = max_appends;
+  o.http.threads = static_cast<unsigned>(threads);
   auto server = ingest::IngestServer::Start(log->get(), o);
   if (!server.ok()) Die(server.status().ToString());
   std::printf("ready %s\n", (*server)->url().c_str());
@@ -286,13 +298,15 @@ int CentralProcessMain(const std::string& dir, const std::string& name, int max_
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc == 5 && std::string(argv[1]) == "--central-process") {
-    return CentralProcessMain(argv[2], argv[3], std::atoi(argv[4]));
+  if (argc == 6 && std::string(argv[1]) == "--central-process") {
+    return CentralProcessMain(argv[2], argv[3], std::atoi(argv[4]), std::atoi(argv[5]));
   }
   int collectors = 16;
   int events_per = 8000;
   int batch = 500;
   int rounds = 1;
+  int central_threads = static_cast<int>(ingest::IngestOptions().http.threads);
+  std::string local_batch_bytes;  // the local log's producer_batch_bytes (URI batch_bytes); empty: its default
   std::string base_dir = "/tmp";
   bool compress = true;
   int level = collector::RemoteSinkOptions().compression_level;
@@ -309,6 +323,10 @@ int main(int argc, char** argv) {
       batch = std::atoi(next().c_str());
     else if (a == "--rounds")
       rounds = std::max(1, std::atoi(next().c_str()));
+    else if (a == "--local-batch-bytes")
+      local_batch_bytes = next();
+    else if (a == "--central-threads")
+      central_threads = std::atoi(next().c_str());
     else if (a == "--dir")
       base_dir = next();
     else if (a == "--level")
@@ -417,7 +435,8 @@ int main(int argc, char** argv) {
 
   // local: the embedded log directly, through the collector's sink.
   auto run_local = [&](Batches batches) {
-    auto log = log::OpenEventLog("dir:" + JoinPath(dir, "local") + "?partitions=8&fsync=batch");
+    auto log = log::OpenEventLog("dir:" + JoinPath(dir, "local") + "?partitions=8&fsync=batch" +
+                                 (local_batch_bytes.empty() ? "" : "&batch_bytes=" + local_batch_bytes));
     if (!log.ok()) Die(log.status().ToString());
     PathFigures f;
     f.whole = Measure([&] {
@@ -444,7 +463,7 @@ int main(int argc, char** argv) {
 
   // https: batches straight to the ingest endpoint.
   auto run_https = [&](Batches batches) {
-    CentralProcess central(dir, "central-https", kCentralAppends);
+    CentralProcess central(dir, "central-https", kCentralAppends, central_threads);
     std::string url = central.url() + std::string(ingest::kBatchPath);
     std::atomic<int> failures{0};
     PathFigures f;
@@ -526,7 +545,7 @@ int main(int argc, char** argv) {
 
   // spool+https: the collectors' real path.
   auto run_spool = [&](Batches batches) {
-    CentralProcess central(dir, "central-spool", kCentralAppends);
+    CentralProcess central(dir, "central-spool", kCentralAppends, central_threads);
     std::vector<std::unique_ptr<log::EventLog>> spools(collectors);
     std::vector<std::unique_ptr<collector::Shipper>> shippers(collectors);
     PathFigures f;
@@ -615,7 +634,9 @@ int main(int argc, char** argv) {
           Die("the TLS record cipher did not round-trip");
       }
     };
-    double encode = 0, compress_s = 0, tls_s = 0, inflate = 0, decode = 0, validate = 0, crc_only = 0;
+    double encode = 0, compress_s = 0, tls_s = 0, inflate = 0, decode = 0, validate = 0, crc_only = 0, stage1 = 0;
+    simdjson::dom::parser stage1_parser;
+    if (stage1_parser.allocate(1 << 20) != simdjson::SUCCESS) Die("simdjson: no memory");
     uint64_t raw_bytes = 0, wire_bytes = 0;
     ingest::BatchEncoder enc;
     std::string compressed, inflated_buffer;
@@ -662,6 +683,16 @@ int main(int argc, char** argv) {
         uint32_t sink = 0;
         for (const auto& ev : b) sink ^= log::Crc32c(ev.content);
         double t7 = thread_cpu();
+        // The least a validator built on simdjson could spend: its stage 1
+        // alone (UTF-8, strings, the structural characters; no grammar, no values).
+        for (const auto& ev : decoded->events) {
+          if (stage1_parser.implementation->stage1(reinterpret_cast<const uint8_t*>(ev.content.data()),
+                                                   ev.content.size(),
+                                                   simdjson::stage1_mode::regular) != simdjson::SUCCESS) {
+            Die("simdjson's stage 1 refused an event");
+          }
+        }
+        double t8 = thread_cpu();
         if (sink == 0x12345678u) std::printf(" ");  // keeps the loop
         encode += t1 - t0;
         compress_s += t2 - t1;
@@ -670,6 +701,7 @@ int main(int argc, char** argv) {
         decode += t5 - t4;
         validate += t6 - t5;
         crc_only += t7 - t6;
+        stage1 += t8 - t7;
         raw_bytes += raw.size();
         wire_bytes += body.size();
         sequence += b.size();
@@ -682,12 +714,12 @@ int main(int argc, char** argv) {
     std::printf(
         "floor        per event, one thread: encode %.2f us (%s), zstd %.2f us (%.1fx smaller), %s %.2f us,"
         " inflate %.2f us, decode %.2f us (%s), validate %.2f us = %.2f us added"
-        " (a CRC-32C of one event alone: %.2f us)\n",
+        " (a CRC-32C of one event alone: %.2f us; simdjson's stage 1 alone: %.2f us)\n",
         encode / n, batch_version == 2 ? "v2: a copy of the spool's records" : "v1: copy + CRC", compress_s / n,
         static_cast<double>(raw_bytes) / static_cast<double>(wire_bytes), cipher_name.c_str(), tls_s / n, inflate / n,
         decode / n,
         batch_version == 2 ? "v2: each record's CRC, not computed again by the append" : "v1: the batch's CRC",
-        validate / n, sum / n, crc_only / n);
+        validate / n, sum / n, crc_only / n, stage1 / n);
     std::fflush(stdout);
     PathFigures f;
     f.whole.user = sum;

@@ -21,6 +21,11 @@ void AddIngestOptions(CLI::App* cmd, IngestArgs* a) {
   cmd->add_option("--ingest-max-appends", a->max_concurrent_appends,
                   "ingest: batches appended at once; more wait, then get 503 (backpressure)")
       ->capture_default_str();
+  cmd->add_option("--ingest-threads", a->threads,
+                  "ingest: threads serving the collectors' connections from an event loop each; a batch being "
+                  "appended holds its thread (0: the number of cores, at least 2)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
 }
 
 Result<std::unique_ptr<ingest::IngestServer>> StartIngest(const IngestArgs& a, log::EventLog* log,
@@ -52,6 +57,7 @@ Result<std::unique_ptr<ingest::IngestServer>> StartIngest(const IngestArgs& a, l
   o.state_path = a.state_path.empty() ? JoinPath(data_dir, "ingest/state.json") : a.state_path;
   o.local_clusters = local_clusters;
   o.max_concurrent_appends = a.max_concurrent_appends;
+  if (a.threads > 0) o.http.threads = static_cast<unsigned>(a.threads);
   return ingest::IngestServer::Start(log, o);
 }
 

@@ -20,6 +20,7 @@ struct IngestArgs {
   std::string clusters_file;
   std::string state_path;  // default <data-dir>/ingest/state.json
   int max_concurrent_appends = 4;
+  int threads = 0;  // 0: the number of cores, at least 2
 
   bool enabled() const { return listen != "off" && !listen.empty(); }
 };

@@ -154,9 +154,11 @@ Status HttpServer::Start() {
   bool v6 = resolved->ai_family == AF_INET6;
   freeaddrinfo(resolved);
 
-  unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+  flags |= options_.threads > 0 ? MHD_USE_EPOLL : MHD_USE_THREAD_PER_CONNECTION;
   if (v6) flags |= MHD_USE_IPv6;
   std::vector<MHD_OptionItem> opts;
+  if (options_.threads > 1) opts.push_back({MHD_OPTION_THREAD_POOL_SIZE, options_.threads, nullptr});
   opts.push_back({MHD_OPTION_SOCK_ADDR, 0, &addr});
   opts.push_back({MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, nullptr});
   opts.push_back(

@@ -31,6 +31,10 @@ struct HttpServerOptions {
   size_t max_body_bytes = 64 << 20;
   unsigned max_connections = 512;
   unsigned connection_timeout_s = 120;  // idle keep-alive connections are closed after this
+  // 0: a thread per connection. N > 0: N threads, each serving many
+  // connections from an epoll loop; a handler blocks only its own thread's
+  // connections, so N bounds how many requests are handled at once.
+  unsigned threads = 0;
 };
 
 struct HttpRequest {
@@ -55,7 +59,8 @@ class HttpServer {
  public:
   // Bytes of spare capacity after every request body (in-place JSON parsing).
   static constexpr size_t kBodyPadding = 64;
-  using Handler = std::function<HttpResponse(const HttpRequest&)>;
+  // The handler may take the request's buffers (the body is its to change).
+  using Handler = std::function<HttpResponse(HttpRequest&)>;
 
   HttpServer(HttpServerOptions options, Handler handler);
   ~HttpServer();

@@ -35,8 +35,13 @@
 
 namespace kl::ingest {
 
+// The endpoint's HTTP server: an event loop per core (at least two), so
+// that decoding, validating and appending batches runs on as many threads as
+// there are cores to run them, each keeping its buffers warm in its cache.
+HttpServerOptions DefaultIngestHttpOptions();
+
 struct IngestOptions {
-  HttpServerOptions http;
+  HttpServerOptions http = DefaultIngestHttpOptions();
   std::string clusters_file;             // accepted clusters (YAML); re-read when it changes
   std::string state_path;                // acknowledged positions (required)
   std::set<std::string> local_clusters;  // collected by this process itself: refused remotely
@@ -83,7 +88,7 @@ class IngestServer {
   IngestStats Stats() const;
 
   // The request handler (also used by tests without a socket).
-  HttpResponse Handle(const HttpRequest& request);
+  HttpResponse Handle(HttpRequest& request);
 
  private:
   struct ClusterState;
@@ -94,7 +99,7 @@ class IngestServer {
   Result<std::string> EntryLocked(ClusterState* cluster);
   Status PersistEntries();
   ClusterState* GetCluster(const std::string& name);
-  HttpResponse HandleBatch(const HttpRequest& request);
+  HttpResponse HandleBatch(HttpRequest& request);
   ProducerSlot* AcquireSlot();
   void ReleaseSlot(ProducerSlot* slot);
   Status RecountCluster(ClusterState* cluster);  // after a failed append
@@ -110,7 +115,7 @@ class IngestServer {
   std::shared_ptr<const AcceptedClusters> accepted_;
   int64_t clusters_mtime_ = 0;
 
-  std::mutex state_file_mu_;  // the file and entries_ (taken after a cluster's lock, never before)
+  std::mutex state_file_mu_;                    // the file and entries_ (taken after a cluster's lock, never before)
   std::map<std::string, std::string> entries_;  // cluster -> its last state entry (JSON)
 
   std::mutex slots_mu_;

@@ -11,8 +11,10 @@
 #include "common/file_util.h"
 #include "common/random.h"
 #include "common/test_util.h"
+#include "format/compression.h"
 #include "log/event_log.h"
 #include "log/segment/record_format.h"
+#include "log/segment/segment_verify.h"
 
 namespace kl::ingest {
 namespace {
@@ -339,6 +341,32 @@ TEST_F(IngestServerTest, VersionTwoBatchesAppendOnceAndMixWithVersionOne) {
   EXPECT_EQ(Post("a", "tok-a", RecordsBody("b", "s1", 0, 0, 3)).status, 400);
   EXPECT_EQ(Logged("a"), Uids(0, 27));
   EXPECT_TRUE(Logged("b").empty());
+}
+
+// Compressed version 2 bodies are appended from the inflated buffer, each
+// record renumbered where it lies: a retry (a fresh body with the collector's
+// sequences) appends nothing twice, and a batch that overlaps appends its tail.
+TEST_F(IngestServerTest, CompressedVersionTwoBatchesAppendInPlaceOnce) {
+  auto post_zstd = [&](const std::string& raw) {
+    HttpRequest r;
+    r.method = "POST";
+    r.path = std::string(kBatchPath);
+    r.headers["x-kubelake-cluster"] = "a";
+    r.headers["authorization"] = "Bearer tok-a";
+    r.headers["content-encoding"] = "zstd";
+    KL_EXPECT_OK(format::ZstdCompress(1, raw, &r.body));
+    return server_->Handle(r);
+  };
+  EXPECT_EQ(Post("a", "tok-a", Body("a", "s1", 0, 0, 3)).status, 200);  // so the offsets differ from sequences
+  HttpResponse first = post_zstd(RecordsBody("a", "s1", 3, 3, 40));
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(ParseBatchAnswer(first.body).next, 40u);
+  EXPECT_EQ(post_zstd(RecordsBody("a", "s1", 3, 3, 40)).status, 200);
+  EXPECT_EQ(post_zstd(RecordsBody("a", "s1", 30, 30, 50)).status, 200);
+  EXPECT_EQ(Logged("a"), Uids(0, 50));
+  EXPECT_EQ(server_->Stats().duplicates, 47u);
+  KL_ASSERT_OK_AND_ASSIGN(auto report, log::VerifySegmentLog(dir_.Sub("log")));
+  EXPECT_TRUE(report.ok());
 }
 
 TEST_F(IngestServerTest, RefusalsAppendNothing) {

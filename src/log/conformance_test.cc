@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "log/log_test_util.h"
+#include "log/segment/record_format.h"
 
 namespace kl::log {
 namespace {
@@ -74,6 +75,43 @@ TYPED_TEST(ConformanceTest, NewLogIsEmpty) {
   EXPECT_FALSE(this->log_->EndOffset(Backend::kPartitions).ok());
   KL_ASSERT_OK_AND_ASSIGN(auto committed, this->log_->CommittedOffsets("pipeline"));
   EXPECT_TRUE(committed.empty());
+}
+
+// Records framed elsewhere (what the ingest endpoint appends): a record sent
+// before comes first, then the encoded ones in order, with their values and
+// timestamps, at the log's own offsets; framing that does not add up is refused.
+TYPED_TEST(ConformanceTest, EncodedRecordsFollowWhatWasSentBefore) {
+  Random rng(7);
+  const std::string key = "cluster-3";
+  int32_t p = this->log_->PartitionFor(key);
+  KL_ASSERT_OK_AND_ASSIGN(auto producer, this->log_->NewProducer());
+  KL_ASSERT_OK(producer->Send({key, "sent before", 1'700'000'000'000}));
+  std::vector<std::string> values;
+  std::string records;
+  for (int i = 0; i < 30; ++i) {
+    values.push_back(MakeValue(rng, 100, 3000, std::to_string(i)));
+    AppendRecord(&records, 500 + i, 1'700'000'000'001 + i, key, values.back());
+  }
+  std::string damaged = records.substr(0, records.size() - 1);
+  EXPECT_EQ(producer->SendEncoded(key, damaged.data(), damaged.size(), 30).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(producer->SendEncoded(key, records.data(), records.size(), 29).code(), StatusCode::kInvalidArgument);
+  std::string other = records;
+  EXPECT_EQ(producer->SendEncoded("cluster-4", other.data(), other.size(), 30).code(), StatusCode::kInvalidArgument);
+  KL_ASSERT_OK(producer->SendEncoded(key, records.data(), records.size(), 30));
+  KL_ASSERT_OK(producer->Flush());
+  KL_ASSERT_OK_AND_ASSIGN(int64_t end, this->log_->EndOffset(p));
+  ASSERT_EQ(end, 31) << "refused sends must append nothing";
+  KL_ASSERT_OK_AND_ASSIGN(auto consumer, this->log_->NewConsumer("reader"));
+  KL_ASSERT_OK(consumer->Seek(p, kOffsetBeginning));
+  auto got = PollRecords(consumer.get(), 31);
+  ASSERT_EQ(got.size(), 31u);
+  EXPECT_EQ(got[0].second.second, "sent before");
+  for (int i = 0; i < 30; ++i) {
+    EXPECT_EQ(got[i + 1].first.offset, i + 1);
+    EXPECT_EQ(got[i + 1].second.first, key);
+    EXPECT_EQ(got[i + 1].second.second, values[i]);
+    EXPECT_EQ(got[i + 1].first.timestamp_ms, 1'700'000'000'001 + i);
+  }
 }
 
 TYPED_TEST(ConformanceTest, FlushedRecordsReadBackInOrderWithDenseOffsets) {

@@ -1,8 +1,11 @@
 #include "log/event_log.h"
 
+#include <cstdint>
+
 #include "common/coding.h"
 #include "log/kafka/kafka_log.h"
 #include "log/log_uri.h"
+#include "log/segment/record_format.h"
 #include "log/segment/segment_log.h"
 
 namespace kl::log {
@@ -17,6 +20,48 @@ Status CheckPollOptions(const PollOptions& options) {
     return Status::InvalidArgument("poll options need max_records >= 1, max_bytes >= 1 and timeout_ms >= 0");
   }
   return Status::OK();
+}
+
+Status CheckEncodedRecords(std::string_view key, std::string_view records, size_t count, size_t max_record_bytes) {
+  size_t n = 0;
+  while (!records.empty()) {
+    DecodedRecord r;
+    std::string problem;
+    auto where = [&] { return "encoded record " + std::to_string(n) + " of " + std::to_string(count); };
+    DecodeState state = DecodeRecord(records, &r, &problem, /*verify_crc=*/false);
+    if (state == DecodeState::kIncomplete) return Status::InvalidArgument(where() + " is cut short");
+    if (state != DecodeState::kOk) return Status::InvalidArgument(where() + ": " + problem);
+    if (r.key != key) return Status::InvalidArgument(where() + " does not carry the key it is sent under");
+    if (r.key.size() + r.value.size() > max_record_bytes) {
+      return Status::InvalidArgument(where() + " of " + std::to_string(r.key.size() + r.value.size()) +
+                                     " bytes exceeds max_record_bytes " + std::to_string(max_record_bytes));
+    }
+    records.remove_prefix(r.encoded_size);
+    ++n;
+  }
+  if (n != count) {
+    return Status::InvalidArgument("expected " + std::to_string(count) + " encoded records, found " +
+                                   std::to_string(n));
+  }
+  return Status::OK();
+}
+
+Status Producer::SendEncoded(std::string_view key, char* records, size_t size, size_t count) {
+  std::string_view rest(records, size);
+  KL_RETURN_IF_ERROR(CheckEncodedRecords(key, rest, count, SIZE_MAX));
+  while (!rest.empty()) {
+    DecodedRecord r;
+    std::string problem;
+    (void)DecodeRecord(rest, &r, &problem, /*verify_crc=*/false);
+    ProducerRecord record;
+    record.key = key;
+    record.value = r.value;
+    record.timestamp_ms = r.timestamp_ms;
+    record.encoded = rest.substr(0, r.encoded_size);
+    KL_RETURN_IF_ERROR(Send(record));
+    rest.remove_prefix(r.encoded_size);
+  }
+  return Flush();
 }
 
 int32_t EventLog::PartitionFor(std::string_view key) const { return PartitionForKey(key, NumPartitions()); }

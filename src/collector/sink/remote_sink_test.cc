@@ -139,7 +139,7 @@ TEST(RemoteSinkTest, ACentralSideThatRefusesVersionTwoGetsVersionOne) {
   io.state_path = dir.Sub("ingest-state.json");
   KL_ASSERT_OK_AND_ASSIGN(auto central, ingest::IngestServer::Start(central_log.get(), io));
   std::atomic<int> refused{0}, version_one{0};
-  ingest::HttpServer older({}, [&](const ingest::HttpRequest& request) {
+  ingest::HttpServer older({}, [&](ingest::HttpRequest& request) {
     if (request.body.rfind(ingest::kBatchMagicV2, 0) == 0) {
       ++refused;
       ingest::HttpResponse r;

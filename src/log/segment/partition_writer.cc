@@ -240,12 +240,20 @@ void PartitionWriter::AppendIndex(std::string_view entries) {
 }
 
 Status PartitionWriter::Write(PendingRecords* pending) {
-  std::string& bytes = pending->bytes;
+  size_t written_bytes = 0, written_records = 0;
+  Status status = WriteRecords(pending->bytes.data(), pending->bytes.size(), &written_bytes, &written_records);
+  pending->bytes.erase(0, written_bytes);
+  pending->count -= written_records;
+  return status;
+}
+
+Status PartitionWriter::WriteRecords(char* data, size_t size, size_t* written_bytes, size_t* written_records) {
+  std::string_view bytes(data, size);
   size_t pos = 0;
-  size_t written_records = 0;
+  size_t written = 0;
   Status status;
   while (pos < bytes.size()) {
-    size_t record_size = RecordSizeAt(std::string_view(bytes).substr(pos));
+    size_t record_size = RecordSizeAt(bytes.substr(pos));
     SegmentInfo& active = segments_.back();
     bool full = active.size + record_size > options_.segment_bytes;
     bool old = options_.segment_max_age_ms > 0 && NowMillis() - active_since_ms_ >= options_.segment_max_age_ms;
@@ -260,29 +268,29 @@ Status PartitionWriter::Write(PendingRecords* pending) {
     uint64_t indexed_before = last_indexed_position_;
     std::string index;
     while (pos < bytes.size()) {
-      size_t size = RecordSizeAt(std::string_view(bytes).substr(pos));
+      size_t record_bytes = RecordSizeAt(bytes.substr(pos));
       uint64_t file_position = segment.size + (pos - chunk_start);
-      if (pos > chunk_start && file_position + size > options_.segment_bytes) break;
-      SealRecord(bytes.data() + pos, offset);
+      if (pos > chunk_start && file_position + record_bytes > options_.segment_bytes) break;
+      SealRecord(data + pos, offset);
       if (last_indexed_position_ == 0 || file_position - last_indexed_position_ >= options_.index_interval_bytes) {
         AppendIndexEntry(&index, offset, file_position);
         last_indexed_position_ = file_position;
       }
       ++offset;
       ++chunk_records;
-      pos += size;
+      pos += record_bytes;
     }
     size_t kept = 0;
-    status = WriteAt(segment.size, std::string_view(bytes).substr(chunk_start, pos - chunk_start), &kept);
+    status = WriteAt(segment.size, bytes.substr(chunk_start, pos - chunk_start), &kept);
     if (!status.ok()) {
       // The whole records that made it are in the log: account for them.
       size_t kept_records = 0;
-      for (size_t at = 0; at < kept; at += RecordSizeAt(std::string_view(bytes).substr(chunk_start + at))) {
+      for (size_t at = 0; at < kept; at += RecordSizeAt(bytes.substr(chunk_start + at))) {
         ++kept_records;
       }
       segment.size += kept;
       next_offset_ += static_cast<int64_t>(kept_records);
-      written_records += kept_records;
+      written += kept_records;
       if (kept > 0) dirty_ = true;
       pos = chunk_start + kept;
       last_indexed_position_ = indexed_before;  // the new entries were not written (the index is a hint)
@@ -290,12 +298,12 @@ Status PartitionWriter::Write(PendingRecords* pending) {
     }
     segment.size += pos - chunk_start;
     next_offset_ = offset;
-    written_records += chunk_records;
+    written += chunk_records;
     dirty_ = true;
     AppendIndex(index);
   }
-  bytes.erase(0, pos);
-  pending->count -= written_records;
+  *written_bytes = pos;
+  *written_records = written;
   return status;
 }
 

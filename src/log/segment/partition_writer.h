@@ -58,6 +58,10 @@ class PartitionWriter {
 
   // Writes `pending` and removes from it what was written (all of it on success).
   Status Write(PendingRecords* pending);
+  // The same for framed records in data[0, size) that stay in the caller's
+  // buffer: each is sealed with its offset there and written from there.
+  // `written_bytes` / `written_records`: the whole records that made it.
+  Status WriteRecords(char* data, size_t size, size_t* written_bytes, size_t* written_records);
   // fdatasync of the active segment if anything was written since the last sync.
   Status Sync();
   // Lets readers see everything written so far (see watermark.h). The caller

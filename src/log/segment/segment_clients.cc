@@ -48,6 +48,16 @@ class SegmentProducer final : public Producer {
     return Status::OK();
   }
 
+  Status SendEncoded(std::string_view key, char* records, size_t size, size_t count) override {
+    size_t limit = std::min<size_t>(state_->options.max_record_bytes, kMaxRecordBodySize - kRecordFixedBodySize);
+    KL_RETURN_IF_ERROR(CheckEncodedRecords(key, std::string_view(records, size), count, limit));
+    int32_t partition = PartitionForKey(key, state_->partitions);
+    PendingRecords& pending = pending_[partition];
+    if (!pending.empty()) KL_RETURN_IF_ERROR(writer_->Write(partition, &pending));
+    if (count == 0) return Status::OK();
+    return writer_->WriteRecords(partition, records, size);
+  }
+
  private:
   std::shared_ptr<LogState> state_;
   LogWriter* writer_;  // owned by state_, lives as long as it

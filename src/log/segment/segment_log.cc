@@ -52,9 +52,8 @@ Result<int32_t> OpenOrCreateMeta(const std::string& dir, int32_t wanted, bool cr
   }
   KL_ASSIGN_OR_RETURN(int32_t partitions, ReadMeta(path));
   if (wanted != 0 && wanted != partitions) {
-    return Status::InvalidArgument("the log at " + dir + " has " + std::to_string(partitions) +
-                                   " partitions, not " + std::to_string(wanted) +
-                                   " (the count is fixed when a log is created)");
+    return Status::InvalidArgument("the log at " + dir + " has " + std::to_string(partitions) + " partitions, not " +
+                                   std::to_string(wanted) + " (the count is fixed when a log is created)");
   }
   return partitions;
 }
@@ -128,27 +127,47 @@ void LogWriter::BackgroundLoop() {
   }
 }
 
+Status LogWriter::FinishWriteLocked(Slot& slot, size_t written, Status status) {
+  if (written == 0) return status;
+  // Records that made it (all, or those before a failure) become visible
+  // once they are as durable as the policy promises; the interval policy
+  // publishes from its periodic sync.
+  Status published;
+  if (state_->options.fsync == FsyncPolicy::kEveryBatch) {
+    published = slot.writer->Sync();
+    if (published.ok()) published = slot.writer->Publish();
+  } else if (state_->options.fsync == FsyncPolicy::kNever) {
+    published = slot.writer->Publish();
+  }
+  return status.ok() ? published : status;
+}
+
 Status LogWriter::Write(int32_t partition, PendingRecords* pending) {
   Slot& slot = *slots_[partition];
   Status s;
+  size_t written = 0;
   {
     std::lock_guard<std::mutex> lock(slot.mu);
     size_t before = pending->count;
     s = slot.writer->Write(pending);
-    if (pending->count == before) return s;  // nothing written
-    // Records that made it (all, or those before a failure) become visible
-    // once they are as durable as the policy promises; the interval policy
-    // publishes from its periodic sync.
-    Status published;
-    if (state_->options.fsync == FsyncPolicy::kEveryBatch) {
-      published = slot.writer->Sync();
-      if (published.ok()) published = slot.writer->Publish();
-    } else if (state_->options.fsync == FsyncPolicy::kNever) {
-      published = slot.writer->Publish();
-    }
-    if (s.ok()) s = published;
+    written = before - pending->count;
+    s = FinishWriteLocked(slot, written, s);
   }
-  state_->NotifyAppended();
+  if (written > 0) state_->NotifyAppended();
+  return s;
+}
+
+Status LogWriter::WriteRecords(int32_t partition, char* data, size_t size) {
+  Slot& slot = *slots_[partition];
+  Status s;
+  size_t written = 0;
+  {
+    std::lock_guard<std::mutex> lock(slot.mu);
+    size_t written_bytes = 0;
+    s = slot.writer->WriteRecords(data, size, &written_bytes, &written);
+    s = FinishWriteLocked(slot, written, s);
+  }
+  if (written > 0) state_->NotifyAppended();
   return s;
 }
 
@@ -242,11 +261,13 @@ Result<int64_t> LogState::EndOffset(int32_t partition) {
     }
     auto end = tail->ReadToEnd();
     if (end.ok()) return end;
-    if (!end.status().IsExpired()) return end.status().WithContext("finding the end of partition " + std::to_string(partition) + " of the log at " + dir);
+    if (!end.status().IsExpired())
+      return end.status().WithContext("finding the end of partition " + std::to_string(partition) + " of the log at " +
+                                      dir);
     tail.reset();  // retention removed what we were following: start again from the newest segment
   }
-  return Status::Unavailable("finding the end of partition " + std::to_string(partition) + " of " + "the log at " + dir +
-                             ": segments keep disappearing");
+  return Status::Unavailable("finding the end of partition " + std::to_string(partition) + " of " + "the log at " +
+                             dir + ": segments keep disappearing");
 }
 
 // ---- SegmentLog ----

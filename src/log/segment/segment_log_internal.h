@@ -26,6 +26,9 @@ class LogWriter {
 
   // Writes `pending` to `partition` (applying the fsync policy).
   Status Write(int32_t partition, PendingRecords* pending);
+  // Writes the framed records in data[0, size) from that buffer, sealing
+  // each with its offset in place (applying the fsync policy).
+  Status WriteRecords(int32_t partition, char* data, size_t size);
   Status SyncAll();
   int64_t EndOffset(int32_t partition);
   int64_t StartOffset(int32_t partition);
@@ -39,6 +42,9 @@ class LogWriter {
     std::mutex mu;
     std::unique_ptr<PartitionWriter> writer;
   };
+  // After a write of `written` records to the slot's partition (lock held):
+  // syncs and publishes as the fsync policy says.
+  Status FinishWriteLocked(Slot& slot, size_t written, Status status);
   LogState* state_;
   std::unique_ptr<WriterLock> lock_;
   std::vector<std::unique_ptr<Slot>> slots_;

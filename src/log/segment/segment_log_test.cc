@@ -523,6 +523,39 @@ TEST(SegmentLogTest, RecordsAppendedAsEncodedEqualRecordsFramedAnew) {
   EXPECT_FALSE(producer->Send({"k", "value", 1, 0, other}).ok());
 }
 
+// SendEncoded writes the caller's buffer itself: each record is renumbered
+// where it lies (its CRC patched, so it still decodes), across segment rolls,
+// and an oversized record refuses the whole lot before anything is written.
+TEST(SegmentLogTest, EncodedRecordsAreRenumberedInTheCallersBuffer) {
+  kl::testing::TempDir dir;
+  SegmentLogOptions o = SmallOptions(1);
+  o.max_record_bytes = 1000;
+  auto log = OpenLog(dir.path(), o);
+  KL_ASSERT_OK(Append(log.get(), 0, 0, 7));
+  KL_ASSERT_OK_AND_ASSIGN(auto producer, log->NewProducer());
+  std::string records;
+  for (int64_t i = 0; i < 100; ++i) AppendRecord(&records, 1000 + i, 5000 + i, "k", ValueFor(0, 7 + i));
+  std::string oversized = records;
+  AppendRecord(&oversized, 1100, 5100, "k", std::string(1000, 'x'));
+  EXPECT_EQ(producer->SendEncoded("k", oversized.data(), oversized.size(), 101).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(*log->EndOffset(0), 7);
+  KL_ASSERT_OK(producer->SendEncoded("k", records.data(), records.size(), 100));
+  EXPECT_EQ(*log->EndOffset(0), 107) << "written before SendEncoded returns";
+  std::string_view rest = records;
+  for (int64_t i = 0; i < 100; ++i) {
+    DecodedRecord r;
+    std::string problem;
+    ASSERT_EQ(DecodeRecord(rest, &r, &problem), DecodeState::kOk) << problem;
+    EXPECT_EQ(r.offset, 7 + i);
+    rest.remove_prefix(r.encoded_size);
+  }
+  KL_ASSERT_OK_AND_ASSIGN(auto bases, ListSegments(dir.path() + "/partition-0"));
+  EXPECT_GE(bases.size(), 3u) << "100 records of ~200 B roll 8 KB segments";
+  ExpectContent(log.get(), 0, 0, 107);
+  KL_ASSERT_OK_AND_ASSIGN(auto report, VerifySegmentLog(dir.path()));
+  EXPECT_TRUE(report.ok());
+}
+
 TEST(SegmentLogTest, RetentionByAgeUsesTheLastAppendTime) {
   kl::testing::TempDir dir;
   SegmentLogOptions o = SmallOptions(1);

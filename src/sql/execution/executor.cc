@@ -179,13 +179,21 @@ KeySet KeySet::Map(const std::vector<int>& to) const {
     kept.push_back(i);
   }
   if (out.columns.empty()) return out;
+  out.rows.reserve(rows.size());
   for (const auto& row : rows) {
     format::Row r;
+    r.reserve(kept.size());
     for (size_t i : kept) r.push_back(row[i]);
     out.rows.push_back(std::move(r));
   }
-  std::sort(out.rows.begin(), out.rows.end(),
-            [](const format::Row& a, const format::Row& b) { return format::CompareRows(a, b) < 0; });
+  // Keys handed down a chain of operators usually arrive sorted and distinct already
+  // (each Map leaves them so, and most operators map them unchanged): check before sorting.
+  auto less = [](const format::Row& a, const format::Row& b) { return format::CompareRows(a, b) < 0; };
+  if (std::adjacent_find(out.rows.begin(), out.rows.end(),
+                         [&](const format::Row& a, const format::Row& b) { return !less(a, b); }) == out.rows.end()) {
+    return out;
+  }
+  std::sort(out.rows.begin(), out.rows.end(), less);
   out.rows.erase(std::unique(out.rows.begin(), out.rows.end(),
                              [](const format::Row& a, const format::Row& b) { return format::CompareRows(a, b) == 0; }),
                  out.rows.end());

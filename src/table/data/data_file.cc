@@ -150,6 +150,14 @@ Result<std::shared_ptr<const DecodedFile>> DecodedForKeyRead(const std::string& 
   uint64_t estimate = static_cast<uint64_t>(std::max<int64_t>(file.row_count, 0)) * type.size() * 8;
   estimate = std::max<uint64_t>(estimate, static_cast<uint64_t>(std::max<int64_t>(file.file_size, 0)) * 2);
   if (!cache.ShouldDecode(path, estimate)) return std::shared_ptr<const DecodedFile>();
+  struct AbandonUnlessKept {  // lets another read decode the file when this one fails
+    DecodedFiles& cache;
+    const std::string& path;
+    bool kept = false;
+    ~AbandonUnlessKept() {
+      if (!kept) cache.Abandon(path);
+    }
+  } guard{cache, path};
   KL_ASSIGN_OR_RETURN(auto format, FileFormatForPath(path, options));
   auto reader = format->NewReader(path, type, {});
   if (!reader.ok()) return reader.status().WithContext("opening " + path);
@@ -166,6 +174,7 @@ Result<std::shared_ptr<const DecodedFile>> DecodedForKeyRead(const std::string& 
     decoded->chunks.push_back(std::move(chunk));
   }
   cache.Put(path, decoded);
+  guard.kept = true;
   return std::shared_ptr<const DecodedFile>(std::move(decoded));
 }
 

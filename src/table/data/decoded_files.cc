@@ -159,35 +159,65 @@ std::vector<std::pair<size_t, size_t>> KeyRowsRanges(const DecodedFile& file, co
   if (value_of.empty()) return all;
   *prefix = value_of.size();
   // The rows' prefixes in key order, each once; consecutive ones search from where the
-  // previous one's range began.
-  std::vector<format::Row> keys;
-  for (const auto& r : rows) {
-    format::Row k;
-    for (size_t j : value_of) k.push_back(r[j]);
-    keys.push_back(std::move(k));
-  }
-  std::sort(keys.begin(), keys.end(),
-            [](const format::Row& a, const format::Row& b) { return format::CompareRows(a, b) < 0; });
-  keys.erase(std::unique(keys.begin(), keys.end(),
-                         [](const format::Row& a, const format::Row& b) { return format::CompareRows(a, b) == 0; }),
-             keys.end());
-  std::vector<std::pair<size_t, size_t>> ranges;
-  size_t from = 0;
-  for (const auto& k : keys) {
-    size_t b = from, e = file.rows;
-    for (size_t c = 0; c < k.size() && b < e; ++c) {
-      int column = key_columns[c];
-      size_t lo = Bound(file, column, b, e, k[c], false);
-      if (c == 0) from = lo;
-      e = Bound(file, column, lo, e, k[c], true);
-      b = lo;
+  // previous one's range began. The rows are ordered in place (no copies of their values),
+  // and not at all when they come sorted, as the keys a join hands down do.
+  auto compare = [&](const format::Row* a, const format::Row* b) {
+    for (size_t j : value_of) {
+      int c = format::CompareDatum((*a)[j], (*b)[j]);
+      if (c != 0) return c;
     }
-    if (b < e) {
-      if (!ranges.empty() && ranges.back().second >= b) {
-        ranges.back().second = std::max(ranges.back().second, e);
-      } else {
-        ranges.push_back({b, e});
+    return 0;
+  };
+  std::vector<const format::Row*> keys;
+  keys.reserve(rows.size());
+  for (const auto& r : rows) keys.push_back(&r);
+  auto less = [&](const format::Row* a, const format::Row* b) { return compare(a, b) < 0; };
+  if (std::adjacent_find(keys.begin(), keys.end(), [&](const format::Row* a, const format::Row* b) {
+        return !less(a, b);
+      }) != keys.end()) {
+    std::sort(keys.begin(), keys.end(), less);
+    keys.erase(std::unique(keys.begin(), keys.end(),
+                           [&](const format::Row* a, const format::Row* b) { return compare(a, b) == 0; }),
+               keys.end());
+  }
+  std::vector<std::pair<size_t, size_t>> ranges;
+  // Consecutive keys share leading values (a cluster's nodes): the rows of the columns
+  // they share are the previous key's, and on the first column they differ the key's
+  // rows come after the previous key's there. lo/hi[c]: the previous key's rows on
+  // columns 0..c, for the first `computed` columns (the last of them may be empty).
+  const size_t depth = value_of.size();
+  std::vector<size_t> lo(depth), hi(depth);
+  size_t computed = 0;
+  const format::Row* prev = nullptr;
+  for (const format::Row* key : keys) {
+    size_t d = 0;
+    if (prev != nullptr) {
+      while (d < depth && format::CompareDatum((*key)[value_of[d]], (*prev)[value_of[d]]) == 0) ++d;
+    }
+    bool after_prev = prev != nullptr;
+    prev = key;
+    if (after_prev && d >= computed) continue;  // equal to the previous key where it found no rows
+    bool found = true;
+    size_t c = d;
+    for (; c < depth; ++c) {
+      size_t b = c == 0 ? 0 : lo[c - 1], e = c == 0 ? file.rows : hi[c - 1];
+      if (c == d && after_prev) b = std::max(b, hi[d]);
+      const Datum& v = (*key)[value_of[c]];
+      lo[c] = b < e ? Bound(file, key_columns[c], b, e, v, false) : b;
+      hi[c] = lo[c] < e ? Bound(file, key_columns[c], lo[c], e, v, true) : lo[c];
+      if (lo[c] >= hi[c]) {
+        found = false;
+        ++c;
+        break;
       }
+    }
+    computed = c;
+    if (!found) continue;
+    size_t b = lo[depth - 1], e = hi[depth - 1];
+    if (!ranges.empty() && ranges.back().second >= b) {
+      ranges.back().second = std::max(ranges.back().second, e);
+    } else {
+      ranges.push_back({b, e});
     }
   }
   return ranges;
@@ -252,9 +282,16 @@ bool DecodedFiles::ShouldDecode(const std::string& path, uint64_t estimated_byte
   std::lock_guard<std::mutex> lock(mu_);
   if (limits_.max_bytes == 0 || estimated_bytes > limits_.max_bytes / 4) return false;
   int64_t now = MonotonicMicros() / 1000;
+  // One read decodes a file; the others read it as usual meanwhile (many connections
+  // asking at once would otherwise each decode the same file).
+  if (auto d = decoding_.find(path); d != decoding_.end()) {
+    if (now - d->second <= kDecodeAbandonedMs) return false;
+    decoding_.erase(d);
+  }
   auto it = seen_.find(path);
   if (it != seen_.end() && now - it->second <= limits_.reuse_window_ms) {
     seen_.erase(it);
+    decoding_[path] = now;
     return true;
   }
   // Remember the first read; forget old ones so the memo stays small.
@@ -268,10 +305,16 @@ bool DecodedFiles::ShouldDecode(const std::string& path, uint64_t estimated_byte
   return false;
 }
 
+void DecodedFiles::Abandon(const std::string& path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  decoding_.erase(path);
+}
+
 void DecodedFiles::Put(const std::string& path, std::shared_ptr<const DecodedFile> file) {
   Stamp stamp = StampOf(path);
-  if (stamp.size < 0) return;
   std::lock_guard<std::mutex> lock(mu_);
+  decoding_.erase(path);
+  if (stamp.size < 0) return;
   if (file->bytes > limits_.max_bytes / 4) return;
   auto it = by_path_.find(path);
   if (it != by_path_.end()) {
@@ -310,6 +353,7 @@ void DecodedFiles::Clear() {
   lru_.clear();
   by_path_.clear();
   seen_.clear();
+  decoding_.clear();
   bytes_ = 0;
 }
 

@@ -79,10 +79,13 @@ class DecodedFiles {
   std::shared_ptr<const DecodedFile> Find(const std::string& path);
   // Whether a read by key of `path` (estimated at `estimated_bytes` decoded) should
   // decode the whole file now: true on the second call within the reuse window,
-  // when the file would take at most a quarter of the budget.
+  // when the file would take at most a quarter of the budget, and no other read is
+  // decoding it. A true answer must be followed by Put or Abandon.
   bool ShouldDecode(const std::string& path, uint64_t estimated_bytes);
   // Keeps a decoded file (dropped when it alone exceeds a quarter of the budget).
   void Put(const std::string& path, std::shared_ptr<const DecodedFile> file);
+  // A decode ShouldDecode asked for failed: another read may try.
+  void Abandon(const std::string& path);
 
   void SetLimits(Limits limits);
   Limits limits() const;
@@ -107,6 +110,9 @@ class DecodedFiles {
   std::list<Entry> lru_;  // most recently used first
   std::map<std::string, std::list<Entry>::iterator> by_path_;
   std::map<std::string, int64_t> seen_;  // path -> time of its first read by key (not yet decoded)
+  std::map<std::string, int64_t> decoding_;  // path -> when a read began decoding it
+  // A decode not finished (Put or Abandon) by then is taken as lost.
+  static constexpr int64_t kDecodeAbandonedMs = 60000;
   uint64_t bytes_ = 0;
   int64_t hits_ = 0, misses_ = 0, decoded_ = 0;
 };

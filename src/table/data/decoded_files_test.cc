@@ -147,6 +147,19 @@ TEST(KeyRowRangesTest, KeyRowsNarrowToTheirKeysExactly) {
       wanted.insert({a, both ? b : -1});
       rows.push_back(both ? format::Row{Datum::Int(b), Datum::Bytes(a)} : format::Row{Datum::Bytes(a)});
     }
+    if (rnd.Uniform(2) == 0) {
+      // Or in key order, each once (as a join hands its keys down): read without sorting.
+      auto key = [&](const format::Row& r) {
+        return both ? format::Row{r[1], r[0]} : r;
+      };
+      std::sort(rows.begin(), rows.end(),
+                [&](const format::Row& x, const format::Row& y) { return format::CompareRows(key(x), key(y)) < 0; });
+      rows.erase(std::unique(rows.begin(), rows.end(),
+                             [&](const format::Row& x, const format::Row& y) {
+                               return format::CompareRows(key(x), key(y)) == 0;
+                             }),
+                 rows.end());
+    }
     size_t prefix = 0;
     auto ranges = KeyRowsRanges(file, {0, 1}, both ? std::vector<int>{1, 0} : std::vector<int>{0}, rows, &prefix);
     if (file.rows > 0) {
@@ -243,6 +256,32 @@ TEST(DecodedFilesTest, DecodesOnTheSecondReadAndForgetsChangedFiles) {
   EXPECT_EQ(cache.stats().files, 0u);
   EXPECT_FALSE(cache.ShouldDecode(b, 1));
   EXPECT_FALSE(cache.ShouldDecode(b, 1));
+}
+
+TEST(DecodedFilesTest, OneReadDecodesAFileAtATime) {
+  kl::testing::TempDir dir;
+  std::string a = dir.Sub("a");
+  KL_ASSERT_OK(WriteFile(a, "a"));
+  DecodedFiles cache({});
+  EXPECT_FALSE(cache.ShouldDecode(a, 1000));
+  EXPECT_TRUE(cache.ShouldDecode(a, 1000));  // this read decodes it
+  // Meanwhile the other reads read the file as usual, however many come.
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(cache.ShouldDecode(a, 1000)) << i;
+  // The decode failed: another read may decode it (on its second read, as at first).
+  cache.Abandon(a);
+  EXPECT_FALSE(cache.ShouldDecode(a, 1000));
+  EXPECT_TRUE(cache.ShouldDecode(a, 1000));
+  EXPECT_FALSE(cache.ShouldDecode(a, 1000));
+  auto file = SmallFile(10);
+  cache.Put(a, file);
+  EXPECT_EQ(cache.Find(a), file);
+  EXPECT_EQ(cache.stats().decoded, 1);
+  // Rewritten since: decoded again when asked for twice, once.
+  KL_ASSERT_OK(WriteFile(a, "a longer content"));
+  EXPECT_EQ(cache.Find(a), nullptr);
+  EXPECT_FALSE(cache.ShouldDecode(a, 1000));
+  EXPECT_TRUE(cache.ShouldDecode(a, 1000));
+  EXPECT_FALSE(cache.ShouldDecode(a, 1000));
 }
 
 // Reads by key through the process's cache equal reads that decode every file, on a

@@ -1,7 +1,11 @@
 #include "table/operation/scan.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <list>
 #include <map>
+#include <mutex>
 
 #include "common/file_util.h"
 #include "common/string_util.h"
@@ -10,6 +14,108 @@
 #include "table/tag/tag.h"
 
 namespace kl::table {
+
+namespace {
+
+// The live files of snapshots planned recently, process-wide. A snapshot's live files
+// are what its two manifest lists name, and manifest lists (like manifests) are never
+// changed once written and are named uniquely: the same pair of lists always means
+// the same files. Every look-up plans the latest snapshot of the tables it reads; this
+// spares each one re-merging the manifests of a snapshot already merged. As with the
+// manifests' own cache, an entry is used only while every list and manifest it was
+// read from has the size and modification time it had then (a file damaged or
+// replaced since is read again, and its error reported). Most recently used first;
+// small (a few snapshots per table being read).
+class LiveEntriesCache {
+ public:
+  using Entries = std::vector<ManifestEntry>;
+  static LiveEntriesCache& Get() {
+    static LiveEntriesCache* cache = new LiveEntriesCache();
+    return *cache;
+  }
+
+  Result<std::shared_ptr<const Entries>> Read(const ManifestIO& io, const std::string& manifest_dir, int64_t schema_id,
+                                              const Snapshot& snapshot) {
+    std::string key = manifest_dir + '\n' + std::to_string(schema_id) + '\n' + snapshot.base_manifest_list + '\n' +
+                      snapshot.delta_manifest_list;
+    std::shared_ptr<const Slot> found;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto it = slots_.begin(); it != slots_.end(); ++it) {
+        if ((*it)->key != key) continue;
+        slots_.splice(slots_.begin(), slots_, it);
+        found = slots_.front();
+        break;
+      }
+    }
+    if (found && Unchanged(*found)) return found->entries;
+    // The files the entries come from, stamped before they are read (a file that changes
+    // meanwhile no longer has the stamp kept, and is read again next time).
+    auto slot = std::make_shared<Slot>();
+    slot->key = std::move(key);
+    bool stamped = true;
+    for (const std::string* list : {&snapshot.base_manifest_list, &snapshot.delta_manifest_list}) {
+      std::string path = JoinPath(manifest_dir, *list);
+      slot->files.push_back({path, StampOf(path)});
+      auto metas = io.ReadManifestList(*list);
+      if (!metas.ok()) {
+        stamped = false;
+        break;
+      }
+      for (const auto& m : *metas) {
+        std::string manifest = JoinPath(manifest_dir, m.file_name);
+        slot->files.push_back({manifest, StampOf(manifest)});
+      }
+    }
+    KL_ASSIGN_OR_RETURN(Entries live, ReadLiveEntries(io, snapshot));
+    slot->entries = std::make_shared<const Entries>(std::move(live));
+    for (const auto& f : slot->files) stamped = stamped && f.stamp.size >= 0;
+    if (stamped && slot->entries->size() <= kMaxEntriesPerSnapshot) {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto it = slots_.begin(); it != slots_.end(); ++it) {
+        if ((*it)->key == slot->key) {
+          slots_.erase(it);
+          break;
+        }
+      }
+      slots_.push_front(slot);
+      if (slots_.size() > kMaxSnapshots) slots_.pop_back();
+    }
+    return slot->entries;
+  }
+
+ private:
+  static constexpr size_t kMaxSnapshots = 64;
+  static constexpr size_t kMaxEntriesPerSnapshot = 20000;
+  struct Stamp {
+    int64_t size = -1, mtime_ns = 0;
+    bool operator==(const Stamp&) const = default;
+  };
+  struct StampedFile {
+    std::string path;
+    Stamp stamp;
+  };
+  struct Slot {
+    std::string key;
+    std::shared_ptr<const Entries> entries;
+    std::vector<StampedFile> files;
+  };
+  static Stamp StampOf(const std::string& path) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return {};
+    return {static_cast<int64_t>(st.st_size), static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+  }
+  static bool Unchanged(const Slot& slot) {
+    for (const auto& f : slot.files) {
+      if (!(StampOf(f.path) == f.stamp)) return false;
+    }
+    return true;
+  }
+  std::mutex mu_;
+  std::list<std::shared_ptr<const Slot>> slots_;
+};
+
+}  // namespace
 
 TableScan::TableScan(std::shared_ptr<TableContext> ctx)
     : ctx_(ctx),
@@ -60,7 +166,9 @@ Status TableScan::CheckReadable() const {
 
 Result<ScanPlan> TableScan::PlanFrom(const Snapshot& snapshot, const PartitionFilter& filter, bool batch) const {
   KL_RETURN_IF_ERROR(CheckReadable());
-  KL_ASSIGN_OR_RETURN(std::vector<ManifestEntry> live, ReadLiveEntries(manifests_, snapshot));
+  KL_ASSIGN_OR_RETURN(std::shared_ptr<const std::vector<ManifestEntry>> cached,
+                      LiveEntriesCache::Get().Read(manifests_, ctx_->paths().ManifestDir(), ctx_->schema().id, snapshot));
+  std::vector<ManifestEntry> live = *cached;
   if (batch && ctx_->primary_key() && ctx_->options().batch_scan_skips_level0()) {
     live.erase(std::remove_if(live.begin(), live.end(), [](const ManifestEntry& e) { return e.file.level == 0; }),
                live.end());
