@@ -32,6 +32,15 @@ struct WriterCpu {
   double expire = 0;   // snapshot expiry, automatic tags
   // Of flush and compact: the share worker threads spent (not in the committing thread's CPU time).
   double workers = 0;
+
+  WriterCpu& operator+=(const WriterCpu& o) {
+    flush += o.flush;
+    compact += o.compact;
+    commit += o.commit;
+    expire += o.expire;
+    workers += o.workers;
+    return *this;
+  }
 };
 
 class TableWriter {
