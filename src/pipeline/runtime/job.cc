@@ -15,9 +15,15 @@ void Job::ChargeCpu(double* mark, double JobStatus::*bucket) {
   *mark = now;
 }
 
+double Job::WorkerCpuOfParts() const {
+  double total = 0;
+  if (parts_.sink) total += parts_.sink->writer_cpu().workers;
+  for (const auto& op : parts_.operators) total += op->worker_cpu_seconds();
+  return total;
+}
+
 void Job::ChargeWorkerCpu(double JobStatus::*bucket) {
-  if (!parts_.sink) return;
-  double total = retired_table_cpu_.workers + parts_.sink->writer_cpu().workers;
+  double total = retired_worker_cpu_ + WorkerCpuOfParts();
   std::lock_guard<std::mutex> lock(mu_);
   status_.*bucket += total - charged_worker_cpu_;
   charged_worker_cpu_ = total;
@@ -74,6 +80,7 @@ Status Job::Drain(Changes& changes, size_t from_operator) {
     changes = std::move(next);
   }
   ChargeCpu(&mark, &JobStatus::cpu_operators_seconds);
+  ChargeWorkerCpu(&JobStatus::cpu_operators_seconds);
   {
     std::lock_guard<std::mutex> lock(mu_);
     status_.changes_out += changes.size();
@@ -207,9 +214,8 @@ Status Job::Recover(const Status& cause) {
     status_.running = false;
   }
   spdlog::warn("job {}: {}; restarting from its last commit", name_, cause.ToString());
-  if (parts_.sink) {
-    retired_table_cpu_ += parts_.sink->writer_cpu();
-  }
+  if (parts_.sink) retired_table_cpu_ += parts_.sink->writer_cpu();
+  retired_worker_cpu_ += WorkerCpuOfParts();
   parts_ = JobParts();
   opened_ = false;
   return Open();

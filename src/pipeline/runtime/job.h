@@ -101,8 +101,10 @@ class Job {
   Status Drain(Changes& changes, size_t from_operator);
   // Adds the thread CPU time since `*mark` to `*bucket` and moves the mark.
   void ChargeCpu(double* mark, double JobStatus::*bucket);
-  // Adds the CPU the sink's table writers spent on worker threads since the last call to `*bucket`.
+  // Adds the CPU the operators and the sink's table writers spent on worker threads since the
+  // last call to `*bucket`.
   void ChargeWorkerCpu(double JobStatus::*bucket);
+  double WorkerCpuOfParts() const;
 
   std::string name_;
   JobFactory factory_;
@@ -114,6 +116,7 @@ class Job {
   bool dirty_ = false;                  // read anything since the last checkpoint
   bool last_poll_full_ = false;         // the last poll stopped at a limit (max_batch, the source's): more are waiting
   table::WriterCpu retired_table_cpu_;  // of sinks replaced after errors
+  double retired_worker_cpu_ = 0;       // worker threads' CPU of parts replaced after errors
   double charged_worker_cpu_ = 0;       // worker threads' CPU counted so far (guarded by mu_)
   bool uses_state_ = false;
   std::unique_ptr<StateStore> state_;
