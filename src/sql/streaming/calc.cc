@@ -278,6 +278,18 @@ class CalcOp : public pipeline::Operator {
         last_use_[i] = true;
       }
     }
+    // Subqueries keep a cache of their answers: a Calc with one evaluates on one thread.
+    auto has_subquery = [](const BoundExprPtr& e) {
+      bool found = false;
+      if (e) {
+        VisitExpr(*e, [&](const BoundExpr& x) {
+          found = found || x.kind == BoundKind::kSubquery || x.kind == BoundKind::kOuterRef;
+        });
+      }
+      return found;
+    };
+    one_thread_ = has_subquery(predicate_);
+    for (const auto& e : computed_) one_thread_ = one_thread_ || has_subquery(e);
     // A filter and projection of columns alone needs no batch.
     if (computed_.empty() && json_calls_.empty()) {
       if (!pred) {
@@ -302,7 +314,7 @@ class CalcOp : public pipeline::Operator {
     }
     ctx_.statement_time_millis = NowMillis();
     const size_t chunks = (in.size() + kBatchSize - 1) / kBatchSize;
-    const size_t lanes = std::min(chunks, static_cast<size_t>(WorkerPool::DefaultParallelism()));
+    const size_t lanes = one_thread_ ? 1 : std::min(chunks, static_cast<size_t>(WorkerPool::DefaultParallelism()));
     if (lanes <= 1) {
       lanes_[0]->ctx = ctx_;
       for (size_t begin = 0; begin < in.size(); begin += kBatchSize) {
@@ -449,7 +461,8 @@ class CalcOp : public pipeline::Operator {
   format::Row scratch_;                       // of row-wise projections
   std::vector<std::unique_ptr<Lane>> lanes_;  // [0] serves single-threaded batches
   double worker_cpu_ = 0;
-  bool row_wise_ = false;  // no batch: outputs are input columns, the filter a RowFilter (or none)
+  bool one_thread_ = false;  // never split a batch across threads
+  bool row_wise_ = false;    // no batch: outputs are input columns, the filter a RowFilter (or none)
   std::optional<RowFilter> row_filter_;
 };
 
