@@ -11,7 +11,9 @@
 //     collector and of every job, and end to end, independent of which side
 //     happened to be the bottleneck of a live run;
 //  3. freshness under steady churn: probe pods created and deleted in the
-//     simulator's store; time until an ADS read shows the change; p50/p99.
+//     simulator's store; time until an ADS read shows the change; p50/p99 —
+//     once under light churn (300 changes/s) and once under a background load
+//     of --background-events-per-s (20,000; 0 skips it) spread over the fleet.
 //
 // Each runs the warehouse `kubelake run` runs — its SQL (sql/warehouse/warehouse.sql)
 // — and, for comparison, the hand-wired jobs of pipeline/warehouse/warehouse.cc, one
@@ -27,7 +29,7 @@
 //
 //   build/bench/pipeline_bench [--pods 150000] [--clusters 1] [--probes 100] [--commit-interval-ms 500]
 //       [--file-format avro|parquet] [--jobs sql|hand|both] [--rounds 1] [--threads N[,N...]]
-//       [--load-only | --staged-only | --freshness-only]
+//       [--background-events-per-s 20000] [--load-only | --staged-only | --freshness-only]
 #include <dirent.h>
 #include <sched.h>
 
@@ -61,13 +63,15 @@ struct Args {
   std::string file_format = pipeline::WarehouseOptions{}.file_format;
   std::string jobs = "both";  // sql, hand or both
   int rounds = 1;
-  std::vector<int> threads;  // empty: as configured (all cores, default parallelism)
+  std::vector<int> threads;   // empty: as configured (all cores, default parallelism)
+  double background = 20000;  // events/s of the second freshness run; 0: light churn only
 };
 
 constexpr char kUsage[] =
     "usage: pipeline_bench [--pods N (150000)] [--clusters N (1)] [--probes N (100)] [--commit-interval-ms MS (500)]\n"
     "                      [--file-format avro|parquet] [--jobs sql|hand|both] [--rounds N (1)]\n"
-    "                      [--threads N[,N...]] [--load-only | --staged-only | --freshness-only]\n"
+    "                      [--threads N[,N...]] [--background-events-per-s N (20000; 0 = off)]\n"
+    "                      [--load-only | --staged-only | --freshness-only]\n"
     "  initial load live (simulator -> collector -> log -> jobs -> ADS), initial load staged (the jobs on a\n"
     "  backlog), and freshness probes under churn, for the SQL warehouse and/or the hand-wired jobs.\n"
     "  --threads 1,2: everything once per N, on N cores with N commit threads, and a table of wall and CPU\n"
@@ -81,6 +85,7 @@ struct Figures {
   std::vector<double> staged_cpu, staged_events_per_cpu, staged_dwd, staged_dwd_operators, staged_dwd_commit,
       staged_dwd_flush, staged_dwd_compact, staged_followers;
   std::vector<double> fresh_p50, fresh_p99, fresh_max;
+  std::vector<double> loaded_rate, loaded_p50, loaded_p99, loaded_max;  // freshness under the background load
 };
 
 double Median(std::vector<double> v) {
@@ -144,6 +149,10 @@ void PrintSideBySide(const Figures& sql, const Figures& hand, int rounds) {
   row("freshness: p50 ms", sql.fresh_p50, hand.fresh_p50, "%.0f");
   row("freshness: p99 ms", sql.fresh_p99, hand.fresh_p99, "%.0f");
   row("freshness: max ms", sql.fresh_max, hand.fresh_max, "%.0f");
+  row("freshness under load: events/s", sql.loaded_rate, hand.loaded_rate, "%.0f");
+  row("freshness under load: p50 ms", sql.loaded_p50, hand.loaded_p50, "%.0f");
+  row("freshness under load: p99 ms", sql.loaded_p99, hand.loaded_p99, "%.0f");
+  row("freshness under load: max ms", sql.loaded_max, hand.loaded_max, "%.0f");
 }
 
 // Confines every thread of this process (and children started later) to the
@@ -201,6 +210,7 @@ void PrintThreads(const std::vector<int>& threads, const std::vector<Figures>& f
   row("initial load, staged: jobs CPU s", &Figures::staged_cpu, " %9.2f", false);
   row("initial load, staged: DWD job CPU s", &Figures::staged_dwd, " %9.2f", false);
   row("freshness: p99 ms", &Figures::fresh_p99, " %9.0f", false);
+  row("freshness under background load: p99 ms", &Figures::loaded_p99, " %9.0f", false);
 }
 
 const char* Label(bool sql) { return sql ? "SQL warehouse (kubelake run)" : "hand-wired jobs"; }
@@ -260,6 +270,26 @@ std::string JobLines(const std::vector<pipeline::JobStatus>& jobs, double events
                   j.name.c_str(), j.cpu_seconds, j.cpu_seconds / events * 1e6, j.cpu_poll_seconds,
                   j.cpu_operators_seconds, j.cpu_write_seconds, j.cpu_commit_seconds, j.table_cpu.flush,
                   j.table_cpu.compact, j.table_cpu.workers);
+    out += line;
+  }
+  return out;
+}
+
+// Per job between two status reads: commits per second, their mean wall time
+// and the job's share of a core — where a change's way to ADS spends its time.
+std::string CommitLines(const std::vector<pipeline::JobStatus>& before, const std::vector<pipeline::JobStatus>& after,
+                        double seconds) {
+  std::string out;
+  for (const auto& j : after) {
+    const pipeline::JobStatus* b = nullptr;
+    for (const auto& x : before) b = x.name == j.name ? &x : b;
+    uint64_t commits = j.commit_seconds.count() - (b ? b->commit_seconds.count() : 0);
+    if (commits == 0) continue;
+    double commit_s = j.commit_seconds.sum() - (b ? b->commit_seconds.sum() : 0);
+    double cpu = j.cpu_seconds - (b ? b->cpu_seconds : 0);
+    char line[200];
+    std::snprintf(line, sizeof(line), "\n    %-20s %4.1f commits/s, %5.1f ms each (wall), %.2f cores", j.name.c_str(),
+                  static_cast<double>(commits) / seconds, commit_s / static_cast<double>(commits) * 1e3, cpu / seconds);
     out += line;
   }
   return out;
@@ -431,7 +461,18 @@ int StagedLoad(const std::string& kubelake, const Args& a, bool sql, Figures* fi
   return 0;
 }
 
-int Freshness(const Args& a, bool sql, Figures* fig) {
+// Sum of the fleet's resource versions: every write to a simulated store takes
+// one, so its growth over time is the event rate the collectors see.
+uint64_t FleetWrites(simulator::Fleet& fleet, size_t clusters) {
+  uint64_t sum = 0;
+  for (size_t c = 0; c < clusters; ++c) sum += fleet.store(c)->resource_version();
+  return sum;
+}
+
+// Probes freshness under light churn (background_events_per_s == 0) or under
+// a background load of about that many events/s across the fleet (mostly pod
+// status updates, a tenth replacements).
+int Freshness(const Args& a, bool sql, double background_events_per_s, Figures* fig) {
   std::string dir = "/tmp/kubelake-pipeline-bench-fresh";
   (void)RemoveAll(dir);
   simulator::FleetOptions fo;
@@ -441,6 +482,12 @@ int Freshness(const Args& a, bool sql, Figures* fig) {
   fo.churn.pod_replacements = 20;
   fo.churn.pod_updates = 60;
   fo.churn.scales = 1;
+  if (background_events_per_s > 0) {
+    // A replacement is two events (delete, create), an update one.
+    double per_cluster = background_events_per_s / fo.clusters;
+    fo.churn.pod_replacements = per_cluster * 0.05;
+    fo.churn.pod_updates = per_cluster * 0.9;
+  }
   fo.tls = false;
   fo.auth = false;
   fo.dir = dir + "/fleet";
@@ -466,6 +513,10 @@ int Freshness(const Args& a, bool sql, Figures* fig) {
   const std::string ns = "kubelake-probe";
   std::vector<double> latencies;
   Random rng(3);
+  uint64_t writes0 = FleetWrites(**fleet, fo.clusters);
+  std::vector<pipeline::JobStatus> jobs0 = (*running)->runner->Status();
+  int64_t probes_start_us = MonotonicMicros();
+  double cpu0 = bench::CpuSeconds();
   simulator::PodModel pod;
   for (int p = 0; p < a.probes; ++p) {
     bool create = p % 2 == 0;
@@ -500,20 +551,33 @@ int Freshness(const Args& a, bool sql, Figures* fig) {
     latencies.push_back(static_cast<double>(MonotonicMicros() - t0) / 1000.0);
     std::this_thread::sleep_for(std::chrono::milliseconds(rng.Range(100, 400)));
   }
+  double seconds = static_cast<double>(MonotonicMicros() - probes_start_us) / 1e6;
+  double rate = static_cast<double>(FleetWrites(**fleet, fo.clusters) - writes0) / seconds;
+  double cpu = bench::CpuSeconds() - cpu0;
+  std::vector<pipeline::JobStatus> jobs1 = (*running)->runner->Status();
   (*running)->Stop();
   (*fleet)->Stop();
   std::sort(latencies.begin(), latencies.end());
   auto pct = [&](double q) { return latencies[static_cast<size_t>(q * (latencies.size() - 1))]; };
   std::printf(
-      "freshness, %s: %d probes (create/delete) under churn of %.0f changes/s on 3 clusters, commit interval %lld "
-      "ms\n",
-      Label(sql), a.probes, 3 * (fo.churn.pod_replacements * 2 + fo.churn.pod_updates),
-      static_cast<long long>(a.commit_ms));
+      "freshness, %s: %d probes (create/delete) under %s, %.0f events/s measured over %.0f s on %d clusters, "
+      "commit interval %lld ms\n",
+      Label(sql), a.probes, background_events_per_s > 0 ? "a background load" : "light churn", rate, seconds,
+      static_cast<int>(fo.clusters), static_cast<long long>(a.commit_ms));
   std::printf("  simulator write -> visible in ADS: p50 %.0f ms, p99 %.0f ms, max %.0f ms\n", pct(0.5), pct(0.99),
               latencies.back());
-  fig->fresh_p50.push_back(pct(0.5));
-  fig->fresh_p99.push_back(pct(0.99));
-  fig->fresh_max.push_back(latencies.back());
+  std::printf("  this process (simulator included) used %.2f cores meanwhile; jobs:%s\n", cpu / seconds,
+              CommitLines(jobs0, jobs1, seconds).c_str());
+  if (background_events_per_s > 0) {
+    fig->loaded_rate.push_back(rate);
+    fig->loaded_p50.push_back(pct(0.5));
+    fig->loaded_p99.push_back(pct(0.99));
+    fig->loaded_max.push_back(latencies.back());
+  } else {
+    fig->fresh_p50.push_back(pct(0.5));
+    fig->fresh_p99.push_back(pct(0.99));
+    fig->fresh_max.push_back(latencies.back());
+  }
   return 0;
 }
 
@@ -537,6 +601,8 @@ int main(int argc, char** argv) {
       a.file_format = argv[++i];
     else if (f == "--jobs" && has_value)
       a.jobs = argv[++i];
+    else if (f == "--background-events-per-s" && has_value)
+      a.background = std::max(0.0, std::atof(argv[++i]));
     else if (f == "--rounds" && has_value)
       a.rounds = std::max(1, std::atoi(argv[++i]));
     else if (f == "--threads" && has_value) {
@@ -548,8 +614,7 @@ int main(int argc, char** argv) {
         }
         a.threads.push_back(threads);
       }
-    }
-    else if (f == "--help" || f == "-h") {
+    } else if (f == "--help" || f == "-h") {
       std::fputs(kUsage, stdout);
       return 0;
     } else if (f == "--load-only")
@@ -598,7 +663,8 @@ int main(int argc, char** argv) {
       for (bool sql : order) {
         if (live) rc |= LiveLoad(kubelake, a, sql, &figures[sql]);
         if (staged) rc |= StagedLoad(kubelake, a, sql, &figures[sql]);
-        if (fresh) rc |= Freshness(a, sql, &figures[sql]);
+        if (fresh) rc |= Freshness(a, sql, 0, &figures[sql]);
+        if (fresh && a.background > 0) rc |= Freshness(a, sql, a.background, &figures[sql]);
       }
     }
     if (runs.size() == 2) PrintSideBySide(figures[1], figures[0], a.rounds);

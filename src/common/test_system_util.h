@@ -11,8 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,8 +23,31 @@ extern char** environ;
 
 namespace kl::testing {
 
-// A TCP port on 127.0.0.1 that was free a moment ago (the kernel's pick for port 0).
+// A TCP port on 127.0.0.1 that was free a moment ago. It is picked below the
+// kernel's ephemeral range (ip_local_port_range), so no outgoing connection of
+// another test can take it while a test stops and restarts a server on it; at
+// random, so tests running in parallel rarely try the same one.
 inline int FreePort() {
+  int ephemeral_low = 32768;
+  if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+    if (std::fscanf(f, "%d", &ephemeral_low) != 1) ephemeral_low = 32768;
+    std::fclose(f);
+  }
+  const int low = 10000, high = std::max(low + 1000, ephemeral_low);  // [low, high)
+  std::random_device seed;
+  std::mt19937 rng(seed() ^ static_cast<unsigned>(::getpid()));
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    int port = low + static_cast<int>(rng() % static_cast<unsigned>(high - low));
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+    ::close(fd);
+    if (free) return port;
+  }
+  // Everything tried was taken: fall back to the kernel's pick.
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
