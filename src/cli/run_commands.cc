@@ -105,8 +105,8 @@ void AddWarehouseOptions(CLI::App* cmd, WarehouseArgs* a) {
                   "commit interval of the ODS job (raw events; never shorter than --commit-interval-ms)")
       ->capture_default_str();
   cmd->add_option("--threads", a->threads,
-                  "buckets of one table a commit flushes, compacts and writes at once (default 0: the cores this "
-                  "process may use; 1: one bucket after another)")
+                  "threads one job's independent work uses at once: a table's buckets at a commit, a batch's JSON "
+                  "decoding (default 0: the cores this process may use; 1: all on the job's thread)")
       ->check(CLI::Range(0, 256))
       ->capture_default_str();
   cmd->add_option("--trend-interval", a->trend_interval_s, "seconds between trend samples")->capture_default_str();
