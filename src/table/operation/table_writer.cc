@@ -285,7 +285,6 @@ Status TableWriter::FlushOverBudget() {
       flushing, parallelism_,
       [&](size_t i) { return buffered[i].pk != nullptr ? buffered[i].pk->Flush() : buffered[i].append->Flush(); },
       &worker_cpu);
-  cpu_.flush += worker_cpu;
   cpu_.workers += worker_cpu;
   return flushed;
 }
@@ -404,7 +403,6 @@ Status TableWriter::Compact(bool full) {
         return append[i - pk.size()]->Compact(full);
       },
       &worker_cpu);
-  cpu_.compact += worker_cpu;
   cpu_.workers += worker_cpu;
   return compacted;
 }

@@ -30,7 +30,9 @@ struct WriterCpu {
   double compact = 0;  // compactions
   double commit = 0;   // manifests, snapshot
   double expire = 0;   // snapshot expiry, automatic tags
-  // Of flush and compact: the share worker threads spent (not in the committing thread's CPU time).
+  // CPU worker threads spent on this writer's buckets, which the calling thread's CPU time does
+  // not show: at commits (part of flush and compact above), flushes over the write-buffer
+  // budget (during writes) and Compact().
   double workers = 0;
 
   WriterCpu& operator+=(const WriterCpu& o) {
