@@ -22,10 +22,19 @@
 // alternating the two warehouses (so neither always runs on the warmer
 // process), and the table shows each figure's median.
 //
+// --threads 1,2 runs everything once per count N: the process (and the
+// simulator it starts) is confined to N of its cores and table commits use N
+// threads (kubelake run --threads); a table at the end shows wall and CPU
+// seconds at each N and the speed-up over the first.
+//
 //   build/bench/pipeline_bench [--pods 150000] [--clusters 1] [--probes 100] [--commit-interval-ms 500]
-//       [--file-format avro|parquet] [--jobs sql|hand|both] [--rounds 1]
+//       [--file-format avro|parquet] [--jobs sql|hand|both] [--rounds 1] [--threads N[,N...]]
 //       [--background-events-per-s 20000] [--load-only | --staged-only | --freshness-only]
+#include <dirent.h>
+#include <sched.h>
+
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -35,6 +44,8 @@
 #include "bench_util.h"
 #include "common/clock.h"
 #include "common/random.h"
+#include "common/string_util.h"
+#include "common/worker_pool.h"
 #include "simulator/fleet.h"
 #include "simulator/models.h"
 #include "simulator/resources.h"
@@ -52,21 +63,25 @@ struct Args {
   std::string file_format = pipeline::WarehouseOptions{}.file_format;
   std::string jobs = "both";  // sql, hand or both
   int rounds = 1;
+  std::vector<int> threads;   // empty: as configured (all cores, default parallelism)
   double background = 20000;  // events/s of the second freshness run; 0: light churn only
 };
 
 constexpr char kUsage[] =
     "usage: pipeline_bench [--pods N (150000)] [--clusters N (1)] [--probes N (100)] [--commit-interval-ms MS (500)]\n"
     "                      [--file-format avro|parquet] [--jobs sql|hand|both] [--rounds N (1)]\n"
-    "                      [--background-events-per-s N (20000; 0 = off)] [--load-only | --staged-only | "
-    "--freshness-only]\n"
+    "                      [--threads N[,N...]] [--background-events-per-s N (20000; 0 = off)]\n"
+    "                      [--load-only | --staged-only | --freshness-only]\n"
     "  initial load live (simulator -> collector -> log -> jobs -> ADS), initial load staged (the jobs on a\n"
-    "  backlog), and freshness probes under churn, for the SQL warehouse and/or the hand-wired jobs.\n";
+    "  backlog), and freshness probes under churn, for the SQL warehouse and/or the hand-wired jobs.\n"
+    "  --threads 1,2: everything once per N, on N cores with N commit threads, and a table of wall and CPU\n"
+    "  seconds at each N.\n";
 
 // The figures of one warehouse (NaN: not measured), for the side-by-side table.
 struct Figures {
   std::vector<double> live_events_per_cpu, live_cpu, live_wall, live_dwd, live_dwd_operators, live_dwd_commit,
       live_dwd_flush, live_dwd_compact, live_followers;
+  std::vector<double> staged_visible, staged_wall;
   std::vector<double> staged_cpu, staged_events_per_cpu, staged_dwd, staged_dwd_operators, staged_dwd_commit,
       staged_dwd_flush, staged_dwd_compact, staged_followers;
   std::vector<double> fresh_p50, fresh_p99, fresh_max;
@@ -140,6 +155,64 @@ void PrintSideBySide(const Figures& sql, const Figures& hand, int rounds) {
   row("freshness under load: max ms", sql.loaded_max, hand.loaded_max, "%.0f");
 }
 
+// Confines every thread of this process (and children started later) to the
+// first `n` of the cores it may use now, and table commits to `n` threads.
+Status UseCores(int n, const cpu_set_t& allowed) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  int taken = 0;
+  for (int c = 0; c < CPU_SETSIZE && taken < n; ++c) {
+    if (CPU_ISSET(c, &allowed)) {
+      CPU_SET(c, &set);
+      ++taken;
+    }
+  }
+  if (taken < n) {
+    return Status::InvalidArgument("--threads " + std::to_string(n) + ": this process may use " +
+                                   std::to_string(taken) + " cores");
+  }
+  DIR* tasks = opendir("/proc/self/task");
+  if (tasks == nullptr) return Status::IOError("opening /proc/self/task");
+  while (dirent* e = readdir(tasks)) {
+    if (e->d_name[0] == '.') continue;
+    if (sched_setaffinity(static_cast<pid_t>(std::atoi(e->d_name)), sizeof(set), &set) != 0) {
+      closedir(tasks);
+      return Status::IOError(std::string("setting the CPU affinity of thread ") + e->d_name);
+    }
+  }
+  closedir(tasks);
+  WorkerPool::SetDefaultParallelism(n);
+  return Status::OK();
+}
+
+// Wall and CPU seconds at each thread count, and the speed-up of wall time over the first count.
+void PrintThreads(const std::vector<int>& threads, const std::vector<Figures>& figures, const char* label) {
+  std::printf("\nthreads, %s:\n", label);
+  std::printf("  %-58s", "threads (cores, commit threads)");
+  for (int n : threads) std::printf(" %9d", n);
+  std::printf("\n");
+  auto row = [&](const char* what, std::vector<double> Figures::*field, const char* fmt, bool speedup) {
+    if (std::all_of(figures.begin(), figures.end(), [&](const Figures& f) { return (f.*field).empty(); })) return;
+    std::printf("  %-58s", what);
+    for (const auto& f : figures) std::printf(fmt, Median(f.*field));
+    std::printf("\n");
+    if (!speedup) return;
+    std::printf("  %-58s", "  speed-up over the first");
+    double base = Median(figures.front().*field);
+    for (const auto& f : figures) std::printf(" %8.2fx", base / Median(f.*field));
+    std::printf("\n");
+  };
+  row("initial load, live: wall s until ADS shows every pod", &Figures::live_wall, " %9.2f", true);
+  row("initial load, live: CPU s (collector + log + jobs)", &Figures::live_cpu, " %9.2f", false);
+  row("initial load, live: DWD job CPU s", &Figures::live_dwd, " %9.2f", false);
+  row("initial load, staged: jobs wall s until ADS complete", &Figures::staged_visible, " %9.2f", true);
+  row("initial load, staged: jobs wall s until all caught up", &Figures::staged_wall, " %9.2f", true);
+  row("initial load, staged: jobs CPU s", &Figures::staged_cpu, " %9.2f", false);
+  row("initial load, staged: DWD job CPU s", &Figures::staged_dwd, " %9.2f", false);
+  row("freshness: p99 ms", &Figures::fresh_p99, " %9.0f", false);
+  row("freshness under background load: p99 ms", &Figures::loaded_p99, " %9.0f", false);
+}
+
 const char* Label(bool sql) { return sql ? "SQL warehouse (kubelake run)" : "hand-wired jobs"; }
 
 Result<int64_t> AdsCount(const pipeline::WarehouseOptions& o, const std::string& kind, const std::string& ns) {
@@ -190,13 +263,13 @@ std::string JobLines(const std::vector<pipeline::JobStatus>& jobs, double events
   std::string out;
   for (const auto& j : jobs) {
     if (j.cpu_seconds < 0.005) continue;
-    char line[320];
+    char line[400];
     std::snprintf(line, sizeof(line),
                   "\n    %-20s %5.2fs %5.1f us/event (source %.2f, operators %.2f, write %.2f, commit %.2f; writer: "
-                  "flush %.2f, compact %.2f)",
+                  "flush %.2f, compact %.2f, of which on worker threads %.2f)",
                   j.name.c_str(), j.cpu_seconds, j.cpu_seconds / events * 1e6, j.cpu_poll_seconds,
                   j.cpu_operators_seconds, j.cpu_write_seconds, j.cpu_commit_seconds, j.table_cpu.flush,
-                  j.table_cpu.compact);
+                  j.table_cpu.compact, j.table_cpu.workers);
     out += line;
   }
   return out;
@@ -375,6 +448,8 @@ int StagedLoad(const std::string& kubelake, const Args& a, bool sql, Figures* fi
               events / (collect_cpu + jobs_cpu));
   PrintMemory(*fleet);
   JobSplit split = SplitJobs(status);
+  fig->staged_visible.push_back(visible);
+  fig->staged_wall.push_back(jobs_wall);
   fig->staged_cpu.push_back(jobs_cpu);
   fig->staged_events_per_cpu.push_back(events / (collect_cpu + jobs_cpu));
   fig->staged_dwd.push_back(split.dwd);
@@ -530,7 +605,16 @@ int main(int argc, char** argv) {
       a.background = std::max(0.0, std::atof(argv[++i]));
     else if (f == "--rounds" && has_value)
       a.rounds = std::max(1, std::atoi(argv[++i]));
-    else if (f == "--help" || f == "-h") {
+    else if (f == "--threads" && has_value) {
+      for (const auto& n : Split(argv[++i], ',')) {
+        int threads = std::atoi(n.c_str());
+        if (threads < 1) {
+          std::fprintf(stderr, "--threads takes counts of at least 1, such as 1,2\n");
+          return 2;
+        }
+        a.threads.push_back(threads);
+      }
+    } else if (f == "--help" || f == "-h") {
       std::fputs(kUsage, stdout);
       return 0;
     } else if (f == "--load-only")
@@ -554,18 +638,44 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "--jobs takes sql, hand or both\n");
     return 2;
   }
-  Figures figures[2];  // [0] hand-wired, [1] SQL
-  for (int round = 0; round < a.rounds; ++round) {
-    // Alternate which warehouse runs first, so neither always gets the warmer process.
-    std::vector<bool> order = runs;
-    if (round % 2 == 1) std::reverse(order.begin(), order.end());
-    for (bool sql : order) {
-      if (live) rc |= LiveLoad(kubelake, a, sql, &figures[sql]);
-      if (staged) rc |= StagedLoad(kubelake, a, sql, &figures[sql]);
-      if (fresh) rc |= Freshness(a, sql, 0, &figures[sql]);
-      if (fresh && a.background > 0) rc |= Freshness(a, sql, a.background, &figures[sql]);
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) {
+    std::fprintf(stderr, "reading this process's CPU affinity failed\n");
+    return 1;
+  }
+  std::vector<int> counts = a.threads.empty() ? std::vector<int>{0} : a.threads;
+  std::vector<std::array<Figures, 2>> by_count;  // [count][0] hand-wired, [count][1] SQL
+  for (int threads : counts) {
+    if (threads > 0) {
+      Status used = UseCores(threads, allowed);
+      if (!used.ok()) {
+        std::fprintf(stderr, "%s\n", used.ToString().c_str());
+        return 2;
+      }
+      std::printf("=== %d thread(s): %d core(s), table commits on %d thread(s)\n", threads, threads, threads);
+    }
+    Figures figures[2];  // [0] hand-wired, [1] SQL
+    for (int round = 0; round < a.rounds; ++round) {
+      // Alternate which warehouse runs first, so neither always gets the warmer process.
+      std::vector<bool> order = runs;
+      if (round % 2 == 1) std::reverse(order.begin(), order.end());
+      for (bool sql : order) {
+        if (live) rc |= LiveLoad(kubelake, a, sql, &figures[sql]);
+        if (staged) rc |= StagedLoad(kubelake, a, sql, &figures[sql]);
+        if (fresh) rc |= Freshness(a, sql, 0, &figures[sql]);
+        if (fresh && a.background > 0) rc |= Freshness(a, sql, a.background, &figures[sql]);
+      }
+    }
+    if (runs.size() == 2) PrintSideBySide(figures[1], figures[0], a.rounds);
+    by_count.push_back({figures[0], figures[1]});
+  }
+  if (counts.size() > 1) {
+    for (bool sql : runs) {
+      std::vector<Figures> per_count;
+      for (const auto& f : by_count) per_count.push_back(f[sql]);
+      PrintThreads(counts, per_count, Label(sql));
     }
   }
-  if (runs.size() == 2) PrintSideBySide(figures[1], figures[0], a.rounds);
   return rc;
 }

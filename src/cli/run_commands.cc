@@ -24,6 +24,7 @@
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "common/string_util.h"
+#include "common/worker_pool.h"
 #include "log/event_log.h"
 #include "pipeline/warehouse/warehouse.h"
 #include "server/metrics/metrics.h"
@@ -65,6 +66,7 @@ struct WarehouseArgs {
   std::string file_format = kWarehouseDefaults.file_format;
   double duration_s = 0;
   double status_interval_s = 5;
+  int threads = 0;                     // 0: the cores this process may use
   std::string warehouse_sql;           // a warehouse file of one's own instead of the shipped one
   std::vector<std::string> sql_files;  // teams' statements run beside the warehouse
   ServeArgs serve;
@@ -80,6 +82,8 @@ pipeline::WarehouseOptions WarehouseOptionsFrom(const WarehouseArgs& a) {
   o.trend_interval_ms = a.trend_interval_s * 1000;
   o.ods = !a.no_ods;
   o.file_format = a.file_format;
+  // Process-wide: every table writer of every job takes its commits' parallelism from here.
+  WorkerPool::SetDefaultParallelism(a.threads);
   return o;
 }
 
@@ -99,6 +103,11 @@ void AddWarehouseOptions(CLI::App* cmd, WarehouseArgs* a) {
       ->capture_default_str();
   cmd->add_option("--ods-commit-interval-ms", a->ods_commit_interval_ms,
                   "commit interval of the ODS job (raw events; never shorter than --commit-interval-ms)")
+      ->capture_default_str();
+  cmd->add_option("--threads", a->threads,
+                  "threads one job's independent work uses at once: a table's buckets at a commit, a batch's JSON "
+                  "decoding (default 0: the cores this process may use; 1: all on the job's thread)")
+      ->check(CLI::Range(0, 256))
       ->capture_default_str();
   cmd->add_option("--trend-interval", a->trend_interval_s, "seconds between trend samples")->capture_default_str();
   cmd->add_option("--user-label", a->user_label, "pod label naming the user (tenant)")->capture_default_str();

@@ -1,5 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <thread>
+
 #include "common/clock.h"
 #include "common/coding.h"
 #include "common/file_util.h"
@@ -7,6 +13,7 @@
 #include "common/random.h"
 #include "common/string_util.h"
 #include "common/test_util.h"
+#include "common/worker_pool.h"
 
 namespace kl {
 namespace {
@@ -171,6 +178,105 @@ TEST(RandomTest, DeterministicForSeed) {
     EXPECT_LE(v, 3);
   }
   EXPECT_EQ(r.Uuid().size(), 36u);
+}
+
+TEST(WorkerPoolTest, RunsEveryTaskOnceOnSeveralThreads) {
+  WorkerPool pool;
+  for (int parallelism : {1, 2, 4, 16}) {
+    std::vector<std::atomic<int>> runs(200);
+    std::mutex mu;
+    std::set<std::thread::id> threads;
+    KL_ASSERT_OK(pool.Run(runs.size(), parallelism, [&](size_t i) {
+      runs[i].fetch_add(1);
+      std::lock_guard<std::mutex> lock(mu);
+      threads.insert(std::this_thread::get_id());
+      return Status::OK();
+    }));
+    for (auto& r : runs) EXPECT_EQ(r.load(), 1);
+    EXPECT_LE(threads.size(), static_cast<size_t>(parallelism));
+    if (parallelism == 1) {
+      EXPECT_EQ(threads, std::set<std::thread::id>{std::this_thread::get_id()});
+    }
+  }
+  // Tasks that wait for one another finish only when they really run side by side.
+  std::atomic<int> arrived{0};
+  KL_ASSERT_OK(pool.Run(3, 3, [&](size_t) {
+    arrived.fetch_add(1);
+    for (int spin = 0; arrived.load() < 3; ++spin) {
+      if (spin > 20000) return Status::Internal("tasks did not run at the same time");
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    return Status::OK();
+  }));
+  EXPECT_EQ(pool.helpers(), 15);
+}
+
+TEST(WorkerPoolTest, ReportsTheFirstFailureAndSkipsTasksNotStarted) {
+  WorkerPool pool;
+  std::atomic<int> ran{0};
+  Status s = pool.Run(1000, 4, [&](size_t i) {
+    ran.fetch_add(1);
+    if (i == 3 || i == 5) return Status::IOError("task " + std::to_string(i));
+    return Status::OK();
+  });
+  EXPECT_EQ(s.code(), StatusCode::kIOError);
+  EXPECT_EQ(s.message(), "task 3");
+  EXPECT_LT(ran.load(), 1000);
+  // Inline (parallelism 1): stops at the first failure.
+  ran = 0;
+  s = pool.Run(10, 1, [&](size_t i) {
+    ran.fetch_add(1);
+    return i == 2 ? Status::Corruption("bad") : Status::OK();
+  });
+  EXPECT_EQ(s.code(), StatusCode::kCorruption);
+  EXPECT_EQ(ran.load(), 3);
+}
+
+TEST(WorkerPoolTest, NestedAndConcurrentCallsFinish) {
+  WorkerPool pool(2);
+  std::atomic<int> leaves{0};
+  std::vector<std::thread> callers;
+  for (int c = 0; c < 4; ++c) {
+    callers.emplace_back([&] {
+      Status s = pool.Run(8, 3, [&](size_t) {
+        return pool.Run(8, 3, [&](size_t) {
+          leaves.fetch_add(1);
+          return Status::OK();
+        });
+      });
+      EXPECT_TRUE(s.ok()) << s.ToString();
+    });
+  }
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(leaves.load(), 4 * 8 * 8);
+}
+
+TEST(WorkerPoolTest, HelperCpuIsCounted) {
+  WorkerPool pool;
+  double helper_cpu = -1;
+  std::atomic<int> arrived{0};
+  KL_ASSERT_OK(pool.Run(
+      2, 2,
+      [&](size_t) {
+        // Both tasks run at once, so one of them runs on the helper.
+        arrived.fetch_add(1);
+        for (int spin = 0; arrived.load() < 2; ++spin) {
+          if (spin > 20000) return Status::Internal("tasks did not run at the same time");
+          std::this_thread::sleep_for(std::chrono::microseconds(100));
+        }
+        double start = ThreadCpuSeconds();
+        volatile uint64_t x = 0;
+        while (ThreadCpuSeconds() - start < 0.02) x = x + 1;
+        return Status::OK();
+      },
+      &helper_cpu));
+  EXPECT_GE(helper_cpu, 0.015);
+  EXPECT_LE(helper_cpu, 1.0);
+  WorkerPool::SetDefaultParallelism(3);
+  EXPECT_EQ(WorkerPool::DefaultParallelism(), 3);
+  WorkerPool::SetDefaultParallelism(0);
+  EXPECT_EQ(WorkerPool::DefaultParallelism(), WorkerPool::AvailableCores());
+  EXPECT_GE(WorkerPool::AvailableCores(), 1);
 }
 
 }  // namespace

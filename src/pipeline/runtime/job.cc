@@ -16,6 +16,20 @@ void Job::ChargeCpu(double* mark, double JobStatus::*bucket) {
   *mark = now;
 }
 
+double Job::WorkerCpuOfParts() const {
+  double total = 0;
+  if (parts_.sink) total += parts_.sink->writer_cpu().workers;
+  for (const auto& op : parts_.operators) total += op->worker_cpu_seconds();
+  return total;
+}
+
+void Job::ChargeWorkerCpu(double JobStatus::*bucket) {
+  double total = retired_worker_cpu_ + WorkerCpuOfParts();
+  std::lock_guard<std::mutex> lock(mu_);
+  status_.*bucket += total - charged_worker_cpu_;
+  charged_worker_cpu_ = total;
+}
+
 Job::Job(std::string name, JobFactory factory, JobOptions options)
     : name_(std::move(name)), factory_(std::move(factory)), options_(options) {
   status_.name = name_;
@@ -67,12 +81,14 @@ Status Job::Drain(Changes& changes, size_t from_operator) {
     changes = std::move(next);
   }
   ChargeCpu(&mark, &JobStatus::cpu_operators_seconds);
+  ChargeWorkerCpu(&JobStatus::cpu_operators_seconds);
   {
     std::lock_guard<std::mutex> lock(mu_);
     status_.changes_out += changes.size();
   }
   Status written = parts_.sink->Write(changes);
   ChargeCpu(&mark, &JobStatus::cpu_write_seconds);
+  ChargeWorkerCpu(&JobStatus::cpu_write_seconds);
   return written;
 }
 
@@ -158,14 +174,15 @@ Status Job::Checkpoint(bool record_progress) {
   parts_.sink->SetCatchingUp(last_poll_full_);
   auto committed = parts_.sink->Commit(position, /*allow_empty=*/moved);
   ChargeCpu(&mark, &JobStatus::cpu_commit_seconds);
+  ChargeWorkerCpu(&JobStatus::cpu_commit_seconds);
   {
     table::WriterCpu c = parts_.sink->writer_cpu();
     std::lock_guard<std::mutex> lock(mu_);
     if (committed.ok()) {
       status_.commit_seconds.Observe(static_cast<double>(MonotonicMicros() - commit_start_us) / 1e6);
     }
-    status_.table_cpu = {retired_table_cpu_.flush + c.flush, retired_table_cpu_.compact + c.compact,
-                         retired_table_cpu_.commit + c.commit, retired_table_cpu_.expire + c.expire};
+    c += retired_table_cpu_;
+    status_.table_cpu = c;
   }
   // A failed commit may still have landed: its checkpoint stays (a restart decides).
   KL_ASSIGN_OR_RETURN(table::CommitResult result, std::move(committed));
@@ -200,13 +217,8 @@ Status Job::Recover(const Status& cause) {
     status_.running = false;
   }
   spdlog::warn("job {}: {}; restarting from its last commit", name_, cause.ToString());
-  if (parts_.sink) {
-    table::WriterCpu c = parts_.sink->writer_cpu();
-    retired_table_cpu_.flush += c.flush;
-    retired_table_cpu_.compact += c.compact;
-    retired_table_cpu_.commit += c.commit;
-    retired_table_cpu_.expire += c.expire;
-  }
+  if (parts_.sink) retired_table_cpu_ += parts_.sink->writer_cpu();
+  retired_worker_cpu_ += WorkerCpuOfParts();
   parts_ = JobParts();
   opened_ = false;
   return Open();
@@ -216,7 +228,8 @@ void Job::Run(const std::atomic<bool>& stop) {
   double cpu_start = ThreadCpuSeconds();
   auto account = [&] {
     std::lock_guard<std::mutex> lock(mu_);
-    status_.cpu_seconds = ThreadCpuSeconds() - cpu_start;
+    // The job's thread and the worker threads that wrote its table's buckets.
+    status_.cpu_seconds = ThreadCpuSeconds() - cpu_start + charged_worker_cpu_;
   };
   auto fatal = [&](const Status& s) {
     if (!options_.is_fatal || !options_.is_fatal(s)) return false;

@@ -63,7 +63,8 @@ struct JobStatus {
   bool running = false;              // opened and stepping (false while recovering from an error)
   bool failed = false;               // stopped by a fatal error (last_error says which)
   DurationHistogram commit_seconds;  // wall time of each table commit
-  double cpu_seconds = 0;            // CPU time of the thread running the job, split below
+  double cpu_seconds = 0;            // CPU time of the thread running the job and of the worker
+                                     // threads writing its table's buckets, split below
   double cpu_poll_seconds = 0;       // reading and decoding the source
   double cpu_operators_seconds = 0;  // the operator chain
   double cpu_write_seconds = 0;      // handing changes to the table writer (buffering, flushes)
@@ -100,6 +101,10 @@ class Job {
   Status Drain(Changes& changes, size_t from_operator);
   // Adds the thread CPU time since `*mark` to `*bucket` and moves the mark.
   void ChargeCpu(double* mark, double JobStatus::*bucket);
+  // Adds the CPU the operators and the sink's table writers spent on worker threads since the
+  // last call to `*bucket`.
+  void ChargeWorkerCpu(double JobStatus::*bucket);
+  double WorkerCpuOfParts() const;
 
   std::string name_;
   JobFactory factory_;
@@ -111,6 +116,8 @@ class Job {
   bool dirty_ = false;                  // read anything since the last checkpoint
   bool last_poll_full_ = false;         // the last poll stopped at a limit (max_batch, the source's): more are waiting
   table::WriterCpu retired_table_cpu_;  // of sinks replaced after errors
+  double retired_worker_cpu_ = 0;       // worker threads' CPU of parts replaced after errors
+  double charged_worker_cpu_ = 0;       // worker threads' CPU counted so far (guarded by mu_)
   bool uses_state_ = false;
   std::unique_ptr<StateStore> state_;
   mutable std::mutex mu_;

@@ -29,6 +29,9 @@ class Operator {
   // True when the operator has output for a checkpoint although no input came
   // (a dimension table it joins changed); asked once per step.
   virtual bool WantsCheckpoint() { return false; }
+  // CPU the operator's work spent on worker threads so far (an operator that
+  // splits a batch across the WorkerPool), beside the calling thread's own.
+  virtual double worker_cpu_seconds() const { return 0; }
 
   // State kept across checkpoints (state.h). A stateful operator writes, at a
   // checkpoint, what changed since the last committed one (everything when

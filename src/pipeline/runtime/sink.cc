@@ -63,25 +63,14 @@ Result<table::CommitResult> TableSink::Commit(const SourcePosition& position, bo
 }
 
 void TableSink::Reset() {
-  if (writer_) {
-    const table::WriterCpu& c = writer_->cpu();
-    retired_cpu_.flush += c.flush;
-    retired_cpu_.compact += c.compact;
-    retired_cpu_.commit += c.commit;
-    retired_cpu_.expire += c.expire;
-  }
+  if (writer_) retired_cpu_ += writer_->cpu();
   writer_.reset();
   pending_rows_ = 0;
 }
 
 table::WriterCpu TableSink::writer_cpu() const {
   table::WriterCpu c = retired_cpu_;
-  if (writer_) {
-    c.flush += writer_->cpu().flush;
-    c.compact += writer_->cpu().compact;
-    c.commit += writer_->cpu().commit;
-    c.expire += writer_->cpu().expire;
-  }
+  if (writer_) c += writer_->cpu();
   return c;
 }
 

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "common/clock.h"
+#include "common/worker_pool.h"
 #include "sql/execution/expression_eval.h"
 #include "sql/functions/json_functions.h"
 #include "sql/streaming/operators.h"
@@ -247,10 +248,10 @@ class CalcOp : public pipeline::Operator {
       if (group == json_groups_.end()) group = json_groups_.insert(json_groups_.end(), JsonGroup{json_doc_[s], {}, {}});
       group->slots.push_back(s);
     }
+    lanes_.push_back(std::make_unique<Lane>());
     for (auto& g : json_groups_) {
-      std::vector<const JsonCall*> calls;
-      for (size_t s : g.slots) calls.push_back(json_calls_[s]);
-      g.calls = std::make_shared<JsonCallSet>(std::move(calls));
+      for (size_t s : g.slots) g.call_list.push_back(json_calls_[s]);
+      lanes_[0]->json.push_back(std::make_unique<JsonCallSet>(g.call_list));
     }
     for (size_t s = 0; s < json_calls_.size(); ++s) {
       mapping[kJsonSlotBase + static_cast<int>(s)] = static_cast<int>(fields.size());
@@ -277,6 +278,18 @@ class CalcOp : public pipeline::Operator {
         last_use_[i] = true;
       }
     }
+    // Subqueries keep a cache of their answers: a Calc with one evaluates on one thread.
+    auto has_subquery = [](const BoundExprPtr& e) {
+      bool found = false;
+      if (e) {
+        VisitExpr(*e, [&](const BoundExpr& x) {
+          found = found || x.kind == BoundKind::kSubquery || x.kind == BoundKind::kOuterRef;
+        });
+      }
+      return found;
+    };
+    one_thread_ = has_subquery(predicate_);
+    for (const auto& e : computed_) one_thread_ = one_thread_ || has_subquery(e);
     // A filter and projection of columns alone needs no batch.
     if (computed_.empty() && json_calls_.empty()) {
       if (!pred) {
@@ -295,17 +308,55 @@ class CalcOp : public pipeline::Operator {
     if (row_wise_) {
       for (auto& c : in) {
         if (row_filter_ && !row_filter_->Passes(c.row)) continue;
-        Project(c, nullptr, 0, out);
+        Project(c, nullptr, 0, &scratch_, out);
       }
       return Status::OK();
     }
     ctx_.statement_time_millis = NowMillis();
-    for (size_t begin = 0; begin < in.size(); begin += kBatchSize) {
-      size_t end = std::min(in.size(), begin + kBatchSize);
-      KL_RETURN_IF_ERROR(Chunk(in, begin, end, out));
+    const size_t chunks = (in.size() + kBatchSize - 1) / kBatchSize;
+    const size_t lanes = one_thread_ ? 1 : std::min(chunks, static_cast<size_t>(WorkerPool::DefaultParallelism()));
+    if (lanes <= 1) {
+      lanes_[0]->ctx = ctx_;
+      for (size_t begin = 0; begin < in.size(); begin += kBatchSize) {
+        size_t end = std::min(in.size(), begin + kBatchSize);
+        KL_RETURN_IF_ERROR(Chunk(in, begin, end, *lanes_[0], out));
+      }
+      return Status::OK();
+    }
+    // Rows are independent: lanes take consecutive runs of chunks, each with its own JSON
+    // parser, context and scratch row, and their outputs join in input order.
+    while (lanes_.size() < lanes) {
+      auto lane = std::make_unique<Lane>();
+      for (const auto& g : json_groups_) lane->json.push_back(std::make_unique<JsonCallSet>(g.call_list));
+      lanes_.push_back(std::move(lane));
+    }
+    double worker_cpu = 0;
+    Status processed = WorkerPool::Shared().Run(
+        lanes, static_cast<int>(lanes),
+        [&](size_t l) -> Status {
+          Lane& lane = *lanes_[l];
+          lane.ctx = ctx_;
+          lane.out.clear();
+          for (size_t c = l * chunks / lanes; c < (l + 1) * chunks / lanes; ++c) {
+            size_t begin = c * kBatchSize;
+            KL_RETURN_IF_ERROR(Chunk(in, begin, std::min(in.size(), begin + kBatchSize), lane, &lane.out));
+          }
+          return Status::OK();
+        },
+        &worker_cpu);
+    worker_cpu_ += worker_cpu;
+    KL_RETURN_IF_ERROR(processed);
+    size_t total = out->size();
+    for (size_t l = 0; l < lanes; ++l) total += lanes_[l]->out.size();
+    out->reserve(total);
+    for (size_t l = 0; l < lanes; ++l) {
+      for (auto& c : lanes_[l]->out) out->push_back(std::move(c));
+      lanes_[l]->out.clear();
     }
     return Status::OK();
   }
+
+  double worker_cpu_seconds() const override { return worker_cpu_; }
 
  private:
   struct Output {
@@ -313,7 +364,15 @@ class CalcOp : public pipeline::Operator {
     int computed;  // >= 0: index into computed_
   };
 
-  Status Chunk(Changes& in, size_t begin, size_t end, Changes* out) {
+  // What one thread evaluating chunks needs of its own.
+  struct Lane {
+    ExecContext ctx;
+    std::vector<std::unique_ptr<JsonCallSet>> json;  // per JSON group: its calls, with a parser
+    format::Row scratch;
+    Changes out;
+  };
+
+  Status Chunk(Changes& in, size_t begin, size_t end, Lane& lane, Changes* out) {
     size_t n = end - begin;
     ColumnBatch batch(compact_);
     for (size_t k = 0; k < read_.size(); ++k) {
@@ -322,7 +381,8 @@ class CalcOp : public pipeline::Operator {
       size_t c = static_cast<size_t>(read_[k]);
       for (size_t i = begin; i < end; ++i) col.Append(in[i].row[c]);
     }
-    for (const JsonGroup& g : json_groups_) {
+    for (size_t gi = 0; gi < json_groups_.size(); ++gi) {
+      const JsonGroup& g = json_groups_[gi];
       std::vector<const std::string*> docs;
       docs.reserve(n);
       for (size_t i = begin; i < end; ++i) {
@@ -334,7 +394,7 @@ class CalcOp : public pipeline::Operator {
         cols.emplace_back(json_types_[s]);
         cols.back().Reserve(n);
       }
-      KL_RETURN_IF_ERROR(g.calls->Evaluate(ctx_, docs, &cols));
+      KL_RETURN_IF_ERROR(lane.json[gi]->Evaluate(lane.ctx, docs, &cols));
       for (size_t k = 0; k < g.slots.size(); ++k) batch.mutable_column(read_.size() + g.slots[k]) = std::move(cols[k]);
     }
     batch.SetNumRows(n);
@@ -342,7 +402,7 @@ class CalcOp : public pipeline::Operator {
     const ColumnBatch* eval = &batch;
     ColumnBatch gathered;
     if (predicate_) {
-      KL_RETURN_IF_ERROR(EvaluateFilter(*predicate_, batch, ctx_, &selected));
+      KL_RETURN_IF_ERROR(EvaluateFilter(*predicate_, batch, lane.ctx, &selected));
       if (selected.size() < n) {
         GatherBatch(batch, selected.data(), selected.size(), &gathered);
         eval = &gathered;
@@ -354,27 +414,27 @@ class CalcOp : public pipeline::Operator {
     size_t m = selected.size();
     std::vector<ColumnValue> values(computed_.size());
     for (size_t k = 0; k < computed_.size(); ++k)
-      KL_RETURN_IF_ERROR(Evaluate(*computed_[k], *eval, m, ctx_, &values[k]));
-    for (size_t j = 0; j < m; ++j) Project(in[begin + selected[j]], &values, j, out);
+      KL_RETURN_IF_ERROR(Evaluate(*computed_[k], *eval, m, lane.ctx, &values[k]));
+    for (size_t j = 0; j < m; ++j) Project(in[begin + selected[j]], &values, j, &lane.scratch, out);
     return Status::OK();
   }
 
   // The output row of `src` (computed values: row j of `values`) replaces its row.
-  // It is built in the storage of the previous input row (scratch_), then swapped
+  // It is built in the storage of the previous input row (`scratch`), then swapped
   // with this one's: a projection allocates no row.
-  void Project(Change& src, const std::vector<ColumnValue>* values, size_t j, Changes* out) {
-    scratch_.clear();
-    scratch_.reserve(outputs_.size());
+  void Project(Change& src, const std::vector<ColumnValue>* values, size_t j, format::Row* scratch, Changes* out) {
+    scratch->clear();
+    scratch->reserve(outputs_.size());
     for (size_t k = 0; k < outputs_.size(); ++k) {
       const Output& spec = outputs_[k];
       if (spec.input >= 0) {
         Datum& d = src.row[static_cast<size_t>(spec.input)];
-        scratch_.push_back(last_use_[k] ? std::move(d) : d);
+        scratch->push_back(last_use_[k] ? std::move(d) : d);
       } else {
-        scratch_.push_back((*values)[static_cast<size_t>(spec.computed)].get().Get(j));
+        scratch->push_back((*values)[static_cast<size_t>(spec.computed)].get().Get(j));
       }
     }
-    std::swap(src.row, scratch_);
+    std::swap(src.row, *scratch);
     src.input = 0;
     out->push_back(std::move(src));
   }
@@ -393,13 +453,16 @@ class CalcOp : public pipeline::Operator {
   std::vector<format::DataType> json_types_;
   std::vector<int> json_doc_;
   struct JsonGroup {
-    int doc;                             // the document column
-    std::vector<size_t> slots;           // its calls' slots
-    std::shared_ptr<JsonCallSet> calls;  // evaluates them, one parse per row
+    int doc;                                 // the document column
+    std::vector<size_t> slots;               // its calls' slots
+    std::vector<const JsonCall*> call_list;  // evaluated by a lane's JsonCallSet, one parse per row
   };
   std::vector<JsonGroup> json_groups_;
-  format::Row scratch_;
-  bool row_wise_ = false;  // no batch: outputs are input columns, the filter a RowFilter (or none)
+  format::Row scratch_;                       // of row-wise projections
+  std::vector<std::unique_ptr<Lane>> lanes_;  // [0] serves single-threaded batches
+  double worker_cpu_ = 0;
+  bool one_thread_ = false;  // never split a batch across threads
+  bool row_wise_ = false;    // no batch: outputs are input columns, the filter a RowFilter (or none)
   std::optional<RowFilter> row_filter_;
 };
 

@@ -9,6 +9,7 @@
 #include "common/file_util.h"
 #include "common/string_util.h"
 #include "common/test_util.h"
+#include "common/worker_pool.h"
 #include "log/event_log.h"
 #include "sql/functions/cast.h"
 #include "sql/sql.h"
@@ -185,6 +186,35 @@ TEST_F(StreamingTest, JsonCallsSharingPathStepsMatchTheBatchQuery) {
   // Spot checks of the shared walks.
   EXPECT_EQ(Rows("SELECT c0, c6, c8, c12, c13 FROM out WHERE id IN (1, 2, 3)"),
             (std::vector<std::string>{"1|g|NULL|1|NULL", "4|obj|obj|4|NULL", "NULL|NULL|NULL|2|3"}));
+}
+
+// A batch of many chunks is evaluated by several threads (each with its own JSON
+// parser), its chunks in order: the job writes what the batch query answers,
+// whatever the number of threads.
+TEST_F(StreamingTest, CalcsOverManyChunksMatchTheBatchQueryOnAnyNumberOfThreads) {
+  std::string values;
+  for (int i = 0; i < 12000; ++i) {
+    if (i > 0) values += ", ";
+    values += "(" + std::to_string(i) + ", '{\"k\":\"" + (i % 7 == 0 ? "skip" : "keep") +
+              "\",\"n\":" + std::to_string(i * 3) + ",\"o\":{\"s\":\"v" + std::to_string(i % 97) + "\"}}')";
+  }
+  Exec("CREATE TABLE many (id INT, doc STRING)");
+  Exec("INSERT INTO many VALUES " + values);
+  const std::string select =
+      "SELECT id, JSON_VALUE(doc, '$.o.s'), JSON_VALUE(doc, '$.n' RETURNING BIGINT) + id, UPPER(JSON_VALUE(doc, "
+      "'$.k')) FROM many WHERE JSON_VALUE(doc, '$.k') <> 'skip'";
+  for (int threads : {1, 4}) {
+    WorkerPool::SetDefaultParallelism(threads);
+    std::string t = "calc" + std::to_string(threads);
+    Exec("CREATE TABLE " + t + " (id INT PRIMARY KEY NOT ENFORCED, s STRING, n BIGINT, k STRING)");
+    Exec("SET 'pipeline.name' = '" + t + "'");
+    Exec("INSERT INTO " + t + " " + select);
+    WaitCaughtUp(t);
+    auto streamed = Rows("SELECT * FROM " + t);
+    EXPECT_EQ(streamed.size(), 12000u - 12000u / 7 - 1);
+    EXPECT_EQ(streamed, Rows(select)) << threads << " threads";
+  }
+  WorkerPool::SetDefaultParallelism(0);
 }
 
 // Filters of columns against constants are decided on each row without a batch;

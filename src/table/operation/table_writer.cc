@@ -4,6 +4,7 @@
 
 #include "common/clock.h"
 #include "common/file_util.h"
+#include "common/worker_pool.h"
 #include "spdlog/spdlog.h"
 #include "table/data/binary_row.h"
 #include "table/index/bucket_assigner.h"
@@ -176,7 +177,7 @@ class AppendBucketWriter {
 };
 
 TableWriter::TableWriter(std::shared_ptr<TableContext> ctx, std::string commit_user)
-    : ctx_(ctx), commit_user_(std::move(commit_user)), commit_(ctx) {
+    : ctx_(ctx), commit_user_(std::move(commit_user)), commit_(ctx), parallelism_(WorkerPool::DefaultParallelism()) {
   partition_indexes_ = ctx_->schema().PartitionIndexes();
   bucket_key_indexes_ = ctx_->schema().BucketKeyIndexes();
   num_buckets_ = ctx_->options().bucket();
@@ -275,31 +276,34 @@ Status TableWriter::Write(const ColumnBatch& rows, const std::vector<RowKind>* k
 Status TableWriter::FlushOverBudget() {
   if (pk_writers_.size() + append_writers_.size() <= 1) return Status::OK();  // the bucket's own check holds
   const int64_t budget = ctx_->options().write_buffer_size();
+  struct Buffered {
+    size_t bytes;
+    BucketWriter* pk;
+    AppendBucketWriter* append;
+  };
+  std::vector<Buffered> buffered;
   int64_t total = 0;
-  for (const auto& [key, w] : pk_writers_) total += static_cast<int64_t>(w->buffered_bytes());
-  for (const auto& [key, w] : append_writers_) total += static_cast<int64_t>(w->buffered_bytes());
-  while (total >= budget && total > 0) {
-    BucketWriter* pk = nullptr;
-    AppendBucketWriter* append = nullptr;
-    size_t largest = 0;
-    for (const auto& [key, w] : pk_writers_) {
-      if (w->buffered_bytes() > largest) {
-        largest = w->buffered_bytes();
-        pk = w.get();
-      }
-    }
-    for (const auto& [key, w] : append_writers_) {
-      if (w->buffered_bytes() > largest) {
-        largest = w->buffered_bytes();
-        append = w.get();
-        pk = nullptr;
-      }
-    }
-    if (largest == 0) break;
-    KL_RETURN_IF_ERROR(pk != nullptr ? pk->Flush() : append->FlushOverBudget());
-    total -= static_cast<int64_t>(largest);
+  for (const auto& [key, w] : pk_writers_) buffered.push_back({w->buffered_bytes(), w.get(), nullptr});
+  for (const auto& [key, w] : append_writers_) buffered.push_back({w->buffered_bytes(), nullptr, w.get()});
+  for (const auto& b : buffered) total += static_cast<int64_t>(b.bytes);
+  if (total < budget || total == 0) return Status::OK();
+  // The fullest buckets flush until the rest fit the budget; they flush side by side.
+  std::stable_sort(buffered.begin(), buffered.end(),
+                   [](const Buffered& a, const Buffered& b) { return a.bytes > b.bytes; });
+  size_t flushing = 0;
+  while (flushing < buffered.size() && total >= budget && total > 0 && buffered[flushing].bytes > 0) {
+    total -= static_cast<int64_t>(buffered[flushing].bytes);
+    ++flushing;
   }
-  return Status::OK();
+  double worker_cpu = 0;
+  Status flushed = WorkerPool::Shared().Run(
+      flushing, parallelism_,
+      [&](size_t i) {
+        return buffered[i].pk != nullptr ? buffered[i].pk->Flush() : buffered[i].append->FlushOverBudget();
+      },
+      &worker_cpu);
+  cpu_.workers += worker_cpu;
+  return flushed;
 }
 
 Status TableWriter::WriteRows(const ColumnBatch& rows, const std::vector<RowKind>* kinds) {
@@ -393,17 +397,31 @@ Status TableWriter::Compact(bool full) {
   for (const auto& [key, w] : append_writers_) targets.push_back(key);
   std::sort(targets.begin(), targets.end());
   targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
+  // Writers first (that touches the writer maps), then the buckets compact side by side.
+  std::vector<BucketWriter*> pk;
+  std::vector<AppendBucketWriter*> append;
   for (const auto& [partition, bucket] : targets) {
     if (ctx_->primary_key()) {
       KL_ASSIGN_OR_RETURN(BucketWriter * w, PkWriter(partition, bucket));
-      KL_RETURN_IF_ERROR(w->Flush());
-      KL_RETURN_IF_ERROR(w->Compact(full));
+      pk.push_back(w);
     } else {
       KL_ASSIGN_OR_RETURN(AppendBucketWriter * w, AppendWriter(partition, bucket));
-      KL_RETURN_IF_ERROR(w->Compact(full));
+      append.push_back(w);
     }
   }
-  return Status::OK();
+  double worker_cpu = 0;
+  Status compacted = WorkerPool::Shared().Run(
+      pk.size() + append.size(), parallelism_,
+      [&](size_t i) -> Status {
+        if (i < pk.size()) {
+          KL_RETURN_IF_ERROR(pk[i]->Flush());
+          return pk[i]->Compact(full);
+        }
+        return append[i - pk.size()]->Compact(full);
+      },
+      &worker_cpu);
+  cpu_.workers += worker_cpu;
+  return compacted;
 }
 
 Status TableWriter::Overwrite(OverwriteScope scope) {
@@ -443,20 +461,53 @@ Result<CommitResult> TableWriter::Commit(int64_t commit_identifier, const std::m
     *bucket += now - mark;
     mark = now;
   };
-  for (auto& [key, w] : pk_writers_) KL_RETURN_IF_ERROR(w->Flush());
-  for (auto& [key, w] : append_writers_) KL_RETURN_IF_ERROR(w->Flush());
-  charge(&cpu_.flush);
+  // Each bucket's last flush, compaction and files are its own: the buckets do them side
+  // by side, and the one commit below publishes all their increments together (or none).
+  std::vector<BucketWriter*> pk;
+  std::vector<AppendBucketWriter*> append;
+  for (auto& [key, w] : pk_writers_) pk.push_back(w.get());
+  for (auto& [key, w] : append_writers_) append.push_back(w.get());
+  const size_t buckets = pk.size() + append.size();
+  std::vector<CommitIncrement> increments(buckets);
+  std::vector<double> flush_cpu(buckets, 0), compact_cpu(buckets, 0);
   const size_t stop_trigger = static_cast<size_t>(std::max(1, ctx_->options().num_sorted_run_stop_trigger()));
-  for (auto& [key, w] : pk_writers_) {
-    bool compact = !defer_compaction_ || w->sorted_runs() > stop_trigger;
-    KL_ASSIGN_OR_RETURN(CommitIncrement inc, w->PrepareCommit(compact));
+  auto prepare = [&](size_t i) -> Status {
+    double start = ThreadCpuSeconds();
+    if (i < pk.size()) {
+      BucketWriter* w = pk[i];
+      KL_RETURN_IF_ERROR(w->Flush());
+      double flushed = ThreadCpuSeconds();
+      flush_cpu[i] = flushed - start;
+      bool compact = !defer_compaction_ || w->sorted_runs() > stop_trigger;
+      KL_ASSIGN_OR_RETURN(increments[i], w->PrepareCommit(compact));
+      compact_cpu[i] = ThreadCpuSeconds() - flushed;
+    } else {
+      AppendBucketWriter* w = append[i - pk.size()];
+      KL_RETURN_IF_ERROR(w->Flush());
+      double flushed = ThreadCpuSeconds();
+      flush_cpu[i] = flushed - start;
+      KL_ASSIGN_OR_RETURN(increments[i], w->PrepareCommit(/*compact=*/true));
+      compact_cpu[i] = ThreadCpuSeconds() - flushed;
+    }
+    return Status::OK();
+  };
+  double worker_cpu = 0;
+  Status prepared = WorkerPool::Shared().Run(buckets, parallelism_, prepare, &worker_cpu);
+  for (size_t i = 0; i < buckets; ++i) {
+    cpu_.flush += flush_cpu[i];
+    cpu_.compact += compact_cpu[i];
+  }
+  cpu_.workers += worker_cpu;
+  mark = ThreadCpuSeconds();  // the tasks counted their CPU themselves, on whichever thread
+  if (!prepared.ok()) {
+    // Buckets that did finish have handed over their increments: they are gone with
+    // this commit, so the writer cannot commit again (recreate it, replay from the table).
+    failed_ = true;
+    return prepared;
+  }
+  for (auto& inc : increments) {
     if (!inc.empty()) request.increments.push_back(std::move(inc));
   }
-  for (auto& [key, w] : append_writers_) {
-    KL_ASSIGN_OR_RETURN(CommitIncrement inc, w->PrepareCommit(/*compact=*/true));
-    if (!inc.empty()) request.increments.push_back(std::move(inc));
-  }
-  charge(&cpu_.compact);
   if (dynamic_) {
     auto index_changes = dynamic_->PrepareCommit();
     if (!index_changes.ok()) {

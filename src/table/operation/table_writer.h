@@ -4,6 +4,7 @@
 // caller's commit identifier and log offsets.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
@@ -29,6 +30,19 @@ struct WriterCpu {
   double compact = 0;  // compactions
   double commit = 0;   // manifests, snapshot
   double expire = 0;   // snapshot expiry, automatic tags
+  // CPU worker threads spent on this writer's buckets, which the calling thread's CPU time does
+  // not show: at commits (part of flush and compact above), flushes over the write-buffer
+  // budget (during writes) and Compact().
+  double workers = 0;
+
+  WriterCpu& operator+=(const WriterCpu& o) {
+    flush += o.flush;
+    compact += o.compact;
+    commit += o.commit;
+    expire += o.expire;
+    workers += o.workers;
+    return *this;
+  }
 };
 
 class TableWriter {
@@ -62,6 +76,13 @@ class TableWriter {
   // few flushes again (the rows of a bulk load would be rewritten two or
   // three times before the load ends).
   void DeferCompaction(bool defer) { defer_compaction_ = defer; }
+  // How many buckets flush, compact and write their files at once — on the calling
+  // thread and the shared WorkerPool's — at a commit, a compaction and a flush over
+  // the write-buffer budget. The buckets' results still go into one commit, so a
+  // commit stays atomic whatever the number; 1 does every bucket's work on the
+  // calling thread, in bucket order. Default: WorkerPool::DefaultParallelism().
+  void SetParallelism(int threads) { parallelism_ = std::max(1, threads); }
+  int parallelism() const { return parallelism_; }
   const WriterCpu& cpu() const { return cpu_; }
 
  private:
@@ -99,6 +120,7 @@ class TableWriter {
   std::optional<OverwriteScope> overwrite_;
   bool overwrite_committed_ = false;
   bool defer_compaction_ = false;
+  int parallelism_;
   WriterCpu cpu_;
   // Tags after commits: created per period ('tag.automatic-creation'), expired by time.
   Status MaintainTags();
