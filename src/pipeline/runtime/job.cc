@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "common/memory.h"
 
 namespace kl::pipeline {
 void Job::ChargeCpu(double* mark, double JobStatus::*bucket) {
@@ -195,6 +196,8 @@ Status Job::Checkpoint(bool record_progress) {
   }
   Status noted = parts_.source->Committed(position);
   if (!noted.ok()) spdlog::warn("job {}: recording the committed position: {}", name_, noted.ToString());
+  // A commit frees the interval's buffers; what the jobs freed goes back every few seconds.
+  ReleaseFreeMemory();
   last_commit_us_ = MonotonicMicros();
   std::lock_guard<std::mutex> lock(mu_);
   status_.position = position;

@@ -125,6 +125,7 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
                     {{"file.format", "avro"},
                      {"bucket", std::to_string(o.ods_buckets)},
                      {"bucket-key", "ingest_time"},
+                     {"write-buffer-size", "64 mb"},  // as warehouse.sql's ods_events
                      {"snapshot.num-retained.min", "10"},
                      {"snapshot.num-retained.max", OdsRetainedMax(o)},
                      {"snapshot.time-retained", "1h"}}});

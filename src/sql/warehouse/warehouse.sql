@@ -37,6 +37,9 @@ CREATE TABLE IF NOT EXISTS ods_events (
   'file.format' = 'avro',
   'bucket' = '${ods_buckets}',
   'bucket-key' = 'ingest_time',
+  -- contents are multi-KB: a bulk load flushes the fullest bucket each time the table's
+  -- buckets hold this much, rather than keeping 256 MB (and as much again while growing)
+  'write-buffer-size' = '64 mb',
   -- no job follows it: few snapshots, each adding a file per cluster and bucket
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${ods_snapshots_retained_max}',

@@ -60,41 +60,6 @@ KeyComparator KeyLayoutComparator(const TableContext& ctx) {
 
 }  // namespace
 
-std::optional<KvRef> LookupState::Get(const std::string& key) const {
-  auto it = index_.find(key);
-  if (it == index_.end()) return std::nullopt;
-  return KvRef{&store_, it->second};
-}
-
-KvRef LookupState::Put(const std::string& key, const KvBatch& batch, size_t row) {
-  store_.Append(batch, row);
-  index_[key] = store_.size() - 1;
-  return KvRef{&store_, store_.size() - 1};
-}
-
-KvRef LookupState::PutMerged(const std::string& key, const Row& values, int64_t seq, RowKind kind) {
-  store_.AppendRow(values, seq, kind);
-  index_[key] = store_.size() - 1;
-  return KvRef{&store_, store_.size() - 1};
-}
-
-void LookupState::Erase(const std::string& key) { index_.erase(key); }
-
-void LookupState::MaybeShrink() {
-  // Replaced values stay in the store until garbage outweighs live rows.
-  if (store_.size() < 4096 || store_.size() < 2 * index_.size()) return;
-  KvBatch fresh(store_.values.schema());
-  std::vector<std::pair<size_t, const std::string*>> live;
-  live.reserve(index_.size());
-  for (auto& [k, row] : index_) live.emplace_back(row, &k);
-  std::sort(live.begin(), live.end());
-  for (auto& [row, key] : live) {
-    fresh.Append(store_, row);
-    index_[*key] = fresh.size() - 1;
-  }
-  store_ = std::move(fresh);
-}
-
 BucketWriter::BucketWriter(std::shared_ptr<TableContext> ctx, std::string partition, int32_t bucket,
                            int32_t total_buckets, std::vector<DataFileMeta> existing_files,
                            std::map<std::string, DeletionFile> deletion_files)
@@ -148,7 +113,15 @@ Status BucketWriter::WriteRange(const ColumnBatch& rows, size_t begin, size_t en
 
 Status BucketWriter::EnsureLookupState() {
   if (lookup_) return Status::OK();
-  auto state = std::make_unique<LookupState>(ctx_->schema().fields);
+  // Picking engines never read a stored retraction's values: only its key and its place in
+  // the merge order (sequence fields) count.
+  std::vector<int> retraction_columns;
+  MergeEngine engine = ctx_->options().merge_engine();
+  if (engine == MergeEngine::kDeduplicate || engine == MergeEngine::kFirstRow) {
+    retraction_columns = ctx_->comparator().key_indexes();
+    for (int s : ctx_->comparator().sequence_indexes()) retraction_columns.push_back(s);
+  }
+  auto state = std::make_unique<LookupState>(ctx_->schema().fields, std::move(retraction_columns));
   std::vector<std::unique_ptr<RunCursor>> cursors;
   KL_ASSIGN_OR_RETURN(FileOpener opener, Opener());
   for (auto& run : SortedRunsOf(levels_.AllFiles(), ctx_->key_types())) {

@@ -16,6 +16,7 @@
 #include "table/data/kv.h"
 #include "table/manifest/manifest.h"
 #include "table/mergetree/compaction.h"
+#include "table/mergetree/lookup_state.h"
 #include "table/mergetree/merge_function.h"
 #include "table/mergetree/write_buffer.h"
 #include "table/table_context.h"
@@ -42,25 +43,6 @@ struct CommitIncrement {
   // (a file moved up a level keeps its name and is never among them).
   std::vector<DataFileMeta> AddCompaction(const std::vector<DataFileMeta>& before,
                                           const std::vector<DataFileMeta>& after);
-};
-
-// Every key's current merged record in a bucket, for the lookup changelog producer.
-class LookupState {
- public:
-  explicit LookupState(format::RowType type) : store_(std::move(type)) {}
-  // The key's current record, or nullopt.
-  std::optional<KvRef> Get(const std::string& key) const;
-  // Stores the key's record and returns where it now lives.
-  KvRef Put(const std::string& key, const KvBatch& batch, size_t row);
-  KvRef PutMerged(const std::string& key, const format::Row& values, int64_t seq, format::RowKind kind);
-  void Erase(const std::string& key);
-  size_t size() const { return index_.size(); }
-  // Drops replaced rows once they outweigh live ones. Invalidates every KvRef into the state.
-  void MaybeShrink();
-
- private:
-  KvBatch store_;
-  std::unordered_map<std::string, size_t> index_;
 };
 
 class BucketWriter {

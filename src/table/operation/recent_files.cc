@@ -35,7 +35,7 @@ struct RecentFiles::Impl {
   std::list<std::string> lru;
   std::unordered_map<std::string, Slot> map;
   size_t used = 0;
-  size_t budget = 256u << 20;
+  size_t budget = 64u << 20;
 
   void Evict() {
     while (used > budget && !lru.empty()) {

@@ -38,7 +38,17 @@ class AppendBucketWriter {
   Status Write(const ColumnBatch& rows, size_t begin, size_t end) {
     for (size_t c = 0; c < rows.num_columns(); ++c) buffer_.mutable_column(c).AppendRange(rows.column(c), begin, end);
     buffer_.SetNumRows(buffer_.num_rows() + (end - begin));
-    if (static_cast<int64_t>(buffer_.UsedBytes()) >= ctx_->options().write_buffer_size()) return Flush();
+    const size_t used = buffer_.UsedBytes();
+    peak_used_ = std::max(peak_used_, used);
+    if (static_cast<int64_t>(used) >= ctx_->options().write_buffer_size()) return FlushOverBudget();
+    return Status::OK();
+  }
+
+  // A flush because the table's buffers are full also frees this one's memory: buckets that
+  // filled by doubling, one after the other, would otherwise keep several budgets' worth.
+  Status FlushOverBudget() {
+    KL_RETURN_IF_ERROR(Flush());
+    buffer_ = ColumnBatch(ctx_->schema().fields);
     return Status::OK();
   }
 
@@ -100,6 +110,10 @@ class AppendBucketWriter {
   // Flushes, compacts when `compact` (and the table is not write-only), and hands over the changes.
   Result<CommitIncrement> PrepareCommit(bool compact) {
     KL_RETURN_IF_ERROR(Flush());
+    // The buffer keeps the memory its rows took since the last commit, for the next
+    // interval's; past a bulk load (or gone quiet) it gives the rest back.
+    if (buffer_.MemoryBytes() > 2 * peak_used_ + (1 << 20)) buffer_ = ColumnBatch(ctx_->schema().fields);
+    peak_used_ = 0;
     if (compact && !ctx_->options().write_only()) KL_RETURN_IF_ERROR(Compact(false));
     CommitIncrement out = std::move(pending_);
     pending_ = CommitIncrement();
@@ -156,6 +170,7 @@ class AppendBucketWriter {
   int32_t total_buckets_;
   std::vector<DataFileMeta> files_;
   ColumnBatch buffer_;
+  size_t peak_used_ = 0;  // the most the buffer held since the last commit
   std::map<std::string, DeletionFile> deletion_files_;
   int64_t next_seq_ = 0;
   CommitIncrement pending_;
@@ -283,7 +298,9 @@ Status TableWriter::FlushOverBudget() {
   double worker_cpu = 0;
   Status flushed = WorkerPool::Shared().Run(
       flushing, parallelism_,
-      [&](size_t i) { return buffered[i].pk != nullptr ? buffered[i].pk->Flush() : buffered[i].append->Flush(); },
+      [&](size_t i) {
+        return buffered[i].pk != nullptr ? buffered[i].pk->Flush() : buffered[i].append->FlushOverBudget();
+      },
       &worker_cpu);
   cpu_.workers += worker_cpu;
   return flushed;

@@ -1,0 +1,15 @@
+// Giving freed heap memory back to the system. glibc's malloc keeps what a thread frees in that
+// thread's arena for its next allocations; a process whose threads take turns at large transient
+// buffers (a bulk load, a compaction) then stays at the sum of their peaks. Trimming returns the
+// free pages of every arena, so resident memory follows what is live.
+#pragma once
+
+#include <cstdint>
+
+namespace kl {
+
+// Trims malloc's free pages at most once per `min_interval_ms` across the process (callers
+// from any thread; the ones in between return at once).
+void ReleaseFreeMemory(int64_t min_interval_ms = 5000);
+
+}  // namespace kl

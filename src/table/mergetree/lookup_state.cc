@@ -1,0 +1,302 @@
+#include "table/mergetree/lookup_state.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/coding.h"
+#include "format/compression.h"
+#include "table/data/binary_row.h"
+
+namespace kl::table {
+
+using format::Column;
+using format::PhysicalKind;
+using format::Row;
+using format::RowKind;
+
+namespace {
+
+// Large enough for zstd to find the repetition between records of one table (ratios of 3-5
+// on an object table's rows), small enough that decompressing one for a look-up stays in
+// the microseconds.
+constexpr size_t kBlockBytes = 16 << 10;
+// zstd's fastest level: blocks are compressed once per record written.
+constexpr int kZstdLevel = 1;
+// Below this the state is not worth rewriting.
+constexpr size_t kMinShrinkBytes = 1 << 20;
+
+// Estimated heap bytes of one unordered_map node (next pointer, key, value, cached hash,
+// malloc's header) and of the key's own buffer when it does not fit inline.
+size_t IndexEntryBytes(const std::string& key) {
+  size_t node = sizeof(void*) + sizeof(std::string) + 12 + sizeof(size_t) + 16;
+  size_t heap_key = key.size() > 15 ? ((key.size() + 1 + 15) / 16) * 16 + 16 : 0;
+  return node + heap_key;
+}
+
+}  // namespace
+
+LookupState::LookupState(format::RowType type, std::vector<int> retraction_columns)
+    : type_(std::move(type)), got_(type_), merged_(type_) {
+  for (const auto& f : type_.fields()) kinds_.push_back(f.type.physical());
+  keep_in_retraction_.assign(kinds_.size(), retraction_columns.empty() ? 1 : 0);
+  for (int c : retraction_columns) {
+    if (c >= 0 && static_cast<size_t>(c) < kinds_.size()) keep_in_retraction_[static_cast<size_t>(c)] = 1;
+  }
+}
+
+void LookupState::Encode(const KvBatch& batch, size_t row, std::string* out) const {
+  out->clear();
+  const RowKind kind = batch.kinds[row];
+  const bool retraction = format::IsRetract(kind);
+  PutVarint64(out, static_cast<uint64_t>(batch.seq[row]));
+  out->push_back(static_cast<char>(kind));
+  const size_t ncols = kinds_.size();
+  const size_t bitmap_at = out->size();
+  out->append((ncols + 7) / 8, '\0');
+  for (size_t c = 0; c < ncols; ++c) {
+    const Column& col = batch.values.column(c);
+    if (col.IsNull(row) || (retraction && !keep_in_retraction_[c])) {
+      (*out)[bitmap_at + c / 8] = static_cast<char>((*out)[bitmap_at + c / 8] | (1 << (c % 8)));
+      continue;
+    }
+    switch (kinds_[c]) {
+      case PhysicalKind::kInt: PutVarint64(out, ZigZagEncode(col.GetInt(row))); break;
+      case PhysicalKind::kDouble: {
+        double v = col.GetDouble(row);
+        uint64_t bits;
+        std::memcpy(&bits, &v, 8);
+        PutFixed64LE(out, bits);
+        break;
+      }
+      case PhysicalKind::kBytes: {
+        std::string_view v = col.GetBytes(row);
+        PutVarint64(out, v.size());
+        out->append(v);
+        break;
+      }
+      case PhysicalKind::kDecimal: {
+        format::Int128 v = col.GetDecimal(row);
+        out->append(reinterpret_cast<const char*>(&v), sizeof(v));
+        break;
+      }
+      case PhysicalKind::kTimestamp: {
+        format::Timestamp t = col.GetTimestamp(row);
+        PutVarint64(out, ZigZagEncode(t.millis));
+        PutVarint64(out, ZigZagEncode(t.nanos));
+        break;
+      }
+      case PhysicalKind::kNested: {
+        // Nested values are rare in primary-key tables; Paimon's binary form round-trips them.
+        std::string bytes = SerializeBinaryRow(Row{col.GetNested(row)}, {type_.fields()[c].type});
+        PutVarint64(out, bytes.size());
+        out->append(bytes);
+        break;
+      }
+    }
+  }
+}
+
+void LookupState::Decode(std::string_view record, KvBatch* out) const {
+  // Records are the state's own, written by Encode above: a failed bound here is a bug, and
+  // reads as nulls rather than out of bounds.
+  const auto* p = reinterpret_cast<const uint8_t*>(record.data());
+  const auto* end = p + record.size();
+  uint64_t seq = 0;
+  (void)GetVarint64(&p, end, &seq);
+  RowKind kind = p < end ? static_cast<RowKind>(*p++) : RowKind::kInsert;
+  const size_t ncols = kinds_.size();
+  const uint8_t* bitmap = p;
+  p += (ncols + 7) / 8;
+  for (size_t c = 0; c < ncols; ++c) {
+    Column& col = out->values.mutable_column(c);
+    if (p > end || (bitmap[c / 8] >> (c % 8)) & 1) {
+      col.AppendNull();
+      continue;
+    }
+    switch (kinds_[c]) {
+      case PhysicalKind::kInt: {
+        uint64_t v = 0;
+        (void)GetVarint64(&p, end, &v);
+        col.AppendInt(ZigZagDecode(v));
+        break;
+      }
+      case PhysicalKind::kDouble: {
+        double v = 0;
+        if (end - p >= 8) std::memcpy(&v, p, 8);
+        p += 8;
+        col.AppendDouble(v);
+        break;
+      }
+      case PhysicalKind::kBytes: {
+        uint64_t n = 0;
+        (void)GetVarint64(&p, end, &n);
+        n = std::min<uint64_t>(n, static_cast<uint64_t>(std::max<ptrdiff_t>(0, end - p)));
+        col.AppendBytes(std::string_view(reinterpret_cast<const char*>(p), n));
+        p += n;
+        break;
+      }
+      case PhysicalKind::kDecimal: {
+        format::Int128 v = 0;
+        if (end - p >= static_cast<ptrdiff_t>(sizeof(v))) std::memcpy(&v, p, sizeof(v));
+        p += sizeof(v);
+        col.AppendDecimal(v);
+        break;
+      }
+      case PhysicalKind::kTimestamp: {
+        uint64_t millis = 0, nanos = 0;
+        (void)GetVarint64(&p, end, &millis);
+        (void)GetVarint64(&p, end, &nanos);
+        col.AppendTimestamp(format::Timestamp{ZigZagDecode(millis), static_cast<int32_t>(ZigZagDecode(nanos))});
+        break;
+      }
+      case PhysicalKind::kNested: {
+        uint64_t n = 0;
+        (void)GetVarint64(&p, end, &n);
+        n = std::min<uint64_t>(n, static_cast<uint64_t>(std::max<ptrdiff_t>(0, end - p)));
+        auto row =
+            DeserializeBinaryRow(std::string_view(reinterpret_cast<const char*>(p), n), {type_.fields()[c].type});
+        p += n;
+        if (row.ok() && !row->empty())
+          col.Append((*row)[0]);
+        else
+          col.AppendNull();
+        break;
+      }
+    }
+  }
+  out->values.SetNumRows(out->values.num_rows() + 1);
+  out->seq.push_back(static_cast<int64_t>(seq));
+  out->kinds.push_back(kind);
+}
+
+void LookupState::SealBlock() {
+  if (filling_.empty()) return;
+  Block b;
+  b.plain_size = static_cast<uint32_t>(filling_.size());
+  // Incompressible data (or a failing compressor) is kept plain: plain_size == compressed size.
+  if (!format::ZstdCompress(kZstdLevel, filling_, &b.compressed).ok() || b.compressed.size() >= filling_.size()) {
+    b.compressed = filling_;
+  }
+  b.compressed.shrink_to_fit();
+  blocks_.push_back(std::move(b));
+  filling_.clear();
+}
+
+void LookupState::Store(const std::string& key, const KvBatch& batch, size_t row) {
+  Encode(batch, row, &scratch_);
+  if (!filling_.empty() && filling_.size() + scratch_.size() > kBlockBytes) SealBlock();
+  if (filling_.capacity() < kBlockBytes) filling_.reserve(kBlockBytes);
+  Location loc{static_cast<uint32_t>(blocks_.size()), static_cast<uint32_t>(filling_.size()),
+               static_cast<uint32_t>(scratch_.size())};
+  filling_ += scratch_;
+  total_bytes_ += scratch_.size();
+  auto [it, inserted] = index_.try_emplace(key, loc);
+  if (!inserted) {
+    Forget(it->second);
+    it->second = loc;
+  }
+  // A record larger than a block gets one of its own.
+  if (filling_.size() >= kBlockBytes) SealBlock();
+}
+
+std::string_view LookupState::RecordBytes(const Location& loc) {
+  if (loc.block == blocks_.size()) return std::string_view(filling_).substr(loc.offset, loc.size);
+  if (loc.block != cached_block_) {
+    const Block& b = blocks_[loc.block];
+    cached_plain_.resize(b.plain_size);
+    size_t produced = 0;
+    if (b.compressed.size() == b.plain_size) {
+      std::memcpy(cached_plain_.data(), b.compressed.data(), b.plain_size);
+    } else if (!format::ZstdDecompress(b.compressed, cached_plain_.data(), b.plain_size, &produced).ok() ||
+               produced != b.plain_size) {
+      cached_block_ = UINT32_MAX;
+      return {};
+    }
+    cached_block_ = loc.block;
+  }
+  return std::string_view(cached_plain_).substr(loc.offset, loc.size);
+}
+
+std::optional<KvRef> LookupState::Get(const std::string& key) {
+  auto it = index_.find(key);
+  if (it == index_.end()) return std::nullopt;
+  got_.Clear();
+  Decode(RecordBytes(it->second), &got_);
+  return KvRef{&got_, 0};
+}
+
+KvRef LookupState::Put(const std::string& key, const KvBatch& batch, size_t row) {
+  Store(key, batch, row);
+  return KvRef{&batch, row};
+}
+
+KvRef LookupState::PutMerged(const std::string& key, const Row& values, int64_t seq, RowKind kind) {
+  merged_.Clear();
+  merged_.AppendRow(values, seq, kind);
+  Store(key, merged_, 0);
+  return KvRef{&merged_, 0};
+}
+
+void LookupState::Erase(const std::string& key) {
+  auto it = index_.find(key);
+  if (it == index_.end()) return;
+  Forget(it->second);
+  index_.erase(it);
+}
+
+void LookupState::MaybeShrink() {
+  if (total_bytes_ < kMinShrinkBytes || dead_bytes_ * 2 < total_bytes_) return;
+  // Live records in storage order, so each old block is decompressed once.
+  std::vector<std::pair<Location, Location*>> live;
+  live.reserve(index_.size());
+  for (auto& [key, loc] : index_) live.emplace_back(loc, &loc);
+  std::sort(live.begin(), live.end(), [](const auto& a, const auto& b) {
+    return a.first.block != b.first.block ? a.first.block < b.first.block : a.first.offset < b.first.offset;
+  });
+  std::vector<Block> old_blocks = std::move(blocks_);
+  std::string old_filling = std::move(filling_);
+  blocks_.clear();
+  filling_.clear();
+  total_bytes_ = 0;
+  dead_bytes_ = 0;
+  cached_block_ = UINT32_MAX;
+  std::string plain;
+  uint32_t plain_block = UINT32_MAX;
+  for (auto& [loc, target] : live) {
+    std::string_view record;
+    if (loc.block == old_blocks.size()) {
+      record = std::string_view(old_filling).substr(loc.offset, loc.size);
+    } else {
+      if (loc.block != plain_block) {
+        const Block& b = old_blocks[loc.block];
+        plain.resize(b.plain_size);
+        size_t produced = 0;
+        if (b.compressed.size() == b.plain_size)
+          std::memcpy(plain.data(), b.compressed.data(), b.plain_size);
+        else
+          (void)format::ZstdDecompress(b.compressed, plain.data(), b.plain_size, &produced);
+        plain_block = loc.block;
+        old_blocks[loc.block] = Block();  // its memory goes as soon as it has been read
+      }
+      record = std::string_view(plain).substr(loc.offset, loc.size);
+    }
+    if (!filling_.empty() && filling_.size() + record.size() > kBlockBytes) SealBlock();
+    *target = Location{static_cast<uint32_t>(blocks_.size()), static_cast<uint32_t>(filling_.size()),
+                       static_cast<uint32_t>(record.size())};
+    filling_ += record;
+    total_bytes_ += record.size();
+    if (filling_.size() >= kBlockBytes) SealBlock();
+  }
+  blocks_.shrink_to_fit();
+}
+
+size_t LookupState::MemoryBytes() const {
+  size_t n = filling_.capacity() + cached_plain_.capacity() + scratch_.capacity();
+  n += blocks_.capacity() * sizeof(Block);
+  for (const auto& b : blocks_) n += b.compressed.capacity();
+  n += index_.bucket_count() * sizeof(void*);
+  for (const auto& [key, loc] : index_) n += IndexEntryBytes(key);
+  return n;
+}
+
+}  // namespace kl::table

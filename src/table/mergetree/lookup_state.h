@@ -1,0 +1,84 @@
+// Every key's current stored record in one bucket, for the lookup changelog producer: the
+// record a flush merges a key's new records with, and whose view is the changelog's "before".
+//
+// Memory is what limits it (a bucket of a warehouse's object table holds hundreds of
+// thousands of keys, each record up to a few KB), so records are kept serialized — null
+// bits, varints, length-prefixed bytes — in blocks of ~16 KB compressed with zstd; only the
+// block being filled stays plain. A record is decoded back when its key is looked up. A
+// retraction of a table whose merge only picks records needs no values besides the key and
+// the sequence fields, and keeps only those.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "format/datum.h"
+#include "table/data/kv.h"
+
+namespace kl::table {
+
+class LookupState {
+ public:
+  // `retraction_columns`: the columns a stored retraction keeps (the others read as null);
+  // empty keeps every column.
+  explicit LookupState(format::RowType type, std::vector<int> retraction_columns = {});
+
+  // The key's current record, or nullopt. The reference stays valid until the next Get.
+  std::optional<KvRef> Get(const std::string& key);
+  // Stores record `row` of `batch` as the key's and returns a reference to the record as it
+  // now reads (into `batch` itself, or into the state until the next PutMerged).
+  KvRef Put(const std::string& key, const KvBatch& batch, size_t row);
+  KvRef PutMerged(const std::string& key, const format::Row& values, int64_t seq, format::RowKind kind);
+  // Forgets the key, and its record with it.
+  void Erase(const std::string& key);
+  size_t size() const { return index_.size(); }
+  // Rewrites the blocks once replaced and erased records outweigh live ones. Invalidates
+  // every KvRef into the state.
+  void MaybeShrink();
+
+  // Bytes the state holds on the heap (blocks, the block being filled, the index), estimated
+  // for the index's nodes.
+  size_t MemoryBytes() const;
+  // Serialized bytes of the live records, before compression.
+  size_t live_record_bytes() const { return total_bytes_ - dead_bytes_; }
+
+ private:
+  struct Location {
+    uint32_t block = 0;  // == blocks_.size(): the block being filled
+    uint32_t offset = 0;
+    uint32_t size = 0;
+  };
+  struct Block {
+    std::string compressed;
+    uint32_t plain_size = 0;
+  };
+
+  void Store(const std::string& key, const KvBatch& batch, size_t row);
+  void Encode(const KvBatch& batch, size_t row, std::string* out) const;
+  // The plain bytes of a record; decompresses its block unless it is the cached one.
+  std::string_view RecordBytes(const Location& loc);
+  void Decode(std::string_view record, KvBatch* out) const;
+  void SealBlock();
+  void Forget(const Location& loc) { dead_bytes_ += loc.size; }
+
+  format::RowType type_;
+  std::vector<format::PhysicalKind> kinds_;
+  std::vector<uint8_t> keep_in_retraction_;  // per column; all 1 when every column is kept
+  std::unordered_map<std::string, Location> index_;
+  std::vector<Block> blocks_;
+  std::string filling_;     // the block being filled, plain
+  size_t total_bytes_ = 0;  // serialized bytes of every record stored since the last rewrite
+  size_t dead_bytes_ = 0;   // of those, records replaced or erased since
+  // The most recently decompressed block (look-ups of one flush go in key order, and records
+  // written by one flush are stored in key order, so neighbours share a block).
+  uint32_t cached_block_ = UINT32_MAX;
+  std::string cached_plain_;
+  std::string scratch_;  // one record being encoded
+  KvBatch got_;          // the record Get returned
+  KvBatch merged_;       // the record PutMerged stored
+};
+
+}  // namespace kl::table
