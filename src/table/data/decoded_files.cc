@@ -172,9 +172,8 @@ std::vector<std::pair<size_t, size_t>> KeyRowsRanges(const DecodedFile& file, co
   keys.reserve(rows.size());
   for (const auto& r : rows) keys.push_back(&r);
   auto less = [&](const format::Row* a, const format::Row* b) { return compare(a, b) < 0; };
-  if (std::adjacent_find(keys.begin(), keys.end(), [&](const format::Row* a, const format::Row* b) {
-        return !less(a, b);
-      }) != keys.end()) {
+  if (std::adjacent_find(keys.begin(), keys.end(),
+                         [&](const format::Row* a, const format::Row* b) { return !less(a, b); }) != keys.end()) {
     std::sort(keys.begin(), keys.end(), less);
     keys.erase(std::unique(keys.begin(), keys.end(),
                            [&](const format::Row* a, const format::Row* b) { return compare(a, b) == 0; }),

@@ -109,7 +109,7 @@ class DecodedFiles {
   Limits limits_;
   std::list<Entry> lru_;  // most recently used first
   std::map<std::string, std::list<Entry>::iterator> by_path_;
-  std::map<std::string, int64_t> seen_;  // path -> time of its first read by key (not yet decoded)
+  std::map<std::string, int64_t> seen_;      // path -> time of its first read by key (not yet decoded)
   std::map<std::string, int64_t> decoding_;  // path -> when a read began decoding it
   // A decode not finished (Put or Abandon) by then is taken as lost.
   static constexpr int64_t kDecodeAbandonedMs = 60000;

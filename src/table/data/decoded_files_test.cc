@@ -149,9 +149,7 @@ TEST(KeyRowRangesTest, KeyRowsNarrowToTheirKeysExactly) {
     }
     if (rnd.Uniform(2) == 0) {
       // Or in key order, each once (as a join hands its keys down): read without sorting.
-      auto key = [&](const format::Row& r) {
-        return both ? format::Row{r[1], r[0]} : r;
-      };
+      auto key = [&](const format::Row& r) { return both ? format::Row{r[1], r[0]} : r; };
       std::sort(rows.begin(), rows.end(),
                 [&](const format::Row& x, const format::Row& y) { return format::CompareRows(key(x), key(y)) < 0; });
       rows.erase(std::unique(rows.begin(), rows.end(),

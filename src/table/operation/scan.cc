@@ -103,7 +103,8 @@ class LiveEntriesCache {
   static Stamp StampOf(const std::string& path) {
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) return {};
-    return {static_cast<int64_t>(st.st_size), static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+    return {static_cast<int64_t>(st.st_size),
+            static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
   }
   static bool Unchanged(const Slot& slot) {
     for (const auto& f : slot.files) {
@@ -154,20 +155,23 @@ std::vector<DataSplit> TableScan::Group(int64_t snapshot_id, std::vector<Manifes
 Status TableScan::CheckReadable() const {
   std::string format = ctx_->options().manifest_format();
   if (format != "avro" && format != "orc") {
-    return Status::NotSupported("table " + ctx_->path() + " has " + format + " manifests; kubelake reads Avro and ORC ones");
+    return Status::NotSupported("table " + ctx_->path() + " has " + format +
+                                " manifests; kubelake reads Avro and ORC ones");
   }
   // Data-evolution tables split a row's columns over several files joined by row id;
   // reading their files one by one would return partial rows.
   if (ctx_->options().GetBool("data-evolution.enabled", false)) {
-    return Status::NotSupported("table " + ctx_->path() + " uses data evolution (data-evolution.enabled), which kubelake does not read");
+    return Status::NotSupported("table " + ctx_->path() +
+                                " uses data evolution (data-evolution.enabled), which kubelake does not read");
   }
   return Status::OK();
 }
 
 Result<ScanPlan> TableScan::PlanFrom(const Snapshot& snapshot, const PartitionFilter& filter, bool batch) const {
   KL_RETURN_IF_ERROR(CheckReadable());
-  KL_ASSIGN_OR_RETURN(std::shared_ptr<const std::vector<ManifestEntry>> cached,
-                      LiveEntriesCache::Get().Read(manifests_, ctx_->paths().ManifestDir(), ctx_->schema().id, snapshot));
+  KL_ASSIGN_OR_RETURN(
+      std::shared_ptr<const std::vector<ManifestEntry>> cached,
+      LiveEntriesCache::Get().Read(manifests_, ctx_->paths().ManifestDir(), ctx_->schema().id, snapshot));
   std::vector<ManifestEntry> live = *cached;
   if (batch && ctx_->primary_key() && ctx_->options().batch_scan_skips_level0()) {
     live.erase(std::remove_if(live.begin(), live.end(), [](const ManifestEntry& e) { return e.file.level == 0; }),
@@ -334,9 +338,7 @@ Result<ScanPlan> StreamScan::Next() {
         next_ = latest ? *latest + 1 : 1;
         return ScanPlan{};
       }
-      case StreamStart::kFromSnapshot:
-        next_ = start_snapshot_.value_or(1);
-        return ScanPlan{};
+      case StreamStart::kFromSnapshot: next_ = start_snapshot_.value_or(1); return ScanPlan{};
       case StreamStart::kFromSnapshotFull: {
         int64_t id = start_snapshot_.value_or(1);
         next_ = id + 1;
