@@ -571,9 +571,10 @@ Result<BoundFunction> BindJsonFunction(const CallSite& site, const JsonCallOptio
   call->name = site.name;
   call->options_text = JsonOptionsText(o);
   f.json = call;
-  auto parser = std::make_shared<simdjson::dom::parser>();
-  f.kernel = [call, parser](ExecContext& ctx, const std::vector<const Column*>& args, size_t rows,
-                            Column* out) -> Status {
+  f.kernel = [call](ExecContext& ctx, const std::vector<const Column*>& args, size_t rows, Column* out) -> Status {
+    // One parser per thread: a streaming Calc may evaluate a batch's chunks on several threads.
+    thread_local simdjson::dom::parser parser_of_thread;
+    simdjson::dom::parser* parser = &parser_of_thread;
     const Column& docs = *args[0];
     std::vector<Element> found;
     for (size_t i = 0; i < rows; ++i) {

@@ -2,6 +2,7 @@
 // DECIMAL exactly and on DOUBLE through its decimal text, as Flink does.
 #include <cmath>
 #include <cstdio>
+#include <mutex>
 
 #include "common/random.h"
 #include "sql/functions/cast.h"
@@ -12,6 +13,14 @@ namespace kl::sql {
 using format::Int128;
 
 namespace {
+
+// RAND's generator, shared by every evaluation of one call and guarded: a
+// streaming Calc may evaluate a batch's chunks on several threads.
+struct SharedRandom {
+  explicit SharedRandom(uint64_t seed) : random(seed) {}
+  std::mutex mu;
+  Random random;
+};
 
 Int128 Pow10(int n) {
   Int128 v = 1;
@@ -305,13 +314,15 @@ void RegisterMathFunctions(FunctionRegistry* r) {
       "RAND",
       [](const CallSite& site) -> Result<BoundFunction> {
         KL_RETURN_IF_ERROR(CheckArgCount(site, 0, 1));
-        auto rng = std::make_shared<Random>(site.arg_types.empty() || !site.constants[0] || site.constants[0]->is_null()
-                                                ? static_cast<uint64_t>(std::hash<std::string>{}(RandomUuid()))
-                                                : static_cast<uint64_t>(site.constants[0]->as_int()));
+        auto rng =
+            std::make_shared<SharedRandom>(site.arg_types.empty() || !site.constants[0] || site.constants[0]->is_null()
+                                               ? static_cast<uint64_t>(std::hash<std::string>{}(RandomUuid()))
+                                               : static_cast<uint64_t>(site.constants[0]->as_int()));
         BoundFunction f = *FixedBinder(
             "i", 0, DataType::Double().NotNull(),
             [rng](ExecContext&, const Datum*, Datum* o) {
-              *o = Datum::Double(rng->NextDouble());
+              std::lock_guard<std::mutex> lock(rng->mu);
+              *o = Datum::Double(rng->random.NextDouble());
               return Status::OK();
             },
             true)(site);
@@ -323,10 +334,12 @@ void RegisterMathFunctions(FunctionRegistry* r) {
       "RAND_INTEGER",
       [](const CallSite& site) -> Result<BoundFunction> {
         KL_RETURN_IF_ERROR(CheckArgCount(site, 1, 2));
-        auto rng = std::make_shared<Random>(static_cast<uint64_t>(std::hash<std::string>{}(RandomUuid())));
+        auto rng = std::make_shared<SharedRandom>(static_cast<uint64_t>(std::hash<std::string>{}(RandomUuid())));
         BoundFunction f = *FixedBinder("ii", 1, DataType::Int(), [rng](ExecContext&, const Datum* a, Datum* o) {
           int64_t bound = a[1].is_null() ? a[0].as_int() : a[1].as_int();
-          *o = bound <= 0 ? Datum() : Datum::Int(static_cast<int64_t>(rng->Uniform(static_cast<uint64_t>(bound))));
+          std::lock_guard<std::mutex> lock(rng->mu);
+          *o = bound <= 0 ? Datum()
+                          : Datum::Int(static_cast<int64_t>(rng->random.Uniform(static_cast<uint64_t>(bound))));
           return Status::OK();
         })(site);
         f.deterministic = false;

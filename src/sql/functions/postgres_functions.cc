@@ -7,6 +7,7 @@
 // (pg_get_userbyid, format_type, ...) belong to the PostgreSQL server, which
 // registers them with the engine.
 #include <cmath>
+#include <mutex>
 #include <regex>
 #include <thread>
 
@@ -36,12 +37,11 @@ Status NeedArray(const CallSite& site, size_t i) {
 std::string QuoteIdent(const std::string& s) {
   bool plain = !s.empty() && !(s[0] >= '0' && s[0] <= '9');
   for (char c : s) plain = plain && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
-  static const char* kReserved[] = {"all",    "and",   "any",    "array",  "as",     "asc",    "case",   "cast",
-                                    "check",  "column", "create", "default", "desc",  "distinct", "do",   "else",
-                                    "end",    "false", "for",    "from",   "grant",  "group",  "having", "in",
-                                    "into",   "is",    "join",   "limit",  "not",    "null",   "offset", "on",
-                                    "or",     "order", "select", "table",  "then",   "to",     "true",   "union",
-                                    "unique", "user",  "using",  "when",   "where",  "with"};
+  static const char* kReserved[] = {
+      "all",  "and",      "any",  "array", "as",     "asc",   "case",   "cast", "check", "column", "create", "default",
+      "desc", "distinct", "do",   "else",  "end",    "false", "for",    "from", "grant", "group",  "having", "in",
+      "into", "is",       "join", "limit", "not",    "null",  "offset", "on",   "or",    "order",  "select", "table",
+      "then", "to",       "true", "union", "unique", "user",  "using",  "when", "where", "with"};
   for (const char* r : kReserved) plain = plain && s != r;
   if (plain) return s;
   std::string out = "\"";
@@ -79,7 +79,8 @@ void RegisterPostgresFunctions(FunctionRegistry* r) {
         KL_RETURN_IF_ERROR(CheckArgCount(site, 2, 3));
         bool icase = false;
         if (site.arg_types.size() == 3) {
-          if (!site.constants[2] || site.constants[2]->is_null()) return site.Error("the flags of REGEXP_LIKE must be a constant");
+          if (!site.constants[2] || site.constants[2]->is_null())
+            return site.Error("the flags of REGEXP_LIKE must be a constant");
           for (char f : site.constants[2]->as_bytes()) {
             if (f == 'i') {
               icase = true;
@@ -89,25 +90,33 @@ void RegisterPostgresFunctions(FunctionRegistry* r) {
           }
         }
         auto flags = std::regex::ECMAScript | (icase ? std::regex::icase : std::regex::ECMAScript);
+        // Guarded: several threads may evaluate one bound expression at once.
         struct Cache {
+          std::mutex mu;
           std::string pattern;
-          std::shared_ptr<std::regex> re;
+          std::shared_ptr<const std::regex> re;
         };
         auto cache = std::make_shared<Cache>();
-        return FixedBinder("sss", 2, DataType::Boolean(), [cache, flags](ExecContext&, const Datum* a, Datum* o) -> Status {
-          const std::string& p = a[1].as_bytes();
-          if (!cache->re || cache->pattern != p) {
-            try {
-              cache->re = std::make_shared<std::regex>(p, flags);
-              cache->pattern = p;
-            } catch (const std::regex_error& e) {
-              cache->re.reset();
-              return Status::InvalidArgument("invalid regular expression '" + p + "': " + e.what());
-            }
-          }
-          *o = Datum::Bool(std::regex_search(a[0].as_bytes(), *cache->re));
-          return Status::OK();
-        })(site);
+        return FixedBinder(
+            "sss", 2, DataType::Boolean(), [cache, flags](ExecContext&, const Datum* a, Datum* o) -> Status {
+              const std::string& p = a[1].as_bytes();
+              std::shared_ptr<const std::regex> re;
+              {
+                std::lock_guard<std::mutex> lock(cache->mu);
+                if (!cache->re || cache->pattern != p) {
+                  try {
+                    cache->re = std::make_shared<const std::regex>(p, flags);
+                    cache->pattern = p;
+                  } catch (const std::regex_error& e) {
+                    cache->re.reset();
+                    return Status::InvalidArgument("invalid regular expression '" + p + "': " + e.what());
+                  }
+                }
+                re = cache->re;
+              }
+              *o = Datum::Bool(std::regex_search(a[0].as_bytes(), *re));
+              return Status::OK();
+            })(site);
       },
       "REGEXP_LIKE(s, regex[, flags]): TRUE when some part of s matches (flags 'i': ignore case); s ~ regex");
   r->AddScalar(
@@ -142,41 +151,42 @@ void RegisterPostgresFunctions(FunctionRegistry* r) {
       },
       "ARRAY_TO_STRING(array, separator[, null_text])");
   r->AddScalar("STRING_TO_ARRAY",
-               FixedBinder("sss", 2, DataType::Array(S),
-                           [](ExecContext&, const Datum* a, Datum* o) -> Status {
-                             if (a[0].is_null()) {
-                               *o = Datum();
-                               return Status::OK();
-                             }
-                             const std::string& s = a[0].as_bytes();
-                             format::DatumList items;
-                             auto add = [&](std::string piece) {
-                               if (!a[2].is_null() && piece == a[2].as_bytes()) {
-                                 items.emplace_back();
-                               } else {
-                                 items.push_back(Str(std::move(piece)));
-                               }
-                             };
-                             if (!s.empty()) {
-                               if (a[1].is_null()) {
-                                 for (char c : s) add(std::string(1, c));
-                               } else if (a[1].as_bytes().empty()) {
-                                 add(s);
-                               } else {
-                                 const std::string& sep = a[1].as_bytes();
-                                 size_t pos = 0;
-                                 while (true) {
-                                   size_t f = s.find(sep, pos);
-                                   add(s.substr(pos, f == std::string::npos ? std::string::npos : f - pos));
-                                   if (f == std::string::npos) break;
-                                   pos = f + sep.size();
-                                 }
-                               }
-                             }
-                             *o = Datum::List(std::move(items));
-                             return Status::OK();
-                           },
-                           true),
+               FixedBinder(
+                   "sss", 2, DataType::Array(S),
+                   [](ExecContext&, const Datum* a, Datum* o) -> Status {
+                     if (a[0].is_null()) {
+                       *o = Datum();
+                       return Status::OK();
+                     }
+                     const std::string& s = a[0].as_bytes();
+                     format::DatumList items;
+                     auto add = [&](std::string piece) {
+                       if (!a[2].is_null() && piece == a[2].as_bytes()) {
+                         items.emplace_back();
+                       } else {
+                         items.push_back(Str(std::move(piece)));
+                       }
+                     };
+                     if (!s.empty()) {
+                       if (a[1].is_null()) {
+                         for (char c : s) add(std::string(1, c));
+                       } else if (a[1].as_bytes().empty()) {
+                         add(s);
+                       } else {
+                         const std::string& sep = a[1].as_bytes();
+                         size_t pos = 0;
+                         while (true) {
+                           size_t f = s.find(sep, pos);
+                           add(s.substr(pos, f == std::string::npos ? std::string::npos : f - pos));
+                           if (f == std::string::npos) break;
+                           pos = f + sep.size();
+                         }
+                       }
+                     }
+                     *o = Datum::List(std::move(items));
+                     return Status::OK();
+                   },
+                   true),
                "STRING_TO_ARRAY(s, separator[, null_text])");
   auto bound = [](int which) {  // 0 lower, 1 upper, 2 length
     return [which](const CallSite& site) -> Result<BoundFunction> {
@@ -215,7 +225,8 @@ void RegisterPostgresFunctions(FunctionRegistry* r) {
               if (a[0].is_null()) return Status::OK();
               const auto& items = a[0].as_list();
               for (size_t i = 0; i < items.size(); ++i) {
-                bool match = items[i].is_null() ? a[1].is_null() : !a[1].is_null() && format::CompareDatum(items[i], a[1]) == 0;
+                bool match =
+                    items[i].is_null() ? a[1].is_null() : !a[1].is_null() && format::CompareDatum(items[i], a[1]) == 0;
                 if (match) {
                   *o = Datum::Int(static_cast<int64_t>(i + 1));
                   break;
@@ -280,23 +291,28 @@ void RegisterPostgresFunctions(FunctionRegistry* r) {
         return f;
       },
       "");
-  r->AddScalar("QUOTE_IDENT", FixedBinder("s", 1, S, [](ExecContext&, const Datum* a, Datum* o) {
-                 *o = Str(QuoteIdent(a[0].as_bytes()));
-                 return Status::OK();
-               }),
-               "QUOTE_IDENT(name): the name quoted as an identifier where needed");
-  r->AddScalar("QUOTE_LITERAL", FixedBinder("s", 1, S, [](ExecContext&, const Datum* a, Datum* o) {
-                 *o = Str(QuoteLiteral(a[0].as_bytes()));
-                 return Status::OK();
-               }),
-               "QUOTE_LITERAL(text): the text as a quoted SQL string");
-  r->AddScalar("QUOTE_NULLABLE",
+  r->AddScalar("QUOTE_IDENT",
                FixedBinder("s", 1, S,
                            [](ExecContext&, const Datum* a, Datum* o) {
-                             *o = Str(a[0].is_null() ? "NULL" : QuoteLiteral(a[0].as_bytes()));
+                             *o = Str(QuoteIdent(a[0].as_bytes()));
                              return Status::OK();
-                           },
-                           true),
+                           }),
+               "QUOTE_IDENT(name): the name quoted as an identifier where needed");
+  r->AddScalar("QUOTE_LITERAL",
+               FixedBinder("s", 1, S,
+                           [](ExecContext&, const Datum* a, Datum* o) {
+                             *o = Str(QuoteLiteral(a[0].as_bytes()));
+                             return Status::OK();
+                           }),
+               "QUOTE_LITERAL(text): the text as a quoted SQL string");
+  r->AddScalar("QUOTE_NULLABLE",
+               FixedBinder(
+                   "s", 1, S,
+                   [](ExecContext&, const Datum* a, Datum* o) {
+                     *o = Str(a[0].is_null() ? "NULL" : QuoteLiteral(a[0].as_bytes()));
+                     return Status::OK();
+                   },
+                   true),
                "QUOTE_NULLABLE(text): QUOTE_LITERAL, or NULL unquoted");
   r->AddScalar("SPLIT_PART",
                FixedBinder("ssi", 3, S,
@@ -322,46 +338,50 @@ void RegisterPostgresFunctions(FunctionRegistry* r) {
                              return Status::OK();
                            }),
                "SPLIT_PART(s, separator, n): the n-th piece (from 1; negative counts from the end)");
-  r->AddScalar("PARSE_IDENT",
-               FixedBinder("s", 1, DataType::Array(S),
-                           [](ExecContext&, const Datum* a, Datum* o) -> Status {
-                             const std::string& s = a[0].as_bytes();
-                             format::DatumList parts;
-                             size_t i = 0;
-                             while (true) {
-                               while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-                               std::string part;
-                               if (i < s.size() && s[i] == '"') {
-                                 ++i;
-                                 while (true) {
-                                   if (i >= s.size()) return Status::InvalidArgument("string is not a valid identifier: \"" + s + "\"");
-                                   if (s[i] == '"') {
-                                     if (i + 1 < s.size() && s[i + 1] == '"') {
-                                       part.push_back('"');
-                                       i += 2;
-                                       continue;
-                                     }
-                                     ++i;
-                                     break;
-                                   }
-                                   part.push_back(s[i++]);
-                                 }
-                               } else {
-                                 while (i < s.size() && s[i] != '.' && !std::isspace(static_cast<unsigned char>(s[i]))) {
-                                   part.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(s[i++]))));
-                                 }
-                                 if (part.empty()) return Status::InvalidArgument("string is not a valid identifier: \"" + s + "\"");
-                               }
-                               parts.push_back(Str(part));
-                               while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-                               if (i >= s.size()) break;
-                               if (s[i] != '.') return Status::InvalidArgument("string is not a valid identifier: \"" + s + "\"");
-                               ++i;
-                             }
-                             *o = Datum::List(std::move(parts));
-                             return Status::OK();
-                           }),
-               "PARSE_IDENT(qualified_name): its parts as an array, quotes removed");
+  r->AddScalar(
+      "PARSE_IDENT",
+      FixedBinder("s", 1, DataType::Array(S),
+                  [](ExecContext&, const Datum* a, Datum* o) -> Status {
+                    const std::string& s = a[0].as_bytes();
+                    format::DatumList parts;
+                    size_t i = 0;
+                    while (true) {
+                      while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+                      std::string part;
+                      if (i < s.size() && s[i] == '"') {
+                        ++i;
+                        while (true) {
+                          if (i >= s.size())
+                            return Status::InvalidArgument("string is not a valid identifier: \"" + s + "\"");
+                          if (s[i] == '"') {
+                            if (i + 1 < s.size() && s[i + 1] == '"') {
+                              part.push_back('"');
+                              i += 2;
+                              continue;
+                            }
+                            ++i;
+                            break;
+                          }
+                          part.push_back(s[i++]);
+                        }
+                      } else {
+                        while (i < s.size() && s[i] != '.' && !std::isspace(static_cast<unsigned char>(s[i]))) {
+                          part.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(s[i++]))));
+                        }
+                        if (part.empty())
+                          return Status::InvalidArgument("string is not a valid identifier: \"" + s + "\"");
+                      }
+                      parts.push_back(Str(part));
+                      while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+                      if (i >= s.size()) break;
+                      if (s[i] != '.')
+                        return Status::InvalidArgument("string is not a valid identifier: \"" + s + "\"");
+                      ++i;
+                    }
+                    *o = Datum::List(std::move(parts));
+                    return Status::OK();
+                  }),
+      "PARSE_IDENT(qualified_name): its parts as an array, quotes removed");
   r->AddScalar(
       "FORMAT",
       [](const CallSite& site) -> Result<BoundFunction> {
@@ -391,7 +411,8 @@ void RegisterPostgresFunctions(FunctionRegistry* r) {
                 }
                 // %n$s: an explicit argument position.
                 size_t j = i, pos = 0;
-                while (j < fmt.size() && std::isdigit(static_cast<unsigned char>(fmt[j]))) pos = pos * 10 + (fmt[j++] - '0');
+                while (j < fmt.size() && std::isdigit(static_cast<unsigned char>(fmt[j])))
+                  pos = pos * 10 + (fmt[j++] - '0');
                 size_t arg = next;
                 if (j > i && j < fmt.size() && fmt[j] == '$') {
                   arg = pos;
@@ -407,7 +428,8 @@ void RegisterPostgresFunctions(FunctionRegistry* r) {
                 if (spec == 's') {
                   out += text;
                 } else if (spec == 'I') {
-                  if (v.is_null()) return Status::InvalidArgument("null values cannot be formatted as an SQL identifier");
+                  if (v.is_null())
+                    return Status::InvalidArgument("null values cannot be formatted as an SQL identifier");
                   out += QuoteIdent(text);
                 } else if (spec == 'L') {
                   out += v.is_null() ? "NULL" : QuoteLiteral(text);

@@ -3,6 +3,7 @@
 // range give NULL (SPLIT_INDEX) or clamp (SUBSTRING).
 #include <algorithm>
 #include <cctype>
+#include <mutex>
 #include <regex>
 
 #include "common/string_util.h"
@@ -47,28 +48,33 @@ Result<Datum> Substring(std::string_view s, int64_t start, std::optional<int64_t
   return Str(std::string(s.substr(b, e - b)));
 }
 
-// A regex compiled once when the pattern is a constant, else per distinct pattern.
+// A regex compiled once when the pattern is a constant, else per distinct
+// pattern. A bound expression may be evaluated by several threads at once (a
+// streaming Calc splits a batch), so the cache is guarded and hands out a
+// shared reference that stays valid while another thread swaps the pattern.
 class RegexCache {
  public:
   explicit RegexCache(std::optional<Datum> constant) {
     if (constant && !constant->is_null()) pattern_ = constant->as_bytes();
   }
-  Result<const std::regex*> Get(std::string_view pattern) {
+  Result<std::shared_ptr<const std::regex>> Get(std::string_view pattern) {
+    std::lock_guard<std::mutex> lock(mu_);
     if (!compiled_ || pattern != pattern_) {
       pattern_ = std::string(pattern);
       try {
-        compiled_ = std::make_shared<std::regex>(pattern_, std::regex::ECMAScript);
+        compiled_ = std::make_shared<const std::regex>(pattern_, std::regex::ECMAScript);
       } catch (const std::regex_error& e) {
         compiled_.reset();
         return Status::InvalidArgument("bad regular expression '" + pattern_ + "': " + e.what());
       }
     }
-    return compiled_.get();
+    return compiled_;
   }
 
  private:
+  std::mutex mu_;
   std::string pattern_;
-  std::shared_ptr<std::regex> compiled_;
+  std::shared_ptr<const std::regex> compiled_;
 };
 
 Status CheckConstantRegex(const CallSite& site, size_t i) {
@@ -226,7 +232,7 @@ void RegisterStringFunctions(FunctionRegistry* r) {
         KL_RETURN_IF_ERROR(CheckConstantRegex(site, 1));
         auto cache = std::make_shared<RegexCache>(site.constants.size() > 1 ? site.constants[1] : std::nullopt);
         return FixedBinder("ssi", 2, DataType::String(), [cache](ExecContext&, const Datum* a, Datum* o) -> Status {
-          KL_ASSIGN_OR_RETURN(const std::regex* re, cache->Get(a[1].as_bytes()));
+          KL_ASSIGN_OR_RETURN(std::shared_ptr<const std::regex> re, cache->Get(a[1].as_bytes()));
           int64_t group = a[2].is_null() ? 0 : a[2].as_int();
           std::smatch m;
           const std::string& s = a[0].as_bytes();
@@ -246,7 +252,7 @@ void RegisterStringFunctions(FunctionRegistry* r) {
         KL_RETURN_IF_ERROR(CheckConstantRegex(site, 1));
         auto cache = std::make_shared<RegexCache>(site.constants.size() > 1 ? site.constants[1] : std::nullopt);
         return FixedBinder("sss", 3, DataType::String(), [cache](ExecContext&, const Datum* a, Datum* o) -> Status {
-          KL_ASSIGN_OR_RETURN(const std::regex* re, cache->Get(a[1].as_bytes()));
+          KL_ASSIGN_OR_RETURN(std::shared_ptr<const std::regex> re, cache->Get(a[1].as_bytes()));
           *o = Str(std::regex_replace(a[0].as_bytes(), *re, a[2].as_bytes()));
           return Status::OK();
         })(site);
@@ -258,7 +264,7 @@ void RegisterStringFunctions(FunctionRegistry* r) {
         KL_RETURN_IF_ERROR(CheckConstantRegex(site, 1));
         auto cache = std::make_shared<RegexCache>(site.constants.size() > 1 ? site.constants[1] : std::nullopt);
         return FixedBinder("ss", 2, DataType::Boolean(), [cache](ExecContext&, const Datum* a, Datum* o) -> Status {
-          KL_ASSIGN_OR_RETURN(const std::regex* re, cache->Get(a[1].as_bytes()));
+          KL_ASSIGN_OR_RETURN(std::shared_ptr<const std::regex> re, cache->Get(a[1].as_bytes()));
           *o = Datum::Bool(std::regex_search(a[0].as_bytes(), *re));
           return Status::OK();
         })(site);

@@ -217,6 +217,34 @@ TEST_F(StreamingTest, CalcsOverManyChunksMatchTheBatchQueryOnAnyNumberOfThreads)
   WorkerPool::SetDefaultParallelism(0);
 }
 
+// Functions that keep something between rows — compiled regular expressions
+// for per-row patterns, RAND's generator, the parser of a JSON call over a
+// computed document (not one of the Calc's shared JSON walks) — stay correct
+// when several threads evaluate one bound expression.
+TEST_F(StreamingTest, StatefulFunctionsMatchTheBatchQueryOnSeveralThreads) {
+  std::string values;
+  for (int i = 0; i < 12000; ++i) {
+    if (i > 0) values += ", ";
+    values += "(" + std::to_string(i) + ", 'v" + std::to_string(i % 97) + "-" + std::to_string(i) + "', '{\"s\":\"w" +
+              std::to_string(i % 13) + "\"}')";
+  }
+  Exec("CREATE TABLE varied (id INT, name STRING, doc STRING)");
+  Exec("INSERT INTO varied VALUES " + values);
+  const std::string select =
+      "SELECT id, REGEXP_EXTRACT(name, CASE WHEN id % 2 = 0 THEN 'v(\\d+)' ELSE '-(\\d+)' END, 1), "
+      "REGEXP_LIKE(name, CASE WHEN id % 3 = 0 THEN '^v1' ELSE '9$' END), "
+      "JSON_VALUE(CONCAT('{\"x\":', doc, '}'), '$.x.s'), RAND() < 2 FROM varied";
+  WorkerPool::SetDefaultParallelism(4);
+  Exec("CREATE TABLE varied_out (id INT PRIMARY KEY NOT ENFORCED, e STRING, l BOOLEAN, j STRING, r BOOLEAN)");
+  Exec("SET 'pipeline.name' = 'varied_out'");
+  Exec("INSERT INTO varied_out " + select);
+  WaitCaughtUp("varied_out");
+  auto streamed = Rows("SELECT * FROM varied_out");
+  EXPECT_EQ(streamed.size(), 12000u);
+  EXPECT_EQ(streamed, Rows(select));
+  WorkerPool::SetDefaultParallelism(0);
+}
+
 // Filters of columns against constants are decided on each row without a batch;
 // their answers are the batch query's, NULLs included (a row passes only when the
 // condition is TRUE).
