@@ -295,7 +295,8 @@ TEST_P(StreamingMatchesBatch, Run) {
     }
     bool caught_up = false;
     std::string failure;
-    for (int i = 0; i < 2000 && !caught_up && failure.empty(); ++i) {
+    // Up to a minute: a busy machine (tests in parallel, sanitizers) can be slow to start a job.
+    for (int i = 0; i < 6000 && !caught_up && failure.empty(); ++i) {
       for (const auto& j : (*engine)->Jobs()) {
         if (j.name != name) continue;
         if (j.status.failed) failure = j.status.last_error;
