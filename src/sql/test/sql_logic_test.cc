@@ -14,9 +14,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <chrono>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -259,7 +259,8 @@ TEST_P(StreamingMatchesBatch, Run) {
       // What lives in a session (temporary tables and views, the current database) goes to both.
       std::string head(Trim(sql).substr(0, 16));
       for (auto& c : head) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      if (head.rfind("CREATE TEMPORARY", 0) == 0 || head.rfind("DROP TEMPORARY", 0) == 0 || head.rfind("USE ", 0) == 0) {
+      if (head.rfind("CREATE TEMPORARY", 0) == 0 || head.rfind("DROP TEMPORARY", 0) == 0 ||
+          head.rfind("USE ", 0) == 0) {
         (void)streaming->Execute(sql);
       }
       continue;
@@ -361,7 +362,8 @@ TEST_P(StreamingMatchesBatch, Run) {
     }
     EXPECT_EQ(Join(std::vector<std::string>(got.begin(), got.end()), "\n"),
               Join(std::vector<std::string>(expected.begin(), expected.end()), "\n"))
-        << where << "\n" << stream_sql;
+        << where << "\n"
+        << stream_sql;
     ++compared;
   }
   std::printf("%s: %d queries compared streaming = batch, %d are not streaming shapes\n", GetParam().c_str(), compared,
