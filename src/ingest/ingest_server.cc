@@ -9,6 +9,7 @@
 #include "common/file_util.h"
 #include "common/json.h"
 #include "common/string_util.h"
+#include "common/worker_pool.h"
 #include "format/compression.h"
 #include "ingest/wire.h"
 
@@ -52,7 +53,7 @@ struct IngestServer::ProducerSlot {
 
 HttpServerOptions DefaultIngestHttpOptions() {
   HttpServerOptions o;
-  o.threads = std::max(2u, std::thread::hardware_concurrency());
+  o.threads = std::max(2, WorkerPool::AvailableCores());
   return o;
 }
 

@@ -4,11 +4,12 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "common/worker_pool.h"
 
 namespace kl::server::pg {
 
 QueryGate::QueryGate(int slots, int64_t demote_after_us) : slots_(slots), demote_after_us_(demote_after_us) {
-  if (slots_ <= 0) slots_ = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (slots_ <= 0) slots_ = WorkerPool::AvailableCores();
 }
 
 uint64_t QueryGate::Enter() {
