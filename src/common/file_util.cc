@@ -99,6 +99,13 @@ Result<int64_t> FileModifiedMillis(const std::string& path) {
   return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
 }
 
+FileStamp StampFile(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return {};
+  return {static_cast<int64_t>(st.st_size),
+          static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + static_cast<int64_t>(st.st_mtim.tv_nsec)};
+}
+
 Status WriteFileAtomic(const std::string& path, std::string_view data, bool sync) {
   std::string tmp = TempPathFor(path);
   KL_RETURN_IF_ERROR(WriteTemp(tmp, data, sync));
@@ -124,9 +131,7 @@ Status WriteFileIfAbsent(const std::string& path, std::string_view data, bool sy
   return Status::OK();
 }
 
-Status WriteFile(const std::string& path, std::string_view data, bool sync) {
-  return WriteTemp(path, data, sync);
-}
+Status WriteFile(const std::string& path, std::string_view data, bool sync) { return WriteTemp(path, data, sync); }
 
 Status CreateDirs(const std::string& path) {
   std::error_code ec;

@@ -27,14 +27,23 @@ Status WriteFileIfAbsent(const std::string& path, std::string_view data, bool sy
 Status WriteFile(const std::string& path, std::string_view data, bool sync = false);
 
 Status CreateDirs(const std::string& path);
-Status RemoveFile(const std::string& path);     // OK if it was already gone
-Status RemoveAll(const std::string& path);      // recursive; OK if absent
+Status RemoveFile(const std::string& path);  // OK if it was already gone
+Status RemoveAll(const std::string& path);   // recursive; OK if absent
 Status RenameFile(const std::string& from, const std::string& to);
 Status SyncDir(const std::string& dir);
 // Names (not paths) of the entries of `dir`, sorted. NotFound if `dir` is missing.
 Result<std::vector<std::string>> ListDir(const std::string& dir);
 // Modification time in milliseconds since the epoch.
 Result<int64_t> FileModifiedMillis(const std::string& path);
+
+// A file's size and modification time (ns): what caches of files that are
+// never rewritten in place check before reusing what they read from one.
+struct FileStamp {
+  int64_t size = -1;  // -1: the file is not there (or cannot be stat'ed)
+  int64_t mtime_ns = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+FileStamp StampFile(const std::string& path);
 
 std::string JoinPath(std::string_view a, std::string_view b);
 std::string DirName(std::string_view path);

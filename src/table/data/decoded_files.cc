@@ -1,7 +1,5 @@
 #include "table/data/decoded_files.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <iterator>
 #include <optional>
@@ -243,13 +241,6 @@ DecodedFiles& DecodedFiles::Global() {
   return *files;
 }
 
-DecodedFiles::Stamp DecodedFiles::StampOf(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return {};
-  return {static_cast<int64_t>(st.st_size),
-          static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + static_cast<int64_t>(st.st_mtim.tv_nsec)};
-}
-
 std::shared_ptr<const DecodedFile> DecodedFiles::Find(const std::string& path) {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -258,7 +249,7 @@ std::shared_ptr<const DecodedFile> DecodedFiles::Find(const std::string& path) {
       return nullptr;
     }
   }
-  Stamp stamp = StampOf(path);
+  FileStamp stamp = StampFile(path);
   std::lock_guard<std::mutex> lock(mu_);
   auto it = by_path_.find(path);
   if (it == by_path_.end()) {
@@ -310,7 +301,7 @@ void DecodedFiles::Abandon(const std::string& path) {
 }
 
 void DecodedFiles::Put(const std::string& path, std::shared_ptr<const DecodedFile> file) {
-  Stamp stamp = StampOf(path);
+  FileStamp stamp = StampFile(path);
   std::lock_guard<std::mutex> lock(mu_);
   decoding_.erase(path);
   if (stamp.size < 0) return;

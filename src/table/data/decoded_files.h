@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "common/file_util.h"
 #include "common/result.h"
 #include "format/column.h"
 #include "table/data/predicate.h"
@@ -93,16 +94,11 @@ class DecodedFiles {
   Stats stats() const;
 
  private:
-  struct Stamp {
-    int64_t size = -1, mtime_ns = 0;
-    bool operator==(const Stamp&) const = default;
-  };
   struct Entry {
     std::string path;
-    Stamp stamp;
+    FileStamp stamp;
     std::shared_ptr<const DecodedFile> file;
   };
-  static Stamp StampOf(const std::string& path);
   void Trim();  // mu_ held
 
   mutable std::mutex mu_;

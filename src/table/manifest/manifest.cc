@@ -1,7 +1,5 @@
 #include "table/manifest/manifest.h"
 
-#include <sys/stat.h>
-
 #include <list>
 #include <map>
 #include <mutex>
@@ -109,7 +107,8 @@ SimpleStats StatsFrom(const Datum& d) {
   if (items.size() > 1 && !items[1].is_null()) s.max_values = items[1].as_bytes();
   if (items.size() > 2 && !items[2].is_null()) {
     std::vector<std::optional<int64_t>> counts;
-    for (const auto& c : items[2].as_list()) counts.push_back(c.is_null() ? std::nullopt : std::optional<int64_t>(c.as_int()));
+    for (const auto& c : items[2].as_list())
+      counts.push_back(c.is_null() ? std::nullopt : std::optional<int64_t>(c.as_int()));
     s.null_counts = std::move(counts);
   }
   return s;
@@ -330,7 +329,7 @@ class MetadataCache {
   // and modification time: a file damaged or replaced since is decoded again).
   template <typename T>
   std::shared_ptr<const T> Find(const std::string& path) {
-    FileStamp stamp = Stamp(path);
+    FileStamp stamp = StampFile(path);
     std::lock_guard<std::mutex> lock(mu_);
     auto it = map_.find(path);
     if (it == map_.end()) return nullptr;
@@ -348,7 +347,7 @@ class MetadataCache {
   template <typename T>
   void Put(const std::string& path, std::shared_ptr<const T> value, size_t bytes) {
     if (bytes > kBudget / 8) return;
-    FileStamp stamp = Stamp(path);
+    FileStamp stamp = StampFile(path);
     if (stamp.size < 0) return;
     std::lock_guard<std::mutex> lock(mu_);
     if (map_.count(path) != 0) return;
@@ -365,16 +364,6 @@ class MetadataCache {
 
  private:
   static constexpr size_t kBudget = 64u << 20;
-  struct FileStamp {
-    int64_t size = -1;
-    int64_t mtime_ns = 0;
-    bool operator==(const FileStamp& o) const { return size == o.size && mtime_ns == o.mtime_ns; }
-  };
-  static FileStamp Stamp(const std::string& path) {
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) return {};
-    return {static_cast<int64_t>(st.st_size), static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
-  }
   struct Slot {
     std::variant<std::shared_ptr<const Entries>, std::shared_ptr<const Metas>> value;
     size_t bytes;
@@ -419,11 +408,14 @@ Result<ManifestFileMeta> ManifestIO::WriteOneManifest(const std::vector<Manifest
   meta.schema_id = schema_id_;
   for (size_t i = begin; i < end; ++i) {
     const ManifestEntry& e = entries[i];
-    Row row{Datum::Int(kManifestVersion), Datum::Int(static_cast<int32_t>(e.kind)), Datum::Bytes(e.partition),
-            Datum::Int(e.bucket), Datum::Int(e.total_buckets), FileDatum(e.file)};
+    Row row{Datum::Int(kManifestVersion), Datum::Int(static_cast<int32_t>(e.kind)),
+            Datum::Bytes(e.partition),    Datum::Int(e.bucket),
+            Datum::Int(e.total_buckets),  FileDatum(e.file)};
     KL_RETURN_IF_ERROR((*writer)->WriteRow(row));
-    if (e.kind == FileKind::kAdd) ++meta.num_added_files;
-    else ++meta.num_deleted_files;
+    if (e.kind == FileKind::kAdd)
+      ++meta.num_added_files;
+    else
+      ++meta.num_deleted_files;
     meta.min_bucket = std::min(meta.min_bucket.value_or(e.bucket), e.bucket);
     meta.max_bucket = std::max(meta.max_bucket.value_or(e.bucket), e.bucket);
     meta.min_level = std::min(meta.min_level.value_or(e.file.level), e.file.level);
@@ -470,7 +462,8 @@ Result<std::vector<ManifestEntry>> ManifestIO::ReadManifestUncached(const std::s
   for (size_t i = 0; i < batch->num_rows(); ++i) {
     ManifestEntry e;
     int64_t kind = batch->column(1).GetInt(i);
-    if (kind != 0 && kind != 1) return Status::Corruption(path + ": entry " + std::to_string(i) + " has kind " + std::to_string(kind));
+    if (kind != 0 && kind != 1)
+      return Status::Corruption(path + ": entry " + std::to_string(i) + " has kind " + std::to_string(kind));
     e.kind = static_cast<FileKind>(kind);
     e.partition = std::string(batch->column(2).GetBytes(i));
     e.bucket = static_cast<int32_t>(batch->column(3).GetInt(i));
@@ -486,14 +479,22 @@ Result<std::vector<ManifestEntry>> ManifestIO::ReadManifestUncached(const std::s
 Result<std::string> ManifestIO::WriteManifestList(const std::vector<ManifestFileMeta>& metas, int64_t* size) const {
   KL_RETURN_IF_ERROR(CreateDirs(dir_));
   std::string name = "manifest-list-" + RandomUuid() + "-0";
-  auto writer = format::avro::AvroWriter::Open(JoinPath(dir_, name), ManifestFileMetaType(), WriterOptions(compression_));
+  auto writer =
+      format::avro::AvroWriter::Open(JoinPath(dir_, name), ManifestFileMetaType(), WriterOptions(compression_));
   if (!writer.ok()) return writer.status();
   for (const auto& m : metas) {
     auto opt32 = [](const std::optional<int32_t>& v) { return v ? Datum::Int(*v) : Datum(); };
-    Row row{Datum::Int(kManifestVersion),  Datum::Bytes(m.file_name),   Datum::Int(m.file_size),
-            Datum::Int(m.num_added_files), Datum::Int(m.num_deleted_files), StatsDatum(m.partition_stats),
-            Datum::Int(m.schema_id),       opt32(m.min_bucket),         opt32(m.max_bucket),
-            opt32(m.min_level),            opt32(m.max_level)};
+    Row row{Datum::Int(kManifestVersion),
+            Datum::Bytes(m.file_name),
+            Datum::Int(m.file_size),
+            Datum::Int(m.num_added_files),
+            Datum::Int(m.num_deleted_files),
+            StatsDatum(m.partition_stats),
+            Datum::Int(m.schema_id),
+            opt32(m.min_bucket),
+            opt32(m.max_bucket),
+            opt32(m.min_level),
+            opt32(m.max_level)};
     KL_RETURN_IF_ERROR((*writer)->WriteRow(row));
   }
   KL_ASSIGN_OR_RETURN(uint64_t bytes, (*writer)->Close());
@@ -569,7 +570,8 @@ Result<std::vector<ManifestEntry>> MergeEntries(const std::vector<ManifestEntry>
     }
   }
   if (!early_deletes.empty()) {
-    return Status::Corruption("file " + early_deletes.begin()->first.substr(early_deletes.begin()->first.rfind('\x1f') + 1) +
+    return Status::Corruption("file " +
+                              early_deletes.begin()->first.substr(early_deletes.begin()->first.rfind('\x1f') + 1) +
                               " is deleted but was never added");
   }
   std::vector<ManifestEntry> out;

@@ -156,8 +156,7 @@ Result<std::function<bool(const std::string&)>> FileStoreCommit::ReplacedPartiti
       return std::function<bool(const std::string&)>([](const std::string&) { return true; });
     case OverwriteScope::Kind::kWrittenPartitions:
       return std::function<bool(const std::string&)>([written](const std::string& p) { return written.count(p) > 0; });
-    case OverwriteScope::Kind::kPartitionSpec:
-      break;
+    case OverwriteScope::Kind::kPartitionSpec: break;
   }
   format::RowType partition_type = ctx_->schema().PartitionType();
   // Partition column index -> the value it must have.
@@ -245,7 +244,8 @@ Result<int64_t> FileStoreCommit::CommitOnce(const CommitRequest& request, Commit
     int64_t total = 0;
     if (latest) {
       KL_ASSIGN_OR_RETURN(std::vector<ManifestFileMeta> base, manifests_.ReadManifestList(latest->base_manifest_list));
-      KL_ASSIGN_OR_RETURN(std::vector<ManifestFileMeta> prev_delta, manifests_.ReadManifestList(latest->delta_manifest_list));
+      KL_ASSIGN_OR_RETURN(std::vector<ManifestFileMeta> prev_delta,
+                          manifests_.ReadManifestList(latest->delta_manifest_list));
       base_metas = std::move(base);
       base_metas.insert(base_metas.end(), prev_delta.begin(), prev_delta.end());
       total = latest->total_record_count.value_or(0);
@@ -343,8 +343,8 @@ Result<int64_t> FileStoreCommit::CommitOnce(const CommitRequest& request, Commit
     if (latest && latest->index_manifest) s.index_manifest = latest->index_manifest;
     if (replaced) {
       // The replaced partitions' index files (HASH, deletion vectors) go with their data files.
-      auto index_manifest = WriteOverwriteIndexManifest(latest ? latest->index_manifest : std::nullopt,
-                                                        request.index_changes, replaced);
+      auto index_manifest =
+          WriteOverwriteIndexManifest(latest ? latest->index_manifest : std::nullopt, request.index_changes, replaced);
       if (!index_manifest.ok()) {
         cleanup();
         return index_manifest.status();
@@ -354,8 +354,8 @@ Result<int64_t> FileStoreCommit::CommitOnce(const CommitRequest& request, Commit
       }
       s.index_manifest = *index_manifest;
     } else if (kind == CommitKind::kAppend && !request.index_changes.empty()) {
-      auto index_manifest = WriteNextIndexManifest(latest ? latest->index_manifest : std::nullopt,
-                                                   request.index_changes);
+      auto index_manifest =
+          WriteNextIndexManifest(latest ? latest->index_manifest : std::nullopt, request.index_changes);
       if (!index_manifest.ok()) {
         cleanup();
         return index_manifest.status();
@@ -394,10 +394,11 @@ Result<int64_t> FileStoreCommit::CommitOnce(const CommitRequest& request, Commit
     }
     // Writers that lost the same race retry at random moments of a growing window,
     // so they do not collide again and again (Paimon's commit.min/max-retry-wait).
-    int64_t window = std::min(opts.commit_max_retry_wait_ms(), opts.commit_min_retry_wait_ms() << std::min(attempt, 20));
-    std::this_thread::sleep_for(std::chrono::milliseconds(opts.commit_min_retry_wait_ms() / 2 +
-                                                          static_cast<int64_t>(retry_rng.Uniform(
-                                                              static_cast<uint64_t>(std::max<int64_t>(window, 1))))));
+    int64_t window =
+        std::min(opts.commit_max_retry_wait_ms(), opts.commit_min_retry_wait_ms() << std::min(attempt, 20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(
+        opts.commit_min_retry_wait_ms() / 2 +
+        static_cast<int64_t>(retry_rng.Uniform(static_cast<uint64_t>(std::max<int64_t>(window, 1))))));
   }
   return Status::Conflict("gave up committing to " + ctx_->path() + " after " + std::to_string(max_retries) +
                           " attempts lost to concurrent writers");

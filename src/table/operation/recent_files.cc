@@ -1,33 +1,17 @@
 #include "table/operation/recent_files.h"
 
-#include <sys/stat.h>
-
 #include <list>
 #include <mutex>
 #include <unordered_map>
 
+#include "common/file_util.h"
+
 namespace kl::table {
-namespace {
-
-struct Stamp {
-  int64_t size = -1;
-  int64_t mtime_ns = 0;
-  bool operator==(const Stamp& o) const { return size == o.size && mtime_ns == o.mtime_ns; }
-};
-
-Stamp StampOf(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return {};
-  return {static_cast<int64_t>(st.st_size),
-          static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + static_cast<int64_t>(st.st_mtim.tv_nsec)};
-}
-
-}  // namespace
 
 struct RecentFiles::Impl {
   struct Slot {
     std::shared_ptr<const FileRows> rows;
-    Stamp stamp;
+    FileStamp stamp;
     size_t bytes;
     std::list<std::string>::iterator lru;
   };
@@ -63,7 +47,7 @@ void RecentFiles::SetBudget(size_t bytes) {
 void RecentFiles::Put(const std::string& path, std::shared_ptr<const FileRows> rows) {
   size_t bytes = sizeof(FileRows);
   for (const auto& c : rows->chunks) bytes += c.UsedBytes();
-  Stamp stamp = StampOf(path);
+  FileStamp stamp = StampFile(path);
   if (stamp.size < 0) return;
   std::lock_guard<std::mutex> lock(impl_->mu);
   if (bytes > impl_->budget / 4 || impl_->map.count(path) != 0) return;
@@ -78,7 +62,7 @@ std::shared_ptr<const FileRows> RecentFiles::Find(const std::string& path) {
     std::lock_guard<std::mutex> lock(impl_->mu);
     if (impl_->map.count(path) == 0) return nullptr;
   }
-  Stamp stamp = StampOf(path);
+  FileStamp stamp = StampFile(path);
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto it = impl_->map.find(path);
   if (it == impl_->map.end()) return nullptr;

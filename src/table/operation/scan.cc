@@ -1,7 +1,5 @@
 #include "table/operation/scan.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <list>
 #include <map>
@@ -56,7 +54,7 @@ class LiveEntriesCache {
     bool stamped = true;
     for (const std::string* list : {&snapshot.base_manifest_list, &snapshot.delta_manifest_list}) {
       std::string path = JoinPath(manifest_dir, *list);
-      slot->files.push_back({path, StampOf(path)});
+      slot->files.push_back({path, StampFile(path)});
       auto metas = io.ReadManifestList(*list);
       if (!metas.ok()) {
         stamped = false;
@@ -64,7 +62,7 @@ class LiveEntriesCache {
       }
       for (const auto& m : *metas) {
         std::string manifest = JoinPath(manifest_dir, m.file_name);
-        slot->files.push_back({manifest, StampOf(manifest)});
+        slot->files.push_back({manifest, StampFile(manifest)});
       }
     }
     KL_ASSIGN_OR_RETURN(Entries live, ReadLiveEntries(io, snapshot));
@@ -87,28 +85,18 @@ class LiveEntriesCache {
  private:
   static constexpr size_t kMaxSnapshots = 64;
   static constexpr size_t kMaxEntriesPerSnapshot = 20000;
-  struct Stamp {
-    int64_t size = -1, mtime_ns = 0;
-    bool operator==(const Stamp&) const = default;
-  };
   struct StampedFile {
     std::string path;
-    Stamp stamp;
+    FileStamp stamp;
   };
   struct Slot {
     std::string key;
     std::shared_ptr<const Entries> entries;
     std::vector<StampedFile> files;
   };
-  static Stamp StampOf(const std::string& path) {
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) return {};
-    return {static_cast<int64_t>(st.st_size),
-            static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
-  }
   static bool Unchanged(const Slot& slot) {
     for (const auto& f : slot.files) {
-      if (!(StampOf(f.path) == f.stamp)) return false;
+      if (!(StampFile(f.path) == f.stamp)) return false;
     }
     return true;
   }

@@ -1,6 +1,5 @@
 #include "table/tag/tag.h"
 
-#include <sys/stat.h>
 #include <time.h>
 
 #include <algorithm>
@@ -223,13 +222,13 @@ class TagCache {
     static TagCache* cache = new TagCache();
     return *cache;
   }
-  std::optional<Tag> Find(const std::string& path, const std::pair<int64_t, int64_t>& stamp) {
+  std::optional<Tag> Find(const std::string& path, const FileStamp& stamp) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = map_.find(path);
-    if (it == map_.end() || it->second.first != stamp) return std::nullopt;
+    if (it == map_.end() || !(it->second.first == stamp)) return std::nullopt;
     return it->second.second;
   }
-  void Put(const std::string& path, const std::pair<int64_t, int64_t>& stamp, const Tag& tag) {
+  void Put(const std::string& path, const FileStamp& stamp, const Tag& tag) {
     std::lock_guard<std::mutex> lock(mu_);
     if (map_.size() >= 4096) map_.clear();
     map_[path] = {stamp, tag};
@@ -237,23 +236,16 @@ class TagCache {
 
  private:
   std::mutex mu_;
-  std::unordered_map<std::string, std::pair<std::pair<int64_t, int64_t>, Tag>> map_;
+  std::unordered_map<std::string, std::pair<FileStamp, Tag>> map_;
 };
-
-// Size and modification time (ns); size -1 when the file is not there.
-std::pair<int64_t, int64_t> Stamp(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return {-1, 0};
-  return {static_cast<int64_t>(st.st_size), static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
-}
 
 }  // namespace
 
 Result<Tag> TagManager::Read(const std::string& name) const {
   KL_RETURN_IF_ERROR(CheckName(name));
   std::string path = TagPath(name);
-  auto stamp = Stamp(path);
-  if (stamp.first >= 0) {
+  FileStamp stamp = StampFile(path);
+  if (stamp.size >= 0) {
     if (auto cached = TagCache::Get().Find(path, stamp)) return std::move(*cached);
   }
   auto text = ReadFile(path);
@@ -262,7 +254,7 @@ Result<Tag> TagManager::Read(const std::string& name) const {
     return text.status();
   }
   KL_ASSIGN_OR_RETURN(Tag tag, Tag::FromJson(name, *text, path));
-  if (stamp.first == static_cast<int64_t>(text->size())) TagCache::Get().Put(path, stamp, tag);
+  if (stamp.size == static_cast<int64_t>(text->size())) TagCache::Get().Put(path, stamp, tag);
   return tag;
 }
 
