@@ -27,6 +27,12 @@ CREATE TEMPORARY TABLE k8s_events (
 );
 
 -- ---- tables ----
+--
+-- The primary-key tables compact every fourth flush of a bucket
+-- ('kubelake.compaction.level0-file-num'), and keep 16 levels ('num-levels')
+-- instead of Paimon's default 6: a streaming commit flushes a few KB per bucket,
+-- and with levels 1-5 all holding runs each group of level-0 files had to merge
+-- into level 1, rewriting it at every compaction as it grew.
 
 -- Raw events as they came (row format: one content can be megabytes).
 CREATE TABLE IF NOT EXISTS ods_events (
@@ -100,7 +106,8 @@ CREATE TABLE IF NOT EXISTS dwd_objects (
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',
-  'kubelake.compaction.level0-file-num' = '4'
+  'kubelake.compaction.level0-file-num' = '4',
+  'num-levels' = '16'
 );
 
 -- The cluster dimension, which users maintain; node_region/node_zone come from node labels.
@@ -121,7 +128,8 @@ CREATE TABLE IF NOT EXISTS dim_cluster (
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',
-  'kubelake.compaction.level0-file-num' = '4'
+  'kubelake.compaction.level0-file-num' = '4',
+  'num-levels' = '16'
 );
 
 -- One row per live node: small enough to join on every topology look-up (DWD is
@@ -146,7 +154,8 @@ CREATE TABLE IF NOT EXISTS dim_node (
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',
-  'kubelake.compaction.level0-file-num' = '4'
+  'kubelake.compaction.level0-file-num' = '4',
+  'num-levels' = '16'
 );
 
 -- Live objects per (cluster, kind): the table sums what the job writes.
@@ -172,7 +181,8 @@ CREATE TABLE IF NOT EXISTS ads_kind_count (
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',
-  'kubelake.compaction.level0-file-num' = '4'
+  'kubelake.compaction.level0-file-num' = '4',
+  'num-levels' = '16'
 );
 
 CREATE TABLE IF NOT EXISTS ads_namespace_count (
@@ -195,7 +205,8 @@ CREATE TABLE IF NOT EXISTS ads_namespace_count (
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',
-  'kubelake.compaction.level0-file-num' = '4'
+  'kubelake.compaction.level0-file-num' = '4',
+  'num-levels' = '16'
 );
 
 CREATE TABLE IF NOT EXISTS ads_node_pods (
@@ -221,7 +232,8 @@ CREATE TABLE IF NOT EXISTS ads_node_pods (
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',
-  'kubelake.compaction.level0-file-num' = '4'
+  'kubelake.compaction.level0-file-num' = '4',
+  'num-levels' = '16'
 );
 
 CREATE TABLE IF NOT EXISTS ads_user_resources (
@@ -247,7 +259,8 @@ CREATE TABLE IF NOT EXISTS ads_user_resources (
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',
-  'kubelake.compaction.level0-file-num' = '4'
+  'kubelake.compaction.level0-file-num' = '4',
+  'num-levels' = '16'
 );
 
 -- One row per live pod that belongs to a user, bucketed by user: a look-up by user reads one bucket.
@@ -275,7 +288,8 @@ CREATE TABLE IF NOT EXISTS dws_topology (
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',
-  'kubelake.compaction.level0-file-num' = '4'
+  'kubelake.compaction.level0-file-num' = '4',
+  'num-levels' = '16'
 );
 
 CREATE TABLE IF NOT EXISTS trend_kind_count (
