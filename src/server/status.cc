@@ -93,7 +93,8 @@ SystemStatus GatherStatus(const pipeline::WarehouseOptions& warehouse, const Liv
   SystemStatus s;
   s.now_ms = NowMillis();
   table::Catalog catalog(warehouse.warehouse);
-  for (const char* name : pipeline::kWarehouseTables) s.tables.push_back(ReadTableStatus(catalog, warehouse.database, name));
+  for (const char* name : pipeline::kWarehouseTables)
+    s.tables.push_back(ReadTableStatus(catalog, warehouse.database, name));
   s.log = ReadLogStatus(live);
   if (live.jobs) {
     s.has_jobs = true;
