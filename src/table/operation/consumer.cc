@@ -96,6 +96,10 @@ Result<int64_t> ParseConsumer(std::string_view text, const std::string& path) {
   if (text.size() == kRecordSize) {
     if (auto n = ParseTail(text.substr(kHalf))) return *n;
     if (auto n = ParseHead(text.substr(0, kHalf))) return *n;
+    if (text.find("\"kubelake") != std::string_view::npos) {
+      // Still JSON, perhaps, but no half's number matches its checksum.
+      return Status::Corruption("consumer file " + path + ": neither copy of the position is intact");
+    }
   }
   KL_ASSIGN_OR_RETURN(JsonValue root, ParseJson(text, path));
   auto next = root.GetInt("nextSnapshot");
