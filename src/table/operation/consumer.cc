@@ -90,9 +90,10 @@ std::optional<int64_t> ParseTail(std::string_view half) {
   return n;
 }
 
-// The position in a consumer file's text: the in-place record (newer half
-// first), else plain JSON as Paimon writes it ({"nextSnapshot": N}).
-Result<int64_t> ParseConsumer(std::string_view text, const std::string& path) {
+}  // namespace
+
+// The in-place record (newer half first), else plain JSON as Paimon writes it.
+Result<int64_t> ConsumerManager::ParseRecord(std::string_view text, const std::string& path) {
   if (text.size() == kRecordSize) {
     if (auto n = ParseTail(text.substr(kHalf))) return *n;
     if (auto n = ParseHead(text.substr(0, kHalf))) return *n;
@@ -107,6 +108,7 @@ Result<int64_t> ParseConsumer(std::string_view text, const std::string& path) {
   return *next;
 }
 
+namespace {
 Status PWriteAll(int fd, std::string_view data, off_t offset, const std::string& path) {
   ssize_t n = ::pwrite(fd, data.data(), data.size(), offset);
   if (n != static_cast<ssize_t>(data.size())) {
@@ -169,7 +171,7 @@ Result<std::optional<int64_t>> ConsumerManager::Read(const std::string& id) cons
       last = text.status();
       continue;
     }
-    auto next = ParseConsumer(*text, path);
+    auto next = ParseRecord(*text, path);
     if (next.ok()) return std::optional<int64_t>(*next);
     last = next.status();
   }

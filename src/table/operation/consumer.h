@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -41,6 +42,8 @@ class ConsumerManager {
   std::string ConsumerPath(const std::string& id) const;
   // The whole text Record leaves in a consumer file for `next_snapshot`.
   static std::string RecordText(int64_t next_snapshot);
+  // The position a consumer file's text holds (either layout); `path` names it in errors.
+  static Result<int64_t> ParseRecord(std::string_view text, const std::string& path);
 
  private:
   std::string dir_;
