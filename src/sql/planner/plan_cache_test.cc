@@ -149,6 +149,13 @@ TEST_F(PlanCacheTest, ReusedPlansAnswerAsFreshOnes) {
                   {{Datum::Int(4), Datum::Bytes("d1")}, {Datum::Int(4), Datum::Bytes("d0")}, {Datum::Int(6), Datum()}},
                   {DataType::BigInt(), DataType::String()}, "postgresql"),
             1);
+  // An array parameter (= ANY), empty and with a NULL element included.
+  EXPECT_EQ(Check("SELECT id FROM t WHERE id = ANY($1) ORDER BY id",
+                  {{Datum::List({Datum::Int(1), Datum::Int(5)})},
+                   {Datum::List({})},
+                   {Datum::List({Datum::Int(59), Datum(), Datum::Int(2)})}},
+                  {DataType::Array(DataType::BigInt())}, "postgresql"),
+            5);
   EXPECT_GT(Check("SELECT id FROM t WHERE grp = $1 ORDER BY id NULLS FIRST",
                   {{Datum::Int(1)}, {Datum::Int(3)}, {Datum::Int(9)}}, {DataType::Int()}, "postgresql"),
             3);
