@@ -664,7 +664,8 @@ class Runner {
   Result<Prepared> PlanStatement(std::string_view text, const Query& q, const std::vector<Datum>* params) {
     if (params == nullptr || !PlanCache::Applies(*params)) return Plan(q, params);
     PlanCache& cache = impl_->plan_cache;
-    PlanCache::Context context{*settings_, *catalog_, *database_, impl_->shared()->functions};
+    // The functions a plan is kept under are those it was bound with.
+    PlanCache::Context context{*settings_, *catalog_, *database_, s_->engine().functions()};
     Prepared p;
     p.ctx = NewContext();
     p.plan = cache.Find(text, context, *params, param_types_, impl_);
@@ -672,6 +673,7 @@ class Runner {
     RecordingResolver resolver(impl_);
     bool value_dependent = false;
     BindOptions o = Bind(p.ctx.get(), params);
+    o.functions = context.functions.get();
     o.resolver = &resolver;
     o.value_dependent = &value_dependent;
     KL_ASSIGN_OR_RETURN(LogicalOpPtr plan, BindQuery(q, o));
