@@ -166,9 +166,6 @@ TEST(WireTest, EventValidationRefusesMalformedJsonAnywhere) {
   };
   for (const std::string& doc : bad) {
     EXPECT_FALSE(ValidateEventContent(doc).ok()) << doc;
-    std::string padded = doc;
-    padded.reserve(doc.size() + 64);
-    EXPECT_FALSE(ValidateEventContent(padded, padded.capacity() - padded.size()).ok()) << doc;
   }
   // What is well-formed stays accepted: escapes, unicode, numbers, nesting, whitespace.
   const std::vector<std::string> good = {
