@@ -36,16 +36,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string rest(reinterpret_cast<const char*>(data) + 1, size - 1);
   std::string doc;
   switch (data[0] % 3) {
-    case 0:
-      doc = rest;
-      break;
+    case 0: doc = rest; break;
     case 1:
       doc = R"({"type":"MODIFIED","uid":"u-1","kind":"Pod","resourceversion":"7","obj":{"metadata":{"name":"p"},"x":)" +
             rest + "}}";
       break;
-    default:
-      doc = "[" + rest + "]";
-      break;
+    default: doc = "[" + rest + "]"; break;
   }
   std::unique_ptr<char[]> exact(new char[doc.size() == 0 ? 1 : doc.size()]);
   if (!doc.empty()) std::memcpy(exact.get(), doc.data(), doc.size());

@@ -37,10 +37,18 @@ enum Field : int { kType, kUid, kKind, kResourceVersion, kObj, kFieldCount };
 constexpr std::string_view kFieldNames[kFieldCount] = {"type", "uid", "kind", "resourceversion", "obj"};
 
 int FieldOf(std::string_view key) {
-  for (int f = 0; f < kFieldCount; ++f) {
-    if (key == kFieldNames[f]) return f;
+  switch (key.size()) {
+    case 3: return key == "uid" ? kUid : key == "obj" ? kObj : -1;
+    case 4: return key == "type" ? kType : key == "kind" ? kKind : -1;
+    case 15: return key == "resourceversion" ? kResourceVersion : -1;
+    default: return -1;
   }
-  return -1;
+}
+
+uint32_t Load32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
 }
 
 }  // namespace
@@ -55,30 +63,22 @@ struct EventValidator::Walk {
   uint32_t len;
   const uint32_t* idx;  // n structural indexes, then len
   uint32_t n;
-  uint32_t next = 0;   // the next structural to visit
-  uint32_t depth = 0;  // non-empty arrays and objects open
-  // The first backslash at or after `backslash_from` (len if none): strings
-  // before it have no escapes to check, so most strings cost nothing here.
+  // The first backslash at or after the strings checked so far (len if
+  // none): a string that ends before it has no escapes to check, so most
+  // strings cost one comparison.
   uint32_t backslash = 0;
-  uint32_t backslash_from = UINT32_MAX;
   // Event mode: the structural of the value of each field's first occurrence
-  // at the top level, and of the pending top-level key's field.
+  // at the top level.
   bool fields_wanted = false;
   uint32_t field_value[kFieldCount];
-  int pending_field = -1;
   const char* what = nullptr;
   uint32_t at = 0;
-  std::string padded;  // a token near the end, with padding
-  std::string scratch;
 
   bool Fail(const char* why, uint32_t where) {
     what = why;
     at = where;
     return false;
   }
-
-  // The byte offset of the k-th structural.
-  uint32_t Pos(uint32_t k) const { return idx[k]; }
 
   // The closing quote of the string opened at structural k: stage 1 makes
   // whatever follows a string's end a structural, so only white space lies
@@ -89,46 +89,64 @@ struct EventValidator::Walk {
     return e - 1;
   }
 
-  // Points `src` at a copy of [pos, len) followed by padding when fewer than
-  // `need` bytes follow `from`; returns the position of `pos` in it.
+  // Points at a copy of [pos, len) followed by padding when fewer than
+  // `need` bytes follow `from`, else at buf + pos.
   const uint8_t* Readable(uint32_t pos, uint32_t from, size_t need) {
     if (static_cast<size_t>(len) - from >= need) return buf + pos;
-    padded.assign(reinterpret_cast<const char*>(buf) + pos, len - pos);
-    padded.append(kPadding + need, ' ');
-    return reinterpret_cast<const uint8_t*>(padded.data());
+    v.padded_.assign(reinterpret_cast<const char*>(buf) + pos, len - pos);
+    v.padded_.append(kPadding + need, ' ');
+    return reinterpret_cast<const uint8_t*>(v.padded_.data());
   }
 
-  // A string (key or value) opened at structural k: its escapes, by
-  // simdjson's own stage 2 string parser, when it has any.
-  bool String(uint32_t k) {
+  // A string (key or value) opened at structural k whose bytes hold a
+  // backslash: its escapes, by simdjson's own stage 2 string parser (which
+  // reads a SIMD block past the string, hence the padded copy near the end).
+  [[gnu::noinline]] bool EscapedString(uint32_t k) {
     uint32_t open = idx[k];
     uint32_t bound = idx[k + 1];
-    if (backslash_from == UINT32_MAX || backslash < open) {
+    if (backslash < open) {  // never after a successful walk so far; kept exact anyway
       const void* hit = std::memchr(buf + open, '\\', len - open);
       backslash = hit == nullptr ? len : static_cast<uint32_t>(static_cast<const uint8_t*>(hit) - buf);
-      backslash_from = open;
+      if (backslash >= bound) return true;
     }
-    if (backslash >= bound) return true;
-    backslash_from = UINT32_MAX;  // found again from the next string on
     size_t raw = bound - open;
-    if (scratch.size() < raw + 2 * kPadding) scratch.resize(raw + 2 * kPadding);
+    if (v.scratch_.size() < raw + 2 * kPadding) v.scratch_.resize(raw + 2 * kPadding);
     const uint8_t* src = Readable(open, bound, 2 * kPadding);
-    if (v.stage1_->parse_string(src + 1, reinterpret_cast<uint8_t*>(scratch.data())) == nullptr) {
+    if (v.stage1_->parse_string(src + 1, reinterpret_cast<uint8_t*>(v.scratch_.data())) == nullptr) {
       return Fail("invalid escape in a string", backslash);
     }
+    const void* hit = std::memchr(buf + bound, '\\', len - bound);
+    backslash = hit == nullptr ? len : static_cast<uint32_t>(static_cast<const uint8_t*>(hit) - buf);
     return true;
   }
 
+  bool String(uint32_t k) { return idx[k + 1] <= backslash || EscapedString(k); }
+
+  // By simdjson's number parser; the number ends by the next structural
+  // (simdjson reads at most eight bytes past a decimal point), and the
+  // root's is copied with padding, as simdjson copies it.
+  // Most numbers of an event are small integers: at most 18 digits, no
+  // fraction or exponent, then a terminator. simdjson accepts all of those
+  // (no range to check); the rest go to its parser.
   bool Number(uint32_t k, bool root) {
+    const uint8_t* p = buf + idx[k];
+    const uint8_t* const end = buf + len;
+    p += *p == '-';
+    const uint8_t* const digits = p;
+    while (p < end && p - digits < 19 && static_cast<uint8_t>(*p - '0') <= 9) ++p;
+    ptrdiff_t count = p - digits;
+    if (count > 0 && count < 19 && (count == 1 || *digits != '0') && (p == end ? root : kTerminator[*p])) {
+      return true;
+    }
+    return SimdjsonNumber(k, root);
+  }
+
+  [[gnu::noinline]] bool SimdjsonNumber(uint32_t k, bool root) {
     uint32_t pos = idx[k];
-    // The number ends by the next structural (simdjson reads at most eight
-    // bytes past a decimal point); the root's is copied with padding, as
-    // simdjson copies it.
     const uint8_t* src = root ? Readable(pos, len, kPadding) : Readable(pos, idx[k + 1], kPadding);
     NumberSink sink;
     if (simdjson::builtin::numberparsing::parse_number(src, sink) != simdjson::SUCCESS) {
-      return Fail("invalid number (its grammar, or out of range: integers take 64 bits, doubles must be finite)",
-                  pos);
+      return Fail("invalid number (its grammar, or out of range: integers take 64 bits, doubles must be finite)", pos);
     }
     return true;
   }
@@ -137,21 +155,126 @@ struct EventValidator::Walk {
   // the end of the document).
   bool Literal(uint32_t k, bool root) {
     uint32_t pos = idx[k];
-    std::string_view word = buf[pos] == 't' ? "true" : buf[pos] == 'f' ? "false" : "null";
     size_t rest = len - pos;
-    bool ok = rest >= word.size() && std::memcmp(buf + pos, word.data(), word.size()) == 0 &&
-              (rest == word.size() ? root : kTerminator[buf[pos + word.size()]]);
+    bool is_false = buf[pos] == 'f';
+    size_t size = is_false ? 5 : 4;
+    bool ok = false;
+    if (rest >= size) {
+      uint32_t want = Load32(reinterpret_cast<const uint8_t*>(buf[pos] == 't' ? "true" : is_false ? "alse" : "null"));
+      ok = Load32(buf + pos + (is_false ? 1 : 0)) == want && (rest == size ? root : kTerminator[buf[pos + size]]);
+    }
     return ok || Fail("invalid literal (true, false or null expected)", pos);
   }
 
   bool Primitive(uint32_t k, bool root) {
     switch (buf[idx[k]]) {
+      case '"': return String(k);
+      case 't':
+      case 'f':
+      case 'n': return Literal(k, root);
+      case '-':
+      case '0':
+      case '1':
+      case '2':
+      case '3':
+      case '4':
+      case '5':
+      case '6':
+      case '7':
+      case '8':
+      case '9': return Number(k, root);
+      default: return Fail(root ? "the document does not start with a value" : "a value expected", idx[k]);
+    }
+  }
+
+  // A key of the top-level object: remembers the structural of the value of
+  // the first of each event field.
+  [[gnu::noinline]] void TopLevelKey(uint32_t k) {
+    uint32_t open = idx[k];
+    uint32_t close = StringEnd(k);
+    std::string_view raw(reinterpret_cast<const char*>(buf) + open + 1, close - open - 1);
+    int f = -1;
+    if (raw.find('\\') == std::string_view::npos) {
+      f = FieldOf(raw);
+    } else if (raw.size() < 6 * 16) {  // the longest name, each letter \u-escaped
+      std::string key(raw.size() + 2 * kPadding, '\0');
+      std::string copy(raw.data(), raw.size() + 1);  // with its closing quote
+      copy.append(2 * kPadding, ' ');
+      uint8_t* end = v.stage1_->parse_string(reinterpret_cast<const uint8_t*>(copy.data()),
+                                             reinterpret_cast<uint8_t*>(key.data()));
+      if (end != nullptr) f = FieldOf(std::string_view(key.data(), end - reinterpret_cast<uint8_t*>(key.data())));
+    }
+    // The value follows the key and its colon.
+    if (f >= 0 && field_value[f] == UINT32_MAX) field_value[f] = k + 2;
+  }
+
+  // json_iterator::walk_document, label for label, with `next` (the next
+  // structural to visit) and `depth` (non-empty arrays and objects open) in
+  // registers.
+  bool Document() {
+    if (n == 0) return Fail("empty", 0);
+    const uint8_t* const b = buf;
+    const uint32_t* const ix = idx;
+    const uint32_t count = n;
+    uint8_t* const is_array = v.is_array_;
+    uint32_t next = 1;
+    uint32_t depth = 0;
+    const void* hit = std::memchr(b, '\\', len);
+    backslash = hit == nullptr ? len : static_cast<uint32_t>(static_cast<const uint8_t*>(hit) - b);
+#define KL_AT(k) ((k) < count ? ix[k] : len)
+#define KL_PEEK() (next < count ? b[ix[next]] : 0)
+
+    uint8_t first = b[ix[0]];
+    if (first == '{' && b[ix[count - 1]] != '}') return Fail("the object is not closed", ix[count - 1]);
+    if (first == '[' && b[ix[count - 1]] != ']') return Fail("the array is not closed", ix[count - 1]);
+    switch (first) {
+      case '{':
+        if (KL_PEEK() == '}') {
+          ++next;
+          goto document_end;
+        }
+        goto object_begin;
+      case '[':
+        if (KL_PEEK() == ']') {
+          ++next;
+          goto document_end;
+        }
+        goto array_begin;
+      default:
+        if (!Primitive(0, true)) return false;
+        goto document_end;
+    }
+
+  object_begin:
+    if (++depth >= kMaxDepth) return Fail("nested too deep", ix[next - 1]);
+    is_array[depth] = 0;
+    if (next >= count || b[ix[next]] != '"') return Fail("an object does not start with a key", KL_AT(next));
+    goto key;
+
+  object_field:
+    if (next >= count || b[ix[next]] != ':') return Fail("a colon expected after a key", KL_AT(next));
+    if (++next >= count) return Fail("a value expected", len);
+    switch (b[ix[next++]]) {
+      case '{':
+        if (KL_PEEK() == '}') {
+          ++next;
+          break;
+        }
+        goto object_begin;
+      case '[':
+        if (KL_PEEK() == ']') {
+          ++next;
+          break;
+        }
+        goto array_begin;
       case '"':
-        return String(k);
+        if (ix[next] > backslash && !EscapedString(next - 1)) return false;
+        break;
       case 't':
       case 'f':
       case 'n':
-        return Literal(k, root);
+        if (!Literal(next - 1, false)) return false;
+        break;
       case '-':
       case '0':
       case '1':
@@ -163,159 +286,89 @@ struct EventValidator::Walk {
       case '7':
       case '8':
       case '9':
-        return Number(k, root);
-      default:
-        return Fail(root ? "the document does not start with a value" : "a value expected", idx[k]);
-    }
-  }
-
-  // A key of the top-level object: remembers the first of each event field.
-  void TopLevelKey(uint32_t k) {
-    uint32_t open = idx[k];
-    uint32_t close = StringEnd(k);
-    std::string_view raw(reinterpret_cast<const char*>(buf) + open + 1, close - open - 1);
-    int f = -1;
-    if (raw.find('\\') == std::string_view::npos) {
-      f = FieldOf(raw);
-    } else if (raw.size() < 6 * 16) {  // the longest name, each letter \u-escaped
-      std::string key;
-      key.resize(raw.size() + 2 * kPadding);
-      std::string copy(raw.data(), raw.size() + 1);
-      copy.append(2 * kPadding, ' ');
-      uint8_t* end = v.stage1_->parse_string(reinterpret_cast<const uint8_t*>(copy.data()),
-                                             reinterpret_cast<uint8_t*>(key.data()));
-      if (end != nullptr) f = FieldOf(std::string_view(key.data(), end - reinterpret_cast<uint8_t*>(key.data())));
-    }
-    pending_field = f >= 0 && field_value[f] == UINT32_MAX ? f : -1;
-  }
-
-  bool Key(uint32_t k) {
-    if (!String(k)) return false;
-    if (fields_wanted && depth == 1) TopLevelKey(k);
-    return true;
-  }
-
-  // Where the value at structural k belongs to a pending top-level field.
-  void Value(uint32_t k) {
-    if (pending_field >= 0 && depth == 1) field_value[pending_field] = k;
-    pending_field = -1;
-  }
-
-  // json_iterator::walk_document, label for label.
-  bool Document() {
-    if (n == 0) return Fail("empty", 0);
-    uint8_t first = buf[idx[0]];
-    if (first == '{' && buf[idx[n - 1]] != '}') return Fail("the object is not closed", idx[n - 1]);
-    if (first == '[' && buf[idx[n - 1]] != ']') return Fail("the array is not closed", idx[n - 1]);
-    next = 1;
-    switch (first) {
-      case '{':
-        if (Peek() == '}') {
-          ++next;
-          goto document_end;
-        }
-        goto object_begin;
-      case '[':
-        if (Peek() == ']') {
-          ++next;
-          goto document_end;
-        }
-        goto array_begin;
-      default:
-        if (!Primitive(0, true)) return false;
-        goto document_end;
-    }
-
-  object_begin:
-    if (++depth >= kMaxDepth) return Fail("nested too deep", idx[next - 1]);
-    v.is_array_[depth] = 0;
-    if (next >= n || buf[idx[next]] != '"') return Fail("an object does not start with a key", At(next));
-    if (!Key(next++)) return false;
-
-  object_field:
-    if (next >= n || buf[idx[next]] != ':') return Fail("a colon expected after a key", At(next));
-    ++next;
-    if (next >= n) return Fail("a value expected", len);
-    Value(next);
-    switch (buf[idx[next++]]) {
-      case '{':
-        if (Peek() == '}') {
-          ++next;
-          break;
-        }
-        goto object_begin;
-      case '[':
-        if (Peek() == ']') {
-          ++next;
-          break;
-        }
-        goto array_begin;
-      default:
-        if (!Primitive(next - 1, false)) return false;
+        if (!Number(next - 1, false)) return false;
         break;
+      default: return Fail("a value expected", ix[next - 1]);
     }
 
   object_continue:
-    if (next >= n) return Fail("a comma or } expected", len);
-    switch (buf[idx[next++]]) {
+    if (next >= count) return Fail("a comma or } expected", len);
+    switch (b[ix[next++]]) {
       case ',':
-        if (next >= n || buf[idx[next]] != '"') return Fail("a key expected after a comma", At(next));
-        if (!Key(next++)) return false;
-        goto object_field;
-      case '}':
-        goto scope_end;
-      default:
-        return Fail("a comma or } expected between fields", idx[next - 1]);
+        if (next >= count || b[ix[next]] != '"') return Fail("a key expected after a comma", KL_AT(next));
+        goto key;
+      case '}': goto scope_end;
+      default: return Fail("a comma or } expected between fields", ix[next - 1]);
     }
+
+  key:  // structural `next` is a key's opening quote
+    if (ix[next + 1] > backslash && !EscapedString(next)) return false;
+    if (depth == 1 && fields_wanted) TopLevelKey(next);
+    ++next;
+    goto object_field;
 
   scope_end:
     if (--depth == 0) goto document_end;
-    if (v.is_array_[depth]) goto array_continue;
+    if (is_array[depth]) goto array_continue;
     goto object_continue;
 
   array_begin:
-    if (++depth >= kMaxDepth) return Fail("nested too deep", idx[next - 1]);
-    v.is_array_[depth] = 1;
+    if (++depth >= kMaxDepth) return Fail("nested too deep", ix[next - 1]);
+    is_array[depth] = 1;
 
   array_value:
-    if (next >= n) return Fail("a value expected", len);
-    switch (buf[idx[next++]]) {
+    if (next >= count) return Fail("a value expected", len);
+    switch (b[ix[next++]]) {
       case '{':
-        if (Peek() == '}') {
+        if (KL_PEEK() == '}') {
           ++next;
           break;
         }
         goto object_begin;
       case '[':
-        if (Peek() == ']') {
+        if (KL_PEEK() == ']') {
           ++next;
           break;
         }
         goto array_begin;
-      default:
-        if (!Primitive(next - 1, false)) return false;
+      case '"':
+        if (ix[next] > backslash && !EscapedString(next - 1)) return false;
         break;
+      case 't':
+      case 'f':
+      case 'n':
+        if (!Literal(next - 1, false)) return false;
+        break;
+      case '-':
+      case '0':
+      case '1':
+      case '2':
+      case '3':
+      case '4':
+      case '5':
+      case '6':
+      case '7':
+      case '8':
+      case '9':
+        if (!Number(next - 1, false)) return false;
+        break;
+      default: return Fail("a value expected", ix[next - 1]);
     }
 
   array_continue:
-    if (next >= n) return Fail("a comma or ] expected", len);
-    switch (buf[idx[next++]]) {
-      case ',':
-        goto array_value;
-      case ']':
-        goto scope_end;
-      default:
-        return Fail("a comma or ] expected between values", idx[next - 1]);
+    if (next >= count) return Fail("a comma or ] expected", len);
+    switch (b[ix[next++]]) {
+      case ',': goto array_value;
+      case ']': goto scope_end;
+      default: return Fail("a comma or ] expected between values", ix[next - 1]);
     }
 
   document_end:
-    if (next != n) return Fail("more after the end of the document", At(next));
+    if (next != count) return Fail("more after the end of the document", KL_AT(next));
     return true;
+#undef KL_AT
+#undef KL_PEEK
   }
-
-  // The next structural's character, or none past the last.
-  uint8_t Peek() const { return next < n ? buf[idx[next]] : 0; }
-  uint32_t At(uint32_t k) const { return k < n ? idx[k] : len; }
 
   // A top-level string field's value, unescaped.
   std::string_view FieldString(uint32_t k, std::string* storage) {
@@ -342,7 +395,8 @@ Status EventValidator::Stage1(std::string_view json) {
   // About four bytes of structural indexes per byte of the largest document;
   // given back after a rare huge one.
   size_t want = std::max<size_t>(json.size(), 64 << 10);
-  if (stage1_ == nullptr || stage1_->capacity() < json.size() || stage1_->capacity() > std::max<size_t>(want, 4 << 20)) {
+  if (stage1_ == nullptr || stage1_->capacity() < json.size() ||
+      stage1_->capacity() > std::max<size_t>(want, 4 << 20)) {
     stage1_.reset();
     if (simdjson::get_active_implementation()->create_dom_parser_implementation(want, kMaxDepth, stage1_) !=
         simdjson::SUCCESS) {
@@ -350,8 +404,8 @@ Status EventValidator::Stage1(std::string_view json) {
       return Status::Internal("no memory to validate a " + std::to_string(json.size()) + " byte event");
     }
   }
-  simdjson::error_code error = stage1_->stage1(reinterpret_cast<const uint8_t*>(json.data()), json.size(),
-                                               simdjson::stage1_mode::regular);
+  simdjson::error_code error =
+      stage1_->stage1(reinterpret_cast<const uint8_t*>(json.data()), json.size(), simdjson::stage1_mode::regular);
   if (error != simdjson::SUCCESS) return fail(simdjson::error_message(error));
   return Status::OK();
 }
@@ -377,16 +431,17 @@ Status EventValidator::Run(std::string_view json, bool event, EventFields* field
   std::string_view* values[] = {&got.type, &got.uid, &got.kind, &got.resource_version};
   for (int f = kType; f <= kResourceVersion; ++f) {
     uint32_t k = w.field_value[f];
-    std::string name(kFieldNames[f]);
-    if (k == UINT32_MAX) return fail("no " + name);
-    if (w.buf[w.idx[k]] != '"') return fail(f == kType ? "type is not a string" : name + " is not a non-empty string");
+    if (k == UINT32_MAX) return fail("no " + std::string(kFieldNames[f]));
+    if (w.buf[w.idx[k]] != '"') {
+      return fail(f == kType ? "type is not a string" : std::string(kFieldNames[f]) + " is not a non-empty string");
+    }
     *values[f] = w.FieldString(k, &unescaped_[f]);
     if (f == kType) {
       if (got.type != "ADDED" && got.type != "MODIFIED" && got.type != "DELETED") {
         return fail("type is not ADDED, MODIFIED or DELETED");
       }
     } else if (values[f]->empty()) {
-      return fail(name + " is not a non-empty string");
+      return fail(std::string(kFieldNames[f]) + " is not a non-empty string");
     }
   }
   if (w.field_value[kObj] == UINT32_MAX) return fail("no obj");

@@ -64,6 +64,8 @@ class EventValidator {
 
   std::unique_ptr<simdjson::internal::dom_parser_implementation> stage1_;
   std::string unescaped_[4];  // escaped field values, unescaped
+  std::string padded_;        // a token near the end, followed by padding
+  std::string scratch_;       // where simdjson's string parser writes
   uint8_t is_array_[kMaxDepth + 1] = {};
 };
 

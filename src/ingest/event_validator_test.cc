@@ -40,7 +40,8 @@ void ExpectSameAsDom(EventValidator& v, const std::string& doc) {
   EventFields a, b;
   Status fast_event = v.ValidateEvent(Exact(event).view(), &a);
   Status dom_event = ValidateEventWithDom(event, &b);
-  EXPECT_EQ(fast_event.ok(), dom_event.ok()) << event << " -> " << fast_event.ToString() << " / " << dom_event.ToString();
+  EXPECT_EQ(fast_event.ok(), dom_event.ok())
+      << event << " -> " << fast_event.ToString() << " / " << dom_event.ToString();
 }
 
 struct Case {
@@ -275,7 +276,8 @@ TEST(EventValidatorTest, EventFieldsAsTheDomFindsThem) {
       {R"({"type":"ADDED","obj":{"uid":"x","kind":"Pod","resourceversion":"1"}})", "no uid", {}},
       {R"({"obj":{"type":"ADDED"}})", "no type", {}},
       {R"({"type":7,"uid":"u","kind":"Pod","resourceversion":"1","obj":{}})", "type is not a string", {}},
-      {R"({"type":"ADDED","uid":"u","kind":null,"resourceversion":"1","obj":{}})", "kind is not a non-empty string",
+      {R"({"type":"ADDED","uid":"u","kind":null,"resourceversion":"1","obj":{}})",
+       "kind is not a non-empty string",
        {}},
       {R"({"type":"ADDED","uid":"u","kind":"Pod","resourceversion":1,"obj":{}})",
        "resourceversion is not a non-empty string",
@@ -319,7 +321,8 @@ TEST(EventValidatorTest, LargeDocumentsAndTokensNearTheEnd) {
   std::string big = kHead + R"("obj":{"items":[)";
   for (int i = 0; i < 20000; ++i) {
     if (i) big += ",";
-    big += R"({"n":)" + std::to_string(i) + R"(,"f":)" + std::to_string(i) + R"(.25e-3,"s":"a\"b\\c\u00e9\ud83d\ude00"})";
+    big +=
+        R"({"n":)" + std::to_string(i) + R"(,"f":)" + std::to_string(i) + R"(.25e-3,"s":"a\"b\\c\u00e9\ud83d\ude00"})";
   }
   big += "]}}";
   ASSERT_GT(big.size(), 1u << 20);
@@ -329,7 +332,7 @@ TEST(EventValidatorTest, LargeDocumentsAndTokensNearTheEnd) {
   EXPECT_FALSE(v.ValidateEvent(Exact(broken).view()).ok());
   KL_EXPECT_OK(v.ValidateEvent(Exact(kHead + R"("obj":{}})").view()));  // after the big one: buffers given back
   for (std::string_view token : {R"("a\u00e9")", R"("\\")", "1.5", "-12345678.123456789e-3", "123", "true",
-                                   R"("\ud83d\ude00")", R"("\u12")", "1.", "12345678901234567890123.5"}) {
+                                 R"("\ud83d\ude00")", R"("\u12")", "1.", "12345678901234567890123.5"}) {
     for (int pad = 0; pad < 80; ++pad) {
       std::string doc = "[" + std::string(token) + std::string(pad, ' ') + "]";
       ExpectSameAsDom(v, doc);
