@@ -121,7 +121,7 @@ struct EventValidator::Walk {
     if (v.scratch_.size() < raw + 2 * kPadding) v.scratch_.resize(raw + 2 * kPadding);
     const uint8_t* src = Readable(open, bound, 2 * kPadding);
     if (v.stage1_->parse_string(src + 1, reinterpret_cast<uint8_t*>(v.scratch_.data())) == nullptr) {
-      return Fail("invalid escape in a string", backslash);
+      return Fail("invalid escape in the string starting", open);
     }
     const void* hit = std::memchr(buf + bound, '\\', len - bound);
     backslash = hit == nullptr ? len : static_cast<uint32_t>(static_cast<const uint8_t*>(hit) - buf);
@@ -130,9 +130,6 @@ struct EventValidator::Walk {
 
   bool String(uint32_t k) { return idx[k + 1] <= backslash || EscapedString(k); }
 
-  // By simdjson's number parser; the number ends by the next structural
-  // (simdjson reads at most eight bytes past a decimal point), and the
-  // root's is copied with padding, as simdjson copies it.
   // Most numbers of an event are small integers: at most 18 digits, no
   // fraction or exponent, then a terminator. simdjson accepts all of those
   // (no range to check); the rest go to its parser.
@@ -149,6 +146,9 @@ struct EventValidator::Walk {
     return SimdjsonNumber(k, root);
   }
 
+  // By simdjson's number parser; the number ends by the next structural
+  // (simdjson reads at most eight bytes past a decimal point), and the
+  // root's is copied with padding, as simdjson copies it.
   [[gnu::noinline]] bool SimdjsonNumber(uint32_t k, bool root) {
     uint32_t pos = idx[k];
     const uint8_t* src = root ? Readable(pos, len, kPadding) : Readable(pos, idx[k + 1], kPadding);

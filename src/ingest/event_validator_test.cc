@@ -238,7 +238,7 @@ TEST(EventValidatorTest, ErrorsSayWhatAndWhere) {
   Status s = v.ValidateJson(R"({"a":[1,2 3]})");
   EXPECT_EQ(s.message(), "not valid JSON: a comma or ] expected between values at byte 10");
   s = v.ValidateJson(R"({"a":"\q"})");
-  EXPECT_EQ(s.message(), "not valid JSON: invalid escape in a string at byte 6");
+  EXPECT_EQ(s.message(), "not valid JSON: invalid escape in the string starting at byte 5");
   s = v.ValidateJson(R"({"a":01})");
   EXPECT_NE(s.message().find("invalid number"), std::string::npos) << s.ToString();
   EXPECT_NE(s.message().find("at byte 5"), std::string::npos) << s.ToString();

@@ -420,7 +420,7 @@ TEST_F(IngestServerTest, MalformedEventInsideAZstdBatchRefusesItWhole) {
        "not valid JSON: invalid number (its grammar, or out of range: integers take 64 bits, doubles must be finite) "
        "at byte 80"},
       {R"({"type":"ADDED","uid":"u2","kind":"Pod","resourceversion":"102","obj":{"a":"\ud800"}})",
-       "not valid JSON: invalid escape in a string at byte 76"},
+       "not valid JSON: invalid escape in the string starting at byte 75"},
       {R"({"type":"ADDED","uid":"u2","kind":"Pod","resourceversion":"102","obj":{"a":[1,2,3]}} {})",
        "not valid JSON: more after the end of the document at byte 85"},
       {R"({"type":"ADDED","uid":"u2","kind":"Pod","resourceversion":"102","obj":[1,2,3]})", "obj is not an object"},
