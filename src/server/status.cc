@@ -12,18 +12,6 @@
 namespace kl::server {
 namespace {
 
-const char* const kWarehouseTables[] = {pipeline::kOdsTable,
-                                        pipeline::kDwdTable,
-                                        pipeline::kClusterDimTable,
-                                        pipeline::kNodeDimTable,
-                                        pipeline::kAdsKindCountTable,
-                                        pipeline::kAdsNamespaceCountTable,
-                                        pipeline::kAdsNodePodsTable,
-                                        pipeline::kAdsUserResourcesTable,
-                                        pipeline::kTopologyTable,
-                                        pipeline::kTrendKindCountTable,
-                                        pipeline::kTrendUserResourcesTable};
-
 // The consumer groups of the warehouse's log jobs, by job name.
 const std::pair<const char*, const char*> kLogJobs[] = {{"ods", "kubelake-ods"}, {"dwd", "kubelake-dwd"}};
 
@@ -105,7 +93,8 @@ SystemStatus GatherStatus(const pipeline::WarehouseOptions& warehouse, const Liv
   SystemStatus s;
   s.now_ms = NowMillis();
   table::Catalog catalog(warehouse.warehouse);
-  for (const char* name : kWarehouseTables) s.tables.push_back(ReadTableStatus(catalog, warehouse.database, name));
+  for (const char* name : pipeline::kWarehouseTables)
+    s.tables.push_back(ReadTableStatus(catalog, warehouse.database, name));
   s.log = ReadLogStatus(live);
   if (live.jobs) {
     s.has_jobs = true;

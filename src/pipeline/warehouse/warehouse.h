@@ -43,6 +43,19 @@ inline constexpr char kTopologyTable[] = "dws_topology";
 inline constexpr char kTrendKindCountTable[] = "trend_kind_count";
 inline constexpr char kTrendUserResourcesTable[] = "trend_user_resources";
 
+// Every table of the warehouse, in the order the jobs feed them (raw events first).
+inline constexpr const char* kWarehouseTables[] = {kOdsTable,
+                                                   kDwdTable,
+                                                   kClusterDimTable,
+                                                   kNodeDimTable,
+                                                   kAdsKindCountTable,
+                                                   kAdsNamespaceCountTable,
+                                                   kAdsNodePodsTable,
+                                                   kAdsUserResourcesTable,
+                                                   kTopologyTable,
+                                                   kTrendKindCountTable,
+                                                   kTrendUserResourcesTable};
+
 struct WarehouseOptions {
   std::string warehouse;  // Paimon warehouse directory
   std::string database = "kubelake";

@@ -13,18 +13,6 @@
 namespace kl::sql {
 namespace {
 
-const char* kTables[] = {pipeline::kOdsTable,
-                         pipeline::kDwdTable,
-                         pipeline::kClusterDimTable,
-                         pipeline::kNodeDimTable,
-                         pipeline::kAdsKindCountTable,
-                         pipeline::kAdsNamespaceCountTable,
-                         pipeline::kAdsNodePodsTable,
-                         pipeline::kAdsUserResourcesTable,
-                         pipeline::kTopologyTable,
-                         pipeline::kTrendKindCountTable,
-                         pipeline::kTrendUserResourcesTable};
-
 TEST(WarehouseSqlTest, CreatesTheTablesTheHandWiredJobsDefine) {
   kl::testing::TempDir dir;
   for (std::string format : {"avro", "parquet"}) {
@@ -47,7 +35,7 @@ TEST(WarehouseSqlTest, CreatesTheTablesTheHandWiredJobsDefine) {
     EXPECT_EQ(names, (std::vector<std::string>{"ods", "dwd", "dim-from-nodes", "dim-node", "ads-kind-count",
                                                "ads-namespace-count", "ads-node-pods", "ads-user-resources", "topology",
                                                "trend-kind-count", "trend-user-resources"}));
-    for (const char* name : kTables) {
+    for (const char* name : pipeline::kWarehouseTables) {
       auto a = table::Catalog(hand.warehouse).GetTable(hand.database, name);
       auto b = table::Catalog(sql.warehouse).GetTable(sql.database, name);
       ASSERT_TRUE(a.ok() && b.ok()) << name;
