@@ -339,9 +339,11 @@ Status BucketWriter::RunCompaction(const CompactUnit& unit) {
   if (unit.files.size() == 1) {
     const DataFileMeta& f = unit.files[0];
     if (f.level == unit.output_level) return Status::OK();
-    KL_ASSIGN_OR_RETURN(const FileFormat* from_fmt, ctx_->WriteFormat(f.level));
-    KL_ASSIGN_OR_RETURN(const FileFormat* to_fmt, ctx_->WriteFormat(unit.output_level));
-    if ((!drop_delete || f.delete_row_count.value_or(1) == 0) && from_fmt == to_fmt) {
+    // (A table this build cannot write keeps relabelling: moving a file needs no writer.)
+    auto from_fmt = ctx_->WriteFormat(f.level);
+    auto to_fmt = ctx_->WriteFormat(unit.output_level);
+    bool same_format = !from_fmt.ok() || !to_fmt.ok() || *from_fmt == *to_fmt;
+    if ((!drop_delete || f.delete_row_count.value_or(1) == 0) && same_format) {
       DataFileMeta upgraded = f;
       upgraded.level = unit.output_level;
       levels_.Update({f}, {upgraded});
