@@ -102,9 +102,9 @@ Result<DecodedBatch> DecodeBatch(std::string_view body, const EventCheck& check 
 
 // Checks that `content` is an event document the pipeline can read: a JSON
 // object with string fields type (ADDED/MODIFIED/DELETED), uid, kind and
-// resourceversion, and an object `obj`. When `readable_after` bytes after
-// the content may be read (64 or more), it is parsed in place, else copied.
-Status ValidateEventContent(std::string_view content, size_t readable_after = 0);
+// resourceversion, and an object `obj` — every byte judged as simdjson's DOM
+// parser judges it (ingest/event_validator.h). Reads only the content.
+Status ValidateEventContent(std::string_view content);
 
 // The JSON answers.
 std::string AckJson(std::string_view cluster, std::string_view stream, uint64_t next, uint64_t appended,

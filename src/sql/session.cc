@@ -12,6 +12,7 @@
 #include "sql/functions/cast.h"
 #include "sql/parser/parser.h"
 #include "sql/planner/optimizer.h"
+#include "sql/planner/plan_cache.h"
 #include "sql/sql.h"
 #include "sql/streaming/connectors.h"
 #include "sql/streaming/jdbc_sink.h"
@@ -161,7 +162,8 @@ const char kUpsertMaterialize[] = "table.exec.sink.upsert-materialize";
 
 bool IsPostgres(const std::map<std::string, std::string>& settings) {
   auto it = settings.find(kDialectSetting);
-  return it != settings.end() && (EqualsIgnoreCase(it->second, "postgresql") || EqualsIgnoreCase(it->second, "postgres"));
+  return it != settings.end() &&
+         (EqualsIgnoreCase(it->second, "postgresql") || EqualsIgnoreCase(it->second, "postgres"));
 }
 
 ParseOptions ParseOptionsOf(const std::map<std::string, std::string>& settings) {
@@ -273,6 +275,8 @@ class SqlSession::Impl : public NameResolver {
   // BEGIN STATEMENT SET ... END: the INSERTs collected so far.
   bool in_statement_set = false;
   std::vector<std::shared_ptr<Statement>> statement_set;
+  // Plans of queries with parameters, by statement text, for their next executions.
+  PlanCache plan_cache;
 
   std::shared_ptr<SqlEngine::Shared> shared() { return s_->engine_->shared(); }
 
@@ -343,7 +347,8 @@ class SqlSession::Impl : public NameResolver {
       if (!read.dynamic_options.empty() && tt->second->connector() != "kubelake-log") {
         return Status::InvalidArgument("hints apply to Paimon and log tables, not to " + t.name);
       }
-      if (read.as_of_millis) return Status::InvalidArgument("FOR SYSTEM_TIME AS OF a time reads Paimon tables, not " + t.name);
+      if (read.as_of_millis)
+        return Status::InvalidArgument("FOR SYSTEM_TIME AS OF a time reads Paimon tables, not " + t.name);
       if (read.dynamic_options.empty()) return tt->second;
       // Hints on a log table override its options for this read.
       auto copy = std::make_shared<CatalogObject>(*tt->second);
@@ -653,8 +658,39 @@ class Runner {
     return p;
   }
 
-  Result<StatementResult> RunQuery(const Query& q, const std::vector<Datum>* params, int64_t row_limit) {
-    KL_ASSIGN_OR_RETURN(Prepared p, Plan(q, params));
+  // Plans the query of statement `text` (a whole statement, not a part of one). A query with
+  // parameters reuses the plan of its previous execution, with these values, while that plan
+  // holds (planner/plan_cache.h); otherwise it is planned and kept when it may be reused.
+  Result<Prepared> PlanStatement(std::string_view text, const Query& q, const std::vector<Datum>* params) {
+    if (params == nullptr || !PlanCache::Applies(*params)) return Plan(q, params);
+    PlanCache& cache = impl_->plan_cache;
+    // The functions a plan is kept under are those it was bound with.
+    PlanCache::Context context{*settings_, *catalog_, *database_, s_->engine().functions()};
+    Prepared p;
+    p.ctx = NewContext();
+    p.plan = cache.Find(text, context, *params, param_types_, impl_);
+    if (p.plan) return p;
+    RecordingResolver resolver(impl_);
+    bool value_dependent = false;
+    BindOptions o = Bind(p.ctx.get(), params);
+    o.functions = context.functions.get();
+    o.resolver = &resolver;
+    o.value_dependent = &value_dependent;
+    KL_ASSIGN_OR_RETURN(LogicalOpPtr plan, BindQuery(q, o));
+    p.plan = Optimize(plan, &value_dependent);
+    if (!value_dependent) cache.Keep(text, std::move(context), *params, param_types_, p.plan, resolver.resolved());
+    return p;
+  }
+
+  // The text of the statement being run, for PlanStatement.
+  void SetStatementText(std::string_view text, const Statement* statement) {
+    text_ = text;
+    statement_ = statement;
+  }
+
+  Result<StatementResult> RunQuery(const Statement& st, const std::vector<Datum>* params, int64_t row_limit) {
+    const Query& q = *st.query;
+    KL_ASSIGN_OR_RETURN(Prepared p, &st == statement_ ? PlanStatement(text_, q, params) : Plan(q, params));
     StatementResult r;
     r.has_rows = true;
     r.columns = p.plan->schema;
@@ -676,7 +712,7 @@ class Runner {
       return ErrorAt(st.pos, "cannot execute " + WriteName(st) + " in a read-only session");
     }
     switch (st.kind) {
-      case StatementKind::kQuery: return RunQuery(*st.query, params, row_limit);
+      case StatementKind::kQuery: return RunQuery(st, params, row_limit);
       case StatementKind::kExplain: {
         if (!st.statements.empty()) {
           const Statement& inner = *st.statements[0];
@@ -1280,12 +1316,13 @@ class Runner {
     const RowType& fields = schema.fields;
     ExecContext ctx = *NewContext();
     for (const auto& v : st.static_partition) {
-      bool is_partition =
-          std::find(schema.partition_keys.begin(), schema.partition_keys.end(), v.column) != schema.partition_keys.end();
+      bool is_partition = std::find(schema.partition_keys.begin(), schema.partition_keys.end(), v.column) !=
+                          schema.partition_keys.end();
       if (!is_partition) {
-        return ErrorAt(v.pos, QuoteIdentifier(v.column) + " is not a partition column of " + obj.name +
-                                  (schema.partition_keys.empty() ? " (it is not partitioned)"
-                                                                 : " (partitioned by " + Join(schema.partition_keys, ", ") + ")"));
+        return ErrorAt(
+            v.pos, QuoteIdentifier(v.column) + " is not a partition column of " + obj.name +
+                       (schema.partition_keys.empty() ? " (it is not partitioned)"
+                                                      : " (partitioned by " + Join(schema.partition_keys, ", ") + ")"));
       }
       int idx = fields.IndexOf(v.column);
       const DataType& type = fields.type(static_cast<size_t>(idx));
@@ -1297,8 +1334,9 @@ class Runner {
     for (const auto& c : st.insert_columns) {
       int idx = fields.IndexOf(c);
       if (idx >= 0 && fixed.count(idx)) {
-        return ErrorAt(st.name.pos, "column " + QuoteIdentifier(c) + " has a static value in PARTITION (...); "
-                                    "leave it out of the column list");
+        return ErrorAt(st.name.pos, "column " + QuoteIdentifier(c) +
+                                        " has a static value in PARTITION (...); "
+                                        "leave it out of the column list");
       }
     }
     return fixed;
@@ -1585,13 +1623,15 @@ class Runner {
   Result<StatementResult> ShowJobs() {
     std::vector<std::vector<std::string>> rows;
     for (const auto& j : s_->engine().Jobs()) {
-      std::string state = j.running ? (j.status.running ? "RUNNING" : "RESTARTING") : j.status.failed ? "FAILED" : "STOPPED";
+      std::string state = j.running         ? (j.status.running ? "RUNNING" : "RESTARTING")
+                          : j.status.failed ? "FAILED"
+                                            : "STOPPED";
       rows.push_back({j.name, state, std::to_string(j.status.changes_in), std::to_string(j.status.changes_out),
                       std::to_string(j.status.commits), j.status.last_error, j.statement});
     }
-    return RowsResult(StringRows({"job name", "status", "changes in", "changes out", "commits", "last error", "statement"},
-                                 rows),
-                      "SHOW");
+    return RowsResult(
+        StringRows({"job name", "status", "changes in", "changes out", "commits", "last error", "statement"}, rows),
+        "SHOW");
   }
 
  private:
@@ -1604,9 +1644,13 @@ class Runner {
   int64_t timeout_ms_;
   std::vector<std::optional<DataType>> param_types_;
   bool describe_ = false;
+  std::string_view text_;
+  const Statement* statement_ = nullptr;
 };
 
 }  // namespace
+
+int64_t SqlSession::plans_reused() const { return impl_->plan_cache.reused(); }
 
 Result<StatementResult> SqlSession::Execute(std::string_view statement, const std::vector<Datum>& params,
                                             const std::vector<std::optional<DataType>>& param_types) {
@@ -1614,6 +1658,7 @@ Result<StatementResult> SqlSession::Execute(std::string_view statement, const st
     KL_ASSIGN_OR_RETURN(StatementPtr st, ParseStatementReused(statement, ParseOptionsOf(settings_)));
     Runner r(this, impl_.get(), &settings_, &catalog_, &database_, cancel_, timeout_ms_);
     r.SetParameters(param_types, false);
+    r.SetStatementText(statement, st.get());
     return r.Run(*st, &params, row_limit_);
   });
 }
@@ -1639,7 +1684,7 @@ Result<SqlSession::Execution> SqlSession::Run(std::string_view statement, const 
     r.SetParameters(param_types, false);
     Execution e;
     if (st->kind == StatementKind::kQuery) {
-      KL_ASSIGN_OR_RETURN(Prepared p, r.Plan(*st->query, &params));
+      KL_ASSIGN_OR_RETURN(Prepared p, r.PlanStatement(statement, *st->query, &params));
       KL_ASSIGN_OR_RETURN(auto root, BuildOperators(p.plan, *p.ctx));
       e.stream.reset(new QueryStream(p.plan, std::move(p.ctx), std::move(root), row_limit_));
       return e;
@@ -1679,7 +1724,7 @@ Result<std::unique_ptr<ResultStream>> SqlSession::QueryInner(std::string_view st
     };
     return std::unique_ptr<ResultStream>(new Replay(std::move(res)));
   }
-  KL_ASSIGN_OR_RETURN(Prepared p, r.Plan(*st->query, &params));
+  KL_ASSIGN_OR_RETURN(Prepared p, r.PlanStatement(statement, *st->query, &params));
   KL_ASSIGN_OR_RETURN(auto root, BuildOperators(p.plan, *p.ctx));
   return std::unique_ptr<ResultStream>(new QueryStream(p.plan, std::move(p.ctx), std::move(root), row_limit_));
 }

@@ -177,6 +177,9 @@ class SqlSession {
   const std::function<Status(std::unique_ptr<pipeline::Job>)>& job_handler() const { return job_handler_; }
 
   SqlEngine& engine() { return *engine_; }
+  // Executions of queries with parameters that reused the plan of an earlier execution of the
+  // same statement, with their own values (sql/planner/plan_cache.h).
+  int64_t plans_reused() const;
 
   class Impl;  // internal: name resolution and temporary views
 

@@ -127,7 +127,22 @@ class Binder {
     return b;
   }
 
+  // A constant's value, noting when the plan comes to depend on parameter values or the
+  // session (BindOptions::value_dependent).
+  Result<format::Datum> Evaluate(const BoundExpr& e) {
+    if (o_.value_dependent != nullptr && !*o_.value_dependent) {
+      VisitExpr(e, [&](const BoundExpr& x) {
+        if ((x.kind == BoundKind::kLiteral && x.param > 0) || x.kind == BoundKind::kCall) ValueDependent();
+      });
+    }
+    return EvaluateConstant(e, *o_.exec);
+  }
+
  private:
+  void ValueDependent() {
+    if (o_.value_dependent != nullptr) *o_.value_dependent = true;
+  }
+
   // ---- queries ----
   Result<LogicalOpPtr> QueryInner(const Query& q) {
     if (!q.values.empty()) return Values(q.values, q.pos, "", {});
@@ -260,7 +275,7 @@ class Binder {
     }
     if (b->param > 0 && IsUntypedNull(b)) b = TypedNull(b, DataType::BigInt());
     if (!IsIntegral(b->type)) return ErrorAt(e.pos, std::string(what) + " needs an integer, not " + TypeName(b->type));
-    KL_ASSIGN_OR_RETURN(format::Datum v, EvaluateConstant(*b, *o_.exec));
+    KL_ASSIGN_OR_RETURN(format::Datum v, Evaluate(*b));
     if (v.is_null() || v.as_int() < 0) return ErrorAt(e.pos, std::string(what) + " must be zero or more");
     return v.as_int();
   }
@@ -312,8 +327,8 @@ class Binder {
     std::vector<DataField> fields;
     for (size_t c = 0; c < n; ++c) {
       std::string name = c < col_names.size() ? col_names[c]
-                         : o_.postgres          ? "column" + std::to_string(c + 1)
-                                                : "EXPR$" + std::to_string(c);
+                         : o_.postgres        ? "column" + std::to_string(c + 1)
+                                              : "EXPR$" + std::to_string(c);
       fields.push_back({static_cast<int32_t>(c), name, types[c], ""});
     }
     op->schema = RowType(fields);
@@ -324,7 +339,7 @@ class Binder {
         if (!e->IsConstant()) {
           // Non-constant VALUES (NOW(), RAND()): evaluated once here, as for a batch statement.
         }
-        auto v = EvaluateConstant(*e, *o_.exec);
+        auto v = Evaluate(*e);
         if (!v.ok()) return ErrorAt(rows[r][c]->pos, v.status().message());
         row.push_back(*v);
       }
@@ -478,7 +493,8 @@ class Binder {
   // interval, each with that instant (epoch milliseconds) as `snapshot_time`.
   Result<FromResult> TableFunction(const ParsedTableRef& ref) {
     if (ref.function != "SNAPSHOTS") {
-      return ErrorAt(ref.pos, "unknown table function " + ref.function + " (kubelake has SNAPSHOTS(TABLE t, INTERVAL ...))");
+      return ErrorAt(ref.pos,
+                     "unknown table function " + ref.function + " (kubelake has SNAPSHOTS(TABLE t, INTERVAL ...))");
     }
     if (ref.tables.size() != 1 || ref.args.size() != 1) {
       return ErrorAt(ref.pos, "SNAPSHOTS takes a table and an interval: SNAPSHOTS(TABLE t, INTERVAL '1' MINUTE)");
@@ -526,11 +542,13 @@ class Binder {
       BoundExprPtr e;
       if (c.kind == ConnectorColumn::Kind::kComputed) {
         auto parsed = ParseExpression(c.expr_text);
-        if (!parsed.ok()) return ErrorAt(pos, "computed column " + QuoteIdentifier(c.name) + " of " + table.name + ": " +
-                                                  parsed.status().message());
+        if (!parsed.ok())
+          return ErrorAt(pos, "computed column " + QuoteIdentifier(c.name) + " of " + table.name + ": " +
+                                  parsed.status().message());
         auto bound = Expr(**parsed, mode);
-        if (!bound.ok()) return ErrorAt(pos, "computed column " + QuoteIdentifier(c.name) + " of " + table.name + ": " +
-                                                 bound.status().message());
+        if (!bound.ok())
+          return ErrorAt(pos, "computed column " + QuoteIdentifier(c.name) + " of " + table.name + ": " +
+                                  bound.status().message());
         e = *bound;
       } else {
         int idx = scan->schema.IndexOf(c.name);
@@ -757,7 +775,8 @@ class Binder {
     if (o_.postgres) {
       KL_ASSIGN_OR_RETURN(bool has_srf, PlanSelectListSrf(s, &plan, &scope, &srf));
       if (has_srf) {
-        if (aggregated) return ErrorAt(s.pos, "set-returning functions and aggregates in one select list are not supported");
+        if (aggregated)
+          return ErrorAt(s.pos, "set-returning functions and aggregates in one select list are not supported");
         srf_ = &srf;
       }
     }
@@ -1191,7 +1210,7 @@ class Binder {
 
   Result<BoundExprPtr> Fold(BoundExprPtr e) {
     if (e->kind == BoundKind::kLiteral || !e->IsConstant()) return e;
-    auto v = EvaluateConstant(*e, *o_.exec);
+    auto v = Evaluate(*e);
     if (!v.ok()) return e;  // keep it: the error appears only if the value is needed
     auto lit = MakeLiteral(*v, e->type);
     lit->pos = e->pos;
@@ -1216,7 +1235,7 @@ class Binder {
     c->name = e->kind == BoundKind::kColumn ? "column " + QuoteIdentifier(e->name) : "";
     c->args = {e};
     if (e->kind == BoundKind::kLiteral) {
-      auto v = EvaluateConstant(*c, *o_.exec);
+      auto v = Evaluate(*c);
       if (!v.ok()) return ErrorAt(pos, v.status().message());
       auto lit = MakeLiteral(*v, c->type);
       lit->pos = pos;
@@ -1351,6 +1370,7 @@ class Binder {
     for (const auto& a : args) {
       site.arg_types.push_back(IsUntypedNull(a) ? DataType::String() : a->type);
       if (a->kind == BoundKind::kLiteral) {
+        if (a->param > 0) ValueDependent();  // the function may bind differently for another value
         site.constants.push_back(a->value);
       } else {
         site.constants.push_back(std::nullopt);
@@ -1442,7 +1462,9 @@ class Binder {
           case format::Datum::Kind::kTimestamp: t = DataType::Timestamp(6); break;
           default: return ErrorAt(e.pos, "unsupported parameter value");
         }
-        return MakeLiteral(v, t.NotNull());
+        auto lit = MakeLiteral(v, t.NotNull());
+        lit->param = e.param_index;
+        return lit;
       }
       case ExprKind::kUnary: {
         KL_ASSIGN_OR_RETURN(auto a, Expr(*e.args[0], mode));
@@ -1799,7 +1821,7 @@ class Binder {
       if (!d) return Status::OK();
       KL_ASSIGN_OR_RETURN(auto b, Constant(*d));
       KL_ASSIGN_OR_RETURN(b, CastTo(b, o.returning.WithNullable(true), d->pos));
-      KL_ASSIGN_OR_RETURN(*out, EvaluateConstant(*b, *o_.exec));
+      KL_ASSIGN_OR_RETURN(*out, Evaluate(*b));
       return Status::OK();
     };
     KL_RETURN_IF_ERROR(def(e.on_empty_default, &o.empty_default));
@@ -2085,6 +2107,7 @@ class Binder {
           args[i]->value.is_null()) {
         return ErrorAt(e.pos, std::string("the ") + what + " of " + n + " must be a constant integer");
       }
+      if (args[i]->param > 0) ValueDependent();
       return args[i]->value.as_int();
     };
     switch (w.kind) {
@@ -2210,6 +2233,7 @@ class Binder {
 
   // PostgreSQL's array text ('{a,"b c",NULL}') as an array literal of `type`.
   Result<BoundExprPtr> ArrayLiteral(const BoundExprPtr& text, const DataType& type, SourcePos pos) {
+    if (text->param > 0) ValueDependent();
     if (text->value.is_null()) return MakeLiteral(format::Datum(), type.WithNullable(true));
     const std::string& s = text->value.as_bytes();
     format::DatumList items;
@@ -2319,7 +2343,8 @@ class Binder {
     bool any = e.name == "ANY";
     if (e.subquery) {
       if (!((e.op == "=" && any) || (e.op == "<>" && !any))) {
-        return ErrorAt(e.pos, e.op + " " + e.name + " (subquery) is not supported; = ANY (subquery) and <> ALL (subquery) are");
+        return ErrorAt(
+            e.pos, e.op + " " + e.name + " (subquery) is not supported; = ANY (subquery) and <> ALL (subquery) are");
       }
       ParsedExpr in = e;
       in.kind = ExprKind::kInSubquery;
@@ -2408,6 +2433,7 @@ class Binder {
       } else if (a->type.root() == TypeRoot::kDecimal) {
         t = DataType::Decimal(38, a->type.scale());
       } else if (a->kind == BoundKind::kLiteral && IsStringType(a->type) && !a->value.is_null()) {
+        if (a->param > 0) ValueDependent();  // the scale comes from the text
         std::string_view v = Trim(a->value.as_bytes());
         size_t dot = v.find('.');
         size_t digits = 0;
@@ -2681,7 +2707,7 @@ Result<format::Datum> BindConstant(const ParsedExpr& expr, const BindOptions& op
   Binder b(options);
   KL_ASSIGN_OR_RETURN(auto e, b.Constant(expr));
   *type = e->type;
-  auto v = EvaluateConstant(*e, *options.exec);
+  auto v = b.Evaluate(*e);
   if (!v.ok()) return ErrorAt(expr.pos, v.status().message());
   return v;
 }

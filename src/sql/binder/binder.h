@@ -40,6 +40,12 @@ struct BindOptions {
   std::vector<std::optional<format::DataType>>* parameter_types = nullptr;
   bool describe = false;
   std::shared_ptr<int> next_correlation_id;  // shared by the binders of one statement
+  // Set when the plan holds for these parameter values only: a parameter's value decided
+  // something while binding (a folded constant, LIMIT, AS OF, a function's constant argument,
+  // an array's text), or a function call was folded to its value (it may read the session).
+  // A plan that leaves it false holds for any non-NULL values of the same types, put into its
+  // literals tagged with their parameter (planner/plan_cache.h).
+  bool* value_dependent = nullptr;
 };
 
 // Binds a query to a logical plan; the plan's schema names the result columns.

@@ -31,6 +31,9 @@ std::string BoundExpr::ToString() const {
   switch (kind) {
     case BoundKind::kColumn: return "$" + std::to_string(column) + (name.empty() ? "" : ":" + name);
     case BoundKind::kLiteral:
+      // A parameter is itself whatever its value: the binder matches expressions by this text
+      // (GROUP BY, ORDER BY, repeated aggregates), and a plan may be reused with other values.
+      if (param > 0) return "$" + std::to_string(param);
       if (value.is_null()) return "NULL";
       if (type.is_string()) return "'" + value.as_bytes() + "'";
       return format::DatumToString(value, type);

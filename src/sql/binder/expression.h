@@ -68,11 +68,12 @@ struct BoundExpr {
   // runs once per distinct set of their values (cached in `correlated_cache`).
   int correlation_id = -1;
   std::shared_ptr<CorrelatedCache> correlated_cache;
-  // A parameter $n (n >= 1) as bound while its value is unknown (describing a statement).
+  // kLiteral: the value of parameter $n (n >= 1), or a NULL of its type while its value is
+  // unknown (describing a statement).
   int param = 0;
 
-  bool IsConstant() const;  // no column reference, deterministic, no subquery
-  std::string ToString() const;
+  bool IsConstant() const;       // no column reference, deterministic, no subquery
+  std::string ToString() const;  // a parameter's literal reads `$n`
 };
 
 BoundExprPtr MakeColumn(int index, DataType type, std::string name = "");

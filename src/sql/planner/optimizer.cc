@@ -13,12 +13,12 @@ LogicalOpPtr Copy(const LogicalOpPtr& op) { return std::make_shared<LogicalOp>(*
 
 // ---- filter pushdown ----
 
-// A conjunct "column op literal" (or IS [NOT] NULL) a scan can apply itself.
-bool ToScanFilter(const BoundExpr& e, const LogicalOp& scan, ScanFilter* out) {
+}  // namespace
+
+bool ToScanFilter(const BoundExpr& e, const CatalogObject& table, ScanFilter* out) {
   auto column_of = [&](const BoundExpr& c) -> int {
-    if (c.kind != BoundKind::kColumn || c.column < 0 || static_cast<size_t>(c.column) >= scan.scan_columns.size())
-      return -1;
-    return scan.scan_columns[c.column];
+    if (c.kind != BoundKind::kColumn || c.column < 0 || static_cast<size_t>(c.column) >= table.schema.size()) return -1;
+    return c.column;
   };
   if (e.kind == BoundKind::kIsNull) {
     int c = column_of(*e.args[0]);
@@ -36,7 +36,7 @@ bool ToScanFilter(const BoundExpr& e, const LogicalOp& scan, ScanFilter* out) {
     // column IN (literals): NULL literals add no match a filter keeps.
     int c = column_of(*e.args[0]);
     if (c < 0) return false;
-    const DataType& ct = scan.table->schema.type(c);
+    const DataType& ct = table.schema.type(c);
     if (ct.is_nested() || e.args.size() > 4097) return false;
     std::vector<format::Datum> values;
     for (size_t i = 1; i < e.args.size(); ++i) {
@@ -72,12 +72,14 @@ bool ToScanFilter(const BoundExpr& e, const LogicalOp& scan, ScanFilter* out) {
   int c = column_of(*col);
   if (c < 0 || lit->kind != BoundKind::kLiteral || lit->value.is_null()) return false;
   // The literal must already be of the column's own type (no cast on the column side).
-  const DataType& ct = scan.table->schema.type(c);
+  const DataType& ct = table.schema.type(c);
   if (!ct.EqualsIgnoreNullable(lit->type) && !(ct.is_string() && lit->type.is_string())) return false;
   if (ct.is_nested()) return false;
   *out = {c, cmp, lit->value};
   return true;
 }
+
+namespace {
 
 // Replaces column references by the project's expressions (when all are plain columns or constants).
 BoundExprPtr Substitute(const BoundExprPtr& e, const std::vector<BoundExprPtr>& exprs) {
@@ -118,12 +120,14 @@ LogicalOpPtr PushInto(LogicalOpPtr op, std::vector<BoundExprPtr> terms) {
       std::vector<BoundExprPtr> rest;
       for (auto& t : terms) {
         ScanFilter f;
-        if (scan->table->source && ToScanFilter(*t, *scan, &f)) {
-          // Remember the condition on the table's own columns.
-          std::vector<int> to_table(scan->scan_columns.begin(), scan->scan_columns.end());
-          scan->scan_filters.push_back(RemapColumns(t, to_table));
-          scan->scan_pushed.push_back(f);
-          if (scan->table->source->AppliesFilters()) continue;
+        if (scan->table->source) {
+          // The condition on the table's own columns.
+          BoundExprPtr on_table = RemapColumns(t, scan->scan_columns);
+          if (ToScanFilter(*on_table, *scan->table, &f)) {
+            scan->scan_filters.push_back(std::move(on_table));
+            scan->scan_pushed.push_back(f);
+            if (scan->table->source->AppliesFilters()) continue;
+          }
         }
         rest.push_back(t);
       }
@@ -389,9 +393,9 @@ Pruned Prune(const LogicalOpPtr& op, const std::set<int>& needed) {
 
 // ---- Top-N ----
 
-LogicalOpPtr TopN(LogicalOpPtr op) {
+LogicalOpPtr TopN(LogicalOpPtr op, bool* value_dependent) {
   auto copy = Copy(op);
-  for (auto& c : copy->children) c = TopN(c);
+  for (auto& c : copy->children) c = TopN(c, value_dependent);
   // ORDER BY ... LIMIT n
   if (copy->kind == OpKind::kLimit && copy->limit >= 0 && copy->children[0]->kind == OpKind::kSort &&
       copy->limit <= (1 << 20) && copy->offset <= (1 << 20)) {
@@ -427,6 +431,7 @@ LogicalOpPtr TopN(LogicalOpPtr op) {
       int64_t n = p.args[1]->value.as_int();
       if (p.name == "<") n -= 1;
       if (p.name == "=" && n != 1) is_rn = false;
+      if (p.args[1]->param > 0 && value_dependent != nullptr) *value_dependent = true;
       if (is_rn && n >= 1 && n <= (1 << 16)) {
         const WindowCall& w = below->windows[0];
         auto top = std::make_shared<LogicalOp>();
@@ -470,12 +475,12 @@ LogicalOpPtr LimitScans(LogicalOpPtr op) {
 
 }  // namespace
 
-LogicalOpPtr Optimize(LogicalOpPtr plan) {
+LogicalOpPtr Optimize(LogicalOpPtr plan, bool* value_dependent) {
   plan = PushFilters(plan);
   std::set<int> all;
   for (size_t i = 0; i < plan->schema.size(); ++i) all.insert(static_cast<int>(i));
   plan = Prune(plan, all).op;
-  plan = TopN(plan);
+  plan = TopN(plan, value_dependent);
   plan = LimitScans(plan);
   return plan;
 }

@@ -10,6 +10,11 @@
 
 namespace kl::sql {
 
-LogicalOpPtr Optimize(LogicalOpPtr plan);
+// `value_dependent` (as BindOptions::value_dependent) is set when a rewrite read a parameter's value.
+LogicalOpPtr Optimize(LogicalOpPtr plan, bool* value_dependent = nullptr);
+
+// A condition over `table`'s columns as its scan applies it ("column op literal", IN literals,
+// IS [NOT] NULL), or false when the scan cannot.
+bool ToScanFilter(const BoundExpr& e, const CatalogObject& table, ScanFilter* out);
 
 }  // namespace kl::sql

@@ -160,6 +160,15 @@ TEST_F(PgSqlTest, CommitsAndSchemaChangesAreSeenAtOnce) {
   Res empty(PQexecPrepared(c.c, "count", 0, nullptr, nullptr, nullptr, 0));
   ASSERT_EQ(empty.status(), PGRES_TUPLES_OK) << empty.error();
   EXPECT_EQ(empty.get(0, 0), "0");
+  // With a parameter the statement's plan is reused between executions (sql/planner/plan_cache.h).
+  Res prep_since(
+      PQprepare(c.c, "since", "SELECT count(*), max(id), max(v) FROM other.live WHERE id >= $1", 0, nullptr));
+  ASSERT_EQ(prep_since.status(), PGRES_COMMAND_OK) << prep_since.error();
+  auto since = [&](int from) {
+    std::string text = std::to_string(from);
+    const char* values[] = {text.c_str()};
+    return Res(PQexecPrepared(c.c, "since", 1, values, nullptr, nullptr, 0));
+  };
   for (int i = 1; i <= 12; ++i) {
     write("INSERT INTO other.live VALUES (" + std::to_string(i) + ", 'v" + std::to_string(100 + i) + "')");
     Res r(PQexecPrepared(c.c, "count", 0, nullptr, nullptr, nullptr, 0));
@@ -167,6 +176,13 @@ TEST_F(PgSqlTest, CommitsAndSchemaChangesAreSeenAtOnce) {
     EXPECT_EQ(r.get(0, 0), std::to_string(i));
     EXPECT_EQ(r.get(0, 1), std::to_string(i));
     EXPECT_EQ(r.get(0, 2), "v" + std::to_string(100 + i));
+    Res later(since(i));
+    ASSERT_EQ(later.status(), PGRES_TUPLES_OK) << later.error();
+    EXPECT_EQ(later.get(0, 0), "1");
+    EXPECT_EQ(later.get(0, 1), std::to_string(i));
+    Res all(since(1));
+    ASSERT_EQ(all.status(), PGRES_TUPLES_OK) << all.error();
+    EXPECT_EQ(all.get(0, 0), std::to_string(i));
     // An update of a key (a new snapshot with the same count) shows its value too.
     write("INSERT INTO other.live VALUES (1, 'a" + std::to_string(i) + "')");
     Res one(PQexec(c.c, "SELECT v FROM other.live WHERE id = 1"));
@@ -185,6 +201,10 @@ TEST_F(PgSqlTest, CommitsAndSchemaChangesAreSeenAtOnce) {
   Res after(PQexecPrepared(c.c, "count", 0, nullptr, nullptr, nullptr, 0));
   ASSERT_EQ(after.status(), PGRES_TUPLES_OK) << after.error();
   EXPECT_EQ(after.get(0, 0), "13");
+  Res after_since(since(12));
+  ASSERT_EQ(after_since.status(), PGRES_TUPLES_OK) << after_since.error();
+  EXPECT_EQ(after_since.get(0, 0), "2");
+  EXPECT_EQ(after_since.get(0, 1), "50");
   // Dropped and made again under the same name: snapshot and schema ids start over.
   write("DROP TABLE other.live");
   write("CREATE TABLE other.live (id BIGINT, v STRING, PRIMARY KEY (id) NOT ENFORCED)");
@@ -194,6 +214,10 @@ TEST_F(PgSqlTest, CommitsAndSchemaChangesAreSeenAtOnce) {
   EXPECT_EQ(again.get(0, 0), "1");
   EXPECT_EQ(again.get(0, 1), "900");
   EXPECT_EQ(again.get(0, 2), "again");
+  Res again_since(since(12));
+  ASSERT_EQ(again_since.status(), PGRES_TUPLES_OK) << again_since.error();
+  EXPECT_EQ(again_since.get(0, 0), "1");
+  EXPECT_EQ(again_since.get(0, 1), "900");
   Res gone(PQexec(c.c, "SELECT extra FROM other.live"));
   EXPECT_EQ(gone.status(), PGRES_FATAL_ERROR);
   write("DROP TABLE other.live");
