@@ -1,10 +1,8 @@
 #include "format/compression.h"
 
-#include <lz4.h>
 #include <zlib.h>
 #include <zstd.h>
 
-#include <algorithm>
 #include <limits>
 
 namespace kl::format {
@@ -44,29 +42,6 @@ Status ZstdCompress(int level, std::string_view input, std::string* out) {
     return Status::Internal(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
   }
   out->resize(base + n);
-  return Status::OK();
-}
-
-size_t Lz4CompressBound(size_t input_size) {
-  return input_size > LZ4_MAX_INPUT_SIZE ? 0 : static_cast<size_t>(LZ4_compressBound(static_cast<int>(input_size)));
-}
-
-Result<size_t> Lz4CompressInto(std::string_view input, char* out, size_t capacity) {
-  if (input.size() > LZ4_MAX_INPUT_SIZE) return Status::InvalidArgument("input too large for an lz4 block");
-  int limit = static_cast<int>(std::min<size_t>(capacity, static_cast<size_t>(std::numeric_limits<int>::max())));
-  int n = LZ4_compress_default(input.data(), out, static_cast<int>(input.size()), limit);
-  if (n <= 0 && !input.empty()) return Status::Internal("lz4 compression failed");
-  return static_cast<size_t>(n);
-}
-
-Status Lz4DecompressExact(std::string_view input, char* out, size_t capacity) {
-  if (input.size() > static_cast<size_t>(std::numeric_limits<int>::max()) ||
-      capacity > static_cast<size_t>(std::numeric_limits<int>::max())) {
-    return Status::Corruption("lz4 block too large");
-  }
-  int n = LZ4_decompress_safe(input.data(), out, static_cast<int>(input.size()), static_cast<int>(capacity));
-  if (n < 0 || static_cast<size_t>(n) != capacity)
-    return Status::Corruption("lz4 data does not decompress to its size");
   return Status::OK();
 }
 

@@ -8,7 +8,6 @@
 #include <string>
 #include <string_view>
 
-#include "common/result.h"
 #include "common/status.h"
 
 namespace kl::format {
@@ -32,14 +31,6 @@ Status ZstdCompressInto(int level, std::string_view input, std::string* buffer, 
 // At least `padding` bytes of `buffer` follow *out (for parsers that read past the end).
 Status ZstdInflateInto(std::string_view input, size_t max_output, size_t padding, std::string* buffer,
                        std::string_view* out);
-
-// LZ4 blocks (no framing) for what kubelake keeps in memory only: several times faster than zstd
-// both ways, at a lower ratio. Lz4CompressInto writes into out[0, capacity) (at least
-// Lz4CompressBound(input.size()) bytes) and returns the compressed length.
-size_t Lz4CompressBound(size_t input_size);
-Result<size_t> Lz4CompressInto(std::string_view input, char* out, size_t capacity);
-// Decompresses the LZ4 block `input` into out[0, capacity); fails unless it fills exactly `capacity`.
-Status Lz4DecompressExact(std::string_view input, char* out, size_t capacity);
 
 // zlib's window bits name the framing: -15 raw deflate (Avro, ORC), 15 + 16 gzip (Parquet),
 // 15 + 32 inflate either zlib or gzip.

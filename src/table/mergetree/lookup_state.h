@@ -3,11 +3,8 @@
 //
 // Memory is what limits it (a bucket of a warehouse's object table holds hundreds of
 // thousands of keys, each record up to a few KB), so records are kept serialized — null
-// bits, varints, length-prefixed bytes — in blocks of ~16 KB compressed with LZ4; only the
-// block being filled stays plain. LZ4 rather than zstd: every record written is compressed
-// once and a look-up of a sealed block decompresses all of it, and on an object table's rows
-// LZ4 does both ~7x and ~10x faster, for a ratio of ~2.6 against zstd's ~4.2 (the index, not
-// the blocks, is most of the state's memory). A record is decoded back when its key is looked up. A
+// bits, varints, length-prefixed bytes — in blocks of ~16 KB compressed with zstd; only the
+// block being filled stays plain. A record is decoded back when its key is looked up. A
 // retraction of a table whose merge only picks records needs no values besides the key and
 // the sequence fields, and keeps only those.
 #pragma once
@@ -80,7 +77,6 @@ class LookupState {
   uint32_t cached_block_ = UINT32_MAX;
   std::string cached_plain_;
   std::string scratch_;  // one record being encoded
-  std::string sealing_;  // a block being compressed (grown once to the bound, never zero-filled again)
   KvBatch got_;          // the record Get returned
   KvBatch merged_;       // the record PutMerged stored
 };
