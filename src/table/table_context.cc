@@ -1,5 +1,8 @@
 #include "table/table_context.h"
 
+#include <charconv>
+
+#include "common/string_util.h"
 #include "table/data/binary_row.h"
 
 namespace kl::table {
@@ -20,8 +23,13 @@ Result<std::shared_ptr<TableContext>> TableContext::Create(std::string path, Tab
   ctx->schema_ = std::move(schema);
   ctx->options_ = ctx->schema_.table_options();
   auto format = CreateFileFormat(ctx->options_.file_format(), ctx->options_);
-  if (format.ok()) ctx->format_ = std::move(format).value();
-  else ctx->format_status_ = format.status().WithContext("table " + ctx->path_);
+  if (format.ok())
+    ctx->format_ = std::move(format).value();
+  else
+    ctx->format_status_ = format.status().WithContext("table " + ctx->path_);
+  if (auto per_level = ctx->options_.Get("file.compression.per.level")) {
+    ctx->level_formats_status_ = ctx->CreateLevelFormats(*per_level);
+  }
   auto changelog_format = ctx->options_.Get("changelog-file.format");
   auto changelog_compression = ctx->options_.Get("changelog-file.compression");
   if (changelog_format || changelog_compression) {
@@ -30,23 +38,60 @@ Result<std::shared_ptr<TableContext>> TableContext::Create(std::string path, Tab
     if (changelog_compression) opts["file.compression"] = *changelog_compression;
     TableOptions changelog_options(std::move(opts));
     auto f = CreateFileFormat(changelog_options.file_format(), changelog_options);
-    if (f.ok()) ctx->changelog_format_ = std::move(f).value();
-    else ctx->changelog_format_status_ = f.status().WithContext("table " + ctx->path_ + ", changelog files");
+    if (f.ok())
+      ctx->changelog_format_ = std::move(f).value();
+    else
+      ctx->changelog_format_status_ = f.status().WithContext("table " + ctx->path_ + ", changelog files");
   }
-  ctx->paths_ = std::make_unique<PathFactory>(ctx->path_, ctx->schema_.PartitionType(),
-                                               ctx->options_.partition_default_name());
+  ctx->paths_ =
+      std::make_unique<PathFactory>(ctx->path_, ctx->schema_.PartitionType(), ctx->options_.partition_default_name());
   if (auto from = ctx->options_.Get("kubelake.external-path.rewrite.from")) {
     ctx->paths_->SetExternalPathRewrite(*from, ctx->options_.GetString("kubelake.external-path.rewrite.to", ""));
   }
   ctx->schemas_ = std::make_unique<SchemaCache>(ctx->path_);
   KL_ASSIGN_OR_RETURN(ctx->comparator_, ctx->ComparatorFor(ctx->schema_.fields));
-  for (int k : ctx->schema_.TrimmedKeyIndexes()) ctx->key_types_.push_back(ctx->schema_.fields.type(static_cast<size_t>(k)));
+  for (int k : ctx->schema_.TrimmedKeyIndexes())
+    ctx->key_types_.push_back(ctx->schema_.fields.type(static_cast<size_t>(k)));
   return ctx;
 }
 
 Result<const FileFormat*> TableContext::WriteFormat() const {
   if (!format_) return format_status_;
   return format_.get();
+}
+
+Status TableContext::CreateLevelFormats(const std::string& per_level) {
+  auto fail = [&](const std::string& why) {
+    level_formats_.clear();
+    return Status::InvalidArgument("table " + path_ + ": 'file.compression.per.level' = '" + per_level + "': " + why);
+  };
+  for (const std::string& entry : Split(per_level, ',', /*skip_empty=*/true)) {
+    std::string_view item = Trim(entry);
+    if (item.empty()) continue;
+    size_t colon = item.find(':');
+    if (colon == std::string_view::npos) return fail("\"" + std::string(item) + "\" is not level:compression");
+    std::string level_text(Trim(item.substr(0, colon)));
+    std::string compression(Trim(item.substr(colon + 1)));
+    int level = -1;
+    auto [end, ec] = std::from_chars(level_text.data(), level_text.data() + level_text.size(), level);
+    if (ec != std::errc() || end != level_text.data() + level_text.size() || level < 0 || compression.empty()) {
+      return fail("\"" + std::string(item) + "\" is not level:compression");
+    }
+    std::map<std::string, std::string> opts = options_.map();
+    opts["file.compression"] = compression;
+    TableOptions level_options(std::move(opts));
+    auto f = CreateFileFormat(level_options.file_format(), level_options);
+    if (!f.ok()) return fail(f.status().message());
+    level_formats_[level] = std::move(f).value();
+  }
+  return Status::OK();
+}
+
+Result<const FileFormat*> TableContext::WriteFormat(int level) const {
+  if (!level_formats_status_.ok()) return level_formats_status_;
+  auto it = level_formats_.find(level);
+  if (it != level_formats_.end()) return it->second.get();
+  return WriteFormat();
 }
 
 Result<const FileFormat*> TableContext::ChangelogWriteFormat() const {
@@ -79,8 +124,8 @@ Result<const TableSchema*> TableContext::SchemaById(int64_t id) {
 FileOpener TableContext::OpenerFor(const std::string& partition, int32_t bucket, const format::RowType& read_type,
                                    std::shared_ptr<const SplitReadExtras> extras) {
   bool key_value = primary_key();
-  return [this, partition, bucket, read_type, key_value, extras](const DataFileMeta& file)
-             -> Result<std::unique_ptr<DataFileReader>> {
+  return [this, partition, bucket, read_type, key_value,
+          extras](const DataFileMeta& file) -> Result<std::unique_ptr<DataFileReader>> {
     KL_ASSIGN_OR_RETURN(const TableSchema* file_schema, SchemaById(file.schema_id));
     DataFileReadExtras file_extras;
     if (extras) {
@@ -90,8 +135,8 @@ FileOpener TableContext::OpenerFor(const std::string& partition, int32_t bucket,
       file_extras.key_leaves = extras->key_leaves;
       file_extras.key_rows = extras->key_rows;
     }
-    return DataFileReader::Open(paths_->DataFilePath(partition, bucket, file), file, *file_schema, read_type,
-                                key_value, options_, file_extras);
+    return DataFileReader::Open(paths_->DataFilePath(partition, bucket, file), file, *file_schema, read_type, key_value,
+                                options_, file_extras);
   };
 }
 

@@ -20,9 +20,9 @@ namespace kl::table {
 // What the files of one split are read with beyond their columns.
 struct SplitReadExtras {
   std::map<std::string, std::shared_ptr<const DeletionVector>> deletion_vectors;  // by data file name
-  std::vector<PredicateLeaf> skip_by_stats;  // see DataFileReadExtras
-  std::vector<PredicateLeaf> key_leaves;     // see DataFileReadExtras
-  std::shared_ptr<const KeyRows> key_rows;   // see DataFileReadExtras
+  std::vector<PredicateLeaf> skip_by_stats;                                       // see DataFileReadExtras
+  std::vector<PredicateLeaf> key_leaves;                                          // see DataFileReadExtras
+  std::shared_ptr<const KeyRows> key_rows;                                        // see DataFileReadExtras
 };
 
 // Reads the deletion vectors of `files` (data file name -> where its vector is).
@@ -38,6 +38,11 @@ class TableContext {
   // The format new data files are written in (file.format); an error when
   // this build cannot write it, which does not stop reading the table.
   Result<const FileFormat*> WriteFormat() const;
+  // The format a primary-key table's data files of LSM level `level` are written in:
+  // file.compression.per.level (Paimon's option, e.g. '0:none,5:zstd') where it names the
+  // level, else WriteFormat(). Level-0 files are rewritten by the next compactions, so
+  // compressing them seldom pays.
+  Result<const FileFormat*> WriteFormat(int level) const;
   // The format changelog files are written in: changelog-file.format and
   // changelog-file.compression where set (Paimon's options), else WriteFormat().
   Result<const FileFormat*> ChangelogWriteFormat() const;
@@ -58,11 +63,14 @@ class TableContext {
 
  private:
   TableContext() = default;
+  Status CreateLevelFormats(const std::string& per_level);
   std::string path_;
   TableSchema schema_;
   TableOptions options_;
   std::unique_ptr<FileFormat> format_;
   Status format_status_;
+  std::map<int, std::unique_ptr<FileFormat>> level_formats_;  // levels file.compression.per.level names
+  Status level_formats_status_;
   std::unique_ptr<FileFormat> changelog_format_;  // null: the same as format_
   Status changelog_format_status_;
   std::unique_ptr<PathFactory> paths_;

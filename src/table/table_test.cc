@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "common/clock.h"
@@ -860,6 +861,78 @@ TEST(TableTest, ChangelogFilesTakeTheirOwnCompressionAndStatsMode) {
       ASSERT_TRUE(reader.ok());
       EXPECT_EQ((*reader)->codec(), format::avro::AvroCodec::kZstandard) << f.file_name;
     }
+  }
+}
+
+// file.compression.per.level (Paimon's option) sets the compression of the files of the levels it
+// names; other levels keep file.compression. A file moving to a level written otherwise is
+// rewritten, not just relabelled, and every row reads back the same.
+TEST(TableTest, CompressionPerLevel) {
+  testing::TempDir dir;
+  auto t = MakeTable(dir.Sub("t"), {"id"}, {{"bucket", "1"}, {"file.compression.per.level", " 0 : none "}});
+  auto codecs_by_level = [&] {
+    std::map<int, std::set<format::avro::AvroCodec>> out;
+    auto plan = t->NewScan().PlanLatest();
+    EXPECT_TRUE(plan.ok());
+    if (!plan.ok()) return out;
+    for (const auto& split : plan->splits) {
+      for (const auto& f : split.files) {
+        auto reader =
+            format::avro::AvroReader::Open(t->context()->paths().DataFilePath(split.partition, split.bucket, f));
+        EXPECT_TRUE(reader.ok());
+        if (reader.ok()) out[f.level].insert((*reader)->codec());
+      }
+    }
+    return out;
+  };
+  using Codec = format::avro::AvroCodec;
+  auto w = t->NewWriter("w");
+  for (int i = 0; i < 50; ++i) KL_ASSERT_OK(w->WriteRow(R(i, "eu", "a", i)));
+  ASSERT_TRUE(w->Commit(1).ok());
+  auto level0 = codecs_by_level();
+  ASSERT_EQ(level0.size(), 1u);
+  EXPECT_EQ(level0.begin()->first, 0);
+  EXPECT_EQ(level0.begin()->second, std::set<Codec>{Codec::kNull});
+  // One level-0 file alone: compacted to the bottom level, it is rewritten with zstd.
+  KL_ASSERT_OK(w->Compact(/*full=*/true));
+  ASSERT_TRUE(w->Commit(2).ok());
+  auto bottom = codecs_by_level();
+  ASSERT_EQ(bottom.size(), 1u);
+  EXPECT_GT(bottom.begin()->first, 0);
+  EXPECT_EQ(bottom.begin()->second, std::set<Codec>{Codec::kZstandard});
+  for (int i = 25; i < 75; ++i) KL_ASSERT_OK(w->WriteRow(R(i, "us", "b", i + 100)));
+  ASSERT_TRUE(w->Commit(3).ok());
+  auto both = codecs_by_level();
+  EXPECT_EQ(both[0], std::set<Codec>{Codec::kNull});
+  auto rows = t->ReadAll();
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 75u);
+  KL_ASSERT_OK(w->Compact(/*full=*/true));
+  ASSERT_TRUE(w->Commit(4).ok());
+  for (const auto& [level, codecs] : codecs_by_level()) {
+    EXPECT_GT(level, 0);
+    EXPECT_EQ(codecs, std::set<Codec>{Codec::kZstandard});
+  }
+  auto compacted = t->ReadAll();
+  ASSERT_TRUE(compacted.ok()) << compacted.status().ToString();
+  EXPECT_EQ(Rows(*compacted), Rows(*rows));
+  auto all = Rows(*compacted);
+  EXPECT_NE(std::find(all.begin(), all.end(), "+I 30 \"us\" \"b\" 130"), all.end());
+  EXPECT_NE(std::find(all.begin(), all.end(), "+I 10 \"eu\" \"a\" 10"), all.end());
+}
+
+// A value that is not level:compression pairs fails the writes that need it, naming the option.
+TEST(TableTest, CompressionPerLevelRejectsMalformedValues) {
+  for (const char* bad : {"zero:none", "0", "0:", "-1:none", "0:none,x", "1:brotli"}) {
+    SCOPED_TRACE(bad);
+    testing::TempDir dir;
+    auto t = MakeTable(dir.Sub("t"), {"id"},
+                       {{"bucket", "1"}, {"file.format", "parquet"}, {"file.compression.per.level", bad}});
+    auto w = t->NewWriter("w");
+    Status st = w->WriteRow(R(1, "eu", "a", 1));
+    if (st.ok()) st = w->Commit(1).status();
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("file.compression.per.level"), std::string::npos) << st.ToString();
   }
 }
 

@@ -141,6 +141,9 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
   // statistics pay for themselves there (Paimon's changelog-file.* options).
   dwd_opts["changelog-file.compression"] = "none";
   dwd_opts["changelog-file.stats-mode"] = "none";
+  // Level-0 files (each commit's new rows) are merged into the levels below by the
+  // next compactions: compressing them costs more CPU than their few seconds on disk save.
+  dwd_opts["file.compression.per.level"] = "0:none";
   // A job catching up with a backlog (a relist of a large fleet) leaves up to
   // this many sorted runs per bucket uncompacted until it has caught up, so the
   // rows of a bulk load are written once, not merged again every few commits.

@@ -99,6 +99,9 @@ CREATE TABLE IF NOT EXISTS dwd_objects (
   -- snapshot: neither compression nor value statistics pay there
   'changelog-file.compression' = 'none',
   'changelog-file.stats-mode' = 'none',
+  -- level-0 files (each commit's new rows) are merged into the levels below by the
+  -- next compactions: compressing them costs more CPU than their time on disk saves
+  'file.compression.per.level' = '0:none',
   -- a job catching up with a backlog leaves up to this many sorted runs per
   -- bucket uncompacted until it has caught up (a bulk load is written once)
   'num-sorted-run.stop-trigger' = '24',

@@ -237,7 +237,7 @@ Status BucketWriter::Flush() {
     lookup_->MaybeShrink();
   }
 
-  KL_ASSIGN_OR_RETURN(const FileFormat* fmt, ctx_->WriteFormat());
+  KL_ASSIGN_OR_RETURN(const FileFormat* fmt, ctx_->WriteFormat(/*level=*/0));
   DataFileWriterOptions data_opts;
   data_opts.target_file_size = ctx_->options().target_file_size(true);
   data_opts.stats_truncate = ctx_->options().stats_truncate_length();
@@ -334,11 +334,16 @@ Status BucketWriter::RunCompaction(const CompactUnit& unit) {
   bool retraction_is_plain_delete = table_opts.sequence_fields().empty() && !HasSequenceGroups(ctx_->schema()) &&
                                     table_opts.merge_engine() != MergeEngine::kAggregation;
   bool drop_delete = bottom && retraction_is_plain_delete;
-  // A single file moves up a level without a rewrite, unless deletes must be dropped from it.
+  // A single file moves up a level without a rewrite, unless deletes must be dropped from it
+  // or the levels are written with different compressions (file.compression.per.level).
   if (unit.files.size() == 1) {
     const DataFileMeta& f = unit.files[0];
     if (f.level == unit.output_level) return Status::OK();
-    if (!drop_delete || f.delete_row_count.value_or(1) == 0) {
+    // (A table this build cannot write keeps relabelling: moving a file needs no writer.)
+    auto from_fmt = ctx_->WriteFormat(f.level);
+    auto to_fmt = ctx_->WriteFormat(unit.output_level);
+    bool same_format = !from_fmt.ok() || !to_fmt.ok() || *from_fmt == *to_fmt;
+    if ((!drop_delete || f.delete_row_count.value_or(1) == 0) && same_format) {
       DataFileMeta upgraded = f;
       upgraded.level = unit.output_level;
       levels_.Update({f}, {upgraded});
@@ -353,7 +358,7 @@ Status BucketWriter::RunCompaction(const CompactUnit& unit) {
   KL_ASSIGN_OR_RETURN(auto merge, CreateMergeFunction(ctx_->schema(), ctx_->schema().fields, MergeMode::kStore));
   MergeReader reader(std::move(cursors), ctx_->comparator(), std::move(merge), drop_delete);
   KL_RETURN_IF_ERROR(reader.Init());
-  KL_ASSIGN_OR_RETURN(const FileFormat* fmt, ctx_->WriteFormat());
+  KL_ASSIGN_OR_RETURN(const FileFormat* fmt, ctx_->WriteFormat(unit.output_level));
   DataFileWriterOptions opts;
   opts.level = unit.output_level;
   opts.source = FileSource::kCompact;
