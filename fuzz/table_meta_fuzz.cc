@@ -1,13 +1,15 @@
 // libFuzzer target for the JSON metadata of tables that kubelake reads from
 // disk: snapshot files and tag files (tagCreateTime as Jackson's array or ISO
 // text, tagTimeRetained as seconds or ISO text), and the names of automatic
-// tags as each period and formatter parses them.
+// tags as each period and formatter parses them, and consumer files (kubelake's
+// in-place record or Paimon's JSON).
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
 
 #include "table/manifest/snapshot.h"
+#include "table/operation/consumer.h"
 #include "table/tag/tag.h"
 
 using namespace kl::table;  // NOLINT
@@ -15,6 +17,11 @@ using namespace kl::table;  // NOLINT
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);
   (void)Snapshot::FromJson(text, "fuzz");
+  auto consumer = ConsumerManager::ParseRecord(text, "fuzz");
+  if (consumer.ok()) {
+    auto again = ConsumerManager::ParseRecord(ConsumerManager::RecordText(*consumer), "fuzz");
+    if (!again.ok() || *again != *consumer) __builtin_trap();
+  }
   auto tag = Tag::FromJson("fuzz", text, "fuzz");
   if (tag.ok()) {
     std::string again = Tag::ToJson(tag->snapshot.ToJson(), tag->create_time, tag->time_retained_millis);

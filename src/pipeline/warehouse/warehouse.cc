@@ -109,13 +109,16 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
   const std::string retained_max = std::to_string(std::max(o.snapshots_retained, 10));
   // Primary-key tables compact every fourth flush of a bucket, not every one:
   // a streaming commit twice a second would otherwise add a compaction (its
-  // files and a COMPACT snapshot) to nearly every commit.
+  // files and a COMPACT snapshot) to nearly every commit. They keep 16 levels,
+  // not Paimon's default 6: with levels 1-5 all holding runs, each group of a
+  // few KB of level-0 files merged into level 1 and rewrote it as it grew.
   std::map<std::string, std::string> base = {{"file.format", fmt},
                                              {"bucket", "1"},
                                              {"snapshot.num-retained.min", "10"},
                                              {"snapshot.num-retained.max", retained_max},
                                              {"snapshot.time-retained", "1h"},
-                                             {"kubelake.compaction.level0-file-num", "4"}};
+                                             {"kubelake.compaction.level0-file-num", "4"},
+                                             {"num-levels", "16"}};
   std::vector<TableDef> defs;
   if (o.ods) {
     defs.push_back({kOdsTable,

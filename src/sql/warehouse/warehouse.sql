@@ -27,6 +27,12 @@ CREATE TEMPORARY TABLE k8s_events (
 );
 
 -- ---- tables ----
+--
+-- The primary-key tables compact every fourth flush of a bucket
+-- ('kubelake.compaction.level0-file-num'), and keep 16 levels ('num-levels')
+-- instead of Paimon's default 6: a streaming commit flushes a few KB per bucket,
+-- and with levels 1-5 all holding runs each group of level-0 files had to merge
+-- into level 1, rewriting it at every compaction as it grew.
 
 -- Raw events as they came (row format: one content can be megabytes).
 CREATE TABLE IF NOT EXISTS ods_events (
@@ -103,7 +109,8 @@ CREATE TABLE IF NOT EXISTS dwd_objects (
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',
-  'kubelake.compaction.level0-file-num' = '4'
+  'kubelake.compaction.level0-file-num' = '4',
+  'num-levels' = '16'
 );
 
 -- The cluster dimension, which users maintain; node_region/node_zone come from node labels.
@@ -124,7 +131,8 @@ CREATE TABLE IF NOT EXISTS dim_cluster (
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',
-  'kubelake.compaction.level0-file-num' = '4'
+  'kubelake.compaction.level0-file-num' = '4',
+  'num-levels' = '16'
 );
 
 -- One row per live node: small enough to join on every topology look-up (DWD is
@@ -149,7 +157,8 @@ CREATE TABLE IF NOT EXISTS dim_node (
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',
-  'kubelake.compaction.level0-file-num' = '4'
+  'kubelake.compaction.level0-file-num' = '4',
+  'num-levels' = '16'
 );
 
 -- Live objects per (cluster, kind): the table sums what the job writes.
@@ -175,7 +184,8 @@ CREATE TABLE IF NOT EXISTS ads_kind_count (
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',
-  'kubelake.compaction.level0-file-num' = '4'
+  'kubelake.compaction.level0-file-num' = '4',
+  'num-levels' = '16'
 );
 
 CREATE TABLE IF NOT EXISTS ads_namespace_count (
@@ -198,7 +208,8 @@ CREATE TABLE IF NOT EXISTS ads_namespace_count (
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',
-  'kubelake.compaction.level0-file-num' = '4'
+  'kubelake.compaction.level0-file-num' = '4',
+  'num-levels' = '16'
 );
 
 CREATE TABLE IF NOT EXISTS ads_node_pods (
@@ -224,7 +235,8 @@ CREATE TABLE IF NOT EXISTS ads_node_pods (
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',
-  'kubelake.compaction.level0-file-num' = '4'
+  'kubelake.compaction.level0-file-num' = '4',
+  'num-levels' = '16'
 );
 
 CREATE TABLE IF NOT EXISTS ads_user_resources (
@@ -250,7 +262,8 @@ CREATE TABLE IF NOT EXISTS ads_user_resources (
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',
-  'kubelake.compaction.level0-file-num' = '4'
+  'kubelake.compaction.level0-file-num' = '4',
+  'num-levels' = '16'
 );
 
 -- One row per live pod that belongs to a user, bucketed by user: a look-up by user reads one bucket.
@@ -278,7 +291,8 @@ CREATE TABLE IF NOT EXISTS dws_topology (
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',
-  'kubelake.compaction.level0-file-num' = '4'
+  'kubelake.compaction.level0-file-num' = '4',
+  'num-levels' = '16'
 );
 
 CREATE TABLE IF NOT EXISTS trend_kind_count (

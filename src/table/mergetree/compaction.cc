@@ -5,16 +5,17 @@
 
 namespace kl::table {
 
-Levels::Levels(int num_levels, std::vector<DataFileMeta> files) : num_levels_(num_levels) {
+Levels::Levels(int num_levels, std::vector<DataFileMeta> files) : num_levels_(std::max(num_levels, 2)) {
+  // Files written with more levels (another writer's num-levels) keep theirs, as
+  // Paimon restores them: each level above 0 is one sorted run, so two levels
+  // folded into one would overlap.
+  for (const auto& f : files) num_levels_ = std::max(num_levels_, f.level + 1);
   levels_.resize(static_cast<size_t>(num_levels_));
   for (auto& f : files) {
-    if (f.level <= 0) level0_.push_back(std::move(f));
-    else if (f.level < num_levels_) levels_[static_cast<size_t>(f.level)].push_back(std::move(f));
-    else {
-      // A file from a table configured with more levels: keep it at our last level.
-      f.level = num_levels_ - 1;
-      levels_.back().push_back(std::move(f));
-    }
+    if (f.level <= 0)
+      level0_.push_back(std::move(f));
+    else
+      levels_[static_cast<size_t>(f.level)].push_back(std::move(f));
   }
 }
 
@@ -38,23 +39,26 @@ void Levels::Update(const std::vector<DataFileMeta>& before, const std::vector<D
   for (const auto& f : before) removed.emplace(f.level, f.file_name);
   auto drop = [&](std::vector<DataFileMeta>& v) {
     v.erase(std::remove_if(v.begin(), v.end(),
-                           [&](const DataFileMeta& f) { return removed.count({f.level, f.file_name}) != 0; }),
+                           [&](const DataFileMeta& f) {
+                             return removed.count({f.level, f.file_name}) != 0;
+                           }),
             v.end());
   };
   drop(level0_);
   for (auto& l : levels_) drop(l);
   for (const auto& f : after) {
-    if (f.level == 0) level0_.push_back(f);
-    else levels_[static_cast<size_t>(std::min(f.level, num_levels_ - 1))].push_back(f);
+    if (f.level == 0)
+      level0_.push_back(f);
+    else
+      levels_[static_cast<size_t>(std::min(f.level, num_levels_ - 1))].push_back(f);
   }
 }
 
 std::vector<Levels::Run> Levels::Runs() const {
   std::vector<Run> runs;
   std::vector<DataFileMeta> l0 = level0_;
-  std::sort(l0.begin(), l0.end(), [](const DataFileMeta& a, const DataFileMeta& b) {
-    return a.max_sequence_number > b.max_sequence_number;
-  });
+  std::sort(l0.begin(), l0.end(),
+            [](const DataFileMeta& a, const DataFileMeta& b) { return a.max_sequence_number > b.max_sequence_number; });
   for (const auto& f : l0) runs.push_back(Run{0, {f}, f.file_size});
   for (int i = 1; i < num_levels_; ++i) {
     const auto& files = levels_[static_cast<size_t>(i)];

@@ -3,12 +3,18 @@
 // JSON {"nextSnapshot": N}). Snapshot expiry keeps every snapshot from the
 // smallest recorded one on, so a reader that falls behind (or is stopped for
 // a while) finds its changelog still there when it resumes.
+//
+// kubelake writes the JSON as a fixed-size record rewritten in place (no new
+// file per checkpoint) whose two halves each carry the position and its
+// checksum; Paimon's readers see {"nextSnapshot": N, ...} and ignore the
+// rest. Files in Paimon's plain layout are read too.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -19,7 +25,9 @@ class ConsumerManager {
  public:
   explicit ConsumerManager(std::string table_path);
 
-  // Records that consumer `id` next reads snapshot `next_snapshot` (atomic replace).
+  // Records that consumer `id` next reads snapshot `next_snapshot`: in place
+  // once the file exists, so that a write torn anywhere leaves the position
+  // before it or after it, never another one.
   Status Record(const std::string& id, int64_t next_snapshot) const;
   // The consumer's next snapshot; nullopt when it has none recorded.
   Result<std::optional<int64_t>> Read(const std::string& id) const;
@@ -32,6 +40,10 @@ class ConsumerManager {
   Result<std::optional<int64_t>> MinNextSnapshot() const;
 
   std::string ConsumerPath(const std::string& id) const;
+  // The whole text Record leaves in a consumer file for `next_snapshot`.
+  static std::string RecordText(int64_t next_snapshot);
+  // The position a consumer file's text holds (either layout); `path` names it in errors.
+  static Result<int64_t> ParseRecord(std::string_view text, const std::string& path);
 
  private:
   std::string dir_;

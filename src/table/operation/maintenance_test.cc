@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/file_util.h"
+#include "common/json.h"
 #include "common/random.h"
 #include "common/test_util.h"
 #include "table/operation/commit.h"
@@ -191,6 +192,93 @@ TEST(ExpiryTest, ConsumersHoldSnapshotsUntilTheyMoveOnOrExpire) {
   auto broken = consumers.MinNextSnapshot();
   ASSERT_FALSE(broken.ok());
   EXPECT_NE(broken.status().message().find("consumer-broken"), std::string::npos) << broken.status().ToString();
+}
+
+// A consumer's position is rewritten in place at every checkpoint: the same
+// file (no new inode), JSON that Paimon's readers parse, and a write torn at
+// any byte — or never reaching the disk in one half — reads as the position
+// before or after it, never as another one.
+TEST(ConsumerTest, RewrittenInPlaceAndReadableWhenTorn) {
+  testing::TempDir dir;
+  ConsumerManager consumers(dir.Sub("t"));
+  std::string path = consumers.ConsumerPath("ads");
+  KL_ASSERT_OK(consumers.Record("ads", 41));
+  struct stat first;
+  ASSERT_EQ(stat(path.c_str(), &first), 0);
+  KL_ASSERT_OK(consumers.Record("ads", 1000));
+  struct stat second;
+  ASSERT_EQ(stat(path.c_str(), &second), 0);
+  EXPECT_EQ(first.st_ino, second.st_ino) << "rewritten in place, not replaced";
+  EXPECT_EQ(*ListDir(dir.Sub("t/consumer")), std::vector<std::string>{"consumer-ads"});
+  auto text = ReadFile(path);
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(*text, ConsumerManager::RecordText(1000));
+  auto json = ParseJson(*text);  // what Paimon's Consumer.fromJson reads
+  ASSERT_TRUE(json.ok()) << json.status().ToString() << " in " << *text;
+  EXPECT_EQ(*json->GetInt("nextSnapshot"), 1000);
+
+  auto read_torn = [&](const std::string& bytes) -> Result<std::optional<int64_t>> {
+    KL_RETURN_IF_ERROR(WriteFile(path, bytes));
+    return consumers.Read("ads");
+  };
+  Random rng(15);
+  const std::vector<std::pair<int64_t, int64_t>> moves = {{999, 1000}, {129, 130}, {5, 123456789},
+                                                          {1000, 999}, {7, 7},     {0, 9223372036854775807LL}};
+  for (auto [before, after] : moves) {
+    std::string old_text = ConsumerManager::RecordText(before);
+    std::string new_text = ConsumerManager::RecordText(after);
+    ASSERT_EQ(old_text.size(), new_text.size());
+    size_t half = old_text.size() / 2;
+    // The second half is written first: torn there, the first half still holds `before`.
+    // Torn in the first half, the second already holds `after`. Bytes of a torn write
+    // land in any order (a prefix, a random subset) or as zeros that never got written.
+    for (int trial = 0; trial < 100; ++trial) {
+      for (bool tail_torn : {true, false}) {
+        std::string bytes = tail_torn ? old_text : old_text.substr(0, half) + new_text.substr(half);
+        size_t from = tail_torn ? half : 0;
+        int mode = trial % 3;
+        size_t cut = from + rng.Uniform(half + 1);
+        for (size_t i = from; i < from + half; ++i) {
+          bool landed = mode == 0 ? i < cut : rng.Uniform(2) == 0;
+          if (landed)
+            bytes[i] = new_text[i];
+          else if (mode == 2)
+            bytes[i] = '\0';
+        }
+        auto got = read_torn(bytes);
+        ASSERT_TRUE(got.ok()) << got.status().ToString() << " for " << bytes;
+        ASSERT_TRUE(got->has_value());
+        bool tail_complete = bytes.substr(half) == new_text.substr(half);
+        int64_t expected = tail_torn && !tail_complete ? before : after;
+        ASSERT_EQ(**got, expected) << (tail_torn ? "second" : "first") << " half torn: " << bytes;
+      }
+    }
+  }
+
+  // Both halves unreadable is an error naming the file, never a made-up position.
+  auto garbled = read_torn(std::string(ConsumerManager::RecordText(5).size(), '\0'));
+  ASSERT_FALSE(garbled.ok());
+  EXPECT_NE(garbled.status().message().find("consumer-ads"), std::string::npos) << garbled.status().ToString();
+
+  // Valid JSON whose numbers match neither checksum is no position either.
+  std::string forged = ConsumerManager::RecordText(999);
+  for (size_t at = forged.find("999"); at != std::string::npos; at = forged.find("999", at))
+    forged.replace(at, 3, "998");
+  ASSERT_TRUE(ParseJson(forged).ok()) << forged;
+  auto forged_read = read_torn(forged);
+  EXPECT_FALSE(forged_read.ok()) << (forged_read.ok() && forged_read->has_value() ? **forged_read : -1);
+
+  // Paimon's own layout (Java writes it pretty-printed) reads, and the next record
+  // replaces it with the in-place one.
+  KL_ASSERT_OK(WriteFile(path, "{\n  \"nextSnapshot\" : 17\n}"));
+  auto java = consumers.Read("ads");
+  ASSERT_TRUE(java.ok() && java->has_value()) << java.status().ToString();
+  EXPECT_EQ(**java, 17);
+  KL_ASSERT_OK(consumers.Record("ads", 18));
+  EXPECT_EQ(*ReadFile(path), ConsumerManager::RecordText(18));
+  auto all = consumers.ReadAll();
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(*all, (std::map<std::string, int64_t>{{"ads", 18}}));
 }
 
 TEST(ExpiryTest, AnInterruptedExpiryIsFinishedByTheNextOne) {
