@@ -26,7 +26,7 @@
 #include "collector/collector.h"
 #include "collector/sink/log_sink.h"
 #include "collector/watchset/kubeconfig.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/json.h"
 #include "log/event_log.h"
 #include "pipeline/warehouse/warehouse.h"

@@ -26,7 +26,7 @@
 
 #include "collector/event.h"
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/random.h"
 #include "ingest/event_validator.h"
 #include "simulator/models.h"

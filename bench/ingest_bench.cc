@@ -86,7 +86,7 @@
 #include "collector/sink/log_sink.h"
 #include "collector/sink/remote_sink.h"
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/random.h"
 #include "common/string_util.h"
 #include "format/compression.h"

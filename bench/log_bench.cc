@@ -13,7 +13,7 @@
 #include <string>
 
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/random.h"
 #include "log/kafka/kafka_log.h"
 #include "log/kafka/kafka_mock.h"

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/random.h"
 #include "format/parquet/parquet.h"
 

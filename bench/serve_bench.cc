@@ -28,7 +28,7 @@
 #include <vector>
 
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/random.h"
 #include "common/string_util.h"
 #include "format/parquet/file_cache.h"

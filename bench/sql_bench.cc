@@ -31,7 +31,7 @@
 
 #include "bench_util.h"
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/json.h"
 #include "common/random.h"
 #include "common/string_util.h"

@@ -33,7 +33,7 @@
 
 #include "common/clock.h"
 #include "common/coding.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/random.h"
 #include "format/parquet/column/compression.h"
 #include "table/table.h"

@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "log/segment/partition_reader.h"
 #include "log/segment/partition_writer.h"
 #include "log/segment/record_format.h"

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "table/index/deletion_vector.h"
 #include "table/index/hash_index.h"
 #include "table/index/index_manifest.h"

@@ -16,7 +16,7 @@
 #include "collector/sink/remote_sink.h"
 #include "collector/watchset/rbac.h"
 #include "collector/watchset/watchset_controller.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/json.h"
 #include "common/string_util.h"
 #include "log/event_log.h"

@@ -6,9 +6,9 @@
 
 #include <cstdlib>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/string_util.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 
 namespace kl::cli {
 namespace {

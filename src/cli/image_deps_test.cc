@@ -9,9 +9,9 @@
 #include <set>
 #include <sstream>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/string_util.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 
 namespace kl::cli {
 namespace {

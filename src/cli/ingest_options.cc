@@ -1,6 +1,6 @@
 #include "cli/ingest_options.h"
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 
 namespace kl::cli {
 

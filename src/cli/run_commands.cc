@@ -22,7 +22,7 @@
 #include "collector/collector.h"
 #include "collector/sink/log_sink.h"
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/string_util.h"
 #include "common/worker_pool.h"
 #include "log/event_log.h"

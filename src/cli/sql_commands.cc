@@ -12,7 +12,7 @@
 
 #include "cli/commands.h"
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/json.h"
 #include "common/string_util.h"
 #include "sql/binder/types.h"

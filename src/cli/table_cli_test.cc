@@ -8,10 +8,10 @@
 #include <cstdlib>
 #include <functional>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/json.h"
 #include "common/string_util.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "table/operation/consumer.h"
 
 namespace kl::cli {

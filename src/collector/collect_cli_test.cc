@@ -24,8 +24,8 @@
 #include "collector/watchset/kubeconfig.h"
 #include "common/json.h"
 #include "common/string_util.h"
-#include "common/test_system_util.h"
-#include "common/test_util.h"
+#include "common/testing/test_system_util.h"
+#include "common/testing/test_util.h"
 
 namespace kl::collector {
 namespace {

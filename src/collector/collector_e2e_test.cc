@@ -2,6 +2,11 @@
 // faults, folding the collector's events reproduces the simulator's ground
 // truth once it has caught up, and no (uid, resourceVersion) is emitted twice.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -11,14 +16,8 @@
 
 #include "collector/collector.h"
 #include "collector/fold.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "simulator/fleet.h"
-
-#include <netinet/in.h>
-#include <spdlog/sinks/ringbuffer_sink.h>
-#include <spdlog/spdlog.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 namespace kl::collector {
 namespace {
@@ -87,16 +86,21 @@ void ExpectFoldEqualsTruth(Fleet& fleet, const std::vector<CollectedEvent>& even
     for (const auto& [uid, o] : want) {
       auto it = live.find(uid);
       if (it == live.end()) {
-        if (++missing <= 3) ADD_FAILURE() << context << ": " << truth.cluster << " missing " << o->kind << " " << o->namespace_ << "/" << o->name;
+        if (++missing <= 3)
+          ADD_FAILURE() << context << ": " << truth.cluster << " missing " << o->kind << " " << o->namespace_ << "/"
+                        << o->name;
       } else if (it->second.resource_version != std::to_string(o->rv) || it->second.kind != o->kind ||
                  it->second.name != o->name || it->second.namespace_ != o->namespace_) {
-        if (++wrong <= 3) ADD_FAILURE() << context << ": " << o->name << " at " << it->second.resource_version << " want " << o->rv;
+        if (++wrong <= 3)
+          ADD_FAILURE() << context << ": " << o->name << " at " << it->second.resource_version << " want " << o->rv;
       }
     }
     for (const auto& [uid, o] : live) {
-      if (want.count(uid) == 0 && ++extra <= 3) ADD_FAILURE() << context << ": " << truth.cluster << " has deleted " << o.kind << " " << o.name;
+      if (want.count(uid) == 0 && ++extra <= 3)
+        ADD_FAILURE() << context << ": " << truth.cluster << " has deleted " << o.kind << " " << o.name;
     }
-    EXPECT_EQ(missing + wrong + extra, 0u) << context << " cluster " << truth.cluster << " (" << truth.objects.size() << " live objects)";
+    EXPECT_EQ(missing + wrong + extra, 0u)
+        << context << " cluster " << truth.cluster << " (" << truth.objects.size() << " live objects)";
   }
 }
 
@@ -337,9 +341,7 @@ TEST(CollectorE2eTest, FailingClustersSayWhy) {
   KL_ASSERT_OK_AND_ASSIGN(auto collector, Collector::Create(o));
   KL_ASSERT_OK(collector->Start());
   const std::map<std::string, std::string> want = {
-      {"refused", "connection refused"},
-      {"untrusted", "TLS: "},
-      {"unauthorized", "HTTP 401 Unauthorized"}};
+      {"refused", "connection refused"}, {"untrusted", "TLS: "}, {"unauthorized", "HTTP 401 Unauthorized"}};
   auto all_failing = [&] {
     for (const auto& s : collector->Stats()) {
       if (s.consecutive_failures < 5) return false;
@@ -359,9 +361,9 @@ TEST(CollectorE2eTest, FailingClustersSayWhy) {
   for (const auto& line : described) {
     std::string cluster = line.substr(0, line.find(':'));
     EXPECT_NE(line.find(want.at(cluster)), std::string::npos) << line;
-    EXPECT_NE(line.find(std::to_string(watches_per_cluster) + "/" + std::to_string(watches_per_cluster) +
-                        " watches failing"),
-              std::string::npos)
+    EXPECT_NE(
+        line.find(std::to_string(watches_per_cluster) + "/" + std::to_string(watches_per_cluster) + " watches failing"),
+        std::string::npos)
         << line;
   }
   // The log: one line per watch for its first failure (not one per retry), naming cause and URL.

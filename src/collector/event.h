@@ -4,15 +4,15 @@
 // EventSink (JSON lines now, the event log later).
 #pragma once
 
-#include <cstdint>
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/result.h"
 
 namespace kl::collector {

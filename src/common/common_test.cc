@@ -8,11 +8,11 @@
 
 #include "common/clock.h"
 #include "common/coding.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/json.h"
 #include "common/random.h"
 #include "common/string_util.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "common/worker_pool.h"
 
 namespace kl {

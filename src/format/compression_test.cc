@@ -4,7 +4,7 @@
 #include <zstd.h>
 
 #include "common/random.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 
 namespace kl::format {
 namespace {
@@ -46,8 +46,8 @@ TEST(CompressionTest, ZstdRefusesCorruptTruncatedAndOversizedData) {
   KL_ASSERT_OK(ZstdCompress(3, text, &packed));
 
   std::string out;
-  EXPECT_TRUE(ZstdDecompressStream(std::string_view(packed).substr(0, packed.size() / 2), text.size(), &out)
-                  .IsCorruption());
+  EXPECT_TRUE(
+      ZstdDecompressStream(std::string_view(packed).substr(0, packed.size() / 2), text.size(), &out).IsCorruption());
   out.clear();
   EXPECT_TRUE(ZstdDecompressStream(packed, text.size() - 1, &out).IsCorruption());
 

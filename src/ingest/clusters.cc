@@ -4,7 +4,7 @@
 #include <openssl/evp.h>
 #include <yaml-cpp/yaml.h>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/string_util.h"
 
 namespace kl::ingest {

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "common/file_util.h"
-#include "common/test_util.h"
+#include "common/file/file_util.h"
+#include "common/testing/test_util.h"
 
 namespace kl::ingest {
 namespace {

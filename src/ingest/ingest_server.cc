@@ -6,7 +6,7 @@
 #include <chrono>
 
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/json.h"
 #include "common/string_util.h"
 #include "common/worker_pool.h"

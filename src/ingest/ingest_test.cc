@@ -8,9 +8,9 @@
 #include <thread>
 #include <vector>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/random.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "format/compression.h"
 #include "log/event_log.h"
 #include "log/segment/record_format.h"

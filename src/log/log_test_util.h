@@ -11,7 +11,7 @@
 
 #include "common/clock.h"
 #include "common/random.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "log/event_log.h"
 #include "log/kafka/kafka_log.h"
 #include "log/kafka/kafka_mock.h"

@@ -14,11 +14,11 @@
 #include <regex>
 #include <thread>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/json.h"
 #include "common/string_util.h"
-#include "common/test_system_util.h"
-#include "common/test_util.h"
+#include "common/testing/test_system_util.h"
+#include "common/testing/test_util.h"
 
 namespace kl::server {
 namespace {
@@ -211,7 +211,8 @@ TEST_F(ServeE2eTest, SqlOverHttp) {
   }
   EXPECT_EQ(sql->GetStringOr("statement_kind", ""), "SELECT");
   // Row limit, errors with their place, read-only.
-  auto limited = ParseJson(Post(base_ + "/api/v1/sql", R"({"sql": "SELECT * FROM dwd_objects", "max_rows": 2})").second);
+  auto limited =
+      ParseJson(Post(base_ + "/api/v1/sql", R"({"sql": "SELECT * FROM dwd_objects", "max_rows": 2})").second);
   ASSERT_TRUE(limited.ok());
   EXPECT_EQ(limited->Find("rows")->items().size(), 2u);
   EXPECT_TRUE(limited->Find("truncated")->as_bool());
@@ -238,8 +239,9 @@ TEST_F(ServeE2eTest, PsqlOnThePostgresPort) {
   ASSERT_TRUE(audit.ok());
   int64_t want = 0;
   for (const auto& r : audit->Find("rows")->items()) want += r.items()[3].as_int();
-  out = RunCommand("psql -X -A -t -h 127.0.0.1 -p " + pg_port_ + " -U ops -d kubelake -c "
-                   "'SELECT sum(live_count) FROM ads_kind_count' 2>&1",
+  out = RunCommand("psql -X -A -t -h 127.0.0.1 -p " + pg_port_ +
+                       " -U ops -d kubelake -c "
+                       "'SELECT sum(live_count) FROM ads_kind_count' 2>&1",
                    &rc);
   EXPECT_EQ(rc, 0) << out;
   EXPECT_EQ(Trim(out), std::to_string(want)) << out;

@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "log/event_log.h"
 #include "table/manifest/snapshot.h"
 #include "table/table.h"

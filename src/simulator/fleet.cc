@@ -5,7 +5,7 @@
 #include <chrono>
 
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/random.h"
 
 namespace kl::simulator {

@@ -8,7 +8,7 @@
 
 #include "common/json.h"
 #include "common/string_util.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "simulator/fleet.h"
 
 namespace kl::simulator {
@@ -91,7 +91,8 @@ TEST_F(KubectlTest, WatchPrintsChangesAsTheyHappen) {
   std::string out_path = dir_.Sub("watch.out");
   std::thread watcher([&] {
     std::string ignored;
-    RunShell("timeout 4 " + kubectl_ + "--context sim-1 get pods -n default -w -o name > " + out_path + " 2>&1", &ignored);
+    RunShell("timeout 4 " + kubectl_ + "--context sim-1 get pods -n default -w -o name > " + out_path + " 2>&1",
+             &ignored);
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   auto render = [](const std::string& name) {

@@ -6,7 +6,7 @@
 
 #include "common/json.h"
 #include "common/string_util.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "simulator/fleet.h"
 
 namespace kl::simulator {
@@ -30,10 +30,11 @@ Response Fetch(const std::string& url, const std::string& token, const std::stri
   std::string auth = "Authorization: Bearer " + token;
   if (!token.empty()) headers = curl_slist_append(headers, auth.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* ud) {
-    static_cast<std::string*>(ud)->append(p, s * n);
-    return s * n;
-  });
+  curl_easy_setopt(
+      curl, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* ud) {
+        static_cast<std::string*>(ud)->append(p, s * n);
+        return s * n;
+      });
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
   r.result = curl_easy_perform(curl);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.code);
@@ -131,7 +132,8 @@ TEST_F(SimulatorTest, ChunkedListMatchesGroundTruth) {
   KL_ASSERT_OK_AND_ASSIGN(JsonValue one, ParseJson(Get("/api/v1/namespaces/" + ns + "/pods/" + name).body, "pod"));
   EXPECT_EQ(one.Find("metadata")->GetStringOr("name", ""), name);
   KL_ASSERT_OK_AND_ASSIGN(JsonValue in_ns, ParseJson(Get("/api/v1/namespaces/" + ns + "/pods").body, "pods"));
-  for (const auto& item : in_ns.Find("items")->items()) EXPECT_EQ(item.Find("metadata")->GetStringOr("namespace", ""), ns);
+  for (const auto& item : in_ns.Find("items")->items())
+    EXPECT_EQ(item.Find("metadata")->GetStringOr("namespace", ""), ns);
   Response by_node = Get("/api/v1/pods?fieldSelector=spec.nodeName%3Dnone");
   KL_ASSERT_OK_AND_ASSIGN(JsonValue none, ParseJson(by_node.body, "pods"));
   EXPECT_TRUE(none.Find("items")->items().empty());
@@ -142,11 +144,13 @@ TEST_F(SimulatorTest, WatchStreamsChangesAndBookmarksThenTimesOut) {
   uint64_t rv = fleet_->store(0)->resource_version();
   fleet_->store(0)->Put(kPods, "default", "extra", [](uint64_t v, StoredObject* o) {
     o->uid = "extra-uid";
-    o->json = "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"extra\",\"namespace\":\"default\","
-              "\"uid\":\"extra-uid\",\"resourceVersion\":\"" + std::to_string(v) + "\"}}";
+    o->json =
+        "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"extra\",\"namespace\":\"default\","
+        "\"uid\":\"extra-uid\",\"resourceVersion\":\"" +
+        std::to_string(v) + "\"}}";
   });
-  Response r = Get("/api/v1/pods?watch=true&allowWatchBookmarks=true&timeoutSeconds=1&resourceVersion=" +
-                   std::to_string(rv));
+  Response r =
+      Get("/api/v1/pods?watch=true&allowWatchBookmarks=true&timeoutSeconds=1&resourceVersion=" + std::to_string(rv));
   ASSERT_EQ(r.code, 200);
   ASSERT_EQ(r.result, CURLE_OK) << "the server ends the watch cleanly at timeoutSeconds";
   std::vector<std::string> lines = Split(r.body, '\n', true);
@@ -181,7 +185,8 @@ TEST_F(SimulatorTest, DowntimeRefusesConnectionsThenComesBackOnTheSamePort) {
   fleet_->InjectFault(Fault{0, 0, FaultKind::kDown, 300, 0});
   Response down = Get("/api", 0, 1000);
   EXPECT_EQ(down.result, CURLE_COULDNT_CONNECT);
-  for (int i = 0; i < 100 && !fleet_->server(0)->running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (int i = 0; i < 100 && !fleet_->server(0)->running(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_TRUE(fleet_->server(0)->running());
   EXPECT_EQ(fleet_->server(0)->port(), port);
   EXPECT_EQ(Get("/api").code, 200);

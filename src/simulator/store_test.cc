@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "common/json.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "simulator/cluster_sim.h"
 #include "simulator/custom_resources.h"
 #include "simulator/faults.h"

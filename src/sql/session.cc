@@ -3,7 +3,7 @@
 #include <mutex>
 
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/random.h"
 #include "common/string_util.h"
 #include "sql/binder/binder.h"

@@ -7,8 +7,8 @@
 #include <atomic>
 #include <filesystem>
 
-#include "common/file_util.h"
-#include "common/test_util.h"
+#include "common/file/file_util.h"
+#include "common/testing/test_util.h"
 #include "sql/functions/helpers.h"
 #include "sql/sql.h"
 #include "sql/sql_test_util.h"
@@ -191,7 +191,8 @@ TEST_F(SqlEngineTest, InListsAndSmallJoinInputsReadOnlyTheirBuckets) {
   EXPECT_EQ(rows[4][0].as_int(), 100000);
   EXPECT_TRUE(rows[4][1].is_null());
   // An empty left input narrows the right one to nothing.
-  auto none = session_->Execute("SELECT COUNT(*) FROM (SELECT x FROM (VALUES (1)) AS v(x) WHERE x > 5) l JOIN t ON t.id = l.x");
+  auto none =
+      session_->Execute("SELECT COUNT(*) FROM (SELECT x FROM (VALUES (1)) AS v(x) WHERE x > 5) l JOIN t ON t.id = l.x");
   ASSERT_TRUE(none.ok()) << none.status().ToString();
   EXPECT_EQ(none->Rows()[0][0].as_int(), 0);
 }

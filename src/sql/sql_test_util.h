@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "common/string_util.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "sql/functions/cast.h"
 #include "sql/sql.h"
 

@@ -10,7 +10,7 @@
 
 #include "common/clock.h"
 #include "common/random.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "pipeline/warehouse/queries.h"
 #include "table/data/binary_row.h"
 #include "table/table.h"

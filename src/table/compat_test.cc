@@ -20,7 +20,7 @@
 
 #include "common/json.h"
 #include "common/string_util.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "table/data/binary_row.h"
 #include "table/table.h"
 
@@ -37,7 +37,8 @@ using format::TypeRoot;
 // Compares a value read by kubelake with the expected JSON value (INDEX.md conventions).
 bool Matches(const JsonValue& expected, const Datum& d, const DataType& type, std::string* why) {
   auto fail = [&](const std::string& what) {
-    *why = what + ": expected " + expected.ToJson() + ", read " + (d.is_null() ? "null" : format::DatumToString(d, type));
+    *why =
+        what + ": expected " + expected.ToJson() + ", read " + (d.is_null() ? "null" : format::DatumToString(d, type));
     return false;
   };
   if (expected.is_null() || d.is_null()) return expected.is_null() == d.is_null() ? true : fail("null");
@@ -177,8 +178,9 @@ Status CompareRows(const JsonValue& expected, const format::ColumnBatch& rows,
 // their read context from the test's options alone (INDEX.md), so these table options
 // give way there.
 bool IsMergeOption(const std::string& key) {
-  static const char* kPrefixes[] = {"merge-engine", "ignore-delete", "sequence.field", "partial-update.",
-                                    "aggregation.", "fields.", "first-row.", "deduplicate.", "changelog-producer"};
+  static const char* kPrefixes[] = {"merge-engine",    "ignore-delete", "sequence.field",
+                                    "partial-update.", "aggregation.",  "fields.",
+                                    "first-row.",      "deduplicate.",  "changelog-producer"};
   for (const char* p : kPrefixes) {
     if (key.rfind(p, 0) == 0) return true;
   }
@@ -186,9 +188,9 @@ bool IsMergeOption(const std::string& key) {
 }
 
 struct Filters {
-  PartitionFilter partition;                 // nullptr: all partitions
-  std::optional<int32_t> bucket;             // only this bucket
-  Predicate rows;                            // exact row filter
+  PartitionFilter partition;      // nullptr: all partitions
+  std::optional<int32_t> bucket;  // only this bucket
+  Predicate rows;                 // exact row filter
 };
 
 std::string Unquote(std::string s) {
@@ -300,10 +302,12 @@ class Conformance {
     auto json = ParseJson(*text, json_path);
     if (!json.ok()) return {Outcome::kFail, json.status().ToString()};
     const JsonValue& e = *json;
-    if (const JsonValue* impl = e.Find("implementation_specific"); impl != nullptr && impl->is_bool() && impl->as_bool()) {
+    if (const JsonValue* impl = e.Find("implementation_specific");
+        impl != nullptr && impl->is_bool() && impl->as_bool()) {
       const JsonValue* filter = e.Find("scan")->Find("filter");
       return {Outcome::kNotCounted, "implementation specific (" +
-                                        (filter && filter->is_string() ? filter->as_string() : std::string("limit")) + ")"};
+                                        (filter && filter->is_string() ? filter->as_string() : std::string("limit")) +
+                                        ")"};
     }
     Status s = Run(e);
     if (s.ok()) return {Outcome::kPass, ""};
@@ -417,11 +421,15 @@ class Conformance {
     std::optional<int64_t> start;
     if (snapshot != nullptr && snapshot->is_int()) start = snapshot->as_int();
     StreamStart kind;
-    if (scan_mode == "latest-full") kind = StreamStart::kLatestFull;
-    else if (scan_mode == "from-snapshot-full") kind = StreamStart::kFromSnapshotFull;
+    if (scan_mode == "latest-full")
+      kind = StreamStart::kLatestFull;
+    else if (scan_mode == "from-snapshot-full")
+      kind = StreamStart::kFromSnapshotFull;
     // Paimon's default mode with scan.snapshot-id set is from-snapshot.
-    else if (scan_mode == "from-snapshot" || scan_mode.rfind("default", 0) == 0) kind = StreamStart::kFromSnapshot;
-    else return Status::InvalidArgument("unknown streaming scan mode " + scan_mode);
+    else if (scan_mode == "from-snapshot" || scan_mode.rfind("default", 0) == 0)
+      kind = StreamStart::kFromSnapshot;
+    else
+      return Status::InvalidArgument("unknown streaming scan mode " + scan_mode);
     StreamScan stream = table.NewStreamScan(kind, start, filters.partition);
     const auto& sequence = scan.Find("plan_sequence")->items();
     int64_t step = scan.Find("step")->as_int();
@@ -444,8 +452,8 @@ class Conformance {
       KL_ASSIGN_OR_RETURN(ScanPlan after, stream.Next());
       if (after.snapshot_id || !after.splits.empty()) {
         return Status::Internal("after the last step the scan planned snapshot " +
-                                (after.snapshot_id ? std::to_string(*after.snapshot_id) : std::string("none")) + " with " +
-                                std::to_string(after.splits.size()) + " splits; expected nothing");
+                                (after.snapshot_id ? std::to_string(*after.snapshot_id) : std::string("none")) +
+                                " with " + std::to_string(after.splits.size()) + " splits; expected nothing");
       }
     }
     return Status::OK();
@@ -467,8 +475,8 @@ class Conformance {
       KL_ASSIGN_OR_RETURN(std::vector<int> idx, schema.IndexesOf(projection));
       read_type = schema.fields.Project(idx);
     }
-    KL_ASSIGN_OR_RETURN(auto reader, DataFileReader::Open(file, meta, schema, read_type, /*key_value=*/false,
-                                                          schema.table_options()));
+    KL_ASSIGN_OR_RETURN(
+        auto reader, DataFileReader::Open(file, meta, schema, read_type, /*key_value=*/false, schema.table_options()));
     format::ColumnBatch rows(read_type);
     while (true) {
       KvBatch chunk;
@@ -527,8 +535,9 @@ TEST(PaimonConformanceTest, EveryExpectationOfJavaWrittenTables) {
     }
   }
   int total = passed + failed + skipped;
-  std::printf("\nconformance: %d passed of %d expectations (%d failed, %d skipped); %d implementation-specific not counted\n",
-              passed, total, failed, skipped, not_counted);
+  std::printf(
+      "\nconformance: %d passed of %d expectations (%d failed, %d skipped); %d implementation-specific not counted\n",
+      passed, total, failed, skipped, not_counted);
   for (const auto& [reason, n] : skip_reasons) std::printf("  skipped %d: %s\n", n, reason.c_str());
   RecordProperty("passed", passed);
   RecordProperty("total", total);

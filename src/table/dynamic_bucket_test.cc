@@ -16,9 +16,9 @@
 #include <unordered_map>
 
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/random.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "fmt/format.h"
 #include "format/avro/avro_file.h"
 #include "table/data/binary_row.h"

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "common/random.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "table/operation/maintenance.h"
 #include "table/table.h"
 
@@ -16,8 +16,8 @@ using format::Datum;
 using format::Row;
 
 std::shared_ptr<Table> MakePodsTable(const std::string& path, const std::string& file_format) {
-  auto schema = NewTableSchema({{0, "uid", DataType::String().NotNull(), ""}, {1, "spec", DataType::String(), ""}},
-                               {}, {"uid"}, {{"bucket", "1"}, {"file.format", file_format}});
+  auto schema = NewTableSchema({{0, "uid", DataType::String().NotNull(), ""}, {1, "spec", DataType::String(), ""}}, {},
+                               {"uid"}, {{"bucket", "1"}, {"file.format", file_format}});
   EXPECT_TRUE(schema.ok()) << schema.status().ToString();
   auto t = Table::Create(path, *schema);
   EXPECT_TRUE(t.ok()) << t.status().ToString();

@@ -3,8 +3,8 @@
 // new ones; earlier snapshots keep the old rows; streaming reads pass over the overwrite.
 #include <gtest/gtest.h>
 
-#include "common/file_util.h"
-#include "common/test_util.h"
+#include "common/file/file_util.h"
+#include "common/testing/test_util.h"
 #include "table/index/index_manifest.h"
 #include "table/table.h"
 #include "table/table_test_util.h"
@@ -125,27 +125,25 @@ TEST(OverwriteTest, PartitionScopesOfAPrimaryKeyTable) {
 
   // Written partitions: only eu is replaced; key 2 is gone, key 1 takes its new value.
   KL_ASSERT_OK(WriteAndCommit(*t, {R(1, "eu", "a2", 10)}, Scope(OverwriteScope::Kind::kWrittenPartitions)));
-  EXPECT_EQ(Read(*t), (std::vector<std::string>{"+I 1 \"eu\" \"a2\" 10", "+I 3 \"us\" \"c\" 3",
-                                                "+I 4 \"ap\" \"d\" 4"}));
+  EXPECT_EQ(Read(*t),
+            (std::vector<std::string>{"+I 1 \"eu\" \"a2\" 10", "+I 3 \"us\" \"c\" 3", "+I 4 \"ap\" \"d\" 4"}));
   // Written partitions with nothing written: no snapshot, nothing replaced.
   int64_t before = LatestId(*t);
   KL_ASSERT_OK(WriteAndCommit(*t, {}, Scope(OverwriteScope::Kind::kWrittenPartitions)));
   EXPECT_EQ(LatestId(*t), before);
 
   // A partition spec: us is emptied, even with no rows.
-  KL_ASSERT_OK(
-      WriteAndCommit(*t, {}, Scope(OverwriteScope::Kind::kPartitionSpec, {{"region", Datum::Bytes("us")}})));
+  KL_ASSERT_OK(WriteAndCommit(*t, {}, Scope(OverwriteScope::Kind::kPartitionSpec, {{"region", Datum::Bytes("us")}})));
   EXPECT_EQ(KindOf(*t, LatestId(*t)), CommitKind::kOverwrite);
   EXPECT_EQ(Read(*t), (std::vector<std::string>{"+I 1 \"eu\" \"a2\" 10", "+I 4 \"ap\" \"d\" 4"}));
 
   // Rows outside the spec are refused, and nothing is committed.
   before = LatestId(*t);
-  Status outside =
-      WriteAndCommit(*t, {R(5, "eu", "e", 5)}, Scope(OverwriteScope::Kind::kPartitionSpec, {{"region", Datum::Bytes("ap")}}));
+  Status outside = WriteAndCommit(*t, {R(5, "eu", "e", 5)},
+                                  Scope(OverwriteScope::Kind::kPartitionSpec, {{"region", Datum::Bytes("ap")}}));
   EXPECT_FALSE(outside.ok());
   EXPECT_EQ(LatestId(*t), before);
-  EXPECT_FALSE(
-      WriteAndCommit(*t, {}, Scope(OverwriteScope::Kind::kPartitionSpec, {{"name", Datum::Bytes("x")}})).ok())
+  EXPECT_FALSE(WriteAndCommit(*t, {}, Scope(OverwriteScope::Kind::kPartitionSpec, {{"name", Datum::Bytes("x")}})).ok())
       << "name is not a partition column";
 
   // The whole table; later plain writes merge with the new content only.
@@ -205,8 +203,8 @@ TEST(OverwriteTest, DynamicBucketIndexIsReplacedWithThePartitions) {
   EXPECT_EQ(total, 2) << "eu holds one key (9), us one (4)";
   // Later upserts find their keys.
   KL_ASSERT_OK(WriteAndCommit(*t, {R(9, "eu", "z2", 90), R(1, "eu", "a2", 10), R(4, "us", "d2", 40)}));
-  EXPECT_EQ(Read(*t), (std::vector<std::string>{"+I 1 \"eu\" \"a2\" 10", "+I 4 \"us\" \"d2\" 40",
-                                                "+I 9 \"eu\" \"z2\" 90"}));
+  EXPECT_EQ(Read(*t),
+            (std::vector<std::string>{"+I 1 \"eu\" \"a2\" 10", "+I 4 \"us\" \"d2\" 40", "+I 9 \"eu\" \"z2\" 90"}));
 }
 
 }  // namespace

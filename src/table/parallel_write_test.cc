@@ -13,8 +13,8 @@
 #include <tuple>
 #include <vector>
 
-#include "common/file_util.h"
-#include "common/test_util.h"
+#include "common/file/file_util.h"
+#include "common/testing/test_util.h"
 #include "table/operation/scan.h"
 #include "table/operation/table_read.h"
 #include "table/operation/table_writer.h"

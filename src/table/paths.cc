@@ -2,7 +2,7 @@
 
 #include <cctype>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/random.h"
 #include "common/string_util.h"
 #include "table/data/binary_row.h"
@@ -36,11 +36,14 @@ std::string EscapePathName(std::string_view name) {
   return out;
 }
 
-std::string PartitionValueText(const format::Datum& value, const format::DataType& type, const std::string& default_name) {
+std::string PartitionValueText(const format::Datum& value, const format::DataType& type,
+                               const std::string& default_name) {
   if (value.is_null()) return default_name;
   std::string text;
-  if (type.root() == format::TypeRoot::kDate) text = std::to_string(value.as_int());
-  else text = format::DatumToString(value, type);
+  if (type.root() == format::TypeRoot::kDate)
+    text = std::to_string(value.as_int());
+  else
+    text = format::DatumToString(value, type);
   if (Trim(text).empty()) return default_name;
   return text;
 }
@@ -110,7 +113,8 @@ std::string PathFactory::IndexFilePath(const std::string& partition, int32_t buc
   return JoinPath(IndexDir(), file.file_name);
 }
 
-std::string PathFactory::DataFilePath(const std::string& partition, int32_t bucket, const std::string& file_name) const {
+std::string PathFactory::DataFilePath(const std::string& partition, int32_t bucket,
+                                      const std::string& file_name) const {
   return JoinPath(BucketDir(partition, bucket), file_name);
 }
 

@@ -6,9 +6,9 @@
 
 #include <algorithm>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/random.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "format/parquet/parquet.h"
 #include "table/data/binary_row.h"
 #include "table/table.h"
@@ -36,7 +36,8 @@ std::vector<std::string> DataFiles(const Table& t) {
   auto plan = t.NewScan().PlanLatest();
   EXPECT_TRUE(plan.ok()) << plan.status().ToString();
   for (const auto& split : plan->splits) {
-    for (const auto& f : split.files) out.push_back(t.context()->paths().DataFilePath(split.partition, split.bucket, f));
+    for (const auto& f : split.files)
+      out.push_back(t.context()->paths().DataFilePath(split.partition, split.bucket, f));
   }
   return out;
 }
@@ -101,7 +102,7 @@ TEST(TableParquetTest, SchemaEvolutionMapsParquetColumnsByFieldId) {
   auto evolved = Table::Open(t->path());
   ASSERT_TRUE(evolved.ok());
   auto w2 = (*evolved)->NewWriter("w");
-  KL_ASSERT_OK(w2->WriteRow({Datum::Bytes("new"), Datum::Int(2), Datum::Int(1) , Datum::Bytes("x"), Datum::Bytes("r")}));
+  KL_ASSERT_OK(w2->WriteRow({Datum::Bytes("new"), Datum::Int(2), Datum::Int(1), Datum::Bytes("x"), Datum::Bytes("r")}));
   ASSERT_TRUE(w2->Commit(2).ok());
   auto rows = (*evolved)->ReadAll();
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
@@ -251,12 +252,15 @@ void AddDeletionVector(const Table& t, const DataSplit& split, const DataFileMet
   std::vector<std::pair<int64_t, int64_t>> ranges;
   std::string index_name = "index-" + RandomUuid() + "-0";
   KL_ASSERT_OK(CreateDirs(t.context()->paths().IndexDir()));
-  KL_ASSERT_OK(WriteFile(JoinPath(t.context()->paths().IndexDir(), index_name),
-                         BuildDeletionVectorIndexFile({body}, &ranges)));
+  KL_ASSERT_OK(
+      WriteFile(JoinPath(t.context()->paths().IndexDir(), index_name), BuildDeletionVectorIndexFile({body}, &ranges)));
   IndexManifestEntry entry;
   entry.partition = split.partition;
   entry.bucket = split.bucket;
-  entry.file = {kDeletionVectorsIndex, index_name, 0, 1,
+  entry.file = {kDeletionVectorsIndex,
+                index_name,
+                0,
+                1,
                 {{file.file_name, static_cast<int32_t>(ranges[0].first), static_cast<int32_t>(ranges[0].second),
                   static_cast<int64_t>(positions.size())}},
                 std::nullopt};
@@ -310,8 +314,9 @@ TEST(TableParquetTest, DeletionVectorsHideRowsInBatchFullAndCompactionReads) {
   ASSERT_TRUE(w2->Commit(2).ok());
   auto after = (*reopened)->ReadAll();
   ASSERT_TRUE(after.ok()) << after.status().ToString();
-  EXPECT_EQ(Rows(*after), (std::vector<std::string>{"+I 0 \"eu\" \"v0\" 0", "+I 2 \"eu\" \"v2\" 2", "+I 3 \"eu\" \"v3\" 3",
-                                                    "+I 5 \"eu\" \"v5\" 5", "+I 9 \"eu\" \"v9\" 9"}));
+  EXPECT_EQ(Rows(*after),
+            (std::vector<std::string>{"+I 0 \"eu\" \"v0\" 0", "+I 2 \"eu\" \"v2\" 2", "+I 3 \"eu\" \"v3\" 3",
+                                      "+I 5 \"eu\" \"v5\" 5", "+I 9 \"eu\" \"v9\" 9"}));
   // A corrupt vector fails the read with the index file's name.
   auto snap = (*reopened)->snapshots().Latest();
   auto entries = ReadIndexManifest(JoinPath((*reopened)->context()->paths().ManifestDir(), *(*snap)->index_manifest));
@@ -357,8 +362,8 @@ TEST(TableParquetTest, BatchReadsOfFirstRowTablesSkipLevelZero) {
 // Java Paimon's append_table_alter_table_with_cast: every column's type changed, renamed
 // and moved after snapshot 1; its README lists what schema 1 reads.
 TEST(TableParquetTest, ReadsJavaWrittenFilesThroughChangedTypes) {
-  KL_REQUIRE_SHARED("paimon-compat/tables/parquet/append_table_alter_table_with_cast.db/append_table_alter_table_with_cast",
-                    path);
+  KL_REQUIRE_SHARED(
+      "paimon-compat/tables/parquet/append_table_alter_table_with_cast.db/append_table_alter_table_with_cast", path);
   auto t = Table::Open(path);
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   auto rows = (*t)->ReadAll();

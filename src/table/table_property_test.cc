@@ -15,7 +15,7 @@
 #include <set>
 
 #include "common/random.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "table/table.h"
 
 namespace kl::table {
@@ -45,10 +45,10 @@ using Key = std::pair<std::string, int64_t>;
 struct EngineConfig {
   std::string name;
   std::map<std::string, std::string> options;
-  bool retracts = true;        // generate -U / -D records
-  bool non_null = false;       // generate values without nulls
-  bool sequence_field = false; // records are ordered by column s first
-  bool picks_input = false;    // changelog "unchanged" is by identity of the winning record
+  bool retracts = true;         // generate -U / -D records
+  bool non_null = false;        // generate values without nulls
+  bool sequence_field = false;  // records are ordered by column s first
+  bool picks_input = false;     // changelog "unchanged" is by identity of the winning record
   bool insert_only_changelog = false;
   // Folds a key's records (already in merge order) into its value.
   std::function<std::optional<ModelValue>(const std::vector<Record>&)> fold;
@@ -185,7 +185,8 @@ std::optional<ModelValue> FoldAggregationA(const std::vector<Record>& recs) {
     row[kS] = Datum::Int(count);
     row[kV1] = retract ? SumRetract(row[kV1], r.values[kV1]) : SumAgg(row[kV1], r.values[kV1]);
     if (!retract && !r.values[kV2].is_null()) {
-      row[kV2] = row[kV2].is_null() ? r.values[kV2] : Datum::Bytes(row[kV2].as_bytes() + "," + r.values[kV2].as_bytes());
+      row[kV2] =
+          row[kV2].is_null() ? r.values[kV2] : Datum::Bytes(row[kV2].as_bytes() + "," + r.values[kV2].as_bytes());
     }
     const Datum& p = r.values[kV3];
     if (!p.is_null() && !retract) {
@@ -364,14 +365,28 @@ std::vector<EngineConfig> Configs() {
   std::vector<EngineConfig> out;
   auto add = [&](EngineConfig c) { out.push_back(std::move(c)); };
   add({"dedup", {}, true, false, false, true, false, [](auto& r) { return FoldDedup(r, false); }});
-  add({"dedup_ignore_delete", {{"ignore-delete", "true"}}, true, false, false, true, false,
-       [](auto& r) { return FoldDedup(r, true); }});
-  add({"dedup_sequence_field", {{"sequence.field", "s"}}, true, true, true, true, false,
-       [](auto& r) { return FoldDedup(r, false); }});
-  add({"first_row", {{"merge-engine", "first-row"}, {"ignore-delete", "true"}}, true, false, false, true, true,
+  add({"dedup_ignore_delete", {{"ignore-delete", "true"}}, true, false, false, true, false, [](auto& r) {
+         return FoldDedup(r, true);
+       }});
+  add({"dedup_sequence_field", {{"sequence.field", "s"}}, true, true, true, true, false, [](auto& r) {
+         return FoldDedup(r, false);
+       }});
+  add({"first_row",
+       {{"merge-engine", "first-row"}, {"ignore-delete", "true"}},
+       true,
+       false,
+       false,
+       true,
+       true,
        FoldFirstRow});
-  add({"partial_update", {{"merge-engine", "partial-update"}, {"ignore-delete", "true"}}, true, false, false, false,
-       false, FoldPartialUpdate});
+  add({"partial_update",
+       {{"merge-engine", "partial-update"}, {"ignore-delete", "true"}},
+       true,
+       false,
+       false,
+       false,
+       false,
+       FoldPartialUpdate});
   {
     // Inserts with nulls (partial updates), also after deletes (see grouping_dependent_after_delete).
     EngineConfig c{"partial_update_remove_on_delete",
@@ -386,7 +401,12 @@ std::vector<EngineConfig> Configs() {
     add(std::move(c));
   }
   add({"partial_update_sequence_group",
-       {{"merge-engine", "partial-update"}, {"fields.s.sequence-group", "v1,v2"}}, true, false, false, false, false,
+       {{"merge-engine", "partial-update"}, {"fields.s.sequence-group", "v1,v2"}},
+       true,
+       false,
+       false,
+       false,
+       false,
        FoldSequenceGroup});
   add({"aggregation_a",
        {{"merge-engine", "aggregation"},
@@ -398,7 +418,12 @@ std::vector<EngineConfig> Configs() {
         {"fields.v3.ignore-retract", "true"},
         {"fields.b.aggregate-function", "bool_or"},
         {"fields.b.ignore-retract", "true"}},
-       true, false, false, false, false, FoldAggregationA});
+       true,
+       false,
+       false,
+       false,
+       false,
+       FoldAggregationA});
   add({"aggregation_b",
        {{"merge-engine", "aggregation"},
         {"fields.s.aggregate-function", "max"},
@@ -410,7 +435,12 @@ std::vector<EngineConfig> Configs() {
         {"fields.v3.aggregate-function", "last_value"},
         {"fields.b.aggregate-function", "bool_and"},
         {"fields.b.ignore-retract", "true"}},
-       true, false, false, false, false, FoldAggregationB});
+       true,
+       false,
+       false,
+       false,
+       false,
+       FoldAggregationB});
   add({"aggregation_c",
        {{"merge-engine", "aggregation"},
         {"fields.s.aggregate-function", "first_value"},
@@ -421,15 +451,20 @@ std::vector<EngineConfig> Configs() {
         {"fields.v3.aggregate-function", "sum"},
         {"fields.b.aggregate-function", "last_non_null_value"},
         {"fields.b.ignore-retract", "true"}},
-       true, false, false, false, false, FoldAggregationC});
+       true,
+       false,
+       false,
+       false,
+       false,
+       FoldAggregationC});
   // Every aggregate function without ignore-retract, on inserts only (must never
   // fail) and with retractions (must fail exactly where Paimon does; product and
   // last_non_null_value are then only checked not to fail, see inexact_columns).
   add(AggregationConfig("aggregation_no_retract_inserts_a", {"max", "min", "listagg", "product", "bool_and"}, false));
   add(AggregationConfig("aggregation_no_retract_inserts_b",
                         {"first_value", "first_non_null_value", "first_not_null_value", "max", "bool_or"}, false));
-  add(AggregationConfig("aggregation_retract_functions", {"count", "sum", "last_value", "product",
-                                                          "last_non_null_value"}, true));
+  add(AggregationConfig("aggregation_retract_functions",
+                        {"count", "sum", "last_value", "product", "last_non_null_value"}, true));
   add(AggregationConfig("aggregation_no_retract_retractions_a", {"max", "sum", "listagg", "last_value", "bool_and"},
                         true));
   add(AggregationConfig("aggregation_no_retract_retractions_b",
@@ -482,8 +517,8 @@ class PropertyRun {
     options["write-buffer-size"] = large_buffer_ ? "64mb" : "3kb";
     options["num-sorted-run.compaction-trigger"] = "3";
     options["target-file-size"] = "8kb";
-    std::vector<format::DataField> fields = {{0, "p", DataType::String(), ""}, {1, "k", DataType::Int(), ""},
-                                             {2, "s", DataType::BigInt(), ""}, {3, "v1", DataType::BigInt(), ""},
+    std::vector<format::DataField> fields = {{0, "p", DataType::String(), ""},  {1, "k", DataType::Int(), ""},
+                                             {2, "s", DataType::BigInt(), ""},  {3, "v1", DataType::BigInt(), ""},
                                              {4, "v2", DataType::String(), ""}, {5, "v3", DataType::Double(), ""},
                                              {6, "b", DataType::Boolean(), ""}};
     auto schema = NewTableSchema(fields, {"p"}, {"p", "k"}, options);
@@ -542,7 +577,10 @@ class PropertyRun {
       RowKind kind = RowKind::kInsert;
       if (config_.retracts) {
         uint64_t k = rng_.Uniform(100);
-        kind = k < 55 ? RowKind::kInsert : k < 75 ? RowKind::kUpdateAfter : k < 85 ? RowKind::kUpdateBefore : RowKind::kDelete;
+        kind = k < 55   ? RowKind::kInsert
+               : k < 75 ? RowKind::kUpdateAfter
+               : k < 85 ? RowKind::kUpdateBefore
+                        : RowKind::kDelete;
       } else if (rng_.OneIn(4)) {
         kind = RowKind::kUpdateAfter;
       }
@@ -579,8 +617,8 @@ class PropertyRun {
   // A failure is right only where the model expects one, and must say why.
   void ExpectFailure(const Status& status, const std::vector<Record>& records, const std::string& what) {
     failed_ = true;
-    ASSERT_TRUE(ModelExpectsError(records)) << config_.name << ": unexpected failure of " << what << ": "
-                                            << status.ToString() << History();
+    ASSERT_TRUE(ModelExpectsError(records))
+        << config_.name << ": unexpected failure of " << what << ": " << status.ToString() << History();
     EXPECT_NE(status.ToString().find("cannot take back a retracted"), std::string::npos) << status.ToString();
     EXPECT_NE(status.ToString().find("ignore-retract"), std::string::npos) << status.ToString();
   }
@@ -766,7 +804,7 @@ class PropertyRun {
   std::map<int64_t, std::map<Key, ModelValue>> history_;
   int64_t next_seq_ = 0;
   int64_t commit_id_ = 0;
-  bool failed_ = false;  // an expected failure ended the run
+  bool failed_ = false;                  // an expected failure ended the run
   std::map<Key, std::set<int>> masked_;  // per key, columns compared as "*"
 };
 
@@ -780,7 +818,8 @@ class MergeEnginePropertyTest : public ::testing::TestWithParam<std::tuple<int, 
 
 TEST_P(MergeEnginePropertyTest, ReadsAndChangelogMatchModel) {
   static const std::vector<EngineConfig> configs = Configs();
-  static const std::vector<Producer> producers = {{"none", false}, {"input", false}, {"lookup", true}, {"lookup", false}};
+  static const std::vector<Producer> producers = {
+      {"none", false}, {"input", false}, {"lookup", true}, {"lookup", false}};
   const EngineConfig& config = configs[static_cast<size_t>(std::get<0>(GetParam()))];
   const Producer& producer = producers[static_cast<size_t>(std::get<1>(GetParam()))];
   std::string format = std::get<2>(GetParam());
@@ -907,7 +946,8 @@ TEST_P(NestedAggregatesPropertyTest, InsertsMatchModel) {
           std::optional<std::set<uint32_t>> bits;
           if (!rng.OneIn(5)) {
             bits.emplace();
-            for (uint64_t j = 0, len = rng.Uniform(4); j < len; ++j) bits->insert(static_cast<uint32_t>(rng.Uniform(100000)));
+            for (uint64_t j = 0, len = rng.Uniform(4); j < len; ++j)
+              bits->insert(static_cast<uint32_t>(rng.Uniform(100000)));
           }
           batch.AppendRow({Datum::Int(k), a, d, m, bits ? Datum::Bytes(BitmapBytes(*bits)) : Datum()});
           // Model, from Paimon's FieldCollectAgg, FieldMergeMapAgg and FieldRoaringBitmap32Agg.
@@ -997,11 +1037,12 @@ INSTANTIATE_TEST_SUITE_P(Formats, NestedAggregatesPropertyTest,
                          ::testing::Combine(::testing::Values("parquet", "avro"), ::testing::Values("none", "lookup")));
 
 TEST(AggregateFunctionsTest, PaimonFunctionsNotImplementedAreRefusedByName) {
-  for (const char* fn : {"rbm64", "hll_sketch", "theta_sketch", "nested_update", "nested_partial_update",
-                         "merge_map_with_keytime"}) {
+  for (const char* fn :
+       {"rbm64", "hll_sketch", "theta_sketch", "nested_update", "nested_partial_update", "merge_map_with_keytime"}) {
     testing::TempDir dir;
-    auto schema = NewTableSchema({{0, "k", DataType::Int().WithNullable(false), ""}, {1, "v", DataType::Bytes(), ""}}, {},
-                                 {"k"}, {{"bucket", "1"}, {"merge-engine", "aggregation"}, {"fields.v.aggregate-function", fn}});
+    auto schema =
+        NewTableSchema({{0, "k", DataType::Int().WithNullable(false), ""}, {1, "v", DataType::Bytes(), ""}}, {}, {"k"},
+                       {{"bucket", "1"}, {"merge-engine", "aggregation"}, {"fields.v.aggregate-function", fn}});
     ASSERT_TRUE(schema.ok());
     auto table = Table::Create(dir.Sub("t"), *schema);
     ASSERT_TRUE(table.ok()) << table.status().ToString();

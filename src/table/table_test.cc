@@ -11,9 +11,9 @@
 #include <thread>
 
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/random.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "format/avro/avro_file.h"
 #include "table/data/binary_row.h"
 #include "table/mergetree/compaction.h"

@@ -3,7 +3,7 @@
 #include <zlib.h>
 
 #include "common/coding.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 
 namespace kl::collector {
 namespace {

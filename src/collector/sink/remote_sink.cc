@@ -8,7 +8,7 @@
 
 #include "collector/watchset/kubeconfig.h"
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/random.h"
 #include "common/string_util.h"
 #include "format/compression.h"

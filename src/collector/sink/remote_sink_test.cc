@@ -12,8 +12,8 @@
 #include <thread>
 
 #include "collector/sink/log_sink.h"
-#include "common/test_system_util.h"
-#include "common/test_util.h"
+#include "common/testing/test_system_util.h"
+#include "common/testing/test_util.h"
 #include "ingest/ingest_server.h"
 #include "ingest/wire.h"
 

@@ -5,7 +5,7 @@
 
 #include "collector/watch/framer.h"
 #include "common/json.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 
 namespace kl::collector {
 namespace {

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "common/random.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 
 namespace kl::collector {
 namespace {

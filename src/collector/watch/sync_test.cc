@@ -7,7 +7,7 @@
 #include "collector/fold.h"
 #include "collector/watch/framer.h"
 #include "common/json.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 
 namespace kl::collector {
 namespace {
@@ -198,13 +198,15 @@ TEST(SyncTest, WatchDropsReplaysAndReportsExpiry) {
   sync.BeginWatch(1);
   std::vector<CollectedEvent> out;
   std::vector<ResourceSync::WatchOutcome> outcomes;
-  std::string body = Event("ADDED", "u1", "a", 9) +   // at or below the start: replay
-                     Event("ADDED", "u1", "a", 11) +  //
-                     Event("MODIFIED", "u1", "a", 11) +  // same version again: dropped
-                     Event("DELETED", "u2", "b", 12) +   // never tracked: dropped
-                     Event("MODIFIED", "u1", "a", 13) +
-                     R"({"type":"BOOKMARK","object":{"kind":"Pod","apiVersion":"v1","metadata":{"resourceVersion":"20"}}})" "\n" +
-                     R"({"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired","message":"too old"}})";
+  std::string body =
+      Event("ADDED", "u1", "a", 9) +      // at or below the start: replay
+      Event("ADDED", "u1", "a", 11) +     //
+      Event("MODIFIED", "u1", "a", 11) +  // same version again: dropped
+      Event("DELETED", "u2", "b", 12) +   // never tracked: dropped
+      Event("MODIFIED", "u1", "a", 13) +
+      R"({"type":"BOOKMARK","object":{"kind":"Pod","apiVersion":"v1","metadata":{"resourceVersion":"20"}}})"
+      "\n" +
+      R"({"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired","message":"too old"}})";
   KL_ASSERT_OK(FeedWatch(&sync, body, &out, &outcomes));
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0].resource_version, "11");
@@ -226,8 +228,9 @@ TEST(SyncTest, TrackerRebuiltFromEmittedEventsResumesWithoutDuplicates) {
   sync.BeginWatch(1);
   std::vector<CollectedEvent> out;
   std::vector<ResourceSync::WatchOutcome> outcomes;
-  KL_ASSERT_OK(FeedWatch(&sync, Event("ADDED", "u1", "a", 2) + Event("ADDED", "u2", "b", 3) +
-                                    Event("DELETED", "u1", "a", 4) + Event("MODIFIED", "u2", "b", 5),
+  KL_ASSERT_OK(FeedWatch(&sync,
+                         Event("ADDED", "u1", "a", 2) + Event("ADDED", "u2", "b", 3) + Event("DELETED", "u1", "a", 4) +
+                             Event("MODIFIED", "u2", "b", 5),
                          &out, &outcomes));
   ASSERT_EQ(out.size(), 4u);
   // Restart: rebuild from the log, then the server replays from an older point.
@@ -239,9 +242,9 @@ TEST(SyncTest, TrackerRebuiltFromEmittedEventsResumesWithoutDuplicates) {
   again.mutable_tracker().set_resume_rv("2");  // e.g. a checkpoint older than the log's tail
   again.BeginWatch(2);
   std::vector<CollectedEvent> out2;
-  KL_ASSERT_OK(FeedWatch(&again, Event("ADDED", "u2", "b", 3) + Event("MODIFIED", "u2", "b", 5) +
-                                     Event("MODIFIED", "u2", "b", 6),
-                         &out2, &outcomes));
+  KL_ASSERT_OK(FeedWatch(
+      &again, Event("ADDED", "u2", "b", 3) + Event("MODIFIED", "u2", "b", 5) + Event("MODIFIED", "u2", "b", 6), &out2,
+      &outcomes));
   ASSERT_EQ(out2.size(), 1u);
   EXPECT_EQ(out2[0].resource_version, "6");
 

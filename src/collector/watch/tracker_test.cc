@@ -5,7 +5,7 @@
 #include <map>
 
 #include "common/random.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 
 namespace kl::collector {
 namespace {
@@ -92,7 +92,8 @@ TEST(TrackerTest, SweepReturnsWhatTheListDidNotContain) {
 
 TEST(TrackerTest, CheckpointRoundTripsAndDetectsDamage) {
   ObjectTracker t;
-  for (int i = 0; i < 1000; ++i) t.Observe("uid-" + std::to_string(i), "ns", "pod-" + std::to_string(i), std::to_string(100 + i));
+  for (int i = 0; i < 1000; ++i)
+    t.Observe("uid-" + std::to_string(i), "ns", "pod-" + std::to_string(i), std::to_string(100 + i));
   for (int i = 0; i < 1000; i += 3) t.Forget("uid-" + std::to_string(i));
   t.set_resume_rv("5000");
   std::string cp = t.ExportCheckpoint();

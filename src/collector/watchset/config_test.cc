@@ -2,7 +2,7 @@
 
 #include "collector/watchset/kubeconfig.h"
 #include "collector/watchset/watch_spec.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 
 namespace kl::collector {
 namespace {
@@ -116,8 +116,10 @@ spec:
 
   EXPECT_FALSE(ParseWatchSets("kind: Other\nmetadata: {name: x}\n").ok());
   EXPECT_FALSE(ParseWatchSets("kind: WatchSet\nmetadata: {name: x}\nspec: {resources: [{resource: pods}]}\n").ok());
-  EXPECT_FALSE(ParseWatchSets(
-      "kind: WatchSet\nmetadata: {name: x}\nspec: {resources: [{version: v1, resource: nodes, namespaces: [a]}]}\n").ok());
+  EXPECT_FALSE(
+      ParseWatchSets(
+          "kind: WatchSet\nmetadata: {name: x}\nspec: {resources: [{version: v1, resource: nodes, namespaces: [a]}]}\n")
+          .ok());
   sets[1].clusters = {"nope"};
   EXPECT_TRUE(ExpandTargets(sets, clusters).status().IsNotFound());
   EXPECT_EQ(DefaultWatchSet().resources.size(), 8u);

@@ -13,7 +13,7 @@
 
 #include "collector/watchset/rbac.h"
 #include "collector/watchset/watch_spec.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 
 namespace kl::collector {
 namespace {

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <map>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/string_util.h"
 
 namespace kl::collector {
@@ -101,26 +101,28 @@ Result<std::vector<ClusterCredentials>> ParseKubeconfig(const std::string& yaml,
       cred.name = name;
       cred.server = Str(cluster->second, "server");
       while (!cred.server.empty() && cred.server.back() == '/') cred.server.pop_back();
-      if (cred.server.empty()) return Status::InvalidArgument("kubeconfig: cluster \"" + cluster_name + "\" has no server");
+      if (cred.server.empty())
+        return Status::InvalidArgument("kubeconfig: cluster \"" + cluster_name + "\" has no server");
       cred.insecure_skip_tls_verify = Bool(cluster->second, "insecure-skip-tls-verify");
       cred.tls_server_name = Str(cluster->second, "tls-server-name");
       std::string what = "kubeconfig cluster \"" + cluster_name + "\"";
-      KL_ASSIGN_OR_RETURN(cred.ca_pem, DataOrFile(cluster->second, "certificate-authority-data", "certificate-authority",
-                                                  base_dir, what));
+      KL_ASSIGN_OR_RETURN(cred.ca_pem, DataOrFile(cluster->second, "certificate-authority-data",
+                                                  "certificate-authority", base_dir, what));
       std::string user_name = Str(ctx->second, "user");
       auto user = users.find(user_name);
       if (user != users.end() && user->second) {
         what = "kubeconfig user \"" + user_name + "\"";
-        KL_ASSIGN_OR_RETURN(cred.client_cert_pem, DataOrFile(user->second, "client-certificate-data",
-                                                             "client-certificate", base_dir, what));
+        KL_ASSIGN_OR_RETURN(cred.client_cert_pem,
+                            DataOrFile(user->second, "client-certificate-data", "client-certificate", base_dir, what));
         KL_ASSIGN_OR_RETURN(cred.client_key_pem,
                             DataOrFile(user->second, "client-key-data", "client-key", base_dir, what));
         cred.token = Str(user->second, "token");
         std::string token_file = Str(user->second, "tokenFile");
         if (!token_file.empty()) cred.token_file = token_file[0] == '/' ? token_file : JoinPath(base_dir, token_file);
         if (user->second["exec"] || user->second["auth-provider"]) {
-          return Status::NotSupported(what + ": exec and auth-provider credentials are not supported; use a token or "
-                                             "a client certificate");
+          return Status::NotSupported(what +
+                                      ": exec and auth-provider credentials are not supported; use a token or "
+                                      "a client certificate");
         }
       } else if (!user_name.empty()) {
         return Status::NotFound("kubeconfig: context \"" + name + "\" names unknown user \"" + user_name + "\"");
@@ -133,7 +135,8 @@ Result<std::vector<ClusterCredentials>> ParseKubeconfig(const std::string& yaml,
   }
 }
 
-Result<std::vector<ClusterCredentials>> LoadKubeconfig(const std::string& path, const std::vector<std::string>& contexts) {
+Result<std::vector<ClusterCredentials>> LoadKubeconfig(const std::string& path,
+                                                       const std::vector<std::string>& contexts) {
   KL_ASSIGN_OR_RETURN(std::string yaml, ReadFile(path));
   auto result = ParseKubeconfig(yaml, DirName(path), contexts);
   if (!result.ok()) return result.status().WithContext(path);

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <set>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 
 namespace kl::collector {
 namespace {
@@ -18,14 +18,21 @@ struct KnownKind {
 };
 // Kinds (and scope) of common resources, so a spec can name just the resource.
 const KnownKind kKnown[] = {
-    {"", "namespaces", "Namespace", false},        {"", "nodes", "Node", false},
-    {"", "pods", "Pod", true},                     {"", "services", "Service", true},
-    {"", "configmaps", "ConfigMap", true},         {"", "persistentvolumes", "PersistentVolume", false},
+    {"", "namespaces", "Namespace", false},
+    {"", "nodes", "Node", false},
+    {"", "pods", "Pod", true},
+    {"", "services", "Service", true},
+    {"", "configmaps", "ConfigMap", true},
+    {"", "persistentvolumes", "PersistentVolume", false},
     {"", "persistentvolumeclaims", "PersistentVolumeClaim", true},
-    {"", "events", "Event", true},                 {"", "serviceaccounts", "ServiceAccount", true},
-    {"apps", "deployments", "Deployment", true},   {"apps", "replicasets", "ReplicaSet", true},
-    {"apps", "statefulsets", "StatefulSet", true}, {"apps", "daemonsets", "DaemonSet", true},
-    {"batch", "jobs", "Job", true},                {"batch", "cronjobs", "CronJob", true},
+    {"", "events", "Event", true},
+    {"", "serviceaccounts", "ServiceAccount", true},
+    {"apps", "deployments", "Deployment", true},
+    {"apps", "replicasets", "ReplicaSet", true},
+    {"apps", "statefulsets", "StatefulSet", true},
+    {"apps", "daemonsets", "DaemonSet", true},
+    {"batch", "jobs", "Job", true},
+    {"batch", "cronjobs", "CronJob", true},
 };
 
 std::string Str(const YAML::Node& n, const char* key) {
@@ -43,7 +50,8 @@ std::vector<std::string> Strings(const YAML::Node& n, const char* key) {
 }
 
 Result<WatchSet> ParseOne(const YAML::Node& doc) {
-  if (Str(doc, "kind") != "WatchSet") return Status::InvalidArgument("expected kind: WatchSet, got \"" + Str(doc, "kind") + "\"");
+  if (Str(doc, "kind") != "WatchSet")
+    return Status::InvalidArgument("expected kind: WatchSet, got \"" + Str(doc, "kind") + "\"");
   WatchSet set;
   set.name = doc["metadata"] ? Str(doc["metadata"], "name") : "";
   if (set.name.empty()) return Status::InvalidArgument("WatchSet without metadata.name");
@@ -81,7 +89,8 @@ Result<WatchSet> ParseOne(const YAML::Node& doc) {
       return Status::InvalidArgument("WatchSet " + set.name + ": resource " + w.resource + " needs a kind");
     }
     if (!w.namespaced && !w.namespaces.empty()) {
-      return Status::InvalidArgument("WatchSet " + set.name + ": " + w.resource + " is cluster-scoped; drop namespaces");
+      return Status::InvalidArgument("WatchSet " + set.name + ": " + w.resource +
+                                     " is cluster-scoped; drop namespaces");
     }
     set.resources.push_back(std::move(w));
   }
@@ -153,7 +162,8 @@ Result<std::vector<WatchTarget>> ExpandTargets(const std::vector<WatchSet>& sets
           t.namespace_ = ns;
           t.label_selector = r.label_selector;
           t.field_selector = r.field_selector;
-          t.watch_name = set.name + "/" + (r.group.empty() ? "" : r.group + "/") + r.resource + (ns.empty() ? "" : "@" + ns);
+          t.watch_name =
+              set.name + "/" + (r.group.empty() ? "" : r.group + "/") + r.resource + (ns.empty() ? "" : "@" + ns);
           if (!names.insert(t.cluster + "\n" + t.watch_name).second) {
             return Status::InvalidArgument("watch " + t.watch_name + " appears twice for cluster " + t.cluster);
           }

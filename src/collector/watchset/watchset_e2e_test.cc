@@ -13,7 +13,7 @@
 #include "collector/fold.h"
 #include "collector/watchset/watchset_controller.h"
 #include "common/json.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "simulator/custom_resources.h"
 #include "simulator/fleet.h"
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/result.h"
 #include "format/avro/avro_codec.h"
 #include "format/avro/avro_schema.h"
@@ -69,8 +69,8 @@ class AvroReader {
 
 struct AvroWriterOptions {
   AvroCodec codec = AvroCodec::kZstandard;
-  int level = 1;                     // zstandard / deflate level
-  size_t block_bytes = 64 * 1024;    // uncompressed bytes per block before it is flushed
+  int level = 1;                   // zstandard / deflate level
+  size_t block_bytes = 64 * 1024;  // uncompressed bytes per block before it is flushed
   std::map<std::string, std::string> metadata;
   std::string record_name = "record";
   std::string record_namespace = "org.apache.paimon.avro.generated";

@@ -4,30 +4,32 @@
 #include <cstdlib>
 
 #include "common/random.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "format/avro/avro_file.h"
 
 namespace kl::format::avro {
 namespace {
 
 RowType AllTypesRow() {
-  return RowType({{0, "b", DataType::Boolean(), ""},
-                  {1, "ti", DataType::TinyInt(), ""},
-                  {2, "i", DataType::Int().NotNull(), ""},
-                  {3, "l", DataType::BigInt(), ""},
-                  {4, "f", DataType::Float(), ""},
-                  {5, "d", DataType::Double(), ""},
-                  {6, "s", DataType::String(), ""},
-                  {7, "bin", DataType::Bytes(), ""},
-                  {8, "dec", DataType::Decimal(20, 4), ""},
-                  {9, "dt", DataType::Date(), ""},
-                  {10, "ts3", DataType::Timestamp(3), ""},
-                  {11, "ts6", DataType::Timestamp(6), ""},
-                  {12, "ltz", DataType::TimestampLtz(6), ""},
-                  {13, "arr", DataType::Array(DataType::String()), ""},
-                  {14, "m", DataType::Map(DataType::String().NotNull(), DataType::BigInt()), ""},
-                  {15, "mi", DataType::Map(DataType::Int().NotNull(), DataType::String()), ""},
-                  {16, "r", DataType::Row({{17, "x", DataType::Int(), ""}, {18, "y", DataType::Array(DataType::Double()), ""}}), ""}});
+  return RowType(
+      {{0, "b", DataType::Boolean(), ""},
+       {1, "ti", DataType::TinyInt(), ""},
+       {2, "i", DataType::Int().NotNull(), ""},
+       {3, "l", DataType::BigInt(), ""},
+       {4, "f", DataType::Float(), ""},
+       {5, "d", DataType::Double(), ""},
+       {6, "s", DataType::String(), ""},
+       {7, "bin", DataType::Bytes(), ""},
+       {8, "dec", DataType::Decimal(20, 4), ""},
+       {9, "dt", DataType::Date(), ""},
+       {10, "ts3", DataType::Timestamp(3), ""},
+       {11, "ts6", DataType::Timestamp(6), ""},
+       {12, "ltz", DataType::TimestampLtz(6), ""},
+       {13, "arr", DataType::Array(DataType::String()), ""},
+       {14, "m", DataType::Map(DataType::String().NotNull(), DataType::BigInt()), ""},
+       {15, "mi", DataType::Map(DataType::Int().NotNull(), DataType::String()), ""},
+       {16, "r", DataType::Row({{17, "x", DataType::Int(), ""}, {18, "y", DataType::Array(DataType::Double()), ""}}),
+        ""}});
 }
 
 Datum RandomValue(Random& rng, const DataType& t, int depth = 0) {
@@ -108,7 +110,8 @@ TEST(AvroTest, RoundTripsEveryTypeWithEveryCodec) {
     ASSERT_TRUE(writer.ok());
     ColumnBatch batch(type);
     for (size_t i = 0; i < rows.size(); ++i) {
-      if (i % 2 == 0) batch.AppendRow(rows[i]);
+      if (i % 2 == 0)
+        batch.AppendRow(rows[i]);
       else {
         KL_ASSERT_OK((*writer)->Write(batch));
         batch.Clear();
@@ -142,7 +145,8 @@ TEST(AvroTest, ProjectsAndFillsMissingNullableColumns) {
   ASSERT_TRUE(writer.ok());
   for (const auto& r : rows) KL_ASSERT_OK((*writer)->WriteRow(r));
   ASSERT_TRUE((*writer)->Close().ok());
-  RowType projected({{6, "s", DataType::String(), ""}, {2, "i", DataType::Int().NotNull(), ""},
+  RowType projected({{6, "s", DataType::String(), ""},
+                     {2, "i", DataType::Int().NotNull(), ""},
                      {99, "added_later", DataType::BigInt(), ""}});
   auto reader = AvroReader::FromBuffer("mem", (*writer)->buffer());
   ASSERT_TRUE(reader.ok());
@@ -268,16 +272,16 @@ TEST(AvroTest, SchemaMatchesPaimonNaming) {
 
 TEST(AvroTest, RefusesSchemasAndCountsPaimonCannotHold) {
   // A self-referencing record is legal Avro but no Paimon type; it must be refused, not walked.
-  auto recursive = ParseAvroSchema(
-      R"({"type":"record","name":"node","fields":[{"name":"next","type":["null","node"]}]})");
+  auto recursive =
+      ParseAvroSchema(R"({"type":"record","name":"node","fields":[{"name":"next","type":["null","node"]}]})");
   ASSERT_FALSE(recursive.ok());
   EXPECT_NE(recursive.status().message().find("recursive Avro type \"node\""), std::string::npos)
       << recursive.status().ToString();
   // A sibling reference to an already complete record is fine.
-  auto sibling = ParseAvroSchema(
-      R"({"type":"record","name":"pair","fields":[)"
-      R"({"name":"a","type":{"type":"record","name":"leaf","fields":[{"name":"x","type":"int"}]}},)"
-      R"({"name":"b","type":"leaf"}]})");
+  auto sibling =
+      ParseAvroSchema(R"({"type":"record","name":"pair","fields":[)"
+                      R"({"name":"a","type":{"type":"record","name":"leaf","fields":[{"name":"x","type":"int"}]}},)"
+                      R"({"name":"b","type":"leaf"}]})");
   EXPECT_TRUE(sibling.ok()) << sibling.status().ToString();
 
   // Header metadata map whose block count is the most negative long (zig-zag of all ones).
@@ -313,7 +317,8 @@ TEST(AvroTest, ReadsJavaPaimonFiles) {
   auto old_rows = (*old)->ReadAll(*old_type);
   ASSERT_TRUE(old_rows.ok()) << old_rows.status().ToString();
   ASSERT_EQ(old_rows->num_rows(), 1u);
-  EXPECT_EQ(old_rows->column(5).GetNested(0).as_list()[0].as_bytes(), "data-dd28db13-0f8f-43a5-a0df-684e7dc93c55-0.avro");
+  EXPECT_EQ(old_rows->column(5).GetNested(0).as_list()[0].as_bytes(),
+            "data-dd28db13-0f8f-43a5-a0df-684e7dc93c55-0.avro");
 
   auto data = AvroReader::Open(dir + "/data/avro_all_types");
   ASSERT_TRUE(data.ok());

@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/result.h"
 #include "format/column.h"
 #include "format/orc/orc_decoding.h"

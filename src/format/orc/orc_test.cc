@@ -7,8 +7,8 @@
 
 #include <filesystem>
 
-#include "common/file_util.h"
-#include "common/test_util.h"
+#include "common/file/file_util.h"
+#include "common/testing/test_util.h"
 #include "format/orc/orc_reader.h"
 
 namespace kl::format::orc {
@@ -57,7 +57,7 @@ TEST(OrcRleTest, IntegerRleVersion2AllFourEncodings) {
                         0x50, 0x5a, 0x64, 0x6e, 0x78, 0x82, 0x8c, 0x96, 0xa0, 0xaa, 0xb4, 0xbe, 0xfc, 0xe8}),
                  20, false, true),
             (std::vector<int64_t>{2030, 2000, 2020, 1000000, 2040, 2050, 2060, 2070, 2080, 2090,
-                                  2100, 2110, 2120, 2130, 2140, 2150, 2160, 2170, 2180, 2190}));
+                                  2100, 2110, 2120, 2130,    2140, 2150, 2160, 2170, 2180, 2190}));
   EXPECT_EQ(Ints(Bytes({0xc6, 0x09, 0x02, 0x02, 0x22, 0x42, 0x42, 0x46}), 10, false, true),
             (std::vector<int64_t>{2, 3, 5, 7, 11, 13, 17, 19, 23, 29}));
   // A fixed delta (width 0): 5 values from 10 by -3 (zigzag 5), signed base 10 (zigzag 20).
@@ -133,7 +133,9 @@ TEST(OrcJavaFilesTest, DataFileValues) {
   ASSERT_FALSE(data.empty());
   auto reader = OrcReader::Open(data);
   ASSERT_TRUE(reader.ok()) << reader.status().ToString();
-  RowType want({{0, "f0", DataType::String(), ""}, {1, "f1", DataType::Int(), ""}, {3, "f3", DataType::Double(), ""},
+  RowType want({{0, "f0", DataType::String(), ""},
+                {1, "f1", DataType::Int(), ""},
+                {3, "f3", DataType::Double(), ""},
                 {9, "missing", DataType::Int(), ""}});
   auto rows = (*reader)->ReadAll(want);
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();

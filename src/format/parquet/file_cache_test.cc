@@ -7,8 +7,8 @@
 
 #include <thread>
 
-#include "common/file_util.h"
-#include "common/test_util.h"
+#include "common/file/file_util.h"
+#include "common/testing/test_util.h"
 #include "format/parquet/parquet.h"
 
 namespace kl::format::parquet {

@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "common/json.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "format/parquet/parquet.h"
 
 namespace kl::format::parquet {
@@ -44,7 +44,8 @@ bool Matches(const JsonValue& expected, const Datum& d, const DataType& type, st
                  ? true
                  : fail("float");
     case TypeRoot::kDouble: return d.as_double() == expected.as_double() ? true : fail("double");
-    case TypeRoot::kDecimal: return FormatDecimal(d.as_decimal(), type.scale()) == expected.as_string() ? true : fail("decimal");
+    case TypeRoot::kDecimal:
+      return FormatDecimal(d.as_decimal(), type.scale()) == expected.as_string() ? true : fail("decimal");
     case TypeRoot::kChar:
     case TypeRoot::kVarChar:
     case TypeRoot::kBinary:
@@ -67,7 +68,8 @@ bool Matches(const JsonValue& expected, const Datum& d, const DataType& type, st
       if (items.size() != 2 * expected.items().size()) return fail("map size");
       for (size_t i = 0; i < expected.items().size(); ++i) {
         const auto& pair = expected.items()[i].items();
-        if (!Matches(pair[0], items[2 * i], type.key(), why) || !Matches(pair[1], items[2 * i + 1], type.value(), why)) {
+        if (!Matches(pair[0], items[2 * i], type.key(), why) ||
+            !Matches(pair[1], items[2 * i + 1], type.value(), why)) {
           return false;
         }
       }
@@ -157,7 +159,8 @@ TEST(ParquetCompatTest, WriterSchemaMatchesJavaPaimonForEveryFile) {
 
 TEST(ParquetCompatTest, AppendTableDataFileMatchesExpectedJson) {
   KL_REQUIRE_SHARED("paimon-compat/expected/parquet/parquet_append_table", expected_dir);
-  std::string table = testing::SharedDir() + "/paimon-compat/tables/parquet/parquet_append_table.db/parquet_append_table";
+  std::string table =
+      testing::SharedDir() + "/paimon-compat/tables/parquet/parquet_append_table.db/parquet_append_table";
   JsonValue expected = LoadJson(expected_dir + "/data_file_snapshot1_file0_all_columns.json");
   std::string file = table + "/" + expected.Find("scan")->GetStringOr("file", "");
   KL_ASSERT_OK_AND_ASSIGN(auto reader, ParquetReader::Open(file));
@@ -200,7 +203,8 @@ TEST(ParquetCompatTest, AppendTableDataFileMatchesExpectedJson) {
 
 TEST(ParquetCompatTest, ProjectionReadsOnlyTheAskedColumnsInOrder) {
   KL_REQUIRE_SHARED("paimon-compat/expected/parquet/parquet_append_table", expected_dir);
-  std::string table = testing::SharedDir() + "/paimon-compat/tables/parquet/parquet_append_table.db/parquet_append_table";
+  std::string table =
+      testing::SharedDir() + "/paimon-compat/tables/parquet/parquet_append_table.db/parquet_append_table";
   JsonValue expected = LoadJson(expected_dir + "/data_file_snapshot1_file0_all_columns.json");
   KL_ASSERT_OK_AND_ASSIGN(auto reader,
                           ParquetReader::Open(table + "/" + expected.Find("scan")->GetStringOr("file", "")));
@@ -221,8 +225,8 @@ TEST(ParquetCompatTest, ProjectionReadsOnlyTheAskedColumnsInOrder) {
 TEST(ParquetCompatTest, NestedTypesWithBuiltInFieldIds) {
   KL_REQUIRE_SHARED("paimon-compat/expected/parquet/append_complex_build_in_fieldid", expected_dir);
   JsonValue expected = LoadJson(expected_dir + "/batch_snapshot_1.json");
-  auto files = FindParquetFiles(testing::SharedDir() +
-                                "/paimon-compat/tables/parquet/append_complex_build_in_fieldid.db");
+  auto files =
+      FindParquetFiles(testing::SharedDir() + "/paimon-compat/tables/parquet/append_complex_build_in_fieldid.db");
   ASSERT_EQ(files.size(), 1u);
   KL_ASSERT_OK_AND_ASSIGN(auto reader, ParquetReader::Open(files[0]));
   EXPECT_TRUE(reader->has_field_ids());
@@ -297,7 +301,8 @@ TEST(ParquetCompatTest, ExpectedScanRowsAreStoredInTheDataFiles) {
   for (const char* name : kCases) {
     JsonValue expected = LoadJson(expected_root + "/" + name);
     std::string table = expected.GetStringOr("table", "");
-    auto files = FindParquetFiles(testing::SharedDir() + "/paimon-compat/tables/" + table.substr(0, table.find('/', 8)));
+    auto files =
+        FindParquetFiles(testing::SharedDir() + "/paimon-compat/tables/" + table.substr(0, table.find('/', 8)));
     ASSERT_FALSE(files.empty()) << name;
     std::vector<std::string> names;
     for (const auto& c : expected.Find("columns")->items()) names.push_back(c.as_string());

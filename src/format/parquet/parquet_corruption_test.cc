@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "format/parquet/parquet.h"
 #include "format/parquet/parquet_test_util.h"
 
@@ -35,13 +35,14 @@ Status ReadEverything(const std::string& data, const std::string& name) {
 std::vector<std::pair<std::string, std::string>> SampleFiles() {
   std::vector<std::pair<std::string, std::string>> out;
   proptest::RandomData data(42);
-  RowType schema({{0, "k", DataType::BigInt().NotNull(), ""},
-                  {1, "s", DataType::String(), ""},
-                  {2, "d", DataType::Double(), ""},
-                  {3, "ts", DataType::Timestamp(9), ""},
-                  {4, "dec", DataType::Decimal(20, 2), ""},
-                  {5, "arr", DataType::Array(DataType::Int()), ""},
-                  {6, "m", DataType::Map(DataType::String().NotNull(), DataType::Row({{8, "x", DataType::Int(), ""}})), ""}});
+  RowType schema(
+      {{0, "k", DataType::BigInt().NotNull(), ""},
+       {1, "s", DataType::String(), ""},
+       {2, "d", DataType::Double(), ""},
+       {3, "ts", DataType::Timestamp(9), ""},
+       {4, "dec", DataType::Decimal(20, 2), ""},
+       {5, "arr", DataType::Array(DataType::Int()), ""},
+       {6, "m", DataType::Map(DataType::String().NotNull(), DataType::Row({{8, "x", DataType::Int(), ""}})), ""}});
   ColumnBatch batch = data.Batch(schema, 60);
   struct Variant {
     const char* name;
@@ -76,7 +77,8 @@ std::vector<std::pair<std::string, std::string>> SampleFiles() {
 
 void ExpectCleanFailure(const Status& s, const std::string& name, const std::string& what) {
   if (s.ok()) return;  // a flipped bit inside uncompressed values may decode to other values
-  EXPECT_TRUE(s.code() == StatusCode::kCorruption || s.code() == StatusCode::kNotSupported) << what << ": " << s.ToString();
+  EXPECT_TRUE(s.code() == StatusCode::kCorruption || s.code() == StatusCode::kNotSupported)
+      << what << ": " << s.ToString();
   EXPECT_NE(s.message().find(name), std::string::npos) << what << ": message does not name the file: " << s.ToString();
 }
 
@@ -107,7 +109,8 @@ TEST(ParquetCorruptionTest, FlippedBytesNeverCrash) {
     for (int trial = 0; trial < 600; ++trial) {
       std::string bad = data;
       // Half the flips land in the footer, where most of the structure is.
-      size_t pos = rng.OneIn(2) ? rng.Uniform(data.size()) : data.size() - 1 - rng.Uniform(std::min<size_t>(data.size(), 700));
+      size_t pos =
+          rng.OneIn(2) ? rng.Uniform(data.size()) : data.size() - 1 - rng.Uniform(std::min<size_t>(data.size(), 700));
       bad[pos] = static_cast<char>(bad[pos] ^ static_cast<char>(1 + rng.Uniform(255)));
       Status s = ReadEverything(bad, name);
       failures += !s.ok();
@@ -120,7 +123,8 @@ TEST(ParquetCorruptionTest, FlippedBytesNeverCrash) {
 TEST(ParquetCorruptionTest, FlippedBytesInJavaWrittenFiles) {
   KL_REQUIRE_SHARED("paimon-compat/tables/parquet/parquet_append_table.db", dir);
   Random rng(11);
-  for (auto it = std::filesystem::recursive_directory_iterator(dir); it != std::filesystem::recursive_directory_iterator(); ++it) {
+  for (auto it = std::filesystem::recursive_directory_iterator(dir);
+       it != std::filesystem::recursive_directory_iterator(); ++it) {
     if (it->path().extension() != ".parquet") continue;
     std::string path = it->path().string();
     KL_ASSERT_OK_AND_ASSIGN(std::string data, ReadFile(path));

@@ -5,6 +5,8 @@
 //  * files hyparquet-writer writes (DELTA_*, BYTE_STREAM_SPLIT, RLE booleans, dictionary,
 //    page v2, page index), read by kubelake.
 // Skips when node/npm or the registry are unavailable.
+#include "format/parquet/parquet.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -13,8 +15,7 @@
 #include <set>
 
 #include "common/json.h"
-#include "common/test_util.h"
-#include "format/parquet/parquet.h"
+#include "common/testing/test_util.h"
 #include "format/parquet/parquet_test_util.h"
 
 namespace kl::format::parquet {
@@ -50,8 +51,7 @@ JsonValue Expected(const Datum& d, const DataType& t) {
       if (std::isinf(v)) return JsonValue::String(v > 0 ? "Infinity" : "-Infinity");
       return JsonValue::Double(v);
     }
-    case TypeRoot::kDecimal:
-      return JsonValue::Double(static_cast<double>(d.as_decimal()) * std::pow(10.0, -t.scale()));
+    case TypeRoot::kDecimal: return JsonValue::Double(static_cast<double>(d.as_decimal()) * std::pow(10.0, -t.scale()));
     case TypeRoot::kChar:
     case TypeRoot::kVarChar: return JsonValue::String(d.as_bytes());
     case TypeRoot::kBinary:
@@ -81,7 +81,8 @@ JsonValue Expected(const Datum& d, const DataType& t) {
     case TypeRoot::kRow: {
       JsonValue::Members members;
       const auto& items = d.as_list();
-      for (size_t i = 0; i < items.size(); ++i) members.emplace_back(t.fields()[i].name, Expected(items[i], t.fields()[i].type));
+      for (size_t i = 0; i < items.size(); ++i)
+        members.emplace_back(t.fields()[i].name, Expected(items[i], t.fields()[i].type));
       return JsonValue::Object(std::move(members));
     }
     default: return JsonValue::String("unsupported");
@@ -135,9 +136,10 @@ std::string EnsureHyparquet() {
     return modules;
   }
   (void)CreateDirs(dir);
-  std::string cmd = "npm install --prefix '" + dir +
-                    "' --no-audit --no-fund --no-save --loglevel=error hyparquet@1 hyparquet-compressors@1 hyparquet-writer > '" + dir +
-                    "/install.log' 2>&1";
+  std::string cmd =
+      "npm install --prefix '" + dir +
+      "' --no-audit --no-fund --no-save --loglevel=error hyparquet@1 hyparquet-compressors@1 hyparquet-writer > '" +
+      dir + "/install.log' 2>&1";
   if (std::system(cmd.c_str()) != 0) return "";
   return FileExists(JoinPath(modules, "hyparquet/package.json")) ? modules : "";
 }
@@ -146,13 +148,26 @@ RowType EveryType() {
   int id = 0;
   auto f = [&id](std::string name, DataType t) { return DataField{id++, std::move(name), std::move(t), ""}; };
   std::vector<DataField> fields = {
-      f("b", DataType::Boolean()),       f("t", DataType::TinyInt()),        f("sm", DataType::SmallInt()),
-      f("i", DataType::Int()),           f("bi", DataType::BigInt()),        f("f", DataType::Float()),
-      f("d", DataType::Double()),        f("dec9", DataType::Decimal(9, 2)), f("dec18", DataType::Decimal(18, 4)),
-      f("dec38", DataType::Decimal(38, 10)), f("s", DataType::String()),     f("bin", DataType::Bytes()),
-      f("dt", DataType::Date()),         f("tm", DataType::Time()),          f("ts3", DataType::Timestamp(3)),
-      f("ts6", DataType::Timestamp(6)),  f("ts9", DataType::Timestamp(9)),   f("ltz3", DataType::TimestampLtz(3)),
-      f("ltz6", DataType::TimestampLtz(6)), f("nn", DataType::Int().NotNull()),
+      f("b", DataType::Boolean()),
+      f("t", DataType::TinyInt()),
+      f("sm", DataType::SmallInt()),
+      f("i", DataType::Int()),
+      f("bi", DataType::BigInt()),
+      f("f", DataType::Float()),
+      f("d", DataType::Double()),
+      f("dec9", DataType::Decimal(9, 2)),
+      f("dec18", DataType::Decimal(18, 4)),
+      f("dec38", DataType::Decimal(38, 10)),
+      f("s", DataType::String()),
+      f("bin", DataType::Bytes()),
+      f("dt", DataType::Date()),
+      f("tm", DataType::Time()),
+      f("ts3", DataType::Timestamp(3)),
+      f("ts6", DataType::Timestamp(6)),
+      f("ts9", DataType::Timestamp(9)),
+      f("ltz3", DataType::TimestampLtz(3)),
+      f("ltz6", DataType::TimestampLtz(6)),
+      f("nn", DataType::Int().NotNull()),
       f("arr", DataType::Array(DataType::Int())),
       f("arr2", DataType::Array(DataType::Array(DataType::String()))),
       f("m", DataType::Map(DataType::String().NotNull(), DataType::BigInt())),
@@ -187,7 +202,7 @@ ColumnBatch EveryTypeBatch(const RowType& schema, size_t rows) {
       size_t n = data.rng().Uniform(4);
       for (size_t k = 0; k < n; ++k) {
         items.push_back(field.type.key().root() == TypeRoot::kInt ? Datum::Int(static_cast<int64_t>(k * 7))
-                                                                   : Datum::Bytes("key" + std::to_string(k)));
+                                                                  : Datum::Bytes("key" + std::to_string(k)));
         items.push_back(data.Value(field.type.value()));
       }
       row.push_back(Datum::List(std::move(items)));
@@ -209,7 +224,8 @@ TEST(ParquetHyparquetTest, IndependentReaderReadsEverythingKubelakeWrites) {
   std::vector<std::string> files;
   std::string args;
   int n = 0;
-  for (Codec codec : {Codec::kUncompressed, Codec::kSnappy, Codec::kGzip, Codec::kZstd, Codec::kLz4Raw, Codec::kLz4Hadoop}) {
+  for (Codec codec :
+       {Codec::kUncompressed, Codec::kSnappy, Codec::kGzip, Codec::kZstd, Codec::kLz4Raw, Codec::kLz4Hadoop}) {
     for (bool v2 : {false, true}) {
       for (ValueEncoding encoding : {ValueEncoding::kPlain, ValueEncoding::kDelta, ValueEncoding::kDeltaLength,
                                      ValueEncoding::kByteStreamSplit}) {
@@ -248,8 +264,8 @@ TEST(ParquetHyparquetTest, IndependentReaderReadsEverythingKubelakeWrites) {
         ASSERT_NE(got, nullptr) << path << " row " << r << " lacks " << schema.field(c).name;
         std::string why;
         ASSERT_TRUE(Same(Expected(batch.column(c).Get(r), schema.type(c)), *got, &why))
-            << BaseName(path) << " row " << r << " column " << schema.field(c).name << " ("
-            << schema.type(c).ToString() << "): " << why;
+            << BaseName(path) << " row " << r << " column " << schema.field(c).name << " (" << schema.type(c).ToString()
+            << "): " << why;
       }
     }
   }
@@ -287,7 +303,8 @@ TEST(ParquetHyparquetTest, FilesFromAnIndependentWriterDecodeExactly) {
     // The encodings asked for are really in the file.
     std::set<Encoding> used;
     for (const auto& group : reader->metadata().row_groups) {
-      for (const auto& chunk : group.columns) used.insert(chunk.meta_data.encodings.begin(), chunk.meta_data.encodings.end());
+      for (const auto& chunk : group.columns)
+        used.insert(chunk.meta_data.encodings.begin(), chunk.meta_data.encodings.end());
     }
     for (Encoding e : {Encoding::kDeltaBinaryPacked, Encoding::kDeltaLengthByteArray, Encoding::kDeltaByteArray,
                        Encoding::kByteStreamSplit, Encoding::kRle, Encoding::kRleDictionary}) {

@@ -7,7 +7,7 @@
 
 #include "common/coding.h"
 #include "common/random.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "format/parquet/column/column_writer.h"
 #include "format/parquet/column/compression.h"
 #include "format/parquet/column/encoding.h"

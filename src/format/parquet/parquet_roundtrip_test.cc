@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "format/parquet/parquet.h"
 #include "format/parquet/parquet_test_util.h"
 
@@ -29,10 +29,11 @@ std::string Describe(const Combo& c) {
 
 std::vector<Combo> AllCombos() {
   std::vector<Combo> out;
-  for (ValueEncoding e : {ValueEncoding::kPlain, ValueEncoding::kDelta, ValueEncoding::kDeltaLength,
-                          ValueEncoding::kByteStreamSplit}) {
+  for (ValueEncoding e :
+       {ValueEncoding::kPlain, ValueEncoding::kDelta, ValueEncoding::kDeltaLength, ValueEncoding::kByteStreamSplit}) {
     for (bool dict : {false, true}) {
-      for (Codec c : {Codec::kUncompressed, Codec::kSnappy, Codec::kGzip, Codec::kZstd, Codec::kLz4Raw, Codec::kLz4Hadoop}) {
+      for (Codec c :
+           {Codec::kUncompressed, Codec::kSnappy, Codec::kGzip, Codec::kZstd, Codec::kLz4Raw, Codec::kLz4Hadoop}) {
         for (bool v2 : {false, true}) out.push_back({e, dict, c, v2});
       }
     }
@@ -49,7 +50,8 @@ void ExpectSameValues(const ColumnBatch& want, const ColumnBatch& got, const std
       Datum a = want.column(c).Get(r), b = got.column(c).Get(r);
       ASSERT_TRUE(a == b) << what << ": column " << want.schema().field(c).name << " ("
                           << want.schema().type(c).ToString() << ") row " << r << ": wrote "
-                          << DatumToString(a, want.schema().type(c)) << ", read " << DatumToString(b, want.schema().type(c));
+                          << DatumToString(a, want.schema().type(c)) << ", read "
+                          << DatumToString(b, want.schema().type(c));
     }
   }
 }
@@ -65,7 +67,8 @@ Result<ColumnBatch> ReadInBatches(const std::string& file, size_t batch_rows) {
     KL_ASSIGN_OR_RETURN(bool more, batches->Next(&batch));
     if (!more) break;
     if (batch.num_rows() > batch_rows) return Status::Internal("batch larger than asked");
-    for (size_t c = 0; c < all.num_columns(); ++c) all.mutable_column(c).AppendRange(batch.column(c), 0, batch.num_rows());
+    for (size_t c = 0; c < all.num_columns(); ++c)
+      all.mutable_column(c).AppendRange(batch.column(c), 0, batch.num_rows());
     all.SetNumRows(all.num_rows() + batch.num_rows());
   }
   return all;
@@ -83,7 +86,7 @@ TEST(ParquetRoundTripTest, RandomSchemasEveryEncodingCodecAndPageVersion) {
     options.dictionary = combo.dictionary;
     options.codec = combo.codec;
     options.data_page_v2 = combo.v2;
-    options.page_rows = 40;      // many pages
+    options.page_rows = 40;  // many pages
     options.page_bytes = 4096;
     options.row_group_bytes = 64 * 1024;
     options.dictionary_page_bytes = 512;  // dictionaries overflow and fall back mid-chunk
@@ -107,7 +110,9 @@ TEST(ParquetRoundTripTest, RandomSchemasEveryEncodingCodecAndPageVersion) {
     for (const auto& group : reader->metadata().row_groups) {
       for (const auto& chunk : group.columns) {
         const auto& m = chunk.meta_data;
-        auto has = [&](Encoding e) { return std::find(m.encodings.begin(), m.encodings.end(), e) != m.encodings.end(); };
+        auto has = [&](Encoding e) {
+          return std::find(m.encodings.begin(), m.encodings.end(), e) != m.encodings.end();
+        };
         EXPECT_EQ(m.codec, combo.codec);
         if (combo.dictionary || !has(Encoding::kPlain)) continue;
         bool ints = m.type == PhysicalType::kInt32 || m.type == PhysicalType::kInt64;
@@ -178,7 +183,8 @@ TEST(ParquetRoundTripTest, ReadSchemaKeepsNamesIdsAndNullability) {
     EXPECT_EQ(reader->schema().field(i).name, schema.field(i).name);
     EXPECT_EQ(reader->schema().field(i).id, schema.field(i).id);
     EXPECT_EQ(reader->schema().type(i).nullable(), schema.type(i).nullable()) << schema.type(i).ToString();
-    EXPECT_EQ(reader->schema().type(i).root() == TypeRoot::kVarChar || reader->schema().type(i).root() == TypeRoot::kVarBinary ||
+    EXPECT_EQ(reader->schema().type(i).root() == TypeRoot::kVarChar ||
+                  reader->schema().type(i).root() == TypeRoot::kVarBinary ||
                   reader->schema().type(i).root() == schema.type(i).root(),
               true)
         << schema.type(i).ToString() << " read back as " << reader->schema().type(i).ToString();
@@ -189,7 +195,8 @@ TEST(ParquetRoundTripTest, NestedFieldIdsFollowPaimon) {
   // ARRAY<MAP<INT, ARRAY<INT>>> with id 5: Paimon derives ids for elements, keys and values.
   DataType inner = DataType::Array(DataType::Int());
   DataType map = DataType::Map(DataType::Int().NotNull(), inner);
-  RowType schema({{5, "a", DataType::Array(map), ""}, {6, "r", DataType::Row({{7, "x", DataType::Array(DataType::Int()), ""}}), ""}});
+  RowType schema({{5, "a", DataType::Array(map), ""},
+                  {6, "r", DataType::Row({{7, "x", DataType::Array(DataType::Int()), ""}}), ""}});
   KL_ASSERT_OK_AND_ASSIGN(auto elements, ToParquetSchema(schema));
   std::map<std::string, int32_t> ids;
   KL_ASSERT_OK_AND_ASSIGN(FileSchema fs, FileSchema::Make(elements));
@@ -205,7 +212,7 @@ TEST(ParquetRoundTripTest, NestedFieldIdsFollowPaimon) {
   EXPECT_EQ(ids["/a/list/element/key_value/value/list/element"], ArrayElementFieldId(5, 3));
   EXPECT_EQ(ids["/r/x"], 7);
   EXPECT_EQ(ids["/r/x/list/element"], ArrayElementFieldId(7, 1));  // ROW fields keep the row's depth
-  EXPECT_EQ(ArrayElementFieldId(9, 2), 536880129);  // as in a parquet-mr file Java Paimon wrote
+  EXPECT_EQ(ArrayElementFieldId(9, 2), 536880129);                 // as in a parquet-mr file Java Paimon wrote
   EXPECT_EQ(MapKeyFieldId(9, 1), 536861694);
 }
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/result.h"
 #include "format/column.h"
 #include "format/parquet/metadata/metadata.h"

@@ -1,6 +1,6 @@
 #include "log/segment/offset_store.h"
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/json.h"
 #include "common/string_util.h"
 

@@ -9,7 +9,7 @@
 
 #include "common/clock.h"
 #include "common/coding.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "log/segment/record_format.h"
 #include "log/segment/segment_file.h"
 

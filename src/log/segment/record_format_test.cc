@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "common/random.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "log/crc32c.h"
 #include "log/event_log.h"
 #include "log/kafka/kafka_log.h"

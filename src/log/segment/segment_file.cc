@@ -10,7 +10,7 @@
 #include <cstring>
 
 #include "common/coding.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/string_util.h"
 
 namespace kl::log {

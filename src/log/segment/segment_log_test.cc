@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "common/coding.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "log/log_test_util.h"
 #include "log/segment/offset_store.h"
 #include "log/segment/segment_verify.h"

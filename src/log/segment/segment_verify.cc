@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "log/segment/partition_reader.h"
 #include "log/segment/segment_file.h"
 #include "log/segment/segment_log.h"
@@ -80,8 +80,8 @@ Result<std::string> RepairPartition(const std::string& dir, int32_t partition) {
   auto end = reader.ReadToEnd();
   if (end.ok() || !end.status().IsCorruption()) {
     if (!end.ok()) return end.status();
-    return "partition " + std::to_string(partition) + ": no damage (offsets " + std::to_string(bases.front()) +
-           ".." + std::to_string(*end) + "); a torn tail, if any, is cut by the next writer";
+    return "partition " + std::to_string(partition) + ": no damage (offsets " + std::to_string(bases.front()) + ".." +
+           std::to_string(*end) + "); a torn tail, if any, is cut by the next writer";
   }
   int64_t cut = reader.position();  // the first offset that cannot be read
   size_t first_moved = static_cast<size_t>(std::upper_bound(bases.begin(), bases.end(), cut) - bases.begin() - 1);
@@ -104,7 +104,8 @@ Result<std::string> RepairPartition(const std::string& dir, int32_t partition) {
   std::string aside = JoinPath(pdir, "damaged-" + std::to_string(NowMillis()));
   KL_RETURN_IF_ERROR(CreateDirs(aside));
   for (size_t i = first_moved; i < bases.size(); ++i) {
-    KL_RETURN_IF_ERROR(RenameFile(JoinPath(pdir, SegmentFileName(bases[i])), JoinPath(aside, SegmentFileName(bases[i]))));
+    KL_RETURN_IF_ERROR(
+        RenameFile(JoinPath(pdir, SegmentFileName(bases[i])), JoinPath(aside, SegmentFileName(bases[i]))));
     std::string index = JoinPath(pdir, IndexFileName(bases[i]));
     if (FileExists(index)) KL_RETURN_IF_ERROR(RenameFile(index, JoinPath(aside, IndexFileName(bases[i]))));
   }
@@ -112,8 +113,8 @@ Result<std::string> RepairPartition(const std::string& dir, int32_t partition) {
   KL_RETURN_IF_ERROR(SyncDir(pdir));
   KL_RETURN_IF_ERROR(WriteWatermark(pdir, cut));
   return "partition " + std::to_string(partition) + ": cut at offset " + std::to_string(cut) + " (" +
-         end.status().message() + "); moved " + std::to_string(bases.size() - first_moved) + " segment(s) to " +
-         aside + "; the partition now ends at offset " + std::to_string(cut);
+         end.status().message() + "); moved " + std::to_string(bases.size() - first_moved) + " segment(s) to " + aside +
+         "; the partition now ends at offset " + std::to_string(cut);
 }
 
 }  // namespace kl::log

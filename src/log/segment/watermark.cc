@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "common/coding.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "log/crc32c.h"
 
 namespace kl::log {
@@ -57,8 +57,7 @@ Status WriteWatermark(const std::string& partition_dir, int64_t offset) {
   return writer->Publish(offset);
 }
 
-WatermarkReader::WatermarkReader(std::string partition_dir)
-    : path_(JoinPath(partition_dir, kWatermarkFileName)) {}
+WatermarkReader::WatermarkReader(std::string partition_dir) : path_(JoinPath(partition_dir, kWatermarkFileName)) {}
 
 WatermarkReader::~WatermarkReader() {
   if (fd_ >= 0) ::close(fd_);

@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/string_util.h"
 
 namespace kl::log {

@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include "common/file_util.h"
-#include "common/test_util.h"
+#include "common/file/file_util.h"
+#include "common/testing/test_util.h"
 #include "pipeline/runtime/job.h"
 #include "pipeline/runtime/lookup_join.h"
 #include "pipeline/warehouse/k8s_event.h"

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "common/coding.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "log/crc32c.h"
 
 namespace kl::pipeline {

@@ -9,7 +9,7 @@
 #include <map>
 #include <thread>
 
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "log/event_log.h"
 #include "pipeline/warehouse/queries.h"
 #include "pipeline/warehouse/warehouse.h"

@@ -16,10 +16,10 @@
 #include <thread>
 
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/random.h"
 #include "common/string_util.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "log/event_log.h"
 #include "pipeline/warehouse/k8s_event.h"
 #include "pipeline/warehouse/warehouse.h"

@@ -8,7 +8,7 @@
 #include <map>
 
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "pipeline/runtime/log_source.h"
 #include "pipeline/runtime/lookup_join.h"
 #include "pipeline/warehouse/cluster_dimensions.h"

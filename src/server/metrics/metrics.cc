@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "table/table.h"
 
 namespace kl::server {

@@ -5,7 +5,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/string_util.h"
 
 namespace kl::server::pg {

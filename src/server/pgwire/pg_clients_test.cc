@@ -13,9 +13,9 @@
 #include <cstring>
 #include <thread>
 
-#include "common/file_util.h"
-#include "common/test_system_util.h"
-#include "common/test_util.h"
+#include "common/file/file_util.h"
+#include "common/testing/test_system_util.h"
+#include "common/testing/test_util.h"
 #include "server/listen.h"
 #include "server/pgwire/auth.h"
 #include "server/pgwire/pg_server.h"

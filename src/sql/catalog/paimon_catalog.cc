@@ -7,7 +7,7 @@
 #include <set>
 
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/json.h"
 #include "common/string_util.h"
 #include "sql/catalog/catalog.h"

@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <set>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/string_util.h"
 #include "pipeline/runtime/lookup_join.h"
 #include "pipeline/warehouse/cluster_dimensions.h"

@@ -20,9 +20,9 @@
 #include <thread>
 #include <vector>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/random.h"
-#include "common/test_system_util.h"
+#include "common/testing/test_system_util.h"
 
 namespace kl::testing {
 

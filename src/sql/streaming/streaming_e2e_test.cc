@@ -14,10 +14,10 @@
 #include <thread>
 
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/random.h"
 #include "common/string_util.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "log/event_log.h"
 #include "sql/functions/cast.h"
 #include "sql/sql.h"
@@ -81,9 +81,10 @@ TEST(StreamingE2eTest, SinksEqualBatchAfterKillNineRestarts) {
   };
   exec("SET 'execution.runtime-mode' = 'batch'");
   exec("CREATE DATABASE kubelake");
-  std::string log_table = "CREATE TEMPORARY TABLE ev (id BIGINT, k STRING, v INT, part INT METADATA FROM 'partition' "
-                          "VIRTUAL) WITH ('connector' = 'kubelake-log', 'uri' = '" + log_uri +
-                          "', 'format' = 'json', 'scan.startup.mode' = 'earliest-offset')";
+  std::string log_table =
+      "CREATE TEMPORARY TABLE ev (id BIGINT, k STRING, v INT, part INT METADATA FROM 'partition' "
+      "VIRTUAL) WITH ('connector' = 'kubelake-log', 'uri' = '" +
+      log_uri + "', 'format' = 'json', 'scan.startup.mode' = 'earliest-offset')";
   exec(log_table);
   exec("CREATE TABLE raw (id BIGINT, k STRING, v INT)");
   exec("CREATE TABLE counts (k STRING PRIMARY KEY NOT ENFORCED, n BIGINT, s BIGINT, mx INT)");
@@ -100,9 +101,11 @@ TEST(StreamingE2eTest, SinksEqualBatchAfterKillNineRestarts) {
   std::string jobs = "SET 'execution.checkpointing.interval' = '150 ms';\n" + log_table + ";\n";
   if (with_pg) {
     jobs += "CREATE TEMPORARY TABLE pg_raw (id BIGINT, k STRING, v INT) WITH ('connector' = 'jdbc', 'url' = '" +
-            pg.JdbcUrl() + "', 'table-name' = 'pg_raw', 'username' = 'postgres');\n"
+            pg.JdbcUrl() +
+            "', 'table-name' = 'pg_raw', 'username' = 'postgres');\n"
             "CREATE TEMPORARY TABLE pg_counts (k STRING, n BIGINT, s BIGINT, PRIMARY KEY (k) NOT ENFORCED) WITH "
-            "('connector' = 'jdbc', 'url' = '" + pg.JdbcUrl() + "', 'table-name' = 'pg_counts', 'username' = 'postgres');\n";
+            "('connector' = 'jdbc', 'url' = '" +
+            pg.JdbcUrl() + "', 'table-name' = 'pg_counts', 'username' = 'postgres');\n";
   }
   jobs += R"(
 SET 'pipeline.name' = 'raw';
@@ -115,8 +118,9 @@ SET 'pipeline.name' = 'joined';
 INSERT INTO joined SELECT e.id, e.k, d.label FROM ev e LEFT JOIN dims d ON e.k = d.k;
 )";
   if (with_pg) {
-    jobs += "SET 'pipeline.name' = 'pg-raw';\nINSERT INTO pg_raw SELECT id, k, v FROM ev;\n"
-            "SET 'pipeline.name' = 'pg-counts';\nINSERT INTO pg_counts SELECT k, COUNT(*), SUM(v) FROM ev GROUP BY k;\n";
+    jobs +=
+        "SET 'pipeline.name' = 'pg-raw';\nINSERT INTO pg_raw SELECT id, k, v FROM ev;\n"
+        "SET 'pipeline.name' = 'pg-counts';\nINSERT INTO pg_counts SELECT k, COUNT(*), SUM(v) FROM ev GROUP BY k;\n";
   }
   std::string job_file = dir.Sub("jobs.sql");
   KL_ASSERT_OK(WriteFile(job_file, jobs));
@@ -131,8 +135,8 @@ INSERT INTO joined SELECT e.id, e.k, d.label FROM ev e LEFT JOIN dims d ON e.k =
     for (int i = 0; i < n; ++i) {
       int64_t id = ++produced;
       std::string k = "key-" + std::to_string(rng.Uniform(13));
-      std::string value = "{\"id\":" + std::to_string(id) + ",\"k\":\"" + k + "\",\"v\":" +
-                          std::to_string(rng.Uniform(1000)) + "}";
+      std::string value =
+          "{\"id\":" + std::to_string(id) + ",\"k\":\"" + k + "\",\"v\":" + std::to_string(rng.Uniform(1000)) + "}";
       log::ProducerRecord r;
       r.key = k;
       r.value = value;
@@ -196,8 +200,8 @@ INSERT INTO joined SELECT e.id, e.k, d.label FROM ev e LEFT JOIN dims d ON e.k =
     std::sort(got.begin(), got.end());
     EXPECT_EQ(got, want);
   }
-  std::printf("%lld records, %d kill -9 rounds: every sink equals its batch query\n",
-              static_cast<long long>(produced), kRounds);
+  std::printf("%lld records, %d kill -9 rounds: every sink equals its batch query\n", static_cast<long long>(produced),
+              kRounds);
 }
 
 }  // namespace

@@ -6,9 +6,9 @@
 #include <thread>
 
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/string_util.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "common/worker_pool.h"
 #include "log/event_log.h"
 #include "sql/functions/cast.h"

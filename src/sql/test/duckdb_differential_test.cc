@@ -13,11 +13,11 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/json.h"
 #include "common/random.h"
 #include "common/string_util.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "sql/binder/types.h"
 #include "sql/sql.h"
 

@@ -22,9 +22,9 @@
 #include <thread>
 
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/string_util.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "sql/binder/types.h"
 #include "sql/functions/cast.h"
 #include "sql/sql.h"

@@ -8,7 +8,7 @@
 // (sql/warehouse/warehouse.sql).
 #include <gtest/gtest.h>
 
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "log/event_log.h"
 #include "pipeline/warehouse/warehouse.h"
 #include "sql/warehouse/warehouse.h"

@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "common/clock.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "log/event_log.h"
 #include "pipeline/warehouse/warehouse.h"
 #include "sql/warehouse/warehouse.h"

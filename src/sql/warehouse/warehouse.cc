@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/string_util.h"
 
 namespace kl::sql {
@@ -66,8 +66,8 @@ Result<std::string> WarehouseSql(const pipeline::WarehouseOptions& o, const std:
     if (it == values.end()) {
       std::vector<std::string> known;
       for (const auto& [k, v] : values) known.push_back("${" + k + "}");
-      return Status::InvalidArgument("the warehouse's SQL: unknown placeholder ${" + name + "} (known: " +
-                                     Join(known, ", ") + ")");
+      return Status::InvalidArgument("the warehouse's SQL: unknown placeholder ${" + name +
+                                     "} (known: " + Join(known, ", ") + ")");
     }
     out += Escape(it->second);
     i = end + 1;
@@ -89,7 +89,7 @@ Result<std::string> WarehouseSql(const pipeline::WarehouseOptions& o, const std:
 }
 
 Result<std::vector<std::unique_ptr<pipeline::Job>>> PlanJobs(const std::shared_ptr<SqlEngine>& engine,
-                                                            const std::string& sql, const std::string& source) {
+                                                             const std::string& sql, const std::string& source) {
   std::vector<std::unique_ptr<pipeline::Job>> jobs;
   auto session = engine->NewSession();
   session->set_job_handler([&jobs](std::unique_ptr<pipeline::Job> job) {

@@ -4,7 +4,7 @@
 // the SQL jobs resume where hand-wired ones stopped (same job names).
 #include <gtest/gtest.h>
 
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "log/event_log.h"
 #include "pipeline/warehouse/warehouse.h"
 #include "sql/warehouse/warehouse.h"

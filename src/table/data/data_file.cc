@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/string_util.h"
 #include "format/avro/avro_file.h"
 #include "table/data/binary_row.h"

@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/result.h"
 #include "format/column.h"
 #include "table/data/predicate.h"

@@ -9,9 +9,9 @@
 #include <algorithm>
 #include <set>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/random.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "table/table.h"
 
 namespace kl::table {

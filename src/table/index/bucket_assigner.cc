@@ -2,7 +2,7 @@
 
 #include <cstdlib>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "table/data/binary_row.h"
 
 namespace kl::table {

@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "common/coding.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "format/avro/avro_file.h"
 
 namespace kl::table {
@@ -23,8 +23,7 @@ constexpr int32_t kBitmap64Magic = 1681511377;  // version 2, little-endian
 constexpr uint8_t kIndexFileVersion = 1;
 
 uint32_t Crc32(std::string_view data) {
-  return static_cast<uint32_t>(
-      crc32(0L, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
+  return static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
 }
 
 // A portable 32-bit Roaring bitmap at the start of `data`; `consumed` gets its size.
@@ -140,23 +139,24 @@ Result<DeletionVector> ReadDeletionVector(const DeletionFile& file) {
   std::string what = "deletion vector in " + file.path + " at offset " + std::to_string(file.offset);
   KL_ASSIGN_OR_RETURN(auto mapped, MappedFile::Open(file.path));
   std::string_view data = mapped->data();
-  if (file.offset < 0 || file.length < 0 || static_cast<uint64_t>(file.offset) + 8 + static_cast<uint64_t>(file.length) > data.size()) {
+  if (file.offset < 0 || file.length < 0 ||
+      static_cast<uint64_t>(file.offset) + 8 + static_cast<uint64_t>(file.length) > data.size()) {
     return Status::Corruption(what + ": range of " + std::to_string(file.length) + " bytes lies beyond the file (" +
                               std::to_string(data.size()) + " bytes)");
   }
   std::string_view framed = data.substr(static_cast<size_t>(file.offset), static_cast<size_t>(file.length) + 8);
   uint32_t length = LoadBE32(framed.data());
   if (static_cast<int64_t>(length) != file.length) {
-    return Status::Corruption(what + ": stored length " + std::to_string(length) + " differs from the index manifest's " +
-                              std::to_string(file.length));
+    return Status::Corruption(what + ": stored length " + std::to_string(length) +
+                              " differs from the index manifest's " + std::to_string(file.length));
   }
   std::string_view body = framed.substr(4, length);
   uint32_t crc = LoadBE32(framed.data() + 4 + length);
   if (crc != Crc32(body)) return Status::Corruption(what + ": CRC mismatch");
   KL_ASSIGN_OR_RETURN(DeletionVector dv, DeletionVector::Deserialize(body, what));
   if (file.cardinality && *file.cardinality != dv.cardinality()) {
-    return Status::Corruption(what + ": holds " + std::to_string(dv.cardinality()) + " positions, the index manifest says " +
-                              std::to_string(*file.cardinality));
+    return Status::Corruption(what + ": holds " + std::to_string(dv.cardinality()) +
+                              " positions, the index manifest says " + std::to_string(*file.cardinality));
   }
   return dv;
 }
@@ -181,8 +181,10 @@ DeletionVectorIndex DeletionVectorIndex::Build(const std::vector<IndexManifestEn
   for (const auto& e : entries) {
     if (e.file.index_type != kDeletionVectorsIndex) continue;
     auto key = std::make_tuple(e.partition, e.bucket, e.file.file_name);
-    if (e.kind == FileKind::kAdd) live[key] = &e;
-    else live.erase(key);
+    if (e.kind == FileKind::kAdd)
+      live[key] = &e;
+    else
+      live.erase(key);
   }
   DeletionVectorIndex index;
   for (const auto& [key, e] : live) {

@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "common/coding.h"
-#include "common/file_util.h"
-#include "common/test_util.h"
+#include "common/file/file_util.h"
+#include "common/testing/test_util.h"
 #include "table/data/binary_row.h"
 #include "table/paths.h"
 
@@ -103,7 +103,8 @@ TEST(DeletionVectorTest, CorruptVectorsAreCleanErrorsNamingTheFile) {
     flipped[i] = static_cast<char>(flipped[i] ^ 0x5a);
     expect_corrupt(flipped, good, "flip at " + std::to_string(i));
   }
-  for (size_t cut = 0; cut < bytes.size(); ++cut) expect_corrupt(bytes.substr(0, cut), good, "cut at " + std::to_string(cut));
+  for (size_t cut = 0; cut < bytes.size(); ++cut)
+    expect_corrupt(bytes.substr(0, cut), good, "cut at " + std::to_string(cut));
   DeletionFile wrong_length = good;
   wrong_length.length += 1;
   expect_corrupt(bytes, wrong_length, "length");
@@ -117,10 +118,17 @@ TEST(DeletionVectorTest, IndexManifestRoundTripAndLiveFiles) {
   testing::TempDir dir;
   std::string part = SerializeBinaryRow({format::Datum::Int(10)}, {format::DataType::Int()});
   std::vector<IndexManifestEntry> entries(3);
-  entries[0] = {FileKind::kAdd, part, 0, {kDeletionVectorsIndex, "index-a", 31, 1, {{"data-1.parquet", 1, 22, 1}}, std::nullopt}};
-  entries[1] = {FileKind::kAdd, part, 1, {kDeletionVectorsIndex, "index-b", 61, 2,
-                                           {{"data-2.parquet", 1, 22, std::nullopt}, {"data-3.parquet", 31, 22, 2}},
-                                           std::string("FILE:/elsewhere/index-b")}};
+  entries[0] = {
+      FileKind::kAdd, part, 0, {kDeletionVectorsIndex, "index-a", 31, 1, {{"data-1.parquet", 1, 22, 1}}, std::nullopt}};
+  entries[1] = {FileKind::kAdd,
+                part,
+                1,
+                {kDeletionVectorsIndex,
+                 "index-b",
+                 61,
+                 2,
+                 {{"data-2.parquet", 1, 22, std::nullopt}, {"data-3.parquet", 31, 22, 2}},
+                 std::string("FILE:/elsewhere/index-b")}};
   entries[2] = {FileKind::kDelete, part, 0, {kDeletionVectorsIndex, "index-a", 31, 1, {}, std::nullopt}};
   std::string path = dir.Sub("index-manifest-1");
   ASSERT_TRUE(WriteIndexManifest(path, entries).ok());

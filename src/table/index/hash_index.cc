@@ -1,6 +1,6 @@
 #include "table/index/hash_index.h"
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 
 namespace kl::table {
 

@@ -7,7 +7,7 @@
 #include <variant>
 
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/random.h"
 #include "format/avro/avro_file.h"
 #include "format/orc/orc_reader.h"

@@ -11,9 +11,9 @@
 #include <set>
 
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/random.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "table/data/binary_row.h"
 #include "table/operation/commit.h"
 #include "table/operation/maintenance.h"

@@ -6,9 +6,9 @@
 #include <map>
 #include <mutex>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
+#include "common/file/parsed_file_cache.h"
 #include "common/json.h"
-#include "common/parsed_file_cache.h"
 #include "common/string_util.h"
 
 namespace kl::table {

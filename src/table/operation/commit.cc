@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/random.h"
 #include "spdlog/spdlog.h"
 #include "table/data/binary_row.h"

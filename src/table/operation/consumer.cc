@@ -12,7 +12,7 @@
 #include <cstring>
 #include <thread>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/json.h"
 
 namespace kl::table {

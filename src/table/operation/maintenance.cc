@@ -7,7 +7,7 @@
 #include <unordered_set>
 
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "spdlog/spdlog.h"
 #include "table/index/index_manifest.h"
 #include "table/manifest/snapshot.h"

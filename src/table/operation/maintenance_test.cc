@@ -10,10 +10,10 @@
 #include <set>
 
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/json.h"
 #include "common/random.h"
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "table/operation/commit.h"
 #include "table/operation/consumer.h"
 #include "table/table_test_util.h"

@@ -4,7 +4,7 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 
 namespace kl::table {
 

@@ -5,7 +5,7 @@
 #include <map>
 #include <mutex>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/string_util.h"
 #include "table/data/binary_row.h"
 #include "table/operation/commit.h"

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/worker_pool.h"
 #include "spdlog/spdlog.h"
 #include "table/data/binary_row.h"

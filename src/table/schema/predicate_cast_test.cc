@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "common/test_util.h"
+#include "common/testing/test_util.h"
 #include "table/data/predicate.h"
 #include "table/schema/cast.h"
 
@@ -27,9 +27,10 @@ RowType Schema() {
 }
 
 TEST(PredicateTest, ParsesConjunctionsWithTypedLiterals) {
-  auto p = Predicate::Parse("k >= 3 AND name = 'it''s AND more' and score < 1.5 AND ts > '2024-01-01 00:00:00' "
-                            "AND amount != 12.30 AND name IS NOT NULL",
-                            Schema());
+  auto p = Predicate::Parse(
+      "k >= 3 AND name = 'it''s AND more' and score < 1.5 AND ts > '2024-01-01 00:00:00' "
+      "AND amount != 12.30 AND name IS NOT NULL",
+      Schema());
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   const auto& l = p->leaves();
   ASSERT_EQ(l.size(), 6u);
@@ -122,7 +123,8 @@ TEST(CastTest, TimestampsFollowTheSessionZone) {
   EXPECT_EQ(Cast(one_sec, ltz, ts, 8).as_timestamp().millis, 1000 + 8 * 3600000);
   EXPECT_EQ(Cast(one_sec, ts, DataType::Int(), 8).as_int(), 1 - 8 * 3600);
   EXPECT_EQ(Cast(one_sec, ltz, DataType::Int(), 8).as_int(), 1);
-  EXPECT_EQ(Cast(Datum::Int(-1), DataType::Int(), DataType::Timestamp(0), 8).as_timestamp().millis, -1000 + 8 * 3600000);
+  EXPECT_EQ(Cast(Datum::Int(-1), DataType::Int(), DataType::Timestamp(0), 8).as_timestamp().millis,
+            -1000 + 8 * 3600000);
   EXPECT_EQ(Cast(Datum::Time({-1, 0}), ts, DataType::Date()).as_int(), -1) << "floor, not truncation";
   EXPECT_EQ(Cast(Datum::Time({4, 0}), ltz, DataType::Date(), -8).as_int(), -1);
   EXPECT_EQ(Cast(Datum::Time({0, 1000}), DataType::Timestamp(6), DataType::String()).as_bytes(),
@@ -149,8 +151,8 @@ TEST(CastTest, NumbersTextAndNestedValues) {
   EXPECT_TRUE(Cast(Datum(), DataType::Int(), DataType::String()).is_null());
   // ROW fields by id: renamed and reordered fields keep their values, added ones are null.
   DataType from = DataType::Row({{10, "a", DataType::Int(), ""}, {11, "b", DataType::String(), ""}});
-  DataType to = DataType::Row({{11, "b2", DataType::String(), ""}, {12, "c", DataType::Int(), ""},
-                               {10, "a", DataType::BigInt(), ""}});
+  DataType to = DataType::Row(
+      {{11, "b2", DataType::String(), ""}, {12, "c", DataType::Int(), ""}, {10, "a", DataType::BigInt(), ""}});
   Datum row = Cast(Datum::List({Datum::Int(1), Datum::Bytes("x")}), from, to);
   ASSERT_EQ(row.as_list().size(), 3u);
   EXPECT_EQ(row.as_list()[0], Datum::Bytes("x"));

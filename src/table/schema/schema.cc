@@ -9,9 +9,9 @@
 #include <optional>
 
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
+#include "common/file/parsed_file_cache.h"
 #include "common/json.h"
-#include "common/parsed_file_cache.h"
 #include "common/string_util.h"
 
 namespace kl::table {

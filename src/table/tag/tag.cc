@@ -8,7 +8,7 @@
 #include <unordered_map>
 
 #include "common/clock.h"
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/json.h"
 #include "common/string_util.h"
 #include "table/schema/cast.h"

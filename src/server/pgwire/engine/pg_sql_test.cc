@@ -17,10 +17,10 @@
 #include <cstring>
 #include <regex>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/string_util.h"
-#include "common/test_system_util.h"
-#include "common/test_util.h"
+#include "common/testing/test_system_util.h"
+#include "common/testing/test_util.h"
 #include "pipeline/warehouse/warehouse.h"
 #include "server/listen.h"
 #include "server/pgwire/engine/sql_engine.h"

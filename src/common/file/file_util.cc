@@ -1,4 +1,4 @@
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -16,7 +16,7 @@
 #include <string_view>
 #include <utility>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/result.h"
 
 namespace kl {

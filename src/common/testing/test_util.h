@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "common/file_util.h"
+#include "common/file/file_util.h"
 #include "common/random.h"
 
 namespace kl::testing {
@@ -87,27 +87,27 @@ class FileSizeLimit {
 }  // namespace kl::testing
 
 // Skips the current test when ../shared/<sub> is missing (a user's fresh clone).
-#define KL_REQUIRE_SHARED(sub, var)                                                          \
-  std::string var = ::kl::testing::SharedDir();                                              \
-  if (var.empty() || !::kl::FileExists(::kl::JoinPath(var, sub))) {                          \
+#define KL_REQUIRE_SHARED(sub, var)                                                         \
+  std::string var = ::kl::testing::SharedDir();                                             \
+  if (var.empty() || !::kl::FileExists(::kl::JoinPath(var, sub))) {                         \
     GTEST_SKIP() << "shared test data " << (sub) << " not found (set KUBELAKE_SHARED_DIR)"; \
-  }                                                                                          \
+  }                                                                                         \
   var = ::kl::JoinPath(var, sub)
 
-#define KL_ASSERT_OK(expr)                               \
-  do {                                                   \
-    ::kl::Status kl_s_ = (expr);                         \
-    ASSERT_TRUE(kl_s_.ok()) << kl_s_.ToString();         \
+#define KL_ASSERT_OK(expr)                       \
+  do {                                           \
+    ::kl::Status kl_s_ = (expr);                 \
+    ASSERT_TRUE(kl_s_.ok()) << kl_s_.ToString(); \
   } while (0)
 
-#define KL_EXPECT_OK(expr)                               \
-  do {                                                   \
-    ::kl::Status kl_s_ = (expr);                         \
-    EXPECT_TRUE(kl_s_.ok()) << kl_s_.ToString();         \
+#define KL_EXPECT_OK(expr)                       \
+  do {                                           \
+    ::kl::Status kl_s_ = (expr);                 \
+    EXPECT_TRUE(kl_s_.ok()) << kl_s_.ToString(); \
   } while (0)
 
 #define KL_ASSERT_OK_AND_ASSIGN(lhs, expr) KL_ASSERT_OK_AND_ASSIGN_IMPL_(KL_CONCAT_(kl_r_, __LINE__), lhs, expr)
-#define KL_ASSERT_OK_AND_ASSIGN_IMPL_(tmp, lhs, expr)      \
-  auto tmp = (expr);                                       \
-  ASSERT_TRUE(tmp.ok()) << tmp.status().ToString();        \
+#define KL_ASSERT_OK_AND_ASSIGN_IMPL_(tmp, lhs, expr) \
+  auto tmp = (expr);                                  \
+  ASSERT_TRUE(tmp.ok()) << tmp.status().ToString();   \
   lhs = std::move(tmp).value()
