@@ -260,6 +260,8 @@ struct EventValidator::Walk {
     goto key;
 
   object_field:
+    // Values are dispatched here and in array_value by one switch each; calling
+    // Primitive from a default case instead (a second switch) cost ~5 % of the walk.
     if (next >= count || b[ix[next]] != ':') return Fail("a colon expected after a key", KL_AT(next));
     if (++next >= count) return Fail("a value expected", len);
     switch (b[ix[next++]]) {
