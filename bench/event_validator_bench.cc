@@ -29,6 +29,7 @@
 #include "common/file/file_util.h"
 #include "common/random.h"
 #include "ingest/event_validator.h"
+#include "pod_events.h"
 #include "simulator/models.h"
 
 namespace {
@@ -48,40 +49,7 @@ double ThreadCpu() {
 
 std::vector<std::string> SimulatorEvents(int n) {
   std::vector<std::string> out;
-  for (int i = 0; i < n; ++i) {
-    simulator::PodModel pod;
-    pod.ns = "tenant-u" + std::to_string(i % 50);
-    pod.name = "web-" + std::to_string(i);
-    pod.uid = RandomUuid();
-    pod.node = "node-" + std::to_string(i % 40);
-    pod.owner_kind = "ReplicaSet";
-    pod.owner_name = "web-abc";
-    pod.owner_uid = "rs-uid";
-    pod.user = "u" + std::to_string(i % 50);
-    pod.instance = pod.user + "-web";
-    pod.app = "web";
-    pod.image = "registry.example.com/web:1.2.3";
-    pod.pod_ip = "10.0.0.1";
-    pod.host_ip = "192.168.0.1";
-    simulator::StoredObject obj;
-    simulator::RenderPod(pod, 1000 + static_cast<uint64_t>(i), 0, &obj);
-    collector::OdsFields f;
-    f.type = collector::EventType::kAdded;
-    f.object_json = obj.json;
-    f.version = "v1";
-    f.kind = "Pod";
-    f.namespace_ = pod.ns;
-    f.name = pod.name;
-    std::string rv = std::to_string(1000 + i);
-    f.resource_version = rv;
-    f.uid = pod.uid;
-    f.watch_name = "core/pods";
-    f.watch_setup_ms = NowMillis();
-    f.event_time_ms = NowMillis();
-    std::string content;
-    collector::AppendOdsContent(f, &content);
-    out.push_back(std::move(content));
-  }
+  for (int i = 0; i < n; ++i) out.push_back(bench::MakePodEvent(i).content);
   return out;
 }
 

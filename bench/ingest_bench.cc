@@ -95,6 +95,7 @@
 #include "ingest/wire.h"
 #include "log/crc32c.h"
 #include "log/segment/record_format.h"
+#include "pod_events.h"
 #include "simulator/models.h"
 #include "simulator/tls.h"
 
@@ -361,41 +362,13 @@ int main(int argc, char** argv) {
   uint64_t total_bytes = 0;
   for (int c = 0; c < collectors; ++c) {
     for (int i = 0; i < events_per; ++i) {
-      simulator::PodModel pod;
-      pod.ns = "tenant-u" + std::to_string(i % 50);
-      pod.name = "web-" + std::to_string(i);
-      pod.uid = RandomUuid();
-      pod.node = "node-" + std::to_string(i % 40);
-      pod.owner_kind = "ReplicaSet";
-      pod.owner_name = "web-abc";
-      pod.owner_uid = "rs-uid";
-      pod.user = "u" + std::to_string(i % 50);
-      pod.instance = pod.user + "-web";
-      pod.app = "web";
-      pod.image = "registry.example.com/web:1.2.3";
-      pod.pod_ip = "10.0.0.1";
-      pod.host_ip = "192.168.0.1";
-      simulator::StoredObject obj;
-      simulator::RenderPod(pod, 1000 + static_cast<uint64_t>(i), 0, &obj);
-      collector::OdsFields f;
-      f.type = collector::EventType::kAdded;
-      f.object_json = obj.json;
-      f.version = "v1";
-      f.kind = "Pod";
-      f.namespace_ = pod.ns;
-      f.name = pod.name;
-      std::string rv = std::to_string(1000 + i);
-      f.resource_version = rv;
-      f.uid = pod.uid;
-      f.watch_name = "core/pods";
-      f.watch_setup_ms = NowMillis();
-      f.event_time_ms = NowMillis();
+      bench::PodEvent pod = bench::MakePodEvent(i);
       collector::CollectedEvent e;
       e.cluster = "bench-" + std::to_string(c);
       e.ingest_time_ms = NowMillis();
-      collector::AppendOdsContent(f, &e.content);
+      e.content = std::move(pod.content);
       e.uid = pod.uid;
-      e.resource_version = rv;
+      e.resource_version = pod.resource_version;
       e.kind = "Pod";
       total_bytes += e.content.size();
       events[c].push_back(std::move(e));
