@@ -212,6 +212,25 @@ TEST(ClustersTest, ParseAndAuthenticate) {
   EXPECT_FALSE(AcceptedClusters::Parse("nope: 1").ok());
 }
 
+// A batch POST as a collector of `cluster` sends it (no token: no authorization header).
+HttpRequest BatchRequest(const std::string& cluster, const std::string& token, std::string body) {
+  HttpRequest r;
+  r.method = "POST";
+  r.path = std::string(kBatchPath);
+  r.headers["x-kubelake-cluster"] = cluster;
+  if (!token.empty()) r.headers["authorization"] = "Bearer " + token;
+  r.body = std::move(body);
+  return r;
+}
+
+// The same with its body compressed with zstd, as collectors send version 2 batches.
+HttpRequest ZstdBatchRequest(const std::string& cluster, const std::string& token, const std::string& raw) {
+  HttpRequest r = BatchRequest(cluster, token, "");
+  r.headers["content-encoding"] = "zstd";
+  KL_EXPECT_OK(format::ZstdCompress(1, raw, &r.body));
+  return r;
+}
+
 class IngestServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -231,12 +250,7 @@ class IngestServerTest : public ::testing::Test {
   }
 
   HttpResponse Post(const std::string& cluster, const std::string& token, const std::string& body) {
-    HttpRequest r;
-    r.method = "POST";
-    r.path = std::string(kBatchPath);
-    r.headers["x-kubelake-cluster"] = cluster;
-    if (!token.empty()) r.headers["authorization"] = "Bearer " + token;
-    r.body = body;
+    HttpRequest r = BatchRequest(cluster, token, body);
     return server_->Handle(r);
   }
 
@@ -345,13 +359,7 @@ TEST_F(IngestServerTest, VersionTwoBatchesAppendOnceAndMixWithVersionOne) {
 // sequences) appends nothing twice, and a batch that overlaps appends its tail.
 TEST_F(IngestServerTest, CompressedVersionTwoBatchesAppendInPlaceOnce) {
   auto post_zstd = [&](const std::string& raw) {
-    HttpRequest r;
-    r.method = "POST";
-    r.path = std::string(kBatchPath);
-    r.headers["x-kubelake-cluster"] = "a";
-    r.headers["authorization"] = "Bearer tok-a";
-    r.headers["content-encoding"] = "zstd";
-    KL_EXPECT_OK(format::ZstdCompress(1, raw, &r.body));
+    HttpRequest r = ZstdBatchRequest("a", "tok-a", raw);
     return server_->Handle(r);
   };
   EXPECT_EQ(Post("a", "tok-a", Body("a", "s1", 0, 0, 3)).status, 200);  // so the offsets differ from sequences
@@ -403,13 +411,7 @@ TEST_F(IngestServerTest, MalformedEventInsideAZstdBatchRefusesItWhole) {
     BatchEncoder enc;
     enc.BeginRecords("a", "s1", 0);
     for (size_t i = 0; i < contents.size(); ++i) enc.AddRecord(static_cast<int64_t>(i), 1000, "a", contents[i]);
-    HttpRequest r;
-    r.method = "POST";
-    r.path = std::string(kBatchPath);
-    r.headers["x-kubelake-cluster"] = "a";
-    r.headers["authorization"] = "Bearer tok-a";
-    r.headers["content-encoding"] = "zstd";
-    KL_EXPECT_OK(format::ZstdCompress(1, enc.Finish(), &r.body));
+    HttpRequest r = ZstdBatchRequest("a", "tok-a", enc.Finish());
     return server_->Handle(r);
   };
   const std::string good = R"({"type":"ADDED","uid":"u2","kind":"Pod","resourceversion":"102","obj":{"a":[1,2,3]}})";
@@ -485,12 +487,7 @@ TEST(IngestCrashTest, EventsBeyondAStaleVisibleEndAreCounted) {
   o.state_path = dir.Sub("state.json");
   o.state_interval_ms = 3600 * 1000;
   auto post = [](IngestServer* server, const std::string& body) {
-    HttpRequest r;
-    r.method = "POST";
-    r.path = std::string(kBatchPath);
-    r.headers["x-kubelake-cluster"] = "a";
-    r.headers["authorization"] = "Bearer tok-a";
-    r.body = body;
+    HttpRequest r = BatchRequest("a", "tok-a", body);
     return server->Handle(r);
   };
   pid_t child = fork();
@@ -575,12 +572,7 @@ TEST(IngestBackpressureTest, BatchesBeyondTheAppendSlotsGet503AndGoInWhenRetried
   o.busy_wait_ms = 50;
   KL_ASSERT_OK_AND_ASSIGN(auto server, IngestServer::Start(&slow, o));
   auto post = [&](const std::string& cluster, const std::string& body) {
-    HttpRequest r;
-    r.method = "POST";
-    r.path = std::string(kBatchPath);
-    r.headers["x-kubelake-cluster"] = cluster;
-    r.headers["authorization"] = "Bearer tok-" + cluster;
-    r.body = body;
+    HttpRequest r = BatchRequest(cluster, "tok-" + cluster, body);
     return server->Handle(r);
   };
   HttpResponse first;

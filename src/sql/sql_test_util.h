@@ -17,21 +17,27 @@
 
 namespace kl::sql {
 
-// The rows of `sql` as text lines, cells joined by '|' ("NULL" for nulls), sorted;
-// a failed query fails the test and gives no rows.
+// Appends the rows of `r` in their order as text lines, cells joined by '|' ("NULL"
+// for nulls).
+inline void AppendRowsAsText(const StatementResult& r, std::vector<std::string>* out) {
+  ExecContext ctx;
+  for (const auto& row : r.Rows()) {
+    std::vector<std::string> cells;
+    for (size_t c = 0; c < row.size(); ++c) {
+      cells.push_back(row[c].is_null() ? "NULL" : ValueToText(ctx, row[c], r.columns.type(c)));
+    }
+    out->push_back(Join(cells, "|"));
+  }
+}
+
+// The rows of `sql` as text lines (AppendRowsAsText), sorted; a failed query fails
+// the test and gives no rows.
 inline std::vector<std::string> SortedRows(SqlSession* session, const std::string& sql) {
   auto r = session->Execute(sql);
   EXPECT_TRUE(r.ok()) << sql << "\n" << r.status().ToString();
   std::vector<std::string> out;
   if (!r.ok()) return out;
-  ExecContext ctx;
-  for (const auto& row : r->Rows()) {
-    std::vector<std::string> cells;
-    for (size_t c = 0; c < row.size(); ++c) {
-      cells.push_back(row[c].is_null() ? "NULL" : ValueToText(ctx, row[c], r->columns.type(c)));
-    }
-    out.push_back(Join(cells, "|"));
-  }
+  AppendRowsAsText(*r, &out);
   std::sort(out.begin(), out.end());
   return out;
 }

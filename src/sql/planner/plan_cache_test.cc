@@ -27,14 +27,7 @@ std::vector<std::string> Answer(SqlSession* session, const std::string& sql, con
     header += r->columns.field(c).name + " " + r->columns.type(c).ToString() + ";";
   }
   out.push_back(header);
-  ExecContext ctx;
-  for (const auto& row : r->Rows()) {
-    std::vector<std::string> cells;
-    for (size_t c = 0; c < row.size(); ++c) {
-      cells.push_back(row[c].is_null() ? "NULL" : ValueToText(ctx, row[c], r->columns.type(c)));
-    }
-    out.push_back(Join(cells, "|"));
-  }
+  AppendRowsAsText(*r, &out);
   return out;
 }
 
