@@ -17,6 +17,18 @@ Result<std::shared_ptr<SplitReadExtras>> LoadDeletionVectors(const std::map<std:
   return extras;
 }
 
+namespace {
+// The file format of `options` with some of them replaced (a changelog's own format, a
+// level's own compression).
+Result<std::unique_ptr<FileFormat>> FormatWith(const TableOptions& options,
+                                               const std::map<std::string, std::string>& replaced) {
+  std::map<std::string, std::string> opts = options.map();
+  for (const auto& [key, value] : replaced) opts[key] = value;
+  TableOptions with(std::move(opts));
+  return CreateFileFormat(with.file_format(), with);
+}
+}  // namespace
+
 Result<std::shared_ptr<TableContext>> TableContext::Create(std::string path, TableSchema schema) {
   std::shared_ptr<TableContext> ctx(new TableContext());
   ctx->path_ = std::move(path);
@@ -33,11 +45,10 @@ Result<std::shared_ptr<TableContext>> TableContext::Create(std::string path, Tab
   auto changelog_format = ctx->options_.Get("changelog-file.format");
   auto changelog_compression = ctx->options_.Get("changelog-file.compression");
   if (changelog_format || changelog_compression) {
-    std::map<std::string, std::string> opts = ctx->options_.map();
-    if (changelog_format) opts["file.format"] = *changelog_format;
-    if (changelog_compression) opts["file.compression"] = *changelog_compression;
-    TableOptions changelog_options(std::move(opts));
-    auto f = CreateFileFormat(changelog_options.file_format(), changelog_options);
+    std::map<std::string, std::string> replaced;
+    if (changelog_format) replaced["file.format"] = *changelog_format;
+    if (changelog_compression) replaced["file.compression"] = *changelog_compression;
+    auto f = FormatWith(ctx->options_, replaced);
     if (f.ok())
       ctx->changelog_format_ = std::move(f).value();
     else
@@ -77,10 +88,7 @@ Status TableContext::CreateLevelFormats(const std::string& per_level) {
     if (ec != std::errc() || end != level_text.data() + level_text.size() || level < 0 || compression.empty()) {
       return fail("\"" + std::string(item) + "\" is not level:compression");
     }
-    std::map<std::string, std::string> opts = options_.map();
-    opts["file.compression"] = compression;
-    TableOptions level_options(std::move(opts));
-    auto f = CreateFileFormat(level_options.file_format(), level_options);
+    auto f = FormatWith(options_, {{"file.compression", compression}});
     if (!f.ok()) return fail(f.status().message());
     level_formats_[level] = std::move(f).value();
   }
