@@ -704,25 +704,11 @@ class UnnestOp : public Operator {
 Status ResolveSubqueries(const BoundExprPtr& e, ExecContext& ctx);
 
 Status ResolveIn(const LogicalOp& op, ExecContext& ctx) {
-  auto fix = [&](const BoundExprPtr& e) { return e ? ResolveSubqueries(e, ctx) : Status::OK(); };
-  KL_RETURN_IF_ERROR(fix(op.predicate));
-  for (const auto& e : op.exprs) KL_RETURN_IF_ERROR(fix(e));
-  for (const auto& e : op.groups) KL_RETURN_IF_ERROR(fix(e));
-  for (const auto& a : op.aggregates) {
-    for (const auto& e : a.args) KL_RETURN_IF_ERROR(fix(e));
-    KL_RETURN_IF_ERROR(fix(a.filter));
-  }
-  for (const auto& w : op.windows) {
-    for (const auto& e : w.args) KL_RETURN_IF_ERROR(fix(e));
-    for (const auto& e : w.partition_by) KL_RETURN_IF_ERROR(fix(e));
-    for (const auto& k : w.order_by) KL_RETURN_IF_ERROR(fix(k.expr));
-  }
-  for (const auto& e : op.left_keys) KL_RETURN_IF_ERROR(fix(e));
-  for (const auto& e : op.right_keys) KL_RETURN_IF_ERROR(fix(e));
-  KL_RETURN_IF_ERROR(fix(op.join_condition));
-  for (const auto& k : op.sort_keys) KL_RETURN_IF_ERROR(fix(k.expr));
-  for (const auto& e : op.partition_keys) KL_RETURN_IF_ERROR(fix(e));
-  KL_RETURN_IF_ERROR(fix(op.unnest_expr));
+  Status status;
+  ForEachExpression(op, [&](const BoundExprPtr& e) {
+    if (status.ok() && e) status = ResolveSubqueries(e, ctx);
+  });
+  KL_RETURN_IF_ERROR(status);
   for (const auto& c : op.children) KL_RETURN_IF_ERROR(ResolveIn(*c, ctx));
   return Status::OK();
 }

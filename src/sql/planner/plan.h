@@ -102,7 +102,8 @@ struct LogicalOp {
   bool scan_time_travel = false;
   // TABLE(SNAPSHOTS(TABLE t, INTERVAL ...)): the table as of every interval's end,
   // with that time as an extra last column (`snapshot_time`); streaming jobs only.
-  int64_t scan_sample_ms = 0;  // FOR SYSTEM_TIME AS OF <time>: one snapshot, read in batch  // /*+ OPTIONS(...) */ on the table (streaming sources read them)
+  int64_t scan_sample_ms = 0;    // FOR SYSTEM_TIME AS OF <time>: one snapshot, read in batch  // /*+ OPTIONS(...) */ on
+                                 // the table (streaming sources read them)
   std::string scan_lookup_time;  // the time attribute named, for EXPLAIN
   // kValues
   std::vector<format::Row> rows;
@@ -137,5 +138,31 @@ struct LogicalOp {
   // EXPLAIN text, indented by depth.
   std::string Explain(int depth = 0) const;
 };
+
+// Calls f on every expression slot of `op` (null ones included; not its children's), in
+// a fixed order with the scan filters last. `Op` is LogicalOp or const LogicalOp.
+template <typename Op, typename F>
+void ForEachExpression(Op& op, F&& f) {
+  f(op.predicate);
+  for (auto& e : op.exprs) f(e);
+  for (auto& e : op.groups) f(e);
+  for (auto& a : op.aggregates) {
+    for (auto& e : a.args) f(e);
+    f(a.filter);
+  }
+  for (auto& w : op.windows) {
+    for (auto& e : w.args) f(e);
+    f(w.default_value);
+    for (auto& e : w.partition_by) f(e);
+    for (auto& k : w.order_by) f(k.expr);
+  }
+  for (auto& e : op.left_keys) f(e);
+  for (auto& e : op.right_keys) f(e);
+  f(op.join_condition);
+  for (auto& k : op.sort_keys) f(k.expr);
+  for (auto& e : op.partition_keys) f(e);
+  f(op.unnest_expr);
+  for (auto& e : op.scan_filters) f(e);
+}
 
 }  // namespace kl::sql

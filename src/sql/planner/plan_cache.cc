@@ -8,31 +8,6 @@ namespace kl::sql {
 
 namespace {
 
-// Calls f on every expression slot of `op` (not its children's).
-template <typename Op, typename F>
-void ForEachExpr(Op& op, F&& f) {
-  f(op.predicate);
-  for (auto& e : op.exprs) f(e);
-  for (auto& e : op.groups) f(e);
-  for (auto& a : op.aggregates) {
-    for (auto& e : a.args) f(e);
-    f(a.filter);
-  }
-  for (auto& w : op.windows) {
-    for (auto& e : w.args) f(e);
-    f(w.default_value);
-    for (auto& e : w.partition_by) f(e);
-    for (auto& k : w.order_by) f(k.expr);
-  }
-  for (auto& e : op.left_keys) f(e);
-  for (auto& e : op.right_keys) f(e);
-  f(op.join_condition);
-  for (auto& k : op.sort_keys) f(k.expr);
-  for (auto& e : op.partition_keys) f(e);
-  f(op.unnest_expr);
-  for (auto& e : op.scan_filters) f(e);
-}
-
 class Substitution {
  public:
   explicit Substitution(const std::vector<format::Datum>& values) : values_(values) {}
@@ -69,11 +44,11 @@ class Substitution {
       KL_ASSIGN_OR_RETURN(LogicalOpPtr c, Op(op->children[i]));
       if (c != op->children[i]) own().children[i] = std::move(c);
     }
-    // The expression slots of this node that change, by their order in ForEachExpr.
+    // The expression slots of this node that change, by their order in ForEachExpression.
     std::map<size_t, BoundExprPtr> changed;
     Status status;
     size_t slot = 0;
-    ForEachExpr(*op, [&](const BoundExprPtr& e) {
+    ForEachExpression(*op, [&](const BoundExprPtr& e) {
       size_t index = slot++;
       if (!status.ok() || !e) return;
       auto s = Expr(e);
@@ -87,7 +62,7 @@ class Substitution {
     if (changed.empty()) return copy ? LogicalOpPtr(copy) : op;
     LogicalOp& n = own();
     slot = 0;
-    ForEachExpr(n, [&](BoundExprPtr& e) {
+    ForEachExpression(n, [&](BoundExprPtr& e) {
       auto it = changed.find(slot++);
       if (it != changed.end()) e = std::move(it->second);
     });
@@ -114,7 +89,7 @@ bool SameValue(const format::Datum& a, const format::Datum& b) {
 // filter has the condition it came from beside it; notes the parameters seen in `seen`.
 bool ParametersInPlace(const LogicalOp& op, const std::vector<format::Datum>& values, std::vector<bool>* seen) {
   bool ok = op.scan_filters.size() == op.scan_pushed.size();
-  ForEachExpr(op, [&](const BoundExprPtr& e) {
+  ForEachExpression(op, [&](const BoundExprPtr& e) {
     if (!e) return;
     VisitExpr(*e, [&](const BoundExpr& x) {
       if (x.kind != BoundKind::kLiteral || x.param <= 0) return;
@@ -145,7 +120,7 @@ Result<LogicalOpPtr> WithParameterValues(const LogicalOpPtr& plan, const std::ve
 
 bool ChangedByRunning(const LogicalOp& plan) {
   bool changes = false;
-  ForEachExpr(plan, [&](const BoundExprPtr& e) {
+  ForEachExpression(plan, [&](const BoundExprPtr& e) {
     if (!e) return;
     VisitExpr(*e, [&](const BoundExpr& x) {
       if (x.kind == BoundKind::kSubquery || x.kind == BoundKind::kOuterRef || x.value_set || x.correlated_cache) {
