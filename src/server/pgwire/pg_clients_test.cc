@@ -389,7 +389,8 @@ TEST_F(PgClientsTest, Psql) {
 }
 
 // All of a COPY ... TO STDOUT's CopyData, or the error; `status` gets PQresultStatus of the start.
-std::string CopyOut(PGconn* c, const std::string& sql, ExecStatusType* status, std::string* error = nullptr) {
+std::string CopyOut(PGconn* c, const std::string& sql, ExecStatusType* status, std::string* error = nullptr,
+                    std::vector<std::string>* messages = nullptr) {
   Res start(PQexec(c, sql.c_str()));
   *status = start.status();
   if (start.status() != PGRES_COPY_OUT) {
@@ -401,6 +402,7 @@ std::string CopyOut(PGconn* c, const std::string& sql, ExecStatusType* status, s
   int n = 0;
   while ((n = PQgetCopyData(c, &buf, 0)) > 0) {
     out.append(buf, static_cast<size_t>(n));
+    if (messages != nullptr) messages->emplace_back(buf, static_cast<size_t>(n));
     PQfreemem(buf);
   }
   EXPECT_EQ(n, -1) << "the copy ends with CopyDone";
@@ -451,6 +453,21 @@ TEST_F(PgClientsTest, CopyToStdoutInTextCsvAndBinary) {
   EXPECT_EQ(binary.substr(19, 2), std::string("\0\x0c", 2));                          // twelve fields
   EXPECT_EQ(binary.substr(21, 12), std::string("\0\0\0\x08\0\0\0\0\0\0\0\x01", 12));  // int8 1
   EXPECT_EQ(binary.substr(binary.size() - 2), "\xff\xff");
+  // As PostgreSQL sends them: the signature in the first row's CopyData, the trailer alone;
+  // with no rows, signature and trailer in one.
+  std::vector<std::string> messages;
+  (void)CopyOut(c.c, "COPY (SELECT * FROM items LIMIT 1) TO STDOUT (FORMAT binary)", &status, nullptr, &messages);
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[0].substr(19, 2), std::string("\0\x0c", 2));
+  EXPECT_EQ(messages[1], "\xff\xff");
+  messages.clear();
+  (void)CopyOut(c.c, "COPY (SELECT * FROM items LIMIT 0) TO STDOUT (FORMAT binary)", &status, nullptr, &messages);
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0].size(), 21u);
+  messages.clear();
+  (void)CopyOut(c.c, "COPY (SELECT * FROM items LIMIT 1) TO STDOUT (FORMAT csv, HEADER)", &status, nullptr, &messages);
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[0].substr(0, 8), "id,name,");
 
   std::string error;
   (void)CopyOut(c.c, "COPY items FROM STDIN", &status, &error);

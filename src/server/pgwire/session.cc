@@ -766,11 +766,14 @@ bool Session::CopyOut(const std::string& sql, int chars_before) {
   out_.Int16(static_cast<int16_t>(r->columns.size()));
   for (size_t i = 0; i < r->columns.size(); ++i) out_.Int16(format);
   out_.End();
-  std::string piece = encoder->Start();
-  if (!piece.empty()) {
+  // The binary signature travels in the first row's CopyData (or the trailer's), as
+  // PostgreSQL sends it and psycopg expects; a header line is a CopyData of its own.
+  std::string piece, pending = encoder->Start();
+  if (encoder->format_code() == 0 && !pending.empty()) {
     out_.Begin('d');
-    out_.Bytes(piece);
+    out_.Bytes(pending);
     out_.End();
+    pending.clear();
   }
   QueryContext ctx = MakeContext();
   std::vector<format::Row> batch;
@@ -793,7 +796,8 @@ bool Session::CopyOut(const std::string& sql, int chars_before) {
                          " rows, the server's limit for one statement",
                      "", "Add a WHERE or LIMIT to the COPY's query.", 0});
       }
-      piece.clear();
+      piece.swap(pending);
+      pending.clear();
       Status s = encoder->AppendRow(row, &piece);
       if (!s.ok()) return fail(FromStatus(s, sqlstate::kInternalError));
       out_.Begin('d');
@@ -804,7 +808,7 @@ bool Session::CopyOut(const std::string& sql, int chars_before) {
       if (out_.size() >= kFlushBytes && !Flush()) return false;
     }
   }
-  piece = encoder->Finish();
+  piece = pending + encoder->Finish();
   if (!piece.empty()) {
     out_.Begin('d');
     out_.Bytes(piece);
