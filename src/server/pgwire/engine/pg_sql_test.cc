@@ -505,6 +505,37 @@ TEST_F(PgSqlTest, PsqlRunsEveryDescribeCommand) {
   EXPECT_NE(other.find("database \"nope\" does not exist"), std::string::npos) << other;
 }
 
+// PostgreSQL's JSON operators over json text (labels are JSON in the warehouse).
+TEST_F(PgSqlTest, JsonOperators) {
+  Conn c(Conninfo());
+  ASSERT_TRUE(c.ok()) << c.error();
+  Res r(PQexec(c.c,
+               "SELECT '{\"a\":{\"b\":1}}'::json -> 'a' ->> 'b', "
+               "'{\"a\":{\"b\":[1,\"x\",null,2.5,{\"c\":true}]}}'::json #> '{a,b,4}', "
+               "'{\"a\":{\"b\":[1,\"x\",null]}}'::json #>> '{a,b,1}', '[1,2,3]'::json -> -1, "
+               "'[1,2,3]'::json -> 5, '{\"a\":1}'::json -> 0, '{\"a\":null}'::json ->> 'a', "
+               "'{\"a\":\"q\\\"\"}'::json -> 'a', '{\"a\":\"q\\\"\"}'::json ->> 'a', "
+               "'[1,2]'::json #> ARRAY['1'], '{\"a\":1}'::json -> 'a' || 'x'"));
+  ASSERT_EQ(r.status(), PGRES_TUPLES_OK) << r.error();
+  EXPECT_EQ(r.get(0, 0), "1");
+  EXPECT_EQ(r.get(0, 1), "{\"c\":true}");
+  EXPECT_EQ(r.get(0, 2), "x");
+  EXPECT_EQ(r.get(0, 3), "3");
+  EXPECT_TRUE(r.null(0, 4));
+  EXPECT_TRUE(r.null(0, 5));
+  EXPECT_TRUE(r.null(0, 6));
+  EXPECT_EQ(r.get(0, 7), "\"q\\\"\"");
+  EXPECT_EQ(r.get(0, 8), "q\"");
+  EXPECT_EQ(r.get(0, 9), "2");
+  EXPECT_EQ(r.get(0, 10), "1x");
+  Res labels(PQexec(c.c, "SELECT count(*) FROM dwd_objects WHERE labels ->> 'team' IS NOT NULL"));
+  ASSERT_EQ(labels.status(), PGRES_TUPLES_OK) << labels.error();
+  Res bad(PQexec(c.c, "SELECT 'nope'::json -> 'a'"));
+  EXPECT_NE(bad.error().find("invalid input syntax for type json"), std::string::npos) << bad.error();
+  Res not_text(PQexec(c.c, "SELECT 1 -> 'a'"));
+  EXPECT_NE(not_text.error().find("must be json text"), std::string::npos) << not_text.error();
+}
+
 // COPY of a table (with a column list, names quoted or not) runs its SELECT on the engine.
 TEST_F(PgSqlTest, CopyOfATableAndItsColumns) {
   if (std::system("psql --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "psql is not installed";
