@@ -639,8 +639,7 @@ void RegisterJsonFunctions(FunctionRegistry* r) {
       const DataType& k = site.arg_types[1];
       bool index = IsIntegral(k);
       bool array = k.root() == TypeRoot::kArray;
-      if (path ? !(IsStringType(k) || (array && IsStringType(k.element())))
-               : !(index || IsStringType(k))) {
+      if (path ? !(IsStringType(k) || (array && IsStringType(k.element()))) : !(index || IsStringType(k))) {
         return site.Error(path ? "a JSON path is a text array ('{a,0,b}' or ARRAY['a', '0', 'b']), not " + TypeName(k)
                                : "a JSON key is text or an array index is an integer, not " + TypeName(k));
       }
@@ -691,7 +690,9 @@ void RegisterJsonFunctions(FunctionRegistry* r) {
                     if (found && (!part || !step(*part, std::nullopt))) found = false;
                     return Status::OK();
                   },
-                  [&](ArrayTextError) { return Status::InvalidArgument("malformed array literal: " + a[1].as_bytes()); });
+                  [&](ArrayTextError) {
+                    return Status::InvalidArgument("malformed array literal: " + a[1].as_bytes());
+                  });
               KL_RETURN_IF_ERROR(read);
             }
             if (!found) return Status::OK();
@@ -707,7 +708,7 @@ void RegisterJsonFunctions(FunctionRegistry* r) {
       return f;
     };
   };
-  r->AddScalar("__PG_JSON_GET", json_get(false), "");  // json -> key | index, json ->> key | index
+  r->AddScalar("__PG_JSON_GET", json_get(false), "");      // json -> key | index, json ->> key | index
   r->AddScalar("__PG_JSON_GET_PATH", json_get(true), "");  // json #> path, json #>> path
   r->AddScalar("IS_JSON",
                FixedBinder("s", 1, DataType::Boolean(),
