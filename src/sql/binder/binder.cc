@@ -2024,6 +2024,12 @@ class Binder {
       return ErrorAt(e.pos, e.op + "(*) is not allowed; only COUNT(*)");
     }
     if (e.op == "COUNT" && !e.star && args.empty()) return ErrorAt(e.pos, "COUNT needs an argument or *");
+    if (!e.within_group.empty()) {
+      // Refused rather than ignored: the rows would reach the aggregate in no particular order.
+      return ErrorAt(e.pos, "an ordered aggregate (" + e.op +
+                                " with ORDER BY or WITHIN GROUP) is not supported: the rows would be "
+                                "aggregated in no particular order");
+    }
     CallSite site = Site(e.op, e.pos, args);
     KL_ASSIGN_OR_RETURN(BoundAggregate agg, binder(site));
     for (size_t i = 0; i < args.size() && i < agg.arg_types.size(); ++i) {

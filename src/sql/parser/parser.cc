@@ -1837,6 +1837,12 @@ class Parser {
             break;
           }
         } while (AcceptSymbol(","));
+        // PostgreSQL's aggregate order inside the call: string_agg(x, ',' ORDER BY y).
+        if (Peek().IsKeyword("ORDER") && Peek(1).IsKeyword("BY")) {
+          Advance();
+          Advance();
+          KL_ASSIGN_OR_RETURN(e->within_group, OrderList());
+        }
         if ((upper == "FIRST_VALUE" || upper == "LAST_VALUE") && AcceptKeyword("IGNORE")) {
           KL_RETURN_IF_ERROR(ExpectKeyword("NULLS"));
           e->name = "ignore-nulls";

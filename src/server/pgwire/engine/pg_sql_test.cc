@@ -536,6 +536,20 @@ TEST_F(PgSqlTest, JsonOperators) {
   EXPECT_NE(not_text.error().find("must be json text"), std::string::npos) << not_text.error();
 }
 
+// An aggregate's ORDER BY (PostgreSQL's in-call form too) is refused, never ignored.
+TEST_F(PgSqlTest, OrderedAggregatesAreRefused) {
+  Conn c(Conninfo());
+  ASSERT_TRUE(c.ok()) << c.error();
+  for (const char* sql : {"SELECT string_agg(name, ',' ORDER BY name DESC) FROM dwd_objects",
+                          "SELECT array_agg(name) WITHIN GROUP (ORDER BY name) FROM dwd_objects"}) {
+    Res r(PQexec(c.c, sql));
+    EXPECT_EQ(r.status(), PGRES_FATAL_ERROR) << sql;
+    EXPECT_NE(r.error().find("is not supported: the rows would be aggregated in no particular order"),
+              std::string::npos)
+        << r.error();
+  }
+}
+
 // COPY of a table (with a column list, names quoted or not) runs its SELECT on the engine.
 TEST_F(PgSqlTest, CopyOfATableAndItsColumns) {
   if (std::system("psql --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "psql is not installed";
