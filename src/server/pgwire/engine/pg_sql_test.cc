@@ -536,6 +536,26 @@ TEST_F(PgSqlTest, JsonOperators) {
   EXPECT_NE(not_text.error().find("must be json text"), std::string::npos) << not_text.error();
 }
 
+// PostgreSQL's date arithmetic in days.
+TEST_F(PgSqlTest, DateArithmeticInDays) {
+  Conn c(Conninfo());
+  ASSERT_TRUE(c.ok()) << c.error();
+  Res r(PQexec(c.c,
+               "SELECT date '2024-03-01' - 1, 7 + date '2024-02-28', date '2024-03-01' - date '2024-01-01', "
+               "date '2024-01-01' + (-1), pg_typeof(date '2024-03-01' - date '2024-01-01'), "
+               "pg_typeof(date '2024-03-01' - 1), CAST(NULL AS DATE) + 1 IS NULL"));
+  ASSERT_EQ(r.status(), PGRES_TUPLES_OK) << r.error();
+  EXPECT_EQ(r.get(0, 0), "2024-02-29");
+  EXPECT_EQ(r.get(0, 1), "2024-03-06");
+  EXPECT_EQ(r.get(0, 2), "60");
+  EXPECT_EQ(r.get(0, 3), "2023-12-31");
+  EXPECT_EQ(r.get(0, 4), "integer");
+  EXPECT_EQ(r.get(0, 5), "date");
+  EXPECT_EQ(r.get(0, 6), "t");
+  Res out(PQexec(c.c, "SELECT date '9999-12-31' + 1"));
+  EXPECT_NE(out.error().find("date out of range"), std::string::npos) << out.error();
+}
+
 // An aggregate's ORDER BY (PostgreSQL's in-call form too) is refused, never ignored.
 TEST_F(PgSqlTest, OrderedAggregatesAreRefused) {
   Conn c(Conninfo());
