@@ -569,13 +569,13 @@ TEST_F(PgSqlTest, DistinctOn) {
     for (int i = 0; i < r.rows(); ++i) out += r.get(i, 0) + "=" + (r.null(i, 1) ? "NULL" : r.get(i, 1)) + " ";
     return out;
   };
-  EXPECT_EQ(rows(std::string("SELECT DISTINCT ON (g) g, v FROM ") + values + " ORDER BY g, v DESC"),
-            "a=3 b=NULL c=5 ");
+  EXPECT_EQ(rows(std::string("SELECT DISTINCT ON (g) g, v FROM ") + values + " ORDER BY g, v DESC"), "a=3 b=NULL c=5 ");
   EXPECT_EQ(rows(std::string("SELECT DISTINCT ON (g) g, v FROM ") + values + " ORDER BY 1, 2"), "a=1 b=2 c=5 ");
   EXPECT_EQ(rows(std::string("SELECT DISTINCT ON (g) g, v AS w FROM ") + values + " ORDER BY g DESC, w DESC LIMIT 2"),
             "c=5 b=NULL ");
-  EXPECT_EQ(rows(std::string("SELECT DISTINCT ON (v > 2) g, v FROM ") + values + " WHERE v IS NOT NULL ORDER BY v > 2, v"),
-            "a=1 a=3 ");
+  EXPECT_EQ(
+      rows(std::string("SELECT DISTINCT ON (v > 2) g, v FROM ") + values + " WHERE v IS NOT NULL ORDER BY v > 2, v"),
+      "a=1 a=3 ");
   Res star(PQexec(c.c, (std::string("SELECT DISTINCT ON (g) * FROM ") + values + " ORDER BY g, 2").c_str()));
   EXPECT_NE(star.error().find("ORDER BY position 2"), std::string::npos) << star.error();
 }
