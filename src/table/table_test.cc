@@ -986,6 +986,58 @@ TEST(TableTest, ChangelogReadFromKeptRowsEqualsReadFromFiles) {
   }
 }
 
+// A changelog file that outgrows what the row cache takes (a quarter of its budget) stops
+// being kept while it is written: its rows are read from the file, and the rows kept of
+// files that fit are whole. Each budget below cuts at another place (before the first
+// staged batch, between batches, never); every one reads the same changes.
+TEST(TableTest, ChangelogTooLargeForTheRowCacheIsReadFromItsFile) {
+  testing::TempDir dir;
+  auto t = test_util::MakeTestTable(dir.Sub("t"), {"id"},
+                                    {{"changelog-producer", "lookup"}, {"kubelake.data-file.sync", "false"}});
+  auto w = t->NewWriter("w");
+  for (int c = 1; c <= 3; ++c) {
+    // 10,000 keys in one flush: the changelog file is written in several staged batches.
+    for (int64_t id = 0; id < 10000; ++id) KL_ASSERT_OK(w->WriteRow(R(id * c % 12000, "eu", "v" + std::to_string(c), c)));
+    ASSERT_TRUE(w->Commit(c).ok());
+  }
+  auto changes = [&]() {
+    std::vector<std::string> all;
+    auto stream = t->NewStreamScan(StreamStart::kFromSnapshot, 1);
+    EXPECT_TRUE(stream.Next().ok());
+    auto read = t->NewRead();
+    EXPECT_TRUE(read.ok());
+    while (true) {
+      auto plan = stream.Next();
+      EXPECT_TRUE(plan.ok());
+      if (!plan.ok() || !plan->snapshot_id) break;
+      auto rows = (*read)->ReadAll(*plan);
+      EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+      for (const auto& r : Rows(*rows)) all.push_back(std::to_string(*plan->snapshot_id) + ": " + r);
+    }
+    return all;
+  };
+  RecentFiles::Get().SetBudget(0);
+  auto from_files = changes();
+  EXPECT_GT(from_files.size(), 20000u);
+  for (size_t budget : {size_t{64} << 10, size_t{1} << 20, size_t{4} << 20, size_t{256} << 20}) {
+    SCOPED_TRACE(budget);
+    RecentFiles::Get().SetBudget(budget);
+    // Written again under this budget (a new table: files are kept as they are written).
+    testing::TempDir again;
+    auto t2 = test_util::MakeTestTable(again.Sub("t"), {"id"},
+                                       {{"changelog-producer", "lookup"}, {"kubelake.data-file.sync", "false"}});
+    auto w2 = t2->NewWriter("w");
+    for (int c = 1; c <= 3; ++c) {
+      for (int64_t id = 0; id < 10000; ++id) KL_ASSERT_OK(w2->WriteRow(R(id * c % 12000, "eu", "v" + std::to_string(c), c)));
+      ASSERT_TRUE(w2->Commit(c).ok());
+    }
+    std::swap(t, t2);
+    EXPECT_EQ(changes(), from_files);
+    std::swap(t, t2);
+  }
+  RecentFiles::Get().SetBudget(64u << 20);  // the default
+}
+
 TEST(TableTest, FixedBucketsRouteByKeyHash) {
   testing::TempDir dir;
   auto t = MakeTable(dir.Sub("t"), {"id"}, {{"bucket", "4"}});
