@@ -12,6 +12,7 @@
 // it reads and the same snapshots are current at a second execution, the input is read in
 // full at exactly those snapshots and its table kept; later executions use it while every
 // snapshot is still the current one, and narrow as above otherwise.
+#include <algorithm>
 #include <unordered_map>
 
 #include "sql/execution/operators.h"
@@ -353,6 +354,12 @@ class HashJoinOp : public Operator {
       return Status::OK();
     }
     // Left outer: matched pairs in probe order, and each unmatched probe row once with NULLs.
+    // The pairs are in probe order already: when every pair passed and every probe row
+    // matched (a look-up joined with its dimension), they are the output as they are.
+    if (pass.size() == pairs.num_rows() && std::find(probe_matched.begin(), probe_matched.end(), 0) == probe_matched.end()) {
+      *out = std::move(pairs);
+      return Status::OK();
+    }
     *out = ColumnBatch(schema_);
     size_t next_pass = 0, rows = 0;
     std::vector<size_t> pair_rows;
