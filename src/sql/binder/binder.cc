@@ -67,6 +67,7 @@ struct ScopeColumn {
   std::string name;
   DataType type;
   bool hidden = false;  // USING's right-side copy: only reachable qualified
+  bool system = false;  // a system column (tableoid): only reachable by name, never by *
 };
 
 struct Scope {
@@ -384,7 +385,9 @@ class Binder {
 
   Result<LogicalOpPtr> Rename(LogicalOpPtr plan, const std::vector<std::string>& names, SourcePos pos) {
     if (names.empty()) return plan;
-    if (names.size() != plan->schema.size()) {
+    // PostgreSQL renames the first columns and keeps the others' names; Flink wants them all.
+    bool fewer_allowed = o_.postgres && names.size() < plan->schema.size();
+    if (names.size() != plan->schema.size() && !fewer_allowed) {
       return ErrorAt(pos, "the alias names " + std::to_string(names.size()) + " columns but the query has " +
                               std::to_string(plan->schema.size()));
     }
@@ -483,9 +486,21 @@ class Binder {
     }
     LogicalOpPtr plan = scan;
     KL_ASSIGN_OR_RETURN(plan, ConnectorColumns(plan, *table, ref.pos));
-    KL_ASSIGN_OR_RETURN(plan, Rename(plan, ref.column_aliases, ref.pos));
+    // Column aliases name the columns a * shows; system columns keep their names.
+    size_t system = std::min(table->system_columns, plan->schema.size());
+    std::vector<std::string> aliases = ref.column_aliases;
+    if (!aliases.empty() && system > 0) {
+      size_t visible = plan->schema.size() - system;
+      if (aliases.size() > visible || (aliases.size() < visible && !o_.postgres)) {
+        return ErrorAt(ref.pos, "the alias names " + std::to_string(aliases.size()) + " columns but " + table->name +
+                                    " has " + std::to_string(visible));
+      }
+      for (size_t i = aliases.size(); i < plan->schema.size(); ++i) aliases.push_back(plan->schema.field(i).name);
+    }
+    KL_ASSIGN_OR_RETURN(plan, Rename(plan, aliases, ref.pos));
     FromResult r{plan, ScopeOf(*plan, qualifier)};
     for (auto& c : r.scope.columns) c.path = {table->catalog, table->database, table->name};
+    for (size_t i = r.scope.columns.size() - system; i < r.scope.columns.size(); ++i) r.scope.columns[i].system = true;
     return r;
   }
 
@@ -651,7 +666,7 @@ class Binder {
     if (ref.natural) {
       for (const auto& lc : left.scope.columns) {
         for (const auto& rc : right.scope.columns) {
-          if (lc.name == rc.name) using_cols.push_back(lc.name);
+          if (lc.name == rc.name && !lc.system && !rc.system) using_cols.push_back(lc.name);
         }
       }
     }
@@ -1047,6 +1062,7 @@ class Binder {
     bool any_table = false;
     for (size_t i = 0; i < scope.columns.size(); ++i) {
       const ScopeColumn& c = scope.columns[i];
+      if (c.system) continue;
       if (!e.qualifier.empty()) {
         if (!QualifierMatches(c, e.qualifier)) continue;
         any_table = true;
@@ -1369,6 +1385,7 @@ class Binder {
     site.postgres = o_.postgres;
     for (const auto& a : args) {
       site.arg_types.push_back(IsUntypedNull(a) ? DataType::String() : a->type);
+      site.untyped_null.push_back(IsUntypedNull(a));
       if (a->kind == BoundKind::kLiteral) {
         if (a->param > 0) ValueDependent();  // the function may bind differently for another value
         site.constants.push_back(a->value);

@@ -424,6 +424,119 @@ TEST_F(PgSqlTest, PsqlDescribesLikePostgres) {
   EXPECT_NE(err.find("       ^"), std::string::npos) << err;
 }
 
+// Every describe command of psql 15 runs: the catalogs and functions its queries
+// read exist (empty where kubelake has no such objects), with PostgreSQL's names.
+TEST_F(PgSqlTest, PsqlRunsEveryDescribeCommand) {
+  if (std::system("psql --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "psql is not installed";
+  const char* commands[] = {"\\l",
+                            "\\l+",
+                            "\\dn+",
+                            "\\dt+",
+                            "\\dtS",
+                            "\\dv",
+                            "\\dm",
+                            "\\di+",
+                            "\\ds",
+                            "\\dE+",
+                            "\\df+",
+                            "\\dfS",
+                            "\\da",
+                            "\\dA",
+                            "\\dAc",
+                            "\\dAf",
+                            "\\dAo",
+                            "\\dAp",
+                            "\\db",
+                            "\\dc",
+                            "\\dC",
+                            "\\dd",
+                            "\\dD",
+                            "\\ddp",
+                            "\\dT+",
+                            "\\dTS",
+                            "\\du",
+                            "\\dg",
+                            "\\dl",
+                            "\\dL",
+                            "\\do",
+                            "\\dO",
+                            "\\dp",
+                            "\\z",
+                            "\\dP",
+                            "\\drds",
+                            "\\dRp",
+                            "\\dRs",
+                            "\\dx",
+                            "\\dX",
+                            "\\dy",
+                            "\\des",
+                            "\\det",
+                            "\\deu",
+                            "\\dew",
+                            "\\dF",
+                            "\\dFd",
+                            "\\dFp",
+                            "\\dFt",
+                            "\\dconfig",
+                            "\\lo_list",
+                            "\\sf version",
+                            "\\sv pg_tables",
+                            "\\dS+ pg_class",
+                            "\\d+ dwd_objects"};
+  for (const char* command : commands) {
+    int rc = 0;
+    std::string out = Psql(std::string("-c '") + command + "'", &rc);
+    EXPECT_EQ(rc, 0) << command << "\n" << out;
+    EXPECT_EQ(out.find("ERROR"), std::string::npos) << command << "\n" << out;
+  }
+  int rc = 0;
+  std::string sf = Psql("-c '\\sf version'", &rc);
+  EXPECT_NE(sf.find("CREATE OR REPLACE FUNCTION pg_catalog.version()"), std::string::npos) << sf;
+  std::string size = Psql(
+      "-A -t -c 'SELECT pg_database_size(current_database()) > 0, pg_database_size(oid) = "
+      "pg_database_size(datname) FROM pg_database WHERE datname = current_database()'",
+      &rc);
+  EXPECT_EQ(size, "t|t\n");
+  std::string by_oid = Psql("-c 'SELECT pg_database_size(1)'", &rc);
+  EXPECT_NE(by_oid.find("database with OID 1 does not exist"), std::string::npos) << by_oid;
+  std::string other = Psql("-c \"SELECT pg_database_size('nope')\"", &rc);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(other.find("database \"nope\" does not exist"), std::string::npos) << other;
+}
+
+// `tableoid` is on every pg_catalog table by name, never in *; an untyped NULL
+// takes the type a function declares; fewer column aliases rename the first columns.
+TEST_F(PgSqlTest, CatalogSystemColumnsAndUntypedNulls) {
+  Conn c(Conninfo());
+  ASSERT_TRUE(c.ok()) << c.error();
+  Res oids(PQexec(c.c, "SELECT count(*), min(tableoid), max(tableoid), min(tableoid::regclass::text) FROM pg_class"));
+  ASSERT_EQ(oids.status(), PGRES_TUPLES_OK) << oids.error();
+  EXPECT_NE(oids.get(0, 0), "0");
+  EXPECT_EQ(oids.get(0, 1), "1259");
+  EXPECT_EQ(oids.get(0, 2), "1259");
+  EXPECT_EQ(oids.get(0, 3), "pg_class");
+  Res star(PQexec(c.c, "SELECT n.* FROM pg_namespace n, pg_namespace m WHERE n.oid = m.oid LIMIT 1"));
+  ASSERT_EQ(star.status(), PGRES_TUPLES_OK) << star.error();
+  EXPECT_EQ(PQnfields(star.r), 4);
+  for (int i = 0; i < PQnfields(star.r); ++i) EXPECT_STRNE(PQfname(star.r, i), "tableoid");
+  Res natural(PQexec(c.c, "SELECT count(*) FROM pg_namespace NATURAL JOIN pg_am"));
+  ASSERT_EQ(natural.status(), PGRES_TUPLES_OK) << natural.error();
+  EXPECT_EQ(natural.get(0, 0), "0") << "tableoid differs and must not be a NATURAL JOIN column";
+  Res aliased(PQexec(c.c, "SELECT a, nspname, tableoid FROM pg_namespace AS n(a) WHERE nspname = 'pg_catalog'"));
+  ASSERT_EQ(aliased.status(), PGRES_TUPLES_OK) << aliased.error();
+  EXPECT_EQ(aliased.get(0, 0), "11");
+  EXPECT_EQ(aliased.get(0, 2), "2615");
+  Res too_many(PQexec(c.c, "SELECT * FROM pg_namespace AS n(a, b, c, d, e)"));
+  EXPECT_EQ(too_many.status(), PGRES_FATAL_ERROR);
+  EXPECT_NE(too_many.error().find("the alias names 5 columns but pg_namespace has 4"), std::string::npos)
+      << too_many.error();
+  Res typed(PQexec(c.c, "SELECT format_type(25, NULL), format_type(NULL, NULL) IS NULL"));
+  ASSERT_EQ(typed.status(), PGRES_TUPLES_OK) << typed.error();
+  EXPECT_EQ(typed.get(0, 0), "text");
+  EXPECT_EQ(typed.get(0, 1), "t");
+  EXPECT_EQ(Res(PQexec(c.c, "SELECT format_type('x', 1)")).sqlstate(), "42804");
+}
+
 // Starts the Debian postgresql server in a scratch directory (as the postgres user when run
 // as root) and compares psql's \d of the same table on both servers.
 TEST_F(PgSqlTest, PsqlDescribeMatchesARealPostgres) {
