@@ -6,7 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include "common/clock.h"
 #include "sql/sql_test_util.h"
+#include "table/table.h"
 
 namespace kl::sql {
 namespace {
@@ -306,6 +308,50 @@ TEST_F(PlanCacheTest, KeptJoinTablesFollowCommits) {
   }
   EXPECT_GT(t->plans_reused(), 0);
   EXPECT_EQ(t->join_tables_reused(), 0);
+}
+
+// What a kept join table is made from: a Paimon source names its current snapshot, and a
+// scan given that snapshot reads exactly it, commits after it notwithstanding.
+TEST_F(PlanCacheTest, ScansReadTheSnapshotTheyAreGiven) {
+  Run(session_.get(), "CREATE TABLE pinned (id BIGINT, v STRING, PRIMARY KEY (id) NOT ENFORCED)");
+  Run(session_.get(), "INSERT INTO pinned VALUES (1, 'a'), (2, 'b')");
+  auto table = table::Catalog(dir_.Sub("warehouse")).GetTable("kubelake", "pinned");
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  auto source = NewPaimonSource(*table, {});
+  auto first = source->CurrentSnapshot();
+  ASSERT_TRUE(first.ok() && *first);
+  Run(session_.get(), "INSERT INTO pinned VALUES (2, 'B'), (3, 'c')");
+  auto second = source->CurrentSnapshot();
+  ASSERT_TRUE(second.ok() && *second);
+  EXPECT_GT((*second)->id, (*first)->id);
+  auto read = [&](std::shared_ptr<const table::Snapshot> snapshot) {
+    ScanRequest r;
+    r.columns = {0, 1};
+    r.snapshot = std::move(snapshot);
+    ExecContext ctx;
+    std::string rows;
+    auto reader = source->Open(r, ctx);
+    if (!reader.ok()) return "error: " + reader.status().ToString();
+    format::ColumnBatch b;
+    while (true) {
+      auto more = (*reader)->Next(&b);
+      if (!more.ok()) return "error: " + more.status().ToString();
+      if (!*more) break;
+      for (size_t i = 0; i < b.num_rows(); ++i) {
+        rows += std::to_string(b.column(0).GetInt(i)) + "=" + std::string(b.column(1).GetBytes(i)) + " ";
+      }
+    }
+    return rows;
+  };
+  EXPECT_EQ(read(*first), "1=a 2=b ");
+  EXPECT_EQ(read(*second), "1=a 2=B 3=c ");
+  EXPECT_EQ(read(nullptr), "1=a 2=B 3=c ");
+  // Reads as of a time or with options name no snapshot (nothing is kept from them).
+  ReadOptions as_of;
+  as_of.as_of_millis = NowMillis();
+  auto travel = NewPaimonSource(*table, as_of)->CurrentSnapshot();
+  ASSERT_TRUE(travel.ok());
+  EXPECT_EQ(*travel, nullptr);
 }
 
 }  // namespace
