@@ -1757,6 +1757,29 @@ class Binder {
     if (IsUntypedNull(a) && IsUntypedNull(b)) return MakeLiteral(format::Datum(), DataType::Int());
     if (IsUntypedNull(a)) a = TypedNull(a, b->type);
     if (IsUntypedNull(b)) b = TypedNull(b, a->type);
+    if (o_.postgres && (op == "+" || op == "-")) {
+      // PostgreSQL's date arithmetic in days: date ± integer is a date, date - date an integer.
+      bool date_a = a->type.root() == TypeRoot::kDate, date_b = b->type.root() == TypeRoot::kDate;
+      if ((date_a && IsIntegral(b->type)) || (date_b && IsIntegral(a->type) && op == "+") ||
+          (date_a && date_b && op == "-")) {
+        if (date_b && !date_a) std::swap(a, b);
+        bool days_between = date_a && date_b;
+        bool minus = op == "-";
+        BoundFunction f;
+        f.return_type = days_between ? DataType::Int() : DataType::Date();
+        if (!days_between) f.arg_types = {a->type, DataType::BigInt()};
+        f.kernel = RowKernel([days_between, minus](ExecContext&, const format::Datum* v, format::Datum* o) -> Status {
+          int64_t x = v[0].as_int(), y = v[1].as_int();
+          if (y > INT32_MAX || y < INT32_MIN) return Status::InvalidArgument("date out of range");
+          int64_t r = minus ? x - y : x + y;
+          // 0001-01-01 .. 9999-12-31, the dates kubelake's types hold.
+          if (!days_between && (r < -719162 || r > 2932896)) return Status::InvalidArgument("date out of range");
+          *o = format::Datum::Int(r);
+          return Status::OK();
+        });
+        return Call(op, e.pos, {a, b}, f);
+      }
+    }
     if (IsTemporal(a->type) && IsTemporal(b->type) && op == "-") {
       return ErrorAt(e.pos, "subtracting dates or timestamps gives an interval; use TIMESTAMPDIFF(unit, a, b)");
     }
@@ -2024,6 +2047,12 @@ class Binder {
       return ErrorAt(e.pos, e.op + "(*) is not allowed; only COUNT(*)");
     }
     if (e.op == "COUNT" && !e.star && args.empty()) return ErrorAt(e.pos, "COUNT needs an argument or *");
+    if (!e.within_group.empty()) {
+      // Refused rather than ignored: the rows would reach the aggregate in no particular order.
+      return ErrorAt(e.pos, "an ordered aggregate (" + e.op +
+                                " with ORDER BY or WITHIN GROUP) is not supported: the rows would be "
+                                "aggregated in no particular order");
+    }
     CallSite site = Site(e.op, e.pos, args);
     KL_ASSIGN_OR_RETURN(BoundAggregate agg, binder(site));
     for (size_t i = 0; i < args.size() && i < agg.arg_types.size(); ++i) {
