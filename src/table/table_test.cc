@@ -16,6 +16,7 @@
 #include "common/testing/test_util.h"
 #include "format/avro/avro_file.h"
 #include "table/data/binary_row.h"
+#include "table/manifest/commit_signal.h"
 #include "table/mergetree/compaction.h"
 #include "table/operation/maintenance.h"
 #include "table/operation/recent_files.h"
@@ -1006,6 +1007,35 @@ TEST(TableTest, FixedBucketsRouteByKeyHash) {
       EXPECT_EQ(BucketOf(key, 4), split.bucket);
     }
   }
+}
+
+TEST(TableTest, CommitsWakeReadersWaitingInThisProcess) {
+  testing::TempDir dir;
+  auto t = MakeTable(dir.Sub("t"), {"id"}, {{"bucket", "1"}});
+  const uint64_t before = SnapshotsCommittedHere(t->path());
+  // Nothing committed: the wait ends by its timeout, the count unchanged.
+  WaitForSnapshotCommittedHere(t->path(), before, 10);
+  EXPECT_EQ(SnapshotsCommittedHere(t->path()), before);
+  uint64_t seen_by_reader = before;
+  std::thread reader([&] {
+    // Far longer than the test: only the commit below ends this wait in time.
+    WaitForSnapshotCommittedHere(t->path(), before, 600000);
+    seen_by_reader = SnapshotsCommittedHere(t->path());
+  });
+  auto w = t->NewWriter("w");
+  KL_ASSERT_OK(w->WriteRow(R(1, "eu", "a", 5)));
+  ASSERT_TRUE(w->Commit(1).ok());
+  reader.join();
+  EXPECT_EQ(seen_by_reader, before + 1);
+  // Counted per table: another table's commit leaves this one's count alone.
+  auto other = MakeTable(dir.Sub("other"), {"id"}, {{"bucket", "1"}});
+  auto w2 = other->NewWriter("w");
+  KL_ASSERT_OK(w2->WriteRow(R(1, "eu", "a", 5)));
+  ASSERT_TRUE(w2->Commit(1).ok());
+  EXPECT_EQ(SnapshotsCommittedHere(t->path()), before + 1);
+  // A commit that changes nothing writes no snapshot and signals nothing.
+  ASSERT_TRUE(w->Commit(2).ok());
+  EXPECT_EQ(SnapshotsCommittedHere(t->path()), before + 1);
 }
 
 TEST(TableTest, SchemaEvolutionReadsOldFilesByFieldId) {
