@@ -668,7 +668,7 @@ class Runner {
     PlanCache::Context context{*settings_, *catalog_, *database_, s_->engine().functions()};
     Prepared p;
     p.ctx = NewContext();
-    p.plan = cache.Find(text, context, *params, param_types_, impl_);
+    p.plan = cache.Find(text, context, *params, param_types_, impl_, &p.ctx->kept_results);
     if (p.plan) return p;
     RecordingResolver resolver(impl_);
     bool value_dependent = false;
@@ -1651,6 +1651,7 @@ class Runner {
 }  // namespace
 
 int64_t SqlSession::plans_reused() const { return impl_->plan_cache.reused(); }
+int64_t SqlSession::join_tables_reused() const { return impl_->plan_cache.join_tables_reused(); }
 
 Result<StatementResult> SqlSession::Execute(std::string_view statement, const std::vector<Datum>& params,
                                             const std::vector<std::optional<DataType>>& param_types) {

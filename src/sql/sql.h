@@ -180,6 +180,10 @@ class SqlSession {
   // Executions of queries with parameters that reused the plan of an earlier execution of the
   // same statement, with their own values (sql/planner/plan_cache.h).
   int64_t plans_reused() const;
+  // Executions of such reused plans that took a hash join's table of its right input kept
+  // from an earlier one, made at the same snapshots of the tables that input reads
+  // (ExecContext::kept_results).
+  int64_t join_tables_reused() const;
 
   class Impl;  // internal: name resolution and temporary views
 

@@ -170,6 +170,47 @@ Result<QueryResult> QueryTopology(const pipeline::WarehouseOptions& o, const Top
   return Run(o, TopologySqlOf(o, run, node_zones));
 }
 
+TopologyLookups::TopologyLookups(pipeline::WarehouseOptions warehouse) : warehouse_(std::move(warehouse)) {
+  TopologyQuery q;
+  q.user_id = "$USER$";
+  user_sql_ = TopologySql(warehouse_, q);
+  user_sql_.replace(user_sql_.find("'$USER$'"), 8, "$1");
+}
+
+TopologyLookups::~TopologyLookups() = default;
+
+Result<QueryResult> TopologyLookups::Query(const TopologyQuery& q) {
+  if (q.user_id.empty() || !q.node.empty() || q.as_of_ms != 0) return QueryTopology(warehouse_, q);
+  std::unique_ptr<SqlSession> session;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!engine_) {
+      EngineOptions eo;
+      eo.warehouse = warehouse_.warehouse;
+      eo.default_database = warehouse_.database;
+      auto engine = SqlEngine::Create(eo);
+      if (!engine.ok()) return QueryTopology(warehouse_, q);
+      engine_ = *engine;
+    }
+    if (!idle_.empty()) {
+      session = std::move(idle_.back());
+      idle_.pop_back();
+    }
+  }
+  if (!session) session = engine_->NewSession();
+  auto r = session->Execute(user_sql_, {format::Datum::Bytes(q.user_id)}, {format::DataType::String()});
+  // A failed look-up (no warehouse yet, a table missing) is answered as QueryTopology
+  // answers it, with its errors; the session is dropped.
+  if (!r.ok()) return QueryTopology(warehouse_, q);
+  QueryResult out;
+  out.columns = r->columns;
+  for (auto& f : out.columns.mutable_fields()) f.type = f.type.WithNullable(true);
+  out.rows = r->Rows();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (idle_.size() < kMaxIdleSessions) idle_.push_back(std::move(session));
+  return out;
+}
+
 Result<QueryResult> QueryTrend(const pipeline::WarehouseOptions& o, const TrendQuery& q) {
   return Run(o, TrendSql(o, q));
 }

@@ -5,6 +5,8 @@
 // the demo print these.
 #pragma once
 
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,9 @@
 #include "pipeline/warehouse/warehouse.h"
 
 namespace kl::sql {
+
+class SqlEngine;
+class SqlSession;
 
 // A query answer: named, typed columns and rows, ready to print.
 struct QueryResult {
@@ -34,6 +39,28 @@ struct TopologyQuery {
   int64_t as_of_ms = 0;  // 0: now; else as of the snapshots at or before this time (time travel)
 };
 Result<QueryResult> QueryTopology(const pipeline::WarehouseOptions& warehouse, const TopologyQuery& query);
+
+// Topology look-ups for a server that answers many (the HTTP API): a user's topology runs
+// as a prepared statement with the user as $1 on sessions of one engine kept between
+// look-ups, so its plan and the node dimension's join table are reused while the tables
+// stay (sql/planner/plan_cache.h); answers are QueryTopology's. A look-up takes a kept
+// session of its own (one per concurrent caller, at most kMaxIdleSessions kept idle) and
+// runs only that statement on it, so look-ups share nothing but what the plan cache
+// checks. Other questions (by node, as of a time) and errors are QueryTopology's.
+class TopologyLookups {
+ public:
+  static constexpr size_t kMaxIdleSessions = 8;
+  explicit TopologyLookups(pipeline::WarehouseOptions warehouse);
+  ~TopologyLookups();
+  Result<QueryResult> Query(const TopologyQuery& query);
+
+ private:
+  pipeline::WarehouseOptions warehouse_;
+  std::string user_sql_;  // the look-up by user, $1 the user
+  std::mutex mu_;
+  std::shared_ptr<SqlEngine> engine_;
+  std::vector<std::unique_ptr<SqlSession>> idle_;
+};
 
 struct TrendQuery {
   int minutes = 15;

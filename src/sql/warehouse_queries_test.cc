@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
+#include <thread>
 
 #include "common/clock.h"
 #include "common/random.h"
@@ -38,7 +40,7 @@ Datum S(Random* r, std::vector<std::string> choices, bool maybe_null = true) {
   return Datum::Bytes(choices[r->Uniform(choices.size())]);
 }
 
-Status Fill(const WarehouseOptions& o, uint64_t seed, int64_t now) {
+Status Fill(const WarehouseOptions& o, uint64_t seed, int64_t now, int64_t commit = 1) {
   table::Catalog catalog(o.warehouse);
   KL_RETURN_IF_ERROR(pipeline::CreateWarehouseTables(catalog, o));
   Random r(seed);
@@ -49,7 +51,7 @@ Status Fill(const WarehouseOptions& o, uint64_t seed, int64_t now) {
     KL_ASSIGN_OR_RETURN(auto t, catalog.GetTable(o.database, name));
     auto w = t->NewWriter("test");
     rows(w.get());
-    return w->Commit(1).status();
+    return w->Commit(commit).status();
   };
   Status s;
   KL_RETURN_IF_ERROR(write(kAdsKindCountTable, [&](table::TableWriter* w) {
@@ -198,6 +200,71 @@ TEST_F(WarehouseQueriesTest, TopologyMatchesTheHandWrittenQuery) {
   EXPECT_GT(compared, 3);
   EXPECT_FALSE(sql::QueryTopology(o_, TopologyQuery{"u1", "c1", "n1"}).ok());
   EXPECT_FALSE(sql::QueryTopology(o_, TopologyQuery{}).ok());
+}
+
+// Look-ups on kept sessions (a prepared statement, its plan and join table reused) answer
+// as QueryTopology does: for many users, from several threads at once, after commits to
+// every table (the topology and the node dimension included), and for the questions and
+// errors they hand to QueryTopology.
+TEST_F(WarehouseQueriesTest, KeptTopologyLookupsAnswerAsFreshOnes) {
+  TopologyLookups lookups(o_);
+  std::map<int, std::string> answers;  // round -> every answer's text
+  auto check = [&](int round) {
+    int answered = 0;
+    for (int u = 0; u < 12; ++u) {
+      TopologyQuery q;
+      q.user_id = u == 11 ? "nobody" : "u" + std::to_string(u);
+      auto want = QueryTopology(o_, q);
+      auto got = lookups.Query(q);
+      ASSERT_TRUE(want.ok()) << want.status().ToString();
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      EXPECT_EQ(Text(*got), Text(*want)) << "round " << round << " user " << q.user_id;
+      answers[round] += Text(*got);
+      answered += want->rows.empty() ? 0 : 1;
+    }
+    EXPECT_GE(answered, 3);
+  };
+  check(0);
+  check(1);
+  // Commits to every table (upserts and new rows of another seed), then the same users.
+  ASSERT_TRUE(Fill(o_, 43, now_, 2).ok());
+  check(2);
+  check(3);
+  EXPECT_EQ(answers[0], answers[1]);
+  EXPECT_NE(answers[1], answers[2]);  // the commits changed some answer, seen at once
+  // Four threads at once, each comparing with a fresh answer.
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0}, failures{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        TopologyQuery q;
+        q.user_id = "u" + std::to_string((t * 7 + i) % 12);
+        auto want = QueryTopology(o_, q);
+        auto got = lookups.Query(q);
+        if (!want.ok() || !got.ok()) {
+          ++failures;
+        } else if (Text(*got) != Text(*want)) {
+          ++mismatches;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(mismatches.load(), 0);
+  // By node, as of a time, and a question that is neither: QueryTopology's answers and errors.
+  TopologyQuery by_node{"", "c1", "n1"};
+  EXPECT_EQ(Text(*lookups.Query(by_node)), Text(*QueryTopology(o_, by_node)));
+  EXPECT_FALSE(lookups.Query(TopologyQuery{}).ok());
+  EXPECT_FALSE(lookups.Query(TopologyQuery{"u1", "c1", "n1"}).ok());
+  // A directory without a warehouse: QueryTopology's error.
+  WarehouseOptions missing;
+  missing.warehouse = dir_.Sub("none");
+  TopologyLookups none(missing);
+  auto r = none.Query(TopologyQuery{"u1", "", ""});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().ToString(), QueryTopology(missing, TopologyQuery{"u1", "", ""}).status().ToString());
 }
 
 TEST_F(WarehouseQueriesTest, TrendMatchesTheHandWrittenQuery) {

@@ -190,7 +190,9 @@ void AddApiRoutes(const ApiContext& ctx, std::map<std::string, HttpHandler>* rou
     if (!IsWarehouseCreated(ctx.warehouse)) return JsonError(503, "the warehouse has no tables yet");
     return Answer(sql::QueryAudit(ctx.warehouse, q));
   };
-  r["/api/v1/topology"] = [ctx](const HttpRequest& req) {
+  // Look-ups by user reuse their plan and the node dimension's join table across requests.
+  auto lookups = std::make_shared<sql::TopologyLookups>(ctx.warehouse);
+  r["/api/v1/topology"] = [ctx, lookups](const HttpRequest& req) {
     sql::TopologyQuery q;
     q.user_id = req.Arg("user");
     q.node = req.Arg("node");
@@ -202,7 +204,7 @@ void AddApiRoutes(const ApiContext& ctx, std::map<std::string, HttpHandler>* rou
     if (!at.ok()) return JsonError(400, at.status().message());
     q.as_of_ms = *at;
     if (!IsWarehouseCreated(ctx.warehouse)) return JsonError(503, "the warehouse has no tables yet");
-    return Answer(sql::QueryTopology(ctx.warehouse, q), [&](JsonWriter* w) {
+    return Answer(lookups->Query(q), [&](JsonWriter* w) {
       if (q.as_of_ms > 0) w->Key("as_of").String(FormatRfc3339(q.as_of_ms));
     });
   };

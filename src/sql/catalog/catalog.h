@@ -38,6 +38,8 @@ struct ScanRequest {
   // column still decide which rows are returned).
   std::vector<int> key_columns;
   std::vector<format::Row> key_rows;
+  // Set: read exactly this snapshot of the table (one TableSource::CurrentSnapshot named).
+  std::shared_ptr<const table::Snapshot> snapshot;
 };
 
 // Batches of a scan, each holding the requested columns.
@@ -56,6 +58,13 @@ class TableSource {
   // Whether Open applies ScanRequest::filters itself (else the engine filters).
   virtual bool AppliesFilters() const { return false; }
   virtual Result<std::unique_ptr<RowReader>> Open(const ScanRequest& request, ExecContext& ctx) = 0;
+  // The snapshot a scan opened now would read, when the source can name it and read exactly
+  // it again (ScanRequest::snapshot): what it returns stays true of that snapshot, so results
+  // made from it may be kept while it stays the current one. Null when it cannot (a read as
+  // of a time or with options, an empty table, tables that are not Paimon tables).
+  virtual Result<std::shared_ptr<const table::Snapshot>> CurrentSnapshot() {
+    return std::shared_ptr<const table::Snapshot>();
+  }
   // One line for EXPLAIN: what is read, with which pushed-down conditions.
   virtual std::string Describe(const ScanRequest& request) const = 0;
 };

@@ -184,7 +184,12 @@ class PaimonSource : public TableSource {
         return true;
       };
     }
-    KL_ASSIGN_OR_RETURN(table::ScanPlan plan, PlanFor(*table_, read_, pfilter));
+    table::ScanPlan plan;
+    if (request.snapshot) {
+      KL_ASSIGN_OR_RETURN(plan, table_->NewScan().PlanAt(*request.snapshot, pfilter));
+    } else {
+      KL_ASSIGN_OR_RETURN(plan, PlanFor(*table_, read_, pfilter));
+    }
     PruneBuckets(request, &plan);
     std::vector<std::string> names;
     for (int c : request.columns) names.push_back(fields.field(c).name);
@@ -205,6 +210,14 @@ class PaimonSource : public TableSource {
     }
     return std::unique_ptr<RowReader>(
         new PaimonReader(std::move(read), std::move(plan), request.limit, request.columns.size()));
+  }
+
+  // The latest snapshot, for reads of the latest (no time travel, no options).
+  Result<std::shared_ptr<const table::Snapshot>> CurrentSnapshot() override {
+    if (read_.as_of_millis || !read_.dynamic_options.empty()) return std::shared_ptr<const table::Snapshot>();
+    KL_ASSIGN_OR_RETURN(std::optional<table::Snapshot> latest, table_->snapshots().Latest());
+    if (!latest) return std::shared_ptr<const table::Snapshot>();
+    return std::make_shared<const table::Snapshot>(std::move(*latest));
   }
 
   std::string Describe(const ScanRequest& request) const override {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -15,7 +16,14 @@
 #include "common/result.h"
 #include "format/datum.h"
 
+namespace kl::table {
+struct Snapshot;
+}
+
 namespace kl::sql {
+
+struct KeptResults;
+struct LogicalOp;
 
 // Variables a server keeps per session and lets SQL read (the PostgreSQL
 // server's settings: current_setting('search_path'), pg_settings), and who the
@@ -50,6 +58,12 @@ struct ExecContext {
   SessionVariables* variables = nullptr;  // set by servers; may be null
   // Values of the outer row a correlated subquery runs for, by correlation id.
   std::map<int, std::vector<format::Datum>> correlated_values;
+  // Results kept between the executions of one kept plan (executor.h), when the plan is
+  // one a session's plan cache reuses; null otherwise.
+  std::shared_ptr<KeptResults> kept_results;
+  // Scans that read a given snapshot rather than the latest, by plan node (while a kept
+  // result is made from the snapshots it was checked at).
+  std::map<const LogicalOp*, std::shared_ptr<const table::Snapshot>> pinned_snapshots;
 
   // Aborted when the query was cancelled or ran past its deadline.
   Status CheckInterrupt() const;

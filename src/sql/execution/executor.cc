@@ -224,6 +224,7 @@ class ScanOp : public Operator {
       r.key_columns = key_columns_;
       r.key_rows = key_rows_;
       r.limit = op_.scan_limit;
+      if (auto pin = ctx_.pinned_snapshots.find(&op_); pin != ctx_.pinned_snapshots.end()) r.snapshot = pin->second;
       KL_ASSIGN_OR_RETURN(reader_, op_.table->source->Open(r, ctx_));
     }
     while (true) {

@@ -6,6 +6,7 @@
 // error naming the operator rather than exhaust the machine; they do not spill.
 #pragma once
 
+#include <map>
 #include <memory>
 
 #include "format/column.h"
@@ -25,6 +26,17 @@ struct KeySet {
   KeySet Map(const std::vector<int>& to) const;
   // Column i's distinct values, sorted.
   std::vector<format::Datum> Values(size_t i) const;
+};
+
+// Results kept between the executions of one kept plan (ExecContext::kept_results), each
+// made from the snapshots of the tables it reads and used again only while every one of
+// them is still the current snapshot: a hash join's table of its right input (a dimension
+// joined to look-ups) by the input's plan node. Executions sharing one run one at a time.
+struct KeptJoinSide;  // hash_join.cc
+struct KeptResults {
+  std::map<const LogicalOp*, std::shared_ptr<KeptJoinSide>> joins;
+  int64_t reused = 0;  // joins that took a kept table
+  int64_t made = 0;    // kept tables made
 };
 
 class Operator {

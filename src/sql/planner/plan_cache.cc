@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "sql/execution/executor.h"
 #include "sql/planner/optimizer.h"
 
 namespace kl::sql {
@@ -157,9 +158,16 @@ PlanCache::Signature PlanCache::SignatureOf(const std::vector<format::Datum>& va
   return s;
 }
 
+int64_t PlanCache::join_tables_reused() const {
+  int64_t n = 0;
+  for (const auto& [text, e] : entries_) n += e.kept ? e.kept->reused : 0;
+  return n;
+}
+
 LogicalOpPtr PlanCache::Find(std::string_view statement, const Context& context,
                              const std::vector<format::Datum>& values,
-                             const std::vector<std::optional<format::DataType>>& types, NameResolver* resolver) {
+                             const std::vector<std::optional<format::DataType>>& types, NameResolver* resolver,
+                             std::shared_ptr<KeptResults>* kept) {
   auto it = entries_.find(statement);
   if (it == entries_.end()) return nullptr;
   Entry& e = it->second;
@@ -177,6 +185,10 @@ LogicalOpPtr PlanCache::Find(std::string_view statement, const Context& context,
     return nullptr;
   }
   ++reused_;
+  if (kept) {
+    if (!e.kept) e.kept = std::make_shared<KeptResults>();
+    *kept = e.kept;
+  }
   return *plan;
 }
 

@@ -24,6 +24,8 @@
 
 namespace kl::sql {
 
+struct KeptResults;  // execution/executor.h
+
 // `plan` with each literal tagged with parameter $n holding values[n - 1] and the scan
 // filters made from such literals made again; the nodes and expressions without
 // parameters are shared with `plan`, which is left as it was. Errors when a parameter
@@ -70,9 +72,11 @@ class PlanCache {
 
   // The plan kept for `statement` under `context` with parameters of these types, with
   // `values` put in; null when there is none or it no longer holds (`resolver` resolves
-  // the plan's tables again, and a table that changed drops the plan).
+  // the plan's tables again, and a table that changed drops the plan). `kept`, when given,
+  // gets the results its executions keep (ExecContext::kept_results), which go with it.
   LogicalOpPtr Find(std::string_view statement, const Context& context, const std::vector<format::Datum>& values,
-                    const std::vector<std::optional<format::DataType>>& types, NameResolver* resolver);
+                    const std::vector<std::optional<format::DataType>>& types, NameResolver* resolver,
+                    std::shared_ptr<KeptResults>* kept = nullptr);
 
   // Keeps `plan`, bound and optimised for `values` with value_dependent left false, for the
   // statement's next executions, unless something in it rules reuse out (a table that is
@@ -84,6 +88,7 @@ class PlanCache {
 
   void Clear() { entries_.clear(); }
   int64_t reused() const { return reused_; }  // executions that took a kept plan
+  int64_t join_tables_reused() const;         // ... and a join table kept with it (KeptResults)
 
  private:
   struct Table {
@@ -98,6 +103,7 @@ class PlanCache {
     Signature signature;
     std::vector<Table> tables;
     LogicalOpPtr plan;
+    std::shared_ptr<KeptResults> kept;
   };
   static Signature SignatureOf(const std::vector<format::Datum>& values,
                                const std::vector<std::optional<format::DataType>>& types);

@@ -215,6 +215,10 @@ Result<ScanPlan> TableScan::PlanSnapshot(int64_t snapshot_id, const PartitionFil
   return PlanFrom(s, filter, /*batch=*/true);
 }
 
+Result<ScanPlan> TableScan::PlanAt(const Snapshot& snapshot, const PartitionFilter& filter) const {
+  return PlanFrom(snapshot, filter, /*batch=*/true);
+}
+
 Result<ScanPlan> TableScan::PlanSnapshotFull(int64_t snapshot_id, const PartitionFilter& filter) const {
   KL_ASSIGN_OR_RETURN(Snapshot s, ReadSnapshot(snapshot_id));
   return PlanFrom(s, filter, /*batch=*/false);

@@ -55,6 +55,8 @@ class TableScan {
 
   Result<ScanPlan> PlanLatest(const PartitionFilter& filter = nullptr) const;
   Result<ScanPlan> PlanSnapshot(int64_t snapshot_id, const PartitionFilter& filter = nullptr) const;
+  // `snapshot` (read before, say by snapshots().Latest()) as PlanLatest would plan it.
+  Result<ScanPlan> PlanAt(const Snapshot& snapshot, const PartitionFilter& filter = nullptr) const;
   Result<ScanPlan> PlanAsOfTime(int64_t time_millis, const PartitionFilter& filter = nullptr) const;
   // The snapshot tag `name` names, as it was when tagged (NotFound: no such tag).
   Result<ScanPlan> PlanTag(const std::string& name, const PartitionFilter& filter = nullptr) const;
