@@ -170,8 +170,8 @@ uint32_t XPowModP(uint64_t exponent) {  // x^exponent mod P, bit-reflected
 }
 
 bool HasVpclmul() {
-  static const bool has = __builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("avx512f") &&
-                          __builtin_cpu_supports("vpclmulqdq");
+  static const bool has =
+      __builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq");
   return has;
 }
 
@@ -184,14 +184,14 @@ __attribute__((target("avx512f,vpclmulqdq,sse4.2"))) inline __m512i Fold(__m512i
 }
 
 // n >= kMinFoldBytes.
-__attribute__((target("avx512f,vpclmulqdq,sse4.2"))) uint32_t ExtendFolding(uint32_t crc, const uint8_t* p,
-                                                                            size_t n) {
+__attribute__((target("avx512f,vpclmulqdq,sse4.2"))) uint32_t ExtendFolding(uint32_t crc, const uint8_t* p, size_t n) {
   static const uint64_t k256[2] = {XPowModP(8 * 256 + 31), XPowModP(8 * 256 - 33)};
   static const uint64_t k64[2] = {XPowModP(8 * 64 + 31), XPowModP(8 * 64 - 33)};
   const __m512i fold256 = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(k256)));
   const __m512i fold64 = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(k64)));
   // The register's initial value enters as if XORed into the first four bytes.
-  __m512i x0 = _mm512_xor_si512(_mm512_loadu_si512(p), _mm512_maskz_mov_epi32(1, _mm512_set1_epi32(static_cast<int>(crc))));
+  __m512i x0 =
+      _mm512_xor_si512(_mm512_loadu_si512(p), _mm512_maskz_mov_epi32(1, _mm512_set1_epi32(static_cast<int>(crc))));
   __m512i x1 = _mm512_loadu_si512(p + 64);
   __m512i x2 = _mm512_loadu_si512(p + 128);
   __m512i x3 = _mm512_loadu_si512(p + 192);
