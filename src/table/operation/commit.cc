@@ -10,6 +10,7 @@
 #include "common/random.h"
 #include "spdlog/spdlog.h"
 #include "table/data/binary_row.h"
+#include "table/data/file_format.h"
 #include "table/manifest/manifest_merge.h"
 
 namespace kl::table {
@@ -376,6 +377,18 @@ Result<int64_t> FileStoreCommit::CommitOnce(const CommitRequest& request, Commit
     s.changelog_record_count = changelog_rows;
     s.next_row_id = 0;
 
+    // The snapshot is synced, so the manifests it names must be on disk first:
+    // otherwise a power cut could leave a durable snapshot naming a manifest
+    // that was never written out (data files are synced as they close).
+    if (opts.data_file_sync()) {
+      for (const auto& f : written) {
+        Status synced = SyncFile(JoinPath(manifests_.dir(), f));
+        if (!synced.ok()) {
+          cleanup();
+          return synced.WithContext("committing to " + ctx_->path());
+        }
+      }
+    }
     Status st = snapshots_.Commit(s);
     if (st.ok()) {
       last_committed_ = s.id;
