@@ -10,6 +10,7 @@
 
 #include "server/pgwire/auth.h"
 #include "server/pgwire/session.h"
+#include "server/pgwire/statement.h"
 #include "server/pgwire/testing/test_engine.h"
 
 namespace {
@@ -50,6 +51,10 @@ const std::map<std::string, kl::server::pg::UserEntry>& Users() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
+  // COPY's own parser, on the bytes as a statement and after the keyword.
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  (void)kl::server::pg::ParseCopy(text);
+  (void)kl::server::pg::ParseCopy("COPY " + std::string(text));
   static kl::server::testing::TestEngine engine;
   kl::server::pg::PgCounters counters;
   kl::server::pg::SessionConfig config;

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "common/file/file_util.h"
+#include "common/string_util.h"
 #include "common/testing/test_system_util.h"
 #include "common/testing/test_util.h"
 #include "server/listen.h"
@@ -385,6 +386,125 @@ TEST_F(PgClientsTest, Psql) {
                                &rc);
   EXPECT_NE(rc, 0);
   EXPECT_NE(err.find("relation \"nope\" does not exist"), std::string::npos) << err;
+}
+
+// All of a COPY ... TO STDOUT's CopyData, or the error; `status` gets PQresultStatus of the start.
+std::string CopyOut(PGconn* c, const std::string& sql, ExecStatusType* status, std::string* error = nullptr,
+                    std::vector<std::string>* messages = nullptr) {
+  Res start(PQexec(c, sql.c_str()));
+  *status = start.status();
+  if (start.status() != PGRES_COPY_OUT) {
+    if (error != nullptr) *error = start.sqlstate() + " " + start.error();
+    return "";
+  }
+  std::string out;
+  char* buf = nullptr;
+  int n = 0;
+  while ((n = PQgetCopyData(c, &buf, 0)) > 0) {
+    out.append(buf, static_cast<size_t>(n));
+    if (messages != nullptr) messages->emplace_back(buf, static_cast<size_t>(n));
+    PQfreemem(buf);
+  }
+  EXPECT_EQ(n, -1) << "the copy ends with CopyDone";
+  Res done(PQgetResult(c));
+  EXPECT_EQ(done.status(), PGRES_COMMAND_OK) << done.error();
+  if (error != nullptr) *error = PQcmdTuples(done.r);
+  while (PGresult* more = PQgetResult(c)) PQclear(more);
+  return out;
+}
+
+TEST_F(PgClientsTest, CopyToStdoutInTextCsvAndBinary) {
+  Conn c(Conninfo());
+  ASSERT_TRUE(c.ok()) << c.error();
+  ExecStatusType status;
+  std::string tuples;
+  std::string text = CopyOut(c.c, "COPY (SELECT * FROM items) TO STDOUT", &status, &tuples);
+  ASSERT_EQ(status, PGRES_COPY_OUT);
+  EXPECT_EQ(tuples, "4");
+  std::vector<std::string> lines = Split(text, '\n', true);
+  ASSERT_EQ(lines.size(), 4u) << text;
+  EXPECT_EQ(text.back(), '\n');
+  EXPECT_EQ(lines[0],
+            "1\talpha\t19.99\t0.5\tt\t2024-01-01\t2024-01-02 03:04:05.123456\t2024-01-02 03:04:05+00\t\\\\x0001ff\t"
+            "{a,\"b c\",NULL}\t-7\t{\"team\":\"infra\"}");
+  EXPECT_EQ(lines[2], "3\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N");
+  EXPECT_NE(lines[3].find("\tquote ' and \" and \\\\ backslash\t"), std::string::npos) << lines[3];
+
+  std::string csv = CopyOut(c.c, "COPY items TO STDOUT WITH (FORMAT csv, HEADER)", &status);
+  ASSERT_EQ(status, PGRES_COPY_OUT);
+  lines = Split(csv, '\n', true);
+  ASSERT_EQ(lines.size(), 5u) << csv;
+  EXPECT_EQ(lines[0], "id,name,price,ratio,active,born,seen,seen_tz,data,tags,small,labels") << csv;
+  EXPECT_EQ(lines[1],
+            "1,alpha,19.99,0.5,t,2024-01-01,2024-01-02 03:04:05.123456,2024-01-02 03:04:05+00,\\x0001ff,"
+            "\"{a,\"\"b c\"\",NULL}\",-7,\"{\"\"team\"\":\"\"infra\"\"}\"");
+  EXPECT_EQ(lines[3], "3,,,,,,,,,,,");
+  EXPECT_NE(lines[4].find(",\"quote ' and \"\" and \\ backslash\","), std::string::npos) << lines[4];
+  std::string legacy =
+      CopyOut(c.c, "copy items to stdout with csv delimiter as ';' null as 'nil' force quote name", &status);
+  EXPECT_EQ(legacy.substr(0, 10), "1;\"alpha\";") << legacy;
+  EXPECT_NE(legacy.find("\n3;nil;nil;"), std::string::npos) << legacy;
+
+  std::string binary = CopyOut(c.c, "COPY (SELECT * FROM items LIMIT 1) TO STDOUT (FORMAT binary)", &status);
+  ASSERT_EQ(status, PGRES_COPY_OUT);
+  ASSERT_GT(binary.size(), 21u);
+  EXPECT_EQ(binary.substr(0, 11), std::string("PGCOPY\n\xff\r\n\0", 11));
+  EXPECT_EQ(binary.substr(11, 8), std::string(8, '\0'));
+  EXPECT_EQ(binary.substr(19, 2), std::string("\0\x0c", 2));                          // twelve fields
+  EXPECT_EQ(binary.substr(21, 12), std::string("\0\0\0\x08\0\0\0\0\0\0\0\x01", 12));  // int8 1
+  EXPECT_EQ(binary.substr(binary.size() - 2), "\xff\xff");
+  // As PostgreSQL sends them: the signature in the first row's CopyData, the trailer alone;
+  // with no rows, signature and trailer in one.
+  std::vector<std::string> messages;
+  (void)CopyOut(c.c, "COPY (SELECT * FROM items LIMIT 1) TO STDOUT (FORMAT binary)", &status, nullptr, &messages);
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[0].substr(19, 2), std::string("\0\x0c", 2));
+  EXPECT_EQ(messages[1], "\xff\xff");
+  messages.clear();
+  (void)CopyOut(c.c, "COPY (SELECT * FROM items LIMIT 0) TO STDOUT (FORMAT binary)", &status, nullptr, &messages);
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0].size(), 21u);
+  messages.clear();
+  (void)CopyOut(c.c, "COPY (SELECT * FROM items LIMIT 1) TO STDOUT (FORMAT csv, HEADER)", &status, nullptr, &messages);
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[0].substr(0, 8), "id,name,");
+
+  std::string error;
+  (void)CopyOut(c.c, "COPY items FROM STDIN", &status, &error);
+  EXPECT_EQ(status, PGRES_FATAL_ERROR);
+  EXPECT_EQ(error.substr(0, 5), "0A000") << error;
+  (void)CopyOut(c.c, "COPY items TO '/tmp/kubelake-copy-test'", &status, &error);
+  EXPECT_EQ(error.substr(0, 5), "42501") << error;
+  EXPECT_FALSE(FileExists("/tmp/kubelake-copy-test"));
+  (void)CopyOut(c.c, "COPY items TO STDOUT (FORMAT csv, FORCE_QUOTE (nope))", &status, &error);
+  EXPECT_EQ(error.substr(0, 5), "42703") << error;
+  (void)CopyOut(c.c, "COPY items TO STDOUT (FORMAT text, QUOTE '\"')", &status, &error);
+  EXPECT_NE(error.find("COPY quote available only in CSV mode"), std::string::npos) << error;
+  (void)CopyOut(c.c, "COPY (SELECT * FROM nope) TO STDOUT", &status, &error);
+  EXPECT_EQ(error.substr(0, 5), "42P01") << error;
+  // Through Parse/Bind/Execute it is refused, and the connection goes on.
+  Res extended(PQexecParams(c.c, "COPY items TO STDOUT", 0, nullptr, nullptr, nullptr, nullptr, 0));
+  EXPECT_EQ(extended.sqlstate(), "0A000") << extended.error();
+  Res after(PQexec(c.c, "SELECT 1"));
+  EXPECT_EQ(after.status(), PGRES_TUPLES_OK) << after.error();
+}
+
+TEST_F(PgClientsTest, PsqlCopiesToAFile) {
+  if (std::system("psql --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "psql is not installed";
+  kl::testing::TempDir dir;
+  std::string file = dir.Sub("items.csv");
+  int rc = 0;
+  std::string out =
+      RunCommand("PGCONNECT_TIMEOUT=10 psql -X -v ON_ERROR_STOP=1 -h 127.0.0.1 -p " + std::to_string(server_->port()) +
+                     " -U alice -d kubelake -c \"\\copy items to '" + file + "' csv header\" 2>&1",
+                 &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(out, "COPY 4\n");
+  auto written = ReadFile(file);
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  EXPECT_EQ(written->substr(0, 22), "id,name,price,ratio,ac") << *written;
+  EXPECT_NE(written->find("\n1,alpha,19.99,"), std::string::npos) << *written;
+  EXPECT_EQ(Split(*written, '\n', true).size(), 5u) << *written;
 }
 
 TEST_F(PgClientsTest, PsycopgTwoAndThree) {

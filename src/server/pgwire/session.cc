@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "common/string_util.h"
+#include "server/pgwire/copy.h"
 #include "server/pgwire/types.h"
 
 namespace kl::server::pg {
@@ -589,6 +590,11 @@ SqlResult<StatementResult> Session::RunSessionCommand(const SessionCommand& cmd)
       }
       r.command_tag = "DEALLOCATE";
       return r;
+    case Kind::kCopy:
+      return SqlError{sqlstate::kFeatureNotSupported,
+                      "COPY runs in a simple Query message (psql's \\copy, psycopg's cursor.copy), not through "
+                      "Parse/Bind/Execute",
+                      "", "", 0};
     case Kind::kEngine: break;
   }
   return SqlError{sqlstate::kInternalError, "not a session command", "", "", 0};
@@ -720,6 +726,100 @@ Session::Outcome Session::SendRows(Portal* p, size_t max_rows) {
   }
 }
 
+bool Session::CopyOut(const std::string& sql, int chars_before) {
+  CopyParse parsed = ParseCopy(sql);
+  if (!parsed.ok()) {
+    ExtendedError({parsed.sqlstate, parsed.message, "", "", 0});
+    skip_until_sync_ = false;
+    return false;
+  }
+  const CopyCommand& copy = parsed.command;
+  auto r = Execute(copy.query, SessionCommand{}, {});
+  if (!r.ok() || !r->returns_rows) {
+    SqlError error = r.ok()
+                         ? SqlError{sqlstate::kSyntaxError, "COPY (query) needs a query that returns rows", "", "", 0}
+                         : r.error();
+    // Positions point into the query as the user wrote it inside the COPY.
+    size_t in_copy = sql.find(copy.query);
+    if (error.position > 0 && in_copy != std::string::npos) {
+      int chars = 0;
+      for (size_t i = 0; i < in_copy; ++i) {
+        if ((static_cast<unsigned char>(sql[i]) & 0xC0) != 0x80) ++chars;
+      }
+      error.position += chars_before + chars;
+    } else {
+      error.position = 0;
+    }
+    ExtendedError(error);
+    skip_until_sync_ = false;
+    return false;
+  }
+  auto encoder = CopyEncoder::Make(copy, r->columns);
+  if (!encoder.ok()) {
+    ExtendedError(encoder.error());
+    skip_until_sync_ = false;
+    return false;
+  }
+  int16_t format = static_cast<int16_t>(encoder->format_code());
+  out_.Begin('H');  // CopyOutResponse
+  out_.Byte(static_cast<uint8_t>(format));
+  out_.Int16(static_cast<int16_t>(r->columns.size()));
+  for (size_t i = 0; i < r->columns.size(); ++i) out_.Int16(format);
+  out_.End();
+  // The binary signature travels in the first row's CopyData (or the trailer's), as
+  // PostgreSQL sends it and psycopg expects; a header line is a CopyData of its own.
+  std::string piece, pending = encoder->Start();
+  if (encoder->format_code() == 0 && !pending.empty()) {
+    out_.Begin('d');
+    out_.Bytes(pending);
+    out_.End();
+    pending.clear();
+  }
+  QueryContext ctx = MakeContext();
+  std::vector<format::Row> batch;
+  uint64_t sent = 0;
+  auto fail = [&](const SqlError& error) {
+    ExtendedError(error);
+    skip_until_sync_ = false;
+    return false;
+  };
+  while (true) {
+    if (auto stop = ctx.Interrupted()) return fail(*stop);
+    batch.clear();
+    auto n = r->rows->Next(config_.batch_rows, &batch, ctx);
+    if (!n.ok()) return fail(n.error());
+    if (*n == 0) break;
+    for (const format::Row& row : batch) {
+      if (sent >= config_.max_rows) {
+        return fail({sqlstate::kProgramLimitExceeded,
+                     "the COPY has more than " + std::to_string(config_.max_rows) +
+                         " rows, the server's limit for one statement",
+                     "", "Add a WHERE or LIMIT to the COPY's query.", 0});
+      }
+      piece.swap(pending);
+      pending.clear();
+      Status s = encoder->AppendRow(row, &piece);
+      if (!s.ok()) return fail(FromStatus(s, sqlstate::kInternalError));
+      out_.Begin('d');
+      out_.Bytes(piece);
+      out_.End();
+      ++sent;
+      counters_->rows_sent++;
+      if (out_.size() >= kFlushBytes && !Flush()) return false;
+    }
+  }
+  piece = pending + encoder->Finish();
+  if (!piece.empty()) {
+    out_.Begin('d');
+    out_.Bytes(piece);
+    out_.End();
+  }
+  out_.Begin('c');  // CopyDone
+  out_.End();
+  SendCommandComplete("COPY " + std::to_string(sent));
+  return true;
+}
+
 void Session::ExtendedError(const SqlError& error) {
   counters_->query_errors++;
   SendError(error);
@@ -754,6 +854,10 @@ void Session::SimpleQuery(const std::string& sql) {
       return;
     }
     cancel_ = false;
+    if (cmd.kind == SessionCommand::Kind::kCopy) {
+      if (!CopyOut(statement, chars_before)) return;
+      continue;
+    }
     auto r = Execute(statement, cmd, {});
     if (!r.ok()) {
       SqlError error = r.error();

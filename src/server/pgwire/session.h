@@ -124,6 +124,9 @@ class Session {
   SqlResult<StatementResult> RunSessionCommand(const SessionCommand& command);
   // Sends up to `max_rows` rows of a started portal (0 = all).
   Outcome SendRows(Portal* portal, size_t max_rows);
+  // COPY ... TO STDOUT of a simple Query: CopyOutResponse, CopyData, CopyDone, "COPY n";
+  // false after an error (sent). `chars_before` shifts error positions.
+  bool CopyOut(const std::string& sql, int chars_before);
   void SendRowDescription(const format::RowType& columns, const std::vector<int16_t>& formats);
   void SendCommandComplete(const std::string& tag);
   void SendError(const SqlError& error, bool fatal = false);

@@ -1,8 +1,11 @@
 #include "server/pgwire/statement.h"
 
 #include <cctype>
+#include <cstring>
+#include <optional>
 
 #include "common/string_util.h"
+#include "server/pgwire/query_engine.h"
 
 namespace kl::server::pg {
 namespace {
@@ -236,6 +239,10 @@ SessionCommand ClassifyStatement(std::string_view sql, bool (*is_known_setting)(
     }
     return cmd;
   }
+  if (Is(t, 0, "copy")) {
+    cmd.kind = Kind::kCopy;
+    return cmd;
+  }
   if (Is(t, 0, "show")) {
     std::string name;
     for (size_t i = 1; i < t.size(); ++i) name += (i > 1 ? " " : "") + ToLower(Unquote(t[i]));
@@ -248,6 +255,329 @@ SessionCommand ClassifyStatement(std::string_view sql, bool (*is_known_setting)(
     return cmd;
   }
   return cmd;
+}
+
+namespace {
+
+CopyParse CopyError(const char* sqlstate, std::string message) {
+  CopyParse p;
+  p.sqlstate = sqlstate;
+  p.message = std::move(message);
+  return p;
+}
+
+// A one-byte character option value ('x'); nullopt when it is not one.
+std::optional<char> SingleByte(const std::string& token) {
+  if (token.empty() || token[0] != '\'') return std::nullopt;
+  std::string v = Unquote(token);
+  if (v.size() != 1 || static_cast<unsigned char>(v[0]) >= 0x80) return std::nullopt;
+  return v[0];
+}
+
+std::optional<bool> BooleanWord(const std::string& token) {
+  std::string v = ToLower(Unquote(token));
+  if (v == "true" || v == "on" || v == "1") return true;
+  if (v == "false" || v == "off" || v == "0") return false;
+  return std::nullopt;
+}
+
+// A column name as the query returns it: unquoted names fold to lower case.
+std::string ColumnName(const std::string& token) {
+  return !token.empty() && token[0] == '"' ? Unquote(token) : ToLower(token);
+}
+
+// An option's value token at t[*i], advancing past it: E'...' (escapes
+// resolved) becomes a plain quoted string.
+std::string TakeValue(const std::vector<std::string>& t, size_t* i) {
+  if ((t[*i] == "E" || t[*i] == "e") && *i + 1 < t.size() && !t[*i + 1].empty() && t[*i + 1][0] == '\'') {
+    std::string raw = t[*i + 1].substr(1, t[*i + 1].size() >= 2 ? t[*i + 1].size() - 2 : 0);
+    std::string v;
+    for (size_t k = 0; k < raw.size(); ++k) {
+      if (raw[k] == '\'' && k + 1 < raw.size() && raw[k + 1] == '\'') {
+        v.push_back('\'');
+        ++k;
+      } else if (raw[k] == '\\' && k + 1 < raw.size()) {
+        char e = raw[++k];
+        v.push_back(e == 't' ? '\t' : e == 'n' ? '\n' : e == 'r' ? '\r' : e == 'b' ? '\b' : e == 'f' ? '\f' : e);
+      } else {
+        v.push_back(raw[k]);
+      }
+    }
+    *i += 2;
+    std::string quoted = "'";
+    for (char ch : v) {
+      quoted.push_back(ch);
+      if (ch == '\'') quoted.push_back('\'');
+    }
+    return quoted + "'";
+  }
+  return t[(*i)++];
+}
+
+// Column names in parentheses from t[*i] ("(" a, b ")"); false when malformed.
+bool ColumnList(const std::vector<std::string>& t, size_t* i, std::vector<std::string>* names,
+                std::vector<std::string>* as_written) {
+  if (*i >= t.size() || t[*i] != "(") return false;
+  ++*i;
+  while (*i < t.size() && t[*i] != ")") {
+    if (t[*i] == "," || t[*i] == "(" || t[*i][0] == '\'') return false;
+    names->push_back(ColumnName(t[*i]));
+    if (as_written != nullptr) as_written->push_back(t[*i]);
+    ++*i;
+    if (*i < t.size() && t[*i] == ",") ++*i;
+  }
+  if (*i >= t.size() || names->empty()) return false;
+  ++*i;
+  return true;
+}
+
+}  // namespace
+
+CopyParse ParseCopy(std::string_view sql) {
+  CopyParse out;
+  CopyCommand& c = out.command;
+  // Where the words after COPY start in the text (a query is copied as written).
+  size_t at = 0;
+  while (at < sql.size()) {
+    size_t skipped = SkipQuotedOrComment(sql, at);
+    if (skipped != at) {
+      at = skipped;
+    } else if (std::isspace(static_cast<unsigned char>(sql[at]))) {
+      ++at;
+    } else {
+      break;
+    }
+  }
+  if (sql.size() - at < 4 || !EqualsIgnoreCase(sql.substr(at, 4), "copy")) {
+    return CopyError(sqlstate::kSyntaxError, "not a COPY statement");
+  }
+  at += 4;
+  while (at < sql.size()) {
+    size_t skipped = SkipQuotedOrComment(sql, at);
+    if (skipped != at && (sql[at] == '-' || sql[at] == '/')) {
+      at = skipped;
+    } else if (std::isspace(static_cast<unsigned char>(sql[at]))) {
+      ++at;
+    } else {
+      break;
+    }
+  }
+  std::vector<std::string> t;
+  size_t i = 0;
+  if (at < sql.size() && sql[at] == '(') {
+    // (query): up to the parenthesis that closes it.
+    int depth = 0;
+    size_t j = at;
+    for (; j < sql.size(); ++j) {
+      size_t skipped = SkipQuotedOrComment(sql, j);
+      if (skipped != j) {
+        j = skipped - 1;
+        continue;
+      }
+      if (sql[j] == '(') ++depth;
+      if (sql[j] == ')' && --depth == 0) break;
+    }
+    if (j >= sql.size())
+      return CopyError(sqlstate::kSyntaxError, "COPY (query): the query's parenthesis is not closed");
+    c.query = std::string(Trim(sql.substr(at + 1, j - at - 1)));
+    if (c.query.empty()) return CopyError(sqlstate::kSyntaxError, "COPY (query): the query is empty");
+    t = Tokens(sql.substr(j + 1));
+  } else {
+    t = Tokens(sql.substr(at));
+    std::string table;
+    while (i < t.size() && t[i] != "(" && !Is(t, i, "to") && !Is(t, i, "from")) table += t[i++];
+    if (table.empty()) return CopyError(sqlstate::kSyntaxError, "COPY needs a table name or a (query)");
+    std::vector<std::string> columns, as_written;
+    if (i < t.size() && t[i] == "(") {
+      if (!ColumnList(t, &i, &columns, &as_written)) {
+        return CopyError(sqlstate::kSyntaxError, "COPY's column list must be (name, ...)");
+      }
+    }
+    c.query = "SELECT " + (as_written.empty() ? std::string("*") : Join(as_written, ", ")) + " FROM " + table;
+  }
+  while (!t.empty() && t.back() == ";") t.pop_back();
+  if (Is(t, i, "from")) {
+    return CopyError(sqlstate::kFeatureNotSupported,
+                     "COPY FROM is not supported: kubelake's PostgreSQL port is read-only (its tables are written by "
+                     "the pipeline and by INSERT INTO ... SELECT in `kubelake sql`)");
+  }
+  if (!Is(t, i, "to")) return CopyError(sqlstate::kSyntaxError, "COPY needs TO STDOUT");
+  ++i;
+  if (!Is(t, i, "stdout")) {
+    return CopyError("42501",
+                     "COPY to a file or program on the server is not allowed: use COPY ... TO STDOUT (psql: \\copy "
+                     "... TO 'file')");
+  }
+  ++i;
+  if (Is(t, i, "with")) ++i;
+  bool format_given = false, delimiter_given = false, null_given = false, quote_given = false, escape_given = false,
+       header_given = false, force_quote_given = false;
+  auto option = [&](const std::string& raw_name, const std::vector<std::string>& values,
+                    const std::vector<std::string>& names) -> std::string {
+    std::string name = ToLower(raw_name);
+    std::string value = values.empty() ? "" : values[0];
+    auto single = [&](char* into, bool* given) -> std::string {
+      if (*given) return "conflicting or redundant options";
+      auto ch = SingleByte(value);
+      if (!ch) return "COPY " + name + " must be a single one-byte character";
+      *into = *ch;
+      *given = true;
+      return "";
+    };
+    if (name == "format") {
+      if (format_given) return "conflicting or redundant options";
+      format_given = true;
+      std::string f = ToLower(Unquote(value));
+      if (f == "text")
+        c.format = CopyCommand::Format::kText;
+      else if (f == "csv")
+        c.format = CopyCommand::Format::kCsv;
+      else if (f == "binary")
+        c.format = CopyCommand::Format::kBinary;
+      else
+        return "COPY format \"" + Unquote(value) + "\" not recognized";
+      return "";
+    }
+    if (name == "delimiter") return single(&c.delimiter, &delimiter_given);
+    if (name == "quote") return single(&c.quote, &quote_given);
+    if (name == "escape") return single(&c.escape, &escape_given);
+    if (name == "null") {
+      if (null_given) return "conflicting or redundant options";
+      if (value.empty() || value[0] != '\'') return "COPY null must be a quoted string";
+      c.null_text = Unquote(value);
+      null_given = true;
+      return "";
+    }
+    if (name == "header") {
+      if (header_given) return "conflicting or redundant options";
+      header_given = true;
+      if (value.empty()) {
+        c.header = true;
+        return "";
+      }
+      if (ToLower(Unquote(value)) == "match") return "HEADER MATCH is only for COPY FROM";
+      auto b = BooleanWord(value);
+      if (!b) return "header requires a Boolean value";
+      c.header = *b;
+      return "";
+    }
+    if (name == "force_quote") {
+      if (force_quote_given) return "conflicting or redundant options";
+      force_quote_given = true;
+      if (!names.empty()) {
+        c.force_quote = names;
+      } else if (value == "*") {
+        c.force_quote_all = true;
+      } else {
+        return "force_quote needs (columns) or *";
+      }
+      return "";
+    }
+    if (name == "encoding") {
+      std::string e = ToLower(Unquote(value));
+      if (e != "utf8" && e != "utf-8" && e != "unicode")
+        return "COPY encoding " + Unquote(value) + ": kubelake sends UTF8";
+      return "";
+    }
+    if (name == "force_not_null" || name == "force_null" || name == "freeze" || name == "default") {
+      return "COPY " + name + " is only for COPY FROM";
+    }
+    if (name == "oids") return "COPY WITH OIDS is not supported (tables have no oids)";
+    return "option \"" + name + "\" not recognized";
+  };
+  if (i < t.size() && t[i] == "(") {
+    // (name [value], ...)
+    ++i;
+    while (i < t.size() && t[i] != ")") {
+      std::string name = t[i++];
+      std::vector<std::string> values, names;
+      if (i < t.size() && t[i] == "(") {
+        if (!ColumnList(t, &i, &names, nullptr))
+          return CopyError(sqlstate::kSyntaxError, "bad column list after " + name);
+      } else if (i < t.size() && t[i] != "," && t[i] != ")") {
+        values.push_back(TakeValue(t, &i));
+      }
+      std::string err = option(name, values, names);
+      if (!err.empty()) return CopyError(sqlstate::kSyntaxError, err);
+      if (i < t.size() && t[i] == ",") ++i;
+    }
+    if (i >= t.size()) return CopyError(sqlstate::kSyntaxError, "COPY's option list is not closed");
+    ++i;
+  } else {
+    // Options as before PostgreSQL 9.0: BINARY, CSV, HEADER, DELIMITER [AS] 'x', NULL [AS] 'x',
+    // QUOTE [AS] 'x', ESCAPE [AS] 'x', FORCE QUOTE columns | *.
+    while (i < t.size()) {
+      std::string word = ToLower(t[i++]);
+      std::string err;
+      if (word == "binary" || word == "csv") {
+        err = option("format", {"'" + word + "'"}, {});
+      } else if (word == "header") {
+        err = option("header", {}, {});
+      } else if (word == "delimiter" || word == "null" || word == "quote" || word == "escape") {
+        if (Is(t, i, "as")) ++i;
+        if (i >= t.size()) return CopyError(sqlstate::kSyntaxError, "COPY " + word + " needs a value");
+        err = option(word, {TakeValue(t, &i)}, {});
+      } else if (word == "force" && Is(t, i, "quote")) {
+        ++i;
+        std::vector<std::string> names;
+        if (i < t.size() && t[i] == "*") {
+          ++i;
+          err = option("force_quote", {"*"}, {});
+        } else {
+          while (i < t.size()) {
+            names.push_back(ColumnName(t[i++]));
+            if (i < t.size() && t[i] == ",") {
+              ++i;
+            } else {
+              break;
+            }
+          }
+          err = names.empty() ? "FORCE QUOTE needs columns or *" : option("force_quote", {}, names);
+        }
+      } else if (word == "oids") {
+        err = option("oids", {}, {});
+      } else {
+        err = "syntax error at or near \"" + t[i - 1] + "\"";
+      }
+      if (!err.empty()) return CopyError(sqlstate::kSyntaxError, err);
+    }
+  }
+  if (i != t.size()) return CopyError(sqlstate::kSyntaxError, "syntax error at or near \"" + t[i] + "\"");
+  // What PostgreSQL checks of the options together.
+  using Format = CopyCommand::Format;
+  bool csv = c.format == Format::kCsv;
+  if (c.format == Format::kBinary) {
+    if (delimiter_given) return CopyError(sqlstate::kSyntaxError, "cannot specify DELIMITER in BINARY mode");
+    if (null_given) return CopyError(sqlstate::kSyntaxError, "cannot specify NULL in BINARY mode");
+    if (c.header) return CopyError(sqlstate::kSyntaxError, "cannot specify HEADER in BINARY mode");
+  }
+  if (!csv && quote_given) return CopyError(sqlstate::kFeatureNotSupported, "COPY quote available only in CSV mode");
+  if (!csv && escape_given) return CopyError(sqlstate::kFeatureNotSupported, "COPY escape available only in CSV mode");
+  if (!csv && force_quote_given) {
+    return CopyError(sqlstate::kFeatureNotSupported, "COPY force quote available only in CSV mode");
+  }
+  if (csv && !delimiter_given) c.delimiter = ',';
+  if (csv && !null_given) c.null_text = "";
+  if (csv && !escape_given) c.escape = c.quote;
+  if (c.delimiter == '\n' || c.delimiter == '\r') {
+    return CopyError(sqlstate::kSyntaxError, "COPY delimiter cannot be newline or carriage return");
+  }
+  if (c.null_text.find_first_of("\r\n") != std::string::npos) {
+    return CopyError(sqlstate::kSyntaxError, "COPY null representation cannot use newline or carriage return");
+  }
+  if (!csv && (c.delimiter == '\\' || std::strchr("abcdefghijklmnopqrstuvwxyz0123456789.", c.delimiter) != nullptr)) {
+    return CopyError(sqlstate::kSyntaxError, std::string("COPY delimiter cannot be \"") + c.delimiter + "\"");
+  }
+  if (csv && c.delimiter == c.quote) {
+    return CopyError(sqlstate::kSyntaxError, "COPY delimiter and quote must be different");
+  }
+  if (c.format != Format::kBinary && c.null_text.find(c.delimiter) != std::string::npos) {
+    return CopyError(sqlstate::kSyntaxError, "COPY delimiter must not appear in the NULL specification");
+  }
+  if (csv && c.null_text.find(c.quote) != std::string::npos) {
+    return CopyError(sqlstate::kSyntaxError, "CSV quote character must not appear in the NULL specification");
+  }
+  return out;
 }
 
 }  // namespace kl::server::pg

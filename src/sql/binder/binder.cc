@@ -67,6 +67,7 @@ struct ScopeColumn {
   std::string name;
   DataType type;
   bool hidden = false;  // USING's right-side copy: only reachable qualified
+  bool system = false;  // a system column (tableoid): only reachable by name, never by *
 };
 
 struct Scope {
@@ -384,7 +385,9 @@ class Binder {
 
   Result<LogicalOpPtr> Rename(LogicalOpPtr plan, const std::vector<std::string>& names, SourcePos pos) {
     if (names.empty()) return plan;
-    if (names.size() != plan->schema.size()) {
+    // PostgreSQL renames the first columns and keeps the others' names; Flink wants them all.
+    bool fewer_allowed = o_.postgres && names.size() < plan->schema.size();
+    if (names.size() != plan->schema.size() && !fewer_allowed) {
       return ErrorAt(pos, "the alias names " + std::to_string(names.size()) + " columns but the query has " +
                               std::to_string(plan->schema.size()));
     }
@@ -483,9 +486,21 @@ class Binder {
     }
     LogicalOpPtr plan = scan;
     KL_ASSIGN_OR_RETURN(plan, ConnectorColumns(plan, *table, ref.pos));
-    KL_ASSIGN_OR_RETURN(plan, Rename(plan, ref.column_aliases, ref.pos));
+    // Column aliases name the columns a * shows; system columns keep their names.
+    size_t system = std::min(table->system_columns, plan->schema.size());
+    std::vector<std::string> aliases = ref.column_aliases;
+    if (!aliases.empty() && system > 0) {
+      size_t visible = plan->schema.size() - system;
+      if (aliases.size() > visible || (aliases.size() < visible && !o_.postgres)) {
+        return ErrorAt(ref.pos, "the alias names " + std::to_string(aliases.size()) + " columns but " + table->name +
+                                    " has " + std::to_string(visible));
+      }
+      for (size_t i = aliases.size(); i < plan->schema.size(); ++i) aliases.push_back(plan->schema.field(i).name);
+    }
+    KL_ASSIGN_OR_RETURN(plan, Rename(plan, aliases, ref.pos));
     FromResult r{plan, ScopeOf(*plan, qualifier)};
     for (auto& c : r.scope.columns) c.path = {table->catalog, table->database, table->name};
+    for (size_t i = r.scope.columns.size() - system; i < r.scope.columns.size(); ++i) r.scope.columns[i].system = true;
     return r;
   }
 
@@ -651,7 +666,7 @@ class Binder {
     if (ref.natural) {
       for (const auto& lc : left.scope.columns) {
         for (const auto& rc : right.scope.columns) {
-          if (lc.name == rc.name) using_cols.push_back(lc.name);
+          if (lc.name == rc.name && !lc.system && !rc.system) using_cols.push_back(lc.name);
         }
       }
     }
@@ -1047,6 +1062,7 @@ class Binder {
     bool any_table = false;
     for (size_t i = 0; i < scope.columns.size(); ++i) {
       const ScopeColumn& c = scope.columns[i];
+      if (c.system) continue;
       if (!e.qualifier.empty()) {
         if (!QualifierMatches(c, e.qualifier)) continue;
         any_table = true;
@@ -1369,6 +1385,7 @@ class Binder {
     site.postgres = o_.postgres;
     for (const auto& a : args) {
       site.arg_types.push_back(IsUntypedNull(a) ? DataType::String() : a->type);
+      site.untyped_null.push_back(IsUntypedNull(a));
       if (a->kind == BoundKind::kLiteral) {
         if (a->param > 0) ValueDependent();  // the function may bind differently for another value
         site.constants.push_back(a->value);
@@ -1740,6 +1757,29 @@ class Binder {
     if (IsUntypedNull(a) && IsUntypedNull(b)) return MakeLiteral(format::Datum(), DataType::Int());
     if (IsUntypedNull(a)) a = TypedNull(a, b->type);
     if (IsUntypedNull(b)) b = TypedNull(b, a->type);
+    if (o_.postgres && (op == "+" || op == "-")) {
+      // PostgreSQL's date arithmetic in days: date ± integer is a date, date - date an integer.
+      bool date_a = a->type.root() == TypeRoot::kDate, date_b = b->type.root() == TypeRoot::kDate;
+      if ((date_a && IsIntegral(b->type)) || (date_b && IsIntegral(a->type) && op == "+") ||
+          (date_a && date_b && op == "-")) {
+        if (date_b && !date_a) std::swap(a, b);
+        bool days_between = date_a && date_b;
+        bool minus = op == "-";
+        BoundFunction f;
+        f.return_type = days_between ? DataType::Int() : DataType::Date();
+        if (!days_between) f.arg_types = {a->type, DataType::BigInt()};
+        f.kernel = RowKernel([days_between, minus](ExecContext&, const format::Datum* v, format::Datum* o) -> Status {
+          int64_t x = v[0].as_int(), y = v[1].as_int();
+          if (y > INT32_MAX || y < INT32_MIN) return Status::InvalidArgument("date out of range");
+          int64_t r = minus ? x - y : x + y;
+          // 0001-01-01 .. 9999-12-31, the dates kubelake's types hold.
+          if (!days_between && (r < -719162 || r > 2932896)) return Status::InvalidArgument("date out of range");
+          *o = format::Datum::Int(r);
+          return Status::OK();
+        });
+        return Call(op, e.pos, {a, b}, f);
+      }
+    }
     if (IsTemporal(a->type) && IsTemporal(b->type) && op == "-") {
       return ErrorAt(e.pos, "subtracting dates or timestamps gives an interval; use TIMESTAMPDIFF(unit, a, b)");
     }
@@ -2007,6 +2047,12 @@ class Binder {
       return ErrorAt(e.pos, e.op + "(*) is not allowed; only COUNT(*)");
     }
     if (e.op == "COUNT" && !e.star && args.empty()) return ErrorAt(e.pos, "COUNT needs an argument or *");
+    if (!e.within_group.empty()) {
+      // Refused rather than ignored: the rows would reach the aggregate in no particular order.
+      return ErrorAt(e.pos, "an ordered aggregate (" + e.op +
+                                " with ORDER BY or WITHIN GROUP) is not supported: the rows would be "
+                                "aggregated in no particular order");
+    }
     CallSite site = Site(e.op, e.pos, args);
     KL_ASSIGN_OR_RETURN(BoundAggregate agg, binder(site));
     for (size_t i = 0; i < args.size() && i < agg.arg_types.size(); ++i) {

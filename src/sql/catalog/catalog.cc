@@ -106,8 +106,9 @@ std::string MaterializedSource::Describe(const ScanRequest& request) const {
 // ---- VirtualCatalog ----
 
 void VirtualCatalog::AddTable(const std::string& db, const std::string& name, format::RowType schema,
-                              MaterializedSource::Producer producer) {
-  tables_[db][name] = std::make_shared<MaterializedSource>(db + "." + name, std::move(schema), std::move(producer));
+                              MaterializedSource::Producer producer, size_t system_columns) {
+  tables_[db][name] = {std::make_shared<MaterializedSource>(db + "." + name, std::move(schema), std::move(producer)),
+                       system_columns};
 }
 
 Result<std::vector<std::string>> VirtualCatalog::ListDatabases() {
@@ -134,8 +135,9 @@ Result<std::shared_ptr<CatalogObject>> VirtualCatalog::GetObject(const std::stri
   obj->kind = ObjectKind::kVirtualTable;
   obj->database = db;
   obj->name = name;
-  obj->schema = t->second->schema();
-  obj->source = t->second;
+  obj->schema = t->second.source->schema();
+  obj->source = t->second.source;
+  obj->system_columns = t->second.system_columns;
   return obj;
 }
 

@@ -107,6 +107,9 @@ struct CatalogObject {
   std::map<std::string, std::string> connector_options;
   std::vector<ConnectorColumn> connector_columns;
   std::vector<std::string> primary_key;
+  // How many of `schema`'s last columns are system columns (PostgreSQL's
+  // `tableoid` of the catalogs): read by name, never part of `*`.
+  size_t system_columns = 0;
 
   bool is_connector() const { return !connector_options.empty(); }
   std::string connector() const;  // the 'connector' option, or ""
@@ -157,14 +160,18 @@ class VirtualCatalog : public Catalog {
  public:
   std::string type() const override { return "virtual"; }
   void AddTable(const std::string& db, const std::string& name, format::RowType schema,
-                MaterializedSource::Producer producer);
+                MaterializedSource::Producer producer, size_t system_columns = 0);
   Result<std::vector<std::string>> ListDatabases() override;
   Result<std::vector<std::string>> ListTables(const std::string& db) override;
   Result<std::shared_ptr<CatalogObject>> GetObject(const std::string& db, const std::string& name,
                                                    const ReadOptions& read) override;
 
  private:
-  std::map<std::string, std::map<std::string, std::shared_ptr<MaterializedSource>>> tables_;
+  struct Table {
+    std::shared_ptr<MaterializedSource> source;
+    size_t system_columns = 0;
+  };
+  std::map<std::string, std::map<std::string, Table>> tables_;
 };
 
 // Paimon's system tables of `table` (snapshots, schemas, options, files,

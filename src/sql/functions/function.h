@@ -32,7 +32,10 @@ struct CallSite {
   SourcePos pos;
   std::vector<DataType> arg_types;
   std::vector<std::optional<Datum>> constants;  // per argument: its value when constant
-  bool postgres = false;                        // a PostgreSQL session (PostgreSQL's result types)
+  // Per argument: a NULL without a type (typed STRING in arg_types), which takes
+  // the type the function declares for it, as PostgreSQL resolves `unknown`.
+  std::vector<bool> untyped_null;
+  bool postgres = false;  // a PostgreSQL session (PostgreSQL's result types)
   // Names the argument for error messages ("argument 2 of DATE_FORMAT").
   std::string Arg(size_t i) const;
   Status Error(const std::string& message) const;  // at the call's position

@@ -30,7 +30,8 @@ ScalarBinder FixedBinder(std::string kinds, size_t min_args, DataType ret, RowFu
           break;
         default: b.arg_types.push_back(t); break;
       }
-      if (!want.empty()) {
+      bool untyped_null = i < site.untyped_null.size() && site.untyped_null[i];
+      if (!want.empty() && !untyped_null) {
         return site.Error(site.Arg(i) + " must be " + want + ", not " + TypeName(t.WithNullable(true)));
       }
     }

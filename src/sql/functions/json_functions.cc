@@ -9,6 +9,7 @@
 #include "sql/binder/types.h"
 #include "sql/functions/cast.h"
 #include "sql/functions/helpers.h"
+#include "sql/functions/postgres_text.h"
 
 namespace kl::sql {
 
@@ -624,6 +625,91 @@ void RegisterJsonFunctions(FunctionRegistry* r) {
         return f;
       },
       "JSON_STRING(x): x as JSON text");
+  // PostgreSQL's -> / ->> (one key or array index) and #> / #>> (a path of them):
+  // the element as JSON text, or with ->> / #>> a string's own text (JSON null: NULL).
+  // What is not there (a missing key, an index out of range, a key into an array)
+  // is NULL; a document that is not JSON is an error, as in PostgreSQL.
+  auto json_get = [](bool path) {
+    return [path](const CallSite& site) -> Result<BoundFunction> {
+      KL_RETURN_IF_ERROR(CheckArgCount(site, 3, 3));
+      if (!IsStringType(site.arg_types[0])) {
+        return site.Error("the left side of a JSON operator (-> ->> #> #>>) must be json text, not " +
+                          TypeName(site.arg_types[0]));
+      }
+      const DataType& k = site.arg_types[1];
+      bool index = IsIntegral(k);
+      bool array = k.root() == TypeRoot::kArray;
+      if (path ? !(IsStringType(k) || (array && IsStringType(k.element()))) : !(index || IsStringType(k))) {
+        return site.Error(path ? "a JSON path is a text array ('{a,0,b}' or ARRAY['a', '0', 'b']), not " + TypeName(k)
+                               : "a JSON key is text or an array index is an integer, not " + TypeName(k));
+      }
+      BoundFunction f;
+      f.return_type = DataType::String();
+      f.kernel = RowKernel(
+          [path, index, array](ExecContext&, const Datum* a, Datum* o) -> Status {
+            *o = Datum();
+            if (a[0].is_null() || a[1].is_null()) return Status::OK();
+            thread_local simdjson::dom::parser parser;
+            Element e;
+            const std::string& doc = a[0].as_bytes();
+            if (parser.parse(doc.data(), doc.size(), true).get(e) != simdjson::SUCCESS) {
+              return Status::InvalidArgument("invalid input syntax for type json: " +
+                                             (doc.size() > 60 ? doc.substr(0, 60) + "..." : doc));
+            }
+            // One step: a key into an object, or an index (negative: from the end) into an array.
+            auto step = [&e](std::string_view key, std::optional<int64_t> at) -> bool {
+              if (e.type() == simdjson::dom::element_type::OBJECT && !at) {
+                return e.get_object().value_unsafe().at_key(key).get(e) == simdjson::SUCCESS;
+              }
+              if (e.type() != simdjson::dom::element_type::ARRAY) return false;
+              if (!at) {
+                auto n = ParseInt64(key);
+                if (!n) return false;
+                at = *n;
+              }
+              simdjson::dom::array items = e.get_array().value_unsafe();
+              int64_t size = static_cast<int64_t>(items.size());
+              int64_t i = *at < 0 ? size + *at : *at;
+              if (i < 0 || i >= size) return false;
+              return items.at(static_cast<size_t>(i)).get(e) == simdjson::SUCCESS;
+            };
+            bool found = true;
+            if (!path) {
+              found = index ? step("", a[1].as_int()) : step(a[1].as_bytes(), std::nullopt);
+            } else if (array) {
+              for (const Datum& part : a[1].as_list()) {
+                if (part.is_null() || !step(part.as_bytes(), std::nullopt)) {
+                  found = false;
+                  break;
+                }
+              }
+            } else {
+              Status read = ForEachArrayTextElement(
+                  a[1].as_bytes(),
+                  [&](std::optional<std::string_view> part) -> Status {
+                    if (found && (!part || !step(*part, std::nullopt))) found = false;
+                    return Status::OK();
+                  },
+                  [&](ArrayTextError) {
+                    return Status::InvalidArgument("malformed array literal: " + a[1].as_bytes());
+                  });
+              KL_RETURN_IF_ERROR(read);
+            }
+            if (!found) return Status::OK();
+            if (a[2].as_int() != 0) {
+              if (auto text = ScalarText(e)) *o = Datum::Bytes(*text);
+              if (e.type() == simdjson::dom::element_type::DOUBLE) *o = Datum::Bytes(simdjson::minify(e));
+            } else {
+              *o = Datum::Bytes(simdjson::minify(e));
+            }
+            return Status::OK();
+          },
+          true);
+      return f;
+    };
+  };
+  r->AddScalar("__PG_JSON_GET", json_get(false), "");      // json -> key | index, json ->> key | index
+  r->AddScalar("__PG_JSON_GET_PATH", json_get(true), "");  // json #> path, json #>> path
   r->AddScalar("IS_JSON",
                FixedBinder("s", 1, DataType::Boolean(),
                            [](ExecContext&, const Datum* a, Datum* o) {

@@ -238,6 +238,33 @@ void RegisterPostgresFunctions(FunctionRegistry* r) {
         return f;
       },
       "ARRAY_POSITION(array, value): position (from 1) of the first equal element");
+  r->AddScalar(
+      "ARRAY_REMOVE",
+      [](const CallSite& site) -> Result<BoundFunction> {
+        KL_RETURN_IF_ERROR(CheckArgCount(site, 2, 2));
+        KL_RETURN_IF_ERROR(NeedArray(site, 0));
+        BoundFunction f;
+        f.return_type = site.arg_types[0].WithNullable(true);
+        f.arg_types = {site.arg_types[0], site.arg_types[0].element().WithNullable(true)};
+        f.kernel = RowKernel(
+            [](ExecContext&, const Datum* a, Datum* o) -> Status {
+              if (a[0].is_null()) {
+                *o = Datum();
+                return Status::OK();
+              }
+              format::DatumList kept;
+              for (const auto& item : a[0].as_list()) {
+                // NULL removes NULLs: elements are compared as IS NOT DISTINCT FROM.
+                bool equal = item.is_null() ? a[1].is_null() : !a[1].is_null() && format::CompareDatum(item, a[1]) == 0;
+                if (!equal) kept.push_back(item);
+              }
+              *o = Datum::List(std::move(kept));
+              return Status::OK();
+            },
+            true);
+        return f;
+      },
+      "ARRAY_REMOVE(array, value): the array without the elements equal to value (NULL removes NULLs)");
   // The arrays generate_series and generate_subscripts walk (see the binder).
   r->AddScalar(
       "__SERIES",

@@ -272,8 +272,8 @@ Result<std::vector<Token>> Tokenize(std::string_view text, SourcePos base) {
       t.kind = TokenKind::kParameter;
       t.text = std::string(text.substr(start, c.offset() - start));
     } else {
-      static const char* kThree[] = {"!~*", "!~~"};
-      static const char* kTwo[] = {"||", "<>", "!=", "<=", ">=", "::", "!~", "~*", "~~"};
+      static const char* kThree[] = {"!~*", "!~~", "->>", "#>>"};
+      static const char* kTwo[] = {"||", "<>", "!=", "<=", ">=", "::", "!~", "~*", "~~", "->", "#>"};
       t.kind = TokenKind::kSymbol;
       bool matched = false;
       for (const char* three : kThree) {

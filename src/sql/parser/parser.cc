@@ -1343,12 +1343,29 @@ class Parser {
     return left;
   }
 
+  // || and, in PostgreSQL, the JSON operators -> ->> #> #>> (one precedence level, left to right).
   Result<ExprPtr> Concat() {
     KL_ASSIGN_OR_RETURN(auto left, Additive());
-    while (Peek().IsSymbol("||")) {
-      SourcePos pos = Advance().pos;
+    while (true) {
+      if (Peek().IsSymbol("||")) {
+        SourcePos pos = Advance().pos;
+        KL_ASSIGN_OR_RETURN(auto right, Additive());
+        left = Binary("||", left, right, pos);
+        continue;
+      }
+      bool json = Peek().IsSymbol("->") || Peek().IsSymbol("->>") || Peek().IsSymbol("#>") || Peek().IsSymbol("#>>");
+      if (!json) break;
+      if (!pg_) return ErrorAt(Peek().pos, Peek().text + " is PostgreSQL's; Flink SQL has JSON_VALUE and JSON_QUERY");
+      const Token& t = Advance();
       KL_ASSIGN_OR_RETURN(auto right, Additive());
-      left = Binary("||", left, right, pos);
+      auto e = Make(ExprKind::kFunction, t.pos);
+      e->op = t.text[0] == '-' ? "__PG_JSON_GET" : "__PG_JSON_GET_PATH";
+      e->name = t.text;
+      auto as_text = Make(ExprKind::kLiteral, t.pos);
+      as_text->value = Datum::Bool(t.text.size() == 3);
+      as_text->type = DataType::Boolean().NotNull();
+      e->args = {left, right, as_text};
+      left = e;
     }
     return left;
   }
@@ -1820,6 +1837,12 @@ class Parser {
             break;
           }
         } while (AcceptSymbol(","));
+        // PostgreSQL's aggregate order inside the call: string_agg(x, ',' ORDER BY y).
+        if (Peek().IsKeyword("ORDER") && Peek(1).IsKeyword("BY")) {
+          Advance();
+          Advance();
+          KL_ASSIGN_OR_RETURN(e->within_group, OrderList());
+        }
         if ((upper == "FIRST_VALUE" || upper == "LAST_VALUE") && AcceptKeyword("IGNORE")) {
           KL_RETURN_IF_ERROR(ExpectKeyword("NULLS"));
           e->name = "ignore-nulls";

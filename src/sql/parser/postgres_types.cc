@@ -61,6 +61,7 @@ std::optional<PostgresTypeName> LookupPostgresType(std::string_view name) {
       {"regprocedure", {DataType::BigInt(), "regproc", 0}},
       {"regrole", {DataType::BigInt(), "regrole", 0}},
       {"regoper", {DataType::BigInt(), "regoper", 0}},
+      {"regoperator", {DataType::BigInt(), "regoper", 0}},
       {"regconfig", {DataType::BigInt(), "regconfig", 0}},
   };
   auto it = kTypes.find(name);

@@ -72,7 +72,8 @@ class Functions : public std::enable_shared_from_this<Functions> {
   void AddFixed(const std::string& name, std::string kinds, size_t min_args, DataType ret, RowFunction f,
                 std::string signature, bool null_handling = false) {
     auto fixed = FixedBinder(std::move(kinds), min_args, ret, std::move(f), null_handling);
-    Add(name,
+    Add(
+        name,
         [fixed](const CallSite& site) -> Result<BoundFunction> {
           KL_ASSIGN_OR_RETURN(BoundFunction b, fixed(site));
           b.deterministic = false;
@@ -112,13 +113,14 @@ class Functions : public std::enable_shared_from_this<Functions> {
   void Register() {
     std::shared_ptr<Functions> self = shared_from_this();
     const DataType S = DataType::String(), B = DataType::Boolean(), I = DataType::BigInt();
-    AddFixed("VERSION", "", 0, S,
-             [](ExecContext&, const Datum*, Datum* o) {
-               *o = Text(std::string("PostgreSQL ") + kServerVersion +
-                         " on x86_64-pc-linux-gnu, a PostgreSQL-compatible server over Apache Paimon tables, 64-bit");
-               return Status::OK();
-             },
-             "VERSION(): PostgreSQL 15 as kubelake speaks it");
+    AddFixed(
+        "VERSION", "", 0, S,
+        [](ExecContext&, const Datum*, Datum* o) {
+          *o = Text(std::string("PostgreSQL ") + kServerVersion +
+                    " on x86_64-pc-linux-gnu, a PostgreSQL-compatible server over Apache Paimon tables, 64-bit");
+          return Status::OK();
+        },
+        "VERSION(): PostgreSQL 15 as kubelake speaks it");
     auto setting = [](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
       std::string name = ToLower(a[0].as_bytes());
       std::optional<std::string> v = ctx.variables != nullptr ? ctx.variables->Get(name) : std::nullopt;
@@ -133,31 +135,33 @@ class Functions : public std::enable_shared_from_this<Functions> {
       return Status::OK();
     };
     AddFixed("CURRENT_SETTING", "sb", 1, S, setting, "CURRENT_SETTING(name[, missing_ok])");
-    AddFixed("SET_CONFIG", "ssb", 3, S,
-             [](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
-               if (ctx.variables == nullptr) return Status::NotSupported("this session has no settings");
-               KL_RETURN_IF_ERROR(ctx.variables->Set(ToLower(a[0].as_bytes()), a[1].as_bytes()));
-               *o = Text(ctx.variables->Get(ToLower(a[0].as_bytes())).value_or(a[1].as_bytes()));
-               return Status::OK();
-             },
-             "SET_CONFIG(name, value, is_local): as SET; the new value");
+    AddFixed(
+        "SET_CONFIG", "ssb", 3, S,
+        [](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
+          if (ctx.variables == nullptr) return Status::NotSupported("this session has no settings");
+          KL_RETURN_IF_ERROR(ctx.variables->Set(ToLower(a[0].as_bytes()), a[1].as_bytes()));
+          *o = Text(ctx.variables->Get(ToLower(a[0].as_bytes())).value_or(a[1].as_bytes()));
+          return Status::OK();
+        },
+        "SET_CONFIG(name, value, is_local): as SET; the new value");
     auto schema_fn = [](ExecContext& ctx, const Datum*, Datum* o) {
       *o = Text(ctx.current_database);
       return Status::OK();
     };
     AddFixed("CURRENT_SCHEMA", "", 0, S, schema_fn, "CURRENT_SCHEMA(): the session's current schema (Paimon database)");
-    AddFixed("CURRENT_SCHEMAS", "b", 1, DataType::Array(S),
-             [self](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
-               KL_ASSIGN_OR_RETURN(auto s, self->Snapshot());
-               format::DatumList items;
-               for (const auto& n : SearchPath(ctx, *s)) {
-                 if (n == "pg_catalog" && a[0].as_int() == 0) continue;
-                 items.push_back(Text(n));
-               }
-               *o = Datum::List(std::move(items));
-               return Status::OK();
-             },
-             "CURRENT_SCHEMAS(include_implicit)");
+    AddFixed(
+        "CURRENT_SCHEMAS", "b", 1, DataType::Array(S),
+        [self](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
+          KL_ASSIGN_OR_RETURN(auto s, self->Snapshot());
+          format::DatumList items;
+          for (const auto& n : SearchPath(ctx, *s)) {
+            if (n == "pg_catalog" && a[0].as_int() == 0) continue;
+            items.push_back(Text(n));
+          }
+          *o = Datum::List(std::move(items));
+          return Status::OK();
+        },
+        "CURRENT_SCHEMAS(include_implicit)");
     auto user_fn = [](ExecContext& ctx, const Datum*, Datum* o) {
       *o = Text(SessionUser(ctx));
       return Status::OK();
@@ -165,140 +169,193 @@ class Functions : public std::enable_shared_from_this<Functions> {
     for (const char* n : {"CURRENT_USER", "SESSION_USER", "USER", "CURRENT_ROLE", "GETPGUSERNAME"}) {
       AddFixed(n, "", 0, S, user_fn, std::string(n) + ": the session's user");
     }
-    AddFixed("PG_BACKEND_PID", "", 0, DataType::Int(),
-             [](ExecContext& ctx, const Datum*, Datum* o) {
-               *o = Datum::Int(ParseInt64(Setting(ctx, "kubelake.backend_pid")).value_or(0));
-               return Status::OK();
-             },
-             "PG_BACKEND_PID(): the session's process id as BackendKeyData gave it");
+    AddFixed(
+        "PG_BACKEND_PID", "", 0, DataType::Int(),
+        [](ExecContext& ctx, const Datum*, Datum* o) {
+          *o = Datum::Int(ParseInt64(Setting(ctx, "kubelake.backend_pid")).value_or(0));
+          return Status::OK();
+        },
+        "PG_BACKEND_PID(): the session's process id as BackendKeyData gave it");
     for (const char* n : {"INET_SERVER_ADDR", "INET_CLIENT_ADDR"}) {
-      AddFixed(n, "", 0, S, [](ExecContext&, const Datum*, Datum* o) { *o = Datum(); return Status::OK(); }, "");
+      AddFixed(
+          n, "", 0, S,
+          [](ExecContext&, const Datum*, Datum* o) {
+            *o = Datum();
+            return Status::OK();
+          },
+          "");
     }
     for (const char* n : {"INET_SERVER_PORT", "INET_CLIENT_PORT"}) {
-      AddFixed(n, "", 0, DataType::Int(), [](ExecContext&, const Datum*, Datum* o) { *o = Datum(); return Status::OK(); }, "");
+      AddFixed(
+          n, "", 0, DataType::Int(),
+          [](ExecContext&, const Datum*, Datum* o) {
+            *o = Datum();
+            return Status::OK();
+          },
+          "");
     }
-    AddFixed("PG_IS_IN_RECOVERY", "", 0, B, [](ExecContext&, const Datum*, Datum* o) { *o = Datum::Bool(false); return Status::OK(); }, "");
-    AddFixed("PG_POSTMASTER_START_TIME", "", 0, DataType::TimestampLtz(6),
-             [](ExecContext&, const Datum*, Datum* o) {
-               *o = Datum::Time(format::Timestamp::FromMicros(kStartMicros));
-               return Status::OK();
-             },
-             "PG_POSTMASTER_START_TIME(): when this kubelake started");
-    AddFixed("FORMAT_TYPE", "ii", 2, S,
-             [](ExecContext&, const Datum* a, Datum* o) {
-               if (a[0].is_null()) {
-                 *o = Datum();
-                 return Status::OK();
-               }
-               *o = Text(FormatType(static_cast<uint32_t>(a[0].as_int()),
-                                    a[1].is_null() ? -1 : static_cast<int32_t>(a[1].as_int())));
-               return Status::OK();
-             },
-             "FORMAT_TYPE(type_oid, typmod): the type's SQL name", true);
-    AddFixed("PG_GET_EXPR", "sib", 2, S,
-             [](ExecContext&, const Datum* a, Datum* o) {
-               *o = a[0];  // kubelake keeps no expression trees: defaults and bounds are absent (NULL)
-               return Status::OK();
-             },
-             "PG_GET_EXPR(expression, relation[, pretty])");
-    AddFixed("PG_GET_USERBYID", "i", 1, S,
-             [](ExecContext& ctx, const Datum* a, Datum* o) {
-               uint32_t oid = static_cast<uint32_t>(a[0].as_int());
-               std::string user = SessionUser(ctx);
-               if (oid == kOwnerRole) {
-                 *o = Text("kubelake");
-               } else if (oid == RoleOid(user)) {
-                 *o = Text(user);
-               } else {
-                 *o = Text("unknown (OID=" + std::to_string(oid) + ")");
-               }
-               return Status::OK();
-             },
-             "PG_GET_USERBYID(role_oid)");
-    AddFixed("PG_GET_INDEXDEF", "iib", 1, S,
-             [self](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
-               KL_ASSIGN_OR_RETURN(auto s, self->Snapshot());
-               const PgRelation* index = s->Relation(static_cast<uint32_t>(a[0].as_int()));
-               *o = Datum();
-               if (index == nullptr || index->kind != 'i') return Status::OK();
-               int64_t column = a[1].is_null() ? 0 : a[1].as_int();
-               if (column == 0) {
-                 *o = Text(IndexDef(ctx, *s, *index));
-               } else if (column > 0 && column <= static_cast<int64_t>(index->columns.size())) {
-                 *o = Text(QuoteIdentifierPg(index->columns[column - 1].name));
-               }
-               return Status::OK();
-             },
-             "PG_GET_INDEXDEF(index_oid[, column, pretty])");
-    AddFixed("PG_GET_CONSTRAINTDEF", "ib", 1, S,
-             [self](ExecContext&, const Datum* a, Datum* o) -> Status {
-               KL_ASSIGN_OR_RETURN(auto s, self->Snapshot());
-               *o = Datum();
-               for (const auto& r : s->relations) {
-                 if (r.constraint_oid != 0 && r.constraint_oid == static_cast<uint32_t>(a[0].as_int())) {
-                   *o = Text(ConstraintDef(r));
-                 }
-               }
-               return Status::OK();
-             },
-             "PG_GET_CONSTRAINTDEF(constraint_oid[, pretty])");
-    AddFixed("PG_GET_VIEWDEF", "xb", 1, S,
-             [self](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
-               KL_ASSIGN_OR_RETURN(auto s, self->Snapshot());
-               int64_t oid = 0;
-               if (a[0].kind() == Datum::Kind::kBytes) {
-                 KL_ASSIGN_OR_RETURN(oid, self->RelationOid(ctx, a[0].as_bytes(), false));
-               } else {
-                 oid = a[0].as_int();
-               }
-               const PgRelation* r = s->Relation(static_cast<uint32_t>(oid));
-               *o = r != nullptr && r->kind == 'v' ? Text(r->view_definition) : Datum();
-               return Status::OK();
-             },
-             "PG_GET_VIEWDEF(view[, pretty]): the view's query");
+    AddFixed(
+        "PG_IS_IN_RECOVERY", "", 0, B,
+        [](ExecContext&, const Datum*, Datum* o) {
+          *o = Datum::Bool(false);
+          return Status::OK();
+        },
+        "");
+    AddFixed(
+        "PG_POSTMASTER_START_TIME", "", 0, DataType::TimestampLtz(6),
+        [](ExecContext&, const Datum*, Datum* o) {
+          *o = Datum::Time(format::Timestamp::FromMicros(kStartMicros));
+          return Status::OK();
+        },
+        "PG_POSTMASTER_START_TIME(): when this kubelake started");
+    AddFixed(
+        "FORMAT_TYPE", "ii", 2, S,
+        [](ExecContext&, const Datum* a, Datum* o) {
+          if (a[0].is_null()) {
+            *o = Datum();
+            return Status::OK();
+          }
+          *o = Text(FormatType(static_cast<uint32_t>(a[0].as_int()),
+                               a[1].is_null() ? -1 : static_cast<int32_t>(a[1].as_int())));
+          return Status::OK();
+        },
+        "FORMAT_TYPE(type_oid, typmod): the type's SQL name", true);
+    AddFixed(
+        "PG_GET_EXPR", "sib", 2, S,
+        [](ExecContext&, const Datum* a, Datum* o) {
+          *o = a[0];  // kubelake keeps no expression trees: defaults and bounds are absent (NULL)
+          return Status::OK();
+        },
+        "PG_GET_EXPR(expression, relation[, pretty])");
+    AddFixed(
+        "PG_GET_USERBYID", "i", 1, S,
+        [](ExecContext& ctx, const Datum* a, Datum* o) {
+          uint32_t oid = static_cast<uint32_t>(a[0].as_int());
+          std::string user = SessionUser(ctx);
+          if (oid == kOwnerRole) {
+            *o = Text("kubelake");
+          } else if (oid == RoleOid(user)) {
+            *o = Text(user);
+          } else {
+            *o = Text("unknown (OID=" + std::to_string(oid) + ")");
+          }
+          return Status::OK();
+        },
+        "PG_GET_USERBYID(role_oid)");
+    AddFixed(
+        "PG_GET_INDEXDEF", "iib", 1, S,
+        [self](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
+          KL_ASSIGN_OR_RETURN(auto s, self->Snapshot());
+          const PgRelation* index = s->Relation(static_cast<uint32_t>(a[0].as_int()));
+          *o = Datum();
+          if (index == nullptr || index->kind != 'i') return Status::OK();
+          int64_t column = a[1].is_null() ? 0 : a[1].as_int();
+          if (column == 0) {
+            *o = Text(IndexDef(ctx, *s, *index));
+          } else if (column > 0 && column <= static_cast<int64_t>(index->columns.size())) {
+            *o = Text(QuoteIdentifierPg(index->columns[column - 1].name));
+          }
+          return Status::OK();
+        },
+        "PG_GET_INDEXDEF(index_oid[, column, pretty])");
+    AddFixed(
+        "PG_GET_CONSTRAINTDEF", "ib", 1, S,
+        [self](ExecContext&, const Datum* a, Datum* o) -> Status {
+          KL_ASSIGN_OR_RETURN(auto s, self->Snapshot());
+          *o = Datum();
+          for (const auto& r : s->relations) {
+            if (r.constraint_oid != 0 && r.constraint_oid == static_cast<uint32_t>(a[0].as_int())) {
+              *o = Text(ConstraintDef(r));
+            }
+          }
+          return Status::OK();
+        },
+        "PG_GET_CONSTRAINTDEF(constraint_oid[, pretty])");
+    AddFixed(
+        "PG_GET_VIEWDEF", "xb", 1, S,
+        [self](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
+          KL_ASSIGN_OR_RETURN(auto s, self->Snapshot());
+          int64_t oid = 0;
+          if (a[0].kind() == Datum::Kind::kBytes) {
+            KL_ASSIGN_OR_RETURN(oid, self->RelationOid(ctx, a[0].as_bytes(), false));
+          } else {
+            oid = a[0].as_int();
+          }
+          const PgRelation* r = s->Relation(static_cast<uint32_t>(oid));
+          *o = r != nullptr && r->kind == 'v' ? Text(r->view_definition) : Datum();
+          return Status::OK();
+        },
+        "PG_GET_VIEWDEF(view[, pretty]): the view's query");
     for (const char* n : {"PG_GET_PARTKEYDEF", "PG_GET_TRIGGERDEF", "PG_GET_RULEDEF", "PG_GET_STATISTICSOBJDEF_COLUMNS",
                           "PG_GET_SERIAL_SEQUENCE", "PG_TABLESPACE_LOCATION"}) {
-      AddFixed(n, "xx", 1, S, [](ExecContext&, const Datum*, Datum* o) { *o = Datum(); return Status::OK(); },
-               std::string(n) + ": NULL (kubelake has no such objects)");
+      AddFixed(
+          n, "xx", 1, S,
+          [](ExecContext&, const Datum*, Datum* o) {
+            *o = Datum();
+            return Status::OK();
+          },
+          std::string(n) + ": NULL (kubelake has no such objects)");
     }
-    AddFixed("PG_RELATION_IS_PUBLISHABLE", "x", 1, B,
-             [](ExecContext&, const Datum*, Datum* o) { *o = Datum::Bool(false); return Status::OK(); }, "");
-    AddFixed("PG_TABLE_IS_VISIBLE", "i", 1, B,
-             [self](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
-               KL_ASSIGN_OR_RETURN(auto s, self->Snapshot());
-               const PgRelation* r = s->Relation(static_cast<uint32_t>(a[0].as_int()));
-               *o = r == nullptr ? Datum() : Datum::Bool(RelationVisible(ctx, *s, *r));
-               return Status::OK();
-             },
-             "PG_TABLE_IS_VISIBLE(relation_oid): whether its unqualified name finds it");
-    for (const char* n : {"PG_TYPE_IS_VISIBLE", "PG_FUNCTION_IS_VISIBLE", "PG_COLLATION_IS_VISIBLE"}) {
-      AddFixed(n, "i", 1, B, [](ExecContext&, const Datum*, Datum* o) { *o = Datum::Bool(true); return Status::OK(); },
-               std::string(n) + ": built-in objects are visible");
+    AddFixed(
+        "PG_RELATION_IS_PUBLISHABLE", "x", 1, B,
+        [](ExecContext&, const Datum*, Datum* o) {
+          *o = Datum::Bool(false);
+          return Status::OK();
+        },
+        "");
+    AddFixed(
+        "PG_TABLE_IS_VISIBLE", "i", 1, B,
+        [self](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
+          KL_ASSIGN_OR_RETURN(auto s, self->Snapshot());
+          const PgRelation* r = s->Relation(static_cast<uint32_t>(a[0].as_int()));
+          *o = r == nullptr ? Datum() : Datum::Bool(RelationVisible(ctx, *s, *r));
+          return Status::OK();
+        },
+        "PG_TABLE_IS_VISIBLE(relation_oid): whether its unqualified name finds it");
+    for (const char* n :
+         {"PG_TYPE_IS_VISIBLE", "PG_FUNCTION_IS_VISIBLE", "PG_COLLATION_IS_VISIBLE", "PG_OPERATOR_IS_VISIBLE",
+          "PG_OPCLASS_IS_VISIBLE", "PG_OPFAMILY_IS_VISIBLE", "PG_CONVERSION_IS_VISIBLE", "PG_STATISTICS_OBJ_IS_VISIBLE",
+          "PG_TS_CONFIG_IS_VISIBLE", "PG_TS_DICT_IS_VISIBLE", "PG_TS_PARSER_IS_VISIBLE", "PG_TS_TEMPLATE_IS_VISIBLE"}) {
+      AddFixed(
+          n, "i", 1, B,
+          [](ExecContext&, const Datum*, Datum* o) {
+            *o = Datum::Bool(true);
+            return Status::OK();
+          },
+          std::string(n) + ": built-in objects are visible");
     }
-    AddFixed("OBJ_DESCRIPTION", "is", 1, S,
-             [self](ExecContext&, const Datum* a, Datum* o) -> Status {
-               KL_ASSIGN_OR_RETURN(auto s, self->Snapshot());
-               *o = Datum();
-               if (!a[1].is_null() && a[1].as_bytes() != "pg_class") return Status::OK();
-               const PgRelation* r = s->Relation(static_cast<uint32_t>(a[0].as_int()));
-               if (r != nullptr && !r->comment.empty()) *o = Text(r->comment);
-               return Status::OK();
-             },
-             "OBJ_DESCRIPTION(oid[, catalog]): a table's comment");
-    AddFixed("COL_DESCRIPTION", "ii", 2, S,
-             [self](ExecContext&, const Datum* a, Datum* o) -> Status {
-               KL_ASSIGN_OR_RETURN(auto s, self->Snapshot());
-               *o = Datum();
-               const PgRelation* r = s->Relation(static_cast<uint32_t>(a[0].as_int()));
-               int64_t n = a[1].as_int();
-               if (r != nullptr && n >= 1 && n <= static_cast<int64_t>(r->columns.size()) &&
-                   !r->columns[n - 1].comment.empty()) {
-                 *o = Text(r->columns[n - 1].comment);
-               }
-               return Status::OK();
-             },
-             "COL_DESCRIPTION(table_oid, column_number): a column's comment");
-    AddFixed("SHOBJ_DESCRIPTION", "is", 2, S, [](ExecContext&, const Datum*, Datum* o) { *o = Datum(); return Status::OK(); }, "");
+    AddFixed(
+        "OBJ_DESCRIPTION", "is", 1, S,
+        [self](ExecContext&, const Datum* a, Datum* o) -> Status {
+          KL_ASSIGN_OR_RETURN(auto s, self->Snapshot());
+          *o = Datum();
+          if (!a[1].is_null() && a[1].as_bytes() != "pg_class") return Status::OK();
+          const PgRelation* r = s->Relation(static_cast<uint32_t>(a[0].as_int()));
+          if (r != nullptr && !r->comment.empty()) *o = Text(r->comment);
+          return Status::OK();
+        },
+        "OBJ_DESCRIPTION(oid[, catalog]): a table's comment");
+    AddFixed(
+        "COL_DESCRIPTION", "ii", 2, S,
+        [self](ExecContext&, const Datum* a, Datum* o) -> Status {
+          KL_ASSIGN_OR_RETURN(auto s, self->Snapshot());
+          *o = Datum();
+          const PgRelation* r = s->Relation(static_cast<uint32_t>(a[0].as_int()));
+          int64_t n = a[1].as_int();
+          if (r != nullptr && n >= 1 && n <= static_cast<int64_t>(r->columns.size()) &&
+              !r->columns[n - 1].comment.empty()) {
+            *o = Text(r->columns[n - 1].comment);
+          }
+          return Status::OK();
+        },
+        "COL_DESCRIPTION(table_oid, column_number): a column's comment");
+    AddFixed(
+        "SHOBJ_DESCRIPTION", "is", 2, S,
+        [](ExecContext&, const Datum*, Datum* o) {
+          *o = Datum();
+          return Status::OK();
+        },
+        "");
     // Privileges: every user may read everything; writes as the server allows them.
     bool writes = options_.allow_writes;
     auto privilege = [writes](const std::string& text) {
@@ -356,19 +413,22 @@ class Functions : public std::enable_shared_from_this<Functions> {
     };
     Add("HAS_TABLE_PRIVILEGE", privilege_binder(2, 3, true), "HAS_TABLE_PRIVILEGE([user,] table, privilege)");
     Add("HAS_ANY_COLUMN_PRIVILEGE", privilege_binder(2, 3, true), "HAS_ANY_COLUMN_PRIVILEGE([user,] table, privilege)");
-    for (const char* n : {"HAS_SCHEMA_PRIVILEGE", "HAS_DATABASE_PRIVILEGE", "HAS_FUNCTION_PRIVILEGE",
-                          "HAS_SEQUENCE_PRIVILEGE", "HAS_TABLESPACE_PRIVILEGE", "HAS_TYPE_PRIVILEGE",
-                          "HAS_LANGUAGE_PRIVILEGE", "PG_HAS_ROLE"}) {
+    for (const char* n :
+         {"HAS_SCHEMA_PRIVILEGE", "HAS_DATABASE_PRIVILEGE", "HAS_FUNCTION_PRIVILEGE", "HAS_SEQUENCE_PRIVILEGE",
+          "HAS_TABLESPACE_PRIVILEGE", "HAS_TYPE_PRIVILEGE", "HAS_LANGUAGE_PRIVILEGE", "PG_HAS_ROLE"}) {
       Add(n, privilege_binder(2, 3, false), std::string(n) + "([user,] object, privilege)");
     }
-    Add("HAS_COLUMN_PRIVILEGE", privilege_binder(3, 4, false), "HAS_COLUMN_PRIVILEGE([user,] table, column, privilege)");
-    AddFixed("PG_ENCODING_TO_CHAR", "i", 1, S,
-             [](ExecContext&, const Datum* a, Datum* o) {
-               *o = Text(a[0].as_int() == 6 ? "UTF8" : a[0].as_int() == 0 ? "SQL_ASCII" : "");
-               return Status::OK();
-             },
-             "PG_ENCODING_TO_CHAR(encoding)");
-    Add("PG_SIZE_PRETTY",
+    Add("HAS_COLUMN_PRIVILEGE", privilege_binder(3, 4, false),
+        "HAS_COLUMN_PRIVILEGE([user,] table, column, privilege)");
+    AddFixed(
+        "PG_ENCODING_TO_CHAR", "i", 1, S,
+        [](ExecContext&, const Datum* a, Datum* o) {
+          *o = Text(a[0].as_int() == 6 ? "UTF8" : a[0].as_int() == 0 ? "SQL_ASCII" : "");
+          return Status::OK();
+        },
+        "PG_ENCODING_TO_CHAR(encoding)");
+    Add(
+        "PG_SIZE_PRETTY",
         [](const CallSite& site) -> Result<BoundFunction> {
           KL_RETURN_IF_ERROR(sql::CheckArgCount(site, 1, 1));
           if (!sql::IsNumeric(site.arg_types[0])) return site.Error("PG_SIZE_PRETTY takes a number of bytes");
@@ -394,7 +454,13 @@ class Functions : public std::enable_shared_from_this<Functions> {
     for (const char* n : {"PG_TABLE_SIZE", "PG_TOTAL_RELATION_SIZE", "PG_RELATION_SIZE"}) {
       AddFixed(n, "is", 1, I, size_fn, std::string(n) + "(relation_oid): bytes of its live data files");
     }
-    AddFixed("PG_INDEXES_SIZE", "i", 1, I, [](ExecContext&, const Datum*, Datum* o) { *o = Datum::Int(0); return Status::OK(); }, "");
+    AddFixed(
+        "PG_INDEXES_SIZE", "i", 1, I,
+        [](ExecContext&, const Datum*, Datum* o) {
+          *o = Datum::Int(0);
+          return Status::OK();
+        },
+        "");
     auto function_text = [self](int which) {
       return [self, which](ExecContext&, const Datum* a, Datum* o) -> Status {
         auto fns = self->engine_.functions();
@@ -413,7 +479,75 @@ class Functions : public std::enable_shared_from_this<Functions> {
     AddFixed("PG_GET_FUNCTION_RESULT", "i", 1, S, function_text(0), "PG_GET_FUNCTION_RESULT(function_oid)");
     AddFixed("PG_GET_FUNCTION_ARGUMENTS", "i", 1, S, function_text(1), "PG_GET_FUNCTION_ARGUMENTS(function_oid)");
     AddFixed("PG_GET_FUNCTION_IDENTITY_ARGUMENTS", "i", 1, S, function_text(1), "");
-    Add("PG_TYPEOF",
+    AddFixed(
+        "PG_GET_FUNCTION_SQLBODY", "i", 1, S,
+        [](ExecContext&, const Datum*, Datum* o) {
+          *o = Datum();  // built-in functions have no SQL body
+          return Status::OK();
+        },
+        "PG_GET_FUNCTION_SQLBODY(function_oid): NULL (kubelake's functions are built in)");
+    AddFixed(
+        "PG_GET_FUNCTIONDEF", "i", 1, S,
+        [self](ExecContext&, const Datum* a, Datum* o) -> Status {
+          *o = Datum();
+          for (const auto& [name, signature] : self->engine_.functions()->signatures()) {
+            if (StableOid("function", name) != static_cast<uint32_t>(a[0].as_int())) continue;
+            size_t open = signature.find('('), close = signature.rfind(')');
+            std::string args = open != std::string::npos && close != std::string::npos && close > open
+                                   ? signature.substr(open + 1, close - open - 1)
+                                   : "";
+            *o = Text("CREATE OR REPLACE FUNCTION pg_catalog." + ToLower(name) + "(" + args +
+                      ")\n LANGUAGE internal\nAS $function$" + ToLower(name) + "$function$\n");
+            return Status::OK();
+          }
+          return Status::NotFound("function with OID " + std::to_string(a[0].as_int()) + " does not exist");
+        },
+        "PG_GET_FUNCTIONDEF(function_oid): a CREATE FUNCTION statement naming the built-in function");
+    AddFixed(
+        "GETDATABASEENCODING", "", 0, S,
+        [](ExecContext&, const Datum*, Datum* o) {
+          *o = Text("UTF8");
+          return Status::OK();
+        },
+        "GETDATABASEENCODING(): UTF8");
+    AddFixed(
+        "PG_CHAR_TO_ENCODING", "s", 1, I,
+        [](ExecContext&, const Datum* a, Datum* o) {
+          std::string name = ToUpper(std::string(a[0].as_bytes()));
+          *o = Datum::Int(name == "UTF8" || name == "UTF-8" || name == "UNICODE" ? 6 : name == "SQL_ASCII" ? 0 : -1);
+          return Status::OK();
+        },
+        "PG_CHAR_TO_ENCODING(name): the encoding's number (UTF8 = 6), -1 when unknown");
+    AddFixed(
+        "PG_DATABASE_SIZE", "x", 1, I,
+        [self](ExecContext&, const Datum* a, Datum* o) -> Status {
+          // A database is a Paimon database (pg_database lists them as it lists schemas).
+          KL_ASSIGN_OR_RETURN(auto s, self->Snapshot());
+          bool by_name = a[0].kind() == Datum::Kind::kBytes;
+          const PgSchema* database = nullptr;
+          for (const auto& n : s->schemas) {
+            if (n.system) continue;
+            if (by_name ? n.name == a[0].as_bytes()
+                        : static_cast<int64_t>(StableOid("database", n.name)) == a[0].as_int()) {
+              database = &n;
+            }
+          }
+          if (database == nullptr) {
+            return Status::NotFound(by_name ? "database \"" + std::string(a[0].as_bytes()) + "\" does not exist"
+                                            : "database with OID " + std::to_string(a[0].as_int()) + " does not exist");
+          }
+          int64_t total = 0;
+          for (const auto& r : s->relations) {
+            if (r.kind != 'r' || r.system || r.schema != database->name) continue;
+            int64_t bytes = TableBytes(*self->catalog_, r);
+            if (bytes > 0) total += bytes;
+          }
+          *o = Datum::Int(total);
+          return Status::OK();
+        },
+        "PG_DATABASE_SIZE(name | oid): bytes of the live data files of the database's tables");
+    Add(
+        "PG_TYPEOF",
         [](const CallSite& site) -> Result<BoundFunction> {
           KL_RETURN_IF_ERROR(sql::CheckArgCount(site, 1, 1));
           PgColumnType t = PgColumnTypeOf(site.arg_types[0]);
@@ -432,20 +566,22 @@ class Functions : public std::enable_shared_from_this<Functions> {
     // ---- the reg* look-ups: x::regclass from text gives an oid, from an oid its name ----
     auto lookup = [self](const std::string& upper, std::function<Result<int64_t>(ExecContext&, const std::string&)> in,
                          std::function<Result<std::string>(ExecContext&, int64_t)> out) {
-      self->AddFixed("__PG_" + upper + "_IN", "s", 1, DataType::BigInt(),
-               [in](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
-                 KL_ASSIGN_OR_RETURN(int64_t oid, in(ctx, a[0].as_bytes()));
-                 *o = Datum::Int(oid);
-                 return Status::OK();
-               },
-               "");
-      self->AddFixed("__PG_" + upper + "_OUT", "i", 1, DataType::String(),
-               [out](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
-                 KL_ASSIGN_OR_RETURN(std::string name, out(ctx, a[0].as_int()));
-                 *o = Text(name);
-                 return Status::OK();
-               },
-               "");
+      self->AddFixed(
+          "__PG_" + upper + "_IN", "s", 1, DataType::BigInt(),
+          [in](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
+            KL_ASSIGN_OR_RETURN(int64_t oid, in(ctx, a[0].as_bytes()));
+            *o = Datum::Int(oid);
+            return Status::OK();
+          },
+          "");
+      self->AddFixed(
+          "__PG_" + upper + "_OUT", "i", 1, DataType::String(),
+          [out](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
+            KL_ASSIGN_OR_RETURN(std::string name, out(ctx, a[0].as_int()));
+            *o = Text(name);
+            return Status::OK();
+          },
+          "");
     };
     lookup(
         "REGCLASS", [self](ExecContext& ctx, const std::string& t) { return self->RelationOid(ctx, t, false); },
@@ -482,7 +618,8 @@ class Functions : public std::enable_shared_from_this<Functions> {
         [](ExecContext& ctx, const std::string& t) -> Result<int64_t> {
           if (auto n = ParseInt64(t)) return *n;
           std::string name = NameParts(t).back();
-          if (name != "kubelake" && name != SessionUser(ctx)) return Status::NotFound("role \"" + t + "\" does not exist");
+          if (name != "kubelake" && name != SessionUser(ctx))
+            return Status::NotFound("role \"" + t + "\" does not exist");
           return static_cast<int64_t>(RoleOid(name));
         },
         [](ExecContext& ctx, int64_t oid) -> Result<std::string> {
@@ -507,27 +644,31 @@ class Functions : public std::enable_shared_from_this<Functions> {
     lookup("REGPROC", proc_in, proc_out);
     for (const char* n : {"REGOPER", "REGCONFIG"}) {
       lookup(
-          n, [n](ExecContext&, const std::string& t) -> Result<int64_t> {
+          n,
+          [n](ExecContext&, const std::string& t) -> Result<int64_t> {
             if (auto v = ParseInt64(t)) return *v;
-            return Status::NotFound(std::string(n == std::string("REGOPER") ? "operator" : "text search configuration") +
-                                    " \"" + t + "\" does not exist");
+            return Status::NotFound(
+                std::string(n == std::string("REGOPER") ? "operator" : "text search configuration") + " \"" + t +
+                "\" does not exist");
           },
           [](ExecContext&, int64_t oid) -> Result<std::string> { return std::to_string(oid); });
     }
-    AddFixed("TO_REGCLASS", "s", 1, DataType::BigInt(),
-             [self](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
-               KL_ASSIGN_OR_RETURN(int64_t oid, self->RelationOid(ctx, a[0].as_bytes(), true));
-               *o = oid < 0 ? Datum() : Datum::Int(oid);
-               return Status::OK();
-             },
-             "TO_REGCLASS(name): the relation's oid, or NULL");
-    AddFixed("TO_REGTYPE", "s", 1, DataType::BigInt(),
-             [](ExecContext&, const Datum* a, Datum* o) {
-               const PgTypeInfo* ti = FindPgTypeByName(std::string(Trim(a[0].as_bytes())));
-               *o = ti == nullptr ? Datum() : Datum::Int(ti->oid);
-               return Status::OK();
-             },
-             "TO_REGTYPE(name): the type's oid, or NULL");
+    AddFixed(
+        "TO_REGCLASS", "s", 1, DataType::BigInt(),
+        [self](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
+          KL_ASSIGN_OR_RETURN(int64_t oid, self->RelationOid(ctx, a[0].as_bytes(), true));
+          *o = oid < 0 ? Datum() : Datum::Int(oid);
+          return Status::OK();
+        },
+        "TO_REGCLASS(name): the relation's oid, or NULL");
+    AddFixed(
+        "TO_REGTYPE", "s", 1, DataType::BigInt(),
+        [](ExecContext&, const Datum* a, Datum* o) {
+          const PgTypeInfo* ti = FindPgTypeByName(std::string(Trim(a[0].as_bytes())));
+          *o = ti == nullptr ? Datum() : Datum::Int(ti->oid);
+          return Status::OK();
+        },
+        "TO_REGTYPE(name): the type's oid, or NULL");
   }
 
   sql::SqlEngine& engine_;

@@ -48,14 +48,36 @@ DataType KubelakeTypeOf(const std::string& pg) {
 }
 
 uint32_t PgOidOf(const std::string& pg) {
-  static const std::map<std::string, uint32_t> kOids = {
-      {"oid", 26},         {"xid", 28},         {"int8", 20},       {"int4", 23},          {"int2", 21},
-      {"bool", 16},        {"float4", 700},     {"float8", 701},    {"name", 19},          {"text", 25},
-      {"char", 18},        {"regproc", 24},     {"pg_node_tree", 194}, {"aclitem[]", 1034}, {"text[]", 1009},
-      {"oid[]", 1028},     {"oidvector", 30},   {"int2[]", 1005},   {"int2vector", 22},    {"char[]", 1002},
-      {"name[]", 1003},    {"timestamptz", 1184}, {"bytea", 17},    {"anyarray", 2277},    {"inet", 25},
-      {"regtype", 2206},   {"yes_or_no", 1043}, {"sql_identifier", 19}, {"cardinal_number", 23},
-      {"character_data", 1043}};
+  static const std::map<std::string, uint32_t> kOids = {{"oid", 26},
+                                                        {"xid", 28},
+                                                        {"int8", 20},
+                                                        {"int4", 23},
+                                                        {"int2", 21},
+                                                        {"bool", 16},
+                                                        {"float4", 700},
+                                                        {"float8", 701},
+                                                        {"name", 19},
+                                                        {"text", 25},
+                                                        {"char", 18},
+                                                        {"regproc", 24},
+                                                        {"pg_node_tree", 194},
+                                                        {"aclitem[]", 1034},
+                                                        {"text[]", 1009},
+                                                        {"oid[]", 1028},
+                                                        {"oidvector", 30},
+                                                        {"int2[]", 1005},
+                                                        {"int2vector", 22},
+                                                        {"char[]", 1002},
+                                                        {"name[]", 1003},
+                                                        {"timestamptz", 1184},
+                                                        {"bytea", 17},
+                                                        {"anyarray", 2277},
+                                                        {"inet", 25},
+                                                        {"regtype", 2206},
+                                                        {"yes_or_no", 1043},
+                                                        {"sql_identifier", 19},
+                                                        {"cardinal_number", 23},
+                                                        {"character_data", 1043}};
   auto it = kOids.find(pg);
   return it == kOids.end() ? 25 : it->second;
 }
@@ -123,19 +145,23 @@ RowType RowTypeOf(const std::vector<ColumnSpec>& cols) {
 
 // ---- the tables ----
 
-std::vector<TableSpec> Tables(std::shared_ptr<WarehouseCatalog> catalog, std::shared_ptr<const sql::FunctionRegistry> fns,
-                              PgCatalogOptions options) {
+std::vector<TableSpec> Tables(std::shared_ptr<WarehouseCatalog> catalog,
+                              std::shared_ptr<const sql::FunctionRegistry> fns, PgCatalogOptions options) {
   std::vector<TableSpec> t;
   auto add = [&](const char* schema, const char* name, const std::string& cols, RowsFn rows, uint32_t oid = 0,
-                 char kind = 'r') { t.push_back({schema, name, Columns(cols), std::move(rows), oid, kind}); };
+                 char kind = 'r') {
+    t.push_back({schema, name, Columns(cols), std::move(rows), oid, kind});
+  };
   const char* pc = "pg_catalog";
-  add(pc, "pg_namespace", "oid oid, nspname name, nspowner oid, nspacl aclitem[]",
+  add(
+      pc, "pg_namespace", "oid oid, nspname name, nspowner oid, nspacl aclitem[]",
       [](const Session& s, Rows* out) {
         for (const auto& n : s.snapshot.schemas) out->Add({Oid(n.oid), Text(n.name), Oid(kOwnerRole), Null()});
         return Status::OK();
       },
       2615);
-  add(pc, "pg_class",
+  add(
+      pc, "pg_class",
       "oid oid, relname name, relnamespace oid, reltype oid, reloftype oid, relowner oid, relam oid, relfilenode oid, "
       "reltablespace oid, relpages int4, reltuples float4, relallvisible int4, reltoastrelid oid, relhasindex bool, "
       "relisshared bool, relpersistence char, relkind char, relnatts int2, relchecks int2, relhasrules bool, "
@@ -148,16 +174,45 @@ std::vector<TableSpec> Tables(std::shared_ptr<WarehouseCatalog> catalog, std::sh
           for (const auto& [k, v] : r.options) opts.push_back(k + "=" + v);
           uint32_t am = r.kind == 'i' ? kBtreeAccessMethod : r.kind == 'r' && !r.system ? kPaimonAccessMethod : 0;
           if (r.kind == 'r' && r.system) am = kHeapAccessMethod;
-          out->Add({Oid(r.oid), Text(r.name), Oid(r.schema_oid), Oid(0), Oid(0), Oid(kOwnerRole), Oid(am), Oid(r.kind == 'v' ? 0 : r.oid),
-                    Oid(0), Int(0), Floating(-1), Int(0), Oid(0), Bool(r.index_oid != 0), Bool(false), Text("p"),
-                    Text(std::string(1, r.kind)), Int(static_cast<int64_t>(r.columns.size())), Int(0), Bool(false),
-                    Bool(false), Bool(false), Bool(false), Bool(false), Bool(true), Text(r.kind == 'v' ? "n" : "d"),
-                    Bool(false), Oid(0), Int(0), Int(0), Null(), opts.empty() ? Null() : Texts(opts), Null()});
+          out->Add({Oid(r.oid),
+                    Text(r.name),
+                    Oid(r.schema_oid),
+                    Oid(0),
+                    Oid(0),
+                    Oid(kOwnerRole),
+                    Oid(am),
+                    Oid(r.kind == 'v' ? 0 : r.oid),
+                    Oid(0),
+                    Int(0),
+                    Floating(-1),
+                    Int(0),
+                    Oid(0),
+                    Bool(r.index_oid != 0),
+                    Bool(false),
+                    Text("p"),
+                    Text(std::string(1, r.kind)),
+                    Int(static_cast<int64_t>(r.columns.size())),
+                    Int(0),
+                    Bool(false),
+                    Bool(false),
+                    Bool(false),
+                    Bool(false),
+                    Bool(false),
+                    Bool(true),
+                    Text(r.kind == 'v' ? "n" : "d"),
+                    Bool(false),
+                    Oid(0),
+                    Int(0),
+                    Int(0),
+                    Null(),
+                    opts.empty() ? Null() : Texts(opts),
+                    Null()});
         }
         return Status::OK();
       },
       kPgClassOid);
-  add(pc, "pg_attribute",
+  add(
+      pc, "pg_attribute",
       "attrelid oid, attname name, atttypid oid, attstattarget int4, attlen int2, attnum int2, attndims int4, "
       "attcacheoff int4, atttypmod int4, attbyval bool, attalign char, attstorage char, attcompression char, "
       "attnotnull bool, atthasdef bool, atthasmissing bool, attidentity char, attgenerated char, attisdropped bool, "
@@ -171,17 +226,42 @@ std::vector<TableSpec> Tables(std::shared_ptr<WarehouseCatalog> catalog, std::sh
             int16_t len = ti != nullptr ? ti->length : -1;
             bool array = ti != nullptr && ti->category == 'A';
             bool collatable = ti != nullptr && ti->collatable;
-            out->Add({Oid(r.oid), Text(c.name), Oid(c.type_oid), Int(-1), Int(len), Int(static_cast<int64_t>(i + 1)),
-                      Int(array ? 1 : 0), Int(-1), Int(c.typmod), Bool(ti != nullptr && ti->by_value),
-                      Text(len == 8 ? "d" : len == 2 ? "s" : len == 1 ? "c" : "i"), Text(len > 0 ? "p" : "x"),
-                      Text(""), Bool(c.not_null), Bool(false), Bool(false), Text(""), Text(""), Bool(false),
-                      Bool(true), Int(0), Oid(collatable ? kDefaultCollation : 0), Null(), Null(), Null(), Null()});
+            out->Add({Oid(r.oid),
+                      Text(c.name),
+                      Oid(c.type_oid),
+                      Int(-1),
+                      Int(len),
+                      Int(static_cast<int64_t>(i + 1)),
+                      Int(array ? 1 : 0),
+                      Int(-1),
+                      Int(c.typmod),
+                      Bool(ti != nullptr && ti->by_value),
+                      Text(len == 8   ? "d"
+                           : len == 2 ? "s"
+                           : len == 1 ? "c"
+                                      : "i"),
+                      Text(len > 0 ? "p" : "x"),
+                      Text(""),
+                      Bool(c.not_null),
+                      Bool(false),
+                      Bool(false),
+                      Text(""),
+                      Text(""),
+                      Bool(false),
+                      Bool(true),
+                      Int(0),
+                      Oid(collatable ? kDefaultCollation : 0),
+                      Null(),
+                      Null(),
+                      Null(),
+                      Null()});
           }
         }
         return Status::OK();
       },
       1249);
-  add(pc, "pg_type",
+  add(
+      pc, "pg_type",
       "oid oid, typname name, typnamespace oid, typowner oid, typlen int2, typbyval bool, typtype char, "
       "typcategory char, typispreferred bool, typisdefined bool, typdelim char, typrelid oid, typsubscript regproc, "
       "typelem oid, typarray oid, typinput regproc, typoutput regproc, typreceive regproc, typsend regproc, "
@@ -195,19 +275,47 @@ std::vector<TableSpec> Tables(std::shared_ptr<WarehouseCatalog> catalog, std::sh
           bool preferred = std::strcmp(ti.name, "text") == 0 || std::strcmp(ti.name, "float8") == 0 ||
                            std::strcmp(ti.name, "bool") == 0 || std::strcmp(ti.name, "timestamptz") == 0 ||
                            std::strcmp(ti.name, "oid") == 0;
-          out->Add({Oid(ti.oid), Text(ti.name), Oid(kPgCatalogNamespace), Oid(kOwnerRole), Int(ti.length),
-                    Bool(ti.by_value), Text(std::string(1, typtype)), Text(std::string(1, ti.category)), Bool(preferred),
-                    Bool(true), Text(","), Oid(0), Text(ti.category == 'A' ? "array_subscript_handler" : "-"),
-                    Oid(ti.element), Oid(ti.array), Text(base + "_in"), Text(base + "_out"), Text(base + "_recv"),
-                    Text(base + "_send"), Text("-"), Text("-"), Text("-"),
-                    Text(ti.length == 8 ? "d" : ti.length == 2 ? "s" : ti.length == 1 ? "c" : "i"),
-                    Text(ti.length > 0 ? "p" : "x"), Bool(false), Oid(0), Int(-1), Int(0),
-                    Oid(ti.collatable ? kDefaultCollation : 0), Null(), Null(), Null()});
+          out->Add({Oid(ti.oid),
+                    Text(ti.name),
+                    Oid(kPgCatalogNamespace),
+                    Oid(kOwnerRole),
+                    Int(ti.length),
+                    Bool(ti.by_value),
+                    Text(std::string(1, typtype)),
+                    Text(std::string(1, ti.category)),
+                    Bool(preferred),
+                    Bool(true),
+                    Text(","),
+                    Oid(0),
+                    Text(ti.category == 'A' ? "array_subscript_handler" : "-"),
+                    Oid(ti.element),
+                    Oid(ti.array),
+                    Text(base + "_in"),
+                    Text(base + "_out"),
+                    Text(base + "_recv"),
+                    Text(base + "_send"),
+                    Text("-"),
+                    Text("-"),
+                    Text("-"),
+                    Text(ti.length == 8   ? "d"
+                         : ti.length == 2 ? "s"
+                         : ti.length == 1 ? "c"
+                                          : "i"),
+                    Text(ti.length > 0 ? "p" : "x"),
+                    Bool(false),
+                    Oid(0),
+                    Int(-1),
+                    Int(0),
+                    Oid(ti.collatable ? kDefaultCollation : 0),
+                    Null(),
+                    Null(),
+                    Null()});
         }
         return Status::OK();
       },
       1247);
-  add(pc, "pg_database",
+  add(
+      pc, "pg_database",
       "oid oid, datname name, datdba oid, encoding int4, datlocprovider char, datistemplate bool, datallowconn bool, "
       "datconnlimit int4, datfrozenxid xid, datminmxid xid, dattablespace oid, datcollate text, datctype text, "
       "daticulocale text, datcollversion text, datacl aclitem[]",
@@ -237,7 +345,8 @@ std::vector<TableSpec> Tables(std::shared_ptr<WarehouseCatalog> catalog, std::sh
         }
         return Status::OK();
       });
-  add(pc, "pg_description", "objoid oid, classoid oid, objsubid int4, description text",
+  add(
+      pc, "pg_description", "objoid oid, classoid oid, objsubid int4, description text",
       [](const Session& s, Rows* out) {
         for (const auto& r : s.snapshot.relations) {
           if (!r.comment.empty()) out->Add({Oid(r.oid), Oid(kPgClassOid), Int(0), Text(r.comment)});
@@ -251,7 +360,8 @@ std::vector<TableSpec> Tables(std::shared_ptr<WarehouseCatalog> catalog, std::sh
       },
       2609);
   add(pc, "pg_shdescription", "objoid oid, classoid oid, description text", nullptr, 2396);
-  add(pc, "pg_index",
+  add(
+      pc, "pg_index",
       "indexrelid oid, indrelid oid, indnatts int2, indnkeyatts int2, indisunique bool, indnullsnotdistinct bool, "
       "indisprimary bool, indisexclusion bool, indimmediate bool, indisclustered bool, indisvalid bool, "
       "indcheckxmin bool, indisready bool, indislive bool, indisreplident bool, indkey int2vector, "
@@ -266,16 +376,34 @@ std::vector<TableSpec> Tables(std::shared_ptr<WarehouseCatalog> catalog, std::sh
             collations.push_back(ti != nullptr && ti->collatable ? kDefaultCollation : 0);
             classes.push_back(0);
           }
-          out->Add({Oid(r.oid), Oid(r.table_oid), Int(n), Int(n), Bool(true), Bool(false), Bool(true), Bool(false),
-                    Bool(true), Bool(false), Bool(true), Bool(false), Bool(true), Bool(true), Bool(false),
-                    Shorts(r.key_columns), Oids(collations), Oids(classes),
-                    Shorts(std::vector<int16_t>(r.key_columns.size(), 0)), Null(), Null()});
+          out->Add({Oid(r.oid),
+                    Oid(r.table_oid),
+                    Int(n),
+                    Int(n),
+                    Bool(true),
+                    Bool(false),
+                    Bool(true),
+                    Bool(false),
+                    Bool(true),
+                    Bool(false),
+                    Bool(true),
+                    Bool(false),
+                    Bool(true),
+                    Bool(true),
+                    Bool(false),
+                    Shorts(r.key_columns),
+                    Oids(collations),
+                    Oids(classes),
+                    Shorts(std::vector<int16_t>(r.key_columns.size(), 0)),
+                    Null(),
+                    Null()});
         }
         return Status::OK();
       },
       2610);
   add(pc, "pg_attrdef", "oid oid, adrelid oid, adnum int2, adbin pg_node_tree", nullptr, 2604);
-  add(pc, "pg_constraint",
+  add(
+      pc, "pg_constraint",
       "oid oid, conname name, connamespace oid, contype char, condeferrable bool, condeferred bool, "
       "convalidated bool, conrelid oid, contypid oid, conindid oid, conparentid oid, confrelid oid, "
       "confupdtype char, confdeltype char, confmatchtype char, conislocal bool, coninhcount int4, "
@@ -284,15 +412,38 @@ std::vector<TableSpec> Tables(std::shared_ptr<WarehouseCatalog> catalog, std::sh
       [](const Session& s, Rows* out) {
         for (const auto& r : s.snapshot.relations) {
           if (r.constraint_oid == 0) continue;
-          out->Add({Oid(r.constraint_oid), Text(r.name + "_pkey"), Oid(r.schema_oid), Text("p"), Bool(false),
-                    Bool(false), Bool(true), Oid(r.oid), Oid(0), Oid(r.index_oid), Oid(0), Oid(0), Text(" "),
-                    Text(" "), Text(" "), Bool(true), Int(0), Bool(true), Shorts(r.key_columns), Null(), Null(),
-                    Null(), Null(), Null(), Null(), Null()});
+          out->Add({Oid(r.constraint_oid),
+                    Text(r.name + "_pkey"),
+                    Oid(r.schema_oid),
+                    Text("p"),
+                    Bool(false),
+                    Bool(false),
+                    Bool(true),
+                    Oid(r.oid),
+                    Oid(0),
+                    Oid(r.index_oid),
+                    Oid(0),
+                    Oid(0),
+                    Text(" "),
+                    Text(" "),
+                    Text(" "),
+                    Bool(true),
+                    Int(0),
+                    Bool(true),
+                    Shorts(r.key_columns),
+                    Null(),
+                    Null(),
+                    Null(),
+                    Null(),
+                    Null(),
+                    Null(),
+                    Null()});
         }
         return Status::OK();
       },
       2606);
-  add(pc, "pg_proc",
+  add(
+      pc, "pg_proc",
       "oid oid, proname name, pronamespace oid, proowner oid, prolang oid, procost float4, prorows float4, "
       "provariadic oid, prosupport regproc, prokind char, prosecdef bool, proleakproof bool, proisstrict bool, "
       "proretset bool, provolatile char, proparallel char, pronargs int2, pronargdefaults int2, prorettype oid, "
@@ -303,10 +454,36 @@ std::vector<TableSpec> Tables(std::shared_ptr<WarehouseCatalog> catalog, std::sh
         for (const auto& [name, signature] : fns->signatures()) {
           if (name.rfind("__", 0) == 0) continue;
           bool agg = fns->FindAggregate(name) != nullptr;
-          out->Add({Oid(StableOid("function", name)), Text(ToLower(name)), Oid(kPgCatalogNamespace), Oid(kOwnerRole),
-                    Oid(12), Floating(1), Floating(0), Oid(0), Text("-"), Text(agg ? "a" : "f"), Bool(false),
-                    Bool(false), Bool(false), Bool(false), Text("i"), Text("s"), Int(0), Int(0), Oid(0), Oids({}),
-                    Null(), Null(), Null(), Null(), Null(), Text(signature), Null(), Null(), Null(), Null()});
+          out->Add({Oid(StableOid("function", name)),
+                    Text(ToLower(name)),
+                    Oid(kPgCatalogNamespace),
+                    Oid(kOwnerRole),
+                    Oid(12),
+                    Floating(1),
+                    Floating(0),
+                    Oid(0),
+                    Text("-"),
+                    Text(agg ? "a" : "f"),
+                    Bool(false),
+                    Bool(false),
+                    Bool(false),
+                    Bool(false),
+                    Text("i"),
+                    Text("s"),
+                    Int(0),
+                    Int(0),
+                    Oid(0),
+                    Oids({}),
+                    Null(),
+                    Null(),
+                    Null(),
+                    Null(),
+                    Null(),
+                    Text(signature),
+                    Null(),
+                    Null(),
+                    Null(),
+                    Null()});
         }
         return Status::OK();
       },
@@ -325,17 +502,20 @@ std::vector<TableSpec> Tables(std::shared_ptr<WarehouseCatalog> catalog, std::sh
     }
     return Status::OK();
   };
-  add(pc, "pg_roles",
+  add(
+      pc, "pg_roles",
       "rolname name, rolsuper bool, rolinherit bool, rolcreaterole bool, rolcreatedb bool, rolcanlogin bool, "
       "rolreplication bool, rolconnlimit int4, rolpassword text, rolvaliduntil timestamptz, rolbypassrls bool, "
       "rolconfig text[], oid oid",
       [role_rows](const Session& s, Rows* out) { return role_rows(s, out, false); }, 0, 'v');
-  add(pc, "pg_user",
+  add(
+      pc, "pg_user",
       "usename name, usesysid oid, usecreatedb bool, usesuper bool, userepl bool, usebypassrls bool, passwd text, "
       "valuntil timestamptz, useconfig text[]",
       [role_rows](const Session& s, Rows* out) { return role_rows(s, out, true); }, 0, 'v');
   add(pc, "pg_auth_members", "roleid oid, member oid, grantor oid, admin_option bool", nullptr, 1261);
-  add(pc, "pg_am", "oid oid, amname name, amhandler regproc, amtype char",
+  add(
+      pc, "pg_am", "oid oid, amname name, amhandler regproc, amtype char",
       [](const Session&, Rows* out) {
         out->Add({Oid(kHeapAccessMethod), Text("heap"), Text("heap_tableam_handler"), Text("t")});
         out->Add({Oid(kBtreeAccessMethod), Text("btree"), Text("bthandler"), Text("i")});
@@ -344,7 +524,8 @@ std::vector<TableSpec> Tables(std::shared_ptr<WarehouseCatalog> catalog, std::sh
       },
       2601);
   add(pc, "pg_inherits", "inhrelid oid, inhparent oid, inhseqno int4, inhdetachpending bool", nullptr, 2611);
-  add(pc, "pg_collation",
+  add(
+      pc, "pg_collation",
       "oid oid, collname name, collnamespace oid, collowner oid, collprovider char, collisdeterministic bool, "
       "collencoding int4, collcollate text, collctype text, colliculocale text, collversion text",
       [](const Session&, Rows* out) {
@@ -385,7 +566,8 @@ std::vector<TableSpec> Tables(std::shared_ptr<WarehouseCatalog> catalog, std::sh
       "seqrelid oid, seqtypid oid, seqstart int8, seqincrement int8, seqmax int8, seqmin int8, seqcache int8, "
       "seqcycle bool",
       nullptr, 2224);
-  add(pc, "pg_tablespace", "oid oid, spcname name, spcowner oid, spcacl aclitem[], spcoptions text[]",
+  add(
+      pc, "pg_tablespace", "oid oid, spcname name, spcowner oid, spcacl aclitem[], spcoptions text[]",
       [](const Session&, Rows* out) {
         out->Add({Oid(1663), Text("pg_default"), Oid(kOwnerRole), Null(), Null()});
         out->Add({Oid(1664), Text("pg_global"), Oid(kOwnerRole), Null(), Null()});
@@ -403,23 +585,96 @@ std::vector<TableSpec> Tables(std::shared_ptr<WarehouseCatalog> catalog, std::sh
       "ev_action pg_node_tree",
       nullptr, 2618);
   add(pc, "pg_depend",
-      "classid oid, objid oid, objsubid int4, refclassid oid, refobjid oid, refobjsubid int4, deptype char",
-      nullptr, 2608);
+      "classid oid, objid oid, objsubid int4, refclassid oid, refobjid oid, refobjsubid int4, deptype char", nullptr,
+      2608);
   add(pc, "pg_partitioned_table",
       "partrelid oid, partstrat char, partnatts int2, partdefid oid, partattrs int2vector, partclass oidvector, "
       "partcollation oidvector, partexprs pg_node_tree",
       nullptr, 3350);
   add(pc, "pg_foreign_table", "ftrelid oid, ftserver oid, ftoptions text[]", nullptr, 3118);
-  add(pc, "pg_language",
+  // Catalogs of objects kubelake does not have (operators, casts, text search, foreign servers,
+  // subscriptions, ...): empty, with PostgreSQL 15's columns, so clients' queries of them run
+  // (their regproc columns are declared oid: clients join them to pg_proc.oid).
+  add(pc, "pg_foreign_data_wrapper",
+      "oid oid, fdwname name, fdwowner oid, fdwhandler oid, fdwvalidator oid, fdwacl aclitem[], fdwoptions text[]",
+      nullptr, 2328);
+  add(pc, "pg_foreign_server",
+      "oid oid, srvname name, srvowner oid, srvfdw oid, srvtype text, srvversion text, srvacl aclitem[], "
+      "srvoptions text[]",
+      nullptr, 1417);
+  add(pc, "pg_user_mapping", "oid oid, umuser oid, umserver oid, umoptions text[]", nullptr, 1418);
+  add(pc, "pg_user_mappings", "umid oid, srvid oid, srvname name, umuser oid, usename name, umoptions text[]", nullptr,
+      0, 'v');
+  add(pc, "pg_cast", "oid oid, castsource oid, casttarget oid, castfunc oid, castcontext char, castmethod char",
+      nullptr, 2605);
+  add(pc, "pg_operator",
+      "oid oid, oprname name, oprnamespace oid, oprowner oid, oprkind char, oprcanmerge bool, oprcanhash bool, "
+      "oprleft oid, oprright oid, oprresult oid, oprcom oid, oprnegate oid, oprcode oid, oprrest oid, "
+      "oprjoin oid",
+      nullptr, 2617);
+  add(pc, "pg_conversion",
+      "oid oid, conname name, connamespace oid, conowner oid, conforencoding int4, contoencoding int4, "
+      "conproc oid, condefault bool",
+      nullptr, 2607);
+  add(pc, "pg_aggregate",
+      "aggfnoid oid, aggkind char, aggnumdirectargs int2, aggtransfn oid, aggfinalfn oid, "
+      "aggcombinefn oid, aggserialfn oid, aggdeserialfn oid, aggmtransfn oid, "
+      "aggminvtransfn oid, aggmfinalfn oid, aggfinalextra bool, aggmfinalextra bool, aggfinalmodify char, "
+      "aggmfinalmodify char, aggsortop oid, aggtranstype oid, aggtransspace int4, aggmtranstype oid, "
+      "aggmtransspace int4, agginitval text, aggminitval text",
+      nullptr, 2600);
+  add(pc, "pg_opclass",
+      "oid oid, opcmethod oid, opcname name, opcnamespace oid, opcowner oid, opcfamily oid, opcintype oid, "
+      "opcdefault bool, opckeytype oid",
+      nullptr, 2616);
+  add(pc, "pg_opfamily", "oid oid, opfmethod oid, opfname name, opfnamespace oid, opfowner oid", nullptr, 2753);
+  add(pc, "pg_amop",
+      "oid oid, amopfamily oid, amoplefttype oid, amoprighttype oid, amopstrategy int2, amoppurpose char, "
+      "amopopr oid, amopmethod oid, amopsortfamily oid",
+      nullptr, 2602);
+  add(pc, "pg_amproc", "oid oid, amprocfamily oid, amproclefttype oid, amprocrighttype oid, amprocnum int2, amproc oid",
+      nullptr, 2603);
+  add(pc, "pg_event_trigger",
+      "oid oid, evtname name, evtevent name, evtowner oid, evtfoid oid, evtenabled char, evttags text[]", nullptr,
+      3466);
+  add(pc, "pg_db_role_setting", "setdatabase oid, setrole oid, setconfig text[]", nullptr, 2964);
+  add(pc, "pg_default_acl", "oid oid, defaclrole oid, defaclnamespace oid, defaclobjtype char, defaclacl aclitem[]",
+      nullptr, 826);
+  add(pc, "pg_init_privs", "objoid oid, classoid oid, objsubid int4, privtype char, initprivs aclitem[]", nullptr,
+      3394);
+  add(pc, "pg_largeobject_metadata", "oid oid, lomowner oid, lomacl aclitem[]", nullptr, 2995);
+  add(pc, "pg_seclabel", "objoid oid, classoid oid, objsubid int4, provider text, label text", nullptr, 3596);
+  add(pc, "pg_shseclabel", "objoid oid, classoid oid, provider text, label text", nullptr, 3592);
+  add(pc, "pg_shdepend", "dbid oid, classid oid, objid oid, objsubid int4, refclassid oid, refobjid oid, deptype char",
+      nullptr, 1214);
+  add(pc, "pg_subscription",
+      "oid oid, subdbid oid, subskiplsn text, subname name, subowner oid, subenabled bool, subbinary bool, "
+      "substream bool, subtwophasestate char, subdisableonerr bool, subconninfo text, subslotname name, "
+      "subsynccommit text, subpublications text[]",
+      nullptr, 6100);
+  add(pc, "pg_transform", "oid oid, trftype oid, trflang oid, trffromsql oid, trftosql oid", nullptr, 3576);
+  add(pc, "pg_ts_config", "oid oid, cfgname name, cfgnamespace oid, cfgowner oid, cfgparser oid", nullptr, 3602);
+  add(pc, "pg_ts_config_map", "mapcfg oid, maptokentype int4, mapseqno int4, mapdict oid", nullptr, 3603);
+  add(pc, "pg_ts_dict",
+      "oid oid, dictname name, dictnamespace oid, dictowner oid, dicttemplate oid, dictinitoption text", nullptr, 3600);
+  add(pc, "pg_ts_parser",
+      "oid oid, prsname name, prsnamespace oid, prsstart oid, prstoken oid, prsend oid, "
+      "prsheadline oid, prslextype oid",
+      nullptr, 3601);
+  add(pc, "pg_ts_template", "oid oid, tmplname name, tmplnamespace oid, tmplinit oid, tmpllexize oid", nullptr, 3764);
+  add(
+      pc, "pg_language",
       "oid oid, lanname name, lanowner oid, lanispl bool, lanpltrusted bool, lanplcallfoid oid, laninline oid, "
       "lanvalidator oid, lanacl aclitem[]",
       [](const Session&, Rows* out) {
-        out->Add({Oid(12), Text("internal"), Oid(kOwnerRole), Bool(false), Bool(false), Oid(0), Oid(0), Oid(0), Null()});
+        out->Add(
+            {Oid(12), Text("internal"), Oid(kOwnerRole), Bool(false), Bool(false), Oid(0), Oid(0), Oid(0), Null()});
         out->Add({Oid(14), Text("sql"), Oid(kOwnerRole), Bool(false), Bool(true), Oid(0), Oid(0), Oid(0), Null()});
         return Status::OK();
       },
       2612);
-  add(pc, "pg_tables",
+  add(
+      pc, "pg_tables",
       "schemaname name, tablename name, tableowner name, tablespace name, hasindexes bool, hasrules bool, "
       "hastriggers bool, rowsecurity bool",
       [](const Session& s, Rows* out) {
@@ -431,7 +686,8 @@ std::vector<TableSpec> Tables(std::shared_ptr<WarehouseCatalog> catalog, std::sh
         return Status::OK();
       },
       0, 'v');
-  add(pc, "pg_views", "schemaname name, viewname name, viewowner name, definition text",
+  add(
+      pc, "pg_views", "schemaname name, viewname name, viewowner name, definition text",
       [](const Session& s, Rows* out) {
         for (const auto& r : s.snapshot.relations) {
           if (r.kind != 'v' || r.system) continue;
@@ -444,7 +700,8 @@ std::vector<TableSpec> Tables(std::shared_ptr<WarehouseCatalog> catalog, std::sh
       "schemaname name, matviewname name, matviewowner name, tablespace name, hasindexes bool, ispopulated bool, "
       "definition text",
       nullptr, 0, 'v');
-  add(pc, "pg_indexes", "schemaname name, tablename name, indexname name, tablespace name, indexdef text",
+  add(
+      pc, "pg_indexes", "schemaname name, tablename name, indexname name, tablespace name, indexdef text",
       [](const Session& s, Rows* out) {
         for (const auto& r : s.snapshot.relations) {
           if (r.kind != 'i') continue;
@@ -455,7 +712,8 @@ std::vector<TableSpec> Tables(std::shared_ptr<WarehouseCatalog> catalog, std::sh
         return Status::OK();
       },
       0, 'v');
-  add(pc, "pg_stat_user_tables",
+  add(
+      pc, "pg_stat_user_tables",
       "relid oid, schemaname name, relname name, seq_scan int8, seq_tup_read int8, idx_scan int8, "
       "idx_tup_fetch int8, n_tup_ins int8, n_tup_upd int8, n_tup_del int8, n_tup_hot_upd int8, n_live_tup int8, "
       "n_dead_tup int8, n_mod_since_analyze int8, n_ins_since_vacuum int8, last_vacuum timestamptz, "
@@ -464,14 +722,15 @@ std::vector<TableSpec> Tables(std::shared_ptr<WarehouseCatalog> catalog, std::sh
       [](const Session& s, Rows* out) {
         for (const auto& r : s.snapshot.relations) {
           if (r.kind != 'r' || r.system) continue;
-          out->Add({Oid(r.oid), Text(r.schema), Text(r.name), Int(0), Int(0), Null(), Null(), Int(0), Int(0), Int(0),
-                    Int(0), Null(), Int(0), Int(0), Int(0), Null(), Null(), Null(), Null(), Int(0), Int(0), Int(0),
-                    Int(0)});
+          out->Add({Oid(r.oid), Text(r.schema), Text(r.name), Int(0), Int(0), Null(), Null(), Int(0),
+                    Int(0),     Int(0),         Int(0),       Null(), Int(0), Int(0), Int(0), Null(),
+                    Null(),     Null(),         Null(),       Int(0), Int(0), Int(0), Int(0)});
         }
         return Status::OK();
       },
       0, 'v');
-  add(pc, "pg_stat_activity",
+  add(
+      pc, "pg_stat_activity",
       "datid oid, datname name, pid int4, leader_pid int4, usesysid oid, usename name, application_name text, "
       "client_addr inet, client_hostname text, client_port int4, backend_start timestamptz, "
       "xact_start timestamptz, query_start timestamptz, state_change timestamptz, wait_event_type text, "
@@ -481,16 +740,35 @@ std::vector<TableSpec> Tables(std::shared_ptr<WarehouseCatalog> catalog, std::sh
         // This session only: sessions of other clients are not shown.
         int64_t pid = 0;
         if (auto p = ParseInt64(Setting(s.ctx, "kubelake.backend_pid"))) pid = *p;
-        out->Add({Oid(StableOid("database", s.ctx.current_database)), Text(s.ctx.current_database), Int(pid), Null(),
-                  Oid(RoleOid(s.user)), Text(s.user), Text(Setting(s.ctx, "application_name")), Null(), Null(),
-                  Null(), Null(), Null(), Null(), Null(), Null(), Null(), Text("active"), Null(), Null(), Null(),
-                  Null(), Text("client backend")});
+        out->Add({Oid(StableOid("database", s.ctx.current_database)),
+                  Text(s.ctx.current_database),
+                  Int(pid),
+                  Null(),
+                  Oid(RoleOid(s.user)),
+                  Text(s.user),
+                  Text(Setting(s.ctx, "application_name")),
+                  Null(),
+                  Null(),
+                  Null(),
+                  Null(),
+                  Null(),
+                  Null(),
+                  Null(),
+                  Null(),
+                  Null(),
+                  Text("active"),
+                  Null(),
+                  Null(),
+                  Null(),
+                  Null(),
+                  Text("client backend")});
         return Status::OK();
       },
       0, 'v');
   // ---- information_schema ----
   const char* is = "information_schema";
-  add(is, "schemata",
+  add(
+      is, "schemata",
       "catalog_name sql_identifier, schema_name sql_identifier, schema_owner sql_identifier, "
       "default_character_set_catalog sql_identifier, default_character_set_schema sql_identifier, "
       "default_character_set_name sql_identifier, sql_path character_data",
@@ -501,7 +779,8 @@ std::vector<TableSpec> Tables(std::shared_ptr<WarehouseCatalog> catalog, std::sh
         return Status::OK();
       },
       0, 'v');
-  add(is, "tables",
+  add(
+      is, "tables",
       "table_catalog sql_identifier, table_schema sql_identifier, table_name sql_identifier, "
       "table_type character_data, self_referencing_column_name sql_identifier, reference_generation character_data, "
       "user_defined_type_catalog sql_identifier, user_defined_type_schema sql_identifier, "
@@ -517,7 +796,8 @@ std::vector<TableSpec> Tables(std::shared_ptr<WarehouseCatalog> catalog, std::sh
         return Status::OK();
       },
       0, 'v');
-  add(is, "columns",
+  add(
+      is, "columns",
       "table_catalog sql_identifier, table_schema sql_identifier, table_name sql_identifier, "
       "column_name sql_identifier, ordinal_position cardinal_number, column_default character_data, "
       "is_nullable yes_or_no, data_type character_data, character_maximum_length cardinal_number, "
@@ -563,20 +843,57 @@ std::vector<TableSpec> Tables(std::shared_ptr<WarehouseCatalog> catalog, std::sh
             }
             if (o == 1082) dt_precision = Int(0);
             if (o == 1083 || o == 1114 || o == 1184) dt_precision = Int(c.typmod >= 0 ? c.typmod : 6);
-            out->Add({Text(s.ctx.current_database), Text(r.schema), Text(r.name), Text(c.name),
-                      Int(static_cast<int64_t>(i + 1)), Null(), Text(c.not_null ? "NO" : "YES"),
-                      Text(InformationSchemaType(o)), char_len, octet_len, precision, radix, scale, dt_precision,
-                      Null(), Null(), Null(), Null(), Null(), Null(), Null(), Null(), Null(), Null(), Null(),
-                      Text(s.ctx.current_database), Text("pg_catalog"), Text(ti != nullptr ? ti->name : "text"),
-                      Null(), Null(), Null(), Null(), Text(std::to_string(i + 1)), Text("NO"), Text("NO"), Null(),
-                      Null(), Null(), Null(), Null(), Text("NO"), Text("NEVER"), Null(),
+            out->Add({Text(s.ctx.current_database),
+                      Text(r.schema),
+                      Text(r.name),
+                      Text(c.name),
+                      Int(static_cast<int64_t>(i + 1)),
+                      Null(),
+                      Text(c.not_null ? "NO" : "YES"),
+                      Text(InformationSchemaType(o)),
+                      char_len,
+                      octet_len,
+                      precision,
+                      radix,
+                      scale,
+                      dt_precision,
+                      Null(),
+                      Null(),
+                      Null(),
+                      Null(),
+                      Null(),
+                      Null(),
+                      Null(),
+                      Null(),
+                      Null(),
+                      Null(),
+                      Null(),
+                      Text(s.ctx.current_database),
+                      Text("pg_catalog"),
+                      Text(ti != nullptr ? ti->name : "text"),
+                      Null(),
+                      Null(),
+                      Null(),
+                      Null(),
+                      Text(std::to_string(i + 1)),
+                      Text("NO"),
+                      Text("NO"),
+                      Null(),
+                      Null(),
+                      Null(),
+                      Null(),
+                      Null(),
+                      Text("NO"),
+                      Text("NEVER"),
+                      Null(),
                       Text(r.kind == 'r' && !r.system ? "YES" : "NO")});
           }
         }
         return Status::OK();
       },
       0, 'v');
-  add(is, "views",
+  add(
+      is, "views",
       "table_catalog sql_identifier, table_schema sql_identifier, table_name sql_identifier, "
       "view_definition character_data, check_option character_data, is_updatable yes_or_no, "
       "is_insertable_into yes_or_no, is_trigger_updatable yes_or_no, is_trigger_deletable yes_or_no, "
@@ -590,7 +907,8 @@ std::vector<TableSpec> Tables(std::shared_ptr<WarehouseCatalog> catalog, std::sh
         return Status::OK();
       },
       0, 'v');
-  add(is, "table_constraints",
+  add(
+      is, "table_constraints",
       "constraint_catalog sql_identifier, constraint_schema sql_identifier, constraint_name sql_identifier, "
       "table_catalog sql_identifier, table_schema sql_identifier, table_name sql_identifier, "
       "constraint_type character_data, is_deferrable yes_or_no, initially_deferred yes_or_no, enforced yes_or_no, "
@@ -609,8 +927,12 @@ std::vector<TableSpec> Tables(std::shared_ptr<WarehouseCatalog> catalog, std::sh
       for (const auto& r : s.snapshot.relations) {
         if (r.constraint_oid == 0) continue;
         for (size_t k = 0; k < r.key_columns.size(); ++k) {
-          Row row = {Text(s.ctx.current_database), Text(r.schema), Text(r.name + "_pkey"),
-                     Text(s.ctx.current_database), Text(r.schema), Text(r.name),
+          Row row = {Text(s.ctx.current_database),
+                     Text(r.schema),
+                     Text(r.name + "_pkey"),
+                     Text(s.ctx.current_database),
+                     Text(r.schema),
+                     Text(r.name),
                      Text(r.columns[r.key_columns[k] - 1].name)};
           if (with_position) {
             row.push_back(Int(static_cast<int64_t>(k + 1)));
@@ -627,7 +949,8 @@ std::vector<TableSpec> Tables(std::shared_ptr<WarehouseCatalog> catalog, std::sh
       "table_catalog sql_identifier, table_schema sql_identifier, table_name sql_identifier, "
       "column_name sql_identifier, ordinal_position cardinal_number, position_in_unique_constraint cardinal_number",
       key_usage(true), 0, 'v');
-  add(is, "constraint_column_usage",
+  add(
+      is, "constraint_column_usage",
       "table_catalog sql_identifier, table_schema sql_identifier, table_name sql_identifier, "
       "column_name sql_identifier, constraint_catalog sql_identifier, constraint_schema sql_identifier, "
       "constraint_name sql_identifier",
@@ -652,7 +975,8 @@ std::vector<TableSpec> Tables(std::shared_ptr<WarehouseCatalog> catalog, std::sh
       "constraint_catalog sql_identifier, constraint_schema sql_identifier, constraint_name sql_identifier, "
       "check_clause character_data",
       nullptr, 0, 'v');
-  add(is, "table_privileges",
+  add(
+      is, "table_privileges",
       "grantor sql_identifier, grantee sql_identifier, table_catalog sql_identifier, table_schema sql_identifier, "
       "table_name sql_identifier, privilege_type character_data, is_grantable yes_or_no, with_hierarchy yes_or_no",
       [options](const Session& s, Rows* out) {
@@ -707,15 +1031,38 @@ void RegisterPgCatalog(sql::SqlEngine& engine, std::shared_ptr<WarehouseCatalog>
     rel.kind = spec.kind;
     system.push_back(rel);
     RowsFn rows = spec.rows;
-    virtual_catalog->AddTable(spec.schema, spec.name, schema,
-                              [catalog, rows, schema](ExecContext& ctx) -> Result<ColumnBatch> {
-                                Rows out{ColumnBatch(schema)};
-                                if (!rows) return std::move(out.batch);
-                                KL_ASSIGN_OR_RETURN(auto snapshot, catalog->Snapshot());
-                                Session s{*snapshot, ctx, SessionUser(ctx)};
-                                KL_RETURN_IF_ERROR(rows(s, &out));
-                                return std::move(out.batch);
-                              });
+    // A catalog table of pg_catalog has PostgreSQL's system column `tableoid`
+    // (psql's \dd and \dL join descriptions on it), read by name only.
+    bool has_tableoid = spec.schema == "pg_catalog" && spec.oid != 0;
+    RowType read_schema = schema;
+    if (has_tableoid) {
+      std::vector<format::DataField> fields = schema.fields();
+      fields.push_back({static_cast<int32_t>(fields.size()), "tableoid", DataType::BigInt().NotNull(), ""});
+      read_schema = RowType(fields);
+    }
+    int64_t table_oid = spec.oid;
+    virtual_catalog->AddTable(
+        spec.schema, spec.name, read_schema,
+        [catalog, rows, schema, read_schema, has_tableoid, table_oid](ExecContext& ctx) -> Result<ColumnBatch> {
+          Rows out{ColumnBatch(schema)};
+          if (rows) {
+            KL_ASSIGN_OR_RETURN(auto snapshot, catalog->Snapshot());
+            Session s{*snapshot, ctx, SessionUser(ctx)};
+            KL_RETURN_IF_ERROR(rows(s, &out));
+          }
+          if (!has_tableoid) return std::move(out.batch);
+          ColumnBatch with_oid(read_schema);
+          size_t n = out.batch.num_rows();
+          for (size_t i = 0; i < schema.size(); ++i) {
+            with_oid.mutable_columns()[i] = std::move(out.batch.mutable_columns()[i]);
+          }
+          format::Column& oids = with_oid.mutable_columns().back();
+          oids.Reserve(n);
+          for (size_t i = 0; i < n; ++i) oids.AppendInt(table_oid);
+          with_oid.SetNumRows(n);
+          return with_oid;
+        },
+        has_tableoid ? 1 : 0);
   }
   catalog->SetSystemRelations(std::move(system));
   engine.RegisterGlobalDatabase("pg_catalog", virtual_catalog, "pg_catalog", /*searched=*/true);

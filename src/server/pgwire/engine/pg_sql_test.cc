@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <regex>
@@ -424,6 +425,203 @@ TEST_F(PgSqlTest, PsqlDescribesLikePostgres) {
   EXPECT_NE(err.find("       ^"), std::string::npos) << err;
 }
 
+// Every describe command of psql 15 runs: the catalogs and functions its queries
+// read exist (empty where kubelake has no such objects), with PostgreSQL's names.
+TEST_F(PgSqlTest, PsqlRunsEveryDescribeCommand) {
+  if (std::system("psql --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "psql is not installed";
+  const char* commands[] = {"\\l",
+                            "\\l+",
+                            "\\dn+",
+                            "\\dt+",
+                            "\\dtS",
+                            "\\dv",
+                            "\\dm",
+                            "\\di+",
+                            "\\ds",
+                            "\\dE+",
+                            "\\df+",
+                            "\\dfS",
+                            "\\da",
+                            "\\dA",
+                            "\\dAc",
+                            "\\dAf",
+                            "\\dAo",
+                            "\\dAp",
+                            "\\db",
+                            "\\dc",
+                            "\\dC",
+                            "\\dd",
+                            "\\dD",
+                            "\\ddp",
+                            "\\dT+",
+                            "\\dTS",
+                            "\\du",
+                            "\\dg",
+                            "\\dl",
+                            "\\dL",
+                            "\\do",
+                            "\\dO",
+                            "\\dp",
+                            "\\z",
+                            "\\dP",
+                            "\\drds",
+                            "\\dRp",
+                            "\\dRs",
+                            "\\dx",
+                            "\\dX",
+                            "\\dy",
+                            "\\des",
+                            "\\det",
+                            "\\deu",
+                            "\\dew",
+                            "\\dF",
+                            "\\dFd",
+                            "\\dFp",
+                            "\\dFt",
+                            "\\dconfig",
+                            "\\lo_list",
+                            "\\sf version",
+                            "\\sv pg_tables",
+                            "\\dS+ pg_class",
+                            "\\d+ dwd_objects"};
+  for (const char* command : commands) {
+    int rc = 0;
+    std::string out = Psql(std::string("-c '") + command + "'", &rc);
+    EXPECT_EQ(rc, 0) << command << "\n" << out;
+    EXPECT_EQ(out.find("ERROR"), std::string::npos) << command << "\n" << out;
+  }
+  int rc = 0;
+  std::string sf = Psql("-c '\\sf version'", &rc);
+  EXPECT_NE(sf.find("CREATE OR REPLACE FUNCTION pg_catalog.version()"), std::string::npos) << sf;
+  std::string size = Psql(
+      "-A -t -c 'SELECT pg_database_size(current_database()) > 0, pg_database_size(oid) = "
+      "pg_database_size(datname) FROM pg_database WHERE datname = current_database()'",
+      &rc);
+  EXPECT_EQ(size, "t|t\n");
+  std::string by_oid = Psql("-c 'SELECT pg_database_size(1)'", &rc);
+  EXPECT_NE(by_oid.find("database with OID 1 does not exist"), std::string::npos) << by_oid;
+  std::string other = Psql("-c \"SELECT pg_database_size('nope')\"", &rc);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(other.find("database \"nope\" does not exist"), std::string::npos) << other;
+}
+
+// PostgreSQL's JSON operators over json text (labels are JSON in the warehouse).
+TEST_F(PgSqlTest, JsonOperators) {
+  Conn c(Conninfo());
+  ASSERT_TRUE(c.ok()) << c.error();
+  Res r(PQexec(c.c,
+               "SELECT '{\"a\":{\"b\":1}}'::json -> 'a' ->> 'b', "
+               "'{\"a\":{\"b\":[1,\"x\",null,2.5,{\"c\":true}]}}'::json #> '{a,b,4}', "
+               "'{\"a\":{\"b\":[1,\"x\",null]}}'::json #>> '{a,b,1}', '[1,2,3]'::json -> -1, "
+               "'[1,2,3]'::json -> 5, '{\"a\":1}'::json -> 0, '{\"a\":null}'::json ->> 'a', "
+               "'{\"a\":\"q\\\"\"}'::json -> 'a', '{\"a\":\"q\\\"\"}'::json ->> 'a', "
+               "'[1,2]'::json #> ARRAY['1'], '{\"a\":1}'::json -> 'a' || 'x'"));
+  ASSERT_EQ(r.status(), PGRES_TUPLES_OK) << r.error();
+  EXPECT_EQ(r.get(0, 0), "1");
+  EXPECT_EQ(r.get(0, 1), "{\"c\":true}");
+  EXPECT_EQ(r.get(0, 2), "x");
+  EXPECT_EQ(r.get(0, 3), "3");
+  EXPECT_TRUE(r.null(0, 4));
+  EXPECT_TRUE(r.null(0, 5));
+  EXPECT_TRUE(r.null(0, 6));
+  EXPECT_EQ(r.get(0, 7), "\"q\\\"\"");
+  EXPECT_EQ(r.get(0, 8), "q\"");
+  EXPECT_EQ(r.get(0, 9), "2");
+  EXPECT_EQ(r.get(0, 10), "1x");
+  Res labels(PQexec(c.c, "SELECT count(*) FROM dwd_objects WHERE labels ->> 'team' IS NOT NULL"));
+  ASSERT_EQ(labels.status(), PGRES_TUPLES_OK) << labels.error();
+  Res bad(PQexec(c.c, "SELECT 'nope'::json -> 'a'"));
+  EXPECT_NE(bad.error().find("invalid input syntax for type json"), std::string::npos) << bad.error();
+  Res not_text(PQexec(c.c, "SELECT 1 -> 'a'"));
+  EXPECT_NE(not_text.error().find("must be json text"), std::string::npos) << not_text.error();
+}
+
+// PostgreSQL's date arithmetic in days.
+TEST_F(PgSqlTest, DateArithmeticInDays) {
+  Conn c(Conninfo());
+  ASSERT_TRUE(c.ok()) << c.error();
+  Res r(PQexec(c.c,
+               "SELECT date '2024-03-01' - 1, 7 + date '2024-02-28', date '2024-03-01' - date '2024-01-01', "
+               "date '2024-01-01' + (-1), pg_typeof(date '2024-03-01' - date '2024-01-01'), "
+               "pg_typeof(date '2024-03-01' - 1), CAST(NULL AS DATE) + 1 IS NULL"));
+  ASSERT_EQ(r.status(), PGRES_TUPLES_OK) << r.error();
+  EXPECT_EQ(r.get(0, 0), "2024-02-29");
+  EXPECT_EQ(r.get(0, 1), "2024-03-06");
+  EXPECT_EQ(r.get(0, 2), "60");
+  EXPECT_EQ(r.get(0, 3), "2023-12-31");
+  EXPECT_EQ(r.get(0, 4), "integer");
+  EXPECT_EQ(r.get(0, 5), "date");
+  EXPECT_EQ(r.get(0, 6), "t");
+  Res out(PQexec(c.c, "SELECT date '9999-12-31' + 1"));
+  EXPECT_NE(out.error().find("date out of range"), std::string::npos) << out.error();
+}
+
+// An aggregate's ORDER BY (PostgreSQL's in-call form too) is refused, never ignored.
+TEST_F(PgSqlTest, OrderedAggregatesAreRefused) {
+  Conn c(Conninfo());
+  ASSERT_TRUE(c.ok()) << c.error();
+  for (const char* sql : {"SELECT string_agg(name, ',' ORDER BY name DESC) FROM dwd_objects",
+                          "SELECT array_agg(name) WITHIN GROUP (ORDER BY name) FROM dwd_objects"}) {
+    Res r(PQexec(c.c, sql));
+    EXPECT_EQ(r.status(), PGRES_FATAL_ERROR) << sql;
+    EXPECT_NE(r.error().find("is not supported: the rows would be aggregated in no particular order"),
+              std::string::npos)
+        << r.error();
+  }
+}
+
+// COPY of a table (with a column list, names quoted or not) runs its SELECT on the engine.
+TEST_F(PgSqlTest, CopyOfATableAndItsColumns) {
+  if (std::system("psql --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "psql is not installed";
+  int rc = 0;
+  std::string copied =
+      Psql("-c 'COPY kubelake.dwd_objects (name, \"namespace\", deleted) TO STDOUT (FORMAT csv)'", &rc);
+  ASSERT_EQ(rc, 0) << copied;
+  std::string selected = Psql("-A -t -F , -c 'SELECT name, namespace, deleted FROM kubelake.dwd_objects'", &rc);
+  ASSERT_EQ(rc, 0) << selected;
+  std::vector<std::string> a = Split(copied, '\n', true), b = Split(selected, '\n', true);
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(a.size(), 3u) << copied;
+  std::string err = Psql("-c 'COPY dwd_objects (nope) TO STDOUT'", &rc);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(err.find("nope"), std::string::npos) << err;
+}
+
+// `tableoid` is on every pg_catalog table by name, never in *; an untyped NULL
+// takes the type a function declares; fewer column aliases rename the first columns.
+TEST_F(PgSqlTest, CatalogSystemColumnsAndUntypedNulls) {
+  Conn c(Conninfo());
+  ASSERT_TRUE(c.ok()) << c.error();
+  Res oids(PQexec(c.c, "SELECT count(*), min(tableoid), max(tableoid), min(tableoid::regclass::text) FROM pg_class"));
+  ASSERT_EQ(oids.status(), PGRES_TUPLES_OK) << oids.error();
+  EXPECT_NE(oids.get(0, 0), "0");
+  EXPECT_EQ(oids.get(0, 1), "1259");
+  EXPECT_EQ(oids.get(0, 2), "1259");
+  EXPECT_EQ(oids.get(0, 3), "pg_class");
+  Res star(PQexec(c.c, "SELECT n.* FROM pg_namespace n, pg_namespace m WHERE n.oid = m.oid LIMIT 1"));
+  ASSERT_EQ(star.status(), PGRES_TUPLES_OK) << star.error();
+  EXPECT_EQ(PQnfields(star.r), 4);
+  for (int i = 0; i < PQnfields(star.r); ++i) EXPECT_STRNE(PQfname(star.r, i), "tableoid");
+  Res natural(PQexec(c.c, "SELECT count(*) FROM pg_namespace NATURAL JOIN pg_am"));
+  ASSERT_EQ(natural.status(), PGRES_TUPLES_OK) << natural.error();
+  EXPECT_EQ(natural.get(0, 0), "0") << "tableoid differs and must not be a NATURAL JOIN column";
+  Res aliased(PQexec(c.c, "SELECT a, nspname, tableoid FROM pg_namespace AS n(a) WHERE nspname = 'pg_catalog'"));
+  ASSERT_EQ(aliased.status(), PGRES_TUPLES_OK) << aliased.error();
+  EXPECT_EQ(aliased.get(0, 0), "11");
+  EXPECT_EQ(aliased.get(0, 2), "2615");
+  Res too_many(PQexec(c.c, "SELECT * FROM pg_namespace AS n(a, b, c, d, e)"));
+  EXPECT_EQ(too_many.status(), PGRES_FATAL_ERROR);
+  EXPECT_NE(too_many.error().find("the alias names 5 columns but pg_namespace has 4"), std::string::npos)
+      << too_many.error();
+  Res typed(PQexec(c.c, "SELECT format_type(25, NULL), format_type(NULL, NULL) IS NULL"));
+  ASSERT_EQ(typed.status(), PGRES_TUPLES_OK) << typed.error();
+  EXPECT_EQ(typed.get(0, 0), "text");
+  EXPECT_EQ(typed.get(0, 1), "t");
+  EXPECT_EQ(Res(PQexec(c.c, "SELECT format_type('x', 1)")).sqlstate(), "42804");
+}
+
 // Starts the Debian postgresql server in a scratch directory (as the postgres user when run
 // as root) and compares psql's \d of the same table on both servers.
 TEST_F(PgSqlTest, PsqlDescribeMatchesARealPostgres) {
@@ -458,10 +656,49 @@ TEST_F(PgSqlTest, PsqlDescribeMatchesARealPostgres) {
                        "kind text NOT NULL, live_count bigint, PRIMARY KEY (cluster, kind))' 2>&1",
                    &rc);
   std::string real = rc == 0 ? RunCommand(psql + "-c '\\d kubelake.ads_kind_count' 2>&1", &rc) : out;
+  // COPY ... TO STDOUT: the same bytes in every format and the same first line of each error.
+  std::vector<std::string> copies = {
+      "(SELECT 'a,b\"c' AS q, CAST(NULL AS TEXT) AS n, E'tab\\tx\\\\y\\nz\\rw' AS e, 1 AS i, "
+      "CAST(2.5 AS DOUBLE PRECISION) AS d, true AS b, '' AS empty, '\\.' AS dot, 'x|y' AS pipe) TO STDOUT",
+      "(SELECT 'a,b\"c' AS q, CAST(NULL AS TEXT) AS n, E'x\\ny' AS e, '' AS empty) TO STDOUT WITH (FORMAT csv, HEADER)",
+      "(SELECT 'a,b\"c' AS q, CAST(NULL AS TEXT) AS n, E'x\\ny' AS e, '' AS empty, 'it''s' AS s) TO STDOUT "
+      "WITH (FORMAT csv, FORCE_QUOTE *, NULL 'NULL', DELIMITER '|', QUOTE '''', ESCAPE '\\')",
+      "(SELECT 'x|y' AS pipe, CAST(NULL AS TEXT) AS n, 3 AS i) TO STDOUT WITH DELIMITER '|' NULL 'nil' HEADER",
+      "(SELECT '\\.' AS dot) TO STDOUT CSV",
+      "(SELECT 'a' AS q, CAST(NULL AS TEXT) AS n, 1 AS i, CAST(2.5 AS DOUBLE PRECISION) AS d, true AS b, "
+      "CAST(7 AS BIGINT) AS big) TO STDOUT (FORMAT binary)",
+      "(SELECT 1 AS i) TO STDOUT (FORMAT binary, HEADER)",
+      "(SELECT 1 AS i) TO STDOUT (FORMAT text, QUOTE '\"')",
+      "(SELECT 1 AS i) TO STDOUT (FORMAT csv, DELIMITER ',', QUOTE ',')",
+      "(SELECT 1 AS i) TO STDOUT (FORMAT xml)",
+      "(SELECT 1 AS i) TO STDOUT (DELIMITER 'ab')",
+      "(SELECT 1 AS i) TO STDOUT (FORMAT csv, HEADER false, HEADER true)",
+      "(SELECT 1 AS i) TO STDOUT (NULL 'a\tb', DELIMITER E'\\t')",
+  };
+  auto first_line = [](const std::string& s) { return s.substr(0, s.find('\n')); };
+  std::vector<std::string> real_copies;
+  for (const auto& copy : copies) {
+    std::string file = pgdir.Sub("copy.sql");
+    ASSERT_TRUE(WriteFile(file, "COPY " + copy + ";\n").ok());
+    real_copies.push_back(RunCommand(psql + "-f '" + file + "' 2>&1", &rc));
+  }
   (void)RunCommand(as_user + bin + "/pg_ctl -D '" + data + "' -m immediate stop", &rc);
   ASSERT_NE(real.find("Table \"kubelake.ads_kind_count\""), std::string::npos) << real;
   std::string ours = Psql("-c '\\d kubelake.ads_kind_count'", &rc);
   EXPECT_EQ(ours, real);
+  for (size_t i = 0; i < copies.size(); ++i) {
+    std::string file = pgdir.Sub("copy.sql");
+    ASSERT_TRUE(WriteFile(file, "COPY " + copies[i] + ";\n").ok());
+    std::string mine = Psql("-f '" + file + "'", &rc);
+    if (real_copies[i].find("ERROR:") != std::string::npos) {
+      // psql names the file and line before the message: compare from "ERROR:" on.
+      std::string theirs = first_line(real_copies[i].substr(real_copies[i].find("ERROR:")));
+      ASSERT_NE(mine.find("ERROR:"), std::string::npos) << copies[i] << "\n" << mine;
+      EXPECT_EQ(first_line(mine.substr(mine.find("ERROR:"))), theirs) << copies[i];
+    } else {
+      EXPECT_EQ(mine, real_copies[i]) << copies[i];
+    }
+  }
 }
 
 TEST_F(PgSqlTest, PythonClients) {

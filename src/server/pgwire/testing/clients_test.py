@@ -4,6 +4,7 @@ Usage: clients_test.py TRUST_PORT SCRAM_PORT   (run by pg_clients_test)
 """
 import datetime
 import decimal
+import io
 import sys
 
 import psycopg
@@ -39,6 +40,12 @@ except psycopg2.errors.UndefinedTable as e:
 conn.rollback()
 cur.execute("SELECT %s AS greeting", (UNICODE,))
 assert cur.fetchone()[0] == UNICODE
+# COPY ... TO STDOUT through copy_expert.
+buf = io.StringIO()
+cur.copy_expert("COPY items TO STDOUT WITH (FORMAT csv, HEADER)", buf)
+lines = buf.getvalue().splitlines()
+assert lines[0].startswith("id,name,price,") and lines[1].startswith("1,alpha,19.99,"), lines[:2]
+assert len(lines) == 5, lines
 conn.close()
 print("psycopg2 ok")
 
@@ -68,6 +75,19 @@ with psycopg.connect(host="127.0.0.1", port=scram_port, user="py", password="py-
     except psycopg.errors.UndefinedTable:
         pass
     assert conn.execute("SELECT 1").fetchone() == (1,)
+    # COPY ... TO STDOUT: text rows, and binary rows parsed by psycopg's own reader.
+    with conn.cursor() as cur:
+        with cur.copy("COPY items TO STDOUT") as copy:
+            text_rows = list(copy.rows())
+        assert len(text_rows) == 4 and text_rows[1][1] == UNICODE and text_rows[2][1] is None, text_rows
+        with cur.copy("COPY (SELECT * FROM items) TO STDOUT (FORMAT binary)") as copy:
+            copy.set_types(["int8", "text", "numeric", "float8", "bool", "date", "timestamp", "timestamptz",
+                            "bytea", "text[]", "int4", "json"])
+            binary_rows = list(copy.rows())
+        assert len(binary_rows) == 4, binary_rows
+        assert binary_rows[0][:3] == (1, "alpha", decimal.Decimal("19.99")), binary_rows[0]
+        assert binary_rows[0][8] == b"\x00\x01\xff" and binary_rows[0][9] == ["a", "b c", None], binary_rows[0]
+        assert binary_rows[3][0] == 9007199254740993 and binary_rows[3][6] == datetime.datetime(9999, 12, 31, 23, 59, 59, 999999)
 try:
     psycopg.connect(host="127.0.0.1", port=scram_port, user="py", password="wrong", dbname="kubelake")
     raise AssertionError("expected an authentication failure")
