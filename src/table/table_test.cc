@@ -16,6 +16,7 @@
 #include "common/testing/test_util.h"
 #include "format/avro/avro_file.h"
 #include "table/data/binary_row.h"
+#include "table/manifest/commit_signal.h"
 #include "table/mergetree/compaction.h"
 #include "table/operation/maintenance.h"
 #include "table/operation/recent_files.h"
@@ -985,6 +986,58 @@ TEST(TableTest, ChangelogReadFromKeptRowsEqualsReadFromFiles) {
   }
 }
 
+// A changelog file that outgrows what the row cache takes (a quarter of its budget) stops
+// being kept while it is written: its rows are read from the file, and the rows kept of
+// files that fit are whole. Each budget below cuts at another place (before the first
+// staged batch, between batches, never); every one reads the same changes.
+TEST(TableTest, ChangelogTooLargeForTheRowCacheIsReadFromItsFile) {
+  testing::TempDir dir;
+  auto t = test_util::MakeTestTable(dir.Sub("t"), {"id"},
+                                    {{"changelog-producer", "lookup"}, {"kubelake.data-file.sync", "false"}});
+  auto w = t->NewWriter("w");
+  for (int c = 1; c <= 3; ++c) {
+    // 10,000 keys in one flush: the changelog file is written in several staged batches.
+    for (int64_t id = 0; id < 10000; ++id) KL_ASSERT_OK(w->WriteRow(R(id * c % 12000, "eu", "v" + std::to_string(c), c)));
+    ASSERT_TRUE(w->Commit(c).ok());
+  }
+  auto changes = [&]() {
+    std::vector<std::string> all;
+    auto stream = t->NewStreamScan(StreamStart::kFromSnapshot, 1);
+    EXPECT_TRUE(stream.Next().ok());
+    auto read = t->NewRead();
+    EXPECT_TRUE(read.ok());
+    while (true) {
+      auto plan = stream.Next();
+      EXPECT_TRUE(plan.ok());
+      if (!plan.ok() || !plan->snapshot_id) break;
+      auto rows = (*read)->ReadAll(*plan);
+      EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+      for (const auto& r : Rows(*rows)) all.push_back(std::to_string(*plan->snapshot_id) + ": " + r);
+    }
+    return all;
+  };
+  RecentFiles::Get().SetBudget(0);
+  auto from_files = changes();
+  EXPECT_GT(from_files.size(), 20000u);
+  for (size_t budget : {size_t{64} << 10, size_t{1} << 20, size_t{4} << 20, size_t{256} << 20}) {
+    SCOPED_TRACE(budget);
+    RecentFiles::Get().SetBudget(budget);
+    // Written again under this budget (a new table: files are kept as they are written).
+    testing::TempDir again;
+    auto t2 = test_util::MakeTestTable(again.Sub("t"), {"id"},
+                                       {{"changelog-producer", "lookup"}, {"kubelake.data-file.sync", "false"}});
+    auto w2 = t2->NewWriter("w");
+    for (int c = 1; c <= 3; ++c) {
+      for (int64_t id = 0; id < 10000; ++id) KL_ASSERT_OK(w2->WriteRow(R(id * c % 12000, "eu", "v" + std::to_string(c), c)));
+      ASSERT_TRUE(w2->Commit(c).ok());
+    }
+    std::swap(t, t2);
+    EXPECT_EQ(changes(), from_files);
+    std::swap(t, t2);
+  }
+  RecentFiles::Get().SetBudget(64u << 20);  // the default
+}
+
 TEST(TableTest, FixedBucketsRouteByKeyHash) {
   testing::TempDir dir;
   auto t = MakeTable(dir.Sub("t"), {"id"}, {{"bucket", "4"}});
@@ -1006,6 +1059,35 @@ TEST(TableTest, FixedBucketsRouteByKeyHash) {
       EXPECT_EQ(BucketOf(key, 4), split.bucket);
     }
   }
+}
+
+TEST(TableTest, CommitsWakeReadersWaitingInThisProcess) {
+  testing::TempDir dir;
+  auto t = MakeTable(dir.Sub("t"), {"id"}, {{"bucket", "1"}});
+  const uint64_t before = SnapshotsCommittedHere(t->path());
+  // Nothing committed: the wait ends by its timeout, the count unchanged.
+  WaitForSnapshotCommittedHere(t->path(), before, 10);
+  EXPECT_EQ(SnapshotsCommittedHere(t->path()), before);
+  uint64_t seen_by_reader = before;
+  std::thread reader([&] {
+    // Far longer than the test: only the commit below ends this wait in time.
+    WaitForSnapshotCommittedHere(t->path(), before, 600000);
+    seen_by_reader = SnapshotsCommittedHere(t->path());
+  });
+  auto w = t->NewWriter("w");
+  KL_ASSERT_OK(w->WriteRow(R(1, "eu", "a", 5)));
+  ASSERT_TRUE(w->Commit(1).ok());
+  reader.join();
+  EXPECT_EQ(seen_by_reader, before + 1);
+  // Counted per table: another table's commit leaves this one's count alone.
+  auto other = MakeTable(dir.Sub("other"), {"id"}, {{"bucket", "1"}});
+  auto w2 = other->NewWriter("w");
+  KL_ASSERT_OK(w2->WriteRow(R(1, "eu", "a", 5)));
+  ASSERT_TRUE(w2->Commit(1).ok());
+  EXPECT_EQ(SnapshotsCommittedHere(t->path()), before + 1);
+  // A commit that changes nothing writes no snapshot and signals nothing.
+  ASSERT_TRUE(w->Commit(2).ok());
+  EXPECT_EQ(SnapshotsCommittedHere(t->path()), before + 1);
 }
 
 TEST(TableTest, SchemaEvolutionReadsOldFilesByFieldId) {

@@ -138,6 +138,12 @@ struct ApiParser::Impl {
 ApiParser::ApiParser() : impl_(std::make_unique<Impl>()) {}
 ApiParser::~ApiParser() = default;
 
+void ApiParser::ReleaseMemory(size_t keep_bytes) {
+  if (impl_->parser.capacity() > keep_bytes || impl_->scratch.capacity() > keep_bytes) {
+    impl_ = std::make_unique<Impl>();
+  }
+}
+
 Status ApiParser::ParseObjectMeta(std::string_view text, size_t padded_capacity, ObjectMeta* meta) {
   *meta = ObjectMeta();
   auto padded = impl_->Padded(text, padded_capacity);

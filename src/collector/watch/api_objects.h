@@ -72,6 +72,10 @@ class ApiParser {
   Status ParseWatchEvent(std::string_view text, size_t padded_capacity, WatchEvent* event);
   Status ParseListPage(std::string_view text, size_t padded_capacity, ListPage* page);
   Status ParseStatus(std::string_view text, ApiStatus* status);
+  // Frees the buffers a large document (a list page) grew, when they exceed `keep_bytes`:
+  // a watcher that has listed keeps parsing small watch events only, and its parser would
+  // otherwise hold several times the largest page for as long as it runs.
+  void ReleaseMemory(size_t keep_bytes = 1 << 20);
 
  private:
   struct Impl;

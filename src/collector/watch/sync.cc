@@ -4,6 +4,19 @@
 
 namespace kl::collector {
 
+namespace {
+
+// One parser per thread for all watches it serves: a parser keeps buffers sized for the
+// largest document it parsed (a list page is megabytes, several times that in the parser),
+// and a fleet's watches list side by side on one thread. Results it returns are used before
+// the next parse.
+ApiParser& ThreadParser() {
+  static thread_local ApiParser parser;
+  return parser;
+}
+
+}  // namespace
+
 std::string UrlEncode(std::string_view value) {
   static const char* kHex = "0123456789ABCDEF";
   std::string out;
@@ -110,7 +123,7 @@ void ResourceSync::BeginList(int64_t now_ms) {
 
 Status ResourceSync::OnListPage(std::string_view body, size_t padded_capacity, int64_t now_ms,
                                 std::string* continue_token, std::vector<CollectedEvent>* out) {
-  KL_RETURN_IF_ERROR(parser_.ParseListPage(body, padded_capacity, &page_).WithContext("listing " + target_.watch_name));
+  KL_RETURN_IF_ERROR(ThreadParser().ParseListPage(body, padded_capacity, &page_).WithContext("listing " + target_.watch_name));
   if (page_.kind == "Status") return Status::Corruption("listing " + target_.watch_name + ": got a Status, not a list");
   // Every page of one list is served from the same snapshot; the first page's version names it.
   if (list_rv_.empty()) list_rv_ = page_.resource_version;
@@ -161,11 +174,14 @@ void ResourceSync::FinishList(int64_t now_ms, std::vector<CollectedEvent>* out) 
   }
   tracker_.set_resume_rv(list_rv_);
   listing_ = false;
+  // The list's pages are parsed; watch events are small.
+  ThreadParser().ReleaseMemory();
+  page_ = ListPage();
 }
 
 ResourceSync::WatchOutcome ResourceSync::OnWatchEvent(std::string_view text, size_t padded_capacity, int64_t now_ms,
                                                       std::vector<CollectedEvent>* out, Status* error) {
-  Status s = parser_.ParseWatchEvent(text, padded_capacity, &event_);
+  Status s = ThreadParser().ParseWatchEvent(text, padded_capacity, &event_);
   if (!s.ok()) {
     *error = s.WithContext("watch " + target_.watch_name);
     return WatchOutcome::kFailed;

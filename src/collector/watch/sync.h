@@ -89,7 +89,6 @@ class ResourceSync {
 
   WatchTarget target_;
   ObjectTracker tracker_;
-  ApiParser parser_;
   ListPage page_;
   WatchEvent event_;
   std::string list_rv_;

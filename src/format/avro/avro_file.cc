@@ -1,5 +1,8 @@
 #include "format/avro/avro_file.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <limits>
 #include <mutex>
@@ -575,7 +578,23 @@ Result<RowType> AvroReader::FileRowType() const {
   return RowType(std::move(fields));
 }
 
+namespace {
+
+// The block at [begin, end) of a mapped file is decoded into the reader's own buffer and the
+// file before it is not read again: its whole pages leave this process's memory (they stay in
+// the page cache), so a large file read to its end — a compaction's input — does not stay
+// resident as a whole. Reading them again would still be correct: it faults them back in.
+void ReleaseMapped(std::string_view mapped, size_t begin, size_t end) {
+  static const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  uintptr_t base = reinterpret_cast<uintptr_t>(mapped.data());  // the mapping, page-aligned
+  uintptr_t from = (base + begin) / page * page, to = (base + end) / page * page;
+  if (to > from) (void)::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+}
+
+}  // namespace
+
 Status AvroReader::NextBlock() {
+  const size_t block_start = pos_;
   ByteReader r(data_.substr(pos_));
   int64_t count = r.ZigZag();
   int64_t size = r.ZigZag();
@@ -595,6 +614,7 @@ Status AvroReader::NextBlock() {
   block_pos_ = 0;
   block_remaining_ = count;
   pos_ = data_.size() - r.remaining();
+  if (mapped_ != nullptr) ReleaseMapped(data_, block_start, pos_);
   return Status::OK();
 }
 

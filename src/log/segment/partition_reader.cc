@@ -8,7 +8,9 @@ namespace kl::log {
 namespace {
 
 constexpr size_t kMinChunk = 64 << 10;
-constexpr size_t kMaxChunk = 8 << 20;
+// Each reader keeps up to two chunks per partition (one records may still view): 2 MiB
+// reads cost no more per byte than larger ones, and every job reading the log holds them.
+constexpr size_t kMaxChunk = 2 << 20;
 
 }  // namespace
 

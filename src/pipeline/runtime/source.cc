@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "table/manifest/commit_signal.h"
 #include "table/operation/consumer.h"
 
 namespace kl::pipeline {
@@ -62,14 +63,18 @@ Status TableChangeSource::Poll(size_t max_changes, int64_t timeout_ms, Changes* 
   int64_t deadline = MonotonicMicros() + timeout_ms * 1000;
   size_t added = 0;
   while (added < max_changes) {
+    // Counted before looking, so a commit landing in between ends the wait below at once.
+    uint64_t committed_here = table::SnapshotsCommittedHere(table_->path());
     KL_ASSIGN_OR_RETURN(table::ScanPlan plan, scan_->Next());
     if (!plan.snapshot_id && consumed_ == 0 && scan_->next_snapshot() && *scan_->next_snapshot() > 1) {
       // A start after the latest snapshot (scan.mode latest): that far is read.
       consumed_ = *scan_->next_snapshot() - 1;
     }
     if (!plan.snapshot_id) {
-      if (added > 0 || MonotonicMicros() >= deadline) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(20, timeout_ms)));
+      int64_t now = MonotonicMicros();
+      if (added > 0 || now >= deadline) break;
+      // A commit in this process wakes the wait; another process's is found when it times out.
+      table::WaitForSnapshotCommittedHere(table_->path(), committed_here, (deadline - now + 999) / 1000);
       continue;
     }
     KL_ASSIGN_OR_RETURN(table::RowsWithKinds rows, read_->ReadAll(plan));

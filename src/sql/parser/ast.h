@@ -186,6 +186,10 @@ struct SelectCore {
   ExprPtr having;
   std::map<std::string, std::shared_ptr<WindowSpec>> windows;  // WINDOW w AS (...)
   ExprPtr qualify;
+  // PostgreSQL's DISTINCT ON (exprs): the first row per value of exprs, kept as
+  // QUALIFY ROW_NUMBER() OVER (PARTITION BY exprs ORDER BY <the query's ORDER BY>) = 1;
+  // this is that window, whose order the enclosing query fills in.
+  std::shared_ptr<WindowSpec> distinct_on;
 };
 
 enum class SetOpKind : unsigned char { kNone, kUnion, kIntersect, kExcept };

@@ -810,6 +810,29 @@ class Parser {
       KL_RETURN_IF_ERROR(ExpectKeyword("BY"));
       KL_ASSIGN_OR_RETURN(q->order_by, OrderList());
     }
+    if (q->body->op == SetOpKind::kNone && q->body->select && q->body->select->distinct_on) {
+      // DISTINCT ON keeps the first row of each group in the query's ORDER BY; an ordinal
+      // there names a select-list expression.
+      const SelectCore& s = *q->body->select;
+      std::vector<OrderItem> order = q->order_by;
+      for (auto& item : order) {
+        if (item.expr->kind == ExprKind::kColumn && item.expr->qualifier.empty()) {
+          // An output column's name, as PostgreSQL's ORDER BY reads it first.
+          for (const auto& si : s.items) {
+            if (!si.alias.empty() && si.alias == item.expr->name) item.expr = si.expr;
+          }
+          continue;
+        }
+        if (item.expr->kind != ExprKind::kLiteral || item.expr->type.root() != format::TypeRoot::kInt) continue;
+        int64_t n = item.expr->value.as_int();
+        if (n < 1 || static_cast<size_t>(n) > s.items.size() || s.items[n - 1].expr->kind == ExprKind::kStar) {
+          return ErrorAt(item.expr->pos, "ORDER BY position " + std::to_string(n) +
+                                             " is not a select-list expression DISTINCT ON can order by");
+        }
+        item.expr = s.items[n - 1].expr;
+      }
+      s.distinct_on->order_by = std::move(order);
+    }
     if (AcceptKeyword("LIMIT")) {
       if (AcceptKeyword("ALL")) {
         // no limit
@@ -953,8 +976,18 @@ class Parser {
     auto s = std::make_shared<SelectCore>();
     s->pos = Advance().pos;                             // SELECT
     while (Peek().kind == TokenKind::kHint) Advance();  // query hints other than table OPTIONS are ignored
+    std::vector<ExprPtr> distinct_on;
     if (AcceptKeyword("DISTINCT")) {
-      s->distinct = true;
+      if (pg_ && AcceptKeyword("ON")) {
+        KL_RETURN_IF_ERROR(ExpectSymbol("("));
+        do {
+          KL_ASSIGN_OR_RETURN(auto e, Expr());
+          distinct_on.push_back(e);
+        } while (AcceptSymbol(","));
+        KL_RETURN_IF_ERROR(ExpectSymbol(")"));
+      } else {
+        s->distinct = true;
+      }
     } else {
       AcceptKeyword("ALL");
     }
@@ -1006,6 +1039,21 @@ class Parser {
     }
     if (AcceptKeyword("QUALIFY")) {
       KL_ASSIGN_OR_RETURN(s->qualify, Expr());
+    }
+    if (!distinct_on.empty()) {
+      auto spec = std::make_shared<WindowSpec>();
+      spec->partition_by = std::move(distinct_on);
+      spec->pos = s->pos;
+      auto rn = Make(ExprKind::kFunction, s->pos);
+      rn->op = "ROW_NUMBER";
+      rn->name = "row_number";
+      rn->over = spec;
+      auto one = Make(ExprKind::kLiteral, s->pos);
+      one->value = Datum::Int(1);
+      one->type = DataType::Int().NotNull();
+      ExprPtr first = Binary("=", rn, one, s->pos);
+      s->qualify = s->qualify ? Binary("AND", s->qualify, first, s->pos) : first;
+      s->distinct_on = spec;
     }
     return s;
   }

@@ -279,6 +279,8 @@ Status DataFileWriter::EnsureOpen() {
   KL_ASSIGN_OR_RETURN(writer_, format_->NewWriter(path, file_type_));
   written_paths_.push_back(path);
   file_rows_ = 0;
+  keep_file_rows_ = options_.keep_rows;
+  kept_bytes_ = 0;
   file_deletes_ = 0;
   min_key_.clear();
   max_key_.clear();
@@ -306,8 +308,9 @@ Status DataFileWriter::FlushStaging(bool roll_check) {
   // the file finishes it, which flushes staging_ again (they were written twice).
   ColumnBatch rows(file_type_);
   std::swap(rows, staging_);
+  const bool keeping = keep_file_rows_;
   Status s = WriteFileBatch(rows, roll_check, &rows);
-  if (options_.keep_rows) return s;  // the rows were kept
+  if (keeping && keep_file_rows_) return s;  // the rows were kept
   rows.Clear();
   if (staging_.num_rows() == 0) std::swap(rows, staging_);  // keep the capacity
   return s;
@@ -333,8 +336,13 @@ Status DataFileWriter::WriteFileBatch(const ColumnBatch& rows, bool roll_check, 
   if (!writer_->ComputesStatistics()) stats_->Update(rows);
   KL_RETURN_IF_ERROR(writer_->Write(rows, 0, n));
   file_rows_ += static_cast<int64_t>(n);
-  if (options_.keep_rows) {
-    if (movable != nullptr) {
+  if (keep_file_rows_) {
+    kept_bytes_ += rows.UsedBytes();
+    if (kept_bytes_ > RecentFiles::Get().max_file_bytes()) {
+      // Too large for the cache to take: the rows would only be held until the file closes.
+      keep_file_rows_ = false;
+      kept_.clear();
+    } else if (movable != nullptr) {
       kept_.push_back(std::move(*movable));
     } else {
       ColumnBatch copy(file_type_);
@@ -360,7 +368,7 @@ Status DataFileWriter::FinishFile() {
     kept_.clear();
     return Status::OK();
   }
-  if (options_.keep_rows) {
+  if (keep_file_rows_) {
     auto rows = std::make_shared<FileRows>();
     rows->type = file_type_;
     rows->chunks = std::move(kept_);

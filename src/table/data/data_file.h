@@ -107,6 +107,8 @@ class DataFileWriter {
   std::vector<DataFileMeta> done_;
   std::vector<std::string> written_paths_;
   std::vector<format::ColumnBatch> kept_;  // keep_rows: the current file's rows
+  bool keep_file_rows_ = false;            // keep_rows, and the current file's rows still fit the cache
+  size_t kept_bytes_ = 0;
   int64_t records_ = 0;
 };
 

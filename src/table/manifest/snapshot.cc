@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 
@@ -10,6 +12,7 @@
 #include "common/file/parsed_file_cache.h"
 #include "common/json.h"
 #include "common/string_util.h"
+#include "table/manifest/commit_signal.h"
 
 namespace kl::table {
 
@@ -234,11 +237,50 @@ Result<std::optional<Snapshot>> SnapshotManager::AtOrBefore(int64_t time_millis)
   return best;
 }
 
+namespace {
+
+struct CommitSignal {
+  std::mutex mu;
+  std::condition_variable committed;
+  std::map<std::string, uint64_t> counts;  // by table path
+};
+
+CommitSignal& Signal() {
+  static CommitSignal* signal = new CommitSignal();  // never destroyed: jobs may wait at exit
+  return *signal;
+}
+
+}  // namespace
+
+uint64_t SnapshotsCommittedHere(const std::string& table_path) {
+  CommitSignal& s = Signal();
+  std::lock_guard<std::mutex> lock(s.mu);
+  auto it = s.counts.find(table_path);
+  return it == s.counts.end() ? 0 : it->second;
+}
+
+void WaitForSnapshotCommittedHere(const std::string& table_path, uint64_t seen, int64_t timeout_ms) {
+  CommitSignal& s = Signal();
+  std::unique_lock<std::mutex> lock(s.mu);
+  s.committed.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(0, timeout_ms)), [&] {
+    auto it = s.counts.find(table_path);
+    return (it == s.counts.end() ? 0 : it->second) != seen;
+  });
+}
+
 Status SnapshotManager::Commit(const Snapshot& snapshot) const {
   KL_RETURN_IF_ERROR(CreateDirs(SnapshotDir()));
   Status s = WriteFileIfAbsent(SnapshotPath(snapshot.id), snapshot.ToJson());
   if (s.IsAlreadyExists()) {
     return Status::Conflict("snapshot " + std::to_string(snapshot.id) + " was committed by another writer");
+  }
+  if (s.ok()) {
+    CommitSignal& signal = Signal();
+    {
+      std::lock_guard<std::mutex> lock(signal.mu);
+      ++signal.counts[table_path_];
+    }
+    signal.committed.notify_all();
   }
   return s;
 }

@@ -124,9 +124,9 @@ Status BucketWriter::EnsureLookupState() {
   auto state = std::make_unique<LookupState>(ctx_->schema().fields, std::move(retraction_columns));
   std::vector<std::unique_ptr<RunCursor>> cursors;
   KL_ASSIGN_OR_RETURN(FileOpener opener, Opener());
-  for (auto& run : SortedRunsOf(levels_.AllFiles(), ctx_->key_types())) {
-    cursors.push_back(std::make_unique<RunCursor>(std::move(run), opener, kReadChunkRows));
-  }
+  std::vector<SortedRun> runs = SortedRunsOf(levels_.AllFiles(), ctx_->key_types());
+  const size_t chunk_rows = RunChunkRows(runs.size());
+  for (auto& run : runs) cursors.push_back(std::make_unique<RunCursor>(std::move(run), opener, chunk_rows));
   // The state keeps each key's stored form (tombstones and carried
   // retractions too): later merges need it, and views derive from it.
   KL_ASSIGN_OR_RETURN(auto merge, CreateMergeFunction(ctx_->schema(), ctx_->schema().fields, MergeMode::kStore));
@@ -353,8 +353,8 @@ Status BucketWriter::RunCompaction(const CompactUnit& unit) {
   }
   KL_ASSIGN_OR_RETURN(FileOpener opener, Opener());
   std::vector<std::unique_ptr<RunCursor>> cursors;
-  for (const auto& run : unit.runs)
-    cursors.push_back(std::make_unique<RunCursor>(SortedRun{run}, opener, kReadChunkRows));
+  const size_t chunk_rows = RunChunkRows(unit.runs.size());
+  for (const auto& run : unit.runs) cursors.push_back(std::make_unique<RunCursor>(SortedRun{run}, opener, chunk_rows));
   KL_ASSIGN_OR_RETURN(auto merge, CreateMergeFunction(ctx_->schema(), ctx_->schema().fields, MergeMode::kStore));
   MergeReader reader(std::move(cursors), ctx_->comparator(), std::move(merge), drop_delete);
   KL_RETURN_IF_ERROR(reader.Init());

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "table/mergetree/merge_reader.h"
+
 namespace kl::table {
 namespace {
 
@@ -75,6 +77,15 @@ TEST(UniversalCompactionTest, TinyFlushesRewriteLevelOneOverAndOverWithFewLevels
                                  << sixteen;
     EXPECT_LT(sixteen, 8) << groups << " groups";
   }
+}
+
+TEST(MergeReadTest, ManyRunsShareTheRowsAMergeHoldsAtOnce) {
+  // One or two runs read whole chunks; more share a budget, never below a floor.
+  EXPECT_EQ(RunChunkRows(1), 16384u);
+  EXPECT_EQ(RunChunkRows(2), 16384u);
+  for (size_t runs : {3, 4, 8, 24}) EXPECT_LE(RunChunkRows(runs) * runs, 32768u) << runs;
+  EXPECT_EQ(RunChunkRows(4), 8192u);
+  EXPECT_EQ(RunChunkRows(100), 1024u);
 }
 
 }  // namespace

@@ -45,6 +45,12 @@ std::vector<SortedRun> SortedRunsOf(const std::vector<DataFileMeta>& files,
   return runs;
 }
 
+size_t RunChunkRows(size_t runs) {
+  constexpr size_t kChunkRows = 16384, kMergeRows = 32768, kMinChunkRows = 1024;
+  if (runs <= kMergeRows / kChunkRows) return kChunkRows;
+  return std::max(kMinChunkRows, kMergeRows / runs);
+}
+
 RunCursor::RunCursor(SortedRun run, FileOpener opener, size_t chunk_rows)
     : run_(std::move(run)), opener_(std::move(opener)), chunk_rows_(chunk_rows) {}
 

@@ -29,6 +29,12 @@ std::vector<SortedRun> SortedRunsOf(const std::vector<DataFileMeta>& files,
                                     const std::vector<format::DataType>& key_types);
 
 // Reads one sorted run record by record.
+// Rows each cursor reads at a time when `runs` sorted runs are merged: 16,384 up to two
+// runs, else a shared 32,768 split among them (at least 1,024 each). A merge of many runs
+// (a compaction that waited for a backlog, up to num-sorted-run.stop-trigger of them) would
+// otherwise hold 16,384 decoded rows of every run at once.
+size_t RunChunkRows(size_t runs);
+
 class RunCursor {
  public:
   RunCursor(SortedRun run, FileOpener opener, size_t chunk_rows);

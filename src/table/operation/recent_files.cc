@@ -44,6 +44,11 @@ void RecentFiles::SetBudget(size_t bytes) {
   impl_->Evict();
 }
 
+size_t RecentFiles::max_file_bytes() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->budget / 4;
+}
+
 void RecentFiles::Put(const std::string& path, std::shared_ptr<const FileRows> rows) {
   size_t bytes = sizeof(FileRows);
   for (const auto& c : rows->chunks) bytes += c.UsedBytes();

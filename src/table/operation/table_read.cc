@@ -249,9 +249,9 @@ Result<std::unique_ptr<SplitReader>> TableRead::Open(const DataSplit& split) {
         new RawSplitReader(std::move(files), std::move(opener), output_from_read_, filter));
   }
   std::vector<std::unique_ptr<RunCursor>> cursors;
-  for (auto& run : SortedRunsOf(files, ctx_->key_types())) {
-    cursors.push_back(std::make_unique<RunCursor>(std::move(run), opener, kChunkRows));
-  }
+  std::vector<SortedRun> runs = SortedRunsOf(files, ctx_->key_types());
+  const size_t chunk_rows = RunChunkRows(runs.size());
+  for (auto& run : runs) cursors.push_back(std::make_unique<RunCursor>(std::move(run), opener, chunk_rows));
   KL_ASSIGN_OR_RETURN(KeyComparator cmp, ctx_->ComparatorFor(read_type_));
   KL_ASSIGN_OR_RETURN(auto merge, CreateMergeFunction(ctx_->schema(), read_type_));
   auto reader = std::make_unique<MergeReader>(std::move(cursors), cmp, std::move(merge), /*drop_retracts=*/true);

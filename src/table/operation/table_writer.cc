@@ -33,14 +33,15 @@ class AppendBucketWriter {
     for (const auto& f : files_) next_seq_ = std::max(next_seq_, f.max_sequence_number + 1);
   }
 
-  size_t buffered_bytes() const { return buffer_.UsedBytes(); }
+  // What write-buffer-size bounds: the buffer's memory, not just the bytes of its rows
+  // (columns grow by doubling, so a buffer can take up to twice what its rows use).
+  size_t buffered_bytes() const { return buffer_.MemoryBytes(); }
 
   Status Write(const ColumnBatch& rows, size_t begin, size_t end) {
     for (size_t c = 0; c < rows.num_columns(); ++c) buffer_.mutable_column(c).AppendRange(rows.column(c), begin, end);
     buffer_.SetNumRows(buffer_.num_rows() + (end - begin));
-    const size_t used = buffer_.UsedBytes();
-    peak_used_ = std::max(peak_used_, used);
-    if (static_cast<int64_t>(used) >= ctx_->options().write_buffer_size()) return FlushOverBudget();
+    peak_used_ = std::max(peak_used_, buffer_.UsedBytes());
+    if (static_cast<int64_t>(buffer_.MemoryBytes()) >= ctx_->options().write_buffer_size()) return FlushOverBudget();
     return Status::OK();
   }
 

@@ -556,6 +556,30 @@ TEST_F(PgSqlTest, DateArithmeticInDays) {
   EXPECT_NE(out.error().find("date out of range"), std::string::npos) << out.error();
 }
 
+// DISTINCT ON keeps the first row of each group in the query's order (names, ordinals and
+// output names in ORDER BY), with PostgreSQL's NULL order.
+TEST_F(PgSqlTest, DistinctOn) {
+  Conn c(Conninfo());
+  ASSERT_TRUE(c.ok()) << c.error();
+  const char* values = "(VALUES ('a', 1), ('a', 3), ('b', 2), ('b', NULL), ('c', 5)) AS t(g, v)";
+  auto rows = [&](const std::string& sql) {
+    Res r(PQexec(c.c, sql.c_str()));
+    EXPECT_EQ(r.status(), PGRES_TUPLES_OK) << sql << ": " << r.error();
+    std::string out;
+    for (int i = 0; i < r.rows(); ++i) out += r.get(i, 0) + "=" + (r.null(i, 1) ? "NULL" : r.get(i, 1)) + " ";
+    return out;
+  };
+  EXPECT_EQ(rows(std::string("SELECT DISTINCT ON (g) g, v FROM ") + values + " ORDER BY g, v DESC"), "a=3 b=NULL c=5 ");
+  EXPECT_EQ(rows(std::string("SELECT DISTINCT ON (g) g, v FROM ") + values + " ORDER BY 1, 2"), "a=1 b=2 c=5 ");
+  EXPECT_EQ(rows(std::string("SELECT DISTINCT ON (g) g, v AS w FROM ") + values + " ORDER BY g DESC, w DESC LIMIT 2"),
+            "c=5 b=NULL ");
+  EXPECT_EQ(
+      rows(std::string("SELECT DISTINCT ON (v > 2) g, v FROM ") + values + " WHERE v IS NOT NULL ORDER BY v > 2, v"),
+      "a=1 a=3 ");
+  Res star(PQexec(c.c, (std::string("SELECT DISTINCT ON (g) * FROM ") + values + " ORDER BY g, 2").c_str()));
+  EXPECT_NE(star.error().find("ORDER BY position 2"), std::string::npos) << star.error();
+}
+
 // An aggregate's ORDER BY (PostgreSQL's in-call form too) is refused, never ignored.
 TEST_F(PgSqlTest, OrderedAggregatesAreRefused) {
   Conn c(Conninfo());
