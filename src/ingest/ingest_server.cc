@@ -410,7 +410,7 @@ HttpResponse IngestServer::HandleBatch(HttpRequest& request) {
     if (!batch.events[skip].record.empty()) {
       // Version 2: the records lie back to back in the body, checked; the log
       // renumbers them where they are and writes them from there (no copy,
-      // one write and one sync for the batch).
+      // one sync for the batch).
       std::string_view from = batch.events[skip].record, last = batch.events.back().record;
       size_t size = static_cast<size_t>(last.data() + last.size() - from.data());
       s = slot->producer->SendEncoded(claimed, body_data + (from.data() - body.data()), size, appended);

@@ -3,6 +3,10 @@
 #include <array>
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace kl::log {
 namespace {
 
@@ -151,6 +155,75 @@ bool HasHardwareCrc() {
   static const bool has = __builtin_cpu_supports("sse4.2");
   return has;
 }
+
+// Carry-less multiplication folds the message 64 bytes per lane-group at a
+// time (AVX-512 VPCLMULQDQ: four 128-bit lanes per instruction), about four
+// times the crc32 instruction's 8 bytes per cycle; the crc32 instruction then
+// reduces the last 64 folded bytes and the tail. Folding a 16-byte lane
+// forward over d bytes multiplies its low half by x^(8d+31) and its high half
+// by x^(8d-33) (mod P, bit-reflected), giving 16 bytes with the same CRC
+// contribution at the lane's new place.
+uint32_t XPowModP(uint64_t exponent) {  // x^exponent mod P, bit-reflected
+  uint32_t r = 0x80000000u;
+  for (uint64_t i = 0; i < exponent; ++i) r = (r >> 1) ^ ((r & 1) ? kPolyReflected : 0);
+  return r;
+}
+
+bool HasVpclmul() {
+  static const bool has =
+      __builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq");
+  return has;
+}
+
+constexpr size_t kMinFoldBytes = 256;
+
+__attribute__((target("avx512f,vpclmulqdq,sse4.2"))) inline __m512i Fold(__m512i x, __m512i k, __m512i data) {
+  __m512i lo = _mm512_clmulepi64_epi128(x, k, 0x00);
+  __m512i hi = _mm512_clmulepi64_epi128(x, k, 0x11);
+  return _mm512_ternarylogic_epi64(lo, hi, data, 0x96);  // lo ^ hi ^ data
+}
+
+// n >= kMinFoldBytes.
+__attribute__((target("avx512f,vpclmulqdq,sse4.2"))) uint32_t ExtendFolding(uint32_t crc, const uint8_t* p, size_t n) {
+  static const uint64_t k256[2] = {XPowModP(8 * 256 + 31), XPowModP(8 * 256 - 33)};
+  static const uint64_t k64[2] = {XPowModP(8 * 64 + 31), XPowModP(8 * 64 - 33)};
+  const __m512i fold256 = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(k256)));
+  const __m512i fold64 = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(k64)));
+  // The register's initial value enters as if XORed into the first four bytes.
+  __m512i x0 =
+      _mm512_xor_si512(_mm512_loadu_si512(p), _mm512_maskz_mov_epi32(1, _mm512_set1_epi32(static_cast<int>(crc))));
+  __m512i x1 = _mm512_loadu_si512(p + 64);
+  __m512i x2 = _mm512_loadu_si512(p + 128);
+  __m512i x3 = _mm512_loadu_si512(p + 192);
+  p += 256;
+  n -= 256;
+  while (n >= 256) {
+    x0 = Fold(x0, fold256, _mm512_loadu_si512(p));
+    x1 = Fold(x1, fold256, _mm512_loadu_si512(p + 64));
+    x2 = Fold(x2, fold256, _mm512_loadu_si512(p + 128));
+    x3 = Fold(x3, fold256, _mm512_loadu_si512(p + 192));
+    p += 256;
+    n -= 256;
+  }
+  __m512i x = Fold(Fold(Fold(x0, fold64, x1), fold64, x2), fold64, x3);
+  while (n >= 64) {
+    x = Fold(x, fold64, _mm512_loadu_si512(p));
+    p += 64;
+    n -= 64;
+  }
+  alignas(64) uint8_t folded[64];
+  _mm512_store_si512(folded, x);
+  uint64_t c = 0;
+  for (size_t i = 0; i < 64; i += 8) c = Crc32Word(c, folded + i);
+  while (n >= 8) {
+    c = Crc32Word(c, p);
+    p += 8;
+    n -= 8;
+  }
+  uint32_t c32 = static_cast<uint32_t>(c);
+  while (n-- > 0) c32 = __builtin_ia32_crc32qi(c32, *p++);
+  return c32;
+}
 #endif
 
 }  // namespace
@@ -159,6 +232,7 @@ uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t n) {
   const auto* p = static_cast<const uint8_t*>(data);
   crc = ~crc;
 #if defined(__x86_64__)
+  if (n >= kMinFoldBytes && HasVpclmul()) return ~ExtendFolding(crc, p, n);
   if (HasHardwareCrc()) return ~ExtendHardware(crc, p, n);
 #endif
   return ~ExtendPortable(crc, p, n);

@@ -49,13 +49,16 @@ uint32_t Crc32cBitwise(std::string_view data) {
 }
 
 TEST(Crc32cTest, MatchesBitwiseReferenceAtEveryLengthAndAlignment) {
-  // Lengths around the three-stream block sizes (3 x 256 B and 3 x 8 KB) and
-  // their multiples, at every alignment of the start.
+  // Lengths around the block sizes (the crc32 instruction's 3 x 256 B and
+  // 3 x 8 KB, the carry-less folding's 64 and 256 B) and their multiples, at
+  // every alignment of the start.
   Random rng(7);
   std::string data = rng.Alnum(80 * 1024);
   for (size_t i = 0; i < data.size(); i += 7) data[i] = static_cast<char>(rng.Uniform(256));
   std::vector<size_t> lengths;
   for (size_t n = 0; n <= 1600; ++n) lengths.push_back(n);
+  // Records of a few KB: the folding path (64 and 256 B steps) and its tail.
+  for (size_t n = 1601; n <= 5200; n += 3) lengths.push_back(n);
   for (size_t base : {3 * 8192, 2 * 3 * 8192, 3 * 8192 + 768, 3 * 3 * 8192}) {
     for (size_t d = 0; d <= 20; ++d) {
       lengths.push_back(base - d);
