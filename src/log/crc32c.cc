@@ -118,6 +118,18 @@ __attribute__((target("sse4.2"))) inline uint64_t Crc32Word(uint64_t crc, const 
   return __builtin_ia32_crc32di(crc, word);
 }
 
+// The last bytes one word, then one byte, at a time.
+__attribute__((target("sse4.2"))) uint32_t FinishTail(uint64_t c, const uint8_t* p, size_t n) {
+  while (n >= 8) {
+    c = Crc32Word(c, p);
+    p += 8;
+    n -= 8;
+  }
+  uint32_t c32 = static_cast<uint32_t>(c);
+  while (n-- > 0) c32 = __builtin_ia32_crc32qi(c32, *p++);
+  return c32;
+}
+
 template <size_t kStream>
 __attribute__((target("sse4.2"))) uint32_t ThreeStreams(uint32_t crc, const uint8_t*& p, size_t& n,
                                                         const ZerosOperator& shift) {
@@ -140,15 +152,7 @@ __attribute__((target("sse4.2"))) uint32_t ExtendHardware(uint32_t crc, const ui
   static const ZerosOperator kShortShift(kShortStream);
   crc = ThreeStreams<kLongStream>(crc, p, n, kLongShift);
   crc = ThreeStreams<kShortStream>(crc, p, n, kShortShift);
-  uint64_t c = crc;
-  while (n >= 8) {
-    c = Crc32Word(c, p);
-    p += 8;
-    n -= 8;
-  }
-  uint32_t c32 = static_cast<uint32_t>(c);
-  while (n-- > 0) c32 = __builtin_ia32_crc32qi(c32, *p++);
-  return c32;
+  return FinishTail(crc, p, n);
 }
 
 bool HasHardwareCrc() {
@@ -215,14 +219,7 @@ __attribute__((target("avx512f,vpclmulqdq,sse4.2"))) uint32_t ExtendFolding(uint
   _mm512_store_si512(folded, x);
   uint64_t c = 0;
   for (size_t i = 0; i < 64; i += 8) c = Crc32Word(c, folded + i);
-  while (n >= 8) {
-    c = Crc32Word(c, p);
-    p += 8;
-    n -= 8;
-  }
-  uint32_t c32 = static_cast<uint32_t>(c);
-  while (n-- > 0) c32 = __builtin_ia32_crc32qi(c32, *p++);
-  return c32;
+  return FinishTail(c, p, n);
 }
 #endif
 
