@@ -135,6 +135,27 @@ struct ApiParser::Impl {
   }
 };
 
+namespace {
+
+// The raw text of an object the iterator read, from where it started (`begin`) to where
+// the iterator stands after it (`end`), both in the padded copy at `base` of `text`; trailing
+// blanks dropped. A malformed document can leave the iterator anywhere: bounds are checked.
+Result<std::string_view> ObjectText(std::string_view text, const char* base, const char* begin, const char* end,
+                                    const char* error) {
+  if (begin == nullptr || end == nullptr || begin < base || end < begin ||
+      end > base + text.size()) {
+    return Status::Corruption(error);
+  }
+  std::string_view raw(begin, static_cast<size_t>(end - begin));
+  while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t')) {
+    raw.remove_suffix(1);
+  }
+  if (raw.empty() || raw.front() != '{' || raw.back() != '}') return Status::Corruption(error);
+  return std::string_view(text.data() + (begin - base), raw.size());
+}
+
+}  // namespace
+
 ApiParser::ApiParser() : impl_(std::make_unique<Impl>()) {}
 ApiParser::~ApiParser() = default;
 
@@ -194,12 +215,7 @@ Status ApiParser::ParseWatchEvent(std::string_view text, size_t padded_capacity,
       }
       const char* end = nullptr;
       if (auto e = impl_->doc.current_location().get(end)) return JsonError("parsing watch event object", e);
-      std::string_view raw(begin, static_cast<size_t>(end - begin));
-      while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t'))
-        raw.remove_suffix(1);
-      if (raw.empty() || raw.front() != '{' || raw.back() != '}')
-        return Status::Corruption("watch event: bad object bounds");
-      event->object = std::string_view(text.data() + (begin - base), raw.size());
+      KL_ASSIGN_OR_RETURN(event->object, ObjectText(text, base, begin, end, "watch event: bad object bounds"));
       have_object = true;
     }
   }
@@ -275,12 +291,7 @@ Status ApiParser::ParseListPage(std::string_view text, size_t padded_capacity, L
         }
         const char* end = nullptr;
         if (auto e = impl_->doc.current_location().get(end)) return JsonError("parsing list item", e);
-        std::string_view raw(begin, static_cast<size_t>(end - begin));
-        while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t'))
-          raw.remove_suffix(1);
-        if (raw.empty() || raw.front() != '{' || raw.back() != '}')
-          return Status::Corruption("parsing list item: bad bounds");
-        out.object = std::string_view(text.data() + (begin - base), raw.size());
+        KL_ASSIGN_OR_RETURN(out.object, ObjectText(text, base, begin, end, "parsing list item: bad bounds"));
       }
     }
   }

@@ -144,6 +144,16 @@ TEST(ApiObjectsTest, WatchEventTypesAndErrors) {
   EXPECT_TRUE(parser.ParseWatchEvent(R"({"type":"ADDED"})", 0, &event).IsCorruption());
   EXPECT_TRUE(parser.ParseWatchEvent(R"({"type":"ADDED","object":{"metadata":)", 0, &event).IsCorruption());
   EXPECT_TRUE(parser.ParseWatchEvent(R"({"type":"ADDED","object":{"metadata":{"uid":7}}})", 0, &event).IsCorruption());
+  // Garbled inside the object is refused. (The framed form of this text, with the bytes that
+  // followed it in the stream as padding, made a view of negative length before object bounds
+  // were checked: fuzz/corpus/watch_stream/object-bounds-regression.)
+  std::string garbled =
+      R"({"type":"ADDED","object":{"{ind":"P'od","apiVerwion":"v1","metadata":{"":"vapViersionmespace":"n",)"
+      R"("uid":"u1","reVcrroeessuion":"6"},"statue":"DDs":{"p","metadata":{"":"vapViersionmespace":"n","uid":"u1",)"
+      R"("reVcrroeessuion":"6"},"statue":"DDs":{"phase":"Runnname":"a5$"}}})"
+      "\n,\n"
+      R"(  "objhase":"Runnname":"a5$"})";
+  EXPECT_FALSE(parser.ParseWatchEvent(garbled, 0, &event).ok());
 }
 
 TEST(ApiObjectsTest, PrettyPrintedWatchEventFramesAndParses) {
