@@ -142,8 +142,7 @@ namespace {
 // blanks dropped. A malformed document can leave the iterator anywhere: bounds are checked.
 Result<std::string_view> ObjectText(std::string_view text, const char* base, const char* begin, const char* end,
                                     const char* error) {
-  if (begin == nullptr || end == nullptr || begin < base || end < begin ||
-      end > base + text.size()) {
+  if (begin == nullptr || end == nullptr || begin < base || end < begin || end > base + text.size()) {
     return Status::Corruption(error);
   }
   std::string_view raw(begin, static_cast<size_t>(end - begin));
