@@ -997,7 +997,8 @@ TEST(TableTest, ChangelogTooLargeForTheRowCacheIsReadFromItsFile) {
   auto w = t->NewWriter("w");
   for (int c = 1; c <= 3; ++c) {
     // 10,000 keys in one flush: the changelog file is written in several staged batches.
-    for (int64_t id = 0; id < 10000; ++id) KL_ASSERT_OK(w->WriteRow(R(id * c % 12000, "eu", "v" + std::to_string(c), c)));
+    for (int64_t id = 0; id < 10000; ++id)
+      KL_ASSERT_OK(w->WriteRow(R(id * c % 12000, "eu", "v" + std::to_string(c), c)));
     ASSERT_TRUE(w->Commit(c).ok());
   }
   auto changes = [&]() {
@@ -1028,7 +1029,8 @@ TEST(TableTest, ChangelogTooLargeForTheRowCacheIsReadFromItsFile) {
                                        {{"changelog-producer", "lookup"}, {"kubelake.data-file.sync", "false"}});
     auto w2 = t2->NewWriter("w");
     for (int c = 1; c <= 3; ++c) {
-      for (int64_t id = 0; id < 10000; ++id) KL_ASSERT_OK(w2->WriteRow(R(id * c % 12000, "eu", "v" + std::to_string(c), c)));
+      for (int64_t id = 0; id < 10000; ++id)
+        KL_ASSERT_OK(w2->WriteRow(R(id * c % 12000, "eu", "v" + std::to_string(c), c)));
       ASSERT_TRUE(w2->Commit(c).ok());
     }
     std::swap(t, t2);

@@ -123,7 +123,8 @@ void ResourceSync::BeginList(int64_t now_ms) {
 
 Status ResourceSync::OnListPage(std::string_view body, size_t padded_capacity, int64_t now_ms,
                                 std::string* continue_token, std::vector<CollectedEvent>* out) {
-  KL_RETURN_IF_ERROR(ThreadParser().ParseListPage(body, padded_capacity, &page_).WithContext("listing " + target_.watch_name));
+  KL_RETURN_IF_ERROR(
+      ThreadParser().ParseListPage(body, padded_capacity, &page_).WithContext("listing " + target_.watch_name));
   if (page_.kind == "Status") return Status::Corruption("listing " + target_.watch_name + ": got a Status, not a list");
   // Every page of one list is served from the same snapshot; the first page's version names it.
   if (list_rv_.empty()) list_rv_ = page_.resource_version;

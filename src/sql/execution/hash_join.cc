@@ -356,7 +356,8 @@ class HashJoinOp : public Operator {
     // Left outer: matched pairs in probe order, and each unmatched probe row once with NULLs.
     // The pairs are in probe order already: when every pair passed and every probe row
     // matched (a look-up joined with its dimension), they are the output as they are.
-    if (pass.size() == pairs.num_rows() && std::find(probe_matched.begin(), probe_matched.end(), 0) == probe_matched.end()) {
+    if (pass.size() == pairs.num_rows() &&
+        std::find(probe_matched.begin(), probe_matched.end(), 0) == probe_matched.end()) {
       *out = std::move(pairs);
       return Status::OK();
     }
