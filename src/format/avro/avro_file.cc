@@ -23,9 +23,7 @@ constexpr int kMaxDepth = 64;
 
 // A negative block count means "|count| items, then the block's byte size". The most negative
 // long has no positive counterpart; it stays negative so the caller rejects it as corrupt.
-int64_t NegatedBlockCount(int64_t count) {
-  return count == std::numeric_limits<int64_t>::min() ? count : -count;
-}
+int64_t NegatedBlockCount(int64_t count) { return count == std::numeric_limits<int64_t>::min() ? count : -count; }
 
 // Decodes values from one block. Errors set `error` and stop; callers check once per record.
 class ValueDecoder {
@@ -175,11 +173,13 @@ class ValueDecoder {
       case PhysicalKind::kDouble:
         if (b->type == AvroType::kFloat) return Datum::Double(ReadFloat());
         if (b->type == AvroType::kDouble) return Datum::Double(ReadDouble());
-        if (b->type == AvroType::kInt || b->type == AvroType::kLong) return Datum::Double(static_cast<double>(ReadLong()));
+        if (b->type == AvroType::kInt || b->type == AvroType::kLong)
+          return Datum::Double(static_cast<double>(ReadLong()));
         break;
       case PhysicalKind::kBytes:
         if (b->type == AvroType::kString || b->type == AvroType::kBytes) return Datum::Bytes(std::string(ReadBytes()));
-        if (b->type == AvroType::kFixed) return Datum::Bytes(std::string(r_->Bytes(static_cast<size_t>(b->fixed_size))));
+        if (b->type == AvroType::kFixed)
+          return Datum::Bytes(std::string(r_->Bytes(static_cast<size_t>(b->fixed_size))));
         break;
       case PhysicalKind::kDecimal:
         if (b->type == AvroType::kBytes) return Datum::Decimal(DecimalFromBigEndian(ReadBytes()));
@@ -190,8 +190,7 @@ class ValueDecoder {
       case PhysicalKind::kTimestamp:
         if (b->type == AvroType::kLong) return Datum::Time(ToTimestamp(ReadLong(), b->logical));
         break;
-      case PhysicalKind::kNested:
-        return DecodeNested(*b, t, depth);
+      case PhysicalKind::kNested: return DecodeNested(*b, t, depth);
     }
     Fail("Avro type " + AvroSchemaToJson(*b) + " cannot be read as " + t.ToString());
     return {};
@@ -257,7 +256,8 @@ class ValueDecoder {
         if (target < 0) {
           Skip(*wf.schema, depth + 1);
         } else {
-          items[static_cast<size_t>(target)] = DecodeDatum(*wf.schema, fields[static_cast<size_t>(target)].type, depth + 1);
+          items[static_cast<size_t>(target)] =
+              DecodeDatum(*wf.schema, fields[static_cast<size_t>(target)].type, depth + 1);
           seen[static_cast<size_t>(target)] = true;
         }
       }
@@ -328,8 +328,8 @@ class ValueEncoder {
       v >>= 8;
     }
     int start = 0;
-    while (start < 15 && ((buf[start] == 0x00 && !(buf[start + 1] & 0x80)) ||
-                          (buf[start] == 0xff && (buf[start + 1] & 0x80)))) {
+    while (start < 15 &&
+           ((buf[start] == 0x00 && !(buf[start + 1] & 0x80)) || (buf[start] == 0xff && (buf[start + 1] & 0x80)))) {
       ++start;
     }
     Bytes(std::string_view(reinterpret_cast<const char*>(buf + start), static_cast<size_t>(16 - start)));
@@ -366,8 +366,10 @@ class ValueEncoder {
       case AvroType::kDouble: Double(col.GetDouble(i)); return;
       case AvroType::kString: Bytes(col.GetBytes(i)); return;
       case AvroType::kBytes:
-        if (b->logical == LogicalType::kDecimal) Decimal(col.GetDecimal(i));
-        else Bytes(col.GetBytes(i));
+        if (b->logical == LogicalType::kDecimal)
+          Decimal(col.GetDecimal(i));
+        else
+          Bytes(col.GetBytes(i));
         return;
       default: FromDatum(*b, col.GetNested(i), col.type()); return;
     }
@@ -387,8 +389,10 @@ class ValueEncoder {
       case AvroType::kDouble: Double(d.as_double()); return;
       case AvroType::kString: Bytes(d.as_bytes()); return;
       case AvroType::kBytes:
-        if (b->logical == LogicalType::kDecimal) Decimal(d.as_decimal());
-        else Bytes(d.as_bytes());
+        if (b->logical == LogicalType::kDecimal)
+          Decimal(d.as_decimal());
+        else
+          Bytes(d.as_bytes());
         return;
       case AvroType::kArray: {
         const auto& items = d.as_list();
@@ -541,7 +545,8 @@ Status AvroReader::Init() {
       count = NegatedBlockCount(count);
       r.ZigZag();
     }
-    if (count < 0 || static_cast<uint64_t>(count) > r.remaining()) return Fail(Status::Corruption("bad metadata map count"));
+    if (count < 0 || static_cast<uint64_t>(count) > r.remaining())
+      return Fail(Status::Corruption("bad metadata map count"));
     for (int64_t i = 0; i < count && r.ok(); ++i) {
       int64_t klen = r.ZigZag();
       if (klen < 0) return Fail(Status::Corruption("bad metadata key length"));
@@ -679,16 +684,18 @@ Result<size_t> AvroReader::Read(size_t max_rows, ColumnBatch* out) {
         for (auto& c : columns) c.AppendNull();
       } else {
         for (const auto& step : plan_->steps) {
-          if (step.target >= 0) dec.DecodeToColumn(*step.schema, &columns[static_cast<size_t>(step.target)]);
-          else dec.Skip(*step.schema, 0);
+          if (step.target >= 0)
+            dec.DecodeToColumn(*step.schema, &columns[static_cast<size_t>(step.target)]);
+          else
+            dec.Skip(*step.schema, 0);
           if (dec.failed()) break;
         }
         for (int m : plan_->missing) columns[static_cast<size_t>(m)].AppendNull();
       }
       if (dec.failed()) {
         int64_t record = block_remaining_;
-        return Fail(Status::Corruption("block " + std::to_string(block_index_) + ", record " +
-                                       std::to_string(record) + " from the end: " + dec.error()));
+        return Fail(Status::Corruption("block " + std::to_string(block_index_) + ", record " + std::to_string(record) +
+                                       " from the end: " + dec.error()));
       }
       --block_remaining_;
       ++decoded;
@@ -708,8 +715,7 @@ Result<ColumnBatch> AvroReader::ReadAll(const RowType& read_type) {
   return batch;
 }
 
-AvroWriter::AvroWriter(RowType type, AvroWriterOptions options)
-    : type_(std::move(type)), options_(std::move(options)) {
+AvroWriter::AvroWriter(RowType type, AvroWriterOptions options) : type_(std::move(type)), options_(std::move(options)) {
   auto cached = CachedWriterSchema(type_, options_);
   schema_ = cached->schema;
   schema_json_ = cached->json;

@@ -388,7 +388,7 @@ class HashJoinOp : public Operator {
   bool built_ = false, left_done_ = false;
   std::vector<ColumnBatch> ahead_;  // left batches read before the build (NarrowRight)
   size_t next_ahead_ = 0;
-  bool left_ended_ = false;  // the left input returned its end while reading ahead
+  bool left_ended_ = false;                 // the left input returned its end while reading ahead
   std::shared_ptr<const JoinTable> table_;  // perhaps kept (KeptResults), so never changed
   size_t build_rows_ = 0;
   std::vector<uint8_t> matched_;

@@ -170,11 +170,14 @@ Result<std::vector<Token>> Tokenize(std::string_view text, SourcePos base) {
       size_t close = text.find('$', start + 1);
       std::string_view tag = close == std::string_view::npos ? "" : text.substr(start, close - start + 1);
       bool tag_ok = !tag.empty();
-      for (size_t k = 1; tag_ok && k + 1 < tag.size(); ++k) tag_ok = IsIdentPart(static_cast<unsigned char>(tag[k])) && tag[k] != '$';
+      for (size_t k = 1; tag_ok && k + 1 < tag.size(); ++k)
+        tag_ok = IsIdentPart(static_cast<unsigned char>(tag[k])) && tag[k] != '$';
       if (!tag_ok) return ErrorAt(t.pos, "unexpected character '$'");
       size_t body = start + tag.size();
       size_t end = text.find(tag, body);
-      if (end == std::string_view::npos) return ErrorAt(t.pos, "unterminated dollar-quoted string: " + std::string(tag) + " without closing " + std::string(tag));
+      if (end == std::string_view::npos)
+        return ErrorAt(
+            t.pos, "unterminated dollar-quoted string: " + std::string(tag) + " without closing " + std::string(tag));
       t.kind = TokenKind::kString;
       t.text = std::string(text.substr(body, end - body));
       c.advance(end + tag.size() - start);

@@ -17,7 +17,7 @@
 namespace kl::table {
 
 struct FileRows {
-  format::RowType type;                    // the file's column layout
+  format::RowType type;                     // the file's column layout
   std::vector<format::ColumnBatch> chunks;  // the file's rows in order
   int64_t rows = 0;
 };
