@@ -24,10 +24,7 @@ std::string Table(const pipeline::WarehouseOptions& o, const char* name) {
 Result<QueryResult> Run(const pipeline::WarehouseOptions& o, const std::string& sql) {
   // A directory without a warehouse (or without a table the query reads) says so and how to
   // make one, rather than the engine's "no such table".
-  for (const char* table :
-       {pipeline::kDwdTable, pipeline::kClusterDimTable, pipeline::kNodeDimTable, pipeline::kAdsKindCountTable,
-        pipeline::kAdsNamespaceCountTable, pipeline::kAdsNodePodsTable, pipeline::kAdsUserResourcesTable,
-        pipeline::kTopologyTable, pipeline::kTrendKindCountTable, pipeline::kTrendUserResourcesTable}) {
+  for (const char* table : pipeline::kWarehouseTables) {
     if (sql.find(table) != std::string::npos) KL_RETURN_IF_ERROR(pipeline::OpenWarehouseTable(o, table).status());
   }
   EngineOptions eo;

@@ -20,6 +20,15 @@ SqlError FromStatus(const Status& s, const char* code) { return SqlError{code, s
 
 constexpr size_t kFlushBytes = 256 << 10;
 
+// Characters (UTF-8 code points) in the first `bytes` bytes of `sql`: error positions count them.
+int CharsBefore(std::string_view sql, size_t bytes) {
+  int chars = 0;
+  for (size_t i = 0; i < bytes && i < sql.size(); ++i) {
+    if ((static_cast<unsigned char>(sql[i]) & 0xC0) != 0x80) ++chars;
+  }
+  return chars;
+}
+
 }  // namespace
 
 SqlError SqlErrorFromStatus(const Status& s) {
@@ -742,11 +751,7 @@ bool Session::CopyOut(const std::string& sql, int chars_before) {
     // Positions point into the query as the user wrote it inside the COPY.
     size_t in_copy = sql.find(copy.query);
     if (error.position > 0 && in_copy != std::string::npos) {
-      int chars = 0;
-      for (size_t i = 0; i < in_copy; ++i) {
-        if ((static_cast<unsigned char>(sql[i]) & 0xC0) != 0x80) ++chars;
-      }
-      error.position += chars_before + chars;
+      error.position += chars_before + CharsBefore(sql, in_copy);
     } else {
       error.position = 0;
     }
@@ -841,10 +846,7 @@ void Session::SimpleQuery(const std::string& sql) {
     size_t offset = sql.find(statement, search_from);
     if (offset == std::string::npos) offset = search_from;
     search_from = offset + statement.size();
-    int chars_before = 0;
-    for (size_t i = 0; i < offset && i < sql.size(); ++i) {
-      if ((static_cast<unsigned char>(sql[i]) & 0xC0) != 0x80) ++chars_before;
-    }
+    int chars_before = CharsBefore(sql, offset);
     SessionCommand cmd = ClassifyStatement(statement, &IsKnownSetting);
     bool ends_tx = cmd.kind == SessionCommand::Kind::kCommit || cmd.kind == SessionCommand::Kind::kRollback;
     if (tx_ == 'E' && !ends_tx) {

@@ -259,6 +259,21 @@ SessionCommand ClassifyStatement(std::string_view sql, bool (*is_known_setting)(
 
 namespace {
 
+// The index of the first character at or after `at` that is neither blank nor in a comment.
+size_t SkipBlanksAndComments(std::string_view sql, size_t at) {
+  while (at < sql.size()) {
+    bool comment = (sql[at] == '-' || sql[at] == '/') && SkipQuotedOrComment(sql, at) != at;
+    if (comment) {
+      at = SkipQuotedOrComment(sql, at);
+    } else if (std::isspace(static_cast<unsigned char>(sql[at]))) {
+      ++at;
+    } else {
+      break;
+    }
+  }
+  return at;
+}
+
 CopyParse CopyError(const char* sqlstate, std::string message) {
   CopyParse p;
   p.sqlstate = sqlstate;
@@ -337,31 +352,11 @@ CopyParse ParseCopy(std::string_view sql) {
   CopyParse out;
   CopyCommand& c = out.command;
   // Where the words after COPY start in the text (a query is copied as written).
-  size_t at = 0;
-  while (at < sql.size()) {
-    size_t skipped = SkipQuotedOrComment(sql, at);
-    if (skipped != at) {
-      at = skipped;
-    } else if (std::isspace(static_cast<unsigned char>(sql[at]))) {
-      ++at;
-    } else {
-      break;
-    }
-  }
+  size_t at = SkipBlanksAndComments(sql, 0);
   if (sql.size() - at < 4 || !EqualsIgnoreCase(sql.substr(at, 4), "copy")) {
     return CopyError(sqlstate::kSyntaxError, "not a COPY statement");
   }
-  at += 4;
-  while (at < sql.size()) {
-    size_t skipped = SkipQuotedOrComment(sql, at);
-    if (skipped != at && (sql[at] == '-' || sql[at] == '/')) {
-      at = skipped;
-    } else if (std::isspace(static_cast<unsigned char>(sql[at]))) {
-      ++at;
-    } else {
-      break;
-    }
-  }
+  at = SkipBlanksAndComments(sql, at + 4);
   std::vector<std::string> t;
   size_t i = 0;
   if (at < sql.size() && sql[at] == '(') {
