@@ -1489,11 +1489,28 @@ class Parser {
         auto e = Make(ExprKind::kSubscript, pos);
         e->args = {base, index};
         base = e;
+      } else if (pg_ && Peek().IsSymbol("::") && Peek(1).IsKeyword("INTERVAL") && base->kind == ExprKind::kLiteral &&
+                 base->value.kind() == Datum::Kind::kBytes) {
+        // '5 minutes'::interval, as Grafana's '$__interval'::interval: the text is the literal's.
+        SourcePos pos = Advance().pos;
+        Advance();
+        KL_ASSIGN_OR_RETURN(base, PostgresIntervalText(std::string(base->value.as_bytes()), pos));
       } else if (Peek().IsSymbol("::")) {
         SourcePos pos = Advance().pos;
         auto e = Make(ExprKind::kCast, pos);
         KL_ASSIGN_OR_RETURN(e->type, Type(&e->op));
         e->args = {base};
+        base = e;
+      } else if (pg_ && Peek().IsKeyword("AT") && Peek(1).IsKeyword("TIME") && Peek(2).IsKeyword("ZONE")) {
+        // t AT TIME ZONE zone: PostgreSQL's timezone(zone, t).
+        SourcePos pos = Advance().pos;
+        Advance();
+        Advance();
+        KL_ASSIGN_OR_RETURN(auto zone, Primary());
+        auto e = Make(ExprKind::kFunction, pos);
+        e->op = "TIMEZONE";
+        e->name = "timezone";
+        e->args = {zone, base};
         base = e;
       } else if (pg_ && Peek().IsKeyword("COLLATE")) {
         // Collations change ordering and comparison of text in PostgreSQL; kubelake compares
@@ -1899,6 +1916,10 @@ class Parser {
       }
     }
     if (AcceptKeyword("WITHIN")) {
+      if (!e->within_group.empty()) {
+        return ErrorAt(Peek().pos, "an aggregate has either ORDER BY inside its parentheses or WITHIN GROUP, not both");
+      }
+      e->within_group_clause = true;
       KL_RETURN_IF_ERROR(ExpectKeyword("GROUP"));
       KL_RETURN_IF_ERROR(ExpectSymbol("("));
       KL_RETURN_IF_ERROR(ExpectKeyword("ORDER"));
@@ -2470,8 +2491,9 @@ class Parser {
   }
 
   // INTERVAL '2 days 3 hours' (units inside the string, as PostgreSQL writes them).
-  Result<ExprPtr> PostgresInterval(SourcePos pos) {
-    std::string text = Advance().text;
+  Result<ExprPtr> PostgresInterval(SourcePos pos) { return PostgresIntervalText(Advance().text, pos); }
+
+  Result<ExprPtr> PostgresIntervalText(const std::string& text, SourcePos pos) {
     std::vector<std::string> words;
     for (const auto& w : Split(text, ' ', true)) {
       if (!w.empty()) words.push_back(w);
