@@ -95,12 +95,12 @@ Result<std::optional<double>> Fraction(const CallSite& site) {
     return site.Error(site.name + " takes one fraction and one ORDER BY value: " + site.name +
                       "(0.5) WITHIN GROUP (ORDER BY x)");
   }
+  if (!site.constants[0]) return site.Error("the fraction of " + site.name + " must be a constant");
+  if (site.constants[0]->is_null()) return std::optional<double>();  // NULL, typed or not: a NULL result
   if (!IsNumeric(site.arg_types[0])) {
     return site.Error("the fraction of " + site.name + " must be a number, not " +
                       TypeName(site.arg_types[0].WithNullable(true)));
   }
-  if (!site.constants[0]) return site.Error("the fraction of " + site.name + " must be a constant");
-  if (site.constants[0]->is_null()) return std::optional<double>();
   const Datum& d = *site.constants[0];
   double f;
   switch (site.arg_types[0].physical()) {

@@ -483,13 +483,29 @@ void RegisterPostgresDateTimeFunctions(FunctionRegistry* r) {
             return flink(site);
           }
           std::string unit = ToUpper(site.constants[0]->as_bytes());
-          if (unit != "EPOCH" && unit != "SECOND" && unit != "MILLISECOND" && unit != "MILLISECONDS")
-            return flink(site);
           DataType t = site.arg_types[1];
+          bool fraction =
+              unit == "EPOCH" || ((unit == "SECOND" || unit == "MILLISECOND") && t.root() != TypeRoot::kDate);
+          if (unit == "DOW") {
+            // PostgreSQL counts the days of the week from 0 = Sunday (Flink from 1 = Sunday).
+            BoundFunction f;
+            f.return_type = DataType::BigInt();
+            f.arg_types = {DataType::String(), t};
+            f.kernel = RowKernel([t](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
+              int64_t days = FloorDiv(WallMicros(ctx, a[1], t), kMicrosPerDay);
+              *o = Datum::Int(((days + 4) % 7 + 7) % 7);
+              return Status::OK();
+            });
+            return f;
+          }
+          if (!fraction) return flink(site);
           // Dates have no fraction: their epoch is a whole number (PostgreSQL's numeric scale 0).
           int scale = t.root() == TypeRoot::kDate ? 0 : unit == "EPOCH" || unit == "SECOND" ? 6 : 3;
           BoundFunction f;
-          f.return_type = DataType::Decimal(38, scale);
+          // As narrow as the values need, so that dividing keeps the fraction exact enough
+          // (floor(extract(epoch from t)/3600) must not round up at 23:59:59.999).
+          int digits = unit == "EPOCH" ? 12 : unit == "SECOND" ? 2 : 5;
+          f.return_type = DataType::Decimal(digits + scale, scale);
           f.arg_types = {DataType::String(), t};
           f.kernel = RowKernel([unit, t](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
             int64_t micros =
@@ -508,7 +524,8 @@ void RegisterPostgresDateTimeFunctions(FunctionRegistry* r) {
           });
           return f;
         },
-        "EXTRACT(unit FROM t) (PostgreSQL sessions: epoch and second as numeric with the fraction)");
+        "EXTRACT(unit FROM t) (PostgreSQL sessions: epoch and second as numeric with the fraction, dow from 0 = "
+        "Sunday)");
   }
 
   // The timestamps generate_series(start, stop, interval) walks (see the binder). PostgreSQL

@@ -1626,40 +1626,15 @@ class Parser {
   }
 
   static bool IsTimeUnit(const std::string& u) {
-    static const std::set<std::string> kUnits = {"YEAR",
-                                                 "YEARS",
-                                                 "QUARTER",
-                                                 "MONTH",
-                                                 "MONTHS",
-                                                 "WEEK",
-                                                 "WEEKS",
-                                                 "DAY",
-                                                 "DAYS",
-                                                 "HOUR",
-                                                 "HOURS",
-                                                 "MINUTE",
-                                                 "MINUTES",
-                                                 "SECOND",
-                                                 "SECONDS",
-                                                 "MILLISECOND",
-                                                 "MICROSECOND",
-                                                 "NANOSECOND",
-                                                 "DOW",
-                                                 "DOY",
-                                                 "EPOCH",
-                                                 "DECADE",
-                                                 "CENTURY",
-                                                 "MILLENNIUM",
-                                                 "ISODOW",
-                                                 "ISOYEAR",
-                                                 "SQL_TSI_DAY",
-                                                 "SQL_TSI_HOUR",
-                                                 "SQL_TSI_MINUTE",
-                                                 "SQL_TSI_SECOND",
-                                                 "SQL_TSI_MONTH",
-                                                 "SQL_TSI_YEAR",
-                                                 "SQL_TSI_WEEK",
-                                                 "SQL_TSI_QUARTER",
+    static const std::set<std::string> kUnits = {"YEAR",          "YEARS",        "QUARTER",        "MONTH",
+                                                 "MONTHS",        "WEEK",         "WEEKS",          "DAY",
+                                                 "DAYS",          "HOUR",         "HOURS",          "MINUTE",
+                                                 "MINUTES",       "SECOND",       "SECONDS",        "MILLISECOND",
+                                                 "MILLISECONDS",  "MICROSECOND",  "MICROSECONDS",   "NANOSECOND",
+                                                 "DOW",           "DOY",          "EPOCH",          "DECADE",
+                                                 "CENTURY",       "MILLENNIUM",   "ISODOW",         "ISOYEAR",
+                                                 "SQL_TSI_DAY",   "SQL_TSI_HOUR", "SQL_TSI_MINUTE", "SQL_TSI_SECOND",
+                                                 "SQL_TSI_MONTH", "SQL_TSI_YEAR", "SQL_TSI_WEEK",   "SQL_TSI_QUARTER",
                                                  "FRAC_SECOND"};
     return kUnits.count(u) > 0;
   }
@@ -1671,7 +1646,7 @@ class Parser {
     std::string u = ToUpper(Advance().text);
     if (u.rfind("SQL_TSI_", 0) == 0) u = u.substr(8);
     if (u == "YEARS" || u == "MONTHS" || u == "WEEKS" || u == "DAYS" || u == "HOURS" || u == "MINUTES" ||
-        u == "SECONDS") {
+        u == "SECONDS" || u == "MILLISECONDS" || u == "MICROSECONDS") {
       u.pop_back();
     }
     return u;
@@ -2026,6 +2001,10 @@ class Parser {
         Peek(1).kind == TokenKind::kString) {
       Advance();
       return TypedLiteral(w, pos);
+    }
+    if (pg_ && w == "TIMESTAMPTZ" && Peek(1).kind == TokenKind::kString) {  // PostgreSQL's timestamptz '...'
+      Advance();
+      return TypedLiteral("TIMESTAMP_LTZ", pos);
     }
     if (w == "INTERVAL") {
       Advance();

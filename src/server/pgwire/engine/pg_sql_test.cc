@@ -689,6 +689,9 @@ TEST_F(PgSqlTest, TimeFunctionsAndOrderedAggregatesMatchARealPostgres) {
       "SELECT generate_series('2024-03-10 00:00'::timestamptz, '2024-03-10 01:00'::timestamptz, '20 "
       "minutes'::interval)",
       "SELECT to_timestamp(1709823845.25), to_timestamp(0), extract(epoch from date '2024-03-07')",
+      "SELECT extract(dow from t), extract(isodow from t), extract(week from t), extract(doy from t), "
+      "extract(second from t), extract(milliseconds from t) FROM " +
+          values + " ORDER BY t",
       // Ordered aggregates.
       "SELECT g, string_agg(s, ',' ORDER BY i DESC, s), array_agg(i ORDER BY i NULLS FIRST), "
       "array_agg(s ORDER BY t DESC) FROM " +
