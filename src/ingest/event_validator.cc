@@ -533,12 +533,24 @@ Status EventValidator::ValidateEvent(std::string_view json, EventFields* fields)
 
 void EventValidator::RecordShape(Shape* shape, const uint8_t* json, const uint32_t* idx, uint32_t n) {
   shape->chars.resize(n);
-  shape->mask.assign(n, '\xff');  // compared, but for numbers and literals
-  for (uint32_t k = 0; k < n; ++k) shape->chars[k] = static_cast<char>(json[idx[k]]);
+  shape->mask.resize(n);
+  for (uint32_t k = 0; k < n; ++k) {
+    const uint8_t c = json[idx[k]];
+    shape->chars[k] = static_cast<char>(c);
+    shape->mask[k] = static_cast<char>(c == '"' || !kScalarStart[c] ? 0xff : 0);  // numbers and literals not compared
+  }
+  shape->indexed = false;
+  shape->score = 0;
+}
+
+// Where a recorded shape's numbers, literals, strings and top-level keys
+// are: found when an object first meets the shape, so a shape no object
+// meets again costs only its recording.
+void EventValidator::IndexShape(Shape* shape) {
   shape->scalars.clear();
   shape->strings.clear();
   shape->top_keys.clear();
-  shape->score = 0;
+  const uint32_t n = static_cast<uint32_t>(shape->chars.size());
   uint32_t depth = 0;
   for (uint32_t k = 0; k < n; ++k) {
     switch (shape->chars[k]) {
@@ -553,11 +565,10 @@ void EventValidator::RecordShape(Shape* shape, const uint8_t* json, const uint32
         // A string followed by a colon is a key (the walk passed).
         if (depth == 1 && k + 1 < n && shape->chars[k + 1] == ':') shape->top_keys.push_back(k);
         break;
-      default:  // a number or a literal, the walk passed
-        shape->mask[k] = 0;
-        shape->scalars.push_back(k);
+      default: shape->scalars.push_back(k);  // a number or a literal, the walk passed
     }
   }
+  shape->indexed = true;
 }
 
 // An object that passed the walk and matched no shape: the slot to record
@@ -614,6 +625,7 @@ Status EventValidator::Run(std::string_view json, bool event, EventFields* field
   if (matched != nullptr) {
     matched->score += matched->score < kShapeScore;
     ++known_shapes_;
+    if (!matched->indexed) IndexShape(matched);
   }
   if (matched == nullptr || !w.KnownShape(*matched)) {
     reset_fields();

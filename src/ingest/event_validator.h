@@ -80,6 +80,7 @@ class EventValidator {
   struct Shape {
     std::string chars;               // the character at each structural
     std::string mask;                // 0 where a number or literal starts, else 0xff
+    bool indexed = false;            // the three below found (IndexShape)
     std::vector<uint32_t> scalars;   // structurals of numbers and literals
     std::vector<uint32_t> strings;   // of strings, keys included
     std::vector<uint32_t> top_keys;  // of the keys of the top-level object
@@ -90,9 +91,10 @@ class EventValidator {
   };
   static constexpr int kShapes = 8;
   static constexpr int kShapeScore = 16;
-  static constexpr int kShapeMisses = 8;
+  static constexpr int kShapeMisses = 32;
   static constexpr uint32_t kMaxShapeStructurals = 8192;  // at most ~100 KB a shape
-  void RecordShape(Shape* shape, const uint8_t* json, const uint32_t* idx, uint32_t n);
+  static void RecordShape(Shape* shape, const uint8_t* json, const uint32_t* idx, uint32_t n);
+  static void IndexShape(Shape* shape);
   Shape* NoteNewShape(uint32_t n, Shape* same_count);
 
   std::unique_ptr<simdjson::internal::dom_parser_implementation> stage1_;
