@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <mutex>
 
@@ -54,6 +55,25 @@ std::string ZoneDirectory() {
   return dir != nullptr && *dir != '\0' ? dir : "/usr/share/zoneinfo";
 }
 
+// The zone's file; names match case-insensitively, as in PostgreSQL ('europe/berlin').
+std::string ZoneFile(const std::string& name) {
+  std::string path = ZoneDirectory();
+  for (const std::string& part : Split(name, '/')) {
+    std::string exact = path + "/" + part;
+    std::error_code ec;
+    if (std::filesystem::exists(exact, ec)) {
+      path = exact;
+      continue;
+    }
+    std::string found;
+    for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+      if (EqualsIgnoreCase(entry.path().filename().string(), part)) found = entry.path().string();
+    }
+    path = found.empty() ? exact : found;
+  }
+  return path;
+}
+
 }  // namespace
 
 std::string OffsetAbbreviation(int64_t east_seconds) {
@@ -103,11 +123,11 @@ Result<std::shared_ptr<const TimeZone>> TimeZone::FromPostgresName(std::string_v
   static std::map<std::string, std::shared_ptr<const TimeZone>> cache;
   std::lock_guard<std::mutex> lock(mu);
   if (auto it = cache.find(z); it != cache.end()) return it->second;
-  std::string path = ZoneDirectory() + "/" + z;
+  std::string path = ZoneFile(z);
   auto data = ReadFile(path);
   if (!data.ok()) {
     return Status::InvalidArgument("time zone \"" + z + "\" not recognized (no such zone in the tz database at " +
-                                   ZoneDirectory() + "; names are case-sensitive, e.g. Europe/Berlin)");
+                                   ZoneDirectory() + ", e.g. Europe/Berlin)");
   }
   const std::string& d = *data;
   auto bad = [&] { return Status::InvalidArgument("time zone \"" + z + "\": " + path + " is not a TZif file"); };
