@@ -6,12 +6,15 @@
 //
 //   build/bench/event_validator_bench [--events 2000] [--rounds 7] [--fixtures DIR]
 //
-// Each round runs the three over all events in turn (one thread, thread CPU
+// Each round runs the four over all events in turn (one thread, thread CPU
 // time); the summary gives the median and lowest per event over the rounds.
 // "hot" repeats each event 8 times in a row (its bytes in L1), "stream" goes
-// through all events once per pass (as the central side meets them).
-// KL_BENCH_ONLY="EventValidator" (or "simdjson DOM", "stage 1 alone") runs
-// only that check, 200 passes over the simulator pods, for `perf record`.
+// through all events once per pass (as the central side meets them). "walk,
+// no shapes" is the validator walking every event whole, without the shapes
+// it remembers (EventValidator::Shape).
+// KL_BENCH_ONLY="EventValidator" (or "walk, no shapes", "simdjson DOM",
+// "stage 1 alone") runs only that check, 200 passes over the simulator pods,
+// for `perf record`.
 #include <simdjson.h>
 #include <time.h>
 
@@ -108,10 +111,12 @@ int main(int argc, char** argv) {
   if (auto f = FixtureEvents(fixtures); !f.empty()) sets["k8s-fixtures objects"] = std::move(f);
 
   ingest::EventValidator validator;
+  ingest::EventValidator walk_only(/*remember_shapes=*/false);
   simdjson::dom::parser stage1_parser;
   using Check = std::function<bool(const std::string&)>;
   const std::vector<std::pair<std::string, Check>> checks = {
       {"EventValidator", [&](const std::string& e) { return validator.ValidateEvent(e).ok(); }},
+      {"walk, no shapes", [&](const std::string& e) { return walk_only.ValidateEvent(e).ok(); }},
       {"simdjson DOM", [&](const std::string& e) { return ingest::ValidateEventWithDom(e).ok(); }},
       {"stage 1 alone",
        [&](const std::string& e) {
@@ -138,6 +143,7 @@ int main(int argc, char** argv) {
                 static_cast<double>(bytes) / static_cast<double>(events.size()));
     for (const char* mode : {"hot", "stream"}) {
       int repeat = std::string(mode) == "hot" ? 8 : 1;
+      uint64_t known_before = validator.known_shapes(), events_before = validator.events();
       std::map<std::string, std::vector<double>> us;
       for (int r = 0; r < rounds; ++r) {
         for (const auto& [name, check] : checks) {
@@ -161,6 +167,9 @@ int main(int argc, char** argv) {
         }
         std::printf("\n");
       }
+      std::printf("  %-6s EventValidator met a known shape in %.1f %% of the events\n", mode,
+                  100.0 * static_cast<double>(validator.known_shapes() - known_before) /
+                      static_cast<double>(std::max<uint64_t>(1, validator.events() - events_before)));
     }
   }
   return 0;

@@ -7,8 +7,9 @@
 //   2  between [ and ]
 // Both must agree on the JSON verdict (any root), on the event verdict, on the
 // event fields when accepted and on the message when the fields are what is
-// wrong. The document is handed over in a buffer of exactly its size, so a
-// read past its end is caught by AddressSanitizer.
+// wrong; and the validator's answers for objects of a shape it remembers must
+// be those of its whole walk. The document is handed over in a buffer of
+// exactly its size, so a read past its end is caught by AddressSanitizer.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -63,6 +64,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   } else if (IsJsonError(fast) != IsJsonError(dom) || (!IsJsonError(fast) && fast.message() != dom.message())) {
     Mismatch(doc, "messages: " + fast.ToString() + " / " + dom.ToString());
+  }
+
+  // The validator above remembers the shapes of the objects it passed, and
+  // checks a later object of one of them for its scalars, escapes and keys
+  // alone: its answer, message included, must be the whole walk's. Each input
+  // is checked twice more, so that its shape is recorded and the inputs that
+  // follow meet it.
+  static kl::ingest::EventValidator walk_only(/*remember_shapes=*/false);
+  kl::ingest::EventFields walk_fields;
+  kl::Status walked = walk_only.ValidateEvent(view, &walk_fields);
+  for (int i = 0; i < 3; ++i) {
+    kl::Status again = i == 0 ? fast : validator.ValidateEvent(view, &fast_fields);
+    if (again.ToString() != walked.ToString()) Mismatch(doc, "shapes: " + again.ToString() + " / " + walked.ToString());
+    if (again.ok() &&
+        (fast_fields.type != walk_fields.type || fast_fields.uid != walk_fields.uid ||
+         fast_fields.kind != walk_fields.kind || fast_fields.resource_version != walk_fields.resource_version)) {
+      Mismatch(doc, "shapes: fields");
+    }
   }
   return 0;
 }

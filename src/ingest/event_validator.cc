@@ -4,7 +4,12 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 namespace kl::ingest {
 namespace {
@@ -75,9 +80,15 @@ struct EventValidator::Walk {
   // none): a string that ends before it has no escapes to check, so most
   // strings cost one comparison.
   uint32_t backslash = 0;
+  // The document's first backslash (len if none): strings that end before it
+  // are taken as they are.
+  uint32_t first_backslash = 0;
   // Event mode: the structural of the value of each field's first occurrence
   // at the top level.
   bool fields_wanted = false;
+  // Event mode: how many fields still lack their first occurrence; the keys
+  // after the last one found are not looked at.
+  uint32_t fields_missing = 0;
   uint32_t field_value[kFieldCount];
   const char* what = nullptr;
   uint32_t at = 0;
@@ -133,11 +144,22 @@ struct EventValidator::Walk {
   // Most numbers of an event are small integers: at most 18 digits, no
   // fraction or exponent, then a terminator. simdjson accepts all of those
   // (no range to check); the rest go to its parser.
-  bool Number(uint32_t k, bool root) {
+  [[gnu::always_inline]] bool Number(uint32_t k, bool root) {
     const uint8_t* p = buf + idx[k];
     const uint8_t* const end = buf + len;
     p += *p == '-';
     const uint8_t* const digits = p;
+#ifdef __SSE2__
+    // The digits counted 16 bytes at a time: a loop per digit mispredicts
+    // its exit at every number.
+    if (end - p >= 16) {
+      __m128i from_zero = _mm_sub_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), _mm_set1_epi8('0'));
+      __m128i is_digit = _mm_cmpeq_epi8(_mm_min_epu8(from_zero, _mm_set1_epi8(9)), from_zero);
+      uint32_t count = static_cast<uint32_t>(__builtin_ctz(~static_cast<uint32_t>(_mm_movemask_epi8(is_digit))));
+      if (count > 0 && count < 16 && (count == 1 || *digits != '0') && kTerminator[p[count]]) return true;
+      return SimdjsonNumber(k, root);
+    }
+#endif
     while (p < end && p - digits < 19 && static_cast<uint8_t>(*p - '0') <= 9) ++p;
     ptrdiff_t count = p - digits;
     if (count > 0 && count < 19 && (count == 1 || *digits != '0') && (p == end ? root : kTerminator[*p])) {
@@ -161,7 +183,7 @@ struct EventValidator::Walk {
 
   // true, false, null: the letters and then a terminator (or, at the root,
   // the end of the document).
-  bool Literal(uint32_t k, bool root) {
+  [[gnu::always_inline]] bool Literal(uint32_t k, bool root) {
     uint32_t pos = idx[k];
     size_t rest = len - pos;
     bool is_false = buf[pos] == 'f';
@@ -197,12 +219,15 @@ struct EventValidator::Walk {
 
   // A key of the top-level object: remembers the structural of the value of
   // the first of each event field.
-  [[gnu::noinline]] void TopLevelKey(uint32_t k) {
+  // `maybe_escaped`: a backslash lies before the structural after the key
+  // (the walk's `backslash` before the key was checked); when false, the key
+  // has no escape and is compared as it is.
+  [[gnu::noinline]] void TopLevelKey(uint32_t k, bool maybe_escaped) {
     uint32_t open = idx[k];
     uint32_t close = StringEnd(k);
     std::string_view raw(reinterpret_cast<const char*>(buf) + open + 1, close - open - 1);
     int f = -1;
-    if (raw.find('\\') == std::string_view::npos) {
+    if (!maybe_escaped || raw.find('\\') == std::string_view::npos) {
       f = FieldOf(raw);
     } else if (raw.size() < 6 * 16) {  // the longest name, each letter \u-escaped
       std::string key(raw.size() + 2 * kPadding, '\0');
@@ -213,7 +238,10 @@ struct EventValidator::Walk {
       if (end != nullptr) f = FieldOf(std::string_view(key.data(), end - reinterpret_cast<uint8_t*>(key.data())));
     }
     // The value follows the key and its colon.
-    if (f >= 0 && field_value[f] == UINT32_MAX) field_value[f] = k + 2;
+    if (f >= 0 && field_value[f] == UINT32_MAX) {
+      field_value[f] = k + 2;
+      --fields_missing;
+    }
   }
 
   // json_iterator::walk_document, label for label, with `next` (the next
@@ -229,6 +257,7 @@ struct EventValidator::Walk {
     uint32_t depth = 0;
     const void* hit = std::memchr(b, '\\', len);
     backslash = hit == nullptr ? len : static_cast<uint32_t>(static_cast<const uint8_t*>(hit) - b);
+    first_backslash = backslash;
 #define KL_AT(k) ((k) < count ? ix[k] : len)
 #define KL_PEEK() (next < count ? b[ix[next]] : 0)
 
@@ -318,11 +347,12 @@ struct EventValidator::Walk {
     if (next + 3 < count) {
       const uint8_t colon = b[ix[next + 1]], value = b[ix[next + 2]], after = b[ix[next + 3]];
       if (colon == ':' && (after == ',' || after == '}') && kScalarStart[value]) {
+        const bool key_escaped = ix[next + 1] > backslash;
         if (ix[next + 3] > backslash) {  // an escape in the key or the value
-          if (ix[next + 1] > backslash && !EscapedString(next)) return false;
+          if (key_escaped && !EscapedString(next)) return false;
           if (value == '"' && ix[next + 3] > backslash && !EscapedString(next + 2)) return false;
         }
-        if (depth == 1 && fields_wanted) TopLevelKey(next);
+        if (depth == 1 && fields_missing != 0) TopLevelKey(next, key_escaped);
         if (value != '"') {
           if (value == 't' || value == 'f' || value == 'n' ? !Literal(next + 2, false) : !Number(next + 2, false)) {
             return false;
@@ -334,8 +364,11 @@ struct EventValidator::Walk {
         goto key;
       }
     }
-    if (ix[next + 1] > backslash && !EscapedString(next)) return false;
-    if (depth == 1 && fields_wanted) TopLevelKey(next);
+    {
+      const bool key_escaped = ix[next + 1] > backslash;
+      if (key_escaped && !EscapedString(next)) return false;
+      if (depth == 1 && fields_missing != 0) TopLevelKey(next, key_escaped);
+    }
     ++next;
     goto object_field;
 
@@ -402,12 +435,64 @@ struct EventValidator::Walk {
 #undef KL_PEEK
   }
 
+  // Whether the document's structural characters are those of `shape`,
+  // those of its numbers and literals aside: the walk's grammar checks treat
+  // every number and literal alike, and KnownShape refuses anything else
+  // there.
+  bool SameShape(const EventValidator::Shape& shape) const {
+    if (shape.chars.size() != n) return false;
+    const uint8_t* const c = reinterpret_cast<const uint8_t*>(shape.chars.data());
+    const uint8_t* const m = reinterpret_cast<const uint8_t*>(shape.mask.data());
+    uint32_t k = 0;
+    for (; std::endian::native == std::endian::little && k + 8 <= n; k += 8) {
+      // Eight characters gathered into a word, compared at once.
+      const uint32_t* const at = idx + k;
+      uint64_t got = uint64_t{buf[at[0]]} | uint64_t{buf[at[1]]} << 8 | uint64_t{buf[at[2]]} << 16 |
+                     uint64_t{buf[at[3]]} << 24 | uint64_t{buf[at[4]]} << 32 | uint64_t{buf[at[5]]} << 40 |
+                     uint64_t{buf[at[6]]} << 48 | uint64_t{buf[at[7]]} << 56;
+      uint64_t want, mask;
+      std::memcpy(&want, c + k, 8);
+      std::memcpy(&mask, m + k, 8);
+      if (((got ^ want) & mask) != 0) return false;
+    }
+    for (; k < n; ++k) {
+      if (((buf[idx[k]] ^ c[k]) & m[k]) != 0) return false;
+    }
+    return true;
+  }
+
+  // The checks of the walk that depend on more than the structural
+  // characters, for a document of a shape that passed the walk: each
+  // number, literal and escaped string, and the top-level keys' names.
+  // false if one fails (what and where as the walk would report them only
+  // when it is the first failure in document order: the caller walks the
+  // document again for its message).
+  bool KnownShape(const EventValidator::Shape& shape) {
+    const void* hit = std::memchr(buf, '\\', len);
+    backslash = hit == nullptr ? len : static_cast<uint32_t>(static_cast<const uint8_t*>(hit) - buf);
+    first_backslash = backslash;
+    for (uint32_t k : shape.scalars) {
+      const uint8_t c = buf[idx[k]];
+      if (c == 't' || c == 'f' || c == 'n' ? !Literal(k, false) : !Number(k, false)) return false;
+    }
+    if (backslash < len) {
+      for (uint32_t k : shape.strings) {
+        if (idx[k + 1] > backslash && !EscapedString(k)) return false;
+      }
+    }
+    for (uint32_t k : shape.top_keys) {
+      if (fields_missing == 0) break;
+      TopLevelKey(k, idx[k + 1] > first_backslash);
+    }
+    return true;
+  }
+
   // A top-level string field's value, unescaped.
   std::string_view FieldString(uint32_t k, std::string* storage) {
     uint32_t open = idx[k];
     uint32_t close = StringEnd(k);
     std::string_view raw(reinterpret_cast<const char*>(buf) + open + 1, close - open - 1);
-    if (raw.find('\\') == std::string_view::npos) return raw;
+    if (close < first_backslash || raw.find('\\') == std::string_view::npos) return raw;
     storage->resize(raw.size() + 2 * kPadding);
     const uint8_t* src = Readable(open, idx[k + 1], 2 * kPadding);
     uint8_t* out = reinterpret_cast<uint8_t*>(storage->data());
@@ -417,7 +502,7 @@ struct EventValidator::Walk {
   }
 };
 
-EventValidator::EventValidator() = default;
+EventValidator::EventValidator(bool remember_shapes) : remember_shapes_(remember_shapes) {}
 EventValidator::~EventValidator() = default;
 
 Status EventValidator::Stage1(std::string_view json) {
@@ -446,14 +531,110 @@ Status EventValidator::ValidateJson(std::string_view json) { return Run(json, fa
 
 Status EventValidator::ValidateEvent(std::string_view json, EventFields* fields) { return Run(json, true, fields); }
 
+void EventValidator::RecordShape(Shape* shape, const uint8_t* json, const uint32_t* idx, uint32_t n) {
+  shape->chars.resize(n);
+  shape->mask.resize(n);
+  for (uint32_t k = 0; k < n; ++k) {
+    const uint8_t c = json[idx[k]];
+    shape->chars[k] = static_cast<char>(c);
+    shape->mask[k] = static_cast<char>(c == '"' || !kScalarStart[c] ? 0xff : 0);  // numbers and literals not compared
+  }
+  shape->indexed = false;
+  shape->score = 0;
+}
+
+// Where a recorded shape's numbers, literals, strings and top-level keys
+// are: found when an object first meets the shape, so a shape no object
+// meets again costs only its recording.
+void EventValidator::IndexShape(Shape* shape) {
+  shape->scalars.clear();
+  shape->strings.clear();
+  shape->top_keys.clear();
+  const uint32_t n = static_cast<uint32_t>(shape->chars.size());
+  uint32_t depth = 0;
+  for (uint32_t k = 0; k < n; ++k) {
+    switch (shape->chars[k]) {
+      case '{':
+      case '[': ++depth; break;
+      case '}':
+      case ']': --depth; break;
+      case ':':
+      case ',': break;
+      case '"':
+        shape->strings.push_back(k);
+        // A string followed by a colon is a key (the walk passed).
+        if (depth == 1 && k + 1 < n && shape->chars[k + 1] == ':') shape->top_keys.push_back(k);
+        break;
+      default: shape->scalars.push_back(k);  // a number or a literal, the walk passed
+    }
+  }
+  shape->indexed = true;
+}
+
+// An object that passed the walk and matched no shape: the slot to record
+// its shape in, or null. A structural count seen for the first time is only
+// noted, so a stream of objects that never repeat a shape records nothing.
+// The slot is the one of a shape of the same count, else the slots in turn;
+// a shape in a slot gives way once it has been passed over more often than
+// it was used (by kShapeMisses), so a stream of ever new shapes records at
+// most one in kShapeMisses + 1 and shapes in use stay.
+EventValidator::Shape* EventValidator::NoteNewShape(uint32_t n, Shape* same_count) {
+  uint32_t* recent = nullptr;
+  Shape* victim = same_count;
+  if (victim == nullptr) {
+    for (uint32_t& count : recent_counts_) {
+      if (count == n) recent = &count;
+    }
+    if (recent == nullptr) {
+      recent_counts_[next_recent_] = n;
+      next_recent_ = (next_recent_ + 1) % static_cast<int>(std::size(recent_counts_));
+      return nullptr;
+    }
+    victim = &shapes_[next_shape_];
+    next_shape_ = (next_shape_ + 1) % kShapes;
+  }
+  if (!victim->chars.empty() && --victim->score >= -kShapeMisses) return nullptr;
+  if (recent != nullptr) *recent = 0;
+  return victim;
+}
+
 Status EventValidator::Run(std::string_view json, bool event, EventFields* fields) {
   KL_RETURN_IF_ERROR(Stage1(json));
   Walk w{*this, reinterpret_cast<const uint8_t*>(json.data()), static_cast<uint32_t>(json.size()),
          stage1_->structural_indexes.get(), stage1_->n_structural_indexes};
   w.fields_wanted = event && json[w.idx[0]] == '{';
-  for (uint32_t& f : w.field_value) f = UINT32_MAX;
-  if (!w.Document()) {
-    return Status::InvalidArgument(std::string("not valid JSON: ") + w.what + " at byte " + std::to_string(w.at));
+  auto reset_fields = [&] {
+    w.fields_missing = w.fields_wanted ? kFieldCount : 0;
+    for (uint32_t& f : w.field_value) f = UINT32_MAX;
+  };
+  reset_fields();
+  bool shapes = remember_shapes_ && w.fields_wanted && w.n <= kMaxShapeStructurals;
+  Shape* matched = nullptr;
+  Shape* same_count = nullptr;
+  if (shapes) {
+    for (Shape& shape : shapes_) {
+      if (shape.chars.size() != w.n) continue;
+      same_count = &shape;
+      if (w.SameShape(shape)) {
+        matched = &shape;
+        break;
+      }
+    }
+  }
+  events_ += event;
+  if (matched != nullptr) {
+    matched->score += matched->score < kShapeScore;
+    ++known_shapes_;
+    if (!matched->indexed) IndexShape(matched);
+  }
+  if (matched == nullptr || !w.KnownShape(*matched)) {
+    reset_fields();
+    if (!w.Document()) {
+      return Status::InvalidArgument(std::string("not valid JSON: ") + w.what + " at byte " + std::to_string(w.at));
+    }
+    if (shapes && matched == nullptr) {
+      if (Shape* shape = NoteNewShape(w.n, same_count); shape != nullptr) RecordShape(shape, w.buf, w.idx, w.n);
+    }
   }
   if (!event) return Status::OK();
   auto fail = [](std::string_view what) { return Status::InvalidArgument(std::string(what)); };

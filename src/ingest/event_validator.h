@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 
@@ -42,7 +43,9 @@ class EventValidator {
   // arrays and objects are open.
   static constexpr uint32_t kMaxDepth = 1024;
 
-  EventValidator();
+  // `remember_shapes` false: every document is walked whole (the reference
+  // the shapes are tested against).
+  explicit EventValidator(bool remember_shapes = true);
   ~EventValidator();
   EventValidator(const EventValidator&) = delete;
   EventValidator& operator=(const EventValidator&) = delete;
@@ -57,12 +60,51 @@ class EventValidator {
   // object `obj`. Fills `fields` (if given) when OK.
   Status ValidateEvent(std::string_view json, EventFields* fields = nullptr);
 
+  // How many documents so far were of a shape known from an earlier one (see
+  // Shape below), and how many events were checked: for benchmarks.
+  uint64_t known_shapes() const { return known_shapes_; }
+  uint64_t events() const { return events_; }
+
  private:
   struct Walk;
   Status Run(std::string_view json, bool event, EventFields* fields);
   Status Stage1(std::string_view json);
 
+  // Objects of the same shape (the same structural characters in the same
+  // order, as events of one kind from one source mostly are) get the same
+  // verdict from the walk's grammar checks; only their strings' escapes,
+  // numbers, literals and key names differ. The shapes of recent objects
+  // that passed the walk, so that a document of one of them is checked for
+  // those alone. Never trusted for a refusal: a document that fails those
+  // checks is walked whole for the message.
+  struct Shape {
+    std::string chars;               // the character at each structural
+    std::string mask;                // 0 where a number or literal starts, else 0xff
+    bool indexed = false;            // the three below found (IndexShape)
+    std::vector<uint32_t> scalars;   // structurals of numbers and literals
+    std::vector<uint32_t> strings;   // of strings, keys included
+    std::vector<uint32_t> top_keys;  // of the keys of the top-level object
+    // Up by one for each document of this shape (to at most kShapeScore),
+    // down by one each time another shape could take its slot: replaced
+    // below -kShapeMisses.
+    int score = 0;
+  };
+  static constexpr int kShapes = 8;
+  static constexpr int kShapeScore = 16;
+  static constexpr int kShapeMisses = 32;
+  static constexpr uint32_t kMaxShapeStructurals = 8192;  // at most ~100 KB a shape
+  static void RecordShape(Shape* shape, const uint8_t* json, const uint32_t* idx, uint32_t n);
+  static void IndexShape(Shape* shape);
+  Shape* NoteNewShape(uint32_t n, Shape* same_count);
+
   std::unique_ptr<simdjson::internal::dom_parser_implementation> stage1_;
+  bool remember_shapes_;
+  Shape shapes_[kShapes];
+  int next_shape_ = 0;
+  uint32_t recent_counts_[8] = {};  // structural counts of recent objects of no known shape
+  int next_recent_ = 0;
+  uint64_t known_shapes_ = 0;
+  uint64_t events_ = 0;
   std::string unescaped_[4];  // escaped field values, unescaped
   std::string padded_;        // a token near the end, followed by padding
   std::string scratch_;       // where simdjson's string parser writes

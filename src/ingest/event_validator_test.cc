@@ -342,6 +342,112 @@ TEST(EventValidatorTest, LargeDocumentsAndTokensNearTheEnd) {
   }
 }
 
+// Objects of a shape the validator remembers (the same structural
+// characters in the same order as objects it passed before) are checked for
+// their numbers, literals, escapes and key names alone: every verdict,
+// message and field must be the whole walk's, and the DOM's verdict.
+TEST(EventValidatorTest, ObjectsOfAKnownShape) {
+  EventValidator v;
+  EventValidator walk_only(/*remember_shapes=*/false);
+  auto expect_as_walked = [&](const std::string& doc) {
+    EventFields got, walked_fields;
+    Exact exact(doc);  // the fields view into it
+    Status s = v.ValidateEvent(exact.view(), &got);
+    Status walked = walk_only.ValidateEvent(exact.view(), &walked_fields);
+    EXPECT_EQ(s.ToString(), walked.ToString()) << doc;
+    EXPECT_EQ(s.ok(), ValidateEventWithDom(doc).ok()) << doc;
+    if (s.ok() && walked.ok()) {
+      EXPECT_EQ(got.type, walked_fields.type) << doc;
+      EXPECT_EQ(got.uid, walked_fields.uid) << doc;
+      EXPECT_EQ(got.kind, walked_fields.kind) << doc;
+      EXPECT_EQ(got.resource_version, walked_fields.resource_version) << doc;
+    }
+  };
+  // The slots the variants below fill in: the type's key, the uid, a key of
+  // obj, a string, a number, a literal, and an array's number and string.
+  auto event = [](std::string_view type_key, std::string_view uid, std::string_view key, std::string_view text,
+                  std::string_view number, std::string_view literal, std::string_view item,
+                  std::string_view item_text) {
+    return std::string(R"({")") + std::string(type_key) + R"(":"ADDED","uid":")" + std::string(uid) +
+           R"(","kind":"Pod","resourceversion":"7","obj":{")" + std::string(key) + R"(":")" + std::string(text) +
+           R"(","n":)" + std::string(number) + R"(,"b":)" + std::string(literal) + R"(,"list":[)" + std::string(item) +
+           R"(,")" + std::string(item_text) +
+           R"(",{"deep":[]}],"pad":"                                "},"origin":"watch"})";
+  };
+  const std::string base = event("type", "u-1", "name", "web", "12", "true", "3", "x");
+  for (int i = 0; i < 3; ++i) KL_EXPECT_OK(v.ValidateEvent(Exact(base).view()));
+  uint64_t known = v.known_shapes();
+  EXPECT_GE(known, 1u) << "the third object of a shape is checked as a known shape";
+  const std::vector<std::string> same_shape = {
+      event("type", "u-2", "name", "other", "-0", "false", "0", "y"),
+      event("type", "u-3", "name", "web", "123456789012345678901", "null", "1.5e3", "x"),  // out of range
+      event("type", "u-4", "name", "web", "1e999", "true", "3", "x"),                      // not finite
+      event("type", "u-5", "name", "web", "012", "true", "3", "x"),                        // a leading zero
+      event("type", "u-6", "name", "web", "12", "trux", "3", "x"),
+      event("type", "u-7", "name", "web", "12", "nul", "3", "x"),
+      event("type", "u-8", "name", "web", "12", "true", "3.", "x"),
+      event("type", "u-9", "name", R"(a\u00e9\"b)", "12", "true", "3", R"(\ud83d\ude00)"),
+      event("type", "u-10", "name", R"(a\qb)", "12", "true", "3", "x"),      // an invalid escape
+      event("type", "u-11", "name", "web", "12", "true", "3", R"(\ud800)"),  // a lone surrogate
+      event("type", R"(u\u002d12)", R"(n\u0061me)", "web", "12", "true", "3", "x"),
+      event(R"(t\u0079pe)", "u-13", "name", "web", "12", "true", "3", "x"),  // an escaped field name
+      event("typo", "u-14", "name", "web", "12", "true", "3", "x"),          // no type
+      event("type", "", "name", "web", "12", "true", "3", "x"),              // an empty uid
+      event("type", "u-16", "uid", "web", "12", "true", "3", "x"),           // a nested uid does not count
+      event("type", "u-17", "name", "web", "1a", "true", "3", "x"),
+      event("type", "u-18", "name", "web", "12", "true", "-", "x"),
+      // Not a number or literal where the shape has one: walked whole.
+      event("type", "u-19", "name", "web", R"("s")", "true", "3", "x"),
+      event("type", "u-20", "name", "web", "12", R"("\q")", "3", "x"),
+      event("type", "u-21", "name", "web", "x1", "true", "3", "x"),
+  };
+  for (const std::string& doc : same_shape) expect_as_walked(doc);
+  EXPECT_GE(v.known_shapes(), known + same_shape.size()) << "each was checked as a known shape";
+  // The same number of structurals, another shape: walked whole.
+  for (const std::string& doc :
+       {std::string(R"({"type":"ADDED","uid":"u","kind":"Pod","resourceversion":"7","obj":{"name":"web","n":12,)"
+                    R"("b":[true,"list"],"x":3,"y":"x","z":{"deep":[]},"pad":"                                "},)"
+                    R"("origin":"watch"})"),
+        std::string(
+            R"({"type":"ADDED","uid":"u","kind":"Pod","resourceversion":"7","obj":{"name":"web","n":12,)"
+            R"("b":[true,"list":3,"x",{"deep":[]}],"pad":"                                "},"origin":"watch"})")}) {
+    expect_as_walked(doc);
+  }
+}
+
+// More shapes than the validator remembers, in turn and mixed, some of the
+// same structural count, each with an invalid object of the same shape:
+// every answer is still the walk's.
+TEST(EventValidatorTest, ManyShapesInTurn) {
+  EventValidator v;
+  EventValidator walk_only(/*remember_shapes=*/false);
+  std::vector<std::string> docs;
+  for (int shape = 0; shape < 20; ++shape) {
+    std::string obj = "{";
+    for (int i = 0; i < shape % 10; ++i) obj += R"("k)" + std::to_string(i) + R"(":)" + std::to_string(i) + ",";
+    // 10 apart: the same structural count, another shape.
+    std::string end = shape < 10 ? R"("end":[1,"a"]})" : R"("end":{"a":1}})";
+    docs.push_back(kHead + R"("obj":)" + obj + end + "}");
+    end.replace(end.find('1'), 1, "01");  // the same shape, an invalid number
+    docs.push_back(kHead + R"("obj":)" + obj + end + "}");
+  }
+  uint64_t seed = 1;
+  for (int round = 0; round < 2000; ++round) {
+    if (round == 400) {
+      // Each shape in turn, ten objects of it in a row: of the first eight
+      // shapes (as many as the validator remembers; later ones wait for
+      // those to age) the valid objects from the third on and all the
+      // invalid ones met a known shape.
+      EXPECT_GE(v.known_shapes(), 8u * (8 + 10));
+    }
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    const std::string& doc = docs[(round < 400 ? round / 10 : seed >> 33) % docs.size()];
+    Status s = v.ValidateEvent(Exact(doc).view());
+    Status walked = walk_only.ValidateEvent(Exact(doc).view());
+    ASSERT_EQ(s.ToString(), walked.ToString()) << doc;
+  }
+}
+
 // Every real Kubernetes document at hand (whole files and NDJSON lines), as
 // a document and wrapped as an event's obj: the DOM's verdict.
 TEST(EventValidatorTest, RealKubernetesObjects) {

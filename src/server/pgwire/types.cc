@@ -1,6 +1,8 @@
 #include "server/pgwire/types.h"
 
+#include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -85,7 +87,15 @@ std::string FormatFloat(double v, bool single) {
     }
     return buf;
   }
-  return FormatDouble(v);
+  // PostgreSQL's float8out: the shortest digits that read back exactly, in exponent form
+  // when the decimal exponent is below -4 or at least 15 ("1e+15", "1e-05", "2", "-0").
+  char buf[64];
+  auto sci = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific);
+  std::string text(buf, sci.ptr);
+  int exponent = std::atoi(text.c_str() + text.find('e') + 1);
+  if (exponent < -4 || exponent >= 15) return text;
+  auto fixed = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed);
+  return std::string(buf, fixed.ptr);
 }
 
 // An array element in the text array syntax: quoted when it must be.

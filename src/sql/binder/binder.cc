@@ -2018,6 +2018,9 @@ class Binder {
       return ErrorAt(e.pos, name + " is a window function: it needs OVER (PARTITION BY ... ORDER BY ...)");
     }
     if (e.distinct || e.filter) return ErrorAt(e.pos, "DISTINCT and FILTER apply to aggregate functions, not " + name);
+    if (!e.within_group.empty()) {
+      return ErrorAt(e.pos, "ORDER BY and WITHIN GROUP apply to aggregate functions, not " + name);
+    }
     const ScalarBinder* binder = o_.functions->FindScalar(name);
     if (binder == nullptr) {
       return ErrorAt(e.pos, "unknown function " + e.name + DidYouMean(name, o_.functions->Names()));
@@ -2029,6 +2032,36 @@ class Binder {
     CallSite site = Site(name, e.pos, args);
     KL_ASSIGN_OR_RETURN(BoundFunction f, (*binder)(site));
     return Call(name, e.pos, std::move(args), std::move(f));
+  }
+
+  // ORDER BY inside an aggregate's call and WITHIN GROUP: PostgreSQL's, each where it belongs.
+  Status CheckOrderedAggregate(const ParsedExpr& e, bool ordered_set) const {
+    if (!o_.postgres && ordered_set) {
+      return ErrorAt(e.pos, e.op +
+                                " is a PostgreSQL ordered-set aggregate; Flink SQL has none (use a PostgreSQL "
+                                "session, e.g. psql)");
+    }
+    if (!o_.postgres) {
+      return ErrorAt(e.pos,
+                     "ORDER BY inside " + e.op +
+                         "(...) and WITHIN GROUP are PostgreSQL syntax; Flink SQL "
+                         "aggregates take their rows in no particular order (use a PostgreSQL session, e.g. psql)");
+    }
+    if (ordered_set && !e.within_group_clause) {
+      return ErrorAt(e.pos, e.op + " is an ordered-set aggregate: it needs WITHIN GROUP (ORDER BY ...), e.g. " + e.op +
+                                (e.op == "MODE" ? "()" : "(0.5)") + " WITHIN GROUP (ORDER BY x)");
+    }
+    if (ordered_set && e.within_group.size() != 1) {
+      return ErrorAt(e.pos, e.op + " orders by exactly one value, not " + std::to_string(e.within_group.size()));
+    }
+    if (!ordered_set && e.within_group_clause) {
+      return ErrorAt(e.pos, e.op +
+                                " is not an ordered-set aggregate, so WITHIN GROUP does not apply; write the "
+                                "order inside the call, e.g. " +
+                                e.op + "(x ORDER BY y)");
+    }
+    if (ordered_set && e.distinct) return ErrorAt(e.pos, "DISTINCT is not allowed with " + e.op);
+    return Status::OK();
   }
 
   Result<BoundExprPtr> Aggregate(const ParsedExpr& e, const AggregateBinder& binder, ExprMode& mode) {
@@ -2047,13 +2080,34 @@ class Binder {
       return ErrorAt(e.pos, e.op + "(*) is not allowed; only COUNT(*)");
     }
     if (e.op == "COUNT" && !e.star && args.empty()) return ErrorAt(e.pos, "COUNT needs an argument or *");
-    if (!e.within_group.empty()) {
-      // Refused rather than ignored: the rows would reach the aggregate in no particular order.
-      return ErrorAt(e.pos, "an ordered aggregate (" + e.op +
-                                " with ORDER BY or WITHIN GROUP) is not supported: the rows would be "
-                                "aggregated in no particular order");
+    // The order the rows reach the aggregate in: keys after the arguments.
+    bool ordered_set = IsOrderedSetAggregate(e.op);
+    size_t direct_args = args.size();
+    std::vector<AggregateOrderKey> order;
+    if (!e.within_group.empty() || ordered_set) {
+      KL_RETURN_IF_ERROR(CheckOrderedAggregate(e, ordered_set));
+      for (const auto& item : e.within_group) {
+        if (ContainsAggregate(*item.expr, *o_.functions))
+          return ErrorAt(item.expr->pos, "aggregate functions cannot be nested");
+        KL_ASSIGN_OR_RETURN(auto key, Expr(*item.expr, plain));
+        if (IsUntypedNull(key)) key = MakeLiteral(format::Datum(), DataType::String());
+        if (e.distinct) {
+          bool among_args = false;
+          for (const auto& a : args) among_args = among_args || a->ToString() == key->ToString();
+          if (!among_args) {
+            return ErrorAt(item.expr->pos,
+                           "in an aggregate with DISTINCT, the ORDER BY expressions must be among "
+                           "its arguments");
+          }
+        }
+        order.push_back({args.size(), item.descending, item.nulls_first.value_or(NullsFirst(item.descending))});
+        args.push_back(key);
+      }
     }
-    CallSite site = Site(e.op, e.pos, args);
+    CallSite site =
+        Site(e.op, e.pos,
+             ordered_set ? args
+                         : std::vector<BoundExprPtr>(args.begin(), args.begin() + static_cast<ptrdiff_t>(direct_args)));
     KL_ASSIGN_OR_RETURN(BoundAggregate agg, binder(site));
     for (size_t i = 0; i < args.size() && i < agg.arg_types.size(); ++i) {
       KL_ASSIGN_OR_RETURN(args[i], CastTo(args[i], agg.arg_types[i].WithNullable(true), e.pos));
@@ -2067,10 +2121,17 @@ class Binder {
       auto make = agg.make;
       agg.make = [make] { return MakeDistinct(make()); };
     }
+    size_t inner_args = ordered_set ? args.size() : direct_args;
+    if (!order.empty()) {
+      auto make = agg.make;
+      agg.make = [make, inner_args, order] { return MakeOrdered(make(), inner_args, order); };
+    }
     // The same aggregate twice is computed once.
     std::string key = e.op + (e.distinct ? " DISTINCT" : "") + "(";
     for (const auto& a : args) key += a->ToString() + ",";
     key += ")" + (filter ? filter->ToString() : "");
+    for (const auto& k : order)
+      key += " ORDER " + std::to_string(k.column) + (k.descending ? "D" : "A") + (k.nulls_first ? "F" : "L");
     for (size_t i = 0; i < mode.aggregates->size(); ++i) {
       if (agg_keys_[mode.aggregates][i] == key) {
         return MakeColumn(static_cast<int>(mode.num_groups + i), (*mode.aggregates)[i].type, e.op);
@@ -2089,6 +2150,11 @@ class Binder {
   }
 
   Result<BoundExprPtr> Window(const ParsedExpr& e, ExprMode& mode) {
+    if (!e.within_group.empty()) {
+      return ErrorAt(e.pos, "an ordered aggregate (" + e.op +
+                                " with ORDER BY or WITHIN GROUP) cannot be a window "
+                                "function; the window's own ORDER BY orders its rows");
+    }
     if (!mode.allow_windows)
       return ErrorAt(e.pos, "window functions (OVER) are not allowed in " + std::string(mode.clause));
     std::shared_ptr<WindowSpec> spec = e.over;
@@ -2580,6 +2646,21 @@ class Binder {
         return ErrorAt(e.pos, "generate_series(start, stop[, step]) takes two or three arguments");
       }
       KL_ASSIGN_OR_RETURN(auto args, Args(e.args, mode));
+      for (size_t i = 0; i < 2; ++i) {
+        if (IsInterval(args[i]))
+          return ErrorAt(e.args[i]->pos, "generate_series starts and stops at values, not intervals");
+      }
+      if (args.size() == 3 && IsInterval(args[2])) {
+        // Timestamps by an interval: a month step and a fixed step add differently.
+        bool months = args[2]->name == "interval-months";
+        args[2] = MakeLiteral(args[2]->value, DataType::BigInt().NotNull());
+        return ScalarCall(months ? "__TIME_SERIES_MONTHS" : "__TIME_SERIES_MS", e.pos, args);
+      }
+      if (IsTemporal(args[0]->type) || IsTemporal(args[1]->type)) {
+        return ErrorAt(e.pos,
+                       "generate_series over dates or timestamps needs an interval step, e.g. "
+                       "generate_series(start, stop, interval '1 hour')");
+      }
       return ScalarCall("__SERIES", e.pos, args);
     }
     size_t want = e.op == "GENERATE_SUBSCRIPTS" ? 2 : 1;

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <optional>
 
 #include "common/clock.h"
 #include "common/string_util.h"
@@ -240,6 +241,29 @@ Result<int64_t> ParseTimeText(std::string_view text) {
   return static_cast<int64_t>(h) * 3600000 + mi * 60000 + sec * 1000 + ms;
 }
 
+// Cuts a trailing ISO offset ("+00", "+05:30", "-0800") off a timestamp's text: its
+// milliseconds east of UTC, or nothing when the text has none.
+static std::optional<int64_t> CutZoneOffset(std::string_view* text) {
+  std::string_view s = Trim(*text);
+  size_t colon = s.find(':');
+  size_t sign = s.find_last_of("+-");
+  if (colon == std::string_view::npos || sign == std::string_view::npos || sign < colon) return std::nullopt;
+  std::string digits;
+  for (char c : s.substr(sign + 1)) {
+    if (c >= '0' && c <= '9') {
+      digits.push_back(c);
+    } else if (c != ':') {
+      return std::nullopt;
+    }
+  }
+  if (digits.empty() || digits.size() == 3 || digits.size() > 4) return std::nullopt;
+  int64_t hours = std::stoll(digits.substr(0, digits.size() == 4 ? 2 : digits.size()));
+  int64_t minutes = digits.size() == 4 ? std::stoll(digits.substr(2)) : 0;
+  if (hours > 15 || minutes > 59) return std::nullopt;
+  *text = Trim(s.substr(0, sign));
+  return (s[sign] == '-' ? -1 : 1) * (hours * 3600000 + minutes * 60000);
+}
+
 Result<Timestamp> ParseTimestampText(std::string_view text) {
   std::string_view s = Trim(text);
   size_t sep = s.find_first_of(" T");
@@ -445,13 +469,17 @@ Result<Datum> CastOne(ExecContext& ctx, const Datum& d, const DataType& from, co
       }
       case TypeRoot::kTimestamp:
       case TypeRoot::kTimestampLtz: {
-        auto v = ParseTimestampText(t);
+        // An instant may name its offset, as PostgreSQL prints timestamptz ("...+00", "...-05:30").
+        std::optional<int64_t> offset;
+        std::string_view text = t;
+        if (tr == TypeRoot::kTimestampLtz) offset = CutZoneOffset(&text);
+        auto v = ParseTimestampText(text);
         if (!v.ok()) {
           *why = v.status().message();
           break;
         }
         Timestamp ts = *v;
-        if (tr == TypeRoot::kTimestampLtz) ts.millis -= ctx.time_zone_offset_millis;
+        if (tr == TypeRoot::kTimestampLtz) ts.millis -= offset.value_or(ctx.time_zone_offset_millis);
         return Datum::Time(ts);
       }
       default: {

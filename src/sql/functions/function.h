@@ -112,6 +112,21 @@ ScalarKernel RowKernel(RowFunction f, bool null_handling = false, size_t arity =
 // Wraps an aggregate so each group sees each distinct argument value once (NULLs skipped).
 std::unique_ptr<AggregateState> MakeDistinct(std::unique_ptr<AggregateState> inner);
 
+// One ORDER BY key of an ordered aggregate: which of the call's argument columns, how.
+struct AggregateOrderKey {
+  size_t column = 0;
+  bool descending = false;
+  bool nulls_first = false;
+};
+// Wraps an aggregate so each group's rows reach it sorted by `keys`. The call's argument
+// columns are the inner aggregate's `inner_args` arguments followed by the keys' columns
+// (ordered-set aggregates sort their own last argument: inner_args is all of them).
+std::unique_ptr<AggregateState> MakeOrdered(std::unique_ptr<AggregateState> inner, size_t inner_args,
+                                            std::vector<AggregateOrderKey> keys);
+// PERCENTILE_CONT, PERCENTILE_DISC, MODE: called with WITHIN GROUP (ORDER BY x), their
+// binders see the direct arguments followed by x.
+bool IsOrderedSetAggregate(const std::string& upper_name);
+
 // Argument-count check with a message naming the function.
 Status CheckArgCount(const CallSite& site, size_t lo, size_t hi);
 
@@ -122,7 +137,9 @@ void RegisterDateTimeFunctions(FunctionRegistry* r);
 void RegisterJsonFunctions(FunctionRegistry* r);
 void RegisterMiscFunctions(FunctionRegistry* r);
 void RegisterAggregateFunctions(FunctionRegistry* r);
+void RegisterOrderedSetAggregates(FunctionRegistry* r);
 void RegisterPostgresFunctions(FunctionRegistry* r);
+void RegisterPostgresDateTimeFunctions(FunctionRegistry* r);  // after RegisterDateTimeFunctions
 void RegisterK8sFunctions(FunctionRegistry* r);
 
 }  // namespace kl::sql

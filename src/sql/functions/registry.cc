@@ -93,7 +93,9 @@ std::shared_ptr<FunctionRegistry> FunctionRegistry::Builtins() {
     RegisterJsonFunctions(r.get());
     RegisterMiscFunctions(r.get());
     RegisterAggregateFunctions(r.get());
+    RegisterOrderedSetAggregates(r.get());
     RegisterPostgresFunctions(r.get());
+    RegisterPostgresDateTimeFunctions(r.get());
     RegisterK8sFunctions(r.get());
     return r;
   }();

@@ -107,7 +107,14 @@ std::string ParsedExpr::ToString() const {
       std::string out = op + "(";
       if (distinct) out += "DISTINCT ";
       out += star ? "*" : Args(args);
+      std::string order;
+      for (const auto& o : within_group) {
+        order += (order.empty() ? "ORDER BY " : ", ") + o.expr->ToString() + (o.descending ? " DESC" : "");
+        if (o.nulls_first) order += *o.nulls_first ? " NULLS FIRST" : " NULLS LAST";
+      }
+      if (!order.empty() && !within_group_clause) out += " " + order;
       out += ")";
+      if (!order.empty() && within_group_clause) out += " WITHIN GROUP (" + order + ")";
       if (filter) out += " FILTER (WHERE " + filter->ToString() + ")";
       if (over || !over_name.empty()) out += " OVER (...)";
       return out;

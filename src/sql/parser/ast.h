@@ -131,8 +131,10 @@ struct ParsedExpr {
   bool json_lax = false;
   // Interval: months or milliseconds
   bool interval_months = false;
-  // LISTAGG ... WITHIN GROUP (ORDER BY ...), FIRST_VALUE(... ORDER BY)
+  // The order an aggregate sees its rows in: string_agg(x, ',' ORDER BY y), or
+  // percentile_cont(0.5) WITHIN GROUP (ORDER BY x) (then `within_group_clause`).
   std::vector<OrderItem> within_group;
+  bool within_group_clause = false;
 
   std::string ToString() const;  // SQL text, for column names and EXPLAIN
 };

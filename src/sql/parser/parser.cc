@@ -1489,11 +1489,28 @@ class Parser {
         auto e = Make(ExprKind::kSubscript, pos);
         e->args = {base, index};
         base = e;
+      } else if (pg_ && Peek().IsSymbol("::") && Peek(1).IsKeyword("INTERVAL") && base->kind == ExprKind::kLiteral &&
+                 base->value.kind() == Datum::Kind::kBytes) {
+        // '5 minutes'::interval, as Grafana's '$__interval'::interval: the text is the literal's.
+        SourcePos pos = Advance().pos;
+        Advance();
+        KL_ASSIGN_OR_RETURN(base, PostgresIntervalText(std::string(base->value.as_bytes()), pos));
       } else if (Peek().IsSymbol("::")) {
         SourcePos pos = Advance().pos;
         auto e = Make(ExprKind::kCast, pos);
         KL_ASSIGN_OR_RETURN(e->type, Type(&e->op));
         e->args = {base};
+        base = e;
+      } else if (pg_ && Peek().IsKeyword("AT") && Peek(1).IsKeyword("TIME") && Peek(2).IsKeyword("ZONE")) {
+        // t AT TIME ZONE zone: PostgreSQL's timezone(zone, t).
+        SourcePos pos = Advance().pos;
+        Advance();
+        Advance();
+        KL_ASSIGN_OR_RETURN(auto zone, Primary());
+        auto e = Make(ExprKind::kFunction, pos);
+        e->op = "TIMEZONE";
+        e->name = "timezone";
+        e->args = {zone, base};
         base = e;
       } else if (pg_ && Peek().IsKeyword("COLLATE")) {
         // Collations change ordering and comparison of text in PostgreSQL; kubelake compares
@@ -1609,40 +1626,15 @@ class Parser {
   }
 
   static bool IsTimeUnit(const std::string& u) {
-    static const std::set<std::string> kUnits = {"YEAR",
-                                                 "YEARS",
-                                                 "QUARTER",
-                                                 "MONTH",
-                                                 "MONTHS",
-                                                 "WEEK",
-                                                 "WEEKS",
-                                                 "DAY",
-                                                 "DAYS",
-                                                 "HOUR",
-                                                 "HOURS",
-                                                 "MINUTE",
-                                                 "MINUTES",
-                                                 "SECOND",
-                                                 "SECONDS",
-                                                 "MILLISECOND",
-                                                 "MICROSECOND",
-                                                 "NANOSECOND",
-                                                 "DOW",
-                                                 "DOY",
-                                                 "EPOCH",
-                                                 "DECADE",
-                                                 "CENTURY",
-                                                 "MILLENNIUM",
-                                                 "ISODOW",
-                                                 "ISOYEAR",
-                                                 "SQL_TSI_DAY",
-                                                 "SQL_TSI_HOUR",
-                                                 "SQL_TSI_MINUTE",
-                                                 "SQL_TSI_SECOND",
-                                                 "SQL_TSI_MONTH",
-                                                 "SQL_TSI_YEAR",
-                                                 "SQL_TSI_WEEK",
-                                                 "SQL_TSI_QUARTER",
+    static const std::set<std::string> kUnits = {"YEAR",          "YEARS",        "QUARTER",        "MONTH",
+                                                 "MONTHS",        "WEEK",         "WEEKS",          "DAY",
+                                                 "DAYS",          "HOUR",         "HOURS",          "MINUTE",
+                                                 "MINUTES",       "SECOND",       "SECONDS",        "MILLISECOND",
+                                                 "MILLISECONDS",  "MICROSECOND",  "MICROSECONDS",   "NANOSECOND",
+                                                 "DOW",           "DOY",          "EPOCH",          "DECADE",
+                                                 "CENTURY",       "MILLENNIUM",   "ISODOW",         "ISOYEAR",
+                                                 "SQL_TSI_DAY",   "SQL_TSI_HOUR", "SQL_TSI_MINUTE", "SQL_TSI_SECOND",
+                                                 "SQL_TSI_MONTH", "SQL_TSI_YEAR", "SQL_TSI_WEEK",   "SQL_TSI_QUARTER",
                                                  "FRAC_SECOND"};
     return kUnits.count(u) > 0;
   }
@@ -1654,7 +1646,7 @@ class Parser {
     std::string u = ToUpper(Advance().text);
     if (u.rfind("SQL_TSI_", 0) == 0) u = u.substr(8);
     if (u == "YEARS" || u == "MONTHS" || u == "WEEKS" || u == "DAYS" || u == "HOURS" || u == "MINUTES" ||
-        u == "SECONDS") {
+        u == "SECONDS" || u == "MILLISECONDS" || u == "MICROSECONDS") {
       u.pop_back();
     }
     return u;
@@ -1899,6 +1891,10 @@ class Parser {
       }
     }
     if (AcceptKeyword("WITHIN")) {
+      if (!e->within_group.empty()) {
+        return ErrorAt(Peek().pos, "an aggregate has either ORDER BY inside its parentheses or WITHIN GROUP, not both");
+      }
+      e->within_group_clause = true;
       KL_RETURN_IF_ERROR(ExpectKeyword("GROUP"));
       KL_RETURN_IF_ERROR(ExpectSymbol("("));
       KL_RETURN_IF_ERROR(ExpectKeyword("ORDER"));
@@ -2005,6 +2001,10 @@ class Parser {
         Peek(1).kind == TokenKind::kString) {
       Advance();
       return TypedLiteral(w, pos);
+    }
+    if (pg_ && w == "TIMESTAMPTZ" && Peek(1).kind == TokenKind::kString) {  // PostgreSQL's timestamptz '...'
+      Advance();
+      return TypedLiteral("TIMESTAMP_LTZ", pos);
     }
     if (w == "INTERVAL") {
       Advance();
@@ -2470,8 +2470,9 @@ class Parser {
   }
 
   // INTERVAL '2 days 3 hours' (units inside the string, as PostgreSQL writes them).
-  Result<ExprPtr> PostgresInterval(SourcePos pos) {
-    std::string text = Advance().text;
+  Result<ExprPtr> PostgresInterval(SourcePos pos) { return PostgresIntervalText(Advance().text, pos); }
+
+  Result<ExprPtr> PostgresIntervalText(const std::string& text, SourcePos pos) {
     std::vector<std::string> words;
     for (const auto& w : Split(text, ' ', true)) {
       if (!w.empty()) words.push_back(w);

@@ -580,17 +580,136 @@ TEST_F(PgSqlTest, DistinctOn) {
   EXPECT_NE(star.error().find("ORDER BY position 2"), std::string::npos) << star.error();
 }
 
-// An aggregate's ORDER BY (PostgreSQL's in-call form too) is refused, never ignored.
-TEST_F(PgSqlTest, OrderedAggregatesAreRefused) {
+// Ordered aggregates sort each group's rows; WITHIN GROUP belongs to the ordered-set ones.
+TEST_F(PgSqlTest, OrderedAggregates) {
   Conn c(Conninfo());
   ASSERT_TRUE(c.ok()) << c.error();
-  for (const char* sql : {"SELECT string_agg(name, ',' ORDER BY name DESC) FROM dwd_objects",
-                          "SELECT array_agg(name) WITHIN GROUP (ORDER BY name) FROM dwd_objects"}) {
-    Res r(PQexec(c.c, sql));
-    EXPECT_EQ(r.status(), PGRES_FATAL_ERROR) << sql;
-    EXPECT_NE(r.error().find("is not supported: the rows would be aggregated in no particular order"),
-              std::string::npos)
-        << r.error();
+  Res r(PQexec(c.c,
+               "SELECT string_agg(name, ',' ORDER BY name DESC), array_agg(rv ORDER BY rv DESC), "
+               "percentile_cont(0.5) WITHIN GROUP (ORDER BY rv), percentile_disc(0.5) WITHIN GROUP (ORDER BY uid), "
+               "mode() WITHIN GROUP (ORDER BY cluster) FROM dwd_objects"));
+  ASSERT_EQ(r.status(), PGRES_TUPLES_OK) << r.error();
+  EXPECT_EQ(r.get(0, 0), std::string("plain,node-7,") + kUnicode);
+  EXPECT_EQ(r.get(0, 1), "{12,11,10}");
+  EXPECT_EQ(r.get(0, 2), "11");
+  EXPECT_EQ(r.get(0, 3), "u-2");
+  EXPECT_EQ(r.get(0, 4), "prod-1");
+  Res refused(PQexec(c.c, "SELECT array_agg(name) WITHIN GROUP (ORDER BY name) FROM dwd_objects"));
+  EXPECT_EQ(refused.status(), PGRES_FATAL_ERROR);
+  EXPECT_NE(refused.error().find("ARRAY_AGG is not an ordered-set aggregate"), std::string::npos) << refused.error();
+}
+
+// A PostgreSQL 15 started here (the Debian server, when installed) as the reference for
+// the text the wire carries.
+class RealPostgres {
+ public:
+  // Empty when started; otherwise why not.
+  std::string Start() {
+    for (const char* v : {"17", "16", "15"}) {
+      std::string p = std::string("/usr/lib/postgresql/") + v + "/bin";
+      if (FileExists(p + "/initdb") && FileExists(p + "/pg_ctl")) {
+        bin_ = p;
+        break;
+      }
+    }
+    if (bin_.empty()) return "the Debian postgresql server is not installed";
+    if (getuid() == 0) {
+      if (getpwnam("postgres") == nullptr) return "running as root without a postgres user";
+      as_user_ = "runuser -u postgres -- ";
+      (void)std::system(("chown postgres '" + dir_.path() + "'").c_str());
+    }
+    int rc = 0;
+    std::string out = RunCommand(as_user_ + bin_ + "/initdb -D '" + dir_.Sub("data") + "' -A trust -U postgres", &rc);
+    if (rc != 0) return "initdb failed: " + out;
+    int port = 20000 + static_cast<int>((getpid() + 7919) % 20000);
+    out = RunCommand(as_user_ + bin_ + "/pg_ctl -D '" + dir_.Sub("data") + "' -o \"-p " + std::to_string(port) +
+                         " -k '" + dir_.path() + "' -c listen_addresses=127.0.0.1 -c TimeZone=UTC\" -l '" +
+                         dir_.Sub("log") + "' -w start",
+                     &rc);
+    if (rc != 0) return "the postgresql server did not start: " + out;
+    started_ = true;
+    psql_ = "psql -X -h 127.0.0.1 -p " + std::to_string(port) + " -U postgres -d postgres ";
+    return "";
+  }
+  // psql's unaligned output of `sql` (errors as psql prints them).
+  std::string Query(const std::string& sql) {
+    std::string file = dir_.Sub("query.sql");
+    if (!WriteFile(file, sql + ";\n").ok()) return "cannot write " + file;
+    int rc = 0;
+    return RunCommand(psql_ + "-A -t -f '" + file + "' 2>&1", &rc);
+  }
+  ~RealPostgres() {
+    int rc = 0;
+    if (started_) (void)RunCommand(as_user_ + bin_ + "/pg_ctl -D '" + dir_.Sub("data") + "' -m immediate stop", &rc);
+  }
+
+ private:
+  kl::testing::TempDir dir_;
+  std::string bin_, as_user_, psql_;
+  bool started_ = false;
+};
+
+// What Grafana's and Metabase's time macros expand to, to_char, AT TIME ZONE, date_trunc,
+// generate_series over timestamps and the ordered aggregates print, over the wire, exactly
+// what a real PostgreSQL prints (psql's unaligned text, session time zone UTC).
+TEST_F(PgSqlTest, TimeFunctionsAndOrderedAggregatesMatchARealPostgres) {
+  if (std::system("psql --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "psql is not installed";
+  RealPostgres real;
+  std::string why = real.Start();
+  if (!why.empty()) GTEST_SKIP() << why;
+  const std::string values =
+      "(VALUES ('a', 3, 1.5, 'p', timestamp '2024-03-07 15:04:05.678'), ('a', 1, 2.5, 'q', timestamp "
+      "'2024-03-07 15:09:59'), ('a', NULL, NULL, NULL, NULL), ('b', 5, -1.0, 'x', timestamp '2024-03-08 00:00:00'), "
+      "('b', 5, 3.0, 'y', timestamp '2024-03-10 23:59:59.999'), ('b', 7, 4.0, 'y', timestamp '2024-01-01 00:00:00')) "
+      "AS m(g, i, d, s, t)";
+  const std::vector<std::string> queries = {
+      // Grafana: $__timeGroup(t, '5m'), $__timeGroupAlias, $__timeEpoch, $__timeFilter.
+      "SELECT floor(extract(epoch from t)/300)*300 AS \"time\", count(*) FROM " + values +
+          " WHERE t BETWEEN '2024-03-07T00:00:00Z' AND '2024-03-09T00:00:00Z' GROUP BY 1 ORDER BY 1",
+      "SELECT extract(epoch from t) AS \"time\", i FROM " + values + " ORDER BY 1, 2",
+      "SELECT to_timestamp(floor(extract(epoch from t)/3600)*3600) AS \"time\", sum(i) FROM " + values +
+          " WHERE t IS NOT NULL GROUP BY 1 ORDER BY 1",
+      // Metabase: date_trunc by unit, weeks from Sunday via +/- a day, to_char for labels.
+      "SELECT date_trunc('week', (t + INTERVAL '1 day')) - INTERVAL '1 day' AS w, count(*) FROM " + values +
+          " GROUP BY 1 ORDER BY 1",
+      "SELECT date_trunc('month', t), date_trunc('quarter', t), date_trunc('hour', t), date_trunc('minute', t), "
+      "date_trunc('second', t), date_trunc('day', t) FROM " +
+          values + " ORDER BY t",
+      "SELECT to_char(t, 'YYYY-MM-DD HH24:MI:SS.MS'), to_char(t, 'FMMonth FMDD, YYYY HH12:MI AM'), "
+      "to_char(t, 'Dy IW \"week\" IYYY Q'), to_char(t, 'FMDDth Mon'), to_char(t, 'US J SSSS') FROM " +
+          values + " ORDER BY t",
+      "SELECT t AT TIME ZONE 'UTC', (t AT TIME ZONE 'UTC') AT TIME ZONE 'America/New_York', "
+      "t AT TIME ZONE 'Europe/Berlin', t AT TIME ZONE '+05:30' FROM " +
+          values + " ORDER BY t",
+      "SELECT extract(epoch from t AT TIME ZONE 'UTC'), to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS TZ OF') "
+      "FROM " +
+          values + " ORDER BY t",
+      "SELECT * FROM generate_series(timestamp '2024-01-31 10:00', timestamp '2024-06-01', interval '1 month')",
+      "SELECT generate_series(timestamp '2024-03-10 00:00', timestamp '2024-03-10 02:00', interval '30 minutes')",
+      "SELECT generate_series('2024-03-10 00:00'::timestamptz, '2024-03-10 01:00'::timestamptz, '20 "
+      "minutes'::interval)",
+      "SELECT to_timestamp(1709823845.25), to_timestamp(0), extract(epoch from date '2024-03-07')",
+      "SELECT extract(dow from t), extract(isodow from t), extract(week from t), extract(doy from t), "
+      "extract(second from t), extract(milliseconds from t) FROM " +
+          values + " ORDER BY t",
+      // Ordered aggregates.
+      "SELECT g, string_agg(s, ',' ORDER BY i DESC, s), array_agg(i ORDER BY i NULLS FIRST), "
+      "array_agg(s ORDER BY t DESC) FROM " +
+          values + " GROUP BY g ORDER BY g",
+      "SELECT g, percentile_cont(0.5) WITHIN GROUP (ORDER BY i), percentile_cont(0.9) WITHIN GROUP (ORDER BY d), "
+      "percentile_disc(0.5) WITHIN GROUP (ORDER BY t), mode() WITHIN GROUP (ORDER BY s) FROM " +
+          values + " GROUP BY g ORDER BY g",
+      "SELECT string_agg(DISTINCT s, '|' ORDER BY s DESC), percentile_cont(0.25) WITHIN GROUP (ORDER BY i DESC), "
+      "percentile_disc(1) WITHIN GROUP (ORDER BY s) FROM " +
+          values,
+  };
+  int rc = 0;
+  for (const std::string& q : queries) {
+    std::string want = real.Query(q);
+    std::string file = dir_->Sub("compare.sql");
+    ASSERT_TRUE(WriteFile(file, q + ";\n").ok());
+    std::string got = Psql("-A -t -f '" + file + "'", &rc);
+    EXPECT_EQ(got, want) << q;
   }
 }
 
