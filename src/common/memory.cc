@@ -3,10 +3,20 @@
 #include <malloc.h>
 
 #include <atomic>
+#include <cstddef>
 
 #include "common/clock.h"
 
 namespace kl {
+
+namespace {
+// Pages a trim gives back are faulted in again by the next allocations that reuse them: under a
+// steady stream of commits, trimming the few MB each interval frees and takes again costs more
+// CPU (madvise, TLB shootdowns, page faults) than the memory is worth. So a trim waits until this
+// much is free in the arenas, or until kMaxUntrimmedUs passed since the last one.
+constexpr size_t kTrimFreeBytes = 32u << 20;
+constexpr int64_t kMaxUntrimmedUs = 60'000'000;
+}  // namespace
 
 void ReleaseFreeMemory(int64_t min_interval_ms) {
   static std::atomic<int64_t> next_us{0};
@@ -15,6 +25,9 @@ void ReleaseFreeMemory(int64_t min_interval_ms) {
   if (now < due) return;
   if (!next_us.compare_exchange_strong(due, now + min_interval_ms * 1000)) return;  // another thread trims
 #ifdef __GLIBC__
+  static std::atomic<int64_t> last_trim_us{0};
+  if (mallinfo2().fordblks < kTrimFreeBytes && now - last_trim_us.load() < kMaxUntrimmedUs) return;
+  last_trim_us.store(now);
   malloc_trim(0);
 #endif
 }

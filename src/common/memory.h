@@ -9,7 +9,8 @@
 namespace kl {
 
 // Trims malloc's free pages at most once per `min_interval_ms` across the process (callers
-// from any thread; the ones in between return at once).
+// from any thread; the ones in between return at once), and only when the arenas hold 32 MB
+// free or a minute has passed since the last trim.
 void ReleaseFreeMemory(int64_t min_interval_ms = 5000);
 
 }  // namespace kl

@@ -824,6 +824,7 @@ Result<uint64_t> AvroWriter::Close() {
   if (closed_) return bytes_written_;
   KL_RETURN_IF_ERROR(FlushBlock());
   closed_ = true;
+  if (file_ && options_.sync) KL_RETURN_IF_ERROR(file_->Sync());
   if (file_) KL_RETURN_IF_ERROR(file_->Close());
   return bytes_written_;
 }

@@ -71,6 +71,9 @@ struct AvroWriterOptions {
   AvroCodec codec = AvroCodec::kZstandard;
   int level = 1;                   // zstandard / deflate level
   size_t block_bytes = 64 * 1024;  // uncompressed bytes per block before it is flushed
+  // A file (not in-memory) writer fdatasyncs its descriptor before Close() returns, so a
+  // snapshot never names a file a crash could still truncate.
+  bool sync = false;
   std::map<std::string, std::string> metadata;
   std::string record_name = "record";
   std::string record_namespace = "org.apache.paimon.avro.generated";

@@ -95,6 +95,7 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
   auto sum = [&](std::map<std::string, std::string> opts, std::initializer_list<const char*> cols) {
     opts["merge-engine"] = "aggregation";
     opts["changelog-producer"] = "lookup";
+    opts["changelog-file.compression"] = "none";  // as DWD's changelog (below)
     opts["changelog-file.stats-mode"] = "none";
     for (const char* c : cols) opts[std::string("fields.") + c + ".aggregate-function"] = "sum";
     opts["tag.automatic-creation"] = "process-time";
@@ -112,7 +113,10 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
   // files and a COMPACT snapshot) to nearly every commit. They keep 16 levels,
   // not Paimon's default 6: with levels 1-5 all holding runs, each group of a
   // few KB of level-0 files merged into level 1 and rewrote it as it grew.
+  // Level-0 files (each commit's new rows) are merged into the levels below by the
+  // next compactions: compressing them costs more CPU than their few seconds on disk save.
   std::map<std::string, std::string> base = {{"file.format", fmt},
+                                             {"file.compression.per.level", "0:none"},
                                              {"bucket", "1"},
                                              {"snapshot.num-retained.min", "10"},
                                              {"snapshot.num-retained.max", retained_max},
@@ -141,9 +145,6 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
   // statistics pay for themselves there (Paimon's changelog-file.* options).
   dwd_opts["changelog-file.compression"] = "none";
   dwd_opts["changelog-file.stats-mode"] = "none";
-  // Level-0 files (each commit's new rows) are merged into the levels below by the
-  // next compactions: compressing them costs more CPU than their few seconds on disk save.
-  dwd_opts["file.compression.per.level"] = "0:none";
   // A job catching up with a backlog (a relist of a large fleet) leaves up to
   // this many sorted runs per bucket uncompacted until it has caught up, so the
   // rows of a bulk load are written once, not merged again every few commits.

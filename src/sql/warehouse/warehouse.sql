@@ -33,6 +33,11 @@ CREATE TEMPORARY TABLE k8s_events (
 -- instead of Paimon's default 6: a streaming commit flushes a few KB per bucket,
 -- and with levels 1-5 all holding runs each group of level-0 files had to merge
 -- into level 1, rewriting it at every compaction as it grew.
+-- Their level-0 files (each commit's new rows) are merged into the levels below by
+-- the next compactions: compressing them costs more CPU than their time on disk saves
+-- ('file.compression.per.level'). Changelog files of the lookup producer are read once
+-- by each follower soon after they are written and expire with their snapshot: neither
+-- compression nor value statistics pay there ('changelog-file.*').
 
 -- Raw events as they came (row format: one content can be megabytes).
 CREATE TABLE IF NOT EXISTS ods_events (
@@ -95,12 +100,8 @@ CREATE TABLE IF NOT EXISTS dwd_objects (
   'file.format' = '${file_format}',
   'bucket' = '${dwd_buckets}',
   'changelog-producer' = 'lookup',
-  -- read once by each follower soon after it is written, expired with its
-  -- snapshot: neither compression nor value statistics pay there
   'changelog-file.compression' = 'none',
   'changelog-file.stats-mode' = 'none',
-  -- level-0 files (each commit's new rows) are merged into the levels below by the
-  -- next compactions: compressing them costs more CPU than their time on disk saves
   'file.compression.per.level' = '0:none',
   -- a job catching up with a backlog leaves up to this many sorted runs per
   -- bucket uncompacted until it has caught up (a bulk load is written once)
@@ -127,6 +128,7 @@ CREATE TABLE IF NOT EXISTS dim_cluster (
   'file.format' = '${file_format}',
   'bucket' = '1',
   'merge-engine' = 'partial-update',
+  'file.compression.per.level' = '0:none',
   'partial-update.remove-record-on-delete' = 'true',
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
@@ -154,6 +156,7 @@ CREATE TABLE IF NOT EXISTS dim_node (
   'file.format' = 'parquet',
   'parquet.page.row.count.limit' = '1000',
   'bucket' = '1',
+  'file.compression.per.level' = '0:none',
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',
@@ -175,7 +178,9 @@ CREATE TABLE IF NOT EXISTS ads_kind_count (
   'bucket' = '1',
   'merge-engine' = 'aggregation',
   'changelog-producer' = 'lookup',
+  'changelog-file.compression' = 'none',
   'changelog-file.stats-mode' = 'none',
+  'file.compression.per.level' = '0:none',
   'fields.live_count.aggregate-function' = 'sum',
   'tag.automatic-creation' = 'process-time',
   '${ads_tag_period_key}' = '${ads_tag_period}',
@@ -199,7 +204,9 @@ CREATE TABLE IF NOT EXISTS ads_namespace_count (
   'bucket' = '1',
   'merge-engine' = 'aggregation',
   'changelog-producer' = 'lookup',
+  'changelog-file.compression' = 'none',
   'changelog-file.stats-mode' = 'none',
+  'file.compression.per.level' = '0:none',
   'fields.live_count.aggregate-function' = 'sum',
   'tag.automatic-creation' = 'process-time',
   '${ads_tag_period_key}' = '${ads_tag_period}',
@@ -224,7 +231,9 @@ CREATE TABLE IF NOT EXISTS ads_node_pods (
   'bucket' = '1',
   'merge-engine' = 'aggregation',
   'changelog-producer' = 'lookup',
+  'changelog-file.compression' = 'none',
   'changelog-file.stats-mode' = 'none',
+  'file.compression.per.level' = '0:none',
   'fields.pod_count.aggregate-function' = 'sum',
   'fields.cpu_request_milli.aggregate-function' = 'sum',
   'fields.memory_request_bytes.aggregate-function' = 'sum',
@@ -251,7 +260,9 @@ CREATE TABLE IF NOT EXISTS ads_user_resources (
   'bucket' = '1',
   'merge-engine' = 'aggregation',
   'changelog-producer' = 'lookup',
+  'changelog-file.compression' = 'none',
   'changelog-file.stats-mode' = 'none',
+  'file.compression.per.level' = '0:none',
   'fields.pod_count.aggregate-function' = 'sum',
   'fields.cpu_request_milli.aggregate-function' = 'sum',
   'fields.memory_request_bytes.aggregate-function' = 'sum',
@@ -287,6 +298,7 @@ CREATE TABLE IF NOT EXISTS dws_topology (
   'parquet.page.row.count.limit' = '1000',
   'bucket' = '4',
   'bucket-key' = 'user_id',
+  'file.compression.per.level' = '0:none',
   'num-sorted-run.stop-trigger' = '24',
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',

@@ -588,6 +588,7 @@ Result<DataFileMeta> ConcatAvroDataFiles(const TableSchema& schema, const PathFa
   std::string path = JoinPath(dir, name);
   format::avro::AvroWriterOptions opts;
   opts.codec = readers[0]->codec();
+  opts.sync = sync;
   KL_ASSIGN_OR_RETURN(auto writer, format::avro::AvroWriter::Open(path, schema.fields, opts));
   auto fail = [&](const Status& st) {
     writer.reset();
@@ -615,10 +616,6 @@ Result<DataFileMeta> ConcatAvroDataFiles(const TableSchema& schema, const PathFa
   }
   auto size = writer->Close();
   if (!size.ok()) return fail(size.status());
-  if (sync) {
-    Status st = SyncFile(path);
-    if (!st.ok()) return fail(st);
-  }
   DataFileMeta meta;
   meta.file_name = name;
   meta.file_size = static_cast<int64_t>(*size);

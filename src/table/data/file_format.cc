@@ -31,20 +31,14 @@ using format::RowType;
 
 class AvroFormatWriter : public FormatWriter {
  public:
-  AvroFormatWriter(std::unique_ptr<format::avro::AvroWriter> w, std::string path, bool sync)
-      : w_(std::move(w)), path_(std::move(path)), sync_(sync) {}
+  explicit AvroFormatWriter(std::unique_ptr<format::avro::AvroWriter> w) : w_(std::move(w)) {}
   Status Write(const ColumnBatch& batch, size_t begin, size_t end) override { return w_->WriteRows(batch, begin, end); }
-  Result<uint64_t> Close() override {
-    KL_ASSIGN_OR_RETURN(uint64_t size, w_->Close());
-    if (sync_) KL_RETURN_IF_ERROR(SyncFile(path_));
-    return size;
-  }
+  // Syncs the open descriptor before closing it when the table syncs data files.
+  Result<uint64_t> Close() override { return w_->Close(); }
   uint64_t EstimatedSize() const override { return w_->EstimatedSize(); }
 
  private:
   std::unique_ptr<format::avro::AvroWriter> w_;
-  std::string path_;
-  bool sync_;
 };
 
 class AvroFormatReader : public FormatReader {
@@ -68,13 +62,13 @@ class AvroFormat : public FileFormat {
     auto codec = format::avro::AvroCodecFromName(compression == "none" ? "null" : compression);
     opts_.codec = codec.ok() ? *codec : format::avro::AvroCodec::kZstandard;
     opts_.level = options.file_compression_level();
-    sync_ = options.data_file_sync();
+    opts_.sync = options.data_file_sync();
   }
   std::string name() const override { return "avro"; }
   std::string extension() const override { return "avro"; }
   Result<std::unique_ptr<FormatWriter>> NewWriter(const std::string& path, const RowType& type) const override {
     KL_ASSIGN_OR_RETURN(auto w, format::avro::AvroWriter::Open(path, type, opts_));
-    return std::unique_ptr<FormatWriter>(new AvroFormatWriter(std::move(w), path, sync_));
+    return std::unique_ptr<FormatWriter>(new AvroFormatWriter(std::move(w)));
   }
   // Avro files carry no field ids: fields match by name (the names the file was written with).
   Result<std::unique_ptr<FormatReader>> NewReader(const std::string& path, const RowType& read_type,
@@ -85,7 +79,6 @@ class AvroFormat : public FileFormat {
 
  private:
   format::avro::AvroWriterOptions opts_;
-  bool sync_ = true;
 };
 
 // ---- Parquet ----

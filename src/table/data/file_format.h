@@ -17,7 +17,8 @@
 
 namespace kl::table {
 
-// Flushes a closed file's data to disk (fdatasync through a fresh descriptor).
+// Flushes a closed file's data to disk (fdatasync through a fresh descriptor): for files closed
+// before the caller knows they must be durable (manifests, synced together before a snapshot).
 Status SyncFile(const std::string& path);
 
 class FormatWriter {

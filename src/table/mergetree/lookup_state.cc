@@ -24,6 +24,8 @@ constexpr size_t kBlockBytes = 16 << 10;
 constexpr int kZstdLevel = 1;
 // Below this the state is not worth rewriting.
 constexpr size_t kMinShrinkBytes = 1 << 20;
+// Blocks kept plain (128 KB): all of a small state's, a few of a large one's.
+constexpr size_t kPlainBlocks = 8;
 
 // Estimated heap bytes of one unordered_map node (next pointer, key, value, cached hash,
 // malloc's header) and of the key's own buffer when it does not fit inline.
@@ -179,7 +181,25 @@ void LookupState::SealBlock() {
   }
   b.compressed.shrink_to_fit();
   blocks_.push_back(std::move(b));
+  // The block's plain bytes stay among the plain blocks; the slot they leave is the next filling.
+  PlainBlock* slot = EvictForBlock(static_cast<uint32_t>(blocks_.size() - 1));
+  slot->plain.swap(filling_);
   filling_.clear();
+}
+
+LookupState::PlainBlock* LookupState::EvictForBlock(uint32_t block) {
+  PlainBlock* slot = nullptr;
+  if (plain_blocks_.size() < kPlainBlocks) {
+    slot = &plain_blocks_.emplace_back();
+  } else {
+    slot = &plain_blocks_[0];
+    for (auto& p : plain_blocks_) {
+      if (p.last_use < slot->last_use) slot = &p;
+    }
+  }
+  slot->block = block;
+  slot->last_use = ++use_clock_;
+  return slot;
 }
 
 void LookupState::Store(const std::string& key, const KvBatch& batch, size_t row) {
@@ -201,20 +221,24 @@ void LookupState::Store(const std::string& key, const KvBatch& batch, size_t row
 
 std::string_view LookupState::RecordBytes(const Location& loc) {
   if (loc.block == blocks_.size()) return std::string_view(filling_).substr(loc.offset, loc.size);
-  if (loc.block != cached_block_) {
-    const Block& b = blocks_[loc.block];
-    cached_plain_.resize(b.plain_size);
-    size_t produced = 0;
-    if (b.compressed.size() == b.plain_size) {
-      std::memcpy(cached_plain_.data(), b.compressed.data(), b.plain_size);
-    } else if (!format::ZstdDecompress(b.compressed, cached_plain_.data(), b.plain_size, &produced).ok() ||
-               produced != b.plain_size) {
-      cached_block_ = UINT32_MAX;
-      return {};
+  for (auto& p : plain_blocks_) {
+    if (p.block == loc.block) {
+      p.last_use = ++use_clock_;
+      return std::string_view(p.plain).substr(loc.offset, loc.size);
     }
-    cached_block_ = loc.block;
   }
-  return std::string_view(cached_plain_).substr(loc.offset, loc.size);
+  const Block& b = blocks_[loc.block];
+  PlainBlock* slot = EvictForBlock(loc.block);
+  slot->plain.resize(b.plain_size);
+  size_t produced = 0;
+  if (b.compressed.size() == b.plain_size) {
+    std::memcpy(slot->plain.data(), b.compressed.data(), b.plain_size);
+  } else if (!format::ZstdDecompress(b.compressed, slot->plain.data(), b.plain_size, &produced).ok() ||
+             produced != b.plain_size) {
+    slot->block = UINT32_MAX;
+    return {};
+  }
+  return std::string_view(slot->plain).substr(loc.offset, loc.size);
 }
 
 std::optional<KvRef> LookupState::Get(const std::string& key) {
@@ -259,7 +283,7 @@ void LookupState::MaybeShrink() {
   filling_.clear();
   total_bytes_ = 0;
   dead_bytes_ = 0;
-  cached_block_ = UINT32_MAX;
+  plain_blocks_.clear();
   std::string plain;
   uint32_t plain_block = UINT32_MAX;
   for (auto& [loc, target] : live) {
@@ -291,7 +315,8 @@ void LookupState::MaybeShrink() {
 }
 
 size_t LookupState::MemoryBytes() const {
-  size_t n = filling_.capacity() + cached_plain_.capacity() + scratch_.capacity();
+  size_t n = filling_.capacity() + scratch_.capacity();
+  for (const auto& p : plain_blocks_) n += p.plain.capacity();
   n += blocks_.capacity() * sizeof(Block);
   for (const auto& b : blocks_) n += b.compressed.capacity();
   n += index_.bucket_count() * sizeof(void*);

@@ -72,10 +72,19 @@ class LookupState {
   std::string filling_;     // the block being filled, plain
   size_t total_bytes_ = 0;  // serialized bytes of every record stored since the last rewrite
   size_t dead_bytes_ = 0;   // of those, records replaced or erased since
-  // The most recently decompressed block (look-ups of one flush go in key order, and records
-  // written by one flush are stored in key order, so neighbours share a block).
-  uint32_t cached_block_ = UINT32_MAX;
-  std::string cached_plain_;
+  // Blocks kept plain, the least recently used replaced first: look-ups of one flush go in key
+  // order, and records written by one flush are stored in key order, so neighbours share a
+  // block; a state of a few blocks (an aggregate table's) is read without decompressing at all;
+  // and a block just sealed enters plain, so records written lately are read back from it.
+  struct PlainBlock {
+    uint32_t block = UINT32_MAX;
+    uint64_t last_use = 0;
+    std::string plain;
+  };
+  // The slot for block `block`, its contents stale, after evicting the least recently used.
+  PlainBlock* EvictForBlock(uint32_t block);
+  std::vector<PlainBlock> plain_blocks_;
+  uint64_t use_clock_ = 0;
   std::string scratch_;  // one record being encoded
   KvBatch got_;          // the record Get returned
   KvBatch merged_;       // the record PutMerged stored
