@@ -392,6 +392,22 @@ class SqlSession::Impl : public NameResolver {
     return NotFound(t, obj.status());
   }
 
+  // As ResolveTable, which it follows to the catalog's table without building the catalog
+  // object; any other way through ResolveTable (a temporary table or view, a global
+  // database, a name found only in a searched one) takes ResolveTable itself.
+  Result<std::shared_ptr<table::Table>> ResolvePaimonTable(const QualifiedName& name,
+                                                           const ReadOptions& read) override {
+    KL_ASSIGN_OR_RETURN(Target t, Split(name));
+    if (!t.global) {
+      std::string key = t.catalog + "." + t.database + "." + t.name;
+      if (temp_tables.count(key) == 0 && temp_views.count(key) == 0) {
+        auto table = t.cat->GetPaimonTable(t.database, t.name, read);
+        if (table.ok()) return table;
+      }
+    }
+    return NameResolver::ResolvePaimonTable(name, read);
+  }
+
   Status NotFound(const Target& t, const Status& why) {
     auto exists = t.cat->DatabaseExists(t.database);
     if (exists.ok() && !*exists) {

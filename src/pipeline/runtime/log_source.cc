@@ -53,7 +53,10 @@ Status LogSource::Poll(size_t max_changes, int64_t timeout_ms, Changes* out) {
     c.row.push_back(Datum::Int(r.offset));
     c.row.push_back(Datum::Int(r.timestamp_ms));
     c.row.push_back(Datum::Bytes(std::string(r.key)));
-    c.row.push_back(Datum::Bytes(std::string(r.value)));
+    std::string value;
+    value.reserve(r.value.size() + kValuePadding);
+    value.assign(r.value);
+    c.row.push_back(Datum::Bytes(std::move(value)));
     position_.log_offsets[r.partition] = r.offset + 1;
   }
   return Status::OK();

@@ -18,6 +18,10 @@ class LogSource : public Source {
   static Result<std::unique_ptr<LogSource>> Create(log::EventLog* log, const std::string& group,
                                                    int64_t start_offset = log::kOffsetBeginning);
   static format::RowType RecordType();
+  // Spare capacity after each value: JSON parsers that read past the end of
+  // their input (simdjson reads up to 64 bytes) parse such a string in place
+  // instead of copying it into a padded buffer first.
+  static constexpr size_t kValuePadding = 64;
 
   std::string name() const override { return "log " + log_->Describe(); }
   const format::RowType& output_type() const override { return type_; }

@@ -4,7 +4,9 @@
 
 #include "common/file/file_util.h"
 #include "common/testing/test_util.h"
+#include "log/segment/segment_log.h"
 #include "pipeline/runtime/job.h"
+#include "pipeline/runtime/log_source.h"
 #include "pipeline/runtime/lookup_join.h"
 #include "pipeline/warehouse/k8s_event.h"
 
@@ -247,6 +249,40 @@ TEST(JobTest, ReadsOnWhileTheSourceHasMoreWaiting) {
   KL_ASSERT_OK(read.status());
   EXPECT_FALSE(*read);
   EXPECT_EQ(job.status().changes_in, 3u);
+}
+
+TEST(LogSourceTest, ReadsRecordsWithRoomForTheJsonParser) {
+  testing::TempDir dir;
+  auto log = log::SegmentLog::Open(dir.Sub("log"));
+  KL_ASSERT_OK(log.status());
+  auto producer = (*log)->NewProducer();
+  KL_ASSERT_OK(producer.status());
+  std::vector<std::string> values = {"{}", std::string(5000, 'x'), ""};
+  for (const auto& v : values) {
+    log::ProducerRecord r;
+    r.key = "c1";
+    r.value = v;
+    r.timestamp_ms = 7;
+    r.partition = 0;
+    KL_ASSERT_OK((*producer)->Send(r));
+  }
+  KL_ASSERT_OK((*producer)->Flush());
+  auto source = LogSource::Create(log->get(), "test");
+  KL_ASSERT_OK(source.status());
+  KL_ASSERT_OK((*source)->Restore(std::nullopt));
+  Changes changes;
+  KL_ASSERT_OK((*source)->Poll(100, 1000, &changes));
+  ASSERT_EQ(changes.size(), values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    const Row& row = changes[i].row;
+    EXPECT_EQ(row[1].as_int(), static_cast<int64_t>(i));
+    EXPECT_EQ(row[2].as_int(), 7);
+    EXPECT_EQ(row[3].as_bytes(), "c1");
+    const std::string& value = row[4].as_bytes();
+    EXPECT_EQ(value, values[i]);
+    // Spare capacity lets the JSON functions parse the value in place.
+    EXPECT_GE(value.capacity() - value.size(), LogSource::kValuePadding) << "record " << i;
+  }
 }
 
 TEST(K8sEventTest, QuantitiesParseLikeKubernetes) {

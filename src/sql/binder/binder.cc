@@ -2825,6 +2825,13 @@ class Binder {
 
 }  // namespace
 
+Result<std::shared_ptr<table::Table>> NameResolver::ResolvePaimonTable(const QualifiedName& name,
+                                                                       const ReadOptions& read) {
+  KL_ASSIGN_OR_RETURN(std::shared_ptr<CatalogObject> object, ResolveTable(name, read));
+  if (object->kind != ObjectKind::kTable) return std::shared_ptr<table::Table>();
+  return object->paimon;
+}
+
 Result<LogicalOpPtr> BindQuery(const Query& query, const BindOptions& options) {
   Binder b(options);
   return b.Query_(query);

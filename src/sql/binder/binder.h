@@ -23,6 +23,10 @@ class NameResolver {
   virtual ~NameResolver() = default;
   // Resolves a table or view name (1 to 3 parts); errors suggest the closest names.
   virtual Result<std::shared_ptr<CatalogObject>> ResolveTable(const QualifiedName& name, const ReadOptions& read) = 0;
+  // The opened Paimon table ResolveTable would give for `name` (its `paimon`), or null when
+  // it gives anything else. Resolvers may answer without building the catalog object (the
+  // plan cache checks its plans' tables with this on every execution).
+  virtual Result<std::shared_ptr<table::Table>> ResolvePaimonTable(const QualifiedName& name, const ReadOptions& read);
 };
 
 struct BindOptions {

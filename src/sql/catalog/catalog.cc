@@ -21,6 +21,13 @@ Result<bool> Catalog::DatabaseExists(const std::string& db) {
   return false;
 }
 
+Result<std::shared_ptr<table::Table>> Catalog::GetPaimonTable(const std::string& db, const std::string& name,
+                                                              const ReadOptions& read) {
+  KL_ASSIGN_OR_RETURN(std::shared_ptr<CatalogObject> object, GetObject(db, name, read));
+  if (object->kind != ObjectKind::kTable) return std::shared_ptr<table::Table>();
+  return object->paimon;
+}
+
 namespace {
 Status Unsupported(const Catalog& c, const std::string& what) {
   return Status::NotSupported("a catalog of type '" + c.type() + "' does not support " + what);

@@ -144,6 +144,10 @@ class Catalog {
   // NotFound when there is no such object.
   virtual Result<std::shared_ptr<CatalogObject>> GetObject(const std::string& db, const std::string& name,
                                                            const ReadOptions& read) = 0;
+  // GetObject(db, name, read)'s `paimon` when it is a table, else null; errors as GetObject's.
+  // Cheaper where a catalog need not build the object to know its table.
+  virtual Result<std::shared_ptr<table::Table>> GetPaimonTable(const std::string& db, const std::string& name,
+                                                               const ReadOptions& read);
 
   virtual Status CreateDatabase(const std::string& db, bool ignore_if_exists);
   virtual Status DropDatabase(const std::string& db, bool ignore_if_missing, bool cascade);

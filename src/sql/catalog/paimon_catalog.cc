@@ -368,6 +368,19 @@ class PaimonCatalog : public Catalog {
     obj->source = NewPaimonSource(*t, read);
     return obj;
   }
+  // GetObject's table without the object: the same checks of the file system, the same
+  // opened table (a name with '$' or hints goes the long way).
+  Result<std::shared_ptr<table::Table>> GetPaimonTable(const std::string& db, const std::string& name,
+                                                       const ReadOptions& read) override {
+    if (name.find('$') != std::string::npos || !read.dynamic_options.empty()) {
+      return Catalog::GetPaimonTable(db, name, read);
+    }
+    std::string path = catalog_.TablePath(db, name);
+    if (auto same = StillLatest(path)) return same;
+    KL_RETURN_IF_ERROR(NeedDatabase(db));
+    if (!IsDirectory(JoinPath(path, "schema"))) return Catalog::GetPaimonTable(db, name, read);
+    return OpenTable(path);
+  }
 
   Status CreateDatabase(const std::string& db, bool ignore_if_exists) override {
     if (IsDirectory(catalog_.DatabasePath(db))) {
@@ -485,6 +498,26 @@ class PaimonCatalog : public Catalog {
       tables_[path] = std::move(stamp);
     }
     return t;
+  }
+  // The table opened at `path` when its schema file is still the one it was opened with
+  // and no newer schema exists (schema ids follow one another: ALTER TABLE writes the
+  // next): what OpenTable would return, found in two system calls instead of five
+  // (the database and schema folders exist when a file in them does). Null otherwise.
+  std::shared_ptr<table::Table> StillLatest(const std::string& path) {
+    OpenedTable kept;
+    {
+      std::lock_guard<std::mutex> lock(tables_mu_);
+      auto it = tables_.find(path);
+      if (it == tables_.end()) return nullptr;
+      kept = it->second;
+    }
+    table::SchemaManager schemas(path);
+    struct stat st;
+    if (::stat(schemas.SchemaPath(kept.schema_id).c_str(), &st) != 0) return nullptr;
+    OpenedTable now{kept.schema_id, static_cast<uint64_t>(st.st_ino), static_cast<int64_t>(st.st_size),
+                    static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec, nullptr};
+    if (!kept.SameFile(now) || FileExists(schemas.SchemaPath(kept.schema_id + 1))) return nullptr;
+    return kept.table;
   }
   // Options of a hint that change how the table reads, not which snapshot (those PlanFor handles).
   static std::map<std::string, std::string> ScanIndependentOptions(const ReadOptions& read) {

@@ -455,7 +455,9 @@ Status JsonCallSet::Evaluate(ExecContext& ctx, const std::vector<const std::stri
       continue;
     }
     Element root;
-    bool parsed = m.parser.parse(doc->data(), doc->size(), true).get(root) == simdjson::SUCCESS;
+    // Parsed in place when the string has the padding the parser reads past its end
+    // (the log source leaves it), else copied into the parser's padded buffer.
+    bool parsed = m.parser.parse(*doc).get(root) == simdjson::SUCCESS;
     if (parsed) {
       m.ends[0] = WalkEnd::kSelected;
       m.elements[0] = root;

@@ -173,8 +173,8 @@ LogicalOpPtr PlanCache::Find(std::string_view statement, const Context& context,
   Entry& e = it->second;
   if (!(e.context == context) || e.signature != SignatureOf(values, types)) return nullptr;
   for (const auto& t : e.tables) {
-    auto now = resolver->ResolveTable(t.name, t.read);
-    if (!now.ok() || (*now)->kind != ObjectKind::kTable || (*now)->paimon != t.table) {
+    auto now = resolver->ResolvePaimonTable(t.name, t.read);
+    if (!now.ok() || *now != t.table) {
       entries_.erase(it);
       return nullptr;
     }

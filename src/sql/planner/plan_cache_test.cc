@@ -234,6 +234,29 @@ TEST_F(PlanCacheTest, ChangedTablesAreSeenByTheNextExecution) {
   EXPECT_EQ(Answer(s.get(), sql, {Datum::Int(1)}), (std::vector<std::string>{"id BIGINT;v STRING;", "10|other"}));
 }
 
+// A kept plan's tables are checked on each execution as their names resolve: a temporary
+// view made under the name of a table that still exists is what the next execution reads,
+// in that session only, and the table again once the view is dropped.
+TEST_F(PlanCacheTest, TemporaryViewsOverTablesAreSeenByTheNextExecution) {
+  auto s = engine_->NewSession();
+  auto other = engine_->NewSession();
+  const std::string sql = "SELECT id, label FROM u WHERE id >= $1 ORDER BY id";
+  const std::vector<std::string> from_u = {"id BIGINT;label STRING;", "14|fourteen", "500|far"};
+  EXPECT_EQ(Answer(s.get(), sql, {Datum::Int(7)}),
+            (std::vector<std::string>{"id BIGINT;label STRING;", "7|seven", "14|fourteen", "500|far"}));
+  EXPECT_EQ(Answer(s.get(), sql, {Datum::Int(8)}), from_u);
+  EXPECT_EQ(s->plans_reused(), 1);
+  Run(s.get(), "CREATE TEMPORARY VIEW u AS SELECT id, name AS label FROM t WHERE id < 3");
+  auto view = Answer(s.get(), sql, {Datum::Int(1)});
+  EXPECT_EQ(std::vector<std::string>(view.begin() + 1, view.end()), (std::vector<std::string>{"1|n1", "2|n2"}));
+  EXPECT_EQ(s->plans_reused(), 1);
+  EXPECT_EQ(Answer(other.get(), sql, {Datum::Int(8)}), from_u);
+  Run(s.get(), "DROP TEMPORARY VIEW u");
+  EXPECT_EQ(Answer(s.get(), sql, {Datum::Int(8)}), from_u);
+  EXPECT_EQ(Answer(s.get(), sql, {Datum::Int(8)}), from_u);
+  EXPECT_EQ(s->plans_reused(), 2);
+}
+
 // A join's table of its right input (a dimension joined to look-ups) kept between
 // executions of a reused plan is that of the tables' current snapshots: commits to the
 // dimension (new rows, a row updated, rows removed by an overwrite, by this engine and by

@@ -20,8 +20,9 @@ struct RowFilter {
   bool active() const { return predicate != nullptr && !predicate->empty(); }
 
   // Sets pass[i] to whether row i of `src` satisfies every leaf. A leaf on a
-  // dictionary-encoded column is decided once per dictionary entry (the answers are
-  // kept while the dictionary, a Parquet row group's, stays the same).
+  // dictionary-encoded column is decided once per dictionary entry its rows use (the
+  // answers are kept while the dictionary, a Parquet row group's, stays the same): a
+  // point read's few rows of a file kept decoded do not pay for the whole dictionary.
   void Evaluate(const KvBatch& src, std::vector<uint8_t>* pass) {
     size_t n = src.size();
     pass->assign(n, 1);
@@ -32,16 +33,20 @@ struct RowFilter {
       const format::Column& col = src.values.column(static_cast<size_t>((*columns)[l]));
       if (col.is_dictionary()) {
         DictMatches& m = dict_matches_[l];
+        const format::Column& dict = col.dictionary();
         if (m.dict != col.shared_dictionary()) {
-          const format::Column& dict = col.dictionary();
           m.dict = col.shared_dictionary();
-          m.match.resize(dict.size());
-          for (size_t d = 0; d + 1 < dict.size(); ++d) m.match[d] = LeafMatches(leaves[l], dict, d) ? 1 : 0;
+          m.match.assign(dict.size(), kUndecided);
           m.match[col.null_code()] = leaves[l].op == CompareOp::kIsNull ? 1 : 0;  // the null rows
         }
         const uint32_t* codes = col.codes();
-        const uint8_t* match = m.match.data();
-        for (size_t i = 0; i < n; ++i) p[i] &= match[codes[i]];
+        uint8_t* match = m.match.data();
+        for (size_t i = 0; i < n; ++i) {
+          if (!p[i]) continue;
+          uint8_t& decided = match[codes[i]];
+          if (decided == kUndecided) decided = LeafMatches(leaves[l], dict, codes[i]) ? 1 : 0;
+          p[i] = decided;
+        }
       } else {
         for (size_t i = 0; i < n; ++i) {
           if (p[i]) p[i] = LeafMatches(leaves[l], col, i) ? 1 : 0;
@@ -50,9 +55,10 @@ struct RowFilter {
     }
   }
 
+  static constexpr uint8_t kUndecided = 2;
   struct DictMatches {
     std::shared_ptr<const format::Column> dict;  // held so that the pointer stays unique
-    std::vector<uint8_t> match;                  // per code
+    std::vector<uint8_t> match;                  // per code: 1, 0 or kUndecided
   };
   std::vector<DictMatches> dict_matches_;  // per leaf
 };
