@@ -10,6 +10,7 @@
 #include "sql/binder/types.h"
 #include "sql/execution/executor.h"
 #include "sql/functions/cast.h"
+#include "sql/functions/time_zone.h"
 #include "sql/parser/parser.h"
 #include "sql/planner/optimizer.h"
 #include "sql/planner/plan_cache.h"
@@ -644,6 +645,17 @@ class Runner {
         }
       }
     }
+    // A PostgreSQL session's zone is the server's TimeZone setting (the server refuses
+    // names it cannot read, so one that fails here is left at UTC).
+    if (IsPostgres(*settings_) && ctx->variables != nullptr) {
+      if (auto z = ctx->variables->Get("timezone")) {
+        auto zone = TimeZone::FromPostgresName(*z);
+        if (zone.ok()) {
+          ctx->zone = *zone;
+          ctx->time_zone = *z;
+        }
+      }
+    }
     return ctx;
   }
 
@@ -684,6 +696,9 @@ class Runner {
     PlanCache::Context context{*settings_, *catalog_, *database_, s_->engine().functions()};
     Prepared p;
     p.ctx = NewContext();
+    // Constants folded while binding read the session zone (a PostgreSQL server's TimeZone,
+    // kept outside these settings): a plan holds for the zone it was made in.
+    if (p.ctx->zone != nullptr) context.settings["timezone"] = p.ctx->time_zone;
     p.plan = cache.Find(text, context, *params, param_types_, impl_, &p.ctx->kept_results);
     if (p.plan) return p;
     RecordingResolver resolver(impl_);

@@ -84,7 +84,7 @@ std::string CopyEncoder::Start() const {
   return out;
 }
 
-Status CopyEncoder::AppendRow(const format::Row& row, std::string* out) const {
+Status CopyEncoder::AppendRow(const format::Row& row, std::string* out, const sql::TimeZone* zone) const {
   if (row.size() != columns_.size()) {
     return Status::Internal("the engine returned a row of " + std::to_string(row.size()) + " values for " +
                             std::to_string(columns_.size()) + " columns");
@@ -118,7 +118,7 @@ Status CopyEncoder::AppendRow(const format::Row& row, std::string* out) const {
       continue;
     }
     value.clear();
-    KL_RETURN_IF_ERROR(EncodeValue(row[i], columns_.type(i), /*binary=*/false, &value));
+    KL_RETURN_IF_ERROR(EncodeValue(row[i], columns_.type(i), /*binary=*/false, &value, zone));
     if (command_.format == CopyCommand::Format::kCsv) {
       AppendCsv(value, force_quote_[i], out);
     } else {

@@ -12,6 +12,10 @@
 #include "server/pgwire/query_engine.h"
 #include "server/pgwire/statement.h"
 
+namespace kl::sql {
+class TimeZone;
+}
+
 namespace kl::server::pg {
 
 class CopyEncoder {
@@ -21,8 +25,9 @@ class CopyEncoder {
 
   // What comes before the rows: the binary signature, or the header line; may be empty.
   std::string Start() const;
-  // One row (a line, or a binary tuple) appended to `out`.
-  Status AppendRow(const format::Row& row, std::string* out) const;
+  // One row (a line, or a binary tuple) appended to `out`; text timestamptz values on
+  // the wall clock of `zone` (null = UTC).
+  Status AppendRow(const format::Row& row, std::string* out, const sql::TimeZone* zone = nullptr) const;
   // What comes after the rows: the binary trailer; may be empty.
   std::string Finish() const;
   // 0 text, 1 binary: CopyOutResponse's overall and per-column formats.

@@ -341,6 +341,8 @@ bool Session::Startup() {
         SendError(set.error(), true);
         return false;
       }
+      // As PostgreSQL: what the client asked for at the start is what RESET and DEFAULT return to.
+      settings_->SetDefault(name, *set);
     }
     if (engine_ != nullptr) {
       SessionInfo info{user_, database_, settings_->Get("application_name").value_or(""), settings_.get(), pid_};
@@ -676,6 +678,7 @@ Session::Outcome Session::SendRows(Portal* p, size_t max_rows) {
   size_t sent_now = 0;
   size_t width = p->result.columns.size();
   std::string value;
+  std::shared_ptr<const sql::TimeZone> zone = settings_->time_zone();
   while (true) {
     if (p->buffered_at == p->buffered.size()) {
       p->buffered.clear();
@@ -718,7 +721,8 @@ Session::Outcome Session::SendRows(Portal* p, size_t max_rows) {
         continue;
       }
       value.clear();
-      Status s = EncodeValue(row[i], p->result.columns.type(i), p->formats.size() > i && p->formats[i] == 1, &value);
+      Status s = EncodeValue(row[i], p->result.columns.type(i), p->formats.size() > i && p->formats[i] == 1, &value,
+                             zone.get());
       if (!s.ok()) {
         out_.End();
         ExtendedError(FromStatus(s, sqlstate::kFeatureNotSupported));
@@ -760,6 +764,7 @@ bool Session::CopyOut(const std::string& sql, int chars_before) {
     return false;
   }
   auto encoder = CopyEncoder::Make(copy, r->columns);
+  std::shared_ptr<const sql::TimeZone> zone = settings_->time_zone();
   if (!encoder.ok()) {
     ExtendedError(encoder.error());
     skip_until_sync_ = false;
@@ -803,7 +808,7 @@ bool Session::CopyOut(const std::string& sql, int chars_before) {
       }
       piece.swap(pending);
       pending.clear();
-      Status s = encoder->AppendRow(row, &piece);
+      Status s = encoder->AppendRow(row, &piece, zone.get());
       if (!s.ok()) return fail(FromStatus(s, sqlstate::kInternalError));
       out_.Begin('d');
       out_.Bytes(piece);
@@ -964,7 +969,7 @@ void Session::HandleBind(const std::string& body) {
     uint32_t wire = i < prepared.declared.size() ? prepared.declared[i] : 0;
     DataType type = i < prepared.description.parameters.size() ? prepared.description.parameters[i]
                                                                : DataTypeOfOid(wire).value_or(DataType::String());
-    auto v = DecodeValue(*m->params[i], type, wire, binary);
+    auto v = DecodeValue(*m->params[i], type, wire, binary, settings_->time_zone().get());
     if (!v.ok()) {
       return ExtendedError({binary ? sqlstate::kInvalidBinaryRepresentation : sqlstate::kInvalidTextRepresentation,
                             v.status().message(), "parameter $" + std::to_string(i + 1), "", 0});

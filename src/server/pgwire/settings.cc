@@ -1,6 +1,10 @@
 #include "server/pgwire/settings.h"
 
+#include <cmath>
+#include <cstdio>
+
 #include "common/string_util.h"
+#include "sql/functions/time_zone.h"
 
 namespace kl::server::pg {
 namespace {
@@ -43,7 +47,7 @@ const SettingDef kSettings[] = {
      "'...' strings treat backslashes literally (on only)."},
     {"statement_timeout", "statement_timeout", "0", false, false,
      "Longest time a statement may run, in ms (capped by the server's own limit)."},
-    {"timezone", "TimeZone", "UTC", true, false, "Time zone for timestamps with time zone (shown in UTC)."},
+    {"timezone", "TimeZone", "UTC", true, false, "Time zone for showing and reading timestamps with time zone."},
     {"transaction_isolation", "transaction_isolation", "read committed", false, false,
      "Each statement reads the latest committed snapshot."},
     {"transaction_read_only", "transaction_read_only", "off", false, false, "Whether the transaction is read-only."},
@@ -150,7 +154,23 @@ SqlResult<std::string> Settings::Set(const std::string& name, const std::string&
     if (!ms) return Invalid(name, value, "expected a duration such as 5s, 500ms or 1min.");
     value = std::to_string(*ms);
   } else if (name == "timezone") {
-    if (value.empty()) return Invalid(name, value, "empty time zone.");
+    // A plain number is hours EAST of Greenwich (SET TIME ZONE 5.5), named as PostgreSQL
+    // names it: "<+05:30>-05:30" (POSIX form, where the offset counts west).
+    auto hours = ParseDouble(Trim(value));
+    if (hours && *hours >= -15 && *hours <= 15) {
+      int64_t east = std::llround(*hours * 60);
+      char text[48];
+      int64_t a = east < 0 ? -east : east;
+      std::string hm = std::to_string(a / 60 + 100).substr(1);
+      if (a % 60 != 0) hm += ":" + std::to_string(a % 60 + 100).substr(1);
+      std::snprintf(text, sizeof(text), "<%c%s>%c%s", east < 0 ? '-' : '+', hm.c_str(), east < 0 ? '+' : '-',
+                    hm.c_str());
+      value = text;
+    }
+    auto zone = sql::TimeZone::FromPostgresName(value);
+    if (value.empty() || !zone.ok()) {
+      return Invalid(def->display, value, value.empty() ? "empty time zone." : zone.status().message() + ".");
+    }
   } else if (name == "transaction_read_only" || name == "default_transaction_read_only") {
     if (lower != "on" && lower != "off" && lower != "true" && lower != "false") {
       return Invalid(name, value, "expected on or off.");
@@ -207,6 +227,17 @@ std::vector<std::pair<std::string, std::string>> Settings::Reported() const {
 std::string Settings::ReportedName(const std::string& name) {
   const SettingDef* def = Find(name);
   return def != nullptr && def->reported ? def->display : "";
+}
+
+std::shared_ptr<const sql::TimeZone> Settings::time_zone() const {
+  const std::string& name = values_.at("timezone");
+  if (zone_ == nullptr || zone_name_ != name) {
+    // Values are checked when set; a default that cannot be read shows UTC.
+    auto zone = sql::TimeZone::FromPostgresName(name);
+    zone_ = zone.ok() ? *zone : sql::TimeZone::Fixed(0);
+    zone_name_ = name;
+  }
+  return zone_;
 }
 
 int64_t Settings::statement_timeout_ms() const {

@@ -5,12 +5,17 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "server/pgwire/query_engine.h"
+
+namespace kl::sql {
+class TimeZone;
+}
 
 namespace kl::server::pg {
 
@@ -42,8 +47,12 @@ class Settings : public SessionSettings {
 
   // statement_timeout in milliseconds (0 = none).
   int64_t statement_timeout_ms() const;
+  // The TimeZone setting's zone (timestamptz values shown and read in it).
+  std::shared_ptr<const sql::TimeZone> time_zone() const;
 
  private:
+  mutable std::shared_ptr<const sql::TimeZone> zone_;  // of zone_name_
+  mutable std::string zone_name_;
   std::map<std::string, std::string> values_;
   std::map<std::string, std::string> defaults_;
 };

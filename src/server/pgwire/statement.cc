@@ -1,6 +1,7 @@
 #include "server/pgwire/statement.h"
 
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 
@@ -96,6 +97,32 @@ std::vector<std::string> Tokens(std::string_view s) {
     ++i;
   }
   return out;
+}
+
+// SET TIME ZONE INTERVAL '+05:30' HOUR TO MINUTE: the zone PostgreSQL makes of it,
+// named in POSIX form with the offset counted west ("<+05:30>-05:30"). Text that is
+// not [+-]hh[:mm] is kept as given (and refused as a zone name).
+std::string ZoneOfInterval(const std::string& text) {
+  std::string s(Trim(text));
+  bool west = !s.empty() && s[0] == '-';
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) s.erase(0, 1);
+  int hours = 0, minutes = 0;
+  char end = 0;
+  int n = std::sscanf(s.c_str(), "%d:%d%c", &hours, &minutes, &end);
+  if (n < 1 || n > 2 || hours < 0 || hours > 15 || minutes < 0 || minutes > 59 ||
+      s.find_first_not_of("0123456789:") != std::string::npos) {
+    return text;
+  }
+  char abbreviation[16];
+  std::snprintf(abbreviation, sizeof(abbreviation), "%c%02d", west ? '-' : '+', hours);
+  std::string east = abbreviation;
+  if (minutes != 0) {
+    std::snprintf(abbreviation, sizeof(abbreviation), ":%02d", minutes);
+    east += abbreviation;
+  }
+  std::string posix = east;
+  posix[0] = west ? '+' : '-';
+  return "<" + east + ">" + posix;
 }
 
 std::string Unquote(const std::string& token) {
@@ -209,6 +236,7 @@ SessionCommand ClassifyStatement(std::string_view sql, bool (*is_known_setting)(
       cmd.kind = Kind::kSet;
       cmd.name = "timezone";
       cmd.value = Is(t, i + 2, "local") || Is(t, i + 2, "default") ? "default" : Unquote(t[i + 2]);
+      if (Is(t, i + 2, "interval") && i + 3 < t.size()) cmd.value = ZoneOfInterval(Unquote(t[i + 3]));
       return cmd;
     }
     if (i >= t.size() || t[i].empty() || t[i][0] == '\'' || t[i][0] == '`') return cmd;

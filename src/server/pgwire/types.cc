@@ -11,6 +11,7 @@
 #include "common/json.h"
 #include "common/string_util.h"
 #include "sql/functions/postgres_text.h"
+#include "sql/functions/time_zone.h"
 
 namespace kl::server::pg {
 namespace {
@@ -63,7 +64,27 @@ std::string FormatTimeOfDay(int64_t micros) {
   return out;
 }
 
-std::string FormatTimestamp(int64_t micros, bool with_zone) {
+// An offset as PostgreSQL ends a timestamptz: "+02", "+05:30", "-03:30", "+00:53:28".
+std::string FormatZoneOffset(int64_t east_seconds) {
+  int64_t a = east_seconds < 0 ? -east_seconds : east_seconds;
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "%c%02lld", east_seconds < 0 ? '-' : '+', static_cast<long long>(a / 3600));
+  std::string out = buf;
+  if (a % 3600 != 0) {
+    std::snprintf(buf, sizeof(buf), ":%02lld", static_cast<long long>(a / 60 % 60));
+    out += buf;
+  }
+  if (a % 60 != 0) {
+    std::snprintf(buf, sizeof(buf), ":%02lld", static_cast<long long>(a % 60));
+    out += buf;
+  }
+  return out;
+}
+
+// A timestamp's text; a timestamptz on the wall clock of `zone` (null = UTC) with its offset then.
+std::string FormatTimestamp(int64_t micros, bool with_zone, const kl::sql::TimeZone* zone) {
+  int64_t offset = with_zone && zone != nullptr ? zone->OffsetAtUtc(FloorDiv(micros, 1000000)) : 0;
+  micros += offset * 1000000;
   int64_t days = FloorDiv(micros, 86400000000LL);
   int64_t in_day = micros - days * 86400000000LL;
   std::string date = FormatDate(days);
@@ -72,7 +93,7 @@ std::string FormatTimestamp(int64_t micros, bool with_zone) {
     bc = " BC";
     date.resize(date.size() - 3);
   }
-  return date + " " + FormatTimeOfDay(in_day) + (with_zone ? "+00" : "") + bc;
+  return date + " " + FormatTimeOfDay(in_day) + (with_zone ? FormatZoneOffset(offset) : "") + bc;
 }
 
 std::string FormatFloat(double v, bool single) {
@@ -198,7 +219,7 @@ Result<format::Int128> DecodeNumericBinary(std::string_view b, int scale) {
   return format::ParseDecimal(text, 38, scale);
 }
 
-Status EncodeText(const Datum& v, const DataType& type, std::string* out);
+Status EncodeText(const Datum& v, const DataType& type, const kl::sql::TimeZone* zone, std::string* out);
 
 // MAP with string keys and ROW as JSON objects (what a json column reader
 // expects); other maps as [[key, value], ...].
@@ -236,21 +257,21 @@ void WriteNestedJson(JsonWriter* w, const Datum& v, const DataType& type) {
   format::WriteDatumJson(w, v, type);
 }
 
-Status EncodeArrayText(const Datum& v, const DataType& type, std::string* out) {
+Status EncodeArrayText(const Datum& v, const DataType& type, const kl::sql::TimeZone* zone, std::string* out) {
   out->push_back('{');
   bool first = true;
   for (const Datum& item : v.as_list()) {
     if (!first) out->push_back(',');
     first = false;
     std::string text;
-    if (!item.is_null()) KL_RETURN_IF_ERROR(EncodeText(item, type.element(), &text));
+    if (!item.is_null()) KL_RETURN_IF_ERROR(EncodeText(item, type.element(), zone, &text));
     AppendArrayElement(out, text, item.is_null());
   }
   out->push_back('}');
   return Status::OK();
 }
 
-Status EncodeText(const Datum& v, const DataType& type, std::string* out) {
+Status EncodeText(const Datum& v, const DataType& type, const kl::sql::TimeZone* zone, std::string* out) {
   switch (type.root()) {
     case TypeRoot::kBoolean: out->append(v.as_bool() ? "t" : "f"); return Status::OK();
     case TypeRoot::kTinyInt:
@@ -268,9 +289,9 @@ Status EncodeText(const Datum& v, const DataType& type, std::string* out) {
     case TypeRoot::kTime: out->append(FormatTimeOfDay(v.as_int() * 1000)); return Status::OK();
     case TypeRoot::kTimestamp:
     case TypeRoot::kTimestampLtz:
-      out->append(FormatTimestamp(v.as_timestamp().ToMicros(), type.root() == TypeRoot::kTimestampLtz));
+      out->append(FormatTimestamp(v.as_timestamp().ToMicros(), type.root() == TypeRoot::kTimestampLtz, zone));
       return Status::OK();
-    case TypeRoot::kArray: return EncodeArrayText(v, type, out);
+    case TypeRoot::kArray: return EncodeArrayText(v, type, zone, out);
     case TypeRoot::kMap:
     case TypeRoot::kMultiset:
     case TypeRoot::kRow: {
@@ -341,7 +362,7 @@ Status EncodeBinary(const Datum& v, const DataType& type, std::string* out) {
     }
     case TypeRoot::kMap:
     case TypeRoot::kMultiset:
-    case TypeRoot::kRow: return EncodeText(v, type, out);  // json's binary form is its text
+    case TypeRoot::kRow: return EncodeText(v, type, nullptr, out);  // json's binary form is its text
   }
   return Status::NotSupported("no PostgreSQL binary form for " + type.ToString());
 }
@@ -378,8 +399,9 @@ Result<int64_t> ParseTimeText(std::string_view s) {
   return (static_cast<int64_t>(h) * 3600 + mi * 60) * 1000000 + static_cast<int64_t>(std::llround(sec * 1e6));
 }
 
-// "YYYY-MM-DD[ T]HH:MM:SS[.f][Z|+HH[:MM]]" -> microseconds since 1970 (UTC when zoned).
-Result<int64_t> ParseTimestampText(std::string_view s) {
+// "YYYY-MM-DD[ T]HH:MM:SS[.f][Z|+HH[:MM]]" -> microseconds since 1970 (UTC when zoned;
+// `zoned`, when given, tells whether the text named its zone).
+Result<int64_t> ParseTimestampText(std::string_view s, bool* zoned = nullptr) {
   std::string t(Trim(s));
   size_t sep = t.find_first_of(" T");
   KL_ASSIGN_OR_RETURN(int64_t days, ParseDateText(sep == std::string::npos ? t : t.substr(0, sep)));
@@ -390,6 +412,7 @@ Result<int64_t> ParseTimestampText(std::string_view s) {
   std::string time = zone == std::string::npos ? rest : rest.substr(0, zone);
   KL_ASSIGN_OR_RETURN(int64_t tod, ParseTimeText(time));
   micros += tod;
+  if (zoned != nullptr) *zoned = zone != std::string::npos;
   if (zone != std::string::npos && rest[zone] != 'Z') {
     int oh = 0, om = 0;
     std::string z = rest.substr(zone + 1);
@@ -438,10 +461,10 @@ Result<std::string> ParseByteaText(std::string_view s) {
   return std::string(s);  // escape format: taken as the bytes given
 }
 
-Result<Datum> DecodeText(std::string_view s, const DataType& type);
+Result<Datum> DecodeText(std::string_view s, const DataType& type, const kl::sql::TimeZone* zone);
 
 // A one-dimensional array in PostgreSQL's text form: {a,"b c",NULL}.
-Result<Datum> DecodeArrayText(std::string_view s, const DataType& type) {
+Result<Datum> DecodeArrayText(std::string_view s, const DataType& type, const kl::sql::TimeZone* zone) {
   format::DatumList items;
   KL_RETURN_IF_ERROR(kl::sql::ForEachArrayTextElement(
       s,
@@ -450,7 +473,7 @@ Result<Datum> DecodeArrayText(std::string_view s, const DataType& type) {
           items.emplace_back();
           return Status::OK();
         }
-        KL_ASSIGN_OR_RETURN(Datum d, DecodeText(*element, type.element()));
+        KL_ASSIGN_OR_RETURN(Datum d, DecodeText(*element, type.element(), zone));
         items.push_back(std::move(d));
         return Status::OK();
       },
@@ -463,9 +486,9 @@ Result<Datum> DecodeArrayText(std::string_view s, const DataType& type) {
   return Datum::List(std::move(items));
 }
 
-Result<Datum> DecodeText(std::string_view s, const DataType& type) {
+Result<Datum> DecodeText(std::string_view s, const DataType& type, const kl::sql::TimeZone* zone) {
   switch (type.root()) {
-    case TypeRoot::kArray: return DecodeArrayText(s, type);
+    case TypeRoot::kArray: return DecodeArrayText(s, type, zone);
     case TypeRoot::kBoolean: {
       KL_ASSIGN_OR_RETURN(bool b, ParseBoolText(s));
       return Datum::Bool(b);
@@ -519,7 +542,12 @@ Result<Datum> DecodeText(std::string_view s, const DataType& type) {
     }
     case TypeRoot::kTimestamp:
     case TypeRoot::kTimestampLtz: {
-      KL_ASSIGN_OR_RETURN(int64_t us, ParseTimestampText(s));
+      bool zoned = false;
+      KL_ASSIGN_OR_RETURN(int64_t us, ParseTimestampText(s, &zoned));
+      // A timestamptz without an offset is a wall-clock time in the session zone.
+      if (type.root() == TypeRoot::kTimestampLtz && !zoned && zone != nullptr) {
+        us -= zone->OffsetAtLocal(FloorDiv(us, 1000000)) * 1000000;
+      }
       return Datum::Time(format::Timestamp::FromMicros(us));
     }
     default: return Status::NotSupported("parameters of type " + type.ToString() + " are not supported");
@@ -733,13 +761,15 @@ std::string PgTypeName(uint32_t o) {
   }
 }
 
-Status EncodeValue(const Datum& value, const DataType& type, bool binary, std::string* out) {
-  return binary ? EncodeBinary(value, type, out) : EncodeText(value, type, out);
+Status EncodeValue(const Datum& value, const DataType& type, bool binary, std::string* out,
+                   const kl::sql::TimeZone* zone) {
+  return binary ? EncodeBinary(value, type, out) : EncodeText(value, type, zone, out);
 }
 
-Result<Datum> DecodeValue(std::string_view bytes, const DataType& type, uint32_t wire_oid, bool binary) {
+Result<Datum> DecodeValue(std::string_view bytes, const DataType& type, uint32_t wire_oid, bool binary,
+                          const kl::sql::TimeZone* zone) {
   if (binary) return DecodeBinary(bytes, type, wire_oid);
-  return DecodeText(bytes, type);
+  return DecodeText(bytes, type, zone);
 }
 
 }  // namespace kl::server::pg

@@ -12,6 +12,10 @@
 #include "format/datum.h"
 #include "format/types.h"
 
+namespace kl::sql {
+class TimeZone;
+}
+
 namespace kl::server::pg {
 
 namespace oid {
@@ -53,11 +57,16 @@ uint32_t ArrayOidOf(uint32_t element_oid);
 // "int8", "text"… for messages.
 std::string PgTypeName(uint32_t oid);
 
-// A result value in text (format 0) or binary (format 1) form.
-Status EncodeValue(const format::Datum& value, const format::DataType& type, bool binary, std::string* out);
+// A result value in text (format 0) or binary (format 1) form. Text timestamptz
+// values show on the wall clock of `zone` (the session's TimeZone; null = UTC) with
+// its offset; binary ones are UTC microseconds whatever the zone.
+Status EncodeValue(const format::Datum& value, const format::DataType& type, bool binary, std::string* out,
+                   const kl::sql::TimeZone* zone = nullptr);
 
 // A parameter value from its wire bytes. `wire_oid` is the type the client
-// declared (0 = none; then `type` decides the binary layout).
-Result<format::Datum> DecodeValue(std::string_view bytes, const format::DataType& type, uint32_t wire_oid, bool binary);
+// declared (0 = none; then `type` decides the binary layout). A text timestamptz
+// without an offset is read on the wall clock of `zone` (null = UTC).
+Result<format::Datum> DecodeValue(std::string_view bytes, const format::DataType& type, uint32_t wire_oid, bool binary,
+                                  const kl::sql::TimeZone* zone = nullptr);
 
 }  // namespace kl::server::pg

@@ -423,7 +423,7 @@ class Binder {
       KL_ASSIGN_OR_RETURN(format::Datum v, BindConstant(*ref.as_of, o_, &t));
       if (v.is_null()) return ErrorAt(ref.as_of->pos, "FOR SYSTEM_TIME AS OF needs a time, not NULL");
       if (t.root() == TypeRoot::kTimestamp) {
-        read.as_of_millis = v.as_timestamp().millis - o_.exec->time_zone_offset_millis;
+        read.as_of_millis = v.as_timestamp().millis - o_.exec->OffsetMillisAtLocal(v.as_timestamp().millis);
       } else if (t.root() == TypeRoot::kTimestampLtz) {
         read.as_of_millis = v.as_timestamp().millis;
       } else if (IsIntegral(t)) {
@@ -431,7 +431,7 @@ class Binder {
       } else if (IsStringType(t)) {
         auto ts = ParseTimestampText(v.as_bytes());
         if (!ts.ok()) return ErrorAt(ref.as_of->pos, "FOR SYSTEM_TIME AS OF: " + ts.status().message());
-        read.as_of_millis = ts->millis - o_.exec->time_zone_offset_millis;
+        read.as_of_millis = ts->millis - o_.exec->OffsetMillisAtLocal(ts->millis);
       } else {
         return ErrorAt(ref.as_of->pos, "FOR SYSTEM_TIME AS OF needs a TIMESTAMP, not " + TypeName(t));
       }

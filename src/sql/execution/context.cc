@@ -2,8 +2,19 @@
 
 #include "common/clock.h"
 #include "common/string_util.h"
+#include "sql/functions/time_zone.h"
 
 namespace kl::sql {
+
+int64_t ExecContext::OffsetMillisAtUtc(int64_t utc_millis) const {
+  if (zone == nullptr) return time_zone_offset_millis;
+  return zone->OffsetAtUtc(FloorDiv(utc_millis, 1000)) * 1000;
+}
+
+int64_t ExecContext::OffsetMillisAtLocal(int64_t local_millis) const {
+  if (zone == nullptr) return time_zone_offset_millis;
+  return zone->OffsetAtLocal(FloorDiv(local_millis, 1000)) * 1000;
+}
 
 Status ExecContext::CheckInterrupt() const {
   if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) return Status::Aborted("query cancelled");

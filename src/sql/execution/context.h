@@ -24,6 +24,7 @@ namespace kl::sql {
 
 struct KeptResults;
 struct LogicalOp;
+class TimeZone;
 
 // Variables a server keeps per session and lets SQL read (the PostgreSQL
 // server's settings: current_setting('search_path'), pg_settings), and who the
@@ -46,6 +47,9 @@ struct ExecContext {
   // Session time zone as a fixed offset from UTC, and its name (for messages).
   int64_t time_zone_offset_millis = 0;
   std::string time_zone = "UTC";
+  // A session zone whose offset may change (PostgreSQL's TimeZone 'Europe/Berlin', with
+  // its summer time); when set, it decides the offsets below instead of the fixed one.
+  std::shared_ptr<const TimeZone> zone;
   // Statement start time: NOW(), CURRENT_TIMESTAMP and UNIX_TIMESTAMP() are
   // constant within a batch statement, as in Flink's batch mode.
   int64_t statement_time_millis = 0;
@@ -64,6 +68,12 @@ struct ExecContext {
   // Scans that read a given snapshot rather than the latest, by plan node (while a kept
   // result is made from the snapshots it was checked at).
   std::map<const LogicalOp*, std::shared_ptr<const table::Snapshot>> pinned_snapshots;
+
+  // The session zone's offset (east of UTC) at the instant `utc_millis`.
+  int64_t OffsetMillisAtUtc(int64_t utc_millis) const;
+  // The offset of the wall-clock time `local_millis` in the session zone (a skipped or
+  // repeated time takes the offset PostgreSQL gives it).
+  int64_t OffsetMillisAtLocal(int64_t local_millis) const;
 
   // Aborted when the query was cancelled or ran past its deadline.
   Status CheckInterrupt() const;

@@ -325,7 +325,7 @@ std::string ValueToText(ExecContext& ctx, const Datum& d, const DataType& type) 
     case TypeRoot::kTimestamp: return TimestampText(d.as_timestamp(), type.precision());
     case TypeRoot::kTimestampLtz: {
       Timestamp ts = d.as_timestamp();
-      ts.millis += ctx.time_zone_offset_millis;
+      ts.millis += ctx.OffsetMillisAtUtc(ts.millis);
       return TimestampText(ts, type.precision());
     }
     case TypeRoot::kArray:
@@ -479,7 +479,10 @@ Result<Datum> CastOne(ExecContext& ctx, const Datum& d, const DataType& from, co
           break;
         }
         Timestamp ts = *v;
-        if (tr == TypeRoot::kTimestampLtz) ts.millis -= offset.value_or(ctx.time_zone_offset_millis);
+        if (tr == TypeRoot::kTimestampLtz) {
+          int64_t shift = offset ? *offset : ctx.OffsetMillisAtLocal(ts.millis);
+          ts.millis -= shift;
+        }
         return Datum::Time(ts);
       }
       default: {
@@ -569,7 +572,7 @@ Result<Datum> CastOne(ExecContext& ctx, const Datum& d, const DataType& from, co
         if (tr == TypeRoot::kDate) return d;
         if (IsTimestamp(to)) {
           int64_t ms = d.as_int() * 86400000;
-          if (tr == TypeRoot::kTimestampLtz) ms -= ctx.time_zone_offset_millis;
+          if (tr == TypeRoot::kTimestampLtz) ms -= ctx.OffsetMillisAtLocal(ms);
           return Datum::Time(Timestamp{ms, 0});
         }
         break;
@@ -579,8 +582,10 @@ Result<Datum> CastOne(ExecContext& ctx, const Datum& d, const DataType& from, co
       case TypeRoot::kTimestamp:
       case TypeRoot::kTimestampLtz: {
         Timestamp ts = d.as_timestamp();
-        if (fr == TypeRoot::kTimestampLtz && tr != TypeRoot::kTimestampLtz) ts.millis += ctx.time_zone_offset_millis;
-        if (fr == TypeRoot::kTimestamp && tr == TypeRoot::kTimestampLtz) ts.millis -= ctx.time_zone_offset_millis;
+        if (fr == TypeRoot::kTimestampLtz && tr != TypeRoot::kTimestampLtz)
+          ts.millis += ctx.OffsetMillisAtUtc(ts.millis);
+        if (fr == TypeRoot::kTimestamp && tr == TypeRoot::kTimestampLtz)
+          ts.millis -= ctx.OffsetMillisAtLocal(ts.millis);
         if (tr == TypeRoot::kDate) return Datum::Int(FloorDiv(ts.millis, 86400000));
         if (tr == TypeRoot::kTime) return Datum::Int(ts.millis - FloorDiv(ts.millis, 86400000) * 86400000);
         // Lower precision truncates the fraction.

@@ -227,7 +227,7 @@ Timestamp WallClock(ExecContext& ctx, const Datum& d, const DataType& t) {
   if (t.root() == TypeRoot::kDate) return Timestamp{d.as_int() * 86400000, 0};
   if (t.root() == TypeRoot::kTime) return Timestamp{d.as_int(), 0};
   Timestamp ts = d.as_timestamp();
-  if (t.root() == TypeRoot::kTimestampLtz) ts.millis += ctx.time_zone_offset_millis;
+  if (t.root() == TypeRoot::kTimestampLtz) ts.millis += ctx.OffsetMillisAtUtc(ts.millis);
   return ts;
 }
 
@@ -364,7 +364,8 @@ void RegisterDateTimeFunctions(FunctionRegistry* r) {
     f.deterministic = false;
     f.kernel = [](ExecContext& ctx, const std::vector<const Column*>&, size_t rows, Column* out) -> Status {
       for (size_t i = 0; i < rows; ++i) {
-        out->AppendTimestamp(Timestamp{ctx.statement_time_millis + ctx.time_zone_offset_millis, 0});
+        out->AppendTimestamp(
+            Timestamp{ctx.statement_time_millis + ctx.OffsetMillisAtUtc(ctx.statement_time_millis), 0});
       }
       return Status::OK();
     };
@@ -379,7 +380,8 @@ void RegisterDateTimeFunctions(FunctionRegistry* r) {
         f.deterministic = false;
         f.kernel = [](ExecContext& ctx, const std::vector<const Column*>&, size_t rows, Column* out) -> Status {
           for (size_t i = 0; i < rows; ++i) {
-            out->AppendInt(FloorDiv(ctx.statement_time_millis + ctx.time_zone_offset_millis, 86400000));
+            out->AppendInt(
+                FloorDiv(ctx.statement_time_millis + ctx.OffsetMillisAtUtc(ctx.statement_time_millis), 86400000));
           }
           return Status::OK();
         };
@@ -391,7 +393,7 @@ void RegisterDateTimeFunctions(FunctionRegistry* r) {
     f.return_type = DataType::Time(0).NotNull();
     f.deterministic = false;
     f.kernel = [](ExecContext& ctx, const std::vector<const Column*>&, size_t rows, Column* out) -> Status {
-      int64_t ms = ctx.statement_time_millis + ctx.time_zone_offset_millis;
+      int64_t ms = ctx.statement_time_millis + ctx.OffsetMillisAtUtc(ctx.statement_time_millis);
       for (size_t i = 0; i < rows; ++i) out->AppendInt((ms % 86400000 + 86400000) % 86400000 / 1000 * 1000);
       return Status::OK();
     };
@@ -669,7 +671,7 @@ void RegisterDateTimeFunctions(FunctionRegistry* r) {
         } else if (t.root() == TypeRoot::kTime) {
           *o = Datum::Int(r.millis);
         } else {
-          if (t.root() == TypeRoot::kTimestampLtz) r.millis -= ctx.time_zone_offset_millis;
+          if (t.root() == TypeRoot::kTimestampLtz) r.millis -= ctx.OffsetMillisAtLocal(r.millis);
           *o = Datum::Time(r);
         }
         return Status::OK();

@@ -343,15 +343,21 @@ bool IsTimestampLike(const DataType& t) {
 int64_t WallMicros(ExecContext& ctx, const Datum& d, const DataType& t) {
   if (t.root() == TypeRoot::kDate) return d.as_int() * kMicrosPerDay;
   int64_t micros = d.as_timestamp().ToMicros();
-  if (t.root() == TypeRoot::kTimestampLtz) micros += ctx.time_zone_offset_millis * 1000;
+  if (t.root() == TypeRoot::kTimestampLtz) micros += ctx.OffsetMillisAtUtc(FloorDiv(micros, 1000)) * 1000;
   return micros;
 }
 
-ZoneShown SessionZone(ExecContext& ctx, bool with_zone) {
+// The session zone as shown at the instant `utc_micros` (its offset and abbreviation then).
+ZoneShown SessionZone(ExecContext& ctx, bool with_zone, int64_t utc_micros) {
   ZoneShown z;
   z.with_zone = with_zone;
-  z.offset_seconds = with_zone ? ctx.time_zone_offset_millis / 1000 : 0;
-  z.abbreviation = OffsetAbbreviation(z.offset_seconds);
+  if (!with_zone) {
+    z.abbreviation = OffsetAbbreviation(0);
+    return z;
+  }
+  int64_t utc_seconds = FloorDiv(utc_micros, 1000000);
+  z.offset_seconds = ctx.OffsetMillisAtUtc(utc_seconds * 1000) / 1000;
+  z.abbreviation = ctx.zone != nullptr ? ctx.zone->Abbreviation(utc_seconds) : OffsetAbbreviation(z.offset_seconds);
   return z;
 }
 
@@ -390,7 +396,11 @@ void RegisterPostgresDateTimeFunctions(FunctionRegistry* r) {
           if (fmt != compiled->first || (compiled->second.empty() && !fmt.empty())) {
             *compiled = {fmt, CompileTemplate(fmt)};
           }
-          *o = Datum::Bytes(ToChar(compiled->second, WallMicros(ctx, a[0], t), SessionZone(ctx, with_zone)));
+          int64_t wall = WallMicros(ctx, a[0], t);
+          int64_t utc_micros = t.root() == TypeRoot::kTimestampLtz
+                                   ? a[0].as_timestamp().ToMicros()
+                                   : wall - ctx.OffsetMillisAtLocal(FloorDiv(wall, 1000)) * 1000;
+          *o = Datum::Bytes(ToChar(compiled->second, wall, SessionZone(ctx, with_zone, utc_micros)));
           return Status::OK();
         });
         return f;
@@ -462,9 +472,20 @@ void RegisterPostgresDateTimeFunctions(FunctionRegistry* r) {
           f.return_type = t.WithNullable(true);
           f.arg_types = {DataType::String(), t};
           f.kernel = RowKernel([unit, t](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
-            int64_t shift = t.root() == TypeRoot::kTimestampLtz ? ctx.time_zone_offset_millis * 1000 : 0;
             int64_t micros = a[1].as_timestamp().ToMicros();
-            *o = Datum::Time(Timestamp::FromMicros(TruncateMicros(micros + shift, unit) - shift));
+            if (t.root() != TypeRoot::kTimestampLtz) {
+              *o = Datum::Time(Timestamp::FromMicros(TruncateMicros(micros, unit)));
+              return Status::OK();
+            }
+            // Truncated on the session zone's wall clock, then read back in that zone (whose
+            // offset may differ at the truncated time: a day across a change to summer time).
+            // A wall-clock time that occurs twice keeps the offset the value had (PostgreSQL's).
+            int64_t offset = ctx.OffsetMillisAtUtc(FloorDiv(micros, 1000)) * 1000;
+            int64_t wall = TruncateMicros(micros + offset, unit);
+            if (ctx.OffsetMillisAtUtc(FloorDiv(wall - offset, 1000)) * 1000 != offset) {
+              offset = ctx.OffsetMillisAtLocal(FloorDiv(wall, 1000)) * 1000;
+            }
+            *o = Datum::Time(Timestamp::FromMicros(wall - offset));
             return Status::OK();
           });
           return f;

@@ -101,9 +101,15 @@ Result<std::shared_ptr<const TimeZone>> TimeZone::FromPostgresName(std::string_v
   if (upper == "UTC" || upper == "GMT" || upper == "Z" || upper == "UCT" || upper == "ZULU" || upper == "UNIVERSAL") {
     return Fixed(0);
   }
-  // POSIX offsets: the sign says how far WEST of Greenwich ('+05' is UTC-5).
+  // POSIX offsets: the sign says how far WEST of Greenwich ('+05' is UTC-5). A quoted
+  // abbreviation may come first ('<+05:30>-05:30', as PostgreSQL names a zone set by
+  // SET TIME ZONE INTERVAL '+05:30' HOUR TO MINUTE).
   std::string_view rest = z;
-  if (upper.rfind("UTC", 0) == 0 || upper.rfind("GMT", 0) == 0) rest.remove_prefix(3);
+  if (upper.rfind("UTC", 0) == 0 || upper.rfind("GMT", 0) == 0) {
+    rest.remove_prefix(3);
+  } else if (!z.empty() && z[0] == '<' && z.find('>') != std::string::npos) {
+    rest.remove_prefix(z.find('>') + 1);
+  }
   if (!rest.empty() && (rest[0] == '+' || rest[0] == '-')) {
     int64_t s = OffsetDigits(rest.substr(1));
     if (s < 0) {

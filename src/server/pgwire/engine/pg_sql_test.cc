@@ -713,6 +713,108 @@ TEST_F(PgSqlTest, TimeFunctionsAndOrderedAggregatesMatchARealPostgres) {
   }
 }
 
+// The session time zone (SET TIME ZONE, SET TimeZone) as a real PostgreSQL applies it: the
+// text of timestamptz values with the zone's offset then (summer time, offsets with minutes),
+// casts to and from timestamp and date, date_trunc, extract and to_char on the zone's wall
+// clock, AT TIME ZONE as before, SHOW and current_setting.
+TEST_F(PgSqlTest, SessionTimeZoneMatchesARealPostgres) {
+  if (std::system("psql --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "psql is not installed";
+  RealPostgres real;
+  std::string why = real.Start();
+  if (!why.empty()) GTEST_SKIP() << why;
+  // Instants about Europe/Berlin's changes of 2026 (+01 -> +02 at 01:00 UTC on March 29,
+  // back at 01:00 UTC on October 25), a day in India (+05:30) and in Newfoundland (-03:30).
+  const std::string instants =
+      "(VALUES ('2026-03-29 00:59:59.5+00'::timestamptz), ('2026-03-29 01:00:00+00'::timestamptz), "
+      "('2026-10-25 00:30:00+00'::timestamptz), ('2026-10-25 01:30:00+00'::timestamptz), "
+      "('2026-01-15 23:45:00+00'::timestamptz), ('1999-12-31 22:00:00-05'::timestamptz)) AS v(tz) ";
+  const std::vector<std::string> queries = {
+      "SELECT tz, tz::timestamp, tz::date, tz AT TIME ZONE 'UTC', tz AT TIME ZONE 'Asia/Tokyo' FROM " + instants +
+          " ORDER BY v.tz",
+      "SELECT date_trunc('day', tz), date_trunc('hour', tz), date_trunc('month', tz), date_trunc('week', tz) FROM " +
+          instants + " ORDER BY v.tz",
+      "SELECT extract(hour from tz), extract(day from tz), extract(minute from tz), extract(epoch from tz), "
+      "extract(dow from tz) FROM " +
+          instants + " ORDER BY v.tz",
+      "SELECT to_char(tz, 'YYYY-MM-DD HH24:MI:SS TZ OF'), to_char(tz, 'Dy DD Mon HH12:MI AM TZH:TZM') FROM " +
+          instants + " ORDER BY v.tz",
+      // Wall-clock times read in the zone: one skipped and one repeated by Berlin's changes.
+      "SELECT '2026-03-29 02:30:00'::timestamptz, '2026-10-25 02:30:00'::timestamptz, "
+      "timestamp '2026-07-01 12:00'::timestamptz, date '2026-03-29'::timestamptz, "
+      "timestamp '2026-07-01 12:00' AT TIME ZONE 'America/New_York'",
+      "SELECT '2026-03-29 02:30:00'::timestamptz::timestamp, '2026-06-01 00:00+02'::timestamptz",
+      "SELECT current_setting('TimeZone'), to_char(now(), 'OF') = to_char(current_timestamp, 'OF'), "
+      "now()::timestamp = localtimestamp",
+      "SHOW TimeZone",
+  };
+  const std::vector<std::string> zones = {
+      "SET TIME ZONE 'Europe/Berlin'",
+      "SET TimeZone = 'Asia/Kolkata'",
+      "SET TimeZone TO 'America/St_Johns'",
+      "SET TIME ZONE 'America/New_York'",
+      "SET TIME ZONE 'UTC'",
+      "SET TIME ZONE '+03'",
+      "SET TIME ZONE INTERVAL '+05:30' HOUR TO MINUTE",
+      "SET TimeZone = 5.5",
+      "SET TIME ZONE LOCAL",
+  };
+  int rc = 0;
+  for (const std::string& zone : zones) {
+    for (const std::string& q : queries) {
+      std::string script = zone + ";\n" + q;
+      std::string want = real.Query(script);
+      std::string file = dir_->Sub("compare.sql");
+      ASSERT_TRUE(WriteFile(file, script + ";\n").ok());
+      std::string got = Psql("-A -t -f '" + file + "'", &rc);
+      EXPECT_EQ(got, want) << script;
+    }
+  }
+}
+
+// The zone from the StartupMessage (options=-c TimeZone=...), reported back in
+// ParameterStatus, again after SET; an unknown zone refused as PostgreSQL refuses it;
+// binary timestamptz values stay UTC microseconds whatever the zone.
+TEST_F(PgSqlTest, SessionTimeZoneFromStartupAndSet) {
+  Conn c(Conninfo() + " options='-c TimeZone=Asia/Kolkata'");
+  ASSERT_TRUE(c.ok()) << c.error();
+  EXPECT_STREQ(PQparameterStatus(c.c, "TimeZone"), "Asia/Kolkata");
+  Res shown(PQexec(c.c, "SELECT '2026-03-29 01:00:00+00'::timestamptz, current_setting('TimeZone')"));
+  ASSERT_EQ(shown.status(), PGRES_TUPLES_OK) << shown.error();
+  EXPECT_EQ(shown.get(0, 0), "2026-03-29 06:30:00+05:30");
+  EXPECT_EQ(shown.get(0, 1), "Asia/Kolkata");
+
+  Res set(PQexec(c.c, "SET TIME ZONE 'America/St_Johns'"));
+  ASSERT_EQ(set.status(), PGRES_COMMAND_OK) << set.error();
+  EXPECT_STREQ(PQparameterStatus(c.c, "TimeZone"), "America/St_Johns");
+  Res winter(PQexec(c.c, "SELECT '2026-01-15 12:00:00+00'::timestamptz"));
+  EXPECT_EQ(winter.get(0, 0), "2026-01-15 08:30:00-03:30");
+
+  Res bad(PQexec(c.c, "SET TIME ZONE 'Foo/Bar'"));
+  EXPECT_EQ(bad.sqlstate(), "22023");
+  EXPECT_EQ(bad.field(PG_DIAG_MESSAGE_PRIMARY), "invalid value for parameter \"TimeZone\": \"Foo/Bar\"");
+  Res bad_set(PQexec(c.c, "SET TimeZone = 'Mars/Olympus'"));
+  EXPECT_EQ(bad_set.sqlstate(), "22023");
+  EXPECT_STREQ(PQparameterStatus(c.c, "TimeZone"), "America/St_Johns");
+
+  // A text parameter without an offset is a wall-clock time in the session zone; binary
+  // results are UTC microseconds since 2000.
+  const char* values[] = {"2026-01-15 08:30:00"};
+  int formats[] = {0};
+  Res binary(PQexecParams(c.c, "SELECT $1::timestamptz", 1, nullptr, values, nullptr, formats, 1));
+  ASSERT_EQ(binary.status(), PGRES_TUPLES_OK) << binary.error();
+  ASSERT_EQ(PQgetlength(binary.r, 0, 0), 8);
+  const auto* b = reinterpret_cast<const unsigned char*>(PQgetvalue(binary.r, 0, 0));
+  int64_t micros = 0;
+  for (int i = 0; i < 8; ++i) micros = (micros << 8) | b[i];
+  const int64_t k2026_01_15_12_00_utc = (1768478400LL - 946684800LL) * 1000000LL;
+  EXPECT_EQ(micros, k2026_01_15_12_00_utc);
+
+  Res local(PQexec(c.c, "SET TIME ZONE DEFAULT"));
+  ASSERT_EQ(local.status(), PGRES_COMMAND_OK) << local.error();
+  Res back(PQexec(c.c, "SHOW TimeZone"));
+  EXPECT_EQ(back.get(0, 0), "Asia/Kolkata");  // the session's starting value, as PostgreSQL's RESET
+}
+
 // COPY of a table (with a column list, names quoted or not) runs its SELECT on the engine.
 TEST_F(PgSqlTest, CopyOfATableAndItsColumns) {
   if (std::system("psql --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "psql is not installed";
