@@ -95,6 +95,14 @@ class PgSqlTest : public ::testing::Test {
                       rc);
   }
 
+  // psql's unaligned output of `sql` run as a script against kubelake (errors as psql prints them).
+  static std::string PsqlScript(const std::string& sql) {
+    std::string file = dir_->Sub("script.sql");
+    if (!WriteFile(file, sql + ";\n").ok()) return "cannot write " + file;
+    int rc = 0;
+    return Psql("-A -t -f '" + file + "'", &rc);
+  }
+
   static kl::testing::TempDir* dir_;
   static pg::PgSqlEngine* engine_;
   static PgServer* server_;
@@ -703,14 +711,7 @@ TEST_F(PgSqlTest, TimeFunctionsAndOrderedAggregatesMatchARealPostgres) {
       "percentile_disc(1) WITHIN GROUP (ORDER BY s) FROM " +
           values,
   };
-  int rc = 0;
-  for (const std::string& q : queries) {
-    std::string want = real.Query(q);
-    std::string file = dir_->Sub("compare.sql");
-    ASSERT_TRUE(WriteFile(file, q + ";\n").ok());
-    std::string got = Psql("-A -t -f '" + file + "'", &rc);
-    EXPECT_EQ(got, want) << q;
-  }
+  for (const std::string& q : queries) EXPECT_EQ(PsqlScript(q), real.Query(q)) << q;
 }
 
 // The session time zone (SET TIME ZONE, SET TimeZone) as a real PostgreSQL applies it: the
@@ -758,15 +759,10 @@ TEST_F(PgSqlTest, SessionTimeZoneMatchesARealPostgres) {
       "SET TimeZone = 5.5",
       "SET TIME ZONE LOCAL",
   };
-  int rc = 0;
   for (const std::string& zone : zones) {
     for (const std::string& q : queries) {
       std::string script = zone + ";\n" + q;
-      std::string want = real.Query(script);
-      std::string file = dir_->Sub("compare.sql");
-      ASSERT_TRUE(WriteFile(file, script + ";\n").ok());
-      std::string got = Psql("-A -t -f '" + file + "'", &rc);
-      EXPECT_EQ(got, want) << script;
+      EXPECT_EQ(PsqlScript(script), real.Query(script)) << script;
     }
   }
 }
