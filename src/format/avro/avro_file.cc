@@ -821,11 +821,16 @@ Status AvroWriter::AppendRawBlock(int64_t count, std::string_view payload) {
 }
 
 Result<uint64_t> AvroWriter::Close() {
-  if (closed_) return bytes_written_;
+  if (closed_) {
+    // A failed sync or close stays failed: the file must never count as durable later.
+    if (!close_status_.ok()) return close_status_;
+    return bytes_written_;
+  }
   KL_RETURN_IF_ERROR(FlushBlock());
   closed_ = true;
-  if (file_ && options_.sync) KL_RETURN_IF_ERROR(file_->Sync());
-  if (file_) KL_RETURN_IF_ERROR(file_->Close());
+  if (file_ && options_.sync) close_status_ = file_->Sync();
+  if (file_ && close_status_.ok()) close_status_ = file_->Close();
+  if (!close_status_.ok()) return close_status_;
   return bytes_written_;
 }
 

@@ -123,6 +123,7 @@ class AvroWriter {
   uint64_t rows_ = 0;
   uint64_t bytes_written_ = 0;
   bool closed_ = false;
+  Status close_status_;  // of the sync and close in Close(), returned again by later calls
 };
 
 }  // namespace kl::format::avro

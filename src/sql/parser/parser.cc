@@ -2507,6 +2507,8 @@ class Parser {
       if (u == "MON") u = "MONTH";
       if (u == "Y" || u == "YR") u = "YEAR";
       if (u == "YEAR" || u == "MONTH" || u == "QUARTER") {
+        // Range first: converting a double beyond int64 is undefined, and a product could wrap.
+        if (!(std::fabs(*v) <= 1200000.0)) return ErrorAt(pos, "interval out of range");
         if (*v != static_cast<double>(static_cast<int64_t>(*v))) return ErrorAt(pos, "a month interval must be whole");
         months += static_cast<int64_t>(*v) * (u == "YEAR" ? 12 : u == "QUARTER" ? 3 : 1);
       } else {

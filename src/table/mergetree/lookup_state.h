@@ -3,8 +3,9 @@
 //
 // Memory is what limits it (a bucket of a warehouse's object table holds hundreds of
 // thousands of keys, each record up to a few KB), so records are kept serialized — null
-// bits, varints, length-prefixed bytes — in blocks of ~16 KB compressed with zstd; only the
-// block being filled stays plain. A record is decoded back when its key is looked up. A
+// bits, varints, length-prefixed bytes — in blocks of ~16 KB compressed with zstd; the block
+// being filled and a few recently read or sealed ones stay plain. A record is decoded back
+// when its key is looked up. A
 // retraction of a table whose merge only picks records needs no values besides the key and
 // the sequence fields, and keeps only those.
 #pragma once
