@@ -248,16 +248,22 @@ Result<std::shared_ptr<const TimeZone>> TimeZone::FromPostgresName(std::string_v
   if (!safe) return Status::InvalidArgument("time zone \"" + z + "\" not recognized");
 
   // Cached by the resolved file, so the spellings of one zone ('europe/berlin',
-  // 'EUROPE/Berlin') share an entry; at most kMaxCachedZones zones stay cached.
-  constexpr size_t kMaxCachedZones = 256;
+  // 'EUROPE/Berlin') share an entry; at most kMaxCachedZones zones stay cached. The
+  // first spellings seen also find their zone without touching the file system (a zone
+  // that varies by row is looked up for every row).
+  constexpr size_t kMaxCachedZones = 256, kMaxCachedSpellings = 1024;
   static std::mutex mu;
-  static std::map<std::string, std::shared_ptr<const TimeZone>> cache;
+  static std::map<std::string, std::shared_ptr<const TimeZone>> cache, by_spelling;
   std::lock_guard<std::mutex> lock(mu);
+  if (auto it = by_spelling.find(z); it != by_spelling.end()) return it->second;
   std::string path = ZoneFile(z);
   std::error_code ec;
   std::filesystem::path canonical = std::filesystem::weakly_canonical(path, ec);
   std::string key = ec ? path : canonical.string();
-  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  if (auto it = cache.find(key); it != cache.end()) {
+    if (by_spelling.size() < kMaxCachedSpellings) by_spelling[z] = it->second;
+    return it->second;
+  }
   auto data = ReadFile(path);
   if (!data.ok()) {
     return Status::InvalidArgument("time zone \"" + z + "\" not recognized (no such zone in the tz database at " +
@@ -312,7 +318,10 @@ Result<std::shared_ptr<const TimeZone>> TimeZone::FromPostgresName(std::string_v
       }
     }
   }
-  if (cache.size() < kMaxCachedZones) cache[key] = zone;
+  if (cache.size() < kMaxCachedZones) {
+    cache[key] = zone;
+    if (by_spelling.size() < kMaxCachedSpellings) by_spelling[z] = zone;
+  }
   return std::shared_ptr<const TimeZone>(zone);
 }
 
