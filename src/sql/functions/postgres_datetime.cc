@@ -563,7 +563,8 @@ void RegisterPostgresDateTimeFunctions(FunctionRegistry* r) {
       BoundFunction f;
       f.return_type = DataType::Array(t.WithNullable(false));
       f.arg_types = {t, t, DataType::BigInt()};
-      f.kernel = RowKernel([months](ExecContext&, const Datum* a, Datum* o) -> Status {
+      bool ltz = t.root() == TypeRoot::kTimestampLtz;
+      f.kernel = RowKernel([months, ltz](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
         int64_t start = a[0].as_timestamp().ToMicros(), stop = a[1].as_timestamp().ToMicros();
         int64_t step = a[2].as_int();
         if (step == 0) return Status::InvalidArgument("generate_series: the step interval cannot be zero");
@@ -573,8 +574,13 @@ void RegisterPostgresDateTimeFunctions(FunctionRegistry* r) {
         }
         format::DatumList items;
         int64_t v = start;
-        Fields base = FieldsOf(start);
-        int64_t in_day = start - base.days * kMicrosPerDay;
+        // A month step over timestamps with time zone moves the session zone's wall clock
+        // (as PostgreSQL: 04-01 00:00+02 after 03-01 00:00+01 in Europe/Berlin).
+        bool on_wall_clock = months && ltz;
+        int64_t wall_start = start;
+        if (on_wall_clock) wall_start += ctx.OffsetMillisAtUtc(FloorDiv(start, 1000)) * 1000;
+        Fields base = FieldsOf(wall_start);
+        int64_t in_day = wall_start - base.days * kMicrosPerDay;
         unsigned day = base.day;
         int64_t month_index = base.year * 12 + (base.month - 1);
         while (step > 0 ? v <= stop : v >= stop) {
@@ -591,6 +597,7 @@ void RegisterPostgresDateTimeFunctions(FunctionRegistry* r) {
             unsigned last = kLength[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0) ? 1 : 0);
             day = std::min(day, last);
             v = DaysFromCivil(y, m, day) * kMicrosPerDay + in_day;
+            if (on_wall_clock) v -= ctx.OffsetMillisAtLocal(FloorDiv(v, 1000)) * 1000;
           } else if (__builtin_add_overflow(v, step_micros, &v)) {
             break;
           }

@@ -35,10 +35,35 @@ class TimeZone {
     std::string abbreviation;
   };
 
+  // The day of a year on which a change of a POSIX TZ rule falls: Jn (1..365, never
+  // counting February 29), n (0..365, counting it) or Mm.w.d (day d, 0 = Sunday, of week
+  // w of month m, week 5 = the last), at `time` seconds of local time (may be negative
+  // or beyond 24 hours).
+  struct RuleDate {
+    enum Kind { kJulianNoLeap, kDayOfYear, kMonthWeekDay } kind = kMonthWeekDay;
+    int day = 0, week = 0, month = 0;
+    int64_t time = 7200;
+  };
+  // The TZif footer (a POSIX TZ string such as "CET-1CEST,M3.5.0,M10.5.0/3"), which
+  // holds after the file's last transition.
+  struct Rule {
+    Type standard, daylight;
+    bool has_daylight = false;
+    RuleDate start, end;  // of daylight time, in the wall time in force before each change
+  };
+  // Parses a POSIX TZ string; false if malformed.
+  static bool ParseRule(std::string_view text, Rule* rule);
+  // The type the rule gives at `utc_seconds`.
+  static const Type& RuleTypeAt(const Rule& rule, int64_t utc_seconds);
+
  private:
+  const Type& TypeAt(int64_t utc_seconds) const;
+
   std::vector<int64_t> transitions_;  // instants (UTC seconds) at which types_[kinds_[i]] begins
   std::vector<uint8_t> kinds_;
   std::vector<Type> types_;  // types_[0]: before the first transition
+  bool has_rule_ = false;    // rule_ holds after the last transition
+  Rule rule_;
 };
 
 // "+05", "-03:30", "UTC": PostgreSQL's abbreviation of a fixed offset (seconds east).

@@ -747,6 +747,13 @@ TEST_F(PgSqlTest, SessionTimeZoneMatchesARealPostgres) {
       "SELECT current_setting('TimeZone'), to_char(now(), 'OF') = to_char(current_timestamp, 'OF'), "
       "now()::timestamp = localtimestamp",
       "SHOW TimeZone",
+      // A month step moves the wall clock (Berlin's April starts at 00:00+02); 2040 is
+      // past the zone files' last transition, where their footer rule holds.
+      "SELECT generate_series(date '2024-01-01', date '2024-12-01', interval '1 month')",
+      "SELECT generate_series(timestamptz '2026-01-31 12:30+00', timestamptz '2026-12-31 00:00+00', "
+      "interval '1 month')",
+      "SELECT timestamptz '2040-07-01 12:00+00', timestamptz '2040-01-15 12:00+00', "
+      "to_char(timestamptz '2040-07-01 12:00+00', 'TZ OF')",
   };
   const std::vector<std::string> zones = {
       "SET TIME ZONE 'Europe/Berlin'",
