@@ -578,9 +578,10 @@ Result<Datum> DecodeArrayBinary(std::string_view b, const DataType& type) {
       items.emplace_back();
       continue;
     }
-    if (at + static_cast<size_t>(len) > b.size()) return Status::InvalidArgument("insufficient data left in message: array element");
-    KL_ASSIGN_OR_RETURN(Datum d, DecodeBinary(b.substr(at, static_cast<size_t>(len)), type.element(),
-                                              static_cast<uint32_t>(elem_oid)));
+    if (at + static_cast<size_t>(len) > b.size())
+      return Status::InvalidArgument("insufficient data left in message: array element");
+    KL_ASSIGN_OR_RETURN(
+        Datum d, DecodeBinary(b.substr(at, static_cast<size_t>(len)), type.element(), static_cast<uint32_t>(elem_oid)));
     items.push_back(std::move(d));
     at += static_cast<size_t>(len);
   }
@@ -701,12 +702,11 @@ std::optional<DataType> DataTypeOfOid(uint32_t o) {
     default: break;
   }
   // Arrays of those.
-  static const std::pair<uint32_t, uint32_t> kArrays[] = {{1000, oid::kBool},   {1005, oid::kInt2},  {1007, oid::kInt4},
-                                                          {1016, oid::kInt8},   {1021, oid::kFloat4}, {1022, oid::kFloat8},
-                                                          {1009, oid::kText},   {1015, oid::kVarchar}, {1014, oid::kBpchar},
-                                                          {1003, oid::kName},   {1028, oid::kOid},   {1231, oid::kNumeric},
-                                                          {1182, oid::kDate},   {1115, oid::kTimestamp},
-                                                          {1185, oid::kTimestamptz}, {1001, oid::kBytea}};
+  static const std::pair<uint32_t, uint32_t> kArrays[] = {
+      {1000, oid::kBool},   {1005, oid::kInt2},      {1007, oid::kInt4},        {1016, oid::kInt8},
+      {1021, oid::kFloat4}, {1022, oid::kFloat8},    {1009, oid::kText},        {1015, oid::kVarchar},
+      {1014, oid::kBpchar}, {1003, oid::kName},      {1028, oid::kOid},         {1231, oid::kNumeric},
+      {1182, oid::kDate},   {1115, oid::kTimestamp}, {1185, oid::kTimestamptz}, {1001, oid::kBytea}};
   for (const auto& [array, element] : kArrays) {
     if (o == array) {
       auto e = DataTypeOfOid(element);

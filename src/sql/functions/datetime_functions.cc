@@ -353,9 +353,9 @@ void RegisterDateTimeFunctions(FunctionRegistry* r) {
     };
     return f;
   };
-  r->AddScalar("NOW", now_ltz, "NOW(): TIMESTAMP_LTZ(3), the statement's start (streaming jobs: when the row is processed)");
-  r->AddScalar("PROCTIME", now_ltz,
-               "PROCTIME(): TIMESTAMP_LTZ(3), the processing time (batch: the statement's start)");
+  r->AddScalar("NOW", now_ltz,
+               "NOW(): TIMESTAMP_LTZ(3), the statement's start (streaming jobs: when the row is processed)");
+  r->AddScalar("PROCTIME", now_ltz, "PROCTIME(): TIMESTAMP_LTZ(3), the processing time (batch: the statement's start)");
   r->AddScalar("CURRENT_TIMESTAMP", now_ltz, "CURRENT_TIMESTAMP");
   r->AddScalar("CURRENT_ROW_TIMESTAMP", now_ltz, "CURRENT_ROW_TIMESTAMP()");
   auto local_ts = [](const CallSite& site) -> Result<BoundFunction> {

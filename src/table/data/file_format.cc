@@ -147,7 +147,8 @@ class ParquetFormatReader : public FormatReader {
       }
       if (col < 0) {
         if (!field.type.nullable()) {
-          return Status::Corruption(path + ": file has no column " + field.name + " (id " + std::to_string(field.id) + ")");
+          return Status::Corruption(path + ": file has no column " + field.name + " (id " + std::to_string(field.id) +
+                                    ")");
         }
         r->source_.push_back(-1);
         continue;
@@ -162,14 +163,16 @@ class ParquetFormatReader : public FormatReader {
       // The Parquet reader asks by file column; the caller's predicate speaks of read columns.
       std::vector<int> read_index_of(file_type.size(), -1);
       for (size_t i = 0; i < r->source_.size(); ++i) {
-        if (r->source_[i] >= 0) read_index_of[static_cast<size_t>(r->file_column_[static_cast<size_t>(r->source_[i])])] = static_cast<int>(i);
+        if (r->source_[i] >= 0)
+          read_index_of[static_cast<size_t>(r->file_column_[static_cast<size_t>(r->source_[i])])] = static_cast<int>(i);
       }
       std::vector<int> file_col_of_read(read_type.size(), -1);
       for (size_t j = 0; j < read_index_of.size(); ++j) {
         if (read_index_of[j] >= 0) file_col_of_read[static_cast<size_t>(read_index_of[j])] = static_cast<int>(j);
       }
       for (int c : options.may_match_columns) {
-        if (c >= 0 && static_cast<size_t>(c) < file_col_of_read.size() && file_col_of_read[static_cast<size_t>(c)] >= 0) {
+        if (c >= 0 && static_cast<size_t>(c) < file_col_of_read.size() &&
+            file_col_of_read[static_cast<size_t>(c)] >= 0) {
           r->read_.predicate_columns.push_back(file_col_of_read[static_cast<size_t>(c)]);
         }
       }
@@ -316,7 +319,8 @@ class ParquetFormat : public FileFormat {
     if (f->opts_.page_rows < 1) {
       return Status::InvalidArgument("'parquet.page.row.count.limit' must be at least 1");
     }
-    f->opts_.dictionary_page_bytes = options.GetMemorySize("parquet.dictionary.page.size", f->opts_.dictionary_page_bytes);
+    f->opts_.dictionary_page_bytes =
+        options.GetMemorySize("parquet.dictionary.page.size", f->opts_.dictionary_page_bytes);
     f->opts_.dictionary = options.GetBool("parquet.enable.dictionary", true);
     f->opts_.data_page_v2 = options.GetString("parquet.writer.version", "v1") == "v2";
     f->opts_.sync = options.data_file_sync();

@@ -57,7 +57,7 @@ struct FormatReadOptions {
   // Parquet asks per row group and per page. Must treat unknown statistics as "may match".
   std::function<bool(const RangeLookup& stats)> may_match;
   std::vector<int> may_match_columns;  // the columns may_match looks at (empty: any)
-  size_t batch_rows = 16384;  // a hint for the decode batch size
+  size_t batch_rows = 16384;           // a hint for the decode batch size
 };
 
 class FileFormat {
@@ -65,7 +65,8 @@ class FileFormat {
   virtual ~FileFormat() = default;
   virtual std::string name() const = 0;
   virtual std::string extension() const = 0;
-  virtual Result<std::unique_ptr<FormatWriter>> NewWriter(const std::string& path, const format::RowType& type) const = 0;
+  virtual Result<std::unique_ptr<FormatWriter>> NewWriter(const std::string& path,
+                                                          const format::RowType& type) const = 0;
   // Reads the fields of `read_type` (ids and names as the file was written); fields the
   // file lacks read as null (NOT NULL ones are an error).
   virtual Result<std::unique_ptr<FormatReader>> NewReader(const std::string& path, const format::RowType& read_type,
