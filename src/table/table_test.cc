@@ -40,6 +40,25 @@ std::shared_ptr<Table> MakeTable(const std::string& path, std::vector<std::strin
 using test_util::R;
 using test_util::Rows;
 
+// Every change a stream from snapshot 1 reads, as "snapshot: row", with `projection`.
+std::vector<std::string> StreamedChanges(const Table& t, const std::vector<std::string>& projection = {}) {
+  std::vector<std::string> all;
+  auto stream = t.NewStreamScan(StreamStart::kFromSnapshot, 1);
+  EXPECT_TRUE(stream.Next().ok());
+  auto read = t.NewRead(projection);
+  EXPECT_TRUE(read.ok());
+  while (read.ok()) {
+    auto plan = stream.Next();
+    EXPECT_TRUE(plan.ok());
+    if (!plan.ok() || !plan->snapshot_id) break;
+    auto rows = (*read)->ReadAll(*plan);
+    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+    if (!rows.ok()) break;
+    for (const auto& r : Rows(*rows)) all.push_back(std::to_string(*plan->snapshot_id) + ": " + r);
+  }
+  return all;
+}
+
 TEST(TableTest, CommitWithSameIdentifierIsNotAppliedTwice) {
   testing::TempDir dir;
   auto t = MakeTable(dir.Sub("t"), {"id"},
@@ -958,22 +977,7 @@ TEST(TableTest, ChangelogReadFromKeptRowsEqualsReadFromFiles) {
       }
       ASSERT_TRUE(w->Commit(c).ok());
     }
-    auto changes = [&](const std::vector<std::string>& projection) {
-      std::vector<std::string> all;
-      auto stream = t->NewStreamScan(StreamStart::kFromSnapshot, 1);
-      EXPECT_TRUE(stream.Next().ok());
-      auto read = t->NewRead(projection);
-      EXPECT_TRUE(read.ok());
-      while (true) {
-        auto plan = stream.Next();
-        EXPECT_TRUE(plan.ok());
-        if (!plan.ok() || !plan->snapshot_id) break;
-        auto rows = (*read)->ReadAll(*plan);
-        EXPECT_TRUE(rows.ok()) << rows.status().ToString();
-        for (const auto& r : Rows(*rows)) all.push_back(std::to_string(*plan->snapshot_id) + ": " + r);
-      }
-      return all;
-    };
+    auto changes = [&](const std::vector<std::string>& projection) { return StreamedChanges(*t, projection); };
     auto kept = changes({});
     auto kept_projected = changes({"n", "id"});
     RecentFiles::Get().SetBudget(0);  // nothing kept: every read decodes the files
@@ -1001,22 +1005,7 @@ TEST(TableTest, ChangelogTooLargeForTheRowCacheIsReadFromItsFile) {
       KL_ASSERT_OK(w->WriteRow(R(id * c % 12000, "eu", "v" + std::to_string(c), c)));
     ASSERT_TRUE(w->Commit(c).ok());
   }
-  auto changes = [&]() {
-    std::vector<std::string> all;
-    auto stream = t->NewStreamScan(StreamStart::kFromSnapshot, 1);
-    EXPECT_TRUE(stream.Next().ok());
-    auto read = t->NewRead();
-    EXPECT_TRUE(read.ok());
-    while (true) {
-      auto plan = stream.Next();
-      EXPECT_TRUE(plan.ok());
-      if (!plan.ok() || !plan->snapshot_id) break;
-      auto rows = (*read)->ReadAll(*plan);
-      EXPECT_TRUE(rows.ok()) << rows.status().ToString();
-      for (const auto& r : Rows(*rows)) all.push_back(std::to_string(*plan->snapshot_id) + ": " + r);
-    }
-    return all;
-  };
+  auto changes = [&]() { return StreamedChanges(*t); };
   RecentFiles::Get().SetBudget(0);
   auto from_files = changes();
   EXPECT_GT(from_files.size(), 20000u);

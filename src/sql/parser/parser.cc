@@ -954,11 +954,7 @@ class Parser {
     do {
       std::vector<ExprPtr> row;
       if (AcceptSymbol("(")) {
-        do {
-          KL_ASSIGN_OR_RETURN(auto e, Expr());
-          row.push_back(e);
-        } while (AcceptSymbol(","));
-        KL_RETURN_IF_ERROR(ExpectSymbol(")"));
+        KL_ASSIGN_OR_RETURN(row, ExprsThenClose());
       } else {
         KL_ASSIGN_OR_RETURN(auto e, Expr());
         row.push_back(e);
@@ -980,11 +976,7 @@ class Parser {
     if (AcceptKeyword("DISTINCT")) {
       if (pg_ && AcceptKeyword("ON")) {
         KL_RETURN_IF_ERROR(ExpectSymbol("("));
-        do {
-          KL_ASSIGN_OR_RETURN(auto e, Expr());
-          distinct_on.push_back(e);
-        } while (AcceptSymbol(","));
-        KL_RETURN_IF_ERROR(ExpectSymbol(")"));
+        KL_ASSIGN_OR_RETURN(distinct_on, ExprsThenClose());
       } else {
         s->distinct = true;
       }
@@ -1698,15 +1690,21 @@ class Parser {
     return e;
   }
 
+  // After "(": a function's arguments, none or more, and the ")".
   Result<std::vector<ExprPtr>> ArgList() {
-    std::vector<ExprPtr> args;
-    if (AcceptSymbol(")")) return args;
+    if (AcceptSymbol(")")) return std::vector<ExprPtr>();
+    return ExprsThenClose();
+  }
+
+  // After "(": one or more comma-separated expressions and the ")".
+  Result<std::vector<ExprPtr>> ExprsThenClose() {
+    std::vector<ExprPtr> exprs;
     do {
-      KL_ASSIGN_OR_RETURN(auto a, Expr());
-      args.push_back(a);
+      KL_ASSIGN_OR_RETURN(auto e, Expr());
+      exprs.push_back(e);
     } while (AcceptSymbol(","));
     KL_RETURN_IF_ERROR(ExpectSymbol(")"));
-    return args;
+    return exprs;
   }
 
   Result<JsonBehavior> Behavior(std::string_view where, ExprPtr* default_expr, bool query) {
