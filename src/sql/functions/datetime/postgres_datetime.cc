@@ -11,7 +11,7 @@
 #include "common/string_util.h"
 #include "sql/binder/types.h"
 #include "sql/functions/function.h"
-#include "sql/functions/time_zone.h"
+#include "sql/functions/datetime/time_zone.h"
 
 namespace kl::sql {
 
