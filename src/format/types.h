@@ -35,7 +35,7 @@ enum class TypeRoot : unsigned char {
   kMultiset,
   kRow,
   // A PostgreSQL interval (months, days, microseconds): a type of SQL expressions only, never
-  // of a Paimon column; held as a 128-bit key (see sql/functions/datetime/interval.h).
+  // of a Paimon column; held as a 128-bit key (interval.h).
   kInterval,
 };
 

@@ -10,9 +10,9 @@
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/string_util.h"
-#include "sql/functions/postgres_text.h"
 #include "sql/functions/datetime/interval.h"
 #include "sql/functions/datetime/time_zone.h"
+#include "sql/functions/postgres_text.h"
 
 namespace kl::server::pg {
 namespace {
@@ -292,7 +292,9 @@ Status EncodeText(const Datum& v, const DataType& type, const kl::sql::TimeZone*
     case TypeRoot::kTimestampLtz:
       out->append(FormatTimestamp(v.as_timestamp().ToMicros(), type.root() == TypeRoot::kTimestampLtz, zone));
       return Status::OK();
-    case TypeRoot::kInterval: out->append(kl::sql::FormatInterval(kl::sql::IntervalFromKey(v.as_decimal()))); return Status::OK();
+    case TypeRoot::kInterval:
+      out->append(kl::sql::FormatInterval(kl::sql::IntervalFromKey(v.as_decimal())));
+      return Status::OK();
     case TypeRoot::kArray: return EncodeArrayText(v, type, zone, out);
     case TypeRoot::kMap:
     case TypeRoot::kMultiset:
@@ -729,10 +731,10 @@ std::optional<DataType> DataTypeOfOid(uint32_t o) {
   }
   // Arrays of those.
   static const std::pair<uint32_t, uint32_t> kArrays[] = {
-      {1000, oid::kBool},   {1005, oid::kInt2},      {1007, oid::kInt4},        {1016, oid::kInt8},
-      {1021, oid::kFloat4}, {1022, oid::kFloat8},    {1009, oid::kText},        {1015, oid::kVarchar},
-      {1014, oid::kBpchar}, {1003, oid::kName},      {1028, oid::kOid},         {1231, oid::kNumeric},
-      {1182, oid::kDate},   {1115, oid::kTimestamp}, {1185, oid::kTimestamptz}, {1001, oid::kBytea},
+      {1000, oid::kBool},    {1005, oid::kInt2},      {1007, oid::kInt4},        {1016, oid::kInt8},
+      {1021, oid::kFloat4},  {1022, oid::kFloat8},    {1009, oid::kText},        {1015, oid::kVarchar},
+      {1014, oid::kBpchar},  {1003, oid::kName},      {1028, oid::kOid},         {1231, oid::kNumeric},
+      {1182, oid::kDate},    {1115, oid::kTimestamp}, {1185, oid::kTimestamptz}, {1001, oid::kBytea},
       {1187, oid::kInterval}};
   for (const auto& [array, element] : kArrays) {
     if (o == array) {

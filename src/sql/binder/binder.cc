@@ -1864,8 +1864,8 @@ class Binder {
       const BoundExprPtr& n = ia ? b : a;
       if (IsNumeric(n->type) && !(ib && op == "/")) return Call(op, pos, {a, b}, BindIntervalScale(op == "/", ia));
     }
-    return ErrorAt(pos, "operator does not exist: " + PostgresTypeNameOf(a->type) + " " + op + " " +
-                            PostgresTypeNameOf(b->type));
+    return ErrorAt(
+        pos, "operator does not exist: " + PostgresTypeNameOf(a->type) + " " + op + " " + PostgresTypeNameOf(b->type));
   }
 
   Result<BoundExprPtr> Constructor(const ParsedExpr& e, ExprMode& mode) {

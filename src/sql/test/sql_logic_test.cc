@@ -278,7 +278,8 @@ TEST_P(StreamingMatchesBatch, Run) {
       continue;
     }
     bool storable = true;  // a print table's columns: an interval is no column type
-    for (size_t c = 0; c < columns->size(); ++c) storable = storable && columns->type(c).root() != format::TypeRoot::kInterval;
+    for (size_t c = 0; c < columns->size(); ++c)
+      storable = storable && columns->type(c).root() != format::TypeRoot::kInterval;
     if (!storable) {
       ++skipped;
       continue;

@@ -906,10 +906,10 @@ TEST_F(PgSqlTest, IntervalsMatchARealPostgres) {
   }
   for (const char* zone : {"SET TIME ZONE 'Europe/Berlin'", "SET TIME ZONE 'America/New_York'"}) {
     for (const std::string& q : std::vector<std::string>{
-        "SELECT timestamptz '2026-03-28 12:00+00' + interval '1 day', timestamptz '2026-03-28 12:00+00' + "
-      "interval '24 hours', timestamptz '2026-03-30 12:00+00' - timestamptz '2026-03-28 12:00+00', "
-      "age(timestamptz '2026-04-01 00:00+00', timestamptz '2026-03-01 00:00+00'), timestamptz '2026-10-24 "
-      "12:00+00' + interval '1 mon 1 day'",
+             "SELECT timestamptz '2026-03-28 12:00+00' + interval '1 day', timestamptz '2026-03-28 12:00+00' + "
+             "interval '24 hours', timestamptz '2026-03-30 12:00+00' - timestamptz '2026-03-28 12:00+00', "
+             "age(timestamptz '2026-04-01 00:00+00', timestamptz '2026-03-01 00:00+00'), timestamptz '2026-10-24 "
+             "12:00+00' + interval '1 mon 1 day'",
          }) {
       std::string script = std::string(zone) + ";\n" + q;
       EXPECT_EQ(PsqlScript(script), real.Query(script)) << script;
@@ -928,8 +928,9 @@ TEST_F(PgSqlTest, IntervalsOverTheWire) {
     for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
     return bytes == 4 ? static_cast<int64_t>(static_cast<int32_t>(v)) : v;
   };
-  Res binary(PQexecParams(c.c, "SELECT interval '-1 year 2 mons -3 days 04:05:06.789', timestamp '2024-03-01' - "
-                               "timestamp '2024-01-01 00:00:00.5'",
+  Res binary(PQexecParams(c.c,
+                          "SELECT interval '-1 year 2 mons -3 days 04:05:06.789', timestamp '2024-03-01' - "
+                          "timestamp '2024-01-01 00:00:00.5'",
                           0, nullptr, nullptr, nullptr, nullptr, 1));
   ASSERT_EQ(binary.status(), PGRES_TUPLES_OK) << binary.error();
   EXPECT_EQ(PQftype(binary.r, 0), 1186u);
@@ -947,7 +948,8 @@ TEST_F(PgSqlTest, IntervalsOverTheWire) {
   std::string param;
   for (int64_t x : {int64_t{90061000001}, int64_t{-2}, int64_t{14}}) {
     int bytes = x == 90061000001 ? 8 : 4;
-    for (int i = bytes - 1; i >= 0; --i) param.push_back(static_cast<char>((static_cast<uint64_t>(x) >> (8 * i)) & 0xff));
+    for (int i = bytes - 1; i >= 0; --i)
+      param.push_back(static_cast<char>((static_cast<uint64_t>(x) >> (8 * i)) & 0xff));
   }
   const char* values[] = {param.data()};
   int lengths[] = {16};
@@ -1007,8 +1009,7 @@ TEST_F(PgSqlTest, IntervalsOverTheWire) {
                           "print('psycopg intervals ok')\n")
                     .ok());
     int rc = 0;
-    std::string out =
-        RunCommand("/usr/bin/python3 '" + script + "' " + std::to_string(server_->port()) + " 2>&1", &rc);
+    std::string out = RunCommand("/usr/bin/python3 '" + script + "' " + std::to_string(server_->port()) + " 2>&1", &rc);
     EXPECT_EQ(rc, 0) << out;
     EXPECT_NE(out.find("psycopg intervals ok"), std::string::npos) << out;
   }

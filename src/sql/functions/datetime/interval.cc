@@ -13,7 +13,6 @@ using format::Int128;
 
 namespace {
 
-constexpr int kKeyLowBits = 57;  // months (25 bits, biased) and days (32 bits, biased)
 constexpr int64_t kDaysPerMonth = 30;
 constexpr int64_t kMicrosPerMinute = 60 * kMicrosPerSecond;
 
@@ -76,30 +75,80 @@ void FractionDays(double frac, double scale, Wide* w) {
   w->micros += FractionMicros(frac - static_cast<double>(whole), static_cast<double>(kIntervalMicrosPerDay));
 }
 
-enum class Unit { kNone, kMicro, kMilli, kSecond, kMinute, kHour, kDay, kWeek, kMonth, kQuarter, kYear, kDecade,
-                  kCentury, kMillennium };
+enum class Unit {
+  kNone,
+  kMicro,
+  kMilli,
+  kSecond,
+  kMinute,
+  kHour,
+  kDay,
+  kWeek,
+  kMonth,
+  kQuarter,
+  kYear,
+  kDecade,
+  kCentury,
+  kMillennium
+};
 
 Unit UnitNamed(const std::string& w) {
-  static const std::pair<const char*, Unit> kNames[] = {
-      {"microsecond", Unit::kMicro}, {"microseconds", Unit::kMicro}, {"us", Unit::kMicro},
-      {"usec", Unit::kMicro},        {"usecs", Unit::kMicro},        {"useconds", Unit::kMicro},
-      {"millisecond", Unit::kMilli}, {"milliseconds", Unit::kMilli}, {"ms", Unit::kMilli},
-      {"msec", Unit::kMilli},        {"msecs", Unit::kMilli},        {"mseconds", Unit::kMilli},
-      {"second", Unit::kSecond},     {"seconds", Unit::kSecond},     {"s", Unit::kSecond},
-      {"sec", Unit::kSecond},        {"secs", Unit::kSecond},        {"minute", Unit::kMinute},
-      {"minutes", Unit::kMinute},    {"m", Unit::kMinute},           {"min", Unit::kMinute},
-      {"mins", Unit::kMinute},       {"hour", Unit::kHour},          {"hours", Unit::kHour},
-      {"h", Unit::kHour},            {"hr", Unit::kHour},            {"hrs", Unit::kHour},
-      {"day", Unit::kDay},           {"days", Unit::kDay},           {"d", Unit::kDay},
-      {"week", Unit::kWeek},         {"weeks", Unit::kWeek},         {"w", Unit::kWeek},
-      {"month", Unit::kMonth},       {"months", Unit::kMonth},       {"mon", Unit::kMonth},
-      {"mons", Unit::kMonth},        {"quarter", Unit::kQuarter},    {"quarters", Unit::kQuarter},
-      {"year", Unit::kYear},         {"years", Unit::kYear},         {"y", Unit::kYear},
-      {"yr", Unit::kYear},           {"yrs", Unit::kYear},           {"decade", Unit::kDecade},
-      {"decades", Unit::kDecade},    {"dec", Unit::kDecade},         {"decs", Unit::kDecade},
-      {"century", Unit::kCentury},   {"centuries", Unit::kCentury},  {"c", Unit::kCentury},
-      {"cent", Unit::kCentury},      {"millennium", Unit::kMillennium}, {"millennia", Unit::kMillennium},
-      {"mil", Unit::kMillennium},    {"mils", Unit::kMillennium}};
+  static const std::pair<const char*, Unit> kNames[] = {{"microsecond", Unit::kMicro},
+                                                        {"microseconds", Unit::kMicro},
+                                                        {"us", Unit::kMicro},
+                                                        {"usec", Unit::kMicro},
+                                                        {"usecs", Unit::kMicro},
+                                                        {"useconds", Unit::kMicro},
+                                                        {"millisecond", Unit::kMilli},
+                                                        {"milliseconds", Unit::kMilli},
+                                                        {"ms", Unit::kMilli},
+                                                        {"msec", Unit::kMilli},
+                                                        {"msecs", Unit::kMilli},
+                                                        {"mseconds", Unit::kMilli},
+                                                        {"second", Unit::kSecond},
+                                                        {"seconds", Unit::kSecond},
+                                                        {"s", Unit::kSecond},
+                                                        {"sec", Unit::kSecond},
+                                                        {"secs", Unit::kSecond},
+                                                        {"minute", Unit::kMinute},
+                                                        {"minutes", Unit::kMinute},
+                                                        {"m", Unit::kMinute},
+                                                        {"min", Unit::kMinute},
+                                                        {"mins", Unit::kMinute},
+                                                        {"hour", Unit::kHour},
+                                                        {"hours", Unit::kHour},
+                                                        {"h", Unit::kHour},
+                                                        {"hr", Unit::kHour},
+                                                        {"hrs", Unit::kHour},
+                                                        {"day", Unit::kDay},
+                                                        {"days", Unit::kDay},
+                                                        {"d", Unit::kDay},
+                                                        {"week", Unit::kWeek},
+                                                        {"weeks", Unit::kWeek},
+                                                        {"w", Unit::kWeek},
+                                                        {"month", Unit::kMonth},
+                                                        {"months", Unit::kMonth},
+                                                        {"mon", Unit::kMonth},
+                                                        {"mons", Unit::kMonth},
+                                                        {"quarter", Unit::kQuarter},
+                                                        {"quarters", Unit::kQuarter},
+                                                        {"year", Unit::kYear},
+                                                        {"years", Unit::kYear},
+                                                        {"y", Unit::kYear},
+                                                        {"yr", Unit::kYear},
+                                                        {"yrs", Unit::kYear},
+                                                        {"decade", Unit::kDecade},
+                                                        {"decades", Unit::kDecade},
+                                                        {"dec", Unit::kDecade},
+                                                        {"decs", Unit::kDecade},
+                                                        {"century", Unit::kCentury},
+                                                        {"centuries", Unit::kCentury},
+                                                        {"c", Unit::kCentury},
+                                                        {"cent", Unit::kCentury},
+                                                        {"millennium", Unit::kMillennium},
+                                                        {"millennia", Unit::kMillennium},
+                                                        {"mil", Unit::kMillennium},
+                                                        {"mils", Unit::kMillennium}};
   for (const auto& [name, unit] : kNames) {
     if (w == name) return unit;
   }
@@ -238,11 +287,16 @@ Result<Interval> ParseIso8601(std::string_view text, std::string_view s) {
     char designator = s[i++];
     Unit unit = Unit::kNone;
     if (!in_time) {
-      unit = designator == 'y' ? Unit::kYear : designator == 'm' ? Unit::kMonth : designator == 'w' ? Unit::kWeek
-             : designator == 'd' ? Unit::kDay : Unit::kNone;
+      unit = designator == 'y'   ? Unit::kYear
+             : designator == 'm' ? Unit::kMonth
+             : designator == 'w' ? Unit::kWeek
+             : designator == 'd' ? Unit::kDay
+                                 : Unit::kNone;
     } else {
-      unit = designator == 'h' ? Unit::kHour : designator == 'm' ? Unit::kMinute : designator == 's' ? Unit::kSecond
-                                                                                                       : Unit::kNone;
+      unit = designator == 'h'   ? Unit::kHour
+             : designator == 'm' ? Unit::kMinute
+             : designator == 's' ? Unit::kSecond
+                                 : Unit::kNone;
     }
     if (unit == Unit::kNone) return BadText(text);
     AddUnits(n, unit, &w);
@@ -260,27 +314,6 @@ int64_t DaysInMonth(int64_t year, unsigned month) {
 }
 
 }  // namespace
-
-Result<Int128> IntervalKey(const Interval& v) {
-  if (v.months > kMaxIntervalMonths || v.months < -kMaxIntervalMonths) return OutOfRange();
-  Int128 low = (static_cast<Int128>(v.months + (1 << 24)) << 32) + (static_cast<int64_t>(v.days) + (int64_t{1} << 31));
-  return IntervalLength(v) * (static_cast<Int128>(1) << kKeyLowBits) + low;
-}
-
-Interval IntervalFromKey(Int128 key) {
-  Int128 length = key >> kKeyLowBits;  // arithmetic shift: floor
-  int64_t low = static_cast<int64_t>(key - (length << kKeyLowBits));
-  Interval v;
-  v.months = static_cast<int32_t>((low >> 32) - (1 << 24));
-  v.days = static_cast<int32_t>((low & 0xFFFFFFFFLL) - (int64_t{1} << 31));
-  v.micros = static_cast<int64_t>(length - (static_cast<Int128>(v.months) * kDaysPerMonth + v.days) *
-                                               kIntervalMicrosPerDay);
-  return v;
-}
-
-Int128 IntervalLength(const Interval& v) {
-  return (static_cast<Int128>(v.months) * kDaysPerMonth + v.days) * kIntervalMicrosPerDay + v.micros;
-}
 
 Result<Interval> ParseInterval(std::string_view text) {
   std::string s;
@@ -363,40 +396,6 @@ Result<Interval> ParseInterval(std::string_view text) {
     w.micros = -w.micros;
   }
   return Narrow(w);
-}
-
-std::string FormatInterval(const Interval& v) {
-  Broken b = Break(v);
-  std::string out;
-  bool is_zero = true, is_before = false;
-  auto part = [&](int64_t value, const char* unit) {
-    if (value == 0) return;
-    if (!is_zero) out += ' ';
-    if (is_before && value > 0) out += '+';
-    out += std::to_string(value) + " " + unit + (value != 1 ? "s" : "");
-    is_before = value < 0;
-    is_zero = false;
-  };
-  part(b.years, "year");
-  part(b.months, "mon");
-  part(b.days, "day");
-  if (is_zero || b.hours != 0 || b.minutes != 0 || b.seconds != 0 || b.micros != 0) {
-    bool minus = b.hours < 0 || b.minutes < 0 || b.seconds < 0 || b.micros < 0;
-    if (!is_zero) out += ' ';
-    out += minus ? "-" : is_before ? "+" : "";
-    char buf[64];
-    auto abs64 = [](int64_t x) { return x < 0 ? static_cast<uint64_t>(0) - static_cast<uint64_t>(x) : static_cast<uint64_t>(x); };
-    std::snprintf(buf, sizeof buf, "%02llu:%02llu:%02llu", static_cast<unsigned long long>(abs64(b.hours)),
-                  static_cast<unsigned long long>(abs64(b.minutes)), static_cast<unsigned long long>(abs64(b.seconds)));
-    out += buf;
-    if (b.micros != 0) {
-      std::snprintf(buf, sizeof buf, ".%06llu", static_cast<unsigned long long>(abs64(b.micros)));
-      std::string frac = buf;
-      while (frac.back() == '0') frac.pop_back();
-      out += frac;
-    }
-  }
-  return out;
 }
 
 Result<Interval> AddIntervals(const Interval& a, const Interval& b) {
@@ -530,12 +529,10 @@ Result<Interval> Age(int64_t a_wall_micros, int64_t b_wall_micros) {
     return t;
   };
   Tm t1 = split(a_wall_micros), t2 = split(b_wall_micros);
-  Tm r{t1.year - t2.year, t1.month - t2.month, t1.day - t2.day, t1.hour - t2.hour,
+  Tm r{t1.year - t2.year,     t1.month - t2.month,   t1.day - t2.day,      t1.hour - t2.hour,
        t1.minute - t2.minute, t1.second - t2.second, t1.micros - t2.micros};
   bool before = a_wall_micros < b_wall_micros;
-  auto flip = [&] {
-    r = Tm{-r.year, -r.month, -r.day, -r.hour, -r.minute, -r.second, -r.micros};
-  };
+  auto flip = [&] { r = Tm{-r.year, -r.month, -r.day, -r.hour, -r.minute, -r.second, -r.micros}; };
   if (before) flip();
   while (r.micros < 0) {
     r.micros += kMicrosPerSecond;
@@ -620,14 +617,15 @@ Result<Int128> ExtractFromInterval(const std::string& field, const Interval& v, 
 
 Result<Interval> TruncateInterval(const std::string& field, const Interval& v) {
   Broken b = Break(v);
-  static const char* kOrder[] = {"millennium", "century", "decade", "year", "quarter", "month",
+  static const char* kOrder[] = {"millennium", "century", "decade", "year",   "quarter",      "month",
                                  "day",        "hour",    "minute", "second", "milliseconds", "microseconds"};
   int level = -1;
   for (int i = 0; i < 12; ++i) {
     if (field == kOrder[i]) level = i;
   }
   if (field == "week") {
-    return Status::InvalidArgument("unit \"week\" not supported for type interval (months usually have fractional weeks)");
+    return Status::InvalidArgument(
+        "unit \"week\" not supported for type interval (months usually have fractional weeks)");
   }
   if (level < 0) return Status::InvalidArgument("unit \"" + field + "\" not supported for type interval");
   if (level <= 0) b.years = b.years / 1000 * 1000;

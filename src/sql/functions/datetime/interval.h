@@ -1,14 +1,5 @@
-// PostgreSQL's interval: months, days and microseconds kept apart (a month is not a fixed
-// number of days, nor a day a fixed number of hours across a change of summer time), with
-// PostgreSQL's text input and output, arithmetic and calendar rules.
-//
-// In columns and Datums an interval is a 128-bit key (PhysicalKind::kDecimal): its high bits
-// are the interval's length with 30-day months and 24-hour days — the order PostgreSQL
-// compares intervals in — and its low 57 bits hold the months and days, so the three fields
-// come back exactly. Sorting, MIN/MAX and comparisons of the keys order intervals as
-// PostgreSQL does; '1 mon' and '30 days' are different keys (PostgreSQL groups them as one).
-// The key limits months to ±(2^24 - 1) (1.39 million years); days are int32 and
-// microseconds int64 as in PostgreSQL.
+// PostgreSQL's interval arithmetic, input syntax and calendar rules. How an interval is
+// held (a 128-bit key) and printed is format/interval.h's.
 #pragma once
 
 #include <cstdint>
@@ -16,34 +7,25 @@
 #include <string_view>
 
 #include "common/result.h"
-#include "format/datum.h"
+#include "format/interval.h"
 
 namespace kl::sql {
 
-struct Interval {
-  int32_t months = 0;
-  int32_t days = 0;
-  int64_t micros = 0;
-  bool operator==(const Interval&) const = default;
-};
+using format::FormatInterval;
+using format::Interval;
+using format::IntervalFromKey;
+using format::IntervalKey;
+using format::IntervalLength;
+using format::kMaxIntervalMonths;
 
 constexpr int64_t kMicrosPerSecond = 1000000;
 constexpr int64_t kMicrosPerHour = 3600 * kMicrosPerSecond;
 constexpr int64_t kIntervalMicrosPerDay = 24 * kMicrosPerHour;
-constexpr int32_t kMaxIntervalMonths = (1 << 24) - 1;
-
-// The key of `v` ("interval out of range" when its months pass the key's limit).
-Result<format::Int128> IntervalKey(const Interval& v);
-Interval IntervalFromKey(format::Int128 key);
-// Length in microseconds with 30-day months and 24-hour days (PostgreSQL's comparison value).
-format::Int128 IntervalLength(const Interval& v);
 
 // PostgreSQL's input forms: '1 day 02:03:04', '3 mons', '-1 year +2 days', '1.5 hours',
 // '10' (seconds), '@ 1 hour ago', ISO 8601 'P1Y2M3DT4H5M6S' and 'PT1.5S'.
 // Bad text: "invalid input syntax for type interval: "text"".
 Result<Interval> ParseInterval(std::string_view text);
-// IntervalStyle postgres: "1 year 2 mons 3 days 04:05:06.789", "-00:00:01", "00:00:00".
-std::string FormatInterval(const Interval& v);
 
 Result<Interval> AddIntervals(const Interval& a, const Interval& b);
 Result<Interval> NegateInterval(const Interval& v);

@@ -70,25 +70,58 @@ std::string Lower(std::string s) {
 // PostgreSQL's spellings of the units extract() and date_trunc() take for an interval.
 std::string IntervalUnit(const std::string& written) {
   std::string u = Lower(written);
-  static const std::pair<const char*, const char*> kAliases[] = {
-      {"microsecond", "microseconds"}, {"microseconds", "microseconds"}, {"us", "microseconds"},
-      {"usec", "microseconds"},        {"usecs", "microseconds"},        {"millisecond", "milliseconds"},
-      {"milliseconds", "milliseconds"}, {"ms", "milliseconds"},          {"msec", "milliseconds"},
-      {"msecs", "milliseconds"},       {"second", "second"},             {"seconds", "second"},
-      {"sec", "second"},               {"secs", "second"},               {"s", "second"},
-      {"minute", "minute"},            {"minutes", "minute"},            {"min", "minute"},
-      {"mins", "minute"},              {"m", "minute"},                  {"hour", "hour"},
-      {"hours", "hour"},               {"hr", "hour"},                   {"hrs", "hour"},
-      {"h", "hour"},                   {"day", "day"},                   {"days", "day"},
-      {"d", "day"},                    {"week", "week"},                 {"weeks", "week"},
-      {"w", "week"},                   {"month", "month"},               {"months", "month"},
-      {"mon", "month"},                {"mons", "month"},                {"quarter", "quarter"},
-      {"qtr", "quarter"},              {"year", "year"},                 {"years", "year"},
-      {"y", "year"},                   {"yr", "year"},                   {"yrs", "year"},
-      {"decade", "decade"},            {"decades", "decade"},            {"dec", "decade"},
-      {"century", "century"},          {"centuries", "century"},         {"c", "century"},
-      {"millennium", "millennium"},    {"millennia", "millennium"},      {"mil", "millennium"},
-      {"epoch", "epoch"}};
+  static const std::pair<const char*, const char*> kAliases[] = {{"microsecond", "microseconds"},
+                                                                 {"microseconds", "microseconds"},
+                                                                 {"us", "microseconds"},
+                                                                 {"usec", "microseconds"},
+                                                                 {"usecs", "microseconds"},
+                                                                 {"millisecond", "milliseconds"},
+                                                                 {"milliseconds", "milliseconds"},
+                                                                 {"ms", "milliseconds"},
+                                                                 {"msec", "milliseconds"},
+                                                                 {"msecs", "milliseconds"},
+                                                                 {"second", "second"},
+                                                                 {"seconds", "second"},
+                                                                 {"sec", "second"},
+                                                                 {"secs", "second"},
+                                                                 {"s", "second"},
+                                                                 {"minute", "minute"},
+                                                                 {"minutes", "minute"},
+                                                                 {"min", "minute"},
+                                                                 {"mins", "minute"},
+                                                                 {"m", "minute"},
+                                                                 {"hour", "hour"},
+                                                                 {"hours", "hour"},
+                                                                 {"hr", "hour"},
+                                                                 {"hrs", "hour"},
+                                                                 {"h", "hour"},
+                                                                 {"day", "day"},
+                                                                 {"days", "day"},
+                                                                 {"d", "day"},
+                                                                 {"week", "week"},
+                                                                 {"weeks", "week"},
+                                                                 {"w", "week"},
+                                                                 {"month", "month"},
+                                                                 {"months", "month"},
+                                                                 {"mon", "month"},
+                                                                 {"mons", "month"},
+                                                                 {"quarter", "quarter"},
+                                                                 {"qtr", "quarter"},
+                                                                 {"year", "year"},
+                                                                 {"years", "year"},
+                                                                 {"y", "year"},
+                                                                 {"yr", "year"},
+                                                                 {"yrs", "year"},
+                                                                 {"decade", "decade"},
+                                                                 {"decades", "decade"},
+                                                                 {"dec", "decade"},
+                                                                 {"century", "century"},
+                                                                 {"centuries", "century"},
+                                                                 {"c", "century"},
+                                                                 {"millennium", "millennium"},
+                                                                 {"millennia", "millennium"},
+                                                                 {"mil", "millennium"},
+                                                                 {"epoch", "epoch"}};
   for (const auto& [from, to] : kAliases) {
     if (u == from) return to;
   }
@@ -290,7 +323,8 @@ void RegisterIntervalFunctions(FunctionRegistry* r) {
               double secs = 0;
               for (size_t i = 0; i < n; ++i) {
                 if (i < 6) {
-                  if (a[i].as_int() > INT32_MAX || a[i].as_int() < INT32_MIN) return Status::InvalidArgument("interval out of range");
+                  if (a[i].as_int() > INT32_MAX || a[i].as_int() < INT32_MIN)
+                    return Status::InvalidArgument("interval out of range");
                   v[i] = a[i].as_int();
                 } else {
                   secs = a[i].as_double();
@@ -299,8 +333,10 @@ void RegisterIntervalFunctions(FunctionRegistry* r) {
               Int128 months = static_cast<Int128>(v[0]) * 12 + v[1];
               Int128 days = static_cast<Int128>(v[2]) * 7 + v[3];
               double micros = std::rint(secs * 1e6);
-              if (std::isnan(micros) || std::fabs(micros) >= 9.2e18) return Status::InvalidArgument("interval out of range");
-              Int128 time = (static_cast<Int128>(v[4]) * 60 + v[5]) * 60 * kMicrosPerSecond + static_cast<int64_t>(micros);
+              if (std::isnan(micros) || std::fabs(micros) >= 9.2e18)
+                return Status::InvalidArgument("interval out of range");
+              Int128 time =
+                  (static_cast<Int128>(v[4]) * 60 + v[5]) * 60 * kMicrosPerSecond + static_cast<int64_t>(micros);
               if (months > INT32_MAX || months < INT32_MIN || days > INT32_MAX || days < INT32_MIN ||
                   time > INT64_MAX || time < INT64_MIN) {
                 return Status::InvalidArgument("interval out of range");
@@ -377,7 +413,9 @@ void RegisterIntervalFunctions(FunctionRegistry* r) {
         inner.name = "EXTRACT";
         std::string unit = IntervalUnit(site.constants[0]->as_bytes());
         // EXTRACT takes its field in upper case, as the parser gives it.
-        std::string field = unit == "microseconds" ? "MICROSECOND" : unit == "milliseconds" ? "MILLISECOND" : ToUpper(unit);
+        std::string field = unit == "microseconds"   ? "MICROSECOND"
+                            : unit == "milliseconds" ? "MILLISECOND"
+                                                     : ToUpper(unit);
         inner.constants[0] = Datum::Bytes(field);
         KL_ASSIGN_OR_RETURN(BoundFunction e, extract(inner));
         BoundFunction f;
@@ -432,9 +470,8 @@ void RegisterIntervalFunctions(FunctionRegistry* r) {
           BoundFunction f;
           f.return_type = DataType::Interval();
           f.arg_types = {DataType::String(), DataType::Interval()};
-          f.kernel = RowKernel([unit](ExecContext&, const Datum* a, Datum* o) {
-            return Set(TruncateInterval(unit, Get(a[1])), o);
-          });
+          f.kernel = RowKernel(
+              [unit](ExecContext&, const Datum* a, Datum* o) { return Set(TruncateInterval(unit, Get(a[1])), o); });
           return f;
         },
         "DATE_TRUNC(unit, t) (PostgreSQL sessions: also of an interval)");

@@ -10,8 +10,8 @@
 #include "common/clock.h"
 #include "common/string_util.h"
 #include "sql/binder/types.h"
-#include "sql/functions/function.h"
 #include "sql/functions/datetime/time_zone.h"
+#include "sql/functions/function.h"
 
 namespace kl::sql {
 
