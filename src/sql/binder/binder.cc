@@ -1569,6 +1569,17 @@ class Binder {
           }
         }
         if (!t) t = DataType::String();
+        if (t->root() == TypeRoot::kInterval) {
+          // Intervals are equal by length ('1 mon' = '30 days'), not by key: x = a OR x = b ...
+          std::vector<BoundExprPtr> terms;
+          for (size_t i = 1; i < all.size(); ++i) {
+            KL_ASSIGN_OR_RETURN(auto eq, Compare("=", all[0], all[i], e.pos));
+            terms.push_back(eq);
+          }
+          KL_ASSIGN_OR_RETURN(auto any, Logic(BoundKind::kOr, std::move(terms)));
+          if (e.negated) return Not(any);
+          return any;
+        }
         auto n = std::make_shared<BoundExpr>();
         n->kind = BoundKind::kInList;
         n->negated = e.negated;

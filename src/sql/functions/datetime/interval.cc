@@ -231,7 +231,8 @@ bool Overflowing(const Wide& w) {
 }
 
 // "[+-]h:m[:s[.f]]", or "m:s.f" (PostgreSQL reads two parts with a fraction as minutes and seconds).
-bool ReadTime(std::string_view s, Wide* w) {
+// `field_range`: minutes past 59 or seconds past 60 (PostgreSQL's own message for them).
+bool ReadTime(std::string_view s, Wide* w, bool* field_range) {
   bool negative = false;
   if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
     negative = s[0] == '-';
@@ -260,7 +261,10 @@ bool ReadTime(std::string_view s, Wide* w) {
     if (parts.size() == 3 && !ReadNumber(parts[2], &sec)) return false;
     if (parts.size() == 2 && m.fraction != 0) return false;
   }
-  if (m.whole > 59 || sec.whole > 60 || (sec.whole == 60 && sec.fraction > 0)) return false;
+  if (m.whole > 59 || sec.whole > 60 || (sec.whole == 60 && sec.fraction > 0)) {
+    *field_range = true;
+    return false;
+  }
   Int128 micros = h.whole * kMicrosPerHour + m.whole * kMicrosPerMinute + sec.whole * kMicrosPerSecond +
                   FractionMicros(sec.fraction, 1e6);
   w->micros += negative ? -micros : micros;
@@ -349,7 +353,13 @@ Result<Interval> ParseInterval(std::string_view text) {
     while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.' || s[i] == ':')) ++i;
     std::string_view token = std::string_view(s).substr(start, i - start);
     if (token.find(':') != std::string_view::npos) {
-      if (time_seen || !ReadTime(token, &w)) return BadText(text);
+      bool field_range = false;
+      if (time_seen || !ReadTime(token, &w, &field_range)) {
+        if (field_range) {
+          return Status::InvalidArgument("interval field value out of range: \"" + std::string(text) + "\"");
+        }
+        return BadText(text);
+      }
       for (Unit u : seen) {
         if (u == Unit::kHour || u == Unit::kMinute || u == Unit::kSecond || u == Unit::kNone) return BadText(text);
       }

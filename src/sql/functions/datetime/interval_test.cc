@@ -35,6 +35,7 @@ TEST(IntervalTest, ReadsAndPrintsAsPostgres) {
   EXPECT_EQ(Text("1 year 2 years"), "invalid input syntax for type interval: \"1 year 2 years\"");
   EXPECT_EQ(Text("1 hour 01:00"), "invalid input syntax for type interval: \"1 hour 01:00\"");
   EXPECT_EQ(Text(""), "invalid input syntax for type interval: \"\"");
+  EXPECT_EQ(Text("25:61"), "interval field value out of range: \"25:61\"");
   EXPECT_EQ(Text("99999999999999999999 months"), "interval out of range");
   EXPECT_EQ(Text("2147483648 days"), "interval out of range");
 }
