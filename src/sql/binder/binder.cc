@@ -2738,33 +2738,11 @@ class Binder {
       }
       KL_ASSIGN_OR_RETURN(auto args, Args(e.args, mode));
       for (size_t i = 0; i < 2; ++i) {
-        if (IsInterval(args[i]))
+        if (args[i]->type.root() == TypeRoot::kInterval)
           return ErrorAt(e.args[i]->pos, "generate_series starts and stops at values, not intervals");
       }
       if (args.size() == 3 && args[2]->type.root() == TypeRoot::kInterval) {
-        // A PostgreSQL interval step: months, or days and time (kept apart, as PostgreSQL
-        // adds them, only when the step has one kind).
-        if (args[2]->kind != BoundKind::kLiteral || args[2]->value.is_null()) {
-          return ErrorAt(e.args[2]->pos, "generate_series needs a constant interval step");
-        }
-        Interval step = IntervalFromKey(args[2]->value.as_decimal());
-        bool months = step.months != 0;
-        if (months && (step.days != 0 || step.micros != 0)) {
-          return ErrorAt(e.args[2]->pos,
-                         "generate_series with a step of months and days or time is not supported; use one of them");
-        }
-        if (!months && step.micros % 1000 != 0) {
-          return ErrorAt(e.args[2]->pos, "generate_series needs a step of whole milliseconds");
-        }
-        int64_t amount = months ? step.months : step.days * int64_t{86400000} + step.micros / 1000;
-        args[2] = MakeLiteral(format::Datum::Int(amount), DataType::BigInt().NotNull());
-        return ScalarCall(months ? "__TIME_SERIES_MONTHS" : "__TIME_SERIES_MS", e.pos, args);
-      }
-      if (args.size() == 3 && IsInterval(args[2])) {
-        // Timestamps by an interval: a month step and a fixed step add differently.
-        bool months = args[2]->name == "interval-months";
-        args[2] = MakeLiteral(args[2]->value, DataType::BigInt().NotNull());
-        return ScalarCall(months ? "__TIME_SERIES_MONTHS" : "__TIME_SERIES_MS", e.pos, args);
+        return ScalarCall("__TIME_SERIES", e.pos, args);
       }
       if (IsTemporal(args[0]->type) || IsTemporal(args[1]->type)) {
         return ErrorAt(e.pos,

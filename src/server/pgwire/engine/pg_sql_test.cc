@@ -910,6 +910,13 @@ TEST_F(PgSqlTest, IntervalsMatchARealPostgres) {
              "interval '24 hours', timestamptz '2026-03-30 12:00+00' - timestamptz '2026-03-28 12:00+00', "
              "age(timestamptz '2026-04-01 00:00+00', timestamptz '2026-03-01 00:00+00'), timestamptz '2026-10-24 "
              "12:00+00' + interval '1 mon 1 day'",
+             "SELECT generate_series(timestamptz '2026-03-27 12:00+00', timestamptz '2026-03-31 12:00+00', "
+             "interval '1 day')",
+             "SELECT generate_series(timestamptz '2026-01-31 12:30+00', timestamptz '2026-11-30 00:00+00', "
+             "interval '1 mon 1 day 01:00')",
+             "SELECT x - lag(x) OVER (ORDER BY x), age(x, timestamptz '2026-01-31 12:30+00') FROM "
+             "generate_series(timestamptz '2026-03-27 12:00+00', timestamptz '2026-03-31 12:00+00', interval '1 day') "
+             "AS s(x) ORDER BY x",
          }) {
       std::string script = std::string(zone) + ";\n" + q;
       EXPECT_EQ(PsqlScript(script), real.Query(script)) << script;

@@ -239,6 +239,23 @@ BoundFunction BindTimestampDifference(const DataType& t) {
   return f;
 }
 
+namespace {
+
+// t + v: months and days move the wall clock (the session zone's for a timestamptz, so a day
+// across a change to summer time is 23 hours); the time is added to the instant.
+Result<int64_t> AddToTimestamp(ExecContext& ctx, int64_t micros, const Interval& v, bool with_zone) {
+  if (v.months != 0 || v.days != 0) {
+    int64_t wall = micros;
+    if (with_zone) wall += ctx.OffsetMillisAtUtc(FloorDiv(micros, 1000)) * 1000;
+    if (wall < kMinMicros || wall >= kEndMicros) return Status::InvalidArgument("timestamp out of range");
+    KL_ASSIGN_OR_RETURN(int64_t moved, InRange(AddMonthsAndDays(wall, v.months, v.days)));
+    micros = with_zone ? FromWall(ctx, moved) : moved;
+  }
+  return InRange(static_cast<Int128>(micros) + v.micros);
+}
+
+}  // namespace
+
 BoundFunction BindTimestampAddInterval(const DataType& t, bool subtract) {
   BoundFunction f;
   f.return_type = t;
@@ -249,17 +266,7 @@ BoundFunction BindTimestampAddInterval(const DataType& t, bool subtract) {
     if (subtract) {
       KL_ASSIGN_OR_RETURN(v, NegateInterval(v));
     }
-    int64_t micros = a[0].as_timestamp().ToMicros();
-    // Months and days move the wall clock (the session zone's for a timestamptz, so a day
-    // across a change to summer time is 23 hours); the time is added to the instant.
-    if (v.months != 0 || v.days != 0) {
-      int64_t wall = with_zone ? Wall(ctx, a[0], true) : micros;
-      if (wall < kMinMicros || wall >= kEndMicros) return Status::InvalidArgument("timestamp out of range");
-      int64_t moved = AddMonthsAndDays(wall, v.months, v.days);
-      KL_ASSIGN_OR_RETURN(moved, InRange(moved));
-      micros = with_zone ? FromWall(ctx, moved) : moved;
-    }
-    KL_ASSIGN_OR_RETURN(int64_t r, InRange(static_cast<Int128>(micros) + v.micros));
+    KL_ASSIGN_OR_RETURN(int64_t r, AddToTimestamp(ctx, a[0].as_timestamp().ToMicros(), v, with_zone));
     *o = Datum::Time(Timestamp::FromMicros(r));
     return Status::OK();
   });
@@ -267,6 +274,47 @@ BoundFunction BindTimestampAddInterval(const DataType& t, bool subtract) {
 }
 
 void RegisterIntervalFunctions(FunctionRegistry* r) {
+  // The timestamps generate_series(start, stop, interval) walks (see the binder): each the
+  // previous plus the step, as PostgreSQL adds it (a month step keeps a day once clamped:
+  // Jan 31, Feb 29, Mar 29; months and days of a timestamptz on the session zone's wall clock).
+  r->AddScalar(
+      "__TIME_SERIES",
+      [](const CallSite& site) -> Result<BoundFunction> {
+        KL_RETURN_IF_ERROR(CheckArgCount(site, 3, 3));
+        // Text and dates are read as timestamptz, as PostgreSQL resolves them; the start's type
+        // is the series'.
+        DataType t = site.arg_types[0];
+        if (IsStringType(t) || t.root() == TypeRoot::kDate) t = DataType::TimestampLtz(6);
+        if (t.root() != TypeRoot::kTimestamp && t.root() != TypeRoot::kTimestampLtz) {
+          return site.Error("generate_series with an interval step walks timestamps; argument 1 is " +
+                            TypeName(site.arg_types[0].WithNullable(true)));
+        }
+        bool with_zone = t.root() == TypeRoot::kTimestampLtz;
+        BoundFunction f;
+        f.return_type = DataType::Array(t.WithNullable(false));
+        f.arg_types = {t, t, DataType::Interval()};
+        f.kernel = RowKernel([with_zone](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
+          int64_t v = a[0].as_timestamp().ToMicros(), stop = a[1].as_timestamp().ToMicros();
+          Interval step = Get(a[2]);
+          Int128 length = IntervalLength(step);
+          if (length == 0) return Status::InvalidArgument("generate_series: the step interval cannot be zero");
+          format::DatumList items;
+          while (length > 0 ? v <= stop : v >= stop) {
+            if (items.size() >= 10000000) {
+              return Status::InvalidArgument("generate_series of more than 10,000,000 values is not supported");
+            }
+            items.push_back(Datum::Time(Timestamp::FromMicros(v)));
+            auto next = AddToTimestamp(ctx, v, step, with_zone);
+            if (!next.ok()) break;  // the series ends at the last timestamp there is
+            v = *next;
+          }
+          *o = Datum::List(std::move(items));
+          return Status::OK();
+        });
+        return f;
+      },
+      "");
+
   r->AddScalar(
       "AGE",
       [](const CallSite& site) -> Result<BoundFunction> {
@@ -405,6 +453,7 @@ void RegisterIntervalFunctions(FunctionRegistry* r) {
   r->AddScalar(
       "DATE_PART",
       [extract](const CallSite& site) -> Result<BoundFunction> {
+        if (!site.postgres) return site.Error("date_part is PostgreSQL's; write EXTRACT(unit FROM t)");
         KL_RETURN_IF_ERROR(CheckArgCount(site, 2, 2));
         if (!IsStringType(site.arg_types[0]) || !site.constants[0] || site.constants[0]->is_null()) {
           return site.Error("the unit of date_part must be constant text such as 'hour'");
@@ -451,7 +500,7 @@ void RegisterIntervalFunctions(FunctionRegistry* r) {
         };
         return f;
       },
-      "DATE_PART(unit, t): extract(unit from t) as double precision");
+      "DATE_PART(unit, t): extract(unit from t) as double precision (PostgreSQL sessions)");
 
   if (const ScalarBinder* previous = r->FindScalar("DATE_TRUNC")) {
     ScalarBinder before = *previous;
