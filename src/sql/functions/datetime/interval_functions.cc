@@ -446,7 +446,52 @@ void RegisterIntervalFunctions(FunctionRegistry* r) {
         },
         "EXTRACT(unit FROM t) (PostgreSQL sessions: also from an interval)");
   }
+
+  if (const ScalarBinder* previous = r->FindScalar("DATE_TRUNC")) {
+    ScalarBinder before = *previous;
+    r->AddScalar(
+        "DATE_TRUNC",
+        [before](const CallSite& site) -> Result<BoundFunction> {
+          if (!site.postgres || site.arg_types.size() != 2 || site.arg_types[1].root() != TypeRoot::kInterval) {
+            return before(site);
+          }
+          if (!IsStringType(site.arg_types[0]) || !site.constants[0] || site.constants[0]->is_null()) {
+            return site.Error("the unit of date_trunc must be constant text such as 'hour'");
+          }
+          std::string unit = IntervalUnit(site.constants[0]->as_bytes());
+          auto probe = TruncateInterval(unit, Interval{});
+          if (!probe.ok()) return site.Error(probe.status().message());
+          BoundFunction f;
+          f.return_type = DataType::Interval();
+          f.arg_types = {DataType::String(), DataType::Interval()};
+          f.kernel = RowKernel(
+              [unit](ExecContext&, const Datum* a, Datum* o) { return Set(TruncateInterval(unit, Get(a[1])), o); });
+          return f;
+        },
+        "DATE_TRUNC(unit, t) (PostgreSQL sessions: also of an interval)");
+  }
+
+  // SUM and AVG of intervals; numbers go to the aggregates registered before.
+  for (const char* name : {"SUM", "AVG"}) {
+    const AggregateBinder* previous = r->FindAggregate(name);
+    if (previous == nullptr) continue;
+    AggregateBinder before = *previous;
+    bool average = std::string(name) == "AVG";
+    r->AddAggregate(
+        name,
+        [before, average](const CallSite& site) -> Result<BoundAggregate> {
+          if (site.arg_types.size() != 1 || site.arg_types[0].root() != TypeRoot::kInterval) return before(site);
+          BoundAggregate a;
+          a.return_type = DataType::Interval();
+          a.arg_types = {DataType::Interval()};
+          a.make = [average] { return std::make_unique<IntervalSumState>(average); };
+          return a;
+        },
+        std::string(name) + "([DISTINCT] number | interval)");
+  }
+
   // date_part(unit, x): extract as double precision (PostgreSQL's date_part).
+  // (Registered last: it returns early when there is no EXTRACT to wrap.)
   const ScalarBinder* extract_binder = r->FindScalar("EXTRACT");
   if (extract_binder == nullptr) return;
   ScalarBinder extract = *extract_binder;
@@ -501,49 +546,6 @@ void RegisterIntervalFunctions(FunctionRegistry* r) {
         return f;
       },
       "DATE_PART(unit, t): extract(unit from t) as double precision (PostgreSQL sessions)");
-
-  if (const ScalarBinder* previous = r->FindScalar("DATE_TRUNC")) {
-    ScalarBinder before = *previous;
-    r->AddScalar(
-        "DATE_TRUNC",
-        [before](const CallSite& site) -> Result<BoundFunction> {
-          if (!site.postgres || site.arg_types.size() != 2 || site.arg_types[1].root() != TypeRoot::kInterval) {
-            return before(site);
-          }
-          if (!IsStringType(site.arg_types[0]) || !site.constants[0] || site.constants[0]->is_null()) {
-            return site.Error("the unit of date_trunc must be constant text such as 'hour'");
-          }
-          std::string unit = IntervalUnit(site.constants[0]->as_bytes());
-          auto probe = TruncateInterval(unit, Interval{});
-          if (!probe.ok()) return site.Error(probe.status().message());
-          BoundFunction f;
-          f.return_type = DataType::Interval();
-          f.arg_types = {DataType::String(), DataType::Interval()};
-          f.kernel = RowKernel(
-              [unit](ExecContext&, const Datum* a, Datum* o) { return Set(TruncateInterval(unit, Get(a[1])), o); });
-          return f;
-        },
-        "DATE_TRUNC(unit, t) (PostgreSQL sessions: also of an interval)");
-  }
-
-  // SUM and AVG of intervals; numbers go to the aggregates registered before.
-  for (const char* name : {"SUM", "AVG"}) {
-    const AggregateBinder* previous = r->FindAggregate(name);
-    if (previous == nullptr) continue;
-    AggregateBinder before = *previous;
-    bool average = std::string(name) == "AVG";
-    r->AddAggregate(
-        name,
-        [before, average](const CallSite& site) -> Result<BoundAggregate> {
-          if (site.arg_types.size() != 1 || site.arg_types[0].root() != TypeRoot::kInterval) return before(site);
-          BoundAggregate a;
-          a.return_type = DataType::Interval();
-          a.arg_types = {DataType::Interval()};
-          a.make = [average] { return std::make_unique<IntervalSumState>(average); };
-          return a;
-        },
-        std::string(name) + "([DISTINCT] number | interval)");
-  }
 }
 
 }  // namespace kl::sql
