@@ -8,6 +8,7 @@
 #include "sql/binder/types.h"
 #include "sql/execution/expression_eval.h"
 #include "sql/functions/cast.h"
+#include "sql/functions/helpers.h"
 #include "sql/functions/json_functions.h"
 #include "sql/functions/operators.h"
 #include "sql/functions/postgres_text.h"
@@ -1240,6 +1241,39 @@ class Binder {
     if (!CastSupported(e->type, to)) {
       return ErrorAt(pos,
                      "cannot cast " + TypeName(e->type.WithNullable(true)) + " to " + TypeName(to.WithNullable(true)));
+    }
+    if (o_.postgres && explicit_cast && IsStringType(to) && !IsStringType(e->type)) {
+      // A PostgreSQL session's text of a value is PostgreSQL's ('true', '2', '{1,2}', '...+02').
+      BoundFunction f;
+      f.return_type = DataType::String();
+      f.arg_types = {e->type};
+      DataType from = e->type;
+      f.kernel = RowKernel([from](ExecContext& ctx, const format::Datum* a, format::Datum* o) -> Status {
+        if (from.root() == TypeRoot::kBoolean) {
+          *o = format::Datum::Bytes(a[0].as_int() != 0 ? "true" : "false");
+          return Status::OK();
+        }
+        KL_ASSIGN_OR_RETURN(std::string text, PostgresOutputText(ctx, a[0], from));
+        *o = format::Datum::Bytes(std::move(text));
+        return Status::OK();
+      });
+      KL_ASSIGN_OR_RETURN(auto text, Call("CAST", pos, {e}, std::move(f)));
+      return CastTo(text, to, pos, explicit_cast, try_cast);
+    }
+    if (o_.postgres && explicit_cast && to.root() == TypeRoot::kVarChar && to.length() < DataType::kMaxLength &&
+        IsStringType(e->type)) {
+      // PostgreSQL's varchar(n) keeps the first n characters of a longer text.
+      BoundFunction f;
+      f.return_type = to.WithNullable(true);
+      f.arg_types = {e->type};
+      size_t chars = static_cast<size_t>(to.length());
+      f.kernel = RowKernel([chars](ExecContext&, const format::Datum* a, format::Datum* o) -> Status {
+        std::string_view s = a[0].as_bytes();
+        size_t end = Utf8Offset(s, chars);
+        *o = end < s.size() ? format::Datum::Bytes(std::string(s.substr(0, end))) : a[0];
+        return Status::OK();
+      });
+      return Call("CAST", pos, {e}, std::move(f));
     }
     auto c = std::make_shared<BoundExpr>();
     c->kind = BoundKind::kCast;

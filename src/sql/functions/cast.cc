@@ -9,6 +9,8 @@
 #include "common/clock.h"
 #include "common/string_util.h"
 #include "sql/binder/types.h"
+#include "sql/functions/postgres_text.h"
+#include "sql/functions/time_zone.h"
 #include "table/schema/cast.h"
 
 namespace kl::sql {
@@ -19,6 +21,16 @@ using format::Timestamp;
 using format::TypeRoot;
 
 namespace {
+
+// The table layer's casts in the session's zone: a named zone (summer time) gives each value's own offset.
+table::CastOptions SessionCastOptions(const ExecContext& ctx) {
+  table::CastOptions opts{ctx.time_zone_offset_millis};
+  if (ctx.zone != nullptr) {
+    opts.offset_at_utc = [&ctx](int64_t utc_millis) { return ctx.OffsetMillisAtUtc(utc_millis); };
+    opts.offset_at_local = [&ctx](int64_t local_millis) { return ctx.OffsetMillisAtLocal(local_millis); };
+  }
+  return opts;
+}
 
 // double -> float without undefined behaviour for values beyond float's range.
 float ToFloat(double v) {
@@ -305,6 +317,18 @@ Result<Timestamp> ParseTimestampText(std::string_view text) {
   return ts;
 }
 
+Result<std::string> PostgresOutputText(ExecContext& ctx, const Datum& d, const DataType& type) {
+  std::shared_ptr<const TimeZone> fixed;
+  const TimeZone* zone = ctx.zone.get();
+  if (zone == nullptr && ctx.time_zone_offset_millis != 0) {
+    fixed = TimeZone::Fixed(FloorDiv(ctx.time_zone_offset_millis, 1000));
+    zone = fixed.get();
+  }
+  std::string out;
+  KL_RETURN_IF_ERROR(AppendPostgresText(d, type, zone, &out));
+  return out;
+}
+
 std::string ValueToText(ExecContext& ctx, const Datum& d, const DataType& type) {
   if (d.is_null()) return "NULL";
   switch (type.root()) {
@@ -486,7 +510,7 @@ Result<Datum> CastOne(ExecContext& ctx, const Datum& d, const DataType& from, co
         return Datum::Time(ts);
       }
       default: {
-        table::CastOptions opts{ctx.time_zone_offset_millis};
+        table::CastOptions opts = SessionCastOptions(ctx);
         auto r = table::CastDatum(d, from, to, opts);
         if (r.ok()) return r;
         *why = r.status().message();
@@ -607,7 +631,7 @@ Result<Datum> CastOne(ExecContext& ctx, const Datum& d, const DataType& from, co
     Timestamp ts = d.as_timestamp();
     return Datum::Int(WrapToIntegral(FloorDiv(ts.millis, 1000), tr));
   }
-  table::CastOptions opts{ctx.time_zone_offset_millis};
+  table::CastOptions opts = SessionCastOptions(ctx);
   auto r = table::CastDatum(d, from, to, opts);
   if (r.ok()) return r;
   *failed = true;

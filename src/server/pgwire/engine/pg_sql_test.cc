@@ -754,6 +754,8 @@ TEST_F(PgSqlTest, SessionTimeZoneMatchesARealPostgres) {
       "interval '1 month')",
       "SELECT timestamptz '2040-07-01 12:00+00', timestamptz '2040-01-15 12:00+00', "
       "to_char(timestamptz '2040-07-01 12:00+00', 'TZ OF')",
+      // As text: casts, || and concat print the offset as the wire does.
+      "SELECT tz::text, 'at ' || tz, concat(tz, '!'), array[tz]::text FROM " + instants + " ORDER BY v.tz",
   };
   const std::vector<std::string> zones = {
       "SET TIME ZONE 'Europe/Berlin'",
@@ -772,6 +774,27 @@ TEST_F(PgSqlTest, SessionTimeZoneMatchesARealPostgres) {
       EXPECT_EQ(PsqlScript(script), real.Query(script)) << script;
     }
   }
+}
+
+// Flink's time functions, available in PostgreSQL sessions too, follow a named session
+// zone's offset at each value (summer and winter time in Berlin), as do casts of arrays.
+TEST_F(PgSqlTest, FlinkTimeFunctionsFollowANamedSessionZone) {
+  Conn c(Conninfo() + " options='-c TimeZone=Europe/Berlin'");
+  ASSERT_TRUE(c.ok()) << c.error();
+  Res r(PQexec(c.c,
+               "SELECT unix_timestamp('2024-07-01 12:00:00'), unix_timestamp('2024-01-15 12:00:00'), "
+               "from_unixtime(1719828000), from_unixtime(1705316400), "
+               "date_format(timestamptz '2024-07-01 10:00:00+00', 'yyyy-MM-dd HH:mm Z'), "
+               "date_format(timestamptz '2024-01-15 11:00:00+00', 'yyyy-MM-dd HH:mm Z'), "
+               "CAST(ARRAY[t] AS timestamptz[]) FROM (VALUES ('2024-07-01 12:00:00')) AS v(t)"));
+  ASSERT_EQ(r.status(), PGRES_TUPLES_OK) << r.error();
+  EXPECT_EQ(r.get(0, 0), "1719828000");  // 12:00 CEST is 10:00 UTC
+  EXPECT_EQ(r.get(0, 1), "1705316400");  // 12:00 CET is 11:00 UTC
+  EXPECT_EQ(r.get(0, 2), "2024-07-01 12:00:00");
+  EXPECT_EQ(r.get(0, 3), "2024-01-15 12:00:00");
+  EXPECT_EQ(r.get(0, 4), "2024-07-01 12:00 +0200");
+  EXPECT_EQ(r.get(0, 5), "2024-01-15 12:00 +0100");
+  EXPECT_EQ(r.get(0, 6), "{\"2024-07-01 12:00:00+02\"}");
 }
 
 // The zone from the StartupMessage (options=-c TimeZone=...), reported back in
