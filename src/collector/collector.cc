@@ -449,8 +449,8 @@ Result<std::unique_ptr<Collector>> Collector::Create(CollectorOptions options) {
     // and flushes are at least kFlushIntervalMs apart; light rounds (watch
     // events under steady churn) are paced as far apart. At 5 ms each round
     // held a few events and its wake-up, poll, socket reads and log write
-    // cost more than parsing them (32 us of loop CPU per watch event); at
-    // 20 ms about 19 us. 20 ms is small next to the pipeline's 500 ms commit
+    // cost more than parsing them (~30 us of loop CPU per watch event); at
+    // 20 ms ~21 us. 20 ms is small next to the pipeline's 500 ms commit
     // interval and the 1 s freshness target.
     Collector* self = c.get();
     HttpLoop* loop = c->loops_.back().get();
