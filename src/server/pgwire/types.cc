@@ -10,8 +10,9 @@
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/string_util.h"
+#include "sql/functions/datetime/interval.h"
+#include "sql/functions/datetime/time_zone.h"
 #include "sql/functions/postgres_text.h"
-#include "sql/functions/time_zone.h"
 
 namespace kl::server::pg {
 namespace {
@@ -144,6 +145,14 @@ Status EncodeBinary(const Datum& v, const DataType& type, std::string* out) {
     case TypeRoot::kTimestampLtz:
       PutBE(out, static_cast<uint64_t>(v.as_timestamp().ToMicros() - kPgEpochMicros), 8);
       return Status::OK();
+    case TypeRoot::kInterval: {
+      // microseconds (int64), days (int32), months (int32)
+      kl::sql::Interval i = kl::sql::IntervalFromKey(v.as_decimal());
+      PutBE(out, static_cast<uint64_t>(i.micros), 8);
+      PutBE(out, static_cast<uint32_t>(i.days), 4);
+      PutBE(out, static_cast<uint32_t>(i.months), 4);
+      return Status::OK();
+    }
     case TypeRoot::kArray: {
       const DataType& element = type.element();
       const auto& items = v.as_list();
@@ -356,6 +365,11 @@ Result<Datum> DecodeText(std::string_view s, const DataType& type, const kl::sql
       }
       return Datum::Time(format::Timestamp::FromMicros(us));
     }
+    case TypeRoot::kInterval: {
+      KL_ASSIGN_OR_RETURN(kl::sql::Interval i, kl::sql::ParseInterval(s));
+      KL_ASSIGN_OR_RETURN(format::Int128 key, kl::sql::IntervalKey(i));
+      return Datum::Decimal(key);
+    }
     default: return Status::NotSupported("parameters of type " + type.ToString() + " are not supported");
   }
 }
@@ -446,6 +460,15 @@ Result<Datum> DecodeBinary(std::string_view b, const DataType& type, uint32_t wi
     case oid::kTimestamptz:
       KL_RETURN_IF_ERROR(need(8, "timestamp"));
       return Datum::Time(format::Timestamp::FromMicros(static_cast<int64_t>(GetBE(b)) + kPgEpochMicros));
+    case oid::kInterval: {
+      KL_RETURN_IF_ERROR(need(16, "interval"));
+      kl::sql::Interval i;
+      i.micros = static_cast<int64_t>(GetBE(b.substr(0, 8)));
+      i.days = static_cast<int32_t>(GetBE(b.substr(8, 4)));
+      i.months = static_cast<int32_t>(GetBE(b.substr(12, 4)));
+      KL_ASSIGN_OR_RETURN(format::Int128 key, kl::sql::IntervalKey(i));
+      return Datum::Decimal(key);
+    }
     default: return Status::NotSupported("binary parameters of type " + PgTypeName(wire) + " are not supported");
   }
 }
@@ -472,6 +495,7 @@ PgType PgTypeOf(const DataType& type) {
     case TypeRoot::kTime: return {oid::kTime, 8, type.precision()};
     case TypeRoot::kTimestamp: return {oid::kTimestamp, 8, type.precision()};
     case TypeRoot::kTimestampLtz: return {oid::kTimestamptz, 8, type.precision()};
+    case TypeRoot::kInterval: return {oid::kInterval, 16, -1};
     case TypeRoot::kArray: {
       uint32_t a = ArrayOidOf(PgTypeOf(type.element()).oid);
       if (a != 0) return {a, -1, -1};
@@ -505,14 +529,16 @@ std::optional<DataType> DataTypeOfOid(uint32_t o) {
     case oid::kTime: return DataType::Time(6);
     case oid::kTimestamp: return DataType::Timestamp(6);
     case oid::kTimestamptz: return DataType::TimestampLtz(6);
+    case oid::kInterval: return DataType::Interval();
     default: break;
   }
   // Arrays of those.
   static const std::pair<uint32_t, uint32_t> kArrays[] = {
-      {1000, oid::kBool},   {1005, oid::kInt2},      {1007, oid::kInt4},        {1016, oid::kInt8},
-      {1021, oid::kFloat4}, {1022, oid::kFloat8},    {1009, oid::kText},        {1015, oid::kVarchar},
-      {1014, oid::kBpchar}, {1003, oid::kName},      {1028, oid::kOid},         {1231, oid::kNumeric},
-      {1182, oid::kDate},   {1115, oid::kTimestamp}, {1185, oid::kTimestamptz}, {1001, oid::kBytea}};
+      {1000, oid::kBool},    {1005, oid::kInt2},      {1007, oid::kInt4},        {1016, oid::kInt8},
+      {1021, oid::kFloat4},  {1022, oid::kFloat8},    {1009, oid::kText},        {1015, oid::kVarchar},
+      {1014, oid::kBpchar},  {1003, oid::kName},      {1028, oid::kOid},         {1231, oid::kNumeric},
+      {1182, oid::kDate},    {1115, oid::kTimestamp}, {1185, oid::kTimestamptz}, {1001, oid::kBytea},
+      {1187, oid::kInterval}};
   for (const auto& [array, element] : kArrays) {
     if (o == array) {
       auto e = DataTypeOfOid(element);
@@ -540,6 +566,7 @@ uint32_t ArrayOidOf(uint32_t e) {
     case oid::kDate: return 1182;
     case oid::kTime: return 1183;
     case oid::kTimestamptz: return 1185;
+    case oid::kInterval: return 1187;
     case oid::kNumeric: return 1231;
     case oid::kJson: return 199;
     default: return 0;
@@ -561,6 +588,7 @@ std::string PgTypeName(uint32_t o) {
     case oid::kTime: return "time";
     case oid::kTimestamp: return "timestamp";
     case oid::kTimestamptz: return "timestamptz";
+    case oid::kInterval: return "interval";
     case oid::kVarchar: return "varchar";
     case oid::kJson: return "json";
     default: return "type " + std::to_string(o);

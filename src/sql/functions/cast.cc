@@ -9,8 +9,9 @@
 #include "common/clock.h"
 #include "common/string_util.h"
 #include "sql/binder/types.h"
+#include "sql/functions/datetime/interval.h"
+#include "sql/functions/datetime/time_zone.h"
 #include "sql/functions/postgres_text.h"
-#include "sql/functions/time_zone.h"
 #include "table/schema/cast.h"
 
 namespace kl::sql {
@@ -340,6 +341,7 @@ std::string ValueToText(ExecContext& ctx, const Datum& d, const DataType& type) 
     case TypeRoot::kFloat: return JavaDoubleText(d.as_double(), true);
     case TypeRoot::kDouble: return JavaDoubleText(d.as_double());
     case TypeRoot::kDecimal: return format::FormatDecimal(d.as_decimal(), type.scale());
+    case TypeRoot::kInterval: return FormatInterval(IntervalFromKey(d.as_decimal()));
     case TypeRoot::kChar:
     case TypeRoot::kVarChar:
     case TypeRoot::kBinary:
@@ -388,6 +390,7 @@ bool CastSupported(const DataType& from, const DataType& to) {
   if (from.EqualsIgnoreNullable(to)) return true;
   if (IsStringType(to)) return true;  // everything prints
   if (IsStringType(from)) return !to.is_nested() || true;
+  if (from.root() == TypeRoot::kInterval || to.root() == TypeRoot::kInterval) return false;
   if (IsNumeric(from) && (IsNumeric(to) || to.root() == TypeRoot::kBoolean)) return true;
   if (from.root() == TypeRoot::kBoolean && IsNumeric(to)) return true;
   if (IsTemporal(from) && IsTemporal(to)) {
@@ -419,6 +422,12 @@ Result<Datum> CastOne(ExecContext& ctx, const Datum& d, const DataType& from, co
   }
   if (to.is_binary()) {
     if (from.is_binary() || IsStringType(from)) return Datum::Bytes(d.as_bytes());
+  }
+  if (tr == TypeRoot::kInterval && IsStringType(from)) {
+    // PostgreSQL's own message (SQLSTATE 22007), not a failed CAST's.
+    KL_ASSIGN_OR_RETURN(Interval v, ParseInterval(d.as_bytes()));
+    KL_ASSIGN_OR_RETURN(Int128 key, IntervalKey(v));
+    return Datum::Decimal(key);
   }
   if (IsStringType(from)) {
     std::string_view text = d.as_bytes();

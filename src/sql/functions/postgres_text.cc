@@ -10,7 +10,8 @@
 #include "common/json.h"
 #include "common/string_util.h"
 #include "format/datum.h"
-#include "sql/functions/time_zone.h"
+#include "format/interval.h"
+#include "sql/functions/datetime/time_zone.h"
 
 namespace kl::sql {
 
@@ -201,6 +202,7 @@ Status AppendText(const Datum& v, const DataType& type, const TimeZone* zone, st
     case TypeRoot::kTimestampLtz:
       out->append(FormatTimestamp(v.as_timestamp().ToMicros(), type.root() == TypeRoot::kTimestampLtz, zone));
       return Status::OK();
+    case TypeRoot::kInterval: out->append(format::FormatInterval(format::IntervalFromKey(v.as_decimal()))); return Status::OK();
     case TypeRoot::kArray: return AppendArrayText(v, type, zone, out);
     case TypeRoot::kMap:
     case TypeRoot::kMultiset:
