@@ -150,6 +150,10 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
   // rows of a bulk load are written once, not merged again every few commits.
   dwd_opts["num-sorted-run.stop-trigger"] = "24";
   dwd_opts["sequence.field"] = "rv,event_time,deleted";
+  // The two tables that take a few hundred rows per bucket at every commit compact every
+  // eighth flush: each compaction rewrites runs thousands of rows long to take in the new
+  // ones, and its files and COMPACT snapshot are a cost of their own.
+  dwd_opts["kubelake.compaction.level0-file-num"] = "8";
   defs.push_back({kDwdTable, DwdFields(), {"cluster"}, {"cluster", "uid"}, dwd_opts});
   auto dim_opts = base;
   dim_opts["merge-engine"] = "partial-update";
@@ -202,6 +206,7 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
   topo_opts["bucket"] = "4";
   topo_opts["bucket-key"] = "user_id";
   topo_opts["num-sorted-run.stop-trigger"] = "24";
+  topo_opts["kubelake.compaction.level0-file-num"] = "8";  // as DWD's (above)
   defs.push_back({kTopologyTable,
                   {Col("user_id", s), Col("cluster", s), Col("pod_uid", s), Col("instance_id", s), Col("namespace", s),
                    Col("pod_name", s), Col("node_name", s), Col("phase", s), Col("cpu_request_milli", b),

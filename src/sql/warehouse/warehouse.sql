@@ -28,7 +28,8 @@ CREATE TEMPORARY TABLE k8s_events (
 
 -- ---- tables ----
 --
--- The primary-key tables compact every fourth flush of a bucket
+-- The primary-key tables compact every fourth flush of a bucket, DWD and topology, which
+-- take a few hundred rows per bucket at every commit, every eighth
 -- ('kubelake.compaction.level0-file-num'), and keep 16 levels ('num-levels')
 -- instead of Paimon's default 6: a streaming commit flushes a few KB per bucket,
 -- and with levels 1-5 all holding runs each group of level-0 files had to merge
@@ -110,7 +111,7 @@ CREATE TABLE IF NOT EXISTS dwd_objects (
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',
-  'kubelake.compaction.level0-file-num' = '4',
+  'kubelake.compaction.level0-file-num' = '8',
   'num-levels' = '16'
 );
 
@@ -303,7 +304,7 @@ CREATE TABLE IF NOT EXISTS dws_topology (
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',
-  'kubelake.compaction.level0-file-num' = '4',
+  'kubelake.compaction.level0-file-num' = '8',
   'num-levels' = '16'
 );
 

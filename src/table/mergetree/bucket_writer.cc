@@ -397,8 +397,10 @@ Status BucketWriter::Compact(bool full) {
     unit = PickFullCompaction(levels_.num_levels(), runs);
   else if (ctx_->options().batch_scan_skips_level0())
     unit = PickForceUpLevel0Compaction(universal, levels_.num_levels(), runs);
-  else if (levels_.level0().size() >= static_cast<size_t>(ctx_->options().compaction_level0_file_num()))
+  else if (const int batch = ctx_->options().compaction_level0_file_num(); batch <= 1)
     unit = PickUniversalCompaction(universal, levels_.num_levels(), runs);
+  else if (levels_.level0().size() >= static_cast<size_t>(batch))
+    unit = PickLevel0BatchCompaction(universal, levels_.num_levels(), runs);
   if (!unit) return Status::OK();
   return RunCompaction(*unit);
 }

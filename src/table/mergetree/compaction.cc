@@ -159,6 +159,26 @@ std::optional<CompactUnit> PickForceUpLevel0Compaction(const UniversalCompaction
   return CreateUnit(runs, num_levels - 1, level0_runs);
 }
 
+std::optional<CompactUnit> PickLevel0BatchCompaction(const UniversalCompactionOptions& o, int num_levels,
+                                                     const std::vector<Levels::Run>& runs) {
+  size_t level0_runs = 0;
+  while (level0_runs < runs.size() && runs[level0_runs].level == 0) ++level0_runs;
+  if (level0_runs < 2) return PickUniversalCompaction(o, num_levels, runs);
+  const int max_level = num_levels - 1;
+  // 1. Size amplification, as universal: data above the last run against the last run.
+  int64_t candidate_size = 0;
+  for (size_t i = 0; i + 1 < runs.size(); ++i) candidate_size += runs[i].size;
+  if (candidate_size * 100 > static_cast<int64_t>(o.max_size_amplification_percent) * runs.back().size) {
+    return MakeUnit(max_level, runs, runs.size());
+  }
+  // 2. The level-0 batch, taking in the runs below while the size ratio allows, and as many
+  // more as keep the runs bounded.
+  const size_t bound = 2 * static_cast<size_t>(std::max(1, o.num_run_compaction_trigger));
+  size_t candidate_count = level0_runs;
+  if (runs.size() > bound) candidate_count = std::max(candidate_count, runs.size() - bound + 1);
+  return PickForSizeRatio(o, max_level, runs, candidate_count, /*force_pick=*/true);
+}
+
 std::optional<CompactUnit> PickFullCompaction(int num_levels, const std::vector<Levels::Run>& runs) {
   if (runs.empty()) return std::nullopt;
   // Already one run at the last level: nothing to do.

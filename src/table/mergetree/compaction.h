@@ -62,6 +62,17 @@ std::optional<CompactUnit> PickUniversalCompaction(const UniversalCompactionOpti
 // reads see only levels > 0 (deletion-vector and first-row tables).
 std::optional<CompactUnit> PickForceUpLevel0Compaction(const UniversalCompactionOptions& options, int num_levels,
                                                        const std::vector<Levels::Run>& runs);
+// Compaction of a bucket whose level-0 files wait until there are several of them
+// (kubelake.compaction.level0-file-num > 1): those files are merged together in any case, so
+// they start the pick as one candidate, which takes in the runs below while they are no
+// larger than it (size ratio); size amplification first, as universal. Universal's run-count
+// rule would let a level-0 batch of similar tiny files count as that many runs: whenever the
+// newest file is a little smaller than the one before it (flushes vary in size), the size
+// ratio does not start and the run count forces the batch into the next levels too,
+// rewriting runs far larger than the batch. Here the runs above level 0 are bounded at twice
+// num-sorted-run.compaction-trigger instead.
+std::optional<CompactUnit> PickLevel0BatchCompaction(const UniversalCompactionOptions& options, int num_levels,
+                                                     const std::vector<Levels::Run>& runs);
 // Everything into the last level.
 std::optional<CompactUnit> PickFullCompaction(int num_levels, const std::vector<Levels::Run>& runs);
 

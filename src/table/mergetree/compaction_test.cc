@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "table/mergetree/merge_reader.h"
 
 namespace kl::table {
@@ -77,6 +79,90 @@ TEST(UniversalCompactionTest, TinyFlushesRewriteLevelOneOverAndOverWithFewLevels
                                  << sixteen;
     EXPECT_LT(sixteen, 8) << groups << " groups";
   }
+}
+
+struct BatchCost {
+  double rewrites_per_flushed_row = 0;
+  size_t most_runs = 0;
+};
+
+// A streaming table of `keys` keys whose flushes update random keys: `flush` rows on
+// average, each flush's size off by up to 30 % either way (commits vary), compacted once
+// `batch` level-0 files wait. A merge's output holds the keys of its inputs once
+// (the expected size of the union of independent random key sets).
+BatchCost UpdatesOverBoundedKeys(bool batch_picker, int batch, int64_t keys, int64_t flush, int flushes) {
+  UniversalCompactionOptions o;
+  const int num_levels = 16;
+  Levels levels(num_levels, {File("base", num_levels - 1, keys, 0)});
+  uint64_t state = 12345;
+  auto next_fraction = [&] {  // deterministic, in [0, 1)
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<double>(state >> 11) / 9007199254740992.0;
+  };
+  BatchCost cost;
+  int64_t flushed = 0, rewritten = 0, name = 0;
+  for (int i = 0; i < flushes; ++i) {
+    int64_t rows = static_cast<int64_t>(static_cast<double>(flush) * (0.7 + 0.6 * next_fraction()));
+    levels.AddLevel0(File("f" + std::to_string(name++), 0, rows, i + 1));
+    flushed += rows;
+    cost.most_runs = std::max(cost.most_runs, levels.Runs().size());
+    if (levels.level0().size() < static_cast<size_t>(batch)) continue;
+    auto unit = batch_picker ? PickLevel0BatchCompaction(o, num_levels, levels.Runs())
+                             : PickUniversalCompaction(o, num_levels, levels.Runs());
+    if (!unit || unit->files.size() < 2) continue;
+    double absent = 1;
+    int64_t max_seq = 0;
+    for (const auto& f : unit->files) {
+      absent *= 1 - static_cast<double>(f.row_count) / static_cast<double>(keys);
+      max_seq = std::max(max_seq, f.max_sequence_number);
+    }
+    auto merged = static_cast<int64_t>(static_cast<double>(keys) * (1 - absent));
+    rewritten += merged;
+    levels.Update(unit->files, {File("c" + std::to_string(name++), unit->output_level, merged, max_seq)});
+  }
+  cost.rewrites_per_flushed_row = static_cast<double>(rewritten) / static_cast<double>(flushed);
+  return cost;
+}
+
+TEST(UniversalCompactionTest, LevelZeroBatchMergesFirstInsteadOfDraggingInLevelsBelow) {
+  // DWD's buckets at the soak's scale (~50 K keys, ~100 rows a flush) and at a million
+  // objects (~250 K keys, ~250 rows a flush), level-0 files compacted four at a time.
+  for (auto [keys, flush] : {std::pair<int64_t, int64_t>{50000, 100}, {250000, 250}}) {
+    BatchCost universal = UpdatesOverBoundedKeys(false, 4, keys, flush, 20000);
+    BatchCost batch = UpdatesOverBoundedKeys(true, 4, keys, flush, 20000);
+    std::printf("%lld keys, %lld rows a flush: rewrites per flushed row %.2f (universal %.2f), most runs %zu (%zu)\n",
+                static_cast<long long>(keys), static_cast<long long>(flush), batch.rewrites_per_flushed_row,
+                universal.rewrites_per_flushed_row, batch.most_runs, universal.most_runs);
+    EXPECT_LT(batch.rewrites_per_flushed_row, 0.75 * universal.rewrites_per_flushed_row)
+        << keys << " keys: batch " << batch.rewrites_per_flushed_row << " rewrites per flushed row, universal "
+        << universal.rewrites_per_flushed_row;
+    // Runs stay bounded: at most twice the trigger above level 0, plus the batch waiting.
+    EXPECT_LE(batch.most_runs, 2u * 5u + 4u) << keys << " keys";
+  }
+}
+
+TEST(UniversalCompactionTest, LevelZeroBatchKeepsSizeAmplificationAndNeverWritesLevelZero) {
+  UniversalCompactionOptions o;
+  // Upper runs larger than twice the last: everything into the last level.
+  auto full = PickLevel0BatchCompaction(
+      o, 16, Levels(16, {File("a", 0, 300, 3), File("b", 0, 300, 2), File("c", 15, 100, 1)}).Runs());
+  ASSERT_TRUE(full.has_value());
+  EXPECT_EQ(full->output_level, 15);
+  EXPECT_EQ(full->files.size(), 3u);
+  // Tiny level-0 files above a large level 1: the batch must take level 1 along (output never
+  // stays at level 0), but not the far larger level 5.
+  auto up = PickLevel0BatchCompaction(
+      o, 16,
+      Levels(16, {File("a", 0, 9, 4), File("b", 0, 10, 3), File("c", 1, 500, 2), File("d", 5, 100000, 1)}).Runs());
+  ASSERT_TRUE(up.has_value());
+  EXPECT_EQ(up->output_level, 1);
+  EXPECT_EQ(up->files.size(), 3u);
+  // Room above level 5: the batch lands just above it, level 1 untouched.
+  auto above = PickLevel0BatchCompaction(
+      o, 16, Levels(16, {File("a", 0, 9, 4), File("b", 0, 10, 3), File("d", 5, 100000, 1)}).Runs());
+  ASSERT_TRUE(above.has_value());
+  EXPECT_EQ(above->output_level, 4);
+  EXPECT_EQ(above->files.size(), 2u);
 }
 
 TEST(MergeReadTest, ManyRunsShareTheRowsAMergeHoldsAtOnce) {
