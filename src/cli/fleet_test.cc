@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <set>
@@ -287,6 +288,8 @@ class FleetTest : public ::testing::Test {
                             dir_.Sub("clusters.yaml"),
                             "--commit-interval-ms",
                             "200",
+                            "--ods-commit-interval-ms",
+                            "200",
                             "--status-interval",
                             "2",
                             "--listen-http",
@@ -447,7 +450,15 @@ TEST_F(FleetTest, FourClustersShipExactlyOnceThroughKillsCutsAndWatchSetEdits) {
 
   // ODS: no (cluster, uid, resourceVersion) twice; services arrived; replica
   // sets stopped at the edit although churn kept changing them.
-  KL_ASSERT_OK_AND_ASSIGN(std::vector<OdsEvent> ods, ReadOds(warehouse));
+  // ODS commits on its own interval, so DWD may reach the truth first (a central killed late in the chaos
+  // starts ODS's interval afresh): wait until the services, listed only after the edit, are in ODS too.
+  std::vector<OdsEvent> ods;
+  for (auto ods_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);;) {
+    KL_ASSERT_OK_AND_ASSIGN(ods, ReadOds(warehouse));
+    bool has_service = std::any_of(ods.begin(), ods.end(), [](const OdsEvent& e) { return e.kind == "Service"; });
+    if (has_service || std::chrono::steady_clock::now() > ods_deadline) break;
+    SleepMs(500);
+  }
   std::set<std::tuple<std::string, std::string, std::string>> seen;
   size_t dups = 0, services = 0, late_replicasets = 0;
   for (const OdsEvent& e : ods) {

@@ -61,7 +61,13 @@ class Printer {
           w.BeginObject();
           for (size_t c = 0; c < r.columns.size(); ++c) {
             w.Key(r.columns.field(c).name);
-            format::WriteDatumJson(&w, b.column(c).Get(i), r.columns.type(c));
+            const format::DataType& t = r.columns.type(c);
+            format::Datum v = b.column(c).Get(i);
+            if (t.root() == format::TypeRoot::kInterval && !v.is_null()) {
+              w.String(Text(v, t));  // PostgreSQL's text of an interval (PostgreSQL dialect)
+            } else {
+              format::WriteDatumJson(&w, v, t);
+            }
           }
           w.EndObject();
           std::printf("%s\n", w.str().c_str());

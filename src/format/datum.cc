@@ -5,6 +5,7 @@
 
 #include "common/clock.h"
 #include "common/string_util.h"
+#include "format/interval.h"
 
 namespace kl::format {
 namespace {
@@ -239,6 +240,7 @@ void WriteDatumJson(JsonWriter* w, const Datum& d, const DataType& type) {
     case TypeRoot::kFloat:
     case TypeRoot::kDouble: w->Double(d.as_double()); return;
     case TypeRoot::kDecimal: w->String(FormatDecimal(d.as_decimal(), type.scale())); return;
+    case TypeRoot::kInterval: w->String(FormatInterval(IntervalFromKey(d.as_decimal()))); return;
     case TypeRoot::kChar:
     case TypeRoot::kVarChar:
     case TypeRoot::kBinary:
@@ -376,6 +378,7 @@ Result<Datum> DatumFromJson(const JsonValue& json, const DataType& type) {
       }
       return Datum::List(std::move(items));
     }
+    case TypeRoot::kInterval: return TypeMismatch(json, type);  // read by the SQL engine, not from JSON
     case TypeRoot::kRow: {
       DatumList items;
       const auto& fields = type.fields();
@@ -405,7 +408,9 @@ std::string DatumToString(const Datum& d, const DataType& type) {
   switch (type.physical()) {
     case PhysicalKind::kBytes: return d.as_bytes();
     case PhysicalKind::kTimestamp: return FormatTimestamp(d.as_timestamp());
-    case PhysicalKind::kDecimal: return FormatDecimal(d.as_decimal(), type.scale());
+    case PhysicalKind::kDecimal:
+      if (type.root() == TypeRoot::kInterval) return FormatInterval(IntervalFromKey(d.as_decimal()));
+      return FormatDecimal(d.as_decimal(), type.scale());
     case PhysicalKind::kDouble: return FormatDouble(d.as_double());
     case PhysicalKind::kInt:
       if (type.root() == TypeRoot::kBoolean) return d.as_int() != 0 ? "true" : "false";

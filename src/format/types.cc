@@ -335,7 +335,8 @@ PhysicalKind DataType::physical() const {
     case TypeRoot::kVarChar:
     case TypeRoot::kBinary:
     case TypeRoot::kVarBinary: return PhysicalKind::kBytes;
-    case TypeRoot::kDecimal: return PhysicalKind::kDecimal;
+    case TypeRoot::kDecimal:
+    case TypeRoot::kInterval: return PhysicalKind::kDecimal;
     case TypeRoot::kTimestamp:
     case TypeRoot::kTimestampLtz: return PhysicalKind::kTimestamp;
     case TypeRoot::kArray:
@@ -373,6 +374,7 @@ std::string DataType::ToString() const {
     case TypeRoot::kArray: s = "ARRAY<" + element().ToString() + ">"; break;
     case TypeRoot::kMultiset: s = "MULTISET<" + element().ToString() + ">"; break;
     case TypeRoot::kMap: s = "MAP<" + key().ToString() + ", " + value().ToString() + ">"; break;
+    case TypeRoot::kInterval: s = "INTERVAL"; break;
     case TypeRoot::kRow: {
       s = "ROW<";
       for (size_t i = 0; i < fields().size(); ++i) {

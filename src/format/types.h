@@ -34,6 +34,9 @@ enum class TypeRoot : unsigned char {
   kMap,
   kMultiset,
   kRow,
+  // A PostgreSQL interval (months, days, microseconds): a type of SQL expressions only, never
+  // of a Paimon column; held as a 128-bit key (interval.h).
+  kInterval,
 };
 
 // How a value of a type is held in memory (see datum.h / column.h).
@@ -41,7 +44,7 @@ enum class PhysicalKind : unsigned char {
   kInt,        // BOOLEAN, TINYINT..BIGINT, DATE, TIME
   kDouble,     // FLOAT, DOUBLE
   kBytes,      // CHAR, VARCHAR, BINARY, VARBINARY
-  kDecimal,    // DECIMAL (128-bit unscaled value)
+  kDecimal,    // DECIMAL (128-bit unscaled value), INTERVAL (128-bit key)
   kTimestamp,  // TIMESTAMP, TIMESTAMP_LTZ (millis + nanos of milli)
   kNested,     // ARRAY, MAP, MULTISET, ROW
 };
@@ -76,6 +79,7 @@ class DataType {
   static DataType Multiset(DataType element);
   static DataType Map(DataType key, DataType value);
   static DataType Row(std::vector<DataField> fields);
+  static DataType Interval() { return DataType(TypeRoot::kInterval); }
 
   TypeRoot root() const { return root_; }
   bool nullable() const { return nullable_; }

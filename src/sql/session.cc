@@ -10,7 +10,7 @@
 #include "sql/binder/types.h"
 #include "sql/execution/executor.h"
 #include "sql/functions/cast.h"
-#include "sql/functions/time_zone.h"
+#include "sql/functions/datetime/time_zone.h"
 #include "sql/parser/parser.h"
 #include "sql/planner/optimizer.h"
 #include "sql/planner/plan_cache.h"
@@ -1184,6 +1184,13 @@ class Runner {
     };
     KL_RETURN_IF_ERROR(check(pk, "PRIMARY KEY"));
     KL_RETURN_IF_ERROR(check(parts, "PARTITIONED BY"));
+    for (const auto& f : fields) {
+      if (f.type.root() == format::TypeRoot::kInterval) {
+        return ErrorAt(st.pos, "column " + QuoteIdentifier(f.name) +
+                                   ": an interval cannot be stored in a Paimon table (store its text, or "
+                                   "extract(epoch from ...) as a number)");
+      }
+    }
     auto schema = table::NewTableSchema(fields, parts, pk, options, comment);
     if (!schema.ok()) return ErrorAt(st.pos, schema.status().message());
     Status s = t.cat->CreateTable(t.database, t.name, *schema, st.if_not_exists);

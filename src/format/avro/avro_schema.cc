@@ -352,6 +352,7 @@ AvroSchemaPtr NonNullFromDataType(const DataType& t, const std::string& name_for
       }
       return s;
     }
+    case TypeRoot::kInterval: break;  // a value of SQL queries only; tables refuse it
   }
   return Primitive(AvroType::kNull);
 }

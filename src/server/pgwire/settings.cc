@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "common/string_util.h"
-#include "sql/functions/time_zone.h"
+#include "sql/functions/datetime/time_zone.h"
 
 namespace kl::server::pg {
 namespace {

@@ -10,8 +10,9 @@
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/string_util.h"
+#include "sql/functions/datetime/interval.h"
+#include "sql/functions/datetime/time_zone.h"
 #include "sql/functions/postgres_text.h"
-#include "sql/functions/time_zone.h"
 
 namespace kl::server::pg {
 namespace {
@@ -32,115 +33,6 @@ uint64_t GetBE(std::string_view s) {
   uint64_t v = 0;
   for (unsigned char c : s) v = (v << 8) | c;
   return v;
-}
-
-std::string FormatDate(int64_t days) {
-  int64_t y;
-  unsigned m, d;
-  CivilFromDays(days, &y, &m, &d);
-  char buf[48];
-  if (y <= 0) {
-    std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02u BC", static_cast<long long>(1 - y), m, d);
-  } else {
-    std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02u", static_cast<long long>(y), m, d);
-  }
-  return buf;
-}
-
-// "HH:MM:SS[.ffffff]" of microseconds within a day.
-std::string FormatTimeOfDay(int64_t micros) {
-  int64_t s = micros / 1000000, frac = micros % 1000000;
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%02lld:%02lld:%02lld", static_cast<long long>(s / 3600),
-                static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
-  std::string out = buf;
-  if (frac != 0) {
-    char f[16];
-    std::snprintf(f, sizeof(f), ".%06lld", static_cast<long long>(frac));
-    std::string fs = f;
-    while (fs.back() == '0') fs.pop_back();
-    out += fs;
-  }
-  return out;
-}
-
-// An offset as PostgreSQL ends a timestamptz: "+02", "+05:30", "-03:30", "+00:53:28".
-std::string FormatZoneOffset(int64_t east_seconds) {
-  int64_t a = east_seconds < 0 ? -east_seconds : east_seconds;
-  char buf[16];
-  std::snprintf(buf, sizeof(buf), "%c%02lld", east_seconds < 0 ? '-' : '+', static_cast<long long>(a / 3600));
-  std::string out = buf;
-  if (a % 3600 != 0) {
-    std::snprintf(buf, sizeof(buf), ":%02lld", static_cast<long long>(a / 60 % 60));
-    out += buf;
-  }
-  if (a % 60 != 0) {
-    std::snprintf(buf, sizeof(buf), ":%02lld", static_cast<long long>(a % 60));
-    out += buf;
-  }
-  return out;
-}
-
-// A timestamp's text; a timestamptz on the wall clock of `zone` (null = UTC) with its offset then.
-std::string FormatTimestamp(int64_t micros, bool with_zone, const kl::sql::TimeZone* zone) {
-  int64_t offset = with_zone && zone != nullptr ? zone->OffsetAtUtc(FloorDiv(micros, 1000000)) : 0;
-  micros += offset * 1000000;
-  int64_t days = FloorDiv(micros, 86400000000LL);
-  int64_t in_day = micros - days * 86400000000LL;
-  std::string date = FormatDate(days);
-  std::string bc;
-  if (date.size() > 3 && date.compare(date.size() - 3, 3, " BC") == 0) {
-    bc = " BC";
-    date.resize(date.size() - 3);
-  }
-  return date + " " + FormatTimeOfDay(in_day) + (with_zone ? FormatZoneOffset(offset) : "") + bc;
-}
-
-std::string FormatFloat(double v, bool single) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
-  if (single) {
-    char buf[32];
-    float f = static_cast<float>(v);
-    for (int precision = 1; precision <= 9; ++precision) {
-      std::snprintf(buf, sizeof(buf), "%.*g", precision, static_cast<double>(f));
-      if (std::strtof(buf, nullptr) == f) break;
-    }
-    return buf;
-  }
-  // PostgreSQL's float8out: the shortest digits that read back exactly, in exponent form
-  // when the decimal exponent is below -4 or at least 15 ("1e+15", "1e-05", "2", "-0").
-  char buf[64];
-  auto sci = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific);
-  std::string text(buf, sci.ptr);
-  int exponent = std::atoi(text.c_str() + text.find('e') + 1);
-  if (exponent < -4 || exponent >= 15) return text;
-  auto fixed = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed);
-  return std::string(buf, fixed.ptr);
-}
-
-// An array element in the text array syntax: quoted when it must be.
-void AppendArrayElement(std::string* out, const std::string& text, bool is_null) {
-  if (is_null) {
-    out->append("NULL");
-    return;
-  }
-  bool quote = text.empty() || EqualsIgnoreCase(text, "NULL");
-  for (char c : text) {
-    if (c == '"' || c == '\\' || c == '{' || c == '}' || c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-      quote = true;
-    }
-  }
-  if (!quote) {
-    out->append(text);
-    return;
-  }
-  out->push_back('"');
-  for (char c : text) {
-    if (c == '"' || c == '\\') out->push_back('\\');
-    out->push_back(c);
-  }
-  out->push_back('"');
 }
 
 // NUMERIC's binary form: base-10000 digits, weight, sign, display scale.
@@ -219,91 +111,6 @@ Result<format::Int128> DecodeNumericBinary(std::string_view b, int scale) {
   return format::ParseDecimal(text, 38, scale);
 }
 
-Status EncodeText(const Datum& v, const DataType& type, const kl::sql::TimeZone* zone, std::string* out);
-
-// MAP with string keys and ROW as JSON objects (what a json column reader
-// expects); other maps as [[key, value], ...].
-void WriteNestedJson(JsonWriter* w, const Datum& v, const DataType& type) {
-  if (v.is_null()) {
-    w->Null();
-    return;
-  }
-  if (type.root() == TypeRoot::kMap && type.key().is_string()) {
-    const auto& items = v.as_list();
-    w->BeginObject();
-    for (size_t i = 0; i + 1 < items.size(); i += 2) {
-      w->Key(items[i].is_null() ? "" : items[i].as_bytes());
-      WriteNestedJson(w, items[i + 1], type.value());
-    }
-    w->EndObject();
-    return;
-  }
-  if (type.root() == TypeRoot::kRow) {
-    const auto& items = v.as_list();
-    w->BeginObject();
-    for (size_t i = 0; i < type.fields().size() && i < items.size(); ++i) {
-      w->Key(type.fields()[i].name);
-      WriteNestedJson(w, items[i], type.fields()[i].type);
-    }
-    w->EndObject();
-    return;
-  }
-  if (type.root() == TypeRoot::kArray || type.root() == TypeRoot::kMultiset) {
-    w->BeginArray();
-    for (const auto& item : v.as_list()) WriteNestedJson(w, item, type.element());
-    w->EndArray();
-    return;
-  }
-  format::WriteDatumJson(w, v, type);
-}
-
-Status EncodeArrayText(const Datum& v, const DataType& type, const kl::sql::TimeZone* zone, std::string* out) {
-  out->push_back('{');
-  bool first = true;
-  for (const Datum& item : v.as_list()) {
-    if (!first) out->push_back(',');
-    first = false;
-    std::string text;
-    if (!item.is_null()) KL_RETURN_IF_ERROR(EncodeText(item, type.element(), zone, &text));
-    AppendArrayElement(out, text, item.is_null());
-  }
-  out->push_back('}');
-  return Status::OK();
-}
-
-Status EncodeText(const Datum& v, const DataType& type, const kl::sql::TimeZone* zone, std::string* out) {
-  switch (type.root()) {
-    case TypeRoot::kBoolean: out->append(v.as_bool() ? "t" : "f"); return Status::OK();
-    case TypeRoot::kTinyInt:
-    case TypeRoot::kSmallInt:
-    case TypeRoot::kInt:
-    case TypeRoot::kBigInt: out->append(std::to_string(v.as_int())); return Status::OK();
-    case TypeRoot::kFloat: out->append(FormatFloat(v.as_double(), true)); return Status::OK();
-    case TypeRoot::kDouble: out->append(FormatFloat(v.as_double(), false)); return Status::OK();
-    case TypeRoot::kDecimal: out->append(format::FormatDecimal(v.as_decimal(), type.scale())); return Status::OK();
-    case TypeRoot::kChar:
-    case TypeRoot::kVarChar: out->append(v.as_bytes()); return Status::OK();
-    case TypeRoot::kBinary:
-    case TypeRoot::kVarBinary: out->append(kl::sql::PostgresByteaHex(v.as_bytes())); return Status::OK();
-    case TypeRoot::kDate: out->append(FormatDate(v.as_int())); return Status::OK();
-    case TypeRoot::kTime: out->append(FormatTimeOfDay(v.as_int() * 1000)); return Status::OK();
-    case TypeRoot::kTimestamp:
-    case TypeRoot::kTimestampLtz:
-      out->append(FormatTimestamp(v.as_timestamp().ToMicros(), type.root() == TypeRoot::kTimestampLtz, zone));
-      return Status::OK();
-    case TypeRoot::kArray: return EncodeArrayText(v, type, zone, out);
-    case TypeRoot::kMap:
-    case TypeRoot::kMultiset:
-    case TypeRoot::kRow: {
-      JsonWriter w;
-      WriteNestedJson(&w, v, type);
-      out->append(w.str());
-      return Status::OK();
-    }
-  }
-  return Status::NotSupported("no PostgreSQL text form for " + type.ToString());
-}
-
 Status EncodeBinary(const Datum& v, const DataType& type, std::string* out) {
   switch (type.root()) {
     case TypeRoot::kBoolean: out->push_back(v.as_bool() ? 1 : 0); return Status::OK();
@@ -338,6 +145,14 @@ Status EncodeBinary(const Datum& v, const DataType& type, std::string* out) {
     case TypeRoot::kTimestampLtz:
       PutBE(out, static_cast<uint64_t>(v.as_timestamp().ToMicros() - kPgEpochMicros), 8);
       return Status::OK();
+    case TypeRoot::kInterval: {
+      // microseconds (int64), days (int32), months (int32)
+      kl::sql::Interval i = kl::sql::IntervalFromKey(v.as_decimal());
+      PutBE(out, static_cast<uint64_t>(i.micros), 8);
+      PutBE(out, static_cast<uint32_t>(i.days), 4);
+      PutBE(out, static_cast<uint32_t>(i.months), 4);
+      return Status::OK();
+    }
     case TypeRoot::kArray: {
       const DataType& element = type.element();
       const auto& items = v.as_list();
@@ -362,7 +177,7 @@ Status EncodeBinary(const Datum& v, const DataType& type, std::string* out) {
     }
     case TypeRoot::kMap:
     case TypeRoot::kMultiset:
-    case TypeRoot::kRow: return EncodeText(v, type, nullptr, out);  // json's binary form is its text
+    case TypeRoot::kRow: return kl::sql::AppendPostgresText(v, type, nullptr, out);  // json's binary form is its text
   }
   return Status::NotSupported("no PostgreSQL binary form for " + type.ToString());
 }
@@ -550,6 +365,11 @@ Result<Datum> DecodeText(std::string_view s, const DataType& type, const kl::sql
       }
       return Datum::Time(format::Timestamp::FromMicros(us));
     }
+    case TypeRoot::kInterval: {
+      KL_ASSIGN_OR_RETURN(kl::sql::Interval i, kl::sql::ParseInterval(s));
+      KL_ASSIGN_OR_RETURN(format::Int128 key, kl::sql::IntervalKey(i));
+      return Datum::Decimal(key);
+    }
     default: return Status::NotSupported("parameters of type " + type.ToString() + " are not supported");
   }
 }
@@ -640,6 +460,15 @@ Result<Datum> DecodeBinary(std::string_view b, const DataType& type, uint32_t wi
     case oid::kTimestamptz:
       KL_RETURN_IF_ERROR(need(8, "timestamp"));
       return Datum::Time(format::Timestamp::FromMicros(static_cast<int64_t>(GetBE(b)) + kPgEpochMicros));
+    case oid::kInterval: {
+      KL_RETURN_IF_ERROR(need(16, "interval"));
+      kl::sql::Interval i;
+      i.micros = static_cast<int64_t>(GetBE(b.substr(0, 8)));
+      i.days = static_cast<int32_t>(GetBE(b.substr(8, 4)));
+      i.months = static_cast<int32_t>(GetBE(b.substr(12, 4)));
+      KL_ASSIGN_OR_RETURN(format::Int128 key, kl::sql::IntervalKey(i));
+      return Datum::Decimal(key);
+    }
     default: return Status::NotSupported("binary parameters of type " + PgTypeName(wire) + " are not supported");
   }
 }
@@ -666,6 +495,7 @@ PgType PgTypeOf(const DataType& type) {
     case TypeRoot::kTime: return {oid::kTime, 8, type.precision()};
     case TypeRoot::kTimestamp: return {oid::kTimestamp, 8, type.precision()};
     case TypeRoot::kTimestampLtz: return {oid::kTimestamptz, 8, type.precision()};
+    case TypeRoot::kInterval: return {oid::kInterval, 16, -1};
     case TypeRoot::kArray: {
       uint32_t a = ArrayOidOf(PgTypeOf(type.element()).oid);
       if (a != 0) return {a, -1, -1};
@@ -699,14 +529,16 @@ std::optional<DataType> DataTypeOfOid(uint32_t o) {
     case oid::kTime: return DataType::Time(6);
     case oid::kTimestamp: return DataType::Timestamp(6);
     case oid::kTimestamptz: return DataType::TimestampLtz(6);
+    case oid::kInterval: return DataType::Interval();
     default: break;
   }
   // Arrays of those.
   static const std::pair<uint32_t, uint32_t> kArrays[] = {
-      {1000, oid::kBool},   {1005, oid::kInt2},      {1007, oid::kInt4},        {1016, oid::kInt8},
-      {1021, oid::kFloat4}, {1022, oid::kFloat8},    {1009, oid::kText},        {1015, oid::kVarchar},
-      {1014, oid::kBpchar}, {1003, oid::kName},      {1028, oid::kOid},         {1231, oid::kNumeric},
-      {1182, oid::kDate},   {1115, oid::kTimestamp}, {1185, oid::kTimestamptz}, {1001, oid::kBytea}};
+      {1000, oid::kBool},    {1005, oid::kInt2},      {1007, oid::kInt4},        {1016, oid::kInt8},
+      {1021, oid::kFloat4},  {1022, oid::kFloat8},    {1009, oid::kText},        {1015, oid::kVarchar},
+      {1014, oid::kBpchar},  {1003, oid::kName},      {1028, oid::kOid},         {1231, oid::kNumeric},
+      {1182, oid::kDate},    {1115, oid::kTimestamp}, {1185, oid::kTimestamptz}, {1001, oid::kBytea},
+      {1187, oid::kInterval}};
   for (const auto& [array, element] : kArrays) {
     if (o == array) {
       auto e = DataTypeOfOid(element);
@@ -734,6 +566,7 @@ uint32_t ArrayOidOf(uint32_t e) {
     case oid::kDate: return 1182;
     case oid::kTime: return 1183;
     case oid::kTimestamptz: return 1185;
+    case oid::kInterval: return 1187;
     case oid::kNumeric: return 1231;
     case oid::kJson: return 199;
     default: return 0;
@@ -755,6 +588,7 @@ std::string PgTypeName(uint32_t o) {
     case oid::kTime: return "time";
     case oid::kTimestamp: return "timestamp";
     case oid::kTimestamptz: return "timestamptz";
+    case oid::kInterval: return "interval";
     case oid::kVarchar: return "varchar";
     case oid::kJson: return "json";
     default: return "type " + std::to_string(o);
@@ -786,7 +620,7 @@ std::optional<std::string_view> PlainTextOf(const format::Column& column, size_t
 
 Status EncodeValue(const Datum& value, const DataType& type, bool binary, std::string* out,
                    const kl::sql::TimeZone* zone) {
-  return binary ? EncodeBinary(value, type, out) : EncodeText(value, type, zone, out);
+  return binary ? EncodeBinary(value, type, out) : kl::sql::AppendPostgresText(value, type, zone, out);
 }
 
 Result<Datum> DecodeValue(std::string_view bytes, const DataType& type, uint32_t wire_oid, bool binary,

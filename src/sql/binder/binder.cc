@@ -8,6 +8,8 @@
 #include "sql/binder/types.h"
 #include "sql/execution/expression_eval.h"
 #include "sql/functions/cast.h"
+#include "sql/functions/datetime/interval.h"
+#include "sql/functions/helpers.h"
 #include "sql/functions/json_functions.h"
 #include "sql/functions/operators.h"
 #include "sql/functions/postgres_text.h"
@@ -1241,6 +1243,39 @@ class Binder {
       return ErrorAt(pos,
                      "cannot cast " + TypeName(e->type.WithNullable(true)) + " to " + TypeName(to.WithNullable(true)));
     }
+    if (o_.postgres && explicit_cast && IsStringType(to) && !IsStringType(e->type)) {
+      // A PostgreSQL session's text of a value is PostgreSQL's ('true', '2', '{1,2}', '...+02').
+      BoundFunction f;
+      f.return_type = DataType::String();
+      f.arg_types = {e->type};
+      DataType from = e->type;
+      f.kernel = RowKernel([from](ExecContext& ctx, const format::Datum* a, format::Datum* o) -> Status {
+        if (from.root() == TypeRoot::kBoolean) {
+          *o = format::Datum::Bytes(a[0].as_int() != 0 ? "true" : "false");
+          return Status::OK();
+        }
+        KL_ASSIGN_OR_RETURN(std::string text, PostgresOutputText(ctx, a[0], from));
+        *o = format::Datum::Bytes(std::move(text));
+        return Status::OK();
+      });
+      KL_ASSIGN_OR_RETURN(auto text, Call("CAST", pos, {e}, std::move(f)));
+      return CastTo(text, to, pos, explicit_cast, try_cast);
+    }
+    if (o_.postgres && explicit_cast && to.root() == TypeRoot::kVarChar && to.length() < DataType::kMaxLength &&
+        IsStringType(e->type)) {
+      // PostgreSQL's varchar(n) keeps the first n characters of a longer text.
+      BoundFunction f;
+      f.return_type = to.WithNullable(true);
+      f.arg_types = {e->type};
+      size_t chars = static_cast<size_t>(to.length());
+      f.kernel = RowKernel([chars](ExecContext&, const format::Datum* a, format::Datum* o) -> Status {
+        std::string_view s = a[0].as_bytes();
+        size_t end = Utf8Offset(s, chars);
+        *o = end < s.size() ? format::Datum::Bytes(std::string(s.substr(0, end))) : a[0];
+        return Status::OK();
+      });
+      return Call("CAST", pos, {e}, std::move(f));
+    }
     auto c = std::make_shared<BoundExpr>();
     c->kind = BoundKind::kCast;
     c->pos = pos;
@@ -1496,6 +1531,7 @@ class Binder {
           return n;
         }
         if (IsUntypedNull(a)) return a;
+        if (a->type.root() == TypeRoot::kInterval) return Call("-", e.pos, {a}, BindIntervalNegate());
         if (!IsNumeric(a->type)) return ErrorAt(e.pos, "unary minus needs a number, not " + TypeName(a->type));
         return Call("-", e.pos, {a}, BindNegate(a->type));
       }
@@ -1567,6 +1603,17 @@ class Binder {
           }
         }
         if (!t) t = DataType::String();
+        if (t->root() == TypeRoot::kInterval) {
+          // Intervals are equal by length ('1 mon' = '30 days'), not by key: x = a OR x = b ...
+          std::vector<BoundExprPtr> terms;
+          for (size_t i = 1; i < all.size(); ++i) {
+            KL_ASSIGN_OR_RETURN(auto eq, Compare("=", all[0], all[i], e.pos));
+            terms.push_back(eq);
+          }
+          KL_ASSIGN_OR_RETURN(auto any, Logic(BoundKind::kOr, std::move(terms)));
+          if (e.negated) return Not(any);
+          return any;
+        }
         auto n = std::make_shared<BoundExpr>();
         n->kind = BoundKind::kInList;
         n->negated = e.negated;
@@ -1735,6 +1782,10 @@ class Binder {
       BoundFunction f = BindConcat(2);
       return Call("||", e.pos, {a, b}, f);
     }
+    if (o_.postgres && (op == "+" || op == "-" || op == "*" || op == "/")) {
+      KL_ASSIGN_OR_RETURN(BoundExprPtr r, PostgresIntervalArithmetic(op, a, b, e.pos));
+      if (r) return r;
+    }
     // Arithmetic, with intervals on dates and timestamps.
     if (IsInterval(a) || IsInterval(b)) {
       if (IsInterval(a) && op == "+") std::swap(a, b);
@@ -1787,6 +1838,79 @@ class Binder {
     if (!result.ok()) return ErrorAt(e.pos, result.status().message());
     KL_ASSIGN_OR_RETURN(BoundFunction f, BindArithmetic(op, a->type, b->type, *result));
     return Call(op, e.pos, {a, b}, f);
+  }
+
+  // PostgreSQL's interval arithmetic: timestamp - timestamp, timestamp +/- interval,
+  // interval +/- interval, interval * / number. Null when the operands are not of these.
+  Result<BoundExprPtr> PostgresIntervalArithmetic(const std::string& op, BoundExprPtr a, BoundExprPtr b,
+                                                  SourcePos pos) {
+    auto interval = [](const BoundExprPtr& x) { return x->type.root() == TypeRoot::kInterval; };
+    auto timestamp = [](const DataType& t) {
+      return t.root() == TypeRoot::kTimestamp || t.root() == TypeRoot::kTimestampLtz || t.root() == TypeRoot::kDate;
+    };
+    auto text_literal = [](const BoundExprPtr& x) {
+      return x->kind == BoundKind::kLiteral && IsStringType(x->type) && !IsUntypedNull(x);
+    };
+    // A timestamp beside a date or text read as timestamp (timestamptz when either is one).
+    auto meeting = [](const DataType& x, const DataType& y) {
+      bool ltz = x.root() == TypeRoot::kTimestampLtz || y.root() == TypeRoot::kTimestampLtz;
+      return ltz ? DataType::TimestampLtz(6) : DataType::Timestamp(6);
+    };
+    // timestamp + 'text': the text is an interval (PostgreSQL's only timestamp + operator).
+    auto ts_only = [&](const DataType& t) { return timestamp(t) && t.root() != TypeRoot::kDate; };
+    if (op == "+" && ts_only(a->type) && text_literal(b)) {
+      KL_ASSIGN_OR_RETURN(b, CastTo(b, DataType::Interval(), pos));
+    } else if (op == "+" && ts_only(b->type) && text_literal(a)) {
+      KL_ASSIGN_OR_RETURN(a, CastTo(a, DataType::Interval(), pos));
+    }
+    bool ia = interval(a), ib = interval(b);
+    if (!ia && !ib) {
+      if (op != "-") return BoundExprPtr();
+      bool ta = timestamp(a->type) && a->type.root() != TypeRoot::kDate;
+      bool tb = timestamp(b->type) && b->type.root() != TypeRoot::kDate;
+      if (ta && text_literal(b)) {
+        KL_ASSIGN_OR_RETURN(b, CastTo(b, a->type.WithNullable(true), pos));
+      } else if (tb && text_literal(a)) {
+        KL_ASSIGN_OR_RETURN(a, CastTo(a, b->type.WithNullable(true), pos));
+      }
+      if (!(timestamp(a->type) && timestamp(b->type)) || (!ta && !tb)) return BoundExprPtr();
+      return Call("-", pos, {a, b}, BindTimestampDifference(meeting(a->type, b->type)));
+    }
+    bool additive = op == "+" || op == "-";
+    // An untyped NULL or text beside an interval: an interval for + and -, a number for * and /.
+    for (BoundExprPtr* x : {&a, &b}) {
+      if (interval(*x)) continue;
+      DataType want = additive ? DataType::Interval() : DataType::Double();
+      if (IsUntypedNull(*x)) {
+        *x = TypedNull(*x, want);
+      } else if (text_literal(*x)) {
+        KL_ASSIGN_OR_RETURN(*x, CastTo(*x, want.WithNullable(true), pos));
+      }
+    }
+    ia = interval(a);
+    ib = interval(b);
+    if (ia && ib && additive) return Call(op, pos, {a, b}, BindIntervalAddInterval(op == "-"));
+    if (additive && (ia != ib)) {
+      const BoundExprPtr& t = ia ? b : a;
+      if (timestamp(t->type) && !(ia && op == "-")) {
+        // The timestamp's precision, unless the interval may carry a finer fraction.
+        const BoundExprPtr& iv = ia ? a : b;
+        int precision = 6;
+        if (t->type.root() != TypeRoot::kDate && iv->kind == BoundKind::kLiteral && !iv->value.is_null() &&
+            IntervalFromKey(iv->value.as_decimal()).micros % 1000000 == 0) {
+          precision = t->type.precision();
+        }
+        DataType target = t->type.root() == TypeRoot::kTimestampLtz ? DataType::TimestampLtz(precision)
+                                                                    : DataType::Timestamp(precision);
+        return Call(op, pos, {ia ? b : a, ia ? a : b}, BindTimestampAddInterval(target, op == "-"));
+      }
+    }
+    if (!additive && (ia != ib)) {
+      const BoundExprPtr& n = ia ? b : a;
+      if (IsNumeric(n->type) && !(ib && op == "/")) return Call(op, pos, {a, b}, BindIntervalScale(op == "/", ia));
+    }
+    return ErrorAt(
+        pos, "operator does not exist: " + PostgresTypeNameOf(a->type) + " " + op + " " + PostgresTypeNameOf(b->type));
   }
 
   Result<BoundExprPtr> Constructor(const ParsedExpr& e, ExprMode& mode) {
@@ -2620,6 +2744,7 @@ class Binder {
       case TypeRoot::kTime: return "time";
       case TypeRoot::kTimestamp: return "timestamp";
       case TypeRoot::kTimestampLtz: return "timestamptz";
+      case TypeRoot::kInterval: return "interval";
       case TypeRoot::kChar: return "bpchar";
       case TypeRoot::kVarChar: return t.length() == DataType::kMaxLength ? "text" : "varchar";
       case TypeRoot::kBinary:
@@ -2647,14 +2772,11 @@ class Binder {
       }
       KL_ASSIGN_OR_RETURN(auto args, Args(e.args, mode));
       for (size_t i = 0; i < 2; ++i) {
-        if (IsInterval(args[i]))
+        if (args[i]->type.root() == TypeRoot::kInterval)
           return ErrorAt(e.args[i]->pos, "generate_series starts and stops at values, not intervals");
       }
-      if (args.size() == 3 && IsInterval(args[2])) {
-        // Timestamps by an interval: a month step and a fixed step add differently.
-        bool months = args[2]->name == "interval-months";
-        args[2] = MakeLiteral(args[2]->value, DataType::BigInt().NotNull());
-        return ScalarCall(months ? "__TIME_SERIES_MONTHS" : "__TIME_SERIES_MS", e.pos, args);
+      if (args.size() == 3 && args[2]->type.root() == TypeRoot::kInterval) {
+        return ScalarCall("__TIME_SERIES", e.pos, args);
       }
       if (IsTemporal(args[0]->type) || IsTemporal(args[1]->type)) {
         return ErrorAt(e.pos,

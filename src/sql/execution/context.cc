@@ -2,7 +2,7 @@
 
 #include "common/clock.h"
 #include "common/string_util.h"
-#include "sql/functions/time_zone.h"
+#include "sql/functions/datetime/time_zone.h"
 
 namespace kl::sql {
 

@@ -9,6 +9,9 @@
 #include "common/clock.h"
 #include "common/string_util.h"
 #include "sql/binder/types.h"
+#include "sql/functions/datetime/interval.h"
+#include "sql/functions/datetime/time_zone.h"
+#include "sql/functions/postgres_text.h"
 #include "table/schema/cast.h"
 
 namespace kl::sql {
@@ -19,6 +22,16 @@ using format::Timestamp;
 using format::TypeRoot;
 
 namespace {
+
+// The table layer's casts in the session's zone: a named zone (summer time) gives each value's own offset.
+table::CastOptions SessionCastOptions(const ExecContext& ctx) {
+  table::CastOptions opts{ctx.time_zone_offset_millis};
+  if (ctx.zone != nullptr) {
+    opts.offset_at_utc = [&ctx](int64_t utc_millis) { return ctx.OffsetMillisAtUtc(utc_millis); };
+    opts.offset_at_local = [&ctx](int64_t local_millis) { return ctx.OffsetMillisAtLocal(local_millis); };
+  }
+  return opts;
+}
 
 // double -> float without undefined behaviour for values beyond float's range.
 float ToFloat(double v) {
@@ -305,6 +318,18 @@ Result<Timestamp> ParseTimestampText(std::string_view text) {
   return ts;
 }
 
+Result<std::string> PostgresOutputText(ExecContext& ctx, const Datum& d, const DataType& type) {
+  std::shared_ptr<const TimeZone> fixed;
+  const TimeZone* zone = ctx.zone.get();
+  if (zone == nullptr && ctx.time_zone_offset_millis != 0) {
+    fixed = TimeZone::Fixed(FloorDiv(ctx.time_zone_offset_millis, 1000));
+    zone = fixed.get();
+  }
+  std::string out;
+  KL_RETURN_IF_ERROR(AppendPostgresText(d, type, zone, &out));
+  return out;
+}
+
 std::string ValueToText(ExecContext& ctx, const Datum& d, const DataType& type) {
   if (d.is_null()) return "NULL";
   switch (type.root()) {
@@ -316,6 +341,7 @@ std::string ValueToText(ExecContext& ctx, const Datum& d, const DataType& type) 
     case TypeRoot::kFloat: return JavaDoubleText(d.as_double(), true);
     case TypeRoot::kDouble: return JavaDoubleText(d.as_double());
     case TypeRoot::kDecimal: return format::FormatDecimal(d.as_decimal(), type.scale());
+    case TypeRoot::kInterval: return FormatInterval(IntervalFromKey(d.as_decimal()));
     case TypeRoot::kChar:
     case TypeRoot::kVarChar:
     case TypeRoot::kBinary:
@@ -364,6 +390,7 @@ bool CastSupported(const DataType& from, const DataType& to) {
   if (from.EqualsIgnoreNullable(to)) return true;
   if (IsStringType(to)) return true;  // everything prints
   if (IsStringType(from)) return !to.is_nested() || true;
+  if (from.root() == TypeRoot::kInterval || to.root() == TypeRoot::kInterval) return false;
   if (IsNumeric(from) && (IsNumeric(to) || to.root() == TypeRoot::kBoolean)) return true;
   if (from.root() == TypeRoot::kBoolean && IsNumeric(to)) return true;
   if (IsTemporal(from) && IsTemporal(to)) {
@@ -395,6 +422,12 @@ Result<Datum> CastOne(ExecContext& ctx, const Datum& d, const DataType& from, co
   }
   if (to.is_binary()) {
     if (from.is_binary() || IsStringType(from)) return Datum::Bytes(d.as_bytes());
+  }
+  if (tr == TypeRoot::kInterval && IsStringType(from)) {
+    // PostgreSQL's own message (SQLSTATE 22007), not a failed CAST's.
+    KL_ASSIGN_OR_RETURN(Interval v, ParseInterval(d.as_bytes()));
+    KL_ASSIGN_OR_RETURN(Int128 key, IntervalKey(v));
+    return Datum::Decimal(key);
   }
   if (IsStringType(from)) {
     std::string_view text = d.as_bytes();
@@ -486,7 +519,7 @@ Result<Datum> CastOne(ExecContext& ctx, const Datum& d, const DataType& from, co
         return Datum::Time(ts);
       }
       default: {
-        table::CastOptions opts{ctx.time_zone_offset_millis};
+        table::CastOptions opts = SessionCastOptions(ctx);
         auto r = table::CastDatum(d, from, to, opts);
         if (r.ok()) return r;
         *why = r.status().message();
@@ -607,7 +640,7 @@ Result<Datum> CastOne(ExecContext& ctx, const Datum& d, const DataType& from, co
     Timestamp ts = d.as_timestamp();
     return Datum::Int(WrapToIntegral(FloorDiv(ts.millis, 1000), tr));
   }
-  table::CastOptions opts{ctx.time_zone_offset_millis};
+  table::CastOptions opts = SessionCastOptions(ctx);
   auto r = table::CastDatum(d, from, to, opts);
   if (r.ok()) return r;
   *failed = true;

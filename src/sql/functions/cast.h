@@ -29,6 +29,10 @@ Result<Datum> CastValue(ExecContext& ctx, const Datum& d, const DataType& from, 
 
 // Text of a value as CAST(x AS STRING) gives it.
 std::string ValueToText(ExecContext& ctx, const Datum& d, const DataType& type);
+// PostgreSQL's output text of a value (not null), what its concat(), format() and the
+// wire print: 't', '2', '1e+20', '{1,2}', '\x41', timestamptz in the session zone with
+// its offset. A cast to text is the same but for booleans ('true').
+Result<std::string> PostgresOutputText(ExecContext& ctx, const Datum& d, const DataType& type);
 // Java's Double.toString / Float.toString.
 std::string JavaDoubleText(double v, bool is_float = false);
 // "yyyy-MM-dd HH:mm:ss[.f...]" with `precision` fraction digits.

@@ -140,6 +140,7 @@ void RegisterAggregateFunctions(FunctionRegistry* r);
 void RegisterOrderedSetAggregates(FunctionRegistry* r);
 void RegisterPostgresFunctions(FunctionRegistry* r);
 void RegisterPostgresDateTimeFunctions(FunctionRegistry* r);  // after RegisterDateTimeFunctions
+void RegisterIntervalFunctions(FunctionRegistry* r);          // after the two above and aggregates
 void RegisterK8sFunctions(FunctionRegistry* r);
 
 }  // namespace kl::sql

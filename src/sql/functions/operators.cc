@@ -84,6 +84,7 @@ Int128 DivRound(Int128 a, Int128 b) {
 }  // namespace
 
 Result<BoundFunction> BindComparison(const std::string& op, const DataType& type) {
+  if (type.root() == TypeRoot::kInterval) return BindIntervalComparison(op);
   BoundFunction f;
   f.return_type = DataType::Boolean();
   PhysicalKind k = type.physical();

@@ -17,6 +17,15 @@ Result<BoundFunction> BindArithmetic(const std::string& op, const DataType& a, c
 BoundFunction BindNegate(const DataType& type);
 // timestamp/date +/- interval (milliseconds or months)
 BoundFunction BindIntervalAdd(const DataType& temporal, bool months, bool subtract);
+// PostgreSQL's interval operators (functions/datetime/interval_functions.cc): comparisons by
+// length, interval +/- interval, -interval, interval * / number, timestamp - timestamp,
+// timestamp +/- interval (`t`: TIMESTAMP or TIMESTAMP_LTZ, which the arguments are cast to).
+Result<BoundFunction> BindIntervalComparison(const std::string& op);
+BoundFunction BindIntervalAddInterval(bool subtract);
+BoundFunction BindIntervalNegate();
+BoundFunction BindIntervalScale(bool divide, bool interval_first);
+BoundFunction BindTimestampDifference(const DataType& t);
+BoundFunction BindTimestampAddInterval(const DataType& t, bool subtract);
 BoundFunction BindConcat(size_t args);
 // value LIKE pattern [ESCAPE e]; `pattern` constant when known (compiled once).
 Result<BoundFunction> BindLike(const CallSite& site, bool case_insensitive, bool similar);

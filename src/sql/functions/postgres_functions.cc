@@ -141,7 +141,12 @@ void RegisterPostgresFunctions(FunctionRegistry* r) {
                 if (item.is_null() && a[2].is_null()) continue;
                 if (!first) out += a[1].as_bytes();
                 first = false;
-                out += item.is_null() ? a[2].as_bytes() : ValueToText(ctx, item, elem);
+                if (item.is_null()) {
+                  out += a[2].as_bytes();
+                } else {
+                  KL_ASSIGN_OR_RETURN(std::string text, PostgresOutputText(ctx, item, elem));
+                  out += text;
+                }
               }
               *o = Str(out);
               return Status::OK();
@@ -451,7 +456,10 @@ void RegisterPostgresFunctions(FunctionRegistry* r) {
                 if (arg < 1 || arg >= types.size()) return Status::InvalidArgument("too few arguments for format()");
                 char spec = fmt[i];
                 const Datum& v = a[arg];
-                std::string text = v.is_null() ? "" : ValueToText(ctx, v, types[arg]);
+                std::string text;
+                if (!v.is_null()) {
+                  KL_ASSIGN_OR_RETURN(text, PostgresOutputText(ctx, v, types[arg]));
+                }
                 if (spec == 's') {
                   out += text;
                 } else if (spec == 'I') {

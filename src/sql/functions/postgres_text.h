@@ -1,7 +1,8 @@
 // PostgreSQL's text forms of values that both the SQL engine and the PostgreSQL
-// server read or write: bytea in hex (a JDBC sink's parameters, the server's
-// results) and one-dimensional arrays ('{a,"b c",NULL}': the binder's array
-// literals, the server's array parameters).
+// server read or write: every value's output text (the server's text results, a
+// PostgreSQL session's casts to text), bytea in hex (a JDBC sink's parameters) and
+// one-dimensional arrays ('{a,"b c",NULL}': the binder's array literals, the
+// server's array parameters).
 #pragma once
 
 #include <functional>
@@ -10,8 +11,18 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "format/datum.h"
+#include "format/types.h"
 
 namespace kl::sql {
+
+class TimeZone;
+
+// Appends the text PostgreSQL's output function gives `v` (not null) of `type`: booleans
+// 't'/'f', floats as float8out (shortest exact digits, "1e+15", "NaN"), bytea in hex,
+// arrays '{...}', timestamptz on the wall clock of `zone` (null = UTC) with its offset
+// ("2024-01-01 11:00:00+01"), maps and rows as JSON. Errors on a type it has no form for.
+Status AppendPostgresText(const format::Datum& v, const format::DataType& type, const TimeZone* zone, std::string* out);
 
 // `bytes` as PostgreSQL's bytea hex format: "\x" and two lower-case hex digits a byte.
 std::string PostgresByteaHex(std::string_view bytes);

@@ -96,6 +96,7 @@ std::shared_ptr<FunctionRegistry> FunctionRegistry::Builtins() {
     RegisterOrderedSetAggregates(r.get());
     RegisterPostgresFunctions(r.get());
     RegisterPostgresDateTimeFunctions(r.get());
+    RegisterIntervalFunctions(r.get());
     RegisterK8sFunctions(r.get());
     return r;
   }();

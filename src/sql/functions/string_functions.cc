@@ -102,6 +102,45 @@ std::string Pad(std::string_view s, int64_t len, std::string_view pad, bool left
   return left ? fill + std::string(s) : std::string(s) + fill;
 }
 
+// PostgreSQL's concat(...) and concat_ws(sep, ...): NULL arguments are skipped (concat
+// never gives NULL; concat_ws does for a NULL separator) and values of any type join
+// as PostgreSQL prints them (true is 't', 2.0::float8 is '2').
+Result<BoundFunction> BindPostgresConcat(const CallSite& site, bool with_separator) {
+  BoundFunction f;
+  f.return_type = with_separator ? DataType::String() : DataType::String().NotNull();
+  std::vector<DataType> types;
+  for (size_t i = 0; i < site.arg_types.size(); ++i) {
+    DataType t = site.arg_types[i].WithNullable(true);
+    if (with_separator && i == 0) t = DataType::String();
+    f.arg_types.push_back(t);
+    types.push_back(t);
+  }
+  f.kernel = RowKernel(
+      [types, with_separator](ExecContext& ctx, const Datum* a, Datum* out) -> Status {
+        if (with_separator && a[0].is_null()) {
+          *out = Datum();
+          return Status::OK();
+        }
+        std::string s;
+        bool first = true;
+        for (size_t i = with_separator ? 1 : 0; i < types.size(); ++i) {
+          if (a[i].is_null()) continue;
+          if (with_separator && !first) s.append(a[0].as_bytes());
+          first = false;
+          if (IsStringType(types[i])) {
+            s.append(a[i].as_bytes());
+          } else {
+            KL_ASSIGN_OR_RETURN(std::string text, PostgresOutputText(ctx, a[i], types[i]));
+            s.append(text);
+          }
+        }
+        *out = Datum::Bytes(std::move(s));
+        return Status::OK();
+      },
+      true, types.size());
+  return f;
+}
+
 }  // namespace
 
 void RegisterStringFunctions(FunctionRegistry* r) {
@@ -111,6 +150,7 @@ void RegisterStringFunctions(FunctionRegistry* r) {
       "CONCAT",
       [](const CallSite& site) -> Result<BoundFunction> {
         KL_RETURN_IF_ERROR(CheckArgCount(site, 1, SIZE_MAX));
+        if (site.postgres) return BindPostgresConcat(site, false);
         BoundFunction f = BindConcat(site.arg_types.size());
         for (size_t i = 0; i < site.arg_types.size(); ++i) {
           if (site.arg_types[i].is_nested()) return site.Error(site.Arg(i) + " must be a string");
@@ -123,6 +163,7 @@ void RegisterStringFunctions(FunctionRegistry* r) {
       "CONCAT_WS",
       [](const CallSite& site) -> Result<BoundFunction> {
         KL_RETURN_IF_ERROR(CheckArgCount(site, 2, SIZE_MAX));
+        if (site.postgres) return BindPostgresConcat(site, true);
         BoundFunction f;
         f.return_type = DataType::String();
         for (size_t i = 0; i < site.arg_types.size(); ++i) {

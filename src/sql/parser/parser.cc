@@ -1659,6 +1659,8 @@ class Parser {
     if (AcceptKeyword("TO")) {
       return ErrorAt(pos, "compound intervals (... TO ...) are not supported; add single-unit intervals instead");
     }
+    // INTERVAL '5' MINUTE in a PostgreSQL session: the interval '5 minute'.
+    if (pg_) return PostgresIntervalText((negative ? "-" : "") + text + " " + unit, pos);
     std::string_view t = Trim(text);
     bool neg_text = !t.empty() && t[0] == '-';
     if (neg_text || (!t.empty() && t[0] == '+')) t.remove_prefix(1);
@@ -2470,69 +2472,16 @@ class Parser {
   // INTERVAL '2 days 3 hours' (units inside the string, as PostgreSQL writes them).
   Result<ExprPtr> PostgresInterval(SourcePos pos) { return PostgresIntervalText(Advance().text, pos); }
 
+  // A PostgreSQL interval constant: a cast of its text to INTERVAL, which the binder folds
+  // (PostgreSQL's input syntax, and its errors at this place).
   Result<ExprPtr> PostgresIntervalText(const std::string& text, SourcePos pos) {
-    std::vector<std::string> words;
-    for (const auto& w : Split(text, ' ', true)) {
-      if (!w.empty()) words.push_back(w);
-    }
-    // "5" alone, or "5 minutes", "1 day 2 hours": number/unit pairs; a unit may stick to its number ("5min").
-    int64_t months = 0;
-    double ms = 0;
-    bool any = false;
-    for (size_t i = 0; i < words.size(); ++i) {
-      std::string num = words[i], unit;
-      size_t cut = 0;
-      while (cut < num.size() && (std::isdigit(static_cast<unsigned char>(num[cut])) || num[cut] == '.' ||
-                                  num[cut] == '-' || num[cut] == '+')) {
-        ++cut;
-      }
-      if (cut < num.size()) {
-        unit = num.substr(cut);
-        num = num.substr(0, cut);
-      } else if (i + 1 < words.size()) {
-        unit = words[++i];
-      }
-      auto v = ParseDouble(num);
-      if (!v || num.empty()) return ErrorAt(pos, "invalid input syntax for type interval: \"" + text + "\"");
-      std::string u = ToUpper(unit);
-      if (u.empty()) u = "SECOND";  // PostgreSQL reads a bare number as seconds
-      if (u.size() > 1 && u.back() == 'S') u.pop_back();
-      if (u == "MIN" || u == "M") u = "MINUTE";
-      if (u == "SEC" || u == "S") u = "SECOND";
-      if (u == "H" || u == "HR") u = "HOUR";
-      if (u == "D") u = "DAY";
-      if (u == "MS" || u == "MSEC") u = "MILLISECOND";
-      if (u == "MON") u = "MONTH";
-      if (u == "Y" || u == "YR") u = "YEAR";
-      if (u == "YEAR" || u == "MONTH" || u == "QUARTER") {
-        // Range first: converting a double beyond int64 is undefined, and a product could wrap.
-        if (!(std::fabs(*v) <= 1200000.0)) return ErrorAt(pos, "interval out of range");
-        if (*v != static_cast<double>(static_cast<int64_t>(*v))) return ErrorAt(pos, "a month interval must be whole");
-        months += static_cast<int64_t>(*v) * (u == "YEAR" ? 12 : u == "QUARTER" ? 3 : 1);
-      } else {
-        double per = u == "WEEK"          ? 7 * 86400000.0
-                     : u == "DAY"         ? 86400000.0
-                     : u == "HOUR"        ? 3600000.0
-                     : u == "MINUTE"      ? 60000.0
-                     : u == "SECOND"      ? 1000.0
-                     : u == "MILLISECOND" ? 1.0
-                                          : -1;
-        if (per < 0) return ErrorAt(pos, "invalid input syntax for type interval: \"" + text + "\"");
-        ms += *v * per;
-      }
-      any = true;
-    }
-    if (!any) return ErrorAt(pos, "invalid input syntax for type interval: \"" + text + "\"");
-    if (months != 0 && ms != 0) {
-      return ErrorAt(pos, "intervals mixing months and days are not supported; add two intervals instead");
-    }
-    if (ms > 9.2e18 || ms < -9.2e18 || months > 1200000 || months < -1200000)
-      return ErrorAt(pos, "interval out of range");
-    auto e = Make(ExprKind::kInterval, pos);
-    e->interval_months = months != 0;
-    e->op = months != 0 ? "MONTH" : "MILLISECOND";
-    e->value = Datum::Int(months != 0 ? months : static_cast<int64_t>(ms));
-    e->type = DataType::BigInt().NotNull();
+    auto lit = Make(ExprKind::kLiteral, pos);
+    lit->value = Datum::Bytes(text);
+    lit->type = DataType::String().NotNull();
+    auto e = Make(ExprKind::kCast, pos);
+    e->args = {lit};
+    e->name = "typed-literal";
+    e->type = DataType::Interval().NotNull();
     return e;
   }
 

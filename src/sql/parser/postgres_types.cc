@@ -48,6 +48,7 @@ std::optional<PostgresTypeName> LookupPostgresType(std::string_view name) {
       {"timetz", {DataType::Time(6), "", 't'}},
       {"timestamp", {DataType::Timestamp(6), "", 't'}},
       {"timestamptz", {DataType::TimestampLtz(6), "", 't'}},
+      {"interval", {DataType::Interval(), "", 0}},
       {"oid", {DataType::BigInt(), "", 0}},
       {"xid", {DataType::BigInt(), "", 0}},
       {"cid", {DataType::BigInt(), "", 0}},

@@ -277,6 +277,13 @@ TEST_P(StreamingMatchesBatch, Run) {
       ++skipped;
       continue;
     }
+    bool storable = true;  // a print table's columns: an interval is no column type
+    for (size_t c = 0; c < columns->size(); ++c)
+      storable = storable && columns->type(c).root() != format::TypeRoot::kInterval;
+    if (!storable) {
+      ++skipped;
+      continue;
+    }
     std::string name = "q" + std::to_string(r.line);
     std::string changelog = dir.Sub(name + ".changelog");
     std::vector<std::string> defs;

@@ -98,7 +98,7 @@ Result<Datum> FromText(const std::string& text, const DataType& to, const CastOp
     auto ts = format::ParseTimestamp(text);
     if (!ts.ok()) return Status::InvalidArgument("cannot cast \"" + text + "\" to " + to.ToString());
     Timestamp wall = TruncateTimestamp(*ts, to.precision());
-    return Datum::Time(to.root() == TypeRoot::kTimestampLtz ? Shift(wall, -options.time_zone_offset_millis) : wall);
+    return Datum::Time(to.root() == TypeRoot::kTimestampLtz ? Shift(wall, -options.OffsetAtLocal(wall.millis)) : wall);
   }
   auto json = ParseJson(text);
   JsonValue value = json.ok() ? *json : JsonValue::String(text);
@@ -112,7 +112,7 @@ std::string ToText(const Datum& d, const DataType& from, const CastOptions& opti
   switch (from.root()) {
     case TypeRoot::kTimestamp: return TimestampText(d.as_timestamp(), from.precision());
     case TypeRoot::kTimestampLtz:
-      return TimestampText(Shift(d.as_timestamp(), options.time_zone_offset_millis), from.precision());
+      return TimestampText(Shift(d.as_timestamp(), options.OffsetAtUtc(d.as_timestamp().millis)), from.precision());
     case TypeRoot::kDate: return format::FormatDate(d.as_int());
     case TypeRoot::kBoolean: return d.as_int() != 0 ? "true" : "false";
     case TypeRoot::kBinary:
@@ -240,7 +240,6 @@ Result<Datum> CastDatum(const Datum& d, const DataType& from, const DataType& to
     if (to.is_string()) return Datum::Bytes(format::DatumToString(d, from));
     return Unsupported(from, to);
   }
-  int64_t tz = options.time_zone_offset_millis;
   // To and from text.
   if (to.is_string()) return Datum::Bytes(ToText(d, from, options));
   if (to.is_binary() && from.is_string()) return Datum::Bytes(d.as_bytes());
@@ -256,7 +255,8 @@ Result<Datum> CastDatum(const Datum& d, const DataType& from, const DataType& to
     }
     // Epoch seconds of the instant (a wall-clock time is placed in the session zone).
     if (IsTimestamp(from)) {
-      int64_t millis = d.as_timestamp().millis - (from.root() == TypeRoot::kTimestamp ? tz : 0);
+      int64_t millis = d.as_timestamp().millis;
+      if (from.root() == TypeRoot::kTimestamp) millis -= options.OffsetAtLocal(millis);
       return Datum::Int(WrapInteger(FloorDiv(millis, 1000), to.root()));
     }
   }
@@ -296,21 +296,22 @@ Result<Datum> CastDatum(const Datum& d, const DataType& from, const DataType& to
     if (IsTimestamp(from)) {
       ts = d.as_timestamp();
       bool from_ltz = from.root() == TypeRoot::kTimestampLtz;
-      if (from_ltz && !to_ltz) ts = Shift(ts, tz);   // instant -> wall clock in the session zone
-      if (!from_ltz && to_ltz) ts = Shift(ts, -tz);  // wall clock in the session zone -> instant
+      if (from_ltz && !to_ltz) ts = Shift(ts, options.OffsetAtUtc(ts.millis));     // instant -> wall clock
+      if (!from_ltz && to_ltz) ts = Shift(ts, -options.OffsetAtLocal(ts.millis));  // wall clock -> instant
     } else if (from.root() == TypeRoot::kDate) {
       ts = Timestamp{d.as_int() * kMillisPerDay, 0};
-      if (to_ltz) ts = Shift(ts, -tz);
+      if (to_ltz) ts = Shift(ts, -options.OffsetAtLocal(ts.millis));
     } else if (IntegerRank(from.root()) > 0) {
       ts = Timestamp{d.as_int() * 1000, 0};  // epoch seconds
-      if (!to_ltz) ts = Shift(ts, tz);
+      if (!to_ltz) ts = Shift(ts, options.OffsetAtUtc(ts.millis));
     } else {
       return Unsupported(from, to);
     }
     return Datum::Time(TruncateTimestamp(ts, to.precision()));
   }
   if (to.root() == TypeRoot::kDate && IsTimestamp(from)) {
-    int64_t wall = d.as_timestamp().millis + (from.root() == TypeRoot::kTimestampLtz ? tz : 0);
+    int64_t wall = d.as_timestamp().millis;
+    if (from.root() == TypeRoot::kTimestampLtz) wall += options.OffsetAtUtc(wall);
     return Datum::Int(FloorDiv(wall, kMillisPerDay));
   }
   if (to.root() == from.root()) {

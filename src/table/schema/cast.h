@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string_view>
 
 #include "common/result.h"
@@ -21,6 +22,18 @@ namespace kl::table {
 struct CastOptions {
   // The session time zone as a fixed offset from UTC.
   int64_t time_zone_offset_millis = 0;
+  // A session zone whose offset changes (summer time): when set, these give the offset (east of UTC)
+  // at an instant and at a wall-clock time instead of the fixed one. Set by SQL sessions with a
+  // named zone; tables' schema evolution uses the fixed offset.
+  std::function<int64_t(int64_t utc_millis)> offset_at_utc;
+  std::function<int64_t(int64_t local_millis)> offset_at_local;
+
+  int64_t OffsetAtUtc(int64_t utc_millis) const {
+    return offset_at_utc ? offset_at_utc(utc_millis) : time_zone_offset_millis;
+  }
+  int64_t OffsetAtLocal(int64_t local_millis) const {
+    return offset_at_local ? offset_at_local(local_millis) : time_zone_offset_millis;
+  }
 };
 
 // "UTC", "Z", "GMT", "+08:00", "-0530", "+8", "UTC+08:00": a fixed offset in milliseconds.

@@ -168,6 +168,7 @@ Status AppendType(const std::string& name, const DataType& type, std::optional<i
       for (const auto& f : fields) KL_RETURN_IF_ERROR(AppendType(f.name, f.type, f.id, f.id, depth, out, nesting + 1));
       return Status::OK();
     }
+    case TypeRoot::kInterval: break;  // a value of SQL queries only, not a column type
   }
   return Status::NotSupported("type " + type.ToString());
 }

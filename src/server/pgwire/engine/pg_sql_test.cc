@@ -754,6 +754,8 @@ TEST_F(PgSqlTest, SessionTimeZoneMatchesARealPostgres) {
       "interval '1 month')",
       "SELECT timestamptz '2040-07-01 12:00+00', timestamptz '2040-01-15 12:00+00', "
       "to_char(timestamptz '2040-07-01 12:00+00', 'TZ OF')",
+      // As text: casts, || and concat print the offset as the wire does.
+      "SELECT tz::text, 'at ' || tz, concat(tz, '!'), array[tz]::text FROM " + instants + " ORDER BY v.tz",
   };
   const std::vector<std::string> zones = {
       "SET TIME ZONE 'Europe/Berlin'",
@@ -771,6 +773,275 @@ TEST_F(PgSqlTest, SessionTimeZoneMatchesARealPostgres) {
       std::string script = zone + ";\n" + q;
       EXPECT_EQ(PsqlScript(script), real.Query(script)) << script;
     }
+  }
+}
+
+// Flink's time functions, available in PostgreSQL sessions too, follow a named session
+// zone's offset at each value (summer and winter time in Berlin), as do casts of arrays.
+TEST_F(PgSqlTest, FlinkTimeFunctionsFollowANamedSessionZone) {
+  Conn c(Conninfo() + " options='-c TimeZone=Europe/Berlin'");
+  ASSERT_TRUE(c.ok()) << c.error();
+  Res r(PQexec(c.c,
+               "SELECT unix_timestamp('2024-07-01 12:00:00'), unix_timestamp('2024-01-15 12:00:00'), "
+               "from_unixtime(1719828000), from_unixtime(1705316400), "
+               "date_format(timestamptz '2024-07-01 10:00:00+00', 'yyyy-MM-dd HH:mm Z'), "
+               "date_format(timestamptz '2024-01-15 11:00:00+00', 'yyyy-MM-dd HH:mm Z'), "
+               "CAST(ARRAY[t] AS timestamptz[]) FROM (VALUES ('2024-07-01 12:00:00')) AS v(t)"));
+  ASSERT_EQ(r.status(), PGRES_TUPLES_OK) << r.error();
+  EXPECT_EQ(r.get(0, 0), "1719828000");  // 12:00 CEST is 10:00 UTC
+  EXPECT_EQ(r.get(0, 1), "1705316400");  // 12:00 CET is 11:00 UTC
+  EXPECT_EQ(r.get(0, 2), "2024-07-01 12:00:00");
+  EXPECT_EQ(r.get(0, 3), "2024-01-15 12:00:00");
+  EXPECT_EQ(r.get(0, 4), "2024-07-01 12:00 +0200");
+  EXPECT_EQ(r.get(0, 5), "2024-01-15 12:00 +0100");
+  EXPECT_EQ(r.get(0, 6), "{\"2024-07-01 12:00:00+02\"}");
+}
+
+// Intervals as values (PostgreSQL's input forms and output style, timestamp - timestamp,
+// timestamp and interval arithmetic, age, make_interval, justify_*, extract, date_part,
+// date_trunc, comparisons, ORDER BY, GROUP BY, DISTINCT, aggregates, NULLs, errors) print
+// over the wire exactly what a real PostgreSQL prints; months and days of a timestamptz move
+// the session zone's wall clock.
+TEST_F(PgSqlTest, IntervalsMatchARealPostgres) {
+  if (std::system("psql --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "psql is not installed";
+  RealPostgres real;
+  std::string why = real.Start();
+  if (!why.empty()) GTEST_SKIP() << why;
+  const std::vector<std::string> queries = {
+      "SELECT interval '1 day 02:03:04', '3 mons'::interval, 'P1DT2H'::interval, '-1 year +2 "
+      "days'::interval, '1.5 hours'::interval, '@ 1 hour ago'::interval, interval '-1 sec', interval '0'",
+      "SELECT interval '1 year 2 mons 3 days 04:05:06.789', interval '-1 day +02:03', interval '1 day "
+      "-02:03', interval '-1 mon -2 days -03:00', interval '1.5 days', interval '1.5 months', interval "
+      "'1.5 years'",
+      "SELECT interval '0.5 weeks', interval '1 week 2 days', interval '10', interval '90 minutes', "
+      "interval '1:30', interval '1:30.5', interval '100:00:00'",
+      "SELECT 'P1Y2M3DT4H5M6.5S'::interval, 'PT1.5S'::interval, 'P2W'::interval, 'P-1D'::interval, '@ 2 "
+      "days 3 hours ago'::interval, '1 millisecond'::interval, '3 microseconds'::interval, '1 "
+      "decade'::interval, '2 centuries'::interval",
+      "SELECT interval '1' hour, interval '2' day, interval '3' month, interval '-4' minute, CAST('5 "
+      "minutes' AS interval), CAST(interval '1 mon 2 days' AS text)",
+      "SELECT timestamp '2024-03-01 12:00' - timestamp '2024-01-01', timestamp '2024-01-01' - timestamp "
+      "'2024-03-01 12:00', timestamp '2024-03-01 00:00:00.5' - timestamp '2024-03-01 00:00:01', date "
+      "'2024-03-01' - date '2024-01-01', timestamp '2024-03-01' - date '2024-01-01', timestamp "
+      "'2024-03-01' - '2024-01-01'",
+      "SELECT timestamptz '2024-03-31 12:00+02' - timestamptz '2024-03-30 12:00+01', timestamptz "
+      "'2024-01-01 00:00+00' - timestamp '2023-12-31 23:00'",
+      "SELECT timestamp '2024-01-31' + interval '1 month', timestamp '2024-01-31' + interval '1 mon 1 "
+      "day', timestamp '2023-01-31' + interval '1 month', timestamp '2024-02-29' + interval '1 year', "
+      "timestamp '2024-03-01' - interval '1 day 1 hour', interval '1 hour' + timestamp '2024-01-01', date "
+      "'2024-01-31' + interval '1 month', timestamp '2024-01-01' + '1 day'",
+      "SELECT timestamp '2024-03-31 10:00' - interval '1 mon', timestamp '2024-12-31 23:59:59.999999' + "
+      "interval '1 microsecond', timestamptz '2024-01-31 10:00+00' + interval '1 mon -1 day 02:00'",
+      "SELECT interval '1 day' + interval '2 hours', interval '1 mon' - interval '1 day', - interval '1 "
+      "mon 2 days 03:00', interval '1 mon 2 days 03:00' * 2, interval '1 mon' * 0.5, interval '1 day' / 3, "
+      "2.5 * interval '1 hour', interval '1 mon' / 7, interval '-1 mon 3 days' * -1.5",
+      "SELECT age(timestamp '2024-03-31', timestamp '2024-02-29'), age(timestamp '2024-02-29', timestamp "
+      "'2023-02-28'), age(timestamp '2024-01-31', timestamp '2024-03-01'), age(timestamp '2024-03-01', "
+      "timestamp '2024-01-31'), age(timestamp '2024-03-01 10:00', timestamp '2023-12-31 23:59:59.5'), "
+      "age(timestamp '2000-02-29', timestamp '2024-02-28 12:00')",
+      "SELECT age(timestamp '2023-03-01', timestamp '2023-02-28'), age(timestamp '2024-03-01', timestamp "
+      "'2024-02-28'), age(date '2024-05-31', date '2024-04-30'), age(timestamptz '2024-03-01 00:00+00', "
+      "timestamptz '2024-01-15 12:00+00')",
+      "SELECT make_interval(1, 2, 3, 4, 5, 6, 7.5), make_interval(0, 0, 0, 0, 0, 0, 0), make_interval(0, "
+      "0, 0, 0, 0, 90), make_interval(1), make_interval(0, -13), make_interval()",
+      "SELECT justify_days(interval '65 days'), justify_days(interval '-65 days 1 hour'), "
+      "justify_days(interval '1 mon -35 days'), justify_hours(interval '50 hours'), justify_hours(interval "
+      "'1 day -30 hours'), justify_interval(interval '1 mon -1 hour'), justify_interval(interval '-1 mon "
+      "40 days 25 hours'), justify_interval(interval '40 days 50 hours')",
+      "SELECT extract(epoch from interval '1 year 2 mons 3 days 04:05:06.5'), extract(day from interval "
+      "'40 days 5 hours'), extract(hour from interval '-1 day -05:30'), extract(minute from interval "
+      "'05:30:20'), extract(second from interval '00:00:20.25'), extract(month from interval '14 mons'), "
+      "extract(year from interval '14 mons'), extract(epoch from interval '-1 mon')",
+      "SELECT extract(milliseconds from interval '1.5 seconds'), extract(microseconds from interval '1.5 "
+      "seconds'), extract(quarter from interval '7 mons'), extract(century from interval '250 years'), "
+      "extract(epoch from timestamp '2024-03-01' - timestamp '2024-01-01')",
+      "SELECT date_part('epoch', interval '1 day 1 sec'), date_part('hour', interval '26 hours'), "
+      "date_part('epoch', timestamp '2024-01-01 00:00:01.5'), date_part('day', timestamp '2024-03-07'), "
+      "date_trunc('hour', interval '1 day 05:30:20'), date_trunc('year', interval '3 years 5 mons 2 "
+      "days'), date_trunc('month', interval '-1 mon -3 days')",
+      "SELECT CASE WHEN interval '1 mon' = interval '30 days' THEN 'eq' ELSE 'ne' END, CASE WHEN interval "
+      "'1 day' < interval '25 hours' THEN 'lt' ELSE 'ge' END, CASE WHEN interval '1 year' > interval '364 "
+      "days' THEN 'gt' ELSE 'le' END, CASE WHEN interval '2 hours' BETWEEN interval '1 hour' AND interval "
+      "'3 hours' THEN 'in' ELSE 'out' END, CASE WHEN interval '-1 day' < '0' THEN 'neg' ELSE 'pos' END",
+      "SELECT i FROM (VALUES (interval '1 day'), (interval '30 days'), (interval '-2 hours'), (NULL), "
+      "(interval '1 year -1 day'), (interval '25 hours')) AS v(i) ORDER BY i",
+      "SELECT i FROM (VALUES (interval '1 day'), (interval '-2 hours'), (NULL), (interval '1 year -1 "
+      "day'), (interval '25 hours')) AS v(i) ORDER BY i DESC NULLS LAST",
+      "SELECT min(i), max(i), sum(i), avg(i), count(i) FROM (VALUES (interval '1 day 02:00'), (interval '3 "
+      "mons'), (interval '-5 hours'), (NULL)) AS v(i)",
+      "SELECT g, sum(i), avg(i), min(i), max(i) FROM (VALUES ('a', interval '1 hour'), ('a', interval '2 "
+      "days'), ('b', interval '1 mon 1 sec'), ('b', interval '1 mon'), ('b', interval '1 mon')) AS v(g, i) "
+      "GROUP BY g ORDER BY g",
+      "SELECT DISTINCT i FROM (VALUES (interval '2 hours'), (interval '2 hours'), (interval '1 day'), "
+      "(interval '-3 days')) AS v(i) ORDER BY i",
+      "SELECT i, count(*) FROM (VALUES (interval '2 hours'), (interval '1 day'), (interval '2 hours')) AS "
+      "v(i) GROUP BY i ORDER BY i",
+      "SELECT NULL::interval + interval '1 day', interval '1 day' + NULL, age(NULL::timestamp, timestamp "
+      "'2024-01-01'), justify_days(NULL), extract(epoch from NULL::interval), make_interval(1, NULL)",
+      "SELECT count(*) FROM generate_series(timestamp '2024-01-01', timestamp '2024-01-02', interval '1 "
+      "hour') AS t(x) WHERE x - timestamp '2024-01-01' < interval '3 hours'",
+      "SELECT coalesce(NULL, interval '1 day'), greatest(interval '1 day', interval '23 hours'), CASE WHEN "
+      "true THEN interval '1 hour' ELSE NULL END",
+      "SELECT t2 - t1, age(t2, t1), extract(epoch from t2 - t1), t1 + (t2 - t1) = t2, justify_interval(t2 "
+      "- t1) FROM (VALUES (timestamp '2024-01-31 10:00', timestamp '2024-03-01 09:00'), (timestamp "
+      "'2023-12-31 23:59:59', timestamp '2024-02-29 00:00:01.25'), (timestamp '2024-05-05', timestamp "
+      "'2020-02-29 12:00'), (NULL, timestamp '2024-01-01')) AS v(t1, t2) ORDER BY t2 - t1 NULLS FIRST",
+      "SELECT t2 - t1 AS d, count(*) FROM (VALUES (timestamp '2024-01-01', timestamp '2024-01-02'), "
+      "(timestamp '2024-02-01', timestamp '2024-02-02'), (timestamp '2024-01-01', timestamp '2024-01-01 "
+      "06:00')) AS v(t1, t2) GROUP BY 1 ORDER BY 1 DESC",
+      "SELECT i, -i, i * 3, i / 4, justify_hours(i), justify_days(i), extract(epoch from i), extract(hour "
+      "from i), date_trunc('day', i) FROM (VALUES (interval '1 year 2 mons 3 days 04:05:06.789'), "
+      "(interval '-1 mon +40 days -50:00:00'), (interval '-00:00:00.000001'), (interval '0'), (NULL)) AS "
+      "v(i) ORDER BY i",
+      "SELECT date '2024-01-31' + interval '1 month', timestamp '2024-12-31 23:59:59.999999' + interval '1 "
+      "microsecond', timestamptz '2024-01-31 10:00+00' + interval '1 mon -1 day 02:00', now() - interval "
+      "'1 hour' < now(), pg_typeof(interval '1 day'), pg_typeof(timestamp '2024-01-01' - timestamp "
+      "'2023-01-01')",
+      "SELECT format_type(1186, NULL), extract(epoch from interval '1 year'), interval '1 mon' / 7, "
+      "interval '1 day' * 1.5, make_interval(0, 0, 0, 0, 0, 0, 0.000001)",
+  };
+  for (const std::string& q : queries) EXPECT_EQ(PsqlScript(q), real.Query(q)) << q;
+  // Errors: PostgreSQL's messages (the operator's type names aside).
+  const std::vector<std::string> errors = {
+      "SELECT 'abc'::interval",
+      "SELECT interval '1 day' / 0",
+      "SELECT '1 year 2 years'::interval",
+      "SELECT interval '2147483647 days' + interval '1 day'",
+      "SELECT extract(week from interval '1 day')",
+      "SELECT interval '1 day' * interval '1 day'",
+      "SELECT interval '1 day' - timestamp '2024-01-01'",
+  };
+  for (const std::string& q : errors) {
+    std::string want = real.Query(q);
+    std::string got = PsqlScript(q);
+    ASSERT_NE(want.find("ERROR:"), std::string::npos) << q;
+    // "ERROR:  message" of the first line (psql names its script before it); PostgreSQL names
+    // `timestamp without time zone` in full.
+    auto message = [](const std::string& text) {
+      std::string line = text.substr(0, text.find('\n'));
+      size_t error = line.find("ERROR:");
+      return error == std::string::npos ? line : line.substr(error);
+    };
+    std::string first = message(want);
+    size_t full = first.find(" without time zone");
+    if (full != std::string::npos) first.erase(full, 18);
+    EXPECT_EQ(message(got), first) << q;
+  }
+  for (const char* zone : {"SET TIME ZONE 'Europe/Berlin'", "SET TIME ZONE 'America/New_York'"}) {
+    for (const std::string& q : std::vector<std::string>{
+             "SELECT timestamptz '2026-03-28 12:00+00' + interval '1 day', timestamptz '2026-03-28 12:00+00' + "
+             "interval '24 hours', timestamptz '2026-03-30 12:00+00' - timestamptz '2026-03-28 12:00+00', "
+             "age(timestamptz '2026-04-01 00:00+00', timestamptz '2026-03-01 00:00+00'), timestamptz '2026-10-24 "
+             "12:00+00' + interval '1 mon 1 day'",
+             "SELECT generate_series(timestamptz '2026-03-27 12:00+00', timestamptz '2026-03-31 12:00+00', "
+             "interval '1 day')",
+             "SELECT generate_series(timestamptz '2026-01-31 12:30+00', timestamptz '2026-11-30 00:00+00', "
+             "interval '1 mon 1 day 01:00')",
+             "SELECT x - lag(x) OVER (ORDER BY x), age(x, timestamptz '2026-01-31 12:30+00') FROM "
+             "generate_series(timestamptz '2026-03-27 12:00+00', timestamptz '2026-03-31 12:00+00', interval '1 day') "
+             "AS s(x) ORDER BY x",
+         }) {
+      std::string script = std::string(zone) + ";\n" + q;
+      EXPECT_EQ(PsqlScript(script), real.Query(script)) << script;
+    }
+  }
+}
+
+// Intervals on the wire: type OID 1186, the binary form (int64 microseconds, int32 days,
+// int32 months) both ways, text and binary parameters, COPY's text, SQLSTATEs as PostgreSQL's,
+// and psycopg 3 reading binary intervals as timedeltas.
+TEST_F(PgSqlTest, IntervalsOverTheWire) {
+  Conn c(Conninfo());
+  ASSERT_TRUE(c.ok()) << c.error();
+  auto be = [](const char* p, int bytes) {
+    int64_t v = 0;
+    for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+    return bytes == 4 ? static_cast<int64_t>(static_cast<int32_t>(v)) : v;
+  };
+  Res binary(PQexecParams(c.c,
+                          "SELECT interval '-1 year 2 mons -3 days 04:05:06.789', timestamp '2024-03-01' - "
+                          "timestamp '2024-01-01 00:00:00.5'",
+                          0, nullptr, nullptr, nullptr, nullptr, 1));
+  ASSERT_EQ(binary.status(), PGRES_TUPLES_OK) << binary.error();
+  EXPECT_EQ(PQftype(binary.r, 0), 1186u);
+  ASSERT_EQ(PQgetlength(binary.r, 0, 0), 16);
+  const char* v = PQgetvalue(binary.r, 0, 0);
+  EXPECT_EQ(be(v, 8), ((4 * 60 + 5) * 60 + 6) * 1000000LL + 789000);
+  EXPECT_EQ(be(v + 8, 4), -3);
+  EXPECT_EQ(be(v + 12, 4), -10);
+  const char* d = PQgetvalue(binary.r, 0, 1);
+  EXPECT_EQ(be(d, 8), 86400000000LL - 500000);  // 59 days 23:59:59.5
+  EXPECT_EQ(be(d + 8, 4), 59);
+  EXPECT_EQ(be(d + 12, 4), 0);
+
+  // A binary interval parameter comes back as text and as the same bytes.
+  std::string param;
+  for (int64_t x : {int64_t{90061000001}, int64_t{-2}, int64_t{14}}) {
+    int bytes = x == 90061000001 ? 8 : 4;
+    for (int i = bytes - 1; i >= 0; --i)
+      param.push_back(static_cast<char>((static_cast<uint64_t>(x) >> (8 * i)) & 0xff));
+  }
+  const char* values[] = {param.data()};
+  int lengths[] = {16};
+  int formats[] = {1};
+  Oid types[] = {1186};
+  Res echoed(PQexecParams(c.c, "SELECT $1::text, $1 + interval '1 day'", 1, types, values, lengths, formats, 0));
+  ASSERT_EQ(echoed.status(), PGRES_TUPLES_OK) << echoed.error();
+  EXPECT_EQ(echoed.get(0, 0), "1 year 2 mons -2 days +25:01:01.000001");
+  EXPECT_EQ(echoed.get(0, 1), "1 year 2 mons -1 days +25:01:01.000001");
+  Res round(PQexecParams(c.c, "SELECT $1", 1, types, values, lengths, formats, 1));
+  ASSERT_EQ(round.status(), PGRES_TUPLES_OK) << round.error();
+  EXPECT_EQ(std::string(PQgetvalue(round.r, 0, 0), PQgetlength(round.r, 0, 0)), param);
+  const char* text_values[] = {"P1DT2H"};
+  Oid text_types[] = {1186};
+  Res text(PQexecParams(c.c, "SELECT $1, pg_typeof($1)", 1, text_types, text_values, nullptr, nullptr, 0));
+  ASSERT_EQ(text.status(), PGRES_TUPLES_OK) << text.error();
+  EXPECT_EQ(text.get(0, 0), "1 day 02:00:00");
+  EXPECT_EQ(text.get(0, 1), "interval");
+
+  const struct {
+    const char* sql;
+    const char* sqlstate;
+  } errors[] = {
+      {"SELECT 'soon'::interval", "22007"},
+      {"SELECT interval '1 hour' / 0", "22012"},
+      {"SELECT interval '2147483647 days' + interval '1 day'", "22008"},
+      {"SELECT timestamp '9999-12-31' + interval '1 day'", "22008"},
+      {"SELECT interval '1 day' * interval '1 day'", "42883"},
+  };
+  for (const auto& e : errors) {
+    Res r(PQexec(c.c, e.sql));
+    EXPECT_EQ(r.status(), PGRES_FATAL_ERROR) << e.sql;
+    EXPECT_EQ(r.sqlstate(), e.sqlstate) << e.sql << ": " << r.error();
+  }
+
+  if (std::system("psql --version > /dev/null 2>&1") == 0) {
+    int rc = 0;
+    std::string copied = Psql(
+        "-c \"COPY (SELECT i, -i FROM (VALUES (interval '1 day 02:00'), (NULL), (interval '-3 mons')) AS v(i)) TO "
+        "STDOUT\"",
+        &rc);
+    EXPECT_EQ(rc, 0) << copied;
+    EXPECT_EQ(copied, "1 day 02:00:00\t-1 days -02:00:00\n\\N\t\\N\n-3 mons\t3 mons\n");
+  }
+  if (std::system("/usr/bin/python3 -c 'import psycopg' > /dev/null 2>&1") == 0) {
+    std::string script = dir_->Sub("intervals.py");
+    ASSERT_TRUE(WriteFile(script,
+                          "import datetime, sys, psycopg\n"
+                          "conn = psycopg.connect(host='127.0.0.1', port=int(sys.argv[1]), user='ops', "
+                          "dbname='kubelake')\n"
+                          "with conn.cursor(binary=True) as cur:\n"
+                          "    cur.execute(\"SELECT timestamp '2024-03-01 12:00' - timestamp '2024-01-01', "
+                          "%s::interval * 2\", [datetime.timedelta(hours=-1, microseconds=5)])\n"
+                          "    row = cur.fetchone()\n"
+                          "    assert row == (datetime.timedelta(days=60, hours=12), "
+                          "datetime.timedelta(hours=-2, microseconds=10)), row\n"
+                          "print('psycopg intervals ok')\n")
+                    .ok());
+    int rc = 0;
+    std::string out = RunCommand("/usr/bin/python3 '" + script + "' " + std::to_string(server_->port()) + " 2>&1", &rc);
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("psycopg intervals ok"), std::string::npos) << out;
   }
 }
 

@@ -64,6 +64,10 @@ const char* SqlStateOf(const Status& s, const std::string& m) {
     return sqlstate::kUndefinedObject;
   }
   if (Contains(m, "division by zero") || Contains(m, "divided by zero")) return "22012";
+  // invalid_datetime_format and datetime_field_overflow, as PostgreSQL reports them.
+  if (Contains(m, "invalid input syntax for type interval")) return "22007";
+  if (Contains(m, "interval field value out of range")) return "22015";
+  if (Contains(m, "interval out of range") || Contains(m, "timestamp out of range")) return "22008";
   if (Contains(m, "more than one row")) return "21000";
   if (m.rfind("CAST of", 0) == 0 || Contains(m, "invalid input syntax") || Contains(m, "malformed array literal") ||
       Contains(m, "bad number")) {

@@ -1,4 +1,4 @@
-#include "sql/functions/time_zone.h"
+#include "sql/functions/datetime/time_zone.h"
 
 #include <algorithm>
 #include <cctype>

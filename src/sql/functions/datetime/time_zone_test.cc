@@ -1,6 +1,6 @@
 // TZif files and the POSIX TZ rule of their footer, which holds after the last
 // transition (2037 in full files, much earlier in slim ones).
-#include "sql/functions/time_zone.h"
+#include "sql/functions/datetime/time_zone.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -423,7 +423,7 @@ void RegisterDateTimeFunctions(FunctionRegistry* r) {
             *o = Datum();  // unparseable text: NULL
             return Status::OK();
           }
-          *o = Datum::Int(FloorDiv(ts->millis - ctx.time_zone_offset_millis, 1000));
+          *o = Datum::Int(FloorDiv(ts->millis - ctx.OffsetMillisAtLocal(ts->millis), 1000));
           return Status::OK();
         })(site);
       },
@@ -437,9 +437,9 @@ void RegisterDateTimeFunctions(FunctionRegistry* r) {
                                return Status::OK();
                              }
                              std::string fmt = a[1].is_null() ? kDefaultFormat : a[1].as_bytes();
+                             int64_t offset = ctx.OffsetMillisAtUtc(secs * 1000);
                              KL_ASSIGN_OR_RETURN(std::string text,
-                                                 FormatJava(Timestamp{secs * 1000 + ctx.time_zone_offset_millis, 0},
-                                                            fmt, ctx.time_zone_offset_millis));
+                                                 FormatJava(Timestamp{secs * 1000 + offset, 0}, fmt, offset));
                              *o = Datum::Bytes(std::move(text));
                              return Status::OK();
                            }),
@@ -502,8 +502,11 @@ void RegisterDateTimeFunctions(FunctionRegistry* r) {
         f.return_type = DataType::String();
         f.arg_types = {t, DataType::String()};
         f.kernel = RowKernel([t](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
-          KL_ASSIGN_OR_RETURN(std::string text,
-                              FormatJava(WallClock(ctx, a[0], t), a[1].as_bytes(), ctx.time_zone_offset_millis));
+          Timestamp wall = WallClock(ctx, a[0], t);
+          // The offset a zone pattern prints: an instant's own, or the one its wall-clock time has.
+          int64_t offset = t.root() == TypeRoot::kTimestampLtz ? ctx.OffsetMillisAtUtc(a[0].as_timestamp().millis)
+                                                               : ctx.OffsetMillisAtLocal(wall.millis);
+          KL_ASSIGN_OR_RETURN(std::string text, FormatJava(wall, a[1].as_bytes(), offset));
           *o = Datum::Bytes(std::move(text));
           return Status::OK();
         });

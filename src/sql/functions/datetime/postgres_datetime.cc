@@ -10,8 +10,8 @@
 #include "common/clock.h"
 #include "common/string_util.h"
 #include "sql/binder/types.h"
+#include "sql/functions/datetime/time_zone.h"
 #include "sql/functions/function.h"
-#include "sql/functions/time_zone.h"
 
 namespace kl::sql {
 
@@ -548,68 +548,6 @@ void RegisterPostgresDateTimeFunctions(FunctionRegistry* r) {
         "EXTRACT(unit FROM t) (PostgreSQL sessions: epoch and second as numeric with the fraction, dow from 0 = "
         "Sunday)");
   }
-
-  // The timestamps generate_series(start, stop, interval) walks (see the binder). PostgreSQL
-  // adds the step to the previous value, so month steps keep the day clamped once clamped.
-  auto series = [](bool months) {
-    return [months](const CallSite& site) -> Result<BoundFunction> {
-      KL_RETURN_IF_ERROR(CheckArgCount(site, 3, 3));
-      DataType t = site.arg_types[0];
-      if (IsStringType(t) || t.root() == TypeRoot::kDate) t = DataType::TimestampLtz(6);
-      if (t.root() != TypeRoot::kTimestamp && t.root() != TypeRoot::kTimestampLtz) {
-        return site.Error("generate_series with an interval step walks timestamps; argument 1 is " +
-                          TypeName(site.arg_types[0].WithNullable(true)));
-      }
-      BoundFunction f;
-      f.return_type = DataType::Array(t.WithNullable(false));
-      f.arg_types = {t, t, DataType::BigInt()};
-      bool ltz = t.root() == TypeRoot::kTimestampLtz;
-      f.kernel = RowKernel([months, ltz](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
-        int64_t start = a[0].as_timestamp().ToMicros(), stop = a[1].as_timestamp().ToMicros();
-        int64_t step = a[2].as_int();
-        if (step == 0) return Status::InvalidArgument("generate_series: the step interval cannot be zero");
-        int64_t step_micros = 0;
-        if (!months && __builtin_mul_overflow(step, int64_t{1000}, &step_micros)) {
-          return Status::InvalidArgument("generate_series: the step interval is out of range");
-        }
-        format::DatumList items;
-        int64_t v = start;
-        // A month step over timestamps with time zone moves the session zone's wall clock
-        // (as PostgreSQL: 04-01 00:00+02 after 03-01 00:00+01 in Europe/Berlin).
-        bool on_wall_clock = months && ltz;
-        int64_t wall_start = start;
-        if (on_wall_clock) wall_start += ctx.OffsetMillisAtUtc(FloorDiv(start, 1000)) * 1000;
-        Fields base = FieldsOf(wall_start);
-        int64_t in_day = wall_start - base.days * kMicrosPerDay;
-        unsigned day = base.day;
-        int64_t month_index = base.year * 12 + (base.month - 1);
-        while (step > 0 ? v <= stop : v >= stop) {
-          if (items.size() >= 10000000) {
-            return Status::InvalidArgument("generate_series of more than 10,000,000 values is not supported");
-          }
-          items.push_back(Datum::Time(Timestamp::FromMicros(v)));
-          if (months) {
-            month_index += step;
-            int64_t y = FloorDiv(month_index, 12);
-            unsigned m = static_cast<unsigned>(month_index - y * 12 + 1);
-            if (y > 9999 || y < 1) break;
-            static const unsigned kLength[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-            unsigned last = kLength[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0) ? 1 : 0);
-            day = std::min(day, last);
-            v = DaysFromCivil(y, m, day) * kMicrosPerDay + in_day;
-            if (on_wall_clock) v -= ctx.OffsetMillisAtLocal(FloorDiv(v, 1000)) * 1000;
-          } else if (__builtin_add_overflow(v, step_micros, &v)) {
-            break;
-          }
-        }
-        *o = Datum::List(std::move(items));
-        return Status::OK();
-      });
-      return f;
-    };
-  };
-  r->AddScalar("__TIME_SERIES_MS", series(false), "");
-  r->AddScalar("__TIME_SERIES_MONTHS", series(true), "");
 }
 
 }  // namespace kl::sql
