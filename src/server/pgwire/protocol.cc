@@ -64,8 +64,8 @@ void MessageWriter::Int16(int16_t v) {
 
 void MessageWriter::Int32(int32_t v) {
   uint32_t u = static_cast<uint32_t>(v);
-  const char b[4] = {static_cast<char>(u >> 24), static_cast<char>((u >> 16) & 0xff), static_cast<char>((u >> 8) & 0xff),
-                     static_cast<char>(u & 0xff)};
+  const char b[4] = {static_cast<char>(u >> 24), static_cast<char>((u >> 16) & 0xff),
+                     static_cast<char>((u >> 8) & 0xff), static_cast<char>(u & 0xff)};
   out_.append(b, 4);
 }
 

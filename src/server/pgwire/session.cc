@@ -675,10 +675,10 @@ SqlResult<StatementDescription> Session::Describe(const std::string& sql, const 
 
 bool Session::OverRowLimit(const Portal& p) {
   if (p.sent < config_.max_rows) return false;
-  ExtendedError({sqlstate::kProgramLimitExceeded,
-                 "the result has more than " + std::to_string(config_.max_rows) +
-                     " rows, the server's limit for one statement",
-                 "", "Add a LIMIT, or ask for fewer rows.", 0});
+  ExtendedError(
+      {sqlstate::kProgramLimitExceeded,
+       "the result has more than " + std::to_string(config_.max_rows) + " rows, the server's limit for one statement",
+       "", "Add a LIMIT, or ask for fewer rows.", 0});
   return true;
 }
 

@@ -595,8 +595,7 @@ std::string PgTypeName(uint32_t o) {
   }
 }
 
-std::optional<std::string_view> PlainTextOf(const format::Column& column, size_t row, const DataType& type,
-                                            char* buf) {
+std::optional<std::string_view> PlainTextOf(const format::Column& column, size_t row, const DataType& type, char* buf) {
   if (column.type().root() != type.root()) return std::nullopt;
   switch (type.root()) {
     case TypeRoot::kBoolean:

@@ -169,7 +169,8 @@ class PaimonSource : public TableSource {
     const table::TableSchema& schema = table_->schema();
     bucket_keys_.buckets = schema.table_options().bucket();
     if (bucket_keys_.buckets > 1) bucket_keys_.columns = schema.BucketKeyIndexes();
-    for (int k : bucket_keys_.columns) bucket_keys_.types.push_back(schema.fields.type(static_cast<size_t>(k)).NotNull());
+    for (int k : bucket_keys_.columns)
+      bucket_keys_.types.push_back(schema.fields.type(static_cast<size_t>(k)).NotNull());
   }
   const format::RowType& schema() const override { return table_->schema().fields; }
   bool AppliesFilters() const override { return true; }
