@@ -132,8 +132,11 @@ Result<const TableSchema*> TableContext::SchemaById(int64_t id) {
 FileOpener TableContext::OpenerFor(const std::string& partition, int32_t bucket, const format::RowType& read_type,
                                    std::shared_ptr<const SplitReadExtras> extras) {
   bool key_value = primary_key();
-  return [this, partition, bucket, read_type, key_value,
+  // Shared, not copied: the opener is copied once per sorted run of a read.
+  auto type = std::make_shared<const format::RowType>(read_type);
+  return [this, partition, bucket, type, key_value,
           extras](const DataFileMeta& file) -> Result<std::unique_ptr<DataFileReader>> {
+    const format::RowType& read_type = *type;
     KL_ASSIGN_OR_RETURN(const TableSchema* file_schema, SchemaById(file.schema_id));
     DataFileReadExtras file_extras;
     if (extras) {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -1140,6 +1141,40 @@ TEST(TableTest, ExpiryKeepsEverythingRetainedSnapshotsNeed) {
   ASSERT_TRUE(orphans.ok()) << orphans.status().ToString();
   EXPECT_EQ(orphans->deleted, (std::vector<std::string>{"bucket-0/data-orphan.avro"}));
   for (int64_t id : *ids) EXPECT_TRUE(t->ReadAll(id).ok());
+}
+
+// A bucket filter leaves out the other buckets' splits and nothing else: the plan is the
+// full plan's splits of the accepted buckets, file for file.
+TEST(TableTest, BucketFilterPlansOnlyAcceptedBuckets) {
+  testing::TempDir dir;
+  auto t = MakeTable(dir.Sub("t"), {"id"}, {{"bucket", "4"}});
+  auto w = t->NewWriter("w");
+  for (int i = 0; i < 200; ++i) KL_ASSERT_OK(w->WriteRow(R(i, "eu", "x", i)));
+  ASSERT_TRUE(w->Commit(1).ok());
+  auto full = t->NewScan().PlanLatest();
+  ASSERT_TRUE(full.ok());
+  ASSERT_EQ(full->splits.size(), 4u);
+  TableScan scan = t->NewScan();
+  scan.SetBucketFilter([](int32_t bucket) { return bucket == 1 || bucket == 3; });
+  auto some = scan.PlanLatest();
+  ASSERT_TRUE(some.ok());
+  ASSERT_EQ(some->splits.size(), 2u);
+  EXPECT_EQ(some->snapshot_id, full->snapshot_id);
+  for (const auto& split : some->splits) {
+    auto same = std::find_if(full->splits.begin(), full->splits.end(), [&](const DataSplit& s) {
+      return s.bucket == split.bucket && s.partition == split.partition;
+    });
+    ASSERT_NE(same, full->splits.end());
+    EXPECT_TRUE(split.bucket == 1 || split.bucket == 3);
+    ASSERT_EQ(split.files.size(), same->files.size());
+    for (size_t f = 0; f < split.files.size(); ++f) EXPECT_EQ(split.files[f].file_name, same->files[f].file_name);
+  }
+  // A filter accepting none plans an empty read of the same snapshot.
+  scan.SetBucketFilter([](int32_t) { return false; });
+  auto none = scan.PlanLatest();
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->splits.empty());
+  EXPECT_EQ(none->snapshot_id, full->snapshot_id);
 }
 
 TEST(TableTest, CorruptFilesGiveErrorsNamingTheFile) {

@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <thread>
 
+#include "common/testing/test_util.h"
 #include "server/listen.h"
 #include "server/pgwire/pg_server.h"
 #include "server/pgwire/protocol.h"
@@ -205,6 +207,81 @@ TEST_F(PgProtocolTest, PortalSuspendedAndResumed) {
   c.Send(Client::Msg('P', parse) + Client::Msg('B', bind) + Client::Msg('E', exec2) + Client::Msg('E', exec2) +
          Client::Msg('E', exec2) + Client::Msg('S', ""));
   EXPECT_EQ(c.ReadUntilReady(), "12DDsDDsDCZ");
+}
+
+// A stream that hands over column batches: rows split across batches and Execute's
+// row limit, NULLs, strings and integers written from the columns, other types (a
+// double) through EncodeValue; the bytes of each DataRow as the row path writes them.
+TEST_F(PgProtocolTest, BatchedRowsSuspendedResumedAndEncoded) {
+  Client c(server_->port());
+  ASSERT_TRUE(c.Startup());
+  std::string parse = std::string("\0", 1) + "SELECT * FROM generate_batches(5)" + std::string("\0\0\0", 3);
+  std::string bind("\0\0\0\0\0\0\0\0", 8);
+  std::string exec3 = std::string("\0", 1) + std::string("\0\0\0\x03", 4);
+  c.Send(Client::Msg('P', parse) + Client::Msg('B', bind) + Client::Msg('E', exec3) + Client::Msg('E', exec3) +
+         Client::Msg('S', ""));
+  std::string types;
+  std::vector<std::string> rows;
+  while (true) {
+    auto [type, body] = c.Read();
+    if (type == 0) break;
+    types.push_back(type);
+    if (type == 'D') rows.push_back(body);
+    if (type == 'Z') break;
+  }
+  EXPECT_EQ(types, "12DDDsDDCZ");
+  ASSERT_EQ(rows.size(), 5u);
+  auto value = [](const std::string& text) {
+    uint32_t n = htonl(static_cast<uint32_t>(text.size()));
+    return std::string(reinterpret_cast<const char*>(&n), 4) + text;
+  };
+  const std::string three_columns("\0\x03", 2), null_value("\xff\xff\xff\xff", 4);
+  EXPECT_EQ(rows[0], three_columns + value("1") + value("row 1") + value("0.5"));
+  EXPECT_EQ(rows[2], three_columns + value("3") + null_value + value("1.5"));
+  EXPECT_EQ(rows[4], three_columns + value("5") + value("row 5") + value("2.5"));
+}
+
+TEST(PgTypes, PlainTextOfColumnsIsEncodeValueText) {
+  using format::Column;
+  using format::DataType;
+  std::vector<std::pair<DataType, std::vector<format::Datum>>> cases = {
+      {DataType::Boolean(), {format::Datum::Bool(true), format::Datum::Bool(false)}},
+      {DataType::TinyInt(), {format::Datum::Int(-128), format::Datum::Int(7)}},
+      {DataType::Int(), {format::Datum::Int(2147483647), format::Datum::Int(0)}},
+      {DataType::BigInt(), {format::Datum::Int(INT64_MIN), format::Datum::Int(INT64_MAX)}},
+      {DataType::String(), {format::Datum::Bytes(""), format::Datum::Bytes("h\xc3\xa9llo, \"w\"\n")}},
+      {DataType::Char(3), {format::Datum::Bytes("abc")}},
+  };
+  char buf[24];
+  for (const auto& [type, values] : cases) {
+    Column column(type);
+    for (const auto& v : values) column.Append(v);
+    for (size_t i = 0; i < values.size(); ++i) {
+      std::string want;
+      KL_ASSERT_OK(pg::EncodeValue(values[i], type, false, &want));
+      auto got = pg::PlainTextOf(column, i, type, buf);
+      ASSERT_TRUE(got.has_value()) << type.ToString();
+      EXPECT_EQ(std::string(*got), want) << type.ToString();
+    }
+  }
+  // Dictionary-encoded strings read through the dictionary.
+  std::string_view words[] = {"b", "a", ""};
+  Column dict_column(DataType::String());
+  uint32_t codes[] = {1, 0, 1};
+  dict_column.AppendCodes(Column::MakeDictionary(DataType::String(), words, 3), codes, 3);
+  ASSERT_TRUE(dict_column.is_dictionary());
+  EXPECT_EQ(*pg::PlainTextOf(dict_column, 0, DataType::String(), buf), "a");
+  EXPECT_EQ(*pg::PlainTextOf(dict_column, 1, DataType::String(), buf), "b");
+  // Types whose text needs more than a copy, and a declared type other than the column's, are left to EncodeValue.
+  Column doubles(DataType::Double());
+  doubles.Append(format::Datum::Double(1.5));
+  EXPECT_FALSE(pg::PlainTextOf(doubles, 0, DataType::Double(), buf).has_value());
+  Column bytes(DataType::Bytes());
+  bytes.Append(format::Datum::Bytes("x"));
+  EXPECT_FALSE(pg::PlainTextOf(bytes, 0, DataType::Bytes(), buf).has_value());
+  Column ints(DataType::BigInt());
+  ints.Append(format::Datum::Int(1));
+  EXPECT_FALSE(pg::PlainTextOf(ints, 0, DataType::String(), buf).has_value());
 }
 
 TEST_F(PgProtocolTest, ClientsThatVanishOrStall) {

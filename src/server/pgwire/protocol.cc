@@ -58,13 +58,15 @@ void MessageWriter::Begin(char type) {
 }
 
 void MessageWriter::Int16(int16_t v) {
-  out_.push_back(static_cast<char>((v >> 8) & 0xff));
-  out_.push_back(static_cast<char>(v & 0xff));
+  const char b[2] = {static_cast<char>((v >> 8) & 0xff), static_cast<char>(v & 0xff)};
+  out_.append(b, 2);
 }
 
 void MessageWriter::Int32(int32_t v) {
   uint32_t u = static_cast<uint32_t>(v);
-  for (int shift = 24; shift >= 0; shift -= 8) out_.push_back(static_cast<char>((u >> shift) & 0xff));
+  const char b[4] = {static_cast<char>(u >> 24), static_cast<char>((u >> 16) & 0xff),
+                     static_cast<char>((u >> 8) & 0xff), static_cast<char>(u & 0xff)};
+  out_.append(b, 4);
 }
 
 void MessageWriter::CString(std::string_view s) {

@@ -18,6 +18,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "format/column.h"
 #include "format/datum.h"
 #include "format/types.h"
 
@@ -115,6 +116,11 @@ class RowStream {
   virtual ~RowStream() = default;
   // Appends up to `max` rows to `rows`; returns how many (0 = the end).
   virtual SqlResult<size_t> Next(size_t max, std::vector<format::Row>* rows, const QueryContext& context) = 0;
+  // Streams whose rows come in column batches may hand over a batch whole instead, and
+  // the server encodes values straight from its columns (no row of Datums per row):
+  // batched() says a stream does; NextBatch then gives the next batch (false at the end).
+  virtual bool batched() const { return false; }
+  virtual SqlResult<bool> NextBatch(format::ColumnBatch* batch, const QueryContext& context) { return false; }
 };
 
 // Rows already in memory (SHOW, small answers, tests).

@@ -673,7 +673,88 @@ SqlResult<StatementDescription> Session::Describe(const std::string& sql, const 
   return engine_session_->Describe(sql, hints);
 }
 
+bool Session::OverRowLimit(const Portal& p) {
+  if (p.sent < config_.max_rows) return false;
+  ExtendedError(
+      {sqlstate::kProgramLimitExceeded,
+       "the result has more than " + std::to_string(config_.max_rows) + " rows, the server's limit for one statement",
+       "", "Add a LIMIT, or ask for fewer rows.", 0});
+  return true;
+}
+
+Session::Outcome Session::SendBatchRows(Portal* p, size_t max_rows) {
+  QueryContext ctx = MakeContext();
+  size_t sent_now = 0;
+  const format::RowType& columns = p->result.columns;
+  size_t width = columns.size();
+  std::string value;
+  char digits[24];
+  std::shared_ptr<const sql::TimeZone> zone = settings_->time_zone();
+  while (true) {
+    if (p->batch_at >= p->batch.num_rows()) {
+      p->batch_at = 0;
+      if (auto stop = ctx.Interrupted()) {
+        ExtendedError(*stop);
+        return Outcome::kError;
+      }
+      auto more = p->result.rows->NextBatch(&p->batch, ctx);
+      if (!more.ok()) {
+        ExtendedError(more.error());
+        return Outcome::kError;
+      }
+      if (!*more) {
+        p->batch = format::ColumnBatch();
+        p->finished = true;
+        return Outcome::kDone;
+      }
+      if (p->batch.num_columns() != width) {
+        ExtendedError({sqlstate::kInternalError,
+                       "the engine returned a row of " + std::to_string(p->batch.num_columns()) + " values for " +
+                           std::to_string(width) + " columns",
+                       "", "", 0});
+        return Outcome::kError;
+      }
+      continue;
+    }
+    if (max_rows > 0 && sent_now == max_rows) return Outcome::kSuspended;
+    if (OverRowLimit(*p)) return Outcome::kError;
+    size_t row = p->batch_at++;
+    out_.Begin('D');
+    out_.Int16(static_cast<int16_t>(width));
+    for (size_t i = 0; i < width; ++i) {
+      const format::Column& column = p->batch.column(i);
+      if (column.IsNull(row)) {
+        out_.Int32(-1);
+        continue;
+      }
+      bool binary = p->formats.size() > i && p->formats[i] == 1;
+      if (!binary) {
+        if (std::optional<std::string_view> text = PlainTextOf(column, row, columns.type(i), digits)) {
+          out_.Int32(static_cast<int32_t>(text->size()));
+          out_.Bytes(*text);
+          continue;
+        }
+      }
+      value.clear();
+      Status s = EncodeValue(column.Get(row), columns.type(i), binary, &value, zone.get());
+      if (!s.ok()) {
+        out_.End();
+        ExtendedError(FromStatus(s, sqlstate::kFeatureNotSupported));
+        return Outcome::kError;
+      }
+      out_.Int32(static_cast<int32_t>(value.size()));
+      out_.Bytes(value);
+    }
+    out_.End();
+    ++p->sent;
+    ++sent_now;
+    counters_->rows_sent++;
+    if (out_.size() >= kFlushBytes && !Flush()) return Outcome::kError;
+  }
+}
+
 Session::Outcome Session::SendRows(Portal* p, size_t max_rows) {
+  if (p->result.rows && p->result.rows->batched()) return SendBatchRows(p, max_rows);
   QueryContext ctx = MakeContext();
   size_t sent_now = 0;
   size_t width = p->result.columns.size();
@@ -699,13 +780,7 @@ Session::Outcome Session::SendRows(Portal* p, size_t max_rows) {
     }
     if (max_rows > 0 && sent_now == max_rows) return Outcome::kSuspended;
     const format::Row& row = p->buffered[p->buffered_at++];
-    if (p->sent >= config_.max_rows) {
-      ExtendedError({sqlstate::kProgramLimitExceeded,
-                     "the result has more than " + std::to_string(config_.max_rows) +
-                         " rows, the server's limit for one statement",
-                     "", "Add a LIMIT, or ask for fewer rows.", 0});
-      return Outcome::kError;
-    }
+    if (OverRowLimit(*p)) return Outcome::kError;
     if (row.size() != width) {
       ExtendedError({sqlstate::kInternalError,
                      "the engine returned a row of " + std::to_string(row.size()) + " values for " +

@@ -94,6 +94,8 @@ class Session {
     StatementResult result;
     std::vector<format::Row> buffered;  // pulled but not yet sent
     size_t buffered_at = 0;
+    format::ColumnBatch batch;  // the same, from streams that hand over batches
+    size_t batch_at = 0;
     uint64_t sent = 0;
     bool finished = false;
   };
@@ -124,6 +126,9 @@ class Session {
   SqlResult<StatementResult> RunSessionCommand(const SessionCommand& command);
   // Sends up to `max_rows` rows of a started portal (0 = all).
   Outcome SendRows(Portal* portal, size_t max_rows);
+  Outcome SendBatchRows(Portal* portal, size_t max_rows);  // SendRows of a batched stream
+  // The row-count limit's error when the portal has sent config_.max_rows; false otherwise.
+  bool OverRowLimit(const Portal& portal);
   // COPY ... TO STDOUT of a simple Query: CopyOutResponse, CopyData, CopyDone, "COPY n";
   // false after an error (sent). `chars_before` shifts error positions.
   bool CopyOut(const std::string& sql, int chars_before);

@@ -595,6 +595,28 @@ std::string PgTypeName(uint32_t o) {
   }
 }
 
+std::optional<std::string_view> PlainTextOf(const format::Column& column, size_t row, const DataType& type, char* buf) {
+  if (column.type().root() != type.root()) return std::nullopt;
+  switch (type.root()) {
+    case TypeRoot::kBoolean:
+      if (column.kind() != format::PhysicalKind::kInt) return std::nullopt;
+      return std::string_view(column.GetInt(row) != 0 ? "t" : "f", 1);
+    case TypeRoot::kTinyInt:
+    case TypeRoot::kSmallInt:
+    case TypeRoot::kInt:
+    case TypeRoot::kBigInt: {
+      if (column.kind() != format::PhysicalKind::kInt) return std::nullopt;
+      auto [end, ec] = std::to_chars(buf, buf + 24, column.GetInt(row));
+      return std::string_view(buf, static_cast<size_t>(end - buf));
+    }
+    case TypeRoot::kChar:
+    case TypeRoot::kVarChar:
+      if (column.kind() != format::PhysicalKind::kBytes) return std::nullopt;
+      return column.GetBytes(row);
+    default: return std::nullopt;
+  }
+}
+
 Status EncodeValue(const Datum& value, const DataType& type, bool binary, std::string* out,
                    const kl::sql::TimeZone* zone) {
   return binary ? EncodeBinary(value, type, out) : kl::sql::AppendPostgresText(value, type, zone, out);

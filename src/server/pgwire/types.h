@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "common/result.h"
+#include "format/column.h"
 #include "format/datum.h"
 #include "format/types.h"
 
@@ -63,6 +64,13 @@ std::string PgTypeName(uint32_t oid);
 // its offset; binary ones are UTC microseconds whatever the zone.
 Status EncodeValue(const format::Datum& value, const format::DataType& type, bool binary, std::string* out,
                    const kl::sql::TimeZone* zone = nullptr);
+
+// The text form EncodeValue gives row `row` (not null) of `column` when no conversion is
+// needed beyond copying bytes or printing an integer (strings, integers, booleans of the
+// declared `type`): a view of the column's bytes or of `buf` (at least 24 chars);
+// nullopt for every other type and layout (then EncodeValue of column.Get(row)).
+std::optional<std::string_view> PlainTextOf(const format::Column& column, size_t row, const format::DataType& type,
+                                            char* buf);
 
 // A parameter value from its wire bytes. `wire_oid` is the type the client
 // declared (0 = none; then `type` decides the binary layout). A text timestamptz

@@ -23,8 +23,10 @@ constexpr char kViewDir[] = ".kubelake-views";
 
 // Snapshot a read sees: scan.tag-name, scan.version (FOR SYSTEM_VERSION AS OF), scan.snapshot-id,
 // scan.timestamp-millis, scan.timestamp, FOR SYSTEM_TIME AS OF; latest otherwise.
-Result<table::ScanPlan> PlanFor(const table::Table& t, const ReadOptions& read, const table::PartitionFilter& filter) {
+Result<table::ScanPlan> PlanFor(const table::Table& t, const ReadOptions& read, const table::PartitionFilter& filter,
+                                table::BucketFilter buckets) {
   table::TableScan scan = t.NewScan();
+  scan.SetBucketFilter(std::move(buckets));
   const auto& o = read.dynamic_options;
   auto get = [&](const char* k) -> std::optional<std::string> {
     auto it = o.find(k);
@@ -162,7 +164,14 @@ bool DatumPasses(const format::Datum& v, const ScanFilter& f) {
 class PaimonSource : public TableSource {
  public:
   PaimonSource(std::shared_ptr<table::Table> table, ReadOptions read)
-      : table_(std::move(table)), read_(std::move(read)) {}
+      : table_(std::move(table)), read_(std::move(read)) {
+    // Fixed for the source (its table is opened at one schema): worked out once.
+    const table::TableSchema& schema = table_->schema();
+    bucket_keys_.buckets = schema.table_options().bucket();
+    if (bucket_keys_.buckets > 1) bucket_keys_.columns = schema.BucketKeyIndexes();
+    for (int k : bucket_keys_.columns)
+      bucket_keys_.types.push_back(schema.fields.type(static_cast<size_t>(k)).NotNull());
+  }
   const format::RowType& schema() const override { return table_->schema().fields; }
   bool AppliesFilters() const override { return true; }
 
@@ -184,13 +193,20 @@ class PaimonSource : public TableSource {
         return true;
       };
     }
+    // Buckets are pruned before the plan copies any file's description out of the
+    // snapshot's kept live files: a look-up by key copies one bucket's, not every one's.
+    table::BucketFilter bfilter;
+    if (std::optional<std::set<int32_t>> keep = BucketsFor(request)) {
+      bfilter = [keep = std::move(*keep)](int32_t bucket) { return keep.count(bucket) != 0; };
+    }
     table::ScanPlan plan;
     if (request.snapshot) {
-      KL_ASSIGN_OR_RETURN(plan, table_->NewScan().PlanAt(*request.snapshot, pfilter));
+      table::TableScan scan = table_->NewScan();
+      scan.SetBucketFilter(std::move(bfilter));
+      KL_ASSIGN_OR_RETURN(plan, scan.PlanAt(*request.snapshot, pfilter));
     } else {
-      KL_ASSIGN_OR_RETURN(plan, PlanFor(*table_, read_, pfilter));
+      KL_ASSIGN_OR_RETURN(plan, PlanFor(*table_, read_, pfilter, std::move(bfilter)));
     }
-    PruneBuckets(request, &plan);
     std::vector<std::string> names;
     for (int c : request.columns) names.push_back(fields.field(c).name);
     if (names.empty() && fields.size() > 0) {
@@ -253,16 +269,14 @@ class PaimonSource : public TableSource {
 
  private:
   // With a fixed number of buckets, equality (or IN) on every bucket-key column names the
-  // buckets that can hold the rows (those the writer put such rows in).
-  void PruneBuckets(const ScanRequest& request, table::ScanPlan* plan) const {
-    const table::TableSchema& schema = table_->schema();
-    int buckets = schema.table_options().bucket();
-    if (buckets <= 1) return;
-    std::vector<int> keys = schema.BucketKeyIndexes();
-    if (keys.empty()) return;
+  // buckets that can hold the rows (those the writer put such rows in); nullopt: any bucket.
+  std::optional<std::set<int32_t>> BucketsFor(const ScanRequest& request) const {
+    int buckets = bucket_keys_.buckets;
+    const std::vector<int>& keys = bucket_keys_.columns;
+    if (buckets <= 1 || keys.empty()) return std::nullopt;
     // Per bucket-key column, the values it may hold; their combinations name the buckets.
     std::vector<std::vector<format::Datum>> choices;
-    std::vector<format::DataType> types;
+    const std::vector<format::DataType>& types = bucket_keys_.types;
     size_t combinations = 1;
     for (int k : keys) {
       const ScanFilter* point = nullptr;
@@ -273,12 +287,11 @@ class PaimonSource : public TableSource {
           point = &f;
         }
       }
-      if (point == nullptr) return;
+      if (point == nullptr) return std::nullopt;
       choices.push_back(point->op == table::CompareOp::kEq ? std::vector<format::Datum>{point->literal}
                                                            : point->literals);
       combinations *= std::max<size_t>(choices.back().size(), 1);
-      if (combinations > 4096) return;
-      types.push_back(schema.fields.type(static_cast<size_t>(k)).NotNull());
+      if (combinations > 4096) return std::nullopt;
     }
     std::set<int32_t> keep;
     std::vector<size_t> pick(choices.size(), 0);
@@ -292,14 +305,18 @@ class PaimonSource : public TableSource {
       while (i < pick.size() && ++pick[i] == choices[i].size()) pick[i++] = 0;
       if (i == pick.size()) break;
     }
-    auto& splits = plan->splits;
-    splits.erase(std::remove_if(splits.begin(), splits.end(),
-                                [&keep](const table::DataSplit& s) { return keep.count(s.bucket) == 0; }),
-                 splits.end());
+    return keep;
   }
+
+  struct BucketKeys {
+    int32_t buckets = 0;
+    std::vector<int> columns;
+    std::vector<format::DataType> types;
+  };
 
   std::shared_ptr<table::Table> table_;
   ReadOptions read_;
+  BucketKeys bucket_keys_;
 };
 
 class PaimonCatalog : public Catalog {

@@ -27,10 +27,10 @@ class SortOp : public Operator {
   Result<bool> Next(ColumnBatch* out) override {
     if (!sorted_) {
       KL_ASSIGN_OR_RETURN(rows_, Drain(child_.get(), ctx_, "ORDER BY (sort)"));
-      std::vector<Column> keys;
-      KL_RETURN_IF_ERROR(EvaluateAll(KeyExprs(op_.sort_keys), rows_, ctx_, &keys));
+      // Keys that are columns of the rows are compared in place, not copied.
+      std::vector<ColumnValue> keys;
       std::vector<const Column*> kp;
-      for (auto& k : keys) kp.push_back(&k);
+      KL_RETURN_IF_ERROR(EvaluateAllBorrowed(KeyExprs(op_.sort_keys), rows_, ctx_, &keys, &kp));
       order_.resize(rows_.num_rows());
       std::iota(order_.begin(), order_.end(), 0);
       const auto& sk = op_.sort_keys;

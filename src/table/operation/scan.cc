@@ -140,6 +140,36 @@ std::vector<DataSplit> TableScan::Group(int64_t snapshot_id, std::vector<Manifes
   return out;
 }
 
+std::vector<DataSplit> TableScan::GroupKept(int64_t snapshot_id, const std::vector<ManifestEntry>& entries,
+                                            const PartitionFilter& filter, bool skip_level0) const {
+  std::map<std::pair<std::string, int32_t>, DataSplit> by_bucket;
+  std::map<std::string, bool> accepted;
+  std::vector<format::DataType> part_types;
+  if (filter) part_types = TypesOf(ctx_->schema().PartitionType());
+  for (const auto& e : entries) {
+    if (e.kind != FileKind::kAdd || (skip_level0 && e.file.level == 0)) continue;
+    if (bucket_filter_ && !bucket_filter_(e.bucket)) continue;
+    if (filter) {
+      auto it = accepted.find(e.partition);
+      if (it == accepted.end()) {
+        auto row = DeserializeBinaryRow(e.partition, part_types);
+        it = accepted.emplace(e.partition, row.ok() && filter(*row)).first;
+      }
+      if (!it->second) continue;
+    }
+    DataSplit& split = by_bucket[{e.partition, e.bucket}];
+    split.snapshot_id = snapshot_id;
+    split.partition = e.partition;
+    split.bucket = e.bucket;
+    split.total_buckets = e.total_buckets;
+    split.files.push_back(e.file);
+  }
+  std::vector<DataSplit> out;
+  out.reserve(by_bucket.size());
+  for (auto& [k, split] : by_bucket) out.push_back(std::move(split));
+  return out;
+}
+
 Status TableScan::CheckReadable() const {
   std::string format = ctx_->options().manifest_format();
   if (format != "avro" && format != "orc") {
@@ -160,14 +190,10 @@ Result<ScanPlan> TableScan::PlanFrom(const Snapshot& snapshot, const PartitionFi
   KL_ASSIGN_OR_RETURN(
       std::shared_ptr<const std::vector<ManifestEntry>> cached,
       LiveEntriesCache::Get().Read(manifests_, ctx_->paths().ManifestDir(), ctx_->schema().id, snapshot));
-  std::vector<ManifestEntry> live = *cached;
-  if (batch && ctx_->primary_key() && ctx_->options().batch_scan_skips_level0()) {
-    live.erase(std::remove_if(live.begin(), live.end(), [](const ManifestEntry& e) { return e.file.level == 0; }),
-               live.end());
-  }
+  bool skip_level0 = batch && ctx_->primary_key() && ctx_->options().batch_scan_skips_level0();
   ScanPlan plan;
   plan.snapshot_id = snapshot.id;
-  plan.splits = Group(snapshot.id, std::move(live), filter, /*raw=*/false);
+  plan.splits = GroupKept(snapshot.id, *cached, filter, skip_level0);
   KL_RETURN_IF_ERROR(AttachDeletionVectors(snapshot, &plan.splits));
   return plan;
 }

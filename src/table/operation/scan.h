@@ -42,6 +42,8 @@ struct ScanPlan {
 
 // Keeps only the partitions the predicate accepts (called with the partition values).
 using PartitionFilter = std::function<bool(const format::Row& partition)>;
+// Keeps only the buckets the predicate accepts (a read by bucket key names its buckets).
+using BucketFilter = std::function<bool(int32_t bucket)>;
 
 // Batch plans of primary-key tables with deletion vectors, and of first-row
 // tables, hold only files above level 0 (plus deletion vectors), as Paimon's:
@@ -76,6 +78,10 @@ class TableScan {
   const SnapshotManager& snapshots() const { return snapshots_; }
   const ManifestIO& manifests() const { return manifests_; }
 
+  // Batch and full plans made after this hold only the buckets `filter` accepts: the
+  // others' files are not copied out of the snapshot's kept live files at all.
+  void SetBucketFilter(BucketFilter filter) { bucket_filter_ = std::move(filter); }
+
  private:
   Result<ScanPlan> PlanFrom(const Snapshot& snapshot, const PartitionFilter& filter, bool batch) const;
   Result<Snapshot> ReadSnapshot(int64_t snapshot_id) const;
@@ -85,10 +91,14 @@ class TableScan {
   Status AttachDeletionVectors(const Snapshot& snapshot, std::vector<DataSplit>* splits) const;
   std::vector<DataSplit> Group(int64_t snapshot_id, std::vector<ManifestEntry> entries, const PartitionFilter& filter,
                                bool raw) const;
+  // Group over entries shared with a cache: only the files of accepted entries are copied.
+  std::vector<DataSplit> GroupKept(int64_t snapshot_id, const std::vector<ManifestEntry>& entries,
+                                   const PartitionFilter& filter, bool skip_level0) const;
 
   std::shared_ptr<TableContext> ctx_;
   SnapshotManager snapshots_;
   ManifestIO manifests_;
+  BucketFilter bucket_filter_;
 };
 
 enum class StreamStart {

@@ -183,6 +183,25 @@ class BatchRowStream : public RowStream {
     }
     return n;
   }
+  bool batched() const override { return true; }
+  SqlResult<bool> NextBatch(format::ColumnBatch* batch, const QueryContext& context) override {
+    if (at_ < batch_.num_rows()) {
+      // Rows already taken by Next come first (a stream is read one way, but be exact).
+      *batch = format::ColumnBatch(batch_.schema());
+      for (; at_ < batch_.num_rows(); ++at_) batch->AppendRowFrom(batch_, at_);
+      return true;
+    }
+    while (!done_) {
+      if (auto stop = context.Interrupted()) return *stop;
+      *batch = format::ColumnBatch();
+      auto more = stream_->Next(batch);
+      if (!more.ok()) return EngineError(more.status(), statement_);
+      if (!*more) break;
+      if (batch->num_rows() > 0) return true;
+    }
+    done_ = true;
+    return false;
+  }
 
  private:
   std::unique_ptr<sql::ResultStream> stream_;

@@ -164,6 +164,36 @@ class SeriesStream : public RowStream {
   int64_t next_ = 1;
 };
 
+// Rows 1..n as column batches of two rows (n, its text, n / 2 as a double; the text of
+// row 3 is NULL): a stream the server encodes from columns (RowStream::NextBatch).
+class BatchSeriesStream : public RowStream {
+ public:
+  BatchSeriesStream(int64_t n, RowType type) : n_(n), type_(std::move(type)) {}
+  SqlResult<size_t> Next(size_t max, std::vector<Row>* rows, const QueryContext& ctx) override {
+    format::ColumnBatch batch;
+    auto more = NextBatch(&batch, ctx);
+    if (!more.ok()) return more.error();
+    for (size_t i = 0; *more && i < batch.num_rows(); ++i) rows->push_back(batch.GetRow(i));
+    return *more ? batch.num_rows() : 0;
+  }
+  bool batched() const override { return true; }
+  SqlResult<bool> NextBatch(format::ColumnBatch* batch, const QueryContext& ctx) override {
+    if (auto stop = ctx.Interrupted()) return *stop;
+    if (next_ > n_) return false;
+    *batch = format::ColumnBatch(type_);
+    for (int k = 0; k < 2 && next_ <= n_; ++k, ++next_) {
+      batch->AppendRow({Datum::Int(next_), next_ == 3 ? Datum() : Datum::Bytes("row " + std::to_string(next_)),
+                        Datum::Double(static_cast<double>(next_) / 2)});
+    }
+    return true;
+  }
+
+ private:
+  int64_t n_;
+  RowType type_;
+  int64_t next_ = 1;
+};
+
 class TestSession : public QuerySession {
  public:
   SqlResult<StatementDescription> Describe(std::string_view sql,
@@ -204,6 +234,14 @@ class TestSession : public QuerySession {
         if (!n) return Syntax("generate_series needs a number");
         p.description.columns = RowType({{0, "n", DataType::BigInt(), ""}});
         if (params != nullptr) p.rows = std::make_unique<SeriesStream>(*n, -1);
+        return p;
+      }
+      if (EqualsIgnoreCase(t[3], "generate_batches") && t.size() >= 7 && t[4] == "(" && t[6] == ")") {
+        auto n = ParseInt64(t[5]);
+        if (!n) return Syntax("generate_batches needs a number");
+        p.description.columns = RowType(
+            {{0, "n", DataType::BigInt(), ""}, {1, "s", DataType::String(), ""}, {2, "d", DataType::Double(), ""}});
+        if (params != nullptr) p.rows = std::make_unique<BatchSeriesStream>(*n, p.description.columns);
         return p;
       }
       if (!EqualsIgnoreCase(t[3], "items")) {
