@@ -578,7 +578,7 @@ Result<Interval> Age(int64_t a_wall_micros, int64_t b_wall_micros) {
   return Narrow(w);
 }
 
-int64_t AddMonthsAndDays(int64_t wall_micros, int64_t months, int64_t days) {
+Int128 AddMonthsAndDays(int64_t wall_micros, int64_t months, int64_t days) {
   int64_t day = FloorDiv(wall_micros, kIntervalMicrosPerDay);
   int64_t in_day = wall_micros - day * kIntervalMicrosPerDay;
   if (months != 0) {
@@ -590,7 +590,8 @@ int64_t AddMonthsAndDays(int64_t wall_micros, int64_t months, int64_t days) {
     unsigned nm = static_cast<unsigned>(index - ny * 12 + 1);
     day = DaysFromCivil(ny, nm, static_cast<unsigned>(std::min<int64_t>(d, DaysInMonth(ny, nm))));
   }
-  return (day + days) * kIntervalMicrosPerDay + in_day;
+  // Far enough out the microseconds pass 2^63; the caller range-checks the wide value.
+  return (static_cast<Int128>(day) + days) * kIntervalMicrosPerDay + in_day;
 }
 
 Result<Int128> ExtractFromInterval(const std::string& field, const Interval& v, int* scale) {

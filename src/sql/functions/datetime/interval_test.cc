@@ -80,8 +80,8 @@ TEST(IntervalTest, ArithmeticAsPostgres) {
   EXPECT_EQ(text(Age(at(2024, 3, 31), at(2024, 2, 29))), "1 mon 2 days");
   EXPECT_EQ(text(Age(at(2024, 1, 31), at(2024, 3, 1))), "-1 mons -1 days");
   EXPECT_EQ(text(TimestampDifference(at(2024, 3, 1) + kMicrosPerHour * 12, at(2024, 1, 1))), "60 days 12:00:00");
-  EXPECT_EQ(AddMonthsAndDays(at(2024, 1, 31), 1, 0), at(2024, 2, 29));
-  EXPECT_EQ(AddMonthsAndDays(at(2024, 1, 31), 1, 1), at(2024, 3, 1));
+  EXPECT_EQ(static_cast<int64_t>(AddMonthsAndDays(at(2024, 1, 31), 1, 0)), at(2024, 2, 29));
+  EXPECT_EQ(static_cast<int64_t>(AddMonthsAndDays(at(2024, 1, 31), 1, 1)), at(2024, 3, 1));
   int scale = 0;
   auto epoch = ExtractFromInterval("epoch", *ParseInterval("1 year"), &scale);
   ASSERT_TRUE(epoch.ok());
