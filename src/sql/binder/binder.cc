@@ -1892,6 +1892,9 @@ class Binder {
     if (ia && ib && additive) return Call(op, pos, {a, b}, BindIntervalAddInterval(op == "-"));
     if (additive && (ia != ib)) {
       const BoundExprPtr& t = ia ? b : a;
+      if (t->type.root() == TypeRoot::kTime && !(ia && op == "-")) {
+        return Call(op, pos, {t, ia ? a : b}, BindTimeAddInterval(t->type, op == "-"));
+      }
       if (timestamp(t->type) && !(ia && op == "-")) {
         // The timestamp's precision, unless the interval may carry a finer fraction.
         const BoundExprPtr& iv = ia ? a : b;
