@@ -518,7 +518,17 @@ class Binder {
     }
     format::DataType t;
     KL_ASSIGN_OR_RETURN(format::Datum v, BindConstant(*ref.args[0], o_, &t));
-    if (v.is_null() || v.as_int() <= 0 || ref.args[0]->kind != ExprKind::kInterval || ref.args[0]->interval_months) {
+    // The period in milliseconds: a Flink interval literal is one already; a PostgreSQL
+    // session's INTERVAL is a value of its own (months, days, microseconds).
+    int64_t period_ms = 0;
+    if (v.kind() == format::Datum::Kind::kDecimal && t.root() == TypeRoot::kInterval) {
+      Interval iv = IntervalFromKey(v.as_decimal());
+      if (iv.months == 0) period_ms = iv.days * int64_t{86400000} + iv.micros / 1000;
+    } else if (v.kind() == format::Datum::Kind::kInt && ref.args[0]->kind == ExprKind::kInterval &&
+               !ref.args[0]->interval_months) {
+      period_ms = v.as_int();
+    }
+    if (period_ms <= 0) {
       return ErrorAt(ref.args[0]->pos, "SNAPSHOTS needs a positive day-time INTERVAL such as INTERVAL '1' MINUTE");
     }
     ParsedTableRef base;
@@ -530,7 +540,7 @@ class Binder {
       return ErrorAt(ref.pos, "SNAPSHOTS reads a Paimon table; " + ref.tables[0].ToString() + " is not one");
     }
     auto scan = std::make_shared<LogicalOp>(*inner.plan);
-    scan->scan_sample_ms = v.as_int();
+    scan->scan_sample_ms = period_ms;
     std::vector<DataField> fields = scan->schema.fields();
     fields.push_back({static_cast<int32_t>(fields.size()), "snapshot_time", DataType::BigInt().NotNull(), ""});
     scan->schema = RowType(fields);
