@@ -1580,6 +1580,25 @@ class Binder {
         KL_ASSIGN_OR_RETURN(auto a, Expr(*e.args[0], mode));
         KL_ASSIGN_OR_RETURN(auto b, Expr(*e.args[1], mode));
         KL_RETURN_IF_ERROR(Unify(&a, &b, e.pos, "IS DISTINCT FROM"));
+        if (a->type.root() == TypeRoot::kInterval) {
+          // Intervals of one length are not distinct ('1 day' and '24 hours'), as with =.
+          BoundFunction f;
+          f.return_type = DataType::Boolean().NotNull();
+          bool negated = e.negated;
+          f.kernel = RowKernel(
+              [negated](ExecContext&, const format::Datum* v, format::Datum* o) {
+                bool distinct = v[0].is_null() || v[1].is_null()
+                                    ? v[0].is_null() != v[1].is_null()
+                                    : IntervalLength(IntervalFromKey(v[0].as_decimal())) !=
+                                          IntervalLength(IntervalFromKey(v[1].as_decimal()));
+                *o = format::Datum::Bool(distinct != negated);
+                return Status::OK();
+              },
+              true);
+          KL_ASSIGN_OR_RETURN(auto r, Call(negated ? "IS NOT DISTINCT FROM" : "IS DISTINCT FROM", e.pos, {a, b}, f));
+          r->type = DataType::Boolean().NotNull();
+          return r;
+        }
         auto n = std::make_shared<BoundExpr>();
         n->kind = BoundKind::kDistinctFrom;
         n->type = DataType::Boolean().NotNull();
@@ -1850,6 +1869,18 @@ class Binder {
     return Call(op, e.pos, {a, b}, f);
   }
 
+  // An interval's length in microseconds (30-day months, 24-hour days) as DECIMAL(38, 0):
+  // equal exactly when PostgreSQL's = holds.
+  Result<BoundExprPtr> IntervalLengthOf(BoundExprPtr x, SourcePos pos) {
+    BoundFunction f;
+    f.return_type = DataType::Decimal(38, 0);
+    f.kernel = RowKernel([](ExecContext&, const format::Datum* a, format::Datum* o) {
+      *o = format::Datum::Decimal(IntervalLength(IntervalFromKey(a[0].as_decimal())));
+      return Status::OK();
+    });
+    return Call("interval length", pos, {x}, f);
+  }
+
   // PostgreSQL's interval arithmetic: timestamp - timestamp, timestamp +/- interval,
   // interval +/- interval, interval * / number. Null when the operands are not of these.
   Result<BoundExprPtr> PostgresIntervalArithmetic(const std::string& op, BoundExprPtr a, BoundExprPtr b,
@@ -2052,6 +2083,20 @@ class Binder {
     KL_ASSIGN_OR_RETURN(v, CastTo(v, common->WithNullable(true), e.pos));
     if (!(*plan)->schema.type(0).EqualsIgnoreNullable(*common)) {
       KL_ASSIGN_OR_RETURN(n->subquery, CastColumns(*plan, {common->WithNullable(true)}));
+    }
+    if (common->root() == TypeRoot::kInterval) {
+      // IN compares as = does, by length: both sides become lengths, whose equality
+      // (in a hash set or a semi-join alike) is the intervals'.
+      KL_ASSIGN_OR_RETURN(v, IntervalLengthOf(v, e.pos));
+      const LogicalOpPtr& inner = n->subquery;
+      auto p = std::make_shared<LogicalOp>();
+      p->kind = OpKind::kProject;
+      p->children = {inner};
+      KL_ASSIGN_OR_RETURN(auto length,
+                          IntervalLengthOf(MakeColumn(0, inner->schema.type(0), inner->schema.field(0).name), e.pos));
+      p->exprs.push_back(length);
+      p->schema = RowType({{0, inner->schema.field(0).name, length->type, ""}});
+      n->subquery = p;
     }
     n->subquery_kind = SubqueryKind::kIn;
     n->negated = e.negated;
@@ -2630,10 +2675,13 @@ class Binder {
     std::string op = e.op;
     DataType elem_type = elem.WithNullable(true), target = common.WithNullable(true);
     bool convert = !elem.EqualsIgnoreNullable(common);
+    // Intervals compare by length: '1 day' = '24 hours' (their keys differ).
+    bool by_length = common.root() == TypeRoot::kInterval;
     BoundFunction f;
     f.return_type = DataType::Boolean();
     f.kernel = RowKernel(
-        [any, op, elem_type, target, convert](ExecContext& ctx, const format::Datum* a, format::Datum* o) -> Status {
+        [any, op, elem_type, target, convert, by_length](ExecContext& ctx, const format::Datum* a,
+                                                          format::Datum* o) -> Status {
           if (a[1].is_null()) {
             *o = format::Datum();
             return Status::OK();
@@ -2649,7 +2697,14 @@ class Binder {
             if (convert) {
               KL_ASSIGN_OR_RETURN(x, CastValue(ctx, item, elem_type, target));
             }
-            int c = format::CompareDatum(a[0], x);
+            int c = 0;
+            if (by_length) {
+              format::Int128 l = IntervalLength(IntervalFromKey(a[0].as_decimal()));
+              format::Int128 r = IntervalLength(IntervalFromKey(x.as_decimal()));
+              c = l < r ? -1 : l > r ? 1 : 0;
+            } else {
+              c = format::CompareDatum(a[0], x);
+            }
             bool t = op == "="    ? c == 0
                      : op == "<>" ? c != 0
                      : op == "<"  ? c < 0
