@@ -1378,8 +1378,14 @@ class Binder {
   Result<BoundExprPtr> Case(std::vector<std::pair<BoundExprPtr, BoundExprPtr>> branches, BoundExprPtr other,
                             SourcePos pos) {
     std::optional<DataType> type;
+    // PostgreSQL reads a text literal beside an interval as an interval (an unknown-typed
+    // literal takes the other results' type): CASE ... THEN interval '1 day' ELSE '2 days'.
+    bool interval_results = false;
+    for (auto& [w, v] : branches) interval_results = interval_results || v->type.root() == TypeRoot::kInterval;
+    if (other) interval_results = interval_results || other->type.root() == TypeRoot::kInterval;
     auto add = [&](const BoundExprPtr& v) -> Status {
       if (IsUntypedNull(v)) return Status::OK();
+      if (interval_results && v->kind == BoundKind::kLiteral && IsStringType(v->type)) return Status::OK();
       if (!type) {
         type = v->type;
         return Status::OK();
