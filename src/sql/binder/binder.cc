@@ -1271,9 +1271,9 @@ class Binder {
       KL_ASSIGN_OR_RETURN(auto text, Call("CAST", pos, {e}, std::move(f)));
       return CastTo(text, to, pos, explicit_cast, try_cast);
     }
-    if (o_.postgres && explicit_cast && to.root() == TypeRoot::kVarChar && to.length() < DataType::kMaxLength &&
-        IsStringType(e->type)) {
-      // PostgreSQL's varchar(n) keeps the first n characters of a longer text.
+    if (o_.postgres && explicit_cast && (to.root() == TypeRoot::kVarChar || to.root() == TypeRoot::kChar) &&
+        to.length() < DataType::kMaxLength && IsStringType(e->type)) {
+      // PostgreSQL's varchar(n) and char(n) keep the first n characters of a longer text.
       BoundFunction f;
       f.return_type = to.WithNullable(true);
       f.arg_types = {e->type};

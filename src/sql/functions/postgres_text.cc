@@ -88,22 +88,20 @@ std::string FormatTimestamp(int64_t micros, bool with_zone, const TimeZone* zone
 std::string FormatFloat(double v, bool single) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
-  if (single) {
-    char buf[32];
-    float f = static_cast<float>(v);
-    for (int precision = 1; precision <= 9; ++precision) {
-      std::snprintf(buf, sizeof(buf), "%.*g", precision, static_cast<double>(f));
-      if (std::strtof(buf, nullptr) == f) break;
-    }
-    return buf;
-  }
-  // PostgreSQL's float8out: the shortest digits that read back exactly, in exponent form
-  // when the decimal exponent is below -4 or at least 15 ("1e+15", "1e-05", "2", "-0").
+  // PostgreSQL's float4out and float8out: the shortest digits that read back exactly, in
+  // exponent form when the decimal exponent is below -4 or at least 6 (float4) or 15
+  // (float8): "1.234567e+06", "1e+15", "1e-05", "2", "-0".
   char buf[64];
-  auto sci = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific);
+  float f = static_cast<float>(v);
+  auto sci = single ? std::to_chars(buf, buf + sizeof(buf), f, std::chars_format::scientific)
+                    : std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific);
   std::string text(buf, sci.ptr);
   int exponent = std::atoi(text.c_str() + text.find('e') + 1);
-  if (exponent < -4 || exponent >= 15) return text;
+  if (exponent < -4 || exponent >= (single ? 6 : 15)) return text;
+  if (single) {
+    auto fixed = std::to_chars(buf, buf + sizeof(buf), f, std::chars_format::fixed);
+    return std::string(buf, fixed.ptr);
+  }
   auto fixed = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed);
   return std::string(buf, fixed.ptr);
 }
@@ -116,7 +114,8 @@ void AppendArrayElement(std::string* out, const std::string& text, bool is_null)
   }
   bool quote = text.empty() || EqualsIgnoreCase(text, "NULL");
   for (char c : text) {
-    if (c == '"' || c == '\\' || c == '{' || c == '}' || c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+    if (c == '"' || c == '\\' || c == '{' || c == '}' || c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+        c == '\v' || c == '\f') {
       quote = true;
     }
   }
@@ -174,6 +173,10 @@ Status AppendArrayText(const Datum& v, const DataType& type, const TimeZone* zon
   for (const Datum& item : v.as_list()) {
     if (!first) out->push_back(',');
     first = false;
+    if (!item.is_null() && type.element().root() == TypeRoot::kArray) {
+      KL_RETURN_IF_ERROR(AppendArrayText(item, type.element(), zone, out));  // {{1,2},{3,4}}: not quoted
+      continue;
+    }
     std::string text;
     if (!item.is_null()) KL_RETURN_IF_ERROR(AppendText(item, type.element(), zone, &text));
     AppendArrayElement(out, text, item.is_null());
