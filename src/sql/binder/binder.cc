@@ -1541,6 +1541,13 @@ class Binder {
           if (IsUntypedNull(a)) a = MakeLiteral(format::Datum(), DataType::Boolean());
           return Not(a);
         }
+        if (e.op == "+") {
+          if (!o_.postgres || IsUntypedNull(a) || IsNumeric(a->type) ||
+              (a->kind == BoundKind::kLiteral && IsStringType(a->type))) {
+            return a;
+          }
+          return ErrorAt(e.pos, "operator does not exist: + " + PostgresTypeNameOf(a->type));
+        }
         if (IsInterval(a)) {
           auto n = MakeLiteral(format::Datum::Int(-a->value.as_int()), a->type);
           n->name = a->name;
