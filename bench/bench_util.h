@@ -145,7 +145,13 @@ inline Result<std::unique_ptr<SimulatorProcess>> StartSimulator(const std::strin
     _exit(127);
   }
   sim->kubeconfig = fleet_dir + "/kubeconfig";
-  for (int i = 0; i < 1200 && !FileExists(sim->kubeconfig); ++i) {
+  // A fleet of a million objects takes minutes to generate on a busy machine: wait as long as the
+  // simulator runs (up to 15 minutes), not a fixed two.
+  for (int i = 0; i < 9000 && !FileExists(sim->kubeconfig); ++i) {
+    if (waitpid(sim->pid, nullptr, WNOHANG) == sim->pid) {
+      sim->pid = -1;
+      break;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   auto clusters = collector::LoadKubeconfig(sim->kubeconfig, {});

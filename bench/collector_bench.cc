@@ -5,8 +5,17 @@
 //     separate process (so the collector's process, pinned to one core with
 //     one event-loop thread, is measured alone):
 //     events/s wall and per CPU-second, and its RSS growth.
+//  4. with --watch-seconds S, only the steady state instead: a churning fleet
+//     (the soak_bench fleet by default: 2 clusters of ~100 K objects, ~800
+//     events/s) served from the child process, the collector watching the
+//     eight default kinds into an embedded event log as the warehouse does;
+//     after the initial list and a warm-up, CPU of the collector's event-loop
+//     thread per watch event over S seconds, the other threads of the
+//     collector's process (the log's sync thread, main) apart.
 //
 //   build/bench/collector_bench [--pods N] [--tls] [--page-size N]
+//   build/bench/collector_bench --watch-seconds 60 [--warmup-seconds 10] [--clusters 2] [--pods 60000]
+//       [--nodes 1000] [--churn-pods 100] [--churn-updates 200] [--churn-scales 1] [--churn-cordons 0.2] [--tls]
 #include <malloc.h>
 #include <sched.h>
 #include <sys/wait.h>
@@ -21,11 +30,14 @@
 #include <thread>
 
 #include "collector/collector.h"
+#include "collector/sink/log_sink.h"
 #include "collector/watch/framer.h"
 #include "collector/watch/sync.h"
 #include "collector/watch/tracker.h"
 #include "common/clock.h"
+#include "common/file/file_util.h"
 #include "common/random.h"
+#include "log/event_log.h"
 #include "simulator/cluster_sim.h"
 #include "simulator/fleet.h"
 
@@ -38,6 +50,13 @@ size_t ResidentBytes() {
   size_t pages = 0, resident = 0;
   statm >> pages >> resident;
   return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+}
+
+// CPU seconds of the whole process.
+double ProcessCpuSeconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
 }
 
 // CPU time of the calling thread: robust to other work on a shared machine.
@@ -62,13 +81,8 @@ simulator::ClusterShape Shape(size_t pods) {
   return shape;
 }
 
-// The child process: serves the simulated cluster until the parent closes the pipe.
-int ServeSimulator(size_t pods, bool tls, const std::string& dir, int ready_fd, int stop_fd) {
-  simulator::FleetOptions fo;
-  fo.clusters = 1;
-  fo.shape = Shape(pods);
-  fo.tls = tls;
-  fo.dir = dir;
+// The child process: serves the simulated fleet until the parent closes the pipe.
+int ServeSimulator(simulator::FleetOptions fo, int ready_fd, int stop_fd) {
   auto fleet = simulator::Fleet::Create(fo);
   if (!fleet.ok()) return Fail(fleet.status());
   if (Status s = (*fleet)->Start(); !s.ok()) return Fail(s);
@@ -193,20 +207,106 @@ Status Relist(const std::string& kubeconfig, size_t page_size, bool tls) {
   return Status::OK();
 }
 
+struct SteadyArgs {
+  double seconds = 0;  // 0: the list figures instead
+  double warmup_s = 10;
+  size_t clusters = 2;
+  size_t pods = 60000;
+  size_t nodes = 1000;
+  simulator::ChurnRates churn{100, 200, 1, 0, 0.2};
+};
+
+// Watch churn: CPU of the event-loop thread per watch event, with the events
+// going to an embedded log as in the warehouse (fsync every 200 ms).
+Status SteadyState(const std::string& kubeconfig, const std::string& dir, const SteadyArgs& a) {
+  KL_ASSIGN_OR_RETURN(auto log, log::OpenEventLog("dir:" + dir + "/log?partitions=4&fsync=200ms"));
+  KL_ASSIGN_OR_RETURN(auto sink, collector::LogSink::Create(log.get()));
+  collector::CollectorOptions co;
+  KL_ASSIGN_OR_RETURN(co.clusters, collector::LoadKubeconfig(kubeconfig));
+  co.sink = sink.get();
+  co.loop_threads = 1;
+  KL_ASSIGN_OR_RETURN(auto collector, collector::Collector::Create(co));
+  int64_t start = MonotonicMicros();
+  KL_RETURN_IF_ERROR(collector->Start());
+  while (true) {
+    KL_RETURN_IF_ERROR(collector->status());
+    bool watching = true;
+    for (const auto& s : collector->Stats()) watching &= s.state == collector::WatchState::kWatching && s.lists > 0;
+    if (watching) break;
+    if (MonotonicMicros() - start > 600'000'000) return Status::Internal("the initial list took over 10 minutes");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  double listed_s = static_cast<double>(MonotonicMicros() - start) / 1e6;
+  uint64_t listed = sink->events_written();
+  std::this_thread::sleep_for(std::chrono::duration<double>(a.warmup_s));
+  auto sample = [&] {
+    struct S {
+      double wall, loop, process;
+      uint64_t events;
+      size_t tracked;
+    } s{};
+    s.wall = static_cast<double>(MonotonicMicros()) / 1e6;
+    s.loop = static_cast<double>(collector->LoopCpuMicros()) / 1e6;
+    s.process = ProcessCpuSeconds();
+    s.events = sink->events_written();
+    for (const auto& w : collector->Stats()) s.tracked += w.tracked;
+    return s;
+  };
+  auto before = sample();
+  std::this_thread::sleep_for(std::chrono::duration<double>(a.seconds));
+  auto after = sample();
+  KL_RETURN_IF_ERROR(collector->status());
+  collector->Stop();
+  double wall = after.wall - before.wall, loop = after.loop - before.loop;
+  double other = after.process - before.process - loop;
+  double events = static_cast<double>(after.events - before.events);
+  std::printf("initial list: %llu events in %.1f s; %zu objects tracked in %zu watches\n",
+              static_cast<unsigned long long>(listed), listed_s, after.tracked, collector->Stats().size());
+  std::printf(
+      "steady state (%zu clusters, churn per cluster and second: %g pod replacements, %g updates, %g scales, %g "
+      "cordons): %.0f watch events in %.1f s (%.0f/s); event-loop thread CPU %.3f s = %.1f us per event (%.4f "
+      "cores); other threads of the collector process (log sync, main) %.3f s\n",
+      a.clusters, a.churn.pod_replacements, a.churn.pod_updates, a.churn.scales, a.churn.cordons, events, wall,
+      events / wall, loop, events > 0 ? loop / events * 1e6 : 0.0, loop / wall, other);
+  return Status::OK();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   size_t pods = 150000;
   size_t page_size = 500;
   bool tls = false;
+  bool pods_given = false;
+  SteadyArgs steady;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--pods") && i + 1 < argc)
+    auto number = [&](const char* name, double* out) {
+      if (std::strcmp(argv[i], name) != 0 || i + 1 >= argc) return false;
+      *out = std::atof(argv[++i]);
+      return true;
+    };
+    double v = 0;
+    if (!std::strcmp(argv[i], "--pods") && i + 1 < argc) {
       pods = std::stoul(argv[++i]);
-    else if (!std::strcmp(argv[i], "--page-size") && i + 1 < argc)
+      pods_given = true;
+    } else if (number("--watch-seconds", &steady.seconds) || number("--warmup-seconds", &steady.warmup_s) ||
+               number("--churn-pods", &steady.churn.pod_replacements) ||
+               number("--churn-updates", &steady.churn.pod_updates) || number("--churn-scales", &steady.churn.scales) ||
+               number("--churn-cordons", &steady.churn.cordons)) {
+    } else if (number("--clusters", &v)) {
+      steady.clusters = static_cast<size_t>(v);
+    } else if (number("--nodes", &v)) {
+      steady.nodes = static_cast<size_t>(v);
+    } else if (!std::strcmp(argv[i], "--page-size") && i + 1 < argc)
       page_size = std::stoul(argv[++i]);
     else if (!std::strcmp(argv[i], "--tls"))
       tls = true;
+    else {
+      std::fprintf(stderr, "unknown argument %s (see the header of bench/collector_bench.cc)\n", argv[i]);
+      return 2;
+    }
   }
+  if (pods_given) steady.pods = pods;
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   std::string dir = "/tmp/kubelake-bench-" + RandomUuid();
 
@@ -226,14 +326,30 @@ int main(int argc, char** argv) {
   if (child == 0) {
     close(ready[0]);
     close(stop[1]);
-    _exit(ServeSimulator(pods, tls, dir, ready[1], stop[0]));
+    simulator::FleetOptions fo;
+    fo.tls = tls;
+    fo.dir = dir;
+    if (steady.seconds > 0) {
+      // As `kubelake simulate` of the soak benchmark: plain defaults but for the sizes and churn.
+      fo.clusters = steady.clusters;
+      fo.shape.pods = steady.pods;
+      fo.shape.nodes = steady.nodes;
+      fo.churn = steady.churn;
+      fo.auth = false;
+    } else {
+      fo.clusters = 1;
+      fo.shape = Shape(pods);
+    }
+    _exit(ServeSimulator(std::move(fo), ready[1], stop[0]));
   }
   close(ready[1]);
   close(stop[0]);
   pin(0);
 
-  TrackerMemory(pods);
-  if (Status s = ParseOnly(pods, page_size); !s.ok()) return Fail(s);
+  if (steady.seconds <= 0) {
+    TrackerMemory(pods);
+    if (Status s = ParseOnly(pods, page_size); !s.ok()) return Fail(s);
+  }
 
   std::string kubeconfig;
   char buf[512];
@@ -243,6 +359,8 @@ int main(int argc, char** argv) {
   int rc = 0;
   if (kubeconfig.empty()) {
     rc = Fail(Status::Internal("the simulator process did not start"));
+  } else if (steady.seconds > 0) {
+    if (Status s = SteadyState(kubeconfig, dir, steady); !s.ok()) rc = Fail(s);
   } else if (Status s = Relist(kubeconfig, page_size, tls); !s.ok()) {
     rc = Fail(s);
   }

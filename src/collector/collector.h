@@ -138,7 +138,7 @@ class Collector {
   std::mutex sink_mu_;
   bool unflushed_ = false;     // emitted since the last Flush (guarded by sink_mu_)
   int64_t last_flush_ms_ = 0;  // monotonic (guarded by sink_mu_)
-  static constexpr int64_t kFlushIntervalMs = 5;
+  static constexpr int64_t kFlushIntervalMs = 20;
   mutable std::mutex status_mu_;
   Status status_;
   bool started_ = false;

@@ -53,7 +53,11 @@ Status HttpLoop::Start() {
 
 void HttpLoop::Stop() {
   if (!thread_.joinable()) return;
-  stop_ = true;
+  {
+    std::lock_guard<std::mutex> lock(posted_mu_);
+    stop_ = true;
+  }
+  posted_cv_.notify_all();
   curl_multi_wakeup(static_cast<CURLM*>(multi_));
   thread_.join();
   ApplyDeferred();
@@ -69,6 +73,7 @@ void HttpLoop::Post(std::function<void()> task) {
     std::lock_guard<std::mutex> lock(posted_mu_);
     posted_.push_back(std::move(task));
   }
+  posted_cv_.notify_all();
   curl_multi_wakeup(static_cast<CURLM*>(multi_));
 }
 
@@ -236,7 +241,11 @@ void HttpLoop::Run() {
     if (min_round_ms_ > 0 && round_bytes_ > 0 && round_bytes_ < light_round_bytes_) {
       int64_t rest = round_start + min_round_ms_ - NowMs();
       if (!timers_.empty()) rest = std::min(rest, timers_.begin()->first - NowMs());
-      if (rest > 0 && !stop_) std::this_thread::sleep_for(std::chrono::milliseconds(rest));
+      if (rest > 0) {
+        // Received data waits; posted tasks (stops, checkpoints, target changes) do not.
+        std::unique_lock<std::mutex> lock(posted_mu_);
+        posted_cv_.wait_for(lock, std::chrono::milliseconds(rest), [this] { return stop_ || !posted_.empty(); });
+      }
     }
     timespec cpu{};
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);

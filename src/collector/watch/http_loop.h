@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -80,7 +81,8 @@ class HttpLoop {
   // loop waits until `min_round_ms` have passed since the round began before
   // it polls again, so a trickle of small messages (watch events under steady
   // churn) is handled a few at a time instead of a wake-up each; heavy rounds
-  // (lists) run back to back. Adds at most `min_round_ms` of latency.
+  // (lists) run back to back. Adds at most `min_round_ms` of latency to
+  // received data; a posted task or Stop() ends the wait at once.
   void SetRoundPacing(int64_t min_round_ms, size_t light_bytes) {
     min_round_ms_ = min_round_ms;
     light_round_bytes_ = light_bytes;
@@ -99,6 +101,7 @@ class HttpLoop {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::mutex posted_mu_;
+  std::condition_variable posted_cv_;  // ends a paced wait when a task is posted or the loop stops
   std::vector<std::function<void()>> posted_;
   std::map<uint64_t, std::unique_ptr<Transfer>> transfers_;
   std::multimap<int64_t, std::function<void()>> timers_;  // by monotonic ms

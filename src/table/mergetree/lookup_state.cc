@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 
 #include "common/coding.h"
 #include "format/compression.h"
@@ -27,12 +28,17 @@ constexpr size_t kMinShrinkBytes = 1 << 20;
 // Blocks kept plain (128 KB): all of a small state's, a few of a large one's.
 constexpr size_t kPlainBlocks = 8;
 
-// Estimated heap bytes of one unordered_map node (next pointer, key, value, cached hash,
-// malloc's header) and of the key's own buffer when it does not fit inline.
-size_t IndexEntryBytes(const std::string& key) {
-  size_t node = sizeof(void*) + sizeof(std::string) + 12 + sizeof(size_t) + 16;
-  size_t heap_key = key.size() > 15 ? ((key.size() + 1 + 15) / 16) * 16 + 16 : 0;
-  return node + heap_key;
+// The index grows past three quarters full (short probes), and a rebuild leaves it at most
+// half full.
+constexpr size_t kMinSlots = 16;
+// Key chunks start small (a state of a few keys stays small) and double up to 1 MB.
+constexpr size_t kFirstKeyChunk = 1 << 10;
+constexpr size_t kMaxKeyChunk = 1 << 20;
+
+size_t SlotsFor(size_t keys) {
+  size_t n = kMinSlots;
+  while (n < keys * 2) n *= 2;
+  return n;
 }
 
 }  // namespace
@@ -210,11 +216,17 @@ void LookupState::Store(const std::string& key, const KvBatch& batch, size_t row
                static_cast<uint32_t>(scratch_.size())};
   filling_ += scratch_;
   total_bytes_ += scratch_.size();
-  auto [it, inserted] = index_.try_emplace(key, loc);
-  if (!inserted) {
-    Forget(it->second);
-    it->second = loc;
+  if ((live_keys_ + 1) * 4 > slots_.size() * 3) Rebuild(std::max(kMinSlots, slots_.size() * 2), false);
+  const uint32_t tag = TagOf(key);
+  Slot& slot = slots_[SlotOf(key, tag)];
+  if (slot.key_chunk == kNoKey) {
+    slot.tag = tag;
+    AddKey(key, &slot);
+    ++live_keys_;
+  } else {
+    Forget(slot.loc);
   }
+  slot.loc = loc;
   // A record larger than a block gets one of its own.
   if (filling_.size() >= kBlockBytes) SealBlock();
 }
@@ -241,11 +253,73 @@ std::string_view LookupState::RecordBytes(const Location& loc) {
   return std::string_view(slot->plain).substr(loc.offset, loc.size);
 }
 
+uint32_t LookupState::TagOf(std::string_view key) {
+  const uint64_t h = std::hash<std::string_view>{}(key);
+  return static_cast<uint32_t>(h ^ (h >> 32));
+}
+
+std::string_view LookupState::KeyIn(const std::vector<std::string>& chunks, const Slot& slot) {
+  const std::string& chunk = chunks[slot.key_chunk];
+  const auto* p = reinterpret_cast<const uint8_t*>(chunk.data()) + slot.key_offset;
+  const auto* end = reinterpret_cast<const uint8_t*>(chunk.data()) + chunk.size();
+  uint64_t n = 0;
+  (void)GetVarint64(&p, end, &n);
+  return std::string_view(reinterpret_cast<const char*>(p), std::min<uint64_t>(n, static_cast<uint64_t>(end - p)));
+}
+
+size_t LookupState::SlotOf(std::string_view key, uint32_t tag) const {
+  // Never full (at most three quarters), so a probe always reaches an empty slot.
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = tag & mask;; i = (i + 1) & mask) {
+    const Slot& s = slots_[i];
+    if (s.key_chunk == kNoKey || (s.tag == tag && KeyIn(key_chunks_, s) == key)) return i;
+  }
+}
+
+LookupState::Slot* LookupState::Find(std::string_view key) {
+  if (slots_.empty()) return nullptr;
+  Slot& s = slots_[SlotOf(key, TagOf(key))];
+  return s.key_chunk == kNoKey ? nullptr : &s;
+}
+
+void LookupState::AddKey(std::string_view key, Slot* slot) {
+  std::string prefix;
+  PutVarint64(&prefix, key.size());
+  const size_t need = prefix.size() + key.size();
+  if (key_chunks_.empty() || key_chunks_.back().capacity() - key_chunks_.back().size() < need) {
+    size_t cap = key_chunks_.empty() ? kFirstKeyChunk : std::min(kMaxKeyChunk, key_chunks_.back().capacity() * 2);
+    key_chunks_.emplace_back().reserve(std::max(cap, need));
+  }
+  std::string& chunk = key_chunks_.back();
+  slot->key_chunk = static_cast<uint32_t>(key_chunks_.size() - 1);
+  slot->key_offset = static_cast<uint32_t>(chunk.size());
+  chunk += prefix;  // within the reserved capacity: earlier keys do not move
+  chunk += key;
+}
+
+void LookupState::Rebuild(size_t slot_count, bool compact_keys) {
+  std::vector<Slot> old = std::move(slots_);
+  std::vector<std::string> old_keys;
+  if (compact_keys) {
+    old_keys = std::move(key_chunks_);
+    key_chunks_.clear();
+  }
+  slots_.assign(slot_count, Slot{});
+  const size_t mask = slot_count - 1;
+  for (const Slot& s : old) {
+    if (s.key_chunk == kNoKey) continue;
+    size_t i = s.tag & mask;
+    while (slots_[i].key_chunk != kNoKey) i = (i + 1) & mask;
+    slots_[i] = s;
+    if (compact_keys) AddKey(KeyIn(old_keys, s), &slots_[i]);
+  }
+}
+
 std::optional<KvRef> LookupState::Get(const std::string& key) {
-  auto it = index_.find(key);
-  if (it == index_.end()) return std::nullopt;
+  Slot* slot = Find(key);
+  if (slot == nullptr) return std::nullopt;
   got_.Clear();
-  Decode(RecordBytes(it->second), &got_);
+  Decode(RecordBytes(slot->loc), &got_);
   return KvRef{&got_, 0};
 }
 
@@ -262,18 +336,32 @@ KvRef LookupState::PutMerged(const std::string& key, const Row& values, int64_t 
 }
 
 void LookupState::Erase(const std::string& key) {
-  auto it = index_.find(key);
-  if (it == index_.end()) return;
-  Forget(it->second);
-  index_.erase(it);
+  Slot* slot = Find(key);
+  if (slot == nullptr) return;
+  Forget(slot->loc);
+  --live_keys_;
+  // Backward-shift deletion: later slots of the probe move up, so no probe crosses a hole.
+  // The key's bytes stay in their chunk until the next rewrite.
+  const size_t mask = slots_.size() - 1;
+  size_t hole = static_cast<size_t>(slot - slots_.data());
+  for (size_t j = (hole + 1) & mask; slots_[j].key_chunk != kNoKey; j = (j + 1) & mask) {
+    const size_t home = slots_[j].tag & mask;
+    if (((j - home) & mask) >= ((j - hole) & mask)) {
+      slots_[hole] = slots_[j];
+      hole = j;
+    }
+  }
+  slots_[hole] = Slot{};
 }
 
 void LookupState::MaybeShrink() {
   if (total_bytes_ < kMinShrinkBytes || dead_bytes_ * 2 < total_bytes_) return;
   // Live records in storage order, so each old block is decompressed once.
   std::vector<std::pair<Location, Location*>> live;
-  live.reserve(index_.size());
-  for (auto& [key, loc] : index_) live.emplace_back(loc, &loc);
+  live.reserve(live_keys_);
+  for (Slot& s : slots_) {
+    if (s.key_chunk != kNoKey) live.emplace_back(s.loc, &s.loc);
+  }
   std::sort(live.begin(), live.end(), [](const auto& a, const auto& b) {
     return a.first.block != b.first.block ? a.first.block < b.first.block : a.first.offset < b.first.offset;
   });
@@ -312,6 +400,8 @@ void LookupState::MaybeShrink() {
     if (filling_.size() >= kBlockBytes) SealBlock();
   }
   blocks_.shrink_to_fit();
+  // Erased keys went with their records: the index and the keys are rewritten too.
+  Rebuild(SlotsFor(live_keys_), true);
 }
 
 size_t LookupState::MemoryBytes() const {
@@ -319,8 +409,8 @@ size_t LookupState::MemoryBytes() const {
   for (const auto& p : plain_blocks_) n += p.plain.capacity();
   n += blocks_.capacity() * sizeof(Block);
   for (const auto& b : blocks_) n += b.compressed.capacity();
-  n += index_.bucket_count() * sizeof(void*);
-  for (const auto& [key, loc] : index_) n += IndexEntryBytes(key);
+  n += slots_.capacity() * sizeof(Slot);
+  for (const auto& c : key_chunks_) n += c.capacity();
   return n;
 }
 
