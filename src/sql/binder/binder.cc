@@ -518,7 +518,17 @@ class Binder {
     }
     format::DataType t;
     KL_ASSIGN_OR_RETURN(format::Datum v, BindConstant(*ref.args[0], o_, &t));
-    if (v.is_null() || v.as_int() <= 0 || ref.args[0]->kind != ExprKind::kInterval || ref.args[0]->interval_months) {
+    // The period in milliseconds: a Flink interval literal is one already; a PostgreSQL
+    // session's INTERVAL is a value of its own (months, days, microseconds).
+    int64_t period_ms = 0;
+    if (v.kind() == format::Datum::Kind::kDecimal && t.root() == TypeRoot::kInterval) {
+      Interval iv = IntervalFromKey(v.as_decimal());
+      if (iv.months == 0) period_ms = iv.days * int64_t{86400000} + iv.micros / 1000;
+    } else if (v.kind() == format::Datum::Kind::kInt && ref.args[0]->kind == ExprKind::kInterval &&
+               !ref.args[0]->interval_months) {
+      period_ms = v.as_int();
+    }
+    if (period_ms <= 0) {
       return ErrorAt(ref.args[0]->pos, "SNAPSHOTS needs a positive day-time INTERVAL such as INTERVAL '1' MINUTE");
     }
     ParsedTableRef base;
@@ -530,7 +540,7 @@ class Binder {
       return ErrorAt(ref.pos, "SNAPSHOTS reads a Paimon table; " + ref.tables[0].ToString() + " is not one");
     }
     auto scan = std::make_shared<LogicalOp>(*inner.plan);
-    scan->scan_sample_ms = v.as_int();
+    scan->scan_sample_ms = period_ms;
     std::vector<DataField> fields = scan->schema.fields();
     fields.push_back({static_cast<int32_t>(fields.size()), "snapshot_time", DataType::BigInt().NotNull(), ""});
     scan->schema = RowType(fields);
@@ -1368,8 +1378,14 @@ class Binder {
   Result<BoundExprPtr> Case(std::vector<std::pair<BoundExprPtr, BoundExprPtr>> branches, BoundExprPtr other,
                             SourcePos pos) {
     std::optional<DataType> type;
+    // PostgreSQL reads a text literal beside an interval as an interval (an unknown-typed
+    // literal takes the other results' type): CASE ... THEN interval '1 day' ELSE '2 days'.
+    bool interval_results = false;
+    for (auto& [w, v] : branches) interval_results = interval_results || v->type.root() == TypeRoot::kInterval;
+    if (other) interval_results = interval_results || other->type.root() == TypeRoot::kInterval;
     auto add = [&](const BoundExprPtr& v) -> Status {
       if (IsUntypedNull(v)) return Status::OK();
+      if (interval_results && v->kind == BoundKind::kLiteral && IsStringType(v->type)) return Status::OK();
       if (!type) {
         type = v->type;
         return Status::OK();
@@ -1525,6 +1541,13 @@ class Binder {
           if (IsUntypedNull(a)) a = MakeLiteral(format::Datum(), DataType::Boolean());
           return Not(a);
         }
+        if (e.op == "+") {
+          if (!o_.postgres || IsUntypedNull(a) || IsNumeric(a->type) ||
+              (a->kind == BoundKind::kLiteral && IsStringType(a->type))) {
+            return a;
+          }
+          return ErrorAt(e.pos, "operator does not exist: + " + PostgresTypeNameOf(a->type));
+        }
         if (IsInterval(a)) {
           auto n = MakeLiteral(format::Datum::Int(-a->value.as_int()), a->type);
           n->name = a->name;
@@ -1570,6 +1593,25 @@ class Binder {
         KL_ASSIGN_OR_RETURN(auto a, Expr(*e.args[0], mode));
         KL_ASSIGN_OR_RETURN(auto b, Expr(*e.args[1], mode));
         KL_RETURN_IF_ERROR(Unify(&a, &b, e.pos, "IS DISTINCT FROM"));
+        if (a->type.root() == TypeRoot::kInterval) {
+          // Intervals of one length are not distinct ('1 day' and '24 hours'), as with =.
+          BoundFunction f;
+          f.return_type = DataType::Boolean().NotNull();
+          bool negated = e.negated;
+          f.kernel = RowKernel(
+              [negated](ExecContext&, const format::Datum* v, format::Datum* o) {
+                bool distinct = v[0].is_null() || v[1].is_null()
+                                    ? v[0].is_null() != v[1].is_null()
+                                    : IntervalLength(IntervalFromKey(v[0].as_decimal())) !=
+                                          IntervalLength(IntervalFromKey(v[1].as_decimal()));
+                *o = format::Datum::Bool(distinct != negated);
+                return Status::OK();
+              },
+              true);
+          KL_ASSIGN_OR_RETURN(auto r, Call(negated ? "IS NOT DISTINCT FROM" : "IS DISTINCT FROM", e.pos, {a, b}, f));
+          r->type = DataType::Boolean().NotNull();
+          return r;
+        }
         auto n = std::make_shared<BoundExpr>();
         n->kind = BoundKind::kDistinctFrom;
         n->type = DataType::Boolean().NotNull();
@@ -1840,6 +1882,18 @@ class Binder {
     return Call(op, e.pos, {a, b}, f);
   }
 
+  // An interval's length in microseconds (30-day months, 24-hour days) as DECIMAL(38, 0):
+  // equal exactly when PostgreSQL's = holds.
+  Result<BoundExprPtr> IntervalLengthOf(BoundExprPtr x, SourcePos pos) {
+    BoundFunction f;
+    f.return_type = DataType::Decimal(38, 0);
+    f.kernel = RowKernel([](ExecContext&, const format::Datum* a, format::Datum* o) {
+      *o = format::Datum::Decimal(IntervalLength(IntervalFromKey(a[0].as_decimal())));
+      return Status::OK();
+    });
+    return Call("interval length", pos, {x}, f);
+  }
+
   // PostgreSQL's interval arithmetic: timestamp - timestamp, timestamp +/- interval,
   // interval +/- interval, interval * / number. Null when the operands are not of these.
   Result<BoundExprPtr> PostgresIntervalArithmetic(const std::string& op, BoundExprPtr a, BoundExprPtr b,
@@ -1892,6 +1946,9 @@ class Binder {
     if (ia && ib && additive) return Call(op, pos, {a, b}, BindIntervalAddInterval(op == "-"));
     if (additive && (ia != ib)) {
       const BoundExprPtr& t = ia ? b : a;
+      if (t->type.root() == TypeRoot::kTime && !(ia && op == "-")) {
+        return Call(op, pos, {t, ia ? a : b}, BindTimeAddInterval(t->type, op == "-"));
+      }
       if (timestamp(t->type) && !(ia && op == "-")) {
         // The timestamp's precision, unless the interval may carry a finer fraction.
         const BoundExprPtr& iv = ia ? a : b;
@@ -2039,6 +2096,20 @@ class Binder {
     KL_ASSIGN_OR_RETURN(v, CastTo(v, common->WithNullable(true), e.pos));
     if (!(*plan)->schema.type(0).EqualsIgnoreNullable(*common)) {
       KL_ASSIGN_OR_RETURN(n->subquery, CastColumns(*plan, {common->WithNullable(true)}));
+    }
+    if (common->root() == TypeRoot::kInterval) {
+      // IN compares as = does, by length: both sides become lengths, whose equality
+      // (in a hash set or a semi-join alike) is the intervals'.
+      KL_ASSIGN_OR_RETURN(v, IntervalLengthOf(v, e.pos));
+      const LogicalOpPtr& inner = n->subquery;
+      auto p = std::make_shared<LogicalOp>();
+      p->kind = OpKind::kProject;
+      p->children = {inner};
+      KL_ASSIGN_OR_RETURN(auto length,
+                          IntervalLengthOf(MakeColumn(0, inner->schema.type(0), inner->schema.field(0).name), e.pos));
+      p->exprs.push_back(length);
+      p->schema = RowType({{0, inner->schema.field(0).name, length->type, ""}});
+      n->subquery = p;
     }
     n->subquery_kind = SubqueryKind::kIn;
     n->negated = e.negated;
@@ -2617,10 +2688,13 @@ class Binder {
     std::string op = e.op;
     DataType elem_type = elem.WithNullable(true), target = common.WithNullable(true);
     bool convert = !elem.EqualsIgnoreNullable(common);
+    // Intervals compare by length: '1 day' = '24 hours' (their keys differ).
+    bool by_length = common.root() == TypeRoot::kInterval;
     BoundFunction f;
     f.return_type = DataType::Boolean();
     f.kernel = RowKernel(
-        [any, op, elem_type, target, convert](ExecContext& ctx, const format::Datum* a, format::Datum* o) -> Status {
+        [any, op, elem_type, target, convert, by_length](ExecContext& ctx, const format::Datum* a,
+                                                          format::Datum* o) -> Status {
           if (a[1].is_null()) {
             *o = format::Datum();
             return Status::OK();
@@ -2636,7 +2710,14 @@ class Binder {
             if (convert) {
               KL_ASSIGN_OR_RETURN(x, CastValue(ctx, item, elem_type, target));
             }
-            int c = format::CompareDatum(a[0], x);
+            int c = 0;
+            if (by_length) {
+              format::Int128 l = IntervalLength(IntervalFromKey(a[0].as_decimal()));
+              format::Int128 r = IntervalLength(IntervalFromKey(x.as_decimal()));
+              c = l < r ? -1 : l > r ? 1 : 0;
+            } else {
+              c = format::CompareDatum(a[0], x);
+            }
             bool t = op == "="    ? c == 0
                      : op == "<>" ? c != 0
                      : op == "<"  ? c < 0

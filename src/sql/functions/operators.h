@@ -26,6 +26,9 @@ BoundFunction BindIntervalNegate();
 BoundFunction BindIntervalScale(bool divide, bool interval_first);
 BoundFunction BindTimestampDifference(const DataType& t);
 BoundFunction BindTimestampAddInterval(const DataType& t, bool subtract);
+// time ± interval (PostgreSQL): the interval's months and days are ignored, its time added
+// modulo 24 hours.
+BoundFunction BindTimeAddInterval(const DataType& time, bool subtract);
 BoundFunction BindConcat(size_t args);
 // value LIKE pattern [ESCAPE e]; `pattern` constant when known (compiled once).
 Result<BoundFunction> BindLike(const CallSite& site, bool case_insensitive, bool similar);

@@ -1436,7 +1436,15 @@ class Parser {
       KL_RETURN_IF_ERROR(CheckDepth());
       const Token& t = Advance();
       KL_ASSIGN_OR_RETURN(auto inner, Unary());
-      if (t.text == "+") return inner;
+      // A sign on a number is part of it; on anything else the binder decides (PostgreSQL
+      // has no unary + for intervals or times).
+      if (t.text == "+" && inner->kind == ExprKind::kLiteral) return inner;
+      if (t.text == "+") {
+        auto e = Make(ExprKind::kUnary, t.pos);
+        e->op = "+";
+        e->args = {inner};
+        return e;
+      }
       // Fold -<number> into the literal so that -2147483648 is an INT.
       if (inner->kind == ExprKind::kLiteral && !inner->value.is_null()) {
         return Negate(inner, t.pos);

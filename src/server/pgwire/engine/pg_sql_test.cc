@@ -876,6 +876,14 @@ TEST_F(PgSqlTest, IntervalsMatchARealPostgres) {
       "(interval '-3 days')) AS v(i) ORDER BY i",
       "SELECT i, count(*) FROM (VALUES (interval '2 hours'), (interval '1 day'), (interval '2 hours')) AS "
       "v(i) GROUP BY i ORDER BY i",
+      "SELECT time '10:00' + interval '1 hour', interval '1 h' + time '23:30', time '10:00' - interval '90 "
+      "minutes', time '10:00' + interval '1 mon 2 days 25 hours', time '10:00' - interval '-1000 hours'",
+      "SELECT interval '1 day' IS DISTINCT FROM interval '24 hours', interval '1 day' IS NOT DISTINCT FROM "
+      "interval '24 hours', interval '1 day' = ANY(ARRAY[interval '24 hours']), interval '1 day' IN (SELECT "
+      "interval '24 hours'), interval '1 mon' NOT IN (SELECT interval '30 days')",
+      "SELECT '-9223372036854775808 microseconds'::interval, '1 2:03:04'::interval, '-1 2:03:04'::interval, "
+      "'12:59:60.5'::interval, '1:'::interval, 'PT'::interval, '1:00 ago'::interval",
+      "SELECT coalesce(NULL::interval, '1 day'), CASE WHEN false THEN interval '1 day' ELSE '2 days' END",
       "SELECT NULL::interval + interval '1 day', interval '1 day' + NULL, age(NULL::timestamp, timestamp "
       "'2024-01-01'), justify_days(NULL), extract(epoch from NULL::interval), make_interval(1, NULL)",
       "SELECT count(*) FROM generate_series(timestamp '2024-01-01', timestamp '2024-01-02', interval '1 "
@@ -1007,6 +1015,11 @@ TEST_F(PgSqlTest, IntervalsOverTheWire) {
       {"SELECT interval '1 hour' / 0", "22012"},
       {"SELECT interval '2147483647 days' + interval '1 day'", "22008"},
       {"SELECT timestamp '9999-12-31' + interval '1 day'", "22008"},
+      {"SELECT timestamp '2024-01-01' + interval '212765098 days'", "22008"},
+      {"SELECT date '2024-01-01' + interval '212765098 days'", "22008"},
+      {"SELECT '2147483648 days'::interval", "22015"},
+      {"SELECT '1..5'::interval", "22007"},
+      {"SELECT '1 ago'::interval", "22007"},
       {"SELECT interval '1 day' * interval '1 day'", "42883"},
   };
   for (const auto& e : errors) {

@@ -18,6 +18,10 @@ constexpr int64_t kMicrosPerMinute = 60 * kMicrosPerSecond;
 
 Status OutOfRange() { return Status::InvalidArgument("interval out of range"); }
 
+Status FieldOutOfRange(std::string_view text) {
+  return Status::InvalidArgument("interval field value out of range: \"" + std::string(text) + "\"");
+}
+
 Status BadText(std::string_view text) {
   return Status::InvalidArgument("invalid input syntax for type interval: \"" + std::string(text) + "\"");
 }
@@ -168,7 +172,8 @@ bool ReadNumber(std::string_view s, Number* n) {
   size_t digits = 0;
   while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
     n->whole = n->whole * 10 + (s[i++] - '0');
-    if (n->whole > INT64_MAX) return false;
+    // -2^63 has one more unit of magnitude than 2^63 - 1.
+    if (n->whole > static_cast<Int128>(INT64_MAX) + (negative ? 1 : 0)) return false;
     ++digits;
   }
   if (i < s.size() && s[i] == '.') {
@@ -246,6 +251,9 @@ bool ReadTime(std::string_view s, Wide* w, bool* field_range) {
       start = i + 1;
     }
   }
+  // PostgreSQL reads "1:" and "1:2:" with the missing last field as zero.
+  while (parts.size() > 1 && parts.back().empty()) parts.pop_back();
+  if (parts.size() == 1) parts.push_back("0");
   if (parts.size() < 2 || parts.size() > 3) return false;
   Number h, m, sec;
   bool seconds_in_second = parts.size() == 2 && parts[1].find('.') != std::string_view::npos;
@@ -261,7 +269,7 @@ bool ReadTime(std::string_view s, Wide* w, bool* field_range) {
     if (parts.size() == 3 && !ReadNumber(parts[2], &sec)) return false;
     if (parts.size() == 2 && m.fraction != 0) return false;
   }
-  if (m.whole > 59 || sec.whole > 60 || (sec.whole == 60 && sec.fraction > 0)) {
+  if (m.whole > 59 || sec.whole > 60) {  // 60.5 seconds pass, as in PostgreSQL
     *field_range = true;
     return false;
   }
@@ -307,7 +315,7 @@ Result<Interval> ParseIso8601(std::string_view text, std::string_view s) {
     if (Overflowing(w)) return OutOfRange();
     any = true;
   }
-  if (!any) return BadText(text);
+  if (!any && !in_time) return BadText(text);  // "PT" is zero, "P" nothing
   return Narrow(w);
 }
 
@@ -333,6 +341,7 @@ Result<Interval> ParseInterval(std::string_view text) {
   Wide w;
   bool any = false, ago = false, time_seen = false;
   std::vector<Unit> seen;
+  Number last_bare;  // the number of the last field when it had no unit (seen.back() == kNone)
   size_t i = 0;
   while (i < s.size()) {
     char c = s[i];
@@ -360,6 +369,15 @@ Result<Interval> ParseInterval(std::string_view text) {
         }
         return BadText(text);
       }
+      // A bare number before a time counts days, as PostgreSQL reads "1 2:03:04".
+      if (!seen.empty() && seen.back() == Unit::kNone) {
+        for (Unit u : seen) {
+          if (u == Unit::kDay) return BadText(text);
+        }
+        AddUnits(Number{-last_bare.whole, -last_bare.fraction}, Unit::kNone, &w);
+        AddUnits(last_bare, Unit::kDay, &w);
+        seen.back() = Unit::kDay;
+      }
       for (Unit u : seen) {
         if (u == Unit::kHour || u == Unit::kMinute || u == Unit::kSecond || u == Unit::kNone) return BadText(text);
       }
@@ -370,12 +388,18 @@ Result<Interval> ParseInterval(std::string_view text) {
     }
     Number n;
     if (!ReadNumber(token, &n)) {
-      // A number too long for 64 bits is out of range, anything else bad text.
-      bool digits_only = true;
+      // A well-formed number too long for 64 bits is out of range, anything else bad text.
+      size_t digits = 0, points = 0;
       for (char d : token.substr(token[0] == '-' || token[0] == '+' ? 1 : 0)) {
-        if (!std::isdigit(static_cast<unsigned char>(d)) && d != '.') digits_only = false;
+        if (std::isdigit(static_cast<unsigned char>(d))) {
+          ++digits;
+        } else if (d == '.') {
+          ++points;
+        } else {
+          return BadText(text);
+        }
       }
-      return digits_only && token.size() > 1 ? OutOfRange() : BadText(text);
+      return digits > 0 && points <= 1 ? FieldOutOfRange(text) : BadText(text);
     }
     while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
     Unit unit = Unit::kNone;
@@ -384,10 +408,8 @@ Result<Interval> ParseInterval(std::string_view text) {
       while (i < s.size() && std::isalpha(static_cast<unsigned char>(s[i]))) ++i;
       std::string word = s.substr(u0, i - u0);
       unit = UnitNamed(word);
-      if (unit == Unit::kNone) {
-        if (word != "ago") return BadText(text);
-        i = u0;  // a bare number (seconds) followed by "ago"
-      }
+      // PostgreSQL refuses a bare number before "ago" ("1 ago") as any word it does not know.
+      if (unit == Unit::kNone) return BadText(text);
     }
     bool time_unit = unit == Unit::kHour || unit == Unit::kMinute || unit == Unit::kSecond || unit == Unit::kNone;
     for (Unit u : seen) {
@@ -395,11 +417,17 @@ Result<Interval> ParseInterval(std::string_view text) {
     }
     if (time_seen && time_unit) return BadText(text);
     seen.push_back(unit);
+    if (unit == Unit::kNone) last_bare = n;
     AddUnits(n, unit, &w);
     if (Overflowing(w)) return OutOfRange();
     any = true;
   }
   if (!any) return BadText(text);
+  // Days and time past their fields' range are PostgreSQL's field errors; months past theirs
+  // "interval out of range" (from Narrow).
+  if (w.days > INT32_MAX || w.days < INT32_MIN || w.micros > INT64_MAX || w.micros < INT64_MIN) {
+    return FieldOutOfRange(text);
+  }
   if (ago) {
     w.months = -w.months;
     w.days = -w.days;
@@ -578,7 +606,7 @@ Result<Interval> Age(int64_t a_wall_micros, int64_t b_wall_micros) {
   return Narrow(w);
 }
 
-int64_t AddMonthsAndDays(int64_t wall_micros, int64_t months, int64_t days) {
+Int128 AddMonthsAndDays(int64_t wall_micros, int64_t months, int64_t days) {
   int64_t day = FloorDiv(wall_micros, kIntervalMicrosPerDay);
   int64_t in_day = wall_micros - day * kIntervalMicrosPerDay;
   if (months != 0) {
@@ -590,7 +618,8 @@ int64_t AddMonthsAndDays(int64_t wall_micros, int64_t months, int64_t days) {
     unsigned nm = static_cast<unsigned>(index - ny * 12 + 1);
     day = DaysFromCivil(ny, nm, static_cast<unsigned>(std::min<int64_t>(d, DaysInMonth(ny, nm))));
   }
-  return (day + days) * kIntervalMicrosPerDay + in_day;
+  // Far enough out the microseconds pass 2^63; the caller range-checks the wide value.
+  return (static_cast<Int128>(day) + days) * kIntervalMicrosPerDay + in_day;
 }
 
 Result<Int128> ExtractFromInterval(const std::string& field, const Interval& v, int* scale) {

@@ -41,8 +41,9 @@ Result<Interval> TimestampDifference(int64_t a_micros, int64_t b_micros);
 // age(a, b): years, months and days between two wall-clock times as PostgreSQL counts them
 // (a month borrowed is as long as the month of the earlier time).
 Result<Interval> Age(int64_t a_wall_micros, int64_t b_wall_micros);
-// Adds months (the day clamped to the month's last) and then days to a wall-clock time.
-int64_t AddMonthsAndDays(int64_t wall_micros, int64_t months, int64_t days);
+// Adds months (the day clamped to the month's last) and then days to a wall-clock time; wide
+// because the result can pass the int64 range (callers check it against their own).
+format::Int128 AddMonthsAndDays(int64_t wall_micros, int64_t months, int64_t days);
 
 // extract(field from interval) as a number of units scaled by 10^scale (PostgreSQL's numeric):
 // epoch, second (scale 6), milliseconds (scale 3), microseconds, minute, hour, day, month,

@@ -273,6 +273,22 @@ BoundFunction BindTimestampAddInterval(const DataType& t, bool subtract) {
   return f;
 }
 
+BoundFunction BindTimeAddInterval(const DataType& time, bool subtract) {
+  BoundFunction f;
+  f.return_type = time;
+  f.arg_types = {time, DataType::Interval()};
+  f.kernel = RowKernel([subtract](ExecContext&, const Datum* a, Datum* o) -> Status {
+    int64_t step = Get(a[1]).micros % kIntervalMicrosPerDay;
+    if (subtract) step = -step;
+    int64_t micros = a[0].as_int() * 1000 + step;
+    micros = (micros % kIntervalMicrosPerDay + kIntervalMicrosPerDay) % kIntervalMicrosPerDay;
+    // A time holds milliseconds of the day: finer digits of the result are cut off.
+    *o = Datum::Int(micros / 1000);
+    return Status::OK();
+  });
+  return f;
+}
+
 void RegisterIntervalFunctions(FunctionRegistry* r) {
   // The timestamps generate_series(start, stop, interval) walks (see the binder): each the
   // previous plus the step, as PostgreSQL adds it (a month step keeps a day once clamped:
