@@ -1155,7 +1155,7 @@ TEST(TableTest, BucketFilterPlansOnlyAcceptedBuckets) {
   ASSERT_TRUE(full.ok());
   ASSERT_EQ(full->splits.size(), 4u);
   TableScan scan = t->NewScan();
-  scan.SetBucketFilter([](int32_t bucket) { return bucket == 1 || bucket == 3; });
+  scan.SetBucketFilter([](int32_t bucket, int32_t) { return bucket == 1 || bucket == 3; });
   auto some = scan.PlanLatest();
   ASSERT_TRUE(some.ok());
   ASSERT_EQ(some->splits.size(), 2u);
@@ -1169,12 +1169,18 @@ TEST(TableTest, BucketFilterPlansOnlyAcceptedBuckets) {
     ASSERT_EQ(split.files.size(), same->files.size());
     for (size_t f = 0; f < split.files.size(); ++f) EXPECT_EQ(split.files[f].file_name, same->files[f].file_name);
   }
-  // A filter accepting none plans an empty read of the same snapshot.
-  scan.SetBucketFilter([](int32_t) { return false; });
+  // A filter accepting none plans an empty read of the same snapshot; it is told the bucket
+  // count each file was written with.
+  std::set<int32_t> totals;
+  scan.SetBucketFilter([&totals](int32_t, int32_t total_buckets) {
+    totals.insert(total_buckets);
+    return false;
+  });
   auto none = scan.PlanLatest();
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->splits.empty());
   EXPECT_EQ(none->snapshot_id, full->snapshot_id);
+  EXPECT_EQ(totals, std::set<int32_t>{4});
 }
 
 TEST(TableTest, CorruptFilesGiveErrorsNamingTheFile) {

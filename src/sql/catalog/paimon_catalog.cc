@@ -197,7 +197,11 @@ class PaimonSource : public TableSource {
     // snapshot's kept live files: a look-up by key copies one bucket's, not every one's.
     table::BucketFilter bfilter;
     if (std::optional<std::set<int32_t>> keep = BucketsFor(request)) {
-      bfilter = [keep = std::move(*keep)](int32_t bucket) { return keep.count(bucket) != 0; };
+      // Buckets were worked out for the schema's count; a file written under another count
+      // (before the table was rescaled) is kept and filtered by its rows.
+      bfilter = [keep = std::move(*keep), buckets = bucket_keys_.buckets](int32_t bucket, int32_t total_buckets) {
+        return total_buckets != buckets || keep.count(bucket) != 0;
+      };
     }
     table::ScanPlan plan;
     if (request.snapshot) {

@@ -148,7 +148,7 @@ std::vector<DataSplit> TableScan::GroupKept(int64_t snapshot_id, const std::vect
   if (filter) part_types = TypesOf(ctx_->schema().PartitionType());
   for (const auto& e : entries) {
     if (e.kind != FileKind::kAdd || (skip_level0 && e.file.level == 0)) continue;
-    if (bucket_filter_ && !bucket_filter_(e.bucket)) continue;
+    if (bucket_filter_ && !bucket_filter_(e.bucket, e.total_buckets)) continue;
     if (filter) {
       auto it = accepted.find(e.partition);
       if (it == accepted.end()) {

@@ -43,7 +43,9 @@ struct ScanPlan {
 // Keeps only the partitions the predicate accepts (called with the partition values).
 using PartitionFilter = std::function<bool(const format::Row& partition)>;
 // Keeps only the buckets the predicate accepts (a read by bucket key names its buckets).
-using BucketFilter = std::function<bool(int32_t bucket)>;
+// `total_buckets` is the count the file was written with: a table whose bucket count
+// changed keeps older files under the old count, where a key's bucket differs.
+using BucketFilter = std::function<bool(int32_t bucket, int32_t total_buckets)>;
 
 // Batch plans of primary-key tables with deletion vectors, and of first-row
 // tables, hold only files above level 0 (plus deletion vectors), as Paimon's:
