@@ -487,58 +487,47 @@ Result<Interval> DivideInterval(const Interval& v, double divisor) {
   return Scale(v, v.months / divisor, v.days / divisor, static_cast<double>(v.micros) / divisor);
 }
 
+// Moves the whole `unit`s of `*small` into `*large` (whole days of the time, whole months of the days).
+void CarryWhole(Int128* large, Int128* small, Int128 unit) {
+  Int128 whole = *small / unit;
+  *small -= whole * unit;
+  *large += whole;
+}
+
+// Gives `*small` the sign of `*large` by borrowing one `unit` (justify_*'s last step);
+// `small_is_negative`/`small_is_positive` say what counts as the other sign.
+void MatchSign(Int128* large, Int128* small, Int128 unit, bool small_is_negative, bool small_is_positive) {
+  if (*large > 0 && small_is_negative) {
+    *small += unit;
+    *large -= 1;
+  } else if (*large < 0 && small_is_positive) {
+    *small -= unit;
+    *large += 1;
+  }
+}
+
 Result<Interval> JustifyHours(const Interval& v) {
   Wide w{v.months, v.days, v.micros};
-  Int128 whole = w.micros / kIntervalMicrosPerDay;
-  w.micros -= whole * kIntervalMicrosPerDay;
-  w.days += whole;
-  if (w.days > 0 && w.micros < 0) {
-    w.micros += kIntervalMicrosPerDay;
-    w.days -= 1;
-  } else if (w.days < 0 && w.micros > 0) {
-    w.micros -= kIntervalMicrosPerDay;
-    w.days += 1;
-  }
+  CarryWhole(&w.days, &w.micros, kIntervalMicrosPerDay);
+  MatchSign(&w.days, &w.micros, kIntervalMicrosPerDay, w.micros<0, w.micros> 0);
   return Narrow(w);
 }
 
 Result<Interval> JustifyDays(const Interval& v) {
   Wide w{v.months, v.days, v.micros};
-  Int128 whole = w.days / kDaysPerMonth;
-  w.days -= whole * kDaysPerMonth;
-  w.months += whole;
-  if (w.months > 0 && w.days < 0) {
-    w.days += kDaysPerMonth;
-    w.months -= 1;
-  } else if (w.months < 0 && w.days > 0) {
-    w.days -= kDaysPerMonth;
-    w.months += 1;
-  }
+  CarryWhole(&w.months, &w.days, kDaysPerMonth);
+  MatchSign(&w.months, &w.days, kDaysPerMonth, w.days<0, w.days> 0);
   return Narrow(w);
 }
 
 Result<Interval> JustifyInterval(const Interval& v) {
   Wide w{v.months, v.days, v.micros};
-  Int128 whole_days = w.micros / kIntervalMicrosPerDay;
-  w.micros -= whole_days * kIntervalMicrosPerDay;
-  w.days += whole_days;
-  Int128 whole_months = w.days / kDaysPerMonth;
-  w.days -= whole_months * kDaysPerMonth;
-  w.months += whole_months;
-  if (w.months > 0 && (w.days < 0 || (w.days == 0 && w.micros < 0))) {
-    w.days += kDaysPerMonth;
-    w.months -= 1;
-  } else if (w.months < 0 && (w.days > 0 || (w.days == 0 && w.micros > 0))) {
-    w.days -= kDaysPerMonth;
-    w.months += 1;
-  }
-  if (w.days > 0 && w.micros < 0) {
-    w.micros += kIntervalMicrosPerDay;
-    w.days -= 1;
-  } else if (w.days < 0 && w.micros > 0) {
-    w.micros -= kIntervalMicrosPerDay;
-    w.days += 1;
-  }
+  CarryWhole(&w.days, &w.micros, kIntervalMicrosPerDay);
+  CarryWhole(&w.months, &w.days, kDaysPerMonth);
+  // The months' sign decides, the time counting where the days are zero.
+  MatchSign(&w.months, &w.days, kDaysPerMonth, w.days < 0 || (w.days == 0 && w.micros < 0),
+            w.days > 0 || (w.days == 0 && w.micros > 0));
+  MatchSign(&w.days, &w.micros, kIntervalMicrosPerDay, w.micros<0, w.micros> 0);
   return Narrow(w);
 }
 

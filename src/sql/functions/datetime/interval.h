@@ -53,4 +53,9 @@ Result<format::Int128> ExtractFromInterval(const std::string& field, const Inter
 // date_trunc(field, interval): the fields below `field` zeroed.
 Result<Interval> TruncateInterval(const std::string& field, const Interval& v);
 
+// The unit a PostgreSQL spelling names ("mins", "hrs", "msec", "centuries", ...), in the one
+// spelling extract, date_part and date_trunc go by ("minute", "hour", "milliseconds",
+// "century"); "" for a spelling PostgreSQL does not know.
+std::string PostgresUnit(const std::string& text);
+
 }  // namespace kl::sql

@@ -67,65 +67,11 @@ std::string Lower(std::string s) {
   return s;
 }
 
-// PostgreSQL's spellings of the units extract() and date_trunc() take for an interval.
+// PostgreSQL's spellings of the units extract() and date_trunc() take for an interval
+// ("epoch", and unknown units for the caller's error, as written).
 std::string IntervalUnit(const std::string& written) {
-  std::string u = Lower(written);
-  static const std::pair<const char*, const char*> kAliases[] = {{"microsecond", "microseconds"},
-                                                                 {"microseconds", "microseconds"},
-                                                                 {"us", "microseconds"},
-                                                                 {"usec", "microseconds"},
-                                                                 {"usecs", "microseconds"},
-                                                                 {"millisecond", "milliseconds"},
-                                                                 {"milliseconds", "milliseconds"},
-                                                                 {"ms", "milliseconds"},
-                                                                 {"msec", "milliseconds"},
-                                                                 {"msecs", "milliseconds"},
-                                                                 {"second", "second"},
-                                                                 {"seconds", "second"},
-                                                                 {"sec", "second"},
-                                                                 {"secs", "second"},
-                                                                 {"s", "second"},
-                                                                 {"minute", "minute"},
-                                                                 {"minutes", "minute"},
-                                                                 {"min", "minute"},
-                                                                 {"mins", "minute"},
-                                                                 {"m", "minute"},
-                                                                 {"hour", "hour"},
-                                                                 {"hours", "hour"},
-                                                                 {"hr", "hour"},
-                                                                 {"hrs", "hour"},
-                                                                 {"h", "hour"},
-                                                                 {"day", "day"},
-                                                                 {"days", "day"},
-                                                                 {"d", "day"},
-                                                                 {"week", "week"},
-                                                                 {"weeks", "week"},
-                                                                 {"w", "week"},
-                                                                 {"month", "month"},
-                                                                 {"months", "month"},
-                                                                 {"mon", "month"},
-                                                                 {"mons", "month"},
-                                                                 {"quarter", "quarter"},
-                                                                 {"qtr", "quarter"},
-                                                                 {"year", "year"},
-                                                                 {"years", "year"},
-                                                                 {"y", "year"},
-                                                                 {"yr", "year"},
-                                                                 {"yrs", "year"},
-                                                                 {"decade", "decade"},
-                                                                 {"decades", "decade"},
-                                                                 {"dec", "decade"},
-                                                                 {"century", "century"},
-                                                                 {"centuries", "century"},
-                                                                 {"c", "century"},
-                                                                 {"millennium", "millennium"},
-                                                                 {"millennia", "millennium"},
-                                                                 {"mil", "millennium"},
-                                                                 {"epoch", "epoch"}};
-  for (const auto& [from, to] : kAliases) {
-    if (u == from) return to;
-  }
-  return u;
+  std::string u = PostgresUnit(written);
+  return u.empty() ? Lower(written) : u;
 }
 
 // SUM and AVG of intervals: field by field, as PostgreSQL adds them; AVG divides the sum.

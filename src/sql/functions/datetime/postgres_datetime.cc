@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/string_util.h"
 #include "sql/binder/types.h"
+#include "sql/functions/datetime/interval.h"
 #include "sql/functions/datetime/time_zone.h"
 #include "sql/functions/function.h"
 
@@ -249,6 +250,60 @@ std::string ToChar(const std::vector<Piece>& pieces, int64_t wall_micros, const 
 
 // ---- date_trunc ----
 
+int64_t TruncateMicros(int64_t micros, const std::string& unit) {
+  Fields f = FieldsOf(micros);
+  auto at = [](int64_t year, unsigned month, unsigned day) { return DaysFromCivil(year, month, day) * kMicrosPerDay; };
+  if (unit == "microseconds") return micros;
+  if (unit == "milliseconds") return FloorDiv(micros, 1000) * 1000;
+  if (unit == "second") return FloorDiv(micros, 1000000) * 1000000;
+  if (unit == "minute") return FloorDiv(micros, 60000000) * 60000000;
+  if (unit == "hour") return FloorDiv(micros, 3600000000LL) * 3600000000LL;
+  if (unit == "day") return f.days * kMicrosPerDay;
+  if (unit == "week") return (f.days - ((f.days + 3) % 7 + 7) % 7) * kMicrosPerDay;  // back to Monday
+  if (unit == "month") return at(f.year, f.month, 1);
+  if (unit == "quarter") return at(f.year, (f.month - 1) / 3 * 3 + 1, 1);
+  if (unit == "year") return at(f.year, 1, 1);
+  // Decades, centuries and millennia of years 1.. start at years 1, 2001, ... (PostgreSQL's).
+  if (unit == "decade") return at(FloorDiv(f.year, 10) * 10, 1, 1);
+  if (unit == "century") return at(FloorDiv(f.year - 1, 100) * 100 + 1, 1, 1);
+  return at(FloorDiv(f.year - 1, 1000) * 1000 + 1, 1, 1);  // millennium
+}
+
+// ---- helpers ----
+
+bool IsTimestampLike(const DataType& t) {
+  return t.root() == TypeRoot::kTimestamp || t.root() == TypeRoot::kTimestampLtz || t.root() == TypeRoot::kDate;
+}
+
+// Wall-clock microseconds of a value of `t` (TIMESTAMP_LTZ in the session zone).
+int64_t WallMicros(ExecContext& ctx, const Datum& d, const DataType& t) {
+  if (t.root() == TypeRoot::kDate) return d.as_int() * kMicrosPerDay;
+  int64_t micros = d.as_timestamp().ToMicros();
+  if (t.root() == TypeRoot::kTimestampLtz) micros += ctx.OffsetMillisAtUtc(FloorDiv(micros, 1000)) * 1000;
+  return micros;
+}
+
+// The session zone as shown at the instant `utc_micros` (its offset and abbreviation then).
+ZoneShown SessionZone(ExecContext& ctx, bool with_zone, int64_t utc_micros) {
+  ZoneShown z;
+  z.with_zone = with_zone;
+  if (!with_zone) {
+    z.abbreviation = OffsetAbbreviation(0);
+    return z;
+  }
+  int64_t utc_seconds = FloorDiv(utc_micros, 1000000);
+  z.offset_seconds = ctx.OffsetMillisAtUtc(utc_seconds * 1000) / 1000;
+  z.abbreviation = ctx.zone != nullptr ? ctx.zone->Abbreviation(utc_seconds) : OffsetAbbreviation(z.offset_seconds);
+  return z;
+}
+
+std::string Units() {
+  return "microseconds, milliseconds, second, minute, hour, day, week, month, quarter, year, decade, century, "
+         "millennium";
+}
+
+}  // namespace
+
 // PostgreSQL's unit names (singular, plural, abbreviations) to one spelling.
 std::string PostgresUnit(const std::string& text) {
   std::string u = ToLower(text);
@@ -313,60 +368,6 @@ std::string PostgresUnit(const std::string& text) {
   }
   return "";
 }
-
-int64_t TruncateMicros(int64_t micros, const std::string& unit) {
-  Fields f = FieldsOf(micros);
-  auto at = [](int64_t year, unsigned month, unsigned day) { return DaysFromCivil(year, month, day) * kMicrosPerDay; };
-  if (unit == "microseconds") return micros;
-  if (unit == "milliseconds") return FloorDiv(micros, 1000) * 1000;
-  if (unit == "second") return FloorDiv(micros, 1000000) * 1000000;
-  if (unit == "minute") return FloorDiv(micros, 60000000) * 60000000;
-  if (unit == "hour") return FloorDiv(micros, 3600000000LL) * 3600000000LL;
-  if (unit == "day") return f.days * kMicrosPerDay;
-  if (unit == "week") return (f.days - ((f.days + 3) % 7 + 7) % 7) * kMicrosPerDay;  // back to Monday
-  if (unit == "month") return at(f.year, f.month, 1);
-  if (unit == "quarter") return at(f.year, (f.month - 1) / 3 * 3 + 1, 1);
-  if (unit == "year") return at(f.year, 1, 1);
-  // Decades, centuries and millennia of years 1.. start at years 1, 2001, ... (PostgreSQL's).
-  if (unit == "decade") return at(FloorDiv(f.year, 10) * 10, 1, 1);
-  if (unit == "century") return at(FloorDiv(f.year - 1, 100) * 100 + 1, 1, 1);
-  return at(FloorDiv(f.year - 1, 1000) * 1000 + 1, 1, 1);  // millennium
-}
-
-// ---- helpers ----
-
-bool IsTimestampLike(const DataType& t) {
-  return t.root() == TypeRoot::kTimestamp || t.root() == TypeRoot::kTimestampLtz || t.root() == TypeRoot::kDate;
-}
-
-// Wall-clock microseconds of a value of `t` (TIMESTAMP_LTZ in the session zone).
-int64_t WallMicros(ExecContext& ctx, const Datum& d, const DataType& t) {
-  if (t.root() == TypeRoot::kDate) return d.as_int() * kMicrosPerDay;
-  int64_t micros = d.as_timestamp().ToMicros();
-  if (t.root() == TypeRoot::kTimestampLtz) micros += ctx.OffsetMillisAtUtc(FloorDiv(micros, 1000)) * 1000;
-  return micros;
-}
-
-// The session zone as shown at the instant `utc_micros` (its offset and abbreviation then).
-ZoneShown SessionZone(ExecContext& ctx, bool with_zone, int64_t utc_micros) {
-  ZoneShown z;
-  z.with_zone = with_zone;
-  if (!with_zone) {
-    z.abbreviation = OffsetAbbreviation(0);
-    return z;
-  }
-  int64_t utc_seconds = FloorDiv(utc_micros, 1000000);
-  z.offset_seconds = ctx.OffsetMillisAtUtc(utc_seconds * 1000) / 1000;
-  z.abbreviation = ctx.zone != nullptr ? ctx.zone->Abbreviation(utc_seconds) : OffsetAbbreviation(z.offset_seconds);
-  return z;
-}
-
-std::string Units() {
-  return "microseconds, milliseconds, second, minute, hour, day, week, month, quarter, year, decade, century, "
-         "millennium";
-}
-
-}  // namespace
 
 void RegisterPostgresDateTimeFunctions(FunctionRegistry* r) {
   r->AddScalar(
