@@ -735,21 +735,10 @@ Session::Outcome Session::SendBatchRows(Portal* p, size_t max_rows) {
           continue;
         }
       }
-      value.clear();
-      Status s = EncodeValue(column.Get(row), columns.type(i), binary, &value, zone.get());
-      if (!s.ok()) {
-        out_.End();
-        ExtendedError(FromStatus(s, sqlstate::kFeatureNotSupported));
-        return Outcome::kError;
-      }
-      out_.Int32(static_cast<int32_t>(value.size()));
-      out_.Bytes(value);
+      if (!SendValue(column.Get(row), columns.type(i), binary, zone.get(), &value)) return Outcome::kError;
     }
-    out_.End();
-    ++p->sent;
     ++sent_now;
-    counters_->rows_sent++;
-    if (out_.size() >= kFlushBytes && !Flush()) return Outcome::kError;
+    if (!EndDataRow(p)) return Outcome::kError;
   }
 }
 
@@ -795,23 +784,33 @@ Session::Outcome Session::SendRows(Portal* p, size_t max_rows) {
         out_.Int32(-1);
         continue;
       }
-      value.clear();
-      Status s = EncodeValue(row[i], p->result.columns.type(i), p->formats.size() > i && p->formats[i] == 1, &value,
-                             zone.get());
-      if (!s.ok()) {
-        out_.End();
-        ExtendedError(FromStatus(s, sqlstate::kFeatureNotSupported));
-        return Outcome::kError;
-      }
-      out_.Int32(static_cast<int32_t>(value.size()));
-      out_.Bytes(value);
+      bool binary = p->formats.size() > i && p->formats[i] == 1;
+      if (!SendValue(row[i], p->result.columns.type(i), binary, zone.get(), &value)) return Outcome::kError;
     }
-    out_.End();
-    ++p->sent;
     ++sent_now;
-    counters_->rows_sent++;
-    if (out_.size() >= kFlushBytes && !Flush()) return Outcome::kError;
+    if (!EndDataRow(p)) return Outcome::kError;
   }
+}
+
+bool Session::SendValue(const format::Datum& v, const format::DataType& type, bool binary, const sql::TimeZone* zone,
+                        std::string* scratch) {
+  scratch->clear();
+  Status s = EncodeValue(v, type, binary, scratch, zone);
+  if (!s.ok()) {
+    out_.End();
+    ExtendedError(FromStatus(s, sqlstate::kFeatureNotSupported));
+    return false;
+  }
+  out_.Int32(static_cast<int32_t>(scratch->size()));
+  out_.Bytes(*scratch);
+  return true;
+}
+
+bool Session::EndDataRow(Portal* p) {
+  out_.End();
+  ++p->sent;
+  counters_->rows_sent++;
+  return out_.size() < kFlushBytes || Flush();
 }
 
 bool Session::CopyOut(const std::string& sql, int chars_before) {

@@ -127,6 +127,11 @@ class Session {
   // Sends up to `max_rows` rows of a started portal (0 = all).
   Outcome SendRows(Portal* portal, size_t max_rows);
   Outcome SendBatchRows(Portal* portal, size_t max_rows);  // SendRows of a batched stream
+  // Writes one value of a DataRow; on an encoding error ends the row and sends the error (false).
+  bool SendValue(const format::Datum& v, const format::DataType& type, bool binary, const sql::TimeZone* zone,
+                 std::string* scratch);
+  // Ends a DataRow and counts it, flushing when the output is large; false when the flush failed.
+  bool EndDataRow(Portal* portal);
   // The row-count limit's error when the portal has sent config_.max_rows; false otherwise.
   bool OverRowLimit(const Portal& portal);
   // COPY ... TO STDOUT of a simple Query: CopyOutResponse, CopyData, CopyDone, "COPY n";
