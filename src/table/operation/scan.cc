@@ -112,13 +112,20 @@ TableScan::TableScan(std::shared_ptr<TableContext> ctx)
       manifests_(ctx->paths().ManifestDir(), ctx->schema().PartitionType(), ctx->options().manifest_compression(),
                  ctx->schema().id) {}
 
-std::vector<DataSplit> TableScan::Group(int64_t snapshot_id, std::vector<ManifestEntry> entries,
-                                        const PartitionFilter& filter, bool raw) const {
+namespace {
+
+// Groups added files into one split per (partition, bucket), keeping those `keep` accepts and
+// whose partition `filter` accepts (each partition decoded once). `take` gives a file's
+// description (moved out of entries the caller owns, or copied).
+template <typename Entries, typename Keep, typename Take>
+std::vector<DataSplit> GroupIntoSplits(int64_t snapshot_id, Entries& entries, const PartitionFilter& filter,
+                                       const format::RowType& partition_type, bool raw, Keep keep, Take take) {
   std::map<std::pair<std::string, int32_t>, DataSplit> by_bucket;
   std::map<std::string, bool> accepted;
-  std::vector<format::DataType> part_types = TypesOf(ctx_->schema().PartitionType());
+  std::vector<format::DataType> part_types;
+  if (filter) part_types = TypesOf(partition_type);
   for (auto& e : entries) {
-    if (e.kind != FileKind::kAdd) continue;
+    if (e.kind != FileKind::kAdd || !keep(e)) continue;
     if (filter) {
       auto it = accepted.find(e.partition);
       if (it == accepted.end()) {
@@ -133,41 +140,31 @@ std::vector<DataSplit> TableScan::Group(int64_t snapshot_id, std::vector<Manifes
     split.bucket = e.bucket;
     split.total_buckets = e.total_buckets;
     split.raw_changes = raw;
-    split.files.push_back(std::move(e.file));
-  }
-  std::vector<DataSplit> out;
-  for (auto& [k, split] : by_bucket) out.push_back(std::move(split));
-  return out;
-}
-
-std::vector<DataSplit> TableScan::GroupKept(int64_t snapshot_id, const std::vector<ManifestEntry>& entries,
-                                            const PartitionFilter& filter, bool skip_level0) const {
-  std::map<std::pair<std::string, int32_t>, DataSplit> by_bucket;
-  std::map<std::string, bool> accepted;
-  std::vector<format::DataType> part_types;
-  if (filter) part_types = TypesOf(ctx_->schema().PartitionType());
-  for (const auto& e : entries) {
-    if (e.kind != FileKind::kAdd || (skip_level0 && e.file.level == 0)) continue;
-    if (bucket_filter_ && !bucket_filter_(e.bucket, e.total_buckets)) continue;
-    if (filter) {
-      auto it = accepted.find(e.partition);
-      if (it == accepted.end()) {
-        auto row = DeserializeBinaryRow(e.partition, part_types);
-        it = accepted.emplace(e.partition, row.ok() && filter(*row)).first;
-      }
-      if (!it->second) continue;
-    }
-    DataSplit& split = by_bucket[{e.partition, e.bucket}];
-    split.snapshot_id = snapshot_id;
-    split.partition = e.partition;
-    split.bucket = e.bucket;
-    split.total_buckets = e.total_buckets;
-    split.files.push_back(e.file);
+    split.files.push_back(take(e));
   }
   std::vector<DataSplit> out;
   out.reserve(by_bucket.size());
   for (auto& [k, split] : by_bucket) out.push_back(std::move(split));
   return out;
+}
+
+}  // namespace
+
+std::vector<DataSplit> TableScan::Group(int64_t snapshot_id, std::vector<ManifestEntry> entries,
+                                        const PartitionFilter& filter, bool raw) const {
+  return GroupIntoSplits(
+      snapshot_id, entries, filter, ctx_->schema().PartitionType(), raw, [](const ManifestEntry&) { return true; },
+      [](ManifestEntry& e) { return std::move(e.file); });
+}
+
+std::vector<DataSplit> TableScan::GroupKept(int64_t snapshot_id, const std::vector<ManifestEntry>& entries,
+                                            const PartitionFilter& filter, bool skip_level0) const {
+  return GroupIntoSplits(
+      snapshot_id, entries, filter, ctx_->schema().PartitionType(), false,
+      [&](const ManifestEntry& e) {
+        return !(skip_level0 && e.file.level == 0) && (!bucket_filter_ || bucket_filter_(e.bucket, e.total_buckets));
+      },
+      [](const ManifestEntry& e) { return e.file; });
 }
 
 Status TableScan::CheckReadable() const {
