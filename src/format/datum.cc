@@ -111,7 +111,8 @@ int CompareRows(const Row& a, const Row& b) {
 
 std::string FormatDecimal(Int128 unscaled, int scale) {
   bool negative = unscaled < 0;
-  unsigned __int128 v = negative ? static_cast<unsigned __int128>(-(unscaled + 1)) + 1 : static_cast<unsigned __int128>(unscaled);
+  unsigned __int128 v =
+      negative ? static_cast<unsigned __int128>(-(unscaled + 1)) + 1 : static_cast<unsigned __int128>(unscaled);
   std::string digits;
   do {
     digits.push_back(static_cast<char>('0' + static_cast<int>(v % 10)));
@@ -184,8 +185,10 @@ std::string FormatTimestamp(Timestamp ts) {
     std::snprintf(frac, sizeof(frac), ".%09lld", static_cast<long long>(nanos));
     std::string f = frac;
     // Java's LocalDateTime style: 3, 6 or 9 fraction digits.
-    if (nanos % 1000000 == 0) f.resize(4);
-    else if (nanos % 1000 == 0) f.resize(7);
+    if (nanos % 1000000 == 0)
+      f.resize(4);
+    else if (nanos % 1000 == 0)
+      f.resize(7);
     out += f;
   }
   return out;
@@ -292,14 +295,18 @@ Result<Datum> DatumFromJson(const JsonValue& json, const DataType& type) {
     case TypeRoot::kBigInt:
     case TypeRoot::kTime: {
       int64_t v;
-      if (json.is_int()) v = json.as_int();
-      else if (json.is_string() && ParseInt64(json.as_string())) v = *ParseInt64(json.as_string());
-      else return TypeMismatch(json, type);
+      if (json.is_int())
+        v = json.as_int();
+      else if (json.is_string() && ParseInt64(json.as_string()))
+        v = *ParseInt64(json.as_string());
+      else
+        return TypeMismatch(json, type);
       int64_t lo = INT64_MIN, hi = INT64_MAX;
       if (type.root() == TypeRoot::kTinyInt) lo = -128, hi = 127;
       if (type.root() == TypeRoot::kSmallInt) lo = -32768, hi = 32767;
       if (type.root() == TypeRoot::kInt || type.root() == TypeRoot::kTime) lo = INT32_MIN, hi = INT32_MAX;
-      if (v < lo || v > hi) return Status::InvalidArgument(std::to_string(v) + " is out of range for " + type.ToString());
+      if (v < lo || v > hi)
+        return Status::InvalidArgument(std::to_string(v) + " is out of range for " + type.ToString());
       return Datum::Int(v);
     }
     case TypeRoot::kDate: {
@@ -323,10 +330,14 @@ Result<Datum> DatumFromJson(const JsonValue& json, const DataType& type) {
       return TypeMismatch(json, type);
     case TypeRoot::kDecimal: {
       std::string text;
-      if (json.is_string()) text = json.as_string();
-      else if (json.is_int()) text = std::to_string(json.as_int());
-      else if (json.is_number()) text = FormatDouble(json.as_double());
-      else return TypeMismatch(json, type);
+      if (json.is_string())
+        text = json.as_string();
+      else if (json.is_int())
+        text = std::to_string(json.as_int());
+      else if (json.is_number())
+        text = FormatDouble(json.as_double());
+      else
+        return TypeMismatch(json, type);
       KL_ASSIGN_OR_RETURN(Int128 v, ParseDecimal(text, type.precision(), type.scale()));
       return Datum::Decimal(v);
     }

@@ -107,12 +107,18 @@ class TypeParser {
     std::string word = Word();
     if (word.empty()) return Error("expected a type name");
     DataType t;
-    if (word == "BOOLEAN") t = DataType::Boolean();
-    else if (word == "TINYINT") t = DataType::TinyInt();
-    else if (word == "SMALLINT") t = DataType::SmallInt();
-    else if (word == "INT" || word == "INTEGER") t = DataType::Int();
-    else if (word == "BIGINT") t = DataType::BigInt();
-    else if (word == "FLOAT") t = DataType::Float();
+    if (word == "BOOLEAN")
+      t = DataType::Boolean();
+    else if (word == "TINYINT")
+      t = DataType::TinyInt();
+    else if (word == "SMALLINT")
+      t = DataType::SmallInt();
+    else if (word == "INT" || word == "INTEGER")
+      t = DataType::Int();
+    else if (word == "BIGINT")
+      t = DataType::BigInt();
+    else if (word == "FLOAT")
+      t = DataType::Float();
     else if (word == "DOUBLE") {
       if (PeekWord("PRECISION")) Word();
       t = DataType::Double();
@@ -148,7 +154,9 @@ class TypeParser {
     } else if (word == "TIME") {
       KL_ASSIGN_OR_RETURN(int p, OptionalParam(0));
       if (PeekWord("WITHOUT")) {
-        Word(); Word(); Word();  // WITHOUT TIME ZONE
+        Word();
+        Word();
+        Word();  // WITHOUT TIME ZONE
       }
       t = DataType::Time(p);
     } else if (word == "TIMESTAMP" || word == "TIMESTAMP_LTZ") {
@@ -161,7 +169,9 @@ class TypeParser {
         if (Word() != "TIME" || Word() != "ZONE") return Error("expected WITH LOCAL TIME ZONE");
         ltz = true;
       } else if (PeekWord("WITHOUT")) {
-        Word(); Word(); Word();
+        Word();
+        Word();
+        Word();
       }
       t = ltz ? DataType::TimestampLtz(p) : DataType::Timestamp(p);
     } else if (word == "ARRAY" || word == "MULTISET") {
@@ -366,7 +376,9 @@ std::string DataType::ToString() const {
     case TypeRoot::kChar: s = "CHAR(" + std::to_string(length_) + ")"; break;
     case TypeRoot::kVarChar: s = length_ == kMaxLength ? "STRING" : "VARCHAR(" + std::to_string(length_) + ")"; break;
     case TypeRoot::kBinary: s = "BINARY(" + std::to_string(length_) + ")"; break;
-    case TypeRoot::kVarBinary: s = length_ == kMaxLength ? "BYTES" : "VARBINARY(" + std::to_string(length_) + ")"; break;
+    case TypeRoot::kVarBinary:
+      s = length_ == kMaxLength ? "BYTES" : "VARBINARY(" + std::to_string(length_) + ")";
+      break;
     case TypeRoot::kDate: s = "DATE"; break;
     case TypeRoot::kTime: s = "TIME(" + std::to_string(precision_) + ")"; break;
     case TypeRoot::kTimestamp: s = "TIMESTAMP(" + std::to_string(precision_) + ")"; break;
@@ -394,8 +406,9 @@ JsonValue DataType::ToJson() const {
   switch (root_) {
     case TypeRoot::kArray:
     case TypeRoot::kMultiset:
-      return JsonValue::Object({{"type", JsonValue::String((root_ == TypeRoot::kArray ? "ARRAY" : "MULTISET") + suffix)},
-                                {"element", element().ToJson()}});
+      return JsonValue::Object(
+          {{"type", JsonValue::String((root_ == TypeRoot::kArray ? "ARRAY" : "MULTISET") + suffix)},
+           {"element", element().ToJson()}});
     case TypeRoot::kMap:
       return JsonValue::Object(
           {{"type", JsonValue::String("MAP" + suffix)}, {"key", key().ToJson()}, {"value", value().ToJson()}});

@@ -86,12 +86,12 @@ class DataType {
   DataType WithNullable(bool nullable) const;
   DataType NotNull() const { return WithNullable(false); }
 
-  int length() const { return length_; }        // CHAR/VARCHAR/BINARY/VARBINARY
-  int precision() const { return precision_; }  // DECIMAL, TIME, TIMESTAMP*
-  int scale() const { return scale_; }          // DECIMAL
-  const DataType& element() const;              // ARRAY, MULTISET
-  const DataType& key() const;                  // MAP
-  const DataType& value() const;                // MAP
+  int length() const { return length_; }         // CHAR/VARCHAR/BINARY/VARBINARY
+  int precision() const { return precision_; }   // DECIMAL, TIME, TIMESTAMP*
+  int scale() const { return scale_; }           // DECIMAL
+  const DataType& element() const;               // ARRAY, MULTISET
+  const DataType& key() const;                   // MAP
+  const DataType& value() const;                 // MAP
   const std::vector<DataField>& fields() const;  // ROW
 
   PhysicalKind physical() const;

@@ -30,9 +30,9 @@ Result<AvroSchemaPtr> Parse(const JsonValue& json, const std::string& enclosing_
 
 Result<AvroType> PrimitiveByName(const std::string& name) {
   static const std::map<std::string, AvroType> kTypes = {
-      {"null", AvroType::kNull},     {"boolean", AvroType::kBoolean}, {"int", AvroType::kInt},
-      {"long", AvroType::kLong},     {"float", AvroType::kFloat},     {"double", AvroType::kDouble},
-      {"bytes", AvroType::kBytes},   {"string", AvroType::kString},
+      {"null", AvroType::kNull},   {"boolean", AvroType::kBoolean}, {"int", AvroType::kInt},
+      {"long", AvroType::kLong},   {"float", AvroType::kFloat},     {"double", AvroType::kDouble},
+      {"bytes", AvroType::kBytes}, {"string", AvroType::kString},
   };
   auto it = kTypes.find(name);
   if (it == kTypes.end()) return Status::NotFound(name);

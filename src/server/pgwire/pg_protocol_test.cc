@@ -343,7 +343,7 @@ TEST(PgStatementClassify, SessionCommandsAndEngineStatements) {
   EXPECT_EQ(c("SET datestyle = iso, ymd").value, "iso, ymd");
   EXPECT_EQ(c("SET TIME ZONE 'Europe/Berlin'").name, "timezone");
   EXPECT_EQ(c("SET 'table.exec.mode' = 'batch'").kind, Kind::kEngine);  // Flink's SET goes to the engine
-  EXPECT_EQ(c("SET odps.sql.type.system=true").kind, Kind::kSet);  // a custom (dotted) setting
+  EXPECT_EQ(c("SET odps.sql.type.system=true").kind, Kind::kSet);       // a custom (dotted) setting
   EXPECT_EQ(c("SHOW TABLES").kind, Kind::kEngine);
   EXPECT_EQ(c("SHOW ALL").kind, Kind::kShow);
   EXPECT_EQ(c("show transaction isolation level").name, "transaction_isolation");

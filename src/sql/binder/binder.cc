@@ -2694,7 +2694,7 @@ class Binder {
     f.return_type = DataType::Boolean();
     f.kernel = RowKernel(
         [any, op, elem_type, target, convert, by_length](ExecContext& ctx, const format::Datum* a,
-                                                          format::Datum* o) -> Status {
+                                                         format::Datum* o) -> Status {
           if (a[1].is_null()) {
             *o = format::Datum();
             return Status::OK();

@@ -154,8 +154,10 @@ Result<BoundFunction> BindArithmetic(const std::string& op, const DataType& a, c
           for (size_t i = 0; i < rows; ++i) {
             int64_t p = x.GetInt(i), q = y.GetInt(i);
             if (q == 0) return Status::InvalidArgument(o == '/' ? "division by zero" : "modulo by zero (MOD / %)");
-            if (q == -1) r[i] = o == '/' ? static_cast<int64_t>(0 - static_cast<uint64_t>(p)) : 0;
-            else r[i] = o == '/' ? p / q : p % q;
+            if (q == -1)
+              r[i] = o == '/' ? static_cast<int64_t>(0 - static_cast<uint64_t>(p)) : 0;
+            else
+              r[i] = o == '/' ? p / q : p % q;
           }
         }
         if (root != TypeRoot::kBigInt) {

@@ -205,7 +205,9 @@ Status AppendText(const Datum& v, const DataType& type, const TimeZone* zone, st
     case TypeRoot::kTimestampLtz:
       out->append(FormatTimestamp(v.as_timestamp().ToMicros(), type.root() == TypeRoot::kTimestampLtz, zone));
       return Status::OK();
-    case TypeRoot::kInterval: out->append(format::FormatInterval(format::IntervalFromKey(v.as_decimal()))); return Status::OK();
+    case TypeRoot::kInterval:
+      out->append(format::FormatInterval(format::IntervalFromKey(v.as_decimal())));
+      return Status::OK();
     case TypeRoot::kArray: return AppendArrayText(v, type, zone, out);
     case TypeRoot::kMap:
     case TypeRoot::kMultiset:

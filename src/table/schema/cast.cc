@@ -168,8 +168,8 @@ Result<Datum> CastNested(const Datum& d, const DataType& from, const DataType& t
         out.emplace_back();
         continue;
       }
-      KL_ASSIGN_OR_RETURN(Datum v, CastDatum(items[static_cast<size_t>(src)], ff[static_cast<size_t>(src)].type,
-                                             tf[i].type, options));
+      KL_ASSIGN_OR_RETURN(
+          Datum v, CastDatum(items[static_cast<size_t>(src)], ff[static_cast<size_t>(src)].type, tf[i].type, options));
       out.push_back(std::move(v));
     }
     return Datum::List(std::move(out));
@@ -199,10 +199,12 @@ Result<int64_t> ParseTimeZoneOffset(std::string_view zone) {
     if (c != ':') digits.push_back(c);
   }
   auto v = ParseInt64(digits);
-  if (!v || digits.empty() || digits.size() > 4) return Status::InvalidArgument("time zone \"" + std::string(zone) + "\"");
+  if (!v || digits.empty() || digits.size() > 4)
+    return Status::InvalidArgument("time zone \"" + std::string(zone) + "\"");
   int64_t hours = digits.size() <= 2 ? *v : *v / 100;
   int64_t minutes = digits.size() <= 2 ? 0 : *v % 100;
-  if (hours > 18 || minutes > 59) return Status::InvalidArgument("time zone \"" + std::string(zone) + "\" out of range");
+  if (hours > 18 || minutes > 59)
+    return Status::InvalidArgument("time zone \"" + std::string(zone) + "\" out of range");
   return sign * (hours * 3600000 + minutes * 60000);
 }
 
@@ -210,7 +212,8 @@ bool SameRepresentation(const DataType& from, const DataType& to) {
   if (from.is_string() && to.is_string()) return true;
   if (from.is_binary() && to.is_binary()) return true;
   if (from.root() != to.root()) {
-    return IntegerRank(from.root()) > 0 && IntegerRank(to.root()) > 0 && IntegerRank(from.root()) <= IntegerRank(to.root());
+    return IntegerRank(from.root()) > 0 && IntegerRank(to.root()) > 0 &&
+           IntegerRank(from.root()) <= IntegerRank(to.root());
   }
   switch (from.root()) {
     case TypeRoot::kDecimal: return from.scale() == to.scale();
@@ -218,7 +221,8 @@ bool SameRepresentation(const DataType& from, const DataType& to) {
     case TypeRoot::kTimestampLtz: return to.precision() >= from.precision();
     case TypeRoot::kArray:
     case TypeRoot::kMultiset: return SameRepresentation(from.element(), to.element());
-    case TypeRoot::kMap: return SameRepresentation(from.key(), to.key()) && SameRepresentation(from.value(), to.value());
+    case TypeRoot::kMap:
+      return SameRepresentation(from.key(), to.key()) && SameRepresentation(from.value(), to.value());
     case TypeRoot::kRow: {
       const auto& ff = from.fields();
       const auto& tf = to.fields();
@@ -246,8 +250,10 @@ Result<Datum> CastDatum(const Datum& d, const DataType& from, const DataType& to
   if (from.is_string()) return FromText(d.as_bytes(), to, options);
   // Numbers.
   if (IntegerRank(to.root()) > 0) {
-    if (IntegerRank(from.root()) > 0 || from.root() == TypeRoot::kBoolean) return Datum::Int(WrapInteger(d.as_int(), to.root()));
-    if (from.physical() == PhysicalKind::kDouble) return Datum::Int(WrapInteger(static_cast<int64_t>(d.as_double()), to.root()));
+    if (IntegerRank(from.root()) > 0 || from.root() == TypeRoot::kBoolean)
+      return Datum::Int(WrapInteger(d.as_int(), to.root()));
+    if (from.physical() == PhysicalKind::kDouble)
+      return Datum::Int(WrapInteger(static_cast<int64_t>(d.as_double()), to.root()));
     if (from.root() == TypeRoot::kDecimal) {
       format::Int128 v = d.as_decimal();
       for (int s = 0; s < from.scale(); ++s) v /= 10;
@@ -266,7 +272,7 @@ Result<Datum> CastDatum(const Datum& d, const DataType& from, const DataType& to
     }
     if (from.physical() == PhysicalKind::kDouble) {
       return Datum::Double(to.root() == TypeRoot::kFloat ? static_cast<double>(static_cast<float>(d.as_double()))
-                                                          : d.as_double());
+                                                         : d.as_double());
     }
     if (from.root() == TypeRoot::kDecimal) {
       double v = static_cast<double>(d.as_decimal());

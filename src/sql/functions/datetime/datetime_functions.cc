@@ -428,22 +428,22 @@ void RegisterDateTimeFunctions(FunctionRegistry* r) {
         })(site);
       },
       "UNIX_TIMESTAMP() | UNIX_TIMESTAMP(text[, format]): seconds since 1970 (BIGINT)");
-  r->AddScalar("FROM_UNIXTIME",
-               FixedBinder("is", 1, DataType::String(),
-                           [](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
-                             int64_t secs = a[0].as_int();
-                             if (secs > 253402300799LL || secs < -62135596800LL) {
-                               *o = Datum();
-                               return Status::OK();
-                             }
-                             std::string fmt = a[1].is_null() ? kDefaultFormat : a[1].as_bytes();
-                             int64_t offset = ctx.OffsetMillisAtUtc(secs * 1000);
-                             KL_ASSIGN_OR_RETURN(std::string text,
-                                                 FormatJava(Timestamp{secs * 1000 + offset, 0}, fmt, offset));
-                             *o = Datum::Bytes(std::move(text));
-                             return Status::OK();
-                           }),
-               "FROM_UNIXTIME(seconds[, format]): text in the session time zone");
+  r->AddScalar(
+      "FROM_UNIXTIME",
+      FixedBinder("is", 1, DataType::String(),
+                  [](ExecContext& ctx, const Datum* a, Datum* o) -> Status {
+                    int64_t secs = a[0].as_int();
+                    if (secs > 253402300799LL || secs < -62135596800LL) {
+                      *o = Datum();
+                      return Status::OK();
+                    }
+                    std::string fmt = a[1].is_null() ? kDefaultFormat : a[1].as_bytes();
+                    int64_t offset = ctx.OffsetMillisAtUtc(secs * 1000);
+                    KL_ASSIGN_OR_RETURN(std::string text, FormatJava(Timestamp{secs * 1000 + offset, 0}, fmt, offset));
+                    *o = Datum::Bytes(std::move(text));
+                    return Status::OK();
+                  }),
+      "FROM_UNIXTIME(seconds[, format]): text in the session time zone");
   r->AddScalar("TO_TIMESTAMP",
                FixedBinder("ss", 1, DataType::Timestamp(3),
                            [](ExecContext&, const Datum* a, Datum* o) -> Status {
