@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <string_view>
@@ -53,6 +54,22 @@ void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
   *d = doy - (153 * mp + 2) / 5 + 1;
   *m = mp < 10 ? mp + 3 : mp - 9;
   *y = static_cast<int64_t>(yoe) + era * 400 + (*m <= 2);
+}
+
+int DaysInMonth(int64_t year, unsigned month) {
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return month == 2 && leap ? 29 : kDays[month - 1];
+}
+
+int64_t AddMonthsToDay(int64_t day, int64_t months) {
+  int64_t y;
+  unsigned m, d;
+  CivilFromDays(day, &y, &m, &d);
+  int64_t index = y * 12 + (m - 1) + months;
+  int64_t ny = FloorDiv(index, 12);
+  unsigned nm = static_cast<unsigned>(index - ny * 12 + 1);
+  return DaysFromCivil(ny, nm, std::min<unsigned>(d, static_cast<unsigned>(DaysInMonth(ny, nm))));
 }
 
 std::string FormatIsoMillis(int64_t epoch_millis) {

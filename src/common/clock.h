@@ -31,6 +31,11 @@ int64_t ParseRfc3339Millis(std::string_view text);
 // Proleptic Gregorian calendar: days since 1970-01-01 <-> year, month (1-12), day (1-31).
 int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day);
 void CivilFromDays(int64_t days, int64_t* year, unsigned* month, unsigned* day);
+// Days in `month` (1-12) of `year`: February has 29 in leap years.
+int DaysInMonth(int64_t year, unsigned month);
+// The day `months` calendar months after `day` (days since 1970-01-01), its day of the month
+// clamped to the new month's last (January 31 + 1 month = February 28 or 29).
+int64_t AddMonthsToDay(int64_t day, int64_t months);
 // Division rounding toward negative infinity (b > 0), safe for every int64.
 inline int64_t FloorDiv(int64_t a, int64_t b) {
   int64_t q = a / b;

@@ -309,15 +309,7 @@ BoundFunction BindIntervalAdd(const DataType& temporal, bool months, bool subtra
         if (is_time) {
           out->AppendInt(((v + amount % 86400000) % 86400000 + 86400000) % 86400000);
         } else if (months) {
-          int64_t y;
-          unsigned m, d;
-          CivilFromDays(v, &y, &m, &d);
-          int64_t total = y * 12 + (m - 1) + amount;
-          int64_t ny = FloorDiv(total, 12);
-          unsigned nm = static_cast<unsigned>(total - ny * 12 + 1);
-          static const unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-          unsigned maxd = kDays[nm - 1] + ((nm == 2 && ((ny % 4 == 0 && ny % 100 != 0) || ny % 400 == 0)) ? 1 : 0);
-          out->AppendInt(DaysFromCivil(ny, nm, std::min(d, maxd)));
+          out->AppendInt(AddMonthsToDay(v, amount));
         } else {
           out->AppendInt(v + FloorDiv(amount, 86400000));  // |v| < 2^40 days, amount/day < 2^37
         }
@@ -327,15 +319,7 @@ BoundFunction BindIntervalAdd(const DataType& temporal, bool months, bool subtra
       if (months) {
         int64_t days = FloorDiv(ts.millis, 86400000);
         int64_t ms = ts.millis - days * 86400000;
-        int64_t y;
-        unsigned m, d;
-        CivilFromDays(days, &y, &m, &d);
-        int64_t total = y * 12 + (m - 1) + amount;
-        int64_t ny = FloorDiv(total, 12);
-        unsigned nm = static_cast<unsigned>(total - ny * 12 + 1);
-        static const unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-        unsigned maxd = kDays[nm - 1] + ((nm == 2 && ((ny % 4 == 0 && ny % 100 != 0) || ny % 400 == 0)) ? 1 : 0);
-        ts.millis = DaysFromCivil(ny, nm, std::min(d, maxd)) * 86400000 + ms;
+        ts.millis = AddMonthsToDay(days, amount) * 86400000 + ms;
       } else if (__builtin_add_overflow(ts.millis, amount, &ts.millis)) {
         return Status::InvalidArgument("timestamp out of range after adding an interval");
       }

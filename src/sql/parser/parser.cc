@@ -1597,16 +1597,22 @@ class Parser {
     }
   }
 
-  Result<ExprPtr> TypedLiteral(const std::string& word, SourcePos pos) {
-    // DATE '...', TIME '...', TIMESTAMP '...', TIMESTAMP_LTZ '...': a cast of a string literal
-    // that the binder folds (and reports bad text at this place).
-    KL_ASSIGN_OR_RETURN(std::string text, StringLiteral("a quoted value after " + word));
+  // A typed literal's text cast to its type (the caller sets it), which the binder folds.
+  ExprPtr TypedLiteralCast(const std::string& text, SourcePos pos) {
     auto lit = Make(ExprKind::kLiteral, pos);
     lit->value = Datum::Bytes(text);
     lit->type = DataType::String().NotNull();
     auto e = Make(ExprKind::kCast, pos);
     e->args = {lit};
     e->name = "typed-literal";
+    return e;
+  }
+
+  Result<ExprPtr> TypedLiteral(const std::string& word, SourcePos pos) {
+    // DATE '...', TIME '...', TIMESTAMP '...', TIMESTAMP_LTZ '...': a cast of a string literal
+    // that the binder folds (and reports bad text at this place).
+    KL_ASSIGN_OR_RETURN(std::string text, StringLiteral("a quoted value after " + word));
+    auto e = TypedLiteralCast(text, pos);
     if (word == "DATE") {
       e->type = DataType::Date().NotNull();
     } else if (word == "TIME") {
@@ -2483,12 +2489,7 @@ class Parser {
   // A PostgreSQL interval constant: a cast of its text to INTERVAL, which the binder folds
   // (PostgreSQL's input syntax, and its errors at this place).
   Result<ExprPtr> PostgresIntervalText(const std::string& text, SourcePos pos) {
-    auto lit = Make(ExprKind::kLiteral, pos);
-    lit->value = Datum::Bytes(text);
-    lit->type = DataType::String().NotNull();
-    auto e = Make(ExprKind::kCast, pos);
-    e->args = {lit};
-    e->name = "typed-literal";
+    auto e = TypedLiteralCast(text, pos);
     e->type = DataType::Interval().NotNull();
     return e;
   }

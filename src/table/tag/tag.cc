@@ -19,13 +19,6 @@ namespace {
 constexpr char kTagPrefix[] = "tag-";
 constexpr int64_t kMillisPerDay = 86400000;
 
-bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-int DaysInMonth(int64_t y, int m) {
-  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
-}
-
 bool Digits(std::string_view s, size_t at, size_t n, int64_t* out) {
   if (at + n > s.size()) return false;
   int64_t v = 0;
@@ -95,7 +88,7 @@ std::optional<int64_t> ParseLocalDateTime(const JsonValue& v) {
   }
   // Years a millisecond clock can hold (Java allows more, but no tag is that old).
   if (parts[0] < -100000 || parts[0] > 100000 || parts[1] < 1 || parts[1] > 12 || parts[2] < 1 ||
-      parts[2] > DaysInMonth(parts[0], static_cast<int>(parts[1])) || parts[3] < 0 || parts[3] > 23 || parts[4] < 0 ||
+      parts[2] > DaysInMonth(parts[0], static_cast<unsigned>(parts[1])) || parts[3] < 0 || parts[3] > 23 || parts[4] < 0 ||
       parts[4] > 59 || parts[5] < 0 || parts[5] > 59 || parts[6] < 0 || parts[6] > 999999999) {
     return std::nullopt;
   }
@@ -419,7 +412,7 @@ std::optional<int64_t> TagPeriod::TagToTime(const std::string& name) const {
            Digits(s, 10, 2, &mi);
       break;
   }
-  if (!ok || m < 1 || m > 12 || d < 1 || d > DaysInMonth(y, static_cast<int>(m)) || h > 23 || mi > 59) {
+  if (!ok || m < 1 || m > 12 || d < 1 || d > DaysInMonth(y, static_cast<unsigned>(m)) || h > 23 || mi > 59) {
     return std::nullopt;
   }
   return DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(d)) * kMillisPerDay + h * 3600000 +

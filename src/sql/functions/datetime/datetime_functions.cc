@@ -630,10 +630,7 @@ void RegisterDateTimeFunctions(FunctionRegistry* r) {
             int64_t total = c.year * 12 + (c.month - 1) + n * month_factor;
             c.year = FloorDiv(total, 12);
             c.month = static_cast<unsigned>(total - c.year * 12 + 1);
-            static const unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-            bool leap = (c.year % 4 == 0 && c.year % 100 != 0) || c.year % 400 == 0;
-            unsigned maxd = kDays[c.month - 1] + (c.month == 2 && leap ? 1 : 0);
-            if (c.day > maxd) c.day = maxd;
+            c.day = std::min(c.day, static_cast<unsigned>(DaysInMonth(c.year, c.month)));
             ts = FromCivil(c);
           } else {
             int64_t delta;

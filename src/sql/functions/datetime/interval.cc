@@ -319,12 +319,6 @@ Result<Interval> ParseIso8601(std::string_view text, std::string_view s) {
   return Narrow(w);
 }
 
-int64_t DaysInMonth(int64_t year, unsigned month) {
-  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  return kDays[month - 1] + (month == 2 && leap ? 1 : 0);
-}
-
 }  // namespace
 
 Result<Interval> ParseInterval(std::string_view text) {
@@ -598,15 +592,7 @@ Result<Interval> Age(int64_t a_wall_micros, int64_t b_wall_micros) {
 Int128 AddMonthsAndDays(int64_t wall_micros, int64_t months, int64_t days) {
   int64_t day = FloorDiv(wall_micros, kIntervalMicrosPerDay);
   int64_t in_day = wall_micros - day * kIntervalMicrosPerDay;
-  if (months != 0) {
-    int64_t y;
-    unsigned m, d;
-    CivilFromDays(day, &y, &m, &d);
-    int64_t index = y * 12 + (m - 1) + months;
-    int64_t ny = FloorDiv(index, 12);
-    unsigned nm = static_cast<unsigned>(index - ny * 12 + 1);
-    day = DaysFromCivil(ny, nm, static_cast<unsigned>(std::min<int64_t>(d, DaysInMonth(ny, nm))));
-  }
+  if (months != 0) day = AddMonthsToDay(day, months);
   // Far enough out the microseconds pass 2^63; the caller range-checks the wide value.
   return (static_cast<Int128>(day) + days) * kIntervalMicrosPerDay + in_day;
 }
