@@ -88,8 +88,8 @@ std::optional<int64_t> ParseLocalDateTime(const JsonValue& v) {
   }
   // Years a millisecond clock can hold (Java allows more, but no tag is that old).
   if (parts[0] < -100000 || parts[0] > 100000 || parts[1] < 1 || parts[1] > 12 || parts[2] < 1 ||
-      parts[2] > DaysInMonth(parts[0], static_cast<unsigned>(parts[1])) || parts[3] < 0 || parts[3] > 23 || parts[4] < 0 ||
-      parts[4] > 59 || parts[5] < 0 || parts[5] > 59 || parts[6] < 0 || parts[6] > 999999999) {
+      parts[2] > DaysInMonth(parts[0], static_cast<unsigned>(parts[1])) || parts[3] < 0 || parts[3] > 23 ||
+      parts[4] < 0 || parts[4] > 59 || parts[5] < 0 || parts[5] > 59 || parts[6] < 0 || parts[6] > 999999999) {
     return std::nullopt;
   }
   return DaysFromCivil(parts[0], static_cast<unsigned>(parts[1]), static_cast<unsigned>(parts[2])) * kMillisPerDay +
