@@ -187,7 +187,34 @@ void Column::AppendDoubles(const double* values, size_t n) {
   size_ += n;
 }
 
-void Column::AppendBytesBatch(const std::string_view* values, size_t n) {
+void Column::AppendBytesBatch(const std::string_view* values, size_t n) { AppendBytesBatch(values, nullptr, n); }
+
+void Column::AddRowsWithNulls(const uint8_t* nulls, size_t n) {
+  bool tracked = !nulls_.empty();
+  if (!tracked && nulls != nullptr) {
+    for (size_t i = 0; i < n && !tracked; ++i) tracked = nulls[i] != 0;
+    if (tracked) nulls_.assign(size_, 0);
+  }
+  if (tracked) {
+    if (nulls != nullptr)
+      nulls_.insert(nulls_.end(), nulls, nulls + n);
+    else
+      nulls_.resize(nulls_.size() + n, 0);
+  }
+  size_ += n;
+}
+
+void Column::AppendInts(const int64_t* values, const uint8_t* nulls, size_t n) {
+  ints_.insert(ints_.end(), values, values + n);
+  AddRowsWithNulls(nulls, n);
+}
+
+void Column::AppendDoubles(const double* values, const uint8_t* nulls, size_t n) {
+  doubles_.insert(doubles_.end(), values, values + n);
+  AddRowsWithNulls(nulls, n);
+}
+
+void Column::AppendBytesBatch(const std::string_view* values, const uint8_t* nulls, size_t n) {
   if (dict_) [[unlikely]]
     Flatten();
   size_t total = 0;
@@ -199,12 +226,12 @@ void Column::AppendBytesBatch(const std::string_view* values, size_t n) {
     offsets_.reserve(std::max(offsets_.size() + n, 2 * offsets_.capacity()));
   char* dst = bytes_.data();
   for (size_t i = 0; i < n; ++i) {
+    // A null row's value is an empty view: no bytes, as AppendNull.
     CopyShortValue(dst + pos, values[i].data(), values[i].size());
     pos += values[i].size();
     offsets_.push_back(pos);
   }
-  if (!nulls_.empty()) nulls_.resize(nulls_.size() + n, 0);
-  size_ += n;
+  AddRowsWithNulls(nulls, n);
 }
 
 void Column::AppendDecimal(Int128 v) {

@@ -60,6 +60,11 @@ class Column {
   void AppendInts(const int64_t* values, size_t n);
   void AppendDoubles(const double* values, size_t n);
   void AppendBytesBatch(const std::string_view* values, size_t n);
+  // The same with a null mask: row i is null where nulls[i] != 0 (its value, 0 or an
+  // empty view, is ignored); a null `nulls` means no row is null.
+  void AppendInts(const int64_t* values, const uint8_t* nulls, size_t n);
+  void AppendDoubles(const double* values, const uint8_t* nulls, size_t n);
+  void AppendBytesBatch(const std::string_view* values, const uint8_t* nulls, size_t n);
   // Appends a Datum of this column's type (or null).
   void Append(const Datum& d);
   // Copies row `i` of `src` (same physical kind) to the end.
@@ -105,6 +110,8 @@ class Column {
  private:
   friend class RowArena;  // decodes rows straight into the value vectors
   void MarkValid();
+  // After n values were added to the value vectors: n more rows with the given null mask.
+  void AddRowsWithNulls(const uint8_t* nulls, size_t n);
   std::string_view PlainBytes(size_t i) const {
     return std::string_view(bytes_.data() + offsets_[i], offsets_[i + 1] - offsets_[i]);
   }

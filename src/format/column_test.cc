@@ -200,5 +200,36 @@ TEST(ColumnTest, SwapValuesExchangesValuesAndKeepsTypes) {
   EXPECT_EQ(b.type(), DataType::VarChar(20));
 }
 
+TEST(ColumnTest, BulkAppendsWithNullMasks) {
+  Column ints(DataType::BigInt());
+  const int64_t iv[] = {7, 0, 9};
+  const uint8_t first_null[] = {0, 1, 0};
+  ints.AppendInts(iv, first_null, 3);  // the first chunk of an empty column holds a null
+  const uint8_t none[] = {0, 0, 0};
+  ints.AppendInts(iv, none, 3);
+  ints.AppendInts(iv, nullptr, 3);
+  ASSERT_EQ(ints.size(), 9u);
+  EXPECT_EQ(ints.null_count(), 1u);
+  EXPECT_TRUE(ints.IsNull(1));
+  EXPECT_EQ(ints.GetInt(8), 9);
+
+  Column strings(DataType::String());
+  const std::string_view sv[] = {"ab", {}, "c"};
+  strings.AppendBytesBatch(sv, none, 3);  // a mask without nulls keeps the column untracked
+  EXPECT_FALSE(strings.has_nulls());
+  strings.AppendBytesBatch(sv, first_null, 3);
+  ASSERT_EQ(strings.size(), 6u);
+  EXPECT_FALSE(strings.IsNull(1));
+  EXPECT_TRUE(strings.IsNull(4));
+  EXPECT_EQ(strings.GetBytes(5), "c");
+  EXPECT_EQ(strings.GetBytes(3), "ab");
+
+  Column doubles(DataType::Double());
+  const double dv[] = {1.5, 0, 2.5};
+  doubles.AppendDoubles(dv, first_null, 3);
+  EXPECT_TRUE(doubles.IsNull(1));
+  EXPECT_EQ(doubles.GetDouble(2), 2.5);
+}
+
 }  // namespace
 }  // namespace kl::format

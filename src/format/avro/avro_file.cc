@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <mutex>
@@ -10,6 +11,7 @@
 
 #include "common/coding.h"
 #include "common/random.h"
+#include "format/avro/flat_record_decoder.h"
 
 namespace kl::format::avro {
 namespace {
@@ -454,6 +456,7 @@ struct AvroReader::Plan {
   const AvroSchema* record = nullptr;
   std::vector<Step> steps;
   std::vector<int> missing;  // output columns the file does not have (filled with null)
+  std::unique_ptr<FlatRecordDecoder> flat;  // set when every field is flat
 };
 
 namespace {
@@ -640,6 +643,11 @@ Result<bool> AvroReader::NextRawBlock(int64_t* count, std::string_view* payload)
   return true;
 }
 
+void AvroReader::set_flat_decoding(bool on) {
+  flat_decoding_ = on;
+  plan_.reset();
+}
+
 Status AvroReader::BuildPlan(const RowType& read_type) {
   auto plan = std::make_unique<Plan>();
   plan->top_level_union = schema_->type == AvroType::kUnion;
@@ -650,6 +658,15 @@ Status AvroReader::BuildPlan(const RowType& read_type) {
     int target = read_type.IndexOf(f.name);
     if (target >= 0) found[static_cast<size_t>(target)] = true;
     plan->steps.push_back({f.schema.get(), target});
+  }
+  if (flat_decoding_ && !plan->top_level_union) {
+    std::vector<const AvroSchema*> fields;
+    std::vector<int> targets;
+    for (const auto& step : plan->steps) {
+      fields.push_back(step.schema);
+      targets.push_back(step.target);
+    }
+    plan->flat = FlatRecordDecoder::Make(fields, targets, read_type);
   }
   for (size_t i = 0; i < read_type.size(); ++i) {
     if (found[i]) continue;
@@ -675,9 +692,28 @@ Result<size_t> AvroReader::Read(size_t max_rows, ColumnBatch* out) {
       KL_RETURN_IF_ERROR(NextBlock());
       continue;
     }
+    auto& columns = out->mutable_columns();
+    if (plan_->flat) {
+      size_t n = std::min(static_cast<size_t>(block_remaining_), max_rows - decoded);
+      const uint8_t* begin = reinterpret_cast<const uint8_t*>(block_.data());
+      const uint8_t* p = begin + block_pos_;
+      size_t bad = 0;
+      std::string error;
+      if (!plan_->flat->Decode(&p, begin + block_.size(), n, &columns, &bad, &error)) {
+        return Fail(Status::Corruption("block " + std::to_string(block_index_) + ", record " +
+                                       std::to_string(block_remaining_ - static_cast<int64_t>(bad)) +
+                                       " from the end: " + error));
+      }
+      for (int m : plan_->missing) {
+        for (size_t i = 0; i < n; ++i) columns[static_cast<size_t>(m)].AppendNull();
+      }
+      block_pos_ = static_cast<size_t>(p - begin);
+      block_remaining_ -= static_cast<int64_t>(n);
+      decoded += n;
+      continue;
+    }
     ByteReader r(std::string_view(block_).substr(block_pos_));
     ValueDecoder dec(&r);
-    auto& columns = out->mutable_columns();
     while (block_remaining_ > 0 && decoded < max_rows) {
       if (plan_->top_level_union && dec.Branch(*schema_) == nullptr && !dec.failed()) {
         // A null top-level record: every column null.

@@ -41,6 +41,10 @@ class AvroReader {
   // copying blocks into a file of the same schema and codec without decoding
   // them; false at the end of the file. Not to be mixed with Read().
   Result<bool> NextRawBlock(int64_t* count, std::string_view* payload);
+  // Files whose fields are all primitives decode a chunk of records at a time
+  // (FlatRecordDecoder); off, every file takes the general per-value decoder
+  // (tests and benchmarks compare the two).
+  void set_flat_decoding(bool on);
 
  private:
   struct Plan;
@@ -65,6 +69,7 @@ class AvroReader {
   int64_t block_index_ = -1;
   std::unique_ptr<Plan> plan_;
   RowType plan_type_;
+  bool flat_decoding_ = true;
 };
 
 struct AvroWriterOptions {

@@ -163,6 +163,148 @@ TEST(AvroTest, ProjectsAndFillsMissingNullableColumns) {
   EXPECT_TRUE((*reader2)->ReadAll(required).status().IsCorruption());
 }
 
+// Primitive and nullable primitive fields only: such files decode through the flat
+// record decoder (a chunk of records at a time into the columns).
+RowType FlatRow() {
+  return RowType({{0, "b", DataType::Boolean(), ""},
+                  {1, "ti", DataType::TinyInt(), ""},
+                  {2, "i", DataType::Int().NotNull(), ""},
+                  {3, "l", DataType::BigInt(), ""},
+                  {4, "f", DataType::Float(), ""},
+                  {5, "d", DataType::Double().NotNull(), ""},
+                  {6, "s", DataType::String(), ""},
+                  {7, "bin", DataType::Bytes(), ""},
+                  {9, "dt", DataType::Date(), ""}});
+}
+
+TEST(AvroTest, FlatRecordsDecodeInChunksAcrossBlocks) {
+  RowType type = FlatRow();
+  for (AvroCodec codec : {AvroCodec::kNull, AvroCodec::kZstandard}) {
+    Random rng(static_cast<uint64_t>(codec) + 40);
+    std::vector<Row> rows = RandomRows(rng, type, 900);
+    // No null in the first rows of a column, so a chunk appends to a column with no nulls yet.
+    for (size_t i = 0; i < 60; ++i) {
+      for (size_t c = 0; c < type.size(); ++c) {
+        if (rows[i][c].is_null()) rows[i][c] = RandomValue(rng, type.type(c).NotNull());
+      }
+    }
+    AvroWriterOptions opts;
+    opts.codec = codec;
+    opts.block_bytes = 3000;  // many blocks, chunks ending inside and at their ends
+    auto writer = AvroWriter::InMemory(type, opts);
+    ASSERT_TRUE(writer.ok());
+    for (const auto& r : rows) KL_ASSERT_OK((*writer)->WriteRow(r));
+    ASSERT_TRUE((*writer)->Close().ok());
+    for (size_t chunk : {size_t{1}, size_t{7}, size_t{64}, size_t{100000}}) {
+      auto reader = AvroReader::FromBuffer("mem", (*writer)->buffer());
+      ASSERT_TRUE(reader.ok());
+      ColumnBatch batch(type);
+      while (true) {
+        auto n = (*reader)->Read(chunk, &batch);
+        ASSERT_TRUE(n.ok()) << n.status().ToString();
+        if (*n == 0) break;
+        ASSERT_LE(*n, chunk);
+      }
+      ASSERT_EQ(batch.num_rows(), rows.size());
+      for (size_t i = 0; i < rows.size(); ++i) {
+        for (size_t c = 0; c < type.size(); ++c) {
+          ASSERT_EQ(batch.column(c).size(), rows.size());
+          ASSERT_EQ(CompareDatum(batch.column(c).Get(i), rows[i][c]), 0)
+              << "chunk " << chunk << " row " << i << " column " << type.field(c).name;
+        }
+      }
+    }
+    // Projected, reordered, widened (BIGINT read as DOUBLE) and a column the file lacks.
+    RowType projected({{6, "s", DataType::String(), ""},
+                       {3, "l", DataType::Double(), ""},
+                       {99, "added_later", DataType::String(), ""},
+                       {0, "b", DataType::Boolean(), ""}});
+    auto reader = AvroReader::FromBuffer("mem", (*writer)->buffer());
+    auto read = (*reader)->ReadAll(projected);
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    ASSERT_EQ(read->num_rows(), rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      EXPECT_EQ(CompareDatum(read->column(0).Get(i), rows[i][6]), 0) << i;
+      if (rows[i][3].is_null())
+        EXPECT_TRUE(read->column(1).IsNull(i)) << i;
+      else
+        EXPECT_EQ(read->column(1).GetDouble(i), static_cast<double>(rows[i][3].as_int())) << i;
+      EXPECT_TRUE(read->column(2).IsNull(i));
+      EXPECT_EQ(CompareDatum(read->column(3).Get(i), rows[i][0]), 0) << i;
+    }
+  }
+}
+
+TEST(AvroTest, CorruptFlatRecordsGiveTheGeneralDecodersVerdict) {
+  RowType type = FlatRow();
+  Random rng(12);
+  std::vector<Row> rows = RandomRows(rng, type, 300);
+  auto writer = AvroWriter::InMemory(type, {.codec = AvroCodec::kNull, .block_bytes = 2048});
+  for (const auto& r : rows) KL_ASSERT_OK((*writer)->WriteRow(r));
+  ASSERT_TRUE((*writer)->Close().ok());
+  const std::string good = (*writer)->buffer();
+  auto read = [&](const std::string& bytes, bool flat) -> Result<ColumnBatch> {
+    KL_ASSIGN_OR_RETURN(auto reader, AvroReader::FromBuffer("flat.avro", bytes));
+    reader->set_flat_decoding(flat);
+    ColumnBatch batch(type);
+    while (true) {
+      KL_ASSIGN_OR_RETURN(size_t n, reader->Read(37, &batch));
+      if (n == 0) return batch;
+    }
+  };
+  int errors = 0;
+  for (int trial = 0; trial < 600; ++trial) {
+    std::string bad = good;
+    if (trial % 3 == 0) {
+      bad.resize(rng.Uniform(good.size()));
+    } else {
+      for (int k = 0; k < 1 + trial % 4; ++k) bad[rng.Uniform(bad.size())] ^= static_cast<char>(1 + rng.Uniform(255));
+    }
+    auto flat = read(bad, true);
+    auto general = read(bad, false);
+    ASSERT_EQ(flat.ok(), general.ok()) << "trial " << trial << ": " << flat.status().ToString() << " vs "
+                                       << general.status().ToString();
+    if (!flat.ok()) {
+      ++errors;
+      EXPECT_NE(flat.status().message().find("flat.avro"), std::string::npos) << flat.status().ToString();
+      continue;
+    }
+    ASSERT_EQ(flat->num_rows(), general->num_rows());
+    for (size_t i = 0; i < flat->num_rows(); ++i) {
+      for (size_t c = 0; c < type.size(); ++c) {
+        ASSERT_EQ(CompareDatum(flat->column(c).Get(i), general->column(c).Get(i)), 0)
+            << trial << " " << i << " " << c << ": " << DatumToString(flat->column(c).Get(i), type.type(c)) << " vs "
+            << DatumToString(general->column(c).Get(i), type.type(c));
+      }
+    }
+  }
+  EXPECT_GT(errors, 150);
+  // A union branch that is neither null nor the value, and a length past the block.
+  std::string one = [&] {
+    auto w = AvroWriter::InMemory(RowType({{0, "s", DataType::String(), ""}}), {.codec = AvroCodec::kNull});
+    KL_EXPECT_OK((*w)->WriteRow({Datum::Bytes("abc")}));
+    (void)(*w)->Close();
+    return (*w)->buffer();
+  }();
+  size_t at = one.find("abc");
+  ASSERT_NE(at, std::string::npos);
+  // The record is: branch 1 (zigzag 2), length 3 (zigzag 6), "abc".
+  ASSERT_EQ(one[at - 2], 2);
+  ASSERT_EQ(one[at - 1], 6);
+  std::string branch = one;
+  branch[at - 2] = 4;
+  auto r1 = AvroReader::FromBuffer("branch.avro", branch);
+  Status s1 = (*r1)->ReadAll(RowType({{0, "s", DataType::String(), ""}})).status();
+  EXPECT_TRUE(s1.IsCorruption()) << s1.ToString();
+  EXPECT_NE(s1.message().find("union branch 2 out of range"), std::string::npos) << s1.ToString();
+  std::string length = one;
+  length[at - 1] = 40;
+  auto r2 = AvroReader::FromBuffer("length.avro", length);
+  Status s2 = (*r2)->ReadAll(RowType({{0, "s", DataType::String(), ""}})).status();
+  EXPECT_TRUE(s2.IsCorruption()) << s2.ToString();
+  EXPECT_NE(s2.message().find("exceeds the block"), std::string::npos) << s2.ToString();
+}
+
 // Blocks copied as stored from several files make one file holding every record in order.
 TEST(AvroTest, RawBlocksConcatenateFiles) {
   RowType type = AllTypesRow();
