@@ -46,13 +46,13 @@ std::unique_ptr<FlatRecordDecoder> FlatRecordDecoder::Make(const std::vector<con
       Scratch scratch;
       scratch.column = targets[i];
       // The kinds the general decoder accepts for these types, and nothing else.
-      switch (read_type.type(static_cast<size_t>(targets[i])).physical()) {
+      scratch.kind = read_type.type(static_cast<size_t>(targets[i])).physical();
+      switch (scratch.kind) {
         case PhysicalKind::kInt:
           if (f.op != Op::kBoolean && f.op != Op::kLong) return nullptr;
           break;
         case PhysicalKind::kDouble:
           if (f.op == Op::kBoolean || f.op == Op::kBytes) return nullptr;
-          scratch.as_double = f.op == Op::kLong;
           break;
         case PhysicalKind::kBytes:
           if (f.op != Op::kBytes) return nullptr;
@@ -68,13 +68,17 @@ std::unique_ptr<FlatRecordDecoder> FlatRecordDecoder::Make(const std::vector<con
 }
 
 void FlatRecordDecoder::Reset(size_t count) {
+  // Sized up front and written by index: no capacity check per value.
   for (Scratch& s : scratch_) {
-    s.ints.clear();
-    s.doubles.clear();
-    s.views.clear();
-    s.nulls.clear();
+    if (s.kind == PhysicalKind::kBytes) {
+      if (s.views.size() < count) s.views.resize(count);
+    } else if (s.kind == PhysicalKind::kDouble) {
+      if (s.doubles.size() < count) s.doubles.resize(count);
+    } else if (s.ints.size() < count) {
+      s.ints.resize(count);
+    }
+    if (s.nulls.size() < count) s.nulls.resize(count);
     s.any_null = false;
-    s.nulls.reserve(count);
   }
 }
 
@@ -82,96 +86,80 @@ bool FlatRecordDecoder::Decode(const uint8_t** pos, const uint8_t* end, size_t c
                                size_t* bad_record, std::string* error) {
   Reset(count);
   const uint8_t* p = *pos;
+  auto fail = [&](size_t r, std::string what) {
+    *bad_record = r;
+    *error = std::move(what);
+    return false;
+  };
   for (size_t r = 0; r < count; ++r) {
     for (const Field& f : fields_) {
-      bool null = false;
+      Scratch* s = f.target >= 0 ? &scratch_[static_cast<size_t>(f.target)] : nullptr;
       if (f.null_branch >= 0) {
         uint64_t raw;
-        if (!ReadVarint(&p, end, &raw)) {
-          *bad_record = r;
-          *error = "record is truncated";
-          return false;
-        }
+        if (!ReadVarint(&p, end, &raw)) return fail(r, "record is truncated");
         int64_t branch = ZigZag(raw);
-        if (branch != 0 && branch != 1) {
-          *bad_record = r;
-          *error = "union branch " + std::to_string(branch) + " out of range";
-          return false;
+        if (branch != 0 && branch != 1) return fail(r, "union branch " + std::to_string(branch) + " out of range");
+        if (branch == f.null_branch) {
+          if (s != nullptr) {
+            s->nulls[r] = 1;
+            s->any_null = true;
+            // A null row's value: 0, or an empty view (no bytes), as Column::AppendNull.
+            if (s->kind == PhysicalKind::kBytes)
+              s->views[r] = {};
+            else if (s->kind == PhysicalKind::kDouble)
+              s->doubles[r] = 0;
+            else
+              s->ints[r] = 0;
+          }
+          continue;
         }
-        null = branch == f.null_branch;
       }
-      Scratch* s = f.target >= 0 ? &scratch_[static_cast<size_t>(f.target)] : nullptr;
-      if (null) {
-        if (s == nullptr) continue;
-        s->nulls.push_back(1);
-        s->any_null = true;
-        if (f.op == Op::kBytes)
-          s->views.emplace_back();
-        else if (f.op == Op::kBoolean || (f.op == Op::kLong && !s->as_double))
-          s->ints.push_back(0);
-        else
-          s->doubles.push_back(0);
-        continue;
-      }
+      if (s != nullptr) s->nulls[r] = 0;
       switch (f.op) {
         case Op::kBoolean: {
-          if (p >= end) break;
+          if (p >= end) return fail(r, "record is truncated");
           uint8_t b = *p++;
-          if (s != nullptr) s->ints.push_back(b != 0);
-          if (s != nullptr) s->nulls.push_back(0);
-          continue;
+          if (s != nullptr) s->ints[r] = b != 0;
+          break;
         }
         case Op::kLong: {
           uint64_t raw;
-          if (!ReadVarint(&p, end, &raw)) break;
-          if (s != nullptr) {
-            if (s->as_double)
-              s->doubles.push_back(static_cast<double>(ZigZag(raw)));
-            else
-              s->ints.push_back(ZigZag(raw));
-            s->nulls.push_back(0);
-          }
-          continue;
+          if (!ReadVarint(&p, end, &raw)) return fail(r, "record is truncated");
+          if (s == nullptr) break;
+          if (s->kind == PhysicalKind::kDouble)
+            s->doubles[r] = static_cast<double>(ZigZag(raw));
+          else
+            s->ints[r] = ZigZag(raw);
+          break;
         }
         case Op::kFloat: {
-          if (end - p < 4) break;
+          if (end - p < 4) return fail(r, "record is truncated");
           float v;
           std::memcpy(&v, p, 4);
           p += 4;
-          if (s != nullptr) s->doubles.push_back(v);
-          if (s != nullptr) s->nulls.push_back(0);
-          continue;
+          if (s != nullptr) s->doubles[r] = v;
+          break;
         }
         case Op::kDouble: {
-          if (end - p < 8) break;
+          if (end - p < 8) return fail(r, "record is truncated");
           double v;
           std::memcpy(&v, p, 8);
           p += 8;
-          if (s != nullptr) s->doubles.push_back(v);
-          if (s != nullptr) s->nulls.push_back(0);
-          continue;
+          if (s != nullptr) s->doubles[r] = v;
+          break;
         }
         case Op::kBytes: {
           uint64_t raw;
-          if (!ReadVarint(&p, end, &raw)) break;
+          if (!ReadVarint(&p, end, &raw)) return fail(r, "record is truncated");
           int64_t len = ZigZag(raw);
           if (len < 0 || static_cast<uint64_t>(len) > static_cast<uint64_t>(end - p)) {
-            *bad_record = r;
-            *error = "length " + std::to_string(len) + " exceeds the block";
-            return false;
+            return fail(r, "length " + std::to_string(len) + " exceeds the block");
           }
-          if (s != nullptr) {
-            s->views.emplace_back(reinterpret_cast<const char*>(p), static_cast<size_t>(len));
-            s->nulls.push_back(0);
-          }
+          if (s != nullptr) s->views[r] = std::string_view(reinterpret_cast<const char*>(p), static_cast<size_t>(len));
           p += len;
-          continue;
+          break;
         }
       }
-      // A value ran past the end of the block.
-      *bad_record = r;
-      *error = "record is truncated";
-      return false;
     }
   }
   Flush(columns, count);
@@ -183,7 +171,7 @@ void FlatRecordDecoder::Flush(std::vector<Column>* columns, size_t count) {
   for (Scratch& s : scratch_) {
     Column& column = (*columns)[static_cast<size_t>(s.column)];
     const uint8_t* nulls = s.any_null ? s.nulls.data() : nullptr;
-    switch (column.kind()) {
+    switch (s.kind) {
       case PhysicalKind::kInt: column.AppendInts(s.ints.data(), nulls, count); break;
       case PhysicalKind::kDouble: column.AppendDoubles(s.doubles.data(), nulls, count); break;
       default: column.AppendBytesBatch(s.views.data(), nulls, count); break;

@@ -41,10 +41,11 @@ class FlatRecordDecoder {
     int8_t null_branch;  // -1: not a union; else the union index of null (0 or 1)
     int target;          // index into scratch_ (and the target column), -1: skipped
   };
-  // One target column's values of the records being decoded.
+  // One target column's values of the records being decoded (an int or long field
+  // may be read into a DOUBLE column).
   struct Scratch {
     int column = 0;
-    bool as_double = false;  // an int or long field read into a DOUBLE column
+    PhysicalKind kind = PhysicalKind::kInt;  // of the column
     std::vector<int64_t> ints;
     std::vector<double> doubles;
     std::vector<std::string_view> views;
