@@ -243,15 +243,19 @@ Status BucketWriter::ApplyLookup(const KvBatch& records, size_t begin, size_t en
   const KeyComparator& cmp = ctx_->comparator();
   std::string key = KeyOf(records, begin);
   std::optional<KvRef> old = lookup_->Get(key);
-  std::vector<KvRef> group;
+  std::vector<KvRef>& group = lookup_group_;
+  group.clear();
   if (old) group.push_back(*old);
   int64_t seq = 0;
   for (size_t i = begin; i < end; ++i) {
     group.push_back(KvRef{&records, i});
     seq = std::max(seq, records.seq[i]);
   }
-  std::stable_sort(group.begin(), group.end(),
-                   [&](const KvRef& a, const KvRef& b) { return cmp.CompareSequence(a, b) < 0; });
+  // (Most keys have one record: no sort, whose buffer would be allocated even then.)
+  if (group.size() > 1) {
+    std::stable_sort(group.begin(), group.end(),
+                     [&](const KvRef& a, const KvRef& b) { return cmp.CompareSequence(a, b) < 0; });
+  }
   store_merge->Reset();
   for (const auto& r : group) KL_RETURN_IF_ERROR(store_merge->Add(r));
   MergeResult stored;

@@ -100,6 +100,7 @@ class BucketWriter {
   WriteBuffer buffer_;
   std::unique_ptr<MergeFunction> merge_;
   std::unique_ptr<LookupState> lookup_;
+  std::vector<KvRef> lookup_group_;  // ApplyLookup's records of one key, kept for their capacity
   CommitIncrement pending_;
   std::map<std::string, DeletionFile> deletion_files_;
   std::shared_ptr<const SplitReadExtras> read_extras_;  // loaded on first use
