@@ -699,6 +699,53 @@ TEST(TableTest, LookupChangelogMatchesAModelOfTheTable) {
   }
 }
 
+// An Avro data file's value statistics (the writer computes them) against the rows written:
+// least and greatest of each column and its null count, nulls and empty strings among them.
+TEST(TableTest, AvroDataFileStatisticsMatchTheRows) {
+  testing::TempDir dir;
+  auto t = MakeTable(dir.Sub("t"), {"id"}, {{"bucket", "1"}, {"kubelake.data-file.sync", "false"}});
+  auto w = t->NewWriter("w");
+  Random rng(17);
+  std::vector<Row> rows;
+  for (int64_t id = 0; id < 9000; ++id) {
+    Row r{Datum::Int(id * 13 % 9000 - 4000), rng.OneIn(7) ? Datum() : Datum::Bytes(rng.Alnum(rng.Uniform(6))),
+          rng.OneIn(3) ? Datum() : Datum::Bytes(std::string(1, static_cast<char>('a' + rng.Uniform(26))) + "x"),
+          rng.OneIn(5) ? Datum() : Datum::Int(static_cast<int64_t>(rng.Next() % 2000001) - 1000000)};
+    KL_ASSERT_OK(w->WriteRow(r));
+    rows.push_back(std::move(r));
+  }
+  ASSERT_TRUE(w->Commit(1).ok());
+  auto plan = t->NewScan().PlanLatest();
+  ASSERT_TRUE(plan.ok());
+  std::vector<DataType> types = {DataType::BigInt(), DataType::String(), DataType::String(), DataType::BigInt()};
+  int files = 0;
+  for (const auto& split : plan->splits) {
+    for (const auto& f : split.files) {
+      ++files;
+      ASSERT_EQ(f.row_count, 9000);
+      auto lo = DeserializeBinaryRow(f.value_stats.min_values, types);
+      auto hi = DeserializeBinaryRow(f.value_stats.max_values, types);
+      ASSERT_TRUE(lo.ok() && hi.ok() && f.value_stats.null_counts.has_value());
+      for (size_t c = 0; c < types.size(); ++c) {
+        Datum want_lo, want_hi;
+        int64_t nulls = 0;
+        for (const Row& r : rows) {
+          if (r[c].is_null()) {
+            ++nulls;
+            continue;
+          }
+          if (want_lo.is_null() || format::CompareDatum(r[c], want_lo) < 0) want_lo = r[c];
+          if (want_hi.is_null() || format::CompareDatum(r[c], want_hi) > 0) want_hi = r[c];
+        }
+        EXPECT_EQ(format::CompareDatum((*lo)[c], want_lo), 0) << "column " << c;
+        EXPECT_EQ(format::CompareDatum((*hi)[c], want_hi), 0) << "column " << c;
+        EXPECT_EQ((*f.value_stats.null_counts)[c], nulls) << "column " << c;
+      }
+    }
+  }
+  EXPECT_EQ(files, 1);
+}
+
 TEST(TableTest, StreamingScanFollowsDeltasAndChangelog) {
   testing::TempDir dir;
   auto t = MakeTable(dir.Sub("t"), {"id"}, {{"bucket", "1"}, {"changelog-producer", "lookup"}});
