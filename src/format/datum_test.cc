@@ -146,6 +146,15 @@ TEST(RowArenaTest, DecodesWhatWasAppended) {
     ASSERT_EQ(CompareRows(shuffled.GetRow(i + 1), in.GetRow(order[i])), 0) << i;
   }
   for (size_t c = 0; c < schema.size(); ++c) EXPECT_EQ(shuffled.column(c).size(), in.num_rows() + 1);
+  // Slices of uneven sizes, as a writer appends them, read back in order.
+  RowArena sliced(schema);
+  for (size_t begin = 0, step = 1; begin < in.num_rows(); begin += step, step = step * 3 % 1031 + 1)
+    sliced.AppendRange(in, begin, std::min(in.num_rows(), begin + step));
+  ASSERT_EQ(sliced.size(), in.num_rows());
+  ColumnBatch in_order(schema);
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  sliced.DecodeRows(order.data(), order.size(), &in_order);
+  for (size_t i = 0; i < in.num_rows(); ++i) ASSERT_EQ(CompareRows(in_order.GetRow(i), in.GetRow(i)), 0) << i;
   arena.Clear();
   EXPECT_EQ(arena.size(), 0u);
   arena.Append(in, 3);

@@ -173,7 +173,10 @@ void RowArena::Append(const ColumnBatch& batch, size_t row) {
 }
 
 void RowArena::AppendRange(const ColumnBatch& batch, size_t begin, size_t end) {
-  rows_.reserve(rows_.size() + (end - begin));
+  // Grown geometrically: callers append slices of a batch, and a reserve of each slice's exact
+  // size would move the whole index once per slice.
+  const size_t need = rows_.size() + (end - begin);
+  if (need > rows_.capacity()) rows_.reserve(std::max(need, 2 * rows_.capacity()));
   for (size_t row = begin; row < end; ++row) Append(batch, row);
 }
 

@@ -613,6 +613,139 @@ TEST(TableTest, LookupChangelogOfAFlushLargerThanADecodeChunk) {
   }
 }
 
+// The lookup changelog of flushes of every shape, against a model of the table: a first
+// flush of only new keys larger than a decode chunk (its data and changelog go out as the
+// decoded chunk itself), then flushes mixing new keys, updates, deletes of present and
+// absent keys and several records of one key (rows gathered from the chunk and the state).
+TEST(TableTest, LookupChangelogMatchesAModelOfTheTable) {
+  for (const char* format : {"avro", "parquet"}) {
+    SCOPED_TRACE(format);
+    testing::TempDir dir;
+    auto t = test_util::MakeTestTable(dir.Sub("t"), {"id"},
+                                      {{"bucket", "1"},
+                                       {"file.format", format},
+                                       {"changelog-producer", "lookup"},
+                                       {"kubelake.data-file.sync", "false"}});
+    auto w = t->NewWriter("w");
+    struct Value {
+      std::string region, name;
+      int64_t n;
+    };
+    std::map<int64_t, Value> model;
+    auto text = [](const char* kind, int64_t id, const Value& v) {
+      return std::string(kind) + " " + std::to_string(id) + " \"" + v.region + "\" \"" + v.name + "\" " +
+             std::to_string(v.n);
+    };
+    Random rng(29);
+    const int kFirstKeys = 20000;
+    for (int round = 0; round < 4; ++round) {
+      SCOPED_TRACE(round);
+      // Each key's last record this round: a value, or nullopt for a delete.
+      std::map<int64_t, std::optional<Value>> last;
+      auto write = [&](int64_t id, bool del) {
+        Value v{rng.Uniform(2) ? "eu" : "us", "r" + std::to_string(round) + "-" + std::to_string(rng.Uniform(1000)),
+                static_cast<int64_t>(rng.Uniform(100000))};
+        KL_ASSERT_OK(w->WriteRow(R(id, v.region, v.name, v.n), del ? RowKind::kDelete : RowKind::kInsert));
+        last[id] = del ? std::nullopt : std::optional<Value>(v);
+      };
+      if (round == 0) {
+        for (int64_t id = 0; id < kFirstKeys; ++id) write(id * 7 % kFirstKeys, false);
+      } else {
+        for (int i = 0; i < 6000; ++i) {
+          int64_t id = static_cast<int64_t>(rng.Uniform(kFirstKeys + 3000));
+          write(id, rng.Uniform(8) == 0);
+          if (rng.Uniform(5) == 0) write(id, rng.Uniform(4) == 0);  // another record of the key
+        }
+      }
+      std::vector<std::string> expected;
+      for (const auto& [id, after] : last) {
+        auto before = model.find(id);
+        if (before == model.end()) {
+          if (after) expected.push_back(text("+I", id, *after));
+        } else if (!after) {
+          expected.push_back(text("-D", id, before->second));
+        } else {
+          expected.push_back(text("-U", id, before->second));
+          expected.push_back(text("+U", id, *after));
+        }
+        if (after)
+          model[id] = *after;
+        else
+          model.erase(id);
+      }
+      auto r = w->Commit(round + 1);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      std::vector<std::string> got;
+      for (int64_t id : r->snapshot_ids) {
+        auto plan = t->NewScan().PlanChanges(id);
+        ASSERT_TRUE(plan.ok());
+        auto read = t->NewRead();
+        auto rows = (*read)->ReadAll(*plan);
+        ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+        for (const auto& row : Rows(*rows)) got.push_back(row);
+      }
+      std::sort(got.begin(), got.end());
+      std::sort(expected.begin(), expected.end());
+      ASSERT_EQ(got.size(), expected.size());
+      EXPECT_EQ(got, expected);
+      auto all = t->ReadAll();
+      ASSERT_TRUE(all.ok());
+      std::vector<std::string> table = Rows(*all), modelled;
+      for (const auto& [id, v] : model) modelled.push_back(text("+I", id, v));
+      std::sort(table.begin(), table.end());
+      std::sort(modelled.begin(), modelled.end());
+      EXPECT_EQ(table, modelled);
+    }
+  }
+}
+
+// An Avro data file's value statistics (the writer computes them) against the rows written:
+// least and greatest of each column and its null count, nulls and empty strings among them.
+TEST(TableTest, AvroDataFileStatisticsMatchTheRows) {
+  testing::TempDir dir;
+  auto t = MakeTable(dir.Sub("t"), {"id"}, {{"bucket", "1"}, {"kubelake.data-file.sync", "false"}});
+  auto w = t->NewWriter("w");
+  Random rng(17);
+  std::vector<Row> rows;
+  for (int64_t id = 0; id < 9000; ++id) {
+    Row r{Datum::Int(id * 13 % 9000 - 4000), rng.OneIn(7) ? Datum() : Datum::Bytes(rng.Alnum(rng.Uniform(6))),
+          rng.OneIn(3) ? Datum() : Datum::Bytes(std::string(1, static_cast<char>('a' + rng.Uniform(26))) + "x"),
+          rng.OneIn(5) ? Datum() : Datum::Int(static_cast<int64_t>(rng.Next() % 2000001) - 1000000)};
+    KL_ASSERT_OK(w->WriteRow(r));
+    rows.push_back(std::move(r));
+  }
+  ASSERT_TRUE(w->Commit(1).ok());
+  auto plan = t->NewScan().PlanLatest();
+  ASSERT_TRUE(plan.ok());
+  std::vector<DataType> types = {DataType::BigInt(), DataType::String(), DataType::String(), DataType::BigInt()};
+  int files = 0;
+  for (const auto& split : plan->splits) {
+    for (const auto& f : split.files) {
+      ++files;
+      ASSERT_EQ(f.row_count, 9000);
+      auto lo = DeserializeBinaryRow(f.value_stats.min_values, types);
+      auto hi = DeserializeBinaryRow(f.value_stats.max_values, types);
+      ASSERT_TRUE(lo.ok() && hi.ok() && f.value_stats.null_counts.has_value());
+      for (size_t c = 0; c < types.size(); ++c) {
+        Datum want_lo, want_hi;
+        int64_t nulls = 0;
+        for (const Row& r : rows) {
+          if (r[c].is_null()) {
+            ++nulls;
+            continue;
+          }
+          if (want_lo.is_null() || format::CompareDatum(r[c], want_lo) < 0) want_lo = r[c];
+          if (want_hi.is_null() || format::CompareDatum(r[c], want_hi) > 0) want_hi = r[c];
+        }
+        EXPECT_EQ(format::CompareDatum((*lo)[c], want_lo), 0) << "column " << c;
+        EXPECT_EQ(format::CompareDatum((*hi)[c], want_hi), 0) << "column " << c;
+        EXPECT_EQ((*f.value_stats.null_counts)[c], nulls) << "column " << c;
+      }
+    }
+  }
+  EXPECT_EQ(files, 1);
+}
+
 TEST(TableTest, StreamingScanFollowsDeltasAndChangelog) {
   testing::TempDir dir;
   auto t = MakeTable(dir.Sub("t"), {"id"}, {{"bucket", "1"}, {"changelog-producer", "lookup"}});

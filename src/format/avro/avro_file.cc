@@ -822,8 +822,63 @@ Status AvroWriter::WriteRows(const ColumnBatch& batch, size_t begin, size_t end)
   }
   const AvroSchema& record = *schema_;
   ValueEncoder enc(&block_);
+  // How each column encodes, worked out once for the batch rather than per value: the
+  // common shapes (a nullable long, boolean or string) are written here, the rest by
+  // FromColumn.
+  enum class Shape : uint8_t { kLong, kBoolean, kBytes, kOther };
+  struct Plan {
+    Shape shape = Shape::kOther;
+    char null_byte = 0, value_byte = 0;  // the union's branch indexes, zigzag varints of 0 or 1
+    bool nullable = false;
+    const Column* col = nullptr;
+  };
+  std::vector<Plan> plans(type_.size());
+  for (size_t c = 0; c < type_.size(); ++c) {
+    Plan& p = plans[c];
+    p.col = &batch.column(c);
+    const AvroSchema& field = *record.fields[c].schema;
+    const AvroSchema* value = &field;
+    if (field.type == AvroType::kUnion) {
+      const int null_branch = field.NullBranch();
+      if (null_branch < 0) continue;  // not ["null", T]: FromColumn
+      p.nullable = true;
+      p.null_byte = static_cast<char>(ZigZagEncode(null_branch));
+      p.value_byte = static_cast<char>(ZigZagEncode(1 - null_branch));
+      value = field.branches[static_cast<size_t>(1 - null_branch)].get();
+    } else if (p.col->has_nulls()) {
+      continue;  // a null in a column the schema says has none: FromColumn
+    }
+    const PhysicalKind kind = p.col->kind();
+    if (kind == PhysicalKind::kInt && (value->type == AvroType::kInt || value->type == AvroType::kLong))
+      p.shape = Shape::kLong;
+    else if (kind == PhysicalKind::kInt && value->type == AvroType::kBoolean)
+      p.shape = Shape::kBoolean;
+    else if (kind == PhysicalKind::kBytes &&
+             (value->type == AvroType::kString ||
+              (value->type == AvroType::kBytes && value->logical != LogicalType::kDecimal)))
+      p.shape = Shape::kBytes;
+  }
   for (size_t i = begin; i < end; ++i) {
-    for (size_t c = 0; c < type_.size(); ++c) enc.FromColumn(*record.fields[c].schema, batch.column(c), i);
+    for (size_t c = 0; c < type_.size(); ++c) {
+      const Plan& p = plans[c];
+      if (p.shape == Shape::kOther) {
+        enc.FromColumn(*record.fields[c].schema, *p.col, i);
+        continue;
+      }
+      if (p.nullable) {
+        if (p.col->IsNull(i)) {
+          block_.push_back(p.null_byte);
+          continue;
+        }
+        block_.push_back(p.value_byte);
+      }
+      switch (p.shape) {
+        case Shape::kLong: enc.Long(p.col->GetInt(i)); break;
+        case Shape::kBoolean: block_.push_back(p.col->GetInt(i) != 0 ? 1 : 0); break;
+        case Shape::kBytes: enc.Bytes(p.col->GetBytes(i)); break;
+        case Shape::kOther: break;
+      }
+    }
     ++block_count_;
     ++rows_;
     if (block_.size() >= options_.block_bytes) KL_RETURN_IF_ERROR(FlushBlock());

@@ -211,6 +211,48 @@ class DataFileWriter::Stats {
         continue;
       }
       ptrdiff_t lo = -1, hi = -1;
+      // Integers and strings (most columns) compare their values directly, not through
+      // CompareAt's dispatch per value; the order is the same.
+      if (col.kind() == format::PhysicalKind::kInt) {
+        int64_t lo_v = 0, hi_v = 0;
+        for (size_t i = 0; i < n; ++i) {
+          if (col.IsNull(i)) {
+            ++nulls_[c];
+            continue;
+          }
+          const int64_t v = col.GetInt(i);
+          if (lo < 0 || v < lo_v) {
+            lo = static_cast<ptrdiff_t>(i);
+            lo_v = v;
+          }
+          if (hi < 0 || v > hi_v) {
+            hi = static_cast<ptrdiff_t>(i);
+            hi_v = v;
+          }
+        }
+        Merge(c, col, lo, hi);
+        continue;
+      }
+      if (col.kind() == format::PhysicalKind::kBytes) {
+        std::string_view lo_v, hi_v;
+        for (size_t i = 0; i < n; ++i) {
+          if (col.IsNull(i)) {
+            ++nulls_[c];
+            continue;
+          }
+          const std::string_view v = col.GetBytes(i);
+          if (lo < 0 || v.compare(lo_v) < 0) {
+            lo = static_cast<ptrdiff_t>(i);
+            lo_v = v;
+          }
+          if (hi < 0 || v.compare(hi_v) > 0) {
+            hi = static_cast<ptrdiff_t>(i);
+            hi_v = v;
+          }
+        }
+        Merge(c, col, lo, hi);
+        continue;
+      }
       for (size_t i = 0; i < n; ++i) {
         if (col.IsNull(i)) {
           ++nulls_[c];
@@ -220,11 +262,7 @@ class DataFileWriter::Stats {
         if (lo < 0 || col.CompareAt(i, col, static_cast<size_t>(lo)) < 0) lo = static_cast<ptrdiff_t>(i);
         if (hi < 0 || col.CompareAt(i, col, static_cast<size_t>(hi)) > 0) hi = static_cast<ptrdiff_t>(i);
       }
-      if (lo >= 0) {
-        Datum vmin = col.Get(static_cast<size_t>(lo)), vmax = col.Get(static_cast<size_t>(hi));
-        if (mins_[c].is_null() || format::CompareDatum(vmin, mins_[c]) < 0) mins_[c] = vmin;
-        if (maxs_[c].is_null() || format::CompareDatum(vmax, maxs_[c]) > 0) maxs_[c] = vmax;
-      }
+      Merge(c, col, lo, hi);
     }
   }
 
@@ -244,6 +282,15 @@ class DataFileWriter::Stats {
   SimpleStats Finish(int truncate) const { return ComputeStats(mins_, maxs_, nulls_, types_, truncate); }
 
  private:
+  // Folds a batch's least and greatest values of column `c` (rows `lo`, `hi` of `col`; -1
+  // when it had none) into the file's.
+  void Merge(size_t c, const Column& col, ptrdiff_t lo, ptrdiff_t hi) {
+    if (lo < 0) return;
+    Datum vmin = col.Get(static_cast<size_t>(lo)), vmax = col.Get(static_cast<size_t>(hi));
+    if (mins_[c].is_null() || format::CompareDatum(vmin, mins_[c]) < 0) mins_[c] = vmin;
+    if (maxs_[c].is_null() || format::CompareDatum(vmax, maxs_[c]) > 0) maxs_[c] = vmax;
+  }
+
   std::vector<int> columns_;
   std::vector<DataType> types_;
   std::vector<Datum> mins_, maxs_;

@@ -60,6 +60,94 @@ KeyComparator KeyLayoutComparator(const TableContext& ctx) {
 
 }  // namespace
 
+// The changelog records of one chunk of a flush, written together when the chunk is done
+// rather than one by one: records of the chunk are referred to by row, others (a key's
+// stored record before, a merged view) are copied in as they come, since what they point
+// into changes with the next key.
+class ChunkChangelog {
+ public:
+  explicit ChunkChangelog(const format::RowType& type) : copied_(type), gathered_(type) {}
+
+  void Add(const KvBatch& chunk, const KvRef* ref, const Row* row, RowKind kind, int64_t seq) {
+    if (ref != nullptr && ref->batch == &chunk) {
+      from_chunk_.push_back(1);
+      rows_.push_back(ref->row);
+    } else {
+      from_chunk_.push_back(0);
+      rows_.push_back(copied_.size());
+      if (ref != nullptr) {
+        copied_.values.AppendRowFrom(ref->batch->values, ref->row);
+        copied_.seq.push_back(seq);
+        copied_.kinds.push_back(kind);
+      } else {
+        copied_.AppendRow(*row, seq, kind);
+      }
+    }
+    kinds_.push_back(kind);
+    seqs_.push_back(seq);
+  }
+
+  // Writes the records collected for `chunk` to `w` in the order they came, and forgets them.
+  Status WriteTo(KvBatch* chunk, DataFileWriter* w) {
+    const size_t n = rows_.size();
+    if (n == 0) return Status::OK();
+    bool whole_chunk = n == chunk->size();
+    for (size_t k = 0; k < n && whole_chunk; ++k) whole_chunk = from_chunk_[k] && rows_[k] == k;
+    Status s;
+    if (whole_chunk) {
+      // Every record of the chunk in its order (an initial load: each key new): the chunk's
+      // columns go to the file as they are, with the changelog's kinds and sequence numbers.
+      std::swap(chunk->seq, seqs_);
+      std::swap(chunk->kinds, kinds_);
+      s = w->AppendWholeBatch(chunk);
+      std::swap(chunk->seq, seqs_);
+      std::swap(chunk->kinds, kinds_);
+    } else {
+      gathered_.Clear();
+      std::vector<const format::Column*> sources(n);
+      for (size_t c = 0; c < gathered_.values.num_columns(); ++c) {
+        for (size_t k = 0; k < n; ++k)
+          sources[k] = from_chunk_[k] ? &chunk->values.column(c) : &copied_.values.column(c);
+        gathered_.values.mutable_column(c).AppendFromEach(sources.data(), rows_.data(), n);
+      }
+      gathered_.values.SetNumRows(n);
+      gathered_.seq.swap(seqs_);
+      gathered_.kinds.swap(kinds_);
+      s = w->AppendWholeBatch(&gathered_);
+    }
+    from_chunk_.clear();
+    rows_.clear();
+    kinds_.clear();
+    seqs_.clear();
+    copied_.Clear();
+    return s;
+  }
+
+ private:
+  KvBatch copied_;    // records from outside the chunk
+  KvBatch gathered_;  // the records in order, when not the chunk as it is
+  std::vector<uint8_t> from_chunk_;
+  std::vector<size_t> rows_;  // in the chunk or in copied_
+  std::vector<RowKind> kinds_;
+  std::vector<int64_t> seqs_;
+};
+
+namespace {
+
+// Writes the picked records `rows` of `chunk` (in key order) to `w`: the chunk itself when
+// every record was picked, else a copy of those rows.
+Status WritePicked(KvBatch* chunk, const std::vector<size_t>& rows, KvBatch* scratch, DataFileWriter* w) {
+  if (rows.empty()) return Status::OK();
+  bool whole_chunk = rows.size() == chunk->size();
+  for (size_t k = 0; k < rows.size() && whole_chunk; ++k) whole_chunk = rows[k] == k;
+  if (whole_chunk) return w->AppendWholeBatch(chunk);
+  scratch->Clear();
+  scratch->AppendGather(*chunk, rows.data(), rows.size());
+  return w->AppendWholeBatch(scratch);
+}
+
+}  // namespace
+
 BucketWriter::BucketWriter(std::shared_ptr<TableContext> ctx, std::string partition, int32_t bucket,
                            int32_t total_buckets, std::vector<DataFileMeta> existing_files,
                            std::map<std::string, DeletionFile> deletion_files)
@@ -151,19 +239,23 @@ std::optional<Row> BucketWriter::View(const KvRef& stored, MergeFunction* view_m
 }
 
 Status BucketWriter::ApplyLookup(const KvBatch& records, size_t begin, size_t end, MergeFunction* store_merge,
-                                 MergeFunction* view_merge, DataFileWriter* changelog) {
+                                 MergeFunction* view_merge, ChunkChangelog* changelog) {
   const KeyComparator& cmp = ctx_->comparator();
   std::string key = KeyOf(records, begin);
   std::optional<KvRef> old = lookup_->Get(key);
-  std::vector<KvRef> group;
+  std::vector<KvRef>& group = lookup_group_;
+  group.clear();
   if (old) group.push_back(*old);
   int64_t seq = 0;
   for (size_t i = begin; i < end; ++i) {
     group.push_back(KvRef{&records, i});
     seq = std::max(seq, records.seq[i]);
   }
-  std::stable_sort(group.begin(), group.end(),
-                   [&](const KvRef& a, const KvRef& b) { return cmp.CompareSequence(a, b) < 0; });
+  // (Most keys have one record: no sort, whose buffer would be allocated even then.)
+  if (group.size() > 1) {
+    std::stable_sort(group.begin(), group.end(),
+                     [&](const KvRef& a, const KvRef& b) { return cmp.CompareSequence(a, b) < 0; });
+  }
   store_merge->Reset();
   for (const auto& r : group) KL_RETURN_IF_ERROR(store_merge->Add(r));
   MergeResult stored;
@@ -185,27 +277,28 @@ Status BucketWriter::ApplyLookup(const KvBatch& records, size_t begin, size_t en
     std::optional<KvRef> before, after;
     if (old && !format::IsRetract(old->kind())) before = old;
     if (now && !format::IsRetract(now->kind())) after = now;
-    Status s = EmitChange(before ? &*before : nullptr, nullptr, after ? &*after : nullptr, nullptr, unchanged, seq,
-                          engine, changelog);
+    Status s = EmitChange(records, before ? &*before : nullptr, nullptr, after ? &*after : nullptr, nullptr, unchanged,
+                          seq, engine, changelog);
     if (!now) lookup_->Erase(key);
     return s;
   }
   std::optional<Row> before_row = old ? View(*old, view_merge) : std::nullopt;
   std::optional<Row> after_row = now ? View(*now, view_merge) : std::nullopt;
   if (!now) lookup_->Erase(key);
-  return EmitChange(nullptr, before_row ? &*before_row : nullptr, nullptr, after_row ? &*after_row : nullptr, unchanged,
-                    seq, engine, changelog);
+  return EmitChange(records, nullptr, before_row ? &*before_row : nullptr, nullptr, after_row ? &*after_row : nullptr,
+                    unchanged, seq, engine, changelog);
 }
 
-Status BucketWriter::EmitChange(const KvRef* before, const Row* before_row, const KvRef* after, const Row* after_row,
-                                bool unchanged, int64_t seq, MergeEngine engine, DataFileWriter* changelog) {
+Status BucketWriter::EmitChange(const KvBatch& chunk, const KvRef* before, const Row* before_row, const KvRef* after,
+                                const Row* after_row, bool unchanged, int64_t seq, MergeEngine engine,
+                                ChunkChangelog* changelog) {
   bool had = before != nullptr || before_row != nullptr;
   bool has = after != nullptr || after_row != nullptr;
   auto emit = [&](const KvRef* ref, const Row* row, RowKind kind) -> Status {
     // Changelog records carry the flush's newest sequence number, so changelog
     // files of successive flushes stay in order.
-    return ref != nullptr ? changelog->AppendAs(*ref->batch, ref->row, kind, seq)
-                          : changelog->AppendMerged(*row, seq, kind);
+    changelog->Add(chunk, ref, row, kind, seq);
+    return Status::OK();
   };
   if (!had && has) return emit(after, after_row, RowKind::kInsert);
   if (engine == MergeEngine::kFirstRow) return Status::OK();
@@ -277,10 +370,27 @@ Status BucketWriter::Flush() {
   const bool need_records = !picks || lookup;
   KvBatch chunk(full, /*merged_records=*/false);
   size_t chunk_begin = 0, chunk_end = 0;
+  // With the lookup producer, a picking merge's records are written from the decoded chunk
+  // (the chunk's rows picked, in order) and the chunk's changelog records together, once
+  // the chunk is done: the buffer is decoded once.
+  const bool picks_from_chunk = picks && lookup;
+  std::vector<size_t> chunk_picked;
+  KvBatch picked_rows(full);
+  std::unique_ptr<ChunkChangelog> chunk_changes;
+  if (lookup) chunk_changes = std::make_unique<ChunkChangelog>(full);
+  auto finish_chunk = [&]() -> Status {
+    if (picks_from_chunk) {
+      KL_RETURN_IF_ERROR(WritePicked(&chunk, chunk_picked, &picked_rows, &data));
+      chunk_picked.clear();
+    }
+    if (lookup) KL_RETURN_IF_ERROR(chunk_changes->WriteTo(&chunk, changelog.get()));
+    return Status::OK();
+  };
   for (size_t begin = 0; begin < order.size();) {
     size_t end = begin + 1;
     while (end < order.size() && same_key[end]) ++end;
     if (need_records && end > chunk_end) {
+      KL_RETURN_IF_ERROR(finish_chunk());
       chunk_begin = begin;
       chunk_end = std::max(end, std::min(order.size(), begin + kReadChunkRows));
       while (chunk_end < order.size() && same_key[chunk_end]) ++chunk_end;
@@ -295,16 +405,21 @@ Status BucketWriter::Flush() {
     }
     if (s.ok()) s = merge_->GetResult(&result);
     if (s.ok() && result.present) {
-      if (picks)
+      if (picks_from_chunk) {
+        size_t i = begin;
+        while (i + 1 < end && order[i] != result.ref.row) ++i;
+        chunk_picked.push_back(i - chunk_begin);
+      } else if (picks)
         picked.push_back(result.ref.row);
       else
         s = data.AppendMerged(result.row, result.seq, result.kind);
     }
-    if (s.ok() && lookup) s = ApplyLookup(chunk, first, last, store_merge.get(), view_merge.get(), changelog.get());
+    if (s.ok() && lookup) s = ApplyLookup(chunk, first, last, store_merge.get(), view_merge.get(), chunk_changes.get());
     KL_RETURN_IF_ERROR(s);
     begin = end;
   }
-  if (picks) KL_RETURN_IF_ERROR(WriteInOrder(&data, picked));
+  KL_RETURN_IF_ERROR(finish_chunk());
+  if (picks && !picks_from_chunk) KL_RETURN_IF_ERROR(WriteInOrder(&data, picked));
   if (producer == ChangelogProducer::kInput) KL_RETURN_IF_ERROR(WriteInOrder(changelog.get(), order));
   KL_ASSIGN_OR_RETURN(std::vector<DataFileMeta> files, data.Close());
   abort_on_failure.Release();

@@ -45,6 +45,8 @@ struct CommitIncrement {
                                           const std::vector<DataFileMeta>& after);
 };
 
+class ChunkChangelog;
+
 class BucketWriter {
  public:
   // `deletion_files`: deletion vectors of existing files (tables Java Paimon wrote with
@@ -74,15 +76,16 @@ class BucketWriter {
   // Merges a key's buffered records (rows [begin, end) of `records`, in sequence order) into the
   // lookup state and writes the change of the key's view to `changelog`.
   Status ApplyLookup(const KvBatch& records, size_t begin, size_t end, MergeFunction* store_merge,
-                     MergeFunction* view_merge, DataFileWriter* changelog);
+                     MergeFunction* view_merge, ChunkChangelog* changelog);
   // Writes buffered records `rows` to `w` in that order, gathered in chunks.
   Status WriteInOrder(DataFileWriter* w, const std::vector<size_t>& rows);
   std::optional<format::Row> View(const KvRef& stored, MergeFunction* view_merge) const;
-  // Writes the changelog of one key going from `before` to `after` (a
-  // stored record or a materialized row each; null when absent).
-  Status EmitChange(const KvRef* before, const format::Row* before_row, const KvRef* after,
+  // Adds the changelog of one key going from `before` to `after` (a stored record or a
+  // materialized row each; null when absent) to `changelog`; `chunk` holds the flush's
+  // records being merged.
+  Status EmitChange(const KvBatch& chunk, const KvRef* before, const format::Row* before_row, const KvRef* after,
                     const format::Row* after_row, bool unchanged, int64_t seq, MergeEngine engine,
-                    DataFileWriter* changelog);
+                    ChunkChangelog* changelog);
   Status RunCompaction(const CompactUnit& unit);
   // Opens the bucket's files as full table rows, deletion vectors applied.
   Result<FileOpener> Opener();
@@ -97,6 +100,7 @@ class BucketWriter {
   WriteBuffer buffer_;
   std::unique_ptr<MergeFunction> merge_;
   std::unique_ptr<LookupState> lookup_;
+  std::vector<KvRef> lookup_group_;  // ApplyLookup's records of one key, kept for their capacity
   CommitIncrement pending_;
   std::map<std::string, DeletionFile> deletion_files_;
   std::shared_ptr<const SplitReadExtras> read_extras_;  // loaded on first use

@@ -53,7 +53,6 @@ LookupState::LookupState(format::RowType type, std::vector<int> retraction_colum
 }
 
 void LookupState::Encode(const KvBatch& batch, size_t row, std::string* out) const {
-  out->clear();
   const RowKind kind = batch.kinds[row];
   const bool retraction = format::IsRetract(kind);
   PutVarint64(out, static_cast<uint64_t>(batch.seq[row]));
@@ -182,10 +181,13 @@ void LookupState::SealBlock() {
   Block b;
   b.plain_size = static_cast<uint32_t>(filling_.size());
   // Incompressible data (or a failing compressor) is kept plain: plain_size == compressed size.
-  if (!format::ZstdCompress(kZstdLevel, filling_, &b.compressed).ok() || b.compressed.size() >= filling_.size()) {
-    b.compressed = filling_;
+  // Compressed into a reused buffer, then copied at its size: one allocation a block.
+  std::string_view compressed;
+  if (!format::ZstdCompressInto(kZstdLevel, filling_, &compress_buffer_, &compressed).ok() ||
+      compressed.size() >= filling_.size()) {
+    compressed = filling_;
   }
-  b.compressed.shrink_to_fit();
+  b.compressed.assign(compressed.data(), compressed.size());
   blocks_.push_back(std::move(b));
   // The block's plain bytes stay among the plain blocks; the slot they leave is the next filling.
   PlainBlock* slot = EvictForBlock(static_cast<uint32_t>(blocks_.size() - 1));
@@ -209,13 +211,22 @@ LookupState::PlainBlock* LookupState::EvictForBlock(uint32_t block) {
 }
 
 void LookupState::Store(const std::string& key, const KvBatch& batch, size_t row) {
-  Encode(batch, row, &scratch_);
-  if (!filling_.empty() && filling_.size() + scratch_.size() > kBlockBytes) SealBlock();
+  // The record is encoded straight onto the block being filled; one that overflows a
+  // non-empty block moves to the next.
   if (filling_.capacity() < kBlockBytes) filling_.reserve(kBlockBytes);
-  Location loc{static_cast<uint32_t>(blocks_.size()), static_cast<uint32_t>(filling_.size()),
-               static_cast<uint32_t>(scratch_.size())};
-  filling_ += scratch_;
-  total_bytes_ += scratch_.size();
+  const size_t start = filling_.size();
+  Encode(batch, row, &filling_);
+  const size_t size = filling_.size() - start;
+  if (start > 0 && filling_.size() > kBlockBytes) {
+    scratch_.assign(filling_, start, size);
+    filling_.resize(start);
+    SealBlock();
+    if (filling_.capacity() < kBlockBytes) filling_.reserve(kBlockBytes);
+    filling_ += scratch_;
+  }
+  Location loc{static_cast<uint32_t>(blocks_.size()), static_cast<uint32_t>(filling_.size() - size),
+               static_cast<uint32_t>(size)};
+  total_bytes_ += size;
   if ((live_keys_ + 1) * 4 > slots_.size() * 3) Rebuild(std::max(kMinSlots, slots_.size() * 2), false);
   const uint32_t tag = TagOf(key);
   Slot& slot = slots_[SlotOf(key, tag)];
@@ -405,7 +416,7 @@ void LookupState::MaybeShrink() {
 }
 
 size_t LookupState::MemoryBytes() const {
-  size_t n = filling_.capacity() + scratch_.capacity();
+  size_t n = filling_.capacity() + scratch_.capacity() + compress_buffer_.capacity();
   for (const auto& p : plain_blocks_) n += p.plain.capacity();
   n += blocks_.capacity() * sizeof(Block);
   for (const auto& b : blocks_) n += b.compressed.capacity();

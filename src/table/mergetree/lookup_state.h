@@ -59,6 +59,7 @@ class LookupState {
   };
 
   void Store(const std::string& key, const KvBatch& batch, size_t row);
+  // Appends the record's serialized form to `out`.
   void Encode(const KvBatch& batch, size_t row, std::string* out) const;
   // The plain bytes of a record; decompresses its block unless it is the cached one.
   std::string_view RecordBytes(const Location& loc);
@@ -109,7 +110,8 @@ class LookupState {
   PlainBlock* EvictForBlock(uint32_t block);
   std::vector<PlainBlock> plain_blocks_;
   uint64_t use_clock_ = 0;
-  std::string scratch_;  // one record being encoded
+  std::string scratch_;          // a record moving to the next block
+  std::string compress_buffer_;  // a block being compressed
   KvBatch got_;          // the record Get returned
   KvBatch merged_;       // the record PutMerged stored
 };
