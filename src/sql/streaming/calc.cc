@@ -313,7 +313,10 @@ class CalcOp : public pipeline::Operator {
       return Status::OK();
     }
     return Run(
-        in, [&](Lane& lane, size_t begin, size_t end) { return Chunk(in, begin, end, lane, &lane.out); },
+        in,
+        [&](Lane& lane, size_t begin, size_t end, bool only_lane) {
+          return Chunk(in, begin, end, lane, only_lane ? out : &lane.out);  // one lane: straight out
+        },
         [&](Lane& lane) {
           out->reserve(out->size() + lane.out.size());
           for (auto& c : lane.out) out->push_back(std::move(c));
@@ -328,7 +331,8 @@ class CalcOp : public pipeline::Operator {
   Status ProcessIntoBatch(Changes& in, pipeline::ChangeBatch* out) override {
     if (row_wise_) return Operator::ProcessIntoBatch(in, out);
     return Run(
-        in, [&](Lane& lane, size_t begin, size_t end) { return ChunkIntoBatch(in, begin, end, lane, &lane.batch); },
+        in,
+        [&](Lane& lane, size_t begin, size_t end, bool) { return ChunkIntoBatch(in, begin, end, lane, &lane.batch); },
         [&](Lane& lane) { pipeline::AppendBatch(lane.batch, out); });
   }
 
@@ -340,8 +344,9 @@ class CalcOp : public pipeline::Operator {
     int computed;  // >= 0: index into computed_
   };
 
-  // Evaluates `in` chunk by chunk (`chunk` puts a chunk's output in its lane), on as many
-  // lanes as there are threads, then hands each lane's output to `join`, in input order.
+  // Evaluates `in` chunk by chunk (`chunk` puts a chunk's output in its lane, or where it
+  // likes when told its lane is the only one), on as many lanes as there are threads, then
+  // hands each lane's output to `join`, in input order.
   template <typename ChunkFn, typename JoinFn>
   Status Run(Changes& in, ChunkFn chunk, JoinFn join) {
     ctx_.statement_time_millis = NowMillis();
@@ -351,7 +356,11 @@ class CalcOp : public pipeline::Operator {
       Lane& lane = *lanes_[0];
       lane.ctx = ctx_;
       for (size_t begin = 0; begin < in.size(); begin += kBatchSize) {
-        KL_RETURN_IF_ERROR(chunk(lane, begin, std::min(in.size(), begin + kBatchSize)));
+        Status done = chunk(lane, begin, std::min(in.size(), begin + kBatchSize), true);
+        if (!done.ok()) {
+          DropLaneOutputs();
+          return done;
+        }
       }
       join(lane);
       return Status::OK();
@@ -371,21 +380,26 @@ class CalcOp : public pipeline::Operator {
           lane.ctx = ctx_;
           for (size_t c = l * chunks / lanes; c < (l + 1) * chunks / lanes; ++c) {
             size_t begin = c * kBatchSize;
-            KL_RETURN_IF_ERROR(chunk(lane, begin, std::min(in.size(), begin + kBatchSize)));
+            KL_RETURN_IF_ERROR(chunk(lane, begin, std::min(in.size(), begin + kBatchSize), false));
           }
           return Status::OK();
         },
         &worker_cpu);
     worker_cpu_ += worker_cpu;
     if (!processed.ok()) {
-      for (auto& lane : lanes_) {
-        lane->out.clear();
-        lane->batch = {};
-      }
+      DropLaneOutputs();
       return processed;
     }
     for (size_t l = 0; l < lanes; ++l) join(*lanes_[l]);
     return Status::OK();
+  }
+
+  // After an error: what the lanes evaluated of the failed input goes nowhere.
+  void DropLaneOutputs() {
+    for (auto& lane : lanes_) {
+      lane->out.clear();
+      lane->batch = {};
+    }
   }
 
   // What one thread evaluating chunks needs of its own.
