@@ -388,6 +388,40 @@ TEST(JobTest, BatchesGoFromTheLastEmitterToTheSink) {
   }
 }
 
+// A batch whose columns are the table's goes to the writer as it is; one with a column
+// of another type of the same values goes row by row; a malformed one is refused.
+TEST(TableSinkTest, WritesBatchesOfItsTypesOrOfOthersRowByRow) {
+  testing::TempDir dir;
+  auto schema = table::NewTableSchema(ListSource::Type().fields(), {}, {"k"},
+                                      {{"bucket", "1"}, {"file.format", "avro"}, {"kubelake.data-file.sync", "false"}});
+  auto t = table::Table::Create(dir.Sub("t"), *schema);
+  ASSERT_TRUE(t.ok());
+  TableSink sink(*t, "job");
+  EXPECT_TRUE(sink.takes_batches());
+  Changes same = {{RowKind::kInsert, {Datum::Int(1), Datum::Int(10)}}, {RowKind::kInsert, {Datum::Int(2), Datum()}}};
+  ChangeBatch a;
+  AppendChangesToBatch(ListSource::Type(), same, &a);
+  KL_ASSERT_OK(sink.WriteBatch(a));
+  RowType narrower({{0, "k", DataType::BigInt().NotNull(), ""}, {1, "v", DataType::Int(), ""}});
+  Changes other = {{RowKind::kInsert, {Datum::Int(3), Datum::Int(30)}}};
+  ChangeBatch b;
+  AppendChangesToBatch(narrower, other, &b);
+  KL_ASSERT_OK(sink.WriteBatch(b));
+  ChangeBatch bad = b;
+  bad.kinds.push_back(RowKind::kInsert);  // two kinds for one row
+  EXPECT_FALSE(sink.WriteBatch(bad).ok());
+  EXPECT_TRUE(sink.has_pending());
+  SourcePosition position;
+  position.table_snapshot = 1;
+  ASSERT_TRUE(sink.Commit(position).ok());
+  auto read = (*t)->ReadAll();
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ASSERT_EQ(read->size(), 3u);
+  EXPECT_EQ(read->rows.GetRow(0), (Row{Datum::Int(1), Datum::Int(10)}));
+  EXPECT_EQ(read->rows.GetRow(1), (Row{Datum::Int(2), Datum()}));
+  EXPECT_EQ(read->rows.GetRow(2), (Row{Datum::Int(3), Datum::Int(30)}));
+}
+
 TEST(LogSourceTest, ReadsRecordsWithRoomForTheJsonParser) {
   testing::TempDir dir;
   auto log = log::SegmentLog::Open(dir.Sub("log"));

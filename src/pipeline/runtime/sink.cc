@@ -39,11 +39,13 @@ Status TableSink::WriteBatch(const ChangeBatch& batch) {
   }
   for (size_t c = 0; c < type.size(); ++c) {
     const format::Column& col = batch.rows.column(c);
-    if (col.size() != batch.size() || !col.type().EqualsIgnoreNullable(type.type(c))) {
+    if (col.size() != batch.size()) {
       return Status::InvalidArgument("column " + type.field(c).name + " of a batch for table " + table_->path() +
-                                     " is " + col.type().ToString() + " with " + std::to_string(col.size()) +
-                                     " rows, not " + type.type(c).ToString() + " with " + std::to_string(batch.size()));
+                                     " has " + std::to_string(col.size()) + " rows, not " +
+                                     std::to_string(batch.size()));
     }
+    // A column of another type of the same values (a VARCHAR's length): row by row, as Write takes it.
+    if (!col.type().EqualsIgnoreNullable(type.type(c))) return Sink::WriteBatch(batch);
   }
   OpenWriter();
   pending_rows_ += batch.size();

@@ -56,7 +56,7 @@ class TableSink : public Sink {
   Result<std::optional<SourcePosition>> RestorePosition() override;
   Status Write(const Changes& changes) override;
   bool takes_batches() const override { return true; }
-  // The batch's columns must be the table's, in its order and of its types.
+  // The batch's columns are the table's, in its order (of other types: row by row).
   Status WriteBatch(const ChangeBatch& batch) override;
   bool has_pending() const override { return pending_rows_ > 0; }
   // Jobs following one table use the upstream snapshot as identifier; others
