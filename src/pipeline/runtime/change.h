@@ -5,6 +5,7 @@
 #include <map>
 #include <vector>
 
+#include "format/column.h"
 #include "format/datum.h"
 
 namespace kl::pipeline {
@@ -18,6 +19,23 @@ struct Change {
 };
 
 using Changes = std::vector<Change>;
+
+// Changes as columns: rows of one type and each row's kind. Operators that work on
+// whole batches pass these along instead of a Change (and a Datum per value) per row.
+struct ChangeBatch {
+  format::ColumnBatch rows;
+  std::vector<format::RowKind> kinds;
+
+  size_t size() const { return kinds.size(); }
+  bool empty() const { return kinds.empty(); }
+};
+
+// Moves `from`'s rows to the end of `to` (`to` takes them whole when it is empty).
+void AppendBatch(ChangeBatch& from, ChangeBatch* to);
+// `changes` as a batch of `type`, appended to `out` (of that type, or empty); the rows are left empty.
+void AppendChangesToBatch(const format::RowType& type, Changes& changes, ChangeBatch* out);
+// `batch`'s rows as changes, appended to `out`.
+void AppendBatchToChanges(const ChangeBatch& batch, Changes* out);
 
 // Where a source has read up to, recorded in every commit of a job's sink:
 // log partition -> next offset for log sources, or the last upstream

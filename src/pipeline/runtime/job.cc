@@ -63,6 +63,18 @@ Status Job::Open() {
     }
   }
   KL_RETURN_IF_ERROR(parts_.source->Restore(position));
+  const auto& ops = parts_.operators;
+  batch_from_ = ops.size();
+  if (parts_.sink->takes_batches()) {
+    // The last emitter after which every operator takes batches.
+    for (size_t i = ops.size(); i-- > 0;) {
+      if (ops[i]->emits_batches()) {
+        batch_from_ = i;
+        break;
+      }
+      if (!ops[i]->takes_batches()) break;
+    }
+  }
   opened_ = true;
   last_checkpoint_us_ = last_commit_us_ = MonotonicMicros();
   dirty_ = false;
@@ -73,20 +85,41 @@ Status Job::Open() {
 }
 
 Status Job::Drain(Changes& changes, size_t from_operator) {
+  ChangeBatch batch;
+  return Write(changes, batch, from_operator, false);
+}
+
+Status Job::DrainBatch(ChangeBatch& batch, size_t from_operator) {
+  Changes none;
+  return Write(none, batch, from_operator, true);
+}
+
+Status Job::Write(Changes& changes, ChangeBatch& batch, size_t from_operator, bool batched) {
   double mark = ThreadCpuSeconds();
   for (size_t i = from_operator; i < parts_.operators.size(); ++i) {
-    Changes next;
-    next.reserve(changes.size());
-    KL_RETURN_IF_ERROR(parts_.operators[i]->Process(changes, &next));
-    changes = std::move(next);
+    Operator& op = *parts_.operators[i];
+    if (batched) {
+      ChangeBatch next;
+      KL_RETURN_IF_ERROR(op.ProcessBatch(batch, &next));
+      batch = std::move(next);
+    } else if (i == batch_from_) {
+      KL_RETURN_IF_ERROR(op.ProcessIntoBatch(changes, &batch));
+      changes.clear();
+      batched = true;
+    } else {
+      Changes next;
+      next.reserve(changes.size());
+      KL_RETURN_IF_ERROR(op.Process(changes, &next));
+      changes = std::move(next);
+    }
   }
   ChargeCpu(&mark, &JobStatus::cpu_operators_seconds);
   ChargeWorkerCpu(&JobStatus::cpu_operators_seconds);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    status_.changes_out += changes.size();
+    status_.changes_out += batched ? batch.size() : changes.size();
   }
-  Status written = parts_.sink->Write(changes);
+  Status written = batched ? parts_.sink->WriteBatch(batch) : parts_.sink->Write(changes);
   ChargeCpu(&mark, &JobStatus::cpu_write_seconds);
   ChargeWorkerCpu(&JobStatus::cpu_write_seconds);
   return written;
@@ -138,6 +171,12 @@ Status Job::Checkpoint(bool record_progress) {
   if (!opened_) return Status::OK();
   // Operators holding changes back (aggregates) release them, in chain order.
   for (size_t i = 0; i < parts_.operators.size(); ++i) {
+    if (i >= batch_from_) {
+      ChangeBatch held;
+      KL_RETURN_IF_ERROR(parts_.operators[i]->FinishBatch(&held));
+      if (!held.empty()) KL_RETURN_IF_ERROR(DrainBatch(held, i + 1));
+      continue;
+    }
     Changes held;
     KL_RETURN_IF_ERROR(parts_.operators[i]->Finish(&held));
     if (!held.empty()) KL_RETURN_IF_ERROR(Drain(held, i + 1));

@@ -99,6 +99,10 @@ class Job {
  private:
   Status Recover(const Status& cause);
   Status Drain(Changes& changes, size_t from_operator);
+  // Drain for a batch that operator `from_operator - 1` (at or after batch_from_) gave.
+  Status DrainBatch(ChangeBatch& batch, size_t from_operator);
+  // Runs operators [from, batch_from_) on rows; the rest, and the sink, on one batch.
+  Status Write(Changes& changes, ChangeBatch& batch, size_t from_operator, bool batched);
   // Adds the thread CPU time since `*mark` to `*bucket` and moves the mark.
   void ChargeCpu(double* mark, double JobStatus::*bucket);
   // Adds the CPU the operators and the sink's table writers spent on worker threads since the
@@ -119,6 +123,9 @@ class Job {
   double retired_worker_cpu_ = 0;       // worker threads' CPU of parts replaced after errors
   double charged_worker_cpu_ = 0;       // worker threads' CPU counted so far (guarded by mu_)
   bool uses_state_ = false;
+  // The operator whose output goes on as a column batch (Operator::emits_batches), when the
+  // operators after it and the sink take batches; operators.size() when none does.
+  size_t batch_from_ = 0;
   std::unique_ptr<StateStore> state_;
   mutable std::mutex mu_;
   JobStatus status_;

@@ -15,6 +15,57 @@ using format::Row;
 using format::RowKind;
 using format::RowType;
 
+void AppendBatch(ChangeBatch& from, ChangeBatch* to) {
+  if (from.empty()) return;
+  if (to->empty()) {
+    *to = std::move(from);
+    from = ChangeBatch{};
+    return;
+  }
+  size_t n = from.size();
+  for (size_t c = 0; c < to->rows.num_columns(); ++c) {
+    to->rows.mutable_column(c).AppendRange(from.rows.column(c), 0, n);
+  }
+  to->rows.SetNumRows(to->rows.num_rows() + n);
+  to->kinds.insert(to->kinds.end(), from.kinds.begin(), from.kinds.end());
+  from = ChangeBatch{};
+}
+
+void AppendChangesToBatch(const RowType& type, Changes& changes, ChangeBatch* out) {
+  if (out->empty()) *out = ChangeBatch{format::ColumnBatch(type), {}};
+  out->rows.Reserve(out->size() + changes.size());
+  for (auto& c : changes) {
+    out->rows.AppendRow(c.row);
+    out->kinds.push_back(c.kind);
+    c.row.clear();
+  }
+}
+
+void AppendBatchToChanges(const ChangeBatch& batch, Changes* out) {
+  out->reserve(out->size() + batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) out->push_back({batch.kinds[i], batch.rows.GetRow(i)});
+}
+
+Status Operator::ProcessIntoBatch(Changes& in, ChangeBatch* out) {
+  Changes rows;
+  KL_RETURN_IF_ERROR(Process(in, &rows));
+  AppendChangesToBatch(output_type(), rows, out);
+  return Status::OK();
+}
+
+Status Operator::ProcessBatch(ChangeBatch& in, ChangeBatch* out) {
+  Changes rows;
+  AppendBatchToChanges(in, &rows);
+  return ProcessIntoBatch(rows, out);
+}
+
+Status Operator::FinishBatch(ChangeBatch* out) {
+  Changes rows;
+  KL_RETURN_IF_ERROR(Finish(&rows));
+  if (!rows.empty()) AppendChangesToBatch(output_type(), rows, out);
+  return Status::OK();
+}
+
 namespace {
 
 class FilterOp : public Operator {

@@ -29,6 +29,20 @@ class Operator {
   // True when the operator has output for a checkpoint although no input came
   // (a dimension table it joins changed); asked once per step.
   virtual bool WantsCheckpoint() { return false; }
+  // Column batches (ChangeBatch, change.h). An operator whose output is naturally
+  // columnar (a vectorised Calc) says emits_batches(); one that works on batches
+  // natively says takes_batches(). When a job's sink takes batches too, the job
+  // hands the output of the last such emitter to the operators after it, all of
+  // which take batches, and on to the sink as batches: no Datum per value and no
+  // Change per row on the way. The defaults go through rows (Process, Finish).
+  virtual bool emits_batches() const { return false; }
+  virtual bool takes_batches() const { return false; }
+  // Appends the output for row input `in` to `out` as a batch.
+  virtual Status ProcessIntoBatch(Changes& in, ChangeBatch* out);
+  // Appends the output for the batch `in` (which it may move from) to `out`.
+  virtual Status ProcessBatch(ChangeBatch& in, ChangeBatch* out);
+  // Finish() as a batch.
+  virtual Status FinishBatch(ChangeBatch* out);
   // CPU the operator's work spent on worker threads so far (an operator that
   // splits a batch across the WorkerPool), beside the calling thread's own.
   virtual double worker_cpu_seconds() const { return 0; }

@@ -251,6 +251,177 @@ TEST(JobTest, ReadsOnWhileTheSourceHasMoreWaiting) {
   EXPECT_EQ(job.status().changes_in, 3u);
 }
 
+TEST(ChangeBatchTest, RowsAndBatchesConvertBothWays) {
+  RowType type({{0, "k", DataType::BigInt().NotNull(), ""}, {1, "s", DataType::String(), ""}});
+  Changes rows = {{RowKind::kInsert, {Datum::Int(1), Datum::Bytes("a long enough string to live on the heap")}},
+                  {RowKind::kUpdateBefore, {Datum::Int(2), Datum()}},
+                  {RowKind::kDelete, {Datum::Int(3), Datum::Bytes("c")}}};
+  Changes copy = rows;
+  ChangeBatch batch;
+  AppendChangesToBatch(type, copy, &batch);
+  ASSERT_EQ(batch.size(), 3u);
+  EXPECT_EQ(batch.rows.num_rows(), 3u);
+  EXPECT_EQ(batch.rows.column(1).GetBytes(0), "a long enough string to live on the heap");
+  EXPECT_TRUE(batch.rows.column(1).IsNull(1));
+  // Appending keeps the order; an empty target takes the batch whole.
+  ChangeBatch more;
+  Changes tail = {{RowKind::kUpdateAfter, {Datum::Int(4), Datum::Bytes("d")}}};
+  AppendChangesToBatch(type, tail, &more);
+  AppendBatch(more, &batch);
+  EXPECT_TRUE(more.empty());
+  ChangeBatch whole;
+  AppendBatch(batch, &whole);
+  EXPECT_TRUE(batch.empty());
+  Changes back;
+  AppendBatchToChanges(whole, &back);
+  ASSERT_EQ(back.size(), 4u);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(back[i].kind, rows[i].kind) << i;
+    EXPECT_EQ(back[i].row, rows[i].row) << i;
+  }
+  EXPECT_EQ(back[3].kind, RowKind::kUpdateAfter);
+  EXPECT_EQ(back[3].row, (Row{Datum::Int(4), Datum::Bytes("d")}));
+}
+
+// Doubles v; gives its output as a batch when asked (and counts how it was asked).
+class DoubleOp : public Operator {
+ public:
+  explicit DoubleOp(int* batches) : type_(ListSource::Type()), batches_(batches) {}
+  std::string name() const override { return "double"; }
+  const RowType& output_type() const override { return type_; }
+  Status Process(Changes& in, Changes* out) override {
+    for (auto& c : in) {
+      c.row[1] = Datum::Int(c.row[1].as_int() * 2);
+      out->push_back(std::move(c));
+    }
+    return Status::OK();
+  }
+  bool emits_batches() const override { return true; }
+  Status ProcessIntoBatch(Changes& in, ChangeBatch* out) override {
+    ++*batches_;
+    ChangeBatch b{format::ColumnBatch(type_), {}};
+    for (auto& c : in) {
+      b.rows.mutable_column(0).AppendInt(c.row[0].as_int());
+      b.rows.mutable_column(1).AppendInt(c.row[1].as_int() * 2);
+      b.kinds.push_back(c.kind);
+    }
+    b.rows.SetNumRows(in.size());
+    AppendBatch(b, out);
+    return Status::OK();
+  }
+
+ private:
+  RowType type_;
+  int* batches_;
+};
+
+// Holds everything until the checkpoint, as batches (natively) or rows.
+class HoldOp : public Operator {
+ public:
+  HoldOp() : type_(ListSource::Type()) {}
+  std::string name() const override { return "hold"; }
+  const RowType& output_type() const override { return type_; }
+  Status Process(Changes& in, Changes*) override {
+    for (auto& c : in) rows_.push_back(std::move(c));
+    return Status::OK();
+  }
+  Status Finish(Changes* out) override {
+    for (auto& c : rows_) out->push_back(std::move(c));
+    rows_.clear();
+    return Status::OK();
+  }
+  bool takes_batches() const override { return true; }
+  Status ProcessBatch(ChangeBatch& in, ChangeBatch*) override {
+    AppendBatch(in, &held_);
+    return Status::OK();
+  }
+  Status FinishBatch(ChangeBatch* out) override {
+    AppendBatch(held_, out);
+    return Status::OK();
+  }
+
+ private:
+  RowType type_;
+  Changes rows_;
+  ChangeBatch held_;
+};
+
+// An operator that emits batches, followed by operators that take them, hands the
+// table sink batches (held ones too, at the checkpoint); an operator after it that
+// takes rows only keeps the job on rows. The table is the same either way.
+TEST(JobTest, BatchesGoFromTheLastEmitterToTheSink) {
+  auto row = [](int64_t k) { return Change{RowKind::kInsert, {Datum::Int(k), Datum::Int(k + 10)}}; };
+  std::vector<Changes> batches = {{row(1), row(2)}, {row(3)}};
+  for (bool rows_only : {false, true}) {
+    SCOPED_TRACE(rows_only ? "rows" : "batches");
+    testing::TempDir dir;
+    auto schema =
+        table::NewTableSchema(ListSource::Type().fields(), {}, {"k"},
+                              {{"bucket", "1"}, {"file.format", "avro"}, {"kubelake.data-file.sync", "false"}});
+    auto t = table::Table::Create(dir.Sub("t"), *schema);
+    ASSERT_TRUE(t.ok());
+    int batch_calls = 0;
+    auto factory = [&]() -> Result<JobParts> {
+      JobParts parts;
+      parts.source = std::make_unique<ListSource>(batches, /*more_until=*/2);
+      parts.operators.push_back(std::make_unique<DoubleOp>(&batch_calls));
+      parts.operators.push_back(std::make_unique<HoldOp>());
+      if (rows_only) parts.operators.push_back(MakeFilter(ListSource::Type(), [](const Change&) { return true; }));
+      parts.sink = std::make_unique<TableSink>(*t, "job");
+      return parts;
+    };
+    JobOptions options;
+    options.commit_interval_ms = 3'600'000;
+    Job job("job", factory, options);
+    for (int i = 0; i < 2; ++i) KL_ASSERT_OK(job.Step().status());
+    KL_ASSERT_OK(job.Checkpoint());
+    EXPECT_EQ(batch_calls, rows_only ? 0 : 2);
+    EXPECT_EQ(job.status().changes_out, 3u);
+    auto read = (*t)->ReadAll();
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    ASSERT_EQ(read->size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+      Row r = read->rows.GetRow(i);
+      int64_t k = static_cast<int64_t>(i) + 1;
+      EXPECT_EQ(r, (Row{Datum::Int(k), Datum::Int((k + 10) * 2)}));
+    }
+  }
+}
+
+// A batch whose columns are the table's goes to the writer as it is; one with a column
+// of another type of the same values goes row by row; a malformed one is refused.
+TEST(TableSinkTest, WritesBatchesOfItsTypesOrOfOthersRowByRow) {
+  testing::TempDir dir;
+  auto schema = table::NewTableSchema(ListSource::Type().fields(), {}, {"k"},
+                                      {{"bucket", "1"}, {"file.format", "avro"}, {"kubelake.data-file.sync", "false"}});
+  auto t = table::Table::Create(dir.Sub("t"), *schema);
+  ASSERT_TRUE(t.ok());
+  TableSink sink(*t, "job");
+  EXPECT_TRUE(sink.takes_batches());
+  Changes same = {{RowKind::kInsert, {Datum::Int(1), Datum::Int(10)}}, {RowKind::kInsert, {Datum::Int(2), Datum()}}};
+  ChangeBatch a;
+  AppendChangesToBatch(ListSource::Type(), same, &a);
+  KL_ASSERT_OK(sink.WriteBatch(a));
+  RowType narrower({{0, "k", DataType::BigInt().NotNull(), ""}, {1, "v", DataType::Int(), ""}});
+  Changes other = {{RowKind::kInsert, {Datum::Int(3), Datum::Int(30)}}};
+  ChangeBatch b;
+  AppendChangesToBatch(narrower, other, &b);
+  KL_ASSERT_OK(sink.WriteBatch(b));
+  ChangeBatch bad = b;
+  bad.kinds.push_back(RowKind::kInsert);  // two kinds for one row
+  EXPECT_FALSE(sink.WriteBatch(bad).ok());
+  EXPECT_TRUE(sink.has_pending());
+  SourcePosition position;
+  position.table_snapshot = 1;
+  ASSERT_TRUE(sink.Commit(position).ok());
+  auto read = (*t)->ReadAll();
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ASSERT_EQ(read->size(), 3u);
+  EXPECT_EQ(read->rows.GetRow(0), (Row{Datum::Int(1), Datum::Int(10)}));
+  EXPECT_EQ(read->rows.GetRow(1), (Row{Datum::Int(2), Datum()}));
+  EXPECT_EQ(read->rows.GetRow(2), (Row{Datum::Int(3), Datum::Int(30)}));
+}
+
 TEST(LogSourceTest, ReadsRecordsWithRoomForTheJsonParser) {
   testing::TempDir dir;
   auto log = log::SegmentLog::Open(dir.Sub("log"));

@@ -16,12 +16,45 @@ Result<std::optional<SourcePosition>> TableSink::RestorePosition() {
   return std::optional<SourcePosition>(p);
 }
 
+Status Sink::WriteBatch(const ChangeBatch& batch) {
+  Changes changes;
+  AppendBatchToChanges(batch, &changes);
+  return Write(changes);
+}
+
+void TableSink::OpenWriter() {
+  if (writer_) return;
+  writer_ = table_->NewWriter(commit_user_);
+  writer_->DeferCompaction(catching_up_);
+}
+
+Status TableSink::WriteBatch(const ChangeBatch& batch) {
+  if (batch.empty()) return Status::OK();
+  const auto& type = table_->schema().fields;
+  if (batch.rows.num_columns() != type.size() || batch.rows.num_rows() != batch.size()) {
+    return Status::InvalidArgument("batch of " + std::to_string(batch.rows.num_columns()) + " columns and " +
+                                   std::to_string(batch.rows.num_rows()) + " rows with " +
+                                   std::to_string(batch.size()) + " kinds for table " + table_->path() + " with " +
+                                   std::to_string(type.size()) + " columns");
+  }
+  for (size_t c = 0; c < type.size(); ++c) {
+    const format::Column& col = batch.rows.column(c);
+    if (col.size() != batch.size()) {
+      return Status::InvalidArgument("column " + type.field(c).name + " of a batch for table " + table_->path() +
+                                     " has " + std::to_string(col.size()) + " rows, not " +
+                                     std::to_string(batch.size()));
+    }
+    // A column of another type of the same values (a VARCHAR's length): row by row, as Write takes it.
+    if (!col.type().EqualsIgnoreNullable(type.type(c))) return Sink::WriteBatch(batch);
+  }
+  OpenWriter();
+  pending_rows_ += batch.size();
+  return writer_->Write(batch.rows, &batch.kinds);
+}
+
 Status TableSink::Write(const Changes& changes) {
   if (changes.empty()) return Status::OK();
-  if (!writer_) {
-    writer_ = table_->NewWriter(commit_user_);
-    writer_->DeferCompaction(catching_up_);
-  }
+  OpenWriter();
   const auto& type = table_->schema().fields;
   format::ColumnBatch batch(type);
   std::vector<format::RowKind> kinds;
@@ -46,10 +79,7 @@ int64_t TableSink::NextIdentifier(const SourcePosition& position) const {
 }
 
 Result<table::CommitResult> TableSink::Commit(const SourcePosition& position, bool allow_empty) {
-  if (!writer_) {
-    writer_ = table_->NewWriter(commit_user_);
-    writer_->DeferCompaction(catching_up_);
-  }
+  OpenWriter();
   int64_t identifier = NextIdentifier(position);
   if (identifier <= last_identifier_) return table::CommitResult{};
   auto result = writer_->Commit(identifier, position.log_offsets, allow_empty);

@@ -25,6 +25,10 @@ class Sink {
   // The position recorded by this job's last commit, if any; also loads last_identifier().
   virtual Result<std::optional<SourcePosition>> RestorePosition() = 0;
   virtual Status Write(const Changes& changes) = 0;
+  // Whether WriteBatch takes batches as they are (Operator::emits_batches); the
+  // default goes through rows.
+  virtual bool takes_batches() const { return false; }
+  virtual Status WriteBatch(const ChangeBatch& batch);
   virtual bool has_pending() const = 0;
   // The identifier the next commit of `position` will carry.
   virtual int64_t NextIdentifier(const SourcePosition& position) const = 0;
@@ -51,6 +55,9 @@ class TableSink : public Sink {
   const std::string& commit_user() const { return commit_user_; }
   Result<std::optional<SourcePosition>> RestorePosition() override;
   Status Write(const Changes& changes) override;
+  bool takes_batches() const override { return true; }
+  // The batch's columns are the table's, in its order (of other types: row by row).
+  Status WriteBatch(const ChangeBatch& batch) override;
   bool has_pending() const override { return pending_rows_ > 0; }
   // Jobs following one table use the upstream snapshot as identifier; others
   // (log-sourced, several sources) count checkpoints.
@@ -66,6 +73,8 @@ class TableSink : public Sink {
   table::WriterCpu writer_cpu() const override;
 
  private:
+  void OpenWriter();
+
   std::shared_ptr<table::Table> table_;
   std::string commit_user_;
   std::unique_ptr<table::TableWriter> writer_;

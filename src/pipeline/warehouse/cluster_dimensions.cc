@@ -55,6 +55,61 @@ class ClusterDimensionOp : public Operator {
     return Status::OK();
   }
 
+  bool takes_batches() const override { return true; }
+
+  Status ProcessBatch(ChangeBatch& in, ChangeBatch*) override {
+    const format::ColumnBatch& rows = in.rows;
+    const format::Column& kind = rows.column(static_cast<size_t>(kind_));
+    for (size_t i = 0; i < in.size(); ++i) {
+      if (!kind.IsNull(i) && kind.GetBytes(i) == "Node") NoteNode(rows.GetRow(i));
+    }
+    AppendBatch(in, &held_batch_);
+    return Status::OK();
+  }
+
+  Status FinishBatch(ChangeBatch* out) override {
+    if (!held_.empty()) return Operator::FinishBatch(out);  // rows came by Process
+    std::vector<std::string> held_clusters;
+    const size_t n = held_batch_.size();
+    if (n > 0) {
+      const format::Column& cluster = held_batch_.rows.column(0);
+      for (size_t i = 0; i < n; ++i) {
+        // Consecutive rows mostly share their cluster (a log partition is a cluster).
+        if (cluster.IsNull(i)) continue;
+        std::string_view c = cluster.GetBytes(i);
+        if (held_clusters.empty() || held_clusters.back() != c) held_clusters.emplace_back(c);
+      }
+    }
+    Changes reemitted;
+    KL_RETURN_IF_ERROR(Reconcile(std::move(held_clusters), &reemitted));
+    // Re-emitted rows first, then the held ones, as Finish orders them.
+    if (!reemitted.empty()) AppendChangesToBatch(output_, reemitted, out);
+    if (n == 0) return Status::OK();
+    ChangeBatch held = std::move(held_batch_);
+    held_batch_ = ChangeBatch{};
+    ChangeBatch dimensioned{format::ColumnBatch(output_), std::move(held.kinds)};
+    std::vector<format::Column>& columns = held.rows.mutable_columns();
+    for (size_t c = 0; c < base_columns_; ++c) dimensioned.rows.mutable_column(c) = std::move(columns[c]);
+    const format::Column& cluster = dimensioned.rows.column(0);
+    std::map<std::string, Dimension, std::less<>> resolved;
+    const Dimension* dim = nullptr;
+    std::string_view dim_cluster;
+    for (size_t d = 0; d < 4; ++d) dimensioned.rows.mutable_column(base_columns_ + d).Reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      std::string_view c = cluster.GetBytes(i);  // never NULL: the table's key
+      if (dim == nullptr || c != dim_cluster) {
+        auto it = resolved.find(c);
+        if (it == resolved.end()) it = resolved.emplace(std::string(c), Resolve(std::string(c))).first;
+        dim = &it->second;
+        dim_cluster = it->first;
+      }
+      for (size_t d = 0; d < 4; ++d) dimensioned.rows.mutable_column(base_columns_ + d).Append((*dim)[d]);
+    }
+    dimensioned.rows.SetNumRows(n);
+    AppendBatch(dimensioned, out);
+    return Status::OK();
+  }
+
   bool WantsCheckpoint() override {
     // A changed dim_cluster must reach the rows even when no event comes.
     int64_t now = NowMillis();
@@ -66,26 +121,9 @@ class ClusterDimensionOp : public Operator {
   }
 
   Status Finish(Changes* out) override {
-    KL_RETURN_IF_ERROR(RefreshDimensionTable());
-    if (!reconciled_) {
-      KL_RETURN_IF_ERROR(ReconcileCommitted(std::nullopt, out));
-      reconciled_ = true;
-    }
-    // Clusters whose dimension moved since their committed rows got theirs.
-    std::vector<std::string> clusters;
-    for (const auto& [cluster, dim] : applied_) clusters.push_back(cluster);
-    for (const auto& c : held_) clusters.push_back(c.row[0].as_bytes());
-    std::sort(clusters.begin(), clusters.end());
-    clusters.erase(std::unique(clusters.begin(), clusters.end()), clusters.end());
-    for (const auto& cluster : clusters) {
-      auto it = applied_.find(cluster);
-      Dimension now = Resolve(cluster);
-      if (it == applied_.end()) {
-        applied_[cluster] = now;  // no committed rows yet (the start-up pass saw none)
-      } else if (it->second != now) {
-        KL_RETURN_IF_ERROR(ReconcileCommitted(cluster, out));
-      }
-    }
+    std::vector<std::string> held_clusters;
+    for (const auto& c : held_) held_clusters.push_back(c.row[0].as_bytes());
+    KL_RETURN_IF_ERROR(Reconcile(std::move(held_clusters), out));
     // The held rows go last: a replayed version of a re-emitted row still wins as it would have.
     // (Resolve walks the cluster's nodes: once per cluster, not per row.)
     std::map<std::string, Dimension> resolved;
@@ -102,6 +140,30 @@ class ClusterDimensionOp : public Operator {
   }
 
  private:
+  // Before the held rows (of `held_clusters`) go out: re-emits the committed rows whose
+  // cluster's dimension moved since they got theirs.
+  Status Reconcile(std::vector<std::string> held_clusters, Changes* out) {
+    KL_RETURN_IF_ERROR(RefreshDimensionTable());
+    if (!reconciled_) {
+      KL_RETURN_IF_ERROR(ReconcileCommitted(std::nullopt, out));
+      reconciled_ = true;
+    }
+    std::vector<std::string> clusters = std::move(held_clusters);
+    for (const auto& [cluster, dim] : applied_) clusters.push_back(cluster);
+    std::sort(clusters.begin(), clusters.end());
+    clusters.erase(std::unique(clusters.begin(), clusters.end()), clusters.end());
+    for (const auto& cluster : clusters) {
+      auto it = applied_.find(cluster);
+      Dimension now = Resolve(cluster);
+      if (it == applied_.end()) {
+        applied_[cluster] = now;  // no committed rows yet (the start-up pass saw none)
+      } else if (it->second != now) {
+        KL_RETURN_IF_ERROR(ReconcileCommitted(cluster, out));
+      }
+    }
+    return Status::OK();
+  }
+
   void NoteNode(const Row& row) {
     const Datum& kind = row[static_cast<size_t>(kind_)];
     if (kind.is_null() || kind.as_bytes() != "Node" || row[0].is_null()) return;
@@ -212,6 +274,7 @@ class ClusterDimensionOp : public Operator {
   int kind_, uid_, rv_, deleted_, event_time_, topology_region_, topology_zone_;
 
   Changes held_;
+  ChangeBatch held_batch_;                                           // held as columns (ProcessBatch)
   std::map<std::string, std::map<std::string, NodeVersion>> nodes_;  // cluster -> node uid -> newest version
   std::map<std::string, Dimension> user_set_;                        // dim_cluster, by cluster
   std::map<std::string, Dimension> applied_;                         // the dimension the cluster's committed rows carry
@@ -227,7 +290,9 @@ class ClusterDimensionOp : public Operator {
 
 Result<std::unique_ptr<Operator>> MakeClusterDimensions(const RowType& input, ClusterDimensionSpec spec) {
   const RowType& target = spec.target->schema().fields;
-  if (target.size() != input.size() + 4 || input.size() == 0 || input.field(0).name != "cluster") {
+  // The input may carry the target's four dimension columns too (replaced here).
+  size_t base = input.size() == target.size() ? input.size() - 4 : input.size();
+  if (target.size() != base + 4 || input.size() < 4 || input.field(0).name != "cluster") {
     return Status::InvalidArgument("cluster dimensions: " + spec.target->path() +
                                    " must hold the input columns (cluster first) and four dimension columns");
   }
@@ -237,7 +302,7 @@ Result<std::unique_ptr<Operator>> MakeClusterDimensions(const RowType& input, Cl
     cols[i] = input.IndexOf(names[i]);
     if (cols[i] < 0) return Status::InvalidArgument(std::string("cluster dimensions: no input column ") + names[i]);
   }
-  return std::unique_ptr<Operator>(new ClusterDimensionOp(target, input.size(), std::move(spec), cols));
+  return std::unique_ptr<Operator>(new ClusterDimensionOp(target, base, std::move(spec), cols));
 }
 
 }  // namespace kl::pipeline

@@ -28,9 +28,10 @@ struct ClusterDimensionSpec {
   int64_t refresh_ms = 2000;                // how often a newer dim_cluster snapshot is looked for
 };
 
-// Input: DWD rows without the four dimension columns (cluster first; kind, uid, rv,
-// deleted, event_time, topology_region and topology_zone by name). Output: the
-// target's rows.
+// Input: DWD rows without the four dimension columns, or with them (their values are
+// replaced): cluster first; kind, uid, rv, deleted, event_time, topology_region and
+// topology_zone by name. Output: the target's rows. It takes and gives column
+// batches (Operator::takes_batches) as well as rows.
 Result<std::unique_ptr<Operator>> MakeClusterDimensions(const format::RowType& input, ClusterDimensionSpec spec);
 
 }  // namespace kl::pipeline

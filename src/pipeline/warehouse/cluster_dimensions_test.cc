@@ -4,6 +4,8 @@
 // when the pipeline dies between the change and its commit, when DWD holds stale
 // rows from before, and when users set the region in dim_cluster while no event
 // comes.
+#include "pipeline/warehouse/cluster_dimensions.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -237,6 +239,84 @@ TEST_F(ClusterDimensionsTest, ARegionSetInDimClusterReachesRowsWithoutNewEvents)
   std::this_thread::sleep_for(std::chrono::milliseconds(2100));
   CatchUp();
   ExpectEveryPodIn("europe-1", 2);
+}
+
+// The operator gives the same rows, in the same order, whether it takes them one
+// Change at a time or as column batches (as the SQL warehouse's DWD job hands them,
+// the dimension columns included): re-emitted committed rows first, then the held
+// ones with their cluster's dimension.
+TEST_F(ClusterDimensionsTest, BatchesGiveWhatRowsGive) {
+  for (int i = 0; i < 2; ++i) Send("c1", Pod("p" + std::to_string(i), 10 + i, 1000 + i));
+  CatchUp();  // committed without a region: no node yet
+  auto dwd = Table(kDwdTable);
+  const format::RowType& target = dwd->schema().fields;
+  std::vector<int> keep;
+  for (size_t i = 0; i + 4 < target.size(); ++i) keep.push_back(static_cast<int>(i));
+  format::RowType base = target.Project(keep);
+  auto row = [&](const std::string& cluster, const std::string& kind, const std::string& uid, int64_t rv,
+                 const std::string& region) {
+    Row r(base.size());
+    r[static_cast<size_t>(base.IndexOf("cluster"))] = Datum::Bytes(cluster);
+    r[static_cast<size_t>(base.IndexOf("kind"))] = Datum::Bytes(kind);
+    r[static_cast<size_t>(base.IndexOf("uid"))] = Datum::Bytes(uid);
+    r[static_cast<size_t>(base.IndexOf("name"))] = Datum::Bytes(uid);
+    r[static_cast<size_t>(base.IndexOf("rv"))] = Datum::Int(rv);
+    r[static_cast<size_t>(base.IndexOf("deleted"))] = Datum::Bool(false);
+    r[static_cast<size_t>(base.IndexOf("event_time"))] = Datum::Int(5000 + rv);
+    if (!region.empty()) {
+      r[static_cast<size_t>(base.IndexOf("topology_region"))] = Datum::Bytes(region);
+      r[static_cast<size_t>(base.IndexOf("topology_zone"))] = Datum::Bytes(region + "a");
+    }
+    return r;
+  };
+  std::vector<Row> input = {row("c1", "Pod", "p2", 30, ""), row("c1", "Node", "n1", 31, "eu-west-1"),
+                            row("c2", "Pod", "q0", 32, ""), row("c1", "Pod", "p3", 33, "")};
+  ClusterDimensionSpec spec;
+  spec.dimension = Table(kClusterDimTable);
+  spec.target = dwd;
+
+  auto by_rows = MakeClusterDimensions(base, spec);
+  ASSERT_TRUE(by_rows.ok()) << by_rows.status().ToString();
+  Changes rows_in;
+  for (const Row& r : input) rows_in.push_back({format::RowKind::kInsert, r});
+  Changes rows_out;
+  KL_ASSERT_OK((*by_rows)->Process(rows_in, &rows_out));
+  EXPECT_TRUE(rows_out.empty());  // held until the checkpoint
+  KL_ASSERT_OK((*by_rows)->Finish(&rows_out));
+
+  auto by_batches = MakeClusterDimensions(target, spec);
+  ASSERT_TRUE(by_batches.ok()) << by_batches.status().ToString();
+  EXPECT_TRUE((*by_batches)->takes_batches());
+  ChangeBatch batch_in;
+  Changes wide;  // the target's rows: their dimension columns are replaced
+  for (const Row& r : input) {
+    Row w = r;
+    for (int d = 0; d < 4; ++d) w.push_back(Datum::Bytes("stale"));
+    wide.push_back({format::RowKind::kInsert, std::move(w)});
+  }
+  AppendChangesToBatch(target, wide, &batch_in);
+  ChangeBatch batch_out;
+  KL_ASSERT_OK((*by_batches)->ProcessBatch(batch_in, &batch_out));
+  EXPECT_TRUE(batch_out.empty());
+  KL_ASSERT_OK((*by_batches)->FinishBatch(&batch_out));
+  ASSERT_EQ(batch_out.rows.num_columns(), target.size());
+  Changes batch_rows;
+  AppendBatchToChanges(batch_out, &batch_rows);
+
+  // p0 and p1 re-emitted with the region the node brought, then the four held rows.
+  std::vector<std::string> want_order = {"p0", "p1", "p2", "n1", "q0", "p3"};
+  const size_t uid = static_cast<size_t>(target.IndexOf("uid"));
+  const size_t region = static_cast<size_t>(target.IndexOf("region"));
+  ASSERT_EQ(rows_out.size(), want_order.size());
+  ASSERT_EQ(batch_rows.size(), want_order.size());
+  if (rows_out[0].row[uid].as_bytes() == "p1") std::swap(want_order[0], want_order[1]);  // as the table reads them
+  for (size_t i = 0; i < want_order.size(); ++i) {
+    EXPECT_EQ(rows_out[i].row[uid].as_bytes(), want_order[i]);
+    EXPECT_EQ(batch_rows[i].kind, rows_out[i].kind);
+    EXPECT_EQ(batch_rows[i].row, rows_out[i].row) << "row " << i << " (" << want_order[i] << ")";
+    bool c2 = want_order[i] == "q0";
+    EXPECT_EQ(batch_rows[i].row[region], c2 ? Datum() : Datum::Bytes("eu-west-1")) << want_order[i];
+  }
 }
 
 }  // namespace

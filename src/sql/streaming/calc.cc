@@ -312,15 +312,57 @@ class CalcOp : public pipeline::Operator {
       }
       return Status::OK();
     }
+    return Run(
+        in,
+        [&](Lane& lane, size_t begin, size_t end, bool only_lane) {
+          return Chunk(in, begin, end, lane, only_lane ? out : &lane.out);  // one lane: straight out
+        },
+        [&](Lane& lane) {
+          out->reserve(out->size() + lane.out.size());
+          for (auto& c : lane.out) out->push_back(std::move(c));
+          lane.out.clear();
+        });
+  }
+
+  // Vectorised, the output is columns already; a row-wise Calc (columns moved through
+  // as they are) gives rows.
+  bool emits_batches() const override { return !row_wise_; }
+
+  Status ProcessIntoBatch(Changes& in, pipeline::ChangeBatch* out) override {
+    if (row_wise_) return Operator::ProcessIntoBatch(in, out);
+    return Run(
+        in,
+        [&](Lane& lane, size_t begin, size_t end, bool) { return ChunkIntoBatch(in, begin, end, lane, &lane.batch); },
+        [&](Lane& lane) { pipeline::AppendBatch(lane.batch, out); });
+  }
+
+  double worker_cpu_seconds() const override { return worker_cpu_; }
+
+ private:
+  struct Output {
+    int input;     // >= 0: the input column, moved through
+    int computed;  // >= 0: index into computed_
+  };
+
+  // Evaluates `in` chunk by chunk (`chunk` puts a chunk's output in its lane, or where it
+  // likes when told its lane is the only one), on as many lanes as there are threads, then
+  // hands each lane's output to `join`, in input order.
+  template <typename ChunkFn, typename JoinFn>
+  Status Run(Changes& in, ChunkFn chunk, JoinFn join) {
     ctx_.statement_time_millis = NowMillis();
     const size_t chunks = (in.size() + kBatchSize - 1) / kBatchSize;
     const size_t lanes = one_thread_ ? 1 : std::min(chunks, static_cast<size_t>(WorkerPool::DefaultParallelism()));
     if (lanes <= 1) {
-      lanes_[0]->ctx = ctx_;
+      Lane& lane = *lanes_[0];
+      lane.ctx = ctx_;
       for (size_t begin = 0; begin < in.size(); begin += kBatchSize) {
-        size_t end = std::min(in.size(), begin + kBatchSize);
-        KL_RETURN_IF_ERROR(Chunk(in, begin, end, *lanes_[0], out));
+        Status done = chunk(lane, begin, std::min(in.size(), begin + kBatchSize), true);
+        if (!done.ok()) {
+          DropLaneOutputs();
+          return done;
+        }
       }
+      join(lane);
       return Status::OK();
     }
     // Rows are independent: lanes take consecutive runs of chunks, each with its own JSON
@@ -336,45 +378,52 @@ class CalcOp : public pipeline::Operator {
         [&](size_t l) -> Status {
           Lane& lane = *lanes_[l];
           lane.ctx = ctx_;
-          lane.out.clear();
           for (size_t c = l * chunks / lanes; c < (l + 1) * chunks / lanes; ++c) {
             size_t begin = c * kBatchSize;
-            KL_RETURN_IF_ERROR(Chunk(in, begin, std::min(in.size(), begin + kBatchSize), lane, &lane.out));
+            KL_RETURN_IF_ERROR(chunk(lane, begin, std::min(in.size(), begin + kBatchSize), false));
           }
           return Status::OK();
         },
         &worker_cpu);
     worker_cpu_ += worker_cpu;
-    KL_RETURN_IF_ERROR(processed);
-    size_t total = out->size();
-    for (size_t l = 0; l < lanes; ++l) total += lanes_[l]->out.size();
-    out->reserve(total);
-    for (size_t l = 0; l < lanes; ++l) {
-      for (auto& c : lanes_[l]->out) out->push_back(std::move(c));
-      lanes_[l]->out.clear();
+    if (!processed.ok()) {
+      DropLaneOutputs();
+      return processed;
     }
+    for (size_t l = 0; l < lanes; ++l) join(*lanes_[l]);
     return Status::OK();
   }
 
-  double worker_cpu_seconds() const override { return worker_cpu_; }
-
- private:
-  struct Output {
-    int input;     // >= 0: the input column, moved through
-    int computed;  // >= 0: index into computed_
-  };
+  // After an error: what the lanes evaluated of the failed input goes nowhere.
+  void DropLaneOutputs() {
+    for (auto& lane : lanes_) {
+      lane->out.clear();
+      lane->batch = {};
+    }
+  }
 
   // What one thread evaluating chunks needs of its own.
   struct Lane {
     ExecContext ctx;
     std::vector<std::unique_ptr<JsonCallSet>> json;  // per JSON group: its calls, with a parser
     format::Row scratch;
-    Changes out;
+    Changes out;                  // Process: the lane's output rows
+    pipeline::ChangeBatch batch;  // ProcessIntoBatch: the lane's output columns
   };
 
-  Status Chunk(Changes& in, size_t begin, size_t end, Lane& lane, Changes* out) {
+  // What evaluating a chunk gives: the rows of the chunk the predicate keeps (relative to
+  // its first) and the computed outputs over them, one column per computed expression,
+  // which may borrow the columns of `batch` or `gathered`.
+  struct Evaluated {
+    ColumnBatch batch, gathered;
+    std::vector<uint32_t> selected;
+    std::vector<ColumnValue> values;
+  };
+
+  Status EvaluateChunk(Changes& in, size_t begin, size_t end, Lane& lane, Evaluated* ev) {
     size_t n = end - begin;
-    ColumnBatch batch(compact_);
+    ColumnBatch& batch = ev->batch;
+    batch = ColumnBatch(compact_);
     for (size_t k = 0; k < read_.size(); ++k) {
       Column& col = batch.mutable_column(k);
       col.Reserve(n);
@@ -398,9 +447,10 @@ class CalcOp : public pipeline::Operator {
       for (size_t k = 0; k < g.slots.size(); ++k) batch.mutable_column(read_.size() + g.slots[k]) = std::move(cols[k]);
     }
     batch.SetNumRows(n);
-    std::vector<uint32_t> selected;
+    std::vector<uint32_t>& selected = ev->selected;
+    selected.clear();
     const ColumnBatch* eval = &batch;
-    ColumnBatch gathered;
+    ColumnBatch& gathered = ev->gathered;
     if (predicate_) {
       KL_RETURN_IF_ERROR(EvaluateFilter(*predicate_, batch, lane.ctx, &selected));
       if (selected.size() < n) {
@@ -412,10 +462,60 @@ class CalcOp : public pipeline::Operator {
       for (size_t i = 0; i < n; ++i) selected[i] = static_cast<uint32_t>(i);
     }
     size_t m = selected.size();
-    std::vector<ColumnValue> values(computed_.size());
-    for (size_t k = 0; k < computed_.size(); ++k)
+    std::vector<ColumnValue>& values = ev->values;
+    values.clear();
+    values.resize(computed_.size());
+    for (size_t k = 0; k < computed_.size(); ++k) {
       KL_RETURN_IF_ERROR(Evaluate(*computed_[k], *eval, m, lane.ctx, &values[k]));
-    for (size_t j = 0; j < m; ++j) Project(in[begin + selected[j]], &values, j, &lane.scratch, out);
+      if (values[k].get().size() < m) {
+        return Status::Internal("calc " + name_ + ": an expression gave " + std::to_string(values[k].get().size()) +
+                                " values for " + std::to_string(m) + " rows");
+      }
+    }
+    return Status::OK();
+  }
+
+  Status Chunk(Changes& in, size_t begin, size_t end, Lane& lane, Changes* out) {
+    Evaluated ev;
+    KL_RETURN_IF_ERROR(EvaluateChunk(in, begin, end, lane, &ev));
+    for (size_t j = 0; j < ev.selected.size(); ++j) {
+      Project(in[begin + ev.selected[j]], &ev.values, j, &lane.scratch, out);
+    }
+    return Status::OK();
+  }
+
+  // Chunk with the output as columns: computed values as evaluated, input columns gathered
+  // from the kept rows.
+  Status ChunkIntoBatch(Changes& in, size_t begin, size_t end, Lane& lane, pipeline::ChangeBatch* out) {
+    Evaluated ev;
+    KL_RETURN_IF_ERROR(EvaluateChunk(in, begin, end, lane, &ev));
+    const std::vector<uint32_t>& selected = ev.selected;
+    std::vector<ColumnValue>& values = ev.values;
+    size_t m = selected.size();
+    pipeline::ChangeBatch chunk{ColumnBatch(output_), {}};
+    chunk.kinds.reserve(m);
+    for (size_t j = 0; j < m; ++j) chunk.kinds.push_back(in[begin + selected[j]].kind);
+    for (size_t k = 0; k < outputs_.size(); ++k) {
+      const Output& spec = outputs_[k];
+      Column& col = chunk.rows.mutable_column(k);
+      if (spec.input >= 0) {
+        col.Reserve(m);
+        size_t c = static_cast<size_t>(spec.input);
+        for (size_t j = 0; j < m; ++j) col.Append(in[begin + selected[j]].row[c]);
+        continue;
+      }
+      ColumnValue& v = values[static_cast<size_t>(spec.computed)];
+      if (v.get().type().EqualsIgnoreNullable(col.type()) && v.get().size() == m) {
+        col = v.Take(m);  // each output has its own computed column; one borrowed from the batch is copied
+        if (col.is_dictionary()) col.Flatten();
+      } else {
+        // Another type of the same kind (a CHAR of a length, a decimal's scale): value by value.
+        col.Reserve(m);
+        for (size_t j = 0; j < m; ++j) col.Append(v.get().Get(j));
+      }
+    }
+    chunk.rows.SetNumRows(m);
+    pipeline::AppendBatch(chunk, out);
     return Status::OK();
   }
 

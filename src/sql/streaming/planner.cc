@@ -884,23 +884,11 @@ Result<Assembled> Assemble(const LogicalOpPtr& plan, const InsertTarget& target,
           "'kubelake.cluster-dimensions' needs a Paimon table whose first column is cluster "
           "and whose last four are cluster_id, region_id, region, zone");
     }
-    std::vector<int> keep;
-    for (size_t i = 0; i + 4 < n; ++i) keep.push_back(static_cast<int>(i));
-    RowType base = t.Project(keep);
-    size_t width = base.size();
-    root = p.Add(pipeline::MakeMap(
-                     base,
-                     [width](pipeline::Change& c, pipeline::Changes* out) {
-                       c.row.resize(width);
-                       out->push_back(std::move(c));
-                       return Status::OK();
-                     },
-                     "drop-dimensions"),
-                 {root}, "Calc without the dimension columns");
     pipeline::ClusterDimensionSpec spec;
     KL_ASSIGN_OR_RETURN(spec.dimension, table::Table::Open(JoinPath(DirName(obj.paimon->path()), cluster_dims)));
     KL_ASSIGN_OR_RETURN(spec.target, table::Table::Open(obj.paimon->path()));
-    KL_ASSIGN_OR_RETURN(auto dims, pipeline::MakeClusterDimensions(base, spec));
+    // It takes the target's rows and fills their dimension columns.
+    KL_ASSIGN_OR_RETURN(auto dims, pipeline::MakeClusterDimensions(t, spec));
     root = p.Add(std::move(dims), {root}, "ClusterDimensions from " + cluster_dims);
   }
   root = p.Add(nullptr, {root}, sink_label);

@@ -422,6 +422,31 @@ TEST_F(StreamingTest, NotNullEnforcerFailsOrDrops) {
   Exec("SET 'table.exec.sink.upsert-materialize' = 'NONE'");
 }
 
+// A Calc computing its columns hands them to the sink as column batches: NOT NULL
+// violations dropped there, -U rows of a changelog paired with their +U (row by row),
+// an append table's rows, all as the row path gives them.
+TEST_F(StreamingTest, ComputedColumnsReachTheSinkAsBatches) {
+  Exec("CREATE TABLE src (k STRING PRIMARY KEY NOT ENFORCED, v INT) WITH ('changelog-producer' = 'lookup')");
+  Exec("CREATE TABLE up (k STRING PRIMARY KEY NOT ENFORCED, v INT NOT NULL, w STRING)");
+  Exec("CREATE TABLE src2 (k STRING, v INT)");
+  Exec("CREATE TABLE app (k STRING, v INT, w STRING)");
+  Exec("INSERT INTO src VALUES ('a', 1), ('b', CAST(NULL AS INT)), ('c', 3)");
+  Exec("INSERT INTO src2 VALUES ('x', 1), ('y', 2), ('z', CAST(NULL AS INT))");
+  Exec("SET 'table.exec.sink.not-null-enforcer' = 'DROP'");
+  Exec("SET 'pipeline.name' = 'up'");
+  Exec("INSERT INTO up SELECT k, NULLIF(v, 3), UPPER(k) FROM src");
+  Exec("SET 'pipeline.name' = 'app'");
+  Exec("INSERT INTO app SELECT k, v * 2, CONCAT(k, '!') FROM src2 WHERE v > 1 OR v IS NULL");
+  WaitCaughtUp("up");
+  WaitCaughtUp("app");
+  EXPECT_EQ(Rows("SELECT * FROM up"), std::vector<std::string>{"a|1|A"}) << "b and c have a NULL v: dropped";
+  EXPECT_EQ(Rows("SELECT * FROM app"), (std::vector<std::string>{"y|4|y!", "z|NULL|z!"}));
+  Exec("INSERT INTO src VALUES ('a', 5), ('c', 4), ('b', 3)");
+  WaitCaughtUp("up");
+  EXPECT_EQ(Rows("SELECT * FROM up"), (std::vector<std::string>{"a|5|A", "c|4|C"}));
+  Exec("SET 'table.exec.sink.not-null-enforcer' = 'ERROR'");
+}
+
 TEST_F(StreamingTest, RestartsResumeExactlyWithTheirState) {
   Exec("CREATE TABLE src (k STRING, v INT)");
   Exec("CREATE TABLE sums (k STRING PRIMARY KEY NOT ENFORCED, n BIGINT, s INT)");

@@ -1,4 +1,5 @@
 // Operator trees over several sources, streaming LIMIT and the sink adapter.
+#include <algorithm>
 #include <unordered_map>
 
 #include "common/coding.h"
@@ -220,12 +221,7 @@ class SinkAdapterOp : public pipeline::Operator {
       bool violates = false;
       for (size_t col : not_null_) {
         if (!c.row[col].is_null()) continue;
-        if (!spec_.drop_null_violations) {
-          return Status::InvalidArgument(
-              "column " + QuoteIdentifier(t.field(col).name) + " of " + spec_.target_name +
-              " is NOT NULL but the query gives NULL for it; set 'table.exec.sink.not-null-enforcer' = 'DROP' to drop "
-              "such rows");
-        }
+        if (!spec_.drop_null_violations) return NullViolation(col);
         violates = true;
         break;
       }
@@ -238,11 +234,7 @@ class SinkAdapterOp : public pipeline::Operator {
     switch (spec_.mode) {
       case SinkMode::kAppend:
         for (auto& c : in) {
-          if (c.kind != RowKind::kInsert) {
-            return Status::InvalidArgument(spec_.target_name + " is an append table and cannot take the " +
-                                           std::string(format::RowKindShortString(c.kind)) +
-                                           " changes of this query; give it a primary key");
-          }
+          if (c.kind != RowKind::kInsert) return AppendOnly(c.kind);
           out->push_back(std::move(c));
         }
         return Status::OK();
@@ -293,7 +285,80 @@ class SinkAdapterOp : public pipeline::Operator {
     return Status::OK();
   }
 
+  // Rows already in the target's shape need no per-row work but the checks.
+  bool takes_batches() const override { return rows_as_they_are_; }
+
+  Status ProcessBatch(pipeline::ChangeBatch& in, pipeline::ChangeBatch* out) override {
+    if (!rows_as_they_are_ || (spec_.mode == SinkMode::kUpsert &&
+                               std::find(in.kinds.begin(), in.kinds.end(), RowKind::kUpdateBefore) != in.kinds.end())) {
+      return Operator::ProcessBatch(in, out);  // casts, or -U rows to pair with their +U: row by row
+    }
+    const RowType& t = spec_.target;
+    const size_t n = in.size();
+    // Rows kept: those without a NULL in a NOT NULL column (or an error), of the kinds the mode passes.
+    std::vector<bool> drop(n, false);
+    size_t dropped = 0;
+    for (size_t col : not_null_) {
+      const format::Column& c = in.rows.column(col);
+      if (!c.has_nulls()) continue;
+      if (!spec_.drop_null_violations) return NullViolation(col);
+      for (size_t i = 0; i < n; ++i) {
+        if (!drop[i] && c.IsNull(i)) {
+          drop[i] = true;
+          ++dropped;
+        }
+      }
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (drop[i]) continue;
+      RowKind kind = in.kinds[i];
+      switch (spec_.mode) {
+        case SinkMode::kAppend:
+          if (kind != RowKind::kInsert) return AppendOnly(kind);
+          break;
+        case SinkMode::kRetract:
+        case SinkMode::kUpsert: break;
+        case SinkMode::kIgnoreDelete:
+          if (format::IsRetract(kind)) drop[i] = true;
+          break;
+        case SinkMode::kUpsertDropUpdateBefore:
+          if (kind == RowKind::kUpdateBefore) drop[i] = true;
+          break;
+      }
+      dropped += drop[i] ? 1 : 0;
+    }
+    if (dropped == 0) {
+      pipeline::AppendBatch(in, out);
+      return Status::OK();
+    }
+    std::vector<size_t> keep;
+    keep.reserve(n - dropped);
+    for (size_t i = 0; i < n; ++i) {
+      if (!drop[i]) keep.push_back(i);
+    }
+    pipeline::ChangeBatch kept{format::ColumnBatch(t), {}};
+    for (size_t c = 0; c < t.size(); ++c) {
+      kept.rows.mutable_column(c).AppendGather(in.rows.column(c), keep.data(), keep.size());
+    }
+    kept.rows.SetNumRows(keep.size());
+    for (size_t i : keep) kept.kinds.push_back(in.kinds[i]);
+    pipeline::AppendBatch(kept, out);
+    return Status::OK();
+  }
+
  private:
+  Status NullViolation(size_t col) const {
+    return Status::InvalidArgument(
+        "column " + QuoteIdentifier(spec_.target.field(col).name) + " of " + spec_.target_name +
+        " is NOT NULL but the query gives NULL for it; set 'table.exec.sink.not-null-enforcer' = 'DROP' to drop "
+        "such rows");
+  }
+  Status AppendOnly(RowKind kind) const {
+    return Status::InvalidArgument(spec_.target_name + " is an append table and cannot take the " +
+                                   std::string(format::RowKindShortString(kind)) +
+                                   " changes of this query; give it a primary key");
+  }
+
   static bool TypesAgree(const format::DataType& a, const format::DataType& b) {
     return a.WithNullable(true) == b.WithNullable(true);
   }
