@@ -648,6 +648,8 @@ void AvroReader::set_flat_decoding(bool on) {
   plan_.reset();
 }
 
+bool AvroReader::decoding_flat() const { return plan_ != nullptr && plan_->flat != nullptr; }
+
 Status AvroReader::BuildPlan(const RowType& read_type) {
   auto plan = std::make_unique<Plan>();
   plan->top_level_union = schema_->type == AvroType::kUnion;

@@ -45,6 +45,8 @@ class AvroReader {
   // (FlatRecordDecoder); off, every file takes the general per-value decoder
   // (tests and benchmarks compare the two).
   void set_flat_decoding(bool on);
+  // Whether the last Read() decoded flat records (false before the first).
+  bool decoding_flat() const;
 
  private:
   struct Plan;

@@ -125,6 +125,7 @@ TEST(AvroTest, RoundTripsEveryTypeWithEveryCodec) {
     EXPECT_EQ((*reader)->codec(), codec);
     auto read = (*reader)->ReadAll(type);
     ASSERT_TRUE(read.ok()) << read.status().ToString();
+    EXPECT_FALSE((*reader)->decoding_flat()) << "nested fields take the general decoder";
     ASSERT_EQ(read->num_rows(), rows.size());
     for (size_t i = 0; i < rows.size(); ++i) {
       Row got = read->GetRow(i);
@@ -240,6 +241,7 @@ TEST(AvroTest, FlatRecordsDecodeInChunksAcrossBlocks) {
         if (*n == 0) break;
         ASSERT_LE(*n, chunk);
       }
+      EXPECT_TRUE((*reader)->decoding_flat());
       ASSERT_EQ(batch.num_rows(), rows.size());
       for (size_t i = 0; i < rows.size(); ++i) {
         for (size_t c = 0; c < type.size(); ++c) {
@@ -284,6 +286,7 @@ TEST(AvroTest, CorruptFlatRecordsGiveTheGeneralDecodersVerdict) {
     ColumnBatch batch(type);
     while (true) {
       KL_ASSIGN_OR_RETURN(size_t n, reader->Read(37, &batch));
+      if (reader->decoding_flat() != flat) return Status::Internal("decoded with the other decoder");
       if (n == 0) return batch;
     }
   };

@@ -99,6 +99,7 @@ Status Job::Write(Changes& changes, ChangeBatch& batch, size_t from_operator, bo
   for (size_t i = from_operator; i < parts_.operators.size(); ++i) {
     Operator& op = *parts_.operators[i];
     if (batched) {
+      if (batch.empty()) break;  // everything was filtered out: nothing for the rest of the chain
       ChangeBatch next;
       KL_RETURN_IF_ERROR(op.ProcessBatch(batch, &next));
       batch = std::move(next);

@@ -58,6 +58,7 @@ class ClusterDimensionOp : public Operator {
   bool takes_batches() const override { return true; }
 
   Status ProcessBatch(ChangeBatch& in, ChangeBatch*) override {
+    if (in.empty()) return Status::OK();  // a batch with nothing kept may have no columns
     const format::ColumnBatch& rows = in.rows;
     const format::Column& kind = rows.column(static_cast<size_t>(kind_));
     for (size_t i = 0; i < in.size(); ++i) {
@@ -68,7 +69,12 @@ class ClusterDimensionOp : public Operator {
   }
 
   Status FinishBatch(ChangeBatch* out) override {
-    if (!held_.empty()) return Operator::FinishBatch(out);  // rows came by Process
+    if (!held_.empty()) {
+      // Rows came by Process: whatever came by ProcessBatch too is released with them.
+      AppendBatchToChanges(held_batch_, &held_);
+      held_batch_ = ChangeBatch{};
+      return Operator::FinishBatch(out);
+    }
     std::vector<std::string> held_clusters;
     const size_t n = held_batch_.size();
     if (n > 0) {

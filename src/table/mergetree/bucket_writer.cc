@@ -407,7 +407,8 @@ Status BucketWriter::Flush() {
     if (s.ok() && result.present) {
       if (picks_from_chunk) {
         size_t i = begin;
-        while (i + 1 < end && order[i] != result.ref.row) ++i;
+        while (i < end && order[i] != result.ref.row) ++i;
+        if (i == end) return Status::Internal("merge picked a record that is not one of the key's buffered records");
         chunk_picked.push_back(i - chunk_begin);
       } else if (picks)
         picked.push_back(result.ref.row);
