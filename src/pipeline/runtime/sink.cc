@@ -23,19 +23,28 @@ Status TableSink::Write(const Changes& changes) {
     writer_->DeferCompaction(catching_up_);
   }
   const auto& type = table_->schema().fields;
-  format::ColumnBatch batch(type);
-  std::vector<format::RowKind> kinds;
-  kinds.reserve(changes.size());
+  // One batch serves every Write: its columns keep their capacity, so rows are copied into
+  // memory already mapped rather than into columns growing afresh from nothing each time.
+  if (batch_.schema() == type) {
+    batch_.Clear();
+  } else {
+    batch_ = format::ColumnBatch(type);
+  }
+  kinds_.clear();
+  kinds_.reserve(changes.size());
   for (const auto& c : changes) {
     if (c.row.size() != type.size()) {
       return Status::InvalidArgument("row with " + std::to_string(c.row.size()) + " columns for table " +
                                      table_->path() + " with " + std::to_string(type.size()));
     }
-    batch.AppendRow(c.row);
-    kinds.push_back(c.kind);
+    batch_.AppendRow(c.row);
+    kinds_.push_back(c.kind);
   }
   pending_rows_ += changes.size();
-  return writer_->Write(batch, &kinds);
+  Status written = writer_->Write(batch_, &kinds_);
+  // A batch of unusually large rows does not keep its memory.
+  if (batch_.MemoryBytes() > kMaxKeptBatchBytes) batch_ = format::ColumnBatch();
+  return written;
 }
 
 int64_t TableSink::NextIdentifier(const SourcePosition& position) const {
