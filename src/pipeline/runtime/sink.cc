@@ -23,8 +23,8 @@ Status TableSink::Write(const Changes& changes) {
     writer_->DeferCompaction(catching_up_);
   }
   const auto& type = table_->schema().fields;
-  // One batch serves every Write: its columns keep their capacity, so rows are copied into
-  // memory already mapped rather than into columns growing afresh from nothing each time.
+  // One batch serves the Writes up to the next commit: its columns keep their capacity, so
+  // rows are copied into memory already mapped rather than into columns growing afresh.
   if (batch_.schema() == type) {
     batch_.Clear();
   } else {
@@ -68,6 +68,8 @@ Result<table::CommitResult> TableSink::Commit(const SourcePosition& position, bo
   }
   if (!result->snapshot_ids.empty() || result->already_committed) last_identifier_ = identifier;
   pending_rows_ = 0;
+  // The batch serves the Writes of one commit interval; an idle job keeps no rows' worth.
+  batch_ = format::ColumnBatch();
   return result;
 }
 
@@ -75,6 +77,7 @@ void TableSink::Reset() {
   if (writer_) retired_cpu_ += writer_->cpu();
   writer_.reset();
   pending_rows_ = 0;
+  batch_ = format::ColumnBatch();
 }
 
 table::WriterCpu TableSink::writer_cpu() const {
