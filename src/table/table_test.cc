@@ -803,6 +803,94 @@ TEST(TableTest, AppendTablesKeepEveryRowInOrder) {
   EXPECT_FALSE(w->WriteRow(R(1, "eu", "x", 1), RowKind::kDelete).ok()) << "append tables take +I only";
 }
 
+// Append tables of a row format encode rows as they are written and hold the encoded file
+// in memory until a flush: nothing is on disk before it, a writer dropped uncommitted
+// leaves nothing behind, a small write buffer flushes held files early, and the rows read
+// back are those a Parquet table (which buffers rows) keeps, in the same order.
+TEST(TableTest, AppendTablesOfRowFormatsHoldEncodedRowsUntilFlushed) {
+  auto data_files = [](const std::string& root) {
+    size_t n = 0;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(root)) {
+      if (e.path().filename().string().rfind("data-", 0) == 0) ++n;
+    }
+    return n;
+  };
+  auto write_batches = [](TableWriter* w, int64_t first, int batches) -> Status {
+    format::ColumnBatch batch(format::RowType({{0, "id", DataType::BigInt(), ""},
+                                               {1, "region", DataType::String(), ""},
+                                               {2, "name", DataType::String(), ""},
+                                               {3, "n", DataType::BigInt(), ""}}));
+    for (int b = 0; b < batches; ++b) {
+      batch.Clear();
+      for (int i = 0; i < 50; ++i) {
+        int64_t id = first + b * 50 + i;
+        batch.AppendRow(R(id, id % 3 ? "eu" : "us", std::string(static_cast<size_t>(100 + id % 200), 'a' + id % 26),
+                          id));
+      }
+      KL_RETURN_IF_ERROR(w->Write(batch));
+    }
+    return Status::OK();
+  };
+  testing::TempDir dir;
+  const std::map<std::string, std::string> options = {{"bucket", "4"}, {"bucket-key", "id"}};
+  auto avro = MakeTable(dir.Sub("avro"), {}, options, {"region"});
+  {
+    auto dropped = avro->NewWriter("w");
+    KL_ASSERT_OK(write_batches(dropped.get(), 0, 4));
+    EXPECT_EQ(data_files(dir.Sub("avro")), 0u) << "encoded rows are held in memory";
+  }
+  EXPECT_EQ(data_files(dir.Sub("avro")), 0u) << "a writer dropped uncommitted leaves no file";
+  auto w = avro->NewWriter("w");
+  KL_ASSERT_OK(write_batches(w.get(), 0, 10));
+  EXPECT_EQ(data_files(dir.Sub("avro")), 0u);
+  ASSERT_TRUE(w->Commit(1).ok());
+  EXPECT_EQ(data_files(dir.Sub("avro")), 8u) << "one file per partition and bucket";
+  KL_ASSERT_OK(write_batches(w.get(), 500, 10));
+  ASSERT_TRUE(w->Commit(2).ok());
+
+  // A write buffer smaller than what a bucket encodes flushes held files before the commit.
+  auto small = MakeTable(dir.Sub("small"), {}, {{"bucket", "4"}, {"bucket-key", "id"}, {"write-buffer-size", "8kb"}},
+                         {"region"});
+  auto ws = small->NewWriter("w");
+  KL_ASSERT_OK(write_batches(ws.get(), 0, 20));
+  EXPECT_GT(data_files(dir.Sub("small")), 8u) << "held files past the write buffer size are written";
+  ASSERT_TRUE(ws->Commit(1).ok());
+
+  std::map<std::string, std::string> parquet_options = options;
+  parquet_options["file.format"] = "parquet";
+  auto parquet = test_util::MakeTestTable(dir.Sub("parquet"), {}, parquet_options, {"region"});
+  auto wp = parquet->NewWriter("w");
+  KL_ASSERT_OK(write_batches(wp.get(), 0, 10));
+  ASSERT_TRUE(wp->Commit(1).ok());
+  KL_ASSERT_OK(write_batches(wp.get(), 500, 10));
+  ASSERT_TRUE(wp->Commit(2).ok());
+
+  auto held_rows = avro->ReadAll();
+  auto buffered_rows = parquet->ReadAll();
+  ASSERT_TRUE(held_rows.ok()) << held_rows.status().ToString();
+  ASSERT_TRUE(buffered_rows.ok()) << buffered_rows.status().ToString();
+  ASSERT_EQ(held_rows->size(), 1000u);
+  EXPECT_EQ(Rows(*held_rows), Rows(*buffered_rows));
+  // Each bucket's rows in write order, with the sequence numbers counting them.
+  auto plan = avro->NewScan().PlanLatest();
+  ASSERT_TRUE(plan.ok());
+  for (const auto& split : plan->splits) {
+    int64_t next_seq = 0;
+    std::vector<DataFileMeta> files = split.files;
+    std::sort(files.begin(), files.end(),
+              [](const DataFileMeta& a, const DataFileMeta& b) { return a.min_sequence_number < b.min_sequence_number; });
+    for (const auto& f : files) {
+      EXPECT_EQ(f.min_sequence_number, next_seq) << f.file_name;
+      next_seq = f.max_sequence_number + 1;
+      EXPECT_EQ(f.max_sequence_number - f.min_sequence_number + 1, f.row_count) << f.file_name;
+    }
+  }
+  auto small_rows = small->ReadAll();
+  ASSERT_TRUE(small_rows.ok()) << small_rows.status().ToString();
+  ASSERT_EQ(small_rows->size(), 1000u);
+  EXPECT_EQ(Rows(*small_rows), Rows(*buffered_rows));
+}
+
 // Append tables compact small files at commit (Avro by copying blocks, Parquet
 // by rewriting rows): the file count stays bounded over many commits, rows
 // stay in write order, statistics of merged files stay exact enough for filters.

@@ -765,7 +765,11 @@ AvroWriter::~AvroWriter() = default;
 Result<std::unique_ptr<AvroWriter>> AvroWriter::Open(const std::string& path, const RowType& type,
                                                      const AvroWriterOptions& options) {
   std::unique_ptr<AvroWriter> w(new AvroWriter(type, options));
-  KL_ASSIGN_OR_RETURN(w->file_, AppendFile::Open(path, /*truncate=*/true));
+  if (options.hold_until_close) {
+    w->path_ = path;
+  } else {
+    KL_ASSIGN_OR_RETURN(w->file_, AppendFile::Open(path, /*truncate=*/true));
+  }
   KL_RETURN_IF_ERROR(w->Start());
   return w;
 }
@@ -807,11 +811,18 @@ Status AvroWriter::FlushBlock() {
   std::string head;
   PutVarint64(&head, ZigZagEncode(block_count_));
   PutVarint64(&head, ZigZagEncode(static_cast<int64_t>(compressed_.size())));
-  compressed_.insert(0, head);
-  compressed_ += sync_;
   block_.clear();
   block_count_ = 0;
-  return Emit(compressed_);
+  if (file_) {
+    // One write per block.
+    compressed_.insert(0, head);
+    compressed_ += sync_;
+    return Emit(compressed_);
+  }
+  // Into memory: the pieces are appended as they are.
+  KL_RETURN_IF_ERROR(Emit(head));
+  KL_RETURN_IF_ERROR(Emit(compressed_));
+  return Emit(sync_);
 }
 
 Status AvroWriter::Write(const ColumnBatch& batch) { return WriteRows(batch, 0, batch.num_rows()); }
@@ -921,7 +932,17 @@ Result<uint64_t> AvroWriter::Close() {
   }
   KL_RETURN_IF_ERROR(FlushBlock());
   closed_ = true;
-  if (file_ && options_.sync) close_status_ = file_->Sync();
+  if (!path_.empty()) {
+    // Held until now: the whole file in one write.
+    auto file = AppendFile::Open(path_, /*truncate=*/true);
+    close_status_ = file.status();
+    if (file.ok()) {
+      file_ = std::move(*file);
+      close_status_ = file_->Append(out_);
+    }
+    out_ = std::string();
+  }
+  if (file_ && close_status_.ok() && options_.sync) close_status_ = file_->Sync();
   if (file_ && close_status_.ok()) close_status_ = file_->Close();
   if (!close_status_.ok()) return close_status_;
   return bytes_written_;

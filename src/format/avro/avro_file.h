@@ -81,6 +81,10 @@ struct AvroWriterOptions {
   // A file (not in-memory) writer fdatasyncs its descriptor before Close() returns, so a
   // snapshot never names a file a crash could still truncate.
   bool sync = false;
+  // A file writer holds the file's bytes (encoded, compressed blocks) in memory and creates
+  // and writes the file only in Close(): a table's write buffer of encoded rows, which keeps
+  // no descriptor open for each of many buckets and leaves no file behind until it is done.
+  bool hold_until_close = false;
   std::map<std::string, std::string> metadata;
   std::string record_name = "record";
   std::string record_namespace = "org.apache.paimon.avro.generated";
@@ -108,6 +112,8 @@ class AvroWriter {
   uint64_t rows_written() const { return rows_; }
   // Bytes written so far plus the pending block (an estimate before Close()).
   uint64_t EstimatedSize() const { return bytes_written_ + block_.size(); }
+  // Heap bytes the writer holds: its block buffers, and the file's bytes when held until Close().
+  size_t MemoryBytes() const { return out_.capacity() + block_.capacity() + compressed_.capacity(); }
   const std::string& buffer() const { return out_; }
   const AvroSchema& schema() const { return *schema_; }
 
@@ -122,7 +128,8 @@ class AvroWriter {
   AvroSchemaPtr schema_;
   std::string schema_json_;
   std::unique_ptr<AppendFile> file_;
-  std::string out_;  // in-memory target, or staging for the file
+  std::string path_;  // hold_until_close: the file Close() writes
+  std::string out_;   // in-memory target, or the held file's bytes
   std::string block_;
   std::string compressed_;
   std::string sync_;

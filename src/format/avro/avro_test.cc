@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "common/file/file_util.h"
 #include "common/random.h"
 #include "common/testing/test_util.h"
 #include "format/avro/avro_file.h"
@@ -402,6 +403,57 @@ TEST(AvroTest, RawBlocksConcatenateFiles) {
     if (!*more) break;
   }
   EXPECT_TRUE(seen.IsCorruption()) << seen.ToString();
+}
+
+// A writer holding its file until Close() creates nothing before then, and writes the
+// same bytes a writer straight to the file writes (apart from the random sync marker).
+TEST(AvroTest, HeldFileIsWrittenAtCloseWithTheSameRows) {
+  RowType type = AllTypesRow();
+  Random rng(17);
+  std::vector<Row> rows = RandomRows(rng, type, 300);
+  testing::TempDir dir;
+  AvroWriterOptions options;
+  options.block_bytes = 1024;  // several blocks
+  options.hold_until_close = true;
+  const std::string held_path = dir.path() + "/held.avro";
+  auto held = AvroWriter::Open(held_path, type, options);
+  ASSERT_TRUE(held.ok()) << held.status().ToString();
+  ColumnBatch batch(type);
+  for (const auto& r : rows) batch.AppendRow(r);
+  KL_ASSERT_OK((*held)->WriteRows(batch, 0, 120));
+  KL_ASSERT_OK((*held)->WriteRows(batch, 120, rows.size()));
+  EXPECT_FALSE(FileExists(held_path)) << "a held file exists only once closed";
+  EXPECT_GT((*held)->MemoryBytes(), (*held)->EstimatedSize() / 2);
+  auto size = (*held)->Close();
+  ASSERT_TRUE(size.ok()) << size.status().ToString();
+  auto bytes = ReadFile(held_path);
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(bytes->size(), *size);
+  options.hold_until_close = false;
+  const std::string direct_path = dir.path() + "/direct.avro";
+  auto direct = AvroWriter::Open(direct_path, type, options);
+  ASSERT_TRUE(direct.ok());
+  KL_ASSERT_OK((*direct)->WriteRows(batch, 0, rows.size()));
+  auto direct_size = (*direct)->Close();
+  ASSERT_TRUE(direct_size.ok());
+  EXPECT_EQ(*direct_size, *size) << "same blocks, same framing";
+  for (const std::string& path : {held_path, direct_path}) {
+    auto reader = AvroReader::Open(path);
+    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+    auto read = (*reader)->ReadAll(type);
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    ASSERT_EQ(read->num_rows(), rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) EXPECT_EQ(CompareRows(read->GetRow(i), rows[i]), 0) << path << " row " << i;
+  }
+  // A held file whose directory is gone fails at Close, naming the file, and stays failed.
+  options.hold_until_close = true;
+  auto lost = AvroWriter::Open(dir.path() + "/gone/x.avro", type, options);
+  ASSERT_TRUE(lost.ok()) << "nothing is created before Close";
+  KL_ASSERT_OK((*lost)->WriteRows(batch, 0, 10));
+  auto failed = (*lost)->Close();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().ToString().find("x.avro"), std::string::npos) << failed.status().ToString();
+  EXPECT_FALSE((*lost)->Close().ok());
 }
 
 TEST(AvroTest, CorruptFilesGiveErrorsNamingTheFile) {

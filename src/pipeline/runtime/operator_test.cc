@@ -422,6 +422,56 @@ TEST(TableSinkTest, WritesBatchesOfItsTypesOrOfOthersRowByRow) {
   EXPECT_EQ(read->rows.GetRow(2), (Row{Datum::Int(3), Datum::Int(30)}));
 }
 
+// The sink keeps its batch's columns from one Write to the next: each Write still writes
+// exactly its own rows, whatever the sizes of the ones before (large strings, then small
+// ones, then none), and a batch of huge rows gives its memory back.
+TEST(TableSinkTest, WritesEachBatchsRowsOnlyWhileReusingItsColumns) {
+  testing::TempDir dir;
+  RowType type({{0, "cluster", DataType::String(), ""},
+                {1, "seq", DataType::BigInt(), ""},
+                {2, "content", DataType::String(), ""}});
+  auto schema = table::NewTableSchema(type.fields(), {"cluster"}, {},
+                                      {{"bucket", "2"},
+                                       {"bucket-key", "seq"},
+                                       {"file.format", "avro"},
+                                       {"kubelake.data-file.sync", "false"}});
+  ASSERT_TRUE(schema.ok()) << schema.status().ToString();
+  auto t = table::Table::Create(dir.Sub("t"), *schema);
+  ASSERT_TRUE(t.ok());
+  TableSink sink(*t, "job");
+  std::map<int64_t, std::string> expected;
+  int64_t seq = 0;
+  auto batch = [&](size_t rows, size_t bytes) {
+    Changes changes;
+    for (size_t i = 0; i < rows; ++i, ++seq) {
+      std::string content(bytes + static_cast<size_t>(seq) % 7, static_cast<char>('a' + seq % 26));
+      expected[seq] = content;
+      changes.push_back({RowKind::kInsert, {Datum::Bytes(seq % 3 ? "c1" : "c2"), Datum::Int(seq), Datum::Bytes(content)}});
+    }
+    return changes;
+  };
+  KL_ASSERT_OK(sink.Write(batch(40, 3000)));
+  KL_ASSERT_OK(sink.Write(batch(5, 10)));
+  KL_ASSERT_OK(sink.Write(Changes{}));
+  KL_ASSERT_OK(sink.Write(batch(2, 20 << 20)));  // past what the sink keeps between writes
+  KL_ASSERT_OK(sink.Write(batch(30, 500)));
+  SourcePosition position;
+  position.log_offsets[0] = seq;
+  auto committed = sink.Commit(position);
+  KL_ASSERT_OK(committed.status());
+  auto all = (*t)->ReadAll();
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), expected.size());
+  for (size_t i = 0; i < all->size(); ++i) {
+    int64_t s = all->rows.column(1).GetInt(i);
+    ASSERT_EQ(expected.count(s), 1u) << "row " << s << " written twice or never";
+    EXPECT_EQ(all->rows.column(0).GetBytes(i), s % 3 ? "c1" : "c2");
+    EXPECT_EQ(all->rows.column(2).GetBytes(i), expected[s]) << "row " << s;
+    expected.erase(s);
+  }
+  EXPECT_TRUE(expected.empty());
+}
+
 TEST(LogSourceTest, ReadsRecordsWithRoomForTheJsonParser) {
   testing::TempDir dir;
   auto log = log::SegmentLog::Open(dir.Sub("log"));

@@ -56,19 +56,28 @@ Status TableSink::Write(const Changes& changes) {
   if (changes.empty()) return Status::OK();
   OpenWriter();
   const auto& type = table_->schema().fields;
-  format::ColumnBatch batch(type);
-  std::vector<format::RowKind> kinds;
-  kinds.reserve(changes.size());
+  // One batch serves the Writes up to the next commit: its columns keep their capacity, so
+  // rows are copied into memory already mapped rather than into columns growing afresh.
+  if (batch_.schema() == type) {
+    batch_.Clear();
+  } else {
+    batch_ = format::ColumnBatch(type);
+  }
+  kinds_.clear();
+  kinds_.reserve(changes.size());
   for (const auto& c : changes) {
     if (c.row.size() != type.size()) {
       return Status::InvalidArgument("row with " + std::to_string(c.row.size()) + " columns for table " +
                                      table_->path() + " with " + std::to_string(type.size()));
     }
-    batch.AppendRow(c.row);
-    kinds.push_back(c.kind);
+    batch_.AppendRow(c.row);
+    kinds_.push_back(c.kind);
   }
   pending_rows_ += changes.size();
-  return writer_->Write(batch, &kinds);
+  Status written = writer_->Write(batch_, &kinds_);
+  // A batch of unusually large rows does not keep its memory.
+  if (batch_.MemoryBytes() > kMaxKeptBatchBytes) batch_ = format::ColumnBatch();
+  return written;
 }
 
 int64_t TableSink::NextIdentifier(const SourcePosition& position) const {
@@ -89,6 +98,8 @@ Result<table::CommitResult> TableSink::Commit(const SourcePosition& position, bo
   }
   if (!result->snapshot_ids.empty() || result->already_committed) last_identifier_ = identifier;
   pending_rows_ = 0;
+  // The batch serves the Writes of one commit interval; an idle job keeps no rows' worth.
+  batch_ = format::ColumnBatch();
   return result;
 }
 
@@ -96,6 +107,7 @@ void TableSink::Reset() {
   if (writer_) retired_cpu_ += writer_->cpu();
   writer_.reset();
   pending_rows_ = 0;
+  batch_ = format::ColumnBatch();
 }
 
 table::WriterCpu TableSink::writer_cpu() const {

@@ -81,6 +81,9 @@ class TableSink : public Sink {
   int64_t last_identifier_ = 0;
   size_t pending_rows_ = 0;
   table::WriterCpu retired_cpu_;  // of writers dropped after failures
+  static constexpr size_t kMaxKeptBatchBytes = 32 << 20;
+  format::ColumnBatch batch_;  // Write's rows as columns, kept for the next Write
+  std::vector<format::RowKind> kinds_;
   bool catching_up_ = false;
 };
 

@@ -202,12 +202,17 @@ class DataFileWriter::Stats {
         maxs_(columns_.size()),
         nulls_(columns_.size(), 0) {}
 
-  void Update(const ColumnBatch& batch) {
-    size_t n = batch.num_rows();
+  void Update(const ColumnBatch& batch) { Update(batch, 0, batch.num_rows()); }
+  // Of rows [begin, end) of `batch` only.
+  void Update(const ColumnBatch& batch, size_t begin, size_t end) {
     for (size_t c = 0; c < columns_.size(); ++c) {
       const Column& col = batch.column(static_cast<size_t>(columns_[c]));
       if (col.type().is_nested()) {
-        nulls_[c] += static_cast<int64_t>(col.null_count());
+        if (begin == 0 && end == batch.num_rows()) {
+          nulls_[c] += static_cast<int64_t>(col.null_count());
+        } else {
+          for (size_t i = begin; i < end; ++i) nulls_[c] += col.IsNull(i) ? 1 : 0;
+        }
         continue;
       }
       ptrdiff_t lo = -1, hi = -1;
@@ -215,7 +220,7 @@ class DataFileWriter::Stats {
       // CompareAt's dispatch per value; the order is the same.
       if (col.kind() == format::PhysicalKind::kInt) {
         int64_t lo_v = 0, hi_v = 0;
-        for (size_t i = 0; i < n; ++i) {
+        for (size_t i = begin; i < end; ++i) {
           if (col.IsNull(i)) {
             ++nulls_[c];
             continue;
@@ -235,7 +240,7 @@ class DataFileWriter::Stats {
       }
       if (col.kind() == format::PhysicalKind::kBytes) {
         std::string_view lo_v, hi_v;
-        for (size_t i = 0; i < n; ++i) {
+        for (size_t i = begin; i < end; ++i) {
           if (col.IsNull(i)) {
             ++nulls_[c];
             continue;
@@ -253,7 +258,7 @@ class DataFileWriter::Stats {
         Merge(c, col, lo, hi);
         continue;
       }
-      for (size_t i = 0; i < n; ++i) {
+      for (size_t i = begin; i < end; ++i) {
         if (col.IsNull(i)) {
           ++nulls_[c];
           continue;
@@ -317,13 +322,19 @@ DataFileWriter::DataFileWriter(const TableSchema& schema, const FileFormat* form
 
 DataFileWriter::~DataFileWriter() = default;
 
+size_t DataFileWriter::MemoryBytes() const { return (writer_ ? writer_->MemoryBytes() : 0) + staging_.MemoryBytes(); }
+
 Status DataFileWriter::EnsureOpen() {
   if (writer_) return Status::OK();
   current_name_ = paths_->NewFileName(options_.prefix, format_->extension());
   std::string dir = paths_->BucketDir(partition_, bucket_);
   KL_RETURN_IF_ERROR(CreateDirs(dir));
   std::string path = JoinPath(dir, current_name_);
-  KL_ASSIGN_OR_RETURN(writer_, format_->NewWriter(path, file_type_));
+  if (options_.held) {
+    KL_ASSIGN_OR_RETURN(writer_, format_->NewHeldWriter(path, file_type_));
+  } else {
+    KL_ASSIGN_OR_RETURN(writer_, format_->NewWriter(path, file_type_));
+  }
   written_paths_.push_back(path);
   file_rows_ = 0;
   keep_file_rows_ = options_.keep_rows;
@@ -561,6 +572,22 @@ Status DataFileWriter::AppendWholeBatch(KvBatch* batch) {
 }
 
 Status DataFileWriter::AppendValues(const ColumnBatch& values, size_t begin, size_t end, int64_t first_seq) {
+  if (options_.held && !options_.key_value && !options_.keep_rows && staging_.num_rows() == 0) {
+    // The format encodes the rows into the held file as they come: straight from `values`.
+    for (size_t pos = begin; pos < end;) {
+      KL_RETURN_IF_ERROR(EnsureOpen());
+      size_t take = std::min(end - pos, kStagingRows);
+      if (file_rows_ == 0) min_seq_ = first_seq + static_cast<int64_t>(pos - begin);
+      if (!writer_->ComputesStatistics()) stats_->Update(values, pos, pos + take);
+      KL_RETURN_IF_ERROR(writer_->Write(values, pos, pos + take));
+      file_rows_ += static_cast<int64_t>(take);
+      records_ += static_cast<int64_t>(take);
+      pos += take;
+      max_seq_ = first_seq + static_cast<int64_t>(pos - begin) - 1;
+      if (static_cast<int64_t>(writer_->EstimatedSize()) >= options_.target_file_size) KL_RETURN_IF_ERROR(FinishFile());
+    }
+    return Status::OK();
+  }
   size_t pos = begin;
   while (pos < end) {
     KL_RETURN_IF_ERROR(EnsureOpen());

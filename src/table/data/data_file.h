@@ -47,6 +47,10 @@ struct DataFileWriterOptions {
   bool no_value_stats = false;
   // Keep each finished file's rows in RecentFiles for readers in this process (changelog files).
   bool keep_rows = false;
+  // Append files of a format that holds encoded rows (FileFormat::holds_encoded_rows): the
+  // open file's rows are encoded as they come and held in memory until the file closes
+  // (the caller's write buffer), taken straight from the caller's batch without staging.
+  bool held = false;
 };
 
 class DataFileWriter {
@@ -74,6 +78,8 @@ class DataFileWriter {
   void Abort();
 
   int64_t records_written() const { return records_; }
+  // Heap bytes of the open file's writer (a held file's bytes) and of the staged rows.
+  size_t MemoryBytes() const;
 
  private:
   class Stats;

@@ -36,6 +36,7 @@ class AvroFormatWriter : public FormatWriter {
   // Syncs the open descriptor before closing it when the table syncs data files.
   Result<uint64_t> Close() override { return w_->Close(); }
   uint64_t EstimatedSize() const override { return w_->EstimatedSize(); }
+  size_t MemoryBytes() const override { return w_->MemoryBytes(); }
 
  private:
   std::unique_ptr<format::avro::AvroWriter> w_;
@@ -68,6 +69,13 @@ class AvroFormat : public FileFormat {
   std::string extension() const override { return "avro"; }
   Result<std::unique_ptr<FormatWriter>> NewWriter(const std::string& path, const RowType& type) const override {
     KL_ASSIGN_OR_RETURN(auto w, format::avro::AvroWriter::Open(path, type, opts_));
+    return std::unique_ptr<FormatWriter>(new AvroFormatWriter(std::move(w)));
+  }
+  bool holds_encoded_rows() const override { return true; }
+  Result<std::unique_ptr<FormatWriter>> NewHeldWriter(const std::string& path, const RowType& type) const override {
+    format::avro::AvroWriterOptions held = opts_;
+    held.hold_until_close = true;
+    KL_ASSIGN_OR_RETURN(auto w, format::avro::AvroWriter::Open(path, type, held));
     return std::unique_ptr<FormatWriter>(new AvroFormatWriter(std::move(w)));
   }
   // Avro files carry no field ids: fields match by name (the names the file was written with).

@@ -28,6 +28,8 @@ class FormatWriter {
   // Finishes the file; returns its size in bytes.
   virtual Result<uint64_t> Close() = 0;
   virtual uint64_t EstimatedSize() const = 0;
+  // Heap bytes the writer holds (a held writer: the file's bytes so far).
+  virtual size_t MemoryBytes() const { return 0; }
   // Whether Close() leaves per-column statistics in column_stats(), so callers
   // need not compute them again.
   virtual bool ComputesStatistics() const { return false; }
@@ -67,6 +69,17 @@ class FileFormat {
   virtual std::string extension() const = 0;
   virtual Result<std::unique_ptr<FormatWriter>> NewWriter(const std::string& path,
                                                           const format::RowType& type) const = 0;
+  // A writer that encodes (and compresses) rows as they come but holds the file's bytes in
+  // memory, creating the file only at Close(): a write buffer of encoded rows for row
+  // formats (Avro). Columnar formats lay a file out column by column at the end, so they
+  // buffer rows anyway: NotSupported (see holds_encoded_rows()).
+  virtual bool holds_encoded_rows() const { return false; }
+  virtual Result<std::unique_ptr<FormatWriter>> NewHeldWriter(const std::string& path,
+                                                              const format::RowType& type) const {
+    (void)path;
+    (void)type;
+    return Status::NotSupported("the " + name() + " format holds no encoded rows");
+  }
   // Reads the fields of `read_type` (ids and names as the file was written); fields the
   // file lacks read as null (NOT NULL ones are an error).
   virtual Result<std::unique_ptr<FormatReader>> NewReader(const std::string& path, const format::RowType& read_type,

@@ -32,12 +32,36 @@ class AppendBucketWriter {
         deletion_files_(std::move(deletion_files)) {
     for (const auto& f : files_) next_seq_ = std::max(next_seq_, f.max_sequence_number + 1);
   }
+  // A file still being encoded was never handed over: nothing refers to it.
+  ~AppendBucketWriter() {
+    if (held_) held_->Abort();
+  }
 
   // What write-buffer-size bounds: the buffer's memory, not just the bytes of its rows
-  // (columns grow by doubling, so a buffer can take up to twice what its rows use).
-  size_t buffered_bytes() const { return buffer_.MemoryBytes(); }
+  // (columns grow by doubling, so a buffer can take up to twice what its rows use); for a
+  // row format, the encoded and compressed rows of the file being written.
+  size_t buffered_bytes() const { return held_ ? held_->MemoryBytes() : buffer_.MemoryBytes(); }
 
   Status Write(const ColumnBatch& rows, size_t begin, size_t end) {
+    KL_RETURN_IF_ERROR(broken_);
+    // (A format the table's options cannot make fails at the flush, as for any format.)
+    Result<const FileFormat*> fmt = ctx_->WriteFormat();
+    if (fmt.ok() && (*fmt)->holds_encoded_rows()) {
+      // Row formats take the rows as they come (no copy into a buffer, none into staging):
+      // the write buffer is the file's encoded, compressed bytes, written out at a flush.
+      if (!held_) held_ = NewFileWriter(*fmt, /*held=*/true);
+      Status s = held_->AppendValues(rows, begin, end, next_seq_);
+      if (!s.ok()) {
+        // Rows of this flush are gone with the file: this bucket cannot commit any more.
+        held_->Abort();
+        held_.reset();
+        broken_ = s;
+        return s;
+      }
+      next_seq_ += static_cast<int64_t>(end - begin);
+      if (static_cast<int64_t>(held_->MemoryBytes()) >= ctx_->options().write_buffer_size()) return Flush();
+      return Status::OK();
+    }
     for (size_t c = 0; c < rows.num_columns(); ++c) buffer_.mutable_column(c).AppendRange(rows.column(c), begin, end);
     buffer_.SetNumRows(buffer_.num_rows() + (end - begin));
     peak_used_ = std::max(peak_used_, buffer_.UsedBytes());
@@ -54,23 +78,26 @@ class AppendBucketWriter {
   }
 
   Status Flush() {
+    KL_RETURN_IF_ERROR(broken_);
+    if (held_) {
+      std::unique_ptr<DataFileWriter> w = std::move(held_);
+      auto files = w->Close();
+      if (!files.ok()) {
+        w->Abort();
+        broken_ = files.status();
+        return broken_;
+      }
+      Handover(std::move(files).value());
+    }
     if (buffer_.num_rows() == 0) return Status::OK();
     KL_ASSIGN_OR_RETURN(const FileFormat* fmt, ctx_->WriteFormat());
-    DataFileWriterOptions opts;
-    opts.key_value = false;
-    opts.target_file_size = ctx_->options().target_file_size(false);
-    opts.stats_truncate = ctx_->options().stats_truncate_length();
-    opts.no_value_stats = ctx_->options().value_stats_none(/*changelog=*/false);
-    DataFileWriter w(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, opts);
-    AbortOnExit abort_on_failure({&w});
-    KL_RETURN_IF_ERROR(w.AppendValues(buffer_, 0, buffer_.num_rows(), next_seq_));
-    KL_ASSIGN_OR_RETURN(std::vector<DataFileMeta> files, w.Close());
+    std::unique_ptr<DataFileWriter> w = NewFileWriter(fmt, /*held=*/false);
+    AbortOnExit abort_on_failure({w.get()});
+    KL_RETURN_IF_ERROR(w->AppendValues(buffer_, 0, buffer_.num_rows(), next_seq_));
+    KL_ASSIGN_OR_RETURN(std::vector<DataFileMeta> files, w->Close());
     abort_on_failure.Release();
     next_seq_ += static_cast<int64_t>(buffer_.num_rows());
-    for (auto& f : files) {
-      files_.push_back(f);
-      pending_.new_files.push_back(std::move(f));
-    }
+    Handover(std::move(files));
     buffer_.Clear();
     return Status::OK();
   }
@@ -125,6 +152,24 @@ class AppendBucketWriter {
   }
 
  private:
+  std::unique_ptr<DataFileWriter> NewFileWriter(const FileFormat* fmt, bool held) const {
+    DataFileWriterOptions opts;
+    opts.key_value = false;
+    opts.target_file_size = ctx_->options().target_file_size(false);
+    opts.stats_truncate = ctx_->options().stats_truncate_length();
+    opts.no_value_stats = ctx_->options().value_stats_none(/*changelog=*/false);
+    opts.held = held;
+    return std::make_unique<DataFileWriter>(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, opts);
+  }
+
+  // Written files join the bucket's and go in the next commit.
+  void Handover(std::vector<DataFileMeta> files) {
+    for (auto& f : files) {
+      files_.push_back(f);
+      pending_.new_files.push_back(std::move(f));
+    }
+  }
+
   // `files` (in sequence order) as fewer files: Avro files by copying their
   // compressed blocks; otherwise (and where a deletion vector drops rows) by
   // rewriting the rows.
@@ -175,6 +220,9 @@ class AppendBucketWriter {
   std::map<std::string, DeletionFile> deletion_files_;
   int64_t next_seq_ = 0;
   CommitIncrement pending_;
+  // Row formats: the file being encoded, held in memory until the next flush.
+  std::unique_ptr<DataFileWriter> held_;
+  Status broken_;  // a held file failed: its rows are lost, so this writer never commits again
 };
 
 TableWriter::TableWriter(std::shared_ptr<TableContext> ctx, std::string commit_user)
