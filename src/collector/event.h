@@ -56,6 +56,10 @@ struct OdsFields {
   EventType type = EventType::kAdded;
   EventOrigin origin = EventOrigin::kWatch;
   std::string_view object_json;  // the object, verbatim
+  // Text the object starts with ahead of object_json (empty: none): list items
+  // lack apiVersion and kind, which are spliced in here as `{"apiVersion":..,"kind":..,`
+  // followed by the item's text after its `{`, instead of building the object apart first.
+  std::string_view object_head;
   std::string_view group;        // "" for the core group
   std::string_view version;
   std::string_view kind;

@@ -66,18 +66,23 @@ ResourceSync::ResourceSync(WatchTarget target, ObjectTracker tracker)
 
 void ResourceSync::Emit(EventType type, EventOrigin origin, std::string_view object_json, const ObjectMeta& meta,
                         std::string_view rv, int64_t now_ms, std::vector<CollectedEvent>* out) {
-  // List items come without apiVersion/kind; events carry self-describing objects.
+  // List items come without apiVersion/kind; events carry self-describing objects:
+  // both are spliced in ahead of the item's fields.
+  std::string_view object_head;
   if (meta.kind.empty() && !object_json.empty() && object_json.front() == '{') {
-    object_scratch_.assign("{\"apiVersion\":");
-    AppendJsonString(&object_scratch_, target_.ApiVersion());
-    object_scratch_.append(",\"kind\":");
-    AppendJsonString(&object_scratch_, target_.kind);
     std::string_view rest = object_json.substr(1);
     size_t i = 0;
     while (i < rest.size() && (rest[i] == ' ' || rest[i] == '\n' || rest[i] == '\r' || rest[i] == '\t')) ++i;
-    if (i < rest.size() && rest[i] != '}') object_scratch_.push_back(',');
-    object_scratch_.append(rest);
-    object_json = object_scratch_;
+    if (object_head_.empty()) {
+      object_head_.assign("{\"apiVersion\":");
+      AppendJsonString(&object_head_, target_.ApiVersion());
+      object_head_.append(",\"kind\":");
+      AppendJsonString(&object_head_, target_.kind);
+      object_head_.push_back(',');
+    }
+    object_head = object_head_;
+    if (i >= rest.size() || rest[i] == '}') object_head.remove_suffix(1);  // an empty object: no comma
+    object_json = rest;
   }
   CollectedEvent& e = out->emplace_back();
   e.cluster = target_.cluster;
@@ -93,6 +98,7 @@ void ResourceSync::Emit(EventType type, EventOrigin origin, std::string_view obj
   OdsFields f;
   f.type = type;
   f.origin = origin;
+  f.object_head = object_head;
   f.object_json = object_json;
   f.group = target_.group;
   f.version = target_.version;
@@ -135,6 +141,7 @@ Status ResourceSync::OnListPage(std::string_view body, size_t padded_capacity, i
       return Status::Corruption("listing " + target_.watch_name + ": item " + item.meta.name + " has no uid");
     }
   }
+  out->reserve(out->size() + page_.items.size());
   for (const ListItem& item : page_.items) {
     auto seen = tracker_.Observe(item.meta.uid, item.meta.namespace_, item.meta.name, item.meta.resource_version);
     if (seen == ObjectTracker::Observation::kStale) continue;

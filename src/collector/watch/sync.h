@@ -97,7 +97,7 @@ class ResourceSync {
   uint64_t watch_start_key_ = 0;  // numeric version the watch started from; 0: none
   uint64_t events_emitted_ = 0;
   uint64_t bookmarks_ = 0;
-  std::string object_scratch_;
+  std::string object_head_;  // `{"apiVersion":..,"kind":..,` of list items, made once
 };
 
 }  // namespace kl::collector

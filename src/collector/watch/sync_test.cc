@@ -187,6 +187,96 @@ TEST(SyncTest, ListPagesThenRelistInfersDeletions) {
   EXPECT_EQ(sync.tracker().size(), 2u);
 }
 
+// The content of list events byte for byte: apiVersion and kind are spliced in
+// front of the item's own fields (none after an empty object), and names that
+// need JSON escaping are escaped.
+TEST(SyncTest, ListEventContentSplicesApiVersionAndKindIntoTheItem) {
+  WatchTarget target = PodsTarget();
+  target.group = "apps";
+  target.kind = "Deployment";
+  target.watch_name = "core/apps/deployments";
+  ResourceSync sync(target);
+  std::vector<CollectedEvent> out;
+  std::string cont;
+  sync.BeginList(100);
+  std::string page =
+      R"({"kind":"DeploymentList","apiVersion":"apps/v1","metadata":{"resourceVersion":"70"},"items":[)"
+      R"({"metadata":{"name":"web","namespace":"ns","uid":"u1","resourceVersion":"7"},"spec":{"replicas":2}},)"
+      R"({ "metadata":{"name":"q\"uote","namespace":"ns","uid":"u2","resourceVersion":"8"}},)"
+      R"({"kind":"Deployment","apiVersion":"apps/v1","metadata":{"name":"own","uid":"u3","resourceVersion":"9"}}]})";
+  KL_ASSERT_OK(sync.OnListPage(page, 0, 1234, &cont, &out));
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].content,
+            R"({"type":"ADDED","obj":{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web",)"
+            R"("namespace":"ns","uid":"u1","resourceVersion":"7"},"spec":{"replicas":2}},"group":"apps",)"
+            R"("version":"v1","kind":"Deployment","namespace":"ns","name":"web","resourceversion":"7","uid":"u1",)"
+            R"("watchname":"core/apps/deployments","watchsetuptimestamp":100,"__time_milli__":1234,"origin":"list"})");
+  // Blanks after the brace stay; the name with a quote goes the escaping way.
+  EXPECT_EQ(out[1].content,
+            R"({"type":"ADDED","obj":{"apiVersion":"apps/v1","kind":"Deployment", "metadata":{"name":"q\"uote",)"
+            R"("namespace":"ns","uid":"u2","resourceVersion":"8"}},"group":"apps","version":"v1","kind":"Deployment",)"
+            R"("namespace":"ns","name":"q\"uote","resourceversion":"8","uid":"u2","watchname":"core/apps/deployments",)"
+            R"("watchsetuptimestamp":100,"__time_milli__":1234,"origin":"list"})");
+  EXPECT_EQ(out[1].name, "q\"uote");
+  // An item that names its kind is taken verbatim.
+  KL_ASSERT_OK_AND_ASSIGN(JsonValue third, ParseJson(out[2].content, "content"));
+  EXPECT_EQ(out[2].content.rfind(R"({"type":"ADDED","obj":{"kind":"Deployment","apiVersion":"apps/v1",)", 0), 0u);
+  EXPECT_EQ(third.GetStringOr("namespace", "?"), "");
+  for (const CollectedEvent& e : out) {
+    KL_ASSERT_OK_AND_ASSIGN(CollectedEvent back, EventFromContent(e.cluster, e.ingest_time_ms, e.content));
+    EXPECT_EQ(back.uid, e.uid);
+    EXPECT_EQ(back.name, e.name);
+    EXPECT_EQ(back.resource_version, e.resource_version);
+  }
+
+  // An empty item object gets no comma after the kind (and fails for want of a uid).
+  out.clear();
+  ResourceSync empty_sync(target);
+  empty_sync.BeginList(100);
+  EXPECT_FALSE(empty_sync.OnListPage(R"({"kind":"DeploymentList","metadata":{},"items":[{ }]})", 0, 1, &cont, &out).ok());
+  EXPECT_TRUE(out.empty());
+}
+
+// The fields after the object take a fast way when nothing needs escaping and
+// the general one otherwise; both give the same document.
+TEST(SyncTest, OdsContentEscapesOnlyWhereNeeded) {
+  OdsFields f;
+  f.type = EventType::kDeleted;
+  f.origin = EventOrigin::kInferred;
+  f.object_head = R"({"a":1,)";
+  f.object_json = R"("b":2})";
+  f.version = "v1";
+  f.kind = "Pod";
+  f.namespace_ = "ns";
+  f.name = "tab\there";
+  f.resource_version = "12";
+  f.uid = "u";
+  f.watch_name = "w";
+  f.watch_setup_ms = -5;
+  f.event_time_ms = 9223372036854775807;
+  std::string content = "x";
+  AppendOdsContent(f, &content);
+  EXPECT_EQ(content,
+            R"(x{"type":"DELETED","obj":{"a":1,"b":2},"group":"","version":"v1","kind":"Pod","namespace":"ns",)"
+            R"("name":"tab\there","resourceversion":"12","uid":"u","watchname":"w","watchsetuptimestamp":-5,)"
+            R"("__time_milli__":9223372036854775807,"origin":"relist","inferred":true})");
+  f.name = "plain";
+  content.clear();
+  AppendOdsContent(f, &content);
+  KL_ASSERT_OK_AND_ASSIGN(JsonValue doc, ParseJson(content, "content"));
+  EXPECT_EQ(doc.GetStringOr("name", ""), "plain");
+  EXPECT_NE(content.find(R"("__time_milli__":9223372036854775807,"origin":"relist","inferred":true})"),
+            std::string::npos);
+  // Long names do not fit the stack buffer: the general way, same shape.
+  std::string long_name(2000, 'n');
+  f.name = long_name;
+  content.clear();
+  AppendOdsContent(f, &content);
+  KL_ASSERT_OK_AND_ASSIGN(JsonValue long_doc, ParseJson(content, "content"));
+  EXPECT_EQ(long_doc.GetStringOr("name", ""), long_name);
+  EXPECT_EQ(long_doc.GetStringOr("origin", ""), "relist");
+}
+
 std::string Event(const std::string& type, const std::string& uid, const std::string& name, int rv) {
   return R"({"type":")" + type + R"(","object":{"kind":"Pod","apiVersion":"v1","metadata":{"name":")" + name +
          R"(","namespace":"ns","uid":")" + uid + R"(","resourceVersion":")" + std::to_string(rv) + R"("}}})" + "\n";
