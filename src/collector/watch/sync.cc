@@ -1,5 +1,7 @@
 #include "collector/watch/sync.h"
 
+#include <algorithm>
+
 #include "common/json.h"
 
 namespace kl::collector {
@@ -141,8 +143,14 @@ Status ResourceSync::OnListPage(std::string_view body, size_t padded_capacity, i
       return Status::Corruption("listing " + target_.watch_name + ": item " + item.meta.name + " has no uid");
     }
   }
-  out->reserve(out->size() + page_.items.size());
-  for (const ListItem& item : page_.items) {
+  // The tracker's index slots are random reads: start loading a few items ahead.
+  constexpr size_t kPrefetchAhead = 4;
+  const std::vector<ListItem>& items = page_.items;
+  for (size_t i = 0; i < std::min(kPrefetchAhead, items.size()); ++i) tracker_.Prefetch(items[i].meta.uid);
+  out->reserve(out->size() + items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i + kPrefetchAhead < items.size()) tracker_.Prefetch(items[i + kPrefetchAhead].meta.uid);
+    const ListItem& item = items[i];
     auto seen = tracker_.Observe(item.meta.uid, item.meta.namespace_, item.meta.name, item.meta.resource_version);
     if (seen == ObjectTracker::Observation::kStale) continue;
     Emit(seen == ObjectTracker::Observation::kNew ? EventType::kAdded : EventType::kModified, EventOrigin::kList,
