@@ -165,7 +165,7 @@ class Collector::Watcher {
   bool Emit() {
     if (batch_.empty()) return true;
     Status s = owner_->EmitBatch(&batch_);
-    batch_.clear();
+    sync_.Recycle(&batch_);  // what the sink left: buffers for the next events
     if (!s.ok()) {
       owner_->Fail(s);
       return false;
@@ -582,7 +582,7 @@ Status Collector::EmitBatch(std::vector<CollectedEvent>* batch) {
   std::lock_guard<std::mutex> lock(sink_mu_);
   if (!status().ok()) return status();
   unflushed_ = true;
-  return options_.sink->Emit(std::move(*batch));
+  return options_.sink->EmitBorrowed(batch);
 }
 
 void Collector::Fail(const Status& status) {

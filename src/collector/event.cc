@@ -226,10 +226,10 @@ size_t MemorySink::size() const {
   return events_.size();
 }
 
-Status CountingSink::Emit(std::vector<CollectedEvent> events) {
+Status CountingSink::EmitBorrowed(std::vector<CollectedEvent>* events) {
   uint64_t bytes = 0;
-  for (const auto& e : events) bytes += e.content.size();
-  events_ += events.size();
+  for (const auto& e : *events) bytes += e.content.size();
+  events_ += events->size();
   bytes_ += bytes;
   return Status::OK();
 }

@@ -87,6 +87,11 @@ void ResourceSync::Emit(EventType type, EventOrigin origin, std::string_view obj
     object_json = rest;
   }
   CollectedEvent& e = out->emplace_back();
+  if (!spare_events_.empty()) {
+    e = std::move(spare_events_.back());
+    spare_events_.pop_back();
+    e.content.clear();
+  }
   e.cluster = target_.cluster;
   e.ingest_time_ms = now_ms;
   e.type = type;
@@ -114,6 +119,18 @@ void ResourceSync::Emit(EventType type, EventOrigin origin, std::string_view obj
   f.event_time_ms = now_ms;
   AppendOdsContent(f, &e.content);
   ++events_emitted_;
+}
+
+void ResourceSync::Recycle(std::vector<CollectedEvent>* events) {
+  // A list page's events while listing; while watching a few small ones, so
+  // that a thousand idle watches hold next to nothing.
+  size_t keep = listing_ ? 1024 : 16;
+  size_t max_content = listing_ ? (1u << 20) : (16u << 10);
+  for (CollectedEvent& e : *events) {
+    if (spare_events_.size() >= keep) break;
+    if (e.content.capacity() <= max_content) spare_events_.push_back(std::move(e));
+  }
+  events->clear();
 }
 
 void ResourceSync::BeginWatch(int64_t now_ms) {
@@ -190,6 +207,7 @@ void ResourceSync::FinishList(int64_t now_ms, std::vector<CollectedEvent>* out) 
   }
   tracker_.set_resume_rv(list_rv_);
   listing_ = false;
+  std::vector<CollectedEvent>().swap(spare_events_);  // a page's worth; watching needs a few
   // The list's pages are parsed; watch events are small.
   ThreadParser().ReleaseMemory();
   page_ = ListPage();

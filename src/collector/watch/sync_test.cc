@@ -237,6 +237,73 @@ TEST(SyncTest, ListEventContentSplicesApiVersionAndKindIntoTheItem) {
   EXPECT_TRUE(out.empty());
 }
 
+// Events handed back after a sink copied them are reused for the next ones;
+// nothing of what they held may show: every event equals the one a sync
+// without recycling makes from the same input.
+TEST(SyncTest, RecycledEventsCarryNothingOfTheirPast) {
+  auto page = [](int first, int count, const std::string& name_prefix, const std::string& cont) {
+    std::string body = R"({"kind":"PodList","metadata":{"resourceVersion":"900")" +
+                       (cont.empty() ? std::string() : R"(,"continue":")" + cont + "\"") + R"(},"items":[)";
+    for (int i = first; i < first + count; ++i) {
+      if (i > first) body += ",";
+      body += R"({"metadata":{"name":")" + name_prefix + std::to_string(i) + R"(","namespace":"ns-)" +
+              std::to_string(i % 3) + R"(","uid":"uid-)" + std::to_string(i) + R"(","resourceVersion":")" +
+              std::to_string(500 + i) + R"("},"spec":{"x":")" + std::string(static_cast<size_t>(i * 37 % 300), 'x') +
+              R"("}})";
+    }
+    return body + "]}";
+  };
+  const std::string pages[] = {page(0, 6, "a-rather-long-pod-name-", "c1"), page(6, 4, "p", "c2"),
+                               page(10, 9, "mid-", "")};
+  ResourceSync recycling(PodsTarget()), fresh(PodsTarget());
+  recycling.BeginList(50);
+  fresh.BeginList(50);
+  std::vector<CollectedEvent> reused, reference;
+  std::string cont;
+  for (const std::string& p : pages) {
+    KL_ASSERT_OK(recycling.OnListPage(p, 0, 60, &cont, &reused));
+    KL_ASSERT_OK(fresh.OnListPage(p, 0, 60, &cont, &reference));
+    ASSERT_EQ(reused.size(), reference.size());
+    for (size_t i = 0; i < reused.size(); ++i) {
+      EXPECT_EQ(reused[i].content, reference[i].content);
+      EXPECT_EQ(reused[i].uid, reference[i].uid);
+      EXPECT_EQ(reused[i].name, reference[i].name);
+      EXPECT_EQ(reused[i].namespace_, reference[i].namespace_);
+      EXPECT_EQ(reused[i].resource_version, reference[i].resource_version);
+      EXPECT_EQ(reused[i].type, reference[i].type);
+    }
+    recycling.Recycle(&reused);
+    EXPECT_TRUE(reused.empty());
+    reference.clear();
+  }
+  recycling.FinishList(70, &reused);
+  fresh.FinishList(70, &reference);
+  EXPECT_TRUE(reused.empty());
+  // Watching: a deletion after recycled list events.
+  recycling.BeginWatch(80);
+  fresh.BeginWatch(80);
+  std::vector<ResourceSync::WatchOutcome> outcomes;
+  std::string modification = R"({"type":"MODIFIED","object":{"kind":"Pod","apiVersion":"v1","metadata":{)"
+                             R"("name":"a-rather-long-pod-name-3","namespace":"ns-0","uid":"uid-3",)"
+                             R"("resourceVersion":"940"},"status":{"phase":"Running"}}})"
+                             "\n";
+  KL_ASSERT_OK(FeedWatch(&recycling, modification, &reused, &outcomes));
+  KL_ASSERT_OK(FeedWatch(&fresh, modification, &reference, &outcomes));
+  ASSERT_EQ(reused.size(), 1u);
+  EXPECT_EQ(reused[0].content, reference[0].content);
+  recycling.Recycle(&reused);
+  reference.clear();
+  std::string deletion = R"({"type":"DELETED","object":{"kind":"Pod","apiVersion":"v1","metadata":{"name":"p7",)"
+                         R"("namespace":"ns-1","uid":"uid-7","resourceVersion":"950"}}})"
+                         "\n";
+  KL_ASSERT_OK(FeedWatch(&recycling, deletion, &reused, &outcomes));
+  KL_ASSERT_OK(FeedWatch(&fresh, deletion, &reference, &outcomes));
+  ASSERT_EQ(reused.size(), 1u);
+  ASSERT_EQ(reference.size(), 1u);
+  EXPECT_EQ(reused[0].content, reference[0].content);
+  EXPECT_EQ(reused[0].type, EventType::kDeleted);
+}
+
 // The fields after the object take a fast way when nothing needs escaping and
 // the general one otherwise; both give the same document.
 TEST(SyncTest, OdsContentEscapesOnlyWhereNeeded) {
