@@ -207,9 +207,8 @@ Status Relist(const std::string& kubeconfig, const std::string& dir, size_t page
   std::printf(
       "relist via %s (page size %zu, simulator in another process)%s: %llu events in %.3f s wall = %.0f "
       "events/s; loop thread CPU %.3f s = %.0f events per CPU-second\n",
-      tls ? "HTTPS" : "HTTP", page_size, to_log ? " into an event log" : "",
-      static_cast<unsigned long long>(events()), seconds, static_cast<double>(events()) / seconds, cpu,
-      static_cast<double>(events()) / cpu);
+      tls ? "HTTPS" : "HTTP", page_size, to_log ? " into an event log" : "", static_cast<unsigned long long>(events()),
+      seconds, static_cast<double>(events()) / seconds, cpu, static_cast<double>(events()) / cpu);
   if (to_log) {
     std::printf("collector process CPU (loop, log sync, main) %.3f s = %.2f us per event\n", process_cpu,
                 process_cpu / static_cast<double>(events()) * 1e6);

@@ -100,7 +100,8 @@ void HttpLoop::Wake() {
 
 Status HttpLoop::Start() {
   if (multi_ == nullptr) return Status::Internal("curl_multi_init failed");
-  if (epoll_fd_ < 0 || wake_fd_ < 0) return Status::IOError("epoll/eventfd for the HTTP loop: " + std::string(std::strerror(errno)));
+  if (epoll_fd_ < 0 || wake_fd_ < 0)
+    return Status::IOError("epoll/eventfd for the HTTP loop: " + std::string(std::strerror(errno)));
   if (thread_.joinable()) return Status::OK();
   stop_ = false;
   thread_ = std::thread([this] { Run(); });

@@ -60,9 +60,10 @@ class TinyServer {
       if (n <= 0) break;
       request.append(buf, static_cast<size_t>(n));
     }
-    std::string response = stall_ ? "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-                                  : "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body_.size()) +
-                                        "\r\nConnection: close\r\n\r\n" + body_;
+    std::string response =
+        stall_ ? "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+               : "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body_.size()) +
+                     "\r\nConnection: close\r\n\r\n" + body_;
     (void)!write(c, response.data(), response.size());
     if (stall_) {
       while (!stop_) std::this_thread::sleep_for(std::chrono::milliseconds(20));

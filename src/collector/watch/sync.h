@@ -102,7 +102,7 @@ class ResourceSync {
   uint64_t events_emitted_ = 0;
   uint64_t bookmarks_ = 0;
   std::vector<CollectedEvent> spare_events_;  // emitted and done with; reused by Emit
-  std::string object_head_;  // `{"apiVersion":..,"kind":..,` of list items, made once
+  std::string object_head_;                   // `{"apiVersion":..,"kind":..,` of list items, made once
 };
 
 }  // namespace kl::collector

@@ -233,7 +233,8 @@ TEST(SyncTest, ListEventContentSplicesApiVersionAndKindIntoTheItem) {
   out.clear();
   ResourceSync empty_sync(target);
   empty_sync.BeginList(100);
-  EXPECT_FALSE(empty_sync.OnListPage(R"({"kind":"DeploymentList","metadata":{},"items":[{ }]})", 0, 1, &cont, &out).ok());
+  EXPECT_FALSE(
+      empty_sync.OnListPage(R"({"kind":"DeploymentList","metadata":{},"items":[{ }]})", 0, 1, &cont, &out).ok());
   EXPECT_TRUE(out.empty());
 }
 
