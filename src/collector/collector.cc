@@ -165,7 +165,7 @@ class Collector::Watcher {
   bool Emit() {
     if (batch_.empty()) return true;
     Status s = owner_->EmitBatch(&batch_);
-    batch_.clear();
+    sync_.Recycle(&batch_);  // what the sink left: buffers for the next events
     if (!s.ok()) {
       owner_->Fail(s);
       return false;
@@ -214,7 +214,14 @@ class Collector::Watcher {
     req.timeout_ms = options().request_timeout_ms;
     req.receive_buffer = 256 * 1024;  // fewer, larger callbacks for megabyte pages
     req.accept_compressed = true;     // remote clusters: megabyte pages compress ~10x
-    fetch->body.reserve(last_page_bytes_ + kFramerPadding);
+    // A finished page's buffer, already grown and touched, takes the next page
+    // (a fresh megabyte buffer costs a page fault per 4 KB, a too small one a copy when it grows).
+    if (!spare_bodies_.empty()) {
+      fetch->body = std::move(spare_bodies_.back());
+      spare_bodies_.pop_back();
+      fetch->body.clear();
+    }
+    fetch->body.reserve(last_page_bytes_ + last_page_bytes_ / 8 + kFramerPadding);
     req.on_data = [this, f](long status, std::string_view bytes) {
       f->body.append(bytes);
       if (status == 200 && f == current_.get()) MaybePrefetch();
@@ -274,6 +281,7 @@ class Collector::Watcher {
     NoteHealthy();
     if (!Emit()) return;
     if (!continue_token.empty()) {
+      if (spare_bodies_.size() < 2) spare_bodies_.push_back(std::move(page->body));
       if (next_ != nullptr && next_->token == continue_token) {
         current_ = std::move(next_);
         if (current_->outcome.http_status == 200 || !current_->done) MaybePrefetch();
@@ -289,6 +297,7 @@ class Collector::Watcher {
       return;
     }
     CancelFetches();
+    std::vector<std::string>().swap(spare_bodies_);  // watch events are small
     sync_.FinishList(NowMillis(), &batch_);
     if (!Emit()) return;
     {
@@ -417,6 +426,7 @@ class Collector::Watcher {
   std::unique_ptr<PageFetch> current_;  // the list page being received
   std::unique_ptr<PageFetch> next_;     // the page after it, requested early
   size_t last_page_bytes_ = 0;          // to size the next page's buffer
+  std::vector<std::string> spare_bodies_;  // buffers of pages handled, for the next pages of the list
   std::string error_body_;
   std::vector<CollectedEvent> batch_;
   uint64_t transfer_ = 0;
@@ -572,7 +582,7 @@ Status Collector::EmitBatch(std::vector<CollectedEvent>* batch) {
   std::lock_guard<std::mutex> lock(sink_mu_);
   if (!status().ok()) return status();
   unflushed_ = true;
-  return options_.sink->Emit(std::move(*batch));
+  return options_.sink->EmitBorrowed(batch);
 }
 
 void Collector::Fail(const Status& status) {

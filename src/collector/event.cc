@@ -2,7 +2,9 @@
 
 #include <simdjson.h>
 
+#include <charconv>
 #include <cstdio>
+#include <cstring>
 
 #include "common/json.h"
 
@@ -40,12 +42,74 @@ Result<EventOrigin> ParseEventOrigin(std::string_view name) {
   return Status::InvalidArgument("unknown event origin \"" + std::string(name) + "\"");
 }
 
+namespace {
+
+bool NeedsJsonEscape(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == '"' || c == '\\') return true;
+  }
+  return false;
+}
+
+// Writes the fields after the object into `p` (room for all of them checked by
+// the caller); strings need no escaping.
+char* WritePlainTail(const OdsFields& f, char* p) {
+  auto put = [&p](std::string_view s) {
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+  };
+  auto field = [&](std::string_view key_and_quote, std::string_view value) {
+    put(key_and_quote);
+    put(value);
+    *p++ = '"';
+  };
+  auto int_field = [&](std::string_view key, int64_t value) {
+    put(key);
+    p = std::to_chars(p, p + 20, value).ptr;
+  };
+  field(",\"group\":\"", f.group);
+  field(",\"version\":\"", f.version);
+  field(",\"kind\":\"", f.kind);
+  field(",\"namespace\":\"", f.namespace_);
+  field(",\"name\":\"", f.name);
+  field(",\"resourceversion\":\"", f.resource_version);
+  field(",\"uid\":\"", f.uid);
+  field(",\"watchname\":\"", f.watch_name);
+  int_field(",\"watchsetuptimestamp\":", f.watch_setup_ms);
+  int_field(",\"__time_milli__\":", f.event_time_ms);
+  field(",\"origin\":\"", EventOriginName(f.origin));
+  if (f.origin == EventOrigin::kInferred) put(",\"inferred\":true");
+  *p++ = '}';
+  return p;
+}
+
+}  // namespace
+
 void AppendOdsContent(const OdsFields& f, std::string* out) {
-  out->reserve(out->size() + f.object_json.size() + 320);
+  const std::string_view strings[] = {f.group, f.version,          f.kind, f.namespace_,
+                                      f.name,  f.resource_version, f.uid,  f.watch_name};
+  size_t string_bytes = 0;
+  bool plain = true;
+  for (std::string_view s : strings) {
+    string_bytes += s.size();
+    plain = plain && !NeedsJsonEscape(s);
+  }
+  out->reserve(out->size() + f.object_head.size() + f.object_json.size() + string_bytes + 320);
   out->append("{\"type\":\"");
   out->append(EventTypeName(f.type));
   out->append("\",\"obj\":");
+  out->append(f.object_head);
   out->append(f.object_json);
+  // The usual case, names and versions without quotes or control characters:
+  // the rest in one piece from the stack.
+  constexpr size_t kTailBuffer = 1024;
+  constexpr size_t kTailFixedBytes = 260;  // keys, quotes, two int64s, origin, "inferred"
+  if (plain && string_bytes + kTailFixedBytes <= kTailBuffer) {
+    char tail[kTailBuffer];
+    char* end = WritePlainTail(f, tail);
+    out->append(tail, static_cast<size_t>(end - tail));
+    return;
+  }
   auto field = [out](std::string_view key, std::string_view value) {
     out->append(",\"");
     out->append(key);
@@ -162,10 +226,10 @@ size_t MemorySink::size() const {
   return events_.size();
 }
 
-Status CountingSink::Emit(std::vector<CollectedEvent> events) {
+Status CountingSink::EmitBorrowed(std::vector<CollectedEvent>* events) {
   uint64_t bytes = 0;
-  for (const auto& e : events) bytes += e.content.size();
-  events_ += events.size();
+  for (const auto& e : *events) bytes += e.content.size();
+  events_ += events->size();
   bytes_ += bytes;
   return Status::OK();
 }

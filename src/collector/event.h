@@ -56,6 +56,10 @@ struct OdsFields {
   EventType type = EventType::kAdded;
   EventOrigin origin = EventOrigin::kWatch;
   std::string_view object_json;  // the object, verbatim
+  // Text the object starts with ahead of object_json (empty: none): list items
+  // lack apiVersion and kind, which are spliced in here as `{"apiVersion":..,"kind":..,`
+  // followed by the item's text after its `{`, instead of building the object apart first.
+  std::string_view object_head;
   std::string_view group;        // "" for the core group
   std::string_view version;
   std::string_view kind;
@@ -80,6 +84,15 @@ class EventSink {
   // Takes a batch in order. An error means the batch was not accepted; the
   // collector stops rather than drop events.
   virtual Status Emit(std::vector<CollectedEvent> events) = 0;
+  // The same for a sink that copies what it keeps: it leaves the events in
+  // *events, whose strings' buffers the caller reuses for the next events (a
+  // relist makes hundreds of thousands). By default Emit takes them and
+  // *events is left empty.
+  virtual Status EmitBorrowed(std::vector<CollectedEvent>* events) {
+    Status s = Emit(std::move(*events));
+    events->clear();
+    return s;
+  }
   // Makes everything emitted so far durable (or at least visible). The
   // collector calls it after each round of its event loop that emitted.
   virtual Status Flush() = 0;
@@ -121,7 +134,8 @@ class MemorySink : public EventSink {
 // Counts events and bytes, keeps nothing (benchmarks).
 class CountingSink : public EventSink {
  public:
-  Status Emit(std::vector<CollectedEvent> events) override;
+  Status Emit(std::vector<CollectedEvent> events) override { return EmitBorrowed(&events); }
+  Status EmitBorrowed(std::vector<CollectedEvent>* events) override;
   Status Flush() override { return Status::OK(); }
   uint64_t events() const { return events_; }
   uint64_t content_bytes() const { return bytes_; }

@@ -72,16 +72,16 @@ Result<std::unique_ptr<LogSink>> LogSink::Create(log::EventLog* log) {
   return std::unique_ptr<LogSink>(new LogSink(std::move(producer)));
 }
 
-Status LogSink::Emit(std::vector<CollectedEvent> events) {
+Status LogSink::EmitBorrowed(std::vector<CollectedEvent>* events) {
   std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& e : events) {
+  for (const auto& e : *events) {
     log::ProducerRecord r;
     r.key = e.cluster;
     r.value = e.content;
     r.timestamp_ms = e.ingest_time_ms;
     KL_RETURN_IF_ERROR(producer_->Send(r));
   }
-  events_ += events.size();
+  events_ += events->size();
   // The collector flushes after each round of its event loop, so the events
   // of a round reach the log in one write (and become visible promptly).
   return Status::OK();

@@ -23,7 +23,9 @@ namespace kl::collector {
 class LogSink : public EventSink {
  public:
   static Result<std::unique_ptr<LogSink>> Create(log::EventLog* log);
-  Status Emit(std::vector<CollectedEvent> events) override;
+  Status Emit(std::vector<CollectedEvent> events) override { return EmitBorrowed(&events); }
+  // Copies each event into the log's buffer and leaves the events to the caller.
+  Status EmitBorrowed(std::vector<CollectedEvent>* events) override;
   Status Flush() override;
   uint64_t events_written() const;
 

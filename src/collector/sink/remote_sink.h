@@ -133,15 +133,16 @@ class Shipper {
 class SpoolGate : public EventSink {
  public:
   SpoolGate(EventSink* inner, Shipper* shipper) : inner_(inner), shipper_(shipper) {}
-  Status Emit(std::vector<CollectedEvent> events) override {
+  Status Emit(std::vector<CollectedEvent> events) override { return EmitBorrowed(&events); }
+  Status EmitBorrowed(std::vector<CollectedEvent>* events) override {
     // The inner sink may buffer until the collector's next flush; events
     // counted as spooled but not yet written could never be acknowledged, so
     // they are written before waiting for room.
     if (shipper_->SpoolFull()) KL_RETURN_IF_ERROR(inner_->Flush());
     shipper_->WaitForRoom();
     uint64_t bytes = 0;
-    for (const auto& e : events) bytes += e.content.size() + e.cluster.size() + 28;  // the log's record framing
-    Status s = inner_->Emit(std::move(events));
+    for (const auto& e : *events) bytes += e.content.size() + e.cluster.size() + 28;  // the log's record framing
+    Status s = inner_->EmitBorrowed(events);
     shipper_->NoteSpooled(bytes);
     return s;
   }

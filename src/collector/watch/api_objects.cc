@@ -52,6 +52,16 @@ simdjson::error_code ReadMetadata(od::value value, ObjectMeta* meta) {
   });
 }
 
+// Empties `meta` keeping its strings' buffers.
+void ClearMeta(ObjectMeta* meta) {
+  meta->api_version.clear();
+  meta->kind.clear();
+  meta->uid.clear();
+  meta->name.clear();
+  meta->namespace_.clear();
+  meta->resource_version.clear();
+}
+
 // Reads kind, apiVersion and metadata of an object, skipping everything else.
 simdjson::error_code ReadObjectMeta(od::object object, ObjectMeta* meta) {
   return ForEachField(object, [meta](std::string_view key, od::value v) {
@@ -239,7 +249,14 @@ Status ApiParser::ParseListPage(std::string_view text, size_t padded_capacity, L
   page->resource_version.clear();
   page->continue_token.clear();
   page->remaining_item_count = -1;
-  page->items.clear();
+  // Items are overwritten in place and the surplus cut at the end: a page's
+  // items keep their strings' buffers for the next page (no allocation per item).
+  size_t used = 0;
+  struct CutSurplus {
+    std::vector<ListItem>* items;
+    size_t* used;
+    ~CutSurplus() { items->resize(*used); }
+  } cut{&page->items, &used};
   auto padded = impl_->Padded(text, padded_capacity);
   const char* base = padded.data();
   if (auto e = impl_->parser.iterate(padded).get(impl_->doc)) return JsonError("parsing list", e);
@@ -284,9 +301,12 @@ Status ApiParser::ParseListPage(std::string_view text, size_t padded_capacity, L
         if (auto e = iv.current_location().get(begin)) return JsonError("parsing list item", e);
         od::object object;
         if (auto e = iv.get_object().get(object)) return JsonError("parsing list item", e);
-        ListItem& out = page->items.emplace_back();
+        if (used == page->items.size()) page->items.emplace_back();
+        ListItem& out = page->items[used++];
+        out.object = {};
+        ClearMeta(&out.meta);
         if (auto e = ReadObjectMeta(object, &out.meta)) {
-          return JsonError("parsing list item " + std::to_string(page->items.size() - 1) + " metadata", e);
+          return JsonError("parsing list item " + std::to_string(used - 1) + " metadata", e);
         }
         const char* end = nullptr;
         if (auto e = impl_->doc.current_location().get(end)) return JsonError("parsing list item", e);

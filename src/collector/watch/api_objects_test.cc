@@ -87,6 +87,48 @@ TEST(ApiObjectsTest, ChunkedListPagesCarryContinueAndVersion) {
   EXPECT_EQ(page.resource_version, "1089012");
 }
 
+// A page parser reuses the items of the page before: nothing of them may
+// show through in a smaller page, nor in fields the new items lack.
+TEST(ApiObjectsTest, ASmallerPageAfterALargerOneHoldsOnlyItsOwnItems) {
+  ApiParser parser;
+  ListPage page;
+  std::string big = R"({"kind":"PodList","metadata":{"resourceVersion":"5","continue":"c"},"items":[)";
+  for (int i = 0; i < 40; ++i) {
+    if (i > 0) big += ",";
+    big += R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"pod-with-a-long-name-)" + std::to_string(i) +
+           R"(","namespace":"tenant-with-a-long-name","uid":"uid-)" + std::to_string(i) +
+           R"(-0123456789abcdef","resourceVersion":")" + std::to_string(100 + i) + R"("}})";
+  }
+  big += "]}";
+  KL_ASSERT_OK(parser.ParseListPage(big, 0, &page));
+  ASSERT_EQ(page.items.size(), 40u);
+  EXPECT_EQ(page.items[39].meta.name, "pod-with-a-long-name-39");
+  std::string small =
+      R"({"kind":"PodList","metadata":{"resourceVersion":"6"},"items":[{"metadata":{"name":"a","uid":"u-a",)"
+      R"("resourceVersion":"7"}},{"metadata":{"uid":"u-b"}}]})";
+  KL_ASSERT_OK(parser.ParseListPage(small, 0, &page));
+  ASSERT_EQ(page.items.size(), 2u);
+  EXPECT_EQ(page.continue_token, "");
+  EXPECT_EQ(page.resource_version, "6");
+  const ObjectMeta& a = page.items[0].meta;
+  EXPECT_EQ(a.name, "a");
+  EXPECT_EQ(a.uid, "u-a");
+  EXPECT_EQ(a.resource_version, "7");
+  EXPECT_EQ(a.namespace_, "");
+  EXPECT_EQ(a.kind, "");
+  EXPECT_EQ(a.api_version, "");
+  EXPECT_EQ(page.items[0].object, R"({"metadata":{"name":"a","uid":"u-a","resourceVersion":"7"}})");
+  const ObjectMeta& b = page.items[1].meta;
+  EXPECT_EQ(b.uid, "u-b");
+  EXPECT_EQ(b.name, "");
+  EXPECT_EQ(b.resource_version, "");
+  // A page that fails half-way leaves only what it parsed before the damage.
+  EXPECT_FALSE(parser.ParseListPage(R"({"items":[{"metadata":{"uid":"x"}},{"metadata":{"uid":5}}]})", 0, &page).ok());
+  EXPECT_LE(page.items.size(), 2u);
+  KL_ASSERT_OK(parser.ParseListPage(R"({"kind":"PodList","items":[]})", 0, &page));
+  EXPECT_TRUE(page.items.empty());
+}
+
 TEST(ApiObjectsTest, EveryListFixtureParsesAndCountsItems) {
   KL_REQUIRE_SHARED("k8s-fixtures/kubeclient", dir);
   ApiParser parser;

@@ -1,10 +1,14 @@
 #include "collector/watch/http_loop.h"
 
 #include <curl/curl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 #include "common/clock.h"
@@ -36,15 +40,68 @@ struct HttpLoop::Transfer {
 HttpLoop::HttpLoop() {
   static CurlGlobal global;  // curl_global_init is not thread-safe: do it once
   multi_ = curl_multi_init();
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ >= 0 && wake_fd_ >= 0) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = wake_fd_;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  }
+  if (multi_ != nullptr) {
+    CURLM* multi = static_cast<CURLM*>(multi_);
+    curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &HttpLoop::OnSocket);
+    curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &HttpLoop::OnTimer);
+    curl_multi_setopt(multi, CURLMOPT_TIMERDATA, this);
+  }
 }
 
 HttpLoop::~HttpLoop() {
   Stop();
+  // Removing the handles calls OnSocket, which needs epoll_fd_ still open.
+  for (auto& [id, t] : transfers_) curl_multi_remove_handle(static_cast<CURLM*>(multi_), t->easy);
+  transfers_.clear();
   curl_multi_cleanup(static_cast<CURLM*>(multi_));
+  if (epoll_fd_ >= 0) close(epoll_fd_);
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+int HttpLoop::OnSocket(void* /*easy*/, int socket, int what, void* loop_ptr, void* socket_data) {
+  auto* loop = static_cast<HttpLoop*>(loop_ptr);
+  if (what == CURL_POLL_REMOVE) {
+    epoll_ctl(loop->epoll_fd_, EPOLL_CTL_DEL, socket, nullptr);  // fails harmlessly if closed already
+    curl_multi_assign(static_cast<CURLM*>(loop->multi_), socket, nullptr);
+    return 0;
+  }
+  epoll_event ev{};
+  ev.events = ((what & CURL_POLL_IN) != 0 ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) != 0 ? EPOLLOUT : 0u);
+  ev.data.fd = socket;
+  // A socket libcurl has not announced yet is added, a known one modified; a
+  // descriptor number reused after a close may be in either state.
+  int op = socket_data == nullptr ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+  if (epoll_ctl(loop->epoll_fd_, op, socket, &ev) != 0) {
+    epoll_ctl(loop->epoll_fd_, op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, socket, &ev);
+  }
+  if (socket_data == nullptr) curl_multi_assign(static_cast<CURLM*>(loop->multi_), socket, loop);
+  return 0;
+}
+
+int HttpLoop::OnTimer(void* /*multi*/, long timeout_ms, void* loop_ptr) {
+  auto* loop = static_cast<HttpLoop*>(loop_ptr);
+  loop->curl_deadline_ms_ = timeout_ms < 0 ? -1 : NowMs() + timeout_ms;
+  return 0;
+}
+
+void HttpLoop::Wake() {
+  uint64_t one = 1;
+  if (wake_fd_ >= 0) (void)!write(wake_fd_, &one, sizeof(one));
 }
 
 Status HttpLoop::Start() {
   if (multi_ == nullptr) return Status::Internal("curl_multi_init failed");
+  if (epoll_fd_ < 0 || wake_fd_ < 0)
+    return Status::IOError("epoll/eventfd for the HTTP loop: " + std::string(std::strerror(errno)));
   if (thread_.joinable()) return Status::OK();
   stop_ = false;
   thread_ = std::thread([this] { Run(); });
@@ -58,7 +115,7 @@ void HttpLoop::Stop() {
     stop_ = true;
   }
   posted_cv_.notify_all();
-  curl_multi_wakeup(static_cast<CURLM*>(multi_));
+  Wake();
   thread_.join();
   ApplyDeferred();
   for (auto& [id, t] : transfers_) curl_multi_remove_handle(static_cast<CURLM*>(multi_), t->easy);
@@ -74,7 +131,7 @@ void HttpLoop::Post(std::function<void()> task) {
     posted_.push_back(std::move(task));
   }
   posted_cv_.notify_all();
-  curl_multi_wakeup(static_cast<CURLM*>(multi_));
+  Wake();
 }
 
 void HttpLoop::RunAfter(int64_t delay_ms, std::function<void()> task) {
@@ -207,15 +264,34 @@ void HttpLoop::Finish(Transfer* t, int curl_code) {
 
 void HttpLoop::Run() {
   CURLM* multi = static_cast<CURLM*>(multi_);
+  constexpr int kMaxEvents = 64;
+  epoll_event events[kMaxEvents];
   while (!stop_) {
+    int64_t now = NowMs();
     int64_t wait_ms = 1000;
-    if (!timers_.empty()) wait_ms = std::clamp<int64_t>(timers_.begin()->first - NowMs(), 0, 1000);
-    curl_multi_poll(multi, nullptr, 0, static_cast<int>(wait_ms), nullptr);
+    if (!timers_.empty()) wait_ms = std::clamp<int64_t>(timers_.begin()->first - now, 0, wait_ms);
+    if (curl_deadline_ms_ >= 0) wait_ms = std::clamp<int64_t>(curl_deadline_ms_ - now, 0, wait_ms);
+    int ready = epoll_wait(epoll_fd_, events, kMaxEvents, static_cast<int>(wait_ms));
     if (stop_) break;
     int64_t round_start = NowMs();
     round_bytes_ = 0;
     int running = 0;
-    curl_multi_perform(multi, &running);
+    for (int i = 0; i < ready; ++i) {
+      int fd = events[i].data.fd;
+      if (fd == wake_fd_) {
+        uint64_t count;
+        (void)!read(wake_fd_, &count, sizeof(count));
+        continue;
+      }
+      uint32_t e = events[i].events;
+      int mask = ((e & EPOLLIN) != 0 ? CURL_CSELECT_IN : 0) | ((e & EPOLLOUT) != 0 ? CURL_CSELECT_OUT : 0) |
+                 ((e & (EPOLLERR | EPOLLHUP)) != 0 ? CURL_CSELECT_ERR : 0);
+      curl_multi_socket_action(multi, fd, mask, &running);
+    }
+    if (curl_deadline_ms_ >= 0 && NowMs() >= curl_deadline_ms_) {
+      curl_deadline_ms_ = -1;
+      curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
     ApplyDeferred();
     int queued = 0;
     while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
@@ -231,7 +307,7 @@ void HttpLoop::Run() {
       tasks.swap(posted_);
     }
     for (auto& task : tasks) task();
-    int64_t now = NowMs();
+    now = NowMs();
     while (!timers_.empty() && timers_.begin()->first <= now) {
       auto task = std::move(timers_.begin()->second);
       timers_.erase(timers_.begin());

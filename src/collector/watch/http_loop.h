@@ -1,7 +1,10 @@
 // HttpLoop: many concurrent HTTP(S) transfers on one thread, through
 // libcurl's multi interface. The collector runs every list and watch of
 // its share of clusters on one loop instead of a thread per watch, so 800
-// watches cost 800 sockets, not 800 threads.
+// watches cost 800 sockets, not 800 threads. The loop waits in epoll and
+// hands libcurl only the sockets that are ready (curl_multi_socket_action):
+// curl_multi_perform would look at every transfer each round, a poll()
+// system call per idle watch.
 //
 // Everything except Post() and Start()/Stop() must be called on the loop
 // thread (from callbacks, timers or posted tasks); callbacks run there too.
@@ -96,8 +99,15 @@ class HttpLoop {
   void Run();
   void Finish(Transfer* t, int curl_code);
   static size_t OnWrite(char* data, size_t size, size_t n, void* user);
+  // libcurl's socket and timer callbacks (CURLMOPT_SOCKETFUNCTION, CURLMOPT_TIMERFUNCTION).
+  static int OnSocket(void* easy, int socket, int what, void* loop, void* socket_data);
+  static int OnTimer(void* multi, long timeout_ms, void* loop);
+  void Wake();
 
   void* multi_ = nullptr;  // CURLM*
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;               // eventfd: posted tasks and Stop() end the wait
+  int64_t curl_deadline_ms_ = -1;  // when libcurl wants its timeout action (monotonic ms); -1: none
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::mutex posted_mu_;

@@ -1,5 +1,7 @@
 #include "collector/watch/sync.h"
 
+#include <algorithm>
+
 #include "common/json.h"
 
 namespace kl::collector {
@@ -66,20 +68,30 @@ ResourceSync::ResourceSync(WatchTarget target, ObjectTracker tracker)
 
 void ResourceSync::Emit(EventType type, EventOrigin origin, std::string_view object_json, const ObjectMeta& meta,
                         std::string_view rv, int64_t now_ms, std::vector<CollectedEvent>* out) {
-  // List items come without apiVersion/kind; events carry self-describing objects.
+  // List items come without apiVersion/kind; events carry self-describing objects:
+  // both are spliced in ahead of the item's fields.
+  std::string_view object_head;
   if (meta.kind.empty() && !object_json.empty() && object_json.front() == '{') {
-    object_scratch_.assign("{\"apiVersion\":");
-    AppendJsonString(&object_scratch_, target_.ApiVersion());
-    object_scratch_.append(",\"kind\":");
-    AppendJsonString(&object_scratch_, target_.kind);
     std::string_view rest = object_json.substr(1);
     size_t i = 0;
     while (i < rest.size() && (rest[i] == ' ' || rest[i] == '\n' || rest[i] == '\r' || rest[i] == '\t')) ++i;
-    if (i < rest.size() && rest[i] != '}') object_scratch_.push_back(',');
-    object_scratch_.append(rest);
-    object_json = object_scratch_;
+    if (object_head_.empty()) {
+      object_head_.assign("{\"apiVersion\":");
+      AppendJsonString(&object_head_, target_.ApiVersion());
+      object_head_.append(",\"kind\":");
+      AppendJsonString(&object_head_, target_.kind);
+      object_head_.push_back(',');
+    }
+    object_head = object_head_;
+    if (i >= rest.size() || rest[i] == '}') object_head.remove_suffix(1);  // an empty object: no comma
+    object_json = rest;
   }
   CollectedEvent& e = out->emplace_back();
+  if (!spare_events_.empty()) {
+    e = std::move(spare_events_.back());
+    spare_events_.pop_back();
+    e.content.clear();
+  }
   e.cluster = target_.cluster;
   e.ingest_time_ms = now_ms;
   e.type = type;
@@ -93,6 +105,7 @@ void ResourceSync::Emit(EventType type, EventOrigin origin, std::string_view obj
   OdsFields f;
   f.type = type;
   f.origin = origin;
+  f.object_head = object_head;
   f.object_json = object_json;
   f.group = target_.group;
   f.version = target_.version;
@@ -106,6 +119,18 @@ void ResourceSync::Emit(EventType type, EventOrigin origin, std::string_view obj
   f.event_time_ms = now_ms;
   AppendOdsContent(f, &e.content);
   ++events_emitted_;
+}
+
+void ResourceSync::Recycle(std::vector<CollectedEvent>* events) {
+  // A list page's events while listing; while watching a few small ones, so
+  // that a thousand idle watches hold next to nothing.
+  size_t keep = listing_ ? 1024 : 16;
+  size_t max_content = listing_ ? (1u << 20) : (16u << 10);
+  for (CollectedEvent& e : *events) {
+    if (spare_events_.size() >= keep) break;
+    if (e.content.capacity() <= max_content) spare_events_.push_back(std::move(e));
+  }
+  events->clear();
 }
 
 void ResourceSync::BeginWatch(int64_t now_ms) {
@@ -135,7 +160,14 @@ Status ResourceSync::OnListPage(std::string_view body, size_t padded_capacity, i
       return Status::Corruption("listing " + target_.watch_name + ": item " + item.meta.name + " has no uid");
     }
   }
-  for (const ListItem& item : page_.items) {
+  // The tracker's index slots are random reads: start loading a few items ahead.
+  constexpr size_t kPrefetchAhead = 4;
+  const std::vector<ListItem>& items = page_.items;
+  for (size_t i = 0; i < std::min(kPrefetchAhead, items.size()); ++i) tracker_.Prefetch(items[i].meta.uid);
+  out->reserve(out->size() + items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i + kPrefetchAhead < items.size()) tracker_.Prefetch(items[i + kPrefetchAhead].meta.uid);
+    const ListItem& item = items[i];
     auto seen = tracker_.Observe(item.meta.uid, item.meta.namespace_, item.meta.name, item.meta.resource_version);
     if (seen == ObjectTracker::Observation::kStale) continue;
     Emit(seen == ObjectTracker::Observation::kNew ? EventType::kAdded : EventType::kModified, EventOrigin::kList,
@@ -175,6 +207,7 @@ void ResourceSync::FinishList(int64_t now_ms, std::vector<CollectedEvent>* out) 
   }
   tracker_.set_resume_rv(list_rv_);
   listing_ = false;
+  std::vector<CollectedEvent>().swap(spare_events_);  // a page's worth; watching needs a few
   // The list's pages are parsed; watch events are small.
   ThreadParser().ReleaseMemory();
   page_ = ListPage();

@@ -70,6 +70,10 @@ class ResourceSync {
   // After the last page: emits inferred deletions and sets the resume version
   // to the list's resourceVersion.
   void FinishList(int64_t now_ms, std::vector<CollectedEvent>* out);
+  // Takes back events a sink has finished with (and empties *events): the next
+  // events reuse their strings' buffers instead of allocating them afresh.
+  // Keeps a page's worth while listing, a few while watching.
+  void Recycle(std::vector<CollectedEvent>* events);
   bool listing() const { return listing_; }
 
   // --- watch ---
@@ -97,7 +101,8 @@ class ResourceSync {
   uint64_t watch_start_key_ = 0;  // numeric version the watch started from; 0: none
   uint64_t events_emitted_ = 0;
   uint64_t bookmarks_ = 0;
-  std::string object_scratch_;
+  std::vector<CollectedEvent> spare_events_;  // emitted and done with; reused by Emit
+  std::string object_head_;                   // `{"apiVersion":..,"kind":..,` of list items, made once
 };
 
 }  // namespace kl::collector

@@ -187,6 +187,164 @@ TEST(SyncTest, ListPagesThenRelistInfersDeletions) {
   EXPECT_EQ(sync.tracker().size(), 2u);
 }
 
+// The content of list events byte for byte: apiVersion and kind are spliced in
+// front of the item's own fields (none after an empty object), and names that
+// need JSON escaping are escaped.
+TEST(SyncTest, ListEventContentSplicesApiVersionAndKindIntoTheItem) {
+  WatchTarget target = PodsTarget();
+  target.group = "apps";
+  target.kind = "Deployment";
+  target.watch_name = "core/apps/deployments";
+  ResourceSync sync(target);
+  std::vector<CollectedEvent> out;
+  std::string cont;
+  sync.BeginList(100);
+  std::string page =
+      R"({"kind":"DeploymentList","apiVersion":"apps/v1","metadata":{"resourceVersion":"70"},"items":[)"
+      R"({"metadata":{"name":"web","namespace":"ns","uid":"u1","resourceVersion":"7"},"spec":{"replicas":2}},)"
+      R"({ "metadata":{"name":"q\"uote","namespace":"ns","uid":"u2","resourceVersion":"8"}},)"
+      R"({"kind":"Deployment","apiVersion":"apps/v1","metadata":{"name":"own","uid":"u3","resourceVersion":"9"}}]})";
+  KL_ASSERT_OK(sync.OnListPage(page, 0, 1234, &cont, &out));
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].content,
+            R"({"type":"ADDED","obj":{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web",)"
+            R"("namespace":"ns","uid":"u1","resourceVersion":"7"},"spec":{"replicas":2}},"group":"apps",)"
+            R"("version":"v1","kind":"Deployment","namespace":"ns","name":"web","resourceversion":"7","uid":"u1",)"
+            R"("watchname":"core/apps/deployments","watchsetuptimestamp":100,"__time_milli__":1234,"origin":"list"})");
+  // Blanks after the brace stay; the name with a quote goes the escaping way.
+  EXPECT_EQ(out[1].content,
+            R"({"type":"ADDED","obj":{"apiVersion":"apps/v1","kind":"Deployment", "metadata":{"name":"q\"uote",)"
+            R"("namespace":"ns","uid":"u2","resourceVersion":"8"}},"group":"apps","version":"v1","kind":"Deployment",)"
+            R"("namespace":"ns","name":"q\"uote","resourceversion":"8","uid":"u2","watchname":"core/apps/deployments",)"
+            R"("watchsetuptimestamp":100,"__time_milli__":1234,"origin":"list"})");
+  EXPECT_EQ(out[1].name, "q\"uote");
+  // An item that names its kind is taken verbatim.
+  KL_ASSERT_OK_AND_ASSIGN(JsonValue third, ParseJson(out[2].content, "content"));
+  EXPECT_EQ(out[2].content.rfind(R"({"type":"ADDED","obj":{"kind":"Deployment","apiVersion":"apps/v1",)", 0), 0u);
+  EXPECT_EQ(third.GetStringOr("namespace", "?"), "");
+  for (const CollectedEvent& e : out) {
+    KL_ASSERT_OK_AND_ASSIGN(CollectedEvent back, EventFromContent(e.cluster, e.ingest_time_ms, e.content));
+    EXPECT_EQ(back.uid, e.uid);
+    EXPECT_EQ(back.name, e.name);
+    EXPECT_EQ(back.resource_version, e.resource_version);
+  }
+
+  // An empty item object gets no comma after the kind (and fails for want of a uid).
+  out.clear();
+  ResourceSync empty_sync(target);
+  empty_sync.BeginList(100);
+  EXPECT_FALSE(
+      empty_sync.OnListPage(R"({"kind":"DeploymentList","metadata":{},"items":[{ }]})", 0, 1, &cont, &out).ok());
+  EXPECT_TRUE(out.empty());
+}
+
+// Events handed back after a sink copied them are reused for the next ones;
+// nothing of what they held may show: every event equals the one a sync
+// without recycling makes from the same input.
+TEST(SyncTest, RecycledEventsCarryNothingOfTheirPast) {
+  auto page = [](int first, int count, const std::string& name_prefix, const std::string& cont) {
+    std::string body = R"({"kind":"PodList","metadata":{"resourceVersion":"900")" +
+                       (cont.empty() ? std::string() : R"(,"continue":")" + cont + "\"") + R"(},"items":[)";
+    for (int i = first; i < first + count; ++i) {
+      if (i > first) body += ",";
+      body += R"({"metadata":{"name":")" + name_prefix + std::to_string(i) + R"(","namespace":"ns-)" +
+              std::to_string(i % 3) + R"(","uid":"uid-)" + std::to_string(i) + R"(","resourceVersion":")" +
+              std::to_string(500 + i) + R"("},"spec":{"x":")" + std::string(static_cast<size_t>(i * 37 % 300), 'x') +
+              R"("}})";
+    }
+    return body + "]}";
+  };
+  const std::string pages[] = {page(0, 6, "a-rather-long-pod-name-", "c1"), page(6, 4, "p", "c2"),
+                               page(10, 9, "mid-", "")};
+  ResourceSync recycling(PodsTarget()), fresh(PodsTarget());
+  recycling.BeginList(50);
+  fresh.BeginList(50);
+  std::vector<CollectedEvent> reused, reference;
+  std::string cont;
+  for (const std::string& p : pages) {
+    KL_ASSERT_OK(recycling.OnListPage(p, 0, 60, &cont, &reused));
+    KL_ASSERT_OK(fresh.OnListPage(p, 0, 60, &cont, &reference));
+    ASSERT_EQ(reused.size(), reference.size());
+    for (size_t i = 0; i < reused.size(); ++i) {
+      EXPECT_EQ(reused[i].content, reference[i].content);
+      EXPECT_EQ(reused[i].uid, reference[i].uid);
+      EXPECT_EQ(reused[i].name, reference[i].name);
+      EXPECT_EQ(reused[i].namespace_, reference[i].namespace_);
+      EXPECT_EQ(reused[i].resource_version, reference[i].resource_version);
+      EXPECT_EQ(reused[i].type, reference[i].type);
+    }
+    recycling.Recycle(&reused);
+    EXPECT_TRUE(reused.empty());
+    reference.clear();
+  }
+  recycling.FinishList(70, &reused);
+  fresh.FinishList(70, &reference);
+  EXPECT_TRUE(reused.empty());
+  // Watching: a deletion after recycled list events.
+  recycling.BeginWatch(80);
+  fresh.BeginWatch(80);
+  std::vector<ResourceSync::WatchOutcome> outcomes;
+  std::string modification = R"({"type":"MODIFIED","object":{"kind":"Pod","apiVersion":"v1","metadata":{)"
+                             R"("name":"a-rather-long-pod-name-3","namespace":"ns-0","uid":"uid-3",)"
+                             R"("resourceVersion":"940"},"status":{"phase":"Running"}}})"
+                             "\n";
+  KL_ASSERT_OK(FeedWatch(&recycling, modification, &reused, &outcomes));
+  KL_ASSERT_OK(FeedWatch(&fresh, modification, &reference, &outcomes));
+  ASSERT_EQ(reused.size(), 1u);
+  EXPECT_EQ(reused[0].content, reference[0].content);
+  recycling.Recycle(&reused);
+  reference.clear();
+  std::string deletion = R"({"type":"DELETED","object":{"kind":"Pod","apiVersion":"v1","metadata":{"name":"p7",)"
+                         R"("namespace":"ns-1","uid":"uid-7","resourceVersion":"950"}}})"
+                         "\n";
+  KL_ASSERT_OK(FeedWatch(&recycling, deletion, &reused, &outcomes));
+  KL_ASSERT_OK(FeedWatch(&fresh, deletion, &reference, &outcomes));
+  ASSERT_EQ(reused.size(), 1u);
+  ASSERT_EQ(reference.size(), 1u);
+  EXPECT_EQ(reused[0].content, reference[0].content);
+  EXPECT_EQ(reused[0].type, EventType::kDeleted);
+}
+
+// The fields after the object take a fast way when nothing needs escaping and
+// the general one otherwise; both give the same document.
+TEST(SyncTest, OdsContentEscapesOnlyWhereNeeded) {
+  OdsFields f;
+  f.type = EventType::kDeleted;
+  f.origin = EventOrigin::kInferred;
+  f.object_head = R"({"a":1,)";
+  f.object_json = R"("b":2})";
+  f.version = "v1";
+  f.kind = "Pod";
+  f.namespace_ = "ns";
+  f.name = "tab\there";
+  f.resource_version = "12";
+  f.uid = "u";
+  f.watch_name = "w";
+  f.watch_setup_ms = -5;
+  f.event_time_ms = 9223372036854775807;
+  std::string content = "x";
+  AppendOdsContent(f, &content);
+  EXPECT_EQ(content,
+            R"(x{"type":"DELETED","obj":{"a":1,"b":2},"group":"","version":"v1","kind":"Pod","namespace":"ns",)"
+            R"("name":"tab\there","resourceversion":"12","uid":"u","watchname":"w","watchsetuptimestamp":-5,)"
+            R"("__time_milli__":9223372036854775807,"origin":"relist","inferred":true})");
+  f.name = "plain";
+  content.clear();
+  AppendOdsContent(f, &content);
+  KL_ASSERT_OK_AND_ASSIGN(JsonValue doc, ParseJson(content, "content"));
+  EXPECT_EQ(doc.GetStringOr("name", ""), "plain");
+  EXPECT_NE(content.find(R"("__time_milli__":9223372036854775807,"origin":"relist","inferred":true})"),
+            std::string::npos);
+  // Long names do not fit the stack buffer: the general way, same shape.
+  std::string long_name(2000, 'n');
+  f.name = long_name;
+  content.clear();
+  AppendOdsContent(f, &content);
+  KL_ASSERT_OK_AND_ASSIGN(JsonValue long_doc, ParseJson(content, "content"));
+  EXPECT_EQ(long_doc.GetStringOr("name", ""), long_name);
+  EXPECT_EQ(long_doc.GetStringOr("origin", ""), "relist");
+}
+
 std::string Event(const std::string& type, const std::string& uid, const std::string& name, int rv) {
   return R"({"type":")" + type + R"(","object":{"kind":"Pod","apiVersion":"v1","metadata":{"name":")" + name +
          R"(","namespace":"ns","uid":")" + uid + R"(","resourceVersion":")" + std::to_string(rv) + R"("}}})" + "\n";

@@ -47,6 +47,10 @@ class ObjectTracker {
   // Records that the object is at `rv`, unless a version at least as new is
   // tracked. During a sweep it also marks the object as seen.
   Observation Observe(std::string_view uid, std::string_view ns, std::string_view name, std::string_view rv);
+  // A hint that `uid` is looked up soon: starts loading its index slot (a
+  // list page observes hundreds of objects whose slots are random reads in
+  // megabytes; asking a few items ahead hides those cache misses).
+  void Prefetch(std::string_view uid) const;
   // Forgets `uid`; false when it was not tracked.
   bool Forget(std::string_view uid);
   bool Contains(std::string_view uid) const;
@@ -107,6 +111,10 @@ class ObjectTracker {
   // Index slot holding uid, or the empty slot where it would go.
   size_t FindSlot(std::string_view uid, uint32_t hash) const;
   void Insert(std::string_view uid, std::string_view ns, std::string_view name, uint64_t rv_key);
+  // Insert into the empty `slot` FindSlot(uid, hash) returned (no growth needed).
+  void InsertAt(size_t slot, uint32_t hash, std::string_view uid, std::string_view ns, std::string_view name,
+                uint64_t rv_key);
+  bool NeedsGrowth() const { return (live_ + 1) * 10 > slots_.size() * 7; }
   void RemoveSlot(size_t slot);
   void Grow();
   void MaybeCompactArena();

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 
 #include "common/random.h"
@@ -68,6 +69,41 @@ TEST(TrackerTest, MatchesAReferenceMapUnderRandomOperations) {
     EXPECT_EQ(name, "name-" + std::string(uid));
   });
   EXPECT_EQ(visited, model.size());
+}
+
+// Uids of every length around the hash's 8-byte words, looked up with and
+// without a prefetch hint first, across the index's growth.
+TEST(TrackerTest, UidsOfAnyLengthAreFoundAndKeptApart) {
+  ObjectTracker t;
+  std::vector<std::string> uids;
+  for (size_t len = 0; len <= 40; ++len) {
+    for (int v = 0; v < 200; ++v) {
+      std::string uid(len, 'a');
+      for (size_t i = 0; i < len; ++i) uid[i] = static_cast<char>('a' + (v + i * 7) % 26);
+      if (len > 0) uid[len - 1] = static_cast<char>('A' + v % 26);
+      if (len > 1) uid[0] = static_cast<char>('0' + v / 26);
+      uids.push_back(uid);
+    }
+  }
+  std::sort(uids.begin(), uids.end());
+  uids.erase(std::unique(uids.begin(), uids.end()), uids.end());
+  for (size_t i = 0; i < uids.size(); ++i) {
+    if (i % 2 == 0) t.Prefetch(uids[i]);
+    EXPECT_EQ(t.Observe(uids[i], "ns", "n" + std::to_string(i), std::to_string(i + 1)), Obs::kNew) << uids[i];
+  }
+  EXPECT_EQ(t.size(), uids.size());
+  for (size_t i = 0; i < uids.size(); ++i) {
+    uint64_t key = 0;
+    std::string name;
+    ASSERT_TRUE(t.Lookup(uids[i], &key, nullptr, &name)) << uids[i];
+    EXPECT_EQ(key, i + 1);
+    EXPECT_EQ(name, "n" + std::to_string(i));
+    EXPECT_EQ(t.Observe(uids[i], "ns", name, std::to_string(i + 1)), Obs::kStale);
+  }
+  EXPECT_FALSE(t.Contains(uids.back() + "x"));
+  // The checkpoint stores no hashes: a restored tracker finds every uid.
+  KL_ASSERT_OK_AND_ASSIGN(ObjectTracker restored, ObjectTracker::RestoreCheckpoint(t.ExportCheckpoint()));
+  for (size_t i = 0; i < uids.size(); i += 17) EXPECT_TRUE(restored.Contains(uids[i])) << uids[i];
 }
 
 TEST(TrackerTest, SweepReturnsWhatTheListDidNotContain) {

@@ -33,14 +33,17 @@ void AppendRecord(std::string* dst, int64_t offset, int64_t timestamp_ms, std::s
                   std::string_view value) {
   size_t start = dst->size();
   size_t body = kRecordFixedBodySize + key.size() + value.size();
-  dst->resize(start + kRecordPrefixSize + body);
+  // Appended piece by piece rather than resized and filled: resizing would
+  // zero the bytes (kilobytes per event) only to overwrite them.
+  char header[kRecordOverhead] = {};
+  StoreLE32(header + 4, static_cast<uint32_t>(body));
+  StoreLE64(header + 8, static_cast<uint64_t>(offset));
+  StoreLE64(header + 16, static_cast<uint64_t>(timestamp_ms));
+  StoreLE32(header + 24, static_cast<uint32_t>(key.size()));
+  dst->append(header, kRecordOverhead);
+  dst->append(key);
+  dst->append(value);
   char* p = dst->data() + start;
-  StoreLE32(p + 4, static_cast<uint32_t>(body));
-  StoreLE64(p + 16, static_cast<uint64_t>(timestamp_ms));
-  StoreLE64(p + 8, static_cast<uint64_t>(offset));
-  StoreLE32(p + 24, static_cast<uint32_t>(key.size()));
-  if (!key.empty()) std::memcpy(p + kRecordOverhead, key.data(), key.size());
-  if (!value.empty()) std::memcpy(p + kRecordOverhead + key.size(), value.data(), value.size());
   StoreLE32(p, Crc32c(p + 4, 4 + body));
 }
 
