@@ -1212,7 +1212,7 @@ TEST(TableTest, ChangelogReadFromKeptRowsEqualsReadFromFiles) {
   }
 }
 
-// A changelog file that outgrows what the row cache takes (a quarter of its budget) stops
+// A changelog file that outgrows what the row cache takes (half its budget) stops
 // being kept while it is written: its rows are read from the file, and the rows kept of
 // files that fit are whole. Each budget below cuts at another place (before the first
 // staged batch, between batches, never); every one reads the same changes.
@@ -1249,6 +1249,66 @@ TEST(TableTest, ChangelogTooLargeForTheRowCacheIsReadFromItsFile) {
     std::swap(t, t2);
   }
   RecentFiles::Get().SetBudget(64u << 20);  // the default
+}
+
+// The cache of recent files' rows: a hit gives the rows put; a file replaced on disk (another
+// size or modification time) or removed is never served from it; the least recently used
+// files leave once the budget is exceeded, and a file over half the budget is not taken.
+TEST(TableTest, RecentFilesServeOnlyUnchangedFilesWithinTheirBudget) {
+  testing::TempDir dir;
+  format::RowType type({{0, "v", format::DataType::BigInt(), ""}});
+  auto rows_of = [&](int64_t first, size_t n) {
+    auto rows = std::make_shared<FileRows>();
+    rows->type = type;
+    format::ColumnBatch batch(type);
+    for (size_t i = 0; i < n; ++i) batch.mutable_column(0).Append(Datum::Int(first + static_cast<int64_t>(i)));
+    batch.SetNumRows(n);
+    rows->chunks.push_back(std::move(batch));
+    rows->rows = static_cast<int64_t>(n);
+    return rows;
+  };
+  auto values_of = [](const std::shared_ptr<const FileRows>& rows) {
+    std::vector<int64_t> out;
+    for (const auto& c : rows->chunks) {
+      for (size_t i = 0; i < c.num_rows(); ++i) out.push_back(c.column(0).GetInt(i));
+    }
+    return out;
+  };
+  RecentFiles& cache = RecentFiles::Get();
+  cache.SetBudget(1u << 20);
+  EXPECT_EQ(cache.max_file_bytes(), size_t{512} << 10);
+  std::string a = dir.Sub("a"), b = dir.Sub("b"), c = dir.Sub("c"), big = dir.Sub("big");
+  for (const auto& p : {a, b, c, big}) KL_ASSERT_OK(WriteFile(p, "file " + p));
+  cache.Put(a, rows_of(0, 1000));
+  auto hit = cache.Find(a);
+  ASSERT_NE(hit, nullptr);
+  std::vector<int64_t> want(1000);
+  for (int64_t i = 0; i < 1000; ++i) want[static_cast<size_t>(i)] = i;
+  EXPECT_EQ(values_of(hit), want);
+  // Replaced under the same name: another size.
+  KL_ASSERT_OK(WriteFile(a, "another, longer content"));
+  EXPECT_EQ(cache.Find(a), nullptr);
+  EXPECT_EQ(cache.Find(a), nullptr) << "the stale entry is gone";
+  cache.Put(b, rows_of(7, 10));
+  KL_ASSERT_OK(RemoveFile(b));
+  EXPECT_EQ(cache.Find(b), nullptr);
+  // Over half the budget: not taken.
+  cache.Put(big, rows_of(0, 80000));  // 640 KB of values
+  EXPECT_EQ(cache.Find(big), nullptr);
+  // Two files of ~400 KB fit a 1 MB budget, a third evicts the least recently used.
+  KL_ASSERT_OK(WriteFile(a, "a again"));
+  KL_ASSERT_OK(WriteFile(b, "b again"));
+  cache.Put(a, rows_of(0, 50000));
+  cache.Put(b, rows_of(1, 50000));
+  ASSERT_NE(cache.Find(a), nullptr);  // a is now the most recently used
+  cache.Put(c, rows_of(2, 50000));
+  EXPECT_NE(cache.Find(a), nullptr);
+  EXPECT_EQ(cache.Find(b), nullptr);
+  auto kept_c = cache.Find(c);
+  ASSERT_NE(kept_c, nullptr);
+  EXPECT_EQ(values_of(kept_c).front(), 2);
+  EXPECT_EQ(values_of(kept_c).size(), 50000u);
+  cache.SetBudget(64u << 20);  // the default
 }
 
 TEST(TableTest, FixedBucketsRouteByKeyHash) {

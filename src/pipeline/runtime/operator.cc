@@ -2,7 +2,10 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+#include <cmath>
 #include <map>
+#include <unordered_map>
 
 #include "common/json.h"
 #include "common/string_util.h"
@@ -67,6 +70,43 @@ Status Operator::FinishBatch(ChangeBatch* out) {
 }
 
 namespace {
+
+// A hash of a row consistent with CompareRows' equality, which compares integers,
+// booleans and doubles by value across kinds: an integral double hashes as the integer.
+struct RowHash {
+  static uint64_t Mix(uint64_t h, uint64_t v) { return (h ^ v) * 0x100000001b3ULL + (h >> 29); }
+  static uint64_t OfDatum(const Datum& d) {
+    switch (d.kind()) {
+      case Datum::Kind::kNull: return 0x9e3779b97f4a7c15ULL;
+      case Datum::Kind::kBool:
+      case Datum::Kind::kInt: return std::hash<int64_t>()(d.as_int()) * 0xff51afd7ed558ccdULL;
+      case Datum::Kind::kDouble: {
+        double x = d.as_double();
+        if (std::isnan(x)) return 0x7ff8;
+        if (x == std::trunc(x) && x >= -9.2e18 && x <= 9.2e18) {
+          return std::hash<int64_t>()(static_cast<int64_t>(x)) * 0xff51afd7ed558ccdULL;
+        }
+        return std::hash<double>()(x);
+      }
+      case Datum::Kind::kBytes: return std::hash<std::string>()(d.as_bytes());
+      case Datum::Kind::kDecimal: {
+        auto v = static_cast<unsigned __int128>(d.as_decimal());
+        return Mix(static_cast<uint64_t>(v), static_cast<uint64_t>(v >> 64));
+      }
+      case Datum::Kind::kTimestamp: {
+        format::Timestamp t = d.as_timestamp();
+        return Mix(static_cast<uint64_t>(t.millis), static_cast<uint64_t>(t.nanos));
+      }
+      case Datum::Kind::kList: return 0x11;  // rare as a group key: equality decides
+    }
+    return 0;
+  }
+  size_t operator()(const Row& row) const {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const Datum& d : row) h = Mix(h, OfDatum(d));
+    return static_cast<size_t>(h);
+  }
+};
 
 class FilterOp : public Operator {
  public:
@@ -255,11 +295,19 @@ class DeltaAggregateOp : public Operator {
   }
 
   Status Finish(Changes* out) override {
-    for (auto& [key, sums] : deltas_) {
+    // In key order, as before the deltas were hashed: what a checkpoint emits does not
+    // depend on the hash table's layout.
+    std::vector<std::pair<const Row, std::vector<int64_t>>*> keyed;
+    keyed.reserve(deltas_.size());
+    for (auto& entry : deltas_) keyed.push_back(&entry);
+    std::sort(keyed.begin(), keyed.end(),
+              [](const auto* a, const auto* b) { return format::CompareRows(a->first, b->first) < 0; });
+    for (auto* entry : keyed) {
+      const std::vector<int64_t>& sums = entry->second;
       bool all_zero = true;
       for (int64_t v : sums) all_zero &= v == 0;
       if (all_zero) continue;
-      Row row = key;
+      Row row = entry->first;
       for (int64_t v : sums) row.push_back(Datum::Int(v));
       out->push_back({RowKind::kInsert, std::move(row)});
     }
@@ -268,12 +316,14 @@ class DeltaAggregateOp : public Operator {
   }
 
  private:
-  struct RowLess {
-    bool operator()(const Row& a, const Row& b) const { return format::CompareRows(a, b) < 0; }
+  // A checkpoint's changes hit few keys many times: hashed, a key is found with one
+  // comparison instead of a tree walk comparing Datums at every level.
+  struct RowEqual {
+    bool operator()(const Row& a, const Row& b) const { return format::CompareRows(a, b) == 0; }
   };
   DeltaAggregateSpec spec_;
   std::string name_;
-  std::map<Row, std::vector<int64_t>, RowLess> deltas_;
+  std::unordered_map<Row, std::vector<int64_t>, RowHash, RowEqual> deltas_;
 };
 
 class DedupLatestOp : public Operator {

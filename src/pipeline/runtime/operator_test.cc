@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "common/file/file_util.h"
 #include "common/testing/test_util.h"
 #include "log/segment/segment_log.h"
@@ -87,6 +89,53 @@ TEST(DeltaAggregateTest, SumsSignedDeltasPerKey) {
   Changes again;
   KL_ASSERT_OK(op->Finish(&again));
   EXPECT_TRUE(again.empty());
+}
+
+// Keys equal by CompareRows meet in one group whatever their Datum kinds (an integer
+// and the equal double, NULLs), and a checkpoint emits its groups in key order
+// against a reference kept in a std::map.
+TEST(DeltaAggregateTest, GroupsEqualKeysAcrossKindsAndEmitsInKeyOrder) {
+  RowType out({{0, "k1", DataType::String(), ""}, {1, "k2", DataType::BigInt(), ""}, {2, "n", DataType::BigInt(), ""}});
+  DeltaAggregateSpec spec;
+  spec.output = out;
+  spec.key_columns = 2;
+  spec.extract = [](const Row& row, Row* key, std::vector<int64_t>* values) {
+    key->push_back(row[0]);
+    key->push_back(row[1]);
+    values->push_back(1);
+    return true;
+  };
+  auto op = MakeDeltaAggregate(spec);
+  Changes in = {{RowKind::kInsert, {Datum::Bytes("a"), Datum::Int(2)}},
+                {RowKind::kInsert, {Datum::Bytes("a"), Datum::Double(2.0)}},
+                {RowKind::kInsert, {Datum(), Datum()}},
+                {RowKind::kInsert, {Datum(), Datum()}},
+                {RowKind::kDelete, {Datum::Bytes("a"), Datum::Double(0.5)}}};
+  struct Less {
+    bool operator()(const Row& a, const Row& b) const { return format::CompareRows(a, b) < 0; }
+  };
+  std::map<Row, int64_t, Less> expected = {
+      {{Datum::Bytes("a"), Datum::Int(2)}, 2}, {{Datum(), Datum()}, 2}, {{Datum::Bytes("a"), Datum::Double(0.5)}, -1}};
+  // Many keys, each inserted three times and retracted once.
+  for (int i = 0; i < 3000; ++i) {
+    Row key = {Datum::Bytes("ns-" + std::to_string(i % 1000)), Datum::Int(i % 7)};
+    in.push_back({i % 4 == 3 ? RowKind::kUpdateBefore : RowKind::kInsert, key});
+    expected[key] += i % 4 == 3 ? -1 : 1;
+  }
+  Changes processed, finished;
+  KL_ASSERT_OK(op->Process(in, &processed));
+  KL_ASSERT_OK(op->Finish(&finished));
+  std::vector<std::pair<Row, int64_t>> want;
+  for (const auto& [key, n] : expected) {
+    if (n != 0) want.push_back({key, n});
+  }
+  ASSERT_EQ(finished.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    Row key(finished[i].row.begin(), finished[i].row.begin() + 2);
+    EXPECT_EQ(format::CompareRows(key, want[i].first), 0) << i;
+    EXPECT_EQ(finished[i].row[2].as_int(), want[i].second) << i;
+  }
+  EXPECT_EQ(finished[0].row[2].as_int(), 2) << "the NULL key sorts first";
 }
 
 TEST(DedupLatestTest, EmitsChangelogOfNewestRowPerKey) {

@@ -27,7 +27,7 @@ Result<std::unique_ptr<TableChangeSource>> TableChangeSource::Create(std::shared
 Result<std::unique_ptr<TableChangeSource>> TableChangeSource::Create(std::shared_ptr<table::Table> table,
                                                                      std::vector<std::string> projection,
                                                                      TableChangeOptions options) {
-  KL_ASSIGN_OR_RETURN(auto read, table->NewRead(std::move(projection)));
+  KL_ASSIGN_OR_RETURN(auto read, table->NewRead(std::move(projection), options.filter));
   return std::unique_ptr<TableChangeSource>(
       new TableChangeSource(std::move(table), std::move(read), std::move(options)));
 }

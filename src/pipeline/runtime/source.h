@@ -50,6 +50,10 @@ struct TableChangeOptions {
   std::string consumer_id;
   // With a consumer id whose position the table holds, a fresh start resumes there.
   bool start_from_consumer = false;
+  // Only changes whose row satisfies it are returned, decided on the read's columns
+  // before any row is built: a job keeping few of the table's rows (WHERE kind = 'Node')
+  // pays for those alone. Not for tables whose changes must be normalized downstream.
+  table::Predicate filter;
 };
 
 class TableChangeSource : public Source {

@@ -402,11 +402,20 @@ class Planner {
       }
       tco.consumer_id = Opt(options, "consumer-id");
       tco.start_from_consumer = !tco.consumer_id.empty();
+      // The conditions pushed into the scan are decided on the read's columns, so rows the
+      // job drops are never built (the Calc or aggregate above still applies them). A
+      // changelog to be normalized must arrive whole: its filter stays above the normalize.
+      if (!normalize && op.scan_pushed.size() == op.scan_filters.size()) {
+        for (const auto& f : op.scan_pushed) {
+          tco.filter.And({t.schema.field(static_cast<size_t>(f.column)).name, f.op, f.literal, f.literals});
+        }
+      }
       std::vector<std::string> names;
       for (int c : read) names.push_back(t.schema.field(static_cast<size_t>(c)).name);
       KL_ASSIGN_OR_RETURN(auto source, pipeline::TableChangeSource::Create(table, names, tco));
       label = "Source: paimon " + t.name + " scan.mode=" + mode +
-              (tco.consumer_id.empty() ? "" : " consumer-id=" + tco.consumer_id);
+              (tco.consumer_id.empty() ? "" : " consumer-id=" + tco.consumer_id) +
+              (tco.filter.empty() ? "" : " filter=[" + tco.filter.ToString() + "]");
       src = AddSource(std::move(source));
     } else {
       return Status::NotSupported(t.FullName() +

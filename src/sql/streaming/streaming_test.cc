@@ -550,6 +550,35 @@ TEST_F(StreamingTest, DeltaCountsFoldTheirFilterOrComputeTheirKeys) {
   EXPECT_EQ(Rows("SELECT * FROM lower_kinds"), (std::vector<std::string>{"node|1", "pod|1"}));
 }
 
+// The conditions pushed into a followed table's scan are decided by its source on the
+// read's columns, before rows are built; the changes that pass are the ones the SQL
+// filter keeps, retractions of rows that leave the filter included (an object that
+// stops being a Node, a row whose column becomes NULL).
+TEST_F(StreamingTest, FollowedTablesFilterChangesInTheirSource) {
+  Exec(
+      "CREATE TABLE objs (uid STRING PRIMARY KEY NOT ENFORCED, kind STRING, name STRING, deleted BOOLEAN) WITH "
+      "('changelog-producer' = 'lookup')");
+  Exec("CREATE TABLE nodes (uid STRING PRIMARY KEY NOT ENFORCED, name STRING)");
+  Exec(
+      "INSERT INTO objs VALUES ('a', 'Node', 'n1', FALSE), ('b', 'Pod', 'p1', FALSE), ('c', 'Node', 'n2', TRUE), "
+      "('d', 'Node', CAST(NULL AS STRING), FALSE), ('e', 'Node', 'n5', CAST(NULL AS BOOLEAN))");
+  const std::string select =
+      "SELECT uid, name FROM objs WHERE kind = 'Node' AND deleted IS NOT TRUE AND name IS NOT NULL";
+  std::string plan = Join(Rows("EXPLAIN INSERT INTO nodes " + select), "\n");
+  EXPECT_NE(plan.find(" filter=[kind = \"Node\" AND name IS NOT NULL]"), std::string::npos) << plan;
+  Exec("SET 'pipeline.name' = 'nodes'");
+  Exec("INSERT INTO nodes " + select);
+  WaitCaughtUp("nodes");
+  EXPECT_EQ(Rows("SELECT * FROM nodes"), (std::vector<std::string>{"a|n1", "e|n5"}));
+  // a becomes a Pod, b a Node, c comes back, d gets a name, e loses it.
+  Exec(
+      "INSERT INTO objs VALUES ('a', 'Pod', 'n1', FALSE), ('b', 'Node', 'p1', FALSE), ('c', 'Node', 'n2', FALSE), "
+      "('d', 'Node', 'n4', FALSE), ('e', 'Node', CAST(NULL AS STRING), FALSE)");
+  WaitCaughtUp("nodes");
+  EXPECT_EQ(Rows("SELECT * FROM nodes"), Rows(select));
+  EXPECT_EQ(Rows("SELECT * FROM nodes"), (std::vector<std::string>{"b|p1", "c|n2", "d|n4"}));
+}
+
 TEST_F(StreamingTest, ScanModesAndConsumers) {
   Exec("CREATE TABLE src (k INT)");
   Exec("CREATE TABLE a1 (k INT PRIMARY KEY NOT ENFORCED)");

@@ -46,7 +46,7 @@ void RecentFiles::SetBudget(size_t bytes) {
 
 size_t RecentFiles::max_file_bytes() {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  return impl_->budget / 4;
+  return impl_->budget / 2;
 }
 
 void RecentFiles::Put(const std::string& path, std::shared_ptr<const FileRows> rows) {
@@ -55,7 +55,7 @@ void RecentFiles::Put(const std::string& path, std::shared_ptr<const FileRows> r
   FileStamp stamp = StampFile(path);
   if (stamp.size < 0) return;
   std::lock_guard<std::mutex> lock(impl_->mu);
-  if (bytes > impl_->budget / 4 || impl_->map.count(path) != 0) return;
+  if (bytes > impl_->budget / 2 || impl_->map.count(path) != 0) return;
   impl_->lru.push_front(path);
   impl_->map.emplace(path, Impl::Slot{std::move(rows), stamp, bytes, impl_->lru.begin()});
   impl_->used += bytes;

@@ -30,7 +30,8 @@ class RecentFiles {
   // The rows of `path`, if kept and the file is unchanged; else null.
   std::shared_ptr<const FileRows> Find(const std::string& path);
   void SetBudget(size_t bytes);
-  // The largest file the cache takes (a quarter of its budget): writers stop keeping the
+  // The largest file the cache takes (half its budget: a DWD commit of a backlog writes
+  // ~18 MB of rows per bucket, which every follower reads next): writers stop keeping the
   // rows of a file that grows past it.
   size_t max_file_bytes();
 
