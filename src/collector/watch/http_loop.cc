@@ -41,7 +41,9 @@ HttpLoop::HttpLoop() {
   static CurlGlobal global;  // curl_global_init is not thread-safe: do it once
   multi_ = curl_multi_init();
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd_ < 0) setup_errno_ = errno;
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0 && setup_errno_ == 0) setup_errno_ = errno;
   if (epoll_fd_ >= 0 && wake_fd_ >= 0) {
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -101,7 +103,7 @@ void HttpLoop::Wake() {
 Status HttpLoop::Start() {
   if (multi_ == nullptr) return Status::Internal("curl_multi_init failed");
   if (epoll_fd_ < 0 || wake_fd_ < 0)
-    return Status::IOError("epoll/eventfd for the HTTP loop: " + std::string(std::strerror(errno)));
+    return Status::IOError("epoll/eventfd for the HTTP loop: " + std::string(std::strerror(setup_errno_)));
   if (thread_.joinable()) return Status::OK();
   stop_ = false;
   thread_ = std::thread([this] { Run(); });

@@ -106,6 +106,7 @@ class HttpLoop {
 
   void* multi_ = nullptr;  // CURLM*
   int epoll_fd_ = -1;
+  int setup_errno_ = 0;            // why the constructor could not make them
   int wake_fd_ = -1;               // eventfd: posted tasks and Stop() end the wait
   int64_t curl_deadline_ms_ = -1;  // when libcurl wants its timeout action (monotonic ms); -1: none
   std::thread thread_;

@@ -123,12 +123,20 @@ void ResourceSync::Emit(EventType type, EventOrigin origin, std::string_view obj
 
 void ResourceSync::Recycle(std::vector<CollectedEvent>* events) {
   // A list page's events while listing; while watching a few small ones, so
-  // that a thousand idle watches hold next to nothing.
+  // that a thousand idle watches hold next to nothing. Bounded in bytes too:
+  // hundreds of watches may relist at once (a restart, expired watches), each
+  // holding its spares between pages.
   size_t keep = listing_ ? 1024 : 16;
   size_t max_content = listing_ ? (1u << 20) : (16u << 10);
+  size_t max_bytes = listing_ ? (4u << 20) : (256u << 10);
+  size_t bytes = 0;
+  for (const CollectedEvent& e : spare_events_) bytes += e.content.capacity();
   for (CollectedEvent& e : *events) {
     if (spare_events_.size() >= keep) break;
-    if (e.content.capacity() <= max_content) spare_events_.push_back(std::move(e));
+    size_t size = e.content.capacity();
+    if (size > max_content || bytes + size > max_bytes) continue;
+    bytes += size;
+    spare_events_.push_back(std::move(e));
   }
   events->clear();
 }
