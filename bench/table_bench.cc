@@ -67,7 +67,7 @@ struct Config {
   bool floor = false;
   int64_t target_row_num = 2'000'000;
   int64_t batch_rows = 65536;  // rows per Write() call
-  int read_rounds = 1;          // full merge-on-reads; the figures are the fastest round's
+  int read_rounds = 1;         // full merge-on-reads; the figures are the fastest round's
 };
 
 // Rows per CPU-second in millions.

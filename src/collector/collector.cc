@@ -423,9 +423,9 @@ class Collector::Watcher {
   ResourceSync sync_;
   Random rng_;
   JsonStreamFramer framer_;
-  std::unique_ptr<PageFetch> current_;  // the list page being received
-  std::unique_ptr<PageFetch> next_;     // the page after it, requested early
-  size_t last_page_bytes_ = 0;          // to size the next page's buffer
+  std::unique_ptr<PageFetch> current_;     // the list page being received
+  std::unique_ptr<PageFetch> next_;        // the page after it, requested early
+  size_t last_page_bytes_ = 0;             // to size the next page's buffer
   std::vector<std::string> spare_bodies_;  // buffers of pages handled, for the next pages of the list
   std::string error_body_;
   std::vector<CollectedEvent> batch_;

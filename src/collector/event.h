@@ -60,7 +60,7 @@ struct OdsFields {
   // lack apiVersion and kind, which are spliced in here as `{"apiVersion":..,"kind":..,`
   // followed by the item's text after its `{`, instead of building the object apart first.
   std::string_view object_head;
-  std::string_view group;        // "" for the core group
+  std::string_view group;  // "" for the core group
   std::string_view version;
   std::string_view kind;
   std::string_view namespace_;

@@ -1,8 +1,9 @@
+#include "format/datum.h"
+
 #include <gtest/gtest.h>
 
 #include "common/random.h"
 #include "format/column.h"
-#include "format/datum.h"
 #include "format/row_arena.h"
 
 namespace kl::format {
@@ -69,8 +70,10 @@ TEST(DatumTest, JsonRoundTripForEveryType) {
 
 TEST(ColumnTest, MatchesRowModelUnderRandomAppends) {
   Random rng(99);
-  RowType schema({{0, "i", DataType::BigInt(), ""}, {1, "s", DataType::String(), ""},
-                  {2, "d", DataType::Double(), ""}, {3, "t", DataType::Timestamp(6), ""}});
+  RowType schema({{0, "i", DataType::BigInt(), ""},
+                  {1, "s", DataType::String(), ""},
+                  {2, "d", DataType::Double(), ""},
+                  {3, "t", DataType::Timestamp(6), ""}});
   ColumnBatch batch(schema);
   std::vector<Row> model;
   for (int n = 0; n < 2000; ++n) {
@@ -78,7 +81,8 @@ TEST(ColumnTest, MatchesRowModelUnderRandomAppends) {
     row.push_back(rng.OneIn(5) ? Datum() : Datum::Int(static_cast<int64_t>(rng.Next())));
     row.push_back(rng.OneIn(5) ? Datum() : Datum::Bytes(rng.Alnum(rng.Uniform(20))));
     row.push_back(rng.OneIn(5) ? Datum() : Datum::Double(rng.NextDouble()));
-    row.push_back(rng.OneIn(5) ? Datum() : Datum::Time(Timestamp::FromMicros(static_cast<int64_t>(rng.Uniform(1ULL << 50)))));
+    row.push_back(rng.OneIn(5) ? Datum()
+                               : Datum::Time(Timestamp::FromMicros(static_cast<int64_t>(rng.Uniform(1ULL << 50)))));
     batch.AppendRow(row);
     model.push_back(row);
   }
@@ -107,8 +111,11 @@ namespace {
 
 TEST(RowArenaTest, DecodesWhatWasAppended) {
   Random rng(5);
-  RowType schema({{0, "i", DataType::BigInt(), ""}, {1, "s", DataType::String(), ""}, {2, "d", DataType::Double(), ""},
-                  {3, "t", DataType::Timestamp(9), ""}, {4, "dec", DataType::Decimal(30, 2), ""},
+  RowType schema({{0, "i", DataType::BigInt(), ""},
+                  {1, "s", DataType::String(), ""},
+                  {2, "d", DataType::Double(), ""},
+                  {3, "t", DataType::Timestamp(9), ""},
+                  {4, "dec", DataType::Decimal(30, 2), ""},
                   {5, "a", DataType::Array(DataType::Int()), ""}});
   ColumnBatch in(schema);
   for (int n = 0; n < 3000; ++n) {
@@ -118,7 +125,8 @@ TEST(RowArenaTest, DecodesWhatWasAppended) {
     row.push_back(rng.OneIn(5) ? Datum() : Datum::Bytes(rng.Alnum(n % 1000 == 7 ? (5 << 20) : rng.Uniform(30))));
     row.push_back(rng.OneIn(5) ? Datum() : Datum::Double(rng.NextDouble()));
     row.push_back(rng.OneIn(5) ? Datum() : Datum::Time(Timestamp{rng.Range(-100000, 100000), 7}));
-    row.push_back(rng.OneIn(5) ? Datum() : Datum::Decimal(static_cast<Int128>(rng.Range(-1000000, 1000000)) * 1000000007));
+    row.push_back(rng.OneIn(5) ? Datum()
+                               : Datum::Decimal(static_cast<Int128>(rng.Range(-1000000, 1000000)) * 1000000007));
     row.push_back(rng.OneIn(5) ? Datum() : Datum::List({Datum::Int(n), Datum()}));
     in.AppendRow(row);
   }

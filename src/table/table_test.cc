@@ -824,8 +824,8 @@ TEST(TableTest, AppendTablesOfRowFormatsHoldEncodedRowsUntilFlushed) {
       batch.Clear();
       for (int i = 0; i < 50; ++i) {
         int64_t id = first + b * 50 + i;
-        batch.AppendRow(R(id, id % 3 ? "eu" : "us", std::string(static_cast<size_t>(100 + id % 200), 'a' + id % 26),
-                          id));
+        batch.AppendRow(
+            R(id, id % 3 ? "eu" : "us", std::string(static_cast<size_t>(100 + id % 200), 'a' + id % 26), id));
       }
       KL_RETURN_IF_ERROR(w->Write(batch));
     }
@@ -877,8 +877,9 @@ TEST(TableTest, AppendTablesOfRowFormatsHoldEncodedRowsUntilFlushed) {
   for (const auto& split : plan->splits) {
     int64_t next_seq = 0;
     std::vector<DataFileMeta> files = split.files;
-    std::sort(files.begin(), files.end(),
-              [](const DataFileMeta& a, const DataFileMeta& b) { return a.min_sequence_number < b.min_sequence_number; });
+    std::sort(files.begin(), files.end(), [](const DataFileMeta& a, const DataFileMeta& b) {
+      return a.min_sequence_number < b.min_sequence_number;
+    });
     for (const auto& f : files) {
       EXPECT_EQ(f.min_sequence_number, next_seq) << f.file_name;
       next_seq = f.max_sequence_number + 1;

@@ -42,7 +42,8 @@ constexpr std::string_view kCheckpointMagic = "KLTRACK1";
 }  // namespace
 
 uint64_t ResourceVersionKey(std::string_view rv) {
-  if (!rv.empty() && rv.size() <= 18 && std::all_of(rv.begin(), rv.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+  if (!rv.empty() && rv.size() <= 18 &&
+      std::all_of(rv.begin(), rv.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     uint64_t v = 0;
     for (char c : rv) v = v * 10 + static_cast<uint64_t>(c - '0');
     return v;
@@ -274,7 +275,8 @@ Result<ObjectTracker> ObjectTracker::RestoreCheckpoint(std::string_view data) {
     if (tracker.Contains(uid)) return Status::Corruption("tracker checkpoint: uid " + std::string(uid) + " twice");
     tracker.Insert(uid, ns, name, key);
   }
-  if (!reader.ok() || reader.remaining() != 0) return Status::Corruption("tracker checkpoint: truncated or trailing bytes");
+  if (!reader.ok() || reader.remaining() != 0)
+    return Status::Corruption("tracker checkpoint: truncated or trailing bytes");
   return tracker;
 }
 

@@ -455,7 +455,7 @@ struct AvroReader::Plan {
   bool top_level_union = false;  // records written as ["null", record] (older Paimon manifests)
   const AvroSchema* record = nullptr;
   std::vector<Step> steps;
-  std::vector<int> missing;  // output columns the file does not have (filled with null)
+  std::vector<int> missing;                 // output columns the file does not have (filled with null)
   std::unique_ptr<FlatRecordDecoder> flat;  // set when every field is flat
 };
 

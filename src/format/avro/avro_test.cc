@@ -443,7 +443,8 @@ TEST(AvroTest, HeldFileIsWrittenAtCloseWithTheSameRows) {
     auto read = (*reader)->ReadAll(type);
     ASSERT_TRUE(read.ok()) << read.status().ToString();
     ASSERT_EQ(read->num_rows(), rows.size());
-    for (size_t i = 0; i < rows.size(); ++i) EXPECT_EQ(CompareRows(read->GetRow(i), rows[i]), 0) << path << " row " << i;
+    for (size_t i = 0; i < rows.size(); ++i)
+      EXPECT_EQ(CompareRows(read->GetRow(i), rows[i]), 0) << path << " row " << i;
   }
   // A held file whose directory is gone fails at Close, naming the file, and stays failed.
   options.hold_until_close = true;

@@ -20,8 +20,7 @@ inline int64_t ZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -stati
 }  // namespace
 
 std::unique_ptr<FlatRecordDecoder> FlatRecordDecoder::Make(const std::vector<const AvroSchema*>& fields,
-                                                           const std::vector<int>& targets,
-                                                           const RowType& read_type) {
+                                                           const std::vector<int>& targets, const RowType& read_type) {
   std::unique_ptr<FlatRecordDecoder> d(new FlatRecordDecoder());
   for (size_t i = 0; i < fields.size(); ++i) {
     const AvroSchema& s = *fields[i];

@@ -31,8 +31,8 @@ class FlatRecordDecoder {
   // Decodes `count` records from [*pos, end) into the target columns, advancing *pos.
   // False on a bad or truncated record: *bad_record is its index among the `count`,
   // *error says what, and the columns are left as they were.
-  bool Decode(const uint8_t** pos, const uint8_t* end, size_t count, std::vector<Column>* columns,
-              size_t* bad_record, std::string* error);
+  bool Decode(const uint8_t** pos, const uint8_t* end, size_t count, std::vector<Column>* columns, size_t* bad_record,
+              std::string* error);
 
  private:
   enum class Op : uint8_t { kBoolean, kLong, kFloat, kDouble, kBytes };

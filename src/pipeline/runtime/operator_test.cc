@@ -479,11 +479,9 @@ TEST(TableSinkTest, WritesEachBatchsRowsOnlyWhileReusingItsColumns) {
   RowType type({{0, "cluster", DataType::String(), ""},
                 {1, "seq", DataType::BigInt(), ""},
                 {2, "content", DataType::String(), ""}});
-  auto schema = table::NewTableSchema(type.fields(), {"cluster"}, {},
-                                      {{"bucket", "2"},
-                                       {"bucket-key", "seq"},
-                                       {"file.format", "avro"},
-                                       {"kubelake.data-file.sync", "false"}});
+  auto schema = table::NewTableSchema(
+      type.fields(), {"cluster"}, {},
+      {{"bucket", "2"}, {"bucket-key", "seq"}, {"file.format", "avro"}, {"kubelake.data-file.sync", "false"}});
   ASSERT_TRUE(schema.ok()) << schema.status().ToString();
   auto t = table::Table::Create(dir.Sub("t"), *schema);
   ASSERT_TRUE(t.ok());
@@ -495,7 +493,8 @@ TEST(TableSinkTest, WritesEachBatchsRowsOnlyWhileReusingItsColumns) {
     for (size_t i = 0; i < rows; ++i, ++seq) {
       std::string content(bytes + static_cast<size_t>(seq) % 7, static_cast<char>('a' + seq % 26));
       expected[seq] = content;
-      changes.push_back({RowKind::kInsert, {Datum::Bytes(seq % 3 ? "c1" : "c2"), Datum::Int(seq), Datum::Bytes(content)}});
+      changes.push_back(
+          {RowKind::kInsert, {Datum::Bytes(seq % 3 ? "c1" : "c2"), Datum::Int(seq), Datum::Bytes(content)}});
     }
     return changes;
   };

@@ -112,8 +112,8 @@ class LookupState {
   uint64_t use_clock_ = 0;
   std::string scratch_;          // a record moving to the next block
   std::string compress_buffer_;  // a block being compressed
-  KvBatch got_;          // the record Get returned
-  KvBatch merged_;       // the record PutMerged stored
+  KvBatch got_;                  // the record Get returned
+  KvBatch merged_;               // the record PutMerged stored
 };
 
 }  // namespace kl::table
