@@ -51,6 +51,23 @@ bool NeedsJsonEscape(std::string_view s) {
   return false;
 }
 
+// The fields after the object, in their order: `text(key, value)` for a string,
+// `number(key, value)` for an integer. Both writers below go through this list.
+template <typename Text, typename Number>
+void ForEachTailField(const OdsFields& f, Text&& text, Number&& number) {
+  text("group", f.group);
+  text("version", f.version);
+  text("kind", f.kind);
+  text("namespace", f.namespace_);
+  text("name", f.name);
+  text("resourceversion", f.resource_version);
+  text("uid", f.uid);
+  text("watchname", f.watch_name);
+  number("watchsetuptimestamp", f.watch_setup_ms);
+  number("__time_milli__", f.event_time_ms);
+  text("origin", EventOriginName(f.origin));
+}
+
 // Writes the fields after the object into `p` (room for all of them checked by
 // the caller); strings need no escaping.
 char* WritePlainTail(const OdsFields& f, char* p) {
@@ -58,26 +75,21 @@ char* WritePlainTail(const OdsFields& f, char* p) {
     std::memcpy(p, s.data(), s.size());
     p += s.size();
   };
-  auto field = [&](std::string_view key_and_quote, std::string_view value) {
-    put(key_and_quote);
-    put(value);
-    *p++ = '"';
-  };
-  auto int_field = [&](std::string_view key, int64_t value) {
-    put(key);
-    p = std::to_chars(p, p + 20, value).ptr;
-  };
-  field(",\"group\":\"", f.group);
-  field(",\"version\":\"", f.version);
-  field(",\"kind\":\"", f.kind);
-  field(",\"namespace\":\"", f.namespace_);
-  field(",\"name\":\"", f.name);
-  field(",\"resourceversion\":\"", f.resource_version);
-  field(",\"uid\":\"", f.uid);
-  field(",\"watchname\":\"", f.watch_name);
-  int_field(",\"watchsetuptimestamp\":", f.watch_setup_ms);
-  int_field(",\"__time_milli__\":", f.event_time_ms);
-  field(",\"origin\":\"", EventOriginName(f.origin));
+  ForEachTailField(
+      f,
+      [&](std::string_view key, std::string_view value) {
+        put(",\"");
+        put(key);
+        put("\":\"");
+        put(value);
+        *p++ = '"';
+      },
+      [&](std::string_view key, int64_t value) {
+        put(",\"");
+        put(key);
+        put("\":");
+        p = std::to_chars(p, p + 20, value).ptr;
+      });
   if (f.origin == EventOrigin::kInferred) put(",\"inferred\":true");
   *p++ = '}';
   return p;
@@ -110,29 +122,20 @@ void AppendOdsContent(const OdsFields& f, std::string* out) {
     out->append(tail, static_cast<size_t>(end - tail));
     return;
   }
-  auto field = [out](std::string_view key, std::string_view value) {
-    out->append(",\"");
-    out->append(key);
-    out->append("\":");
-    AppendJsonString(out, value);
-  };
-  auto int_field = [out](std::string_view key, int64_t value) {
-    out->append(",\"");
-    out->append(key);
-    out->append("\":");
-    out->append(std::to_string(value));
-  };
-  field("group", f.group);
-  field("version", f.version);
-  field("kind", f.kind);
-  field("namespace", f.namespace_);
-  field("name", f.name);
-  field("resourceversion", f.resource_version);
-  field("uid", f.uid);
-  field("watchname", f.watch_name);
-  int_field("watchsetuptimestamp", f.watch_setup_ms);
-  int_field("__time_milli__", f.event_time_ms);
-  field("origin", EventOriginName(f.origin));
+  ForEachTailField(
+      f,
+      [out](std::string_view key, std::string_view value) {
+        out->append(",\"");
+        out->append(key);
+        out->append("\":");
+        AppendJsonString(out, value);
+      },
+      [out](std::string_view key, int64_t value) {
+        out->append(",\"");
+        out->append(key);
+        out->append("\":");
+        out->append(std::to_string(value));
+      });
   if (f.origin == EventOrigin::kInferred) out->append(",\"inferred\":true");
   out->push_back('}');
 }
