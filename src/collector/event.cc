@@ -72,6 +72,7 @@ void ForEachTailField(const OdsFields& f, Text&& text, Number&& number) {
 // the caller); strings need no escaping.
 char* WritePlainTail(const OdsFields& f, char* p) {
   auto put = [&p](std::string_view s) {
+    if (s.empty()) return;  // an empty view may have no data pointer, which memcpy must not get
     std::memcpy(p, s.data(), s.size());
     p += s.size();
   };
