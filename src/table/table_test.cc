@@ -682,7 +682,19 @@ TEST(TableTest, LookupChangelogMatchesAModelOfTheTable) {
         auto read = t->NewRead();
         auto rows = (*read)->ReadAll(*plan);
         ASSERT_TRUE(rows.ok()) << rows.status().ToString();
-        for (const auto& row : Rows(*rows)) got.push_back(row);
+        // In the order read (Rows() sorts).
+        for (size_t i = 0; i < rows->size(); ++i) {
+          std::string line = std::string(format::RowKindShortString(rows->kinds[i]));
+          for (const auto& d : rows->rows.GetRow(i)) line += " " + format::DatumDebugString(d);
+          got.push_back(line);
+        }
+      }
+      // Each +U comes right after its key's -U.
+      for (size_t i = 0; i < got.size(); ++i) {
+        if (got[i].rfind("+U ", 0) != 0) continue;
+        std::string id = got[i].substr(3, got[i].find(' ', 3) - 3);
+        ASSERT_GT(i, 0u) << got[i];
+        EXPECT_EQ(got[i - 1].rfind("-U " + id + " ", 0), 0u) << got[i - 1] << " before " << got[i];
       }
       std::sort(got.begin(), got.end());
       std::sort(expected.begin(), expected.end());
