@@ -175,17 +175,9 @@ void Column::AppendBytes(std::string_view v) {
   MarkValid();
 }
 
-void Column::AppendInts(const int64_t* values, size_t n) {
-  ints_.insert(ints_.end(), values, values + n);
-  if (!nulls_.empty()) nulls_.resize(nulls_.size() + n, 0);
-  size_ += n;
-}
+void Column::AppendInts(const int64_t* values, size_t n) { AppendInts(values, nullptr, n); }
 
-void Column::AppendDoubles(const double* values, size_t n) {
-  doubles_.insert(doubles_.end(), values, values + n);
-  if (!nulls_.empty()) nulls_.resize(nulls_.size() + n, 0);
-  size_ += n;
-}
+void Column::AppendDoubles(const double* values, size_t n) { AppendDoubles(values, nullptr, n); }
 
 void Column::AppendBytesBatch(const std::string_view* values, size_t n) { AppendBytesBatch(values, nullptr, n); }
 

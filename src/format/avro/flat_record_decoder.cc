@@ -15,7 +15,16 @@ inline bool ReadVarint(const uint8_t** p, const uint8_t* end, uint64_t* v) {
   return GetVarint64(p, end, v);
 }
 
-inline int64_t ZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+// A float or double (little-endian, as Avro stores them) widened to double.
+template <typename T>
+inline bool ReadFixed(const uint8_t** p, const uint8_t* end, double* out) {
+  if (end - *p < static_cast<ptrdiff_t>(sizeof(T))) return false;
+  T v;
+  std::memcpy(&v, *p, sizeof(T));
+  *p += sizeof(T);
+  *out = v;
+  return true;
+}
 
 }  // namespace
 
@@ -96,7 +105,7 @@ bool FlatRecordDecoder::Decode(const uint8_t** pos, const uint8_t* end, size_t c
       if (f.null_branch >= 0) {
         uint64_t raw;
         if (!ReadVarint(&p, end, &raw)) return fail(r, "record is truncated");
-        int64_t branch = ZigZag(raw);
+        int64_t branch = ZigZagDecode(raw);
         if (branch != 0 && branch != 1) return fail(r, "union branch " + std::to_string(branch) + " out of range");
         if (branch == f.null_branch) {
           if (s != nullptr) {
@@ -126,31 +135,23 @@ bool FlatRecordDecoder::Decode(const uint8_t** pos, const uint8_t* end, size_t c
           if (!ReadVarint(&p, end, &raw)) return fail(r, "record is truncated");
           if (s == nullptr) break;
           if (s->kind == PhysicalKind::kDouble)
-            s->doubles[r] = static_cast<double>(ZigZag(raw));
+            s->doubles[r] = static_cast<double>(ZigZagDecode(raw));
           else
-            s->ints[r] = ZigZag(raw);
+            s->ints[r] = ZigZagDecode(raw);
           break;
         }
-        case Op::kFloat: {
-          if (end - p < 4) return fail(r, "record is truncated");
-          float v;
-          std::memcpy(&v, p, 4);
-          p += 4;
-          if (s != nullptr) s->doubles[r] = v;
-          break;
-        }
+        case Op::kFloat:
         case Op::kDouble: {
-          if (end - p < 8) return fail(r, "record is truncated");
           double v;
-          std::memcpy(&v, p, 8);
-          p += 8;
+          bool ok = f.op == Op::kFloat ? ReadFixed<float>(&p, end, &v) : ReadFixed<double>(&p, end, &v);
+          if (!ok) return fail(r, "record is truncated");
           if (s != nullptr) s->doubles[r] = v;
           break;
         }
         case Op::kBytes: {
           uint64_t raw;
           if (!ReadVarint(&p, end, &raw)) return fail(r, "record is truncated");
-          int64_t len = ZigZag(raw);
+          int64_t len = ZigZagDecode(raw);
           if (len < 0 || static_cast<uint64_t>(len) > static_cast<uint64_t>(end - p)) {
             return fail(r, "length " + std::to_string(len) + " exceeds the block");
           }
