@@ -7,6 +7,7 @@
 
 #include "format/column.h"
 #include "format/datum.h"
+#include "table/operation/table_read.h"
 
 namespace kl::pipeline {
 
@@ -20,15 +21,10 @@ struct Change {
 
 using Changes = std::vector<Change>;
 
-// Changes as columns: rows of one type and each row's kind. Operators that work on
-// whole batches pass these along instead of a Change (and a Datum per value) per row.
-struct ChangeBatch {
-  format::ColumnBatch rows;
-  std::vector<format::RowKind> kinds;
-
-  size_t size() const { return kinds.size(); }
-  bool empty() const { return kinds.empty(); }
-};
+// Changes as columns: rows of one type and each row's kind, as a table read gives
+// them. Operators that work on whole batches pass these along instead of a Change
+// (and a Datum per value) per row.
+using ChangeBatch = table::RowsWithKinds;
 
 // Moves `from`'s rows to the end of `to` (`to` takes them whole when it is empty).
 void AppendBatch(ChangeBatch& from, ChangeBatch* to);

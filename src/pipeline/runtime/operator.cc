@@ -45,7 +45,9 @@ void AppendChangesToBatch(const RowType& type, Changes& changes, ChangeBatch* ou
 }
 
 void AppendBatchToChanges(const ChangeBatch& batch, Changes* out) {
-  out->reserve(out->size() + batch.size());
+  // Geometric growth: a source appends one batch per plan it reads into the same vector.
+  if (out->capacity() < out->size() + batch.size())
+    out->reserve(std::max(out->size() + batch.size(), 2 * out->capacity()));
   for (size_t i = 0; i < batch.size(); ++i) out->push_back({batch.kinds[i], batch.rows.GetRow(i)});
 }
 

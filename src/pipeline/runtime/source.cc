@@ -78,7 +78,7 @@ Status TableChangeSource::Poll(size_t max_changes, int64_t timeout_ms, Changes* 
       continue;
     }
     KL_ASSIGN_OR_RETURN(table::RowsWithKinds rows, read_->ReadAll(plan));
-    for (size_t i = 0; i < rows.size(); ++i) out->push_back({rows.kinds[i], rows.rows.GetRow(i)});
+    AppendBatchToChanges(rows, out);
     added += rows.size();
     consumed_ = *plan.snapshot_id;
   }

@@ -21,6 +21,7 @@ struct RowsWithKinds {
   std::vector<format::RowKind> kinds;
 
   size_t size() const { return kinds.size(); }
+  bool empty() const { return kinds.empty(); }
 };
 
 class SplitReader {
@@ -39,8 +40,7 @@ class TableRead {
   // statistics: every condition for append tables and change reads, conditions on
   // primary-key columns for merged reads, none for files with deletion vectors.
   static Result<std::unique_ptr<TableRead>> Create(std::shared_ptr<TableContext> ctx,
-                                                   std::vector<std::string> projection = {},
-                                                   Predicate filter = {});
+                                                   std::vector<std::string> projection = {}, Predicate filter = {});
 
   // A hint for merged reads of primary-key tables: the caller keeps only rows whose
   // `fields` hold one of `rows`; files kept decoded are read only within their key ranges.
@@ -58,12 +58,12 @@ class TableRead {
   void DropFilesOutsideKeyRange(std::vector<DataFileMeta>* files) const;
   TableRead() = default;
   std::shared_ptr<TableContext> ctx_;
-  format::RowType output_type_;   // projected columns
-  format::RowType read_type_;     // columns decoded (output + key + sequence fields + filter)
+  format::RowType output_type_;  // projected columns
+  format::RowType read_type_;    // columns decoded (output + key + sequence fields + filter)
   std::vector<int> output_from_read_;
   Predicate filter_;
-  std::vector<int> filter_columns_;  // per filter leaf: its column in read_type_
-  std::vector<PredicateLeaf> key_leaves_;  // filter leaves on primary-key columns
+  std::vector<int> filter_columns_;          // per filter leaf: its column in read_type_
+  std::vector<PredicateLeaf> key_leaves_;    // filter leaves on primary-key columns
   std::shared_ptr<const KeyRows> key_rows_;  // NarrowToKeys
 };
 
