@@ -374,6 +374,8 @@ int StagedLoad(const std::string& kubelake, const Args& a, bool sql, Figures* fi
   auto log = log::OpenEventLog("dir:" + dir + "/log?partitions=4&fsync=200ms");
   if (!log.ok()) return 1;
   w->log = std::move(log).value();
+  auto threads0 = bench::ThreadCpuSeconds();
+  bench::CpuSplit split0 = bench::ProcessCpuSplit();
   double cpu0 = bench::CpuSeconds();
   int64_t t0 = MonotonicMicros();
   auto sink = collector::LogSink::Create(w->log.get());
@@ -385,7 +387,9 @@ int StagedLoad(const std::string& kubelake, const Args& a, bool sql, Figures* fi
   while ((*sink)->events_written() < static_cast<uint64_t>(fleet->objects) && MonotonicMicros() - t0 < 900'000'000) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  auto threads1 = bench::ThreadCpuSeconds();  // before Stop() ends the collector's threads
   (*coll)->Stop();
+  bench::CpuSplit split1 = bench::ProcessCpuSplit();
   double collect_wall = static_cast<double>(MonotonicMicros() - t0) / 1e6;
   double collect_cpu = bench::CpuSeconds() - cpu0;
   double events = static_cast<double>((*sink)->events_written());
@@ -438,8 +442,10 @@ int StagedLoad(const std::string& kubelake, const Args& a, bool sql, Figures* fi
   w->Stop();
   std::printf("initial load, staged, %s: %d cluster(s) x %zu workload pods (%lld objects, %.0f events)\n", Label(sql),
               a.clusters, a.pods, static_cast<long long>(fleet->objects), events);
-  std::printf("  collector into the log: %.1f s wall, %.2f CPU s = %.1f us/event\n", collect_wall, collect_cpu,
-              collect_cpu / events * 1e6);
+  std::printf(
+      "  collector into the log: %.1f s wall, %.2f CPU s = %.1f us/event (user %.2f, sys %.2f; threads user/sys: %s)\n",
+      collect_wall, collect_cpu, collect_cpu / events * 1e6, split1.user - split0.user, split1.sys - split0.sys,
+      bench::ThreadCpuLine(threads0, threads1).c_str());
   std::printf(
       "  jobs on the backlog: ADS complete after %.1f s, all jobs after %.1f s wall; %.2f CPU s = %.1f "
       "us/event:%s\n",

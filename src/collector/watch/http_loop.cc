@@ -1,6 +1,7 @@
 #include "collector/watch/http_loop.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -106,7 +107,10 @@ Status HttpLoop::Start() {
     return Status::IOError("epoll/eventfd for the HTTP loop: " + std::string(std::strerror(setup_errno_)));
   if (thread_.joinable()) return Status::OK();
   stop_ = false;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "kl-collect");  // a name for top, perf and per-thread CPU
+    Run();
+  });
   return Status::OK();
 }
 

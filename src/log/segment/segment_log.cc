@@ -1,5 +1,6 @@
 #include "log/segment/segment_log.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -79,7 +80,10 @@ Result<std::unique_ptr<LogWriter>> LogWriter::Open(LogState* state) {
   bool periodic_sync = state->options.fsync == FsyncPolicy::kInterval;
   bool periodic_retention = state->options.retention.max_bytes >= 0 || state->options.retention.max_age_ms >= 0;
   if (periodic_sync || periodic_retention) {
-    writer->background_ = std::thread([w = writer.get()] { w->BackgroundLoop(); });
+    writer->background_ = std::thread([w = writer.get()] {
+      pthread_setname_np(pthread_self(), "kl-log-sync");
+      w->BackgroundLoop();
+    });
   }
   return writer;
 }
