@@ -198,6 +198,42 @@ TEST(ApiObjectsTest, WatchEventTypesAndErrors) {
   EXPECT_FALSE(parser.ParseWatchEvent(garbled, 0, &event).ok());
 }
 
+// Keys are compared as written unless they hold an escape: escaped spellings of
+// the names read as the names, and other keys (an escaped quote, a longer name) do not.
+TEST(ApiObjectsTest, EscapedKeysReadAsTheirText) {
+  const std::string plain = R"({"metadata":{"name":"a","namespace":"ns","uid":"u1","resourceVersion":"7"},)"
+                            R"("kind":"Pod","apiVersion":"v1","spec":{}})";
+  const std::string escaped =
+      R"({"met\u0061data":{"n\u0061me":"a","namespace":"ns","\u0075id":"u1","resourceV\u0065rsion":"7",)"
+      R"("na\"me":"wrong","uidx":"wrong","name\\":"wrong"},"kin\u0064":"Pod","apiVersion":"v1","spec":{"uid":"x"}})";
+  ApiParser parser;
+  for (const std::string& object : {plain, escaped}) {
+    SCOPED_TRACE(object);
+    ListPage page;
+    KL_ASSERT_OK(parser.ParseListPage(R"({"kind":"PodList","m\u0065tadata":{"resourceVersion":"9","continue":"c"},)"
+                                      R"("items":[)" +
+                                          object + "]}",
+                                      0, &page));
+    EXPECT_EQ(page.kind, "PodList");
+    EXPECT_EQ(page.resource_version, "9");
+    EXPECT_EQ(page.continue_token, "c");
+    ASSERT_EQ(page.items.size(), 1u);
+    EXPECT_EQ(page.items[0].object, object);
+    WatchEvent event;
+    KL_ASSERT_OK(parser.ParseWatchEvent(R"({"typ\u0065":"MODIFIED","object":)" + object + "}", 0, &event));
+    EXPECT_EQ(event.type, WatchEventType::kModified);
+    EXPECT_EQ(event.object, object);
+    for (const ObjectMeta& meta : {page.items[0].meta, event.meta}) {
+      EXPECT_EQ(meta.name, "a");
+      EXPECT_EQ(meta.namespace_, "ns");
+      EXPECT_EQ(meta.uid, "u1");
+      EXPECT_EQ(meta.resource_version, "7");
+      EXPECT_EQ(meta.kind, "Pod");
+      EXPECT_EQ(meta.api_version, "v1");
+    }
+  }
+}
+
 TEST(ApiObjectsTest, PrettyPrintedWatchEventFramesAndParses) {
   KL_REQUIRE_SHARED("k8s-fixtures/kubeclient/node_notice.json", path);
   std::string text = Read(path);
