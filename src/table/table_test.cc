@@ -613,6 +613,41 @@ TEST(TableTest, LookupChangelogOfAFlushLargerThanADecodeChunk) {
   }
 }
 
+// The writer's counts of what its primary-key buckets did: flushes and their records, keys
+// looked up in the lookup state and found there, compactions and their input rows.
+TEST(TableTest, WriterCountsFlushesCompactionsAndLookups) {
+  testing::TempDir dir;
+  auto t = test_util::MakeTestTable(
+      dir.Sub("t"), {"id"}, {{"bucket", "1"}, {"changelog-producer", "lookup"}, {"kubelake.data-file.sync", "false"}});
+  auto w = t->NewWriter("w");
+  for (int64_t id = 0; id < 100; ++id) KL_ASSERT_OK(w->WriteRow(R(id, "eu", "a", id)));
+  KL_ASSERT_OK(w->Commit(1).status());
+  table::BucketWork work = w->cpu().work;
+  EXPECT_EQ(work.flushes, 1);
+  EXPECT_EQ(work.flushed_records, 100);
+  EXPECT_EQ(work.lookups, 100);
+  EXPECT_EQ(work.lookup_hits, 0);
+  EXPECT_EQ(work.compactions, 0);
+  // Keys 50..149, key 50 twice: 101 records of 100 keys, half of them already stored.
+  for (int64_t id = 50; id < 150; ++id) KL_ASSERT_OK(w->WriteRow(R(id, "us", "b", id)));
+  KL_ASSERT_OK(w->WriteRow(R(50, "us", "c", 0)));
+  KL_ASSERT_OK(w->Commit(2).status());
+  work = w->cpu().work;
+  EXPECT_EQ(work.flushes, 2);
+  EXPECT_EQ(work.flushed_records, 201);
+  EXPECT_EQ(work.lookups, 200);
+  EXPECT_EQ(work.lookup_hits, 50);
+  EXPECT_EQ(work.lookup_block_reads, 0);  // a state this small stays plain
+  EXPECT_EQ(work.compactions, 0);
+  KL_ASSERT_OK(w->Compact(/*full=*/true));
+  KL_ASSERT_OK(w->Commit(3).status());
+  work = w->cpu().work;
+  EXPECT_EQ(work.flushes, 2);
+  EXPECT_EQ(work.compactions, 1);
+  EXPECT_EQ(work.compacted_rows, 200);  // both level-0 files, 100 rows each
+  EXPECT_GT(work.compacted_bytes, 0);
+}
+
 // The lookup changelog of flushes of every shape, against a model of the table: a first
 // flush of only new keys larger than a decode chunk (its data and changelog go out as the
 // decoded chunk itself), then flushes mixing new keys, updates, deletes of present and

@@ -243,6 +243,8 @@ Status BucketWriter::ApplyLookup(const KvBatch& records, size_t begin, size_t en
   const KeyComparator& cmp = ctx_->comparator();
   std::string key = KeyOf(records, begin);
   std::optional<KvRef> old = lookup_->Get(key);
+  ++work_.lookups;
+  if (old) ++work_.lookup_hits;
   std::vector<KvRef>& group = lookup_group_;
   group.clear();
   if (old) group.push_back(*old);
@@ -317,6 +319,8 @@ Status BucketWriter::EmitChange(const KvBatch& chunk, const KvRef* before, const
 
 Status BucketWriter::Flush() {
   if (buffer_.size() == 0) return Status::OK();
+  ++work_.flushes;
+  work_.flushed_records += static_cast<int64_t>(buffer_.size());
   std::vector<size_t> order;
   std::vector<uint8_t> same_key;
   buffer_.Sort(&order, &same_key);
@@ -467,6 +471,11 @@ Status BucketWriter::RunCompaction(const CompactUnit& unit) {
       return Status::OK();
     }
   }
+  ++work_.compactions;
+  for (const auto& f : unit.files) {
+    work_.compacted_rows += f.row_count;
+    work_.compacted_bytes += f.file_size;
+  }
   KL_ASSIGN_OR_RETURN(FileOpener opener, Opener());
   std::vector<std::unique_ptr<RunCursor>> cursors;
   const size_t chunk_rows = RunChunkRows(unit.runs.size());
@@ -525,6 +534,16 @@ size_t BucketWriter::sorted_runs() const {
   size_t runs = levels_.level0().size();
   for (int i = 1; i < levels_.num_levels(); ++i) runs += levels_.level(i).empty() ? 0 : 1;
   return runs;
+}
+
+BucketWork BucketWriter::TakeWork() {
+  if (lookup_) {
+    work_.lookup_block_reads = static_cast<int64_t>(lookup_->block_reads()) - taken_block_reads_;
+    taken_block_reads_ = static_cast<int64_t>(lookup_->block_reads());
+  }
+  BucketWork out = work_;
+  work_ = BucketWork();
+  return out;
 }
 
 Result<CommitIncrement> BucketWriter::PrepareCommit(bool compact) {

@@ -45,6 +45,30 @@ struct CommitIncrement {
                                           const std::vector<DataFileMeta>& after);
 };
 
+// What a primary-key bucket writer did (flushes, compactions, lookups), for figures.
+struct BucketWork {
+  int64_t flushes = 0;
+  int64_t flushed_records = 0;     // buffered records flushed (before merging keys)
+  int64_t compactions = 0;         // rewrites, not files moved up a level
+  int64_t compacted_rows = 0;      // rows of their input files
+  int64_t compacted_bytes = 0;     // bytes of their input files
+  int64_t lookups = 0;             // keys a lookup-changelog flush looked up in the lookup state
+  int64_t lookup_hits = 0;         // of those, keys the state held
+  int64_t lookup_block_reads = 0;  // compressed blocks of the state decompressed for them
+
+  BucketWork& operator+=(const BucketWork& o) {
+    flushes += o.flushes;
+    flushed_records += o.flushed_records;
+    compactions += o.compactions;
+    compacted_rows += o.compacted_rows;
+    compacted_bytes += o.compacted_bytes;
+    lookups += o.lookups;
+    lookup_hits += o.lookup_hits;
+    lookup_block_reads += o.lookup_block_reads;
+    return *this;
+  }
+};
+
 class ChunkChangelog;
 
 class BucketWriter {
@@ -70,6 +94,8 @@ class BucketWriter {
   const Levels& levels() const { return levels_; }
   // Level-0 files plus non-empty higher levels.
   size_t sorted_runs() const;
+  // What this bucket did since the last call.
+  BucketWork TakeWork();
 
  private:
   Status EnsureLookupState();
@@ -104,6 +130,8 @@ class BucketWriter {
   CommitIncrement pending_;
   std::map<std::string, DeletionFile> deletion_files_;
   std::shared_ptr<const SplitReadExtras> read_extras_;  // loaded on first use
+  BucketWork work_;
+  int64_t taken_block_reads_ = 0;  // the lookup state's block reads already in a TakeWork
 };
 
 }  // namespace kl::table

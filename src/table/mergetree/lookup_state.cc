@@ -251,6 +251,7 @@ std::string_view LookupState::RecordBytes(const Location& loc) {
     }
   }
   const Block& b = blocks_[loc.block];
+  ++block_reads_;
   PlainBlock* slot = EvictForBlock(loc.block);
   slot->plain.resize(b.plain_size);
   size_t produced = 0;

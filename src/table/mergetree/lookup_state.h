@@ -44,6 +44,8 @@ class LookupState {
   // Bytes the state holds on the heap (blocks, the block being filled, the index), estimated
   // for the index's nodes.
   size_t MemoryBytes() const;
+  // Compressed blocks decompressed for look-ups so far (those not among the plain blocks).
+  size_t block_reads() const { return block_reads_; }
   // Serialized bytes of the live records, before compression.
   size_t live_record_bytes() const { return total_bytes_ - dead_bytes_; }
 
@@ -110,6 +112,7 @@ class LookupState {
   PlainBlock* EvictForBlock(uint32_t block);
   std::vector<PlainBlock> plain_blocks_;
   uint64_t use_clock_ = 0;
+  size_t block_reads_ = 0;
   std::string scratch_;          // a record moving to the next block
   std::string compress_buffer_;  // a block being compressed
   KvBatch got_;                  // the record Get returned

@@ -254,5 +254,34 @@ TEST(LookupStateTest, BoundsBytesPerKeyAndForgetsErasedKeys) {
   EXPECT_FALSE(state.Get(keys[11]).has_value());
 }
 
+// block_reads() counts the compressed blocks a look-up had to decompress: none for records in
+// the block being filled or among the plain blocks, one for an old record, none when read again.
+TEST(LookupStateTest, CountsBlocksDecompressedForLookups) {
+  RowType type({DataField{0, "k", DataType::String(), ""}, DataField{1, "v", DataType::String(), ""}});
+  LookupState state(type);
+  Random rng(7);
+  KvBatch batch(type);
+  constexpr int kKeys = 4000;  // ~1 KB each: ~250 blocks, far more than are kept plain
+  for (int i = 0; i < kKeys; ++i) {
+    batch.Clear();
+    batch.AppendRow({Datum::Bytes("k" + std::to_string(i)), Datum::Bytes(rng.Alnum(1000))}, i, RowKind::kInsert);
+    state.Put(KeyOf("k" + std::to_string(i)), batch, 0);
+  }
+  EXPECT_EQ(state.block_reads(), 0u);
+  ASSERT_TRUE(state.Get(KeyOf("k" + std::to_string(kKeys - 1))).has_value());   // the block being filled
+  ASSERT_TRUE(state.Get(KeyOf("k" + std::to_string(kKeys - 40))).has_value());  // a block sealed lately
+  EXPECT_EQ(state.block_reads(), 0u);
+  EXPECT_FALSE(state.Get(KeyOf("absent")).has_value());
+  EXPECT_EQ(state.block_reads(), 0u);
+  auto first = state.Get(KeyOf("k0"));
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->seq(), 0);
+  EXPECT_EQ(state.block_reads(), 1u);
+  ASSERT_TRUE(state.Get(KeyOf("k1")).has_value());  // the same block, plain now
+  EXPECT_EQ(state.block_reads(), 1u);
+  ASSERT_TRUE(state.Get(KeyOf("k2000")).has_value());
+  EXPECT_EQ(state.block_reads(), 2u);
+}
+
 }  // namespace
 }  // namespace kl::table

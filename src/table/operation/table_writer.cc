@@ -546,6 +546,7 @@ Result<CommitResult> TableWriter::Commit(int64_t commit_identifier, const std::m
     cpu_.flush += flush_cpu[i];
     cpu_.compact += compact_cpu[i];
   }
+  for (BucketWriter* w : pk) cpu_.work += w->TakeWork();
   cpu_.workers += worker_cpu;
   mark = ThreadCpuSeconds();  // the tasks counted their CPU themselves, on whichever thread
   if (!prepared.ok()) {

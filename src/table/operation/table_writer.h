@@ -34,6 +34,8 @@ struct WriterCpu {
   // not show: at commits (part of flush and compact above), flushes over the write-buffer
   // budget (during writes) and Compact().
   double workers = 0;
+  // What the primary-key buckets did, counted at commits, to tell the phases' costs apart.
+  BucketWork work;
 
   WriterCpu& operator+=(const WriterCpu& o) {
     flush += o.flush;
@@ -41,6 +43,7 @@ struct WriterCpu {
     commit += o.commit;
     expire += o.expire;
     workers += o.workers;
+    work += o.work;
     return *this;
   }
 };
