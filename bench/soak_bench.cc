@@ -13,8 +13,10 @@
 //   build/bench/soak_bench [--minutes 30] [--report-seconds 60] [--warmup-seconds 30]
 //       [--clusters 2] [--pods 60000] [--nodes 1000] [--churn-pods 100] [--churn-updates 200]
 //       [--churn-scales 1] [--churn-cordons 0.2] [--commit-interval-ms 500] [--file-format avro|parquet]
-//       [--ads-tag-period daily|hourly|1min|...] [--ads-tags-retained 30] [--deleted-retention "1 h"]
-//       [--dir /tmp/kubelake-soak-bench]
+//       [--ads-tag-period daily|hourly|1min|...] [--ads-tags-retained 30] [--deleted-retention "1 h"] [--dir DIR]
+//
+// Without --dir the warehouse, log and simulator live in /tmp/kubelake-soak-bench-<pid>,
+// removed at the end (runs side by side do not share it); a --dir given is kept.
 //
 // A short --ads-tag-period (a minute or more) plays the ADS tables' daily tags
 // at a faster clock: with 1min, the 30 tags they keep exist after 30 minutes.
@@ -24,6 +26,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "bench_util.h"
@@ -46,7 +49,7 @@ struct Args {
   std::string ads_tag_period = pipeline::WarehouseOptions{}.ads_tag_period;
   int ads_tags_retained = pipeline::WarehouseOptions{}.ads_tags_retained;
   std::string deleted_retention = pipeline::WarehouseOptions{}.deleted_retention;
-  std::string dir = "/tmp/kubelake-soak-bench";
+  std::string dir;  // empty: a scratch directory of this process
 };
 
 struct Sample {
@@ -177,8 +180,14 @@ int main(int argc, char** argv) {
     }
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  (void)RemoveAll(a.dir);
-  (void)CreateDirs(a.dir);
+  std::optional<bench::ScratchDir> scratch;
+  if (a.dir.empty()) {
+    scratch.emplace("soak-bench");
+    a.dir = scratch->path();
+  } else {
+    (void)RemoveAll(a.dir);
+    (void)CreateDirs(a.dir);
+  }
   auto num = [](double d) {
     char b[32];
     std::snprintf(b, sizeof(b), "%g", d);
