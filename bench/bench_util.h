@@ -121,6 +121,25 @@ inline int64_t StatusBytes(const char* field) {
 inline int64_t RssBytes() { return StatusBytes("VmRSS:"); }
 inline int64_t PeakRssBytes() { return StatusBytes("VmHWM:"); }
 
+// A scratch directory of this process, /tmp/kubelake-<name>-<pid>: empty at the start and
+// removed when it goes out of scope, so runs of a benchmark side by side never share one.
+// Declare it before what writes into it (the warehouse, the simulator), so it goes last.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& name)
+      : path_("/tmp/kubelake-" + name + "-" + std::to_string(static_cast<long long>(getpid()))) {
+    (void)RemoveAll(path_);
+    (void)CreateDirs(path_);
+  }
+  ~ScratchDir() { (void)RemoveAll(path_); }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 struct TreeSize {
   int64_t files = 0;
   int64_t bytes = 0;

@@ -317,9 +317,8 @@ void PrintMemory(const Fleet& f) {
 }
 
 int LiveLoad(const std::string& kubelake, const Args& a, bool sql, Figures* fig) {
-  std::string dir = "/tmp/kubelake-pipeline-bench-load";
-  (void)RemoveAll(dir);
-  (void)CreateDirs(dir);
+  bench::ScratchDir scratch("pipeline-bench-load");
+  const std::string& dir = scratch.path();
   auto fleet = StartFleet(kubelake, dir, a);
   if (!fleet.ok()) {
     std::fprintf(stderr, "%s\n", fleet.status().ToString().c_str());
@@ -375,9 +374,8 @@ int LiveLoad(const std::string& kubelake, const Args& a, bool sql, Figures* fig)
 }
 
 int StagedLoad(const std::string& kubelake, const Args& a, bool sql, Figures* fig) {
-  std::string dir = "/tmp/kubelake-pipeline-bench-staged";
-  (void)RemoveAll(dir);
-  (void)CreateDirs(dir);
+  bench::ScratchDir scratch("pipeline-bench-staged");
+  const std::string& dir = scratch.path();
   auto fleet = StartFleet(kubelake, dir, a);
   if (!fleet.ok()) {
     std::fprintf(stderr, "%s\n", fleet.status().ToString().c_str());
@@ -493,8 +491,8 @@ uint64_t FleetWrites(simulator::Fleet& fleet, size_t clusters) {
 // a background load of about that many events/s across the fleet (mostly pod
 // status updates, a tenth replacements).
 int Freshness(const Args& a, bool sql, double background_events_per_s, Figures* fig) {
-  std::string dir = "/tmp/kubelake-pipeline-bench-fresh";
-  (void)RemoveAll(dir);
+  bench::ScratchDir scratch("pipeline-bench-fresh");
+  const std::string& dir = scratch.path();
   simulator::FleetOptions fo;
   fo.clusters = 3;
   fo.shape.nodes = 20;

@@ -13,7 +13,10 @@
 //   build/bench/soak_bench [--minutes 30] [--report-seconds 60] [--warmup-seconds 30]
 //       [--clusters 2] [--pods 60000] [--nodes 1000] [--churn-pods 100] [--churn-updates 200]
 //       [--churn-scales 1] [--churn-cordons 0.2] [--commit-interval-ms 500] [--file-format avro|parquet]
-//       [--ads-tag-period daily|hourly|1min|...] [--ads-tags-retained 30] [--dir /tmp/kubelake-soak-bench]
+//       [--ads-tag-period daily|hourly|1min|...] [--ads-tags-retained 30] [--deleted-retention "1 h"] [--dir DIR]
+//
+// Without --dir the warehouse, log and simulator live in /tmp/kubelake-soak-bench-<pid>,
+// removed at the end (runs side by side do not share it); a --dir given is kept.
 //
 // A short --ads-tag-period (a minute or more) plays the ADS tables' daily tags
 // at a faster clock: with 1min, the 30 tags they keep exist after 30 minutes.
@@ -23,6 +26,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "bench_util.h"
@@ -44,7 +48,8 @@ struct Args {
   std::string file_format = pipeline::WarehouseOptions{}.file_format;
   std::string ads_tag_period = pipeline::WarehouseOptions{}.ads_tag_period;
   int ads_tags_retained = pipeline::WarehouseOptions{}.ads_tags_retained;
-  std::string dir = "/tmp/kubelake-soak-bench";
+  std::string deleted_retention = pipeline::WarehouseOptions{}.deleted_retention;
+  std::string dir;  // empty: a scratch directory of this process
 };
 
 struct Sample {
@@ -84,14 +89,16 @@ Sample Take(bench::Warehouse* w, const std::string& dir, int64_t t0) {
   return s;
 }
 
-void Report(const char* title, const Sample& a, const Sample& b) {
+// `objects`: the fleet's objects at the start (churn keeps their number about steady).
+void Report(const char* title, const Sample& a, const Sample& b, int64_t objects) {
   double wall = b.wall - a.wall, cpu = b.cpu - a.cpu;
   double events = static_cast<double>(b.events - a.events);
   std::printf(
       "%s (t=%.0fs, %.0fs window): %.0f events (%.0f/s), %.2f cores (%.1f CPU s), %.0f events per CPU-second, "
-      "RSS %.0f MB\n",
+      "RSS %.0f MB (%.0f B per object)\n",
       title, b.wall, wall, events, events / wall, cpu / wall, cpu, events / std::max(cpu, 1e-9),
-      static_cast<double>(b.rss) / 1e6);
+      static_cast<double>(b.rss) / 1e6,
+      static_cast<double>(b.rss) / static_cast<double>(std::max<int64_t>(1, objects)));
   std::printf("  %-22s %7s %9s %10s %9s   %s\n", "thread", "CPU s", "commits/s", "ms/commit", "us/event",
               "ms/commit: flush, compact, commit, expire");
   double collector = b.collector_cpu - a.collector_cpu;
@@ -163,6 +170,8 @@ int main(int argc, char** argv) {
       a.ads_tag_period = v;
     else if (Flag(argc, argv, &i, "--ads-tags-retained", &v))
       a.ads_tags_retained = std::atoi(v.c_str());
+    else if (Flag(argc, argv, &i, "--deleted-retention", &v))
+      a.deleted_retention = v;
     else if (Flag(argc, argv, &i, "--dir", &v))
       a.dir = v;
     else {
@@ -171,8 +180,14 @@ int main(int argc, char** argv) {
     }
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  (void)RemoveAll(a.dir);
-  (void)CreateDirs(a.dir);
+  std::optional<bench::ScratchDir> scratch;
+  if (a.dir.empty()) {
+    scratch.emplace("soak-bench");
+    a.dir = scratch->path();
+  } else {
+    (void)RemoveAll(a.dir);
+    (void)CreateDirs(a.dir);
+  }
   auto num = [](double d) {
     char b[32];
     std::snprintf(b, sizeof(b), "%g", d);
@@ -193,6 +208,11 @@ int main(int argc, char** argv) {
   o.file_format = a.file_format;
   o.ads_tag_period = a.ads_tag_period;
   o.ads_tags_retained = a.ads_tags_retained;
+  o.deleted_retention = a.deleted_retention;
+  int64_t objects = 0;
+  for (const auto& c : (*sim)->clusters) {
+    for (const auto& [kind, n] : bench::TruthCounts(c)) objects += n;
+  }
   int64_t t0 = MonotonicMicros();
   auto w = bench::StartWarehouse(a.dir, (*sim)->kubeconfig, o);
   if (!w.ok()) {
@@ -202,9 +222,11 @@ int main(int argc, char** argv) {
   bench::Warehouse* wh = w->get();
   std::printf(
       "soak: %d clusters x %d pods, %d nodes; churn per cluster and second: %g pod replacements, %g updates, "
-      "%g scales, %g cordons; commit interval %lld ms, %s files; ADS tags every %s, %d kept\n",
+      "%g scales, %g cordons; %lld objects at the start; commit interval %lld ms, %s files; ADS tags every %s, %d "
+      "kept; deleted objects kept %s\n",
       a.clusters, a.pods, a.nodes, a.churn_pods, a.churn_updates, a.churn_scales, a.churn_cordons,
-      static_cast<long long>(a.commit_ms), a.file_format.c_str(), a.ads_tag_period.c_str(), a.ads_tags_retained);
+      static_cast<long long>(objects), static_cast<long long>(a.commit_ms), a.file_format.c_str(),
+      a.ads_tag_period.c_str(), a.ads_tags_retained, a.deleted_retention.c_str());
   // Caught up: every watch is watching and DWD has read what the collector
   // had written a second earlier.
   uint64_t written_before = 0;
@@ -242,12 +264,12 @@ int main(int argc, char** argv) {
     }
     char title[64];
     std::snprintf(title, sizeof(title), "report %d", n);
-    Report(title, prev, s);
+    Report(title, prev, s, objects);
     if (n == 1) first = s;
     for (const auto& [name, size] : s.tables) most_files[name] = std::max(most_files[name], size.files);
     prev = s;
   }
-  Report("whole steady state", start, prev);
+  Report("whole steady state", start, prev, objects);
   std::printf("files and bytes, first report -> last report (most files of any report):\n");
   for (const auto& [name, size] : prev.tables) {
     auto f = first.tables.find(name);

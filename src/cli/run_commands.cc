@@ -32,6 +32,7 @@
 #include "simulator/fleet.h"
 #include "sql/warehouse/warehouse.h"
 #include "sql/warehouse_queries.h"
+#include "table/schema/options.h"
 
 namespace kl::cli {
 namespace {
@@ -64,6 +65,7 @@ struct WarehouseArgs {
   std::string instance_label = kWarehouseDefaults.instance_label;
   bool no_ods = !kWarehouseDefaults.ods;
   std::string file_format = kWarehouseDefaults.file_format;
+  std::string deleted_retention = kWarehouseDefaults.deleted_retention;
   double duration_s = 0;
   double status_interval_s = 5;
   int threads = 0;                     // 0: the cores this process may use
@@ -82,6 +84,7 @@ pipeline::WarehouseOptions WarehouseOptionsFrom(const WarehouseArgs& a) {
   o.trend_interval_ms = a.trend_interval_s * 1000;
   o.ods = !a.no_ods;
   o.file_format = a.file_format;
+  o.deleted_retention = a.deleted_retention;
   // Process-wide: every table writer of every job takes its commits' parallelism from here.
   WorkerPool::SetDefaultParallelism(a.threads);
   return o;
@@ -117,6 +120,16 @@ void AddWarehouseOptions(CLI::App* cmd, WarehouseArgs* a) {
                   "data files of the DWD, ADS and trend tables when they are created (ODS stays Avro; the look-up "
                   "tables dim_node and dws_topology are Parquet)")
       ->check(CLI::IsMember({"avro", "parquet"}))
+      ->capture_default_str();
+  cmd->add_option("--deleted-retention", a->deleted_retention,
+                  "how long dwd_objects keeps a deleted object's row, such as \"1 h\" or \"30 min\" (its "
+                  "'record-level.expire-time', set when the table is created; ALTER TABLE dwd_objects SET changes it "
+                  "later)")
+      ->check([](const std::string& v) {
+        return table::TableOptions({{"record-level.expire-time", v}}).Validate().ok()
+                   ? std::string()
+                   : "--deleted-retention takes a duration such as \"1 h\", \"30 min\" or \"600 s\"";
+      })
       ->capture_default_str();
   cmd->add_option("--duration", a->duration_s, "stop after this many seconds (default: until interrupted)");
   cmd->add_option("--sql", a->sql_files,

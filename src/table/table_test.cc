@@ -19,6 +19,7 @@
 #include "table/data/binary_row.h"
 #include "table/manifest/commit_signal.h"
 #include "table/mergetree/compaction.h"
+#include "table/mergetree/record_level_expire.h"
 #include "table/operation/maintenance.h"
 #include "table/operation/recent_files.h"
 #include "table/table_test_util.h"
@@ -744,6 +745,158 @@ TEST(TableTest, LookupChangelogMatchesAModelOfTheTable) {
       EXPECT_EQ(table, modelled);
     }
   }
+}
+
+// Record-level expiry ('record-level.expire-time' on time field n) against a model: full
+// compactions drop the records whose time is past the expire time, with no changelog; a null
+// time never expires; the lookup state forgets the dropped keys, and a key written again after
+// its expiry comes back as +I. The first commit of a writer checks for expired records itself.
+TEST(TableTest, RecordLevelExpiryMatchesAModel) {
+  for (const char* format : {"avro", "parquet"}) {
+    SCOPED_TRACE(format);
+    testing::TempDir dir;
+    auto t = test_util::MakeTestTable(dir.Sub("t"), {"id"},
+                                      {{"bucket", "2"},
+                                       {"file.format", format},
+                                       {"changelog-producer", "lookup"},
+                                       {"record-level.expire-time", "1 h"},
+                                       {"record-level.time-field", "n"},
+                                       {"kubelake.data-file.sync", "false"}});
+    auto w = t->NewWriter("w");
+    // n: null (never expires), a time within the hour or one past it, in milliseconds or
+    // seconds (BIGINT below 10^12 is seconds, as in Paimon).
+    const int64_t now_ms = NowMillis();
+    std::map<int64_t, std::optional<int64_t>> model;  // id -> n
+    auto expired = [&](const std::optional<int64_t>& n) {
+      if (!n) return false;
+      int64_t seconds = *n >= 1'000'000'000'000LL ? *n / 1000 : *n;
+      return NowMillis() / 1000 > seconds + 3600;
+    };
+    auto text = [](const char* kind, int64_t id, const std::optional<int64_t>& n) {
+      return std::string(kind) + " " + std::to_string(id) + " \"r\" \"x\" " + (n ? std::to_string(*n) : "null");
+    };
+    Random rng(41);
+    for (int round = 0; round < 8; ++round) {
+      SCOPED_TRACE(round);
+      std::map<int64_t, std::optional<int64_t>> last;
+      const int writes = round == 0 ? 5000 : 1500;
+      for (int i = 0; i < writes; ++i) {
+        int64_t id = static_cast<int64_t>(rng.Uniform(6000));
+        std::optional<int64_t> n;
+        switch (rng.Uniform(5)) {
+          case 0: n = now_ms - 2 * 3600 * 1000; break;                            // expired, ms
+          case 1: n = now_ms / 1000 - 2 * 3600; break;                            // expired, s
+          case 2: n = now_ms - static_cast<int64_t>(rng.Uniform(600000)); break;  // live, ms
+          case 3: n = now_ms / 1000 - 60; break;                                  // live, s
+          default: break;                                                         // null: never expires
+        }
+        format::Row row{Datum::Int(id), Datum::Bytes("r"), Datum::Bytes("x"), n ? Datum::Int(*n) : Datum()};
+        KL_ASSERT_OK(w->WriteRow(row));
+        last[id] = n;
+      }
+      std::vector<std::string> expected;
+      for (const auto& [id, after] : last) {
+        auto before = model.find(id);
+        if (before == model.end()) {
+          expected.push_back(text("+I", id, after));
+        } else {  // (a record of the same values too: no changelog-producer.row-deduplicate)
+          expected.push_back(text("-U", id, before->second));
+          expected.push_back(text("+U", id, after));
+        }
+        model[id] = after;
+      }
+      // Round 0: the writer's first commit checks by itself; odd rounds: a full compaction.
+      const bool expires = round == 0 || round % 2 == 1;
+      if (round % 2 == 1) KL_ASSERT_OK(w->Compact(true));
+      auto r = w->Commit(round + 1);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      std::vector<std::string> got;
+      for (int64_t id : r->snapshot_ids) {
+        auto plan = t->NewScan().PlanChanges(id);
+        ASSERT_TRUE(plan.ok());
+        auto read = t->NewRead();
+        auto rows = (*read)->ReadAll(*plan);
+        ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+        for (const auto& line : Rows(*rows)) got.push_back(line);
+      }
+      std::sort(got.begin(), got.end());
+      std::sort(expected.begin(), expected.end());
+      EXPECT_EQ(got, expected);
+      size_t dropped = 0;
+      if (expires) {
+        for (auto it = model.begin(); it != model.end();) {
+          if (expired(it->second)) {
+            it = model.erase(it);
+            ++dropped;
+          } else {
+            ++it;
+          }
+        }
+        EXPECT_GT(dropped, 0u);
+      }
+      auto all = t->ReadAll();
+      ASSERT_TRUE(all.ok());
+      std::vector<std::string> table = Rows(*all), modelled;
+      for (const auto& [id, n] : model) modelled.push_back(text("+I", id, n));
+      std::sort(modelled.begin(), modelled.end());
+      EXPECT_EQ(table, modelled);
+      EXPECT_EQ(w->lookup_state_keys(), model.size());
+    }
+    // A new writer's lookup states, loaded from the files, hold the same keys (new keys in
+    // each bucket make it load them).
+    auto w2 = t->NewWriter("w2");
+    for (int64_t id = -1; id >= -20; --id)
+      KL_ASSERT_OK(w2->WriteRow(format::Row{Datum::Int(id), Datum::Bytes("r"), Datum::Bytes("x"), Datum()}));
+    ASSERT_TRUE(w2->Commit(1).ok());
+    EXPECT_EQ(w2->lookup_state_keys(), model.size() + 20);
+  }
+}
+
+// The time of Paimon's record-level expiry by type: INT seconds, BIGINT seconds or
+// milliseconds, TIMESTAMP; null never expires; and the options a table must get right.
+TEST(TableTest, RecordLevelExpiryTimesAndOptions) {
+  auto schema_with = [](format::DataType type, std::map<std::string, std::string> options) {
+    return NewTableSchema({{0, "id", DataType::BigInt(), ""}, {1, "t", std::move(type), ""}}, {}, {"id"},
+                          std::move(options));
+  };
+  std::map<std::string, std::string> opts = {{"record-level.expire-time", "10 s"}, {"record-level.time-field", "t"}};
+  const int64_t now = 2'000'000'000;  // seconds
+  struct Case {
+    DataType type;
+    Datum value;
+    bool expired;
+  };
+  std::vector<Case> cases = {
+      {DataType::Int(), Datum::Int(now - 10), false},
+      {DataType::Int(), Datum::Int(now - 11), true},
+      {DataType::BigInt(), Datum::Int(now - 11), true},
+      {DataType::BigInt(), Datum::Int((now - 10) * 1000), false},
+      {DataType::BigInt(), Datum::Int((now - 11) * 1000 + 999), true},
+      {DataType::Timestamp(3), Datum::Time({(now - 11) * 1000, 0}), true},
+      {DataType::Timestamp(3), Datum::Time({(now - 10) * 1000, 0}), false},
+      {DataType::BigInt(), Datum(), false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.type.ToString() + " " + format::DatumDebugString(c.value));
+    auto schema = schema_with(c.type, opts);
+    ASSERT_TRUE(schema.ok()) << schema.status().ToString();
+    auto expire = RecordLevelExpire::Create(*schema);
+    ASSERT_TRUE(expire.ok() && expire->has_value());
+    format::Column column(c.type);
+    column.Append(c.value);
+    EXPECT_EQ((*expire)->Expired(column, 0, now), c.expired);
+  }
+  EXPECT_FALSE(schema_with(DataType::BigInt(), {{"record-level.expire-time", "1 h"}}).ok());
+  EXPECT_FALSE(
+      schema_with(DataType::BigInt(), {{"record-level.expire-time", "1 h"}, {"record-level.time-field", "u"}}).ok());
+  EXPECT_FALSE(schema_with(DataType::String(), opts).ok());
+  EXPECT_FALSE(
+      schema_with(DataType::BigInt(), {{"record-level.expire-time", "soon"}, {"record-level.time-field", "t"}}).ok());
+  auto none = schema_with(DataType::BigInt(), {});
+  ASSERT_TRUE(none.ok());
+  auto expire = RecordLevelExpire::Create(*none);
+  ASSERT_TRUE(expire.ok());
+  EXPECT_FALSE(expire->has_value());
 }
 
 // An Avro data file's value statistics (the writer computes them) against the rows written:

@@ -79,6 +79,10 @@ struct WarehouseOptions {
   int ads_tags_retained = 30;
   int ods_buckets = 8;
   int dwd_buckets = 2;
+  // How long dwd_objects keeps a deleted object's row (its 'record-level.expire-time', set
+  // when the table is created): followers and queries see the deletion well within it, and
+  // rows past it go at a compaction, so memory stays flat under churn.
+  std::string deleted_retention = "1 h";
   bool ods = true;  // keep raw events
 };
 

@@ -60,7 +60,10 @@ CREATE TABLE IF NOT EXISTS ods_events (
 
 -- One row per object: the newest version by numeric resourceVersion, then event
 -- time, a deletion winning over everything before it (sequence.field). Deleted
--- objects stay, deleted = true.
+-- objects stay, deleted = true, for ${deleted_retention} after their deletion: then
+-- Paimon's record-level expiry drops the row at a compaction (no changelog; live rows,
+-- whose deleted_time is NULL, never expire), and the writer's lookup state forgets it,
+-- so the table and its memory do not grow with churn (kubelake run --deleted-retention).
 CREATE TABLE IF NOT EXISTS dwd_objects (
   cluster              STRING,
   uid                  STRING,
@@ -108,6 +111,8 @@ CREATE TABLE IF NOT EXISTS dwd_objects (
   -- bucket uncompacted until it has caught up (a bulk load is written once)
   'num-sorted-run.stop-trigger' = '24',
   'sequence.field' = 'rv,event_time,deleted',
+  'record-level.expire-time' = '${deleted_retention}',
+  'record-level.time-field' = 'deleted_time',
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 
+#include "common/clock.h"
 #include "common/testing/test_util.h"
 #include "log/event_log.h"
 #include "pipeline/warehouse/warehouse.h"
@@ -27,6 +28,7 @@ TEST(WarehouseSqlTest, CreatesTheTablesTheHandWiredJobsDefine) {
       hand.ads_tag_period = sql.ads_tag_period = "10 min";
       hand.ads_tags_retained = sql.ads_tags_retained = 7;
       hand.snapshots_retained = sql.snapshots_retained = 15;
+      hand.deleted_retention = sql.deleted_retention = "30 min";
     }
     KL_ASSERT_OK(pipeline::CreateWarehouseTables(table::Catalog(hand.warehouse), hand));
     auto log = log::OpenEventLog("dir:" + dir.Sub("log-" + format) + "?partitions=2&fsync=never");
@@ -73,6 +75,9 @@ TEST(WarehouseSqlTest, CreatesTheTablesTheHandWiredJobsDefine) {
     ASSERT_TRUE(dwd.ok());
     EXPECT_EQ((*dwd)->schema().options.at("snapshot.num-retained.max"), format == "avro" ? "100" : "15");
     EXPECT_EQ((*dwd)->schema().options.count("tag.automatic-creation"), 0u);
+    // Deleted objects' rows expire (Paimon's record-level expiry on deleted_time).
+    EXPECT_EQ((*dwd)->schema().options.at("record-level.expire-time"), format == "avro" ? "1 h" : "30 min");
+    EXPECT_EQ((*dwd)->schema().options.at("record-level.time-field"), "deleted_time");
   }
 }
 
@@ -118,6 +123,9 @@ TEST(WarehouseSqlTest, DwdRowsAreTheHandWiredJobsRows) {
            R"(","uid":")" + name + R"(","watchname":"w","watchsetuptimestamp":7,"origin":"watch","__time_milli__":)" +
            std::to_string(time_ms) + "}";
   };
+  // Event times of today: a deleted object's row stays for the table's record-level expire time
+  // after its deletion (rows of 1970 would be gone at the first commit).
+  const int64_t t0 = NowMillis();
   for (int i = 0; i < 6000; ++i) {
     std::string cluster = i % 3 == 0 ? "c2" : "c1";
     std::string name = "p" + std::to_string(i);
@@ -133,14 +141,14 @@ TEST(WarehouseSqlTest, DwdRowsAreTheHandWiredJobsRows) {
                       R"(}},{"name":"b","resources":{"requests":{"cpu":"1"}}}]},"status":{"phase":")" +
                       (i % 2 ? "Running" : "Pending") + R"("}})";
     std::string type = i % 17 == 0 ? "DELETED" : i % 5 == 0 ? "MODIFIED" : "ADDED";
-    send(cluster, envelope(type, "Pod", "ns" + std::to_string(i % 4), name, 100 + i, obj, 1000 + i));
+    send(cluster, envelope(type, "Pod", "ns" + std::to_string(i % 4), name, 100 + i, obj, t0 + i));
     if (i % 1000 == 0) {
       std::string node = "n" + std::to_string(i / 1000);
       std::string nobj = R"({"apiVersion":"v1","kind":"Node","metadata":{"name":")" + node + R"(","uid":")" + node +
                          R"(","labels":{"topology.kubernetes.io/region":"r)" + std::to_string(i % 2) +
                          R"(","topology.kubernetes.io/zone":"z"}},"spec":{"unschedulable":)" +
                          (i % 2000 == 0 ? "true" : "false") + "}}";
-      send(cluster, envelope("ADDED", "Node", "", node, 50 + i, nobj, 900 + i));
+      send(cluster, envelope("ADDED", "Node", "", node, 50 + i, nobj, t0 - 100 + i));
       send(cluster, R"({"type":"BOOKMARK","uid":"x"})");
       send(cluster, "not json");
     }

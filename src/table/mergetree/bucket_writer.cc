@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/clock.h"
 #include "common/file/file_util.h"
 #include "table/data/binary_row.h"
 
@@ -159,6 +160,9 @@ BucketWriter::BucketWriter(std::shared_ptr<TableContext> ctx, std::string partit
       buffer_(ctx_->schema().fields, KeyLayoutColumns(*ctx_), KeyLayoutComparator(*ctx_)),
       deletion_files_(std::move(deletion_files)) {
   for (const auto& f : levels_.AllFiles()) next_seq_ = std::max(next_seq_, f.max_sequence_number + 1);
+  // The schema was validated when the table was created or opened.
+  auto expire = RecordLevelExpire::Create(ctx_->schema());
+  if (expire.ok()) expire_ = std::move(expire).value();
 }
 
 Status BucketWriter::WriteInOrder(DataFileWriter* w, const std::vector<size_t>& rows) {
@@ -441,8 +445,11 @@ Status BucketWriter::Flush() {
   return Status::OK();
 }
 
-Status BucketWriter::RunCompaction(const CompactUnit& unit) {
+Status BucketWriter::RunCompaction(const CompactUnit& unit, std::optional<int64_t> expire_now_seconds) {
   if (unit.files.empty()) return Status::OK();
+  // Expired records go only where the unit holds every file of the bucket: each merged record is
+  // then its key's only one, and the lookup state (the merge of all the files) forgets it too.
+  if (expire_now_seconds && (!expire_ || unit.files.size() != levels_.AllFiles().size())) expire_now_seconds.reset();
   // At the bottom (nothing older below the output) a delete has nothing left
   // to hide and can go — but only where a retraction means nothing else: not
   // with a sequence field (a later write may sort before the delete), not
@@ -456,7 +463,7 @@ Status BucketWriter::RunCompaction(const CompactUnit& unit) {
   bool drop_delete = bottom && retraction_is_plain_delete;
   // A single file moves up a level without a rewrite, unless deletes must be dropped from it
   // or the levels are written with different compressions (file.compression.per.level).
-  if (unit.files.size() == 1) {
+  if (unit.files.size() == 1 && !expire_now_seconds) {
     const DataFileMeta& f = unit.files[0];
     if (f.level == unit.output_level) return Status::OK();
     // (A table this build cannot write keeps relabelling: moving a file needs no writer.)
@@ -493,14 +500,34 @@ Status BucketWriter::RunCompaction(const CompactUnit& unit) {
   DataFileWriter writer(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, opts);
   AbortOnExit abort_on_failure({&writer});
   KvBatch chunk(ctx_->schema().fields);  // reused: its buffers cycle between reader and writer
+  KvBatch kept(ctx_->schema().fields);
+  std::vector<size_t> kept_rows;
+  std::vector<std::string> expired_keys;  // forgotten by the lookup state once the files are written
   while (true) {
     chunk.Clear();
     KL_ASSIGN_OR_RETURN(size_t n, reader.Next(kReadChunkRows, &chunk));
     if (n == 0) break;
+    if (expire_now_seconds) {
+      const format::Column& time = chunk.values.column(static_cast<size_t>(expire_->time_field()));
+      kept_rows.clear();
+      for (size_t i = 0; i < n; ++i) {
+        if (!expire_->Expired(time, i, *expire_now_seconds))
+          kept_rows.push_back(i);
+        else if (lookup_)
+          expired_keys.push_back(KeyOf(chunk, i));
+      }
+      if (kept_rows.size() < n) {
+        kept.Clear();
+        kept.AppendGather(chunk, kept_rows.data(), kept_rows.size());
+        if (kept.size() > 0) KL_RETURN_IF_ERROR(writer.AppendWholeBatch(&kept));
+        continue;
+      }
+    }
     KL_RETURN_IF_ERROR(writer.AppendWholeBatch(&chunk));
   }
   KL_ASSIGN_OR_RETURN(std::vector<DataFileMeta> after, writer.Close());
   abort_on_failure.Release();
+  for (const auto& key : expired_keys) lookup_->Erase(key);
   levels_.Update(unit.files, after);
   for (const auto& f : pending_.AddCompaction(unit.files, after))
     (void)RemoveFile(ctx_->paths().DataFilePath(partition_, bucket_, f));  // else orphan cleanup takes it
@@ -526,6 +553,15 @@ Status BucketWriter::Compact(bool full) {
     unit = PickUniversalCompaction(universal, levels_.num_levels(), runs);
   else if (levels_.level0().size() >= static_cast<size_t>(batch))
     unit = PickLevel0BatchCompaction(universal, levels_.num_levels(), runs);
+  if (full && expire_) {
+    // A full compaction drops expired records, even of a bucket already in one run.
+    next_expiry_check_millis_ = NowMillis() + expire_->check_interval_millis();
+    if (!unit && !levels_.AllFiles().empty()) {
+      unit = CompactUnit{levels_.max_level(), levels_.AllFiles(), {}};
+      for (const auto& run : runs) unit->runs.push_back(run.files);
+    }
+    if (unit) return RunCompaction(*unit, NowMillis() / 1000);
+  }
   if (!unit) return Status::OK();
   return RunCompaction(*unit);
 }
@@ -546,12 +582,31 @@ BucketWork BucketWriter::TakeWork() {
   return out;
 }
 
+Status BucketWriter::MaybeExpireRecords() {
+  if (!expire_) return Status::OK();
+  const int64_t now = NowMillis();
+  if (now < next_expiry_check_millis_) return Status::OK();
+  next_expiry_check_millis_ = now + expire_->check_interval_millis();
+  const int64_t now_seconds = now / 1000;
+  std::vector<DataFileMeta> files = levels_.AllFiles();
+  bool any = false;
+  for (const auto& f : files) any = any || expire_->FileMayHoldExpired(f, now_seconds);
+  if (!any) return Status::OK();
+  std::vector<Levels::Run> runs = levels_.Runs();
+  CompactUnit unit{levels_.max_level(), files, {}};
+  for (const auto& run : runs) unit.runs.push_back(run.files);
+  return RunCompaction(unit, now_seconds);
+}
+
 Result<CommitIncrement> BucketWriter::PrepareCommit(bool compact) {
   KL_RETURN_IF_ERROR(Flush());
   // The buffer keeps the memory its records took since the last commit, for the next
   // interval's; a writer gone quiet gives it back at its next commit.
   buffer_.ReleaseMemory();
-  if (compact && !ctx_->options().write_only()) KL_RETURN_IF_ERROR(Compact(false));
+  if (compact && !ctx_->options().write_only()) {
+    KL_RETURN_IF_ERROR(MaybeExpireRecords());
+    KL_RETURN_IF_ERROR(Compact(false));
+  }
   CommitIncrement out = std::move(pending_);
   pending_ = CommitIncrement();
   out.partition = partition_;

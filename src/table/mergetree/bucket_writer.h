@@ -18,6 +18,7 @@
 #include "table/mergetree/compaction.h"
 #include "table/mergetree/lookup_state.h"
 #include "table/mergetree/merge_function.h"
+#include "table/mergetree/record_level_expire.h"
 #include "table/mergetree/write_buffer.h"
 #include "table/table_context.h"
 
@@ -96,6 +97,8 @@ class BucketWriter {
   size_t sorted_runs() const;
   // What this bucket did since the last call.
   BucketWork TakeWork();
+  // Keys the lookup state holds (0 before the first lookup flush).
+  size_t lookup_keys() const { return lookup_ ? lookup_->size() : 0; }
 
  private:
   Status EnsureLookupState();
@@ -112,7 +115,12 @@ class BucketWriter {
   Status EmitChange(const KvBatch& chunk, const KvRef* before, const format::Row* before_row, const KvRef* after,
                     const format::Row* after_row, bool unchanged, int64_t seq, MergeEngine engine,
                     ChunkChangelog* changelog);
-  Status RunCompaction(const CompactUnit& unit);
+  // `expire_now_seconds`: drop records expired at that time (record-level expiry; only for a
+  // unit of every file of the bucket).
+  Status RunCompaction(const CompactUnit& unit, std::optional<int64_t> expire_now_seconds = std::nullopt);
+  // Record-level expiry: at most every check interval, a full compaction when some file may
+  // hold an expired record.
+  Status MaybeExpireRecords();
   // Opens the bucket's files as full table rows, deletion vectors applied.
   Result<FileOpener> Opener();
   std::string KeyOf(const KvBatch& batch, size_t row) const;
@@ -132,6 +140,8 @@ class BucketWriter {
   std::shared_ptr<const SplitReadExtras> read_extras_;  // loaded on first use
   BucketWork work_;
   int64_t taken_block_reads_ = 0;  // the lookup state's block reads already in a TakeWork
+  std::optional<RecordLevelExpire> expire_;             // the table's record-level expiry, if it has one
+  int64_t next_expiry_check_millis_ = 0;
 };
 
 }  // namespace kl::table

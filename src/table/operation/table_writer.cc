@@ -473,6 +473,12 @@ Status TableWriter::Compact(bool full) {
   return compacted;
 }
 
+size_t TableWriter::lookup_state_keys() const {
+  size_t n = 0;
+  for (const auto& [key, w] : pk_writers_) n += w->lookup_keys();
+  return n;
+}
+
 Status TableWriter::Overwrite(OverwriteScope scope) {
   if (loaded_ || !pk_writers_.empty() || !append_writers_.empty()) {
     return Status::InvalidArgument("table writer of " + ctx_->path() + ": an overwrite must be set before writing");

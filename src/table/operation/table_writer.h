@@ -87,6 +87,8 @@ class TableWriter {
   void SetParallelism(int threads) { parallelism_ = std::max(1, threads); }
   int parallelism() const { return parallelism_; }
   const WriterCpu& cpu() const { return cpu_; }
+  // Keys the lookup states of this writer's buckets hold (changelog-producer lookup).
+  size_t lookup_state_keys() const;
 
  private:
   Status LoadExistingFiles();

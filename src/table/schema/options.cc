@@ -113,8 +113,8 @@ Status TableOptions::Validate() const {
       return Status::InvalidArgument("option " + std::string(key) + " = \"" + *v + "\" is not a memory size");
     }
   }
-  for (const char* key :
-       {"snapshot.time-retained", "tag.creation-delay", "tag.default-time-retained", "tag.creation-period-duration"}) {
+  for (const char* key : {"snapshot.time-retained", "tag.creation-delay", "tag.default-time-retained",
+                          "tag.creation-period-duration", "record-level.expire-time"}) {
     if (auto v = Get(key); v && !ParseDuration(*v)) {
       return Status::InvalidArgument("option " + std::string(key) + " = \"" + *v + "\" is not a duration");
     }
@@ -129,13 +129,15 @@ Status TableOptions::Validate() const {
                           "tag.num-retained-max"}) {
     if (auto v = Get(key); v) {
       auto n = ParseInt64(Trim(*v));
-      if (!n || *n <= 0) return Status::InvalidArgument("option " + std::string(key) + " = \"" + *v + "\" must be positive");
+      if (!n || *n <= 0)
+        return Status::InvalidArgument("option " + std::string(key) + " = \"" + *v + "\" must be positive");
     }
   }
   if (auto v = Get("dynamic-bucket.max-buckets"); v) {
     auto n = ParseInt64(Trim(*v));
     if (!n || *n == 0 || *n < -1) {
-      return Status::InvalidArgument("option dynamic-bucket.max-buckets = \"" + *v + "\" must be -1 (no limit) or positive");
+      return Status::InvalidArgument("option dynamic-bucket.max-buckets = \"" + *v +
+                                     "\" must be -1 (no limit) or positive");
     }
   }
   if (auto v = Get("bucket"); v) {

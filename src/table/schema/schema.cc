@@ -160,6 +160,20 @@ Status TableSchema::Validate() const {
   for (const auto& k : opts.sequence_fields()) {
     if (fields.IndexOf(k) < 0) return Status::InvalidArgument("sequence.field column \"" + k + "\" is not a column");
   }
+  // Paimon's record-level expiry: a time field of a type it can read a time from.
+  if (opts.Get("record-level.expire-time")) {
+    auto name = opts.Get("record-level.time-field");
+    if (!name) return Status::InvalidArgument("record-level.expire-time needs record-level.time-field");
+    int i = fields.IndexOf(*name);
+    if (i < 0) return Status::InvalidArgument("record-level.time-field column \"" + *name + "\" is not a column");
+    format::TypeRoot root = fields.type(static_cast<size_t>(i)).root();
+    if (root != format::TypeRoot::kInt && root != format::TypeRoot::kBigInt && root != format::TypeRoot::kTimestamp &&
+        root != format::TypeRoot::kTimestampLtz) {
+      return Status::InvalidArgument("record-level.time-field column \"" + *name +
+                                     "\" must be INT, BIGINT or TIMESTAMP, not " +
+                                     fields.type(static_cast<size_t>(i)).ToString());
+    }
+  }
   if (primary_keys.empty() && opts.merge_engine() != MergeEngine::kDeduplicate && opts.Get("merge-engine")) {
     return Status::InvalidArgument("merge-engine needs a primary key");
   }
