@@ -122,15 +122,14 @@ void AddWarehouseOptions(CLI::App* cmd, WarehouseArgs* a) {
       ->check(CLI::IsMember({"avro", "parquet"}))
       ->capture_default_str();
   cmd->add_option("--deleted-retention", a->deleted_retention,
-                  "how long dwd_objects keeps a deleted object's row, such as \"1 h\" or \"30 min\" (its "
-                  "'record-level.expire-time', set when the table is created; ALTER TABLE dwd_objects SET changes it "
-                  "later)")
+                  "how long dwd_objects keeps a deleted object's row, such as \"7 d\" or \"1 h\" (default: for "
+                  "ever; its 'record-level.expire-time', set when the table is created; ALTER TABLE dwd_objects SET "
+                  "changes it later). With a retention, memory stays flat under churn")
       ->check([](const std::string& v) {
         return table::TableOptions({{"record-level.expire-time", v}}).Validate().ok()
                    ? std::string()
                    : "--deleted-retention takes a duration such as \"1 h\", \"30 min\" or \"600 s\"";
-      })
-      ->capture_default_str();
+      });
   cmd->add_option("--duration", a->duration_s, "stop after this many seconds (default: until interrupted)");
   cmd->add_option("--sql", a->sql_files,
                   "a file of SQL statements (CREATE TABLE, INSERT INTO ... SELECT) whose streaming jobs run beside "

@@ -150,9 +150,12 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
   // rows of a bulk load are written once, not merged again every few commits.
   dwd_opts["num-sorted-run.stop-trigger"] = "24";
   dwd_opts["sequence.field"] = "rv,event_time,deleted";
-  // Deleted objects' rows go this long after their deletion (as warehouse.sql's dwd_objects).
-  dwd_opts["record-level.expire-time"] = o.deleted_retention;
-  dwd_opts["record-level.time-field"] = "deleted_time";
+  // Deleted objects' rows go this long after their deletion, when a retention is set (as
+  // warehouse.sql's dwd_objects).
+  if (!o.deleted_retention.empty()) {
+    dwd_opts["record-level.expire-time"] = o.deleted_retention;
+    dwd_opts["record-level.time-field"] = "deleted_time";
+  }
   // The two tables that take a few hundred rows per bucket at every commit compact every
   // eighth flush: each compaction rewrites runs thousands of rows long to take in the new
   // ones, and its files and COMPACT snapshot are a cost of their own.

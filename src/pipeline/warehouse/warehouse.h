@@ -80,9 +80,9 @@ struct WarehouseOptions {
   int ods_buckets = 8;
   int dwd_buckets = 2;
   // How long dwd_objects keeps a deleted object's row (its 'record-level.expire-time', set
-  // when the table is created): followers and queries see the deletion well within it, and
-  // rows past it go at a compaction, so memory stays flat under churn.
-  std::string deleted_retention = "1 h";
+  // when the table is created); empty: for ever, the audit of every deletion. With a
+  // retention, rows past it go at a compaction, so memory stays flat under churn.
+  std::string deleted_retention;
   bool ods = true;  // keep raw events
 };
 

@@ -48,7 +48,9 @@ Result<std::string> WarehouseSql(const pipeline::WarehouseOptions& o, const std:
       {"trend_interval_ms", std::to_string(o.trend_interval_ms)},
       {"ods_buckets", std::to_string(o.ods_buckets)},
       {"dwd_buckets", std::to_string(o.dwd_buckets)},
-      {"deleted_retention", o.deleted_retention},
+      {"dwd_deleted_retention", o.deleted_retention.empty() ? std::string()
+                                                             : "'record-level.expire-time' = '" + o.deleted_retention +
+                                                                   "', 'record-level.time-field' = 'deleted_time',"},
   };
   const std::string& t = text;
   std::string out;

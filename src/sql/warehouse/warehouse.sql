@@ -60,10 +60,13 @@ CREATE TABLE IF NOT EXISTS ods_events (
 
 -- One row per object: the newest version by numeric resourceVersion, then event
 -- time, a deletion winning over everything before it (sequence.field). Deleted
--- objects stay, deleted = true, for ${deleted_retention} after their deletion: then
--- Paimon's record-level expiry drops the row at a compaction (no changelog; live rows,
--- whose deleted_time is NULL, never expire), and the writer's lookup state forgets it,
--- so the table and its memory do not grow with churn (kubelake run --deleted-retention).
+-- objects stay, deleted = true: the audit of what was deleted and when. With
+-- kubelake run --deleted-retention D, ${dwd_deleted_retention} below becomes Paimon's
+-- record-level expiry on deleted_time ('record-level.expire-time' = 'D',
+-- 'record-level.time-field' = 'deleted_time'): a deleted object's row goes at a
+-- compaction D after its deletion (no changelog; live rows, whose deleted_time is NULL,
+-- never expire), and the writer's lookup state forgets it, so the table and its memory
+-- do not grow with churn.
 CREATE TABLE IF NOT EXISTS dwd_objects (
   cluster              STRING,
   uid                  STRING,
@@ -111,8 +114,7 @@ CREATE TABLE IF NOT EXISTS dwd_objects (
   -- bucket uncompacted until it has caught up (a bulk load is written once)
   'num-sorted-run.stop-trigger' = '24',
   'sequence.field' = 'rv,event_time,deleted',
-  'record-level.expire-time' = '${deleted_retention}',
-  'record-level.time-field' = 'deleted_time',
+  ${dwd_deleted_retention}
   'snapshot.num-retained.min' = '10',
   'snapshot.num-retained.max' = '${snapshots_retained_max}',
   'snapshot.time-retained' = '1h',

@@ -75,9 +75,15 @@ TEST(WarehouseSqlTest, CreatesTheTablesTheHandWiredJobsDefine) {
     ASSERT_TRUE(dwd.ok());
     EXPECT_EQ((*dwd)->schema().options.at("snapshot.num-retained.max"), format == "avro" ? "100" : "15");
     EXPECT_EQ((*dwd)->schema().options.count("tag.automatic-creation"), 0u);
-    // Deleted objects' rows expire (Paimon's record-level expiry on deleted_time).
-    EXPECT_EQ((*dwd)->schema().options.at("record-level.expire-time"), format == "avro" ? "1 h" : "30 min");
-    EXPECT_EQ((*dwd)->schema().options.at("record-level.time-field"), "deleted_time");
+    // Deleted objects' rows stay by default; with a retention they expire (Paimon's record-level
+    // expiry on deleted_time).
+    if (format == "avro") {
+      EXPECT_EQ((*dwd)->schema().options.count("record-level.expire-time"), 0u);
+      EXPECT_EQ((*dwd)->schema().options.count("record-level.time-field"), 0u);
+    } else {
+      EXPECT_EQ((*dwd)->schema().options.at("record-level.expire-time"), "30 min");
+      EXPECT_EQ((*dwd)->schema().options.at("record-level.time-field"), "deleted_time");
+    }
   }
 }
 
