@@ -362,6 +362,22 @@ Status AppendJsonResult(ExecContext& ctx, const JsonCall& call, bool parsed, boo
   return Status::OK();
 }
 
+// A sum call's value (JsonCall::sum_of_strings): what the summing function gives on the text
+// JSON_QUERY ... WITH ARRAY WRAPPER would make of `found` — an array of those elements, whose
+// strings (unescaped as written, so as parsed back) each add their term; bad JSON or a failed
+// strict path: JSON_QUERY's NULL, which sums to 0.
+void AppendStringSum(const JsonCall& call, bool parsed, bool strict_failed, const std::vector<Element>& found,
+                     Column* out) {
+  int64_t sum = 0;
+  if (parsed && !strict_failed) {
+    for (Element e : found) {
+      std::string_view s;
+      if (e.get_string().get(s) == simdjson::SUCCESS) sum += call.sum_of_strings(s);
+    }
+  }
+  out->AppendInt(sum);
+}
+
 // One JSON call over a parsed document, walked from its root.
 Status EvaluateOne(ExecContext& ctx, const JsonCall& call, bool parsed, Element root, std::vector<Element>* found,
                    Column* out) {
@@ -375,6 +391,10 @@ Status EvaluateOne(ExecContext& ctx, const JsonCall& call, bool parsed, Element 
       if (end == WalkEnd::kSelected) found->push_back(v);
     }
     if (end == WalkEnd::kGeneral) strict_failed = !Apply(*call.path, root, found);
+  }
+  if (call.sum_of_strings != nullptr) {
+    AppendStringSum(call, parsed, strict_failed, *found, out);
+    return Status::OK();
   }
   return AppendJsonResult(ctx, call, parsed, strict_failed, *found, out);
 }
@@ -451,7 +471,14 @@ Status JsonCallSet::Evaluate(ExecContext& ctx, const std::vector<const std::stri
   Impl& m = *impl_;
   for (const std::string* doc : docs) {
     if (doc == nullptr) {
-      for (auto& c : *outs) c.AppendNull();
+      for (size_t k = 0; k < m.calls.size(); ++k) {
+        Column& c = (*outs)[k];
+        if (m.calls[k]->sum_of_strings != nullptr) {
+          c.AppendInt(0);  // the summing function of NULL
+        } else {
+          c.AppendNull();
+        }
+      }
       continue;
     }
     Element root;
@@ -511,6 +538,10 @@ Status JsonCallSet::Evaluate(ExecContext& ctx, const std::vector<const std::stri
         } else {
           Apply(path, m.elements[node], &m.found, path.simple_steps);  // lax: never fails
         }
+      }
+      if (call.sum_of_strings != nullptr) {
+        AppendStringSum(call, parsed, false, m.found, out);
+        continue;
       }
       KL_RETURN_IF_ERROR(AppendJsonResult(ctx, call, parsed, false, m.found, out));
     }
