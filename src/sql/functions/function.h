@@ -53,6 +53,10 @@ struct BoundFunction {
   bool deterministic = true;
   // JSON_VALUE / JSON_QUERY / JSON_EXISTS: the call, so several over one document share a parse.
   std::shared_ptr<const JsonCall> json;
+  // K8S_SUM_*: the function is the sum of this term over the strings of its argument, a JSON
+  // array (0 for NULL or not an array), so that a Calc can sum the elements a JSON_QUERY ...
+  // WITH ARRAY WRAPPER selects straight from its parse, without writing the array and parsing it again.
+  int64_t (*json_string_term)(std::string_view) = nullptr;
 };
 
 using ScalarBinder = std::function<Result<BoundFunction>(const CallSite&)>;

@@ -362,6 +362,22 @@ Status AppendJsonResult(ExecContext& ctx, const JsonCall& call, bool parsed, boo
   return Status::OK();
 }
 
+// A sum call's value (JsonCall::sum_of_strings): what the summing function gives on the text
+// JSON_QUERY ... WITH ARRAY WRAPPER would make of `found` — an array of those elements, whose
+// strings (unescaped as written, so as parsed back) each add their term; bad JSON or a failed
+// strict path: JSON_QUERY's NULL, which sums to 0.
+void AppendStringSum(const JsonCall& call, bool parsed, bool strict_failed, const std::vector<Element>& found,
+                     Column* out) {
+  int64_t sum = 0;
+  if (parsed && !strict_failed) {
+    for (Element e : found) {
+      std::string_view s;
+      if (e.get_string().get(s) == simdjson::SUCCESS) sum += call.sum_of_strings(s);
+    }
+  }
+  out->AppendInt(sum);
+}
+
 // One JSON call over a parsed document, walked from its root.
 Status EvaluateOne(ExecContext& ctx, const JsonCall& call, bool parsed, Element root, std::vector<Element>* found,
                    Column* out) {
@@ -375,6 +391,10 @@ Status EvaluateOne(ExecContext& ctx, const JsonCall& call, bool parsed, Element 
       if (end == WalkEnd::kSelected) found->push_back(v);
     }
     if (end == WalkEnd::kGeneral) strict_failed = !Apply(*call.path, root, found);
+  }
+  if (call.sum_of_strings != nullptr) {
+    AppendStringSum(call, parsed, strict_failed, *found, out);
+    return Status::OK();
   }
   return AppendJsonResult(ctx, call, parsed, strict_failed, *found, out);
 }
@@ -407,6 +427,34 @@ struct JsonCallSet::Impl {
   std::vector<WalkEnd> ends;
   std::vector<Element> elements;
   std::vector<Element> found;
+  // Per node with several key steps below it, those children: an object there is scanned once
+  // for all of their keys (at_key would scan it once per key).
+  std::vector<std::vector<size_t>> key_children;
+  std::vector<bool> stepped;  // per node, for the current document: reached by such a scan
+
+  // Takes the key steps below `parent` (an object) in one scan of its fields: each child gets
+  // the first field of its key, as at_key finds it, or nothing.
+  void StepKeysTogether(size_t parent) {
+    const std::vector<size_t>& children = key_children[parent];
+    for (size_t c : children) {
+      ends[c] = WalkEnd::kNothing;
+      stepped[c] = true;
+    }
+    size_t left = children.size();
+    simdjson::dom::object object = elements[parent].get_object().value_unsafe();
+    for (auto field : object) {
+      std::string_view key = field.key;
+      for (size_t c : children) {
+        if (ends[c] == WalkEnd::kNothing && nodes[c].step->key == key) {
+          ends[c] = WalkEnd::kSelected;
+          elements[c] = field.value;
+          --left;
+          break;  // sibling steps differ: no other child has this key
+        }
+      }
+      if (left == 0) break;
+    }
+  }
 };
 
 JsonCallSet::JsonCallSet(std::vector<const JsonCall*> calls) : impl_(std::make_unique<Impl>()) {
@@ -443,6 +491,13 @@ JsonCallSet::JsonCallSet(std::vector<const JsonCall*> calls) : impl_(std::make_u
   }
   m.ends.resize(m.nodes.size());
   m.elements.resize(m.nodes.size());
+  m.key_children.resize(m.nodes.size());
+  for (size_t n = 1; n < m.nodes.size(); ++n) {
+    if (m.nodes[n].step->kind == PathStep::kKey) m.key_children[m.nodes[n].parent].push_back(n);
+  }
+  for (auto& children : m.key_children) {
+    if (children.size() < 2) children.clear();  // one key: at_key's own scan is as cheap
+  }
 }
 
 JsonCallSet::~JsonCallSet() = default;
@@ -451,7 +506,14 @@ Status JsonCallSet::Evaluate(ExecContext& ctx, const std::vector<const std::stri
   Impl& m = *impl_;
   for (const std::string* doc : docs) {
     if (doc == nullptr) {
-      for (auto& c : *outs) c.AppendNull();
+      for (size_t k = 0; k < m.calls.size(); ++k) {
+        Column& c = (*outs)[k];
+        if (m.calls[k]->sum_of_strings != nullptr) {
+          c.AppendInt(0);  // the summing function of NULL
+        } else {
+          c.AppendNull();
+        }
+      }
       continue;
     }
     Element root;
@@ -461,12 +523,20 @@ Status JsonCallSet::Evaluate(ExecContext& ctx, const std::vector<const std::stri
     if (parsed) {
       m.ends[0] = WalkEnd::kSelected;
       m.elements[0] = root;
+      m.stepped.assign(m.nodes.size(), false);
+      if (!m.key_children[0].empty() && root.type() == simdjson::dom::element_type::OBJECT) m.StepKeysTogether(0);
       for (size_t n = 1; n < m.nodes.size(); ++n) {
         const Impl::Node& node = m.nodes[n];
-        // A walk that ended before a step ends there for every path through it.
-        m.ends[n] = m.ends[node.parent] != WalkEnd::kSelected
-                        ? m.ends[node.parent]
-                        : Step(*node.step, m.elements[node.parent], &m.elements[n]);
+        if (!m.stepped[n]) {
+          // A walk that ended before a step ends there for every path through it.
+          m.ends[n] = m.ends[node.parent] != WalkEnd::kSelected
+                          ? m.ends[node.parent]
+                          : Step(*node.step, m.elements[node.parent], &m.elements[n]);
+        }
+        if (m.ends[n] == WalkEnd::kSelected && !m.key_children[n].empty() &&
+            m.elements[n].type() == simdjson::dom::element_type::OBJECT) {
+          m.StepKeysTogether(n);  // its children come after it
+        }
       }
     }
     for (size_t k = 0; k < m.calls.size(); ++k) {
@@ -511,6 +581,10 @@ Status JsonCallSet::Evaluate(ExecContext& ctx, const std::vector<const std::stri
         } else {
           Apply(path, m.elements[node], &m.found, path.simple_steps);  // lax: never fails
         }
+      }
+      if (call.sum_of_strings != nullptr) {
+        AppendStringSum(call, parsed, false, m.found, out);
+        continue;
       }
       KL_RETURN_IF_ERROR(AppendJsonResult(ctx, call, parsed, false, m.found, out));
     }

@@ -47,6 +47,11 @@ struct JsonCall {
   // 'x' ON ERROR"): part of the call's text, so that calls differing only there
   // are told apart wherever expressions are matched by their text.
   std::string options_text;
+  // Set by a streaming Calc for F(JSON_QUERY(doc, path WITH ARRAY WRAPPER)) with default ON EMPTY
+  // and ON ERROR, where F is a sum over the strings of a JSON array (BoundFunction::json_string_term):
+  // the call's value is then F's, a BIGINT, the sum of this term over the string elements the path
+  // selects (0 for none, a NULL document or bad JSON) — what F gives on the wrapped array's text.
+  int64_t (*sum_of_strings)(std::string_view) = nullptr;
 };
 
 // A fixed set of JSON calls evaluated over documents with one parse per

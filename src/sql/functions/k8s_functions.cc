@@ -11,6 +11,10 @@ namespace kl::sql {
 
 namespace {
 
+// What one string of the array adds: its quantity, 0 if malformed.
+int64_t CpuMillisTerm(std::string_view q) { return pipeline::ParseCpuMillis(q).value_or(0); }
+int64_t MemoryBytesTerm(std::string_view q) { return pipeline::ParseMemoryBytes(q).value_or(0); }
+
 // Sums the quantities in a JSON array of strings (JSON_QUERY(... '[*]...' WITH ARRAY
 // WRAPPER)); elements that are not strings or do not parse count 0; NULL or not an array: 0.
 int64_t SumQuantities(std::string_view json, bool cpu) {
@@ -24,10 +28,18 @@ int64_t SumQuantities(std::string_view json, bool cpu) {
   for (simdjson::dom::element e : items) {
     std::string_view q;
     if (e.get_string().get(q) != simdjson::SUCCESS) continue;
-    auto v = cpu ? pipeline::ParseCpuMillis(q) : pipeline::ParseMemoryBytes(q);
-    sum += v.value_or(0);
+    sum += cpu ? CpuMillisTerm(q) : MemoryBytesTerm(q);
   }
   return sum;
+}
+
+// A K8S_SUM_* binder that also names the term it sums (BoundFunction::json_string_term).
+ScalarBinder SumBinder(int64_t (*term)(std::string_view), ScalarBinder bind) {
+  return [term, bind = std::move(bind)](const CallSite& site) -> Result<BoundFunction> {
+    KL_ASSIGN_OR_RETURN(BoundFunction f, bind(site));
+    f.json_string_term = term;
+    return f;
+  };
 }
 
 }  // namespace
@@ -58,23 +70,25 @@ void RegisterK8sFunctions(FunctionRegistry* r) {
                            }),
                "K8S_MEMORY_BYTES(text): a memory quantity in bytes ('128Mi', '1G'); NULL if malformed");
   r->AddScalar("K8S_SUM_CPU_MILLIS",
-               FixedBinder(
-                   "s", 1, DataType::BigInt().NotNull(),
-                   [](ExecContext&, const Datum* a, Datum* o) -> Status {
-                     *o = Datum::Int(a[0].is_null() ? 0 : SumQuantities(a[0].as_bytes(), true));
-                     return Status::OK();
-                   },
-                   /*null_handling=*/true),
+               SumBinder(CpuMillisTerm, FixedBinder(
+                                            "s", 1, DataType::BigInt().NotNull(),
+                                            [](ExecContext&, const Datum* a, Datum* o) -> Status {
+                                              *o =
+                                                  Datum::Int(a[0].is_null() ? 0 : SumQuantities(a[0].as_bytes(), true));
+                                              return Status::OK();
+                                            },
+                                            /*null_handling=*/true)),
                "K8S_SUM_CPU_MILLIS(json_array): the millicores of a JSON array of CPU quantities, summed (0 for NULL)");
-  r->AddScalar("K8S_SUM_MEMORY_BYTES",
-               FixedBinder(
-                   "s", 1, DataType::BigInt().NotNull(),
-                   [](ExecContext&, const Datum* a, Datum* o) -> Status {
-                     *o = Datum::Int(a[0].is_null() ? 0 : SumQuantities(a[0].as_bytes(), false));
-                     return Status::OK();
-                   },
-                   /*null_handling=*/true),
-               "K8S_SUM_MEMORY_BYTES(json_array): the bytes of a JSON array of memory quantities, summed (0 for NULL)");
+  r->AddScalar(
+      "K8S_SUM_MEMORY_BYTES",
+      SumBinder(MemoryBytesTerm, FixedBinder(
+                                     "s", 1, DataType::BigInt().NotNull(),
+                                     [](ExecContext&, const Datum* a, Datum* o) -> Status {
+                                       *o = Datum::Int(a[0].is_null() ? 0 : SumQuantities(a[0].as_bytes(), false));
+                                       return Status::OK();
+                                     },
+                                     /*null_handling=*/true)),
+      "K8S_SUM_MEMORY_BYTES(json_array): the bytes of a JSON array of memory quantities, summed (0 for NULL)");
   r->AddScalar("K8S_TIME_MILLIS",
                FixedBinder("s", 1, DataType::BigInt(),
                            [](ExecContext&, const Datum* a, Datum* o) -> Status {

@@ -194,20 +194,49 @@ class CalcOp : public pipeline::Operator {
          std::string name)
       : input_(std::move(input)), output_(std::move(output)), ctx_(ctx), name_(std::move(name)) {
     // JSON calls over a plain document column become slots filled with one parse per row.
+    auto is_json_call = [](const BoundExpr& e) {
+      return e.kind == BoundKind::kCall && e.function.json && e.args.size() == 2 &&
+             e.args[0]->kind == BoundKind::kColumn && e.args[1]->kind == BoundKind::kLiteral;
+    };
+    // A sum over the strings of JSON_QUERY(doc, path WITH ARRAY WRAPPER) (K8S_SUM_*) is summed
+    // from the elements the path selects: no array text written and parsed again.
+    auto summed_json_call = [&](const BoundExpr& e) -> std::shared_ptr<const JsonCall> {
+      if (e.kind != BoundKind::kCall || e.function.json_string_term == nullptr || e.args.size() != 1 ||
+          !is_json_call(*e.args[0])) {
+        return nullptr;
+      }
+      const JsonCall& query = *e.args[0]->function.json;
+      const JsonCallOptions& o = query.options;
+      if (o.kind != JsonFunctionKind::kQuery || o.wrapper != JsonWrapperKind::kUnconditional ||
+          o.on_empty != JsonOnBehavior::kNull || o.on_error != JsonOnBehavior::kNull ||
+          !o.returning.EqualsIgnoreNullable(format::DataType::String()) || query.sum_of_strings != nullptr) {
+        return nullptr;
+      }
+      auto summed = std::make_shared<JsonCall>(query);
+      summed->sum_of_strings = e.function.json_string_term;
+      return summed;
+    };
     std::function<BoundExprPtr(const BoundExprPtr&)> fuse = [&](const BoundExprPtr& e) -> BoundExprPtr {
       if (!e) return e;
-      if (e->kind == BoundKind::kCall && e->function.json && e->args.size() == 2 &&
-          e->args[0]->kind == BoundKind::kColumn && e->args[1]->kind == BoundKind::kLiteral) {
-        std::string key = std::to_string(e->args[0]->column) + "|" + e->ToString();
+      std::shared_ptr<const JsonCall> call;
+      int doc = -1;
+      if (is_json_call(*e)) {
+        call = e->function.json;
+        doc = e->args[0]->column;
+      } else if ((call = summed_json_call(*e))) {
+        doc = e->args[0]->args[0]->column;
+      }
+      if (call) {
+        std::string key = std::to_string(doc) + "|" + e->ToString();
         auto it = slot_of_.find(key);
         int slot;
         if (it == slot_of_.end()) {
           slot = static_cast<int>(json_calls_.size());
           slot_of_[key] = slot;
-          json_calls_.push_back(e->function.json.get());
+          json_calls_.push_back(call.get());
           json_types_.push_back(e->function.return_type.WithNullable(true));
-          json_doc_.push_back(e->args[0]->column);
-          json_owners_.push_back(e->function.json);
+          json_doc_.push_back(doc);
+          json_owners_.push_back(std::move(call));
         } else {
           slot = it->second;
         }

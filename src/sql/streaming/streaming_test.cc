@@ -159,7 +159,10 @@ TEST_F(StreamingTest, JsonCallsSharingPathStepsMatchTheBatchQuery) {
       "(7, NULL), (8, '{\"a\":{\"b\":{\"c\":null,\"d\":false}}}'), (9, '[1,2]'), (10, '{\"a\":{\"b\":{\"c\":\"He said "
       "\\\\\"hi\\\\\"\\\\n\",\"d\":\"  12 \"},\"i\":-9223372036854775808,\"s\":\"-0\"}}'), (11, "
       "'{\"a\":{\"b\":{\"c\":[1,2,{\"x\":1}]},\"e\":[],\"i\":9223372036854775807}}'), (12, "
-      "'{\"a\":{\"b\":{\"c\":1},\"b\":{\"c\":2}}}')");
+      "'{\"a\":{\"b\":{\"c\":1},\"b\":{\"c\":2}}}'), (13, '{\"a\":{\"\\u0062\":{\"c\":5,\"d\":\"y\"},\"b\":{\"c\":6},"
+      "\"t\":false,\"t\":true}}'), (14, "
+      "'{\"x\":1,\"a\":{\"e\":[{\"f\":\"k\"}],\"b\":{\"d\":\"z\",\"c\":7}},\"a\":{\"b\":"
+      "{\"c\":8}}}')");
   Exec(
       "CREATE TABLE out (id INT PRIMARY KEY NOT ENFORCED, c0 STRING, c1 STRING, c2 STRING, c3 STRING, c4 STRING, c5 "
       "STRING, c6 STRING, c7 STRING, c8 STRING, c9 STRING, c10 STRING, c11 STRING, c12 STRING, c13 STRING, c14 STRING, "
@@ -181,11 +184,53 @@ TEST_F(StreamingTest, JsonCallsSharingPathStepsMatchTheBatchQuery) {
   Exec("INSERT INTO out " + select);
   WaitCaughtUp("json-paths");
   auto streamed = Rows("SELECT * FROM out");
-  ASSERT_EQ(streamed.size(), 12u);
+  ASSERT_EQ(streamed.size(), 14u);
   EXPECT_EQ(streamed, Rows(select));
-  // Spot checks of the shared walks.
+  // Spot checks of the shared walks; an object's keys found in one scan, each the first of
+  // its name (escaped or not).
   EXPECT_EQ(Rows("SELECT c0, c6, c8, c12, c13 FROM out WHERE id IN (1, 2, 3)"),
             (std::vector<std::string>{"1|g|NULL|1|NULL", "4|obj|obj|4|NULL", "NULL|NULL|NULL|2|3"}));
+  EXPECT_EQ(Rows("SELECT c0, c1, c14, c6 FROM out WHERE id IN (12, 13, 14)"),
+            (std::vector<std::string>{"1|NULL|NULL|NULL", "5|y|false|NULL", "7|z|NULL|k"}));
+}
+
+// K8S_SUM_*(JSON_QUERY(doc, path WITH ARRAY WRAPPER)) is summed by the streaming Calc
+// from the elements the path selects, without the array's text; its answers are the
+// batch query's, which writes the array and parses it again: escaped strings, elements
+// that are not strings, nothing selected, a scalar where an array was expected (lax),
+// strict paths that fail, bad JSON, NULL documents; and calls that are not fused (other
+// wrappers and ON EMPTY, a JSON_QUERY selected beside its sum).
+TEST_F(StreamingTest, SumsOfJsonArraysMatchTheBatchQuery) {
+  Exec("CREATE TABLE docs (id INT, doc STRING)");
+  Exec(
+      "INSERT INTO docs VALUES (1, '{\"c\":[{\"r\":{\"cpu\":\"100m\",\"mem\":\"1Gi\"}},{\"r\":{\"cpu\":\"2\","
+      "\"mem\":\"512Mi\"}}]}'), (2, '{\"c\":[{\"r\":{\"cpu\":\"1\\u0030m\",\"mem\":1024}},{\"r\":{\"cpu\":"
+      "null}},{\"r\":{\"cpu\":[\"5\"]}},{\"r\":{\"cpu\":\"bad\"}},{\"x\":1}]}'), (3, '{\"c\":{\"r\":{\"cpu\":"
+      "\"250m\",\"mem\":\"1k\"}}}'), (4, '{\"c\":[]}'), (5, '{}'), (6, 'not json'), (7, NULL), (8, '{\"c\":\"3\"}'), "
+      "(9, '{\"c\":[{\"r\":{\"cpu\":\"1.5\",\"mem\":\"1e3\"}}],\"c\":[{\"r\":{\"cpu\":\"7\"}}]}'), (10, "
+      "'[{\"c\":[{\"r\":{\"cpu\":\"3m\"}}]}]')");
+  Exec(
+      "CREATE TABLE out (id INT PRIMARY KEY NOT ENFORCED, a BIGINT, b BIGINT, c BIGINT, d BIGINT, e BIGINT, f BIGINT, "
+      "g "
+      "BIGINT, h STRING, i BIGINT)");
+  const std::string select =
+      "SELECT id, K8S_SUM_CPU_MILLIS(JSON_QUERY(doc, '$.c[*].r.cpu' WITH ARRAY WRAPPER)), "
+      "K8S_SUM_MEMORY_BYTES(JSON_QUERY(doc, '$.c[*].r.mem' WITH ARRAY WRAPPER)), "
+      "K8S_SUM_CPU_MILLIS(JSON_QUERY(doc, 'strict $.c[*].r.cpu' WITH ARRAY WRAPPER)), "
+      "K8S_SUM_CPU_MILLIS(JSON_QUERY(doc, '$.c' WITH ARRAY WRAPPER)), "
+      "K8S_SUM_CPU_MILLIS(JSON_QUERY(doc, '$.c[*].r.cpu' WITH CONDITIONAL ARRAY WRAPPER)), "
+      "K8S_SUM_CPU_MILLIS(JSON_QUERY(doc, '$.c[*].r.cpu' WITH ARRAY WRAPPER EMPTY ARRAY ON EMPTY)), "
+      "CASE WHEN JSON_VALUE(doc, '$.c[0].r.cpu') = '100m' THEN K8S_SUM_MEMORY_BYTES(JSON_QUERY(doc, '$.c[*].r.mem' "
+      "WITH ARRAY WRAPPER)) ELSE -1 END, JSON_QUERY(doc, '$.c[*].r.cpu' WITH ARRAY WRAPPER), "
+      "K8S_SUM_CPU_MILLIS(JSON_QUERY(doc, '$[*].c[*].r.cpu' WITH ARRAY WRAPPER)) FROM docs";
+  Exec("SET 'pipeline.name' = 'json-sums'");
+  Exec("INSERT INTO out " + select);
+  WaitCaughtUp("json-sums");
+  auto streamed = Rows("SELECT * FROM out");
+  ASSERT_EQ(streamed.size(), 10u);
+  EXPECT_EQ(streamed, Rows(select));
+  EXPECT_EQ(Rows("SELECT a, b FROM out WHERE id IN (1, 2, 3, 6, 7)"),
+            (std::vector<std::string>{"0|0", "0|0", "10|0", "2100|1610612736", "250|1000"}));
 }
 
 // A batch of many chunks is evaluated by several threads (each with its own JSON
