@@ -641,6 +641,12 @@ std::function<bool(const Row&)> MakeRowPredicate(const BoundExpr& predicate) {
   return [filter = std::move(*f)](const Row& row) { return filter.Passes(row); };
 }
 
+std::function<bool(const ColumnBatch&, size_t)> MakeBatchRowPredicate(const BoundExpr& predicate) {
+  std::optional<RowFilter> f = RowFilter::Make(predicate);
+  if (!f) return nullptr;
+  return [filter = std::move(*f)](const ColumnBatch& batch, size_t i) { return filter.Passes(batch, i); };
+}
+
 std::unique_ptr<pipeline::Operator> MakeCalc(RowType input, BoundExprPtr predicate, std::vector<BoundExprPtr> exprs,
                                              RowType output, const ExecContext& ctx, std::string name) {
   return std::make_unique<CalcOp>(std::move(input), std::move(predicate), std::move(exprs), std::move(output), ctx,
