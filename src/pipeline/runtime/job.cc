@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -75,6 +76,11 @@ Status Job::Open() {
       if (!ops[i]->takes_batches()) break;
     }
   }
+  // A source that reads columns hands them on as they are when everything after it takes batches.
+  source_batches_ = parts_.source->emits_batches() && parts_.sink->takes_batches() &&
+                    std::all_of(ops.begin(), ops.end(), [](const auto& op) { return op->takes_batches(); });
+  // Then every operator has had batches, and gives what it holds at a checkpoint as one.
+  if (source_batches_) batch_from_ = 0;
   opened_ = true;
   last_checkpoint_us_ = last_commit_us_ = MonotonicMicros();
   dirty_ = false;
@@ -126,6 +132,24 @@ Status Job::Write(Changes& changes, ChangeBatch& batch, size_t from_operator, bo
   return written;
 }
 
+Status Job::PollAndDrain(int64_t timeout_ms, size_t* polled) {
+  double mark = ThreadCpuSeconds();
+  Changes changes;
+  ChangeBatch batch;
+  Status s = source_batches_ ? parts_.source->PollBatch(options_.max_batch, timeout_ms, &batch)
+                             : parts_.source->Poll(options_.max_batch, timeout_ms, &changes);
+  ChargeCpu(&mark, &JobStatus::cpu_poll_seconds);
+  KL_RETURN_IF_ERROR(s);
+  *polled = source_batches_ ? batch.size() : changes.size();
+  if (*polled == 0) return Status::OK();
+  dirty_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_.changes_in += *polled;
+  }
+  return source_batches_ ? DrainBatch(batch, 0) : Drain(changes, 0);
+}
+
 Result<bool> Job::Step() {
   if (!opened_) KL_RETURN_IF_ERROR(Open());
   int64_t since_ms = (MonotonicMicros() - last_checkpoint_us_) / 1000;
@@ -138,20 +162,10 @@ Result<bool> Job::Step() {
         std::chrono::milliseconds(std::min(options_.commit_interval_ms - since_ms, options_.poll_timeout_ms)));
     return false;
   }
-  Changes changes;
-  double mark = ThreadCpuSeconds();
-  KL_RETURN_IF_ERROR(parts_.source->Poll(options_.max_batch, dirty_ ? 0 : options_.poll_timeout_ms, &changes));
-  ChargeCpu(&mark, &JobStatus::cpu_poll_seconds);
-  bool read = !changes.empty();
-  last_poll_full_ = changes.size() >= options_.max_batch || parts_.source->more_waiting();
-  if (read) {
-    dirty_ = true;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      status_.changes_in += changes.size();
-    }
-    KL_RETURN_IF_ERROR(Drain(changes, 0));
-  }
+  size_t polled = 0;
+  KL_RETURN_IF_ERROR(PollAndDrain(dirty_ ? 0 : options_.poll_timeout_ms, &polled));
+  bool read = polled > 0;
+  last_poll_full_ = polled >= options_.max_batch || parts_.source->more_waiting();
   if (!read && !dirty_) {
     std::lock_guard<std::mutex> lock(mu_);
     status_.last_caught_up_ms = NowMillis();
@@ -301,15 +315,9 @@ void Job::Run(const std::atomic<bool>& stop) {
     Status s;
     int64_t deadline = MonotonicMicros() + 1'000'000;
     while (s.ok() && MonotonicMicros() < deadline) {
-      Changes changes;
-      s = parts_.source->Poll(options_.max_batch, options_.poll_timeout_ms, &changes);
-      if (!s.ok() || changes.empty()) break;
-      dirty_ = true;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        status_.changes_in += changes.size();
-      }
-      s = Drain(changes, 0);
+      size_t polled = 0;
+      s = PollAndDrain(options_.poll_timeout_ms, &polled);
+      if (polled == 0) break;
     }
     if (s.ok()) s = Checkpoint(/*record_progress=*/true);
     if (!s.ok()) spdlog::warn("job {}: final commit failed: {}", name_, s.ToString());

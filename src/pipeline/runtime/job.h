@@ -98,6 +98,9 @@ class Job {
 
  private:
   Status Recover(const Status& cause);
+  // Polls the source once (as a batch when source_batches_) and runs what came through
+  // the operators into the sink; `*polled` is how many changes came.
+  Status PollAndDrain(int64_t timeout_ms, size_t* polled);
   Status Drain(Changes& changes, size_t from_operator);
   // Drain for a batch that operator `from_operator - 1` (at or after batch_from_) gave.
   Status DrainBatch(ChangeBatch& batch, size_t from_operator);
@@ -124,8 +127,12 @@ class Job {
   double charged_worker_cpu_ = 0;       // worker threads' CPU counted so far (guarded by mu_)
   bool uses_state_ = false;
   // The operator whose output goes on as a column batch (Operator::emits_batches), when the
-  // operators after it and the sink take batches; operators.size() when none does.
+  // operators after it and the sink take batches; operators.size() when none does; 0 when
+  // the source's batches go through (source_batches_).
   size_t batch_from_ = 0;
+  // The source's batches go to the operators as they are (Source::emits_batches): every
+  // operator and the sink take batches.
+  bool source_batches_ = false;
   std::unique_ptr<StateStore> state_;
   mutable std::mutex mu_;
   JobStatus status_;

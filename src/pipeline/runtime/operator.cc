@@ -288,10 +288,22 @@ class DeltaAggregateOp : public Operator {
       key.clear();
       values.clear();
       if (!spec_.extract(c.row, &key, &values)) continue;
-      int64_t sign = format::IsRetract(c.kind) ? -1 : 1;
-      auto it = deltas_.find(key);
-      if (it == deltas_.end()) it = deltas_.emplace(key, std::vector<int64_t>(values.size(), 0)).first;
-      for (size_t i = 0; i < values.size(); ++i) it->second[i] += sign * values[i];
+      Add(c.kind, key, values);
+    }
+    return Status::OK();
+  }
+
+  bool takes_batches() const override { return static_cast<bool>(spec_.extract_at); }
+
+  Status ProcessBatch(ChangeBatch& in, ChangeBatch* out) override {
+    if (!spec_.extract_at) return Operator::ProcessBatch(in, out);
+    Row key;
+    std::vector<int64_t> values;
+    for (size_t i = 0; i < in.size(); ++i) {
+      key.clear();
+      values.clear();
+      if (!spec_.extract_at(in.rows, i, &key, &values)) continue;
+      Add(in.kinds[i], key, values);
     }
     return Status::OK();
   }
@@ -318,6 +330,13 @@ class DeltaAggregateOp : public Operator {
   }
 
  private:
+  void Add(RowKind kind, const Row& key, const std::vector<int64_t>& values) {
+    int64_t sign = format::IsRetract(kind) ? -1 : 1;
+    auto it = deltas_.find(key);
+    if (it == deltas_.end()) it = deltas_.emplace(key, std::vector<int64_t>(values.size(), 0)).first;
+    for (size_t i = 0; i < values.size(); ++i) it->second[i] += sign * values[i];
+  }
+
   // A checkpoint's changes hit few keys many times: hashed, a key is found with one
   // comparison instead of a tree walk comparing Datums at every level.
   struct RowEqual {

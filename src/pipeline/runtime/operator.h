@@ -89,6 +89,10 @@ struct DeltaAggregateSpec {
   size_t key_columns = 0;
   // Fills `key` and `values` for a row; returns false to skip the row.
   std::function<bool(const format::Row& row, format::Row* key, std::vector<int64_t>* values)> extract;
+  // The same for row `i` of a batch (optional): with it the aggregate takes batches, and a
+  // job reading a table builds no row per change for it.
+  std::function<bool(const format::ColumnBatch& batch, size_t i, format::Row* key, std::vector<int64_t>* values)>
+      extract_at;
 };
 std::unique_ptr<Operator> MakeDeltaAggregate(DeltaAggregateSpec spec, std::string name = "delta-aggregate");
 

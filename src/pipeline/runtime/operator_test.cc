@@ -10,6 +10,7 @@
 #include "pipeline/runtime/job.h"
 #include "pipeline/runtime/log_source.h"
 #include "pipeline/runtime/lookup_join.h"
+#include "pipeline/runtime/source.h"
 #include "pipeline/warehouse/k8s_event.h"
 
 namespace kl::pipeline {
@@ -434,6 +435,90 @@ TEST(JobTest, BatchesGoFromTheLastEmitterToTheSink) {
       int64_t k = static_cast<int64_t>(i) + 1;
       EXPECT_EQ(r, (Row{Datum::Int(k), Datum::Int((k + 10) * 2)}));
     }
+  }
+}
+
+// Counts the polls a job makes of a source by batch, passing everything else through.
+class CountingSource : public Source {
+ public:
+  CountingSource(std::unique_ptr<Source> in, int* batch_polls) : in_(std::move(in)), batch_polls_(batch_polls) {}
+  std::string name() const override { return in_->name(); }
+  const RowType& output_type() const override { return in_->output_type(); }
+  Status Restore(const std::optional<SourcePosition>& position) override { return in_->Restore(position); }
+  Status Poll(size_t max, int64_t timeout_ms, Changes* out) override { return in_->Poll(max, timeout_ms, out); }
+  bool emits_batches() const override { return in_->emits_batches(); }
+  Status PollBatch(size_t max, int64_t timeout_ms, ChangeBatch* out) override {
+    ++*batch_polls_;
+    return in_->PollBatch(max, timeout_ms, out);
+  }
+  SourcePosition position() const override { return in_->position(); }
+  Status Committed(const SourcePosition& position) override { return in_->Committed(position); }
+
+ private:
+  std::unique_ptr<Source> in_;
+  int* batch_polls_;
+};
+
+// A table source hands its reads on as batches when every operator and the sink take
+// them (no row per change); an operator taking rows only keeps the job on rows. Either
+// way the follower's table ends as the followed one, across a restart, each change once.
+TEST(JobTest, TableSourcesHandTheirBatchesOnWhenEverythingTakesThem) {
+  auto change = [](RowKind kind, int64_t k, int64_t v) { return Change{kind, {Datum::Int(k), Datum::Int(v)}}; };
+  for (bool rows_only : {false, true}) {
+    SCOPED_TRACE(rows_only ? "rows" : "batches");
+    testing::TempDir dir;
+    std::map<std::string, std::string> options = {{"bucket", "1"},
+                                                  {"file.format", "avro"},
+                                                  {"kubelake.data-file.sync", "false"},
+                                                  {"changelog-producer", "lookup"}};
+    auto schema = table::NewTableSchema(ListSource::Type().fields(), {}, {"k"}, options);
+    auto up = table::Table::Create(dir.Sub("up"), *schema);
+    auto down = table::Table::Create(dir.Sub("down"), *schema);
+    ASSERT_TRUE(up.ok() && down.ok());
+    TableSink upstream(*up, "upstream");
+    int64_t upstream_commits = 0;
+    auto commit_upstream = [&](Changes changes) {
+      KL_ASSERT_OK(upstream.Write(changes));
+      SourcePosition p;
+      p.table_snapshot = ++upstream_commits;
+      KL_ASSERT_OK(upstream.Commit(p).status());
+    };
+    commit_upstream(
+        {change(RowKind::kInsert, 1, 10), change(RowKind::kInsert, 2, 20), change(RowKind::kInsert, 3, 30)});
+    int batch_polls = 0;
+    auto factory = [&]() -> Result<JobParts> {
+      JobParts parts;
+      KL_ASSIGN_OR_RETURN(auto source, TableChangeSource::Create(*up, {}, "follower"));
+      parts.source = std::make_unique<CountingSource>(std::move(source), &batch_polls);
+      parts.operators.push_back(std::make_unique<HoldOp>());
+      if (rows_only) parts.operators.push_back(MakeFilter(ListSource::Type(), [](const Change&) { return true; }));
+      parts.sink = std::make_unique<TableSink>(*down, "job");
+      return parts;
+    };
+    JobOptions job_options;
+    job_options.commit_interval_ms = 0;
+    job_options.poll_timeout_ms = 10;
+    {
+      Job job("job", factory, job_options);
+      for (int i = 0; i < 2; ++i) KL_ASSERT_OK(job.Step().status());
+      KL_ASSERT_OK(job.Checkpoint());
+    }
+    // An update, a deletion and an insertion: -U/+U, -D and +I in the changelog.
+    commit_upstream(
+        {change(RowKind::kInsert, 2, 21), change(RowKind::kDelete, 3, 30), change(RowKind::kInsert, 4, 40)});
+    {
+      Job restarted("job", factory, job_options);
+      for (int i = 0; i < 3; ++i) KL_ASSERT_OK(restarted.Step().status());
+      KL_ASSERT_OK(restarted.Checkpoint());
+      EXPECT_EQ(restarted.status().changes_in, 4u) << "the second snapshot's changelog only";
+    }
+    EXPECT_EQ(batch_polls > 0, !rows_only);
+    auto want = (*up)->ReadAll();
+    auto got = (*down)->ReadAll();
+    ASSERT_TRUE(want.ok() && got.ok());
+    ASSERT_EQ(got->size(), 3u);
+    ASSERT_EQ(got->size(), want->size());
+    for (size_t i = 0; i < got->size(); ++i) EXPECT_EQ(got->rows.GetRow(i), want->rows.GetRow(i)) << i;
   }
 }
 

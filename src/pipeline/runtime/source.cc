@@ -58,7 +58,30 @@ Status TableChangeSource::Restore(const std::optional<SourcePosition>& position)
   return Status::OK();
 }
 
+Status Source::PollBatch(size_t max_changes, int64_t timeout_ms, ChangeBatch* out) {
+  Changes changes;
+  KL_RETURN_IF_ERROR(Poll(max_changes, timeout_ms, &changes));
+  if (!changes.empty()) AppendChangesToBatch(output_type(), changes, out);
+  return Status::OK();
+}
+
 Status TableChangeSource::Poll(size_t max_changes, int64_t timeout_ms, Changes* out) {
+  return PollInto(max_changes, timeout_ms, [&](table::RowsWithKinds& rows) {
+    AppendBatchToChanges(rows, out);
+    return rows.size();
+  });
+}
+
+Status TableChangeSource::PollBatch(size_t max_changes, int64_t timeout_ms, ChangeBatch* out) {
+  return PollInto(max_changes, timeout_ms, [&](table::RowsWithKinds& rows) {
+    size_t n = rows.size();
+    AppendBatch(rows, out);
+    return n;
+  });
+}
+
+template <typename Take>
+Status TableChangeSource::PollInto(size_t max_changes, int64_t timeout_ms, Take take) {
   if (!scan_) KL_RETURN_IF_ERROR(Restore(std::nullopt));
   int64_t deadline = MonotonicMicros() + timeout_ms * 1000;
   size_t added = 0;
@@ -78,8 +101,7 @@ Status TableChangeSource::Poll(size_t max_changes, int64_t timeout_ms, Changes* 
       continue;
     }
     KL_ASSIGN_OR_RETURN(table::RowsWithKinds rows, read_->ReadAll(plan));
-    AppendBatchToChanges(rows, out);
-    added += rows.size();
+    added += take(rows);
     consumed_ = *plan.snapshot_id;
   }
   return Status::OK();

@@ -24,6 +24,12 @@ class Source {
   virtual Status Restore(const std::optional<SourcePosition>& position) = 0;
   // Appends what is available, waiting up to `timeout_ms` when nothing is.
   virtual Status Poll(size_t max_changes, int64_t timeout_ms, Changes* out) = 0;
+  // A source that reads columns (a table's) says emits_batches(): a job whose operators
+  // and sink all take batches then polls with PollBatch, and no row of Datums is built
+  // per change between the read and the table writer.
+  virtual bool emits_batches() const { return false; }
+  // Poll, appending to a batch of output_type() (or an empty one). By default through rows.
+  virtual Status PollBatch(size_t max_changes, int64_t timeout_ms, ChangeBatch* out);
   // The position after everything Poll returned so far.
   virtual SourcePosition position() const = 0;
   // True when the last Poll stopped at a limit with more input ready: the job
@@ -68,10 +74,15 @@ class TableChangeSource : public Source {
   const format::RowType& output_type() const override { return read_->output_type(); }
   Status Restore(const std::optional<SourcePosition>& position) override;
   Status Poll(size_t max_changes, int64_t timeout_ms, Changes* out) override;
+  bool emits_batches() const override { return true; }
+  Status PollBatch(size_t max_changes, int64_t timeout_ms, ChangeBatch* out) override;
   SourcePosition position() const override;
   Status Committed(const SourcePosition& position) override;
 
  private:
+  // Poll's loop; `take` appends a plan's rows to the output and returns how many it took.
+  template <typename Take>
+  Status PollInto(size_t max_changes, int64_t timeout_ms, Take take);
   TableChangeSource(std::shared_ptr<table::Table> table, std::unique_ptr<table::TableRead> read,
                     TableChangeOptions options);
   std::shared_ptr<table::Table> table_;

@@ -69,7 +69,14 @@ class RowFilter {
 
   bool Passes(const Row& row) const {
     for (const Term& t : terms_) {
-      if (Truth(t, row) != 1) return false;
+      if (Truth(t, RowCell{row[t.column]}) != 1) return false;
+    }
+    return true;
+  }
+  // The same for row `i` of a batch.
+  bool Passes(const ColumnBatch& batch, size_t i) const {
+    for (const Term& t : terms_) {
+      if (Truth(t, ColumnCell{batch.column(t.column), i}) != 1) return false;
     }
     return true;
   }
@@ -145,16 +152,34 @@ class RowFilter {
     return false;
   }
 
-  static bool Equal(const Datum& a, const Datum& b) {
-    if (a.kind() == Datum::Kind::kBytes || b.kind() == Datum::Kind::kBytes) {
-      return a.kind() == b.kind() && a.as_bytes() == b.as_bytes();
+  // A value Truth reads: a row's Datum, or a cell of a batch's column (no Datum built).
+  struct RowCell {
+    const Datum& d;
+    bool is_null() const { return d.is_null(); }
+    bool is_bytes() const { return d.kind() == Datum::Kind::kBytes; }
+    int64_t as_int() const { return d.as_int(); }
+    std::string_view bytes() const { return d.as_bytes(); }
+  };
+  struct ColumnCell {
+    const Column& c;
+    size_t i;
+    bool is_null() const { return c.IsNull(i); }
+    bool is_bytes() const { return c.kind() == format::PhysicalKind::kBytes; }
+    int64_t as_int() const { return c.GetInt(i); }
+    std::string_view bytes() const { return c.GetBytes(i); }
+  };
+
+  template <typename Cell>
+  static bool Equal(const Cell& a, const Datum& b) {
+    if (a.is_bytes() || b.kind() == Datum::Kind::kBytes) {
+      return a.is_bytes() && b.kind() == Datum::Kind::kBytes && a.bytes() == b.as_bytes();
     }
     return a.as_int() == b.as_int();
   }
 
   // 1 TRUE, 0 FALSE, -1 NULL.
-  static int Truth(const Term& t, const Row& row) {
-    const Datum& d = row[t.column];
+  template <typename Cell>
+  static int Truth(const Term& t, const Cell& d) {
     switch (t.kind) {
       case Kind::kIsNull: return d.is_null() ? 1 : 0;
       case Kind::kIsNotNull: return d.is_null() ? 0 : 1;
@@ -356,6 +381,48 @@ class CalcOp : public pipeline::Operator {
   // Vectorised, the output is columns already; a row-wise Calc (columns moved through
   // as they are) gives rows.
   bool emits_batches() const override { return !row_wise_; }
+
+  // A row-wise Calc also works on a batch as it is (a table source's read): the filter
+  // decided on the columns, the input columns of the kept rows gathered into the output.
+  bool takes_batches() const override { return row_wise_; }
+
+  Status ProcessBatch(pipeline::ChangeBatch& in, pipeline::ChangeBatch* out) override {
+    if (!row_wise_) return Operator::ProcessBatch(in, out);
+    const size_t n = in.size();
+    if (n == 0) return Status::OK();
+    std::vector<size_t> kept;
+    if (row_filter_) {
+      kept.reserve(n);
+      for (size_t i = 0; i < n; ++i) {
+        if (row_filter_->Passes(in.rows, i)) kept.push_back(i);
+      }
+      if (kept.empty()) return Status::OK();
+    }
+    const bool all = !row_filter_ || kept.size() == n;
+    const size_t m = all ? n : kept.size();
+    pipeline::ChangeBatch chunk{ColumnBatch(output_), {}};
+    for (size_t k = 0; k < outputs_.size(); ++k) {
+      Column& col = chunk.rows.mutable_column(k);
+      Column& src = in.rows.mutable_column(static_cast<size_t>(outputs_[k].input));
+      if (all && last_use_[k] && src.type() == col.type()) {
+        col = std::move(src);  // every row kept and no other output reads it: the column as it is
+      } else if (all) {
+        col.AppendRange(src, 0, n);
+      } else {
+        col.AppendGather(src, kept.data(), m);
+      }
+    }
+    if (all) {
+      chunk.kinds = std::move(in.kinds);
+    } else {
+      chunk.kinds.reserve(m);
+      for (size_t i : kept) chunk.kinds.push_back(in.kinds[i]);
+    }
+    chunk.rows.SetNumRows(m);
+    in = pipeline::ChangeBatch{};
+    pipeline::AppendBatch(chunk, out);
+    return Status::OK();
+  }
 
   Status ProcessIntoBatch(Changes& in, pipeline::ChangeBatch* out) override {
     if (row_wise_) return Operator::ProcessIntoBatch(in, out);
@@ -601,6 +668,12 @@ std::function<bool(const Row&)> MakeRowPredicate(const BoundExpr& predicate) {
   std::optional<RowFilter> f = RowFilter::Make(predicate);
   if (!f) return nullptr;
   return [filter = std::move(*f)](const Row& row) { return filter.Passes(row); };
+}
+
+std::function<bool(const ColumnBatch&, size_t)> MakeBatchRowPredicate(const BoundExpr& predicate) {
+  std::optional<RowFilter> f = RowFilter::Make(predicate);
+  if (!f) return nullptr;
+  return [filter = std::move(*f)](const ColumnBatch& batch, size_t i) { return filter.Passes(batch, i); };
 }
 
 std::unique_ptr<pipeline::Operator> MakeCalc(RowType input, BoundExprPtr predicate, std::vector<BoundExprPtr> exprs,

@@ -37,6 +37,8 @@ std::unique_ptr<pipeline::Operator> MakeCalc(format::RowType input, BoundExprPtr
 // a constant, c [NOT] IN (constants) over the row's columns. nullptr when
 // `predicate` is not of that kind.
 std::function<bool(const format::Row&)> MakeRowPredicate(const BoundExpr& predicate);
+// The same predicate decided on row `i` of a batch's columns.
+std::function<bool(const format::ColumnBatch&, size_t)> MakeBatchRowPredicate(const BoundExpr& predicate);
 
 // GROUP BY with retractions: keeps each group's accumulators; after each
 // batch of input, a changed group emits +I (first result), -U/+U (a changed

@@ -773,6 +773,46 @@ Result<int> BuildDeltaAggregate(Planner* p, const DeltaPlan& d, const JobSetting
     }
     return true;
   };
+  // The same on a batch's columns, when the filter can be decided there and the summed
+  // and filter columns are integers: a job following a table then hands the aggregate its
+  // reads as they are (Source::emits_batches).
+  std::function<bool(const format::ColumnBatch&, size_t)> batch_filter;
+  bool batch_ok = true;
+  if (row_filter) {
+    batch_filter = MakeBatchRowPredicate(*predicate);  // the row filter's terms: always one
+    batch_ok = batch_filter != nullptr;
+  }
+  const std::vector<BoundExprPtr>& read = fold ? folded : exprs;
+  auto integer = [&](int e) { return read[static_cast<size_t>(e)]->type.physical() == format::PhysicalKind::kInt; };
+  for (size_t a = 0; a < arg_col.size(); ++a) {
+    if (arg_col[a] >= 0 && !is_count[a]) batch_ok = batch_ok && integer(arg_col[a]);
+    if (filter_col[a] >= 0) batch_ok = batch_ok && integer(filter_col[a]);
+  }
+  if (batch_ok) {
+    spec.extract_at = [ng, arg_col, filter_col, is_count, at, batch_filter](const format::ColumnBatch& batch, size_t r,
+                                                                            Row* key, std::vector<int64_t>* values) {
+      if (batch_filter && !batch_filter(batch, r)) return false;
+      for (size_t i = 0; i < ng; ++i) key->push_back(batch.column(at[i]).Get(r));
+      for (size_t a = 0; a < arg_col.size(); ++a) {
+        int64_t v = 0;
+        bool counted = true;
+        if (filter_col[a] >= 0) {
+          const format::Column& f = batch.column(at[static_cast<size_t>(filter_col[a])]);
+          counted = !f.IsNull(r) && f.GetInt(r) != 0;
+        }
+        if (counted) {
+          if (arg_col[a] < 0) {
+            v = 1;
+          } else {
+            const format::Column& x = batch.column(at[static_cast<size_t>(arg_col[a])]);
+            v = x.IsNull(r) ? 0 : is_count[a] ? 1 : x.GetInt(r);
+          }
+        }
+        values->push_back(v);
+      }
+      return true;
+    };
+  }
   return p->Add(pipeline::MakeDeltaAggregate(std::move(spec), "delta-aggregate"), {pre}, label);
 }
 
