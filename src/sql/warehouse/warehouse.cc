@@ -48,9 +48,13 @@ Result<std::string> WarehouseSql(const pipeline::WarehouseOptions& o, const std:
       {"trend_interval_ms", std::to_string(o.trend_interval_ms)},
       {"ods_buckets", std::to_string(o.ods_buckets)},
       {"dwd_buckets", std::to_string(o.dwd_buckets)},
-      {"dwd_deleted_retention", o.deleted_retention.empty() ? std::string()
-                                                             : "'record-level.expire-time' = '" + o.deleted_retention +
-                                                                   "', 'record-level.time-field' = 'deleted_time',"},
+  };
+  // Pieces of SQL rather than values in string literals: their values are escaped where built.
+  const std::map<std::string, std::string> fragments = {
+      {"dwd_deleted_retention", o.deleted_retention.empty()
+                                    ? std::string()
+                                    : "'record-level.expire-time' = '" + Escape(o.deleted_retention) +
+                                          "', 'record-level.time-field' = 'deleted_time',"},
   };
   const std::string& t = text;
   std::string out;
@@ -65,10 +69,16 @@ Result<std::string> WarehouseSql(const pipeline::WarehouseOptions& o, const std:
     size_t end = t.find('}', at);
     if (end == std::string::npos) return Status::InvalidArgument("the warehouse's SQL: unterminated ${");
     std::string name = t.substr(at + 2, end - at - 2);
+    if (auto fragment = fragments.find(name); fragment != fragments.end()) {
+      out += fragment->second;
+      i = end + 1;
+      continue;
+    }
     auto it = values.find(name);
     if (it == values.end()) {
       std::vector<std::string> known;
       for (const auto& [k, v] : values) known.push_back("${" + k + "}");
+      for (const auto& [k, v] : fragments) known.push_back("${" + k + "}");
       return Status::InvalidArgument("the warehouse's SQL: unknown placeholder ${" + name +
                                      "} (known: " + Join(known, ", ") + ")");
     }
