@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <cctype>
+#include <limits>
 
 #include "common/json.h"
 #include "common/string_util.h"
@@ -372,7 +373,11 @@ void AppendStringSum(const JsonCall& call, bool parsed, bool strict_failed, cons
   if (parsed && !strict_failed) {
     for (Element e : found) {
       std::string_view s;
-      if (e.get_string().get(s) == simdjson::SUCCESS) sum += call.sum_of_strings(s);
+      // Saturating, as the summing function does.
+      if (e.get_string().get(s) == simdjson::SUCCESS && __builtin_add_overflow(sum, call.sum_of_strings(s), &sum)) {
+        sum = std::numeric_limits<int64_t>::max();
+        break;
+      }
     }
   }
   out->AppendInt(sum);

@@ -3,6 +3,8 @@
 // exactly as the collector's own code parses them.
 #include <simdjson.h>
 
+#include <limits>
+
 #include "common/clock.h"
 #include "pipeline/warehouse/k8s_event.h"
 #include "sql/functions/helpers.h"
@@ -28,7 +30,9 @@ int64_t SumQuantities(std::string_view json, bool cpu) {
   for (simdjson::dom::element e : items) {
     std::string_view q;
     if (e.get_string().get(q) != simdjson::SUCCESS) continue;
-    sum += cpu ? CpuMillisTerm(q) : MemoryBytesTerm(q);
+    // A sum past BIGINT's range saturates rather than wrapping.
+    if (__builtin_add_overflow(sum, cpu ? CpuMillisTerm(q) : MemoryBytesTerm(q), &sum))
+      return std::numeric_limits<int64_t>::max();
   }
   return sum;
 }

@@ -209,7 +209,7 @@ TEST_F(StreamingTest, SumsOfJsonArraysMatchTheBatchQuery) {
       "null}},{\"r\":{\"cpu\":[\"5\"]}},{\"r\":{\"cpu\":\"bad\"}},{\"x\":1}]}'), (3, '{\"c\":{\"r\":{\"cpu\":"
       "\"250m\",\"mem\":\"1k\"}}}'), (4, '{\"c\":[]}'), (5, '{}'), (6, 'not json'), (7, NULL), (8, '{\"c\":\"3\"}'), "
       "(9, '{\"c\":[{\"r\":{\"cpu\":\"1.5\",\"mem\":\"1e3\"}}],\"c\":[{\"r\":{\"cpu\":\"7\"}}]}'), (10, "
-      "'[{\"c\":[{\"r\":{\"cpu\":\"3m\"}}]}]')");
+      "'[{\"c\":[{\"r\":{\"cpu\":\"3m\"}}]}]'), (11, '{\"c\":[{\"r\":{\"mem\":\"5Ei\"}},{\"r\":{\"mem\":\"5Ei\"}}]}')");
   Exec(
       "CREATE TABLE out (id INT PRIMARY KEY NOT ENFORCED, a BIGINT, b BIGINT, c BIGINT, d BIGINT, e BIGINT, f BIGINT, "
       "g "
@@ -228,10 +228,10 @@ TEST_F(StreamingTest, SumsOfJsonArraysMatchTheBatchQuery) {
   Exec("INSERT INTO out " + select);
   WaitCaughtUp("json-sums");
   auto streamed = Rows("SELECT * FROM out");
-  ASSERT_EQ(streamed.size(), 10u);
+  ASSERT_EQ(streamed.size(), 11u);
   EXPECT_EQ(streamed, Rows(select));
-  EXPECT_EQ(Rows("SELECT a, b FROM out WHERE id IN (1, 2, 3, 6, 7)"),
-            (std::vector<std::string>{"0|0", "0|0", "10|0", "2100|1610612736", "250|1000"}));
+  EXPECT_EQ(Rows("SELECT a, b FROM out WHERE id IN (1, 2, 3, 6, 7, 11)"),
+            (std::vector<std::string>{"0|0", "0|0", "0|9223372036854775807", "10|0", "2100|1610612736", "250|1000"}));
 }
 
 // A batch of many chunks is evaluated by several threads (each with its own JSON
