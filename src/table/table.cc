@@ -24,6 +24,8 @@ Result<std::shared_ptr<Table>> Table::Open(const std::string& path,
     return schema.status();
   }
   for (const auto& [k, v] : dynamic_options) schema->options[k] = v;
+  // Options given for this use are checked as a CREATE TABLE's would be, before any write.
+  if (!dynamic_options.empty()) KL_RETURN_IF_ERROR(schema->table_options().Validate().WithContext("table " + path));
   return OpenWithSchema(path, std::move(schema).value());
 }
 
@@ -33,7 +35,7 @@ Result<std::shared_ptr<Table>> Table::OpenWithSchema(const std::string& path, Ta
 }
 
 Result<std::shared_ptr<Table>> Table::Create(const std::string& path, const TableSchema& schema) {
-  KL_RETURN_IF_ERROR(schema.Validate());
+  KL_RETURN_IF_ERROR(schema.Validate().WithContext("table " + path));
   SchemaManager schemas(path);
   if (FileExists(schemas.SchemaPath(0))) return Status::AlreadyExists("table " + path + " already exists");
   TableSchema first = schema;
