@@ -9,6 +9,7 @@
 #include "common/file/file_util.h"
 #include "common/random.h"
 #include "common/testing/test_util.h"
+#include "format/compression.h"
 #include "format/parquet/parquet.h"
 #include "table/data/binary_row.h"
 #include "table/table.h"
@@ -455,6 +456,52 @@ TEST(TableFormatOptionsTest, CompressionsAFormatCannotWriteFailAtCreation) {
     EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
     EXPECT_EQ(st.message(), "table " + path + ": " + c.error);
     EXPECT_FALSE(IsDirectory(JoinPath(path, "schema"))) << "nothing is created";
+  }
+}
+
+// file.compression.zstd-level takes every zstd level, Paimon's fast negative ones too, and
+// refuses others at creation, naming the table, the option, its value and the range.
+TEST(TableFormatOptionsTest, ZstdLevelsAreHonouredAndCheckedAtCreation) {
+  testing::TempDir dir;
+  std::string range =
+      std::to_string(format::ZstdMinLevel()) + " (fastest) to " + std::to_string(format::ZstdMaxLevel());
+  for (const std::string& bad :
+       {std::to_string(format::ZstdMaxLevel() + 1), std::to_string(static_cast<int64_t>(format::ZstdMinLevel()) - 1),
+        std::string("fast"), std::string("99999999999")}) {
+    SCOPED_TRACE(bad);
+    std::string path = dir.Sub("bad" + bad);
+    Status st = CreateStatus(path, {{"file.compression.zstd-level", bad}});
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
+    EXPECT_EQ(st.message(),
+              "table " + path + ": option file.compression.zstd-level = \"" + bad + "\" is not a zstd level: " + range);
+  }
+  // The same rows at level -3, 1 and 3: each round-trips, and -3 is not level 1 in disguise.
+  for (const char* format : {"avro", "parquet"}) {
+    std::map<std::string, uint64_t> size;
+    for (const char* level : {"-3", "1", "3"}) {
+      SCOPED_TRACE(std::string(format) + " level " + level);
+      auto t = MakeTable(dir.Sub(std::string(format) + level), {},
+                         {{"bucket", "1"}, {"file.format", format}, {"file.compression.zstd-level", level}});
+      ASSERT_TRUE(t);
+      auto w = t->NewWriter("w");
+      Random rng(7);
+      std::vector<std::string> expected;
+      for (int k = 0; k < 3000; ++k) {
+        std::string name = "pod-" + std::to_string(rng.Uniform(500)) + "-" + std::string(rng.Uniform(40), 'x');
+        KL_ASSERT_OK(w->WriteRow(R(k, "eu", name, k)));
+        expected.push_back("+I " + std::to_string(k) + " \"eu\" \"" + name + "\" " + std::to_string(k));
+      }
+      ASSERT_TRUE(w->Commit(1).ok());
+      auto rows = t->ReadAll();
+      ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+      auto got = Rows(*rows);
+      std::sort(expected.begin(), expected.end());
+      EXPECT_EQ(got, expected);
+      auto files = DataFiles(*t);
+      ASSERT_EQ(files.size(), 1u);
+      size[level] = FileSize(files[0]).value();
+    }
+    EXPECT_NE(size["-3"], size["1"]) << format;
   }
 }
 

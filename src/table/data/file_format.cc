@@ -73,7 +73,8 @@ class AvroFormat : public FileFormat {
     auto codec = AvroCodecNamed(options.file_compression());
     if (!codec.ok()) return codec.status().WithContext("option file.compression");
     f->opts_.codec = *codec;
-    f->opts_.level = options.file_compression_level();
+    // file.compression.zstd-level is zstd's (Paimon's Avro deflate takes zlib's default level).
+    f->opts_.level = *codec == format::avro::AvroCodec::kZstandard ? options.file_compression_level() : -1;
     f->opts_.sync = options.data_file_sync();
     return std::unique_ptr<FileFormat>(std::move(f));
   }
@@ -334,7 +335,8 @@ class ParquetFormat : public FileFormat {
     auto codec = ParquetCodec(options.file_compression());
     if (!codec.ok()) return codec.status().WithContext("option file.compression");
     f->opts_.codec = *codec;
-    f->opts_.compression_level = options.file_compression_level();
+    // file.compression.zstd-level is zstd's; gzip keeps zlib's default (0).
+    f->opts_.compression_level = *codec == format::parquet::Codec::kZstd ? options.file_compression_level() : 0;
     // Paimon passes parquet-mr's own settings through under their Hadoop names.
     f->opts_.row_group_bytes = options.GetMemorySize("parquet.block.size", f->opts_.row_group_bytes);
     f->opts_.page_bytes = options.GetMemorySize("parquet.page.size", f->opts_.page_bytes);

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "common/string_util.h"
+#include "format/compression.h"
 #include "table/data/file_format.h"
 #include "table/schema/cast.h"
 
@@ -135,6 +136,14 @@ Status ValidateCompressions(const TableOptions& opts) {
     std::string in = changelog_format ? " (changelog-file.format = \"" + *changelog_format + "\")" : "";
     KL_RETURN_IF_ERROR(CheckWriteCompression(changelog_format.value_or(format), value)
                            .WithContext("option " + key + " = \"" + value + "\"" + in));
+  }
+  if (auto v = opts.Get("file.compression.zstd-level")) {
+    auto level = ParseInt64(Trim(*v));
+    if (!level || *level < format::ZstdMinLevel() || *level > format::ZstdMaxLevel()) {
+      return Status::InvalidArgument("option file.compression.zstd-level = \"" + *v +
+                                     "\" is not a zstd level: " + std::to_string(format::ZstdMinLevel()) +
+                                     " (fastest) to " + std::to_string(format::ZstdMaxLevel()));
+    }
   }
   return Status::OK();
 }
