@@ -114,10 +114,10 @@ Result<std::map<int, std::string>> TableOptions::file_compression_per_level() co
   return out;
 }
 
-namespace {
 // The compressions the table writes with: file.compression for data files, each level of
 // file.compression.per.level, and the changelog's (its own format and compression where set).
-Status ValidateCompressions(const TableOptions& opts) {
+Status TableOptions::ValidateFileCompressions() const {
+  const TableOptions& opts = *this;
   std::string format = opts.file_format();
   std::string compression = opts.file_compression();
   KL_RETURN_IF_ERROR(
@@ -147,7 +147,6 @@ Status ValidateCompressions(const TableOptions& opts) {
   }
   return Status::OK();
 }
-}  // namespace
 
 Status TableOptions::Validate() const {
   auto check = [&](const std::string& key, std::initializer_list<const char*> allowed) -> Status {
@@ -207,7 +206,7 @@ Status TableOptions::Validate() const {
     if (!b || *b == 0 || *b < -2)
       return Status::InvalidArgument("option bucket = \"" + *v + "\" must be -1 or positive");
   }
-  return ValidateCompressions(*this);
+  return ValidateFileCompressions();
 }
 
 std::vector<std::string> TableOptions::bucket_keys() const {

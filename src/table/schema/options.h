@@ -34,6 +34,9 @@ class TableOptions {
   // (data files, levels, changelog files) can be written with the compression asked of it;
   // errors name the option, its value and the accepted values.
   Status Validate() const;
+  // The part of Validate() about the formats and compressions data and changelog files are
+  // written with (file.format, file.compression*, changelog-file.*).
+  Status ValidateFileCompressions() const;
 
   int bucket() const { return static_cast<int>(GetInt("bucket", -1)); }
   std::vector<std::string> bucket_keys() const;
