@@ -32,11 +32,19 @@ bool FitsZlib(size_t n) { return n <= std::numeric_limits<uInt>::max(); }
 
 }  // namespace
 
+int ZstdMinLevel() { return ZSTD_minCLevel(); }
+int ZstdMaxLevel() { return ZSTD_maxCLevel(); }
+
 Status ZstdCompress(int level, std::string_view input, std::string* out) {
+  // zstd would clamp a level beyond its range; a caller asking for one has a bug worth seeing.
+  if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel()) {
+    return Status::InvalidArgument("zstd level " + std::to_string(level) + " is outside " +
+                                   std::to_string(ZSTD_minCLevel()) + " to " + std::to_string(ZSTD_maxCLevel()));
+  }
   size_t base = out->size();
   out->resize(base + ZSTD_compressBound(input.size()));
-  size_t n = ZSTD_compressCCtx(Zstd().compress, out->data() + base, out->size() - base, input.data(), input.size(),
-                               level <= 0 ? 1 : level);
+  size_t n =
+      ZSTD_compressCCtx(Zstd().compress, out->data() + base, out->size() - base, input.data(), input.size(), level);
   if (ZSTD_isError(n)) {
     out->resize(base);
     return Status::Internal(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));

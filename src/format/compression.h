@@ -12,7 +12,12 @@
 
 namespace kl::format {
 
-// Appends the zstd frame of `input` (level <= 0 means level 1, Paimon's default) to `out`.
+// zstd's levels: ZstdMinLevel() (negative: its fast levels) to ZstdMaxLevel(); 0 is its default (3).
+int ZstdMinLevel();
+int ZstdMaxLevel();
+
+// Appends the zstd frame of `input` at `level`, taken as it is, to `out`; a level outside zstd's
+// range is an error.
 Status ZstdCompress(int level, std::string_view input, std::string* out);
 
 // Decompresses the zstd frames in `input` into out[0, capacity); *produced receives the length.

@@ -39,6 +39,40 @@ TEST(CompressionTest, ZstdRoundTripsAndReusesContexts) {
   }
 }
 
+// Every level zstd has is honoured as asked: a fast (negative) level is not level 1, and each
+// round-trips. A level zstd lacks is an error, not a silent clamp.
+TEST(CompressionTest, ZstdHonoursEveryLevelAndRefusesOthers) {
+  Random rng(6);
+  std::string text = SampleText(rng, 200000);
+  auto compress = [&](int level) {
+    std::string packed;
+    Status st = ZstdCompress(level, text, &packed);
+    EXPECT_TRUE(st.ok()) << level << ": " << st.ToString();
+    std::string out(text.size(), '\0');
+    size_t produced = 0;
+    EXPECT_TRUE(ZstdDecompress(packed, out.data(), out.size(), &produced).ok()) << level;
+    EXPECT_EQ(produced, text.size()) << level;
+    EXPECT_EQ(out, text) << level;
+    return packed;
+  };
+  std::string level1 = compress(1);
+  for (int level : {-1, -3, -50, ZSTD_minCLevel()}) EXPECT_NE(compress(level), level1) << "level " << level;
+  EXPECT_NE(compress(3), level1);
+  compress(0);  // zstd's default
+  compress(ZSTD_maxCLevel());
+  EXPECT_EQ(ZstdMinLevel(), ZSTD_minCLevel());
+  EXPECT_EQ(ZstdMaxLevel(), ZSTD_maxCLevel());
+
+  for (int level : {ZSTD_maxCLevel() + 1, ZSTD_minCLevel() - 1}) {
+    std::string packed = "kept";
+    Status st = ZstdCompress(level, text, &packed);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
+    EXPECT_EQ(st.message(), "zstd level " + std::to_string(level) + " is outside " + std::to_string(ZSTD_minCLevel()) +
+                                " to " + std::to_string(ZSTD_maxCLevel()));
+    EXPECT_EQ(packed, "kept");
+  }
+}
+
 TEST(CompressionTest, ZstdRefusesCorruptTruncatedAndOversizedData) {
   Random rng(4);
   std::string text = SampleText(rng, 50000);

@@ -1192,7 +1192,7 @@ class Runner {
       }
     }
     auto schema = table::NewTableSchema(fields, parts, pk, options, comment);
-    if (!schema.ok()) return ErrorAt(st.pos, schema.status().message());
+    if (!schema.ok()) return ErrorAt(st.pos, "table " + t.database + "." + t.name + ": " + schema.status().message());
     Status s = t.cat->CreateTable(t.database, t.name, *schema, st.if_not_exists);
     if (!s.ok()) return Positioned(s, st.name.pos);
     if (!ctas) return Message("OK", "CREATE TABLE");
@@ -1311,7 +1311,8 @@ class Runner {
       if (cur.table_options().bucket() != next.table_options().bucket()) {
         return ErrorAt(st.pos, "changing 'bucket' needs the data rewritten (rescale), which kubelake does not do");
       }
-      KL_RETURN_IF_ERROR(table::TableOptions(next.options).Validate());
+      KL_RETURN_IF_ERROR(
+          table::TableOptions(next.options).Validate().WithContext("table " + t.database + "." + t.name));
       return next;
     });
     if (s.IsNotFound() && st.if_exists) return Message("OK", "ALTER TABLE");

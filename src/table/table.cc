@@ -24,6 +24,14 @@ Result<std::shared_ptr<Table>> Table::Open(const std::string& path,
     return schema.status();
   }
   for (const auto& [k, v] : dynamic_options) schema->options[k] = v;
+  // File format options given for this use are checked as at CREATE TABLE, before any write;
+  // others keep failing where they are used (a tag option at the tag creator).
+  for (const auto& [k, v] : dynamic_options) {
+    if (k.starts_with("file.") || k.starts_with("changelog-file.")) {
+      KL_RETURN_IF_ERROR(schema->table_options().ValidateFileCompressions().WithContext("table " + path));
+      break;
+    }
+  }
   return OpenWithSchema(path, std::move(schema).value());
 }
 
@@ -33,7 +41,7 @@ Result<std::shared_ptr<Table>> Table::OpenWithSchema(const std::string& path, Ta
 }
 
 Result<std::shared_ptr<Table>> Table::Create(const std::string& path, const TableSchema& schema) {
-  KL_RETURN_IF_ERROR(schema.Validate());
+  KL_RETURN_IF_ERROR(schema.Validate().WithContext("table " + path));
   SchemaManager schemas(path);
   if (FileExists(schemas.SchemaPath(0))) return Status::AlreadyExists("table " + path + " already exists");
   TableSchema first = schema;

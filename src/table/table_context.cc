@@ -1,7 +1,5 @@
 #include "table/table_context.h"
 
-#include <charconv>
-
 #include "common/string_util.h"
 #include "table/data/binary_row.h"
 
@@ -39,9 +37,7 @@ Result<std::shared_ptr<TableContext>> TableContext::Create(std::string path, Tab
     ctx->format_ = std::move(format).value();
   else
     ctx->format_status_ = format.status().WithContext("table " + ctx->path_);
-  if (auto per_level = ctx->options_.Get("file.compression.per.level")) {
-    ctx->level_formats_status_ = ctx->CreateLevelFormats(*per_level);
-  }
+  ctx->level_formats_status_ = ctx->CreateLevelFormats().WithContext("table " + ctx->path_);
   auto changelog_format = ctx->options_.Get("changelog-file.format");
   auto changelog_compression = ctx->options_.Get("changelog-file.compression");
   if (changelog_format || changelog_compression) {
@@ -71,25 +67,15 @@ Result<const FileFormat*> TableContext::WriteFormat() const {
   return format_.get();
 }
 
-Status TableContext::CreateLevelFormats(const std::string& per_level) {
-  auto fail = [&](const std::string& why) {
-    level_formats_.clear();
-    return Status::InvalidArgument("table " + path_ + ": 'file.compression.per.level' = '" + per_level + "': " + why);
-  };
-  for (const std::string& entry : Split(per_level, ',', /*skip_empty=*/true)) {
-    std::string_view item = Trim(entry);
-    if (item.empty()) continue;
-    size_t colon = item.find(':');
-    if (colon == std::string_view::npos) return fail("\"" + std::string(item) + "\" is not level:compression");
-    std::string level_text(Trim(item.substr(0, colon)));
-    std::string compression(Trim(item.substr(colon + 1)));
-    int level = -1;
-    auto [end, ec] = std::from_chars(level_text.data(), level_text.data() + level_text.size(), level);
-    if (ec != std::errc() || end != level_text.data() + level_text.size() || level < 0 || compression.empty()) {
-      return fail("\"" + std::string(item) + "\" is not level:compression");
-    }
+Status TableContext::CreateLevelFormats() {
+  KL_ASSIGN_OR_RETURN(auto per_level, options_.file_compression_per_level());
+  for (const auto& [level, compression] : per_level) {
     auto f = FormatWith(options_, {{"file.compression", compression}});
-    if (!f.ok()) return fail(f.status().message());
+    if (!f.ok()) {
+      level_formats_.clear();
+      return f.status().WithContext("option file.compression.per.level = \"" +
+                                    *options_.Get("file.compression.per.level") + "\"");
+    }
     level_formats_[level] = std::move(f).value();
   }
   return Status::OK();

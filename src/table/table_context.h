@@ -63,7 +63,7 @@ class TableContext {
 
  private:
   TableContext() = default;
-  Status CreateLevelFormats(const std::string& per_level);
+  Status CreateLevelFormats();
   std::string path_;
   TableSchema schema_;
   TableOptions options_;

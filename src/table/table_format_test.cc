@@ -9,6 +9,7 @@
 #include "common/file/file_util.h"
 #include "common/random.h"
 #include "common/testing/test_util.h"
+#include "format/compression.h"
 #include "format/parquet/parquet.h"
 #include "table/data/binary_row.h"
 #include "table/table.h"
@@ -398,12 +399,169 @@ TEST(TableParquetTest, AvroStaysAvailableForTablesThatAskForIt) {
   ASSERT_TRUE(rows.ok());
   ASSERT_EQ(rows->size(), 1u);
   EXPECT_EQ(rows->rows.column(2).GetBytes(0).size(), 100000u);
-  // An unknown compression for Parquet is an error when writing, not a silent fallback.
-  auto bad = MakeTable(dir.Sub("bad"), {}, {{"bucket", "1"}, {"file.compression", "lzo"}});
-  auto bw = bad->NewWriter("w");
-  KL_ASSERT_OK(bw->WriteRow(R(1, "eu", "x", 1)));
-  auto r = bw->Commit(1);
-  EXPECT_FALSE(r.ok());
+}
+
+// Table::Create of the test table with `options` (valid ones first, so that NewTableSchema's own
+// check does not answer before the table's).
+Status CreateStatus(const std::string& path, const std::map<std::string, std::string>& options) {
+  auto schema = NewTableSchema({{0, "id", DataType::BigInt(), ""},
+                                {1, "region", DataType::String(), ""},
+                                {2, "name", DataType::String(), ""},
+                                {3, "n", DataType::Int(), ""}},
+                               {}, {"id"}, {{"bucket", "1"}, {"kubelake.data-file.sync", "false"}});
+  EXPECT_TRUE(schema.ok()) << schema.status().ToString();
+  for (const auto& [k, v] : options) schema->options[k] = v;
+  return Table::Create(path, *schema).status();
+}
+
+constexpr const char* kAvroCompressions = "null, none, deflate, snappy, zstd, zstandard";
+constexpr const char* kParquetCompressions = "none, uncompressed, snappy, gzip, lz4, zstd";
+
+// A compression the file format cannot write fails the table's creation, naming the table, the
+// option, its value and the accepted names; it never falls back to another codec.
+TEST(TableFormatOptionsTest, CompressionsAFormatCannotWriteFailAtCreation) {
+  testing::TempDir dir;
+  struct Case {
+    std::map<std::string, std::string> options;
+    std::string error;  // after "table <path>: "
+  };
+  std::vector<Case> cases = {
+      {{{"file.format", "avro"}, {"file.compression", "lz4"}},
+       std::string("option file.compression = \"lz4\": \"lz4\" is not one of the avro compressions: ") +
+           kAvroCompressions},
+      {{{"file.format", "avro"}, {"file.compression", "zstdd"}},
+       std::string("option file.compression = \"zstdd\": \"zstdd\" is not one of the avro compressions: ") +
+           kAvroCompressions},
+      {{{"file.compression", "lzo"}},
+       std::string("option file.compression = \"lzo\": \"lzo\" is not one of the parquet compressions: ") +
+           kParquetCompressions},
+      {{{"file.format", "avro"}, {"file.compression.per.level", "0:none,3:lz4"}},
+       std::string("option file.compression.per.level = \"0:none,3:lz4\": \"lz4\" is not one of the avro "
+                   "compressions: ") +
+           kAvroCompressions},
+      {{{"file.format", "avro"}, {"changelog-file.compression", "lz4"}},
+       std::string("option changelog-file.compression = \"lz4\": \"lz4\" is not one of the avro compressions: ") +
+           kAvroCompressions},
+      // Parquet data files with lz4 are fine; Avro changelog files with it are not.
+      {{{"file.compression", "lz4"}, {"changelog-file.format", "avro"}},
+       std::string("option file.compression = \"lz4\" (changelog-file.format = \"avro\"): \"lz4\" is not one of "
+                   "the avro compressions: ") +
+           kAvroCompressions},
+      {{{"changelog-file.format", "orc"}}, "option changelog-file.format = \"orc\" is not one of: avro, parquet"},
+  };
+  int i = 0;
+  for (const auto& c : cases) {
+    std::string path = dir.Sub("t" + std::to_string(i++));
+    Status st = CreateStatus(path, c.options);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
+    EXPECT_EQ(st.message(), "table " + path + ": " + c.error);
+    EXPECT_FALSE(IsDirectory(JoinPath(path, "schema"))) << "nothing is created";
+  }
+}
+
+// file.compression.zstd-level takes every zstd level, Paimon's fast negative ones too, and
+// refuses others at creation, naming the table, the option, its value and the range.
+TEST(TableFormatOptionsTest, ZstdLevelsAreHonouredAndCheckedAtCreation) {
+  testing::TempDir dir;
+  std::string range =
+      std::to_string(format::ZstdMinLevel()) + " (fastest) to " + std::to_string(format::ZstdMaxLevel());
+  for (const std::string& bad :
+       {std::to_string(format::ZstdMaxLevel() + 1), std::to_string(static_cast<int64_t>(format::ZstdMinLevel()) - 1),
+        std::string("fast"), std::string("99999999999")}) {
+    SCOPED_TRACE(bad);
+    std::string path = dir.Sub("bad" + bad);
+    Status st = CreateStatus(path, {{"file.compression.zstd-level", bad}});
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
+    EXPECT_EQ(st.message(),
+              "table " + path + ": option file.compression.zstd-level = \"" + bad + "\" is not a zstd level: " + range);
+  }
+  // The same rows at level -3, 1 and 3: each round-trips, and -3 is not level 1 in disguise.
+  for (const char* format : {"avro", "parquet"}) {
+    std::map<std::string, uint64_t> size;
+    for (const char* level : {"-3", "1", "3"}) {
+      SCOPED_TRACE(std::string(format) + " level " + level);
+      auto t = MakeTable(dir.Sub(std::string(format) + level), {},
+                         {{"bucket", "1"}, {"file.format", format}, {"file.compression.zstd-level", level}});
+      ASSERT_TRUE(t);
+      auto w = t->NewWriter("w");
+      Random rng(7);
+      std::vector<std::string> expected;
+      for (int k = 0; k < 3000; ++k) {
+        std::string name = "pod-" + std::to_string(rng.Uniform(500)) + "-" + std::string(rng.Uniform(40), 'x');
+        KL_ASSERT_OK(w->WriteRow(R(k, "eu", name, k)));
+        expected.push_back("+I " + std::to_string(k) + " \"eu\" \"" + name + "\" " + std::to_string(k));
+      }
+      ASSERT_TRUE(w->Commit(1).ok());
+      auto rows = t->ReadAll();
+      ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+      auto got = Rows(*rows);
+      std::sort(expected.begin(), expected.end());
+      EXPECT_EQ(got, expected);
+      auto files = DataFiles(*t);
+      ASSERT_EQ(files.size(), 1u);
+      size[level] = FileSize(files[0]).value();
+    }
+    EXPECT_NE(size["-3"], size["1"]) << format;
+  }
+}
+
+// Every name a format accepts writes files that read back, in either letter case.
+TEST(TableFormatOptionsTest, EveryAcceptedCompressionWritesAndReads) {
+  testing::TempDir dir;
+  std::vector<std::pair<std::string, std::string>> cases;
+  for (const char* c : {"null", "none", "deflate", "snappy", "zstd", "zstandard", "ZSTD"})
+    cases.emplace_back("avro", c);
+  for (const char* c : {"none", "uncompressed", "snappy", "gzip", "lz4", "zstd", "Snappy"})
+    cases.emplace_back("parquet", c);
+  int i = 0;
+  for (const auto& [format, compression] : cases) {
+    SCOPED_TRACE(format + " " + compression);
+    auto t = MakeTable(dir.Sub("t" + std::to_string(i++)), {"id"},
+                       {{"bucket", "1"},
+                        {"file.format", format},
+                        {"file.compression", compression},
+                        {"changelog-producer", "lookup"},
+                        {"file.compression.per.level", "0:" + compression},
+                        {"changelog-file.compression", compression}});
+    ASSERT_TRUE(t);
+    auto w = t->NewWriter("w");
+    for (int k = 0; k < 20; ++k) KL_ASSERT_OK(w->WriteRow(R(k, "eu", std::string(100, 'a' + k % 3), k)));
+    auto committed = w->Commit(1);
+    ASSERT_TRUE(committed.ok()) << committed.status().ToString();
+    auto rows = t->ReadAll();
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    EXPECT_EQ(rows->size(), 20u);
+  }
+}
+
+// Options given when opening a table for a write are checked as at creation; a schema that
+// bypassed the check (written by another tool) fails its writes, naming the option, and still reads.
+TEST(TableFormatOptionsTest, CompressionsAreCheckedForWritesToo) {
+  testing::TempDir dir;
+  std::string path = dir.Sub("t");
+  auto t = MakeTable(path, {"id"}, {{"bucket", "1"}, {"file.format", "avro"}});
+  auto w = t->NewWriter("w");
+  KL_ASSERT_OK(w->WriteRow(R(1, "eu", "a", 1)));
+  ASSERT_TRUE(w->Commit(1).ok());
+
+  auto dynamic = Table::Open(path, {{"file.compression", "lz4"}});
+  ASSERT_FALSE(dynamic.ok());
+  EXPECT_EQ(dynamic.status().message(),
+            "table " + path + ": option file.compression = \"lz4\": \"lz4\" is not one of the avro compressions: " +
+                kAvroCompressions);
+
+  TableSchema schema = t->schema();
+  schema.options["file.compression"] = "lz4";
+  auto bypassed = Table::OpenWithSchema(path, schema);
+  ASSERT_TRUE(bypassed.ok()) << bypassed.status().ToString();
+  auto bw = (*bypassed)->NewWriter("w2");
+  Status st = bw->WriteRow(R(2, "eu", "b", 2));
+  if (st.ok()) st = bw->Commit(2).status();
+  EXPECT_EQ(st.message(), "table " + path + ": option file.compression: \"lz4\" is not one of the avro compressions: " +
+                              kAvroCompressions);
+  auto rows = (*bypassed)->ReadAll();
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_EQ(rows->size(), 1u);
 }
 
 }  // namespace

@@ -460,7 +460,7 @@ class PaimonCatalog : public Catalog {
     KL_ASSIGN_OR_RETURN(table::TableSchema next, change(current));
     next.id = current.id + 1;
     next.time_millis = NowMillisForSchema();
-    KL_RETURN_IF_ERROR(next.Validate());
+    KL_RETURN_IF_ERROR(next.Validate().WithContext("table " + db + "." + name));
     Status s = schemas.Commit(next);
     if (s.IsAlreadyExists()) return Status::Conflict("table " + db + "." + name + " changed meanwhile; run it again");
     return s;

@@ -56,14 +56,27 @@ class AvroFormatReader : public FormatReader {
   RowType read_type_;
 };
 
+Result<format::avro::AvroCodec> AvroCodecNamed(const std::string& name) {
+  std::string n = ToLower(name);
+  if (n == "null" || n == "none") return format::avro::AvroCodec::kNull;
+  if (n == "deflate") return format::avro::AvroCodec::kDeflate;
+  if (n == "snappy") return format::avro::AvroCodec::kSnappy;
+  if (n == "zstd" || n == "zstandard") return format::avro::AvroCodec::kZstandard;
+  return Status::InvalidArgument(
+      "\"" + name + "\" is not one of the avro compressions: null, none, deflate, snappy, zstd, zstandard");
+}
+
 class AvroFormat : public FileFormat {
  public:
-  explicit AvroFormat(const TableOptions& options) {
-    std::string compression = options.file_compression();
-    auto codec = format::avro::AvroCodecFromName(compression == "none" ? "null" : compression);
-    opts_.codec = codec.ok() ? *codec : format::avro::AvroCodec::kZstandard;
-    opts_.level = options.file_compression_level();
-    opts_.sync = options.data_file_sync();
+  static Result<std::unique_ptr<FileFormat>> Create(const TableOptions& options) {
+    std::unique_ptr<AvroFormat> f(new AvroFormat());
+    auto codec = AvroCodecNamed(options.file_compression());
+    if (!codec.ok()) return codec.status().WithContext("option file.compression");
+    f->opts_.codec = *codec;
+    // file.compression.zstd-level is zstd's (Paimon's Avro deflate takes zlib's default level).
+    f->opts_.level = *codec == format::avro::AvroCodec::kZstandard ? options.file_compression_level() : -1;
+    f->opts_.sync = options.data_file_sync();
+    return std::unique_ptr<FileFormat>(std::move(f));
   }
   std::string name() const override { return "avro"; }
   std::string extension() const override { return "avro"; }
@@ -86,6 +99,7 @@ class AvroFormat : public FileFormat {
   }
 
  private:
+  AvroFormat() = default;
   format::avro::AvroWriterOptions opts_;
 };
 
@@ -310,15 +324,19 @@ Result<format::parquet::Codec> ParquetCodec(const std::string& name) {
   if (n == "gzip") return format::parquet::Codec::kGzip;
   if (n == "lz4") return format::parquet::Codec::kLz4Raw;
   if (n == "none" || n == "uncompressed") return format::parquet::Codec::kUncompressed;
-  return Status::NotSupported("Parquet compression \"" + name + "\" (zstd, snappy, gzip, lz4, none)");
+  return Status::InvalidArgument(
+      "\"" + name + "\" is not one of the parquet compressions: none, uncompressed, snappy, gzip, lz4, zstd");
 }
 
 class ParquetFormat : public FileFormat {
  public:
   static Result<std::unique_ptr<FileFormat>> Create(const TableOptions& options) {
     std::unique_ptr<ParquetFormat> f(new ParquetFormat());
-    KL_ASSIGN_OR_RETURN(f->opts_.codec, ParquetCodec(options.file_compression()));
-    f->opts_.compression_level = options.file_compression_level();
+    auto codec = ParquetCodec(options.file_compression());
+    if (!codec.ok()) return codec.status().WithContext("option file.compression");
+    f->opts_.codec = *codec;
+    // file.compression.zstd-level is zstd's; gzip keeps zlib's default (0).
+    f->opts_.compression_level = *codec == format::parquet::Codec::kZstd ? options.file_compression_level() : 0;
     // Paimon passes parquet-mr's own settings through under their Hadoop names.
     f->opts_.row_group_bytes = options.GetMemorySize("parquet.block.size", f->opts_.row_group_bytes);
     f->opts_.page_bytes = options.GetMemorySize("parquet.page.size", f->opts_.page_bytes);
@@ -353,9 +371,15 @@ class ParquetFormat : public FileFormat {
 
 }  // namespace
 
+Status CheckWriteCompression(const std::string& format, const std::string& compression) {
+  if (format == "parquet") return ParquetCodec(compression).status();
+  if (format == "avro") return AvroCodecNamed(compression).status();
+  return Status::InvalidArgument("data files are written as parquet or avro, not \"" + format + "\"");
+}
+
 Result<std::unique_ptr<FileFormat>> CreateFileFormat(const std::string& name, const TableOptions& options) {
   if (name == "parquet") return ParquetFormat::Create(options);
-  if (name == "avro") return std::unique_ptr<FileFormat>(new AvroFormat(options));
+  if (name == "avro") return AvroFormat::Create(options);
   if (name == "orc") return std::unique_ptr<FileFormat>(new OrcFormat());
   return Status::NotSupported("data file format \"" + name + "\"");
 }
@@ -363,12 +387,11 @@ Result<std::unique_ptr<FileFormat>> CreateFileFormat(const std::string& name, co
 Result<std::unique_ptr<FileFormat>> FileFormatForPath(const std::string& path, const TableOptions& options) {
   size_t dot = path.rfind('.');
   std::string ext = dot == std::string::npos ? "" : path.substr(dot + 1);
-  if (ext == "avro") return CreateFileFormat("avro", options);
-  if (ext == "parquet") {
-    // Reading needs no codec choice: a table whose write compression Parquet lacks still reads.
-    auto f = CreateFileFormat("parquet", options);
+  if (ext == "avro" || ext == "parquet") {
+    // Reading needs no codec choice: a table whose write compression the format lacks still reads.
+    auto f = CreateFileFormat(ext, options);
     if (f.ok()) return f;
-    return CreateFileFormat("parquet", TableOptions());
+    return CreateFileFormat(ext, TableOptions());
   }
   if (ext == "orc") return CreateFileFormat("orc", options);
   return Status::NotSupported("data file " + path + " has an unknown format");

@@ -86,7 +86,11 @@ class FileFormat {
                                                           const FormatReadOptions& options = {}) const = 0;
 };
 
-// The format named `name` ("parquet", "avro") with the table's compression options.
+// Whether data files of `format` ("parquet", "avro") can be written with `compression`, a
+// file.compression name; the error lists the names the format accepts.
+Status CheckWriteCompression(const std::string& format, const std::string& compression);
+// The format named `name` ("parquet", "avro") with the table's compression options; an error
+// naming file.compression when the format cannot write it.
 Result<std::unique_ptr<FileFormat>> CreateFileFormat(const std::string& name, const TableOptions& options);
 // The format of an existing data file, from its extension.
 Result<std::unique_ptr<FileFormat>> FileFormatForPath(const std::string& path, const TableOptions& options);

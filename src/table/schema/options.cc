@@ -1,6 +1,10 @@
 #include "table/schema/options.h"
 
+#include <charconv>
+
 #include "common/string_util.h"
+#include "format/compression.h"
+#include "table/data/file_format.h"
 #include "table/schema/cast.h"
 
 namespace kl::table {
@@ -88,6 +92,62 @@ int64_t TableOptions::GetDurationMillis(const std::string& key, int64_t fallback
   return parsed ? *parsed : fallback;
 }
 
+Result<std::map<int, std::string>> TableOptions::file_compression_per_level() const {
+  std::map<int, std::string> out;
+  auto value = Get("file.compression.per.level");
+  if (!value) return out;
+  for (const std::string& entry : Split(*value, ',', /*skip_empty=*/true)) {
+    std::string_view item = Trim(entry);
+    if (item.empty()) continue;
+    size_t colon = item.find(':');
+    std::string level_text(Trim(item.substr(0, colon)));
+    std::string compression(colon == std::string_view::npos ? "" : Trim(item.substr(colon + 1)));
+    int level = -1;
+    auto [end, ec] = std::from_chars(level_text.data(), level_text.data() + level_text.size(), level);
+    if (colon == std::string_view::npos || ec != std::errc() || end != level_text.data() + level_text.size() ||
+        level < 0 || compression.empty()) {
+      return Status::InvalidArgument("option file.compression.per.level = \"" + *value + "\": \"" + std::string(item) +
+                                     "\" is not level:compression");
+    }
+    out[level] = compression;
+  }
+  return out;
+}
+
+// The compressions the table writes with: file.compression for data files, each level of
+// file.compression.per.level, and the changelog's (its own format and compression where set).
+Status TableOptions::ValidateFileCompressions() const {
+  const TableOptions& opts = *this;
+  std::string format = opts.file_format();
+  std::string compression = opts.file_compression();
+  KL_RETURN_IF_ERROR(
+      CheckWriteCompression(format, compression).WithContext("option file.compression = \"" + compression + "\""));
+  KL_ASSIGN_OR_RETURN(auto per_level, opts.file_compression_per_level());
+  for (const auto& [level, level_compression] : per_level) {
+    KL_RETURN_IF_ERROR(
+        CheckWriteCompression(format, level_compression)
+            .WithContext("option file.compression.per.level = \"" + *opts.Get("file.compression.per.level") + "\""));
+  }
+  auto changelog_format = opts.Get("changelog-file.format");
+  auto changelog_compression = opts.Get("changelog-file.compression");
+  if (changelog_format || changelog_compression) {
+    std::string key = changelog_compression ? "changelog-file.compression" : "file.compression";
+    std::string value = changelog_compression ? *changelog_compression : compression;
+    std::string in = changelog_format ? " (changelog-file.format = \"" + *changelog_format + "\")" : "";
+    KL_RETURN_IF_ERROR(CheckWriteCompression(changelog_format.value_or(format), value)
+                           .WithContext("option " + key + " = \"" + value + "\"" + in));
+  }
+  if (auto v = opts.Get("file.compression.zstd-level")) {
+    auto level = ParseInt64(Trim(*v));
+    if (!level || *level < format::ZstdMinLevel() || *level > format::ZstdMaxLevel()) {
+      return Status::InvalidArgument("option file.compression.zstd-level = \"" + *v +
+                                     "\" is not a zstd level: " + std::to_string(format::ZstdMinLevel()) +
+                                     " (fastest) to " + std::to_string(format::ZstdMaxLevel()));
+    }
+  }
+  return Status::OK();
+}
+
 Status TableOptions::Validate() const {
   auto check = [&](const std::string& key, std::initializer_list<const char*> allowed) -> Status {
     auto v = Get(key);
@@ -102,6 +162,7 @@ Status TableOptions::Validate() const {
   KL_RETURN_IF_ERROR(check("merge-engine", {"deduplicate", "partial-update", "aggregation", "first-row"}));
   KL_RETURN_IF_ERROR(check("changelog-producer", {"none", "input", "lookup", "full-compaction"}));
   KL_RETURN_IF_ERROR(check("file.format", {"avro", "parquet"}));
+  KL_RETURN_IF_ERROR(check("changelog-file.format", {"avro", "parquet"}));
   KL_RETURN_IF_ERROR(check("manifest.format", {"avro"}));
   KL_RETURN_IF_ERROR(check("sequence.field.sort-order", {"ascending", "descending"}));
   KL_RETURN_IF_ERROR(check("tag.automatic-creation", {"none", "process-time", "watermark", "batch"}));
@@ -145,7 +206,7 @@ Status TableOptions::Validate() const {
     if (!b || *b == 0 || *b < -2)
       return Status::InvalidArgument("option bucket = \"" + *v + "\" must be -1 or positive");
   }
-  return Status::OK();
+  return ValidateFileCompressions();
 }
 
 std::vector<std::string> TableOptions::bucket_keys() const {

@@ -30,8 +30,13 @@ class TableOptions {
   // "1 h", "30 min", "10 s", "500 ms", "2 d"
   int64_t GetDurationMillis(const std::string& key, int64_t fallback) const;
 
-  // Validates values that have a fixed vocabulary; errors name the option.
+  // Validates values that have a fixed vocabulary, and that every format the table writes
+  // (data files, levels, changelog files) can be written with the compression asked of it;
+  // errors name the option, its value and the accepted values.
   Status Validate() const;
+  // The part of Validate() about the formats and compressions data and changelog files are
+  // written with (file.format, file.compression*, changelog-file.*).
+  Status ValidateFileCompressions() const;
 
   int bucket() const { return static_cast<int>(GetInt("bucket", -1)); }
   std::vector<std::string> bucket_keys() const;
@@ -49,6 +54,9 @@ class TableOptions {
   // writes row by row instead of buffering a row group.
   std::string file_format() const { return GetString("file.format", "parquet"); }
   std::string file_compression() const { return GetString("file.compression", "zstd"); }
+  // file.compression.per.level ('0:none,5:zstd'): LSM level -> compression; an error naming the
+  // option for a value that is not level:compression pairs.
+  Result<std::map<int, std::string>> file_compression_per_level() const;
   // Data files reach the disk (fdatasync) before the commit that names them: a
   // machine crash then cannot leave a snapshot pointing at a truncated file.
   // kubelake's own option; tests of throwaway tables turn it off.
@@ -79,9 +87,7 @@ class TableOptions {
   // holds this many files (1: after every flush, as Paimon). Streaming tables that commit
   // several times a second batch the compactions (and their COMPACT snapshots and files)
   // of several commits; batch reads merge those level-0 files meanwhile.
-  int compaction_level0_file_num() const {
-    return static_cast<int>(GetInt("kubelake.compaction.level0-file-num", 1));
-  }
+  int compaction_level0_file_num() const { return static_cast<int>(GetInt("kubelake.compaction.level0-file-num", 1)); }
   bool write_only() const { return GetBool("write-only", false); }
   int snapshot_num_retained_min() const { return static_cast<int>(GetInt("snapshot.num-retained.min", 10)); }
   int snapshot_num_retained_max() const { return static_cast<int>(GetInt("snapshot.num-retained.max", 2147483647)); }
