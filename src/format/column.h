@@ -43,6 +43,9 @@ class Column {
       return dict_->PlainBytes(codes_[i]);
     return PlainBytes(i);
   }
+  // Bytes readable after value i's end (0 for a dictionary): a parser that reads past its
+  // input's end (simdjson: 64 bytes) reads value i in place when there are enough.
+  size_t BytesReadableAfter(size_t i) const { return dict_ ? 0 : bytes_.capacity() - offsets_[i + 1]; }
   Int128 GetDecimal(size_t i) const { return decimals_[i]; }
   Timestamp GetTimestamp(size_t i) const { return Timestamp{ints_[i], nanos_[i]}; }
   const Datum& GetNested(size_t i) const { return nested_[i]; }

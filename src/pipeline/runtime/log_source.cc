@@ -38,12 +38,19 @@ Status LogSource::Restore(const std::optional<SourcePosition>& position) {
   return Status::OK();
 }
 
-Status LogSource::Poll(size_t max_changes, int64_t timeout_ms, Changes* out) {
+Status LogSource::PollRecords(size_t max_records, int64_t timeout_ms, log::RecordBatch* out) {
   log::PollOptions opts;
-  opts.max_records = max_changes;
+  opts.max_records = max_records;
   opts.timeout_ms = timeout_ms;
-  KL_ASSIGN_OR_RETURN(log::RecordBatch batch, consumer_->Poll(opts));
-  more_waiting_ = batch.more_waiting();
+  KL_ASSIGN_OR_RETURN(*out, consumer_->Poll(opts));
+  more_waiting_ = out->more_waiting();
+  for (const auto& r : *out) position_.log_offsets[r.partition] = r.offset + 1;
+  return Status::OK();
+}
+
+Status LogSource::Poll(size_t max_changes, int64_t timeout_ms, Changes* out) {
+  log::RecordBatch batch;
+  KL_RETURN_IF_ERROR(PollRecords(max_changes, timeout_ms, &batch));
   out->reserve(out->size() + batch.size());
   for (const auto& r : batch) {
     // Built in place: a braced list of Datums would copy each of them (the value twice).
@@ -57,7 +64,6 @@ Status LogSource::Poll(size_t max_changes, int64_t timeout_ms, Changes* out) {
     value.reserve(r.value.size() + kValuePadding);
     value.assign(r.value);
     c.row.push_back(Datum::Bytes(std::move(value)));
-    position_.log_offsets[r.partition] = r.offset + 1;
   }
   return Status::OK();
 }

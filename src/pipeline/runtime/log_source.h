@@ -27,6 +27,9 @@ class LogSource : public Source {
   const format::RowType& output_type() const override { return type_; }
   Status Restore(const std::optional<SourcePosition>& position) override;
   Status Poll(size_t max_changes, int64_t timeout_ms, Changes* out) override;
+  // The records as the log gives them (views into `*out`), for a reader that makes its own
+  // rows or columns of them; the position moves past them as a Poll would.
+  Status PollRecords(size_t max_records, int64_t timeout_ms, log::RecordBatch* out);
   SourcePosition position() const override { return position_; }
   bool more_waiting() const override { return more_waiting_; }
   // Stores the committed offsets in the consumer group: lag reporting, and

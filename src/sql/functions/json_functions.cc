@@ -508,91 +508,115 @@ JsonCallSet::JsonCallSet(std::vector<const JsonCall*> calls) : impl_(std::make_u
 JsonCallSet::~JsonCallSet() = default;
 
 Status JsonCallSet::Evaluate(ExecContext& ctx, const std::vector<const std::string*>& docs, std::vector<Column>* outs) {
-  Impl& m = *impl_;
   for (const std::string* doc : docs) {
-    if (doc == nullptr) {
-      for (size_t k = 0; k < m.calls.size(); ++k) {
-        Column& c = (*outs)[k];
-        if (m.calls[k]->sum_of_strings != nullptr) {
-          c.AppendInt(0);  // the summing function of NULL
-        } else {
-          c.AppendNull();
-        }
-      }
-      continue;
-    }
-    Element root;
     // Parsed in place when the string has the padding the parser reads past its end
     // (the log source leaves it), else copied into the parser's padded buffer.
-    bool parsed = m.parser.parse(*doc).get(root) == simdjson::SUCCESS;
-    if (parsed) {
-      m.ends[0] = WalkEnd::kSelected;
-      m.elements[0] = root;
-      m.stepped.assign(m.nodes.size(), false);
-      if (!m.key_children[0].empty() && root.type() == simdjson::dom::element_type::OBJECT) m.StepKeysTogether(0);
-      for (size_t n = 1; n < m.nodes.size(); ++n) {
-        const Impl::Node& node = m.nodes[n];
-        if (!m.stepped[n]) {
-          // A walk that ended before a step ends there for every path through it.
-          m.ends[n] = m.ends[node.parent] != WalkEnd::kSelected
-                          ? m.ends[node.parent]
-                          : Step(*node.step, m.elements[node.parent], &m.elements[n]);
-        }
-        if (m.ends[n] == WalkEnd::kSelected && !m.key_children[n].empty() &&
-            m.elements[n].type() == simdjson::dom::element_type::OBJECT) {
-          m.StepKeysTogether(n);  // its children come after it
-        }
-      }
+    KL_RETURN_IF_ERROR(doc == nullptr ? EvaluateDoc(ctx, nullptr, 0, false, outs)
+                                      : EvaluateDoc(ctx, doc->data(), doc->size(),
+                                                    doc->capacity() - doc->size() >= simdjson::SIMDJSON_PADDING, outs));
+  }
+  return Status::OK();
+}
+
+Status JsonCallSet::Evaluate(ExecContext& ctx, const Column& docs, size_t begin, size_t end,
+                             std::vector<Column>* outs) {
+  for (size_t i = begin; i < end; ++i) {
+    if (docs.IsNull(i)) {
+      KL_RETURN_IF_ERROR(EvaluateDoc(ctx, nullptr, 0, false, outs));
+      continue;
     }
+    // In place when the column's buffer goes on long enough after it (the next values or
+    // spare capacity), else copied into the parser's padded buffer.
+    std::string_view doc = docs.GetBytes(i);
+    KL_RETURN_IF_ERROR(
+        EvaluateDoc(ctx, doc.data(), doc.size(), docs.BytesReadableAfter(i) >= simdjson::SIMDJSON_PADDING, outs));
+  }
+  return Status::OK();
+}
+
+Status JsonCallSet::EvaluateDoc(ExecContext& ctx, const char* doc, size_t size, bool padded,
+                                std::vector<Column>* outs) {
+  Impl& m = *impl_;
+  if (doc == nullptr) {
     for (size_t k = 0; k < m.calls.size(); ++k) {
-      const JsonCall& call = *m.calls[k];
-      const JsonPath& path = *call.path;
-      Column* out = &(*outs)[k];
-      size_t node = m.node_of_call[k];
-      if (!parsed || path.strict || m.ends[node] == WalkEnd::kGeneral) {
-        KL_RETURN_IF_ERROR(EvaluateOne(ctx, call, parsed, root, &m.found, out));
-        continue;
+      Column& c = (*outs)[k];
+      if (m.calls[k]->sum_of_strings != nullptr) {
+        c.AppendInt(0);  // the summing function of NULL
+      } else {
+        c.AppendNull();
       }
-      if (m.fast[k].value) {
-        // What AppendJsonResult would append, for the common cases.
-        const Impl::Fast& f = m.fast[k];
-        if (m.ends[node] == WalkEnd::kNothing) {
-          if (f.empty_null) {
-            out->AppendNull();
-            continue;
-          }
-        } else {
-          Element v = m.elements[node];
-          auto type = v.type();
-          if (type == simdjson::dom::element_type::NULL_VALUE) {
-            out->AppendNull();
-            continue;
-          }
-          if (type == simdjson::dom::element_type::STRING && f.text) {
-            out->AppendBytes(v.get_string().value_unsafe());
-            continue;
-          }
-          if (type == simdjson::dom::element_type::INT64 && f.bigint) {
-            out->AppendInt(v.get_int64().value_unsafe());
-            continue;
-          }
-        }
-      }
-      // kNothing: a lax walk that selects nothing at some step selects nothing at the end.
-      m.found.clear();
-      if (m.ends[node] == WalkEnd::kSelected) {
-        if (path.simple) {
-          m.found.push_back(m.elements[node]);
-        } else {
-          Apply(path, m.elements[node], &m.found, path.simple_steps);  // lax: never fails
-        }
-      }
-      if (call.sum_of_strings != nullptr) {
-        AppendStringSum(call, parsed, false, m.found, out);
-        continue;
-      }
-      KL_RETURN_IF_ERROR(AppendJsonResult(ctx, call, parsed, false, m.found, out));
     }
+    return Status::OK();
+  }
+  Element root;
+  bool parsed = m.parser.parse(doc, size, /*realloc_if_needed=*/!padded).get(root) == simdjson::SUCCESS;
+  if (parsed) {
+    m.ends[0] = WalkEnd::kSelected;
+    m.elements[0] = root;
+    m.stepped.assign(m.nodes.size(), false);
+    if (!m.key_children[0].empty() && root.type() == simdjson::dom::element_type::OBJECT) m.StepKeysTogether(0);
+    for (size_t n = 1; n < m.nodes.size(); ++n) {
+      const Impl::Node& node = m.nodes[n];
+      if (!m.stepped[n]) {
+        // A walk that ended before a step ends there for every path through it.
+        m.ends[n] = m.ends[node.parent] != WalkEnd::kSelected
+                        ? m.ends[node.parent]
+                        : Step(*node.step, m.elements[node.parent], &m.elements[n]);
+      }
+      if (m.ends[n] == WalkEnd::kSelected && !m.key_children[n].empty() &&
+          m.elements[n].type() == simdjson::dom::element_type::OBJECT) {
+        m.StepKeysTogether(n);  // its children come after it
+      }
+    }
+  }
+  for (size_t k = 0; k < m.calls.size(); ++k) {
+    const JsonCall& call = *m.calls[k];
+    const JsonPath& path = *call.path;
+    Column* out = &(*outs)[k];
+    size_t node = m.node_of_call[k];
+    if (!parsed || path.strict || m.ends[node] == WalkEnd::kGeneral) {
+      KL_RETURN_IF_ERROR(EvaluateOne(ctx, call, parsed, root, &m.found, out));
+      continue;
+    }
+    if (m.fast[k].value) {
+      // What AppendJsonResult would append, for the common cases.
+      const Impl::Fast& f = m.fast[k];
+      if (m.ends[node] == WalkEnd::kNothing) {
+        if (f.empty_null) {
+          out->AppendNull();
+          continue;
+        }
+      } else {
+        Element v = m.elements[node];
+        auto type = v.type();
+        if (type == simdjson::dom::element_type::NULL_VALUE) {
+          out->AppendNull();
+          continue;
+        }
+        if (type == simdjson::dom::element_type::STRING && f.text) {
+          out->AppendBytes(v.get_string().value_unsafe());
+          continue;
+        }
+        if (type == simdjson::dom::element_type::INT64 && f.bigint) {
+          out->AppendInt(v.get_int64().value_unsafe());
+          continue;
+        }
+      }
+    }
+    // kNothing: a lax walk that selects nothing at some step selects nothing at the end.
+    m.found.clear();
+    if (m.ends[node] == WalkEnd::kSelected) {
+      if (path.simple) {
+        m.found.push_back(m.elements[node]);
+      } else {
+        Apply(path, m.elements[node], &m.found, path.simple_steps);  // lax: never fails
+      }
+    }
+    if (call.sum_of_strings != nullptr) {
+      AppendStringSum(call, parsed, false, m.found, out);
+      continue;
+    }
+    KL_RETURN_IF_ERROR(AppendJsonResult(ctx, call, parsed, false, m.found, out));
   }
   return Status::OK();
 }

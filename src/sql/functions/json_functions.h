@@ -65,8 +65,12 @@ class JsonCallSet {
   // Appends one value per document (nullptr: NULL) to each of `outs` (one per
   // call, of the call's return type).
   Status Evaluate(ExecContext& ctx, const std::vector<const std::string*>& docs, std::vector<Column>* outs);
+  // The same for rows [begin, end) of a column of documents.
+  Status Evaluate(ExecContext& ctx, const Column& docs, size_t begin, size_t end, std::vector<Column>* outs);
 
  private:
+  // One document (nullptr: NULL); `padded`: readable past its end as the parser needs.
+  Status EvaluateDoc(ExecContext& ctx, const char* doc, size_t size, bool padded, std::vector<Column>* outs);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -367,7 +367,7 @@ class CalcOp : public pipeline::Operator {
       return Status::OK();
     }
     return Run(
-        in,
+        in.size(),
         [&](Lane& lane, size_t begin, size_t end, bool only_lane) {
           return Chunk(in, begin, end, lane, only_lane ? out : &lane.out);  // one lane: straight out
         },
@@ -384,10 +384,19 @@ class CalcOp : public pipeline::Operator {
 
   // A row-wise Calc also works on a batch as it is (a table source's read): the filter
   // decided on the columns, the input columns of the kept rows gathered into the output.
-  bool takes_batches() const override { return row_wise_; }
+  // A vectorised one evaluates the batch's columns (a log source's records) where it would
+  // have built them from rows.
+  bool takes_batches() const override { return true; }
 
   Status ProcessBatch(pipeline::ChangeBatch& in, pipeline::ChangeBatch* out) override {
-    if (!row_wise_) return Operator::ProcessBatch(in, out);
+    if (!row_wise_) {
+      return Run(
+          in.size(),
+          [&](Lane& lane, size_t begin, size_t end, bool) {
+            return BatchChunkIntoBatch(in, begin, end, lane, &lane.batch);
+          },
+          [&](Lane& lane) { pipeline::AppendBatch(lane.batch, out); });
+    }
     const size_t n = in.size();
     if (n == 0) return Status::OK();
     std::vector<size_t> kept;
@@ -427,7 +436,7 @@ class CalcOp : public pipeline::Operator {
   Status ProcessIntoBatch(Changes& in, pipeline::ChangeBatch* out) override {
     if (row_wise_) return Operator::ProcessIntoBatch(in, out);
     return Run(
-        in,
+        in.size(),
         [&](Lane& lane, size_t begin, size_t end, bool) { return ChunkIntoBatch(in, begin, end, lane, &lane.batch); },
         [&](Lane& lane) { pipeline::AppendBatch(lane.batch, out); });
   }
@@ -440,19 +449,19 @@ class CalcOp : public pipeline::Operator {
     int computed;  // >= 0: index into computed_
   };
 
-  // Evaluates `in` chunk by chunk (`chunk` puts a chunk's output in its lane, or where it
+  // Evaluates `total` input rows chunk by chunk (`chunk` puts a chunk's output in its lane, or where it
   // likes when told its lane is the only one), on as many lanes as there are threads, then
   // hands each lane's output to `join`, in input order.
   template <typename ChunkFn, typename JoinFn>
-  Status Run(Changes& in, ChunkFn chunk, JoinFn join) {
+  Status Run(size_t total, ChunkFn chunk, JoinFn join) {
     ctx_.statement_time_millis = NowMillis();
-    const size_t chunks = (in.size() + kBatchSize - 1) / kBatchSize;
+    const size_t chunks = (total + kBatchSize - 1) / kBatchSize;
     const size_t lanes = one_thread_ ? 1 : std::min(chunks, static_cast<size_t>(WorkerPool::DefaultParallelism()));
     if (lanes <= 1) {
       Lane& lane = *lanes_[0];
       lane.ctx = ctx_;
-      for (size_t begin = 0; begin < in.size(); begin += kBatchSize) {
-        Status done = chunk(lane, begin, std::min(in.size(), begin + kBatchSize), true);
+      for (size_t begin = 0; begin < total; begin += kBatchSize) {
+        Status done = chunk(lane, begin, std::min(total, begin + kBatchSize), true);
         if (!done.ok()) {
           DropLaneOutputs();
           return done;
@@ -476,7 +485,7 @@ class CalcOp : public pipeline::Operator {
           lane.ctx = ctx_;
           for (size_t c = l * chunks / lanes; c < (l + 1) * chunks / lanes; ++c) {
             size_t begin = c * kBatchSize;
-            KL_RETURN_IF_ERROR(chunk(lane, begin, std::min(in.size(), begin + kBatchSize), false));
+            KL_RETURN_IF_ERROR(chunk(lane, begin, std::min(total, begin + kBatchSize), false));
           }
           return Status::OK();
         },
@@ -543,6 +552,37 @@ class CalcOp : public pipeline::Operator {
       for (size_t k = 0; k < g.slots.size(); ++k) batch.mutable_column(read_.size() + g.slots[k]) = std::move(cols[k]);
     }
     batch.SetNumRows(n);
+    return EvaluateBuilt(n, lane, ev);
+  }
+
+  // EvaluateChunk for rows [begin, end) of a batch: the columns read are copied from it.
+  Status EvaluateBatchChunk(const pipeline::ChangeBatch& in, size_t begin, size_t end, Lane& lane, Evaluated* ev) {
+    size_t n = end - begin;
+    ColumnBatch& batch = ev->batch;
+    batch = ColumnBatch(compact_);
+    for (size_t k = 0; k < read_.size(); ++k) {
+      Column& col = batch.mutable_column(k);
+      col.AppendRange(in.rows.column(static_cast<size_t>(read_[k])), begin, end);
+      if (col.is_dictionary()) col.Flatten();  // as rows would have built it
+    }
+    for (size_t gi = 0; gi < json_groups_.size(); ++gi) {
+      const JsonGroup& g = json_groups_[gi];
+      std::vector<Column> cols;
+      for (size_t s : g.slots) {
+        cols.emplace_back(json_types_[s]);
+        cols.back().Reserve(n);
+      }
+      KL_RETURN_IF_ERROR(
+          lane.json[gi]->Evaluate(lane.ctx, in.rows.column(static_cast<size_t>(g.doc)), begin, end, &cols));
+      for (size_t k = 0; k < g.slots.size(); ++k) batch.mutable_column(read_.size() + g.slots[k]) = std::move(cols[k]);
+    }
+    batch.SetNumRows(n);
+    return EvaluateBuilt(n, lane, ev);
+  }
+
+  // The filter and the computed outputs over `ev->batch` (n rows, built).
+  Status EvaluateBuilt(size_t n, Lane& lane, Evaluated* ev) {
+    ColumnBatch& batch = ev->batch;
     std::vector<uint32_t>& selected = ev->selected;
     selected.clear();
     const ColumnBatch* eval = &batch;
@@ -606,6 +646,46 @@ class CalcOp : public pipeline::Operator {
         if (col.is_dictionary()) col.Flatten();
       } else {
         // Another type of the same kind (a CHAR of a length, a decimal's scale): value by value.
+        col.Reserve(m);
+        for (size_t j = 0; j < m; ++j) col.Append(v.get().Get(j));
+      }
+    }
+    chunk.rows.SetNumRows(m);
+    pipeline::AppendBatch(chunk, out);
+    return Status::OK();
+  }
+
+  // ChunkIntoBatch for rows [begin, end) of a batch: its columns gathered from the kept rows.
+  Status BatchChunkIntoBatch(const pipeline::ChangeBatch& in, size_t begin, size_t end, Lane& lane,
+                             pipeline::ChangeBatch* out) {
+    Evaluated ev;
+    KL_RETURN_IF_ERROR(EvaluateBatchChunk(in, begin, end, lane, &ev));
+    const std::vector<uint32_t>& selected = ev.selected;
+    std::vector<ColumnValue>& values = ev.values;
+    size_t m = selected.size();
+    std::vector<size_t> rows(m);
+    for (size_t j = 0; j < m; ++j) rows[j] = begin + selected[j];
+    pipeline::ChangeBatch chunk{ColumnBatch(output_), {}};
+    chunk.kinds.reserve(m);
+    for (size_t r : rows) chunk.kinds.push_back(in.kinds[r]);
+    for (size_t k = 0; k < outputs_.size(); ++k) {
+      const Output& spec = outputs_[k];
+      Column& col = chunk.rows.mutable_column(k);
+      if (spec.input >= 0) {
+        const Column& src = in.rows.column(static_cast<size_t>(spec.input));
+        if (src.kind() == col.kind()) {
+          col.AppendGather(src, rows.data(), m);
+        } else {
+          col.Reserve(m);
+          for (size_t r : rows) col.Append(src.Get(r));
+        }
+        continue;
+      }
+      ColumnValue& v = values[static_cast<size_t>(spec.computed)];
+      if (v.get().type().EqualsIgnoreNullable(col.type()) && v.get().size() == m) {
+        col = v.Take(m);
+        if (col.is_dictionary()) col.Flatten();
+      } else {
         col.Reserve(m);
         for (size_t j = 0; j < m; ++j) col.Append(v.get().Get(j));
       }

@@ -123,6 +123,56 @@ class RecordMapper {
     return Status::OK();
   }
 
+  // True when every column is a record's metadata or its whole value: AppendColumns applies.
+  bool reads_no_json() const { return !json_; }
+
+  // The records as rows of the chosen columns, appended to `out` column by column, as
+  // MapInto would make them (an empty key is NULL); each value is copied once, into its
+  // column's bytes. Not for 'json' columns (reads_no_json()).
+  void AppendColumns(const log::RecordBatch& records, format::ColumnBatch* out) const {
+    const size_t n = records.size();
+    std::vector<std::string_view> views(n);
+    std::vector<int64_t> ints(n);
+    std::vector<uint8_t> nulls;
+    for (size_t c = 0; c < columns_.size(); ++c) {
+      format::Column& col = out->mutable_column(c);
+      const LogColumn& lc = columns_[c];
+      switch (lc.source) {
+        case LogColumn::kTimestamp:
+          if (lc.type.root() == TypeRoot::kTimestamp || lc.type.root() == TypeRoot::kTimestampLtz) {
+            col.Reserve(col.size() + n);
+            for (const auto& r : records) col.AppendTimestamp({r.timestamp_ms, 0});
+            break;
+          }
+          for (size_t i = 0; i < n; ++i) ints[i] = records[i].timestamp_ms;
+          col.AppendInts(ints.data(), n);
+          break;
+        case LogColumn::kPartition:
+          for (size_t i = 0; i < n; ++i) ints[i] = records[i].partition;
+          col.AppendInts(ints.data(), n);
+          break;
+        case LogColumn::kOffset:
+          for (size_t i = 0; i < n; ++i) ints[i] = records[i].offset;
+          col.AppendInts(ints.data(), n);
+          break;
+        case LogColumn::kKey:
+          nulls.assign(n, 0);
+          for (size_t i = 0; i < n; ++i) {
+            views[i] = records[i].key;
+            nulls[i] = views[i].empty();
+          }
+          col.AppendBytesBatch(views.data(), nulls.data(), n);
+          break;
+        case LogColumn::kValue:
+          for (size_t i = 0; i < n; ++i) views[i] = records[i].value;
+          col.AppendBytesBatch(views.data(), n);
+          break;
+        case LogColumn::kJsonField: break;  // not here (reads_no_json)
+      }
+    }
+    out->SetNumRows(out->num_rows() + n);
+  }
+
  private:
   std::vector<LogColumn> columns_;
   std::string table_;
@@ -262,6 +312,19 @@ class LogTableStreamSource : public pipeline::Source {
       // The record's row becomes the scratch row of the next one: no allocation per record.
       std::swap(r, scratch_);
     }
+    return Status::OK();
+  }
+  // Metadata and whole values need no per-record work: a job whose operators and sink take
+  // batches gets the records as columns, without a row (and a string per value) each.
+  bool emits_batches() const override { return mapper_.reads_no_json(); }
+  Status PollBatch(size_t max_changes, int64_t timeout_ms, pipeline::ChangeBatch* out) override {
+    if (!mapper_.reads_no_json()) return Source::PollBatch(max_changes, timeout_ms, out);
+    log::RecordBatch records;
+    KL_RETURN_IF_ERROR(inner_->PollRecords(max_changes, timeout_ms, &records));
+    if (records.empty()) return Status::OK();
+    if (out->rows.num_columns() == 0) out->rows = ColumnBatch(type_);
+    mapper_.AppendColumns(records, &out->rows);
+    out->kinds.resize(out->kinds.size() + records.size(), format::RowKind::kInsert);
     return Status::OK();
   }
   pipeline::SourcePosition position() const override { return inner_->position(); }
