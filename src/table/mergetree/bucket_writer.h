@@ -139,8 +139,8 @@ class BucketWriter {
   std::map<std::string, DeletionFile> deletion_files_;
   std::shared_ptr<const SplitReadExtras> read_extras_;  // loaded on first use
   BucketWork work_;
-  int64_t taken_block_reads_ = 0;  // the lookup state's block reads already in a TakeWork
-  std::optional<RecordLevelExpire> expire_;             // the table's record-level expiry, if it has one
+  int64_t taken_block_reads_ = 0;            // the lookup state's block reads already in a TakeWork
+  std::optional<RecordLevelExpire> expire_;  // the table's record-level expiry, if it has one
   int64_t next_expiry_check_millis_ = 0;
 };
 
