@@ -620,6 +620,19 @@ class CalcOp : public pipeline::Operator {
     return Status::OK();
   }
 
+  // Output column `col` of `m` rows takes the computed `v`: moved when owned, copied when borrowed
+  // from the input batch (each output has its own column); another type of the same kind (a CHAR
+  // of a length, a decimal's scale) goes value by value.
+  static void PutComputedColumn(ColumnValue& v, size_t m, Column* col) {
+    if (v.get().type().EqualsIgnoreNullable(col->type()) && v.get().size() == m) {
+      *col = v.Take(m);
+      if (col->is_dictionary()) col->Flatten();
+      return;
+    }
+    col->Reserve(m);
+    for (size_t j = 0; j < m; ++j) col->Append(v.get().Get(j));
+  }
+
   // Chunk with the output as columns: computed values as evaluated, input columns gathered
   // from the kept rows.
   Status ChunkIntoBatch(Changes& in, size_t begin, size_t end, Lane& lane, pipeline::ChangeBatch* out) {
@@ -640,15 +653,7 @@ class CalcOp : public pipeline::Operator {
         for (size_t j = 0; j < m; ++j) col.Append(in[begin + selected[j]].row[c]);
         continue;
       }
-      ColumnValue& v = values[static_cast<size_t>(spec.computed)];
-      if (v.get().type().EqualsIgnoreNullable(col.type()) && v.get().size() == m) {
-        col = v.Take(m);  // each output has its own computed column; one borrowed from the batch is copied
-        if (col.is_dictionary()) col.Flatten();
-      } else {
-        // Another type of the same kind (a CHAR of a length, a decimal's scale): value by value.
-        col.Reserve(m);
-        for (size_t j = 0; j < m; ++j) col.Append(v.get().Get(j));
-      }
+      PutComputedColumn(values[static_cast<size_t>(spec.computed)], m, &col);
     }
     chunk.rows.SetNumRows(m);
     pipeline::AppendBatch(chunk, out);
@@ -681,14 +686,7 @@ class CalcOp : public pipeline::Operator {
         }
         continue;
       }
-      ColumnValue& v = values[static_cast<size_t>(spec.computed)];
-      if (v.get().type().EqualsIgnoreNullable(col.type()) && v.get().size() == m) {
-        col = v.Take(m);
-        if (col.is_dictionary()) col.Flatten();
-      } else {
-        col.Reserve(m);
-        for (size_t j = 0; j < m; ++j) col.Append(v.get().Get(j));
-      }
+      PutComputedColumn(values[static_cast<size_t>(spec.computed)], m, &col);
     }
     chunk.rows.SetNumRows(m);
     pipeline::AppendBatch(chunk, out);
