@@ -209,18 +209,20 @@ TEST(ApiObjectsTest, EscapedKeysReadAsTheirText) {
   ApiParser parser;
   for (const std::string& object : {plain, escaped}) {
     SCOPED_TRACE(object);
+    // The parsed items and events point into their input: it outlives them.
+    const std::string list = R"({"kind":"PodList","m\u0065tadata":{"resourceVersion":"9","continue":"c"},)"
+                             R"("items":[)" +
+                             object + "]}";
     ListPage page;
-    KL_ASSERT_OK(parser.ParseListPage(R"({"kind":"PodList","m\u0065tadata":{"resourceVersion":"9","continue":"c"},)"
-                                      R"("items":[)" +
-                                          object + "]}",
-                                      0, &page));
+    KL_ASSERT_OK(parser.ParseListPage(list, 0, &page));
     EXPECT_EQ(page.kind, "PodList");
     EXPECT_EQ(page.resource_version, "9");
     EXPECT_EQ(page.continue_token, "c");
     ASSERT_EQ(page.items.size(), 1u);
     EXPECT_EQ(page.items[0].object, object);
     WatchEvent event;
-    KL_ASSERT_OK(parser.ParseWatchEvent(R"({"typ\u0065":"MODIFIED","object":)" + object + "}", 0, &event));
+    const std::string event_text = R"({"typ\u0065":"MODIFIED","object":)" + object + "}";
+    KL_ASSERT_OK(parser.ParseWatchEvent(event_text, 0, &event));
     EXPECT_EQ(event.type, WatchEventType::kModified);
     EXPECT_EQ(event.object, object);
     for (const ObjectMeta& meta : {page.items[0].meta, event.meta}) {
