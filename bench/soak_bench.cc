@@ -31,6 +31,7 @@
 
 #include "bench_util.h"
 #include "common/clock.h"
+#include "table/schema/options.h"
 
 using namespace kl;
 
@@ -170,9 +171,15 @@ int main(int argc, char** argv) {
       a.ads_tag_period = v;
     else if (Flag(argc, argv, &i, "--ads-tags-retained", &v))
       a.ads_tags_retained = std::atoi(v.c_str());
-    else if (Flag(argc, argv, &i, "--deleted-retention", &v))
+    else if (Flag(argc, argv, &i, "--deleted-retention", &v)) {
+      // Checked here, as `kubelake run` checks it: the value goes into dwd_objects' options.
+      if (!table::TableOptions({{"record-level.expire-time", v}}).Validate().ok()) {
+        std::fprintf(stderr, "--deleted-retention takes a duration such as \"1 h\" or \"30 min\", not \"%s\"\n",
+                     v.c_str());
+        return 2;
+      }
       a.deleted_retention = v;
-    else if (Flag(argc, argv, &i, "--dir", &v))
+    } else if (Flag(argc, argv, &i, "--dir", &v))
       a.dir = v;
     else {
       std::fprintf(stderr, "unknown argument %s (see the header of bench/soak_bench.cc)\n", argv[i]);
@@ -226,7 +233,8 @@ int main(int argc, char** argv) {
       "kept; deleted objects kept %s\n",
       a.clusters, a.pods, a.nodes, a.churn_pods, a.churn_updates, a.churn_scales, a.churn_cordons,
       static_cast<long long>(objects), static_cast<long long>(a.commit_ms), a.file_format.c_str(),
-      a.ads_tag_period.c_str(), a.ads_tags_retained, a.deleted_retention.c_str());
+      a.ads_tag_period.c_str(), a.ads_tags_retained,
+      a.deleted_retention.empty() ? "for ever" : a.deleted_retention.c_str());
   // Caught up: every watch is watching and DWD has read what the collector
   // had written a second earlier.
   uint64_t written_before = 0;
