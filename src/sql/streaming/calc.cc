@@ -525,6 +525,23 @@ class CalcOp : public pipeline::Operator {
     std::vector<ColumnValue> values;
   };
 
+  // Fills the columns of `batch` (n rows) that hold the JSON calls' values, group by group:
+  // `evaluate(gi, &cols)` runs group gi's calls over its documents into one column per slot.
+  template <typename EvaluateGroup>
+  Status FillJsonSlots(size_t n, ColumnBatch* batch, EvaluateGroup evaluate) {
+    for (size_t gi = 0; gi < json_groups_.size(); ++gi) {
+      const JsonGroup& g = json_groups_[gi];
+      std::vector<Column> cols;
+      for (size_t s : g.slots) {
+        cols.emplace_back(json_types_[s]);
+        cols.back().Reserve(n);
+      }
+      KL_RETURN_IF_ERROR(evaluate(gi, &cols));
+      for (size_t k = 0; k < g.slots.size(); ++k) batch->mutable_column(read_.size() + g.slots[k]) = std::move(cols[k]);
+    }
+    return Status::OK();
+  }
+
   Status EvaluateChunk(Changes& in, size_t begin, size_t end, Lane& lane, Evaluated* ev) {
     size_t n = end - begin;
     ColumnBatch& batch = ev->batch;
@@ -535,22 +552,16 @@ class CalcOp : public pipeline::Operator {
       size_t c = static_cast<size_t>(read_[k]);
       for (size_t i = begin; i < end; ++i) col.Append(in[i].row[c]);
     }
-    for (size_t gi = 0; gi < json_groups_.size(); ++gi) {
-      const JsonGroup& g = json_groups_[gi];
-      std::vector<const std::string*> docs;
+    std::vector<const std::string*> docs;
+    KL_RETURN_IF_ERROR(FillJsonSlots(n, &batch, [&](size_t gi, std::vector<Column>* cols) {
+      docs.clear();
       docs.reserve(n);
       for (size_t i = begin; i < end; ++i) {
-        const Datum& d = in[i].row[static_cast<size_t>(g.doc)];
+        const Datum& d = in[i].row[static_cast<size_t>(json_groups_[gi].doc)];
         docs.push_back(d.is_null() ? nullptr : &d.as_bytes());
       }
-      std::vector<Column> cols;
-      for (size_t s : g.slots) {
-        cols.emplace_back(json_types_[s]);
-        cols.back().Reserve(n);
-      }
-      KL_RETURN_IF_ERROR(lane.json[gi]->Evaluate(lane.ctx, docs, &cols));
-      for (size_t k = 0; k < g.slots.size(); ++k) batch.mutable_column(read_.size() + g.slots[k]) = std::move(cols[k]);
-    }
+      return lane.json[gi]->Evaluate(lane.ctx, docs, cols);
+    }));
     batch.SetNumRows(n);
     return EvaluateBuilt(n, lane, ev);
   }
@@ -565,17 +576,10 @@ class CalcOp : public pipeline::Operator {
       col.AppendRange(in.rows.column(static_cast<size_t>(read_[k])), begin, end);
       if (col.is_dictionary()) col.Flatten();  // as rows would have built it
     }
-    for (size_t gi = 0; gi < json_groups_.size(); ++gi) {
-      const JsonGroup& g = json_groups_[gi];
-      std::vector<Column> cols;
-      for (size_t s : g.slots) {
-        cols.emplace_back(json_types_[s]);
-        cols.back().Reserve(n);
-      }
-      KL_RETURN_IF_ERROR(
-          lane.json[gi]->Evaluate(lane.ctx, in.rows.column(static_cast<size_t>(g.doc)), begin, end, &cols));
-      for (size_t k = 0; k < g.slots.size(); ++k) batch.mutable_column(read_.size() + g.slots[k]) = std::move(cols[k]);
-    }
+    KL_RETURN_IF_ERROR(FillJsonSlots(n, &batch, [&](size_t gi, std::vector<Column>* cols) {
+      return lane.json[gi]->Evaluate(lane.ctx, in.rows.column(static_cast<size_t>(json_groups_[gi].doc)), begin, end,
+                                     cols);
+    }));
     batch.SetNumRows(n);
     return EvaluateBuilt(n, lane, ev);
   }
