@@ -556,10 +556,7 @@ Status BucketWriter::Compact(bool full) {
   if (full && expire_) {
     // A full compaction drops expired records, even of a bucket already in one run.
     next_expiry_check_millis_ = NowMillis() + expire_->check_interval_millis();
-    if (!unit && !levels_.AllFiles().empty()) {
-      unit = CompactUnit{levels_.max_level(), levels_.AllFiles(), {}};
-      for (const auto& run : runs) unit->runs.push_back(run.files);
-    }
+    if (!unit && !levels_.AllFiles().empty()) unit = WholeBucketUnit();
     if (unit) return RunCompaction(*unit, NowMillis() / 1000);
   }
   if (!unit) return Status::OK();
@@ -588,14 +585,16 @@ Status BucketWriter::MaybeExpireRecords() {
   if (now < next_expiry_check_millis_) return Status::OK();
   next_expiry_check_millis_ = now + expire_->check_interval_millis();
   const int64_t now_seconds = now / 1000;
-  std::vector<DataFileMeta> files = levels_.AllFiles();
   bool any = false;
-  for (const auto& f : files) any = any || expire_->FileMayHoldExpired(f, now_seconds);
+  for (const auto& f : levels_.AllFiles()) any = any || expire_->FileMayHoldExpired(f, now_seconds);
   if (!any) return Status::OK();
-  std::vector<Levels::Run> runs = levels_.Runs();
-  CompactUnit unit{levels_.max_level(), files, {}};
-  for (const auto& run : runs) unit.runs.push_back(run.files);
-  return RunCompaction(unit, now_seconds);
+  return RunCompaction(WholeBucketUnit(), now_seconds);
+}
+
+CompactUnit BucketWriter::WholeBucketUnit() const {
+  CompactUnit unit{levels_.max_level(), levels_.AllFiles(), {}};
+  for (const auto& run : levels_.Runs()) unit.runs.push_back(run.files);
+  return unit;
 }
 
 Result<CommitIncrement> BucketWriter::PrepareCommit(bool compact) {

@@ -118,6 +118,8 @@ class BucketWriter {
   // `expire_now_seconds`: drop records expired at that time (record-level expiry; only for a
   // unit of every file of the bucket).
   Status RunCompaction(const CompactUnit& unit, std::optional<int64_t> expire_now_seconds = std::nullopt);
+  // Every file of the bucket, into the last level (what record-level expiry compacts).
+  CompactUnit WholeBucketUnit() const;
   // Record-level expiry: at most every check interval, a full compaction when some file may
   // hold an expired record.
   Status MaybeExpireRecords();
