@@ -582,15 +582,12 @@ TEST(TableTest, LookupChangelogOfAFlushLargerThanADecodeChunk) {
       EXPECT_TRUE(r.ok()) << r.status().ToString();
       std::map<std::string, int> kinds;
       std::vector<int64_t> after_values;
-      for (int64_t id : r->snapshot_ids) {
-        auto plan = t->NewScan().PlanChanges(id);
-        EXPECT_TRUE(plan.ok());
-        auto read = t->NewRead();
-        auto rows = (*read)->ReadAll(*plan);
-        EXPECT_TRUE(rows.ok()) << rows.status().ToString();
-        for (size_t i = 0; i < rows->size(); ++i) {
-          ++kinds[std::string(format::RowKindShortString(rows->kinds[i]))];
-          if (!format::IsRetract(rows->kinds[i])) after_values.push_back(rows->rows.column(3).GetInt(i));
+      auto changes = test_util::ChangesOfSnapshots(*t, r->snapshot_ids);
+      EXPECT_TRUE(changes.ok()) << changes.status().ToString();
+      for (const auto& rows : *changes) {
+        for (size_t i = 0; i < rows.size(); ++i) {
+          ++kinds[std::string(format::RowKindShortString(rows.kinds[i]))];
+          if (!format::IsRetract(rows.kinds[i])) after_values.push_back(rows.rows.column(3).GetInt(i));
         }
       }
       return std::make_pair(kinds, after_values);
@@ -712,16 +709,13 @@ TEST(TableTest, LookupChangelogMatchesAModelOfTheTable) {
       auto r = w->Commit(round + 1);
       ASSERT_TRUE(r.ok()) << r.status().ToString();
       std::vector<std::string> got;
-      for (int64_t id : r->snapshot_ids) {
-        auto plan = t->NewScan().PlanChanges(id);
-        ASSERT_TRUE(plan.ok());
-        auto read = t->NewRead();
-        auto rows = (*read)->ReadAll(*plan);
-        ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+      auto changes = test_util::ChangesOfSnapshots(*t, r->snapshot_ids);
+      ASSERT_TRUE(changes.ok()) << changes.status().ToString();
+      for (const auto& rows : *changes) {
         // In the order read (Rows() sorts).
-        for (size_t i = 0; i < rows->size(); ++i) {
-          std::string line = std::string(format::RowKindShortString(rows->kinds[i]));
-          for (const auto& d : rows->rows.GetRow(i)) line += " " + format::DatumDebugString(d);
+        for (size_t i = 0; i < rows.size(); ++i) {
+          std::string line = std::string(format::RowKindShortString(rows.kinds[i]));
+          for (const auto& d : rows.rows.GetRow(i)) line += " " + format::DatumDebugString(d);
           got.push_back(line);
         }
       }
@@ -811,13 +805,10 @@ TEST(TableTest, RecordLevelExpiryMatchesAModel) {
       auto r = w->Commit(round + 1);
       ASSERT_TRUE(r.ok()) << r.status().ToString();
       std::vector<std::string> got;
-      for (int64_t id : r->snapshot_ids) {
-        auto plan = t->NewScan().PlanChanges(id);
-        ASSERT_TRUE(plan.ok());
-        auto read = t->NewRead();
-        auto rows = (*read)->ReadAll(*plan);
-        ASSERT_TRUE(rows.ok()) << rows.status().ToString();
-        for (const auto& line : Rows(*rows)) got.push_back(line);
+      auto changes = test_util::ChangesOfSnapshots(*t, r->snapshot_ids);
+      ASSERT_TRUE(changes.ok()) << changes.status().ToString();
+      for (const auto& rows : *changes) {
+        for (const auto& line : Rows(rows)) got.push_back(line);
       }
       std::sort(got.begin(), got.end());
       std::sort(expected.begin(), expected.end());

@@ -43,4 +43,16 @@ inline std::vector<std::string> Rows(const RowsWithKinds& r) {
   return out;
 }
 
+// What each of `snapshot_ids` (a commit's snapshots) holds as changes, in the order read.
+inline Result<std::vector<RowsWithKinds>> ChangesOfSnapshots(Table& t, const std::vector<int64_t>& snapshot_ids) {
+  std::vector<RowsWithKinds> out;
+  for (int64_t id : snapshot_ids) {
+    KL_ASSIGN_OR_RETURN(auto plan, t.NewScan().PlanChanges(id));
+    KL_ASSIGN_OR_RETURN(auto read, t.NewRead());
+    KL_ASSIGN_OR_RETURN(RowsWithKinds rows, read->ReadAll(plan));
+    out.push_back(std::move(rows));
+  }
+  return out;
+}
+
 }  // namespace kl::table::test_util
