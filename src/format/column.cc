@@ -9,6 +9,10 @@
 namespace kl::format {
 namespace {
 
+// Average value size from which AppendBytesBatch appends value by value: short values are
+// copied faster into room made for all of them at once.
+constexpr size_t kLongValueBytes = 256;
+
 template <typename T>
 int Cmp(const T& a, const T& b) {
   return a < b ? -1 : (b < a ? 1 : 0);
@@ -212,10 +216,21 @@ void Column::AppendBytesBatch(const std::string_view* values, const uint8_t* nul
   size_t total = 0;
   for (size_t i = 0; i < n; ++i) total += values[i].size();
   size_t pos = bytes_.size();
-  bytes_.resize(pos + total);
   // push_back below avoids zero-filling the offsets; grow geometrically, as push_back would.
   if (offsets_.capacity() < offsets_.size() + n)
     offsets_.reserve(std::max(offsets_.size() + n, 2 * offsets_.capacity()));
+  if (total >= n * kLongValueBytes) {
+    // Long values (documents of kilobytes, as a log's records): appended into reserved room
+    // rather than copied over room zero-filled first, which cost half as much again.
+    bytes_.reserve(pos + total);
+    for (size_t i = 0; i < n; ++i) {
+      bytes_.append(values[i].data(), values[i].size());
+      offsets_.push_back(bytes_.size());
+    }
+    AddRowsWithNulls(nulls, n);
+    return;
+  }
+  bytes_.resize(pos + total);
   char* dst = bytes_.data();
   for (size_t i = 0; i < n; ++i) {
     // A null row's value is an empty view: no bytes, as AppendNull.

@@ -224,6 +224,23 @@ TEST(ColumnTest, BulkAppendsWithNullMasks) {
   EXPECT_EQ(strings.GetBytes(5), "c");
   EXPECT_EQ(strings.GetBytes(3), "ab");
 
+  // Long values (appended value by value) after short ones, with and without nulls.
+  std::string long_a(3000, 'x'), long_b(700, 'y');
+  long_a[0] = 'a';
+  long_b.back() = 'b';
+  const std::string_view lv[] = {long_a, {}, long_b};
+  strings.AppendBytesBatch(lv, first_null, 3);
+  strings.AppendBytesBatch(lv, 2);
+  ASSERT_EQ(strings.size(), 11u);
+  EXPECT_EQ(strings.GetBytes(5), "c");
+  EXPECT_EQ(strings.GetBytes(6), long_a);
+  EXPECT_TRUE(strings.IsNull(7));
+  EXPECT_EQ(strings.GetBytes(8), long_b);
+  EXPECT_EQ(strings.GetBytes(9), long_a);
+  EXPECT_FALSE(strings.IsNull(10));
+  EXPECT_EQ(strings.GetBytes(10), "");
+  EXPECT_EQ(strings.null_count(), 2u);
+
   Column doubles(DataType::Double());
   const double dv[] = {1.5, 0, 2.5};
   doubles.AppendDoubles(dv, first_null, 3);
