@@ -345,6 +345,40 @@ TEST(SyncTest, OdsContentEscapesOnlyWhereNeeded) {
   EXPECT_EQ(long_doc.GetStringOr("origin", ""), "relist");
 }
 
+// Every byte JSON escapes is noticed wherever it stands in a name (the check goes
+// 16 bytes at a time, then byte by byte): the content stays valid JSON, the name exact.
+TEST(SyncTest, OdsContentEscapesEveryByteThatNeedsItAtEveryPosition) {
+  OdsFields f;
+  f.object_json = "{}";
+  f.version = "v1";
+  f.kind = "Pod";
+  f.uid = "u";
+  for (size_t length : {1u, 15u, 16u, 17u, 40u}) {
+    for (size_t at = 0; at < length; ++at) {
+      for (char c : {'\0', '\x01', '\n', '\x1f', '"', '\\'}) {
+        std::string name(length, 'a');
+        name[at] = c;
+        for (int field = 0; field < 2; ++field) {
+          f.name = field == 0 ? std::string_view(name) : std::string_view("n");
+          f.namespace_ = field == 1 ? std::string_view(name) : std::string_view("ns");
+          std::string content;
+          AppendOdsContent(f, &content);
+          KL_ASSERT_OK_AND_ASSIGN(JsonValue doc, ParseJson(content, "content"));
+          ASSERT_EQ(doc.GetStringOr(field == 0 ? "name" : "namespace", ""), name)
+              << "length " << length << " at " << at << " byte " << static_cast<int>(c);
+        }
+      }
+    }
+  }
+  // Bytes from 0x7f up need no escape: they are copied as they are.
+  std::string high = "caf\xc3\xa9-\x7f-\xe2\x82\xac-0123456789abcdef";
+  f.name = high;
+  f.namespace_ = "ns";
+  std::string content;
+  AppendOdsContent(f, &content);
+  EXPECT_NE(content.find("\"name\":\"" + high + "\""), std::string::npos) << content;
+}
+
 std::string Event(const std::string& type, const std::string& uid, const std::string& name, int rv) {
   return R"({"type":")" + type + R"(","object":{"kind":"Pod","apiVersion":"v1","metadata":{"name":")" + name +
          R"(","namespace":"ns","uid":")" + uid + R"(","resourceVersion":")" + std::to_string(rv) + R"("}}})" + "\n";
