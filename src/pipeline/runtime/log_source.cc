@@ -38,9 +38,10 @@ Status LogSource::Restore(const std::optional<SourcePosition>& position) {
   return Status::OK();
 }
 
-Status LogSource::PollRecords(size_t max_records, int64_t timeout_ms, log::RecordBatch* out) {
+Status LogSource::PollRecords(size_t max_records, int64_t timeout_ms, log::RecordBatch* out, size_t max_bytes) {
   log::PollOptions opts;
   opts.max_records = max_records;
+  opts.max_bytes = max_bytes;
   opts.timeout_ms = timeout_ms;
   KL_ASSIGN_OR_RETURN(*out, consumer_->Poll(opts));
   more_waiting_ = out->more_waiting();

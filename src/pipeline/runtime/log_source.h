@@ -29,7 +29,9 @@ class LogSource : public Source {
   Status Poll(size_t max_changes, int64_t timeout_ms, Changes* out) override;
   // The records as the log gives them (views into `*out`), for a reader that makes its own
   // rows or columns of them; the position moves past them as a Poll would.
-  Status PollRecords(size_t max_records, int64_t timeout_ms, log::RecordBatch* out);
+  // `max_bytes`: of keys and values (the log's PollOptions).
+  Status PollRecords(size_t max_records, int64_t timeout_ms, log::RecordBatch* out,
+                     size_t max_bytes = log::PollOptions{}.max_bytes);
   SourcePosition position() const override { return position_; }
   bool more_waiting() const override { return more_waiting_; }
   // Stores the committed offsets in the consumer group: lag reporting, and

@@ -134,6 +134,44 @@ TEST_F(StreamingTest, ReadsTheEventLogAsATable) {
   EXPECT_EQ(t, std::vector<std::string>{"TRUE"});
 }
 
+// Batches of a log table's columns stop at about a megabyte of records (kept in cache
+// on their way to the sink), and still bring every record once, in order, exactly.
+TEST_F(StreamingTest, LogTableBatchesStopAtAMegabyteAndLoseNothing) {
+  std::string uri = "dir:" + dir_.Sub("log") + "?partitions=1&fsync=never";
+  auto parsed = sql::ParseStatement(
+      "CREATE TEMPORARY TABLE ev (content STRING, off BIGINT METADATA FROM 'offset') WITH ('connector' = "
+      "'kubelake-log', 'uri' = '" +
+      uri + "', 'scan.startup.mode' = 'earliest-offset')");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  auto opener = [this](const std::string& u) { return engine_->OpenLog(u); };
+  auto ev = streaming::MakeConnectorTable(**parsed, "paimon", "kubelake", opener);
+  ASSERT_TRUE(ev.ok()) << ev.status().ToString();
+  std::vector<std::pair<std::string, std::string>> records;
+  for (int i = 0; i < 12; ++i) {
+    std::string value(300 << 10, static_cast<char>('a' + i));
+    value.replace(0, 8, std::to_string(10000000 + i));
+    records.emplace_back("c", value);
+  }
+  Produce(engine_.get(), uri, records);
+  auto source = streaming::MakeLogTableSource(**ev, {0, 1}, "batches", opener);
+  ASSERT_TRUE(source.ok()) << source.status().ToString();
+  ASSERT_TRUE((*source)->emits_batches());
+  KL_ASSERT_OK((*source)->Restore(std::nullopt));
+  size_t total = 0;
+  for (int poll = 0; poll < 12 && total < records.size(); ++poll) {
+    pipeline::ChangeBatch batch;
+    KL_ASSERT_OK((*source)->PollBatch(1000, 10, &batch));
+    ASSERT_GE(batch.size(), 1u);
+    EXPECT_LE(batch.size(), 4u) << "poll " << poll;  // 300 KB records: at most a megabyte and one more
+    for (size_t i = 0; i < batch.size(); ++i, ++total) {
+      EXPECT_EQ(batch.rows.column(0).GetBytes(i), records[total].second) << "record " << total;
+      EXPECT_EQ(batch.rows.column(1).GetInt(i), static_cast<int64_t>(total));
+    }
+    EXPECT_EQ((*source)->more_waiting(), total < records.size()) << "poll " << poll;
+  }
+  EXPECT_EQ(total, records.size());
+}
+
 // A log table's source hands a job the records as columns when the job's operators and sink
 // take batches. Through columns or through rows, polled a few records at a time from
 // several partitions, with a restart after a commit and one after an uncommitted read (the
