@@ -299,6 +299,23 @@ class DeltaAggregateOp : public Operator {
     if (!spec_.extract_at) return Operator::ProcessBatch(in, out);
     Row key;
     std::vector<int64_t> values;
+    if (!spec_.key_at.empty()) {
+      // A checkpoint's rows hit few groups many times: the group is found from the key's
+      // cells, and a key row (its strings copied) is built only for a group not seen yet.
+      for (size_t i = 0; i < in.size(); ++i) {
+        values.clear();
+        if (!spec_.extract_at(in.rows, i, nullptr, &values)) continue;
+        CellsKey cells{&in.rows, &spec_.key_at, i, HashKeyCells(in.rows, spec_.key_at, i)};
+        auto it = deltas_.find(cells);
+        if (it == deltas_.end()) {
+          key.clear();
+          for (size_t c : spec_.key_at) key.push_back(in.rows.column(c).Get(i));
+          it = deltas_.emplace(key, std::vector<int64_t>(values.size(), 0)).first;
+        }
+        AddTo(in.kinds[i], values, &it->second);
+      }
+      return Status::OK();
+    }
     for (size_t i = 0; i < in.size(); ++i) {
       key.clear();
       values.clear();
@@ -331,20 +348,39 @@ class DeltaAggregateOp : public Operator {
 
  private:
   void Add(RowKind kind, const Row& key, const std::vector<int64_t>& values) {
-    int64_t sign = format::IsRetract(kind) ? -1 : 1;
     auto it = deltas_.find(key);
     if (it == deltas_.end()) it = deltas_.emplace(key, std::vector<int64_t>(values.size(), 0)).first;
-    for (size_t i = 0; i < values.size(); ++i) it->second[i] += sign * values[i];
+    AddTo(kind, values, &it->second);
+  }
+  static void AddTo(RowKind kind, const std::vector<int64_t>& values, std::vector<int64_t>* sums) {
+    int64_t sign = format::IsRetract(kind) ? -1 : 1;
+    for (size_t i = 0; i < values.size(); ++i) (*sums)[i] += sign * values[i];
   }
 
+  // The key of row `row` of a batch, as the cells of columns `at`: looked up in deltas_
+  // without a key row being built.
+  struct CellsKey {
+    const format::ColumnBatch* batch;
+    const std::vector<size_t>* at;
+    size_t row;
+    uint64_t hash;
+  };
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(const Row& row) const { return static_cast<size_t>(HashKeyRow(row)); }
+    size_t operator()(const CellsKey& k) const { return static_cast<size_t>(k.hash); }
+  };
   // A checkpoint's changes hit few keys many times: hashed, a key is found with one
   // comparison instead of a tree walk comparing Datums at every level.
-  struct RowEqual {
+  struct KeyEqual {
+    using is_transparent = void;
     bool operator()(const Row& a, const Row& b) const { return format::CompareRows(a, b) == 0; }
+    bool operator()(const CellsKey& k, const Row& row) const { return KeyCellsEqual(*k.batch, *k.at, k.row, row); }
+    bool operator()(const Row& row, const CellsKey& k) const { return KeyCellsEqual(*k.batch, *k.at, k.row, row); }
   };
   DeltaAggregateSpec spec_;
   std::string name_;
-  std::unordered_map<Row, std::vector<int64_t>, RowHash, RowEqual> deltas_;
+  std::unordered_map<Row, std::vector<int64_t>, KeyHash, KeyEqual> deltas_;
 };
 
 class DedupLatestOp : public Operator {
@@ -412,6 +448,48 @@ Result<std::unique_ptr<Operator>> MakeJsonExtract(const RowType& input, const st
   }
   return std::unique_ptr<Operator>(
       new JsonExtractOp(RowType(std::move(out)), col, std::move(fields), std::move(paths)));
+}
+
+uint64_t HashKeyRow(const Row& key) { return RowHash()(key); }
+
+namespace {
+
+// RowHash::OfDatum of the Datum Get(r) would return (an integer or a boolean; bytes).
+uint64_t HashCell(const format::Column& col, size_t r) {
+  if (col.IsNull(r)) return RowHash::OfDatum(Datum());
+  switch (col.kind()) {
+    case format::PhysicalKind::kInt: return std::hash<int64_t>()(col.GetInt(r)) * 0xff51afd7ed558ccdULL;
+    case format::PhysicalKind::kBytes: return std::hash<std::string_view>()(col.GetBytes(r));
+    default: return RowHash::OfDatum(col.Get(r));
+  }
+}
+
+// CompareDatum(col.Get(r), d) == 0, without the Datum for the common kinds.
+bool CellEquals(const format::Column& col, size_t r, const Datum& d) {
+  if (col.IsNull(r) || d.is_null()) return col.IsNull(r) && d.is_null();
+  if (col.kind() == format::PhysicalKind::kInt && (d.kind() == Datum::Kind::kInt || d.kind() == Datum::Kind::kBool)) {
+    return col.GetInt(r) == d.as_int();
+  }
+  if (col.kind() == format::PhysicalKind::kBytes && d.kind() == Datum::Kind::kBytes) {
+    return col.GetBytes(r) == std::string_view(d.as_bytes());
+  }
+  return format::CompareDatum(col.Get(r), d) == 0;
+}
+
+}  // namespace
+
+uint64_t HashKeyCells(const format::ColumnBatch& batch, const std::vector<size_t>& at, size_t row) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (size_t c : at) h = RowHash::Mix(h, HashCell(batch.column(c), row));
+  return h;
+}
+
+bool KeyCellsEqual(const format::ColumnBatch& batch, const std::vector<size_t>& at, size_t row, const Row& key) {
+  if (key.size() != at.size()) return false;
+  for (size_t i = 0; i < key.size(); ++i) {
+    if (!CellEquals(batch.column(at[i]), row, key[i])) return false;
+  }
+  return true;
 }
 
 std::unique_ptr<Operator> MakeDeltaAggregate(DeltaAggregateSpec spec, std::string name) {

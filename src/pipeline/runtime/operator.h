@@ -93,8 +93,18 @@ struct DeltaAggregateSpec {
   // job reading a table builds no row per change for it.
   std::function<bool(const format::ColumnBatch& batch, size_t i, format::Row* key, std::vector<int64_t>* values)>
       extract_at;
+  // With extract_at (optional): the batch columns the key is, in key order. The aggregate
+  // then finds a row's group from those columns and builds a key row only for a group new
+  // to the checkpoint; extract_at is called with a null `key` and must fill only `values`.
+  std::vector<size_t> key_at;
 };
 std::unique_ptr<Operator> MakeDeltaAggregate(DeltaAggregateSpec spec, std::string name = "delta-aggregate");
+// How the delta aggregate groups (exposed for tests): the hash of a key row, the same hash
+// of the cells of columns `at` of row `row` of a batch (the hash of the row Get would make
+// of them), and whether those cells equal a key row as CompareRows says.
+uint64_t HashKeyRow(const format::Row& key);
+uint64_t HashKeyCells(const format::ColumnBatch& batch, const std::vector<size_t>& at, size_t row);
+bool KeyCellsEqual(const format::ColumnBatch& batch, const std::vector<size_t>& at, size_t row, const format::Row& key);
 
 // Keyed dedup-latest: keeps the newest row per key in memory (by `newer`)
 // and emits its changelog (+I first, -U old / +U new on replacement, nothing

@@ -95,6 +95,153 @@ TEST(DeltaAggregateTest, SumsSignedDeltasPerKey) {
 // Keys equal by CompareRows meet in one group whatever their Datum kinds (an integer
 // and the equal double, NULLs), and a checkpoint emits its groups in key order
 // against a reference kept in a std::map.
+// The batch form that finds groups from the key's cells (key_at) against the row form on
+// the same changes: random batches over a string column (plain or dictionary-encoded, some
+// nulls), an integer column and a boolean column as the key, in several checkpoints.
+TEST(DeltaAggregateTest, GroupsFoundFromCellsMatchGroupsOfKeyRows) {
+  RowType in_type({{0, "s", DataType::String(), ""},
+                   {1, "i", DataType::BigInt(), ""},
+                   {2, "b", DataType::Boolean(), ""},
+                   {3, "v", DataType::BigInt(), ""}});
+  RowType out({{0, "s", DataType::String(), ""},
+               {1, "i", DataType::BigInt(), ""},
+               {2, "b", DataType::Boolean(), ""},
+               {3, "n", DataType::BigInt(), ""},
+               {4, "v", DataType::BigInt(), ""}});
+  auto make = [&](bool by_cells) {
+    DeltaAggregateSpec spec;
+    spec.output = out;
+    spec.key_columns = 3;
+    spec.extract = [](const Row& row, Row* key, std::vector<int64_t>* values) {
+      if (!row[3].is_null() && row[3].as_int() < 0) return false;
+      for (size_t c = 0; c < 3; ++c) key->push_back(row[c]);
+      values->push_back(1);
+      values->push_back(row[3].is_null() ? 0 : row[3].as_int());
+      return true;
+    };
+    spec.extract_at = [](const format::ColumnBatch& batch, size_t r, Row* key, std::vector<int64_t>* values) {
+      const format::Column& v = batch.column(3);
+      if (!v.IsNull(r) && v.GetInt(r) < 0) return false;
+      if (key != nullptr) {
+        for (size_t c = 0; c < 3; ++c) key->push_back(batch.column(c).Get(r));
+      }
+      values->push_back(1);
+      values->push_back(v.IsNull(r) ? 0 : v.GetInt(r));
+      return true;
+    };
+    if (by_cells) spec.key_at = {0, 1, 2};
+    return MakeDeltaAggregate(spec);
+  };
+  auto by_rows = make(false), by_cells = make(true);
+  std::vector<std::string> names;
+  for (int i = 0; i < 40; ++i) names.push_back(i % 5 == 0 ? "" : "namespace-with-a-long-name-" + std::to_string(i));
+  std::vector<std::string_view> views(names.begin(), names.end());
+  views.push_back("");  // the dictionary's null code
+  auto dict = format::Column::MakeDictionary(DataType::String(), views.data(), views.size());
+  uint64_t seed = 42;
+  auto next = [&](uint64_t n) {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (seed >> 33) % n;
+  };
+  for (int checkpoint = 0; checkpoint < 6; ++checkpoint) {
+    ChangeBatch batch;
+    batch.rows = format::ColumnBatch(in_type);
+    const bool dictionary = checkpoint % 2 == 1;
+    const size_t n = 500 + next(1500);
+    std::vector<uint32_t> codes;
+    for (size_t r = 0; r < n; ++r) {
+      size_t s = next(names.size());
+      if (dictionary) {
+        codes.push_back(static_cast<uint32_t>(s));
+      } else if (next(10) == 0) {
+        batch.rows.mutable_column(0).AppendNull();
+      } else {
+        batch.rows.mutable_column(0).AppendBytes(names[s]);
+      }
+      if (next(8) == 0)
+        batch.rows.mutable_column(1).AppendNull();
+      else
+        batch.rows.mutable_column(1).AppendInt(static_cast<int64_t>(next(4)) - 1);
+      batch.rows.mutable_column(2).AppendInt(static_cast<int64_t>(next(2)));
+      batch.rows.mutable_column(3).AppendInt(static_cast<int64_t>(next(100)) - 5);
+      batch.kinds.push_back(next(3) == 0 ? RowKind::kDelete : RowKind::kInsert);
+    }
+    if (dictionary) batch.rows.mutable_column(0).AppendCodes(dict, codes.data(), codes.size());
+    batch.rows.SetNumRows(n);
+    ASSERT_TRUE(batch.rows.column(0).is_dictionary() == dictionary);
+    ChangeBatch copy = batch, ignored;
+    KL_ASSERT_OK(by_rows->Operator::ProcessBatch(batch, &ignored));
+    KL_ASSERT_OK(by_cells->ProcessBatch(copy, &ignored));
+    Changes want, got;
+    KL_ASSERT_OK(by_rows->Finish(&want));
+    KL_ASSERT_OK(by_cells->Finish(&got));
+    ASSERT_GT(want.size(), 20u);
+    ASSERT_EQ(got.size(), want.size()) << "checkpoint " << checkpoint;
+    for (size_t k = 0; k < want.size(); ++k) {
+      EXPECT_EQ(format::CompareRows(got[k].row, want[k].row), 0) << "checkpoint " << checkpoint << " group " << k;
+      EXPECT_EQ(got[k].kind, want[k].kind);
+    }
+  }
+}
+
+// A key's cells hash as the key row Get makes of them, and equal exactly the rows
+// CompareRows calls equal: strings plain and dictionary-encoded, empty and null,
+// integers, booleans, doubles and a timestamp.
+TEST(DeltaAggregateTest, KeyCellsHashAndCompareAsTheirRows) {
+  RowType type({{0, "s", DataType::String(), ""},
+                {1, "d", DataType::String(), ""},
+                {2, "i", DataType::BigInt(), ""},
+                {3, "b", DataType::Boolean(), ""},
+                {4, "x", DataType::Double(), ""},
+                {5, "t", DataType::Timestamp(3), ""}});
+  std::vector<std::string> names = {"", "a", "b", "a-much-longer-namespace-name"};
+  std::vector<std::string_view> views(names.begin(), names.end());
+  views.push_back("");  // the null code
+  auto dict = format::Column::MakeDictionary(DataType::String(), views.data(), views.size());
+  format::ColumnBatch batch(type);
+  std::vector<uint32_t> codes;
+  const size_t n = 5 * 3 * 3 * 3;
+  for (size_t r = 0; r < n; ++r) {
+    size_t s = r % 5, i = (r / 5) % 3, b = (r / 15) % 3, x = (r / 45) % 3;
+    if (s == 4)
+      batch.mutable_column(0).AppendNull();
+    else
+      batch.mutable_column(0).AppendBytes(names[s]);
+    codes.push_back(static_cast<uint32_t>(r % names.size()));
+    if (i == 2)
+      batch.mutable_column(2).AppendNull();
+    else
+      batch.mutable_column(2).AppendInt(static_cast<int64_t>(i) - 1);
+    if (b == 2)
+      batch.mutable_column(3).AppendNull();
+    else
+      batch.mutable_column(3).AppendInt(static_cast<int64_t>(b));
+    batch.mutable_column(4).AppendDouble(x == 2 ? 0.5 : static_cast<double>(x));
+    batch.mutable_column(5).AppendTimestamp(format::Timestamp{static_cast<int64_t>(r % 2), 0});
+  }
+  batch.mutable_column(1).AppendCodes(dict, codes.data(), codes.size());
+  batch.SetNumRows(n);
+  ASSERT_TRUE(batch.column(1).is_dictionary());
+  for (const std::vector<size_t>& at :
+       std::vector<std::vector<size_t>>{{0}, {1}, {0, 2}, {1, 3, 4}, {0, 1, 2, 3, 4, 5}}) {
+    std::vector<Row> rows(n);
+    for (size_t r = 0; r < n; ++r) {
+      for (size_t c : at) rows[r].push_back(batch.column(c).Get(r));
+    }
+    for (size_t r = 0; r < n; ++r) {
+      EXPECT_EQ(HashKeyCells(batch, at, r), HashKeyRow(rows[r])) << "row " << r;
+      for (size_t q = 0; q < n; ++q) {
+        ASSERT_EQ(KeyCellsEqual(batch, at, r, rows[q]), format::CompareRows(rows[r], rows[q]) == 0)
+            << "rows " << r << " and " << q << " of " << at.size() << " columns";
+      }
+    }
+  }
+  // A row of other values (an equal double for an integer) and of another arity.
+  std::vector<size_t> at = {2};
+  EXPECT_TRUE(KeyCellsEqual(batch, at, 5, {Datum::Double(0.0)}));
+  EXPECT_FALSE(KeyCellsEqual(batch, at, 5, {Datum::Int(0), Datum::Int(0)}));
+}
+
 TEST(DeltaAggregateTest, GroupsEqualKeysAcrossKindsAndEmitsInKeyOrder) {
   RowType out({{0, "k1", DataType::String(), ""}, {1, "k2", DataType::BigInt(), ""}, {2, "n", DataType::BigInt(), ""}});
   DeltaAggregateSpec spec;

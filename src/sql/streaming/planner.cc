@@ -792,7 +792,9 @@ Result<int> BuildDeltaAggregate(Planner* p, const DeltaPlan& d, const JobSetting
     spec.extract_at = [ng, arg_col, filter_col, is_count, at, batch_filter](const format::ColumnBatch& batch, size_t r,
                                                                             Row* key, std::vector<int64_t>* values) {
       if (batch_filter && !batch_filter(batch, r)) return false;
-      for (size_t i = 0; i < ng; ++i) key->push_back(batch.column(at[i]).Get(r));
+      if (key != nullptr) {
+        for (size_t i = 0; i < ng; ++i) key->push_back(batch.column(at[i]).Get(r));
+      }
       for (size_t a = 0; a < arg_col.size(); ++a) {
         int64_t v = 0;
         bool counted = true;
@@ -812,6 +814,7 @@ Result<int> BuildDeltaAggregate(Planner* p, const DeltaPlan& d, const JobSetting
       }
       return true;
     };
+    spec.key_at.assign(at.begin(), at.begin() + static_cast<std::ptrdiff_t>(ng));
   }
   return p->Add(pipeline::MakeDeltaAggregate(std::move(spec), "delta-aggregate"), {pre}, label);
 }
