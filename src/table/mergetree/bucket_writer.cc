@@ -157,6 +157,8 @@ BucketWriter::BucketWriter(std::shared_ptr<TableContext> ctx, std::string partit
       bucket_(bucket),
       total_buckets_(total_buckets),
       levels_(ctx_->options().num_levels(), std::move(existing_files)),
+      engine_(ctx_->options().merge_engine()),
+      changelog_row_deduplicate_(ctx_->options().changelog_row_deduplicate()),
       buffer_(ctx_->schema().fields, KeyLayoutColumns(*ctx_), KeyLayoutComparator(*ctx_)),
       deletion_files_(std::move(deletion_files)) {
   for (const auto& f : levels_.AllFiles()) next_seq_ = std::max(next_seq_, f.max_sequence_number + 1);
@@ -208,7 +210,7 @@ Status BucketWriter::EnsureLookupState() {
   // Picking engines never read a stored retraction's values: only its key and its place in
   // the merge order (sequence fields) count.
   std::vector<int> retraction_columns;
-  MergeEngine engine = ctx_->options().merge_engine();
+  MergeEngine engine = engine_;
   if (engine == MergeEngine::kDeduplicate || engine == MergeEngine::kFirstRow) {
     retraction_columns = ctx_->comparator().key_indexes();
     for (int s : ctx_->comparator().sequence_indexes()) retraction_columns.push_back(s);
@@ -276,7 +278,7 @@ Status BucketWriter::ApplyLookup(const KvBatch& records, size_t begin, size_t en
     now = stored.by_ref ? lookup_->Put(key, *stored.ref.batch, stored.ref.row)
                         : lookup_->PutMerged(key, stored.row, stored.seq, stored.kind);
   }
-  const MergeEngine engine = ctx_->options().merge_engine();
+  const MergeEngine engine = engine_;
   if (store_merge->picks_input()) {
     // Picking engines: the view of a stored record is the record itself
     // unless it is a retraction, so changelog rows are copied column by column.
@@ -310,7 +312,7 @@ Status BucketWriter::EmitChange(const KvBatch& chunk, const KvRef* before, const
   if (engine == MergeEngine::kFirstRow) return Status::OK();
   if (had && !has) return emit(before, before_row, RowKind::kDelete);
   if (had && has && !unchanged) {
-    if (ctx_->options().changelog_row_deduplicate()) {
+    if (changelog_row_deduplicate_) {
       Row b = before != nullptr ? before->batch->values.GetRow(before->row) : *before_row;
       Row a = after != nullptr ? after->batch->values.GetRow(after->row) : *after_row;
       if (format::CompareRows(b, a) == 0) return Status::OK();
@@ -358,8 +360,7 @@ Status BucketWriter::Flush() {
   // numbers alone; combining engines merge full rows of each key.
   const format::RowType& full = ctx_->schema().fields;
   if (!merge_) {
-    bool picking = ctx_->options().merge_engine() == MergeEngine::kDeduplicate ||
-                   ctx_->options().merge_engine() == MergeEngine::kFirstRow;
+    bool picking = engine_ == MergeEngine::kDeduplicate || engine_ == MergeEngine::kFirstRow;
     const format::RowType& layout = picking ? keys.values.schema() : full;
     KL_ASSIGN_OR_RETURN(merge_, CreateMergeFunction(ctx_->schema(), layout, MergeMode::kStore));
   }

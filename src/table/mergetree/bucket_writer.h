@@ -132,6 +132,10 @@ class BucketWriter {
   int32_t bucket_;
   int32_t total_buckets_;
   Levels levels_;
+  // The table's options a flush asks for every key, read once (each read looks the option up
+  // by name and parses it).
+  const MergeEngine engine_;
+  const bool changelog_row_deduplicate_;
   int64_t next_seq_ = 0;
   WriteBuffer buffer_;
   std::unique_ptr<MergeFunction> merge_;
