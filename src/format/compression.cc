@@ -36,20 +36,24 @@ int ZstdMinLevel() { return ZSTD_minCLevel(); }
 int ZstdMaxLevel() { return ZSTD_maxCLevel(); }
 
 Status ZstdCompress(int level, std::string_view input, std::string* out) {
-  // zstd would clamp a level beyond its range; a caller asking for one has a bug worth seeing.
+  size_t base = out->size();
+  out->resize(base + ZSTD_compressBound(input.size()));
+  size_t n = 0;
+  Status s = ZstdCompressTo(level, input, out->data() + base, out->size() - base, &n);
+  out->resize(s.ok() ? base + n : base);
+  return s;
+}
+
+size_t ZstdCompressBound(size_t n) { return ZSTD_compressBound(n); }
+
+Status ZstdCompressTo(int level, std::string_view input, char* out, size_t capacity, size_t* written) {
   if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel()) {
     return Status::InvalidArgument("zstd level " + std::to_string(level) + " is outside " +
                                    std::to_string(ZSTD_minCLevel()) + " to " + std::to_string(ZSTD_maxCLevel()));
   }
-  size_t base = out->size();
-  out->resize(base + ZSTD_compressBound(input.size()));
-  size_t n =
-      ZSTD_compressCCtx(Zstd().compress, out->data() + base, out->size() - base, input.data(), input.size(), level);
-  if (ZSTD_isError(n)) {
-    out->resize(base);
-    return Status::Internal(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
-  }
-  out->resize(base + n);
+  size_t n = ZSTD_compressCCtx(Zstd().compress, out, capacity, input.data(), input.size(), level);
+  if (ZSTD_isError(n)) return Status::Internal(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
+  *written = n;
   return Status::OK();
 }
 

@@ -20,6 +20,11 @@ int ZstdMaxLevel();
 // range is an error.
 Status ZstdCompress(int level, std::string_view input, std::string* out);
 
+// Writes the zstd frame of `input` at `level` into out[0, capacity) (capacity at least
+// ZstdCompressBound(input.size())); *written receives its length.
+size_t ZstdCompressBound(size_t n);
+Status ZstdCompressTo(int level, std::string_view input, char* out, size_t capacity, size_t* written);
+
 // Decompresses the zstd frames in `input` into out[0, capacity); *produced receives the length.
 // Fails when the data does not fit, so callers that know the exact size also check *produced.
 Status ZstdDecompress(std::string_view input, char* out, size_t capacity, size_t* produced);

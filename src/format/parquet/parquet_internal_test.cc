@@ -225,6 +225,36 @@ TEST(CompressionTest, EveryCodecRoundTripsAndRejectsGarbage) {
   EXPECT_EQ(Decompress(Codec::kLzo, "x", nullptr, 0).code(), StatusCode::kNotSupported);
 }
 
+// CompressTo writes what Compress appends, into memory the caller places; codecs it cannot
+// bound say so (0) and refuse, and too little room is an error, not an overrun.
+TEST(CompressionTest, CompressToWritesWhatCompressAppends) {
+  std::string input;
+  Random rng(6);
+  for (int i = 0; i < 30000; ++i) input += rng.OneIn(2) ? rng.Alnum(7) : "paimon";
+  for (Codec codec :
+       {Codec::kUncompressed, Codec::kSnappy, Codec::kGzip, Codec::kZstd, Codec::kLz4Raw, Codec::kLz4Hadoop}) {
+    for (int level : {0, 1}) {
+      std::string appended = "prefix";
+      KL_ASSERT_OK(Compress(codec, level, input, &appended));
+      size_t bound = MaxCompressedLength(codec, input.size());
+      if (codec == Codec::kGzip || codec == Codec::kLz4Hadoop) {
+        EXPECT_EQ(bound, 0u) << CodecName(codec);
+        size_t n = 0;
+        std::string out(input.size() * 2, '\0');
+        EXPECT_FALSE(CompressTo(codec, level, input, out.data(), out.size(), &n).ok()) << CodecName(codec);
+        continue;
+      }
+      ASSERT_GE(bound, input.size() / 2) << CodecName(codec);
+      std::string out(bound + 16, '\x5a');
+      size_t n = 0;
+      KL_ASSERT_OK(CompressTo(codec, level, input, out.data(), bound, &n));
+      EXPECT_EQ(std::string_view(out).substr(0, n), std::string_view(appended).substr(6)) << CodecName(codec);
+      EXPECT_EQ(out.substr(bound), std::string(16, '\x5a')) << CodecName(codec) << " wrote past its room";
+      EXPECT_FALSE(CompressTo(codec, level, input, out.data(), bound - 1, &n).ok()) << CodecName(codec);
+    }
+  }
+}
+
 TEST(CompressionTest, HadoopLz4WithSeveralBlocks) {
   // Hadoop's codec frames each block; parquet-mr files may hold several per page.
   std::string a(3000, 'a'), b = "kubelake-" + std::string(2000, 'b');

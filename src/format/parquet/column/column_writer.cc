@@ -1,7 +1,9 @@
 #include "format/parquet/column/column_writer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <mutex>
 
 #include "common/coding.h"
 #include "format/parquet/column/compression.h"
@@ -34,7 +36,90 @@ std::string TruncateMax(const std::string& v) {
 // nearly all distinct it cannot, and the writer stops hashing early.
 constexpr int64_t kEarlyDictionaryCheck = 2048;
 
+// Chunk memory given back by finished writers, for the next ones.
+class ChunkPool {
+ public:
+  static constexpr size_t kMaxBytes = size_t{192} << 20;
+
+  static ChunkPool& Get() {
+    static ChunkPool* pool = new ChunkPool();  // never destroyed: writers may outlive statics
+    return *pool;
+  }
+  // The smallest kept block of at least `n` bytes (null when none).
+  std::unique_ptr<char[]> Take(size_t n, size_t* capacity) {
+    std::lock_guard<std::mutex> lock(mu_);
+    size_t best = blocks_.size();
+    for (size_t i = 0; i < blocks_.size(); ++i) {
+      if (blocks_[i].capacity >= n && (best == blocks_.size() || blocks_[i].capacity < blocks_[best].capacity))
+        best = i;
+    }
+    if (best == blocks_.size()) return nullptr;
+    std::unique_ptr<char[]> out = std::move(blocks_[best].data);
+    *capacity = blocks_[best].capacity;
+    bytes_ -= *capacity;
+    blocks_[best] = std::move(blocks_.back());
+    blocks_.pop_back();
+    return out;
+  }
+  // Keeps `data`; when full, larger blocks push out smaller ones (a chunk grown once more
+  // saves more), and a block smaller than all the kept ones is freed.
+  void Give(std::unique_ptr<char[]> data, size_t capacity) {
+    std::vector<Block> freed;  // freed outside the lock
+    std::lock_guard<std::mutex> lock(mu_);
+    while (bytes_ + capacity > kMaxBytes && !blocks_.empty()) {
+      size_t smallest = 0;
+      for (size_t i = 1; i < blocks_.size(); ++i) {
+        if (blocks_[i].capacity < blocks_[smallest].capacity) smallest = i;
+      }
+      if (blocks_[smallest].capacity >= capacity) break;
+      bytes_ -= blocks_[smallest].capacity;
+      freed.push_back(std::move(blocks_[smallest]));
+      blocks_[smallest] = std::move(blocks_.back());
+      blocks_.pop_back();
+    }
+    if (bytes_ + capacity > kMaxBytes) return;
+    bytes_ += capacity;
+    blocks_.push_back(Block{std::move(data), capacity});
+  }
+
+ private:
+  struct Block {
+    std::unique_ptr<char[]> data;
+    size_t capacity = 0;
+  };
+  std::mutex mu_;
+  std::vector<Block> blocks_;
+  size_t bytes_ = 0;
+};
+
 }  // namespace
+
+ChunkBuffer::~ChunkBuffer() {
+  if (data_) ChunkPool::Get().Give(std::move(data_), capacity_);
+}
+
+char* ChunkBuffer::Extend(size_t n) {
+  if (capacity_ - size_ < n) {
+    const size_t need = size_ + n;
+    size_t capacity = 0;
+    std::unique_ptr<char[]> bigger = ChunkPool::Get().Take(need, &capacity);
+    if (!bigger) {
+      capacity = std::max({need, 2 * capacity_, size_t{64} << 10});
+      bigger.reset(new char[capacity]);  // not zeroed
+    }
+    if (size_ > 0) std::memcpy(bigger.get(), data_.get(), size_);
+    if (data_) ChunkPool::Get().Give(std::move(data_), capacity_);
+    data_ = std::move(bigger);
+    capacity_ = capacity;
+  }
+  return data_.get() + size_;
+}
+
+void ChunkBuffer::Append(std::string_view v) {
+  if (v.empty()) return;
+  std::memcpy(Extend(v.size()), v.data(), v.size());
+  size_ += v.size();
+}
 
 ColumnChunkWriter::ColumnChunkWriter(const LeafInfo& leaf, std::vector<std::string> path,
                                      const ParquetWriterOptions& options)
@@ -57,7 +142,7 @@ void ColumnChunkWriter::ResetForRowGroup() {
   dict_storage_.clear();
   dict_plain_.clear();
   dict_size_ = 0;
-  chunk_bytes_.clear();
+  chunk_bytes_.Clear();
   dict_page_.clear();
   first_data_page_ = -1;
   has_dictionary_page_ = false;
@@ -454,12 +539,14 @@ Status ColumnChunkWriter::FlushPage() {
   PageHeader header;
   header.type = options_.data_page_v2 ? PageType::kDataPageV2 : PageType::kDataPage;
   int32_t num_nulls = static_cast<int32_t>(page_levels_ - page_values_);
-  std::string& body = compressed_;
-  body.clear();
+  // The page body: bytes stored as they are (v2's levels), then the compressed input.
+  std::string& stored = scratch_;
+  stored.clear();
+  std::string_view input;
   if (options_.data_page_v2) {
-    body.append(rep_rle);
-    body.append(def_rle);
-    KL_RETURN_IF_ERROR(Compress(options_.codec, options_.compression_level, values, &body));
+    stored.append(rep_rle);
+    stored.append(def_rle);
+    input = values;
     header.uncompressed_page_size = static_cast<int32_t>(rep_rle.size() + def_rle.size() + values.size());
     header.has_data_v2 = true;
     header.data_v2.num_values = static_cast<int32_t>(page_levels_);
@@ -470,7 +557,7 @@ Status ColumnChunkWriter::FlushPage() {
     header.data_v2.repetition_levels_byte_length = static_cast<int32_t>(rep_rle.size());
     header.data_v2.is_compressed = options_.codec != Codec::kUncompressed;
   } else {
-    std::string& raw = scratch_;
+    std::string& raw = compressed_;
     raw.clear();
     raw.reserve(rep_rle.size() + def_rle.size() + values.size() + 8);
     if (leaf_.max_rep > 0) {
@@ -482,7 +569,7 @@ Status ColumnChunkWriter::FlushPage() {
       raw.append(def_rle);
     }
     raw.append(values);
-    KL_RETURN_IF_ERROR(Compress(options_.codec, options_.compression_level, raw, &body));
+    input = raw;
     header.uncompressed_page_size = static_cast<int32_t>(raw.size());
     header.has_data = true;
     header.data.num_values = static_cast<int32_t>(page_levels_);
@@ -490,18 +577,46 @@ Status ColumnChunkWriter::FlushPage() {
     header.data.definition_level_encoding = Encoding::kRle;
     header.data.repetition_level_encoding = Encoding::kRle;
   }
-  header.compressed_page_size = static_cast<int32_t>(body.size());
-  std::string header_bytes;
-  SerializePageHeader(header, &header_bytes);
+  // Header and body go straight into the chunk. The header states the compressed size, known
+  // only once compressed: the body is compressed into place behind room for the header of the
+  // largest size it could have, and the header, never longer, is written just before it.
+  const size_t page_start = chunk_bytes_.size();
+  std::string& header_bytes = header_;
+  size_t bound = MaxCompressedLength(options_.codec, input.size());
+  if (bound == 0) {
+    // A codec compressed only into a string: the page is copied in.
+    std::string body = stored;
+    KL_RETURN_IF_ERROR(Compress(options_.codec, options_.compression_level, input, &body));
+    header.compressed_page_size = static_cast<int32_t>(body.size());
+    header_bytes.clear();
+    SerializePageHeader(header, &header_bytes);
+    chunk_bytes_.Append(header_bytes);
+    chunk_bytes_.Append(body);
+  } else {
+    header.compressed_page_size = static_cast<int32_t>(stored.size() + bound);
+    header_bytes.clear();
+    SerializePageHeader(header, &header_bytes);
+    const size_t room = header_bytes.size();
+    char* p = chunk_bytes_.Extend(room + stored.size() + bound);
+    if (!stored.empty()) std::memcpy(p + room, stored.data(), stored.size());
+    size_t n = 0;
+    KL_RETURN_IF_ERROR(
+        CompressTo(options_.codec, options_.compression_level, input, p + room + stored.size(), bound, &n));
+    header.compressed_page_size = static_cast<int32_t>(stored.size() + n);
+    header_bytes.clear();
+    SerializePageHeader(header, &header_bytes);
+    // A smaller size may take fewer varint bytes: the body then moves up against the header.
+    if (header_bytes.size() < room) std::memmove(p + header_bytes.size(), p + room, stored.size() + n);
+    std::memcpy(p, header_bytes.data(), header_bytes.size());
+    chunk_bytes_.Resize(page_start + header_bytes.size() + stored.size() + n);
+  }
 
   PageLocation loc;
-  loc.offset = static_cast<int64_t>(chunk_bytes_.size());  // relative; fixed up in Finish
-  loc.compressed_page_size = static_cast<int32_t>(header_bytes.size() + body.size());
+  loc.offset = static_cast<int64_t>(page_start);  // relative; fixed up in Finish
+  loc.compressed_page_size = static_cast<int32_t>(chunk_bytes_.size() - page_start);
   loc.first_row_index = rows_written_;
   offset_index_.page_locations.push_back(loc);
-  if (first_data_page_ < 0) first_data_page_ = static_cast<int64_t>(chunk_bytes_.size());
-  chunk_bytes_.append(header_bytes);
-  chunk_bytes_.append(body);
+  if (first_data_page_ < 0) first_data_page_ = static_cast<int64_t>(page_start);
   total_uncompressed_ += static_cast<int64_t>(header_bytes.size()) + header.uncompressed_page_size;
   num_values_ += page_levels_;
   rows_written_ += page_rows_;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,33 @@
 #include "format/parquet/parquet_writer.h"
 
 namespace kl::format::parquet {
+
+// The bytes of a column chunk until its row group is written: grown without zeroing, and
+// taking and giving back its memory through a process-wide pool (at most 192 MiB kept:
+// a row group of the default 128 MiB and the slack of its chunks' growth), so a
+// writer's chunks reuse memory earlier files' chunks already faulted in rather than fresh
+// pages the kernel zeroes on first touch (a flush or compaction writes a few hundred MB).
+class ChunkBuffer {
+ public:
+  ChunkBuffer() = default;
+  ~ChunkBuffer();
+  ChunkBuffer(const ChunkBuffer&) = delete;
+  ChunkBuffer& operator=(const ChunkBuffer&) = delete;
+
+  size_t size() const { return size_; }
+  std::string_view view() const { return std::string_view(data_.get(), size_); }
+  void Clear() { size_ = 0; }
+  void Append(std::string_view v);
+  // Room for `n` more bytes after size(), which stays as it is until Resize; the pointer is
+  // good until the next Append or Extend.
+  char* Extend(size_t n);
+  // Sets the size; at most size() plus the room of the last Extend.
+  void Resize(size_t n) { size_ = n; }
+
+ private:
+  std::unique_ptr<char[]> data_;
+  size_t size_ = 0, capacity_ = 0;
+};
 
 class ColumnChunkWriter {
  public:
@@ -57,7 +85,7 @@ class ColumnChunkWriter {
                 bool* has_column_index);
   // The chunk's bytes, in file order: the dictionary page (if any), then the data pages.
   const std::string& dictionary_bytes() const { return dict_page_; }
-  const std::string& bytes() const { return chunk_bytes_; }
+  std::string_view bytes() const { return chunk_bytes_.view(); }
   // Min/max of everything written (kubelake domain; INT96 tracked directly), and nulls.
   const std::optional<Datum>& min() const { return min_; }
   const std::optional<Datum>& max() const { return max_; }
@@ -112,11 +140,11 @@ class ColumnChunkWriter {
   uint32_t dict_size_ = 0;
 
   // chunk
-  std::string chunk_bytes_;  // data pages
+  ChunkBuffer chunk_bytes_;  // data pages
   std::string dict_page_;
   // A page's encoded values, its levels + values, and its compressed body: members so that
   // their capacity carries over from page to page (plain_ trades buffers with the first).
-  std::string page_encoded_, scratch_, compressed_;
+  std::string page_encoded_, scratch_, compressed_, header_;
   int64_t first_data_page_ = -1;
   bool has_dictionary_page_ = false;
   int64_t total_uncompressed_ = 0;

@@ -80,6 +80,38 @@ Status Compress(Codec codec, int level, std::string_view input, std::string* out
   }
 }
 
+size_t MaxCompressedLength(Codec codec, size_t n) {
+  switch (codec) {
+    case Codec::kUncompressed: return n;
+    case Codec::kSnappy: return snappy::MaxCompressedLength(n);
+    case Codec::kZstd: return ZstdCompressBound(n);
+    case Codec::kLz4Raw:
+      return n > static_cast<size_t>(LZ4_MAX_INPUT_SIZE) ? 0
+                                                         : static_cast<size_t>(LZ4_compressBound(static_cast<int>(n)));
+    default: return 0;
+  }
+}
+
+Status CompressTo(Codec codec, int level, std::string_view input, char* out, size_t capacity, size_t* written) {
+  if (capacity < MaxCompressedLength(codec, input.size()) || MaxCompressedLength(codec, input.size()) == 0)
+    return Status::InvalidArgument("compression output too small");
+  switch (codec) {
+    case Codec::kUncompressed:
+      if (!input.empty()) std::memcpy(out, input.data(), input.size());
+      *written = input.size();
+      return Status::OK();
+    case Codec::kSnappy: snappy::RawCompress(input.data(), input.size(), out, written); return Status::OK();
+    case Codec::kZstd: return ZstdCompressTo(level == 0 ? 3 : level, input, out, capacity, written);
+    case Codec::kLz4Raw: {
+      int n = LZ4_compress_default(input.data(), out, static_cast<int>(input.size()), static_cast<int>(capacity));
+      if (n <= 0 && !input.empty()) return Status::Internal("lz4 compression failed");
+      *written = static_cast<size_t>(n);
+      return Status::OK();
+    }
+    default: return Status::NotSupported(std::string("writing codec ") + CodecName(codec));
+  }
+}
+
 Status Decompress(Codec codec, std::string_view input, char* out, size_t size) {
   switch (codec) {
     case Codec::kUncompressed:

@@ -16,6 +16,12 @@ bool CodecSupported(Codec codec);
 // Appends the compressed form of `input` to *out. `level` 0 means the codec's default.
 Status Compress(Codec codec, int level, std::string_view input, std::string* out);
 
+// Compress() straight into out[0, capacity), for callers that place the result themselves.
+// MaxCompressedLength is the capacity that always suffices; 0 when `codec` has no such bound
+// here (then use Compress).
+size_t MaxCompressedLength(Codec codec, size_t n);
+Status CompressTo(Codec codec, int level, std::string_view input, char* out, size_t capacity, size_t* written);
+
 // Decompresses `input` into out[0, size); the result must be exactly that long (Parquet
 // page headers record it). `out` needs no initialisation.
 Status Decompress(Codec codec, std::string_view input, char* out, size_t size);
