@@ -13,4 +13,8 @@ namespace kl {
 // free or a minute has passed since the last trim.
 void ReleaseFreeMemory(int64_t min_interval_ms = 5000);
 
+// Registers `release`, which every pass of ReleaseFreeMemory calls before malloc's trim: for a
+// part's own cache of free memory (a pool of buffers kept for reuse) that frees what sat idle.
+void AddFreeMemoryReleaser(void (*release)());
+
 }  // namespace kl

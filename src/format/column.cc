@@ -222,7 +222,7 @@ void Column::AppendBytesBatch(const std::string_view* values, const uint8_t* nul
   if (total >= n * kLongValueBytes) {
     // Long values (documents of kilobytes, as a log's records): appended into reserved room
     // rather than copied over room zero-filled first, which cost half as much again.
-    bytes_.reserve(pos + total);
+    if (bytes_.capacity() < pos + total) bytes_.reserve(std::max(pos + total, 2 * bytes_.capacity()));
     for (size_t i = 0; i < n; ++i) {
       bytes_.append(values[i].data(), values[i].size());
       offsets_.push_back(bytes_.size());

@@ -3,11 +3,14 @@
 // list layouts (2-level lists, bare repeated fields) older writers produce.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <limits>
+#include <string>
 
 #include "common/coding.h"
 #include "common/random.h"
 #include "common/testing/test_util.h"
+#include "format/parquet/column/chunk_buffer.h"
 #include "format/parquet/column/column_writer.h"
 #include "format/parquet/column/compression.h"
 #include "format/parquet/column/encoding.h"
@@ -362,6 +365,38 @@ TEST(LegacyListTest, InconsistentLevelsAreCorruption) {
   Status s = reader->ReadAll().status();
   EXPECT_TRUE(s.IsCorruption()) << s.ToString();
   EXPECT_NE(s.message().find("bad-levels.parquet"), std::string::npos);
+}
+
+// The chunk pool: a freed chunk's memory serves the next chunk of about its size, not a much
+// smaller one, keeps what was written, and goes back to the system once idle.
+TEST(ChunkBufferTest, PoolReusesFittingBlocksAndFreesIdleOnes) {
+  ReleaseIdleChunkMemory(0);
+  ASSERT_EQ(ChunkPoolBytes(), 0u);
+  size_t big_capacity = 0;
+  {
+    ChunkBuffer big;
+    std::string page(300 << 10, 'p');
+    for (int i = 0; i < 4; ++i) big.Append(page);
+    ASSERT_EQ(big.size(), 4 * page.size());
+    EXPECT_EQ(big.view(), page + page + page + page);
+    big_capacity = big.capacity();
+  }
+  // Its last block is kept (the smaller ones it grew out of were given back too).
+  EXPECT_GE(ChunkPoolBytes(), big_capacity);
+  {
+    ChunkBuffer small;
+    small.Append("header");
+    EXPECT_LT(small.capacity(), big_capacity) << "a small chunk took a block four times its size";
+    ChunkBuffer again;
+    std::memset(again.Extend(big_capacity - 1000), 'x', big_capacity - 1000);
+    again.Resize(big_capacity - 1000);
+    EXPECT_EQ(again.capacity(), big_capacity) << "the kept block was not reused";
+    EXPECT_EQ(again.view(), std::string(big_capacity - 1000, 'x'));
+    EXPECT_EQ(small.view(), "header");
+  }
+  EXPECT_GT(ChunkPoolBytes(), 0u);
+  ReleaseIdleChunkMemory(/*idle_micros=*/0);
+  EXPECT_EQ(ChunkPoolBytes(), 0u);
 }
 
 }  // namespace

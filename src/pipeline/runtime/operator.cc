@@ -454,9 +454,13 @@ uint64_t HashKeyRow(const Row& key) { return RowHash()(key); }
 
 namespace {
 
-// RowHash::OfDatum of the Datum Get(r) would return (an integer or a boolean; bytes).
+// A boolean cell reads as Get's Bool(value != 0): the stored integer is not compared as it is.
+bool IsBooleanColumn(const format::Column& col) { return col.type().root() == format::TypeRoot::kBoolean; }
+
+// RowHash::OfDatum of the Datum Get(r) would return (an integer; bytes; the rest through Get).
 uint64_t HashCell(const format::Column& col, size_t r) {
   if (col.IsNull(r)) return RowHash::OfDatum(Datum());
+  if (IsBooleanColumn(col)) return RowHash::OfDatum(col.Get(r));
   switch (col.kind()) {
     case format::PhysicalKind::kInt: return std::hash<int64_t>()(col.GetInt(r)) * 0xff51afd7ed558ccdULL;
     case format::PhysicalKind::kBytes: return std::hash<std::string_view>()(col.GetBytes(r));
@@ -467,7 +471,7 @@ uint64_t HashCell(const format::Column& col, size_t r) {
 // CompareDatum(col.Get(r), d) == 0, without the Datum for the common kinds.
 bool CellEquals(const format::Column& col, size_t r, const Datum& d) {
   if (col.IsNull(r) || d.is_null()) return col.IsNull(r) && d.is_null();
-  if (col.kind() == format::PhysicalKind::kInt && (d.kind() == Datum::Kind::kInt || d.kind() == Datum::Kind::kBool)) {
+  if (col.kind() == format::PhysicalKind::kInt && !IsBooleanColumn(col) && d.kind() == Datum::Kind::kInt) {
     return col.GetInt(r) == d.as_int();
   }
   if (col.kind() == format::PhysicalKind::kBytes && d.kind() == Datum::Kind::kBytes) {

@@ -215,7 +215,7 @@ TEST(DeltaAggregateTest, KeyCellsHashAndCompareAsTheirRows) {
     if (b == 2)
       batch.mutable_column(3).AppendNull();
     else
-      batch.mutable_column(3).AppendInt(static_cast<int64_t>(b));
+      batch.mutable_column(3).AppendInt(static_cast<int64_t>(2 * b));  // true stored as 2: reads as true
     batch.mutable_column(4).AppendDouble(x == 2 ? 0.5 : static_cast<double>(x));
     batch.mutable_column(5).AppendTimestamp(format::Timestamp{static_cast<int64_t>(r % 2), 0});
   }

@@ -36,90 +36,7 @@ std::string TruncateMax(const std::string& v) {
 // nearly all distinct it cannot, and the writer stops hashing early.
 constexpr int64_t kEarlyDictionaryCheck = 2048;
 
-// Chunk memory given back by finished writers, for the next ones.
-class ChunkPool {
- public:
-  static constexpr size_t kMaxBytes = size_t{192} << 20;
-
-  static ChunkPool& Get() {
-    static ChunkPool* pool = new ChunkPool();  // never destroyed: writers may outlive statics
-    return *pool;
-  }
-  // The smallest kept block of at least `n` bytes (null when none).
-  std::unique_ptr<char[]> Take(size_t n, size_t* capacity) {
-    std::lock_guard<std::mutex> lock(mu_);
-    size_t best = blocks_.size();
-    for (size_t i = 0; i < blocks_.size(); ++i) {
-      if (blocks_[i].capacity >= n && (best == blocks_.size() || blocks_[i].capacity < blocks_[best].capacity))
-        best = i;
-    }
-    if (best == blocks_.size()) return nullptr;
-    std::unique_ptr<char[]> out = std::move(blocks_[best].data);
-    *capacity = blocks_[best].capacity;
-    bytes_ -= *capacity;
-    blocks_[best] = std::move(blocks_.back());
-    blocks_.pop_back();
-    return out;
-  }
-  // Keeps `data`; when full, larger blocks push out smaller ones (a chunk grown once more
-  // saves more), and a block smaller than all the kept ones is freed.
-  void Give(std::unique_ptr<char[]> data, size_t capacity) {
-    std::vector<Block> freed;  // freed outside the lock
-    std::lock_guard<std::mutex> lock(mu_);
-    while (bytes_ + capacity > kMaxBytes && !blocks_.empty()) {
-      size_t smallest = 0;
-      for (size_t i = 1; i < blocks_.size(); ++i) {
-        if (blocks_[i].capacity < blocks_[smallest].capacity) smallest = i;
-      }
-      if (blocks_[smallest].capacity >= capacity) break;
-      bytes_ -= blocks_[smallest].capacity;
-      freed.push_back(std::move(blocks_[smallest]));
-      blocks_[smallest] = std::move(blocks_.back());
-      blocks_.pop_back();
-    }
-    if (bytes_ + capacity > kMaxBytes) return;
-    bytes_ += capacity;
-    blocks_.push_back(Block{std::move(data), capacity});
-  }
-
- private:
-  struct Block {
-    std::unique_ptr<char[]> data;
-    size_t capacity = 0;
-  };
-  std::mutex mu_;
-  std::vector<Block> blocks_;
-  size_t bytes_ = 0;
-};
-
 }  // namespace
-
-ChunkBuffer::~ChunkBuffer() {
-  if (data_) ChunkPool::Get().Give(std::move(data_), capacity_);
-}
-
-char* ChunkBuffer::Extend(size_t n) {
-  if (capacity_ - size_ < n) {
-    const size_t need = size_ + n;
-    size_t capacity = 0;
-    std::unique_ptr<char[]> bigger = ChunkPool::Get().Take(need, &capacity);
-    if (!bigger) {
-      capacity = std::max({need, 2 * capacity_, size_t{64} << 10});
-      bigger.reset(new char[capacity]);  // not zeroed
-    }
-    if (size_ > 0) std::memcpy(bigger.get(), data_.get(), size_);
-    if (data_) ChunkPool::Get().Give(std::move(data_), capacity_);
-    data_ = std::move(bigger);
-    capacity_ = capacity;
-  }
-  return data_.get() + size_;
-}
-
-void ChunkBuffer::Append(std::string_view v) {
-  if (v.empty()) return;
-  std::memcpy(Extend(v.size()), v.data(), v.size());
-  size_ += v.size();
-}
 
 ColumnChunkWriter::ColumnChunkWriter(const LeafInfo& leaf, std::vector<std::string> path,
                                      const ParquetWriterOptions& options)
@@ -593,6 +510,10 @@ Status ColumnChunkWriter::FlushPage() {
     chunk_bytes_.Append(header_bytes);
     chunk_bytes_.Append(body);
   } else {
+    if (stored.size() + bound > static_cast<size_t>(INT32_MAX)) {
+      return Status::InvalidArgument("a Parquet page of " + std::to_string(input.size()) +
+                                     " bytes is beyond the format's 2 GiB page size");
+    }
     header.compressed_page_size = static_cast<int32_t>(stored.size() + bound);
     header_bytes.clear();
     SerializePageHeader(header, &header_bytes);
@@ -605,7 +526,9 @@ Status ColumnChunkWriter::FlushPage() {
     header.compressed_page_size = static_cast<int32_t>(stored.size() + n);
     header_bytes.clear();
     SerializePageHeader(header, &header_bytes);
-    // A smaller size may take fewer varint bytes: the body then moves up against the header.
+    // A smaller size may take fewer varint bytes (never more): the body then moves up against
+    // the header.
+    if (header_bytes.size() > room) return Status::Internal("a Parquet page header outgrew its room");
     if (header_bytes.size() < room) std::memmove(p + header_bytes.size(), p + room, stored.size() + n);
     std::memcpy(p, header_bytes.data(), header_bytes.size());
     chunk_bytes_.Resize(page_start + header_bytes.size() + stored.size() + n);

@@ -14,38 +14,12 @@
 
 #include "common/status.h"
 #include "format/datum.h"
+#include "format/parquet/column/chunk_buffer.h"
 #include "format/parquet/metadata/metadata.h"
 #include "format/parquet/metadata/schema.h"
 #include "format/parquet/parquet_writer.h"
 
 namespace kl::format::parquet {
-
-// The bytes of a column chunk until its row group is written: grown without zeroing, and
-// taking and giving back its memory through a process-wide pool (at most 192 MiB kept:
-// a row group of the default 128 MiB and the slack of its chunks' growth), so a
-// writer's chunks reuse memory earlier files' chunks already faulted in rather than fresh
-// pages the kernel zeroes on first touch (a flush or compaction writes a few hundred MB).
-class ChunkBuffer {
- public:
-  ChunkBuffer() = default;
-  ~ChunkBuffer();
-  ChunkBuffer(const ChunkBuffer&) = delete;
-  ChunkBuffer& operator=(const ChunkBuffer&) = delete;
-
-  size_t size() const { return size_; }
-  std::string_view view() const { return std::string_view(data_.get(), size_); }
-  void Clear() { size_ = 0; }
-  void Append(std::string_view v);
-  // Room for `n` more bytes after size(), which stays as it is until Resize; the pointer is
-  // good until the next Append or Extend.
-  char* Extend(size_t n);
-  // Sets the size; at most size() plus the room of the last Extend.
-  void Resize(size_t n) { size_ = n; }
-
- private:
-  std::unique_ptr<char[]> data_;
-  size_t size_ = 0, capacity_ = 0;
-};
 
 class ColumnChunkWriter {
  public:

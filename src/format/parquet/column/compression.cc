@@ -3,6 +3,8 @@
 #include <lz4.h>
 #include <snappy.h>
 
+#include <algorithm>
+#include <climits>
 #include <cstring>
 
 #include "common/coding.h"
@@ -103,7 +105,8 @@ Status CompressTo(Codec codec, int level, std::string_view input, char* out, siz
     case Codec::kSnappy: snappy::RawCompress(input.data(), input.size(), out, written); return Status::OK();
     case Codec::kZstd: return ZstdCompressTo(level == 0 ? 3 : level, input, out, capacity, written);
     case Codec::kLz4Raw: {
-      int n = LZ4_compress_default(input.data(), out, static_cast<int>(input.size()), static_cast<int>(capacity));
+      int n = LZ4_compress_default(input.data(), out, static_cast<int>(input.size()),
+                                   static_cast<int>(std::min(capacity, static_cast<size_t>(INT_MAX))));
       if (n <= 0 && !input.empty()) return Status::Internal("lz4 compression failed");
       *written = static_cast<size_t>(n);
       return Status::OK();
