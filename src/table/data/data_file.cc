@@ -841,8 +841,24 @@ Result<std::unique_ptr<DataFileReader>> DataFileReader::Open(const std::string& 
   }
   if (auto kept = RecentFiles::Get().Find(path)) {
     // Written by this process moments ago (a changelog file): its rows, not its bytes.
-    if (auto reader = KeptRowsReader::Create(std::move(kept), r->file_read_type_)) {
+    if (auto reader = KeptRowsReader::Create(kept, r->file_read_type_)) {
       r->reader_ = std::move(reader);
+      // Read in place when no read column needs a cast (or reads as null).
+      bool in_place = !r->deletion_vector_;
+      std::vector<int> columns;
+      for (size_t i = 0; in_place && i < read_type.size(); ++i) {
+        int s = r->source_[i];
+        in_place = s >= 0 && r->file_read_type_.type(static_cast<size_t>(s)).EqualsIgnoreNullable(read_type.type(i));
+        if (in_place) columns.push_back(kept->type.IndexOf(r->file_read_type_.field(static_cast<size_t>(s)).name));
+      }
+      if (in_place && key_value) {
+        r->kept_kind_column_ = kept->type.IndexOf(kValueKindField);
+        in_place = r->kept_kind_column_ >= 0;
+      }
+      if (in_place) {
+        r->kept_ = std::move(kept);
+        r->kept_columns_ = std::move(columns);
+      }
       return r;
     }
   }
@@ -851,6 +867,38 @@ Result<std::unique_ptr<DataFileReader>> DataFileReader::Open(const std::string& 
   if (!reader.ok()) return reader.status().WithContext("opening " + path);
   r->reader_ = std::move(reader).value();
   return r;
+}
+
+Result<size_t> DataFileReader::NextInPlace(size_t max_rows, InPlaceRows* out) {
+  out->kinds.clear();
+  out->chunk = nullptr;
+  out->begin = out->end = 0;
+  if (kept_ == nullptr) return Status::Internal(path_ + ": not read in place");
+  while (kept_chunk_ < kept_->chunks.size() && kept_row_ >= kept_->chunks[kept_chunk_].num_rows()) {
+    ++kept_chunk_;
+    kept_row_ = 0;
+  }
+  if (kept_chunk_ >= kept_->chunks.size() || max_rows == 0) return size_t{0};
+  const ColumnBatch& chunk = kept_->chunks[kept_chunk_];
+  const size_t begin = kept_row_, end = std::min(chunk.num_rows(), begin + max_rows), n = end - begin;
+  out->kinds.resize(n);
+  if (key_value_) {
+    const Column& kind = chunk.column(static_cast<size_t>(kept_kind_column_));
+    for (size_t k = 0; k < n; ++k) {
+      int64_t v = kind.GetInt(begin + k);
+      if (v < 0 || v > 3) return Status::Corruption(path_ + ": row kind " + std::to_string(v) + " out of range");
+      out->kinds[k] = static_cast<RowKind>(v);
+    }
+  } else {
+    std::fill(out->kinds.begin(), out->kinds.end(), RowKind::kInsert);
+    next_seq_ += static_cast<int64_t>(n);
+  }
+  out->chunk = &chunk;
+  out->begin = begin;
+  out->end = end;
+  kept_row_ = end;
+  position_ += static_cast<int64_t>(n);
+  return n;
 }
 
 size_t DataFileReader::ApplyDeletionVector(ColumnBatch* raw, size_t n) {

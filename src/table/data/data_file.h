@@ -180,6 +180,8 @@ struct DataFileReadExtras {
   std::shared_ptr<const KeyRows> key_rows;
 };
 
+struct FileRows;
+
 class DataFileReader {
  public:
   // Reads `file` (written under `file_schema`) into records with the columns of
@@ -195,6 +197,22 @@ class DataFileReader {
   // Rows passed over by statistics, and rows dropped by the deletion vector, so far.
   int64_t rows_skipped() const { return reader_ ? reader_->rows_skipped() : 0; }
   int64_t rows_deleted() const { return rows_deleted_; }
+
+  // Rows of a file kept in memory (RecentFiles) read where they are: a caller that keeps
+  // only some rows (a filter) copies just those, and just the columns it returns.
+  struct InPlaceRows {
+    const format::ColumnBatch* chunk = nullptr;  // a kept chunk; valid while the reader lives
+    size_t begin = 0, end = 0;                   // its rows read, [begin, end)
+    std::vector<format::RowKind> kinds;          // of those rows
+  };
+  // Whether NextInPlace may be used instead of Next: the file's rows are kept, every read
+  // column is stored in its read type (no cast, none missing), and no deletion vector applies.
+  bool reads_in_place() const { return kept_ != nullptr; }
+  // Per read column: its column in the kept chunks (with reads_in_place).
+  const std::vector<int>& in_place_columns() const { return kept_columns_; }
+  // Reads the next up to `max_rows` records (within one kept chunk) in place; returns their
+  // number, 0 at the end. Not to be mixed with Next.
+  Result<size_t> NextInPlace(size_t max_rows, InPlaceRows* out);
 
  private:
   DataFileReader() = default;
@@ -217,6 +235,10 @@ class DataFileReader {
   int64_t position_ = 0;  // rows of the file read so far (positions are file row numbers)
   int64_t rows_deleted_ = 0;
   CastOptions cast_;
+  std::shared_ptr<const FileRows> kept_;  // reads_in_place
+  std::vector<int> kept_columns_;         // per read column: column of the kept chunks
+  int kept_kind_column_ = -1;             // key-value files: the row kind's column there
+  size_t kept_chunk_ = 0, kept_row_ = 0;  // the next row read in place
 };
 
 }  // namespace kl::table

@@ -24,13 +24,19 @@ struct RowFilter {
   // answers are kept while the dictionary, a Parquet row group's, stays the same): a
   // point read's few rows of a file kept decoded do not pay for the whole dictionary.
   void Evaluate(const KvBatch& src, std::vector<uint8_t>* pass) {
-    size_t n = src.size();
+    leaf_columns_.clear();
+    for (int c : *columns) leaf_columns_.push_back(&src.values.column(static_cast<size_t>(c)));
+    Evaluate(leaf_columns_.data(), 0, src.size(), pass);
+  }
+  // The same for rows [begin, begin + n) of columns `leaf_columns` (one per leaf):
+  // pass[i] tells of row begin + i.
+  void Evaluate(const format::Column* const* leaf_columns, size_t begin, size_t n, std::vector<uint8_t>* pass) {
     pass->assign(n, 1);
     uint8_t* p = pass->data();
     const auto& leaves = predicate->leaves();
     dict_matches_.resize(leaves.size());
     for (size_t l = 0; l < leaves.size(); ++l) {
-      const format::Column& col = src.values.column(static_cast<size_t>((*columns)[l]));
+      const format::Column& col = *leaf_columns[l];
       if (col.is_dictionary()) {
         DictMatches& m = dict_matches_[l];
         const format::Column& dict = col.dictionary();
@@ -39,7 +45,7 @@ struct RowFilter {
           m.match.assign(dict.size(), kUndecided);
           m.match[col.null_code()] = leaves[l].op == CompareOp::kIsNull ? 1 : 0;  // the null rows
         }
-        const uint32_t* codes = col.codes();
+        const uint32_t* codes = col.codes() + begin;
         uint8_t* match = m.match.data();
         for (size_t i = 0; i < n; ++i) {
           if (!p[i]) continue;
@@ -49,7 +55,7 @@ struct RowFilter {
         }
       } else {
         for (size_t i = 0; i < n; ++i) {
-          if (p[i]) p[i] = LeafMatches(leaves[l], col, i) ? 1 : 0;
+          if (p[i]) p[i] = LeafMatches(leaves[l], col, begin + i) ? 1 : 0;
         }
       }
     }
@@ -61,6 +67,7 @@ struct RowFilter {
     std::vector<uint8_t> match;                  // per code: 1, 0 or kUndecided
   };
   std::vector<DictMatches> dict_matches_;  // per leaf
+  std::vector<const format::Column*> leaf_columns_;
 };
 
 // Moves the projected columns of `src` (read layout) that pass `filter` to the end of `out`.
@@ -96,6 +103,40 @@ void EmitProjected(KvBatch& src, const std::vector<int>& output_from_read, RowFi
     cols[c].AppendGather(src.values.column(static_cast<size_t>(output_from_read[c])), keep.data(), keep.size());
   }
   for (size_t i : keep) out->kinds.push_back(src.kinds[i]);
+  out->rows.SetNumRows(out->rows.num_rows() + keep.size());
+}
+
+// Appends the rows of `in` (read in place from a file kept in memory) that pass `filter`
+// to `out`: only the projected columns of those rows are copied.
+void EmitInPlace(const DataFileReader::InPlaceRows& in, const std::vector<int>& kept_columns,
+                 const std::vector<int>& output_from_read, RowFilter& filter, RowsWithKinds* out) {
+  const size_t n = in.end - in.begin;
+  auto& cols = out->rows.mutable_columns();
+  auto column_of = [&](int read_column) -> const format::Column& {
+    return in.chunk->column(static_cast<size_t>(kept_columns[static_cast<size_t>(read_column)]));
+  };
+  if (!filter.active()) {
+    for (size_t c = 0; c < output_from_read.size(); ++c) {
+      cols[c].AppendRange(column_of(output_from_read[c]), in.begin, in.end);
+    }
+    out->kinds.insert(out->kinds.end(), in.kinds.begin(), in.kinds.end());
+    out->rows.SetNumRows(out->rows.num_rows() + n);
+    return;
+  }
+  std::vector<const format::Column*> leaf_columns;
+  for (int c : *filter.columns) leaf_columns.push_back(&column_of(c));
+  std::vector<uint8_t> pass;
+  filter.Evaluate(leaf_columns.data(), in.begin, n, &pass);
+  std::vector<size_t> keep;  // rows of the chunk
+  keep.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (pass[i]) keep.push_back(in.begin + i);
+  }
+  if (keep.empty()) return;
+  for (size_t c = 0; c < output_from_read.size(); ++c) {
+    cols[c].AppendGather(column_of(output_from_read[c]), keep.data(), keep.size());
+  }
+  for (size_t i : keep) out->kinds.push_back(in.kinds[i - in.begin]);
   out->rows.SetNumRows(out->rows.num_rows() + keep.size());
 }
 
@@ -143,6 +184,16 @@ class RawSplitReader : public SplitReader {
         KL_ASSIGN_OR_RETURN(reader_, opener_(files_[index_]));
         ++index_;
       }
+      if (reader_->reads_in_place()) {
+        // A changelog file kept in memory (a follower's read): filtered where it is.
+        KL_ASSIGN_OR_RETURN(size_t n, reader_->NextInPlace(max_rows, &in_place_));
+        if (n == 0) {
+          reader_.reset();
+          continue;
+        }
+        EmitInPlace(in_place_, reader_->in_place_columns(), output_from_read_, filter_, out);
+        return n;
+      }
       KvBatch chunk;
       KL_ASSIGN_OR_RETURN(size_t n, reader_->Next(max_rows, &chunk));
       if (n == 0) {
@@ -161,6 +212,7 @@ class RawSplitReader : public SplitReader {
   RowFilter filter_;
   size_t index_ = 0;
   std::unique_ptr<DataFileReader> reader_;
+  DataFileReader::InPlaceRows in_place_;
 };
 
 }  // namespace
