@@ -1371,6 +1371,114 @@ TEST(TableTest, CompressionPerLevelRejectsMalformedValues) {
   }
 }
 
+// metadata.stats-mode.per.level (Paimon's option) sets the value statistics of a key-value file
+// by the level it is written at: here none for level 0 (the flushes) and counts for the bottom
+// level; a compaction's output elsewhere keeps metadata.stats-mode. Key statistics stay, and
+// every row reads back the same as in a table without the option.
+TEST(TableTest, StatsModePerLevel) {
+  testing::TempDir dir;
+  auto t = MakeTable(dir.Sub("t"), {"id"},
+                     {{"bucket", "1"},
+                      {"num-levels", "3"},
+                      {"num-sorted-run.compaction-trigger", "2"},
+                      {"compaction.size-ratio", "50"},
+                      {"metadata.stats-mode", "full"},
+                      {"metadata.stats-mode.per.level", " 0 : none , 2:counts"}});
+  auto plain = MakeTable(dir.Sub("plain"), {"id"}, {{"bucket", "1"}, {"num-levels", "3"}});
+  // Per level: "none" (null counts unknown, no bounds), "counts" (null counts, no bounds) or
+  // "full" (null counts and bounds) for every file of the level.
+  using Shapes = std::map<int, std::set<std::string>>;
+  auto shapes_by_level = [&] {
+    Shapes out;
+    auto plan = t->NewScan().PlanLatest();
+    EXPECT_TRUE(plan.ok());
+    if (!plan.ok()) return out;
+    auto types = TypesOf(t->schema().fields);
+    for (const auto& split : plan->splits) {
+      for (const auto& f : split.files) {
+        EXPECT_FALSE(f.key_stats.min_values.empty()) << "key statistics stay";
+        EXPECT_TRUE(f.value_stats.null_counts.has_value());
+        if (!f.value_stats.null_counts) continue;
+        bool counts = std::all_of(f.value_stats.null_counts->begin(), f.value_stats.null_counts->end(),
+                                  [](const auto& c) { return c.has_value(); });
+        bool unknown = std::none_of(f.value_stats.null_counts->begin(), f.value_stats.null_counts->end(),
+                                    [](const auto& c) { return c.has_value(); });
+        auto mins = DeserializeBinaryRow(f.value_stats.min_values, types);
+        EXPECT_TRUE(mins.ok());
+        bool bounds = mins.ok() && std::all_of(mins->begin(), mins->end(), [](const auto& d) { return !d.is_null(); });
+        bool no_bounds =
+            mins.ok() && std::all_of(mins->begin(), mins->end(), [](const auto& d) { return d.is_null(); });
+        out[f.level].insert(unknown && no_bounds  ? "none"
+                            : counts && no_bounds ? "counts"
+                            : counts && bounds    ? "full"
+                                                  : "mixed");
+      }
+    }
+    return out;
+  };
+  auto w = t->NewWriter("w");
+  auto pw = plain->NewWriter("w");
+  auto write = [&](int from, int to, const std::string& region, int64_t commit) {
+    for (int i = from; i < to; ++i) {
+      KL_ASSERT_OK(w->WriteRow(R(i, region, "v" + std::to_string(commit), i + commit)));
+      KL_ASSERT_OK(pw->WriteRow(R(i, region, "v" + std::to_string(commit), i + commit)));
+    }
+    ASSERT_TRUE(w->Commit(commit).ok());
+    ASSERT_TRUE(pw->Commit(commit).ok());
+  };
+  auto same_rows = [&] {
+    auto rows = t->ReadAll();
+    auto expected = plain->ReadAll();
+    ASSERT_TRUE(rows.ok() && expected.ok());
+    EXPECT_EQ(Rows(*rows), Rows(*expected));
+  };
+  write(0, 50, "eu", 1);
+  EXPECT_EQ(shapes_by_level(), (Shapes{{0, {"none"}}}));
+  same_rows();
+  // A lone level-0 file moves to the bottom level without being rewritten: it keeps the
+  // statistics it was written with.
+  KL_ASSERT_OK(w->Compact(/*full=*/true));
+  ASSERT_TRUE(w->Commit(2).ok());
+  EXPECT_EQ(shapes_by_level(), (Shapes{{2, {"none"}}}));
+  // Overlapping rows make the commit's compaction (two sorted runs of like size) merge them
+  // into a new file at the bottom level: counts there.
+  write(25, 1000, "us", 3);
+  EXPECT_EQ(shapes_by_level(), (Shapes{{2, {"counts"}}}));
+  same_rows();
+  // Two small level-0 files merge into level 1, which is not listed: metadata.stats-mode.
+  write(2000, 2010, "eu", 4);
+  EXPECT_EQ(shapes_by_level(), (Shapes{{0, {"none"}}, {2, {"counts"}}}));
+  write(2010, 2020, "eu", 5);
+  EXPECT_EQ(shapes_by_level(), (Shapes{{1, {"full"}}, {2, {"counts"}}}));
+  same_rows();
+  KL_ASSERT_OK(w->Compact(/*full=*/true));
+  ASSERT_TRUE(w->Commit(6).ok());
+  EXPECT_EQ(shapes_by_level(), (Shapes{{2, {"counts"}}}));
+  same_rows();
+}
+
+// A value that is not level:mode pairs of Paimon's modes fails the table's creation, naming
+// the option and its value.
+TEST(TableTest, StatsModePerLevelRejectsMalformedValues) {
+  for (const char* bad :
+       {"zero:none", "0", "0:", "-1:none", "0:none,x", "1:truncate", "1:truncate(0)", "1:truncate(x)", "1:minmax"}) {
+    SCOPED_TRACE(bad);
+    auto schema = NewTableSchema({{0, "id", format::DataType::BigInt(), ""}}, {}, {"id"},
+                                 {{"bucket", "1"}, {"metadata.stats-mode.per.level", bad}});
+    ASSERT_FALSE(schema.ok());
+    EXPECT_EQ(schema.status().code(), StatusCode::kInvalidArgument) << schema.status().ToString();
+    EXPECT_EQ(
+        schema.status().message().rfind("option metadata.stats-mode.per.level = \"" + std::string(bad) + "\": ", 0), 0u)
+        << schema.status().ToString();
+  }
+  for (const char* good : {"0:none", "0:counts,3:full", "1:truncate(32)", ""}) {
+    SCOPED_TRACE(good);
+    auto schema = NewTableSchema({{0, "id", format::DataType::BigInt(), ""}}, {}, {"id"},
+                                 {{"bucket", "1"}, {"metadata.stats-mode.per.level", good}});
+    EXPECT_TRUE(schema.ok()) << schema.status().ToString();
+  }
+}
+
 // Changelog files are read back from the rows the writer kept in memory; the
 // same reads from the files themselves (nothing kept) give the same changes.
 TEST(TableTest, ChangelogReadFromKeptRowsEqualsReadFromFiles) {

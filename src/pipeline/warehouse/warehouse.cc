@@ -145,6 +145,9 @@ std::vector<TableDef> Definitions(const WarehouseOptions& o) {
   // statistics pay for themselves there (Paimon's changelog-file.* options).
   dwd_opts["changelog-file.compression"] = "none";
   dwd_opts["changelog-file.stats-mode"] = "none";
+  // Its level-0 files carry no value statistics: reads prune it by key range only, and
+  // no reader can prune a primary-key table's level-0 files by value statistics in a merge.
+  dwd_opts["metadata.stats-mode.per.level"] = "0:none";
   // A job catching up with a backlog (a relist of a large fleet) leaves up to
   // this many sorted runs per bucket uncompacted until it has caught up, so the
   // rows of a bulk load are written once, not merged again every few commits.

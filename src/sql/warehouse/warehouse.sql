@@ -110,6 +110,9 @@ CREATE TABLE IF NOT EXISTS dwd_objects (
   'changelog-file.compression' = 'none',
   'changelog-file.stats-mode' = 'none',
   'file.compression.per.level' = '0:none',
+  -- no value statistics in level-0 files: reads prune DWD by key range only, and no
+  -- reader can prune a primary-key table's level-0 files by value statistics in a merge
+  'metadata.stats-mode.per.level' = '0:none',
   -- a job catching up with a backlog leaves up to this many sorted runs per
   -- bucket uncompacted until it has caught up (a bulk load is written once)
   'num-sorted-run.stop-trigger' = '24',

@@ -147,6 +147,13 @@ Status WritePicked(KvBatch* chunk, const std::vector<size_t>& rows, KvBatch* scr
   return w->AppendWholeBatch(scratch);
 }
 
+// The value statistics a key-value file written at `level` collects, by its stats mode.
+void SetStatsMode(const TableOptions& options, int level, bool changelog, DataFileWriterOptions* out) {
+  std::string mode = options.key_value_stats_mode(level, changelog);
+  out->stats_truncate = TableOptions::StatsTruncateLength(mode);
+  out->no_value_stats = mode == "none";
+}
+
 }  // namespace
 
 BucketWriter::BucketWriter(std::shared_ptr<TableContext> ctx, std::string partition, int32_t bucket,
@@ -343,16 +350,14 @@ Status BucketWriter::Flush() {
   KL_ASSIGN_OR_RETURN(const FileFormat* fmt, ctx_->WriteFormat(/*level=*/0));
   DataFileWriterOptions data_opts;
   data_opts.target_file_size = ctx_->options().target_file_size(true);
-  data_opts.stats_truncate = ctx_->options().stats_truncate_length();
-  data_opts.no_value_stats = ctx_->options().value_stats_none(/*changelog=*/false);
+  SetStatsMode(ctx_->options(), /*level=*/0, /*changelog=*/false, &data_opts);
   DataFileWriter data(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, data_opts);
   std::unique_ptr<DataFileWriter> changelog;
   if (producer == ChangelogProducer::kInput || lookup) {
     KL_ASSIGN_OR_RETURN(const FileFormat* cl_fmt, ctx_->ChangelogWriteFormat());
     DataFileWriterOptions cl_opts = data_opts;
     cl_opts.prefix = "changelog-";
-    cl_opts.stats_truncate = ctx_->options().changelog_stats_truncate_length();
-    cl_opts.no_value_stats = ctx_->options().value_stats_none(/*changelog=*/true);
+    SetStatsMode(ctx_->options(), /*level=*/0, /*changelog=*/true, &cl_opts);
     cl_opts.keep_rows = true;  // followers in this process read it next
     changelog = std::make_unique<DataFileWriter>(ctx_->schema(), cl_fmt, &ctx_->paths(), partition_, bucket_, cl_opts);
   }
@@ -496,8 +501,7 @@ Status BucketWriter::RunCompaction(const CompactUnit& unit, std::optional<int64_
   opts.level = unit.output_level;
   opts.source = FileSource::kCompact;
   opts.target_file_size = ctx_->options().target_file_size(true);
-  opts.stats_truncate = ctx_->options().stats_truncate_length();
-  opts.no_value_stats = ctx_->options().value_stats_none(/*changelog=*/false);
+  SetStatsMode(ctx_->options(), unit.output_level, /*changelog=*/false, &opts);
   DataFileWriter writer(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, opts);
   AbortOnExit abort_on_failure({&writer});
   KvBatch chunk(ctx_->schema().fields);  // reused: its buffers cycle between reader and writer

@@ -206,6 +206,7 @@ Status TableOptions::Validate() const {
     if (!b || *b == 0 || *b < -2)
       return Status::InvalidArgument("option bucket = \"" + *v + "\" must be -1 or positive");
   }
+  KL_RETURN_IF_ERROR(stats_mode_per_level().status());
   return ValidateFileCompressions();
 }
 
@@ -256,9 +257,7 @@ int TableOptions::num_levels() const {
   return v > 0 ? static_cast<int>(v) : num_sorted_run_compaction_trigger() + 1;
 }
 
-namespace {
-
-int TruncateLengthOf(const std::string& mode) {
+int TableOptions::StatsTruncateLength(const std::string& mode) {
   if (mode == "full") return -1;
   if (mode == "none" || mode == "counts") return 0;
   if (mode.rfind("truncate(", 0) == 0 && mode.back() == ')') {
@@ -268,14 +267,57 @@ int TruncateLengthOf(const std::string& mode) {
   return 16;
 }
 
-}  // namespace
-
 int TableOptions::stats_truncate_length() const {
-  return TruncateLengthOf(GetString("metadata.stats-mode", "truncate(16)"));
+  return StatsTruncateLength(GetString("metadata.stats-mode", "truncate(16)"));
 }
 
 int TableOptions::changelog_stats_truncate_length() const {
-  return TruncateLengthOf(GetString("changelog-file.stats-mode", GetString("metadata.stats-mode", "truncate(16)")));
+  return StatsTruncateLength(GetString("changelog-file.stats-mode", GetString("metadata.stats-mode", "truncate(16)")));
+}
+
+Result<std::map<int, std::string>> TableOptions::stats_mode_per_level() const {
+  std::map<int, std::string> out;
+  auto value = Get("metadata.stats-mode.per.level");
+  if (!value) return out;
+  for (const std::string& entry : Split(*value, ',', /*skip_empty=*/true)) {
+    std::string_view item = Trim(entry);
+    if (item.empty()) continue;
+    size_t colon = item.find(':');
+    std::string level_text(Trim(item.substr(0, colon)));
+    std::string mode(colon == std::string_view::npos ? "" : Trim(item.substr(colon + 1)));
+    int level = -1;
+    auto [end, ec] = std::from_chars(level_text.data(), level_text.data() + level_text.size(), level);
+    if (colon == std::string_view::npos || ec != std::errc() || end != level_text.data() + level_text.size() ||
+        level < 0) {
+      return Status::InvalidArgument("option metadata.stats-mode.per.level = \"" + *value + "\": \"" +
+                                     std::string(item) + "\" is not level:mode");
+    }
+    // truncate(N) with N a positive count of characters; the other modes by name.
+    bool known = mode == "none" || mode == "counts" || mode == "full";
+    if (!known && mode.rfind("truncate(", 0) == 0 && mode.back() == ')') {
+      auto n = ParseInt64(mode.substr(9, mode.size() - 10));
+      known = n && *n > 0 && *n <= INT32_MAX;
+    }
+    if (!known) {
+      return Status::InvalidArgument("option metadata.stats-mode.per.level = \"" + *value + "\": level " +
+                                     std::to_string(level) + "'s mode \"" + mode +
+                                     "\" is not one of: none, counts, truncate(N), full");
+    }
+    out[level] = mode;
+  }
+  return out;
+}
+
+std::string TableOptions::key_value_stats_mode(int level, bool changelog) const {
+  if (changelog) {
+    if (auto mode = Get("changelog-file.stats-mode")) return *mode;
+  }
+  auto per_level = stats_mode_per_level();
+  if (per_level.ok()) {
+    auto it = per_level->find(level);
+    if (it != per_level->end()) return it->second;
+  }
+  return GetString("metadata.stats-mode", "truncate(16)");
 }
 
 bool TableOptions::value_stats_none(bool changelog) const {

@@ -113,6 +113,15 @@ class TableOptions {
   // no value statistics are collected at all.
   bool value_stats_none(bool changelog) const;
   int changelog_stats_truncate_length() const;
+  // metadata.stats-mode.per.level ('0:none,1:truncate(16)'): LSM level -> stats mode; an error
+  // naming the option for a value that is not level:mode pairs of known modes.
+  Result<std::map<int, std::string>> stats_mode_per_level() const;
+  // The stats mode of a key-value file written at `level` (a flush writes level 0, a compaction
+  // its output level): changelog-file.stats-mode for changelog files where set, else the
+  // level's in metadata.stats-mode.per.level, else metadata.stats-mode.
+  std::string key_value_stats_mode(int level, bool changelog) const;
+  // A stats mode's string bound length, as stats_truncate_length() (0 for "none" and "counts").
+  static int StatsTruncateLength(const std::string& mode);
 
   // fields.<name>.<suffix>
   std::optional<std::string> FieldOption(const std::string& field, const std::string& suffix) const {
