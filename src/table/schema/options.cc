@@ -76,6 +76,29 @@ std::optional<int64_t> ParseDuration(std::string_view text) {
                                {"days", 86400000}});
 }
 
+// A `level:value, level:value` option (file.compression.per.level, metadata.stats-mode.per.level):
+// the value by level, or an error naming the option and the entry that is not `level:<noun>`.
+Result<std::map<int, std::string>> ParseLevelMap(const std::string& option, const std::string& value,
+                                                 const std::string& noun) {
+  std::map<int, std::string> out;
+  for (const std::string& entry : Split(value, ',', /*skip_empty=*/true)) {
+    std::string_view item = Trim(entry);
+    if (item.empty()) continue;
+    size_t colon = item.find(':');
+    std::string level_text(Trim(item.substr(0, colon)));
+    std::string setting(colon == std::string_view::npos ? "" : Trim(item.substr(colon + 1)));
+    int level = -1;
+    auto [end, ec] = std::from_chars(level_text.data(), level_text.data() + level_text.size(), level);
+    if (colon == std::string_view::npos || ec != std::errc() || end != level_text.data() + level_text.size() ||
+        level < 0 || setting.empty()) {
+      return Status::InvalidArgument("option " + option + " = \"" + value + "\": \"" + std::string(item) +
+                                     "\" is not level:" + noun);
+    }
+    out[level] = setting;
+  }
+  return out;
+}
+
 }  // namespace
 
 int64_t TableOptions::GetMemorySize(const std::string& key, int64_t fallback) const {
@@ -93,25 +116,9 @@ int64_t TableOptions::GetDurationMillis(const std::string& key, int64_t fallback
 }
 
 Result<std::map<int, std::string>> TableOptions::file_compression_per_level() const {
-  std::map<int, std::string> out;
   auto value = Get("file.compression.per.level");
-  if (!value) return out;
-  for (const std::string& entry : Split(*value, ',', /*skip_empty=*/true)) {
-    std::string_view item = Trim(entry);
-    if (item.empty()) continue;
-    size_t colon = item.find(':');
-    std::string level_text(Trim(item.substr(0, colon)));
-    std::string compression(colon == std::string_view::npos ? "" : Trim(item.substr(colon + 1)));
-    int level = -1;
-    auto [end, ec] = std::from_chars(level_text.data(), level_text.data() + level_text.size(), level);
-    if (colon == std::string_view::npos || ec != std::errc() || end != level_text.data() + level_text.size() ||
-        level < 0 || compression.empty()) {
-      return Status::InvalidArgument("option file.compression.per.level = \"" + *value + "\": \"" + std::string(item) +
-                                     "\" is not level:compression");
-    }
-    out[level] = compression;
-  }
-  return out;
+  if (!value) return std::map<int, std::string>();
+  return ParseLevelMap("file.compression.per.level", *value, "compression");
 }
 
 // The compressions the table writes with: file.compression for data files, each level of
@@ -276,22 +283,10 @@ int TableOptions::changelog_stats_truncate_length() const {
 }
 
 Result<std::map<int, std::string>> TableOptions::stats_mode_per_level() const {
-  std::map<int, std::string> out;
   auto value = Get("metadata.stats-mode.per.level");
-  if (!value) return out;
-  for (const std::string& entry : Split(*value, ',', /*skip_empty=*/true)) {
-    std::string_view item = Trim(entry);
-    if (item.empty()) continue;
-    size_t colon = item.find(':');
-    std::string level_text(Trim(item.substr(0, colon)));
-    std::string mode(colon == std::string_view::npos ? "" : Trim(item.substr(colon + 1)));
-    int level = -1;
-    auto [end, ec] = std::from_chars(level_text.data(), level_text.data() + level_text.size(), level);
-    if (colon == std::string_view::npos || ec != std::errc() || end != level_text.data() + level_text.size() ||
-        level < 0) {
-      return Status::InvalidArgument("option metadata.stats-mode.per.level = \"" + *value + "\": \"" +
-                                     std::string(item) + "\" is not level:mode");
-    }
+  if (!value) return std::map<int, std::string>();
+  KL_ASSIGN_OR_RETURN(auto out, ParseLevelMap("metadata.stats-mode.per.level", *value, "mode"));
+  for (const auto& [level, mode] : out) {
     // truncate(N) with N a positive count of characters; the other modes by name.
     bool known = mode == "none" || mode == "counts" || mode == "full";
     if (!known && mode.rfind("truncate(", 0) == 0 && mode.back() == ')') {
@@ -303,7 +298,6 @@ Result<std::map<int, std::string>> TableOptions::stats_mode_per_level() const {
                                      std::to_string(level) + "'s mode \"" + mode +
                                      "\" is not one of: none, counts, truncate(N), full");
     }
-    out[level] = mode;
   }
   return out;
 }
