@@ -1479,17 +1479,23 @@ TEST(TableTest, StatsModePerLevelRejectsMalformedValues) {
   }
 }
 
+// A two-bucket table of `format` with a lookup changelog whose files this process keeps in
+// memory (RecentFiles) after writing them.
+std::shared_ptr<Table> KeptChangelogTable(testing::TempDir& dir, const char* format) {
+  return test_util::MakeTestTable(dir.Sub("t"), {"id"},
+                                  {{"bucket", "2"},
+                                   {"file.format", format},
+                                   {"changelog-producer", "lookup"},
+                                   {"kubelake.data-file.sync", "false"}});
+}
+
 // Changelog files are read back from the rows the writer kept in memory; the
 // same reads from the files themselves (nothing kept) give the same changes.
 TEST(TableTest, ChangelogReadFromKeptRowsEqualsReadFromFiles) {
   for (const char* format : {"avro", "parquet"}) {
     SCOPED_TRACE(format);
     testing::TempDir dir;
-    auto t = test_util::MakeTestTable(dir.Sub("t"), {"id"},
-                                      {{"bucket", "2"},
-                                       {"file.format", format},
-                                       {"changelog-producer", "lookup"},
-                                       {"kubelake.data-file.sync", "false"}});
+    auto t = KeptChangelogTable(dir, format);
     auto w = t->NewWriter("w");
     Random rng(11);
     for (int c = 1; c <= 6; ++c) {
@@ -1561,11 +1567,7 @@ TEST(TableTest, FilteredChangelogReadFromKeptRowsEqualsFilteringEveryRow) {
   for (const char* format : {"avro", "parquet"}) {
     SCOPED_TRACE(format);
     testing::TempDir dir;
-    auto t = test_util::MakeTestTable(dir.Sub("t"), {"id"},
-                                      {{"bucket", "2"},
-                                       {"file.format", format},
-                                       {"changelog-producer", "lookup"},
-                                       {"kubelake.data-file.sync", "false"}});
+    auto t = KeptChangelogTable(dir, format);
     auto w = t->NewWriter("w");
     Random rng(23);
     auto value = [&](int column) {
