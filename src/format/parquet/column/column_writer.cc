@@ -457,7 +457,7 @@ Status ColumnChunkWriter::FlushPage() {
   header.type = options_.data_page_v2 ? PageType::kDataPageV2 : PageType::kDataPage;
   int32_t num_nulls = static_cast<int32_t>(page_levels_ - page_values_);
   // The page body: bytes stored as they are (v2's levels), then the compressed input.
-  std::string& stored = scratch_;
+  std::string& stored = v2_levels_;
   stored.clear();
   std::string_view input;
   if (options_.data_page_v2) {
@@ -474,7 +474,7 @@ Status ColumnChunkWriter::FlushPage() {
     header.data_v2.repetition_levels_byte_length = static_cast<int32_t>(rep_rle.size());
     header.data_v2.is_compressed = options_.codec != Codec::kUncompressed;
   } else {
-    std::string& raw = compressed_;
+    std::string& raw = v1_page_;
     raw.clear();
     raw.reserve(rep_rle.size() + def_rle.size() + values.size() + 8);
     if (leaf_.max_rep > 0) {

@@ -116,9 +116,10 @@ class ColumnChunkWriter {
   // chunk
   ChunkBuffer chunk_bytes_;  // data pages
   std::string dict_page_;
-  // A page's encoded values, its levels + values, and its compressed body: members so that
-  // their capacity carries over from page to page (plain_ trades buffers with the first).
-  std::string page_encoded_, scratch_, compressed_, header_;
+  // A page's encoded values, a v2 page's levels (stored uncompressed before its body), a v1
+  // page's levels + values (the codec's input) and its header: members so that their capacity
+  // carries over from page to page (plain_ trades buffers with the first).
+  std::string page_encoded_, v2_levels_, v1_page_, header_;
   int64_t first_data_page_ = -1;
   bool has_dictionary_page_ = false;
   int64_t total_uncompressed_ = 0;
