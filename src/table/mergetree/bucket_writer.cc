@@ -217,8 +217,7 @@ Status BucketWriter::EnsureLookupState() {
   // Picking engines never read a stored retraction's values: only its key and its place in
   // the merge order (sequence fields) count.
   std::vector<int> retraction_columns;
-  MergeEngine engine = engine_;
-  if (engine == MergeEngine::kDeduplicate || engine == MergeEngine::kFirstRow) {
+  if (engine_ == MergeEngine::kDeduplicate || engine_ == MergeEngine::kFirstRow) {
     retraction_columns = ctx_->comparator().key_indexes();
     for (int s : ctx_->comparator().sequence_indexes()) retraction_columns.push_back(s);
   }
@@ -285,7 +284,6 @@ Status BucketWriter::ApplyLookup(const KvBatch& records, size_t begin, size_t en
     now = stored.by_ref ? lookup_->Put(key, *stored.ref.batch, stored.ref.row)
                         : lookup_->PutMerged(key, stored.row, stored.seq, stored.kind);
   }
-  const MergeEngine engine = engine_;
   if (store_merge->picks_input()) {
     // Picking engines: the view of a stored record is the record itself
     // unless it is a retraction, so changelog rows are copied column by column.
@@ -293,7 +291,7 @@ Status BucketWriter::ApplyLookup(const KvBatch& records, size_t begin, size_t en
     if (old && !format::IsRetract(old->kind())) before = old;
     if (now && !format::IsRetract(now->kind())) after = now;
     Status s = EmitChange(records, before ? &*before : nullptr, nullptr, after ? &*after : nullptr, nullptr, unchanged,
-                          seq, engine, changelog);
+                          seq, engine_, changelog);
     if (!now) lookup_->Erase(key);
     return s;
   }
@@ -301,7 +299,7 @@ Status BucketWriter::ApplyLookup(const KvBatch& records, size_t begin, size_t en
   std::optional<Row> after_row = now ? View(*now, view_merge) : std::nullopt;
   if (!now) lookup_->Erase(key);
   return EmitChange(records, nullptr, before_row ? &*before_row : nullptr, nullptr, after_row ? &*after_row : nullptr,
-                    unchanged, seq, engine, changelog);
+                    unchanged, seq, engine_, changelog);
 }
 
 Status BucketWriter::EmitChange(const KvBatch& chunk, const KvRef* before, const Row* before_row, const KvRef* after,
