@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <cctype>
+#include <charconv>
 #include <limits>
 
 #include "common/json.h"
@@ -199,6 +200,83 @@ std::optional<std::string> ScalarText(Element e) {
   }
 }
 
+}  // namespace
+
+// The string as simdjson's minify writes it: '"', '\\' and control characters escaped.
+static void AppendMinifiedString(std::string_view s, std::string* out) {
+  out->push_back('"');
+  size_t plain = 0;  // s[plain, i) needs no escape
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') [[likely]]
+      continue;
+    out->append(s.data() + plain, i - plain);
+    plain = i + 1;
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\b': out->append("\\b"); break;
+      case '\t': out->append("\\t"); break;
+      case '\n': out->append("\\n"); break;
+      case '\f': out->append("\\f"); break;
+      case '\r': out->append("\\r"); break;
+      default: {
+        static const char kHex[] = "0123456789abcdef";
+        char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+        out->append(u, 6);
+      }
+    }
+  }
+  out->append(s.data() + plain, s.size() - plain);
+  out->push_back('"');
+}
+
+void AppendMinifiedJson(const simdjson::dom::element& e, std::string* out) {
+  switch (e.type()) {
+    case simdjson::dom::element_type::ARRAY: {
+      out->push_back('[');
+      bool first = true;
+      simdjson::dom::array items = e.get_array().value_unsafe();
+      for (Element item : items) {
+        if (!first) out->push_back(',');
+        first = false;
+        AppendMinifiedJson(item, out);
+      }
+      out->push_back(']');
+      return;
+    }
+    case simdjson::dom::element_type::OBJECT: {
+      out->push_back('{');
+      bool first = true;
+      simdjson::dom::object fields = e.get_object().value_unsafe();
+      for (auto field : fields) {
+        if (!first) out->push_back(',');
+        first = false;
+        AppendMinifiedString(field.key, out);
+        out->push_back(':');
+        AppendMinifiedJson(field.value, out);
+      }
+      out->push_back('}');
+      return;
+    }
+    case simdjson::dom::element_type::STRING: AppendMinifiedString(e.get_string().value_unsafe(), out); return;
+    case simdjson::dom::element_type::INT64:
+    case simdjson::dom::element_type::UINT64: {
+      char digits[24];
+      auto r = e.type() == simdjson::dom::element_type::INT64
+                   ? std::to_chars(digits, digits + sizeof(digits), e.get_int64().value_unsafe())
+                   : std::to_chars(digits, digits + sizeof(digits), e.get_uint64().value_unsafe());
+      out->append(digits, r.ptr);
+      return;
+    }
+    case simdjson::dom::element_type::BOOL: out->append(e.get_bool().value_unsafe() ? "true" : "false"); return;
+    case simdjson::dom::element_type::NULL_VALUE: out->append("null"); return;
+    case simdjson::dom::element_type::DOUBLE: out->append(simdjson::minify(e)); return;  // its shortest digits
+  }
+}
+
+namespace {
+
 // How a walk of a path of keys and indexes ended.
 enum class WalkEnd : unsigned char {
   kSelected,  // the step (or walk) reached an element
@@ -315,21 +393,25 @@ Status AppendJsonResult(ExecContext& ctx, const JsonCall& call, bool parsed, boo
       case JsonFunctionKind::kQuery: {
         bool wrap = o.wrapper == JsonWrapperKind::kUnconditional ||
                     (o.wrapper == JsonWrapperKind::kConditional && (found.size() > 1 || IsScalar(found[0])));
+        // One buffer per thread, kept: the text is built without an allocation of its own.
+        thread_local std::string text;
+        text.clear();
         if (wrap) {
-          std::string s = "[";
+          text.push_back('[');
           for (size_t k = 0; k < found.size(); ++k) {
-            if (k > 0) s += ",";
-            s += simdjson::minify(found[k]);
+            if (k > 0) text.push_back(',');
+            AppendMinifiedJson(found[k], &text);
           }
-          s += "]";
-          AppendText(out, s);
+          text.push_back(']');
+          AppendText(out, text);
           return Status::OK();
         }
         if (found.size() > 1 || IsScalar(found[0])) {
           error = true;
           why = "the path selects a scalar or several values (use WITH ARRAY WRAPPER)";
         } else {
-          AppendText(out, simdjson::minify(found[0]));
+          AppendMinifiedJson(found[0], &text);
+          AppendText(out, text);
           return Status::OK();
         }
         break;
