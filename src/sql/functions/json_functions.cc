@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <cstring>
 #include <limits>
 
 #include "common/json.h"
@@ -517,7 +518,21 @@ struct JsonCallSet::Impl {
   // Per node with several key steps below it, those children: an object there is scanned once
   // for all of their keys (at_key would scan it once per key).
   std::vector<std::vector<size_t>> key_children;
-  std::vector<bool> stepped;  // per node, for the current document: reached by such a scan
+  // Per such node, its children's keys, compact: a field is told from most of them by its
+  // length and first byte, without a call to compare the bytes.
+  struct ChildKey {
+    uint32_t size;
+    char first;
+    size_t node;
+    const char* data;
+  };
+  std::vector<std::vector<ChildKey>> child_keys;
+  // Per such node, the lengths of its children's keys (bit n: a key of n bytes; bit 63: 63 or
+  // more): most fields of an object are told apart from the keys sought by their length alone.
+  std::vector<uint64_t> key_lengths;
+  std::vector<uint8_t> stepped;  // per node, for the current document: reached by such a scan
+
+  static int LengthBit(size_t n) { return n < 63 ? static_cast<int>(n) : 63; }
 
   // Takes the key steps below `parent` (an object) in one scan of its fields: each child gets
   // the first field of its key, as at_key finds it, or nothing.
@@ -525,14 +540,18 @@ struct JsonCallSet::Impl {
     const std::vector<size_t>& children = key_children[parent];
     for (size_t c : children) {
       ends[c] = WalkEnd::kNothing;
-      stepped[c] = true;
+      stepped[c] = 1;
     }
     size_t left = children.size();
+    uint64_t lengths = key_lengths[parent];
     simdjson::dom::object object = elements[parent].get_object().value_unsafe();
     for (auto field : object) {
       std::string_view key = field.key;
-      for (size_t c : children) {
-        if (ends[c] == WalkEnd::kNothing && nodes[c].step->key == key) {
+      if ((lengths >> LengthBit(key.size()) & 1) == 0) continue;
+      for (const ChildKey& k : child_keys[parent]) {
+        size_t c = k.node;
+        if (k.size == key.size() && ends[c] == WalkEnd::kNothing &&
+            (k.size == 0 || (k.first == key[0] && std::memcmp(k.data + 1, key.data() + 1, k.size - 1) == 0))) {
           ends[c] = WalkEnd::kSelected;
           elements[c] = field.value;
           --left;
@@ -582,8 +601,16 @@ JsonCallSet::JsonCallSet(std::vector<const JsonCall*> calls) : impl_(std::make_u
   for (size_t n = 1; n < m.nodes.size(); ++n) {
     if (m.nodes[n].step->kind == PathStep::kKey) m.key_children[m.nodes[n].parent].push_back(n);
   }
-  for (auto& children : m.key_children) {
+  m.key_lengths.assign(m.nodes.size(), 0);
+  m.child_keys.resize(m.nodes.size());
+  for (size_t n = 0; n < m.nodes.size(); ++n) {
+    auto& children = m.key_children[n];
     if (children.size() < 2) children.clear();  // one key: at_key's own scan is as cheap
+    for (size_t c : children) {
+      const std::string& key = m.nodes[c].step->key;
+      m.key_lengths[n] |= uint64_t{1} << Impl::LengthBit(key.size());
+      m.child_keys[n].push_back({static_cast<uint32_t>(key.size()), key.empty() ? '\0' : key[0], c, key.data()});
+    }
   }
 }
 
@@ -635,7 +662,7 @@ Status JsonCallSet::EvaluateDoc(ExecContext& ctx, const char* doc, size_t size, 
   if (parsed) {
     m.ends[0] = WalkEnd::kSelected;
     m.elements[0] = root;
-    m.stepped.assign(m.nodes.size(), false);
+    m.stepped.assign(m.nodes.size(), 0);
     if (!m.key_children[0].empty() && root.type() == simdjson::dom::element_type::OBJECT) m.StepKeysTogether(0);
     for (size_t n = 1; n < m.nodes.size(); ++n) {
       const Impl::Node& node = m.nodes[n];

@@ -1,4 +1,6 @@
-// JSON_QUERY's text against simdjson::minify, on random documents.
+// JSON_QUERY's text against simdjson::minify, and a JsonCallSet (one parse per
+// document, shared walks, objects scanned once for several keys) against each
+// call evaluated alone, on random documents and paths.
 #include "sql/functions/json_functions.h"
 
 #include <gtest/gtest.h>
@@ -99,6 +101,29 @@ std::string RandomDocument(std::mt19937& rng) {
   return doc;
 }
 
+std::string RandomPath(std::mt19937& rng) {
+  std::string p = rng() % 12 == 0 ? "strict $" : "$";
+  int n = static_cast<int>(rng() % 5);
+  for (int i = 0; i < n; ++i) {
+    switch (rng() % 10) {
+      case 0: p += "[0]"; break;
+      case 1: p += "[1]"; break;
+      case 2: p += "[*]"; break;
+      case 3: p += ".*"; break;
+      case 4: p += "[last]"; break;
+      default: {
+        const std::string& k = kKeys[rng() % kKeys.size()];
+        if (k.empty() || k.find('.') != std::string::npos || k.find('\'') != std::string::npos || rng() % 4 == 0) {
+          p += k.find('\'') != std::string::npos ? "[\"" + k + "\"]" : "['" + k + "']";
+        } else {
+          p += "." + k;
+        }
+      }
+    }
+  }
+  return p;
+}
+
 TEST(JsonFunctionsTest, MinifiedTextIsSimdjsons) {
   std::mt19937 rng(7);
   simdjson::dom::parser parser;
@@ -127,6 +152,78 @@ TEST(JsonFunctionsTest, MinifiedTextIsSimdjsons) {
     }
   }
   EXPECT_GT(checked, 5000);
+}
+
+struct BoundCall {
+  BoundFunction f;
+  std::string text;
+};
+
+Result<BoundCall> Bind(const std::string& path, const JsonCallOptions& o) {
+  CallSite site;
+  site.name = o.kind == JsonFunctionKind::kQuery    ? "JSON_QUERY"
+              : o.kind == JsonFunctionKind::kExists ? "JSON_EXISTS"
+                                                    : "JSON_VALUE";
+  site.arg_types = {DataType::String(), DataType::String()};
+  site.constants = {std::nullopt, Datum::Bytes(path)};
+  site.untyped_null = {false, false};
+  KL_ASSIGN_OR_RETURN(BoundFunction f, BindJsonFunction(site, o));
+  return BoundCall{std::move(f), site.name + "(doc, '" + path + "'" + ")"};
+}
+
+TEST(JsonFunctionsTest, CallSetsAnswerAsEachCallAlone) {
+  std::mt19937 rng(11);
+  ExecContext ctx;
+  for (int round = 0; round < 60; ++round) {
+    std::vector<BoundCall> calls;
+    while (calls.size() < 24) {
+      JsonCallOptions o;
+      switch (rng() % 7) {
+        case 0: o.kind = JsonFunctionKind::kQuery; break;
+        case 1:
+          o.kind = JsonFunctionKind::kQuery;
+          o.wrapper = rng() % 2 ? JsonWrapperKind::kUnconditional : JsonWrapperKind::kConditional;
+          break;
+        case 2: o.kind = JsonFunctionKind::kExists; break;
+        case 3: o.returning = DataType::BigInt(); break;
+        case 4: o.returning = DataType::Boolean(); break;
+        default: break;
+      }
+      if (o.kind == JsonFunctionKind::kExists) {
+        o.on_error = JsonOnBehavior::kFalse;
+        o.returning = DataType::Boolean();
+      }
+      auto bound = Bind(RandomPath(rng), o);
+      ASSERT_TRUE(bound.ok()) << bound.status().ToString();
+      calls.push_back(std::move(*bound));
+    }
+    Column docs(DataType::String());
+    for (int i = 0; i < 40; ++i) {
+      if (rng() % 20 == 0) {
+        docs.AppendNull();
+      } else {
+        docs.AppendBytes(RandomDocument(rng));
+      }
+    }
+    std::vector<const JsonCall*> list;
+    std::vector<Column> together;
+    for (const BoundCall& c : calls) {
+      list.push_back(c.f.json.get());
+      together.emplace_back(c.f.return_type);
+    }
+    JsonCallSet set(list);
+    ASSERT_TRUE(set.Evaluate(ctx, docs, 0, docs.size(), &together).ok());
+    for (size_t k = 0; k < calls.size(); ++k) {
+      Column alone(calls[k].f.return_type);
+      ASSERT_TRUE(calls[k].f.kernel(ctx, {&docs, nullptr}, docs.size(), &alone).ok());
+      ASSERT_EQ(together[k].size(), docs.size());
+      for (size_t i = 0; i < docs.size(); ++i) {
+        const DataType& t = calls[k].f.return_type;
+        ASSERT_EQ(format::DatumToString(together[k].Get(i), t), format::DatumToString(alone.Get(i), t))
+            << calls[k].text << " over " << (docs.IsNull(i) ? "NULL" : std::string(docs.GetBytes(i)));
+      }
+    }
+  }
 }
 
 }  // namespace
