@@ -100,87 +100,81 @@ Result<JsonPath> CompilePath(std::string_view text) {
 
 using Element = simdjson::dom::element;
 
-// Applies the path's steps from `from_step` on (to `root`, the element the steps
-// before it selected); false on a strict-mode structural error.
-bool Apply(const JsonPath& path, Element root, std::vector<Element>* out, size_t from_step = 0) {
-  std::vector<Element> cur{root}, next;
-  for (size_t s = from_step; s < path.steps.size(); ++s) {
-    const JsonPathStep& step = path.steps[s];
-    next.clear();
-    for (Element e : cur) {
-      // Lax mode: a key step on an array applies to each element.
-      if (!path.strict && e.type() == simdjson::dom::element_type::ARRAY &&
-          (step.kind == PathStep::kKey || step.kind == PathStep::kAnyKey)) {
-        simdjson::dom::array items = e.get_array().value_unsafe();
-        for (Element item : items) {
-          if (item.type() != simdjson::dom::element_type::OBJECT) continue;
-          simdjson::dom::object obj = item.get_object().value_unsafe();
-          if (step.kind == PathStep::kAnyKey) {
-            for (auto field : obj) next.push_back(field.value);
-          } else {
-            Element v;
-            if (obj.at_key(step.key).get(v) == simdjson::SUCCESS) next.push_back(v);
-          }
-        }
-        continue;
-      }
-      switch (step.kind) {
-        case PathStep::kKey: {
-          if (e.type() != simdjson::dom::element_type::OBJECT) {
-            if (path.strict) return false;
-            continue;
-          }
-          Element v;
-          simdjson::dom::object obj = e.get_object().value_unsafe();
-          if (obj.at_key(step.key).get(v) == simdjson::SUCCESS) {
-            next.push_back(v);
-          } else if (path.strict) {
-            return false;
-          }
-          break;
-        }
-        case PathStep::kAnyKey:
-          if (e.type() != simdjson::dom::element_type::OBJECT) {
-            if (path.strict) return false;
-            continue;
-          }
-          {
-            simdjson::dom::object obj = e.get_object().value_unsafe();
-            for (auto field : obj) next.push_back(field.value);
-          }
-          break;
-        case PathStep::kIndex:
-        case PathStep::kLast:
-        case PathStep::kAnyIndex: {
-          if (e.type() != simdjson::dom::element_type::ARRAY) {
-            // Lax: a non-array is treated as an array of one.
-            if (path.strict) return false;
-            if (step.kind == PathStep::kAnyIndex || (step.kind == PathStep::kIndex && step.index == 0) ||
-                step.kind == PathStep::kLast) {
-              next.push_back(e);
-            }
-            continue;
-          }
-          auto arr = e.get_array().value_unsafe();
-          size_t n = arr.size();
-          if (step.kind == PathStep::kAnyIndex) {
-            for (Element item : arr) next.push_back(item);
-          } else {
-            size_t idx = step.kind == PathStep::kLast ? (n == 0 ? SIZE_MAX : n - 1) : static_cast<size_t>(step.index);
-            if (idx < n) {
-              next.push_back(arr.at(idx).value_unsafe());
-            } else if (path.strict) {
-              return false;
-            }
-          }
-          break;
-        }
+// Appends what steps [s, end) of the path select from `e`, depth first: the order in which
+// applying the steps one at a time to all elements selected so far lists them, without the
+// lists between. False on a strict-mode structural error.
+bool ApplyFrom(const JsonPath& path, size_t s, Element e, std::vector<Element>* out) {
+  if (s == path.steps.size()) {
+    out->push_back(e);
+    return true;
+  }
+  const JsonPathStep& step = path.steps[s];
+  auto type = e.type();
+  // Lax mode: a key step on an array applies to each element.
+  if (!path.strict && type == simdjson::dom::element_type::ARRAY &&
+      (step.kind == PathStep::kKey || step.kind == PathStep::kAnyKey)) {
+    simdjson::dom::array items = e.get_array().value_unsafe();
+    for (Element item : items) {
+      if (item.type() != simdjson::dom::element_type::OBJECT) continue;
+      simdjson::dom::object obj = item.get_object().value_unsafe();
+      if (step.kind == PathStep::kAnyKey) {
+        for (auto field : obj) ApplyFrom(path, s + 1, field.value, out);  // lax: never fails
+      } else {
+        Element v;
+        if (obj.at_key(step.key).get(v) == simdjson::SUCCESS) ApplyFrom(path, s + 1, v, out);
       }
     }
-    cur.swap(next);
+    return true;
   }
-  *out = std::move(cur);
+  switch (step.kind) {
+    case PathStep::kKey: {
+      if (type != simdjson::dom::element_type::OBJECT) return !path.strict;
+      Element v;
+      simdjson::dom::object obj = e.get_object().value_unsafe();
+      if (obj.at_key(step.key).get(v) == simdjson::SUCCESS) return ApplyFrom(path, s + 1, v, out);
+      return !path.strict;
+    }
+    case PathStep::kAnyKey: {
+      if (type != simdjson::dom::element_type::OBJECT) return !path.strict;
+      simdjson::dom::object obj = e.get_object().value_unsafe();
+      for (auto field : obj) {
+        if (!ApplyFrom(path, s + 1, field.value, out)) return false;
+      }
+      return true;
+    }
+    case PathStep::kIndex:
+    case PathStep::kLast:
+    case PathStep::kAnyIndex: {
+      if (type != simdjson::dom::element_type::ARRAY) {
+        // Lax: a non-array is treated as an array of one.
+        if (path.strict) return false;
+        if (step.kind == PathStep::kAnyIndex || (step.kind == PathStep::kIndex && step.index == 0) ||
+            step.kind == PathStep::kLast) {
+          ApplyFrom(path, s + 1, e, out);
+        }
+        return true;
+      }
+      simdjson::dom::array arr = e.get_array().value_unsafe();
+      if (step.kind == PathStep::kAnyIndex) {
+        for (Element item : arr) {
+          if (!ApplyFrom(path, s + 1, item, out)) return false;
+        }
+        return true;
+      }
+      size_t n = arr.size();
+      size_t idx = step.kind == PathStep::kLast ? (n == 0 ? SIZE_MAX : n - 1) : static_cast<size_t>(step.index);
+      if (idx < n) return ApplyFrom(path, s + 1, arr.at(idx).value_unsafe(), out);
+      return !path.strict;
+    }
+  }
   return true;
+}
+
+// Sets `out` to what the path's steps from `from_step` on select from `root` (the element
+// the steps before it selected); false on a strict-mode structural error.
+bool Apply(const JsonPath& path, Element root, std::vector<Element>* out, size_t from_step = 0) {
+  out->clear();
+  return ApplyFrom(path, from_step, root, out);
 }
 
 bool IsScalar(Element e) {
