@@ -197,14 +197,37 @@ std::optional<std::string> ScalarText(Element e) {
 
 }  // namespace
 
+// Whether a string byte is written escaped: '"', '\\' and control characters.
+static bool NeedsEscape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+
 // The string as simdjson's minify writes it: '"', '\\' and control characters escaped.
 static void AppendMinifiedString(std::string_view s, std::string* out) {
+  // Most strings have nothing to escape: 8 bytes at a time, then the rest, and if so one copy.
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
+    auto has_zero = [&](uint64_t v) { return ((v - kOnes) & ~v & kHighs) != 0; };
+    // A byte below 0x20, or equal to '"' or '\\' (exact tests for whether any byte is).
+    if ((((w - 0x20 * kOnes) & ~w & kHighs) != 0) || has_zero(w ^ ('"' * kOnes)) || has_zero(w ^ ('\\' * kOnes))) break;
+  }
+  while (i < s.size() && !NeedsEscape(static_cast<unsigned char>(s[i]))) ++i;
+  if (i == s.size()) {
+    size_t at = out->size();
+    out->resize(at + s.size() + 2);
+    char* p = out->data() + at;
+    p[0] = '"';
+    std::memcpy(p + 1, s.data(), s.size());
+    p[s.size() + 1] = '"';
+    return;
+  }
   out->push_back('"');
-  size_t plain = 0;  // s[plain, i) needs no escape
-  for (size_t i = 0; i < s.size(); ++i) {
+  out->append(s.data(), i);
+  size_t plain = i;  // s[plain, i) needs no escape
+  for (; i < s.size(); ++i) {
     auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') [[likely]]
-      continue;
+    if (!NeedsEscape(c)) continue;
     out->append(s.data() + plain, i - plain);
     plain = i + 1;
     switch (c) {
