@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,9 @@ struct CollectedEvent {
   // {"type","obj","group","version","kind","namespace","name","resourceversion","uid",
   //  "watchname","watchsetuptimestamp","__time_milli__","origin"[,"inferred":true]}
   std::string content;
+  // The CRC-32C of `content` when its maker took it (saves the log a pass
+  // over the content); whoever changes `content` resets it.
+  std::optional<uint32_t> content_crc32c;
 
   // Routing fields (equal to the ones inside `content`).
   EventType type = EventType::kAdded;

@@ -235,6 +235,12 @@ uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t n) {
   return ~ExtendPortable(crc, p, n);
 }
 
+uint32_t Crc32cCombine(uint32_t crc_a, uint32_t crc_b, size_t size_b) {
+  // Register(c, a + b) == AdvanceOverZeros(Register(c, a), |b|) ^ Register(0, b);
+  // the pre- and post-inversions of the two CRCs cancel but for crc_a's own.
+  return AdvanceOverZeros(crc_a, size_b) ^ crc_b;
+}
+
 uint32_t Crc32cPatch(uint32_t crc, size_t message_size, size_t at, const void* delta, size_t n) {
   // CRC-32C is affine: for messages of one length, Crc(a) ^ Crc(b) is the
   // raw register (no pre- and post-inversion) of a ^ b, here the delta

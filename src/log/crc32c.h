@@ -24,4 +24,9 @@ inline uint32_t Crc32c(const void* data, size_t n) { return Crc32cExtend(0, data
 uint32_t Crc32cPatch(uint32_t crc, size_t message_size, size_t at, const void* delta, size_t n);
 inline uint32_t Crc32c(std::string_view s) { return Crc32cExtend(0, s.data(), s.size()); }
 
+// The CRC-32C of a + b from the CRCs of a and b: Crc32cCombine(Crc32c(a),
+// Crc32c(b), |b|) == Crc32c(a + b), in about log2(|b|) table steps (a CRC
+// taken while b was being written saves a pass over it later).
+uint32_t Crc32cCombine(uint32_t crc_a, uint32_t crc_b, size_t size_b);
+
 }  // namespace kl::log

@@ -64,6 +64,11 @@ Status Producer::SendEncoded(std::string_view key, char* records, size_t size, s
   return Flush();
 }
 
+Status Producer::SendBatch(std::span<const ProducerRecord> records) {
+  for (const ProducerRecord& record : records) KL_RETURN_IF_ERROR(Send(record));
+  return Status::OK();
+}
+
 int32_t EventLog::PartitionFor(std::string_view key) const { return PartitionForKey(key, NumPartitions()); }
 
 namespace {

@@ -28,6 +28,8 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -101,6 +103,11 @@ struct ProducerRecord {
   // (DecodeRecord). The embedded log then appends these bytes, renumbered,
   // instead of framing key and value again; Kafka ignores it.
   std::string_view encoded;
+  // Optional: the CRC-32C of `value` (log/crc32c.h), taken by a caller that
+  // had the value in hand anyway; the embedded log's SendBatch then frames
+  // the record without a pass over the value. It must be right: a wrong one
+  // makes the record read as damaged.
+  std::optional<uint32_t> value_crc32c;
 };
 
 class Producer {
@@ -119,6 +126,15 @@ class Producer {
   // and CRCs change): no copy, one write and one sync for the lot. The
   // default sends them one by one and flushes.
   virtual Status SendEncoded(std::string_view key, char* records, size_t size, size_t count);
+  // Sends `records` as Send would, one after the other (`encoded` is
+  // ignored), leaving their memory to the caller once it returns. The
+  // embedded log writes them at once from there, with gathered writes and
+  // no copy into its buffer, and the next Flush makes them visible, as with
+  // Send (written already, a producer destroyed without a Flush does not
+  // take them back); a record it could not write stays with
+  // the producer, as Send keeps it, and an invalid one refuses the batch
+  // before anything is written. The default sends them one by one.
+  virtual Status SendBatch(std::span<const ProducerRecord> records);
 };
 
 struct PollOptions {

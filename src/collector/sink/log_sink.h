@@ -24,7 +24,7 @@ class LogSink : public EventSink {
  public:
   static Result<std::unique_ptr<LogSink>> Create(log::EventLog* log);
   Status Emit(std::vector<CollectedEvent> events) override { return EmitBorrowed(&events); }
-  // Copies each event into the log's buffer and leaves the events to the caller.
+  // Writes the events (from their buffers) and leaves them to the caller.
   Status EmitBorrowed(std::vector<CollectedEvent>* events) override;
   Status Flush() override;
   uint64_t events_written() const;
@@ -33,6 +33,7 @@ class LogSink : public EventSink {
   explicit LogSink(std::unique_ptr<log::Producer> producer) : producer_(std::move(producer)) {}
   mutable std::mutex mu_;
   std::unique_ptr<log::Producer> producer_;
+  std::vector<log::ProducerRecord> records_;  // a batch's, kept for their capacity
   uint64_t events_ = 0;
 };
 

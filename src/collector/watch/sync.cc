@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/json.h"
+#include "log/crc32c.h"
 
 namespace kl::collector {
 
@@ -118,6 +119,9 @@ void ResourceSync::Emit(EventType type, EventOrigin origin, std::string_view obj
   f.watch_setup_ms = watch_setup_ms_;
   f.event_time_ms = now_ms;
   AppendOdsContent(f, &e.content);
+  // Taken while the content is still in the cache: the log frames the
+  // record with it instead of reading the content again.
+  e.content_crc32c = log::Crc32c(e.content);
   ++events_emitted_;
 }
 

@@ -8,6 +8,7 @@
 #include "collector/watch/framer.h"
 #include "common/json.h"
 #include "common/testing/test_util.h"
+#include "log/crc32c.h"
 
 namespace kl::collector {
 namespace {
@@ -187,6 +188,35 @@ TEST(SyncTest, ListPagesThenRelistInfersDeletions) {
   EXPECT_EQ(sync.tracker().size(), 2u);
 }
 
+// Every event carries the CRC of its content (the log frames records with
+// it), also when made from a recycled event whose old content was longer.
+TEST(SyncTest, EventsCarryTheCrcOfTheirContentAlsoWhenRecycled) {
+  ResourceSync sync(PodsTarget());
+  std::vector<CollectedEvent> out;
+  std::string cont;
+  sync.BeginList(100);
+  auto page = [](int from, size_t pad) {
+    std::string p = R"({"kind":"PodList","metadata":{"resourceVersion":"70"},"items":[)";
+    for (int i = from; i < from + 3; ++i) {
+      if (i > from) p += ",";
+      p += R"({"metadata":{"name":"p)" + std::to_string(i) + R"(","namespace":"ns","uid":"u)" + std::to_string(i) +
+           R"(","resourceVersion":"7"},"spec":{"pad":")" + std::string(pad, 'x') + R"("}})";
+    }
+    return p + "]}";
+  };
+  KL_ASSERT_OK(sync.OnListPage(page(0, 900), 0, 1234, &cont, &out));
+  ASSERT_EQ(out.size(), 3u);
+  sync.Recycle(&out);
+  out.clear();
+  KL_ASSERT_OK(sync.OnListPage(page(3, 10), 0, 1235, &cont, &out));
+  ASSERT_EQ(out.size(), 3u);
+  for (const CollectedEvent& e : out) {
+    ASSERT_TRUE(e.content_crc32c.has_value());
+    EXPECT_EQ(*e.content_crc32c, log::Crc32c(e.content));
+    EXPECT_LT(e.content.size(), 700u);
+  }
+}
+
 // The content of list events byte for byte: apiVersion and kind are spliced in
 // front of the item's own fields (none after an empty object), and names that
 // need JSON escaping are escaped.
@@ -223,6 +253,7 @@ TEST(SyncTest, ListEventContentSplicesApiVersionAndKindIntoTheItem) {
   EXPECT_EQ(out[2].content.rfind(R"({"type":"ADDED","obj":{"kind":"Deployment","apiVersion":"apps/v1",)", 0), 0u);
   EXPECT_EQ(third.GetStringOr("namespace", "?"), "");
   for (const CollectedEvent& e : out) {
+    EXPECT_EQ(e.content_crc32c, log::Crc32c(e.content));
     KL_ASSERT_OK_AND_ASSIGN(CollectedEvent back, EventFromContent(e.cluster, e.ingest_time_ms, e.content));
     EXPECT_EQ(back.uid, e.uid);
     EXPECT_EQ(back.name, e.name);

@@ -39,10 +39,24 @@ constexpr int32_t kPartitions = 3;
   if (ack < 0) ::_exit(5);
   Random rng(static_cast<uint64_t>(::getpid()));
   std::string me = "w" + std::to_string(::getpid()) + "-";
+  // Half the groups go through SendBatch (the embedded log's gathered writes).
+  bool batched = rng.OneIn(2);
+  std::vector<std::pair<int64_t, std::string>> values;
   for (int64_t seq = 0;; ++seq) {
     std::string value = me + std::to_string(seq) + "-" + std::string(rng.Uniform(60), 'x');
-    if (!(*producer)->Send({"k", value, 0, static_cast<int32_t>(seq % kPartitions)}).ok()) ::_exit(6);
+    if (batched) {
+      values.emplace_back(seq, std::move(value));
+    } else if (!(*producer)->Send({"k", value, 0, static_cast<int32_t>(seq % kPartitions)}).ok()) {
+      ::_exit(6);
+    }
     if (rng.OneIn(25)) {
+      if (batched) {
+        std::vector<ProducerRecord> records;
+        for (const auto& [s, v] : values) records.push_back({"k", v, 0, static_cast<int32_t>(s % kPartitions)});
+        if (!(*producer)->SendBatch(records).ok()) ::_exit(9);
+        values.clear();
+      }
+      batched = rng.OneIn(2);
       if (!(*producer)->Flush().ok()) ::_exit(7);
       std::string line = std::to_string(seq) + "\n";
       if (::write(ack, line.data(), line.size()) != static_cast<ssize_t>(line.size())) ::_exit(8);
@@ -101,7 +115,7 @@ TEST_P(CrashTest, FlushedRecordsSurviveKilledWritersExactlyOnce) {
   for (int32_t p = 0; p < kPartitions; ++p) KL_ASSERT_OK(consumer->Seek(p, kOffsetBeginning));
 
   std::map<int32_t, int64_t> next_offset;
-  std::set<std::pair<std::string, int64_t>> seen;      // (writer, seq)
+  std::set<std::pair<std::string, int64_t>> seen;               // (writer, seq)
   std::map<std::pair<std::string, int32_t>, int64_t> last_seq;  // (writer, partition) -> seq
   auto drain = [&](int64_t for_ms) {
     int64_t until = MonotonicMicros() + for_ms * 1000;

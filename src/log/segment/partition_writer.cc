@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/coding.h"
 #include "common/file/file_util.h"
+#include "log/crc32c.h"
 #include "log/segment/record_format.h"
 #include "log/segment/segment_file.h"
 
@@ -224,15 +225,55 @@ Status PartitionWriter::WriteAt(uint64_t position, std::string_view data, size_t
         }
         *kept = keep;
       }
-      bool cut = ::ftruncate(fd_, static_cast<off_t>(position + keep)) == 0;
-      return Status::IOError("appending " + std::to_string(data.size()) + " bytes to " + Where() + " at byte " +
-                             std::to_string(position) + ": " + std::strerror(err) +
-                             (cut ? "; the records not written completely were taken back"
-                                  : "; could not cut the partial write (the next open cuts it as a torn tail)"));
+      return WriteFailed(position, data.size(), keep, err);
     }
     done += static_cast<size_t>(n);
   }
   return Status::OK();
+}
+
+Status PartitionWriter::WriteFailed(uint64_t position, size_t size, size_t keep, int err) {
+  bool cut = ::ftruncate(fd_, static_cast<off_t>(position + keep)) == 0;
+  return Status::IOError("appending " + std::to_string(size) + " bytes to " + Where() + " at byte " +
+                         std::to_string(position) + ": " + std::strerror(err) +
+                         (cut ? "; the records not written completely were taken back"
+                              : "; could not cut the partial write (the next open cuts it as a torn tail)"));
+}
+
+int PartitionWriter::WriteGatheredAt(uint64_t position, const iovec* iov, size_t count, size_t* done) {
+  // At most kMaxWriteChunk bytes and IOV_MAX pieces per call, as WriteAt.
+  constexpr size_t kMaxPieces = 1024;
+  iovec part[kMaxPieces];
+  size_t at = 0;    // the piece the next write starts in
+  size_t skip = 0;  // bytes of it already written
+  *done = 0;
+  while (at < count) {
+    size_t pieces = 0, bytes = 0;
+    for (size_t i = at; i < count && pieces < kMaxPieces && bytes < kMaxWriteChunk; ++i) {
+      size_t from = i == at ? skip : 0;
+      size_t len = std::min(iov[i].iov_len - from, kMaxWriteChunk - bytes);
+      if (len == 0) continue;
+      part[pieces++] = {static_cast<char*>(iov[i].iov_base) + from, len};
+      bytes += len;
+    }
+    if (pieces == 0) break;  // only empty pieces left
+    ssize_t n = ::pwritev(fd_, part, static_cast<int>(pieces), static_cast<off_t>(position + *done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n < 0 ? errno : ENOSPC;
+    *done += static_cast<size_t>(n);
+    // Step over what was written.
+    for (size_t left = static_cast<size_t>(n); at < count;) {
+      size_t rest = iov[at].iov_len - skip;
+      if (left < rest) {
+        skip += left;
+        break;
+      }
+      left -= rest;
+      skip = 0;
+      ++at;
+    }
+  }
+  return 0;
 }
 
 void PartitionWriter::AppendIndex(std::string_view entries) {
@@ -315,6 +356,88 @@ Status PartitionWriter::WriteRecords(char* data, size_t size, size_t* written_by
     AppendIndex(index);
   }
   *written_bytes = pos;
+  *written_records = written;
+  return status;
+}
+
+Status PartitionWriter::WriteGathered(const GatheredRecord* records, size_t count, size_t* written_records) {
+  size_t i = 0;
+  size_t written = 0;
+  Status status;
+  while (i < count) {
+    size_t first_size = EncodedRecordSize(records[i].key.size(), records[i].value.size());
+    SegmentInfo& active = segments_.back();
+    bool full = active.size + first_size > options_.segment_bytes;
+    bool old = options_.segment_max_age_ms > 0 && NowMillis() - active_since_ms_ >= options_.segment_max_age_ms;
+    if (active.size > kSegmentHeaderSize && (full || old)) {
+      status = Roll();
+      if (!status.ok()) break;
+    }
+    SegmentInfo& segment = segments_.back();
+    // Frame the headers of the records this segment takes, as AppendRecord
+    // frames them but with their offsets known: no CRC patch later.
+    size_t begin = i;
+    uint64_t bytes = 0;
+    int64_t offset = next_offset_;
+    uint64_t indexed_before = last_indexed_position_;
+    std::string index;
+    headers_.clear();
+    while (i < count) {
+      const GatheredRecord& r = records[i];
+      size_t size = EncodedRecordSize(r.key.size(), r.value.size());
+      uint64_t file_position = segment.size + bytes;
+      if (i > begin && file_position + size > options_.segment_bytes) break;
+      char header[kRecordOverhead];
+      StoreLE32(header + 4, static_cast<uint32_t>(size - kRecordPrefixSize));
+      StoreLE64(header + 8, static_cast<uint64_t>(offset));
+      StoreLE64(header + 16, static_cast<uint64_t>(r.timestamp_ms));
+      StoreLE32(header + 24, static_cast<uint32_t>(r.key.size()));
+      uint32_t crc = Crc32cExtend(0, header + 4, kRecordOverhead - 4);
+      crc = Crc32cExtend(crc, r.key.data(), r.key.size());
+      StoreLE32(header, r.value_crc32c ? Crc32cCombine(crc, *r.value_crc32c, r.value.size())
+                                       : Crc32cExtend(crc, r.value.data(), r.value.size()));
+      headers_.append(header, kRecordOverhead);
+      headers_.append(r.key);
+      if (last_indexed_position_ == 0 || file_position - last_indexed_position_ >= options_.index_interval_bytes) {
+        AppendIndexEntry(&index, offset, file_position);
+        last_indexed_position_ = file_position;
+      }
+      ++offset;
+      bytes += size;
+      ++i;
+    }
+    // The pieces point into headers_, complete now: header and key, value.
+    iov_.clear();
+    for (size_t j = begin, h = 0; j < i; ++j) {
+      size_t header_bytes = kRecordOverhead + records[j].key.size();
+      iov_.push_back({headers_.data() + h, header_bytes});
+      iov_.push_back({const_cast<char*>(records[j].value.data()), records[j].value.size()});
+      h += header_bytes;
+    }
+    size_t done = 0;
+    if (int err = WriteGatheredAt(segment.size, iov_.data(), iov_.size(), &done); err != 0) {
+      // Whole records that made it stay in the log: account for them.
+      size_t kept = 0, kept_records = 0;
+      for (size_t j = begin; j < i; ++j) {
+        size_t size = EncodedRecordSize(records[j].key.size(), records[j].value.size());
+        if (kept + size > done) break;
+        kept += size;
+        ++kept_records;
+      }
+      status = WriteFailed(segment.size, bytes, kept, err);
+      segment.size += kept;
+      next_offset_ += static_cast<int64_t>(kept_records);
+      written += kept_records;
+      if (kept > 0) dirty_ = true;
+      last_indexed_position_ = indexed_before;  // the new entries were not written (the index is a hint)
+      break;
+    }
+    segment.size += bytes;
+    next_offset_ = offset;
+    written += i - begin;
+    dirty_ = true;
+    AppendIndex(index);
+  }
   *written_records = written;
   return status;
 }

@@ -9,8 +9,11 @@
 // written stay with the caller to retry.
 #pragma once
 
+#include <sys/uio.h>
+
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +34,14 @@ struct PendingRecords {
 void AppendPending(PendingRecords* pending, int64_t timestamp_ms, std::string_view key, std::string_view value);
 // Appends a record framed elsewhere (its CRC right for the offset it carries).
 void AppendPendingEncoded(PendingRecords* pending, std::string_view record);
+
+// A record whose key and value stay in the caller's memory (WriteGathered).
+struct GatheredRecord {
+  int64_t timestamp_ms = 0;
+  std::string_view key;
+  std::string_view value;
+  std::optional<uint32_t> value_crc32c;  // the value's CRC-32C when known (saves a pass over it)
+};
 
 struct PartitionWriterOptions {
   uint64_t segment_bytes = 128 << 20;
@@ -62,6 +73,11 @@ class PartitionWriter {
   // buffer: each is sealed with its offset there and written from there.
   // `written_bytes` / `written_records`: the whole records that made it.
   Status WriteRecords(char* data, size_t size, size_t* written_bytes, size_t* written_records);
+  // The same for records whose keys and values lie in the caller's memory:
+  // framed here with their offsets (only the small headers are built) and
+  // written from where they lie with gathered writes, byte for byte what
+  // Write writes for them. `written_records`: the first records that made it.
+  Status WriteGathered(const GatheredRecord* records, size_t count, size_t* written_records);
   // fdatasync of the active segment if anything was written since the last sync.
   Status Sync();
   // Lets readers see everything written so far (see watermark.h). The caller
@@ -86,6 +102,12 @@ class PartitionWriter {
   // Writes `data` at `position`. On failure, `*kept` (if given) says how many
   // leading bytes to keep: the file is cut back to position + *kept.
   Status WriteAt(uint64_t position, std::string_view data, size_t* kept = nullptr);
+  // Writes the bytes iov[0, count) gather at `position`; `*done` says how
+  // many made it (all on success). Returns 0 or the errno of the failure.
+  int WriteGatheredAt(uint64_t position, const iovec* iov, size_t count, size_t* done);
+  // After a write of `size` bytes at `position` failed with `err` once
+  // `keep` bytes of whole records had made it: cuts the rest off.
+  Status WriteFailed(uint64_t position, size_t size, size_t keep, int err);
   void AppendIndex(std::string_view entries);
   std::string Where() const;
 
@@ -103,6 +125,9 @@ class PartitionWriter {
   uint64_t recovered_tail_bytes_ = 0;
   std::unique_ptr<WatermarkWriter> watermark_;
   int64_t visible_end_ = 0;
+  // WriteGathered's record headers and write vectors, kept between calls.
+  std::string headers_;
+  std::vector<iovec> iov_;
 };
 
 }  // namespace kl::log

@@ -82,6 +82,17 @@ TEST(Crc32cTest, MatchesBitwiseReferenceAtEveryLengthAndAlignment) {
   EXPECT_EQ(crc, Crc32cBitwise(all));
 }
 
+TEST(Crc32cTest, CombineEqualsTheCrcOfTheJoinedPieces) {
+  Random rng(29);
+  for (int round = 0; round < 1000; ++round) {
+    std::string a(rng.Uniform(round % 10 == 0 ? 5000 : 64), '\0'), b(rng.Uniform(round % 7 == 0 ? 70000 : 3000), '\0');
+    for (char& c : a) c = static_cast<char>(rng.Uniform(256));
+    for (char& c : b) c = static_cast<char>(rng.Uniform(256));
+    ASSERT_EQ(Crc32cCombine(Crc32c(a), Crc32c(b), b.size()), Crc32cBitwise(a + b))
+        << "sizes " << a.size() << " + " << b.size();
+  }
+}
+
 TEST(Crc32cTest, PatchEqualsRecomputingAfterAChange) {
   Random rng(23);
   for (int round = 0; round < 2000; ++round) {

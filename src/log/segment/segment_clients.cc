@@ -11,21 +11,10 @@ namespace {
 class SegmentProducer final : public Producer {
  public:
   SegmentProducer(std::shared_ptr<LogState> state, LogWriter* writer)
-      : state_(std::move(state)), writer_(writer), pending_(state_->partitions) {}
+      : state_(std::move(state)), writer_(writer), pending_(state_->partitions), unpublished_(state_->partitions) {}
 
   Status Send(const ProducerRecord& record) override {
-    int32_t partition = record.partition;
-    if (partition < 0) {
-      partition = PartitionForKey(record.key, state_->partitions);
-    } else {
-      KL_RETURN_IF_ERROR(state_->CheckPartition(partition));
-    }
-    size_t size = record.key.size() + record.value.size();
-    if (size > state_->options.max_record_bytes || size > kMaxRecordBodySize - kRecordFixedBodySize) {
-      return Status::InvalidArgument("record of " + std::to_string(size) + " bytes for partition " +
-                                     std::to_string(partition) + " exceeds max_record_bytes " +
-                                     std::to_string(state_->options.max_record_bytes));
-    }
+    KL_ASSIGN_OR_RETURN(int32_t partition, Check(record));
     PendingRecords& pending = pending_[partition];
     if (!record.encoded.empty()) {
       if (record.encoded.size() != EncodedRecordSize(record.key.size(), record.value.size())) {
@@ -42,10 +31,60 @@ class SegmentProducer final : public Producer {
 
   Status Flush() override {
     for (int32_t p = 0; p < state_->partitions; ++p) {
-      if (pending_[p].empty()) continue;
-      KL_RETURN_IF_ERROR(writer_->Write(p, &pending_[p]));
+      if (!pending_[p].empty()) {
+        KL_RETURN_IF_ERROR(writer_->Write(p, &pending_[p]));  // publishes what SendBatch wrote too
+      } else if (unpublished_[p]) {
+        KL_RETURN_IF_ERROR(writer_->Finish(p));
+      }
+      unpublished_[p] = false;
     }
     return Status::OK();
+  }
+
+  Status SendBatch(std::span<const ProducerRecord> records) override {
+    partitions_.clear();
+    for (const ProducerRecord& record : records) {
+      KL_ASSIGN_OR_RETURN(int32_t partition, Check(record));
+      partitions_.push_back(partition);
+    }
+    int64_t now = 0;
+    auto stamp = [&now](const ProducerRecord& record) {
+      if (record.timestamp_ms != 0) return record.timestamp_ms;
+      if (now == 0) now = NowMillis();
+      return now;
+    };
+    // Each run of records for one partition in one gathered write, after
+    // what Send left pending there.
+    Status status;
+    size_t i = 0;
+    while (i < records.size()) {
+      int32_t partition = partitions_[i];
+      size_t begin = i;
+      gathered_.clear();
+      for (; i < records.size() && partitions_[i] == partition; ++i) {
+        gathered_.push_back({stamp(records[i]), records[i].key, records[i].value, records[i].value_crc32c});
+      }
+      PendingRecords& pending = pending_[partition];
+      if (!pending.empty()) {
+        status = writer_->Write(partition, &pending);
+        if (!status.ok()) {
+          i = begin;
+          break;
+        }
+      }
+      size_t written = 0;
+      status = writer_->WriteGathered(partition, gathered_.data(), gathered_.size(), &written);
+      if (written > 0) unpublished_[partition] = true;
+      if (!status.ok()) {
+        i = begin + written;
+        break;
+      }
+    }
+    // What was not written stays with the producer for the next Flush.
+    for (; i < records.size(); ++i) {
+      AppendPending(&pending_[partitions_[i]], stamp(records[i]), records[i].key, records[i].value);
+    }
+    return status;
   }
 
   Status SendEncoded(std::string_view key, char* records, size_t size, size_t count) override {
@@ -59,9 +98,29 @@ class SegmentProducer final : public Producer {
   }
 
  private:
+  // The partition of `record`, when it may be sent.
+  Result<int32_t> Check(const ProducerRecord& record) const {
+    int32_t partition = record.partition;
+    if (partition < 0) {
+      partition = PartitionForKey(record.key, state_->partitions);
+    } else {
+      KL_RETURN_IF_ERROR(state_->CheckPartition(partition));
+    }
+    size_t size = record.key.size() + record.value.size();
+    if (size > state_->options.max_record_bytes || size > kMaxRecordBodySize - kRecordFixedBodySize) {
+      return Status::InvalidArgument("record of " + std::to_string(size) + " bytes for partition " +
+                                     std::to_string(partition) + " exceeds max_record_bytes " +
+                                     std::to_string(state_->options.max_record_bytes));
+    }
+    return partition;
+  }
+
   std::shared_ptr<LogState> state_;
   LogWriter* writer_;  // owned by state_, lives as long as it
   std::vector<PendingRecords> pending_;
+  std::vector<char> unpublished_;  // per partition: SendBatch wrote records Flush has yet to publish
+  std::vector<int32_t> partitions_;
+  std::vector<GatheredRecord> gathered_;
 };
 
 class SegmentConsumer final : public Consumer {

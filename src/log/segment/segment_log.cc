@@ -133,17 +133,20 @@ void LogWriter::BackgroundLoop() {
 
 Status LogWriter::FinishWriteLocked(Slot& slot, size_t written, Status status) {
   if (written == 0) return status;
+  Status published = PublishLocked(slot);
+  return status.ok() ? published : status;
+}
+
+Status LogWriter::PublishLocked(Slot& slot) {
   // Records that made it (all, or those before a failure) become visible
   // once they are as durable as the policy promises; the interval policy
   // publishes from its periodic sync.
-  Status published;
   if (state_->options.fsync == FsyncPolicy::kEveryBatch) {
-    published = slot.writer->Sync();
-    if (published.ok()) published = slot.writer->Publish();
-  } else if (state_->options.fsync == FsyncPolicy::kNever) {
-    published = slot.writer->Publish();
+    KL_RETURN_IF_ERROR(slot.writer->Sync());
+    return slot.writer->Publish();
   }
-  return status.ok() ? published : status;
+  if (state_->options.fsync == FsyncPolicy::kNever) return slot.writer->Publish();
+  return Status::OK();
 }
 
 Status LogWriter::Write(int32_t partition, PendingRecords* pending) {
@@ -172,6 +175,23 @@ Status LogWriter::WriteRecords(int32_t partition, char* data, size_t size) {
     s = FinishWriteLocked(slot, written, s);
   }
   if (written > 0) state_->NotifyAppended();
+  return s;
+}
+
+Status LogWriter::WriteGathered(int32_t partition, const GatheredRecord* records, size_t count, size_t* written) {
+  Slot& slot = *slots_[partition];
+  std::lock_guard<std::mutex> lock(slot.mu);
+  return slot.writer->WriteGathered(records, count, written);
+}
+
+Status LogWriter::Finish(int32_t partition) {
+  Status s;
+  {
+    Slot& slot = *slots_[partition];
+    std::lock_guard<std::mutex> lock(slot.mu);
+    s = PublishLocked(slot);
+  }
+  state_->NotifyAppended();
   return s;
 }
 

@@ -29,6 +29,11 @@ class LogWriter {
   // Writes the framed records in data[0, size) from that buffer, sealing
   // each with its offset in place (applying the fsync policy).
   Status WriteRecords(int32_t partition, char* data, size_t size);
+  // Writes `records` to `partition` from the caller's memory (gathered) but
+  // leaves them unpublished, for Finish: `written` says how many made it.
+  Status WriteGathered(int32_t partition, const GatheredRecord* records, size_t count, size_t* written);
+  // Syncs and publishes `partition` as the fsync policy says after a write.
+  Status Finish(int32_t partition);
   Status SyncAll();
   int64_t EndOffset(int32_t partition);
   int64_t StartOffset(int32_t partition);
@@ -45,6 +50,7 @@ class LogWriter {
   // After a write of `written` records to the slot's partition (lock held):
   // syncs and publishes as the fsync policy says.
   Status FinishWriteLocked(Slot& slot, size_t written, Status status);
+  Status PublishLocked(Slot& slot);
   LogState* state_;
   std::unique_ptr<WriterLock> lock_;
   std::vector<std::unique_ptr<Slot>> slots_;

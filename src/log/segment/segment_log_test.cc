@@ -13,6 +13,7 @@
 
 #include "common/coding.h"
 #include "common/file/file_util.h"
+#include "log/crc32c.h"
 #include "log/log_test_util.h"
 #include "log/segment/offset_store.h"
 #include "log/segment/segment_verify.h"
@@ -554,6 +555,97 @@ TEST(SegmentLogTest, EncodedRecordsAreRenumberedInTheCallersBuffer) {
   ExpectContent(log.get(), 0, 0, 107);
   KL_ASSERT_OK_AND_ASSIGN(auto report, VerifySegmentLog(dir.path()));
   EXPECT_TRUE(report.ok());
+}
+
+// SendBatch frames records from the caller's memory and writes them with
+// gathered writes: the files must hold byte for byte what Send writes, across
+// segment rolls, index entries, other partitions and records Send left
+// pending before; readers see the records only at the Flush.
+TEST(SegmentLogTest, RecordsSentInABatchAreByteForByteThoseSentOneByOne) {
+  kl::testing::TempDir dir;
+  SegmentLogOptions o = SmallOptions(2);
+  auto one_by_one = OpenLog(dir.Sub("one"), o);
+  auto batched = OpenLog(dir.Sub("batch"), o);
+  Random rng(41);
+  std::vector<std::string> keys, values;
+  std::vector<ProducerRecord> records;
+  for (int i = 0; i < 400; ++i) {
+    keys.push_back(i % 50 == 7 ? "" : "cluster-" + std::to_string(rng.Uniform(3)));
+    values.push_back(
+        i % 60 == 11 ? "" : std::string(rng.Uniform(i % 97 == 5 ? 7000 : 600), static_cast<char>('a' + i % 26)));
+  }
+  for (int i = 0; i < 400; ++i) {
+    ProducerRecord r{keys[i], values[i], 1000 + i, i % 5 == 0 ? -1 : static_cast<int32_t>(rng.Uniform(2))};
+    if (i % 3 == 0) r.value_crc32c = Crc32c(values[i]);  // known to the caller, or not
+    records.push_back(r);
+  }
+  KL_ASSERT_OK_AND_ASSIGN(auto a, one_by_one->NewProducer());
+  for (const auto& r : records) KL_ASSERT_OK(a->Send(r));
+  KL_ASSERT_OK(a->Flush());
+
+  KL_ASSERT_OK_AND_ASSIGN(auto b, batched->NewProducer());
+  for (size_t i = 0; i < 5; ++i) KL_ASSERT_OK(b->Send(records[i]));  // left pending: written first
+  for (size_t at = 5; at < records.size();) {
+    size_t n = std::min<size_t>(records.size() - at, 1 + rng.Uniform(90));
+    KL_ASSERT_OK(b->SendBatch(std::span<const ProducerRecord>(records).subspan(at, n)));
+    at += n;
+  }
+  EXPECT_LE(*batched->EndOffset(0) + *batched->EndOffset(1), 5) << "what SendBatch wrote shows at the Flush";
+  KL_ASSERT_OK(b->Flush());
+  for (int32_t p = 0; p < 2; ++p) {
+    EXPECT_EQ(*batched->EndOffset(p), *one_by_one->EndOffset(p));
+    std::string pdir = "/partition-" + std::to_string(p);
+    KL_ASSERT_OK_AND_ASSIGN(auto names, ListDir(dir.Sub("one") + pdir));
+    KL_ASSERT_OK_AND_ASSIGN(auto batch_names, ListDir(dir.Sub("batch") + pdir));
+    EXPECT_EQ(names, batch_names);
+    EXPECT_GE(names.size(), 6u) << "several segments and their indexes";
+    for (const auto& name : names) {
+      if (name.find("watermark") != std::string::npos) continue;
+      EXPECT_EQ(*ReadFile(dir.Sub("batch") + pdir + "/" + name), *ReadFile(dir.Sub("one") + pdir + "/" + name)) << name;
+    }
+  }
+  KL_ASSERT_OK_AND_ASSIGN(auto report, VerifySegmentLog(dir.Sub("batch")));
+  EXPECT_TRUE(report.ok());
+  // A bad record refuses the batch before anything is written.
+  std::string big(o.max_record_bytes + 1, 'x');
+  std::vector<ProducerRecord> bad{{"k", "fine", 1, 0}, {"k", big, 1, 0}};
+  EXPECT_EQ(b->SendBatch(bad).code(), StatusCode::kInvalidArgument);
+  KL_ASSERT_OK(b->Flush());
+  EXPECT_EQ(*batched->EndOffset(0), *one_by_one->EndOffset(0));
+}
+
+// A batch meeting a full disk: the whole records that fit stay, the partial
+// one is cut, and the rest stay with the producer, written once at the next
+// Flush with room again.
+TEST(SegmentLogTest, ABatchOnAFullDiskKeepsWhatItCouldNotWriteForTheNextFlush) {
+  kl::testing::TempDir dir;
+  SegmentLogOptions o = SmallOptions(1);
+  o.segment_bytes = 1 << 20;
+  auto log = OpenLog(dir.path(), o);
+  KL_ASSERT_OK(Append(log.get(), 0, 0, 20));
+  std::string path = NewestSegment(dir.path(), 0);
+  KL_ASSERT_OK_AND_ASSIGN(uint64_t acknowledged_size, FileSize(path));
+  KL_ASSERT_OK_AND_ASSIGN(auto producer, log->NewProducer());
+  std::vector<std::string> values;
+  for (int64_t i = 20; i < 60; ++i) values.push_back(ValueFor(0, i));
+  std::vector<ProducerRecord> records;
+  for (int64_t i = 20; i < 60; ++i) records.push_back({"k", values[static_cast<size_t>(i - 20)], 1000 + i, 0});
+  {
+    kl::testing::FileSizeLimit full(acknowledged_size + 3000);
+    Status s = producer->SendBatch(records);
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("taken back"), std::string::npos) << s.ToString();
+    for (auto& v : values) v.assign(v.size(), '?');  // the caller reuses its memory
+    EXPECT_FALSE(producer->Flush().ok());
+    KL_ASSERT_OK_AND_ASSIGN(uint64_t size, FileSize(path));
+    EXPECT_GT(size, acknowledged_size);
+    EXPECT_LE(size, acknowledged_size + 3000);
+    KL_ASSERT_OK_AND_ASSIGN(auto report, VerifySegmentLog(dir.path()));
+    EXPECT_EQ(report.partition_reports[0].tail_bytes, 0u) << "ends on a record boundary";
+  }
+  KL_ASSERT_OK(producer->Flush());
+  EXPECT_EQ(*log->EndOffset(0), 60);
+  ExpectContent(log.get(), 0, 0, 60);
 }
 
 TEST(SegmentLogTest, RetentionByAgeUsesTheLastAppendTime) {
