@@ -1,5 +1,6 @@
 #include "format/compression.h"
 
+#include <lz4.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -98,6 +99,24 @@ Status ZstdCompressInto(int level, std::string_view input, std::string* buffer, 
   size_t n = ZSTD_compressCCtx(Zstd().compress, buffer->data(), bound, input.data(), input.size(), level);
   if (ZSTD_isError(n)) return Status::Internal(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
   *out = std::string_view(buffer->data(), n);
+  return Status::OK();
+}
+
+Status Lz4CompressInto(std::string_view input, std::string* buffer, std::string_view* out) {
+  if (input.size() > static_cast<size_t>(LZ4_MAX_INPUT_SIZE)) return Status::InvalidArgument("input too large for LZ4");
+  const int bound = LZ4_compressBound(static_cast<int>(input.size()));
+  if (buffer->size() < static_cast<size_t>(bound)) buffer->resize(static_cast<size_t>(bound));
+  const int n = LZ4_compress_default(input.data(), buffer->data(), static_cast<int>(input.size()), bound);
+  if (n <= 0) return Status::Internal("LZ4 compression failed");
+  *out = std::string_view(buffer->data(), static_cast<size_t>(n));
+  return Status::OK();
+}
+
+Status Lz4DecompressExact(std::string_view input, char* out, size_t size) {
+  if (input.size() > static_cast<size_t>(LZ4_MAX_INPUT_SIZE) || size > static_cast<size_t>(LZ4_MAX_INPUT_SIZE))
+    return Status::Corruption("LZ4 block too large");
+  const int n = LZ4_decompress_safe(input.data(), out, static_cast<int>(input.size()), static_cast<int>(size));
+  if (n < 0 || static_cast<size_t>(n) != size) return Status::Corruption("LZ4 block does not decompress to its size");
   return Status::OK();
 }
 

@@ -42,6 +42,13 @@ Status ZstdCompressInto(int level, std::string_view input, std::string* buffer, 
 Status ZstdInflateInto(std::string_view input, size_t max_output, size_t padding, std::string* buffer,
                        std::string_view* out);
 
+// LZ4's raw block form (no frame): about twice zstd's fastest level in both directions, for data
+// kept in memory and read back often; larger. Lz4CompressInto writes into `buffer`, which only
+// grows, and *out views the block inside it.
+Status Lz4CompressInto(std::string_view input, std::string* buffer, std::string_view* out);
+// Decompresses an LZ4 block that must fill out[0, size) exactly.
+Status Lz4DecompressExact(std::string_view input, char* out, size_t size);
+
 // zlib's window bits name the framing: -15 raw deflate (Avro, ORC), 15 + 16 gzip (Parquet),
 // 15 + 32 inflate either zlib or gzip.
 inline constexpr int kRawDeflate = -15;

@@ -154,6 +154,27 @@ TEST(CompressionTest, ZstdIntoReusedBuffersRoundTripsEveryShapeOfInput) {
   EXPECT_EQ(inflated, a);
 }
 
+TEST(CompressionTest, Lz4BlocksRoundTripAndRefuseCorruptOrMisSizedData) {
+  Random rng(11);
+  std::string buffer;
+  for (size_t n : {size_t{0}, size_t{1}, size_t{1000}, size_t{70000}}) {
+    std::string text = SampleText(rng, n);
+    std::string_view block;
+    KL_ASSERT_OK(Lz4CompressInto(text, &buffer, &block));
+    std::string packed(block);
+    std::string back(n, '\0');
+    KL_ASSERT_OK(Lz4DecompressExact(packed, back.data(), n));
+    ASSERT_EQ(back, text);
+    if (n < 1000) continue;
+    std::string wrong(n + 1, '\0');
+    EXPECT_FALSE(Lz4DecompressExact(packed, wrong.data(), n + 1).ok());  // the size is not the block's
+    EXPECT_FALSE(Lz4DecompressExact(packed.substr(0, packed.size() / 2), back.data(), n).ok());  // cut short
+    std::string bad = packed;
+    for (size_t i = 0; i < bad.size(); i += 7) bad[i] = static_cast<char>(bad[i] ^ 0x5a);
+    EXPECT_FALSE(Lz4DecompressExact(bad, back.data(), n).ok() && back == text);
+  }
+}
+
 TEST(CompressionTest, DeflateFramingsRoundTrip) {
   Random rng(5);
   std::string text = SampleText(rng, 200000);

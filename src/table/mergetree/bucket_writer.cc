@@ -221,7 +221,9 @@ Status BucketWriter::EnsureLookupState() {
     retraction_columns = ctx_->comparator().key_indexes();
     for (int s : ctx_->comparator().sequence_indexes()) retraction_columns.push_back(s);
   }
-  auto state = std::make_unique<LookupState>(ctx_->schema().fields, std::move(retraction_columns));
+  // Keys are KeyOf's BinaryRow of the key columns: records leave those columns out.
+  auto state = std::make_unique<LookupState>(ctx_->schema().fields, std::move(retraction_columns),
+                                             ctx_->comparator().key_indexes());
   std::vector<std::unique_ptr<RunCursor>> cursors;
   KL_ASSIGN_OR_RETURN(FileOpener opener, Opener());
   std::vector<SortedRun> runs = SortedRunsOf(levels_.AllFiles(), ctx_->key_types());
@@ -254,7 +256,7 @@ Status BucketWriter::ApplyLookup(const KvBatch& records, size_t begin, size_t en
                                  MergeFunction* view_merge, ChunkChangelog* changelog) {
   const KeyComparator& cmp = ctx_->comparator();
   std::string key = KeyOf(records, begin);
-  std::optional<KvRef> old = lookup_->Get(key);
+  KL_ASSIGN_OR_RETURN(std::optional<KvRef> old, lookup_->Get(key));
   ++work_.lookups;
   if (old) ++work_.lookup_hits;
   std::vector<KvRef>& group = lookup_group_;
@@ -329,6 +331,15 @@ Status BucketWriter::EmitChange(const KvBatch& chunk, const KvRef* before, const
 }
 
 Status BucketWriter::Flush() {
+  Status s = FlushBuffer();
+  if (!s.ok() && lookup_) {
+    lookup_.reset();
+    taken_block_reads_ = 0;
+  }
+  return s;
+}
+
+Status BucketWriter::FlushBuffer() {
   if (buffer_.size() == 0) return Status::OK();
   ++work_.flushes;
   work_.flushed_records += static_cast<int64_t>(buffer_.size());
@@ -342,7 +353,7 @@ Status BucketWriter::Flush() {
   if (lookup) {
     KL_RETURN_IF_ERROR(EnsureLookupState());
     // Shrinking moves rows, so it happens here, before any reference into the state is taken.
-    lookup_->MaybeShrink();
+    KL_RETURN_IF_ERROR(lookup_->MaybeShrink());
   }
 
   KL_ASSIGN_OR_RETURN(const FileFormat* fmt, ctx_->WriteFormat(/*level=*/0));

@@ -87,6 +87,8 @@ class BucketWriter {
   size_t buffered_records() const { return buffer_.size(); }
   size_t buffered_bytes() const { return buffer_.UsedBytes(); }
 
+  // Writes the buffer as level-0 files. A failed flush drops the lookup state (which may hold
+  // some of the buffer's records by then): the next flush builds it anew from the files.
   Status Flush();
   // Runs universal compaction if it is due (or a full compaction).
   Status Compact(bool full);
@@ -101,6 +103,7 @@ class BucketWriter {
   size_t lookup_keys() const { return lookup_ ? lookup_->size() : 0; }
 
  private:
+  Status FlushBuffer();
   Status EnsureLookupState();
   // Merges a key's buffered records (rows [begin, end) of `records`, in sequence order) into the
   // lookup state and writes the change of the key's view to `changelog`.

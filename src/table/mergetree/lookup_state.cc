@@ -17,12 +17,10 @@ using format::RowKind;
 
 namespace {
 
-// Large enough for zstd to find the repetition between records of one table (ratios of 3-5
+// Large enough for LZ4 to find the repetition between records of one table (a ratio of ~2.4
 // on an object table's rows), small enough that decompressing one for a look-up stays in
 // the microseconds.
 constexpr size_t kBlockBytes = 16 << 10;
-// zstd's fastest level: blocks are compressed once per record written.
-constexpr int kZstdLevel = 1;
 // Below this the state is not worth rewriting.
 constexpr size_t kMinShrinkBytes = 1 << 20;
 // Blocks kept plain (128 KB): all of a small state's, a few of a large one's.
@@ -43,12 +41,33 @@ size_t SlotsFor(size_t keys) {
 
 }  // namespace
 
-LookupState::LookupState(format::RowType type, std::vector<int> retraction_columns)
+LookupState::LookupState(format::RowType type, std::vector<int> retraction_columns, std::vector<int> key_columns)
     : type_(std::move(type)), got_(type_), merged_(type_) {
   for (const auto& f : type_.fields()) kinds_.push_back(f.type.physical());
   keep_in_retraction_.assign(kinds_.size(), retraction_columns.empty() ? 1 : 0);
   for (int c : retraction_columns) {
     if (c >= 0 && static_cast<size_t>(c) < kinds_.size()) keep_in_retraction_[static_cast<size_t>(c)] = 1;
+  }
+  // Integers and strings come back from a BinaryRow exactly as they went in; other kinds
+  // (and keys naming a column twice) keep every column in the records.
+  in_key_.assign(kinds_.size(), 0);
+  bool drop = !key_columns.empty();
+  for (int c : key_columns) {
+    const bool ok = c >= 0 && static_cast<size_t>(c) < kinds_.size() && !in_key_[static_cast<size_t>(c)] &&
+                    (kinds_[static_cast<size_t>(c)] == PhysicalKind::kInt ||
+                     kinds_[static_cast<size_t>(c)] == PhysicalKind::kBytes);
+    if (!ok) {
+      drop = false;
+      break;
+    }
+    in_key_[static_cast<size_t>(c)] = 1;
+    key_types_.push_back(type_.fields()[static_cast<size_t>(c)].type);
+  }
+  if (drop) {
+    key_columns_ = std::move(key_columns);
+  } else {
+    in_key_.assign(kinds_.size(), 0);
+    key_types_.clear();
   }
 }
 
@@ -61,6 +80,7 @@ void LookupState::Encode(const KvBatch& batch, size_t row, std::string* out) con
   const size_t bitmap_at = out->size();
   out->append((ncols + 7) / 8, '\0');
   for (size_t c = 0; c < ncols; ++c) {
+    if (in_key_[c]) continue;  // read back from the key
     const Column& col = batch.values.column(c);
     if (col.IsNull(row) || (retraction && !keep_in_retraction_[c])) {
       (*out)[bitmap_at + c / 8] = static_cast<char>((*out)[bitmap_at + c / 8] | (1 << (c % 8)));
@@ -103,77 +123,93 @@ void LookupState::Encode(const KvBatch& batch, size_t row, std::string* out) con
   }
 }
 
-void LookupState::Decode(std::string_view record, KvBatch* out) const {
-  // Records are the state's own, written by Encode above: a failed bound here is a bug, and
-  // reads as nulls rather than out of bounds.
+Status LookupState::Decode(std::string_view record, const std::string& key, KvBatch* out) const {
+  // Records are the state's own, written by Encode above, so a failed bound means the memory
+  // holding them was damaged: an error, never values made up.
   const auto* p = reinterpret_cast<const uint8_t*>(record.data());
   const auto* end = p + record.size();
+  const Status bad = Status::Corruption("lookup state: a stored record does not decode");
   uint64_t seq = 0;
-  (void)GetVarint64(&p, end, &seq);
-  RowKind kind = p < end ? static_cast<RowKind>(*p++) : RowKind::kInsert;
+  if (!GetVarint64(&p, end, &seq) || p == end || *p > static_cast<uint8_t>(RowKind::kDelete)) return bad;
+  const RowKind kind = static_cast<RowKind>(*p++);
   const size_t ncols = kinds_.size();
   const uint8_t* bitmap = p;
+  if (static_cast<size_t>(end - p) < (ncols + 7) / 8) return bad;
   p += (ncols + 7) / 8;
+  auto has = [&](size_t n) { return static_cast<size_t>(end - p) >= n; };
+  format::Row key_values;
+  if (!key_columns_.empty()) {
+    std::string serialized(4, '\0');  // the arity prefix DeserializeBinaryRow reads
+    const auto arity = static_cast<uint32_t>(key_columns_.size());
+    for (int i = 0; i < 4; ++i) serialized[static_cast<size_t>(i)] = static_cast<char>(arity >> (24 - 8 * i));
+    serialized += key;
+    auto row = DeserializeBinaryRow(serialized, key_types_);
+    if (!row.ok() || row->size() != key_columns_.size())
+      return Status::Corruption("lookup state: a key does not decode as the table's key columns");
+    key_values = std::move(*row);
+    for (size_t i = 0; i < key_columns_.size(); ++i)
+      out->values.mutable_column(static_cast<size_t>(key_columns_[i])).Append(key_values[i]);
+  }
   for (size_t c = 0; c < ncols; ++c) {
+    if (in_key_[c]) continue;
     Column& col = out->values.mutable_column(c);
-    if (p > end || (bitmap[c / 8] >> (c % 8)) & 1) {
+    if ((bitmap[c / 8] >> (c % 8)) & 1) {
       col.AppendNull();
       continue;
     }
     switch (kinds_[c]) {
       case PhysicalKind::kInt: {
         uint64_t v = 0;
-        (void)GetVarint64(&p, end, &v);
+        if (!GetVarint64(&p, end, &v)) return bad;
         col.AppendInt(ZigZagDecode(v));
         break;
       }
       case PhysicalKind::kDouble: {
+        if (!has(8)) return bad;
         double v = 0;
-        if (end - p >= 8) std::memcpy(&v, p, 8);
+        std::memcpy(&v, p, 8);
         p += 8;
         col.AppendDouble(v);
         break;
       }
       case PhysicalKind::kBytes: {
         uint64_t n = 0;
-        (void)GetVarint64(&p, end, &n);
-        n = std::min<uint64_t>(n, static_cast<uint64_t>(std::max<ptrdiff_t>(0, end - p)));
+        if (!GetVarint64(&p, end, &n) || !has(n)) return bad;
         col.AppendBytes(std::string_view(reinterpret_cast<const char*>(p), n));
         p += n;
         break;
       }
       case PhysicalKind::kDecimal: {
         format::Int128 v = 0;
-        if (end - p >= static_cast<ptrdiff_t>(sizeof(v))) std::memcpy(&v, p, sizeof(v));
+        if (!has(sizeof(v))) return bad;
+        std::memcpy(&v, p, sizeof(v));
         p += sizeof(v);
         col.AppendDecimal(v);
         break;
       }
       case PhysicalKind::kTimestamp: {
         uint64_t millis = 0, nanos = 0;
-        (void)GetVarint64(&p, end, &millis);
-        (void)GetVarint64(&p, end, &nanos);
+        if (!GetVarint64(&p, end, &millis) || !GetVarint64(&p, end, &nanos)) return bad;
         col.AppendTimestamp(format::Timestamp{ZigZagDecode(millis), static_cast<int32_t>(ZigZagDecode(nanos))});
         break;
       }
       case PhysicalKind::kNested: {
         uint64_t n = 0;
-        (void)GetVarint64(&p, end, &n);
-        n = std::min<uint64_t>(n, static_cast<uint64_t>(std::max<ptrdiff_t>(0, end - p)));
+        if (!GetVarint64(&p, end, &n) || !has(n)) return bad;
         auto row =
             DeserializeBinaryRow(std::string_view(reinterpret_cast<const char*>(p), n), {type_.fields()[c].type});
         p += n;
-        if (row.ok() && !row->empty())
-          col.Append((*row)[0]);
-        else
-          col.AppendNull();
+        if (!row.ok() || row->size() != 1) return bad;
+        col.Append((*row)[0]);
         break;
       }
     }
   }
+  if (p != end) return bad;
   out->values.SetNumRows(out->values.num_rows() + 1);
   out->seq.push_back(static_cast<int64_t>(seq));
   out->kinds.push_back(kind);
+  return Status::OK();
 }
 
 void LookupState::SealBlock() {
@@ -183,8 +219,7 @@ void LookupState::SealBlock() {
   // Incompressible data (or a failing compressor) is kept plain: plain_size == compressed size.
   // Compressed into a reused buffer, then copied at its size: one allocation a block.
   std::string_view compressed;
-  if (!format::ZstdCompressInto(kZstdLevel, filling_, &compress_buffer_, &compressed).ok() ||
-      compressed.size() >= filling_.size()) {
+  if (!format::Lz4CompressInto(filling_, &compress_buffer_, &compressed).ok() || compressed.size() >= filling_.size()) {
     compressed = filling_;
   }
   b.compressed.assign(compressed.data(), compressed.size());
@@ -242,27 +277,52 @@ void LookupState::Store(const std::string& key, const KvBatch& batch, size_t row
   if (filling_.size() >= kBlockBytes) SealBlock();
 }
 
-std::string_view LookupState::RecordBytes(const Location& loc) {
-  if (loc.block == blocks_.size()) return std::string_view(filling_).substr(loc.offset, loc.size);
-  for (auto& p : plain_blocks_) {
-    if (p.block == loc.block) {
-      p.last_use = ++use_clock_;
-      return std::string_view(p.plain).substr(loc.offset, loc.size);
+Status LookupState::Decompress(const Block& b, size_t index, std::string* plain) {
+  plain->resize(b.plain_size);
+  if (b.compressed.size() == b.plain_size) {
+    std::memcpy(plain->data(), b.compressed.data(), b.plain_size);
+    return Status::OK();
+  }
+  Status s = format::Lz4DecompressExact(b.compressed, plain->data(), b.plain_size);
+  if (!s.ok()) return Status::Corruption("lookup state: block " + std::to_string(index) + ": " + s.message());
+  return Status::OK();
+}
+
+Status LookupState::RecordBytes(const Location& loc, std::string_view* record) {
+  const std::string* plain = nullptr;
+  if (loc.block == blocks_.size()) {
+    plain = &filling_;
+  } else {
+    for (auto& p : plain_blocks_) {
+      if (p.block == loc.block) {
+        p.last_use = ++use_clock_;
+        plain = &p.plain;
+        break;
+      }
     }
   }
-  const Block& b = blocks_[loc.block];
-  ++block_reads_;
-  PlainBlock* slot = EvictForBlock(loc.block);
-  slot->plain.resize(b.plain_size);
-  size_t produced = 0;
-  if (b.compressed.size() == b.plain_size) {
-    std::memcpy(slot->plain.data(), b.compressed.data(), b.plain_size);
-  } else if (!format::ZstdDecompress(b.compressed, slot->plain.data(), b.plain_size, &produced).ok() ||
-             produced != b.plain_size) {
-    slot->block = UINT32_MAX;
-    return {};
+  if (plain == nullptr) {
+    ++block_reads_;
+    PlainBlock* slot = EvictForBlock(loc.block);
+    Status s = Decompress(blocks_[loc.block], loc.block, &slot->plain);
+    if (!s.ok()) {
+      slot->block = UINT32_MAX;
+      return s;
+    }
+    plain = &slot->plain;
   }
-  return std::string_view(slot->plain).substr(loc.offset, loc.size);
+  if (static_cast<size_t>(loc.offset) + loc.size > plain->size())
+    return Status::Corruption("lookup state: a record lies outside its block");
+  *record = std::string_view(*plain).substr(loc.offset, loc.size);
+  return Status::OK();
+}
+
+void LookupState::DamageBlockForTest(size_t block) {
+  std::string& bytes = blocks_[block].compressed;
+  for (size_t i = 0; i < bytes.size(); i += 3) bytes[i] = static_cast<char>(bytes[i] ^ 0xa5);
+  for (auto& p : plain_blocks_) {
+    if (p.block == block) p.block = UINT32_MAX;
+  }
 }
 
 uint32_t LookupState::TagOf(std::string_view key) {
@@ -327,12 +387,15 @@ void LookupState::Rebuild(size_t slot_count, bool compact_keys) {
   }
 }
 
-std::optional<KvRef> LookupState::Get(const std::string& key) {
+Result<std::optional<KvRef>> LookupState::Get(const std::string& key) {
+  KL_RETURN_IF_ERROR(broken_);
   Slot* slot = Find(key);
-  if (slot == nullptr) return std::nullopt;
+  if (slot == nullptr) return std::optional<KvRef>();
   got_.Clear();
-  Decode(RecordBytes(slot->loc), &got_);
-  return KvRef{&got_, 0};
+  std::string_view record;
+  KL_RETURN_IF_ERROR(RecordBytes(slot->loc, &record));
+  KL_RETURN_IF_ERROR(Decode(record, key, &got_));
+  return std::optional<KvRef>(KvRef{&got_, 0});
 }
 
 KvRef LookupState::Put(const std::string& key, const KvBatch& batch, size_t row) {
@@ -366,8 +429,9 @@ void LookupState::Erase(const std::string& key) {
   slots_[hole] = Slot{};
 }
 
-void LookupState::MaybeShrink() {
-  if (total_bytes_ < kMinShrinkBytes || dead_bytes_ * 2 < total_bytes_) return;
+Status LookupState::MaybeShrink() {
+  KL_RETURN_IF_ERROR(broken_);
+  if (total_bytes_ < kMinShrinkBytes || dead_bytes_ * 2 < total_bytes_) return Status::OK();
   // Live records in storage order, so each old block is decompressed once.
   std::vector<std::pair<Location, Location*>> live;
   live.reserve(live_keys_);
@@ -392,13 +456,12 @@ void LookupState::MaybeShrink() {
       record = std::string_view(old_filling).substr(loc.offset, loc.size);
     } else {
       if (loc.block != plain_block) {
-        const Block& b = old_blocks[loc.block];
-        plain.resize(b.plain_size);
-        size_t produced = 0;
-        if (b.compressed.size() == b.plain_size)
-          std::memcpy(plain.data(), b.compressed.data(), b.plain_size);
-        else
-          (void)format::ZstdDecompress(b.compressed, plain.data(), b.plain_size, &produced);
+        Status s = Decompress(old_blocks[loc.block], loc.block, &plain);
+        if (!s.ok()) {
+          // Half the records have moved and the rest are lost: the state can no longer answer.
+          broken_ = s;
+          return s;
+        }
         plain_block = loc.block;
         old_blocks[loc.block] = Block();  // its memory goes as soon as it has been read
       }
@@ -414,6 +477,7 @@ void LookupState::MaybeShrink() {
   blocks_.shrink_to_fit();
   // Erased keys went with their records: the index and the keys are rewritten too.
   Rebuild(SlotsFor(live_keys_), true);
+  return Status::OK();
 }
 
 size_t LookupState::MemoryBytes() const {

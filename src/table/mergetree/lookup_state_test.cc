@@ -5,6 +5,7 @@
 #include <map>
 
 #include "common/random.h"
+#include "common/testing/test_util.h"
 #include "table/data/binary_row.h"
 
 namespace kl::table {
@@ -69,6 +70,13 @@ struct Stored {
   RowKind kind = RowKind::kInsert;
 };
 
+// Get, which must succeed.
+std::optional<KvRef> Got(LookupState& state, const std::string& key) {
+  auto got = state.Get(key);
+  EXPECT_TRUE(got.ok()) << got.status().ToString();
+  return got.ok() ? *got : std::nullopt;
+}
+
 void ExpectRecord(const KvRef& got, const Stored& want, const std::string& what) {
   ASSERT_EQ(got.seq(), want.seq) << what;
   ASSERT_EQ(got.kind(), want.kind) << what;
@@ -80,7 +88,8 @@ void ExpectRecord(const KvRef& got, const Stored& want, const std::string& what)
 TEST(LookupStateTest, ReadsBackWhatWasStoredAcrossBlocksAndRewrites) {
   Random rng(15);
   RowType type = AllTypes();
-  LookupState state(type);
+  // Column 0 is the key (KeyOf): records leave it out and look-ups decode it from the key.
+  LookupState state(type, {}, /*key_columns=*/{0});
   std::map<std::string, Stored> model;
   KvBatch input(type);
   for (int step = 0; step < 6000; ++step) {
@@ -103,18 +112,18 @@ TEST(LookupStateTest, ReadsBackWhatWasStoredAcrossBlocksAndRewrites) {
       state.Erase(key);
       model.erase(key);
     } else if (op < 7) {
-      state.MaybeShrink();
+      KL_ASSERT_OK(state.MaybeShrink());
     } else {
-      auto got = state.Get(key);
+      auto got = Got(state, key);
       auto it = model.find(key);
       ASSERT_EQ(got.has_value(), it != model.end()) << name << " at step " << step;
       if (got) ExpectRecord(*got, it->second, name + " at step " + std::to_string(step));
     }
   }
   ASSERT_EQ(state.size(), model.size());
-  state.MaybeShrink();
+  KL_ASSERT_OK(state.MaybeShrink());
   for (const auto& [key, s] : model) {
-    auto got = state.Get(key);
+    auto got = Got(state, key);
     ASSERT_TRUE(got.has_value());
     ExpectRecord(*got, s, "final");
   }
@@ -126,7 +135,7 @@ TEST(LookupStateTest, ReadsBackWhatWasStoredAcrossBlocksAndRewrites) {
 TEST(LookupStateTest, IndexFindsEveryKeyThroughGrowthAndErasures) {
   Random rng(3);
   RowType type({DataField{0, "k", DataType::String(), ""}, DataField{1, "v", DataType::BigInt(), ""}});
-  LookupState state(type);
+  LookupState state(type, {}, /*key_columns=*/{0});
   KvBatch batch(type);
   std::map<std::string, int64_t> model;
   auto put = [&](const std::string& name, int64_t seq) {
@@ -152,7 +161,7 @@ TEST(LookupStateTest, IndexFindsEveryKeyThroughGrowthAndErasures) {
     }
     ASSERT_EQ(state.size(), model.size()) << "round " << round;
     for (const auto& name : names) {
-      auto got = state.Get(KeyOf(name));
+      auto got = Got(state, KeyOf(name));
       auto it = model.find(name);
       ASSERT_EQ(got.has_value(), it != model.end()) << name.substr(0, 8) << " in round " << round;
       if (got) {
@@ -167,12 +176,12 @@ TEST(LookupStateTest, IndexFindsEveryKeyThroughGrowthAndErasures) {
 TEST(LookupStateTest, RetractionKeepsOnlyTheColumnsAsked) {
   Random rng(7);
   RowType type = AllTypes();
-  LookupState state(type, /*retraction_columns=*/{0, 3});
+  LookupState state(type, /*retraction_columns=*/{0, 3}, /*key_columns=*/{0});
   Row row = RandomRow(rng, "gone");
   row[3] = Datum::Int(42);
   row[5] = Datum::Bytes(std::string(2000, 'x'));
   state.PutMerged(KeyOf("gone"), row, 9, RowKind::kDelete);
-  auto got = state.Get(KeyOf("gone"));
+  auto got = Got(state, KeyOf("gone"));
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got->kind(), RowKind::kDelete);
   EXPECT_EQ(got->seq(), 9);
@@ -183,9 +192,33 @@ TEST(LookupStateTest, RetractionKeepsOnlyTheColumnsAsked) {
   EXPECT_LT(state.live_record_bytes(), 40u);
   // A +I keeps every column.
   state.PutMerged(KeyOf("gone"), row, 10, RowKind::kInsert);
-  got = state.Get(KeyOf("gone"));
+  got = Got(state, KeyOf("gone"));
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(format::CompareRows(got->batch->values.GetRow(got->row), row), 0);
+}
+
+// Key columns come back from the key in the key's order (here the second column first); a key
+// with a column of another kind (a double) keeps every column in the records.
+TEST(LookupStateTest, KeyColumnsReadBackFromTheKey) {
+  RowType type({DataField{0, "n", DataType::Int(), ""}, DataField{1, "s", DataType::String(), ""},
+                DataField{2, "d", DataType::Double(), ""}, DataField{3, "b", DataType::Boolean(), ""}});
+  Row row = {Datum::Int(-7), Datum::Bytes("a longer string than a slot"), Datum::Double(2.5), Datum::Bool(true)};
+  for (bool doubles : {false, true}) {
+    std::vector<int> key_columns = doubles ? std::vector<int>{2, 0} : std::vector<int>{1, 0, 3};
+    std::vector<DataType> key_types;
+    Row key_row;
+    for (int c : key_columns) {
+      key_types.push_back(type.fields()[static_cast<size_t>(c)].type);
+      key_row.push_back(row[static_cast<size_t>(c)]);
+    }
+    LookupState state(type, {}, key_columns);
+    const std::string key = EncodeBinaryRow(key_row, key_types);
+    state.PutMerged(key, row, 3, RowKind::kInsert);
+    auto got = Got(state, key);
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(format::CompareRows(got->batch->values.GetRow(got->row), row), 0) << doubles;
+    EXPECT_EQ(got->seq(), 3);
+  }
 }
 
 // Rows shaped like an object table's (a uid, names, a label set, a few numbers; ~1 KB each
@@ -200,7 +233,7 @@ TEST(LookupStateTest, BoundsBytesPerKeyAndForgetsErasedKeys) {
     fields.push_back(DataField{id++, n, DataType::BigInt(), ""});
   fields.push_back(DataField{id++, "deleted", DataType::Boolean(), ""});
   RowType type(std::move(fields));
-  LookupState state(type);
+  LookupState state(type, {}, /*key_columns=*/{0, 1});  // (cluster, uid), as DWD's
   Random rng(99);
   constexpr int kKeys = 40000;
   KvBatch batch(type);
@@ -231,7 +264,8 @@ TEST(LookupStateTest, BoundsBytesPerKeyAndForgetsErasedKeys) {
     batch.Clear();
     batch.AppendRow(row, i, RowKind::kInsert);
     column_bytes += batch.values.UsedBytes();
-    keys.push_back(KeyOf("cluster-a/" + uid));
+    keys.push_back(
+        EncodeBinaryRow({Datum::Bytes("cluster-a"), Datum::Bytes(uid)}, {DataType::String(), DataType::String()}));
     state.Put(keys.back(), batch, 0);
   }
   ASSERT_EQ(state.size(), static_cast<size_t>(kKeys));
@@ -245,13 +279,17 @@ TEST(LookupStateTest, BoundsBytesPerKeyAndForgetsErasedKeys) {
   for (int i = 0; i < kKeys; ++i) {
     if (i % 10 != 0) state.Erase(keys[static_cast<size_t>(i)]);
   }
-  state.MaybeShrink();
+  KL_ASSERT_OK(state.MaybeShrink());
   EXPECT_EQ(state.size(), static_cast<size_t>(kKeys / 10));
   EXPECT_LT(state.MemoryBytes(), full / 5);
-  auto got = state.Get(keys[10]);
+  auto got = Got(state, keys[10]);
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got->seq(), 10);
-  EXPECT_FALSE(state.Get(keys[11]).has_value());
+  Row back = got->batch->values.GetRow(got->row);
+  EXPECT_EQ(back[0].as_bytes(), "cluster-a");
+  EXPECT_EQ(back[1].as_bytes().size(), 32u);
+  EXPECT_EQ(back[8].as_int(), 1000010);
+  EXPECT_FALSE(Got(state, keys[11]).has_value());
 }
 
 // block_reads() counts the compressed blocks a look-up had to decompress: none for records in
@@ -268,19 +306,51 @@ TEST(LookupStateTest, CountsBlocksDecompressedForLookups) {
     state.Put(KeyOf("k" + std::to_string(i)), batch, 0);
   }
   EXPECT_EQ(state.block_reads(), 0u);
-  ASSERT_TRUE(state.Get(KeyOf("k" + std::to_string(kKeys - 1))).has_value());   // the block being filled
-  ASSERT_TRUE(state.Get(KeyOf("k" + std::to_string(kKeys - 40))).has_value());  // a block sealed lately
+  ASSERT_TRUE(Got(state, KeyOf("k" + std::to_string(kKeys - 1))).has_value());   // the block being filled
+  ASSERT_TRUE(Got(state, KeyOf("k" + std::to_string(kKeys - 40))).has_value());  // a block sealed lately
   EXPECT_EQ(state.block_reads(), 0u);
-  EXPECT_FALSE(state.Get(KeyOf("absent")).has_value());
+  EXPECT_FALSE(Got(state, KeyOf("absent")).has_value());
   EXPECT_EQ(state.block_reads(), 0u);
-  auto first = state.Get(KeyOf("k0"));
+  auto first = Got(state, KeyOf("k0"));
   ASSERT_TRUE(first.has_value());
   EXPECT_EQ(first->seq(), 0);
   EXPECT_EQ(state.block_reads(), 1u);
-  ASSERT_TRUE(state.Get(KeyOf("k1")).has_value());  // the same block, plain now
+  ASSERT_TRUE(Got(state, KeyOf("k1")).has_value());  // the same block, plain now
   EXPECT_EQ(state.block_reads(), 1u);
-  ASSERT_TRUE(state.Get(KeyOf("k2000")).has_value());
+  ASSERT_TRUE(Got(state, KeyOf("k2000")).has_value());
   EXPECT_EQ(state.block_reads(), 2u);
+}
+
+// A damaged block (as a memory error would leave it) reads as an error, never as nulls or
+// other made-up values; other blocks still read; a rewrite that meets it fails, and the state
+// then refuses every look-up.
+TEST(LookupStateTest, DamagedBlockIsAnErrorNotNulls) {
+  RowType type({DataField{0, "k", DataType::String(), ""}, DataField{1, "v", DataType::String(), ""}});
+  LookupState state(type);
+  Random rng(5);
+  KvBatch batch(type);
+  constexpr int kKeys = 2000;  // ~600 B each: ~75 blocks, more than are kept plain
+  for (int i = 0; i < kKeys; ++i) {
+    batch.Clear();
+    batch.AppendRow({Datum::Bytes("k" + std::to_string(i)), Datum::Bytes("v" + std::string(300, 'a') + rng.Alnum(300))},
+                    i, RowKind::kInsert);
+    state.Put(KeyOf("k" + std::to_string(i)), batch, 0);
+  }
+  ASSERT_GT(state.block_count(), 20u);
+  state.DamageBlockForTest(0);
+  auto bad = state.Get(KeyOf("k0"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(bad.status().IsCorruption()) << bad.status().ToString();
+  auto good = Got(state, KeyOf("k" + std::to_string(kKeys / 2)));
+  ASSERT_TRUE(good.has_value());
+  EXPECT_EQ(good->seq(), kKeys / 2);
+  EXPECT_FALSE(state.Get(KeyOf("k1")).ok());  // still damaged: no plain copy was kept
+  for (int i = 0; i < kKeys; ++i) {
+    if (i % 4 != 0) state.Erase(KeyOf("k" + std::to_string(i)));
+  }
+  Status shrink = state.MaybeShrink();
+  EXPECT_TRUE(shrink.IsCorruption()) << shrink.ToString();
+  EXPECT_FALSE(state.Get(KeyOf("k" + std::to_string(kKeys - 4))).ok());
 }
 
 }  // namespace
