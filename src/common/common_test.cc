@@ -112,6 +112,25 @@ TEST(FileUtilTest, AtomicAndExclusiveWrites) {
   EXPECT_NE(missing.status().message().find("nope"), std::string::npos);
 }
 
+TEST(FileUtilTest, OverwriteLeavesExactlyTheNewContents) {
+  testing::TempDir dir;
+  std::string path = dir.Sub("hint");
+  KL_ASSERT_OK(OverwriteFile(path, "9"));  // absent: created
+  EXPECT_EQ(*ReadFile(path), "9");
+  KL_ASSERT_OK(OverwriteFile(path, "8"));  // as long: in place
+  EXPECT_EQ(*ReadFile(path), "8");
+  KL_ASSERT_OK(OverwriteFile(path, "100"));  // longer: in place, grown
+  EXPECT_EQ(*ReadFile(path), "100");
+  KL_ASSERT_OK(OverwriteFile(path, "7"));  // shorter: no byte of the old contents may remain
+  EXPECT_EQ(*ReadFile(path), "7");
+  KL_ASSERT_OK(OverwriteFile(path, ""));
+  EXPECT_EQ(*ReadFile(path), "");
+  auto names = ListDir(dir.path());
+  ASSERT_TRUE(names.ok());
+  EXPECT_EQ(*names, (std::vector<std::string>{"hint"}));
+  EXPECT_FALSE(OverwriteFile(dir.Sub("no/such/dir/hint"), "1").ok());
+}
+
 TEST(FileUtilTest, MappedAndAppendFiles) {
   testing::TempDir dir;
   auto f = AppendFile::Open(dir.Sub("log"), true);

@@ -109,6 +109,42 @@ TEST(ColumnTest, MatchesRowModelUnderRandomAppends) {
 namespace kl::format {
 namespace {
 
+// A few rows take a small block, not a huge page; blocks grow as rows come, are reused
+// after Clear() in the order they were first used, and ReleaseMemory() keeps the first ones.
+TEST(RowArenaTest, BlocksGrowFromSmallAndTheFirstAreKept) {
+  RowType schema({{0, "i", DataType::BigInt(), ""}, {1, "s", DataType::String(), ""}});
+  ColumnBatch in(schema);
+  Random rng(9);
+  for (int n = 0; n < 60000; ++n) in.AppendRow({Datum::Int(n), Datum::Bytes(rng.Alnum(rng.Uniform(200)))});
+  RowArena arena(schema);
+  arena.AppendRange(in, 0, 10);
+  EXPECT_LE(arena.ReservedBytes(), size_t{64} << 10);
+  auto check = [&](size_t rows) {
+    ASSERT_EQ(arena.size(), rows);
+    std::vector<size_t> order(rows);
+    for (size_t i = 0; i < rows; ++i) order[i] = i;
+    ColumnBatch out(schema);
+    arena.DecodeRows(order.data(), rows, &out);
+    for (size_t i = 0; i < rows; ++i) ASSERT_EQ(CompareRows(out.GetRow(i), in.GetRow(i)), 0) << i;
+  };
+  arena.AppendRange(in, 10, in.num_rows());
+  check(in.num_rows());
+  size_t full = arena.ReservedBytes();
+  EXPECT_GT(full, size_t{4} << 20);
+  EXPECT_LT(full, arena.UsedBytes() + (size_t{4} << 20));
+  arena.Clear();
+  arena.AppendRange(in, 0, in.num_rows());  // refills the same blocks
+  check(in.num_rows());
+  EXPECT_EQ(arena.ReservedBytes(), full);
+  arena.Clear();
+  arena.ReleaseMemory();  // the peak since the start needed every block
+  EXPECT_EQ(arena.ReservedBytes(), full);
+  arena.ReleaseMemory();  // none since the last call: the first block stays
+  EXPECT_LE(arena.ReservedBytes(), size_t{64} << 10);
+  arena.AppendRange(in, 0, 10);
+  check(10);
+}
+
 TEST(RowArenaTest, DecodesWhatWasAppended) {
   Random rng(5);
   RowType schema({{0, "i", DataType::BigInt(), ""},

@@ -11,12 +11,25 @@
 namespace kl::format {
 namespace {
 
+// Blocks grow from kFirstBlockSize by 4x to kBlockSize: a buffer that only ever holds a
+// few rows (a dimension, an aggregate) faults in and zeroes tens of KiB, not a huge page.
+constexpr size_t kFirstBlockSize = 64 << 10;
 constexpr size_t kBlockSize = 4 << 20;
 constexpr size_t kHugePage = 2 << 20;
 
-// Blocks are aligned to huge pages and asked to be backed by them: rows are read back
-// in key order, at random places, and with 4 KiB pages nearly every row costs a TLB miss.
+size_t RegularBlockSize(size_t regular_blocks) {
+  return regular_blocks >= 4 ? kBlockSize : std::min(kBlockSize, kFirstBlockSize << (2 * regular_blocks));
+}
+
+// Blocks of a huge page or more are aligned to huge pages and asked to be backed by them:
+// rows are read back in key order, at random places, and with 4 KiB pages nearly every
+// row costs a TLB miss.
 char* NewBlock(size_t size) {
+  if (size < kHugePage) {
+    void* p = std::malloc(size);
+    if (p == nullptr) throw std::bad_alloc();
+    return static_cast<char*>(p);
+  }
   size_t rounded = (size + kHugePage - 1) / kHugePage * kHugePage;
   void* p = std::aligned_alloc(kHugePage, rounded);
   if (p == nullptr) throw std::bad_alloc();
@@ -47,10 +60,12 @@ RowArena::RowArena(RowType type) : type_(std::move(type)), null_bytes_((type_.si
 }
 
 void RowArena::Clear() {
-  for (auto& b : blocks_) {
-    if (b.size == kBlockSize) spare_.push_back(std::move(b));  // oversized ones go
+  // The first block ends up last, taken first by the rows to come; oversized ones go.
+  for (auto b = blocks_.rbegin(); b != blocks_.rend(); ++b) {
+    if (b->size <= kBlockSize) spare_.push_back(std::move(*b));
   }
   blocks_.clear();
+  regular_blocks_ = 0;
   block_used_ = 0;
   block_size_ = 0;
   rows_.clear();
@@ -60,16 +75,26 @@ void RowArena::Clear() {
   std::fill(var_bytes_.begin(), var_bytes_.end(), 0);
 }
 
+size_t RowArena::ReservedBytes() const {
+  size_t n = 0;
+  for (const auto& b : blocks_) n += b.size;
+  for (const auto& b : spare_) n += b.size;
+  return n;
+}
+
 void RowArena::ReleaseMemory() {
   size_t keep = std::max<size_t>(1, peak_blocks_);
-  if (spare_.size() > keep) spare_.resize(keep);
+  // The blocks used first are last in spare_.
+  if (spare_.size() > keep) spare_.erase(spare_.begin(), spare_.end() - static_cast<std::ptrdiff_t>(keep));
   peak_blocks_ = blocks_.size();
 }
 
 char* RowArena::Reserve(size_t n) {
   if (block_used_ + n > block_size_) {
-    size_t size = std::max(kBlockSize, n);
-    if (size == kBlockSize && !spare_.empty()) {
+    size_t size = std::max(RegularBlockSize(regular_blocks_), n);
+    if (size <= kBlockSize) ++regular_blocks_;
+    if (size <= kBlockSize && !spare_.empty() && spare_.back().size >= n) {
+      size = spare_.back().size;
       blocks_.push_back(std::move(spare_.back()));
       spare_.pop_back();
     } else {

@@ -24,6 +24,8 @@ class RowArena {
   const RowType& type() const { return type_; }
   size_t size() const { return rows_.size(); }
   size_t UsedBytes() const { return used_bytes_; }
+  // Bytes of the blocks held, in use or kept for reuse.
+  size_t ReservedBytes() const;
   // Forgets every row but keeps the blocks for the rows to come: a buffer that fills
   // again soon reuses pages already faulted in (a fresh 2 MiB huge page is zeroed by
   // the kernel on first touch, which cost as much as encoding the rows into it).
@@ -62,7 +64,8 @@ class RowArena {
     size_t size = 0;
   };
   std::vector<Block> blocks_;  // in use; the last one is being filled
-  std::vector<Block> spare_;   // kept by Clear(), all kBlockSize long
+  std::vector<Block> spare_;   // kept by Clear(), none oversized; the next to use last
+  size_t regular_blocks_ = 0;  // blocks not oversized in blocks_ (the next one's size grows with it)
   size_t peak_blocks_ = 0;     // most blocks in use since the last ReleaseMemory()
   size_t block_used_ = 0;
   size_t block_size_ = 0;

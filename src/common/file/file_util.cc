@@ -133,6 +133,27 @@ Status WriteFileIfAbsent(const std::string& path, std::string_view data, bool sy
 
 Status WriteFile(const std::string& path, std::string_view data, bool sync) { return WriteTemp(path, data, sync); }
 
+Status OverwriteFile(const std::string& path, std::string_view data) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return WriteTemp(path, data, /*sync=*/false);  // a new file (or an error named there)
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) > data.size()) {
+    // Written over in place, a longer file would show a mix of old and new bytes until cut.
+    ::close(fd);
+    return WriteTemp(path, data, /*sync=*/false);
+  }
+  Status s;
+  size_t done = 0;
+  while (s.ok() && done < data.size()) {
+    ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) s = ErrnoStatus("writing", path, errno);
+    if (n > 0) done += static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0 && s.ok()) s = ErrnoStatus("closing", path, errno);
+  return s;
+}
+
 Status CreateDirs(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);

@@ -25,6 +25,11 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, bool sync
 Status WriteFileIfAbsent(const std::string& path, std::string_view data, bool sync = true);
 // Creates or truncates `path` and writes `data` (no atomicity).
 Status WriteFile(const std::string& path, std::string_view data, bool sync = false);
+// Like WriteFile, unsynced, but a file no longer than `data` is written over in place:
+// no truncation to zero, which on ext4 frees (and may discard) the file's blocks and
+// writes it out at close. For small files rewritten often with as long or longer
+// contents (a hint's growing number); a longer file is truncated and written.
+Status OverwriteFile(const std::string& path, std::string_view data);
 
 Status CreateDirs(const std::string& path);
 Status RemoveFile(const std::string& path);  // OK if it was already gone

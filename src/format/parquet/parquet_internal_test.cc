@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <limits>
+#include <map>
 #include <string>
 
 #include "common/coding.h"
@@ -13,6 +14,7 @@
 #include "format/parquet/column/chunk_buffer.h"
 #include "format/parquet/column/column_writer.h"
 #include "format/parquet/column/compression.h"
+#include "format/parquet/column/dictionary_index.h"
 #include "format/parquet/column/encoding.h"
 #include "format/parquet/metadata/metadata.h"
 #include "format/parquet/metadata/thrift_compact.h"
@@ -61,6 +63,57 @@ TEST(ThriftCompactTest, RoundTripsAndSkipsUnknownFields) {
   EXPECT_EQ(b, std::numeric_limits<int64_t>::min());
   EXPECT_EQ(tail, "tail");
   EXPECT_EQ(r.consumed(), buf.size());
+}
+
+// The dictionary's index against a map: every value gets the entry it got first, new ones
+// the next number, across growth, runs of one value, empty strings, values that differ only
+// in their last byte or length, and integers whose probes collide.
+TEST(DictionaryIndexTest, FindsWhatAMapFinds) {
+  Random rng(7);
+  for (int round = 0; round < 4; ++round) {
+    DictionaryIndex bytes, ints;
+    std::string storage;  // as a dictionary page: each new value appended where it was announced
+    std::map<std::string, uint32_t> bytes_model;
+    std::map<uint64_t, uint32_t> ints_model;
+    std::string previous;
+    for (int i = 0; i < 20000; ++i) {
+      std::string v;
+      if (rng.OneIn(4)) {
+        v = previous;  // a run
+      } else {
+        size_t len = rng.Uniform(round == 0 ? 3 : 40);
+        v.assign(len, 'k');
+        if (len > 0) v.back() = static_cast<char>('a' + rng.Uniform(round == 3 ? 2 : 200));
+        if (len > 1 && rng.OneIn(3)) v[len / 2] = static_cast<char>(rng.Uniform(256));
+      }
+      previous = v;
+      auto [entry, added] = bytes.FindOrAdd(v, storage, storage.size() + 4);
+      auto it = bytes_model.find(v);
+      if (it == bytes_model.end()) {
+        ASSERT_TRUE(added) << i;
+        ASSERT_EQ(entry, bytes_model.size()) << i;
+        bytes_model.emplace(v, entry);
+        PutFixed32LE(&storage, static_cast<uint32_t>(v.size()));
+        storage.append(v);
+      } else {
+        ASSERT_FALSE(added) << i;
+        ASSERT_EQ(entry, it->second) << i;
+      }
+      uint64_t key = round == 1 ? (rng.Uniform(3000) << 20) : rng.Uniform(5000) - 2500;
+      auto [int_entry, int_added] = ints.FindOrAdd(key);
+      auto [jt, inserted] = ints_model.try_emplace(key, static_cast<uint32_t>(ints_model.size()));
+      ASSERT_EQ(int_added, inserted) << i;
+      ASSERT_EQ(int_entry, jt->second) << i;
+    }
+    EXPECT_EQ(bytes.size(), bytes_model.size());
+    EXPECT_EQ(ints.size(), ints_model.size());
+    bytes.Clear();
+    EXPECT_EQ(bytes.size(), 0u);
+    storage.clear();
+    auto [entry, added] = bytes.FindOrAdd("k", storage, 0);
+    EXPECT_TRUE(added);
+    EXPECT_EQ(entry, 0u);
+  }
 }
 
 TEST(ThriftCompactTest, RejectsHostileInput) {

@@ -294,15 +294,16 @@ Status SnapshotManager::Commit(const Snapshot& snapshot) const {
 
 // Hints are rewritten in place, not through a new file renamed over the old
 // one: a new inode per commit made file creation itself a cost (ext4 searches
-// past recently freed inodes). A reader that catches a hint mid-write reads
+// past recently freed inodes); nor truncated first, which cost as much again
+// (freeing, discarding and at close writing out the block). A reader that catches a hint mid-write reads
 // nothing or a wrong id, and every reader checks hints against the snapshot
 // files (LatestId, EarliestId) and falls back to listing them.
 Status SnapshotManager::WriteLatestHint(int64_t id) const {
-  return WriteFile(JoinPath(SnapshotDir(), "LATEST"), std::to_string(id), /*sync=*/false);
+  return OverwriteFile(JoinPath(SnapshotDir(), "LATEST"), std::to_string(id));
 }
 
 Status SnapshotManager::WriteEarliestHint(int64_t id) const {
-  return WriteFile(JoinPath(SnapshotDir(), "EARLIEST"), std::to_string(id), /*sync=*/false);
+  return OverwriteFile(JoinPath(SnapshotDir(), "EARLIEST"), std::to_string(id));
 }
 
 }  // namespace kl::table

@@ -54,9 +54,7 @@ void ColumnChunkWriter::ResetForRowGroup() {
   bools_.clear();
   indices_.clear();
   page_stats_ = PageStats();
-  dict_ints_.clear();
-  dict_bytes_.clear();
-  dict_storage_.clear();
+  dict_index_.Clear();
   dict_plain_.clear();
   dict_size_ = 0;
   chunk_bytes_.Clear();
@@ -141,7 +139,7 @@ void ColumnChunkWriter::AddInt(int64_t v) {
   }
   bool int32 = leaf_.physical == PhysicalType::kInt32;
   if (mode_ == Mode::kDictionary) {
-    auto [it, inserted] = dict_ints_.try_emplace(v, dict_size_);
+    auto [index, inserted] = dict_index_.FindOrAdd(static_cast<uint64_t>(v));
     if (inserted) {
       ++dict_size_;
       if (int32)
@@ -149,7 +147,7 @@ void ColumnChunkWriter::AddInt(int64_t v) {
       else
         PutFixed64LE(&dict_plain_, static_cast<uint64_t>(v));
     }
-    indices_.push_back(it->second);
+    indices_.push_back(index);
     if (dictionary_checked_) return;
   }
   if (int32)
@@ -200,12 +198,12 @@ void ColumnChunkWriter::AddDouble(double v) {
       std::memcpy(&key, &f, 4);
     else
       std::memcpy(&key, &v, 8);
-    auto [it, inserted] = dict_ints_.try_emplace(key, dict_size_);
+    auto [index, inserted] = dict_index_.FindOrAdd(static_cast<uint64_t>(key));
     if (inserted) {
       ++dict_size_;
       put(&dict_plain_);
     }
-    indices_.push_back(it->second);
+    indices_.push_back(index);
     if (dictionary_checked_) return;
   }
   put(&plain_);
@@ -219,16 +217,12 @@ void ColumnChunkWriter::AddBytes(std::string_view v) {
   else
     UpdateStats(v);
   if (mode_ == Mode::kDictionary) {
-    auto it = dict_bytes_.find(v);
-    uint32_t index;
-    if (it == dict_bytes_.end()) {
-      index = dict_size_++;
-      dict_storage_.emplace_back(v);
-      dict_bytes_.emplace(std::string_view(dict_storage_.back()), index);
+    // A new entry's bytes go into the dictionary page, after a BYTE_ARRAY's length.
+    auto [index, inserted] = dict_index_.FindOrAdd(v, dict_plain_, dict_plain_.size() + (byte_array ? 4 : 0));
+    if (inserted) {
+      ++dict_size_;
       if (byte_array) PutFixed32LE(&dict_plain_, static_cast<uint32_t>(v.size()));
       dict_plain_.append(v);
-    } else {
-      index = it->second;
     }
     indices_.push_back(index);
     if (dictionary_checked_) return;
@@ -262,9 +256,7 @@ void ColumnChunkWriter::DropDictionary() {
   mode_ = Mode::kFallback;
   dictionary_checked_ = true;
   indices_.clear();
-  dict_ints_.clear();
-  dict_bytes_.clear();
-  dict_storage_.clear();
+  dict_index_.Clear();
   dict_plain_.clear();
   dict_size_ = 0;
 }
@@ -584,8 +576,7 @@ Status ColumnChunkWriter::FlushPage() {
   // A dictionary that outgrew its page stops here; later pages use the fallback encoding.
   if (mode_ == Mode::kDictionary && static_cast<int64_t>(dict_plain_.size()) >= options_.dictionary_page_bytes) {
     mode_ = Mode::kFallback;
-    dict_ints_.clear();
-    dict_bytes_.clear();
+    dict_index_.Clear();
   }
   return Status::OK();
 }

@@ -4,17 +4,16 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
 #include "format/datum.h"
 #include "format/parquet/column/chunk_buffer.h"
+#include "format/parquet/column/dictionary_index.h"
 #include "format/parquet/metadata/metadata.h"
 #include "format/parquet/metadata/schema.h"
 #include "format/parquet/parquet_writer.h"
@@ -107,9 +106,7 @@ class ColumnChunkWriter {
   PageStats page_stats_;
 
   // dictionary
-  std::unordered_map<int64_t, uint32_t> dict_ints_;
-  std::unordered_map<std::string_view, uint32_t> dict_bytes_;
-  std::deque<std::string> dict_storage_;
+  DictionaryIndex dict_index_;  // entries by value; byte strings are found in dict_plain_
   std::string dict_plain_;
   uint32_t dict_size_ = 0;
 
