@@ -25,6 +25,9 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, bool sync
 Status WriteFileIfAbsent(const std::string& path, std::string_view data, bool sync = true);
 // Creates or truncates `path` and writes `data` (no atomicity).
 Status WriteFile(const std::string& path, std::string_view data, bool sync = false);
+// Creates or truncates `to` with the bytes of `from` (copied in the kernel where it can be:
+// no mapping or buffer of them here); returns the bytes copied. No atomicity.
+Result<uint64_t> CopyFile(const std::string& from, const std::string& to, bool sync = false);
 
 Status CreateDirs(const std::string& path);
 Status RemoveFile(const std::string& path);  // OK if it was already gone
