@@ -427,23 +427,28 @@ Status BucketWriter::Flush() {
   std::unique_ptr<ChunkChangelog> chunk_changes;
   if (lookup) chunk_changes = std::make_unique<ChunkChangelog>(full);
   auto finish_chunk = [&]() -> Status {
-    bool data_is_chunk = false;  // the chunk's records as they are went to the data file
+    // The copies go on while the chunk's records as they are make both the data file and the
+    // changelog; they stop before the data of a chunk that does not (whose rows the data file
+    // would keep for them).
+    bool copy_chunk = false;
+    if (copying) {
+      copy_chunk = chunk_picked.size() == chunk.size() && chunk_changes->IsChunk(chunk);
+      for (size_t k = 0; k < chunk_picked.size() && copy_chunk; ++k) copy_chunk = chunk_picked[k] == k;
+      if (!copy_chunk) {
+        copying = false;
+        data.DropTwins();
+        // The changelog so far is the data file so far: the buffered records before this chunk.
+        KL_RETURN_IF_ERROR(WriteInOrder(changelog.get(), order.data(), chunk_begin));
+      }
+    }
     if (picks_from_chunk) {
-      data_is_chunk = chunk_picked.size() == chunk.size();
-      for (size_t k = 0; k < chunk_picked.size() && data_is_chunk; ++k) data_is_chunk = chunk_picked[k] == k;
       KL_RETURN_IF_ERROR(WritePicked(&chunk, chunk_picked, &picked_rows, &data));
       chunk_picked.clear();
     }
     if (!lookup) return Status::OK();
-    if (copying) {
-      if (data_is_chunk && chunk_changes->IsChunk(chunk)) {
-        chunk_changes->Forget();
-        return Status::OK();
-      }
-      // The changelog so far is the data file so far: the buffered records before this chunk.
-      copying = false;
-      data.DropTwins();
-      KL_RETURN_IF_ERROR(WriteInOrder(changelog.get(), order.data(), chunk_begin));
+    if (copy_chunk) {
+      chunk_changes->Forget();
+      return Status::OK();
     }
     return chunk_changes->WriteTo(&chunk, changelog.get());
   };
