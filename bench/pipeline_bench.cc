@@ -276,13 +276,14 @@ std::string JobLines(const std::vector<pipeline::JobStatus>& jobs, double events
       std::snprintf(
           line, sizeof(line),
           "\n    %-20s %lld flushes of %.0f records, %lld compactions rewriting %.2f rows per flushed "
-          "record (%.0f MB), %lld lookups: %lld hits, %lld block reads",
+          "record (%.0f MB), %lld lookups: %lld hits, %lld block reads, %lld changelog files copied",
           "", static_cast<long long>(w.flushes),
           static_cast<double>(w.flushed_records) / static_cast<double>(w.flushes),
           static_cast<long long>(w.compactions),
           static_cast<double>(w.compacted_rows) / static_cast<double>(std::max<int64_t>(1, w.flushed_records)),
           static_cast<double>(w.compacted_bytes) / 1e6, static_cast<long long>(w.lookups),
-          static_cast<long long>(w.lookup_hits), static_cast<long long>(w.lookup_block_reads));
+          static_cast<long long>(w.lookup_hits), static_cast<long long>(w.lookup_block_reads),
+          static_cast<long long>(w.changelog_copies));
       out += line;
     }
   }

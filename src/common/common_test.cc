@@ -144,6 +144,26 @@ TEST(FileUtilTest, MappedAndAppendFiles) {
   EXPECT_EQ((*m)->data(), "hello");
 }
 
+// A copy holds the source's bytes (more than one buffer's worth), replaces what was at the
+// target, and a missing source is an error naming it that leaves no target behind.
+TEST(FileUtilTest, CopiesFiles) {
+  testing::TempDir dir;
+  std::string bytes;
+  for (int i = 0; i < (3 << 20) / 7; ++i) bytes += std::to_string(i % 1000003);
+  KL_ASSERT_OK(WriteFile(dir.Sub("from"), bytes));
+  KL_ASSERT_OK(WriteFile(dir.Sub("to"), std::string(bytes.size() * 2, 'x')));
+  for (bool sync : {false, true}) {
+    auto copied = CopyFile(dir.Sub("from"), dir.Sub("to"), sync);
+    ASSERT_TRUE(copied.ok()) << copied.status().ToString();
+    EXPECT_EQ(*copied, bytes.size());
+    EXPECT_TRUE(*ReadFile(dir.Sub("to")) == bytes);
+  }
+  auto missing = CopyFile(dir.Sub("nope"), dir.Sub("to2"));
+  EXPECT_TRUE(missing.status().IsNotFound()) << missing.status().ToString();
+  EXPECT_NE(missing.status().message().find("nope"), std::string::npos);
+  EXPECT_FALSE(FileExists(dir.Sub("to2")));
+}
+
 TEST(StringUtilTest, ParsesAndSplits) {
   EXPECT_EQ(Split("a,,b", ','), (std::vector<std::string>{"a", "", "b"}));
   EXPECT_EQ(Split("a,,b", ',', true), (std::vector<std::string>{"a", "b"}));

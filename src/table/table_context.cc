@@ -94,6 +94,23 @@ Result<const FileFormat*> TableContext::ChangelogWriteFormat() const {
   return WriteFormat();
 }
 
+bool TableContext::ChangelogWritesLike(int level) const {
+  auto data = WriteFormat(level);
+  auto changelog = ChangelogWriteFormat();
+  if (!data.ok() || !changelog.ok()) return false;
+  if (*data == *changelog) return true;
+  // Each format was made from the table's options with file.format and file.compression
+  // replaced (FormatWith): the same two values make the same format.
+  auto per_level = options_.file_compression_per_level();
+  if (!per_level.ok()) return false;
+  auto it = per_level->find(level);
+  const std::string data_compression = it != per_level->end() ? it->second : options_.file_compression();
+  const std::string format = options_.file_format();
+  return EqualsIgnoreCase(options_.GetString("changelog-file.format", format), format) &&
+         EqualsIgnoreCase(options_.GetString("changelog-file.compression", options_.file_compression()),
+                          data_compression);
+}
+
 Result<KeyComparator> TableContext::ComparatorFor(const format::RowType& value_type) const {
   std::vector<int> keys, seqs;
   for (const auto& name : schema_.TrimmedPrimaryKeys()) {

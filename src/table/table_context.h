@@ -46,6 +46,10 @@ class TableContext {
   // The format changelog files are written in: changelog-file.format and
   // changelog-file.compression where set (Paimon's options), else WriteFormat().
   Result<const FileFormat*> ChangelogWriteFormat() const;
+  // Whether changelog files are written exactly as level-`level` data files are (the same
+  // format and compression, every other option shared): a changelog file of the rows of
+  // such a data file may then be a copy of its bytes.
+  bool ChangelogWritesLike(int level) const;
   const PathFactory& paths() const { return *paths_; }
   bool primary_key() const { return schema_.has_primary_key(); }
 

@@ -742,6 +742,133 @@ TEST(TableTest, LookupChangelogMatchesAModelOfTheTable) {
   }
 }
 
+// Changelog files written as a copy of the flush's data file: with changelog files written like
+// level-0 files (the same format, compression and statistics), a flush of only new keys (an
+// initial load, and new keys into a table that has rows) copies its data file rather than
+// encoding the same records again; a flush that updates or deletes keys, or has several records
+// of a key, writes its changelog as usual, also when that shows only in a later decode chunk
+// (the changelog then catches up with the chunks before). The changelog read back, from the
+// rows kept in memory and from the files on disk, matches a model of the table.
+TEST(TableTest, LookupChangelogOfNewKeysIsACopyOfTheDataFile) {
+  for (const char* format : {"avro", "parquet"}) {
+    SCOPED_TRACE(format);
+    testing::TempDir dir;
+    auto t = test_util::MakeTestTable(dir.Sub("t"), {"id"},
+                                      {{"bucket", "1"},
+                                       {"file.format", format},
+                                       {"changelog-producer", "lookup"},
+                                       {"changelog-producer.row-deduplicate", "true"},
+                                       {"file.compression.per.level", "0:none"},
+                                       {"changelog-file.compression", "none"},
+                                       {"metadata.stats-mode.per.level", "0:none"},
+                                       {"changelog-file.stats-mode", "none"},
+                                       {"kubelake.data-file.sync", "false"}});
+    auto w = t->NewWriter("w");
+    std::map<int64_t, std::pair<std::string, int64_t>> model;  // id -> (name, n)
+    auto text = [](const char* kind, int64_t id, const std::pair<std::string, int64_t>& v) {
+      return std::string(kind) + " " + std::to_string(id) + " \"eu\" \"" + v.first + "\" " + std::to_string(v.second);
+    };
+    int64_t copies = 0;
+    // Writes `records` (id, name and n or nullopt for a delete) as one commit; checks its
+    // changelog against the model and whether it was copied.
+    auto commit = [&](int64_t id,
+                      const std::vector<std::pair<int64_t, std::optional<std::pair<std::string, int64_t>>>>& records,
+                      bool copied) {
+      SCOPED_TRACE(id);
+      std::map<int64_t, std::optional<std::pair<std::string, int64_t>>> last;
+      for (const auto& [key, v] : records) {
+        KL_ASSERT_OK(w->WriteRow(v ? R(key, "eu", v->first, v->second) : R(key, "eu", "", 0),
+                                 v ? RowKind::kInsert : RowKind::kDelete));
+        last[key] = v;
+      }
+      std::vector<std::string> expected;
+      for (const auto& [key, after] : last) {
+        auto before = model.find(key);
+        if (before == model.end()) {
+          if (after) expected.push_back(text("+I", key, *after));
+        } else if (!after) {
+          expected.push_back(text("-D", key, before->second));
+          model.erase(before);
+        } else if (before->second != *after) {
+          expected.push_back(text("-U", key, before->second));
+          expected.push_back(text("+U", key, *after));
+        }
+        if (after) model[key] = *after;
+      }
+      std::sort(expected.begin(), expected.end());
+      auto r = w->Commit(id);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      copies += copied ? 1 : 0;
+      EXPECT_EQ(w->cpu().work.changelog_copies, copies);
+      for (bool kept : {true, false}) {
+        SCOPED_TRACE(kept ? "rows kept in memory" : "files on disk");
+        if (!kept) RecentFiles::Get().SetBudget(0);  // every read decodes the files
+        auto changes = test_util::ChangesOfSnapshots(*t, r->snapshot_ids);
+        RecentFiles::Get().SetBudget(64u << 20);  // the default
+        ASSERT_TRUE(changes.ok()) << changes.status().ToString();
+        std::vector<std::string> got;
+        for (const auto& rows : *changes) {
+          for (const auto& line : Rows(rows)) got.push_back(line);
+        }
+        std::sort(got.begin(), got.end());
+        EXPECT_EQ(got, expected);
+      }
+      auto all = t->ReadAll();
+      ASSERT_TRUE(all.ok());
+      std::vector<std::string> modelled;
+      for (const auto& [key, v] : model) modelled.push_back(text("+I", key, v));
+      std::sort(modelled.begin(), modelled.end());
+      EXPECT_EQ(Rows(*all), modelled);
+    };
+    using Records = std::vector<std::pair<int64_t, std::optional<std::pair<std::string, int64_t>>>>;
+    // An initial load larger than a decode chunk (16384 records), out of key order; keys
+    // 1000000.. sort after the next loads' new keys.
+    Records load;
+    for (int64_t i = 0; i < 17000; ++i) load.push_back({i * 7 % 17000, std::pair<std::string, int64_t>{"a", i}});
+    for (int64_t i = 0; i < 100; ++i) load.push_back({1000000 + i, std::pair<std::string, int64_t>{"a", i}});
+    commit(1, load, /*copied=*/true);
+    {
+      // The one changelog file holds the data file's bytes.
+      std::string data, changelog;
+      for (const auto& e : std::filesystem::directory_iterator(dir.Sub("t") + "/bucket-0")) {
+        std::string name = e.path().filename().string();
+        if (name.rfind("data-", 0) == 0) data = name;
+        if (name.rfind("changelog-", 0) == 0) changelog = name;
+      }
+      ASSERT_FALSE(data.empty());
+      ASSERT_FALSE(changelog.empty());
+      auto a = ReadFile(dir.Sub("t") + "/bucket-0/" + data);
+      auto b = ReadFile(dir.Sub("t") + "/bucket-0/" + changelog);
+      ASSERT_TRUE(a.ok() && b.ok());
+      EXPECT_TRUE(*a == *b);
+    }
+    // New keys only, into a table that has rows.
+    Records fresh;
+    for (int64_t i = 20000; i < 21000; ++i) fresh.push_back({i, std::pair<std::string, int64_t>{"b", i}});
+    commit(2, fresh, /*copied=*/true);
+    // A key written twice, though new: its changelog is not the data file's records.
+    commit(3, {{30000, std::pair<std::string, int64_t>{"c", 1}}, {30000, std::pair<std::string, int64_t>{"c", 2}}},
+           /*copied=*/false);
+    // Mixed: new keys, updates, unchanged rows written again (deduplicated), deletes of
+    // present and absent keys.
+    Records mixed;
+    for (int64_t i = 0; i < 3000; ++i) {
+      int64_t key = i * 11 % 17000;  // of the initial load, each once
+      if (i % 4 == 0) mixed.push_back({key, std::nullopt});
+      if (i % 4 == 1) mixed.push_back({key, std::pair<std::string, int64_t>{"d", i}});
+      if (i % 4 == 2) mixed.push_back({key, model.at(key)});
+      if (i % 4 == 3) mixed.push_back({40000 + i, std::pair<std::string, int64_t>{"d", i}});
+    }
+    mixed.push_back({5000000, std::nullopt});
+    commit(4, mixed, /*copied=*/false);
+    // The first decode chunk only new keys, updates in the second.
+    Records late;
+    for (int64_t i = 100000; i < 116500; ++i) late.push_back({i, std::pair<std::string, int64_t>{"e", i}});
+    for (int64_t i = 1000000; i < 1000050; ++i) late.push_back({i, std::pair<std::string, int64_t>{"e", i}});
+    commit(5, late, /*copied=*/false);
+  }
+}
+
 // Record-level expiry ('record-level.expire-time' on time field n) against a model: full
 // compactions drop the records whose time is past the expire time, with no changelog; a null
 // time never expires; the lookup state forgets the dropped keys, and a key written again after

@@ -154,6 +154,48 @@ Status OverwriteFile(const std::string& path, std::string_view data) {
   return s;
 }
 
+Result<uint64_t> CopyFile(const std::string& from, const std::string& to, bool sync) {
+  int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return ErrnoStatus("opening", from, errno);
+  int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (out < 0) {
+    int err = errno;
+    ::close(in);
+    return ErrnoStatus("creating", to, err);
+  }
+  Status s;
+  uint64_t copied = 0;
+  bool in_kernel = true;
+  std::string buf;
+  while (s.ok()) {
+    ssize_t n = -1;
+    if (in_kernel) {
+      n = ::copy_file_range(in, nullptr, out, nullptr, size_t{1} << 30, 0);
+      // Filesystems (or kernels) that cannot copy between these files: through a buffer.
+      if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+        in_kernel = false;
+        continue;
+      }
+      if (n < 0 && errno != EINTR) s = ErrnoStatus("copying " + from + " to", to, errno);
+    } else {
+      buf.resize(1 << 20);
+      n = ::read(in, buf.data(), buf.size());
+      if (n < 0 && errno != EINTR) s = ErrnoStatus("reading", from, errno);
+      if (n > 0) s = WriteAll(out, std::string_view(buf.data(), static_cast<size_t>(n)), to);
+    }
+    if (n == 0) break;
+    if (n > 0) copied += static_cast<uint64_t>(n);
+  }
+  ::close(in);
+  if (s.ok() && sync && ::fdatasync(out) != 0) s = ErrnoStatus("syncing", to, errno);
+  if (::close(out) != 0 && s.ok()) s = ErrnoStatus("closing", to, errno);
+  if (!s.ok()) {
+    ::unlink(to.c_str());
+    return s;
+  }
+  return copied;
+}
+
 Status CreateDirs(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);

@@ -318,6 +318,7 @@ DataFileWriter::DataFileWriter(const TableSchema& schema, const FileFormat* form
     value_offset_ = nkeys + 2;
   }
   staging_ = ColumnBatch(file_type_);
+  twins_ = !options_.twin_prefix.empty();
 }
 
 DataFileWriter::~DataFileWriter() = default;
@@ -337,7 +338,7 @@ Status DataFileWriter::EnsureOpen() {
   }
   written_paths_.push_back(path);
   file_rows_ = 0;
-  keep_file_rows_ = options_.keep_rows;
+  keep_file_rows_ = keeps_rows();
   kept_bytes_ = 0;
   file_deletes_ = 0;
   min_key_.clear();
@@ -426,13 +427,15 @@ Status DataFileWriter::FinishFile() {
     kept_.clear();
     return Status::OK();
   }
+  std::shared_ptr<const FileRows> kept_rows;
   if (keep_file_rows_) {
     auto rows = std::make_shared<FileRows>();
     rows->type = file_type_;
     rows->chunks = std::move(kept_);
     rows->rows = file_rows_;
     kept_.clear();
-    RecentFiles::Get().Put(written_paths_.back(), std::move(rows));
+    kept_rows = rows;
+    if (options_.keep_rows) RecentFiles::Get().Put(written_paths_.back(), std::move(rows));
   }
   DataFileMeta meta;
   meta.file_name = current_name_;
@@ -485,8 +488,45 @@ Status DataFileWriter::FinishFile() {
   meta.level = options_.level;
   meta.creation_time_millis = NowMillis();
   meta.file_source = static_cast<int32_t>(options_.source);
+  if (twins_) {
+    twin_sources_.push_back(
+        TwinOf{written_paths_.back(), meta, options_.twin_keep_rows ? std::move(kept_rows) : nullptr});
+  }
   done_.push_back(std::move(meta));
   return Status::OK();
+}
+
+Status DataFileWriter::WriteTwins() {
+  const std::string dir = paths_->BucketDir(partition_, bucket_);
+  for (TwinOf& twin : twin_sources_) {
+    std::string name = paths_->NewFileName(options_.twin_prefix, format_->extension());
+    std::string path = JoinPath(dir, name);
+    written_paths_.push_back(path);
+    KL_ASSIGN_OR_RETURN(uint64_t size, CopyFile(twin.path, path, options_.twin_sync));
+    if (static_cast<int64_t>(size) != twin.meta.file_size) {
+      return Status::Corruption("copying " + twin.path + ": " + std::to_string(size) + " bytes, written " +
+                                std::to_string(twin.meta.file_size));
+    }
+    if (twin.rows) RecentFiles::Get().Put(path, std::move(twin.rows));
+    // Everything else (rows, keys, sequence numbers, statistics, level, source) is the file's.
+    DataFileMeta meta = std::move(twin.meta);
+    meta.file_name = std::move(name);
+    meta.creation_time_millis = NowMillis();
+    twins_done_.push_back(std::move(meta));
+  }
+  twin_sources_.clear();
+  return Status::OK();
+}
+
+void DataFileWriter::DropTwins() {
+  if (!twins_) return;
+  twins_ = false;
+  twin_sources_.clear();
+  if (!keeps_rows() && keep_file_rows_) {
+    keep_file_rows_ = false;
+    kept_.clear();
+    kept_bytes_ = 0;
+  }
 }
 
 Status DataFileWriter::Append(const KvBatch& batch, size_t row) {
@@ -572,7 +612,7 @@ Status DataFileWriter::AppendWholeBatch(KvBatch* batch) {
 }
 
 Status DataFileWriter::AppendValues(const ColumnBatch& values, size_t begin, size_t end, int64_t first_seq) {
-  if (options_.held && !options_.key_value && !options_.keep_rows && staging_.num_rows() == 0) {
+  if (options_.held && !options_.key_value && !keeps_rows() && staging_.num_rows() == 0) {
     // The format encodes the rows into the held file as they come: straight from `values`.
     for (size_t pos = begin; pos < end;) {
       KL_RETURN_IF_ERROR(EnsureOpen());
@@ -606,6 +646,7 @@ Status DataFileWriter::AppendValues(const ColumnBatch& values, size_t begin, siz
 
 Result<std::vector<DataFileMeta>> DataFileWriter::Close() {
   KL_RETURN_IF_ERROR(FinishFile());
+  if (twins_) KL_RETURN_IF_ERROR(WriteTwins());
   return std::move(done_);
 }
 
@@ -615,6 +656,8 @@ void DataFileWriter::Abort() {
   for (const auto& p : written_paths_) (void)RemoveFile(p);
   written_paths_.clear();
   done_.clear();
+  twin_sources_.clear();
+  twins_done_.clear();
 }
 
 Result<DataFileMeta> ConcatAvroDataFiles(const TableSchema& schema, const PathFactory& paths,

@@ -36,6 +36,8 @@ inline constexpr char kValueKindField[] = "_VALUE_KIND";
 // The column layout of a key-value data file for `schema`.
 format::RowType KeyValueFileType(const TableSchema& schema);
 
+struct FileRows;
+
 struct DataFileWriterOptions {
   bool key_value = true;  // key-value file (primary-key table) or plain values (append table)
   int32_t level = 0;
@@ -51,6 +53,12 @@ struct DataFileWriterOptions {
   // open file's rows are encoded as they come and held in memory until the file closes
   // (the caller's write buffer), taken straight from the caller's batch without staging.
   bool held = false;
+  // Twins (a lookup changelog whose rows are exactly the data file's): when not empty, each
+  // file is also published under a name of this prefix, as a copy of its bytes made at
+  // Close(), unless DropTwins() came first. The rows are encoded once.
+  std::string twin_prefix;
+  bool twin_keep_rows = false;  // keep_rows for the twins (not the files themselves)
+  bool twin_sync = false;       // fsync each twin (the format syncs the files it writes)
 };
 
 class DataFileWriter {
@@ -74,6 +82,10 @@ class DataFileWriter {
 
   // Finishes the current file; returns every file written.
   Result<std::vector<DataFileMeta>> Close();
+  // Writes no twins after all (before Close()).
+  void DropTwins();
+  // After Close(): the twins of the files written, in their order.
+  std::vector<DataFileMeta> TakeTwins() { return std::move(twins_done_); }
   // Deletes the files written so far (after a failure).
   void Abort();
 
@@ -90,6 +102,9 @@ class DataFileWriter {
   // kept instead of a copy.
   Status WriteFileBatch(const format::ColumnBatch& rows, bool roll_check, format::ColumnBatch* movable = nullptr);
   Status FinishFile();
+  // Copies each finished file to its twin.
+  Status WriteTwins();
+  bool keeps_rows() const { return options_.keep_rows || (twins_ && options_.twin_keep_rows); }
 
   const TableSchema& schema_;
   const FileFormat* format_;
@@ -116,6 +131,15 @@ class DataFileWriter {
   bool keep_file_rows_ = false;            // keep_rows, and the current file's rows still fit the cache
   size_t kept_bytes_ = 0;
   int64_t records_ = 0;
+  // Twins still wanted, and the finished files they copy.
+  bool twins_ = false;
+  struct TwinOf {
+    std::string path;
+    DataFileMeta meta;
+    std::shared_ptr<const FileRows> rows;  // twin_keep_rows: the file's rows, for the twin
+  };
+  std::vector<TwinOf> twin_sources_;
+  std::vector<DataFileMeta> twins_done_;
 };
 
 // Append tables: concatenates Avro data files (in sequence order) into one by
@@ -179,8 +203,6 @@ struct DataFileReadExtras {
   // wanted; a decoded copy of the file is then read only within their key ranges.
   std::shared_ptr<const KeyRows> key_rows;
 };
-
-struct FileRows;
 
 class DataFileReader {
  public:

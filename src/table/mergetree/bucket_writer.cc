@@ -88,12 +88,21 @@ class ChunkChangelog {
     seqs_.push_back(seq);
   }
 
+  // Whether the records collected are the chunk's records as they are: every one in its
+  // order, each with its own kind and sequence number (each key of the chunk new).
+  bool IsChunk(const KvBatch& chunk) const {
+    if (!IsWholeChunk(chunk)) return false;
+    for (size_t k = 0; k < rows_.size(); ++k) {
+      if (kinds_[k] != chunk.kinds[k] || seqs_[k] != chunk.seq[k]) return false;
+    }
+    return true;
+  }
+
   // Writes the records collected for `chunk` to `w` in the order they came, and forgets them.
   Status WriteTo(KvBatch* chunk, DataFileWriter* w) {
     const size_t n = rows_.size();
     if (n == 0) return Status::OK();
-    bool whole_chunk = n == chunk->size();
-    for (size_t k = 0; k < n && whole_chunk; ++k) whole_chunk = from_chunk_[k] && rows_[k] == k;
+    const bool whole_chunk = IsWholeChunk(*chunk);
     Status s;
     if (whole_chunk) {
       // Every record of the chunk in its order (an initial load: each key new): the chunk's
@@ -116,15 +125,27 @@ class ChunkChangelog {
       gathered_.kinds.swap(kinds_);
       s = w->AppendWholeBatch(&gathered_);
     }
+    Forget();
+    return s;
+  }
+
+  void Forget() {
     from_chunk_.clear();
     rows_.clear();
     kinds_.clear();
     seqs_.clear();
     copied_.Clear();
-    return s;
   }
 
  private:
+  // Every record of `chunk` in its order (any kinds and sequence numbers).
+  bool IsWholeChunk(const KvBatch& chunk) const {
+    const size_t n = rows_.size();
+    bool whole = n == chunk.size();
+    for (size_t k = 0; k < n && whole; ++k) whole = from_chunk_[k] && rows_[k] == k;
+    return whole;
+  }
+
   KvBatch copied_;    // records from outside the chunk
   KvBatch gathered_;  // the records in order, when not the chunk as it is
   std::vector<uint8_t> from_chunk_;
@@ -174,12 +195,12 @@ BucketWriter::BucketWriter(std::shared_ptr<TableContext> ctx, std::string partit
   if (expire.ok()) expire_ = std::move(expire).value();
 }
 
-Status BucketWriter::WriteInOrder(DataFileWriter* w, const std::vector<size_t>& rows) {
+Status BucketWriter::WriteInOrder(DataFileWriter* w, const size_t* rows, size_t count) {
   KvBatch sorted(ctx_->schema().fields, /*merged_records=*/true);
-  for (size_t start = 0; start < rows.size(); start += kReadChunkRows) {
-    size_t n = std::min(kReadChunkRows, rows.size() - start);
+  for (size_t start = 0; start < count; start += kReadChunkRows) {
+    size_t n = std::min(kReadChunkRows, count - start);
     sorted.Clear();
-    buffer_.Gather(rows.data() + start, n, &sorted);
+    buffer_.Gather(rows + start, n, &sorted);
     KL_RETURN_IF_ERROR(w->AppendWholeBatch(&sorted));
   }
   return Status::OK();
@@ -356,20 +377,6 @@ Status BucketWriter::FlushBuffer() {
     KL_RETURN_IF_ERROR(lookup_->MaybeShrink());
   }
 
-  KL_ASSIGN_OR_RETURN(const FileFormat* fmt, ctx_->WriteFormat(/*level=*/0));
-  DataFileWriterOptions data_opts;
-  data_opts.target_file_size = ctx_->options().target_file_size(true);
-  SetStatsMode(ctx_->options(), /*level=*/0, /*changelog=*/false, &data_opts);
-  DataFileWriter data(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, data_opts);
-  std::unique_ptr<DataFileWriter> changelog;
-  if (producer == ChangelogProducer::kInput || lookup) {
-    KL_ASSIGN_OR_RETURN(const FileFormat* cl_fmt, ctx_->ChangelogWriteFormat());
-    DataFileWriterOptions cl_opts = data_opts;
-    cl_opts.prefix = "changelog-";
-    SetStatsMode(ctx_->options(), /*level=*/0, /*changelog=*/true, &cl_opts);
-    cl_opts.keep_rows = true;  // followers in this process read it next
-    changelog = std::make_unique<DataFileWriter>(ctx_->schema(), cl_fmt, &ctx_->paths(), partition_, bucket_, cl_opts);
-  }
   // Picking engines (deduplicate, first-row) decide on keys and sequence
   // numbers alone; combining engines merge full rows of each key.
   const format::RowType& full = ctx_->schema().fields;
@@ -379,6 +386,39 @@ Status BucketWriter::FlushBuffer() {
     KL_ASSIGN_OR_RETURN(merge_, CreateMergeFunction(ctx_->schema(), layout, MergeMode::kStore));
   }
   bool picks = merge_->picks_input();
+  // With the lookup producer, a picking merge's records are written from the decoded chunk
+  // (the chunk's rows picked, in order) and the chunk's changelog records together, once
+  // the chunk is done: the buffer is decoded once.
+  const bool picks_from_chunk = picks && lookup;
+
+  KL_ASSIGN_OR_RETURN(const FileFormat* fmt, ctx_->WriteFormat(/*level=*/0));
+  DataFileWriterOptions data_opts;
+  data_opts.target_file_size = ctx_->options().target_file_size(true);
+  SetStatsMode(ctx_->options(), /*level=*/0, /*changelog=*/false, &data_opts);
+  DataFileWriterOptions cl_opts = data_opts;
+  cl_opts.prefix = "changelog-";
+  SetStatsMode(ctx_->options(), /*level=*/0, /*changelog=*/true, &cl_opts);
+  cl_opts.keep_rows = true;  // followers in this process read it next
+  // A lookup changelog of only new keys (an initial load) is +I of exactly the data file's
+  // records, in its order: when changelog files are written like level-0 files, it is a
+  // copy of the data file's bytes rather than the same rows encoded again. Each chunk
+  // checks that it is so (`copying` ends at the first that is not: the changelog then
+  // catches up with the records written so far and goes on as usual).
+  bool copying = picks_from_chunk && cl_opts.stats_truncate == data_opts.stats_truncate &&
+                 cl_opts.no_value_stats == data_opts.no_value_stats && ctx_->ChangelogWritesLike(/*level=*/0);
+  for (size_t i = 0; i < order.size() && copying; ++i)
+    copying = !same_key[i] && keys.kinds[order[i]] == RowKind::kInsert;
+  if (copying) {
+    data_opts.twin_prefix = cl_opts.prefix;
+    data_opts.twin_keep_rows = cl_opts.keep_rows;
+    data_opts.twin_sync = ctx_->options().data_file_sync();
+  }
+  DataFileWriter data(ctx_->schema(), fmt, &ctx_->paths(), partition_, bucket_, data_opts);
+  std::unique_ptr<DataFileWriter> changelog;
+  if (producer == ChangelogProducer::kInput || lookup) {
+    KL_ASSIGN_OR_RETURN(const FileFormat* cl_fmt, ctx_->ChangelogWriteFormat());
+    changelog = std::make_unique<DataFileWriter>(ctx_->schema(), cl_fmt, &ctx_->paths(), partition_, bucket_, cl_opts);
+  }
   std::unique_ptr<MergeFunction> store_merge, view_merge;
   if (lookup) {
     KL_ASSIGN_OR_RETURN(store_merge, CreateMergeFunction(ctx_->schema(), full, MergeMode::kStore));
@@ -393,21 +433,35 @@ Status BucketWriter::FlushBuffer() {
   const bool need_records = !picks || lookup;
   KvBatch chunk(full, /*merged_records=*/false);
   size_t chunk_begin = 0, chunk_end = 0;
-  // With the lookup producer, a picking merge's records are written from the decoded chunk
-  // (the chunk's rows picked, in order) and the chunk's changelog records together, once
-  // the chunk is done: the buffer is decoded once.
-  const bool picks_from_chunk = picks && lookup;
   std::vector<size_t> chunk_picked;
   KvBatch picked_rows(full);
   std::unique_ptr<ChunkChangelog> chunk_changes;
   if (lookup) chunk_changes = std::make_unique<ChunkChangelog>(full);
   auto finish_chunk = [&]() -> Status {
+    // The copies go on while the chunk's records as they are make both the data file and the
+    // changelog; they stop before the data of a chunk that does not (whose rows the data file
+    // would keep for them).
+    bool copy_chunk = false;
+    if (copying) {
+      copy_chunk = chunk_picked.size() == chunk.size() && chunk_changes->IsChunk(chunk);
+      for (size_t k = 0; k < chunk_picked.size() && copy_chunk; ++k) copy_chunk = chunk_picked[k] == k;
+      if (!copy_chunk) {
+        copying = false;
+        data.DropTwins();
+        // The changelog so far is the data file so far: the buffered records before this chunk.
+        KL_RETURN_IF_ERROR(WriteInOrder(changelog.get(), order.data(), chunk_begin));
+      }
+    }
     if (picks_from_chunk) {
       KL_RETURN_IF_ERROR(WritePicked(&chunk, chunk_picked, &picked_rows, &data));
       chunk_picked.clear();
     }
-    if (lookup) KL_RETURN_IF_ERROR(chunk_changes->WriteTo(&chunk, changelog.get()));
-    return Status::OK();
+    if (!lookup) return Status::OK();
+    if (copy_chunk) {
+      chunk_changes->Forget();
+      return Status::OK();
+    }
+    return chunk_changes->WriteTo(&chunk, changelog.get());
   };
   for (size_t begin = 0; begin < order.size();) {
     size_t end = begin + 1;
@@ -443,9 +497,11 @@ Status BucketWriter::FlushBuffer() {
     begin = end;
   }
   KL_RETURN_IF_ERROR(finish_chunk());
-  if (picks && !picks_from_chunk) KL_RETURN_IF_ERROR(WriteInOrder(&data, picked));
-  if (producer == ChangelogProducer::kInput) KL_RETURN_IF_ERROR(WriteInOrder(changelog.get(), order));
+  if (picks && !picks_from_chunk) KL_RETURN_IF_ERROR(WriteInOrder(&data, picked.data(), picked.size()));
+  if (producer == ChangelogProducer::kInput)
+    KL_RETURN_IF_ERROR(WriteInOrder(changelog.get(), order.data(), order.size()));
   KL_ASSIGN_OR_RETURN(std::vector<DataFileMeta> files, data.Close());
+  std::vector<DataFileMeta> copies = data.TakeTwins();
   abort_on_failure.Release();
   for (auto& f : files) {
     levels_.AddLevel0(f);
@@ -456,6 +512,8 @@ Status BucketWriter::FlushBuffer() {
     if (!cl_files.ok()) return cl_files.status();
     for (auto& f : *cl_files) pending_.changelog_files.push_back(std::move(f));
   }
+  work_.changelog_copies += static_cast<int64_t>(copies.size());
+  for (auto& f : copies) pending_.changelog_files.push_back(std::move(f));
   buffer_.Clear();
   return Status::OK();
 }

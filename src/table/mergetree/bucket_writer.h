@@ -56,6 +56,7 @@ struct BucketWork {
   int64_t lookups = 0;             // keys a lookup-changelog flush looked up in the lookup state
   int64_t lookup_hits = 0;         // of those, keys the state held
   int64_t lookup_block_reads = 0;  // compressed blocks of the state decompressed for them
+  int64_t changelog_copies = 0;    // lookup changelog files written as a copy of a data file
 
   BucketWork& operator+=(const BucketWork& o) {
     flushes += o.flushes;
@@ -66,6 +67,7 @@ struct BucketWork {
     lookups += o.lookups;
     lookup_hits += o.lookup_hits;
     lookup_block_reads += o.lookup_block_reads;
+    changelog_copies += o.changelog_copies;
     return *this;
   }
 };
@@ -110,7 +112,7 @@ class BucketWriter {
   Status ApplyLookup(const KvBatch& records, size_t begin, size_t end, MergeFunction* store_merge,
                      MergeFunction* view_merge, ChunkChangelog* changelog);
   // Writes buffered records `rows` to `w` in that order, gathered in chunks.
-  Status WriteInOrder(DataFileWriter* w, const std::vector<size_t>& rows);
+  Status WriteInOrder(DataFileWriter* w, const size_t* rows, size_t count);
   std::optional<format::Row> View(const KvRef& stored, MergeFunction* view_merge) const;
   // Adds the changelog of one key going from `before` to `after` (a stored record or a
   // materialized row each; null when absent) to `changelog`; `chunk` holds the flush's
