@@ -13,6 +13,7 @@
 
 #include "format/datum.h"
 #include "sql/execution/context.h"
+#include "sql/functions/json_text.h"
 
 namespace kl::sql {
 namespace {
