@@ -13,7 +13,8 @@ namespace {
 // Whether a string byte is written escaped: '"', '\\' and control characters.
 bool NeedsEscape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
 
-// The string as simdjson's minify writes it: '"', '\\' and control characters escaped.
+// The string's JSON text: '"', '\\' and control characters escaped (\b \t \n \f \r by
+// name, the others as \u00xx).
 void AppendMinifiedString(std::string_view s, std::string* out) {
   // Most strings have nothing to escape: 8 bytes at a time, then the rest, and if so one copy.
   size_t i = 0;
@@ -104,7 +105,7 @@ void AppendMinifiedJson(const simdjson::dom::element& e, std::string* out) {
     }
     case simdjson::dom::element_type::BOOL: out->append(e.get_bool().value_unsafe() ? "true" : "false"); return;
     case simdjson::dom::element_type::NULL_VALUE: out->append("null"); return;
-    case simdjson::dom::element_type::DOUBLE: out->append(simdjson::minify(e)); return;  // its shortest digits
+    case simdjson::dom::element_type::DOUBLE: out->append(simdjson::minify(e)); return;  // a string of its own
   }
 }
 
