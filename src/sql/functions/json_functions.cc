@@ -234,6 +234,9 @@ WalkEnd WalkSimple(const JsonPath& path, size_t end, Element* e) {
   return WalkEnd::kSelected;
 }
 
+// The largest JSON_QUERY text buffer a thread keeps from one value to the next.
+constexpr size_t kMaxKeptQueryText = size_t{1} << 20;
+
 void AppendText(Column* out, std::string_view text) {
   if (out->kind() == format::PhysicalKind::kBytes) {
     out->AppendBytes(text);
@@ -311,7 +314,14 @@ Status AppendJsonResult(ExecContext& ctx, const JsonCall& call, bool parsed, boo
       case JsonFunctionKind::kQuery: {
         bool wrap = o.wrapper == JsonWrapperKind::kUnconditional ||
                     (o.wrapper == JsonWrapperKind::kConditional && (found.size() > 1 || IsScalar(found[0])));
+        if (!wrap && (found.size() > 1 || IsScalar(found[0]))) {
+          error = true;
+          why = "the path selects a scalar or several values (use WITH ARRAY WRAPPER)";
+          break;
+        }
         // One buffer per thread, kept: the text is built without an allocation of its own.
+        // One grown past kMaxKeptQueryText by a large value is released after it, so that
+        // such a value does not stay held by every worker thread that once met one.
         thread_local std::string text;
         text.clear();
         if (wrap) {
@@ -321,18 +331,12 @@ Status AppendJsonResult(ExecContext& ctx, const JsonCall& call, bool parsed, boo
             AppendMinifiedJson(found[k], &text);
           }
           text.push_back(']');
-          AppendText(out, text);
-          return Status::OK();
-        }
-        if (found.size() > 1 || IsScalar(found[0])) {
-          error = true;
-          why = "the path selects a scalar or several values (use WITH ARRAY WRAPPER)";
         } else {
           AppendMinifiedJson(found[0], &text);
-          AppendText(out, text);
-          return Status::OK();
         }
-        break;
+        AppendText(out, text);
+        if (text.capacity() > kMaxKeptQueryText) std::string().swap(text);
+        return Status::OK();
       }
     }
   }

@@ -321,6 +321,40 @@ TEST(JsonFunctionsTest, PathsSelectWhatTheModelSelects) {
   EXPECT_GT(selected, 1000);
 }
 
+// A text past the buffer a thread keeps (1 MiB) is written whole, and the values after it
+// (the buffer then released) are written as before, also large ones again.
+TEST(JsonFunctionsTest, LargeQueryTextsBetweenSmallOnes) {
+  ExecContext ctx;
+  std::string big(3 << 20, 'x');
+  big[1000] = '"';  // escaped, so written past the plain-copy path too
+  std::string big_text = "[\"" + big.substr(0, 1000) + "\\\"" + big.substr(1001) + "\"]";
+  std::string big_doc = "{\"a\":[\"" + big.substr(0, 1000) + "\\\"" + big.substr(1001) + "\"]}";
+  for (JsonWrapperKind wrapper : {JsonWrapperKind::kWithout, JsonWrapperKind::kUnconditional}) {
+    JsonCallOptions o;
+    o.kind = JsonFunctionKind::kQuery;
+    o.wrapper = wrapper;
+    auto bound = Bind("$.a", o);
+    ASSERT_TRUE(bound.ok()) << bound.status().ToString();
+    Column docs(DataType::String());
+    for (const std::string& d : {std::string("{\"a\":[1]}"), big_doc, std::string("{\"a\":[\"s\",2.5]}"), big_doc,
+                                 std::string("{\"a\":{}}")}) {
+      docs.AppendBytes(d);
+    }
+    Column got(bound->f.return_type);
+    ASSERT_TRUE(bound->f.kernel(ctx, {&docs, nullptr}, docs.size(), &got).ok());
+    std::vector<std::string> want = {"[1]", big_text, "[\"s\",2.5]", big_text, "{}"};
+    for (std::string& w : want) {
+      if (wrapper == JsonWrapperKind::kUnconditional) w = "[" + w + "]";
+    }
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      std::string g = format::DatumToString(got.Get(i), bound->f.return_type);
+      ASSERT_EQ(g.size(), want[i].size()) << i;
+      ASSERT_TRUE(g == want[i]) << i;
+    }
+  }
+}
+
 TEST(JsonFunctionsTest, CallSetsAnswerAsEachCallAlone) {
   std::mt19937 rng(11);
   ExecContext ctx;
