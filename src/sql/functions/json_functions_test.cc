@@ -154,20 +154,32 @@ TEST(JsonFunctionsTest, MinifiedTextIsSimdjsons) {
     }
   }
   EXPECT_GT(checked, 5000);
-  // Strings of 0 to 40 bytes with what needs escaping ('"', '\\', control characters) at any
-  // place, or nothing, among bytes of both halves.
-  for (int i = 0; i < 3000; ++i) {
+  // Strings of 0 to 40 pieces with what needs escaping ('"', '\\', control characters) at any
+  // place, or nothing, among printable ASCII (0x20 and 0x7F included) and multi-byte UTF-8,
+  // alone and in runs: bytes 0x80-0xFF, among them 0xA0, 0xA2 and 0xDC, whose high bit or
+  // low bits could fool the 8-byte tests.
+  static const char* kSpecial[] = {"\\\"", "\\\\", "\\n", "\\u0000", "\\u001f", "\\u0007"};
+  static const char* kUtf8[] = {"\xc2\xa0",     "\xc2\xa2",     "\xc3\xa9",         "\xdc\xa2", "\xdc\x80", "\xc3\x9c",
+                                "\xe6\x97\xa5", "\xe2\x80\xa2", "\xf0\x9f\x98\x80", "\xc2\x80", "\xdf\xbf"};
+  constexpr size_t kUtf8Count = sizeof(kUtf8) / sizeof(kUtf8[0]);
+  for (int i = 0; i < 6000; ++i) {
     std::string doc = "[\"";
     size_t n = rng() % 41;
     for (size_t k = 0; k < n; ++k) {
-      int pick = static_cast<int>(rng() % (i % 2 ? 40 : 400));
-      static const char* kSpecial[] = {"\\\"", "\\\\", "\\n", "\\u0000", "\\u001f", "\\u0007"};
-      if (pick < 6) {
-        doc += kSpecial[pick];
-      } else if (pick < 9) {
-        doc += "\xc3\xa9";
-      } else {
-        doc += static_cast<char>(0x23 + rng() % 0x39);  // '#' to '[': no '"', no '\\'
+      if (rng() % (i % 2 ? 10 : 200) == 0) {
+        doc += kSpecial[rng() % 6];
+        continue;
+      }
+      switch (rng() % 5) {
+        case 0: doc += kUtf8[rng() % kUtf8Count]; break;
+        case 1:
+          for (size_t run = 2 + rng() % 12; run > 0; --run) doc += kUtf8[rng() % kUtf8Count];
+          break;
+        case 2: doc += '\x7f'; break;
+        default: {
+          char c = static_cast<char>(0x20 + rng() % 0x60);  // ' ' to 0x7F
+          doc += c == '"' || c == '\\' ? 'q' : c;
+        }
       }
     }
     doc += "\"]";
