@@ -1,11 +1,11 @@
 // CPU per event of the DWD job's JSON extraction (src/sql/warehouse/warehouse.sql,
-// pipeline dwd): its 25 JSON_VALUE / JSON_QUERY calls over `content`, the two
-// container request arrays summed as K8S_SUM_*(JSON_QUERY(... WITH ARRAY
-// WRAPPER)) are by the streaming Calc, evaluated by one JsonCallSet (one parse
-// per event, shared walks) over columns of 1,024 events, as the Calc's chunks
-// are. Events: simulator pods as the collector's ODS content (~2.5 KB, as
-// ingest_bench sends). One thread, thread CPU time; prints the median and
-// lowest per event over the rounds.
+// pipeline dwd): its 25 JSON_VALUE / JSON_QUERY calls over `content`. As in the
+// streaming Calc, the two K8S_SUM_*(JSON_QUERY(... WITH ARRAY WRAPPER)) calls
+// over the container request arrays are summing calls of the shared parse, and
+// all 25 are evaluated by one JsonCallSet (one parse per event, shared walks)
+// over columns of 1,024 events, the Calc's chunk size. Events: simulator pods as
+// the collector's ODS content (~2.5 KB, as ingest_bench sends). One thread,
+// thread CPU time; prints the median and lowest per event over the rounds.
 //
 //   build/bench/json_bench [--events 20000] [--rounds 7]
 //

@@ -3,7 +3,6 @@
 #include <simdjson.h>
 
 #include <cctype>
-#include <charconv>
 #include <cstring>
 #include <limits>
 
@@ -12,6 +11,7 @@
 #include "sql/binder/types.h"
 #include "sql/functions/cast.h"
 #include "sql/functions/helpers.h"
+#include "sql/functions/json_text.h"
 #include "sql/functions/postgres_text.h"
 
 namespace kl::sql {
@@ -195,106 +195,6 @@ std::optional<std::string> ScalarText(Element e) {
   }
 }
 
-}  // namespace
-
-// Whether a string byte is written escaped: '"', '\\' and control characters.
-static bool NeedsEscape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
-
-// The string as simdjson's minify writes it: '"', '\\' and control characters escaped.
-static void AppendMinifiedString(std::string_view s, std::string* out) {
-  // Most strings have nothing to escape: 8 bytes at a time, then the rest, and if so one copy.
-  size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    uint64_t w;
-    std::memcpy(&w, s.data() + i, 8);
-    constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
-    auto has_zero = [&](uint64_t v) { return ((v - kOnes) & ~v & kHighs) != 0; };
-    // A byte below 0x20, or equal to '"' or '\\' (exact tests for whether any byte is).
-    if ((((w - 0x20 * kOnes) & ~w & kHighs) != 0) || has_zero(w ^ ('"' * kOnes)) || has_zero(w ^ ('\\' * kOnes))) break;
-  }
-  while (i < s.size() && !NeedsEscape(static_cast<unsigned char>(s[i]))) ++i;
-  if (i == s.size()) {
-    size_t at = out->size();
-    out->resize(at + s.size() + 2);
-    char* p = out->data() + at;
-    p[0] = '"';
-    std::memcpy(p + 1, s.data(), s.size());
-    p[s.size() + 1] = '"';
-    return;
-  }
-  out->push_back('"');
-  out->append(s.data(), i);
-  size_t plain = i;  // s[plain, i) needs no escape
-  for (; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (!NeedsEscape(c)) continue;
-    out->append(s.data() + plain, i - plain);
-    plain = i + 1;
-    switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\b': out->append("\\b"); break;
-      case '\t': out->append("\\t"); break;
-      case '\n': out->append("\\n"); break;
-      case '\f': out->append("\\f"); break;
-      case '\r': out->append("\\r"); break;
-      default: {
-        static const char kHex[] = "0123456789abcdef";
-        char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
-        out->append(u, 6);
-      }
-    }
-  }
-  out->append(s.data() + plain, s.size() - plain);
-  out->push_back('"');
-}
-
-void AppendMinifiedJson(const simdjson::dom::element& e, std::string* out) {
-  switch (e.type()) {
-    case simdjson::dom::element_type::ARRAY: {
-      out->push_back('[');
-      bool first = true;
-      simdjson::dom::array items = e.get_array().value_unsafe();
-      for (Element item : items) {
-        if (!first) out->push_back(',');
-        first = false;
-        AppendMinifiedJson(item, out);
-      }
-      out->push_back(']');
-      return;
-    }
-    case simdjson::dom::element_type::OBJECT: {
-      out->push_back('{');
-      bool first = true;
-      simdjson::dom::object fields = e.get_object().value_unsafe();
-      for (auto field : fields) {
-        if (!first) out->push_back(',');
-        first = false;
-        AppendMinifiedString(field.key, out);
-        out->push_back(':');
-        AppendMinifiedJson(field.value, out);
-      }
-      out->push_back('}');
-      return;
-    }
-    case simdjson::dom::element_type::STRING: AppendMinifiedString(e.get_string().value_unsafe(), out); return;
-    case simdjson::dom::element_type::INT64:
-    case simdjson::dom::element_type::UINT64: {
-      char digits[24];
-      auto r = e.type() == simdjson::dom::element_type::INT64
-                   ? std::to_chars(digits, digits + sizeof(digits), e.get_int64().value_unsafe())
-                   : std::to_chars(digits, digits + sizeof(digits), e.get_uint64().value_unsafe());
-      out->append(digits, r.ptr);
-      return;
-    }
-    case simdjson::dom::element_type::BOOL: out->append(e.get_bool().value_unsafe() ? "true" : "false"); return;
-    case simdjson::dom::element_type::NULL_VALUE: out->append("null"); return;
-    case simdjson::dom::element_type::DOUBLE: out->append(simdjson::minify(e)); return;  // its shortest digits
-  }
-}
-
-namespace {
-
 // How a walk of a path of keys and indexes ended.
 enum class WalkEnd : unsigned char {
   kSelected,  // the step (or walk) reached an element
@@ -333,6 +233,9 @@ WalkEnd WalkSimple(const JsonPath& path, size_t end, Element* e) {
   }
   return WalkEnd::kSelected;
 }
+
+// The largest JSON_QUERY text buffer a thread keeps from one value to the next.
+constexpr size_t kMaxKeptQueryText = size_t{1} << 20;
 
 void AppendText(Column* out, std::string_view text) {
   if (out->kind() == format::PhysicalKind::kBytes) {
@@ -411,7 +314,14 @@ Status AppendJsonResult(ExecContext& ctx, const JsonCall& call, bool parsed, boo
       case JsonFunctionKind::kQuery: {
         bool wrap = o.wrapper == JsonWrapperKind::kUnconditional ||
                     (o.wrapper == JsonWrapperKind::kConditional && (found.size() > 1 || IsScalar(found[0])));
+        if (!wrap && (found.size() > 1 || IsScalar(found[0]))) {
+          error = true;
+          why = "the path selects a scalar or several values (use WITH ARRAY WRAPPER)";
+          break;
+        }
         // One buffer per thread, kept: the text is built without an allocation of its own.
+        // One grown past kMaxKeptQueryText by a large value is released after it, so that
+        // such a value does not stay held by every worker thread that once met one.
         thread_local std::string text;
         text.clear();
         if (wrap) {
@@ -421,18 +331,12 @@ Status AppendJsonResult(ExecContext& ctx, const JsonCall& call, bool parsed, boo
             AppendMinifiedJson(found[k], &text);
           }
           text.push_back(']');
-          AppendText(out, text);
-          return Status::OK();
-        }
-        if (found.size() > 1 || IsScalar(found[0])) {
-          error = true;
-          why = "the path selects a scalar or several values (use WITH ARRAY WRAPPER)";
         } else {
           AppendMinifiedJson(found[0], &text);
-          AppendText(out, text);
-          return Status::OK();
         }
-        break;
+        AppendText(out, text);
+        if (text.capacity() > kMaxKeptQueryText) std::string().swap(text);
+        return Status::OK();
       }
     }
   }

@@ -7,10 +7,6 @@
 
 #include "sql/functions/function.h"
 
-namespace simdjson::dom {
-class element;
-}
-
 namespace kl::sql {
 
 enum class JsonFunctionKind : unsigned char { kValue, kQuery, kExists };
@@ -78,9 +74,5 @@ class JsonCallSet {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// Appends `e` as simdjson::minify writes it (JSON_QUERY's text), without a
-// string of its own.
-void AppendMinifiedJson(const simdjson::dom::element& e, std::string* out);
 
 }  // namespace kl::sql

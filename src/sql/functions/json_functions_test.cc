@@ -13,6 +13,7 @@
 
 #include "format/datum.h"
 #include "sql/execution/context.h"
+#include "sql/functions/json_text.h"
 
 namespace kl::sql {
 namespace {
@@ -153,20 +154,32 @@ TEST(JsonFunctionsTest, MinifiedTextIsSimdjsons) {
     }
   }
   EXPECT_GT(checked, 5000);
-  // Strings of 0 to 40 bytes with what needs escaping ('"', '\\', control characters) at any
-  // place, or nothing, among bytes of both halves.
-  for (int i = 0; i < 3000; ++i) {
+  // Strings of 0 to 40 pieces with what needs escaping ('"', '\\', control characters) at any
+  // place, or nothing, among printable ASCII (0x20 and 0x7F included) and multi-byte UTF-8,
+  // alone and in runs: bytes 0x80-0xFF, among them 0xA0, 0xA2 and 0xDC, whose high bit or
+  // low bits could fool the 8-byte tests.
+  static const char* kSpecial[] = {"\\\"", "\\\\", "\\n", "\\u0000", "\\u001f", "\\u0007"};
+  static const char* kUtf8[] = {"\xc2\xa0",     "\xc2\xa2",     "\xc3\xa9",         "\xdc\xa2", "\xdc\x80", "\xc3\x9c",
+                                "\xe6\x97\xa5", "\xe2\x80\xa2", "\xf0\x9f\x98\x80", "\xc2\x80", "\xdf\xbf"};
+  constexpr size_t kUtf8Count = sizeof(kUtf8) / sizeof(kUtf8[0]);
+  for (int i = 0; i < 6000; ++i) {
     std::string doc = "[\"";
     size_t n = rng() % 41;
     for (size_t k = 0; k < n; ++k) {
-      int pick = static_cast<int>(rng() % (i % 2 ? 40 : 400));
-      static const char* kSpecial[] = {"\\\"", "\\\\", "\\n", "\\u0000", "\\u001f", "\\u0007"};
-      if (pick < 6) {
-        doc += kSpecial[pick];
-      } else if (pick < 9) {
-        doc += "\xc3\xa9";
-      } else {
-        doc += static_cast<char>(0x23 + rng() % 0x39);  // '#' to '[': no '"', no '\\'
+      if (rng() % (i % 2 ? 10 : 200) == 0) {
+        doc += kSpecial[rng() % 6];
+        continue;
+      }
+      switch (rng() % 5) {
+        case 0: doc += kUtf8[rng() % kUtf8Count]; break;
+        case 1:
+          for (size_t run = 2 + rng() % 12; run > 0; --run) doc += kUtf8[rng() % kUtf8Count];
+          break;
+        case 2: doc += '\x7f'; break;
+        default: {
+          char c = static_cast<char>(0x20 + rng() % 0x60);  // ' ' to 0x7F
+          doc += c == '"' || c == '\\' ? 'q' : c;
+        }
       }
     }
     doc += "\"]";
@@ -318,6 +331,40 @@ TEST(JsonFunctionsTest, PathsSelectWhatTheModelSelects) {
     }
   }
   EXPECT_GT(selected, 1000);
+}
+
+// A text past the buffer a thread keeps (1 MiB) is written whole, and the values after it
+// (the buffer then released) are written as before, also large ones again.
+TEST(JsonFunctionsTest, LargeQueryTextsBetweenSmallOnes) {
+  ExecContext ctx;
+  std::string big(3 << 20, 'x');
+  big[1000] = '"';  // escaped, so written past the plain-copy path too
+  std::string big_text = "[\"" + big.substr(0, 1000) + "\\\"" + big.substr(1001) + "\"]";
+  std::string big_doc = "{\"a\":[\"" + big.substr(0, 1000) + "\\\"" + big.substr(1001) + "\"]}";
+  for (JsonWrapperKind wrapper : {JsonWrapperKind::kWithout, JsonWrapperKind::kUnconditional}) {
+    JsonCallOptions o;
+    o.kind = JsonFunctionKind::kQuery;
+    o.wrapper = wrapper;
+    auto bound = Bind("$.a", o);
+    ASSERT_TRUE(bound.ok()) << bound.status().ToString();
+    Column docs(DataType::String());
+    for (const std::string& d : {std::string("{\"a\":[1]}"), big_doc, std::string("{\"a\":[\"s\",2.5]}"), big_doc,
+                                 std::string("{\"a\":{}}")}) {
+      docs.AppendBytes(d);
+    }
+    Column got(bound->f.return_type);
+    ASSERT_TRUE(bound->f.kernel(ctx, {&docs, nullptr}, docs.size(), &got).ok());
+    std::vector<std::string> want = {"[1]", big_text, "[\"s\",2.5]", big_text, "{}"};
+    for (std::string& w : want) {
+      if (wrapper == JsonWrapperKind::kUnconditional) w = "[" + w + "]";
+    }
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      std::string g = format::DatumToString(got.Get(i), bound->f.return_type);
+      ASSERT_EQ(g.size(), want[i].size()) << i;
+      ASSERT_TRUE(g == want[i]) << i;
+    }
+  }
 }
 
 TEST(JsonFunctionsTest, CallSetsAnswerAsEachCallAlone) {
