@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "common/clock.h"
+#include "log/crc32c.h"
 #include "log/segment/segment_log_internal.h"
 
 namespace kl::log {
@@ -45,6 +46,10 @@ class SegmentProducer final : public Producer {
     partitions_.clear();
     for (const ProducerRecord& record : records) {
       KL_ASSIGN_OR_RETURN(int32_t partition, Check(record));
+      if (state_->options.check_value_crcs && record.value_crc32c && *record.value_crc32c != Crc32c(record.value)) {
+        return Status::InvalidArgument("record of " + std::to_string(record.value.size()) + " bytes for partition " +
+                                       std::to_string(partition) + " carries a value_crc32c that is not its value's");
+      }
       partitions_.push_back(partition);
     }
     int64_t now = 0;

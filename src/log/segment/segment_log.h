@@ -45,6 +45,14 @@ struct SegmentLogOptions {
   // A producer writes a partition's buffered records once they reach this size.
   uint64_t producer_batch_bytes = 1 << 20;
   uint64_t max_record_bytes = 64 << 20;
+  // SendBatch checks every given ProducerRecord::value_crc32c against its
+  // value (refusing the batch on a mismatch) instead of trusting it: a wrong
+  // one would make the record read as damaged. On in debug builds and tests.
+#ifdef NDEBUG
+  bool check_value_crcs = false;
+#else
+  bool check_value_crcs = true;
+#endif
   // Readers in other processes cannot be woken by the writer; they look at
   // the files this often while waiting in Poll.
   int64_t reader_poll_interval_ms = 5;

@@ -33,6 +33,7 @@ SegmentLogOptions SmallOptions(int32_t partitions = 2) {
   o.index_interval_bytes = 512;
   o.producer_batch_bytes = 4 << 10;
   o.fsync = FsyncPolicy::kNever;
+  o.check_value_crcs = true;  // given CRCs checked, as in debug builds
   return o;
 }
 
@@ -610,6 +611,10 @@ TEST(SegmentLogTest, RecordsSentInABatchAreByteForByteThoseSentOneByOne) {
   std::string big(o.max_record_bytes + 1, 'x');
   std::vector<ProducerRecord> bad{{"k", "fine", 1, 0}, {"k", big, 1, 0}};
   EXPECT_EQ(b->SendBatch(bad).code(), StatusCode::kInvalidArgument);
+  // So does a CRC that is not its value's (it would make the record read as damaged).
+  std::vector<ProducerRecord> wrong_crc{{"k", "fine", 1, 0}, {"k", "also fine", 1, 0}};
+  wrong_crc[1].value_crc32c = Crc32c("fine");
+  EXPECT_EQ(b->SendBatch(wrong_crc).code(), StatusCode::kInvalidArgument);
   KL_ASSERT_OK(b->Flush());
   EXPECT_EQ(*batched->EndOffset(0), *one_by_one->EndOffset(0));
 }
