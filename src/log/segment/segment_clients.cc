@@ -58,6 +58,22 @@ class SegmentProducer final : public Producer {
       if (now == 0) now = NowMillis();
       return now;
     };
+    size_t bytes = 0;
+    for (const ProducerRecord& record : records) bytes += record.key.size() + record.value.size();
+    if (bytes < state_->options.batch_gather_min_bytes) {
+      // Small: copied, as Send would, and written with the rest (a partition
+      // whose buffer reached producer_batch_bytes now, as Send writes it).
+      for (size_t i = 0; i < records.size(); ++i) {
+        AppendPending(&pending_[partitions_[i]], stamp(records[i]), records[i].key, records[i].value);
+      }
+      Status first;
+      for (int32_t p = 0; p < state_->partitions; ++p) {
+        if (pending_[p].bytes.size() < state_->options.producer_batch_bytes) continue;
+        Status s = writer_->Write(p, &pending_[p]);
+        if (first.ok()) first = s;
+      }
+      return first;
+    }
     // Each run of records for one partition in one gathered write, after
     // what Send left pending there.
     Status status;
