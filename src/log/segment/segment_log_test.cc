@@ -562,25 +562,34 @@ TEST(SegmentLogTest, EncodedRecordsAreRenumberedInTheCallersBuffer) {
 // gathered writes, or copies a small batch into the producer's buffer as Send
 // does: either way the files must hold byte for byte what Send writes, across
 // segment rolls, index entries, other partitions and records Send left
-// pending before. The parameter is batch_gather_min_bytes: 0 gathers every
-// batch, the default copies these (small) batches, 16 KB does some of each.
-class BatchTest : public ::testing::TestWithParam<uint64_t> {};
+// pending before, under every fsync policy (each publishes at other times).
+// batch_gather_min_bytes 0 gathers every batch, the default copies these
+// (small) batches, 16 KB does some of each.
+struct BatchCase {
+  FsyncPolicy fsync;
+  uint64_t gather_min_bytes;
+};
+
+class BatchTest : public ::testing::TestWithParam<BatchCase> {};
 
 TEST_P(BatchTest, RecordsSentInABatchAreByteForByteThoseSentOneByOne) {
   kl::testing::TempDir dir;
   SegmentLogOptions o = SmallOptions(2);
-  o.batch_gather_min_bytes = GetParam();
+  o.fsync = GetParam().fsync;
+  o.fsync_interval_ms = 3'600'000;  // kInterval: published by the SyncAll below, not by a timer mid-test
+  o.batch_gather_min_bytes = GetParam().gather_min_bytes;
+  o.max_record_bytes = 64 << 10;  // the too-large record below stays small
   auto one_by_one = OpenLog(dir.Sub("one"), o);
   auto batched = OpenLog(dir.Sub("batch"), o);
   Random rng(41);
   std::vector<std::string> keys, values;
   std::vector<ProducerRecord> records;
-  for (int i = 0; i < 400; ++i) {
+  for (int i = 0; i < 200; ++i) {
     keys.push_back(i % 50 == 7 ? "" : "cluster-" + std::to_string(rng.Uniform(3)));
     values.push_back(
         i % 60 == 11 ? "" : std::string(rng.Uniform(i % 97 == 5 ? 7000 : 600), static_cast<char>('a' + i % 26)));
   }
-  for (int i = 0; i < 400; ++i) {
+  for (int i = 0; i < 200; ++i) {
     ProducerRecord r{keys[i], values[i], 1000 + i, i % 5 == 0 ? -1 : static_cast<int32_t>(rng.Uniform(2))};
     if (i % 3 == 0) r.value_crc32c = Crc32c(values[i]);  // known to the caller, or not
     records.push_back(r);
@@ -588,6 +597,7 @@ TEST_P(BatchTest, RecordsSentInABatchAreByteForByteThoseSentOneByOne) {
   KL_ASSERT_OK_AND_ASSIGN(auto a, one_by_one->NewProducer());
   for (const auto& r : records) KL_ASSERT_OK(a->Send(r));
   KL_ASSERT_OK(a->Flush());
+  KL_ASSERT_OK(one_by_one->SyncAll());
 
   KL_ASSERT_OK_AND_ASSIGN(auto b, batched->NewProducer());
   for (size_t i = 0; i < 5; ++i) KL_ASSERT_OK(b->Send(records[i]));  // left pending: written first
@@ -599,6 +609,7 @@ TEST_P(BatchTest, RecordsSentInABatchAreByteForByteThoseSentOneByOne) {
   // Visible no later than the Flush (possibly earlier: a Send-sized buffer
   // that fills is written and published at once).
   KL_ASSERT_OK(b->Flush());
+  KL_ASSERT_OK(batched->SyncAll());
   for (int32_t p = 0; p < 2; ++p) {
     EXPECT_EQ(*batched->EndOffset(p), *one_by_one->EndOffset(p));
     std::string pdir = "/partition-" + std::to_string(p);
@@ -622,12 +633,17 @@ TEST_P(BatchTest, RecordsSentInABatchAreByteForByteThoseSentOneByOne) {
   wrong_crc[1].value_crc32c = Crc32c("fine");
   EXPECT_EQ(b->SendBatch(wrong_crc).code(), StatusCode::kInvalidArgument);
   KL_ASSERT_OK(b->Flush());
+  KL_ASSERT_OK(batched->SyncAll());
   EXPECT_EQ(*batched->EndOffset(0), *one_by_one->EndOffset(0));
 }
 
-INSTANTIATE_TEST_SUITE_P(GatherThresholds, BatchTest,
-                         ::testing::Values(uint64_t{0}, uint64_t{16} << 10,
-                                           SegmentLogOptions{}.batch_gather_min_bytes));
+INSTANTIATE_TEST_SUITE_P(FsyncPoliciesAndGatherThresholds, BatchTest,
+                         ::testing::Values(BatchCase{FsyncPolicy::kNever, 0}, BatchCase{FsyncPolicy::kNever, 16 << 10},
+                                           BatchCase{FsyncPolicy::kNever, SegmentLogOptions{}.batch_gather_min_bytes},
+                                           BatchCase{FsyncPolicy::kEveryBatch, 0},
+                                           BatchCase{FsyncPolicy::kEveryBatch, 16 << 10},
+                                           BatchCase{FsyncPolicy::kInterval, 0},
+                                           BatchCase{FsyncPolicy::kInterval, 16 << 10}));
 
 // Steady small batches (a watch's events) wait in the producer's buffer: no
 // write until the Flush, which writes each partition once.
