@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 
 #include "common/clock.h"
@@ -224,8 +225,9 @@ Status PartitionWriter::WriteFailed(uint64_t position, size_t size, size_t keep,
 }
 
 int PartitionWriter::WriteGatheredAt(uint64_t position, const iovec* iov, size_t count, size_t* done) {
-  // At most kMaxWriteChunk bytes and kMaxPieces pieces per call.
-  constexpr size_t kMaxPieces = 1024;
+  // At most kMaxWriteChunk bytes and kMaxPieces pieces per call (pwritev
+  // refuses more than IOV_MAX; 1024 bounds the array on the stack).
+  constexpr size_t kMaxPieces = std::min<size_t>(IOV_MAX, 1024);
   iovec part[kMaxPieces];
   size_t at = 0;    // the piece the next write starts in
   size_t skip = 0;  // bytes of it already written

@@ -1,6 +1,7 @@
 // Producer and consumer of the embedded log.
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 
 #include "common/clock.h"
 #include "log/crc32c.h"
@@ -139,7 +140,9 @@ class SegmentProducer final : public Producer {
   std::shared_ptr<LogState> state_;
   LogWriter* writer_;  // owned by state_, lives as long as it
   std::vector<PendingRecords> pending_;
-  std::vector<char> unpublished_;  // per partition: SendBatch wrote records Flush has yet to publish
+  // Per partition, 0 or 1: SendBatch wrote records Flush has yet to publish
+  // (bytes rather than std::vector<bool>'s packed bits, read once a Flush).
+  std::vector<uint8_t> unpublished_;
   std::vector<int32_t> partitions_;
   std::vector<GatheredRecord> gathered_;
 };
