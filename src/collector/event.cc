@@ -11,6 +11,7 @@
 #endif
 
 #include "common/json.h"
+#include "log/crc32c.h"
 
 namespace kl::collector {
 
@@ -119,6 +120,12 @@ char* WritePlainTail(const OdsFields& f, char* p) {
 }
 
 }  // namespace
+
+void CollectedEvent::SetOdsContent(const OdsFields& fields) {
+  content.clear();
+  AppendOdsContent(fields, &content);
+  content_crc32c = log::Crc32c(content);
+}
 
 void AppendOdsContent(const OdsFields& f, std::string* out) {
   const std::string_view strings[] = {f.group, f.version,          f.kind, f.namespace_,

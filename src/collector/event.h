@@ -32,6 +32,8 @@ enum class EventOrigin : uint8_t {
 std::string_view EventOriginName(EventOrigin origin);
 Result<EventOrigin> ParseEventOrigin(std::string_view name);
 
+struct OdsFields;
+
 struct CollectedEvent {
   std::string cluster;
   int64_t ingest_time_ms = 0;
@@ -39,7 +41,9 @@ struct CollectedEvent {
   //  "watchname","watchsetuptimestamp","__time_milli__","origin"[,"inferred":true]}
   std::string content;
   // The CRC-32C of `content` when its maker took it (saves the log a pass
-  // over the content); whoever changes `content` resets it.
+  // over the content). A wrong one makes the log record read as damaged, so
+  // it is set only by SetOdsContent, together with the content; whoever
+  // changes `content` otherwise resets it (or leaves it unset).
   std::optional<uint32_t> content_crc32c;
 
   // Routing fields (equal to the ones inside `content`).
@@ -53,6 +57,9 @@ struct CollectedEvent {
   std::string watch_name;  // which watch emitted it (routes replayed events at restart)
 
   bool inferred() const { return origin == EventOrigin::kInferred; }
+  // Replaces `content` (keeping its capacity) with the content JSON for
+  // `fields` and takes its CRC-32C while it is still in the cache.
+  void SetOdsContent(const OdsFields& fields);
 };
 
 // The fields that make up an ODS content document.

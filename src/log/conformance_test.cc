@@ -459,5 +459,26 @@ TYPED_TEST(ConformanceTest, PropertyRandomOperationsMatchTheModel) {
   }
 }
 
+// The default SendBatch (Kafka's producer): copies sent one by one without
+// `encoded`, stopping at the first error.
+TEST(DefaultSendBatchTest, SendsCopiesWithoutEncodedAndStopsAtTheFirstError) {
+  class Recording final : public Producer {
+   public:
+    Status Send(const ProducerRecord& record) override {
+      if (record.value == "bad") return Status::InvalidArgument("bad record");
+      EXPECT_TRUE(record.encoded.empty());
+      sent.emplace_back(record.value);
+      return Status::OK();
+    }
+    Status Flush() override { return Status::OK(); }
+    std::vector<std::string> sent;
+  };
+  Recording producer;
+  std::vector<ProducerRecord> records{{"k", "a", 1, 0}, {"k", "b", 1, 0}, {"k", "bad", 1, 0}, {"k", "c", 1, 0}};
+  records[1].encoded = "not a framed record";
+  EXPECT_EQ(producer.SendBatch(records).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(producer.sent, (std::vector<std::string>{"a", "b"}));
+}
+
 }  // namespace
 }  // namespace kl::log

@@ -65,7 +65,12 @@ Status Producer::SendEncoded(std::string_view key, char* records, size_t size, s
 }
 
 Status Producer::SendBatch(std::span<const ProducerRecord> records) {
-  for (const ProducerRecord& record : records) KL_RETURN_IF_ERROR(Send(record));
+  for (const ProducerRecord& record : records) {
+    // A batch's records are framed by the producer: `encoded` is not sent.
+    ProducerRecord copy = record;
+    copy.encoded = {};
+    KL_RETURN_IF_ERROR(Send(copy));
+  }
   return Status::OK();
 }
 

@@ -126,14 +126,27 @@ class Producer {
   // and CRCs change): no copy, one write and one sync for the lot. The
   // default sends them one by one and flushes.
   virtual Status SendEncoded(std::string_view key, char* records, size_t size, size_t count);
-  // Sends `records` as Send would, one after the other (`encoded` is
-  // ignored), leaving their memory to the caller once it returns. The
-  // embedded log writes them at once from there, with gathered writes and
-  // no copy into its buffer, and the next Flush makes them visible, as with
-  // Send (written already, a producer destroyed without a Flush does not
-  // take them back); a record it could not write stays with
-  // the producer, as Send keeps it, and an invalid one refuses the batch
-  // before anything is written. The default sends them one by one.
+  // Sends `records` in order as Send would (`encoded` is ignored: the
+  // producer frames them), leaving their memory to the caller once it
+  // returns. Every producer makes them visible no later than the next
+  // successful Flush, possibly earlier. An error may leave the batch partly
+  // sent: the caller must not send it again (that could duplicate records)
+  // but treats it as a failed Send.
+  //
+  // The default (Kafka's producer) sends copies one by one and stops at the
+  // first error: the records before it were sent, that one and the rest not.
+  //
+  // The embedded log checks every record first (an invalid one, or a
+  // value_crc32c that is not its value's when it checks them, refuses the
+  // batch before anything is sent). A batch under
+  // SegmentLogOptions::batch_gather_min_bytes is copied as Send copies it;
+  // a larger one is written at once from the caller's memory (gathered
+  // writes, no copy), and a record it could not write stays with the
+  // producer for the next Flush, as Send keeps it. Records it wrote may be
+  // visible before the Flush (its syncs and publications are per partition);
+  // a producer destroyed without a Flush does not take them back (they show
+  // at the partition's next publication: another write, the interval sync,
+  // reopening the log), while those it still held are dropped, as Send's.
   virtual Status SendBatch(std::span<const ProducerRecord> records);
 };
 

@@ -74,10 +74,11 @@ Result<std::unique_ptr<LogSink>> LogSink::Create(log::EventLog* log) {
 
 Status LogSink::EmitBorrowed(std::vector<CollectedEvent>* events) {
   std::lock_guard<std::mutex> lock(mu_);
-  // Sent as one batch: the embedded log writes the records from the events'
-  // own buffers (no copy of the content into its buffer) before the
-  // collector reuses them; they become visible at the Flush that follows
-  // each round of the collector's event loop.
+  // Sent as one batch: the embedded log writes a large one (a list page)
+  // from the events' own buffers (no copy of the content into its buffer)
+  // before the collector reuses them, and copies a small one as Send would.
+  // They are visible no later than the Flush that follows each round of the
+  // collector's event loop, possibly earlier.
   records_.clear();
   for (const auto& e : *events) {
     log::ProducerRecord& r = records_.emplace_back();

@@ -24,9 +24,13 @@ class LogSink : public EventSink {
  public:
   static Result<std::unique_ptr<LogSink>> Create(log::EventLog* log);
   Status Emit(std::vector<CollectedEvent> events) override { return EmitBorrowed(&events); }
-  // Writes the events (from their buffers) and leaves them to the caller.
+  // Sends the events (a large batch written from their buffers, a small one
+  // copied) and leaves them to the caller.
   Status EmitBorrowed(std::vector<CollectedEvent>* events) override;
   Status Flush() override;
+  // Events of the batches the log accepted. A batch that failed is not
+  // counted, though part of it may be in the log (a write that failed
+  // part-way); such an error stops the collector.
   uint64_t events_written() const;
 
  private:

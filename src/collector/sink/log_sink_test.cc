@@ -5,6 +5,7 @@
 #include "common/testing/test_util.h"
 #include "log/crc32c.h"
 #include "log/event_log.h"
+#include "log/segment/segment_log.h"
 
 namespace kl::collector {
 namespace {
@@ -27,7 +28,10 @@ CollectedEvent MakeEvent(const std::string& cluster, int i) {
 // the sink must leave them as they were and have written exact copies.
 TEST(LogSinkTest, BorrowedEventsAreWrittenAndLeftIntact) {
   testing::TempDir dir;
-  KL_ASSERT_OK_AND_ASSIGN(auto log, log::OpenEventLog("dir:" + dir.Sub("log") + "?partitions=1"));
+  log::SegmentLogOptions options;
+  options.partitions = 1;
+  options.check_value_crcs = true;  // a wrong content CRC would corrupt the log: refused here
+  KL_ASSERT_OK_AND_ASSIGN(auto log, log::SegmentLog::Open(dir.Sub("log"), options));
   KL_ASSERT_OK_AND_ASSIGN(auto sink, LogSink::Create(log.get()));
   std::vector<CollectedEvent> events, expected;
   for (int i = 0; i < 30; ++i) events.push_back(MakeEvent("c1", i));
@@ -59,6 +63,25 @@ TEST(LogSinkTest, BorrowedEventsAreWrittenAndLeftIntact) {
   }
   ASSERT_EQ(values.size(), expected.size());
   for (size_t i = 0; i < values.size(); ++i) EXPECT_EQ(values[i], expected[i].content) << i;
+}
+
+// A content CRC that is not the content's (say a reused event's old one)
+// must never reach the log: the checking log refuses the batch, and nothing
+// of it is written.
+TEST(LogSinkTest, AWrongContentCrcIsRefused) {
+  testing::TempDir dir;
+  log::SegmentLogOptions options;
+  options.partitions = 1;
+  options.check_value_crcs = true;
+  KL_ASSERT_OK_AND_ASSIGN(auto log, log::SegmentLog::Open(dir.Sub("log"), options));
+  KL_ASSERT_OK_AND_ASSIGN(auto sink, LogSink::Create(log.get()));
+  std::vector<CollectedEvent> events{MakeEvent("c1", 0), MakeEvent("c1", 1)};
+  events[1].content_crc32c = log::Crc32c(events[0].content);
+  Status s = sink->EmitBorrowed(&events);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+  KL_ASSERT_OK(sink->Flush());
+  EXPECT_EQ(*log->EndOffset(0), 0);
+  EXPECT_EQ(sink->events_written(), 0u);
 }
 
 }  // namespace

@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "common/json.h"
-#include "log/crc32c.h"
 
 namespace kl::collector {
 
@@ -91,7 +90,6 @@ void ResourceSync::Emit(EventType type, EventOrigin origin, std::string_view obj
   if (!spare_events_.empty()) {
     e = std::move(spare_events_.back());
     spare_events_.pop_back();
-    e.content.clear();
   }
   e.cluster = target_.cluster;
   e.ingest_time_ms = now_ms;
@@ -118,10 +116,9 @@ void ResourceSync::Emit(EventType type, EventOrigin origin, std::string_view obj
   f.watch_name = target_.watch_name;
   f.watch_setup_ms = watch_setup_ms_;
   f.event_time_ms = now_ms;
-  AppendOdsContent(f, &e.content);
-  // Taken while the content is still in the cache: the log frames the
-  // record with it instead of reading the content again.
-  e.content_crc32c = log::Crc32c(e.content);
+  // Content and its CRC together (the spare's old CRC must not survive): the
+  // log frames the record with the CRC instead of reading the content again.
+  e.SetOdsContent(f);
   ++events_emitted_;
 }
 
@@ -140,6 +137,7 @@ void ResourceSync::Recycle(std::vector<CollectedEvent>* events) {
     size_t size = e.content.capacity();
     if (size > max_content || bytes + size > max_bytes) continue;
     bytes += size;
+    e.content_crc32c.reset();  // of the old content: SetOdsContent sets a new one
     spare_events_.push_back(std::move(e));
   }
   events->clear();

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 
 #include "common/clock.h"
@@ -207,28 +208,11 @@ Status PartitionWriter::Roll() {
 // calls per megabyte cost nothing measurable where the memory is the guest's.
 constexpr size_t kMaxWriteChunk = 256 << 10;
 
-Status PartitionWriter::WriteAt(uint64_t position, std::string_view data, size_t* kept) {
+Status PartitionWriter::WriteAt(uint64_t position, std::string_view data) {
+  iovec piece{const_cast<char*>(data.data()), data.size()};
   size_t done = 0;
-  while (done < data.size()) {
-    size_t chunk = std::min(data.size() - done, kMaxWriteChunk);
-    ssize_t n = ::pwrite(fd_, data.data() + done, chunk, static_cast<off_t>(position + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = n < 0 ? errno : ENOSPC;
-      size_t keep = 0;
-      if (kept != nullptr) {
-        // Whole records among the bytes that made it stay.
-        while (keep < done) {
-          size_t size = RecordSizeAt(data.substr(keep));
-          if (size == 0 || keep + size > done) break;
-          keep += size;
-        }
-        *kept = keep;
-      }
-      return WriteFailed(position, data.size(), keep, err);
-    }
-    done += static_cast<size_t>(n);
-  }
+  if (int err = WriteGatheredAt(position, &piece, 1, &done); err != 0)
+    return WriteFailed(position, data.size(), 0, err);
   return Status::OK();
 }
 
@@ -241,8 +225,9 @@ Status PartitionWriter::WriteFailed(uint64_t position, size_t size, size_t keep,
 }
 
 int PartitionWriter::WriteGatheredAt(uint64_t position, const iovec* iov, size_t count, size_t* done) {
-  // At most kMaxWriteChunk bytes and IOV_MAX pieces per call, as WriteAt.
-  constexpr size_t kMaxPieces = 1024;
+  // At most kMaxWriteChunk bytes and kMaxPieces pieces per call (pwritev
+  // refuses more than IOV_MAX; 1024 bounds the array on the stack).
+  constexpr size_t kMaxPieces = std::min<size_t>(IOV_MAX, 1024);
   iovec part[kMaxPieces];
   size_t at = 0;    // the piece the next write starts in
   size_t skip = 0;  // bytes of it already written
@@ -300,104 +285,31 @@ Status PartitionWriter::Write(PendingRecords* pending) {
   return status;
 }
 
-Status PartitionWriter::WriteRecords(char* data, size_t size, size_t* written_bytes, size_t* written_records) {
-  std::string_view bytes(data, size);
-  size_t pos = 0;
-  size_t written = 0;
-  Status status;
-  while (pos < bytes.size()) {
-    size_t record_size = RecordSizeAt(bytes.substr(pos));
-    SegmentInfo& active = segments_.back();
-    bool full = active.size + record_size > options_.segment_bytes;
-    bool old = options_.segment_max_age_ms > 0 && NowMillis() - active_since_ms_ >= options_.segment_max_age_ms;
-    if (active.size > kSegmentHeaderSize && (full || old)) {
-      status = Roll();
-      if (!status.ok()) break;
-    }
-    SegmentInfo& segment = segments_.back();
-    size_t chunk_start = pos;
-    size_t chunk_records = 0;
-    int64_t offset = next_offset_;
-    uint64_t indexed_before = last_indexed_position_;
-    std::string index;
-    while (pos < bytes.size()) {
-      size_t record_bytes = RecordSizeAt(bytes.substr(pos));
-      uint64_t file_position = segment.size + (pos - chunk_start);
-      if (pos > chunk_start && file_position + record_bytes > options_.segment_bytes) break;
-      SealRecord(data + pos, offset);
-      if (last_indexed_position_ == 0 || file_position - last_indexed_position_ >= options_.index_interval_bytes) {
-        AppendIndexEntry(&index, offset, file_position);
-        last_indexed_position_ = file_position;
-      }
-      ++offset;
-      ++chunk_records;
-      pos += record_bytes;
-    }
-    size_t kept = 0;
-    status = WriteAt(segment.size, bytes.substr(chunk_start, pos - chunk_start), &kept);
-    if (!status.ok()) {
-      // The whole records that made it are in the log: account for them.
-      size_t kept_records = 0;
-      for (size_t at = 0; at < kept; at += RecordSizeAt(bytes.substr(chunk_start + at))) {
-        ++kept_records;
-      }
-      segment.size += kept;
-      next_offset_ += static_cast<int64_t>(kept_records);
-      written += kept_records;
-      if (kept > 0) dirty_ = true;
-      pos = chunk_start + kept;
-      last_indexed_position_ = indexed_before;  // the new entries were not written (the index is a hint)
-      break;
-    }
-    segment.size += pos - chunk_start;
-    next_offset_ = offset;
-    written += chunk_records;
-    dirty_ = true;
-    AppendIndex(index);
-  }
-  *written_bytes = pos;
-  *written_records = written;
-  return status;
-}
-
-Status PartitionWriter::WriteGathered(const GatheredRecord* records, size_t count, size_t* written_records) {
+template <typename Size, typename Frame, typename Pieces>
+Status PartitionWriter::WriteChunks(size_t count, Size size_of, Frame frame, Pieces pieces, size_t* written_records) {
   size_t i = 0;
   size_t written = 0;
   Status status;
   while (i < count) {
-    size_t first_size = EncodedRecordSize(records[i].key.size(), records[i].value.size());
     SegmentInfo& active = segments_.back();
-    bool full = active.size + first_size > options_.segment_bytes;
+    bool full = active.size + size_of(i) > options_.segment_bytes;
     bool old = options_.segment_max_age_ms > 0 && NowMillis() - active_since_ms_ >= options_.segment_max_age_ms;
     if (active.size > kSegmentHeaderSize && (full || old)) {
       status = Roll();
       if (!status.ok()) break;
     }
     SegmentInfo& segment = segments_.back();
-    // Frame the headers of the records this segment takes, as AppendRecord
-    // frames them but with their offsets known: no CRC patch later.
+    // The records this segment takes (at least one), framed with their offsets.
     size_t begin = i;
     uint64_t bytes = 0;
     int64_t offset = next_offset_;
     uint64_t indexed_before = last_indexed_position_;
     std::string index;
-    headers_.clear();
     while (i < count) {
-      const GatheredRecord& r = records[i];
-      size_t size = EncodedRecordSize(r.key.size(), r.value.size());
+      size_t size = size_of(i);
       uint64_t file_position = segment.size + bytes;
       if (i > begin && file_position + size > options_.segment_bytes) break;
-      char header[kRecordOverhead];
-      StoreLE32(header + 4, static_cast<uint32_t>(size - kRecordPrefixSize));
-      StoreLE64(header + 8, static_cast<uint64_t>(offset));
-      StoreLE64(header + 16, static_cast<uint64_t>(r.timestamp_ms));
-      StoreLE32(header + 24, static_cast<uint32_t>(r.key.size()));
-      uint32_t crc = Crc32cExtend(0, header + 4, kRecordOverhead - 4);
-      crc = Crc32cExtend(crc, r.key.data(), r.key.size());
-      StoreLE32(header, r.value_crc32c ? Crc32cCombine(crc, *r.value_crc32c, r.value.size())
-                                       : Crc32cExtend(crc, r.value.data(), r.value.size()));
-      headers_.append(header, kRecordOverhead);
-      headers_.append(r.key);
+      frame(i, offset);
       if (last_indexed_position_ == 0 || file_position - last_indexed_position_ >= options_.index_interval_bytes) {
         AppendIndexEntry(&index, offset, file_position);
         last_indexed_position_ = file_position;
@@ -406,22 +318,14 @@ Status PartitionWriter::WriteGathered(const GatheredRecord* records, size_t coun
       bytes += size;
       ++i;
     }
-    // The pieces point into headers_, complete now: header and key, value.
     iov_.clear();
-    for (size_t j = begin, h = 0; j < i; ++j) {
-      size_t header_bytes = kRecordOverhead + records[j].key.size();
-      iov_.push_back({headers_.data() + h, header_bytes});
-      iov_.push_back({const_cast<char*>(records[j].value.data()), records[j].value.size()});
-      h += header_bytes;
-    }
+    pieces(begin, i, &iov_);
     size_t done = 0;
     if (int err = WriteGatheredAt(segment.size, iov_.data(), iov_.size(), &done); err != 0) {
-      // Whole records that made it stay in the log: account for them.
+      // The whole records that made it are in the log: account for them.
       size_t kept = 0, kept_records = 0;
-      for (size_t j = begin; j < i; ++j) {
-        size_t size = EncodedRecordSize(records[j].key.size(), records[j].value.size());
-        if (kept + size > done) break;
-        kept += size;
+      for (size_t j = begin; j < i && kept + size_of(j) <= done; ++j) {
+        kept += size_of(j);
         ++kept_records;
       }
       status = WriteFailed(segment.size, bytes, kept, err);
@@ -440,6 +344,60 @@ Status PartitionWriter::WriteGathered(const GatheredRecord* records, size_t coun
   }
   *written_records = written;
   return status;
+}
+
+Status PartitionWriter::WriteRecords(char* data, size_t size, size_t* written_bytes, size_t* written_records) {
+  // Where each record starts (and the end), for the record sizes.
+  starts_.clear();
+  for (size_t pos = 0; pos < size; pos += RecordSizeAt(std::string_view(data + pos, size - pos))) {
+    starts_.push_back(pos);
+  }
+  size_t count = starts_.size();
+  starts_.push_back(size);
+  Status status = WriteChunks(
+      count, [&](size_t i) { return starts_[i + 1] - starts_[i]; },
+      [&](size_t i, int64_t offset) { SealRecord(data + starts_[i], offset); },
+      [&](size_t begin, size_t end, std::vector<iovec>* iov) {
+        iov->push_back({data + starts_[begin], starts_[end] - starts_[begin]});
+      },
+      written_records);
+  *written_bytes = starts_[*written_records];
+  return status;
+}
+
+Status PartitionWriter::WriteGathered(const GatheredRecord* records, size_t count, size_t* written_records) {
+  // Each record's header and key go to headers_, framed as AppendRecord
+  // frames them but with their offsets known (no CRC patch later); its value
+  // is written from where it lies.
+  headers_.clear();
+  size_t next_header = 0;  // where the headers of the chunk being written start
+  return WriteChunks(
+      count, [&](size_t i) { return EncodedRecordSize(records[i].key.size(), records[i].value.size()); },
+      [&](size_t i, int64_t offset) {
+        const GatheredRecord& r = records[i];
+        size_t size = EncodedRecordSize(r.key.size(), r.value.size());
+        char header[kRecordOverhead];
+        StoreLE32(header + 4, static_cast<uint32_t>(size - kRecordPrefixSize));
+        StoreLE64(header + 8, static_cast<uint64_t>(offset));
+        StoreLE64(header + 16, static_cast<uint64_t>(r.timestamp_ms));
+        StoreLE32(header + 24, static_cast<uint32_t>(r.key.size()));
+        uint32_t crc = Crc32cExtend(0, header + 4, kRecordOverhead - 4);
+        crc = Crc32cExtend(crc, r.key.data(), r.key.size());
+        StoreLE32(header, r.value_crc32c ? Crc32cCombine(crc, *r.value_crc32c, r.value.size())
+                                         : Crc32cExtend(crc, r.value.data(), r.value.size()));
+        headers_.append(header, kRecordOverhead);
+        headers_.append(r.key);
+      },
+      [&](size_t begin, size_t end, std::vector<iovec>* iov) {
+        // The chunk's headers are complete now (headers_ no longer moves).
+        for (size_t j = begin; j < end; ++j) {
+          size_t header_bytes = kRecordOverhead + records[j].key.size();
+          iov->push_back({headers_.data() + next_header, header_bytes});
+          iov->push_back({const_cast<char*>(records[j].value.data()), records[j].value.size()});
+          next_header += header_bytes;
+        }
+      },
+      written_records);
 }
 
 Status PartitionWriter::Sync() {

@@ -99,9 +99,17 @@ class PartitionWriter {
   Status CreateSegment(int64_t base);
   Status Recover(int64_t base);
   Status Roll();
-  // Writes `data` at `position`. On failure, `*kept` (if given) says how many
-  // leading bytes to keep: the file is cut back to position + *kept.
-  Status WriteAt(uint64_t position, std::string_view data, size_t* kept = nullptr);
+  // Writes `data` at `position`; on failure cuts the file back to `position`.
+  Status WriteAt(uint64_t position, std::string_view data);
+  // What WriteRecords and WriteGathered share: writes `count` records (record
+  // i of size_of(i) bytes) in chunks that fit the active segment, rolling it
+  // when full or old; frame(i, offset) frames record i with its offset, and
+  // pieces(begin, end, &iov) then gives where records [begin, end) lie.
+  // Offsets, segment sizes and index entries follow what was written; after
+  // a partial write the whole records that made it stay and the rest is cut
+  // off. `*written_records` says how many stayed.
+  template <typename Size, typename Frame, typename Pieces>
+  Status WriteChunks(size_t count, Size size_of, Frame frame, Pieces pieces, size_t* written_records);
   // Writes the bytes iov[0, count) gather at `position`; `*done` says how
   // many made it (all on success). Returns 0 or the errno of the failure.
   int WriteGatheredAt(uint64_t position, const iovec* iov, size_t count, size_t* done);
@@ -125,7 +133,9 @@ class PartitionWriter {
   uint64_t recovered_tail_bytes_ = 0;
   std::unique_ptr<WatermarkWriter> watermark_;
   int64_t visible_end_ = 0;
-  // WriteGathered's record headers and write vectors, kept between calls.
+  // Kept between calls: WriteRecords' record starts, WriteGathered's record
+  // headers, the write vectors of both.
+  std::vector<size_t> starts_;
   std::string headers_;
   std::vector<iovec> iov_;
 };

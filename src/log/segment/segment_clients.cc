@@ -1,8 +1,10 @@
 // Producer and consumer of the embedded log.
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 
 #include "common/clock.h"
+#include "log/crc32c.h"
 #include "log/segment/segment_log_internal.h"
 
 namespace kl::log {
@@ -45,6 +47,10 @@ class SegmentProducer final : public Producer {
     partitions_.clear();
     for (const ProducerRecord& record : records) {
       KL_ASSIGN_OR_RETURN(int32_t partition, Check(record));
+      if (state_->options.check_value_crcs && record.value_crc32c && *record.value_crc32c != Crc32c(record.value)) {
+        return Status::InvalidArgument("record of " + std::to_string(record.value.size()) + " bytes for partition " +
+                                       std::to_string(partition) + " carries a value_crc32c that is not its value's");
+      }
       partitions_.push_back(partition);
     }
     int64_t now = 0;
@@ -53,6 +59,22 @@ class SegmentProducer final : public Producer {
       if (now == 0) now = NowMillis();
       return now;
     };
+    size_t bytes = 0;
+    for (const ProducerRecord& record : records) bytes += record.key.size() + record.value.size();
+    if (bytes < state_->options.batch_gather_min_bytes) {
+      // Small: copied, as Send would, and written with the rest (a partition
+      // whose buffer reached producer_batch_bytes now, as Send writes it).
+      for (size_t i = 0; i < records.size(); ++i) {
+        AppendPending(&pending_[partitions_[i]], stamp(records[i]), records[i].key, records[i].value);
+      }
+      Status first;
+      for (int32_t p = 0; p < state_->partitions; ++p) {
+        if (pending_[p].bytes.size() < state_->options.producer_batch_bytes) continue;
+        Status s = writer_->Write(p, &pending_[p]);
+        if (first.ok()) first = s;
+      }
+      return first;
+    }
     // Each run of records for one partition in one gathered write, after
     // what Send left pending there.
     Status status;
@@ -118,7 +140,9 @@ class SegmentProducer final : public Producer {
   std::shared_ptr<LogState> state_;
   LogWriter* writer_;  // owned by state_, lives as long as it
   std::vector<PendingRecords> pending_;
-  std::vector<char> unpublished_;  // per partition: SendBatch wrote records Flush has yet to publish
+  // Per partition, 0 or 1: SendBatch wrote records Flush has yet to publish
+  // (bytes rather than std::vector<bool>'s packed bits, read once a Flush).
+  std::vector<uint8_t> unpublished_;
   std::vector<int32_t> partitions_;
   std::vector<GatheredRecord> gathered_;
 };

@@ -44,7 +44,21 @@ struct SegmentLogOptions {
   int64_t retention_check_interval_ms = 60'000;
   // A producer writes a partition's buffered records once they reach this size.
   uint64_t producer_batch_bytes = 1 << 20;
+  // Producer::SendBatch writes a batch of at least this many key and value
+  // bytes at once, from the caller's memory (gathered writes, no copy); a
+  // smaller one is copied into the producer's buffer as Send does, so steady
+  // small batches (watch events) still make one write per partition per
+  // Flush rather than one each.
+  uint64_t batch_gather_min_bytes = 64 << 10;
   uint64_t max_record_bytes = 64 << 20;
+  // SendBatch checks every given ProducerRecord::value_crc32c against its
+  // value (refusing the batch on a mismatch) instead of trusting it: a wrong
+  // one would make the record read as damaged. On in debug builds and tests.
+#ifdef NDEBUG
+  bool check_value_crcs = false;
+#else
+  bool check_value_crcs = true;
+#endif
   // Readers in other processes cannot be woken by the writer; they look at
   // the files this often while waiting in Poll.
   int64_t reader_poll_interval_ms = 5;

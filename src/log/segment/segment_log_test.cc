@@ -33,6 +33,7 @@ SegmentLogOptions SmallOptions(int32_t partitions = 2) {
   o.index_interval_bytes = 512;
   o.producer_batch_bytes = 4 << 10;
   o.fsync = FsyncPolicy::kNever;
+  o.check_value_crcs = true;  // given CRCs checked, as in debug builds
   return o;
 }
 
@@ -558,23 +559,37 @@ TEST(SegmentLogTest, EncodedRecordsAreRenumberedInTheCallersBuffer) {
 }
 
 // SendBatch frames records from the caller's memory and writes them with
-// gathered writes: the files must hold byte for byte what Send writes, across
+// gathered writes, or copies a small batch into the producer's buffer as Send
+// does: either way the files must hold byte for byte what Send writes, across
 // segment rolls, index entries, other partitions and records Send left
-// pending before; readers see the records only at the Flush.
-TEST(SegmentLogTest, RecordsSentInABatchAreByteForByteThoseSentOneByOne) {
+// pending before, under every fsync policy (each publishes at other times).
+// batch_gather_min_bytes 0 gathers every batch, the default copies these
+// (small) batches, 16 KB does some of each.
+struct BatchCase {
+  FsyncPolicy fsync;
+  uint64_t gather_min_bytes;
+};
+
+class BatchTest : public ::testing::TestWithParam<BatchCase> {};
+
+TEST_P(BatchTest, RecordsSentInABatchAreByteForByteThoseSentOneByOne) {
   kl::testing::TempDir dir;
   SegmentLogOptions o = SmallOptions(2);
+  o.fsync = GetParam().fsync;
+  o.fsync_interval_ms = 3'600'000;  // kInterval: published by the SyncAll below, not by a timer mid-test
+  o.batch_gather_min_bytes = GetParam().gather_min_bytes;
+  o.max_record_bytes = 64 << 10;  // the too-large record below stays small
   auto one_by_one = OpenLog(dir.Sub("one"), o);
   auto batched = OpenLog(dir.Sub("batch"), o);
   Random rng(41);
   std::vector<std::string> keys, values;
   std::vector<ProducerRecord> records;
-  for (int i = 0; i < 400; ++i) {
+  for (int i = 0; i < 200; ++i) {
     keys.push_back(i % 50 == 7 ? "" : "cluster-" + std::to_string(rng.Uniform(3)));
     values.push_back(
         i % 60 == 11 ? "" : std::string(rng.Uniform(i % 97 == 5 ? 7000 : 600), static_cast<char>('a' + i % 26)));
   }
-  for (int i = 0; i < 400; ++i) {
+  for (int i = 0; i < 200; ++i) {
     ProducerRecord r{keys[i], values[i], 1000 + i, i % 5 == 0 ? -1 : static_cast<int32_t>(rng.Uniform(2))};
     if (i % 3 == 0) r.value_crc32c = Crc32c(values[i]);  // known to the caller, or not
     records.push_back(r);
@@ -582,6 +597,7 @@ TEST(SegmentLogTest, RecordsSentInABatchAreByteForByteThoseSentOneByOne) {
   KL_ASSERT_OK_AND_ASSIGN(auto a, one_by_one->NewProducer());
   for (const auto& r : records) KL_ASSERT_OK(a->Send(r));
   KL_ASSERT_OK(a->Flush());
+  KL_ASSERT_OK(one_by_one->SyncAll());
 
   KL_ASSERT_OK_AND_ASSIGN(auto b, batched->NewProducer());
   for (size_t i = 0; i < 5; ++i) KL_ASSERT_OK(b->Send(records[i]));  // left pending: written first
@@ -590,8 +606,10 @@ TEST(SegmentLogTest, RecordsSentInABatchAreByteForByteThoseSentOneByOne) {
     KL_ASSERT_OK(b->SendBatch(std::span<const ProducerRecord>(records).subspan(at, n)));
     at += n;
   }
-  EXPECT_LE(*batched->EndOffset(0) + *batched->EndOffset(1), 5) << "what SendBatch wrote shows at the Flush";
+  // Visible no later than the Flush (possibly earlier: a Send-sized buffer
+  // that fills is written and published at once).
   KL_ASSERT_OK(b->Flush());
+  KL_ASSERT_OK(batched->SyncAll());
   for (int32_t p = 0; p < 2; ++p) {
     EXPECT_EQ(*batched->EndOffset(p), *one_by_one->EndOffset(p));
     std::string pdir = "/partition-" + std::to_string(p);
@@ -610,8 +628,49 @@ TEST(SegmentLogTest, RecordsSentInABatchAreByteForByteThoseSentOneByOne) {
   std::string big(o.max_record_bytes + 1, 'x');
   std::vector<ProducerRecord> bad{{"k", "fine", 1, 0}, {"k", big, 1, 0}};
   EXPECT_EQ(b->SendBatch(bad).code(), StatusCode::kInvalidArgument);
+  // So does a CRC that is not its value's (it would make the record read as damaged).
+  std::vector<ProducerRecord> wrong_crc{{"k", "fine", 1, 0}, {"k", "also fine", 1, 0}};
+  wrong_crc[1].value_crc32c = Crc32c("fine");
+  EXPECT_EQ(b->SendBatch(wrong_crc).code(), StatusCode::kInvalidArgument);
   KL_ASSERT_OK(b->Flush());
+  KL_ASSERT_OK(batched->SyncAll());
   EXPECT_EQ(*batched->EndOffset(0), *one_by_one->EndOffset(0));
+}
+
+INSTANTIATE_TEST_SUITE_P(FsyncPoliciesAndGatherThresholds, BatchTest,
+                         ::testing::Values(BatchCase{FsyncPolicy::kNever, 0}, BatchCase{FsyncPolicy::kNever, 16 << 10},
+                                           BatchCase{FsyncPolicy::kNever, SegmentLogOptions{}.batch_gather_min_bytes},
+                                           BatchCase{FsyncPolicy::kEveryBatch, 0},
+                                           BatchCase{FsyncPolicy::kEveryBatch, 16 << 10},
+                                           BatchCase{FsyncPolicy::kInterval, 0},
+                                           BatchCase{FsyncPolicy::kInterval, 16 << 10}));
+
+// Steady small batches (a watch's events) wait in the producer's buffer: no
+// write until the Flush, which writes each partition once.
+TEST(SegmentLogTest, SmallBatchesAreWrittenAtTheFlush) {
+  kl::testing::TempDir dir;
+  SegmentLogOptions o = SmallOptions(1);
+  o.producer_batch_bytes = 1 << 20;
+  o.segment_bytes = 1 << 20;
+  auto log = OpenLog(dir.path(), o);
+  KL_ASSERT_OK_AND_ASSIGN(auto producer, log->NewProducer());
+  KL_ASSERT_OK(producer->Send({"k", "first", 1000, 0}));
+  KL_ASSERT_OK(producer->Flush());
+  std::string path = NewestSegment(dir.path(), 0);
+  KL_ASSERT_OK_AND_ASSIGN(uint64_t before, FileSize(path));
+  std::vector<std::string> values;
+  for (int i = 0; i < 30; ++i) values.push_back(ValueFor(0, 1 + i));
+  for (int i = 0; i < 30; i += 3) {
+    std::vector<ProducerRecord> records;
+    for (int j = i; j < i + 3; ++j) records.push_back({"k", values[j], 1001 + j, 0});
+    KL_ASSERT_OK(producer->SendBatch(records));
+    for (int j = i; j < i + 3; ++j) values[j].assign(values[j].size(), '?');  // copied: the caller reuses its memory
+  }
+  KL_ASSERT_OK_AND_ASSIGN(uint64_t after_batches, FileSize(path));
+  EXPECT_EQ(after_batches, before) << "nothing written before the Flush";
+  KL_ASSERT_OK(producer->Flush());
+  EXPECT_EQ(*log->EndOffset(0), 31);
+  ExpectContent(log.get(), 0, 1, 31);
 }
 
 // A batch meeting a full disk: the whole records that fit stay, the partial
@@ -621,6 +680,7 @@ TEST(SegmentLogTest, ABatchOnAFullDiskKeepsWhatItCouldNotWriteForTheNextFlush) {
   kl::testing::TempDir dir;
   SegmentLogOptions o = SmallOptions(1);
   o.segment_bytes = 1 << 20;
+  o.batch_gather_min_bytes = 0;  // written at once, gathered
   auto log = OpenLog(dir.path(), o);
   KL_ASSERT_OK(Append(log.get(), 0, 0, 20));
   std::string path = NewestSegment(dir.path(), 0);
