@@ -62,6 +62,34 @@ std::vector<std::string> StreamedChanges(const Table& t, const std::vector<std::
   return all;
 }
 
+// The lookup changelog a commit should produce, given each key's last record in it (a value, or
+// nullopt for a delete) and a model of the table before it, which is brought up to date: +I for a
+// new key, -D for a deleted one, -U/+U for a changed one (and for an unchanged one unless
+// `deduplicate`, as 'changelog-producer.row-deduplicate' drops those). `text` renders a row.
+template <typename Value, typename Text>
+std::vector<std::string> ExpectedLookupChangelog(std::map<int64_t, Value>* model,
+                                                 const std::map<int64_t, std::optional<Value>>& last, bool deduplicate,
+                                                 Text text) {
+  std::vector<std::string> expected;
+  for (const auto& [id, after] : last) {
+    auto before = model->find(id);
+    if (before == model->end()) {
+      if (after) expected.push_back(text("+I", id, *after));
+    } else if (!after) {
+      expected.push_back(text("-D", id, before->second));
+    } else if (!deduplicate || !(before->second == *after)) {
+      expected.push_back(text("-U", id, before->second));
+      expected.push_back(text("+U", id, *after));
+    }
+    if (after)
+      (*model)[id] = *after;
+    else
+      model->erase(id);
+  }
+  std::sort(expected.begin(), expected.end());
+  return expected;
+}
+
 TEST(TableTest, CommitWithSameIdentifierIsNotAppliedTwice) {
   testing::TempDir dir;
   auto t = MakeTable(dir.Sub("t"), {"id"},
@@ -664,6 +692,7 @@ TEST(TableTest, LookupChangelogMatchesAModelOfTheTable) {
     struct Value {
       std::string region, name;
       int64_t n;
+      bool operator==(const Value&) const = default;
     };
     std::map<int64_t, Value> model;
     auto text = [](const char* kind, int64_t id, const Value& v) {
@@ -691,22 +720,7 @@ TEST(TableTest, LookupChangelogMatchesAModelOfTheTable) {
           if (rng.Uniform(5) == 0) write(id, rng.Uniform(4) == 0);  // another record of the key
         }
       }
-      std::vector<std::string> expected;
-      for (const auto& [id, after] : last) {
-        auto before = model.find(id);
-        if (before == model.end()) {
-          if (after) expected.push_back(text("+I", id, *after));
-        } else if (!after) {
-          expected.push_back(text("-D", id, before->second));
-        } else {
-          expected.push_back(text("-U", id, before->second));
-          expected.push_back(text("+U", id, *after));
-        }
-        if (after)
-          model[id] = *after;
-        else
-          model.erase(id);
-      }
+      std::vector<std::string> expected = ExpectedLookupChangelog(&model, last, /*deduplicate=*/false, text);
       auto r = w->Commit(round + 1);
       ASSERT_TRUE(r.ok()) << r.status().ToString();
       std::vector<std::string> got;
@@ -728,7 +742,6 @@ TEST(TableTest, LookupChangelogMatchesAModelOfTheTable) {
         EXPECT_EQ(got[i - 1].rfind("-U " + id + " ", 0), 0u) << got[i - 1] << " before " << got[i];
       }
       std::sort(got.begin(), got.end());
-      std::sort(expected.begin(), expected.end());
       ASSERT_EQ(got.size(), expected.size());
       EXPECT_EQ(got, expected);
       auto all = t->ReadAll();
@@ -781,21 +794,7 @@ TEST(TableTest, LookupChangelogOfNewKeysIsACopyOfTheDataFile) {
                                  v ? RowKind::kInsert : RowKind::kDelete));
         last[key] = v;
       }
-      std::vector<std::string> expected;
-      for (const auto& [key, after] : last) {
-        auto before = model.find(key);
-        if (before == model.end()) {
-          if (after) expected.push_back(text("+I", key, *after));
-        } else if (!after) {
-          expected.push_back(text("-D", key, before->second));
-          model.erase(before);
-        } else if (before->second != *after) {
-          expected.push_back(text("-U", key, before->second));
-          expected.push_back(text("+U", key, *after));
-        }
-        if (after) model[key] = *after;
-      }
-      std::sort(expected.begin(), expected.end());
+      std::vector<std::string> expected = ExpectedLookupChangelog(&model, last, /*deduplicate=*/true, text);
       auto r = w->Commit(id);
       ASSERT_TRUE(r.ok()) << r.status().ToString();
       copies += copied ? 1 : 0;
