@@ -4,7 +4,9 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 
 namespace kl {
 namespace {
@@ -71,14 +73,18 @@ const std::vector<JsonValue>& JsonValue::items() const { return items_ ? *items_
 const JsonValue::Members& JsonValue::members() const { return members_ ? *members_ : EmptyMembers(); }
 
 std::vector<JsonValue>& JsonValue::mutable_items() {
-  if (!items_) items_ = std::make_shared<std::vector<JsonValue>>();
-  else if (items_.use_count() > 1) items_ = std::make_shared<std::vector<JsonValue>>(*items_);
+  if (!items_)
+    items_ = std::make_shared<std::vector<JsonValue>>();
+  else if (items_.use_count() > 1)
+    items_ = std::make_shared<std::vector<JsonValue>>(*items_);
   return *items_;
 }
 
 JsonValue::Members& JsonValue::mutable_members() {
-  if (!members_) members_ = std::make_shared<Members>();
-  else if (members_.use_count() > 1) members_ = std::make_shared<Members>(*members_);
+  if (!members_)
+    members_ = std::make_shared<Members>();
+  else if (members_.use_count() > 1)
+    members_ = std::make_shared<Members>(*members_);
   return *members_;
 }
 
@@ -153,12 +159,33 @@ Result<JsonValue> ParseJson(std::string_view text, std::string_view what) {
 }
 
 void AppendJsonString(std::string* out, std::string_view s) {
+  // Most strings have nothing to escape: looked at 8 bytes at a time (exact word tests for a
+  // byte below 0x20, '"' or '\\'), and such a string is copied whole.
+  size_t plain = 0;
+  for (; plain + 8 <= s.size(); plain += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + plain, 8);
+    constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
+    auto has_zero = [&](uint64_t v) { return ((v - kOnes) & ~v & kHighs) != 0; };
+    if ((((w - 0x20 * kOnes) & ~w & kHighs) != 0) || has_zero(w ^ ('"' * kOnes)) || has_zero(w ^ ('\\' * kOnes))) break;
+  }
+  auto needs_escape = [](unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; };
+  while (plain < s.size() && !needs_escape(static_cast<unsigned char>(s[plain]))) ++plain;
+  if (plain == s.size()) {
+    size_t at = out->size();
+    out->resize(at + s.size() + 2);
+    char* p = out->data() + at;
+    p[0] = '"';
+    std::memcpy(p + 1, s.data(), s.size());
+    p[s.size() + 1] = '"';
+    return;
+  }
   static const char kHex[] = "0123456789abcdef";
   out->push_back('"');
   size_t run_start = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
+  for (size_t i = plain; i < s.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (!needs_escape(c)) continue;
     out->append(s.data() + run_start, i - run_start);
     run_start = i + 1;
     switch (c) {
