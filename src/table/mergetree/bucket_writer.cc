@@ -500,18 +500,21 @@ Status BucketWriter::FlushBuffer() {
   if (picks && !picks_from_chunk) KL_RETURN_IF_ERROR(WriteInOrder(&data, picked.data(), picked.size()));
   if (producer == ChangelogProducer::kInput)
     KL_RETURN_IF_ERROR(WriteInOrder(changelog.get(), order.data(), order.size()));
+  // Every fallible step comes before Release() and before levels_/pending_ change: a failed
+  // close then leaves no files behind and the bucket as it was, so a retry of the flush sees
+  // its keys as new again (and emits their changelog).
   KL_ASSIGN_OR_RETURN(std::vector<DataFileMeta> files, data.Close());
   std::vector<DataFileMeta> copies = data.TakeTwins();
+  std::vector<DataFileMeta> cl_files;
+  if (changelog) {
+    KL_ASSIGN_OR_RETURN(cl_files, changelog->Close());
+  }
   abort_on_failure.Release();
   for (auto& f : files) {
     levels_.AddLevel0(f);
     pending_.new_files.push_back(f);
   }
-  if (changelog) {
-    auto cl_files = changelog->Close();
-    if (!cl_files.ok()) return cl_files.status();
-    for (auto& f : *cl_files) pending_.changelog_files.push_back(std::move(f));
-  }
+  for (auto& f : cl_files) pending_.changelog_files.push_back(std::move(f));
   work_.changelog_copies += static_cast<int64_t>(copies.size());
   for (auto& f : copies) pending_.changelog_files.push_back(std::move(f));
   buffer_.Clear();
