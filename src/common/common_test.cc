@@ -152,11 +152,23 @@ TEST(FileUtilTest, CopiesFiles) {
   for (int i = 0; i < (3 << 20) / 7; ++i) bytes += std::to_string(i % 1000003);
   KL_ASSERT_OK(WriteFile(dir.Sub("from"), bytes));
   KL_ASSERT_OK(WriteFile(dir.Sub("to"), std::string(bytes.size() * 2, 'x')));
-  for (bool sync : {false, true}) {
-    auto copied = CopyFile(dir.Sub("from"), dir.Sub("to"), sync);
+  // Both ways: in the kernel, and through a buffer (where the kernel cannot or stops short).
+  for (CopyVia via : {CopyVia::kKernel, CopyVia::kBuffer}) {
+    for (bool sync : {false, true}) {
+      KL_ASSERT_OK(WriteFile(dir.Sub("to"), std::string(bytes.size() * 2, 'x')));
+      auto copied = CopyFile(dir.Sub("from"), dir.Sub("to"), sync, via);
+      ASSERT_TRUE(copied.ok()) << copied.status().ToString();
+      EXPECT_EQ(*copied, bytes.size());
+      EXPECT_TRUE(*ReadFile(dir.Sub("to")) == bytes);
+    }
+  }
+  // An empty source copies to an empty file either way.
+  KL_ASSERT_OK(WriteFile(dir.Sub("empty"), ""));
+  for (CopyVia via : {CopyVia::kKernel, CopyVia::kBuffer}) {
+    auto copied = CopyFile(dir.Sub("empty"), dir.Sub("to"), false, via);
     ASSERT_TRUE(copied.ok()) << copied.status().ToString();
-    EXPECT_EQ(*copied, bytes.size());
-    EXPECT_TRUE(*ReadFile(dir.Sub("to")) == bytes);
+    EXPECT_EQ(*copied, 0u);
+    EXPECT_TRUE(ReadFile(dir.Sub("to"))->empty());
   }
   auto missing = CopyFile(dir.Sub("nope"), dir.Sub("to2"));
   EXPECT_TRUE(missing.status().IsNotFound()) << missing.status().ToString();

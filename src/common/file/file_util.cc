@@ -154,7 +154,7 @@ Status OverwriteFile(const std::string& path, std::string_view data) {
   return s;
 }
 
-Result<uint64_t> CopyFile(const std::string& from, const std::string& to, bool sync) {
+Result<uint64_t> CopyFile(const std::string& from, const std::string& to, bool sync, CopyVia via) {
   int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) return ErrnoStatus("opening", from, errno);
   int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -165,7 +165,11 @@ Result<uint64_t> CopyFile(const std::string& from, const std::string& to, bool s
   }
   Status s;
   uint64_t copied = 0;
-  bool in_kernel = true;
+  bool in_kernel = via == CopyVia::kKernel;
+  // Some filesystems' copy_file_range returns 0 before the end: the size tells a real end.
+  struct stat st;
+  uint64_t source_size = 0;
+  if (in_kernel && ::fstat(in, &st) == 0) source_size = static_cast<uint64_t>(st.st_size);
   std::string buf;
   while (s.ok()) {
     ssize_t n = -1;
@@ -177,6 +181,11 @@ Result<uint64_t> CopyFile(const std::string& from, const std::string& to, bool s
         continue;
       }
       if (n < 0 && errno != EINTR) s = ErrnoStatus("copying " + from + " to", to, errno);
+      if (n == 0 && copied < source_size) {
+        // Stopped short: the rest through a buffer, from where the kernel left both offsets.
+        in_kernel = false;
+        continue;
+      }
     } else {
       buf.resize(1 << 20);
       n = ::read(in, buf.data(), buf.size());

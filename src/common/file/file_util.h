@@ -30,9 +30,13 @@ Status WriteFile(const std::string& path, std::string_view data, bool sync = fal
 // writes it out at close. For small files rewritten often with as long or longer
 // contents (a hint's growing number); a longer file is truncated and written.
 Status OverwriteFile(const std::string& path, std::string_view data);
+// How CopyFile moves the bytes: in the kernel where it can (falling back to a buffer), or
+// always through a buffer (the fallback itself, for tests).
+enum class CopyVia { kKernel, kBuffer };
 // Creates or truncates `to` with the bytes of `from` (copied in the kernel where it can be:
 // no mapping or buffer of them here); returns the bytes copied. No atomicity.
-Result<uint64_t> CopyFile(const std::string& from, const std::string& to, bool sync = false);
+Result<uint64_t> CopyFile(const std::string& from, const std::string& to, bool sync = false,
+                          CopyVia via = CopyVia::kKernel);
 
 Status CreateDirs(const std::string& path);
 Status RemoveFile(const std::string& path);  // OK if it was already gone
