@@ -489,8 +489,12 @@ Status DataFileWriter::FinishFile() {
   meta.creation_time_millis = NowMillis();
   meta.file_source = static_cast<int32_t>(options_.source);
   if (twins_) {
-    twin_sources_.push_back(
-        TwinOf{written_paths_.back(), meta, options_.twin_keep_rows ? std::move(kept_rows) : nullptr});
+    // The rows wait for the copy until Close(): all files' together stay within what the
+    // cache takes of one file, and later files' copies are read from disk.
+    bool hold =
+        options_.twin_keep_rows && kept_rows && twin_kept_bytes_ + kept_bytes_ <= RecentFiles::Get().max_file_bytes();
+    if (hold) twin_kept_bytes_ += kept_bytes_;
+    twin_sources_.push_back(TwinOf{written_paths_.back(), meta, hold ? std::move(kept_rows) : nullptr});
   }
   done_.push_back(std::move(meta));
   return Status::OK();
@@ -498,6 +502,9 @@ Status DataFileWriter::FinishFile() {
 
 Status DataFileWriter::WriteTwins() {
   const std::string dir = paths_->BucketDir(partition_, bucket_);
+  // The copies' rows go to RecentFiles only once every copy is made: a failed copy aborts
+  // the writer, which deletes the earlier copies too, and no entry may outlive its file.
+  std::vector<std::pair<std::string, std::shared_ptr<const FileRows>>> kept;
   for (TwinOf& twin : twin_sources_) {
     std::string name = paths_->NewFileName(options_.twin_prefix, format_->extension());
     std::string path = JoinPath(dir, name);
@@ -507,7 +514,7 @@ Status DataFileWriter::WriteTwins() {
       return Status::Corruption("copying " + twin.path + ": " + std::to_string(size) + " bytes, written " +
                                 std::to_string(twin.meta.file_size));
     }
-    if (twin.rows) RecentFiles::Get().Put(path, std::move(twin.rows));
+    if (twin.rows) kept.emplace_back(path, std::move(twin.rows));
     // Everything else (rows, keys, sequence numbers, statistics, level, source) is the file's.
     DataFileMeta meta = std::move(twin.meta);
     meta.file_name = std::move(name);
@@ -515,6 +522,8 @@ Status DataFileWriter::WriteTwins() {
     twins_done_.push_back(std::move(meta));
   }
   twin_sources_.clear();
+  twin_kept_bytes_ = 0;
+  for (auto& [path, rows] : kept) RecentFiles::Get().Put(path, std::move(rows));
   return Status::OK();
 }
 
@@ -522,6 +531,7 @@ void DataFileWriter::DropTwins() {
   if (!twins_) return;
   twins_ = false;
   twin_sources_.clear();
+  twin_kept_bytes_ = 0;
   if (!keeps_rows() && keep_file_rows_) {
     keep_file_rows_ = false;
     kept_.clear();
@@ -657,6 +667,7 @@ void DataFileWriter::Abort() {
   written_paths_.clear();
   done_.clear();
   twin_sources_.clear();
+  twin_kept_bytes_ = 0;
   twins_done_.clear();
 }
 

@@ -139,6 +139,7 @@ class DataFileWriter {
     std::shared_ptr<const FileRows> rows;  // twin_keep_rows: the file's rows, for the twin
   };
   std::vector<TwinOf> twin_sources_;
+  size_t twin_kept_bytes_ = 0;  // the rows twin_sources_ holds
   std::vector<DataFileMeta> twins_done_;
 };
 
