@@ -125,7 +125,7 @@ void LookupState::Encode(const KvBatch& batch, size_t row, std::string* out) con
 
 Status LookupState::Decode(std::string_view record, const std::string& key, KvBatch* out) const {
   // Records are the state's own, written by Encode above, so a failed bound means the memory
-  // holding them was damaged: an error, never values made up.
+  // holding them was damaged: an error (damage that still decodes is not caught).
   const auto* p = reinterpret_cast<const uint8_t*>(record.data());
   const auto* end = p + record.size();
   const Status bad = Status::Corruption("lookup state: a stored record does not decode");

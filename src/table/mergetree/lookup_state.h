@@ -8,8 +8,9 @@
 // plain. LZ4 rather than zstd: a load stores every record once and an update reads a block
 // back per key, and LZ4 does both at about twice zstd's fastest level, for blocks ~1.5 times
 // as large (an object table's rows: ratio ~2.4 against ~3.7). A record is decoded back
-// when its key is looked up; a block or record that does not decode is an error (Corruption),
-// never values made up. The index is a flat hash table whose keys sit in arena chunks
+// when its key is looked up; a block or record that fails to decode is an error (Corruption).
+// Blocks carry no checksum: damage that still decodes (a changed literal byte) goes unseen.
+// The index is a flat hash table whose keys sit in arena chunks
 // (~40 B a key besides the key's bytes, against ~180 B for a node-based map). A
 // retraction of a table whose merge only picks records needs no values besides the key and
 // the sequence fields, and keeps only those. Key columns (of integer or string types) are

@@ -321,8 +321,8 @@ TEST(LookupStateTest, CountsBlocksDecompressedForLookups) {
   EXPECT_EQ(state.block_reads(), 2u);
 }
 
-// A damaged block (as a memory error would leave it) reads as an error, never as nulls or
-// other made-up values; other blocks still read; a rewrite that meets it fails, and the state
+// A damaged block (as a memory error would leave it) that fails to decode reads as an error,
+// not as nulls; other blocks still read; a rewrite that meets it fails, and the state
 // then refuses every look-up.
 TEST(LookupStateTest, DamagedBlockIsAnErrorNotNulls) {
   RowType type({DataField{0, "k", DataType::String(), ""}, DataField{1, "v", DataType::String(), ""}});
