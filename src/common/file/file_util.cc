@@ -148,6 +148,8 @@ Status OverwriteFile(const std::string& path, std::string_view data) {
     ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) s = ErrnoStatus("writing", path, errno);
+    // Nothing written (a full device may say so): an error, not a loop forever.
+    if (n == 0) s = Status::IOError("writing " + path + ": no bytes written");
     if (n > 0) done += static_cast<size_t>(n);
   }
   if (::close(fd) != 0 && s.ok()) s = ErrnoStatus("closing", path, errno);

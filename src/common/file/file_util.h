@@ -28,7 +28,8 @@ Status WriteFile(const std::string& path, std::string_view data, bool sync = fal
 // Like WriteFile, unsynced, but a file no longer than `data` is written over in place:
 // no truncation to zero, which on ext4 frees (and may discard) the file's blocks and
 // writes it out at close. For small files rewritten often with as long or longer
-// contents (a hint's growing number); a longer file is truncated and written.
+// contents (a hint's growing number); a longer file is truncated and written. A concurrent
+// reader may see a mix of old and new bytes: readers must check what they read.
 Status OverwriteFile(const std::string& path, std::string_view data);
 // How CopyFile moves the bytes: in the kernel where it can (falling back to a buffer), or
 // always through a buffer (the fallback itself, for tests).
