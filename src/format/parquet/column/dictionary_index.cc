@@ -46,7 +46,6 @@ uint64_t HashBytes(std::string_view v) {
 
 void DictionaryIndex::Clear() {
   slots_.clear();
-  keys_.clear();
   spans_.clear();
   count_ = 0;
   last_ = 0;
@@ -66,8 +65,8 @@ uint32_t DictionaryIndex::Add(Slot* slot, uint64_t key) {
   uint32_t entry = count_++;
   slot->key = key;
   slot->entry_plus_one = entry + 1;
-  keys_.push_back(key);
   last_ = entry + 1;
+  last_key_ = key;
   if (static_cast<size_t>(count_) * 2 > slots_.size()) Grow();
   return entry;
 }
@@ -86,10 +85,11 @@ void DictionaryIndex::Grow() {
 }
 
 std::pair<uint32_t, bool> DictionaryIndex::FindOrAdd(uint64_t key) {
-  if (last_ != 0 && keys_[last_ - 1] == key) return {last_ - 1, false};
+  if (last_ != 0 && last_key_ == key) return {last_ - 1, false};
   Slot* s = Probe(key, [](uint32_t) { return true; });
   if (s->entry_plus_one != 0) {
     last_ = s->entry_plus_one;
+    last_key_ = key;
     return {last_ - 1, false};
   }
   return {Add(s, key), true};
@@ -105,6 +105,7 @@ std::pair<uint32_t, bool> DictionaryIndex::FindOrAdd(std::string_view v, const s
   Slot* s = Probe(key, holds);
   if (s->entry_plus_one != 0) {
     last_ = s->entry_plus_one;
+    last_key_ = key;
     return {last_ - 1, false};
   }
   spans_.push_back(Span{position, v.size()});

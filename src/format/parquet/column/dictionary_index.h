@@ -44,11 +44,11 @@ class DictionaryIndex {
   uint32_t Add(Slot* slot, uint64_t key);
   void Grow();
 
-  std::vector<Slot> slots_;     // size a power of two, at most half full
-  std::vector<uint64_t> keys_;  // per entry: its key, to rehash on growth
-  std::vector<Span> spans_;     // per entry of byte strings: where `storage` holds it
+  std::vector<Slot> slots_;  // size a power of two, at most half full
+  std::vector<Span> spans_;  // per entry of byte strings: where `storage` holds it
   uint32_t count_ = 0;
-  uint32_t last_ = 0;  // entry + 1 of the last lookup; 0: none
+  uint32_t last_ = 0;      // entry + 1 of the last lookup; 0: none
+  uint64_t last_key_ = 0;  // its key (Grow rehashes from the slots, which hold every key)
 };
 
 // A 64-bit hash of a byte string (not seeded: a dictionary is no defence
