@@ -868,6 +868,65 @@ TEST(TableTest, LookupChangelogOfNewKeysIsACopyOfTheDataFile) {
   }
 }
 
+// A flush that rolls several data files copies each one (byte for byte) to its own changelog
+// file; where changelog files are not written like level-0 files (another compression),
+// nothing is copied and the changelog is encoded as usual.
+TEST(TableTest, LookupChangelogCopiesEachRolledFileOnlyWhenWrittenAlike) {
+  for (const char* format : {"avro", "parquet"}) {
+    for (bool alike : {true, false}) {
+      SCOPED_TRACE(std::string(format) + (alike ? " alike" : " other compression"));
+      testing::TempDir dir;
+      auto t = test_util::MakeTestTable(dir.Sub("t"), {"id"},
+                                        {{"bucket", "1"},
+                                         {"file.format", format},
+                                         {"target-file-size", "16kb"},
+                                         {"changelog-producer", "lookup"},
+                                         {"file.compression.per.level", "0:none"},
+                                         {"changelog-file.compression", alike ? "none" : "zstd"},
+                                         {"metadata.stats-mode.per.level", "0:none"},
+                                         {"changelog-file.stats-mode", "none"},
+                                         {"kubelake.data-file.sync", "false"}});
+      auto w = t->NewWriter("w");
+      const int64_t n = 36000;  // three decode chunks, each written (and rolled) whole
+      for (int64_t i = 0; i < n; ++i) KL_ASSERT_OK(w->WriteRow(R(i * 7 % n, "eu", "a", i), RowKind::kInsert));
+      auto r = w->Commit(1);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      std::multiset<std::string> data, changelog;
+      for (const auto& e : std::filesystem::directory_iterator(dir.Sub("t") + "/bucket-0")) {
+        std::string name = e.path().filename().string();
+        auto bytes = ReadFile(e.path().string());
+        ASSERT_TRUE(bytes.ok());
+        if (name.rfind("data-", 0) == 0) data.insert(*bytes);
+        if (name.rfind("changelog-", 0) == 0) changelog.insert(*bytes);
+      }
+      ASSERT_GE(data.size(), 2u);
+      if (alike) {
+        EXPECT_EQ(w->cpu().work.changelog_copies, static_cast<int64_t>(data.size()));
+        EXPECT_TRUE(changelog == data);
+      } else {
+        EXPECT_EQ(w->cpu().work.changelog_copies, 0);
+        for (const auto& c : changelog) EXPECT_EQ(data.count(c), 0u);
+      }
+      RecentFiles::Get().SetBudget(0);  // read the changelog files themselves
+      auto changes = test_util::ChangesOfSnapshots(*t, r->snapshot_ids);
+      RecentFiles::Get().SetBudget(64u << 20);
+      ASSERT_TRUE(changes.ok()) << changes.status().ToString();
+      std::vector<std::string> got;
+      for (const auto& rows : *changes) {
+        for (const auto& line : Rows(rows)) got.push_back(line);
+      }
+      std::vector<std::string> expected;
+      for (int64_t i = 0; i < n; ++i) {
+        int64_t id = i * 7 % n;
+        expected.push_back("+I " + std::to_string(id) + " \"eu\" \"a\" " + std::to_string(i));
+      }
+      std::sort(got.begin(), got.end());
+      std::sort(expected.begin(), expected.end());
+      EXPECT_EQ(got, expected);
+    }
+  }
+}
+
 // Record-level expiry ('record-level.expire-time' on time field n) against a model: full
 // compactions drop the records whose time is past the expire time, with no changelog; a null
 // time never expires; the lookup state forgets the dropped keys, and a key written again after
