@@ -35,6 +35,8 @@ Status WriteAll(int fd, std::string_view data, const std::string& path) {
       if (errno == EINTR) continue;
       return ErrnoStatus("writing", path, errno);
     }
+    // Nothing written (a full device may say so): an error, not a loop forever.
+    if (n == 0) return Status::IOError("writing " + path + ": no bytes written");
     p += n;
     left -= static_cast<size_t>(n);
   }
@@ -142,16 +144,7 @@ Status OverwriteFile(const std::string& path, std::string_view data) {
     ::close(fd);
     return WriteTemp(path, data, /*sync=*/false);
   }
-  Status s;
-  size_t done = 0;
-  while (s.ok() && done < data.size()) {
-    ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) s = ErrnoStatus("writing", path, errno);
-    // Nothing written (a full device may say so): an error, not a loop forever.
-    if (n == 0) s = Status::IOError("writing " + path + ": no bytes written");
-    if (n > 0) done += static_cast<size_t>(n);
-  }
+  Status s = WriteAll(fd, data, path);  // from offset 0: the file was just opened
   if (::close(fd) != 0 && s.ok()) s = ErrnoStatus("closing", path, errno);
   return s;
 }
