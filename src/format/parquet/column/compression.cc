@@ -145,18 +145,11 @@ Status Decompress(Codec codec, std::string_view input, char* out, size_t size) {
       if (n != size) return Status::Corruption("zstd data does not match the declared page size");
       return Status::OK();
     }
-    case Codec::kLz4Raw: {
-      int n = LZ4_decompress_safe(input.data(), out, static_cast<int>(input.size()), static_cast<int>(size));
-      if (n < 0 || static_cast<size_t>(n) != size) return Status::Corruption("bad lz4 data");
-      return Status::OK();
-    }
-    case Codec::kLz4Hadoop: {
+    case Codec::kLz4Raw: return Lz4DecompressExact(input, out, size);
+    case Codec::kLz4Hadoop:
       // parquet-mr's "LZ4" is Hadoop-framed; some other writers put a raw block there.
       if (HadoopLz4Decompress(input, size, out)) return Status::OK();
-      int n = LZ4_decompress_safe(input.data(), out, static_cast<int>(input.size()), static_cast<int>(size));
-      if (n < 0 || static_cast<size_t>(n) != size) return Status::Corruption("bad lz4 data");
-      return Status::OK();
-    }
+      return Lz4DecompressExact(input, out, size);
     default: return Status::NotSupported(std::string("codec ") + CodecName(codec) + " is not supported");
   }
 }
