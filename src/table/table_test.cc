@@ -62,6 +62,17 @@ std::vector<std::string> StreamedChanges(const Table& t, const std::vector<std::
   return all;
 }
 
+// A one-bucket table keyed by id with the lookup changelog producer (data files not synced),
+// and `options` besides.
+std::shared_ptr<Table> MakeLookupTable(const std::string& path, const char* format,
+                                       std::map<std::string, std::string> options = {}) {
+  options.emplace("bucket", "1");
+  options.emplace("file.format", format);
+  options.emplace("changelog-producer", "lookup");
+  options.emplace("kubelake.data-file.sync", "false");
+  return test_util::MakeTestTable(path, {"id"}, std::move(options));
+}
+
 // The lookup changelog a commit should produce, given each key's last record in it (a value, or
 // nullopt for a delete) and a model of the table before it, which is brought up to date: +I for a
 // new key, -D for a deleted one, -U/+U for a changed one (and for an unchanged one unless
@@ -683,11 +694,7 @@ TEST(TableTest, LookupChangelogMatchesAModelOfTheTable) {
   for (const char* format : {"avro", "parquet"}) {
     SCOPED_TRACE(format);
     testing::TempDir dir;
-    auto t = test_util::MakeTestTable(dir.Sub("t"), {"id"},
-                                      {{"bucket", "1"},
-                                       {"file.format", format},
-                                       {"changelog-producer", "lookup"},
-                                       {"kubelake.data-file.sync", "false"}});
+    auto t = MakeLookupTable(dir.Sub("t"), format);
     auto w = t->NewWriter("w");
     struct Value {
       std::string region, name;
@@ -766,16 +773,12 @@ TEST(TableTest, LookupChangelogOfNewKeysIsACopyOfTheDataFile) {
   for (const char* format : {"avro", "parquet"}) {
     SCOPED_TRACE(format);
     testing::TempDir dir;
-    auto t = test_util::MakeTestTable(dir.Sub("t"), {"id"},
-                                      {{"bucket", "1"},
-                                       {"file.format", format},
-                                       {"changelog-producer", "lookup"},
-                                       {"changelog-producer.row-deduplicate", "true"},
-                                       {"file.compression.per.level", "0:none"},
-                                       {"changelog-file.compression", "none"},
-                                       {"metadata.stats-mode.per.level", "0:none"},
-                                       {"changelog-file.stats-mode", "none"},
-                                       {"kubelake.data-file.sync", "false"}});
+    auto t = MakeLookupTable(dir.Sub("t"), format,
+                             {{"changelog-producer.row-deduplicate", "true"},
+                              {"file.compression.per.level", "0:none"},
+                              {"changelog-file.compression", "none"},
+                              {"metadata.stats-mode.per.level", "0:none"},
+                              {"changelog-file.stats-mode", "none"}});
     auto w = t->NewWriter("w");
     std::map<int64_t, std::pair<std::string, int64_t>> model;  // id -> (name, n)
     auto text = [](const char* kind, int64_t id, const std::pair<std::string, int64_t>& v) {
@@ -876,16 +879,12 @@ TEST(TableTest, LookupChangelogCopiesEachRolledFileOnlyWhenWrittenAlike) {
     for (bool alike : {true, false}) {
       SCOPED_TRACE(std::string(format) + (alike ? " alike" : " other compression"));
       testing::TempDir dir;
-      auto t = test_util::MakeTestTable(dir.Sub("t"), {"id"},
-                                        {{"bucket", "1"},
-                                         {"file.format", format},
-                                         {"target-file-size", "16kb"},
-                                         {"changelog-producer", "lookup"},
-                                         {"file.compression.per.level", "0:none"},
-                                         {"changelog-file.compression", alike ? "none" : "zstd"},
-                                         {"metadata.stats-mode.per.level", "0:none"},
-                                         {"changelog-file.stats-mode", "none"},
-                                         {"kubelake.data-file.sync", "false"}});
+      auto t = MakeLookupTable(dir.Sub("t"), format,
+                               {{"target-file-size", "16kb"},
+                                {"file.compression.per.level", "0:none"},
+                                {"changelog-file.compression", alike ? "none" : "zstd"},
+                                {"metadata.stats-mode.per.level", "0:none"},
+                                {"changelog-file.stats-mode", "none"}});
       auto w = t->NewWriter("w");
       const int64_t n = 36000;  // three decode chunks, each written (and rolled) whole
       for (int64_t i = 0; i < n; ++i) KL_ASSERT_OK(w->WriteRow(R(i * 7 % n, "eu", "a", i), RowKind::kInsert));
