@@ -176,7 +176,7 @@ void AppendJsonString(std::string* out, std::string_view s) {
     out->resize(at + s.size() + 2);
     char* p = out->data() + at;
     p[0] = '"';
-    std::memcpy(p + 1, s.data(), s.size());
+    if (!s.empty()) std::memcpy(p + 1, s.data(), s.size());  // an empty view may hold no pointer
     p[s.size() + 1] = '"';
     return;
   }
