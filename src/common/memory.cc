@@ -1,9 +1,11 @@
 #include "common/memory.h"
 
 #include <malloc.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstddef>
+#include <cstdlib>
 #include <mutex>
 #include <vector>
 
@@ -25,6 +27,14 @@ std::vector<void (*)()>& Releasers() {
   return *releasers;
 }
 }  // namespace
+
+void LimitMallocArenas() {
+#ifdef __GLIBC__
+  if (std::getenv("MALLOC_ARENA_MAX") != nullptr) return;
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  mallopt(M_ARENA_MAX, static_cast<int>(cores > 1 ? cores : 1));
+#endif
+}
 
 void AddFreeMemoryReleaser(void (*release)()) {
   std::lock_guard<std::mutex> lock(releasers_mu);
