@@ -505,6 +505,48 @@ TEST(TableFormatOptionsTest, ZstdLevelsAreHonouredAndCheckedAtCreation) {
   }
 }
 
+// kubelake.avro.block-size sets the uncompressed bytes per block of Avro data files (the ODS
+// table writes 1 MB blocks); a value that is not a size from 1 byte to 64 MB fails at creation.
+TEST(TableFormatOptionsTest, AvroBlockSizeIsHonouredAndCheckedAtCreation) {
+  testing::TempDir dir;
+  for (const std::string& bad : {"0", "65 mb", "big"}) {
+    SCOPED_TRACE(bad);
+    std::string path = dir.Sub("bad" + bad);
+    Status st = CreateStatus(path, {{"file.format", "avro"}, {"kubelake.avro.block-size", bad}});
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
+    std::string why = bad == "big" ? "is not a memory size" : "must be positive and at most 64 mb";
+    EXPECT_EQ(st.message(), "table " + path + ": option kubelake.avro.block-size = \"" + bad + "\" " + why);
+  }
+  std::map<std::string, uint64_t> size;
+  for (const char* block : {"1kb", "1 mb"}) {
+    SCOPED_TRACE(block);
+    auto t = MakeTable(dir.Sub(std::string("t") + block), {},
+                       {{"bucket", "1"},
+                        {"file.format", "avro"},
+                        {"file.compression.zstd-level", "-3"},
+                        {"kubelake.avro.block-size", block}});
+    ASSERT_TRUE(t);
+    auto w = t->NewWriter("w");
+    Random rng(7);
+    std::vector<std::string> expected;
+    for (int k = 0; k < 3000; ++k) {
+      std::string name = "pod-" + std::to_string(rng.Uniform(500)) + "-" + std::string(rng.Uniform(40), 'x');
+      KL_ASSERT_OK(w->WriteRow(R(k, "eu", name, k)));
+      expected.push_back("+I " + std::to_string(k) + " \"eu\" \"" + name + "\" " + std::to_string(k));
+    }
+    ASSERT_TRUE(w->Commit(1).ok());
+    auto rows = t->ReadAll();
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(Rows(*rows), expected);
+    auto files = DataFiles(*t);
+    ASSERT_EQ(files.size(), 1u);
+    size[block] = FileSize(files[0]).value();
+  }
+  // ~140 blocks of 1 KB, each with its header and sync marker and compressed alone, against one.
+  EXPECT_GT(size["1kb"], size["1 mb"] + 140 * 16);
+}
+
 // Every name a format accepts writes files that read back, in either letter case.
 TEST(TableFormatOptionsTest, EveryAcceptedCompressionWritesAndReads) {
   testing::TempDir dir;

@@ -152,6 +152,7 @@ void ResourceSync::BeginWatch(int64_t now_ms) {
 void ResourceSync::BeginList(int64_t now_ms) {
   tracker_.BeginSweep();
   listing_ = true;
+  list_items_ = 0;
   list_rv_.clear();
   watch_setup_ms_ = now_ms;
 }
@@ -170,6 +171,22 @@ Status ResourceSync::OnListPage(std::string_view body, size_t padded_capacity, i
       return Status::Corruption("listing " + target_.watch_name + ": item " + item.meta.name + " has no uid");
     }
   }
+  // The first page says how many items follow: room for the whole list in the tracker at
+  // once, its strings estimated from this page's (with an eighth to spare).
+  if (list_items_ == 0 && page_.remaining_item_count > 0 && !page_.items.empty()) {
+    size_t text = 0;
+    for (const ListItem& item : page_.items) {
+      text += item.meta.uid.size() + item.meta.namespace_.size() + item.meta.name.size();
+    }
+    size_t remaining = static_cast<size_t>(
+        std::min<int64_t>(page_.remaining_item_count, static_cast<int64_t>(ObjectTracker::kMaxReservedObjects)));
+    size_t objects = page_.items.size() + remaining;
+    size_t per_item = text / page_.items.size() + 1;
+    // A relist of tracked objects adds text only for those it finds new.
+    size_t added = objects > tracker_.size() ? objects - tracker_.size() : 0;
+    tracker_.Reserve(std::max(objects, tracker_.size()), tracker_.arena_bytes() + added * per_item / 8 * 9);
+  }
+  list_items_ += page_.items.size();
   // The tracker's index slots are random reads: start loading a few items ahead.
   constexpr size_t kPrefetchAhead = 4;
   const std::vector<ListItem>& items = page_.items;

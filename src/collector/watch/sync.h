@@ -97,6 +97,7 @@ class ResourceSync {
   WatchEvent event_;
   std::string list_rv_;
   bool listing_ = false;
+  size_t list_items_ = 0;  // items of the current list's pages so far
   int64_t watch_setup_ms_ = 0;
   uint64_t watch_start_key_ = 0;  // numeric version the watch started from; 0: none
   uint64_t events_emitted_ = 0;

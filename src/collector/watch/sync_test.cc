@@ -188,6 +188,54 @@ TEST(SyncTest, ListPagesThenRelistInfersDeletions) {
   EXPECT_EQ(sync.tracker().size(), 2u);
 }
 
+// A list whose first page announces how many items follow (remainingItemCount) fills the
+// tracker without regrowing it: its memory after the first page holds the whole list. A
+// relist of the same objects reserves nothing more, and an announced count beyond reason is
+// capped.
+TEST(SyncTest, ListReservesTheTrackerFromTheAnnouncedItemCount) {
+  auto page = [](int first, int count, int64_t remaining) {
+    std::string body = "{\"kind\":\"PodList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"900\"";
+    if (remaining > 0) body += ",\"continue\":\"c\",\"remainingItemCount\":" + std::to_string(remaining);
+    body += "},\"items\":[";
+    for (int i = first; i < first + count; ++i) {
+      if (i > first) body += ",";
+      body += "{\"metadata\":{\"name\":\"web-" + std::to_string(i) + "\",\"namespace\":\"tenant-" +
+              std::to_string(i % 7) + "\",\"uid\":\"0b6f2a7e-2f4c-4e1a-9d3b-" + std::to_string(100000000 + i) +
+              "\",\"resourceVersion\":\"" + std::to_string(500 + i) + "\"}}";
+    }
+    return body + "]}";
+  };
+  constexpr int kPages = 6, kPerPage = 500;
+  ResourceSync sync(PodsTarget());
+  std::vector<CollectedEvent> out;
+  std::string cont;
+  size_t after_first = 0;
+  for (int round = 0; round < 2; ++round) {
+    sync.BeginList(100);
+    for (int p = 0; p < kPages; ++p) {
+      KL_ASSERT_OK(sync.OnListPage(page(p * kPerPage, kPerPage, (kPages - 1 - p) * kPerPage), 0, 100, &cont, &out));
+      if (round == 0 && p == 0) after_first = sync.tracker().MemoryBytes();
+      EXPECT_EQ(sync.tracker().MemoryBytes(), after_first) << "round " << round << " page " << p;
+    }
+    sync.FinishList(100, &out);
+    EXPECT_EQ(sync.tracker().size(), size_t{kPages * kPerPage});
+  }
+  EXPECT_EQ(out.size(), size_t{kPages * kPerPage}) << "the relist emits nothing";
+  // Every object is tracked at its version.
+  for (int i = 0; i < kPages * kPerPage; i += 97) {
+    uint64_t key = 0;
+    ASSERT_TRUE(sync.tracker().Lookup("0b6f2a7e-2f4c-4e1a-9d3b-" + std::to_string(100000000 + i), &key));
+    EXPECT_EQ(key, uint64_t(500 + i));
+  }
+  ResourceSync lied_to(PodsTarget());
+  lied_to.BeginList(100);
+  KL_ASSERT_OK(lied_to.OnListPage(page(0, 2, int64_t{1} << 50), 0, 100, &cont, &out));
+  // Entries of 16 bytes, index slots of 8 (at most 70 % full), the strings.
+  EXPECT_LE(lied_to.tracker().MemoryBytes(),
+            ObjectTracker::kMaxReservedObjects * (16 + 2 * 8) + ObjectTracker::kMaxReservedTextBytes + 4096);
+  EXPECT_EQ(lied_to.tracker().size(), 2u);
+}
+
 // Every event carries the CRC of its content (the log frames records with
 // it), also when made from a recycled event whose old content was longer.
 TEST(SyncTest, EventsCarryTheCrcOfTheirContentAlsoWhenRecycled) {

@@ -101,10 +101,20 @@ void ObjectTracker::InsertAt(size_t slot, uint32_t hash, std::string_view uid, s
   ++live_;
 }
 
-void ObjectTracker::Grow() {
+void ObjectTracker::Reserve(size_t objects, size_t text_bytes) {
+  objects = std::min(objects, kMaxReservedObjects);
+  text_bytes = std::min(text_bytes, kMaxReservedTextBytes);
+  if (entries_.capacity() < objects) entries_.reserve(objects);
+  if (arena_.capacity() < text_bytes) arena_.reserve(text_bytes);
+  size_t slot_count = slots_.size();
+  while (objects * 10 > slot_count * 7) slot_count *= 2;  // NeedsGrowth's bound
+  if (slot_count > slots_.size()) Rehash(slot_count);
+}
+
+void ObjectTracker::Rehash(size_t slot_count) {
   std::vector<Slot> old;
   old.swap(slots_);
-  slots_.assign(old.size() * 2, Slot{0, 0});
+  slots_.assign(slot_count, Slot{0, 0});
   size_t mask = slots_.size() - 1;
   for (const Slot& s : old) {
     if (s.entry_plus_one == 0) continue;

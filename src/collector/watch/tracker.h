@@ -51,6 +51,14 @@ class ObjectTracker {
   // list page observes hundreds of objects whose slots are random reads in
   // megabytes; asking a few items ahead hides those cache misses).
   void Prefetch(std::string_view uid) const;
+  // Makes room for `objects` entries whose uid, namespace and name take `text_bytes` in all
+  // (each capped: the figures come from the server), so that a list announcing its size fills
+  // the tracker without regrowing its entries, index and arena, each doubling of which copied
+  // them into fresh pages. Never shrinks.
+  void Reserve(size_t objects, size_t text_bytes);
+  static constexpr size_t kMaxReservedObjects = size_t{1} << 20;
+  static constexpr size_t kMaxReservedTextBytes = size_t{64} << 20;
+  size_t arena_bytes() const { return arena_.size(); }  // strings held, forgotten ones too
   // Forgets `uid`; false when it was not tracked.
   bool Forget(std::string_view uid);
   bool Contains(std::string_view uid) const;
@@ -116,7 +124,8 @@ class ObjectTracker {
                 uint64_t rv_key);
   bool NeedsGrowth() const { return (live_ + 1) * 10 > slots_.size() * 7; }
   void RemoveSlot(size_t slot);
-  void Grow();
+  void Grow() { Rehash(slots_.size() * 2); }
+  void Rehash(size_t slot_count);  // a power of two holding every live slot
   void MaybeCompactArena();
   uint32_t AppendText(std::string_view uid, std::string_view ns, std::string_view name);
 

@@ -35,6 +35,9 @@ bool TableOptions::GetBool(const std::string& key, bool fallback) const {
 
 namespace {
 
+// Uncompressed bytes per block of Avro data files (kubelake's option, read by file_format.cc).
+constexpr char kAvroBlockSizeOption[] = "kubelake.avro.block-size";
+
 // Paimon's MemorySize and Duration spellings.
 std::optional<int64_t> ParseMemorySize(std::string_view text) {
   constexpr int64_t kKiB = 1LL << 10, kMiB = 1LL << 20, kGiB = 1LL << 30, kTiB = 1LL << 40;
@@ -176,7 +179,7 @@ Status TableOptions::Validate() const {
   KL_RETURN_IF_ERROR(check("tag.creation-period", {"daily", "hourly", "two-hours"}));
   KL_RETURN_IF_ERROR(check("tag.period-formatter", {"with_dashes", "without_dashes", "without_dashes_and_spaces"}));
   for (const char* key : {"write-buffer-size", "target-file-size", "manifest.target-file-size",
-                          "manifest.full-compaction-threshold-size"}) {
+                          "manifest.full-compaction-threshold-size", kAvroBlockSizeOption}) {
     if (auto v = Get(key); v && !ParseMemorySize(*v)) {
       return Status::InvalidArgument("option " + std::string(key) + " = \"" + *v + "\" is not a memory size");
     }
@@ -199,6 +202,14 @@ Status TableOptions::Validate() const {
       auto n = ParseInt64(Trim(*v));
       if (!n || *n <= 0)
         return Status::InvalidArgument("option " + std::string(key) + " = \"" + *v + "\" must be positive");
+    }
+  }
+  if (auto v = Get(kAvroBlockSizeOption); v) {
+    constexpr int64_t kMaxAvroBlockSize = 64 << 20;  // readers decompress a block whole
+    int64_t n = *ParseMemorySize(*v);                // a memory size: checked above
+    if (n <= 0 || n > kMaxAvroBlockSize) {
+      return Status::InvalidArgument("option " + std::string(kAvroBlockSizeOption) + " = \"" + *v +
+                                     "\" must be positive and at most 64 mb");
     }
   }
   if (auto v = Get("dynamic-bucket.max-buckets"); v) {
