@@ -806,23 +806,24 @@ Status AvroWriter::Start() {
 
 Status AvroWriter::FlushBlock() {
   if (block_count_ == 0) return Status::OK();
-  compressed_.clear();
-  KL_RETURN_IF_ERROR(CompressBlock(options_.codec, options_.level, block_, &compressed_));
+  // Without a codec the block goes out as it is.
+  std::string_view body = block_;
+  if (options_.codec != AvroCodec::kNull) {
+    compressed_.clear();
+    KL_RETURN_IF_ERROR(CompressBlock(options_.codec, options_.level, block_, &compressed_));
+    body = compressed_;
+  }
   std::string head;
   PutVarint64(&head, ZigZagEncode(block_count_));
-  PutVarint64(&head, ZigZagEncode(static_cast<int64_t>(compressed_.size())));
+  PutVarint64(&head, ZigZagEncode(static_cast<int64_t>(body.size())));
+  // The pieces go out as they are, not copied into one buffer (a block is ~64 KB, its head and
+  // sync marker a few bytes: two small writes cost less than moving the block twice).
+  Status s = Emit(head);
+  if (s.ok()) s = Emit(body);
+  if (s.ok()) s = Emit(sync_);
   block_.clear();
   block_count_ = 0;
-  if (file_) {
-    // One write per block.
-    compressed_.insert(0, head);
-    compressed_ += sync_;
-    return Emit(compressed_);
-  }
-  // Into memory: the pieces are appended as they are.
-  KL_RETURN_IF_ERROR(Emit(head));
-  KL_RETURN_IF_ERROR(Emit(compressed_));
-  return Emit(sync_);
+  return s;
 }
 
 Status AvroWriter::Write(const ColumnBatch& batch) { return WriteRows(batch, 0, batch.num_rows()); }

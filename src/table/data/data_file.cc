@@ -1,5 +1,8 @@
 #include "table/data/data_file.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
 
 #include "common/clock.h"
@@ -500,6 +503,27 @@ Status DataFileWriter::FinishFile() {
   return Status::OK();
 }
 
+namespace {
+
+// `to` with the bytes of `from`, a file written and closed: a hard link where the filesystem
+// allows one (files are never changed once written, and expiry and compaction each remove
+// only their own name), else a copy. Returns the size. A linked `to` needs no sync of its own:
+// its bytes are `from`'s, synced when `sync` was asked of that file too (as twin_sync is).
+Result<uint64_t> LinkOrCopyFile(const std::string& from, const std::string& to, bool sync) {
+  if (::link(from.c_str(), to.c_str()) == 0) {
+    auto size = FileSize(to);
+    if (!size.ok()) (void)RemoveFile(to);
+    return size;
+  }
+  // Another filesystem, one without hard links, too many links...: the copy (which reports
+  // what fails, if anything does). An existing `to` is an error: a copy over it would
+  // truncate `from` if it were another name of it.
+  if (errno == EEXIST) return Status::AlreadyExists("linking " + from + " to " + to + ": the target exists");
+  return CopyFile(from, to, sync);
+}
+
+}  // namespace
+
 Status DataFileWriter::WriteTwins() {
   const std::string dir = paths_->BucketDir(partition_, bucket_);
   // The copies' rows go to RecentFiles only once every copy is made: a failed copy aborts
@@ -509,7 +533,7 @@ Status DataFileWriter::WriteTwins() {
     std::string name = paths_->NewFileName(options_.twin_prefix, format_->extension());
     std::string path = JoinPath(dir, name);
     written_paths_.push_back(path);
-    KL_ASSIGN_OR_RETURN(uint64_t size, CopyFile(twin.path, path, options_.twin_sync));
+    KL_ASSIGN_OR_RETURN(uint64_t size, LinkOrCopyFile(twin.path, path, options_.twin_sync));
     if (static_cast<int64_t>(size) != twin.meta.file_size) {
       return Status::Corruption("copying " + twin.path + ": " + std::to_string(size) + " bytes, written " +
                                 std::to_string(twin.meta.file_size));
