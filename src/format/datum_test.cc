@@ -139,10 +139,43 @@ TEST(RowArenaTest, BlocksGrowFromSmallAndTheFirstAreKept) {
   arena.Clear();
   arena.ReleaseMemory();  // the peak since the start needed every block
   EXPECT_EQ(arena.ReservedBytes(), full);
-  arena.ReleaseMemory();  // none since the last call: the first block stays
+  // Calls with no rows since keep the blocks until the full peak is kReleaseWindow calls
+  // back: then the first block stays.
+  for (size_t i = 1; i < RowArena::kReleaseWindow; ++i) {
+    arena.ReleaseMemory();
+    EXPECT_EQ(arena.ReservedBytes(), full) << i;
+  }
+  arena.ReleaseMemory();
   EXPECT_LE(arena.ReservedBytes(), size_t{64} << 10);
   arena.AppendRange(in, 0, 10);
   check(10);
+}
+
+// A buffer that takes big and small loads in turn (a job catching up commits big and
+// small intervals) keeps the blocks of the big ones: refilling takes no new block.
+TEST(RowArenaTest, AlternatingLoadsKeepTheBigOnesBlocks) {
+  RowType schema({{0, "i", DataType::BigInt(), ""}, {1, "s", DataType::String(), ""}});
+  ColumnBatch in(schema);
+  Random rng(11);
+  for (int n = 0; n < 40000; ++n) in.AppendRow({Datum::Int(n), Datum::Bytes(rng.Alnum(rng.Uniform(200)))});
+  RowArena arena(schema);
+  arena.AppendRange(in, 0, in.num_rows());
+  const size_t full = arena.ReservedBytes();
+  for (int round = 0; round < 6; ++round) {
+    arena.Clear();
+    arena.ReleaseMemory();
+    arena.AppendRange(in, 0, 10);  // a small interval
+    arena.Clear();
+    arena.ReleaseMemory();
+    EXPECT_EQ(arena.ReservedBytes(), full) << round;
+    arena.AppendRange(in, 0, in.num_rows());  // a big one again
+    EXPECT_EQ(arena.ReservedBytes(), full) << round;
+    std::vector<size_t> order(in.num_rows());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    ColumnBatch out(schema);
+    arena.DecodeRows(order.data(), order.size(), &out);
+    for (size_t i = 0; i < order.size(); i += 997) ASSERT_EQ(CompareRows(out.GetRow(i), in.GetRow(i)), 0) << i;
+  }
 }
 
 TEST(RowArenaTest, DecodesWhatWasAppended) {

@@ -84,6 +84,9 @@ size_t RowArena::ReservedBytes() const {
 
 void RowArena::ReleaseMemory() {
   size_t keep = std::max<size_t>(1, peak_blocks_);
+  for (size_t peak : past_peaks_) keep = std::max(keep, peak);
+  for (size_t i = kReleaseWindow - 2; i > 0; --i) past_peaks_[i] = past_peaks_[i - 1];
+  past_peaks_[0] = peak_blocks_;
   // The blocks used first are last in spare_.
   if (spare_.size() > keep) spare_.erase(spare_.begin(), spare_.end() - static_cast<std::ptrdiff_t>(keep));
   peak_blocks_ = blocks_.size();

@@ -30,9 +30,13 @@ class RowArena {
   // again soon reuses pages already faulted in (a fresh 2 MiB huge page is zeroed by
   // the kernel on first touch, which cost as much as encoding the rows into it).
   void Clear();
-  // Frees the blocks Clear() kept beyond what the rows since the last call needed at
-  // most: a buffer that refills as much keeps its pages, one gone quiet gives them back.
+  // Frees the blocks Clear() kept beyond what the rows needed at most over the last
+  // kReleaseWindow calls: a buffer that refills as much keeps its pages, one gone quiet
+  // for that many calls gives them back. One call's peak is not enough: a job catching
+  // up commits big and small intervals in turn, and would fault in its pages again at
+  // every big one.
   void ReleaseMemory();
+  static constexpr size_t kReleaseWindow = 4;
 
   // Appends row `row` of `batch` (columns of type()).
   void Append(const ColumnBatch& batch, size_t row);
@@ -63,10 +67,11 @@ class RowArena {
     std::unique_ptr<char, BlockDeleter> data;
     size_t size = 0;
   };
-  std::vector<Block> blocks_;  // in use; the last one is being filled
-  std::vector<Block> spare_;   // kept by Clear(), none oversized; the next to use last
-  size_t regular_blocks_ = 0;  // blocks not oversized in blocks_ (the next one's size grows with it)
-  size_t peak_blocks_ = 0;     // most blocks in use since the last ReleaseMemory()
+  std::vector<Block> blocks_;                   // in use; the last one is being filled
+  std::vector<Block> spare_;                    // kept by Clear(), none oversized; the next to use last
+  size_t regular_blocks_ = 0;                   // blocks not oversized in blocks_ (the next one's size grows with it)
+  size_t peak_blocks_ = 0;                      // most blocks in use since the last ReleaseMemory()
+  size_t past_peaks_[kReleaseWindow - 1] = {};  // peak_blocks_ at the calls before, newest first
   size_t block_used_ = 0;
   size_t block_size_ = 0;
   std::vector<const char*> rows_;

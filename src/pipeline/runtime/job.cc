@@ -187,9 +187,11 @@ Status Job::Checkpoint(bool record_progress) {
   // Operators holding changes back (aggregates) release them, in chain order.
   for (size_t i = 0; i < parts_.operators.size(); ++i) {
     if (i >= batch_from_) {
-      ChangeBatch held;
-      KL_RETURN_IF_ERROR(parts_.operators[i]->FinishBatch(&held));
-      if (!held.empty()) KL_RETURN_IF_ERROR(DrainBatch(held, i + 1));
+      std::vector<ChangeBatch> held;
+      KL_RETURN_IF_ERROR(parts_.operators[i]->FinishBatches(&held));
+      for (ChangeBatch& batch : held) {
+        if (!batch.empty()) KL_RETURN_IF_ERROR(DrainBatch(batch, i + 1));
+      }
       continue;
     }
     Changes held;

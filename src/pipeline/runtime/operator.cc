@@ -64,6 +64,13 @@ Status Operator::ProcessBatch(ChangeBatch& in, ChangeBatch* out) {
   return ProcessIntoBatch(rows, out);
 }
 
+Status Operator::FinishBatches(std::vector<ChangeBatch>* out) {
+  ChangeBatch batch;
+  KL_RETURN_IF_ERROR(FinishBatch(&batch));
+  if (!batch.empty()) out->push_back(std::move(batch));
+  return Status::OK();
+}
+
 Status Operator::FinishBatch(ChangeBatch* out) {
   Changes rows;
   KL_RETURN_IF_ERROR(Finish(&rows));

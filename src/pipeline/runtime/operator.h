@@ -43,6 +43,9 @@ class Operator {
   virtual Status ProcessBatch(ChangeBatch& in, ChangeBatch* out);
   // Finish() as a batch.
   virtual Status FinishBatch(ChangeBatch* out);
+  // FinishBatch() as batches appended to `out`, in order: an operator holding many input
+  // batches hands them on as they are rather than copying them into one.
+  virtual Status FinishBatches(std::vector<ChangeBatch>* out);
   // CPU the operator's work spent on worker threads so far (an operator that
   // splits a batch across the WorkerPool), beside the calling thread's own.
   virtual double worker_cpu_seconds() const { return 0; }

@@ -64,22 +64,33 @@ class ClusterDimensionOp : public Operator {
     for (size_t i = 0; i < in.size(); ++i) {
       if (!kind.IsNull(i) && kind.GetBytes(i) == "Node") NoteNode(rows.GetRow(i));
     }
-    AppendBatch(in, &held_batch_);
+    // Held as it came: its columns go on to the sink at the checkpoint without a copy.
+    held_batches_.push_back(std::move(in));
+    in = ChangeBatch{};
     return Status::OK();
   }
 
   Status FinishBatch(ChangeBatch* out) override {
+    std::vector<ChangeBatch> batches;
+    KL_RETURN_IF_ERROR(FinishBatches(&batches));
+    for (ChangeBatch& b : batches) AppendBatch(b, out);
+    return Status::OK();
+  }
+
+  Status FinishBatches(std::vector<ChangeBatch>* out) override {
     if (!held_.empty()) {
       // Rows came by Process: whatever came by ProcessBatch too is released with them.
-      AppendBatchToChanges(held_batch_, &held_);
-      held_batch_ = ChangeBatch{};
-      return Operator::FinishBatch(out);
+      for (const ChangeBatch& b : held_batches_) AppendBatchToChanges(b, &held_);
+      held_batches_.clear();
+      ChangeBatch batch;
+      KL_RETURN_IF_ERROR(Operator::FinishBatch(&batch));
+      if (!batch.empty()) out->push_back(std::move(batch));
+      return Status::OK();
     }
     std::vector<std::string> held_clusters;
-    const size_t n = held_batch_.size();
-    if (n > 0) {
-      const format::Column& cluster = held_batch_.rows.column(0);
-      for (size_t i = 0; i < n; ++i) {
+    for (const ChangeBatch& b : held_batches_) {
+      const format::Column& cluster = b.rows.column(0);
+      for (size_t i = 0; i < b.size(); ++i) {
         // Consecutive rows mostly share their cluster (a log partition is a cluster).
         if (cluster.IsNull(i)) continue;
         std::string_view c = cluster.GetBytes(i);
@@ -89,30 +100,36 @@ class ClusterDimensionOp : public Operator {
     Changes reemitted;
     KL_RETURN_IF_ERROR(Reconcile(std::move(held_clusters), &reemitted));
     // Re-emitted rows first, then the held ones, as Finish orders them.
-    if (!reemitted.empty()) AppendChangesToBatch(output_, reemitted, out);
-    if (n == 0) return Status::OK();
-    ChangeBatch held = std::move(held_batch_);
-    held_batch_ = ChangeBatch{};
-    ChangeBatch dimensioned{format::ColumnBatch(output_), std::move(held.kinds)};
-    std::vector<format::Column>& columns = held.rows.mutable_columns();
-    for (size_t c = 0; c < base_columns_; ++c) dimensioned.rows.mutable_column(c) = std::move(columns[c]);
-    const format::Column& cluster = dimensioned.rows.column(0);
-    std::map<std::string, Dimension, std::less<>> resolved;
-    const Dimension* dim = nullptr;
-    std::string_view dim_cluster;
-    for (size_t d = 0; d < 4; ++d) dimensioned.rows.mutable_column(base_columns_ + d).Reserve(n);
-    for (size_t i = 0; i < n; ++i) {
-      std::string_view c = cluster.GetBytes(i);  // never NULL: the table's key
-      if (dim == nullptr || c != dim_cluster) {
-        auto it = resolved.find(c);
-        if (it == resolved.end()) it = resolved.emplace(std::string(c), Resolve(std::string(c))).first;
-        dim = &it->second;
-        dim_cluster = it->first;
-      }
-      for (size_t d = 0; d < 4; ++d) dimensioned.rows.mutable_column(base_columns_ + d).Append((*dim)[d]);
+    if (!reemitted.empty()) {
+      ChangeBatch batch;
+      AppendChangesToBatch(output_, reemitted, &batch);
+      out->push_back(std::move(batch));
     }
-    dimensioned.rows.SetNumRows(n);
-    AppendBatch(dimensioned, out);
+    std::vector<ChangeBatch> held = std::move(held_batches_);
+    held_batches_.clear();
+    std::map<std::string, Dimension, std::less<>> resolved;
+    for (ChangeBatch& b : held) {
+      const size_t n = b.size();
+      ChangeBatch dimensioned{format::ColumnBatch(output_), std::move(b.kinds)};
+      std::vector<format::Column>& columns = b.rows.mutable_columns();
+      for (size_t c = 0; c < base_columns_; ++c) dimensioned.rows.mutable_column(c) = std::move(columns[c]);
+      const format::Column& cluster = dimensioned.rows.column(0);
+      const Dimension* dim = nullptr;
+      std::string_view dim_cluster;
+      for (size_t d = 0; d < 4; ++d) dimensioned.rows.mutable_column(base_columns_ + d).Reserve(n);
+      for (size_t i = 0; i < n; ++i) {
+        std::string_view c = cluster.GetBytes(i);  // never NULL: the table's key
+        if (dim == nullptr || c != dim_cluster) {
+          auto it = resolved.find(c);
+          if (it == resolved.end()) it = resolved.emplace(std::string(c), Resolve(std::string(c))).first;
+          dim = &it->second;
+          dim_cluster = it->first;
+        }
+        for (size_t d = 0; d < 4; ++d) dimensioned.rows.mutable_column(base_columns_ + d).Append((*dim)[d]);
+      }
+      dimensioned.rows.SetNumRows(n);
+      out->push_back(std::move(dimensioned));
+    }
     return Status::OK();
   }
 
@@ -280,7 +297,7 @@ class ClusterDimensionOp : public Operator {
   int kind_, uid_, rv_, deleted_, event_time_, topology_region_, topology_zone_;
 
   Changes held_;
-  ChangeBatch held_batch_;                                           // held as columns (ProcessBatch)
+  std::vector<ChangeBatch> held_batches_;                            // held as columns (ProcessBatch)
   std::map<std::string, std::map<std::string, NodeVersion>> nodes_;  // cluster -> node uid -> newest version
   std::map<std::string, Dimension> user_set_;                        // dim_cluster, by cluster
   std::map<std::string, Dimension> applied_;                         // the dimension the cluster's committed rows carry

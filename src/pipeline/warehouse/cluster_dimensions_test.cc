@@ -319,5 +319,86 @@ TEST_F(ClusterDimensionsTest, BatchesGiveWhatRowsGive) {
   }
 }
 
+// Batches held across a checkpoint go on as they came, each with its dimension columns:
+// FinishBatches gives them in order, as FinishBatch gives them in one batch, and both
+// give what the row path gives.
+TEST_F(ClusterDimensionsTest, HeldBatchesGoOnAsTheyCame) {
+  auto dwd = Table(kDwdTable);
+  const format::RowType& target = dwd->schema().fields;
+  auto row = [&](const std::string& cluster, const std::string& kind, const std::string& uid, int64_t rv,
+                 const std::string& region) {
+    Row r(target.size());
+    r[static_cast<size_t>(target.IndexOf("cluster"))] = Datum::Bytes(cluster);
+    r[static_cast<size_t>(target.IndexOf("kind"))] = Datum::Bytes(kind);
+    r[static_cast<size_t>(target.IndexOf("uid"))] = Datum::Bytes(uid);
+    r[static_cast<size_t>(target.IndexOf("name"))] = Datum::Bytes(uid);
+    r[static_cast<size_t>(target.IndexOf("rv"))] = Datum::Int(rv);
+    r[static_cast<size_t>(target.IndexOf("deleted"))] = Datum::Bool(false);
+    r[static_cast<size_t>(target.IndexOf("event_time"))] = Datum::Int(5000 + rv);
+    if (!region.empty()) {
+      r[static_cast<size_t>(target.IndexOf("topology_region"))] = Datum::Bytes(region);
+      r[static_cast<size_t>(target.IndexOf("topology_zone"))] = Datum::Bytes(region + "a");
+    }
+    return r;
+  };
+  // The node of c1 comes in the second batch: the first batch's c1 rows take its region too.
+  std::vector<std::vector<Row>> inputs = {
+      {row("c1", "Pod", "a0", 1, ""), row("c2", "Pod", "b0", 2, ""), row("c1", "Pod", "a1", 3, "")},
+      {row("c1", "Node", "n1", 4, "eu-west-1"), row("c1", "Pod", "a2", 5, "")},
+      {},
+      {row("c2", "Pod", "b1", 6, ""), row("c3", "Node", "n3", 7, "us-east-1")}};
+  ClusterDimensionSpec spec;
+  spec.dimension = Table(kClusterDimTable);
+  spec.target = dwd;
+  auto feed = [&](Operator* op) {
+    for (const auto& rows : inputs) {
+      Changes changes;
+      for (const Row& r : rows) changes.push_back({format::RowKind::kInsert, r});
+      ChangeBatch in, out;
+      AppendChangesToBatch(target, changes, &in);
+      KL_ASSERT_OK(op->ProcessBatch(in, &out));
+      EXPECT_TRUE(out.empty());
+    }
+  };
+  auto by_rows = MakeClusterDimensions(target, spec);
+  ASSERT_TRUE(by_rows.ok()) << by_rows.status().ToString();
+  Changes rows_in, want;
+  for (const auto& rows : inputs) {
+    for (const Row& r : rows) rows_in.push_back({format::RowKind::kInsert, r});
+  }
+  KL_ASSERT_OK((*by_rows)->Process(rows_in, &want));
+  KL_ASSERT_OK((*by_rows)->Finish(&want));
+  ASSERT_EQ(want.size(), 7u);
+  EXPECT_EQ(want[0].row[static_cast<size_t>(target.IndexOf("region"))], Datum::Bytes("eu-west-1"));
+
+  auto as_batches = MakeClusterDimensions(target, spec);
+  ASSERT_TRUE(as_batches.ok());
+  feed(as_batches->get());
+  std::vector<ChangeBatch> batches;
+  KL_ASSERT_OK((*as_batches)->FinishBatches(&batches));
+  EXPECT_EQ(batches.size(), 3u);  // the empty batch held nothing
+  Changes got;
+  for (const ChangeBatch& b : batches) {
+    ASSERT_EQ(b.rows.num_columns(), target.size());
+    ASSERT_EQ(b.rows.num_rows(), b.size());
+    AppendBatchToChanges(b, &got);
+  }
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(got[i].row, want[i].row) << i;
+  std::vector<ChangeBatch> none;
+  KL_ASSERT_OK((*as_batches)->FinishBatches(&none));
+  EXPECT_TRUE(none.empty());  // nothing held any more
+
+  auto as_one = MakeClusterDimensions(target, spec);
+  ASSERT_TRUE(as_one.ok());
+  feed(as_one->get());
+  ChangeBatch one;
+  KL_ASSERT_OK((*as_one)->FinishBatch(&one));
+  Changes got_one;
+  AppendBatchToChanges(one, &got_one);
+  ASSERT_EQ(got_one.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(got_one[i].row, want[i].row) << i;
+}
+
 }  // namespace
 }  // namespace kl::pipeline
