@@ -333,27 +333,64 @@ class DeltaAggregateOp : public Operator {
   }
 
   Status Finish(Changes* out) override {
-    // In key order, as before the deltas were hashed: what a checkpoint emits does not
-    // depend on the hash table's layout.
-    std::vector<std::pair<const Row, std::vector<int64_t>>*> keyed;
-    keyed.reserve(deltas_.size());
-    for (auto& entry : deltas_) keyed.push_back(&entry);
-    std::sort(keyed.begin(), keyed.end(),
-              [](const auto* a, const auto* b) { return format::CompareRows(a->first, b->first) < 0; });
-    for (auto* entry : keyed) {
-      const std::vector<int64_t>& sums = entry->second;
-      bool all_zero = true;
-      for (int64_t v : sums) all_zero &= v == 0;
-      if (all_zero) continue;
-      Row row = entry->first;
-      for (int64_t v : sums) row.push_back(Datum::Int(v));
+    for (const Entry* entry : SortedNonZero()) {
+      Row row;
+      row.reserve(entry->first.size() + entry->second.size());
+      row.insert(row.end(), entry->first.begin(), entry->first.end());
+      for (int64_t v : entry->second) row.push_back(Datum::Int(v));
       out->push_back({RowKind::kInsert, std::move(row)});
     }
     deltas_.clear();
     return Status::OK();
   }
 
+  // As Finish, straight into the batch's columns: no row of Datums is copied per group.
+  Status FinishBatch(ChangeBatch* out) override {
+    std::vector<const Entry*> keyed = SortedNonZero();
+    if (!keyed.empty()) {
+      if (out->empty()) *out = ChangeBatch{format::ColumnBatch(spec_.output), {}};
+      format::ColumnBatch& rows = out->rows;
+      rows.Reserve(rows.num_rows() + keyed.size());
+      const size_t columns = rows.num_columns();
+      for (const Entry* entry : keyed) {
+        const Row& key = entry->first;
+        const std::vector<int64_t>& sums = entry->second;
+        for (size_t c = 0; c < columns; ++c) {
+          format::Column& col = rows.mutable_column(c);
+          if (c < key.size()) {
+            col.Append(key[c]);
+          } else if (c - key.size() < sums.size()) {
+            col.AppendInt(sums[c - key.size()]);
+          } else {
+            col.AppendNull();
+          }
+        }
+        rows.SetNumRows(rows.num_rows() + 1);
+        out->kinds.push_back(RowKind::kInsert);
+      }
+    }
+    deltas_.clear();
+    return Status::OK();
+  }
+
  private:
+  using Entry = std::pair<const Row, std::vector<int64_t>>;
+
+  // The groups whose sums are not all zero, in key order, as before the deltas were
+  // hashed: what a checkpoint emits does not depend on the hash table's layout.
+  std::vector<const Entry*> SortedNonZero() const {
+    std::vector<const Entry*> keyed;
+    keyed.reserve(deltas_.size());
+    for (const auto& entry : deltas_) {
+      bool all_zero = true;
+      for (int64_t v : entry.second) all_zero &= v == 0;
+      if (!all_zero) keyed.push_back(&entry);
+    }
+    std::sort(keyed.begin(), keyed.end(),
+              [](const Entry* a, const Entry* b) { return format::CompareRows(a->first, b->first) < 0; });
+    return keyed;
+  }
+
   void Add(RowKind kind, const Row& key, const std::vector<int64_t>& values) {
     auto it = deltas_.find(key);
     if (it == deltas_.end()) it = deltas_.emplace(key, std::vector<int64_t>(values.size(), 0)).first;

@@ -132,7 +132,7 @@ TEST(DeltaAggregateTest, GroupsFoundFromCellsMatchGroupsOfKeyRows) {
     if (by_cells) spec.key_at = {0, 1, 2};
     return MakeDeltaAggregate(spec);
   };
-  auto by_rows = make(false), by_cells = make(true);
+  auto by_rows = make(false), by_cells = make(true), to_batch = make(true);
   std::vector<std::string> names;
   for (int i = 0; i < 40; ++i) names.push_back(i % 5 == 0 ? "" : "namespace-with-a-long-name-" + std::to_string(i));
   std::vector<std::string_view> views(names.begin(), names.end());
@@ -169,9 +169,10 @@ TEST(DeltaAggregateTest, GroupsFoundFromCellsMatchGroupsOfKeyRows) {
     if (dictionary) batch.rows.mutable_column(0).AppendCodes(dict, codes.data(), codes.size());
     batch.rows.SetNumRows(n);
     ASSERT_TRUE(batch.rows.column(0).is_dictionary() == dictionary);
-    ChangeBatch copy = batch, ignored;
+    ChangeBatch copy = batch, copy2 = batch, ignored;
     KL_ASSERT_OK(by_rows->Operator::ProcessBatch(batch, &ignored));
     KL_ASSERT_OK(by_cells->ProcessBatch(copy, &ignored));
+    KL_ASSERT_OK(to_batch->ProcessBatch(copy2, &ignored));
     Changes want, got;
     KL_ASSERT_OK(by_rows->Finish(&want));
     KL_ASSERT_OK(by_cells->Finish(&got));
@@ -181,6 +182,29 @@ TEST(DeltaAggregateTest, GroupsFoundFromCellsMatchGroupsOfKeyRows) {
       EXPECT_EQ(format::CompareRows(got[k].row, want[k].row), 0) << "checkpoint " << checkpoint << " group " << k;
       EXPECT_EQ(got[k].kind, want[k].kind);
     }
+    // FinishBatch emits the same groups straight into columns, after what the batch holds.
+    ChangeBatch finished;
+    const size_t before = checkpoint % 3 == 2 ? 1 : 0;
+    if (before > 0) {
+      finished.rows = format::ColumnBatch(out);
+      finished.rows.AppendRow({Datum::Bytes("held"), Datum::Int(7), Datum::Bool(true), Datum::Int(1), Datum::Int(2)});
+      finished.kinds.push_back(RowKind::kDelete);
+    }
+    KL_ASSERT_OK(to_batch->FinishBatch(&finished));
+    ASSERT_EQ(finished.size(), before + want.size()) << "checkpoint " << checkpoint;
+    ASSERT_EQ(finished.rows.num_rows(), finished.size());
+    for (size_t c = 0; c < out.size(); ++c) EXPECT_EQ(finished.rows.column(c).size(), finished.size());
+    if (before > 0) {
+      EXPECT_EQ(finished.kinds[0], RowKind::kDelete);
+    }
+    for (size_t k = 0; k < want.size(); ++k) {
+      EXPECT_EQ(format::CompareRows(finished.rows.GetRow(before + k), want[k].row), 0)
+          << "checkpoint " << checkpoint << " group " << k;
+      EXPECT_EQ(finished.kinds[before + k], want[k].kind);
+    }
+    ChangeBatch again;
+    KL_ASSERT_OK(to_batch->FinishBatch(&again));
+    EXPECT_TRUE(again.empty()) << "a checkpoint's groups are emitted once";
   }
 }
 

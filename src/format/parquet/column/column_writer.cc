@@ -57,6 +57,8 @@ void ColumnChunkWriter::ResetForRowGroup() {
   dict_index_.Clear();
   dict_plain_.clear();
   dict_size_ = 0;
+  entry_page_.clear();
+  page_serial_ = 1;
   chunk_bytes_.Clear();
   dict_page_.clear();
   first_data_page_ = -1;
@@ -212,10 +214,12 @@ void ColumnChunkWriter::AddDouble(double v) {
 void ColumnChunkWriter::AddBytes(std::string_view v) {
   ++page_values_;
   bool byte_array = leaf_.physical == PhysicalType::kByteArray;
-  if (leaf_.physical == PhysicalType::kInt96)
-    AddInt96Stats(v);
-  else
-    UpdateStats(v);
+  auto stats = [&] {
+    if (leaf_.physical == PhysicalType::kInt96)
+      AddInt96Stats(v);
+    else
+      UpdateStats(v);
+  };
   if (mode_ == Mode::kDictionary) {
     // A new entry's bytes go into the dictionary page, after a BYTE_ARRAY's length.
     auto [index, inserted] = dict_index_.FindOrAdd(v, dict_plain_, dict_plain_.size() + (byte_array ? 4 : 0));
@@ -223,9 +227,18 @@ void ColumnChunkWriter::AddBytes(std::string_view v) {
       ++dict_size_;
       if (byte_array) PutFixed32LE(&dict_plain_, static_cast<uint32_t>(v.size()));
       dict_plain_.append(v);
+      entry_page_.push_back(0);
+    }
+    // The min and max of a page are those of its distinct values: an entry the page
+    // already holds moves neither, and is not compared again.
+    if (entry_page_[index] != page_serial_) {
+      entry_page_[index] = page_serial_;
+      stats();
     }
     indices_.push_back(index);
     if (dictionary_checked_) return;
+  } else {
+    stats();
   }
   if (byte_array) PutFixed32LE(&plain_, static_cast<uint32_t>(v.size()));
   plain_.append(v);
@@ -259,6 +272,7 @@ void ColumnChunkWriter::DropDictionary() {
   dict_index_.Clear();
   dict_plain_.clear();
   dict_size_ = 0;
+  entry_page_.clear();
 }
 
 int64_t ColumnChunkWriter::BufferedBytes() const {
@@ -572,6 +586,7 @@ Status ColumnChunkWriter::FlushPage() {
   bools_.clear();
   indices_.clear();
   page_stats_ = PageStats();
+  ++page_serial_;
   if (dict_page) has_dictionary_page_ = true;
   // A dictionary that outgrew its page stops here; later pages use the fallback encoding.
   if (mode_ == Mode::kDictionary && static_cast<int64_t>(dict_plain_.size()) >= options_.dictionary_page_bytes) {

@@ -109,6 +109,9 @@ class ColumnChunkWriter {
   DictionaryIndex dict_index_;  // entries by value; byte strings are found in dict_plain_
   std::string dict_plain_;
   uint32_t dict_size_ = 0;
+  // Byte strings: per entry, the page whose statistics last took its value (page_serial_).
+  std::vector<uint32_t> entry_page_;
+  uint32_t page_serial_ = 1;  // of the page being filled; entries start at 0 (none)
 
   // chunk
   ChunkBuffer chunk_bytes_;  // data pages
