@@ -1,8 +1,9 @@
 #include "common/memory.h"
 
 #include <malloc.h>
-#include <unistd.h>
+#include <sched.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdlib>
@@ -31,8 +32,12 @@ std::vector<void (*)()>& Releasers() {
 void LimitMallocArenas() {
 #ifdef __GLIBC__
   if (std::getenv("MALLOC_ARENA_MAX") != nullptr) return;
-  long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  mallopt(M_ARENA_MAX, static_cast<int>(cores > 1 ? cores : 1));
+  // The cores this process may run on (a pod pinned to 2 of a node's 64 gets 2), not the
+  // machine's; when that cannot be known, glibc's own bound stays.
+  cpu_set_t cores;
+  CPU_ZERO(&cores);
+  if (sched_getaffinity(0, sizeof(cores), &cores) != 0) return;
+  mallopt(M_ARENA_MAX, std::max(1, CPU_COUNT(&cores)));
 #endif
 }
 

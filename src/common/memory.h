@@ -8,7 +8,8 @@
 
 namespace kl {
 
-// Bounds malloc's arenas to one per core (glibc's default is eight per core). A thread that
+// Bounds malloc's arenas to one per core the process may run on (its CPU affinity; glibc's
+// default is eight per core). A thread that
 // meets contention gets an arena of its own, and what a thread frees stays in its arena for
 // that arena's threads: a process whose jobs and workers take turns at large transient
 // buffers (flushes, compaction reads) is resident at about the sum of every arena's own peak.
