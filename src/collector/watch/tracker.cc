@@ -109,6 +109,17 @@ void ObjectTracker::Reserve(size_t objects, size_t text_bytes) {
   size_t slot_count = slots_.size();
   while (objects * 10 > slot_count * 7) slot_count *= 2;  // NeedsGrowth's bound
   if (slot_count > slots_.size()) Rehash(slot_count);
+  reserved_in_sweep_ = true;
+}
+
+void ObjectTracker::ReleaseUnusedReserve() {
+  // Capacity past an eighth over what is held goes back (a copy each, once per list).
+  auto over = [](size_t capacity, size_t used) { return capacity > used + used / 8 + 4096; };
+  if (over(entries_.capacity() * sizeof(Entry), entries_.size() * sizeof(Entry))) entries_.shrink_to_fit();
+  if (over(arena_.capacity(), arena_.size())) arena_.shrink_to_fit();
+  size_t slot_count = 16;
+  while (live_ * 10 > slot_count * 7) slot_count *= 2;  // NeedsGrowth's bound
+  if (slot_count * 2 <= slots_.size()) Rehash(slot_count * 2);
 }
 
 void ObjectTracker::Rehash(size_t slot_count) {
@@ -220,6 +231,10 @@ std::vector<ObjectTracker::Gone> ObjectTracker::EndSweep() {
   }
   for (const Gone& g : gone) Forget(g.uid);
   sweeping_ = false;
+  // A list's size is the server's estimate (Kubernetes promises no exact remainingItemCount):
+  // what a reserve from it held beyond the objects the list brought goes back.
+  if (reserved_in_sweep_) ReleaseUnusedReserve();
+  reserved_in_sweep_ = false;
   return gone;
 }
 

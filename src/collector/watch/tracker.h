@@ -54,7 +54,8 @@ class ObjectTracker {
   // Makes room for `objects` entries whose uid, namespace and name take `text_bytes` in all
   // (each capped: the figures come from the server), so that a list announcing its size fills
   // the tracker without regrowing its entries, index and arena, each doubling of which copied
-  // them into fresh pages. Never shrinks.
+  // them into fresh pages. Never shrinks during a sweep; the EndSweep after a Reserve gives
+  // back what the list did not fill (the count is the server's estimate).
   void Reserve(size_t objects, size_t text_bytes);
   static constexpr size_t kMaxReservedObjects = size_t{1} << 20;
   static constexpr size_t kMaxReservedTextBytes = size_t{64} << 20;
@@ -127,6 +128,7 @@ class ObjectTracker {
   void Grow() { Rehash(slots_.size() * 2); }
   void Rehash(size_t slot_count);  // a power of two holding every live slot
   void MaybeCompactArena();
+  void ReleaseUnusedReserve();
   uint32_t AppendText(std::string_view uid, std::string_view ns, std::string_view name);
 
   std::vector<Entry> entries_;
@@ -137,6 +139,7 @@ class ObjectTracker {
   size_t live_ = 0;
   uint16_t epoch_ = 0;
   bool sweeping_ = false;
+  bool reserved_in_sweep_ = false;  // Reserve ran since BeginSweep: EndSweep trims what it over-reserved
   std::string resume_rv_;
 };
 
