@@ -360,7 +360,12 @@ class DeltaAggregateOp : public Operator {
           if (c < key.size()) {
             col.Append(key[c]);
           } else if (c - key.size() < sums.size()) {
-            col.AppendInt(sums[c - key.size()]);
+            // A sum column of another kind (DOUBLE) takes the value converted, as Finish's row.
+            if (col.kind() == format::PhysicalKind::kInt) {
+              col.AppendInt(sums[c - key.size()]);
+            } else {
+              col.Append(Datum::Int(sums[c - key.size()]));
+            }
           } else {
             col.AppendNull();
           }

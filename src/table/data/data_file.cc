@@ -532,8 +532,10 @@ Status DataFileWriter::WriteTwins() {
   for (TwinOf& twin : twin_sources_) {
     std::string name = paths_->NewFileName(options_.twin_prefix, format_->extension());
     std::string path = JoinPath(dir, name);
-    written_paths_.push_back(path);
-    KL_ASSIGN_OR_RETURN(uint64_t size, LinkOrCopyFile(twin.path, path, options_.twin_sync));
+    written_paths_.push_back(path);  // a failed copy leaves part of a file behind: an abort deletes it
+    Result<uint64_t> linked = LinkOrCopyFile(twin.path, path, options_.twin_sync);
+    if (!linked.ok() && linked.status().IsAlreadyExists()) written_paths_.pop_back();  // not this writer's file
+    KL_ASSIGN_OR_RETURN(uint64_t size, std::move(linked));
     if (static_cast<int64_t>(size) != twin.meta.file_size) {
       return Status::Corruption("copying " + twin.path + ": " + std::to_string(size) + " bytes, written " +
                                 std::to_string(twin.meta.file_size));

@@ -675,7 +675,7 @@ CompactUnit BucketWriter::WholeBucketUnit() const {
 Result<CommitIncrement> BucketWriter::PrepareCommit(bool compact) {
   KL_RETURN_IF_ERROR(Flush());
   // The buffer keeps the memory its records took since the last commit, for the next
-  // interval's; a writer gone quiet gives it back at its next commit.
+  // intervals'; a writer gone quiet gives it back after a few commits (RowArena::kReleaseWindow).
   buffer_.ReleaseMemory();
   if (compact && !ctx_->options().write_only()) {
     KL_RETURN_IF_ERROR(MaybeExpireRecords());
