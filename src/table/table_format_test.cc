@@ -459,6 +459,27 @@ TEST(TableFormatOptionsTest, CompressionsAFormatCannotWriteFailAtCreation) {
   }
 }
 
+// Writes 3,000 rows of random pod names into `t` (one bucket, empty) in one commit, checks
+// they read back, and gives the size of the one data file written.
+void WriteNamesAndReadBack(Table& t, uint64_t* file_size) {
+  auto w = t.NewWriter("w");
+  Random rng(7);
+  std::vector<std::string> expected;
+  for (int k = 0; k < 3000; ++k) {
+    std::string name = "pod-" + std::to_string(rng.Uniform(500)) + "-" + std::string(rng.Uniform(40), 'x');
+    KL_ASSERT_OK(w->WriteRow(R(k, "eu", name, k)));
+    expected.push_back("+I " + std::to_string(k) + " \"eu\" \"" + name + "\" " + std::to_string(k));
+  }
+  ASSERT_TRUE(w->Commit(1).ok());
+  auto rows = t.ReadAll();
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(Rows(*rows), expected);
+  auto files = DataFiles(t);
+  ASSERT_EQ(files.size(), 1u);
+  *file_size = FileSize(files[0]).value();
+}
+
 // file.compression.zstd-level takes every zstd level, Paimon's fast negative ones too, and
 // refuses others at creation, naming the table, the option, its value and the range.
 TEST(TableFormatOptionsTest, ZstdLevelsAreHonouredAndCheckedAtCreation) {
@@ -483,33 +504,17 @@ TEST(TableFormatOptionsTest, ZstdLevelsAreHonouredAndCheckedAtCreation) {
       auto t = MakeTable(dir.Sub(std::string(format) + level), {},
                          {{"bucket", "1"}, {"file.format", format}, {"file.compression.zstd-level", level}});
       ASSERT_TRUE(t);
-      auto w = t->NewWriter("w");
-      Random rng(7);
-      std::vector<std::string> expected;
-      for (int k = 0; k < 3000; ++k) {
-        std::string name = "pod-" + std::to_string(rng.Uniform(500)) + "-" + std::string(rng.Uniform(40), 'x');
-        KL_ASSERT_OK(w->WriteRow(R(k, "eu", name, k)));
-        expected.push_back("+I " + std::to_string(k) + " \"eu\" \"" + name + "\" " + std::to_string(k));
-      }
-      ASSERT_TRUE(w->Commit(1).ok());
-      auto rows = t->ReadAll();
-      ASSERT_TRUE(rows.ok()) << rows.status().ToString();
-      auto got = Rows(*rows);
-      std::sort(expected.begin(), expected.end());
-      EXPECT_EQ(got, expected);
-      auto files = DataFiles(*t);
-      ASSERT_EQ(files.size(), 1u);
-      size[level] = FileSize(files[0]).value();
+      ASSERT_NO_FATAL_FAILURE(WriteNamesAndReadBack(*t, &size[level]));
     }
     EXPECT_NE(size["-3"], size["1"]) << format;
   }
 }
 
 // kubelake.avro.block-size sets the uncompressed bytes per block of Avro data files (the ODS
-// table writes 1 MB blocks); a value that is not a size from 1 byte to 64 MB fails at creation.
+// table writes 256 KB blocks); a value that is not a size from 1 byte to 64 MB fails at creation.
 TEST(TableFormatOptionsTest, AvroBlockSizeIsHonouredAndCheckedAtCreation) {
   testing::TempDir dir;
-  for (const std::string& bad : {"0", "65 mb", "big"}) {
+  for (std::string bad : {"0", "65 mb", "big"}) {
     SCOPED_TRACE(bad);
     std::string path = dir.Sub("bad" + bad);
     Status st = CreateStatus(path, {{"file.format", "avro"}, {"kubelake.avro.block-size", bad}});
@@ -526,22 +531,7 @@ TEST(TableFormatOptionsTest, AvroBlockSizeIsHonouredAndCheckedAtCreation) {
                         {"file.compression.zstd-level", "-3"},
                         {"kubelake.avro.block-size", block}});
     ASSERT_TRUE(t);
-    auto w = t->NewWriter("w");
-    Random rng(7);
-    std::vector<std::string> expected;
-    for (int k = 0; k < 3000; ++k) {
-      std::string name = "pod-" + std::to_string(rng.Uniform(500)) + "-" + std::string(rng.Uniform(40), 'x');
-      KL_ASSERT_OK(w->WriteRow(R(k, "eu", name, k)));
-      expected.push_back("+I " + std::to_string(k) + " \"eu\" \"" + name + "\" " + std::to_string(k));
-    }
-    ASSERT_TRUE(w->Commit(1).ok());
-    auto rows = t->ReadAll();
-    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
-    std::sort(expected.begin(), expected.end());
-    EXPECT_EQ(Rows(*rows), expected);
-    auto files = DataFiles(*t);
-    ASSERT_EQ(files.size(), 1u);
-    size[block] = FileSize(files[0]).value();
+    ASSERT_NO_FATAL_FAILURE(WriteNamesAndReadBack(*t, &size[block]));
   }
   // ~140 blocks of 1 KB, each with its header and sync marker and compressed alone, against one.
   EXPECT_GT(size["1kb"], size["1 mb"] + 140 * 16);
