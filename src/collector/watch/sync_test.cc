@@ -216,7 +216,9 @@ TEST(SyncTest, ListReservesTheTrackerFromTheAnnouncedItemCount) {
       KL_ASSERT_OK(sync.OnListPage(page(p * kPerPage, kPerPage, (kPages - 1 - p) * kPerPage), 0, 100, &cont, &out));
       if (p == 0) {
         // The relist reserves nothing more than the first list held.
-        if (round == 1) EXPECT_LE(sync.tracker().MemoryBytes(), after_first);
+        if (round == 1) {
+          EXPECT_LE(sync.tracker().MemoryBytes(), after_first);
+        }
         after_first = sync.tracker().MemoryBytes();
       }
       EXPECT_EQ(sync.tracker().MemoryBytes(), after_first) << "round " << round << " page " << p;
