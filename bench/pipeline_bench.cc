@@ -43,7 +43,6 @@
 
 #include "bench_util.h"
 #include "common/clock.h"
-#include "common/memory.h"
 #include "common/random.h"
 #include "common/string_util.h"
 #include "common/worker_pool.h"
@@ -604,7 +603,6 @@ int Freshness(const Args& a, bool sql, double background_events_per_s, Figures* 
 }  // namespace
 
 int main(int argc, char** argv) {
-  kl::LimitMallocArenas();  // as `kubelake run` does
   Args a;
   bool live = true, staged = true, fresh = true;
   for (int i = 1; i < argc; ++i) {

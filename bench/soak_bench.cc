@@ -31,7 +31,6 @@
 
 #include "bench_util.h"
 #include "common/clock.h"
-#include "common/memory.h"
 #include "table/schema/options.h"
 
 using namespace kl;
@@ -141,7 +140,6 @@ bool Flag(int argc, char** argv, int* i, const char* name, std::string* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  kl::LimitMallocArenas();  // as `kubelake run` does
   Args a;
   for (int i = 1; i < argc; ++i) {
     std::string v;

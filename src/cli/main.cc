@@ -3,10 +3,8 @@
 
 #include "cli/commands.h"
 #include "common/logging.h"
-#include "common/memory.h"
 
 int main(int argc, char** argv) {
-  kl::LimitMallocArenas();
   CLI::App app{"kubelake: a real-time operations data warehouse for fleets of Kubernetes clusters"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "kubelake 0.1.0");

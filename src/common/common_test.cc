@@ -1,24 +1,15 @@
 #include <gtest/gtest.h>
-#include <malloc.h>
-#include <sched.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <mutex>
 #include <set>
-#include <string>
 #include <thread>
-#include <vector>
 
 #include "common/clock.h"
 #include "common/coding.h"
 #include "common/file/file_util.h"
 #include "common/json.h"
-#include "common/memory.h"
 #include "common/random.h"
 #include "common/string_util.h"
 #include "common/testing/test_util.h"
@@ -36,49 +27,6 @@ Result<int> Quarter(int x) {
   KL_ASSIGN_OR_RETURN(int h, Half(x));
   return Half(h);
 }
-
-#ifdef __GLIBC__
-// malloc's arenas ("heaps" in malloc_info), the main one included.
-int MallocHeaps() {
-  char* text = nullptr;
-  size_t size = 0;
-  FILE* out = open_memstream(&text, &size);
-  malloc_info(0, out);
-  std::fclose(out);
-  std::string info(text, size);
-  std::free(text);
-  int heaps = 0;
-  for (size_t at = info.find("<heap nr="); at != std::string::npos; at = info.find("<heap nr=", at + 1)) ++heaps;
-  return heaps;
-}
-
-TEST(MemoryTest, LimitMallocArenasBoundsArenasToTheCores) {
-  if (std::getenv("MALLOC_ARENA_MAX") != nullptr) GTEST_SKIP() << "MALLOC_ARENA_MAX is set";
-  const int before = MallocHeaps();
-  LimitMallocArenas();
-  // A thread's first allocation takes an arena of its own while the bound allows (else one in
-  // use); each holds its blocks until all have allocated, so no arena is free to be reused.
-  std::atomic<int> ready{0}, allocated{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 16; ++t) {
-    threads.emplace_back([&] {
-      ready.fetch_add(1);
-      while (ready.load() < 16) std::this_thread::yield();
-      std::vector<void*> blocks;
-      for (int i = 0; i < 32; ++i) blocks.push_back(std::malloc(4096 + 1024 * static_cast<size_t>(i)));
-      allocated.fetch_add(1);
-      while (allocated.load() < 16) std::this_thread::yield();
-      for (void* b : blocks) std::free(b);
-    });
-  }
-  for (auto& t : threads) t.join();
-  cpu_set_t allowed;
-  CPU_ZERO(&allowed);
-  ASSERT_EQ(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
-  const int cores = std::max(1, CPU_COUNT(&allowed));  // the cores this process may run on
-  EXPECT_LE(MallocHeaps(), std::max(before, cores));
-}
-#endif
 
 TEST(StatusTest, CarriesCodeMessageAndContext) {
   Status s = Status::Corruption("bad magic").WithContext("reading manifest m-1");

@@ -1,12 +1,9 @@
 #include "common/memory.h"
 
 #include <malloc.h>
-#include <sched.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cstddef>
-#include <cstdlib>
 #include <mutex>
 #include <vector>
 
@@ -28,18 +25,6 @@ std::vector<void (*)()>& Releasers() {
   return *releasers;
 }
 }  // namespace
-
-void LimitMallocArenas() {
-#ifdef __GLIBC__
-  if (std::getenv("MALLOC_ARENA_MAX") != nullptr) return;
-  // The cores this process may run on (a pod pinned to 2 of a node's 64 gets 2), not the
-  // machine's; when that cannot be known, glibc's own bound stays.
-  cpu_set_t cores;
-  CPU_ZERO(&cores);
-  if (sched_getaffinity(0, sizeof(cores), &cores) != 0) return;
-  mallopt(M_ARENA_MAX, std::max(1, CPU_COUNT(&cores)));
-#endif
-}
 
 void AddFreeMemoryReleaser(void (*release)()) {
   std::lock_guard<std::mutex> lock(releasers_mu);

@@ -8,16 +8,6 @@
 
 namespace kl {
 
-// Bounds malloc's arenas to one per core the process may run on (its CPU affinity; glibc's
-// default is eight per core). A thread that
-// meets contention gets an arena of its own, and what a thread frees stays in its arena for
-// that arena's threads: a process whose jobs and workers take turns at large transient
-// buffers (flushes, compaction reads) is resident at about the sum of every arena's own peak.
-// Tcaches keep small allocations off the arena locks. Call it first thing in main, before any
-// thread starts (glibc fixes the bound when a second arena is first needed); a
-// MALLOC_ARENA_MAX in the environment wins.
-void LimitMallocArenas();
-
 // Trims malloc's free pages at most once per `min_interval_ms` across the process (callers
 // from any thread; the ones in between return at once), and only when the arenas hold 32 MB
 // free or a minute has passed since the last trim.
