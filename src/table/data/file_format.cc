@@ -25,9 +25,6 @@ Status SyncFile(const std::string& path) {
 
 namespace {
 
-// Uncompressed bytes per block of Avro data files (kubelake's option; options.cc checks it).
-constexpr char kAvroBlockSizeOption[] = "kubelake.avro.block-size";
-
 using format::ColumnBatch;
 using format::RowType;
 
@@ -80,11 +77,7 @@ class AvroFormat : public FileFormat {
     // file.compression.zstd-level is zstd's (Paimon's Avro deflate takes zlib's default level).
     f->opts_.level = *codec == format::avro::AvroCodec::kZstandard ? options.file_compression_level() : -1;
     f->opts_.sync = options.data_file_sync();
-    // Uncompressed bytes per block (kubelake's option; Avro's writers make ~64 KB blocks):
-    // larger blocks compress better and faster, and any reader takes them. Validate bounds it;
-    // a schema that bypassed that check is held to the same bounds here.
-    f->opts_.block_bytes =
-        static_cast<size_t>(std::clamp<int64_t>(options.GetMemorySize(kAvroBlockSizeOption, 64 << 10), 1, 64 << 20));
+    f->opts_.block_bytes = static_cast<size_t>(options.avro_block_size());
     return std::unique_ptr<FileFormat>(std::move(f));
   }
   std::string name() const override { return "avro"; }

@@ -35,9 +35,6 @@ bool TableOptions::GetBool(const std::string& key, bool fallback) const {
 
 namespace {
 
-// Uncompressed bytes per block of Avro data files (kubelake's option, read by file_format.cc).
-constexpr char kAvroBlockSizeOption[] = "kubelake.avro.block-size";
-
 // Paimon's MemorySize and Duration spellings.
 std::optional<int64_t> ParseMemorySize(std::string_view text) {
   constexpr int64_t kKiB = 1LL << 10, kMiB = 1LL << 20, kGiB = 1LL << 30, kTiB = 1LL << 40;
@@ -179,7 +176,7 @@ Status TableOptions::Validate() const {
   KL_RETURN_IF_ERROR(check("tag.creation-period", {"daily", "hourly", "two-hours"}));
   KL_RETURN_IF_ERROR(check("tag.period-formatter", {"with_dashes", "without_dashes", "without_dashes_and_spaces"}));
   for (const char* key : {"write-buffer-size", "target-file-size", "manifest.target-file-size",
-                          "manifest.full-compaction-threshold-size", kAvroBlockSizeOption}) {
+                          "manifest.full-compaction-threshold-size", TableOptions::kAvroBlockSizeKey}) {
     if (auto v = Get(key); v && !ParseMemorySize(*v)) {
       return Status::InvalidArgument("option " + std::string(key) + " = \"" + *v + "\" is not a memory size");
     }
@@ -204,11 +201,10 @@ Status TableOptions::Validate() const {
         return Status::InvalidArgument("option " + std::string(key) + " = \"" + *v + "\" must be positive");
     }
   }
-  if (auto v = Get(kAvroBlockSizeOption); v) {
-    constexpr int64_t kMaxAvroBlockSize = 64 << 20;  // readers decompress a block whole
-    int64_t n = *ParseMemorySize(*v);                // a memory size: checked above
-    if (n <= 0 || n > kMaxAvroBlockSize) {
-      return Status::InvalidArgument("option " + std::string(kAvroBlockSizeOption) + " = \"" + *v +
+  if (auto v = Get(TableOptions::kAvroBlockSizeKey); v) {
+    int64_t n = *ParseMemorySize(*v);  // a memory size: checked above
+    if (n <= 0 || n > TableOptions::kMaxAvroBlockSize) {
+      return Status::InvalidArgument("option " + std::string(TableOptions::kAvroBlockSizeKey) + " = \"" + *v +
                                      "\" must be positive and at most 64 mb");
     }
   }

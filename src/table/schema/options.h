@@ -2,6 +2,7 @@
 // stored in the table schema, with Paimon's names and defaults.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -62,6 +63,15 @@ class TableOptions {
   // kubelake's own option; tests of throwaway tables turn it off.
   bool data_file_sync() const { return GetBool("kubelake.data-file.sync", true); }
   int file_compression_level() const { return static_cast<int>(GetInt("file.compression.zstd-level", 1)); }
+  // Uncompressed bytes per block of Avro data files (kubelake's option; Avro's writers make
+  // ~64 KB blocks): larger blocks compress better and faster, and any reader takes them up to
+  // what it decompresses whole. Validate bounds it; a schema that bypassed that check is held
+  // to the same bounds here.
+  static constexpr char kAvroBlockSizeKey[] = "kubelake.avro.block-size";
+  static constexpr int64_t kMaxAvroBlockSize = 64 << 20;
+  int64_t avro_block_size() const {
+    return std::clamp<int64_t>(GetMemorySize(kAvroBlockSizeKey, 64 << 10), 1, kMaxAvroBlockSize);
+  }
   std::string manifest_format() const { return GetString("manifest.format", "avro"); }
   std::string manifest_compression() const { return GetString("manifest.compression", "zstd"); }
   int64_t target_file_size(bool primary_key_table) const;
