@@ -107,7 +107,7 @@ void ObjectTracker::Reserve(size_t objects, size_t text_bytes) {
   if (entries_.capacity() < objects) entries_.reserve(objects);
   if (arena_.capacity() < text_bytes) arena_.reserve(text_bytes);
   size_t slot_count = slots_.size();
-  while (objects * 10 > slot_count * 7) slot_count *= 2;  // NeedsGrowth's bound
+  while (Overfull(objects, slot_count)) slot_count *= 2;
   if (slot_count > slots_.size()) Rehash(slot_count);
   reserved_in_sweep_ = true;
 }
@@ -118,7 +118,7 @@ void ObjectTracker::ReleaseUnusedReserve() {
   if (over(entries_.capacity() * sizeof(Entry), entries_.size() * sizeof(Entry))) entries_.shrink_to_fit();
   if (over(arena_.capacity(), arena_.size())) arena_.shrink_to_fit();
   size_t slot_count = 16;
-  while (live_ * 10 > slot_count * 7) slot_count *= 2;  // NeedsGrowth's bound
+  while (Overfull(live_, slot_count)) slot_count *= 2;
   if (slot_count * 2 <= slots_.size()) Rehash(slot_count * 2);
 }
 

@@ -123,7 +123,9 @@ class ObjectTracker {
   // Insert into the empty `slot` FindSlot(uid, hash) returned (no growth needed).
   void InsertAt(size_t slot, uint32_t hash, std::string_view uid, std::string_view ns, std::string_view name,
                 uint64_t rv_key);
-  bool NeedsGrowth() const { return (live_ + 1) * 10 > slots_.size() * 7; }
+  // The index is kept at most 70 % full: probes stay short.
+  static bool Overfull(size_t objects, size_t slot_count) { return objects * 10 > slot_count * 7; }
+  bool NeedsGrowth() const { return Overfull(live_ + 1, slots_.size()); }
   void RemoveSlot(size_t slot);
   void Grow() { Rehash(slots_.size() * 2); }
   void Rehash(size_t slot_count);  // a power of two holding every live slot
