@@ -1,7 +1,5 @@
 #include "format/row_arena.h"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -12,28 +10,21 @@ namespace kl::format {
 namespace {
 
 // Blocks grow from kFirstBlockSize by 4x to kBlockSize: a buffer that only ever holds a
-// few rows (a dimension, an aggregate) faults in and zeroes tens of KiB, not a huge page.
+// few rows (a dimension, an aggregate) faults in and zeroes tens of KiB, not 4 MiB.
 constexpr size_t kFirstBlockSize = 64 << 10;
 constexpr size_t kBlockSize = 4 << 20;
-constexpr size_t kHugePage = 2 << 20;
 
 size_t RegularBlockSize(size_t regular_blocks) {
   return regular_blocks >= 4 ? kBlockSize : std::min(kBlockSize, kFirstBlockSize << (2 * regular_blocks));
 }
 
-// Blocks of a huge page or more are aligned to huge pages and asked to be backed by them:
-// rows are read back in key order, at random places, and with 4 KiB pages nearly every
-// row costs a TLB miss.
+// Blocks come from malloc without huge-page advice. A fresh 2 MiB huge page costs its
+// fault far more than the TLB misses it saves the random-order read-back: on a virtual
+// machine whose host reclaims freed memory, each took ~20 ms (pipeline_bench: 52 such
+// faults were ~1 CPU-s of the DWD job), and the flush's read-back ran no slower without.
 char* NewBlock(size_t size) {
-  if (size < kHugePage) {
-    void* p = std::malloc(size);
-    if (p == nullptr) throw std::bad_alloc();
-    return static_cast<char*>(p);
-  }
-  size_t rounded = (size + kHugePage - 1) / kHugePage * kHugePage;
-  void* p = std::aligned_alloc(kHugePage, rounded);
+  void* p = std::malloc(size);
   if (p == nullptr) throw std::bad_alloc();
-  (void)madvise(p, rounded, MADV_HUGEPAGE);
   return static_cast<char*>(p);
 }
 constexpr size_t kSlotBytes = 8;

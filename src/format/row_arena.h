@@ -27,8 +27,8 @@ class RowArena {
   // Bytes of the blocks held, in use or kept for reuse.
   size_t ReservedBytes() const;
   // Forgets every row but keeps the blocks for the rows to come: a buffer that fills
-  // again soon reuses pages already faulted in (a fresh 2 MiB huge page is zeroed by
-  // the kernel on first touch, which cost as much as encoding the rows into it).
+  // again soon reuses pages already faulted in (the kernel zeroes a fresh page on first
+  // touch, which cost as much as encoding the rows into it).
   void Clear();
   // Frees the blocks Clear() kept beyond what the rows needed at most over the last
   // kReleaseWindow calls: a buffer that refills as much keeps its pages, one gone quiet
