@@ -188,8 +188,13 @@ class SegmentConsumer final : public Consumer {
       int64_t now = MonotonicMicros();
       if (now >= deadline) return batch;
       // The writer in this process wakes us at once; one in another process
-      // is noticed at the next look at the files.
-      int64_t wait_us = std::min<int64_t>(deadline - now, state_->options.reader_poll_interval_ms * 1000);
+      // is noticed at the next look at the files. While this process holds the
+      // writer lock no other can append, so an idle reader sleeps until woken
+      // or the deadline rather than looking at every partition each few ms.
+      int64_t wait_us = deadline - now;
+      if (state_->WriterOrNull() == nullptr) {
+        wait_us = std::min<int64_t>(wait_us, state_->options.reader_poll_interval_ms * 1000);
+      }
       std::unique_lock<std::mutex> lock(state_->notify_mu);
       state_->notify_cv.wait_for(lock, std::chrono::microseconds(wait_us),
                                  [&] { return state_->generation != generation; });

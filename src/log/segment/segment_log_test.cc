@@ -800,6 +800,52 @@ TEST(SegmentLogTest, CommittedOffsetsSurviveReopenAndRejectBadGroups) {
   EXPECT_TRUE(log->CommittedOffsets("pipeline").status().IsCorruption());
 }
 
+// In the writer's process a waiting reader does not look at the files every
+// reader_poll_interval_ms (no other process can append): it sleeps until an
+// append wakes it. No way of publishing records may leave it asleep until its
+// deadline: a plain flush, a batch written from the caller's memory, and the
+// interval policy's periodic sync.
+TEST(SegmentLogTest, AReaderInTheWritersProcessIsWokenByEveryPublication) {
+  for (FsyncPolicy policy : {FsyncPolicy::kNever, FsyncPolicy::kEveryBatch, FsyncPolicy::kInterval}) {
+    SCOPED_TRACE(static_cast<int>(policy));
+    kl::testing::TempDir dir;
+    SegmentLogOptions o = SmallOptions(1);
+    o.fsync = policy;
+    o.fsync_interval_ms = 3'600'000;  // published by the SyncAll below, not by the background thread
+    o.batch_gather_min_bytes = 1024;
+    auto log = OpenLog(dir.path(), o);
+    KL_ASSERT_OK_AND_ASSIGN(auto producer, log->NewProducer());  // the writer is in this process now
+    KL_ASSERT_OK_AND_ASSIGN(auto consumer, log->NewConsumer("tail"));
+    KL_ASSERT_OK(consumer->Seek(0, 0));
+    PollOptions patient;
+    patient.timeout_ms = 60'000;
+    size_t read = 0;
+    for (bool gathered : {false, true}) {
+      std::vector<std::string> values;
+      for (size_t i = 0; i < (gathered ? 20u : 1u); ++i) values.push_back(ValueFor(0, static_cast<int64_t>(read + i)));
+      std::thread append([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));  // the reader is asleep by then
+        std::vector<ProducerRecord> records;
+        for (const auto& v : values) records.push_back({"k", v, 1000, 0});
+        Status s = gathered ? producer->SendBatch(records) : producer->Send(records[0]);
+        if (s.ok()) s = producer->Flush();
+        if (s.ok() && policy == FsyncPolicy::kInterval) s = log->SyncAll();
+        EXPECT_TRUE(s.ok()) << s.ToString();
+      });
+      int64_t start = MonotonicMicros();
+      KL_ASSERT_OK_AND_ASSIGN(RecordBatch batch, consumer->Poll(patient));
+      int64_t waited_ms = (MonotonicMicros() - start) / 1000;
+      append.join();
+      ASSERT_FALSE(batch.empty()) << (gathered ? "gathered batch" : "flush");
+      EXPECT_LT(waited_ms, 20'000) << "woken by the append, not by the deadline";
+      // Whatever the first poll did not take comes at once.
+      auto rest = PollRecords(consumer.get(), values.size() - batch.size());
+      EXPECT_EQ(batch.size() + rest.size(), values.size());
+      read += values.size();
+    }
+  }
+}
+
 TEST(SegmentLogTest, ProducersAndConsumersInManyThreads) {
   kl::testing::TempDir dir;
   auto log = OpenLog(dir.path(), SmallOptions(2));
