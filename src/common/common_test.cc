@@ -144,6 +144,24 @@ TEST(FileUtilTest, MappedAndAppendFiles) {
   EXPECT_EQ((*m)->data(), "hello");
 }
 
+// Writes larger than one system call's share (256 KB) go out in pieces: every byte lands
+// once, in order, whatever the sizes around the piece boundaries.
+TEST(FileUtilTest, LargeWritesLandWholeAndInOrder) {
+  testing::TempDir dir;
+  std::string data(600 * 1024 + 7, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>((i * 131 + i / 4096) & 0xff);
+  auto f = AppendFile::Open(dir.Sub("big"), true);
+  ASSERT_TRUE(f.ok());
+  KL_ASSERT_OK((*f)->Append(std::string_view(data).substr(0, 3)));
+  KL_ASSERT_OK((*f)->Append(std::string_view(data).substr(3, (256 << 10) + 1)));
+  KL_ASSERT_OK((*f)->Append(std::string_view(data).substr(3 + (256 << 10) + 1)));
+  EXPECT_EQ((*f)->size(), data.size());
+  KL_ASSERT_OK((*f)->Close());
+  EXPECT_EQ(*ReadFile(dir.Sub("big")), data);
+  KL_ASSERT_OK(WriteFileAtomic(dir.Sub("atomic"), data));
+  EXPECT_EQ(*ReadFile(dir.Sub("atomic")), data);
+}
+
 // A copy holds the source's bytes (more than one buffer's worth), replaces what was at the
 // target, and a missing source is an error naming it that leaves no target behind.
 TEST(FileUtilTest, CopiesFiles) {

@@ -26,11 +26,18 @@ Status ErrnoStatus(std::string_view what, const std::string& path, int err) {
   return Status::IOError(std::move(msg));
 }
 
+// Each write copies at most this much into the page cache: the kernel sizes
+// the page cache folios it allocates by the write (up to 2 MB), and on a VM
+// whose balloon reports free memory to the host in blocks of 2 MB and more,
+// large folios come from memory the host took back, each first touch a fault
+// in the host (see the log's partition writer, which writes the same way).
+constexpr size_t kMaxWriteChunk = 256 << 10;
+
 Status WriteAll(int fd, std::string_view data, const std::string& path) {
   const char* p = data.data();
   size_t left = data.size();
   while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
+    ssize_t n = ::write(fd, p, std::min(left, kMaxWriteChunk));
     if (n < 0) {
       if (errno == EINTR) continue;
       return ErrnoStatus("writing", path, errno);

@@ -12,6 +12,7 @@
 #include "common/coding.h"
 #include "common/random.h"
 #include "format/avro/flat_record_decoder.h"
+#include "format/compression.h"
 
 namespace kl::format::avro {
 namespace {
@@ -808,7 +809,15 @@ Status AvroWriter::FlushBlock() {
   if (block_count_ == 0) return Status::OK();
   // Without a codec the block goes out as it is.
   std::string_view body = block_;
-  if (options_.codec != AvroCodec::kNull) {
+  if (options_.codec == AvroCodec::kZstandard) {
+    // Into compressed_ as it stands (it only grows): resizing it to zstd's bound from empty
+    // zero-filled a block's worth before every compression.
+    if (options_.level < ZstdMinLevel() || options_.level > ZstdMaxLevel()) {
+      return Status::InvalidArgument("zstd level " + std::to_string(options_.level) + " is outside " +
+                                     std::to_string(ZstdMinLevel()) + " to " + std::to_string(ZstdMaxLevel()));
+    }
+    KL_RETURN_IF_ERROR(ZstdCompressInto(options_.level, block_, &compressed_, &body));
+  } else if (options_.codec != AvroCodec::kNull) {
     compressed_.clear();
     KL_RETURN_IF_ERROR(CompressBlock(options_.codec, options_.level, block_, &compressed_));
     body = compressed_;

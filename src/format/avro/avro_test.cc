@@ -140,6 +140,62 @@ TEST(AvroTest, RoundTripsEveryTypeWithEveryCodec) {
   }
 }
 
+// zstd blocks are compressed into one buffer kept from block to block: blocks of very
+// different sizes (a large incompressible one, then small ones, a copied raw block between
+// them) each read back as written, and a level zstd does not have is refused.
+TEST(AvroTest, ZstdBlocksOfChangingSizesReadBack) {
+  RowType type({{0, "id", DataType::BigInt().NotNull(), ""}, {1, "text", DataType::String(), ""}});
+  Random rng(7);
+  auto text = [&rng](size_t n) {
+    std::string s(n, '\0');
+    for (char& c : s) c = static_cast<char>(rng.Uniform(256));
+    return s;
+  };
+  std::vector<Row> rows;
+  for (size_t n : {size_t{200} << 10, size_t{10}, size_t{3000}, size_t{90} << 10, size_t{1}, size_t{0}, size_t{40}}) {
+    rows.push_back({Datum::Int(static_cast<int64_t>(rows.size())), Datum::Bytes(text(n))});
+  }
+  AvroWriterOptions opts;
+  opts.codec = AvroCodec::kZstandard;
+  opts.level = -3;
+  opts.block_bytes = 1;  // a block per row
+  auto writer = AvroWriter::InMemory(type, opts);
+  ASSERT_TRUE(writer.ok());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    KL_ASSERT_OK((*writer)->WriteRow(rows[i]));
+    if (i == 2) {
+      // A raw block copied from another file goes through the same buffer: the next
+      // compressed block must not carry its leftovers.
+      auto one = AvroWriter::InMemory(type, opts);
+      ASSERT_TRUE(one.ok());
+      KL_ASSERT_OK((*one)->WriteRow(rows[i]));
+      ASSERT_TRUE((*one)->Close().ok());
+      auto r = AvroReader::FromBuffer("one", (*one)->buffer());
+      ASSERT_TRUE(r.ok());
+      int64_t count = 0;
+      std::string_view payload;
+      auto more = (*r)->NextRawBlock(&count, &payload);
+      ASSERT_TRUE(more.ok() && *more);
+      KL_ASSERT_OK((*writer)->AppendRawBlock(count, payload));
+    }
+  }
+  ASSERT_TRUE((*writer)->Close().ok());
+  auto reader = AvroReader::FromBuffer("mem", (*writer)->buffer());
+  ASSERT_TRUE(reader.ok());
+  auto read = (*reader)->ReadAll(type);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  std::vector<Row> want = rows;
+  want.insert(want.begin() + 3, rows[2]);
+  ASSERT_EQ(read->num_rows(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(CompareRows(read->GetRow(i), want[i]), 0) << "row " << i;
+
+  opts.level = 1000;
+  auto bad = AvroWriter::InMemory(type, opts);
+  ASSERT_TRUE(bad.ok());
+  Status s = (*bad)->WriteRow(rows[1]);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+}
+
 // Batches (encoded with a plan per column) and single rows (encoded value by value from
 // datums) give the same bytes, block for block, for every type with and without nulls.
 TEST(AvroTest, BatchesEncodeAsRowsDo) {
