@@ -37,6 +37,11 @@ std::vector<DataFileMeta> CommitIncrement::AddCompaction(const std::vector<DataF
 namespace {
 
 constexpr size_t kReadChunkRows = 16384;
+// A flush decodes its buffered records this many at a time (whole keys): the chunk is read
+// again by the lookup, the data file's encoding and its statistics, so it should stay in the
+// core's cache (2,048 of the warehouse's ~1 KB object rows: ~2 MB). Chunks of 16,384 made
+// the initial load's flushes ~14 % dearer (pipeline_bench: DWD flush 0.85 CPU-s against 0.73).
+constexpr size_t kFlushChunkRows = 2048;
 
 // The table columns a write buffer orders records by: the trimmed key and the sequence fields.
 std::vector<int> KeyLayoutColumns(const TableContext& ctx) {
@@ -469,7 +474,7 @@ Status BucketWriter::FlushBuffer() {
     if (need_records && end > chunk_end) {
       KL_RETURN_IF_ERROR(finish_chunk());
       chunk_begin = begin;
-      chunk_end = std::max(end, std::min(order.size(), begin + kReadChunkRows));
+      chunk_end = std::max(end, std::min(order.size(), begin + kFlushChunkRows));
       while (chunk_end < order.size() && same_key[chunk_end]) ++chunk_end;
       chunk.Clear();
       buffer_.Gather(order.data() + chunk_begin, chunk_end - chunk_begin, &chunk);
