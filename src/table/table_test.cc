@@ -689,7 +689,8 @@ TEST(TableTest, WriterCountsFlushesCompactionsAndLookups) {
 // The lookup changelog of flushes of every shape, against a model of the table: a first
 // flush of only new keys larger than a decode chunk (its data and changelog go out as the
 // decoded chunk itself), then flushes mixing new keys, updates, deletes of present and
-// absent keys and several records of one key (rows gathered from the chunk and the state).
+// absent keys and several records of one key (rows gathered from the chunk and the state),
+// one key with more records than a decode chunk.
 TEST(TableTest, LookupChangelogMatchesAModelOfTheTable) {
   for (const char* format : {"avro", "parquet"}) {
     SCOPED_TRACE(format);
@@ -725,6 +726,11 @@ TEST(TableTest, LookupChangelogMatchesAModelOfTheTable) {
           int64_t id = static_cast<int64_t>(rng.Uniform(kFirstKeys + 3000));
           write(id, rng.Uniform(8) == 0);
           if (rng.Uniform(5) == 0) write(id, rng.Uniform(4) == 0);  // another record of the key
+          // A key with more records in the flush than a decode chunk (2,048 records) holds: the
+          // chunk grows to take all of them, among other keys' records before and after.
+          if (round >= 2 && i == 3000) {
+            for (int k = 0; k < 2500; ++k) write(kFirstKeys / 2 + round, k == 2499 && round == 3);
+          }
         }
       }
       std::vector<std::string> expected = ExpectedLookupChangelog(&model, last, /*deduplicate=*/false, text);
@@ -823,7 +829,7 @@ TEST(TableTest, LookupChangelogOfNewKeysIsACopyOfTheDataFile) {
       EXPECT_EQ(Rows(*all), modelled);
     };
     using Records = std::vector<std::pair<int64_t, std::optional<std::pair<std::string, int64_t>>>>;
-    // An initial load larger than a decode chunk (16384 records), out of key order; keys
+    // An initial load larger than a decode chunk (2,048 records), out of key order; keys
     // 1000000.. sort after the next loads' new keys.
     Records load;
     for (int64_t i = 0; i < 17000; ++i) load.push_back({i * 7 % 17000, std::pair<std::string, int64_t>{"a", i}});
@@ -881,12 +887,13 @@ TEST(TableTest, LookupChangelogCopiesEachRolledFileOnlyWhenWrittenAlike) {
       testing::TempDir dir;
       auto t = MakeLookupTable(dir.Sub("t"), format,
                                {{"target-file-size", "16kb"},
+                                {"write-only", "true"},  // the level-0 files stay as written
                                 {"file.compression.per.level", "0:none"},
                                 {"changelog-file.compression", alike ? "none" : "zstd"},
                                 {"metadata.stats-mode.per.level", "0:none"},
                                 {"changelog-file.stats-mode", "none"}});
       auto w = t->NewWriter("w");
-      const int64_t n = 36000;  // three decode chunks, each written (and rolled) whole
+      const int64_t n = 36000;  // many decode chunks, rolled into several files
       for (int64_t i = 0; i < n; ++i) KL_ASSERT_OK(w->WriteRow(R(i * 7 % n, "eu", "a", i), RowKind::kInsert));
       auto r = w->Commit(1);
       ASSERT_TRUE(r.ok()) << r.status().ToString();

@@ -37,6 +37,11 @@ std::vector<DataFileMeta> CommitIncrement::AddCompaction(const std::vector<DataF
 namespace {
 
 constexpr size_t kReadChunkRows = 16384;
+// A flush decodes its buffered records this many at a time (whole keys): the chunk is read
+// again by the lookup, the data file's encoding and its statistics, so it should stay in the
+// core's cache (2,048 of the warehouse's ~1 KB object rows: ~2 MB). Chunks of 16,384 made
+// the initial load's flushes ~14 % dearer (pipeline_bench: DWD flush 0.85 CPU-s against 0.73).
+constexpr size_t kFlushChunkRows = 2048;
 
 // The table columns a write buffer orders records by: the trimmed key and the sequence fields.
 std::vector<int> KeyLayoutColumns(const TableContext& ctx) {
@@ -273,10 +278,9 @@ std::optional<Row> BucketWriter::View(const KvRef& stored, MergeFunction* view_m
   return r.by_ref ? r.ref.batch->values.GetRow(r.ref.row) : std::move(r.row);
 }
 
-Status BucketWriter::ApplyLookup(const KvBatch& records, size_t begin, size_t end, MergeFunction* store_merge,
-                                 MergeFunction* view_merge, ChunkChangelog* changelog) {
+Status BucketWriter::ApplyLookup(const std::string& key, const KvBatch& records, size_t begin, size_t end,
+                                 MergeFunction* store_merge, MergeFunction* view_merge, ChunkChangelog* changelog) {
   const KeyComparator& cmp = ctx_->comparator();
-  std::string key = KeyOf(records, begin);
   KL_ASSIGN_OR_RETURN(std::optional<KvRef> old, lookup_->Get(key));
   ++work_.lookups;
   if (old) ++work_.lookup_hits;
@@ -437,6 +441,11 @@ Status BucketWriter::FlushBuffer() {
   KvBatch picked_rows(full);
   std::unique_ptr<ChunkChangelog> chunk_changes;
   if (lookup) chunk_changes = std::make_unique<ChunkChangelog>(full);
+  // The lookup's keys of the chunk, one per key in order, made when it is decoded: the state
+  // fetches each one's slot kPrefetchKeys keys before its look-up.
+  constexpr size_t kPrefetchKeys = 8;
+  std::vector<std::string> chunk_keys;
+  size_t next_key = 0;
   auto finish_chunk = [&]() -> Status {
     // The copies go on while the chunk's records as they are make both the data file and the
     // changelog; they stop before the data of a chunk that does not (whose rows the data file
@@ -469,10 +478,18 @@ Status BucketWriter::FlushBuffer() {
     if (need_records && end > chunk_end) {
       KL_RETURN_IF_ERROR(finish_chunk());
       chunk_begin = begin;
-      chunk_end = std::max(end, std::min(order.size(), begin + kReadChunkRows));
+      chunk_end = std::max(end, std::min(order.size(), begin + kFlushChunkRows));
       while (chunk_end < order.size() && same_key[chunk_end]) ++chunk_end;
       chunk.Clear();
       buffer_.Gather(order.data() + chunk_begin, chunk_end - chunk_begin, &chunk);
+      if (lookup) {
+        chunk_keys.clear();
+        next_key = 0;
+        for (size_t i = chunk_begin; i < chunk_end; ++i) {
+          if (i == chunk_begin || !same_key[i]) chunk_keys.push_back(KeyOf(chunk, i - chunk_begin));
+        }
+        for (size_t k = 0; k < kPrefetchKeys && k < chunk_keys.size(); ++k) lookup_->Prefetch(chunk_keys[k]);
+      }
     }
     const size_t first = begin - chunk_begin, last = end - chunk_begin;  // the key's records in `chunk`
     merge_->Reset();
@@ -492,7 +509,12 @@ Status BucketWriter::FlushBuffer() {
       else
         s = data.AppendMerged(result.row, result.seq, result.kind);
     }
-    if (s.ok() && lookup) s = ApplyLookup(chunk, first, last, store_merge.get(), view_merge.get(), chunk_changes.get());
+    if (s.ok() && lookup) {
+      if (next_key >= chunk_keys.size()) return Status::Internal("flush: a key beyond its chunk's keys");
+      if (next_key + kPrefetchKeys < chunk_keys.size()) lookup_->Prefetch(chunk_keys[next_key + kPrefetchKeys]);
+      s = ApplyLookup(chunk_keys[next_key++], chunk, first, last, store_merge.get(), view_merge.get(),
+                      chunk_changes.get());
+    }
     KL_RETURN_IF_ERROR(s);
     begin = end;
   }

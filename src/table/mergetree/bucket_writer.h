@@ -107,10 +107,11 @@ class BucketWriter {
  private:
   Status FlushBuffer();
   Status EnsureLookupState();
-  // Merges a key's buffered records (rows [begin, end) of `records`, in sequence order) into the
-  // lookup state and writes the change of the key's view to `changelog`.
-  Status ApplyLookup(const KvBatch& records, size_t begin, size_t end, MergeFunction* store_merge,
-                     MergeFunction* view_merge, ChunkChangelog* changelog);
+  // Merges a key's buffered records (rows [begin, end) of `records`, in sequence order; `key`
+  // is KeyOf their key) into the lookup state and writes the change of the key's view to
+  // `changelog`.
+  Status ApplyLookup(const std::string& key, const KvBatch& records, size_t begin, size_t end,
+                     MergeFunction* store_merge, MergeFunction* view_merge, ChunkChangelog* changelog);
   // Writes buffered records `rows` to `w` in that order, gathered in chunks.
   Status WriteInOrder(DataFileWriter* w, const size_t* rows, size_t count);
   std::optional<format::Row> View(const KvRef& stored, MergeFunction* view_merge) const;

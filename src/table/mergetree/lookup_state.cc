@@ -348,6 +348,11 @@ size_t LookupState::SlotOf(std::string_view key, uint32_t tag) const {
   }
 }
 
+void LookupState::Prefetch(std::string_view key) const {
+  if (slots_.empty()) return;
+  __builtin_prefetch(&slots_[TagOf(key) & (slots_.size() - 1)]);
+}
+
 LookupState::Slot* LookupState::Find(std::string_view key) {
   if (slots_.empty()) return nullptr;
   Slot& s = slots_[SlotOf(key, TagOf(key))];

@@ -42,6 +42,11 @@ class LookupState {
   // The key's current record, or nullopt; Corruption when its block or record does not
   // decode. The reference stays valid until the next Get.
   Result<std::optional<KvRef>> Get(const std::string& key);
+  // A hint that `key` is looked up (or stored) soon: its home slot is fetched into the cache.
+  // Keys of a flush come in key order while their slots are spread by hash, so a look-up that
+  // waits for its slot's memory at every key (most of a large state's look-up time) can have
+  // it fetched a few keys ahead instead.
+  void Prefetch(std::string_view key) const;
   // Stores record `row` of `batch` as the key's and returns a reference to the record as it
   // now reads (into `batch` itself, or into the state until the next PutMerged).
   KvRef Put(const std::string& key, const KvBatch& batch, size_t row);
