@@ -122,7 +122,7 @@ Status SegmentCursor::Fill(size_t need) {
   }
   buffer_.reset();
   if (next->capacity < want) {
-    next->bytes.reset(new char[want]);  // uninitialised: pread fills what is used
+    next->bytes.reset(new char[want + kReadPadding]);  // uninitialised: pread fills what is used
     next->capacity = want;
   }
   next->length = 0;

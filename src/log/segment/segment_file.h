@@ -66,6 +66,11 @@ class SegmentCursor {
     kBad,     // the bytes at the cursor are not a valid record (see problem())
   };
 
+  // Bytes readable after the end of every record a cursor reads (the buffers' slack, not
+  // read into): a JSON parser that reads past its input (simdjson: 64 bytes) parses a value
+  // where it lies.
+  static constexpr size_t kReadPadding = 64;
+
   // `chunk_bytes`: how much to read ahead per pread.
   SegmentCursor(const SegmentFile* file, uint64_t position, int64_t next_offset, size_t chunk_bytes = 1 << 20);
 

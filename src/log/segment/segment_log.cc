@@ -8,10 +8,13 @@
 #include "common/clock.h"
 #include "common/file/file_util.h"
 #include "common/json.h"
+#include "log/segment/segment_file.h"
 #include "log/segment/segment_log_internal.h"
 #include "log/segment/writer_lock.h"
 
 namespace kl::log {
+
+static_assert(SegmentCursor::kReadPadding >= SegmentLog::kValuePadding, "consumers' records view the cursor's buffers");
 namespace {
 
 constexpr int32_t kDefaultPartitions = 8;

@@ -68,6 +68,10 @@ struct LogState;  // shared by the log and its producers and consumers
 
 class SegmentLog final : public EventLog {
  public:
+  // The values of the records its consumers return are readable this many bytes past their
+  // end (SegmentCursor::kReadPadding): a JSON parser may read them where they lie.
+  static constexpr size_t kValuePadding = 64;
+
   // Opens the log in `dir`, creating it when absent. Does not take the writer
   // lock: that happens on the first NewProducer() (or EnforceRetention()).
   static Result<std::unique_ptr<SegmentLog>> Open(const std::string& dir, SegmentLogOptions options = {});

@@ -102,7 +102,56 @@ Status EvalLogic(const BoundExpr& e, const ColumnBatch& input, size_t rows, Exec
 // reading a column or a constant cannot fail, and saves gathering the rows.
 bool SafeOnAnyRow(const BoundExpr& e) { return e.kind == BoundKind::kColumn || e.kind == BoundKind::kLiteral; }
 
+// NULLIF(c, k) of a string column c and a string constant k, as the binder writes it (CASE WHEN
+// c = k THEN NULL ELSE c END): each value NULL where it equals k, in one pass over the column
+// rather than a column of k, one of the comparison's answers and a value appended from a branch
+// per row. False (nothing done) for any other CASE. (The DWD job has a dozen per event.)
+bool EvalNullIfColumn(const BoundExpr& e, const ColumnBatch& input, size_t rows, ColumnValue* out) {
+  if (e.args.size() != 3) return false;
+  const BoundExpr& cond = *e.args[0];
+  const BoundExpr& then = *e.args[1];
+  const BoundExpr& other = *e.args[2];
+  if (then.kind != BoundKind::kLiteral || !then.value.is_null()) return false;
+  if (other.kind != BoundKind::kColumn || other.column < 0 ||
+      static_cast<size_t>(other.column) >= input.num_columns()) {
+    return false;
+  }
+  // The comparison kernel of two strings (no argument casts): bytewise.
+  if (cond.kind != BoundKind::kCall || cond.name != "=" || cond.args.size() != 2 || !cond.function.arg_types.empty()) {
+    return false;
+  }
+  const BoundExpr* c = cond.args[0].get();
+  const BoundExpr* k = cond.args[1].get();
+  if (c->kind == BoundKind::kLiteral) std::swap(c, k);
+  if (c->kind != BoundKind::kColumn || c->column != other.column || k->kind != BoundKind::kLiteral ||
+      k->value.kind() != Datum::Kind::kBytes || c->type.physical() != format::PhysicalKind::kBytes ||
+      k->type.physical() != format::PhysicalKind::kBytes) {
+    return false;
+  }
+  const Column& src = input.column(static_cast<size_t>(other.column));
+  if (src.kind() != format::PhysicalKind::kBytes || !src.type().EqualsIgnoreNullable(e.type) || src.size() < rows) {
+    return false;
+  }
+  std::string_view key = k->value.as_bytes();
+  Column* col = out->Own(e.type);
+  col->Reserve(rows);
+  for (size_t i = 0; i < rows; ++i) {
+    if (src.IsNull(i)) {
+      col->AppendNull();
+      continue;
+    }
+    std::string_view v = src.GetBytes(i);
+    if (v == key) {
+      col->AppendNull();
+    } else {
+      col->AppendBytes(v);
+    }
+  }
+  return true;
+}
+
 Status EvalCase(const BoundExpr& e, const ColumnBatch& input, size_t rows, ExecContext& ctx, ColumnValue* out) {
+  if (EvalNullIfColumn(e, input, rows, out)) return Status::OK();
   // args: when0, then0, when1, then1, ..., else
   size_t pairs = (e.args.size() - 1) / 2;
   std::vector<int> branch(rows, static_cast<int>(pairs));  // default: else

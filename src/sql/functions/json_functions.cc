@@ -564,6 +564,17 @@ Status JsonCallSet::Evaluate(ExecContext& ctx, const Column& docs, size_t begin,
   return Status::OK();
 }
 
+Status JsonCallSet::Evaluate(ExecContext& ctx, const std::string_view* docs, size_t n, size_t padding,
+                             std::vector<Column>* outs) {
+  const bool padded = padding >= simdjson::SIMDJSON_PADDING;
+  for (size_t i = 0; i < n; ++i) {
+    // An empty view may carry no pointer: it is still an (empty, not JSON) document, not NULL.
+    const char* data = docs[i].data() != nullptr ? docs[i].data() : "";
+    KL_RETURN_IF_ERROR(EvaluateDoc(ctx, data, docs[i].size(), padded && docs[i].data() != nullptr, outs));
+  }
+  return Status::OK();
+}
+
 Status JsonCallSet::EvaluateDoc(ExecContext& ctx, const char* doc, size_t size, bool padded,
                                 std::vector<Column>* outs) {
   Impl& m = *impl_;

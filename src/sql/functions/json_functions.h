@@ -67,6 +67,10 @@ class JsonCallSet {
   Status Evaluate(ExecContext& ctx, const std::vector<const std::string*>& docs, std::vector<Column>* outs);
   // The same for rows [begin, end) of a column of documents.
   Status Evaluate(ExecContext& ctx, const Column& docs, size_t begin, size_t end, std::vector<Column>* outs);
+  // The same for `n` documents given as views (none NULL), each readable `padding` bytes
+  // past its end: parsed where it lies when that is enough for the parser (64 bytes), else
+  // from the parser's own copy.
+  Status Evaluate(ExecContext& ctx, const std::string_view* docs, size_t n, size_t padding, std::vector<Column>* outs);
 
  private:
   // One document (nullptr: NULL); `padded`: readable past its end as the parser needs.

@@ -8,6 +8,7 @@
 #include "common/worker_pool.h"
 #include "sql/execution/expression_eval.h"
 #include "sql/functions/json_functions.h"
+#include "sql/streaming/connectors.h"
 #include "sql/streaming/operators.h"
 
 namespace kl::sql::streaming {
@@ -390,12 +391,25 @@ class CalcOp : public pipeline::Operator {
 
   Status ProcessBatch(pipeline::ChangeBatch& in, pipeline::ChangeBatch* out) override {
     if (!row_wise_) {
-      return Run(
+      // The documents the source left in the tap for this batch, if it did.
+      const log::RecordBatch* tapped = nullptr;
+      if (tap_ != nullptr && tap_->filled) {
+        if (tap_->records.size() != in.size()) {
+          DropTapped();
+          return Status::Internal("calc " + name_ + ": a batch of " + std::to_string(in.size()) + " rows came with " +
+                                  std::to_string(tap_->records.size()) + " documents");
+        }
+        tapped = &tap_->records;
+      }
+      Status done = Run(
           in.size(),
           [&](Lane& lane, size_t begin, size_t end, bool) {
-            return BatchChunkIntoBatch(in, begin, end, lane, &lane.batch);
+            return BatchChunkIntoBatch(in, begin, end, tapped, lane, &lane.batch);
           },
           [&](Lane& lane) { pipeline::AppendBatch(lane.batch, out); });
+      // The log reuses a read buffer no batch holds any more: let it go before the next poll.
+      if (tapped != nullptr) DropTapped();
+      return done;
     }
     const size_t n = in.size();
     if (n == 0) return Status::OK();
@@ -443,7 +457,24 @@ class CalcOp : public pipeline::Operator {
 
   double worker_cpu_seconds() const override { return worker_cpu_; }
 
+  // The input column read only as the document of JSON calls (CalcDocumentOnlyColumn), or -1.
+  int DocumentOnlyColumn(const RowType& input) const {
+    if (row_wise_ || json_groups_.size() != 1 || !(input == input_)) return -1;
+    int doc = json_groups_[0].doc;
+    if (std::find(read_.begin(), read_.end(), doc) != read_.end()) return -1;
+    for (const Output& o : outputs_) {
+      if (o.input == doc) return -1;
+    }
+    return doc;
+  }
+  void Tap(std::shared_ptr<LogValueTap> tap) { tap_ = std::move(tap); }
+
  private:
+  void DropTapped() {
+    tap_->filled = false;
+    tap_->records = log::RecordBatch();
+  }
+
   struct Output {
     int input;     // >= 0: the input column, moved through
     int computed;  // >= 0: index into computed_
@@ -512,8 +543,9 @@ class CalcOp : public pipeline::Operator {
     ExecContext ctx;
     std::vector<std::unique_ptr<JsonCallSet>> json;  // per JSON group: its calls, with a parser
     format::Row scratch;
-    Changes out;                  // Process: the lane's output rows
-    pipeline::ChangeBatch batch;  // ProcessIntoBatch: the lane's output columns
+    std::vector<std::string_view> docs;  // a chunk's tapped documents
+    Changes out;                         // Process: the lane's output rows
+    pipeline::ChangeBatch batch;         // ProcessIntoBatch: the lane's output columns
   };
 
   // What evaluating a chunk gives: the rows of the chunk the predicate keeps (relative to
@@ -566,8 +598,10 @@ class CalcOp : public pipeline::Operator {
     return EvaluateBuilt(n, lane, ev);
   }
 
-  // EvaluateChunk for rows [begin, end) of a batch: the columns read are copied from it.
-  Status EvaluateBatchChunk(const pipeline::ChangeBatch& in, size_t begin, size_t end, Lane& lane, Evaluated* ev) {
+  // EvaluateChunk for rows [begin, end) of a batch: the columns read are copied from it;
+  // the tapped column's documents, when `tapped`, are its records' values.
+  Status EvaluateBatchChunk(const pipeline::ChangeBatch& in, size_t begin, size_t end, const log::RecordBatch* tapped,
+                            Lane& lane, Evaluated* ev) {
     size_t n = end - begin;
     ColumnBatch& batch = ev->batch;
     batch = ColumnBatch(compact_);
@@ -577,6 +611,11 @@ class CalcOp : public pipeline::Operator {
       if (col.is_dictionary()) col.Flatten();  // as rows would have built it
     }
     KL_RETURN_IF_ERROR(FillJsonSlots(n, &batch, [&](size_t gi, std::vector<Column>* cols) {
+      if (tapped != nullptr && json_groups_[gi].doc == tap_->column) {
+        lane.docs.resize(n);
+        for (size_t i = 0; i < n; ++i) lane.docs[i] = (*tapped)[begin + i].value;
+        return lane.json[gi]->Evaluate(lane.ctx, lane.docs.data(), n, tap_->padding, cols);
+      }
       return lane.json[gi]->Evaluate(lane.ctx, in.rows.column(static_cast<size_t>(json_groups_[gi].doc)), begin, end,
                                      cols);
     }));
@@ -665,10 +704,10 @@ class CalcOp : public pipeline::Operator {
   }
 
   // ChunkIntoBatch for rows [begin, end) of a batch: its columns gathered from the kept rows.
-  Status BatchChunkIntoBatch(const pipeline::ChangeBatch& in, size_t begin, size_t end, Lane& lane,
-                             pipeline::ChangeBatch* out) {
+  Status BatchChunkIntoBatch(const pipeline::ChangeBatch& in, size_t begin, size_t end, const log::RecordBatch* tapped,
+                             Lane& lane, pipeline::ChangeBatch* out) {
     Evaluated ev;
-    KL_RETURN_IF_ERROR(EvaluateBatchChunk(in, begin, end, lane, &ev));
+    KL_RETURN_IF_ERROR(EvaluateBatchChunk(in, begin, end, tapped, lane, &ev));
     const std::vector<uint32_t>& selected = ev.selected;
     std::vector<ColumnValue>& values = ev.values;
     size_t m = selected.size();
@@ -742,6 +781,7 @@ class CalcOp : public pipeline::Operator {
   bool one_thread_ = false;  // never split a batch across threads
   bool row_wise_ = false;    // no batch: outputs are input columns, the filter a RowFilter (or none)
   std::optional<RowFilter> row_filter_;
+  std::shared_ptr<LogValueTap> tap_;  // documents the source hands over (TapCalcDocuments)
 };
 
 }  // namespace
@@ -756,6 +796,15 @@ std::function<bool(const ColumnBatch&, size_t)> MakeBatchRowPredicate(const Boun
   std::optional<RowFilter> f = RowFilter::Make(predicate);
   if (!f) return nullptr;
   return [filter = std::move(*f)](const ColumnBatch& batch, size_t i) { return filter.Passes(batch, i); };
+}
+
+int CalcDocumentOnlyColumn(const pipeline::Operator& calc, const RowType& input) {
+  const auto* c = dynamic_cast<const CalcOp*>(&calc);
+  return c == nullptr ? -1 : c->DocumentOnlyColumn(input);
+}
+
+void TapCalcDocuments(pipeline::Operator* calc, std::shared_ptr<LogValueTap> tap) {
+  static_cast<CalcOp*>(calc)->Tap(std::move(tap));
 }
 
 std::unique_ptr<pipeline::Operator> MakeCalc(RowType input, BoundExprPtr predicate, std::vector<BoundExprPtr> exprs,

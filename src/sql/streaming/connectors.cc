@@ -5,6 +5,7 @@
 #include "common/json.h"
 #include "common/random.h"
 #include "common/string_util.h"
+#include "log/segment/segment_log.h"
 #include "pipeline/runtime/log_source.h"
 #include "sql/binder/types.h"
 
@@ -126,10 +127,17 @@ class RecordMapper {
   // True when every column is a record's metadata or its whole value: AppendColumns applies.
   bool reads_no_json() const { return !json_; }
 
+  // Whether column `c` is the record's value.
+  bool is_value(int c) const {
+    return c >= 0 && static_cast<size_t>(c) < columns_.size() &&
+           columns_[static_cast<size_t>(c)].source == LogColumn::kValue;
+  }
+
   // The records as rows of the chosen columns, appended to `out` column by column, as
   // MapInto would make them (an empty key is NULL); each value is copied once, into its
-  // column's bytes. Not for 'json' columns (reads_no_json()).
-  void AppendColumns(const log::RecordBatch& records, format::ColumnBatch* out) const {
+  // column's bytes, but those of column `tapped` (a LogValueTap's), which gets empty strings.
+  // Not for 'json' columns (reads_no_json()).
+  void AppendColumns(const log::RecordBatch& records, format::ColumnBatch* out, int tapped = -1) const {
     const size_t n = records.size();
     std::vector<std::string_view> views(n);
     std::vector<int64_t> ints(n);
@@ -164,7 +172,9 @@ class RecordMapper {
           col.AppendBytesBatch(views.data(), nulls.data(), n);
           break;
         case LogColumn::kValue:
-          for (size_t i = 0; i < n; ++i) views[i] = records[i].value;
+          for (size_t i = 0; i < n; ++i) {
+            views[i] = static_cast<int>(c) == tapped ? std::string_view("", 0) : records[i].value;
+          }
           col.AppendBytesBatch(views.data(), n);
           break;
         case LogColumn::kJsonField: break;  // not here (reads_no_json)
@@ -325,13 +335,29 @@ class LogTableStreamSource : public pipeline::Source {
   bool emits_batches() const override { return mapper_.reads_no_json(); }
   Status PollBatch(size_t max_changes, int64_t timeout_ms, pipeline::ChangeBatch* out) override {
     if (!mapper_.reads_no_json()) return Source::PollBatch(max_changes, timeout_ms, out);
+    // The tap carries the values of a batch that is theirs alone (a fresh one, as a job polls):
+    // rows added to one whose values are in the tap would have theirs nowhere.
+    if (tap_ != nullptr && tap_->filled && !out->empty()) {
+      return Status::Internal("log source " + name() + ": a batch polled into holds tapped values");
+    }
     log::RecordBatch records;
     KL_RETURN_IF_ERROR(inner_->PollRecords(max_changes, timeout_ms, &records, kBatchPollBytes));
     if (records.empty()) return Status::OK();
+    const bool tapping = tap_ != nullptr && out->empty();
     if (out->rows.num_columns() == 0) out->rows = ColumnBatch(type_);
-    mapper_.AppendColumns(records, &out->rows);
+    mapper_.AppendColumns(records, &out->rows, tapping ? tap_->column : -1);
     out->kinds.resize(out->kinds.size() + records.size(), format::RowKind::kInsert);
+    if (tapping) {
+      tap_->records = std::move(records);
+      tap_->padding = dynamic_cast<const log::SegmentLog*>(log_.get()) != nullptr ? log::SegmentLog::kValuePadding : 0;
+      tap_->filled = true;
+    }
     return Status::OK();
+  }
+  bool Tap(std::shared_ptr<LogValueTap> tap) {
+    if (!mapper_.reads_no_json() || !mapper_.is_value(tap->column)) return false;
+    tap_ = std::move(tap);
+    return true;
   }
   pipeline::SourcePosition position() const override { return inner_->position(); }
   bool more_waiting() const override { return inner_->more_waiting(); }
@@ -343,6 +369,7 @@ class LogTableStreamSource : public pipeline::Source {
   RowType type_;
   RecordMapper mapper_;
   Row scratch_;
+  std::shared_ptr<LogValueTap> tap_;  // TapLogValues
 };
 
 }  // namespace
@@ -469,6 +496,11 @@ Result<std::shared_ptr<CatalogObject>> MakeConnectorTable(const Statement& st, c
                    "tables are created without TEMPORARY");
   }
   return ErrorAt(st.pos, "'connector' = '" + connector + "' is not one kubelake has ('kubelake-log', 'jdbc', 'print')");
+}
+
+bool TapLogValues(pipeline::Source* source, std::shared_ptr<LogValueTap> tap) {
+  auto* s = dynamic_cast<LogTableStreamSource*>(source);
+  return s != nullptr && s->Tap(std::move(tap));
 }
 
 std::shared_ptr<TableSource> MakeLogBatchSource(const CatalogObject& table, LogOpener opener) {

@@ -32,6 +32,23 @@ Result<std::unique_ptr<pipeline::Source>> MakeLogTableSource(const CatalogObject
                                                              const std::vector<int>& columns, const std::string& job,
                                                              const LogOpener& opener);
 
+// Record values a log table's source hands the operator after it straight from the log's
+// read buffers rather than copied into its batch's column: for a column that operator reads
+// only as JSON documents (the DWD job's Calc over the events' content). The planner sets it
+// up on both sides (TapLogValues, TapCalcDocuments) or on neither.
+struct LogValueTap {
+  int column = -1;  // the source's output column whose values the tap carries
+  // Set by a PollBatch that left the values here (its column then holds empty strings),
+  // cleared by the operator that read them.
+  bool filled = false;
+  log::RecordBatch records;  // those values' records, in the batch's row order
+  size_t padding = 0;        // bytes readable past each value's end (the log's)
+};
+
+// Makes `source` (of MakeLogTableSource) hand its output column `tap->column` over `tap` when
+// it polls a batch; false, and nothing changed, when that column is not a record's value.
+bool TapLogValues(pipeline::Source* source, std::shared_ptr<LogValueTap> tap);
+
 // The batch reader of a kubelake-log table (from its startup position to the log's end when a query starts).
 std::shared_ptr<TableSource> MakeLogBatchSource(const CatalogObject& table, LogOpener opener);
 

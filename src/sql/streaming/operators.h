@@ -32,6 +32,15 @@ std::unique_ptr<pipeline::Operator> MakeCalc(format::RowType input, BoundExprPtr
                                              std::vector<BoundExprPtr> exprs, format::RowType output,
                                              const ExecContext& ctx, std::string name = "calc");
 
+struct LogValueTap;  // connectors.h
+
+// The input column that `calc` (of MakeCalc, taking rows of `input`) reads only as the
+// document of its JSON calls (neither output nor read by another expression), else -1.
+int CalcDocumentOnlyColumn(const pipeline::Operator& calc, const format::RowType& input);
+// Makes such a Calc read that column's documents from `tap` whenever the batch it is given
+// left them there (LogValueTap::filled), rather than from the batch.
+void TapCalcDocuments(pipeline::Operator* calc, std::shared_ptr<LogValueTap> tap);
+
 // A filter decided on a row as it is, without a batch (what a Calc does with such a
 // filter): a conjunction of c IS [NOT] NULL, c IS [NOT] TRUE/FALSE/UNKNOWN, c = / <>
 // a constant, c [NOT] IN (constants) over the row's columns. nullptr when

@@ -961,6 +961,16 @@ Result<Assembled> Assemble(const LogicalOpPtr& plan, const InsertTarget& target,
       if (node.op) out.parts.operators.push_back(std::move(node.op));
     }
     out.parts.source = std::move(p.sources[0]);
+    // A first Calc reading a log's values only as JSON documents parses them where the log
+    // read them: no copy into the source's batch (the DWD job's content, kilobytes each).
+    if (!out.parts.operators.empty()) {
+      int doc = CalcDocumentOnlyColumn(*out.parts.operators[0], out.parts.source->output_type());
+      if (doc >= 0) {
+        auto tap = std::make_shared<LogValueTap>();
+        tap->column = doc;
+        if (TapLogValues(out.parts.source.get(), tap)) TapCalcDocuments(out.parts.operators[0].get(), tap);
+      }
+    }
   } else {
     RowType output = adapter.target;
     out.parts.operators.push_back(MakeOperatorTree(std::move(p.nodes), root, std::move(output)));

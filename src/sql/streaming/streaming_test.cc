@@ -12,6 +12,7 @@
 #include "common/testing/test_util.h"
 #include "common/worker_pool.h"
 #include "log/event_log.h"
+#include "log/segment/segment_log.h"
 #include "pipeline/runtime/job.h"
 #include "pipeline/runtime/sink.h"
 #include "sql/functions/cast.h"
@@ -354,6 +355,101 @@ TEST_F(StreamingTest, JsonFieldsOfTheLogsColumnsMatchTheBatchQuery) {
   std::vector<std::string> want = Rows(select);
   EXPECT_EQ(want.size(), 4143u);  // the BOOKMARKs (every fifth but the non-JSON) left out
   EXPECT_EQ(Rows("SELECT * FROM objs"), want);
+}
+
+// A log source whose value column is tapped (the planner does so for a first Calc that reads
+// it only as JSON documents) leaves each batch's values in the tap, in row order and padded
+// for the parser, and empty strings in the column; the other columns are as without a tap.
+// Only the value can be tapped; a batch holding tapped values is not polled into.
+TEST_F(StreamingTest, TappedLogValuesAreTheRecordsValuesInRowOrder) {
+  std::string uri = "dir:" + dir_.Sub("log") + "?partitions=2&fsync=never";
+  auto parsed = sql::ParseStatement(
+      "CREATE TEMPORARY TABLE ev (cluster STRING METADATA FROM 'key', content STRING, off BIGINT METADATA FROM "
+      "'offset') WITH ('connector' = 'kubelake-log', 'uri' = '" +
+      uri + "', 'scan.startup.mode' = 'earliest-offset')");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  auto opener = [this](const std::string& u) { return engine_->OpenLog(u); };
+  auto ev = streaming::MakeConnectorTable(**parsed, "paimon", "kubelake", opener);
+  ASSERT_TRUE(ev.ok()) << ev.status().ToString();
+  std::vector<std::pair<std::string, std::string>> records;
+  for (int i = 0; i < 50; ++i) {
+    records.emplace_back("c" + std::to_string(i % 2), i % 9 == 0 ? "" : "{\"i\":" + std::to_string(i) + "}");
+  }
+  Produce(engine_.get(), uri, records);
+  auto plain = streaming::MakeLogTableSource(**ev, {0, 1, 2}, "plain", opener);
+  auto tapped = streaming::MakeLogTableSource(**ev, {0, 1, 2}, "tapped", opener);
+  ASSERT_TRUE(plain.ok() && tapped.ok());
+  auto tap = std::make_shared<streaming::LogValueTap>();
+  for (int c : {0, 2, 3}) {
+    tap->column = c;
+    EXPECT_FALSE(streaming::TapLogValues(tapped->get(), tap)) << c;  // metadata, or no column
+  }
+  tap->column = 1;
+  ASSERT_TRUE(streaming::TapLogValues(tapped->get(), tap));
+  KL_ASSERT_OK((*plain)->Restore(std::nullopt));
+  KL_ASSERT_OK((*tapped)->Restore(std::nullopt));
+  size_t total = 0;
+  for (int poll = 0; poll < 20 && total < records.size(); ++poll) {
+    pipeline::ChangeBatch want, got;
+    KL_ASSERT_OK((*plain)->PollBatch(7, 10, &want));
+    KL_ASSERT_OK((*tapped)->PollBatch(7, 10, &got));
+    ASSERT_EQ(got.size(), want.size());
+    ASSERT_TRUE(tap->filled);
+    ASSERT_EQ(tap->records.size(), got.size());
+    EXPECT_EQ(tap->padding, log::SegmentLog::kValuePadding);
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got.rows.column(0).Get(i), want.rows.column(0).Get(i));
+      EXPECT_EQ(got.rows.column(2).Get(i), want.rows.column(2).Get(i));
+      EXPECT_EQ(got.rows.column(1).GetBytes(i), "");
+      EXPECT_EQ(tap->records[i].value, want.rows.column(1).GetBytes(i)) << "poll " << poll << " row " << i;
+    }
+    total += got.size();
+    // The batch holds tapped values: adding to it would leave the new rows' values nowhere.
+    EXPECT_EQ((*tapped)->PollBatch(7, 10, &got).code(), StatusCode::kInternal);
+    tap->filled = false;  // as the Calc does once it has read them
+    tap->records = log::RecordBatch();
+  }
+  EXPECT_EQ(total, records.size());
+}
+
+// The DWD job's Calc over the events' content, whose documents come from the log's read
+// buffers (a tap), gives what the batch query gives, for documents of many sizes (read
+// chunks ending anywhere, a megabyte's poll of them split across the Calc's threads),
+// empty and non-JSON values; and so does a Calc that also outputs the content, untapped.
+TEST_F(StreamingTest, JsonFieldsOfTappedLogValuesMatchTheBatchQuery) {
+  std::string uri = "dir:" + dir_.Sub("log") + "?partitions=2&fsync=never";
+  Exec(
+      "CREATE TEMPORARY TABLE ev (ingest BIGINT METADATA FROM 'timestamp', cluster STRING METADATA FROM 'key', "
+      "content STRING, off BIGINT METADATA FROM 'offset' VIRTUAL) WITH ('connector' = 'kubelake-log', 'uri' = '" +
+      uri + "', 'scan.startup.mode' = 'earliest-offset')");
+  Exec("CREATE TABLE objs (cluster STRING, off BIGINT, uid STRING, pad INT, n BIGINT, labels STRING)");
+  Exec("CREATE TABLE raw (off BIGINT, uid STRING, content STRING)");
+  std::vector<std::pair<std::string, std::string>> records;
+  for (int i = 0; i < 5000; ++i) {
+    std::string value = i % 97 == 0   ? ""
+                        : i % 89 == 0 ? "{\"uid\":\"cut" + std::to_string(i)
+                                      : "{\"uid\":\"u" + std::to_string(i) + "\",\"pad\":\"" +
+                                            std::string(static_cast<size_t>((i * 7919) % 500), 'x') +
+                                            "\",\"n\":" + std::to_string(i) + ",\"obj\":{\"labels\":{\"a\":\"" +
+                                            std::to_string(i % 5) + "\"}}}";
+    records.emplace_back("c" + std::to_string(i % 3), value);
+  }
+  Produce(engine_.get(), uri, records);
+  const std::string select =
+      "SELECT cluster, off, JSON_VALUE(content, '$.uid'), CHAR_LENGTH(JSON_VALUE(content, '$.pad')), "
+      "JSON_VALUE(content, '$.n' RETURNING BIGINT), JSON_QUERY(content, '$.obj.labels') FROM ev WHERE "
+      "JSON_VALUE(content, '$.uid') IS NULL OR JSON_VALUE(content, '$.uid') <> 'u5'";
+  const std::string raw = "SELECT off, JSON_VALUE(content, '$.uid'), content FROM ev WHERE off % 10 = 3";
+  Exec("SET 'pipeline.name' = 'objs'");
+  Exec("INSERT INTO objs " + select);
+  Exec("SET 'pipeline.name' = 'raw'");
+  Exec("INSERT INTO raw " + raw);
+  WaitCaughtUp("objs");
+  WaitCaughtUp("raw");
+  std::vector<std::string> want = Rows(select);
+  EXPECT_EQ(want.size(), 4999u);
+  EXPECT_EQ(Rows("SELECT * FROM objs"), want);
+  EXPECT_EQ(Rows("SELECT * FROM raw"), Rows(raw));
 }
 
 // JSON calls over one document share its parse; calls that differ only in their
