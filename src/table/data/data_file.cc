@@ -802,6 +802,46 @@ Result<const TableSchema*> SchemaCache::Get(int64_t id) {
   return ptr;
 }
 
+namespace {
+
+// A file not (or no longer) kept, read by followers with different columns: decoded once
+// with the columns of them all (RecentFiles::DecodeOnce), or null when this reader alone
+// reads there or another's decode was not kept (then it reads the file itself).
+Result<std::shared_ptr<const FileRows>> DecodeOnceForAll(const std::string& path, const std::string& table_path,
+                                                         const TableSchema& file_schema, const RowType& file_read_type,
+                                                         const TableOptions& options) {
+  RecentFiles& recent = RecentFiles::Get();
+  std::vector<std::string> shared = recent.SharedColumns(table_path);
+  if (shared.empty()) return std::shared_ptr<const FileRows>();
+  // In the file read type's layout: the file schema's columns, then the key-value ones.
+  std::vector<DataField> fields;
+  auto wanted = [&](const std::string& name) { return std::find(shared.begin(), shared.end(), name) != shared.end(); };
+  for (const auto& f : file_schema.fields.fields()) {
+    if (wanted(f.name)) fields.push_back(f);
+  }
+  for (const auto& f : file_read_type.fields()) {
+    if (file_schema.fields.IndexOfId(f.id) < 0 && wanted(f.name)) fields.push_back(f);
+  }
+  RowType type(std::move(fields));
+  return recent.DecodeOnce(path, [&]() -> Result<std::shared_ptr<const FileRows>> {
+    KL_ASSIGN_OR_RETURN(std::unique_ptr<FileFormat> format, FileFormatForPath(path, options));
+    auto reader = format->NewReader(path, type, FormatReadOptions{});
+    if (!reader.ok()) return reader.status().WithContext("opening " + path);
+    auto rows = std::make_shared<FileRows>();
+    rows->type = type;
+    while (true) {
+      ColumnBatch chunk(type);
+      KL_ASSIGN_OR_RETURN(size_t n, (*reader)->Read(8192, &chunk));
+      if (n == 0) break;
+      rows->rows += static_cast<int64_t>(n);
+      rows->chunks.push_back(std::move(chunk));
+    }
+    return std::shared_ptr<const FileRows>(std::move(rows));
+  });
+}
+
+}  // namespace
+
 Result<std::unique_ptr<DataFileReader>> DataFileReader::Open(const std::string& path, const DataFileMeta& file,
                                                              const TableSchema& file_schema, const RowType& read_type,
                                                              bool key_value, const TableOptions& options,
@@ -919,8 +959,14 @@ Result<std::unique_ptr<DataFileReader>> DataFileReader::Open(const std::string& 
       }
     }
   }
-  if (auto kept = RecentFiles::Get().Find(path)) {
-    // Written by this process moments ago (a changelog file): its rows, not its bytes.
+  std::shared_ptr<const FileRows> kept = RecentFiles::Get().Find(path);
+  if (!kept && !extras.share_decodes_of.empty() && !r->deletion_vector_) {
+    KL_ASSIGN_OR_RETURN(kept,
+                        DecodeOnceForAll(path, extras.share_decodes_of, file_schema, r->file_read_type_, options));
+  }
+  if (kept) {
+    // Written by this process moments ago (a changelog file), or decoded for all its
+    // readers: its rows, not its bytes.
     if (auto reader = KeptRowsReader::Create(kept, r->file_read_type_)) {
       r->reader_ = std::move(reader);
       // Read in place when no read column needs a cast (or reads as null).

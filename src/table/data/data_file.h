@@ -203,6 +203,10 @@ struct DataFileReadExtras {
   // Merged reads: a hint that only rows whose key columns hold one of these rows are
   // wanted; a decoded copy of the file is then read only within their key ranges.
   std::shared_ptr<const KeyRows> key_rows;
+  // When not empty, the path of the table whose readers in RecentFiles share decodes: a
+  // file not kept there is decoded once for them all, with the columns of them all, and
+  // kept for the others (RecentFiles::DecodeOnce).
+  std::string share_decodes_of;
 };
 
 class DataFileReader {
