@@ -1811,6 +1811,66 @@ TEST(TableTest, FollowersDecodeAFileTheCacheLacksOnceForAll) {
   }
 }
 
+// While jobs that share decodes follow a table, its writer keeps of each changelog file only
+// the columns they read: a file whose whole rows the cache would refuse (a wide column none
+// of them reads) is kept and read in place with no decode; a reader of that other column reads
+// the file itself; every reader gets what it gets from the files alone.
+TEST(TableTest, ChangelogRowsAreKeptWithTheColumnsOfTheFollowers) {
+  for (const char* format : {"avro", "parquet"}) {
+    SCOPED_TRACE(format);
+    testing::TempDir dir;
+    auto t = KeptChangelogTable(dir, format);
+    std::vector<std::unique_ptr<TableRead>> followers;
+    for (const std::vector<std::string>& projection : {std::vector<std::string>{"id", "n"}, {"region"}}) {
+      auto r = t->NewRead(projection);
+      ASSERT_TRUE(r.ok());
+      (*r)->ShareDecodes();
+      followers.push_back(std::move(r).value());
+    }
+    // ~300 rows a bucket per commit, with ~2 KB in `name`: ~600 KB of whole rows a file,
+    // ~20 KB of the followers' columns; the cache takes files up to half of 256 KB.
+    RecentFiles::Get().SetBudget(256u << 10);
+    auto w = t->NewWriter("w");
+    Random rng(41);
+    for (int c = 1; c <= 3; ++c) {
+      for (int i = 0; i < 600; ++i) {
+        int64_t id = static_cast<int64_t>(rng.Uniform(400));
+        KL_ASSERT_OK(w->WriteRow(R(id, rng.Uniform(2) ? "eu" : "us", std::string(2000, 'a' + c), c),
+                                 rng.Uniform(10) == 0 ? RowKind::kDelete : RowKind::kInsert));
+      }
+      ASSERT_TRUE(w->Commit(c).ok());
+    }
+    auto read_with = [&](TableRead& r) {
+      std::vector<std::string> all;
+      auto stream = t->NewStreamScan(StreamStart::kFromSnapshot, 1);
+      EXPECT_TRUE(stream.Next().ok());
+      while (true) {
+        auto plan = stream.Next();
+        EXPECT_TRUE(plan.ok());
+        if (!plan.ok() || !plan->snapshot_id) break;
+        auto rows = r.ReadAll(*plan);
+        EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+        if (!rows.ok()) break;
+        for (const auto& row : Rows(*rows)) all.push_back(std::to_string(*plan->snapshot_id) + ": " + row);
+      }
+      return all;
+    };
+    const RecentFiles::Stats before = RecentFiles::Get().stats();
+    auto first = read_with(*followers[0]);
+    auto second = read_with(*followers[1]);
+    const RecentFiles::Stats after = RecentFiles::Get().stats();
+    EXPECT_EQ(after.decodes, before.decodes) << "the kept rows were read, no file decoded";
+    EXPECT_GE(after.hits - before.hits, 12) << "two followers, three commits, two buckets";
+    auto names = StreamedChanges(*t, {"name", "id"});  // not sharing: reads the files
+    RecentFiles::Get().SetBudget(0);                   // nothing kept: the files themselves
+    EXPECT_EQ(first, StreamedChanges(*t, {"id", "n"}));
+    EXPECT_EQ(second, StreamedChanges(*t, {"region"}));
+    EXPECT_EQ(names, StreamedChanges(*t, {"name", "id"}));
+    EXPECT_GT(first.size(), 1000u);
+    RecentFiles::Get().SetBudget(64u << 20);  // the default
+  }
+}
+
 // A change read with a filter takes from changelog rows kept in memory only the rows that
 // pass, filtered where they are kept: over random rows with nulls and every form of
 // condition, the same changes (rows, order, kinds) as reading every row and filtering

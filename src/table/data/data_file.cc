@@ -343,6 +343,21 @@ Status DataFileWriter::EnsureOpen() {
   file_rows_ = 0;
   keep_file_rows_ = keeps_rows();
   kept_bytes_ = 0;
+  kept_columns_.clear();
+  if (keep_file_rows_) {
+    // Only the columns the jobs following the table read, when they say (RecentFiles::
+    // AddReader): the others would only take the cache's room (a DWD file kept whole is
+    // three times the size), and any other reader reads the file.
+    std::vector<std::string> shared = RecentFiles::Get().SharedColumns(paths_->table_path());
+    std::vector<DataField> fields;
+    for (size_t i = 0; i < file_type_.size() && !shared.empty(); ++i) {
+      if (std::find(shared.begin(), shared.end(), file_type_.field(i).name) == shared.end()) continue;
+      kept_columns_.push_back(static_cast<int>(i));
+      fields.push_back(file_type_.field(i));
+    }
+    if (kept_columns_.size() == file_type_.size()) kept_columns_.clear();
+    kept_type_ = kept_columns_.empty() ? file_type_ : RowType(std::move(fields));
+  }
   file_deletes_ = 0;
   min_key_.clear();
   max_key_.clear();
@@ -399,11 +414,27 @@ Status DataFileWriter::WriteFileBatch(const ColumnBatch& rows, bool roll_check, 
   KL_RETURN_IF_ERROR(writer_->Write(rows, 0, n));
   file_rows_ += static_cast<int64_t>(n);
   if (keep_file_rows_) {
-    kept_bytes_ += rows.UsedBytes();
+    if (kept_columns_.empty()) {
+      kept_bytes_ += rows.UsedBytes();
+    } else {
+      for (int c : kept_columns_) kept_bytes_ += rows.column(static_cast<size_t>(c)).UsedBytes();
+    }
     if (kept_bytes_ > RecentFiles::Get().max_file_bytes()) {
       // Too large for the cache to take: the rows would only be held until the file closes.
       keep_file_rows_ = false;
       kept_.clear();
+    } else if (!kept_columns_.empty()) {
+      ColumnBatch kept(kept_type_);
+      for (size_t k = 0; k < kept_columns_.size(); ++k) {
+        const size_t c = static_cast<size_t>(kept_columns_[k]);
+        if (movable != nullptr) {
+          std::swap(kept.mutable_column(k), movable->mutable_column(c));
+        } else {
+          kept.mutable_column(k).AppendRange(rows.column(c), 0, n);
+        }
+      }
+      kept.SetNumRows(n);
+      kept_.push_back(std::move(kept));
     } else if (movable != nullptr) {
       kept_.push_back(std::move(*movable));
     } else {
@@ -433,7 +464,7 @@ Status DataFileWriter::FinishFile() {
   std::shared_ptr<const FileRows> kept_rows;
   if (keep_file_rows_) {
     auto rows = std::make_shared<FileRows>();
-    rows->type = file_type_;
+    rows->type = kept_type_;
     rows->chunks = std::move(kept_);
     rows->rows = file_rows_;
     kept_.clear();

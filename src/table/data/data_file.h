@@ -129,6 +129,8 @@ class DataFileWriter {
   std::vector<std::string> written_paths_;
   std::vector<format::ColumnBatch> kept_;  // keep_rows: the current file's rows
   bool keep_file_rows_ = false;            // keep_rows, and the current file's rows still fit the cache
+  std::vector<int> kept_columns_;          // the columns of file_type_ kept (empty: all)
+  format::RowType kept_type_;              // their layout
   size_t kept_bytes_ = 0;
   int64_t records_ = 0;
   // Twins still wanted, and the finished files they copy.
