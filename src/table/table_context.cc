@@ -148,6 +148,7 @@ FileOpener TableContext::OpenerFor(const std::string& partition, int32_t bucket,
       file_extras.skip_by_stats = extras->skip_by_stats;
       file_extras.key_leaves = extras->key_leaves;
       file_extras.key_rows = extras->key_rows;
+      file_extras.share_decodes_of = extras->share_decodes_of;
     }
     return DataFileReader::Open(paths_->DataFilePath(partition, bucket, file), file, *file_schema, read_type, key_value,
                                 options_, file_extras);

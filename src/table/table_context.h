@@ -23,6 +23,7 @@ struct SplitReadExtras {
   std::vector<PredicateLeaf> skip_by_stats;                                       // see DataFileReadExtras
   std::vector<PredicateLeaf> key_leaves;                                          // see DataFileReadExtras
   std::shared_ptr<const KeyRows> key_rows;                                        // see DataFileReadExtras
+  std::string share_decodes_of;                                                   // see DataFileReadExtras
 };
 
 // Reads the deletion vectors of `files` (data file name -> where its vector is).

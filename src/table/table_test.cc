@@ -1717,6 +1717,167 @@ TEST(TableTest, ChangelogReadFromKeptRowsEqualsReadFromFiles) {
   }
 }
 
+// Followers that share decodes (TableRead::ShareDecodes) decode each file the cache lacks
+// once, with the columns of them all, and read it from there: the full snapshot's data
+// files and the changelog files, followed from several threads at once with different
+// columns and filters, give the same changes as reads that decode every file on their own;
+// a reader alone does not decode for others, nor does one that did not ask to share.
+TEST(TableTest, FollowersDecodeAFileTheCacheLacksOnceForAll) {
+  using Changes = std::vector<std::string>;
+  auto follow = [](const Table& t, const std::vector<std::string>& projection, const Predicate& filter, bool share) {
+    Changes all;
+    auto stream = t.NewStreamScan(StreamStart::kFromSnapshotFull, 2);
+    auto r = t.NewRead(projection, filter);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (!r.ok()) return all;
+    if (share) (*r)->ShareDecodes();
+    while (true) {
+      auto plan = stream.Next();
+      EXPECT_TRUE(plan.ok());
+      if (!plan.ok() || !plan->snapshot_id) break;
+      auto rows = (*r)->ReadAll(*plan);
+      EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+      if (!rows.ok()) break;
+      for (const auto& row : Rows(*rows)) all.push_back(std::to_string(*plan->snapshot_id) + ": " + row);
+    }
+    return all;
+  };
+  for (const char* format : {"avro", "parquet"}) {
+    SCOPED_TRACE(format);
+    testing::TempDir dir;
+    RecentFiles::Get().SetBudget(0);  // the writer keeps nothing: every file is to be decoded
+    auto t = KeptChangelogTable(dir, format);
+    auto w = t->NewWriter("w");
+    Random rng(31);
+    for (int c = 1; c <= 5; ++c) {
+      for (int i = 0; i < 200; ++i) {
+        int64_t id = static_cast<int64_t>(rng.Uniform(150));
+        Row row = R(id, rng.Uniform(2) ? "eu" : "us", "v" + std::to_string(rng.Uniform(9)), c);
+        if (rng.Uniform(6) == 0) row[2] = Datum();
+        KL_ASSERT_OK(w->WriteRow(row, rng.Uniform(8) == 0 ? RowKind::kDelete : RowKind::kInsert));
+      }
+      ASSERT_TRUE(w->Commit(c).ok());
+    }
+    struct Follower {
+      std::vector<std::string> projection;
+      Predicate filter;
+    };
+    const std::vector<Follower> followers = {
+        {{"id", "n"}, Predicate({PredicateLeaf{"region", CompareOp::kEq, Datum::Bytes("eu"), {}}})},
+        {{"name"}, Predicate({PredicateLeaf{"name", CompareOp::kIsNotNull, Datum(), {}}})},
+        {{}, Predicate()},
+        {{"n", "region"}, Predicate({PredicateLeaf{"n", CompareOp::kGe, Datum::Int(3), {}}})}};
+    std::vector<Changes> alone;  // each decoding every file itself
+    for (const auto& f : followers) alone.push_back(follow(*t, f.projection, f.filter, /*share=*/false));
+    ASSERT_GT(alone[2].size(), 400u);
+    RecentFiles::Get().SetBudget(64u << 20);  // the default: decoded files are kept
+    const RecentFiles::Stats before = RecentFiles::Get().stats();
+    EXPECT_EQ(follow(*t, followers[0].projection, followers[0].filter, /*share=*/true), alone[0]);
+    EXPECT_EQ(RecentFiles::Get().stats().decodes, before.decodes) << "a reader alone decodes for nobody";
+
+    std::vector<Changes> shared(followers.size());
+    {
+      // Registered before any reads, as the jobs of a process are built before they run.
+      std::vector<std::unique_ptr<TableRead>> registered;
+      for (int k = 0; k < 2; ++k) {
+        auto r = t->NewRead({"id"});
+        ASSERT_TRUE(r.ok());
+        (*r)->ShareDecodes();
+        registered.push_back(std::move(r).value());
+      }
+      std::vector<std::thread> threads;
+      for (size_t f = 0; f < followers.size(); ++f) {
+        threads.emplace_back(
+            [&, f] { shared[f] = follow(*t, followers[f].projection, followers[f].filter, /*share=*/true); });
+      }
+      for (auto& th : threads) th.join();
+      // And one more afterwards, while the decoded files are kept.
+      EXPECT_EQ(follow(*t, followers[1].projection, followers[1].filter, /*share=*/true), alone[1]);
+    }
+    for (size_t f = 0; f < followers.size(); ++f) EXPECT_EQ(shared[f], alone[f]) << "follower " << f;
+    const RecentFiles::Stats after = RecentFiles::Get().stats();
+    // Each file of the plans was decoded once (the full snapshot's data files and the
+    // changelog files after it), not once per follower.
+    size_t files = 0;
+    {
+      auto stream = t->NewStreamScan(StreamStart::kFromSnapshotFull, 2);
+      while (true) {
+        auto plan = stream.Next();
+        ASSERT_TRUE(plan.ok());
+        if (!plan->snapshot_id) break;
+        for (const auto& split : plan->splits) files += split.files.size();
+      }
+    }
+    ASSERT_GT(files, 4u);
+    EXPECT_EQ(after.decodes - before.decodes, static_cast<int64_t>(files));
+    // A reader that did not ask to share reads the files itself, as before.
+    RecentFiles::Get().SetBudget(0);
+    RecentFiles::Get().SetBudget(64u << 20);
+    EXPECT_EQ(follow(*t, followers[3].projection, followers[3].filter, /*share=*/false), alone[3]);
+    EXPECT_EQ(RecentFiles::Get().stats().decodes, after.decodes);
+  }
+}
+
+// While jobs that share decodes follow a table, its writer keeps of each changelog file only
+// the columns they read: a file whose whole rows the cache would refuse (a wide column none
+// of them reads) is kept and read in place with no decode; a reader of that other column reads
+// the file itself; every reader gets what it gets from the files alone.
+TEST(TableTest, ChangelogRowsAreKeptWithTheColumnsOfTheFollowers) {
+  for (const char* format : {"avro", "parquet"}) {
+    SCOPED_TRACE(format);
+    testing::TempDir dir;
+    auto t = KeptChangelogTable(dir, format);
+    std::vector<std::unique_ptr<TableRead>> followers;
+    for (const std::vector<std::string>& projection : {std::vector<std::string>{"id", "n"}, {"region"}}) {
+      auto r = t->NewRead(projection);
+      ASSERT_TRUE(r.ok());
+      (*r)->ShareDecodes();
+      followers.push_back(std::move(r).value());
+    }
+    // ~300 rows a bucket per commit, with ~2 KB in `name`: ~600 KB of whole rows a file,
+    // ~20 KB of the followers' columns; the cache takes files up to half of 256 KB.
+    RecentFiles::Get().SetBudget(256u << 10);
+    auto w = t->NewWriter("w");
+    Random rng(41);
+    for (int c = 1; c <= 3; ++c) {
+      for (int i = 0; i < 600; ++i) {
+        int64_t id = static_cast<int64_t>(rng.Uniform(400));
+        KL_ASSERT_OK(w->WriteRow(R(id, rng.Uniform(2) ? "eu" : "us", std::string(2000, 'a' + c), c),
+                                 rng.Uniform(10) == 0 ? RowKind::kDelete : RowKind::kInsert));
+      }
+      ASSERT_TRUE(w->Commit(c).ok());
+    }
+    auto read_with = [&](TableRead& r) {
+      std::vector<std::string> all;
+      auto stream = t->NewStreamScan(StreamStart::kFromSnapshot, 1);
+      EXPECT_TRUE(stream.Next().ok());
+      while (true) {
+        auto plan = stream.Next();
+        EXPECT_TRUE(plan.ok());
+        if (!plan.ok() || !plan->snapshot_id) break;
+        auto rows = r.ReadAll(*plan);
+        EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+        if (!rows.ok()) break;
+        for (const auto& row : Rows(*rows)) all.push_back(std::to_string(*plan->snapshot_id) + ": " + row);
+      }
+      return all;
+    };
+    const RecentFiles::Stats before = RecentFiles::Get().stats();
+    auto first = read_with(*followers[0]);
+    auto second = read_with(*followers[1]);
+    const RecentFiles::Stats after = RecentFiles::Get().stats();
+    EXPECT_EQ(after.decodes, before.decodes) << "the kept rows were read, no file decoded";
+    EXPECT_GE(after.hits - before.hits, 12) << "two followers, three commits, two buckets";
+    auto names = StreamedChanges(*t, {"name", "id"});  // not sharing: reads the files
+    RecentFiles::Get().SetBudget(0);                   // nothing kept: the files themselves
+    EXPECT_EQ(first, StreamedChanges(*t, {"id", "n"}));
+    EXPECT_EQ(second, StreamedChanges(*t, {"region"}));
+    EXPECT_EQ(names, StreamedChanges(*t, {"name", "id"}));
+    EXPECT_GT(first.size(), 1000u);
+    RecentFiles::Get().SetBudget(64u << 20);  // the default
+  }
+}
+
 // A change read with a filter takes from changelog rows kept in memory only the rows that
 // pass, filtered where they are kept: over random rows with nulls and every form of
 // condition, the same changes (rows, order, kinds) as reading every row and filtering

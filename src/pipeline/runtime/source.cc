@@ -28,6 +28,9 @@ Result<std::unique_ptr<TableChangeSource>> TableChangeSource::Create(std::shared
                                                                      std::vector<std::string> projection,
                                                                      TableChangeOptions options) {
   KL_ASSIGN_OR_RETURN(auto read, table->NewRead(std::move(projection), options.filter));
+  // Followers of one table read the same files soon after one another: each file the
+  // cache lacks is decoded once for them all.
+  read->ShareDecodes();
   return std::unique_ptr<TableChangeSource>(
       new TableChangeSource(std::move(table), std::move(read), std::move(options)));
 }

@@ -343,6 +343,21 @@ Status DataFileWriter::EnsureOpen() {
   file_rows_ = 0;
   keep_file_rows_ = keeps_rows();
   kept_bytes_ = 0;
+  kept_columns_.clear();
+  if (keep_file_rows_) {
+    // Only the columns the jobs following the table read, when they say (RecentFiles::
+    // AddReader): the others would only take the cache's room (a DWD file kept whole is
+    // three times the size), and any other reader reads the file.
+    std::vector<std::string> shared = RecentFiles::Get().SharedColumns(paths_->table_path());
+    std::vector<DataField> fields;
+    for (size_t i = 0; i < file_type_.size() && !shared.empty(); ++i) {
+      if (std::find(shared.begin(), shared.end(), file_type_.field(i).name) == shared.end()) continue;
+      kept_columns_.push_back(static_cast<int>(i));
+      fields.push_back(file_type_.field(i));
+    }
+    if (kept_columns_.size() == file_type_.size()) kept_columns_.clear();
+    kept_type_ = kept_columns_.empty() ? file_type_ : RowType(std::move(fields));
+  }
   file_deletes_ = 0;
   min_key_.clear();
   max_key_.clear();
@@ -399,11 +414,27 @@ Status DataFileWriter::WriteFileBatch(const ColumnBatch& rows, bool roll_check, 
   KL_RETURN_IF_ERROR(writer_->Write(rows, 0, n));
   file_rows_ += static_cast<int64_t>(n);
   if (keep_file_rows_) {
-    kept_bytes_ += rows.UsedBytes();
+    if (kept_columns_.empty()) {
+      kept_bytes_ += rows.UsedBytes();
+    } else {
+      for (int c : kept_columns_) kept_bytes_ += rows.column(static_cast<size_t>(c)).UsedBytes();
+    }
     if (kept_bytes_ > RecentFiles::Get().max_file_bytes()) {
       // Too large for the cache to take: the rows would only be held until the file closes.
       keep_file_rows_ = false;
       kept_.clear();
+    } else if (!kept_columns_.empty()) {
+      ColumnBatch kept(kept_type_);
+      for (size_t k = 0; k < kept_columns_.size(); ++k) {
+        const size_t c = static_cast<size_t>(kept_columns_[k]);
+        if (movable != nullptr) {
+          std::swap(kept.mutable_column(k), movable->mutable_column(c));
+        } else {
+          kept.mutable_column(k).AppendRange(rows.column(c), 0, n);
+        }
+      }
+      kept.SetNumRows(n);
+      kept_.push_back(std::move(kept));
     } else if (movable != nullptr) {
       kept_.push_back(std::move(*movable));
     } else {
@@ -433,7 +464,7 @@ Status DataFileWriter::FinishFile() {
   std::shared_ptr<const FileRows> kept_rows;
   if (keep_file_rows_) {
     auto rows = std::make_shared<FileRows>();
-    rows->type = file_type_;
+    rows->type = kept_type_;
     rows->chunks = std::move(kept_);
     rows->rows = file_rows_;
     kept_.clear();
@@ -802,6 +833,46 @@ Result<const TableSchema*> SchemaCache::Get(int64_t id) {
   return ptr;
 }
 
+namespace {
+
+// A file not (or no longer) kept, read by followers with different columns: decoded once
+// with the columns of them all (RecentFiles::DecodeOnce), or null when this reader alone
+// reads there or another's decode was not kept (then it reads the file itself).
+Result<std::shared_ptr<const FileRows>> DecodeOnceForAll(const std::string& path, const std::string& table_path,
+                                                         const TableSchema& file_schema, const RowType& file_read_type,
+                                                         const TableOptions& options) {
+  RecentFiles& recent = RecentFiles::Get();
+  std::vector<std::string> shared = recent.SharedColumns(table_path);
+  if (shared.empty()) return std::shared_ptr<const FileRows>();
+  // In the file read type's layout: the file schema's columns, then the key-value ones.
+  std::vector<DataField> fields;
+  auto wanted = [&](const std::string& name) { return std::find(shared.begin(), shared.end(), name) != shared.end(); };
+  for (const auto& f : file_schema.fields.fields()) {
+    if (wanted(f.name)) fields.push_back(f);
+  }
+  for (const auto& f : file_read_type.fields()) {
+    if (file_schema.fields.IndexOfId(f.id) < 0 && wanted(f.name)) fields.push_back(f);
+  }
+  RowType type(std::move(fields));
+  return recent.DecodeOnce(path, [&]() -> Result<std::shared_ptr<const FileRows>> {
+    KL_ASSIGN_OR_RETURN(std::unique_ptr<FileFormat> format, FileFormatForPath(path, options));
+    auto reader = format->NewReader(path, type, FormatReadOptions{});
+    if (!reader.ok()) return reader.status().WithContext("opening " + path);
+    auto rows = std::make_shared<FileRows>();
+    rows->type = type;
+    while (true) {
+      ColumnBatch chunk(type);
+      KL_ASSIGN_OR_RETURN(size_t n, (*reader)->Read(8192, &chunk));
+      if (n == 0) break;
+      rows->rows += static_cast<int64_t>(n);
+      rows->chunks.push_back(std::move(chunk));
+    }
+    return std::shared_ptr<const FileRows>(std::move(rows));
+  });
+}
+
+}  // namespace
+
 Result<std::unique_ptr<DataFileReader>> DataFileReader::Open(const std::string& path, const DataFileMeta& file,
                                                              const TableSchema& file_schema, const RowType& read_type,
                                                              bool key_value, const TableOptions& options,
@@ -919,8 +990,14 @@ Result<std::unique_ptr<DataFileReader>> DataFileReader::Open(const std::string& 
       }
     }
   }
-  if (auto kept = RecentFiles::Get().Find(path)) {
-    // Written by this process moments ago (a changelog file): its rows, not its bytes.
+  std::shared_ptr<const FileRows> kept = RecentFiles::Get().Find(path);
+  if (!kept && !extras.share_decodes_of.empty() && !r->deletion_vector_) {
+    KL_ASSIGN_OR_RETURN(kept,
+                        DecodeOnceForAll(path, extras.share_decodes_of, file_schema, r->file_read_type_, options));
+  }
+  if (kept) {
+    // Written by this process moments ago (a changelog file), or decoded for all its
+    // readers: its rows, not its bytes.
     if (auto reader = KeptRowsReader::Create(kept, r->file_read_type_)) {
       r->reader_ = std::move(reader);
       // Read in place when no read column needs a cast (or reads as null).

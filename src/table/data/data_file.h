@@ -129,6 +129,8 @@ class DataFileWriter {
   std::vector<std::string> written_paths_;
   std::vector<format::ColumnBatch> kept_;  // keep_rows: the current file's rows
   bool keep_file_rows_ = false;            // keep_rows, and the current file's rows still fit the cache
+  std::vector<int> kept_columns_;          // the columns of file_type_ kept (empty: all)
+  format::RowType kept_type_;              // their layout
   size_t kept_bytes_ = 0;
   int64_t records_ = 0;
   // Twins still wanted, and the finished files they copy.
@@ -203,6 +205,10 @@ struct DataFileReadExtras {
   // Merged reads: a hint that only rows whose key columns hold one of these rows are
   // wanted; a decoded copy of the file is then read only within their key ranges.
   std::shared_ptr<const KeyRows> key_rows;
+  // When not empty, the path of the table whose readers in RecentFiles share decodes: a
+  // file not kept there is decoded once for them all, with the columns of them all, and
+  // kept for the others (RecentFiles::DecodeOnce).
+  std::string share_decodes_of;
 };
 
 class DataFileReader {

@@ -1,7 +1,10 @@
 #include "table/operation/recent_files.h"
 
+#include <condition_variable>
 #include <list>
+#include <map>
 #include <mutex>
+#include <set>
 #include <unordered_map>
 
 #include "common/file/file_util.h"
@@ -20,6 +23,12 @@ struct RecentFiles::Impl {
   std::unordered_map<std::string, Slot> map;
   size_t used = 0;
   size_t budget = 64u << 20;
+  // AddReader's readers: id -> table path, columns.
+  std::map<int64_t, std::pair<std::string, std::vector<std::string>>> readers;
+  int64_t last_reader = 0;
+  std::set<std::string> decoding;  // paths a DecodeOnce is decoding
+  std::condition_variable decoded;
+  Stats stats;
 
   void Evict() {
     while (used > budget && !lru.empty()) {
@@ -65,20 +74,85 @@ void RecentFiles::Put(const std::string& path, std::shared_ptr<const FileRows> r
 std::shared_ptr<const FileRows> RecentFiles::Find(const std::string& path) {
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
-    if (impl_->map.count(path) == 0) return nullptr;
+    if (impl_->map.count(path) == 0) {
+      ++impl_->stats.misses;
+      return nullptr;
+    }
   }
   FileStamp stamp = StampFile(path);
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto it = impl_->map.find(path);
-  if (it == impl_->map.end()) return nullptr;
-  if (!(it->second.stamp == stamp)) {
-    impl_->used -= it->second.bytes;
-    impl_->lru.erase(it->second.lru);
-    impl_->map.erase(it);
+  if (it == impl_->map.end() || !(it->second.stamp == stamp)) {
+    if (it != impl_->map.end()) {
+      impl_->used -= it->second.bytes;
+      impl_->lru.erase(it->second.lru);
+      impl_->map.erase(it);
+    }
+    ++impl_->stats.misses;
     return nullptr;
   }
   impl_->lru.splice(impl_->lru.begin(), impl_->lru, it->second.lru);
+  ++impl_->stats.hits;
   return it->second.rows;
+}
+
+int64_t RecentFiles::AddReader(const std::string& table_path, std::vector<std::string> columns) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  int64_t id = ++impl_->last_reader;
+  impl_->readers[id] = {table_path, std::move(columns)};
+  return id;
+}
+
+void RecentFiles::RemoveReader(int64_t id) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->readers.erase(id);
+}
+
+std::vector<std::string> RecentFiles::SharedColumns(const std::string& table_path) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  std::set<std::string> all;
+  int readers = 0;
+  for (const auto& [id, reader] : impl_->readers) {
+    if (reader.first != table_path) continue;
+    ++readers;
+    all.insert(reader.second.begin(), reader.second.end());
+  }
+  if (readers < 2) return {};
+  return std::vector<std::string>(all.begin(), all.end());
+}
+
+Result<std::shared_ptr<const FileRows>> RecentFiles::DecodeOnce(
+    const std::string& path, const std::function<Result<std::shared_ptr<const FileRows>>()>& decode) {
+  {
+    std::unique_lock<std::mutex> lock(impl_->mu);
+    bool waited = false;
+    if (impl_->decoding.count(path) != 0) {
+      ++impl_->stats.waits;
+      impl_->decoded.wait(lock, [&] { return impl_->decoding.count(path) == 0; });
+      waited = true;
+    }
+    if (impl_->map.count(path) != 0) {
+      lock.unlock();
+      return Find(path);  // null if the file changed since
+    }
+    // Not kept after all (too large, or the decode failed): the caller reads on its own.
+    if (waited) return std::shared_ptr<const FileRows>();
+    impl_->decoding.insert(path);
+  }
+  Result<std::shared_ptr<const FileRows>> rows = decode();
+  if (rows.ok() && *rows) Put(path, *rows);
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->decoding.erase(path);
+    ++impl_->stats.decodes;
+  }
+  impl_->decoded.notify_all();
+  return rows;
+}
+
+RecentFiles::Stats RecentFiles::stats() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->stats;
 }
 
 }  // namespace kl::table

@@ -5,13 +5,22 @@
 // only while the file on disk still has the size and modification time it had
 // when it was written, and the cache is bounded (least recently used go first),
 // so a reader in another process, or after eviction, simply reads the file.
+//
+// A file that is not kept (it outgrew the cache while written, or was evicted) is decoded
+// once for the readers following its table: each says which columns it reads while it
+// lives (AddReader), and the first that misses a file decodes it with the columns of them
+// all (DecodeOnce) and keeps those rows; the others wait for it and read them. Each reader
+// still filters and projects on its own, and its position is its own: only the decoding
+// is shared.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "common/result.h"
 #include "format/column.h"
 
 namespace kl::table {
@@ -34,6 +43,28 @@ class RecentFiles {
   // ~18 MB of rows per bucket, which every follower reads next): writers stop keeping the
   // rows of a file that grows past it.
   size_t max_file_bytes();
+
+  // A reader of the table at `table_path` that decodes files once for all such readers
+  // (TableRead::ShareDecodes) says which columns it reads, by name, for as long as it lives
+  // (until RemoveReader with the returned id).
+  int64_t AddReader(const std::string& table_path, std::vector<std::string> columns);
+  void RemoveReader(int64_t id);
+  // The columns of every such reader of `table_path`, in no order, when there are two or
+  // more (a file is then worth decoding once for all); else nothing.
+  std::vector<std::string> SharedColumns(const std::string& table_path);
+  // The rows of `path`: kept ones; or those another thread is decoding (waited for; null
+  // when that decode failed or its rows were not kept); or those `decode` returns now,
+  // which are kept when they fit. Errors are `decode`'s.
+  Result<std::shared_ptr<const FileRows>> DecodeOnce(
+      const std::string& path, const std::function<Result<std::shared_ptr<const FileRows>>()>& decode);
+
+  struct Stats {
+    int64_t hits = 0;     // Find found the rows
+    int64_t misses = 0;   // Find did not
+    int64_t decodes = 0;  // DecodeOnce decoded a file
+    int64_t waits = 0;    // DecodeOnce waited for another thread's decode
+  };
+  Stats stats();
 
  private:
   struct Impl;

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "table/data/binary_row.h"
+#include "table/data/data_file.h"
+#include "table/operation/recent_files.h"
 
 namespace kl::table {
 
@@ -263,6 +265,20 @@ Result<std::unique_ptr<TableRead>> TableRead::Create(std::shared_ptr<TableContex
   return r;
 }
 
+void TableRead::ShareDecodes() {
+  if (shared_reader_ != 0) return;
+  std::vector<std::string> columns = read_type_.names();
+  if (ctx_->primary_key()) {
+    columns.push_back(kSequenceNumberField);
+    columns.push_back(kValueKindField);
+  }
+  shared_reader_ = RecentFiles::Get().AddReader(ctx_->path(), std::move(columns));
+}
+
+TableRead::~TableRead() {
+  if (shared_reader_ != 0) RecentFiles::Get().RemoveReader(shared_reader_);
+}
+
 void TableRead::NarrowToKeys(std::vector<std::string> fields, std::vector<format::Row> rows) {
   auto keys = std::make_shared<KeyRows>();
   keys->fields = std::move(fields);
@@ -292,6 +308,7 @@ Result<std::unique_ptr<SplitReader>> TableRead::Open(const DataSplit& split) {
   // Rows read as stored are filtered one by one afterwards, so any condition may skip
   // them; merged reads may skip only by key conditions.
   extras->skip_by_stats = raw ? filter_.leaves() : key_leaves_;
+  if (shared_reader_ != 0) extras->share_decodes_of = ctx_->path();
   if (!raw) {
     extras->key_leaves = key_leaves_;
     extras->key_rows = key_rows_;

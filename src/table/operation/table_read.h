@@ -46,6 +46,11 @@ class TableRead {
   // `fields` hold one of `rows`; files kept decoded are read only within their key ranges.
   // (The filter alone decides which rows are returned.)
   void NarrowToKeys(std::vector<std::string> fields, std::vector<format::Row> rows);
+  // Files this read misses in RecentFiles are decoded once for every reader that said the
+  // same (with the columns of them all) and kept for the others: for the jobs that follow
+  // a table, which read the same files soon after one another.
+  void ShareDecodes();
+  ~TableRead();
 
   const format::RowType& output_type() const { return output_type_; }
   Result<std::unique_ptr<SplitReader>> Open(const DataSplit& split);
@@ -65,6 +70,7 @@ class TableRead {
   std::vector<int> filter_columns_;          // per filter leaf: its column in read_type_
   std::vector<PredicateLeaf> key_leaves_;    // filter leaves on primary-key columns
   std::shared_ptr<const KeyRows> key_rows_;  // NarrowToKeys
+  int64_t shared_reader_ = 0;                // ShareDecodes: its id in RecentFiles
 };
 
 }  // namespace kl::table
