@@ -46,6 +46,22 @@ class StreamingTest : public SqlEngineFixture {
   // Rows of a query as sorted text lines.
   std::vector<std::string> Rows(const std::string& sql) { return SortedRows(session_.get(), sql); }
 
+  // Opens the logs the tests' sources read.
+  streaming::LogOpener Opener() {
+    return [this](const std::string& u) { return engine_->OpenLog(u); };
+  }
+  // The log table `ev (columns)` over `uri`, read from its earliest offset.
+  std::shared_ptr<CatalogObject> LogTable(const std::string& columns, const std::string& uri) {
+    auto parsed = sql::ParseStatement("CREATE TEMPORARY TABLE ev (" + columns +
+                                      ") WITH ('connector' = 'kubelake-log', 'uri' = '" + uri +
+                                      "', 'scan.startup.mode' = 'earliest-offset')");
+    EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
+    if (!parsed.ok()) return nullptr;
+    auto ev = streaming::MakeConnectorTable(**parsed, "paimon", "kubelake", Opener());
+    EXPECT_TRUE(ev.ok()) << ev.status().ToString();
+    return ev.ok() ? *ev : nullptr;
+  }
+
   // Waits until job `name` has read and committed everything available since now.
   void WaitCaughtUp(const std::string& name, int64_t timeout_ms = 20000) {
     int64_t since = NowMillis();
@@ -139,14 +155,9 @@ TEST_F(StreamingTest, ReadsTheEventLogAsATable) {
 // on their way to the sink), and still bring every record once, in order, exactly.
 TEST_F(StreamingTest, LogTableBatchesStopAtAMegabyteAndLoseNothing) {
   std::string uri = "dir:" + dir_.Sub("log") + "?partitions=1&fsync=never";
-  auto parsed = sql::ParseStatement(
-      "CREATE TEMPORARY TABLE ev (content STRING, off BIGINT METADATA FROM 'offset') WITH ('connector' = "
-      "'kubelake-log', 'uri' = '" +
-      uri + "', 'scan.startup.mode' = 'earliest-offset')");
-  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
-  auto opener = [this](const std::string& u) { return engine_->OpenLog(u); };
-  auto ev = streaming::MakeConnectorTable(**parsed, "paimon", "kubelake", opener);
-  ASSERT_TRUE(ev.ok()) << ev.status().ToString();
+  auto ev = LogTable("content STRING, off BIGINT METADATA FROM 'offset'", uri);
+  ASSERT_NE(ev, nullptr);
+  auto opener = Opener();
   std::vector<std::pair<std::string, std::string>> records;
   for (int i = 0; i < 12; ++i) {
     std::string value(300 << 10, static_cast<char>('a' + i));
@@ -154,7 +165,7 @@ TEST_F(StreamingTest, LogTableBatchesStopAtAMegabyteAndLoseNothing) {
     records.emplace_back("c", value);
   }
   Produce(engine_.get(), uri, records);
-  auto source = streaming::MakeLogTableSource(**ev, {0, 1}, "batches", opener);
+  auto source = streaming::MakeLogTableSource(*ev, {0, 1}, "batches", opener);
   ASSERT_TRUE(source.ok()) << source.status().ToString();
   ASSERT_TRUE((*source)->emits_batches());
   KL_ASSERT_OK((*source)->Restore(std::nullopt));
@@ -181,15 +192,12 @@ TEST_F(StreamingTest, LogTableBatchesStopAtAMegabyteAndLoseNothing) {
 // source at the same position either way.
 TEST_F(StreamingTest, LogTableSourcesGiveTheSameTableThroughColumnsAndRows) {
   std::string uri = "dir:" + dir_.Sub("log") + "?partitions=3&fsync=never";
-  auto parsed = sql::ParseStatement(
-      "CREATE TEMPORARY TABLE ev (content STRING, off BIGINT METADATA FROM 'offset', cluster STRING METADATA FROM "
-      "'key', at TIMESTAMP_LTZ(3) METADATA FROM 'timestamp', part INT METADATA FROM 'partition', ingest BIGINT "
-      "METADATA FROM 'timestamp') WITH ('connector' = 'kubelake-log', 'uri' = '" +
-      uri + "', 'scan.startup.mode' = 'earliest-offset')");
-  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
-  auto opener = [this](const std::string& u) { return engine_->OpenLog(u); };
-  auto ev = streaming::MakeConnectorTable(**parsed, "paimon", "kubelake", opener);
-  ASSERT_TRUE(ev.ok()) << ev.status().ToString();
+  auto ev = LogTable(
+      "content STRING, off BIGINT METADATA FROM 'offset', cluster STRING METADATA FROM 'key', at TIMESTAMP_LTZ(3) "
+      "METADATA FROM 'timestamp', part INT METADATA FROM 'partition', ingest BIGINT METADATA FROM 'timestamp'",
+      uri);
+  ASSERT_NE(ev, nullptr);
+  auto opener = Opener();
   const std::vector<int> columns = {0, 1, 2, 3, 4, 5};
   auto produce = [&](int from, int n) {
     std::vector<std::pair<std::string, std::string>> records;
@@ -206,8 +214,8 @@ TEST_F(StreamingTest, LogTableSourcesGiveTheSameTableThroughColumnsAndRows) {
 
   // Polled side by side, the two ways give the same rows and positions.
   {
-    auto by_rows = streaming::MakeLogTableSource(**ev, columns, "side-rows", opener);
-    auto by_columns = streaming::MakeLogTableSource(**ev, columns, "side-columns", opener);
+    auto by_rows = streaming::MakeLogTableSource(*ev, columns, "side-rows", opener);
+    auto by_columns = streaming::MakeLogTableSource(*ev, columns, "side-columns", opener);
     ASSERT_TRUE(by_rows.ok() && by_columns.ok());
     EXPECT_TRUE((*by_columns)->emits_batches());
     KL_ASSERT_OK((*by_rows)->Restore(std::nullopt));
@@ -253,9 +261,8 @@ TEST_F(StreamingTest, LogTableSourcesGiveTheSameTableThroughColumnsAndRows) {
   std::map<bool, std::shared_ptr<table::Table>> tables;
   for (bool rows_only : {false, true}) {
     SCOPED_TRACE(rows_only ? "rows" : "columns");
-    auto schema =
-        table::NewTableSchema((*ev)->schema.fields(), {}, {},
-                              {{"bucket", "-1"}, {"file.format", "avro"}, {"kubelake.data-file.sync", "false"}});
+    auto schema = table::NewTableSchema(
+        ev->schema.fields(), {}, {}, {{"bucket", "-1"}, {"file.format", "avro"}, {"kubelake.data-file.sync", "false"}});
     ASSERT_TRUE(schema.ok()) << schema.status().ToString();
     auto t = table::Table::Create(dir_.Sub(rows_only ? "by-rows" : "by-columns"), *schema);
     ASSERT_TRUE(t.ok()) << t.status().ToString();
@@ -264,7 +271,7 @@ TEST_F(StreamingTest, LogTableSourcesGiveTheSameTableThroughColumnsAndRows) {
     const std::string job = rows_only ? "copy-rows" : "copy-columns";
     auto factory = [&]() -> Result<pipeline::JobParts> {
       pipeline::JobParts parts;
-      KL_ASSIGN_OR_RETURN(auto source, streaming::MakeLogTableSource(**ev, columns, job, opener));
+      KL_ASSIGN_OR_RETURN(auto source, streaming::MakeLogTableSource(*ev, columns, job, opener));
       auto wrapped = std::make_unique<RowsOnly>(std::move(source));
       wrapped->rows_only = rows_only;
       wrapped->batch_polls = &batch_polls;
@@ -363,21 +370,16 @@ TEST_F(StreamingTest, JsonFieldsOfTheLogsColumnsMatchTheBatchQuery) {
 // Only the value can be tapped; a batch holding tapped values is not polled into.
 TEST_F(StreamingTest, TappedLogValuesAreTheRecordsValuesInRowOrder) {
   std::string uri = "dir:" + dir_.Sub("log") + "?partitions=2&fsync=never";
-  auto parsed = sql::ParseStatement(
-      "CREATE TEMPORARY TABLE ev (cluster STRING METADATA FROM 'key', content STRING, off BIGINT METADATA FROM "
-      "'offset') WITH ('connector' = 'kubelake-log', 'uri' = '" +
-      uri + "', 'scan.startup.mode' = 'earliest-offset')");
-  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
-  auto opener = [this](const std::string& u) { return engine_->OpenLog(u); };
-  auto ev = streaming::MakeConnectorTable(**parsed, "paimon", "kubelake", opener);
-  ASSERT_TRUE(ev.ok()) << ev.status().ToString();
+  auto ev = LogTable("cluster STRING METADATA FROM 'key', content STRING, off BIGINT METADATA FROM 'offset'", uri);
+  ASSERT_NE(ev, nullptr);
+  auto opener = Opener();
   std::vector<std::pair<std::string, std::string>> records;
   for (int i = 0; i < 50; ++i) {
     records.emplace_back("c" + std::to_string(i % 2), i % 9 == 0 ? "" : "{\"i\":" + std::to_string(i) + "}");
   }
   Produce(engine_.get(), uri, records);
-  auto plain = streaming::MakeLogTableSource(**ev, {0, 1, 2}, "plain", opener);
-  auto tapped = streaming::MakeLogTableSource(**ev, {0, 1, 2}, "tapped", opener);
+  auto plain = streaming::MakeLogTableSource(*ev, {0, 1, 2}, "plain", opener);
+  auto tapped = streaming::MakeLogTableSource(*ev, {0, 1, 2}, "tapped", opener);
   ASSERT_TRUE(plain.ok() && tapped.ok());
   auto tap = std::make_shared<streaming::LogValueTap>();
   for (int c : {0, 2, 3}) {
