@@ -43,23 +43,29 @@ std::shared_ptr<Table> MakeTable(const std::string& path, std::vector<std::strin
 using test_util::R;
 using test_util::Rows;
 
-// Every change a stream from snapshot 1 reads, as "snapshot: row", with `projection`.
-std::vector<std::string> StreamedChanges(const Table& t, const std::vector<std::string>& projection = {}) {
+// Every change `read` reads of the snapshots `stream` plans until it has no next one,
+// as "snapshot: row".
+std::vector<std::string> ReadChanges(StreamScan& stream, TableRead& read) {
   std::vector<std::string> all;
-  auto stream = t.NewStreamScan(StreamStart::kFromSnapshot, 1);
-  EXPECT_TRUE(stream.Next().ok());
-  auto read = t.NewRead(projection);
-  EXPECT_TRUE(read.ok());
-  while (read.ok()) {
+  while (true) {
     auto plan = stream.Next();
     EXPECT_TRUE(plan.ok());
     if (!plan.ok() || !plan->snapshot_id) break;
-    auto rows = (*read)->ReadAll(*plan);
+    auto rows = read.ReadAll(*plan);
     EXPECT_TRUE(rows.ok()) << rows.status().ToString();
     if (!rows.ok()) break;
     for (const auto& r : Rows(*rows)) all.push_back(std::to_string(*plan->snapshot_id) + ": " + r);
   }
   return all;
+}
+
+// Every change a stream from snapshot 1 reads, as "snapshot: row", with `projection`.
+std::vector<std::string> StreamedChanges(const Table& t, const std::vector<std::string>& projection = {}) {
+  auto stream = t.NewStreamScan(StreamStart::kFromSnapshot, 1);
+  EXPECT_TRUE(stream.Next().ok());
+  auto read = t.NewRead(projection);
+  EXPECT_TRUE(read.ok());
+  return read.ok() ? ReadChanges(stream, **read) : std::vector<std::string>();
 }
 
 // A one-bucket table keyed by id with the lookup changelog producer (data files not synced),
@@ -1725,22 +1731,12 @@ TEST(TableTest, ChangelogReadFromKeptRowsEqualsReadFromFiles) {
 TEST(TableTest, FollowersDecodeAFileTheCacheLacksOnceForAll) {
   using Changes = std::vector<std::string>;
   auto follow = [](const Table& t, const std::vector<std::string>& projection, const Predicate& filter, bool share) {
-    Changes all;
     auto stream = t.NewStreamScan(StreamStart::kFromSnapshotFull, 2);
     auto r = t.NewRead(projection, filter);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
-    if (!r.ok()) return all;
+    if (!r.ok()) return Changes();
     if (share) (*r)->ShareDecodes();
-    while (true) {
-      auto plan = stream.Next();
-      EXPECT_TRUE(plan.ok());
-      if (!plan.ok() || !plan->snapshot_id) break;
-      auto rows = (*r)->ReadAll(*plan);
-      EXPECT_TRUE(rows.ok()) << rows.status().ToString();
-      if (!rows.ok()) break;
-      for (const auto& row : Rows(*rows)) all.push_back(std::to_string(*plan->snapshot_id) + ": " + row);
-    }
-    return all;
+    return ReadChanges(stream, **r);
   };
   for (const char* format : {"avro", "parquet"}) {
     SCOPED_TRACE(format);
