@@ -694,7 +694,7 @@ TEST(TableTest, WriterCountsFlushesCompactionsAndLookups) {
 
 // The lookup changelog of flushes of every shape, against a model of the table: a first
 // flush of only new keys larger than a decode chunk (its data and changelog go out as the
-// decoded chunk itself), then flushes mixing new keys, updates, deletes of present and
+// decoded chunks' rows as they are), then flushes mixing new keys, updates, deletes of present and
 // absent keys and several records of one key (rows gathered from the chunk and the state),
 // one key with more records than a decode chunk.
 TEST(TableTest, LookupChangelogMatchesAModelOfTheTable) {
@@ -1811,6 +1811,19 @@ TEST(TableTest, FollowersDecodeAFileTheCacheLacksOnceForAll) {
     RecentFiles::Get().SetBudget(64u << 20);
     EXPECT_EQ(follow(*t, followers[3].projection, followers[3].filter, /*share=*/false), alone[3]);
     EXPECT_EQ(RecentFiles::Get().stats().decodes, after.decodes);
+    // Rows the cache could not keep are dropped as they are decoded: nothing is kept, the
+    // followers that waited read the files on their own, and every one gets its own rows.
+    RecentFiles::Get().SetBudget(2);
+    {
+      std::vector<std::thread> threads;
+      for (size_t f = 0; f < followers.size(); ++f) {
+        threads.emplace_back(
+            [&, f] { shared[f] = follow(*t, followers[f].projection, followers[f].filter, /*share=*/true); });
+      }
+      for (auto& th : threads) th.join();
+    }
+    for (size_t f = 0; f < followers.size(); ++f) EXPECT_EQ(shared[f], alone[f]) << "follower " << f;
+    RecentFiles::Get().SetBudget(64u << 20);
   }
 }
 

@@ -860,10 +860,14 @@ Result<std::shared_ptr<const FileRows>> DecodeOnceForAll(const std::string& path
     if (!reader.ok()) return reader.status().WithContext("opening " + path);
     auto rows = std::make_shared<FileRows>();
     rows->type = type;
+    size_t bytes = 0;
     while (true) {
       ColumnBatch chunk(type);
       KL_ASSIGN_OR_RETURN(size_t n, (*reader)->Read(8192, &chunk));
       if (n == 0) break;
+      // Rows the cache could not keep would only hold the others up: each reads on its own.
+      bytes += chunk.UsedBytes();
+      if (bytes > recent.max_file_bytes()) return std::shared_ptr<const FileRows>();
       rows->rows += static_cast<int64_t>(n);
       rows->chunks.push_back(std::move(chunk));
     }

@@ -139,14 +139,21 @@ Result<std::shared_ptr<const FileRows>> RecentFiles::DecodeOnce(
     if (waited) return std::shared_ptr<const FileRows>();
     impl_->decoding.insert(path);
   }
+  // However the decode ends, even by an exception, the readers waiting for it go on.
+  struct DecodeDone {
+    Impl* impl;
+    const std::string& path;
+    ~DecodeDone() {
+      {
+        std::lock_guard<std::mutex> lock(impl->mu);
+        impl->decoding.erase(path);
+        ++impl->stats.decodes;
+      }
+      impl->decoded.notify_all();
+    }
+  } done{impl_.get(), path};
   Result<std::shared_ptr<const FileRows>> rows = decode();
   if (rows.ok() && *rows) Put(path, *rows);
-  {
-    std::lock_guard<std::mutex> lock(impl_->mu);
-    impl_->decoding.erase(path);
-    ++impl_->stats.decodes;
-  }
-  impl_->decoded.notify_all();
   return rows;
 }
 

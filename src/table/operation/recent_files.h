@@ -9,7 +9,8 @@
 // A file that is not kept (it outgrew the cache while written, or was evicted) is decoded
 // once for the readers following its table: each says which columns it reads while it
 // lives (AddReader), and the first that misses a file decodes it with the columns of them
-// all (DecodeOnce) and keeps those rows; the others wait for it and read them. Each reader
+// all (DecodeOnce) and keeps those rows; the others wait for it and read them (rows that
+// outgrow the cache are dropped as they do, and each reader reads the file). Each reader
 // still filters and projects on its own, and its position is its own: only the decoding
 // is shared.
 #pragma once

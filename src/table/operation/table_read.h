@@ -50,6 +50,8 @@ class TableRead {
   // same (with the columns of them all) and kept for the others: for the jobs that follow
   // a table, which read the same files soon after one another.
   void ShareDecodes();
+  TableRead(const TableRead&) = delete;  // the destructor ends the reader ShareDecodes() registered
+  TableRead& operator=(const TableRead&) = delete;
   ~TableRead();
 
   const format::RowType& output_type() const { return output_type_; }
