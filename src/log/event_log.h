@@ -197,6 +197,9 @@ class EventLog {
   virtual Result<int64_t> EndOffset(int32_t partition) = 0;
   // partition -> committed offset; partitions without a commit are absent.
   virtual Result<std::map<int32_t, int64_t>> CommittedOffsets(const std::string& group) = 0;
+  // How many bytes past its end each value its consumers return stays readable, so a JSON
+  // parser may read it where it lies; 0: none (copy it first).
+  virtual size_t value_padding() const { return 0; }
 };
 
 // The partition for a key: Kafka's default (Java client) partitioner,

@@ -76,6 +76,7 @@ class SegmentLog final : public EventLog {
   // lock: that happens on the first NewProducer() (or EnforceRetention()).
   static Result<std::unique_ptr<SegmentLog>> Open(const std::string& dir, SegmentLogOptions options = {});
   ~SegmentLog() override;
+  size_t value_padding() const override { return kValuePadding; }
 
   std::string Describe() const override;
   int32_t NumPartitions() const override;

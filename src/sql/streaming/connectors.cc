@@ -5,7 +5,6 @@
 #include "common/json.h"
 #include "common/random.h"
 #include "common/string_util.h"
-#include "log/segment/segment_log.h"
 #include "pipeline/runtime/log_source.h"
 #include "sql/binder/types.h"
 
@@ -349,7 +348,7 @@ class LogTableStreamSource : public pipeline::Source {
     out->kinds.resize(out->kinds.size() + records.size(), format::RowKind::kInsert);
     if (tapping) {
       tap_->records = std::move(records);
-      tap_->padding = dynamic_cast<const log::SegmentLog*>(log_.get()) != nullptr ? log::SegmentLog::kValuePadding : 0;
+      tap_->padding = log_->value_padding();
       tap_->filled = true;
     }
     return Status::OK();
