@@ -31,6 +31,14 @@ Status ZstdError(const char* what, size_t code) {
 // zlib counts in uInt; larger inputs are not produced by any format kubelake reads or writes.
 bool FitsZlib(size_t n) { return n <= std::numeric_limits<uInt>::max(); }
 
+// zstd itself clamps a level it lacks to one it has: refused here, so a
+// configured level is the one used.
+Status CheckZstdLevel(int level) {
+  if (level >= ZSTD_minCLevel() && level <= ZSTD_maxCLevel()) return Status::OK();
+  return Status::InvalidArgument("zstd level " + std::to_string(level) + " is outside " +
+                                 std::to_string(ZSTD_minCLevel()) + " to " + std::to_string(ZSTD_maxCLevel()));
+}
+
 }  // namespace
 
 int ZstdMinLevel() { return ZSTD_minCLevel(); }
@@ -48,10 +56,7 @@ Status ZstdCompress(int level, std::string_view input, std::string* out) {
 size_t ZstdCompressBound(size_t n) { return ZSTD_compressBound(n); }
 
 Status ZstdCompressTo(int level, std::string_view input, char* out, size_t capacity, size_t* written) {
-  if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel()) {
-    return Status::InvalidArgument("zstd level " + std::to_string(level) + " is outside " +
-                                   std::to_string(ZSTD_minCLevel()) + " to " + std::to_string(ZSTD_maxCLevel()));
-  }
+  KL_RETURN_IF_ERROR(CheckZstdLevel(level));
   size_t n = ZSTD_compressCCtx(Zstd().compress, out, capacity, input.data(), input.size(), level);
   if (ZSTD_isError(n)) return Status::Internal(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
   *written = n;
@@ -94,6 +99,7 @@ Status ZstdDecompressStream(std::string_view input, size_t max_output, std::stri
 }
 
 Status ZstdCompressInto(int level, std::string_view input, std::string* buffer, std::string_view* out) {
+  KL_RETURN_IF_ERROR(CheckZstdLevel(level));
   size_t bound = ZSTD_compressBound(input.size());
   if (buffer->size() < bound) buffer->resize(bound);
   size_t n = ZSTD_compressCCtx(Zstd().compress, buffer->data(), bound, input.data(), input.size(), level);

@@ -36,7 +36,8 @@ Status ZstdDecompressStream(std::string_view input, size_t max_output, std::stri
 // For request bodies compressed or inflated again and again by one thread (the remote sink, the
 // ingest endpoint): `buffer` is kept by the caller and only grows, so a call neither zero-fills
 // nor faults in fresh pages for the megabyte it writes. *out views the result inside `buffer`.
-// ZstdCompressInto passes `level` to zstd as it is (negative levels are zstd's fast ones).
+// ZstdCompressInto passes `level` to zstd as it is (negative levels are zstd's fast ones); a level
+// zstd lacks is InvalidArgument, as for ZstdCompress.
 Status ZstdCompressInto(int level, std::string_view input, std::string* buffer, std::string_view* out);
 // At least `padding` bytes of `buffer` follow *out (for parsers that read past the end).
 Status ZstdInflateInto(std::string_view input, size_t max_output, size_t padding, std::string* buffer,

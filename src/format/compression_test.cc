@@ -70,6 +70,14 @@ TEST(CompressionTest, ZstdHonoursEveryLevelAndRefusesOthers) {
     EXPECT_EQ(st.message(), "zstd level " + std::to_string(level) + " is outside " + std::to_string(ZSTD_minCLevel()) +
                                 " to " + std::to_string(ZSTD_maxCLevel()));
     EXPECT_EQ(packed, "kept");
+    // The same for the reused-buffer form (Avro blocks, the remote sink's batches).
+    std::string buffer;
+    std::string_view body = "untouched";
+    st = ZstdCompressInto(level, text, &buffer, &body);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
+    EXPECT_EQ(st.message(), "zstd level " + std::to_string(level) + " is outside " + std::to_string(ZSTD_minCLevel()) +
+                                " to " + std::to_string(ZSTD_maxCLevel()));
+    EXPECT_EQ(body, "untouched");
   }
 }
 

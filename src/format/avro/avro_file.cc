@@ -812,10 +812,6 @@ Status AvroWriter::FlushBlock() {
   if (options_.codec == AvroCodec::kZstandard) {
     // Into compressed_ as it stands (it only grows): resizing it to zstd's bound from empty
     // zero-filled a block's worth before every compression.
-    if (options_.level < ZstdMinLevel() || options_.level > ZstdMaxLevel()) {
-      return Status::InvalidArgument("zstd level " + std::to_string(options_.level) + " is outside " +
-                                     std::to_string(ZstdMinLevel()) + " to " + std::to_string(ZstdMaxLevel()));
-    }
     KL_RETURN_IF_ERROR(ZstdCompressInto(options_.level, block_, &compressed_, &body));
   } else if (options_.codec != AvroCodec::kNull) {
     compressed_.clear();
