@@ -302,8 +302,12 @@ class LogTableStreamSource : public pipeline::Source {
   // Record bytes per batch (PollBatch): the records read, the column they are copied
   // into and the sink's encoder reading that stay in a core's cache. With the log's
   // 16 MB per poll, the ODS job's copies went through memory: its source took 0.34-0.44
-  // CPU s for 250,505 events (pipeline_bench --staged-only) against 0.19-0.21 s at 1 MB.
-  static constexpr size_t kBatchPollBytes = 1 << 20;
+  // CPU s for 250,505 events (pipeline_bench --staged-only) against 0.19-0.21 s at 1 MB
+  // and 0.16-0.17 s at 256 KB.
+  static constexpr size_t kBatchPollBytes = 256 << 10;
+  // The same when the values are tapped (not copied: LogValueTap) for a Calc that parses
+  // them: DWD's operators pay per batch, 0.72-0.75 CPU s at 1 MB and 0.85-0.87 s at 256 KB.
+  static constexpr size_t kTappedPollBytes = 1 << 20;
 
   LogTableStreamSource(std::shared_ptr<log::EventLog> log, std::unique_ptr<pipeline::LogSource> inner, RowType type,
                        RecordMapper mapper)
@@ -340,9 +344,10 @@ class LogTableStreamSource : public pipeline::Source {
       return Status::Internal("log source " + name() + ": a batch polled into holds tapped values");
     }
     log::RecordBatch records;
-    KL_RETURN_IF_ERROR(inner_->PollRecords(max_changes, timeout_ms, &records, kBatchPollBytes));
-    if (records.empty()) return Status::OK();
     const bool tapping = tap_ != nullptr && out->empty();
+    KL_RETURN_IF_ERROR(
+        inner_->PollRecords(max_changes, timeout_ms, &records, tapping ? kTappedPollBytes : kBatchPollBytes));
+    if (records.empty()) return Status::OK();
     if (out->rows.num_columns() == 0) out->rows = ColumnBatch(type_);
     mapper_.AppendColumns(records, &out->rows, tapping ? tap_->column : -1);
     out->kinds.resize(out->kinds.size() + records.size(), format::RowKind::kInsert);
