@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "format/datum.h"
@@ -73,6 +74,10 @@ class FileStoreCommit {
   // Latest snapshot of `commit_user`, if any (for restoring log offsets).
   Result<std::optional<Snapshot>> LatestSnapshotOf(const std::string& commit_user) const;
 
+  // CPU seconds threads other than the caller's spent on this object's commits (the manifests'
+  // syncs) since the last call.
+  double TakeHelperCpu() { return std::exchange(helper_cpu_, 0.0); }
+
  private:
   // `replaced` (OVERWRITE only): which partitions of the latest snapshot the commit deletes.
   Result<int64_t> CommitOnce(const CommitRequest& request, CommitKind kind, const std::vector<ManifestEntry>& delta,
@@ -96,6 +101,7 @@ class FileStoreCommit {
   SnapshotManager snapshots_;
   ManifestIO manifests_;
   std::optional<int64_t> last_committed_;  // the last snapshot this object committed
+  double helper_cpu_ = 0;                  // of the threads that synced manifests, since taken
 };
 
 // The live files of a snapshot (base + delta manifests merged).

@@ -604,6 +604,7 @@ Result<CommitResult> TableWriter::Commit(int64_t commit_identifier, const std::m
   if (overwrite_ || !request.increments.empty() || !request.index_changes.empty() || allow_empty) {
     auto appended = commit_.Commit(request);
     charge(&cpu_.commit);
+    ChargeCommitHelpers();
     if (dynamic_ && appended.ok()) dynamic_->Committed(!appended->already_committed);
     // The increments are gone with a failed commit: the caller restarts from its
     // last committed state (the log offsets in the table) with a new writer.
@@ -645,6 +646,7 @@ Result<CommitResult> TableWriter::Commit(int64_t commit_identifier, const std::m
       compaction.follows_own_commit = !result.snapshot_ids.empty();
       auto committed = commit_.Commit(compaction);
       charge(&cpu_.commit);
+      ChargeCommitHelpers();
       if (!committed.ok()) {
         failed_ = true;
         return committed.status();
@@ -664,6 +666,12 @@ Result<CommitResult> TableWriter::Commit(int64_t commit_identifier, const std::m
     charge(&cpu_.expire);
   }
   return result;
+}
+
+void TableWriter::ChargeCommitHelpers() {
+  double helpers = commit_.TakeHelperCpu();
+  cpu_.commit += helpers;
+  cpu_.workers += helpers;
 }
 
 Status TableWriter::MaintainTags() {
