@@ -20,10 +20,13 @@
 #include <cstdlib>
 #include <map>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "bench_util.h"
 #include "common/clock.h"
 #include "common/random.h"
+#include "table/manifest/commit_signal.h"
 #include "table/table.h"
 
 using namespace kl;
@@ -125,6 +128,7 @@ int main(int argc, char** argv) {
   writer = (*t)->NewWriter("bench");
   table::WriterCpu before = writer->cpu();
   double c0 = ThreadCpuSeconds(), first_commit = 0;
+  std::vector<double> visible, returned;  // wall ms per later commit that wrote a snapshot
   for (int64_t c = 0; c < commits; ++c) {
     format::ColumnBatch batch(type);
     std::vector<format::RowKind> kinds;
@@ -136,7 +140,22 @@ int main(int argc, char** argv) {
     }
     if (!writer->Write(batch, &kinds).ok()) return 1;
     double mark = ThreadCpuSeconds();
+    // Wall time until the commit's first snapshot is there for readers (what a job following
+    // the table waits for), and until the commit returns.
+    const uint64_t seen = table::SnapshotsCommittedHere((*t)->path());
+    const int64_t w0 = MonotonicMicros();
+    int64_t visible_us = -1;
+    std::thread watcher([&] {
+      table::WaitForSnapshotCommittedHere((*t)->path(), seen, 60000);
+      if (table::SnapshotsCommittedHere((*t)->path()) != seen) visible_us = MonotonicMicros() - w0;
+    });
     auto r = writer->Commit(load_commit_id + c + 1);
+    const int64_t returned_us = MonotonicMicros() - w0;
+    watcher.join();
+    if (c > 0 && visible_us >= 0) {
+      visible.push_back(static_cast<double>(visible_us) / 1e3);
+      returned.push_back(static_cast<double>(returned_us) / 1e3);
+    }
     if (!r.ok()) {
       std::fprintf(stderr, "commit %lld: %s\n", static_cast<long long>(c), r.status().ToString().c_str());
       return 1;
@@ -147,6 +166,11 @@ int main(int argc, char** argv) {
     }
   }
   double cpu = ThreadCpuSeconds() - c0 - first_commit;
+  auto pct = [](std::vector<double> v, double q) {
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1))];
+  };
   const table::WriterCpu& after = writer->cpu();
   double n = static_cast<double>(commits - 1);
   auto size = bench::SizeOf(dir);
@@ -162,6 +186,9 @@ int main(int argc, char** argv) {
   std::printf("  writer phases, ms per later commit: flush %.2f, compact %.2f, commit %.2f, expire %.2f\n",
               (after.flush - before.flush) / n * 1e3, (after.compact - before.compact) / n * 1e3,
               (after.commit - before.commit) / n * 1e3, (after.expire - before.expire) / n * 1e3);
+  std::printf(
+      "  wall ms per later commit: first snapshot visible p50 %.1f, p99 %.1f; commit returned p50 %.1f, p99 %.1f\n",
+      pct(visible, 0.5), pct(visible, 0.99), pct(returned, 0.5), pct(returned, 0.99));
   std::printf("  table at the end: %lld files, %.1f MB, %lld snapshots\n", static_cast<long long>(size.files),
               static_cast<double>(size.bytes) / 1e6, static_cast<long long>(bench::CountSnapshots(dir)));
   return 0;

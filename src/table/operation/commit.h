@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "format/datum.h"
@@ -53,11 +54,14 @@ struct CommitRequest {
   // changelog is dropped, as Paimon's overwrite does). Files the commit adds must lie in the
   // scope. Compaction results still follow in a COMPACT snapshot.
   std::optional<OverwriteScope> overwrite;
+  // Compactions only, under the identifier of the committer's APPEND snapshot that just
+  // landed: not taken for a replay of it.
+  bool follows_own_commit = false;
 };
 
 struct CommitResult {
-  bool already_committed = false;         // an earlier attempt of this commit landed
-  std::vector<int64_t> snapshot_ids;      // snapshots created (APPEND and/or COMPACT)
+  bool already_committed = false;     // an earlier attempt of this commit landed
+  std::vector<int64_t> snapshot_ids;  // snapshots created (APPEND and/or COMPACT)
 };
 
 class FileStoreCommit {
@@ -69,6 +73,10 @@ class FileStoreCommit {
   Result<std::optional<int64_t>> LatestCommitIdentifier(const std::string& commit_user) const;
   // Latest snapshot of `commit_user`, if any (for restoring log offsets).
   Result<std::optional<Snapshot>> LatestSnapshotOf(const std::string& commit_user) const;
+
+  // CPU seconds threads other than the caller's spent on this object's commits (the manifests'
+  // syncs) since the last call.
+  double TakeHelperCpu() { return std::exchange(helper_cpu_, 0.0); }
 
  private:
   // `replaced` (OVERWRITE only): which partitions of the latest snapshot the commit deletes.
@@ -93,6 +101,7 @@ class FileStoreCommit {
   SnapshotManager snapshots_;
   ManifestIO manifests_;
   std::optional<int64_t> last_committed_;  // the last snapshot this object committed
+  double helper_cpu_ = 0;                  // of the threads that synced manifests, since taken
 };
 
 // The live files of a snapshot (base + delta manifests merged).

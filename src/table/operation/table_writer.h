@@ -129,6 +129,8 @@ class TableWriter {
   WriterCpu cpu_;
   // Tags after commits: created per period ('tag.automatic-creation'), expired by time.
   Status MaintainTags();
+  // Counts the CPU the commit's helper threads spent (its manifests' syncs) as the commit's.
+  void ChargeCommitHelpers();
   bool tags_checked_ = false;
   std::unique_ptr<TagAutoCreation> tag_creation_;
   int64_t next_tag_expiry_millis_ = 0;
