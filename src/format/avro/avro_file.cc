@@ -24,6 +24,16 @@ constexpr size_t kMaxBlockBytes = size_t{1} << 31;
 // Nesting limit for arrays/maps/records inside values.
 constexpr int kMaxDepth = 64;
 
+// Stores `v` as a varint at `p` (room for 10 bytes); returns the byte after it.
+char* EncodeVarint64(char* p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  *p++ = static_cast<char>(v);
+  return p;
+}
+
 // A negative block count means "|count| items, then the block's byte size". The most negative
 // long has no positive counterpart; it stays negative so the caller rejects it as corrupt.
 int64_t NegatedBlockCount(int64_t count) { return count == std::numeric_limits<int64_t>::min() ? count : -count; }
@@ -876,6 +886,48 @@ Status AvroWriter::WriteRows(const ColumnBatch& batch, size_t begin, size_t end)
              (value->type == AvroType::kString ||
               (value->type == AvroType::kBytes && value->logical != LogicalType::kDecimal)))
       p.shape = Shape::kBytes;
+  }
+  bool all_common = true;
+  for (const Plan& p : plans) all_common = all_common && p.shape != Shape::kOther;
+  if (all_common) {
+    // Each record's most bytes first, then its values stored through a pointer rather than
+    // appended one by one (the appends were about half of the encoding).
+    for (size_t i = begin; i < end; ++i) {
+      size_t bound = 0;
+      for (const Plan& p : plans) {
+        bound += 11;  // a union branch and a varint
+        if (p.shape == Shape::kBytes && !p.col->IsNull(i)) bound += p.col->GetBytes(i).size();
+      }
+      const size_t at = block_.size();
+      block_.resize(at + bound);
+      char* out = block_.data() + at;
+      for (const Plan& p : plans) {
+        if (p.nullable) {
+          if (p.col->IsNull(i)) {
+            *out++ = p.null_byte;
+            continue;
+          }
+          *out++ = p.value_byte;
+        }
+        switch (p.shape) {
+          case Shape::kLong: out = EncodeVarint64(out, ZigZagEncode(p.col->GetInt(i))); break;
+          case Shape::kBoolean: *out++ = p.col->GetInt(i) != 0 ? 1 : 0; break;
+          case Shape::kBytes: {
+            std::string_view v = p.col->GetBytes(i);
+            out = EncodeVarint64(out, ZigZagEncode(static_cast<int64_t>(v.size())));
+            CopyShortValue(out, v.data(), v.size());
+            out += v.size();
+            break;
+          }
+          case Shape::kOther: break;
+        }
+      }
+      block_.resize(static_cast<size_t>(out - block_.data()));
+      ++block_count_;
+      ++rows_;
+      if (block_.size() >= options_.block_bytes) KL_RETURN_IF_ERROR(FlushBlock());
+    }
+    return Status::OK();
   }
   for (size_t i = begin; i < end; ++i) {
     for (size_t c = 0; c < type_.size(); ++c) {

@@ -75,8 +75,10 @@ class DataFileWriter {
   // Records [begin, end) of a key-ordered batch, copied in bulk.
   Status AppendBatch(const KvBatch& batch, size_t begin, size_t end);
   // All records of a key-ordered batch. Large batches go to the file without a copy:
-  // the batch lends its value columns for the write and gets them back unchanged.
-  Status AppendWholeBatch(KvBatch* batch);
+  // the batch lends its value columns for the write and gets them back unchanged. With
+  // `give_up`, a writer that keeps its files' rows may keep the columns themselves rather
+  // than a copy: the batch is then left empty (any records; the caller has no further use).
+  Status AppendWholeBatch(KvBatch* batch, bool give_up = false);
   // Append files: rows [begin, end) of `values`, with sequence numbers from `first_seq`.
   Status AppendValues(const format::ColumnBatch& values, size_t begin, size_t end, int64_t first_seq);
 

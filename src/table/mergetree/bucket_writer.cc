@@ -114,7 +114,7 @@ class ChunkChangelog {
       // columns go to the file as they are, with the changelog's kinds and sequence numbers.
       std::swap(chunk->seq, seqs_);
       std::swap(chunk->kinds, kinds_);
-      s = w->AppendWholeBatch(chunk);
+      s = w->AppendWholeBatch(chunk, /*give_up=*/true);  // the chunk is done with
       std::swap(chunk->seq, seqs_);
       std::swap(chunk->kinds, kinds_);
     } else {
@@ -128,7 +128,7 @@ class ChunkChangelog {
       gathered_.values.SetNumRows(n);
       gathered_.seq.swap(seqs_);
       gathered_.kinds.swap(kinds_);
-      s = w->AppendWholeBatch(&gathered_);
+      s = w->AppendWholeBatch(&gathered_, /*give_up=*/true);
     }
     Forget();
     return s;
@@ -162,15 +162,17 @@ class ChunkChangelog {
 namespace {
 
 // Writes the picked records `rows` of `chunk` (in key order) to `w`: the chunk itself when
-// every record was picked, else a copy of those rows.
-Status WritePicked(KvBatch* chunk, const std::vector<size_t>& rows, KvBatch* scratch, DataFileWriter* w) {
+// every record was picked, else a copy of those rows. `chunk_done`: nothing reads the chunk
+// after this, so the writer may keep its columns (see AppendWholeBatch).
+Status WritePicked(KvBatch* chunk, const std::vector<size_t>& rows, KvBatch* scratch, DataFileWriter* w,
+                   bool chunk_done) {
   if (rows.empty()) return Status::OK();
   bool whole_chunk = rows.size() == chunk->size();
   for (size_t k = 0; k < rows.size() && whole_chunk; ++k) whole_chunk = rows[k] == k;
-  if (whole_chunk) return w->AppendWholeBatch(chunk);
+  if (whole_chunk) return w->AppendWholeBatch(chunk, chunk_done);
   scratch->Clear();
   scratch->AppendGather(*chunk, rows.data(), rows.size());
-  return w->AppendWholeBatch(scratch);
+  return w->AppendWholeBatch(scratch, /*give_up=*/true);
 }
 
 // The value statistics a key-value file written at `level` collects, by its stats mode.
@@ -206,7 +208,7 @@ Status BucketWriter::WriteInOrder(DataFileWriter* w, const size_t* rows, size_t 
     size_t n = std::min(kReadChunkRows, count - start);
     sorted.Clear();
     buffer_.Gather(rows + start, n, &sorted);
-    KL_RETURN_IF_ERROR(w->AppendWholeBatch(&sorted));
+    KL_RETURN_IF_ERROR(w->AppendWholeBatch(&sorted, /*give_up=*/true));  // gathered anew each time
   }
   return Status::OK();
 }
@@ -462,7 +464,8 @@ Status BucketWriter::FlushBuffer() {
       }
     }
     if (picks_from_chunk) {
-      KL_RETURN_IF_ERROR(WritePicked(&chunk, chunk_picked, &picked_rows, &data));
+      // A copied chunk is the changelog too: nothing reads it after the data file.
+      KL_RETURN_IF_ERROR(WritePicked(&chunk, chunk_picked, &picked_rows, &data, /*chunk_done=*/copy_chunk));
       chunk_picked.clear();
     }
     if (!lookup) return Status::OK();
