@@ -133,20 +133,24 @@ bool EvalNullIfColumn(const BoundExpr& e, const ColumnBatch& input, size_t rows,
     return false;
   }
   std::string_view key = k->value.as_bytes();
-  Column* col = out->Own(e.type);
-  col->Reserve(rows);
+  // The values and null flags first, then appended at once: the column's buffers are sized
+  // once, for exactly what they take.
+  std::vector<std::string_view> values(rows);
+  std::vector<uint8_t> nulls(rows);
   for (size_t i = 0; i < rows; ++i) {
     if (src.IsNull(i)) {
-      col->AppendNull();
+      nulls[i] = 1;
       continue;
     }
     std::string_view v = src.GetBytes(i);
     if (v == key) {
-      col->AppendNull();
+      nulls[i] = 1;
     } else {
-      col->AppendBytes(v);
+      values[i] = v;
     }
   }
+  Column* col = out->Own(e.type);
+  col->AppendBytesBatch(values.data(), nulls.data(), rows);
   return true;
 }
 

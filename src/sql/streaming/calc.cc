@@ -35,6 +35,8 @@ namespace {
 
 // Column indexes at or above this refer to fused JSON results, not input columns.
 constexpr int kJsonSlotBase = 1 << 24;
+// The most string bytes a JSON slot's column reserves before it is filled.
+constexpr size_t kMaxSlotReserve = size_t{1} << 20;
 
 // A copy of `e` with column references renumbered through `mapping` (absent: unchanged).
 BoundExprPtr Renumber(const BoundExprPtr& e, const std::map<int, int>& mapping) {
@@ -543,9 +545,10 @@ class CalcOp : public pipeline::Operator {
     ExecContext ctx;
     std::vector<std::unique_ptr<JsonCallSet>> json;  // per JSON group: its calls, with a parser
     format::Row scratch;
-    std::vector<std::string_view> docs;  // a chunk's tapped documents
-    Changes out;                         // Process: the lane's output rows
-    pipeline::ChangeBatch batch;         // ProcessIntoBatch: the lane's output columns
+    std::vector<std::string_view> docs;      // a chunk's tapped documents
+    std::vector<double> slot_bytes_per_row;  // per JSON slot: string bytes per row of the last chunk
+    Changes out;                             // Process: the lane's output rows
+    pipeline::ChangeBatch batch;             // ProcessIntoBatch: the lane's output columns
   };
 
   // What evaluating a chunk gives: the rows of the chunk the predicate keeps (relative to
@@ -559,17 +562,31 @@ class CalcOp : public pipeline::Operator {
 
   // Fills the columns of `batch` (n rows) that hold the JSON calls' values, group by group:
   // `evaluate(gi, &cols)` runs group gi's calls over its documents into one column per slot.
+  // A string slot's column is sized for the bytes the lane's previous chunk put in it (per row,
+  // with an eighth to spare): grown value by value from empty, it was copied a dozen times over.
   template <typename EvaluateGroup>
-  Status FillJsonSlots(size_t n, ColumnBatch* batch, EvaluateGroup evaluate) {
+  Status FillJsonSlots(size_t n, Lane& lane, ColumnBatch* batch, EvaluateGroup evaluate) {
+    lane.slot_bytes_per_row.resize(json_calls_.size(), 0);
     for (size_t gi = 0; gi < json_groups_.size(); ++gi) {
       const JsonGroup& g = json_groups_[gi];
       std::vector<Column> cols;
       for (size_t s : g.slots) {
         cols.emplace_back(json_types_[s]);
         cols.back().Reserve(n);
+        double per_row = lane.slot_bytes_per_row[s];
+        if (per_row > 0) {
+          // Capped: one chunk of huge values does not make every next one reserve as much.
+          double want = std::min(per_row * static_cast<double>(n) * 1.125 + 64, double{kMaxSlotReserve});
+          cols.back().ReserveBytes(static_cast<size_t>(want));
+        }
       }
       KL_RETURN_IF_ERROR(evaluate(gi, &cols));
-      for (size_t k = 0; k < g.slots.size(); ++k) batch->mutable_column(read_.size() + g.slots[k]) = std::move(cols[k]);
+      for (size_t k = 0; k < g.slots.size(); ++k) {
+        if (n > 0) {
+          lane.slot_bytes_per_row[g.slots[k]] = static_cast<double>(cols[k].ValueBytes()) / static_cast<double>(n);
+        }
+        batch->mutable_column(read_.size() + g.slots[k]) = std::move(cols[k]);
+      }
     }
     return Status::OK();
   }
@@ -585,7 +602,7 @@ class CalcOp : public pipeline::Operator {
       for (size_t i = begin; i < end; ++i) col.Append(in[i].row[c]);
     }
     std::vector<const std::string*> docs;
-    KL_RETURN_IF_ERROR(FillJsonSlots(n, &batch, [&](size_t gi, std::vector<Column>* cols) {
+    KL_RETURN_IF_ERROR(FillJsonSlots(n, lane, &batch, [&](size_t gi, std::vector<Column>* cols) {
       docs.clear();
       docs.reserve(n);
       for (size_t i = begin; i < end; ++i) {
@@ -610,7 +627,7 @@ class CalcOp : public pipeline::Operator {
       col.AppendRange(in.rows.column(static_cast<size_t>(read_[k])), begin, end);
       if (col.is_dictionary()) col.Flatten();  // as rows would have built it
     }
-    KL_RETURN_IF_ERROR(FillJsonSlots(n, &batch, [&](size_t gi, std::vector<Column>* cols) {
+    KL_RETURN_IF_ERROR(FillJsonSlots(n, lane, &batch, [&](size_t gi, std::vector<Column>* cols) {
       if (tapped != nullptr && json_groups_[gi].doc == tap_->column) {
         lane.docs.resize(n);
         for (size_t i = 0; i < n; ++i) lane.docs[i] = (*tapped)[begin + i].value;
