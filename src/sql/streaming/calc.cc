@@ -1,6 +1,7 @@
 // The streaming Calc: filter + projection over changes, evaluated a batch at a
 // time with the batch engine's vectorised expressions.
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <optional>
 
@@ -35,6 +36,9 @@ namespace {
 
 // Column indexes at or above this refer to fused JSON results, not input columns.
 constexpr int kJsonSlotBase = 1 << 24;
+// Documents Calcs read from a LogValueTap (CalcTappedDocuments).
+std::atomic<uint64_t> tapped_documents{0};
+
 // The most string bytes a JSON slot's column reserves before it is filled.
 constexpr size_t kMaxSlotReserve = size_t{1} << 20;
 
@@ -409,6 +413,7 @@ class CalcOp : public pipeline::Operator {
             return BatchChunkIntoBatch(in, begin, end, tapped, lane, &lane.batch);
           },
           [&](Lane& lane) { pipeline::AppendBatch(lane.batch, out); });
+      if (tapped != nullptr && done.ok()) tapped_documents.fetch_add(tapped->size(), std::memory_order_relaxed);
       // The log reuses a read buffer no batch holds any more: let it go before the next poll.
       if (tapped != nullptr) DropTapped();
       return done;
@@ -814,6 +819,8 @@ std::function<bool(const ColumnBatch&, size_t)> MakeBatchRowPredicate(const Boun
   if (!f) return nullptr;
   return [filter = std::move(*f)](const ColumnBatch& batch, size_t i) { return filter.Passes(batch, i); };
 }
+
+uint64_t CalcTappedDocuments() { return tapped_documents.load(std::memory_order_relaxed); }
 
 int CalcDocumentOnlyColumn(const pipeline::Operator& calc, const RowType& input) {
   const auto* c = dynamic_cast<const CalcOp*>(&calc);

@@ -20,6 +20,7 @@
 #include "sql/sql.h"
 #include "sql/sql_test_util.h"
 #include "sql/streaming/connectors.h"
+#include "sql/streaming/operators.h"
 #include "sql/streaming/postgres_test_util.h"
 #include "table/schema/schema.h"
 #include "table/table.h"
@@ -418,6 +419,8 @@ TEST_F(StreamingTest, TappedLogValuesAreTheRecordsValuesInRowOrder) {
 // buffers (a tap), gives what the batch query gives, for documents of many sizes (read
 // chunks ending anywhere, a megabyte's poll of them split across the Calc's threads),
 // empty and non-JSON values; and so does a Calc that also outputs the content, untapped.
+// That the first read its documents from the tap and the second did not is told by the count
+// of tapped documents, as the results are the same either way.
 TEST_F(StreamingTest, JsonFieldsOfTappedLogValuesMatchTheBatchQuery) {
   std::string uri = "dir:" + dir_.Sub("log") + "?partitions=2&fsync=never";
   Exec(
@@ -442,12 +445,15 @@ TEST_F(StreamingTest, JsonFieldsOfTappedLogValuesMatchTheBatchQuery) {
       "JSON_VALUE(content, '$.n' RETURNING BIGINT), JSON_QUERY(content, '$.obj.labels') FROM ev WHERE "
       "JSON_VALUE(content, '$.uid') IS NULL OR JSON_VALUE(content, '$.uid') <> 'u5'";
   const std::string raw = "SELECT off, JSON_VALUE(content, '$.uid'), content FROM ev WHERE off % 10 = 3";
+  const uint64_t tapped_before = streaming::CalcTappedDocuments();
   Exec("SET 'pipeline.name' = 'objs'");
   Exec("INSERT INTO objs " + select);
   Exec("SET 'pipeline.name' = 'raw'");
   Exec("INSERT INTO raw " + raw);
   WaitCaughtUp("objs");
   WaitCaughtUp("raw");
+  // Every record's document, once: all of objs' (tapped), none of raw's (it outputs them).
+  EXPECT_EQ(streaming::CalcTappedDocuments() - tapped_before, records.size());
   std::vector<std::string> want = Rows(select);
   EXPECT_EQ(want.size(), 4999u);
   EXPECT_EQ(Rows("SELECT * FROM objs"), want);
