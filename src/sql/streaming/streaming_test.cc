@@ -568,7 +568,8 @@ TEST_F(StreamingTest, SumsOfJsonArraysMatchTheBatchQuery) {
 
 // A batch of many chunks is evaluated by several threads (each with its own JSON
 // parser), its chunks in order: the job writes what the batch query answers,
-// whatever the number of threads.
+// whatever the number of threads. A JSON result several outputs pass on as it is (itself, a
+// COALESCE with no NULL) goes to each, the chunk's column taken by the last.
 TEST_F(StreamingTest, CalcsOverManyChunksMatchTheBatchQueryOnAnyNumberOfThreads) {
   std::string values;
   for (int i = 0; i < 12000; ++i) {
@@ -580,11 +581,13 @@ TEST_F(StreamingTest, CalcsOverManyChunksMatchTheBatchQueryOnAnyNumberOfThreads)
   Exec("INSERT INTO many VALUES " + values);
   const std::string select =
       "SELECT id, JSON_VALUE(doc, '$.o.s'), JSON_VALUE(doc, '$.n' RETURNING BIGINT) + id, UPPER(JSON_VALUE(doc, "
-      "'$.k')) FROM many WHERE JSON_VALUE(doc, '$.k') <> 'skip'";
+      "'$.k')), COALESCE(JSON_VALUE(doc, '$.o.s'), 'none'), JSON_VALUE(doc, '$.k') FROM many WHERE JSON_VALUE(doc, "
+      "'$.k') <> 'skip'";
   for (int threads : {1, 4}) {
     WorkerPool::SetDefaultParallelism(threads);
     std::string t = "calc" + std::to_string(threads);
-    Exec("CREATE TABLE " + t + " (id INT PRIMARY KEY NOT ENFORCED, s STRING, n BIGINT, k STRING)");
+    Exec("CREATE TABLE " + t +
+         " (id INT PRIMARY KEY NOT ENFORCED, s STRING, n BIGINT, k STRING, s2 STRING, k2 STRING)");
     Exec("SET 'pipeline.name' = '" + t + "'");
     Exec("INSERT INTO " + t + " " + select);
     WaitCaughtUp(t);
