@@ -43,6 +43,10 @@ void Column::Reserve(size_t n) {
   }
 }
 
+void Column::ReserveBytes(size_t n) {
+  if (kind_ == PhysicalKind::kBytes && !dict_) bytes_.reserve(n);
+}
+
 void Column::Clear() {
   size_ = 0;
   nulls_.clear();

@@ -29,6 +29,11 @@ class Column {
   PhysicalKind kind() const { return kind_; }
   size_t size() const { return size_; }
   void Reserve(size_t n);
+  // Room for `n` bytes of string values in all (plain bytes columns; else no-op): a column
+  // filled value by value grows its buffer once rather than by doubling from empty.
+  void ReserveBytes(size_t n);
+  // Bytes of string values held (plain bytes columns; else 0).
+  size_t ValueBytes() const { return dict_ ? 0 : bytes_.size(); }
   void Clear();
 
   bool IsNull(size_t i) const { return !nulls_.empty() && nulls_[i] != 0; }

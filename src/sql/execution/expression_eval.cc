@@ -133,25 +133,118 @@ bool EvalNullIfColumn(const BoundExpr& e, const ColumnBatch& input, size_t rows,
     return false;
   }
   std::string_view key = k->value.as_bytes();
-  Column* col = out->Own(e.type);
-  col->Reserve(rows);
+  // The values and null flags first, then appended at once: the column's buffers are sized
+  // once, for exactly what they take.
+  std::vector<std::string_view> values(rows);
+  std::vector<uint8_t> nulls(rows);
   for (size_t i = 0; i < rows; ++i) {
     if (src.IsNull(i)) {
-      col->AppendNull();
+      nulls[i] = 1;
       continue;
     }
     std::string_view v = src.GetBytes(i);
     if (v == key) {
-      col->AppendNull();
+      nulls[i] = 1;
     } else {
-      col->AppendBytes(v);
+      values[i] = v;
     }
   }
+  Column* col = out->Own(e.type);
+  col->AppendBytesBatch(values.data(), nulls.data(), rows);
   return true;
+}
+
+// Whether `e` gives the same values each time it is evaluated over the same rows: no
+// nondeterministic function, no subquery (whose cache depends on what ran before).
+bool Repeatable(const BoundExpr& e) {
+  bool repeatable = true;
+  VisitExpr(e, [&](const BoundExpr& x) {
+    if ((x.kind == BoundKind::kCall && !x.function.deterministic) || x.kind == BoundKind::kSubquery ||
+        x.kind == BoundKind::kOuterRef) {
+      repeatable = false;
+    }
+  });
+  return repeatable;
+}
+
+// COALESCE(x, d) as the binder writes it (CASE WHEN NOT (x IS NULL) THEN x ELSE d END), x
+// repeatable: x is evaluated once, where the general CASE evaluates it for the condition and
+// then again for the rows it is not NULL on (the DWD job's COALESCE(TRY_CAST(...), 0)). The
+// same values as the general CASE, which this follows step by step. False (nothing done) for
+// any other CASE.
+bool IsCoalesce(const BoundExpr& e) {
+  if (e.args.size() != 3) return false;
+  const BoundExpr& cond = *e.args[0];
+  if (cond.kind != BoundKind::kNot || cond.args.size() != 1 || cond.args[0]->kind != BoundKind::kIsNull ||
+      cond.args[0]->args.size() != 1) {
+    return false;
+  }
+  const BoundExpr& x = *cond.args[0]->args[0];
+  const BoundExpr& then = *e.args[1];
+  // The same expression (a copy when a rewrite copied the tree): compared by its text, which
+  // tells calls apart by their options too, and its type.
+  return (&x == &then || (x.type == then.type && x.ToString() == then.ToString())) && Repeatable(x);
+}
+
+Status EvalCoalesce(const BoundExpr& e, const ColumnBatch& input, size_t rows, ExecContext& ctx, ColumnValue* out) {
+  const BoundExpr& x = *e.args[1];
+  const BoundExpr& d = *e.args[2];
+  ColumnValue xv;
+  KL_RETURN_IF_ERROR(Evaluate(x, input, rows, ctx, &xv));
+  std::vector<uint32_t> null_rows;
+  for (size_t i = 0; i < rows; ++i) {
+    if (xv.get().IsNull(i)) null_rows.push_back(static_cast<uint32_t>(i));
+  }
+  // One branch for every row: its column is the result (as the general CASE).
+  auto only = [&](ColumnValue& v) {
+    if (!v.get().type().EqualsIgnoreNullable(e.type)) {
+      Column* c = out->Own(e.type);
+      c->Reserve(rows);
+      c->AppendRange(v.get(), 0, rows);
+    } else {
+      *out = std::move(v);
+    }
+  };
+  if (null_rows.empty()) {
+    only(xv);
+    return Status::OK();
+  }
+  if (null_rows.size() == rows) {
+    ColumnValue dv;
+    KL_RETURN_IF_ERROR(Evaluate(d, input, rows, ctx, &dv));
+    only(dv);
+    return Status::OK();
+  }
+  ColumnValue dv;
+  bool d_null = d.kind == BoundKind::kLiteral && d.value.is_null();
+  bool d_all_rows = !d_null && SafeOnAnyRow(d);
+  if (d_all_rows) {
+    KL_RETURN_IF_ERROR(Evaluate(d, input, d.kind == BoundKind::kLiteral ? 1 : rows, ctx, &dv));
+  } else if (!d_null) {
+    KL_RETURN_IF_ERROR(EvaluateSubset(d, input, null_rows, ctx, dv.Own(e.type)));
+  }
+  Column* c = out->Own(e.type);
+  c->Reserve(rows);
+  const Column& xc = xv.get();
+  size_t next_null = 0;
+  for (size_t i = 0; i < rows; ++i) {
+    if (next_null < null_rows.size() && null_rows[next_null] == i) {
+      if (d_null) {
+        c->AppendNull();
+      } else {
+        c->AppendFrom(dv.get(), d_all_rows ? (d.kind == BoundKind::kLiteral ? 0 : i) : next_null);
+      }
+      ++next_null;
+    } else {
+      c->AppendFrom(xc, i);
+    }
+  }
+  return Status::OK();
 }
 
 Status EvalCase(const BoundExpr& e, const ColumnBatch& input, size_t rows, ExecContext& ctx, ColumnValue* out) {
   if (EvalNullIfColumn(e, input, rows, out)) return Status::OK();
+  if (IsCoalesce(e)) return EvalCoalesce(e, input, rows, ctx, out);
   // args: when0, then0, when1, then1, ..., else
   size_t pairs = (e.args.size() - 1) / 2;
   std::vector<int> branch(rows, static_cast<int>(pairs));  // default: else

@@ -46,6 +46,32 @@ ScalarBinder SumBinder(int64_t (*term)(std::string_view), ScalarBinder bind) {
   };
 }
 
+// A binder of a function of one string to a BIGINT (NULL for NULL) whose kernel, given a
+// column of text, computes `f` value by value into the column, without a Datum per row
+// (the DWD job's K8S_TIME_MILLIS); other arguments go to the bound row kernel.
+ScalarBinder ColumnKernelOfText(ScalarBinder bind, std::optional<int64_t> (*f)(std::string_view)) {
+  return [f, bind = std::move(bind)](const CallSite& site) -> Result<BoundFunction> {
+    KL_ASSIGN_OR_RETURN(BoundFunction b, bind(site));
+    b.kernel = [f, rows_kernel = std::move(b.kernel)](ExecContext& ctx, const std::vector<const Column*>& args,
+                                                      size_t rows, Column* out) -> Status {
+      if (args.size() != 1 || args[0]->kind() != format::PhysicalKind::kBytes) {
+        return rows_kernel(ctx, args, rows, out);
+      }
+      const Column& in = *args[0];
+      for (size_t i = 0; i < rows; ++i) {
+        std::optional<int64_t> v = in.IsNull(i) ? std::nullopt : f(in.GetBytes(i));
+        if (v) {
+          out->AppendInt(*v);
+        } else {
+          out->AppendNull();
+        }
+      }
+      return Status::OK();
+    };
+    return b;
+  };
+}
+
 }  // namespace
 
 void RegisterK8sFunctions(FunctionRegistry* r) {
@@ -94,12 +120,16 @@ void RegisterK8sFunctions(FunctionRegistry* r) {
                                      /*null_handling=*/true)),
       "K8S_SUM_MEMORY_BYTES(json_array): the bytes of a JSON array of memory quantities, summed (0 for NULL)");
   r->AddScalar("K8S_TIME_MILLIS",
-               FixedBinder("s", 1, DataType::BigInt(),
-                           [](ExecContext&, const Datum* a, Datum* o) -> Status {
-                             int64_t ms = ParseRfc3339Millis(a[0].as_bytes());
-                             *o = ms < 0 ? Datum() : Datum::Int(ms);
-                             return Status::OK();
-                           }),
+               ColumnKernelOfText(FixedBinder("s", 1, DataType::BigInt(),
+                                              [](ExecContext&, const Datum* a, Datum* o) -> Status {
+                                                int64_t ms = ParseRfc3339Millis(a[0].as_bytes());
+                                                *o = ms < 0 ? Datum() : Datum::Int(ms);
+                                                return Status::OK();
+                                              }),
+                                  [](std::string_view text) {
+                                    int64_t ms = ParseRfc3339Millis(text);
+                                    return ms < 0 ? std::nullopt : std::optional<int64_t>(ms);
+                                  }),
                "K8S_TIME_MILLIS(text): an RFC 3339 time ('2024-05-01T10:00:00Z') in epoch milliseconds; NULL if "
                "malformed");
 }

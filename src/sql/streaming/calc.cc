@@ -1,6 +1,7 @@
 // The streaming Calc: filter + projection over changes, evaluated a batch at a
 // time with the batch engine's vectorised expressions.
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <optional>
 
@@ -35,6 +36,11 @@ namespace {
 
 // Column indexes at or above this refer to fused JSON results, not input columns.
 constexpr int kJsonSlotBase = 1 << 24;
+// Documents Calcs read from a LogValueTap (CalcTappedDocuments).
+std::atomic<uint64_t> tapped_documents{0};
+
+// The most string bytes a JSON slot's column reserves before it is filled.
+constexpr size_t kMaxSlotReserve = size_t{1} << 20;
 
 // A copy of `e` with column references renumbered through `mapping` (absent: unchanged).
 BoundExprPtr Renumber(const BoundExprPtr& e, const std::map<int, int>& mapping) {
@@ -407,6 +413,7 @@ class CalcOp : public pipeline::Operator {
             return BatchChunkIntoBatch(in, begin, end, tapped, lane, &lane.batch);
           },
           [&](Lane& lane) { pipeline::AppendBatch(lane.batch, out); });
+      if (tapped != nullptr && done.ok()) tapped_documents.fetch_add(tapped->size(), std::memory_order_relaxed);
       // The log reuses a read buffer no batch holds any more: let it go before the next poll.
       if (tapped != nullptr) DropTapped();
       return done;
@@ -543,9 +550,10 @@ class CalcOp : public pipeline::Operator {
     ExecContext ctx;
     std::vector<std::unique_ptr<JsonCallSet>> json;  // per JSON group: its calls, with a parser
     format::Row scratch;
-    std::vector<std::string_view> docs;  // a chunk's tapped documents
-    Changes out;                         // Process: the lane's output rows
-    pipeline::ChangeBatch batch;         // ProcessIntoBatch: the lane's output columns
+    std::vector<std::string_view> docs;      // a chunk's tapped documents
+    std::vector<double> slot_bytes_per_row;  // per JSON slot: string bytes per row of the last chunk
+    Changes out;                             // Process: the lane's output rows
+    pipeline::ChangeBatch batch;             // ProcessIntoBatch: the lane's output columns
   };
 
   // What evaluating a chunk gives: the rows of the chunk the predicate keeps (relative to
@@ -559,17 +567,31 @@ class CalcOp : public pipeline::Operator {
 
   // Fills the columns of `batch` (n rows) that hold the JSON calls' values, group by group:
   // `evaluate(gi, &cols)` runs group gi's calls over its documents into one column per slot.
+  // A string slot's column is sized for the bytes the lane's previous chunk put in it (per row,
+  // with an eighth to spare): grown value by value from empty, it was copied a dozen times over.
   template <typename EvaluateGroup>
-  Status FillJsonSlots(size_t n, ColumnBatch* batch, EvaluateGroup evaluate) {
+  Status FillJsonSlots(size_t n, Lane& lane, ColumnBatch* batch, EvaluateGroup evaluate) {
+    lane.slot_bytes_per_row.resize(json_calls_.size(), 0);
     for (size_t gi = 0; gi < json_groups_.size(); ++gi) {
       const JsonGroup& g = json_groups_[gi];
       std::vector<Column> cols;
       for (size_t s : g.slots) {
         cols.emplace_back(json_types_[s]);
         cols.back().Reserve(n);
+        double per_row = lane.slot_bytes_per_row[s];
+        if (per_row > 0) {
+          // Capped: one chunk of huge values does not make every next one reserve as much.
+          double want = std::min(per_row * static_cast<double>(n) * 1.125 + 64, double{kMaxSlotReserve});
+          cols.back().ReserveBytes(static_cast<size_t>(want));
+        }
       }
       KL_RETURN_IF_ERROR(evaluate(gi, &cols));
-      for (size_t k = 0; k < g.slots.size(); ++k) batch->mutable_column(read_.size() + g.slots[k]) = std::move(cols[k]);
+      for (size_t k = 0; k < g.slots.size(); ++k) {
+        if (n > 0) {
+          lane.slot_bytes_per_row[g.slots[k]] = static_cast<double>(cols[k].ValueBytes()) / static_cast<double>(n);
+        }
+        batch->mutable_column(read_.size() + g.slots[k]) = std::move(cols[k]);
+      }
     }
     return Status::OK();
   }
@@ -585,7 +607,7 @@ class CalcOp : public pipeline::Operator {
       for (size_t i = begin; i < end; ++i) col.Append(in[i].row[c]);
     }
     std::vector<const std::string*> docs;
-    KL_RETURN_IF_ERROR(FillJsonSlots(n, &batch, [&](size_t gi, std::vector<Column>* cols) {
+    KL_RETURN_IF_ERROR(FillJsonSlots(n, lane, &batch, [&](size_t gi, std::vector<Column>* cols) {
       docs.clear();
       docs.reserve(n);
       for (size_t i = begin; i < end; ++i) {
@@ -610,7 +632,7 @@ class CalcOp : public pipeline::Operator {
       col.AppendRange(in.rows.column(static_cast<size_t>(read_[k])), begin, end);
       if (col.is_dictionary()) col.Flatten();  // as rows would have built it
     }
-    KL_RETURN_IF_ERROR(FillJsonSlots(n, &batch, [&](size_t gi, std::vector<Column>* cols) {
+    KL_RETURN_IF_ERROR(FillJsonSlots(n, lane, &batch, [&](size_t gi, std::vector<Column>* cols) {
       if (tapped != nullptr && json_groups_[gi].doc == tap_->column) {
         lane.docs.resize(n);
         for (size_t i = 0; i < n; ++i) lane.docs[i] = (*tapped)[begin + i].value;
@@ -666,14 +688,36 @@ class CalcOp : public pipeline::Operator {
   // Output column `col` of `m` rows takes the computed `v`: moved when owned, copied when borrowed
   // from the input batch (each output has its own column); another type of the same kind (a CHAR
   // of a length, a decimal's scale) goes value by value.
-  static void PutComputedColumn(ColumnValue& v, size_t m, Column* col) {
+  // `chunk_column`: the chunk's own column that `v` borrows, when this output may take it
+  // (ChunkColumnsToTake).
+  static void PutComputedColumn(ColumnValue& v, Column* chunk_column, size_t m, Column* col) {
     if (v.get().type().EqualsIgnoreNullable(col->type()) && v.get().size() == m) {
-      *col = v.Take(m);
+      *col = chunk_column != nullptr ? std::move(*chunk_column) : v.Take(m);
       if (col->is_dictionary()) col->Flatten();
       return;
     }
     col->Reserve(m);
     for (size_t j = 0; j < m; ++j) col->Append(v.get().Get(j));
+  }
+
+  // Per output, the column of the chunk's own batch (or of its kept rows) that its computed value
+  // borrows — a JSON result passed on as it is, COALESCE(slot, d) with no NULL — when no later
+  // output borrows it too: that output takes the column, which the chunk drops anyway, rather
+  // than a copy of it (the labels' copies were a tenth of the operators' time).
+  void ChunkColumnsToTake(Evaluated& ev, std::vector<Column*>* take) const {
+    take->assign(outputs_.size(), nullptr);
+    std::vector<const Column*> taken;
+    for (size_t k = outputs_.size(); k-- > 0;) {
+      if (outputs_[k].computed < 0) continue;
+      const Column* borrowed = &ev.values[static_cast<size_t>(outputs_[k].computed)].get();
+      if (std::find(taken.begin(), taken.end(), borrowed) != taken.end()) continue;
+      for (ColumnBatch* b : {&ev.batch, &ev.gathered}) {
+        for (Column& c : b->mutable_columns()) {
+          if (&c == borrowed) (*take)[k] = &c;
+        }
+      }
+      if ((*take)[k] != nullptr) taken.push_back(borrowed);
+    }
   }
 
   // Chunk with the output as columns: computed values as evaluated, input columns gathered
@@ -684,6 +728,8 @@ class CalcOp : public pipeline::Operator {
     const std::vector<uint32_t>& selected = ev.selected;
     std::vector<ColumnValue>& values = ev.values;
     size_t m = selected.size();
+    std::vector<Column*> take;
+    ChunkColumnsToTake(ev, &take);
     pipeline::ChangeBatch chunk{ColumnBatch(output_), {}};
     chunk.kinds.reserve(m);
     for (size_t j = 0; j < m; ++j) chunk.kinds.push_back(in[begin + selected[j]].kind);
@@ -696,7 +742,7 @@ class CalcOp : public pipeline::Operator {
         for (size_t j = 0; j < m; ++j) col.Append(in[begin + selected[j]].row[c]);
         continue;
       }
-      PutComputedColumn(values[static_cast<size_t>(spec.computed)], m, &col);
+      PutComputedColumn(values[static_cast<size_t>(spec.computed)], take[k], m, &col);
     }
     chunk.rows.SetNumRows(m);
     pipeline::AppendBatch(chunk, out);
@@ -711,6 +757,8 @@ class CalcOp : public pipeline::Operator {
     const std::vector<uint32_t>& selected = ev.selected;
     std::vector<ColumnValue>& values = ev.values;
     size_t m = selected.size();
+    std::vector<Column*> take;
+    ChunkColumnsToTake(ev, &take);
     std::vector<size_t> rows(m);
     for (size_t j = 0; j < m; ++j) rows[j] = begin + selected[j];
     pipeline::ChangeBatch chunk{ColumnBatch(output_), {}};
@@ -729,7 +777,7 @@ class CalcOp : public pipeline::Operator {
         }
         continue;
       }
-      PutComputedColumn(values[static_cast<size_t>(spec.computed)], m, &col);
+      PutComputedColumn(values[static_cast<size_t>(spec.computed)], take[k], m, &col);
     }
     chunk.rows.SetNumRows(m);
     pipeline::AppendBatch(chunk, out);
@@ -797,6 +845,8 @@ std::function<bool(const ColumnBatch&, size_t)> MakeBatchRowPredicate(const Boun
   if (!f) return nullptr;
   return [filter = std::move(*f)](const ColumnBatch& batch, size_t i) { return filter.Passes(batch, i); };
 }
+
+uint64_t CalcTappedDocuments() { return tapped_documents.load(std::memory_order_relaxed); }
 
 int CalcDocumentOnlyColumn(const pipeline::Operator& calc, const RowType& input) {
   const auto* c = dynamic_cast<const CalcOp*>(&calc);

@@ -40,6 +40,9 @@ int CalcDocumentOnlyColumn(const pipeline::Operator& calc, const format::RowType
 // Makes such a Calc read that column's documents from `tap` whenever the batch it is given
 // left them there (LogValueTap::filled), rather than from the batch.
 void TapCalcDocuments(pipeline::Operator* calc, std::shared_ptr<LogValueTap> tap);
+// How many documents Calcs of this process have read from taps so far: tests tell by it
+// whether a job's Calc was tapped, since its results are the same either way.
+uint64_t CalcTappedDocuments();
 
 // A filter decided on a row as it is, without a batch (what a Calc does with such a
 // filter): a conjunction of c IS [NOT] NULL, c IS [NOT] TRUE/FALSE/UNKNOWN, c = / <>

@@ -20,6 +20,7 @@
 #include "sql/sql.h"
 #include "sql/sql_test_util.h"
 #include "sql/streaming/connectors.h"
+#include "sql/streaming/operators.h"
 #include "sql/streaming/postgres_test_util.h"
 #include "table/schema/schema.h"
 #include "table/table.h"
@@ -432,6 +433,8 @@ TEST_F(StreamingTest, TappedLogValuesAreTheRecordsValuesInRowOrder) {
 // buffers (a tap), gives what the batch query gives, for documents of many sizes (read
 // chunks ending anywhere, a megabyte's poll of them split across the Calc's threads),
 // empty and non-JSON values; and so does a Calc that also outputs the content, untapped.
+// That the first read its documents from the tap and the second did not is told by the count
+// of tapped documents, as the results are the same either way.
 TEST_F(StreamingTest, JsonFieldsOfTappedLogValuesMatchTheBatchQuery) {
   std::string uri = "dir:" + dir_.Sub("log") + "?partitions=2&fsync=never";
   Exec(
@@ -456,12 +459,15 @@ TEST_F(StreamingTest, JsonFieldsOfTappedLogValuesMatchTheBatchQuery) {
       "JSON_VALUE(content, '$.n' RETURNING BIGINT), JSON_QUERY(content, '$.obj.labels') FROM ev WHERE "
       "JSON_VALUE(content, '$.uid') IS NULL OR JSON_VALUE(content, '$.uid') <> 'u5'";
   const std::string raw = "SELECT off, JSON_VALUE(content, '$.uid'), content FROM ev WHERE off % 10 = 3";
+  const uint64_t tapped_before = streaming::CalcTappedDocuments();
   Exec("SET 'pipeline.name' = 'objs'");
   Exec("INSERT INTO objs " + select);
   Exec("SET 'pipeline.name' = 'raw'");
   Exec("INSERT INTO raw " + raw);
   WaitCaughtUp("objs");
   WaitCaughtUp("raw");
+  // Every record's document, once: all of objs' (tapped), none of raw's (it outputs them).
+  EXPECT_EQ(streaming::CalcTappedDocuments() - tapped_before, records.size());
   std::vector<std::string> want = Rows(select);
   EXPECT_EQ(want.size(), 4999u);
   EXPECT_EQ(Rows("SELECT * FROM objs"), want);
@@ -576,7 +582,8 @@ TEST_F(StreamingTest, SumsOfJsonArraysMatchTheBatchQuery) {
 
 // A batch of many chunks is evaluated by several threads (each with its own JSON
 // parser), its chunks in order: the job writes what the batch query answers,
-// whatever the number of threads.
+// whatever the number of threads. A JSON result several outputs pass on as it is (itself, a
+// COALESCE with no NULL) goes to each, the chunk's column taken by the last.
 TEST_F(StreamingTest, CalcsOverManyChunksMatchTheBatchQueryOnAnyNumberOfThreads) {
   std::string values;
   for (int i = 0; i < 12000; ++i) {
@@ -588,11 +595,13 @@ TEST_F(StreamingTest, CalcsOverManyChunksMatchTheBatchQueryOnAnyNumberOfThreads)
   Exec("INSERT INTO many VALUES " + values);
   const std::string select =
       "SELECT id, JSON_VALUE(doc, '$.o.s'), JSON_VALUE(doc, '$.n' RETURNING BIGINT) + id, UPPER(JSON_VALUE(doc, "
-      "'$.k')) FROM many WHERE JSON_VALUE(doc, '$.k') <> 'skip'";
+      "'$.k')), COALESCE(JSON_VALUE(doc, '$.o.s'), 'none'), JSON_VALUE(doc, '$.k') FROM many WHERE JSON_VALUE(doc, "
+      "'$.k') <> 'skip'";
   for (int threads : {1, 4}) {
     WorkerPool::SetDefaultParallelism(threads);
     std::string t = "calc" + std::to_string(threads);
-    Exec("CREATE TABLE " + t + " (id INT PRIMARY KEY NOT ENFORCED, s STRING, n BIGINT, k STRING)");
+    Exec("CREATE TABLE " + t +
+         " (id INT PRIMARY KEY NOT ENFORCED, s STRING, n BIGINT, k STRING, s2 STRING, k2 STRING)");
     Exec("SET 'pipeline.name' = '" + t + "'");
     Exec("INSERT INTO " + t + " " + select);
     WaitCaughtUp(t);
