@@ -24,16 +24,6 @@ constexpr size_t kMaxBlockBytes = size_t{1} << 31;
 // Nesting limit for arrays/maps/records inside values.
 constexpr int kMaxDepth = 64;
 
-// Stores `v` as a varint at `p` (room for 10 bytes); returns the byte after it.
-char* EncodeVarint64(char* p, uint64_t v) {
-  while (v >= 0x80) {
-    *p++ = static_cast<char>(v | 0x80);
-    v >>= 7;
-  }
-  *p++ = static_cast<char>(v);
-  return p;
-}
-
 // A negative block count means "|count| items, then the block's byte size". The most negative
 // long has no positive counterpart; it stays negative so the caller rejects it as corrupt.
 int64_t NegatedBlockCount(int64_t count) { return count == std::numeric_limits<int64_t>::min() ? count : -count; }
@@ -895,7 +885,7 @@ Status AvroWriter::WriteRows(const ColumnBatch& batch, size_t begin, size_t end)
     for (size_t i = begin; i < end; ++i) {
       size_t bound = 0;
       for (const Plan& p : plans) {
-        bound += 11;  // a union branch and a varint
+        bound += 1 + kMaxVarint64Bytes;  // a union branch and a varint
         if (p.shape == Shape::kBytes && !p.col->IsNull(i)) bound += p.col->GetBytes(i).size();
       }
       const size_t at = block_.size();

@@ -33,16 +33,6 @@ constexpr size_t kMinSlots = 16;
 constexpr size_t kFirstKeyChunk = 1 << 10;
 constexpr size_t kMaxKeyChunk = 1 << 20;
 
-// Stores `v` as a varint at `p` (room for 10 bytes); returns the byte after it.
-char* EncodeVarint64(char* p, uint64_t v) {
-  while (v >= 0x80) {
-    *p++ = static_cast<char>(v | 0x80);
-    v >>= 7;
-  }
-  *p++ = static_cast<char>(v);
-  return p;
-}
-
 size_t SlotsFor(size_t keys) {
   size_t n = kMinSlots;
   while (n < keys * 2) n *= 2;
@@ -91,18 +81,18 @@ void LookupState::Encode(const KvBatch& batch, size_t row, std::string* out) con
   };
   // The record's most bytes first: its values are then stored through a pointer, not
   // appended one by one (the appends were about half of encoding a record).
-  size_t bound = 10 + 1 + bitmap_bytes;
+  size_t bound = kMaxVarint64Bytes + 1 + bitmap_bytes;
   for (size_t c = 0; c < ncols; ++c) {
     const Column& col = batch.values.column(c);
     if (!stored(col, c)) continue;
     switch (kinds_[c]) {
-      case PhysicalKind::kInt: bound += 10; break;
+      case PhysicalKind::kInt: bound += kMaxVarint64Bytes; break;
       case PhysicalKind::kDouble: bound += 8; break;
-      case PhysicalKind::kBytes: bound += 10 + col.GetBytes(row).size(); break;
+      case PhysicalKind::kBytes: bound += kMaxVarint64Bytes + col.GetBytes(row).size(); break;
       case PhysicalKind::kDecimal: bound += sizeof(format::Int128); break;
-      case PhysicalKind::kTimestamp: bound += 20; break;
+      case PhysicalKind::kTimestamp: bound += 2 * kMaxVarint64Bytes; break;
       case PhysicalKind::kNested:
-        bound += 10 + SerializeBinaryRow(Row{col.GetNested(row)}, {type_.fields()[c].type}).size();
+        bound += kMaxVarint64Bytes + SerializeBinaryRow(Row{col.GetNested(row)}, {type_.fields()[c].type}).size();
         break;
     }
   }
