@@ -2139,6 +2139,51 @@ TEST(TableTest, RecentFilesServeOnlyUnchangedFilesWithinTheirBudget) {
   cache.SetBudget(64u << 20);  // the default
 }
 
+// One read of a file counts once: a Find that misses, then DecodeOnce finding the rows
+// another reader put (or a stale entry of them), is one miss, not a miss and a hit (or two).
+TEST(TableTest, RecentFilesCountAReadOnceThroughDecodeOnce) {
+  testing::TempDir dir;
+  format::RowType type({{0, "v", format::DataType::BigInt(), ""}});
+  auto rows = std::make_shared<FileRows>();
+  rows->type = type;
+  RecentFiles& cache = RecentFiles::Get();
+  std::string p = dir.Sub("p"), q = dir.Sub("q");
+  for (const auto& f : {p, q}) KL_ASSERT_OK(WriteFile(f, "file " + f));
+  int decodes = 0;
+  auto decode = [&]() -> Result<std::shared_ptr<const FileRows>> {
+    ++decodes;
+    return std::shared_ptr<const FileRows>(rows);
+  };
+  const RecentFiles::Stats before = cache.stats();
+  // Kept by another reader between this one's Find and its DecodeOnce.
+  EXPECT_EQ(cache.Find(p), nullptr);
+  cache.Put(p, rows);
+  auto got = cache.DecodeOnce(p, decode);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, rows);
+  // Kept, then changed on disk: the stale entry is dropped, and the reader reads the file.
+  EXPECT_EQ(cache.Find(q), nullptr);
+  cache.Put(q, rows);
+  KL_ASSERT_OK(WriteFile(q, "another, longer content"));
+  got = cache.DecodeOnce(q, decode);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, nullptr);
+  const RecentFiles::Stats after = cache.stats();
+  EXPECT_EQ(after.misses - before.misses, 2);
+  EXPECT_EQ(after.hits - before.hits, 0);
+  EXPECT_EQ(decodes, 0);
+  // Not kept at all: this reader decodes it, still one miss.
+  KL_ASSERT_OK(RemoveFile(q));
+  KL_ASSERT_OK(WriteFile(q, "q again"));
+  EXPECT_EQ(cache.Find(q), nullptr);
+  got = cache.DecodeOnce(q, decode);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(decodes, 1);
+  EXPECT_EQ(cache.stats().misses - after.misses, 1);
+  EXPECT_EQ(cache.stats().hits, after.hits);
+  EXPECT_EQ(cache.stats().decodes - after.decodes, 1);
+}
+
 TEST(TableTest, FixedBucketsRouteByKeyHash) {
   testing::TempDir dir;
   auto t = MakeTable(dir.Sub("t"), {"id"}, {{"bucket", "4"}});

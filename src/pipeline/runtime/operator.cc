@@ -3,9 +3,9 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <map>
-#include <unordered_map>
 
 #include "common/json.h"
 #include "common/string_util.h"
@@ -312,14 +312,14 @@ class DeltaAggregateOp : public Operator {
       for (size_t i = 0; i < in.size(); ++i) {
         values.clear();
         if (!spec_.extract_at(in.rows, i, nullptr, &values)) continue;
-        CellsKey cells{&in.rows, &spec_.key_at, i, HashKeyCells(in.rows, spec_.key_at, i)};
-        auto it = deltas_.find(cells);
-        if (it == deltas_.end()) {
-          key.clear();
-          for (size_t c : spec_.key_at) key.push_back(in.rows.column(c).Get(i));
-          it = deltas_.emplace(key, std::vector<int64_t>(values.size(), 0)).first;
-        }
-        AddTo(in.kinds[i], values, &it->second);
+        const uint64_t hash = HashKeyCells(in.rows, spec_.key_at, i);
+        Group& group = FindOrAdd(
+            hash, [&](const Row& k) { return KeyCellsEqual(in.rows, spec_.key_at, i, k); },
+            [&](Row* k) {
+              for (size_t c : spec_.key_at) k->push_back(in.rows.column(c).Get(i));
+            },
+            values.size());
+        AddTo(in.kinds[i], values, &group.sums);
       }
       return Status::OK();
     }
@@ -333,28 +333,28 @@ class DeltaAggregateOp : public Operator {
   }
 
   Status Finish(Changes* out) override {
-    for (const Entry* entry : SortedNonZero()) {
+    for (const Group* group : SortedNonZero()) {
       Row row;
-      row.reserve(entry->first.size() + entry->second.size());
-      row.insert(row.end(), entry->first.begin(), entry->first.end());
-      for (int64_t v : entry->second) row.push_back(Datum::Int(v));
+      row.reserve(group->key.size() + group->sums.size());
+      row.insert(row.end(), group->key.begin(), group->key.end());
+      for (int64_t v : group->sums) row.push_back(Datum::Int(v));
       out->push_back({RowKind::kInsert, std::move(row)});
     }
-    deltas_.clear();
+    ClearGroups();
     return Status::OK();
   }
 
   // As Finish, straight into the batch's columns: no row of Datums is copied per group.
   Status FinishBatch(ChangeBatch* out) override {
-    std::vector<const Entry*> keyed = SortedNonZero();
+    std::vector<const Group*> keyed = SortedNonZero();
     if (!keyed.empty()) {
       if (out->empty()) *out = ChangeBatch{format::ColumnBatch(spec_.output), {}};
       format::ColumnBatch& rows = out->rows;
       rows.Reserve(rows.num_rows() + keyed.size());
       const size_t columns = rows.num_columns();
-      for (const Entry* entry : keyed) {
-        const Row& key = entry->first;
-        const std::vector<int64_t>& sums = entry->second;
+      for (const Group* group : keyed) {
+        const Row& key = group->key;
+        const std::vector<int64_t>& sums = group->sums;
         for (size_t c = 0; c < columns; ++c) {
           format::Column& col = rows.mutable_column(c);
           if (c < key.size()) {
@@ -374,62 +374,100 @@ class DeltaAggregateOp : public Operator {
         out->kinds.push_back(RowKind::kInsert);
       }
     }
-    deltas_.clear();
+    ClearGroups();
     return Status::OK();
   }
 
  private:
-  using Entry = std::pair<const Row, std::vector<int64_t>>;
+  // One group of the checkpoint: its key and the sums of its changes.
+  struct Group {
+    Row key;
+    std::vector<int64_t> sums;
+    uint64_t hash = 0;
+  };
 
   // The groups whose sums are not all zero, in key order, as before the deltas were
   // hashed: what a checkpoint emits does not depend on the hash table's layout.
-  std::vector<const Entry*> SortedNonZero() const {
-    std::vector<const Entry*> keyed;
-    keyed.reserve(deltas_.size());
-    for (const auto& entry : deltas_) {
+  std::vector<const Group*> SortedNonZero() const {
+    std::vector<const Group*> keyed;
+    keyed.reserve(used_);
+    for (size_t g = 0; g < used_; ++g) {
       bool all_zero = true;
-      for (int64_t v : entry.second) all_zero &= v == 0;
-      if (!all_zero) keyed.push_back(&entry);
+      for (int64_t v : groups_[g].sums) all_zero &= v == 0;
+      if (!all_zero) keyed.push_back(&groups_[g]);
     }
     std::sort(keyed.begin(), keyed.end(),
-              [](const Entry* a, const Entry* b) { return format::CompareRows(a->first, b->first) < 0; });
+              [](const Group* a, const Group* b) { return format::CompareRows(a->key, b->key) < 0; });
     return keyed;
   }
 
   void Add(RowKind kind, const Row& key, const std::vector<int64_t>& values) {
-    auto it = deltas_.find(key);
-    if (it == deltas_.end()) it = deltas_.emplace(key, std::vector<int64_t>(values.size(), 0)).first;
-    AddTo(kind, values, &it->second);
+    Group& group = FindOrAdd(
+        HashKeyRow(key), [&](const Row& k) { return format::CompareRows(k, key) == 0; },
+        [&](Row* k) { k->insert(k->end(), key.begin(), key.end()); }, values.size());
+    AddTo(kind, values, &group.sums);
   }
   static void AddTo(RowKind kind, const std::vector<int64_t>& values, std::vector<int64_t>* sums) {
     int64_t sign = format::IsRetract(kind) ? -1 : 1;
     for (size_t i = 0; i < values.size(); ++i) (*sums)[i] += sign * values[i];
   }
 
-  // The key of row `row` of a batch, as the cells of columns `at`: looked up in deltas_
-  // without a key row being built.
-  struct CellsKey {
-    const format::ColumnBatch* batch;
-    const std::vector<size_t>* at;
-    size_t row;
-    uint64_t hash;
-  };
-  struct KeyHash {
-    using is_transparent = void;
-    size_t operator()(const Row& row) const { return static_cast<size_t>(HashKeyRow(row)); }
-    size_t operator()(const CellsKey& k) const { return static_cast<size_t>(k.hash); }
-  };
-  // A checkpoint's changes hit few keys many times: hashed, a key is found with one
-  // comparison instead of a tree walk comparing Datums at every level.
-  struct KeyEqual {
-    using is_transparent = void;
-    bool operator()(const Row& a, const Row& b) const { return format::CompareRows(a, b) == 0; }
-    bool operator()(const CellsKey& k, const Row& row) const { return KeyCellsEqual(*k.batch, *k.at, k.row, row); }
-    bool operator()(const Row& row, const CellsKey& k) const { return KeyCellsEqual(*k.batch, *k.at, k.row, row); }
-  };
+  // The group of the key hashed to `hash` that `equal` accepts, or a new one whose key
+  // `make_key` appends (to an empty row) and whose `values` sums start at zero. Open
+  // addressing over groups_ by index: a checkpoint's thousands of groups are found with a
+  // shift and a probe or two, not a division and a walk down a list of nodes, and the
+  // groups (their rows and sums) are reused by the checkpoints after.
+  template <typename Equal, typename MakeKey>
+  Group& FindOrAdd(uint64_t hash, const Equal& equal, const MakeKey& make_key, size_t values) {
+    if (2 * (used_ + 1) > slots_.size()) Grow();
+    const size_t mask = slots_.size() - 1;
+    for (size_t s = Slot(hash);; s = (s + 1) & mask) {
+      uint32_t g = slots_[s];
+      if (g == 0) {
+        if (used_ == groups_.size()) groups_.emplace_back();
+        Group& group = groups_[used_];
+        group.key.clear();
+        make_key(&group.key);
+        group.sums.assign(values, 0);
+        group.hash = hash;
+        slots_[s] = static_cast<uint32_t>(++used_);
+        return group;
+      }
+      Group& group = groups_[g - 1];
+      if (group.hash == hash && equal(group.key)) return group;
+    }
+  }
+  size_t Slot(uint64_t hash) const { return static_cast<size_t>((hash * 0x9e3779b97f4a7c15ULL) >> slot_shift_); }
+  void Grow() {
+    size_t size = std::max<size_t>(64, 2 * slots_.size());
+    slots_.assign(size, 0);
+    slot_shift_ = 64 - std::countr_zero(size);
+    const size_t mask = size - 1;
+    for (size_t g = 0; g < used_; ++g) {
+      size_t s = Slot(groups_[g].hash);
+      while (slots_[s] != 0) s = (s + 1) & mask;
+      slots_[s] = static_cast<uint32_t>(g + 1);
+    }
+  }
+  // Ends the checkpoint's groups. Their rows stay for the next checkpoint's groups, unless far
+  // more than it used were kept (a burst of groups gone by).
+  void ClearGroups() {
+    std::fill(slots_.begin(), slots_.end(), 0);
+    if (groups_.size() > 4 * std::max<size_t>(used_, 1024)) {
+      groups_.resize(used_);
+      groups_.shrink_to_fit();
+      slots_.clear();
+      slot_shift_ = 64;
+    }
+    used_ = 0;
+  }
+
   DeltaAggregateSpec spec_;
   std::string name_;
-  std::unordered_map<Row, std::vector<int64_t>, KeyHash, KeyEqual> deltas_;
+  std::vector<Group> groups_;  // [0, used_): this checkpoint's; the rest kept for reuse
+  size_t used_ = 0;
+  std::vector<uint32_t> slots_;  // a power of two of them: 0 empty, else a group's index + 1
+  int slot_shift_ = 64;          // 64 - log2(slots_.size())
 };
 
 class DedupLatestOp : public Operator {

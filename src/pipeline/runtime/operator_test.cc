@@ -208,6 +208,63 @@ TEST(DeltaAggregateTest, GroupsFoundFromCellsMatchGroupsOfKeyRows) {
   }
 }
 
+// The group table against a std::map of sums, over checkpoints whose group counts rise and
+// fall (the table grows, its groups are reused, and a burst's surplus is given back): each
+// checkpoint emits exactly the model's non-zero groups, in key order, and nothing after.
+TEST(DeltaAggregateTest, GroupsOfManyCheckpointsMatchAMapOfSums) {
+  RowType in_type({{0, "s", DataType::String(), ""}, {1, "i", DataType::BigInt(), ""}});
+  RowType out({{0, "s", DataType::String(), ""}, {1, "i", DataType::BigInt(), ""}, {2, "n", DataType::BigInt(), ""}});
+  DeltaAggregateSpec spec;
+  spec.output = out;
+  spec.key_columns = 2;
+  spec.extract_at = [](const format::ColumnBatch& batch, size_t r, Row* key, std::vector<int64_t>* values) {
+    if (key != nullptr) {
+      for (size_t c = 0; c < 2; ++c) key->push_back(batch.column(c).Get(r));
+    }
+    values->push_back(1);
+    return true;
+  };
+  spec.key_at = {0, 1};
+  auto op = MakeDeltaAggregate(spec);
+  uint64_t seed = 7;
+  auto next = [&](uint64_t n) {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (seed >> 33) % n;
+  };
+  for (size_t groups : {3u, 700u, 9000u, 40u, 1u, 5000u, 200u}) {
+    ChangeBatch batch;
+    batch.rows = format::ColumnBatch(in_type);
+    std::map<std::pair<std::string, int64_t>, int64_t> model;
+    const size_t n = 3 * groups + next(50);
+    for (size_t r = 0; r < n; ++r) {
+      std::string s = next(7) == 0 ? "" : "group-with-a-longer-name-" + std::to_string(next(groups));
+      int64_t i = static_cast<int64_t>(next(3));
+      RowKind kind = next(3) == 0 ? RowKind::kDelete : RowKind::kInsert;
+      batch.rows.mutable_column(0).AppendBytes(s);
+      batch.rows.mutable_column(1).AppendInt(i);
+      batch.kinds.push_back(kind);
+      model[{s, i}] += format::IsRetract(kind) ? -1 : 1;
+    }
+    batch.rows.SetNumRows(n);
+    ChangeBatch ignored, finished;
+    KL_ASSERT_OK(op->ProcessBatch(batch, &ignored));
+    KL_ASSERT_OK(op->FinishBatch(&finished));
+    size_t k = 0;
+    for (const auto& [key, sum] : model) {
+      if (sum == 0) continue;
+      ASSERT_LT(k, finished.size()) << groups << " groups";
+      EXPECT_EQ(finished.rows.column(0).GetBytes(k), key.first);
+      EXPECT_EQ(finished.rows.column(1).GetInt(k), key.second);
+      EXPECT_EQ(finished.rows.column(2).GetInt(k), sum);
+      ++k;
+    }
+    EXPECT_EQ(finished.size(), k) << groups << " groups";
+    ChangeBatch again;
+    KL_ASSERT_OK(op->FinishBatch(&again));
+    EXPECT_TRUE(again.empty());
+  }
+}
+
 // A key's cells hash as the key row Get makes of them, and equal exactly the rows
 // CompareRows calls equal: strings plain and dictionary-encoded, empty and null,
 // integers, booleans, doubles and a timestamp.

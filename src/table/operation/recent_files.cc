@@ -71,11 +71,13 @@ void RecentFiles::Put(const std::string& path, std::shared_ptr<const FileRows> r
   impl_->Evict();
 }
 
-std::shared_ptr<const FileRows> RecentFiles::Find(const std::string& path) {
+std::shared_ptr<const FileRows> RecentFiles::Find(const std::string& path) { return Lookup(path, /*count=*/true); }
+
+std::shared_ptr<const FileRows> RecentFiles::Lookup(const std::string& path, bool count) {
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     if (impl_->map.count(path) == 0) {
-      ++impl_->stats.misses;
+      if (count) ++impl_->stats.misses;
       return nullptr;
     }
   }
@@ -88,11 +90,11 @@ std::shared_ptr<const FileRows> RecentFiles::Find(const std::string& path) {
       impl_->lru.erase(it->second.lru);
       impl_->map.erase(it);
     }
-    ++impl_->stats.misses;
+    if (count) ++impl_->stats.misses;
     return nullptr;
   }
   impl_->lru.splice(impl_->lru.begin(), impl_->lru, it->second.lru);
-  ++impl_->stats.hits;
+  if (count) ++impl_->stats.hits;
   return it->second.rows;
 }
 
@@ -133,7 +135,8 @@ Result<std::shared_ptr<const FileRows>> RecentFiles::DecodeOnce(
     }
     if (impl_->map.count(path) != 0) {
       lock.unlock();
-      return Find(path);  // null if the file changed since
+      // The caller's Find counted this read (a miss): it is not counted again.
+      return Lookup(path, /*count=*/false);  // null if the file changed since
     }
     // Not kept after all (too large, or the decode failed): the caller reads on its own.
     if (waited) return std::shared_ptr<const FileRows>();

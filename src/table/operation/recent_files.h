@@ -53,15 +53,16 @@ class RecentFiles {
   // The columns of every such reader of `table_path`, in no order, when there are two or
   // more (a file is then worth decoding once for all); else nothing.
   std::vector<std::string> SharedColumns(const std::string& table_path);
-  // The rows of `path`: kept ones; or those another thread is decoding (waited for; null
-  // when that decode failed or its rows were not kept); or those `decode` returns now,
-  // which are kept when they fit. Errors are `decode`'s.
+  // The rows of `path`, for a reader whose Find missed: kept ones; or those another thread is
+  // decoding (waited for; null when that decode failed or its rows were not kept); or those
+  // `decode` returns now, which are kept when they fit. Errors are `decode`'s. The read
+  // stays counted as the one miss its Find counted (a wait or a decode says how it went on).
   Result<std::shared_ptr<const FileRows>> DecodeOnce(
       const std::string& path, const std::function<Result<std::shared_ptr<const FileRows>>()>& decode);
 
   struct Stats {
     int64_t hits = 0;     // Find found the rows
-    int64_t misses = 0;   // Find did not
+    int64_t misses = 0;   // Find did not (once per Find, whatever DecodeOnce does next)
     int64_t decodes = 0;  // DecodeOnce decoded a file
     int64_t waits = 0;    // DecodeOnce waited for another thread's decode
   };
@@ -70,6 +71,8 @@ class RecentFiles {
  private:
   struct Impl;
   RecentFiles();
+  // Find, counting the lookup in stats() or not.
+  std::shared_ptr<const FileRows> Lookup(const std::string& path, bool count);
   std::unique_ptr<Impl> impl_;
 };
 
