@@ -484,34 +484,6 @@ TEST(TableTest, CompactionLosingARaceFailsCleanly) {
   EXPECT_FALSE(b->WriteRow(R(9, "eu", "x", 9)).ok()) << "a writer whose commit failed must be recreated";
 }
 
-// A commit publishes its new files before its buckets compact (readers following the table
-// see them without waiting for the compaction): a compaction that fails leaves the APPEND
-// snapshot in place, and the writer, which no longer knows its files, must be recreated.
-TEST(TableTest, NewFilesArePublishedBeforeTheCompactionRuns) {
-  testing::TempDir dir;
-  auto t = MakeTable(dir.Sub("t"), {"id"}, {{"bucket", "1"}, {"num-sorted-run.compaction-trigger", "2"}});
-  auto w = t->NewWriter("w");
-  KL_ASSERT_OK(w->WriteRow(R(1, "eu", "a", 1)));
-  auto first = w->Commit(1);
-  ASSERT_TRUE(first.ok()) << first.status().ToString();
-  // The compaction of the next commit reads the first file: gone, it fails.
-  auto names = ListDir(JoinPath(t->path(), "bucket-0"));
-  ASSERT_TRUE(names.ok());
-  ASSERT_EQ(names->size(), 1u);
-  KL_ASSERT_OK(RemoveFile(JoinPath(t->path(), "bucket-0/" + names->front())));
-  KL_ASSERT_OK(w->WriteRow(R(2, "eu", "b", 2)));
-  auto second = w->Commit(2);
-  ASSERT_FALSE(second.ok());
-  auto latest = t->snapshots().Latest();
-  ASSERT_TRUE(latest.ok() && latest->has_value());
-  EXPECT_EQ((*latest)->commit_kind, CommitKind::kAppend);
-  EXPECT_EQ((*latest)->commit_identifier, 2);
-  auto changes = test_util::ChangesOfSnapshots(*t, {(*latest)->id});
-  ASSERT_TRUE(changes.ok()) << changes.status().ToString();
-  EXPECT_EQ(Rows(changes->front()), (std::vector<std::string>{"+I 2 \"eu\" \"b\" 2"}));
-  EXPECT_FALSE(w->WriteRow(R(3, "eu", "c", 3)).ok()) << "a writer whose compaction failed must be recreated";
-}
-
 // Compactions requested again before a commit take the first one's outputs as inputs: the
 // commit must delete only committed files (once each) and add only the files that remain.
 TEST(TableTest, RepeatedCompactionsBeforeOneCommit) {

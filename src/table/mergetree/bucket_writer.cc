@@ -702,19 +702,10 @@ Result<CommitIncrement> BucketWriter::PrepareCommit(bool compact) {
   // The buffer keeps the memory its records took since the last commit, for the next
   // intervals'; a writer gone quiet gives it back after a few commits (RowArena::kReleaseWindow).
   buffer_.ReleaseMemory();
-  if (compact) return PrepareCompaction();
-  return TakePending();
-}
-
-Result<CommitIncrement> BucketWriter::PrepareCompaction() {
-  if (!ctx_->options().write_only()) {
+  if (compact && !ctx_->options().write_only()) {
     KL_RETURN_IF_ERROR(MaybeExpireRecords());
     KL_RETURN_IF_ERROR(Compact(false));
   }
-  return TakePending();
-}
-
-CommitIncrement BucketWriter::TakePending() {
   CommitIncrement out = std::move(pending_);
   pending_ = CommitIncrement();
   out.partition = partition_;

@@ -96,9 +96,6 @@ class BucketWriter {
   Status Compact(bool full);
   // Flushes, compacts when due, and hands over everything written since the last call.
   Result<CommitIncrement> PrepareCommit(bool compact);
-  // Expires records and compacts when due, and hands over what that changed: the second half
-  // of a commit whose flushed files were published first (PrepareCommit(false)).
-  Result<CommitIncrement> PrepareCompaction();
   const Levels& levels() const { return levels_; }
   // Level-0 files plus non-empty higher levels.
   size_t sorted_runs() const;
@@ -108,7 +105,6 @@ class BucketWriter {
   size_t lookup_keys() const { return lookup_ ? lookup_->size() : 0; }
 
  private:
-  CommitIncrement TakePending();
   Status FlushBuffer();
   Status EnsureLookupState();
   // Merges a key's buffered records (rows [begin, end) of `records`, in sequence order; `key`

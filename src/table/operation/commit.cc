@@ -95,23 +95,10 @@ Result<CommitResult> FileStoreCommit::Commit(const CommitRequest& request) {
                                 ctx_->options().manifest_format() + "; kubelake writes Avro manifests only");
   }
   CommitResult result;
-  if (request.follows_own_commit) {
-    for (const auto& inc : request.increments) {
-      if (!inc.new_files.empty() || !inc.changelog_files.empty()) {
-        return Status::InvalidArgument("committing to " + ctx_->path() +
-                                       ": a commit following its own APPEND holds compactions only");
-      }
-    }
-    if (!request.index_changes.empty() || request.overwrite) {
-      return Status::InvalidArgument("committing to " + ctx_->path() +
-                                     ": a commit following its own APPEND holds compactions only");
-    }
-  } else {
-    KL_ASSIGN_OR_RETURN(std::optional<int64_t> done, LatestCommitIdentifier(request.commit_user));
-    if (done && *done >= request.commit_identifier) {
-      result.already_committed = true;
-      return result;
-    }
+  KL_ASSIGN_OR_RETURN(std::optional<int64_t> done, LatestCommitIdentifier(request.commit_user));
+  if (done && *done >= request.commit_identifier) {
+    result.already_committed = true;
+    return result;
   }
   std::vector<ManifestEntry> append_delta, compact_delta, changelog;
   int64_t changelog_rows = 0;

@@ -54,14 +54,11 @@ struct CommitRequest {
   // changelog is dropped, as Paimon's overwrite does). Files the commit adds must lie in the
   // scope. Compaction results still follow in a COMPACT snapshot.
   std::optional<OverwriteScope> overwrite;
-  // Compactions only, under the identifier of the committer's APPEND snapshot that just
-  // landed: not taken for a replay of it.
-  bool follows_own_commit = false;
 };
 
 struct CommitResult {
-  bool already_committed = false;     // an earlier attempt of this commit landed
-  std::vector<int64_t> snapshot_ids;  // snapshots created (APPEND and/or COMPACT)
+  bool already_committed = false;         // an earlier attempt of this commit landed
+  std::vector<int64_t> snapshot_ids;      // snapshots created (APPEND and/or COMPACT)
 };
 
 class FileStoreCommit {

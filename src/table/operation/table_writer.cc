@@ -1,7 +1,6 @@
 #include "table/operation/table_writer.h"
 
 #include <algorithm>
-#include <functional>
 
 #include "common/clock.h"
 #include "common/file/file_util.h"
@@ -143,18 +142,7 @@ class AppendBucketWriter {
     // interval's; past a bulk load (or gone quiet) it gives the rest back.
     if (buffer_.MemoryBytes() > 2 * peak_used_ + (1 << 20)) buffer_ = ColumnBatch(ctx_->schema().fields);
     peak_used_ = 0;
-    if (compact) return PrepareCompaction();
-    return TakePending();
-  }
-
-  // Compacts (unless the table is write-only) and hands over what that changed.
-  Result<CommitIncrement> PrepareCompaction() {
-    if (!ctx_->options().write_only()) KL_RETURN_IF_ERROR(Compact(false));
-    return TakePending();
-  }
-
- private:
-  CommitIncrement TakePending() {
+    if (compact && !ctx_->options().write_only()) KL_RETURN_IF_ERROR(Compact(false));
     CommitIncrement out = std::move(pending_);
     pending_ = CommitIncrement();
     out.partition = partition_;
@@ -163,6 +151,7 @@ class AppendBucketWriter {
     return out;
   }
 
+ private:
   std::unique_ptr<DataFileWriter> NewFileWriter(const FileFormat* fmt, bool held) const {
     DataFileWriterOptions opts;
     opts.key_value = false;
@@ -528,8 +517,7 @@ Result<CommitResult> TableWriter::Commit(int64_t commit_identifier, const std::m
     mark = now;
   };
   // Each bucket's last flush, compaction and files are its own: the buckets do them side
-  // by side, and one commit below publishes all their new files together (or none), one
-  // after it all their compactions.
+  // by side, and the one commit below publishes all their increments together (or none).
   std::vector<BucketWriter*> pk;
   std::vector<AppendBucketWriter*> append;
   for (auto& [key, w] : pk_writers_) pk.push_back(w.get());
@@ -538,12 +526,6 @@ Result<CommitResult> TableWriter::Commit(int64_t commit_identifier, const std::m
   std::vector<CommitIncrement> increments(buckets);
   std::vector<double> flush_cpu(buckets, 0), compact_cpu(buckets, 0);
   const size_t stop_trigger = static_cast<size_t>(std::max(1, ctx_->options().num_sorted_run_stop_trigger()));
-  auto compaction_due = [&](const BucketWriter* w) { return !defer_compaction_ || w->sorted_runs() > stop_trigger; };
-  // The flushed files and their changelog are published before the buckets compact, so
-  // readers following the table (and the jobs after it) see a commit's rows without waiting
-  // for its compactions, which follow in a COMPACT snapshot as they did before. An overwrite
-  // keeps its compactions in its one request.
-  const bool compact_later = !overwrite_;
   auto prepare = [&](size_t i) -> Status {
     double start = ThreadCpuSeconds();
     if (i < pk.size()) {
@@ -551,34 +533,28 @@ Result<CommitResult> TableWriter::Commit(int64_t commit_identifier, const std::m
       KL_RETURN_IF_ERROR(w->Flush());
       double flushed = ThreadCpuSeconds();
       flush_cpu[i] = flushed - start;
-      KL_ASSIGN_OR_RETURN(increments[i], w->PrepareCommit(!compact_later && compaction_due(w)));
+      bool compact = !defer_compaction_ || w->sorted_runs() > stop_trigger;
+      KL_ASSIGN_OR_RETURN(increments[i], w->PrepareCommit(compact));
       compact_cpu[i] = ThreadCpuSeconds() - flushed;
     } else {
       AppendBucketWriter* w = append[i - pk.size()];
       KL_RETURN_IF_ERROR(w->Flush());
       double flushed = ThreadCpuSeconds();
       flush_cpu[i] = flushed - start;
-      KL_ASSIGN_OR_RETURN(increments[i], w->PrepareCommit(/*compact=*/!compact_later));
+      KL_ASSIGN_OR_RETURN(increments[i], w->PrepareCommit(/*compact=*/true));
       compact_cpu[i] = ThreadCpuSeconds() - flushed;
     }
     return Status::OK();
   };
-  // Runs `task` over the buckets on the shared workers and counts its CPU.
-  auto run_buckets = [&](const std::function<Status(size_t)>& task) {
-    std::fill(flush_cpu.begin(), flush_cpu.end(), 0.0);
-    std::fill(compact_cpu.begin(), compact_cpu.end(), 0.0);
-    double worker_cpu = 0;
-    Status done = WorkerPool::Shared().Run(buckets, parallelism_, task, &worker_cpu);
-    for (size_t i = 0; i < buckets; ++i) {
-      cpu_.flush += flush_cpu[i];
-      cpu_.compact += compact_cpu[i];
-    }
-    for (BucketWriter* w : pk) cpu_.work += w->TakeWork();
-    cpu_.workers += worker_cpu;
-    mark = ThreadCpuSeconds();  // the tasks counted their CPU themselves, on whichever thread
-    return done;
-  };
-  Status prepared = run_buckets(prepare);
+  double worker_cpu = 0;
+  Status prepared = WorkerPool::Shared().Run(buckets, parallelism_, prepare, &worker_cpu);
+  for (size_t i = 0; i < buckets; ++i) {
+    cpu_.flush += flush_cpu[i];
+    cpu_.compact += compact_cpu[i];
+  }
+  for (BucketWriter* w : pk) cpu_.work += w->TakeWork();
+  cpu_.workers += worker_cpu;
+  mark = ThreadCpuSeconds();  // the tasks counted their CPU themselves, on whichever thread
   if (!prepared.ok()) {
     // Buckets that did finish have handed over their increments: they are gone with
     // this commit, so the writer cannot commit again (recreate it, replay from the table).
@@ -596,67 +572,23 @@ Result<CommitResult> TableWriter::Commit(int64_t commit_identifier, const std::m
     }
     request.index_changes = std::move(index_changes).value();
   }
-  CommitResult result;
   if (overwrite_) {
     request.overwrite = overwrite_;
     overwrite_committed_ = true;
+  } else if (request.increments.empty() && request.index_changes.empty() && !allow_empty) {
+    return CommitResult{};
   }
-  if (overwrite_ || !request.increments.empty() || !request.index_changes.empty() || allow_empty) {
-    auto appended = commit_.Commit(request);
-    charge(&cpu_.commit);
-    ChargeCommitHelpers();
-    if (dynamic_ && appended.ok()) dynamic_->Committed(!appended->already_committed);
-    // The increments are gone with a failed commit: the caller restarts from its
-    // last committed state (the log offsets in the table) with a new writer.
-    if (!appended.ok()) {
-      failed_ = true;
-      return appended;
-    }
-    result = std::move(appended).value();
+  auto result = commit_.Commit(request);
+  charge(&cpu_.commit);
+  ChargeCommitHelpers();
+  if (dynamic_ && result.ok()) dynamic_->Committed(!result->already_committed);
+  // The increments are gone with a failed commit: the caller restarts from its
+  // last committed state (the log offsets in the table) with a new writer.
+  if (!result.ok()) {
+    failed_ = true;
+    return result;
   }
-  if (compact_later) {
-    std::vector<CommitIncrement> compactions(buckets);
-    Status compacted = run_buckets([&](size_t i) -> Status {
-      double start = ThreadCpuSeconds();
-      if (i < pk.size()) {
-        if (compaction_due(pk[i])) {
-          KL_ASSIGN_OR_RETURN(compactions[i], pk[i]->PrepareCompaction());
-        }
-      } else {
-        KL_ASSIGN_OR_RETURN(compactions[i], append[i - pk.size()]->PrepareCompaction());
-      }
-      compact_cpu[i] = ThreadCpuSeconds() - start;
-      return Status::OK();
-    });
-    // A failed compaction leaves its buckets' files unknown to the writer: recreate it (what
-    // was published above stays; the caller restarts after it).
-    if (!compacted.ok()) {
-      failed_ = true;
-      return compacted;
-    }
-    CommitRequest compaction;
-    compaction.commit_user = commit_user_;
-    compaction.commit_identifier = commit_identifier;
-    compaction.log_offsets = log_offsets;
-    for (auto& inc : compactions) {
-      if (!inc.empty()) compaction.increments.push_back(std::move(inc));
-    }
-    if (!compaction.increments.empty()) {
-      // Under the identifier just committed, when it was: its COMPACT snapshot follows.
-      compaction.follows_own_commit = !result.snapshot_ids.empty();
-      auto committed = commit_.Commit(compaction);
-      charge(&cpu_.commit);
-      ChargeCommitHelpers();
-      if (!committed.ok()) {
-        failed_ = true;
-        return committed.status();
-      }
-      result.already_committed = result.already_committed || committed->already_committed;
-      result.snapshot_ids.insert(result.snapshot_ids.end(), committed->snapshot_ids.begin(),
-                                 committed->snapshot_ids.end());
-    }
-  }
-  if (!ctx_->options().write_only() && !result.snapshot_ids.empty()) {
+  if (!ctx_->options().write_only() && !result->snapshot_ids.empty()) {
     // The commit stands either way; failed tag upkeep and expiry are retried at the next one.
     // Tags first: a snapshot tagged now keeps its files through the expiry that follows.
     Status tags = MaintainTags();
