@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <utility>
 
 #include "common/clock.h"
 
@@ -28,7 +29,9 @@ struct WorkerPool::Batch {
   double helper_cpu = 0;
 };
 
-WorkerPool::WorkerPool(int helpers) { EnsureHelpers(helpers); }
+WorkerPool::WorkerPool(int helpers, std::string thread_name) : thread_name_(std::move(thread_name)) {
+  EnsureHelpers(helpers);
+}
 
 WorkerPool::~WorkerPool() {
   {
@@ -49,7 +52,7 @@ void WorkerPool::EnsureHelpers(int helpers) {
   std::lock_guard<std::mutex> lock(mu_);
   while (static_cast<int>(threads_.size()) < helpers) {
     threads_.emplace_back([this] {
-      pthread_setname_np(pthread_self(), "kl-worker");
+      pthread_setname_np(pthread_self(), thread_name_.substr(0, 15).c_str());
       HelperLoop();
     });
   }

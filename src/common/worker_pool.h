@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -21,7 +22,9 @@ namespace kl {
 class WorkerPool {
  public:
   // Starts with `helpers` threads; Run() adds more when a call asks for more parallelism.
-  explicit WorkerPool(int helpers = 0);
+  // The helpers carry `thread_name` (at most 15 characters), so per-thread CPU figures
+  // tell pools apart.
+  explicit WorkerPool(int helpers = 0, std::string thread_name = "kl-worker");
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
@@ -59,6 +62,7 @@ class WorkerPool {
   std::deque<std::shared_ptr<Batch>> tickets_;  // one per helper a call asked for
   std::vector<std::thread> threads_;
   bool stopping_ = false;
+  const std::string thread_name_;
 };
 
 }  // namespace kl

@@ -1,5 +1,6 @@
 #include "table/operation/commit.h"
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <set>
@@ -28,9 +29,11 @@ Result<std::vector<ManifestEntry>> ReadList(const ManifestIO& io, const std::str
 }
 
 // Threads that wait for syncs: apart from the workers that take the CPU's tasks, so a
-// sync never queues behind a compaction.
+// sync never queues behind a compaction. A merge of many manifests shares a few of them.
+constexpr size_t kMaxParallelManifestSyncs = 8;
 WorkerPool& SyncPool() {
-  static WorkerPool* pool = new WorkerPool();  // never destroyed: helpers block idle at exit
+  // Never destroyed: helpers block idle at exit.
+  static WorkerPool* pool = new WorkerPool(0, "kl-sync");
   return *pool;
 }
 
@@ -394,7 +397,7 @@ Result<int64_t> FileStoreCommit::CommitOnce(const CommitRequest& request, Commit
     if (opts.data_file_sync()) {
       double helper_cpu = 0;
       Status synced = SyncPool().Run(
-          written.size(), static_cast<int>(written.size()),
+          written.size(), static_cast<int>(std::min(written.size(), kMaxParallelManifestSyncs)),
           [&](size_t i) { return SyncFile(JoinPath(manifests_.dir(), written[i])); }, &helper_cpu);
       helper_cpu_ += helper_cpu;
       if (!synced.ok()) {
