@@ -484,6 +484,30 @@ TEST(TableTest, CompactionLosingARaceFailsCleanly) {
   EXPECT_FALSE(b->WriteRow(R(9, "eu", "x", 9)).ok()) << "a writer whose commit failed must be recreated";
 }
 
+// A writer whose files another committer compacted away plans its next compaction on them:
+// that commit's APPEND lands just before its COMPACT, yet the COMPACT's deletes are still
+// checked (the latest snapshot being the writer's own says nothing of the ones between).
+TEST(TableTest, CompactionPlannedOnFilesAnotherCommitterRemovedConflicts) {
+  testing::TempDir dir;
+  auto t = MakeTable(dir.Sub("t"), {"id"}, {{"bucket", "1"}, {"num-sorted-run.compaction-trigger", "100"}});
+  auto w = t->NewWriter("w");
+  for (int i = 0; i < 3; ++i) {
+    KL_ASSERT_OK(w->WriteRow(R(i, "eu", "x", i)));
+    ASSERT_TRUE(w->Commit(i + 1).ok());
+  }
+  auto other = t->NewWriter("other");
+  KL_ASSERT_OK(other->Compact(true));
+  ASSERT_TRUE(other->Commit(1).ok());
+  KL_ASSERT_OK(w->WriteRow(R(3, "eu", "x", 3)));
+  KL_ASSERT_OK(w->Compact(true));
+  auto stale = w->Commit(4);
+  ASSERT_FALSE(stale.ok()) << "the compaction rewrote files already compacted away";
+  EXPECT_TRUE(stale.status().IsConflict()) << stale.status().ToString();
+  auto rows = t->ReadAll();
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_EQ(rows->size(), 4u) << "the APPEND before the refused COMPACT stands";
+}
+
 // Compactions requested again before a commit take the first one's outputs as inputs: the
 // commit must delete only committed files (once each) and add only the files that remain.
 TEST(TableTest, RepeatedCompactionsBeforeOneCommit) {

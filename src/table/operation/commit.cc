@@ -263,13 +263,16 @@ Result<int64_t> FileStoreCommit::CommitOnce(const CommitRequest& request, Commit
       total = latest->total_record_count.value_or(0);
     }
     // Conflict check: files this commit deletes must still be live. Not needed
-    // when the latest snapshot is this committer's own last one: nothing else
-    // changed the table since the state the deletes were planned on was
-    // committed (reading every live entry made each compaction's commit cost
-    // grow with the table).
+    // while every snapshot since this committer's first is its own: nothing else
+    // changed the table the deletes were planned on (reading every live entry made
+    // each compaction's commit cost grow with the table). Once another committer's
+    // snapshot has come between, even the latest being ours (an APPEND just before
+    // this COMPACT) says nothing about the files planned on before it.
+    if (latest && last_committed_ && latest->id != *last_committed_) others_committed_ = true;
     bool deletes = false;
     for (const auto& e : delta) deletes |= e.kind == FileKind::kDelete;
-    bool check_deletes = deletes && !(latest && last_committed_ && latest->id == *last_committed_);
+    bool check_deletes =
+        deletes && (others_committed_ || !(latest && last_committed_ && latest->id == *last_committed_));
     // An overwrite deletes what is live in the replaced partitions at this attempt's base.
     std::vector<ManifestEntry> overwrite_delta;
     if (replaced && latest) {

@@ -57,8 +57,8 @@ struct CommitRequest {
 };
 
 struct CommitResult {
-  bool already_committed = false;         // an earlier attempt of this commit landed
-  std::vector<int64_t> snapshot_ids;      // snapshots created (APPEND and/or COMPACT)
+  bool already_committed = false;     // an earlier attempt of this commit landed
+  std::vector<int64_t> snapshot_ids;  // snapshots created (APPEND and/or COMPACT)
 };
 
 class FileStoreCommit {
@@ -98,7 +98,10 @@ class FileStoreCommit {
   SnapshotManager snapshots_;
   ManifestIO manifests_;
   std::optional<int64_t> last_committed_;  // the last snapshot this object committed
-  double helper_cpu_ = 0;                  // of the threads that synced manifests, since taken
+  // Another committer's snapshot came after one of ours: what this object's writer planned
+  // its compactions on may be stale, so every delete is checked from then on.
+  bool others_committed_ = false;
+  double helper_cpu_ = 0;  // of the threads that synced manifests, since taken
 };
 
 // The live files of a snapshot (base + delta manifests merged).
