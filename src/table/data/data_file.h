@@ -77,7 +77,7 @@ class DataFileWriter {
   // All records of a key-ordered batch. Large batches go to the file without a copy:
   // the batch lends its value columns for the write and gets them back unchanged. With
   // `give_up`, a writer that keeps its files' rows may keep the columns themselves rather
-  // than a copy: the batch is then left empty (any records; the caller has no further use).
+  // than a copy: the batch is then left empty (no values, sequence numbers or kinds).
   Status AppendWholeBatch(KvBatch* batch, bool give_up = false);
   // Append files: rows [begin, end) of `values`, with sequence numbers from `first_seq`.
   Status AppendValues(const format::ColumnBatch& values, size_t begin, size_t end, int64_t first_seq);

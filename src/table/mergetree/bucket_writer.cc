@@ -117,6 +117,9 @@ class ChunkChangelog {
       s = w->AppendWholeBatch(chunk, /*give_up=*/true);  // the chunk is done with
       std::swap(chunk->seq, seqs_);
       std::swap(chunk->kinds, kinds_);
+      // Its columns kept by the writer, what came back is the chunk's sequence numbers and
+      // kinds over no values: empty it whole rather than leave it half.
+      if (chunk->values.num_rows() == 0) chunk->Clear();
     } else {
       gathered_.Clear();
       std::vector<const format::Column*> sources(n);
