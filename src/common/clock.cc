@@ -105,8 +105,9 @@ int64_t ParseRfc3339Millis(std::string_view text) {
   if (text[10] != 'T' && text[10] != 't' && text[10] != ' ') return -1;
   int y = FixedDigits(text, 0, 4), mo = FixedDigits(text, 5, 2), d = FixedDigits(text, 8, 2);
   int h = FixedDigits(text, 11, 2), mi = FixedDigits(text, 14, 2), s = FixedDigits(text, 17, 2);
-  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60) {
-    return -1;
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > DaysInMonth(y, static_cast<unsigned>(mo)) || h < 0 || h > 23 ||
+      mi < 0 || mi > 59 || s < 0 || s > 60) {
+    return -1;  // a second of 60 is RFC 3339's leap second
   }
   int64_t millis = 0;
   size_t pos = 19;

@@ -226,12 +226,20 @@ TEST(StringUtilTest, ParsesAndSplits) {
   EXPECT_EQ(Split("a,,b", ',', true), (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(ParseInt64("-42"), -42);
   EXPECT_FALSE(ParseInt64("42x").has_value());
+  EXPECT_EQ(ParseInt64("+5"), 5);
+  EXPECT_FALSE(ParseInt64("+-5").has_value());
+  EXPECT_FALSE(ParseInt64("+").has_value());
   EXPECT_FALSE(ParseInt64("99999999999999999999").has_value());
   EXPECT_EQ(Trim("  x \n"), "x");
 }
 
 TEST(ClockTest, Rfc3339RoundTrip) {
   EXPECT_EQ(ParseRfc3339Millis("1970-01-01T00:00:00Z"), 0);
+  // Days a month lacks are malformed, not the next month's.
+  EXPECT_EQ(ParseRfc3339Millis("2024-02-29T00:00:00Z"), 1709164800000);
+  EXPECT_EQ(ParseRfc3339Millis("2024-02-30T00:00:00Z"), -1);
+  EXPECT_EQ(ParseRfc3339Millis("2023-02-29T00:00:00Z"), -1);
+  EXPECT_EQ(ParseRfc3339Millis("2024-04-31T00:00:00Z"), -1);
   EXPECT_EQ(ParseRfc3339Millis("2019-05-31T11:23:14Z"), 1559301794000);
   EXPECT_EQ(ParseRfc3339Millis("2019-05-31T13:23:14.5+02:00"), 1559301794500);
   EXPECT_EQ(FormatRfc3339(1559301794000), "2019-05-31T11:23:14Z");

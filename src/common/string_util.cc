@@ -61,6 +61,7 @@ std::optional<int64_t> ParseInt64(std::string_view s) {
   if (s.empty()) return std::nullopt;
   const char* begin = s.data();
   if (*begin == '+') ++begin;
+  if (begin != s.data() + s.size() && *begin == '-') return std::nullopt;  // "+-5"
   auto res = std::from_chars(begin, s.data() + s.size(), v);
   if (res.ec != std::errc() || res.ptr != s.data() + s.size()) return std::nullopt;
   return v;
