@@ -60,8 +60,10 @@ std::optional<int64_t> ParseInt64(std::string_view s) {
   int64_t v = 0;
   if (s.empty()) return std::nullopt;
   const char* begin = s.data();
-  if (*begin == '+') ++begin;
-  if (begin != s.data() + s.size() && *begin == '-') return std::nullopt;  // "+-5"
+  if (*begin == '+') {
+    ++begin;
+    if (begin != s.data() + s.size() && *begin == '-') return std::nullopt;  // "+-5"
+  }
   auto res = std::from_chars(begin, s.data() + s.size(), v);
   if (res.ec != std::errc() || res.ptr != s.data() + s.size()) return std::nullopt;
   return v;

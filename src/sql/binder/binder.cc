@@ -2168,6 +2168,7 @@ class Binder {
         branches.push_back({notnull, args[i]});
       }
       KL_ASSIGN_OR_RETURN(auto r, Case(branches, args.back(), e.pos));
+      if (r->kind == BoundKind::kCase) r->coalesce = true;
       // Not null when any argument cannot be null.
       bool nullable = true;
       for (auto& a : args) nullable = nullable && (IsUntypedNull(a) || a->type.nullable());

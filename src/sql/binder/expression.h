@@ -59,6 +59,9 @@ struct BoundExpr {
   BoundFunction function;  // kCall
   bool try_cast = false;
   bool negated = false;  // kInList: NOT IN
+  // kCase written for COALESCE / IFNULL / NVL: each WHEN tests its THEN's value for NULL, so
+  // the value is evaluated once for both (twice, a value that differs each time could be NULL).
+  bool coalesce = false;
   std::shared_ptr<ValueSet> value_set;
   // kSubquery
   SubqueryKind subquery_kind = SubqueryKind::kScalar;

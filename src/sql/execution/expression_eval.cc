@@ -167,13 +167,18 @@ bool Repeatable(const BoundExpr& e) {
   return repeatable;
 }
 
-// COALESCE(x, d) as the binder writes it (CASE WHEN NOT (x IS NULL) THEN x ELSE d END), x
-// repeatable: x is evaluated once, where the general CASE evaluates it for the condition and
-// then again for the rows it is not NULL on (the DWD job's COALESCE(TRY_CAST(...), 0)). The
-// same values as the general CASE, which this follows step by step. False (nothing done) for
-// any other CASE.
+// COALESCE(x, d) as the binder writes it (CASE WHEN NOT (x IS NULL) THEN x ELSE d END, marked
+// `coalesce`): x is evaluated once, where the general CASE evaluates it for the
+// condition and then again for the rows it is not NULL on (the DWD job's
+// COALESCE(TRY_CAST(...), 0)) — and an x that differs each time (RAND()) could then give NULL.
+// A CASE written out with two equal repeatable x's is the same, evaluated once too. Otherwise
+// the same values as the general CASE, which this follows step by step. False (nothing done)
+// for any other CASE.
 bool IsCoalesce(const BoundExpr& e) {
   if (e.args.size() != 3) return false;
+  // Bound from COALESCE(x, d): the THEN is x, or x cast to the CASE's type (NULL exactly when
+  // x is), whatever rewrites copied the tree since.
+  if (e.coalesce) return true;
   const BoundExpr& cond = *e.args[0];
   if (cond.kind != BoundKind::kNot || cond.args.size() != 1 || cond.args[0]->kind != BoundKind::kIsNull ||
       cond.args[0]->args.size() != 1) {
@@ -181,9 +186,10 @@ bool IsCoalesce(const BoundExpr& e) {
   }
   const BoundExpr& x = *cond.args[0]->args[0];
   const BoundExpr& then = *e.args[1];
-  // The same expression (a copy when a rewrite copied the tree): compared by its text, which
-  // tells calls apart by their options too, and its type.
-  return (&x == &then || (x.type == then.type && x.ToString() == then.ToString())) && Repeatable(x);
+  if (&x == &then) return true;
+  // Equal expressions: compared by their text, which tells calls apart by their options too,
+  // and type; only repeatable ones (a written-out CASE WHEN RAND() ... THEN RAND() draws twice).
+  return x.type == then.type && Repeatable(x) && x.ToString() == then.ToString();
 }
 
 Status EvalCoalesce(const BoundExpr& e, const ColumnBatch& input, size_t rows, ExecContext& ctx, ColumnValue* out) {

@@ -617,7 +617,8 @@ TEST_F(StreamingTest, CalcsOverManyChunksMatchTheBatchQueryOnAnyNumberOfThreads)
 // Functions that keep something between rows — compiled regular expressions
 // for per-row patterns, RAND's generator, the parser of a JSON call over a
 // computed document (not one of the Calc's shared JSON walks) — stay correct
-// when several threads evaluate one bound expression.
+// when several threads evaluate one bound expression. COALESCE evaluates a value
+// that differs each time (RAND) once per row, so it is never NULL with a default.
 TEST_F(StreamingTest, StatefulFunctionsMatchTheBatchQueryOnSeveralThreads) {
   std::string values;
   for (int i = 0; i < 12000; ++i) {
@@ -630,9 +631,12 @@ TEST_F(StreamingTest, StatefulFunctionsMatchTheBatchQueryOnSeveralThreads) {
   const std::string select =
       "SELECT id, REGEXP_EXTRACT(name, CASE WHEN id % 2 = 0 THEN 'v(\\d+)' ELSE '-(\\d+)' END, 1), "
       "REGEXP_LIKE(name, CASE WHEN id % 3 = 0 THEN '^v1' ELSE '9$' END), "
-      "JSON_VALUE(CONCAT('{\"x\":', doc, '}'), '$.x.s'), RAND() < 2 FROM varied";
+      "JSON_VALUE(CONCAT('{\"x\":', doc, '}'), '$.x.s'), RAND() < 2, "
+      "COALESCE(IF(RAND() < 0.5, CAST(NULL AS INT), id), -1) IS NULL FROM varied";
   WorkerPool::SetDefaultParallelism(4);
-  Exec("CREATE TABLE varied_out (id INT PRIMARY KEY NOT ENFORCED, e STRING, l BOOLEAN, j STRING, r BOOLEAN)");
+  Exec(
+      "CREATE TABLE varied_out (id INT PRIMARY KEY NOT ENFORCED, e STRING, l BOOLEAN, j STRING, r BOOLEAN, c "
+      "BOOLEAN)");
   Exec("SET 'pipeline.name' = 'varied_out'");
   Exec("INSERT INTO varied_out " + select);
   WaitCaughtUp("varied_out");
