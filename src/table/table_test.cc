@@ -461,14 +461,21 @@ TEST(TableTest, RacingWritersNeverLoseACommit) {
   EXPECT_EQ(ids->size(), static_cast<size_t>(kWriters * kCommits)) << "one snapshot per commit, no gaps, no doubles";
 }
 
-TEST(TableTest, CompactionLosingARaceFailsCleanly) {
-  testing::TempDir dir;
+// A one-bucket primary-key table compacting only when asked, and writer "w", which committed
+// rows 0-2 one at a time (three files).
+auto ThreeOneRowCommits(const testing::TempDir& dir) {
   auto t = MakeTable(dir.Sub("t"), {"id"}, {{"bucket", "1"}, {"num-sorted-run.compaction-trigger", "100"}});
   auto w = t->NewWriter("w");
   for (int i = 0; i < 3; ++i) {
-    KL_ASSERT_OK(w->WriteRow(R(i, "eu", "x", i)));
-    ASSERT_TRUE(w->Commit(i + 1).ok());
+    EXPECT_TRUE(w->WriteRow(R(i, "eu", "x", i)).ok());
+    EXPECT_TRUE(w->Commit(i + 1).ok());
   }
+  return std::make_pair(std::move(t), std::move(w));
+}
+
+TEST(TableTest, CompactionLosingARaceFailsCleanly) {
+  testing::TempDir dir;
+  auto [t, w] = ThreeOneRowCommits(dir);
   // Two compactions from the same starting point: the second must detect that its inputs are gone.
   auto a = t->NewWriter("compact-a");
   auto b = t->NewWriter("compact-b");
@@ -489,12 +496,7 @@ TEST(TableTest, CompactionLosingARaceFailsCleanly) {
 // checked (the latest snapshot being the writer's own says nothing of the ones between).
 TEST(TableTest, CompactionPlannedOnFilesAnotherCommitterRemovedConflicts) {
   testing::TempDir dir;
-  auto t = MakeTable(dir.Sub("t"), {"id"}, {{"bucket", "1"}, {"num-sorted-run.compaction-trigger", "100"}});
-  auto w = t->NewWriter("w");
-  for (int i = 0; i < 3; ++i) {
-    KL_ASSERT_OK(w->WriteRow(R(i, "eu", "x", i)));
-    ASSERT_TRUE(w->Commit(i + 1).ok());
-  }
+  auto [t, w] = ThreeOneRowCommits(dir);
   auto other = t->NewWriter("other");
   KL_ASSERT_OK(other->Compact(true));
   ASSERT_TRUE(other->Commit(1).ok());
