@@ -248,9 +248,52 @@ Status EvalCoalesce(const BoundExpr& e, const ColumnBatch& input, size_t rows, E
   return Status::OK();
 }
 
+// COALESCE of three or more values (a CASE the binder marked, WHEN NOT (x IS NULL) THEN x
+// per value): each value is evaluated once, on the rows every value before it was NULL on —
+// the rows the general CASE would test it on — and its NULL rows go on to the next; the last
+// argument takes the rows left.
+Status EvalCoalesceChain(const BoundExpr& e, const ColumnBatch& input, size_t rows, ExecContext& ctx,
+                         ColumnValue* out) {
+  const size_t pairs = (e.args.size() - 1) / 2;
+  std::vector<ColumnValue> values(pairs + 1);
+  std::vector<uint32_t> source(rows, 0);  // which value each row takes, and where in its column
+  std::vector<uint32_t> at(rows, 0);
+  std::vector<uint32_t> pending(rows);
+  for (size_t i = 0; i < rows; ++i) pending[i] = static_cast<uint32_t>(i);
+  for (size_t b = 0; b <= pairs && !pending.empty(); ++b) {
+    const BoundExpr& value = b < pairs ? *e.args[2 * b + 1] : *e.args.back();
+    const bool last = b == pairs;
+    const bool constant = value.kind == BoundKind::kLiteral;
+    if (constant) {
+      KL_RETURN_IF_ERROR(Evaluate(value, input, 1, ctx, &values[b]));
+    } else if (pending.size() == rows) {
+      KL_RETURN_IF_ERROR(Evaluate(value, input, rows, ctx, &values[b]));
+    } else {
+      KL_RETURN_IF_ERROR(EvaluateSubset(value, input, pending, ctx, values[b].Own(e.type)));
+    }
+    const Column& col = values[b].get();
+    std::vector<uint32_t> next;
+    for (size_t k = 0; k < pending.size(); ++k) {
+      const uint32_t at_k = constant ? 0 : static_cast<uint32_t>(k);
+      if (!last && col.IsNull(at_k)) {
+        next.push_back(pending[k]);
+        continue;
+      }
+      source[pending[k]] = static_cast<uint32_t>(b);
+      at[pending[k]] = at_k;
+    }
+    pending.swap(next);
+  }
+  Column* c = out->Own(e.type);
+  c->Reserve(rows);
+  for (size_t i = 0; i < rows; ++i) c->AppendFrom(values[source[i]].get(), at[i]);
+  return Status::OK();
+}
+
 Status EvalCase(const BoundExpr& e, const ColumnBatch& input, size_t rows, ExecContext& ctx, ColumnValue* out) {
   if (EvalNullIfColumn(e, input, rows, out)) return Status::OK();
   if (IsCoalesce(e)) return EvalCoalesce(e, input, rows, ctx, out);
+  if (e.coalesce && e.args.size() > 3 && e.args.size() % 2 == 1) return EvalCoalesceChain(e, input, rows, ctx, out);
   // args: when0, then0, when1, then1, ..., else
   size_t pairs = (e.args.size() - 1) / 2;
   std::vector<int> branch(rows, static_cast<int>(pairs));  // default: else
