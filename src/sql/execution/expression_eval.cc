@@ -167,18 +167,17 @@ bool Repeatable(const BoundExpr& e) {
   return repeatable;
 }
 
-// COALESCE(x, d) as the binder writes it (CASE WHEN NOT (x IS NULL) THEN x ELSE d END, marked
-// `coalesce`): x is evaluated once, where the general CASE evaluates it for the
-// condition and then again for the rows it is not NULL on (the DWD job's
-// COALESCE(TRY_CAST(...), 0)) — and an x that differs each time (RAND()) could then give NULL.
-// A CASE written out with two equal repeatable x's is the same, evaluated once too. Otherwise
-// the same values as the general CASE, which this follows step by step. False (nothing done)
-// for any other CASE.
+// COALESCE(x1, ..., d) as the binder writes it (CASE WHEN NOT (x1 IS NULL) THEN x1 ... ELSE d
+// END, marked `coalesce`): each value is evaluated once, where the general CASE evaluates it for
+// its test and then again for the rows it is not NULL on (the DWD job's
+// COALESCE(TRY_CAST(...), 0)) — and a value that differs each time (RAND()) could then give
+// NULL. A two-value CASE written out with two equal repeatable x's is the same, evaluated once
+// too. False (nothing done) for any other CASE.
 bool IsCoalesce(const BoundExpr& e) {
+  // Bound from COALESCE: each THEN is its value, or the value cast to the CASE's type (NULL
+  // exactly when the value is), whatever rewrites copied the tree since.
+  if (e.coalesce) return e.args.size() >= 3 && e.args.size() % 2 == 1;
   if (e.args.size() != 3) return false;
-  // Bound from COALESCE(x, d): the THEN is x, or x cast to the CASE's type (NULL exactly when
-  // x is), whatever rewrites copied the tree since.
-  if (e.coalesce) return true;
   const BoundExpr& cond = *e.args[0];
   if (cond.kind != BoundKind::kNot || cond.args.size() != 1 || cond.args[0]->kind != BoundKind::kIsNull ||
       cond.args[0]->args.size() != 1) {
@@ -192,95 +191,57 @@ bool IsCoalesce(const BoundExpr& e) {
   return x.type == then.type && Repeatable(x) && x.ToString() == then.ToString();
 }
 
+// Each value on the rows every value before it was NULL on (the rows the general CASE would
+// test it on; over all rows when that is safe), its NULL rows going on to the next; the last
+// takes the rows left. One value for every row: its column is the result, borrowed when it
+// is an input column (as the general CASE).
 Status EvalCoalesce(const BoundExpr& e, const ColumnBatch& input, size_t rows, ExecContext& ctx, ColumnValue* out) {
-  const BoundExpr& x = *e.args[1];
-  const BoundExpr& d = *e.args[2];
-  ColumnValue xv;
-  KL_RETURN_IF_ERROR(Evaluate(x, input, rows, ctx, &xv));
-  std::vector<uint32_t> null_rows;
-  for (size_t i = 0; i < rows; ++i) {
-    if (xv.get().IsNull(i)) null_rows.push_back(static_cast<uint32_t>(i));
-  }
-  // One branch for every row: its column is the result (as the general CASE).
-  auto only = [&](ColumnValue& v) {
-    if (!v.get().type().EqualsIgnoreNullable(e.type)) {
-      Column* c = out->Own(e.type);
-      c->Reserve(rows);
-      c->AppendRange(v.get(), 0, rows);
-    } else {
-      *out = std::move(v);
-    }
-  };
-  if (null_rows.empty()) {
-    only(xv);
-    return Status::OK();
-  }
-  if (null_rows.size() == rows) {
-    ColumnValue dv;
-    KL_RETURN_IF_ERROR(Evaluate(d, input, rows, ctx, &dv));
-    only(dv);
-    return Status::OK();
-  }
-  ColumnValue dv;
-  bool d_null = d.kind == BoundKind::kLiteral && d.value.is_null();
-  bool d_all_rows = !d_null && SafeOnAnyRow(d);
-  if (d_all_rows) {
-    KL_RETURN_IF_ERROR(Evaluate(d, input, d.kind == BoundKind::kLiteral ? 1 : rows, ctx, &dv));
-  } else if (!d_null) {
-    KL_RETURN_IF_ERROR(EvaluateSubset(d, input, null_rows, ctx, dv.Own(e.type)));
-  }
-  Column* c = out->Own(e.type);
-  c->Reserve(rows);
-  const Column& xc = xv.get();
-  size_t next_null = 0;
-  for (size_t i = 0; i < rows; ++i) {
-    if (next_null < null_rows.size() && null_rows[next_null] == i) {
-      if (d_null) {
-        c->AppendNull();
-      } else {
-        c->AppendFrom(dv.get(), d_all_rows ? (d.kind == BoundKind::kLiteral ? 0 : i) : next_null);
-      }
-      ++next_null;
-    } else {
-      c->AppendFrom(xc, i);
-    }
-  }
-  return Status::OK();
-}
-
-// COALESCE of three or more values (a CASE the binder marked, WHEN NOT (x IS NULL) THEN x
-// per value): each value is evaluated once, on the rows every value before it was NULL on —
-// the rows the general CASE would test it on — and its NULL rows go on to the next; the last
-// argument takes the rows left.
-Status EvalCoalesceChain(const BoundExpr& e, const ColumnBatch& input, size_t rows, ExecContext& ctx,
-                         ColumnValue* out) {
   const size_t pairs = (e.args.size() - 1) / 2;
   std::vector<ColumnValue> values(pairs + 1);
-  std::vector<uint32_t> source(rows, 0);  // which value each row takes, and where in its column
-  std::vector<uint32_t> at(rows, 0);
+  std::vector<uint32_t> source, at;  // which value each row takes, and where in its column
   std::vector<uint32_t> pending(rows);
   for (size_t i = 0; i < rows; ++i) pending[i] = static_cast<uint32_t>(i);
   for (size_t b = 0; b <= pairs && !pending.empty(); ++b) {
     const BoundExpr& value = b < pairs ? *e.args[2 * b + 1] : *e.args.back();
     const bool last = b == pairs;
     const bool constant = value.kind == BoundKind::kLiteral;
+    const bool by_row = !constant && (pending.size() == rows || SafeOnAnyRow(value));
     if (constant) {
       KL_RETURN_IF_ERROR(Evaluate(value, input, 1, ctx, &values[b]));
-    } else if (pending.size() == rows) {
+    } else if (by_row) {
       KL_RETURN_IF_ERROR(Evaluate(value, input, rows, ctx, &values[b]));
     } else {
       KL_RETURN_IF_ERROR(EvaluateSubset(value, input, pending, ctx, values[b].Own(e.type)));
     }
     const Column& col = values[b].get();
+    auto at_of = [&](size_t k) -> uint32_t { return constant ? 0 : by_row ? pending[k] : static_cast<uint32_t>(k); };
     std::vector<uint32_t> next;
-    for (size_t k = 0; k < pending.size(); ++k) {
-      const uint32_t at_k = constant ? 0 : static_cast<uint32_t>(k);
-      if (!last && col.IsNull(at_k)) {
-        next.push_back(pending[k]);
+    if (!last) {
+      for (size_t k = 0; k < pending.size(); ++k) {
+        if (col.IsNull(at_of(k))) next.push_back(pending[k]);
+      }
+    }
+    if (by_row && pending.size() == rows && next.empty()) {
+      if (!col.type().EqualsIgnoreNullable(e.type)) {
+        Column* c = out->Own(e.type);
+        c->Reserve(rows);
+        c->AppendRange(col, 0, rows);
+      } else {
+        *out = std::move(values[b]);
+      }
+      return Status::OK();
+    }
+    if (source.empty()) {
+      source.assign(rows, 0);
+      at.assign(rows, 0);
+    }
+    for (size_t k = 0, n = 0; k < pending.size(); ++k) {
+      if (n < next.size() && next[n] == pending[k]) {
+        ++n;
         continue;
       }
       source[pending[k]] = static_cast<uint32_t>(b);
-      at[pending[k]] = at_k;
+      at[pending[k]] = at_of(k);
     }
     pending.swap(next);
   }
@@ -293,7 +254,6 @@ Status EvalCoalesceChain(const BoundExpr& e, const ColumnBatch& input, size_t ro
 Status EvalCase(const BoundExpr& e, const ColumnBatch& input, size_t rows, ExecContext& ctx, ColumnValue* out) {
   if (EvalNullIfColumn(e, input, rows, out)) return Status::OK();
   if (IsCoalesce(e)) return EvalCoalesce(e, input, rows, ctx, out);
-  if (e.coalesce && e.args.size() > 3 && e.args.size() % 2 == 1) return EvalCoalesceChain(e, input, rows, ctx, out);
   // args: when0, then0, when1, then1, ..., else
   size_t pairs = (e.args.size() - 1) / 2;
   std::vector<int> branch(rows, static_cast<int>(pairs));  // default: else
