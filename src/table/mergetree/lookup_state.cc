@@ -82,6 +82,7 @@ void LookupState::Encode(const KvBatch& batch, size_t row, std::string* out) con
   // The record's most bytes first: its values are then stored through a pointer, not
   // appended one by one (the appends were about half of encoding a record).
   size_t bound = kMaxVarint64Bytes + 1 + bitmap_bytes;
+  std::vector<std::string> nested;  // nested values' binary forms, in column order
   for (size_t c = 0; c < ncols; ++c) {
     const Column& col = batch.values.column(c);
     if (!stored(col, c)) continue;
@@ -92,7 +93,8 @@ void LookupState::Encode(const KvBatch& batch, size_t row, std::string* out) con
       case PhysicalKind::kDecimal: bound += sizeof(format::Int128); break;
       case PhysicalKind::kTimestamp: bound += 2 * kMaxVarint64Bytes; break;
       case PhysicalKind::kNested:
-        bound += kMaxVarint64Bytes + SerializeBinaryRow(Row{col.GetNested(row)}, {type_.fields()[c].type}).size();
+        nested.push_back(SerializeBinaryRow(Row{col.GetNested(row)}, {type_.fields()[c].type}));
+        bound += kMaxVarint64Bytes + nested.back().size();
         break;
     }
   }
@@ -103,6 +105,7 @@ void LookupState::Encode(const KvBatch& batch, size_t row, std::string* out) con
   *p++ = static_cast<char>(kind);
   char* bitmap = p;
   p += bitmap_bytes;
+  size_t next_nested = 0;
   for (size_t c = 0; c < ncols; ++c) {
     if (in_key_[c]) continue;  // read back from the key
     const Column& col = batch.values.column(c);
@@ -139,7 +142,7 @@ void LookupState::Encode(const KvBatch& batch, size_t row, std::string* out) con
       }
       case PhysicalKind::kNested: {
         // Nested values are rare in primary-key tables; Paimon's binary form round-trips them.
-        std::string bytes = SerializeBinaryRow(Row{col.GetNested(row)}, {type_.fields()[c].type});
+        const std::string& bytes = nested[next_nested++];
         p = EncodeVarint64(p, bytes.size());
         std::memcpy(p, bytes.data(), bytes.size());
         p += bytes.size();
